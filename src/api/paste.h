@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * paste: a userspace TCP/IP stack over DPDK whose packet buffers live in
+ * persistent memory. Include this header to get the whole public API.
+ */
+#ifndef PASTE_H
+#define PASTE_H
+
+#include "paste_errno.h"
+#include "paste_pool.h"
+#include "paste_mbuf.h"
+
+#endif /* PASTE_H */

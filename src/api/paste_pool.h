@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The persistent packet-buffer pool.
+ *
+ * A pool is a file (on a DAX file system, or any file for emulation) holding
+ * a header and an array of fixed-size packet buffers. Network drivers receive
+ * straight into those buffers (see paste_mbuf.h); the application names the
+ * bytes it wants to keep with a ::pst_name, flushes them, and records the
+ * name in its own persistent index. A name never contains a pointer, so it
+ * stays valid across restarts and across mappings at different addresses.
+ *
+ * Every buffer is in one of three states:
+ *  - free: in the pool's free list, owned by nobody;
+ *  - lent: handed out (to an mbuf of the DPDK mempool, or by pst_pool_take());
+ *  - kept: holds data the application stores; recorded persistently in the
+ *    pool file, so a restart knows it is not free.
+ * Only "kept" is persistent: after a restart every buffer that is not kept is
+ * free. pst_pool_reconcile() then frees kept buffers the application's index
+ * no longer references.
+ *
+ * A pool object is used by one thread at a time (one lcore in paste's run-to-
+ * completion model); it takes no locks.
+ */
+#ifndef PASTE_POOL_H
+#define PASTE_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "paste_errno.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Durable name of a byte range inside one pool buffer:
+ * bits 63..32 buffer index, 31..16 offset in the buffer, 15..0 length.
+ */
+typedef uint64_t pst_name;
+
+/** A name that never designates anything. */
+#define PST_NAME_INVALID UINT64_MAX
+
+/** Largest buffer size a name can address (offset and length are 16-bit). */
+#define PST_POOL_BUF_SIZE_MAX 65535u
+/** Smallest buffer size accepted: room for DPDK's headroom and a frame. */
+#define PST_POOL_BUF_SIZE_MIN 256u
+/** Buffer size used when the configuration gives 0 (DPDK's default mbuf). */
+#define PST_POOL_BUF_SIZE_DEFAULT 2176u
+/** Largest number of buffers in a pool (index UINT32_MAX is reserved). */
+#define PST_POOL_BUF_COUNT_MAX (UINT32_MAX - 1u)
+
+/** Pack a name. No check is made; see pst_pool_name_valid(). */
+static inline pst_name
+pst_name_make(uint32_t index, uint16_t offset, uint16_t length)
+{
+	return ((uint64_t)index << 32) | ((uint64_t)offset << 16) | length;
+}
+
+/** Buffer index of a name. */
+static inline uint32_t
+pst_name_index(pst_name name)
+{
+	return (uint32_t)(name >> 32);
+}
+
+/** Offset of a name's first byte inside its buffer. */
+static inline uint16_t
+pst_name_offset(pst_name name)
+{
+	return (uint16_t)(name >> 16);
+}
+
+/** Number of bytes a name covers. */
+static inline uint16_t
+pst_name_length(pst_name name)
+{
+	return (uint16_t)name;
+}
+
+/** How flushes reach the medium. */
+enum pst_persist_mode {
+	/** Decide from the mapping: cache-line flush + drain when libpmem's
+	 *  pmem_is_pmem() says the file is persistent memory (fence only on
+	 *  eADR platforms, pmem_has_auto_flush()), msync otherwise. */
+	PST_PERSIST_AUTO = 0,
+	/** Always flush cache lines and drain (clwb/clflushopt + sfence), as
+	 *  on real NVMM; used to emulate persistent memory on /dev/shm. */
+	PST_PERSIST_FLUSH,
+	/** Always msync the dirty range at drain time (page-cache files). */
+	PST_PERSIST_MSYNC,
+	/** Flushes are not needed (eADR: caches are in the power-fail domain);
+	 *  a drain is only a store fence. */
+	PST_PERSIST_FENCE,
+};
+
+/** How to create or open a pool. Zeroed fields take their defaults. */
+struct pst_pool_config {
+	/** Path of the pool file (required). */
+	const char *path;
+	/** Buffer size in bytes, a multiple of 64 in
+	 *  [PST_POOL_BUF_SIZE_MIN, PST_POOL_BUF_SIZE_MAX]; 0: default on
+	 *  create, "whatever the file says" on open. */
+	uint32_t buf_size;
+	/** Number of buffers; required on create, 0 on open accepts the
+	 *  file's count. */
+	uint64_t buf_count;
+	/** How flushes reach the medium. */
+	enum pst_persist_mode persist_mode;
+	/** File mode bits on create; 0 means 0600. */
+	uint32_t file_mode;
+};
+
+/** Read-only facts about an open pool. */
+struct pst_pool_info {
+	uint32_t buf_size;        /**< bytes per buffer */
+	uint64_t buf_count;       /**< buffers in the pool */
+	uint64_t file_size;       /**< bytes of the pool file */
+	uint8_t uuid[16];         /**< identity, fixed at creation */
+	uint32_t layout_version;  /**< on-media layout version */
+	enum pst_persist_mode persist_mode; /**< mode in force (never AUTO) */
+	int is_pmem;              /**< libpmem's pmem_is_pmem() of the mapping */
+	void *base;               /**< where the file is mapped now */
+	void *bufs;               /**< address of buffer 0 */
+};
+
+/** Counters of an open pool, since it was opened. */
+struct pst_pool_stats {
+	uint64_t free;            /**< buffers free now */
+	uint64_t lent;            /**< buffers lent now (mbufs, pst_pool_take) */
+	uint64_t kept;            /**< buffers kept now */
+	uint64_t takes;           /**< successful pst_pool_take() and swaps */
+	uint64_t keeps;           /**< buffers turned kept */
+	uint64_t releases;        /**< kept buffers released */
+	uint64_t nobufs;          /**< requests refused with -ENOBUFS */
+	uint64_t flushes;         /**< flush calls */
+	uint64_t bytes_flushed;   /**< bytes covered by flush calls */
+	uint64_t drains;          /**< drain calls */
+	uint64_t msyncs;          /**< msync system calls issued */
+};
+
+/** Result of pst_pool_reconcile(). */
+struct pst_pool_reconcile_report {
+	uint64_t referenced;      /**< distinct buffers the index references */
+	uint64_t freed;           /**< kept but unreferenced: now free */
+	uint64_t adopted;         /**< referenced but not kept: now kept */
+	uint64_t kept;            /**< kept buffers after reconciliation */
+};
+
+struct pst_pool;
+
+/**
+ * Create a new pool file and open it.
+ *
+ * The file is built under a temporary name, made durable, then renamed into
+ * place, so a crash during creation never leaves a half-written pool at
+ * @p cfg->path.
+ *
+ * @param cfg
+ *   Path, geometry (buf_count required) and persistence mode.
+ * @return
+ *   The open pool, or NULL with ::pst_errno set:
+ *    - EINVAL: missing path, bad buffer size or count, bad mode;
+ *    - EEXIST: a file already exists at the path (it is left untouched);
+ *    - ENOSPC, EACCES, ...: the file could not be created or sized;
+ *    - ENOMEM: out of memory.
+ */
+struct pst_pool *pst_pool_create(const struct pst_pool_config *cfg);
+
+/**
+ * Open an existing pool file, validate it, and rebuild the free list from
+ * its persistent state (after a clean shutdown or a crash alike).
+ *
+ * Validation happens before the file is mapped writable; a refused file is
+ * never modified.
+ *
+ * @param cfg
+ *   Path; non-zero buf_size / buf_count must match the file.
+ * @return
+ *   The open pool, or NULL with ::pst_errno set:
+ *    - EINVAL: missing path or bad mode;
+ *    - ENOENT: no file at the path; EACCES: not readable and writable;
+ *    - PST_ETRUNC: the file is shorter than a header or than its geometry;
+ *    - PST_EFOREIGN: bad magic, not a paste pool;
+ *    - PST_EVERSION: a newer layout version;
+ *    - PST_ECRC: the header checksum does not match;
+ *    - PST_ECORRUPT: header fields contradict each other;
+ *    - PST_EGEOMETRY: buffer size or count differs from @p cfg;
+ *    - ENOMEM: out of memory.
+ */
+struct pst_pool *pst_pool_open(const struct pst_pool_config *cfg);
+
+/**
+ * Drain outstanding flushes, unmap the pool and free the object.
+ * Buffers still lent become free (they are free in the file already).
+ * Must not be called while a mempool made by pst_pool_mempool_create()
+ * still exists. NULL is accepted and ignored.
+ */
+void pst_pool_close(struct pst_pool *pool);
+
+/**
+ * Fill @p info with the pool's geometry and mapping.
+ * @return 0, or -EINVAL if an argument is NULL.
+ */
+int pst_pool_info(const struct pst_pool *pool, struct pst_pool_info *info);
+
+/**
+ * Fill @p stats with the pool's counters.
+ * @return 0, or -EINVAL if an argument is NULL.
+ */
+int pst_pool_stats(const struct pst_pool *pool, struct pst_pool_stats *stats);
+
+/**
+ * Tell whether a name designates bytes inside a buffer of this pool.
+ * @return 1 if valid, 0 otherwise.
+ */
+int pst_pool_name_valid(const struct pst_pool *pool, pst_name name);
+
+/**
+ * Address of a name's first byte in the current mapping. O(1).
+ * @return
+ *   The address, or NULL with ::pst_errno = EINVAL if the name is not
+ *   valid for this pool.
+ */
+void *pst_pool_name_to_addr(const struct pst_pool *pool, pst_name name);
+
+/**
+ * Name of @p len bytes at @p addr. O(1). The range must lie inside one
+ * buffer.
+ * @return
+ *   The name, or ::PST_NAME_INVALID with ::pst_errno = EINVAL if the range
+ *   is outside the buffer array or crosses a buffer boundary, or
+ *   @p len exceeds 65535.
+ */
+pst_name pst_pool_addr_to_name(const struct pst_pool *pool, const void *addr,
+			       size_t len);
+
+/**
+ * Address of buffer @p index.
+ * @return the address, or NULL with ::pst_errno = EINVAL if out of range.
+ */
+void *pst_pool_buf_addr(const struct pst_pool *pool, uint32_t index);
+
+/**
+ * Take a free buffer out of the free list (it becomes lent), e.g. to copy
+ * data into it. Not persistent: a crash returns it to the free list.
+ *
+ * @param[out] index
+ *   The buffer's index.
+ * @return 0, -EINVAL on NULL arguments, or -ENOBUFS when no buffer is free
+ *   (counted in pst_pool_stats::nobufs).
+ */
+int pst_pool_take(struct pst_pool *pool, uint32_t *index);
+
+/**
+ * Give a lent buffer back to the free list.
+ * @return 0, or -EINVAL if @p index is out of range or not lent.
+ */
+int pst_pool_give(struct pst_pool *pool, uint32_t index);
+
+/**
+ * Keep a lent buffer: record persistently that it holds application data.
+ * The state change is flushed but not drained; it is durable after the next
+ * pst_pool_drain() (the stack drains once per poll batch).
+ *
+ * @return 0, or -EINVAL if @p index is out of range or not lent.
+ */
+int pst_pool_keep(struct pst_pool *pool, uint32_t index);
+
+/**
+ * Release a kept buffer: its bytes stop being storage and the buffer
+ * returns to the free list. Flushed, durable after the next drain.
+ *
+ * @param name
+ *   Any name inside the buffer.
+ * @return 0, or -EINVAL if the name is invalid or its buffer is not kept.
+ */
+int pst_pool_release(struct pst_pool *pool, pst_name name);
+
+/**
+ * After a restart, reconcile the pool with the application's index, which
+ * is the truth: kept buffers that no name references are freed, referenced
+ * buffers that are not kept are kept. The result is durable on return.
+ * Must be called while no buffer is lent (before the mempool is created).
+ *
+ * @param names
+ *   Names the index references (any order, duplicates allowed).
+ * @param n
+ *   Number of names.
+ * @param[out] report
+ *   Optional counts of what changed.
+ * @return 0, -EINVAL on a NULL array with n > 0 or a name not valid for
+ *   this pool (nothing is changed then), -EBUSY while buffers are lent,
+ *   -ENOMEM.
+ */
+int pst_pool_reconcile(struct pst_pool *pool, const pst_name *names, size_t n,
+		       struct pst_pool_reconcile_report *report);
+
+/**
+ * Check the pool's internal consistency: the in-memory states agree with
+ * the persistent ones, no buffer is both free and kept, and free + lent +
+ * kept equals the buffer count.
+ * @return 0 if consistent, -EFAULT (with pst_errormsg() saying where) if
+ *   not, -EINVAL on NULL.
+ */
+int pst_pool_verify(const struct pst_pool *pool);
+
+/**
+ * Schedule the cache lines of [addr, addr+len) to be written back.
+ * The range must lie inside the pool mapping. Durable after the next drain.
+ * @return 0, or -EINVAL if the range is outside the mapping.
+ */
+int pst_pool_flush(struct pst_pool *pool, const void *addr, size_t len);
+
+/**
+ * Wait until every flush issued so far is durable (one sfence on NVMM, one
+ * msync of the dirty range on page-cache files).
+ * @return 0, or a negative errno if msync failed.
+ */
+int pst_pool_drain(struct pst_pool *pool);
+
+/**
+ * pst_pool_flush() then pst_pool_drain().
+ * @return as those calls.
+ */
+int pst_pool_persist(struct pst_pool *pool, const void *addr, size_t len);
+
+/** Name of a persistence mode ("auto", "flush", "msync", "fence"). */
+const char *pst_persist_mode_name(enum pst_persist_mode mode);
+
+/**
+ * Parse a persistence mode name.
+ * @return 0 and *mode set, or -EINVAL for an unknown name.
+ */
+int pst_persist_mode_parse(const char *name, enum pst_persist_mode *mode);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PASTE_POOL_H */

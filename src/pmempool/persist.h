@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The one place where paste makes stores durable. Every flush, drain and
+ * msync of the project goes through here, so tests can hook it to record
+ * the order of persistence events or to simulate a power loss (only lines
+ * that were flushed and then drained survive).
+ */
+#ifndef PST_PERSIST_H
+#define PST_PERSIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "paste_pool.h"
+
+/* A persistence domain: one mapping and how it reaches the medium. */
+struct pst_persist {
+	enum pst_persist_mode mode; /* resolved: never PST_PERSIST_AUTO */
+	char *map_base;
+	size_t map_len;
+	/* MSYNC mode batches flushes into one dirty range, synced at drain. */
+	char *dirty_lo;
+	char *dirty_hi;
+	uint64_t flushes;
+	uint64_t bytes_flushed;
+	uint64_t drains;
+	uint64_t msyncs;
+};
+
+/* Observer of persistence events, for tests. Either callback may be NULL. */
+struct pst_persist_hook {
+	void (*on_flush)(void *ctx, const void *addr, size_t len);
+	void (*on_drain)(void *ctx);
+	void *ctx;
+};
+
+/* Resolve @mode for the mapping and reset counters. @is_pmem is libpmem's
+ * verdict on the mapping. Returns 0 or -EINVAL for an unknown mode. */
+int pst_persist_init(struct pst_persist *p, enum pst_persist_mode mode,
+		     void *base, size_t len, int is_pmem);
+
+/* Write back [addr, addr+len); durable after the next drain.
+ * Returns 0 or -EINVAL when the range leaves the mapping. */
+int pst_persist_flush(struct pst_persist *p, const void *addr, size_t len);
+
+/* Make every earlier flush durable. Returns 0 or -errno of msync. */
+int pst_persist_drain(struct pst_persist *p);
+
+/* Install (or with NULL remove) the process-wide hook. */
+void pst_persist_set_hook(const struct pst_persist_hook *hook);
+
+#endif /* PST_PERSIST_H */
