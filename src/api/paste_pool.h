@@ -188,6 +188,8 @@ struct pst_pool *pst_pool_create(const struct pst_pool_config *cfg);
  *    - PST_ECRC: the header checksum does not match;
  *    - PST_ECORRUPT: header fields contradict each other;
  *    - PST_EGEOMETRY: buffer size or count differs from @p cfg;
+ *    - EBUSY: the pool is open already (in this or another process: an
+ *      exclusive flock() guards the file);
  *    - ENOMEM: out of memory.
  */
 struct pst_pool *pst_pool_open(const struct pst_pool_config *cfg);

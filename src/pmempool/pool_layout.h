@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * On-media layout of a paste pool file. Sized types only, little-endian,
+ * no pointers: the file may be mapped anywhere.
+ *
+ *   offset 0                header (struct pst_pool_header), one 4 KiB page
+ *   state_offset            one state byte per buffer (PST_BUF_STATE_*)
+ *   bufs_offset             buf_count buffers of buf_size bytes, 2 MiB aligned
+ *   file_size               bufs_offset + buf_count * buf_size, rounded up
+ *                           to 2 MiB so DAX can map it with huge pages
+ */
+#ifndef PST_POOL_LAYOUT_H
+#define PST_POOL_LAYOUT_H
+
+#include <assert.h>
+#include <stdint.h>
+
+#define PST_POOL_MAGIC "PASTE-POOL\0\0\0\0\0"
+#define PST_POOL_MAGIC_LEN 16
+#define PST_POOL_LAYOUT_VERSION 1u
+#define PST_POOL_HEADER_AREA 4096u
+#define PST_POOL_BUFS_ALIGN (2u << 20)
+
+/* Buffer state bytes. Zero is free so that a freshly sized file (all zero)
+ * is a pool whose buffers are all free. */
+#define PST_BUF_STATE_FREE 0u
+#define PST_BUF_STATE_KEPT 1u
+
+struct pst_pool_header {
+	uint8_t magic[PST_POOL_MAGIC_LEN];
+	uint32_t layout_version;
+	uint32_t header_size;    /* sizeof(struct pst_pool_header) */
+	uint32_t buf_size;
+	uint32_t flags;          /* none defined; must be 0 */
+	uint64_t buf_count;
+	uint64_t state_offset;
+	uint64_t bufs_offset;
+	uint64_t file_size;
+	uint8_t uuid[16];
+	uint64_t created_unix_ns;
+	uint8_t reserved[28];
+	uint32_t header_crc;     /* CRC32C of every byte before this field */
+};
+
+static_assert(sizeof(struct pst_pool_header) == 128, "header layout changed");
+static_assert(sizeof(struct pst_pool_header) <= PST_POOL_HEADER_AREA,
+	      "header must fit its page");
+
+#endif /* PST_POOL_LAYOUT_H */
