@@ -131,6 +131,7 @@ struct pst_pool_stats {
 	uint64_t free;            /**< buffers free now */
 	uint64_t lent;            /**< buffers lent now (mbufs, pst_pool_take) */
 	uint64_t kept;            /**< buffers kept now */
+	uint64_t releasing;       /**< released, reusable after the next drain */
 	uint64_t takes;           /**< successful pst_pool_take() and swaps */
 	uint64_t keeps;           /**< buffers turned kept */
 	uint64_t releases;        /**< kept buffers released */
@@ -197,8 +198,9 @@ struct pst_pool *pst_pool_open(const struct pst_pool_config *cfg);
 /**
  * Drain outstanding flushes, unmap the pool and free the object.
  * Buffers still lent become free (they are free in the file already).
- * Must not be called while a mempool made by pst_pool_mempool_create()
- * still exists. NULL is accepted and ignored.
+ * A mempool made by pst_pool_mempool_create() is freed first, whether or not
+ * its mbufs are back: stop and close the ports using it before closing the
+ * pool. NULL is accepted and ignored.
  */
 void pst_pool_close(struct pst_pool *pool);
 
@@ -272,8 +274,11 @@ int pst_pool_give(struct pst_pool *pool, uint32_t index);
 int pst_pool_keep(struct pst_pool *pool, uint32_t index);
 
 /**
- * Release a kept buffer: its bytes stop being storage and the buffer
- * returns to the free list. Flushed, durable after the next drain.
+ * Release a kept buffer: its bytes stop being storage. The state change is
+ * flushed and durable after the next drain; only then does the buffer return
+ * to the free list, so a buffer that an index made durable before the crash
+ * may still name is never overwritten by new packets before the release
+ * itself is durable.
  *
  * @param name
  *   Any name inside the buffer.
@@ -303,7 +308,7 @@ int pst_pool_reconcile(struct pst_pool *pool, const pst_name *names, size_t n,
 /**
  * Check the pool's internal consistency: the in-memory states agree with
  * the persistent ones, no buffer is both free and kept, and free + lent +
- * kept equals the buffer count.
+ * kept + releasing equals the buffer count.
  * @return 0 if consistent, -EFAULT (with pst_errormsg() saying where) if
  *   not, -EINVAL on NULL.
  */
@@ -318,7 +323,8 @@ int pst_pool_flush(struct pst_pool *pool, const void *addr, size_t len);
 
 /**
  * Wait until every flush issued so far is durable (one sfence on NVMM, one
- * msync of the dirty range on page-cache files).
+ * msync of the dirty range on page-cache files). Buffers released before the
+ * drain return to the free list.
  * @return 0, or a negative errno if msync failed.
  */
 int pst_pool_drain(struct pst_pool *pool);

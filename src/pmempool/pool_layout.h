@@ -38,7 +38,7 @@ struct pst_pool_header {
 	uint64_t file_size;
 	uint8_t uuid[16];
 	uint64_t created_unix_ns;
-	uint8_t reserved[28];
+	uint8_t reserved[36];    /* zero; room for later versions */
 	uint32_t header_crc;     /* CRC32C of every byte before this field */
 };
 

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+__thread int pst_errno;
+static __thread char last_msg[512];
+
+int
+pst_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	err = abs(err);
+	pst_errno = err;
+	va_start(ap, fmt);
+	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+const char *
+pst_errormsg(void)
+{
+	return last_msg;
+}
+
+const char *
+pst_strerror(int err)
+{
+	err = abs(err);
+	switch (err) {
+	case PST_EFOREIGN:
+		return "not a paste pool file (bad magic)";
+	case PST_EVERSION:
+		return "pool file has a newer layout version";
+	case PST_ETRUNC:
+		return "pool file is truncated";
+	case PST_EGEOMETRY:
+		return "pool geometry differs from the one asked for";
+	case PST_ECRC:
+		return "pool header checksum mismatch";
+	case PST_ECORRUPT:
+		return "pool header fields are inconsistent";
+	default:
+		break;
+	}
+	if (err > PST_EBASE)
+		return "unknown paste error";
+	/* strerror() may use a shared buffer for unknown values, but only for
+	 * values glibc does not know; the known ones are static strings. */
+	return strerror(err);
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <string.h>
+
+#include <libpmem.h>
+
+#include "error.h"
+#include "persist.h"
+
+static struct pst_persist_hook hook;
+
+static const char *const mode_names[] = {
+	[PST_PERSIST_AUTO] = "auto",
+	[PST_PERSIST_FLUSH] = "flush",
+	[PST_PERSIST_MSYNC] = "msync",
+	[PST_PERSIST_FENCE] = "fence",
+};
+
+const char *
+pst_persist_mode_name(enum pst_persist_mode mode)
+{
+	if ((unsigned int)mode >= sizeof(mode_names) / sizeof(mode_names[0]))
+		return "unknown";
+	return mode_names[mode];
+}
+
+int
+pst_persist_mode_parse(const char *name, enum pst_persist_mode *mode)
+{
+	unsigned int i;
+
+	if (name == NULL || mode == NULL)
+		return pst_fail(EINVAL, "persist mode: NULL argument");
+	for (i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
+		if (strcmp(name, mode_names[i]) == 0) {
+			*mode = (enum pst_persist_mode)i;
+			return 0;
+		}
+	}
+	return pst_fail(EINVAL,
+			"unknown persist mode '%s' (auto, flush, msync, fence)",
+			name);
+}
+
+int
+pst_persist_init(struct pst_persist *p, enum pst_persist_mode mode,
+		 void *base, size_t len, int is_pmem)
+{
+	memset(p, 0, sizeof(*p));
+	switch (mode) {
+	case PST_PERSIST_AUTO:
+		if (!is_pmem)
+			mode = PST_PERSIST_MSYNC;
+		else if (pmem_has_auto_flush() == 1)
+			mode = PST_PERSIST_FENCE;
+		else
+			mode = PST_PERSIST_FLUSH;
+		break;
+	case PST_PERSIST_FLUSH:
+	case PST_PERSIST_MSYNC:
+	case PST_PERSIST_FENCE:
+		break;
+	default:
+		return pst_fail(EINVAL, "unknown persist mode %d", (int)mode);
+	}
+	p->mode = mode;
+	p->map_base = base;
+	p->map_len = len;
+	return 0;
+}
+
+int
+pst_persist_flush(struct pst_persist *p, const void *addr, size_t len)
+{
+	const char *lo = addr;
+
+	if (lo < p->map_base || len > p->map_len ||
+	    (size_t)(lo - p->map_base) > p->map_len - len)
+		return pst_fail(EINVAL, "flush of %zu bytes at %p outside the pool mapping",
+				len, addr);
+	if (hook.on_flush != NULL)
+		hook.on_flush(hook.ctx, addr, len);
+	p->flushes++;
+	p->bytes_flushed += len;
+	switch (p->mode) {
+	case PST_PERSIST_FLUSH:
+		pmem_flush(addr, len);
+		break;
+	case PST_PERSIST_MSYNC:
+		/* One msync per drain over the union of flushed ranges costs
+		 * one system call per batch instead of one per flush. */
+		if (p->dirty_hi == NULL || lo < p->dirty_lo)
+			p->dirty_lo = (char *)lo;
+		if (p->dirty_hi == NULL || lo + len > p->dirty_hi)
+			p->dirty_hi = (char *)lo + len;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+int
+pst_persist_drain(struct pst_persist *p)
+{
+	if (hook.on_drain != NULL)
+		hook.on_drain(hook.ctx);
+	p->drains++;
+	if (p->mode != PST_PERSIST_MSYNC) {
+		pmem_drain();
+		return 0;
+	}
+	if (p->dirty_hi != NULL && p->dirty_hi > p->dirty_lo) {
+		p->msyncs++;
+		/* On failure the range stays dirty so the next drain retries. */
+		if (pmem_msync(p->dirty_lo, (size_t)(p->dirty_hi - p->dirty_lo)) != 0)
+			return pst_fail(errno, "msync of the pool failed: %s",
+					strerror(errno));
+	}
+	p->dirty_lo = p->dirty_hi = NULL;
+	return 0;
+}
+
+void
+pst_persist_set_hook(const struct pst_persist_hook *h)
+{
+	if (h == NULL)
+		memset(&hook, 0, sizeof(hook));
+	else
+		hook = *h;
+}

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Buffer ownership: the free list, lending, keeping, releasing, recovery and
+ * reconciliation. Only "kept" is persistent (one state byte per buffer in
+ * the file); everything else is rebuilt from it when the pool is opened.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "pool_internal.h"
+
+static void
+free_push(struct pst_pool *pool, uint32_t index)
+{
+	pool->dstate[index] = PST_D_FREE;
+	pool->free_stack[pool->n_free++] = index;
+}
+
+/* Rebuild the DRAM view from the persistent state bytes. */
+static void
+state_rebuild(struct pst_pool *pool)
+{
+	uint32_t i;
+
+	pool->n_free = 0;
+	pool->n_kept = 0;
+	pool->n_lent = 0;
+	pool->n_releasing = 0;
+	/* Pushed from the top so that take() hands out low indices first. */
+	for (i = pool->buf_count; i-- > 0;) {
+		/* Any non-zero byte counts as kept: losing data to a stray
+		 * value is worse than holding a buffer reconcile can free. */
+		if (pool->state[i] != PST_BUF_STATE_FREE) {
+			pool->dstate[i] = PST_D_KEPT;
+			pool->n_kept++;
+		} else {
+			free_push(pool, i);
+		}
+	}
+}
+
+int
+pst_pool_state_init(struct pst_pool *pool)
+{
+	size_t n = pool->buf_count;
+
+	pool->dstate = malloc(n);
+	pool->free_stack = malloc(n * sizeof(uint32_t));
+	pool->releasing = malloc(n * sizeof(uint32_t));
+	if (pool->dstate == NULL || pool->free_stack == NULL ||
+	    pool->releasing == NULL) {
+		pst_pool_state_fini(pool);
+		return pst_fail(ENOMEM, "pool %s: out of memory for %zu buffer states",
+				pool->path, n);
+	}
+	state_rebuild(pool);
+	return 0;
+}
+
+void
+pst_pool_state_fini(struct pst_pool *pool)
+{
+	free(pool->dstate);
+	free(pool->free_stack);
+	free(pool->releasing);
+	pool->dstate = NULL;
+	pool->free_stack = NULL;
+	pool->releasing = NULL;
+}
+
+int
+pst_pool_info(const struct pst_pool *pool, struct pst_pool_info *info)
+{
+	if (pool == NULL || info == NULL)
+		return pst_fail(EINVAL, "pool info: NULL argument");
+	memset(info, 0, sizeof(*info));
+	info->buf_size = pool->buf_size;
+	info->buf_count = pool->buf_count;
+	info->file_size = pool->hdr->file_size;
+	memcpy(info->uuid, pool->hdr->uuid, sizeof(info->uuid));
+	info->layout_version = pool->hdr->layout_version;
+	info->persist_mode = pool->persist.mode;
+	info->is_pmem = pool->is_pmem;
+	info->base = pool->base;
+	info->bufs = pool->bufs;
+	return 0;
+}
+
+int
+pst_pool_stats(const struct pst_pool *pool, struct pst_pool_stats *stats)
+{
+	if (pool == NULL || stats == NULL)
+		return pst_fail(EINVAL, "pool stats: NULL argument");
+	memset(stats, 0, sizeof(*stats));
+	stats->free = pool->n_free;
+	stats->lent = pool->n_lent;
+	stats->kept = pool->n_kept;
+	stats->releasing = pool->n_releasing;
+	stats->takes = pool->takes;
+	stats->keeps = pool->keeps;
+	stats->releases = pool->releases;
+	stats->nobufs = pool->nobufs;
+	stats->flushes = pool->persist.flushes;
+	stats->bytes_flushed = pool->persist.bytes_flushed;
+	stats->drains = pool->persist.drains;
+	stats->msyncs = pool->persist.msyncs;
+	return 0;
+}
+
+int
+pst_pool_name_valid(const struct pst_pool *pool, pst_name name)
+{
+	return pool != NULL && name != PST_NAME_INVALID &&
+	       pst_name_index(name) < pool->buf_count &&
+	       (uint32_t)pst_name_offset(name) + pst_name_length(name) <=
+		       pool->buf_size;
+}
+
+void *
+pst_pool_name_to_addr(const struct pst_pool *pool, pst_name name)
+{
+	if (!pst_pool_name_valid(pool, name)) {
+		pst_fail(EINVAL, "name 0x%016llx is not valid for this pool",
+			 (unsigned long long)name);
+		return NULL;
+	}
+	return pst_pool_index_addr(pool, pst_name_index(name)) +
+	       pst_name_offset(name);
+}
+
+pst_name
+pst_pool_addr_to_name(const struct pst_pool *pool, const void *addr, size_t len)
+{
+	uint32_t index;
+	size_t offset;
+
+	if (pool == NULL || len > UINT16_MAX) {
+		pst_fail(EINVAL, "cannot name %zu bytes at %p", len, addr);
+		return PST_NAME_INVALID;
+	}
+	index = pst_pool_addr_index(pool, addr);
+	if (index == UINT32_MAX) {
+		pst_fail(EINVAL, "address %p is outside the pool's buffers", addr);
+		return PST_NAME_INVALID;
+	}
+	offset = (size_t)((const char *)addr - pst_pool_index_addr(pool, index));
+	if (offset + len > pool->buf_size) {
+		pst_fail(EINVAL, "%zu bytes at %p cross the end of buffer %u",
+			 len, addr, index);
+		return PST_NAME_INVALID;
+	}
+	return pst_name_make(index, (uint16_t)offset, (uint16_t)len);
+}
+
+void *
+pst_pool_buf_addr(const struct pst_pool *pool, uint32_t index)
+{
+	if (pool == NULL || index >= pool->buf_count) {
+		pst_fail(EINVAL, "buffer index %u out of range", index);
+		return NULL;
+	}
+	return pst_pool_index_addr(pool, index);
+}
+
+int
+pst_pool_take(struct pst_pool *pool, uint32_t *index)
+{
+	uint32_t i;
+
+	if (pool == NULL || index == NULL)
+		return pst_fail(EINVAL, "pool take: NULL argument");
+	if (pool->n_free == 0) {
+		pool->nobufs++;
+		return pst_fail(ENOBUFS, "pool %s: no free buffer (%u kept, %llu lent)",
+				pool->path, (unsigned int)pool->n_kept,
+				(unsigned long long)pool->n_lent);
+	}
+	i = pool->free_stack[--pool->n_free];
+	pool->dstate[i] = PST_D_LENT;
+	pool->n_lent++;
+	pool->takes++;
+	*index = i;
+	return 0;
+}
+
+static int
+check_lent(const struct pst_pool *pool, uint32_t index, const char *what)
+{
+	if (pool == NULL)
+		return pst_fail(EINVAL, "pool %s: NULL pool", what);
+	if (index >= pool->buf_count || pool->dstate[index] != PST_D_LENT)
+		return pst_fail(EINVAL, "pool %s: buffer %u is not lent", what, index);
+	return 0;
+}
+
+int
+pst_pool_give(struct pst_pool *pool, uint32_t index)
+{
+	int ret = check_lent(pool, index, "give");
+
+	if (ret != 0)
+		return ret;
+	pool->n_lent--;
+	free_push(pool, index);
+	return 0;
+}
+
+int
+pst_pool_keep(struct pst_pool *pool, uint32_t index)
+{
+	int ret = check_lent(pool, index, "keep");
+
+	if (ret != 0)
+		return ret;
+	pool->state[index] = PST_BUF_STATE_KEPT;
+	ret = pst_persist_flush(&pool->persist, &pool->state[index], 1);
+	if (ret != 0)
+		return ret;
+	pool->dstate[index] = PST_D_KEPT;
+	pool->n_lent--;
+	pool->n_kept++;
+	pool->keeps++;
+	return 0;
+}
+
+int
+pst_pool_release(struct pst_pool *pool, pst_name name)
+{
+	uint32_t index;
+	int ret;
+
+	if (!pst_pool_name_valid(pool, name))
+		return pst_fail(EINVAL, "release: name 0x%016llx is not valid",
+				(unsigned long long)name);
+	index = pst_name_index(name);
+	if (pool->dstate[index] != PST_D_KEPT)
+		return pst_fail(EINVAL, "release: buffer %u is not kept", index);
+	pool->state[index] = PST_BUF_STATE_FREE;
+	ret = pst_persist_flush(&pool->persist, &pool->state[index], 1);
+	if (ret != 0)
+		return ret;
+	pool->dstate[index] = PST_D_RELEASING;
+	pool->releasing[pool->n_releasing++] = index;
+	pool->n_kept--;
+	pool->releases++;
+	return 0;
+}
+
+int
+pst_pool_flush(struct pst_pool *pool, const void *addr, size_t len)
+{
+	if (pool == NULL)
+		return pst_fail(EINVAL, "flush: NULL pool");
+	return pst_persist_flush(&pool->persist, addr, len);
+}
+
+int
+pst_pool_drain(struct pst_pool *pool)
+{
+	int ret;
+
+	if (pool == NULL)
+		return pst_fail(EINVAL, "drain: NULL pool");
+	ret = pst_persist_drain(&pool->persist);
+	if (ret != 0)
+		return ret;
+	/* The releases are durable now: their buffers may be overwritten. */
+	while (pool->n_releasing > 0)
+		free_push(pool, pool->releasing[--pool->n_releasing]);
+	return 0;
+}
+
+int
+pst_pool_persist(struct pst_pool *pool, const void *addr, size_t len)
+{
+	int ret = pst_pool_flush(pool, addr, len);
+
+	return ret != 0 ? ret : pst_pool_drain(pool);
+}
+
+int
+pst_pool_reconcile(struct pst_pool *pool, const pst_name *names, size_t n,
+		   struct pst_pool_reconcile_report *report)
+{
+	struct pst_pool_reconcile_report r = {0};
+	uint8_t *referenced;
+	uint32_t i;
+	size_t k;
+	int ret;
+
+	if (pool == NULL || (names == NULL && n > 0))
+		return pst_fail(EINVAL, "reconcile: NULL argument");
+	if (pool->n_lent > 0)
+		return pst_fail(EBUSY, "reconcile: %llu buffers are lent; reconcile before creating the mempool",
+				(unsigned long long)pool->n_lent);
+	for (k = 0; k < n; k++)
+		if (!pst_pool_name_valid(pool, names[k]))
+			return pst_fail(EINVAL, "reconcile: name #%zu (0x%016llx) is not valid for this pool",
+					k, (unsigned long long)names[k]);
+	/* Finish pending releases so every buffer is free or kept. */
+	ret = pst_pool_drain(pool);
+	if (ret != 0)
+		return ret;
+	referenced = calloc(pool->buf_count, 1);
+	if (referenced == NULL)
+		return pst_fail(ENOMEM, "reconcile: out of memory");
+	for (k = 0; k < n; k++)
+		referenced[pst_name_index(names[k])] = 1;
+
+	for (i = 0; i < pool->buf_count; i++) {
+		uint8_t want = referenced[i] ? PST_BUF_STATE_KEPT : PST_BUF_STATE_FREE;
+		int kept = pool->state[i] != PST_BUF_STATE_FREE;
+
+		r.referenced += referenced[i];
+		if (referenced[i] && !kept)
+			r.adopted++;
+		else if (!referenced[i] && kept)
+			r.freed++;
+		/* Also normalises stray non-zero bytes to KEPT. */
+		if (pool->state[i] != want) {
+			pool->state[i] = want;
+			ret = pst_persist_flush(&pool->persist, &pool->state[i], 1);
+			if (ret != 0)
+				goto out;
+		}
+	}
+	ret = pst_persist_drain(&pool->persist);
+	if (ret != 0)
+		goto out;
+	state_rebuild(pool);
+	r.kept = pool->n_kept;
+	if (report != NULL)
+		*report = r;
+out:
+	free(referenced);
+	return ret;
+}
+
+int
+pst_pool_verify(const struct pst_pool *pool)
+{
+	uint64_t counts[4] = {0};
+	uint8_t *seen;
+	uint32_t i, idx;
+	int ret = 0;
+
+	if (pool == NULL)
+		return pst_fail(EINVAL, "verify: NULL pool");
+	seen = calloc(pool->buf_count, 1);
+	if (seen == NULL)
+		return pst_fail(ENOMEM, "verify: out of memory");
+	for (i = 0; i < pool->buf_count && ret == 0; i++) {
+		uint8_t d = pool->dstate[i];
+		int kept_on_media = pool->state[i] != PST_BUF_STATE_FREE;
+
+		if (d > PST_D_RELEASING)
+			ret = pst_fail(EFAULT, "verify: buffer %u has bad state %u", i, d);
+		else if ((d == PST_D_KEPT) != kept_on_media)
+			ret = pst_fail(EFAULT, "verify: buffer %u is %s in memory but %s in the file",
+				       i, d == PST_D_KEPT ? "kept" : "not kept",
+				       kept_on_media ? "kept" : "free");
+		else
+			counts[d]++;
+	}
+	for (i = 0; i < pool->n_free && ret == 0; i++) {
+		idx = pool->free_stack[i];
+		if (idx >= pool->buf_count || pool->dstate[idx] != PST_D_FREE || seen[idx]++)
+			ret = pst_fail(EFAULT, "verify: free list entry %u (buffer %u) is wrong",
+				       i, idx);
+	}
+	for (i = 0; i < pool->n_releasing && ret == 0; i++) {
+		idx = pool->releasing[i];
+		if (idx >= pool->buf_count || pool->dstate[idx] != PST_D_RELEASING || seen[idx]++)
+			ret = pst_fail(EFAULT, "verify: release list entry %u (buffer %u) is wrong",
+				       i, idx);
+	}
+	if (ret == 0 &&
+	    (counts[PST_D_FREE] != pool->n_free || counts[PST_D_LENT] != pool->n_lent ||
+	     counts[PST_D_KEPT] != pool->n_kept ||
+	     counts[PST_D_RELEASING] != pool->n_releasing))
+		ret = pst_fail(EFAULT,
+			       "verify: counts free %llu/%u lent %llu/%llu kept %llu/%llu releasing %llu/%u disagree",
+			       (unsigned long long)counts[PST_D_FREE], pool->n_free,
+			       (unsigned long long)counts[PST_D_LENT],
+			       (unsigned long long)pool->n_lent,
+			       (unsigned long long)counts[PST_D_KEPT],
+			       (unsigned long long)pool->n_kept,
+			       (unsigned long long)counts[PST_D_RELEASING],
+			       pool->n_releasing);
+	free(seen);
+	return ret;
+}

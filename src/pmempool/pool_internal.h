@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The pool object, shared by the file, state and mbuf modules. */
+#ifndef PST_POOL_INTERNAL_H
+#define PST_POOL_INTERNAL_H
+
+#include <stdint.h>
+
+#include "paste_pool.h"
+#include "persist.h"
+#include "pool_layout.h"
+
+/* In-DRAM state of a buffer; only KEPT has a persistent counterpart. */
+enum pst_buf_dstate {
+	PST_D_FREE = 0,
+	PST_D_LENT,
+	PST_D_KEPT,
+	PST_D_RELEASING, /* released, reusable after the next drain */
+};
+
+struct rte_mempool;
+
+struct pst_pool {
+	char *path;
+	int fd;                 /* held open for the exclusive flock */
+	char *base;             /* the whole file, mapped by libpmem */
+	size_t map_len;
+	int is_pmem;
+	struct pst_pool_header *hdr;
+	uint8_t *state;         /* persistent state bytes, in the file */
+	char *bufs;             /* buffer 0, in the file */
+	uint32_t buf_size;
+	uint32_t buf_count;
+	struct pst_persist persist;
+
+	uint8_t *dstate;        /* enum pst_buf_dstate per buffer */
+	uint32_t *free_stack;   /* LIFO: recently freed buffers are cache-warm */
+	uint32_t n_free;
+	uint32_t *releasing;    /* released since the last drain */
+	uint32_t n_releasing;
+	uint64_t n_lent;
+	uint64_t n_kept;
+	uint64_t takes, keeps, releases, nobufs;
+
+	/* DPDK side, owned by mbuf_pool.c. */
+	struct rte_mempool *mp;
+	int extmem_registered;
+	void *dma_dev;          /* struct rte_device * mapped by dma_map */
+	/* Set while a mempool exists, so closing the pool (which must not
+	 * depend on DPDK) can tear it down first. */
+	void (*mempool_fini)(struct pst_pool *pool);
+};
+
+/* Map an already validated pool file; pool_file.c. */
+struct pst_pool *pst_pool_map(const struct pst_pool_config *cfg);
+
+/* Build the in-DRAM state from the persistent one; pool.c. */
+int pst_pool_state_init(struct pst_pool *pool);
+void pst_pool_state_fini(struct pst_pool *pool);
+
+/* Buffer index of an address inside the buffer array, or UINT32_MAX. */
+static inline uint32_t
+pst_pool_addr_index(const struct pst_pool *pool, const void *addr)
+{
+	const char *p = addr;
+
+	if (p < pool->bufs ||
+	    (uint64_t)(p - pool->bufs) >= (uint64_t)pool->buf_count * pool->buf_size)
+		return UINT32_MAX;
+	return (uint32_t)((uint64_t)(p - pool->bufs) / pool->buf_size);
+}
+
+static inline char *
+pst_pool_index_addr(const struct pst_pool *pool, uint32_t index)
+{
+	return pool->bufs + (uint64_t)index * pool->buf_size;
+}
+
+#endif /* PST_POOL_INTERNAL_H */
