@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -170,8 +171,10 @@ ring_roundtrip(struct rte_mempool *mp, uint32_t seq0, unsigned int n,
 	return got;
 }
 
+/* EAL is set up outside CMocka's group setup: a failed group setup would
+ * report zero tests run, which must count as a failure, not a pass. */
 static int
-group_setup(void **state)
+eal_setup(void)
 {
 	char *argv[] = {
 		"test_mbuf_pool", "--no-huge", "-m", "256", "--no-pci",
@@ -180,14 +183,18 @@ group_setup(void **state)
 	};
 	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - 1;
 
-	(void)state;
 	snprintf(pool_path, sizeof(pool_path), "/dev/shm/pst-test-mbuf-%d.pool",
 		 (int)getpid());
-	if (rte_eal_init(argc, argv) < 0)
+	if (rte_eal_init(argc, argv) < 0) {
+		fprintf(stderr, "test_mbuf_pool: rte_eal_init failed: %s\n",
+			rte_strerror(rte_errno));
 		return -1;
+	}
 	if (rte_eth_dev_get_port_by_name("net_ring0", &ring_port) != 0 ||
-	    rte_eth_dev_get_port_by_name("net_null0", &null_port) != 0)
+	    rte_eth_dev_get_port_by_name("net_null0", &null_port) != 0) {
+		fprintf(stderr, "test_mbuf_pool: net_ring0/net_null0 ports missing\n");
 		return -1;
+	}
 	return 0;
 }
 
@@ -476,6 +483,8 @@ main(void)
 		cmocka_unit_test_teardown(test_errors, test_teardown),
 	};
 
-	return cmocka_run_group_tests_name("dpdk_mbuf_pool", tests, group_setup,
+	if (eal_setup() != 0)
+		return 1;
+	return cmocka_run_group_tests_name("dpdk_mbuf_pool", tests, NULL,
 					   group_teardown);
 }
