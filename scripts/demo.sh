@@ -28,4 +28,4 @@ fi
 # trap still removes the file when the demo exits or is interrupted.
 rm -f "$pool"
 trap 'rm -f "$pool"' EXIT
-"$demo" --pool-file "$pool" "$@"
+"$demo" --pool-file "$pool" --json "$build/paste-pool-demo.json" "$@"
