@@ -25,6 +25,7 @@ packages=(
 	build-essential pkg-config meson ninja-build git     # build
 	dpdk dpdk-dev libdpdk-dev                             # DPDK 22.11 (pkg-config libdpdk, dpdk-devbind)
 	libpmem-dev                                           # PMDK libpmem (pkg-config libpmem)
+	libsystemd-dev                                        # static DPDK link (pkg-config --static paste) needs -lsystemd
 	libcmocka-dev                                         # unit/integration test framework
 	iproute2 nftables netcat-openbsd curl ca-certificates # netns testbed, faults, clients
 	python3 python3-scapy                                 # packet crafting in net tests (/usr/bin/python3)
