@@ -408,7 +408,7 @@ main(int argc, char **argv)
 	       pst_persist_mode_name(info.persist_mode),
 	       info.is_pmem ? " (pmem)" : "");
 
-	mp = pst_pool_mempool_create(pool, "demo_mbufs", o.mbufs, 256, (int)rte_socket_id());
+	mp = pst_pool_mempool_create(pool, "demo_mbufs", o.mbufs, 256, 0, (int)rte_socket_id());
 	if (mp == NULL) {
 		fprintf(stderr, "paste-pool-demo: %s\n", pst_errormsg());
 		goto out;

@@ -37,11 +37,14 @@ extern "C" {
  *   Number of mbufs; at most the pool's free buffer count.
  * @param cache_size
  *   Per-lcore cache, as for rte_pktmbuf_pool_create().
+ * @param priv_size
+ *   Application private area after each mbuf header (in DRAM), a multiple
+ *   of RTE_MBUF_PRIV_ALIGN; the stack keeps its per-packet state there.
  * @param socket_id
  *   NUMA socket of the mbuf headers, or SOCKET_ID_ANY.
  * @return
  *   The mempool, or NULL with ::pst_errno set:
- *    - EINVAL: NULL argument, n_mbufs 0;
+ *    - EINVAL: NULL argument, n_mbufs 0, priv_size misaligned;
  *    - EBUSY: the pool already has a mempool;
  *    - ENOBUFS: fewer free buffers than n_mbufs;
  *    - ENOMEM, EEXIST, ...: as rte_pktmbuf_pool_create_extbuf() or
@@ -51,6 +54,7 @@ struct rte_mempool *pst_pool_mempool_create(struct pst_pool *pool,
 					    const char *name,
 					    unsigned int n_mbufs,
 					    unsigned int cache_size,
+					    uint16_t priv_size,
 					    int socket_id);
 
 /**

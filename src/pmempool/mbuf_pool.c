@@ -105,14 +105,15 @@ mempool_teardown(struct pst_pool *pool)
 struct rte_mempool *
 pst_pool_mempool_create(struct pst_pool *pool, const char *name,
 			unsigned int n_mbufs, unsigned int cache_size,
-			int socket_id)
+			uint16_t priv_size, int socket_id)
 {
 	struct rte_pktmbuf_extmem ext;
 	struct attach_ctx ctx;
 	long page_size;
 
-	if (pool == NULL || name == NULL || n_mbufs == 0) {
-		pst_fail(EINVAL, "mempool create: NULL argument or no mbufs");
+	if (pool == NULL || name == NULL || n_mbufs == 0 ||
+	    priv_size % RTE_MBUF_PRIV_ALIGN != 0) {
+		pst_fail(EINVAL, "mempool create: NULL argument, no mbufs or misaligned priv_size");
 		return NULL;
 	}
 	if (pool->mp != NULL) {
@@ -143,7 +144,7 @@ pst_pool_mempool_create(struct pst_pool *pool, const char *name,
 	ext.buf_iova = buf_iova(pool, pool->bufs);
 	ext.buf_len = (size_t)pool->buf_count * pool->buf_size;
 	ext.elt_size = (uint16_t)pool->buf_size;
-	pool->mp = rte_pktmbuf_pool_create_extbuf(name, n_mbufs, cache_size, 0,
+	pool->mp = rte_pktmbuf_pool_create_extbuf(name, n_mbufs, cache_size, priv_size,
 						  (uint16_t)pool->buf_size,
 						  socket_id, &ext, 1);
 	if (pool->mp == NULL) {

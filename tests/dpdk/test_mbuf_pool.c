@@ -225,9 +225,10 @@ test_mempool_buffers_in_file(void **state)
 	struct scan s = { .pool = pool };
 
 	(void)state;
-	mp = pst_pool_mempool_create(pool, "mp_infile", 512, 0, SOCKET_ID_ANY);
+	mp = pst_pool_mempool_create(pool, "mp_infile", 512, 0, 64, SOCKET_ID_ANY);
 	assert_non_null(mp);
 	assert_int_equal(rte_mempool_obj_iter(mp, scan_mbuf, &s), 512);
+	assert_int_equal(rte_pktmbuf_priv_size(mp), 64);
 	assert_int_equal(s.outside, 0);
 	assert_int_equal(s.kept_hit, 0);
 	pst_pool_stats(pool, &st);
@@ -252,7 +253,7 @@ test_ring_rx_lands_in_file(void **state)
 	unsigned int i, got;
 
 	(void)state;
-	mp = pst_pool_mempool_create(pool, "mp_ring", 1024, 32, SOCKET_ID_ANY);
+	mp = pst_pool_mempool_create(pool, "mp_ring", 1024, 32, 0, SOCKET_ID_ANY);
 	assert_non_null(mp);
 	assert_int_equal(port_start(ring_port, mp), 0);
 	assert_int_equal(pst_pool_dma_map(pool, ring_port), 0);
@@ -284,7 +285,7 @@ test_null_rx_lands_in_file(void **state)
 	uint16_t i, got;
 
 	(void)state;
-	mp = pst_pool_mempool_create(pool, "mp_null", 512, 0, SOCKET_ID_ANY);
+	mp = pst_pool_mempool_create(pool, "mp_null", 512, 0, 0, SOCKET_ID_ANY);
 	assert_non_null(mp);
 	assert_int_equal(port_start(null_port, mp), 0);
 	got = rte_eth_rx_burst(null_port, 0, rx, BURST);
@@ -316,7 +317,7 @@ test_keep_200k_with_4k_mbufs(void **state)
 	struct scan s;
 
 	(void)state;
-	mp = pst_pool_mempool_create(pool, "mp_200k", n_mbufs, 64, SOCKET_ID_ANY);
+	mp = pst_pool_mempool_create(pool, "mp_200k", n_mbufs, 64, 0, SOCKET_ID_ANY);
 	assert_non_null(mp);
 	assert_int_equal(port_start(ring_port, mp), 0);
 	while (kept < total) {
@@ -366,7 +367,7 @@ test_keep_200k_with_4k_mbufs(void **state)
 	assert_true(check_pattern(pst_pool_name_to_addr(pool, names[total - 1]),
 				  total - 1, 200));
 	/* A new mempool after the restart stays off the kept buffers. */
-	mp = pst_pool_mempool_create(pool, "mp_200k_again", n_mbufs, 0, SOCKET_ID_ANY);
+	mp = pst_pool_mempool_create(pool, "mp_200k_again", n_mbufs, 0, 0, SOCKET_ID_ANY);
 	assert_non_null(mp);
 	s = (struct scan){ .pool = pool };
 	rte_mempool_obj_iter(mp, scan_mbuf, &s);
@@ -388,9 +389,9 @@ test_keep_exhaustion(void **state)
 	int i, ret = 0;
 
 	(void)state;
-	assert_null(pst_pool_mempool_create(pool, "mp_too_big", 65, 0, SOCKET_ID_ANY));
+	assert_null(pst_pool_mempool_create(pool, "mp_too_big", 65, 0, 0, SOCKET_ID_ANY));
 	assert_int_equal(pst_errno, ENOBUFS);
-	mp = pst_pool_mempool_create(pool, "mp_exhaust", 32, 0, SOCKET_ID_ANY);
+	mp = pst_pool_mempool_create(pool, "mp_exhaust", 32, 0, 0, SOCKET_ID_ANY);
 	assert_non_null(mp);
 	for (i = 0; i < 40 && ret == 0; i++) {
 		m = rte_pktmbuf_alloc(mp);
@@ -435,16 +436,18 @@ test_errors(void **state)
 	pst_name name;
 
 	(void)state;
-	assert_null(pst_pool_mempool_create(NULL, "x", 1, 0, SOCKET_ID_ANY));
+	assert_null(pst_pool_mempool_create(NULL, "x", 1, 0, 0, SOCKET_ID_ANY));
 	assert_int_equal(pst_errno, EINVAL);
-	assert_null(pst_pool_mempool_create(pool, "x", 0, 0, SOCKET_ID_ANY));
+	assert_null(pst_pool_mempool_create(pool, "x", 0, 0, 0, SOCKET_ID_ANY));
+	assert_int_equal(pst_errno, EINVAL);
+	assert_null(pst_pool_mempool_create(pool, "x", 8, 0, 3, SOCKET_ID_ANY));
 	assert_int_equal(pst_errno, EINVAL);
 	assert_int_equal(pst_pool_mempool_free(pool), -EINVAL);
 	assert_int_equal(pst_pool_dma_map(pool, ring_port), -EINVAL);
 
-	mp = pst_pool_mempool_create(pool, "mp_err", 64, 0, SOCKET_ID_ANY);
+	mp = pst_pool_mempool_create(pool, "mp_err", 64, 0, 0, SOCKET_ID_ANY);
 	assert_non_null(mp);
-	assert_null(pst_pool_mempool_create(pool, "mp_err2", 64, 0, SOCKET_ID_ANY));
+	assert_null(pst_pool_mempool_create(pool, "mp_err2", 64, 0, 0, SOCKET_ID_ANY));
 	assert_int_equal(pst_errno, EBUSY);
 
 	foreign = rte_pktmbuf_pool_create("mp_foreign", 63, 0, 0,

@@ -183,7 +183,7 @@ test_afpacket_rx_into_pool(void **state)
 	unlink(pool_path);
 	pool = pst_pool_create(&cfg);
 	assert_non_null(pool);
-	mp = pst_pool_mempool_create(pool, "mp_afpacket", 1024, 32, SOCKET_ID_ANY);
+	mp = pst_pool_mempool_create(pool, "mp_afpacket", 1024, 32, 0, SOCKET_ID_ANY);
 	assert_non_null(mp);
 	memset(&conf, 0, sizeof(conf));
 	assert_int_equal(rte_eth_dev_configure(port, 1, 1, &conf), 0);
