@@ -138,8 +138,9 @@ fi
 # --- 3. lwIP 2.1.3 source ------------------------------------------------
 # paste compiles lwIP itself with its own lwipopts.h (Debian's liblwip is
 # built with NO_SYS=0 and single-pbuf TX copies), so it needs the source
-# tree. It is never committed (.gitignore: /subprojects/lwip-src/).
-# Failure is a warning: nothing builds lwIP yet.
+# tree. It is never committed (.gitignore: /subprojects/lwip-src/); our
+# build description of it (subprojects/packagefiles/lwip-src/meson.build) is
+# copied in, as meson's patch_directory would.
 lwip_dir="$repo/subprojects/lwip-src"
 fetch_lwip() {
 	# Sources indexes that were never downloaded (deb-src configured by
@@ -170,8 +171,9 @@ if [ -f "$lwip_dir/src/core/tcp.c" ]; then
 	say "lwIP: subprojects/lwip-src present"
 else
 	say "lwIP: fetching source with apt-get source lwip"
-	fetch_lwip || warn "could not fetch the lwIP source (not fatal: nothing builds lwIP yet)"
+	fetch_lwip || die "could not fetch the lwIP source (apt-get source lwip)"
 fi
+cp "$repo/subprojects/packagefiles/lwip-src/meson.build" "$lwip_dir/meson.build"
 
 # --- 4. Hugepages ---------------------------------------------------------
 # DPDK wants hugepages for real runs and benchmarks. Tests pass --no-huge, so

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lwIP options of paste. Only what differs from lwIP's opt.h is here, each
+ * with the reason. lwIP is compiled from Debian's 2.1.3 source with this
+ * file; Debian's prebuilt liblwip fixes NO_SYS=0, copies every TX segment
+ * and checks every checksum in software, which the zero-copy path cannot use.
+ */
+#ifndef PST_LWIPOPTS_H
+#define PST_LWIPOPTS_H
+
+/* ---- system ---------------------------------------------------------- */
+/* Run to completion on one lcore: no OS threads, semaphores or mailboxes;
+ * the poll loop calls lwIP directly and drives its timers. */
+#define NO_SYS 1
+#define SYS_LIGHTWEIGHT_PROT 0
+#define LWIP_SOCKET 0
+#define LWIP_NETCONN 0
+#define LWIP_TIMERS 1
+/* One lwIP instance per process and lcore, one netif per instance. */
+#define LWIP_SINGLE_NETIF 1
+
+/* ---- memory ---------------------------------------------------------- */
+/* 64-bit machine: align heap and pool elements to 8 bytes. */
+#define MEM_ALIGNMENT 8
+/* Heap for TX segments (PBUF_RAM) and headers: enough for thousands of
+ * connections' unacknowledged data. Received data never lives here. */
+#define MEM_SIZE (64 * 1024 * 1024)
+/* PBUF_REF/ROM descriptors for zero-copy sends of pool data. */
+#define MEMP_NUM_PBUF 16384
+/* Thousands of concurrent connections (RPC and KV benchmarks). */
+#define MEMP_NUM_TCP_PCB 4096
+#define MEMP_NUM_TCP_PCB_LISTEN 16
+/* Queued segments: unsent + unacked + out-of-order across all PCBs. */
+#define MEMP_NUM_TCP_SEG 65536
+/* Received frames are custom pbufs over pool buffers (see netif); lwIP's
+ * own PBUF_POOL is only used for the few frames it generates itself. */
+#define PBUF_POOL_SIZE 512
+#define LWIP_SUPPORT_CUSTOM_PBUF 1
+#define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
+
+/* ---- link and IP ----------------------------------------------------- */
+#define LWIP_ARP 1
+#define LWIP_ETHERNET 1
+/* Testbeds and benchmarks pin the peer's MAC so no ARP exchange can race
+ * the first packet. */
+#define ETHARP_SUPPORT_STATIC_ENTRIES 1
+#define ARP_TABLE_SIZE 64
+/* Keep packets waiting for ARP instead of dropping all but the last. */
+#define ARP_QUEUEING 1
+#define MEMP_NUM_ARP_QUEUE 256
+#define LWIP_IPV4 1
+#define LWIP_IPV6 0
+#define LWIP_ICMP 1
+#define LWIP_UDP 1
+#define LWIP_RAW 0
+#define LWIP_DHCP 0
+#define LWIP_AUTOIP 0
+#define LWIP_IGMP 0
+#define LWIP_DNS 0
+/* Fragments are dropped and counted: a TCP peer with a proper MSS never
+ * sends them, and reassembly would copy payload out of pool buffers. */
+#define IP_REASSEMBLY 0
+#define IP_FRAG 0
+
+/* ---- TCP ------------------------------------------------------------- */
+#define LWIP_TCP 1
+#define TCP_MSS 1460
+/* Window scaling with a 4 MiB window: 10 GbE at LAN round-trip times
+ * (tens to hundreds of microseconds) needs more than 64 KiB in flight. */
+#define LWIP_WND_SCALE 1
+#define TCP_RCV_SCALE 7
+#define TCP_WND (4 * 1024 * 1024)
+#define TCP_SND_BUF (4 * 1024 * 1024)
+#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+/* The writable (sent) callback fires once 32 KiB of send buffer are free;
+ * lwIP requires the low-water mark to fit a 16-bit counter. */
+#define TCP_SNDLOWAT (32 * 1024)
+/* lwIP checks TCP_WND against PBUF_POOL_SIZE, but received segments live in
+ * pool buffers (custom pbufs), not in PBUF_POOL: that check does not apply. */
+#define LWIP_DISABLE_TCP_SANITY_CHECKS 1
+/* Out-of-order segments keep their pool buffers; the netif has already
+ * swapped a fresh buffer into the mbuf, so RX stays filled. */
+#define TCP_QUEUE_OOSEQ 1
+#define LWIP_TCP_SACK_OUT 1
+#define LWIP_TCP_TIMESTAMPS 1
+/* Bounded listen backlogs give a clean refusal under connection floods. */
+#define TCP_LISTEN_BACKLOG 1
+#define TCP_DEFAULT_LISTEN_BACKLOG 255
+/* Keep the last segment open for appends: fewer, fuller segments. */
+#define TCP_OVERSIZE TCP_MSS
+#define LWIP_TCP_KEEPALIVE 1
+
+/* ---- checksums ------------------------------------------------------- */
+/* Per-netif control: generation and checking are switched off for what
+ * the DPDK port offloads and stay in software otherwise. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+#define CHECKSUM_GEN_IP 1
+#define CHECKSUM_GEN_TCP 1
+#define CHECKSUM_GEN_UDP 1
+#define CHECKSUM_GEN_ICMP 1
+#define CHECKSUM_CHECK_IP 1
+#define CHECKSUM_CHECK_TCP 1
+#define CHECKSUM_CHECK_UDP 1
+#define CHECKSUM_CHECK_ICMP 1
+/* TX builds chained pbufs (headers + payload in place): never flatten a
+ * segment into one copied pbuf. */
+#define LWIP_NETIF_TX_SINGLE_PBUF 0
+
+/* ---- statistics and debugging ---------------------------------------- */
+/* Drop counters (checksum, length, protocol errors) come from lwIP's. */
+#define LWIP_STATS 1
+#define LINK_STATS 1
+#define IP_STATS 1
+#define ICMP_STATS 1
+#define TCP_STATS 1
+#define UDP_STATS 1
+#define LWIP_STATS_DISPLAY 0
+#define LWIP_DEBUG 0
+
+#endif /* PST_LWIPOPTS_H */

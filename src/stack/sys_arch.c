@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Time, randomness and diagnostics for lwIP. Time comes from the TSC once
+ * DPDK's EAL has measured its frequency, from CLOCK_MONOTONIC before that
+ * (lwIP may be initialised before the EAL in unit tests).
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_random.h>
+
+#include "lwip/sys.h"
+#include "sys_arch_stats.h"
+
+static atomic_uint_fast64_t lwip_asserts;
+
+uint32_t
+sys_now(void)
+{
+	uint64_t hz = rte_get_tsc_hz();
+	struct timespec ts;
+
+	if (hz != 0)
+		return (uint32_t)(rte_get_tsc_cycles() / (hz / 1000));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+uint32_t
+pst_lwip_rand(void)
+{
+	return (uint32_t)rte_rand();
+}
+
+void
+pst_lwip_assert(const char *msg, const char *file, int line)
+{
+	/* Report the first few in full; after that only count. */
+	if (atomic_fetch_add(&lwip_asserts, 1) < 16)
+		fprintf(stderr, "paste: lwIP assertion \"%s\" failed at %s:%d\n",
+			msg, file, line);
+}
+
+uint64_t
+pst_lwip_assert_count(void)
+{
+	return atomic_load(&lwip_asserts);
+}
