@@ -207,14 +207,12 @@ pst_mbuf_name(const struct pst_pool *pool, const struct rte_mbuf *m)
 }
 
 int
-pst_mbuf_keep(struct pst_pool *pool, struct rte_mbuf *m, pst_name *name)
+pst_pool_mbuf_swap(struct pst_pool *pool, struct rte_mbuf *m, uint32_t *old_index)
 {
-	uint32_t old_index, new_index;
+	uint32_t new_index;
 	int ret;
 
-	if (name == NULL)
-		return pst_fail(EINVAL, "mbuf keep: NULL name");
-	ret = mbuf_index(pool, m, &old_index);
+	ret = mbuf_index(pool, m, old_index);
 	if (ret != 0)
 		return ret;
 	/* Swapping the buffer of a shared mbuf would pull the data from under
@@ -222,18 +220,37 @@ pst_mbuf_keep(struct pst_pool *pool, struct rte_mbuf *m, pst_name *name)
 	if (rte_mbuf_refcnt_read(m) > 1 ||
 	    (RTE_MBUF_HAS_EXTBUF(m) && m->shinfo != NULL &&
 	     rte_mbuf_ext_refcnt_read(m->shinfo) > 1))
-		return pst_fail(EBUSY, "mbuf %p is shared; cannot keep its buffer",
+		return pst_fail(EBUSY, "mbuf %p is shared; cannot take its buffer",
 				(void *)m);
 	ret = pst_pool_take(pool, &new_index);
 	if (ret != 0)
 		return ret;
-	ret = pst_pool_keep(pool, old_index);
+	point_mbuf_at(pool, m, new_index);
+	return 0;
+}
+
+int
+pst_mbuf_keep(struct pst_pool *pool, struct rte_mbuf *m, pst_name *name)
+{
+	uint16_t off, len;
+	uint32_t index;
+	int ret;
+
+	if (name == NULL || m == NULL)
+		return pst_fail(EINVAL, "mbuf keep: NULL argument");
+	off = m->data_off;
+	len = m->data_len;
+	ret = pst_pool_mbuf_swap(pool, m, &index);
+	if (ret != 0)
+		return ret;
+	ret = pst_pool_keep(pool, index);
 	if (ret != 0) {
-		pst_pool_give(pool, new_index);
+		/* Undo: the mbuf gets its own buffer back. */
+		pst_pool_give(pool, pst_pool_addr_index(pool, m->buf_addr));
+		point_mbuf_at(pool, m, index);
 		return ret;
 	}
-	*name = pst_name_make(old_index, m->data_off, m->data_len);
-	point_mbuf_at(pool, m, new_index);
+	*name = pst_name_make(index, off, len);
 	return 0;
 }
 

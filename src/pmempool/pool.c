@@ -208,6 +208,14 @@ pst_pool_give(struct pst_pool *pool, uint32_t index)
 }
 
 int
+pst_pool_put(struct pst_pool *pool, uint32_t index)
+{
+	if (index < pool->buf_count && pool->dstate[index] == PST_D_KEPT)
+		return 0;
+	return pst_pool_give(pool, index);
+}
+
+int
 pst_pool_keep(struct pst_pool *pool, uint32_t index)
 {
 	int ret = check_lent(pool, index, "keep");

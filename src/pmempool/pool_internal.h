@@ -57,6 +57,20 @@ struct pst_pool *pst_pool_map(const struct pst_pool_config *cfg);
 int pst_pool_state_init(struct pst_pool *pool);
 void pst_pool_state_fini(struct pst_pool *pool);
 
+/* Return a lent buffer to the free list, or leave it alone if the
+ * application kept it meanwhile: how the stack drops its reference to a
+ * received buffer. Returns 0, or -EINVAL for a free or bad index. */
+int pst_pool_put(struct pst_pool *pool, uint32_t index);
+
+struct rte_mbuf;
+
+/* Give mbuf @m (from the pool's mempool) a fresh buffer and hand its
+ * current one, still lent, to the caller in *old_index. The mbuf can then
+ * go back to the mempool while its old buffer lives on (in a pbuf, or kept).
+ * Returns 0, -EINVAL (foreign or shared mbuf: -EBUSY) or -ENOBUFS. */
+int pst_pool_mbuf_swap(struct pst_pool *pool, struct rte_mbuf *m,
+		       uint32_t *old_index);
+
 /* Buffer index of an address inside the buffer array, or UINT32_MAX. */
 static inline uint32_t
 pst_pool_addr_index(const struct pst_pool *pool, const void *addr)
