@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * The TCP/IP stack: lwIP over one DPDK ethdev port and queue, receiving
+ * into pool buffers, run to completion by pst_stack_poll().
+ *
+ * One poll: RX burst -> lwIP input (application callbacks run here, on
+ * payload that still lies in the pool file) -> one drain of every flush
+ * issued during the poll -> TX burst -> lwIP timers. Nothing queued for
+ * transmission leaves before that drain, so a reply sent after flushing the
+ * request's data tells the peer the data is durable.
+ *
+ * lwIP keeps global state: one stack per process (and lcore).
+ */
+#ifndef PASTE_STACK_H
+#define PASTE_STACK_H
+
+#include <stdint.h>
+
+#include "paste_pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Seeded fault injection in the driver, for tests (probabilities 0..1). */
+struct pst_fault_config {
+	uint64_t seed;        /**< PRNG seed; runs with one seed are repeatable */
+	double rx_drop;       /**< drop a received frame */
+	double rx_dup;        /**< deliver a received frame twice */
+	double rx_reorder;    /**< deliver a received frame after the next one */
+	double rx_corrupt;    /**< flip one byte of a received frame */
+	double tx_drop;       /**< drop a frame to be sent */
+	double tx_dup;        /**< send a frame twice */
+	double tx_reorder;    /**< send a frame after the next one */
+	double tx_corrupt;    /**< flip one byte of a frame to be sent */
+};
+
+/** How to create a stack. Zeroed fields take their defaults. */
+struct pst_stack_config {
+	uint16_t port_id;          /**< DPDK port, configured and started by the stack */
+	uint16_t queue_id;         /**< RX/TX queue pair (only queue 0 is supported now) */
+	uint32_t ipv4_addr;        /**< host order, required */
+	uint32_t ipv4_netmask;     /**< host order; 0: 255.255.255.0 */
+	uint32_t ipv4_gateway;     /**< host order; 0: none */
+	struct pst_pool *pool;     /**< open pool receiving the frames, required */
+	unsigned int n_mbufs;      /**< RX mbufs in the pool's mempool; 0: 4096 */
+	uint16_t rx_desc;          /**< RX descriptors; 0: 1024 */
+	uint16_t tx_desc;          /**< TX descriptors; 0: 1024 */
+	/** Never sleep when idle (benchmarks on a dedicated core). Otherwise
+	 *  the poll pauses, then sleeps briefly after many empty polls, so a
+	 *  shared test machine is not starved. */
+	int busy_poll;
+	struct pst_fault_config faults; /**< all zero: no faults */
+};
+
+/** Counters of a stack since creation. */
+struct pst_stack_stats {
+	uint64_t rx_packets, rx_bytes;   /**< frames handed to lwIP */
+	uint64_t tx_packets, tx_bytes;   /**< frames accepted by the port */
+	uint64_t rx_nobufs;              /**< dropped: no free pool buffer to swap in */
+	uint64_t rx_bad_csum;            /**< dropped: the port flagged a bad checksum */
+	uint64_t rx_dropped;             /**< dropped by lwIP (malformed, no PCB, ...) */
+	uint64_t tx_dropped;             /**< dropped: TX ring full or no mbuf */
+	uint64_t fault_drops, fault_dups, fault_reorders, fault_corrupts;
+	uint64_t tcp_retransmits;        /**< lwIP's retransmitted segments */
+	uint64_t polls;                  /**< pst_stack_poll() calls */
+	uint64_t busy_polls;             /**< polls that did work */
+	uint64_t busy_cycles;            /**< TSC cycles spent in busy polls */
+	uint64_t drains;                 /**< drains issued by the poll loop */
+	uint64_t lwip_asserts;           /**< lwIP invariant violations (should be 0) */
+};
+
+struct pst_stack;
+
+/**
+ * Create the stack: make the pool's mempool, configure and start the port
+ * (with the checksum offloads it advertises), and bring up lwIP's netif
+ * with the port's MAC and MTU. rte_eal_init() must have run.
+ *
+ * @return
+ *   The stack, or NULL with ::pst_errno set:
+ *    - EINVAL: missing pool or address, bad port or queue;
+ *    - EBUSY: a stack already exists in this process;
+ *    - ENOBUFS: the pool has too few free buffers for n_mbufs;
+ *    - ENOMEM, or the error of a failing ethdev call.
+ */
+struct pst_stack *pst_stack_create(const struct pst_stack_config *cfg);
+
+/**
+ * Stop the port, free lwIP's state, the mempools and the stack.
+ * Connections are aborted. NULL is ignored.
+ */
+void pst_stack_destroy(struct pst_stack *stack);
+
+/**
+ * One run-to-completion iteration.
+ * @return the number of frames received and sent (0: idle), or a negative
+ *   errno if the drain failed (nothing was sent then).
+ */
+int pst_stack_poll(struct pst_stack *stack);
+
+/**
+ * Poll until *stop becomes non-zero.
+ * @return 0, or the first negative value pst_stack_poll() returned.
+ */
+int pst_stack_run(struct pst_stack *stack, volatile int *stop);
+
+/**
+ * Add a static ARP entry (the peer's MAC never has to be resolved).
+ * @param ipv4 host order.
+ * @return 0, -EINVAL, or -ENOMEM when the ARP table is full.
+ */
+int pst_stack_add_arp(struct pst_stack *stack, uint32_t ipv4,
+		      const uint8_t mac[6]);
+
+/** Fill @p stats. @return 0 or -EINVAL. */
+int pst_stack_stats(const struct pst_stack *stack, struct pst_stack_stats *stats);
+
+/** The port's MAC address. @return 0 or -EINVAL. */
+int pst_stack_mac(const struct pst_stack *stack, uint8_t mac[6]);
+
+/** The pool the stack receives into. */
+struct pst_pool *pst_stack_pool(const struct pst_stack *stack);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PASTE_STACK_H */

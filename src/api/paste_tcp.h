@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file
+ * TCP on a paste stack: listen, accept, connect, receive in place, send,
+ * close. Every callback runs inside pst_stack_poll(), on the polling lcore.
+ *
+ * Received bytes are handed over in place as segments: each points into a
+ * pool buffer (where the driver wrote the frame) and carries its durable
+ * name. The application may keep a segment's buffer (it leaves circulation
+ * and becomes storage) or let it go when the callback returns. Flushes issued
+ * during a poll are drained once at its end, before anything queued in that
+ * poll is sent.
+ */
+#ifndef PASTE_TCP_H
+#define PASTE_TCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "paste_pool.h"
+#include "paste_stack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pst_conn;
+struct pst_listener;
+
+/** In-order received bytes, in place. */
+struct pst_segment {
+	const void *data;   /**< first byte, inside the pool mapping when named */
+	uint32_t len;       /**< bytes */
+	/** Durable name of the bytes, or PST_NAME_INVALID when lwIP had to
+	 *  copy them out of a pool buffer (then they cannot be kept). */
+	pst_name name;
+	void *priv;         /**< the stack's; do not touch */
+};
+
+/** A connection was accepted; set its callbacks with pst_conn_set_callbacks(). */
+typedef void (*pst_accept_fn)(void *arg, struct pst_conn *conn);
+/** An outgoing connection is established (err 0) or failed (negative errno). */
+typedef void (*pst_connected_fn)(void *arg, struct pst_conn *conn, int err);
+/**
+ * Bytes arrived: @p n segments in stream order. n == 0 means the peer
+ * closed its side (FIN). Segments are valid until the callback returns,
+ * unless kept.
+ */
+typedef void (*pst_recv_fn)(void *arg, struct pst_conn *conn,
+			    const struct pst_segment *segs, unsigned int n);
+/** The peer acknowledged @p len bytes: send buffer space is free again. */
+typedef void (*pst_sent_fn)(void *arg, struct pst_conn *conn, size_t len);
+/** The connection is gone (reset, aborted, timed out; err is a negative
+ *  errno: -ECONNRESET, -ECONNABORTED, -ETIMEDOUT...). @p conn is invalid
+ *  after this callback. */
+typedef void (*pst_closed_fn)(void *arg, struct pst_conn *conn, int err);
+
+/** Per-connection callbacks; NULL members are ignored. */
+struct pst_conn_callbacks {
+	pst_recv_fn recv;
+	pst_sent_fn sent;
+	pst_closed_fn closed;
+};
+
+/**
+ * Listen on a TCP port of the stack's address.
+ * @return the listener, or NULL with ::pst_errno: EINVAL, EADDRINUSE, ENOMEM.
+ */
+struct pst_listener *pst_tcp_listen(struct pst_stack *stack, uint16_t port,
+				    pst_accept_fn accept, void *arg);
+
+/** Stop listening; established connections are not affected. */
+void pst_listener_close(struct pst_listener *listener);
+
+/**
+ * Open a connection to @p ipv4 (host order) : @p port.
+ * @return the connection (not yet established: wait for @p connected), or
+ *   NULL with ::pst_errno: EINVAL, ENOMEM, EHOSTUNREACH.
+ */
+struct pst_conn *pst_tcp_connect(struct pst_stack *stack, uint32_t ipv4,
+				 uint16_t port, pst_connected_fn connected,
+				 void *arg);
+
+/** Set callbacks and their argument. @return 0 or -EINVAL. */
+int pst_conn_set_callbacks(struct pst_conn *conn,
+			   const struct pst_conn_callbacks *cb, void *arg);
+
+/**
+ * Keep the buffer holding a received segment: it becomes storage (kept in
+ * the pool, flushed by the application as it sees fit) and is not reused
+ * when the callback returns.
+ * @param[out] name the segment's durable name (same as seg->name).
+ * @return 0, -EINVAL (segment without a name, or not from this connection's
+ *   current callback), or the pool's error.
+ */
+int pst_conn_keep(struct pst_conn *conn, const struct pst_segment *seg,
+		  pst_name *name);
+
+/**
+ * Queue a copy of @p len bytes for sending. The bytes leave after the drain
+ * at the end of the current (or next) poll.
+ * @return the number of bytes queued (may be less than len when the send
+ *   buffer is nearly full), -EAGAIN when nothing fits (wait for the sent
+ *   callback), -ENOTCONN on a closed connection, -EINVAL.
+ */
+long pst_conn_send(struct pst_conn *conn, const void *data, size_t len);
+
+/** Bytes that pst_conn_send() would accept now. */
+size_t pst_conn_sendbuf(const struct pst_conn *conn);
+
+/**
+ * Graceful close (FIN after queued data). No callback fires afterwards;
+ * @p conn is invalid on return.
+ * @return 0 or -EINVAL.
+ */
+int pst_conn_close(struct pst_conn *conn);
+
+/** Reset the connection (RST); @p conn is invalid on return. */
+void pst_conn_abort(struct pst_conn *conn);
+
+/** Remote address (host order) and port of a connection. */
+int pst_conn_peer(const struct pst_conn *conn, uint32_t *ipv4, uint16_t *port);
+
+/** Flush [addr, addr+len) of the stack's pool; drained at the end of the
+ *  poll. Same as pst_pool_flush() on pst_stack_pool(). */
+int pst_flush(struct pst_stack *stack, const void *addr, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PASTE_TCP_H */
