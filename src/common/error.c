@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,21 @@
 __thread int pst_errno;
 static __thread char last_msg[512];
 
+/* |err| without abs(INT_MIN)'s undefined behaviour. */
+static int
+magnitude(int err)
+{
+	if (err == INT_MIN)
+		return INT_MAX;
+	return err < 0 ? -err : err;
+}
+
 int
 pst_fail(int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	err = abs(err);
+	err = magnitude(err);
 	pst_errno = err;
 	va_start(ap, fmt);
 	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
@@ -31,7 +41,9 @@ pst_errormsg(void)
 const char *
 pst_strerror(int err)
 {
-	err = abs(err);
+	const char *desc;
+
+	err = magnitude(err);
 	switch (err) {
 	case PST_EFOREIGN:
 		return "not a paste pool file (bad magic)";
@@ -50,7 +62,8 @@ pst_strerror(int err)
 	}
 	if (err > PST_EBASE)
 		return "unknown paste error";
-	/* strerror() may use a shared buffer for unknown values, but only for
-	 * values glibc does not know; the known ones are static strings. */
-	return strerror(err);
+	/* strerrordesc_np() returns static strings, or NULL for values glibc
+	 * does not know, where strerror() would format into a buffer. */
+	desc = strerrordesc_np(err);
+	return desc != NULL ? desc : "unknown error";
 }

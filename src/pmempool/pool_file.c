@@ -88,7 +88,7 @@ validate_header(const struct pst_pool_config *cfg,
 		const struct pst_pool_header *h, uint64_t actual_size)
 {
 	const char *path = cfg->path;
-	uint64_t bufs_end;
+	uint64_t bufs_bytes;
 
 	if (memcmp(h->magic, PST_POOL_MAGIC, PST_POOL_MAGIC_LEN) != 0)
 		return pst_fail(PST_EFOREIGN,
@@ -112,10 +112,14 @@ validate_header(const struct pst_pool_config *cfg,
 		return pst_fail(PST_ECORRUPT,
 				"pool %s: geometry %u bytes x %llu buffers is invalid",
 				path, h->buf_size, (unsigned long long)h->buf_count);
-	bufs_end = h->bufs_offset + (uint64_t)h->buf_size * h->buf_count;
+	/* buf_size * buf_count cannot overflow (16-bit x 32-bit); the sums
+	 * are checked against file_size without adding first. */
+	bufs_bytes = (uint64_t)h->buf_size * h->buf_count;
 	if (h->state_offset != PST_POOL_HEADER_AREA ||
 	    h->bufs_offset < h->state_offset + h->buf_count ||
-	    h->bufs_offset % PST_POOL_BUFS_ALIGN != 0 || h->file_size < bufs_end)
+	    h->bufs_offset % PST_POOL_BUFS_ALIGN != 0 ||
+	    h->bufs_offset > h->file_size ||
+	    bufs_bytes > h->file_size - h->bufs_offset)
 		return pst_fail(PST_ECORRUPT,
 				"pool %s: offsets state %llu, buffers %llu, size %llu are inconsistent",
 				path, (unsigned long long)h->state_offset,
@@ -135,19 +139,23 @@ validate_header(const struct pst_pool_config *cfg,
 	return 0;
 }
 
-/* Open, lock and read the header of a pool file without changing it. */
+/* Open (unless @locked_fd is given), lock and read the header of a pool
+ * file without changing it. */
 static int
-open_and_validate(const struct pst_pool_config *cfg, int *fdp,
+open_and_validate(const struct pst_pool_config *cfg, int locked_fd, int *fdp,
 		  struct pst_pool_header *h)
 {
 	struct stat st;
 	ssize_t n;
 	int fd, ret;
 
-	fd = open(cfg->path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return pst_fail(errno, "pool %s: %s", cfg->path, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	fd = locked_fd;
+	if (fd < 0) {
+		fd = open(cfg->path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return pst_fail(errno, "pool %s: %s", cfg->path, strerror(errno));
+	}
+	if (locked_fd < 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		ret = errno == EWOULDBLOCK ?
 			pst_fail(EBUSY, "pool %s: already open (locked by another opener)",
 				 cfg->path) :
@@ -185,7 +193,7 @@ fail:
 }
 
 struct pst_pool *
-pst_pool_map(const struct pst_pool_config *cfg)
+pst_pool_map(const struct pst_pool_config *cfg, int locked_fd)
 {
 	struct pst_pool_header h;
 	struct pst_pool *pool;
@@ -194,6 +202,8 @@ pst_pool_map(const struct pst_pool_config *cfg)
 
 	pool = calloc(1, sizeof(*pool));
 	if (pool == NULL) {
+		if (locked_fd >= 0)
+			close(locked_fd);
 		pst_fail(ENOMEM, "pool: out of memory");
 		return NULL;
 	}
@@ -203,8 +213,11 @@ pst_pool_map(const struct pst_pool_config *cfg)
 		pst_fail(ENOMEM, "pool: out of memory");
 		goto fail;
 	}
-	if (open_and_validate(cfg, &pool->fd, &h) != 0)
+	if (open_and_validate(cfg, locked_fd, &pool->fd, &h) != 0) {
+		locked_fd = -1; /* closed by open_and_validate */
 		goto fail;
+	}
+	locked_fd = -1; /* pool->fd now */
 
 	pool->base = pmem_map_file(cfg->path, 0, 0, 0, &mapped_len, &pool->is_pmem);
 	if (pool->base == NULL) {
@@ -230,6 +243,8 @@ pst_pool_map(const struct pst_pool_config *cfg)
 		goto fail;
 	return pool;
 fail:
+	if (locked_fd >= 0)
+		close(locked_fd);
 	if (pool->base != NULL)
 		pmem_unmap(pool->base, pool->map_len);
 	if (pool->fd >= 0)
@@ -239,14 +254,13 @@ fail:
 	return NULL;
 }
 
-struct pst_pool *
-pst_pool_open(const struct pst_pool_config *cfg)
+/* Map a validated pool and build its DRAM state; @locked_fd as above. */
+static struct pst_pool *
+open_pool(const struct pst_pool_config *cfg, int locked_fd)
 {
 	struct pst_pool *pool;
 
-	if (check_config(cfg) != 0)
-		return NULL;
-	pool = pst_pool_map(cfg);
+	pool = pst_pool_map(cfg, locked_fd);
 	if (pool == NULL)
 		return NULL;
 	if (pst_pool_state_init(pool) != 0) {
@@ -257,6 +271,14 @@ pst_pool_open(const struct pst_pool_config *cfg)
 		return NULL;
 	}
 	return pool;
+}
+
+struct pst_pool *
+pst_pool_open(const struct pst_pool_config *cfg)
+{
+	if (check_config(cfg) != 0)
+		return NULL;
+	return open_pool(cfg, -1);
 }
 
 static void
@@ -277,54 +299,48 @@ make_uuid(uint8_t uuid[16])
 	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
 }
 
-/* Write a complete pool under @tmp and make it durable. */
+/*
+ * Write a complete pool into the unnamed file @fd and make it durable. The
+ * header is written with pwrite() and the file synced: creation is rare, and
+ * a file descriptor cannot be mapped through libpmem (which maps by path).
+ */
 static int
-build_file(const char *tmp, const struct pst_pool_config *cfg,
-	   uint32_t buf_size)
+build_file(int fd, const struct pst_pool_config *cfg, uint32_t buf_size)
 {
-	struct pst_pool_header *h;
-	struct pst_persist persist;
+	struct pst_pool_header h;
 	struct timespec now;
-	size_t mapped_len;
 	uint64_t bufs_offset, file_size;
-	int is_pmem, ret;
-	void *base;
+	int ret;
 
 	bufs_offset = layout_bufs_offset(cfg->buf_count);
 	file_size = layout_file_size(bufs_offset, buf_size, cfg->buf_count);
-	base = pmem_map_file(tmp, file_size, PMEM_FILE_CREATE | PMEM_FILE_EXCL,
-			     cfg->file_mode ? cfg->file_mode : 0600, &mapped_len,
-			     &is_pmem);
-	if (base == NULL)
-		return pst_fail(errno ? errno : EIO, "pool %s: cannot create: %s",
-				cfg->path, pmem_errormsg());
-	/* A freshly sized file reads as zero: every state byte is already
-	 * PST_BUF_STATE_FREE, so only the header needs writing. */
-	h = base;
-	memcpy(h->magic, PST_POOL_MAGIC, PST_POOL_MAGIC_LEN);
-	h->layout_version = PST_POOL_LAYOUT_VERSION;
-	h->header_size = sizeof(*h);
-	h->buf_size = buf_size;
-	h->flags = 0;
-	h->buf_count = cfg->buf_count;
-	h->state_offset = PST_POOL_HEADER_AREA;
-	h->bufs_offset = bufs_offset;
-	h->file_size = file_size;
-	make_uuid(h->uuid);
+	/* Allocate every block now: running out of space later, under a
+	 * driver writing into the mapping, would be a SIGBUS. A freshly
+	 * allocated file reads as zero, so every state byte is already
+	 * PST_BUF_STATE_FREE and only the header needs writing. */
+	ret = posix_fallocate(fd, 0, (off_t)file_size);
+	if (ret != 0)
+		return pst_fail(ret, "pool %s: cannot allocate %llu bytes: %s",
+				cfg->path, (unsigned long long)file_size, strerror(ret));
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, PST_POOL_MAGIC, PST_POOL_MAGIC_LEN);
+	h.layout_version = PST_POOL_LAYOUT_VERSION;
+	h.header_size = sizeof(h);
+	h.buf_size = buf_size;
+	h.buf_count = cfg->buf_count;
+	h.state_offset = PST_POOL_HEADER_AREA;
+	h.bufs_offset = bufs_offset;
+	h.file_size = file_size;
+	make_uuid(h.uuid);
 	clock_gettime(CLOCK_REALTIME, &now);
-	h->created_unix_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-	h->header_crc = header_crc(h);
-
-	ret = pst_persist_init(&persist, cfg->persist_mode, base, mapped_len, is_pmem);
-	if (ret == 0)
-		ret = pst_persist_flush(&persist, h, sizeof(*h));
-	if (ret == 0)
-		ret = pst_persist_drain(&persist);
-	/* The file's size and existence are metadata msync does not cover. */
-	if (ret == 0 && !is_pmem && pmem_msync(base, mapped_len) != 0)
-		ret = pst_fail(errno, "pool %s: msync: %s", cfg->path, strerror(errno));
-	pmem_unmap(base, mapped_len);
-	return ret;
+	h.created_unix_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	h.header_crc = header_crc(&h);
+	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return pst_fail(errno ? errno : EIO, "pool %s: cannot write header: %s",
+				cfg->path, strerror(errno));
+	if (fsync(fd) != 0)
+		return pst_fail(errno, "pool %s: fsync: %s", cfg->path, strerror(errno));
+	return 0;
 }
 
 static void
@@ -343,14 +359,32 @@ sync_parent_dir(const char *path)
 	free(copy);
 }
 
+/* An unnamed file in the directory of @path (O_TMPFILE): a crash before it
+ * is linked leaves nothing behind. */
+static int
+open_unnamed(const char *path, mode_t mode)
+{
+	char *copy = strdup(path);
+	int fd;
+
+	if (copy == NULL)
+		return pst_fail(ENOMEM, "pool: out of memory");
+	fd = open(dirname(copy), O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	free(copy);
+	if (fd < 0)
+		return pst_fail(errno == EISDIR ? EOPNOTSUPP : errno,
+				"pool %s: cannot create an unnamed file in its directory (O_TMPFILE): %s",
+				path, strerror(errno));
+	return fd;
+}
+
 struct pst_pool *
 pst_pool_create(const struct pst_pool_config *cfg)
 {
 	struct pst_pool_config open_cfg;
+	char fd_path[64];
 	uint32_t buf_size;
-	char *tmp = NULL;
-	struct stat st;
-	int ret;
+	int fd, ret;
 
 	if (check_config(cfg) != 0)
 		return NULL;
@@ -359,34 +393,36 @@ pst_pool_create(const struct pst_pool_config *cfg)
 		return NULL;
 	}
 	buf_size = cfg->buf_size ? cfg->buf_size : PST_POOL_BUF_SIZE_DEFAULT;
-	if (stat(cfg->path, &st) == 0) {
+	if (access(cfg->path, F_OK) == 0) {
 		pst_fail(EEXIST, "pool %s: file exists, refusing to overwrite", cfg->path);
 		return NULL;
 	}
-	if (asprintf(&tmp, "%s.creating.%d", cfg->path, (int)getpid()) < 0) {
-		pst_fail(ENOMEM, "pool: out of memory");
+	fd = open_unnamed(cfg->path, cfg->file_mode ? cfg->file_mode : 0600);
+	if (fd < 0)
 		return NULL;
+	/* Locked before it has a name: nobody can open the new pool between
+	 * its appearance and our open. */
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		pst_fail(errno, "pool %s: flock: %s", cfg->path, strerror(errno));
+		goto fail;
 	}
-	unlink(tmp); /* a leftover of an earlier crashed create by this pid */
-	ret = build_file(tmp, cfg, buf_size);
+	ret = build_file(fd, cfg, buf_size);
 	if (ret != 0)
 		goto fail;
-	/* link() fails if the path appeared meanwhile, where rename() would
+	/* linkat() fails if the path appeared meanwhile, where rename() would
 	 * silently replace someone else's pool. */
-	if (link(tmp, cfg->path) != 0) {
-		ret = pst_fail(errno, "pool %s: %s", cfg->path, strerror(errno));
+	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, fd_path, AT_FDCWD, cfg->path, AT_SYMLINK_FOLLOW) != 0) {
+		pst_fail(errno, "pool %s: %s", cfg->path, strerror(errno));
 		goto fail;
 	}
-	unlink(tmp);
 	sync_parent_dir(cfg->path);
-	free(tmp);
 
 	open_cfg = *cfg;
 	open_cfg.buf_size = buf_size;
-	return pst_pool_open(&open_cfg);
+	return open_pool(&open_cfg, fd);
 fail:
-	unlink(tmp);
-	free(tmp);
+	close(fd);
 	return NULL;
 }
 

@@ -50,8 +50,9 @@ struct pst_pool {
 	void (*mempool_fini)(struct pst_pool *pool);
 };
 
-/* Map an already validated pool file; pool_file.c. */
-struct pst_pool *pst_pool_map(const struct pst_pool_config *cfg);
+/* Validate and map a pool file; pool_file.c. @locked_fd: an fd of the file
+ * already locked by the caller (consumed, even on failure), or -1. */
+struct pst_pool *pst_pool_map(const struct pst_pool_config *cfg, int locked_fd);
 
 /* Build the in-DRAM state from the persistent one; pool.c. */
 int pst_pool_state_init(struct pst_pool *pool);

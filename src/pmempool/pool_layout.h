@@ -22,7 +22,8 @@
 #define PST_POOL_BUFS_ALIGN (2u << 20)
 
 /* Buffer state bytes. Zero is free so that a freshly sized file (all zero)
- * is a pool whose buffers are all free. */
+ * is a pool whose buffers are all free. Any other value reads as kept:
+ * holding a buffer reconcile can free is better than losing data. */
 #define PST_BUF_STATE_FREE 0u
 #define PST_BUF_STATE_KEPT 1u
 
