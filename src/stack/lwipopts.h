@@ -16,6 +16,9 @@
 #define LWIP_SOCKET 0
 #define LWIP_NETCONN 0
 #define LWIP_TIMERS 1
+/* The driver also includes glibc's <netinet/in.h> (through DPDK), which
+ * defines htons & co.: lwIP must not define them again. */
+#define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS 1
 /* One lwIP instance per process and lcore, one netif per instance. */
 #define LWIP_SINGLE_NETIF 1
 
@@ -114,6 +117,8 @@
 #define ICMP_STATS 1
 #define TCP_STATS 1
 #define UDP_STATS 1
+/* MIB-II counters: TCP retransmissions (mib2.tcpretranssegs). */
+#define MIB2_STATS 1
 #define LWIP_STATS_DISPLAY 0
 #define LWIP_DEBUG 0
 

@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lwIP netif over a DPDK ethdev port: zero-copy receive into pool buffers,
+ * copy transmit from DRAM mbufs, drain before every TX burst.
+ *
+ * Receive: the driver wrote the frame into a pool buffer attached to an mbuf.
+ * The mbuf is immediately given a fresh buffer (pst_pool_mbuf_swap) and goes
+ * back to the mempool; the received buffer becomes a custom pbuf handed to
+ * lwIP. Whatever lwIP or the application holds (out-of-order segments, data
+ * not yet consumed, kept buffers) therefore never takes an mbuf away from RX.
+ * Freeing the pbuf returns the buffer to the pool unless it was kept.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+/* glibc's <netinet/ip.h> (through rte_ip.h) and lwIP both define the IPv4
+ * fragment flags, with the same values. */
+#undef IP_RF
+#undef IP_DF
+#undef IP_MF
+#undef IP_OFFMASK
+#include "lwip/etharp.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "netif/ethernet.h"
+
+#include "error.h"
+#include "fault.h"
+#include "netif_dpdk.h"
+#include "paste_mbuf.h"
+#include "pool_internal.h"
+
+#define RX_BURST 32
+#define TX_QUEUE_MAX 4096
+#define TX_RETRIES 64
+
+struct pst_netif_dpdk {
+	uint16_t port;
+	uint16_t queue;
+	struct pst_pool *pool;
+	struct rte_mempool *rx_mp;     /* the pool's mempool: data in the file */
+	struct rte_mempool *tx_mp;     /* DRAM mbufs for outgoing copies */
+	struct pbuf_custom *rx_pbufs;  /* one per pool buffer */
+	struct rte_ether_addr mac;
+	uint16_t mtu;
+	uint64_t tx_offloads;          /* RTE_ETH_TX_OFFLOAD_* in use */
+	uint64_t rx_offloads;
+	int started;
+
+	struct rte_mbuf *tx_queue[TX_QUEUE_MAX];
+	unsigned int n_tx;
+	struct pbuf *rx_held;          /* a frame delayed by rx-reorder */
+	struct pst_fault fault;
+
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_nobufs, rx_bad_csum, tx_dropped;
+	uint64_t fault_drops, fault_dups, fault_reorders, fault_corrupts;
+};
+
+/* lwIP state is per process; so is the device its pbufs come from. */
+static struct pst_netif_dpdk *the_dev;
+
+uint64_t
+pst_cycles(void)
+{
+	return rte_get_tsc_cycles();
+}
+
+void
+pst_cpu_pause(void)
+{
+	rte_pause();
+}
+
+static void
+rx_pbuf_free(struct pbuf *p)
+{
+	struct pbuf_custom *pc = (struct pbuf_custom *)p;
+
+	pst_pool_put(the_dev->pool, (uint32_t)(pc - the_dev->rx_pbufs));
+}
+
+static int
+port_setup(struct pst_netif_dpdk *dev, const struct pst_stack_config *cfg)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	struct rte_eth_rxconf rxq;
+	struct rte_eth_txconf txq;
+	uint16_t rxd = cfg->rx_desc ? cfg->rx_desc : 1024;
+	uint16_t txd = cfg->tx_desc ? cfg->tx_desc : 1024;
+	int ret;
+
+	ret = rte_eth_dev_info_get(dev->port, &info);
+	if (ret != 0)
+		return pst_fail(ret, "port %u: %s", dev->port, rte_strerror(-ret));
+	memset(&conf, 0, sizeof(conf));
+	/* Offload the checksums the port offers; lwIP computes the rest. */
+	dev->rx_offloads = info.rx_offload_capa &
+		(RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+		 RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	dev->tx_offloads = info.tx_offload_capa &
+		(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
+		 RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+	conf.rxmode.offloads = dev->rx_offloads;
+	conf.txmode.offloads = dev->tx_offloads;
+	ret = rte_eth_dev_configure(dev->port, 1, 1, &conf);
+	if (ret == 0)
+		ret = rte_eth_dev_adjust_nb_rx_tx_desc(dev->port, &rxd, &txd);
+	if (ret != 0)
+		return pst_fail(ret, "port %u: configure: %s", dev->port, rte_strerror(-ret));
+	rxq = info.default_rxconf;
+	rxq.offloads = conf.rxmode.offloads;
+	txq = info.default_txconf;
+	txq.offloads = conf.txmode.offloads;
+	ret = rte_eth_rx_queue_setup(dev->port, 0, rxd, rte_eth_dev_socket_id(dev->port),
+				     &rxq, dev->rx_mp);
+	if (ret == 0)
+		ret = rte_eth_tx_queue_setup(dev->port, 0, txd,
+					     rte_eth_dev_socket_id(dev->port), &txq);
+	if (ret != 0)
+		return pst_fail(ret, "port %u: queue setup: %s", dev->port, rte_strerror(-ret));
+	ret = rte_eth_macaddr_get(dev->port, &dev->mac);
+	if (ret == 0)
+		ret = rte_eth_dev_get_mtu(dev->port, &dev->mtu);
+	if (ret != 0)
+		return pst_fail(ret, "port %u: MAC/MTU: %s", dev->port, rte_strerror(-ret));
+	ret = pst_pool_dma_map(dev->pool, dev->port);
+	if (ret != 0)
+		return ret;
+	ret = rte_eth_dev_start(dev->port);
+	if (ret != 0)
+		return pst_fail(ret, "port %u: start: %s", dev->port, rte_strerror(-ret));
+	dev->started = 1;
+	return 0;
+}
+
+struct pst_netif_dpdk *
+pst_netif_dpdk_open(const struct pst_stack_config *cfg)
+{
+	struct pst_netif_dpdk *dev;
+	struct pst_pool_info info;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	unsigned int n_mbufs = cfg->n_mbufs ? cfg->n_mbufs : 4096;
+
+	if (the_dev != NULL) {
+		pst_fail(EBUSY, "a paste stack already runs in this process");
+		return NULL;
+	}
+	if (!rte_eth_dev_is_valid_port(cfg->port_id) || cfg->queue_id != 0) {
+		pst_fail(EINVAL, "port %u queue %u: no such port, or queue not 0",
+			 cfg->port_id, cfg->queue_id);
+		return NULL;
+	}
+	dev = calloc(1, sizeof(*dev));
+	if (dev == NULL) {
+		pst_fail(ENOMEM, "stack: out of memory");
+		return NULL;
+	}
+	dev->port = cfg->port_id;
+	dev->pool = cfg->pool;
+	if (pst_fault_init(&dev->fault, &cfg->faults) != 0)
+		goto fail;
+	pst_pool_info(cfg->pool, &info);
+	dev->rx_pbufs = calloc(info.buf_count, sizeof(*dev->rx_pbufs));
+	if (dev->rx_pbufs == NULL) {
+		pst_fail(ENOMEM, "stack: out of memory for %llu receive pbufs",
+			 (unsigned long long)info.buf_count);
+		goto fail;
+	}
+	snprintf(name, sizeof(name), "pst_rx_%u", dev->port);
+	dev->rx_mp = pst_pool_mempool_create(cfg->pool, name, n_mbufs, 256, 0,
+					     rte_eth_dev_socket_id(dev->port));
+	if (dev->rx_mp == NULL)
+		goto fail;
+	snprintf(name, sizeof(name), "pst_tx_%u", dev->port);
+	dev->tx_mp = rte_pktmbuf_pool_create(name, 8191, 256, 0,
+					     RTE_MBUF_DEFAULT_BUF_SIZE,
+					     rte_eth_dev_socket_id(dev->port));
+	if (dev->tx_mp == NULL) {
+		pst_fail(rte_errno, "stack: TX mempool: %s", rte_strerror(rte_errno));
+		goto fail;
+	}
+	if (port_setup(dev, cfg) != 0)
+		goto fail;
+	the_dev = dev;
+	return dev;
+fail:
+	{
+		int err = pst_errno;
+
+		if (dev->started)
+			rte_eth_dev_stop(dev->port);
+		rte_mempool_free(dev->tx_mp);
+		if (dev->rx_mp != NULL)
+			pst_pool_mempool_free(cfg->pool);
+		free(dev->rx_pbufs);
+		free(dev);
+		pst_errno = err;
+	}
+	return NULL;
+}
+
+void
+pst_netif_dpdk_close(struct pst_netif_dpdk *dev)
+{
+	unsigned int i;
+
+	if (dev == NULL)
+		return;
+	if (dev->rx_held != NULL)
+		pbuf_free(dev->rx_held);
+	for (i = 0; i < dev->n_tx; i++)
+		rte_pktmbuf_free(dev->tx_queue[i]);
+	if (dev->started)
+		rte_eth_dev_stop(dev->port);
+	/* Virtual devices hold no mbufs once stopped, and their port can be
+	 * used again. A NIC's rings still hold some: only closing the port
+	 * returns them, before their mempools may go. */
+	if (rte_mempool_in_use_count(dev->tx_mp) != 0 ||
+	    pst_pool_mempool_free(dev->pool) == -EBUSY) {
+		rte_eth_dev_close(dev->port);
+		pst_pool_mempool_free(dev->pool);
+	}
+	rte_mempool_free(dev->tx_mp);
+	free(dev->rx_pbufs);
+	if (the_dev == dev)
+		the_dev = NULL;
+	free(dev);
+}
+
+/* ---- transmit --------------------------------------------------------- */
+
+/* Fill in what a checksum-offloading port needs: header lengths, flags, and
+ * the pseudo-header sum in the L4 checksum field. */
+static void
+tx_offload_prepare(const struct pst_netif_dpdk *dev, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip;
+	size_t l3;
+
+	if (dev->tx_offloads == 0 || m->data_len < sizeof(*eth) + sizeof(*ip) ||
+	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return;
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	l3 = rte_ipv4_hdr_len(ip);
+	m->l2_len = sizeof(*eth);
+	m->l3_len = l3;
+	m->ol_flags |= RTE_MBUF_F_TX_IPV4;
+	if (dev->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+		ip->hdr_checksum = 0;
+		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+	}
+	if (ip->next_proto_id == IPPROTO_TCP &&
+	    (dev->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &&
+	    m->data_len >= sizeof(*eth) + l3 + sizeof(struct rte_tcp_hdr)) {
+		struct rte_tcp_hdr *tcp = (void *)((char *)ip + l3);
+
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+		tcp->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	} else if (ip->next_proto_id == IPPROTO_UDP &&
+		   (dev->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) &&
+		   m->data_len >= sizeof(*eth) + l3 + sizeof(struct rte_udp_hdr)) {
+		struct rte_udp_hdr *udp = (void *)((char *)ip + l3);
+
+		m->ol_flags |= RTE_MBUF_F_TX_UDP_CKSUM;
+		udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	}
+}
+
+static void
+flip_byte(struct pst_fault *f, uint8_t *data, uint32_t len)
+{
+	if (len > 0)
+		data[pst_fault_pick(f, len)] ^= (uint8_t)(1u << pst_fault_pick(f, 8));
+}
+
+static void
+tx_enqueue(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
+{
+	/* A full queue is sent early; tx_flush drains first, so the order
+	 * "drain, then send" holds even then. */
+	if (dev->n_tx == TX_QUEUE_MAX)
+		pst_netif_dpdk_tx_flush(dev);
+	dev->tx_queue[dev->n_tx++] = m;
+}
+
+static err_t
+linkoutput(struct netif *nif, struct pbuf *p)
+{
+	struct pst_netif_dpdk *dev = nif->state;
+	struct pst_fault *f = &dev->fault;
+	struct rte_mbuf *m, *dup;
+
+	m = rte_pktmbuf_alloc(dev->tx_mp);
+	if (m == NULL || p->tot_len > rte_pktmbuf_tailroom(m)) {
+		rte_pktmbuf_free(m);
+		dev->tx_dropped++;
+		return ERR_MEM;
+	}
+	pbuf_copy_partial(p, rte_pktmbuf_append(m, p->tot_len), p->tot_len, 0);
+	tx_offload_prepare(dev, m);
+	if (f->enabled) {
+		if (pst_fault_roll(f, f->cfg.tx_drop)) {
+			dev->fault_drops++;
+			rte_pktmbuf_free(m);
+			return ERR_OK;
+		}
+		if (pst_fault_roll(f, f->cfg.tx_corrupt)) {
+			dev->fault_corrupts++;
+			flip_byte(f, rte_pktmbuf_mtod(m, uint8_t *), m->data_len);
+		}
+		if (pst_fault_roll(f, f->cfg.tx_dup)) {
+			dup = rte_pktmbuf_copy(m, dev->tx_mp, 0, UINT32_MAX);
+			if (dup != NULL) {
+				dev->fault_dups++;
+				tx_enqueue(dev, dup);
+			}
+		}
+		if (dev->n_tx > 0 && dev->n_tx < TX_QUEUE_MAX &&
+		    pst_fault_roll(f, f->cfg.tx_reorder)) {
+			/* Goes out before the frame queued last. */
+			dev->fault_reorders++;
+			dev->tx_queue[dev->n_tx] = dev->tx_queue[dev->n_tx - 1];
+			dev->tx_queue[dev->n_tx - 1] = m;
+			dev->n_tx++;
+			return ERR_OK;
+		}
+	}
+	tx_enqueue(dev, m);
+	return ERR_OK;
+}
+
+int
+pst_netif_dpdk_tx_flush(struct pst_netif_dpdk *dev)
+{
+	unsigned int sent = 0, tries = 0, i;
+	int ret;
+
+	if (dev->n_tx == 0)
+		return 0;
+	/* The durability rule: nothing leaves before the flushes issued so
+	 * far are drained. On failure nothing is sent; the frames wait. */
+	ret = pst_pool_drain(dev->pool);
+	if (ret != 0)
+		return ret;
+	while (sent < dev->n_tx && tries++ < TX_RETRIES)
+		sent += rte_eth_tx_burst(dev->port, dev->queue, dev->tx_queue + sent,
+					 (uint16_t)(dev->n_tx - sent));
+	for (i = 0; i < sent; i++) {
+		dev->tx_packets++;
+		dev->tx_bytes += dev->tx_queue[i]->pkt_len;
+	}
+	/* The ring stayed full: TCP retransmits what is lost here. */
+	for (i = sent; i < dev->n_tx; i++) {
+		rte_pktmbuf_free(dev->tx_queue[i]);
+		dev->tx_dropped++;
+	}
+	dev->n_tx = 0;
+	return (int)sent;
+}
+
+unsigned int
+pst_netif_dpdk_tx_pending(const struct pst_netif_dpdk *dev)
+{
+	return dev->n_tx;
+}
+
+/* ---- receive ---------------------------------------------------------- */
+
+static void
+input(struct pst_netif_dpdk *dev, struct netif *nif, struct pbuf *p)
+{
+	dev->rx_packets++;
+	dev->rx_bytes += p->tot_len;
+	if (nif->input(p, nif) != ERR_OK)
+		pbuf_free(p);
+}
+
+/* Multi-segment frames (jumbo frames on ports that scatter) are rare on
+ * the paths paste serves; they are copied into one lwIP pbuf. */
+static struct pbuf *
+rx_copy_chain(struct rte_mbuf *m)
+{
+	struct pbuf *p;
+	uint16_t off = 0;
+
+	if (m->pkt_len > UINT16_MAX)
+		return NULL;
+	p = pbuf_alloc(PBUF_RAW, (u16_t)m->pkt_len, PBUF_RAM);
+	if (p == NULL)
+		return NULL;
+	for (; m != NULL; m = m->next) {
+		pbuf_take_at(p, rte_pktmbuf_mtod(m, void *), m->data_len, off);
+		off = (uint16_t)(off + m->data_len);
+	}
+	return p;
+}
+
+/* Turn a received mbuf into a pbuf over its pool buffer; the mbuf itself
+ * goes back to the mempool with a fresh buffer. NULL when dropped. */
+static struct pbuf *
+rx_to_pbuf(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
+{
+	struct pbuf *p;
+	uint32_t index;
+	char *data;
+	uint16_t len;
+
+	if (m->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_BAD | RTE_MBUF_F_RX_L4_CKSUM_BAD)) {
+		dev->rx_bad_csum++;
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	if (m->nb_segs > 1) {
+		p = rx_copy_chain(m);
+		rte_pktmbuf_free(m);
+		if (p == NULL)
+			dev->rx_nobufs++;
+		return p;
+	}
+	len = m->data_len;
+	data = rte_pktmbuf_mtod(m, char *);
+	if (pst_pool_mbuf_swap(dev->pool, m, &index) != 0) {
+		/* No spare buffer: drop rather than shrink RX. TCP resends. */
+		dev->rx_nobufs++;
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	rte_pktmbuf_free(m);
+	dev->rx_pbufs[index].custom_free_function = rx_pbuf_free;
+	p = pbuf_alloced_custom(PBUF_RAW, len, PBUF_REF, &dev->rx_pbufs[index],
+				data, len);
+	if (p == NULL) {
+		pst_pool_put(dev->pool, index);
+		dev->rx_nobufs++;
+	}
+	return p;
+}
+
+unsigned int
+pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif)
+{
+	struct pst_fault *f = &dev->fault;
+	struct rte_mbuf *pkts[RX_BURST];
+	struct pbuf *p, *dup;
+	uint16_t n, i;
+
+	n = rte_eth_rx_burst(dev->port, dev->queue, pkts, RX_BURST);
+	for (i = 0; i < n; i++) {
+		p = rx_to_pbuf(dev, pkts[i]);
+		if (p == NULL)
+			continue;
+		if (!f->enabled) {
+			input(dev, nif, p);
+			continue;
+		}
+		if (pst_fault_roll(f, f->cfg.rx_drop)) {
+			dev->fault_drops++;
+			pbuf_free(p);
+			continue;
+		}
+		if (pst_fault_roll(f, f->cfg.rx_corrupt)) {
+			dev->fault_corrupts++;
+			flip_byte(f, p->payload, p->len);
+		}
+		if (pst_fault_roll(f, f->cfg.rx_dup)) {
+			dup = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+			if (dup != NULL) {
+				dev->fault_dups++;
+				input(dev, nif, dup);
+			}
+		}
+		if (dev->rx_held == NULL && pst_fault_roll(f, f->cfg.rx_reorder)) {
+			dev->fault_reorders++;
+			dev->rx_held = p;
+			continue;
+		}
+		input(dev, nif, p);
+		if (dev->rx_held != NULL) {
+			struct pbuf *held = dev->rx_held;
+
+			dev->rx_held = NULL;
+			input(dev, nif, held);
+		}
+	}
+	/* A held frame waits at most one idle poll. */
+	if (n == 0 && dev->rx_held != NULL) {
+		p = dev->rx_held;
+		dev->rx_held = NULL;
+		input(dev, nif, p);
+	}
+	return n;
+}
+
+/* ---- lwIP netif ------------------------------------------------------- */
+
+signed char
+pst_netif_dpdk_netif_init(struct netif *nif)
+{
+	struct pst_netif_dpdk *dev = nif->state;
+	u16_t csum = NETIF_CHECKSUM_ENABLE_ALL;
+
+	nif->name[0] = 'p';
+	nif->name[1] = 'd';
+	nif->hwaddr_len = ETH_HWADDR_LEN;
+	memcpy(nif->hwaddr, dev->mac.addr_bytes, ETH_HWADDR_LEN);
+	nif->mtu = dev->mtu;
+	nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
+		     NETIF_FLAG_LINK_UP;
+	nif->output = etharp_output;
+	nif->linkoutput = linkoutput;
+	/* Checksums the port computes or verifies are not done twice. */
+	if (dev->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+		csum &= (u16_t)~NETIF_CHECKSUM_GEN_IP;
+	if (dev->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+		csum &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+	if (dev->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+		csum &= (u16_t)~NETIF_CHECKSUM_GEN_UDP;
+	if (dev->rx_offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
+		csum &= (u16_t)~NETIF_CHECKSUM_CHECK_IP;
+	if (dev->rx_offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM)
+		csum &= (u16_t)~NETIF_CHECKSUM_CHECK_TCP;
+	if (dev->rx_offloads & RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+		csum &= (u16_t)~NETIF_CHECKSUM_CHECK_UDP;
+	NETIF_SET_CHECKSUM_CTRL(nif, csum);
+	return ERR_OK;
+}
+
+void
+pst_netif_dpdk_stats(const struct pst_netif_dpdk *dev, struct pst_stack_stats *s)
+{
+	s->rx_packets = dev->rx_packets;
+	s->rx_bytes = dev->rx_bytes;
+	s->tx_packets = dev->tx_packets;
+	s->tx_bytes = dev->tx_bytes;
+	s->rx_nobufs = dev->rx_nobufs;
+	s->rx_bad_csum = dev->rx_bad_csum;
+	s->tx_dropped = dev->tx_dropped;
+	s->fault_drops = dev->fault_drops;
+	s->fault_dups = dev->fault_dups;
+	s->fault_reorders = dev->fault_reorders;
+	s->fault_corrupts = dev->fault_corrupts;
+}
+
+void
+pst_netif_dpdk_mac(const struct pst_netif_dpdk *dev, uint8_t mac[6])
+{
+	memcpy(mac, dev->mac.addr_bytes, 6);
+}

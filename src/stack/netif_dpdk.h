@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * lwIP's network interface over one DPDK ethdev port and queue. This is the
+ * only part of paste that sees both lwIP and DPDK; the rest of the stack
+ * talks to it through these calls.
+ */
+#ifndef PST_NETIF_DPDK_H
+#define PST_NETIF_DPDK_H
+
+#include <stdint.h>
+
+#include "paste_stack.h"
+
+struct netif;
+struct pst_netif_dpdk;
+
+/* Set up the port (queues, offloads, start) and the receive pbufs over the
+ * pool's buffers. Returns NULL with pst_errno set. */
+struct pst_netif_dpdk *pst_netif_dpdk_open(const struct pst_stack_config *cfg);
+
+/* lwIP netif init callback (netif_add's init): MAC, MTU, checksum control,
+ * linkoutput. The netif's state must be the device. */
+signed char pst_netif_dpdk_netif_init(struct netif *nif);
+
+/* Receive one burst and feed it to lwIP (application callbacks run here).
+ * Returns the number of frames received. */
+unsigned int pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif);
+
+/* Drain the pool (every flush issued so far becomes durable), then send
+ * every queued frame. Returns frames sent, or a negative errno from the
+ * drain, in which case nothing is sent. */
+int pst_netif_dpdk_tx_flush(struct pst_netif_dpdk *dev);
+
+/* Frames queued and not sent yet. */
+unsigned int pst_netif_dpdk_tx_pending(const struct pst_netif_dpdk *dev);
+
+/* Add the driver's counters to @stats. */
+void pst_netif_dpdk_stats(const struct pst_netif_dpdk *dev,
+			  struct pst_stack_stats *stats);
+
+void pst_netif_dpdk_mac(const struct pst_netif_dpdk *dev, uint8_t mac[6]);
+
+/* Stop the port and free everything. Received pbufs must all be freed. */
+void pst_netif_dpdk_close(struct pst_netif_dpdk *dev);
+
+/* TSC cycles, and a pause for idle polls (DPDK's rte_pause). */
+uint64_t pst_cycles(void);
+void pst_cpu_pause(void);
+
+#endif /* PST_NETIF_DPDK_H */

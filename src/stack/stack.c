@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The stack object and its run-to-completion poll: RX burst and lwIP input
+ * (application callbacks), one drain, TX burst, lwIP timers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lwip/err.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/stats.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+#include "error.h"
+#include "netif_dpdk.h"
+#include "stack_internal.h"
+#include "sys_arch_stats.h"
+
+/* Idle back-off: spin with a pause first (a new burst is usually close),
+ * then sleep briefly so a shared machine keeps its other core. */
+#define IDLE_PAUSE_POLLS 1024
+#define IDLE_SLEEP_NS 50000
+
+static int lwip_initialised;
+
+int
+pst_lwip_errno(signed char err)
+{
+	switch (err) {
+	case ERR_OK:
+		return 0;
+	case ERR_MEM:
+		return -ENOMEM;
+	case ERR_BUF:
+		return -ENOBUFS;
+	case ERR_TIMEOUT:
+		return -ETIMEDOUT;
+	case ERR_RTE:
+		return -EHOSTUNREACH;
+	case ERR_INPROGRESS:
+		return -EINPROGRESS;
+	case ERR_VAL:
+	case ERR_ARG:
+		return -EINVAL;
+	case ERR_WOULDBLOCK:
+		return -EAGAIN;
+	case ERR_USE:
+		return -EADDRINUSE;
+	case ERR_ALREADY:
+		return -EALREADY;
+	case ERR_ISCONN:
+		return -EISCONN;
+	case ERR_CONN:
+	case ERR_CLSD:
+		return -ENOTCONN;
+	case ERR_IF:
+		return -ENETDOWN;
+	case ERR_ABRT:
+		return -ECONNABORTED;
+	case ERR_RST:
+		return -ECONNRESET;
+	default:
+		return -EIO;
+	}
+}
+
+struct pst_stack *
+pst_stack_create(const struct pst_stack_config *cfg)
+{
+	ip4_addr_t addr, mask, gw;
+	struct pst_stack *s;
+
+	if (cfg == NULL || cfg->pool == NULL || cfg->ipv4_addr == 0) {
+		pst_fail(EINVAL, "stack: a pool and an IPv4 address are required");
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		pst_fail(ENOMEM, "stack: out of memory");
+		return NULL;
+	}
+	s->pool = cfg->pool;
+	s->busy_poll = cfg->busy_poll;
+	s->dev = pst_netif_dpdk_open(cfg);
+	if (s->dev == NULL)
+		goto fail;
+	/* lwIP has no teardown: initialise it once per process. Its pools
+	 * are empty again once the previous stack closed every PCB. */
+	if (!lwip_initialised) {
+		lwip_init();
+		lwip_initialised = 1;
+	}
+	ip4_addr_set_u32(&addr, lwip_htonl(cfg->ipv4_addr));
+	ip4_addr_set_u32(&mask, lwip_htonl(cfg->ipv4_netmask ? cfg->ipv4_netmask : 0xffffff00u));
+	ip4_addr_set_u32(&gw, lwip_htonl(cfg->ipv4_gateway));
+	if (netif_add(&s->netif, &addr, &mask, &gw, s->dev,
+		      pst_netif_dpdk_netif_init, ethernet_input) == NULL) {
+		pst_fail(EINVAL, "stack: lwIP refused the interface");
+		goto fail;
+	}
+	netif_set_default(&s->netif);
+	netif_set_up(&s->netif);
+	netif_set_link_up(&s->netif);
+	return s;
+fail:
+	{
+		int err = pst_errno;
+
+		pst_netif_dpdk_close(s->dev);
+		free(s);
+		pst_errno = err;
+	}
+	return NULL;
+}
+
+void
+pst_stack_destroy(struct pst_stack *s)
+{
+	if (s == NULL)
+		return;
+	/* Abort whatever is left so every received pbuf is freed before the
+	 * device (and its pbuf array) goes. */
+	pst_tcp_shutdown_all();
+	etharp_cleanup_netif(&s->netif);
+	netif_set_down(&s->netif);
+	netif_remove(&s->netif);
+	pst_netif_dpdk_close(s->dev);
+	free(s->segs);
+	free(s);
+}
+
+static void
+idle(struct pst_stack *s)
+{
+	struct timespec ts = { 0, IDLE_SLEEP_NS };
+
+	if (s->busy_poll)
+		return;
+	if (++s->idle_polls < IDLE_PAUSE_POLLS)
+		pst_cpu_pause();
+	else
+		nanosleep(&ts, NULL);
+}
+
+int
+pst_stack_poll(struct pst_stack *s)
+{
+	uint64_t t0 = pst_cycles();
+	unsigned int rx;
+	int tx, tx2;
+
+	s->polls++;
+	rx = pst_netif_dpdk_rx(s->dev, &s->netif);
+	tx = pst_netif_dpdk_tx_flush(s->dev);
+	if (tx < 0)
+		return tx;
+	sys_check_timeouts();
+	/* Timers send retransmissions and delayed ACKs: they too leave only
+	 * after a drain, done inside tx_flush. */
+	tx2 = pst_netif_dpdk_tx_flush(s->dev);
+	if (tx2 < 0)
+		return tx2;
+	if (rx + (unsigned int)tx + (unsigned int)tx2 == 0) {
+		idle(s);
+		return 0;
+	}
+	s->idle_polls = 0;
+	s->busy_polls++;
+	s->busy_cycles += pst_cycles() - t0;
+	return (int)(rx + (unsigned int)tx + (unsigned int)tx2);
+}
+
+int
+pst_stack_run(struct pst_stack *s, volatile int *stop)
+{
+	int ret;
+
+	if (s == NULL || stop == NULL)
+		return pst_fail(EINVAL, "stack run: NULL argument");
+	while (!*stop) {
+		ret = pst_stack_poll(s);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int
+pst_stack_add_arp(struct pst_stack *s, uint32_t ipv4, const uint8_t mac[6])
+{
+	struct eth_addr ea;
+	ip4_addr_t addr;
+	err_t err;
+
+	if (s == NULL || mac == NULL || ipv4 == 0)
+		return pst_fail(EINVAL, "stack: bad ARP entry");
+	ip4_addr_set_u32(&addr, lwip_htonl(ipv4));
+	memcpy(ea.addr, mac, sizeof(ea.addr));
+	err = etharp_add_static_entry(&addr, &ea);
+	if (err != ERR_OK)
+		return pst_fail(-pst_lwip_errno(err), "stack: ARP table refused the entry");
+	return 0;
+}
+
+static uint64_t
+lwip_drops(void)
+{
+	return (uint64_t)lwip_stats.link.drop + lwip_stats.etharp.drop +
+	       lwip_stats.ip.drop + lwip_stats.icmp.drop + lwip_stats.udp.drop +
+	       lwip_stats.tcp.drop;
+}
+
+int
+pst_stack_stats(const struct pst_stack *s, struct pst_stack_stats *st)
+{
+	if (s == NULL || st == NULL)
+		return pst_fail(EINVAL, "stack stats: NULL argument");
+	memset(st, 0, sizeof(*st));
+	pst_netif_dpdk_stats(s->dev, st);
+	st->rx_dropped = lwip_drops();
+	st->tcp_retransmits = lwip_stats.mib2.tcpretranssegs;
+	st->polls = s->polls;
+	st->busy_polls = s->busy_polls;
+	st->busy_cycles = s->busy_cycles;
+	{
+		struct pst_pool_stats ps;
+
+		pst_pool_stats(s->pool, &ps);
+		st->drains = ps.drains;
+	}
+	st->lwip_asserts = pst_lwip_assert_count();
+	return 0;
+}
+
+int
+pst_stack_mac(const struct pst_stack *s, uint8_t mac[6])
+{
+	if (s == NULL || mac == NULL)
+		return pst_fail(EINVAL, "stack mac: NULL argument");
+	pst_netif_dpdk_mac(s->dev, mac);
+	return 0;
+}
+
+struct pst_pool *
+pst_stack_pool(const struct pst_stack *s)
+{
+	return s == NULL ? NULL : s->pool;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The stack object, shared by the poll loop (stack.c) and TCP (tcp.c). */
+#ifndef PST_STACK_INTERNAL_H
+#define PST_STACK_INTERNAL_H
+
+#include "lwip/netif.h"
+
+#include "paste_stack.h"
+#include "paste_tcp.h"
+
+struct pst_netif_dpdk;
+
+struct pst_stack {
+	struct netif netif;
+	struct pst_pool *pool;
+	struct pst_netif_dpdk *dev;
+	int busy_poll;
+	unsigned int idle_polls;
+	uint64_t polls, busy_polls, busy_cycles;
+	/* Segment array handed to receive callbacks, grown on demand. */
+	struct pst_segment *segs;
+	unsigned int segs_cap;
+};
+
+/* Abort every connection and close every listener (freeing their
+ * objects), so that no received pbuf outlives the stack; tcp.c. */
+void pst_tcp_shutdown_all(void);
+
+/* Errno value of an lwIP err_t (negative). */
+int pst_lwip_errno(signed char err);
+
+#endif /* PST_STACK_INTERNAL_H */
