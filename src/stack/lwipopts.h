@@ -33,8 +33,9 @@
 /* Thousands of concurrent connections (RPC and KV benchmarks). */
 #define MEMP_NUM_TCP_PCB 4096
 #define MEMP_NUM_TCP_PCB_LISTEN 16
-/* Queued segments: unsent + unacked + out-of-order across all PCBs. */
-#define MEMP_NUM_TCP_SEG 65536
+/* Queued segments: unsent + unacked + out-of-order across all PCBs
+ * (lwIP counts pool elements in 16 bits: at most 65535). */
+#define MEMP_NUM_TCP_SEG 32768
 /* Received frames are custom pbufs over pool buffers (see netif); lwIP's
  * own PBUF_POOL is only used for the few frames it generates itself. */
 #define PBUF_POOL_SIZE 512
