@@ -110,7 +110,7 @@ port_setup(struct pst_netif_dpdk *dev, const struct pst_stack_config *cfg)
 		 RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
 	dev->tx_offloads = info.tx_offload_capa &
 		(RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
-		 RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+		 RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
 	conf.rxmode.offloads = dev->rx_offloads;
 	conf.txmode.offloads = dev->tx_offloads;
 	ret = rte_eth_dev_configure(dev->port, 1, 1, &conf);
@@ -295,6 +295,42 @@ tx_enqueue(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 	dev->tx_queue[dev->n_tx++] = m;
 }
 
+/* Copy a frame into one mbuf, or a chain of them on ports that take
+ * multi-segment frames (jumbo MTUs). NULL when out of mbufs or too big. */
+static struct rte_mbuf *
+frame_to_mbuf(struct pst_netif_dpdk *dev, struct pbuf *p)
+{
+	struct rte_mbuf *head, *seg, *last;
+	uint16_t off = 0, n;
+
+	head = rte_pktmbuf_alloc(dev->tx_mp);
+	if (head == NULL)
+		return NULL;
+	n = (uint16_t)RTE_MIN((uint32_t)p->tot_len, (uint32_t)rte_pktmbuf_tailroom(head));
+	pbuf_copy_partial(p, rte_pktmbuf_append(head, n), n, 0);
+	off = n;
+	last = head;
+	while (off < p->tot_len) {
+		if (!(dev->tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
+			goto fail;
+		seg = rte_pktmbuf_alloc(dev->tx_mp);
+		if (seg == NULL)
+			goto fail;
+		n = (uint16_t)RTE_MIN((uint32_t)(p->tot_len - off),
+				      (uint32_t)rte_pktmbuf_tailroom(seg));
+		pbuf_copy_partial(p, rte_pktmbuf_append(seg, n), n, off);
+		last->next = seg;
+		last = seg;
+		head->nb_segs++;
+		head->pkt_len += n;
+		off = (uint16_t)(off + n);
+	}
+	return head;
+fail:
+	rte_pktmbuf_free(head);
+	return NULL;
+}
+
 static err_t
 linkoutput(struct netif *nif, struct pbuf *p)
 {
@@ -302,13 +338,11 @@ linkoutput(struct netif *nif, struct pbuf *p)
 	struct pst_fault *f = &dev->fault;
 	struct rte_mbuf *m, *dup;
 
-	m = rte_pktmbuf_alloc(dev->tx_mp);
-	if (m == NULL || p->tot_len > rte_pktmbuf_tailroom(m)) {
-		rte_pktmbuf_free(m);
+	m = frame_to_mbuf(dev, p);
+	if (m == NULL) {
 		dev->tx_dropped++;
 		return ERR_MEM;
 	}
-	pbuf_copy_partial(p, rte_pktmbuf_append(m, p->tot_len), p->tot_len, 0);
 	tx_offload_prepare(dev, m);
 	if (f->enabled) {
 		if (pst_fault_roll(f, f->cfg.tx_drop)) {
