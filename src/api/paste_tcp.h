@@ -105,6 +105,19 @@ int pst_conn_keep(struct pst_conn *conn, const struct pst_segment *seg,
  */
 long pst_conn_send(struct pst_conn *conn, const void *data, size_t len);
 
+/**
+ * Zero-copy send of bytes already in the pool: the kept buffer range
+ * @p name is sent from where it lies, without copying it into the stack or
+ * into the NIC's mbufs (where the port takes multi-segment frames). The
+ * buffer is held until the peer has acknowledged the bytes and the NIC is
+ * done with them; a pst_pool_release() meanwhile takes effect only then.
+ * All or nothing.
+ * @return the number of bytes queued (the name's length), -EAGAIN when they
+ *   do not fit now (wait for the sent callback), -EINVAL (invalid name, or
+ *   its buffer is not kept), -ENOTCONN, -ENOMEM.
+ */
+long pst_conn_send_name(struct pst_conn *conn, pst_name name);
+
 /** Bytes that pst_conn_send() would accept now. */
 size_t pst_conn_sendbuf(const struct pst_conn *conn);
 
@@ -117,6 +130,43 @@ int pst_conn_close(struct pst_conn *conn);
 
 /** Reset the connection (RST); @p conn is invalid on return. */
 void pst_conn_abort(struct pst_conn *conn);
+
+/** Counters of one connection. */
+struct pst_conn_stats {
+	uint64_t bytes_received;   /**< in-order bytes handed to the recv callback */
+	uint64_t segments_received;/**< segments handed to the recv callback */
+	uint64_t segments_kept;    /**< segments kept with pst_conn_keep() */
+	uint64_t bytes_sent;       /**< bytes queued with send and send_name */
+	uint64_t bytes_sent_zc;    /**< ... of which by name, without a copy */
+	uint64_t bytes_acked;      /**< bytes the peer acknowledged */
+	uint64_t send_eagain;      /**< sends refused with -EAGAIN */
+};
+
+/** Fill @p stats. @return 0 or -EINVAL. */
+int pst_conn_stats(const struct pst_conn *conn, struct pst_conn_stats *stats);
+
+/**
+ * Copy @p len bytes starting @p offset bytes into a run of segments (a
+ * message spanning several segments and buffers) to @p dst.
+ * @return bytes copied (less than len when the segments end first).
+ */
+size_t pst_segments_copy(const struct pst_segment *segs, unsigned int n,
+			 size_t offset, void *dst, size_t len);
+
+/**
+ * Find the first byte @p c at or after @p offset in a run of segments.
+ * @return its offset from the start of the first segment, or -1.
+ */
+long pst_segments_find(const struct pst_segment *segs, unsigned int n,
+		       size_t offset, int c);
+
+/**
+ * Locate @p offset in a run of segments: the segment holding it and the
+ * position inside that segment, for walking a byte range in place.
+ * @return 0, or -ERANGE when the segments are shorter.
+ */
+int pst_segments_locate(const struct pst_segment *segs, unsigned int n,
+			size_t offset, unsigned int *seg, size_t *seg_offset);
 
 /** Remote address (host order) and port of a connection. */
 int pst_conn_peer(const struct pst_conn *conn, uint32_t *ipv4, uint16_t *port);

@@ -49,8 +49,9 @@ pst_pool_state_init(struct pst_pool *pool)
 	pool->dstate = malloc(n);
 	pool->free_stack = malloc(n * sizeof(uint32_t));
 	pool->releasing = malloc(n * sizeof(uint32_t));
+	pool->holds = calloc(n, sizeof(uint16_t));
 	if (pool->dstate == NULL || pool->free_stack == NULL ||
-	    pool->releasing == NULL) {
+	    pool->releasing == NULL || pool->holds == NULL) {
 		pst_pool_state_fini(pool);
 		return pst_fail(ENOMEM, "pool %s: out of memory for %zu buffer states",
 				pool->path, n);
@@ -65,9 +66,11 @@ pst_pool_state_fini(struct pst_pool *pool)
 	free(pool->dstate);
 	free(pool->free_stack);
 	free(pool->releasing);
+	free(pool->holds);
 	pool->dstate = NULL;
 	pool->free_stack = NULL;
 	pool->releasing = NULL;
+	pool->holds = NULL;
 }
 
 int
@@ -267,6 +270,7 @@ pst_pool_flush(struct pst_pool *pool, const void *addr, size_t len)
 int
 pst_pool_drain(struct pst_pool *pool)
 {
+	uint32_t i, kept;
 	int ret;
 
 	if (pool == NULL)
@@ -274,10 +278,36 @@ pst_pool_drain(struct pst_pool *pool)
 	ret = pst_persist_drain(&pool->persist);
 	if (ret != 0)
 		return ret;
-	/* The releases are durable now: their buffers may be overwritten. */
-	while (pool->n_releasing > 0)
-		free_push(pool, pool->releasing[--pool->n_releasing]);
+	/* The releases are durable now: their buffers may be overwritten,
+	 * unless a zero-copy send still reads them. */
+	for (i = 0, kept = 0; i < pool->n_releasing; i++) {
+		uint32_t index = pool->releasing[i];
+
+		if (pool->holds[index] == 0)
+			free_push(pool, index);
+		else
+			pool->releasing[kept++] = index;
+	}
+	pool->n_releasing = kept;
 	return 0;
+}
+
+int
+pst_pool_hold(struct pst_pool *pool, uint32_t index)
+{
+	if (index >= pool->buf_count || pool->dstate[index] != PST_D_KEPT)
+		return pst_fail(EINVAL, "hold: buffer %u is not kept", index);
+	if (pool->holds[index] == UINT16_MAX)
+		return pst_fail(EBUSY, "hold: buffer %u has too many sends in flight", index);
+	pool->holds[index]++;
+	return 0;
+}
+
+void
+pst_pool_unhold(struct pst_pool *pool, uint32_t index)
+{
+	if (index < pool->buf_count && pool->holds[index] > 0)
+		pool->holds[index]--;
 }
 
 int

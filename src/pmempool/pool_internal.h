@@ -35,8 +35,9 @@ struct pst_pool {
 	uint8_t *dstate;        /* enum pst_buf_dstate per buffer */
 	uint32_t *free_stack;   /* LIFO: recently freed buffers are cache-warm */
 	uint32_t n_free;
-	uint32_t *releasing;    /* released since the last drain */
+	uint32_t *releasing;    /* released, reusable once drained and unheld */
 	uint32_t n_releasing;
+	uint16_t *holds;        /* zero-copy sends in flight per buffer */
 	uint64_t n_lent;
 	uint64_t n_kept;
 	uint64_t takes, keeps, releases, nobufs;
@@ -62,6 +63,12 @@ void pst_pool_state_fini(struct pst_pool *pool);
  * application kept it meanwhile: how the stack drops its reference to a
  * received buffer. Returns 0, or -EINVAL for a free or bad index. */
 int pst_pool_put(struct pst_pool *pool, uint32_t index);
+
+/* Zero-copy sends pin a kept buffer until the peer acknowledged it and the
+ * NIC let go of it: a release meanwhile is deferred until the last unhold.
+ * hold: 0, -EINVAL (not kept), -EBUSY (too many holds). */
+int pst_pool_hold(struct pst_pool *pool, uint32_t index);
+void pst_pool_unhold(struct pst_pool *pool, uint32_t index);
 
 struct rte_mbuf;
 

@@ -50,6 +50,9 @@ struct pst_netif_dpdk {
 	struct rte_mempool *rx_mp;     /* the pool's mempool: data in the file */
 	struct rte_mempool *tx_mp;     /* DRAM mbufs for outgoing copies */
 	struct pbuf_custom *rx_pbufs;  /* one per pool buffer */
+	/* Zero-copy TX: one shared-info per pool buffer attached to mbufs. */
+	struct rte_mbuf_ext_shared_info *tx_shinfo;
+	uint64_t tx_zc_segments;
 	struct rte_ether_addr mac;
 	uint16_t mtu;
 	uint64_t tx_offloads;          /* RTE_ETH_TX_OFFLOAD_* in use */
@@ -172,7 +175,8 @@ pst_netif_dpdk_open(const struct pst_stack_config *cfg)
 		goto fail;
 	pst_pool_info(cfg->pool, &info);
 	dev->rx_pbufs = calloc(info.buf_count, sizeof(*dev->rx_pbufs));
-	if (dev->rx_pbufs == NULL) {
+	dev->tx_shinfo = calloc(info.buf_count, sizeof(*dev->tx_shinfo));
+	if (dev->rx_pbufs == NULL || dev->tx_shinfo == NULL) {
 		pst_fail(ENOMEM, "stack: out of memory for %llu receive pbufs",
 			 (unsigned long long)info.buf_count);
 		goto fail;
@@ -204,6 +208,7 @@ fail:
 		if (dev->rx_mp != NULL)
 			pst_pool_mempool_free(cfg->pool);
 		free(dev->rx_pbufs);
+		free(dev->tx_shinfo);
 		free(dev);
 		pst_errno = err;
 	}
@@ -233,6 +238,7 @@ pst_netif_dpdk_close(struct pst_netif_dpdk *dev)
 	}
 	rte_mempool_free(dev->tx_mp);
 	free(dev->rx_pbufs);
+	free(dev->tx_shinfo);
 	if (the_dev == dev)
 		the_dev = NULL;
 	free(dev);
@@ -295,35 +301,118 @@ tx_enqueue(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 	dev->tx_queue[dev->n_tx++] = m;
 }
 
-/* Copy a frame into one mbuf, or a chain of them on ports that take
- * multi-segment frames (jumbo MTUs). NULL when out of mbufs or too big. */
+/* The NIC let go of the last mbuf attached to a kept buffer. */
+static void
+tx_ext_free(void *addr, void *opaque)
+{
+	(void)addr;
+	pst_pool_unhold(the_dev->pool, (uint32_t)(uintptr_t)opaque);
+}
+
+/*
+ * Zero-copy TX: a pbuf referencing a kept pool buffer (a send by name)
+ * becomes an mbuf segment attached to that buffer instead of a copy. The
+ * buffer stays held until the last such mbuf is freed after transmission.
+ * Returns NULL when the bytes must be copied instead.
+ */
+static struct rte_mbuf *
+attach_kept(struct pst_netif_dpdk *dev, const struct pbuf *q)
+{
+	struct rte_mbuf_ext_shared_info *shinfo;
+	struct rte_mbuf *m;
+	uint32_t index;
+
+	if (!(dev->tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) ||
+	    !(pbuf_match_type(q, PBUF_ROM) || pbuf_match_type(q, PBUF_REF)))
+		return NULL;
+	index = pst_pool_addr_index(dev->pool, q->payload);
+	if (index == UINT32_MAX)
+		return NULL;
+	shinfo = &dev->tx_shinfo[index];
+	if (rte_mbuf_ext_refcnt_read(shinfo) == 0) {
+		/* First attachment: pin the buffer (fails unless kept). */
+		if (pst_pool_hold(dev->pool, index) != 0)
+			return NULL;
+		shinfo->free_cb = tx_ext_free;
+		shinfo->fcb_opaque = (void *)(uintptr_t)index;
+		rte_mbuf_ext_refcnt_set(shinfo, 1);
+	} else {
+		rte_mbuf_ext_refcnt_update(shinfo, 1);
+	}
+	m = rte_pktmbuf_alloc(dev->tx_mp);
+	if (m == NULL) {
+		/* Drop our reference again; the callback unholds at zero. */
+		if (rte_mbuf_ext_refcnt_update(shinfo, -1) == 0) {
+			pst_pool_unhold(dev->pool, index);
+		}
+		return NULL;
+	}
+	rte_pktmbuf_attach_extbuf(m, q->payload, rte_mem_virt2iova(q->payload),
+				  q->len, shinfo);
+	m->data_len = q->len;
+	m->pkt_len = q->len;
+	dev->tx_zc_segments++;
+	return m;
+}
+
+/* Append the bytes of @q from @off to the chain ending at *last, copying
+ * into mbufs. Returns 0 or -1. */
+static int
+append_copy(struct pst_netif_dpdk *dev, struct rte_mbuf *head,
+	    struct rte_mbuf **last, const struct pbuf *q)
+{
+	uint16_t done = 0, n;
+	struct rte_mbuf *seg;
+
+	while (done < q->len) {
+		seg = *last;
+		if (rte_pktmbuf_tailroom(seg) == 0 || RTE_MBUF_HAS_EXTBUF(seg)) {
+			if (!(dev->tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
+				return -1;
+			seg = rte_pktmbuf_alloc(dev->tx_mp);
+			if (seg == NULL)
+				return -1;
+			(*last)->next = seg;
+			*last = seg;
+			head->nb_segs++;
+		}
+		n = (uint16_t)RTE_MIN((uint32_t)(q->len - done),
+				      (uint32_t)rte_pktmbuf_tailroom(seg));
+		memcpy(rte_pktmbuf_append(seg, n), (const char *)q->payload + done, n);
+		if (seg != head)
+			head->pkt_len += n;
+		done = (uint16_t)(done + n);
+	}
+	return 0;
+}
+
+/* A frame as an mbuf chain: headers and ordinary payload copied, kept pool
+ * buffers attached in place. NULL when out of mbufs or too big. */
 static struct rte_mbuf *
 frame_to_mbuf(struct pst_netif_dpdk *dev, struct pbuf *p)
 {
-	struct rte_mbuf *head, *seg, *last;
-	uint16_t off = 0, n;
+	struct rte_mbuf *head, *last, *ext;
+	const struct pbuf *q;
 
 	head = rte_pktmbuf_alloc(dev->tx_mp);
 	if (head == NULL)
 		return NULL;
-	n = (uint16_t)RTE_MIN((uint32_t)p->tot_len, (uint32_t)rte_pktmbuf_tailroom(head));
-	pbuf_copy_partial(p, rte_pktmbuf_append(head, n), n, 0);
-	off = n;
 	last = head;
-	while (off < p->tot_len) {
-		if (!(dev->tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS))
+	for (q = p; q != NULL; q = q->next) {
+		if (q->len == 0)
+			continue;
+		/* Headers always go first, copied: the offload code parses them
+		 * from the first segment. */
+		ext = q != p ? attach_kept(dev, q) : NULL;
+		if (ext != NULL) {
+			last->next = ext;
+			last = ext;
+			head->nb_segs++;
+			head->pkt_len += ext->data_len;
+			continue;
+		}
+		if (append_copy(dev, head, &last, q) != 0)
 			goto fail;
-		seg = rte_pktmbuf_alloc(dev->tx_mp);
-		if (seg == NULL)
-			goto fail;
-		n = (uint16_t)RTE_MIN((uint32_t)(p->tot_len - off),
-				      (uint32_t)rte_pktmbuf_tailroom(seg));
-		pbuf_copy_partial(p, rte_pktmbuf_append(seg, n), n, off);
-		last->next = seg;
-		last = seg;
-		head->nb_segs++;
-		head->pkt_len += n;
-		off = (uint16_t)(off + n);
 	}
 	return head;
 fail:

@@ -33,9 +33,57 @@ struct pst_conn {
 	int in_recv;      /* ... the receive callback: segments may be kept */
 	int gone;         /* closed or aborted by the application meanwhile */
 	int aborted;      /* ... with tcp_abort: lwIP wants ERR_ABRT back */
+	int lingering;    /* closed, waiting for zero-copy data to be acked */
+	struct tcp_pcb *linger_pcb; /* closed inside a callback, may linger */
+	/* Zero-copy sends not yet acknowledged, oldest first: the buffer and
+	 * the stream offset where its bytes end. */
+	struct zc_pending {
+		uint64_t end;
+		uint32_t index;
+	} *zc;
+	unsigned int zc_head, zc_len, zc_cap;
+	struct pst_conn_stats stats;
 };
 
 static void conn_detach(struct pst_conn *c);
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
+static void on_err(void *arg, err_t err);
+
+/* A closed connection with zero-copy bytes in flight stays attached to
+ * its PCB (sent and err callbacks only) until they are acknowledged. */
+static void
+linger(struct pst_conn *c, struct tcp_pcb *pcb)
+{
+	c->pcb = pcb;
+	c->lingering = 1;
+	tcp_arg(pcb, c);
+	tcp_sent(pcb, on_sent);
+	tcp_err(pcb, on_err);
+}
+
+/* Unpin buffers whose bytes the peer acknowledged (all of them when the
+ * connection is gone: lwIP dropped its references). */
+static void
+zc_release(struct pst_conn *c, int all)
+{
+	while (c->zc_len > 0) {
+		struct zc_pending *z = &c->zc[c->zc_head];
+
+		if (!all && z->end > c->stats.bytes_acked)
+			break;
+		pst_pool_unhold(c->stack->pool, z->index);
+		c->zc_head = (c->zc_head + 1) % c->zc_cap;
+		c->zc_len--;
+	}
+}
+
+static void
+conn_free(struct pst_conn *c)
+{
+	zc_release(c, 1);
+	free(c->zc);
+	free(c);
+}
 
 /* After an application callback: a connection it closed or aborted is
  * freed now; lwIP must hear ERR_ABRT if its PCB is gone. */
@@ -47,7 +95,13 @@ callback_done(struct pst_conn *c)
 	c->in_cb = 0;
 	if (!c->gone)
 		return ERR_OK;
-	free(c);
+	if (c->linger_pcb != NULL && c->zc_len > 0 && !aborted) {
+		c->gone = 0;
+		linger(c, c->linger_pcb);
+		c->linger_pcb = NULL;
+		return ERR_OK;
+	}
+	conn_free(c);
 	return aborted ? ERR_ABRT : ERR_OK;
 }
 
@@ -116,6 +170,8 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		seg->name = pst_pool_addr_to_name(s->pool, q->payload, q->len);
 	}
 	tot = p->tot_len;
+	c->stats.bytes_received += tot;
+	c->stats.segments_received += n;
 	c->in_cb = c->in_recv = 1;
 	if (c->cb.recv != NULL)
 		c->cb.recv(c->arg, c, s->segs, n);
@@ -133,6 +189,17 @@ on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	struct pst_conn *c = arg;
 
 	(void)pcb;
+	c->stats.bytes_acked += len;
+	zc_release(c, 0);
+	if (c->lingering) {
+		if (c->zc_len == 0) {
+			/* Everything sent by name is acknowledged: lwIP no longer
+			 * needs the connection object. */
+			conn_detach(c);
+			conn_free(c);
+		}
+		return ERR_OK;
+	}
 	c->in_cb = 1;
 	if (c->cb.sent != NULL)
 		c->cb.sent(c->arg, c, len);
@@ -148,11 +215,13 @@ on_err(void *arg, err_t err)
 	 * the callback calls on it. */
 	c->pcb = NULL;
 	c->in_cb = 1;
-	if (!c->established && c->connected != NULL)
+	if (c->lingering)
+		; /* the application closed it already */
+	else if (!c->established && c->connected != NULL)
 		c->connected(c->arg, c, pst_lwip_errno(err));
 	else if (c->cb.closed != NULL)
 		c->cb.closed(c->arg, c, pst_lwip_errno(err));
-	free(c);
+	conn_free(c);
 }
 
 static void
@@ -292,7 +361,7 @@ pst_tcp_connect(struct pst_stack *stack, uint32_t ipv4, uint16_t port,
 	if (err != ERR_OK) {
 		conn_detach(c);
 		tcp_abort(pcb);
-		free(c);
+		conn_free(c);
 		pst_fail(-pst_lwip_errno(err), "connect: %s",
 			 pst_strerror(pst_lwip_errno(err)));
 		return NULL;
@@ -324,6 +393,7 @@ pst_conn_keep(struct pst_conn *c, const struct pst_segment *seg, pst_name *name)
 	ret = pst_pool_keep(c->stack->pool, pst_name_index(seg->name));
 	if (ret != 0)
 		return ret;
+	c->stats.segments_kept++;
 	*name = seg->name;
 	return 0;
 }
@@ -343,17 +413,160 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 		len = room;
 	if (len > UINT16_MAX)
 		len = UINT16_MAX; /* tcp_write takes a 16-bit length */
-	if (len == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 4)
+	if (len == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 4) {
+		c->stats.send_eagain++;
 		return pst_fail(EAGAIN, "send: send buffer full");
+	}
 	err = tcp_write(c->pcb, data, (u16_t)len, TCP_WRITE_FLAG_COPY);
-	if (err == ERR_MEM)
+	if (err == ERR_MEM) {
+		c->stats.send_eagain++;
 		return pst_fail(EAGAIN, "send: send queue full");
+	}
 	if (err != ERR_OK)
 		return pst_fail(-pst_lwip_errno(err), "send: %s",
 				pst_strerror(pst_lwip_errno(err)));
+	c->stats.bytes_sent += len;
 	/* Frames only queue in the driver: they leave after the poll's drain. */
 	tcp_output(c->pcb);
 	return (long)len;
+}
+
+static int
+zc_push(struct pst_conn *c, uint64_t end, uint32_t index)
+{
+	if (c->zc_len == c->zc_cap) {
+		unsigned int cap = c->zc_cap ? c->zc_cap * 2 : 16, i;
+		struct zc_pending *zc = malloc(cap * sizeof(*zc));
+
+		if (zc == NULL)
+			return -ENOMEM;
+		for (i = 0; i < c->zc_len; i++)
+			zc[i] = c->zc[(c->zc_head + i) % c->zc_cap];
+		free(c->zc);
+		c->zc = zc;
+		c->zc_cap = cap;
+		c->zc_head = 0;
+	}
+	c->zc[(c->zc_head + c->zc_len) % c->zc_cap] = (struct zc_pending){ end, index };
+	c->zc_len++;
+	return 0;
+}
+
+long
+pst_conn_send_name(struct pst_conn *c, pst_name name)
+{
+	struct pst_pool *pool;
+	uint32_t index;
+	uint16_t len;
+	void *data;
+	err_t err;
+	int ret;
+
+	if (c == NULL)
+		return pst_fail(EINVAL, "send_name: NULL connection");
+	if (c->pcb == NULL || c->gone || !c->established)
+		return pst_fail(ENOTCONN, "send_name: connection is not open");
+	pool = c->stack->pool;
+	data = pst_pool_name_to_addr(pool, name);
+	if (data == NULL)
+		return -EINVAL;
+	index = pst_name_index(name);
+	len = pst_name_length(name);
+	if (len == 0)
+		return 0;
+	if (tcp_sndbuf(c->pcb) < len ||
+	    tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 4) {
+		c->stats.send_eagain++;
+		return pst_fail(EAGAIN, "send_name: send buffer full");
+	}
+	/* Pin the buffer first: it must be kept, and stays until acked. */
+	ret = pst_pool_hold(pool, index);
+	if (ret != 0)
+		return ret;
+	if (zc_push(c, c->stats.bytes_sent + len, index) != 0) {
+		pst_pool_unhold(pool, index);
+		return pst_fail(ENOMEM, "send_name: out of memory");
+	}
+	/* No copy flag: lwIP references the bytes in place (PBUF_ROM). */
+	err = tcp_write(c->pcb, data, len, 0);
+	if (err != ERR_OK) {
+		c->zc_len--;
+		pst_pool_unhold(pool, index);
+		if (err == ERR_MEM) {
+			c->stats.send_eagain++;
+			return pst_fail(EAGAIN, "send_name: send queue full");
+		}
+		return pst_fail(-pst_lwip_errno(err), "send_name: %s",
+				pst_strerror(pst_lwip_errno(err)));
+	}
+	c->stats.bytes_sent += len;
+	c->stats.bytes_sent_zc += len;
+	tcp_output(c->pcb);
+	return len;
+}
+
+int
+pst_conn_stats(const struct pst_conn *c, struct pst_conn_stats *stats)
+{
+	if (c == NULL || stats == NULL)
+		return pst_fail(EINVAL, "conn stats: NULL argument");
+	*stats = c->stats;
+	return 0;
+}
+
+int
+pst_segments_locate(const struct pst_segment *segs, unsigned int n,
+		    size_t offset, unsigned int *seg, size_t *seg_offset)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (offset < segs[i].len) {
+			*seg = i;
+			*seg_offset = offset;
+			return 0;
+		}
+		offset -= segs[i].len;
+	}
+	return -ERANGE;
+}
+
+size_t
+pst_segments_copy(const struct pst_segment *segs, unsigned int n,
+		  size_t offset, void *dst, size_t len)
+{
+	unsigned int i;
+	size_t off, done = 0, chunk;
+
+	if (len == 0 || pst_segments_locate(segs, n, offset, &i, &off) != 0)
+		return 0;
+	for (; i < n && done < len; i++, off = 0) {
+		chunk = segs[i].len - off;
+		if (chunk > len - done)
+			chunk = len - done;
+		memcpy((char *)dst + done, (const char *)segs[i].data + off, chunk);
+		done += chunk;
+	}
+	return done;
+}
+
+long
+pst_segments_find(const struct pst_segment *segs, unsigned int n,
+		  size_t offset, int c)
+{
+	unsigned int i;
+	size_t off, base = offset;
+	const char *hit;
+
+	if (pst_segments_locate(segs, n, offset, &i, &off) != 0)
+		return -1;
+	base -= off;
+	for (; i < n; base += segs[i].len, i++, off = 0) {
+		hit = memchr((const char *)segs[i].data + off, c, segs[i].len - off);
+		if (hit != NULL)
+			return (long)(base + (size_t)(hit - (const char *)segs[i].data));
+	}
+	return -1;
 }
 
 size_t
@@ -367,19 +580,31 @@ pst_conn_sendbuf(const struct pst_conn *c)
 int
 pst_conn_close(struct pst_conn *c)
 {
+	struct tcp_pcb *pcb;
+
 	if (c == NULL)
 		return pst_fail(EINVAL, "close: NULL connection");
+	pcb = c->pcb;
 	conn_detach(c);
-	if (c->pcb != NULL && tcp_close(c->pcb) != ERR_OK) {
-		/* Out of memory for the FIN: reset instead of leaking. */
-		tcp_abort(c->pcb);
-		c->aborted = 1;
-	}
 	c->pcb = NULL;
-	if (c->in_cb)
+	if (pcb != NULL && tcp_close(pcb) != ERR_OK) {
+		/* Out of memory for the FIN: reset instead of leaking. */
+		tcp_abort(pcb);
+		c->aborted = 1;
+		pcb = NULL;
+	}
+	if (pcb != NULL && c->zc_len > 0 && !c->in_cb) {
+		/* Bytes sent by name are still unacknowledged: stay until they
+		 * are, to unpin their buffers (or until lwIP gives up). */
+		linger(c, pcb);
+		return 0;
+	}
+	if (c->in_cb) {
 		c->gone = 1; /* freed when the callback returns */
-	else
-		free(c);
+		c->linger_pcb = pcb;
+	} else {
+		conn_free(c);
+	}
 	return 0;
 }
 
@@ -394,11 +619,10 @@ pst_conn_abort(struct pst_conn *c)
 	if (c->pcb != NULL)
 		c->aborted = 1;
 	c->pcb = NULL;
-	if (c->in_cb) {
+	if (c->in_cb)
 		c->gone = 1;
-	} else {
-		free(c);
-	}
+	else
+		conn_free(c);
 }
 
 int
