@@ -72,6 +72,16 @@ struct pst_netif_dpdk {
 /* lwIP state is per process; so is the device its pbufs come from. */
 static struct pst_netif_dpdk *the_dev;
 
+static void (*tx_hook)(void *ctx, unsigned int n);
+static void *tx_hook_ctx;
+
+void
+pst_netif_dpdk_set_tx_hook(void (*fn)(void *ctx, unsigned int n), void *ctx)
+{
+	tx_hook = fn;
+	tx_hook_ctx = ctx;
+}
+
 uint64_t
 pst_cycles(void)
 {
@@ -477,6 +487,8 @@ pst_netif_dpdk_tx_flush(struct pst_netif_dpdk *dev)
 	ret = pst_pool_drain(dev->pool);
 	if (ret != 0)
 		return ret;
+	if (tx_hook != NULL)
+		tx_hook(tx_hook_ctx, dev->n_tx);
 	while (sent < dev->n_tx && tries++ < TX_RETRIES)
 		sent += rte_eth_tx_burst(dev->port, dev->queue, dev->tx_queue + sent,
 					 (uint16_t)(dev->n_tx - sent));

@@ -43,6 +43,10 @@ void pst_netif_dpdk_mac(const struct pst_netif_dpdk *dev, uint8_t mac[6]);
 /* Stop the port and free everything. Received pbufs must all be freed. */
 void pst_netif_dpdk_close(struct pst_netif_dpdk *dev);
 
+/* Observer of TX bursts, for tests that check "drain before send". Called
+ * with the number of frames right before they are handed to the port. */
+void pst_netif_dpdk_set_tx_hook(void (*fn)(void *ctx, unsigned int n), void *ctx);
+
 /* TSC cycles, and a pause for idle polls (DPDK's rte_pause). */
 uint64_t pst_cycles(void);
 void pst_cpu_pause(void);

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-echo: a TCP echo server that never copies the bytes it echoes.
+ *
+ * Each received segment is kept where the NIC put it (its pool buffer leaves
+ * circulation), sent back by name straight from that buffer, and released;
+ * the release takes effect once the peer has acknowledged the bytes.
+ *
+ *   paste-echo [EAL args] -- --ip A.B.C.D [--port P] [--pool-file F]
+ */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "paste.h"
+
+#define QUEUE_MAX 4096 /* names waiting for send buffer space */
+
+struct echo_conn {
+	pst_name queue[QUEUE_MAX];
+	unsigned int head, len;
+	int peer_done;
+};
+
+static volatile int force_quit;
+static struct pst_pool *pool;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	force_quit = 1;
+}
+
+/* Send queued names in order; stop at the first that does not fit. */
+static void
+send_queued(struct pst_conn *conn, struct echo_conn *ec)
+{
+	while (ec->len > 0) {
+		pst_name name = ec->queue[ec->head];
+
+		if (pst_conn_send_name(conn, name) == -EAGAIN)
+			return; /* the sent callback calls us again */
+		/* Sent (or failed for good): the buffer is not ours to keep.
+		 * A release of a buffer still in flight waits for its ACK. */
+		pst_pool_release(pool, name);
+		ec->head = (ec->head + 1) % QUEUE_MAX;
+		ec->len--;
+	}
+	if (ec->peer_done) {
+		pst_conn_close(conn);
+		free(ec);
+	}
+}
+
+static void
+on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
+	unsigned int n)
+{
+	struct echo_conn *ec = arg;
+	unsigned int i;
+	pst_name name;
+
+	if (n == 0) { /* the peer is done sending */
+		ec->peer_done = 1;
+		send_queued(conn, ec);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (ec->len < QUEUE_MAX && pst_conn_keep(conn, &segs[i], &name) == 0) {
+			ec->queue[(ec->head + ec->len++) % QUEUE_MAX] = name;
+			continue;
+		}
+		/* Not in a pool buffer, or too much queued: this one is copied. */
+		send_queued(conn, ec);
+		if (pst_conn_send(conn, segs[i].data, segs[i].len) != (long)segs[i].len) {
+			fprintf(stderr, "paste-echo: send buffer full, resetting\n");
+			pst_conn_abort(conn);
+			free(ec);
+			return;
+		}
+	}
+	send_queued(conn, ec);
+}
+
+static void
+on_sent(void *arg, struct pst_conn *conn, size_t len)
+{
+	(void)len;
+	send_queued(conn, arg);
+}
+
+static void
+on_closed(void *arg, struct pst_conn *conn, int err)
+{
+	struct echo_conn *ec = arg;
+
+	(void)conn;
+	fprintf(stderr, "paste-echo: connection lost: %s\n", pst_strerror(err));
+	while (ec->len > 0) {
+		pst_pool_release(pool, ec->queue[ec->head]);
+		ec->head = (ec->head + 1) % QUEUE_MAX;
+		ec->len--;
+	}
+	free(ec);
+}
+
+static void
+on_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = {
+		.recv = on_recv, .sent = on_sent, .closed = on_closed,
+	};
+	struct echo_conn *ec = calloc(1, sizeof(*ec));
+
+	(void)arg;
+	if (ec == NULL) {
+		pst_conn_abort(conn);
+		return;
+	}
+	pst_conn_set_callbacks(conn, &cb, ec);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ip", required_argument, NULL, 'i' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "pool-file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pst_pool_config pool_cfg = {
+		.path = "/dev/shm/paste-echo.pool", .buf_count = 65536,
+	};
+	struct pst_stack_config cfg = { .port_id = 0 };
+	struct pst_stack *stack = NULL;
+	struct in_addr ip = { 0 };
+	int ret, c, port = 7;
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "paste-echo: EAL: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= ret;
+	argv += ret;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'i' && inet_pton(AF_INET, optarg, &ip) == 1)
+			continue;
+		if (c == 'p' && (port = atoi(optarg)) > 0 && port < 65536)
+			continue;
+		if (c == 'f') {
+			pool_cfg.path = optarg;
+			continue;
+		}
+		fprintf(stderr, "usage: paste-echo [EAL] -- --ip A.B.C.D [--port P] [--pool-file F]\n");
+		return 2;
+	}
+	if (ip.s_addr == 0) {
+		fprintf(stderr, "paste-echo: --ip is required\n");
+		return 2;
+	}
+	pool = pst_pool_open(&pool_cfg);
+	if (pool == NULL && pst_errno == ENOENT)
+		pool = pst_pool_create(&pool_cfg);
+	if (pool == NULL)
+		goto fail;
+	/* Nothing this server keeps survives it: free last run's buffers. */
+	if (pst_pool_reconcile(pool, NULL, 0, NULL) != 0)
+		goto fail;
+	cfg.pool = pool;
+	cfg.ipv4_addr = ntohl(ip.s_addr);
+	stack = pst_stack_create(&cfg);
+	if (stack == NULL || pst_tcp_listen(stack, (uint16_t)port, on_accept, NULL) == NULL)
+		goto fail;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	printf("paste-echo: listening on %s:%d\n", inet_ntoa(ip), port);
+	fflush(stdout);
+	ret = pst_stack_run(stack, &force_quit);
+	pst_stack_destroy(stack);
+	pst_pool_close(pool);
+	rte_eal_cleanup();
+	return ret == 0 ? 0 : 1;
+fail:
+	fprintf(stderr, "paste-echo: %s\n", pst_errormsg());
+	pst_stack_destroy(stack);
+	pst_pool_close(pool);
+	rte_eal_cleanup();
+	return 1;
+}
