@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Raw forwarding engines: io, macswap, rxonly and txonly on the ethdev
+ * itself, no TCP/IP stack. The port receives into mbufs of the pool's
+ * mempool (pst_pool_mempool_create), so every frame a driver writes lands in
+ * the pool file; rxonly checks that it really does.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+#include <rte_udp.h>
+
+#include "paste.h"
+#include "testpmd.h"
+
+#define MEMPOOL_CACHE 256
+
+/* txonly's frames: UDP 198.18.0.1:9 -> 198.18.0.2:9 (discard), the RFC 2544
+ * benchmarking range the testbed uses. */
+#define TXONLY_SRC_IP ((198u << 24) | (18u << 16) | 1u)
+#define TXONLY_DST_IP ((198u << 24) | (18u << 16) | 2u)
+#define TXONLY_UDP_PORT 9
+
+static struct {
+	uint64_t rx, tx, tx_dropped;
+	uint64_t rx_outside;            /* rxonly: frames not in the pool */
+	uint8_t tmpl[RTE_ETHER_MAX_LEN]; /* txonly: the frame, built once */
+} raw;
+
+static int
+port_init(struct tp_ctx *ctx)
+{
+	const struct tp_opts *o = ctx->opt;
+	struct rte_eth_conf port_conf;
+	struct rte_eth_dev_info dev_info;
+	struct rte_eth_txconf txconf;
+	uint16_t port = ctx->port, nb_rxd = o->rxd, nb_txd = o->txd;
+	int socket = rte_eth_dev_socket_id(port);
+	int ret;
+
+	memset(&port_conf, 0, sizeof(port_conf));
+	ret = rte_eth_dev_info_get(port, &dev_info);
+	if (ret != 0) {
+		fprintf(stderr, "%s: port %u: info: %s\n", TP_PROG, port, rte_strerror(-ret));
+		return ret;
+	}
+	/* Every mbuf comes from one mempool and is never shared: the driver
+	 * may return them to the pool in bulk (as in examples/skeleton). */
+	if (dev_info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		port_conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+
+	ret = rte_eth_dev_configure(port, 1, 1, &port_conf);
+	if (ret != 0)
+		goto fail;
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+	if (ret != 0)
+		goto fail;
+	ret = rte_eth_rx_queue_setup(port, 0, nb_rxd, socket < 0 ? 0 : (unsigned int)socket,
+				     NULL, ctx->mp);
+	if (ret < 0)
+		goto fail;
+	txconf = dev_info.default_txconf;
+	txconf.offloads = port_conf.txmode.offloads;
+	ret = rte_eth_tx_queue_setup(port, 0, nb_txd, socket < 0 ? 0 : (unsigned int)socket,
+				     &txconf);
+	if (ret < 0)
+		goto fail;
+	/* Virtual devices want a pool's buffers mapped no more than they
+	 * want anything else; a real NIC behind an IOMMU does. */
+	ret = pst_pool_dma_map(ctx->pool, port);
+	if (ret != 0 && ret != -ENOTSUP) {
+		fprintf(stderr, "%s: port %u: DMA map: %s\n", TP_PROG, port, pst_errormsg());
+		return ret;
+	}
+	ret = rte_eth_dev_start(port);
+	if (ret < 0)
+		goto fail;
+	ret = rte_eth_macaddr_get(port, &ctx->mac);
+	if (ret != 0)
+		goto fail;
+	/* As dpdk-testpmd: see every frame on the wire, not just ours. */
+	ret = rte_eth_promiscuous_enable(port);
+	if (ret != 0 && ret != -ENOTSUP)
+		fprintf(stderr, "%s: port %u: promiscuous mode: %s\n", TP_PROG, port,
+			rte_strerror(-ret));
+	return 0;
+fail:
+	fprintf(stderr, "%s: port %u: setup failed: %s\n", TP_PROG, port, rte_strerror(-ret));
+	return ret;
+}
+
+static int
+raw_setup(struct tp_ctx *ctx)
+{
+	memset(&raw, 0, sizeof(raw));
+	/* No private area: raw modes keep no per-packet state. */
+	ctx->mp = pst_pool_mempool_create(ctx->pool, "tpmd_mbufs", ctx->opt->nb_mbufs,
+					  MEMPOOL_CACHE, 0, (int)rte_socket_id());
+	if (ctx->mp == NULL) {
+		fprintf(stderr, "%s: mempool of %u mbufs: %s\n", TP_PROG,
+			ctx->opt->nb_mbufs, pst_errormsg());
+		return -1;
+	}
+	return port_init(ctx) == 0 ? 0 : -1;
+}
+
+static void
+raw_teardown(struct tp_ctx *ctx)
+{
+	if (ctx->mp == NULL)
+		return;
+	/* Stop and close before the pool frees the mempool under it. */
+	rte_eth_dev_stop(ctx->port);
+	rte_eth_dev_close(ctx->port);
+	ctx->mp = NULL;
+}
+
+/* Send what the TX ring takes; count and free the rest (testpmd's
+ * "TX-dropped"). */
+static uint16_t
+send_burst(struct tp_ctx *ctx, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent = rte_eth_tx_burst(ctx->port, 0, pkts, n);
+
+	raw.tx += sent;
+	if (sent < n) {
+		raw.tx_dropped += n - sent;
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+	}
+	return sent;
+}
+
+static int
+io_poll(struct tp_ctx *ctx)
+{
+	struct rte_mbuf *pkts[TP_MAX_BURST];
+	uint16_t n = rte_eth_rx_burst(ctx->port, 0, pkts, ctx->opt->burst);
+
+	if (n == 0)
+		return 0;
+	raw.rx += n;
+	send_burst(ctx, pkts, n);
+	return n;
+}
+
+static int
+macswap_poll(struct tp_ctx *ctx)
+{
+	struct rte_mbuf *pkts[TP_MAX_BURST];
+	struct rte_ether_hdr *eth;
+	struct rte_ether_addr tmp;
+	uint16_t i, n = rte_eth_rx_burst(ctx->port, 0, pkts, ctx->opt->burst);
+
+	if (n == 0)
+		return 0;
+	raw.rx += n;
+	for (i = 0; i < n; i++) {
+		if (pkts[i]->data_len < sizeof(*eth))
+			continue;
+		eth = rte_pktmbuf_mtod(pkts[i], struct rte_ether_hdr *);
+		rte_ether_addr_copy(&eth->dst_addr, &tmp);
+		rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+		rte_ether_addr_copy(&tmp, &eth->src_addr);
+	}
+	send_burst(ctx, pkts, n);
+	return n;
+}
+
+/* A frame is received in place when every segment's data lies in the pool's
+ * buffer area and has a name there. */
+static int
+frame_in_pool(const struct tp_ctx *ctx, const struct rte_mbuf *m)
+{
+	for (; m != NULL; m = m->next)
+		if (!tp_in_pool(ctx, rte_pktmbuf_mtod(m, const void *), m->data_len) ||
+		    pst_mbuf_name(ctx->pool, m) == PST_NAME_INVALID)
+			return 0;
+	return 1;
+}
+
+static int
+rxonly_poll(struct tp_ctx *ctx)
+{
+	struct rte_mbuf *pkts[TP_MAX_BURST];
+	uint16_t i, n = rte_eth_rx_burst(ctx->port, 0, pkts, ctx->opt->burst);
+
+	if (n == 0)
+		return 0;
+	raw.rx += n;
+	for (i = 0; i < n; i++)
+		if (!frame_in_pool(ctx, pkts[i]))
+			raw.rx_outside++;
+	rte_pktmbuf_free_bulk(pkts, n);
+	return n;
+}
+
+static void
+rxonly_summary(struct tp_ctx *ctx)
+{
+	(void)ctx;
+	printf("rxonly: frames=%" PRIu64 " outside_pool=%" PRIu64 "\n", raw.rx,
+	       raw.rx_outside);
+}
+
+static void
+txonly_build(struct tp_ctx *ctx)
+{
+	const struct tp_opts *o = ctx->opt;
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)raw.tmpl;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint8_t *payload = (uint8_t *)(udp + 1);
+	uint16_t ip_len = (uint16_t)(o->txonly_len - sizeof(*eth));
+	unsigned int i;
+
+	rte_ether_addr_copy(&o->txonly_dst, &eth->dst_addr);
+	rte_ether_addr_copy(&ctx->mac, &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->total_length = rte_cpu_to_be_16(ip_len);
+	ip->src_addr = rte_cpu_to_be_32(TXONLY_SRC_IP);
+	ip->dst_addr = rte_cpu_to_be_32(TXONLY_DST_IP);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(TXONLY_UDP_PORT);
+	udp->dst_port = rte_cpu_to_be_16(TXONLY_UDP_PORT);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(ip_len - sizeof(*ip)));
+	udp->dgram_cksum = 0; /* optional in IPv4 */
+	for (i = 0; payload + i < raw.tmpl + o->txonly_len; i++)
+		payload[i] = (uint8_t)i;
+}
+
+static int
+txonly_setup(struct tp_ctx *ctx)
+{
+	uint16_t room;
+
+	if (raw_setup(ctx) != 0)
+		return -1;
+	room = rte_pktmbuf_data_room_size(ctx->mp) - RTE_PKTMBUF_HEADROOM;
+	if (ctx->opt->txonly_len > room) {
+		fprintf(stderr, "%s: --txonly-len %u does not fit a %u-byte pool buffer\n",
+			TP_PROG, ctx->opt->txonly_len, room);
+		return -1;
+	}
+	txonly_build(ctx);
+	return 0;
+}
+
+static int
+txonly_poll(struct tp_ctx *ctx)
+{
+	struct rte_mbuf *pkts[TP_MAX_BURST];
+	uint16_t len = ctx->opt->txonly_len, i, n = ctx->opt->burst, got;
+
+	/* Whatever comes back (a net_ring loops TX to RX) is dropped, so the
+	 * RX side never stalls the TX side. */
+	got = rte_eth_rx_burst(ctx->port, 0, pkts, n);
+	if (got > 0) {
+		raw.rx += got;
+		rte_pktmbuf_free_bulk(pkts, got);
+	}
+	if (rte_pktmbuf_alloc_bulk(ctx->mp, pkts, n) != 0)
+		return got;
+	for (i = 0; i < n; i++) {
+		rte_memcpy(rte_pktmbuf_mtod(pkts[i], void *), raw.tmpl, len);
+		pkts[i]->data_len = len;
+		pkts[i]->pkt_len = len;
+	}
+	return got + send_burst(ctx, pkts, n);
+}
+
+static void
+raw_json(const struct tp_ctx *ctx, FILE *f)
+{
+	fprintf(f, ",\n  \"forward\": {\"rx\": %" PRIu64 ", \"tx\": %" PRIu64
+		", \"tx_dropped\": %" PRIu64 "}", raw.rx, raw.tx, raw.tx_dropped);
+	if (ctx->opt->mode == TP_MODE_RXONLY)
+		fprintf(f, ",\n  \"rxonly\": {\"frames\": %" PRIu64 ", \"outside_pool\": %"
+			PRIu64 "}", raw.rx, raw.rx_outside);
+}
+
+const struct tp_engine tp_engine_io = {
+	.name = "io",
+	.setup = raw_setup,
+	.poll = io_poll,
+	.json = raw_json,
+	.teardown = raw_teardown,
+};
+
+const struct tp_engine tp_engine_macswap = {
+	.name = "macswap",
+	.setup = raw_setup,
+	.poll = macswap_poll,
+	.json = raw_json,
+	.teardown = raw_teardown,
+};
+
+const struct tp_engine tp_engine_rxonly = {
+	.name = "rxonly",
+	.setup = raw_setup,
+	.poll = rxonly_poll,
+	.summary = rxonly_summary,
+	.json = raw_json,
+	.teardown = raw_teardown,
+};
+
+const struct tp_engine tp_engine_txonly = {
+	.name = "txonly",
+	.setup = txonly_setup,
+	.poll = txonly_poll,
+	.json = raw_json,
+	.teardown = raw_teardown,
+};

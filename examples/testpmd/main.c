@@ -1,0 +1,707 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-testpmd: a dpdk-testpmd look-alike whose mbufs' data buffers live in
+ * a paste pool file.
+ *
+ * Raw modes (io, macswap, rxonly, txonly) drive the ethdev directly, to show
+ * what the port does with pool-backed mbufs. Stack modes (icmpecho, tcp-echo,
+ * tcp-sink, tcp-client) run paste's TCP/IP stack on the port, to show TCP
+ * payload arriving in place in the pool and being persisted there.
+ *
+ *   paste-testpmd EAL-args -- [--forward-mode=MODE] [--stats-period N]
+ *       [--pool-file F] [--pool-bufs N] [--persist auto|flush|msync|fence]
+ *       [--nb-mbufs N] [--rxd N] [--txd N] [--burst N] [--port N]
+ *       [--ip A.B.C.D[/len]] [--gateway A.B.C.D]
+ *       [--peer-mac XX:XX:XX:XX:XX:XX --peer-ip A.B.C.D]
+ *       [--tcp-port P] [--connect A.B.C.D:P] [--client-bytes N]
+ *       [--no-persist] [--keep] [--fault k=v[,k=v...]] [--busy-poll]
+ *       [--max-time S] [--txonly-dst-mac MAC] [--txonly-len B] [--json F]
+ *       [-a|--auto-start]
+ *
+ * Exit status: 0 success, 1 run-time failure (no port, refused pool file,
+ * tcp-client failure), 2 bad command line.
+ *
+ * Shaped like DPDK's examples/skeleton and l2fwd: port_init, a main loop on
+ * the main lcore, force_quit on SIGINT/SIGTERM, getopt_long after the EAL.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_pause.h>
+
+#include "paste.h"
+#include "testpmd.h"
+
+#define EXIT_USAGE 2
+
+/* Raw modes spin this many empty polls before they start sleeping. */
+#define IDLE_SPINS 1024
+#define IDLE_SLEEP_US 50
+
+static volatile sig_atomic_t force_quit;
+
+static const struct tp_engine *const engines[TP_MODE_MAX] = {
+	[TP_MODE_IO] = &tp_engine_io,
+	[TP_MODE_MACSWAP] = &tp_engine_macswap,
+	[TP_MODE_RXONLY] = &tp_engine_rxonly,
+	[TP_MODE_TXONLY] = &tp_engine_txonly,
+	[TP_MODE_ICMPECHO] = &tp_engine_icmpecho,
+	[TP_MODE_TCP_ECHO] = &tp_engine_tcp_echo,
+	[TP_MODE_TCP_SINK] = &tp_engine_tcp_sink,
+	[TP_MODE_TCP_CLIENT] = &tp_engine_tcp_client,
+};
+
+static void
+signal_handler(int signum)
+{
+	(void)signum;
+	force_quit = 1;
+}
+
+static void
+usage(const char *prog)
+{
+	printf("usage: %s EAL-args -- [options]\n"
+	       "  --forward-mode=MODE  io, macswap, rxonly, txonly, icmpecho, tcp-echo,\n"
+	       "                       tcp-sink or tcp-client (default io)\n"
+	       "  --stats-period N     seconds between statistics blocks (default 0: final only)\n"
+	       "  --pool-file F        pool file, opened or created\n"
+	       "                       (default /dev/shm/paste-testpmd-<pid>.pool, removed at exit)\n"
+	       "  --pool-bufs N        buffers of a new pool (default 65536)\n"
+	       "  --persist MODE       auto, flush, msync or fence (default auto)\n"
+	       "  --nb-mbufs N         mbufs (default 4096)\n"
+	       "  --rxd N, --txd N     RX/TX descriptors (default 1024)\n"
+	       "  --burst N            raw modes: frames per burst (default 32, max %d)\n"
+	       "  --port N             port id (default 0), queue 0\n"
+	       "  --ip A.B.C.D[/len]   stack address (required by icmpecho and tcp-*)\n"
+	       "  --gateway A.B.C.D    default gateway\n"
+	       "  --peer-mac MAC --peer-ip A.B.C.D   static ARP entry\n"
+	       "  --tcp-port P         tcp-echo/tcp-sink listen port (default 5001)\n"
+	       "  --connect A.B.C.D:P  tcp-client target\n"
+	       "  --client-bytes N     tcp-client bytes to send, K/M/G suffix allowed (default 1M)\n"
+	       "  --no-persist         tcp-sink: do not flush received bytes\n"
+	       "  --keep               tcp-sink: keep every segment's buffer until the close\n"
+	       "  --fault k=v,...      seed, rx-drop, rx-dup, rx-reorder, rx-corrupt,\n"
+	       "                       tx-drop, tx-dup, tx-reorder, tx-corrupt (0..1)\n"
+	       "  --busy-poll          never sleep when idle\n"
+	       "  --max-time S         stop after S seconds\n"
+	       "  --txonly-dst-mac MAC txonly destination (default 02:00:00:00:00:01)\n"
+	       "  --txonly-len B       txonly frame length (default 64, 42..1514)\n"
+	       "  --json F             write the final statistics as JSON\n"
+	       "  -a, --auto-start     accepted for testpmd compatibility\n",
+	       prog, TP_MAX_BURST);
+}
+
+static int
+bad_value(const char *opt, const char *val, const char *expect)
+{
+	fprintf(stderr, "%s: bad value '%s' for --%s (expected %s)\n",
+		TP_PROG, val, opt, expect);
+	return -1;
+}
+
+static int
+parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
+	  uint64_t *out)
+{
+	char expect[64];
+	unsigned long long v;
+	char *end;
+
+	snprintf(expect, sizeof(expect), "%" PRIu64 "..%" PRIu64, min, max);
+	errno = 0;
+	/* strtoull accepts "-1" as a huge number: refuse signs outright. */
+	if (s[0] == '-' || s[0] == '+')
+		return bad_value(opt, s, expect);
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return bad_value(opt, s, expect);
+	*out = v;
+	return 0;
+}
+
+/* A byte count with an optional binary suffix (K, M, G). */
+static int
+parse_bytes(const char *opt, const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	uint64_t mult = 1;
+	char *end;
+
+	errno = 0;
+	if (s[0] == '-' || s[0] == '+')
+		return bad_value(opt, s, "a byte count, K/M/G suffix allowed");
+	v = strtoull(s, &end, 10);
+	if (end != s && *end != '\0' && end[1] == '\0') {
+		switch (*end) {
+		case 'k': case 'K': mult = 1ull << 10; end++; break;
+		case 'm': case 'M': mult = 1ull << 20; end++; break;
+		case 'g': case 'G': mult = 1ull << 30; end++; break;
+		default: break;
+		}
+	}
+	if (errno != 0 || end == s || *end != '\0' || v > (1ull << 50) / mult)
+		return bad_value(opt, s, "a byte count, K/M/G suffix allowed");
+	*out = v * mult;
+	return 0;
+}
+
+static int
+parse_double(const char *opt, const char *s, double min, double max, double *out)
+{
+	char expect[64];
+	char *end;
+	double v;
+
+	snprintf(expect, sizeof(expect), "a number in %g..%g", min, max);
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || isnan(v) || v < min || v > max)
+		return bad_value(opt, s, expect);
+	*out = v;
+	return 0;
+}
+
+static int
+parse_ipv4(const char *opt, const char *s, uint32_t *out)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return bad_value(opt, s, "A.B.C.D");
+	*out = ntohl(a.s_addr);
+	return 0;
+}
+
+static int
+parse_ip_prefix(const char *s, struct tp_opts *o)
+{
+	char buf[32];
+	char *slash;
+	uint64_t len = 24;
+
+	if (strlen(s) >= sizeof(buf))
+		return bad_value("ip", s, "A.B.C.D[/len]");
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		if (parse_u64("ip", slash + 1, 1, 32, &len) != 0)
+			return -1;
+	}
+	if (parse_ipv4("ip", buf, &o->ip) != 0)
+		return -1;
+	o->netmask = len == 32 ? UINT32_MAX : ~(UINT32_MAX >> len);
+	o->has_ip = 1;
+	return 0;
+}
+
+static int
+parse_connect(const char *s, struct tp_opts *o)
+{
+	char buf[32];
+	char *colon;
+	uint64_t port;
+
+	if (strlen(s) >= sizeof(buf) || strchr(s, ':') == NULL)
+		return bad_value("connect", s, "A.B.C.D:PORT");
+	strcpy(buf, s);
+	colon = strrchr(buf, ':');
+	*colon = '\0';
+	if (parse_ipv4("connect", buf, &o->connect_ip) != 0 ||
+	    parse_u64("connect", colon + 1, 1, 65535, &port) != 0)
+		return -1;
+	o->connect_port = (uint16_t)port;
+	o->has_connect = 1;
+	return 0;
+}
+
+static int
+parse_mac(const char *opt, const char *s, struct rte_ether_addr *mac)
+{
+	if (rte_ether_unformat_addr(s, mac) != 0)
+		return bad_value(opt, s, "XX:XX:XX:XX:XX:XX");
+	return 0;
+}
+
+/* --fault seed=1,rx-drop=0.01,...: every key once at most is not required;
+ * the last value wins, as with repeated options. */
+static int
+parse_faults(const char *s, struct pst_fault_config *f)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{ "rx-drop", offsetof(struct pst_fault_config, rx_drop) },
+		{ "rx-dup", offsetof(struct pst_fault_config, rx_dup) },
+		{ "rx-reorder", offsetof(struct pst_fault_config, rx_reorder) },
+		{ "rx-corrupt", offsetof(struct pst_fault_config, rx_corrupt) },
+		{ "tx-drop", offsetof(struct pst_fault_config, tx_drop) },
+		{ "tx-dup", offsetof(struct pst_fault_config, tx_dup) },
+		{ "tx-reorder", offsetof(struct pst_fault_config, tx_reorder) },
+		{ "tx-corrupt", offsetof(struct pst_fault_config, tx_corrupt) },
+	};
+	char *copy, *tok, *save = NULL, *eq;
+	char name[32];
+	unsigned int i;
+	int ret = -1;
+
+	copy = strdup(s);
+	if (copy == NULL)
+		return bad_value("fault", s, "k=v[,k=v...]");
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		eq = strchr(tok, '=');
+		if (eq == NULL) {
+			bad_value("fault", tok, "k=v");
+			goto out;
+		}
+		*eq++ = '\0';
+		if (strcmp(tok, "seed") == 0) {
+			if (parse_u64("fault seed", eq, 0, UINT64_MAX, &f->seed) != 0)
+				goto out;
+			continue;
+		}
+		for (i = 0; i < RTE_DIM(keys); i++)
+			if (strcmp(tok, keys[i].key) == 0)
+				break;
+		if (i == RTE_DIM(keys)) {
+			fprintf(stderr, "%s: unknown --fault key '%s' (seed, rx-drop, rx-dup, "
+				"rx-reorder, rx-corrupt, tx-drop, tx-dup, tx-reorder, tx-corrupt)\n",
+				TP_PROG, tok);
+			goto out;
+		}
+		snprintf(name, sizeof(name), "fault %s", keys[i].key);
+		if (parse_double(name, eq, 0.0, 1.0,
+				 (double *)((char *)f + keys[i].off)) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+static int
+parse_mode(const char *s, enum tp_mode *mode)
+{
+	int i;
+
+	for (i = 0; i < TP_MODE_MAX; i++)
+		if (strcmp(s, engines[i]->name) == 0) {
+			*mode = (enum tp_mode)i;
+			return 0;
+		}
+	return bad_value("forward-mode", s,
+			 "io, macswap, rxonly, txonly, icmpecho, tcp-echo, tcp-sink or tcp-client");
+}
+
+enum {
+	OPT_MODE = 256, OPT_STATS_PERIOD, OPT_POOL_FILE, OPT_POOL_BUFS, OPT_PERSIST,
+	OPT_NB_MBUFS, OPT_RXD, OPT_TXD, OPT_BURST, OPT_PORT, OPT_IP, OPT_GATEWAY,
+	OPT_PEER_MAC, OPT_PEER_IP, OPT_TCP_PORT, OPT_CONNECT, OPT_CLIENT_BYTES,
+	OPT_NO_PERSIST, OPT_KEEP, OPT_FAULT, OPT_BUSY_POLL, OPT_MAX_TIME,
+	OPT_TXONLY_DST_MAC, OPT_TXONLY_LEN, OPT_JSON,
+};
+
+/*
+ * Parse the application's options (what follows "--").
+ * @return 0, 1 after --help, -1 on a bad command line (already reported).
+ */
+static int
+parse_args(int argc, char **argv, struct tp_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "forward-mode", required_argument, NULL, OPT_MODE },
+		{ "stats-period", required_argument, NULL, OPT_STATS_PERIOD },
+		{ "pool-file", required_argument, NULL, OPT_POOL_FILE },
+		{ "pool-bufs", required_argument, NULL, OPT_POOL_BUFS },
+		{ "persist", required_argument, NULL, OPT_PERSIST },
+		{ "nb-mbufs", required_argument, NULL, OPT_NB_MBUFS },
+		{ "rxd", required_argument, NULL, OPT_RXD },
+		{ "txd", required_argument, NULL, OPT_TXD },
+		{ "burst", required_argument, NULL, OPT_BURST },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "ip", required_argument, NULL, OPT_IP },
+		{ "gateway", required_argument, NULL, OPT_GATEWAY },
+		{ "peer-mac", required_argument, NULL, OPT_PEER_MAC },
+		{ "peer-ip", required_argument, NULL, OPT_PEER_IP },
+		{ "tcp-port", required_argument, NULL, OPT_TCP_PORT },
+		{ "connect", required_argument, NULL, OPT_CONNECT },
+		{ "client-bytes", required_argument, NULL, OPT_CLIENT_BYTES },
+		{ "no-persist", no_argument, NULL, OPT_NO_PERSIST },
+		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "fault", required_argument, NULL, OPT_FAULT },
+		{ "busy-poll", no_argument, NULL, OPT_BUSY_POLL },
+		{ "max-time", required_argument, NULL, OPT_MAX_TIME },
+		{ "txonly-dst-mac", required_argument, NULL, OPT_TXONLY_DST_MAC },
+		{ "txonly-len", required_argument, NULL, OPT_TXONLY_LEN },
+		{ "json", required_argument, NULL, OPT_JSON },
+		{ "auto-start", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int c, ret;
+
+	/* Our messages, not getopt's. */
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":ah", longopts, NULL)) != -1) {
+		ret = 0;
+		switch (c) {
+		case OPT_MODE:
+			ret = parse_mode(optarg, &o->mode);
+			break;
+		case OPT_STATS_PERIOD:
+			ret = parse_double("stats-period", optarg, 0, 86400, &o->stats_period);
+			break;
+		case OPT_POOL_FILE:
+			if (optarg[0] == '\0')
+				ret = bad_value("pool-file", optarg, "a path");
+			o->pool_file = optarg;
+			o->pool_file_is_default = 0;
+			break;
+		case OPT_POOL_BUFS:
+			ret = parse_u64("pool-bufs", optarg, 1, PST_POOL_BUF_COUNT_MAX,
+					&o->pool_bufs);
+			break;
+		case OPT_PERSIST:
+			if (pst_persist_mode_parse(optarg, &o->persist) != 0)
+				ret = bad_value("persist", optarg, "auto, flush, msync or fence");
+			break;
+		case OPT_NB_MBUFS:
+			ret = parse_u64("nb-mbufs", optarg, 1, 1u << 24, &v);
+			o->nb_mbufs = (unsigned int)v;
+			break;
+		case OPT_RXD:
+			ret = parse_u64("rxd", optarg, 1, UINT16_MAX, &v);
+			o->rxd = (uint16_t)v;
+			break;
+		case OPT_TXD:
+			ret = parse_u64("txd", optarg, 1, UINT16_MAX, &v);
+			o->txd = (uint16_t)v;
+			break;
+		case OPT_BURST:
+			ret = parse_u64("burst", optarg, 1, TP_MAX_BURST, &v);
+			o->burst = (uint16_t)v;
+			break;
+		case OPT_PORT:
+			ret = parse_u64("port", optarg, 0, UINT16_MAX - 1, &v);
+			o->port = (uint16_t)v;
+			break;
+		case OPT_IP:
+			ret = parse_ip_prefix(optarg, o);
+			break;
+		case OPT_GATEWAY:
+			ret = parse_ipv4("gateway", optarg, &o->gateway);
+			break;
+		case OPT_PEER_MAC:
+			ret = parse_mac("peer-mac", optarg, &o->peer_mac);
+			o->has_peer_mac = 1;
+			break;
+		case OPT_PEER_IP:
+			ret = parse_ipv4("peer-ip", optarg, &o->peer_ip);
+			o->has_peer_ip = 1;
+			break;
+		case OPT_TCP_PORT:
+			ret = parse_u64("tcp-port", optarg, 1, 65535, &v);
+			o->tcp_port = (uint16_t)v;
+			break;
+		case OPT_CONNECT:
+			ret = parse_connect(optarg, o);
+			break;
+		case OPT_CLIENT_BYTES:
+			ret = parse_bytes("client-bytes", optarg, &o->client_bytes);
+			break;
+		case OPT_NO_PERSIST:
+			o->sink_persist = 0;
+			break;
+		case OPT_KEEP:
+			o->sink_keep = 1;
+			break;
+		case OPT_FAULT:
+			ret = parse_faults(optarg, &o->faults);
+			break;
+		case OPT_BUSY_POLL:
+			o->busy_poll = 1;
+			break;
+		case OPT_MAX_TIME:
+			ret = parse_double("max-time", optarg, 0, 1e7, &o->max_time);
+			break;
+		case OPT_TXONLY_DST_MAC:
+			ret = parse_mac("txonly-dst-mac", optarg, &o->txonly_dst);
+			break;
+		case OPT_TXONLY_LEN:
+			ret = parse_u64("txonly-len", optarg, 42, 1514, &v);
+			o->txonly_len = (uint16_t)v;
+			break;
+		case OPT_JSON:
+			o->json = optarg;
+			break;
+		case 'a':
+			/* Forwarding always starts at once. */
+			break;
+		case 'h':
+			usage(argv[0]);
+			return 1;
+		case ':':
+			fprintf(stderr, "%s: option '%s' needs a value\n", TP_PROG,
+				argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, "%s: unknown option '%s' (see --help)\n", TP_PROG,
+				argv[optind - 1]);
+			return -1;
+		}
+		if (ret != 0)
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", TP_PROG, argv[optind]);
+		return -1;
+	}
+
+	/* Cross-checks. */
+	if (engines[o->mode]->uses_stack && !o->has_ip) {
+		fprintf(stderr, "%s: --forward-mode=%s needs --ip A.B.C.D[/len]\n",
+			TP_PROG, engines[o->mode]->name);
+		return -1;
+	}
+	if (o->mode == TP_MODE_TCP_CLIENT && !o->has_connect) {
+		fprintf(stderr, "%s: --forward-mode=tcp-client needs --connect A.B.C.D:PORT\n",
+			TP_PROG);
+		return -1;
+	}
+	if (o->has_peer_ip != o->has_peer_mac) {
+		fprintf(stderr, "%s: --peer-mac and --peer-ip go together\n", TP_PROG);
+		return -1;
+	}
+	/* An existing pool file brings its own count; a new one must fit. */
+	if (o->pool_file_is_default && o->nb_mbufs > o->pool_bufs) {
+		fprintf(stderr, "%s: --nb-mbufs %u exceeds --pool-bufs %" PRIu64 "\n",
+			TP_PROG, o->nb_mbufs, o->pool_bufs);
+		return -1;
+	}
+	if (!engines[o->mode]->uses_stack &&
+	    (o->has_ip || o->has_peer_ip || o->has_connect || o->gateway != 0))
+		fprintf(stderr, "%s: note: stack options are ignored in %s mode\n",
+			TP_PROG, engines[o->mode]->name);
+	return 0;
+}
+
+/* Open the pool file if it exists, else create it. */
+static struct pst_pool *
+pool_open_or_create(const struct tp_opts *o)
+{
+	struct pst_pool_config cfg;
+	struct pst_pool *pool;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.path = o->pool_file;
+	cfg.persist_mode = o->persist;
+	pool = pst_pool_open(&cfg);
+	if (pool == NULL && pst_errno == ENOENT) {
+		cfg.buf_count = o->pool_bufs;
+		pool = pst_pool_create(&cfg);
+	}
+	if (pool == NULL)
+		fprintf(stderr, "%s: pool file %s refused: %s (%s)\n", TP_PROG,
+			o->pool_file, pst_errormsg(), pst_strerror(pst_errno));
+	return pool;
+}
+
+static double
+tsc_to_s(uint64_t cycles)
+{
+	return (double)cycles / (double)rte_get_tsc_hz();
+}
+
+/*
+ * The forwarding loop on the main lcore: poll, and between polls print the
+ * periodic statistics and watch the clock. The stack modes sleep inside
+ * pst_stack_poll() when idle; the raw modes back off here.
+ */
+static enum tp_end
+lcore_main(struct tp_ctx *ctx, struct tp_stats *st)
+{
+	const struct tp_opts *o = ctx->opt;
+	uint64_t hz = rte_get_tsc_hz();
+	uint64_t start = rte_rdtsc(), now, next_stats = UINT64_MAX;
+	uint64_t deadline = UINT64_MAX;
+	unsigned int idle = 0;
+	int n;
+
+	if (o->stats_period > 0)
+		next_stats = start + (uint64_t)(o->stats_period * hz);
+	if (o->max_time > 0)
+		deadline = start + (uint64_t)(o->max_time * hz);
+
+	while (!force_quit && !ctx->done) {
+		n = ctx->engine->poll(ctx);
+		if (n < 0) {
+			fprintf(stderr, "%s: poll failed: %s\n", TP_PROG, pst_strerror(n));
+			return TP_END_ERROR;
+		}
+		now = rte_rdtsc();
+		/* The final block follows at once: no periodic one just before. */
+		if (now >= deadline)
+			return TP_END_TIME;
+		if (now >= next_stats) {
+			tp_stats_show(st, ctx);
+			next_stats += (uint64_t)(o->stats_period * hz);
+			if (next_stats < now)
+				next_stats = now + (uint64_t)(o->stats_period * hz);
+		}
+		if (ctx->engine->uses_stack || o->busy_poll)
+			continue;
+		if (n > 0) {
+			idle = 0;
+		} else if (++idle < IDLE_SPINS) {
+			rte_pause();
+		} else {
+			/* A busy-polling lcore owns a whole core; on a shared test
+			 * machine an idle port must give it back. */
+			rte_delay_us_sleep(IDLE_SLEEP_US);
+		}
+	}
+	return ctx->done ? TP_END_DONE : TP_END_SIGNAL;
+}
+
+int
+main(int argc, char **argv)
+{
+	static char default_pool[64];
+	struct tp_opts o = {
+		.mode = TP_MODE_IO,
+		.pool_bufs = 65536,
+		.persist = PST_PERSIST_AUTO,
+		.nb_mbufs = 4096,
+		.rxd = 1024,
+		.txd = 1024,
+		.burst = 32,
+		.tcp_port = 5001,
+		.client_bytes = 1u << 20,
+		.sink_persist = 1,
+		.txonly_dst = {{ 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 }},
+		.txonly_len = 64,
+	};
+	struct tp_ctx ctx;
+	struct tp_stats st;
+	struct pst_pool_info info;
+	char macs[18], ips[16];
+	enum tp_end why;
+	int eal_argc, i, ret, set_up = 0;
+
+	/* Tests read stdout through a pipe as the run goes. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	snprintf(default_pool, sizeof(default_pool), "/dev/shm/paste-testpmd-%ld.pool",
+		 (long)getpid());
+	o.pool_file = default_pool;
+	o.pool_file_is_default = 1;
+
+	/* The application's options are checked before the EAL starts, so a
+	 * bad command line fails fast with status 2 whatever the EAL needs. */
+	eal_argc = argc;
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			eal_argc = i;
+			break;
+		}
+	if (eal_argc < argc) {
+		char *saved = argv[eal_argc];
+
+		/* getopt_long wants the program name in front. */
+		argv[eal_argc] = argv[0];
+		ret = parse_args(argc - eal_argc, argv + eal_argc, &o);
+		argv[eal_argc] = saved;
+		if (ret > 0)
+			return EXIT_SUCCESS;
+		if (ret < 0)
+			return EXIT_USAGE;
+	}
+
+	ret = rte_eal_init(eal_argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "%s: EAL init failed: %s\n", TP_PROG, rte_strerror(rte_errno));
+		return rte_errno == EINVAL ? EXIT_USAGE : EXIT_FAILURE;
+	}
+	if (ret + 1 < eal_argc) {
+		fprintf(stderr, "%s: unexpected argument '%s' before '--'\n", TP_PROG,
+			argv[ret + 1]);
+		rte_eal_cleanup();
+		return EXIT_USAGE;
+	}
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.opt = &o;
+	ctx.engine = engines[o.mode];
+	ctx.port = o.port;
+	ctx.status = EXIT_FAILURE;
+
+	force_quit = 0;
+	signal(SIGINT, signal_handler);
+	signal(SIGTERM, signal_handler);
+
+	if (!rte_eth_dev_is_valid_port(o.port)) {
+		fprintf(stderr, "%s: no ethdev port %u (%u available; give a --vdev or a device)\n",
+			TP_PROG, o.port, rte_eth_dev_count_avail());
+		goto out;
+	}
+	ctx.pool = pool_open_or_create(&o);
+	if (ctx.pool == NULL)
+		goto out;
+	pst_pool_info(ctx.pool, &info);
+	ctx.bufs_lo = (uintptr_t)info.bufs;
+	ctx.bufs_hi = ctx.bufs_lo + info.buf_count * info.buf_size;
+	printf("%s: pool %s: %" PRIu64 " buffers x %u B, persist %s%s\n", TP_PROG,
+	       o.pool_file, info.buf_count, info.buf_size,
+	       pst_persist_mode_name(info.persist_mode), info.is_pmem ? " (pmem)" : "");
+
+	set_up = 1;
+	if (ctx.engine->setup(&ctx) != 0)
+		goto out;
+
+	printf("%s: ready mode=%s port=%u mac=%s ip=%s\n", TP_PROG, ctx.engine->name,
+	       ctx.port, tp_mac_str(&ctx.mac, macs),
+	       ctx.engine->uses_stack ? tp_ip_str(o.ip, ips) : "-");
+
+	tp_stats_init(&st, &ctx);
+	ctx.status = EXIT_SUCCESS;
+	why = lcore_main(&ctx, &st);
+	if (why == TP_END_ERROR)
+		ctx.status = EXIT_FAILURE;
+	if (ctx.engine->end != NULL)
+		ctx.engine->end(&ctx, why);
+
+	tp_stats_show(&st, &ctx);
+	if (ctx.engine->summary != NULL)
+		ctx.engine->summary(&ctx);
+	if (o.json != NULL && tp_stats_json(&st, &ctx, o.json) != 0)
+		ctx.status = EXIT_FAILURE;
+	printf("%s: ran %.3f s\n", TP_PROG, tsc_to_s(rte_rdtsc() - st.start_tsc));
+
+out:
+	if (set_up && ctx.engine->teardown != NULL)
+		ctx.engine->teardown(&ctx);
+	pst_pool_close(ctx.pool);
+	if (ctx.pool != NULL && o.pool_file_is_default)
+		unlink(o.pool_file);
+	rte_eal_cleanup();
+	printf("%s: exit\n", TP_PROG);
+	return ctx.status;
+}
