@@ -82,6 +82,7 @@ pst_persist_flush(struct pst_persist *p, const void *addr, size_t len)
 		hook.on_flush(hook.ctx, addr, len);
 	p->flushes++;
 	p->bytes_flushed += len;
+	p->pending = 1;
 	switch (p->mode) {
 	case PST_PERSIST_FLUSH:
 		pmem_flush(addr, len);
@@ -108,6 +109,7 @@ pst_persist_drain(struct pst_persist *p)
 	p->drains++;
 	if (p->mode != PST_PERSIST_MSYNC) {
 		pmem_drain();
+		p->pending = 0;
 		return 0;
 	}
 	if (p->dirty_hi != NULL && p->dirty_hi > p->dirty_lo) {
@@ -118,6 +120,7 @@ pst_persist_drain(struct pst_persist *p)
 					strerror(errno));
 	}
 	p->dirty_lo = p->dirty_hi = NULL;
+	p->pending = 0;
 	return 0;
 }
 

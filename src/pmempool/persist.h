@@ -21,6 +21,7 @@ struct pst_persist {
 	/* MSYNC mode batches flushes into one dirty range, synced at drain. */
 	char *dirty_lo;
 	char *dirty_hi;
+	int pending;          /* flushed since the last drain */
 	uint64_t flushes;
 	uint64_t bytes_flushed;
 	uint64_t drains;

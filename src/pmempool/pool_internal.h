@@ -59,6 +59,14 @@ struct pst_pool *pst_pool_map(const struct pst_pool_config *cfg, int locked_fd);
 int pst_pool_state_init(struct pst_pool *pool);
 void pst_pool_state_fini(struct pst_pool *pool);
 
+/* Whether a drain has work: flushes not yet drained, or releases waiting
+ * for one. The stack drains at the end of a poll only then. */
+static inline int
+pst_pool_drain_pending(const struct pst_pool *pool)
+{
+	return pool->persist.pending || pool->n_releasing > 0;
+}
+
 /* Return a lent buffer to the free list, or leave it alone if the
  * application kept it meanwhile: how the stack drops its reference to a
  * received buffer. Returns 0, or -EINVAL for a free or bad index. */

@@ -52,7 +52,6 @@ struct pst_netif_dpdk {
 	struct pbuf_custom *rx_pbufs;  /* one per pool buffer */
 	/* Zero-copy TX: one shared-info per pool buffer attached to mbufs. */
 	struct rte_mbuf_ext_shared_info *tx_shinfo;
-	uint64_t tx_zc_segments;
 	struct rte_ether_addr mac;
 	uint16_t mtu;
 	uint64_t tx_offloads;          /* RTE_ETH_TX_OFFLOAD_* in use */
@@ -65,7 +64,7 @@ struct pst_netif_dpdk {
 	struct pst_fault fault;
 
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-	uint64_t rx_nobufs, rx_bad_csum, tx_dropped;
+	uint64_t rx_nobufs, rx_bad_csum, rx_copied, tx_dropped, tx_zc_segments;
 	uint64_t fault_drops, fault_dups, fault_reorders, fault_corrupts;
 };
 
@@ -480,10 +479,16 @@ pst_netif_dpdk_tx_flush(struct pst_netif_dpdk *dev)
 	unsigned int sent = 0, tries = 0, i;
 	int ret;
 
-	if (dev->n_tx == 0)
-		return 0;
 	/* The durability rule: nothing leaves before the flushes issued so
-	 * far are drained. On failure nothing is sent; the frames wait. */
+	 * far are drained. On failure nothing is sent; the frames wait.
+	 * Without frames to send, a poll still ends with a drain when it
+	 * flushed or released something: kept data is durable, and released
+	 * buffers return to RX, even when no reply follows. */
+	if (dev->n_tx == 0) {
+		if (pst_pool_drain_pending(dev->pool))
+			return pst_pool_drain(dev->pool);
+		return 0;
+	}
 	ret = pst_pool_drain(dev->pool);
 	if (ret != 0)
 		return ret;
@@ -557,11 +562,16 @@ rx_to_pbuf(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return NULL;
 	}
-	if (m->nb_segs > 1) {
+	/* Scattered frames, and frames in mbufs of another mempool (a
+	 * loopback ring returning our own DRAM TX mbufs, memif in zero-copy
+	 * mode), are copied into one lwIP pbuf: not zero copy, counted. */
+	if (m->nb_segs > 1 || m->pool != dev->rx_mp) {
 		p = rx_copy_chain(m);
 		rte_pktmbuf_free(m);
 		if (p == NULL)
 			dev->rx_nobufs++;
+		else
+			dev->rx_copied++;
 		return p;
 	}
 	len = m->data_len;
@@ -609,19 +619,24 @@ pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif)
 			dev->fault_corrupts++;
 			flip_byte(f, p->payload, p->len);
 		}
+		/* The copy goes in second: TCP keeps the first of two
+		 * duplicates, and that must be the frame in the pool buffer. */
+		dup = NULL;
 		if (pst_fault_roll(f, f->cfg.rx_dup)) {
 			dup = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
-			if (dup != NULL) {
+			if (dup != NULL)
 				dev->fault_dups++;
-				input(dev, nif, dup);
-			}
 		}
 		if (dev->rx_held == NULL && pst_fault_roll(f, f->cfg.rx_reorder)) {
 			dev->fault_reorders++;
 			dev->rx_held = p;
+			if (dup != NULL)
+				pbuf_free(dup);
 			continue;
 		}
 		input(dev, nif, p);
+		if (dup != NULL)
+			input(dev, nif, dup);
 		if (dev->rx_held != NULL) {
 			struct pbuf *held = dev->rx_held;
 
@@ -681,6 +696,8 @@ pst_netif_dpdk_stats(const struct pst_netif_dpdk *dev, struct pst_stack_stats *s
 	s->tx_bytes = dev->tx_bytes;
 	s->rx_nobufs = dev->rx_nobufs;
 	s->rx_bad_csum = dev->rx_bad_csum;
+	s->rx_copied = dev->rx_copied;
+	s->tx_zero_copy_segments = dev->tx_zc_segments;
 	s->tx_dropped = dev->tx_dropped;
 	s->fault_drops = dev->fault_drops;
 	s->fault_dups = dev->fault_dups;

@@ -1,0 +1,708 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite 'net': the public API's semantics against Linux peers, on a veth
+ * testbed with the real af_packet driver, the real lwIP TCP and the real
+ * libpmem flush path. Each peer is a forked child with ordinary sockets in
+ * the Linux namespace.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#include "netif_dpdk.h"
+#include "netns.h"
+#include "paste.h"
+#include "persist.h"
+
+#define POOL_BUFS 16384
+#define N_MBUFS 1024
+
+static struct testbed tb;
+static char pool_path[128];
+static struct pst_pool *pool;
+static struct pst_stack *stack;
+
+static uint8_t
+pattern(size_t i)
+{
+	return (uint8_t)(i * 131 + (i >> 9));
+}
+
+static void
+open_pool(int create)
+{
+	struct pst_pool_config cfg = {
+		.path = pool_path,
+		.buf_count = create ? POOL_BUFS : 0,
+		.persist_mode = PST_PERSIST_FLUSH,
+	};
+
+	pool = create ? pst_pool_create(&cfg) : pst_pool_open(&cfg);
+	if (pool == NULL)
+		print_error("pool: %s\n", pst_errormsg());
+	assert_non_null(pool);
+}
+
+static void
+stack_up(void)
+{
+	struct pst_stack_config cfg = {
+		.port_id = 0,
+		.ipv4_addr = 0xc6120001, /* 198.18.0.1 */
+		.pool = pool,
+		.n_mbufs = N_MBUFS,
+	};
+
+	stack = pst_stack_create(&cfg);
+	if (stack == NULL)
+		print_error("stack: %s\n", pst_errormsg());
+	assert_non_null(stack);
+}
+
+/* Poll until @pid exits (or @timeout seconds); returns its exit status. */
+static int
+poll_child(pid_t pid, double timeout)
+{
+	double end = tb_now() + timeout;
+	int status;
+
+	while (tb_now() < end) {
+		pst_stack_poll(stack);
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+static void
+poll_for(double seconds)
+{
+	double end = tb_now() + seconds;
+
+	while (tb_now() < end)
+		pst_stack_poll(stack);
+}
+
+/* ---- Linux peers (run in a child) ------------------------------------- */
+
+struct peer {
+	uint16_t port;
+	size_t send_len;      /* pattern bytes to send */
+	size_t expect_len;    /* bytes expected back (pattern, or @expect) */
+	const void *expect;   /* NULL: the pattern */
+	double sleep_before_read;
+	int reset;            /* end with RST instead of FIN */
+	int ack_each;         /* send 100-byte messages, wait for "ACK\n" each */
+};
+
+static int
+peer_connect(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { 20, 0 };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, TB_PASTE_IP, &a.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		return -1;
+	return fd;
+}
+
+static int
+peer_main(void *arg)
+{
+	const struct peer *p = arg;
+	static uint8_t buf[1 << 16];
+	size_t done = 0, got = 0, i;
+	ssize_t n;
+	int fd = peer_connect(p->port);
+
+	if (fd < 0)
+		return 10;
+	if (p->ack_each) {
+		for (i = 0; i < 10; i++) {
+			memset(buf, 'a' + (int)i, 100);
+			if (send(fd, buf, 100, 0) != 100 || recv(fd, buf, 4, MSG_WAITALL) != 4 ||
+			    memcmp(buf, "ACK\n", 4) != 0)
+				return 11;
+		}
+	}
+	while (done < p->send_len) {
+		size_t chunk = p->send_len - done < sizeof(buf) ? p->send_len - done : sizeof(buf);
+
+		for (i = 0; i < chunk; i++)
+			buf[i] = pattern(done + i);
+		n = send(fd, buf, chunk, 0);
+		if (n <= 0)
+			return 12;
+		done += (size_t)n;
+	}
+	if (p->reset) {
+		struct linger lg = { 1, 0 };
+
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		return 0;
+	}
+	shutdown(fd, SHUT_WR);
+	if (p->sleep_before_read > 0)
+		usleep((useconds_t)(p->sleep_before_read * 1e6));
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+		for (i = 0; i < (size_t)n; i++) {
+			uint8_t want = p->expect ? ((const uint8_t *)p->expect)[got + i]
+						 : pattern(got + i);
+
+			if (got + i >= p->expect_len || buf[i] != want)
+				return 13;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	return n == 0 && got == p->expect_len ? 0 : 14;
+}
+
+/* ---- a server that keeps what it receives ------------------------------ */
+
+struct keeper {
+	pst_name names[32768];
+	unsigned int n_names;
+	size_t bytes;
+	int fin;
+	int bad;
+	int keep;
+};
+
+static void
+keeper_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
+	    unsigned int n)
+{
+	struct keeper *k = arg;
+	unsigned int i;
+	uint32_t j;
+
+	if (n == 0) {
+		k->fin = 1;
+		pst_conn_close(conn);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const uint8_t *d = segs[i].data;
+
+		for (j = 0; j < segs[i].len; j++)
+			if (d[j] != pattern(k->bytes + j))
+				k->bad++;
+		k->bytes += segs[i].len;
+		if (k->keep && k->n_names < 32768 &&
+		    pst_conn_keep(conn, &segs[i], &k->names[k->n_names]) == 0)
+			k->n_names++;
+	}
+}
+
+static void
+keeper_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = { .recv = keeper_recv };
+
+	pst_conn_set_callbacks(conn, &cb, arg);
+}
+
+/* Received segments are named in the pool file: after the stack is gone and
+ * the pool reopened, the names read back exactly what was sent; kept
+ * buffers survive, released ones return. */
+static void
+test_names_survive_reopen(void **state)
+{
+	static struct keeper k = { .keep = 1 };
+	struct peer p = { .port = 6001, .send_len = 300000 };
+	struct pst_pool_stats st;
+	unsigned int i, half;
+	size_t off = 0;
+	uint32_t j;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(pst_tcp_listen(stack, 6001, keeper_accept, &k));
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	assert_int_equal(poll_child(pid, 30), 0);
+	poll_for(0.2);
+	assert_true(k.fin);
+	assert_int_equal(k.bad, 0);
+	assert_int_equal(k.bytes, 300000);
+	assert_true(k.n_names > 100);
+
+	pst_stack_destroy(stack);
+	pst_pool_close(pool);
+	open_pool(0);
+	pst_pool_stats(pool, &st);
+	assert_int_equal(st.kept, k.n_names);
+	assert_int_equal(pst_pool_verify(pool), 0);
+	for (i = 0; i < k.n_names; i++) {
+		const uint8_t *d = pst_pool_name_to_addr(pool, k.names[i]);
+
+		assert_non_null(d);
+		for (j = 0; j < pst_name_length(k.names[i]); j++)
+			assert_int_equal(d[j], pattern(off + j));
+		off += pst_name_length(k.names[i]);
+	}
+	assert_int_equal(off, 300000);
+
+	half = k.n_names / 2;
+	for (i = 0; i < half; i++)
+		assert_int_equal(pst_pool_release(pool, k.names[i]), 0);
+	assert_int_equal(pst_pool_release(pool, k.names[0]), -EINVAL);
+	pst_pool_close(pool);
+	open_pool(0);
+	pst_pool_stats(pool, &st);
+	assert_int_equal(st.kept, k.n_names - half);
+	assert_int_equal(st.free, POOL_BUFS - (k.n_names - half));
+	assert_int_equal(pst_pool_reconcile(pool, NULL, 0, NULL), 0);
+	stack_up();
+}
+
+/* ---- zero-copy send of a kept value ------------------------------------ */
+
+static pst_name zc_names[2], zc_unkept;
+
+static void
+zc_accept(void *arg, struct pst_conn *conn)
+{
+	struct pst_conn_stats cs;
+	int *ok = arg;
+
+	/* Only kept buffers of this pool can be sent by name. */
+	*ok = pst_conn_send_name(conn, zc_unkept) == -EINVAL &&
+	      pst_conn_send_name(conn, pst_name_make(POOL_BUFS, 0, 1)) == -EINVAL &&
+	      pst_conn_send_name(conn, zc_names[0]) == 2000 &&
+	      pst_conn_send_name(conn, zc_names[1]) == 1000 &&
+	      pst_conn_stats(conn, &cs) == 0 && cs.bytes_sent_zc == 3000;
+	pst_conn_close(conn);
+}
+
+static void
+test_zero_copy_send_of_kept_value(void **state)
+{
+	static uint8_t expect[3000];
+	struct peer p = { .port = 6002, .expect_len = 3000, .expect = expect };
+	struct pst_pool_stats before, after;
+	struct pst_stack_stats ss0, ss1;
+	uint32_t idx[2];
+	int i, ok = 0;
+	pid_t pid;
+
+	(void)state;
+	pst_pool_stats(pool, &before);
+	pst_stack_stats(stack, &ss0);
+	for (i = 0; i < 2; i++) {
+		uint8_t *b;
+		uint16_t len = i == 0 ? 2000 : 1000;
+		int j;
+
+		assert_int_equal(pst_pool_take(pool, &idx[i]), 0);
+		b = pst_pool_buf_addr(pool, idx[i]);
+		for (j = 0; j < len; j++)
+			b[100 + j] = expect[i * 2000 + j] = (uint8_t)(i * 77 + j * 13);
+		assert_int_equal(pst_pool_persist(pool, b + 100, len), 0);
+		assert_int_equal(pst_pool_keep(pool, idx[i]), 0);
+		zc_names[i] = pst_name_make(idx[i], 100, len);
+	}
+	{
+		uint32_t lent;
+
+		assert_int_equal(pst_pool_take(pool, &lent), 0);
+		zc_unkept = pst_name_make(lent, 0, 10);
+		assert_non_null(pst_tcp_listen(stack, 6002, zc_accept, &ok));
+		pid = tb_spawn_linux(&tb, peer_main, &p);
+		assert_int_equal(poll_child(pid, 30), 0);
+		assert_int_equal(pst_pool_give(pool, lent), 0);
+	}
+	assert_true(ok);
+	/* af_packet takes multi-segment frames: the values left from their
+	 * pool buffers, attached to the TX mbufs, not copied. */
+	pst_stack_stats(stack, &ss1);
+	assert_true(ss1.tx_zero_copy_segments - ss0.tx_zero_copy_segments >= 2);
+	/* Released while possibly in flight: freed once acked and drained. */
+	assert_int_equal(pst_pool_release(pool, zc_names[0]), 0);
+	assert_int_equal(pst_pool_release(pool, zc_names[1]), 0);
+	poll_for(0.3);
+	pst_pool_drain(pool);
+	pst_pool_stats(pool, &after);
+	assert_int_equal(after.kept, before.kept);
+	assert_int_equal(after.free, before.free);
+	assert_int_equal(after.releasing, 0);
+	assert_int_equal(pst_pool_verify(pool), 0);
+}
+
+/* ---- backpressure ------------------------------------------------------ */
+
+#define BP_TOTAL (16u << 20)
+
+struct pump {
+	size_t sent;
+	unsigned int eagain, sent_calls;
+	int done;
+};
+
+static void
+pump(struct pst_conn *conn, struct pump *pm)
+{
+	static uint8_t chunk[16384];
+	long n;
+	size_t i, len;
+
+	while (pm->sent < BP_TOTAL) {
+		len = BP_TOTAL - pm->sent < sizeof(chunk) ? BP_TOTAL - pm->sent : sizeof(chunk);
+		for (i = 0; i < len; i++)
+			chunk[i] = pattern(pm->sent + i);
+		n = pst_conn_send(conn, chunk, len);
+		if (n == -EAGAIN) {
+			pm->eagain++;
+			return; /* resumed from the sent callback */
+		}
+		if (n <= 0)
+			return;
+		pm->sent += (size_t)n;
+	}
+	if (!pm->done) {
+		pm->done = 1;
+		pst_conn_close(conn);
+	}
+}
+
+static void
+pump_sent(void *arg, struct pst_conn *conn, size_t len)
+{
+	struct pump *pm = arg;
+
+	(void)len;
+	pm->sent_calls++;
+	if (!pm->done)
+		pump(conn, pm);
+}
+
+static void
+pump_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = { .sent = pump_sent };
+
+	pst_conn_set_callbacks(conn, &cb, arg);
+	pump(conn, arg);
+}
+
+static void
+test_backpressure_slow_reader(void **state)
+{
+	static struct pump pm;
+	struct peer p = { .port = 6003, .expect_len = BP_TOTAL, .sleep_before_read = 1.5 };
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(pst_tcp_listen(stack, 6003, pump_accept, &pm));
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	assert_int_equal(poll_child(pid, 60), 0); /* every byte, in order */
+	assert_int_equal(pm.sent, BP_TOTAL);
+	assert_true(pm.eagain > 0);
+	assert_true(pm.sent_calls > 0);
+}
+
+/* ---- reply after drain ------------------------------------------------- */
+
+struct order {
+	char ev[1 << 16];
+	unsigned int n;
+};
+
+static void
+ord_flush(void *ctx, const void *addr, size_t len)
+{
+	struct order *o = ctx;
+
+	(void)addr;
+	(void)len;
+	if (o->n < sizeof(o->ev))
+		o->ev[o->n++] = 'F';
+}
+
+static void
+ord_drain(void *ctx)
+{
+	struct order *o = ctx;
+
+	if (o->n < sizeof(o->ev))
+		o->ev[o->n++] = 'D';
+}
+
+static void
+ord_tx(void *ctx, unsigned int n)
+{
+	struct order *o = ctx;
+
+	(void)n;
+	if (o->n < sizeof(o->ev))
+		o->ev[o->n++] = 'T';
+}
+
+static void
+ack_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
+	 unsigned int n)
+{
+	unsigned int i;
+
+	(void)arg;
+	if (n == 0) {
+		pst_conn_close(conn);
+		return;
+	}
+	/* Make the request durable, then answer in the same poll. */
+	for (i = 0; i < n; i++)
+		pst_flush(stack, segs[i].data, segs[i].len);
+	pst_conn_send(conn, "ACK\n", 4);
+}
+
+static void
+ack_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = { .recv = ack_recv };
+
+	pst_conn_set_callbacks(conn, &cb, arg);
+}
+
+static void
+test_reply_leaves_after_drain(void **state)
+{
+	static struct order o;
+	const struct pst_persist_hook hook = {
+		.on_flush = ord_flush, .on_drain = ord_drain, .ctx = &o,
+	};
+	struct peer p = { .port = 6004, .ack_each = 1 };
+	unsigned int i, flushes = 0, tx = 0, dirty = 0, violations = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(pst_tcp_listen(stack, 6004, ack_accept, NULL));
+	pst_persist_set_hook(&hook);
+	pst_netif_dpdk_set_tx_hook(ord_tx, &o);
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	i = (unsigned int)poll_child(pid, 30);
+	pst_persist_set_hook(NULL);
+	pst_netif_dpdk_set_tx_hook(NULL, NULL);
+	assert_int_equal(i, 0);
+	/* Every TX burst must come after a drain covering all earlier flushes. */
+	for (i = 0; i < o.n; i++) {
+		if (o.ev[i] == 'F') {
+			flushes++;
+			dirty = 1;
+		} else if (o.ev[i] == 'D') {
+			dirty = 0;
+		} else {
+			tx++;
+			violations += dirty;
+		}
+	}
+	assert_true(flushes >= 10);
+	assert_true(tx >= 10);
+	assert_int_equal(violations, 0);
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+struct err_state {
+	struct pst_conn *conn;
+	int closed_err;
+	int connect_err;
+	int connected_calls;
+};
+
+static void
+err_closed(void *arg, struct pst_conn *conn, int err)
+{
+	struct err_state *e = arg;
+
+	(void)conn;
+	e->closed_err = err;
+	e->conn = NULL;
+}
+
+static void
+err_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = { .closed = err_closed };
+	struct err_state *e = arg;
+
+	e->conn = conn;
+	pst_conn_set_callbacks(conn, &cb, arg);
+}
+
+static void
+err_connected(void *arg, struct pst_conn *conn, int err)
+{
+	struct err_state *e = arg;
+
+	(void)conn;
+	e->connected_calls++;
+	e->connect_err = err;
+}
+
+static void
+test_errors(void **state)
+{
+	static struct err_state e;
+	struct pst_segment fake = { .name = pst_name_make(1, 0, 10) };
+	struct peer p = { .port = 6005, .send_len = 1000, .reset = 1 };
+	pst_name name;
+	uint32_t idx;
+	double end;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(pst_tcp_listen(stack, 6005, err_accept, &e));
+	assert_null(pst_tcp_listen(stack, 6005, err_accept, &e));
+	assert_int_equal(pst_errno, EADDRINUSE);
+	assert_null(pst_tcp_listen(stack, 0, err_accept, &e));
+	assert_int_equal(pst_errno, EINVAL);
+
+	/* A reset from the peer reaches the closed callback as -ECONNRESET. */
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	assert_int_equal(poll_child(pid, 30), 0);
+	end = tb_now() + 5;
+	while (e.closed_err == 0 && tb_now() < end)
+		pst_stack_poll(stack);
+	assert_int_equal(e.closed_err, -ECONNRESET);
+
+	/* Keeping outside a receive callback, foreign and unkept names. */
+	assert_int_equal(pst_conn_keep(NULL, &fake, &name), -EINVAL);
+	assert_int_equal(pst_pool_take(pool, &idx), 0);
+	assert_int_equal(pst_pool_release(pool, pst_name_make(idx, 0, 1)), -EINVAL);
+	assert_int_equal(pst_pool_give(pool, idx), 0);
+	assert_int_equal(pst_conn_send(NULL, "x", 1), -EINVAL);
+
+	/* Connecting to a closed Linux port: the connected callback says why. */
+	assert_non_null(pst_tcp_connect(stack, 0xc6120002, 6999, err_connected, &e));
+	end = tb_now() + 5;
+	while (e.connected_calls == 0 && tb_now() < end)
+		pst_stack_poll(stack);
+	assert_int_equal(e.connected_calls, 1);
+	assert_int_equal(e.connect_err, -ECONNRESET);
+	assert_null(pst_tcp_connect(stack, 0, 80, err_connected, &e));
+	assert_int_equal(pst_errno, EINVAL);
+}
+
+/* ---- a full pool ------------------------------------------------------- */
+
+static void
+test_full_pool_then_release(void **state)
+{
+	static struct keeper k = { .keep = 1 };
+	struct peer p = { .port = 6006, .send_len = 32u << 20 };
+	struct pst_stack_stats ss;
+	struct pst_pool_stats ps;
+	double end = tb_now() + 60;
+	unsigned int i, released = 0;
+	int status = -1;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(pst_tcp_listen(stack, 6006, keeper_accept, &k));
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	while (tb_now() < end) {
+		pst_stack_poll(stack);
+		pst_stack_stats(stack, &ss);
+		if (ss.rx_nobufs > 0 && released == 0) {
+			/* Out of buffers: RX drops, TCP waits. Free them all. */
+			pst_pool_stats(pool, &ps);
+			assert_int_equal(ps.free, 0);
+			for (i = 0; i < k.n_names; i++)
+				assert_int_equal(pst_pool_release(pool, k.names[i]), 0);
+			released = k.n_names;
+			k.keep = 0;
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+	}
+	poll_for(0.2);
+	pst_stack_stats(stack, &ss);
+	pst_pool_stats(pool, &ps);
+	print_message("  received %zu bytes, kept then released %u buffers, rx_nobufs %llu, free %llu\n",
+		      k.bytes, released, (unsigned long long)ss.rx_nobufs,
+		      (unsigned long long)ps.free);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(released > 1000);
+	assert_int_equal(k.bytes, 32u << 20);
+	assert_int_equal(k.bad, 0);
+	assert_true(k.fin);
+	assert_int_equal(pst_pool_verify(pool), 0);
+}
+
+int
+main(void)
+{
+	char *argv[] = {
+		"test_api", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
+		"--no-telemetry", "--iova-mode=va", "--log-level=lib.eal:error",
+		"--vdev=net_af_packet0,iface=XXXXXXXXXXXXXXX,qpairs=1", NULL,
+	};
+	char vdev[64];
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names_survive_reopen),
+		cmocka_unit_test(test_zero_copy_send_of_kept_value),
+		cmocka_unit_test(test_backpressure_slow_reader),
+		cmocka_unit_test(test_reply_leaves_after_drain),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_full_pool_then_release),
+	};
+	int ret;
+
+	if (tb_up(&tb, "pa") != 0)
+		return 1;
+	snprintf(vdev, sizeof(vdev), "--vdev=net_af_packet0,iface=%s,qpairs=1", tb.if_paste);
+	argv[9] = vdev;
+	if (rte_eal_init(10, argv) < 0) {
+		fprintf(stderr, "test_api: EAL: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	snprintf(pool_path, sizeof(pool_path), "/dev/shm/pst-test-api-%d.pool", (int)getpid());
+	unlink(pool_path);
+	{
+		struct pst_pool_config cfg = {
+			.path = pool_path, .buf_count = POOL_BUFS,
+			.persist_mode = PST_PERSIST_FLUSH,
+		};
+
+		pool = pst_pool_create(&cfg);
+		if (pool == NULL)
+			return 1;
+		cfg.buf_count = 0;
+	}
+	{
+		struct pst_stack_config cfg = {
+			.port_id = 0, .ipv4_addr = 0xc6120001, .pool = pool, .n_mbufs = N_MBUFS,
+		};
+
+		stack = pst_stack_create(&cfg);
+		if (stack == NULL) {
+			fprintf(stderr, "test_api: stack: %s\n", pst_errormsg());
+			return 1;
+		}
+	}
+	ret = cmocka_run_group_tests_name("net_api", tests, NULL, NULL);
+	pst_stack_destroy(stack);
+	pst_pool_close(pool);
+	unlink(pool_path);
+	rte_eal_cleanup();
+	tb_down();
+	return ret;
+}
