@@ -335,6 +335,24 @@ int pst_pool_drain(struct pst_pool *pool);
  */
 int pst_pool_persist(struct pst_pool *pool, const void *addr, size_t len);
 
+/** Number of application root slots in a pool. */
+#define PST_POOL_ROOTS 16u
+
+/**
+ * Read an application root slot: a 64-bit value (typically a name) where
+ * the application's persistent index starts. Zero when never set.
+ * @return the value, or 0 with ::pst_errno = EINVAL for a bad slot.
+ */
+uint64_t pst_pool_root_get(const struct pst_pool *pool, unsigned int slot);
+
+/**
+ * Set an application root slot with one failure-atomic 8-byte store,
+ * flushed; durable after the next drain. After a crash the slot holds
+ * either the old or the new value, never a mix.
+ * @return 0, or -EINVAL for a bad slot.
+ */
+int pst_pool_root_set(struct pst_pool *pool, unsigned int slot, uint64_t value);
+
 /** Name of a persistence mode ("auto", "flush", "msync", "fence"). */
 const char *pst_persist_mode_name(enum pst_persist_mode mode);
 

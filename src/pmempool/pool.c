@@ -112,6 +112,32 @@ pst_pool_stats(const struct pst_pool *pool, struct pst_pool_stats *stats)
 	return 0;
 }
 
+static volatile uint64_t *
+root_slot(const struct pst_pool *pool, unsigned int slot)
+{
+	return (volatile uint64_t *)(pool->base + PST_POOL_ROOTS_OFFSET) + slot;
+}
+
+uint64_t
+pst_pool_root_get(const struct pst_pool *pool, unsigned int slot)
+{
+	if (pool == NULL || slot >= PST_POOL_ROOT_SLOTS) {
+		pst_fail(EINVAL, "root slot %u out of range", slot);
+		return 0;
+	}
+	return *root_slot(pool, slot);
+}
+
+int
+pst_pool_root_set(struct pst_pool *pool, unsigned int slot, uint64_t value)
+{
+	if (pool == NULL || slot >= PST_POOL_ROOT_SLOTS)
+		return pst_fail(EINVAL, "root slot %u out of range", slot);
+	*root_slot(pool, slot) = value;
+	return pst_persist_flush(&pool->persist, (const void *)root_slot(pool, slot),
+				 sizeof(uint64_t));
+}
+
 int
 pst_pool_name_valid(const struct pst_pool *pool, pst_name name)
 {

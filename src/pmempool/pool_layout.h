@@ -3,7 +3,8 @@
  * On-media layout of a paste pool file. Sized types only, little-endian,
  * no pointers: the file may be mapped anywhere.
  *
- *   offset 0                header (struct pst_pool_header), one 4 KiB page
+ *   offset 0                header (struct pst_pool_header), one 4 KiB page;
+ *                           application root slots at PST_POOL_ROOTS_OFFSET
  *   state_offset            one state byte per buffer (PST_BUF_STATE_*)
  *   bufs_offset             buf_count buffers of buf_size bytes, 2 MiB aligned
  *   file_size               bufs_offset + buf_count * buf_size, rounded up
@@ -20,6 +21,12 @@
 #define PST_POOL_LAYOUT_VERSION 1u
 #define PST_POOL_HEADER_AREA 4096u
 #define PST_POOL_BUFS_ALIGN (2u << 20)
+
+/* Sixteen 8-byte root slots for the application (where its index starts),
+ * in the header page but outside the checksummed header: each is updated
+ * by one aligned 8-byte store, which is failure-atomic. Zero means unset. */
+#define PST_POOL_ROOTS_OFFSET 1024u
+#define PST_POOL_ROOT_SLOTS 16u
 
 /* Buffer state bytes. Zero is free so that a freshly sized file (all zero)
  * is a pool whose buffers are all free. Any other value reads as kept:
@@ -44,6 +51,9 @@ struct pst_pool_header {
 };
 
 static_assert(sizeof(struct pst_pool_header) == 128, "header layout changed");
+static_assert(PST_POOL_ROOTS_OFFSET >= sizeof(struct pst_pool_header) &&
+	      PST_POOL_ROOTS_OFFSET + 8 * PST_POOL_ROOT_SLOTS <= PST_POOL_HEADER_AREA,
+	      "root slots must lie in the header page, after the header");
 static_assert(sizeof(struct pst_pool_header) <= PST_POOL_HEADER_AREA,
 	      "header must fit its page");
 

@@ -662,6 +662,35 @@ test_large_pool(void **state)
 	free(map);
 }
 
+/* Root slots: zero when new, set with one store, durable across reopen,
+ * outside the checksummed header (setting one never makes a pool refused). */
+static void
+test_root_slots(void **state)
+{
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	unsigned int i;
+
+	(void)state;
+	tu_path(path, sizeof(path), "roots");
+	p = tu_must_create(path, BUF, 64, PST_PERSIST_FLUSH);
+	for (i = 0; i < PST_POOL_ROOTS; i++)
+		assert_int_equal(pst_pool_root_get(p, i), 0);
+	assert_int_equal(pst_pool_root_set(p, 0, pst_name_make(5, 10, 20)), 0);
+	assert_int_equal(pst_pool_root_set(p, PST_POOL_ROOTS - 1, UINT64_MAX), 0);
+	assert_int_equal(pst_pool_root_set(p, PST_POOL_ROOTS, 1), -EINVAL);
+	assert_int_equal(pst_pool_root_get(p, PST_POOL_ROOTS), 0);
+	assert_int_equal(pst_errno, EINVAL);
+	assert_int_equal(pst_pool_drain(p), 0);
+	tu_close(p);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	assert_int_equal(pst_pool_root_get(p, 0), pst_name_make(5, 10, 20));
+	assert_int_equal(pst_pool_root_get(p, 1), 0);
+	assert_int_equal(pst_pool_root_get(p, PST_POOL_ROOTS - 1), UINT64_MAX);
+	tu_close(p);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -676,6 +705,7 @@ main(void)
 		T(test_exhaustion),
 		T(test_reconcile),
 		T(test_large_pool),
+		T(test_root_slots),
 	};
 #undef T
 
