@@ -353,6 +353,14 @@ uint64_t pst_pool_root_get(const struct pst_pool *pool, unsigned int slot);
  */
 int pst_pool_root_set(struct pst_pool *pool, unsigned int slot, uint64_t value);
 
+/**
+ * CRC32C (Castagnoli) of a byte range, hardware-accelerated with SSE4.2:
+ * the checksum paste's persistent records carry so that recovery can tell a
+ * torn record (from a batch whose drain never completed) from a whole one.
+ * Standard parameters: pst_crc32c("123456789", 9) == 0xE3069283.
+ */
+uint32_t pst_crc32c(const void *data, size_t len);
+
 /** Name of a persistence mode ("auto", "flush", "msync", "fence"). */
 const char *pst_persist_mode_name(enum pst_persist_mode mode);
 

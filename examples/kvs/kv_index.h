@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs persistent indexes, both living in the pool file and reached
+ * from a pool root slot:
+ *  - wal:   an append-only log of entries (key, value names, length, CRC32C)
+ *           in a chain of kept pool buffers; a DRAM hash table maps keys to
+ *           their latest entry; compaction rewrites live entries when the
+ *           log grows past twice the live data.
+ *  - btree: a persistent B+tree of pool-buffer nodes keyed by key, whose
+ *           leaves hold value names; updates are crash-consistent (copy on
+ *           write up to the root, published by one root-slot store).
+ *
+ * Durability contract: put/del write and FLUSH everything they change but
+ * never drain; the server drains once per poll, before replying. After a
+ * crash, open() sees every entry whose drain completed and never a torn
+ * one (CRC32C checks); entries of an undrained batch may or may not appear,
+ * whole.
+ *
+ * Ownership: the index owns the buffers of its own structure (log buffers,
+ * nodes). Value buffers belong to the server, which keeps reference counts;
+ * the index reports value names (on recovery, on replacement, on delete)
+ * so the server can count and release them.
+ */
+#ifndef KV_INDEX_H
+#define KV_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "paste_pool.h"
+
+/* Root slot of the pool where each index starts. */
+#define KV_ROOT_WAL 0
+#define KV_ROOT_BTREE 1
+
+/* A value: its length, CRC32C, and the names holding its bytes in order. */
+struct kv_value {
+	uint32_t len;
+	uint32_t crc;
+	uint16_t n;
+	pst_name names[]; /* n names; lengths add up to len */
+};
+
+/* Called for every live entry found by open() (recovery), and for every
+ * value a put/del/flushall replaces or removes (so the server can drop its
+ * references). The value is only valid during the call. */
+typedef void (*kv_value_fn)(void *arg, const void *key, uint16_t key_len,
+			    const struct kv_value *value);
+/* Called for every pool buffer the index itself owns (recovery): the server
+ * passes these names, with the value names, to pst_pool_reconcile(). */
+typedef void (*kv_owned_fn)(void *arg, pst_name name);
+
+struct kv_index_report {
+	uint64_t entries;         /* live keys after recovery */
+	uint64_t torn;            /* entries dropped: bad CRC (undrained batch) */
+	uint64_t log_bytes;       /* wal: bytes of log in use */
+	double seconds;           /* time open() took */
+};
+
+struct kv_index;
+
+struct kv_index_ops {
+	const char *name;         /* "wal" or "btree" */
+	/* Open (create when the root slot is empty) and recover. Calls
+	 * @on_value for each live entry and @on_owned for each own buffer.
+	 * Must run before the pool's mempool exists (it takes buffers).
+	 * Returns 0 or a negative errno; *idx on success. */
+	int (*open)(struct kv_index **idx, struct pst_pool *pool,
+		    kv_value_fn on_value, kv_owned_fn on_owned, void *arg,
+		    struct kv_index_report *report);
+	/* Insert or replace. The replaced value (if any) is reported through
+	 * @on_old. Returns 0, -ENOSPC (pool full), -EINVAL (key too long). */
+	int (*put)(struct kv_index *idx, const void *key, uint16_t key_len,
+		   const struct kv_value *value, kv_value_fn on_old, void *arg);
+	/* Look up; returns a pointer valid until the next put/del, or NULL. */
+	const struct kv_value *(*get)(struct kv_index *idx, const void *key,
+				      uint16_t key_len);
+	/* Remove; reports the removed value through @on_old. Returns 1 if the
+	 * key existed, 0 if not, negative errno on failure. */
+	int (*del)(struct kv_index *idx, const void *key, uint16_t key_len,
+		   kv_value_fn on_old, void *arg);
+	uint64_t (*count)(const struct kv_index *idx);
+	/* Remove everything, reporting each value. */
+	int (*flushall)(struct kv_index *idx, kv_value_fn on_old, void *arg);
+	/* Bytes of pool the index structure itself uses. */
+	uint64_t (*own_bytes)(const struct kv_index *idx);
+	void (*close)(struct kv_index *idx);
+};
+
+extern const struct kv_index_ops kv_index_wal;
+extern const struct kv_index_ops kv_index_btree;
+
+#endif /* KV_INDEX_H */
