@@ -111,6 +111,10 @@ struct pst_pool_config {
 	enum pst_persist_mode persist_mode;
 	/** File mode bits on create; 0 means 0600. */
 	uint32_t file_mode;
+	/** Emulate slower persistent memory: every drain that makes flushed
+	 *  data durable also waits this many nanoseconds (PASTE evaluated
+	 *  10 us). 0: no delay. */
+	uint32_t drain_delay_ns;
 };
 
 /** Read-only facts about an open pool. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpmem.h>
 
@@ -101,9 +102,25 @@ pst_persist_flush(struct pst_persist *p, const void *addr, size_t len)
 	return 0;
 }
 
+/* Spin rather than sleep: microsecond sleeps overshoot by tens of
+ * microseconds, and a real drain stalls the core too. */
+static void
+delay(uint32_t ns)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000000u +
+		 (uint64_t)t.tv_nsec - (uint64_t)t0.tv_nsec < ns);
+}
+
 int
 pst_persist_drain(struct pst_persist *p)
 {
+	if (p->pending && p->delay_ns > 0)
+		delay(p->delay_ns);
 	if (hook.on_drain != NULL)
 		hook.on_drain(hook.ctx);
 	p->drains++;

@@ -22,6 +22,7 @@ struct pst_persist {
 	char *dirty_lo;
 	char *dirty_hi;
 	int pending;          /* flushed since the last drain */
+	uint32_t delay_ns;    /* emulated extra drain latency */
 	uint64_t flushes;
 	uint64_t bytes_flushed;
 	uint64_t drains;

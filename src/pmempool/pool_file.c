@@ -241,6 +241,7 @@ pst_pool_map(const struct pst_pool_config *cfg, int locked_fd)
 			       pool->map_len, pool->is_pmem);
 	if (ret != 0)
 		goto fail;
+	pool->persist.delay_ns = cfg->drain_delay_ns;
 	return pool;
 fail:
 	if (locked_fd >= 0)
