@@ -28,6 +28,7 @@ packages=(
 	libsystemd-dev                                        # static DPDK link (pkg-config --static paste) needs -lsystemd
 	libcmocka-dev                                         # unit/integration test framework
 	iproute2 nftables netcat-openbsd curl ca-certificates # netns testbed, faults, clients
+	ethtool iputils-ping                                  # testbed offloads off (scripts/testbed.sh), ping test
 	python3 python3-scapy                                 # packet crafting in net tests (/usr/bin/python3)
 	dpkg-dev                                              # apt-get source (unpacks lwIP)
 	procps coreutils jq                                   # test scripts, summary of test results
