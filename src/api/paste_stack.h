@@ -65,7 +65,8 @@ struct pst_stack_stats {
 	uint64_t rx_dropped;             /**< dropped by lwIP (malformed, no PCB, ...) */
 	uint64_t tx_dropped;             /**< dropped: TX ring full or no mbuf */
 	uint64_t fault_drops, fault_dups, fault_reorders, fault_corrupts;
-	uint64_t tcp_retransmits;        /**< lwIP's retransmitted segments */
+	uint64_t tcp_retransmits;        /**< fast retransmissions (lwIP's MIB
+					      *   counter omits timeout ones) */
 	uint64_t polls;                  /**< pst_stack_poll() calls */
 	uint64_t busy_polls;             /**< polls that did work */
 	uint64_t busy_cycles;            /**< TSC cycles spent in busy polls */
