@@ -1,0 +1,159 @@
+#!/bin/bash
+# Suite 'net': the stack on the other virtual devices.
+#
+#  - net_tap: paste-testpmd answers ping and receives a TCP stream from the
+#    kernel through a tap interface (in a namespace of its own). The tap PMD
+#    advertises checksum offloads, so this also runs the offload path.
+#  - net_memif: two paste stacks talk TCP over shared memory (DPDK to DPDK):
+#    tcp-client sends a pattern to tcp-sink; the digests match and every
+#    received segment lay in the sink's pool file.
+#  - net_ring: raw io forwarding on a loopback ring; net_null: rxonly, every
+#    received frame's data lies in the pool file.
+# shellcheck source=tests/net/lib.sh
+. "$(dirname "$0")/lib.sh"
+tb_require
+tb_reap_stale
+tb_workdirs
+
+EAL=(--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
+	--log-level=lib.eal:error)
+N=0
+
+# run_tp LOG PREFIX [ns-exec...] -- EAL-VDEV... -- OPTIONS...: a paste-testpmd
+# in the background; its pid in BG_PID.
+run_tp() {
+	local logf=$1 prefix=$2
+	shift 2
+	local pre=()
+	while [ "$1" != "--" ]; do pre+=("$1"); shift; done
+	shift
+	local vdevs=()
+	while [ "$1" != "--" ]; do vdevs+=("$1"); shift; done
+	shift
+	TB_EAL_PREFIXES+=("$prefix")
+	bg_start "${pre[@]}" "$TESTPMD" "${EAL[@]}" --file-prefix "$prefix" "${vdevs[@]}" -- "$@" \
+		>"$logf" 2>&1
+}
+
+stop_tp() {
+	local pid=$1
+	kill -INT "$pid" 2>/dev/null
+	wait_pid "$pid" 10 || { kill -KILL "$pid" 2>/dev/null; WAIT_RC=137; }
+	bg_forget "$pid"
+	return "${WAIT_RC:-1}"
+}
+
+# --- net_tap -------------------------------------------------------------------
+# Named like a testbed's paste side, so lib.sh's cleanup (testbed.sh down)
+# and tb_reap_stale remove it on every exit path.
+NS="pnv$$-paste"
+TAP="pnt$$"
+TB_NAMES+=("pnv$$")
+ip netns add "$NS" || die "cannot create namespace $NS"
+log "net_tap in namespace $NS"
+N=$((N + 1))
+LOG="$TB_WORK/tap.log"
+run_tp "$LOG" "pnv$$_$N" ip netns exec "$NS" -- "--vdev=net_tap0,iface=$TAP" -- \
+	--forward-mode=tcp-sink --ip 198.18.1.1/24 --pool-file "$TB_SHM/tap.pool" \
+	--pool-bufs 16384
+TAP_PID=$BG_PID
+if wait_log "$LOG" '^paste-testpmd: ready ' 20 "$TAP_PID"; then
+	pass "net_tap: stack up"
+	ip -n "$NS" link set lo up
+	ip -n "$NS" addr add 198.18.1.2/24 dev "$TAP"
+	ip -n "$NS" link set "$TAP" up
+	out=$(run_bounded 30 ip netns exec "$NS" ping -n -c 3 -i 0.2 -W 2 198.18.1.1 2>&1)
+	check_rc $? "net_tap: ping 198.18.1.1 through the tap"
+	make_random "$TB_WORK/tap.bin" $((8 << 20))
+	run_bounded 60 ip netns exec "$NS" nc -N -w 20 198.18.1.1 5001 <"$TB_WORK/tap.bin"
+	check_rc $? "net_tap: nc sends 8 MiB"
+	if wait_log "$LOG" '^tcp-sink: conn .* closed ' 20 "$TAP_PID"; then
+		line=$(grep -m1 '^tcp-sink: conn .* closed ' "$LOG")
+		check_eq "$(field sha256 "$line")" "$(sha_of "$TB_WORK/tap.bin")" "net_tap: sha256 of the stream"
+		check_eq "$(field outside_pool "$line")" 0 "net_tap: every segment in the pool file"
+	else
+		fail "net_tap: no closed line from tcp-sink"
+		show_log "$LOG"
+	fi
+	stop_tp "$TAP_PID"
+	check_rc $? "net_tap: clean exit"
+	check_eq "$(stack_field lwip_asserts "$LOG")" 0 "net_tap: lwip_asserts"
+else
+	fail "net_tap: paste-testpmd not ready"
+	show_log "$LOG"
+	stop_tp "$TAP_PID"
+fi
+ip netns del "$NS" 2>/dev/null
+
+# --- net_memif: paste to paste ----------------------------------------------------
+SOCK="$TB_WORK/memif.sock"
+log "net_memif over $SOCK"
+N=$((N + 1))
+SLOG="$TB_WORK/memif-sink.log"
+run_tp "$SLOG" "pnv$$_$N" -- "--vdev=net_memif0,role=server,socket=$SOCK,socket-abstract=no" -- \
+	--forward-mode=tcp-sink --ip 198.18.2.1/24 --pool-file "$TB_SHM/memif-s.pool" \
+	--pool-bufs 16384
+SINK_PID=$BG_PID
+if wait_log "$SLOG" '^paste-testpmd: ready ' 20 "$SINK_PID"; then
+	N=$((N + 1))
+	CLOG="$TB_WORK/memif-client.log"
+	run_tp "$CLOG" "pnv$$_$N" -- "--vdev=net_memif0,role=client,socket=$SOCK,socket-abstract=no" -- \
+		--forward-mode=tcp-client --ip 198.18.2.2/24 --connect 198.18.2.1:5001 \
+		--client-bytes 16M --pool-file "$TB_SHM/memif-c.pool" --pool-bufs 16384 --max-time 60
+	CLIENT_PID=$BG_PID
+	if wait_pid "$CLIENT_PID" 70; then
+		bg_forget "$CLIENT_PID"
+		check_eq "$WAIT_RC" 0 "net_memif: tcp-client exit status"
+	else
+		fail "net_memif: tcp-client did not finish"
+		stop_tp "$CLIENT_PID"
+	fi
+	done_line=$(grep -m1 '^tcp-client: done ' "$CLOG")
+	if wait_log "$SLOG" '^tcp-sink: conn .* closed ' 20 "$SINK_PID"; then
+		line=$(grep -m1 '^tcp-sink: conn .* closed ' "$SLOG")
+		check_eq "$(field bytes "$line")" $((16 << 20)) "net_memif: bytes received"
+		check_eq "$(field sha256 "$line")" "$(field sha256 "$done_line")" "net_memif: sink digest equals client digest"
+		check_eq "$(field outside_pool "$line")" 0 "net_memif: every segment in the pool file"
+	else
+		fail "net_memif: no closed line from tcp-sink"
+		show_log "$SLOG"
+		show_log "$CLOG"
+	fi
+	stop_tp "$SINK_PID"
+	check_rc $? "net_memif: sink clean exit"
+else
+	fail "net_memif: sink not ready"
+	show_log "$SLOG"
+	stop_tp "$SINK_PID"
+fi
+
+# --- net_ring and net_null: raw paths ------------------------------------------------
+N=$((N + 1))
+RLOG="$TB_WORK/ring.log"
+run_tp "$RLOG" "pnv$$_$N" -- --vdev=net_ring0 -- --forward-mode=txonly --max-time 2 \
+	--pool-file "$TB_SHM/ring.pool"
+if wait_pid "$BG_PID" 30; then
+	bg_forget "$BG_PID"
+	check_eq "$WAIT_RC" 0 "net_ring: txonly on a loopback ring exits 0"
+	rx=$(grep -m1 'RX-packets:' "$RLOG" | awk '{print $2}')
+	check_gt "${rx:-0}" 0 "net_ring: frames came back on RX"
+else
+	fail "net_ring: did not stop"
+	stop_tp "$BG_PID"
+fi
+N=$((N + 1))
+NLOG="$TB_WORK/null.log"
+run_tp "$NLOG" "pnv$$_$N" -- --vdev=net_null0 -- --forward-mode=rxonly --max-time 1 \
+	--pool-file "$TB_SHM/null.pool"
+if wait_pid "$BG_PID" 30; then
+	bg_forget "$BG_PID"
+	check_eq "$WAIT_RC" 0 "net_null: rxonly exits 0"
+	line=$(grep -m1 '^rxonly: ' "$NLOG")
+	check_gt "$(field frames "$line")" 0 "net_null: frames received"
+	check_eq "$(field outside_pool "$line")" 0 "net_null: every frame in the pool file"
+else
+	fail "net_null: did not stop"
+	stop_tp "$BG_PID"
+fi
+
+tb_finish
