@@ -523,6 +523,7 @@ test_reply_leaves_after_drain(void **state)
 struct err_state {
 	struct pst_conn *conn;
 	int closed_err;
+	long send_after_close, send_name_after_close;
 	int connect_err;
 	int connected_calls;
 };
@@ -532,9 +533,12 @@ err_closed(void *arg, struct pst_conn *conn, int err)
 {
 	struct err_state *e = arg;
 
-	(void)conn;
 	e->closed_err = err;
 	e->conn = NULL;
+	/* The handle is still valid during this callback: calls on the dead
+	 * connection fail cleanly. */
+	e->send_after_close = pst_conn_send(conn, "x", 1);
+	e->send_name_after_close = pst_conn_send_name(conn, pst_name_make(0, 0, 1));
 }
 
 static void
@@ -582,6 +586,8 @@ test_errors(void **state)
 	while (e.closed_err == 0 && tb_now() < end)
 		pst_stack_poll(stack);
 	assert_int_equal(e.closed_err, -ECONNRESET);
+	assert_int_equal(e.send_after_close, -ENOTCONN);
+	assert_int_equal(e.send_name_after_close, -ENOTCONN);
 
 	/* Keeping outside a receive callback, foreign and unkept names. */
 	assert_int_equal(pst_conn_keep(NULL, &fake, &name), -EINVAL);
