@@ -1,0 +1,1192 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * linux-kvs: paste-kvs's Linux baseline, PASTE's "fence before every
+ * write()" server. The same protocol parsers (RESP2 and HTTP/1.1), the same
+ * persistent indexes (wal, btree) and the same store as paste-kvs, compiled
+ * from examples/kvs/, over Linux sockets:
+ *
+ *   epoll, one thread: read() into a DRAM buffer per connection; the bytes
+ *   are parsed in place (a kv_stream whose spans point into that buffer and
+ *   carry no pool name); each SET copies its value into pool buffers of its
+ *   own (pst_pool_take + memcpy + flush + keep) and records it in the index;
+ *   after the requests of one read() are executed the pool is drained once
+ *   (sfence, or msync) and only then are the replies written. GET replies
+ *   are written with writev() straight from the value's pool buffers.
+ *
+ * It needs no DPDK EAL: the pool API works on its own.
+ *
+ *   linux-kvs [--index wal|btree] [--pool-file F] [--pool-bufs N]
+ *             [--persist MODE] [--pm-drain-delay-us N] [--resp-port P]
+ *             [--http-port P] [--bind ADDR] [--max-conns N] [--stats-period S]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define RBUF_MIN (64u * 1024)       /* read() room per call */
+#define STREAM_MAX (64u << 20)      /* unparsed bytes per connection */
+#define OUT_HIGH (4u << 20)         /* stop executing above this much queued output */
+#define IOV_BATCH 1024
+#define SMALL 512
+
+struct opts {
+	const char *pool_file;
+	uint64_t pool_bufs;
+	const struct kv_index_ops *index;
+	uint32_t drain_delay_us;
+	enum pst_persist_mode persist;
+	uint16_t resp_port, http_port;
+	const char *bind_addr;
+	unsigned int max_conns;
+	double stats_period;
+};
+
+/* What epoll's data.ptr points at: a listener or a connection. */
+enum { EP_LISTEN_RESP, EP_LISTEN_HTTP, EP_CONN };
+
+struct listener {
+	int kind;
+	int fd;
+};
+
+/* A piece of output: bytes of the connection's arena (ptr NULL, at off),
+ * or a value's bytes in the pool (ptr, with a reference on @ref). */
+struct piece {
+	const uint8_t *ptr;
+	size_t off;
+	uint32_t len;
+	pst_name ref;
+};
+
+struct conn {
+	int kind;
+	int fd;
+	int http;
+	/* Input: unconsumed bytes are buf[head, tail); rx describes them. */
+	uint8_t *buf;
+	size_t cap, head, tail;
+	struct kv_stream rx;
+	/* Output. */
+	struct piece *out;
+	unsigned int n_out, cap_out, out_done;
+	size_t out_first_off;       /* bytes of out[out_done] already written */
+	size_t out_bytes;
+	char *arena;
+	size_t arena_len, arena_cap;
+	int closing;                /* close once the output is out */
+	int eof;                    /* the peer shut its side */
+	int continue_sent;          /* HTTP 100 Continue sent for this request */
+	int epollout;               /* registered for EPOLLOUT (not EPOLLIN) */
+};
+
+struct server {
+	struct kv_store *store;
+	struct pst_pool *pool;
+	int epfd;
+	int dirty;                  /* flushes since the last drain */
+	unsigned int n_conns, max_conns;
+	uint64_t accepted, refused, requests, bad_requests, bad_streams;
+	uint64_t reads, writes, drains;
+};
+
+static volatile sig_atomic_t force_quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	force_quit = 1;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static struct piece *
+piece_new(struct conn *c)
+{
+	if (c->n_out == c->cap_out) {
+		unsigned int cap = c->cap_out ? c->cap_out * 2 : 64;
+		struct piece *p = realloc(c->out, cap * sizeof(*p));
+
+		if (p == NULL)
+			return NULL;
+		c->out = p;
+		c->cap_out = cap;
+	}
+	return &c->out[c->n_out++];
+}
+
+static void
+out_bytes(struct conn *c, const void *bytes, size_t len)
+{
+	struct piece *p;
+
+	if (len == 0)
+		return;
+	if (c->arena_len + len > c->arena_cap) {
+		size_t cap = c->arena_cap ? c->arena_cap : 4096;
+		char *a;
+
+		while (cap < c->arena_len + len)
+			cap *= 2;
+		a = realloc(c->arena, cap);
+		if (a == NULL) {
+			c->closing = 1;
+			return;
+		}
+		c->arena = a;
+		c->arena_cap = cap;
+	}
+	memcpy(c->arena + c->arena_len, bytes, len);
+	/* Consecutive small replies (a pipelined batch) make one piece. */
+	p = c->n_out > c->out_done ? &c->out[c->n_out - 1] : NULL;
+	if (p != NULL && p->ptr == NULL && p->off + p->len == c->arena_len &&
+	    p->len + len <= UINT32_MAX) {
+		p->len += (uint32_t)len;
+	} else {
+		p = piece_new(c);
+		if (p == NULL) {
+			c->closing = 1;
+			return;
+		}
+		p->ptr = NULL;
+		p->off = c->arena_len;
+		p->len = (uint32_t)len;
+		p->ref = PST_NAME_INVALID;
+	}
+	c->arena_len += len;
+	c->out_bytes += len;
+}
+
+/* A value's bytes, written from the pool; referenced until written, so an
+ * overwrite or delete in the meantime cannot recycle the buffer. */
+static void
+out_value(struct server *srv, struct conn *c, const struct kv_value *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->n; i++) {
+		struct piece *p = piece_new(c);
+
+		if (p == NULL) {
+			c->closing = 1;
+			return;
+		}
+		p->ptr = pst_pool_name_to_addr(srv->pool, v->names[i]);
+		p->off = 0;
+		p->len = pst_name_length(v->names[i]);
+		p->ref = v->names[i];
+		kv_ref(srv->store, v->names[i]);
+		c->out_bytes += p->len;
+	}
+}
+
+/* Write queued output. Returns 1 when all of it is out, 0 when the socket
+ * is full, -1 on a write error. */
+static int
+out_flush(struct server *srv, struct conn *c)
+{
+	struct iovec iov[IOV_BATCH];
+
+	while (c->out_done < c->n_out) {
+		unsigned int k = 0, i;
+		ssize_t n;
+
+		for (i = c->out_done; i < c->n_out && k < IOV_BATCH; i++, k++) {
+			const struct piece *p = &c->out[i];
+			const uint8_t *base = p->ptr ? p->ptr : (const uint8_t *)c->arena + p->off;
+			size_t skip = i == c->out_done ? c->out_first_off : 0;
+
+			iov[k].iov_base = (void *)(base + skip);
+			iov[k].iov_len = p->len - skip;
+		}
+		n = writev(c->fd, iov, (int)k);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		}
+		srv->writes++;
+		while (n > 0) {
+			struct piece *p = &c->out[c->out_done];
+			size_t left = p->len - c->out_first_off;
+
+			if ((size_t)n < left) {
+				c->out_first_off += (size_t)n;
+				break;
+			}
+			n -= (ssize_t)left;
+			if (p->ref != PST_NAME_INVALID)
+				kv_unref(srv->store, p->ref);
+			c->out_first_off = 0;
+			c->out_done++;
+		}
+	}
+	c->n_out = c->out_done = 0;
+	c->out_first_off = 0;
+	c->arena_len = 0;
+	c->out_bytes = 0;
+	return 1;
+}
+
+/* ---- RESP -------------------------------------------------------------- */
+
+static void
+resp_str(struct conn *c, int (*fmt)(char *, size_t, const char *), const char *msg)
+{
+	char buf[SMALL];
+	int n = fmt(buf, sizeof(buf), msg);
+
+	if (n > 0)
+		out_bytes(c, buf, (size_t)n);
+}
+
+static void
+resp_int(struct conn *c, int64_t v)
+{
+	char buf[32];
+	int n = kv_resp_integer(buf, sizeof(buf), v);
+
+	if (n > 0)
+		out_bytes(c, buf, (size_t)n);
+}
+
+static void
+resp_bulk_bytes(struct conn *c, const void *data, size_t len)
+{
+	char buf[32];
+	int n = kv_resp_bulk_header(buf, sizeof(buf), len);
+
+	if (n > 0)
+		out_bytes(c, buf, (size_t)n);
+	out_bytes(c, data, len);
+	out_bytes(c, "\r\n", 2);
+}
+
+static void
+resp_value(struct server *srv, struct conn *c, const struct kv_value *v)
+{
+	char buf[32];
+	int n;
+
+	if (v == NULL) {
+		n = kv_resp_null_bulk(buf, sizeof(buf));
+		out_bytes(c, buf, (size_t)n);
+		return;
+	}
+	n = kv_resp_bulk_header(buf, sizeof(buf), v->len);
+	out_bytes(c, buf, (size_t)n);
+	out_value(srv, c, v);
+	out_bytes(c, "\r\n", 2);
+}
+
+static uint16_t
+arg_copy(const struct conn *c, const struct kv_request *req, unsigned int i,
+	 char *dst, size_t size)
+{
+	size_t len = req->argv[i].len < size ? req->argv[i].len : size;
+
+	return (uint16_t)kv_stream_copy(&c->rx, req->argv[i].off, dst, len);
+}
+
+static const struct kv_value *
+lookup(struct server *srv, const char *key, uint16_t len)
+{
+	return kv_store_get(srv->store, key, len);
+}
+
+static const char *
+set_error(int err)
+{
+	switch (err) {
+	case -ENOSPC:
+		return "OOM pool is full, value not stored";
+	case -E2BIG:
+		return "ERR value too large";
+	case -EINVAL:
+		return "ERR key too long";
+	default:
+		return "ERR value not stored";
+	}
+}
+
+/* SET key value: the value is copied from the DRAM read buffer into the
+ * pool (the one copy a sockets server cannot avoid). */
+static int
+do_set(struct server *srv, struct conn *c, const struct kv_request *req,
+       unsigned int k, unsigned int v)
+{
+	char key[KV_KEY_MAX];
+	uint16_t klen;
+	int ret;
+
+	if (req->argv[k].len > KV_KEY_MAX)
+		return -EINVAL;
+	if (req->argv[v].len > KV_VALUE_MAX)
+		return -E2BIG;
+	klen = arg_copy(c, req, k, key, sizeof(key));
+	ret = kv_store_set_copy(srv->store, key, klen, &c->rx, req->argv[v].off,
+				req->argv[v].len);
+	srv->dirty = 1; /* even a failed put may have flushed */
+	return ret;
+}
+
+static void
+resp_info(struct server *srv, struct conn *c)
+{
+	struct kv_store *st = srv->store;
+	char buf[1024];
+	int n;
+
+	n = snprintf(buf, sizeof(buf),
+		     "# Server\r\nredis_version:7.0.0\r\nlinux_kvs:1\r\nindex:%s\r\n"
+		     "value_mode:copy\r\n# Clients\r\nconnected_clients:%u\r\n"
+		     "# Stats\r\ntotal_commands_processed:%" PRIu64 "\r\n"
+		     "keyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64 "\r\n"
+		     "# Persistence\r\nrecovered_keys:%" PRIu64 "\r\ntorn_entries:%" PRIu64
+		     "\r\n# Keyspace\r\ndb0:keys=%" PRIu64 ",expires=0,avg_ttl=0\r\n",
+		     st->ops->name, srv->n_conns, srv->requests, st->hits,
+		     st->gets - st->hits, st->recovered, st->report.torn + st->torn_values,
+		     kv_store_count(st));
+	resp_bulk_bytes(c, buf, (size_t)n);
+}
+
+static void
+resp_execute(struct server *srv, struct conn *c, const struct kv_request *req)
+{
+	char key[KV_KEY_MAX], num[32];
+	const struct kv_value *v;
+	unsigned int i;
+	int64_t count;
+	uint16_t klen;
+	int ret;
+
+	switch (req->op) {
+	case KV_OP_PING:
+		if (req->argc == 0)
+			resp_str(c, kv_resp_simple, "PONG");
+		else
+			resp_bulk_bytes(c, key, arg_copy(c, req, 0, key, sizeof(key)));
+		break;
+	case KV_OP_ECHO:
+		resp_bulk_bytes(c, key, arg_copy(c, req, 0, key, sizeof(key)));
+		break;
+	case KV_OP_GET:
+		klen = arg_copy(c, req, 0, key, sizeof(key));
+		resp_value(srv, c, req->argv[0].len > KV_KEY_MAX ? NULL : lookup(srv, key, klen));
+		break;
+	case KV_OP_SET:
+		/* EX/PX are accepted and ignored: the baseline keeps no deadlines. */
+		klen = arg_copy(c, req, 0, key, sizeof(key));
+		if (req->argv[0].len <= KV_KEY_MAX &&
+		    (req->set_flags & (KV_SET_NX | KV_SET_XX)) != 0) {
+			int exists = lookup(srv, key, klen) != NULL;
+
+			if ((req->set_flags & KV_SET_NX) ? exists : !exists) {
+				ret = kv_resp_null_bulk(num, sizeof(num));
+				out_bytes(c, num, (size_t)ret);
+				break;
+			}
+		}
+		ret = do_set(srv, c, req, 0, 1);
+		if (ret == 0)
+			resp_str(c, kv_resp_simple, "OK");
+		else
+			resp_str(c, kv_resp_error, set_error(ret));
+		break;
+	case KV_OP_MSET:
+		for (ret = 0, i = 0; i + 1 < req->argc && ret == 0; i += 2)
+			ret = do_set(srv, c, req, i, i + 1);
+		if (ret == 0)
+			resp_str(c, kv_resp_simple, "OK");
+		else
+			resp_str(c, kv_resp_error, set_error(ret));
+		break;
+	case KV_OP_MGET:
+		ret = kv_resp_array_header(num, sizeof(num), (long)req->argc);
+		out_bytes(c, num, (size_t)ret);
+		for (i = 0; i < req->argc; i++) {
+			klen = arg_copy(c, req, i, key, sizeof(key));
+			resp_value(srv, c, req->argv[i].len > KV_KEY_MAX ? NULL : lookup(srv, key, klen));
+		}
+		break;
+	case KV_OP_DEL:
+	case KV_OP_EXISTS:
+		for (count = 0, i = 0; i < req->argc; i++) {
+			if (req->argv[i].len > KV_KEY_MAX)
+				continue;
+			klen = arg_copy(c, req, i, key, sizeof(key));
+			if (req->op == KV_OP_EXISTS) {
+				count += lookup(srv, key, klen) != NULL;
+			} else {
+				count += kv_store_del(srv->store, key, klen) > 0;
+				srv->dirty = 1;
+			}
+		}
+		resp_int(c, count);
+		break;
+	case KV_OP_INCR: {
+		char digits[24] = { 0 };
+		char *end;
+		long long n = 0;
+
+		klen = arg_copy(c, req, 0, key, sizeof(key));
+		v = lookup(srv, key, klen);
+		if (v != NULL) {
+			if (v->len == 0 || v->len > 20) {
+				resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
+				break;
+			}
+			for (i = 0, ret = 0; i < v->n; i++) {
+				memcpy(digits + ret, pst_pool_name_to_addr(srv->pool, v->names[i]),
+				       pst_name_length(v->names[i]));
+				ret += pst_name_length(v->names[i]);
+			}
+			errno = 0;
+			n = strtoll(digits, &end, 10);
+			if (errno != 0 || *end != '\0' || n == INT64_MAX) {
+				resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
+				break;
+			}
+		}
+		n++;
+		ret = snprintf(digits, sizeof(digits), "%lld", n);
+		ret = kv_store_set_bytes(srv->store, key, klen, digits, (uint32_t)ret);
+		srv->dirty = 1;
+		if (ret == 0)
+			resp_int(c, n);
+		else
+			resp_str(c, kv_resp_error, set_error(ret));
+		break;
+	}
+	case KV_OP_DBSIZE:
+		resp_int(c, (int64_t)kv_store_count(srv->store));
+		break;
+	case KV_OP_FLUSHALL:
+		kv_store_flushall(srv->store);
+		srv->dirty = 1;
+		resp_str(c, kv_resp_simple, "OK");
+		break;
+	case KV_OP_INFO:
+		resp_info(srv, c);
+		break;
+	case KV_OP_CONFIG_GET: {
+		/* What redis-benchmark asks at start; everything else is empty. */
+		const char *val = NULL;
+		int n;
+
+		klen = arg_copy(c, req, 0, key, sizeof(key) - 1);
+		key[klen] = '\0';
+		if (strcasecmp(key, "save") == 0)
+			val = "";
+		else if (strcasecmp(key, "appendonly") == 0)
+			val = "no";
+		if (val == NULL) {
+			out_bytes(c, "*0\r\n", 4);
+			break;
+		}
+		n = kv_resp_array_header(num, sizeof(num), 2);
+		out_bytes(c, num, (size_t)n);
+		resp_bulk_bytes(c, key, klen);
+		resp_bulk_bytes(c, val, strlen(val));
+		break;
+	}
+	case KV_OP_COMMAND:
+		out_bytes(c, "*0\r\n", 4);
+		break;
+	case KV_OP_SELECT:
+		klen = arg_copy(c, req, 0, key, sizeof(key) - 1);
+		if (klen == 1 && key[0] == '0')
+			resp_str(c, kv_resp_simple, "OK");
+		else
+			resp_str(c, kv_resp_error, "ERR DB index is out of range");
+		break;
+	case KV_OP_QUIT:
+		resp_str(c, kv_resp_simple, "OK");
+		c->closing = 1;
+		break;
+	default:
+		resp_str(c, kv_resp_error, "ERR unknown command");
+		break;
+	}
+}
+
+/* ---- HTTP -------------------------------------------------------------- */
+
+static void
+http_reply(struct conn *c, int code, const char *text, const char *body, int keepalive)
+{
+	char buf[SMALL];
+	size_t blen = body ? strlen(body) : 0;
+	int n = kv_http_status(buf, sizeof(buf), code, text, blen, keepalive);
+
+	if (n > 0)
+		out_bytes(c, buf, (size_t)n);
+	out_bytes(c, body, blen);
+	if (!keepalive)
+		c->closing = 1;
+}
+
+static void
+http_execute(struct server *srv, struct conn *c, const struct kv_request *req)
+{
+	const struct kv_value *v;
+	char key[KV_KEY_MAX], buf[SMALL];
+	uint16_t klen;
+	int ret, ka = req->http_keepalive;
+
+	if (req->argv[0].len > KV_KEY_MAX) {
+		http_reply(c, 414, "URI Too Long", "key too long\n", ka);
+		return;
+	}
+	klen = arg_copy(c, req, 0, key, sizeof(key));
+	switch (req->op) {
+	case KV_OP_SET:
+		ret = do_set(srv, c, req, 0, 1);
+		if (ret == 0)
+			http_reply(c, 200, "OK", NULL, ka);
+		else if (ret == -ENOSPC)
+			http_reply(c, 507, "Insufficient Storage", "pool is full\n", ka);
+		else
+			http_reply(c, 413, "Payload Too Large", "value not stored\n", ka);
+		break;
+	case KV_OP_GET:
+		v = lookup(srv, key, klen);
+		if (v == NULL) {
+			http_reply(c, 404, "Not Found", "not found\n", ka);
+			break;
+		}
+		ret = kv_http_status(buf, sizeof(buf), 200, "OK", v->len, ka);
+		if (ret > 0)
+			out_bytes(c, buf, (size_t)ret);
+		if (!req->http_head)
+			out_value(srv, c, v);
+		if (!ka)
+			c->closing = 1;
+		break;
+	case KV_OP_DEL:
+		ret = kv_store_del(srv->store, key, klen);
+		srv->dirty = 1;
+		if (ret > 0)
+			http_reply(c, 200, "OK", NULL, ka);
+		else
+			http_reply(c, 404, "Not Found", "not found\n", ka);
+		break;
+	default:
+		http_reply(c, 405, "Method Not Allowed", NULL, ka);
+		break;
+	}
+}
+
+static void
+http_error(struct conn *c, const char *err, int close)
+{
+	int code = atoi(err);
+	const char *text = strchr(err, ' ');
+
+	http_reply(c, code >= 400 && code < 600 ? code : 400,
+		   text != NULL ? text + 1 : "Bad Request", NULL, !close);
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void
+conn_consume(struct conn *c, size_t n)
+{
+	if (n > c->rx.len)
+		n = c->rx.len;
+	kv_stream_consume(&c->rx, n, NULL, NULL);
+	c->head += n;
+	if (c->head == c->tail)
+		c->head = c->tail = 0; /* the stream is empty: start over */
+}
+
+/* Push buf[from, to) onto the stream, in spans a name could describe. */
+static int
+conn_push(struct conn *c, size_t from, size_t to)
+{
+	while (from < to) {
+		size_t len = to - from > UINT16_MAX ? UINT16_MAX : to - from;
+
+		if (kv_stream_push(&c->rx, PST_NAME_INVALID, c->buf + from, (uint32_t)len) != 0)
+			return -1;
+		from += len;
+	}
+	return 0;
+}
+
+/* Room for a read(): move the unconsumed bytes to the front, or grow the
+ * buffer; the stream's spans are rebuilt when the bytes move. */
+static int
+conn_room(struct conn *c)
+{
+	size_t live = c->tail - c->head, cap = c->cap;
+	uint8_t *b;
+
+	if (c->cap - c->tail >= RBUF_MIN / 2)
+		return 0;
+	while (cap - live < RBUF_MIN)
+		cap *= 2;
+	if (cap > STREAM_MAX + RBUF_MIN)
+		return -1;
+	if (cap != c->cap) {
+		b = malloc(cap);
+		if (b == NULL)
+			return -1;
+		memcpy(b, c->buf + c->head, live);
+		free(c->buf);
+		c->buf = b;
+		c->cap = cap;
+	} else {
+		memmove(c->buf, c->buf + c->head, live);
+	}
+	c->head = 0;
+	c->tail = live;
+	kv_stream_consume(&c->rx, c->rx.len, NULL, NULL);
+	return conn_push(c, 0, live);
+}
+
+static void
+conn_free(struct server *srv, struct conn *c)
+{
+	unsigned int i;
+
+	for (i = c->out_done; i < c->n_out; i++)
+		if (c->out[i].ref != PST_NAME_INVALID)
+			kv_unref(srv->store, c->out[i].ref);
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	kv_stream_fini(&c->rx, NULL, NULL);
+	free(c->buf);
+	free(c->out);
+	free(c->arena);
+	free(c);
+	srv->n_conns--;
+}
+
+/* Execute the complete requests in the stream, while the output is small.
+ * Returns 1 when the output limit stopped it with requests left. */
+static int
+conn_execute(struct server *srv, struct conn *c)
+{
+	struct kv_request req;
+	char err[256];
+	int r;
+
+	while (!c->closing && c->rx.len > 0) {
+		if (c->out_bytes >= OUT_HIGH)
+			return 1;
+		memset(&req, 0, sizeof(req));
+		err[0] = '\0';
+		r = c->http ? kv_http_parse(&c->rx, &req, err, sizeof(err))
+			    : kv_resp_parse(&c->rx, &req, err, sizeof(err));
+		if (r == KV_PARSE_MORE) {
+			if (c->http && req.http_expect_continue && !c->continue_sent) {
+				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+				out_bytes(c, cont, sizeof(cont) - 1);
+				c->continue_sent = 1;
+			}
+			break;
+		}
+		c->continue_sent = 0;
+		srv->requests++;
+		if (r == KV_PARSE_BAD_STREAM) {
+			srv->bad_streams++;
+			if (c->http)
+				http_error(c, err[0] ? err : "400 Bad Request", 1);
+			else
+				resp_str(c, kv_resp_error, err[0] ? err : "ERR Protocol error");
+			c->closing = 1;
+			break;
+		}
+		if (r == KV_PARSE_BAD_REQUEST) {
+			srv->bad_requests++;
+			if (c->http)
+				http_error(c, err[0] ? err : "400 Bad Request", 0);
+			else
+				resp_str(c, kv_resp_error, err[0] ? err : "ERR bad request");
+		} else if (c->http) {
+			http_execute(srv, c, &req);
+		} else {
+			resp_execute(srv, c, &req);
+		}
+		conn_consume(c, req.consumed);
+	}
+	if (c->eof)
+		c->closing = 1; /* the peer is done: what it sent is answered */
+	return 0;
+}
+
+static int
+conn_want(struct server *srv, struct conn *c, int out)
+{
+	struct epoll_event ev = { .events = out ? EPOLLOUT : EPOLLIN, .data.ptr = c };
+
+	if (c->epollout == out)
+		return 0;
+	c->epollout = out;
+	return epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Execute, drain, write: the baseline's "fence before every write()". */
+static void
+conn_run(struct server *srv, struct conn *c)
+{
+	int more, r, round;
+
+	for (round = 0; round < 64; round++) {
+		more = conn_execute(srv, c);
+		if (srv->dirty) {
+			if (pst_pool_drain(srv->pool) != 0) {
+				fprintf(stderr, "linux-kvs: drain failed: %s\n", pst_errormsg());
+				force_quit = 1;
+			}
+			srv->drains++;
+			srv->dirty = 0;
+		}
+		r = out_flush(srv, c);
+		if (r < 0) {
+			conn_free(srv, c);
+			return;
+		}
+		if (r == 0) {
+			/* The socket is full: stop reading until it drains. */
+			if (conn_want(srv, c, 1) != 0)
+				conn_free(srv, c);
+			return;
+		}
+		if (!more)
+			break;
+	}
+	if (c->closing) {
+		conn_free(srv, c);
+		return;
+	}
+	/* After 64 rounds with requests left, EPOLLOUT brings us back. */
+	if (conn_want(srv, c, round == 64) != 0)
+		conn_free(srv, c);
+}
+
+static void
+conn_readable(struct server *srv, struct conn *c)
+{
+	ssize_t n;
+
+	if (conn_room(c) != 0) {
+		fprintf(stderr, "linux-kvs: connection dropped (too much unparsed input)\n");
+		conn_free(srv, c);
+		return;
+	}
+	n = read(c->fd, c->buf + c->tail, c->cap - c->tail);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_free(srv, c);
+		return;
+	}
+	srv->reads++;
+	if (n == 0) {
+		c->eof = 1;
+	} else {
+		if (conn_push(c, c->tail, c->tail + (size_t)n) != 0) {
+			conn_free(srv, c);
+			return;
+		}
+		c->tail += (size_t)n;
+	}
+	conn_run(srv, c);
+}
+
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static void
+accept_all(struct server *srv, struct listener *l)
+{
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		struct epoll_event ev;
+		struct conn *c;
+		int fd, one = 1;
+
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (srv->n_conns >= srv->max_conns) {
+			static const char resp[] = "-ERR max number of clients reached\r\n";
+			static const char http_resp[] =
+				"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+			ssize_t w;
+
+			srv->refused++;
+			if (l->kind == EP_LISTEN_HTTP)
+				w = write(fd, http_resp, sizeof(http_resp) - 1);
+			else
+				w = write(fd, resp, sizeof(resp) - 1);
+			(void)w;
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c = calloc(1, sizeof(*c));
+		if (c != NULL) {
+			c->cap = RBUF_MIN;
+			c->buf = malloc(c->cap);
+		}
+		if (c == NULL || c->buf == NULL) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->kind = EP_CONN;
+		c->fd = fd;
+		c->http = l->kind == EP_LISTEN_HTTP;
+		kv_stream_init(&c->rx);
+		ev.events = EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			free(c->buf);
+			free(c);
+			close(fd);
+			continue;
+		}
+		srv->n_conns++;
+		srv->accepted++;
+	}
+}
+
+static int
+listen_on(struct server *srv, struct listener *l, const char *addr, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = l };
+	int one = 1;
+
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		fprintf(stderr, "linux-kvs: bad --bind address %s\n", addr);
+		return -1;
+	}
+	l->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(l->fd, 1024) != 0 ||
+	    set_nonblock(l->fd) != 0 || epoll_ctl(srv->epfd, EPOLL_CTL_ADD, l->fd, &ev) != 0) {
+		fprintf(stderr, "linux-kvs: listen on %s:%u: %s\n", addr, port, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+		"usage: linux-kvs [options]\n"
+		"  --index wal|btree        persistent index (default wal)\n"
+		"  --pool-file F            pool file (default /dev/shm/linux-kvs.pool)\n"
+		"  --pool-bufs N            buffers when creating the pool (default 262144)\n"
+		"  --persist MODE           auto|flush|msync|fence (default flush)\n"
+		"  --pm-drain-delay-us N    extra latency per drain, emulating slower PM\n"
+		"  --resp-port P            RESP port (default 6379, 0: off)\n"
+		"  --http-port P            HTTP port (default 8080, 0: off)\n"
+		"  --bind ADDR              listen address (default 0.0.0.0)\n"
+		"  --max-conns N            connection limit (default 1024)\n"
+		"  --stats-period S         print statistics every S seconds\n");
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+		{ "index", required_argument, NULL, 'x' },
+		{ "pool-file", required_argument, NULL, 'f' },
+		{ "pool-bufs", required_argument, NULL, 'b' },
+		{ "persist", required_argument, NULL, 'P' },
+		{ "pm-drain-delay-us", required_argument, NULL, 'd' },
+		{ "resp-port", required_argument, NULL, 'r' },
+		{ "http-port", required_argument, NULL, 'h' },
+		{ "bind", required_argument, NULL, 'a' },
+		{ "max-conns", required_argument, NULL, 'n' },
+		{ "stats-period", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long v;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		errno = 0;
+		end = NULL;
+		switch (c) {
+		case 'x':
+			if (strcmp(optarg, "wal") == 0)
+				o->index = &kv_index_wal;
+			else if (strcmp(optarg, "btree") == 0)
+				o->index = &kv_index_btree;
+			else
+				goto bad;
+			continue;
+		case 'f':
+			o->pool_file = optarg;
+			continue;
+		case 'P':
+			if (pst_persist_mode_parse(optarg, &o->persist) != 0)
+				goto bad;
+			continue;
+		case 'a':
+			o->bind_addr = optarg;
+			continue;
+		case 's':
+			o->stats_period = strtod(optarg, &end);
+			if (*end != '\0' || o->stats_period < 0)
+				goto bad;
+			continue;
+		case 'H':
+			usage();
+			exit(0);
+		case 'b':
+		case 'd':
+		case 'r':
+		case 'h':
+		case 'n':
+			break;
+		default:
+			usage();
+			return -1;
+		}
+		v = strtoul(optarg, &end, 10);
+		if (errno != 0 || *end != '\0' || end == optarg)
+			goto bad;
+		switch (c) {
+		case 'b':
+			o->pool_bufs = v;
+			break;
+		case 'd':
+			o->drain_delay_us = (uint32_t)v;
+			break;
+		case 'r':
+		case 'h':
+			if (v > 65535)
+				goto bad;
+			if (c == 'r')
+				o->resp_port = (uint16_t)v;
+			else
+				o->http_port = (uint16_t)v;
+			break;
+		case 'n':
+			o->max_conns = (unsigned int)v;
+			break;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "linux-kvs: unexpected argument %s\n", argv[optind]);
+		usage();
+		return -1;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "linux-kvs: bad value for option %s\n", argv[optind - 1]);
+	usage();
+	return -1;
+}
+
+static long
+rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* The same "kvs:" line as paste-kvs (bench/run.sh reads both), with the
+ * process's CPU time instead of the stack's busy cycles. */
+static void
+print_stats(const struct server *srv)
+{
+	const struct kv_store *st = srv->store;
+	struct pst_pool_stats ps;
+	struct rusage ru;
+
+	pst_pool_stats(srv->pool, &ps);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("kvs: keys=%" PRIu64 " requests=%" PRIu64 " sets=%" PRIu64 " gets=%" PRIu64
+	       " hits=%" PRIu64 " dels=%" PRIu64 " bad_requests=%" PRIu64
+	       " bad_streams=%" PRIu64 " conns=%u accepted=%" PRIu64 " refused=%" PRIu64
+	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64
+	       " reads=%" PRIu64 " writes=%" PRIu64 " value_bytes=%" PRIu64
+	       " user_us=%ld sys_us=%ld rss_kb=%ld\n",
+	       kv_store_count(st), srv->requests, st->sets, st->gets, st->hits, st->dels,
+	       srv->bad_requests, srv->bad_streams, srv->n_conns, srv->accepted,
+	       srv->refused, ps.free, ps.kept, ps.drains, srv->reads, srv->writes,
+	       st->value_bytes,
+	       (long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
+	       (long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, rss_kb());
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = {
+		.pool_file = "/dev/shm/linux-kvs.pool",
+		.pool_bufs = 262144,
+		.index = &kv_index_wal,
+		.persist = PST_PERSIST_FLUSH,
+		.resp_port = 6379,
+		.http_port = 8080,
+		.bind_addr = "0.0.0.0",
+		.max_conns = 1024,
+	};
+	struct listener lresp = { .kind = EP_LISTEN_RESP, .fd = -1 };
+	struct listener lhttp = { .kind = EP_LISTEN_HTTP, .fd = -1 };
+	struct pst_pool_config pool_cfg = { 0 };
+	struct epoll_event events[256];
+	struct kv_store store;
+	struct server srv = { .store = &store, .epfd = -1 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct pst_pool *pool = NULL;
+	int ret, status = 1, store_open = 0, i, n;
+	double next_stats = 0;
+
+	if (parse_args(argc, argv, &o) != 0)
+		return 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	pool_cfg.path = o.pool_file;
+	pool_cfg.persist_mode = o.persist;
+	pool_cfg.drain_delay_ns = o.drain_delay_us * 1000;
+	pool = pst_pool_open(&pool_cfg);
+	if (pool == NULL && pst_errno == ENOENT) {
+		pool_cfg.buf_count = o.pool_bufs;
+		pool = pst_pool_create(&pool_cfg);
+	}
+	if (pool == NULL) {
+		fprintf(stderr, "linux-kvs: pool %s: %s\n", o.pool_file, pst_errormsg());
+		goto out;
+	}
+	srv.pool = pool;
+	/* Values are always copied (kv_store_set_copy); copy_mode 0 keeps
+	 * INCR's freshly written buffer without copying it twice. */
+	ret = kv_store_open(&store, pool, o.index, 0);
+	if (ret != 0) {
+		fprintf(stderr, "linux-kvs: index %s: %s (%s)\n", o.index->name,
+			pst_strerror(ret), pst_errormsg());
+		goto out;
+	}
+	store_open = 1;
+	printf("linux-kvs: recovered %" PRIu64 " keys in %.3f s (index %s, %" PRIu64
+	       " torn entries and %" PRIu64 " torn values dropped)\n",
+	       store.recovered - store.torn_values, store.recovery_seconds, o.index->name,
+	       store.report.torn, store.torn_values);
+
+	srv.max_conns = o.max_conns;
+	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv.epfd < 0) {
+		perror("linux-kvs: epoll_create1");
+		goto out;
+	}
+	if (o.resp_port != 0 && listen_on(&srv, &lresp, o.bind_addr, o.resp_port) != 0)
+		goto out;
+	if (o.http_port != 0 && listen_on(&srv, &lhttp, o.bind_addr, o.http_port) != 0)
+		goto out;
+	printf("linux-kvs: ready resp=%u http=%u bind=%s index=%s values=copy persist=%s"
+	       " drain_delay_us=%u\n", o.resp_port, o.http_port, o.bind_addr, o.index->name,
+	       pst_persist_mode_name(o.persist), o.drain_delay_us);
+
+	while (!force_quit) {
+		int timeout = 1000;
+
+		if (o.stats_period > 0) {
+			double t = now_s();
+
+			if (t >= next_stats) {
+				if (next_stats > 0)
+					print_stats(&srv);
+				next_stats = t + o.stats_period;
+			}
+			timeout = (int)((next_stats - t) * 1000) + 1;
+		}
+		n = epoll_wait(srv.epfd, events, 256, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("linux-kvs: epoll_wait");
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			int kind = *(int *)events[i].data.ptr;
+
+			if (kind != EP_CONN) {
+				accept_all(&srv, events[i].data.ptr);
+				continue;
+			}
+			/* A connection freed earlier in this batch cannot appear
+			 * again: each fd is reported once per epoll_wait. */
+			{
+				struct conn *c = events[i].data.ptr;
+
+				if (c->epollout)
+					conn_run(&srv, c);
+				else
+					conn_readable(&srv, c);
+			}
+		}
+	}
+	print_stats(&srv);
+	status = 0;
+out:
+	if (lresp.fd >= 0)
+		close(lresp.fd);
+	if (lhttp.fd >= 0)
+		close(lhttp.fd);
+	if (srv.epfd >= 0)
+		close(srv.epfd);
+	if (store_open)
+		kv_store_close(&store);
+	pst_pool_close(pool);
+	return status;
+}
