@@ -49,6 +49,28 @@ uint8_t kv_stream_byte(const struct kv_stream *s, size_t off);
 int kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 		    pst_name *names, unsigned int max);
 
+/* Called for each span a stream lets go of, with the span's name as it was
+ * pushed (the whole segment, even when its front was consumed before). */
+typedef void (*kv_stream_drop_fn)(void *arg, pst_name span_name);
+
+/* An empty stream (no allocation until the first push). */
+void kv_stream_init(struct kv_stream *s);
+/* Append @len bytes at @data named @name (a span of at most UINT16_MAX
+ * bytes: names cannot describe more). Empty spans are kept too, so that
+ * every pushed name comes back through @drop exactly once.
+ * Returns 0, -ENOMEM, or -EINVAL (len > UINT16_MAX, or data NULL). */
+int kv_stream_push(struct kv_stream *s, pst_name name, const void *data,
+		   uint32_t len);
+/* Remove the first @n bytes (all of them if n > s->len). Each span that
+ * becomes fully consumed is removed and passed to drop(arg, its pushed
+ * name) in stream order; a partially consumed first span is trimmed (its
+ * data, len and name then describe the rest). @drop may be NULL. */
+void kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop,
+		       void *arg);
+/* Drop every remaining span (as consume does) and free the span array;
+ * the stream is empty (initialised) afterwards. @drop may be NULL. */
+void kv_stream_fini(struct kv_stream *s, kv_stream_drop_fn drop, void *arg);
+
 /* ---- requests --------------------------------------------------------- */
 
 enum kv_op {
@@ -78,6 +100,12 @@ struct kv_request {
 	size_t consumed;          /* bytes of the stream the request used */
 	int http;                 /* parsed from HTTP, reply in HTTP */
 	int http_keepalive;       /* HTTP: keep the connection open after */
+	int http_expect_continue; /* HTTP, with KV_PARSE_MORE: the headers are
+	                           * complete, the body is not, and the client
+	                           * waits for "HTTP/1.1 100 Continue\r\n\r\n"
+	                           * (send it once per request). 0 otherwise. */
+	int http_head;            /* HTTP HEAD (op KV_OP_GET): reply with the
+	                           * GET's headers, without the body */
 };
 
 /* Parse results. */
@@ -94,5 +122,37 @@ int kv_resp_parse(const struct kv_stream *s, struct kv_request *req,
 		  char *err, size_t errlen);
 int kv_http_parse(const struct kv_stream *s, struct kv_request *req,
 		  char *err, size_t errlen);
+/*
+ * What the parsers fill in (proto_resp.c, proto_http.c):
+ * - argv: the arguments after the command name, as stream offsets, never
+ *   copied. SET: argv[0] key, argv[1] value only (EX/PX/NX/XX go to
+ *   expire_ms and set_flags). CONFIG GET: the parameters only. MSET: key,
+ *   value, key, value... Other commands: their arguments as sent.
+ *   HTTP: argv[0] the key (the path after '/', before any '?'); PUT and
+ *   POST: argv[1] the body.
+ * - RESP refuses keys over KV_KEY_MAX ("ERR key too long") and values over
+ *   KV_VALUE_MAX ("ERR value too large") as BAD_REQUEST, once the whole
+ *   request is there; HTTP says "414 URI Too Long", and a Content-Length
+ *   over KV_VALUE_MAX is BAD_STREAM "413 Payload Too Large" (not waited for).
+ * - Empty RESP requests ("*0\r\n", "*-1\r\n", blank inline lines) get no
+ *   reply, as in Redis: they are counted in the next request's consumed.
+ * - consumed is 0 with KV_PARSE_MORE and KV_PARSE_BAD_STREAM; err, when
+ *   given, is "" unless an error is returned, always NUL-terminated, and
+ *   holds no CR or LF. HTTP errors start with the status code
+ *   ("400 Bad Request"); http_keepalive is set with BAD_REQUEST too.
+ */
+
+/* ---- replies (reply.c) ------------------------------------------------ */
+/* Each writes one reply element into buf and returns its length, or -1 if
+ * @size is too small. Values themselves are sent by name, not formatted. */
+int kv_resp_simple(char *buf, size_t size, const char *msg);  /* +msg */
+int kv_resp_error(char *buf, size_t size, const char *msg);   /* -msg */
+int kv_resp_integer(char *buf, size_t size, int64_t n);       /* :n */
+int kv_resp_bulk_header(char *buf, size_t size, size_t len);  /* $len */
+int kv_resp_null_bulk(char *buf, size_t size);                /* $-1 */
+int kv_resp_array_header(char *buf, size_t size, long n);     /* *n */
+/* A whole HTTP/1.1 response header block ending in an empty line. */
+int kv_http_status(char *buf, size_t size, int code, const char *text,
+		   size_t content_length, int keepalive);
 
 #endif /* KVS_H */

@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs: HTTP/1.1 requests (keep-alive, pipelining), parsed where they
+ * lie in the receive stream, enough for wrk and curl:
+ *
+ *   GET /key, HEAD /key     -> KV_OP_GET (http_head set for HEAD)
+ *   PUT /key, POST /key     -> KV_OP_SET, the body (Content-Length) is the value
+ *   DELETE /key             -> KV_OP_DEL
+ *
+ * The key is the path after the leading '/', up to a '?' (the query is
+ * ignored), not percent-decoded; bytes outside 0x21..0x7e are refused.
+ * Bodies need a Content-Length: Transfer-Encoding cannot be framed here, so
+ * it ends the connection (411). Like the RESP parser this is stateless and
+ * answers KV_PARSE_MORE until the whole request, body included, is there.
+ *
+ * Errors carry the status line text in err ("400 Bad Request"): a request
+ * whose framing is known (headers complete, body length known) is consumed
+ * whole and answered (KV_PARSE_BAD_REQUEST); anything that leaves the end of
+ * the request unknown answers and closes (KV_PARSE_BAD_STREAM). A request
+ * refused while its client still waits for "100 Continue" is also
+ * BAD_STREAM: the body will not come until it is asked for.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kvs.h"
+#include "stream_cursor.h"
+
+#define HTTP_HEADER_MAX 8192      /* request line + headers + empty line */
+#define HTTP_METHOD_MAX 16
+
+#define E400 "400 Bad Request"
+#define E405 "405 Method Not Allowed"
+#define E411 "411 Length Required"
+#define E413 "413 Payload Too Large"
+#define E414 "414 URI Too Long"
+#define E431 "431 Request Header Fields Too Large"
+#define E505 "505 HTTP Version Not Supported"
+
+enum http_method { M_UNKNOWN, M_GET, M_HEAD, M_PUT, M_POST, M_DELETE };
+
+/* A line of the header block: [off, off+len) without its "\r\n" or "\n". */
+struct http_line {
+	size_t off, len;
+	size_t next;              /* first byte of the following line */
+};
+
+enum { LINE_OK, LINE_MORE, LINE_TOO_BIG };
+
+static void
+set_err(char *err, size_t errlen, const char *msg)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", msg);
+}
+
+/* The line at @off, which must end before @limit. */
+static int
+next_line(const struct kv_stream *s, size_t off, size_t limit, struct http_line *l)
+{
+	long nl = kv_stream_find(s, off, '\n');
+
+	if (nl < 0)
+		return s->len >= limit ? LINE_TOO_BIG : LINE_MORE;
+	if ((size_t)nl >= limit)
+		return LINE_TOO_BIG;
+	l->off = off;
+	l->next = (size_t)nl + 1;
+	l->len = (size_t)nl - off;
+	if (l->len > 0 && kv_stream_byte(s, (size_t)nl - 1) == '\r')
+		l->len--;
+	return LINE_OK;
+}
+
+/* RFC 9110 tchar. */
+static int
+is_tchar(int c)
+{
+	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return 1;
+	return c > 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Does [off, off+len) equal @word, ignoring case? */
+static int
+range_is(const struct kv_stream *s, size_t off, size_t len, const char *word)
+{
+	struct kv_cursor c;
+	size_t i;
+
+	if (len != strlen(word))
+		return 0;
+	kv_cursor_init(&c, s, off);
+	for (i = 0; i < len; i++)
+		if (lower(kv_cursor_next(&c)) != word[i])
+			return 0;
+	return 1;
+}
+
+/* What the request line says. */
+struct http_reqline {
+	enum http_method method;
+	size_t target_off, target_len;
+	int minor;                /* HTTP/1.minor */
+};
+
+/* "METHOD SP target SP HTTP/1.x". Returns 0, or -1 with err set. */
+static int
+parse_request_line(const struct kv_stream *s, const struct http_line *l,
+		   struct http_reqline *rl, char *err, size_t errlen)
+{
+	static const struct { const char *name; enum http_method m; } methods[] = {
+		{ "GET", M_GET }, { "HEAD", M_HEAD }, { "PUT", M_PUT },
+		{ "POST", M_POST }, { "DELETE", M_DELETE },
+	};
+	char method[HTTP_METHOD_MAX + 1], version[9];
+	struct kv_cursor c;
+	size_t end = l->off + l->len, n = 0, i;
+	int ch;
+
+	kv_cursor_init(&c, s, l->off);
+	while (c.off < end && is_tchar(ch = kv_cursor_peek(&c))) {
+		kv_cursor_next(&c);
+		if (n < HTTP_METHOD_MAX)
+			method[n] = (char)ch;
+		n++;
+	}
+	if (n == 0 || c.off >= end || kv_cursor_next(&c) != ' ')
+		goto bad;
+	rl->method = M_UNKNOWN;
+	if (n <= HTTP_METHOD_MAX) {
+		method[n] = '\0';
+		for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+			if (strcmp(method, methods[i].name) == 0)
+				rl->method = methods[i].m;
+	}
+	rl->target_off = c.off;
+	while (c.off < end && kv_cursor_peek(&c) != ' ')
+		kv_cursor_next(&c);
+	rl->target_len = c.off - rl->target_off;
+	if (rl->target_len == 0 || c.off >= end)
+		goto bad;
+	kv_cursor_next(&c); /* the SP */
+	if (end - c.off != 8)
+		goto bad;
+	kv_stream_copy(s, c.off, version, 8);
+	version[8] = '\0';
+	if (memcmp(version, "HTTP/", 5) != 0 || version[6] != '.' ||
+	    version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
+		goto bad;
+	if (version[5] != '1') {
+		set_err(err, errlen, E505);
+		return -1;
+	}
+	rl->minor = version[7] - '0';
+	return 0;
+bad:
+	set_err(err, errlen, E400);
+	return -1;
+}
+
+/* What the headers say. */
+struct http_headers {
+	int have_length;
+	size_t length;            /* saturates at KV_VALUE_MAX + 1 */
+	int conn_close, conn_keepalive;
+	int expect_continue;
+};
+
+/* Content-Length: 1*DIGIT (repeats must agree). Returns 0 or -1. */
+static int
+header_length(const struct kv_stream *s, size_t off, size_t len, struct http_headers *h)
+{
+	struct kv_cursor c;
+	size_t v = 0, i;
+	int ch;
+
+	if (len == 0)
+		return -1;
+	kv_cursor_init(&c, s, off);
+	for (i = 0; i < len; i++) {
+		ch = kv_cursor_next(&c);
+		if (ch < '0' || ch > '9')
+			return -1;
+		v = v * 10 + (size_t)(ch - '0');
+		if (v > KV_VALUE_MAX)
+			v = KV_VALUE_MAX + 1;
+	}
+	if (h->have_length && h->length != v)
+		return -1;
+	h->have_length = 1;
+	h->length = v;
+	return 0;
+}
+
+/* Connection: a comma-separated list of options. */
+static void
+header_connection(const struct kv_stream *s, size_t off, size_t len,
+		  struct http_headers *h)
+{
+	struct kv_cursor c;
+	char tok[16];
+	size_t n = 0, i;
+	int ch, too_long = 0;
+
+	kv_cursor_init(&c, s, off);
+	for (i = 0; i <= len; i++) {
+		ch = i < len ? kv_cursor_next(&c) : ',';
+		if (ch == ' ' || ch == '\t')
+			continue;       /* no option has blanks inside */
+		if (ch != ',') {
+			if (n < sizeof(tok) - 1)
+				tok[n++] = (char)lower(ch);
+			else
+				too_long = 1;
+			continue;
+		}
+		tok[n] = '\0';
+		if (!too_long && strcmp(tok, "close") == 0)
+			h->conn_close = 1;
+		else if (!too_long && strcmp(tok, "keep-alive") == 0)
+			h->conn_keepalive = 1;
+		n = 0;
+		too_long = 0;
+	}
+}
+
+/* One "name: value" line. Returns 0, or -1 with err set (the request
+ * cannot be framed). */
+static int
+parse_header(const struct kv_stream *s, const struct http_line *l,
+	     struct http_headers *h, char *err, size_t errlen)
+{
+	struct kv_cursor c;
+	size_t end = l->off + l->len, name_len, voff, vend;
+	int ch;
+
+	kv_cursor_init(&c, s, l->off);
+	while (c.off < end && is_tchar(kv_cursor_peek(&c)))
+		kv_cursor_next(&c);
+	name_len = c.off - l->off;
+	/* no name (this covers obs-fold), blanks before ':', no ':' at all */
+	if (name_len == 0 || c.off >= end || kv_cursor_next(&c) != ':')
+		goto bad;
+	while (c.off < end && ((ch = kv_cursor_peek(&c)) == ' ' || ch == '\t'))
+		kv_cursor_next(&c);
+	voff = vend = c.off;
+	while (c.off < end) {
+		ch = kv_cursor_next(&c);
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			goto bad;
+		if (ch != ' ' && ch != '\t')
+			vend = c.off;
+	}
+	if (range_is(s, l->off, name_len, "content-length")) {
+		if (header_length(s, voff, vend - voff, h) != 0)
+			goto bad;
+	} else if (range_is(s, l->off, name_len, "transfer-encoding")) {
+		set_err(err, errlen, E411);
+		return -1;
+	} else if (range_is(s, l->off, name_len, "connection")) {
+		header_connection(s, voff, vend - voff, h);
+	} else if (range_is(s, l->off, name_len, "expect")) {
+		if (range_is(s, voff, vend - voff, "100-continue"))
+			h->expect_continue = 1;
+	}
+	return 0;
+bad:
+	set_err(err, errlen, E400);
+	return -1;
+}
+
+/* What is wrong with the request as a key-value operation, or NULL. */
+static const char *
+check_request(const struct kv_stream *s, const struct http_reqline *rl,
+	      const struct http_headers *h, struct kv_arg *key)
+{
+	struct kv_cursor c;
+	size_t i;
+	int ch;
+
+	if (rl->method == M_UNKNOWN)
+		return E405;
+	if ((rl->method == M_PUT || rl->method == M_POST) && !h->have_length)
+		return E411;
+	if (kv_stream_byte(s, rl->target_off) != '/')
+		return E400;
+	key->off = rl->target_off + 1;
+	key->len = 0;
+	kv_cursor_init(&c, s, key->off);
+	for (i = 1; i < rl->target_len; i++) {
+		ch = kv_cursor_next(&c);
+		if (ch < 0x21 || ch > 0x7e)
+			return E400;
+		if (ch == '?')
+			break;
+		key->len++;
+	}
+	for (i++; i < rl->target_len; i++) {  /* the query: checked, ignored */
+		ch = kv_cursor_next(&c);
+		if (ch < 0x21 || ch > 0x7e)
+			return E400;
+	}
+	if (key->len == 0)
+		return E400;
+	if (key->len > KV_KEY_MAX)
+		return E414;
+	return NULL;
+}
+
+int
+kv_http_parse(const struct kv_stream *s, struct kv_request *req, char *err,
+	      size_t errlen)
+{
+	struct http_reqline rl;
+	struct http_headers h;
+	struct http_line l;
+	struct kv_arg key = { 0, 0 };
+	const char *bad;
+	size_t off = 0, total;
+	int r;
+
+	memset(req, 0, sizeof(*req));
+	req->http = 1;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+
+	/* Empty lines before the request line are skipped (RFC 9112 2.2). */
+	for (;;) {
+		r = next_line(s, off, HTTP_HEADER_MAX, &l);
+		if (r == LINE_MORE)
+			return KV_PARSE_MORE;
+		if (r == LINE_TOO_BIG)
+			goto too_big;
+		if (l.len > 0)
+			break;
+		off = l.next;
+	}
+	if (parse_request_line(s, &l, &rl, err, errlen) != 0)
+		return KV_PARSE_BAD_STREAM;
+	req->http_keepalive = rl.minor >= 1;
+
+	memset(&h, 0, sizeof(h));
+	for (;;) {
+		r = next_line(s, l.next, HTTP_HEADER_MAX, &l);
+		if (r == LINE_MORE)
+			return KV_PARSE_MORE;
+		if (r == LINE_TOO_BIG)
+			goto too_big;
+		if (l.len == 0)
+			break;
+		if (parse_header(s, &l, &h, err, errlen) != 0)
+			return KV_PARSE_BAD_STREAM;
+	}
+	if (h.conn_close)
+		req->http_keepalive = 0;
+	else if (h.conn_keepalive)
+		req->http_keepalive = 1;
+	if (rl.minor == 0)
+		h.expect_continue = 0; /* RFC 9110 10.1.1: ignored from HTTP/1.0 */
+
+	if (h.have_length && h.length > KV_VALUE_MAX) {
+		/* Not worth waiting for: refuse it and close. */
+		set_err(err, errlen, E413);
+		return KV_PARSE_BAD_STREAM;
+	}
+	total = l.next + (h.have_length ? h.length : 0);
+	bad = check_request(s, &rl, &h, &key);
+	if (s->len < total) {
+		if (bad != NULL && h.expect_continue) {
+			set_err(err, errlen, bad);
+			return KV_PARSE_BAD_STREAM;
+		}
+		req->http_expect_continue = bad == NULL && h.expect_continue;
+		return KV_PARSE_MORE;
+	}
+	req->consumed = total;
+	if (bad != NULL) {
+		set_err(err, errlen, bad);
+		return KV_PARSE_BAD_REQUEST;
+	}
+	req->argc = 1;
+	req->argv[0] = key;
+	switch (rl.method) {
+	case M_HEAD:
+		req->http_head = 1;
+		/* fall through */
+	case M_GET:
+		req->op = KV_OP_GET;
+		break;
+	case M_DELETE:
+		req->op = KV_OP_DEL;
+		break;
+	default: /* PUT, POST */
+		req->op = KV_OP_SET;
+		req->argc = 2;
+		req->argv[1].off = l.next;
+		req->argv[1].len = h.length;
+		break;
+	}
+	return KV_PARSE_OK;
+
+too_big:
+	set_err(err, errlen, E431);
+	return KV_PARSE_BAD_STREAM;
+}

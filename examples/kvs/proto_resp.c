@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs: RESP2 requests, parsed where they lie in the receive stream.
+ *
+ * Two framings, as Redis reads them: a multibulk request (an array of bulk
+ * strings, what redis-cli and redis-benchmark send) when the first byte is
+ * '*', otherwise an inline command (one line split on blanks, what
+ * redis-benchmark's *_INLINE tests and telnet users send). The parser is
+ * stateless: it starts from the first unconsumed byte each time and answers
+ * KV_PARSE_MORE until a whole request is there, so a request may be split
+ * across spans anywhere. Arguments are byte ranges of the stream; only the
+ * command name, option words and small numbers are copied out.
+ *
+ * Errors follow Redis: a request that is well framed but wrong (unknown
+ * command, wrong arity, bad option, key or value too long) is consumed
+ * whole and answered (KV_PARSE_BAD_REQUEST); broken framing answers and
+ * closes (KV_PARSE_BAD_STREAM). Empty requests ("*0\r\n", "*-1\r\n", an
+ * empty inline line) get no reply in Redis: they are folded into the
+ * consumed bytes of the request that follows them.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kvs.h"
+#include "stream_cursor.h"
+
+#define RESP_MULTIBULK_MAX (1024 * 1024)         /* elements per request */
+#define RESP_BULK_MAX (512ll * 1024 * 1024)      /* Redis proto-max-bulk-len */
+#define RESP_INLINE_MAX (64 * 1024)              /* Redis PROTO_INLINE_MAX_SIZE */
+#define RESP_NUMBER_LINE_MAX 24                  /* "*N" / "$N" line, digits */
+#define RESP_NAME_MAX 32                         /* command names we copy */
+
+/* A request's framing, before its meaning. */
+struct resp_frame {
+	struct kv_arg name;       /* the command name */
+	unsigned int nargs;       /* arguments after it (all of them) */
+	struct kv_arg args[KV_MAX_ARGS];
+	size_t end;               /* stream offset just past the request */
+};
+
+enum { FRAME_OK, FRAME_MORE, FRAME_EMPTY, FRAME_BAD };
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Copy a short range out (at most size-1 bytes), NUL-terminated, for
+ * messages: bytes that could break a reply line become '?'. */
+static void
+copy_printable(const struct kv_stream *s, const struct kv_arg *a, char *dst,
+	       size_t size, int lower)
+{
+	size_t n = a->len < size - 1 ? a->len : size - 1, i;
+
+	n = kv_stream_copy(s, a->off, dst, n);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)dst[i];
+
+		if (c < 0x20 || c > 0x7e || c == '\'')
+			c = '?';
+		else if (lower && c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		dst[i] = (char)c;
+	}
+	dst[n] = '\0';
+}
+
+/* The range, lower-cased, if it fits in @size-1 bytes; else "" (no word
+ * we look for is that long). */
+static void
+copy_word(const struct kv_stream *s, const struct kv_arg *a, char *dst, size_t size)
+{
+	size_t i;
+
+	if (a->len >= size) {
+		dst[0] = '\0';
+		return;
+	}
+	kv_stream_copy(s, a->off, dst, a->len);
+	for (i = 0; i < a->len; i++)
+		if (dst[i] >= 'A' && dst[i] <= 'Z')
+			dst[i] = (char)(dst[i] - 'A' + 'a');
+	dst[a->len] = '\0';
+}
+
+/* A signed decimal that fits int64_t, the whole range and nothing else
+ * (as Redis's string2ll: no blanks, no '+'). Returns 0 or -1. */
+static int
+arg_to_int64(const struct kv_stream *s, const struct kv_arg *a, int64_t *v)
+{
+	char buf[24];
+	size_t i = 0;
+	int neg = 0;
+	uint64_t acc = 0, lim;
+
+	if (a->len == 0 || a->len >= sizeof(buf))
+		return -1;
+	kv_stream_copy(s, a->off, buf, a->len);
+	if (buf[0] == '-') {
+		neg = 1;
+		i = 1;
+		if (a->len == 1)
+			return -1;
+	}
+	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < a->len; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return -1;
+		if (acc > (lim - (uint64_t)(buf[i] - '0')) / 10)
+			return -1;
+		acc = acc * 10 + (uint64_t)(buf[i] - '0');
+	}
+	*v = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+	return 0;
+}
+
+/* Read "<number>\r\n" at the cursor: optional '-', then digits.
+ * Returns FRAME_OK, FRAME_MORE or FRAME_BAD. */
+static int
+read_number_line(struct kv_cursor *c, long long *v)
+{
+	long long acc = 0;
+	int ch, neg = 0, digits = 0;
+	unsigned int n = 0;
+
+	for (;;) {
+		ch = kv_cursor_next(c);
+		if (ch < 0)
+			return FRAME_MORE;
+		if (ch == '\r')
+			break;
+		if (++n > RESP_NUMBER_LINE_MAX)
+			return FRAME_BAD;
+		if (ch == '-' && n == 1) {
+			neg = 1;
+			continue;
+		}
+		if (ch < '0' || ch > '9')
+			return FRAME_BAD;
+		if (++digits > 18)      /* far beyond any limit we accept */
+			return FRAME_BAD;
+		acc = acc * 10 + (ch - '0');
+	}
+	ch = kv_cursor_next(c);
+	if (ch < 0)
+		return FRAME_MORE;
+	if (ch != '\n' || digits == 0)
+		return FRAME_BAD;
+	*v = neg ? -acc : acc;
+	return FRAME_OK;
+}
+
+static void
+frame_add(struct resp_frame *f, unsigned int k, size_t off, size_t len)
+{
+	if (k == 0) {
+		f->name.off = off;
+		f->name.len = len;
+		return;
+	}
+	if (k - 1 < KV_MAX_ARGS) {
+		f->args[k - 1].off = off;
+		f->args[k - 1].len = len;
+	}
+	f->nargs = k;
+}
+
+/* "*N\r\n" then N times "$len\r\n<len bytes>\r\n", from @start. */
+static int
+frame_multibulk(const struct kv_stream *s, size_t start, struct resp_frame *f,
+		char *err, size_t errlen)
+{
+	struct kv_cursor c;
+	long long count, len, k;
+	size_t off;
+	int r, ch;
+
+	kv_cursor_init(&c, s, start + 1);
+	r = read_number_line(&c, &count);
+	if (r == FRAME_MORE)
+		return r;
+	if (r == FRAME_BAD || count > RESP_MULTIBULK_MAX) {
+		set_err(err, errlen, "ERR Protocol error: invalid multibulk length");
+		return FRAME_BAD;
+	}
+	if (count <= 0) {
+		f->end = c.off;
+		return FRAME_EMPTY;
+	}
+	f->nargs = 0;
+	for (k = 0; k < count; k++) {
+		ch = kv_cursor_next(&c);
+		if (ch < 0)
+			return FRAME_MORE;
+		if (ch != '$') {
+			set_err(err, errlen, "ERR Protocol error: expected '$', got '%c'",
+				ch >= 0x21 && ch <= 0x7e ? ch : '?');
+			return FRAME_BAD;
+		}
+		r = read_number_line(&c, &len);
+		if (r == FRAME_MORE)
+			return r;
+		if (r == FRAME_BAD || len < 0 || len > RESP_BULK_MAX) {
+			set_err(err, errlen, "ERR Protocol error: invalid bulk length");
+			return FRAME_BAD;
+		}
+		off = c.off;
+		if (s->len - off < (size_t)len + 2)
+			return FRAME_MORE;
+		kv_cursor_skip(&c, (size_t)len);
+		if (kv_cursor_next(&c) != '\r' || kv_cursor_next(&c) != '\n') {
+			set_err(err, errlen, "ERR Protocol error: expected '\\r\\n' after bulk string");
+			return FRAME_BAD;
+		}
+		frame_add(f, (unsigned int)k, off, (size_t)len);
+	}
+	f->end = c.off;
+	return FRAME_OK;
+}
+
+static int
+is_blank(int ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\v' || ch == '\f' || ch == '\r';
+}
+
+/* One line, split on blanks; "..." and '...' group blanks (escapes are not
+ * supported). Returns FRAME_OK, FRAME_MORE, FRAME_EMPTY, FRAME_BAD (framing)
+ * or, with *bad set, a well-framed line we refuse (f->end is set). */
+static int
+frame_inline(const struct kv_stream *s, size_t start, struct resp_frame *f,
+	     int *bad, char *err, size_t errlen)
+{
+	struct kv_cursor c;
+	size_t line_end, tok, k = 0;
+	long nl;
+	int ch, quote;
+
+	nl = kv_stream_find(s, start, '\n');
+	if (nl < 0 || (size_t)nl - start > RESP_INLINE_MAX) {
+		if (s->len - start > RESP_INLINE_MAX) {
+			set_err(err, errlen, "ERR Protocol error: too big inline request");
+			return FRAME_BAD;
+		}
+		return FRAME_MORE;
+	}
+	f->end = (size_t)nl + 1;
+	line_end = (size_t)nl;
+	if (line_end > start && kv_stream_byte(s, line_end - 1) == '\r')
+		line_end--;
+	f->nargs = 0;
+	kv_cursor_init(&c, s, start);
+	for (;;) {
+		while (c.off < line_end && is_blank(kv_cursor_peek(&c)))
+			kv_cursor_next(&c);
+		if (c.off >= line_end)
+			break;
+		ch = kv_cursor_next(&c);
+		if (ch == '"' || ch == '\'') {
+			quote = ch;
+			tok = c.off;
+			for (;;) {
+				if (c.off >= line_end) {
+					set_err(err, errlen,
+						"ERR Protocol error: unbalanced quotes in request");
+					*bad = 1;
+					return FRAME_BAD;
+				}
+				ch = kv_cursor_next(&c);
+				if (ch == quote)
+					break;
+				if (ch == '\\') {
+					set_err(err, errlen,
+						"ERR Protocol error: escapes in inline requests are not supported");
+					*bad = 1;
+					return FRAME_BAD;
+				}
+			}
+			frame_add(f, (unsigned int)k++, tok, c.off - 1 - tok);
+			if (c.off < line_end && !is_blank(kv_cursor_peek(&c))) {
+				/* "a"b: Redis calls this unbalanced too */
+				set_err(err, errlen,
+					"ERR Protocol error: unbalanced quotes in request");
+				*bad = 1;
+				return FRAME_BAD;
+			}
+		} else {
+			tok = c.off - 1;
+			while (c.off < line_end && !is_blank(kv_cursor_peek(&c)))
+				kv_cursor_next(&c);
+			frame_add(f, (unsigned int)k++, tok, c.off - tok);
+		}
+	}
+	return k == 0 ? FRAME_EMPTY : FRAME_OK;
+}
+
+/* ---- commands --------------------------------------------------------- */
+
+/* Which arguments are keys and which values, for the length checks. */
+enum arg_kind { ARGS_NONE, ARGS_KEYS, ARGS_SET, ARGS_PAIRS };
+
+struct resp_cmd {
+	const char *name;
+	enum kv_op op;
+	int min, max;             /* arguments after the name; max -1: any */
+	enum arg_kind kind;
+};
+
+static const struct resp_cmd commands[] = {
+	{ "ping", KV_OP_PING, 0, 1, ARGS_NONE },
+	{ "echo", KV_OP_ECHO, 1, 1, ARGS_NONE },
+	{ "get", KV_OP_GET, 1, 1, ARGS_KEYS },
+	{ "set", KV_OP_SET, 2, -1, ARGS_SET },
+	{ "del", KV_OP_DEL, 1, -1, ARGS_KEYS },
+	{ "exists", KV_OP_EXISTS, 1, -1, ARGS_KEYS },
+	{ "mset", KV_OP_MSET, 2, -1, ARGS_PAIRS },
+	{ "mget", KV_OP_MGET, 1, -1, ARGS_KEYS },
+	{ "incr", KV_OP_INCR, 1, 1, ARGS_KEYS },
+	{ "dbsize", KV_OP_DBSIZE, 0, 0, ARGS_NONE },
+	{ "flushall", KV_OP_FLUSHALL, 0, 1, ARGS_NONE },
+	{ "info", KV_OP_INFO, 0, -1, ARGS_NONE },
+	{ "config", KV_OP_CONFIG_GET, 1, -1, ARGS_NONE },
+	{ "command", KV_OP_COMMAND, 0, -1, ARGS_NONE },
+	{ "select", KV_OP_SELECT, 1, 1, ARGS_NONE },
+	{ "quit", KV_OP_QUIT, 0, -1, ARGS_NONE },
+};
+
+static const struct resp_cmd *
+lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int
+check_key(const struct kv_arg *a, char *err, size_t errlen)
+{
+	if (a->len > KV_KEY_MAX) {
+		set_err(err, errlen, "ERR key too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_value(const struct kv_arg *a, char *err, size_t errlen)
+{
+	if (a->len > KV_VALUE_MAX) {
+		set_err(err, errlen, "ERR value too large");
+		return -1;
+	}
+	return 0;
+}
+
+/* SET key value [EX s | PX ms] [NX | XX] */
+static int
+set_options(const struct kv_stream *s, const struct resp_frame *f,
+	    struct kv_request *req, char *err, size_t errlen)
+{
+	char word[8];
+	unsigned int i;
+	int64_t v = 0;
+	int have_expire = 0, unit_ms = 0;
+	const struct kv_arg *num = NULL;
+
+	for (i = 2; i < f->nargs; i++) {
+		copy_word(s, &f->args[i], word, sizeof(word));
+		if (strcmp(word, "nx") == 0 && !(req->set_flags & KV_SET_XX)) {
+			req->set_flags |= KV_SET_NX;
+		} else if (strcmp(word, "xx") == 0 && !(req->set_flags & KV_SET_NX)) {
+			req->set_flags |= KV_SET_XX;
+		} else if ((strcmp(word, "ex") == 0 || strcmp(word, "px") == 0) &&
+			   !have_expire && i + 1 < f->nargs) {
+			have_expire = 1;
+			unit_ms = word[0] == 'p';
+			num = &f->args[++i];
+		} else {
+			set_err(err, errlen, "ERR syntax error");
+			return -1;
+		}
+	}
+	if (!have_expire)
+		return 0;
+	if (arg_to_int64(s, num, &v) != 0) {
+		set_err(err, errlen, "ERR value is not an integer or out of range");
+		return -1;
+	}
+	if (v <= 0 || (!unit_ms && v > INT64_MAX / 1000)) {
+		set_err(err, errlen, "ERR invalid expire time in 'set' command");
+		return -1;
+	}
+	req->expire_ms = unit_ms ? v : v * 1000;
+	return 0;
+}
+
+/* Give a framed request its meaning. Returns KV_PARSE_OK or
+ * KV_PARSE_BAD_REQUEST. */
+static int
+resp_command(const struct kv_stream *s, const struct resp_frame *f,
+	     struct kv_request *req, char *err, size_t errlen)
+{
+	const struct resp_cmd *cmd;
+	char name[RESP_NAME_MAX], shown[64], word[16];
+	unsigned int i, nargs = f->nargs;
+
+	copy_word(s, &f->name, name, sizeof(name));
+	cmd = lookup(name);
+	if (cmd == NULL) {
+		copy_printable(s, &f->name, shown, sizeof(shown), 0);
+		set_err(err, errlen, "ERR unknown command '%s%s'", shown,
+			f->name.len >= sizeof(shown) ? "..." : "");
+		return KV_PARSE_BAD_REQUEST;
+	}
+	if (nargs > KV_MAX_ARGS) {
+		set_err(err, errlen, "ERR too many arguments for '%s' command (at most %d)",
+			cmd->name, KV_MAX_ARGS);
+		return KV_PARSE_BAD_REQUEST;
+	}
+	if ((int)nargs < cmd->min || (cmd->max >= 0 && (int)nargs > cmd->max) ||
+	    (cmd->kind == ARGS_PAIRS && nargs % 2 != 0)) {
+		set_err(err, errlen, "ERR wrong number of arguments for '%s' command",
+			cmd->name);
+		return KV_PARSE_BAD_REQUEST;
+	}
+	req->op = cmd->op;
+	req->argc = nargs;
+	memcpy(req->argv, f->args, nargs * sizeof(f->args[0]));
+	switch (cmd->kind) {
+	case ARGS_KEYS:
+		for (i = 0; i < nargs; i++)
+			if (check_key(&f->args[i], err, errlen) != 0)
+				return KV_PARSE_BAD_REQUEST;
+		break;
+	case ARGS_PAIRS:
+		for (i = 0; i < nargs; i++)
+			if ((i % 2 == 0 ? check_key : check_value)(&f->args[i], err, errlen) != 0)
+				return KV_PARSE_BAD_REQUEST;
+		break;
+	case ARGS_SET:
+		if (check_key(&f->args[0], err, errlen) != 0 ||
+		    check_value(&f->args[1], err, errlen) != 0 ||
+		    set_options(s, f, req, err, errlen) != 0)
+			return KV_PARSE_BAD_REQUEST;
+		req->argc = 2;
+		break;
+	case ARGS_NONE:
+		break;
+	}
+	switch (cmd->op) {
+	case KV_OP_FLUSHALL:
+		if (nargs == 1) {
+			copy_word(s, &f->args[0], word, sizeof(word));
+			if (strcmp(word, "async") != 0 && strcmp(word, "sync") != 0) {
+				set_err(err, errlen, "ERR syntax error");
+				return KV_PARSE_BAD_REQUEST;
+			}
+		}
+		break;
+	case KV_OP_CONFIG_GET:
+		/* CONFIG GET param [param ...]: argv holds the parameters. */
+		copy_word(s, &f->args[0], word, sizeof(word));
+		if (strcmp(word, "get") != 0) {
+			copy_printable(s, &f->args[0], shown, sizeof(shown), 0);
+			set_err(err, errlen, "ERR unknown subcommand '%s'. Try CONFIG HELP.",
+				shown);
+			return KV_PARSE_BAD_REQUEST;
+		}
+		if (nargs < 2) {
+			set_err(err, errlen,
+				"ERR wrong number of arguments for 'config|get' command");
+			return KV_PARSE_BAD_REQUEST;
+		}
+		req->argc = nargs - 1;
+		memmove(req->argv, req->argv + 1, req->argc * sizeof(req->argv[0]));
+		break;
+	default:
+		break;
+	}
+	return KV_PARSE_OK;
+}
+
+int
+kv_resp_parse(const struct kv_stream *s, struct kv_request *req, char *err,
+	      size_t errlen)
+{
+	struct resp_frame f;
+	size_t start = 0;
+	int r, bad;
+
+	memset(req, 0, sizeof(*req));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	for (;;) {
+		if (start >= s->len)
+			return KV_PARSE_MORE;
+		bad = 0;
+		if (kv_stream_byte(s, start) == '*')
+			r = frame_multibulk(s, start, &f, err, errlen);
+		else
+			r = frame_inline(s, start, &f, &bad, err, errlen);
+		if (r == FRAME_EMPTY) {
+			start = f.end;  /* no reply, as in Redis */
+			continue;
+		}
+		break;
+	}
+	if (r == FRAME_MORE)
+		return KV_PARSE_MORE;
+	if (r == FRAME_BAD) {
+		if (!bad)
+			return KV_PARSE_BAD_STREAM;
+		req->consumed = f.end;
+		return KV_PARSE_BAD_REQUEST;
+	}
+	req->consumed = f.end;
+	r = resp_command(s, &f, req, err, errlen);
+	if (r != KV_PARSE_OK) {
+		req->op = KV_OP_NONE;
+		req->argc = 0;
+		req->set_flags = 0;
+		req->expire_ms = 0;
+	}
+	return r;
+}

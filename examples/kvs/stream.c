@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs: a connection's receive stream, a queue of kept spans.
+ *
+ * The span array carries one hidden record in front of it (spans[-1]): the
+ * name the first span was pushed with and how many of its bytes have been
+ * consumed. Only the first span is ever trimmed, so this is all that is
+ * needed to hand the pushed name back when the span goes, while spans[0]
+ * itself describes what is left (as kvs.h promises).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvs.h"
+#include "stream_cursor.h"
+
+#define STREAM_FIRST_CAP 8
+
+/* spans[-1]: name = pushed name of spans[0], len = bytes trimmed off it. */
+static struct kv_span *
+stream_head(const struct kv_stream *s)
+{
+	return s->spans - 1;
+}
+
+/* The span and the position in it of stream offset @off (< s->len). */
+static int
+stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
+	      uint32_t *pos)
+{
+	unsigned int i;
+
+	if (off >= s->len)
+		return -1;
+	for (i = 0; i < s->n; i++) {
+		if (off < s->spans[i].len) {
+			*span = i;
+			*pos = (uint32_t)off;
+			return 0;
+		}
+		off -= s->spans[i].len;
+	}
+	return -1; /* s->len disagrees with the spans */
+}
+
+size_t
+kv_stream_copy(const struct kv_stream *s, size_t off, void *dst, size_t len)
+{
+	unsigned int i;
+	uint32_t pos;
+	size_t done = 0, chunk;
+
+	if (len == 0 || stream_locate(s, off, &i, &pos) != 0)
+		return 0;
+	for (; i < s->n && done < len; i++, pos = 0) {
+		chunk = s->spans[i].len - pos;
+		if (chunk > len - done)
+			chunk = len - done;
+		memcpy((uint8_t *)dst + done, s->spans[i].data + pos, chunk);
+		done += chunk;
+	}
+	return done;
+}
+
+long
+kv_stream_find(const struct kv_stream *s, size_t off, int c)
+{
+	unsigned int i;
+	uint32_t pos;
+	size_t base;
+	const uint8_t *hit;
+
+	if (stream_locate(s, off, &i, &pos) != 0)
+		return -1;
+	base = off - pos;
+	for (; i < s->n; base += s->spans[i].len, i++, pos = 0) {
+		if (s->spans[i].len == pos)
+			continue;
+		hit = memchr(s->spans[i].data + pos, c, s->spans[i].len - pos);
+		if (hit != NULL)
+			return (long)(base + (size_t)(hit - s->spans[i].data));
+	}
+	return -1;
+}
+
+uint8_t
+kv_stream_byte(const struct kv_stream *s, size_t off)
+{
+	unsigned int i;
+	uint32_t pos;
+
+	if (stream_locate(s, off, &i, &pos) != 0)
+		return 0;
+	return s->spans[i].data[pos];
+}
+
+int
+kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
+		pst_name *names, unsigned int max)
+{
+	unsigned int i, n = 0;
+	uint32_t pos;
+	size_t chunk;
+
+	if (len == 0)
+		return 0;
+	if (off > s->len || len > s->len - off || stream_locate(s, off, &i, &pos) != 0)
+		return -1;
+	for (; i < s->n && len > 0; i++, pos = 0) {
+		chunk = s->spans[i].len - pos;
+		if (chunk == 0)
+			continue;
+		if (chunk > len)
+			chunk = len;
+		if (n == max)
+			return -1;
+		names[n++] = pst_name_make(pst_name_index(s->spans[i].name),
+					   (uint16_t)(pst_name_offset(s->spans[i].name) + pos),
+					   (uint16_t)chunk);
+		len -= chunk;
+	}
+	return len == 0 ? (int)n : -1;
+}
+
+/* ---- the queue -------------------------------------------------------- */
+
+void
+kv_stream_init(struct kv_stream *s)
+{
+	s->spans = NULL;
+	s->n = 0;
+	s->cap = 0;
+	s->len = 0;
+}
+
+int
+kv_stream_push(struct kv_stream *s, pst_name name, const void *data, uint32_t len)
+{
+	struct kv_span *sp;
+
+	if (len > UINT16_MAX || (data == NULL && len > 0))
+		return -EINVAL;
+	if (s->n == s->cap) {
+		unsigned int cap = s->cap ? s->cap * 2 : STREAM_FIRST_CAP;
+		struct kv_span *mem = s->spans ? stream_head(s) : NULL;
+
+		if (cap < s->cap)
+			return -ENOMEM;
+		mem = realloc(mem, ((size_t)cap + 1) * sizeof(*mem));
+		if (mem == NULL)
+			return -ENOMEM;
+		if (s->spans == NULL)
+			memset(mem, 0, sizeof(*mem));
+		s->spans = mem + 1;
+		s->cap = cap;
+	}
+	if (s->n == 0) {
+		stream_head(s)->name = name;
+		stream_head(s)->len = 0;
+	}
+	sp = &s->spans[s->n++];
+	sp->name = name;
+	sp->data = data;
+	sp->len = len;
+	s->len += len;
+	return 0;
+}
+
+void
+kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *arg)
+{
+	struct kv_span *head, *sp;
+	unsigned int k = 0;
+	pst_name name;
+
+	if (s->n == 0)
+		return;
+	head = stream_head(s);
+	if (n > s->len)
+		n = s->len;
+	s->len -= n;
+	/* Whole spans: everything the n bytes reach the end of. */
+	while (k < s->n && n >= s->spans[k].len) {
+		n -= s->spans[k].len;
+		if (drop != NULL)
+			drop(arg, k == 0 ? head->name : s->spans[k].name);
+		k++;
+	}
+	if (k > 0) {
+		s->n -= k;
+		memmove(s->spans, s->spans + k, s->n * sizeof(*s->spans));
+		if (s->n > 0)
+			head->name = s->spans[0].name;
+		head->len = 0;
+	}
+	if (n == 0)
+		return;
+	/* Part of the first span: trim it. */
+	sp = &s->spans[0];
+	name = sp->name;
+	sp->data += n;
+	sp->len -= (uint32_t)n;
+	sp->name = pst_name_make(pst_name_index(name),
+				 (uint16_t)(pst_name_offset(name) + n),
+				 (uint16_t)sp->len);
+	head->len += (uint32_t)n;
+}
+
+void
+kv_stream_fini(struct kv_stream *s, kv_stream_drop_fn drop, void *arg)
+{
+	if (s->spans == NULL) {
+		kv_stream_init(s);
+		return;
+	}
+	kv_stream_consume(s, s->len, drop, arg);
+	/* Whatever is left is empty spans the loop above did not reach. */
+	kv_stream_consume(s, 0, drop, arg);
+	free(stream_head(s));
+	kv_stream_init(s);
+}
+
+/* ---- cursors (stream_cursor.h) ---------------------------------------- */
+
+void
+kv_cursor_init(struct kv_cursor *c, const struct kv_stream *s, size_t off)
+{
+	c->s = s;
+	c->i = 0;
+	c->pos = 0;
+	c->off = 0;
+	if (kv_cursor_skip(c, off) != 0) {
+		/* Past the end: park at the end. */
+		c->i = s->n;
+		c->pos = 0;
+		c->off = s->len;
+	}
+}
+
+int
+kv_cursor_skip(struct kv_cursor *c, size_t n)
+{
+	const struct kv_stream *s = c->s;
+	size_t room;
+
+	while (n > 0) {
+		if (c->i >= s->n)
+			return -1;
+		room = s->spans[c->i].len - c->pos;
+		if (n < room) {
+			c->pos += (uint32_t)n;
+			c->off += n;
+			return 0;
+		}
+		n -= room;
+		c->off += room;
+		c->i++;
+		c->pos = 0;
+	}
+	return 0;
+}
