@@ -64,7 +64,7 @@ SINK_SECS_MAX=$((SINK_BYTES / 1048576 + 60))
 send_timed() {
 	local name=$1 t0 t1 rc
 	t0=$(date +%s%N)
-	run_bounded "$SINK_SECS_MAX" ip netns exec "$name-linux" nc -N -w 30 "$TB_PASTE_IP" 5001 <"$data"
+	run_bounded "$SINK_SECS_MAX" nsenter --net="/run/netns/$name-linux" nc -N -w 30 "$TB_PASTE_IP" 5001 <"$data"
 	rc=$?
 	t1=$(date +%s%N)
 	[ "$rc" -eq 0 ] || return 1
@@ -108,7 +108,7 @@ linux_sink() {
 	local label=linux r secs slog spid line
 	for ((r = 1; r <= RUNS; r++)); do
 		slog="$TB_WORK/linux-sink-$r.log"
-		bg_start ip netns exec "$K-paste" timeout -k 5 $((SINK_SECS_MAX + 60)) "$PY" \
+		bg_start nsenter --net="/run/netns/$K-paste" timeout -k 5 $((SINK_SECS_MAX + 60)) "$PY" \
 			"$NET_LIB_DIR/recv_server.py" --bind "$TB_PASTE_IP" --port 5001 --out - \
 			--accept-timeout 30 --timeout "$SINK_SECS_MAX" >"$slog" 2>&1
 		spid=$BG_PID
@@ -132,7 +132,7 @@ declare -A RATE
 # rr_client NAME LABEL: prints the request rate.
 rr_client() {
 	local name=$1 label=$2 clog="$TB_WORK/rr-$2.log" line
-	run_bounded $((ECHO_SECS + 90)) ip netns exec "$name-linux" "$PY" "$NET_LIB_DIR/echo_client.py" \
+	run_bounded $((ECHO_SECS + 90)) nsenter --net="/run/netns/$name-linux" "$PY" "$NET_LIB_DIR/echo_client.py" \
 		--host "$TB_PASTE_IP" --port 5001 --conns "$ECHO_CONNS" --rr "$ECHO_SIZE" \
 		--duration "$ECHO_SECS" --timeout $((ECHO_SECS + 60)) >"$clog" 2>&1 ||
 		{ cat "$clog" >&2; return 1; }
@@ -147,7 +147,7 @@ stop_testpmd
 [ "$(stack_field lwip_asserts)" = 0 ] || die "[paste echo] lwip_asserts=$(stack_field lwip_asserts)"
 
 elog="$TB_WORK/linux-echo.log"
-bg_start ip netns exec "$K-paste" timeout -k 5 $((ECHO_SECS + 180)) "$PY" \
+bg_start nsenter --net="/run/netns/$K-paste" timeout -k 5 $((ECHO_SECS + 180)) "$PY" \
 	"$NET_REPO/bench/linux_echo_server.py" --bind "$TB_PASTE_IP" --port 5001 >"$elog" 2>&1
 epid=$BG_PID
 wait_log "$elog" '^linux-echo: listening' 20 "$epid" || die "linux_echo_server.py did not start"

@@ -78,11 +78,11 @@ offloads_off() {
 		die "ethtool not found (scripts/deps.sh installs it)"
 	fi
 	for feat in tx rx tso gso gro; do
-		ip netns exec "$ns" ethtool -K "$ifname" "$feat" off >/dev/null 2>&1 || true
+		nsenter --net="/run/netns/$ns" ethtool -K "$ifname" "$feat" off >/dev/null 2>&1 || true
 	done
 	# Verify what matters; ethtool -k prints "<feature>: on|off [fixed]".
 	local k
-	k=$(ip netns exec "$ns" ethtool -k "$ifname")
+	k=$(nsenter --net="/run/netns/$ns" ethtool -k "$ifname")
 	for feat in tx-checksumming rx-checksumming tcp-segmentation-offload \
 		generic-segmentation-offload generic-receive-offload; do
 		if grep -Eq "^$feat: on" <<<"$k"; then
@@ -106,8 +106,8 @@ tb_up() {
 	ip link add "$ifp" mtu "$TB_MTU" netns "$nsp" type veth \
 		peer name "$ifl" mtu "$TB_MTU" netns "$nsl"
 	# IPv6 off before the links come up: no DAD, RS or MLD frames ever.
-	ip netns exec "$nsp" sysctl -qw "net.ipv6.conf.$ifp.disable_ipv6=1"
-	ip netns exec "$nsl" sysctl -qw "net.ipv6.conf.$ifl.disable_ipv6=1"
+	nsenter --net="/run/netns/$nsp" sysctl -qw "net.ipv6.conf.$ifp.disable_ipv6=1"
+	nsenter --net="/run/netns/$nsl" sysctl -qw "net.ipv6.conf.$ifl.disable_ipv6=1"
 	offloads_off "$nsp" "$ifp"
 	offloads_off "$nsl" "$ifl"
 	ip -n "$nsl" addr add "$TB_LINUX_IP/$TB_PREFIX_LEN" dev "$ifl"
@@ -167,7 +167,7 @@ tb_exec() {
 	if [ "$#" -eq 0 ]; then
 		set -- "${SHELL:-/bin/bash}"
 	fi
-	exec ip netns exec "$name-$side" "$@"
+	exec nsenter --net="/run/netns/$name-$side" "$@"
 }
 
 [ "$#" -ge 1 ] || usage

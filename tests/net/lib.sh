@@ -314,16 +314,20 @@ tb_down() {
 	TB_NAMES=("${keep[@]}")
 }
 
+# Commands enter a namespace with nsenter --net rather than `ip netns exec`,
+# which also remounts / and /sys in a private mount namespace: that fails
+# where / is not a mount point (a chroot, as in the fresh-machine check), and
+# nothing here needs more than the network namespace.
 tb_linux() {
 	local name=$1
 	shift
-	ip netns exec "$name-linux" "$@"
+	nsenter --net="/run/netns/$name-linux" "$@"
 }
 
 tb_paste() {
 	local name=$1
 	shift
-	ip netns exec "$name-paste" "$@"
+	nsenter --net="/run/netns/$name-paste" "$@"
 }
 
 # --- waiting on logs ---------------------------------------------------------------
@@ -422,7 +426,7 @@ start_testpmd() {
 	local prefix="pnet$$_$TP_N" extra=()
 	TB_EAL_PREFIXES+=("$prefix")
 	read -ra extra <<<"${TP_EAL_EXTRA:-}"
-	local cmd=(ip netns exec "$name-paste" "$TESTPMD"
+	local cmd=(nsenter --net="/run/netns/$name-paste" "$TESTPMD"
 		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
 		--file-prefix "$prefix" --log-level=lib.eal:error
 		"--vdev=net_af_packet0,iface=$name-p,qpairs=1"
@@ -554,7 +558,7 @@ sink_run() {
 	# Bounded, but not by speed: 1 MiB/s would still finish in time.
 	secs=${SINK_SECS:-$((bytes / 1048576 + 60))}
 	log "[$label] nc -N $TB_PASTE_IP 5001 < $(basename "$data") (at most $secs s)"
-	run_bounded "$secs" ip netns exec "$name-linux" nc -N -w 30 "$TB_PASTE_IP" 5001 <"$data"
+	run_bounded "$secs" nsenter --net="/run/netns/$name-linux" nc -N -w 30 "$TB_PASTE_IP" 5001 <"$data"
 	rc=$?
 	check_rc "$rc" "[$label] nc sent $bytes bytes and saw the close"
 
@@ -597,7 +601,7 @@ echo_run() {
 	local sizes="$TB_WORK/sizes-$label" clog="$TB_WORK/client-$label.log" rc summary n got want
 	start_testpmd "$name" tcp-echo --tcp-port 5001 "$@" || return 1
 	log "[$label] echo_client.py: $conns connections, $min..$max bytes each, seed $seed (at most $secs s)"
-	run_bounded $((secs + 15)) ip netns exec "$name-linux" "$PY" "$NET_LIB_DIR/echo_client.py" \
+	run_bounded $((secs + 15)) nsenter --net="/run/netns/$name-linux" "$PY" "$NET_LIB_DIR/echo_client.py" \
 		--host "$TB_PASTE_IP" --port 5001 --conns "$conns" \
 		--min-bytes "$min" --max-bytes "$max" --seed "$seed" \
 		--timeout "$secs" --connect-timeout "$secs" --sizes-file "$sizes" >"$clog" 2>&1

@@ -92,12 +92,12 @@ tb_up(struct testbed *tb, const char *tag)
 		  tb->ns_linux, tb->if_linux) ||
 	    tb_sh("ip -n %s addr add " TB_LINUX_IP "/24 dev %s", tb->ns_linux, tb->if_linux) ||
 	    tb_sh("ip -n %s link set %s up", tb->ns_paste, tb->if_paste) ||
-	    tb_sh("ip netns exec %s sysctl -qw net.ipv6.conf.%s.disable_ipv6=1",
+	    tb_sh("nsenter --net=/run/netns/%s sysctl -qw net.ipv6.conf.%s.disable_ipv6=1",
 		  tb->ns_paste, tb->if_paste) ||
 	    /* Whole frames with real checksums for af_packet. */
-	    tb_sh("ip netns exec %s ethtool -K %s tx off rx off tso off gso off gro off >/dev/null 2>&1",
+	    tb_sh("nsenter --net=/run/netns/%s ethtool -K %s tx off rx off tso off gso off gro off >/dev/null 2>&1",
 		  tb->ns_paste, tb->if_paste) ||
-	    tb_sh("ip netns exec %s ethtool -K %s tx off rx off tso off gso off gro off >/dev/null 2>&1",
+	    tb_sh("nsenter --net=/run/netns/%s ethtool -K %s tx off rx off tso off gso off gro off >/dev/null 2>&1",
 		  tb->ns_linux, tb->if_linux)) {
 		fprintf(stderr, "testbed: setup failed (needs root, iproute2, ethtool)\n");
 		return -1;

@@ -45,7 +45,7 @@ mlog="$TB_WORK/malformed.log"
 clog="$TB_WORK/client.log"
 
 log "malformed.py: sniffing $NAME-l, frames to $TP_MAC"
-bg_start ip netns exec "$NAME-linux" timeout -k 5 120 "$PY" "$NET_LIB_DIR/malformed.py" \
+bg_start nsenter --net="/run/netns/$NAME-linux" timeout -k 5 120 "$PY" "$NET_LIB_DIR/malformed.py" \
 	--iface "$NAME-l" --dst-mac "$TP_MAC" --dport 5001 \
 	--start-file "$start_file" --start-timeout 90 >"$mlog" 2>&1
 mpid=$BG_PID
@@ -55,7 +55,7 @@ wait_log "$mlog" '^malformed: sniffing' 30 "$mpid" || {
 }
 
 log "echo client: 1 connection, 1 MiB, holding after 64 KiB"
-bg_start ip netns exec "$NAME-linux" timeout -k 5 150 "$PY" "$NET_LIB_DIR/echo_client.py" \
+bg_start nsenter --net="/run/netns/$NAME-linux" timeout -k 5 150 "$PY" "$NET_LIB_DIR/echo_client.py" \
 	--host "$TB_PASTE_IP" --port 5001 --conns 1 --min-bytes 1048576 --max-bytes 1048576 \
 	--seed 5 --hold-after 65536 --go-file "$go_file" --hold-timeout 90 --timeout 140 >"$clog" 2>&1
 cpid=$BG_PID

@@ -20,7 +20,7 @@ tb_up "$NAME"
 start_testpmd "$NAME" icmpecho || tb_finish
 
 log "ping -c 5 -W 2 $TB_PASTE_IP from $NAME-linux"
-out=$(run_bounded 30 ip netns exec "$NAME-linux" ping -n -c 5 -i 0.2 -W 2 "$TB_PASTE_IP" 2>&1)
+out=$(run_bounded 30 nsenter --net="/run/netns/$NAME-linux" ping -n -c 5 -i 0.2 -W 2 "$TB_PASTE_IP" 2>&1)
 rc=$?
 printf '%s\n' "$out" | sed 's/^/    /'
 check_rc "$rc" "ping exits 0"

@@ -34,7 +34,7 @@ run_client() {
 	want=$("$PY" "$NET_LIB_DIR/pattern.py" "$bytes")
 	log "[$label] pattern of $bytes bytes: sha256 $want"
 	secs=$((bytes / 1048576 + 60))
-	bg_start ip netns exec "$NAME-linux" timeout -k 5 $((secs + 30)) "$PY" \
+	bg_start nsenter --net="/run/netns/$NAME-linux" timeout -k 5 $((secs + 30)) "$PY" \
 		"$NET_LIB_DIR/recv_server.py" --bind "$TB_LINUX_IP" --port 5002 \
 		--out "$out" --accept-timeout 60 --timeout "$secs" >"$slog" 2>&1
 	spid=$BG_PID

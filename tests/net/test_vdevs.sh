@@ -53,7 +53,7 @@ ip netns add "$NS" || die "cannot create namespace $NS"
 log "net_tap in namespace $NS"
 N=$((N + 1))
 LOG="$TB_WORK/tap.log"
-run_tp "$LOG" "pnv$$_$N" ip netns exec "$NS" -- "--vdev=net_tap0,iface=$TAP" -- \
+run_tp "$LOG" "pnv$$_$N" nsenter --net="/run/netns/$NS" -- "--vdev=net_tap0,iface=$TAP" -- \
 	--forward-mode=tcp-sink --ip 198.18.1.1/24 --pool-file "$TB_SHM/tap.pool" \
 	--pool-bufs 16384
 TAP_PID=$BG_PID
@@ -62,10 +62,10 @@ if wait_log "$LOG" '^paste-testpmd: ready ' 20 "$TAP_PID"; then
 	ip -n "$NS" link set lo up
 	ip -n "$NS" addr add 198.18.1.2/24 dev "$TAP"
 	ip -n "$NS" link set "$TAP" up
-	out=$(run_bounded 30 ip netns exec "$NS" ping -n -c 3 -i 0.2 -W 2 198.18.1.1 2>&1)
+	out=$(run_bounded 30 nsenter --net="/run/netns/$NS" ping -n -c 3 -i 0.2 -W 2 198.18.1.1 2>&1)
 	check_rc $? "net_tap: ping 198.18.1.1 through the tap"
 	make_random "$TB_WORK/tap.bin" $((8 << 20))
-	run_bounded 60 ip netns exec "$NS" nc -N -w 20 198.18.1.1 5001 <"$TB_WORK/tap.bin"
+	run_bounded 60 nsenter --net="/run/netns/$NS" nc -N -w 20 198.18.1.1 5001 <"$TB_WORK/tap.bin"
 	check_rc $? "net_tap: nc sends 8 MiB"
 	if wait_log "$LOG" '^tcp-sink: conn .* closed ' 20 "$TAP_PID"; then
 		line=$(grep -m1 '^tcp-sink: conn .* closed ' "$LOG")
