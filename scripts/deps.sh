@@ -32,6 +32,7 @@ packages=(
 	python3 python3-scapy                                 # packet crafting in net tests (/usr/bin/python3)
 	dpkg-dev                                              # apt-get source (unpacks lwIP)
 	procps coreutils jq                                   # test scripts, summary of test results
+	redis-server redis-tools wrk gnuplot-nox              # bench/run.sh: Redis baseline, redis-benchmark, wrk, plots
 )
 
 # apt output goes to a log so that a normal run prints one line per step;

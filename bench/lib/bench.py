@@ -1,0 +1,1465 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""The engine of bench/run.sh: paste-kvs, linux-kvs and Redis side by side.
+
+Two testbeds of scripts/testbed.sh, so a kernel server never shares paste's
+veth or address:
+  P  paste-kvs on P-p (net_af_packet), answering as 198.18.0.1;
+  K  the kernel servers (linux-kvs, redis-server) bound to 198.18.0.1 on K-p,
+     the paste-side veth of a second pair.
+Clients run in the Linux namespace of the matching testbed. The server is
+pinned to core 1 (EAL -l 1, taskset -c 1), every client to core 0. One
+server runs at a time.
+
+Repeats are interleaved: repeat r runs every system in turn (the order
+rotated each repeat), each from a fresh pool, through all its points. A
+point's figure is the median over the repeats.
+
+Everything this process starts (servers, clients, testbeds, scratch files)
+is removed on every exit path: normal end, error, SIGINT, SIGTERM.
+"""
+
+import argparse
+import csv
+import datetime
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TESTBED = os.path.join(REPO, "scripts", "testbed.sh")
+SERVER_IP = "198.18.0.1"
+PREFIX_LEN = 24
+SERVER_CORE = 1
+CLIENT_CORE = 0
+RESP_PORT = 6379
+HTTP_PORT = 8080
+CLIENT_BOUND = 0.95          # client core busy fraction that makes a point client-bound
+
+
+class BenchError(Exception):
+    pass
+
+
+def now():
+    return time.monotonic()
+
+
+# ---- progress ------------------------------------------------------------
+
+class Progress:
+    def __init__(self, quiet=False):
+        self.t0 = now()
+        self.tty = sys.stderr.isatty()
+        self.quiet = quiet
+        self.width = 0
+
+    def line(self, msg):
+        if self.quiet:
+            return
+        text = "[%5.0fs] %s" % (now() - self.t0, msg)
+        if self.tty:
+            pad = max(0, self.width - len(text))
+            sys.stderr.write("\r" + text + " " * pad)
+            sys.stderr.flush()
+            self.width = len(text)
+        else:
+            sys.stderr.write(text + "\n")
+
+    def say(self, msg):
+        """A line that stays."""
+        if self.tty and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            self.width = 0
+        sys.stderr.write("bench: %s\n" % msg)
+        sys.stderr.flush()
+
+
+PROG = Progress()
+
+
+# ---- cleanup registry ----------------------------------------------------
+
+class Cleanup:
+    """What this run started, undone in reverse order, once."""
+
+    def __init__(self):
+        self.procs = []       # (Popen, stop signal)
+        self.testbeds = []
+        self.paths = []
+        self.done = False
+
+    def proc(self, p, sig=signal.SIGTERM):
+        self.procs.append((p, sig))
+        return p
+
+    def forget(self, p):
+        self.procs = [(q, s) for (q, s) in self.procs if q is not p]
+
+    def run(self):
+        if self.done:
+            return
+        self.done = True
+        for p, sig in reversed(self.procs):
+            stop_proc(p, sig, 5)
+        self.procs = []
+        for name in reversed(self.testbeds):
+            subprocess.run(["bash", TESTBED, "down", name], env=dict(os.environ, TB_QUIET="1"),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        self.testbeds = []
+        for path in reversed(self.paths):
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.exists(path):
+                os.unlink(path)
+        self.paths = []
+
+
+CLEAN = Cleanup()
+
+
+def stop_proc(p, sig=signal.SIGTERM, secs=5):
+    """Stop one process we started (by its pid): sig, then SIGKILL."""
+    if p.poll() is not None:
+        return p.returncode
+    try:
+        p.send_signal(sig)
+        return p.wait(timeout=secs)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.wait(timeout=10)
+
+
+def on_signal(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+# ---- small helpers -------------------------------------------------------
+
+def run(cmd, timeout, input=None, check=False):
+    """Run a command to completion with a time limit; returns CompletedProcess."""
+    try:
+        r = subprocess.run(cmd, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BenchError("timed out after %ss: %s" % (timeout, " ".join(cmd)))
+    if check and r.returncode != 0:
+        raise BenchError("%s: exit %d: %s" % (" ".join(cmd[:6]), r.returncode,
+                                               r.stderr.decode(errors="replace")[-500:]))
+    return r
+
+
+def ns_enter(ns):
+    # nsenter, like scripts/testbed.sh: the network namespace only (ip netns
+    # exec would also give the process a mount namespace of its own).
+    return ["nsenter", "--net=/run/netns/" + ns]
+
+
+def ns_cmd(ns, core, argv):
+    return ns_enter(ns) + ["taskset", "-c", str(core)] + argv
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None
+    return statistics.median(xs)
+
+
+def cpu_times():
+    """Per-core (busy, total) jiffies from /proc/stat."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+)\s+(.*)", line)
+            if not m:
+                continue
+            v = [int(x) for x in m.group(2).split()]
+            idle = v[3] + (v[4] if len(v) > 4 else 0)
+            total = sum(v[:8])
+            out[int(m.group(1))] = (total - idle, total)
+    return out
+
+
+def cpu_delta(a, b, core):
+    busy = b[core][0] - a[core][0]
+    total = b[core][1] - a[core][1]
+    hz = os.sysconf("SC_CLK_TCK")
+    return (busy / total if total > 0 else None), busy / hz
+
+
+def tsc_hz_guess():
+    """TSC frequency for paste's busy_cycles, when the stats line lacks it."""
+    try:
+        r = subprocess.run(["dmesg"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=10)
+        m = re.search(r"tsc: Refined TSC clocksource calibration: ([\d.]+) MHz", r.stdout.decode())
+        if not m:
+            m = re.search(r"tsc: Detected ([\d.]+) MHz", r.stdout.decode())
+        if m:
+            return float(m.group(1)) * 1e6
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    with open("/proc/cpuinfo") as f:
+        m = re.search(r"cpu MHz\s*:\s*([\d.]+)", f.read())
+    return float(m.group(1)) * 1e6 if m else None
+
+
+def kv_fields(line):
+    d = {}
+    for tok in line.split():
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            try:
+                d[k] = int(v)
+            except ValueError:
+                try:
+                    d[k] = float(v)
+                except ValueError:
+                    d[k] = v
+    return d
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def dir_bytes(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                pass
+    return total
+
+
+# ---- testbeds ------------------------------------------------------------
+
+def reap_stale():
+    """Testbeds of earlier runs whose process died without cleaning up."""
+    r = run(["ip", "netns", "list"], 10)
+    for line in r.stdout.decode().splitlines():
+        m = re.match(r"^(pb[pk](\d+))-(paste|linux)\b", line)
+        if not m or int(m.group(2)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(2)), 0)
+            continue
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        run(["bash", TESTBED, "down", m.group(1)], 60)
+
+
+def testbed_up(name):
+    CLEAN.testbeds.append(name)
+    r = run(["bash", TESTBED, "up", name], 60)
+    if r.returncode != 0:
+        raise BenchError("testbed %s did not come up: %s" % (name, r.stderr.decode()[-500:]))
+
+
+# ---- servers -------------------------------------------------------------
+
+class Server:
+    """One system under test. Subclasses: PasteKvs, LinuxKvs, Redis."""
+    http = True
+    family = "?"
+
+    def __init__(self, ctx, name, index="wal", copy=False, delay_us=0):
+        self.ctx = ctx
+        self.name = name
+        self.index = index
+        self.copy = copy
+        self.delay_us = delay_us
+        self.proc = None
+        self.log = None
+        self.n = 0
+
+    # the client side
+    @property
+    def client_ns(self):
+        return self.ctx.tb[self.side] + "-linux"
+
+    @property
+    def server_ns(self):
+        return self.ctx.tb[self.side] + "-paste"
+
+    def client(self, argv):
+        return ns_cmd(self.client_ns, CLIENT_CORE, argv)
+
+    def start(self, pool_bufs):
+        self.n += 1
+        self.log = os.path.join(self.ctx.work, "%s.%d.log" % (self.name, self.n))
+        cmd = self.command(pool_bufs)
+        with open(self.log + ".cmd", "w") as f:
+            f.write(" ".join(cmd) + "\n")
+        logf = open(self.log, "w")
+        self.proc = CLEAN.proc(subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL), self.stop_signal)
+        logf.close()
+        self.wait_ready(30)
+
+    stop_signal = signal.SIGINT
+
+    def stop(self):
+        if self.proc is None:
+            return
+        rc = stop_proc(self.proc, self.stop_signal, 15)
+        CLEAN.forget(self.proc)
+        self.proc = None
+        self.cleanup_files()
+        return rc
+
+    def cleanup_files(self):
+        pass
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def fail(self, msg):
+        tail = "\n".join(self.log_text().splitlines()[-15:])
+        raise BenchError("%s: %s\n---- %s\n%s\n----" % (self.name, msg, self.log, tail))
+
+    def wait_ready(self, secs):
+        deadline = now() + secs
+        while now() < deadline:
+            if self.proc.poll() is not None:
+                self.fail("exited with status %s before it was ready" % self.proc.returncode)
+            if self.ready():
+                return
+            time.sleep(0.05)
+        self.fail("not ready within %d s" % secs)
+
+    # statistics lines ("kvs: k=v ...") of paste-kvs and linux-kvs
+    def stats_lines(self):
+        return [kv_fields(l) for l in self.log_text().splitlines() if l.startswith("kvs: ")]
+
+    def fresh_stats(self, secs=3):
+        """The next statistics line printed from now on."""
+        n0 = len(self.stats_lines())
+        deadline = now() + secs
+        while now() < deadline:
+            lines = self.stats_lines()
+            if len(lines) > n0:
+                return lines[-1]
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        return None
+
+    def rss_kb(self):
+        return rss_kb(self.proc.pid)
+
+    def resp_ok(self):
+        r = run(self.client(["redis-cli", "-h", SERVER_IP, "-p", str(RESP_PORT), "PING"]), 5)
+        return r.returncode == 0 and r.stdout.strip() == b"PONG"
+
+
+class PasteKvs(Server):
+    family = "paste"
+    side = "p"
+
+    def command(self, pool_bufs):
+        self.pool = os.path.join(self.ctx.shm, "%s.%d.pool" % (self.name, self.n))
+        prefix = "pbench%d_%d_%s" % (os.getpid(), self.n, self.name.replace("-", ""))
+        self.ctx.eal_prefixes.append(prefix)
+        CLEAN.paths.append("/var/run/dpdk/" + prefix)
+        cmd = ns_enter(self.server_ns) + [self.ctx.paste_kvs,
+               "-l", str(SERVER_CORE)] + self.ctx.eal_mem + [
+               "--no-pci", "--no-shconf", "--no-telemetry", "--iova-mode=va",
+               "--file-prefix", prefix, "--log-level=lib.eal:error",
+               "--vdev=net_af_packet0,iface=%s-p,qpairs=1" % self.ctx.tb["p"],
+               "--", "--ip", "%s/%d" % (SERVER_IP, PREFIX_LEN), "--index", self.index,
+               "--pool-file", self.pool, "--pool-bufs", str(pool_bufs),
+               "--busy-poll", "--stats-period", "0.2", "--max-conns", "1024"]
+        if self.copy:
+            cmd.append("--copy")
+        if self.delay_us:
+            cmd += ["--pm-drain-delay-us", str(self.delay_us)]
+        return cmd
+
+    def ready(self):
+        if "paste-kvs: ready" not in self.log_text():
+            return False
+        # The stack answers ARP and TCP once its poll loop runs.
+        return self.resp_ok()
+
+    def cleanup_files(self):
+        if os.path.exists(self.pool):
+            os.unlink(self.pool)
+
+    def persistent_bytes(self, stats):
+        return stats.get("pool_kept", 0) * stats.get("buf_size", self.ctx.buf_size)
+
+
+class LinuxKvs(Server):
+    family = "linux-kvs"
+    side = "k"
+
+    def command(self, pool_bufs):
+        self.pool = os.path.join(self.ctx.shm, "%s.%d.pool" % (self.name, self.n))
+        cmd = ns_cmd(self.server_ns, SERVER_CORE, [
+            self.ctx.linux_kvs, "--index", self.index, "--pool-file", self.pool,
+            "--pool-bufs", str(pool_bufs), "--bind", SERVER_IP, "--stats-period", "0.2",
+            "--max-conns", "1024"])
+        if self.delay_us:
+            cmd += ["--pm-drain-delay-us", str(self.delay_us)]
+        return cmd
+
+    def ready(self):
+        return "linux-kvs: ready" in self.log_text() and self.resp_ok()
+
+    def cleanup_files(self):
+        if os.path.exists(self.pool):
+            os.unlink(self.pool)
+
+    def persistent_bytes(self, stats):
+        return stats.get("pool_kept", 0) * stats.get("buf_size", self.ctx.buf_size)
+
+
+class Redis(Server):
+    family = "redis"
+    side = "k"
+    http = False
+    stop_signal = signal.SIGTERM
+
+    def command(self, pool_bufs):
+        self.dir = os.path.join(self.ctx.shm, "%s.%d" % (self.name, self.n))
+        os.makedirs(self.dir, exist_ok=True)
+        return ns_cmd(self.server_ns, SERVER_CORE, [
+            "redis-server", "--port", str(RESP_PORT), "--bind", SERVER_IP,
+            "--protected-mode", "no", "--daemonize", "no", "--save", "",
+            "--appendonly", "yes", "--appendfsync", "always", "--dir", self.dir,
+            "--maxclients", "1024", "--io-threads", "1", "--loglevel", "warning"])
+
+    def ready(self):
+        return self.resp_ok()
+
+    def cleanup_files(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def stats_lines(self):
+        return []
+
+    def info(self):
+        r = run(self.client(["redis-cli", "-h", SERVER_IP, "-p", str(RESP_PORT), "INFO"]), 10)
+        d = {}
+        for line in r.stdout.decode(errors="replace").splitlines():
+            if ":" in line and not line.startswith("#"):
+                k, v = line.strip().split(":", 1)
+                d[k] = v
+        return d
+
+    def fresh_stats(self, secs=3):
+        info = self.info()
+        out = {"requests": int(info.get("total_commands_processed", 0))}
+        m = re.search(r"keys=(\d+)", info.get("db0", ""))
+        out["keys"] = int(m.group(1)) if m else 0
+        return out
+
+    def persistent_bytes(self, stats):
+        return dir_bytes(self.dir)
+
+
+SYSTEMS = {
+    # name: (class, index, copy, delay_us, label)
+    "paste-wal": (PasteKvs, "wal", False, 0, "paste-kvs zero-copy, wal"),
+    "paste-btree": (PasteKvs, "btree", False, 0, "paste-kvs zero-copy, btree"),
+    "paste-copy": (PasteKvs, "wal", True, 0, "paste-kvs --copy, wal"),
+    "linux-kvs": (LinuxKvs, "wal", False, 0, "linux-kvs (epoll, copy + fence before write), wal"),
+    "redis": (Redis, None, False, 0, "redis-server, appendonly yes, appendfsync always"),
+    "paste-wal+d10": (PasteKvs, "wal", False, 10, "paste-kvs zero-copy, wal, 10 us drain"),
+    "paste-copy+d10": (PasteKvs, "wal", True, 10, "paste-kvs --copy, wal, 10 us drain"),
+    "linux-kvs+d10": (LinuxKvs, "wal", False, 10, "linux-kvs, wal, 10 us drain"),
+}
+
+
+# ---- workloads -----------------------------------------------------------
+
+def point_id(p):
+    if p["tool"] == "rb":
+        return "%s d=%d P=%d c=%d" % (p["op"].upper(), p["d"], p["P"], p["c"])
+    return "%s P=%d c=%d" % (p["op"], p["P"], p["c"])
+
+
+def build_points(mode):
+    """The matrix of (client, op, size, pipeline, connections) per mode."""
+    pts = []
+    if mode == "full":
+        sizes, pipes, conns = [64, 1024, 8192], [1, 16], [1, 50, 100]
+    elif mode == "quick":
+        sizes, pipes, conns = [1024], [1, 16], [1, 50]
+    else:  # smoke
+        sizes, pipes, conns = [1024], [1, 16], [1, 50]
+    for d in sizes:
+        for op in ("set", "get"):
+            for P in pipes:
+                for c in conns:
+                    if mode == "quick" and P == 16 and c == 1:
+                        continue
+                    if mode == "quick" and op == "get" and c == 1:
+                        continue
+                    pts.append(dict(tool="rb", op=op, d=d, P=P, c=c, write=op == "set"))
+    for op in ("post1k", "rpc64"):
+        for P in pipes:
+            for c in conns:
+                if mode in ("quick", "smoke") and (c == 1 or P == 16):
+                    continue
+                pts.append(dict(tool="wrk", op=op, d=1024 if op == "post1k" else 64, P=P, c=c,
+                                write=op == "post1k"))
+    for p in pts:
+        p["id"] = point_id(p)
+    return pts
+
+
+def delay_points(points):
+    """The write workloads the 10 us drain variants run."""
+    return [p for p in points if p["write"] and p["c"] == 50 and p["d"] == 1024]
+
+
+def redis_pipe_stream(keys, size, prefix="key:", fmt="%012d", start=0):
+    """RESP SET commands for keys prefix+fmt % i, i in [start, start+keys)."""
+    val = (b"v" * size)
+    vh = b"$%d\r\n" % size
+    chunks = []
+    for i in range(start, start + keys):
+        k = (prefix + fmt % i).encode()
+        chunks.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n%s%s\r\n" % (len(k), k, vh, val))
+        if len(chunks) >= 4096:
+            yield b"".join(chunks)
+            chunks = []
+    if chunks:
+        yield b"".join(chunks)
+
+
+def pipe_load(srv, keys, size, prefix="key:", fmt="%012d", timeout=600):
+    """Load keys with redis-cli --pipe (pipelined SETs) from the client core."""
+    cmd = srv.client(["redis-cli", "-h", SERVER_IP, "-p", str(RESP_PORT), "--pipe",
+                      "--pipe-timeout", "30"])
+    p = CLEAN.proc(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT))
+    deadline = now() + timeout
+    try:
+        for chunk in redis_pipe_stream(keys, size, prefix, fmt):
+            if now() > deadline:
+                raise BenchError("%s: loading %d keys took over %d s" % (srv.name, keys, timeout))
+            p.stdin.write(chunk)
+        p.stdin.close()
+        p.wait(timeout=max(5, deadline - now()))   # its output is a few lines
+        out = p.stdout.read()
+    except (BrokenPipeError, subprocess.TimeoutExpired):
+        stop_proc(p)
+        raise BenchError("%s: redis-cli --pipe failed" % srv.name)
+    finally:
+        CLEAN.forget(p)
+    text = out.decode(errors="replace")
+    m = re.search(r"errors: (\d+), replies: (\d+)", text)
+    if not m or int(m.group(1)) != 0 or int(m.group(2)) != keys:
+        raise BenchError("%s: redis-cli --pipe: %s" % (srv.name, text.strip()[-300:]))
+
+
+def parse_rb_csv(text):
+    rows = list(csv.reader(io.StringIO(text)))
+    hdr = None
+    for row in rows:
+        if row and row[0] == "test":
+            hdr = row
+        elif hdr and row and len(row) == len(hdr):
+            d = dict(zip(hdr, row))
+            return dict(rps=float(d["rps"]), p50=float(d["p50_latency_ms"]),
+                        p99=float(d["p99_latency_ms"]), avg=float(d["avg_latency_ms"]),
+                        max=float(d["max_latency_ms"]))
+    return None
+
+
+def wrk_time_ms(s):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", s)
+    if not m:
+        return None
+    v = float(m.group(1))
+    return v * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}[m.group(2)]
+
+
+def parse_wrk(text):
+    out = {}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if not m:
+        return None
+    out["rps"] = float(m.group(1))
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text)
+    if m:
+        out["requests"] = int(m.group(1))
+    for pct, key in (("50", "p50"), ("99", "p99")):
+        m = re.search(r"^\s+%s%%\s+(\S+)" % pct, text, re.M)
+        out[key] = wrk_time_ms(m.group(1)) if m else None
+    m = re.search(r"Latency\s+(\S+)", text)
+    out["avg"] = wrk_time_ms(m.group(1)) if m else None
+    errs = 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        errs += int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        errs += sum(int(x) for x in m.groups())
+    out["errors"] = errs
+    return out
+
+
+WRK_POST = """-- 1 KiB HTTP POSTs (PASTE's WAL workload) over KEYS keys, DEPTH per send
+local body = string.rep("v", 1024)
+local depth = DEPTH
+local keys = KEYS
+local reqs = {}
+init = function(args)
+  for j = 1, 64 do
+    local r = {}
+    for i = 1, depth do
+      r[i] = wrk.format("POST", "/w" .. ((j * depth + i) % keys), nil, body)
+    end
+    reqs[j] = table.concat(r)
+  end
+end
+local n = 0
+request = function()
+  n = n + 1
+  return reqs[n % 64 + 1]
+end
+"""
+
+WRK_RPC = """-- 64-byte RPC: GET of a 64-byte value, DEPTH per send
+local req
+init = function(args)
+  local r = {}
+  for i = 1, DEPTH do r[i] = wrk.format("GET", "/rpc") end
+  req = table.concat(r)
+end
+request = function() return req end
+"""
+
+
+class Runner:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.estimate = {}   # (system, point id) -> req/s seen
+
+    def requests_for(self, srv, p):
+        est = self.estimate.get((srv.name, p["id"]))
+        if est is None:
+            base = 8000 if p["c"] == 1 else 40000
+            if p["P"] > 1:
+                base *= 4
+            if p["d"] >= 8192:
+                base /= 3
+            est = base
+        n = int(est * self.ctx.seconds)
+        return max(n, 200 * p["P"], 2 * p["c"] * p["P"])
+
+    def run_point(self, srv, p, rep):
+        before_stats = srv.fresh_stats() if srv.family != "redis" else srv.fresh_stats()
+        c0 = cpu_times()
+        t0 = now()
+        if p["tool"] == "rb":
+            res = self.run_rb(srv, p)
+        else:
+            res = self.run_wrk(srv, p)
+        wall = now() - t0
+        c1 = cpu_times()
+        after_stats = srv.fresh_stats()
+        cu, _ = cpu_delta(c0, c1, CLIENT_CORE)
+        su, sbusy = cpu_delta(c0, c1, SERVER_CORE)
+        res.update(system=srv.name, point=p["id"], rep=rep, wall_s=round(wall, 3),
+                   client_util=cu, server_core_util=su)
+        reqs = res.get("requests")
+        srv_reqs = None
+        if before_stats and after_stats:
+            srv_reqs = after_stats.get("requests", 0) - before_stats.get("requests", 0)
+            res["server_requests"] = srv_reqs
+        if srv.family == "paste" and before_stats and after_stats and "busy_cycles" in after_stats:
+            hz = after_stats.get("tsc_hz") or self.ctx.tsc_hz
+            busy_s = (after_stats["busy_cycles"] - before_stats["busy_cycles"]) / hz
+            n = srv_reqs or reqs
+            res["server_us_per_req"] = busy_s / n * 1e6 if n else None
+            res["server_util"] = min(1.0, busy_s / wall) if wall > 0 else None
+        else:
+            res["server_us_per_req"] = sbusy / reqs * 1e6 if reqs else None
+            res["server_util"] = su
+        res["client_bound"] = cu is not None and cu >= CLIENT_BOUND
+        if res.get("rps"):
+            self.estimate[(srv.name, p["id"])] = res["rps"]
+        return res
+
+    def run_rb(self, srv, p):
+        n = self.requests_for(srv, p)
+        cmd = srv.client(["redis-benchmark", "-h", SERVER_IP, "-p", str(RESP_PORT),
+                          "-t", p["op"], "-n", str(n), "-c", str(p["c"]), "-P", str(p["P"]),
+                          "-d", str(p["d"]), "-r", str(self.ctx.keyspace), "--csv"])
+        r = run(cmd, timeout=self.ctx.seconds * 20 + 30)
+        res = parse_rb_csv(r.stdout.decode(errors="replace"))
+        if r.returncode != 0 or res is None:
+            raise BenchError("%s: redis-benchmark %s failed (exit %d): %s" % (
+                srv.name, p["id"], r.returncode,
+                (r.stdout + r.stderr).decode(errors="replace")[-400:]))
+        res["requests"] = n
+        res["errors"] = 0
+        return res
+
+    def run_wrk(self, srv, p):
+        script = os.path.join(self.ctx.work, "%s-P%d.lua" % (p["op"], p["P"]))
+        if not os.path.exists(script):
+            src = WRK_POST if p["op"] == "post1k" else WRK_RPC
+            src = src.replace("DEPTH", str(p["P"])).replace("KEYS", str(self.ctx.keyspace))
+            with open(script, "w") as f:
+                f.write(src)
+        secs = max(1, int(round(self.ctx.seconds)))
+        cmd = srv.client(["wrk", "-t1", "-c", str(p["c"]), "-d", "%ds" % secs, "--latency",
+                          "--timeout", "5s", "-s", script,
+                          "http://%s:%d/" % (SERVER_IP, HTTP_PORT)])
+        r = run(cmd, timeout=secs + 30)
+        text = r.stdout.decode(errors="replace")
+        res = parse_wrk(text)
+        if r.returncode != 0 or res is None:
+            raise BenchError("%s: wrk %s failed (exit %d): %s" % (
+                srv.name, p["id"], r.returncode, (text + r.stderr.decode())[-400:]))
+        if p["P"] > 1:
+            # wrk counts responses, but measures latency per send: a
+            # pipelined send's latency is that of its last response.
+            pass
+        return res
+
+
+# ---- correctness checks (every mode; all that --smoke asserts) -----------
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+        self.lines = []
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+            self.lines.append("PASS: " + what)
+        else:
+            self.failed += 1
+            self.lines.append("FAIL: " + what)
+        PROG.say(("PASS: " if ok else "FAIL: ") + what)
+        return ok
+
+
+def correctness(srv, checks):
+    """SET then GET returns the value (RESP, and HTTP where served)."""
+    import random
+    rnd = random.Random(hash(srv.name) & 0xffff)
+    for size in (64, 1500, 8192):
+        val = bytes(rnd.choice(b"abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(size))
+        key = "smoke:%s:%d" % (srv.name, size)
+        r = run(srv.client(["redis-cli", "-h", SERVER_IP, "-p", str(RESP_PORT), "-x", "SET", key]),
+                10, input=val)
+        ok = r.returncode == 0 and r.stdout.strip() == b"OK"
+        r = run(srv.client(["redis-cli", "-h", SERVER_IP, "-p", str(RESP_PORT), "--no-raw",
+                            "GET", key]), 10)
+        got = r.stdout.strip()
+        ok = ok and r.returncode == 0 and got == b'"' + val + b'"'
+        checks.check(ok, "%s: RESP SET then GET of a %d-byte value" % (srv.name, size))
+    if srv.http:
+        val = bytes(rnd.choice(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(3000))
+        url = "http://%s:%d/smoke-%s" % (SERVER_IP, HTTP_PORT, srv.name)
+        r = run(srv.client(["curl", "-sS", "-m", "10", "-X", "PUT", "--data-binary", "@-",
+                            "-o", "/dev/null", "-w", "%{http_code}", url]), 15, input=val)
+        ok = r.returncode == 0 and r.stdout.strip() == b"200"
+        r = run(srv.client(["curl", "-sS", "-m", "10", url]), 15)
+        checks.check(ok and r.returncode == 0 and r.stdout == val,
+                     "%s: HTTP PUT then GET of a 3000-byte body" % srv.name)
+
+
+# ---- the run -------------------------------------------------------------
+
+class Context:
+    pass
+
+
+def memory_phase(ctx, sysname, checks):
+    """Load N distinct 1 KiB keys into a fresh server: DRAM and persistent
+    bytes per key."""
+    cls, index, copy, delay, label = SYSTEMS[sysname]
+    srv = cls(ctx, sysname + "-mem", index, copy, delay)
+    n = ctx.mem_keys
+    pool_bufs = max(262144, n * 3 + 65536)
+    PROG.line("memory: %s, loading %d keys of 1 KiB" % (sysname, n))
+    srv.start(pool_bufs)
+    try:
+        time.sleep(0.3)
+        rss0 = srv.rss_kb()
+        s0 = srv.fresh_stats()
+        t0 = now()
+        pipe_load(srv, n, 1024, prefix="mem:", fmt="%010d", timeout=ctx.mem_timeout)
+        load_s = now() - t0
+        time.sleep(0.5)
+        s1 = srv.fresh_stats()
+        rss1 = srv.rss_kb()
+        r = run(srv.client(["redis-cli", "-h", SERVER_IP, "-p", str(RESP_PORT), "DBSIZE"]), 10)
+        keys = int(r.stdout.strip() or 0) if r.returncode == 0 else None
+        checks.check(keys is not None and keys >= n,
+                     "%s: DBSIZE after loading %d distinct keys (%s)" % (sysname, n, keys))
+        pbytes = srv.persistent_bytes(s1 or {})
+        pbytes0 = srv.persistent_bytes(s0 or {}) if cls is not Redis else 0
+        out = dict(system=sysname, keys=n, value_bytes=1024, load_s=round(load_s, 2),
+                   rss_before_kb=rss0, rss_after_kb=rss1,
+                   dram_per_key=(rss1 - rss0) * 1024 / n if rss0 and rss1 else None,
+                   persistent_bytes=pbytes, persistent_bytes_before=pbytes0,
+                   persistent_per_key=(pbytes - pbytes0) / n,
+                   space_amplification=(pbytes - pbytes0) / (n * 1024.0))
+        if s1 and "pool_kept" in s1:
+            out["pool_kept"] = s1["pool_kept"]
+            out["buf_size"] = s1.get("buf_size", ctx.buf_size)
+        return out
+    finally:
+        srv.stop()
+
+
+def main_run(args):
+    ctx = Context()
+    ctx.mode = "smoke" if args.smoke else ("quick" if args.quick else "full")
+    ctx.seconds = args.seconds or {"full": 1.5, "quick": 0.4, "smoke": 0.2}[ctx.mode]
+    ctx.reps = args.reps or (1 if ctx.mode == "smoke" else 3)
+    ctx.keyspace = args.keyspace or {"full": 10000, "quick": 1000, "smoke": 200}[ctx.mode]
+    ctx.mem_keys = args.mem_keys or {"full": 1000000, "quick": 20000, "smoke": 2000}[ctx.mode]
+    ctx.mem_timeout = 900 if ctx.mode == "full" else 60
+    ctx.buf_size = 2176
+    ctx.tsc_hz = tsc_hz_guess()
+    ctx.build = args.build_dir
+    ctx.paste_kvs = os.path.join(ctx.build, "examples", "paste-kvs")
+    ctx.linux_kvs = os.path.join(ctx.build, "bench", "linux-kvs")
+    ctx.eal_mem = args.eal_mem.split()
+    ctx.eal_prefixes = []
+    ctx.budget = args.budget or {"full": 1800, "quick": 120, "smoke": 300}[ctx.mode]
+    t_start = now()
+
+    systems = args.systems.split(",") if args.systems else [
+        "paste-wal", "paste-btree", "paste-copy", "linux-kvs", "redis"]
+    for s in systems:
+        if s not in SYSTEMS:
+            raise BenchError("unknown system %s (known: %s)" % (s, ", ".join(SYSTEMS)))
+    missing = []
+    if any(SYSTEMS[s][0] is PasteKvs for s in systems) and not os.access(ctx.paste_kvs, os.X_OK):
+        missing.append(ctx.paste_kvs)
+    if any(SYSTEMS[s][0] is LinuxKvs for s in systems) and not os.access(ctx.linux_kvs, os.X_OK):
+        missing.append(ctx.linux_kvs)
+    if missing:
+        if ctx.mode == "smoke" or not args.skip_unbuilt:
+            raise BenchError("not built: %s (BUILD_DIR=%s)" % (", ".join(missing), ctx.build))
+        PROG.say("warning: not built, skipped: %s" % ", ".join(missing))
+        systems = [s for s in systems
+                   if not (SYSTEMS[s][0] is PasteKvs and ctx.paste_kvs in missing)
+                   and not (SYSTEMS[s][0] is LinuxKvs and ctx.linux_kvs in missing)]
+    delay_systems = []
+    if not args.no_delay:
+        for s in systems:
+            if SYSTEMS[s][0] is not Redis and SYSTEMS[s][1] == "wal" and SYSTEMS[s][3] == 0 \
+                    and s + "+d10" in SYSTEMS:
+                delay_systems.append(s + "+d10")
+    points = build_points(ctx.mode)
+    dpoints = delay_points(points)
+
+    ctx.work = os.path.join("/tmp", "paste-bench.%d" % os.getpid())
+    ctx.shm = os.path.join("/dev/shm", "paste-bench.%d" % os.getpid())
+    os.makedirs(ctx.work, exist_ok=True)
+    os.makedirs(ctx.shm, exist_ok=True)
+    CLEAN.paths += [ctx.work, ctx.shm]
+
+    reap_stale()
+    ctx.tb = {"p": "pbp%d" % os.getpid(), "k": "pbk%d" % os.getpid()}
+    ctx.tb = {k: v[:13] for k, v in ctx.tb.items()}
+    PROG.line("testbeds %s (paste) and %s (kernel servers)" % (ctx.tb["p"], ctx.tb["k"]))
+    testbed_up(ctx.tb["p"])
+    testbed_up(ctx.tb["k"])
+    run(["ip", "-n", ctx.tb["k"] + "-paste", "addr", "add", "%s/%d" % (SERVER_IP, PREFIX_LEN),
+         "dev", ctx.tb["k"] + "-p"], 10, check=True)
+
+    checks = Checks()
+    runner = Runner(ctx)
+    results = []
+    all_systems = systems + delay_systems
+    plan = []
+    for rep in range(ctx.reps):
+        order = all_systems[rep % len(all_systems):] + all_systems[:rep % len(all_systems)]
+        for s in order:
+            plan.append((rep, s))
+    total_points = sum(len(dpoints if s in delay_systems else
+                           [p for p in points if p["tool"] == "rb" or SYSTEMS[s][0] is not Redis])
+                       for _, s in plan)
+    done_points = 0
+    skipped_budget = 0
+    for rep, s in plan:
+        cls, index, copy, delay, label = SYSTEMS[s]
+        srv = cls(ctx, s, index, copy, delay)
+        pts = dpoints if s in delay_systems else [p for p in points
+                                                  if p["tool"] == "rb" or srv.http]
+        if now() - t_start > ctx.budget * 0.8 and rep > 0:
+            skipped_budget += len(pts)
+            continue
+        PROG.line("rep %d/%d %s: starting" % (rep + 1, ctx.reps, s))
+        srv.start(max(262144, ctx.keyspace * 16 + 65536))
+        try:
+            if rep == 0:
+                correctness(srv, checks)
+            loaded = None
+            # RPC key for wrk's 64-byte GETs.
+            if srv.http:
+                run(srv.client(["redis-cli", "-h", SERVER_IP, "-p", str(RESP_PORT), "SET", "rpc",
+                                "r" * 64]), 10, check=True)
+            for p in pts:
+                if p["tool"] == "rb" and p["op"] == "get" and loaded != p["d"]:
+                    PROG.line("rep %d/%d %s: loading %d keys of %d B" % (
+                        rep + 1, ctx.reps, s, ctx.keyspace, p["d"]))
+                    pipe_load(srv, ctx.keyspace, p["d"])
+                    loaded = p["d"]
+                done_points += 1
+                PROG.line("rep %d/%d %-14s %-26s [%d/%d]" % (
+                    rep + 1, ctx.reps, s, p["id"], done_points, total_points))
+                res = runner.run_point(srv, p, rep)
+                res["label"] = label
+                results.append(res)
+        finally:
+            rc = srv.stop()
+        if rc not in (0, None):
+            checks.check(False, "%s exited with status %s" % (s, rc))
+        if ctx.mode == "smoke" and results:
+            got = [r for r in results if r["system"] == s]
+            checks.check(all(r["rps"] > 0 for r in got) and len(got) == len(pts),
+                         "%s: every benchmark point answered (%d points)" % (s, len(got)))
+    if skipped_budget:
+        PROG.say("time budget: %d later points skipped" % skipped_budget)
+
+    memory = []
+    if not args.no_memory:
+        for s in systems:
+            if s in ("paste-btree",) and ctx.mode != "full":
+                continue
+            memory.append(memory_phase(ctx, s, checks))
+
+    PROG.say("finished in %.0f s" % (now() - t_start))
+    return ctx, points, dpoints, results, memory, checks, systems, delay_systems
+
+
+# ---- aggregation ---------------------------------------------------------
+
+def aggregate(results):
+    groups = {}
+    for r in results:
+        groups.setdefault((r["system"], r["point"]), []).append(r)
+    agg = {}
+    for key, rs in groups.items():
+        a = dict(system=key[0], point=key[1], reps=len(rs))
+        for f in ("rps", "p50", "p99", "avg", "server_us_per_req", "client_util",
+                  "server_util", "server_core_util"):
+            a[f] = median([r.get(f) for r in rs])
+        a["rps_all"] = [round(r["rps"], 1) for r in rs]
+        a["errors"] = sum(r.get("errors", 0) or 0 for r in rs)
+        a["client_bound"] = a["client_util"] is not None and a["client_util"] >= CLIENT_BOUND
+        agg[key] = a
+    return agg
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def targets(agg, memory):
+    """The issue's targets, each met / missed / not measured, with the factor."""
+    out = []
+
+    def get(sysname, point, field="rps"):
+        a = agg.get((sysname, point))
+        return (a or {}).get(field), a
+
+    def add(name, value, target, higher_better, detail, bound=False):
+        if value is None:
+            out.append(dict(target=name, value=None, goal=target, met=None,
+                            status="not measured", detail=detail))
+            return
+        met = value >= target if higher_better else value <= target
+        factor = value / target if target else None
+        status = "met" if met else "missed"
+        if bound:
+            status += " (client-bound point: no claim)"
+        out.append(dict(target=name, value=round(value, 3), goal=target, met=met,
+                        factor=round(factor, 3) if factor else None, status=status,
+                        detail=detail))
+
+    sb = "SET d=1024 P=16 c=50"
+    pw, a1 = get("paste-wal", sb)
+    lk, a2 = get("linux-kvs", sb)
+    rd, a3 = get("redis", sb)
+    cp, a4 = get("paste-copy", sb)
+    bound = any(a and a["client_bound"] for a in (a1, a2))
+    add("server-bound 1 KiB SET (P16, 50 conns): paste-kvs / linux-kvs >= 2x", ratio(pw, lk), 2.0,
+        True, "%s vs %s req/s" % (fmt_num(pw), fmt_num(lk)), bound)
+    add("server-bound 1 KiB SET: paste-kvs / redis (appendfsync always) >= 3x", ratio(pw, rd), 3.0,
+        True, "%s vs %s req/s" % (fmt_num(pw), fmt_num(rd)))
+    add("server-bound 1 KiB SET: zero-copy / --copy >= 1.3x", ratio(pw, cp), 1.3, True,
+        "%s vs %s req/s" % (fmt_num(pw), fmt_num(cp)))
+    pw8, _ = get("paste-wal", "SET d=8192 P=16 c=50")
+    cp8, _ = get("paste-copy", "SET d=8192 P=16 c=50")
+    r1 = ratio(pw, cp)
+    r8 = ratio(pw8, cp8)
+    add("8 KiB SET: zero-copy / --copy, more than at 1 KiB", r8, r1 if r1 else 1.3, True,
+        "%s vs %s req/s" % (fmt_num(pw8), fmt_num(cp8)))
+    pd, _ = get("paste-wal+d10", sb)
+    ld, _ = get("linux-kvs+d10", sb)
+    add("10 us drain, 1 KiB SET (P16, 50 conns): paste-kvs / linux-kvs >= 4x", ratio(pd, ld), 4.0,
+        True, "%s vs %s req/s" % (fmt_num(pd), fmt_num(ld)))
+    pw_post, _ = get("paste-wal", "post1k P=1 c=50")
+    lk_post, _ = get("linux-kvs", "post1k P=1 c=50")
+    if pw_post and lk_post:
+        out.append(dict(target="(info) wrk 1 KiB POST, 50 conns: paste-kvs / linux-kvs",
+                        value=round(ratio(pw_post, lk_post), 3), goal=None, met=None,
+                        status="info", detail="%s vs %s req/s" % (fmt_num(pw_post), fmt_num(lk_post))))
+    for op in ("SET", "GET"):
+        pt = "%s d=1024 P=1 c=1" % op
+        p50p, _ = get("paste-wal", pt, "p50")
+        p50l, _ = get("linux-kvs", pt, "p50")
+        add("1 connection, %s 1 KiB: p50 paste-kvs / linux-kvs <= 0.5" % op, ratio(p50p, p50l), 0.5,
+            False, "%s vs %s ms" % (fmt_num(p50p, 3), fmt_num(p50l, 3)))
+    worse = []
+    compared = 0
+    for (s, pt), a in agg.items():
+        if s != "paste-wal":
+            continue
+        b = agg.get(("linux-kvs", pt))
+        if not b or a["p99"] is None or b["p99"] is None:
+            continue
+        compared += 1
+        if a["p99"] > b["p99"]:
+            worse.append("%s (%.3f vs %.3f ms)" % (pt, a["p99"], b["p99"]))
+    if compared:
+        out.append(dict(target="p99 paste-kvs no worse than linux-kvs at any point",
+                        value=len(worse), goal=0, met=not worse,
+                        status="met" if not worse else "missed at %d of %d points" % (len(worse), compared),
+                        detail="; ".join(worse[:8])))
+    else:
+        add("p99 paste-kvs no worse than linux-kvs at any point", None, 0, False, "")
+    cpw, _ = get("paste-wal", sb, "server_us_per_req")
+    clk, _ = get("linux-kvs", sb, "server_us_per_req")
+    add("server core time per request (1 KiB SET, P16, 50 conns): paste-kvs / linux-kvs <= 0.5",
+        ratio(cpw, clk), 0.5, False, "%s vs %s us" % (fmt_num(cpw, 2), fmt_num(clk, 2)))
+    mem = {m["system"]: m for m in memory}
+    mp = (mem.get("paste-wal") or {}).get("dram_per_key")
+    mr = (mem.get("redis") or {}).get("dram_per_key")
+    add("DRAM per stored key: paste-kvs / redis <= 0.1", ratio(mp, mr), 0.1, False,
+        "%s vs %s bytes" % (fmt_num(mp), fmt_num(mr)))
+    return out
+
+
+def fmt_num(v, digits=0):
+    if v is None:
+        return "-"
+    if digits == 0:
+        return "{:,.0f}".format(v)
+    return "{:.{}f}".format(v, digits)
+
+
+def ratios_table(agg):
+    rows = []
+    points = sorted({pt for (_, pt) in agg})
+    for pt in points:
+        pw = agg.get(("paste-wal", pt))
+        if not pw:
+            continue
+        row = dict(point=pt)
+        for other, key in (("linux-kvs", "paste/linux-kvs"), ("redis", "paste/redis"),
+                           ("paste-copy", "zero-copy/copy")):
+            o = agg.get((other, pt))
+            if o and pw["rps"] and o["rps"]:
+                row[key] = round(pw["rps"] / o["rps"], 3)
+                row[key + " client-bound"] = bool(pw["client_bound"] or o["client_bound"])
+        rows.append(row)
+    for base, var in (("paste-wal+d10", "linux-kvs+d10"),):
+        for pt in points:
+            a, b = agg.get((base, pt)), agg.get((var, pt))
+            if a and b and a["rps"] and b["rps"]:
+                rows.append({"point": pt + " (10 us drain)",
+                             "paste/linux-kvs": round(a["rps"] / b["rps"], 3),
+                             "paste/linux-kvs client-bound": bool(a["client_bound"] or b["client_bound"])})
+    return rows
+
+
+# ---- reports -------------------------------------------------------------
+
+def machine_info():
+    def cmd(argv):
+        try:
+            r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+            return r.stdout.decode(errors="replace").strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+    lscpu = cmd(["lscpu"])
+    keep = {}
+    for line in lscpu.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            if k.strip() in ("Architecture", "Model name", "CPU(s)", "Thread(s) per core",
+                             "Hypervisor vendor", "Virtualization type", "L1d cache", "L2 cache",
+                             "L3 cache", "CPU MHz", "BogoMIPS", "Flags"):
+                v = v.strip()
+                if k.strip() == "Flags":
+                    v = " ".join(f for f in v.split() if f in (
+                        "clflush", "clflushopt", "clwb", "sse4_2", "avx2", "avx512f", "constant_tsc",
+                        "nonstop_tsc", "invariant_tsc", "tsc_known_freq"))
+                keep[k.strip()] = v
+    mem = ""
+    with open("/proc/meminfo") as f:
+        m = re.search(r"MemTotal:\s+(\d+)", f.read())
+        mem = "%.1f GiB" % (int(m.group(1)) / 1048576) if m else ""
+    return dict(
+        lscpu=keep, memory=mem, kernel=platform.release(),
+        os=cmd(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]),
+        redis_server=cmd(["redis-server", "--version"]),
+        redis_benchmark=cmd(["redis-benchmark", "--version"]),
+        wrk=cmd(["sh", "-c", "wrk -v 2>&1 | head -n 1"]),
+        gcc=cmd(["sh", "-c", "gcc --version | head -n 1"]),
+        dpdk=cmd(["pkg-config", "--modversion", "libdpdk"]),
+        libpmem=cmd(["pkg-config", "--modversion", "libpmem"]),
+        commit=cmd(["git", "-C", REPO, "describe", "--always", "--dirty"]),
+        tsc_hz=None)
+
+
+def write_plots(ctx, agg, systems, outdir, prefix):
+    """PNG plots: throughput and latency against connections, per system."""
+    gp = shutil.which("gnuplot")
+    if not gp:
+        return []
+    groups = {}
+    for (s, pt), a in agg.items():
+        m = re.match(r"(\S+)( d=\d+)? P=(\d+) c=(\d+)$", pt)
+        if not m:
+            continue
+        g = "%s%s P=%s" % (m.group(1), m.group(2) or "", m.group(3))
+        groups.setdefault(g, {}).setdefault(s, []).append((int(m.group(4)), a))
+    made = []
+    for g, per in sorted(groups.items()):
+        if all(len(v) < 2 for v in per.values()):
+            continue   # one connection count: no curve to draw
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", g).strip("-").lower()
+        datafiles = []
+        for s, pts in sorted(per.items()):
+            fn = os.path.join(ctx.work, "plot-%s-%s.dat" % (slug, s))
+            with open(fn, "w") as f:
+                for c, a in sorted(pts, key=lambda x: x[0]):
+                    f.write("%d %s %s %s\n" % (c, a["rps"] or 0, a["p50"] or 0, a["p99"] or 0))
+            datafiles.append((s, fn))
+        png = os.path.join(outdir, "%s-%s.png" % (prefix, slug))
+        plot_t = ", ".join("'%s' using 1:2 with linespoints title '%s'" % (fn, s) for s, fn in datafiles)
+        plot_l = ", ".join("'%s' using 1:3 with linespoints title '%s p50', '%s' using 1:4 with "
+                           "linespoints dashtype 2 title '%s p99'" % (fn, s, fn, s) for s, fn in datafiles)
+        script = """set terminal pngcairo size 1100,420 font ',9'
+set output '%s'
+set multiplot layout 1,2 title '%s (%s run)'
+set xlabel 'connections'
+set ylabel 'requests/s'
+set key top left
+set grid
+set yrange [0:*]
+plot %s
+set ylabel 'latency (ms)'
+set logscale y
+set yrange [*:*]
+plot %s
+unset multiplot
+""" % (png, g, ctx.mode, plot_t, plot_l)
+        r = subprocess.run([gp], input=script.encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        if r.returncode == 0 and os.path.exists(png):
+            made.append(png)
+    return made
+
+
+def fmt_pct(v):
+    return "-" if v is None else "%.0f%%" % (v * 100)
+
+
+def write_markdown(path, doc):
+    ctx = doc["config"]
+    lines = []
+    w = lines.append
+    w("# Benchmarks: paste-kvs, linux-kvs and Redis side by side")
+    w("")
+    w("Generated by `bench/run.sh%s` on %s (commit %s). Do not edit by hand: "
+      "the explanations come from `bench/notes.md`." % (
+          " --quick" if ctx["mode"] == "quick" else "", doc["date"], doc["machine"]["commit"]))
+    w("")
+    w("## Machine and versions")
+    w("")
+    m = doc["machine"]
+    for k, v in m["lscpu"].items():
+        w("- %s: %s" % (k, v))
+    w("- memory: %s" % m["memory"])
+    w("- kernel: %s (%s)" % (m["kernel"], m["os"]))
+    w("- %s; %s; %s" % (m["redis_server"], m["redis_benchmark"], m["wrk"]))
+    w("- %s; DPDK %s; libpmem %s" % (m["gcc"], m["dpdk"], m["libpmem"]))
+    w("- TSC: %.3f GHz (converts paste's busy cycles to time)" % ((ctx.get("tsc_hz") or 0) / 1e9))
+    w("")
+    w("## How it was measured")
+    w("")
+    w("- Testbed: two veth pairs across network namespaces (`scripts/testbed.sh`). paste-kvs "
+      "drives one with DPDK's `net_af_packet`; linux-kvs and redis-server listen on "
+      "198.18.0.1 on the other, so the kernel servers never share paste's veth. Clients run "
+      "in the Linux namespace of the same pair.")
+    w("- Cores: the server is pinned to core 1 (EAL `-l 1`, `taskset -c 1`), every client to "
+      "core 0. One server at a time. paste-kvs busy-polls (`--busy-poll`).")
+    w("- %d repeat(s) per point, interleaved: each repeat runs every system in turn (the order "
+      "rotated), each from a fresh pool, so slow drift of a shared machine hits all of them. "
+      "Figures are medians. Runs of about %.1f s per point." % (ctx["reps"], ctx["seconds"]))
+    w("- Clients: `redis-benchmark -r %d --csv` (Redis %s; SET and GET; -d value bytes; "
+      "-P pipeline depth; -c connections; p50 and p99 from its histogram) and `wrk -t1 --latency` "
+      "with Lua scripts (1 KiB POSTs over %d keys; 64-byte RPC = GET of a 64-byte value; "
+      "pipelined variants send P requests per write). GETs run after the keyspace is loaded "
+      "with values of the point's size." % (ctx["keyspace"], m["redis_benchmark"].split()[-1] if m["redis_benchmark"] else "?",
+                                            ctx["keyspace"]))
+    w("- Persistence: paste-kvs and linux-kvs keep values in a pool file on /dev/shm with "
+      "`--persist flush` (cache-line flushes and one sfence per drain: persistent memory "
+      "emulated in DRAM); redis-server has `appendonly yes`, `appendfsync always`, its "
+      "directory on the same tmpfs. `+d10` rows add `--pm-drain-delay-us 10` (every drain that "
+      "makes data durable waits 10 us more, PASTE's slow-PM experiment).")
+    w("- Utilisation: per-core busy time from /proc/stat over each run. A point whose client "
+      "core was at least %d%% busy is **client-bound** (marked `cb`): the client, not the "
+      "server, set the rate, and no ratio is claimed from it. Server capacity comes from the "
+      "pipelined points." % int(CLIENT_BOUND * 100))
+    w("- Server time per request: kernel servers: busy time of core 1 / requests (includes the "
+      "kernel's TCP work done on that core). paste-kvs: TSC cycles of the polls that did work "
+      "(its own `busy_cycles`) / requests it counted; its core is always 100%% busy because it "
+      "polls, so its utilisation column is busy cycles / wall time.")
+    w("")
+    w("## Targets")
+    w("")
+    w("| target | value | goal | status | detail |")
+    w("|---|---|---|---|---|")
+    for t in doc["targets"]:
+        w("| %s | %s | %s | %s | %s |" % (t["target"], "-" if t["value"] is None else t["value"],
+                                          "-" if t.get("goal") is None else t["goal"],
+                                          t["status"] + ("" if not t.get("factor") or t["met"] else
+                                                         " (factor %.2f of goal)" % t["factor"]),
+                                          t.get("detail", "")))
+    w("")
+    w("## Ratios (requests/s)")
+    w("")
+    w("`cb`: one side client-bound, no claim.")
+    w("")
+    w("| point | paste/linux-kvs | paste/redis | zero-copy/copy |")
+    w("|---|---|---|---|")
+    for r in doc["ratios"]:
+        cells = []
+        for k in ("paste/linux-kvs", "paste/redis", "zero-copy/copy"):
+            if k in r:
+                cells.append("%.2f%s" % (r[k], " cb" if r.get(k + " client-bound") else ""))
+            else:
+                cells.append("-")
+        w("| %s | %s |" % (r["point"], " | ".join(cells)))
+    w("")
+    w("## All points")
+    w("")
+    w("req/s and latency are medians over the repeats; `srv us/req` is server core time per "
+      "request; `cli`/`srv` are the client and server core utilisation.")
+    w("")
+    w("| point | system | req/s | p50 ms | p99 ms | srv us/req | cli | srv | note |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    order = doc["systems"] + doc["delay_systems"]
+    pts = []
+    for p in doc["points"] + doc["delay_points"]:
+        if p["id"] not in pts:
+            pts.append(p["id"])
+    aggmap = {(a["system"], a["point"]): a for a in doc["aggregate"]}
+    for pt in pts:
+        for s in order:
+            a = aggmap.get((s, pt))
+            if not a:
+                continue
+            note = "cb" if a["client_bound"] else ""
+            if a["errors"]:
+                note += " %d errors" % a["errors"]
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                pt, s, fmt_num(a["rps"]), fmt_num(a["p50"], 3), fmt_num(a["p99"], 3),
+                fmt_num(a["server_us_per_req"], 2), fmt_pct(a["client_util"]),
+                fmt_pct(a["server_util"]), note.strip()))
+    w("")
+    w("## Memory and space")
+    w("")
+    if doc["memory"]:
+        w("%d distinct keys with 1 KiB values loaded into a fresh server (pipelined, "
+          "`redis-cli --pipe`). DRAM: growth of the server's RSS. Persistent: pool buffers kept "
+          "x buffer size (paste-kvs, linux-kvs; index structures included) or the AOF's bytes "
+          "(Redis). Amplification: persistent bytes / value bytes." % doc["memory"][0]["keys"])
+        w("")
+        w("| system | DRAM bytes/key | persistent bytes/key | space amplification | load s |")
+        w("|---|---|---|---|---|")
+        for mm in doc["memory"]:
+            w("| %s | %s | %s | %.2f | %s |" % (mm["system"], fmt_num(mm["dram_per_key"]),
+                                               fmt_num(mm["persistent_per_key"]),
+                                               mm["space_amplification"], mm["load_s"]))
+    else:
+        w("(not measured in this run)")
+    w("")
+    if doc.get("plots"):
+        w("## Plots")
+        w("")
+        for p in doc["plots"]:
+            rel = os.path.relpath(p, os.path.dirname(path))
+            w("![%s](%s)" % (os.path.basename(p), rel))
+            w("")
+    notes = os.path.join(REPO, "bench", "notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            w(f.read().rstrip())
+        w("")
+    w("## Raw data")
+    w("")
+    w("`bench/results/%s` (every repeat of every point, the machine, the configuration)." %
+      doc.get("json_name", "latest.json"))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def print_summary(doc):
+    aggmap = {(a["system"], a["point"]): a for a in doc["aggregate"]}
+    order = doc["systems"] + doc["delay_systems"]
+    pts = []
+    for p in doc["points"] + doc["delay_points"]:
+        if p["id"] not in pts:
+            pts.append(p["id"])
+    print("%-24s %-15s %10s %8s %8s %9s %5s %5s" % ("point", "system", "req/s", "p50ms", "p99ms",
+                                                    "us/req", "cli", "srv"))
+    for pt in pts:
+        for s in order:
+            a = aggmap.get((s, pt))
+            if not a:
+                continue
+            print("%-24s %-15s %10s %8s %8s %9s %5s %5s%s" % (
+                pt, s, fmt_num(a["rps"]), fmt_num(a["p50"], 3), fmt_num(a["p99"], 3),
+                fmt_num(a["server_us_per_req"], 2), fmt_pct(a["client_util"]),
+                fmt_pct(a["server_util"]), "  client-bound" if a["client_bound"] else ""))
+    if doc["memory"]:
+        print()
+        print("%-15s %14s %16s %8s" % ("memory", "DRAM B/key", "persistent B/key", "ampl."))
+        for m in doc["memory"]:
+            print("%-15s %14s %16s %8.2f" % (m["system"], fmt_num(m["dram_per_key"]),
+                                             fmt_num(m["persistent_per_key"]),
+                                             m["space_amplification"]))
+    print()
+    print("targets:")
+    for t in doc["targets"]:
+        print("  %-8s %s: %s%s" % (
+            t["status"].split()[0], t["target"], "-" if t["value"] is None else t["value"],
+            "" if not t.get("factor") or t["met"] in (None, True) else
+            " (%.2f of the goal)" % t["factor"]))
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="bench/run.sh")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--systems")
+    ap.add_argument("--reps", type=int)
+    ap.add_argument("--seconds", type=float)
+    ap.add_argument("--keyspace", type=int)
+    ap.add_argument("--mem-keys", type=int)
+    ap.add_argument("--budget", type=float)
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--no-delay", action="store_true")
+    ap.add_argument("--no-doc", action="store_true")
+    ap.add_argument("--skip-unbuilt", action="store_true")
+    ap.add_argument("--out")
+    ap.add_argument("--doc")
+    ap.add_argument("--build-dir", default=os.environ.get("BUILD_DIR", os.path.join(REPO, "build")))
+    ap.add_argument("--eal-mem", default=os.environ.get("BENCH_EAL_MEM", "--no-huge -m 512"))
+    args = ap.parse_args()
+    if args.smoke:
+        args.quick = True
+    if not os.path.isabs(args.build_dir):
+        args.build_dir = os.path.abspath(args.build_dir)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    status = 0
+    try:
+        ctx, points, dpoints, results, memory, checks, systems, dsys = main_run(args)
+        agg = aggregate(results)
+        date = datetime.datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+        doc = dict(date=date, machine=machine_info(),
+                   config=dict(mode=ctx.mode, reps=ctx.reps, seconds=ctx.seconds,
+                               keyspace=ctx.keyspace, mem_keys=ctx.mem_keys, tsc_hz=ctx.tsc_hz,
+                               eal_mem=" ".join(ctx.eal_mem), server_core=SERVER_CORE,
+                               client_core=CLIENT_CORE, client_bound=CLIENT_BOUND),
+                   systems=systems, delay_systems=dsys,
+                   labels={s: SYSTEMS[s][4] for s in systems + dsys},
+                   points=points, delay_points=dpoints, runs=results,
+                   aggregate=sorted(agg.values(), key=lambda a: (a["point"], a["system"])),
+                   memory=memory, checks=dict(passed=checks.passed, failed=checks.failed,
+                                              lines=checks.lines))
+        doc["ratios"] = ratios_table(agg)
+        doc["targets"] = targets(agg, memory)
+        if not args.smoke:
+            outdir = args.out or os.path.join(REPO, "bench", "results")
+            os.makedirs(outdir, exist_ok=True)
+            stamp = date.replace(":", "").replace("-", "")
+            name = "kvs-%s%s.json" % (stamp, "-quick" if ctx.mode == "quick" else "")
+            doc["json_name"] = name
+            plots = []
+            if not args.no_doc:
+                imgdir = os.path.join(REPO, "doc", "img")
+                os.makedirs(imgdir, exist_ok=True)
+                plots = write_plots(ctx, agg, systems + dsys, imgdir, "bench")
+                doc["plots"] = [os.path.relpath(p, REPO) for p in plots]
+            for fn in (name, "latest.json"):
+                with open(os.path.join(outdir, fn), "w") as f:
+                    json.dump(doc, f, indent=1)
+            if not args.no_doc:
+                docpath = args.doc or os.path.join(REPO, "doc", "benchmarks.md")
+                doc["plots"] = plots
+                write_markdown(docpath, doc)
+                PROG.say("wrote %s, %s and %d plot(s)" % (os.path.join(outdir, name), docpath,
+                                                          len(plots)))
+            else:
+                PROG.say("wrote %s" % os.path.join(outdir, name))
+        print_summary(doc)
+        for line in checks.lines:
+            print(line)
+        if checks.failed:
+            status = 1
+        print("%d passed, %d failed" % (checks.passed, checks.failed))
+    except BenchError as e:
+        PROG.say("error: %s" % e)
+        print("0 passed, 1 failed")
+        status = 1
+    except KeyboardInterrupt as e:
+        PROG.say("interrupted (%s): cleaning up" % (e or "SIGINT"))
+        status = 130
+    finally:
+        CLEAN.run()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+#!/bin/bash
+# paste-kvs against its Linux baseline (linux-kvs) and Redis, side by side,
+# on the namespace testbed; see doc/benchmarks.md for what it measures.
+#
+#   bench/run.sh                 the full run (about 30 minutes), results in
+#                                bench/results/, doc/benchmarks.md and
+#                                doc/img/bench-*.png regenerated
+#   bench/run.sh --quick         a smaller matrix, under two minutes
+#   bench/run.sh --quick --smoke the test: every system answers SET/GET
+#                                correctly (no timing assertion); writes no
+#                                result; last line "N passed, M failed"
+# More options (bench/lib/bench.py --help): --systems a,b (paste-wal,
+#   paste-btree, paste-copy, linux-kvs, redis, and the +d10 variants),
+#   --reps N, --seconds S, --keyspace N, --mem-keys N, --no-memory,
+#   --no-delay, --no-doc, --out DIR, --skip-unbuilt.
+# Environment: BUILD_DIR (default build): where paste-kvs
+#   (examples/paste-kvs) and linux-kvs (bench/linux-kvs) are;
+#   BENCH_EAL_MEM (default "--no-huge -m 512"): paste-kvs's EAL memory.
+#
+# Root (network namespaces). Exit status 2 when a client tool is missing
+# (scripts/deps.sh installs them all).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+py=/usr/bin/python3
+
+need=(ip nsenter ethtool taskset timeout redis-server redis-cli redis-benchmark wrk curl)
+for a in "$@"; do
+	case "$a" in
+	--smoke | --no-doc) nodoc=1 ;;
+	esac
+done
+[ "${nodoc:-0}" = 1 ] || need+=(gnuplot)
+missing=()
+for c in "${need[@]}"; do
+	command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+done
+[ -x "$py" ] || missing+=("$py")
+if [ "${#missing[@]}" -gt 0 ]; then
+	echo "bench: missing tools: ${missing[*]}" >&2
+	echo "bench: scripts/deps.sh installs them (Debian packages redis-server redis-tools wrk gnuplot-nox curl iproute2 ethtool)" >&2
+	exit 2
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: must run as root (network namespaces)" >&2
+	exit 2
+fi
+BUILD_DIR=${BUILD_DIR:-build}
+case "$BUILD_DIR" in
+/*) ;;
+*) [ -d "$PWD/$BUILD_DIR" ] && BUILD_DIR="$PWD/$BUILD_DIR" || BUILD_DIR="$repo/$BUILD_DIR" ;;
+esac
+export BUILD_DIR
+exec "$py" "$repo/bench/lib/bench.py" --build-dir "$BUILD_DIR" "$@"
