@@ -1,0 +1,1563 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs "btree" index: a copy-on-write B+tree whose nodes are pool
+ * buffers. doc/kvs-index.md describes the format; in short:
+ *
+ *   superblock: the buffer the root slot names; two root records (64 bytes
+ *               apart, one cache line each): generation, root node, the
+ *               root node's CRC, key count, height, CRC of the record.
+ *   node:       header (magic, CRC, bytes used, kind, level, count), an
+ *               array of entry offsets, then the entries in key order.
+ *   leaf entry: the value (len, crc, n: the first 16 bytes double as a
+ *               struct kv_value, so get() points into the pool), key length,
+ *               flags, then n names, or the (index, CRC) of an overflow
+ *               block chain holding them, then the key.
+ *   inner entry: child buffer index, child CRC, separator key (none in the
+ *               first entry).
+ *   overflow:   blocks of names chained by (index, CRC).
+ *
+ * Every reference carries the CRC of what it references, so a verified root
+ * record verifies the whole tree (a stale node from an earlier life of a
+ * buffer cannot pass for a new one).
+ *
+ * Updates copy the leaf and the path up to the root into fresh buffers
+ * (flushed, kept) and publish the new root in a root record. put/del never
+ * drain, so a publication and the nodes it names may reach the medium in any
+ * order; hence two records: the one holding the tree known durable (a drain
+ * was seen after its publication) is never written, publications go to the
+ * other one. Recovery takes the newest record whose whole tree verifies,
+ * falling back to the durable one. Buffers the new trees superseded are
+ * released only once a later drain makes the publication durable.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "index_common.h"
+
+#define KVB_MAGIC_NODE 0x4e42564bu   /* "KVBN" */
+#define KVB_MAGIC_OVF 0x4f42564bu    /* "KVBO" */
+#define KVB_MAGIC_ROOT 0x5242564bu   /* "KVBR" */
+
+#define KVB_NONE UINT32_MAX
+#define KVB_LEAF 1
+#define KVB_INNER 2
+#define KVB_F_OVF 1                  /* leaf entry: names in overflow blocks */
+#define KVB_MAX_HEIGHT 48
+#define KVB_REC_STRIDE 64u           /* root records: one cache line each */
+
+/* Assembled values cached for get(): trimmed at put/del above this. */
+#define KVB_VCACHE_MAX (4u << 20)
+
+/* ---- on-media layout (little endian, sized types only) ------------------ */
+
+struct kvb_rootrec {
+	uint32_t magic;
+	uint32_t crc;             /* CRC32C of bytes 8..39 */
+	uint64_t gen;             /* publication number */
+	uint32_t root;            /* root node, KVB_NONE: empty tree */
+	uint32_t root_crc;        /* its CRC */
+	uint64_t count;           /* keys */
+	uint32_t height;          /* levels (0: empty) */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct kvb_rootrec) == 40, "btree root record");
+
+struct kvb_node {
+	uint32_t magic;
+	uint32_t crc;             /* CRC32C of bytes 8 .. used-1 */
+	uint16_t used;            /* bytes of the node */
+	uint8_t kind;             /* KVB_LEAF, KVB_INNER */
+	uint8_t level;            /* 0 for leaves */
+	uint16_t count;           /* entries */
+	uint16_t pad;
+	uint16_t slot[];          /* offset of each entry, in key order */
+};
+#define KVB_HDR 16u
+_Static_assert(sizeof(struct kvb_node) == KVB_HDR, "btree node header");
+
+struct kvb_lent {
+	uint32_t len;             /* \                                  */
+	uint32_t crc;             /*  > a struct kv_value               */
+	uint16_t n;               /* /                                  */
+	uint16_t key_len;
+	uint16_t flags;           /* KVB_F_OVF */
+	uint16_t pad;
+	/* n names, or struct kvb_ref; then the key; padded to 8 bytes */
+};
+_Static_assert(sizeof(struct kvb_lent) == 16, "btree leaf entry");
+_Static_assert(offsetof(struct kvb_lent, n) == offsetof(struct kv_value, n),
+	       "leaf entry is a kv_value");
+
+struct kvb_ref {
+	uint32_t index;
+	uint32_t crc;
+};
+
+struct kvb_ient {
+	uint32_t child;
+	uint32_t child_crc;
+	uint16_t key_len;         /* 0 in entry 0 */
+	uint16_t pad;
+	/* key, padded to 8 bytes */
+};
+#define KVB_IENT 12u
+
+struct kvb_ovf {
+	uint32_t magic;
+	uint32_t crc;             /* CRC32C of bytes 8 .. 24+8*count-1 */
+	uint16_t count;           /* names here */
+	uint16_t pad;
+	uint32_t next;            /* next block, KVB_NONE: last */
+	uint32_t next_crc;
+	uint32_t pad2;
+	/* count names */
+};
+#define KVB_OVF_HDR 24u
+_Static_assert(sizeof(struct kvb_ovf) == KVB_OVF_HDR, "btree overflow block");
+
+/* ---- DRAM state ------------------------------------------------------------ */
+
+/* An entry of a node being built. */
+struct ent {
+	const uint8_t *key;
+	uint16_t key_len;
+	uint16_t size;            /* serialized, 8-aligned */
+	const uint8_t *img;       /* leaf: entry bytes to copy */
+	uint32_t child, child_crc;/* inner */
+};
+
+/* A node written by one level of an update, with the separator that
+ * routes to it from the parent (pieces after the first). */
+struct piece {
+	uint32_t index, crc;
+	const uint8_t *sep;
+	uint16_t sep_len;
+};
+
+struct kv_index {
+	struct pst_pool *pool;
+	uint8_t *bufs;
+	uint32_t buf_size;
+	uint64_t buf_count;
+	uint32_t sb;              /* superblock buffer */
+	/* The tree as of the last update (published, maybe not durable). */
+	uint32_t root, root_crc, height;
+	uint64_t count;
+	uint64_t gen;
+	/* Publications: record durable_rec holds a durable tree; while window
+	 * is set, the other record holds newer publications not yet known
+	 * durable (drains_at_pub: the drain counter when last published). */
+	unsigned int durable_rec;
+	int window;
+	uint64_t drains_at_pub;
+	struct kvi_vec pending;   /* superseded buffers, released once durable */
+	struct kvi_vec fresh;     /* buffers written by the current update */
+	uint64_t owned;           /* own buffers (superblock, nodes, overflow) */
+	/* Scratch. */
+	struct ent *ents;
+	struct piece *pieces, *below;
+	size_t ents_cap;
+	uint32_t *cut;
+	uint8_t *img;             /* the new leaf entry */
+	struct kv_value *tmpv;    /* an assembled value for on_old */
+	size_t tmpv_n;
+	struct kvi_vcache vc;
+	struct kvi_adopt adopt;
+	uint8_t *seen;            /* recovery: visited buffers */
+};
+
+static inline uint8_t *
+bufp(const struct kv_index *t, uint32_t index)
+{
+	return t->bufs + (size_t)index * t->buf_size;
+}
+
+static inline const struct kvb_node *
+node(const struct kv_index *t, uint32_t index)
+{
+	return (const struct kvb_node *)bufp(t, index);
+}
+
+static inline const uint8_t *
+ent_at(const struct kvb_node *nd, unsigned int i)
+{
+	return (const uint8_t *)nd + nd->slot[i];
+}
+
+static inline size_t
+lent_size(uint16_t key_len, uint32_t n, int ovf)
+{
+	return 16 + (ovf ? 8 : 8 * (size_t)n) + kvi_align8(key_len);
+}
+
+static inline size_t
+ient_size(uint16_t key_len)
+{
+	return kvi_align8(KVB_IENT + key_len);
+}
+
+static inline size_t
+node_bytes(size_t n, size_t sum)
+{
+	return kvi_align8(KVB_HDR + 2 * n) + sum;
+}
+
+static inline const uint8_t *
+lent_key(const struct kvb_lent *e)
+{
+	return (const uint8_t *)(e + 1) +
+	       ((e->flags & KVB_F_OVF) ? 8 : 8 * (size_t)e->n);
+}
+
+static inline size_t
+lent_bytes(const struct kvb_lent *e)
+{
+	return lent_size(e->key_len, e->n, e->flags & KVB_F_OVF);
+}
+
+static inline const uint8_t *
+ient_key(const struct kvb_ient *e)
+{
+	return (const uint8_t *)e + KVB_IENT;
+}
+
+static pst_name
+whole(const struct kv_index *t, uint32_t index)
+{
+	return pst_name_make(index, 0, (uint16_t)t->buf_size);
+}
+
+static uint32_t
+node_crc(const struct kvb_node *nd)
+{
+	return pst_crc32c((const uint8_t *)nd + 8, nd->used - 8u);
+}
+
+static uint32_t
+ovf_crc(const struct kvb_ovf *o)
+{
+	return pst_crc32c((const uint8_t *)o + 8,
+			  KVB_OVF_HDR - 8 + 8 * (size_t)o->count);
+}
+
+static inline uint32_t
+ovf_per_block(const struct kv_index *t)
+{
+	return (t->buf_size - KVB_OVF_HDR) / 8;
+}
+
+/* ---- buffers ---------------------------------------------------------------- */
+
+/* Take a buffer for the current update (lent; kept when written). */
+static int
+take(struct kv_index *t, uint32_t *index)
+{
+	int ret;
+
+	if (t->fresh.n == t->fresh.cap && kvi_vec_push(&t->fresh, 0) == 0)
+		t->fresh.n--; /* grow first: never lose track of a buffer */
+	if (t->fresh.n == t->fresh.cap)
+		return -ENOMEM;
+	ret = kvi_take(t->pool, &t->adopt, index);
+	if (ret != 0)
+		return ret;
+	t->fresh.v[t->fresh.n++] = *index;
+	return 0;
+}
+
+static void
+keep_written(struct kv_index *t, uint32_t index, size_t len)
+{
+	pst_pool_flush(t->pool, bufp(t, index), len);
+	pst_pool_keep(t->pool, index);
+	t->owned++;
+}
+
+/* Undo the current update's writes: nothing references them. */
+static void
+fresh_abort(struct kv_index *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->fresh.n; i++) {
+		kvi_release(t->pool, &t->adopt, t->fresh.v[i], t->buf_size);
+		t->owned--;
+	}
+	t->fresh.n = 0;
+}
+
+static int
+supersede(struct kv_index *t, uint32_t index)
+{
+	return kvi_vec_push(&t->pending, index);
+}
+
+/* Room to supersede two paths' worth of nodes without failing after the
+ * publication. */
+static int
+pending_reserve(struct kv_index *t)
+{
+	size_t want = t->pending.n + 2 * KVB_MAX_HEIGHT + 8;
+	uint32_t *v;
+
+	if (t->pending.cap >= want)
+		return 0;
+	v = realloc(t->pending.v, 2 * want * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	t->pending.v = v;
+	t->pending.cap = 2 * want;
+	return 0;
+}
+
+/* A drain since the last publication made it durable: its record becomes
+ * the durable one, and what it superseded can go. */
+static void
+sync_check(struct kv_index *t)
+{
+	size_t i;
+
+	if (!t->window || !kvi_drained_since(t->pool, t->drains_at_pub))
+		return;
+	t->durable_rec ^= 1;
+	t->window = 0;
+	for (i = 0; i < t->pending.n; i++) {
+		kvi_release(t->pool, &t->adopt, t->pending.v[i], t->buf_size);
+		t->owned--;
+	}
+	t->pending.n = 0;
+}
+
+static struct kvb_rootrec *
+rootrec(const struct kv_index *t, unsigned int r)
+{
+	return (struct kvb_rootrec *)(bufp(t, t->sb) + r * KVB_REC_STRIDE);
+}
+
+static uint32_t
+rootrec_crc(const struct kvb_rootrec *r)
+{
+	return pst_crc32c((const uint8_t *)r + 8, sizeof(*r) - 8);
+}
+
+static void
+rootrec_fill(struct kvb_rootrec *r, uint64_t gen, uint32_t root,
+	     uint32_t root_crc, uint64_t count, uint32_t height)
+{
+	memset(r, 0, sizeof(*r));
+	r->magic = KVB_MAGIC_ROOT;
+	r->gen = gen;
+	r->root = root;
+	r->root_crc = root_crc;
+	r->count = count;
+	r->height = height;
+	r->crc = rootrec_crc(r);
+}
+
+/* Publish the tree in the record that does not hold the durable tree. */
+static void
+publish(struct kv_index *t, uint32_t root, uint32_t root_crc, uint64_t count,
+	uint32_t height)
+{
+	struct kvb_rootrec *r = rootrec(t, t->durable_rec ^ 1);
+
+	rootrec_fill(r, ++t->gen, root, root_crc, count, height);
+	pst_pool_flush(t->pool, r, sizeof(*r));
+	t->window = 1;
+	t->drains_at_pub = kvi_drains(t->pool);
+	t->root = root;
+	t->root_crc = root_crc;
+	t->count = count;
+	t->height = height;
+	t->fresh.n = 0; /* published: no longer ours to undo */
+}
+
+/* ---- scratch ---------------------------------------------------------------- */
+
+static int
+scratch_reserve(struct kv_index *t, size_t n)
+{
+	struct ent *e;
+	struct piece *p, *b;
+	uint32_t *c;
+
+	if (n <= t->ents_cap)
+		return 0;
+	n = n < 2 * t->ents_cap ? 2 * t->ents_cap : n;
+	e = realloc(t->ents, n * sizeof(*e));
+	if (e != NULL)
+		t->ents = e;
+	p = realloc(t->pieces, n * sizeof(*p));
+	if (p != NULL)
+		t->pieces = p;
+	b = realloc(t->below, n * sizeof(*b));
+	if (b != NULL)
+		t->below = b;
+	c = realloc(t->cut, (n + 1) * sizeof(*c));
+	if (c != NULL)
+		t->cut = c;
+	if (e == NULL || p == NULL || b == NULL || c == NULL)
+		return -ENOMEM;
+	t->ents_cap = n;
+	return 0;
+}
+
+static struct kv_value *
+tmpv_get(struct kv_index *t, uint16_t n)
+{
+	if (t->tmpv == NULL || t->tmpv_n < n) {
+		struct kv_value *v = realloc(t->tmpv, kvi_value_size(n));
+
+		if (v == NULL)
+			return NULL;
+		t->tmpv = v;
+		t->tmpv_n = n;
+	}
+	return t->tmpv;
+}
+
+/* ---- overflow blocks ------------------------------------------------------- */
+
+/* Write @n names into a chain of blocks (last block first, so each block
+ * can carry its successor's CRC). */
+static int
+ovf_write(struct kv_index *t, const pst_name *names, uint32_t n,
+	  struct kvb_ref *ref)
+{
+	uint32_t per = ovf_per_block(t), nb = (n + per - 1) / per, b;
+	uint32_t next = KVB_NONE, next_crc = 0;
+	int ret;
+
+	for (b = nb; b-- > 0;) {
+		uint32_t first = b * per, cnt = n - first < per ? n - first : per;
+		struct kvb_ovf *o;
+		uint32_t index;
+
+		ret = take(t, &index);
+		if (ret != 0)
+			return ret;
+		o = (struct kvb_ovf *)bufp(t, index);
+		memset(o, 0, KVB_OVF_HDR);
+		o->magic = KVB_MAGIC_OVF;
+		o->count = (uint16_t)cnt;
+		o->next = next;
+		o->next_crc = next_crc;
+		memcpy(o + 1, names + first, 8 * (size_t)cnt);
+		o->crc = ovf_crc(o);
+		keep_written(t, index, KVB_OVF_HDR + 8 * (size_t)cnt);
+		next = index;
+		next_crc = o->crc;
+	}
+	ref->index = next;
+	ref->crc = next_crc;
+	return 0;
+}
+
+/* Check a chain; 0 if whole and holding exactly @n names. With @seen,
+ * marks its blocks (and refuses to visit one twice). */
+static int
+ovf_check(struct kv_index *t, struct kvb_ref ref, uint32_t n, uint8_t *seen)
+{
+	uint32_t have = 0;
+
+	while (ref.index != KVB_NONE) {
+		const struct kvb_ovf *o;
+
+		if (ref.index >= t->buf_count || ref.index == t->sb)
+			return -EIO;
+		if (seen != NULL) {
+			if (seen[ref.index])
+				return -EIO;
+			seen[ref.index] = 1;
+		}
+		o = (const struct kvb_ovf *)bufp(t, ref.index);
+		if (o->magic != KVB_MAGIC_OVF || o->count == 0 ||
+		    o->count > ovf_per_block(t) || o->crc != ref.crc ||
+		    ovf_crc(o) != ref.crc)
+			return -EIO;
+		have += o->count;
+		if (have > n)
+			return -EIO;
+		ref.index = o->next;
+		ref.crc = o->next_crc;
+	}
+	return have == n ? 0 : -EIO;
+}
+
+/* Names of an overflow value into @v (which has room for e->n). */
+static void
+ovf_read(const struct kv_index *t, const struct kvb_lent *e,
+	 struct kv_value *v)
+{
+	const struct kvb_ref *ref = (const struct kvb_ref *)(e + 1);
+	uint32_t index = ref->index, have = 0;
+
+	v->len = e->len;
+	v->crc = e->crc;
+	v->n = e->n;
+	while (index != KVB_NONE && index < t->buf_count && have < e->n) {
+		const struct kvb_ovf *o = (const struct kvb_ovf *)bufp(t, index);
+		uint32_t cnt = o->count;
+
+		if (cnt > (uint32_t)e->n - have)
+			cnt = (uint32_t)e->n - have;
+		memcpy(v->names + have, o + 1, 8 * (size_t)cnt);
+		have += cnt;
+		index = o->next;
+	}
+}
+
+static int
+ovf_supersede(struct kv_index *t, const struct kvb_lent *e)
+{
+	const struct kvb_ref *ref = (const struct kvb_ref *)(e + 1);
+	uint32_t index = ref->index;
+	uint64_t id = ((uint64_t)ref->index << 32) | ref->crc;
+	int ret = 0;
+
+	kvi_vcache_remove(&t->vc, id);
+	while (index != KVB_NONE && index < t->buf_count && ret == 0) {
+		ret = supersede(t, index);
+		index = ((const struct kvb_ovf *)bufp(t, index))->next;
+	}
+	return ret;
+}
+
+/* A leaf entry as a kv_value: the entry itself, or assembled into @tmp. */
+static const struct kv_value *
+lent_value(struct kv_index *t, const struct kvb_lent *e, int use_cache)
+{
+	struct kv_value *v;
+
+	if (!(e->flags & KVB_F_OVF))
+		return (const struct kv_value *)e;
+	if (use_cache) {
+		const struct kvb_ref *ref = (const struct kvb_ref *)(e + 1);
+		uint64_t id = ((uint64_t)ref->index << 32) | ref->crc;
+
+		v = kvi_vcache_get(&t->vc, id);
+		if (v != NULL)
+			return v;
+		v = kvi_value_new(e->len, e->crc, e->n);
+		if (v == NULL)
+			return NULL;
+		ovf_read(t, e, v);
+		return kvi_vcache_put(&t->vc, id, v);
+	}
+	v = tmpv_get(t, e->n);
+	if (v == NULL)
+		return NULL;
+	ovf_read(t, e, v);
+	return v;
+}
+
+/* ---- searching ---------------------------------------------------------------- */
+
+static int
+leaf_cmp(const struct kvb_node *nd, unsigned int i, const void *key,
+	 uint16_t key_len)
+{
+	const struct kvb_lent *e = (const struct kvb_lent *)ent_at(nd, i);
+
+	return kvi_key_cmp(lent_key(e), e->key_len, key, key_len);
+}
+
+/* Position of @key in a leaf: its index with *found, or where it goes. */
+static unsigned int
+leaf_search(const struct kvb_node *nd, const void *key, uint16_t key_len,
+	    int *found)
+{
+	unsigned int lo = 0, hi = nd->count;
+
+	*found = 0;
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		int c = leaf_cmp(nd, mid, key, key_len);
+
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The child entry of an inner node @key routes to: the last entry whose
+ * separator is <= key (entry 0 has none). */
+static unsigned int
+inner_search(const struct kvb_node *nd, const void *key, uint16_t key_len)
+{
+	unsigned int lo = 1, hi = nd->count;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		const struct kvb_ient *e = (const struct kvb_ient *)ent_at(nd, mid);
+
+		if (kvi_key_cmp(ient_key(e), e->key_len, key, key_len) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - 1;
+}
+
+struct path {
+	uint32_t node[KVB_MAX_HEIGHT];
+	uint16_t pos[KVB_MAX_HEIGHT];  /* entry taken in node[l] (inner) */
+	unsigned int depth;            /* nodes on the path; leaf at depth-1 */
+};
+
+static void
+descend(const struct kv_index *t, const void *key, uint16_t key_len,
+	struct path *p)
+{
+	uint32_t index = t->root;
+	unsigned int l;
+
+	p->depth = 0;
+	if (index == KVB_NONE)
+		return;
+	for (l = 0; l < t->height && l < KVB_MAX_HEIGHT; l++) {
+		const struct kvb_node *nd = node(t, index);
+
+		p->node[l] = index;
+		p->depth = l + 1;
+		if (nd->kind == KVB_LEAF)
+			break;
+		p->pos[l] = (uint16_t)inner_search(nd, key, key_len);
+		index = ((const struct kvb_ient *)ent_at(nd, p->pos[l]))->child;
+	}
+}
+
+/* ---- building nodes ------------------------------------------------------------- */
+
+static size_t
+piece_bytes(const struct ent *e, const size_t *pre, unsigned int i,
+	    unsigned int j, int inner)
+{
+	size_t sum = pre[j] - pre[i];
+
+	/* An inner piece's first entry loses its key to the parent. */
+	if (inner && i > 0)
+		sum = sum - e[i].size + ient_size(0);
+	return node_bytes(j - i, sum);
+}
+
+/* Cut entries [0, n) into nodes that fit: t->cut[0..np] (cut[np] == n). */
+static unsigned int
+pack(struct kv_index *t, const struct ent *e, unsigned int n, int inner)
+{
+	size_t *pre = malloc((n + 1) * sizeof(*pre));
+	unsigned int i, np = 0, best = 0;
+	size_t best_max = SIZE_MAX;
+
+	if (pre == NULL)
+		return 0;
+	pre[0] = 0;
+	for (i = 0; i < n; i++)
+		pre[i + 1] = pre[i] + e[i].size;
+	t->cut[0] = 0;
+	if (piece_bytes(e, pre, 0, n, inner) <= t->buf_size) {
+		t->cut[1] = n;
+		free(pre);
+		return 1;
+	}
+	/* Two nodes, as even as possible. */
+	for (i = 1; i < n; i++) {
+		size_t a = piece_bytes(e, pre, 0, i, inner);
+		size_t b = piece_bytes(e, pre, i, n, inner);
+		size_t m = a > b ? a : b;
+
+		if (a <= t->buf_size && b <= t->buf_size && m < best_max) {
+			best_max = m;
+			best = i;
+		}
+	}
+	if (best != 0) {
+		t->cut[1] = best;
+		t->cut[2] = n;
+		free(pre);
+		return 2;
+	}
+	/* Otherwise greedily (long keys in small buffers). */
+	for (i = 0; i < n;) {
+		unsigned int j = i + 1;
+
+		while (j < n && piece_bytes(e, pre, i, j + 1, inner) <= t->buf_size)
+			j++;
+		t->cut[np++] = i;
+		i = j;
+	}
+	t->cut[np] = n;
+	free(pre);
+	return np;
+}
+
+/* Write entries [i, j) as a node; *index and *crc of the result. */
+static int
+node_write(struct kv_index *t, int inner, uint8_t level, const struct ent *e,
+	   unsigned int i, unsigned int j, uint32_t *index, uint32_t *crc)
+{
+	struct kvb_node *nd;
+	size_t off;
+	unsigned int k;
+	int ret;
+
+	ret = take(t, index);
+	if (ret != 0)
+		return ret;
+	nd = (struct kvb_node *)bufp(t, *index);
+	nd->magic = KVB_MAGIC_NODE;
+	nd->kind = inner ? KVB_INNER : KVB_LEAF;
+	nd->level = level;
+	nd->count = (uint16_t)(j - i);
+	nd->pad = 0;
+	off = kvi_align8(KVB_HDR + 2 * (size_t)(j - i));
+	memset((uint8_t *)nd + KVB_HDR, 0, off - KVB_HDR);
+	for (k = i; k < j; k++) {
+		uint8_t *dst = (uint8_t *)nd + off;
+
+		nd->slot[k - i] = (uint16_t)off;
+		if (!inner) {
+			memcpy(dst, e[k].img, e[k].size);
+			off += e[k].size;
+		} else {
+			struct kvb_ient *ie = (struct kvb_ient *)dst;
+			uint16_t kl = k == i ? 0 : e[k].key_len;
+			size_t sz = ient_size(kl);
+
+			memset(dst, 0, sz);
+			ie->child = e[k].child;
+			ie->child_crc = e[k].child_crc;
+			ie->key_len = kl;
+			memcpy(dst + KVB_IENT, e[k].key, kl);
+			off += sz;
+		}
+	}
+	nd->used = (uint16_t)off;
+	nd->crc = node_crc(nd);
+	*crc = nd->crc;
+	keep_written(t, *index, off);
+	return 0;
+}
+
+/* Shortest prefix of @b that is still greater than @a (a < b). */
+static uint16_t
+sep_len(const uint8_t *a, uint16_t alen, const uint8_t *b, uint16_t blen)
+{
+	uint16_t d = 0;
+
+	while (d < alen && d < blen && a[d] == b[d])
+		d++;
+	return d < blen ? (uint16_t)(d + 1) : blen;
+}
+
+/* Write entries as one level: nodes into t->pieces; returns how many. */
+static int
+level_write(struct kv_index *t, int inner, uint8_t level, unsigned int n,
+	    unsigned int *np_out)
+{
+	const struct ent *e = t->ents;
+	unsigned int np = pack(t, e, n, inner), p;
+	int ret;
+
+	if (np == 0)
+		return -ENOMEM;
+	for (p = 0; p < np; p++) {
+		struct piece *pc = &t->pieces[p];
+		unsigned int i = t->cut[p];
+
+		ret = node_write(t, inner, level, e, i, t->cut[p + 1], &pc->index,
+				 &pc->crc);
+		if (ret != 0)
+			return ret;
+		if (p == 0) {
+			pc->sep = NULL;
+			pc->sep_len = 0;
+		} else if (inner) {
+			pc->sep = e[i].key; /* moves up whole */
+			pc->sep_len = e[i].key_len;
+		} else {
+			pc->sep = e[i].key;
+			pc->sep_len = sep_len(e[i - 1].key, e[i - 1].key_len,
+					      e[i].key, e[i].key_len);
+		}
+	}
+	*np_out = np;
+	return 0;
+}
+
+static void
+ent_new(struct ent *d, const struct kvb_lent *e, size_t size)
+{
+	d->key = lent_key(e);
+	d->key_len = e->key_len;
+	d->size = (uint16_t)size;
+	d->img = (const uint8_t *)e;
+}
+
+static void
+ent_from_leaf(struct ent *d, const struct kvb_node *nd, unsigned int i)
+{
+	const struct kvb_lent *e = (const struct kvb_lent *)ent_at(nd, i);
+
+	d->key = lent_key(e);
+	d->key_len = e->key_len;
+	d->size = (uint16_t)lent_bytes(e);
+	d->img = (const uint8_t *)e;
+}
+
+static void
+ent_from_inner(struct ent *d, const struct kvb_node *nd, unsigned int i)
+{
+	const struct kvb_ient *e = (const struct kvb_ient *)ent_at(nd, i);
+
+	d->key = ient_key(e);
+	d->key_len = e->key_len;
+	d->size = (uint16_t)ient_size(e->key_len);
+	d->child = e->child;
+	d->child_crc = e->child_crc;
+}
+
+static void
+ent_child(struct ent *d, const struct piece *pc, const uint8_t *key,
+	  uint16_t key_len)
+{
+	d->key = key;
+	d->key_len = key_len;
+	d->size = (uint16_t)ient_size(key_len);
+	d->child = pc->index;
+	d->child_crc = pc->crc;
+}
+
+/*
+ * Rewrite the path above level @l, whose node was replaced by the @nb
+ * nodes in t->below (nb == 0: removed). Then grow or shrink the root and
+ * publish. Old path nodes are superseded.
+ */
+static int
+path_commit(struct kv_index *t, const struct path *p, int l, unsigned int nb,
+	    uint64_t count, uint32_t height)
+{
+	unsigned int np;
+	int ret;
+
+	for (; l >= 0; l--) {
+		const struct kvb_node *nd = node(t, p->node[l]);
+		unsigned int pos = p->pos[l], i, n = 0;
+
+		ret = scratch_reserve(t, (size_t)nd->count + nb + 1);
+		if (ret != 0)
+			return ret;
+		for (i = 0; i < nd->count; i++) {
+			if (i != pos) {
+				ent_from_inner(&t->ents[n++], nd, i);
+				continue;
+			}
+			if (nb > 0) {
+				unsigned int k;
+				struct ent *d = &t->ents[n++];
+
+				ent_from_inner(d, nd, i);
+				d->child = t->below[0].index;
+				d->child_crc = t->below[0].crc;
+				for (k = 1; k < nb; k++)
+					ent_child(&t->ents[n++], &t->below[k],
+						  t->below[k].sep,
+						  t->below[k].sep_len);
+			}
+		}
+		if (n == 0) {
+			/* Every child is gone: this node goes too. */
+			nb = 0;
+			continue;
+		}
+		ret = level_write(t, 1, nd->level, n, &np);
+		if (ret != 0)
+			return ret;
+		memcpy(t->below, t->pieces, np * sizeof(*t->below));
+		nb = np;
+	}
+	/* Above the old root. */
+	while (nb > 1) {
+		unsigned int k;
+
+		if (height + 1 > KVB_MAX_HEIGHT)
+			return -E2BIG;
+		ret = scratch_reserve(t, nb);
+		if (ret != 0)
+			return ret;
+		for (k = 0; k < nb; k++)
+			ent_child(&t->ents[k], &t->below[k], t->below[k].sep,
+				  t->below[k].sep_len);
+		ret = level_write(t, 1, (uint8_t)height, nb, &np);
+		if (ret != 0)
+			return ret;
+		memcpy(t->below, t->pieces, np * sizeof(*t->below));
+		nb = np;
+		height++;
+	}
+	if (nb == 0) {
+		publish(t, KVB_NONE, 0, count, 0);
+		return 0;
+	}
+	/* An inner root with one child: the child is the root. */
+	{
+		uint32_t r = t->below[0].index, rc = t->below[0].crc, r_next;
+
+		while (height > 1 && node(t, r)->count == 1) {
+			const struct kvb_ient *e =
+				(const struct kvb_ient *)ent_at(node(t, r), 0);
+			int was_fresh = 0;
+			size_t i;
+
+			/* Written by this update: release it right away;
+			 * part of the old tree: after the next drain. */
+			for (i = 0; i < t->fresh.n; i++)
+				if (t->fresh.v[i] == r) {
+					t->fresh.v[i] = t->fresh.v[--t->fresh.n];
+					was_fresh = 1;
+					break;
+				}
+			r_next = e->child;
+			rc = e->child_crc;
+			if (was_fresh) {
+				kvi_release(t->pool, &t->adopt, r, t->buf_size);
+				t->owned--;
+			} else {
+				supersede(t, r);
+			}
+			r = r_next;
+			height--;
+		}
+		publish(t, r, rc, count, height);
+	}
+	return 0;
+}
+
+static int
+path_supersede(struct kv_index *t, const struct path *p)
+{
+	unsigned int l;
+	int ret = 0;
+
+	for (l = 0; l < p->depth && ret == 0; l++)
+		ret = supersede(t, p->node[l]);
+	return ret;
+}
+
+/* ---- operations ---------------------------------------------------------------- */
+
+static int
+bt_put(struct kv_index *t, const void *key, uint16_t key_len,
+       const struct kv_value *value, kv_value_fn on_old, void *arg)
+{
+	const struct kvb_lent *old = NULL;
+	struct kvb_lent *ne;
+	struct path p;
+	size_t inl, ovl, quarter, sz;
+	int ovf, found = 0, ret;
+	unsigned int pos = 0, n = 0, i, np;
+
+	if (t == NULL || kvi_check_key(key, key_len) != 0 ||
+	    kvi_check_value(t->pool, value) != 0)
+		return -EINVAL;
+	sync_check(t);
+	if (pending_reserve(t) != 0)
+		return -ENOMEM;
+	t->fresh.n = 0;
+
+	/* The new leaf entry. */
+	inl = lent_size(key_len, value->n, 0);
+	ovl = lent_size(key_len, value->n, 1);
+	quarter = ((t->buf_size - KVB_HDR) / 4) & ~(size_t)7;
+	ovf = inl > ovl && inl > quarter;
+	sz = ovf ? ovl : inl;
+	/* Room for this update (overflow blocks, a path that splits) and
+	 * then for a delete, which needs new nodes too. */
+	if (kvi_free_bufs(t->pool) <
+	    (ovf ? (value->n + ovf_per_block(t) - 1) / ovf_per_block(t) : 0) +
+		    4 * ((uint64_t)t->height + 2) + 4)
+		return -ENOSPC;
+	ne = (struct kvb_lent *)t->img;
+	memset(ne, 0, sz);
+	ne->len = value->len;
+	ne->crc = value->crc;
+	ne->n = value->n;
+	ne->key_len = key_len;
+	if (ovf) {
+		ne->flags = KVB_F_OVF;
+		ret = ovf_write(t, value->names, value->n,
+				(struct kvb_ref *)(ne + 1));
+		if (ret != 0)
+			goto fail;
+	} else {
+		memcpy(ne + 1, value->names, 8 * (size_t)value->n);
+	}
+	memcpy((uint8_t *)lent_key(ne), key, key_len);
+
+	/* The leaf, with the entry inserted or replaced. */
+	descend(t, key, key_len, &p);
+	if (p.depth > 0) {
+		const struct kvb_node *leaf = node(t, p.node[p.depth - 1]);
+
+		pos = leaf_search(leaf, key, key_len, &found);
+		ret = scratch_reserve(t, (size_t)leaf->count + 1);
+		if (ret != 0)
+			goto fail;
+		for (i = 0; i < leaf->count; i++) {
+			if (i == pos) {
+				ent_new(&t->ents[n++], ne, sz);
+				if (found) {
+					old = (const struct kvb_lent *)ent_at(leaf, i);
+					continue;
+				}
+			}
+			ent_from_leaf(&t->ents[n++], leaf, i);
+		}
+		if (!found && pos == leaf->count)
+			ent_new(&t->ents[n++], ne, sz);
+	} else {
+		ent_new(&t->ents[n++], ne, sz);
+	}
+	ret = level_write(t, 0, 0, n, &np);
+	if (ret != 0)
+		goto fail;
+	memcpy(t->below, t->pieces, np * sizeof(*t->below));
+	ret = path_commit(t, &p, (int)p.depth - 2, np,
+			  t->count + (found ? 0 : 1),
+			  t->height > 0 ? t->height : 1);
+	if (ret != 0)
+		goto fail;
+
+	/* Published. What the old tree had alone goes after the next drain. */
+	path_supersede(t, &p);
+	if (old != NULL) {
+		const struct kv_value *ov = lent_value(t, old, 0);
+
+		if (old->flags & KVB_F_OVF)
+			ovf_supersede(t, old);
+		if (ov != NULL) {
+			if (on_old != NULL)
+				on_old(arg, key, key_len, ov);
+			kvi_adopt_clear_value(&t->adopt, ov);
+		}
+	}
+	kvi_vcache_trim(&t->vc, KVB_VCACHE_MAX);
+	return 0;
+fail:
+	fresh_abort(t);
+	return ret == -ENOBUFS ? -ENOSPC : ret;
+}
+
+static const struct kv_value *
+bt_get(struct kv_index *t, const void *key, uint16_t key_len)
+{
+	const struct kvb_node *leaf;
+	struct path p;
+	unsigned int pos;
+	int found;
+
+	if (t == NULL || kvi_check_key(key, key_len) != 0)
+		return NULL;
+	descend(t, key, key_len, &p);
+	if (p.depth == 0)
+		return NULL;
+	leaf = node(t, p.node[p.depth - 1]);
+	pos = leaf_search(leaf, key, key_len, &found);
+	if (!found)
+		return NULL;
+	return lent_value(t, (const struct kvb_lent *)ent_at(leaf, pos), 1);
+}
+
+static int
+bt_del(struct kv_index *t, const void *key, uint16_t key_len,
+       kv_value_fn on_old, void *arg)
+{
+	const struct kvb_node *leaf;
+	const struct kvb_lent *old;
+	const struct kv_value *ov;
+	struct path p;
+	unsigned int pos, i, n = 0, np = 0;
+	int found, ret;
+
+	if (t == NULL || kvi_check_key(key, key_len) != 0)
+		return -EINVAL;
+	sync_check(t);
+	descend(t, key, key_len, &p);
+	if (p.depth == 0)
+		return 0;
+	leaf = node(t, p.node[p.depth - 1]);
+	pos = leaf_search(leaf, key, key_len, &found);
+	if (!found)
+		return 0;
+	if (pending_reserve(t) != 0)
+		return -ENOMEM;
+	t->fresh.n = 0;
+	old = (const struct kvb_lent *)ent_at(leaf, pos);
+	ret = scratch_reserve(t, leaf->count);
+	if (ret != 0)
+		return ret;
+	for (i = 0; i < leaf->count; i++)
+		if (i != pos)
+			ent_from_leaf(&t->ents[n++], leaf, i);
+	if (n > 0) {
+		ret = level_write(t, 0, 0, n, &np);
+		if (ret != 0)
+			goto fail;
+		memcpy(t->below, t->pieces, np * sizeof(*t->below));
+	}
+	ret = path_commit(t, &p, (int)p.depth - 2, np, t->count - 1,
+			  t->height);
+	if (ret != 0)
+		goto fail;
+	path_supersede(t, &p);
+	ov = lent_value(t, old, 0);
+	if (old->flags & KVB_F_OVF)
+		ovf_supersede(t, old);
+	if (ov != NULL) {
+		if (on_old != NULL)
+			on_old(arg, key, key_len, ov);
+		kvi_adopt_clear_value(&t->adopt, ov);
+	}
+	kvi_vcache_trim(&t->vc, KVB_VCACHE_MAX);
+	return 1;
+fail:
+	fresh_abort(t);
+	return ret == -ENOBUFS ? -ENOSPC : ret;
+}
+
+static uint64_t
+bt_count(const struct kv_index *t)
+{
+	return t != NULL ? t->count : 0;
+}
+
+static uint64_t
+bt_own_bytes(const struct kv_index *t)
+{
+	return t != NULL ? t->owned * t->buf_size : 0;
+}
+
+/* ---- whole-tree walks --------------------------------------------------------- */
+
+struct walk {
+	int verify;               /* check everything, report nothing */
+	int recover;              /* report, set adoption bits */
+	int supersede;            /* flushall: every buffer goes */
+	uint64_t owned;           /* buffers visited */
+	kv_value_fn on_value;
+	kv_owned_fn on_owned;
+	void *arg;
+	uint64_t entries;
+	int err;
+};
+
+static int
+walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
+	  unsigned int level, const uint8_t *lo, uint16_t lo_len,
+	  const uint8_t *hi, uint16_t hi_len, unsigned int depth)
+{
+	const struct kvb_node *nd;
+	size_t off;
+	unsigned int i;
+
+	if (wk->verify) {
+		if (index >= t->buf_count || index == t->sb || depth >= KVB_MAX_HEIGHT ||
+		    t->seen[index])
+			return -EIO;
+		t->seen[index] = 1;
+		nd = node(t, index);
+		if (nd->magic != KVB_MAGIC_NODE || nd->used < KVB_HDR ||
+		    nd->used > t->buf_size || nd->crc != crc ||
+		    node_crc(nd) != crc || nd->level != level ||
+		    nd->kind != (level == 0 ? KVB_LEAF : KVB_INNER) ||
+		    nd->count == 0)
+			return -EIO;
+		off = kvi_align8(KVB_HDR + 2 * (size_t)nd->count);
+		for (i = 0; i < nd->count; i++) {
+			size_t sz;
+
+			if (nd->slot[i] != off || off + 16 > nd->used)
+				return -EIO;
+			if (level == 0) {
+				const struct kvb_lent *e =
+					(const struct kvb_lent *)ent_at(nd, i);
+
+				if (e->key_len == 0 || e->key_len > KV_KEY_MAX ||
+				    (e->flags & ~KVB_F_OVF) != 0)
+					return -EIO;
+				sz = lent_bytes(e);
+			} else {
+				const struct kvb_ient *e =
+					(const struct kvb_ient *)ent_at(nd, i);
+
+				if ((i == 0) != (e->key_len == 0) ||
+				    e->key_len > KV_KEY_MAX)
+					return -EIO;
+				sz = ient_size(e->key_len);
+			}
+			off += sz;
+			if (off > nd->used)
+				return -EIO;
+		}
+		if (off != nd->used)
+			return -EIO;
+	} else {
+		nd = node(t, index);
+	}
+	wk->owned++;
+	if (wk->on_owned != NULL)
+		wk->on_owned(wk->arg, whole(t, index));
+	if (wk->recover)
+		kvi_adopt_set(&t->adopt, index);
+	if (wk->supersede && supersede(t, index) != 0)
+		return -ENOMEM;
+
+	for (i = 0; i < nd->count; i++) {
+		const uint8_t *key, *nkey = hi;
+		uint16_t klen, nklen = hi_len;
+		int ret;
+
+		if (level == 0) {
+			const struct kvb_lent *e =
+				(const struct kvb_lent *)ent_at(nd, i);
+
+			key = lent_key(e);
+			klen = e->key_len;
+			if (wk->verify) {
+				if ((lo != NULL &&
+				     kvi_key_cmp(key, klen, lo, lo_len) < 0) ||
+				    (hi != NULL &&
+				     kvi_key_cmp(key, klen, hi, hi_len) >= 0))
+					return -EIO;
+				if (i > 0) {
+					const struct kvb_lent *pe =
+						(const struct kvb_lent *)ent_at(nd, i - 1);
+
+					if (kvi_key_cmp(lent_key(pe), pe->key_len,
+							key, klen) >= 0)
+						return -EIO;
+				}
+				if ((e->flags & KVB_F_OVF) &&
+				    ovf_check(t, *(const struct kvb_ref *)(e + 1),
+					      e->n, t->seen) != 0)
+					return -EIO;
+			} else {
+				const struct kv_value *v;
+				uint16_t k;
+
+				if (e->flags & KVB_F_OVF) {
+					const struct kvb_ref *ref =
+						(const struct kvb_ref *)(e + 1);
+					uint32_t b = ref->index;
+
+					while (b != KVB_NONE) {
+						wk->owned++;
+						if (wk->on_owned != NULL)
+							wk->on_owned(wk->arg, whole(t, b));
+						if (wk->recover)
+							kvi_adopt_set(&t->adopt, b);
+						if (wk->supersede &&
+						    supersede(t, b) != 0)
+							return -ENOMEM;
+						b = ((const struct kvb_ovf *)bufp(t, b))->next;
+					}
+				}
+				v = lent_value(t, e, 0);
+				if (v == NULL)
+					return -ENOMEM;
+				if (wk->supersede) {
+					kvi_adopt_clear_value(&t->adopt, v);
+				} else if (wk->recover) {
+					for (k = 0; k < v->n; k++)
+						kvi_adopt_set(&t->adopt,
+							      pst_name_index(v->names[k]));
+				}
+				if (wk->on_value != NULL)
+					wk->on_value(wk->arg, key, klen, v);
+			}
+			wk->entries++;
+			continue;
+		}
+		{
+			const struct kvb_ient *e =
+				(const struct kvb_ient *)ent_at(nd, i);
+			const uint8_t *clo = lo;
+			uint16_t clo_len = lo_len;
+
+			if (i > 0) {
+				clo = ient_key(e);
+				clo_len = e->key_len;
+				if (wk->verify &&
+				    ((lo != NULL &&
+				      kvi_key_cmp(clo, clo_len, lo, lo_len) < 0) ||
+				     (hi != NULL &&
+				      kvi_key_cmp(clo, clo_len, hi, hi_len) >= 0)))
+					return -EIO;
+			}
+			if (i + 1 < nd->count) {
+				const struct kvb_ient *ne =
+					(const struct kvb_ient *)ent_at(nd, i + 1);
+
+				nkey = ient_key(ne);
+				nklen = ne->key_len;
+				if (wk->verify && i > 0 &&
+				    kvi_key_cmp(clo, clo_len, nkey, nklen) >= 0)
+					return -EIO;
+			}
+			ret = walk_node(t, wk, e->child, e->child_crc, level - 1,
+					clo, clo_len, nkey, nklen, depth + 1);
+			if (ret != 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int
+walk_tree(struct kv_index *t, struct walk *wk, uint32_t root, uint32_t root_crc,
+	  uint32_t height)
+{
+	wk->entries = 0;
+	wk->owned = 0;
+	if (wk->verify)
+		memset(t->seen, 0, t->buf_count);
+	if (root == KVB_NONE)
+		return height == 0 ? 0 : -EIO;
+	if (height == 0 || height > KVB_MAX_HEIGHT)
+		return -EIO;
+	return walk_node(t, wk, root, root_crc, height - 1, NULL, 0, NULL, 0, 0);
+}
+
+static int
+bt_flushall(struct kv_index *t, kv_value_fn on_old, void *arg)
+{
+	struct walk wk = { .supersede = 1, .on_value = on_old, .arg = arg };
+	int ret;
+
+	if (t == NULL)
+		return -EINVAL;
+	sync_check(t);
+	t->fresh.n = 0;
+	ret = walk_tree(t, &wk, t->root, t->root_crc, t->height);
+	if (ret != 0)
+		return ret;
+	kvi_vcache_clear(&t->vc);
+	publish(t, KVB_NONE, 0, 0, 0);
+	return 0;
+}
+
+static void
+bt_free(struct kv_index *t)
+{
+	kvi_vec_free(&t->pending);
+	kvi_vec_free(&t->fresh);
+	free(t->ents);
+	free(t->pieces);
+	free(t->below);
+	free(t->cut);
+	free(t->img);
+	free(t->tmpv);
+	free(t->seen);
+	kvi_vcache_clear(&t->vc);
+	kvi_adopt_free(&t->adopt);
+	free(t);
+}
+
+static void
+bt_close(struct kv_index *t)
+{
+	if (t == NULL)
+		return;
+	/* Make the last publication durable, then let go of what it
+	 * superseded (pst_pool_close() drains the releases). */
+	if (t->window && pst_pool_drain(t->pool) == 0)
+		sync_check(t);
+	bt_free(t);
+}
+
+/* ---- open and recovery ----------------------------------------------------- */
+
+static int
+rootrec_valid(const struct kvb_rootrec *r)
+{
+	return r->magic == KVB_MAGIC_ROOT && r->crc == rootrec_crc(r);
+}
+
+static int
+all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i] != 0)
+			return 0;
+	return 1;
+}
+
+static int
+bt_create(struct kv_index *t)
+{
+	uint32_t sb;
+	int ret;
+
+	ret = kvi_take(t->pool, &t->adopt, &sb);
+	if (ret != 0)
+		return ret;
+	t->sb = sb;
+	memset(bufp(t, sb), 0, 2 * KVB_REC_STRIDE);
+	rootrec_fill(rootrec(t, 0), 1, KVB_NONE, 0, 0, 0);
+	pst_pool_flush(t->pool, bufp(t, sb), 2 * KVB_REC_STRIDE);
+	pst_pool_keep(t->pool, sb);
+	t->owned = 1;
+	t->gen = 1;
+	t->durable_rec = 0;
+	t->root = KVB_NONE;
+	ret = pst_pool_drain(t->pool);
+	if (ret == 0)
+		ret = pst_pool_root_set(t->pool, KV_ROOT_BTREE, whole(t, sb));
+	if (ret == 0)
+		ret = pst_pool_drain(t->pool);
+	return ret;
+}
+
+static int
+bt_recover(struct kv_index *t, uint64_t root_name, uint64_t *torn)
+{
+	struct kvb_rootrec rec[2];
+	struct walk wk = { .verify = 1 };
+	int valid[2], order[2], k;
+
+	if (!pst_pool_name_valid(t->pool, root_name) ||
+	    pst_name_offset(root_name) != 0)
+		return -EIO;
+	t->sb = pst_name_index(root_name);
+	t->seen = malloc(t->buf_count);
+	if (t->seen == NULL)
+		return -ENOMEM;
+	for (k = 0; k < 2; k++) {
+		rec[k] = *rootrec(t, (unsigned int)k);
+		valid[k] = rootrec_valid(&rec[k]);
+		if (!valid[k] && !all_zero(&rec[k], sizeof(rec[k])))
+			(*torn)++; /* a publication cut by the crash */
+	}
+	order[0] = valid[1] && (!valid[0] || rec[1].gen > rec[0].gen) ? 1 : 0;
+	order[1] = order[0] ^ 1;
+	for (k = 0; k < 2; k++) {
+		int r = order[k];
+
+		if (!valid[r])
+			continue;
+		if (walk_tree(t, &wk, rec[r].root, rec[r].root_crc,
+			      rec[r].height) == 0 &&
+		    wk.entries == rec[r].count)
+			break;
+		/* Newest publication, but its tree is not whole: its batch
+		 * was never drained. The other record is. */
+		(*torn)++;
+	}
+	if (k == 2)
+		return -EIO;
+	k = order[k];
+	free(t->seen);
+	t->seen = NULL;
+	t->durable_rec = (unsigned int)k;
+	t->gen = rec[k].gen;
+	t->root = rec[k].root;
+	t->root_crc = rec[k].root_crc;
+	t->count = rec[k].count;
+	t->height = rec[k].height;
+	/* Both records name this tree from now on. */
+	if (memcmp(rootrec(t, (unsigned int)k ^ 1), &rec[k], sizeof(rec[k])) != 0) {
+		struct kvb_rootrec *o = rootrec(t, (unsigned int)k ^ 1);
+
+		*o = rec[k];
+		pst_pool_flush(t->pool, o, sizeof(*o));
+		return pst_pool_drain(t->pool);
+	}
+	return 0;
+}
+
+static int
+bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
+	kv_owned_fn on_owned, void *arg, struct kv_index_report *report)
+{
+	struct pst_pool_info info;
+	struct timespec t0, t1;
+	struct kv_index *t;
+	uint64_t root, torn = 0;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (out == NULL || pool == NULL || pst_pool_info(pool, &info) != 0)
+		return -EINVAL;
+	if (info.buf_size < KVI_BUF_SIZE_MIN || info.buf_size % 64 != 0 ||
+	    info.buf_count > UINT32_MAX - 1)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	t->pool = pool;
+	t->bufs = info.bufs;
+	t->buf_size = info.buf_size;
+	t->buf_count = info.buf_count;
+	t->img = malloc(info.buf_size);
+	if (t->img == NULL || kvi_adopt_init(&t->adopt, info.buf_count) != 0 ||
+	    scratch_reserve(t, info.buf_size / 16 + 16) != 0) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	root = pst_pool_root_get(pool, KV_ROOT_BTREE);
+	if (root == 0) {
+		ret = bt_create(t);
+		if (ret != 0)
+			goto fail;
+	} else {
+		struct walk wk = { .recover = 1, .on_value = on_value,
+				   .on_owned = on_owned, .arg = arg };
+
+		ret = bt_recover(t, root, &torn);
+		if (ret != 0)
+			goto fail;
+		kvi_adopt_set(&t->adopt, t->sb);
+		if (on_owned != NULL)
+			on_owned(arg, whole(t, t->sb));
+		ret = walk_tree(t, &wk, t->root, t->root_crc, t->height);
+		if (ret != 0)
+			goto fail;
+		t->owned = 1 + wk.owned; /* superblock, nodes, overflow */
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (report != NULL) {
+		report->entries = t->count;
+		report->torn = torn;
+		report->log_bytes = 0;
+		report->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+				  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	}
+	*out = t;
+	return 0;
+fail:
+	bt_free(t);
+	return ret;
+}
+
+const struct kv_index_ops kv_index_btree = {
+	.name = "btree",
+	.open = bt_open,
+	.put = bt_put,
+	.get = bt_get,
+	.del = bt_del,
+	.count = bt_count,
+	.flushall = bt_flushall,
+	.own_bytes = bt_own_bytes,
+	.close = bt_close,
+};

@@ -1,0 +1,1166 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs "wal" index: an append-only log in a chain of kept pool
+ * buffers, replayed into a DRAM hash table at open. doc/kvs-index.md
+ * describes the format; in short:
+ *
+ *   buffer:  header (32 B: magic, chain id, sequence, salt, CRC) then
+ *            records, 8-byte aligned, never straddling buffers; the last
+ *            24 bytes of a buffer are always left for an END record.
+ *   record:  crc, salt, size, op, key length, names in this record;
+ *            PUT  = record header + value header (len, crc, n) + k names +
+ *                   key (a whole PUT is laid out like a struct kv_value, so
+ *                   get() returns a pointer into the pool);
+ *            CONT = more names of the PUT before it (values with more names
+ *                   than a buffer holds);
+ *            DEL  = key;
+ *            END  = name and salt of the next buffer of the chain.
+ *
+ * Recovery replays records in order and stops at the first one that does
+ * not verify (CRC, salt, size, END target header): everything before it is
+ * whole, everything after it belongs to a batch whose drain never
+ * completed. The bytes after the stop point are zeroed (and drained) before
+ * anything is appended there, so stale records of that batch can never
+ * reappear behind new ones.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "index_common.h"
+
+#define KVW_MAGIC "PSTKVWL1"
+#define KVW_HDR 32u               /* buffer header */
+#define KVW_REC 16u               /* record header */
+#define KVW_END_SIZE 24u          /* END record, reserved in every buffer */
+#define KVW_PUT_FIXED 32u         /* record header + value header */
+
+#define KVW_OP_PUT 1
+#define KVW_OP_CONT 2
+#define KVW_OP_DEL 3
+#define KVW_OP_END 4
+
+/* Compaction: not below this many log buffers, and only when the log holds
+ * more than twice the bytes of the live entries. */
+#define KVW_COMPACT_MIN_BUFS 64u
+/* A put leaves this many free buffers, so that a delete always finds one. */
+#define KVW_RESERVE 2u
+
+/* ---- on-media layout (little endian, sized types only) ------------------ */
+
+struct kvw_bufhdr {
+	char magic[8];
+	uint64_t chain;           /* random id shared by the chain's buffers */
+	uint64_t seq;             /* 0 for the first buffer, +1 per link */
+	uint32_t salt;            /* random per buffer incarnation */
+	uint32_t crc;             /* CRC32C of the 28 bytes before */
+};
+_Static_assert(sizeof(struct kvw_bufhdr) == KVW_HDR, "wal header");
+
+struct kvw_rec {
+	uint32_t crc;             /* CRC32C of bytes 4 .. size-1 */
+	uint32_t salt;            /* the buffer header's salt */
+	uint16_t size;            /* bytes of the record, a multiple of 8 */
+	uint8_t op;               /* KVW_OP_* */
+	uint8_t flags;            /* 0 */
+	uint16_t key_len;         /* PUT, DEL */
+	uint16_t k;               /* PUT, CONT: names in this record */
+};
+_Static_assert(sizeof(struct kvw_rec) == KVW_REC, "wal record");
+
+/* PUT: after the record header, a struct kv_value image. */
+struct kvw_val {
+	uint32_t len;
+	uint32_t crc;
+	uint16_t n;               /* names of the whole value */
+	uint16_t pad0;
+	uint32_t pad1;
+};
+_Static_assert(sizeof(struct kvw_val) == 16, "wal value");
+_Static_assert(offsetof(struct kvw_val, n) == offsetof(struct kv_value, n),
+	       "wal value layout");
+
+struct kvw_end {
+	uint32_t next;            /* buffer index of the next log buffer */
+	uint32_t next_salt;       /* its header's salt */
+};
+
+/* ---- DRAM state ----------------------------------------------------------- */
+
+struct kvw_log {
+	uint64_t chain;
+	uint64_t seq;             /* of the tail buffer */
+	uint32_t salt;            /* of the tail buffer */
+	uint32_t tail;            /* tail buffer index */
+	uint32_t off;             /* where the next record goes */
+	struct kvi_vec bufs;      /* the chain, in order */
+	uint64_t used;            /* bytes of PUT/CONT/DEL records */
+};
+
+struct kvw_slot {
+	uint32_t hash;
+	uint32_t buf;             /* buffer of the entry's PUT record */
+	uint16_t off;             /* its offset */
+	uint16_t key_len;         /* 0: empty slot */
+	uint32_t bytes;           /* PUT + CONT record bytes */
+	struct kv_value *dram;    /* split value assembled in DRAM, or NULL */
+};
+
+struct kv_index {
+	struct pst_pool *pool;
+	uint8_t *bufs;            /* buffer 0 in the current mapping */
+	uint32_t buf_size;
+	uint64_t buf_count;
+	uint64_t rng;
+	struct kvw_log log;
+	struct kvw_slot *tab;
+	size_t cap, count;
+	uint64_t live_bytes;      /* record bytes of live entries */
+	size_t compact_retry_at;  /* log buffers before retrying a failed one */
+	uint64_t compactions;
+	struct kvi_adopt adopt;
+};
+
+static inline uint8_t *
+bufp(const struct kv_index *w, uint32_t index)
+{
+	return w->bufs + (size_t)index * w->buf_size;
+}
+
+static inline struct kvw_rec *
+recp(const struct kv_index *w, uint32_t index, uint32_t off)
+{
+	return (struct kvw_rec *)(bufp(w, index) + off);
+}
+
+static inline size_t
+put_size(uint16_t key_len, uint32_t k)
+{
+	return KVW_PUT_FIXED + 8 * (size_t)k + kvi_align8(key_len);
+}
+
+static inline size_t
+cont_size(uint32_t k)
+{
+	return KVW_REC + 8 * (size_t)k;
+}
+
+static inline size_t
+del_size(uint16_t key_len)
+{
+	return KVW_REC + kvi_align8(key_len);
+}
+
+/* Bytes a record may use from @off on, END reserve left out. */
+static inline size_t
+room(const struct kv_index *w, uint32_t off)
+{
+	size_t lim = w->buf_size - KVW_END_SIZE;
+
+	return off < lim ? lim - off : 0;
+}
+
+static inline const uint8_t *
+put_key(const struct kvw_rec *r)
+{
+	return (const uint8_t *)r + KVW_PUT_FIXED + 8 * (size_t)r->k;
+}
+
+static inline const struct kv_value *
+put_value(const struct kvw_rec *r)
+{
+	return (const struct kv_value *)((const uint8_t *)r + KVW_REC);
+}
+
+static pst_name
+whole(const struct kv_index *w, uint32_t index)
+{
+	return pst_name_make(index, 0, (uint16_t)w->buf_size);
+}
+
+static uint32_t
+key_hash(const void *key, uint16_t key_len)
+{
+	return pst_crc32c(key, key_len);
+}
+
+/* ---- hash table ----------------------------------------------------------- */
+
+static const uint8_t *
+slot_key(const struct kv_index *w, const struct kvw_slot *s)
+{
+	return put_key(recp(w, s->buf, s->off));
+}
+
+static const struct kv_value *
+slot_value(const struct kv_index *w, const struct kvw_slot *s)
+{
+	return s->dram != NULL ? s->dram : put_value(recp(w, s->buf, s->off));
+}
+
+static struct kvw_slot *
+tab_find(const struct kv_index *w, const void *key, uint16_t key_len,
+	 uint32_t h)
+{
+	size_t mask = w->cap - 1, i;
+
+	for (i = h & mask;; i = (i + 1) & mask) {
+		struct kvw_slot *s = &w->tab[i];
+
+		if (s->key_len == 0)
+			return NULL;
+		if (s->hash == h && s->key_len == key_len &&
+		    memcmp(slot_key(w, s), key, key_len) == 0)
+			return s;
+	}
+}
+
+static void
+tab_place(struct kvw_slot *tab, size_t cap, const struct kvw_slot *s)
+{
+	size_t mask = cap - 1, i;
+
+	for (i = s->hash & mask; tab[i].key_len != 0; i = (i + 1) & mask)
+		;
+	tab[i] = *s;
+}
+
+static int
+tab_reserve(struct kv_index *w, size_t n)
+{
+	size_t cap = w->cap, i;
+	struct kvw_slot *t;
+
+	while ((n + 1) * 4 > cap * 3)
+		cap *= 2;
+	if (cap == w->cap)
+		return 0;
+	t = calloc(cap, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	for (i = 0; i < w->cap; i++)
+		if (w->tab[i].key_len != 0)
+			tab_place(t, cap, &w->tab[i]);
+	free(w->tab);
+	w->tab = t;
+	w->cap = cap;
+	return 0;
+}
+
+/* Remove a slot (backward-shift deletion keeps probe chains intact). */
+static void
+tab_remove(struct kv_index *w, struct kvw_slot *s)
+{
+	size_t mask = w->cap - 1;
+	size_t i = (size_t)(s - w->tab), j = i;
+
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (w->tab[j].key_len == 0)
+			break;
+		home = w->tab[j].hash & mask;
+		/* Move j back to i if its home is not in (i, j]. */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			w->tab[i] = w->tab[j];
+			i = j;
+		}
+	}
+	memset(&w->tab[i], 0, sizeof(w->tab[i]));
+	w->count--;
+}
+
+/* ---- appending ------------------------------------------------------------ */
+
+static void
+rec_seal(struct kv_index *w, struct kvw_rec *r)
+{
+	r->crc = pst_crc32c((const uint8_t *)r + 4, r->size - 4u);
+	pst_pool_flush(w->pool, r, r->size);
+}
+
+static void
+hdr_write(struct kv_index *w, uint32_t index, uint64_t chain, uint64_t seq,
+	  uint32_t salt)
+{
+	struct kvw_bufhdr *h = (struct kvw_bufhdr *)bufp(w, index);
+
+	memcpy(h->magic, KVW_MAGIC, sizeof(h->magic));
+	h->chain = chain;
+	h->seq = seq;
+	h->salt = salt;
+	h->crc = pst_crc32c(h, offsetof(struct kvw_bufhdr, crc));
+	pst_pool_flush(w->pool, h, sizeof(*h));
+}
+
+/* Start a fresh chain in the lent buffer @index (kept here). */
+static void
+log_start(struct kv_index *w, struct kvw_log *log, uint32_t index)
+{
+	struct kvi_vec bufs = log->bufs; /* empty, maybe with capacity */
+
+	memset(log, 0, sizeof(*log));
+	log->bufs = bufs;
+	log->chain = kvi_rand(&w->rng);
+	log->seq = 0;
+	log->salt = kvi_rand32nz(&w->rng);
+	log->tail = index;
+	log->off = KVW_HDR;
+	hdr_write(w, index, log->chain, 0, log->salt);
+	pst_pool_keep(w->pool, index);
+	kvi_vec_push(&log->bufs, index); /* capacity reserved by the caller */
+}
+
+/* Grow the chain by the lent buffer @index: its header first, then the END
+ * record that links it. */
+static void
+log_link(struct kv_index *w, struct kvw_log *log, uint32_t index)
+{
+	struct kvw_rec *r = recp(w, log->tail, log->off);
+	struct kvw_end *e = (struct kvw_end *)(r + 1);
+	uint32_t salt = kvi_rand32nz(&w->rng);
+
+	hdr_write(w, index, log->chain, log->seq + 1, salt);
+	pst_pool_keep(w->pool, index);
+	memset(r, 0, KVW_END_SIZE);
+	r->salt = log->salt;
+	r->size = KVW_END_SIZE;
+	r->op = KVW_OP_END;
+	e->next = index;
+	e->next_salt = salt;
+	rec_seal(w, r);
+	log->tail = index;
+	log->seq++;
+	log->salt = salt;
+	log->off = KVW_HDR;
+	kvi_vec_push(&log->bufs, index);
+}
+
+/* Layout of a PUT of @n names starting at @off: how many new buffers it
+ * needs. The same walk is done by log_put(). */
+static unsigned int
+plan_put(const struct kv_index *w, uint32_t off, uint16_t key_len, uint32_t n)
+{
+	size_t empty = room(w, KVW_HDR);
+	unsigned int nb = 0;
+	uint32_t left, k;
+
+	if (put_size(key_len, n) <= room(w, off))
+		return 0;
+	if (put_size(key_len, n) <= empty)
+		return 1;
+	if (room(w, off) < put_size(key_len, 0)) {
+		nb++;
+		off = KVW_HDR;
+	}
+	k = (uint32_t)((room(w, off) - put_size(key_len, 0)) / 8);
+	if (k > n)
+		k = n;
+	off += (uint32_t)put_size(key_len, k);
+	for (left = n - k; left > 0; left -= k) {
+		if (room(w, off) < cont_size(1)) {
+			nb++;
+			off = KVW_HDR;
+		}
+		k = (uint32_t)((room(w, off) - KVW_REC) / 8);
+		if (k > left)
+			k = left;
+		off += (uint32_t)cont_size(k);
+	}
+	return nb;
+}
+
+static unsigned int
+plan_del(const struct kv_index *w, uint32_t off, uint16_t key_len)
+{
+	return del_size(key_len) <= room(w, off) ? 0 : 1;
+}
+
+/* Append a PUT (and CONTs); @fresh holds the lent buffers plan_put() asked
+ * for. Returns where the PUT record went and the bytes written. */
+static void
+log_put(struct kv_index *w, struct kvw_log *log, const void *key,
+	uint16_t key_len, const struct kv_value *v, const uint32_t *fresh,
+	uint32_t *at_buf, uint16_t *at_off, uint32_t *bytes)
+{
+	uint32_t n = v->n, done = 0, k;
+	unsigned int f = 0;
+	struct kvw_rec *r;
+	struct kvw_val *val;
+	size_t sz;
+
+	if (put_size(key_len, n) > room(w, log->off)) {
+		if (put_size(key_len, n) <= room(w, KVW_HDR) ||
+		    room(w, log->off) < put_size(key_len, 0))
+			log_link(w, log, fresh[f++]);
+	}
+	k = (uint32_t)((room(w, log->off) - put_size(key_len, 0)) / 8);
+	if (k > n)
+		k = n;
+	sz = put_size(key_len, k);
+	r = recp(w, log->tail, log->off);
+	memset(r, 0, sz);
+	r->salt = log->salt;
+	r->size = (uint16_t)sz;
+	r->op = KVW_OP_PUT;
+	r->key_len = key_len;
+	r->k = (uint16_t)k;
+	val = (struct kvw_val *)(r + 1);
+	val->len = v->len;
+	val->crc = v->crc;
+	val->n = v->n;
+	memcpy(val + 1, v->names, 8 * (size_t)k);
+	memcpy((uint8_t *)r + KVW_PUT_FIXED + 8 * (size_t)k, key, key_len);
+	rec_seal(w, r);
+	*at_buf = log->tail;
+	*at_off = (uint16_t)log->off;
+	*bytes = (uint32_t)sz;
+	log->off += (uint32_t)sz;
+	log->used += sz;
+	done = k;
+	while (done < n) {
+		if (room(w, log->off) < cont_size(1))
+			log_link(w, log, fresh[f++]);
+		k = (uint32_t)((room(w, log->off) - KVW_REC) / 8);
+		if (k > n - done)
+			k = n - done;
+		sz = cont_size(k);
+		r = recp(w, log->tail, log->off);
+		memset(r, 0, KVW_REC);
+		r->salt = log->salt;
+		r->size = (uint16_t)sz;
+		r->op = KVW_OP_CONT;
+		r->k = (uint16_t)k;
+		memcpy(r + 1, v->names + done, 8 * (size_t)k);
+		rec_seal(w, r);
+		log->off += (uint32_t)sz;
+		log->used += sz;
+		*bytes += (uint32_t)sz;
+		done += k;
+	}
+}
+
+static void
+log_del(struct kv_index *w, struct kvw_log *log, const void *key,
+	uint16_t key_len, const uint32_t *fresh)
+{
+	size_t sz = del_size(key_len);
+	struct kvw_rec *r;
+
+	if (sz > room(w, log->off))
+		log_link(w, log, fresh[0]);
+	r = recp(w, log->tail, log->off);
+	memset(r, 0, sz);
+	r->salt = log->salt;
+	r->size = (uint16_t)sz;
+	r->op = KVW_OP_DEL;
+	r->key_len = key_len;
+	memcpy(r + 1, key, key_len);
+	rec_seal(w, r);
+	log->off += (uint32_t)sz;
+	log->used += sz;
+}
+
+/* Buffers for one append: a small array, or a larger one on the heap. */
+struct fresh {
+	uint32_t *v;
+	uint32_t small[8];
+};
+
+static void
+fresh_free(struct fresh *f)
+{
+	if (f->v != f->small)
+		free(f->v);
+	f->v = NULL;
+}
+
+/* Take @n buffers (lent), or none. */
+static int
+take_n(struct kv_index *w, struct fresh *f, unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	f->v = f->small;
+	if (n > sizeof(f->small) / sizeof(f->small[0])) {
+		f->v = malloc(n * sizeof(*f->v));
+		if (f->v == NULL)
+			return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		ret = kvi_take(w->pool, &w->adopt, &f->v[i]);
+		if (ret != 0) {
+			while (i-- > 0)
+				pst_pool_give(w->pool, f->v[i]);
+			fresh_free(f);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int
+reserve_bufs(struct kvw_log *log, unsigned int more)
+{
+	while (log->bufs.cap < log->bufs.n + more) {
+		size_t cap = log->bufs.cap ? log->bufs.cap * 2 : 64;
+		uint32_t *v = realloc(log->bufs.v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		log->bufs.v = v;
+		log->bufs.cap = cap;
+	}
+	return 0;
+}
+
+/* ---- switching chains (compaction, flushall) ---------------------------- */
+
+/* Release the buffers of a chain that is no longer the root's. */
+static void
+chain_release(struct kv_index *w, struct kvi_vec *bufs)
+{
+	size_t i;
+
+	for (i = 0; i < bufs->n; i++)
+		kvi_release(w->pool, &w->adopt, bufs->v[i], w->buf_size);
+	kvi_vec_free(bufs);
+}
+
+/* Write the live entries (all, or none) into a fresh chain and make it the
+ * root: persist the chain, set the root slot, drain, release the old chain.
+ * On failure nothing changes (the fresh buffers are released). */
+static int
+chain_rewrite(struct kv_index *w, int with_entries)
+{
+	struct kvw_log nl;
+	struct { uint32_t buf; uint16_t off; } *loc = NULL;
+	struct fresh fresh;
+	uint32_t first;
+	size_t i, j;
+	int ret, set;
+
+	if (with_entries && w->count > 0) {
+		loc = malloc(w->count * sizeof(*loc));
+		if (loc == NULL)
+			return -ENOMEM;
+	}
+	ret = kvi_take(w->pool, &w->adopt, &first);
+	if (ret != 0) {
+		free(loc);
+		return ret;
+	}
+	memset(&nl, 0, sizeof(nl));
+	if (reserve_bufs(&nl, 1) != 0) {
+		pst_pool_give(w->pool, first);
+		free(loc);
+		return -ENOMEM;
+	}
+	log_start(w, &nl, first);
+	for (i = 0, j = 0; with_entries && i < w->cap; i++) {
+		const struct kvw_slot *s = &w->tab[i];
+		const struct kv_value *v;
+		unsigned int need;
+		uint32_t bytes;
+
+		if (s->key_len == 0)
+			continue;
+		v = slot_value(w, s);
+		need = plan_put(w, nl.off, s->key_len, v->n);
+		ret = reserve_bufs(&nl, need);
+		if (ret == 0)
+			ret = take_n(w, &fresh, need);
+		if (ret != 0)
+			goto fail;
+		log_put(w, &nl, slot_key(w, s), s->key_len, v, fresh.v,
+			&loc[j].buf, &loc[j].off, &bytes);
+		fresh_free(&fresh);
+		j++;
+	}
+	ret = pst_pool_drain(w->pool);
+	if (ret == 0)
+		ret = pst_pool_root_set(w->pool, KV_ROOT_WAL, whole(w, first));
+	if (ret != 0)
+		goto fail; /* the root still names the old chain */
+	/* The root names the new chain (durable after this drain). */
+	set = pst_pool_drain(w->pool) == 0;
+	/* Repoint the entries, drop the old chain. */
+	for (i = 0, j = 0; with_entries && i < w->cap; i++) {
+		if (w->tab[i].key_len == 0)
+			continue;
+		w->tab[i].buf = loc[j].buf;
+		w->tab[i].off = loc[j].off;
+		j++;
+	}
+	free(loc);
+	if (set)
+		chain_release(w, &w->log.bufs);
+	else
+		kvi_vec_free(&w->log.bufs); /* kept until reconciliation */
+	w->log = nl;
+	w->compactions++;
+	return 0;
+fail:
+	for (i = 0; i < nl.bufs.n; i++)
+		kvi_release(w->pool, &w->adopt, nl.bufs.v[i], w->buf_size);
+	kvi_vec_free(&nl.bufs);
+	free(loc);
+	return ret;
+}
+
+static void
+maybe_compact(struct kv_index *w)
+{
+	size_t n = w->log.bufs.n;
+
+	if (n < KVW_COMPACT_MIN_BUFS || n < w->compact_retry_at ||
+	    w->log.used <= 2 * w->live_bytes)
+		return;
+	if (chain_rewrite(w, 1) != 0) {
+		/* Pool too full to rewrite: try again after some growth. */
+		w->compact_retry_at = n + (n / 4 > 16 ? n / 4 : 16);
+		return;
+	}
+	w->compact_retry_at = 0;
+}
+
+/* ---- operations ---------------------------------------------------------- */
+
+static int
+wal_put(struct kv_index *w, const void *key, uint16_t key_len,
+	const struct kv_value *value, kv_value_fn on_old, void *arg)
+{
+	uint32_t at_buf, bytes, h;
+	struct kv_value *dram = NULL;
+	struct kvw_slot *s, ns;
+	struct fresh fresh;
+	unsigned int need;
+	uint16_t at_off;
+	int ret;
+
+	if (w == NULL || kvi_check_key(key, key_len) != 0 ||
+	    kvi_check_value(w->pool, value) != 0)
+		return -EINVAL;
+	need = plan_put(w, w->log.off, key_len, value->n);
+	if (kvi_free_bufs(w->pool) < need + KVW_RESERVE)
+		return -ENOSPC;
+	h = key_hash(key, key_len);
+	s = tab_find(w, key, key_len, h);
+	if (s == NULL && tab_reserve(w, w->count + 1) != 0)
+		return -ENOMEM;
+	if (reserve_bufs(&w->log, need) != 0)
+		return -ENOMEM;
+	if (put_size(key_len, value->n) > room(w, KVW_HDR)) {
+		/* Split over several records: get() needs a DRAM copy. */
+		dram = kvi_value_new(value->len, value->crc, value->n);
+		if (dram == NULL)
+			return -ENOMEM;
+		memcpy(dram->names, value->names, 8 * (size_t)value->n);
+	}
+	ret = take_n(w, &fresh, need);
+	if (ret != 0) {
+		free(dram);
+		return ret;
+	}
+	log_put(w, &w->log, key, key_len, value, fresh.v, &at_buf, &at_off,
+		&bytes);
+	fresh_free(&fresh);
+	if (s != NULL) {
+		const struct kv_value *old = slot_value(w, s);
+
+		if (on_old != NULL)
+			on_old(arg, key, key_len, old);
+		kvi_adopt_clear_value(&w->adopt, old);
+		free(s->dram);
+		w->live_bytes -= s->bytes;
+		s->buf = at_buf;
+		s->off = at_off;
+		s->bytes = bytes;
+		s->dram = dram;
+	} else {
+		ns = (struct kvw_slot){ .hash = h, .buf = at_buf, .off = at_off,
+					.key_len = key_len, .bytes = bytes,
+					.dram = dram };
+		tab_place(w->tab, w->cap, &ns);
+		w->count++;
+	}
+	w->live_bytes += bytes;
+	maybe_compact(w);
+	return 0;
+}
+
+static const struct kv_value *
+wal_get(struct kv_index *w, const void *key, uint16_t key_len)
+{
+	const struct kvw_slot *s;
+
+	if (w == NULL || kvi_check_key(key, key_len) != 0)
+		return NULL;
+	s = tab_find(w, key, key_len, key_hash(key, key_len));
+	return s != NULL ? slot_value(w, s) : NULL;
+}
+
+static int
+wal_del(struct kv_index *w, const void *key, uint16_t key_len,
+	kv_value_fn on_old, void *arg)
+{
+	struct kvw_slot *s;
+	struct fresh fresh;
+	unsigned int need;
+	int ret;
+
+	if (w == NULL || kvi_check_key(key, key_len) != 0)
+		return -EINVAL;
+	s = tab_find(w, key, key_len, key_hash(key, key_len));
+	if (s == NULL)
+		return 0;
+	need = plan_del(w, w->log.off, key_len);
+	if (reserve_bufs(&w->log, need) != 0)
+		return -ENOMEM;
+	ret = take_n(w, &fresh, need);
+	if (ret != 0)
+		return ret;
+	log_del(w, &w->log, key, key_len, fresh.v);
+	fresh_free(&fresh);
+	if (on_old != NULL)
+		on_old(arg, key, key_len, slot_value(w, s));
+	kvi_adopt_clear_value(&w->adopt, slot_value(w, s));
+	free(s->dram);
+	w->live_bytes -= s->bytes;
+	tab_remove(w, s);
+	maybe_compact(w);
+	return 1;
+}
+
+static uint64_t
+wal_count(const struct kv_index *w)
+{
+	return w != NULL ? w->count : 0;
+}
+
+static int
+wal_flushall(struct kv_index *w, kv_value_fn on_old, void *arg)
+{
+	struct kvi_vec old;
+	size_t i;
+	int ret;
+
+	if (w == NULL)
+		return -EINVAL;
+	/* The new, empty chain becomes the root first; the old records (and
+	 * the values they show) stay readable until it is released. */
+	old = w->log.bufs;
+	w->log.bufs = (struct kvi_vec){ 0 };
+	ret = chain_rewrite(w, 0);
+	if (ret != 0) {
+		w->log.bufs = old;
+		return ret;
+	}
+	for (i = 0; i < w->cap; i++) {
+		struct kvw_slot *s = &w->tab[i];
+
+		if (s->key_len == 0)
+			continue;
+		if (on_old != NULL)
+			on_old(arg, slot_key(w, s), s->key_len, slot_value(w, s));
+		kvi_adopt_clear_value(&w->adopt, slot_value(w, s));
+		free(s->dram);
+	}
+	memset(w->tab, 0, w->cap * sizeof(*w->tab));
+	w->count = 0;
+	w->live_bytes = 0;
+	chain_release(w, &old);
+	return 0;
+}
+
+static uint64_t
+wal_own_bytes(const struct kv_index *w)
+{
+	return w != NULL ? (uint64_t)w->log.bufs.n * w->buf_size : 0;
+}
+
+static void
+wal_close(struct kv_index *w)
+{
+	size_t i;
+
+	if (w == NULL)
+		return;
+	for (i = 0; i < w->cap; i++)
+		free(w->tab[i].dram);
+	free(w->tab);
+	kvi_vec_free(&w->log.bufs);
+	kvi_adopt_free(&w->adopt);
+	free(w);
+}
+
+/* ---- recovery ------------------------------------------------------------- */
+
+static int
+hdr_valid(const struct kv_index *w, uint32_t index, uint64_t chain,
+	  uint64_t seq, uint32_t salt, int any_chain)
+{
+	const struct kvw_bufhdr *h;
+
+	if (index >= w->buf_count)
+		return 0;
+	h = (const struct kvw_bufhdr *)bufp(w, index);
+	return memcmp(h->magic, KVW_MAGIC, sizeof(h->magic)) == 0 &&
+	       h->crc == pst_crc32c(h, offsetof(struct kvw_bufhdr, crc)) &&
+	       h->seq == seq && (any_chain || h->chain == chain) &&
+	       (any_chain || h->salt == salt) && h->salt != 0;
+}
+
+/* 1 if the record at @off of the tail buffer is whole and well formed. */
+static int
+rec_valid(const struct kv_index *w, const struct kvw_log *log, uint32_t off)
+{
+	const struct kvw_rec *r;
+	size_t lim;
+
+	if (off + KVW_REC > w->buf_size)
+		return 0;
+	r = recp(w, log->tail, off);
+	if (r->salt != log->salt || r->size < KVW_REC || r->size % 8 != 0 ||
+	    (size_t)off + r->size > w->buf_size || r->flags != 0)
+		return 0;
+	lim = r->op == KVW_OP_END ? w->buf_size : w->buf_size - KVW_END_SIZE;
+	if ((size_t)off + r->size > lim)
+		return 0;
+	switch (r->op) {
+	case KVW_OP_PUT: {
+		const struct kvw_val *v = (const struct kvw_val *)(r + 1);
+
+		if (r->key_len == 0 || r->key_len > KV_KEY_MAX ||
+		    r->size != put_size(r->key_len, r->k) ||
+		    r->size < KVW_PUT_FIXED || r->k > v->n)
+			return 0;
+		break;
+	}
+	case KVW_OP_CONT:
+		if (r->k == 0 || r->size != cont_size(r->k))
+			return 0;
+		break;
+	case KVW_OP_DEL:
+		if (r->key_len == 0 || r->key_len > KV_KEY_MAX ||
+		    r->size != del_size(r->key_len))
+			return 0;
+		break;
+	case KVW_OP_END:
+		if (r->size != KVW_END_SIZE)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	return r->crc == pst_crc32c((const uint8_t *)r + 4, r->size - 4u);
+}
+
+/* Replay state: a PUT whose CONT records are still to come. */
+struct pend {
+	int active;
+	uint32_t buf;
+	size_t pos;               /* of buf in the chain */
+	uint16_t off;
+	uint32_t bytes;
+	uint32_t have;
+	struct kv_value *v;
+};
+
+static int
+apply_put(struct kv_index *w, uint32_t buf, uint16_t off, uint32_t bytes,
+	  struct kv_value *dram)
+{
+	const struct kvw_rec *r = recp(w, buf, off);
+	uint32_t h = key_hash(put_key(r), r->key_len);
+	struct kvw_slot *s = tab_find(w, put_key(r), r->key_len, h), ns;
+
+	if (s != NULL) {
+		free(s->dram);
+		w->live_bytes -= s->bytes;
+		s->buf = buf;
+		s->off = off;
+		s->bytes = bytes;
+		s->dram = dram;
+	} else {
+		if (tab_reserve(w, w->count + 1) != 0) {
+			free(dram);
+			return -ENOMEM;
+		}
+		ns = (struct kvw_slot){ .hash = h, .buf = buf, .off = off,
+					.key_len = r->key_len, .bytes = bytes,
+					.dram = dram };
+		tab_place(w->tab, w->cap, &ns);
+		w->count++;
+	}
+	w->live_bytes += bytes;
+	return 0;
+}
+
+static void
+apply_del(struct kv_index *w, const struct kvw_rec *r)
+{
+	const uint8_t *key = (const uint8_t *)(r + 1);
+	struct kvw_slot *s = tab_find(w, key, r->key_len,
+				      key_hash(key, r->key_len));
+
+	if (s == NULL)
+		return;
+	free(s->dram);
+	w->live_bytes -= s->bytes;
+	tab_remove(w, s);
+}
+
+static void
+pend_drop(struct pend *p, uint64_t *torn)
+{
+	if (!p->active)
+		return;
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+	(*torn)++;
+}
+
+/* Replay the chain starting at buffer @first. */
+static int
+replay(struct kv_index *w, uint32_t first, uint64_t *torn)
+{
+	const struct kvw_bufhdr *h0;
+	struct kvw_log *log = &w->log;
+	struct pend p = { 0 };
+	uint32_t off;
+	int ret = 0;
+
+	if (!hdr_valid(w, first, 0, 0, 0, 1))
+		return -EIO; /* the root is set only once its chain is durable */
+	h0 = (const struct kvw_bufhdr *)bufp(w, first);
+	memset(log, 0, sizeof(*log));
+	log->chain = h0->chain;
+	log->salt = h0->salt;
+	log->tail = first;
+	if (kvi_vec_push(&log->bufs, first) != 0)
+		return -ENOMEM;
+	for (off = KVW_HDR;;) {
+		const struct kvw_rec *r = recp(w, log->tail, off);
+
+		if (!rec_valid(w, log, off)) {
+			if (off + KVW_REC <= w->buf_size && r->salt == log->salt)
+				(*torn)++; /* one of ours, not whole */
+			break;
+		}
+		if (r->op == KVW_OP_END) {
+			const struct kvw_end *e = (const struct kvw_end *)(r + 1);
+
+			if (!hdr_valid(w, e->next, log->chain, log->seq + 1,
+				       e->next_salt, 0)) {
+				(*torn)++; /* linked, but the header is not whole */
+				break;
+			}
+			if (kvi_vec_push(&log->bufs, e->next) != 0) {
+				ret = -ENOMEM;
+				break;
+			}
+			log->tail = e->next;
+			log->seq++;
+			log->salt = e->next_salt;
+			off = KVW_HDR;
+			continue;
+		}
+		log->used += r->size;
+		if (r->op == KVW_OP_CONT) {
+			if (!p.active || p.have + r->k > p.v->n) {
+				(*torn)++; /* cannot happen: CRC'd and in order */
+				break;
+			}
+			memcpy(p.v->names + p.have, r + 1, 8 * (size_t)r->k);
+			p.have += r->k;
+			p.bytes += r->size;
+			if (p.have == p.v->n) {
+				ret = apply_put(w, p.buf, p.off, p.bytes, p.v);
+				memset(&p, 0, sizeof(p));
+				if (ret != 0)
+					break;
+			}
+		} else {
+			/* A PUT or DEL ends an unfinished split PUT: that one
+			 * was cut by a crash (and the log went on after
+			 * recovery); it never happened. */
+			pend_drop(&p, torn);
+			if (r->op == KVW_OP_DEL) {
+				apply_del(w, r);
+			} else {
+				const struct kv_value *v = put_value(r);
+
+				if (r->k == v->n) {
+					ret = apply_put(w, log->tail,
+							(uint16_t)off, r->size,
+							NULL);
+					if (ret != 0)
+						break;
+				} else {
+					p.v = kvi_value_new(v->len, v->crc, v->n);
+					if (p.v == NULL) {
+						ret = -ENOMEM;
+						break;
+					}
+					memcpy(p.v->names, v->names,
+					       8 * (size_t)r->k);
+					p.active = 1;
+					p.buf = log->tail;
+					p.pos = log->bufs.n - 1;
+					p.off = (uint16_t)off;
+					p.have = r->k;
+					p.bytes = r->size;
+				}
+			}
+		}
+		off += r->size;
+	}
+	if (p.active && ret == 0) {
+		/* The log ends inside a split PUT: cut it there, so that the
+		 * next records follow the last whole entry. */
+		const struct kvw_bufhdr *h =
+			(const struct kvw_bufhdr *)bufp(w, p.buf);
+
+		log->tail = p.buf;
+		log->seq = h->seq;
+		log->salt = h->salt;
+		log->bufs.n = p.pos + 1;
+		log->used -= p.bytes;
+		off = p.off;
+	}
+	pend_drop(&p, torn);
+	log->off = off;
+	return ret;
+}
+
+/* Zero the tail buffer after the last whole record: what a crash left there
+ * (records of an undrained batch) must never be read behind new records. */
+static int
+clear_tail(struct kv_index *w)
+{
+	uint8_t *b = bufp(w, w->log.tail);
+	size_t off = w->log.off, i;
+
+	for (i = off; i < w->buf_size; i++)
+		if (b[i] != 0)
+			break;
+	if (i == w->buf_size)
+		return 0;
+	memset(b + off, 0, w->buf_size - off);
+	pst_pool_flush(w->pool, b + off, w->buf_size - off);
+	return pst_pool_drain(w->pool);
+}
+
+static int
+wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
+	 kv_owned_fn on_owned, void *arg, struct kv_index_report *report)
+{
+	struct pst_pool_info info;
+	struct timespec t0, t1;
+	struct kv_index *w;
+	uint64_t root, torn = 0;
+	size_t i;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (out == NULL || pool == NULL || pst_pool_info(pool, &info) != 0)
+		return -EINVAL;
+	if (info.buf_size < KVI_BUF_SIZE_MIN || info.buf_size % 64 != 0 ||
+	    info.buf_count > UINT32_MAX)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->pool = pool;
+	w->bufs = info.bufs;
+	w->buf_size = info.buf_size;
+	w->buf_count = info.buf_count;
+	w->rng = kvi_seed();
+	w->cap = 1024;
+	w->tab = calloc(w->cap, sizeof(*w->tab));
+	if (w->tab == NULL || kvi_adopt_init(&w->adopt, info.buf_count) != 0) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	root = pst_pool_root_get(pool, KV_ROOT_WAL);
+	if (root == 0) {
+		uint32_t first;
+
+		ret = kvi_take(pool, &w->adopt, &first);
+		if (ret != 0)
+			goto fail;
+		if (reserve_bufs(&w->log, 1) != 0) {
+			pst_pool_give(pool, first);
+			ret = -ENOMEM;
+			goto fail;
+		}
+		log_start(w, &w->log, first);
+		ret = pst_pool_drain(pool);
+		if (ret == 0)
+			ret = pst_pool_root_set(pool, KV_ROOT_WAL, whole(w, first));
+		if (ret == 0)
+			ret = pst_pool_drain(pool);
+		if (ret != 0)
+			goto fail;
+	} else {
+		if (!pst_pool_name_valid(pool, root) ||
+		    pst_name_offset(root) != 0) {
+			ret = -EIO;
+			goto fail;
+		}
+		ret = replay(w, pst_name_index(root), &torn);
+		if (ret == 0)
+			ret = clear_tail(w);
+		if (ret != 0)
+			goto fail;
+	}
+	/* Report, and remember what the recovered index references. */
+	for (i = 0; i < w->log.bufs.n; i++) {
+		kvi_adopt_set(&w->adopt, w->log.bufs.v[i]);
+		if (on_owned != NULL)
+			on_owned(arg, whole(w, w->log.bufs.v[i]));
+	}
+	for (i = 0; i < w->cap; i++) {
+		const struct kvw_slot *s = &w->tab[i];
+		const struct kv_value *v;
+		uint16_t k;
+
+		if (s->key_len == 0)
+			continue;
+		v = slot_value(w, s);
+		for (k = 0; k < v->n; k++)
+			kvi_adopt_set(&w->adopt, pst_name_index(v->names[k]));
+		if (on_value != NULL)
+			on_value(arg, slot_key(w, s), s->key_len, v);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (report != NULL) {
+		report->entries = w->count;
+		report->torn = torn;
+		report->log_bytes = wal_own_bytes(w);
+		report->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+				  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	}
+	*out = w;
+	return 0;
+fail:
+	wal_close(w);
+	return ret;
+}
+
+const struct kv_index_ops kv_index_wal = {
+	.name = "wal",
+	.open = wal_open,
+	.put = wal_put,
+	.get = wal_get,
+	.del = wal_del,
+	.count = wal_count,
+	.flushall = wal_flushall,
+	.own_bytes = wal_own_bytes,
+	.close = wal_close,
+};

@@ -1,0 +1,1400 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The persistent indexes of paste-kvs (examples/kvs/index_wal.c,
+ * index_btree.c), each test run once per index:
+ *  - semantics: put/get/replace/del/count/flushall, on_old with the exact
+ *    names, key and value limits;
+ *  - recovery: 10,000 seeded random operations against a DRAM model, then
+ *    close and reopen: the same map, every own buffer and live value
+ *    reported, reconciliation frees exactly the leftovers;
+ *  - bounds: the WAL's log (and the B+tree's nodes) stay proportional to
+ *    the live data under endless overwrites;
+ *  - small buffers (512 bytes) with 250-byte keys; pools below 512 refused;
+ *  - a full pool: -ENOSPC and nothing changed;
+ *  - power loss: through the persistence hook, a shadow image of the pool
+ *    holds only what was flushed and then drained; at random flushes and
+ *    drains the power fails (the image plus none, some or all of the lines
+ *    written since) and the image is recovered, checked against every
+ *    prefix of the operations that were not yet drained, repaired the way
+ *    the server does (torn values deleted, then reconcile), used, closed
+ *    and reopened.
+ *
+ * Values are made the way the server makes them: bytes in pool buffers the
+ * test takes, fills, flushes and keeps, referenced by names; a reference
+ * count per buffer releases it when the last value naming it is replaced.
+ * The value's crc field carries a value id from which every byte follows.
+ */
+#include "../unit/pst_test_util.h"
+
+#include "persist.h"
+
+#include "kv_index.h"
+#include "kvs.h"
+
+#define BUF 2176u
+
+/* ---- random ----------------------------------------------------------------- */
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static uint32_t
+rndu(uint64_t *s, uint32_t n)
+{
+	return n ? (uint32_t)(rnd(s) % n) : 0;
+}
+
+/* ---- keys: "<id>:" then filler, 4..250 bytes --------------------------------- */
+
+static uint16_t
+key_len_of(uint32_t id)
+{
+	return (uint16_t)(8 + (id * 53u) % 243u);
+}
+
+static uint16_t
+key_make(uint32_t id, uint8_t *buf)
+{
+	uint16_t len = key_len_of(id);
+	int h = snprintf((char *)buf, 16, "%u:", id);
+
+	for (uint16_t j = (uint16_t)h; j < len; j++)
+		buf[j] = (uint8_t)('a' + (id + j) % 26);
+	return len;
+}
+
+static long
+key_parse(const void *key, uint16_t len)
+{
+	const char *k = key;
+	long id = 0;
+	uint16_t i;
+
+	for (i = 0; i < len && k[i] >= '0' && k[i] <= '9'; i++)
+		id = id * 10 + (k[i] - '0');
+	if (i == 0 || i == len || k[i] != ':')
+		return -1;
+	return id;
+}
+
+/* ---- values -------------------------------------------------------------------- */
+
+static uint8_t
+pat(uint32_t id, uint32_t i)
+{
+	uint64_t x = (uint64_t)id * 0x9E3779B97F4A7C15ull ^
+		     (uint64_t)i * 0xC2B2AE3D27D4EB4Full;
+
+	x ^= x >> 29;
+	x *= 0xBF58476D1CE4E5B9ull;
+	return (uint8_t)(x >> 56);
+}
+
+/* Every value ever made, by id (= its crc field). */
+struct vdesc {
+	uint32_t len;
+	uint16_t n;
+	pst_name *names;
+};
+
+static struct vdesc *vds;
+static uint32_t vd_n, vd_cap;
+
+static void
+vd_reset(void)
+{
+	for (uint32_t i = 1; i < vd_n; i++)
+		free(vds[i].names);
+	free(vds);
+	vds = NULL;
+	vd_n = vd_cap = 0;
+}
+
+static uint32_t
+vd_new(void)
+{
+	if (vd_n == 0)
+		vd_n = 1; /* id 0 means "absent" */
+	if (vd_n >= vd_cap) {
+		vd_cap = vd_cap ? vd_cap * 2 : 1024;
+		vds = realloc(vds, vd_cap * sizeof(*vds));
+		assert_non_null(vds);
+	}
+	memset(&vds[vd_n], 0, sizeof(vds[vd_n]));
+	return vd_n++;
+}
+
+/* The value store of one open pool: buffer reference counts as the server
+ * keeps them (one per value naming the buffer). */
+struct store {
+	struct pst_pool *pool;
+	uint32_t buf_size;
+	uint64_t buf_count;
+	uint32_t *refs;
+};
+
+static void
+store_init(struct store *st, struct pst_pool *p)
+{
+	struct pst_pool_info info = tu_info(p);
+
+	st->pool = p;
+	st->buf_size = info.buf_size;
+	st->buf_count = info.buf_count;
+	st->refs = calloc(info.buf_count, sizeof(*st->refs));
+	assert_non_null(st->refs);
+}
+
+static void
+store_fini(struct store *st)
+{
+	free(st->refs);
+	st->refs = NULL;
+}
+
+static void
+value_refs(struct store *st, const struct kv_value *v, int delta)
+{
+	for (uint16_t i = 0; i < v->n; i++) {
+		uint32_t b = pst_name_index(v->names[i]);
+
+		if (i > 0 && pst_name_index(v->names[i - 1]) == b)
+			continue;
+		if (delta > 0) {
+			st->refs[b]++;
+		} else {
+			assert_true(st->refs[b] > 0);
+			if (--st->refs[b] == 0)
+				tu_assert_rc(pst_pool_release(st->pool, v->names[i]), 0);
+		}
+	}
+}
+
+/* Room for the largest value. */
+static union {
+	struct kv_value v;
+	char room[sizeof(struct kv_value) + 65535 * sizeof(pst_name)];
+} vbuf;
+
+enum vkind { V_EMPTY, V_SMALL, V_MULTI, V_MANY, V_KINDS };
+
+/*
+ * Make a value of @kind (V_MANY: @many names, 0 for a random count) in
+ * fresh kept buffers, bytes flushed. Returns its id (crc), or 0 when the
+ * pool ran out (nothing left kept).
+ */
+static uint32_t
+mkval(struct store *st, uint64_t *rs, enum vkind kind, uint32_t many,
+      struct kv_value *v)
+{
+	uint32_t id, nn, cur = UINT32_MAX, cur_off = 0, voff = 0;
+	uint32_t lens[8], offs[8];
+	int fresh_each = 0;
+
+	switch (kind) {
+	case V_EMPTY:
+		nn = 0;
+		break;
+	case V_SMALL:
+		nn = 1;
+		offs[0] = rndu(rs, 65);
+		lens[0] = 1 + rndu(rs, st->buf_size - offs[0]);
+		if (rndu(rs, 4) == 0)
+			lens[0] = 1 + rndu(rs, 100);
+		fresh_each = 1;
+		break;
+	case V_MULTI:
+		nn = 2 + rndu(rs, 3);
+		for (uint32_t i = 0; i < nn; i++) {
+			offs[i] = rndu(rs, 2) ? 0 : rndu(rs, 128);
+			lens[i] = rndu(rs, 2) ? st->buf_size - offs[i]
+					      : 1 + rndu(rs, st->buf_size - offs[i]);
+		}
+		fresh_each = 1;
+		break;
+	default:
+		nn = many ? many : 50 + rndu(rs, 1100);
+		break;
+	}
+	id = vd_new();
+	v->n = (uint16_t)nn;
+	v->crc = id;
+	for (uint32_t i = 0; i < nn; i++) {
+		uint32_t len = fresh_each ? lens[i] : 1 + (id + i) % 8;
+		uint8_t *a;
+
+		if (fresh_each || cur == UINT32_MAX ||
+		    cur_off + len > st->buf_size) {
+			int r = pst_pool_take(st->pool, &cur);
+
+			if (r == -ENOBUFS) {
+				/* undo: release what this value kept */
+				for (uint32_t k = 0; k < i; k++)
+					if (k == 0 || pst_name_index(v->names[k]) !=
+						      pst_name_index(v->names[k - 1]))
+						tu_assert_rc(pst_pool_release(
+							st->pool, v->names[k]), 0);
+				vd_n--;
+				return 0;
+			}
+			tu_assert_rc(r, 0);
+			tu_assert_rc(pst_pool_keep(st->pool, cur), 0);
+			cur_off = fresh_each ? offs[i] : 0;
+		}
+		a = (uint8_t *)pst_pool_buf_addr(st->pool, cur) + cur_off;
+		for (uint32_t j = 0; j < len; j++)
+			a[j] = pat(id, voff + j);
+		tu_assert_rc(pst_pool_flush(st->pool, a, len), 0);
+		v->names[i] = pst_name_make(cur, (uint16_t)cur_off, (uint16_t)len);
+		cur_off += len;
+		voff += len;
+	}
+	v->len = voff;
+	vds[id].len = voff;
+	vds[id].n = (uint16_t)nn;
+	vds[id].names = malloc((nn ? nn : 1) * sizeof(pst_name));
+	assert_non_null(vds[id].names);
+	memcpy(vds[id].names, v->names, nn * sizeof(pst_name));
+	return id;
+}
+
+/* The value as the index returned it is exactly value @id. */
+static void
+check_desc(const struct kv_value *v, uint32_t id, const char *what)
+{
+	if (v == NULL)
+		fail_msg("%s: value %u missing", what, id);
+	if (v->crc != id || id >= vd_n)
+		fail_msg("%s: value id %u, expected %u", what, v->crc, id);
+	if (v->len != vds[id].len || v->n != vds[id].n ||
+	    memcmp(v->names, vds[id].names, v->n * sizeof(pst_name)) != 0)
+		fail_msg("%s: value %u: len %u n %u, expected len %u n %u (or "
+			 "other names)", what, id, v->len, v->n, vds[id].len,
+			 vds[id].n);
+}
+
+/* Bytes of a value are those of its id. Returns 1 if so. */
+static int
+bytes_ok(struct pst_pool *p, const struct kv_value *v)
+{
+	uint32_t voff = 0;
+
+	for (uint16_t i = 0; i < v->n; i++) {
+		const uint8_t *a = pst_pool_name_to_addr(p, v->names[i]);
+
+		if (a == NULL)
+			return 0;
+		for (uint32_t j = 0; j < pst_name_length(v->names[i]); j++)
+			if (a[j] != pat(v->crc, voff + j))
+				return 0;
+		voff += pst_name_length(v->names[i]);
+	}
+	return voff == v->len;
+}
+
+/* ---- fixtures ------------------------------------------------------------------ */
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return tu_group_setup_common("kvsidx");
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	vd_reset();
+	return tu_group_teardown_common();
+}
+
+static int
+test_teardown(void **state)
+{
+	pst_persist_set_hook(NULL);
+	vd_reset();
+	return tu_test_teardown(state);
+}
+
+#define OPS(state) ((const struct kv_index_ops *)*(state))
+
+/* ---- recovery collectors ---------------------------------------------------------- */
+
+struct found {
+	uint32_t nkeys;
+	uint32_t *val;            /* by key id: value id, 0 absent */
+	uint64_t values;
+	pst_name *names;          /* owned + value names */
+	size_t n_names, cap;
+	uint64_t owned;
+	struct store *st;         /* count references (optional) */
+	int bad_key;
+};
+
+static void
+found_push(struct found *f, pst_name nm)
+{
+	if (f->n_names == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 4096;
+		f->names = realloc(f->names, f->cap * sizeof(*f->names));
+		assert_non_null(f->names);
+	}
+	f->names[f->n_names++] = nm;
+}
+
+static void
+on_value_found(void *arg, const void *key, uint16_t key_len,
+	       const struct kv_value *v)
+{
+	struct found *f = arg;
+	long id = key_parse(key, key_len);
+	uint8_t kb[KV_KEY_MAX];
+
+	if (id < 0 || (uint32_t)id >= f->nkeys || key_make((uint32_t)id, kb) !=
+	    key_len || memcmp(kb, key, key_len) != 0 || f->val[id] != 0) {
+		f->bad_key = 1;
+		return;
+	}
+	f->val[id] = v->crc;
+	f->values++;
+	check_desc(v, v->crc, "recovered");
+	for (uint16_t i = 0; i < v->n; i++)
+		found_push(f, v->names[i]);
+	if (f->st != NULL)
+		value_refs(f->st, v, +1);
+}
+
+static void
+on_owned_found(void *arg, pst_name nm)
+{
+	struct found *f = arg;
+
+	f->owned++;
+	found_push(f, nm);
+}
+
+static void
+found_init(struct found *f, uint32_t nkeys, struct store *st)
+{
+	memset(f, 0, sizeof(*f));
+	f->nkeys = nkeys;
+	f->val = calloc(nkeys, sizeof(*f->val));
+	assert_non_null(f->val);
+	f->st = st;
+}
+
+static void
+found_fini(struct found *f)
+{
+	free(f->val);
+	free(f->names);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Distinct buffers among the names. */
+static uint64_t
+distinct_bufs(const pst_name *names, size_t n, uint64_t buf_count)
+{
+	uint8_t *m = calloc(buf_count, 1);
+	uint64_t d = 0;
+
+	assert_non_null(m);
+	for (size_t i = 0; i < n; i++)
+		if (!m[pst_name_index(names[i])]) {
+			m[pst_name_index(names[i])] = 1;
+			d++;
+		}
+	free(m);
+	return d;
+}
+
+/* ---- the workload ---------------------------------------------------------------- */
+
+/* The test's view of one index: model, store, the on_old check. */
+struct wl {
+	const struct kv_index_ops *ops;
+	struct kv_index *idx;
+	struct store st;
+	uint32_t nkeys;
+	uint32_t *model;          /* by key id: value id, 0 absent */
+	uint64_t rs;
+	uint64_t count;
+	uint64_t olds;
+	int check_old;            /* on_old must report the model's value */
+	long expect_key;          /* key of the current operation */
+};
+
+static void
+wl_on_old(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
+{
+	struct wl *w = arg;
+	long id = key_parse(key, key_len);
+
+	assert_true(id >= 0 && (uint32_t)id < w->nkeys);
+	if (w->expect_key >= 0)
+		assert_int_equal(id, w->expect_key);
+	if (w->check_old)
+		check_desc(v, w->model[id], "on_old");
+	w->olds++;
+	value_refs(&w->st, v, -1);
+}
+
+/* on_old for keys outside the key scheme: the value must be the last one
+ * made (vbuf). */
+static void
+raw_on_old(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
+{
+	struct wl *w = arg;
+
+	(void)key;
+	(void)key_len;
+	check_desc(v, vbuf.v.crc, "on_old (raw)");
+	w->olds++;
+	value_refs(&w->st, v, -1);
+}
+
+static void
+wl_init(struct wl *w, const struct kv_index_ops *ops, struct pst_pool *p,
+	uint32_t nkeys, uint64_t seed)
+{
+	memset(w, 0, sizeof(*w));
+	w->ops = ops;
+	store_init(&w->st, p);
+	w->nkeys = nkeys;
+	w->model = calloc(nkeys, sizeof(*w->model));
+	assert_non_null(w->model);
+	w->rs = seed;
+	w->check_old = 1;
+	w->expect_key = -1;
+}
+
+static void
+wl_fini(struct wl *w)
+{
+	store_fini(&w->st);
+	free(w->model);
+	w->model = NULL;
+}
+
+/* Random value kind: mostly small, sometimes empty, multi or many names. */
+static enum vkind
+wl_kind(struct wl *w)
+{
+	uint32_t r = rndu(&w->rs, 100);
+
+	return r < 5 ? V_EMPTY : r < 80 ? V_SMALL : r < 95 ? V_MULTI : V_MANY;
+}
+
+/* Put a new value under key @k; returns 0 or the index's error (-ENOSPC
+ * also when the test could not make the value). */
+static int
+wl_put(struct wl *w, uint32_t k, enum vkind kind, uint32_t many)
+{
+	uint8_t kb[KV_KEY_MAX];
+	uint16_t kl = key_make(k, kb);
+	uint32_t id = mkval(&w->st, &w->rs, kind, many, &vbuf.v);
+	int r;
+
+	if (id == 0)
+		return -ENOSPC;
+	w->expect_key = k;
+	r = w->ops->put(w->idx, kb, kl, &vbuf.v, wl_on_old, w);
+	w->expect_key = -1;
+	if (r != 0) {
+		/* never referenced: drop the value's buffers */
+		value_refs(&w->st, &vbuf.v, +1);
+		value_refs(&w->st, &vbuf.v, -1);
+		return r;
+	}
+	value_refs(&w->st, &vbuf.v, +1);
+	if (w->model[k] == 0)
+		w->count++;
+	w->model[k] = id;
+	return 0;
+}
+
+static int
+wl_del(struct wl *w, uint32_t k)
+{
+	uint8_t kb[KV_KEY_MAX];
+	uint16_t kl = key_make(k, kb);
+	int r;
+
+	w->expect_key = k;
+	r = w->ops->del(w->idx, kb, kl, wl_on_old, w);
+	w->expect_key = -1;
+	if (r < 0)
+		return r;
+	assert_int_equal(r, w->model[k] != 0);
+	if (w->model[k] != 0)
+		w->count--;
+	w->model[k] = 0;
+	return r;
+}
+
+static void
+wl_flushall(struct wl *w)
+{
+	uint64_t before = w->olds;
+
+	tu_assert_rc(w->ops->flushall(w->idx, wl_on_old, w), 0);
+	assert_int_equal(w->olds - before, w->count);
+	memset(w->model, 0, w->nkeys * sizeof(*w->model));
+	w->count = 0;
+}
+
+/* get() of every key agrees with the model; bytes too if @bytes. */
+static void
+wl_check_all(struct wl *w, int bytes)
+{
+	uint8_t kb[KV_KEY_MAX];
+
+	assert_int_equal(w->ops->count(w->idx), w->count);
+	for (uint32_t k = 0; k < w->nkeys; k++) {
+		uint16_t kl = key_make(k, kb);
+		const struct kv_value *v = w->ops->get(w->idx, kb, kl);
+
+		if (w->model[k] == 0) {
+			if (v != NULL)
+				fail_msg("key %u: present (value %u), expected "
+					 "absent", k, v->crc);
+			continue;
+		}
+		check_desc(v, w->model[k], "get");
+		if (bytes && !bytes_ok(w->st.pool, v))
+			fail_msg("key %u: value %u bytes differ", k, w->model[k]);
+	}
+}
+
+static void
+wl_open(struct wl *w, struct pst_pool *p, struct found *f,
+	struct kv_index_report *rep)
+{
+	int r;
+
+	memset(rep, 0x5a, sizeof(*rep));
+	r = w->ops->open(&w->idx, p, on_value_found, on_owned_found, f, rep);
+	if (r != 0)
+		fail_msg("%s open: %d (%s)", w->ops->name, r, pst_strerror(r));
+	assert_false(f->bad_key);
+}
+
+/* Reopened map == model; report sane; reconcile frees @leftovers. */
+static void
+wl_reopen_check(struct wl *w, const char *path, uint64_t leftovers)
+{
+	struct kv_index_report rep;
+	struct pst_pool_reconcile_report rr;
+	struct pst_pool *p;
+	struct found f;
+	uint64_t refd;
+
+	w->ops->close(w->idx);
+	w->idx = NULL;
+	tu_close(w->st.pool);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	store_fini(&w->st);
+	store_init(&w->st, p);
+	found_init(&f, w->nkeys, &w->st);
+	wl_open(w, p, &f, &rep);
+	assert_int_equal(rep.entries, w->count);
+	assert_int_equal(rep.torn, 0);
+	assert_int_equal(f.values, w->count);
+	assert_true(f.owned >= 1);
+	for (uint32_t k = 0; k < w->nkeys; k++)
+		if (f.val[k] != w->model[k])
+			fail_msg("%s: key %u recovered as value %u, expected %u",
+				 w->ops->name, k, f.val[k], w->model[k]);
+	assert_int_equal(w->ops->own_bytes(w->idx),
+			 f.owned * w->st.buf_size);
+	refd = distinct_bufs(f.names, f.n_names, w->st.buf_count);
+	tu_assert_rc(pst_pool_reconcile(p, f.names, f.n_names, &rr), 0);
+	assert_int_equal(rr.referenced, refd);
+	assert_int_equal(rr.adopted, 0);
+	assert_int_equal(rr.freed, leftovers);
+	assert_int_equal(rr.kept, refd);
+	tu_assert_verify(p);
+	found_fini(&f);
+	wl_check_all(w, 1);
+}
+
+/* ---- semantics ------------------------------------------------------------------- */
+
+static void
+test_semantics(void **state)
+{
+	const struct kv_index_ops *ops = OPS(state);
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct kv_index_report rep;
+	struct found f;
+	struct wl w;
+	uint8_t kb[KV_KEY_MAX + 8];
+	const struct kv_value *v;
+
+	tu_path(path, sizeof(path), "sem");
+	p = tu_must_create(path, BUF, 4096, PST_PERSIST_FLUSH);
+	wl_init(&w, ops, p, 64, 1);
+	found_init(&f, w.nkeys, NULL);
+	wl_open(&w, p, &f, &rep);
+	assert_int_equal(rep.entries, 0);
+	assert_int_equal(rep.torn, 0);
+	assert_int_equal(f.values, 0);
+	found_fini(&f);
+	assert_int_equal(ops->count(w.idx), 0);
+	assert_true(ops->own_bytes(w.idx) > 0);
+
+	/* put, get, replace (on_old reports the old names), del */
+	tu_assert_rc(wl_put(&w, 1, V_SMALL, 0), 0);
+	assert_int_equal(w.olds, 0);
+	wl_check_all(&w, 1);
+	uint32_t first = w.model[1];
+	tu_assert_rc(wl_put(&w, 1, V_MULTI, 0), 0);
+	assert_int_equal(w.olds, 1);
+	assert_true(w.model[1] != first);
+	wl_check_all(&w, 1);
+	tu_assert_rc(wl_put(&w, 2, V_EMPTY, 0), 0);
+	v = ops->get(w.idx, kb, key_make(2, kb));
+	assert_non_null(v);
+	assert_int_equal(v->len, 0);
+	assert_int_equal(v->n, 0);
+	assert_int_equal(ops->count(w.idx), 2);
+	assert_int_equal(wl_del(&w, 1), 1);
+	assert_int_equal(w.olds, 2);
+	assert_int_equal(wl_del(&w, 1), 0);
+	assert_int_equal(w.olds, 2);
+	assert_int_equal(wl_del(&w, 3), 0);
+	assert_null(ops->get(w.idx, kb, key_make(1, kb)));
+	wl_check_all(&w, 1);
+
+	/* many names: the server's 1024, and far more */
+	tu_assert_rc(wl_put(&w, 4, V_MANY, KV_VALUE_NAMES_MAX), 0);
+	tu_assert_rc(wl_put(&w, 5, V_MANY, 5000), 0);
+	tu_assert_rc(wl_put(&w, 6, V_MANY, 65535), 0);
+	wl_check_all(&w, 1);
+	tu_assert_rc(wl_put(&w, 5, V_MANY, 300), 0);  /* many -> many */
+	tu_assert_rc(wl_put(&w, 4, V_SMALL, 0), 0);   /* many -> one */
+	tu_assert_rc(wl_put(&w, 2, V_MANY, 2000), 0); /* none -> many */
+	wl_check_all(&w, 1);
+
+	/* keys of 1 and 250 bytes; 0 and 251 refused */
+	memset(kb, 'z', sizeof(kb));
+	uint32_t id = mkval(&w.st, &w.rs, V_SMALL, 0, &vbuf.v);
+	assert_true(id != 0);
+	tu_assert_rc(ops->put(w.idx, kb, 1, &vbuf.v, raw_on_old, &w), 0);
+	tu_assert_rc(ops->put(w.idx, kb, KV_KEY_MAX, &vbuf.v, raw_on_old, &w), 0);
+	value_refs(&w.st, &vbuf.v, +1);
+	value_refs(&w.st, &vbuf.v, +1);
+	tu_assert_rc(ops->put(w.idx, kb, KV_KEY_MAX + 1, &vbuf.v, raw_on_old, &w),
+		     -EINVAL);
+	tu_assert_rc(ops->put(w.idx, kb, 0, &vbuf.v, raw_on_old, &w), -EINVAL);
+	tu_assert_rc(ops->put(w.idx, NULL, 3, &vbuf.v, raw_on_old, &w), -EINVAL);
+	assert_int_equal(ops->count(w.idx), w.count + 2);
+	check_desc(ops->get(w.idx, kb, 1), id, "1-byte key");
+	check_desc(ops->get(w.idx, kb, KV_KEY_MAX), id, "250-byte key");
+	assert_null(ops->get(w.idx, kb, 2));
+	assert_null(ops->get(w.idx, kb, KV_KEY_MAX - 1));
+	assert_null(ops->get(w.idx, kb, KV_KEY_MAX + 1));
+	assert_null(ops->get(w.idx, kb, 0));
+	tu_assert_rc(ops->del(w.idx, kb, KV_KEY_MAX + 1, raw_on_old, &w), -EINVAL);
+	tu_assert_rc(ops->del(w.idx, kb, 0, raw_on_old, &w), -EINVAL);
+	uint64_t olds = w.olds;
+	assert_int_equal(ops->del(w.idx, kb, 1, raw_on_old, &w), 1);
+	assert_int_equal(w.olds, olds + 1);
+	assert_int_equal(ops->del(w.idx, kb, KV_KEY_MAX, raw_on_old, &w), 1);
+	assert_int_equal(w.olds, olds + 2);
+
+	/* values whose names do not add up, or are not names of the pool */
+	vbuf.v.len += 1;
+	tu_assert_rc(ops->put(w.idx, kb, 7, &vbuf.v, wl_on_old, &w), -EINVAL);
+	vbuf.v.len -= 1;
+	vbuf.v.names[0] = pst_name_make(4096, 0, 1);
+	vbuf.v.len = 1;
+	vbuf.v.n = 1;
+	tu_assert_rc(ops->put(w.idx, kb, 7, &vbuf.v, wl_on_old, &w), -EINVAL);
+	tu_assert_rc(ops->put(w.idx, kb, 7, NULL, wl_on_old, &w), -EINVAL);
+	assert_int_equal(ops->count(w.idx), w.count);
+
+	/* everything survives a reopen */
+	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+	wl_reopen_check(&w, path, 0);
+
+	/* flushall reports every value, and leaves an empty, usable index */
+	wl_flushall(&w);
+	assert_int_equal(ops->count(w.idx), 0);
+	wl_check_all(&w, 0);
+	tu_assert_rc(wl_put(&w, 9, V_SMALL, 0), 0);
+	wl_flushall(&w);
+	wl_flushall(&w);
+	tu_assert_rc(wl_put(&w, 10, V_MANY, 0), 0);
+	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+	wl_reopen_check(&w, path, 0);
+	ops->close(w.idx);
+	tu_close(w.st.pool);
+	wl_fini(&w);
+}
+
+/* ---- 10,000 random operations, then recovery ------------------------------------ */
+
+static void
+run_random(struct wl *w, unsigned int nops, int with_flushall)
+{
+	unsigned int done = 0;
+
+	while (done < nops) {
+		unsigned int batch = 1 + rndu(&w->rs, 16);
+
+		for (unsigned int j = 0; j < batch && done < nops; j++, done++) {
+			uint32_t k = rndu(&w->rs, w->nkeys);
+			uint32_t r = rndu(&w->rs, 100);
+			uint8_t kb[KV_KEY_MAX];
+			uint16_t kl;
+			const struct kv_value *v;
+
+			if (with_flushall && done == nops / 2)
+				wl_flushall(w);
+			else if (r < 30)
+				wl_del(w, k);
+			else
+				tu_assert_rc(wl_put(w, k, wl_kind(w), 0), 0);
+			kl = key_make(k, kb);
+			v = w->ops->get(w->idx, kb, kl);
+			if (w->model[k] == 0)
+				assert_null(v);
+			else
+				check_desc(v, w->model[k], "get after op");
+		}
+		tu_assert_rc(pst_pool_drain(w->st.pool), 0);
+	}
+}
+
+static void
+test_random_reopen(void **state)
+{
+	const struct kv_index_ops *ops = OPS(state);
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct kv_index_report rep;
+	struct found f;
+	struct wl w;
+
+	alarm(120);
+	tu_path(path, sizeof(path), "random");
+	p = tu_must_create(path, BUF, 16384, PST_PERSIST_FLUSH);
+	wl_init(&w, ops, p, 1500, 0x5eed0001);
+	found_init(&f, w.nkeys, NULL);
+	wl_open(&w, p, &f, &rep);
+	found_fini(&f);
+	run_random(&w, 10000, 1);
+	wl_check_all(&w, 1);
+	/* Leftovers: kept buffers nothing references (a crashed request). */
+	for (int i = 0; i < 7; i++) {
+		uint32_t idx;
+
+		tu_assert_rc(pst_pool_take(w.st.pool, &idx), 0);
+		tu_assert_rc(pst_pool_keep(w.st.pool, idx), 0);
+	}
+	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+	print_message("%s: %llu keys after 10000 operations, %llu bytes of "
+		      "index\n", ops->name, (unsigned long long)w.count,
+		      (unsigned long long)ops->own_bytes(w.idx));
+	wl_reopen_check(&w, path, 7);
+	/* and once more, after more work on the recovered index */
+	run_random(&w, 2000, 0);
+	wl_reopen_check(&w, path, 0);
+	ops->close(w.idx);
+	tu_close(w.st.pool);
+	wl_fini(&w);
+	alarm(0);
+}
+
+/* ---- bounded size under overwrites ------------------------------------------------- */
+
+static void
+test_bounded(void **state)
+{
+	const struct kv_index_ops *ops = OPS(state);
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct kv_index_report rep;
+	struct found f;
+	struct wl w;
+	uint64_t max_own = 0;
+
+	alarm(120);
+	tu_path(path, sizeof(path), "bounded");
+	p = tu_must_create(path, BUF, 8192, PST_PERSIST_FLUSH);
+	wl_init(&w, ops, p, 40, 0xb0b);
+	found_init(&f, w.nkeys, NULL);
+	wl_open(&w, p, &f, &rep);
+	found_fini(&f);
+	/* 20,000 overwrites of 40 small values, a drain every 8 */
+	for (int i = 0; i < 20000; i++) {
+		tu_assert_rc(wl_put(&w, (uint32_t)i % w.nkeys,
+				    i % 2 ? V_SMALL : V_EMPTY, 0), 0);
+		if (i % 8 == 7)
+			tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+		if (ops->own_bytes(w.idx) > max_own)
+			max_own = ops->own_bytes(w.idx);
+	}
+	/* Live entries fit in a few buffers: the log stays at its 64-buffer
+	 * floor (x2 before compaction triggers), the tree at a few nodes. */
+	print_message("%s: largest index %llu buffers for 40 keys\n", ops->name,
+		      (unsigned long long)(max_own / BUF));
+	assert_true(max_own / BUF <= 2 * 64 + 8);
+	struct pst_pool_stats s = tu_stats(w.st.pool);
+	assert_true(s.kept <= max_own / BUF + 4 * w.nkeys);
+	wl_check_all(&w, 1);
+
+	/* Large live set (values with 40-200 names): bounded by its size. */
+	for (int i = 0; i < 3000; i++) {
+		tu_assert_rc(wl_put(&w, (uint32_t)i % w.nkeys, V_MANY,
+				    40 + (uint32_t)i % 160), 0);
+		if (i % 8 == 7)
+			tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+		if (ops->own_bytes(w.idx) > max_own)
+			max_own = ops->own_bytes(w.idx);
+	}
+	/* live: 40 x (up to 200 names x 8 B + key) <= 75 KB = 35 buffers */
+	print_message("%s: largest index %llu buffers for 40 keys with up to "
+		      "200 names\n", ops->name,
+		      (unsigned long long)(max_own / BUF));
+	assert_true(max_own / BUF <= 2 * 64 + 4 * 40 + 8);
+	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+	wl_reopen_check(&w, path, 0);
+	ops->close(w.idx);
+	tu_close(w.st.pool);
+	wl_fini(&w);
+	alarm(0);
+}
+
+/* ---- small buffers, long keys ---------------------------------------------------- */
+
+static void
+test_small_buffers(void **state)
+{
+	const struct kv_index_ops *ops = OPS(state);
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct kv_index *idx = NULL;
+	struct kv_index_report rep;
+	struct found f;
+	struct wl w;
+
+	alarm(120);
+	/* 448-byte buffers: refused */
+	tu_path(path, sizeof(path), "tiny");
+	p = tu_must_create(path, 448, 256, PST_PERSIST_FLUSH);
+	tu_assert_rc(ops->open(&idx, p, NULL, NULL, NULL, &rep), -EINVAL);
+	assert_null(idx);
+	assert_int_equal(pst_pool_root_get(p, KV_ROOT_WAL), 0);
+	assert_int_equal(pst_pool_root_get(p, KV_ROOT_BTREE), 0);
+	tu_close(p);
+
+	/* 512-byte buffers: long keys (8..250 bytes), many names */
+	tu_path(path, sizeof(path), "small");
+	p = tu_must_create(path, 512, 32768, PST_PERSIST_FLUSH);
+	wl_init(&w, ops, p, 600, 0x512);
+	found_init(&f, w.nkeys, NULL);
+	wl_open(&w, p, &f, &rep);
+	found_fini(&f);
+	run_random(&w, 3000, 0);
+	tu_assert_rc(wl_put(&w, 3, V_MANY, KV_VALUE_NAMES_MAX), 0);
+	tu_assert_rc(wl_put(&w, 250, V_MANY, 3000), 0);
+	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+	wl_check_all(&w, 1);
+	wl_reopen_check(&w, path, 0);
+	for (uint32_t k = 0; k < w.nkeys; k++)
+		if (k % 3)
+			wl_del(&w, k);
+	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+	wl_reopen_check(&w, path, 0);
+	ops->close(w.idx);
+	tu_close(w.st.pool);
+	wl_fini(&w);
+	alarm(0);
+}
+
+/* ---- a full pool ------------------------------------------------------------------ */
+
+static void
+test_full_pool(void **state)
+{
+	const struct kv_index_ops *ops = OPS(state);
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct kv_index_report rep;
+	struct found f;
+	struct wl w;
+	int nospc = 0;
+
+	alarm(120);
+	tu_path(path, sizeof(path), "full");
+	p = tu_must_create(path, BUF, 512, PST_PERSIST_FLUSH);
+	wl_init(&w, ops, p, 2000, 0xf011);
+	found_init(&f, w.nkeys, NULL);
+	wl_open(&w, p, &f, &rep);
+	found_fini(&f);
+	/* Fill it with values of one buffer until the index refuses. */
+	for (uint32_t k = 0; k < w.nkeys && nospc < 50; k++) {
+		int r = wl_put(&w, k, k % 5 ? V_EMPTY : V_SMALL, 0);
+
+		if (r == -ENOSPC) {
+			nospc++;
+			tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+			continue;
+		}
+		tu_assert_rc(r, 0);
+		if (k % 4 == 3)
+			tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+	}
+	assert_true(nospc > 0);
+	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+	wl_check_all(&w, 1);
+	/* Deleting always works (the indexes keep a reserve for it) and
+	 * makes room again. */
+	for (uint32_t k = 0; k < w.nkeys; k += 3)
+		if (w.model[k] != 0) {
+			tu_assert_rc(wl_del(&w, k), 1);
+			tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+		}
+	wl_check_all(&w, 1);
+	for (uint32_t k = 0; k < 20; k++)
+		tu_assert_rc(wl_put(&w, k, V_SMALL, 0), 0);
+	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+	wl_check_all(&w, 1);
+	wl_reopen_check(&w, path, 0);
+	ops->close(w.idx);
+	tu_close(w.st.pool);
+	wl_fini(&w);
+	alarm(0);
+}
+
+/* ---- power loss ------------------------------------------------------------------- */
+
+enum { OP_PUT = 1, OP_DEL, OP_FLUSHALL };
+
+struct oplog {
+	uint8_t op;
+	uint32_t key;
+	uint32_t val;
+};
+
+struct pl {
+	/* the medium */
+	char *base;
+	size_t len;
+	uint8_t *img;             /* flushed and drained */
+	size_t (*pend)[2];
+	size_t n_pend, cap_pend;
+	/* a power failure, captured inside an operation or at a drain */
+	uint8_t *cap;
+	int captured;
+	uint32_t cap_lo, cap_hi;  /* operations durable .. started */
+	int cap_q;                /* lines written since the drain that
+				   * survive: none, 50%, 90%, all */
+	int armed;
+	uint32_t every;           /* 1 in every flushes/drains fails */
+	uint64_t rs;
+	/* operations */
+	struct oplog *log;
+	uint32_t n_log, cap_log;
+	uint32_t done;            /* operations completed */
+	uint32_t durable;         /* completed at the last drain */
+	struct pst_persist_hook hook;
+	/* counters */
+	uint64_t checks, checks_q[4], torn_entries, torn_values, adopted,
+		 matched_newer;
+};
+
+static void
+pl_capture(struct pl *pl)
+{
+	size_t lines = pl->len / 64;
+
+	if (pl->captured || !pl->armed)
+		return;
+	static const uint32_t pct[4] = { 0, 50, 90, 100 };
+
+	pl->cap_q = (int)rndu(&pl->rs, 4);
+	memcpy(pl->cap, pl->img, pl->len);
+	if (pl->cap_q > 0)
+		for (size_t l = 0; l < lines; l++) {
+			const char *live = pl->base + l * 64;
+
+			if (memcmp(live, pl->img + l * 64, 64) == 0)
+				continue;
+			if (rndu(&pl->rs, 100) < pct[pl->cap_q])
+				memcpy(pl->cap + l * 64, live, 64);
+		}
+	pl->captured = 1;
+	pl->cap_lo = pl->durable;
+	pl->cap_hi = pl->n_log;
+}
+
+static void
+pl_flush(void *ctx, const void *addr, size_t len)
+{
+	struct pl *pl = ctx;
+	const char *a = addr;
+	size_t lo, hi;
+
+	assert_true(a >= pl->base && a + len <= pl->base + pl->len);
+	lo = (size_t)(a - pl->base) & ~(size_t)63;
+	hi = ((size_t)(a - pl->base) + len + 63) & ~(size_t)63;
+	if (hi > pl->len)
+		hi = pl->len;
+	if (pl->n_pend == pl->cap_pend) {
+		pl->cap_pend = pl->cap_pend ? pl->cap_pend * 2 : 4096;
+		pl->pend = realloc(pl->pend, pl->cap_pend * sizeof(*pl->pend));
+		assert_non_null(pl->pend);
+	}
+	pl->pend[pl->n_pend][0] = lo;
+	pl->pend[pl->n_pend][1] = hi;
+	pl->n_pend++;
+	if (rndu(&pl->rs, pl->every) == 0)
+		pl_capture(pl);
+}
+
+static void
+pl_drain(void *ctx)
+{
+	struct pl *pl = ctx;
+
+	for (size_t i = 0; i < pl->n_pend; i++)
+		memcpy(pl->img + pl->pend[i][0], pl->base + pl->pend[i][0],
+		       pl->pend[i][1] - pl->pend[i][0]);
+	pl->n_pend = 0;
+	pl->durable = pl->done;
+	if (rndu(&pl->rs, pl->every / 8 + 1) == 0)
+		pl_capture(pl);
+}
+
+static void
+pl_log(struct pl *pl, uint8_t op, uint32_t key, uint32_t val)
+{
+	if (pl->n_log == pl->cap_log) {
+		pl->cap_log = pl->cap_log ? pl->cap_log * 2 : 4096;
+		pl->log = realloc(pl->log, pl->cap_log * sizeof(*pl->log));
+		assert_non_null(pl->log);
+	}
+	pl->log[pl->n_log++] = (struct oplog){ op, key, val };
+}
+
+static void
+state_apply(uint32_t *s, uint32_t nkeys, const struct oplog *o)
+{
+	if (o->op == OP_PUT)
+		s[o->key] = o->val;
+	else if (o->op == OP_DEL)
+		s[o->key] = 0;
+	else
+		memset(s, 0, nkeys * sizeof(*s));
+}
+
+/* The power failed: recover the captured image and check it. */
+static void
+pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
+{
+	char cpath[PATH_MAX];
+	uint32_t *s = calloc(nkeys, sizeof(*s)), *s_lo = calloc(nkeys, sizeof(*s));
+	struct kv_index_report rep;
+	struct pst_pool_reconcile_report rr;
+	struct pst_pool *p;
+	struct found f;
+	struct wl w;
+	uint32_t j, match = UINT32_MAX;
+	int fd;
+
+	assert_non_null(s);
+	assert_non_null(s_lo);
+	pst_persist_set_hook(NULL);
+	tu_path(cpath, sizeof(cpath), "powerloss-image");
+	fd = open(cpath, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	for (size_t done = 0; done < pl->len;) {
+		ssize_t wr = write(fd, pl->cap + done, pl->len - done);
+
+		assert_true(wr > 0);
+		done += (size_t)wr;
+	}
+	close(fd);
+
+	p = tu_open(cpath, PST_PERSIST_FLUSH);
+	if (p == NULL)
+		fail_msg("image refused: %s", pst_errormsg());
+	tu_assert_verify(p);
+	wl_init(&w, ops, p, nkeys, pl->rs ^ 0xabcdef);
+	found_init(&f, nkeys, &w.st);
+	memset(&rep, 0x5a, sizeof(rep));
+	int r = ops->open(&w.idx, p, on_value_found, on_owned_found, &f, &rep);
+	if (r != 0)
+		fail_msg("%s: recovery of the image (operations %u..%u durable.."
+			 "started, q %d) failed: %d (%s)", ops->name, pl->cap_lo,
+			 pl->cap_hi, pl->cap_q, r, pst_strerror(r));
+	assert_false(f.bad_key);
+	assert_int_equal(rep.entries, f.values);
+	if (pl->cap_q == 0)
+		assert_int_equal(rep.torn, 0);
+	else
+		assert_true(rep.torn <= 3);
+	pl->torn_entries += rep.torn;
+
+	/* The map is the state after some prefix of the operations, at
+	 * least every operation that was drained. */
+	for (j = 0; j < pl->cap_lo; j++)
+		state_apply(s_lo, nkeys, &pl->log[j]);
+	memcpy(s, s_lo, nkeys * sizeof(*s));
+	for (j = pl->cap_lo;; j++) {
+		if (memcmp(s, f.val, nkeys * sizeof(*s)) == 0) {
+			match = j;
+			break;
+		}
+		if (j == pl->cap_hi)
+			break;
+		state_apply(s, nkeys, &pl->log[j]);
+	}
+	if (match == UINT32_MAX) {
+		for (uint32_t k = 0; k < nkeys; k++)
+			if (f.val[k] != s_lo[k])
+				print_error("key %u: recovered %u, durable %u, "
+					    "latest %u\n", k, f.val[k], s_lo[k],
+					    s[k]);
+		fail_msg("%s: recovered map is no prefix of the operations "
+			 "(%u durable, %u started, q %d)", ops->name, pl->cap_lo,
+			 pl->cap_hi, pl->cap_q);
+	}
+	if (match > pl->cap_lo)
+		pl->matched_newer++;
+	assert_int_equal(rep.entries, (uint64_t)0 + f.values);
+
+	/* Values unchanged since the last drain have all their bytes; newer
+	 * ones may be torn: delete those, as the server does, before
+	 * reconciling (this takes buffers while some the index references
+	 * may still be free). */
+	for (uint32_t k = 0; k < nkeys; k++) {
+		uint8_t kb[KV_KEY_MAX];
+		uint16_t kl = key_make(k, kb);
+		const struct kv_value *v;
+
+		if (f.val[k] == 0)
+			continue;
+		v = ops->get(w.idx, kb, kl);
+		check_desc(v, f.val[k], "recovered get");
+		if (bytes_ok(p, v))
+			continue;
+		if (f.val[k] == s_lo[k])
+			fail_msg("%s: key %u: value %u was drained but its bytes "
+				 "are torn", ops->name, k, f.val[k]);
+		pl->torn_values++;
+		assert_int_equal(ops->del(w.idx, kb, kl, NULL, NULL), 1);
+		f.val[k] = 0;
+	}
+	/* More deletes before reconciling: the index takes buffers while
+	 * the pool may still believe some it references are free. */
+	for (int i = 0; i < 4; i++) {
+		uint32_t k = rndu(&pl->rs, nkeys);
+		uint8_t kb[KV_KEY_MAX];
+		uint16_t kl = key_make(k, kb);
+
+		assert_int_equal(ops->del(w.idx, kb, kl, NULL, NULL),
+				 f.val[k] != 0);
+		f.val[k] = 0;
+	}
+	/* Reconcile with the index as it is now (its own buffers, the
+	 * values left): reopen it to collect the names. */
+	tu_assert_rc(pst_pool_drain(p), 0);
+	ops->close(w.idx);
+	w.idx = NULL;
+	found_fini(&f);
+	store_fini(&w.st);
+	store_init(&w.st, p);
+	found_init(&f, nkeys, &w.st);
+	wl_open(&w, p, &f, &rep);
+	assert_int_equal(rep.torn, 0);
+	tu_assert_rc(pst_pool_reconcile(p, f.names, f.n_names, &rr), 0);
+	if (pl->cap_q == 0)
+		assert_int_equal(rr.adopted, 0);
+	pl->adopted += rr.adopted;
+	tu_assert_verify(p);
+	for (uint32_t k = 0; k < nkeys; k++)
+		w.model[k] = f.val[k];
+	w.count = f.values;
+	w.check_old = 1;
+
+	/* Use it: a few batches, then close and reopen. */
+	for (int b = 0; b < 3; b++) {
+		for (int i = 0; i < 6; i++) {
+			uint32_t k = rndu(&w.rs, nkeys);
+
+			if (rndu(&w.rs, 4) == 0)
+				wl_del(&w, k);
+			else
+				tu_assert_rc(wl_put(&w, k, wl_kind(&w), 0), 0);
+		}
+		tu_assert_rc(pst_pool_drain(p), 0);
+	}
+	wl_check_all(&w, 1);
+	found_fini(&f);
+	wl_reopen_check(&w, cpath, 0);
+	ops->close(w.idx);
+	tu_close(w.st.pool);
+	wl_fini(&w);
+	unlink(cpath);
+	free(s);
+	free(s_lo);
+	pl->checks++;
+	pl->checks_q[pl->cap_q]++;
+	pl->captured = 0;
+	pst_persist_set_hook(&pl->hook);
+}
+
+static void
+power_loss_run(const struct kv_index_ops *ops, uint64_t seed, uint32_t nbatches,
+	       struct pl *pl)
+{
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct kv_index_report rep;
+	struct found f;
+	struct wl w;
+	void *img = NULL;
+	size_t img_len = 0;
+	const uint32_t nkeys = 160;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->rs = seed;
+	pl->every = 300;
+	tu_path(path, sizeof(path), "powerloss");
+	p = tu_must_create(path, BUF, 4096, PST_PERSIST_FLUSH);
+	tu_close(p);
+	assert_int_equal(tu_read_file(path, &img, &img_len), 0);
+	pl->img = img;
+	pl->len = img_len;
+	pl->cap = malloc(img_len);
+	assert_non_null(pl->cap);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	pl->base = tu_info(p).base;
+	pl->hook = (struct pst_persist_hook){ .on_flush = pl_flush,
+					      .on_drain = pl_drain, .ctx = pl };
+	pl->armed = 1;
+	pst_persist_set_hook(&pl->hook);
+
+	wl_init(&w, ops, p, nkeys, seed * 7 + 1);
+	found_init(&f, nkeys, NULL);
+	wl_open(&w, p, &f, &rep);
+	found_fini(&f);
+	if (pl->captured)
+		pl_check(pl, ops, nkeys);
+	for (uint32_t b = 0; b < nbatches; b++) {
+		uint32_t n = 1 + rndu(&w.rs, 16);
+
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t k = rndu(&w.rs, nkeys), r = rndu(&w.rs, 1000);
+			int ret;
+
+			if (r < 2) {
+				pl_log(pl, OP_FLUSHALL, 0, 0);
+				wl_flushall(&w);
+			} else if (r < 250) {
+				pl_log(pl, OP_DEL, k, 0);
+				wl_del(&w, k);
+			} else {
+				/* logged before the put: a failure inside it
+				 * may show it */
+				pl_log(pl, OP_PUT, k, vd_n ? vd_n : 1);
+				ret = wl_put(&w, k, wl_kind(&w), 0);
+				tu_assert_rc(ret, 0);
+				assert_int_equal(w.model[k],
+						 pl->log[pl->n_log - 1].val);
+			}
+			pl->done++;
+			if (pl->captured)
+				pl_check(pl, ops, nkeys);
+		}
+		tu_assert_rc(pst_pool_drain(p), 0);
+		if (pl->captured)
+			pl_check(pl, ops, nkeys);
+	}
+	pl->armed = 0;
+	pst_persist_set_hook(NULL);
+	wl_check_all(&w, 1);
+	ops->close(w.idx);
+	tu_close(p);
+	wl_fini(&w);
+	free(pl->img);
+	free(pl->cap);
+	free(pl->pend);
+	free(pl->log);
+	unlink(path);
+}
+
+static void
+test_power_loss(void **state)
+{
+	const struct kv_index_ops *ops = OPS(state);
+	static const uint64_t seeds[] = { 11, 2024, 77777, 31337 };
+	struct pl pl;
+	uint64_t checks = 0, q[4] = { 0 }, torn = 0, tv = 0, adopted = 0,
+		 newer = 0;
+
+	alarm(240);
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		power_loss_run(ops, seeds[i], 220, &pl);
+		checks += pl.checks;
+		for (int k = 0; k < 4; k++)
+			q[k] += pl.checks_q[k];
+		torn += pl.torn_entries;
+		tv += pl.torn_values;
+		adopted += pl.adopted;
+		newer += pl.matched_newer;
+		vd_reset();
+	}
+	print_message("%s: power failed %llu times (lines written since the "
+		      "last drain surviving: none %llu, 50%% %llu, 90%% %llu, all "
+		      "%llu); recovered newer than the last drain %llu times; "
+		      "%llu torn entries dropped, %llu torn values deleted, %llu "
+		      "buffers adopted by reconcile\n",
+		      ops->name, (unsigned long long)checks,
+		      (unsigned long long)q[0], (unsigned long long)q[1],
+		      (unsigned long long)q[2], (unsigned long long)q[3],
+		      (unsigned long long)newer,
+		      (unsigned long long)torn, (unsigned long long)tv,
+		      (unsigned long long)adopted);
+	assert_true(checks >= 40);
+	assert_true(q[0] > 0 && q[1] > 0 && q[2] > 0 && q[3] > 0);
+	alarm(0);
+}
+
+int
+main(void)
+{
+#define T(f, ops) cmocka_unit_test_prestate_setup_teardown(f, tu_test_setup, \
+	test_teardown, (void *)&(ops))
+	const struct CMUnitTest tests[] = {
+		T(test_semantics, kv_index_wal),
+		T(test_semantics, kv_index_btree),
+		T(test_random_reopen, kv_index_wal),
+		T(test_random_reopen, kv_index_btree),
+		T(test_bounded, kv_index_wal),
+		T(test_bounded, kv_index_btree),
+		T(test_small_buffers, kv_index_wal),
+		T(test_small_buffers, kv_index_btree),
+		T(test_full_pool, kv_index_wal),
+		T(test_full_pool, kv_index_btree),
+		T(test_power_loss, kv_index_wal),
+		T(test_power_loss, kv_index_btree),
+	};
+#undef T
+
+	return cmocka_run_group_tests_name("kvs_index", tests, group_setup,
+					   group_teardown);
+}
