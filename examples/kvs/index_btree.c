@@ -160,6 +160,7 @@ struct kv_index {
 	struct piece *pieces, *below;
 	size_t ents_cap;
 	uint32_t *cut;
+	size_t *pre;              /* prefix sums of entry sizes */
 	uint8_t *img;             /* the new leaf entry */
 	struct kv_value *tmpv;    /* an assembled value for on_old */
 	size_t tmpv_n;
@@ -382,6 +383,7 @@ scratch_reserve(struct kv_index *t, size_t n)
 	struct ent *e;
 	struct piece *p, *b;
 	uint32_t *c;
+	size_t *pr;
 
 	if (n <= t->ents_cap)
 		return 0;
@@ -398,7 +400,10 @@ scratch_reserve(struct kv_index *t, size_t n)
 	c = realloc(t->cut, (n + 1) * sizeof(*c));
 	if (c != NULL)
 		t->cut = c;
-	if (e == NULL || p == NULL || b == NULL || c == NULL)
+	pr = realloc(t->pre, (n + 1) * sizeof(*pr));
+	if (pr != NULL)
+		t->pre = pr;
+	if (e == NULL || p == NULL || b == NULL || c == NULL || pr == NULL)
 		return -ENOMEM;
 	t->ents_cap = n;
 	return 0;
@@ -653,19 +658,16 @@ piece_bytes(const struct ent *e, const size_t *pre, unsigned int i,
 static unsigned int
 pack(struct kv_index *t, const struct ent *e, unsigned int n, int inner)
 {
-	size_t *pre = malloc((n + 1) * sizeof(*pre));
+	size_t *pre = t->pre;
 	unsigned int i, np = 0, best = 0;
 	size_t best_max = SIZE_MAX;
 
-	if (pre == NULL)
-		return 0;
 	pre[0] = 0;
 	for (i = 0; i < n; i++)
 		pre[i + 1] = pre[i] + e[i].size;
 	t->cut[0] = 0;
 	if (piece_bytes(e, pre, 0, n, inner) <= t->buf_size) {
 		t->cut[1] = n;
-		free(pre);
 		return 1;
 	}
 	/* Two nodes, as even as possible. */
@@ -682,7 +684,6 @@ pack(struct kv_index *t, const struct ent *e, unsigned int n, int inner)
 	if (best != 0) {
 		t->cut[1] = best;
 		t->cut[2] = n;
-		free(pre);
 		return 2;
 	}
 	/* Otherwise greedily (long keys in small buffers). */
@@ -695,7 +696,6 @@ pack(struct kv_index *t, const struct ent *e, unsigned int n, int inner)
 		i = j;
 	}
 	t->cut[np] = n;
-	free(pre);
 	return np;
 }
 
@@ -1363,6 +1363,7 @@ bt_free(struct kv_index *t)
 	free(t->pieces);
 	free(t->below);
 	free(t->cut);
+	free(t->pre);
 	free(t->img);
 	free(t->tmpv);
 	free(t->seen);
