@@ -408,6 +408,8 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 		return pst_fail(EINVAL, "send: NULL argument");
 	if (c->pcb == NULL || c->gone || !c->established)
 		return pst_fail(ENOTCONN, "send: connection is not open");
+	if (len == 0)
+		return 0;
 	room = tcp_sndbuf(c->pcb);
 	if (len > room)
 		len = room;

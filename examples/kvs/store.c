@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void
+kv_ref(struct kv_store *st, pst_name name)
+{
+	st->refs[pst_name_index(name)]++;
+}
+
+void
+kv_unref(struct kv_store *st, pst_name name)
+{
+	uint32_t i = pst_name_index(name);
+
+	if (st->refs[i] > 0 && --st->refs[i] == 0)
+		pst_pool_release(st->pool, name);
+}
+
+/* Distinct buffers of a value, each referenced once per value. */
+static void
+value_refs(struct kv_store *st, const pst_name *names, unsigned int n, int delta)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0 && pst_name_index(names[i]) == pst_name_index(names[i - 1]))
+			continue;
+		if (delta > 0)
+			kv_ref(st, names[i]);
+		else
+			kv_unref(st, names[i]);
+	}
+}
+
+static uint32_t
+value_crc(struct kv_store *st, const pst_name *names, unsigned int n)
+{
+	uint32_t crc = 0;
+	unsigned int i;
+
+	/* CRC32C of the concatenation, chained over the parts: each part's
+	 * checksum seeds the next through a small 12-byte record, which is
+	 * what recovery recomputes. */
+	for (i = 0; i < n; i++) {
+		const void *p = pst_pool_name_to_addr(st->pool, names[i]);
+		uint32_t rec[3] = { crc, p ? pst_crc32c(p, pst_name_length(names[i])) : 0,
+				    pst_name_length(names[i]) };
+
+		crc = pst_crc32c(rec, sizeof(rec));
+	}
+	return crc;
+}
+
+static void
+on_old(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
+{
+	struct kv_store *st = arg;
+
+	(void)key;
+	(void)key_len;
+	st->value_bytes -= v->len;
+	value_refs(st, v->names, v->n, -1);
+}
+
+/* ---- recovery --------------------------------------------------------- */
+
+struct recovery {
+	struct kv_store *st;
+	pst_name *live;            /* names to keep (reconcile) */
+	size_t n_live, cap;
+	/* keys whose value bytes are torn: deleted after open */
+	struct torn_key { uint16_t len; char key[KV_KEY_MAX]; } *torn;
+	size_t n_torn, torn_cap;
+	int oom;
+};
+
+static void
+live_push(struct recovery *r, pst_name name)
+{
+	if (r->n_live == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 4096;
+		pst_name *p = realloc(r->live, cap * sizeof(*p));
+
+		if (p == NULL) {
+			r->oom = 1;
+			return;
+		}
+		r->live = p;
+		r->cap = cap;
+	}
+	r->live[r->n_live++] = name;
+}
+
+static void
+on_owned(void *arg, pst_name name)
+{
+	live_push(arg, name);
+}
+
+static void
+on_recovered(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
+{
+	struct recovery *r = arg;
+	struct kv_store *st = r->st;
+	unsigned int i;
+
+	/* The entry is whole (the index checked its CRC), but its value bytes
+	 * were flushed in the same batch: if that batch's drain never ran,
+	 * some lines may be missing. Such a value was never acknowledged. */
+	for (i = 0; i < v->n; i++)
+		if (!pst_pool_name_valid(st->pool, v->names[i]))
+			break;
+	if (i < v->n || value_crc(st, v->names, v->n) != v->crc) {
+		if (r->n_torn == r->torn_cap) {
+			size_t cap = r->torn_cap ? r->torn_cap * 2 : 64;
+			struct torn_key *t = realloc(r->torn, cap * sizeof(*t));
+
+			if (t == NULL) {
+				r->oom = 1;
+				return;
+			}
+			r->torn = t;
+			r->torn_cap = cap;
+		}
+		r->torn[r->n_torn].len = key_len;
+		memcpy(r->torn[r->n_torn].key, key, key_len);
+		r->n_torn++;
+		return;
+	}
+	for (i = 0; i < v->n; i++)
+		live_push(r, v->names[i]);
+	value_refs(st, v->names, v->n, +1);
+	st->value_bytes += v->len;
+	st->recovered++;
+}
+
+static void
+on_torn_removed(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
+{
+	(void)arg;
+	(void)key;
+	(void)key_len;
+	(void)v; /* never referenced: nothing to drop */
+}
+
+int
+kv_store_open(struct kv_store *st, struct pst_pool *pool,
+	      const struct kv_index_ops *ops, int copy_mode)
+{
+	struct pst_pool_reconcile_report rec;
+	struct pst_pool_info info;
+	struct recovery r = { .st = st };
+	double t0 = now_s();
+	size_t i;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	st->pool = pool;
+	st->ops = ops;
+	st->copy_mode = copy_mode;
+	pst_pool_info(pool, &info);
+	st->buf_size = info.buf_size;
+	st->buf_count = info.buf_count;
+	st->refs = calloc(info.buf_count, sizeof(*st->refs));
+	if (st->refs == NULL)
+		return -ENOMEM;
+	ret = ops->open(&st->idx, pool, on_recovered, on_owned, &r, &st->report);
+	if (ret != 0 || r.oom) {
+		ret = ret ? ret : -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < r.n_torn; i++)
+		ops->del(st->idx, r.torn[i].key, r.torn[i].len, on_torn_removed, NULL);
+	st->torn_values = r.n_torn;
+	/* The index (and the values it references) is the truth: every other
+	 * kept buffer is a leftover of requests that were never acknowledged. */
+	ret = pst_pool_drain(pool);
+	if (ret == 0)
+		ret = pst_pool_reconcile(pool, r.live, r.n_live, &rec);
+	if (ret != 0)
+		goto fail;
+	st->recovery_seconds = now_s() - t0;
+	free(r.live);
+	free(r.torn);
+	return 0;
+fail:
+	if (st->idx != NULL)
+		ops->close(st->idx);
+	st->idx = NULL;
+	free(r.live);
+	free(r.torn);
+	free(st->refs);
+	st->refs = NULL;
+	return ret;
+}
+
+void
+kv_store_close(struct kv_store *st)
+{
+	if (st->idx != NULL)
+		st->ops->close(st->idx);
+	st->idx = NULL;
+	free(st->refs);
+	st->refs = NULL;
+}
+
+/* ---- operations ------------------------------------------------------- */
+
+/* Copy @len bytes, starting @skip bytes into the spans @src (n of them),
+ * into fresh pool buffers of their own, flushed and kept: what --copy does
+ * with a value's receive buffers (as a store that is not co-designed with
+ * the stack would), and what linux-kvs does with the bytes read() put in
+ * DRAM. *n_dst names, in order. Returns 0, or -ENOSPC (pool full, or more
+ * than KV_VALUE_NAMES_MAX buffers) with nothing kept. */
+static int
+copy_value(struct kv_store *st, const struct kv_span *src, unsigned int n,
+	   size_t skip, size_t len, pst_name *dst, unsigned int *n_dst)
+{
+	uint32_t room = st->buf_size, index = 0, filled = 0, off;
+	unsigned int i, k = 0;
+	char *buf = NULL;
+
+	for (i = 0; i < n && len > 0; i++) {
+		const char *p = (const char *)src[i].data;
+		uint32_t end = src[i].len;
+
+		if (skip >= end) {
+			skip -= end;
+			continue;
+		}
+		off = (uint32_t)skip;
+		skip = 0;
+		if (end - off > len)
+			end = off + (uint32_t)len;
+		len -= end - off;
+		while (off < end) {
+			uint32_t chunk;
+
+			if (buf == NULL || filled == room) {
+				if (buf != NULL) {
+					pst_pool_flush(st->pool, buf, filled);
+					dst[k++] = pst_name_make(index, 0, (uint16_t)filled);
+					pst_pool_keep(st->pool, index);
+				}
+				buf = NULL;
+				if (k == KV_VALUE_NAMES_MAX || pst_pool_take(st->pool, &index) != 0)
+					goto fail;
+				buf = pst_pool_buf_addr(st->pool, index);
+				filled = 0;
+			}
+			chunk = end - off < room - filled ? end - off : room - filled;
+			memcpy(buf + filled, p + off, chunk);
+			filled += chunk;
+			off += chunk;
+		}
+	}
+	if (len > 0)
+		goto fail; /* the spans hold fewer bytes than asked */
+	if (buf != NULL) {
+		pst_pool_flush(st->pool, buf, filled);
+		dst[k++] = pst_name_make(index, 0, (uint16_t)filled);
+		pst_pool_keep(st->pool, index);
+	}
+	*n_dst = k;
+	return 0;
+fail:
+	if (buf != NULL)
+		pst_pool_give(st->pool, index);
+	for (i = 0; i < k; i++)
+		pst_pool_release(st->pool, dst[i]);
+	return -ENOSPC;
+}
+
+static union {
+	struct kv_value v;
+	char room[sizeof(struct kv_value) + KV_VALUE_NAMES_MAX * sizeof(pst_name)];
+} set_value;
+
+/* Put v (names, n and len set) under key: checksum, index entry (flushed),
+ * references. @copied: the names are buffers of the value's own, released
+ * if the put fails. */
+static int
+store_put(struct kv_store *st, const void *key, uint16_t key_len,
+	  struct kv_value *v, int copied)
+{
+	unsigned int i;
+	int ret;
+
+	v->crc = value_crc(st, v->names, v->n);
+	ret = st->ops->put(st->idx, key, key_len, v, on_old, st);
+	if (ret != 0) {
+		if (copied)
+			for (i = 0; i < v->n; i++)
+				pst_pool_release(st->pool, v->names[i]);
+		if (ret == -ENOSPC)
+			st->errors_nospace++;
+		return ret;
+	}
+	value_refs(st, v->names, v->n, +1);
+	st->value_bytes += v->len;
+	st->sets++;
+	return 0;
+}
+
+int
+kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
+	     const pst_name *names, unsigned int n, uint32_t len)
+{
+	static struct kv_span spans[KV_VALUE_NAMES_MAX];
+	struct kv_value *v = &set_value.v;
+	unsigned int i;
+
+	if (key_len == 0 || key_len > KV_KEY_MAX)
+		return -EINVAL;
+	if (n > KV_VALUE_NAMES_MAX)
+		return -E2BIG;
+	if (st->copy_mode) {
+		unsigned int k;
+
+		for (i = 0; i < n; i++) {
+			spans[i].name = names[i];
+			spans[i].data = pst_pool_name_to_addr(st->pool, names[i]);
+			spans[i].len = pst_name_length(names[i]);
+		}
+		if (copy_value(st, spans, n, 0, len, v->names, &k) != 0) {
+			st->errors_nospace++;
+			return -ENOSPC;
+		}
+		v->n = (uint16_t)k;
+	} else {
+		/* Zero copy: the value stays where the NIC put it; make those
+		 * bytes durable and reference their buffers. */
+		for (i = 0; i < n; i++) {
+			pst_pool_flush(st->pool, pst_pool_name_to_addr(st->pool, names[i]),
+				       pst_name_length(names[i]));
+			v->names[i] = names[i];
+		}
+		v->n = (uint16_t)n;
+	}
+	v->len = len;
+	return store_put(st, key, key_len, v, st->copy_mode);
+}
+
+int
+kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
+		  const struct kv_stream *s, size_t off, size_t len)
+{
+	struct kv_value *v = &set_value.v;
+	unsigned int k;
+
+	if (key_len == 0 || key_len > KV_KEY_MAX)
+		return -EINVAL;
+	if (len > KV_VALUE_MAX || off > s->len || len > s->len - off)
+		return -E2BIG;
+	if (copy_value(st, s->spans, s->n, off, len, v->names, &k) != 0) {
+		st->errors_nospace++;
+		return -ENOSPC;
+	}
+	v->n = (uint16_t)k;
+	v->len = (uint32_t)len;
+	return store_put(st, key, key_len, v, 1);
+}
+
+int
+kv_store_set_bytes(struct kv_store *st, const void *key, uint16_t key_len,
+		   const void *data, uint32_t len)
+{
+	pst_name name;
+	uint32_t index;
+	char *buf;
+	int ret;
+
+	if (len > st->buf_size)
+		return -E2BIG;
+	if (pst_pool_take(st->pool, &index) != 0)
+		return -ENOSPC;
+	buf = pst_pool_buf_addr(st->pool, index);
+	memcpy(buf, data, len);
+	pst_pool_keep(st->pool, index);
+	name = pst_name_make(index, 0, (uint16_t)len);
+	/* Zero copy: the value references this buffer alone. Copy mode
+	 * copied it once more, and a failed set never referenced it. */
+	ret = kv_store_set(st, key, key_len, &name, 1, len);
+	if (ret != 0 || st->copy_mode)
+		pst_pool_release(st->pool, name);
+	return ret;
+}
+
+const struct kv_value *
+kv_store_get(struct kv_store *st, const void *key, uint16_t key_len)
+{
+	const struct kv_value *v;
+
+	st->gets++;
+	if (key_len == 0 || key_len > KV_KEY_MAX)
+		return NULL;
+	v = st->ops->get(st->idx, key, key_len);
+	if (v != NULL)
+		st->hits++;
+	return v;
+}
+
+int
+kv_store_del(struct kv_store *st, const void *key, uint16_t key_len)
+{
+	int ret;
+
+	if (key_len == 0 || key_len > KV_KEY_MAX)
+		return 0;
+	ret = st->ops->del(st->idx, key, key_len, on_old, st);
+	if (ret > 0)
+		st->dels++;
+	return ret;
+}
+
+int
+kv_store_flushall(struct kv_store *st)
+{
+	return st->ops->flushall(st->idx, on_old, st);
+}
+
+uint64_t
+kv_store_count(const struct kv_store *st)
+{
+	return st->ops->count(st->idx);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The store: an index (wal or btree) over values that live in pool buffers,
+ * with a DRAM reference count per buffer (values and receive streams hold
+ * references; a buffer is released when its count drops to zero).
+ */
+#ifndef KVS_STORE_H
+#define KVS_STORE_H
+
+#include <stdint.h>
+
+#include "kv_index.h"
+#include "kvs.h"
+
+struct kv_store {
+	struct pst_pool *pool;
+	const struct kv_index_ops *ops;
+	struct kv_index *idx;
+	int copy_mode;             /* --copy: values copied into fresh buffers */
+	uint32_t *refs;            /* per pool buffer */
+	uint32_t buf_size;
+	uint64_t buf_count;
+	/* Recovery. */
+	struct kv_index_report report;
+	uint64_t recovered, torn_values;
+	double recovery_seconds;
+	/* Counters. */
+	uint64_t sets, gets, hits, dels, errors_nospace;
+	uint64_t value_bytes;      /* bytes of live values */
+};
+
+/* Open the pool's index and recover: count references, drop entries whose
+ * value bytes are torn, reconcile the pool. Before the stack exists. */
+int kv_store_open(struct kv_store *st, struct pst_pool *pool,
+		  const struct kv_index_ops *ops, int copy_mode);
+void kv_store_close(struct kv_store *st);
+
+/* Reference counting of pool buffers (by any name inside them). */
+void kv_ref(struct kv_store *st, pst_name name);
+void kv_unref(struct kv_store *st, pst_name name);
+
+/* SET key = the value held by @names (bytes of a receive stream, already
+ * referenced by it). Flushes value and index entry; durable after the
+ * poll's drain. Returns 0, -ENOSPC, -EINVAL, -E2BIG. */
+int kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
+		 const pst_name *names, unsigned int n, uint32_t len);
+/* SET key = [off, off+len) of @s, copied into pool buffers of the value's
+ * own (flushed, kept): the stream's spans are only read through their data
+ * pointers (their names may be PST_NAME_INVALID: bytes in DRAM). linux-kvs
+ * stores every value this way. Durable after the next drain. Returns 0,
+ * -ENOSPC (pool full), -EINVAL (key), -E2BIG (value over KV_VALUE_MAX or
+ * outside the stream). */
+int kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
+		      const struct kv_stream *s, size_t off, size_t len);
+/* SET from bytes in DRAM (INCR results): copied into a pool buffer. */
+int kv_store_set_bytes(struct kv_store *st, const void *key, uint16_t key_len,
+		       const void *data, uint32_t len);
+const struct kv_value *kv_store_get(struct kv_store *st, const void *key,
+				    uint16_t key_len);
+int kv_store_del(struct kv_store *st, const void *key, uint16_t key_len);
+int kv_store_flushall(struct kv_store *st);
+uint64_t kv_store_count(const struct kv_store *st);
+
+#endif /* KVS_STORE_H */

@@ -1,0 +1,302 @@
+#!/usr/bin/python3
+"""RESP and HTTP clients for the paste-kvs tests (standard library only).
+
+  kvs_client.py load HOST PORT LOG --conns N --keys K [--prefix P] [--seconds S]
+      N connections write distinct keys (values derived from the key, 1 B to
+      6 KiB so that they span segments and buffers); every key whose +OK came
+      back is appended to LOG (one line, flushed) before the next request.
+      Runs until K keys are written, S seconds pass or the server goes away.
+  kvs_client.py verify HOST PORT LOG
+      GETs every key listed in LOG; exits 1 on any missing or different value.
+  kvs_client.py basic HOST RESP_PORT HTTP_PORT
+      Every command the server supports, over RESP and HTTP, with answers.
+  kvs_client.py malformed HOST RESP_PORT HTTP_PORT
+      While one connection keeps writing and reading back, others send broken
+      requests; each must get the right error; the loaded one sees no error.
+"""
+import hashlib
+import socket
+import sys
+import threading
+import time
+
+
+def value_for(key: bytes) -> bytes:
+    h = hashlib.sha256(key).digest()
+    n = 1 + (h[0] << 8 | h[1]) % 6000
+    out = bytearray()
+    while len(out) < n:
+        h = hashlib.sha256(h).digest()
+        out += h
+    return bytes(out[:n])
+
+
+class Resp:
+    def __init__(self, host, port, timeout=20):
+        self.s = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        self.s.close()
+
+    def send(self, *args):
+        parts = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.s.sendall(b"".join(parts))
+
+    def _fill(self):
+        d = self.s.recv(65536)
+        if not d:
+            raise ConnectionError("server closed the connection")
+        self.buf += d
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t in (b"+", b"-"):
+            return (t.decode(), rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._fill()
+            v, self.buf = self.buf[:n], self.buf[n + 2:]
+            return v
+        if t == b"*":
+            return [self.reply() for _ in range(int(rest))]
+        raise ValueError("bad reply line %r" % line)
+
+    def cmd(self, *args):
+        self.send(*args)
+        return self.reply()
+
+
+def http(host, port, method, path, body=None, timeout=20):
+    s = socket.create_connection((host, port), timeout=timeout)
+    req = "%s %s HTTP/1.1\r\nHost: kvs\r\nConnection: close\r\n" % (method, path)
+    if body is not None:
+        req += "Content-Length: %d\r\n" % len(body)
+    s.sendall(req.encode() + b"\r\n" + (body or b""))
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    head, _, payload = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1]) if head else 0
+    return status, payload
+
+
+def load(host, port, log, conns=4, keys=5000, prefix="k", seconds=60):
+    lock = threading.Lock()
+    counter = [0]
+    deadline = time.time() + seconds
+    f = open(log, "a", buffering=1)
+
+    def worker(w):
+        try:
+            c = Resp(host, port, timeout=10)
+        except OSError:
+            return
+        while time.time() < deadline:
+            with lock:
+                if counter[0] >= keys:
+                    break
+                i = counter[0]
+                counter[0] += 1
+            key = b"%s-%d" % (prefix.encode(), i)
+            try:
+                r = c.cmd(b"SET", key, value_for(key))
+            except (OSError, ValueError, ConnectionError):
+                return
+            if r != ("+", "OK"):
+                print("load: SET %s -> %r" % (key, r), file=sys.stderr)
+                return
+            # Acknowledged: durable. Logged before the next request.
+            with lock:
+                f.write(key.decode() + "\n")
+
+    ts = [threading.Thread(target=worker, args=(w,)) for w in range(conns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    f.close()
+    return 0
+
+
+def verify(host, port, log):
+    keys = [l.strip().encode() for l in open(log) if l.strip()]
+    c = Resp(host, port)
+    bad = 0
+    for k in keys:
+        v = c.cmd(b"GET", k)
+        if v != value_for(k):
+            bad += 1
+            if bad <= 5:
+                print("verify: %s: %s" % (k.decode(), "missing" if v is None else
+                      "different (%d bytes)" % len(v)), file=sys.stderr)
+    print("verify: %d acknowledged keys, %d bad" % (len(keys), bad))
+    return 1 if bad else 0
+
+
+def expect(cond, what, failures):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def basic(host, rport, hport):
+    f = []
+    c = Resp(host, rport)
+    expect(c.cmd("PING") == ("+", "PONG"), "PING", f)
+    expect(c.cmd("SET", "a", "1") == ("+", "OK"), "SET a 1", f)
+    expect(c.cmd("GET", "a") == b"1", "GET a", f)
+    big = value_for(b"big") * 20
+    expect(c.cmd("SET", "big", big) == ("+", "OK"), "SET big (%d B)" % len(big), f)
+    expect(c.cmd("GET", "big") == big, "GET big", f)
+    expect(c.cmd("GET", "nope") is None, "GET missing is nil", f)
+    expect(c.cmd("SET", "a", "2", "NX") is None, "SET NX on existing is nil", f)
+    expect(c.cmd("SET", "b", "2", "XX") is None, "SET XX on missing is nil", f)
+    expect(c.cmd("SET", "b", "2", "NX") == ("+", "OK"), "SET NX on missing", f)
+    expect(c.cmd("EXISTS", "a", "b", "zz") == 2, "EXISTS counts", f)
+    expect(c.cmd("MSET", "m1", "x", "m2", "y") == ("+", "OK"), "MSET", f)
+    expect(c.cmd("MGET", "m1", "zz", "m2") == [b"x", None, b"y"], "MGET", f)
+    expect(c.cmd("INCR", "ctr") == 1 and c.cmd("INCR", "ctr") == 2, "INCR", f)
+    expect(c.cmd("INCR", "big")[0] == "-", "INCR of a non-number is an error", f)
+    expect(c.cmd("DEL", "a", "zz") == 1, "DEL counts", f)
+    expect(c.cmd("SET", "ttl", "v", "PX", "100") == ("+", "OK"), "SET PX", f)
+    time.sleep(0.3)
+    expect(c.cmd("GET", "ttl") is None, "PX expiry", f)
+    n = c.cmd("DBSIZE")
+    expect(isinstance(n, int) and n >= 5, "DBSIZE", f)
+    info = c.cmd("INFO")
+    expect(isinstance(info, bytes) and b"db0:keys=" in info, "INFO", f)
+    expect(c.cmd("CONFIG", "GET", "save") == [b"save", b""], "CONFIG GET save", f)
+    expect(isinstance(c.cmd("COMMAND", "DOCS"), list), "COMMAND DOCS", f)
+    # Pipelining: many requests in one write, answers in order.
+    c.s.sendall(b"".join(b"*3\r\n$3\r\nSET\r\n$2\r\np%d\r\n$1\r\n%d\r\n" % (i, i % 10)
+                         for i in range(10, 60)))
+    expect(all(c.reply() == ("+", "OK") for _ in range(50)), "50 pipelined SETs", f)
+    expect(c.cmd("GET", "p42") == b"2", "GET after pipeline", f)
+    st, body = http(host, hport, "PUT", "/h1", b"hello over http")
+    expect(st == 200, "HTTP PUT", f)
+    st, body = http(host, hport, "GET", "/h1")
+    expect(st == 200 and body == b"hello over http", "HTTP GET", f)
+    expect(c.cmd("GET", "h1") == b"hello over http", "RESP sees the HTTP value", f)
+    st, body = http(host, hport, "GET", "/big")
+    expect(st == 200 and body == big, "HTTP GET of a RESP value", f)
+    st, _ = http(host, hport, "DELETE", "/h1")
+    expect(st == 200, "HTTP DELETE", f)
+    st, _ = http(host, hport, "GET", "/h1")
+    expect(st == 404, "HTTP GET after DELETE is 404", f)
+    expect(c.cmd("FLUSHALL") == ("+", "OK") and c.cmd("DBSIZE") == 0, "FLUSHALL", f)
+    c.close()
+    print("%d failed" % len(f))
+    return 1 if f else 0
+
+
+def raw(host, port, data, timeout=5):
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+            if len(out) > 4096:
+                break
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def malformed(host, rport, hport):
+    f = []
+    stop = threading.Event()
+    loaded = {"ops": 0, "errors": 0}
+
+    def loader():
+        c = Resp(host, rport)
+        i = 0
+        while not stop.is_set():
+            k = b"load-%d" % (i % 500)
+            v = value_for(k)
+            try:
+                if c.cmd(b"SET", k, v) != ("+", "OK") or c.cmd(b"GET", k) != v:
+                    loaded["errors"] += 1
+            except Exception:
+                loaded["errors"] += 1
+                return
+            loaded["ops"] += 1
+            i += 1
+
+    t = threading.Thread(target=loader)
+    t.start()
+    time.sleep(0.3)
+    # Well framed but invalid: an error reply, the connection stays usable.
+    r = raw(host, rport, b"*1\r\n$7\r\nFOOBARX\r\n*1\r\n$4\r\nPING\r\n", timeout=2)
+    expect(r.startswith(b"-ERR") and b"+PONG" in r, "unknown command: -ERR, then PING works", f)
+    r = raw(host, rport, b"*2\r\n$3\r\nGET\r\n$300\r\n" + b"k" * 300 + b"\r\n*1\r\n$4\r\nPING\r\n", timeout=2)
+    expect(r.startswith(b"-ERR") and b"+PONG" in r, "oversize key: -ERR, then PING works", f)
+    r = raw(host, rport, b"*1\r\n$3\r\nGET\r\n", timeout=2)
+    expect(r.startswith(b"-ERR"), "wrong arity: -ERR", f)
+    # Broken framing: an error, then the server closes.
+    for bad in (b"*x\r\n", b"*1\r\n$-5\r\nabc\r\n", b"*1\r\n$3\r\nabcdef\r\n", b"$\r\n\x00\xff"):
+        r = raw(host, rport, bad)
+        expect(r.startswith(b"-ERR"), "broken RESP %r: -ERR and close" % bad[:12], f)
+    r = raw(host, hport, b"GARBAGE\r\n\r\n")
+    expect(r.startswith(b"HTTP/1.1 400"), "broken HTTP request line: 400", f)
+    r = raw(host, hport, b"PUT /k HTTP/1.1\r\nContent-Length: zz\r\n\r\n")
+    expect(r.startswith(b"HTTP/1.1 4"), "bad Content-Length: 4xx", f)
+    r = raw(host, hport, b"BREW /pot HTTP/1.1\r\n\r\n", timeout=2)
+    expect(r.startswith(b"HTTP/1.1 405"), "unknown method: 405", f)
+    r = raw(host, hport, b"GET /" + b"k" * 300 + b" HTTP/1.1\r\nConnection: close\r\n\r\n")
+    expect(r.startswith(b"HTTP/1.1 4"), "oversize key over HTTP: 4xx", f)
+    time.sleep(0.5)
+    stop.set()
+    t.join(20)
+    expect(loaded["ops"] > 10 and loaded["errors"] == 0,
+           "loaded connection unaffected (%d ops, %d errors)" % (loaded["ops"], loaded["errors"]), f)
+    print("%d failed" % len(f))
+    return 1 if f else 0
+
+
+def main(argv):
+    if len(argv) < 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    mode, host = argv[1], argv[2]
+    if mode == "load":
+        opts = dict(zip(argv[5::2], argv[6::2]))
+        return load(host, int(argv[3]), argv[4], conns=int(opts.get("--conns", 4)),
+                    keys=int(opts.get("--keys", 5000)), prefix=opts.get("--prefix", "k"),
+                    seconds=float(opts.get("--seconds", 60)))
+    if mode == "verify":
+        return verify(host, int(argv[3]), argv[4])
+    if mode == "basic":
+        return basic(host, int(argv[3]), int(argv[4]))
+    if mode == "malformed":
+        return malformed(host, int(argv[3]), int(argv[4]))
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

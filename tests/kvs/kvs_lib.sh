@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# tests/kvs/kvs_lib.sh: paste-kvs on the netns testbed, for the kvs tests.
+# Source after tests/net/lib.sh.
+KVS="$BUILD_DIR/examples/paste-kvs"
+KVS_CLIENT=(/usr/bin/python3 "$NET_REPO/tests/kvs/kvs_client.py")
+KVS_PID=""
+KVS_LOG=""
+KVS_N=0
+
+# start_kvs NAME POOL_FILE [OPTIONS...]: paste-kvs in NAME's paste namespace,
+# in the background; waits up to 30 s for its ready line (recovery included).
+start_kvs() {
+	local name=$1 pool=$2
+	shift 2
+	KVS_N=$((KVS_N + 1))
+	KVS_LOG="$TB_WORK/kvs.$KVS_N.log"
+	local prefix="pkvs$$_$KVS_N"
+	TB_EAL_PREFIXES+=("$prefix")
+	local cmd=(nsenter --net="/run/netns/$name-paste" "$KVS"
+		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
+		--file-prefix "$prefix" --log-level=lib.eal:error
+		"--vdev=net_af_packet0,iface=$name-p,qpairs=1"
+		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$pool" "$@")
+	log "start: ${cmd[*]:4}"
+	"${cmd[@]}" >"$KVS_LOG" 2>&1 &
+	KVS_PID=$!
+	TB_BG_PIDS+=("$KVS_PID")
+	if ! wait_log "$KVS_LOG" '^paste-kvs: ready ' 30 "$KVS_PID"; then
+		fail "paste-kvs not ready within 30 s"
+		show_log "$KVS_LOG" 40
+		return 1
+	fi
+	log "$(grep -m1 '^paste-kvs: recovered' "$KVS_LOG")"
+	return 0
+}
+
+# stop_kvs [SIGNAL]: SIGINT (clean) or KILL (crash). Status in KVS_RC.
+stop_kvs() {
+	local sig=${1:-INT}
+	[ -n "$KVS_PID" ] || return 0
+	kill -"$sig" "$KVS_PID" 2>/dev/null
+	if ! wait_pid "$KVS_PID" 10; then
+		kill -KILL "$KVS_PID" 2>/dev/null
+		wait "$KVS_PID" 2>/dev/null
+		WAIT_RC=137
+	fi
+	KVS_RC=$WAIT_RC
+	bg_forget "$KVS_PID"
+	KVS_PID=""
+}
+
+# kvs_field KEY: KEY's value in the last "kvs:" statistics line.
+kvs_field() {
+	grep '^kvs: ' "$KVS_LOG" 2>/dev/null | tail -n 1 | tr ' ' '\n' |
+		sed -n "s/^$1=\([0-9]*\)\$/\1/p"
+}

@@ -1,0 +1,63 @@
+#!/bin/bash
+# Suite 'net': paste-kvs serves real clients on the testbed, in both index
+# modes and in --copy mode: every command over RESP (redis-cli, and a client
+# of our own checking every answer), HTTP (curl), pipelining, a short
+# redis-benchmark; malformed requests get the right error while another
+# connection stays loaded; the connection limit refuses cleanly; a clean
+# restart recovers every key.
+# shellcheck source=tests/net/lib.sh
+. "$(dirname "$0")/../net/lib.sh"
+# shellcheck source=tests/kvs/kvs_lib.sh
+. "$(dirname "$0")/kvs_lib.sh"
+tb_require
+[ -x "$KVS" ] || die "$KVS not built"
+for c in redis-cli redis-benchmark curl; do
+	command -v "$c" >/dev/null || skip "$c not found (scripts/deps.sh installs it)"
+done
+tb_reap_stale
+NAME=$(tb_unique_name k)
+tb_up "$NAME"
+LX=(nsenter --net="/run/netns/$NAME-linux")
+IP=$TB_PASTE_IP
+
+for mode in "wal" "btree" "wal --copy"; do
+	read -r index copy <<<"$mode"
+	what="[$index${copy:+ copy}]"
+	pool="$TB_SHM/kvs-$index${copy:+-copy}.pool"
+	# shellcheck disable=SC2086
+	start_kvs "$NAME" "$pool" --index "$index" $copy --pool-bufs 65536 --max-conns 64 || continue
+	run_bounded 60 "${LX[@]}" "${KVS_CLIENT[@]}" basic "$IP" 6379 8080
+	check_rc $? "$what every command over RESP and HTTP"
+	out=$(run_bounded 20 "${LX[@]}" redis-cli -h "$IP" -p 6379 SET cli-key hello)
+	check_eq "$out" OK "$what redis-cli SET"
+	out=$(run_bounded 20 "${LX[@]}" redis-cli -h "$IP" -p 6379 GET cli-key)
+	check_eq "$out" hello "$what redis-cli GET"
+	out=$(run_bounded 20 "${LX[@]}" curl -s -X PUT --data-binary @/etc/os-release "http://$IP:8080/curl-key" -o /dev/null -w '%{http_code}')
+	check_eq "$out" 200 "$what curl PUT"
+	out=$(run_bounded 20 "${LX[@]}" curl -s "http://$IP:8080/curl-key" | sha256sum | cut -d' ' -f1)
+	check_eq "$out" "$(sha256sum /etc/os-release | cut -d' ' -f1)" "$what curl GET returns the body"
+	out=$(run_bounded 120 "${LX[@]}" redis-benchmark -h "$IP" -p 6379 -t set,get -n 4000 -c 8 -P 4 -d 1024 -q 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | tr '\r' '\n' | grep -E '^(SET|GET):' | sed 's/^/    /'
+	check_rc $rc "$what redis-benchmark SET/GET 1 KiB runs to the end"
+	run_bounded 60 "${LX[@]}" "${KVS_CLIENT[@]}" malformed "$IP" 6379 8080
+	check_rc $? "$what malformed requests while another connection is loaded"
+	# The connection limit: the 65th connection is refused with an error.
+	out=$(run_bounded 30 "${LX[@]}" /usr/bin/python3 -c "
+import socket
+cs=[socket.create_connection(('$IP',6379),timeout=5) for _ in range(64)]
+s=socket.create_connection(('$IP',6379),timeout=5)
+print(s.recv(200).decode().strip())")
+	check_eq "$out" "-ERR max number of clients reached" "$what connection limit refuses cleanly"
+	# A clean restart keeps everything.
+	run_bounded 60 "${LX[@]}" "${KVS_CLIENT[@]}" load "$IP" 6379 "$TB_WORK/keys.$index$copy" --conns 4 --keys 1500 --prefix "r$index"
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "$what clean exit"
+	check_eq "$(kvs_field lwip_asserts)" 0 "$what lwip_asserts"
+	# shellcheck disable=SC2086
+	start_kvs "$NAME" "$pool" --index "$index" $copy || continue
+	run_bounded 60 "${LX[@]}" "${KVS_CLIENT[@]}" verify "$IP" 6379 "$TB_WORK/keys.$index$copy"
+	check_rc $? "$what 1500 keys read back after a restart"
+	stop_kvs INT
+done
+tb_finish
