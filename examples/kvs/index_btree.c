@@ -47,6 +47,11 @@
 #define KVB_MAX_HEIGHT 48
 #define KVB_REC_STRIDE 64u           /* root records: one cache line each */
 
+/* Superseded buffers waiting for a drain: past this many, or half the free
+ * buffers (a caller that never drains), an update drains itself rather
+ * than fill the pool. */
+#define KVB_PENDING_MAX 4096u
+
 /* Assembled values cached for get(): trimmed at put/del above this. */
 #define KVB_VCACHE_MAX (4u << 20)
 
@@ -320,6 +325,9 @@ sync_check(struct kv_index *t)
 {
 	size_t i;
 
+	if (t->window && (t->pending.n > KVB_PENDING_MAX ||
+			  t->pending.n > kvi_free_bufs(t->pool) / 2))
+		(void)pst_pool_drain(t->pool);
 	if (!t->window || !kvi_drained_since(t->pool, t->drains_at_pub))
 		return;
 	t->durable_rec ^= 1;
@@ -409,18 +417,12 @@ scratch_reserve(struct kv_index *t, size_t n)
 	return 0;
 }
 
+/* Room for any value (allocated at open: reporting a replaced value never
+ * fails). */
 static struct kv_value *
 tmpv_get(struct kv_index *t, uint16_t n)
 {
-	if (t->tmpv == NULL || t->tmpv_n < n) {
-		struct kv_value *v = realloc(t->tmpv, kvi_value_size(n));
-
-		if (v == NULL)
-			return NULL;
-		t->tmpv = v;
-		t->tmpv_n = n;
-	}
-	return t->tmpv;
+	return n <= t->tmpv_n ? t->tmpv : NULL;
 }
 
 /* ---- overflow blocks ------------------------------------------------------- */
@@ -1346,6 +1348,17 @@ bt_flushall(struct kv_index *t, kv_value_fn on_old, void *arg)
 		return -EINVAL;
 	sync_check(t);
 	t->fresh.n = 0;
+	/* Every own buffer but the superblock goes: make room first, so the
+	 * walk cannot fail halfway through its reports. */
+	if (t->pending.cap < t->pending.n + t->owned) {
+		uint32_t *v = realloc(t->pending.v,
+				      (t->pending.n + t->owned) * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		t->pending.v = v;
+		t->pending.cap = t->pending.n + t->owned;
+	}
 	ret = walk_tree(t, &wk, t->root, t->root_crc, t->height);
 	if (ret != 0)
 		return ret;
@@ -1511,7 +1524,9 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	t->buf_size = info.buf_size;
 	t->buf_count = info.buf_count;
 	t->img = malloc(info.buf_size);
-	if (t->img == NULL || kvi_adopt_init(&t->adopt, info.buf_count) != 0 ||
+	t->tmpv = malloc(kvi_value_size(UINT16_MAX));
+	t->tmpv_n = UINT16_MAX;
+	if (t->img == NULL || t->tmpv == NULL || kvi_adopt_init(&t->adopt, info.buf_count) != 0 ||
 	    scratch_reserve(t, info.buf_size / 16 + 16) != 0) {
 		ret = -ENOMEM;
 		goto fail;

@@ -617,10 +617,15 @@ maybe_compact(struct kv_index *w)
 {
 	size_t n = w->log.bufs.n;
 
+	uint64_t est;
+
 	if (n < KVW_COMPACT_MIN_BUFS || n < w->compact_retry_at ||
 	    w->log.used <= 2 * w->live_bytes)
 		return;
-	if (chain_rewrite(w, 1) != 0) {
+	/* Records fill buffers at least half (they never straddle): the new
+	 * chain needs at most this many, and deletes still find a buffer. */
+	est = 2 * (w->live_bytes / room(w, KVW_HDR) + 1) + KVW_RESERVE;
+	if (kvi_free_bufs(w->pool) < est || chain_rewrite(w, 1) != 0) {
 		/* Pool too full to rewrite: try again after some growth. */
 		w->compact_retry_at = n + (n / 4 > 16 ? n / 4 : 16);
 		return;
