@@ -956,7 +956,7 @@ test_speed(void **state)
 	alarm(0);
 }
 
-/* ---- small buffers, long keys ---------------------------------------------------- */
+/* ---- small and large buffers, long keys ------------------------------------------- */
 
 static void
 test_small_buffers(void **state)
@@ -995,6 +995,21 @@ test_small_buffers(void **state)
 	for (uint32_t k = 0; k < w.nkeys; k++)
 		if (k % 3)
 			wl_del(&w, k);
+	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+	wl_reopen_check(&w, path, 0);
+	ops->close(w.idx);
+	tu_close(w.st.pool);
+	wl_fini(&w);
+
+	/* and large ones (16 KiB: hundreds of entries per node) */
+	tu_path(path, sizeof(path), "large");
+	p = tu_must_create(path, 16384, 4096, PST_PERSIST_FLUSH);
+	wl_init(&w, ops, p, 3000, 0x16384);
+	found_init(&f, w.nkeys, NULL);
+	wl_open(&w, p, &f, &rep);
+	found_fini(&f);
+	run_random(&w, 6000, 0);
+	tu_assert_rc(wl_put(&w, 7, V_MANY, 20000), 0);
 	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
 	wl_reopen_check(&w, path, 0);
 	ops->close(w.idx);
@@ -1263,7 +1278,6 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 	}
 	if (match > pl->cap_lo)
 		pl->matched_newer++;
-	assert_int_equal(rep.entries, (uint64_t)0 + f.values);
 
 	/*
 	 * Values unchanged since the last drain have all their bytes; newer
