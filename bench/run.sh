@@ -15,7 +15,9 @@
 #   --no-delay, --no-doc, --out DIR, --skip-unbuilt.
 # Environment: BUILD_DIR (default build): where paste-kvs
 #   (examples/paste-kvs) and linux-kvs (bench/linux-kvs) are;
-#   BENCH_EAL_MEM (default "--no-huge -m 512"): paste-kvs's EAL memory.
+#   BENCH_EAL_MEM (default "--no-huge -m 512"): paste-kvs's EAL memory;
+#   BENCH_AF_PACKET (default "qpairs=1,framecnt=4096"): net_af_packet options;
+#   BENCH_KVS_ARGS: more paste-kvs options.
 #
 # Root (network namespaces). Exit status 2 when a client tool is missing
 # (scripts/deps.sh installs them all).
