@@ -662,6 +662,16 @@ request = function() return req end
 """
 
 
+def veth_packets(ns, ifname):
+    """(rx packets, tx packets) of an interface inside a namespace."""
+    r = run(ns_enter(ns) + ["cat", "/proc/net/dev"], 10)
+    for line in r.stdout.decode().splitlines():
+        if line.strip().startswith(ifname + ":"):
+            v = line.split(":", 1)[1].split()
+            return int(v[1]), int(v[9])
+    return None
+
+
 class Runner:
     def __init__(self, ctx):
         self.ctx = ctx
@@ -683,6 +693,8 @@ class Runner:
         # Only paste-kvs's own accounting is needed per point (busy cycles);
         # kernel servers are measured from /proc/stat.
         before_stats = srv.fresh_stats() if srv.family == "paste" else None
+        cli_if = self.ctx.tb[srv.side] + "-l"
+        pk0 = veth_packets(srv.client_ns, cli_if)
         c0 = cpu_times()
         t0 = now()
         if p["tool"] == "rb":
@@ -691,12 +703,18 @@ class Runner:
             res = self.run_wrk(srv, p)
         wall = now() - t0
         c1 = cpu_times()
+        pk1 = veth_packets(srv.client_ns, cli_if)
         after_stats = srv.fresh_stats() if srv.family == "paste" else None
         cu, _ = cpu_delta(c0, c1, CLIENT_CORE)
         su, sbusy = cpu_delta(c0, c1, SERVER_CORE)
         res.update(system=srv.name, point=p["id"], rep=rep, wall_s=round(wall, 3),
                    client_util=cu, server_core_util=su)
         reqs = res.get("requests")
+        if pk0 and pk1 and reqs:
+            # Frames on the wire per request, seen from the client's veth:
+            # to the server (client tx) and from it (client rx).
+            res["pkts_in_per_req"] = (pk1[1] - pk0[1]) / reqs
+            res["pkts_out_per_req"] = (pk1[0] - pk0[0]) / reqs
         srv_reqs = None
         if before_stats and after_stats:
             srv_reqs = after_stats.get("requests", 0) - before_stats.get("requests", 0)
@@ -871,7 +889,7 @@ def main_run(args):
 
     if args.systems:
         systems = args.systems.split(",")
-    elif ctx.mode == "full":
+    elif ctx.mode in ("full", "smoke"):
         systems = ["paste-wal", "paste-btree", "paste-copy", "linux-kvs", "redis"]
     else:
         systems = ["paste-wal", "paste-copy", "linux-kvs", "redis"]
@@ -971,7 +989,7 @@ def main_run(args):
     memory = []
     if not args.no_memory:
         for s in systems:
-            if s in ("paste-btree",) and ctx.mode != "full":
+            if s in ("paste-btree",) and ctx.mode == "quick":
                 continue
             memory.append(memory_phase(ctx, s, checks))
 
@@ -989,7 +1007,7 @@ def aggregate(results):
     for key, rs in groups.items():
         a = dict(system=key[0], point=key[1], reps=len(rs))
         for f in ("rps", "p50", "p99", "avg", "server_us_per_req", "client_util",
-                  "server_util", "server_core_util"):
+                  "server_util", "server_core_util", "pkts_in_per_req", "pkts_out_per_req"):
             a[f] = median([r.get(f) for r in rs])
         a["rps_all"] = [round(r["rps"], 1) for r in rs]
         a["errors"] = sum(r.get("errors", 0) or 0 for r in rs)
@@ -1266,7 +1284,7 @@ def write_markdown(path, doc):
       "pipelined points." % int(CLIENT_BOUND * 100))
     w("- Server time per request: kernel servers: busy time of core 1 / requests (includes the "
       "kernel's TCP work done on that core). paste-kvs: TSC cycles of the polls that did work "
-      "(its own `busy_cycles`) / requests it counted; its core is always 100%% busy because it "
+      "(its own `busy_cycles`) / requests it counted; its core is always 100% busy because it "
       "polls, so its utilisation column is busy cycles / wall time.")
     w("")
     w("## Targets")
@@ -1300,8 +1318,8 @@ def write_markdown(path, doc):
     w("req/s and latency are medians over the repeats; `srv us/req` is server core time per "
       "request; `cli`/`srv` are the client and server core utilisation.")
     w("")
-    w("| point | system | req/s | p50 ms | p99 ms | srv us/req | cli | srv | note |")
-    w("|---|---|---|---|---|---|---|---|---|")
+    w("| point | system | req/s | p50 ms | p99 ms | srv us/req | cli | srv | frames in/out per req | note |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
     order = doc["systems"] + doc["delay_systems"]
     pts = []
     for p in doc["points"] + doc["delay_points"]:
@@ -1316,10 +1334,11 @@ def write_markdown(path, doc):
             note = "cb" if a["client_bound"] else ""
             if a["errors"]:
                 note += " %d errors" % a["errors"]
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |" % (
                 pt, s, fmt_num(a["rps"]), fmt_num(a["p50"], 3), fmt_num(a["p99"], 3),
                 fmt_num(a["server_us_per_req"], 2), fmt_pct(a["client_util"]),
-                fmt_pct(a["server_util"]), note.strip()))
+                fmt_pct(a["server_util"]), fmt_num(a.get("pkts_in_per_req"), 2),
+                fmt_num(a.get("pkts_out_per_req"), 2), note.strip()))
     w("")
     w("## Memory and space")
     w("")
@@ -1365,17 +1384,19 @@ def print_summary(doc):
     for p in doc["points"] + doc["delay_points"]:
         if p["id"] not in pts:
             pts.append(p["id"])
-    print("%-24s %-15s %10s %8s %8s %9s %5s %5s" % ("point", "system", "req/s", "p50ms", "p99ms",
-                                                    "us/req", "cli", "srv"))
+    print("%-24s %-15s %10s %8s %8s %9s %5s %5s %11s" % (
+        "point", "system", "req/s", "p50ms", "p99ms", "us/req", "cli", "srv", "frames i/o"))
     for pt in pts:
         for s in order:
             a = aggmap.get((s, pt))
             if not a:
                 continue
-            print("%-24s %-15s %10s %8s %8s %9s %5s %5s%s" % (
+            print("%-24s %-15s %10s %8s %8s %9s %5s %5s %5s/%-5s%s" % (
                 pt, s, fmt_num(a["rps"]), fmt_num(a["p50"], 3), fmt_num(a["p99"], 3),
                 fmt_num(a["server_us_per_req"], 2), fmt_pct(a["client_util"]),
-                fmt_pct(a["server_util"]), "  client-bound" if a["client_bound"] else ""))
+                fmt_pct(a["server_util"]), fmt_num(a.get("pkts_in_per_req"), 2),
+                fmt_num(a.get("pkts_out_per_req"), 2),
+                "  client-bound" if a["client_bound"] else ""))
     if doc["memory"]:
         print()
         print("%-15s %14s %16s %8s" % ("memory", "DRAM B/key", "persistent B/key", "ampl."))
@@ -1444,8 +1465,9 @@ def main():
             name = "kvs-%s%s.json" % (stamp, "-quick" if ctx.mode == "quick" else "")
             doc["json_name"] = name
             plots = []
+            docpath = args.doc or os.path.join(REPO, "doc", "benchmarks.md")
             if not args.no_doc:
-                imgdir = os.path.join(REPO, "doc", "img")
+                imgdir = os.path.join(os.path.dirname(os.path.abspath(docpath)), "img")
                 os.makedirs(imgdir, exist_ok=True)
                 plots = write_plots(ctx, agg, systems + dsys, imgdir, "bench")
                 doc["plots"] = [os.path.relpath(p, REPO) for p in plots]
@@ -1453,7 +1475,6 @@ def main():
                 with open(os.path.join(outdir, fn), "w") as f:
                     json.dump(doc, f, indent=1)
             if not args.no_doc:
-                docpath = args.doc or os.path.join(REPO, "doc", "benchmarks.md")
                 doc["plots"] = plots
                 write_markdown(docpath, doc)
                 PROG.say("wrote %s, %s and %d plot(s)" % (os.path.join(outdir, name), docpath,
