@@ -528,7 +528,7 @@ def build_points(mode):
     for op in ("post1k", "rpc64"):
         for P in pipes:
             for c in conns:
-                if mode in ("quick", "smoke") and (c == 1 or P == 16):
+                if mode != "full" and (c == 1 or P == 16):
                     continue
                 pts.append(dict(tool="wrk", op=op, d=1024 if op == "post1k" else 64, P=P, c=c,
                                 write=op == "post1k"))
@@ -867,11 +867,14 @@ def memory_phase(ctx, sysname, checks):
 
 def main_run(args):
     ctx = Context()
-    ctx.mode = "smoke" if args.smoke else ("quick" if args.quick else "full")
-    ctx.seconds = args.seconds or {"full": 1.0, "quick": 0.4, "smoke": 0.2}[ctx.mode]
-    ctx.reps = args.reps or (1 if ctx.mode == "smoke" else 3)
-    ctx.keyspace = args.keyspace or {"full": 10000, "quick": 1000, "smoke": 200}[ctx.mode]
-    ctx.mem_keys = args.mem_keys or {"full": 1000000, "quick": 20000, "smoke": 2000}[ctx.mode]
+    ctx.mode = "smoke" if args.smoke else ("demo" if args.demo else
+                                           ("quick" if args.quick else "full"))
+    ctx.seconds = args.seconds or {"full": 1.0, "quick": 0.4, "smoke": 0.2, "demo": 1.0}[ctx.mode]
+    ctx.reps = args.reps or (1 if ctx.mode in ("smoke", "demo") else 3)
+    ctx.keyspace = args.keyspace or {"full": 10000, "quick": 1000, "smoke": 200,
+                                     "demo": 1000}[ctx.mode]
+    ctx.mem_keys = args.mem_keys or {"full": 1000000, "quick": 20000, "smoke": 2000,
+                                     "demo": 20000}[ctx.mode]
     ctx.mem_timeout = 900 if ctx.mode == "full" else 60
     ctx.buf_size = 2176
     ctx.tsc_hz = tsc_hz_guess()
@@ -884,13 +887,15 @@ def main_run(args):
     ctx.af_packet = os.environ.get("BENCH_AF_PACKET", "qpairs=1,framecnt=4096")
     ctx.kvs_extra = os.environ.get("BENCH_KVS_ARGS", "").split()
     ctx.eal_prefixes = []
-    ctx.budget = args.budget or {"full": 1800, "quick": 120, "smoke": 300}[ctx.mode]
+    ctx.budget = args.budget or {"full": 1800, "quick": 120, "smoke": 300, "demo": 120}[ctx.mode]
     t_start = now()
 
     if args.systems:
         systems = args.systems.split(",")
     elif ctx.mode in ("full", "smoke"):
         systems = ["paste-wal", "paste-btree", "paste-copy", "linux-kvs", "redis"]
+    elif ctx.mode == "demo":
+        systems = ["paste-wal", "linux-kvs"]
     else:
         systems = ["paste-wal", "paste-copy", "linux-kvs", "redis"]
     for s in systems:
@@ -1116,9 +1121,10 @@ def fmt_num(v, digits=0):
     return "{:.{}f}".format(v, digits)
 
 
-def ratios_table(agg):
+def ratios_table(agg, order=()):
     rows = []
-    points = sorted({pt for (_, pt) in agg})
+    seen = {pt for (_, pt) in agg}
+    points = [pt for pt in order if pt in seen] + sorted(seen - set(order))
     for pt in points:
         pw = agg.get(("paste-wal", pt))
         if not pw:
@@ -1397,6 +1403,16 @@ def print_summary(doc):
                 fmt_pct(a["server_util"]), fmt_num(a.get("pkts_in_per_req"), 2),
                 fmt_num(a.get("pkts_out_per_req"), 2),
                 "  client-bound" if a["client_bound"] else ""))
+    if doc["ratios"]:
+        print()
+        print("%-34s %16s %12s %15s" % ("ratio of req/s (cb: client-bound)", "paste/linux-kvs",
+                                         "paste/redis", "zero-copy/copy"))
+        for r in doc["ratios"]:
+            cells = []
+            for k in ("paste/linux-kvs", "paste/redis", "zero-copy/copy"):
+                cells.append("%.2f%s" % (r[k], " cb" if r.get(k + " client-bound") else "")
+                             if k in r else "-")
+            print("%-34s %16s %12s %15s" % (r["point"], cells[0], cells[1], cells[2]))
     if doc["memory"]:
         print()
         print("%-15s %14s %16s %8s" % ("memory", "DRAM B/key", "persistent B/key", "ampl."))
@@ -1407,9 +1423,12 @@ def print_summary(doc):
     print()
     print("targets:")
     for t in doc["targets"]:
+        word = ("not measured" if t["status"].startswith("not") else
+                t["status"].split()[0])
+        if word == "not measured" and doc["config"]["mode"] == "demo":
+            continue
         print("  %-12s %s: %s%s" % (
-            t["status"].split(" (")[0].replace("missed at", "missed").split(" of ")[0][:12],
-            t["target"], "-" if t["value"] is None else t["value"],
+            word, t["target"], "-" if t["value"] is None else t["value"],
             "" if not t.get("factor") or t["met"] in (None, True) else
             " (%.2f of the goal)" % t["factor"]))
 
@@ -1418,6 +1437,9 @@ def main():
     ap = argparse.ArgumentParser(prog="bench/run.sh")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--demo", action="store_true",
+                    help="scripts/demo.sh: paste-kvs and linux-kvs, one short run each, "
+                    "a comparison table, no files written")
     ap.add_argument("--systems")
     ap.add_argument("--reps", type=int)
     ap.add_argument("--seconds", type=float)
@@ -1435,6 +1457,8 @@ def main():
     args = ap.parse_args()
     if args.smoke:
         args.quick = True
+    if args.demo:
+        args.no_memory = args.no_delay = args.no_doc = True
     if not os.path.isabs(args.build_dir):
         args.build_dir = os.path.abspath(args.build_dir)
 
@@ -1456,9 +1480,9 @@ def main():
                    aggregate=sorted(agg.values(), key=lambda a: (a["point"], a["system"])),
                    memory=memory, checks=dict(passed=checks.passed, failed=checks.failed,
                                               lines=checks.lines))
-        doc["ratios"] = ratios_table(agg)
+        doc["ratios"] = ratios_table(agg, [p["id"] for p in points])
         doc["targets"] = targets(agg, memory)
-        if not args.smoke:
+        if not args.smoke and not args.demo:
             outdir = args.out or os.path.join(REPO, "bench", "results")
             os.makedirs(outdir, exist_ok=True)
             stamp = date.replace(":", "").replace("-", "")
