@@ -829,7 +829,7 @@ def memory_phase(ctx, sysname, checks):
     cls, index, copy, delay, label = SYSTEMS[sysname]
     srv = cls(ctx, sysname + "-mem", index, copy, delay)
     n = ctx.mem_keys
-    pool_bufs = max(262144, n * 3 + 65536)
+    pool_bufs = max(262144, n * 2 + 65536)
     PROG.line("memory: %s, loading %d keys of 1 KiB" % (sysname, n))
     srv.start(pool_bufs)
     try:
@@ -1462,6 +1462,9 @@ def main():
     if not os.path.isabs(args.build_dir):
         args.build_dir = os.path.abspath(args.build_dir)
 
+    # SIGINT too: a shell starts background jobs with SIGINT ignored, and
+    # Python then leaves it ignored.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     status = 0
