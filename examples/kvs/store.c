@@ -126,6 +126,11 @@ on_recovered(void *arg, const void *key, uint16_t key_len, const struct kv_value
 		if (!pst_pool_name_valid(st->pool, v->names[i]))
 			break;
 	if (i < v->n || value_crc(st, v->names, v->n) != v->crc) {
+		/* Its valid names stay live until the entry is deleted, after
+		 * the reconcile (see kv_store_open). */
+		for (i = 0; i < v->n; i++)
+			if (pst_pool_name_valid(st->pool, v->names[i]))
+				live_push(r, v->names[i]);
 		if (r->n_torn == r->torn_cap) {
 			size_t cap = r->torn_cap ? r->torn_cap * 2 : 64;
 			struct torn_key *t = realloc(r->torn, cap * sizeof(*t));
@@ -149,13 +154,21 @@ on_recovered(void *arg, const void *key, uint16_t key_len, const struct kv_value
 	st->recovered++;
 }
 
+/* A torn value's buffers: nothing references them, unless a whole value
+ * shares one. A buffer two torn values share is released once; the second
+ * release fails harmlessly. */
 static void
 on_torn_removed(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
 {
-	(void)arg;
+	struct kv_store *st = arg;
+	unsigned int i;
+
 	(void)key;
 	(void)key_len;
-	(void)v; /* never referenced: nothing to drop */
+	for (i = 0; i < v->n; i++)
+		if (pst_pool_name_valid(st->pool, v->names[i]) &&
+		    st->refs[pst_name_index(v->names[i])] == 0)
+			pst_pool_release(st->pool, v->names[i]);
 }
 
 int
@@ -184,14 +197,19 @@ kv_store_open(struct kv_store *st, struct pst_pool *pool,
 		ret = ret ? ret : -ENOMEM;
 		goto fail;
 	}
-	for (i = 0; i < r.n_torn; i++)
-		ops->del(st->idx, r.torn[i].key, r.torn[i].len, on_torn_removed, NULL);
-	st->torn_values = r.n_torn;
 	/* The index (and the values it references) is the truth: every other
-	 * kept buffer is a leftover of requests that were never acknowledged. */
+	 * kept buffer is a leftover of requests that were never acknowledged.
+	 * Reconcile before changing the index: deleting the torn entries
+	 * writes new index buffers that the names collected above miss. */
 	ret = pst_pool_drain(pool);
 	if (ret == 0)
 		ret = pst_pool_reconcile(pool, r.live, r.n_live, &rec);
+	if (ret != 0)
+		goto fail;
+	for (i = 0; i < r.n_torn; i++)
+		ops->del(st->idx, r.torn[i].key, r.torn[i].len, on_torn_removed, st);
+	st->torn_values = r.n_torn;
+	ret = pst_pool_drain(pool);
 	if (ret != 0)
 		goto fail;
 	st->recovery_seconds = now_s() - t0;

@@ -46,6 +46,7 @@ struct pst_conn {
 };
 
 static void conn_detach(struct pst_conn *c);
+static void output(struct pst_conn *c);
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
 static void on_err(void *arg, err_t err);
 
@@ -172,14 +173,17 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	tot = p->tot_len;
 	c->stats.bytes_received += tot;
 	c->stats.segments_received += n;
+	/* The bytes are the application's from here on (kept or done with
+	 * when the callback returns): reopen the window first, so that a
+	 * close from inside the callback is a FIN, not lwIP's RST for data
+	 * the application never took. */
+	tcp_recved(pcb, tot);
 	c->in_cb = c->in_recv = 1;
 	if (c->cb.recv != NULL)
 		c->cb.recv(c->arg, c, s->segs, n);
 	c->in_recv = 0;
 	/* Buffers the application kept stay; the others return to the pool. */
 	pbuf_free(p);
-	if (!c->gone)
-		tcp_recved(pcb, tot);
 	return callback_done(c);
 }
 
@@ -227,6 +231,9 @@ on_err(void *arg, err_t err)
 static void
 conn_attach(struct pst_conn *c)
 {
+	/* Batching is per poll: everything queued in a poll leaves together
+	 * after its drain. Nagle would only hold small replies back longer. */
+	tcp_nagle_disable(c->pcb);
 	tcp_arg(c->pcb, c);
 	tcp_recv(c->pcb, on_recv);
 	tcp_sent(c->pcb, on_sent);
@@ -428,9 +435,19 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 		return pst_fail(-pst_lwip_errno(err), "send: %s",
 				pst_strerror(pst_lwip_errno(err)));
 	c->stats.bytes_sent += len;
-	/* Frames only queue in the driver: they leave after the poll's drain. */
-	tcp_output(c->pcb);
+	output(c);
 	return (long)len;
+}
+
+/* Inside one of this connection's callbacks lwIP is processing its input
+ * and calls tcp_output() when done: pieces of one reply sent separately
+ * (a header, a value by name, a trailer) then share segments. Elsewhere,
+ * output now; frames still only queue in the driver until the drain. */
+static void
+output(struct pst_conn *c)
+{
+	if (!c->in_cb)
+		tcp_output(c->pcb);
 }
 
 static int
@@ -503,7 +520,7 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 	}
 	c->stats.bytes_sent += len;
 	c->stats.bytes_sent_zc += len;
-	tcp_output(c->pcb);
+	output(c);
 	return len;
 }
 

@@ -188,7 +188,7 @@ def basic(host, rport, hport):
     expect(c.cmd("CONFIG", "GET", "save") == [b"save", b""], "CONFIG GET save", f)
     expect(isinstance(c.cmd("COMMAND", "DOCS"), list), "COMMAND DOCS", f)
     # Pipelining: many requests in one write, answers in order.
-    c.s.sendall(b"".join(b"*3\r\n$3\r\nSET\r\n$2\r\np%d\r\n$1\r\n%d\r\n" % (i, i % 10)
+    c.s.sendall(b"".join(b"*3\r\n$3\r\nSET\r\n$3\r\np%d\r\n$1\r\n%d\r\n" % (i, i % 10)
                          for i in range(10, 60)))
     expect(all(c.reply() == ("+", "OK") for _ in range(50)), "50 pipelined SETs", f)
     expect(c.cmd("GET", "p42") == b"2", "GET after pipeline", f)
