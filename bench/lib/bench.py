@@ -937,6 +937,8 @@ def main_run(args):
          "dev", ctx.tb["k"] + "-p"], 10, check=True)
 
     checks = Checks()
+    failures = []
+    ctx.failures = failures
     runner = Runner(ctx)
     results = []
     all_systems = systems + delay_systems
@@ -959,8 +961,9 @@ def main_run(args):
             skipped_budget += len(pts)
             continue
         PROG.line("rep %d/%d %s: starting" % (rep + 1, ctx.reps, s))
-        srv.start(max(262144, ctx.keyspace * 16 + 65536))
+        rc = None
         try:
+            srv.start(max(262144, ctx.keyspace * 16 + 65536))
             if rep == 0:
                 correctness(srv, checks)
             loaded = None
@@ -977,9 +980,26 @@ def main_run(args):
                 done_points += 1
                 PROG.line("rep %d/%d %-14s %-26s [%d/%d]" % (
                     rep + 1, ctx.reps, s, p["id"], done_points, total_points))
-                res = runner.run_point(srv, p, rep)
+                try:
+                    res = runner.run_point(srv, p, rep)
+                except BenchError as e:
+                    # One failed point (a client that timed out, an error
+                    # reply) is recorded and the run goes on; a server that
+                    # died ends this system's repeat.
+                    PROG.say("point failed: %s" % str(e).splitlines()[0][:300])
+                    failures.append(dict(system=s, point=p["id"], rep=rep, error=str(e)[:2000]))
+                    checks.check(False, "%s: %s (rep %d)" % (s, p["id"], rep + 1))
+                    if srv.proc.poll() is not None:
+                        break
+                    continue
                 res["label"] = label
                 results.append(res)
+        except BenchError as e:
+            # A server that did not start, or a failed key load: this
+            # system's repeat ends, the run goes on.
+            PROG.say("%s, repeat %d: %s" % (s, rep + 1, str(e)[:600]))
+            failures.append(dict(system=s, point=None, rep=rep, error=str(e)[:2000]))
+            checks.check(False, "%s: repeat %d ran (%s)" % (s, rep + 1, str(e).splitlines()[0][:200]))
         finally:
             rc = srv.stop()
         if rc not in (0, None):
@@ -996,7 +1016,13 @@ def main_run(args):
         for s in systems:
             if s in ("paste-btree",) and ctx.mode == "quick":
                 continue
-            memory.append(memory_phase(ctx, s, checks))
+            try:
+                memory.append(memory_phase(ctx, s, checks))
+            except BenchError as e:
+                PROG.say("memory, %s: %s" % (s, str(e)[:600]))
+                failures.append(dict(system=s, point="memory", rep=0, error=str(e)[:2000]))
+                checks.check(False, "%s: memory and space load (%s)" % (
+                    s, str(e).splitlines()[0][:200]))
 
     PROG.say("finished in %.0f s" % (now() - t_start))
     return ctx, points, dpoints, results, memory, checks, systems, delay_systems
@@ -1363,6 +1389,15 @@ def write_markdown(path, doc):
     else:
         w("(not measured in this run)")
     w("")
+    if doc.get("failures"):
+        w("## Failures")
+        w("")
+        w("Points that did not complete (recorded, not averaged in):")
+        w("")
+        for f in doc["failures"]:
+            w("- %s, %s, repeat %d: %s" % (f["system"], f["point"] or "start/load",
+                                           f["rep"] + 1, f["error"].splitlines()[0][:300]))
+        w("")
     if doc.get("plots"):
         w("## Plots")
         w("")
@@ -1481,7 +1516,7 @@ def main():
                    labels={s: SYSTEMS[s][4] for s in systems + dsys},
                    points=points, delay_points=dpoints, runs=results,
                    aggregate=sorted(agg.values(), key=lambda a: (a["point"], a["system"])),
-                   memory=memory, checks=dict(passed=checks.passed, failed=checks.failed,
+                   memory=memory, failures=ctx.failures, checks=dict(passed=checks.passed, failed=checks.failed,
                                               lines=checks.lines))
         doc["ratios"] = ratios_table(agg, [p["id"] for p in points])
         doc["targets"] = targets(agg, memory)
