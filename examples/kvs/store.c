@@ -335,6 +335,18 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	return 0;
 }
 
+/* Values live in received buffers: a pool filled with values would leave
+ * nothing to receive into, not even a DEL. Writes are refused (a clean
+ * -OOM reply) while fewer than 1/16 of the buffers are free. */
+static int
+pool_has_room(const struct kv_store *st)
+{
+	struct pst_pool_stats ps;
+
+	pst_pool_stats(st->pool, &ps);
+	return ps.free + ps.releasing > st->buf_count / 16;
+}
+
 int
 kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
 	     const pst_name *names, unsigned int n, uint32_t len)
@@ -347,6 +359,10 @@ kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
 		return -EINVAL;
 	if (n > KV_VALUE_NAMES_MAX)
 		return -E2BIG;
+	if (!pool_has_room(st)) {
+		st->errors_nospace++;
+		return -ENOSPC;
+	}
 	if (st->copy_mode) {
 		unsigned int k;
 

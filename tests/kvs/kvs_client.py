@@ -10,6 +10,10 @@
       GETs every key listed in LOG; exits 1 on any missing or different value.
   kvs_client.py basic HOST RESP_PORT HTTP_PORT
       Every command the server supports, over RESP and HTTP, with answers.
+  kvs_client.py fill HOST PORT
+      Writes 8 KiB values until the pool is full: the server must answer
+      -OOM (not stall), keep serving another connection, and accept writes
+      again after FLUSHALL.
   kvs_client.py malformed HOST RESP_PORT HTTP_PORT
       While one connection keeps writing and reading back, others send broken
       requests; each must get the right error; the loaded one sees no error.
@@ -278,6 +282,28 @@ def malformed(host, rport, hport):
     return 1 if f else 0
 
 
+def fill(host, port):
+    f = []
+    c = Resp(host, port)
+    other = Resp(host, port)
+    value = b"v" * 8192
+    oom = None
+    for i in range(20000):
+        r = c.cmd(b"SET", b"fill-%d" % i, value)
+        if r != ("+", "OK"):
+            oom = (i, r)
+            break
+    expect(oom is not None and oom[1][0] == "-" and oom[1][1].startswith("OOM"),
+           "a full pool answers -OOM (%r)" % (oom,), f)
+    expect(other.cmd("PING") == ("+", "PONG"), "another connection is still served", f)
+    expect(c.cmd("GET", "fill-0") == value, "stored values still read back", f)
+    expect(c.cmd("FLUSHALL") == ("+", "OK"), "FLUSHALL", f)
+    time.sleep(0.2)
+    expect(c.cmd(b"SET", b"after", value) == ("+", "OK"), "writes accepted again after FLUSHALL", f)
+    print("%d failed" % len(f))
+    return 1 if f else 0
+
+
 def main(argv):
     if len(argv) < 4:
         print(__doc__, file=sys.stderr)
@@ -292,6 +318,8 @@ def main(argv):
         return verify(host, int(argv[3]), argv[4])
     if mode == "basic":
         return basic(host, int(argv[3]), int(argv[4]))
+    if mode == "fill":
+        return fill(host, int(argv[3]))
     if mode == "malformed":
         return malformed(host, int(argv[3]), int(argv[4]))
     print(__doc__, file=sys.stderr)

@@ -60,4 +60,12 @@ print(s.recv(200).decode().strip())")
 	check_rc $? "$what 1500 keys read back after a restart"
 	stop_kvs INT
 done
+
+# A full pool: -OOM replies, never a stall; other clients are served.
+start_kvs "$NAME" "$TB_SHM/kvs-small.pool" --pool-bufs 16384 --mbufs 1024 && {
+	run_bounded 120 "${LX[@]}" "${KVS_CLIENT[@]}" fill "$IP" 6379
+	check_rc $? "[wal] full pool: -OOM, other connections served, writes again after FLUSHALL"
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "[wal] full pool: clean exit"
+}
 tb_finish
