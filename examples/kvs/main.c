@@ -215,8 +215,8 @@ print_stats(const struct kv_server *srv, const struct pst_stack *stack)
 	       " bad_streams=%" PRIu64 " conns=%u accepted=%" PRIu64 " refused=%" PRIu64
 	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64
 	       " busy_cycles=%" PRIu64 " rx_nobufs=%" PRIu64 " lwip_asserts=%" PRIu64 "\n",
-	       kv_store_count(st), srv->requests, st->sets, st->gets, st->hits, st->dels,
-	       srv->bad_requests, srv->bad_streams, srv->n_conns, srv->accepted,
+	       kv_store_count(st), srv->exec.requests, st->sets, st->gets, st->hits, st->dels,
+	       srv->exec.bad_requests, srv->exec.bad_streams, srv->n_conns, srv->accepted,
 	       srv->refused, ps.free, ps.kept, ps.drains, ss.busy_cycles, ss.rx_nobufs,
 	       ss.lwip_asserts);
 }
@@ -330,6 +330,7 @@ main(int argc, char **argv)
 	print_stats(&srv, stack);
 	status = 0;
 out:
+	kv_exec_fini(&srv.exec);
 	pst_stack_destroy(stack);
 	if (store_open)
 		kv_store_close(&store);

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "exec.h"
 #include "store.h"
 
 struct kv_server {
@@ -12,9 +13,8 @@ struct kv_server {
 	struct kv_store *store;
 	unsigned int max_conns;
 	unsigned int n_conns;
-	uint64_t accepted, refused, requests, bad_requests, bad_streams;
-	uint64_t expired;
-	struct kv_expiry *expiry;  /* SET EX/PX deadlines (DRAM only) */
+	uint64_t accepted, refused;
+	struct kv_exec exec;       /* requests, shared with linux-kvs */
 };
 
 /* Listen with RESP on @resp_port and HTTP on @http_port (0: off). */
