@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "store.h"
 
 #define RBUF_MIN (64u * 1024)       /* read() room per call */
@@ -102,7 +103,8 @@ struct server {
 	int epfd;
 	int dirty;                  /* flushes since the last drain */
 	unsigned int n_conns, max_conns;
-	uint64_t accepted, refused, requests, bad_requests, bad_streams;
+	uint64_t accepted, refused;
+	struct kv_exec exec;        /* requests: the same code as paste-kvs */
 	uint64_t reads, writes, drains;
 };
 
@@ -254,363 +256,31 @@ out_flush(struct server *srv, struct conn *c)
 	return 1;
 }
 
-/* ---- RESP -------------------------------------------------------------- */
+/* ---- replies (kv_out for exec.c) ------------------------------------------ */
+
+struct out_ctx {
+	struct server *srv;
+	struct conn *c;
+};
 
 static void
-resp_str(struct conn *c, int (*fmt)(char *, size_t, const char *), const char *msg)
+out_bytes_cb(void *ctx, const void *data, size_t len)
 {
-	char buf[SMALL];
-	int n = fmt(buf, sizeof(buf), msg);
-
-	if (n > 0)
-		out_bytes(c, buf, (size_t)n);
-}
-
-static void
-resp_int(struct conn *c, int64_t v)
-{
-	char buf[32];
-	int n = kv_resp_integer(buf, sizeof(buf), v);
-
-	if (n > 0)
-		out_bytes(c, buf, (size_t)n);
+	out_bytes(((struct out_ctx *)ctx)->c, data, len);
 }
 
 static void
-resp_bulk_bytes(struct conn *c, const void *data, size_t len)
+out_value_cb(void *ctx, const struct kv_value *v)
 {
-	char buf[32];
-	int n = kv_resp_bulk_header(buf, sizeof(buf), len);
+	struct out_ctx *o = ctx;
 
-	if (n > 0)
-		out_bytes(c, buf, (size_t)n);
-	out_bytes(c, data, len);
-	out_bytes(c, "\r\n", 2);
+	out_value(o->srv, o->c, v);
 }
 
 static void
-resp_value(struct server *srv, struct conn *c, const struct kv_value *v)
+out_close_cb(void *ctx)
 {
-	char buf[32];
-	int n;
-
-	if (v == NULL) {
-		n = kv_resp_null_bulk(buf, sizeof(buf));
-		out_bytes(c, buf, (size_t)n);
-		return;
-	}
-	n = kv_resp_bulk_header(buf, sizeof(buf), v->len);
-	out_bytes(c, buf, (size_t)n);
-	out_value(srv, c, v);
-	out_bytes(c, "\r\n", 2);
-}
-
-static uint16_t
-arg_copy(const struct conn *c, const struct kv_request *req, unsigned int i,
-	 char *dst, size_t size)
-{
-	size_t len = req->argv[i].len < size ? req->argv[i].len : size;
-
-	return (uint16_t)kv_stream_copy(&c->rx, req->argv[i].off, dst, len);
-}
-
-static const struct kv_value *
-lookup(struct server *srv, const char *key, uint16_t len)
-{
-	return kv_store_get(srv->store, key, len);
-}
-
-static const char *
-set_error(int err)
-{
-	switch (err) {
-	case -ENOSPC:
-		return "OOM pool is full, value not stored";
-	case -E2BIG:
-		return "ERR value too large";
-	case -EINVAL:
-		return "ERR key too long";
-	default:
-		return "ERR value not stored";
-	}
-}
-
-/* SET key value: the value is copied from the DRAM read buffer into the
- * pool (the one copy a sockets server cannot avoid). */
-static int
-do_set(struct server *srv, struct conn *c, const struct kv_request *req,
-       unsigned int k, unsigned int v)
-{
-	char key[KV_KEY_MAX];
-	uint16_t klen;
-	int ret;
-
-	if (req->argv[k].len > KV_KEY_MAX)
-		return -EINVAL;
-	if (req->argv[v].len > KV_VALUE_MAX)
-		return -E2BIG;
-	klen = arg_copy(c, req, k, key, sizeof(key));
-	ret = kv_store_set_copy(srv->store, key, klen, &c->rx, req->argv[v].off,
-				req->argv[v].len);
-	srv->dirty = 1; /* even a failed put may have flushed */
-	return ret;
-}
-
-static void
-resp_info(struct server *srv, struct conn *c)
-{
-	struct kv_store *st = srv->store;
-	char buf[1024];
-	int n;
-
-	n = snprintf(buf, sizeof(buf),
-		     "# Server\r\nredis_version:7.0.0\r\nlinux_kvs:1\r\nindex:%s\r\n"
-		     "value_mode:copy\r\n# Clients\r\nconnected_clients:%u\r\n"
-		     "# Stats\r\ntotal_commands_processed:%" PRIu64 "\r\n"
-		     "keyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64 "\r\n"
-		     "# Persistence\r\nrecovered_keys:%" PRIu64 "\r\ntorn_entries:%" PRIu64
-		     "\r\n# Keyspace\r\ndb0:keys=%" PRIu64 ",expires=0,avg_ttl=0\r\n",
-		     st->ops->name, srv->n_conns, srv->requests, st->hits,
-		     st->gets - st->hits, st->recovered, st->report.torn + st->torn_values,
-		     kv_store_count(st));
-	resp_bulk_bytes(c, buf, (size_t)n);
-}
-
-static void
-resp_execute(struct server *srv, struct conn *c, const struct kv_request *req)
-{
-	char key[KV_KEY_MAX], num[32];
-	const struct kv_value *v;
-	unsigned int i;
-	int64_t count;
-	uint16_t klen;
-	int ret;
-
-	switch (req->op) {
-	case KV_OP_PING:
-		if (req->argc == 0)
-			resp_str(c, kv_resp_simple, "PONG");
-		else
-			resp_bulk_bytes(c, key, arg_copy(c, req, 0, key, sizeof(key)));
-		break;
-	case KV_OP_ECHO:
-		resp_bulk_bytes(c, key, arg_copy(c, req, 0, key, sizeof(key)));
-		break;
-	case KV_OP_GET:
-		klen = arg_copy(c, req, 0, key, sizeof(key));
-		resp_value(srv, c, req->argv[0].len > KV_KEY_MAX ? NULL : lookup(srv, key, klen));
-		break;
-	case KV_OP_SET:
-		/* EX/PX are accepted and ignored: the baseline keeps no deadlines. */
-		klen = arg_copy(c, req, 0, key, sizeof(key));
-		if (req->argv[0].len <= KV_KEY_MAX &&
-		    (req->set_flags & (KV_SET_NX | KV_SET_XX)) != 0) {
-			int exists = lookup(srv, key, klen) != NULL;
-
-			if ((req->set_flags & KV_SET_NX) ? exists : !exists) {
-				ret = kv_resp_null_bulk(num, sizeof(num));
-				out_bytes(c, num, (size_t)ret);
-				break;
-			}
-		}
-		ret = do_set(srv, c, req, 0, 1);
-		if (ret == 0)
-			resp_str(c, kv_resp_simple, "OK");
-		else
-			resp_str(c, kv_resp_error, set_error(ret));
-		break;
-	case KV_OP_MSET:
-		for (ret = 0, i = 0; i + 1 < req->argc && ret == 0; i += 2)
-			ret = do_set(srv, c, req, i, i + 1);
-		if (ret == 0)
-			resp_str(c, kv_resp_simple, "OK");
-		else
-			resp_str(c, kv_resp_error, set_error(ret));
-		break;
-	case KV_OP_MGET:
-		ret = kv_resp_array_header(num, sizeof(num), (long)req->argc);
-		out_bytes(c, num, (size_t)ret);
-		for (i = 0; i < req->argc; i++) {
-			klen = arg_copy(c, req, i, key, sizeof(key));
-			resp_value(srv, c, req->argv[i].len > KV_KEY_MAX ? NULL : lookup(srv, key, klen));
-		}
-		break;
-	case KV_OP_DEL:
-	case KV_OP_EXISTS:
-		for (count = 0, i = 0; i < req->argc; i++) {
-			if (req->argv[i].len > KV_KEY_MAX)
-				continue;
-			klen = arg_copy(c, req, i, key, sizeof(key));
-			if (req->op == KV_OP_EXISTS) {
-				count += lookup(srv, key, klen) != NULL;
-			} else {
-				count += kv_store_del(srv->store, key, klen) > 0;
-				srv->dirty = 1;
-			}
-		}
-		resp_int(c, count);
-		break;
-	case KV_OP_INCR: {
-		char digits[24] = { 0 };
-		char *end;
-		long long n = 0;
-
-		klen = arg_copy(c, req, 0, key, sizeof(key));
-		v = lookup(srv, key, klen);
-		if (v != NULL) {
-			if (v->len == 0 || v->len > 20) {
-				resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
-				break;
-			}
-			for (i = 0, ret = 0; i < v->n; i++) {
-				memcpy(digits + ret, pst_pool_name_to_addr(srv->pool, v->names[i]),
-				       pst_name_length(v->names[i]));
-				ret += pst_name_length(v->names[i]);
-			}
-			errno = 0;
-			n = strtoll(digits, &end, 10);
-			if (errno != 0 || *end != '\0' || n == INT64_MAX) {
-				resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
-				break;
-			}
-		}
-		n++;
-		ret = snprintf(digits, sizeof(digits), "%lld", n);
-		ret = kv_store_set_bytes(srv->store, key, klen, digits, (uint32_t)ret);
-		srv->dirty = 1;
-		if (ret == 0)
-			resp_int(c, n);
-		else
-			resp_str(c, kv_resp_error, set_error(ret));
-		break;
-	}
-	case KV_OP_DBSIZE:
-		resp_int(c, (int64_t)kv_store_count(srv->store));
-		break;
-	case KV_OP_FLUSHALL:
-		kv_store_flushall(srv->store);
-		srv->dirty = 1;
-		resp_str(c, kv_resp_simple, "OK");
-		break;
-	case KV_OP_INFO:
-		resp_info(srv, c);
-		break;
-	case KV_OP_CONFIG_GET: {
-		/* What redis-benchmark asks at start; everything else is empty. */
-		const char *val = NULL;
-		int n;
-
-		klen = arg_copy(c, req, 0, key, sizeof(key) - 1);
-		key[klen] = '\0';
-		if (strcasecmp(key, "save") == 0)
-			val = "";
-		else if (strcasecmp(key, "appendonly") == 0)
-			val = "no";
-		if (val == NULL) {
-			out_bytes(c, "*0\r\n", 4);
-			break;
-		}
-		n = kv_resp_array_header(num, sizeof(num), 2);
-		out_bytes(c, num, (size_t)n);
-		resp_bulk_bytes(c, key, klen);
-		resp_bulk_bytes(c, val, strlen(val));
-		break;
-	}
-	case KV_OP_COMMAND:
-		out_bytes(c, "*0\r\n", 4);
-		break;
-	case KV_OP_SELECT:
-		klen = arg_copy(c, req, 0, key, sizeof(key) - 1);
-		if (klen == 1 && key[0] == '0')
-			resp_str(c, kv_resp_simple, "OK");
-		else
-			resp_str(c, kv_resp_error, "ERR DB index is out of range");
-		break;
-	case KV_OP_QUIT:
-		resp_str(c, kv_resp_simple, "OK");
-		c->closing = 1;
-		break;
-	default:
-		resp_str(c, kv_resp_error, "ERR unknown command");
-		break;
-	}
-}
-
-/* ---- HTTP -------------------------------------------------------------- */
-
-static void
-http_reply(struct conn *c, int code, const char *text, const char *body, int keepalive)
-{
-	char buf[SMALL];
-	size_t blen = body ? strlen(body) : 0;
-	int n = kv_http_status(buf, sizeof(buf), code, text, blen, keepalive);
-
-	if (n > 0)
-		out_bytes(c, buf, (size_t)n);
-	out_bytes(c, body, blen);
-	if (!keepalive)
-		c->closing = 1;
-}
-
-static void
-http_execute(struct server *srv, struct conn *c, const struct kv_request *req)
-{
-	const struct kv_value *v;
-	char key[KV_KEY_MAX], buf[SMALL];
-	uint16_t klen;
-	int ret, ka = req->http_keepalive;
-
-	if (req->argv[0].len > KV_KEY_MAX) {
-		http_reply(c, 414, "URI Too Long", "key too long\n", ka);
-		return;
-	}
-	klen = arg_copy(c, req, 0, key, sizeof(key));
-	switch (req->op) {
-	case KV_OP_SET:
-		ret = do_set(srv, c, req, 0, 1);
-		if (ret == 0)
-			http_reply(c, 200, "OK", NULL, ka);
-		else if (ret == -ENOSPC)
-			http_reply(c, 507, "Insufficient Storage", "pool is full\n", ka);
-		else
-			http_reply(c, 413, "Payload Too Large", "value not stored\n", ka);
-		break;
-	case KV_OP_GET:
-		v = lookup(srv, key, klen);
-		if (v == NULL) {
-			http_reply(c, 404, "Not Found", "not found\n", ka);
-			break;
-		}
-		ret = kv_http_status(buf, sizeof(buf), 200, "OK", v->len, ka);
-		if (ret > 0)
-			out_bytes(c, buf, (size_t)ret);
-		if (!req->http_head)
-			out_value(srv, c, v);
-		if (!ka)
-			c->closing = 1;
-		break;
-	case KV_OP_DEL:
-		ret = kv_store_del(srv->store, key, klen);
-		srv->dirty = 1;
-		if (ret > 0)
-			http_reply(c, 200, "OK", NULL, ka);
-		else
-			http_reply(c, 404, "Not Found", "not found\n", ka);
-		break;
-	default:
-		http_reply(c, 405, "Method Not Allowed", NULL, ka);
-		break;
-	}
-}
-
-static void
-http_error(struct conn *c, const char *err, int close)
-{
-	int code = atoi(err);
-	const char *text = strchr(err, ' ');
-
-	http_reply(c, code >= 400 && code < 600 ? code : 400,
-		   text != NULL ? text + 1 : "Bad Request", NULL, !close);
+	((struct out_ctx *)ctx)->c->closing = 1;
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -687,6 +357,7 @@ conn_free(struct server *srv, struct conn *c)
 	free(c->arena);
 	free(c);
 	srv->n_conns--;
+	srv->exec.n_conns--;
 }
 
 /* Execute the complete requests in the stream, while the output is small.
@@ -694,49 +365,21 @@ conn_free(struct server *srv, struct conn *c)
 static int
 conn_execute(struct server *srv, struct conn *c)
 {
-	struct kv_request req;
-	char err[256];
-	int r;
+	struct out_ctx ctx = { srv, c };
+	const struct kv_out out = {
+		.bytes = out_bytes_cb, .value = out_value_cb, .close = out_close_cb,
+		.ctx = &ctx, .continue_sent = &c->continue_sent,
+	};
+	long used;
 
 	while (!c->closing && c->rx.len > 0) {
 		if (c->out_bytes >= OUT_HIGH)
 			return 1;
-		memset(&req, 0, sizeof(req));
-		err[0] = '\0';
-		r = c->http ? kv_http_parse(&c->rx, &req, err, sizeof(err))
-			    : kv_resp_parse(&c->rx, &req, err, sizeof(err));
-		if (r == KV_PARSE_MORE) {
-			if (c->http && req.http_expect_continue && !c->continue_sent) {
-				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-
-				out_bytes(c, cont, sizeof(cont) - 1);
-				c->continue_sent = 1;
-			}
+		used = kv_exec_next(&srv->exec, &c->rx, c->http, &out);
+		if (used < 0)
 			break;
-		}
-		c->continue_sent = 0;
-		srv->requests++;
-		if (r == KV_PARSE_BAD_STREAM) {
-			srv->bad_streams++;
-			if (c->http)
-				http_error(c, err[0] ? err : "400 Bad Request", 1);
-			else
-				resp_str(c, kv_resp_error, err[0] ? err : "ERR Protocol error");
-			c->closing = 1;
-			break;
-		}
-		if (r == KV_PARSE_BAD_REQUEST) {
-			srv->bad_requests++;
-			if (c->http)
-				http_error(c, err[0] ? err : "400 Bad Request", 0);
-			else
-				resp_str(c, kv_resp_error, err[0] ? err : "ERR bad request");
-		} else if (c->http) {
-			http_execute(srv, c, &req);
-		} else {
-			resp_execute(srv, c, &req);
-		}
-		conn_consume(c, req.consumed);
+		srv->dirty = 1; /* a write may have flushed, even a failed one */
+		conn_consume(c, (size_t)used);
 	}
 	if (c->eof)
 		c->closing = 1; /* the peer is done: what it sent is answered */
@@ -883,6 +526,7 @@ accept_all(struct server *srv, struct listener *l)
 			continue;
 		}
 		srv->n_conns++;
+		srv->exec.n_conns++;
 		srv->accepted++;
 	}
 }
@@ -1057,8 +701,8 @@ print_stats(const struct server *srv)
 	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64
 	       " reads=%" PRIu64 " writes=%" PRIu64 " value_bytes=%" PRIu64
 	       " user_us=%ld sys_us=%ld rss_kb=%ld\n",
-	       kv_store_count(st), srv->requests, st->sets, st->gets, st->hits, st->dels,
-	       srv->bad_requests, srv->bad_streams, srv->n_conns, srv->accepted,
+	       kv_store_count(st), srv->exec.requests, st->sets, st->gets, st->hits, st->dels,
+	       srv->exec.bad_requests, srv->exec.bad_streams, srv->n_conns, srv->accepted,
 	       srv->refused, ps.free, ps.kept, ps.drains, srv->reads, srv->writes,
 	       st->value_bytes,
 	       (long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
@@ -1123,6 +767,10 @@ main(int argc, char **argv)
 	       store.recovered - store.torn_values, store.recovery_seconds, o.index->name,
 	       store.report.torn, store.torn_values);
 
+	if (kv_exec_init(&srv.exec, &store, 1) != 0) {
+		fprintf(stderr, "linux-kvs: out of memory\n");
+		goto out;
+	}
 	srv.max_conns = o.max_conns;
 	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv.epfd < 0) {
@@ -1185,6 +833,7 @@ out:
 		close(lhttp.fd);
 	if (srv.epfd >= 0)
 		close(srv.epfd);
+	kv_exec_fini(&srv.exec);
 	if (store_open)
 		kv_store_close(&store);
 	pst_pool_close(pool);
