@@ -51,7 +51,7 @@ K=$(tb_unique_name k)
 tb_up "$B"
 tb_up "$K"
 # The kernel baseline's server address, on its own veth pair.
-ip -n "$K-paste" addr add "$TB_PASTE_IP/$TB_PREFIX_LEN" dev "$K-p" || die "cannot address $K-p"
+nsenter --net="/run/netns/$K-paste" ip addr add "$TB_PASTE_IP/$TB_PREFIX_LEN" dev "$K-p" || die "cannot address $K-p"
 
 data="$TB_WORK/sink.bin"
 log "sink data: $SINK_BYTES random bytes"

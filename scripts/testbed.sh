@@ -110,25 +110,25 @@ tb_up() {
 	nsenter --net="/run/netns/$nsl" sysctl -qw "net.ipv6.conf.$ifl.disable_ipv6=1"
 	offloads_off "$nsp" "$ifp"
 	offloads_off "$nsl" "$ifl"
-	ip -n "$nsl" addr add "$TB_LINUX_IP/$TB_PREFIX_LEN" dev "$ifl"
-	ip -n "$nsp" link set lo up
-	ip -n "$nsl" link set lo up
-	ip -n "$nsp" link set "$ifp" up
-	ip -n "$nsl" link set "$ifl" up
+	nsenter --net="/run/netns/$nsl" ip addr add "$TB_LINUX_IP/$TB_PREFIX_LEN" dev "$ifl"
+	nsenter --net="/run/netns/$nsp" ip link set lo up
+	nsenter --net="/run/netns/$nsl" ip link set lo up
+	nsenter --net="/run/netns/$nsp" ip link set "$ifp" up
+	nsenter --net="/run/netns/$nsl" ip link set "$ifl" up
 	trap - ERR
 	# The operational state follows the carrier a moment later (linkwatch):
 	# wait for both ends, at most 5 s.
 	local i
 	for ((i = 0; i < 50; i++)); do
-		if ip -n "$nsp" -o link show dev "$ifp" | grep -q 'state UP' &&
-			ip -n "$nsl" -o link show dev "$ifl" | grep -q 'state UP'; then
+		if nsenter --net="/run/netns/$nsp" ip -o link show dev "$ifp" | grep -q 'state UP' &&
+			nsenter --net="/run/netns/$nsl" ip -o link show dev "$ifl" | grep -q 'state UP'; then
 			break
 		fi
 		sleep 0.1
 	done
 	[ "$i" -lt 50 ] || printf '%s: warning: %s/%s not operationally up after 5 s\n' "$prog" "$ifp" "$ifl" >&2
 	# The paste side must have no IPv4 address (ip -4 prints nothing).
-	if [ -n "$(ip -n "$nsp" -4 -o addr show dev "$ifp")" ]; then
+	if [ -n "$(nsenter --net="/run/netns/$nsp" ip -4 -o addr show dev "$ifp")" ]; then
 		die "$ifp in $nsp has a kernel IPv4 address"
 	fi
 	say "up $name: $nsp/$ifp (paste, $TB_PASTE_IP, no kernel address)" \
@@ -140,7 +140,7 @@ tb_status() {
 	for ns in "$name-paste" "$name-linux"; do
 		if ns_exists "$ns"; then
 			echo "== $ns"
-			ip -n "$ns" -br addr
+			nsenter --net="/run/netns/$ns" ip -br addr
 		else
 			echo "== $ns: absent"
 		fi

@@ -88,10 +88,10 @@ tb_up(struct testbed *tb, const char *tag)
 	    tb_sh("ip link add %s type veth peer name %s", tb->if_paste, tb->if_linux) ||
 	    tb_sh("ip link set %s netns %s && ip link set %s netns %s", tb->if_paste,
 		  tb->ns_paste, tb->if_linux, tb->ns_linux) ||
-	    tb_sh("ip -n %s link set lo up && ip -n %s link set %s up", tb->ns_linux,
+	    tb_sh("nsenter --net=/run/netns/%s ip link set lo up && nsenter --net=/run/netns/%s ip link set %s up", tb->ns_linux,
 		  tb->ns_linux, tb->if_linux) ||
-	    tb_sh("ip -n %s addr add " TB_LINUX_IP "/24 dev %s", tb->ns_linux, tb->if_linux) ||
-	    tb_sh("ip -n %s link set %s up", tb->ns_paste, tb->if_paste) ||
+	    tb_sh("nsenter --net=/run/netns/%s ip addr add " TB_LINUX_IP "/24 dev %s", tb->ns_linux, tb->if_linux) ||
+	    tb_sh("nsenter --net=/run/netns/%s ip link set %s up", tb->ns_paste, tb->if_paste) ||
 	    tb_sh("nsenter --net=/run/netns/%s sysctl -qw net.ipv6.conf.%s.disable_ipv6=1",
 		  tb->ns_paste, tb->if_paste) ||
 	    /* Whole frames with real checksums for af_packet. */

@@ -24,7 +24,7 @@ BYTES=$(size_bytes "${PASTE_CLIENT_BYTES:-$((64 * 1048576 + 12345))}")
 NAME=$(tb_unique_name c)
 log "testbed $NAME"
 tb_up "$NAME"
-linux_mac=$(ip -n "$NAME-linux" -o link show "$NAME-l" | sed -n 's/.*link\/ether \([0-9a-f:]\{17\}\).*/\1/p')
+linux_mac=$(nsenter --net="/run/netns/$NAME-linux" ip -o link show "$NAME-l" | sed -n 's/.*link\/ether \([0-9a-f:]\{17\}\).*/\1/p')
 
 # run_client LABEL BYTES [testpmd options...]
 run_client() {

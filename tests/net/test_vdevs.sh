@@ -59,9 +59,9 @@ run_tp "$LOG" "pnv$$_$N" nsenter --net="/run/netns/$NS" -- "--vdev=net_tap0,ifac
 TAP_PID=$BG_PID
 if wait_log "$LOG" '^paste-testpmd: ready ' 20 "$TAP_PID"; then
 	pass "net_tap: stack up"
-	ip -n "$NS" link set lo up
-	ip -n "$NS" addr add 198.18.1.2/24 dev "$TAP"
-	ip -n "$NS" link set "$TAP" up
+	nsenter --net="/run/netns/$NS" ip link set lo up
+	nsenter --net="/run/netns/$NS" ip addr add 198.18.1.2/24 dev "$TAP"
+	nsenter --net="/run/netns/$NS" ip link set "$TAP" up
 	out=$(run_bounded 30 nsenter --net="/run/netns/$NS" ping -n -c 3 -i 0.2 -W 2 198.18.1.1 2>&1)
 	check_rc $? "net_tap: ping 198.18.1.1 through the tap"
 	make_random "$TB_WORK/tap.bin" $((8 << 20))
