@@ -317,7 +317,7 @@ class Server:
         self.proc = CLEAN.proc(subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
                                                 stdin=subprocess.DEVNULL), self.stop_signal)
         logf.close()
-        self.wait_ready(30)
+        self.wait_ready(getattr(self.ctx, "ready_secs", 30))
 
     stop_signal = signal.SIGINT
 
@@ -388,7 +388,7 @@ class PasteKvs(Server):
         prefix = "pbench%d_%d_%s" % (os.getpid(), self.n, self.name.replace("-", ""))
         self.ctx.eal_prefixes.append(prefix)
         CLEAN.paths.append("/var/run/dpdk/" + prefix)
-        cmd = ns_enter(self.server_ns) + [self.ctx.paste_kvs,
+        cmd = ns_enter(self.server_ns) + self.ctx.wrap + [self.ctx.paste_kvs,
                "-l", str(SERVER_CORE)] + self.ctx.eal_mem + [
                "--no-pci", "--no-shconf", "--no-telemetry", "--iova-mode=va",
                "--file-prefix", prefix, "--log-level=lib.eal:error",
@@ -424,6 +424,7 @@ class LinuxKvs(Server):
     def command(self, pool_bufs):
         self.pool = os.path.join(self.ctx.shm, "%s.%d.pool" % (self.name, self.n))
         cmd = ns_cmd(self.server_ns, SERVER_CORE, [
+            ] + self.ctx.wrap + [
             self.ctx.linux_kvs, "--index", self.index, "--pool-file", self.pool,
             "--pool-bufs", str(pool_bufs), "--bind", SERVER_IP, "--stats-period", "0.2",
             "--max-conns", "1024"])
@@ -544,11 +545,18 @@ def delay_points(points):
 
 def redis_pipe_stream(keys, size, prefix="key:", fmt="%012d", start=0):
     """RESP SET commands for keys prefix+fmt % i, i in [start, start+keys)."""
-    val = (b"v" * size)
+    # Incompressible values (Redis compresses its AOF's RDB preamble with
+    # LZF: repeated bytes would make its space per key meaningless).
+    import random
+    rnd = random.Random(size)
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    noise = bytes(rnd.choice(alphabet) for _ in range(size + 8192))
     vh = b"$%d\r\n" % size
     chunks = []
     for i in range(start, start + keys):
         k = (prefix + fmt % i).encode()
+        off = (i * 7919) % 8192
+        val = noise[off:off + size]
         chunks.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n%s%s\r\n" % (len(k), k, vh, val))
         if len(chunks) >= 4096:
             yield b"".join(chunks)
@@ -617,6 +625,10 @@ def parse_wrk(text):
     for pct, key in (("50", "p50"), ("99", "p99")):
         m = re.search(r"^\s+%s%%\s+(\S+)" % pct, text, re.M)
         out[key] = wrk_time_ms(m.group(1)) if m else None
+        # wrk prints 0.00us when a percentile falls outside its histogram
+        # (pipelined sends: it times only some responses): unknown, not 0.
+        if not out[key]:
+            out[key] = None
     m = re.search(r"Latency\s+(\S+)", text)
     out["avg"] = wrk_time_ms(m.group(1)) if m else None
     errs = 0
@@ -886,6 +898,7 @@ def main_run(args):
     # pipelining connections (drops, then the clients' retransmission timeouts).
     ctx.af_packet = os.environ.get("BENCH_AF_PACKET", "qpairs=1,framecnt=4096")
     ctx.kvs_extra = os.environ.get("BENCH_KVS_ARGS", "").split()
+    ctx.wrap = []
     ctx.eal_prefixes = []
     ctx.budget = args.budget or {"full": 1800, "quick": 120, "smoke": 300, "demo": 120}[ctx.mode]
     t_start = now()
@@ -933,7 +946,7 @@ def main_run(args):
     PROG.line("testbeds %s (paste) and %s (kernel servers)" % (ctx.tb["p"], ctx.tb["k"]))
     testbed_up(ctx.tb["p"])
     testbed_up(ctx.tb["k"])
-    run(["ip", "-n", ctx.tb["k"] + "-paste", "addr", "add", "%s/%d" % (SERVER_IP, PREFIX_LEN),
+    run(ns_enter(ctx.tb["k"] + "-paste") + ["ip", "addr", "add", "%s/%d" % (SERVER_IP, PREFIX_LEN),
          "dev", ctx.tb["k"] + "-p"], 10, check=True)
 
     checks = Checks()
@@ -952,6 +965,8 @@ def main_run(args):
                        for _, s in plan)
     done_points = 0
     skipped_budget = 0
+    if args.no_points:
+        plan = []
     for rep, s in plan:
         cls, index, copy, delay, label = SYSTEMS[s]
         srv = cls(ctx, s, index, copy, delay)
@@ -1024,8 +1039,103 @@ def main_run(args):
                 checks.check(False, "%s: memory and space load (%s)" % (
                     s, str(e).splitlines()[0][:200]))
 
+    ctx.callgrind = []
+    if args.callgrind:
+        try:
+            ctx.callgrind = callgrind_run(ctx, [s for s in systems if s in (
+                "paste-wal", "paste-copy", "linux-kvs")], args.callgrind)
+        except BenchError as e:
+            PROG.say("callgrind: %s" % str(e)[:600])
+            failures.append(dict(system="callgrind", point=None, rep=0, error=str(e)[:2000]))
+
     PROG.say("finished in %.0f s" % (now() - t_start))
     return ctx, points, dpoints, results, memory, checks, systems, delay_systems
+
+
+# ---- instructions per request (callgrind) --------------------------------
+
+def callgrind_top(dump, n, count=12):
+    """The functions with the most instructions of their own, per request."""
+    ann = shutil.which("callgrind_annotate")
+    if not ann:
+        return []
+    r = run([ann, "--inclusive=no", "--threshold=100", dump], 120)
+    top = []
+    for line in r.stdout.decode(errors="replace").splitlines():
+        m = re.match(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$", line)
+        if not m or "PROGRAM TOTALS" in line:
+            continue
+        fn = m.group(2).strip()
+        if ":" not in fn:
+            continue
+        fn = fn.split(":", 1)[1].split(" [")[0]
+        if fn.startswith("(below main)") or fn.startswith("__libc_start") or fn.startswith("0x"):
+            continue
+        top.append((fn, int(m.group(1).replace(",", "")) / n))
+    merged = {}
+    for fn, v in top:   # static copies of one inline function, one line each
+        merged[fn] = merged.get(fn, 0) + v
+    return sorted(merged.items(), key=lambda x: -x[1])[:count]
+
+
+def callgrind_run(ctx, systems, n):
+    """User-space instructions per request: each server under callgrind,
+    counters zeroed after start-up, then n pipelined 1 KiB SETs and n
+    pipelined GETs, each followed by a dump. Valgrind slows the server some
+    fifty times, so it is busy throughout and idle polls hardly count.
+    Kernel work (syscalls, the TCP stack for the kernel servers, the
+    af_packet ring for paste) is not counted."""
+    out = []
+    vg = shutil.which("valgrind")
+    ctl = shutil.which("callgrind_control")
+    if not vg or not ctl:
+        raise BenchError("valgrind not found (apt-get install valgrind)")
+    ctx.ready_secs = 300
+    for s in systems:
+        cls, index, copy, delay, label = SYSTEMS[s]
+        if cls is Redis:
+            continue
+        cgfile = os.path.join(ctx.work, "callgrind.%s.out" % s)
+        ctx.wrap = [vg, "--tool=callgrind", "--callgrind-out-file=" + cgfile]
+        srv = cls(ctx, s, index, copy, delay)
+        PROG.line("callgrind: %s starting under valgrind" % s)
+        srv.start(262144)
+        try:
+            pid = srv.proc.pid
+            row = dict(system=s, requests=n)
+            for op in ("set", "get"):
+                run([ctl, "-z", str(pid)], 60, check=True)
+                PROG.line("callgrind: %s, %d pipelined 1 KiB %ss" % (s, n, op.upper()))
+                if op == "set":
+                    pipe_load(srv, n, 1024, prefix="key:", fmt="%012d", timeout=600)
+                else:
+                    r = run(srv.client(["redis-benchmark", "-h", SERVER_IP, "-p", str(RESP_PORT),
+                                        "-t", "get", "-n", str(n), "-c", "10", "-P", "16",
+                                        "-r", str(n), "--csv"]), 900)
+                    if r.returncode != 0:
+                        raise BenchError("%s: redis-benchmark under callgrind failed" % s)
+                before = set(os.listdir(ctx.work))
+                run([ctl, "-d", str(pid)], 60, check=True)
+                total = None
+                dump = None
+                for fn in sorted(set(os.listdir(ctx.work)) - before):
+                    if fn.startswith(os.path.basename(cgfile)):
+                        dump = os.path.join(ctx.work, fn)
+                        with open(dump) as f:
+                            for line in f:
+                                if line.startswith("totals:") or line.startswith("summary:"):
+                                    total = int(line.split()[1])
+                if total is None:
+                    raise BenchError("%s: no callgrind dump" % s)
+                row["ir_per_%s" % op] = total / n
+                row["top_%s" % op] = callgrind_top(dump, n)
+            out.append(row)
+            PROG.say("callgrind %s: %.0f instructions per SET, %.0f per GET (user space)" % (
+                s, row["ir_per_set"], row["ir_per_get"]))
+        finally:
+            srv.stop()
+    ctx.wrap = []
+    return out
 
 
 # ---- aggregation ---------------------------------------------------------
@@ -1389,6 +1499,28 @@ def write_markdown(path, doc):
     else:
         w("(not measured in this run)")
     w("")
+    if doc.get("callgrind"):
+        w("## Instructions per request (callgrind)")
+        w("")
+        w("User-space instructions only (valgrind's callgrind; perf counters are not available "
+          "in this VM), counted after start-up over %d pipelined 1 KiB SETs (`redis-cli --pipe`) "
+          "and as many GETs (`redis-benchmark -P 16 -c 10`). The kernel's share (syscalls, the "
+          "TCP stack for linux-kvs, the af_packet ring for paste-kvs) is not in these numbers."
+          % doc["callgrind"][0]["requests"])
+        w("")
+        w("| system | instructions per SET | instructions per GET |")
+        w("|---|---|---|")
+        for c in doc["callgrind"]:
+            w("| %s | %s | %s |" % (c["system"], fmt_num(c.get("ir_per_set")),
+                                    fmt_num(c.get("ir_per_get"))))
+        w("")
+        for c in doc["callgrind"]:
+            for op in ("set", "get"):
+                if c.get("top_" + op):
+                    w("%s, %s: instructions per request by function (own cost): %s" % (
+                        c["system"], op.upper(), "; ".join(
+                            "`%s` %s" % (fn, fmt_num(v)) for fn, v in c["top_" + op][:8])))
+                    w("")
     if doc.get("failures"):
         w("## Failures")
         w("")
@@ -1468,6 +1600,29 @@ def print_summary(doc):
             " (%.2f of the goal)" % t["factor"]))
 
 
+def report(doc, docpath=None, work=None):
+    """doc/benchmarks.md and its plots from a result document."""
+    docpath = docpath or os.path.join(REPO, "doc", "benchmarks.md")
+    agg = {(a["system"], a["point"]): a for a in doc["aggregate"]}
+    # Targets and ratios are recomputed: a report made again from an older
+    # JSON file follows the current definitions.
+    doc["ratios"] = ratios_table(agg, [p["id"] for p in doc["points"]])
+    doc["targets"] = targets(agg, doc.get("memory", []))
+    tmp = work or os.path.join("/tmp", "paste-bench-report.%d" % os.getpid())
+    os.makedirs(tmp, exist_ok=True)
+    if not work:
+        CLEAN.paths.append(tmp)
+    pctx = Context()
+    pctx.work = tmp
+    pctx.mode = doc["config"]["mode"]
+    imgdir = os.path.join(os.path.dirname(os.path.abspath(docpath)), "img")
+    os.makedirs(imgdir, exist_ok=True)
+    plots = write_plots(pctx, agg, doc["systems"] + doc["delay_systems"], imgdir, "bench")
+    doc["plots"] = plots
+    write_markdown(docpath, doc)
+    PROG.say("wrote %s and %d plot(s)" % (docpath, len(plots)))
+
+
 def main():
     ap = argparse.ArgumentParser(prog="bench/run.sh")
     ap.add_argument("--quick", action="store_true")
@@ -1482,6 +1637,10 @@ def main():
     ap.add_argument("--mem-keys", type=int)
     ap.add_argument("--budget", type=float)
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--no-points", action="store_true", help="skip the throughput points")
+    ap.add_argument("--callgrind", type=int, default=0, metavar="N",
+                    help="also count user-space instructions per request under callgrind "
+                    "(N pipelined SETs and GETs per server)")
     ap.add_argument("--no-delay", action="store_true")
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--skip-unbuilt", action="store_true")
@@ -1489,7 +1648,18 @@ def main():
     ap.add_argument("--doc")
     ap.add_argument("--build-dir", default=os.environ.get("BUILD_DIR", os.path.join(REPO, "build")))
     ap.add_argument("--eal-mem", default=os.environ.get("BENCH_EAL_MEM", "--no-huge -m 512"))
+    ap.add_argument("--report", metavar="JSON",
+                    help="only regenerate doc/benchmarks.md and the plots from a result file")
     args = ap.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            doc = json.load(f)
+        doc.setdefault("json_name", os.path.basename(args.report))
+        try:
+            report(doc, args.doc)
+        finally:
+            CLEAN.run()
+        return 0
     if args.smoke:
         args.quick = True
     if args.demo:
@@ -1516,7 +1686,7 @@ def main():
                    labels={s: SYSTEMS[s][4] for s in systems + dsys},
                    points=points, delay_points=dpoints, runs=results,
                    aggregate=sorted(agg.values(), key=lambda a: (a["point"], a["system"])),
-                   memory=memory, failures=ctx.failures, checks=dict(passed=checks.passed, failed=checks.failed,
+                   memory=memory, callgrind=ctx.callgrind, failures=ctx.failures, checks=dict(passed=checks.passed, failed=checks.failed,
                                               lines=checks.lines))
         doc["ratios"] = ratios_table(agg, [p["id"] for p in points])
         doc["targets"] = targets(agg, memory)
@@ -1526,23 +1696,12 @@ def main():
             stamp = date.replace(":", "").replace("-", "")
             name = "kvs-%s%s.json" % (stamp, "-quick" if ctx.mode == "quick" else "")
             doc["json_name"] = name
-            plots = []
-            docpath = args.doc or os.path.join(REPO, "doc", "benchmarks.md")
-            if not args.no_doc:
-                imgdir = os.path.join(os.path.dirname(os.path.abspath(docpath)), "img")
-                os.makedirs(imgdir, exist_ok=True)
-                plots = write_plots(ctx, agg, systems + dsys, imgdir, "bench")
-                doc["plots"] = [os.path.relpath(p, REPO) for p in plots]
             for fn in (name, "latest.json"):
                 with open(os.path.join(outdir, fn), "w") as f:
                     json.dump(doc, f, indent=1)
+            PROG.say("wrote %s" % os.path.join(outdir, name))
             if not args.no_doc:
-                doc["plots"] = plots
-                write_markdown(docpath, doc)
-                PROG.say("wrote %s, %s and %d plot(s)" % (os.path.join(outdir, name), docpath,
-                                                          len(plots)))
-            else:
-                PROG.say("wrote %s" % os.path.join(outdir, name))
+                report(doc, args.doc, ctx.work)
         print_summary(doc)
         for line in checks.lines:
             print(line)
