@@ -1059,9 +1059,20 @@ def callgrind_top(dump, n, count=12):
     ann = shutil.which("callgrind_annotate")
     if not ann:
         return []
-    r = run([ann, "--inclusive=no", "--threshold=100", dump], 120)
+    r = run([ann, "--threshold=100", dump], 120)   # own cost (the default)
     top = []
-    for line in r.stdout.decode(errors="replace").splitlines():
+    lines = r.stdout.decode(errors="replace").splitlines()
+    # The flat profile: after the "file:function" header, up to a blank line
+    # (auto-annotated sources with inclusive costs follow it).
+    start = next((i for i, l in enumerate(lines) if l.rstrip().endswith("file:function")), None)
+    if start is None:
+        return []
+    flat = []
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        flat.append(line)
+    for line in flat:
         m = re.match(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(\S.*)$", line)
         if not m or "PROGRAM TOTALS" in line:
             continue
@@ -1177,12 +1188,15 @@ def targets(agg, memory):
                             status="not measured", detail=detail))
             return
         met = value >= target if higher_better else value <= target
-        factor = value / target if target else None
-        status = "met" if met else "missed"
+        # How far off: the factor the value would have to improve by.
+        short = None
+        if not met and value and target:
+            short = target / value if higher_better else value / target
+        status = "met" if met else "missed by %.2fx" % short if short else "missed"
         if bound:
-            status += " (client-bound point: no claim)"
-        out.append(dict(target=name, value=round(value, 3), goal=target, met=met,
-                        factor=round(factor, 3) if factor else None, status=status,
+            status += " (a client-bound point: no claim)"
+        out.append(dict(target=name, value=round(value, 3), goal=round(target, 3), met=met,
+                        factor=round(short, 3) if short else None, status=status,
                         detail=detail))
 
     sb = "SET d=1024 P=16 c=50"
@@ -1351,16 +1365,17 @@ def write_plots(ctx, agg, systems, outdir, prefix):
         plot_t = ", ".join("'%s' using 1:2 with linespoints title '%s'" % (fn, s) for s, fn in datafiles)
         plot_l = ", ".join("'%s' using 1:3 with linespoints title '%s p50', '%s' using 1:4 with "
                            "linespoints dashtype 2 title '%s p99'" % (fn, s, fn, s) for s, fn in datafiles)
-        script = """set terminal pngcairo size 1100,420 font ',9'
+        script = """set terminal pngcairo size 1300,460 font ',9'
 set output '%s'
 set multiplot layout 1,2 title '%s (%s run)'
 set xlabel 'connections'
 set ylabel 'requests/s'
-set key top left
+set key top left font ',8'
 set grid
 set yrange [0:*]
 plot %s
-set ylabel 'latency (ms)'
+set ylabel 'latency (ms; p99 dashed)'
+set key outside right font ',7'
 set logscale y
 set yrange [*:*]
 plot %s
@@ -1436,8 +1451,7 @@ def write_markdown(path, doc):
     for t in doc["targets"]:
         w("| %s | %s | %s | %s | %s |" % (t["target"], "-" if t["value"] is None else t["value"],
                                           "-" if t.get("goal") is None else t["goal"],
-                                          t["status"] + ("" if not t.get("factor") or t["met"] else
-                                                         " (factor %.2f of goal)" % t["factor"]),
+                                          t["status"],
                                           t.get("detail", "")))
     w("")
     w("## Ratios (requests/s)")
@@ -1544,8 +1558,10 @@ def write_markdown(path, doc):
         w("")
     w("## Raw data")
     w("")
-    w("`bench/results/%s` (every repeat of every point, the machine, the configuration)." %
-      doc.get("json_name", "latest.json"))
+    w("`bench/results/%s` (every repeat of every point, the machine, the configuration), "
+      "written by the run; `bench/run.sh --report FILE` makes this page again from it. Per "
+      "bench/results/README.md, only runs made deliberately on a quiet machine are "
+      "committed." % doc.get("json_name", "latest.json"))
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
@@ -1596,8 +1612,7 @@ def print_summary(doc):
             continue
         print("  %-12s %s: %s%s" % (
             word, t["target"], "-" if t["value"] is None else t["value"],
-            "" if not t.get("factor") or t["met"] in (None, True) else
-            " (%.2f of the goal)" % t["factor"]))
+            " (%s)" % t["status"] if word == "missed" else ""))
 
 
 def report(doc, docpath=None, work=None):
