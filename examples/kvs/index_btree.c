@@ -1543,14 +1543,18 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		ret = bt_recover(t, root, &torn);
 		if (ret != 0)
 			goto fail;
-		kvi_adopt_set(&t->adopt, t->sb);
-		if (on_owned != NULL)
-			on_owned(arg, whole(t, t->sb));
 		ret = walk_tree(t, &wk, t->root, t->root_crc, t->height);
 		if (ret != 0)
 			goto fail;
 		t->owned = 1 + wk.owned; /* superblock, nodes, overflow */
 	}
+	/* The superblock is an own buffer like the nodes, a new one too: the
+	 * server reconciles the pool against what open() reported right after
+	 * it, and would free an unreported superblock, whose buffer then goes
+	 * to a value or a node while the root records still live in it. */
+	kvi_adopt_set(&t->adopt, t->sb);
+	if (on_owned != NULL)
+		on_owned(arg, whole(t, t->sb));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (report != NULL) {
 		report->entries = t->count;

@@ -7,6 +7,9 @@
  *  - recovery: 10,000 seeded random operations against a DRAM model, then
  *    close and reopen: the same map, every own buffer and live value
  *    reported, reconciliation frees exactly the leftovers;
+ *  - the server's load on a new pool: reconcile right after open (a new
+ *    index reports its own buffers too), then batches of 64 puts of 10 to
+ *    9000-byte values over 2000 keys, overwrites, deletes, reopen;
  *  - bounds: the WAL's log (and the B+tree's nodes) stay proportional to
  *    the live data under endless overwrites;
  *  - small buffers (512 bytes) with 250-byte keys; pools below 512 refused;
@@ -183,12 +186,14 @@ static union {
 	char room[sizeof(struct kv_value) + 65535 * sizeof(pst_name)];
 } vbuf;
 
-enum vkind { V_EMPTY, V_SMALL, V_MULTI, V_MANY, V_KINDS };
+enum vkind { V_EMPTY, V_SMALL, V_MULTI, V_MANY, V_COPY, V_KINDS };
 
 /*
- * Make a value of @kind (V_MANY: @many names, 0 for a random count) in
- * fresh kept buffers, bytes flushed. Returns its id (crc), or 0 when the
- * pool ran out (nothing left kept).
+ * Make a value of @kind (V_MANY: @many names, 0 for a random count; V_COPY:
+ * @many bytes, 1 to 8 buffers' worth, laid out as the server copies a value:
+ * whole buffers from offset 0, the last one partly filled) in fresh kept
+ * buffers, bytes flushed. Returns its id (crc), or 0 when the pool ran out
+ * (nothing left kept).
  */
 static uint32_t
 mkval(struct store *st, uint64_t *rs, enum vkind kind, uint32_t many,
@@ -216,6 +221,16 @@ mkval(struct store *st, uint64_t *rs, enum vkind kind, uint32_t many,
 			offs[i] = rndu(rs, 2) ? 0 : rndu(rs, 128);
 			lens[i] = rndu(rs, 2) ? st->buf_size - offs[i]
 					      : 1 + rndu(rs, st->buf_size - offs[i]);
+		}
+		fresh_each = 1;
+		break;
+	case V_COPY:
+		assert_true(many >= 1 && many <= 8 * st->buf_size);
+		nn = (many + st->buf_size - 1) / st->buf_size;
+		for (uint32_t i = 0; i < nn; i++) {
+			offs[i] = 0;
+			lens[i] = i + 1 < nn ? st->buf_size
+					     : many - i * st->buf_size;
 		}
 		fresh_each = 1;
 		break;
@@ -810,6 +825,85 @@ test_random_reopen(void **state)
 	/* and once more, after more work on the recovered index */
 	run_random(&w, 2000, 0);
 	wl_reopen_check(&w, path, 0);
+	ops->close(w.idx);
+	tu_close(w.st.pool);
+	wl_fini(&w);
+	alarm(0);
+}
+
+/* ---- the server's load on a new pool ------------------------------------------------ */
+
+/*
+ * What paste-kvs does with a new pool: open the index, reconcile the pool
+ * against exactly what open() reported (kv_store_open), then serve
+ * pipelined SETs. An own buffer a new index does not report (the B+tree's
+ * superblock once) is freed by that reconcile; the next value copied lands
+ * on the root records and the tree comes apart a few thousand puts later.
+ * Batches of 64 operations over 2000 keys, a drain after each (one per
+ * poll): values of 10 to 9000 bytes in one to five whole buffers as the
+ * server copies them, sometimes several names in part buffers, many names
+ * (B+tree overflow blocks) or none; overwrites change the size and the
+ * layout; some deletes. Then reopen, more of the same, reopen.
+ */
+static void
+test_server_load(void **state)
+{
+	static const uint32_t sizes[] = { 10, 100, 1000, 2000, 3000, 9000 };
+	const struct kv_index_ops *ops = OPS(state);
+	struct pst_pool_reconcile_report rr;
+	struct kv_index_report rep;
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct found f;
+	struct wl w;
+	uint64_t refd;
+
+	alarm(180);
+	tu_path(path, sizeof(path), "load");
+	p = tu_must_create(path, BUF, 16384, PST_PERSIST_FLUSH);
+	wl_init(&w, ops, p, 2000, 0x10ad);
+	found_init(&f, w.nkeys, NULL);
+	wl_open(&w, p, &f, &rep);
+	assert_int_equal(rep.entries, 0);
+	/* A new index reports its own buffers as a recovered one does. */
+	assert_true(f.owned >= 1);
+	assert_int_equal(ops->own_bytes(w.idx), f.owned * w.st.buf_size);
+	refd = distinct_bufs(f.names, f.n_names, w.st.buf_count);
+	tu_assert_rc(pst_pool_drain(p), 0);
+	tu_assert_rc(pst_pool_reconcile(p, f.names, f.n_names, &rr), 0);
+	assert_int_equal(rr.freed, 0);
+	assert_int_equal(rr.adopted, 0);
+	assert_int_equal(rr.kept, refd);
+	found_fini(&f);
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int round = 0; round < 150; round++) {
+			for (int j = 0; j < 64; j++) {
+				uint32_t k = rndu(&w.rs, w.nkeys);
+				uint32_t r = rndu(&w.rs, 100);
+
+				if (r < 8)
+					assert_true(wl_del(&w, k) >= 0);
+				else if (r < 12)
+					tu_assert_rc(wl_put(&w, k, V_MULTI, 0), 0);
+				else if (r < 14)
+					tu_assert_rc(wl_put(&w, k, V_MANY, 0), 0);
+				else if (r < 15)
+					tu_assert_rc(wl_put(&w, k, V_EMPTY, 0), 0);
+				else
+					tu_assert_rc(wl_put(&w, k, V_COPY,
+							    sizes[rndu(&w.rs, 6)]), 0);
+			}
+			tu_assert_rc(pst_pool_drain(w.st.pool), 0);
+			if (round % 30 == 29)
+				wl_check_all(&w, 1);
+		}
+		print_message("%s: pass %d: %llu keys, %llu bytes of index\n",
+			      ops->name, pass, (unsigned long long)w.count,
+			      (unsigned long long)ops->own_bytes(w.idx));
+		wl_check_all(&w, 1);
+		wl_reopen_check(&w, path, 0);
+	}
 	ops->close(w.idx);
 	tu_close(w.st.pool);
 	wl_fini(&w);
@@ -1523,6 +1617,8 @@ main(void)
 		T(test_semantics, kv_index_btree),
 		T(test_random_reopen, kv_index_wal),
 		T(test_random_reopen, kv_index_btree),
+		T(test_server_load, kv_index_wal),
+		T(test_server_load, kv_index_btree),
 		T(test_bounded, kv_index_wal),
 		T(test_bounded, kv_index_btree),
 		T(test_no_drain, kv_index_wal),
