@@ -932,6 +932,16 @@ def main_run(args):
             if s + "+d10" in SYSTEMS and (ctx.mode == "full" or s != "paste-copy"):
                 delay_systems.append(s + "+d10")
     points = build_points(ctx.mode)
+    if args.points:
+        # A developer's loop: a few points, the rest of the run as usual.
+        try:
+            want = re.compile(args.points)
+        except re.error as e:
+            raise BenchError("--points: bad regular expression: %s" % e)
+        points = [p for p in points if want.search(p["id"])]
+        if not points:
+            raise BenchError("--points %r matches no point of the %s matrix"
+                             % (args.points, ctx.mode))
     dpoints = delay_points(points)
 
     ctx.work = os.path.join("/tmp", "paste-bench.%d" % os.getpid())
@@ -1656,6 +1666,8 @@ def main():
     ap.add_argument("--callgrind", type=int, default=0, metavar="N",
                     help="also count user-space instructions per request under callgrind "
                     "(N pipelined SETs and GETs per server)")
+    ap.add_argument("--points", metavar="REGEX",
+                    help="only the points whose name matches, e.g. 'SET d=1024 P=16 c=50'")
     ap.add_argument("--no-delay", action="store_true")
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--skip-unbuilt", action="store_true")

@@ -19,6 +19,7 @@
 #include "netif_dpdk.h"
 #include "stack_internal.h"
 #include "sys_arch_stats.h"
+#include "tcp_batch.h"
 
 /* Idle back-off: spin with a pause first (a new burst is usually close),
  * then sleep briefly so a shared machine keeps its other core. */
@@ -154,7 +155,11 @@ pst_stack_poll(struct pst_stack *s)
 	int tx, tx2;
 
 	s->polls++;
+	/* What the burst's segments produce is sent once per connection
+	 * after the whole burst (tcp_batch.c). */
+	pst_tcp_batch_begin();
 	rx = pst_netif_dpdk_rx(s->dev, &s->netif);
+	pst_tcp_batch_end();
 	tx = pst_netif_dpdk_tx_flush(s->dev);
 	if (tx < 0)
 		return tx;

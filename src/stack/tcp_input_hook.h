@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Force-included (-include) into lwIP's tcp_in.c only, so that the
+ * tcp_output() it calls after every received segment goes through paste.
+ *
+ * lwIP sends whatever a segment produced (the application's reply, an ACK)
+ * as soon as that segment is processed. With a burst of segments carrying
+ * pipelined requests, that is one small reply frame per segment. Inside a
+ * receive burst paste holds these sends back and the stack sends once per
+ * connection when the burst is done (pst_tcp_output_deferred), so replies
+ * to all requests of the burst share segments, as they would after a
+ * kernel server's single read().
+ */
+#ifndef PST_TCP_INPUT_HOOK_H
+#define PST_TCP_INPUT_HOOK_H
+
+struct tcp_pcb;
+
+signed char pst_tcp_input_output(struct tcp_pcb *pcb);
+
+#define tcp_output(pcb) pst_tcp_input_output(pcb)
+
+#endif /* PST_TCP_INPUT_HOOK_H */
