@@ -19,11 +19,15 @@ static atomic_uint_fast64_t lwip_asserts;
 uint32_t
 sys_now(void)
 {
-	uint64_t hz = rte_get_tsc_hz();
+	/* Called by every poll: the cycles per millisecond are worked out
+	 * once, not at every call. */
+	static uint64_t cycles_per_ms;
 	struct timespec ts;
 
-	if (hz != 0)
-		return (uint32_t)(rte_get_tsc_cycles() / (hz / 1000));
+	if (cycles_per_ms == 0)
+		cycles_per_ms = rte_get_tsc_hz() / 1000;
+	if (cycles_per_ms != 0)
+		return (uint32_t)(rte_get_tsc_cycles() / cycles_per_ms);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
