@@ -12,7 +12,9 @@
 # More options (bench/lib/bench.py --help): --systems a,b (paste-wal,
 #   paste-btree, paste-copy, linux-kvs, redis, and the +d10 variants),
 #   --reps N, --seconds S, --keyspace N, --mem-keys N, --no-memory,
-#   --no-delay, --no-doc, --out DIR, --skip-unbuilt.
+#   --no-delay, --no-doc, --out DIR, --skip-unbuilt, --points REGEX (a few
+#   points only), --callgrind N and --profile N (instructions and perf
+#   samples per request, explained in doc/benchmarks.md).
 # Environment: BUILD_DIR (default build): where paste-kvs
 #   (examples/paste-kvs) and linux-kvs (bench/linux-kvs) are;
 #   BENCH_EAL_MEM (default "--no-huge -m 512"): paste-kvs's EAL memory;

@@ -33,6 +33,7 @@ packages=(
 	dpkg-dev                                              # apt-get source (unpacks lwIP)
 	procps coreutils jq                                   # test scripts, summary of test results
 	redis-server redis-tools wrk gnuplot-nox              # bench/run.sh: Redis baseline, redis-benchmark, wrk, plots
+	valgrind linux-perf                                   # bench/run.sh --callgrind, --profile
 )
 
 # apt output goes to a log so that a normal run prints one line per step;

@@ -1049,6 +1049,15 @@ def main_run(args):
                 checks.check(False, "%s: memory and space load (%s)" % (
                     s, str(e).splitlines()[0][:200]))
 
+    ctx.profile = []
+    if args.profile:
+        try:
+            ctx.profile = profile_run(ctx, [s for s in systems if s in (
+                "paste-wal", "paste-copy", "linux-kvs", "redis")], args.profile)
+        except BenchError as e:
+            PROG.say("profile: %s" % str(e)[:600])
+            failures.append(dict(system="profile", point=None, rep=0, error=str(e)[:2000]))
+
     ctx.callgrind = []
     if args.callgrind:
         try:
@@ -1156,6 +1165,112 @@ def callgrind_run(ctx, systems, n):
         finally:
             srv.stop()
     ctx.wrap = []
+    return out
+
+
+# ---- where the server core's time goes (perf, cpu-clock) ----------------
+
+PROFILE_HZ = 2000
+# What an idle core runs: time the server did not use.
+IDLE_SYMS = re.compile(r"(idle|safe_halt|cpuidle|mwait|native_halt|hlt)", re.I)
+
+
+def profile_classify(samples, server_bin):
+    """Sorts perf samples of the server core into server code, C library,
+    DPDK libraries, other user code, kernel and idle."""
+    cats = dict(server=0, libc=0, dpdk=0, other_user=0, kernel=0, idle=0)
+    syms = {}
+    for n, comm, dso, kind, sym in samples:
+        if kind == "k":
+            cat = "idle" if IDLE_SYMS.search(sym) else "kernel"
+        elif dso == server_bin:
+            cat = "server"
+        elif dso.startswith("libc.so") or dso.startswith("libm.so"):
+            cat = "libc"
+        elif dso.startswith("librte_"):
+            cat = "dpdk"
+        else:
+            cat = "other_user"
+        cats[cat] += n
+        if cat != "idle":
+            key = ("[k] " if kind == "k" else "") + sym
+            syms[key] = syms.get(key, 0) + n
+    return cats, syms
+
+
+def profile_parse(text):
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^\s*(\d+)\s+(\S+)\s+(\S+)\s+\[(.)\]\s+(.+?)\s*$", line)
+        if m:
+            out.append((int(m.group(1)), m.group(2), m.group(3), m.group(4), m.group(5)))
+    return out
+
+
+def profile_run(ctx, systems, n):
+    """Where the server core's time goes: the whole core sampled with perf's
+    cpu-clock event (a timer: it needs no hardware counters, which this VM
+    lacks) while n pipelined 1 KiB SETs, then n GETs, run (-P 16, 50
+    connections). Kernel work done on that core for the server (its TCP
+    stack, af_packet, the veth and the client's receive path) is counted
+    with the kernel; idle is left out of the per-request figures."""
+    perf = shutil.which("perf")
+    if not perf:
+        raise BenchError("perf not found (apt-get install linux-perf)")
+    out = []
+    for s in systems:
+        cls, index, copy, delay, label = SYSTEMS[s]
+        srv = cls(ctx, s, index, copy, delay)
+        PROG.line("profile: %s starting" % s)
+        srv.start(max(262144, ctx.keyspace * 16 + 65536))
+        try:
+            pipe_load(srv, ctx.keyspace, 1024)
+            # Debian's redis-server is a link to redis-check-rdb: perf names
+            # the file.
+            server_bin = {PasteKvs: os.path.basename(ctx.paste_kvs),
+                          LinuxKvs: os.path.basename(ctx.linux_kvs)}.get(
+                              cls, os.path.basename(os.path.realpath(
+                                  shutil.which("redis-server") or "redis-server")))
+            row = dict(system=s, requests=n, hz=PROFILE_HZ)
+            for op in ("set", "get"):
+                data = os.path.join(ctx.work, "perf.%s.%s.data" % (s, op))
+                PROG.line("profile: %s, %d pipelined 1 KiB %ss" % (s, n, op.upper()))
+                rec = CLEAN.proc(subprocess.Popen(
+                    [perf, "record", "-q", "-a", "-C", str(SERVER_CORE), "-e", "cpu-clock",
+                     "-F", str(PROFILE_HZ), "-o", data], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL))
+                time.sleep(0.5)   # perf's set-up, before the load starts
+                t0 = now()
+                r = run(srv.client(["redis-benchmark", "-h", SERVER_IP, "-p", str(RESP_PORT),
+                                    "-t", op, "-d", "1024", "-n", str(n), "-c", "50", "-P", "16",
+                                    "-r", str(ctx.keyspace), "--csv"]), 600)
+                wall = now() - t0
+                rec.send_signal(signal.SIGINT)
+                try:
+                    rec.wait(60)
+                except subprocess.TimeoutExpired:
+                    rec.kill()
+                    raise BenchError("perf record did not stop")
+                if r.returncode != 0:
+                    raise BenchError("%s: redis-benchmark under perf failed" % s)
+                rep = run([perf, "report", "-i", data, "--stdio", "--no-children", "-g", "none",
+                           "-F", "sample,comm,dso,sym"], 300)
+                cats, syms = profile_classify(profile_parse(rep.stdout.decode(errors="replace")),
+                                              server_bin)
+                us = 1e6 / PROFILE_HZ / n   # one sample, in microseconds per request
+                row[op] = dict(
+                    wall_s=round(wall, 3),
+                    us_per_req={k: round(v * us, 3) for k, v in cats.items() if k != "idle"},
+                    busy_us_per_req=round(sum(v for k, v in cats.items() if k != "idle") * us, 3),
+                    idle_share=round(cats["idle"] / max(1, sum(cats.values())), 3),
+                    top=[(k, round(v * us, 3)) for k, v in
+                         sorted(syms.items(), key=lambda kv: -kv[1])[:14]])
+                os.unlink(data)
+            out.append(row)
+            PROG.say("profile %s: %.2f us of server core per SET, %.2f per GET" % (
+                s, row["set"]["busy_us_per_req"], row["get"]["busy_us_per_req"]))
+        finally:
+            srv.stop()
     return out
 
 
@@ -1545,6 +1660,40 @@ def write_markdown(path, doc):
                         c["system"], op.upper(), "; ".join(
                             "`%s` %s" % (fn, fmt_num(v)) for fn, v in c["top_" + op][:8])))
                     w("")
+    if doc.get("profile"):
+        w("## Where the server core's time goes (perf)")
+        w("")
+        w("The server core sampled with perf's `cpu-clock` event (%d Hz, a timer: no hardware "
+          "counters needed) over %d pipelined 1 KiB SETs and as many GETs (`redis-benchmark "
+          "-P 16 -c 50`), in microseconds of that core per request. `kernel` is every kernel "
+          "function that ran on the core apart from idle: the server's system calls and TCP "
+          "stack, the af_packet ring for paste-kvs, and the veth and the client's TCP receive "
+          "path, which run on the sender's core. paste-kvs busy-polls: its empty polls "
+          "(`sys_now`, `pst_cycles`, `pst_stack_poll`, the RX call) count as server code here, "
+          "so where the client, not paste-kvs, is the limit its figures are upper bounds; the "
+          "`srv us/req` column above counts only polls that did work." % (doc["profile"][0]["hz"],
+                                                        doc["profile"][0]["requests"]))
+        w("")
+        w("| system | op | busy us/req | server code | libc | DPDK libs | kernel | other | idle share |")
+        w("|---|---|---|---|---|---|---|---|---|")
+        for pr in doc["profile"]:
+            for op in ("set", "get"):
+                o = pr.get(op)
+                if not o:
+                    continue
+                u = o["us_per_req"]
+                w("| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %d%% |" % (
+                    pr["system"], op.upper(), o["busy_us_per_req"], u["server"], u["libc"],
+                    u["dpdk"], u["kernel"], u["other_user"], round(100 * o["idle_share"])))
+        w("")
+        for pr in doc["profile"]:
+            for op in ("set", "get"):
+                o = pr.get(op)
+                if o and o.get("top"):
+                    w("%s, %s: us per request by function: %s" % (
+                        pr["system"], op.upper(), "; ".join(
+                            "`%s` %.3f" % (fn, v) for fn, v in o["top"][:10])))
+                    w("")
     if doc.get("failures"):
         w("## Failures")
         w("")
@@ -1668,6 +1817,9 @@ def main():
                     "(N pipelined SETs and GETs per server)")
     ap.add_argument("--points", metavar="REGEX",
                     help="only the points whose name matches, e.g. 'SET d=1024 P=16 c=50'")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="also sample the server core with perf (cpu-clock) over N pipelined "
+                    "1 KiB SETs and GETs per server: where its time goes, per request")
     ap.add_argument("--no-delay", action="store_true")
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--skip-unbuilt", action="store_true")
@@ -1713,7 +1865,8 @@ def main():
                    labels={s: SYSTEMS[s][4] for s in systems + dsys},
                    points=points, delay_points=dpoints, runs=results,
                    aggregate=sorted(agg.values(), key=lambda a: (a["point"], a["system"])),
-                   memory=memory, callgrind=ctx.callgrind, failures=ctx.failures, checks=dict(passed=checks.passed, failed=checks.failed,
+                   memory=memory, callgrind=ctx.callgrind,
+                   profile=ctx.profile, failures=ctx.failures, checks=dict(passed=checks.passed, failed=checks.failed,
                                               lines=checks.lines))
         doc["ratios"] = ratios_table(agg, [p["id"] for p in points])
         doc["targets"] = targets(agg, memory)
