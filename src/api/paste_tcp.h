@@ -48,7 +48,10 @@ typedef void (*pst_connected_fn)(void *arg, struct pst_conn *conn, int err);
  */
 typedef void (*pst_recv_fn)(void *arg, struct pst_conn *conn,
 			    const struct pst_segment *segs, unsigned int n);
-/** The peer acknowledged @p len bytes: send buffer space is free again. */
+/** The peer acknowledged @p len bytes: send buffer space is free again.
+ *  @p len is 0 when a send failed with -EAGAIN for want of the stack's
+ *  memory (not of window) and a later poll invites the retry: every
+ *  -EAGAIN is followed by a sent callback, even with nothing in flight. */
 typedef void (*pst_sent_fn)(void *arg, struct pst_conn *conn, size_t len);
 /** The connection is gone (reset, aborted, timed out; err is a negative
  *  errno: -ECONNRESET, -ECONNABORTED, -ETIMEDOUT...). @p conn is invalid
@@ -140,6 +143,9 @@ struct pst_conn_stats {
 	uint64_t bytes_sent_zc;    /**< ... of which by name, without a copy */
 	uint64_t bytes_acked;      /**< bytes the peer acknowledged */
 	uint64_t send_eagain;      /**< sends refused with -EAGAIN */
+	uint64_t send_blocked;     /**< ... of which for want of stack memory (the
+	                                sent callback then comes with len 0 from a
+	                                later poll, not from an acknowledgement) */
 };
 
 /** Fill @p stats. @return 0 or -EINVAL. */

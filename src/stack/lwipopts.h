@@ -31,14 +31,16 @@
  * busy server core (measured with perf under pipelined GETs). Received data
  * never lives here; TCP_SND_BUF bounds what a connection holds. */
 #define MEM_LIBC_MALLOC 1
-/* PBUF_REF/ROM descriptors for zero-copy sends of pool data. */
-#define MEMP_NUM_PBUF 16384
+/* PBUF_REF/ROM descriptors for zero-copy sends of pool data: one per name
+ * sent, and 100 connections with 16 pipelined 8 KiB GETs in flight hold
+ * over 10,000 of them. The most lwIP can count (16 bits). */
+#define MEMP_NUM_PBUF 65535
 /* Thousands of concurrent connections (RPC and KV benchmarks). */
 #define MEMP_NUM_TCP_PCB 4096
 #define MEMP_NUM_TCP_PCB_LISTEN 16
 /* Queued segments: unsent + unacked + out-of-order across all PCBs
  * (lwIP counts pool elements in 16 bits: at most 65535). */
-#define MEMP_NUM_TCP_SEG 32768
+#define MEMP_NUM_TCP_SEG 65535
 /* Received frames are custom pbufs over pool buffers (see netif); lwIP's
  * own PBUF_POOL is only used for the few frames it generates itself. */
 #define PBUF_POOL_SIZE 512

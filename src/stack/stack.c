@@ -160,6 +160,9 @@ pst_stack_poll(struct pst_stack *s)
 	pst_tcp_batch_begin();
 	rx = pst_netif_dpdk_rx(s->dev, &s->netif);
 	pst_tcp_batch_end();
+	/* Acknowledgements in the burst freed lwIP memory: connections that
+	 * ran out of it try again. */
+	pst_tcp_resume_blocked(s);
 	tx = pst_netif_dpdk_tx_flush(s->dev);
 	if (tx < 0)
 		return tx;

@@ -42,6 +42,8 @@ struct pst_conn {
 		uint32_t index;
 	} *zc;
 	unsigned int zc_head, zc_len, zc_cap;
+	/* On the stack's list of connections blocked on lwIP memory. */
+	struct pst_conn *blk_next, **blk_pprev;
 	struct pst_conn_stats stats;
 };
 
@@ -79,8 +81,39 @@ zc_release(struct pst_conn *c, int all)
 }
 
 static void
+unblock(struct pst_conn *c)
+{
+	if (c->blk_pprev == NULL)
+		return;
+	*c->blk_pprev = c->blk_next;
+	if (c->blk_next != NULL)
+		c->blk_next->blk_pprev = c->blk_pprev;
+	c->blk_next = NULL;
+	c->blk_pprev = NULL;
+}
+
+/* A send failed because lwIP had no segment or pbuf left (ERR_MEM), which
+ * other connections' acknowledgements free: an acknowledgement of this one
+ * may never come (it may have nothing in flight), so the poll wakes it. */
+static void
+block(struct pst_conn *c)
+{
+	struct pst_stack *s = c->stack;
+
+	if (c->blk_pprev != NULL)
+		return;
+	c->blk_next = s->blocked;
+	if (s->blocked != NULL)
+		s->blocked->blk_pprev = &c->blk_next;
+	s->blocked = c;
+	c->blk_pprev = &s->blocked;
+	c->stats.send_blocked++;
+}
+
+static void
 conn_free(struct pst_conn *c)
 {
+	unblock(c);
 	zc_release(c, 1);
 	free(c->zc);
 	free(c);
@@ -208,6 +241,31 @@ on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	if (c->cb.sent != NULL)
 		c->cb.sent(c->arg, c, len);
 	return callback_done(c);
+}
+
+void
+pst_tcp_resume_blocked(struct pst_stack *s)
+{
+	struct pst_conn *list = s->blocked, *c;
+	int gone;
+
+	/* Take the whole list first: a callback that fails again puts its
+	 * connection back, for the next poll. */
+	if (list == NULL)
+		return;
+	s->blocked = NULL;
+	list->blk_pprev = &list;
+	while ((c = list) != NULL) {
+		unblock(c);
+		if (c->pcb == NULL || c->gone || c->lingering || c->cb.sent == NULL)
+			continue;
+		c->in_cb = 1;
+		c->cb.sent(c->arg, c, 0);
+		gone = c->gone;
+		callback_done(c); /* frees a connection the callback closed */
+		if (!gone && c->pcb != NULL && !c->lingering)
+			tcp_output(c->pcb);
+	}
 }
 
 static void
@@ -429,6 +487,7 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 	err = tcp_write(c->pcb, data, (u16_t)len, TCP_WRITE_FLAG_COPY);
 	if (err == ERR_MEM) {
 		c->stats.send_eagain++;
+		block(c);
 		return pst_fail(EAGAIN, "send: send queue full");
 	}
 	if (err != ERR_OK)
@@ -513,6 +572,7 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 		pst_pool_unhold(pool, index);
 		if (err == ERR_MEM) {
 			c->stats.send_eagain++;
+			block(c);
 			return pst_fail(EAGAIN, "send_name: send queue full");
 		}
 		return pst_fail(-pst_lwip_errno(err), "send_name: %s",

@@ -20,6 +20,8 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
+#include "lwip/pbuf.h"
+
 #include "netif_dpdk.h"
 #include "netns.h"
 #include "paste.h"
@@ -347,6 +349,103 @@ test_zero_copy_send_of_kept_value(void **state)
 	assert_int_equal(pst_pool_verify(pool), 0);
 }
 
+/* ---- a send refused for want of stack memory --------------------------- */
+
+/* lwIP's PBUF pool taken until it is empty: a send by name then fails with
+ * ERR_MEM while the connection has nothing in flight, so no acknowledgement
+ * can come to wake it; the stack must offer the sent callback itself. */
+#define HOARD_MAX 70000
+static struct pbuf *hoard[HOARD_MAX];
+static unsigned int n_hoard;
+
+struct starve {
+	pst_name name;
+	long first, retry;
+	unsigned int sent_calls;
+	size_t zero_len_calls;
+	uint64_t blocked;
+};
+
+static void
+starve_sent(void *arg, struct pst_conn *conn, size_t len)
+{
+	struct starve *sv = arg;
+	struct pst_conn_stats cs;
+
+	sv->sent_calls++;
+	if (len == 0)
+		sv->zero_len_calls++;
+	if (sv->retry > 0)
+		return;
+	sv->retry = pst_conn_send_name(conn, sv->name);
+	if (sv->retry > 0) {
+		pst_conn_stats(conn, &cs);
+		sv->blocked = cs.send_blocked;
+		pst_conn_close(conn);
+	}
+}
+
+static void
+starve_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = { .sent = starve_sent };
+	struct starve *sv = arg;
+	struct pbuf *p;
+
+	pst_conn_set_callbacks(conn, &cb, arg);
+	while (n_hoard < HOARD_MAX &&
+	       (p = pbuf_alloc(PBUF_RAW, 0, PBUF_ROM)) != NULL)
+		hoard[n_hoard++] = p;
+	sv->first = pst_conn_send_name(conn, sv->name);
+}
+
+static void
+test_send_resumes_after_stack_memory_ran_out(void **state)
+{
+	static uint8_t expect[1200];
+	static struct starve sv;
+	struct peer p = { .port = 6010, .expect_len = sizeof(expect), .expect = expect };
+	uint32_t idx;
+	uint8_t *b;
+	size_t j;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pst_pool_take(pool, &idx), 0);
+	b = pst_pool_buf_addr(pool, idx);
+	for (j = 0; j < sizeof(expect); j++)
+		b[j] = expect[j] = pattern(j * 7);
+	assert_int_equal(pst_pool_persist(pool, b, sizeof(expect)), 0);
+	assert_int_equal(pst_pool_keep(pool, idx), 0);
+	sv.name = pst_name_make(idx, 0, sizeof(expect));
+	assert_non_null(pst_tcp_listen(stack, 6010, starve_accept, &sv));
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	{
+		double end = tb_now() + 20;
+
+		while (sv.first == 0 && tb_now() < end)
+			pst_stack_poll(stack);
+	}
+	assert_int_equal(sv.first, -EAGAIN);
+	assert_true(n_hoard > 0);
+	/* Some polls with the memory still gone: the retries fail again and
+	 * the connection stays blocked, without spinning the callback. */
+	poll_for(0.05);
+	assert_true(sv.retry == 0 || sv.retry == -EAGAIN);
+	while (n_hoard > 0)
+		pbuf_free(hoard[--n_hoard]);
+	/* Memory back: the next poll invites the retry; the peer must get
+	 * every byte (it waits 20 s at most). */
+	assert_int_equal(poll_child(pid, 30), 0);
+	assert_int_equal(sv.retry, (long)sizeof(expect));
+	assert_true(sv.zero_len_calls >= 1);
+	assert_true(sv.blocked >= 1);
+	assert_int_equal(pst_pool_release(pool, sv.name), 0);
+	poll_for(0.3);
+	pst_pool_drain(pool);
+	assert_int_equal(pst_pool_verify(pool), 0);
+}
+
 /* ---- backpressure ------------------------------------------------------ */
 
 #define BP_TOTAL (16u << 20)
@@ -665,6 +764,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_survive_reopen),
 		cmocka_unit_test(test_zero_copy_send_of_kept_value),
+		cmocka_unit_test(test_send_resumes_after_stack_memory_ran_out),
 		cmocka_unit_test(test_backpressure_slow_reader),
 		cmocka_unit_test(test_reply_leaves_after_drain),
 		cmocka_unit_test(test_errors),
