@@ -86,13 +86,42 @@ kv_resp_error(char *buf, size_t size, const char *msg)
 	return line(buf, size, '-', msg);
 }
 
+/* Decimal digits of @v into @num (at least 21 bytes), NUL-terminated:
+ * every GET reply formats its length, and snprintf() cost a GET some 300
+ * instructions. */
+static char *
+fmt_u64(char *num, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		num[i] = tmp[n - 1 - i];
+	num[n] = '\0';
+	return num;
+}
+
+static char *
+fmt_i64(char *num, int64_t v)
+{
+	if (v >= 0)
+		return fmt_u64(num, (uint64_t)v);
+	num[0] = '-';
+	/* -(v + 1) + 1 avoids overflowing on INT64_MIN */
+	fmt_u64(num + 1, (uint64_t)(-(v + 1)) + 1);
+	return num;
+}
+
 int
 kv_resp_integer(char *buf, size_t size, int64_t n)
 {
 	char num[24];
 
-	snprintf(num, sizeof(num), "%" PRId64, n);
-	return line(buf, size, ':', num);
+	return line(buf, size, ':', fmt_i64(num, n));
 }
 
 int
@@ -100,8 +129,7 @@ kv_resp_bulk_header(char *buf, size_t size, size_t len)
 {
 	char num[24];
 
-	snprintf(num, sizeof(num), "%zu", len);
-	return line(buf, size, '$', num);
+	return line(buf, size, '$', fmt_u64(num, len));
 }
 
 int
@@ -115,8 +143,7 @@ kv_resp_array_header(char *buf, size_t size, long n)
 {
 	char num[24];
 
-	snprintf(num, sizeof(num), "%ld", n);
-	return line(buf, size, '*', num);
+	return line(buf, size, '*', fmt_i64(num, n));
 }
 
 int
@@ -128,11 +155,13 @@ kv_http_status(char *buf, size_t size, int code, const char *text,
 
 	if (code < 100 || code > 999)
 		return -1;
-	snprintf(num, sizeof(num), "HTTP/1.1 %d ", code);
-	out_str(&o, num);
+	out_str(&o, "HTTP/1.1 ");
+	out_str(&o, fmt_u64(num, (uint64_t)code));
+	out_str(&o, " ");
 	out_line_text(&o, text != NULL ? text : "");
-	snprintf(num, sizeof(num), "\r\nContent-Length: %zu\r\n", content_length);
-	out_str(&o, num);
+	out_str(&o, "\r\nContent-Length: ");
+	out_str(&o, fmt_u64(num, content_length));
+	out_str(&o, "\r\n");
 	out_str(&o, keepalive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
 	return out_end(&o);
 }
