@@ -34,6 +34,7 @@ struct kvs_opts {
 	unsigned int n_mbufs, max_conns;
 	double stats_period;
 	int busy_poll;
+	enum pst_tx_zero_copy tx_zc;
 	enum pst_persist_mode persist;
 	const char *peer_mac, *peer_ip;
 };
@@ -74,6 +75,9 @@ usage(void)
 		"  --max-conns N            connection limit (default 1024)\n"
 		"  --peer-ip A --peer-mac M static ARP entry\n"
 		"  --busy-poll              never sleep when idle\n"
+		"  --tx-zero-copy MODE      auto|on|off: GET replies attached to the TX\n"
+		"                           mbufs or copied into the frame (default auto:\n"
+		"                           copied on drivers that copy every frame anyway)\n"
 		"  --stats-period S         print statistics every S seconds\n");
 }
 
@@ -96,6 +100,7 @@ parse_args(int argc, char **argv, struct kvs_opts *o)
 		{ "peer-ip", required_argument, NULL, 'I' },
 		{ "peer-mac", required_argument, NULL, 'M' },
 		{ "busy-poll", no_argument, NULL, 'B' },
+		{ "tx-zero-copy", required_argument, NULL, 'Z' },
 		{ "stats-period", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -138,6 +143,16 @@ parse_args(int argc, char **argv, struct kvs_opts *o)
 			continue;
 		case 'B':
 			o->busy_poll = 1;
+			continue;
+		case 'Z':
+			if (strcmp(optarg, "auto") == 0)
+				o->tx_zc = PST_TX_ZC_AUTO;
+			else if (strcmp(optarg, "on") == 0)
+				o->tx_zc = PST_TX_ZC_ON;
+			else if (strcmp(optarg, "off") == 0)
+				o->tx_zc = PST_TX_ZC_OFF;
+			else
+				goto bad;
 			continue;
 		case 'I':
 			o->peer_ip = optarg;
@@ -291,6 +306,7 @@ main(int argc, char **argv)
 	cfg.pool = pool;
 	cfg.n_mbufs = o.n_mbufs;
 	cfg.busy_poll = o.busy_poll;
+	cfg.tx_zero_copy = o.tx_zc;
 	stack = pst_stack_create(&cfg);
 	if (stack == NULL) {
 		fprintf(stderr, "paste-kvs: stack: %s\n", pst_errormsg());

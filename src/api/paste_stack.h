@@ -37,6 +37,13 @@ struct pst_fault_config {
 };
 
 /** How to create a stack. Zeroed fields take their defaults. */
+/** How sends by name reach the wire (pst_stack_config.tx_zero_copy). */
+enum pst_tx_zero_copy {
+	PST_TX_ZC_AUTO = 0, /**< attach, unless the driver copies frames anyway */
+	PST_TX_ZC_ON,       /**< attach whenever the port takes chained mbufs */
+	PST_TX_ZC_OFF,      /**< always copy into the frame */
+};
+
 struct pst_stack_config {
 	uint16_t port_id;          /**< DPDK port, configured and started by the stack */
 	uint16_t queue_id;         /**< RX/TX queue pair (only queue 0 is supported now) */
@@ -51,6 +58,12 @@ struct pst_stack_config {
 	 *  the poll pauses, then sleeps briefly after many empty polls, so a
 	 *  shared test machine is not starved. */
 	int busy_poll;
+	/** Sends by name: attach the pool buffer to the TX mbufs (the NIC reads
+	 *  it in place) or copy its bytes into the frame. ::PST_TX_ZC_AUTO
+	 *  attaches unless the port's driver copies every frame itself
+	 *  (net_af_packet, net_tap, net_memif, net_pcap): there a second copy
+	 *  follows anyway and attaching costs more than copying. */
+	enum pst_tx_zero_copy tx_zero_copy;
 	struct pst_fault_config faults; /**< all zero: no faults */
 };
 
@@ -83,7 +96,7 @@ struct pst_stack;
  *
  * @return
  *   The stack, or NULL with ::pst_errno set:
- *    - EINVAL: missing pool or address, bad port or queue;
+ *    - EINVAL: missing pool or address, bad port or queue, bad tx_zero_copy;
  *    - EBUSY: a stack already exists in this process;
  *    - ENOBUFS: the pool has too few free buffers for n_mbufs;
  *    - ENOMEM, or the error of a failing ethdev call.

@@ -79,6 +79,10 @@ pst_stack_create(const struct pst_stack_config *cfg)
 		pst_fail(EINVAL, "stack: a pool and an IPv4 address are required");
 		return NULL;
 	}
+	if ((unsigned int)cfg->tx_zero_copy > PST_TX_ZC_OFF) {
+		pst_fail(EINVAL, "stack: tx_zero_copy must be auto, on or off");
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		pst_fail(ENOMEM, "stack: out of memory");
