@@ -499,6 +499,15 @@ wl_fini(struct wl *w)
 	w->model = NULL;
 }
 
+/* The end of a workload test: the index, then its pool, then the model. */
+static void
+wl_close(struct wl *w)
+{
+	w->ops->close(w->idx);
+	tu_close(w->st.pool);
+	wl_fini(w);
+}
+
 /* Random value kind: mostly small, sometimes empty, multi or many names. */
 static enum vkind
 wl_kind(struct wl *w)
@@ -752,9 +761,7 @@ test_semantics(void **state)
 	tu_assert_rc(wl_put(&w, 10, V_MANY, 0), 0);
 	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
 	wl_reopen_check(&w, path, 0);
-	ops->close(w.idx);
-	tu_close(w.st.pool);
-	wl_fini(&w);
+	wl_close(&w);
 }
 
 /* ---- 10,000 random operations, then recovery ------------------------------------ */
@@ -825,9 +832,7 @@ test_random_reopen(void **state)
 	/* and once more, after more work on the recovered index */
 	run_random(&w, 2000, 0);
 	wl_reopen_check(&w, path, 0);
-	ops->close(w.idx);
-	tu_close(w.st.pool);
-	wl_fini(&w);
+	wl_close(&w);
 	alarm(0);
 }
 
@@ -904,9 +909,7 @@ test_server_load(void **state)
 		wl_check_all(&w, 1);
 		wl_reopen_check(&w, path, 0);
 	}
-	ops->close(w.idx);
-	tu_close(w.st.pool);
-	wl_fini(&w);
+	wl_close(&w);
 	alarm(0);
 }
 
@@ -964,9 +967,7 @@ test_bounded(void **state)
 	assert_true(max_own / BUF <= 2 * 64 + 4 * 40 + 8);
 	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
 	wl_reopen_check(&w, path, 0);
-	ops->close(w.idx);
-	tu_close(w.st.pool);
-	wl_fini(&w);
+	wl_close(&w);
 	alarm(0);
 }
 
@@ -992,9 +993,7 @@ test_no_drain(void **state)
 		tu_assert_rc(wl_put(&w, rndu(&w.rs, w.nkeys), V_EMPTY, 0), 0);
 	wl_check_all(&w, 0);
 	wl_reopen_check(&w, path, 0);
-	ops->close(w.idx);
-	tu_close(w.st.pool);
-	wl_fini(&w);
+	wl_close(&w);
 	alarm(0);
 }
 
@@ -1091,9 +1090,7 @@ test_small_buffers(void **state)
 			wl_del(&w, k);
 	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
 	wl_reopen_check(&w, path, 0);
-	ops->close(w.idx);
-	tu_close(w.st.pool);
-	wl_fini(&w);
+	wl_close(&w);
 
 	/* and large ones (16 KiB: hundreds of entries per node) */
 	tu_path(path, sizeof(path), "large");
@@ -1106,9 +1103,7 @@ test_small_buffers(void **state)
 	tu_assert_rc(wl_put(&w, 7, V_MANY, 20000), 0);
 	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
 	wl_reopen_check(&w, path, 0);
-	ops->close(w.idx);
-	tu_close(w.st.pool);
-	wl_fini(&w);
+	wl_close(&w);
 	alarm(0);
 }
 
@@ -1161,9 +1156,7 @@ test_full_pool(void **state)
 	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
 	wl_check_all(&w, 1);
 	wl_reopen_check(&w, path, 0);
-	ops->close(w.idx);
-	tu_close(w.st.pool);
-	wl_fini(&w);
+	wl_close(&w);
 	alarm(0);
 }
 
@@ -1473,9 +1466,7 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 	}
 	wl_check_all(&w, 1);
 	wl_reopen_check(&w, cpath, 0);
-	ops->close(w.idx);
-	tu_close(w.st.pool);
-	wl_fini(&w);
+	wl_close(&w);
 	unlink(cpath);
 	free(s);
 	free(s_lo);
