@@ -517,7 +517,7 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	char err[256];
 	int r;
 
-	memset(&req, 0, sizeof(req));
+	/* Both parsers clear the request first. */
 	err[0] = '\0';
 	r = http ? kv_http_parse(rx, &req, err, sizeof(err))
 		 : kv_resp_parse(rx, &req, err, sizeof(err));
