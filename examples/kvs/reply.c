@@ -9,9 +9,8 @@
  * the HTTP reason phrase) have CR and LF replaced by blanks so that a
  * message can never end the line early and inject a reply of its own.
  */
-#include <inttypes.h>
+#include <stdint.h>
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "kvs.h"

@@ -2,8 +2,8 @@
 /*
  * Output batching over a receive burst: lwIP's tcp_in.c calls
  * pst_tcp_input_output() instead of tcp_output() (tcp_input_hook.h); while
- * a burst is being fed to lwIP that only counts, and the sends happen once
- * per connection at the end of the burst.
+ * a burst is being fed to lwIP that only notes a send is due, and the sends
+ * happen once per connection at the end of the burst.
  */
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
@@ -11,7 +11,7 @@
 #include "tcp_batch.h"
 
 static int batching;
-static unsigned int deferred;
+static int deferred; /* a send waits for the end of the burst */
 
 signed char pst_tcp_input_output(struct tcp_pcb *pcb);
 
@@ -26,7 +26,7 @@ pst_tcp_input_output(struct tcp_pcb *pcb)
 	if (!batching || pcb->state == SYN_RCVD || pcb->state == TIME_WAIT ||
 	    pcb->ooseq != NULL)
 		return tcp_output(pcb);
-	deferred++;
+	deferred = 1;
 	return ERR_OK;
 }
 
@@ -36,24 +36,20 @@ pst_tcp_batch_begin(void)
 	batching = 1;
 }
 
-unsigned int
+void
 pst_tcp_batch_end(void)
 {
 	struct tcp_pcb *pcb, *next;
-	unsigned int n = 0;
 
 	batching = 0;
-	if (deferred == 0)
-		return 0;
+	if (!deferred)
+		return;
 	deferred = 0;
 	/* The PCBs that deferred a send are on the active list unless they
 	 * were freed meanwhile: walking the list never touches a freed one. */
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = next) {
 		next = pcb->next;
-		if (pcb->unsent != NULL || (pcb->flags & TF_ACK_NOW)) {
+		if (pcb->unsent != NULL || (pcb->flags & TF_ACK_NOW))
 			tcp_output(pcb);
-			n++;
-		}
 	}
-	return n;
 }

@@ -6,8 +6,7 @@
 /* From here on, sends lwIP wants after each received segment wait. */
 void pst_tcp_batch_begin(void);
 
-/* Send what the burst produced, once per connection; returns how many
- * connections had something to send. */
-unsigned int pst_tcp_batch_end(void);
+/* Send what the burst produced, once per connection. */
+void pst_tcp_batch_end(void);
 
 #endif /* PST_TCP_BATCH_H */
