@@ -49,7 +49,7 @@ send_queued(struct pst_conn *conn, struct echo_conn *ec)
 			return; /* the sent callback calls us again */
 		/* Sent (or failed for good): the buffer is not ours to keep.
 		 * A release of a buffer still in flight waits for its ACK. */
-		pst_pool_release(pool, name);
+		pst_pool_release(pool, pst_name_index(name));
 		ec->head = (ec->head + 1) % QUEUE_MAX;
 		ec->len--;
 	}
@@ -104,7 +104,7 @@ on_closed(void *arg, struct pst_conn *conn, int err)
 	(void)conn;
 	fprintf(stderr, "paste-echo: connection lost: %s\n", pst_strerror(err));
 	while (ec->len > 0) {
-		pst_pool_release(pool, ec->queue[ec->head]);
+		pst_pool_release(pool, pst_name_index(ec->queue[ec->head]));
 		ec->head = (ec->head + 1) % QUEUE_MAX;
 		ec->len--;
 	}
@@ -185,13 +185,13 @@ main(int argc, char **argv)
 	printf("paste-echo: listening on %s:%d\n", inet_ntoa(ip), port);
 	fflush(stdout);
 	ret = pst_stack_run(stack, &force_quit);
-	pst_stack_destroy(stack);
+	pst_stack_close(stack);
 	pst_pool_close(pool);
 	rte_eal_cleanup();
 	return ret == 0 ? 0 : 1;
 fail:
 	fprintf(stderr, "paste-echo: %s\n", pst_errormsg());
-	pst_stack_destroy(stack);
+	pst_stack_close(stack);
 	pst_pool_close(pool);
 	rte_eal_cleanup();
 	return 1;

@@ -288,7 +288,7 @@ fresh_abort(struct kv_index *t)
 	size_t i;
 
 	for (i = 0; i < t->fresh.n; i++) {
-		kvi_release(t->pool, &t->adopt, t->fresh.v[i], t->buf_size);
+		kvi_release(t->pool, &t->adopt, t->fresh.v[i]);
 		t->owned--;
 	}
 	t->fresh.n = 0;
@@ -333,7 +333,7 @@ sync_check(struct kv_index *t)
 	t->durable_rec ^= 1;
 	t->window = 0;
 	for (i = 0; i < t->pending.n; i++) {
-		kvi_release(t->pool, &t->adopt, t->pending.v[i], t->buf_size);
+		kvi_release(t->pool, &t->adopt, t->pending.v[i]);
 		t->owned--;
 	}
 	t->pending.n = 0;
@@ -930,7 +930,7 @@ path_commit(struct kv_index *t, const struct path *p, int l, unsigned int nb,
 			r_next = e->child;
 			rc = e->child_crc;
 			if (was_fresh) {
-				kvi_release(t->pool, &t->adopt, r, t->buf_size);
+				kvi_release(t->pool, &t->adopt, r);
 				t->owned--;
 			} else {
 				supersede(t, r);
@@ -1531,7 +1531,9 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		ret = -ENOMEM;
 		goto fail;
 	}
-	root = pst_pool_root_get(pool, KV_ROOT_BTREE);
+	ret = pst_pool_root_get(pool, KV_ROOT_BTREE, &root);
+	if (ret != 0)
+		goto fail;
 	if (root == 0) {
 		ret = bt_create(t);
 		if (ret != 0)

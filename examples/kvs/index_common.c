@@ -126,18 +126,17 @@ kvi_take(struct pst_pool *pool, struct kvi_adopt *a, uint32_t *index)
 		 * keep it, as reconciliation would, and look further. */
 		kvi_adopt_clear(a, i);
 		if (pst_pool_keep(pool, i) != 0)
-			pst_pool_give(pool, i);
+			pst_pool_release(pool, i);
 		else
 			a->adopted++;
 	}
 }
 
 void
-kvi_release(struct pst_pool *pool, struct kvi_adopt *a, uint32_t index,
-	    uint32_t buf_size)
+kvi_release(struct pst_pool *pool, struct kvi_adopt *a, uint32_t index)
 {
 	kvi_adopt_clear(a, index);
-	(void)pst_pool_release(pool, pst_name_make(index, 0, (uint16_t)buf_size));
+	(void)pst_pool_release(pool, index);
 }
 
 uint64_t

@@ -100,8 +100,7 @@ int kvi_take(struct pst_pool *pool, struct kvi_adopt *a, uint32_t *index);
 
 /* Release a kept buffer the index owned; a buffer the pool does not hold as
  * kept (possible after a crash, before reconciliation) is left alone. */
-void kvi_release(struct pst_pool *pool, struct kvi_adopt *a, uint32_t index,
-		 uint32_t buf_size);
+void kvi_release(struct pst_pool *pool, struct kvi_adopt *a, uint32_t index);
 
 /* True when the drain counter moved since @drains_then: everything flushed
  * before that reading is durable. */

@@ -495,7 +495,7 @@ take_n(struct kv_index *w, struct fresh *f, unsigned int n)
 		ret = kvi_take(w->pool, &w->adopt, &f->v[i]);
 		if (ret != 0) {
 			while (i-- > 0)
-				pst_pool_give(w->pool, f->v[i]);
+				pst_pool_release(w->pool, f->v[i]);
 			fresh_free(f);
 			return ret;
 		}
@@ -527,7 +527,7 @@ chain_release(struct kv_index *w, struct kvi_vec *bufs)
 	size_t i;
 
 	for (i = 0; i < bufs->n; i++)
-		kvi_release(w->pool, &w->adopt, bufs->v[i], w->buf_size);
+		kvi_release(w->pool, &w->adopt, bufs->v[i]);
 	kvi_vec_free(bufs);
 }
 
@@ -556,7 +556,7 @@ chain_rewrite(struct kv_index *w, int with_entries)
 	}
 	memset(&nl, 0, sizeof(nl));
 	if (reserve_bufs(&nl, 1) != 0) {
-		pst_pool_give(w->pool, first);
+		pst_pool_release(w->pool, first);
 		free(loc);
 		return -ENOMEM;
 	}
@@ -606,7 +606,7 @@ chain_rewrite(struct kv_index *w, int with_entries)
 	return 0;
 fail:
 	for (i = 0; i < nl.bufs.n; i++)
-		kvi_release(w->pool, &w->adopt, nl.bufs.v[i], w->buf_size);
+		kvi_release(w->pool, &w->adopt, nl.bufs.v[i]);
 	kvi_vec_free(&nl.bufs);
 	free(loc);
 	return ret;
@@ -1092,7 +1092,9 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		ret = -ENOMEM;
 		goto fail;
 	}
-	root = pst_pool_root_get(pool, KV_ROOT_WAL);
+	ret = pst_pool_root_get(pool, KV_ROOT_WAL, &root);
+	if (ret != 0)
+		goto fail;
 	if (root == 0) {
 		uint32_t first;
 
@@ -1100,7 +1102,7 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		if (ret != 0)
 			goto fail;
 		if (reserve_bufs(&w->log, 1) != 0) {
-			pst_pool_give(pool, first);
+			pst_pool_release(pool, first);
 			ret = -ENOMEM;
 			goto fail;
 		}

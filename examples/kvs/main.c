@@ -352,7 +352,7 @@ main(int argc, char **argv)
 	status = 0;
 out:
 	kv_exec_fini(&srv.exec);
-	pst_stack_destroy(stack);
+	pst_stack_close(stack);
 	if (store_open)
 		kv_store_close(&store);
 	pst_pool_close(pool);

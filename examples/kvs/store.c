@@ -28,7 +28,7 @@ kv_unref(struct kv_store *st, pst_name name)
 	uint32_t i = pst_name_index(name);
 
 	if (st->refs[i] > 0 && --st->refs[i] == 0)
-		pst_pool_release(st->pool, name);
+		pst_pool_release(st->pool, pst_name_index(name));
 }
 
 /* Distinct buffers of a value, each referenced once per value. */
@@ -168,7 +168,7 @@ on_torn_removed(void *arg, const void *key, uint16_t key_len, const struct kv_va
 	for (i = 0; i < v->n; i++)
 		if (pst_pool_name_valid(st->pool, v->names[i]) &&
 		    st->refs[pst_name_index(v->names[i])] == 0)
-			pst_pool_release(st->pool, v->names[i]);
+			pst_pool_release(st->pool, pst_name_index(v->names[i]));
 }
 
 int
@@ -298,9 +298,9 @@ copy_value(struct kv_store *st, const struct kv_span *src, unsigned int n,
 	return 0;
 fail:
 	if (buf != NULL)
-		pst_pool_give(st->pool, index);
+		pst_pool_release(st->pool, index);
 	for (i = 0; i < k; i++)
-		pst_pool_release(st->pool, dst[i]);
+		pst_pool_release(st->pool, pst_name_index(dst[i]));
 	return -ENOSPC;
 }
 
@@ -324,7 +324,7 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	if (ret != 0) {
 		if (copied)
 			for (i = 0; i < v->n; i++)
-				pst_pool_release(st->pool, v->names[i]);
+				pst_pool_release(st->pool, pst_name_index(v->names[i]));
 		if (ret == -ENOSPC)
 			st->errors_nospace++;
 		return ret;
@@ -431,7 +431,7 @@ kv_store_set_bytes(struct kv_store *st, const void *key, uint16_t key_len,
 	 * copied it once more, and a failed set never referenced it. */
 	ret = kv_store_set(st, key, key_len, &name, 1, len);
 	if (ret != 0 || st->copy_mode)
-		pst_pool_release(st->pool, name);
+		pst_pool_release(st->pool, pst_name_index(name));
 	return ret;
 }
 

@@ -434,7 +434,7 @@ main(int argc, char **argv)
 		ret = store_frames(pool, mp, port, &o, 1, copy_names, &cp);
 		/* The copies are dropped again: release them, durably. */
 		for (i = 0; ret == 0 && (unsigned int)i < cp.frames; i++)
-			pst_pool_release(pool, copy_names[i]);
+			pst_pool_release(pool, pst_name_index(copy_names[i]));
 		pst_pool_drain(pool);
 		free(copy_names);
 		if (ret != 0)
@@ -473,9 +473,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "paste-pool-demo: reconcile: %s\n", pst_errormsg());
 		goto out;
 	}
-	printf("reconcile against an index of %u names: %" PRIu64 " freed, %" PRIu64
-	       " adopted, %" PRIu64 " kept; verify: %s\n",
-	       o.frames / 2, rec.freed, rec.adopted, rec.kept,
+	printf("reconcile against an index of %u names: %" PRIu64 " released, %" PRIu64
+	       " newly kept, %" PRIu64 " kept; verify: %s\n",
+	       o.frames / 2, rec.released, rec.newly_kept, rec.kept,
 	       pst_pool_verify(pool) == 0 ? "consistent" : pst_errormsg());
 	/* Leave the pool empty for the next run. */
 	ret = pst_pool_reconcile(pool, NULL, 0, NULL);
@@ -495,10 +495,10 @@ main(int argc, char **argv)
 		json_phase(jf, &cp, o.frame_size, 1);
 		fprintf(jf, "  ],\n  \"zero_copy_over_copy\": %.3f,\n"
 			"  \"reopen_ms\": %.3f,\n  \"bad_names\": %d,\n"
-			"  \"reconcile\": {\"freed\": %" PRIu64 ", \"adopted\": %" PRIu64
+			"  \"reconcile\": {\"released\": %" PRIu64 ", \"newly_kept\": %" PRIu64
 			", \"kept\": %" PRIu64 "}\n}\n",
 			(zc.frames / zc.seconds) / (cp.frames / cp.seconds),
-			reopen_s * 1e3, bad, rec.freed, rec.adopted, rec.kept);
+			reopen_s * 1e3, bad, rec.released, rec.newly_kept, rec.kept);
 		fclose(jf);
 		printf("results written to %s\n", o.json);
 	}

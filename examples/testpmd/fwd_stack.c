@@ -212,7 +212,7 @@ stack_teardown(struct tp_ctx *ctx)
 		listener = NULL;
 	}
 	/* Aborts the connections still open and stops the port. */
-	pst_stack_destroy(ctx->stack);
+	pst_stack_close(ctx->stack);
 	ctx->stack = NULL;
 }
 
@@ -264,7 +264,7 @@ sink_release(struct sink_conn *sc)
 	int ret;
 
 	for (i = 0; i < sc->n_kept; i++) {
-		ret = pst_pool_release(pool, sc->kept[i]);
+		ret = pst_pool_release(pool, pst_name_index(sc->kept[i]));
 		if (ret != 0)
 			fprintf(stderr, "tcp-sink: conn %u: release: %s\n", sc->seq,
 				pst_errormsg());

@@ -65,7 +65,7 @@ struct rte_mempool *pst_pool_mempool_create(struct pst_pool *pool,
  * @return 0, -EINVAL if the pool has no mempool, -EBUSY if mbufs are still
  *   out of the mempool (nothing is freed then).
  */
-int pst_pool_mempool_free(struct pst_pool *pool);
+int pst_pool_mempool_close(struct pst_pool *pool);
 
 /**
  * Name the data of one mbuf segment: (its buffer, data_off, data_len).

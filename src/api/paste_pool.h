@@ -149,8 +149,8 @@ struct pst_pool_stats {
 /** Result of pst_pool_reconcile(). */
 struct pst_pool_reconcile_report {
 	uint64_t referenced;      /**< distinct buffers the index references */
-	uint64_t freed;           /**< kept but unreferenced: now free */
-	uint64_t adopted;         /**< referenced but not kept: now kept */
+	uint64_t released;        /**< kept but unreferenced: now free */
+	uint64_t newly_kept;      /**< referenced but not kept: now kept */
 	uint64_t kept;            /**< kept buffers after reconciliation */
 };
 
@@ -263,12 +263,6 @@ void *pst_pool_buf_addr(const struct pst_pool *pool, uint32_t index);
 int pst_pool_take(struct pst_pool *pool, uint32_t *index);
 
 /**
- * Give a lent buffer back to the free list.
- * @return 0, or -EINVAL if @p index is out of range or not lent.
- */
-int pst_pool_give(struct pst_pool *pool, uint32_t index);
-
-/**
  * Keep a lent buffer: record persistently that it holds application data.
  * The state change is flushed but not drained; it is durable after the next
  * pst_pool_drain() (the stack drains once per poll batch).
@@ -278,17 +272,21 @@ int pst_pool_give(struct pst_pool *pool, uint32_t index);
 int pst_pool_keep(struct pst_pool *pool, uint32_t index);
 
 /**
- * Release a kept buffer: its bytes stop being storage. The state change is
- * flushed and durable after the next drain; only then does the buffer return
- * to the free list, so a buffer that an index made durable before the crash
+ * Release a buffer the caller owns, lent or kept.
+ *
+ * A lent buffer returns to the free list at once. A kept buffer stops being
+ * storage: the state change is flushed and durable after the next drain, and
+ * only then (and once no zero-copy send still pins it) does the buffer return
+ * to the free list, so a buffer that an index made durable before a crash
  * may still name is never overwritten by new packets before the release
  * itself is durable.
  *
- * @param name
- *   Any name inside the buffer.
- * @return 0, or -EINVAL if the name is invalid or its buffer is not kept.
+ * @param index
+ *   The buffer (pst_name_index() of any name inside it).
+ * @return 0, or -EINVAL if @p index is out of range or its buffer is
+ *   neither lent nor kept (free, or released already).
  */
-int pst_pool_release(struct pst_pool *pool, pst_name name);
+int pst_pool_release(struct pst_pool *pool, uint32_t index);
 
 /**
  * After a restart, reconcile the pool with the application's index, which
@@ -345,9 +343,12 @@ int pst_pool_persist(struct pst_pool *pool, const void *addr, size_t len);
 /**
  * Read an application root slot: a 64-bit value (typically a name) where
  * the application's persistent index starts. Zero when never set.
- * @return the value, or 0 with ::pst_errno = EINVAL for a bad slot.
+ * @param[out] value
+ *   The slot's value.
+ * @return 0, or -EINVAL for a NULL argument or a bad slot.
  */
-uint64_t pst_pool_root_get(const struct pst_pool *pool, unsigned int slot);
+int pst_pool_root_get(const struct pst_pool *pool, unsigned int slot,
+		      uint64_t *value);
 
 /**
  * Set an application root slot with one failure-atomic 8-byte store,

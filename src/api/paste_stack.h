@@ -107,7 +107,7 @@ struct pst_stack *pst_stack_create(const struct pst_stack_config *cfg);
  * Stop the port, free lwIP's state, the mempools and the stack.
  * Connections are aborted. NULL is ignored.
  */
-void pst_stack_destroy(struct pst_stack *stack);
+void pst_stack_close(struct pst_stack *stack);
 
 /**
  * One run-to-completion iteration.

@@ -78,7 +78,7 @@ detach_buffer(struct rte_mempool *mp, void *opaque, void *obj,
 	(void)mp;
 	(void)obj_idx;
 	if (index != UINT32_MAX)
-		pst_pool_give(pool, index);
+		pst_pool_release(pool, index);
 }
 
 static void
@@ -171,7 +171,7 @@ fail:
 }
 
 int
-pst_pool_mempool_free(struct pst_pool *pool)
+pst_pool_mempool_close(struct pst_pool *pool)
 {
 	unsigned int out;
 
@@ -246,7 +246,7 @@ pst_mbuf_keep(struct pst_pool *pool, struct rte_mbuf *m, pst_name *name)
 	ret = pst_pool_keep(pool, index);
 	if (ret != 0) {
 		/* Undo: the mbuf gets its own buffer back. */
-		pst_pool_give(pool, pst_pool_addr_index(pool, m->buf_addr));
+		pst_pool_release(pool, pst_pool_addr_index(pool, m->buf_addr));
 		point_mbuf_at(pool, m, index);
 		return ret;
 	}

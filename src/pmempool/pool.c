@@ -49,9 +49,9 @@ pst_pool_state_init(struct pst_pool *pool)
 	pool->dstate = malloc(n);
 	pool->free_stack = malloc(n * sizeof(uint32_t));
 	pool->releasing = malloc(n * sizeof(uint32_t));
-	pool->holds = calloc(n, sizeof(uint16_t));
+	pool->pins = calloc(n, sizeof(uint16_t));
 	if (pool->dstate == NULL || pool->free_stack == NULL ||
-	    pool->releasing == NULL || pool->holds == NULL) {
+	    pool->releasing == NULL || pool->pins == NULL) {
 		pst_pool_state_fini(pool);
 		return pst_fail(ENOMEM, "pool %s: out of memory for %zu buffer states",
 				pool->path, n);
@@ -66,11 +66,11 @@ pst_pool_state_fini(struct pst_pool *pool)
 	free(pool->dstate);
 	free(pool->free_stack);
 	free(pool->releasing);
-	free(pool->holds);
+	free(pool->pins);
 	pool->dstate = NULL;
 	pool->free_stack = NULL;
 	pool->releasing = NULL;
-	pool->holds = NULL;
+	pool->pins = NULL;
 }
 
 int
@@ -118,14 +118,15 @@ root_slot(const struct pst_pool *pool, unsigned int slot)
 	return (volatile uint64_t *)(pool->base + PST_POOL_ROOTS_OFFSET) + slot;
 }
 
-uint64_t
-pst_pool_root_get(const struct pst_pool *pool, unsigned int slot)
+int
+pst_pool_root_get(const struct pst_pool *pool, unsigned int slot, uint64_t *value)
 {
-	if (pool == NULL || slot >= PST_POOL_ROOT_SLOTS) {
-		pst_fail(EINVAL, "root slot %u out of range", slot);
-		return 0;
-	}
-	return *root_slot(pool, slot);
+	if (pool == NULL || value == NULL)
+		return pst_fail(EINVAL, "root get: NULL argument");
+	if (slot >= PST_POOL_ROOT_SLOTS)
+		return pst_fail(EINVAL, "root slot %u out of range", slot);
+	*value = *root_slot(pool, slot);
+	return 0;
 }
 
 int
@@ -224,24 +225,24 @@ check_lent(const struct pst_pool *pool, uint32_t index, const char *what)
 	return 0;
 }
 
-int
-pst_pool_give(struct pst_pool *pool, uint32_t index)
+static void
+release_lent(struct pst_pool *pool, uint32_t index)
 {
-	int ret = check_lent(pool, index, "give");
-
-	if (ret != 0)
-		return ret;
 	pool->n_lent--;
 	free_push(pool, index);
-	return 0;
 }
 
 int
-pst_pool_put(struct pst_pool *pool, uint32_t index)
+pst_pool_release_if_lent(struct pst_pool *pool, uint32_t index)
 {
+	int ret;
+
 	if (index < pool->buf_count && pool->dstate[index] == PST_D_KEPT)
 		return 0;
-	return pst_pool_give(pool, index);
+	ret = check_lent(pool, index, "release");
+	if (ret == 0)
+		release_lent(pool, index);
+	return ret;
 }
 
 int
@@ -263,17 +264,23 @@ pst_pool_keep(struct pst_pool *pool, uint32_t index)
 }
 
 int
-pst_pool_release(struct pst_pool *pool, pst_name name)
+pst_pool_release(struct pst_pool *pool, uint32_t index)
 {
-	uint32_t index;
 	int ret;
 
-	if (!pst_pool_name_valid(pool, name))
-		return pst_fail(EINVAL, "release: name 0x%016llx is not valid",
-				(unsigned long long)name);
-	index = pst_name_index(name);
-	if (pool->dstate[index] != PST_D_KEPT)
-		return pst_fail(EINVAL, "release: buffer %u is not kept", index);
+	if (pool == NULL)
+		return pst_fail(EINVAL, "release: NULL pool");
+	if (index >= pool->buf_count)
+		return pst_fail(EINVAL, "release: buffer %u out of range", index);
+	switch (pool->dstate[index]) {
+	case PST_D_LENT:
+		release_lent(pool, index);
+		return 0;
+	case PST_D_KEPT:
+		break;
+	default:
+		return pst_fail(EINVAL, "release: buffer %u is neither lent nor kept", index);
+	}
 	pool->state[index] = PST_BUF_STATE_FREE;
 	ret = pst_persist_flush(&pool->persist, &pool->state[index], 1);
 	if (ret != 0)
@@ -309,7 +316,7 @@ pst_pool_drain(struct pst_pool *pool)
 	for (i = 0, kept = 0; i < pool->n_releasing; i++) {
 		uint32_t index = pool->releasing[i];
 
-		if (pool->holds[index] == 0)
+		if (pool->pins[index] == 0)
 			free_push(pool, index);
 		else
 			pool->releasing[kept++] = index;
@@ -319,21 +326,21 @@ pst_pool_drain(struct pst_pool *pool)
 }
 
 int
-pst_pool_hold(struct pst_pool *pool, uint32_t index)
+pst_pool_pin(struct pst_pool *pool, uint32_t index)
 {
 	if (index >= pool->buf_count || pool->dstate[index] != PST_D_KEPT)
-		return pst_fail(EINVAL, "hold: buffer %u is not kept", index);
-	if (pool->holds[index] == UINT16_MAX)
-		return pst_fail(EBUSY, "hold: buffer %u has too many sends in flight", index);
-	pool->holds[index]++;
+		return pst_fail(EINVAL, "pin: buffer %u is not kept", index);
+	if (pool->pins[index] == UINT16_MAX)
+		return pst_fail(EBUSY, "pin: buffer %u has too many sends in flight", index);
+	pool->pins[index]++;
 	return 0;
 }
 
 void
-pst_pool_unhold(struct pst_pool *pool, uint32_t index)
+pst_pool_unpin(struct pst_pool *pool, uint32_t index)
 {
-	if (index < pool->buf_count && pool->holds[index] > 0)
-		pool->holds[index]--;
+	if (index < pool->buf_count && pool->pins[index] > 0)
+		pool->pins[index]--;
 }
 
 int
@@ -379,9 +386,9 @@ pst_pool_reconcile(struct pst_pool *pool, const pst_name *names, size_t n,
 
 		r.referenced += referenced[i];
 		if (referenced[i] && !kept)
-			r.adopted++;
+			r.newly_kept++;
 		else if (!referenced[i] && kept)
-			r.freed++;
+			r.released++;
 		/* Also normalises stray non-zero bytes to KEPT. */
 		if (pool->state[i] != want) {
 			pool->state[i] = want;

@@ -37,7 +37,7 @@ struct pst_pool {
 	uint32_t n_free;
 	uint32_t *releasing;    /* released, reusable once drained and unheld */
 	uint32_t n_releasing;
-	uint16_t *holds;        /* zero-copy sends in flight per buffer */
+	uint16_t *pins;         /* zero-copy sends in flight per buffer */
 	uint64_t n_lent;
 	uint64_t n_kept;
 	uint64_t takes, keeps, releases, nobufs;
@@ -70,13 +70,13 @@ pst_pool_drain_pending(const struct pst_pool *pool)
 /* Return a lent buffer to the free list, or leave it alone if the
  * application kept it meanwhile: how the stack drops its reference to a
  * received buffer. Returns 0, or -EINVAL for a free or bad index. */
-int pst_pool_put(struct pst_pool *pool, uint32_t index);
+int pst_pool_release_if_lent(struct pst_pool *pool, uint32_t index);
 
 /* Zero-copy sends pin a kept buffer until the peer acknowledged it and the
- * NIC let go of it: a release meanwhile is deferred until the last unhold.
- * hold: 0, -EINVAL (not kept), -EBUSY (too many holds). */
-int pst_pool_hold(struct pst_pool *pool, uint32_t index);
-void pst_pool_unhold(struct pst_pool *pool, uint32_t index);
+ * NIC let go of it: a release meanwhile is deferred until the last unpin.
+ * pin: 0, -EINVAL (not kept), -EBUSY (too many pins). */
+int pst_pool_pin(struct pst_pool *pool, uint32_t index);
+void pst_pool_unpin(struct pst_pool *pool, uint32_t index);
 
 struct rte_mbuf;
 

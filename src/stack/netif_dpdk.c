@@ -99,7 +99,7 @@ rx_pbuf_free(struct pbuf *p)
 {
 	struct pbuf_custom *pc = (struct pbuf_custom *)p;
 
-	pst_pool_put(the_dev->pool, (uint32_t)(pc - the_dev->rx_pbufs));
+	pst_pool_release_if_lent(the_dev->pool, (uint32_t)(pc - the_dev->rx_pbufs));
 }
 
 /* Drivers that copy every transmitted frame out of its mbufs (into a
@@ -242,7 +242,7 @@ fail:
 			rte_eth_dev_stop(dev->port);
 		rte_mempool_free(dev->tx_mp);
 		if (dev->rx_mp != NULL)
-			pst_pool_mempool_free(cfg->pool);
+			pst_pool_mempool_close(cfg->pool);
 		free(dev->rx_pbufs);
 		free(dev->tx_shinfo);
 		free(dev);
@@ -268,9 +268,9 @@ pst_netif_dpdk_close(struct pst_netif_dpdk *dev)
 	 * used again. A NIC's rings still hold some: only closing the port
 	 * returns them, before their mempools may go. */
 	if (rte_mempool_in_use_count(dev->tx_mp) != 0 ||
-	    pst_pool_mempool_free(dev->pool) == -EBUSY) {
+	    pst_pool_mempool_close(dev->pool) == -EBUSY) {
 		rte_eth_dev_close(dev->port);
-		pst_pool_mempool_free(dev->pool);
+		pst_pool_mempool_close(dev->pool);
 	}
 	rte_mempool_free(dev->tx_mp);
 	free(dev->rx_pbufs);
@@ -342,7 +342,7 @@ static void
 tx_ext_free(void *addr, void *opaque)
 {
 	(void)addr;
-	pst_pool_unhold(the_dev->pool, (uint32_t)(uintptr_t)opaque);
+	pst_pool_unpin(the_dev->pool, (uint32_t)(uintptr_t)opaque);
 }
 
 /*
@@ -367,7 +367,7 @@ attach_kept(struct pst_netif_dpdk *dev, const struct pbuf *q)
 	shinfo = &dev->tx_shinfo[index];
 	if (rte_mbuf_ext_refcnt_read(shinfo) == 0) {
 		/* First attachment: pin the buffer (fails unless kept). */
-		if (pst_pool_hold(dev->pool, index) != 0)
+		if (pst_pool_pin(dev->pool, index) != 0)
 			return NULL;
 		shinfo->free_cb = tx_ext_free;
 		shinfo->fcb_opaque = (void *)(uintptr_t)index;
@@ -377,9 +377,9 @@ attach_kept(struct pst_netif_dpdk *dev, const struct pbuf *q)
 	}
 	m = rte_pktmbuf_alloc(dev->tx_mp);
 	if (m == NULL) {
-		/* Drop our reference again; the callback unholds at zero. */
+		/* Drop our reference again; the callback unpins at zero. */
 		if (rte_mbuf_ext_refcnt_update(shinfo, -1) == 0) {
-			pst_pool_unhold(dev->pool, index);
+			pst_pool_unpin(dev->pool, index);
 		}
 		return NULL;
 	}
@@ -614,7 +614,7 @@ rx_to_pbuf(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 	p = pbuf_alloced_custom(PBUF_RAW, len, PBUF_REF, &dev->rx_pbufs[index],
 				data, len);
 	if (p == NULL) {
-		pst_pool_put(dev->pool, index);
+		pst_pool_release_if_lent(dev->pool, index);
 		dev->rx_nobufs++;
 	}
 	return p;

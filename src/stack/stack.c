@@ -123,7 +123,7 @@ fail:
 }
 
 void
-pst_stack_destroy(struct pst_stack *s)
+pst_stack_close(struct pst_stack *s)
 {
 	if (s == NULL)
 		return;

@@ -74,7 +74,7 @@ zc_release(struct pst_conn *c, int all)
 
 		if (!all && z->end > c->stats.bytes_acked)
 			break;
-		pst_pool_unhold(c->stack->pool, z->index);
+		pst_pool_unpin(c->stack->pool, z->index);
 		c->zc_head = (c->zc_head + 1) % c->zc_cap;
 		c->zc_len--;
 	}
@@ -558,18 +558,18 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 		return pst_fail(EAGAIN, "send_name: send buffer full");
 	}
 	/* Pin the buffer first: it must be kept, and stays until acked. */
-	ret = pst_pool_hold(pool, index);
+	ret = pst_pool_pin(pool, index);
 	if (ret != 0)
 		return ret;
 	if (zc_push(c, c->stats.bytes_sent + len, index) != 0) {
-		pst_pool_unhold(pool, index);
+		pst_pool_unpin(pool, index);
 		return pst_fail(ENOMEM, "send_name: out of memory");
 	}
 	/* No copy flag: lwIP references the bytes in place (PBUF_ROM). */
 	err = tcp_write(c->pcb, data, len, 0);
 	if (err != ERR_OK) {
 		c->zc_len--;
-		pst_pool_unhold(pool, index);
+		pst_pool_unpin(pool, index);
 		if (err == ERR_MEM) {
 			c->stats.send_eagain++;
 			block(c);

@@ -152,7 +152,7 @@ child_main(const char *path, enum pst_persist_mode mode, int wfd)
 					fifo[(head + j) % COUNT], 0, BUF);
 			child_send(wfd, &m); /* unreferenced first */
 			for (int j = 0; j < BATCH; j++) {
-				r = pst_pool_release(p, m.names[j]);
+				r = pst_pool_release(p, pst_name_index(m.names[j]));
 				CHILD_CHECK(r == 0, -r);
 			}
 			head = (head + BATCH) % COUNT;
@@ -286,8 +286,8 @@ check_recovered(const char *path, struct tracker *t, int round)
 	memset(&rep, 0x55, sizeof(rep));
 	tu_assert_rc(pst_pool_reconcile(p, names, nn, &rep), 0);
 	assert_int_equal(rep.referenced, nn);
-	assert_int_equal(rep.freed, kept_before - nn);
-	assert_int_equal(rep.adopted, 0);
+	assert_int_equal(rep.released, kept_before - nn);
+	assert_int_equal(rep.newly_kept, 0);
 	assert_int_equal(rep.kept, nn);
 	s = tu_stats(p);
 	assert_int_equal(s.kept, nn);
@@ -298,7 +298,7 @@ check_recovered(const char *path, struct tracker *t, int round)
 		      round, (unsigned long long)t->total_acks,
 		      (unsigned long long)t->total_unrefs,
 		      (unsigned long long)nn, (unsigned long long)kept_before,
-		      (unsigned long long)rep.freed);
+		      (unsigned long long)rep.released);
 	tu_close(p);
 
 	/* Reconciled state is durable. */
@@ -640,10 +640,10 @@ pl_check_one(struct pl_state *st, enum pl_image what)
 	/* A release whose state byte reached the medium before the index
 	 * dropped the name is undone by adoption; nothing else adopts. */
 	if (what != PL_ALL_LEAKED)
-		assert_int_equal(rep.adopted, 0);
+		assert_int_equal(rep.newly_kept, 0);
 	assert_int_equal(rep.referenced, nn);
 	assert_int_equal(rep.kept, nn);
-	assert_int_equal(rep.freed + nn, kept_before + rep.adopted);
+	assert_int_equal(rep.released + nn, kept_before + rep.newly_kept);
 	tu_close(p);
 	unlink(cpath);
 	if (what == PL_DRAINED) {
@@ -734,8 +734,7 @@ test_power_loss(void **state)
 				head = (head + 1) % PL_COUNT;
 				len--;
 				st.in_index[idx] = 0;
-				tu_assert_rc(pst_pool_release(p,
-					pst_name_make(idx, 0, BUF)), 0);
+				tu_assert_rc(pst_pool_release(p, idx), 0);
 				pl_step(&st);
 			}
 			/* no drain here, on purpose */

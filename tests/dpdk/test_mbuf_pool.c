@@ -23,6 +23,7 @@
 
 #include "paste_mbuf.h"
 #include "paste_pool.h"
+#include "pool_internal.h"
 
 #define BURST 32
 
@@ -123,8 +124,7 @@ scan_mbuf(struct rte_mempool *mp, void *opaque, void *obj, unsigned int i)
 	if (off % info.buf_size != 0)
 		s->outside++;
 	/* A kept buffer must never be handed to a driver again. */
-	if (pst_pool_release((struct pst_pool *)s->pool,
-			     pst_name_make((uint32_t)(off / info.buf_size), 0, 0)) == 0)
+	if (s->pool->dstate[off / info.buf_size] == PST_D_KEPT)
 		s->kept_hit++;
 }
 
@@ -235,7 +235,7 @@ test_mempool_buffers_in_file(void **state)
 	assert_int_equal(st.lent, 512);
 	assert_int_equal(st.free, 512);
 	assert_int_equal(pst_pool_verify(pool), 0);
-	assert_int_equal(pst_pool_mempool_free(pool), 0);
+	assert_int_equal(pst_pool_mempool_close(pool), 0);
 	pst_pool_stats(pool, &st);
 	assert_int_equal(st.free, 1024);
 	assert_int_equal(st.lent, 0);
@@ -271,7 +271,7 @@ test_ring_rx_lands_in_file(void **state)
 	}
 	rte_pktmbuf_free_bulk(rx, got);
 	port_stop(ring_port);
-	assert_int_equal(pst_pool_mempool_free(pool), 0);
+	assert_int_equal(pst_pool_mempool_close(pool), 0);
 	pst_pool_close(pool);
 }
 
@@ -295,7 +295,7 @@ test_null_rx_lands_in_file(void **state)
 				   rx[i]->data_len));
 	rte_pktmbuf_free_bulk(rx, got);
 	port_stop(null_port);
-	assert_int_equal(pst_pool_mempool_free(pool), 0);
+	assert_int_equal(pst_pool_mempool_close(pool), 0);
 	pst_pool_close(pool);
 }
 
@@ -355,7 +355,7 @@ test_keep_200k_with_4k_mbufs(void **state)
 	rte_pktmbuf_free_bulk(rx, got);
 	assert_int_equal(pst_pool_verify(pool), 0);
 	port_stop(ring_port);
-	assert_int_equal(pst_pool_mempool_free(pool), 0);
+	assert_int_equal(pst_pool_mempool_close(pool), 0);
 	pst_pool_close(pool);
 
 	pool = reopen_pool();
@@ -416,14 +416,14 @@ test_keep_exhaustion(void **state)
 	assert_int_equal(st.free, 0);
 	assert_int_equal(pst_pool_verify(pool), 0);
 	/* Releasing makes room again, once the release is durable. */
-	assert_int_equal(pst_pool_release(pool, last), 0);
+	assert_int_equal(pst_pool_release(pool, pst_name_index(last)), 0);
 	m = rte_pktmbuf_alloc(mp);
 	assert_int_equal(pst_mbuf_keep(pool, m, &name), -ENOBUFS);
 	assert_int_equal(pst_pool_drain(pool), 0);
 	assert_int_equal(pst_mbuf_keep(pool, m, &name), 0);
 	rte_pktmbuf_free(m);
 	assert_int_equal(pst_pool_verify(pool), 0);
-	assert_int_equal(pst_pool_mempool_free(pool), 0);
+	assert_int_equal(pst_pool_mempool_close(pool), 0);
 	pst_pool_close(pool);
 }
 
@@ -442,7 +442,7 @@ test_errors(void **state)
 	assert_int_equal(pst_errno, EINVAL);
 	assert_null(pst_pool_mempool_create(pool, "x", 8, 0, 3, SOCKET_ID_ANY));
 	assert_int_equal(pst_errno, EINVAL);
-	assert_int_equal(pst_pool_mempool_free(pool), -EINVAL);
+	assert_int_equal(pst_pool_mempool_close(pool), -EINVAL);
 	assert_int_equal(pst_pool_dma_map(pool, ring_port), -EINVAL);
 
 	mp = pst_pool_mempool_create(pool, "mp_err", 64, 0, 0, SOCKET_ID_ANY);
@@ -467,9 +467,9 @@ test_errors(void **state)
 	assert_int_equal(pst_mbuf_keep(pool, m, &name), -EBUSY);
 	rte_mbuf_refcnt_update(m, -1);
 	/* An mbuf out of the mempool blocks freeing it. */
-	assert_int_equal(pst_pool_mempool_free(pool), -EBUSY);
+	assert_int_equal(pst_pool_mempool_close(pool), -EBUSY);
 	rte_pktmbuf_free(m);
-	assert_int_equal(pst_pool_mempool_free(pool), 0);
+	assert_int_equal(pst_pool_mempool_close(pool), 0);
 	assert_int_equal(pst_pool_verify(pool), 0);
 	pst_pool_close(pool);
 }

@@ -242,7 +242,7 @@ test_afpacket_rx_into_pool(void **state)
 	close(sock);
 	close(sink);
 	assert_int_equal(rte_eth_dev_stop(port), 0);
-	assert_int_equal(pst_pool_mempool_free(pool), 0);
+	assert_int_equal(pst_pool_mempool_close(pool), 0);
 	pst_pool_info(pool, &info);
 	pst_pool_close(pool);
 

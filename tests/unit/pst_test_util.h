@@ -559,7 +559,7 @@ tu_kept_map(struct pst_pool *p, uint8_t *kept_map)
 	assert_int_equal(r, -ENOBUFS);
 	assert_int_equal(nt, before.free);
 	for (uint64_t i = 0; i < nt; i++)
-		assert_int_equal(pst_pool_give(p, taken[i]), 0);
+		assert_int_equal(pst_pool_release(p, taken[i]), 0);
 	free(taken);
 }
 

@@ -543,7 +543,7 @@ keep_then_drain(enum pst_persist_mode mode)
 	/* release(): the same shape. */
 	ev_reset();
 	pst_persist_set_hook(&recorder);
-	assert_int_equal(pst_pool_release(p, pst_name_make(idx, 0, 1)), 0);
+	assert_int_equal(pst_pool_release(p, idx), 0);
 	size_t after_rel = n_evs;
 	assert_int_equal(pst_pool_drain(p), 0);
 	pst_persist_set_hook(NULL);
@@ -615,7 +615,7 @@ test_hook_reconcile_durable(void **state)
 	p = tu_must_open(path, PST_PERSIST_FLUSH);
 	/* c: some free buffer (neither a nor b) */
 	assert_int_equal(pst_pool_take(p, &c), 0);
-	assert_int_equal(pst_pool_give(p, c), 0);
+	assert_int_equal(pst_pool_release(p, c), 0);
 	assert_true(c != a && c != b);
 
 	pst_name names[2] = { pst_name_make(a, 0, 10), pst_name_make(c, 5, 5) };
@@ -623,8 +623,8 @@ test_hook_reconcile_durable(void **state)
 	pst_persist_set_hook(&recorder);
 	assert_int_equal(pst_pool_reconcile(p, names, 2, &rep), 0);
 	pst_persist_set_hook(NULL);
-	assert_int_equal(rep.freed, 1);
-	assert_int_equal(rep.adopted, 1);
+	assert_int_equal(rep.released, 1);
+	assert_int_equal(rep.newly_kept, 1);
 
 	long fb = ev_find_flush_covering(0, n_evs, state_byte(p, b));
 	long fc = ev_find_flush_covering(0, n_evs, state_byte(p, c));
