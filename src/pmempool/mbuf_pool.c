@@ -37,7 +37,7 @@ buf_iova(const struct pst_pool *pool, const void *addr)
 static void
 point_mbuf_at(const struct pst_pool *pool, struct rte_mbuf *m, uint32_t index)
 {
-	char *addr = pst_pool_index_addr(pool, index);
+	char *addr = pool_buf_addr(pool, index);
 
 	m->buf_addr = addr;
 	rte_mbuf_iova_set(m, buf_iova(pool, addr));
@@ -73,7 +73,7 @@ detach_buffer(struct rte_mempool *mp, void *opaque, void *obj,
 {
 	struct pst_pool *pool = opaque;
 	struct rte_mbuf *m = obj;
-	uint32_t index = pst_pool_addr_index(pool, m->buf_addr);
+	uint32_t index = pool_buf_index(pool, m->buf_addr);
 
 	(void)mp;
 	(void)obj_idx;
@@ -190,8 +190,8 @@ mbuf_index(const struct pst_pool *pool, const struct rte_mbuf *m, uint32_t *inde
 {
 	if (pool == NULL || m == NULL || pool->mp == NULL || m->pool != pool->mp)
 		return pst_fail(EINVAL, "mbuf %p is not from the pool's mempool", (void *)m);
-	*index = pst_pool_addr_index(pool, m->buf_addr);
-	if (*index == UINT32_MAX || m->buf_addr != pst_pool_index_addr(pool, *index))
+	*index = pool_buf_index(pool, m->buf_addr);
+	if (*index == UINT32_MAX || m->buf_addr != pool_buf_addr(pool, *index))
 		return pst_fail(EINVAL, "mbuf %p does not point at a pool buffer", (void *)m);
 	return 0;
 }
@@ -246,7 +246,7 @@ pst_mbuf_keep(struct pst_pool *pool, struct rte_mbuf *m, pst_name *name)
 	ret = pst_pool_keep(pool, index);
 	if (ret != 0) {
 		/* Undo: the mbuf gets its own buffer back. */
-		pst_pool_release(pool, pst_pool_addr_index(pool, m->buf_addr));
+		pst_pool_release(pool, pool_buf_index(pool, m->buf_addr));
 		point_mbuf_at(pool, m, index);
 		return ret;
 	}

@@ -156,7 +156,7 @@ pst_pool_name_to_addr(const struct pst_pool *pool, pst_name name)
 			 (unsigned long long)name);
 		return NULL;
 	}
-	return pst_pool_index_addr(pool, pst_name_index(name)) +
+	return pool_buf_addr(pool, pst_name_index(name)) +
 	       pst_name_offset(name);
 }
 
@@ -170,12 +170,12 @@ pst_pool_addr_to_name(const struct pst_pool *pool, const void *addr, size_t len)
 		pst_fail(EINVAL, "cannot name %zu bytes at %p", len, addr);
 		return PST_NAME_INVALID;
 	}
-	index = pst_pool_addr_index(pool, addr);
+	index = pool_buf_index(pool, addr);
 	if (index == UINT32_MAX) {
 		pst_fail(EINVAL, "address %p is outside the pool's buffers", addr);
 		return PST_NAME_INVALID;
 	}
-	offset = (size_t)((const char *)addr - pst_pool_index_addr(pool, index));
+	offset = (size_t)((const char *)addr - pool_buf_addr(pool, index));
 	if (offset + len > pool->buf_size) {
 		pst_fail(EINVAL, "%zu bytes at %p cross the end of buffer %u",
 			 len, addr, index);
@@ -191,7 +191,13 @@ pst_pool_buf_addr(const struct pst_pool *pool, uint32_t index)
 		pst_fail(EINVAL, "buffer index %u out of range", index);
 		return NULL;
 	}
-	return pst_pool_index_addr(pool, index);
+	return pool_buf_addr(pool, index);
+}
+
+uint32_t
+pst_pool_buf_index(const struct pst_pool *pool, const void *addr)
+{
+	return pool_buf_index(pool, addr);
 }
 
 int
@@ -341,6 +347,12 @@ pst_pool_unpin(struct pst_pool *pool, uint32_t index)
 {
 	if (index < pool->buf_count && pool->pins[index] > 0)
 		pool->pins[index]--;
+}
+
+int
+pst_pool_drain_pending(const struct pst_pool *pool)
+{
+	return pool->persist.pending || pool->n_releasing > 0;
 }
 
 int

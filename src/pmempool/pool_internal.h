@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The pool object, shared by the file, state and mbuf modules. */
+/* The pool object, shared by the file, state and mbuf modules; the rest
+ * of the library sees it through pool_stack.h only. */
 #ifndef PST_POOL_INTERNAL_H
 #define PST_POOL_INTERNAL_H
 
@@ -8,6 +9,7 @@
 #include "paste_pool.h"
 #include "persist.h"
 #include "pool_layout.h"
+#include "pool_stack.h"
 
 /* In-DRAM state of a buffer; only KEPT has a persistent counterpart. */
 enum pst_buf_dstate {
@@ -59,37 +61,10 @@ struct pst_pool *pst_pool_map(const struct pst_pool_config *cfg, int locked_fd);
 int pst_pool_state_init(struct pst_pool *pool);
 void pst_pool_state_fini(struct pst_pool *pool);
 
-/* Whether a drain has work: flushes not yet drained, or releases waiting
- * for one. The stack drains at the end of a poll only then. */
-static inline int
-pst_pool_drain_pending(const struct pst_pool *pool)
-{
-	return pool->persist.pending || pool->n_releasing > 0;
-}
-
-/* Return a lent buffer to the free list, or leave it alone if the
- * application kept it meanwhile: how the stack drops its reference to a
- * received buffer. Returns 0, or -EINVAL for a free or bad index. */
-int pst_pool_release_if_lent(struct pst_pool *pool, uint32_t index);
-
-/* Zero-copy sends pin a kept buffer until the peer acknowledged it and the
- * NIC let go of it: a release meanwhile is deferred until the last unpin.
- * pin: 0, -EINVAL (not kept), -EBUSY (too many pins). */
-int pst_pool_pin(struct pst_pool *pool, uint32_t index);
-void pst_pool_unpin(struct pst_pool *pool, uint32_t index);
-
-struct rte_mbuf;
-
-/* Give mbuf @m (from the pool's mempool) a fresh buffer and hand its
- * current one, still lent, to the caller in *old_index. The mbuf can then
- * go back to the mempool while its old buffer lives on (in a pbuf, or kept).
- * Returns 0, -EINVAL (foreign or shared mbuf: -EBUSY) or -ENOBUFS. */
-int pst_pool_mbuf_swap(struct pst_pool *pool, struct rte_mbuf *m,
-		       uint32_t *old_index);
-
-/* Buffer index of an address inside the buffer array, or UINT32_MAX. */
+/* pst_pool_buf_index() and (without its range check) pst_pool_buf_addr(),
+ * inline for the pool's own per-packet paths. */
 static inline uint32_t
-pst_pool_addr_index(const struct pst_pool *pool, const void *addr)
+pool_buf_index(const struct pst_pool *pool, const void *addr)
 {
 	const char *p = addr;
 
@@ -100,7 +75,7 @@ pst_pool_addr_index(const struct pst_pool *pool, const void *addr)
 }
 
 static inline char *
-pst_pool_index_addr(const struct pst_pool *pool, uint32_t index)
+pool_buf_addr(const struct pst_pool *pool, uint32_t index)
 {
 	return pool->bufs + (uint64_t)index * pool->buf_size;
 }

@@ -37,7 +37,7 @@
 #include "fault.h"
 #include "netif_dpdk.h"
 #include "paste_mbuf.h"
-#include "pool_internal.h"
+#include "pool_stack.h"
 
 #define RX_BURST 32
 #define TX_QUEUE_MAX 4096
@@ -361,7 +361,7 @@ attach_kept(struct pst_netif_dpdk *dev, const struct pbuf *q)
 	if (!dev->tx_attach ||
 	    !(pbuf_match_type(q, PBUF_ROM) || pbuf_match_type(q, PBUF_REF)))
 		return NULL;
-	index = pst_pool_addr_index(dev->pool, q->payload);
+	index = pst_pool_buf_index(dev->pool, q->payload);
 	if (index == UINT32_MAX)
 		return NULL;
 	shinfo = &dev->tx_shinfo[index];

@@ -12,7 +12,7 @@
 #include "lwip/tcp.h"
 
 #include "error.h"
-#include "pool_internal.h"
+#include "pool_stack.h"
 #include "stack_internal.h"
 
 struct pst_listener {
