@@ -14,11 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
-#include <rte_pause.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
@@ -80,18 +78,6 @@ pst_netif_dpdk_set_tx_hook(void (*fn)(void *ctx, unsigned int n), void *ctx)
 {
 	tx_hook = fn;
 	tx_hook_ctx = ctx;
-}
-
-uint64_t
-pst_cycles(void)
-{
-	return rte_get_tsc_cycles();
-}
-
-void
-pst_cpu_pause(void)
-{
-	rte_pause();
 }
 
 static void

@@ -47,8 +47,4 @@ void pst_netif_dpdk_close(struct pst_netif_dpdk *dev);
  * with the number of frames right before they are handed to the port. */
 void pst_netif_dpdk_set_tx_hook(void (*fn)(void *ctx, unsigned int n), void *ctx);
 
-/* TSC cycles, and a pause for idle polls (DPDK's rte_pause). */
-uint64_t pst_cycles(void);
-void pst_cpu_pause(void);
-
 #endif /* PST_NETIF_DPDK_H */

@@ -15,10 +15,13 @@
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
+#include "cpu.h"
 #include "error.h"
+#include "lwip_errno.h"
 #include "netif_dpdk.h"
 #include "stack_internal.h"
 #include "sys_arch_stats.h"
+#include "tcp.h"
 #include "tcp_batch.h"
 
 /* Idle back-off: spin with a pause first (a new burst is usually close),
@@ -27,47 +30,6 @@
 #define IDLE_SLEEP_NS 50000
 
 static int lwip_initialised;
-
-int
-pst_lwip_errno(signed char err)
-{
-	switch (err) {
-	case ERR_OK:
-		return 0;
-	case ERR_MEM:
-		return -ENOMEM;
-	case ERR_BUF:
-		return -ENOBUFS;
-	case ERR_TIMEOUT:
-		return -ETIMEDOUT;
-	case ERR_RTE:
-		return -EHOSTUNREACH;
-	case ERR_INPROGRESS:
-		return -EINPROGRESS;
-	case ERR_VAL:
-	case ERR_ARG:
-		return -EINVAL;
-	case ERR_WOULDBLOCK:
-		return -EAGAIN;
-	case ERR_USE:
-		return -EADDRINUSE;
-	case ERR_ALREADY:
-		return -EALREADY;
-	case ERR_ISCONN:
-		return -EISCONN;
-	case ERR_CONN:
-	case ERR_CLSD:
-		return -ENOTCONN;
-	case ERR_IF:
-		return -ENETDOWN;
-	case ERR_ABRT:
-		return -ECONNABORTED;
-	case ERR_RST:
-		return -ECONNRESET;
-	default:
-		return -EIO;
-	}
-}
 
 struct pst_stack *
 pst_stack_create(const struct pst_stack_config *cfg)
@@ -93,6 +55,9 @@ pst_stack_create(const struct pst_stack_config *cfg)
 	s->dev = pst_netif_dpdk_open(cfg);
 	if (s->dev == NULL)
 		goto fail;
+	s->tcp = pst_tcp_open(cfg->pool);
+	if (s->tcp == NULL)
+		goto fail;
 	/* lwIP has no teardown: initialise it once per process. Its pools
 	 * are empty again once the previous stack closed every PCB. */
 	if (!lwip_initialised) {
@@ -115,6 +80,7 @@ fail:
 	{
 		int err = pst_errno;
 
+		pst_tcp_close(s->tcp);
 		pst_netif_dpdk_close(s->dev);
 		free(s);
 		pst_errno = err;
@@ -129,12 +95,11 @@ pst_stack_close(struct pst_stack *s)
 		return;
 	/* Abort whatever is left so every received pbuf is freed before the
 	 * device (and its pbuf array) goes. */
-	pst_tcp_shutdown_all();
+	pst_tcp_close(s->tcp);
 	etharp_cleanup_netif(&s->netif);
 	netif_set_down(&s->netif);
 	netif_remove(&s->netif);
 	pst_netif_dpdk_close(s->dev);
-	free(s->segs);
 	free(s);
 }
 
@@ -166,7 +131,7 @@ pst_stack_poll(struct pst_stack *s)
 	pst_tcp_batch_end();
 	/* Acknowledgements in the burst freed lwIP memory: connections that
 	 * ran out of it try again. */
-	pst_tcp_resume_blocked(s);
+	pst_tcp_resume_blocked(s->tcp);
 	tx = pst_netif_dpdk_tx_flush(s->dev);
 	if (tx < 0)
 		return tx;
@@ -261,4 +226,12 @@ struct pst_pool *
 pst_stack_pool(const struct pst_stack *s)
 {
 	return s == NULL ? NULL : s->pool;
+}
+
+int
+pst_flush(struct pst_stack *s, const void *addr, size_t len)
+{
+	if (s == NULL)
+		return pst_fail(EINVAL, "flush: NULL stack");
+	return pst_pool_flush(s->pool, addr, len);
 }

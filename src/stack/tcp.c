@@ -12,18 +12,32 @@
 #include "lwip/tcp.h"
 
 #include "error.h"
+#include "lwip_errno.h"
 #include "pool_stack.h"
 #include "stack_internal.h"
+#include "tcp.h"
+
+/* What the connections of one stack share. */
+struct pst_tcp {
+	struct pst_pool *pool;
+	/* Connections whose send failed for want of lwIP memory, not of
+	 * window: no acknowledgement may be coming to wake them, so the poll
+	 * offers them their sent callback again. */
+	struct pst_conn *blocked;
+	/* Segment array handed to receive callbacks, grown on demand. */
+	struct pst_segment *segs;
+	unsigned int segs_cap;
+};
 
 struct pst_listener {
-	struct pst_stack *stack;
+	struct pst_tcp *tcp;
 	struct tcp_pcb *pcb;
 	pst_accept_fn accept;
 	void *arg;
 };
 
 struct pst_conn {
-	struct pst_stack *stack;
+	struct pst_tcp *tcp;
 	struct tcp_pcb *pcb;
 	struct pst_conn_callbacks cb;
 	void *arg;
@@ -42,7 +56,7 @@ struct pst_conn {
 		uint32_t index;
 	} *zc;
 	unsigned int zc_head, zc_len, zc_cap;
-	/* On the stack's list of connections blocked on lwIP memory. */
+	/* On the list of connections blocked on lwIP memory. */
 	struct pst_conn *blk_next, **blk_pprev;
 	struct pst_conn_stats stats;
 };
@@ -74,7 +88,7 @@ zc_release(struct pst_conn *c, int all)
 
 		if (!all && z->end > c->stats.bytes_acked)
 			break;
-		pst_pool_unpin(c->stack->pool, z->index);
+		pst_pool_unpin(c->tcp->pool, z->index);
 		c->zc_head = (c->zc_head + 1) % c->zc_cap;
 		c->zc_len--;
 	}
@@ -98,15 +112,15 @@ unblock(struct pst_conn *c)
 static void
 block(struct pst_conn *c)
 {
-	struct pst_stack *s = c->stack;
+	struct pst_tcp *tcp = c->tcp;
 
 	if (c->blk_pprev != NULL)
 		return;
-	c->blk_next = s->blocked;
-	if (s->blocked != NULL)
-		s->blocked->blk_pprev = &c->blk_next;
-	s->blocked = c;
-	c->blk_pprev = &s->blocked;
+	c->blk_next = tcp->blocked;
+	if (tcp->blocked != NULL)
+		tcp->blocked->blk_pprev = &c->blk_next;
+	tcp->blocked = c;
+	c->blk_pprev = &tcp->blocked;
 	c->stats.send_blocked++;
 }
 
@@ -140,33 +154,33 @@ callback_done(struct pst_conn *c)
 }
 
 static struct pst_conn *
-conn_new(struct pst_stack *stack, struct tcp_pcb *pcb)
+conn_new(struct pst_tcp *tcp, struct tcp_pcb *pcb)
 {
 	struct pst_conn *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return NULL;
-	c->stack = stack;
+	c->tcp = tcp;
 	c->pcb = pcb;
 	return c;
 }
 
-/* Make room for @n segments in the stack's reusable array. */
+/* Make room for @n segments in the reusable array. */
 static int
-segs_reserve(struct pst_stack *s, unsigned int n)
+segs_reserve(struct pst_tcp *tcp, unsigned int n)
 {
 	struct pst_segment *segs;
-	unsigned int cap = s->segs_cap ? s->segs_cap : 64;
+	unsigned int cap = tcp->segs_cap ? tcp->segs_cap : 64;
 
-	if (n <= s->segs_cap)
+	if (n <= tcp->segs_cap)
 		return 0;
 	while (cap < n)
 		cap *= 2;
-	segs = realloc(s->segs, cap * sizeof(*segs));
+	segs = realloc(tcp->segs, cap * sizeof(*segs));
 	if (segs == NULL)
 		return -ENOMEM;
-	s->segs = segs;
-	s->segs_cap = cap;
+	tcp->segs = segs;
+	tcp->segs_cap = cap;
 	return 0;
 }
 
@@ -174,7 +188,7 @@ static err_t
 on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct pst_conn *c = arg;
-	struct pst_stack *s = c->stack;
+	struct pst_tcp *tcp = c->tcp;
 	struct pbuf *q;
 	unsigned int n = 0;
 	u16_t tot;
@@ -189,7 +203,7 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	}
 	for (q = p; q != NULL; q = q->next)
 		n++;
-	if (segs_reserve(s, n) != 0)
+	if (segs_reserve(tcp, n) != 0)
 		return ERR_MEM; /* lwIP keeps the data and offers it again */
 	n = 0;
 	for (q = p; q != NULL; q = q->next) {
@@ -197,11 +211,11 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 
 		if (q->len == 0)
 			continue;
-		seg = &s->segs[n++];
+		seg = &tcp->segs[n++];
 		seg->data = q->payload;
 		seg->len = q->len;
 		seg->priv = q;
-		seg->name = pst_pool_addr_to_name(s->pool, q->payload, q->len);
+		seg->name = pst_pool_addr_to_name(tcp->pool, q->payload, q->len);
 	}
 	tot = p->tot_len;
 	c->stats.bytes_received += tot;
@@ -213,7 +227,7 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	tcp_recved(pcb, tot);
 	c->in_cb = c->in_recv = 1;
 	if (c->cb.recv != NULL)
-		c->cb.recv(c->arg, c, s->segs, n);
+		c->cb.recv(c->arg, c, tcp->segs, n);
 	c->in_recv = 0;
 	/* Buffers the application kept stay; the others return to the pool. */
 	pbuf_free(p);
@@ -244,16 +258,16 @@ on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 }
 
 void
-pst_tcp_resume_blocked(struct pst_stack *s)
+pst_tcp_resume_blocked(struct pst_tcp *tcp)
 {
-	struct pst_conn *list = s->blocked, *c;
+	struct pst_conn *list = tcp->blocked, *c;
 	int gone;
 
 	/* Take the whole list first: a callback that fails again puts its
 	 * connection back, for the next poll. */
 	if (list == NULL)
 		return;
-	s->blocked = NULL;
+	tcp->blocked = NULL;
 	list->blk_pprev = &list;
 	while ((c = list) != NULL) {
 		unblock(c);
@@ -317,7 +331,7 @@ on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
 
 	if (err != ERR_OK || newpcb == NULL)
 		return ERR_VAL;
-	c = conn_new(l->stack, newpcb);
+	c = conn_new(l->tcp, newpcb);
 	if (c == NULL) {
 		tcp_abort(newpcb);
 		return ERR_ABRT;
@@ -359,7 +373,7 @@ pst_tcp_listen(struct pst_stack *stack, uint16_t port, pst_accept_fn accept,
 			 pst_strerror(pst_lwip_errno(err)));
 		goto fail;
 	}
-	l->stack = stack;
+	l->tcp = stack->tcp;
 	l->pcb = lpcb;
 	l->accept = accept;
 	l->arg = arg;
@@ -411,7 +425,7 @@ pst_tcp_connect(struct pst_stack *stack, uint32_t ipv4, uint16_t port,
 		return NULL;
 	}
 	pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
-	c = pcb != NULL ? conn_new(stack, pcb) : NULL;
+	c = pcb != NULL ? conn_new(stack->tcp, pcb) : NULL;
 	if (c == NULL) {
 		if (pcb != NULL)
 			tcp_close(pcb);
@@ -455,7 +469,7 @@ pst_conn_keep(struct pst_conn *c, const struct pst_segment *seg, pst_name *name)
 		return pst_fail(EINVAL, "keep: not a named segment of the current receive callback");
 	/* The pbuf still holds the buffer (lent); keeping it means the pbuf's
 	 * release at the end of the callback leaves it alone. */
-	ret = pst_pool_keep(c->stack->pool, pst_name_index(seg->name));
+	ret = pst_pool_keep(c->tcp->pool, pst_name_index(seg->name));
 	if (ret != 0)
 		return ret;
 	c->stats.segments_kept++;
@@ -544,7 +558,7 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 		return pst_fail(EINVAL, "send_name: NULL connection");
 	if (c->pcb == NULL || c->gone || !c->established)
 		return pst_fail(ENOTCONN, "send_name: connection is not open");
-	pool = c->stack->pool;
+	pool = c->tcp->pool;
 	data = pst_pool_name_to_addr(pool, name);
 	if (data == NULL)
 		return -EINVAL;
@@ -716,19 +730,26 @@ pst_conn_peer(const struct pst_conn *c, uint32_t *ipv4, uint16_t *port)
 	return 0;
 }
 
-int
-pst_flush(struct pst_stack *stack, const void *addr, size_t len)
+struct pst_tcp *
+pst_tcp_open(struct pst_pool *pool)
 {
-	if (stack == NULL)
-		return pst_fail(EINVAL, "flush: NULL stack");
-	return pst_pool_flush(stack->pool, addr, len);
+	struct pst_tcp *tcp = calloc(1, sizeof(*tcp));
+
+	if (tcp == NULL) {
+		pst_fail(ENOMEM, "stack: out of memory");
+		return NULL;
+	}
+	tcp->pool = pool;
+	return tcp;
 }
 
 void
-pst_tcp_shutdown_all(void)
+pst_tcp_close(struct pst_tcp *tcp)
 {
 	struct tcp_pcb *pcb, *next;
 
+	if (tcp == NULL)
+		return;
 	/* Aborting calls each connection's error callback, which frees it. */
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = next) {
 		next = pcb->next;
@@ -745,4 +766,6 @@ pst_tcp_shutdown_all(void)
 		tcp_arg((struct tcp_pcb *)lpcb, NULL);
 		tcp_close((struct tcp_pcb *)lpcb);
 	}
+	free(tcp->segs);
+	free(tcp);
 }

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The TCP layer (tcp.c) as the poll loop (stack.c) drives it. tcp.c
+ * implements paste_tcp.h over lwIP's raw API and owns struct pst_tcp, the
+ * state a stack's connections share; the poll loop opens it, calls into
+ * it and closes it, and tcp.c never calls the poll loop.
+ */
+#ifndef PST_TCP_H
+#define PST_TCP_H
+
+#include "paste_tcp.h"
+
+struct pst_tcp;
+
+/* TCP state over @pool's buffers. Returns NULL with pst_errno set. */
+struct pst_tcp *pst_tcp_open(struct pst_pool *pool);
+
+/* Abort every connection and close every listener (freeing their
+ * objects), so that no received pbuf outlives the stack, then free @tcp.
+ * NULL is ignored. */
+void pst_tcp_close(struct pst_tcp *tcp);
+
+/* Call the sent callback of every connection blocked on lwIP memory and
+ * send what it queued. */
+void pst_tcp_resume_blocked(struct pst_tcp *tcp);
+
+#endif /* PST_TCP_H */
