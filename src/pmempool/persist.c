@@ -8,8 +8,6 @@
 #include "error.h"
 #include "persist.h"
 
-static struct pst_persist_hook hook;
-
 static const char *const mode_names[] = {
 	[PST_PERSIST_AUTO] = "auto",
 	[PST_PERSIST_FLUSH] = "flush",
@@ -79,8 +77,8 @@ pst_persist_flush(struct pst_persist *p, const void *addr, size_t len)
 	    (size_t)(lo - p->map_base) > p->map_len - len)
 		return pst_fail(EINVAL, "flush of %zu bytes at %p outside the pool mapping",
 				len, addr);
-	if (hook.on_flush != NULL)
-		hook.on_flush(hook.ctx, addr, len);
+	if (p->hook.on_flush != NULL)
+		p->hook.on_flush(p->hook.ctx, addr, len);
 	p->flushes++;
 	p->bytes_flushed += len;
 	p->pending = 1;
@@ -121,8 +119,8 @@ pst_persist_drain(struct pst_persist *p)
 {
 	if (p->pending && p->delay_ns > 0)
 		delay(p->delay_ns);
-	if (hook.on_drain != NULL)
-		hook.on_drain(hook.ctx);
+	if (p->hook.on_drain != NULL)
+		p->hook.on_drain(p->hook.ctx);
 	p->drains++;
 	if (p->mode != PST_PERSIST_MSYNC) {
 		pmem_drain();
@@ -142,10 +140,10 @@ pst_persist_drain(struct pst_persist *p)
 }
 
 void
-pst_persist_set_hook(const struct pst_persist_hook *h)
+pst_persist_set_hook(struct pst_persist *p, const struct pst_persist_hook *hook)
 {
-	if (h == NULL)
-		memset(&hook, 0, sizeof(hook));
+	if (hook == NULL)
+		memset(&p->hook, 0, sizeof(p->hook));
 	else
-		hook = *h;
+		p->hook = *hook;
 }

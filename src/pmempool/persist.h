@@ -13,6 +13,13 @@
 
 #include "paste_pool.h"
 
+/* Observer of persistence events, for tests. Either callback may be NULL. */
+struct pst_persist_hook {
+	void (*on_flush)(void *ctx, const void *addr, size_t len);
+	void (*on_drain)(void *ctx);
+	void *ctx;
+};
+
 /* A persistence domain: one mapping and how it reaches the medium. */
 struct pst_persist {
 	enum pst_persist_mode mode; /* resolved: never PST_PERSIST_AUTO */
@@ -27,13 +34,7 @@ struct pst_persist {
 	uint64_t bytes_flushed;
 	uint64_t drains;
 	uint64_t msyncs;
-};
-
-/* Observer of persistence events, for tests. Either callback may be NULL. */
-struct pst_persist_hook {
-	void (*on_flush)(void *ctx, const void *addr, size_t len);
-	void (*on_drain)(void *ctx);
-	void *ctx;
+	struct pst_persist_hook hook;
 };
 
 /* Resolve @mode for the mapping and reset counters. @is_pmem is libpmem's
@@ -48,7 +49,11 @@ int pst_persist_flush(struct pst_persist *p, const void *addr, size_t len);
 /* Make every earlier flush durable. Returns 0 or -errno of msync. */
 int pst_persist_drain(struct pst_persist *p);
 
-/* Install (or with NULL remove) the process-wide hook. */
-void pst_persist_set_hook(const struct pst_persist_hook *hook);
+/* Install (or with NULL remove) the hook of domain @p. */
+void pst_persist_set_hook(struct pst_persist *p, const struct pst_persist_hook *hook);
+
+/* The same for the domain of @pool (pool.c), for tests that hold a pool. */
+void pst_pool_set_persist_hook(struct pst_pool *pool,
+			       const struct pst_persist_hook *hook);
 
 #endif /* PST_PERSIST_H */

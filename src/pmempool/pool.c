@@ -355,6 +355,12 @@ pst_pool_drain_pending(const struct pst_pool *pool)
 	return pool->persist.pending || pool->n_releasing > 0;
 }
 
+void
+pst_pool_set_persist_hook(struct pst_pool *pool, const struct pst_persist_hook *hook)
+{
+	pst_persist_set_hook(&pool->persist, hook);
+}
+
 int
 pst_pool_persist(struct pst_pool *pool, const void *addr, size_t len)
 {

@@ -41,13 +41,20 @@
 #define TX_QUEUE_MAX 4096
 #define TX_RETRIES 64
 
+/* A received frame as lwIP holds it: a custom pbuf over the pool buffer,
+ * and the device that gets the buffer back when lwIP frees the pbuf. */
+struct rx_pbuf {
+	struct pbuf_custom pc;         /* first: lwIP frees the pbuf */
+	struct pst_netif_dpdk *dev;
+};
+
 struct pst_netif_dpdk {
 	uint16_t port;
 	uint16_t queue;
 	struct pst_pool *pool;
 	struct rte_mempool *rx_mp;     /* the pool's mempool: data in the file */
 	struct rte_mempool *tx_mp;     /* DRAM mbufs for outgoing copies */
-	struct pbuf_custom *rx_pbufs;  /* one per pool buffer */
+	struct rx_pbuf *rx_pbufs;      /* one per pool buffer */
 	/* Zero-copy TX: one shared-info per pool buffer attached to mbufs. */
 	struct rte_mbuf_ext_shared_info *tx_shinfo;
 	struct rte_ether_addr mac;
@@ -61,31 +68,29 @@ struct pst_netif_dpdk {
 	unsigned int n_tx;
 	struct pbuf *rx_held;          /* a frame delayed by rx-reorder */
 	struct pst_fault fault;
+	void (*tx_hook)(void *ctx, unsigned int n);
+	void *tx_hook_ctx;
 
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t rx_nobufs, rx_bad_csum, rx_copied, tx_dropped, tx_zc_segments;
 	uint64_t fault_drops, fault_dups, fault_reorders, fault_corrupts;
 };
 
-/* lwIP state is per process; so is the device its pbufs come from. */
-static struct pst_netif_dpdk *the_dev;
-
-static void (*tx_hook)(void *ctx, unsigned int n);
-static void *tx_hook_ctx;
-
 void
-pst_netif_dpdk_set_tx_hook(void (*fn)(void *ctx, unsigned int n), void *ctx)
+pst_netif_dpdk_set_tx_hook(struct pst_netif_dpdk *dev,
+			   void (*fn)(void *ctx, unsigned int n), void *ctx)
 {
-	tx_hook = fn;
-	tx_hook_ctx = ctx;
+	dev->tx_hook = fn;
+	dev->tx_hook_ctx = ctx;
 }
 
 static void
 rx_pbuf_free(struct pbuf *p)
 {
-	struct pbuf_custom *pc = (struct pbuf_custom *)p;
+	struct rx_pbuf *rp = (struct rx_pbuf *)p;
+	struct pst_netif_dpdk *dev = rp->dev;
 
-	pst_pool_release_if_lent(the_dev->pool, (uint32_t)(pc - the_dev->rx_pbufs));
+	pst_pool_release_if_lent(dev->pool, (uint32_t)(rp - dev->rx_pbufs));
 }
 
 /* Drivers that copy every transmitted frame out of its mbufs (into a
@@ -176,11 +181,8 @@ pst_netif_dpdk_open(const struct pst_stack_config *cfg)
 	struct pst_pool_info info;
 	char name[RTE_MEMPOOL_NAMESIZE];
 	unsigned int n_mbufs = cfg->n_mbufs ? cfg->n_mbufs : 4096;
+	uint64_t i;
 
-	if (the_dev != NULL) {
-		pst_fail(EBUSY, "a paste stack already runs in this process");
-		return NULL;
-	}
 	if (!rte_eth_dev_is_valid_port(cfg->port_id) || cfg->queue_id != 0) {
 		pst_fail(EINVAL, "port %u queue %u: no such port, or queue not 0",
 			 cfg->port_id, cfg->queue_id);
@@ -203,6 +205,10 @@ pst_netif_dpdk_open(const struct pst_stack_config *cfg)
 			 (unsigned long long)info.buf_count);
 		goto fail;
 	}
+	for (i = 0; i < info.buf_count; i++) {
+		dev->rx_pbufs[i].pc.custom_free_function = rx_pbuf_free;
+		dev->rx_pbufs[i].dev = dev;
+	}
 	snprintf(name, sizeof(name), "pst_rx_%u", dev->port);
 	dev->rx_mp = pst_pool_mempool_create(cfg->pool, name, n_mbufs, 256, 0,
 					     rte_eth_dev_socket_id(dev->port));
@@ -218,7 +224,6 @@ pst_netif_dpdk_open(const struct pst_stack_config *cfg)
 	}
 	if (port_setup(dev, cfg) != 0)
 		goto fail;
-	the_dev = dev;
 	return dev;
 fail:
 	{
@@ -261,8 +266,6 @@ pst_netif_dpdk_close(struct pst_netif_dpdk *dev)
 	rte_mempool_free(dev->tx_mp);
 	free(dev->rx_pbufs);
 	free(dev->tx_shinfo);
-	if (the_dev == dev)
-		the_dev = NULL;
 	free(dev);
 }
 
@@ -323,12 +326,14 @@ tx_enqueue(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 	dev->tx_queue[dev->n_tx++] = m;
 }
 
-/* The NIC let go of the last mbuf attached to a kept buffer. */
+/* The NIC let go of the last mbuf attached to a kept buffer; @addr is
+ * inside that buffer. */
 static void
 tx_ext_free(void *addr, void *opaque)
 {
-	(void)addr;
-	pst_pool_unpin(the_dev->pool, (uint32_t)(uintptr_t)opaque);
+	struct pst_netif_dpdk *dev = opaque;
+
+	pst_pool_unpin(dev->pool, pst_pool_buf_index(dev->pool, addr));
 }
 
 /*
@@ -356,7 +361,7 @@ attach_kept(struct pst_netif_dpdk *dev, const struct pbuf *q)
 		if (pst_pool_pin(dev->pool, index) != 0)
 			return NULL;
 		shinfo->free_cb = tx_ext_free;
-		shinfo->fcb_opaque = (void *)(uintptr_t)index;
+		shinfo->fcb_opaque = dev;
 		rte_mbuf_ext_refcnt_set(shinfo, 1);
 	} else {
 		rte_mbuf_ext_refcnt_update(shinfo, 1);
@@ -505,8 +510,8 @@ pst_netif_dpdk_tx_flush(struct pst_netif_dpdk *dev)
 	ret = pst_pool_drain(dev->pool);
 	if (ret != 0)
 		return ret;
-	if (tx_hook != NULL)
-		tx_hook(tx_hook_ctx, dev->n_tx);
+	if (dev->tx_hook != NULL)
+		dev->tx_hook(dev->tx_hook_ctx, dev->n_tx);
 	while (sent < dev->n_tx && tries++ < TX_RETRIES)
 		sent += rte_eth_tx_burst(dev->port, dev->queue, dev->tx_queue + sent,
 					 (uint16_t)(dev->n_tx - sent));
@@ -596,8 +601,7 @@ rx_to_pbuf(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 		return NULL;
 	}
 	rte_pktmbuf_free(m);
-	dev->rx_pbufs[index].custom_free_function = rx_pbuf_free;
-	p = pbuf_alloced_custom(PBUF_RAW, len, PBUF_REF, &dev->rx_pbufs[index],
+	p = pbuf_alloced_custom(PBUF_RAW, len, PBUF_REF, &dev->rx_pbufs[index].pc,
 				data, len);
 	if (p == NULL) {
 		pst_pool_release_if_lent(dev->pool, index);

@@ -43,8 +43,10 @@ void pst_netif_dpdk_mac(const struct pst_netif_dpdk *dev, uint8_t mac[6]);
 /* Stop the port and free everything. Received pbufs must all be freed. */
 void pst_netif_dpdk_close(struct pst_netif_dpdk *dev);
 
-/* Observer of TX bursts, for tests that check "drain before send". Called
- * with the number of frames right before they are handed to the port. */
-void pst_netif_dpdk_set_tx_hook(void (*fn)(void *ctx, unsigned int n), void *ctx);
+/* Observer of @dev's TX bursts, for tests that check "drain before send".
+ * Called with the number of frames right before they are handed to the
+ * port. NULL removes it. */
+void pst_netif_dpdk_set_tx_hook(struct pst_netif_dpdk *dev,
+				void (*fn)(void *ctx, unsigned int n), void *ctx);
 
 #endif /* PST_NETIF_DPDK_H */

@@ -45,6 +45,12 @@ pst_stack_create(const struct pst_stack_config *cfg)
 		pst_fail(EINVAL, "stack: tx_zero_copy must be auto, on or off");
 		return NULL;
 	}
+	/* lwIP's state is the process's: one stack, whose netif is lwIP's
+	 * default until the stack closes. */
+	if (netif_default != NULL) {
+		pst_fail(EBUSY, "a paste stack already runs in this process");
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		pst_fail(ENOMEM, "stack: out of memory");
@@ -126,9 +132,9 @@ pst_stack_poll(struct pst_stack *s)
 	s->polls++;
 	/* What the burst's segments produce is sent once per connection
 	 * after the whole burst (tcp_batch.c). */
-	pst_tcp_batch_begin();
+	pst_tcp_batch_begin(&s->batch);
 	rx = pst_netif_dpdk_rx(s->dev, &s->netif);
-	pst_tcp_batch_end();
+	pst_tcp_batch_end(&s->batch);
 	/* Acknowledgements in the burst freed lwIP memory: connections that
 	 * ran out of it try again. */
 	pst_tcp_resume_blocked(s->tcp);

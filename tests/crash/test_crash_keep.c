@@ -595,7 +595,6 @@ pl_check_one(struct pl_state *st, enum pl_image what)
 	size_t nn = 0;
 	int fd;
 
-	pst_persist_set_hook(NULL);
 	tu_path(cpath, sizeof(cpath), "powerloss-image");
 	fd = open(cpath, O_CREAT | O_EXCL | O_WRONLY, 0600);
 	assert_true(fd >= 0);
@@ -650,7 +649,6 @@ pl_check_one(struct pl_state *st, enum pl_image what)
 		st->crashes++;
 		st->checked_names += nn;
 	}
-	pst_persist_set_hook(&st->hook);
 }
 
 /* After every pool call: maybe the power fails here. */
@@ -703,7 +701,7 @@ test_power_loss(void **state)
 	st.hook = (struct pst_persist_hook){ .on_flush = shadow_flush,
 					     .on_drain = shadow_drain,
 					     .ctx = &st.sh };
-	pst_persist_set_hook(&st.hook);
+	pst_pool_set_persist_hook(p, &st.hook);
 
 	for (int batch = 0; batch < 1200; batch++) {
 		/* 1..16 keeps per batch */
@@ -746,7 +744,7 @@ test_power_loss(void **state)
 	pl_check_image(&st);
 
 	/* Reconcile is durable on return. */
-	pst_persist_set_hook(NULL);
+	pst_pool_set_persist_hook(p, NULL);
 	tu_close(p);
 	p = tu_must_open(path, PST_PERSIST_FLUSH);
 	static pst_name names[PL_COUNT];
@@ -760,7 +758,7 @@ test_power_loss(void **state)
 	st.sh.n_pend = 0;
 	info = tu_info(p);
 	st.sh.base = info.base;
-	pst_persist_set_hook(&st.hook);
+	pst_pool_set_persist_hook(p, &st.hook);
 	tu_assert_rc(pst_pool_reconcile(p, names, nn, NULL), 0);
 	memset(st.in_index, 0, sizeof(st.in_index));
 	for (size_t k = 0; k < nn; k++)
@@ -772,7 +770,7 @@ test_power_loss(void **state)
 			assert_int_equal(((uint8_t *)st.sh.img)[
 				((struct pst_pool_header *)st.sh.img)->state_offset + i],
 				PST_BUF_STATE_FREE);
-	pst_persist_set_hook(NULL);
+	pst_pool_set_persist_hook(p, NULL);
 	assert_int_equal(st.sh.ignored, 0);
 	print_message("power loss simulated at %llu points, %llu index entries "
 		      "checked\n", (unsigned long long)st.crashes,

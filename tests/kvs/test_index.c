@@ -334,7 +334,6 @@ group_teardown(void **state)
 static int
 test_teardown(void **state)
 {
-	pst_persist_set_hook(NULL);
 	vd_reset();
 	return tu_test_teardown(state);
 }
@@ -1313,7 +1312,6 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 
 	assert_non_null(s);
 	assert_non_null(s_lo);
-	pst_persist_set_hook(NULL);
 	tu_path(cpath, sizeof(cpath), "powerloss-image");
 	fd = open(cpath, O_CREAT | O_EXCL | O_WRONLY, 0600);
 	assert_true(fd >= 0);
@@ -1479,7 +1477,6 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 	pl->checks++;
 	pl->checks_q[pl->cap_q]++;
 	pl->captured = 0;
-	pst_persist_set_hook(&pl->hook);
 }
 
 static void
@@ -1511,7 +1508,7 @@ power_loss_run(const struct kv_index_ops *ops, uint64_t seed, uint32_t nbatches,
 	pl->hook = (struct pst_persist_hook){ .on_flush = pl_flush,
 					      .on_drain = pl_drain, .ctx = pl };
 	pl->armed = 1;
-	pst_persist_set_hook(&pl->hook);
+	pst_pool_set_persist_hook(p, &pl->hook);
 
 	wl_init(&w, ops, p, nkeys, seed * 7 + 1);
 	found_init(&f, nkeys, NULL);
@@ -1555,7 +1552,7 @@ power_loss_run(const struct kv_index_ops *ops, uint64_t seed, uint32_t nbatches,
 			pl_check(pl, ops, nkeys);
 	}
 	pl->armed = 0;
-	pst_persist_set_hook(NULL);
+	pst_pool_set_persist_hook(p, NULL);
 	wl_check_all(&w, 1);
 	ops->close(w.idx);
 	tu_close(p);

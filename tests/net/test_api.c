@@ -26,6 +26,7 @@
 #include "netns.h"
 #include "paste.h"
 #include "persist.h"
+#include "stack_internal.h"
 
 #define POOL_BUFS 16384
 #define N_MBUFS 1024
@@ -613,12 +614,12 @@ test_reply_leaves_after_drain(void **state)
 
 	(void)state;
 	assert_non_null(pst_tcp_listen(stack, 6004, ack_accept, NULL));
-	pst_persist_set_hook(&hook);
-	pst_netif_dpdk_set_tx_hook(ord_tx, &o);
+	pst_pool_set_persist_hook(pool, &hook);
+	pst_netif_dpdk_set_tx_hook(stack->dev, ord_tx, &o);
 	pid = tb_spawn_linux(&tb, peer_main, &p);
 	i = (unsigned int)poll_child(pid, 30);
-	pst_persist_set_hook(NULL);
-	pst_netif_dpdk_set_tx_hook(NULL, NULL);
+	pst_pool_set_persist_hook(pool, NULL);
+	pst_netif_dpdk_set_tx_hook(stack->dev, NULL, NULL);
 	assert_int_equal(i, 0);
 	/* Every TX burst must come after a drain covering all earlier flushes. */
 	for (i = 0; i < o.n; i++) {
@@ -697,6 +698,16 @@ test_errors(void **state)
 	assert_int_equal(pst_errno, EADDRINUSE);
 	assert_null(pst_tcp_listen(stack, 0, err_accept, &e));
 	assert_int_equal(pst_errno, EINVAL);
+	/* One stack per process: a second is refused, and the first (its
+	 * listener above) carries on. */
+	{
+		const struct pst_stack_config cfg = {
+			.ipv4_addr = 0xc6120001, .pool = pool, .n_mbufs = N_MBUFS,
+		};
+
+		assert_null(pst_stack_create(&cfg));
+		assert_int_equal(pst_errno, EBUSY);
+	}
 
 	/* A reset from the peer reaches the closed callback as -ECONNRESET. */
 	pid = tb_spawn_linux(&tb, peer_main, &p);

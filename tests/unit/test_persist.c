@@ -112,14 +112,12 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
-	pst_persist_set_hook(NULL);
 	return tu_group_teardown_common();
 }
 
 static int
 test_teardown(void **state)
 {
-	pst_persist_set_hook(NULL);
 	ev_reset();
 	return tu_test_teardown(state);
 }
@@ -474,11 +472,11 @@ test_hook_sees_flush_and_drain(void **state)
 	char *b = pst_pool_buf_addr(p, 3);
 
 	ev_reset();
-	pst_persist_set_hook(&recorder);
+	pst_pool_set_persist_hook(p, &recorder);
 	assert_int_equal(pst_pool_flush(p, b, 100), 0);
 	assert_int_equal(pst_pool_flush(p, b + 256, 64), 0);
 	assert_int_equal(pst_pool_drain(p), 0);
-	pst_persist_set_hook(NULL);
+	pst_pool_set_persist_hook(p, NULL);
 
 	assert_int_equal(hook_ctx_bad, 0);
 	assert_int_equal(n_evs, 3);
@@ -498,13 +496,44 @@ test_hook_sees_flush_and_drain(void **state)
 	struct pst_persist_hook only_drain = { .on_drain = rec_drain,
 					       .ctx = &hook_ctx_tag };
 	ev_reset();
-	pst_persist_set_hook(&only_drain);
+	pst_pool_set_persist_hook(p, &only_drain);
 	assert_int_equal(pst_pool_persist(p, b, 64), 0);
-	pst_persist_set_hook(NULL);
+	pst_pool_set_persist_hook(p, NULL);
 	assert_int_equal(n_evs, 1);
 	assert_int_equal(evs[0].type, EV_DRAIN);
 
 	tu_close(p);
+}
+
+/* A hook belongs to one pool's persistence domain: another open pool, or
+ * the same file opened again, has none. */
+static void
+test_hook_is_per_pool(void **state)
+{
+	char path_p[PATH_MAX], path_q[PATH_MAX];
+	struct pst_pool *p, *q;
+
+	(void)state;
+	p = tu_must_create(tu_path(path_p, sizeof(path_p), "hookp"), POOL_BUF,
+			   POOL_COUNT, PST_PERSIST_FLUSH);
+	q = tu_must_create(tu_path(path_q, sizeof(path_q), "hookq"), POOL_BUF,
+			   POOL_COUNT, PST_PERSIST_FLUSH);
+	ev_reset();
+	pst_pool_set_persist_hook(p, &recorder);
+	assert_int_equal(pst_pool_persist(q, pst_pool_buf_addr(q, 1), 64), 0);
+	assert_int_equal(n_evs, 0);
+	assert_int_equal(pst_pool_persist(p, pst_pool_buf_addr(p, 1), 64), 0);
+	assert_int_equal(n_evs, 2);
+	assert_int_equal(hook_ctx_bad, 0);
+	tu_close(p);
+	assert_int_equal(n_evs, 3); /* close drains */
+
+	ev_reset();
+	p = tu_must_open(path_p, PST_PERSIST_FLUSH);
+	assert_int_equal(pst_pool_persist(p, pst_pool_buf_addr(p, 1), 64), 0);
+	assert_int_equal(n_evs, 0);
+	tu_close(p);
+	tu_close(q);
 }
 
 /* keep(): flush of the state byte, no drain; the next drain comes after. */
@@ -523,11 +552,11 @@ keep_then_drain(enum pst_persist_mode mode)
 	const char *sb = state_byte(p, idx);
 
 	ev_reset();
-	pst_persist_set_hook(&recorder);
+	pst_pool_set_persist_hook(p, &recorder);
 	assert_int_equal(pst_pool_keep(p, idx), 0);
 	size_t after_keep = n_evs;
 	assert_int_equal(pst_pool_drain(p), 0);
-	pst_persist_set_hook(NULL);
+	pst_pool_set_persist_hook(p, NULL);
 
 	assert_int_equal(evs_overflow, 0);
 	long f = ev_find_flush_covering(0, after_keep, sb);
@@ -542,11 +571,11 @@ keep_then_drain(enum pst_persist_mode mode)
 
 	/* release(): the same shape. */
 	ev_reset();
-	pst_persist_set_hook(&recorder);
+	pst_pool_set_persist_hook(p, &recorder);
 	assert_int_equal(pst_pool_release(p, idx), 0);
 	size_t after_rel = n_evs;
 	assert_int_equal(pst_pool_drain(p), 0);
-	pst_persist_set_hook(NULL);
+	pst_pool_set_persist_hook(p, NULL);
 	assert_true(ev_find_flush_covering(0, after_rel, sb) >= 0);
 	assert_int_equal(ev_count(0, after_rel, EV_DRAIN), 0);
 	assert_int_equal(*sb, PST_BUF_STATE_FREE);
@@ -582,11 +611,10 @@ test_hook_close_drains(void **state)
 			   POOL_COUNT, PST_PERSIST_FLUSH);
 	assert_int_equal(pst_pool_take(p, &idx), 0);
 	ev_reset();
-	pst_persist_set_hook(&recorder);
+	pst_pool_set_persist_hook(p, &recorder);
 	assert_int_equal(pst_pool_keep(p, idx), 0);
 	size_t after_keep = n_evs;
 	tu_close(p);
-	pst_persist_set_hook(NULL);
 	assert_true(ev_count(0, after_keep, EV_FLUSH) >= 1);
 	if (ev_find_drain(after_keep, n_evs) < 0)
 		fail_msg("close() after an undrained keep() issued no drain");
@@ -620,9 +648,9 @@ test_hook_reconcile_durable(void **state)
 
 	pst_name names[2] = { pst_name_make(a, 0, 10), pst_name_make(c, 5, 5) };
 	ev_reset();
-	pst_persist_set_hook(&recorder);
+	pst_pool_set_persist_hook(p, &recorder);
 	assert_int_equal(pst_pool_reconcile(p, names, 2, &rep), 0);
-	pst_persist_set_hook(NULL);
+	pst_pool_set_persist_hook(p, NULL);
 	assert_int_equal(rep.released, 1);
 	assert_int_equal(rep.newly_kept, 1);
 
@@ -654,6 +682,7 @@ main(void)
 		T(test_auto_mode),
 		T(test_flush_outside_mapping),
 		T(test_hook_sees_flush_and_drain),
+		T(test_hook_is_per_pool),
 		T(test_hook_keep_then_drain_flush_mode),
 		T(test_hook_keep_then_drain_msync_mode),
 		T(test_hook_close_drains),
