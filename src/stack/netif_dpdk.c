@@ -319,10 +319,10 @@ flip_byte(struct pst_fault *f, uint8_t *data, uint32_t len)
 static void
 tx_enqueue(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 {
-	/* A full queue is sent early; tx_flush drains first, so the order
-	 * "drain, then send" holds even then. */
+	/* A full queue is transmitted early, after its own drain, so the
+	 * order "drain, then transmit" holds even then. */
 	if (dev->n_tx == TX_QUEUE_MAX)
-		pst_netif_dpdk_tx_flush(dev);
+		pst_netif_dpdk_drain_and_transmit(dev);
 	dev->tx_queue[dev->n_tx++] = m;
 }
 
@@ -492,7 +492,7 @@ linkoutput(struct netif *nif, struct pbuf *p)
 }
 
 int
-pst_netif_dpdk_tx_flush(struct pst_netif_dpdk *dev)
+pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev)
 {
 	unsigned int sent = 0, tries = 0, i;
 	int ret;

@@ -26,10 +26,11 @@ signed char pst_netif_dpdk_netif_init(struct netif *nif);
  * Returns the number of frames received. */
 unsigned int pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif);
 
-/* Drain the pool (every flush issued so far becomes durable), then send
- * every queued frame. Returns frames sent, or a negative errno from the
- * drain, in which case nothing is sent. */
-int pst_netif_dpdk_tx_flush(struct pst_netif_dpdk *dev);
+/* Drain the pool (every flush issued so far becomes durable), then
+ * transmit every queued frame. With no frame queued, drain only if the
+ * pool has a drain pending. Returns frames transmitted, or a negative
+ * errno from the drain, in which case nothing is transmitted. */
+int pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev);
 
 /* Frames queued and not sent yet. */
 unsigned int pst_netif_dpdk_tx_pending(const struct pst_netif_dpdk *dev);

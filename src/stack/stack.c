@@ -138,13 +138,13 @@ pst_stack_poll(struct pst_stack *s)
 	/* Acknowledgements in the burst freed lwIP memory: connections that
 	 * ran out of it try again. */
 	pst_tcp_resume_blocked(s->tcp);
-	tx = pst_netif_dpdk_tx_flush(s->dev);
+	tx = pst_netif_dpdk_drain_and_transmit(s->dev);
 	if (tx < 0)
 		return tx;
 	sys_check_timeouts();
 	/* Timers send retransmissions and delayed ACKs: they too leave only
-	 * after a drain, done inside tx_flush. */
-	tx2 = pst_netif_dpdk_tx_flush(s->dev);
+	 * after a drain. */
+	tx2 = pst_netif_dpdk_drain_and_transmit(s->dev);
 	if (tx2 < 0)
 		return tx2;
 	if (rx + (unsigned int)tx + (unsigned int)tx2 == 0) {
