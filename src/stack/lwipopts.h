@@ -130,6 +130,7 @@ unsigned short pst_inet_chksum(const void *data, int len);
 /* MIB-II counters: TCP retransmissions (mib2.tcpretranssegs). */
 #define MIB2_STATS 1
 #define LWIP_STATS_DISPLAY 0
-#define LWIP_DEBUG 0
+/* LWIP_DEBUG stays undefined: lwIP tests it with #ifdef, so any value,
+ * even 0, compiles its debug code in (LWIP_ERROR then prints). */
 
 #endif /* PST_LWIPOPTS_H */
