@@ -11,24 +11,48 @@ probability_ok(double p)
 	return p >= 0.0 && p <= 1.0; /* also false for NaN */
 }
 
+/* Every probability of @cfg in [0, 1]: 0 and *any set when one is
+ * non-zero, or -EINVAL naming the first that is not. */
+static int
+check_probabilities(const struct pst_fault_config *cfg, int *any)
+{
+	const struct {
+		const char *name;
+		double p;
+	} probs[] = {
+		{ "rx_drop", cfg->rx_drop },
+		{ "rx_dup", cfg->rx_dup },
+		{ "rx_reorder", cfg->rx_reorder },
+		{ "rx_corrupt", cfg->rx_corrupt },
+		{ "tx_drop", cfg->tx_drop },
+		{ "tx_dup", cfg->tx_dup },
+		{ "tx_reorder", cfg->tx_reorder },
+		{ "tx_corrupt", cfg->tx_corrupt },
+	};
+	size_t i;
+
+	*any = 0;
+	for (i = 0; i < sizeof(probs) / sizeof(probs[0]); i++) {
+		if (!probability_ok(probs[i].p))
+			return pst_fail(EINVAL, "fault probability %s (%g) is not in [0, 1]",
+					probs[i].name, probs[i].p);
+		if (probs[i].p > 0.0)
+			*any = 1;
+	}
+	return 0;
+}
+
 int
 pst_fault_init(struct pst_fault *f, const struct pst_fault_config *cfg)
 {
-	const double *p;
-	size_t i, n;
+	int ret;
 
 	memset(f, 0, sizeof(*f));
 	if (cfg == NULL)
 		return 0;
-	p = &cfg->rx_drop;
-	n = (sizeof(*cfg) - offsetof(struct pst_fault_config, rx_drop)) / sizeof(double);
-	for (i = 0; i < n; i++) {
-		if (!probability_ok(p[i]))
-			return pst_fail(EINVAL, "fault probability #%zu (%g) is not in [0, 1]",
-					i, p[i]);
-		if (p[i] > 0.0)
-			f->enabled = 1;
-	}
+	ret = check_probabilities(cfg, &f->enabled);
+	if (ret != 0)
+		return ret;
 	f->cfg = *cfg;
 	/* xorshift64* must not start at zero. */
 	f->state = cfg->seed ? cfg->seed : 0x9e3779b97f4a7c15ull;

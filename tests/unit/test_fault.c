@@ -47,6 +47,40 @@ test_rejects_bad_probabilities(void **state)
 	assert_true(f.enabled);
 }
 
+/* Each of the eight probabilities is checked, and named when refused. */
+static void
+test_every_probability_checked(void **state)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+		{ "rx_drop", offsetof(struct pst_fault_config, rx_drop) },
+		{ "rx_dup", offsetof(struct pst_fault_config, rx_dup) },
+		{ "rx_reorder", offsetof(struct pst_fault_config, rx_reorder) },
+		{ "rx_corrupt", offsetof(struct pst_fault_config, rx_corrupt) },
+		{ "tx_drop", offsetof(struct pst_fault_config, tx_drop) },
+		{ "tx_dup", offsetof(struct pst_fault_config, tx_dup) },
+		{ "tx_reorder", offsetof(struct pst_fault_config, tx_reorder) },
+		{ "tx_corrupt", offsetof(struct pst_fault_config, tx_corrupt) },
+	};
+	struct pst_fault f;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		struct pst_fault_config cfg = { .seed = 1 };
+		double bad = 2.0, good = 0.5;
+
+		memcpy((char *)&cfg + fields[i].off, &bad, sizeof(bad));
+		assert_int_equal(pst_fault_init(&f, &cfg), -EINVAL);
+		assert_non_null(strstr(pst_errormsg(), fields[i].name));
+		memcpy((char *)&cfg + fields[i].off, &good, sizeof(good));
+		assert_int_equal(pst_fault_init(&f, &cfg), 0);
+		assert_true(f.enabled);
+	}
+}
+
 /* One seed, one sequence of decisions: a failing test can be replayed. */
 static void
 test_same_seed_same_decisions(void **state)
@@ -97,6 +131,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_disabled_when_all_zero),
 		cmocka_unit_test(test_rejects_bad_probabilities),
+		cmocka_unit_test(test_every_probability_checked),
 		cmocka_unit_test(test_same_seed_same_decisions),
 		cmocka_unit_test(test_rates_match_probabilities),
 	};
