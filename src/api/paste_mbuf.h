@@ -98,10 +98,10 @@ int pst_mbuf_keep(struct pst_pool *pool, struct rte_mbuf *m, pst_name *name);
 /**
  * DMA-map the pool's buffers for the device behind @p port_id, for real
  * NICs that translate through an IOMMU. Virtual devices need no mapping:
- * for them this returns 0 and does nothing.
+ * for them this returns 0 and does nothing, in either IOVA mode.
  *
- * @return 0, -EINVAL (bad port, no mempool yet), -ENOTSUP (IOVA-as-PA
- *   mode), or the error of rte_dev_dma_map().
+ * @return 0, -EINVAL (bad port, no mempool yet), -ENOTSUP (a physical
+ *   device in IOVA-as-PA mode), or the error of rte_dev_dma_map().
  */
 int pst_pool_dma_map(struct pst_pool *pool, uint16_t port_id);
 

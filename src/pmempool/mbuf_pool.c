@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -254,6 +255,17 @@ pst_mbuf_keep(struct pst_pool *pool, struct rte_mbuf *m, pst_name *name)
 	return 0;
 }
 
+/* A device on the virtual bus (af_packet, tap, memif, ring, null, ...):
+ * its driver reaches the buffers through their virtual addresses, never by
+ * DMA, so it needs no mapping and no IOVA, in either IOVA mode. */
+static int
+is_virtual(const struct rte_device *dev)
+{
+	const struct rte_bus *bus = dev != NULL ? rte_dev_bus(dev) : NULL;
+
+	return bus != NULL && strcmp(rte_bus_name(bus), "vdev") == 0;
+}
+
 int
 pst_pool_dma_map(struct pst_pool *pool, uint16_t port_id)
 {
@@ -266,14 +278,17 @@ pst_pool_dma_map(struct pst_pool *pool, uint16_t port_id)
 	ret = rte_eth_dev_info_get(port_id, &dev_info);
 	if (ret != 0)
 		return pst_fail(ret, "dma map: port %u: %s", port_id, rte_strerror(-ret));
+	if (is_virtual(dev_info.device))
+		return 0;
 	if (rte_eal_iova_mode() != RTE_IOVA_VA)
-		return pst_fail(ENOTSUP, "dma map: needs IOVA-as-VA mode (--iova-mode=va)");
+		return pst_fail(ENOTSUP, "dma map: port %u: a physical device needs IOVA-as-VA mode (--iova-mode=va)",
+				port_id);
 	if (pool->dma_dev == dev_info.device)
 		return 0;
 	len = (size_t)pool->buf_count * pool->buf_size;
 	if (rte_dev_dma_map(dev_info.device, pool->bufs, buf_iova(pool, pool->bufs),
 			    len) != 0) {
-		/* Buses of virtual devices have no DMA mapping to do. */
+		/* Other buses without DMA mapping have nothing to do either. */
 		if (rte_errno == ENOTSUP)
 			return 0;
 		return pst_fail(rte_errno, "dma map: port %u: %s", port_id,

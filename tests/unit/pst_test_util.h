@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Helpers shared by the unit and crash tests (header only, static functions).
+ * Helpers shared by the unit, crash and dpdk tests (header only, static
+ * functions).
  *
  * Every test program works in its own directory /dev/shm/pst-<tag>-<pid>,
  * created by the group setup and removed (with everything in it) by the group
