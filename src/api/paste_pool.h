@@ -159,9 +159,10 @@ struct pst_pool;
 /**
  * Create a new pool file and open it.
  *
- * The file is built under a temporary name, made durable, then renamed into
- * place, so a crash during creation never leaves a half-written pool at
- * @p cfg->path.
+ * The file is built as an unnamed file in the directory of @p cfg->path
+ * (O_TMPFILE), made durable, then linked into place with linkat(), which
+ * fails rather than replace a file that appeared meanwhile. A crash during
+ * creation never leaves a half-written pool, nor any file, at the path.
  *
  * @param cfg
  *   Path, geometry (buf_count required) and persistence mode.
@@ -169,6 +170,7 @@ struct pst_pool;
  *   The open pool, or NULL with ::pst_errno set:
  *    - EINVAL: missing path, bad buffer size or count, bad mode;
  *    - EEXIST: a file already exists at the path (it is left untouched);
+ *    - EOPNOTSUPP: the file system cannot create unnamed files (O_TMPFILE);
  *    - ENOSPC, EACCES, ...: the file could not be created or sized;
  *    - ENOMEM: out of memory.
  */

@@ -36,7 +36,6 @@ struct pst_fault_config {
 	double tx_corrupt;    /**< flip one byte of a frame to be sent */
 };
 
-/** How to create a stack. Zeroed fields take their defaults. */
 /** How sends by name reach the wire (pst_stack_config.tx_zero_copy). */
 enum pst_tx_zero_copy {
 	PST_TX_ZC_AUTO = 0, /**< attach, unless the driver copies frames anyway */
@@ -44,6 +43,7 @@ enum pst_tx_zero_copy {
 	PST_TX_ZC_OFF,      /**< always copy into the frame */
 };
 
+/** How to create a stack. Zeroed fields take their defaults. */
 struct pst_stack_config {
 	uint16_t port_id;          /**< DPDK port, configured and started by the stack */
 	uint16_t queue_id;         /**< RX/TX queue pair (only queue 0 is supported now) */

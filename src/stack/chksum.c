@@ -3,11 +3,11 @@
  * The Internet checksum (RFC 1071) for lwIP (LWIP_CHKSUM in lwipopts.h).
  *
  * Ports without checksum offload (net_af_packet on the testbed, net_tap)
- * leave every byte received and sent to software, and lwIP's own routine,
- * 16 bits a step, was a quarter of the instructions of a pipelined 1 KiB
- * SET. This one adds 32-bit words into four 64-bit accumulators, so no
- * carry is lost before the fold for any frame size, and the compiler keeps
- * the four sums independent.
+ * leave every byte received and sent to software, so this loop runs over
+ * every payload byte; lwIP's own routine adds 16 bits a step. This one adds
+ * 32-bit words into four 64-bit accumulators, so no carry is lost before
+ * the fold for any frame size, and the compiler keeps the four sums
+ * independent.
  */
 #include <stdint.h>
 #include <string.h>

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * lwIP's network interface over one DPDK ethdev port and queue. This is the
- * only part of paste that sees both lwIP and DPDK; the rest of the stack
- * talks to it through these calls.
+ * only part of paste where lwIP's packets meet DPDK's (sys_arch.c takes
+ * just DPDK's clock and random numbers); the rest of the stack talks to it
+ * through these calls.
  */
 #ifndef PST_NETIF_DPDK_H
 #define PST_NETIF_DPDK_H

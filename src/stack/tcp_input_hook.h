@@ -6,10 +6,10 @@
  * lwIP sends whatever a segment produced (the application's reply, an ACK)
  * as soon as that segment is processed. With a burst of segments carrying
  * pipelined requests, that is one small reply frame per segment. Inside a
- * receive burst paste holds these sends back and the stack sends once per
- * connection when the burst is done (pst_tcp_output_deferred), so replies
- * to all requests of the burst share segments, as they would after a
- * kernel server's single read().
+ * receive burst pst_tcp_input_output() holds these sends back, and the poll
+ * sends once per connection when the burst is done (pst_tcp_batch_end();
+ * both in tcp_batch.c), so replies to all requests of the burst share
+ * segments, as they would after a kernel server's single read().
  */
 #ifndef PST_TCP_INPUT_HOOK_H
 #define PST_TCP_INPUT_HOOK_H

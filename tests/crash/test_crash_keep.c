@@ -495,7 +495,7 @@ test_crash_create(void **state)
 		tu_rm_dir_contents(tu_dir);
 		alarm(0);
 	}
-	print_message("create killed: %d times before the rename, %d after\n",
+	print_message("create killed: %d times before the link, %d after\n",
 		      absent, complete);
 }
 

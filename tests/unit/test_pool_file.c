@@ -181,8 +181,8 @@ test_create_open_roundtrip(void **state)
 	assert_int_equal(s.takes, 0);
 	assert_int_equal(s.nobufs, 0);
 	tu_assert_verify(p);
-	/* File mode 0 means 0600; only the pool is in the directory (the
-	 * temporary file was renamed into place). */
+	/* File mode 0 means 0600; only the pool is in the directory (it was
+	 * built unnamed and linked into place). */
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0600);
