@@ -66,6 +66,28 @@ ex_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 }
 
 int
+ex_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	uint64_t v;
+	int ret = ex_parse_u64(s, min, max, &v);
+
+	if (ret == 0)
+		*out = (uint32_t)v;
+	return ret;
+}
+
+int
+ex_parse_u16(const char *s, uint16_t min, uint16_t max, uint16_t *out)
+{
+	uint64_t v;
+	int ret = ex_parse_u64(s, min, max, &v);
+
+	if (ret == 0)
+		*out = (uint16_t)v;
+	return ret;
+}
+
+int
 ex_parse_bytes(const char *s, uint64_t *out)
 {
 	unsigned long long v;

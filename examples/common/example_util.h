@@ -40,6 +40,9 @@ struct pst_pool *ex_pool_open_or_create(const struct pst_pool_config *cfg,
  * @return 0, or -1 with *@out untouched.
  */
 int ex_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* The same, for narrower fields. */
+int ex_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
+int ex_parse_u16(const char *s, uint16_t min, uint16_t max, uint16_t *out);
 
 /* A byte count with an optional binary suffix K, M or G (at most 2^50 bytes).
  * @return 0, or -1. */

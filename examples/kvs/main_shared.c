@@ -23,28 +23,6 @@ parse_index(const char *s, const struct kv_index_ops **index)
 	return -1;
 }
 
-static int
-parse_u32(const char *s, uint32_t *out)
-{
-	uint64_t v;
-
-	if (ex_parse_u64(s, 0, UINT32_MAX, &v) != 0)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int
-parse_port(const char *s, uint16_t *out)
-{
-	uint64_t v;
-
-	if (ex_parse_u64(s, 0, UINT16_MAX, &v) != 0)
-		return -1;
-	*out = (uint16_t)v;
-	return 0;
-}
-
 int
 kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 {
@@ -59,13 +37,13 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 	case 'P':
 		return pst_persist_mode_parse(arg, &o->persist) == 0 ? 0 : -1;
 	case 'd':
-		return parse_u32(arg, &o->drain_delay_us);
+		return ex_parse_u32(arg, 0, UINT32_MAX, &o->drain_delay_us);
 	case 'r':
-		return parse_port(arg, &o->resp_port);
+		return ex_parse_u16(arg, 0, UINT16_MAX, &o->resp_port);
 	case 'h':
-		return parse_port(arg, &o->http_port);
+		return ex_parse_u16(arg, 0, UINT16_MAX, &o->http_port);
 	case 'n':
-		return parse_u32(arg, &o->max_conns);
+		return ex_parse_u32(arg, 0, UINT32_MAX, &o->max_conns);
 	case 's':
 		return ex_parse_double(arg, 0, INFINITY, &o->stats_period);
 	default:

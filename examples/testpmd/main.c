@@ -102,38 +102,31 @@ bad_value(const char *opt, const char *val, const char *expect)
 }
 
 static int
-parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
-	  uint64_t *out)
+bad_range(const char *opt, const char *val, uint64_t min, uint64_t max)
 {
 	char expect[64];
 
-	if (ex_parse_u64(s, min, max, out) == 0)
-		return 0;
 	snprintf(expect, sizeof(expect), "%" PRIu64 "..%" PRIu64, min, max);
-	return bad_value(opt, s, expect);
+	return bad_value(opt, val, expect);
 }
 
 static int
-parse_uint(const char *opt, const char *s, unsigned int min, unsigned int max,
-	   unsigned int *out)
+parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
+	  uint64_t *out)
 {
-	uint64_t v;
+	return ex_parse_u64(s, min, max, out) == 0 ? 0 : bad_range(opt, s, min, max);
+}
 
-	if (parse_u64(opt, s, min, max, &v) != 0)
-		return -1;
-	*out = (unsigned int)v;
-	return 0;
+static int
+parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	return ex_parse_u32(s, min, max, out) == 0 ? 0 : bad_range(opt, s, min, max);
 }
 
 static int
 parse_u16(const char *opt, const char *s, uint16_t min, uint16_t max, uint16_t *out)
 {
-	uint64_t v;
-
-	if (parse_u64(opt, s, min, max, &v) != 0)
-		return -1;
-	*out = (uint16_t)v;
-	return 0;
+	return ex_parse_u16(s, min, max, out) == 0 ? 0 : bad_range(opt, s, min, max);
 }
 
 static int
@@ -306,7 +299,7 @@ parse_option(int opt, const char *arg, struct tp_opts *o)
 			return bad_value("persist", arg, "auto, flush, msync or fence");
 		return 0;
 	case OPT_NB_MBUFS:
-		return parse_uint("nb-mbufs", arg, 1, 1u << 24, &o->nb_mbufs);
+		return parse_u32("nb-mbufs", arg, 1, 1u << 24, &o->nb_mbufs);
 	case OPT_RXD:
 		return parse_u16("rxd", arg, 1, UINT16_MAX, &o->rxd);
 	case OPT_TXD:
