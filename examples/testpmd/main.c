@@ -594,6 +594,31 @@ lcore_main(struct tp_ctx *ctx, struct tp_stats *st)
 	return ctx->done ? TP_END_DONE : TP_END_SIGNAL;
 }
 
+/* Forward until the loop ends, then report: the final statistics block,
+ * the engine's summary, the JSON file, the run time. Sets ctx->status. */
+static void
+run_and_report(struct tp_ctx *ctx)
+{
+	const char *json = ctx->opt->json;
+	struct tp_stats st;
+	enum tp_end why;
+
+	tp_stats_init(&st, ctx);
+	ctx->status = EXIT_SUCCESS;
+	why = lcore_main(ctx, &st);
+	if (why == TP_END_ERROR)
+		ctx->status = EXIT_FAILURE;
+	if (ctx->engine->end != NULL)
+		ctx->engine->end(ctx, why);
+
+	tp_stats_show(&st, ctx);
+	if (ctx->engine->summary != NULL)
+		ctx->engine->summary(ctx);
+	if (json != NULL && tp_stats_json(&st, ctx, json) != 0)
+		ctx->status = EXIT_FAILURE;
+	printf("%s: ran %.3f s\n", TP_PROG, tsc_to_s(rte_rdtsc() - st.start_tsc));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -613,9 +638,7 @@ main(int argc, char **argv)
 		.txonly_len = 64,
 	};
 	struct tp_ctx ctx;
-	struct tp_stats st;
 	char macs[18], ips[16];
-	enum tp_end why;
 	int eal_argc, ret, set_up = 0;
 
 	/* Tests read stdout through a pipe as the run goes. */
@@ -653,21 +676,7 @@ main(int argc, char **argv)
 	       ctx.port, tp_mac_str(&ctx.mac, macs),
 	       ctx.engine->uses_stack ? tp_ip_str(o.ip, ips) : "-");
 
-	tp_stats_init(&st, &ctx);
-	ctx.status = EXIT_SUCCESS;
-	why = lcore_main(&ctx, &st);
-	if (why == TP_END_ERROR)
-		ctx.status = EXIT_FAILURE;
-	if (ctx.engine->end != NULL)
-		ctx.engine->end(&ctx, why);
-
-	tp_stats_show(&st, &ctx);
-	if (ctx.engine->summary != NULL)
-		ctx.engine->summary(&ctx);
-	if (o.json != NULL && tp_stats_json(&st, &ctx, o.json) != 0)
-		ctx.status = EXIT_FAILURE;
-	printf("%s: ran %.3f s\n", TP_PROG, tsc_to_s(rte_rdtsc() - st.start_tsc));
-
+	run_and_report(&ctx);
 out:
 	if (set_up && ctx.engine->teardown != NULL)
 		ctx.engine->teardown(&ctx);
