@@ -29,7 +29,8 @@ double ex_now_s(void);
 /*
  * Open the pool file @cfg names; when there is none, create it with
  * @buf_count buffers (@cfg's other fields as given).
- * @return the pool, or NULL with pst_errno set (ENOENT never, from here).
+ * @return the pool, or NULL with pst_errno set by pst_pool_open() (any
+ * error but ENOENT) or pst_pool_create().
  */
 struct pst_pool *ex_pool_open_or_create(const struct pst_pool_config *cfg,
 					uint64_t buf_count);
