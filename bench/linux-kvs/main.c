@@ -35,10 +35,11 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "example_util.h"
 #include "exec.h"
+#include "main_shared.h"
 #include "store.h"
 
 #define RBUF_MIN (64u * 1024)       /* read() room per call */
@@ -48,15 +49,8 @@
 #define SMALL 512
 
 struct opts {
-	const char *pool_file;
-	uint64_t pool_bufs;
-	const struct kv_index_ops *index;
-	uint32_t drain_delay_us;
-	enum pst_persist_mode persist;
-	uint16_t resp_port, http_port;
+	struct kv_main_opts common;     /* the options paste-kvs has too */
 	const char *bind_addr;
-	unsigned int max_conns;
-	double stats_period;
 };
 
 /* What epoll's data.ptr points at: a listener or a connection. */
@@ -107,24 +101,6 @@ struct server {
 	struct kv_exec exec;        /* requests: the same code as paste-kvs */
 	uint64_t reads, writes, drains;
 };
-
-static volatile sig_atomic_t force_quit;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	force_quit = 1;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---- output ------------------------------------------------------------ */
 
@@ -408,7 +384,7 @@ conn_run(struct server *srv, struct conn *c)
 		if (srv->dirty) {
 			if (pst_pool_drain(srv->pool) != 0) {
 				fprintf(stderr, "linux-kvs: drain failed: %s\n", pst_errormsg());
-				force_quit = 1;
+				ex_force_quit = 1;
 			}
 			srv->drains++;
 			srv->dirty = 0;
@@ -571,89 +547,36 @@ usage(void)
 		"  --stats-period S         print statistics every S seconds\n");
 }
 
+/* @return 0, 1 after --help, -1 on a bad command line (reported). */
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lopts[] = {
-		{ "index", required_argument, NULL, 'x' },
-		{ "pool-file", required_argument, NULL, 'f' },
-		{ "pool-bufs", required_argument, NULL, 'b' },
-		{ "persist", required_argument, NULL, 'P' },
-		{ "pm-drain-delay-us", required_argument, NULL, 'd' },
-		{ "resp-port", required_argument, NULL, 'r' },
-		{ "http-port", required_argument, NULL, 'h' },
+		KV_MAIN_LONGOPTS,
 		{ "bind", required_argument, NULL, 'a' },
-		{ "max-conns", required_argument, NULL, 'n' },
-		{ "stats-period", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned long v;
-	char *end;
-	int c;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
-		errno = 0;
-		end = NULL;
-		switch (c) {
-		case 'x':
-			if (strcmp(optarg, "wal") == 0)
-				o->index = &kv_index_wal;
-			else if (strcmp(optarg, "btree") == 0)
-				o->index = &kv_index_btree;
-			else
-				goto bad;
-			continue;
-		case 'f':
-			o->pool_file = optarg;
-			continue;
-		case 'P':
-			if (pst_persist_mode_parse(optarg, &o->persist) != 0)
-				goto bad;
-			continue;
-		case 'a':
+		if (c == 'H') {
+			usage();
+			return 1;
+		}
+		if (c == 'a') {
 			o->bind_addr = optarg;
 			continue;
-		case 's':
-			o->stats_period = strtod(optarg, &end);
-			if (*end != '\0' || o->stats_period < 0)
-				goto bad;
-			continue;
-		case 'H':
-			usage();
-			exit(0);
-		case 'b':
-		case 'd':
-		case 'r':
-		case 'h':
-		case 'n':
-			break;
-		default:
+		}
+		ret = kv_main_parse_opt(&o->common, c, optarg);
+		if (ret > 0) {
 			usage();
 			return -1;
 		}
-		v = strtoul(optarg, &end, 10);
-		if (errno != 0 || *end != '\0' || end == optarg)
-			goto bad;
-		switch (c) {
-		case 'b':
-			o->pool_bufs = v;
-			break;
-		case 'd':
-			o->drain_delay_us = (uint32_t)v;
-			break;
-		case 'r':
-		case 'h':
-			if (v > 65535)
-				goto bad;
-			if (c == 'r')
-				o->resp_port = (uint16_t)v;
-			else
-				o->http_port = (uint16_t)v;
-			break;
-		case 'n':
-			o->max_conns = (unsigned int)v;
-			break;
+		if (ret < 0) {
+			fprintf(stderr, "linux-kvs: bad value for option %s\n", argv[optind - 1]);
+			usage();
+			return -1;
 		}
 	}
 	if (optind < argc) {
@@ -662,10 +585,6 @@ parse_args(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	return 0;
-bad:
-	fprintf(stderr, "linux-kvs: bad value for option %s\n", argv[optind - 1]);
-	usage();
-	return -1;
 }
 
 static long
@@ -689,153 +608,147 @@ rss_kb(void)
 static void
 print_stats(const struct server *srv)
 {
-	const struct kv_store *st = srv->store;
-	struct pst_pool_stats ps;
 	struct rusage ru;
 
-	pst_pool_stats(srv->pool, &ps);
 	getrusage(RUSAGE_SELF, &ru);
-	printf("kvs: keys=%" PRIu64 " requests=%" PRIu64 " sets=%" PRIu64 " gets=%" PRIu64
-	       " hits=%" PRIu64 " dels=%" PRIu64 " bad_requests=%" PRIu64
-	       " bad_streams=%" PRIu64 " conns=%u accepted=%" PRIu64 " refused=%" PRIu64
-	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64
-	       " reads=%" PRIu64 " writes=%" PRIu64 " value_bytes=%" PRIu64
+	kv_main_print_counts(srv->store, &srv->exec, srv->n_conns, srv->accepted,
+			     srv->refused);
+	printf(" reads=%" PRIu64 " writes=%" PRIu64 " value_bytes=%" PRIu64
 	       " user_us=%ld sys_us=%ld rss_kb=%ld\n",
-	       kv_store_count(st), srv->exec.requests, st->sets, st->gets, st->hits, st->dels,
-	       srv->exec.bad_requests, srv->exec.bad_streams, srv->n_conns, srv->accepted,
-	       srv->refused, ps.free, ps.kept, ps.drains, srv->reads, srv->writes,
-	       st->value_bytes,
+	       srv->reads, srv->writes, srv->store->value_bytes,
 	       (long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
 	       (long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec, rss_kb());
 }
 
-int
-main(int argc, char **argv)
+/* The requests' executor, epoll and the listeners; the "ready" line. */
+static int
+server_start(struct server *srv, const struct opts *o, struct listener *lresp,
+	     struct listener *lhttp)
 {
-	struct opts o = {
-		.pool_file = "/dev/shm/linux-kvs.pool",
-		.pool_bufs = 262144,
-		.index = &kv_index_wal,
-		.persist = PST_PERSIST_FLUSH,
-		.resp_port = 6379,
-		.http_port = 8080,
-		.bind_addr = "0.0.0.0",
-		.max_conns = 1024,
-	};
-	struct listener lresp = { .kind = EP_LISTEN_RESP, .fd = -1 };
-	struct listener lhttp = { .kind = EP_LISTEN_HTTP, .fd = -1 };
-	struct pst_pool_config pool_cfg = { 0 };
-	struct epoll_event events[256];
-	struct kv_store store;
-	struct server srv = { .store = &store, .epfd = -1 };
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct pst_pool *pool = NULL;
-	int ret, status = 1, store_open = 0, i, n;
-	double next_stats = 0;
+	const struct kv_main_opts *co = &o->common;
 
-	if (parse_args(argc, argv, &o) != 0)
-		return 2;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	pool_cfg.path = o.pool_file;
-	pool_cfg.persist_mode = o.persist;
-	pool_cfg.drain_delay_ns = o.drain_delay_us * 1000;
-	pool = pst_pool_open(&pool_cfg);
-	if (pool == NULL && pst_errno == ENOENT) {
-		pool_cfg.buf_count = o.pool_bufs;
-		pool = pst_pool_create(&pool_cfg);
-	}
-	if (pool == NULL) {
-		fprintf(stderr, "linux-kvs: pool %s: %s\n", o.pool_file, pst_errormsg());
-		goto out;
-	}
-	srv.pool = pool;
-	/* Values are always copied (kv_store_set_copy); copy_mode 0 keeps
-	 * INCR's freshly written buffer without copying it twice. */
-	ret = kv_store_open(&store, pool, o.index, 0);
-	if (ret != 0) {
-		fprintf(stderr, "linux-kvs: index %s: %s (%s)\n", o.index->name,
-			pst_strerror(ret), pst_errormsg());
-		goto out;
-	}
-	store_open = 1;
-	printf("linux-kvs: recovered %" PRIu64 " keys in %.3f s (index %s, %" PRIu64
-	       " torn entries and %" PRIu64 " torn values dropped)\n",
-	       store.recovered - store.torn_values, store.recovery_seconds, o.index->name,
-	       store.report.torn, store.torn_values);
-
-	if (kv_exec_init(&srv.exec, &store, 1) != 0) {
+	if (kv_exec_init(&srv->exec, srv->store, 1) != 0) {
 		fprintf(stderr, "linux-kvs: out of memory\n");
-		goto out;
+		return -1;
 	}
-	srv.max_conns = o.max_conns;
-	srv.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (srv.epfd < 0) {
+	srv->max_conns = co->max_conns;
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->epfd < 0) {
 		perror("linux-kvs: epoll_create1");
-		goto out;
+		return -1;
 	}
-	if (o.resp_port != 0 && listen_on(&srv, &lresp, o.bind_addr, o.resp_port) != 0)
-		goto out;
-	if (o.http_port != 0 && listen_on(&srv, &lhttp, o.bind_addr, o.http_port) != 0)
-		goto out;
+	if (co->resp_port != 0 && listen_on(srv, lresp, o->bind_addr, co->resp_port) != 0)
+		return -1;
+	if (co->http_port != 0 && listen_on(srv, lhttp, o->bind_addr, co->http_port) != 0)
+		return -1;
 	printf("linux-kvs: ready resp=%u http=%u bind=%s index=%s values=copy persist=%s"
-	       " drain_delay_us=%u\n", o.resp_port, o.http_port, o.bind_addr, o.index->name,
-	       pst_persist_mode_name(o.persist), o.drain_delay_us);
+	       " drain_delay_us=%u\n", co->resp_port, co->http_port, o->bind_addr,
+	       co->index->name, pst_persist_mode_name(co->persist), co->drain_delay_us);
+	return 0;
+}
 
-	while (!force_quit) {
-		int timeout = 1000;
+/* Undo server_start(), whatever part of it was done. */
+static void
+server_stop(struct server *srv, struct listener *lresp, struct listener *lhttp)
+{
+	if (lresp->fd >= 0)
+		close(lresp->fd);
+	if (lhttp->fd >= 0)
+		close(lhttp->fd);
+	if (srv->epfd >= 0)
+		close(srv->epfd);
+	kv_exec_fini(&srv->exec);
+}
 
-		if (o.stats_period > 0) {
-			double t = now_s();
+/* Print the statistics when they are due.
+ * @return how long epoll may wait (ms) before the next are. */
+static int
+stats_tick(const struct server *srv, double period, double *next)
+{
+	double t;
 
-			if (t >= next_stats) {
-				if (next_stats > 0)
-					print_stats(&srv);
-				next_stats = t + o.stats_period;
-			}
-			timeout = (int)((next_stats - t) * 1000) + 1;
-		}
-		n = epoll_wait(srv.epfd, events, 256, timeout);
+	if (period <= 0)
+		return 1000;
+	t = ex_now_s();
+	if (t >= *next) {
+		if (*next > 0)
+			print_stats(srv);
+		*next = t + period;
+	}
+	return (int)((*next - t) * 1000) + 1;
+}
+
+static void
+on_event(struct server *srv, void *ptr)
+{
+	struct conn *c = ptr;
+
+	if (*(int *)ptr != EP_CONN) {
+		accept_all(srv, ptr);
+		return;
+	}
+	/* A connection freed earlier in this batch cannot appear again:
+	 * each fd is reported once per epoll_wait. */
+	if (c->epollout)
+		conn_run(srv, c);
+	else
+		conn_readable(srv, c);
+}
+
+/* Serve until SIGINT or SIGTERM (or a failed drain). */
+static void
+serve(struct server *srv, double stats_period)
+{
+	struct epoll_event events[256];
+	double next_stats = 0;
+	int i, n;
+
+	while (!ex_force_quit) {
+		n = epoll_wait(srv->epfd, events, 256,
+			       stats_tick(srv, stats_period, &next_stats));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("linux-kvs: epoll_wait");
 			break;
 		}
-		for (i = 0; i < n; i++) {
-			int kind = *(int *)events[i].data.ptr;
-
-			if (kind != EP_CONN) {
-				accept_all(&srv, events[i].data.ptr);
-				continue;
-			}
-			/* A connection freed earlier in this batch cannot appear
-			 * again: each fd is reported once per epoll_wait. */
-			{
-				struct conn *c = events[i].data.ptr;
-
-				if (c->epollout)
-					conn_run(&srv, c);
-				else
-					conn_readable(&srv, c);
-			}
-		}
+		for (i = 0; i < n; i++)
+			on_event(srv, events[i].data.ptr);
 	}
-	print_stats(&srv);
-	status = 0;
-out:
-	if (lresp.fd >= 0)
-		close(lresp.fd);
-	if (lhttp.fd >= 0)
-		close(lhttp.fd);
-	if (srv.epfd >= 0)
-		close(srv.epfd);
-	kv_exec_fini(&srv.exec);
-	if (store_open)
-		kv_store_close(&store);
-	pst_pool_close(pool);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = {
+		.common = KV_MAIN_OPTS_DEFAULT("/dev/shm/linux-kvs.pool"),
+		.bind_addr = "0.0.0.0",
+	};
+	struct listener lresp = { .kind = EP_LISTEN_RESP, .fd = -1 };
+	struct listener lhttp = { .kind = EP_LISTEN_HTTP, .fd = -1 };
+	struct kv_store store;
+	struct server srv = { .store = &store, .epfd = -1 };
+	int ret, status = 1;
+
+	ret = parse_args(argc, argv, &o);
+	if (ret != 0)
+		return ret > 0 ? 0 : 2;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	ex_catch_quit_signals();
+
+	/* Values are always copied (kv_store_set_copy); copy_mode 0 keeps
+	 * INCR's freshly written buffer without copying it twice. */
+	srv.pool = kv_main_open_store(&o.common, "linux-kvs", 0, &store);
+	if (srv.pool == NULL)
+		return 1;
+	if (server_start(&srv, &o, &lresp, &lhttp) == 0) {
+		serve(&srv, o.common.stats_period);
+		print_stats(&srv);
+		status = 0;
+	}
+	server_stop(&srv, &lresp, &lhttp);
+	kv_store_close(&store);
+	pst_pool_close(srv.pool);
 	return status;
 }

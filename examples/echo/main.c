@@ -10,7 +10,6 @@
  */
 #include <arpa/inet.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +17,11 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "example_util.h"
 #include "paste.h"
 
 #define QUEUE_MAX 4096 /* names waiting for send buffer space */
+#define POOL_BUFS 65536
 
 struct echo_conn {
 	pst_name queue[QUEUE_MAX];
@@ -28,15 +29,7 @@ struct echo_conn {
 	int peer_done;
 };
 
-static volatile int force_quit;
 static struct pst_pool *pool;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	force_quit = 1;
-}
 
 /* Send queued names in order; stop at the first that does not fit. */
 static void
@@ -127,8 +120,15 @@ on_accept(void *arg, struct pst_conn *conn)
 	pst_conn_set_callbacks(conn, &cb, ec);
 }
 
-int
-main(int argc, char **argv)
+struct echo_opts {
+	uint32_t ip;               /* host order; 0: not given */
+	uint16_t port;
+	const char *pool_file;
+};
+
+/* @return 0, or -1 on a bad command line (reported). */
+static int
+parse_args(int argc, char **argv, struct echo_opts *o)
 {
 	static const struct option opts[] = {
 		{ "ip", required_argument, NULL, 'i' },
@@ -136,13 +136,39 @@ main(int argc, char **argv)
 		{ "pool-file", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pst_pool_config pool_cfg = {
-		.path = "/dev/shm/paste-echo.pool", .buf_count = 65536,
-	};
+	uint64_t port;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'i' && ex_parse_ipv4(optarg, &o->ip) == 0)
+			continue;
+		if (c == 'p' && ex_parse_u64(optarg, 1, 65535, &port) == 0) {
+			o->port = (uint16_t)port;
+			continue;
+		}
+		if (c == 'f') {
+			o->pool_file = optarg;
+			continue;
+		}
+		fprintf(stderr, "usage: paste-echo [EAL] -- --ip A.B.C.D [--port P] [--pool-file F]\n");
+		return -1;
+	}
+	if (o->ip == 0) {
+		fprintf(stderr, "paste-echo: --ip is required\n");
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct echo_opts o = { .port = 7, .pool_file = "/dev/shm/paste-echo.pool" };
+	struct pst_pool_config pool_cfg = { .buf_count = POOL_BUFS };
 	struct pst_stack_config cfg = { .port_id = 0 };
 	struct pst_stack *stack = NULL;
-	struct in_addr ip = { 0 };
-	int ret, c, port = 7;
+	struct in_addr ip;
+	int ret;
 
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
@@ -151,40 +177,27 @@ main(int argc, char **argv)
 	}
 	argc -= ret;
 	argv += ret;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'i' && inet_pton(AF_INET, optarg, &ip) == 1)
-			continue;
-		if (c == 'p' && (port = atoi(optarg)) > 0 && port < 65536)
-			continue;
-		if (c == 'f') {
-			pool_cfg.path = optarg;
-			continue;
-		}
-		fprintf(stderr, "usage: paste-echo [EAL] -- --ip A.B.C.D [--port P] [--pool-file F]\n");
+	if (parse_args(argc, argv, &o) != 0)
 		return 2;
-	}
-	if (ip.s_addr == 0) {
-		fprintf(stderr, "paste-echo: --ip is required\n");
-		return 2;
-	}
-	pool = pst_pool_open(&pool_cfg);
-	if (pool == NULL && pst_errno == ENOENT)
-		pool = pst_pool_create(&pool_cfg);
+	/* The buffer count is checked on open too: a pool of another size is
+	 * refused, not reused. */
+	pool_cfg.path = o.pool_file;
+	pool = ex_pool_open_or_create(&pool_cfg, POOL_BUFS);
 	if (pool == NULL)
 		goto fail;
 	/* Nothing this server keeps survives it: free last run's buffers. */
 	if (pst_pool_reconcile(pool, NULL, 0, NULL) != 0)
 		goto fail;
 	cfg.pool = pool;
-	cfg.ipv4_addr = ntohl(ip.s_addr);
+	cfg.ipv4_addr = o.ip;
 	stack = pst_stack_create(&cfg);
-	if (stack == NULL || pst_tcp_listen(stack, (uint16_t)port, on_accept, NULL) == NULL)
+	if (stack == NULL || pst_tcp_listen(stack, o.port, on_accept, NULL) == NULL)
 		goto fail;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	printf("paste-echo: listening on %s:%d\n", inet_ntoa(ip), port);
+	ex_catch_quit_signals();
+	ip.s_addr = htonl(o.ip);
+	printf("paste-echo: listening on %s:%u\n", inet_ntoa(ip), o.port);
 	fflush(stdout);
-	ret = pst_stack_run(stack, &force_quit);
+	ret = pst_stack_run(stack, &ex_force_quit);
 	pst_stack_close(stack);
 	pst_pool_close(pool);
 	rte_eal_cleanup();

@@ -24,12 +24,9 @@
  * Shaped like DPDK's examples/skeleton and l2fwd: port_init, a main loop on
  * the main lcore, force_quit on SIGINT/SIGTERM, getopt_long after the EAL.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +38,7 @@
 #include <rte_ethdev.h>
 #include <rte_pause.h>
 
+#include "example_util.h"
 #include "paste.h"
 #include "testpmd.h"
 
@@ -49,8 +47,6 @@
 /* Raw modes spin this many empty polls before they start sleeping. */
 #define IDLE_SPINS 1024
 #define IDLE_SLEEP_US 50
-
-static volatile sig_atomic_t force_quit;
 
 static const struct tp_engine *const engines[TP_MODE_MAX] = {
 	[TP_MODE_IO] = &tp_engine_io,
@@ -62,13 +58,6 @@ static const struct tp_engine *const engines[TP_MODE_MAX] = {
 	[TP_MODE_TCP_SINK] = &tp_engine_tcp_sink,
 	[TP_MODE_TCP_CLIENT] = &tp_engine_tcp_client,
 };
-
-static void
-signal_handler(int signum)
-{
-	(void)signum;
-	force_quit = 1;
-}
 
 static void
 usage(const char *prog)
@@ -113,48 +102,38 @@ bad_value(const char *opt, const char *val, const char *expect)
 }
 
 static int
+bad_range(const char *opt, const char *val, uint64_t min, uint64_t max)
+{
+	char expect[64];
+
+	snprintf(expect, sizeof(expect), "%" PRIu64 "..%" PRIu64, min, max);
+	return bad_value(opt, val, expect);
+}
+
+static int
 parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
 	  uint64_t *out)
 {
-	char expect[64];
-	unsigned long long v;
-	char *end;
-
-	snprintf(expect, sizeof(expect), "%" PRIu64 "..%" PRIu64, min, max);
-	errno = 0;
-	/* strtoull accepts "-1" as a huge number: refuse signs outright. */
-	if (s[0] == '-' || s[0] == '+')
-		return bad_value(opt, s, expect);
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return bad_value(opt, s, expect);
-	*out = v;
-	return 0;
+	return ex_parse_u64(s, min, max, out) == 0 ? 0 : bad_range(opt, s, min, max);
 }
 
-/* A byte count with an optional binary suffix (K, M, G). */
+static int
+parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	return ex_parse_u32(s, min, max, out) == 0 ? 0 : bad_range(opt, s, min, max);
+}
+
+static int
+parse_u16(const char *opt, const char *s, uint16_t min, uint16_t max, uint16_t *out)
+{
+	return ex_parse_u16(s, min, max, out) == 0 ? 0 : bad_range(opt, s, min, max);
+}
+
 static int
 parse_bytes(const char *opt, const char *s, uint64_t *out)
 {
-	unsigned long long v;
-	uint64_t mult = 1;
-	char *end;
-
-	errno = 0;
-	if (s[0] == '-' || s[0] == '+')
+	if (ex_parse_bytes(s, out) != 0)
 		return bad_value(opt, s, "a byte count, K/M/G suffix allowed");
-	v = strtoull(s, &end, 10);
-	if (end != s && *end != '\0' && end[1] == '\0') {
-		switch (*end) {
-		case 'k': case 'K': mult = 1ull << 10; end++; break;
-		case 'm': case 'M': mult = 1ull << 20; end++; break;
-		case 'g': case 'G': mult = 1ull << 30; end++; break;
-		default: break;
-		}
-	}
-	if (errno != 0 || end == s || *end != '\0' || v > (1ull << 50) / mult)
-		return bad_value(opt, s, "a byte count, K/M/G suffix allowed");
-	*out = v * mult;
 	return 0;
 }
 
@@ -162,48 +141,35 @@ static int
 parse_double(const char *opt, const char *s, double min, double max, double *out)
 {
 	char expect[64];
-	char *end;
-	double v;
 
+	if (ex_parse_double(s, min, max, out) == 0)
+		return 0;
 	snprintf(expect, sizeof(expect), "a number in %g..%g", min, max);
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || isnan(v) || v < min || v > max)
-		return bad_value(opt, s, expect);
-	*out = v;
-	return 0;
+	return bad_value(opt, s, expect);
 }
 
 static int
 parse_ipv4(const char *opt, const char *s, uint32_t *out)
 {
-	struct in_addr a;
-
-	if (inet_pton(AF_INET, s, &a) != 1)
+	if (ex_parse_ipv4(s, out) != 0)
 		return bad_value(opt, s, "A.B.C.D");
-	*out = ntohl(a.s_addr);
 	return 0;
 }
 
 static int
 parse_ip_prefix(const char *s, struct tp_opts *o)
 {
-	char buf[32];
-	char *slash;
+	char addr[32];
+	const char *len_s;
 	uint64_t len = 24;
 
-	if (strlen(s) >= sizeof(buf))
+	if (ex_split(s, '/', addr, sizeof(addr), &len_s) != 0)
 		return bad_value("ip", s, "A.B.C.D[/len]");
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (slash != NULL) {
-		*slash = '\0';
-		if (parse_u64("ip", slash + 1, 1, 32, &len) != 0)
-			return -1;
-	}
-	if (parse_ipv4("ip", buf, &o->ip) != 0)
+	if (len_s != NULL && parse_u64("ip", len_s, 1, 32, &len) != 0)
 		return -1;
-	o->netmask = len == 32 ? UINT32_MAX : ~(UINT32_MAX >> len);
+	if (parse_ipv4("ip", addr, &o->ip) != 0)
+		return -1;
+	o->netmask = ex_netmask((unsigned int)len);
 	o->has_ip = 1;
 	return 0;
 }
@@ -211,19 +177,14 @@ parse_ip_prefix(const char *s, struct tp_opts *o)
 static int
 parse_connect(const char *s, struct tp_opts *o)
 {
-	char buf[32];
-	char *colon;
-	uint64_t port;
+	char addr[32];
+	const char *port_s;
 
-	if (strlen(s) >= sizeof(buf) || strchr(s, ':') == NULL)
+	if (ex_split(s, ':', addr, sizeof(addr), &port_s) != 0 || port_s == NULL)
 		return bad_value("connect", s, "A.B.C.D:PORT");
-	strcpy(buf, s);
-	colon = strrchr(buf, ':');
-	*colon = '\0';
-	if (parse_ipv4("connect", buf, &o->connect_ip) != 0 ||
-	    parse_u64("connect", colon + 1, 1, 65535, &port) != 0)
+	if (parse_ipv4("connect", addr, &o->connect_ip) != 0 ||
+	    parse_u16("connect", port_s, 1, 65535, &o->connect_port) != 0)
 		return -1;
-	o->connect_port = (uint16_t)port;
 	o->has_connect = 1;
 	return 0;
 }
@@ -236,8 +197,8 @@ parse_mac(const char *opt, const char *s, struct rte_ether_addr *mac)
 	return 0;
 }
 
-/* --fault seed=1,rx-drop=0.01,...: every key once at most is not required;
- * the last value wins, as with repeated options. */
+/* --fault seed=1,rx-drop=0.01,...: any subset of the keys; a repeated key
+ * takes its last value, as a repeated option does. */
 static int
 parse_faults(const char *s, struct pst_fault_config *f)
 {
@@ -317,6 +278,114 @@ enum {
 	OPT_TXONLY_DST_MAC, OPT_TXONLY_LEN, OPT_JSON,
 };
 
+/* One option with its value (NULL for flags) into @o.
+ * @return 0, or -1 on a bad value (already reported). */
+static int
+parse_option(int opt, const char *arg, struct tp_opts *o)
+{
+	switch (opt) {
+	case OPT_MODE:
+		return parse_mode(arg, &o->mode);
+	case OPT_STATS_PERIOD:
+		return parse_double("stats-period", arg, 0, 86400, &o->stats_period);
+	case OPT_POOL_FILE:
+		o->pool_file = arg;
+		o->pool_file_is_default = 0;
+		return arg[0] == '\0' ? bad_value("pool-file", arg, "a path") : 0;
+	case OPT_POOL_BUFS:
+		return parse_u64("pool-bufs", arg, 1, PST_POOL_BUF_COUNT_MAX, &o->pool_bufs);
+	case OPT_PERSIST:
+		if (pst_persist_mode_parse(arg, &o->persist) != 0)
+			return bad_value("persist", arg, "auto, flush, msync or fence");
+		return 0;
+	case OPT_NB_MBUFS:
+		return parse_u32("nb-mbufs", arg, 1, 1u << 24, &o->nb_mbufs);
+	case OPT_RXD:
+		return parse_u16("rxd", arg, 1, UINT16_MAX, &o->rxd);
+	case OPT_TXD:
+		return parse_u16("txd", arg, 1, UINT16_MAX, &o->txd);
+	case OPT_BURST:
+		return parse_u16("burst", arg, 1, TP_MAX_BURST, &o->burst);
+	case OPT_PORT:
+		return parse_u16("port", arg, 0, UINT16_MAX - 1, &o->port);
+	case OPT_IP:
+		return parse_ip_prefix(arg, o);
+	case OPT_GATEWAY:
+		return parse_ipv4("gateway", arg, &o->gateway);
+	case OPT_PEER_MAC:
+		o->has_peer_mac = 1;
+		return parse_mac("peer-mac", arg, &o->peer_mac);
+	case OPT_PEER_IP:
+		o->has_peer_ip = 1;
+		return parse_ipv4("peer-ip", arg, &o->peer_ip);
+	case OPT_TCP_PORT:
+		return parse_u16("tcp-port", arg, 1, 65535, &o->tcp_port);
+	case OPT_CONNECT:
+		return parse_connect(arg, o);
+	case OPT_CLIENT_BYTES:
+		return parse_bytes("client-bytes", arg, &o->client_bytes);
+	case OPT_NO_PERSIST:
+		o->sink_persist = 0;
+		return 0;
+	case OPT_KEEP:
+		o->sink_keep = 1;
+		return 0;
+	case OPT_FAULT:
+		return parse_faults(arg, &o->faults);
+	case OPT_BUSY_POLL:
+		o->busy_poll = 1;
+		return 0;
+	case OPT_MAX_TIME:
+		return parse_double("max-time", arg, 0, 1e7, &o->max_time);
+	case OPT_TXONLY_DST_MAC:
+		return parse_mac("txonly-dst-mac", arg, &o->txonly_dst);
+	case OPT_TXONLY_LEN:
+		return parse_u16("txonly-len", arg, 42, 1514, &o->txonly_len);
+	case OPT_JSON:
+		o->json = arg;
+		return 0;
+	case 'a':
+		/* Forwarding always starts at once. */
+		return 0;
+	}
+	return -1;
+}
+
+/* What one option cannot say alone: the options a mode needs, the ones
+ * that go together, whether a new pool holds the mbufs.
+ * @return 0, or -1 (reported). */
+static int
+check_opts(const struct tp_opts *o)
+{
+	const struct tp_engine *engine = engines[o->mode];
+
+	if (engine->uses_stack && !o->has_ip) {
+		fprintf(stderr, "%s: --forward-mode=%s needs --ip A.B.C.D[/len]\n",
+			TP_PROG, engine->name);
+		return -1;
+	}
+	if (o->mode == TP_MODE_TCP_CLIENT && !o->has_connect) {
+		fprintf(stderr, "%s: --forward-mode=tcp-client needs --connect A.B.C.D:PORT\n",
+			TP_PROG);
+		return -1;
+	}
+	if (o->has_peer_ip != o->has_peer_mac) {
+		fprintf(stderr, "%s: --peer-mac and --peer-ip go together\n", TP_PROG);
+		return -1;
+	}
+	/* An existing pool file brings its own count; a new one must fit. */
+	if (o->pool_file_is_default && o->nb_mbufs > o->pool_bufs) {
+		fprintf(stderr, "%s: --nb-mbufs %u exceeds --pool-bufs %" PRIu64 "\n",
+			TP_PROG, o->nb_mbufs, o->pool_bufs);
+		return -1;
+	}
+	if (!engine->uses_stack &&
+	    (o->has_ip || o->has_peer_ip || o->has_connect || o->gateway != 0))
+		fprintf(stderr, "%s: note: stack options are ignored in %s mode\n",
+			TP_PROG, engine->name);
+	return 0;
+}
+
 /*
  * Parse the application's options (what follows "--").
  * @return 0, 1 after --help, -1 on a bad command line (already reported).
@@ -354,153 +423,34 @@ parse_args(int argc, char **argv, struct tp_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v;
-	int c, ret;
+	int c;
 
 	/* Our messages, not getopt's. */
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":ah", longopts, NULL)) != -1) {
-		ret = 0;
-		switch (c) {
-		case OPT_MODE:
-			ret = parse_mode(optarg, &o->mode);
-			break;
-		case OPT_STATS_PERIOD:
-			ret = parse_double("stats-period", optarg, 0, 86400, &o->stats_period);
-			break;
-		case OPT_POOL_FILE:
-			if (optarg[0] == '\0')
-				ret = bad_value("pool-file", optarg, "a path");
-			o->pool_file = optarg;
-			o->pool_file_is_default = 0;
-			break;
-		case OPT_POOL_BUFS:
-			ret = parse_u64("pool-bufs", optarg, 1, PST_POOL_BUF_COUNT_MAX,
-					&o->pool_bufs);
-			break;
-		case OPT_PERSIST:
-			if (pst_persist_mode_parse(optarg, &o->persist) != 0)
-				ret = bad_value("persist", optarg, "auto, flush, msync or fence");
-			break;
-		case OPT_NB_MBUFS:
-			ret = parse_u64("nb-mbufs", optarg, 1, 1u << 24, &v);
-			o->nb_mbufs = (unsigned int)v;
-			break;
-		case OPT_RXD:
-			ret = parse_u64("rxd", optarg, 1, UINT16_MAX, &v);
-			o->rxd = (uint16_t)v;
-			break;
-		case OPT_TXD:
-			ret = parse_u64("txd", optarg, 1, UINT16_MAX, &v);
-			o->txd = (uint16_t)v;
-			break;
-		case OPT_BURST:
-			ret = parse_u64("burst", optarg, 1, TP_MAX_BURST, &v);
-			o->burst = (uint16_t)v;
-			break;
-		case OPT_PORT:
-			ret = parse_u64("port", optarg, 0, UINT16_MAX - 1, &v);
-			o->port = (uint16_t)v;
-			break;
-		case OPT_IP:
-			ret = parse_ip_prefix(optarg, o);
-			break;
-		case OPT_GATEWAY:
-			ret = parse_ipv4("gateway", optarg, &o->gateway);
-			break;
-		case OPT_PEER_MAC:
-			ret = parse_mac("peer-mac", optarg, &o->peer_mac);
-			o->has_peer_mac = 1;
-			break;
-		case OPT_PEER_IP:
-			ret = parse_ipv4("peer-ip", optarg, &o->peer_ip);
-			o->has_peer_ip = 1;
-			break;
-		case OPT_TCP_PORT:
-			ret = parse_u64("tcp-port", optarg, 1, 65535, &v);
-			o->tcp_port = (uint16_t)v;
-			break;
-		case OPT_CONNECT:
-			ret = parse_connect(optarg, o);
-			break;
-		case OPT_CLIENT_BYTES:
-			ret = parse_bytes("client-bytes", optarg, &o->client_bytes);
-			break;
-		case OPT_NO_PERSIST:
-			o->sink_persist = 0;
-			break;
-		case OPT_KEEP:
-			o->sink_keep = 1;
-			break;
-		case OPT_FAULT:
-			ret = parse_faults(optarg, &o->faults);
-			break;
-		case OPT_BUSY_POLL:
-			o->busy_poll = 1;
-			break;
-		case OPT_MAX_TIME:
-			ret = parse_double("max-time", optarg, 0, 1e7, &o->max_time);
-			break;
-		case OPT_TXONLY_DST_MAC:
-			ret = parse_mac("txonly-dst-mac", optarg, &o->txonly_dst);
-			break;
-		case OPT_TXONLY_LEN:
-			ret = parse_u64("txonly-len", optarg, 42, 1514, &v);
-			o->txonly_len = (uint16_t)v;
-			break;
-		case OPT_JSON:
-			o->json = optarg;
-			break;
-		case 'a':
-			/* Forwarding always starts at once. */
-			break;
-		case 'h':
+		if (c == 'h') {
 			usage(argv[0]);
 			return 1;
-		case ':':
+		}
+		if (c == ':') {
 			fprintf(stderr, "%s: option '%s' needs a value\n", TP_PROG,
 				argv[optind - 1]);
 			return -1;
-		default:
+		}
+		if (c == '?') {
 			fprintf(stderr, "%s: unknown option '%s' (see --help)\n", TP_PROG,
 				argv[optind - 1]);
 			return -1;
 		}
-		if (ret != 0)
+		if (parse_option(c, optarg, o) != 0)
 			return -1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", TP_PROG, argv[optind]);
 		return -1;
 	}
-
-	/* Cross-checks. */
-	if (engines[o->mode]->uses_stack && !o->has_ip) {
-		fprintf(stderr, "%s: --forward-mode=%s needs --ip A.B.C.D[/len]\n",
-			TP_PROG, engines[o->mode]->name);
-		return -1;
-	}
-	if (o->mode == TP_MODE_TCP_CLIENT && !o->has_connect) {
-		fprintf(stderr, "%s: --forward-mode=tcp-client needs --connect A.B.C.D:PORT\n",
-			TP_PROG);
-		return -1;
-	}
-	if (o->has_peer_ip != o->has_peer_mac) {
-		fprintf(stderr, "%s: --peer-mac and --peer-ip go together\n", TP_PROG);
-		return -1;
-	}
-	/* An existing pool file brings its own count; a new one must fit. */
-	if (o->pool_file_is_default && o->nb_mbufs > o->pool_bufs) {
-		fprintf(stderr, "%s: --nb-mbufs %u exceeds --pool-bufs %" PRIu64 "\n",
-			TP_PROG, o->nb_mbufs, o->pool_bufs);
-		return -1;
-	}
-	if (!engines[o->mode]->uses_stack &&
-	    (o->has_ip || o->has_peer_ip || o->has_connect || o->gateway != 0))
-		fprintf(stderr, "%s: note: stack options are ignored in %s mode\n",
-			TP_PROG, engines[o->mode]->name);
-	return 0;
+	return check_opts(o);
 }
 
 /* Open the pool file if it exists, else create it. */
@@ -513,15 +463,78 @@ pool_open_or_create(const struct tp_opts *o)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.path = o->pool_file;
 	cfg.persist_mode = o->persist;
-	pool = pst_pool_open(&cfg);
-	if (pool == NULL && pst_errno == ENOENT) {
-		cfg.buf_count = o->pool_bufs;
-		pool = pst_pool_create(&cfg);
-	}
+	pool = ex_pool_open_or_create(&cfg, o->pool_bufs);
 	if (pool == NULL)
 		fprintf(stderr, "%s: pool file %s refused: %s (%s)\n", TP_PROG,
 			o->pool_file, pst_errormsg(), pst_strerror(pst_errno));
 	return pool;
+}
+
+/*
+ * The application's options are checked before the EAL starts, so a bad
+ * command line fails fast with status 2 whatever the EAL needs.
+ * *@eal_argc gets the number of arguments before "--" (the EAL's).
+ * @return 0, 1 after --help, -1 on a bad command line (already reported).
+ */
+static int
+parse_app_args(int argc, char **argv, struct tp_opts *o, int *eal_argc)
+{
+	char *saved;
+	int i, ret;
+
+	*eal_argc = argc;
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			*eal_argc = i;
+			break;
+		}
+	if (*eal_argc == argc)
+		return 0;
+	/* getopt_long wants the program name in front. */
+	saved = argv[*eal_argc];
+	argv[*eal_argc] = argv[0];
+	ret = parse_args(argc - *eal_argc, argv + *eal_argc, o);
+	argv[*eal_argc] = saved;
+	return ret;
+}
+
+/* @return 0, or the exit status of a failed start (EAL cleaned up). */
+static int
+eal_start(int eal_argc, char **argv)
+{
+	int ret = rte_eal_init(eal_argc, argv);
+
+	if (ret < 0) {
+		fprintf(stderr, "%s: EAL init failed: %s\n", TP_PROG, rte_strerror(rte_errno));
+		return rte_errno == EINVAL ? EXIT_USAGE : EXIT_FAILURE;
+	}
+	if (ret + 1 < eal_argc) {
+		fprintf(stderr, "%s: unexpected argument '%s' before '--'\n", TP_PROG,
+			argv[ret + 1]);
+		rte_eal_cleanup();
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Open or create the pool and note where its buffers are (the engines'
+ * zero-copy checks). */
+static int
+pool_start(struct tp_ctx *ctx)
+{
+	const struct tp_opts *o = ctx->opt;
+	struct pst_pool_info info;
+
+	ctx->pool = pool_open_or_create(o);
+	if (ctx->pool == NULL)
+		return -1;
+	pst_pool_info(ctx->pool, &info);
+	ctx->bufs_lo = (uintptr_t)info.bufs;
+	ctx->bufs_hi = ctx->bufs_lo + info.buf_count * info.buf_size;
+	printf("%s: pool %s: %" PRIu64 " buffers x %u B, persist %s%s\n", TP_PROG,
+	       o->pool_file, info.buf_count, info.buf_size,
+	       pst_persist_mode_name(info.persist_mode), info.is_pmem ? " (pmem)" : "");
+	return 0;
 }
 
 static double
@@ -550,7 +563,7 @@ lcore_main(struct tp_ctx *ctx, struct tp_stats *st)
 	if (o->max_time > 0)
 		deadline = start + (uint64_t)(o->max_time * hz);
 
-	while (!force_quit && !ctx->done) {
+	while (!ex_force_quit && !ctx->done) {
 		n = ctx->engine->poll(ctx);
 		if (n < 0) {
 			fprintf(stderr, "%s: poll failed: %s\n", TP_PROG, pst_strerror(n));
@@ -581,6 +594,31 @@ lcore_main(struct tp_ctx *ctx, struct tp_stats *st)
 	return ctx->done ? TP_END_DONE : TP_END_SIGNAL;
 }
 
+/* Forward until the loop ends, then report: the final statistics block,
+ * the engine's summary, the JSON file, the run time. Sets ctx->status. */
+static void
+run_and_report(struct tp_ctx *ctx)
+{
+	const char *json = ctx->opt->json;
+	struct tp_stats st;
+	enum tp_end why;
+
+	tp_stats_init(&st, ctx);
+	ctx->status = EXIT_SUCCESS;
+	why = lcore_main(ctx, &st);
+	if (why == TP_END_ERROR)
+		ctx->status = EXIT_FAILURE;
+	if (ctx->engine->end != NULL)
+		ctx->engine->end(ctx, why);
+
+	tp_stats_show(&st, ctx);
+	if (ctx->engine->summary != NULL)
+		ctx->engine->summary(ctx);
+	if (json != NULL && tp_stats_json(&st, ctx, json) != 0)
+		ctx->status = EXIT_FAILURE;
+	printf("%s: ran %.3f s\n", TP_PROG, tsc_to_s(rte_rdtsc() - st.start_tsc));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -600,11 +638,8 @@ main(int argc, char **argv)
 		.txonly_len = 64,
 	};
 	struct tp_ctx ctx;
-	struct tp_stats st;
-	struct pst_pool_info info;
 	char macs[18], ips[16];
-	enum tp_end why;
-	int eal_argc, i, ret, set_up = 0;
+	int eal_argc, ret, set_up = 0;
 
 	/* Tests read stdout through a pipe as the run goes. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -613,88 +648,35 @@ main(int argc, char **argv)
 		 (long)getpid());
 	o.pool_file = default_pool;
 	o.pool_file_is_default = 1;
-
-	/* The application's options are checked before the EAL starts, so a
-	 * bad command line fails fast with status 2 whatever the EAL needs. */
-	eal_argc = argc;
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0) {
-			eal_argc = i;
-			break;
-		}
-	if (eal_argc < argc) {
-		char *saved = argv[eal_argc];
-
-		/* getopt_long wants the program name in front. */
-		argv[eal_argc] = argv[0];
-		ret = parse_args(argc - eal_argc, argv + eal_argc, &o);
-		argv[eal_argc] = saved;
-		if (ret > 0)
-			return EXIT_SUCCESS;
-		if (ret < 0)
-			return EXIT_USAGE;
-	}
-
-	ret = rte_eal_init(eal_argc, argv);
-	if (ret < 0) {
-		fprintf(stderr, "%s: EAL init failed: %s\n", TP_PROG, rte_strerror(rte_errno));
-		return rte_errno == EINVAL ? EXIT_USAGE : EXIT_FAILURE;
-	}
-	if (ret + 1 < eal_argc) {
-		fprintf(stderr, "%s: unexpected argument '%s' before '--'\n", TP_PROG,
-			argv[ret + 1]);
-		rte_eal_cleanup();
-		return EXIT_USAGE;
-	}
+	ret = parse_app_args(argc, argv, &o, &eal_argc);
+	if (ret != 0)
+		return ret > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+	ret = eal_start(eal_argc, argv);
+	if (ret != 0)
+		return ret;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.opt = &o;
 	ctx.engine = engines[o.mode];
 	ctx.port = o.port;
 	ctx.status = EXIT_FAILURE;
-
-	force_quit = 0;
-	signal(SIGINT, signal_handler);
-	signal(SIGTERM, signal_handler);
+	ex_catch_quit_signals();
 
 	if (!rte_eth_dev_is_valid_port(o.port)) {
 		fprintf(stderr, "%s: no ethdev port %u (%u available; give a --vdev or a device)\n",
 			TP_PROG, o.port, rte_eth_dev_count_avail());
 		goto out;
 	}
-	ctx.pool = pool_open_or_create(&o);
-	if (ctx.pool == NULL)
+	if (pool_start(&ctx) != 0)
 		goto out;
-	pst_pool_info(ctx.pool, &info);
-	ctx.bufs_lo = (uintptr_t)info.bufs;
-	ctx.bufs_hi = ctx.bufs_lo + info.buf_count * info.buf_size;
-	printf("%s: pool %s: %" PRIu64 " buffers x %u B, persist %s%s\n", TP_PROG,
-	       o.pool_file, info.buf_count, info.buf_size,
-	       pst_persist_mode_name(info.persist_mode), info.is_pmem ? " (pmem)" : "");
-
 	set_up = 1;
 	if (ctx.engine->setup(&ctx) != 0)
 		goto out;
-
 	printf("%s: ready mode=%s port=%u mac=%s ip=%s\n", TP_PROG, ctx.engine->name,
 	       ctx.port, tp_mac_str(&ctx.mac, macs),
 	       ctx.engine->uses_stack ? tp_ip_str(o.ip, ips) : "-");
 
-	tp_stats_init(&st, &ctx);
-	ctx.status = EXIT_SUCCESS;
-	why = lcore_main(&ctx, &st);
-	if (why == TP_END_ERROR)
-		ctx.status = EXIT_FAILURE;
-	if (ctx.engine->end != NULL)
-		ctx.engine->end(&ctx, why);
-
-	tp_stats_show(&st, &ctx);
-	if (ctx.engine->summary != NULL)
-		ctx.engine->summary(&ctx);
-	if (o.json != NULL && tp_stats_json(&st, &ctx, o.json) != 0)
-		ctx.status = EXIT_FAILURE;
-	printf("%s: ran %.3f s\n", TP_PROG, tsc_to_s(rte_rdtsc() - st.start_tsc));
-
+	run_and_report(&ctx);
 out:
 	if (set_up && ctx.engine->teardown != NULL)
 		ctx.engine->teardown(&ctx);

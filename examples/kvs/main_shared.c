@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "example_util.h"
+#include "main_shared.h"
+
+static int
+parse_index(const char *s, const struct kv_index_ops **index)
+{
+	static const struct kv_index_ops *const indexes[] = {
+		&kv_index_wal, &kv_index_btree,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(indexes) / sizeof(indexes[0]); i++)
+		if (strcmp(s, indexes[i]->name) == 0) {
+			*index = indexes[i];
+			return 0;
+		}
+	return -1;
+}
+
+int
+kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'x':
+		return parse_index(arg, &o->index);
+	case 'f':
+		o->pool_file = arg;
+		return 0;
+	case 'b':
+		return ex_parse_u64(arg, 0, UINT64_MAX, &o->pool_bufs);
+	case 'P':
+		return pst_persist_mode_parse(arg, &o->persist) == 0 ? 0 : -1;
+	case 'd':
+		return ex_parse_u32(arg, 0, UINT32_MAX, &o->drain_delay_us);
+	case 'r':
+		return ex_parse_u16(arg, 0, UINT16_MAX, &o->resp_port);
+	case 'h':
+		return ex_parse_u16(arg, 0, UINT16_MAX, &o->http_port);
+	case 'n':
+		return ex_parse_u32(arg, 0, UINT32_MAX, &o->max_conns);
+	case 's':
+		return ex_parse_double(arg, 0, INFINITY, &o->stats_period);
+	default:
+		return 1;
+	}
+}
+
+struct pst_pool *
+kv_main_open_store(const struct kv_main_opts *o, const char *prog, int copy_mode,
+		   struct kv_store *store)
+{
+	struct pst_pool_config cfg = {
+		.path = o->pool_file,
+		.persist_mode = o->persist,
+		.drain_delay_ns = o->drain_delay_us * 1000,
+	};
+	struct pst_pool *pool;
+	int ret;
+
+	pool = ex_pool_open_or_create(&cfg, o->pool_bufs);
+	if (pool == NULL) {
+		fprintf(stderr, "%s: pool %s: %s\n", prog, o->pool_file, pst_errormsg());
+		return NULL;
+	}
+	ret = kv_store_open(store, pool, o->index, copy_mode);
+	if (ret != 0) {
+		fprintf(stderr, "%s: index %s: %s (%s)\n", prog, o->index->name,
+			pst_strerror(ret), pst_errormsg());
+		pst_pool_close(pool);
+		return NULL;
+	}
+	printf("%s: recovered %" PRIu64 " keys in %.3f s (index %s, %" PRIu64
+	       " torn entries and %" PRIu64 " torn values dropped)\n",
+	       prog, store->recovered - store->torn_values, store->recovery_seconds,
+	       o->index->name, store->report.torn, store->torn_values);
+	return pool;
+}
+
+void
+kv_main_print_counts(const struct kv_store *st, const struct kv_exec *x,
+		     unsigned int n_conns, uint64_t accepted, uint64_t refused)
+{
+	struct pst_pool_stats ps;
+
+	pst_pool_stats(st->pool, &ps);
+	printf("kvs: keys=%" PRIu64 " requests=%" PRIu64 " sets=%" PRIu64 " gets=%" PRIu64
+	       " hits=%" PRIu64 " dels=%" PRIu64 " bad_requests=%" PRIu64
+	       " bad_streams=%" PRIu64 " conns=%u accepted=%" PRIu64 " refused=%" PRIu64
+	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64,
+	       kv_store_count(st), x->requests, st->sets, st->gets, st->hits, st->dels,
+	       x->bad_requests, x->bad_streams, n_conns, accepted, refused,
+	       ps.free, ps.kept, ps.drains);
+}
