@@ -13,6 +13,9 @@
 #include <time.h>
 
 #include "exec.h"
+#include "kv_limits.h"
+#include "proto.h"
+#include "reply.h"
 
 #define SMALL 512
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "stream.h"
 
 /* Where a server's replies go. */
 struct kv_out {

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "kv_index.h"
-#include "kvs.h"
+#include "kv_limits.h"
 
 /* Smallest pool buffer the indexes accept (open() gives -EINVAL below). */
 #define KVI_BUF_SIZE_MIN 512u

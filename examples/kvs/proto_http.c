@@ -23,7 +23,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kvs.h"
+#include "kv_limits.h"
+#include "proto.h"
 #include "stream_cursor.h"
 
 #define HTTP_HEADER_MAX 8192      /* request line + headers + empty line */

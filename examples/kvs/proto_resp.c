@@ -22,7 +22,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kvs.h"
+#include "kv_limits.h"
+#include "proto.h"
 #include "stream_cursor.h"
 
 #define RESP_MULTIBULK_MAX (1024 * 1024)         /* elements per request */

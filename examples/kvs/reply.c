@@ -13,7 +13,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "kvs.h"
+#include "reply.h"
 
 struct out {
 	char *buf;

@@ -27,12 +27,14 @@
  * count per buffer releases it when the last value naming it is replaced.
  * The value's crc field carries a value id from which every byte follows.
  */
+#include <time.h>
+
 #include "../unit/pst_test_util.h"
 
 #include "persist.h"
 
 #include "kv_index.h"
-#include "kvs.h"
+#include "kv_limits.h"
 
 #define BUF 2176u
 

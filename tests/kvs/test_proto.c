@@ -25,7 +25,10 @@
 
 #include <cmocka.h>
 
-#include "kvs.h"
+#include "kv_limits.h"
+#include "proto.h"
+#include "reply.h"
+#include "stream.h"
 
 #define P_RESP 0
 #define P_HTTP 1
