@@ -1202,7 +1202,7 @@ struct pl {
 	uint32_t durable;         /* completed at the last drain */
 	struct pst_persist_hook hook;
 	/* counters */
-	uint64_t checks, checks_q[5], torn_entries, torn_values, adopted,
+	uint64_t checks, checks_q[5], torn_entries, torn_values, newly_kept,
 		 matched_newer;
 };
 
@@ -1381,7 +1381,7 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 	 *     buffers, all values), then delete the torn values (on_old
 	 *     releases their buffers) -- what the server should do;
 	 *  B: delete first (the index takes buffers while the pool may still
-	 *     believe some it references are free: they must be adopted, not
+	 *     believe some it references are free: they must be kept, not
 	 *     overwritten), then reopen the index to collect the names it
 	 *     references now, and reconcile with those.
 	 */
@@ -1411,7 +1411,7 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 		tu_assert_rc(pst_pool_reconcile(p, f.names, f.n_names, &rr), 0);
 		if (pl->cap_q == 0)
 			assert_int_equal(rr.newly_kept, 0);
-		pl->adopted += rr.newly_kept;
+		pl->newly_kept += rr.newly_kept;
 		tu_assert_verify(p);
 		for (uint32_t k = 0; k < nkeys; k++)
 			w.model[k] = f.val[k];
@@ -1451,7 +1451,7 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 		tu_assert_rc(pst_pool_reconcile(p, f.names, f.n_names, &rr), 0);
 		if (pl->cap_q == 0)
 			assert_int_equal(rr.newly_kept, 0);
-		pl->adopted += rr.newly_kept;
+		pl->newly_kept += rr.newly_kept;
 		tu_assert_verify(p);
 		for (uint32_t k = 0; k < nkeys; k++)
 			w.model[k] = f.val[k];
@@ -1575,7 +1575,7 @@ test_power_loss(void **state)
 	const struct kv_index_ops *ops = OPS(state);
 	static const uint64_t seeds[] = { 11, 2024, 77777, 31337 };
 	struct pl pl;
-	uint64_t checks = 0, q[5] = { 0 }, torn = 0, tv = 0, adopted = 0,
+	uint64_t checks = 0, q[5] = { 0 }, torn = 0, tv = 0, newly_kept = 0,
 		 newer = 0;
 
 	alarm(240);
@@ -1586,7 +1586,7 @@ test_power_loss(void **state)
 			q[k] += pl.checks_q[k];
 		torn += pl.torn_entries;
 		tv += pl.torn_values;
-		adopted += pl.adopted;
+		newly_kept += pl.newly_kept;
 		newer += pl.matched_newer;
 		vd_reset();
 	}
@@ -1594,13 +1594,13 @@ test_power_loss(void **state)
 		      "last drain surviving: none %llu, 50%% %llu, 90%% %llu, all "
 		      "%llu, half the flushes %llu); recovered newer than the last drain %llu times; "
 		      "%llu torn entries dropped, %llu torn values deleted, %llu "
-		      "buffers adopted by reconcile\n",
+		      "buffers newly kept by reconcile\n",
 		      ops->name, (unsigned long long)checks,
 		      (unsigned long long)q[0], (unsigned long long)q[1],
 		      (unsigned long long)q[2], (unsigned long long)q[3],
 		      (unsigned long long)q[4], (unsigned long long)newer,
 		      (unsigned long long)torn, (unsigned long long)tv,
-		      (unsigned long long)adopted);
+		      (unsigned long long)newly_kept);
 	assert_true(checks >= 40);
 	assert_true(q[0] > 0 && q[1] > 0 && q[2] > 0 && q[3] > 0 && q[4] > 0);
 	alarm(0);
