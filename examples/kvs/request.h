@@ -18,6 +18,7 @@ enum kv_op {
 	KV_OP_MSET, KV_OP_MGET, KV_OP_INCR, KV_OP_DBSIZE, KV_OP_FLUSHALL,
 	KV_OP_INFO, KV_OP_CONFIG_GET, KV_OP_COMMAND, KV_OP_QUIT, KV_OP_SELECT,
 	KV_OP_ECHO,
+	KV_OP_COUNT               /* not a command: how many there are, + 1 */
 };
 
 /* Flags of SET. */
@@ -31,7 +32,7 @@ struct kv_arg {
 };
 
 struct kv_request {
-	enum kv_op op;
+	enum kv_op op;            /* its row of kv_commands[] (command.h) */
 	unsigned int argc;        /* arguments after the command name */
 	struct kv_arg argv[KV_MAX_ARGS];
 	uint32_t set_flags;       /* KV_SET_* */

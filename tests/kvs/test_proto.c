@@ -25,6 +25,8 @@
 
 #include <cmocka.h>
 
+#include "command.h"
+#include "exec.h"
 #include "kv_limits.h"
 #include "proto.h"
 #include "reply.h"
@@ -1308,6 +1310,279 @@ test_resp_err_buffer(void **state)
 }
 
 /* ======================================================================= */
+/* the command table                                                       */
+/* ======================================================================= */
+
+/* Redis 7.0's description of the commands paste-kvs serves: what COMMAND
+ * must say (flags in Redis's order). */
+static const struct {
+	enum kv_op op;
+	const char *name;
+	int arity;
+	const char *flags[7];
+	int first, last, step;
+} redis_commands[] = {
+	{ KV_OP_PING, "ping", -1, { "fast" }, 0, 0, 0 },
+	{ KV_OP_GET, "get", 2, { "readonly", "fast" }, 1, 1, 1 },
+	{ KV_OP_SET, "set", -3, { "write", "denyoom" }, 1, 1, 1 },
+	{ KV_OP_DEL, "del", -2, { "write" }, 1, -1, 1 },
+	{ KV_OP_EXISTS, "exists", -2, { "readonly", "fast" }, 1, -1, 1 },
+	{ KV_OP_MSET, "mset", -3, { "write", "denyoom" }, 1, -1, 2 },
+	{ KV_OP_MGET, "mget", -2, { "readonly", "fast" }, 1, -1, 1 },
+	{ KV_OP_INCR, "incr", 2, { "write", "denyoom", "fast" }, 1, 1, 1 },
+	{ KV_OP_DBSIZE, "dbsize", 1, { "readonly", "fast" }, 0, 0, 0 },
+	{ KV_OP_FLUSHALL, "flushall", -1, { "write" }, 0, 0, 0 },
+	{ KV_OP_INFO, "info", -1, { "loading", "stale" }, 0, 0, 0 },
+	{ KV_OP_CONFIG_GET, "config", -2, { NULL }, 0, 0, 0 },
+	{ KV_OP_COMMAND, "command", -1, { "loading", "stale" }, 0, 0, 0 },
+	{ KV_OP_QUIT, "quit", -1,
+	  { "noscript", "loading", "stale", "fast", "no_auth", "allow_busy" }, 0, 0, 0 },
+	{ KV_OP_SELECT, "select", 2, { "loading", "stale", "fast" }, 0, 0, 0 },
+	{ KV_OP_ECHO, "echo", 2, { "fast" }, 0, 0, 0 },
+};
+#define N_REDIS_COMMANDS (sizeof(redis_commands) / sizeof(redis_commands[0]))
+
+/* COMMAND's entry for redis_commands[i], written out by hand. */
+static size_t
+want_info(size_t i, char *out)
+{
+	size_t len, nflags = 0;
+
+	while (redis_commands[i].flags[nflags] != NULL)
+		nflags++;
+	len = (size_t)sprintf(out, "*6\r\n$%zu\r\n%s\r\n:%d\r\n*%zu\r\n",
+			      strlen(redis_commands[i].name), redis_commands[i].name,
+			      redis_commands[i].arity, nflags);
+	for (size_t f = 0; f < nflags; f++)
+		len += (size_t)sprintf(out + len, "+%s\r\n", redis_commands[i].flags[f]);
+	len += (size_t)sprintf(out + len, ":%d\r\n:%d\r\n:%d\r\n", redis_commands[i].first,
+			       redis_commands[i].last, redis_commands[i].step);
+	return len;
+}
+
+static void
+test_command_table(void **state)
+{
+	char want[256], got[256];
+
+	(void)state;
+	assert_int_equal(KV_COMMANDS_N, N_REDIS_COMMANDS);
+	for (size_t i = 0; i < N_REDIS_COMMANDS; i++) {
+		const struct kv_command *cmd = &kv_commands[redis_commands[i].op];
+		size_t len = want_info(i, want);
+		int n;
+
+		assert_ptr_equal(kv_command_find(redis_commands[i].name,
+						 strlen(redis_commands[i].name)), cmd);
+		assert_non_null(cmd->run);
+		memset(got, 'x', sizeof(got));
+		n = kv_command_info(cmd, got, sizeof(got));
+		if (n != (int)len || memcmp(got, want, len) != 0)
+			fail_msg("COMMAND INFO %s: '%.*s', want '%.*s'", redis_commands[i].name,
+				 n, got, (int)len, want);
+		/* exact fit works, anything shorter fails */
+		assert_int_equal(kv_command_info(cmd, got, len), (int)len);
+		for (size_t size = 0; size < len; size++)
+			assert_int_equal(kv_command_info(cmd, got, size), -1);
+	}
+	assert_null(kv_command_find("GET", 3));
+	assert_null(kv_command_find("ge", 2));
+	assert_null(kv_command_find("gets", 4));
+	assert_null(kv_command_find("", 0));
+}
+
+/* @words as a multibulk request, parsed in one span. */
+static void
+parse_words(const char *const *words, struct res *r)
+{
+	size_t len = mb(mbuf, words), sizes[4];
+	struct built b;
+
+	build(&b, mbuf, len, sizes, split_whole(len, sizes));
+	do_parse(P_RESP, &b.s, r);
+	unbuild(&b);
+}
+
+/* @name and @n arguments "a0", "a1"..., into @words. */
+static const char *const *
+words_n(const char **words, const char *name, unsigned int n)
+{
+	static const char *const args[] = { "a0", "a1", "a2", "a3", "a4", "a5", "a6" };
+
+	assert_true(n <= sizeof(args) / sizeof(args[0]));
+	words[0] = name;
+	memcpy(words + 1, args, n * sizeof(args[0]));
+	words[n + 1] = NULL;
+	return words;
+}
+
+/* Every row's arity: one word short is refused, the fewest it takes pass
+ * the count (some then fail on their contents), and a fixed arity or a
+ * maximum takes no more. */
+static void
+test_command_arity(void **state)
+{
+	const char *words[10];
+	char wrong[96];
+	struct res r;
+
+	(void)state;
+	for (size_t i = 0; i < N_REDIS_COMMANDS; i++) {
+		const struct kv_command *cmd = &kv_commands[redis_commands[i].op];
+		unsigned int fewest = (unsigned int)abs(cmd->arity) - 1;
+
+		snprintf(wrong, sizeof(wrong), "ERR wrong number of arguments for '%s' command",
+			 cmd->name);
+		parse_words(words_n(words, cmd->name, fewest), &r);
+		if (strcmp(r.err, wrong) == 0)
+			fail_msg("%s with %u arguments: '%s'", cmd->name, fewest, r.err);
+		if (fewest > 0)
+			resp_bad(words_n(words, cmd->name, fewest - 1), wrong);
+		if (cmd->arity > 0)
+			resp_bad(words_n(words, cmd->name, fewest + 1), wrong);
+		if (cmd->args_max > 0)
+			resp_bad(words_n(words, cmd->name, cmd->args_max + 1u), wrong);
+	}
+	/* keys that come in steps come in whole steps */
+	resp_bad(ARGS("MSET", "a", "1", "b"), "ERR wrong number of arguments for 'mset' command");
+}
+
+/* Every row's keys: a word too long for a key is refused where the row says
+ * a key is, and only there. */
+static void
+test_command_keys(void **state)
+{
+	static char big[KV_KEY_MAX + 2];
+	const char *words[8];
+	struct res r;
+
+	(void)state;
+	memset(big, 'k', KV_KEY_MAX + 1);
+	for (size_t i = 0; i < N_REDIS_COMMANDS; i++) {
+		const struct kv_command *cmd = &kv_commands[redis_commands[i].op];
+		int nwords = abs(cmd->arity), last;
+
+		if (cmd->first_key == 0)
+			continue;
+		if (cmd->arity < 0)
+			nwords += 2 * cmd->key_step; /* more keys than the fewest */
+		last = cmd->last_key < 0 ? nwords + cmd->last_key : cmd->last_key;
+		for (int pos = 1; pos < nwords; pos++) {
+			int is_key = pos >= cmd->first_key && pos <= last &&
+				     (pos - cmd->first_key) % cmd->key_step == 0;
+
+			words[0] = cmd->name;
+			for (int k = 1; k < nwords; k++)
+				words[k] = k == pos ? big : "v";
+			words[nwords] = NULL;
+			parse_words(words, &r);
+			if (is_key != (strcmp(r.err, "ERR key too long") == 0))
+				fail_msg("%s: a long word at %d gave '%s'", cmd->name, pos, r.err);
+			if (is_key)
+				resp_bad(words, "ERR key too long");
+		}
+	}
+}
+
+/* Replies of one request through kv_exec_next, into @out. */
+struct captured {
+	char buf[4096];
+	size_t len;
+	int closed;
+};
+
+static void
+capture_bytes(void *ctx, const void *data, size_t len)
+{
+	struct captured *c = ctx;
+
+	assert_true(c->len + len <= sizeof(c->buf));
+	memcpy(c->buf + c->len, data, len);
+	c->len += len;
+}
+
+static void
+capture_value(void *ctx, const struct kv_value *v)
+{
+	(void)ctx;
+	(void)v;
+	fail_msg("COMMAND sent a value");
+}
+
+static void
+capture_close(void *ctx)
+{
+	((struct captured *)ctx)->closed = 1;
+}
+
+/* Execute @words and compare the reply with @want (@want_len bytes). */
+static void
+exec_reply(struct kv_exec *x, const char *const *words, const char *want, size_t want_len)
+{
+	struct captured cap = { .len = 0 };
+	int continue_sent = 0;
+	const struct kv_out out = { .bytes = capture_bytes, .value = capture_value,
+				    .close = capture_close, .ctx = &cap,
+				    .continue_sent = &continue_sent };
+	size_t len = mb(mbuf, words), sizes[4];
+	struct built b;
+
+	build(&b, mbuf, len, sizes, split_whole(len, sizes));
+	assert_int_equal(kv_exec_next(x, &b.s, 0, &out), (long)len);
+	unbuild(&b);
+	if (cap.len != want_len || memcmp(cap.buf, want, want_len) != 0)
+		fail_msg("%s %s: '%.*s', want '%.*s'", words[0], words[1] ? words[1] : "",
+			 (int)cap.len, cap.buf, (int)want_len, want);
+	assert_int_equal(cap.closed, 0);
+}
+
+/* COMMAND and its subcommands answer from the table, in Redis's format. */
+static void
+test_command_reply(void **state)
+{
+	static char all[4096], names[1024], want[4096];
+	size_t all_len, names_len, len;
+	struct kv_exec x;
+
+	(void)state;
+	/* COMMAND touches no store */
+	assert_int_equal(kv_exec_init(&x, NULL, 0), 0);
+	all_len = (size_t)sprintf(all, "*%zu\r\n", N_REDIS_COMMANDS);
+	names_len = (size_t)sprintf(names, "*%zu\r\n", N_REDIS_COMMANDS);
+	for (enum kv_op op = 1; op < KV_OP_COUNT; op++)
+		for (size_t i = 0; i < N_REDIS_COMMANDS; i++)
+			if (redis_commands[i].op == op) {
+				all_len += want_info(i, all + all_len);
+				names_len += (size_t)sprintf(names + names_len, "$%zu\r\n%s\r\n",
+							     strlen(redis_commands[i].name),
+							     redis_commands[i].name);
+			}
+	exec_reply(&x, ARGS("COMMAND"), all, all_len);
+	exec_reply(&x, ARGS("command", "info"), all, all_len);
+	exec_reply(&x, ARGS("COMMAND", "LIST"), names, names_len);
+	len = (size_t)sprintf(want, ":%zu\r\n", N_REDIS_COMMANDS);
+	exec_reply(&x, ARGS("COMMAND", "COUNT"), want, len);
+	/* names in any case; unknown ones are nil */
+	len = (size_t)sprintf(want, "*3\r\n");
+	len += want_info(1, want + len);
+	len += (size_t)sprintf(want + len, "$-1\r\n");
+	len += want_info(5, want + len);
+	exec_reply(&x, ARGS("COMMAND", "INFO", "GET", "nosuch", "mSeT"), want, len);
+	exec_reply(&x, ARGS("COMMAND", "INFO", "abcdefghijklmnopqrstuvwxyz"), "*1\r\n$-1\r\n", 9);
+	/* no docs to give */
+	exec_reply(&x, ARGS("COMMAND", "DOCS"), "*0\r\n", 4);
+	exec_reply(&x, ARGS("COMMAND", "DOCS", "get"), "*0\r\n", 4);
+	kv_exec_fini(&x);
+
+	resp_bad(ARGS("COMMAND", "GETKEYS", "get", "k"),
+		 "ERR unknown subcommand 'GETKEYS'. Try COMMAND HELP.");
+	resp_bad(ARGS("COMMAND", "COUNT", "x"),
+		 "ERR wrong number of arguments for 'command|count' command");
+	resp_bad(ARGS("COMMAND", "LIST", "FILTERBY", "x"),
+		 "ERR wrong number of arguments for 'command|list' command");
+}
+
+/* ======================================================================= */
 /* HTTP                                                                    */
 /* ======================================================================= */
 
@@ -2040,6 +2315,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resp_big_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_pipeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_err_buffer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_arity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_expect_continue, setup, teardown),
