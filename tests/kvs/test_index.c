@@ -27,8 +27,6 @@
  * count per buffer releases it when the last value naming it is replaced.
  * The value's crc field carries a value id from which every byte follows.
  */
-#include <time.h>
-
 #include "../unit/pst_test_util.h"
 
 #include "persist.h"
@@ -999,58 +997,6 @@ test_no_drain(void **state)
 	alarm(0);
 }
 
-/* Rough speed on this machine (/dev/shm, flush mode): informational. */
-static void
-test_speed(void **state)
-{
-	const struct kv_index_ops *ops = OPS(state);
-	char path[PATH_MAX];
-	struct pst_pool *p;
-	struct kv_index *idx;
-	struct timespec t0, t1, t2;
-	uint32_t id;
-	const uint32_t nkeys = 20000, nops = 100000;
-	static uint8_t keys[20000][24];
-	uint64_t rs = 42;
-	double put_s, get_s;
-
-	alarm(120);
-	tu_path(path, sizeof(path), "speed");
-	p = tu_must_create(path, BUF, 16384, PST_PERSIST_FLUSH);
-	tu_assert_rc(ops->open(&idx, p, NULL, NULL, NULL, NULL), 0);
-	tu_assert_rc(pst_pool_take(p, &id), 0);
-	tu_assert_rc(pst_pool_keep(p, id), 0);
-	vbuf.v.len = 100;
-	vbuf.v.crc = 1;
-	vbuf.v.n = 1;
-	vbuf.v.names[0] = pst_name_make(id, 0, 100);
-	for (uint32_t k = 0; k < nkeys; k++)
-		snprintf((char *)keys[k], sizeof(keys[k]), "key:%015u", k);
-	for (uint32_t k = 0; k < nkeys; k++)
-		tu_assert_rc(ops->put(idx, keys[k], 19, &vbuf.v, NULL, NULL), 0);
-	tu_assert_rc(pst_pool_drain(p), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (uint32_t i = 0; i < nops; i++) {
-		tu_assert_rc(ops->put(idx, keys[rndu(&rs, nkeys)], 19, &vbuf.v,
-				      NULL, NULL), 0);
-		if (i % 32 == 31)
-			tu_assert_rc(pst_pool_drain(p), 0);
-	}
-	tu_assert_rc(pst_pool_drain(p), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	for (uint32_t i = 0; i < nops; i++)
-		assert_non_null(ops->get(idx, keys[rndu(&rs, nkeys)], 19));
-	clock_gettime(CLOCK_MONOTONIC, &t2);
-	put_s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-	get_s = (double)(t2.tv_sec - t1.tv_sec) + (t2.tv_nsec - t1.tv_nsec) / 1e9;
-	print_message("%s: %u keys: %.0f puts/s (a drain per 32), %.0f gets/s, "
-		      "%llu bytes of index\n", ops->name, nkeys, nops / put_s,
-		      nops / get_s, (unsigned long long)ops->own_bytes(idx));
-	ops->close(idx);
-	tu_close(p);
-	alarm(0);
-}
-
 /* ---- small and large buffers, long keys ------------------------------------------- */
 
 static void
@@ -1622,8 +1568,6 @@ main(void)
 		T(test_bounded, kv_index_btree),
 		T(test_no_drain, kv_index_wal),
 		T(test_no_drain, kv_index_btree),
-		T(test_speed, kv_index_wal),
-		T(test_speed, kv_index_btree),
 		T(test_small_buffers, kv_index_wal),
 		T(test_small_buffers, kv_index_btree),
 		T(test_full_pool, kv_index_wal),
