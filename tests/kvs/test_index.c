@@ -841,9 +841,10 @@ test_random_reopen(void **state)
 /*
  * What paste-kvs does with a new pool: open the index, reconcile the pool
  * against exactly what open() reported (kv_store_open), then serve
- * pipelined SETs. An own buffer a new index does not report (the B+tree's
- * superblock once) is freed by that reconcile; the next value copied lands
- * on the root records and the tree comes apart a few thousand puts later.
+ * pipelined SETs. An own buffer a new index failed to report (its B+tree
+ * superblock, say) would be freed by that reconcile; the next value copied
+ * would land on the root records and the tree come apart a few thousand
+ * puts later.
  * Batches of 64 operations over 2000 keys, a drain after each (one per
  * poll): values of 10 to 9000 bytes in one to five whole buffers as the
  * server copies them, sometimes several names in part buffers, many names
