@@ -189,6 +189,30 @@ split_random(size_t len, size_t max, uint64_t *rng, size_t *sizes)
 	return n;
 }
 
+/* Spans of 1448 bytes (an MSS), the last one shorter. */
+static unsigned int
+split_mss(size_t len, size_t *sizes)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; i < len; i += 1448)
+		sizes[n++] = len - i < 1448 ? len - i : 1448;
+	return n;
+}
+
+/* The split of round @round of a test: whole, 1-byte spans, then random
+ * spans of up to 64 bytes. */
+static unsigned int
+split_round(unsigned int round, size_t len, uint64_t *rng, size_t *sizes)
+{
+	if (round == 0)
+		return split_whole(len, sizes);
+	if (round == 1)
+		return split_bytes(len, sizes);
+	return split_random(len, 1 + rnd_below(rng, 64), rng, sizes);
+}
+
 static size_t *
 sizes_for(size_t len)
 {
@@ -392,6 +416,57 @@ check_splits(int p, const void *msg, size_t len, struct res *ref, int prefixes)
 	free(sizes);
 }
 
+/* Checks request @i of a pipeline test, as parsed from @b. */
+typedef void (*pipeline_check_fn)(const struct built *b, const struct res *r, size_t i);
+
+/* @nreqs requests back to back (the strings at @msg, @stride bytes
+ * apart: the first member of each row of a table), parsed one after the
+ * other with the stream consumed in between, in 300 differently split
+ * streams: @check sees each result; then the stream is empty and asks for
+ * more. */
+static void
+check_pipeline(int p, const char *const *msg, size_t stride, size_t nreqs,
+	       uint64_t seed, pipeline_check_fn check)
+{
+	static char all[4096];
+	size_t *sizes, len = 0;
+	uint64_t rng = seed;
+	unsigned int round;
+
+	for (size_t i = 0; i < nreqs; i++) {
+		const char *m = *(const char *const *)((const char *)msg + i * stride);
+
+		assert_true(len + strlen(m) <= sizeof(all));
+		memcpy(all + len, m, strlen(m));
+		len += strlen(m);
+	}
+	sizes = sizes_for(len);
+
+	for (round = 0; round < 300; round++) {
+		struct built b;
+		struct res r;
+		size_t base = 0, i;
+
+		build(&b, all, len, sizes, split_round(round, len, &rng, sizes));
+		for (i = 0; i < nreqs; i++) {
+			do_parse(p, &b.s, &r);
+			check(&b, &r, i);
+			kv_stream_consume(&b.s, r.req.consumed, drop_check, &b);
+			base += r.req.consumed;
+			assert_int_equal(b.s.len, len - base);
+		}
+		do_parse(p, &b.s, &r);
+		assert_int_equal(r.r, KV_PARSE_MORE);
+		assert_int_equal(b.s.len, 0);
+		unbuild(&b);
+	}
+	free(sizes);
+}
+
+#define CHECK_PIPELINE(p, table, seed, check) \
+	check_pipeline(p, &(table)[0].msg, sizeof((table)[0]), \
+		       sizeof(table) / sizeof((table)[0]), seed, check)
+
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define NOARGS ((const char *const[]){ NULL })
 #define WHOLE ((size_t)-1)
@@ -527,6 +602,25 @@ resp_raw(const char *msg, int r, enum kv_op op, const char *const *args,
 {
 	check_req(P_RESP, msg, strlen(msg), r, op, args, 0, 0, err, consumed, NULL);
 }
+
+/* A message refused with an error. */
+struct refusal {
+	const char *msg;
+	const char *err;
+};
+
+/* Each message is refused with its error: skipped whole (BAD_REQUEST), or
+ * ending the stream (BAD_STREAM). */
+static void
+check_refusals(int p, int r, const struct refusal *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		check_req(p, cases[i].msg, strlen(cases[i].msg), r, 0, NULL, 0, 0, cases[i].err,
+			  WHOLE, NULL);
+}
+
+#define CHECK_REFUSALS(p, r, cases) \
+	check_refusals(p, r, cases, sizeof(cases) / sizeof(cases[0]))
 
 /* ---- setup / teardown ------------------------------------------------- */
 
@@ -1011,45 +1105,36 @@ test_resp_too_many_args(void **state)
 	resp_bad(words, "ERR too many arguments for 'del' command (at most 64)");
 }
 
+#define E_MULTIBULK "ERR Protocol error: invalid multibulk length"
+#define E_BULK "ERR Protocol error: invalid bulk length"
+#define E_BULK_END "ERR Protocol error: expected '\\r\\n' after bulk string"
+
 static void
 test_resp_framing_errors(void **state)
 {
+	static const struct refusal broken[] = {
+		{ "*abc\r\n", E_MULTIBULK },
+		{ "*1x\r\n", E_MULTIBULK },
+		{ "*\r\n", E_MULTIBULK },
+		{ "*1\rx", E_MULTIBULK },
+		{ "*1048577\r\n", E_MULTIBULK },
+		{ "*99999999999999999999999999999\r\n", E_MULTIBULK },
+		/* a count line that never ends is refused without waiting */
+		{ "*0000000000000000000000000", E_MULTIBULK },
+		{ "*2\r\n+GET\r\n", "ERR Protocol error: expected '$', got '+'" },
+		{ "*2\r\n$3\r\nGET\r\n:1\r\n", "ERR Protocol error: expected '$', got ':'" },
+		{ "*2\r\n\r\n", "ERR Protocol error: expected '$', got '?'" },
+		{ "*1\r\n$abc\r\n", E_BULK },
+		{ "*1\r\n$-1\r\n", E_BULK },
+		{ "*1\r\n$\r\n", E_BULK },
+		{ "*1\r\n$536870913\r\n", E_BULK },
+		{ "*1\r\n$4\r\nPINGxx", E_BULK_END },
+		{ "*1\r\n$4\r\nPING\rx", E_BULK_END },
+		{ "*1\r\n$3\r\nPING\r\n", E_BULK_END },
+	};
+
 	(void)state;
-	resp_raw("*abc\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*1x\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*1\rx", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*1048577\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*99999999999999999999999999999\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	/* a count line that never ends is refused without waiting */
-	resp_raw("*0000000000000000000000000", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*2\r\n+GET\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '$', got '+'", 0);
-	resp_raw("*2\r\n$3\r\nGET\r\n:1\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '$', got ':'", 0);
-	resp_raw("*2\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '$', got '?'", 0);
-	resp_raw("*1\r\n$abc\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid bulk length", 0);
-	resp_raw("*1\r\n$-1\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid bulk length", 0);
-	resp_raw("*1\r\n$\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid bulk length", 0);
-	resp_raw("*1\r\n$536870913\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid bulk length", 0);
-	resp_raw("*1\r\n$4\r\nPINGxx", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '\\r\\n' after bulk string", 0);
-	resp_raw("*1\r\n$4\r\nPING\rx", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '\\r\\n' after bulk string", 0);
-	resp_raw("*1\r\n$3\r\nPING\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '\\r\\n' after bulk string", 0);
+	CHECK_REFUSALS(P_RESP, KV_PARSE_BAD_STREAM, broken);
 	/* a bulk of 512 MiB is legal framing: wait for it */
 	resp_raw("*1\r\n$536870912\r\nabc", KV_PARSE_MORE, 0, NULL, "", 0);
 	/* an inline line that never ends is refused past 64 KiB */
@@ -1073,9 +1158,22 @@ test_resp_framing_errors(void **state)
 	}
 }
 
+#define E_UNBALANCED "ERR Protocol error: unbalanced quotes in request"
+
 static void
 test_resp_inline(void **state)
 {
+	static const struct refusal refused[] = {
+		{ "GET k\rx\r\n", "ERR wrong number of arguments for 'get' command" },
+		{ "SET k \"a\\nb\"\r\n",
+		  "ERR Protocol error: escapes in inline requests are not supported" },
+		{ "SET k \"abc\r\n", E_UNBALANCED },
+		{ "SET k \"a\"b\r\n", E_UNBALANCED },
+		{ "SET k 'abc\n", E_UNBALANCED },
+		{ "FOO bar\r\n", "ERR unknown command 'FOO'" },
+		{ "$3\r\n", "ERR unknown command '$3'" },
+	};
+
 	(void)state;
 	resp_raw("PING\r\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "", WHOLE);
 	resp_raw("PING\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "", WHOLE);
@@ -1087,18 +1185,7 @@ test_resp_inline(void **state)
 	resp_raw("SET k \"\"\r\n", KV_PARSE_OK, KV_OP_SET, ARGS("k", ""), "", WHOLE);
 	check_req(P_RESP, "SET k \"v\" EX 5\r\n", 16, KV_PARSE_OK, KV_OP_SET, ARGS("k", "v"), 0,
 		  5000, "", WHOLE, NULL);
-	resp_raw("GET k\rx\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR wrong number of arguments for 'get' command", WHOLE);
-	resp_raw("SET k \"a\\nb\"\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR Protocol error: escapes in inline requests are not supported", WHOLE);
-	resp_raw("SET k \"abc\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR Protocol error: unbalanced quotes in request", WHOLE);
-	resp_raw("SET k \"a\"b\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR Protocol error: unbalanced quotes in request", WHOLE);
-	resp_raw("SET k 'abc\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR Protocol error: unbalanced quotes in request", WHOLE);
-	resp_raw("FOO bar\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "ERR unknown command 'FOO'", WHOLE);
-	resp_raw("$3\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "ERR unknown command '$3'", WHOLE);
+	CHECK_REFUSALS(P_RESP, KV_PARSE_BAD_REQUEST, refused);
 	/* only the first line is the request */
 	check_prefixes = 0;
 	resp_raw("PING\r\nGET k\r\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "", 6);
@@ -1140,14 +1227,14 @@ test_resp_binary_values(void **state)
 	assert_memory_equal(got, "*1\r\n$4\r\n\0\xff\r\n", 12);
 }
 
-/* A 1 MiB value in MSS-sized spans: OK, its names cover it exactly; one
- * byte more is refused, but only once all of it is there. */
+/* A 1 MiB value in MSS-sized spans: OK, its names cover it exactly (as
+ * parse_split checks); one byte more is refused, but only once all of it
+ * is there. */
 static void
 test_resp_big_values(void **state)
 {
 	size_t vlen = KV_VALUE_MAX, hdr, len, *sizes, i;
 	char *msg = malloc(KV_VALUE_MAX + 100);
-	struct built b;
 	struct res r;
 	unsigned int n;
 
@@ -1163,28 +1250,21 @@ test_resp_big_values(void **state)
 			msg[hdr + i] = (char)('a' + i % 26);
 		memcpy(msg + hdr + vlen, "\r\n", 2);
 		len = hdr + vlen + 2;
-		/* 1448-byte spans */
-		for (n = 0, i = 0; i < len; i += 1448)
-			sizes[n++] = len - i < 1448 ? len - i : 1448;
-		build(&b, msg, len, sizes, n);
-		do_parse(P_RESP, &b.s, &r);
+		n = split_mss(len, sizes);
+		parse_split(P_RESP, msg, len, sizes, n, &r);
 		if (vlen == KV_VALUE_MAX) {
 			assert_int_equal(r.r, KV_PARSE_OK);
 			assert_int_equal(r.req.argv[1].off, hdr);
 			assert_int_equal(r.req.argv[1].len, vlen);
-			check_names(&b, &r.req.argv[1]);
 		} else {
 			assert_int_equal(r.r, KV_PARSE_BAD_REQUEST);
 			assert_string_equal(r.err, "ERR value too large");
 			assert_int_equal(r.req.consumed, len);
 		}
-		unbuild(&b);
 		/* all but the last byte: wait */
 		sizes[n - 1]--;
-		build(&b, msg, len - 1, sizes, n);
-		do_parse(P_RESP, &b.s, &r);
+		parse_split(P_RESP, msg, len - 1, sizes, n, &r);
 		assert_int_equal(r.r, KV_PARSE_MORE);
-		unbuild(&b);
 		/* and the whole value split at every 4099th boundary */
 		check_req(P_RESP, msg, len, vlen == KV_VALUE_MAX ? KV_PARSE_OK : KV_PARSE_BAD_REQUEST,
 			  KV_OP_SET, NULL, 0, 0, NULL, WHOLE, NULL);
@@ -1199,90 +1279,62 @@ test_resp_big_values(void **state)
 	free(msg);
 }
 
-/* What redis-benchmark and redis-cli send, pipelined, parsed one after the
- * other with the stream consumed in between, across random spans. */
+/* What redis-benchmark and redis-cli send, pipelined. */
+static const struct {
+	const char *msg;
+	int r;
+	enum kv_op op;
+	const char *args[5];
+} resp_pipeline[] = {
+	{ "*2\r\n$7\r\nCOMMAND\r\n$4\r\nDOCS\r\n", KV_PARSE_OK, KV_OP_COMMAND, { "DOCS" } },
+	{ "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$4\r\nsave\r\n", KV_PARSE_OK,
+	  KV_OP_CONFIG_GET, { "save" } },
+	{ "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$10\r\nappendonly\r\n", KV_PARSE_OK,
+	  KV_OP_CONFIG_GET, { "appendonly" } },
+	{ "PING\r\n", KV_PARSE_OK, KV_OP_PING, { NULL } },
+	{ "*1\r\n$4\r\nPING\r\n", KV_PARSE_OK, KV_OP_PING, { NULL } },
+	{ "*3\r\n$3\r\nSET\r\n$16\r\nkey:__rand_int__\r\n$3\r\nxxx\r\n", KV_PARSE_OK,
+	  KV_OP_SET, { "key:__rand_int__", "xxx" } },
+	{ "*0\r\n*2\r\n$3\r\nGET\r\n$16\r\nkey:__rand_int__\r\n", KV_PARSE_OK, KV_OP_GET,
+	  { "key:__rand_int__" } },
+	{ "*1\r\n$3\r\nFOO\r\n", KV_PARSE_BAD_REQUEST, KV_OP_NONE, { NULL } },
+	{ "*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n", KV_PARSE_OK, KV_OP_INCR,
+	  { "counter" } },
+	{ "SET k \"v w\"\r\n", KV_PARSE_OK, KV_OP_SET, { "k", "v w" } },
+	{ "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$2\r\n\r\n\r\n$1\r\nb\r\n$0\r\n\r\n", KV_PARSE_OK,
+	  KV_OP_MSET, { "a", "\r\n", "b", "" } },
+	{ "*3\r\n$3\r\nDEL\r\n$1\r\na\r\n$1\r\nb\r\n", KV_PARSE_OK, KV_OP_DEL,
+	  { "a", "b" } },
+	{ "*1\r\n$4\r\nQUIT\r\n", KV_PARSE_OK, KV_OP_QUIT, { NULL } },
+};
+
+static void
+resp_pipeline_check(const struct built *b, const struct res *r, size_t i)
+{
+	unsigned int j;
+
+	assert_int_equal(r->r, resp_pipeline[i].r);
+	assert_int_equal(r->req.consumed, strlen(resp_pipeline[i].msg));
+	if (r->r != KV_PARSE_OK)
+		return;
+	assert_int_equal(r->req.op, resp_pipeline[i].op);
+	for (j = 0; resp_pipeline[i].args[j] != NULL; j++) {
+		char got[32] = { 0 };
+
+		assert_int_equal(r->req.argv[j].len, strlen(resp_pipeline[i].args[j]));
+		kv_stream_copy(&b->s, r->req.argv[j].off, got, r->req.argv[j].len);
+		assert_string_equal(got, resp_pipeline[i].args[j]);
+	}
+	assert_int_equal(r->req.argc, j);
+	check_all_names(b, r);
+}
+
+/* The redis-benchmark pipeline, parsed across random spans. */
 static void
 test_resp_pipeline(void **state)
 {
-	static const struct {
-		const char *msg;
-		int r;
-		enum kv_op op;
-		const char *args[5];
-	} reqs[] = {
-		{ "*2\r\n$7\r\nCOMMAND\r\n$4\r\nDOCS\r\n", KV_PARSE_OK, KV_OP_COMMAND, { "DOCS" } },
-		{ "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$4\r\nsave\r\n", KV_PARSE_OK,
-		  KV_OP_CONFIG_GET, { "save" } },
-		{ "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$10\r\nappendonly\r\n", KV_PARSE_OK,
-		  KV_OP_CONFIG_GET, { "appendonly" } },
-		{ "PING\r\n", KV_PARSE_OK, KV_OP_PING, { NULL } },
-		{ "*1\r\n$4\r\nPING\r\n", KV_PARSE_OK, KV_OP_PING, { NULL } },
-		{ "*3\r\n$3\r\nSET\r\n$16\r\nkey:__rand_int__\r\n$3\r\nxxx\r\n", KV_PARSE_OK,
-		  KV_OP_SET, { "key:__rand_int__", "xxx" } },
-		{ "*0\r\n*2\r\n$3\r\nGET\r\n$16\r\nkey:__rand_int__\r\n", KV_PARSE_OK, KV_OP_GET,
-		  { "key:__rand_int__" } },
-		{ "*1\r\n$3\r\nFOO\r\n", KV_PARSE_BAD_REQUEST, KV_OP_NONE, { NULL } },
-		{ "*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n", KV_PARSE_OK, KV_OP_INCR,
-		  { "counter" } },
-		{ "SET k \"v w\"\r\n", KV_PARSE_OK, KV_OP_SET, { "k", "v w" } },
-		{ "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$2\r\n\r\n\r\n$1\r\nb\r\n$0\r\n\r\n", KV_PARSE_OK,
-		  KV_OP_MSET, { "a", "\r\n", "b", "" } },
-		{ "*3\r\n$3\r\nDEL\r\n$1\r\na\r\n$1\r\nb\r\n", KV_PARSE_OK, KV_OP_DEL,
-		  { "a", "b" } },
-		{ "*1\r\n$4\r\nQUIT\r\n", KV_PARSE_OK, KV_OP_QUIT, { NULL } },
-	};
-	const size_t nreqs = sizeof(reqs) / sizeof(reqs[0]);
-	char all[2048];
-	size_t len = 0, i, *sizes;
-	uint64_t rng = 7;
-	unsigned int round, n;
-
 	(void)state;
-	for (i = 0; i < nreqs; i++) {
-		memcpy(all + len, reqs[i].msg, strlen(reqs[i].msg));
-		len += strlen(reqs[i].msg);
-	}
-	sizes = sizes_for(len);
-	for (round = 0; round < 300; round++) {
-		struct built b;
-		struct res r;
-		size_t base = 0;
-
-		if (round == 0)
-			n = split_whole(len, sizes);
-		else if (round == 1)
-			n = split_bytes(len, sizes);
-		else
-			n = split_random(len, 1 + rnd_below(&rng, 64), &rng, sizes);
-		build(&b, all, len, sizes, n);
-		for (i = 0; i < nreqs; i++) {
-			unsigned int j;
-
-			do_parse(P_RESP, &b.s, &r);
-			assert_int_equal(r.r, reqs[i].r);
-			assert_int_equal(r.req.consumed, strlen(reqs[i].msg));
-			if (r.r == KV_PARSE_OK) {
-				assert_int_equal(r.req.op, reqs[i].op);
-				for (j = 0; reqs[i].args[j] != NULL; j++) {
-					char got[32] = { 0 };
-
-					assert_int_equal(r.req.argv[j].len, strlen(reqs[i].args[j]));
-					kv_stream_copy(&b.s, r.req.argv[j].off, got, r.req.argv[j].len);
-					assert_string_equal(got, reqs[i].args[j]);
-				}
-				assert_int_equal(r.req.argc, j);
-				check_all_names(&b, &r);
-			}
-			kv_stream_consume(&b.s, r.req.consumed, drop_check, &b);
-			base += r.req.consumed;
-			assert_int_equal(b.s.len, len - base);
-		}
-		do_parse(P_RESP, &b.s, &r);
-		assert_int_equal(r.r, KV_PARSE_MORE);
-		assert_int_equal(b.s.len, 0);
-		unbuild(&b);
-	}
-	free(sizes);
+	CHECK_PIPELINE(P_RESP, resp_pipeline, 7, resp_pipeline_check);
 }
 
 static void
@@ -1650,31 +1702,26 @@ test_http_requests(void **state)
 static void
 test_http_keepalive(void **state)
 {
+	static const struct {
+		const char *msg;
+		int keepalive;
+	} gets[] = {
+		{ "GET /k HTTP/1.1\r\n\r\n", 1 },
+		{ "GET /k HTTP/1.1\r\nConnection: close\r\n\r\n", 0 },
+		{ "GET /k HTTP/1.1\r\nconnection: Upgrade, CLOSE\r\n\r\n", 0 },
+		{ "GET /k HTTP/1.0\r\n\r\n", 0 },
+		{ "GET /k HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 1 },
+		{ "GET /k HTTP/1.0\r\nConnection: keep-alive , te\r\n\r\n", 1 },
+		{ "GET /k HTTP/1.0\r\nConnection: keep-alivex\r\n\r\n", 0 },
+		{ "GET /k HTTP/1.1\r\nX-Connection: close\r\n\r\n", 1 },
+	};
 	struct res r;
 
 	(void)state;
-	http_req("GET /k HTTP/1.1\r\n\r\n", KV_PARSE_OK, KV_OP_GET, ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 1);
-	http_req("GET /k HTTP/1.1\r\nConnection: close\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		 ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 0);
-	http_req("GET /k HTTP/1.1\r\nconnection: Upgrade, CLOSE\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		 ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 0);
-	http_req("GET /k HTTP/1.0\r\n\r\n", KV_PARSE_OK, KV_OP_GET, ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 0);
-	http_req("GET /k HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		 ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 1);
-	http_req("GET /k HTTP/1.0\r\nConnection: keep-alive , te\r\n\r\n", KV_PARSE_OK,
-		 KV_OP_GET, ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 1);
-	http_req("GET /k HTTP/1.0\r\nConnection: keep-alivex\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		 ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 0);
-	http_req("GET /k HTTP/1.1\r\nX-Connection: close\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		 ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 1);
+	for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
+		http_req(gets[i].msg, KV_PARSE_OK, KV_OP_GET, ARGS("k"), "", WHOLE, &r);
+		assert_int_equal(r.req.http_keepalive, gets[i].keepalive);
+	}
 	/* errors say it too: the server keeps or closes after a refusal */
 	http_req("PATCH /k HTTP/1.0\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
 		 "405 Method Not Allowed", WHOLE, &r);
@@ -1749,127 +1796,95 @@ test_http_expect_continue(void **state)
 	unbuild(&b);
 }
 
+#define E400 "400 Bad Request"
+#define E405 "405 Method Not Allowed"
+#define E411 "411 Length Required"
+#define E413 "413 Payload Too Large"
+#define E414 "414 URI Too Long"
+#define E431 "431 Request Header Fields Too Large"
+#define E505 "505 HTTP Version Not Supported"
+
 static void
 test_http_errors(void **state)
 {
+	/* refusals with intact framing: consumed whole (body too) */
+	static const struct refusal refused[] = {
+		{ "GET / HTTP/1.1\r\n\r\n", E400 },
+		{ "GET /?x=1 HTTP/1.1\r\n\r\n", E400 },
+		{ "PUT / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", E400 },
+		{ "GET /a\x01z HTTP/1.1\r\n\r\n", E400 },
+		{ "GET /a\x7f HTTP/1.1\r\n\r\n", E400 },
+		{ "GET /\xc3\xa9 HTTP/1.1\r\n\r\n", E400 },
+		{ "GET /a\tb HTTP/1.1\r\n\r\n", E400 },
+		{ "GET /k?a\x01 HTTP/1.1\r\n\r\n", E400 },
+		{ "GET k HTTP/1.1\r\n\r\n", E400 },
+		{ "GET http://h/k HTTP/1.1\r\n\r\n", E400 },
+		{ "PATCH /k HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", E405 },
+		{ "OPTIONS * HTTP/1.1\r\n\r\n", E405 },
+		{ "get /k HTTP/1.1\r\n\r\n", E405 },
+		{ "GETTINGVERYLONGMETHODNAME /k HTTP/1.1\r\n\r\n", E405 },
+		{ "PUT /k HTTP/1.1\r\n\r\n", E411 },
+		{ "POST /k HTTP/1.1\r\nHost: x\r\n\r\n", E411 },
+	};
+	/* the end of the request is unknown: answer and close */
+	static const struct refusal broken[] = {
+		{ "PUT /k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		  E411 },
+		{ "PATCH /k HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n", E411 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n", E413 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", E400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: -1\r\n\r\n", E400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length:\r\n\r\n", E400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n", E400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", E400 },
+		/* malformed request lines */
+		{ "GET\r\n\r\n", E400 },
+		{ "GET /k\r\n\r\n", E400 },
+		{ "GET /k \r\n\r\n", E400 },
+		{ "GET  /k HTTP/1.1\r\n\r\n", E400 },
+		{ "GET /k  HTTP/1.1\r\n\r\n", E400 },
+		{ "GET /k HTTP/1.1 x\r\n\r\n", E400 },
+		{ "GET /k http/1.1\r\n\r\n", E400 },
+		{ "GET /k HTTP/1.\r\n\r\n", E400 },
+		{ " GET /k HTTP/1.1\r\n\r\n", E400 },
+		{ "G\rT /k HTTP/1.1\r\n\r\n", E400 },
+		{ "GET /k HTTP/1.1\r\r\n\r\n", E400 },
+		{ "*1\r\n$4\r\nPING\r\n", E400 },
+		{ "GET /k HTTP/2.0\r\n\r\n", E505 },
+		{ "GET /k HTTP/0.9\r\n\r\n", E505 },
+		/* malformed headers */
+		{ "GET /k HTTP/1.1\r\nHost x\r\n\r\n", E400 },
+		{ "GET /k HTTP/1.1\r\nHost : x\r\n\r\n", E400 },
+		{ "GET /k HTTP/1.1\r\n: x\r\n\r\n", E400 },
+		{ "GET /k HTTP/1.1\r\nA: b\r\n c\r\n\r\n", E400 },
+		{ "GET /k HTTP/1.1\r\nA: b\x01\r\n\r\n", E400 },
+		{ "GET /k HTTP/1.1\r\nA: b\rc\r\n\r\n", E400 },
+	};
 	static char big[10000];
 	char key[KV_KEY_MAX + 40];
 	size_t n;
 
 	(void)state;
-	/* refusals with intact framing: consumed whole (body too) */
-	http_req("GET / HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "400 Bad Request",
-		 WHOLE, NULL);
-	http_req("GET /?x=1 HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "400 Bad Request",
-		 WHOLE, NULL);
-	http_req("PUT / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET /a\x01z HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET /a\x7f HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET /\xc3\xa9 HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET /a\tb HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET /k?a\x01 HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "400 Bad Request",
-		 WHOLE, NULL);
-	http_req("GET http://h/k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("PATCH /k HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", KV_PARSE_BAD_REQUEST, 0,
-		 NULL, "405 Method Not Allowed", WHOLE, NULL);
-	http_req("OPTIONS * HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "405 Method Not Allowed", WHOLE, NULL);
-	http_req("get /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "405 Method Not Allowed", WHOLE, NULL);
-	http_req("GETTINGVERYLONGMETHODNAME /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "405 Method Not Allowed", WHOLE, NULL);
-	http_req("PUT /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "411 Length Required",
-		 WHOLE, NULL);
-	http_req("POST /k HTTP/1.1\r\nHost: x\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "411 Length Required", WHOLE, NULL);
+	CHECK_REFUSALS(P_HTTP, KV_PARSE_BAD_REQUEST, refused);
+	CHECK_REFUSALS(P_HTTP, KV_PARSE_BAD_STREAM, broken);
 	memset(key, 'k', sizeof(key));
 	n = (size_t)snprintf(big, sizeof(big), "GET /%.*s HTTP/1.1\r\n\r\n", KV_KEY_MAX, key);
 	check_req(P_HTTP, big, n, KV_PARSE_OK, KV_OP_GET, NULL, 0, 0, "", WHOLE, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "GET /%.*s HTTP/1.1\r\n\r\n", KV_KEY_MAX + 1, key);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, "414 URI Too Long",
-		  WHOLE, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, E414, WHOLE, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "PUT /%.*s HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
 			     KV_KEY_MAX + 1, key);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, "414 URI Too Long",
-		  WHOLE, NULL);
-
-	/* the end of the request is unknown: answer and close */
-	http_req("PUT /k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-		 KV_PARSE_BAD_STREAM, 0, NULL, "411 Length Required", 0, NULL);
-	http_req("PATCH /k HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n", KV_PARSE_BAD_STREAM, 0,
-		 NULL, "411 Length Required", 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, E414, WHOLE, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "PUT /k HTTP/1.1\r\nContent-Length: %u\r\n\r\n",
 			     KV_VALUE_MAX + 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, "413 Payload Too Large",
-		  0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n",
-		 KV_PARSE_BAD_STREAM, 0, NULL, "413 Payload Too Large", 0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length: -1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length:\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-		 KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0, NULL);
-	/* malformed request lines */
-	http_req("GET\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0, NULL);
-	http_req("GET /k\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0, NULL);
-	http_req("GET /k \r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0, NULL);
-	http_req("GET  /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("GET /k  HTTP/1.1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("GET /k HTTP/1.1 x\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("GET /k http/1.1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("GET /k HTTP/1.\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req(" GET /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("G\rT /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("GET /k HTTP/1.1\r\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("*1\r\n$4\r\nPING\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/2.0\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "505 HTTP Version Not Supported", 0, NULL);
-	http_req("GET /k HTTP/0.9\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "505 HTTP Version Not Supported", 0, NULL);
-	/* malformed headers */
-	http_req("GET /k HTTP/1.1\r\nHost x\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/1.1\r\nHost : x\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/1.1\r\n: x\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/1.1\r\nA: b\r\n c\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/1.1\r\nA: b\x01\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/1.1\r\nA: b\rc\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E413, 0, NULL);
 	/* headers past 8 KiB, ended or not */
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %8200d\r\n\r\n", 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
-		  "431 Request Header Fields Too Large", 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E431, 0, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %8200d", 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
-		  "431 Request Header Fields Too Large", 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E431, 0, NULL);
 	memset(big, '\n', 9000);
-	check_req(P_HTTP, big, 9000, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
-		  "431 Request Header Fields Too Large", 0, NULL);
+	check_req(P_HTTP, big, 9000, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E431, 0, NULL);
 	/* exactly 8 KiB is fine; one byte less than that without the end waits */
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %*d\r\n\r\n",
 			     8192 - 28, 1);
@@ -1878,97 +1893,71 @@ test_http_errors(void **state)
 	check_req(P_HTTP, big, n - 1, KV_PARSE_MORE, 0, NULL, 0, 0, "", 0, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %*d\r\n\r\n",
 			     8192 - 27, 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
-		  "431 Request Header Fields Too Large", 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E431, 0, NULL);
 }
 
-/* What wrk sends, pipelined, with bodies, across random spans. */
+/* What wrk sends, pipelined, with bodies. */
+static const struct {
+	const char *msg;
+	int r;
+	enum kv_op op;
+	const char *key, *value;
+	int ka;
+} http_pipeline[] = {
+	{ "GET /index HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
+	  "index", NULL, 1 },
+	{ "PUT /k1 HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789",
+	  KV_PARSE_OK, KV_OP_SET, "k1", "0123456789", 1 },
+	{ "\r\nPOST /k2 HTTP/1.1\r\nContent-Length: 4\r\n\r\n\r\n\r\n", KV_PARSE_OK,
+	  KV_OP_SET, "k2", "\r\n\r\n", 1 },
+	{ "PATCH /k3 HTTP/1.1\r\nContent-Length: 2\r\n\r\nzz", KV_PARSE_BAD_REQUEST,
+	  KV_OP_NONE, NULL, NULL, 1 },
+	{ "DELETE /k1 HTTP/1.1\r\n\r\n", KV_PARSE_OK, KV_OP_DEL, "k1", NULL, 1 },
+	{ "HEAD /k2 HTTP/1.1\r\n\r\n", KV_PARSE_OK, KV_OP_GET, "k2", NULL, 1 },
+	{ "GET / HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, KV_OP_NONE, NULL, NULL, 1 },
+	{ "GET /k2 HTTP/1.1\r\nConnection: close\r\n\r\n", KV_PARSE_OK, KV_OP_GET, "k2",
+	  NULL, 0 },
+};
+
+static void
+http_pipeline_check(const struct built *b, const struct res *r, size_t i)
+{
+	char got[32];
+
+	assert_int_equal(r->r, http_pipeline[i].r);
+	assert_int_equal(r->req.consumed, strlen(http_pipeline[i].msg));
+	assert_int_equal(r->req.http_keepalive, http_pipeline[i].ka);
+	if (r->r != KV_PARSE_OK)
+		return;
+	assert_int_equal(r->req.op, http_pipeline[i].op);
+	memset(got, 0, sizeof(got));
+	kv_stream_copy(&b->s, r->req.argv[0].off, got, r->req.argv[0].len);
+	assert_string_equal(got, http_pipeline[i].key);
+	assert_int_equal(r->req.argc, http_pipeline[i].value ? 2 : 1);
+	if (http_pipeline[i].value != NULL) {
+		memset(got, 0, sizeof(got));
+		kv_stream_copy(&b->s, r->req.argv[1].off, got, r->req.argv[1].len);
+		assert_string_equal(got, http_pipeline[i].value);
+	}
+	check_all_names(b, r);
+}
+
+/* The wrk pipeline, parsed across random spans. */
 static void
 test_http_pipeline(void **state)
 {
-	static const struct {
-		const char *msg;
-		int r;
-		enum kv_op op;
-		const char *key, *value;
-		int ka;
-	} reqs[] = {
-		{ "GET /index HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		  "index", NULL, 1 },
-		{ "PUT /k1 HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789",
-		  KV_PARSE_OK, KV_OP_SET, "k1", "0123456789", 1 },
-		{ "\r\nPOST /k2 HTTP/1.1\r\nContent-Length: 4\r\n\r\n\r\n\r\n", KV_PARSE_OK,
-		  KV_OP_SET, "k2", "\r\n\r\n", 1 },
-		{ "PATCH /k3 HTTP/1.1\r\nContent-Length: 2\r\n\r\nzz", KV_PARSE_BAD_REQUEST,
-		  KV_OP_NONE, NULL, NULL, 1 },
-		{ "DELETE /k1 HTTP/1.1\r\n\r\n", KV_PARSE_OK, KV_OP_DEL, "k1", NULL, 1 },
-		{ "HEAD /k2 HTTP/1.1\r\n\r\n", KV_PARSE_OK, KV_OP_GET, "k2", NULL, 1 },
-		{ "GET / HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, KV_OP_NONE, NULL, NULL, 1 },
-		{ "GET /k2 HTTP/1.1\r\nConnection: close\r\n\r\n", KV_PARSE_OK, KV_OP_GET, "k2",
-		  NULL, 0 },
-	};
-	const size_t nreqs = sizeof(reqs) / sizeof(reqs[0]);
-	char all[2048];
-	size_t len = 0, i, *sizes;
-	uint64_t rng = 11;
-	unsigned int round, n;
-
 	(void)state;
-	for (i = 0; i < nreqs; i++) {
-		memcpy(all + len, reqs[i].msg, strlen(reqs[i].msg));
-		len += strlen(reqs[i].msg);
-	}
-	sizes = sizes_for(len);
-	for (round = 0; round < 300; round++) {
-		struct built b;
-		struct res r;
-
-		if (round == 0)
-			n = split_whole(len, sizes);
-		else if (round == 1)
-			n = split_bytes(len, sizes);
-		else
-			n = split_random(len, 1 + rnd_below(&rng, 64), &rng, sizes);
-		build(&b, all, len, sizes, n);
-		for (i = 0; i < nreqs; i++) {
-			char got[32];
-
-			do_parse(P_HTTP, &b.s, &r);
-			assert_int_equal(r.r, reqs[i].r);
-			assert_int_equal(r.req.consumed, strlen(reqs[i].msg));
-			assert_int_equal(r.req.http_keepalive, reqs[i].ka);
-			if (r.r == KV_PARSE_OK) {
-				assert_int_equal(r.req.op, reqs[i].op);
-				memset(got, 0, sizeof(got));
-				kv_stream_copy(&b.s, r.req.argv[0].off, got, r.req.argv[0].len);
-				assert_string_equal(got, reqs[i].key);
-				assert_int_equal(r.req.argc, reqs[i].value ? 2 : 1);
-				if (reqs[i].value != NULL) {
-					memset(got, 0, sizeof(got));
-					kv_stream_copy(&b.s, r.req.argv[1].off, got,
-						       r.req.argv[1].len);
-					assert_string_equal(got, reqs[i].value);
-				}
-				check_all_names(&b, &r);
-			}
-			kv_stream_consume(&b.s, r.req.consumed, drop_check, &b);
-		}
-		do_parse(P_HTTP, &b.s, &r);
-		assert_int_equal(r.r, KV_PARSE_MORE);
-		unbuild(&b);
-	}
-	free(sizes);
+	CHECK_PIPELINE(P_HTTP, http_pipeline, 11, http_pipeline_check);
 }
 
-/* A 1 MiB body in MSS-sized spans, its names covering it exactly. */
+/* A 1 MiB body in MSS-sized spans, its names covering it exactly (as
+ * parse_split checks). */
 static void
 test_http_big_body(void **state)
 {
 	size_t hdr, len, i, *sizes;
 	char *msg = malloc(KV_VALUE_MAX + 200);
-	struct built b;
 	struct res r;
-	unsigned int n;
 
 	(void)state;
 	if (msg == NULL) {
@@ -1980,15 +1969,10 @@ test_http_big_body(void **state)
 		msg[hdr + i] = (char)(i * 13);
 	len = hdr + KV_VALUE_MAX;
 	sizes = sizes_for(len);
-	for (n = 0, i = 0; i < len; i += 1448)
-		sizes[n++] = len - i < 1448 ? len - i : 1448;
-	build(&b, msg, len, sizes, n);
-	do_parse(P_HTTP, &b.s, &r);
+	parse_split(P_HTTP, msg, len, sizes, split_mss(len, sizes), &r);
 	assert_int_equal(r.r, KV_PARSE_OK);
 	assert_int_equal(r.req.argv[1].off, hdr);
 	assert_int_equal(r.req.argv[1].len, KV_VALUE_MAX);
-	check_names(&b, &r.req.argv[1]);
-	unbuild(&b);
 	check_req(P_HTTP, msg, len, KV_PARSE_OK, KV_OP_SET, NULL, 0, 0, "", WHOLE, NULL);
 	free(sizes);
 	free(msg);
