@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "index_common.h"
 #include "kv_index.h"
 
 #define KEY_LEN 19
@@ -39,16 +40,6 @@ struct result {
 	double puts_per_s, gets_per_s;
 	uint64_t index_bytes;
 };
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
 
 static double
 seconds_since(const struct timespec *t0)
@@ -103,7 +94,7 @@ measure(const struct kv_index_ops *ops, const char *dir, uint32_t nkeys,
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < nops && ret == 0; i++) {
-		ret = ops->put(idx, keys[rnd(&rs) % nkeys], KEY_LEN, &value.v, NULL, NULL);
+		ret = ops->put(idx, keys[kvi_rand(&rs) % nkeys], KEY_LEN, &value.v, NULL, NULL);
 		if (ret == 0 && i % DRAIN_EVERY == DRAIN_EVERY - 1)
 			ret = pst_pool_drain(pool);
 	}
@@ -115,7 +106,7 @@ measure(const struct kv_index_ops *ops, const char *dir, uint32_t nkeys,
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < nops; i++)
-		if (ops->get(idx, keys[rnd(&rs) % nkeys], KEY_LEN) == NULL) {
+		if (ops->get(idx, keys[kvi_rand(&rs) % nkeys], KEY_LEN) == NULL) {
 			ret = -ENOENT;
 			goto fail;
 		}

@@ -31,27 +31,18 @@
 
 #include "persist.h"
 
+#include "index_common.h"
 #include "kv_index.h"
 #include "kv_limits.h"
 
 #define BUF 2176u
 
-/* ---- random ----------------------------------------------------------------- */
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
+/* ---- random (the indexes' own splitmix64) ----------------------------------- */
 
 static uint32_t
 rndu(uint64_t *s, uint32_t n)
 {
-	return n ? (uint32_t)(rnd(s) % n) : 0;
+	return n ? (uint32_t)(kvi_rand(s) % n) : 0;
 }
 
 /* ---- keys: "<id>:" then filler, 4..250 bytes --------------------------------- */
@@ -611,6 +602,28 @@ wl_open(struct wl *w, struct pst_pool *p, struct found *f,
 	assert_false(f->bad_key);
 }
 
+/* Open a new index on @p for a model of @nkeys keys: it recovers nothing.
+ * With @f, what open() reported is left there (found_fini() it), else
+ * dropped. */
+static void
+wl_start(struct wl *w, const struct kv_index_ops *ops, struct pst_pool *p,
+	 uint32_t nkeys, uint64_t seed, struct found *f)
+{
+	struct kv_index_report rep;
+	struct found mine;
+
+	if (f == NULL)
+		f = &mine;
+	wl_init(w, ops, p, nkeys, seed);
+	found_init(f, nkeys, NULL);
+	wl_open(w, p, f, &rep);
+	assert_int_equal(rep.entries, 0);
+	assert_int_equal(rep.torn, 0);
+	assert_int_equal(f->values, 0);
+	if (f == &mine)
+		found_fini(f);
+}
+
 /* Reopened map == model; report sane; reconcile frees @leftovers. */
 static void
 wl_reopen_check(struct wl *w, const char *path, uint64_t leftovers)
@@ -658,21 +671,13 @@ test_semantics(void **state)
 	const struct kv_index_ops *ops = OPS(state);
 	char path[PATH_MAX];
 	struct pst_pool *p;
-	struct kv_index_report rep;
-	struct found f;
 	struct wl w;
 	uint8_t kb[KV_KEY_MAX + 8];
 	const struct kv_value *v;
 
 	tu_path(path, sizeof(path), "sem");
 	p = tu_must_create(path, BUF, 4096, PST_PERSIST_FLUSH);
-	wl_init(&w, ops, p, 64, 1);
-	found_init(&f, w.nkeys, NULL);
-	wl_open(&w, p, &f, &rep);
-	assert_int_equal(rep.entries, 0);
-	assert_int_equal(rep.torn, 0);
-	assert_int_equal(f.values, 0);
-	found_fini(&f);
+	wl_start(&w, ops, p, 64, 1, NULL);
 	assert_int_equal(ops->count(w.idx), 0);
 	assert_true(ops->own_bytes(w.idx) > 0);
 
@@ -804,17 +809,12 @@ test_random_reopen(void **state)
 	const struct kv_index_ops *ops = OPS(state);
 	char path[PATH_MAX];
 	struct pst_pool *p;
-	struct kv_index_report rep;
-	struct found f;
 	struct wl w;
 
 	alarm(120);
 	tu_path(path, sizeof(path), "random");
 	p = tu_must_create(path, BUF, 16384, PST_PERSIST_FLUSH);
-	wl_init(&w, ops, p, 1500, 0x5eed0001);
-	found_init(&f, w.nkeys, NULL);
-	wl_open(&w, p, &f, &rep);
-	found_fini(&f);
+	wl_start(&w, ops, p, 1500, 0x5eed0001, NULL);
 	run_random(&w, 10000, 1);
 	wl_check_all(&w, 1);
 	/* Leftovers: kept buffers nothing references (a crashed request). */
@@ -857,7 +857,6 @@ test_server_load(void **state)
 	static const uint32_t sizes[] = { 10, 100, 1000, 2000, 3000, 9000 };
 	const struct kv_index_ops *ops = OPS(state);
 	struct pst_pool_reconcile_report rr;
-	struct kv_index_report rep;
 	char path[PATH_MAX];
 	struct pst_pool *p;
 	struct found f;
@@ -867,10 +866,7 @@ test_server_load(void **state)
 	alarm(180);
 	tu_path(path, sizeof(path), "load");
 	p = tu_must_create(path, BUF, 16384, PST_PERSIST_FLUSH);
-	wl_init(&w, ops, p, 2000, 0x10ad);
-	found_init(&f, w.nkeys, NULL);
-	wl_open(&w, p, &f, &rep);
-	assert_int_equal(rep.entries, 0);
+	wl_start(&w, ops, p, 2000, 0x10ad, &f);
 	/* A new index reports its own buffers as a recovered one does. */
 	assert_true(f.owned >= 1);
 	assert_int_equal(ops->own_bytes(w.idx), f.owned * w.st.buf_size);
@@ -922,18 +918,13 @@ test_bounded(void **state)
 	const struct kv_index_ops *ops = OPS(state);
 	char path[PATH_MAX];
 	struct pst_pool *p;
-	struct kv_index_report rep;
-	struct found f;
 	struct wl w;
 	uint64_t max_own = 0;
 
 	alarm(120);
 	tu_path(path, sizeof(path), "bounded");
 	p = tu_must_create(path, BUF, 8192, PST_PERSIST_FLUSH);
-	wl_init(&w, ops, p, 40, 0xb0b);
-	found_init(&f, w.nkeys, NULL);
-	wl_open(&w, p, &f, &rep);
-	found_fini(&f);
+	wl_start(&w, ops, p, 40, 0xb0b, NULL);
 	/* 20,000 overwrites of 40 small values, a drain every 8 */
 	for (int i = 0; i < 20000; i++) {
 		tu_assert_rc(wl_put(&w, (uint32_t)i % w.nkeys,
@@ -979,17 +970,12 @@ test_no_drain(void **state)
 	const struct kv_index_ops *ops = OPS(state);
 	char path[PATH_MAX];
 	struct pst_pool *p;
-	struct kv_index_report rep;
-	struct found f;
 	struct wl w;
 
 	alarm(120);
 	tu_path(path, sizeof(path), "nodrain");
 	p = tu_must_create(path, BUF, 4096, PST_PERSIST_FLUSH);
-	wl_init(&w, ops, p, 300, 0xd7a1);
-	found_init(&f, w.nkeys, NULL);
-	wl_open(&w, p, &f, &rep);
-	found_fini(&f);
+	wl_start(&w, ops, p, 300, 0xd7a1, NULL);
 	for (int i = 0; i < 30000; i++)
 		tu_assert_rc(wl_put(&w, rndu(&w.rs, w.nkeys), V_EMPTY, 0), 0);
 	wl_check_all(&w, 0);
@@ -1008,7 +994,6 @@ test_small_buffers(void **state)
 	struct pst_pool *p;
 	struct kv_index *idx = NULL;
 	struct kv_index_report rep;
-	struct found f;
 	struct wl w;
 
 	alarm(120);
@@ -1030,10 +1015,7 @@ test_small_buffers(void **state)
 	/* 512-byte buffers: long keys (8..250 bytes), many names */
 	tu_path(path, sizeof(path), "small");
 	p = tu_must_create(path, 512, 32768, PST_PERSIST_FLUSH);
-	wl_init(&w, ops, p, 600, 0x512);
-	found_init(&f, w.nkeys, NULL);
-	wl_open(&w, p, &f, &rep);
-	found_fini(&f);
+	wl_start(&w, ops, p, 600, 0x512, NULL);
 	run_random(&w, 3000, 0);
 	tu_assert_rc(wl_put(&w, 3, V_MANY, KV_VALUE_NAMES_MAX), 0);
 	tu_assert_rc(wl_put(&w, 250, V_MANY, 3000), 0);
@@ -1050,10 +1032,7 @@ test_small_buffers(void **state)
 	/* and large ones (16 KiB: hundreds of entries per node) */
 	tu_path(path, sizeof(path), "large");
 	p = tu_must_create(path, 16384, 4096, PST_PERSIST_FLUSH);
-	wl_init(&w, ops, p, 3000, 0x16384);
-	found_init(&f, w.nkeys, NULL);
-	wl_open(&w, p, &f, &rep);
-	found_fini(&f);
+	wl_start(&w, ops, p, 3000, 0x16384, NULL);
 	run_random(&w, 6000, 0);
 	tu_assert_rc(wl_put(&w, 7, V_MANY, 20000), 0);
 	tu_assert_rc(pst_pool_drain(w.st.pool), 0);
@@ -1070,18 +1049,13 @@ test_full_pool(void **state)
 	const struct kv_index_ops *ops = OPS(state);
 	char path[PATH_MAX];
 	struct pst_pool *p;
-	struct kv_index_report rep;
-	struct found f;
 	struct wl w;
 	int nospc = 0;
 
 	alarm(120);
 	tu_path(path, sizeof(path), "full");
 	p = tu_must_create(path, BUF, 512, PST_PERSIST_FLUSH);
-	wl_init(&w, ops, p, 2000, 0xf011);
-	found_init(&f, w.nkeys, NULL);
-	wl_open(&w, p, &f, &rep);
-	found_fini(&f);
+	wl_start(&w, ops, p, 2000, 0xf011, NULL);
 	/* Fill it with values of one buffer until the index refuses. */
 	for (uint32_t k = 0; k < w.nkeys && nospc < 50; k++) {
 		int r = wl_put(&w, k, k % 5 ? V_EMPTY : V_SMALL, 0);
@@ -1246,6 +1220,22 @@ state_apply(uint32_t *s, uint32_t nkeys, const struct oplog *o)
 		memset(s, 0, nkeys * sizeof(*s));
 }
 
+/* Reconcile the recovered pool with what @f says the index references,
+ * and take the recovered map as the model. */
+static void
+pl_reconcile(struct pl *pl, struct pst_pool *p, const struct found *f, struct wl *w)
+{
+	struct pst_pool_reconcile_report rr;
+
+	tu_assert_rc(pst_pool_reconcile(p, f->names, f->n_names, &rr), 0);
+	if (pl->cap_q == 0)
+		assert_int_equal(rr.newly_kept, 0);
+	pl->newly_kept += rr.newly_kept;
+	tu_assert_verify(p);
+	memcpy(w->model, f->val, w->nkeys * sizeof(*w->model));
+	w->count = f->values;
+}
+
 /* The power failed: recover the captured image and check it. */
 static void
 pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
@@ -1253,7 +1243,6 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 	char cpath[PATH_MAX];
 	uint32_t *s = calloc(nkeys, sizeof(*s)), *s_lo = calloc(nkeys, sizeof(*s));
 	struct kv_index_report rep;
-	struct pst_pool_reconcile_report rr;
 	struct pst_pool *p;
 	struct found f;
 	struct wl w;
@@ -1355,14 +1344,7 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 		torn_keys[n_torn++] = k;
 	}
 	if (flow_a) {
-		tu_assert_rc(pst_pool_reconcile(p, f.names, f.n_names, &rr), 0);
-		if (pl->cap_q == 0)
-			assert_int_equal(rr.newly_kept, 0);
-		pl->newly_kept += rr.newly_kept;
-		tu_assert_verify(p);
-		for (uint32_t k = 0; k < nkeys; k++)
-			w.model[k] = f.val[k];
-		w.count = f.values;
+		pl_reconcile(pl, p, &f, &w);
 		for (unsigned int i = 0; i < n_torn; i++)
 			assert_int_equal(wl_del(&w, torn_keys[i]), 1);
 		for (int i = 0; i < 4; i++)
@@ -1395,14 +1377,7 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 		found_init(&f, nkeys, &w.st);
 		wl_open(&w, p, &f, &rep);
 		assert_int_equal(rep.torn, 0);
-		tu_assert_rc(pst_pool_reconcile(p, f.names, f.n_names, &rr), 0);
-		if (pl->cap_q == 0)
-			assert_int_equal(rr.newly_kept, 0);
-		pl->newly_kept += rr.newly_kept;
-		tu_assert_verify(p);
-		for (uint32_t k = 0; k < nkeys; k++)
-			w.model[k] = f.val[k];
-		w.count = f.values;
+		pl_reconcile(pl, p, &f, &w);
 		found_fini(&f);
 	}
 	w.check_old = 1;
@@ -1437,8 +1412,6 @@ power_loss_run(const struct kv_index_ops *ops, uint64_t seed, uint32_t nbatches,
 {
 	char path[PATH_MAX];
 	struct pst_pool *p;
-	struct kv_index_report rep;
-	struct found f;
 	struct wl w;
 	void *img = NULL;
 	size_t img_len = 0;
@@ -1462,10 +1435,7 @@ power_loss_run(const struct kv_index_ops *ops, uint64_t seed, uint32_t nbatches,
 	pl->armed = 1;
 	pst_persist_set_hook(&pl->hook);
 
-	wl_init(&w, ops, p, nkeys, seed * 7 + 1);
-	found_init(&f, nkeys, NULL);
-	wl_open(&w, p, &f, &rep);
-	found_fini(&f);
+	wl_start(&w, ops, p, nkeys, seed * 7 + 1, NULL);
 	if (pl->captured)
 		pl_check(pl, ops, nkeys);
 	for (uint32_t b = 0; b < nbatches; b++) {
