@@ -954,6 +954,29 @@ path_supersede(struct kv_index *t, const struct path *p)
 	return ret;
 }
 
+/* After a publication: what the old tree had alone goes after the next
+ * drain, and the entry @old (NULL: none) replaced or removed is reported
+ * through @on_old. */
+static void
+retire(struct kv_index *t, const struct path *p, const struct kvb_leaf_ent *old,
+       const void *key, uint16_t key_len, kv_value_fn on_old, void *arg)
+{
+	const struct kv_value *ov;
+
+	path_supersede(t, p);
+	if (old != NULL) {
+		ov = leaf_ent_value(t, old, 0);
+		if (old->flags & KVB_F_OVF)
+			ovf_supersede(t, old);
+		if (ov != NULL) {
+			if (on_old != NULL)
+				on_old(arg, key, key_len, ov);
+			kvi_referenced_remove_value(&t->referenced, ov);
+		}
+	}
+	kvi_vcache_trim(&t->vc, KVB_VCACHE_MAX);
+}
+
 /* ---- operations ---------------------------------------------------------------- */
 
 static int
@@ -1038,20 +1061,7 @@ bt_put(struct kv_index *t, const void *key, uint16_t key_len,
 	if (ret != 0)
 		goto fail;
 
-	/* Published. What the old tree had alone goes after the next drain. */
-	path_supersede(t, &p);
-	if (old != NULL) {
-		const struct kv_value *ov = leaf_ent_value(t, old, 0);
-
-		if (old->flags & KVB_F_OVF)
-			ovf_supersede(t, old);
-		if (ov != NULL) {
-			if (on_old != NULL)
-				on_old(arg, key, key_len, ov);
-			kvi_referenced_remove_value(&t->referenced, ov);
-		}
-	}
-	kvi_vcache_trim(&t->vc, KVB_VCACHE_MAX);
+	retire(t, &p, old, key, key_len, on_old, arg);
 	return 0;
 fail:
 	fresh_abort(t);
@@ -1084,7 +1094,6 @@ bt_del(struct kv_index *t, const void *key, uint16_t key_len,
 {
 	const struct kvb_node *leaf;
 	const struct kvb_leaf_ent *old;
-	const struct kv_value *ov;
 	struct path p;
 	unsigned int pos, i, n = 0, np = 0;
 	int found, ret;
@@ -1119,16 +1128,7 @@ bt_del(struct kv_index *t, const void *key, uint16_t key_len,
 			  t->height);
 	if (ret != 0)
 		goto fail;
-	path_supersede(t, &p);
-	ov = leaf_ent_value(t, old, 0);
-	if (old->flags & KVB_F_OVF)
-		ovf_supersede(t, old);
-	if (ov != NULL) {
-		if (on_old != NULL)
-			on_old(arg, key, key_len, ov);
-		kvi_referenced_remove_value(&t->referenced, ov);
-	}
-	kvi_vcache_trim(&t->vc, KVB_VCACHE_MAX);
+	retire(t, &p, old, key, key_len, on_old, arg);
 	return 1;
 fail:
 	fresh_abort(t);
@@ -1500,7 +1500,7 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	kv_owned_fn on_owned, void *arg, struct kv_index_report *report)
 {
 	struct pst_pool_info info;
-	struct timespec t0, t1;
+	struct timespec t0;
 	struct kv_index *t;
 	uint64_t root, torn = 0;
 	int ret;
@@ -1553,14 +1553,7 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	kvi_referenced_add(&t->referenced, t->sb);
 	if (on_owned != NULL)
 		on_owned(arg, whole(t, t->sb));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (report != NULL) {
-		report->entries = t->count;
-		report->torn = torn;
-		report->log_bytes = 0;
-		report->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-				  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	}
+	kvi_report_open(report, t->count, torn, 0, &t0);
 	*out = t;
 	return 0;
 fail:

@@ -139,24 +139,43 @@ kvi_release(struct pst_pool *pool, struct kvi_referenced *r, uint32_t index)
 	(void)pst_pool_release(pool, index);
 }
 
-uint64_t
-kvi_drains(const struct pst_pool *pool)
+void
+kvi_report_open(struct kv_index_report *report, uint64_t entries, uint64_t torn,
+		uint64_t log_bytes, const struct timespec *t0)
+{
+	struct timespec t1;
+
+	if (report == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	report->entries = entries;
+	report->torn = torn;
+	report->log_bytes = log_bytes;
+	report->seconds = (double)(t1.tv_sec - t0->tv_sec) +
+			  (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The pool's counters, all 0 if it cannot say. */
+static struct pst_pool_stats
+pool_stats(const struct pst_pool *pool)
 {
 	struct pst_pool_stats s;
 
 	if (pst_pool_stats(pool, &s) != 0)
-		return 0;
-	return s.drains;
+		memset(&s, 0, sizeof(s));
+	return s;
+}
+
+uint64_t
+kvi_drains(const struct pst_pool *pool)
+{
+	return pool_stats(pool).drains;
 }
 
 uint64_t
 kvi_free_bufs(const struct pst_pool *pool)
 {
-	struct pst_pool_stats s;
-
-	if (pst_pool_stats(pool, &s) != 0)
-		return 0;
-	return s.free;
+	return pool_stats(pool).free;
 }
 
 int

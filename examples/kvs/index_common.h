@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "kv_index.h"
 #include "kv_limits.h"
@@ -102,6 +103,11 @@ int kvi_take(struct pst_pool *pool, struct kvi_referenced *r, uint32_t *index);
 /* Release a kept buffer the index owned; a buffer the pool does not hold as
  * kept (possible after a crash, before reconciliation) is left alone. */
 void kvi_release(struct pst_pool *pool, struct kvi_referenced *r, uint32_t index);
+
+/* Fill @report (NULL: nothing) at the end of an open() that started at
+ * @t0 (CLOCK_MONOTONIC). */
+void kvi_report_open(struct kv_index_report *report, uint64_t entries,
+		     uint64_t torn, uint64_t log_bytes, const struct timespec *t0);
 
 /* True when the drain counter moved since @drains_then: everything flushed
  * before that reading is durable. */

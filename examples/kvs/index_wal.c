@@ -273,6 +273,20 @@ tab_remove(struct kv_index *w, struct kvw_slot *s)
 	w->count--;
 }
 
+/* Point @s at the key's new latest entry (@dram: its assembled value, or
+ * NULL), dropping what it pointed at. */
+static void
+slot_replace(struct kv_index *w, struct kvw_slot *s, uint32_t buf, uint16_t off,
+	     uint32_t bytes, struct kv_value *dram)
+{
+	free(s->dram);
+	w->live_bytes -= s->bytes;
+	s->buf = buf;
+	s->off = off;
+	s->bytes = bytes;
+	s->dram = dram;
+}
+
 /* ---- appending ------------------------------------------------------------ */
 
 static void
@@ -680,12 +694,7 @@ wal_put(struct kv_index *w, const void *key, uint16_t key_len,
 		if (on_old != NULL)
 			on_old(arg, key, key_len, old);
 		kvi_referenced_remove_value(&w->referenced, old);
-		free(s->dram);
-		w->live_bytes -= s->bytes;
-		s->buf = at_buf;
-		s->off = at_off;
-		s->bytes = bytes;
-		s->dram = dram;
+		slot_replace(w, s, at_buf, at_off, bytes, dram);
 	} else {
 		ns = (struct kvw_slot){ .hash = h, .buf = at_buf, .off = at_off,
 					.key_len = key_len, .bytes = bytes,
@@ -885,12 +894,7 @@ apply_put(struct kv_index *w, uint32_t buf, uint16_t off, uint32_t bytes,
 	struct kvw_slot *s = tab_find(w, put_key(r), r->key_len, h), ns;
 
 	if (s != NULL) {
-		free(s->dram);
-		w->live_bytes -= s->bytes;
-		s->buf = buf;
-		s->off = off;
-		s->bytes = bytes;
-		s->dram = dram;
+		slot_replace(w, s, buf, off, bytes, dram);
 	} else {
 		if (tab_reserve(w, w->count + 1) != 0) {
 			free(dram);
@@ -1066,7 +1070,7 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	 kv_owned_fn on_owned, void *arg, struct kv_index_report *report)
 {
 	struct pst_pool_info info;
-	struct timespec t0, t1;
+	struct timespec t0;
 	struct kv_index *w;
 	uint64_t root, torn = 0;
 	size_t i;
@@ -1145,14 +1149,7 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		if (on_value != NULL)
 			on_value(arg, slot_key(w, s), s->key_len, v);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (report != NULL) {
-		report->entries = w->count;
-		report->torn = torn;
-		report->log_bytes = wal_own_bytes(w);
-		report->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-				  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	}
+	kvi_report_open(report, w->count, torn, wal_own_bytes(w), &t0);
 	*out = w;
 	return 0;
 fail:

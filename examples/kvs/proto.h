@@ -19,6 +19,15 @@
                                    * the error, skip req->consumed bytes */
 #define KV_PARSE_BAD_STREAM -2    /* framing broken: reply, then close */
 
+/* The HTTP parser's errors: the status line it wants for the reply. */
+#define KV_HTTP_400 "400 Bad Request"
+#define KV_HTTP_405 "405 Method Not Allowed"
+#define KV_HTTP_411 "411 Length Required"
+#define KV_HTTP_413 "413 Payload Too Large"
+#define KV_HTTP_414 "414 URI Too Long"
+#define KV_HTTP_431 "431 Request Header Fields Too Large"
+#define KV_HTTP_505 "505 HTTP Version Not Supported"
+
 /* Parse one request at the start of the stream. On an error, @err (of
  * @errlen bytes) receives the message for the client. */
 int kv_resp_parse(const struct kv_stream *s, struct kv_request *req,

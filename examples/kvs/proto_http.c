@@ -33,13 +33,6 @@
 #define HTTP_HEADER_MAX 8192      /* request line + headers + empty line */
 #define HTTP_METHOD_MAX 16
 
-#define E400 "400 Bad Request"
-#define E405 "405 Method Not Allowed"
-#define E411 "411 Length Required"
-#define E413 "413 Payload Too Large"
-#define E414 "414 URI Too Long"
-#define E431 "431 Request Header Fields Too Large"
-#define E505 "505 HTTP Version Not Supported"
 
 /* The methods, each mapped onto a command. */
 struct http_method {
@@ -169,13 +162,13 @@ parse_request_line(const struct kv_stream *s, const struct http_line *l,
 	    version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
 		goto bad;
 	if (version[5] != '1') {
-		set_err(err, errlen, E505);
+		set_err(err, errlen, KV_HTTP_505);
 		return -1;
 	}
 	rl->minor = version[7] - '0';
 	return 0;
 bad:
-	set_err(err, errlen, E400);
+	set_err(err, errlen, KV_HTTP_400);
 	return -1;
 }
 
@@ -276,7 +269,7 @@ parse_header(const struct kv_stream *s, const struct http_line *l,
 		if (header_length(s, voff, vend - voff, h) != 0)
 			goto bad;
 	} else if (range_is(s, l->off, name_len, "transfer-encoding")) {
-		set_err(err, errlen, E411);
+		set_err(err, errlen, KV_HTTP_411);
 		return -1;
 	} else if (range_is(s, l->off, name_len, "connection")) {
 		header_connection(s, voff, vend - voff, h);
@@ -286,7 +279,7 @@ parse_header(const struct kv_stream *s, const struct http_line *l,
 	}
 	return 0;
 bad:
-	set_err(err, errlen, E400);
+	set_err(err, errlen, KV_HTTP_400);
 	return -1;
 }
 
@@ -300,18 +293,18 @@ check_request(const struct kv_stream *s, const struct http_reqline *rl,
 	int ch;
 
 	if (rl->method == NULL)
-		return E405;
+		return KV_HTTP_405;
 	if (rl->method->body && !h->have_length)
-		return E411;
+		return KV_HTTP_411;
 	if (kv_stream_byte(s, rl->target_off) != '/')
-		return E400;
+		return KV_HTTP_400;
 	key->off = rl->target_off + 1;
 	key->len = 0;
 	kv_cursor_init(&c, s, key->off);
 	for (i = 1; i < rl->target_len; i++) {
 		ch = kv_cursor_next(&c);
 		if (ch < 0x21 || ch > 0x7e)
-			return E400;
+			return KV_HTTP_400;
 		if (ch == '?')
 			break;
 		key->len++;
@@ -319,12 +312,12 @@ check_request(const struct kv_stream *s, const struct http_reqline *rl,
 	for (i++; i < rl->target_len; i++) {  /* the query: checked, ignored */
 		ch = kv_cursor_next(&c);
 		if (ch < 0x21 || ch > 0x7e)
-			return E400;
+			return KV_HTTP_400;
 	}
 	if (key->len == 0)
-		return E400;
+		return KV_HTTP_400;
 	if (key->len > KV_KEY_MAX)
-		return E414;
+		return KV_HTTP_414;
 	return NULL;
 }
 
@@ -381,7 +374,7 @@ kv_http_parse(const struct kv_stream *s, struct kv_request *req, char *err,
 
 	if (h.have_length && h.length > KV_VALUE_MAX) {
 		/* Not worth waiting for: refuse it and close. */
-		set_err(err, errlen, E413);
+		set_err(err, errlen, KV_HTTP_413);
 		return KV_PARSE_BAD_STREAM;
 	}
 	total = l.next + (h.have_length ? h.length : 0);
@@ -411,6 +404,6 @@ kv_http_parse(const struct kv_stream *s, struct kv_request *req, char *err,
 	return KV_PARSE_OK;
 
 too_big:
-	set_err(err, errlen, E431);
+	set_err(err, errlen, KV_HTTP_431);
 	return KV_PARSE_BAD_STREAM;
 }

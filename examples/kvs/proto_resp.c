@@ -307,21 +307,12 @@ frame_inline(const struct kv_stream *s, size_t start, struct resp_frame *f,
 
 /* ---- commands --------------------------------------------------------- */
 
+/* 0 if @a is at most @max bytes, else -1 with @why in err. */
 static int
-check_key(const struct kv_arg *a, char *err, size_t errlen)
+check_len(const struct kv_arg *a, size_t max, const char *why, char *err, size_t errlen)
 {
-	if (a->len > KV_KEY_MAX) {
-		set_err(err, errlen, "ERR key too long");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_value(const struct kv_arg *a, char *err, size_t errlen)
-{
-	if (a->len > KV_VALUE_MAX) {
-		set_err(err, errlen, "ERR value too large");
+	if (a->len > max) {
+		set_err(err, errlen, "%s", why);
 		return -1;
 	}
 	return 0;
@@ -354,9 +345,11 @@ check_keys(const struct kv_command *cmd, const struct resp_frame *f, char *err,
 	if (cmd->first_key == 0)
 		return 0;
 	for (pos = cmd->first_key; pos <= last; pos += cmd->key_step) {
-		if (check_key(&f->args[pos - 1], err, errlen) != 0)
+		if (check_len(&f->args[pos - 1], KV_KEY_MAX, "ERR key too long", err,
+			      errlen) != 0)
 			return -1;
-		if (cmd->key_values && check_value(&f->args[pos], err, errlen) != 0)
+		if (cmd->key_values && check_len(&f->args[pos], KV_VALUE_MAX,
+						 "ERR value too large", err, errlen) != 0)
 			return -1;
 	}
 	return 0;

@@ -1796,69 +1796,61 @@ test_http_expect_continue(void **state)
 	unbuild(&b);
 }
 
-#define E400 "400 Bad Request"
-#define E405 "405 Method Not Allowed"
-#define E411 "411 Length Required"
-#define E413 "413 Payload Too Large"
-#define E414 "414 URI Too Long"
-#define E431 "431 Request Header Fields Too Large"
-#define E505 "505 HTTP Version Not Supported"
-
 static void
 test_http_errors(void **state)
 {
 	/* refusals with intact framing: consumed whole (body too) */
 	static const struct refusal refused[] = {
-		{ "GET / HTTP/1.1\r\n\r\n", E400 },
-		{ "GET /?x=1 HTTP/1.1\r\n\r\n", E400 },
-		{ "PUT / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", E400 },
-		{ "GET /a\x01z HTTP/1.1\r\n\r\n", E400 },
-		{ "GET /a\x7f HTTP/1.1\r\n\r\n", E400 },
-		{ "GET /\xc3\xa9 HTTP/1.1\r\n\r\n", E400 },
-		{ "GET /a\tb HTTP/1.1\r\n\r\n", E400 },
-		{ "GET /k?a\x01 HTTP/1.1\r\n\r\n", E400 },
-		{ "GET k HTTP/1.1\r\n\r\n", E400 },
-		{ "GET http://h/k HTTP/1.1\r\n\r\n", E400 },
-		{ "PATCH /k HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", E405 },
-		{ "OPTIONS * HTTP/1.1\r\n\r\n", E405 },
-		{ "get /k HTTP/1.1\r\n\r\n", E405 },
-		{ "GETTINGVERYLONGMETHODNAME /k HTTP/1.1\r\n\r\n", E405 },
-		{ "PUT /k HTTP/1.1\r\n\r\n", E411 },
-		{ "POST /k HTTP/1.1\r\nHost: x\r\n\r\n", E411 },
+		{ "GET / HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /?x=1 HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "PUT / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", KV_HTTP_400 },
+		{ "GET /a\x01z HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /a\x7f HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /\xc3\xa9 HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /a\tb HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k?a\x01 HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET k HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET http://h/k HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "PATCH /k HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", KV_HTTP_405 },
+		{ "OPTIONS * HTTP/1.1\r\n\r\n", KV_HTTP_405 },
+		{ "get /k HTTP/1.1\r\n\r\n", KV_HTTP_405 },
+		{ "GETTINGVERYLONGMETHODNAME /k HTTP/1.1\r\n\r\n", KV_HTTP_405 },
+		{ "PUT /k HTTP/1.1\r\n\r\n", KV_HTTP_411 },
+		{ "POST /k HTTP/1.1\r\nHost: x\r\n\r\n", KV_HTTP_411 },
 	};
 	/* the end of the request is unknown: answer and close */
 	static const struct refusal broken[] = {
 		{ "PUT /k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-		  E411 },
-		{ "PATCH /k HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n", E411 },
-		{ "PUT /k HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n", E413 },
-		{ "PUT /k HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", E400 },
-		{ "PUT /k HTTP/1.1\r\nContent-Length: -1\r\n\r\n", E400 },
-		{ "PUT /k HTTP/1.1\r\nContent-Length:\r\n\r\n", E400 },
-		{ "PUT /k HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n", E400 },
-		{ "PUT /k HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", E400 },
+		  KV_HTTP_411 },
+		{ "PATCH /k HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n", KV_HTTP_411 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n", KV_HTTP_413 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", KV_HTTP_400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: -1\r\n\r\n", KV_HTTP_400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length:\r\n\r\n", KV_HTTP_400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n", KV_HTTP_400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", KV_HTTP_400 },
 		/* malformed request lines */
-		{ "GET\r\n\r\n", E400 },
-		{ "GET /k\r\n\r\n", E400 },
-		{ "GET /k \r\n\r\n", E400 },
-		{ "GET  /k HTTP/1.1\r\n\r\n", E400 },
-		{ "GET /k  HTTP/1.1\r\n\r\n", E400 },
-		{ "GET /k HTTP/1.1 x\r\n\r\n", E400 },
-		{ "GET /k http/1.1\r\n\r\n", E400 },
-		{ "GET /k HTTP/1.\r\n\r\n", E400 },
-		{ " GET /k HTTP/1.1\r\n\r\n", E400 },
-		{ "G\rT /k HTTP/1.1\r\n\r\n", E400 },
-		{ "GET /k HTTP/1.1\r\r\n\r\n", E400 },
-		{ "*1\r\n$4\r\nPING\r\n", E400 },
-		{ "GET /k HTTP/2.0\r\n\r\n", E505 },
-		{ "GET /k HTTP/0.9\r\n\r\n", E505 },
+		{ "GET\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k \r\n\r\n", KV_HTTP_400 },
+		{ "GET  /k HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k  HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1 x\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k http/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.\r\n\r\n", KV_HTTP_400 },
+		{ " GET /k HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "G\rT /k HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\r\n\r\n", KV_HTTP_400 },
+		{ "*1\r\n$4\r\nPING\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/2.0\r\n\r\n", KV_HTTP_505 },
+		{ "GET /k HTTP/0.9\r\n\r\n", KV_HTTP_505 },
 		/* malformed headers */
-		{ "GET /k HTTP/1.1\r\nHost x\r\n\r\n", E400 },
-		{ "GET /k HTTP/1.1\r\nHost : x\r\n\r\n", E400 },
-		{ "GET /k HTTP/1.1\r\n: x\r\n\r\n", E400 },
-		{ "GET /k HTTP/1.1\r\nA: b\r\n c\r\n\r\n", E400 },
-		{ "GET /k HTTP/1.1\r\nA: b\x01\r\n\r\n", E400 },
-		{ "GET /k HTTP/1.1\r\nA: b\rc\r\n\r\n", E400 },
+		{ "GET /k HTTP/1.1\r\nHost x\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\nHost : x\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\n: x\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\nA: b\r\n c\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\nA: b\x01\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\nA: b\rc\r\n\r\n", KV_HTTP_400 },
 	};
 	static char big[10000];
 	char key[KV_KEY_MAX + 40];
@@ -1871,20 +1863,20 @@ test_http_errors(void **state)
 	n = (size_t)snprintf(big, sizeof(big), "GET /%.*s HTTP/1.1\r\n\r\n", KV_KEY_MAX, key);
 	check_req(P_HTTP, big, n, KV_PARSE_OK, KV_OP_GET, NULL, 0, 0, "", WHOLE, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "GET /%.*s HTTP/1.1\r\n\r\n", KV_KEY_MAX + 1, key);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, E414, WHOLE, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, KV_HTTP_414, WHOLE, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "PUT /%.*s HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
 			     KV_KEY_MAX + 1, key);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, E414, WHOLE, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, KV_HTTP_414, WHOLE, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "PUT /k HTTP/1.1\r\nContent-Length: %u\r\n\r\n",
 			     KV_VALUE_MAX + 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E413, 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_413, 0, NULL);
 	/* headers past 8 KiB, ended or not */
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %8200d\r\n\r\n", 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E431, 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_431, 0, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %8200d", 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E431, 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_431, 0, NULL);
 	memset(big, '\n', 9000);
-	check_req(P_HTTP, big, 9000, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E431, 0, NULL);
+	check_req(P_HTTP, big, 9000, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_431, 0, NULL);
 	/* exactly 8 KiB is fine; one byte less than that without the end waits */
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %*d\r\n\r\n",
 			     8192 - 28, 1);
@@ -1893,7 +1885,7 @@ test_http_errors(void **state)
 	check_req(P_HTTP, big, n - 1, KV_PARSE_MORE, 0, NULL, 0, 0, "", 0, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %*d\r\n\r\n",
 			     8192 - 27, 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E431, 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_431, 0, NULL);
 }
 
 /* What wrk sends, pipelined, with bodies. */
