@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Suite 'unit': paste-kvs's receive stream, its RESP and HTTP request
- * parsers and its reply formatting, without EAL.
+ * parsers, its command table (every row against Redis's own description,
+ * and COMMAND's replies) and its reply formatting, without EAL.
  *
  * The key property: a request split anywhere across spans parses exactly
  * as the same bytes in one span. Every request here is also parsed split
