@@ -41,6 +41,7 @@
 #include "exec.h"
 #include "main_shared.h"
 #include "store.h"
+#include "stream.h"
 
 #define RBUF_MIN (64u * 1024)       /* read() room per call */
 #define STREAM_MAX (64u << 20)      /* unparsed bytes per connection */

@@ -3,121 +3,53 @@
  * Executing parsed requests against the store: one implementation for
  * paste-kvs (replies through paste's TCP API, values sent by name) and the
  * Linux baseline linux-kvs (replies through write()). Each server provides
- * the output functions; everything a command does is here.
+ * the output functions; everything a command does is here, in the handler
+ * its row of the command table (command.c) names. HTTP requests run the
+ * same handlers as RESP's GET, SET and DEL: the replies those share say
+ * the same in either protocol.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "command.h"
 #include "exec.h"
+#include "expiry.h"
+#include "kv_limits.h"
+#include "proto.h"
+#include "reply.h"
 
 #define SMALL 512
 
-/* One request's context: the stream it was parsed from, where replies go. */
-struct kv_ses {
+/* One request being executed: the request, the stream it was parsed from,
+ * where its replies go. */
+struct kv_call {
 	struct kv_exec *srv;
 	const struct kv_stream *rx;
 	const struct kv_out *out;
+	const struct kv_request *req;
 };
 
 static void
-reply_bytes(struct kv_ses *c, const void *data, size_t len)
+reply_bytes(struct kv_call *c, const void *data, size_t len)
 {
 	if (len > 0)
 		c->out->bytes(c->out->ctx, data, len);
 }
 
 static void
-reply_value(struct kv_ses *c, const struct kv_value *v)
+reply_value_bytes(struct kv_call *c, const struct kv_value *v)
 {
 	c->out->value(c->out->ctx, v);
-}
-
-/* ---- SET EX/PX deadlines (DRAM only) ---------------------------------------------- */
-
-struct exp_node {
-	struct exp_node *next;
-	uint64_t deadline_ms;
-	uint16_t len;
-	char key[];
-};
-
-struct kv_expiry {
-	struct exp_node *b[4096];
-	uint64_t n;
-};
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static struct exp_node **
-exp_slot(struct kv_expiry *e, const char *key, uint16_t len)
-{
-	struct exp_node **p = &e->b[pst_crc32c(key, len) % 4096];
-
-	while (*p != NULL && ((*p)->len != len || memcmp((*p)->key, key, len) != 0))
-		p = &(*p)->next;
-	return p;
-}
-
-static void
-exp_clear(struct kv_expiry *e, const char *key, uint16_t len)
-{
-	struct exp_node **p = exp_slot(e, key, len), *n = *p;
-
-	if (n != NULL) {
-		*p = n->next;
-		free(n);
-		e->n--;
-	}
-}
-
-static void
-exp_set(struct kv_expiry *e, const char *key, uint16_t len, uint64_t deadline)
-{
-	struct exp_node **p = exp_slot(e, key, len), *n = *p;
-
-	if (n == NULL) {
-		n = malloc(sizeof(*n) + len);
-		if (n == NULL)
-			return;
-		n->next = NULL;
-		n->len = len;
-		memcpy(n->key, key, len);
-		*p = n;
-		e->n++;
-	}
-	n->deadline_ms = deadline;
-}
-
-static void
-exp_clear_all(struct kv_expiry *e)
-{
-	unsigned int i;
-
-	for (i = 0; i < 4096; i++)
-		while (e->b[i] != NULL) {
-			struct exp_node *n = e->b[i];
-
-			e->b[i] = n->next;
-			free(n);
-		}
-	e->n = 0;
 }
 
 /* ---- RESP ------------------------------------------------------------- */
 
 static void
-resp_str(struct kv_ses *c, int (*fmt)(char *, size_t, const char *), const char *msg)
+resp_str(struct kv_call *c, int (*fmt)(char *, size_t, const char *), const char *msg)
 {
 	char buf[SMALL];
 	int n = fmt(buf, sizeof(buf), msg);
@@ -127,7 +59,7 @@ resp_str(struct kv_ses *c, int (*fmt)(char *, size_t, const char *), const char 
 }
 
 static void
-resp_int(struct kv_ses *c, int64_t v)
+resp_int(struct kv_call *c, int64_t v)
 {
 	char buf[32];
 	int n = kv_resp_integer(buf, sizeof(buf), v);
@@ -136,7 +68,25 @@ resp_int(struct kv_ses *c, int64_t v)
 }
 
 static void
-resp_bulk_bytes(struct kv_ses *c, const void *data, size_t len)
+resp_array(struct kv_call *c, long n)
+{
+	char buf[32];
+	int len = kv_resp_array_header(buf, sizeof(buf), n);
+
+	reply_bytes(c, buf, (size_t)len);
+}
+
+static void
+resp_null(struct kv_call *c)
+{
+	char buf[16];
+	int n = kv_resp_null_bulk(buf, sizeof(buf));
+
+	reply_bytes(c, buf, (size_t)n);
+}
+
+static void
+resp_bulk_bytes(struct kv_call *c, const void *data, size_t len)
 {
 	char buf[32];
 	int n = kv_resp_bulk_header(buf, sizeof(buf), len);
@@ -147,49 +97,100 @@ resp_bulk_bytes(struct kv_ses *c, const void *data, size_t len)
 }
 
 static void
-resp_value(struct kv_ses *c, const struct kv_value *v)
+resp_value(struct kv_call *c, const struct kv_value *v)
 {
 	char buf[32];
 	int n;
 
 	if (v == NULL) {
-		n = kv_resp_null_bulk(buf, sizeof(buf));
-		reply_bytes(c, buf, (size_t)n);
+		resp_null(c);
 		return;
 	}
 	n = kv_resp_bulk_header(buf, sizeof(buf), v->len);
 	reply_bytes(c, buf, (size_t)n);
-	reply_value(c, v);
+	reply_value_bytes(c, v);
 	reply_bytes(c, "\r\n", 2);
 }
 
-/* Copy argument @i (a key or a small number) out of the stream. */
-static uint16_t
-arg_copy(const struct kv_ses *c, const struct kv_request *req, unsigned int i,
-	 char *dst, size_t size)
-{
-	size_t len = req->argv[i].len < size ? req->argv[i].len : size;
+/* ---- HTTP ------------------------------------------------------------- */
 
-	return (uint16_t)kv_stream_copy(c->rx, req->argv[i].off, dst, len);
+static void
+http_reply(struct kv_call *c, int code, const char *text, const char *body,
+	   int keepalive)
+{
+	char buf[SMALL];
+	size_t blen = body ? strlen(body) : 0;
+	int n = kv_http_status(buf, sizeof(buf), code, text, blen, keepalive);
+
+	if (n > 0)
+		reply_bytes(c, buf, (size_t)n);
+	if (blen > 0)
+		reply_bytes(c, body, blen);
+	if (!keepalive)
+		c->out->close(c->out->ctx);
 }
 
-/* A key's value, unless its deadline passed (then it is deleted). */
-static const struct kv_value *
-lookup(struct kv_ses *c, const char *key, uint16_t len)
+/* An error text from the HTTP parser starts with its status code. */
+static void
+http_error(struct kv_call *c, const char *err, int close)
 {
-	struct kv_exec *srv = c->srv;
-	struct exp_node *e;
+	int code = atoi(err);
+	const char *text = strchr(err, ' ');
 
-	if (srv->expiry->n > 0 && (e = *exp_slot(srv->expiry, key, len)) != NULL &&
-	    e->deadline_ms <= now_ms()) {
-		exp_clear(srv->expiry, key, len);
-		kv_store_del(srv->store, key, len);
-		srv->expired++;
-		return NULL;
+	http_reply(c, code >= 400 && code < 600 ? code : 400,
+		   text != NULL ? text + 1 : "Bad Request", NULL, !close);
+}
+
+/* ---- replies in either protocol (the handlers HTTP's methods reach) --- */
+
+/* +OK; HTTP 200. */
+static void
+reply_ok(struct kv_call *c)
+{
+	if (c->req->http)
+		http_reply(c, 200, "OK", NULL, c->req->http_keepalive);
+	else
+		resp_str(c, kv_resp_simple, "OK");
+}
+
+/* The value, or nil; HTTP 200 with the value (HEAD: its headers only), or
+ * 404. */
+static void
+reply_value(struct kv_call *c, const struct kv_value *v)
+{
+	const struct kv_request *req = c->req;
+	char buf[SMALL];
+	int n;
+
+	if (!req->http) {
+		resp_value(c, v);
+		return;
 	}
-	return kv_store_get(srv->store, key, len);
+	if (v == NULL) {
+		http_reply(c, 404, "Not Found", "not found\n", req->http_keepalive);
+		return;
+	}
+	n = kv_http_status(buf, sizeof(buf), 200, "OK", v->len, req->http_keepalive);
+	reply_bytes(c, buf, (size_t)n);
+	if (!req->http_head)
+		reply_value_bytes(c, v);
+	if (!req->http_keepalive)
+		c->out->close(c->out->ctx);
 }
 
+/* How many keys it was; HTTP 200 for some, 404 for none. */
+static void
+reply_count(struct kv_call *c, int64_t n)
+{
+	if (!c->req->http)
+		resp_int(c, n);
+	else if (n > 0)
+		http_reply(c, 200, "OK", NULL, c->req->http_keepalive);
+	else
+		http_reply(c, 404, "Not Found", "not found\n", c->req->http_keepalive);
+}
+
+/* Why the store refused a value (kv_store_set's errors). */
 static const char *
 set_error(int err)
 {
@@ -203,11 +204,66 @@ set_error(int err)
 	}
 }
 
+/* A value not stored: @msg; HTTP 507 when the pool is full, else 413. */
+static void
+reply_not_stored(struct kv_call *c, int err, const char *msg)
+{
+	int ka = c->req->http_keepalive;
+
+	if (!c->req->http)
+		resp_str(c, kv_resp_error, msg);
+	else if (err == -ENOSPC)
+		http_reply(c, 507, "Insufficient Storage", "pool is full\n", ka);
+	else
+		http_reply(c, 413, "Payload Too Large", "value not stored\n", ka);
+}
+
+/* ---- the store, with deadlines ------------------------------------------- */
+
+/* Copy argument @i (a key or a small number) out of the stream. */
+static uint16_t
+arg_copy(const struct kv_call *c, unsigned int i, char *dst, size_t size)
+{
+	const struct kv_arg *a = &c->req->argv[i];
+	size_t len = a->len < size ? a->len : size;
+
+	return (uint16_t)kv_stream_copy(c->rx, a->off, dst, len);
+}
+
+/* A key's value, unless its deadline passed (then it is deleted). */
+static const struct kv_value *
+lookup(struct kv_call *c, const char *key, uint16_t len)
+{
+	struct kv_exec *srv = c->srv;
+	uint64_t deadline;
+
+	if (srv->expiry->n > 0 && (deadline = kv_expiry_get(srv->expiry, key, len)) != 0 &&
+	    deadline <= kv_expiry_now_ms()) {
+		kv_expiry_clear(srv->expiry, key, len);
+		kv_store_del(srv->store, key, len);
+		srv->expired++;
+		return NULL;
+	}
+	return kv_store_get(srv->store, key, len);
+}
+
+/* Argument @i as a key, and its value (NULL when absent or too long to be
+ * a key: never stored). */
+static const struct kv_value *
+lookup_arg(struct kv_call *c, unsigned int i)
+{
+	char key[KV_KEY_MAX];
+	uint16_t klen = arg_copy(c, i, key, sizeof(key));
+
+	return c->req->argv[i].len > KV_KEY_MAX ? NULL : lookup(c, key, klen);
+}
+
 /* SET key value: the value's bytes stay in the stream's buffers. */
 static int
-do_set(struct kv_ses *c, const struct kv_request *req, unsigned int k, unsigned int v)
+do_set(struct kv_call *c, unsigned int k, unsigned int v)
 {
 	static pst_name names[KV_VALUE_NAMES_MAX];
+	const struct kv_request *req = c->req;
 	struct kv_exec *srv = c->srv;
 	char key[KV_KEY_MAX];
 	uint16_t klen;
@@ -217,7 +273,7 @@ do_set(struct kv_ses *c, const struct kv_request *req, unsigned int k, unsigned 
 		return -EINVAL;
 	if (req->argv[v].len > KV_VALUE_MAX)
 		return -E2BIG;
-	klen = arg_copy(c, req, k, key, sizeof(key));
+	klen = arg_copy(c, k, key, sizeof(key));
 	if (srv->values_in_dram) {
 		/* A sockets server: the bytes are in DRAM, copied into the pool. */
 		n = kv_store_set_copy(srv->store, key, klen, c->rx, req->argv[v].off,
@@ -232,15 +288,175 @@ do_set(struct kv_ses *c, const struct kv_request *req, unsigned int k, unsigned 
 	}
 	if (n == 0) {
 		if (req->expire_ms > 0)
-			exp_set(srv->expiry, key, klen, now_ms() + (uint64_t)req->expire_ms);
+			kv_expiry_set(srv->expiry, key, klen,
+				      kv_expiry_now_ms() + (uint64_t)req->expire_ms);
 		else if (srv->expiry->n > 0)
-			exp_clear(srv->expiry, key, klen);
+			kv_expiry_clear(srv->expiry, key, klen);
 	}
 	return n;
 }
 
-static void
-resp_info(struct kv_ses *c)
+/* ---- the handlers (command.c's table names them) ---------------------- */
+
+void
+kv_cmd_ping(struct kv_call *c)
+{
+	char buf[KV_KEY_MAX];
+
+	if (c->req->argc == 0)
+		resp_str(c, kv_resp_simple, "PONG");
+	else
+		resp_bulk_bytes(c, buf, arg_copy(c, 0, buf, sizeof(buf)));
+}
+
+void
+kv_cmd_echo(struct kv_call *c)
+{
+	char buf[KV_KEY_MAX];
+
+	resp_bulk_bytes(c, buf, arg_copy(c, 0, buf, sizeof(buf)));
+}
+
+void
+kv_cmd_get(struct kv_call *c)
+{
+	reply_value(c, lookup_arg(c, 0));
+}
+
+void
+kv_cmd_set(struct kv_call *c)
+{
+	const struct kv_request *req = c->req;
+	int ret;
+
+	if ((req->set_flags & (KV_SET_NX | KV_SET_XX)) != 0 &&
+	    req->argv[0].len <= KV_KEY_MAX) {
+		int exists = lookup_arg(c, 0) != NULL;
+
+		if ((req->set_flags & KV_SET_NX) ? exists : !exists) {
+			resp_null(c);
+			return;
+		}
+	}
+	ret = do_set(c, 0, 1);
+	if (ret == 0)
+		reply_ok(c);
+	else
+		reply_not_stored(c, ret, ret == -EINVAL ? "ERR key too long" : set_error(ret));
+}
+
+void
+kv_cmd_mset(struct kv_call *c)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; i + 1 < c->req->argc && ret == 0; i += 2)
+		ret = do_set(c, i, i + 1);
+	if (ret == 0)
+		resp_str(c, kv_resp_simple, "OK");
+	else
+		resp_str(c, kv_resp_error, set_error(ret));
+}
+
+void
+kv_cmd_mget(struct kv_call *c)
+{
+	unsigned int i;
+
+	resp_array(c, (long)c->req->argc);
+	for (i = 0; i < c->req->argc; i++)
+		resp_value(c, lookup_arg(c, i));
+}
+
+void
+kv_cmd_exists(struct kv_call *c)
+{
+	unsigned int i;
+	int64_t count = 0;
+
+	for (i = 0; i < c->req->argc; i++)
+		count += lookup_arg(c, i) != NULL;
+	resp_int(c, count);
+}
+
+void
+kv_cmd_del(struct kv_call *c)
+{
+	struct kv_exec *srv = c->srv;
+	char key[KV_KEY_MAX];
+	int64_t count = 0;
+	unsigned int i;
+	uint16_t klen;
+
+	for (i = 0; i < c->req->argc; i++) {
+		if (c->req->argv[i].len > KV_KEY_MAX)
+			continue;
+		klen = arg_copy(c, i, key, sizeof(key));
+		lookup(c, key, klen); /* expire first: DEL of expired is 0 */
+		count += kv_store_del(srv->store, key, klen) > 0;
+		if (srv->expiry->n > 0)
+			kv_expiry_clear(srv->expiry, key, klen);
+	}
+	reply_count(c, count);
+}
+
+void
+kv_cmd_incr(struct kv_call *c)
+{
+	struct kv_exec *srv = c->srv;
+	char key[KV_KEY_MAX], digits[24] = { 0 };
+	const struct kv_value *v;
+	unsigned int i;
+	uint16_t klen;
+	long long n = 0;
+	char *end;
+	int ret;
+
+	klen = arg_copy(c, 0, key, sizeof(key));
+	v = lookup(c, key, klen);
+	if (v != NULL) {
+		if (v->len == 0 || v->len > 20) {
+			resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
+			return;
+		}
+		for (i = 0, ret = 0; i < v->n; i++) {
+			memcpy(digits + ret, pst_pool_name_to_addr(srv->store->pool, v->names[i]),
+			       pst_name_length(v->names[i]));
+			ret += pst_name_length(v->names[i]);
+		}
+		errno = 0;
+		n = strtoll(digits, &end, 10);
+		if (errno != 0 || *end != '\0' || n == INT64_MAX) {
+			resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
+			return;
+		}
+	}
+	n++;
+	ret = snprintf(digits, sizeof(digits), "%lld", n);
+	ret = kv_store_set_bytes(srv->store, key, klen, digits, (uint32_t)ret);
+	if (ret == 0)
+		resp_int(c, n);
+	else
+		resp_str(c, kv_resp_error, set_error(ret));
+}
+
+void
+kv_cmd_dbsize(struct kv_call *c)
+{
+	resp_int(c, (int64_t)kv_store_count(c->srv->store));
+}
+
+void
+kv_cmd_flushall(struct kv_call *c)
+{
+	kv_store_flushall(c->srv->store);
+	kv_expiry_clear_all(c->srv->expiry);
+	resp_str(c, kv_resp_simple, "OK");
+}
+
+void
+kv_cmd_info(struct kv_call *c)
 {
 	struct kv_store *st = c->srv->store;
 	char buf[1024];
@@ -259,250 +475,100 @@ resp_info(struct kv_ses *c)
 	resp_bulk_bytes(c, buf, (size_t)n);
 }
 
-static void
-resp_execute(struct kv_ses *c, const struct kv_request *req)
+/* CONFIG GET: what redis-benchmark asks at start; everything else is empty. */
+void
+kv_cmd_config_get(struct kv_call *c)
 {
-	struct kv_exec *srv = c->srv;
-	char key[KV_KEY_MAX], num[32];
-	const struct kv_value *v;
-	unsigned int i;
-	int64_t count;
+	const char *val = NULL;
+	char key[KV_KEY_MAX];
 	uint16_t klen;
-	int ret;
 
-	switch (req->op) {
-	case KV_OP_PING:
-		if (req->argc == 0)
-			resp_str(c, kv_resp_simple, "PONG");
-		else
-			resp_bulk_bytes(c, key, arg_copy(c, req, 0, key, sizeof(key)));
-		break;
-	case KV_OP_ECHO:
-		resp_bulk_bytes(c, key, arg_copy(c, req, 0, key, sizeof(key)));
-		break;
-	case KV_OP_GET:
-		klen = arg_copy(c, req, 0, key, sizeof(key));
-		resp_value(c, req->argv[0].len > KV_KEY_MAX ? NULL : lookup(c, key, klen));
-		break;
-	case KV_OP_SET:
-		klen = arg_copy(c, req, 0, key, sizeof(key));
-		if (req->argv[0].len <= KV_KEY_MAX &&
-		    (req->set_flags & (KV_SET_NX | KV_SET_XX)) != 0) {
-			int exists = lookup(c, key, klen) != NULL;
-
-			if ((req->set_flags & KV_SET_NX) ? exists : !exists) {
-				char buf[16];
-
-				reply_bytes(c, buf, (size_t)kv_resp_null_bulk(buf, sizeof(buf)));
-				break;
-			}
-		}
-		ret = do_set(c, req, 0, 1);
-		if (ret == 0)
-			resp_str(c, kv_resp_simple, "OK");
-		else if (ret == -EINVAL)
-			resp_str(c, kv_resp_error, "ERR key too long");
-		else
-			resp_str(c, kv_resp_error, set_error(ret));
-		break;
-	case KV_OP_MSET:
-		for (ret = 0, i = 0; i + 1 < req->argc && ret == 0; i += 2)
-			ret = do_set(c, req, i, i + 1);
-		if (ret == 0)
-			resp_str(c, kv_resp_simple, "OK");
-		else
-			resp_str(c, kv_resp_error, set_error(ret));
-		break;
-	case KV_OP_MGET:
-		ret = kv_resp_array_header(num, sizeof(num), (long)req->argc);
-		reply_bytes(c, num, (size_t)ret);
-		for (i = 0; i < req->argc; i++) {
-			klen = arg_copy(c, req, i, key, sizeof(key));
-			resp_value(c, req->argv[i].len > KV_KEY_MAX ? NULL : lookup(c, key, klen));
-		}
-		break;
-	case KV_OP_DEL:
-	case KV_OP_EXISTS:
-		for (count = 0, i = 0; i < req->argc; i++) {
-			if (req->argv[i].len > KV_KEY_MAX)
-				continue;
-			klen = arg_copy(c, req, i, key, sizeof(key));
-			if (req->op == KV_OP_EXISTS) {
-				count += lookup(c, key, klen) != NULL;
-			} else {
-				lookup(c, key, klen); /* expire first: DEL of expired is 0 */
-				count += kv_store_del(srv->store, key, klen) > 0;
-				if (srv->expiry->n > 0)
-					exp_clear(srv->expiry, key, klen);
-			}
-		}
-		resp_int(c, count);
-		break;
-	case KV_OP_INCR: {
-		char digits[24] = { 0 };
-		char *end;
-		long long n;
-
-		klen = arg_copy(c, req, 0, key, sizeof(key));
-		v = lookup(c, key, klen);
-		n = 0;
-		if (v != NULL) {
-			if (v->len == 0 || v->len > 20) {
-				resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
-				break;
-			}
-			for (i = 0, ret = 0; i < v->n; i++) {
-				memcpy(digits + ret, pst_pool_name_to_addr(srv->store->pool, v->names[i]),
-				       pst_name_length(v->names[i]));
-				ret += pst_name_length(v->names[i]);
-			}
-			errno = 0;
-			n = strtoll(digits, &end, 10);
-			if (errno != 0 || *end != '\0' || n == INT64_MAX) {
-				resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
-				break;
-			}
-		}
-		n++;
-		ret = snprintf(digits, sizeof(digits), "%lld", n);
-		ret = kv_store_set_bytes(srv->store, key, klen, digits, (uint32_t)ret);
-		if (ret == 0)
-			resp_int(c, n);
-		else
-			resp_str(c, kv_resp_error, set_error(ret));
-		break;
-	}
-	case KV_OP_DBSIZE:
-		resp_int(c, (int64_t)kv_store_count(srv->store));
-		break;
-	case KV_OP_FLUSHALL:
-		kv_store_flushall(srv->store);
-		exp_clear_all(srv->expiry);
-		resp_str(c, kv_resp_simple, "OK");
-		break;
-	case KV_OP_INFO:
-		resp_info(c);
-		break;
-	case KV_OP_CONFIG_GET: {
-		/* What redis-benchmark asks at start; everything else is empty. */
-		const char *val = NULL;
-		char buf[SMALL];
-		int n = 0;
-
-		klen = arg_copy(c, req, 0, key, sizeof(key) - 1);
-		key[klen] = '\0';
-		if (strcasecmp(key, "save") == 0)
-			val = "";
-		else if (strcasecmp(key, "appendonly") == 0)
-			val = "no";
-		if (val == NULL) {
-			reply_bytes(c, "*0\r\n", 4);
-			break;
-		}
-		n = kv_resp_array_header(buf, sizeof(buf), 2);
-		reply_bytes(c, buf, (size_t)n);
-		resp_bulk_bytes(c, key, klen);
-		resp_bulk_bytes(c, val, strlen(val));
-		break;
-	}
-	case KV_OP_COMMAND:
-		reply_bytes(c, "*0\r\n", 4);
-		break;
-	case KV_OP_SELECT:
-		klen = arg_copy(c, req, 0, key, sizeof(key) - 1);
-		if (klen == 1 && key[0] == '0')
-			resp_str(c, kv_resp_simple, "OK");
-		else
-			resp_str(c, kv_resp_error, "ERR DB index is out of range");
-		break;
-	case KV_OP_QUIT:
-		resp_str(c, kv_resp_simple, "OK");
-		c->out->close(c->out->ctx);
-		break;
-	default:
-		resp_str(c, kv_resp_error, "ERR unknown command");
-		break;
-	}
-}
-
-/* ---- HTTP ------------------------------------------------------------- */
-
-static void
-http_reply(struct kv_ses *c, int code, const char *text, const char *body,
-	   int keepalive)
-{
-	char buf[SMALL];
-	size_t blen = body ? strlen(body) : 0;
-	int n = kv_http_status(buf, sizeof(buf), code, text, blen, keepalive);
-
-	if (n > 0)
-		reply_bytes(c, buf, (size_t)n);
-	if (blen > 0)
-		reply_bytes(c, body, blen);
-	if (!keepalive)
-		c->out->close(c->out->ctx);
-}
-
-static void
-http_execute(struct kv_ses *c, const struct kv_request *req)
-{
-	struct kv_exec *srv = c->srv;
-	const struct kv_value *v;
-	char key[KV_KEY_MAX], buf[SMALL];
-	uint16_t klen;
-	int ret, ka = req->http_keepalive;
-
-	if (req->argv[0].len > KV_KEY_MAX) {
-		http_reply(c, 414, "URI Too Long", "key too long\n", ka);
+	klen = arg_copy(c, 0, key, sizeof(key) - 1);
+	key[klen] = '\0';
+	if (strcasecmp(key, "save") == 0)
+		val = "";
+	else if (strcasecmp(key, "appendonly") == 0)
+		val = "no";
+	if (val == NULL) {
+		resp_array(c, 0);
 		return;
 	}
-	klen = arg_copy(c, req, 0, key, sizeof(key));
-	switch (req->op) {
-	case KV_OP_SET:
-		ret = do_set(c, req, 0, 1);
-		if (ret == 0)
-			http_reply(c, 200, "OK", NULL, ka);
-		else if (ret == -ENOSPC)
-			http_reply(c, 507, "Insufficient Storage", "pool is full\n", ka);
-		else
-			http_reply(c, 413, "Payload Too Large", "value not stored\n", ka);
-		break;
-	case KV_OP_GET:
-		v = lookup(c, key, klen);
-		if (v == NULL) {
-			http_reply(c, 404, "Not Found", "not found\n", ka);
-			break;
+	resp_array(c, 2);
+	resp_bulk_bytes(c, key, klen);
+	resp_bulk_bytes(c, val, strlen(val));
+}
+
+/* The table's description of one command, or nil. */
+static void
+resp_command_info(struct kv_call *c, const struct kv_command *cmd)
+{
+	char buf[SMALL];
+	int n;
+
+	if (cmd == NULL) {
+		resp_null(c);
+		return;
+	}
+	n = kv_command_info(cmd, buf, sizeof(buf));
+	if (n > 0)
+		reply_bytes(c, buf, (size_t)n);
+}
+
+/* COMMAND [COUNT | INFO [name...] | LIST | DOCS [name...]], the subcommand
+ * and its arguments checked by the parser. DOCS answers with no docs. */
+void
+kv_cmd_command(struct kv_call *c)
+{
+	const struct kv_request *req = c->req;
+	char word[16];
+	unsigned int i;
+	uint16_t len;
+
+	len = arg_copy(c, 0, word, sizeof(word));
+	if (req->argc == 0 || (req->argc == 1 && len == 4 && strncasecmp(word, "info", 4) == 0)) {
+		resp_array(c, KV_COMMANDS_N);
+		for (i = 1; i < KV_OP_COUNT; i++)
+			resp_command_info(c, &kv_commands[i]);
+	} else if (len == 5 && strncasecmp(word, "count", 5) == 0) {
+		resp_int(c, KV_COMMANDS_N);
+	} else if (len == 4 && strncasecmp(word, "list", 4) == 0) {
+		resp_array(c, KV_COMMANDS_N);
+		for (i = 1; i < KV_OP_COUNT; i++)
+			resp_bulk_bytes(c, kv_commands[i].name, kv_commands[i].name_len);
+	} else if (len == 4 && strncasecmp(word, "info", 4) == 0) {
+		resp_array(c, (long)req->argc - 1);
+		for (i = 1; i < req->argc; i++) {
+			char name[16];
+			uint16_t k;
+
+			len = arg_copy(c, i, name, sizeof(name));
+			for (k = 0; k < len; k++)
+				name[k] = (char)tolower((unsigned char)name[k]);
+			resp_command_info(c, req->argv[i].len < sizeof(name) ?
+					  kv_command_find(name, len) : NULL);
 		}
-		ret = kv_http_status(buf, sizeof(buf), 200, "OK", v->len, ka);
-		reply_bytes(c, buf, (size_t)ret);
-		reply_value(c, v);
-		if (!ka)
-			c->out->close(c->out->ctx);
-		break;
-	case KV_OP_DEL:
-		ret = kv_store_del(srv->store, key, klen);
-		if (srv->expiry->n > 0)
-			exp_clear(srv->expiry, key, klen);
-		if (ret > 0)
-			http_reply(c, 200, "OK", NULL, ka);
-		else
-			http_reply(c, 404, "Not Found", "not found\n", ka);
-		break;
-	default:
-		http_reply(c, 405, "Method Not Allowed", NULL, ka);
-		break;
+	} else {
+		resp_array(c, 0); /* DOCS */
 	}
 }
 
-/* An error text from the HTTP parser starts with its status code. */
-static void
-http_error(struct kv_ses *c, const char *err, int close)
+void
+kv_cmd_select(struct kv_call *c)
 {
-	int code = atoi(err);
-	const char *text = strchr(err, ' ');
+	char buf[4];
+	uint16_t len = arg_copy(c, 0, buf, sizeof(buf));
 
-	http_reply(c, code >= 400 && code < 600 ? code : 400,
-		   text != NULL ? text + 1 : "Bad Request", NULL, !close);
+	if (len == 1 && buf[0] == '0')
+		resp_str(c, kv_resp_simple, "OK");
+	else
+		resp_str(c, kv_resp_error, "ERR DB index is out of range");
+}
+
+void
+kv_cmd_quit(struct kv_call *c)
+{
+	resp_str(c, kv_resp_simple, "OK");
+	c->out->close(c->out->ctx);
 }
 
 /* ---- the request loop step -------------------------------------------- */
@@ -511,9 +577,9 @@ long
 kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	     const struct kv_out *out)
 {
-	struct kv_ses ses = { .srv = x, .rx = rx, .out = out };
-	struct kv_ses *c = &ses;
 	struct kv_request req;
+	struct kv_call call = { .srv = x, .rx = rx, .out = out, .req = &req };
+	struct kv_call *c = &call;
 	char err[256];
 	int r;
 
@@ -549,10 +615,8 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 			http_error(c, err[0] ? err : "400 Bad Request", !req.http_keepalive);
 		else
 			resp_str(c, kv_resp_error, err[0] ? err : "ERR bad request");
-	} else if (http) {
-		http_execute(c, &req);
 	} else {
-		resp_execute(c, &req);
+		kv_commands[req.op].run(c);
 	}
 	return (long)req.consumed;
 }
@@ -563,15 +627,13 @@ kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram)
 	memset(x, 0, sizeof(*x));
 	x->store = store;
 	x->values_in_dram = values_in_dram;
-	x->expiry = calloc(1, sizeof(*x->expiry));
+	x->expiry = kv_expiry_open();
 	return x->expiry == NULL ? -ENOMEM : 0;
 }
 
 void
 kv_exec_fini(struct kv_exec *x)
 {
-	if (x->expiry != NULL)
-		exp_clear_all(x->expiry);
-	free(x->expiry);
+	kv_expiry_close(x->expiry);
 	x->expiry = NULL;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "stream.h"
 
 /* Where a server's replies go. */
 struct kv_out {
@@ -22,7 +23,7 @@ struct kv_expiry;
 
 struct kv_exec {
 	struct kv_store *store;
-	struct kv_expiry *expiry;   /* SET EX/PX deadlines, DRAM only */
+	struct kv_expiry *expiry;   /* SET EX/PX deadlines (expiry.h) */
 	int values_in_dram;         /* linux-kvs: stream bytes are in DRAM */
 	unsigned int n_conns;       /* maintained by the server, for INFO */
 	uint64_t requests, bad_requests, bad_streams, expired;

@@ -82,7 +82,7 @@ struct kvb_node {
 #define KVB_HDR 16u
 _Static_assert(sizeof(struct kvb_node) == KVB_HDR, "btree node header");
 
-struct kvb_lent {
+struct kvb_leaf_ent {
 	uint32_t len;             /* \                                  */
 	uint32_t crc;             /*  > a struct kv_value               */
 	uint16_t n;               /* /                                  */
@@ -91,8 +91,8 @@ struct kvb_lent {
 	uint16_t pad;
 	/* n names, or struct kvb_ref; then the key; padded to 8 bytes */
 };
-_Static_assert(sizeof(struct kvb_lent) == 16, "btree leaf entry");
-_Static_assert(offsetof(struct kvb_lent, n) == offsetof(struct kv_value, n),
+_Static_assert(sizeof(struct kvb_leaf_ent) == 16, "btree leaf entry");
+_Static_assert(offsetof(struct kvb_leaf_ent, n) == offsetof(struct kv_value, n),
 	       "leaf entry is a kv_value");
 
 struct kvb_ref {
@@ -100,14 +100,14 @@ struct kvb_ref {
 	uint32_t crc;
 };
 
-struct kvb_ient {
+struct kvb_inner_ent {
 	uint32_t child;
 	uint32_t child_crc;
 	uint16_t key_len;         /* 0 in entry 0 */
 	uint16_t pad;
 	/* key, padded to 8 bytes */
 };
-#define KVB_IENT 12u
+#define KVB_INNER_ENT 12u
 
 struct kvb_ovf {
 	uint32_t magic;
@@ -170,7 +170,7 @@ struct kv_index {
 	struct kv_value *tmpv;    /* an assembled value for on_old */
 	size_t tmpv_n;
 	struct kvi_vcache vc;
-	struct kvi_adopt adopt;
+	struct kvi_referenced referenced;
 	uint8_t *seen;            /* recovery: visited buffers */
 };
 
@@ -193,15 +193,15 @@ ent_at(const struct kvb_node *nd, unsigned int i)
 }
 
 static inline size_t
-lent_size(uint16_t key_len, uint32_t n, int ovf)
+leaf_ent_size(uint16_t key_len, uint32_t n, int ovf)
 {
 	return 16 + (ovf ? 8 : 8 * (size_t)n) + kvi_align8(key_len);
 }
 
 static inline size_t
-ient_size(uint16_t key_len)
+inner_ent_size(uint16_t key_len)
 {
-	return kvi_align8(KVB_IENT + key_len);
+	return kvi_align8(KVB_INNER_ENT + key_len);
 }
 
 static inline size_t
@@ -211,22 +211,22 @@ node_bytes(size_t n, size_t sum)
 }
 
 static inline const uint8_t *
-lent_key(const struct kvb_lent *e)
+leaf_ent_key(const struct kvb_leaf_ent *e)
 {
 	return (const uint8_t *)(e + 1) +
 	       ((e->flags & KVB_F_OVF) ? 8 : 8 * (size_t)e->n);
 }
 
 static inline size_t
-lent_bytes(const struct kvb_lent *e)
+leaf_ent_bytes(const struct kvb_leaf_ent *e)
 {
-	return lent_size(e->key_len, e->n, e->flags & KVB_F_OVF);
+	return leaf_ent_size(e->key_len, e->n, e->flags & KVB_F_OVF);
 }
 
 static inline const uint8_t *
-ient_key(const struct kvb_ient *e)
+inner_ent_key(const struct kvb_inner_ent *e)
 {
-	return (const uint8_t *)e + KVB_IENT;
+	return (const uint8_t *)e + KVB_INNER_ENT;
 }
 
 static pst_name
@@ -266,7 +266,7 @@ take(struct kv_index *t, uint32_t *index)
 		t->fresh.n--; /* grow first: never lose track of a buffer */
 	if (t->fresh.n == t->fresh.cap)
 		return -ENOMEM;
-	ret = kvi_take(t->pool, &t->adopt, index);
+	ret = kvi_take(t->pool, &t->referenced, index);
 	if (ret != 0)
 		return ret;
 	t->fresh.v[t->fresh.n++] = *index;
@@ -288,7 +288,7 @@ fresh_abort(struct kv_index *t)
 	size_t i;
 
 	for (i = 0; i < t->fresh.n; i++) {
-		kvi_release(t->pool, &t->adopt, t->fresh.v[i]);
+		kvi_release(t->pool, &t->referenced, t->fresh.v[i]);
 		t->owned--;
 	}
 	t->fresh.n = 0;
@@ -333,7 +333,7 @@ sync_check(struct kv_index *t)
 	t->durable_rec ^= 1;
 	t->window = 0;
 	for (i = 0; i < t->pending.n; i++) {
-		kvi_release(t->pool, &t->adopt, t->pending.v[i]);
+		kvi_release(t->pool, &t->referenced, t->pending.v[i]);
 		t->owned--;
 	}
 	t->pending.n = 0;
@@ -495,7 +495,7 @@ ovf_check(struct kv_index *t, struct kvb_ref ref, uint32_t n, uint8_t *seen)
 
 /* Names of an overflow value into @v (which has room for e->n). */
 static void
-ovf_read(const struct kv_index *t, const struct kvb_lent *e,
+ovf_read(const struct kv_index *t, const struct kvb_leaf_ent *e,
 	 struct kv_value *v)
 {
 	const struct kvb_ref *ref = (const struct kvb_ref *)(e + 1);
@@ -517,7 +517,7 @@ ovf_read(const struct kv_index *t, const struct kvb_lent *e,
 }
 
 static int
-ovf_supersede(struct kv_index *t, const struct kvb_lent *e)
+ovf_supersede(struct kv_index *t, const struct kvb_leaf_ent *e)
 {
 	const struct kvb_ref *ref = (const struct kvb_ref *)(e + 1);
 	uint32_t index = ref->index;
@@ -534,7 +534,7 @@ ovf_supersede(struct kv_index *t, const struct kvb_lent *e)
 
 /* A leaf entry as a kv_value: the entry itself, or assembled into @tmp. */
 static const struct kv_value *
-lent_value(struct kv_index *t, const struct kvb_lent *e, int use_cache)
+leaf_ent_value(struct kv_index *t, const struct kvb_leaf_ent *e, int use_cache)
 {
 	struct kv_value *v;
 
@@ -566,9 +566,9 @@ static int
 leaf_cmp(const struct kvb_node *nd, unsigned int i, const void *key,
 	 uint16_t key_len)
 {
-	const struct kvb_lent *e = (const struct kvb_lent *)ent_at(nd, i);
+	const struct kvb_leaf_ent *e = (const struct kvb_leaf_ent *)ent_at(nd, i);
 
-	return kvi_key_cmp(lent_key(e), e->key_len, key, key_len);
+	return kvi_key_cmp(leaf_ent_key(e), e->key_len, key, key_len);
 }
 
 /* Position of @key in a leaf: its index with *found, or where it goes. */
@@ -604,9 +604,9 @@ inner_search(const struct kvb_node *nd, const void *key, uint16_t key_len)
 
 	while (lo < hi) {
 		unsigned int mid = (lo + hi) / 2;
-		const struct kvb_ient *e = (const struct kvb_ient *)ent_at(nd, mid);
+		const struct kvb_inner_ent *e = (const struct kvb_inner_ent *)ent_at(nd, mid);
 
-		if (kvi_key_cmp(ient_key(e), e->key_len, key, key_len) <= 0)
+		if (kvi_key_cmp(inner_ent_key(e), e->key_len, key, key_len) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -638,7 +638,7 @@ descend(const struct kv_index *t, const void *key, uint16_t key_len,
 		if (nd->kind == KVB_LEAF)
 			break;
 		p->pos[l] = (uint16_t)inner_search(nd, key, key_len);
-		index = ((const struct kvb_ient *)ent_at(nd, p->pos[l]))->child;
+		index = ((const struct kvb_inner_ent *)ent_at(nd, p->pos[l]))->child;
 	}
 }
 
@@ -652,7 +652,7 @@ piece_bytes(const struct ent *e, const size_t *pre, unsigned int i,
 
 	/* An inner piece's first entry loses its key to the parent. */
 	if (inner && i > 0)
-		sum = sum - e[i].size + ient_size(0);
+		sum = sum - e[i].size + inner_ent_size(0);
 	return node_bytes(j - i, sum);
 }
 
@@ -730,15 +730,15 @@ node_write(struct kv_index *t, int inner, uint8_t level, const struct ent *e,
 			memcpy(dst, e[k].img, e[k].size);
 			off += e[k].size;
 		} else {
-			struct kvb_ient *ie = (struct kvb_ient *)dst;
+			struct kvb_inner_ent *ie = (struct kvb_inner_ent *)dst;
 			uint16_t kl = k == i ? 0 : e[k].key_len;
-			size_t sz = ient_size(kl);
+			size_t sz = inner_ent_size(kl);
 
 			memset(dst, 0, sz);
 			ie->child = e[k].child;
 			ie->child_crc = e[k].child_crc;
 			ie->key_len = kl;
-			memcpy(dst + KVB_IENT, e[k].key, kl);
+			memcpy(dst + KVB_INNER_ENT, e[k].key, kl);
 			off += sz;
 		}
 	}
@@ -796,9 +796,9 @@ level_write(struct kv_index *t, int inner, uint8_t level, unsigned int n,
 }
 
 static void
-ent_new(struct ent *d, const struct kvb_lent *e, size_t size)
+ent_new(struct ent *d, const struct kvb_leaf_ent *e, size_t size)
 {
-	d->key = lent_key(e);
+	d->key = leaf_ent_key(e);
 	d->key_len = e->key_len;
 	d->size = (uint16_t)size;
 	d->img = (const uint8_t *)e;
@@ -807,22 +807,22 @@ ent_new(struct ent *d, const struct kvb_lent *e, size_t size)
 static void
 ent_from_leaf(struct ent *d, const struct kvb_node *nd, unsigned int i)
 {
-	const struct kvb_lent *e = (const struct kvb_lent *)ent_at(nd, i);
+	const struct kvb_leaf_ent *e = (const struct kvb_leaf_ent *)ent_at(nd, i);
 
-	d->key = lent_key(e);
+	d->key = leaf_ent_key(e);
 	d->key_len = e->key_len;
-	d->size = (uint16_t)lent_bytes(e);
+	d->size = (uint16_t)leaf_ent_bytes(e);
 	d->img = (const uint8_t *)e;
 }
 
 static void
 ent_from_inner(struct ent *d, const struct kvb_node *nd, unsigned int i)
 {
-	const struct kvb_ient *e = (const struct kvb_ient *)ent_at(nd, i);
+	const struct kvb_inner_ent *e = (const struct kvb_inner_ent *)ent_at(nd, i);
 
-	d->key = ient_key(e);
+	d->key = inner_ent_key(e);
 	d->key_len = e->key_len;
-	d->size = (uint16_t)ient_size(e->key_len);
+	d->size = (uint16_t)inner_ent_size(e->key_len);
 	d->child = e->child;
 	d->child_crc = e->child_crc;
 }
@@ -833,7 +833,7 @@ ent_child(struct ent *d, const struct piece *pc, const uint8_t *key,
 {
 	d->key = key;
 	d->key_len = key_len;
-	d->size = (uint16_t)ient_size(key_len);
+	d->size = (uint16_t)inner_ent_size(key_len);
 	d->child = pc->index;
 	d->child_crc = pc->crc;
 }
@@ -914,8 +914,8 @@ path_commit(struct kv_index *t, const struct path *p, int l, unsigned int nb,
 		uint32_t r = t->below[0].index, rc = t->below[0].crc, r_next;
 
 		while (height > 1 && node(t, r)->count == 1) {
-			const struct kvb_ient *e =
-				(const struct kvb_ient *)ent_at(node(t, r), 0);
+			const struct kvb_inner_ent *e =
+				(const struct kvb_inner_ent *)ent_at(node(t, r), 0);
 			int was_fresh = 0;
 			size_t i;
 
@@ -930,7 +930,7 @@ path_commit(struct kv_index *t, const struct path *p, int l, unsigned int nb,
 			r_next = e->child;
 			rc = e->child_crc;
 			if (was_fresh) {
-				kvi_release(t->pool, &t->adopt, r);
+				kvi_release(t->pool, &t->referenced, r);
 				t->owned--;
 			} else {
 				supersede(t, r);
@@ -954,14 +954,37 @@ path_supersede(struct kv_index *t, const struct path *p)
 	return ret;
 }
 
+/* After a publication: what the old tree had alone goes after the next
+ * drain, and the entry @old (NULL: none) replaced or removed is reported
+ * through @on_old. */
+static void
+retire(struct kv_index *t, const struct path *p, const struct kvb_leaf_ent *old,
+       const void *key, uint16_t key_len, kv_value_fn on_old, void *arg)
+{
+	const struct kv_value *ov;
+
+	path_supersede(t, p);
+	if (old != NULL) {
+		ov = leaf_ent_value(t, old, 0);
+		if (old->flags & KVB_F_OVF)
+			ovf_supersede(t, old);
+		if (ov != NULL) {
+			if (on_old != NULL)
+				on_old(arg, key, key_len, ov);
+			kvi_referenced_remove_value(&t->referenced, ov);
+		}
+	}
+	kvi_vcache_trim(&t->vc, KVB_VCACHE_MAX);
+}
+
 /* ---- operations ---------------------------------------------------------------- */
 
 static int
 bt_put(struct kv_index *t, const void *key, uint16_t key_len,
        const struct kv_value *value, kv_value_fn on_old, void *arg)
 {
-	const struct kvb_lent *old = NULL;
-	struct kvb_lent *ne;
+	const struct kvb_leaf_ent *old = NULL;
+	struct kvb_leaf_ent *ne;
 	struct path p;
 	size_t inl, ovl, quarter, sz;
 	int ovf, found = 0, ret;
@@ -976,8 +999,8 @@ bt_put(struct kv_index *t, const void *key, uint16_t key_len,
 	t->fresh.n = 0;
 
 	/* The new leaf entry. */
-	inl = lent_size(key_len, value->n, 0);
-	ovl = lent_size(key_len, value->n, 1);
+	inl = leaf_ent_size(key_len, value->n, 0);
+	ovl = leaf_ent_size(key_len, value->n, 1);
 	quarter = ((t->buf_size - KVB_HDR) / 4) & ~(size_t)7;
 	ovf = inl > ovl && inl > quarter;
 	sz = ovf ? ovl : inl;
@@ -987,7 +1010,7 @@ bt_put(struct kv_index *t, const void *key, uint16_t key_len,
 	    (ovf ? (value->n + ovf_per_block(t) - 1) / ovf_per_block(t) : 0) +
 		    4 * ((uint64_t)t->height + 2) + 4)
 		return -ENOSPC;
-	ne = (struct kvb_lent *)t->img;
+	ne = (struct kvb_leaf_ent *)t->img;
 	memset(ne, 0, sz);
 	ne->len = value->len;
 	ne->crc = value->crc;
@@ -1002,7 +1025,7 @@ bt_put(struct kv_index *t, const void *key, uint16_t key_len,
 	} else {
 		memcpy(ne + 1, value->names, 8 * (size_t)value->n);
 	}
-	memcpy((uint8_t *)lent_key(ne), key, key_len);
+	memcpy((uint8_t *)leaf_ent_key(ne), key, key_len);
 
 	/* The leaf, with the entry inserted or replaced. */
 	descend(t, key, key_len, &p);
@@ -1017,7 +1040,7 @@ bt_put(struct kv_index *t, const void *key, uint16_t key_len,
 			if (i == pos) {
 				ent_new(&t->ents[n++], ne, sz);
 				if (found) {
-					old = (const struct kvb_lent *)ent_at(leaf, i);
+					old = (const struct kvb_leaf_ent *)ent_at(leaf, i);
 					continue;
 				}
 			}
@@ -1038,20 +1061,7 @@ bt_put(struct kv_index *t, const void *key, uint16_t key_len,
 	if (ret != 0)
 		goto fail;
 
-	/* Published. What the old tree had alone goes after the next drain. */
-	path_supersede(t, &p);
-	if (old != NULL) {
-		const struct kv_value *ov = lent_value(t, old, 0);
-
-		if (old->flags & KVB_F_OVF)
-			ovf_supersede(t, old);
-		if (ov != NULL) {
-			if (on_old != NULL)
-				on_old(arg, key, key_len, ov);
-			kvi_adopt_clear_value(&t->adopt, ov);
-		}
-	}
-	kvi_vcache_trim(&t->vc, KVB_VCACHE_MAX);
+	retire(t, &p, old, key, key_len, on_old, arg);
 	return 0;
 fail:
 	fresh_abort(t);
@@ -1075,7 +1085,7 @@ bt_get(struct kv_index *t, const void *key, uint16_t key_len)
 	pos = leaf_search(leaf, key, key_len, &found);
 	if (!found)
 		return NULL;
-	return lent_value(t, (const struct kvb_lent *)ent_at(leaf, pos), 1);
+	return leaf_ent_value(t, (const struct kvb_leaf_ent *)ent_at(leaf, pos), 1);
 }
 
 static int
@@ -1083,8 +1093,7 @@ bt_del(struct kv_index *t, const void *key, uint16_t key_len,
        kv_value_fn on_old, void *arg)
 {
 	const struct kvb_node *leaf;
-	const struct kvb_lent *old;
-	const struct kv_value *ov;
+	const struct kvb_leaf_ent *old;
 	struct path p;
 	unsigned int pos, i, n = 0, np = 0;
 	int found, ret;
@@ -1102,7 +1111,7 @@ bt_del(struct kv_index *t, const void *key, uint16_t key_len,
 	if (pending_reserve(t) != 0)
 		return -ENOMEM;
 	t->fresh.n = 0;
-	old = (const struct kvb_lent *)ent_at(leaf, pos);
+	old = (const struct kvb_leaf_ent *)ent_at(leaf, pos);
 	ret = scratch_reserve(t, leaf->count);
 	if (ret != 0)
 		return ret;
@@ -1119,16 +1128,7 @@ bt_del(struct kv_index *t, const void *key, uint16_t key_len,
 			  t->height);
 	if (ret != 0)
 		goto fail;
-	path_supersede(t, &p);
-	ov = lent_value(t, old, 0);
-	if (old->flags & KVB_F_OVF)
-		ovf_supersede(t, old);
-	if (ov != NULL) {
-		if (on_old != NULL)
-			on_old(arg, key, key_len, ov);
-		kvi_adopt_clear_value(&t->adopt, ov);
-	}
-	kvi_vcache_trim(&t->vc, KVB_VCACHE_MAX);
+	retire(t, &p, old, key, key_len, on_old, arg);
 	return 1;
 fail:
 	fresh_abort(t);
@@ -1151,7 +1151,7 @@ bt_own_bytes(const struct kv_index *t)
 
 struct walk {
 	int verify;               /* check everything, report nothing */
-	int recover;              /* report, set adoption bits */
+	int recover;              /* report, mark referenced buffers */
 	int supersede;            /* flushall: every buffer goes */
 	uint64_t owned;           /* buffers visited */
 	kv_value_fn on_value;
@@ -1189,21 +1189,21 @@ walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
 			if (nd->slot[i] != off || off + 16 > nd->used)
 				return -EIO;
 			if (level == 0) {
-				const struct kvb_lent *e =
-					(const struct kvb_lent *)ent_at(nd, i);
+				const struct kvb_leaf_ent *e =
+					(const struct kvb_leaf_ent *)ent_at(nd, i);
 
 				if (e->key_len == 0 || e->key_len > KV_KEY_MAX ||
 				    (e->flags & ~KVB_F_OVF) != 0)
 					return -EIO;
-				sz = lent_bytes(e);
+				sz = leaf_ent_bytes(e);
 			} else {
-				const struct kvb_ient *e =
-					(const struct kvb_ient *)ent_at(nd, i);
+				const struct kvb_inner_ent *e =
+					(const struct kvb_inner_ent *)ent_at(nd, i);
 
 				if ((i == 0) != (e->key_len == 0) ||
 				    e->key_len > KV_KEY_MAX)
 					return -EIO;
-				sz = ient_size(e->key_len);
+				sz = inner_ent_size(e->key_len);
 			}
 			off += sz;
 			if (off > nd->used)
@@ -1218,7 +1218,7 @@ walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
 	if (wk->on_owned != NULL)
 		wk->on_owned(wk->arg, whole(t, index));
 	if (wk->recover)
-		kvi_adopt_set(&t->adopt, index);
+		kvi_referenced_add(&t->referenced, index);
 	if (wk->supersede && supersede(t, index) != 0)
 		return -ENOMEM;
 
@@ -1228,10 +1228,10 @@ walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
 		int ret;
 
 		if (level == 0) {
-			const struct kvb_lent *e =
-				(const struct kvb_lent *)ent_at(nd, i);
+			const struct kvb_leaf_ent *e =
+				(const struct kvb_leaf_ent *)ent_at(nd, i);
 
-			key = lent_key(e);
+			key = leaf_ent_key(e);
 			klen = e->key_len;
 			if (wk->verify) {
 				if ((lo != NULL &&
@@ -1240,10 +1240,10 @@ walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
 				     kvi_key_cmp(key, klen, hi, hi_len) >= 0))
 					return -EIO;
 				if (i > 0) {
-					const struct kvb_lent *pe =
-						(const struct kvb_lent *)ent_at(nd, i - 1);
+					const struct kvb_leaf_ent *pe =
+						(const struct kvb_leaf_ent *)ent_at(nd, i - 1);
 
-					if (kvi_key_cmp(lent_key(pe), pe->key_len,
+					if (kvi_key_cmp(leaf_ent_key(pe), pe->key_len,
 							key, klen) >= 0)
 						return -EIO;
 				}
@@ -1265,21 +1265,21 @@ walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
 						if (wk->on_owned != NULL)
 							wk->on_owned(wk->arg, whole(t, b));
 						if (wk->recover)
-							kvi_adopt_set(&t->adopt, b);
+							kvi_referenced_add(&t->referenced, b);
 						if (wk->supersede &&
 						    supersede(t, b) != 0)
 							return -ENOMEM;
 						b = ((const struct kvb_ovf *)bufp(t, b))->next;
 					}
 				}
-				v = lent_value(t, e, 0);
+				v = leaf_ent_value(t, e, 0);
 				if (v == NULL)
 					return -ENOMEM;
 				if (wk->supersede) {
-					kvi_adopt_clear_value(&t->adopt, v);
+					kvi_referenced_remove_value(&t->referenced, v);
 				} else if (wk->recover) {
 					for (k = 0; k < v->n; k++)
-						kvi_adopt_set(&t->adopt,
+						kvi_referenced_add(&t->referenced,
 							      pst_name_index(v->names[k]));
 				}
 				if (wk->on_value != NULL)
@@ -1289,13 +1289,13 @@ walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
 			continue;
 		}
 		{
-			const struct kvb_ient *e =
-				(const struct kvb_ient *)ent_at(nd, i);
+			const struct kvb_inner_ent *e =
+				(const struct kvb_inner_ent *)ent_at(nd, i);
 			const uint8_t *clo = lo;
 			uint16_t clo_len = lo_len;
 
 			if (i > 0) {
-				clo = ient_key(e);
+				clo = inner_ent_key(e);
 				clo_len = e->key_len;
 				if (wk->verify &&
 				    ((lo != NULL &&
@@ -1305,10 +1305,10 @@ walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
 					return -EIO;
 			}
 			if (i + 1 < nd->count) {
-				const struct kvb_ient *ne =
-					(const struct kvb_ient *)ent_at(nd, i + 1);
+				const struct kvb_inner_ent *ne =
+					(const struct kvb_inner_ent *)ent_at(nd, i + 1);
 
-				nkey = ient_key(ne);
+				nkey = inner_ent_key(ne);
 				nklen = ne->key_len;
 				if (wk->verify && i > 0 &&
 				    kvi_key_cmp(clo, clo_len, nkey, nklen) >= 0)
@@ -1367,24 +1367,7 @@ bt_flushall(struct kv_index *t, kv_value_fn on_old, void *arg)
 	return 0;
 }
 
-static void
-bt_free(struct kv_index *t)
-{
-	kvi_vec_free(&t->pending);
-	kvi_vec_free(&t->fresh);
-	free(t->ents);
-	free(t->pieces);
-	free(t->below);
-	free(t->cut);
-	free(t->pre);
-	free(t->img);
-	free(t->tmpv);
-	free(t->seen);
-	kvi_vcache_clear(&t->vc);
-	kvi_adopt_free(&t->adopt);
-	free(t);
-}
-
+/* Also the failure path of bt_open(), where nothing is published yet. */
 static void
 bt_close(struct kv_index *t)
 {
@@ -1394,7 +1377,19 @@ bt_close(struct kv_index *t)
 	 * superseded (pst_pool_close() drains the releases). */
 	if (t->window && pst_pool_drain(t->pool) == 0)
 		sync_check(t);
-	bt_free(t);
+	kvi_vec_fini(&t->pending);
+	kvi_vec_fini(&t->fresh);
+	free(t->ents);
+	free(t->pieces);
+	free(t->below);
+	free(t->cut);
+	free(t->pre);
+	free(t->img);
+	free(t->tmpv);
+	free(t->seen);
+	kvi_vcache_clear(&t->vc);
+	kvi_referenced_fini(&t->referenced);
+	free(t);
 }
 
 /* ---- open and recovery ----------------------------------------------------- */
@@ -1423,7 +1418,7 @@ bt_create(struct kv_index *t)
 	uint32_t sb;
 	int ret;
 
-	ret = kvi_take(t->pool, &t->adopt, &sb);
+	ret = kvi_take(t->pool, &t->referenced, &sb);
 	if (ret != 0)
 		return ret;
 	t->sb = sb;
@@ -1505,7 +1500,7 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	kv_owned_fn on_owned, void *arg, struct kv_index_report *report)
 {
 	struct pst_pool_info info;
-	struct timespec t0, t1;
+	struct timespec t0;
 	struct kv_index *t;
 	uint64_t root, torn = 0;
 	int ret;
@@ -1526,7 +1521,8 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	t->img = malloc(info.buf_size);
 	t->tmpv = malloc(kvi_value_size(UINT16_MAX));
 	t->tmpv_n = UINT16_MAX;
-	if (t->img == NULL || t->tmpv == NULL || kvi_adopt_init(&t->adopt, info.buf_count) != 0 ||
+	if (t->img == NULL || t->tmpv == NULL ||
+	    kvi_referenced_init(&t->referenced, info.buf_count) != 0 ||
 	    scratch_reserve(t, info.buf_size / 16 + 16) != 0) {
 		ret = -ENOMEM;
 		goto fail;
@@ -1554,21 +1550,14 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	 * server reconciles the pool against what open() reported right after
 	 * it, and would free an unreported superblock, whose buffer then goes
 	 * to a value or a node while the root records still live in it. */
-	kvi_adopt_set(&t->adopt, t->sb);
+	kvi_referenced_add(&t->referenced, t->sb);
 	if (on_owned != NULL)
 		on_owned(arg, whole(t, t->sb));
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (report != NULL) {
-		report->entries = t->count;
-		report->torn = torn;
-		report->log_bytes = 0;
-		report->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-				  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	}
+	kvi_report_open(report, t->count, torn, 0, &t0);
 	*out = t;
 	return 0;
 fail:
-	bt_free(t);
+	bt_close(t);
 	return ret;
 }
 

@@ -51,66 +51,66 @@ kvi_vec_push(struct kvi_vec *vec, uint32_t x)
 }
 
 void
-kvi_vec_free(struct kvi_vec *vec)
+kvi_vec_fini(struct kvi_vec *vec)
 {
 	free(vec->v);
 	vec->v = NULL;
 	vec->n = vec->cap = 0;
 }
 
-/* ---- adoption ------------------------------------------------------------ */
+/* ---- buffers referenced by the recovered index ------------------------- */
 
 int
-kvi_adopt_init(struct kvi_adopt *a, uint64_t buf_count)
+kvi_referenced_init(struct kvi_referenced *r, uint64_t buf_count)
 {
-	a->adopted = 0;
-	a->nbits = buf_count;
-	a->bits = calloc((buf_count + 63) / 64, sizeof(uint64_t));
-	return a->bits != NULL ? 0 : -ENOMEM;
+	r->kept = 0;
+	r->nbits = buf_count;
+	r->bits = calloc((buf_count + 63) / 64, sizeof(uint64_t));
+	return r->bits != NULL ? 0 : -ENOMEM;
 }
 
 void
-kvi_adopt_free(struct kvi_adopt *a)
+kvi_referenced_fini(struct kvi_referenced *r)
 {
-	free(a->bits);
-	a->bits = NULL;
-	a->nbits = 0;
+	free(r->bits);
+	r->bits = NULL;
+	r->nbits = 0;
 }
 
 void
-kvi_adopt_set(struct kvi_adopt *a, uint32_t index)
+kvi_referenced_add(struct kvi_referenced *r, uint32_t index)
 {
-	if (a->bits != NULL && index < a->nbits)
-		a->bits[index / 64] |= 1ull << (index % 64);
+	if (r->bits != NULL && index < r->nbits)
+		r->bits[index / 64] |= 1ull << (index % 64);
 }
 
 void
-kvi_adopt_clear(struct kvi_adopt *a, uint32_t index)
+kvi_referenced_remove(struct kvi_referenced *r, uint32_t index)
 {
-	if (a->bits != NULL && index < a->nbits)
-		a->bits[index / 64] &= ~(1ull << (index % 64));
+	if (r->bits != NULL && index < r->nbits)
+		r->bits[index / 64] &= ~(1ull << (index % 64));
 }
 
 static int
-adopt_test(const struct kvi_adopt *a, uint32_t index)
+referenced_has(const struct kvi_referenced *r, uint32_t index)
 {
-	return a->bits != NULL && index < a->nbits &&
-	       (a->bits[index / 64] >> (index % 64)) & 1;
+	return r->bits != NULL && index < r->nbits &&
+	       (r->bits[index / 64] >> (index % 64)) & 1;
 }
 
 void
-kvi_adopt_clear_value(struct kvi_adopt *a, const struct kv_value *v)
+kvi_referenced_remove_value(struct kvi_referenced *r, const struct kv_value *v)
 {
 	uint16_t i;
 
-	if (a->bits == NULL)
+	if (r->bits == NULL)
 		return;
 	for (i = 0; i < v->n; i++)
-		kvi_adopt_clear(a, pst_name_index(v->names[i]));
+		kvi_referenced_remove(r, pst_name_index(v->names[i]));
 }
 
 int
-kvi_take(struct pst_pool *pool, struct kvi_adopt *a, uint32_t *index)
+kvi_take(struct pst_pool *pool, struct kvi_referenced *r, uint32_t *index)
 {
 	for (;;) {
 		uint32_t i;
@@ -118,45 +118,64 @@ kvi_take(struct pst_pool *pool, struct kvi_adopt *a, uint32_t *index)
 
 		if (ret != 0)
 			return ret == -ENOBUFS ? -ENOSPC : ret;
-		if (!adopt_test(a, i)) {
+		if (!referenced_has(r, i)) {
 			*index = i;
 			return 0;
 		}
 		/* Referenced by the recovered index but free in the pool:
 		 * keep it, as reconciliation would, and look further. */
-		kvi_adopt_clear(a, i);
+		kvi_referenced_remove(r, i);
 		if (pst_pool_keep(pool, i) != 0)
 			pst_pool_release(pool, i);
 		else
-			a->adopted++;
+			r->kept++;
 	}
 }
 
 void
-kvi_release(struct pst_pool *pool, struct kvi_adopt *a, uint32_t index)
+kvi_release(struct pst_pool *pool, struct kvi_referenced *r, uint32_t index)
 {
-	kvi_adopt_clear(a, index);
+	kvi_referenced_remove(r, index);
 	(void)pst_pool_release(pool, index);
+}
+
+void
+kvi_report_open(struct kv_index_report *report, uint64_t entries, uint64_t torn,
+		uint64_t log_bytes, const struct timespec *t0)
+{
+	struct timespec t1;
+
+	if (report == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	report->entries = entries;
+	report->torn = torn;
+	report->log_bytes = log_bytes;
+	report->seconds = (double)(t1.tv_sec - t0->tv_sec) +
+			  (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The pool's counters, all 0 if it cannot say. */
+static struct pst_pool_stats
+pool_stats(const struct pst_pool *pool)
+{
+	struct pst_pool_stats s;
+
+	if (pst_pool_stats(pool, &s) != 0)
+		memset(&s, 0, sizeof(s));
+	return s;
 }
 
 uint64_t
 kvi_drains(const struct pst_pool *pool)
 {
-	struct pst_pool_stats s;
-
-	if (pst_pool_stats(pool, &s) != 0)
-		return 0;
-	return s.drains;
+	return pool_stats(pool).drains;
 }
 
 uint64_t
 kvi_free_bufs(const struct pst_pool *pool)
 {
-	struct pst_pool_stats s;
-
-	if (pst_pool_stats(pool, &s) != 0)
-		return 0;
-	return s.free;
+	return pool_stats(pool).free;
 }
 
 int

@@ -4,7 +4,7 @@
  * index_btree.c). Only the public paste API is used.
  *
  *  - argument checks (key length, value names);
- *  - buffer allocation that adopts, instead of reusing, buffers the
+ *  - buffer allocation that keeps, instead of reusing, buffers the
  *    recovered index still references (see kvi_take());
  *  - a growable array of buffer indexes;
  *  - a random source for chain ids and salts;
@@ -16,9 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "kv_index.h"
-#include "kvs.h"
+#include "kv_limits.h"
 
 /* Smallest pool buffer the indexes accept (open() gives -EINVAL below). */
 #define KVI_BUF_SIZE_MIN 512u
@@ -66,41 +67,47 @@ struct kvi_vec {
 };
 
 int kvi_vec_push(struct kvi_vec *vec, uint32_t x);
-void kvi_vec_free(struct kvi_vec *vec);
+void kvi_vec_fini(struct kvi_vec *vec);
 
 /* ---- buffers referenced by the recovered index -------------------------- */
 
 /*
  * After a crash, the index as found on the medium may reference buffers the
  * pool believes free: their keep (or a release) was in a batch whose drain
- * never completed. pst_pool_reconcile() adopts them, but the server may
+ * never completed. pst_pool_reconcile() keeps them, but the server may
  * modify the index before it reconciles (it deletes entries with torn
- * values), and a take must not hand out such a buffer then. The adopt map
- * has a bit per buffer the recovered index references (its own buffers and
- * the value names); kvi_take() keeps (adopts) any such buffer the pool hands
- * out, and takes another. Bits are cleared when the index stops referencing
- * the buffer (own buffers released, values replaced or deleted).
+ * values), and a take must not hand out such a buffer then. The referenced
+ * set has a bit per buffer the recovered index references (its own buffers
+ * and the value names); kvi_take() keeps, as reconciliation would, any such
+ * buffer the pool hands out, and takes another. A buffer leaves the set when
+ * the index stops referencing it (own buffers released, values replaced or
+ * deleted).
  */
-struct kvi_adopt {
-	uint64_t *bits;           /* NULL: nothing to adopt */
+struct kvi_referenced {
+	uint64_t *bits;           /* NULL: an empty set */
 	uint64_t nbits;
-	uint64_t adopted;         /* buffers kept by kvi_take() */
+	uint64_t kept;            /* buffers kept by kvi_take() */
 };
 
-int kvi_adopt_init(struct kvi_adopt *a, uint64_t buf_count);
-void kvi_adopt_free(struct kvi_adopt *a);
-void kvi_adopt_set(struct kvi_adopt *a, uint32_t index);
-void kvi_adopt_clear(struct kvi_adopt *a, uint32_t index);
-/* Clear the bits of a value's buffers. */
-void kvi_adopt_clear_value(struct kvi_adopt *a, const struct kv_value *v);
+int kvi_referenced_init(struct kvi_referenced *r, uint64_t buf_count);
+void kvi_referenced_fini(struct kvi_referenced *r);
+void kvi_referenced_add(struct kvi_referenced *r, uint32_t index);
+void kvi_referenced_remove(struct kvi_referenced *r, uint32_t index);
+/* Remove a value's buffers. */
+void kvi_referenced_remove_value(struct kvi_referenced *r, const struct kv_value *v);
 
 /* Take a buffer that the recovered index does not reference.
  * Returns 0, or -ENOSPC when the pool has no free buffer. */
-int kvi_take(struct pst_pool *pool, struct kvi_adopt *a, uint32_t *index);
+int kvi_take(struct pst_pool *pool, struct kvi_referenced *r, uint32_t *index);
 
 /* Release a kept buffer the index owned; a buffer the pool does not hold as
  * kept (possible after a crash, before reconciliation) is left alone. */
-void kvi_release(struct pst_pool *pool, struct kvi_adopt *a, uint32_t index);
+void kvi_release(struct pst_pool *pool, struct kvi_referenced *r, uint32_t index);
+
+/* Fill @report (NULL: nothing) at the end of an open() that started at
+ * @t0 (CLOCK_MONOTONIC). */
+void kvi_report_open(struct kv_index_report *report, uint64_t entries,
+		     uint64_t torn, uint64_t log_bytes, const struct timespec *t0);
 
 /* True when the drain counter moved since @drains_then: everything flushed
  * before that reading is durable. */

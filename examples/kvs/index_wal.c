@@ -119,7 +119,7 @@ struct kv_index {
 	uint64_t live_bytes;      /* record bytes of live entries */
 	size_t compact_retry_at;  /* log buffers before retrying a failed one */
 	uint64_t compactions;
-	struct kvi_adopt adopt;
+	struct kvi_referenced referenced;
 };
 
 static inline uint8_t *
@@ -271,6 +271,20 @@ tab_remove(struct kv_index *w, struct kvw_slot *s)
 	}
 	memset(&w->tab[i], 0, sizeof(w->tab[i]));
 	w->count--;
+}
+
+/* Point @s at the key's new latest entry (@dram: its assembled value, or
+ * NULL), dropping what it pointed at. */
+static void
+slot_replace(struct kv_index *w, struct kvw_slot *s, uint32_t buf, uint16_t off,
+	     uint32_t bytes, struct kv_value *dram)
+{
+	free(s->dram);
+	w->live_bytes -= s->bytes;
+	s->buf = buf;
+	s->off = off;
+	s->bytes = bytes;
+	s->dram = dram;
 }
 
 /* ---- appending ------------------------------------------------------------ */
@@ -471,7 +485,7 @@ struct fresh {
 };
 
 static void
-fresh_free(struct fresh *f)
+fresh_fini(struct fresh *f)
 {
 	if (f->v != f->small)
 		free(f->v);
@@ -492,11 +506,11 @@ take_n(struct kv_index *w, struct fresh *f, unsigned int n)
 			return -ENOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		ret = kvi_take(w->pool, &w->adopt, &f->v[i]);
+		ret = kvi_take(w->pool, &w->referenced, &f->v[i]);
 		if (ret != 0) {
 			while (i-- > 0)
 				pst_pool_release(w->pool, f->v[i]);
-			fresh_free(f);
+			fresh_fini(f);
 			return ret;
 		}
 	}
@@ -527,8 +541,8 @@ chain_release(struct kv_index *w, struct kvi_vec *bufs)
 	size_t i;
 
 	for (i = 0; i < bufs->n; i++)
-		kvi_release(w->pool, &w->adopt, bufs->v[i]);
-	kvi_vec_free(bufs);
+		kvi_release(w->pool, &w->referenced, bufs->v[i]);
+	kvi_vec_fini(bufs);
 }
 
 /* Write the live entries (all, or none) into a fresh chain and make it the
@@ -549,7 +563,7 @@ chain_rewrite(struct kv_index *w, int with_entries)
 		if (loc == NULL)
 			return -ENOMEM;
 	}
-	ret = kvi_take(w->pool, &w->adopt, &first);
+	ret = kvi_take(w->pool, &w->referenced, &first);
 	if (ret != 0) {
 		free(loc);
 		return ret;
@@ -578,7 +592,7 @@ chain_rewrite(struct kv_index *w, int with_entries)
 			goto fail;
 		log_put(w, &nl, slot_key(w, s), s->key_len, v, fresh.v,
 			&loc[j].buf, &loc[j].off, &bytes);
-		fresh_free(&fresh);
+		fresh_fini(&fresh);
 		j++;
 	}
 	ret = pst_pool_drain(w->pool);
@@ -600,14 +614,14 @@ chain_rewrite(struct kv_index *w, int with_entries)
 	if (set)
 		chain_release(w, &w->log.bufs);
 	else
-		kvi_vec_free(&w->log.bufs); /* kept until reconciliation */
+		kvi_vec_fini(&w->log.bufs); /* kept until reconciliation */
 	w->log = nl;
 	w->compactions++;
 	return 0;
 fail:
 	for (i = 0; i < nl.bufs.n; i++)
-		kvi_release(w->pool, &w->adopt, nl.bufs.v[i]);
-	kvi_vec_free(&nl.bufs);
+		kvi_release(w->pool, &w->referenced, nl.bufs.v[i]);
+	kvi_vec_fini(&nl.bufs);
 	free(loc);
 	return ret;
 }
@@ -673,19 +687,14 @@ wal_put(struct kv_index *w, const void *key, uint16_t key_len,
 	}
 	log_put(w, &w->log, key, key_len, value, fresh.v, &at_buf, &at_off,
 		&bytes);
-	fresh_free(&fresh);
+	fresh_fini(&fresh);
 	if (s != NULL) {
 		const struct kv_value *old = slot_value(w, s);
 
 		if (on_old != NULL)
 			on_old(arg, key, key_len, old);
-		kvi_adopt_clear_value(&w->adopt, old);
-		free(s->dram);
-		w->live_bytes -= s->bytes;
-		s->buf = at_buf;
-		s->off = at_off;
-		s->bytes = bytes;
-		s->dram = dram;
+		kvi_referenced_remove_value(&w->referenced, old);
+		slot_replace(w, s, at_buf, at_off, bytes, dram);
 	} else {
 		ns = (struct kvw_slot){ .hash = h, .buf = at_buf, .off = at_off,
 					.key_len = key_len, .bytes = bytes,
@@ -730,10 +739,10 @@ wal_del(struct kv_index *w, const void *key, uint16_t key_len,
 	if (ret != 0)
 		return ret;
 	log_del(w, &w->log, key, key_len, fresh.v);
-	fresh_free(&fresh);
+	fresh_fini(&fresh);
 	if (on_old != NULL)
 		on_old(arg, key, key_len, slot_value(w, s));
-	kvi_adopt_clear_value(&w->adopt, slot_value(w, s));
+	kvi_referenced_remove_value(&w->referenced, slot_value(w, s));
 	free(s->dram);
 	w->live_bytes -= s->bytes;
 	tab_remove(w, s);
@@ -772,7 +781,7 @@ wal_flushall(struct kv_index *w, kv_value_fn on_old, void *arg)
 			continue;
 		if (on_old != NULL)
 			on_old(arg, slot_key(w, s), s->key_len, slot_value(w, s));
-		kvi_adopt_clear_value(&w->adopt, slot_value(w, s));
+		kvi_referenced_remove_value(&w->referenced, slot_value(w, s));
 		free(s->dram);
 	}
 	memset(w->tab, 0, w->cap * sizeof(*w->tab));
@@ -798,8 +807,8 @@ wal_close(struct kv_index *w)
 	for (i = 0; i < w->cap; i++)
 		free(w->tab[i].dram);
 	free(w->tab);
-	kvi_vec_free(&w->log.bufs);
-	kvi_adopt_free(&w->adopt);
+	kvi_vec_fini(&w->log.bufs);
+	kvi_referenced_fini(&w->referenced);
 	free(w);
 }
 
@@ -885,12 +894,7 @@ apply_put(struct kv_index *w, uint32_t buf, uint16_t off, uint32_t bytes,
 	struct kvw_slot *s = tab_find(w, put_key(r), r->key_len, h), ns;
 
 	if (s != NULL) {
-		free(s->dram);
-		w->live_bytes -= s->bytes;
-		s->buf = buf;
-		s->off = off;
-		s->bytes = bytes;
-		s->dram = dram;
+		slot_replace(w, s, buf, off, bytes, dram);
 	} else {
 		if (tab_reserve(w, w->count + 1) != 0) {
 			free(dram);
@@ -1066,7 +1070,7 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	 kv_owned_fn on_owned, void *arg, struct kv_index_report *report)
 {
 	struct pst_pool_info info;
-	struct timespec t0, t1;
+	struct timespec t0;
 	struct kv_index *w;
 	uint64_t root, torn = 0;
 	size_t i;
@@ -1088,7 +1092,7 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	w->rng = kvi_seed();
 	w->cap = 1024;
 	w->tab = calloc(w->cap, sizeof(*w->tab));
-	if (w->tab == NULL || kvi_adopt_init(&w->adopt, info.buf_count) != 0) {
+	if (w->tab == NULL || kvi_referenced_init(&w->referenced, info.buf_count) != 0) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -1098,7 +1102,7 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	if (root == 0) {
 		uint32_t first;
 
-		ret = kvi_take(pool, &w->adopt, &first);
+		ret = kvi_take(pool, &w->referenced, &first);
 		if (ret != 0)
 			goto fail;
 		if (reserve_bufs(&w->log, 1) != 0) {
@@ -1128,7 +1132,7 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	}
 	/* Report, and remember what the recovered index references. */
 	for (i = 0; i < w->log.bufs.n; i++) {
-		kvi_adopt_set(&w->adopt, w->log.bufs.v[i]);
+		kvi_referenced_add(&w->referenced, w->log.bufs.v[i]);
 		if (on_owned != NULL)
 			on_owned(arg, whole(w, w->log.bufs.v[i]));
 	}
@@ -1141,18 +1145,11 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 			continue;
 		v = slot_value(w, s);
 		for (k = 0; k < v->n; k++)
-			kvi_adopt_set(&w->adopt, pst_name_index(v->names[k]));
+			kvi_referenced_add(&w->referenced, pst_name_index(v->names[k]));
 		if (on_value != NULL)
 			on_value(arg, slot_key(w, s), s->key_len, v);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (report != NULL) {
-		report->entries = w->count;
-		report->torn = torn;
-		report->log_bytes = wal_own_bytes(w);
-		report->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-				  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	}
+	kvi_report_open(report, w->count, torn, wal_own_bytes(w), &t0);
 	*out = w;
 	return 0;
 fail:

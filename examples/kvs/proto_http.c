@@ -3,9 +3,12 @@
  * paste-kvs: HTTP/1.1 requests (keep-alive, pipelining), parsed where they
  * lie in the receive stream, enough for wrk and curl:
  *
- *   GET /key, HEAD /key     -> KV_OP_GET (http_head set for HEAD)
- *   PUT /key, POST /key     -> KV_OP_SET, the body (Content-Length) is the value
- *   DELETE /key             -> KV_OP_DEL
+ *   GET /key, HEAD /key     -> GET's row (http_head set for HEAD)
+ *   PUT /key, POST /key     -> SET's, the body (Content-Length) is the value
+ *   DELETE /key             -> DEL's
+ *
+ * (the rows of the command table, command.h: execution runs their handlers
+ * for both protocols).
  *
  * The key is the path after the leading '/', up to a '?' (the query is
  * ignored), not percent-decoded; bytes outside 0x21..0x7e are refused.
@@ -23,21 +26,29 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kvs.h"
+#include "kv_limits.h"
+#include "proto.h"
 #include "stream_cursor.h"
 
 #define HTTP_HEADER_MAX 8192      /* request line + headers + empty line */
 #define HTTP_METHOD_MAX 16
 
-#define E400 "400 Bad Request"
-#define E405 "405 Method Not Allowed"
-#define E411 "411 Length Required"
-#define E413 "413 Payload Too Large"
-#define E414 "414 URI Too Long"
-#define E431 "431 Request Header Fields Too Large"
-#define E505 "505 HTTP Version Not Supported"
 
-enum http_method { M_UNKNOWN, M_GET, M_HEAD, M_PUT, M_POST, M_DELETE };
+/* The methods, each mapped onto a command. */
+struct http_method {
+	const char *name;
+	enum kv_op op;
+	int body;                 /* the body is the value: Content-Length needed */
+	int head;                 /* the command's reply without its body */
+};
+
+static const struct http_method methods[] = {
+	{ "GET", KV_OP_GET, 0, 0 },
+	{ "HEAD", KV_OP_GET, 0, 1 },
+	{ "PUT", KV_OP_SET, 1, 0 },
+	{ "POST", KV_OP_SET, 1, 0 },
+	{ "DELETE", KV_OP_DEL, 0, 0 },
+};
 
 /* A line of the header block: [off, off+len) without its "\r\n" or "\n". */
 struct http_line {
@@ -105,7 +116,7 @@ range_is(const struct kv_stream *s, size_t off, size_t len, const char *word)
 
 /* What the request line says. */
 struct http_reqline {
-	enum http_method method;
+	const struct http_method *method; /* NULL: not one we serve */
 	size_t target_off, target_len;
 	int minor;                /* HTTP/1.minor */
 };
@@ -115,10 +126,6 @@ static int
 parse_request_line(const struct kv_stream *s, const struct http_line *l,
 		   struct http_reqline *rl, char *err, size_t errlen)
 {
-	static const struct { const char *name; enum http_method m; } methods[] = {
-		{ "GET", M_GET }, { "HEAD", M_HEAD }, { "PUT", M_PUT },
-		{ "POST", M_POST }, { "DELETE", M_DELETE },
-	};
 	char method[HTTP_METHOD_MAX + 1], version[9];
 	struct kv_cursor c;
 	size_t end = l->off + l->len, n = 0, i;
@@ -133,12 +140,12 @@ parse_request_line(const struct kv_stream *s, const struct http_line *l,
 	}
 	if (n == 0 || c.off >= end || kv_cursor_next(&c) != ' ')
 		goto bad;
-	rl->method = M_UNKNOWN;
+	rl->method = NULL;
 	if (n <= HTTP_METHOD_MAX) {
 		method[n] = '\0';
 		for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
 			if (strcmp(method, methods[i].name) == 0)
-				rl->method = methods[i].m;
+				rl->method = &methods[i];
 	}
 	rl->target_off = c.off;
 	while (c.off < end && kv_cursor_peek(&c) != ' ')
@@ -155,13 +162,13 @@ parse_request_line(const struct kv_stream *s, const struct http_line *l,
 	    version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9')
 		goto bad;
 	if (version[5] != '1') {
-		set_err(err, errlen, E505);
+		set_err(err, errlen, KV_HTTP_505);
 		return -1;
 	}
 	rl->minor = version[7] - '0';
 	return 0;
 bad:
-	set_err(err, errlen, E400);
+	set_err(err, errlen, KV_HTTP_400);
 	return -1;
 }
 
@@ -262,7 +269,7 @@ parse_header(const struct kv_stream *s, const struct http_line *l,
 		if (header_length(s, voff, vend - voff, h) != 0)
 			goto bad;
 	} else if (range_is(s, l->off, name_len, "transfer-encoding")) {
-		set_err(err, errlen, E411);
+		set_err(err, errlen, KV_HTTP_411);
 		return -1;
 	} else if (range_is(s, l->off, name_len, "connection")) {
 		header_connection(s, voff, vend - voff, h);
@@ -272,7 +279,7 @@ parse_header(const struct kv_stream *s, const struct http_line *l,
 	}
 	return 0;
 bad:
-	set_err(err, errlen, E400);
+	set_err(err, errlen, KV_HTTP_400);
 	return -1;
 }
 
@@ -285,19 +292,19 @@ check_request(const struct kv_stream *s, const struct http_reqline *rl,
 	size_t i;
 	int ch;
 
-	if (rl->method == M_UNKNOWN)
-		return E405;
-	if ((rl->method == M_PUT || rl->method == M_POST) && !h->have_length)
-		return E411;
+	if (rl->method == NULL)
+		return KV_HTTP_405;
+	if (rl->method->body && !h->have_length)
+		return KV_HTTP_411;
 	if (kv_stream_byte(s, rl->target_off) != '/')
-		return E400;
+		return KV_HTTP_400;
 	key->off = rl->target_off + 1;
 	key->len = 0;
 	kv_cursor_init(&c, s, key->off);
 	for (i = 1; i < rl->target_len; i++) {
 		ch = kv_cursor_next(&c);
 		if (ch < 0x21 || ch > 0x7e)
-			return E400;
+			return KV_HTTP_400;
 		if (ch == '?')
 			break;
 		key->len++;
@@ -305,12 +312,12 @@ check_request(const struct kv_stream *s, const struct http_reqline *rl,
 	for (i++; i < rl->target_len; i++) {  /* the query: checked, ignored */
 		ch = kv_cursor_next(&c);
 		if (ch < 0x21 || ch > 0x7e)
-			return E400;
+			return KV_HTTP_400;
 	}
 	if (key->len == 0)
-		return E400;
+		return KV_HTTP_400;
 	if (key->len > KV_KEY_MAX)
-		return E414;
+		return KV_HTTP_414;
 	return NULL;
 }
 
@@ -367,7 +374,7 @@ kv_http_parse(const struct kv_stream *s, struct kv_request *req, char *err,
 
 	if (h.have_length && h.length > KV_VALUE_MAX) {
 		/* Not worth waiting for: refuse it and close. */
-		set_err(err, errlen, E413);
+		set_err(err, errlen, KV_HTTP_413);
 		return KV_PARSE_BAD_STREAM;
 	}
 	total = l.next + (h.have_length ? h.length : 0);
@@ -385,28 +392,18 @@ kv_http_parse(const struct kv_stream *s, struct kv_request *req, char *err,
 		set_err(err, errlen, bad);
 		return KV_PARSE_BAD_REQUEST;
 	}
+	req->op = rl.method->op;
+	req->http_head = rl.method->head;
 	req->argc = 1;
 	req->argv[0] = key;
-	switch (rl.method) {
-	case M_HEAD:
-		req->http_head = 1;
-		/* fall through */
-	case M_GET:
-		req->op = KV_OP_GET;
-		break;
-	case M_DELETE:
-		req->op = KV_OP_DEL;
-		break;
-	default: /* PUT, POST */
-		req->op = KV_OP_SET;
+	if (rl.method->body) {
 		req->argc = 2;
 		req->argv[1].off = l.next;
 		req->argv[1].len = h.length;
-		break;
 	}
 	return KV_PARSE_OK;
 
 too_big:
-	set_err(err, errlen, E431);
+	set_err(err, errlen, KV_HTTP_431);
 	return KV_PARSE_BAD_STREAM;
 }

@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kvs.h"
+#include "command.h"
+#include "kv_limits.h"
+#include "proto.h"
 #include "stream_cursor.h"
 
 #define RESP_MULTIBULK_MAX (1024 * 1024)         /* elements per request */
@@ -305,62 +307,50 @@ frame_inline(const struct kv_stream *s, size_t start, struct resp_frame *f,
 
 /* ---- commands --------------------------------------------------------- */
 
-/* Which arguments are keys and which values, for the length checks. */
-enum arg_kind { ARGS_NONE, ARGS_KEYS, ARGS_SET, ARGS_PAIRS };
-
-struct resp_cmd {
-	const char *name;
-	enum kv_op op;
-	int min, max;             /* arguments after the name; max -1: any */
-	enum arg_kind kind;
-};
-
-static const struct resp_cmd commands[] = {
-	{ "ping", KV_OP_PING, 0, 1, ARGS_NONE },
-	{ "echo", KV_OP_ECHO, 1, 1, ARGS_NONE },
-	{ "get", KV_OP_GET, 1, 1, ARGS_KEYS },
-	{ "set", KV_OP_SET, 2, -1, ARGS_SET },
-	{ "del", KV_OP_DEL, 1, -1, ARGS_KEYS },
-	{ "exists", KV_OP_EXISTS, 1, -1, ARGS_KEYS },
-	{ "mset", KV_OP_MSET, 2, -1, ARGS_PAIRS },
-	{ "mget", KV_OP_MGET, 1, -1, ARGS_KEYS },
-	{ "incr", KV_OP_INCR, 1, 1, ARGS_KEYS },
-	{ "dbsize", KV_OP_DBSIZE, 0, 0, ARGS_NONE },
-	{ "flushall", KV_OP_FLUSHALL, 0, 1, ARGS_NONE },
-	{ "info", KV_OP_INFO, 0, -1, ARGS_NONE },
-	{ "config", KV_OP_CONFIG_GET, 1, -1, ARGS_NONE },
-	{ "command", KV_OP_COMMAND, 0, -1, ARGS_NONE },
-	{ "select", KV_OP_SELECT, 1, 1, ARGS_NONE },
-	{ "quit", KV_OP_QUIT, 0, -1, ARGS_NONE },
-};
-
-static const struct resp_cmd *
-lookup(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	return NULL;
-}
-
+/* 0 if @a is at most @max bytes, else -1 with @why in err. */
 static int
-check_key(const struct kv_arg *a, char *err, size_t errlen)
+check_len(const struct kv_arg *a, size_t max, const char *why, char *err, size_t errlen)
 {
-	if (a->len > KV_KEY_MAX) {
-		set_err(err, errlen, "ERR key too long");
+	if (a->len > max) {
+		set_err(err, errlen, "%s", why);
 		return -1;
 	}
 	return 0;
 }
 
+/* As many words as the row's arity asks for (with the name), no more than
+ * it takes, and keys in whole steps. */
 static int
-check_value(const struct kv_arg *a, char *err, size_t errlen)
+arity_ok(const struct kv_command *cmd, unsigned int nargs)
 {
-	if (a->len > KV_VALUE_MAX) {
-		set_err(err, errlen, "ERR value too large");
-		return -1;
+	int words = (int)nargs + 1;
+
+	if (cmd->arity > 0 ? words != cmd->arity : words < -cmd->arity)
+		return 0;
+	if (cmd->args_max != 0 && nargs > cmd->args_max)
+		return 0;
+	return cmd->last_key >= 0 || cmd->key_step <= 1 ||
+	       (words - cmd->first_key) % cmd->key_step == 0;
+}
+
+/* The keys where the row says they are (and the value after each key, for
+ * the commands that store), in request order. */
+static int
+check_keys(const struct kv_command *cmd, const struct resp_frame *f, char *err,
+	   size_t errlen)
+{
+	int last = cmd->last_key < 0 ? (int)f->nargs + 1 + cmd->last_key : cmd->last_key;
+	int pos;
+
+	if (cmd->first_key == 0)
+		return 0;
+	for (pos = cmd->first_key; pos <= last; pos += cmd->key_step) {
+		if (check_len(&f->args[pos - 1], KV_KEY_MAX, "ERR key too long", err,
+			      errlen) != 0)
+			return -1;
+		if (cmd->key_values && check_len(&f->args[pos], KV_VALUE_MAX,
+						 "ERR value too large", err, errlen) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -406,18 +396,44 @@ set_options(const struct kv_stream *s, const struct resp_frame *f,
 	return 0;
 }
 
+/* COMMAND's subcommands (checked here, answered by kv_cmd_command). */
+static int
+command_subcommand(const struct kv_stream *s, const struct resp_frame *f,
+		   char *err, size_t errlen)
+{
+	char word[8], shown[64];
+
+	if (f->nargs == 0)
+		return 0;
+	copy_word(s, &f->args[0], word, sizeof(word));
+	if (strcmp(word, "info") == 0 || strcmp(word, "docs") == 0)
+		return 0;
+	if (strcmp(word, "count") == 0 || strcmp(word, "list") == 0) {
+		if (f->nargs == 1)
+			return 0;
+		set_err(err, errlen, "ERR wrong number of arguments for 'command|%s' command",
+			word);
+		return -1;
+	}
+	copy_printable(s, &f->args[0], shown, sizeof(shown), 0);
+	set_err(err, errlen, "ERR unknown subcommand '%s'. Try COMMAND HELP.", shown);
+	return -1;
+}
+
 /* Give a framed request its meaning. Returns KV_PARSE_OK or
  * KV_PARSE_BAD_REQUEST. */
 static int
 resp_command(const struct kv_stream *s, const struct resp_frame *f,
 	     struct kv_request *req, char *err, size_t errlen)
 {
-	const struct resp_cmd *cmd;
+	const struct kv_command *cmd = NULL;
 	char name[RESP_NAME_MAX], shown[64], word[16];
-	unsigned int i, nargs = f->nargs;
+	unsigned int nargs = f->nargs;
 
-	copy_word(s, &f->name, name, sizeof(name));
-	cmd = lookup(name);
+	if (f->name.len < sizeof(name)) {
+		copy_word(s, &f->name, name, sizeof(name));
+		cmd = kv_command_find(name, f->name.len);
+	}
 	if (cmd == NULL) {
 		copy_printable(s, &f->name, shown, sizeof(shown), 0);
 		set_err(err, errlen, "ERR unknown command '%s%s'", shown,
@@ -429,37 +445,23 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 			cmd->name, KV_MAX_ARGS);
 		return KV_PARSE_BAD_REQUEST;
 	}
-	if ((int)nargs < cmd->min || (cmd->max >= 0 && (int)nargs > cmd->max) ||
-	    (cmd->kind == ARGS_PAIRS && nargs % 2 != 0)) {
+	if (!arity_ok(cmd, nargs)) {
 		set_err(err, errlen, "ERR wrong number of arguments for '%s' command",
 			cmd->name);
 		return KV_PARSE_BAD_REQUEST;
 	}
-	req->op = cmd->op;
+	req->op = (enum kv_op)(cmd - kv_commands);
 	req->argc = nargs;
 	memcpy(req->argv, f->args, nargs * sizeof(f->args[0]));
-	switch (cmd->kind) {
-	case ARGS_KEYS:
-		for (i = 0; i < nargs; i++)
-			if (check_key(&f->args[i], err, errlen) != 0)
-				return KV_PARSE_BAD_REQUEST;
-		break;
-	case ARGS_PAIRS:
-		for (i = 0; i < nargs; i++)
-			if ((i % 2 == 0 ? check_key : check_value)(&f->args[i], err, errlen) != 0)
-				return KV_PARSE_BAD_REQUEST;
-		break;
-	case ARGS_SET:
-		if (check_key(&f->args[0], err, errlen) != 0 ||
-		    check_value(&f->args[1], err, errlen) != 0 ||
-		    set_options(s, f, req, err, errlen) != 0)
+	if (check_keys(cmd, f, err, errlen) != 0)
+		return KV_PARSE_BAD_REQUEST;
+	/* What the parser understands of some commands' other arguments. */
+	switch (req->op) {
+	case KV_OP_SET:
+		if (set_options(s, f, req, err, errlen) != 0)
 			return KV_PARSE_BAD_REQUEST;
 		req->argc = 2;
 		break;
-	case ARGS_NONE:
-		break;
-	}
-	switch (cmd->op) {
 	case KV_OP_FLUSHALL:
 		if (nargs == 1) {
 			copy_word(s, &f->args[0], word, sizeof(word));
@@ -485,6 +487,10 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 		}
 		req->argc = nargs - 1;
 		memmove(req->argv, req->argv + 1, req->argc * sizeof(req->argv[0]));
+		break;
+	case KV_OP_COMMAND:
+		if (command_subcommand(s, f, err, errlen) != 0)
+			return KV_PARSE_BAD_REQUEST;
 		break;
 	default:
 		break;

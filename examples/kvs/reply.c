@@ -13,7 +13,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "kvs.h"
+#include "reply.h"
 
 struct out {
 	char *buf;
@@ -85,9 +85,9 @@ kv_resp_error(char *buf, size_t size, const char *msg)
 	return line(buf, size, '-', msg);
 }
 
-/* Decimal digits of @v into @num (at least 21 bytes), NUL-terminated:
- * every GET reply formats its length, and snprintf() cost a GET some 300
- * instructions. */
+/* Decimal digits of @v into @num (at least 21 bytes), NUL-terminated. Not
+ * snprintf(): every GET reply formats its length, and a format string
+ * parsed per reply is a large share of a GET's own work. */
 static char *
 fmt_u64(char *num, uint64_t v)
 {

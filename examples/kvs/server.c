@@ -45,8 +45,10 @@ drop_span(void *arg, pst_name name)
 	kv_unref(arg, name);
 }
 
+/* The connection's state: its TCP connection is closed already, or being
+ * closed or aborted by the caller. */
 static void
-conn_free(struct kv_conn *c)
+conn_close(struct kv_conn *c)
 {
 	struct kv_store *st = c->srv->store;
 
@@ -222,7 +224,7 @@ process(struct kv_conn *c)
 	if (c->closing && c->out_len == 0 && !c->dead) {
 		c->dead = 1;
 		pst_conn_close(c->conn);
-		conn_free(c);
+		conn_close(c);
 	}
 }
 
@@ -268,7 +270,7 @@ fail:
 	fprintf(stderr, "paste-kvs: connection dropped (out of buffers or too much unparsed input)\n");
 	c->dead = 1;
 	pst_conn_abort(conn);
-	conn_free(c);
+	conn_close(c);
 }
 
 static void
@@ -290,7 +292,7 @@ on_closed(void *arg, struct pst_conn *conn, int err)
 	(void)conn;
 	(void)err;
 	c->dead = 1;
-	conn_free(c);
+	conn_close(c);
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "kv_limits.h"
 #include "store.h"
 
 static double

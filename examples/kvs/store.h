@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "kv_index.h"
-#include "kvs.h"
+#include "stream.h"
 
 struct kv_store {
 	struct pst_pool *pool;

@@ -6,13 +6,13 @@
  * name the first span was pushed with and how many of its bytes have been
  * consumed. Only the first span is ever trimmed, so this is all that is
  * needed to hand the pushed name back when the span goes, while spans[0]
- * itself describes what is left (as kvs.h promises).
+ * itself describes what is left (as stream.h promises).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kvs.h"
+#include "stream.h"
 #include "stream_cursor.h"
 
 #define STREAM_FIRST_CAP 8

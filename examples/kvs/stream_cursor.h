@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kvs.h"
+#include "stream.h"
 
 struct kv_cursor {
 	const struct kv_stream *s;

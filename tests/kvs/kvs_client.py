@@ -191,6 +191,10 @@ def basic(host, rport, hport):
     expect(isinstance(info, bytes) and b"db0:keys=" in info, "INFO", f)
     expect(c.cmd("CONFIG", "GET", "save") == [b"save", b""], "CONFIG GET save", f)
     expect(isinstance(c.cmd("COMMAND", "DOCS"), list), "COMMAND DOCS", f)
+    expect(c.cmd("COMMAND", "COUNT") == 16, "COMMAND COUNT", f)
+    expect(c.cmd("COMMAND", "INFO", "mset") ==
+           [[b"mset", -3, [("+", "write"), ("+", "denyoom")], 1, -1, 2]],
+           "COMMAND INFO mset: Redis's arity, flags and key positions", f)
     # Pipelining: many requests in one write, answers in order.
     c.s.sendall(b"".join(b"*3\r\n$3\r\nSET\r\n$3\r\np%d\r\n$1\r\n%d\r\n" % (i, i % 10)
                          for i in range(10, 60)))
@@ -201,6 +205,8 @@ def basic(host, rport, hport):
     st, body = http(host, hport, "GET", "/h1")
     expect(st == 200 and body == b"hello over http", "HTTP GET", f)
     expect(c.cmd("GET", "h1") == b"hello over http", "RESP sees the HTTP value", f)
+    st, body = http(host, hport, "HEAD", "/h1")
+    expect(st == 200 and body == b"", "HTTP HEAD: the GET's headers, no body", f)
     st, body = http(host, hport, "GET", "/big")
     expect(st == 200 and body == big, "HTTP GET of a RESP value", f)
     st, _ = http(host, hport, "DELETE", "/h1")

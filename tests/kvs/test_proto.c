@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Suite 'unit': paste-kvs's receive stream, its RESP and HTTP request
- * parsers and its reply formatting, without EAL.
+ * parsers, its command table (every row against Redis's own description,
+ * and COMMAND's replies) and its reply formatting, without EAL.
  *
  * The key property: a request split anywhere across spans parses exactly
  * as the same bytes in one span. Every request here is also parsed split
@@ -25,7 +26,12 @@
 
 #include <cmocka.h>
 
-#include "kvs.h"
+#include "command.h"
+#include "exec.h"
+#include "kv_limits.h"
+#include "proto.h"
+#include "reply.h"
+#include "stream.h"
 
 #define P_RESP 0
 #define P_HTTP 1
@@ -182,6 +188,30 @@ split_random(size_t len, size_t max, uint64_t *rng, size_t *sizes)
 			sizes[n++] = 0;
 	}
 	return n;
+}
+
+/* Spans of 1448 bytes (an MSS), the last one shorter. */
+static unsigned int
+split_mss(size_t len, size_t *sizes)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	for (i = 0; i < len; i += 1448)
+		sizes[n++] = len - i < 1448 ? len - i : 1448;
+	return n;
+}
+
+/* The split of round @round of a test: whole, 1-byte spans, then random
+ * spans of up to 64 bytes. */
+static unsigned int
+split_round(unsigned int round, size_t len, uint64_t *rng, size_t *sizes)
+{
+	if (round == 0)
+		return split_whole(len, sizes);
+	if (round == 1)
+		return split_bytes(len, sizes);
+	return split_random(len, 1 + rnd_below(rng, 64), rng, sizes);
 }
 
 static size_t *
@@ -387,6 +417,57 @@ check_splits(int p, const void *msg, size_t len, struct res *ref, int prefixes)
 	free(sizes);
 }
 
+/* Checks request @i of a pipeline test, as parsed from @b. */
+typedef void (*pipeline_check_fn)(const struct built *b, const struct res *r, size_t i);
+
+/* @nreqs requests back to back (the strings at @msg, @stride bytes
+ * apart: the first member of each row of a table), parsed one after the
+ * other with the stream consumed in between, in 300 differently split
+ * streams: @check sees each result; then the stream is empty and asks for
+ * more. */
+static void
+check_pipeline(int p, const char *const *msg, size_t stride, size_t nreqs,
+	       uint64_t seed, pipeline_check_fn check)
+{
+	static char all[4096];
+	size_t *sizes, len = 0;
+	uint64_t rng = seed;
+	unsigned int round;
+
+	for (size_t i = 0; i < nreqs; i++) {
+		const char *m = *(const char *const *)((const char *)msg + i * stride);
+
+		assert_true(len + strlen(m) <= sizeof(all));
+		memcpy(all + len, m, strlen(m));
+		len += strlen(m);
+	}
+	sizes = sizes_for(len);
+
+	for (round = 0; round < 300; round++) {
+		struct built b;
+		struct res r;
+		size_t base = 0, i;
+
+		build(&b, all, len, sizes, split_round(round, len, &rng, sizes));
+		for (i = 0; i < nreqs; i++) {
+			do_parse(p, &b.s, &r);
+			check(&b, &r, i);
+			kv_stream_consume(&b.s, r.req.consumed, drop_check, &b);
+			base += r.req.consumed;
+			assert_int_equal(b.s.len, len - base);
+		}
+		do_parse(p, &b.s, &r);
+		assert_int_equal(r.r, KV_PARSE_MORE);
+		assert_int_equal(b.s.len, 0);
+		unbuild(&b);
+	}
+	free(sizes);
+}
+
+#define CHECK_PIPELINE(p, table, seed, check) \
+	check_pipeline(p, &(table)[0].msg, sizeof((table)[0]), \
+		       sizeof(table) / sizeof((table)[0]), seed, check)
+
 #define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define NOARGS ((const char *const[]){ NULL })
 #define WHOLE ((size_t)-1)
@@ -522,6 +603,25 @@ resp_raw(const char *msg, int r, enum kv_op op, const char *const *args,
 {
 	check_req(P_RESP, msg, strlen(msg), r, op, args, 0, 0, err, consumed, NULL);
 }
+
+/* A message refused with an error. */
+struct refusal {
+	const char *msg;
+	const char *err;
+};
+
+/* Each message is refused with its error: skipped whole (BAD_REQUEST), or
+ * ending the stream (BAD_STREAM). */
+static void
+check_refusals(int p, int r, const struct refusal *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		check_req(p, cases[i].msg, strlen(cases[i].msg), r, 0, NULL, 0, 0, cases[i].err,
+			  WHOLE, NULL);
+}
+
+#define CHECK_REFUSALS(p, r, cases) \
+	check_refusals(p, r, cases, sizeof(cases) / sizeof(cases[0]))
 
 /* ---- setup / teardown ------------------------------------------------- */
 
@@ -1006,45 +1106,36 @@ test_resp_too_many_args(void **state)
 	resp_bad(words, "ERR too many arguments for 'del' command (at most 64)");
 }
 
+#define E_MULTIBULK "ERR Protocol error: invalid multibulk length"
+#define E_BULK "ERR Protocol error: invalid bulk length"
+#define E_BULK_END "ERR Protocol error: expected '\\r\\n' after bulk string"
+
 static void
 test_resp_framing_errors(void **state)
 {
+	static const struct refusal broken[] = {
+		{ "*abc\r\n", E_MULTIBULK },
+		{ "*1x\r\n", E_MULTIBULK },
+		{ "*\r\n", E_MULTIBULK },
+		{ "*1\rx", E_MULTIBULK },
+		{ "*1048577\r\n", E_MULTIBULK },
+		{ "*99999999999999999999999999999\r\n", E_MULTIBULK },
+		/* a count line that never ends is refused without waiting */
+		{ "*0000000000000000000000000", E_MULTIBULK },
+		{ "*2\r\n+GET\r\n", "ERR Protocol error: expected '$', got '+'" },
+		{ "*2\r\n$3\r\nGET\r\n:1\r\n", "ERR Protocol error: expected '$', got ':'" },
+		{ "*2\r\n\r\n", "ERR Protocol error: expected '$', got '?'" },
+		{ "*1\r\n$abc\r\n", E_BULK },
+		{ "*1\r\n$-1\r\n", E_BULK },
+		{ "*1\r\n$\r\n", E_BULK },
+		{ "*1\r\n$536870913\r\n", E_BULK },
+		{ "*1\r\n$4\r\nPINGxx", E_BULK_END },
+		{ "*1\r\n$4\r\nPING\rx", E_BULK_END },
+		{ "*1\r\n$3\r\nPING\r\n", E_BULK_END },
+	};
+
 	(void)state;
-	resp_raw("*abc\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*1x\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*1\rx", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*1048577\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*99999999999999999999999999999\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	/* a count line that never ends is refused without waiting */
-	resp_raw("*0000000000000000000000000", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid multibulk length", 0);
-	resp_raw("*2\r\n+GET\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '$', got '+'", 0);
-	resp_raw("*2\r\n$3\r\nGET\r\n:1\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '$', got ':'", 0);
-	resp_raw("*2\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '$', got '?'", 0);
-	resp_raw("*1\r\n$abc\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid bulk length", 0);
-	resp_raw("*1\r\n$-1\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid bulk length", 0);
-	resp_raw("*1\r\n$\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid bulk length", 0);
-	resp_raw("*1\r\n$536870913\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: invalid bulk length", 0);
-	resp_raw("*1\r\n$4\r\nPINGxx", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '\\r\\n' after bulk string", 0);
-	resp_raw("*1\r\n$4\r\nPING\rx", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '\\r\\n' after bulk string", 0);
-	resp_raw("*1\r\n$3\r\nPING\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "ERR Protocol error: expected '\\r\\n' after bulk string", 0);
+	CHECK_REFUSALS(P_RESP, KV_PARSE_BAD_STREAM, broken);
 	/* a bulk of 512 MiB is legal framing: wait for it */
 	resp_raw("*1\r\n$536870912\r\nabc", KV_PARSE_MORE, 0, NULL, "", 0);
 	/* an inline line that never ends is refused past 64 KiB */
@@ -1068,9 +1159,22 @@ test_resp_framing_errors(void **state)
 	}
 }
 
+#define E_UNBALANCED "ERR Protocol error: unbalanced quotes in request"
+
 static void
 test_resp_inline(void **state)
 {
+	static const struct refusal refused[] = {
+		{ "GET k\rx\r\n", "ERR wrong number of arguments for 'get' command" },
+		{ "SET k \"a\\nb\"\r\n",
+		  "ERR Protocol error: escapes in inline requests are not supported" },
+		{ "SET k \"abc\r\n", E_UNBALANCED },
+		{ "SET k \"a\"b\r\n", E_UNBALANCED },
+		{ "SET k 'abc\n", E_UNBALANCED },
+		{ "FOO bar\r\n", "ERR unknown command 'FOO'" },
+		{ "$3\r\n", "ERR unknown command '$3'" },
+	};
+
 	(void)state;
 	resp_raw("PING\r\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "", WHOLE);
 	resp_raw("PING\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "", WHOLE);
@@ -1082,18 +1186,7 @@ test_resp_inline(void **state)
 	resp_raw("SET k \"\"\r\n", KV_PARSE_OK, KV_OP_SET, ARGS("k", ""), "", WHOLE);
 	check_req(P_RESP, "SET k \"v\" EX 5\r\n", 16, KV_PARSE_OK, KV_OP_SET, ARGS("k", "v"), 0,
 		  5000, "", WHOLE, NULL);
-	resp_raw("GET k\rx\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR wrong number of arguments for 'get' command", WHOLE);
-	resp_raw("SET k \"a\\nb\"\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR Protocol error: escapes in inline requests are not supported", WHOLE);
-	resp_raw("SET k \"abc\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR Protocol error: unbalanced quotes in request", WHOLE);
-	resp_raw("SET k \"a\"b\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR Protocol error: unbalanced quotes in request", WHOLE);
-	resp_raw("SET k 'abc\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR Protocol error: unbalanced quotes in request", WHOLE);
-	resp_raw("FOO bar\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "ERR unknown command 'FOO'", WHOLE);
-	resp_raw("$3\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "ERR unknown command '$3'", WHOLE);
+	CHECK_REFUSALS(P_RESP, KV_PARSE_BAD_REQUEST, refused);
 	/* only the first line is the request */
 	check_prefixes = 0;
 	resp_raw("PING\r\nGET k\r\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "", 6);
@@ -1135,14 +1228,14 @@ test_resp_binary_values(void **state)
 	assert_memory_equal(got, "*1\r\n$4\r\n\0\xff\r\n", 12);
 }
 
-/* A 1 MiB value in MSS-sized spans: OK, its names cover it exactly; one
- * byte more is refused, but only once all of it is there. */
+/* A 1 MiB value in MSS-sized spans: OK, its names cover it exactly (as
+ * parse_split checks); one byte more is refused, but only once all of it
+ * is there. */
 static void
 test_resp_big_values(void **state)
 {
 	size_t vlen = KV_VALUE_MAX, hdr, len, *sizes, i;
 	char *msg = malloc(KV_VALUE_MAX + 100);
-	struct built b;
 	struct res r;
 	unsigned int n;
 
@@ -1158,28 +1251,21 @@ test_resp_big_values(void **state)
 			msg[hdr + i] = (char)('a' + i % 26);
 		memcpy(msg + hdr + vlen, "\r\n", 2);
 		len = hdr + vlen + 2;
-		/* 1448-byte spans */
-		for (n = 0, i = 0; i < len; i += 1448)
-			sizes[n++] = len - i < 1448 ? len - i : 1448;
-		build(&b, msg, len, sizes, n);
-		do_parse(P_RESP, &b.s, &r);
+		n = split_mss(len, sizes);
+		parse_split(P_RESP, msg, len, sizes, n, &r);
 		if (vlen == KV_VALUE_MAX) {
 			assert_int_equal(r.r, KV_PARSE_OK);
 			assert_int_equal(r.req.argv[1].off, hdr);
 			assert_int_equal(r.req.argv[1].len, vlen);
-			check_names(&b, &r.req.argv[1]);
 		} else {
 			assert_int_equal(r.r, KV_PARSE_BAD_REQUEST);
 			assert_string_equal(r.err, "ERR value too large");
 			assert_int_equal(r.req.consumed, len);
 		}
-		unbuild(&b);
 		/* all but the last byte: wait */
 		sizes[n - 1]--;
-		build(&b, msg, len - 1, sizes, n);
-		do_parse(P_RESP, &b.s, &r);
+		parse_split(P_RESP, msg, len - 1, sizes, n, &r);
 		assert_int_equal(r.r, KV_PARSE_MORE);
-		unbuild(&b);
 		/* and the whole value split at every 4099th boundary */
 		check_req(P_RESP, msg, len, vlen == KV_VALUE_MAX ? KV_PARSE_OK : KV_PARSE_BAD_REQUEST,
 			  KV_OP_SET, NULL, 0, 0, NULL, WHOLE, NULL);
@@ -1194,90 +1280,62 @@ test_resp_big_values(void **state)
 	free(msg);
 }
 
-/* What redis-benchmark and redis-cli send, pipelined, parsed one after the
- * other with the stream consumed in between, across random spans. */
+/* What redis-benchmark and redis-cli send, pipelined. */
+static const struct {
+	const char *msg;
+	int r;
+	enum kv_op op;
+	const char *args[5];
+} resp_pipeline[] = {
+	{ "*2\r\n$7\r\nCOMMAND\r\n$4\r\nDOCS\r\n", KV_PARSE_OK, KV_OP_COMMAND, { "DOCS" } },
+	{ "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$4\r\nsave\r\n", KV_PARSE_OK,
+	  KV_OP_CONFIG_GET, { "save" } },
+	{ "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$10\r\nappendonly\r\n", KV_PARSE_OK,
+	  KV_OP_CONFIG_GET, { "appendonly" } },
+	{ "PING\r\n", KV_PARSE_OK, KV_OP_PING, { NULL } },
+	{ "*1\r\n$4\r\nPING\r\n", KV_PARSE_OK, KV_OP_PING, { NULL } },
+	{ "*3\r\n$3\r\nSET\r\n$16\r\nkey:__rand_int__\r\n$3\r\nxxx\r\n", KV_PARSE_OK,
+	  KV_OP_SET, { "key:__rand_int__", "xxx" } },
+	{ "*0\r\n*2\r\n$3\r\nGET\r\n$16\r\nkey:__rand_int__\r\n", KV_PARSE_OK, KV_OP_GET,
+	  { "key:__rand_int__" } },
+	{ "*1\r\n$3\r\nFOO\r\n", KV_PARSE_BAD_REQUEST, KV_OP_NONE, { NULL } },
+	{ "*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n", KV_PARSE_OK, KV_OP_INCR,
+	  { "counter" } },
+	{ "SET k \"v w\"\r\n", KV_PARSE_OK, KV_OP_SET, { "k", "v w" } },
+	{ "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$2\r\n\r\n\r\n$1\r\nb\r\n$0\r\n\r\n", KV_PARSE_OK,
+	  KV_OP_MSET, { "a", "\r\n", "b", "" } },
+	{ "*3\r\n$3\r\nDEL\r\n$1\r\na\r\n$1\r\nb\r\n", KV_PARSE_OK, KV_OP_DEL,
+	  { "a", "b" } },
+	{ "*1\r\n$4\r\nQUIT\r\n", KV_PARSE_OK, KV_OP_QUIT, { NULL } },
+};
+
+static void
+resp_pipeline_check(const struct built *b, const struct res *r, size_t i)
+{
+	unsigned int j;
+
+	assert_int_equal(r->r, resp_pipeline[i].r);
+	assert_int_equal(r->req.consumed, strlen(resp_pipeline[i].msg));
+	if (r->r != KV_PARSE_OK)
+		return;
+	assert_int_equal(r->req.op, resp_pipeline[i].op);
+	for (j = 0; resp_pipeline[i].args[j] != NULL; j++) {
+		char got[32] = { 0 };
+
+		assert_int_equal(r->req.argv[j].len, strlen(resp_pipeline[i].args[j]));
+		kv_stream_copy(&b->s, r->req.argv[j].off, got, r->req.argv[j].len);
+		assert_string_equal(got, resp_pipeline[i].args[j]);
+	}
+	assert_int_equal(r->req.argc, j);
+	check_all_names(b, r);
+}
+
+/* The redis-benchmark pipeline, parsed across random spans. */
 static void
 test_resp_pipeline(void **state)
 {
-	static const struct {
-		const char *msg;
-		int r;
-		enum kv_op op;
-		const char *args[5];
-	} reqs[] = {
-		{ "*2\r\n$7\r\nCOMMAND\r\n$4\r\nDOCS\r\n", KV_PARSE_OK, KV_OP_COMMAND, { "DOCS" } },
-		{ "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$4\r\nsave\r\n", KV_PARSE_OK,
-		  KV_OP_CONFIG_GET, { "save" } },
-		{ "*3\r\n$6\r\nCONFIG\r\n$3\r\nGET\r\n$10\r\nappendonly\r\n", KV_PARSE_OK,
-		  KV_OP_CONFIG_GET, { "appendonly" } },
-		{ "PING\r\n", KV_PARSE_OK, KV_OP_PING, { NULL } },
-		{ "*1\r\n$4\r\nPING\r\n", KV_PARSE_OK, KV_OP_PING, { NULL } },
-		{ "*3\r\n$3\r\nSET\r\n$16\r\nkey:__rand_int__\r\n$3\r\nxxx\r\n", KV_PARSE_OK,
-		  KV_OP_SET, { "key:__rand_int__", "xxx" } },
-		{ "*0\r\n*2\r\n$3\r\nGET\r\n$16\r\nkey:__rand_int__\r\n", KV_PARSE_OK, KV_OP_GET,
-		  { "key:__rand_int__" } },
-		{ "*1\r\n$3\r\nFOO\r\n", KV_PARSE_BAD_REQUEST, KV_OP_NONE, { NULL } },
-		{ "*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n", KV_PARSE_OK, KV_OP_INCR,
-		  { "counter" } },
-		{ "SET k \"v w\"\r\n", KV_PARSE_OK, KV_OP_SET, { "k", "v w" } },
-		{ "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$2\r\n\r\n\r\n$1\r\nb\r\n$0\r\n\r\n", KV_PARSE_OK,
-		  KV_OP_MSET, { "a", "\r\n", "b", "" } },
-		{ "*3\r\n$3\r\nDEL\r\n$1\r\na\r\n$1\r\nb\r\n", KV_PARSE_OK, KV_OP_DEL,
-		  { "a", "b" } },
-		{ "*1\r\n$4\r\nQUIT\r\n", KV_PARSE_OK, KV_OP_QUIT, { NULL } },
-	};
-	const size_t nreqs = sizeof(reqs) / sizeof(reqs[0]);
-	char all[2048];
-	size_t len = 0, i, *sizes;
-	uint64_t rng = 7;
-	unsigned int round, n;
-
 	(void)state;
-	for (i = 0; i < nreqs; i++) {
-		memcpy(all + len, reqs[i].msg, strlen(reqs[i].msg));
-		len += strlen(reqs[i].msg);
-	}
-	sizes = sizes_for(len);
-	for (round = 0; round < 300; round++) {
-		struct built b;
-		struct res r;
-		size_t base = 0;
-
-		if (round == 0)
-			n = split_whole(len, sizes);
-		else if (round == 1)
-			n = split_bytes(len, sizes);
-		else
-			n = split_random(len, 1 + rnd_below(&rng, 64), &rng, sizes);
-		build(&b, all, len, sizes, n);
-		for (i = 0; i < nreqs; i++) {
-			unsigned int j;
-
-			do_parse(P_RESP, &b.s, &r);
-			assert_int_equal(r.r, reqs[i].r);
-			assert_int_equal(r.req.consumed, strlen(reqs[i].msg));
-			if (r.r == KV_PARSE_OK) {
-				assert_int_equal(r.req.op, reqs[i].op);
-				for (j = 0; reqs[i].args[j] != NULL; j++) {
-					char got[32] = { 0 };
-
-					assert_int_equal(r.req.argv[j].len, strlen(reqs[i].args[j]));
-					kv_stream_copy(&b.s, r.req.argv[j].off, got, r.req.argv[j].len);
-					assert_string_equal(got, reqs[i].args[j]);
-				}
-				assert_int_equal(r.req.argc, j);
-				check_all_names(&b, &r);
-			}
-			kv_stream_consume(&b.s, r.req.consumed, drop_check, &b);
-			base += r.req.consumed;
-			assert_int_equal(b.s.len, len - base);
-		}
-		do_parse(P_RESP, &b.s, &r);
-		assert_int_equal(r.r, KV_PARSE_MORE);
-		assert_int_equal(b.s.len, 0);
-		unbuild(&b);
-	}
-	free(sizes);
+	CHECK_PIPELINE(P_RESP, resp_pipeline, 7, resp_pipeline_check);
 }
 
 static void
@@ -1302,6 +1360,279 @@ test_resp_err_buffer(void **state)
 	assert_int_equal(err[1], 'x');
 	assert_int_equal(kv_http_parse(&b.s, &req, NULL, 0), KV_PARSE_BAD_STREAM);
 	unbuild(&b);
+}
+
+/* ======================================================================= */
+/* the command table                                                       */
+/* ======================================================================= */
+
+/* Redis 7.0's description of the commands paste-kvs serves: what COMMAND
+ * must say (flags in Redis's order). */
+static const struct {
+	enum kv_op op;
+	const char *name;
+	int arity;
+	const char *flags[7];
+	int first, last, step;
+} redis_commands[] = {
+	{ KV_OP_PING, "ping", -1, { "fast" }, 0, 0, 0 },
+	{ KV_OP_GET, "get", 2, { "readonly", "fast" }, 1, 1, 1 },
+	{ KV_OP_SET, "set", -3, { "write", "denyoom" }, 1, 1, 1 },
+	{ KV_OP_DEL, "del", -2, { "write" }, 1, -1, 1 },
+	{ KV_OP_EXISTS, "exists", -2, { "readonly", "fast" }, 1, -1, 1 },
+	{ KV_OP_MSET, "mset", -3, { "write", "denyoom" }, 1, -1, 2 },
+	{ KV_OP_MGET, "mget", -2, { "readonly", "fast" }, 1, -1, 1 },
+	{ KV_OP_INCR, "incr", 2, { "write", "denyoom", "fast" }, 1, 1, 1 },
+	{ KV_OP_DBSIZE, "dbsize", 1, { "readonly", "fast" }, 0, 0, 0 },
+	{ KV_OP_FLUSHALL, "flushall", -1, { "write" }, 0, 0, 0 },
+	{ KV_OP_INFO, "info", -1, { "loading", "stale" }, 0, 0, 0 },
+	{ KV_OP_CONFIG_GET, "config", -2, { NULL }, 0, 0, 0 },
+	{ KV_OP_COMMAND, "command", -1, { "loading", "stale" }, 0, 0, 0 },
+	{ KV_OP_QUIT, "quit", -1,
+	  { "noscript", "loading", "stale", "fast", "no_auth", "allow_busy" }, 0, 0, 0 },
+	{ KV_OP_SELECT, "select", 2, { "loading", "stale", "fast" }, 0, 0, 0 },
+	{ KV_OP_ECHO, "echo", 2, { "fast" }, 0, 0, 0 },
+};
+#define N_REDIS_COMMANDS (sizeof(redis_commands) / sizeof(redis_commands[0]))
+
+/* COMMAND's entry for redis_commands[i], written out by hand. */
+static size_t
+want_info(size_t i, char *out)
+{
+	size_t len, nflags = 0;
+
+	while (redis_commands[i].flags[nflags] != NULL)
+		nflags++;
+	len = (size_t)sprintf(out, "*6\r\n$%zu\r\n%s\r\n:%d\r\n*%zu\r\n",
+			      strlen(redis_commands[i].name), redis_commands[i].name,
+			      redis_commands[i].arity, nflags);
+	for (size_t f = 0; f < nflags; f++)
+		len += (size_t)sprintf(out + len, "+%s\r\n", redis_commands[i].flags[f]);
+	len += (size_t)sprintf(out + len, ":%d\r\n:%d\r\n:%d\r\n", redis_commands[i].first,
+			       redis_commands[i].last, redis_commands[i].step);
+	return len;
+}
+
+static void
+test_command_table(void **state)
+{
+	char want[256], got[256];
+
+	(void)state;
+	assert_int_equal(KV_COMMANDS_N, N_REDIS_COMMANDS);
+	for (size_t i = 0; i < N_REDIS_COMMANDS; i++) {
+		const struct kv_command *cmd = &kv_commands[redis_commands[i].op];
+		size_t len = want_info(i, want);
+		int n;
+
+		assert_ptr_equal(kv_command_find(redis_commands[i].name,
+						 strlen(redis_commands[i].name)), cmd);
+		assert_non_null(cmd->run);
+		memset(got, 'x', sizeof(got));
+		n = kv_command_info(cmd, got, sizeof(got));
+		if (n != (int)len || memcmp(got, want, len) != 0)
+			fail_msg("COMMAND INFO %s: '%.*s', want '%.*s'", redis_commands[i].name,
+				 n, got, (int)len, want);
+		/* exact fit works, anything shorter fails */
+		assert_int_equal(kv_command_info(cmd, got, len), (int)len);
+		for (size_t size = 0; size < len; size++)
+			assert_int_equal(kv_command_info(cmd, got, size), -1);
+	}
+	assert_null(kv_command_find("GET", 3));
+	assert_null(kv_command_find("ge", 2));
+	assert_null(kv_command_find("gets", 4));
+	assert_null(kv_command_find("", 0));
+}
+
+/* @words as a multibulk request, parsed in one span. */
+static void
+parse_words(const char *const *words, struct res *r)
+{
+	size_t len = mb(mbuf, words), sizes[4];
+	struct built b;
+
+	build(&b, mbuf, len, sizes, split_whole(len, sizes));
+	do_parse(P_RESP, &b.s, r);
+	unbuild(&b);
+}
+
+/* @name and @n arguments "a0", "a1"..., into @words. */
+static const char *const *
+words_n(const char **words, const char *name, unsigned int n)
+{
+	static const char *const args[] = { "a0", "a1", "a2", "a3", "a4", "a5", "a6" };
+
+	assert_true(n <= sizeof(args) / sizeof(args[0]));
+	words[0] = name;
+	memcpy(words + 1, args, n * sizeof(args[0]));
+	words[n + 1] = NULL;
+	return words;
+}
+
+/* Every row's arity: one word short is refused, the fewest it takes pass
+ * the count (some then fail on their contents), and a fixed arity or a
+ * maximum takes no more. */
+static void
+test_command_arity(void **state)
+{
+	const char *words[10];
+	char wrong[96];
+	struct res r;
+
+	(void)state;
+	for (size_t i = 0; i < N_REDIS_COMMANDS; i++) {
+		const struct kv_command *cmd = &kv_commands[redis_commands[i].op];
+		unsigned int fewest = (unsigned int)abs(cmd->arity) - 1;
+
+		snprintf(wrong, sizeof(wrong), "ERR wrong number of arguments for '%s' command",
+			 cmd->name);
+		parse_words(words_n(words, cmd->name, fewest), &r);
+		if (strcmp(r.err, wrong) == 0)
+			fail_msg("%s with %u arguments: '%s'", cmd->name, fewest, r.err);
+		if (fewest > 0)
+			resp_bad(words_n(words, cmd->name, fewest - 1), wrong);
+		if (cmd->arity > 0)
+			resp_bad(words_n(words, cmd->name, fewest + 1), wrong);
+		if (cmd->args_max > 0)
+			resp_bad(words_n(words, cmd->name, cmd->args_max + 1u), wrong);
+	}
+	/* keys that come in steps come in whole steps */
+	resp_bad(ARGS("MSET", "a", "1", "b"), "ERR wrong number of arguments for 'mset' command");
+}
+
+/* Every row's keys: a word too long for a key is refused where the row says
+ * a key is, and only there. */
+static void
+test_command_keys(void **state)
+{
+	static char big[KV_KEY_MAX + 2];
+	const char *words[8];
+	struct res r;
+
+	(void)state;
+	memset(big, 'k', KV_KEY_MAX + 1);
+	for (size_t i = 0; i < N_REDIS_COMMANDS; i++) {
+		const struct kv_command *cmd = &kv_commands[redis_commands[i].op];
+		int nwords = abs(cmd->arity), last;
+
+		if (cmd->first_key == 0)
+			continue;
+		if (cmd->arity < 0)
+			nwords += 2 * cmd->key_step; /* more keys than the fewest */
+		last = cmd->last_key < 0 ? nwords + cmd->last_key : cmd->last_key;
+		for (int pos = 1; pos < nwords; pos++) {
+			int is_key = pos >= cmd->first_key && pos <= last &&
+				     (pos - cmd->first_key) % cmd->key_step == 0;
+
+			words[0] = cmd->name;
+			for (int k = 1; k < nwords; k++)
+				words[k] = k == pos ? big : "v";
+			words[nwords] = NULL;
+			parse_words(words, &r);
+			if (is_key != (strcmp(r.err, "ERR key too long") == 0))
+				fail_msg("%s: a long word at %d gave '%s'", cmd->name, pos, r.err);
+			if (is_key)
+				resp_bad(words, "ERR key too long");
+		}
+	}
+}
+
+/* Replies of one request through kv_exec_next, into @out. */
+struct captured {
+	char buf[4096];
+	size_t len;
+	int closed;
+};
+
+static void
+capture_bytes(void *ctx, const void *data, size_t len)
+{
+	struct captured *c = ctx;
+
+	assert_true(c->len + len <= sizeof(c->buf));
+	memcpy(c->buf + c->len, data, len);
+	c->len += len;
+}
+
+static void
+capture_value(void *ctx, const struct kv_value *v)
+{
+	(void)ctx;
+	(void)v;
+	fail_msg("COMMAND sent a value");
+}
+
+static void
+capture_close(void *ctx)
+{
+	((struct captured *)ctx)->closed = 1;
+}
+
+/* Execute @words and compare the reply with @want (@want_len bytes). */
+static void
+exec_reply(struct kv_exec *x, const char *const *words, const char *want, size_t want_len)
+{
+	struct captured cap = { .len = 0 };
+	int continue_sent = 0;
+	const struct kv_out out = { .bytes = capture_bytes, .value = capture_value,
+				    .close = capture_close, .ctx = &cap,
+				    .continue_sent = &continue_sent };
+	size_t len = mb(mbuf, words), sizes[4];
+	struct built b;
+
+	build(&b, mbuf, len, sizes, split_whole(len, sizes));
+	assert_int_equal(kv_exec_next(x, &b.s, 0, &out), (long)len);
+	unbuild(&b);
+	if (cap.len != want_len || memcmp(cap.buf, want, want_len) != 0)
+		fail_msg("%s %s: '%.*s', want '%.*s'", words[0], words[1] ? words[1] : "",
+			 (int)cap.len, cap.buf, (int)want_len, want);
+	assert_int_equal(cap.closed, 0);
+}
+
+/* COMMAND and its subcommands answer from the table, in Redis's format. */
+static void
+test_command_reply(void **state)
+{
+	static char all[4096], names[1024], want[4096];
+	size_t all_len, names_len, len;
+	struct kv_exec x;
+
+	(void)state;
+	/* COMMAND touches no store */
+	assert_int_equal(kv_exec_init(&x, NULL, 0), 0);
+	all_len = (size_t)sprintf(all, "*%zu\r\n", N_REDIS_COMMANDS);
+	names_len = (size_t)sprintf(names, "*%zu\r\n", N_REDIS_COMMANDS);
+	for (enum kv_op op = 1; op < KV_OP_COUNT; op++)
+		for (size_t i = 0; i < N_REDIS_COMMANDS; i++)
+			if (redis_commands[i].op == op) {
+				all_len += want_info(i, all + all_len);
+				names_len += (size_t)sprintf(names + names_len, "$%zu\r\n%s\r\n",
+							     strlen(redis_commands[i].name),
+							     redis_commands[i].name);
+			}
+	exec_reply(&x, ARGS("COMMAND"), all, all_len);
+	exec_reply(&x, ARGS("command", "info"), all, all_len);
+	exec_reply(&x, ARGS("COMMAND", "LIST"), names, names_len);
+	len = (size_t)sprintf(want, ":%zu\r\n", N_REDIS_COMMANDS);
+	exec_reply(&x, ARGS("COMMAND", "COUNT"), want, len);
+	/* names in any case; unknown ones are nil */
+	len = (size_t)sprintf(want, "*3\r\n");
+	len += want_info(1, want + len);
+	len += (size_t)sprintf(want + len, "$-1\r\n");
+	len += want_info(5, want + len);
+	exec_reply(&x, ARGS("COMMAND", "INFO", "GET", "nosuch", "mSeT"), want, len);
+	exec_reply(&x, ARGS("COMMAND", "INFO", "abcdefghijklmnopqrstuvwxyz"), "*1\r\n$-1\r\n", 9);
+	/* no docs to give */
+	exec_reply(&x, ARGS("COMMAND", "DOCS"), "*0\r\n", 4);
+	exec_reply(&x, ARGS("COMMAND", "DOCS", "get"), "*0\r\n", 4);
+	kv_exec_fini(&x);
+
+	resp_bad(ARGS("COMMAND", "GETKEYS", "get", "k"),
+		 "ERR unknown subcommand 'GETKEYS'. Try COMMAND HELP.");
+	resp_bad(ARGS("COMMAND", "COUNT", "x"),
+		 "ERR wrong number of arguments for 'command|count' command");
+	resp_bad(ARGS("COMMAND", "LIST", "FILTERBY", "x"),
+		 "ERR wrong number of arguments for 'command|list' command");
 }
 
 /* ======================================================================= */
@@ -1372,31 +1703,26 @@ test_http_requests(void **state)
 static void
 test_http_keepalive(void **state)
 {
+	static const struct {
+		const char *msg;
+		int keepalive;
+	} gets[] = {
+		{ "GET /k HTTP/1.1\r\n\r\n", 1 },
+		{ "GET /k HTTP/1.1\r\nConnection: close\r\n\r\n", 0 },
+		{ "GET /k HTTP/1.1\r\nconnection: Upgrade, CLOSE\r\n\r\n", 0 },
+		{ "GET /k HTTP/1.0\r\n\r\n", 0 },
+		{ "GET /k HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 1 },
+		{ "GET /k HTTP/1.0\r\nConnection: keep-alive , te\r\n\r\n", 1 },
+		{ "GET /k HTTP/1.0\r\nConnection: keep-alivex\r\n\r\n", 0 },
+		{ "GET /k HTTP/1.1\r\nX-Connection: close\r\n\r\n", 1 },
+	};
 	struct res r;
 
 	(void)state;
-	http_req("GET /k HTTP/1.1\r\n\r\n", KV_PARSE_OK, KV_OP_GET, ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 1);
-	http_req("GET /k HTTP/1.1\r\nConnection: close\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		 ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 0);
-	http_req("GET /k HTTP/1.1\r\nconnection: Upgrade, CLOSE\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		 ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 0);
-	http_req("GET /k HTTP/1.0\r\n\r\n", KV_PARSE_OK, KV_OP_GET, ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 0);
-	http_req("GET /k HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		 ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 1);
-	http_req("GET /k HTTP/1.0\r\nConnection: keep-alive , te\r\n\r\n", KV_PARSE_OK,
-		 KV_OP_GET, ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 1);
-	http_req("GET /k HTTP/1.0\r\nConnection: keep-alivex\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		 ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 0);
-	http_req("GET /k HTTP/1.1\r\nX-Connection: close\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		 ARGS("k"), "", WHOLE, &r);
-	assert_int_equal(r.req.http_keepalive, 1);
+	for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
+		http_req(gets[i].msg, KV_PARSE_OK, KV_OP_GET, ARGS("k"), "", WHOLE, &r);
+		assert_int_equal(r.req.http_keepalive, gets[i].keepalive);
+	}
 	/* errors say it too: the server keeps or closes after a refusal */
 	http_req("PATCH /k HTTP/1.0\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
 		 "405 Method Not Allowed", WHOLE, &r);
@@ -1474,124 +1800,84 @@ test_http_expect_continue(void **state)
 static void
 test_http_errors(void **state)
 {
+	/* refusals with intact framing: consumed whole (body too) */
+	static const struct refusal refused[] = {
+		{ "GET / HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /?x=1 HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "PUT / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", KV_HTTP_400 },
+		{ "GET /a\x01z HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /a\x7f HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /\xc3\xa9 HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /a\tb HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k?a\x01 HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET k HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET http://h/k HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "PATCH /k HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", KV_HTTP_405 },
+		{ "OPTIONS * HTTP/1.1\r\n\r\n", KV_HTTP_405 },
+		{ "get /k HTTP/1.1\r\n\r\n", KV_HTTP_405 },
+		{ "GETTINGVERYLONGMETHODNAME /k HTTP/1.1\r\n\r\n", KV_HTTP_405 },
+		{ "PUT /k HTTP/1.1\r\n\r\n", KV_HTTP_411 },
+		{ "POST /k HTTP/1.1\r\nHost: x\r\n\r\n", KV_HTTP_411 },
+	};
+	/* the end of the request is unknown: answer and close */
+	static const struct refusal broken[] = {
+		{ "PUT /k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+		  KV_HTTP_411 },
+		{ "PATCH /k HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n", KV_HTTP_411 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n", KV_HTTP_413 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", KV_HTTP_400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: -1\r\n\r\n", KV_HTTP_400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length:\r\n\r\n", KV_HTTP_400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n", KV_HTTP_400 },
+		{ "PUT /k HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", KV_HTTP_400 },
+		/* malformed request lines */
+		{ "GET\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k \r\n\r\n", KV_HTTP_400 },
+		{ "GET  /k HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k  HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1 x\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k http/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.\r\n\r\n", KV_HTTP_400 },
+		{ " GET /k HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "G\rT /k HTTP/1.1\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\r\n\r\n", KV_HTTP_400 },
+		{ "*1\r\n$4\r\nPING\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/2.0\r\n\r\n", KV_HTTP_505 },
+		{ "GET /k HTTP/0.9\r\n\r\n", KV_HTTP_505 },
+		/* malformed headers */
+		{ "GET /k HTTP/1.1\r\nHost x\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\nHost : x\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\n: x\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\nA: b\r\n c\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\nA: b\x01\r\n\r\n", KV_HTTP_400 },
+		{ "GET /k HTTP/1.1\r\nA: b\rc\r\n\r\n", KV_HTTP_400 },
+	};
 	static char big[10000];
 	char key[KV_KEY_MAX + 40];
 	size_t n;
 
 	(void)state;
-	/* refusals with intact framing: consumed whole (body too) */
-	http_req("GET / HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "400 Bad Request",
-		 WHOLE, NULL);
-	http_req("GET /?x=1 HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "400 Bad Request",
-		 WHOLE, NULL);
-	http_req("PUT / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET /a\x01z HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET /a\x7f HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET /\xc3\xa9 HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET /a\tb HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET /k?a\x01 HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("GET k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "400 Bad Request",
-		 WHOLE, NULL);
-	http_req("GET http://h/k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "400 Bad Request", WHOLE, NULL);
-	http_req("PATCH /k HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", KV_PARSE_BAD_REQUEST, 0,
-		 NULL, "405 Method Not Allowed", WHOLE, NULL);
-	http_req("OPTIONS * HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "405 Method Not Allowed", WHOLE, NULL);
-	http_req("get /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "405 Method Not Allowed", WHOLE, NULL);
-	http_req("GETTINGVERYLONGMETHODNAME /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "405 Method Not Allowed", WHOLE, NULL);
-	http_req("PUT /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL, "411 Length Required",
-		 WHOLE, NULL);
-	http_req("POST /k HTTP/1.1\r\nHost: x\r\n\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "411 Length Required", WHOLE, NULL);
+	CHECK_REFUSALS(P_HTTP, KV_PARSE_BAD_REQUEST, refused);
+	CHECK_REFUSALS(P_HTTP, KV_PARSE_BAD_STREAM, broken);
 	memset(key, 'k', sizeof(key));
 	n = (size_t)snprintf(big, sizeof(big), "GET /%.*s HTTP/1.1\r\n\r\n", KV_KEY_MAX, key);
 	check_req(P_HTTP, big, n, KV_PARSE_OK, KV_OP_GET, NULL, 0, 0, "", WHOLE, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "GET /%.*s HTTP/1.1\r\n\r\n", KV_KEY_MAX + 1, key);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, "414 URI Too Long",
-		  WHOLE, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, KV_HTTP_414, WHOLE, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "PUT /%.*s HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
 			     KV_KEY_MAX + 1, key);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, "414 URI Too Long",
-		  WHOLE, NULL);
-
-	/* the end of the request is unknown: answer and close */
-	http_req("PUT /k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-		 KV_PARSE_BAD_STREAM, 0, NULL, "411 Length Required", 0, NULL);
-	http_req("PATCH /k HTTP/1.1\r\ntransfer-encoding: gzip\r\n\r\n", KV_PARSE_BAD_STREAM, 0,
-		 NULL, "411 Length Required", 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0, KV_HTTP_414, WHOLE, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "PUT /k HTTP/1.1\r\nContent-Length: %u\r\n\r\n",
 			     KV_VALUE_MAX + 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, "413 Payload Too Large",
-		  0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length: 99999999999999999999999999\r\n\r\n",
-		 KV_PARSE_BAD_STREAM, 0, NULL, "413 Payload Too Large", 0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length: 1x\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length: -1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length:\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("PUT /k HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-		 KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0, NULL);
-	/* malformed request lines */
-	http_req("GET\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0, NULL);
-	http_req("GET /k\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0, NULL);
-	http_req("GET /k \r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0, NULL);
-	http_req("GET  /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("GET /k  HTTP/1.1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("GET /k HTTP/1.1 x\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("GET /k http/1.1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("GET /k HTTP/1.\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req(" GET /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("G\rT /k HTTP/1.1\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("GET /k HTTP/1.1\r\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0,
-		 NULL);
-	http_req("*1\r\n$4\r\nPING\r\n", KV_PARSE_BAD_STREAM, 0, NULL, "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/2.0\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "505 HTTP Version Not Supported", 0, NULL);
-	http_req("GET /k HTTP/0.9\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "505 HTTP Version Not Supported", 0, NULL);
-	/* malformed headers */
-	http_req("GET /k HTTP/1.1\r\nHost x\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/1.1\r\nHost : x\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/1.1\r\n: x\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/1.1\r\nA: b\r\n c\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/1.1\r\nA: b\x01\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
-	http_req("GET /k HTTP/1.1\r\nA: b\rc\r\n\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
-		 "400 Bad Request", 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_413, 0, NULL);
 	/* headers past 8 KiB, ended or not */
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %8200d\r\n\r\n", 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
-		  "431 Request Header Fields Too Large", 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_431, 0, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %8200d", 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
-		  "431 Request Header Fields Too Large", 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_431, 0, NULL);
 	memset(big, '\n', 9000);
-	check_req(P_HTTP, big, 9000, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
-		  "431 Request Header Fields Too Large", 0, NULL);
+	check_req(P_HTTP, big, 9000, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_431, 0, NULL);
 	/* exactly 8 KiB is fine; one byte less than that without the end waits */
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %*d\r\n\r\n",
 			     8192 - 28, 1);
@@ -1600,97 +1886,71 @@ test_http_errors(void **state)
 	check_req(P_HTTP, big, n - 1, KV_PARSE_MORE, 0, NULL, 0, 0, "", 0, NULL);
 	n = (size_t)snprintf(big, sizeof(big), "GET /k HTTP/1.1\r\nX-Big: %*d\r\n\r\n",
 			     8192 - 27, 1);
-	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
-		  "431 Request Header Fields Too Large", 0, NULL);
+	check_req(P_HTTP, big, n, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_431, 0, NULL);
 }
 
-/* What wrk sends, pipelined, with bodies, across random spans. */
+/* What wrk sends, pipelined, with bodies. */
+static const struct {
+	const char *msg;
+	int r;
+	enum kv_op op;
+	const char *key, *value;
+	int ka;
+} http_pipeline[] = {
+	{ "GET /index HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
+	  "index", NULL, 1 },
+	{ "PUT /k1 HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789",
+	  KV_PARSE_OK, KV_OP_SET, "k1", "0123456789", 1 },
+	{ "\r\nPOST /k2 HTTP/1.1\r\nContent-Length: 4\r\n\r\n\r\n\r\n", KV_PARSE_OK,
+	  KV_OP_SET, "k2", "\r\n\r\n", 1 },
+	{ "PATCH /k3 HTTP/1.1\r\nContent-Length: 2\r\n\r\nzz", KV_PARSE_BAD_REQUEST,
+	  KV_OP_NONE, NULL, NULL, 1 },
+	{ "DELETE /k1 HTTP/1.1\r\n\r\n", KV_PARSE_OK, KV_OP_DEL, "k1", NULL, 1 },
+	{ "HEAD /k2 HTTP/1.1\r\n\r\n", KV_PARSE_OK, KV_OP_GET, "k2", NULL, 1 },
+	{ "GET / HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, KV_OP_NONE, NULL, NULL, 1 },
+	{ "GET /k2 HTTP/1.1\r\nConnection: close\r\n\r\n", KV_PARSE_OK, KV_OP_GET, "k2",
+	  NULL, 0 },
+};
+
+static void
+http_pipeline_check(const struct built *b, const struct res *r, size_t i)
+{
+	char got[32];
+
+	assert_int_equal(r->r, http_pipeline[i].r);
+	assert_int_equal(r->req.consumed, strlen(http_pipeline[i].msg));
+	assert_int_equal(r->req.http_keepalive, http_pipeline[i].ka);
+	if (r->r != KV_PARSE_OK)
+		return;
+	assert_int_equal(r->req.op, http_pipeline[i].op);
+	memset(got, 0, sizeof(got));
+	kv_stream_copy(&b->s, r->req.argv[0].off, got, r->req.argv[0].len);
+	assert_string_equal(got, http_pipeline[i].key);
+	assert_int_equal(r->req.argc, http_pipeline[i].value ? 2 : 1);
+	if (http_pipeline[i].value != NULL) {
+		memset(got, 0, sizeof(got));
+		kv_stream_copy(&b->s, r->req.argv[1].off, got, r->req.argv[1].len);
+		assert_string_equal(got, http_pipeline[i].value);
+	}
+	check_all_names(b, r);
+}
+
+/* The wrk pipeline, parsed across random spans. */
 static void
 test_http_pipeline(void **state)
 {
-	static const struct {
-		const char *msg;
-		int r;
-		enum kv_op op;
-		const char *key, *value;
-		int ka;
-	} reqs[] = {
-		{ "GET /index HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n\r\n", KV_PARSE_OK, KV_OP_GET,
-		  "index", NULL, 1 },
-		{ "PUT /k1 HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789",
-		  KV_PARSE_OK, KV_OP_SET, "k1", "0123456789", 1 },
-		{ "\r\nPOST /k2 HTTP/1.1\r\nContent-Length: 4\r\n\r\n\r\n\r\n", KV_PARSE_OK,
-		  KV_OP_SET, "k2", "\r\n\r\n", 1 },
-		{ "PATCH /k3 HTTP/1.1\r\nContent-Length: 2\r\n\r\nzz", KV_PARSE_BAD_REQUEST,
-		  KV_OP_NONE, NULL, NULL, 1 },
-		{ "DELETE /k1 HTTP/1.1\r\n\r\n", KV_PARSE_OK, KV_OP_DEL, "k1", NULL, 1 },
-		{ "HEAD /k2 HTTP/1.1\r\n\r\n", KV_PARSE_OK, KV_OP_GET, "k2", NULL, 1 },
-		{ "GET / HTTP/1.1\r\n\r\n", KV_PARSE_BAD_REQUEST, KV_OP_NONE, NULL, NULL, 1 },
-		{ "GET /k2 HTTP/1.1\r\nConnection: close\r\n\r\n", KV_PARSE_OK, KV_OP_GET, "k2",
-		  NULL, 0 },
-	};
-	const size_t nreqs = sizeof(reqs) / sizeof(reqs[0]);
-	char all[2048];
-	size_t len = 0, i, *sizes;
-	uint64_t rng = 11;
-	unsigned int round, n;
-
 	(void)state;
-	for (i = 0; i < nreqs; i++) {
-		memcpy(all + len, reqs[i].msg, strlen(reqs[i].msg));
-		len += strlen(reqs[i].msg);
-	}
-	sizes = sizes_for(len);
-	for (round = 0; round < 300; round++) {
-		struct built b;
-		struct res r;
-
-		if (round == 0)
-			n = split_whole(len, sizes);
-		else if (round == 1)
-			n = split_bytes(len, sizes);
-		else
-			n = split_random(len, 1 + rnd_below(&rng, 64), &rng, sizes);
-		build(&b, all, len, sizes, n);
-		for (i = 0; i < nreqs; i++) {
-			char got[32];
-
-			do_parse(P_HTTP, &b.s, &r);
-			assert_int_equal(r.r, reqs[i].r);
-			assert_int_equal(r.req.consumed, strlen(reqs[i].msg));
-			assert_int_equal(r.req.http_keepalive, reqs[i].ka);
-			if (r.r == KV_PARSE_OK) {
-				assert_int_equal(r.req.op, reqs[i].op);
-				memset(got, 0, sizeof(got));
-				kv_stream_copy(&b.s, r.req.argv[0].off, got, r.req.argv[0].len);
-				assert_string_equal(got, reqs[i].key);
-				assert_int_equal(r.req.argc, reqs[i].value ? 2 : 1);
-				if (reqs[i].value != NULL) {
-					memset(got, 0, sizeof(got));
-					kv_stream_copy(&b.s, r.req.argv[1].off, got,
-						       r.req.argv[1].len);
-					assert_string_equal(got, reqs[i].value);
-				}
-				check_all_names(&b, &r);
-			}
-			kv_stream_consume(&b.s, r.req.consumed, drop_check, &b);
-		}
-		do_parse(P_HTTP, &b.s, &r);
-		assert_int_equal(r.r, KV_PARSE_MORE);
-		unbuild(&b);
-	}
-	free(sizes);
+	CHECK_PIPELINE(P_HTTP, http_pipeline, 11, http_pipeline_check);
 }
 
-/* A 1 MiB body in MSS-sized spans, its names covering it exactly. */
+/* A 1 MiB body in MSS-sized spans, its names covering it exactly (as
+ * parse_split checks). */
 static void
 test_http_big_body(void **state)
 {
 	size_t hdr, len, i, *sizes;
 	char *msg = malloc(KV_VALUE_MAX + 200);
-	struct built b;
 	struct res r;
-	unsigned int n;
 
 	(void)state;
 	if (msg == NULL) {
@@ -1702,15 +1962,10 @@ test_http_big_body(void **state)
 		msg[hdr + i] = (char)(i * 13);
 	len = hdr + KV_VALUE_MAX;
 	sizes = sizes_for(len);
-	for (n = 0, i = 0; i < len; i += 1448)
-		sizes[n++] = len - i < 1448 ? len - i : 1448;
-	build(&b, msg, len, sizes, n);
-	do_parse(P_HTTP, &b.s, &r);
+	parse_split(P_HTTP, msg, len, sizes, split_mss(len, sizes), &r);
 	assert_int_equal(r.r, KV_PARSE_OK);
 	assert_int_equal(r.req.argv[1].off, hdr);
 	assert_int_equal(r.req.argv[1].len, KV_VALUE_MAX);
-	check_names(&b, &r.req.argv[1]);
-	unbuild(&b);
 	check_req(P_HTTP, msg, len, KV_PARSE_OK, KV_OP_SET, NULL, 0, 0, "", WHOLE, NULL);
 	free(sizes);
 	free(msg);
@@ -2037,6 +2292,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resp_big_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_pipeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_err_buffer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_arity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_expect_continue, setup, teardown),

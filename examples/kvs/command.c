@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs's command table. Arity, flags and key positions are Redis
+ * 7.0's for the same commands, so that a client sees here what a Redis
+ * server would tell it.
+ */
+#include <string.h>
+
+#include "command.h"
+#include "reply.h"
+
+#define ROW(op, name, arity, flags, first, last, step, args_max, key_values, run) \
+	[op] = { name, sizeof(name) - 1, arity, flags, first, last, step, args_max, \
+		 key_values, run }
+
+#define RO_FAST (KVC_READONLY | KVC_FAST)
+#define CONN (KVC_LOADING | KVC_STALE)
+
+const struct kv_command kv_commands[KV_OP_COUNT] = {
+	/*  op                name        arity flags            keys     max kv handler */
+	ROW(KV_OP_PING,       "ping",     -1, KVC_FAST,          0, 0, 0, 1, 0, kv_cmd_ping),
+	ROW(KV_OP_GET,        "get",       2, RO_FAST,           1, 1, 1, 0, 0, kv_cmd_get),
+	ROW(KV_OP_SET,        "set",      -3, KVC_WRITE | KVC_DENYOOM,
+							     1, 1, 1, 0, 1, kv_cmd_set),
+	ROW(KV_OP_DEL,        "del",      -2, KVC_WRITE,         1, -1, 1, 0, 0, kv_cmd_del),
+	ROW(KV_OP_EXISTS,     "exists",   -2, RO_FAST,           1, -1, 1, 0, 0, kv_cmd_exists),
+	ROW(KV_OP_MSET,       "mset",     -3, KVC_WRITE | KVC_DENYOOM,
+							     1, -1, 2, 0, 1, kv_cmd_mset),
+	ROW(KV_OP_MGET,       "mget",     -2, RO_FAST,           1, -1, 1, 0, 0, kv_cmd_mget),
+	ROW(KV_OP_INCR,       "incr",      2, KVC_WRITE | KVC_DENYOOM | KVC_FAST,
+							     1, 1, 1, 0, 0, kv_cmd_incr),
+	ROW(KV_OP_DBSIZE,     "dbsize",    1, RO_FAST,           0, 0, 0, 0, 0, kv_cmd_dbsize),
+	ROW(KV_OP_FLUSHALL,   "flushall", -1, KVC_WRITE,         0, 0, 0, 1, 0, kv_cmd_flushall),
+	ROW(KV_OP_INFO,       "info",     -1, CONN,              0, 0, 0, 0, 0, kv_cmd_info),
+	ROW(KV_OP_CONFIG_GET, "config",   -2, 0,                 0, 0, 0, 0, 0, kv_cmd_config_get),
+	ROW(KV_OP_COMMAND,    "command",  -1, CONN,              0, 0, 0, 0, 0, kv_cmd_command),
+	ROW(KV_OP_QUIT,       "quit",     -1, KVC_NOSCRIPT | CONN | KVC_FAST | KVC_NO_AUTH |
+					  KVC_ALLOW_BUSY,    0, 0, 0, 0, 0, kv_cmd_quit),
+	ROW(KV_OP_SELECT,     "select",    2, CONN | KVC_FAST,   0, 0, 0, 0, 0, kv_cmd_select),
+	ROW(KV_OP_ECHO,       "echo",      2, KVC_FAST,          0, 0, 0, 0, 0, kv_cmd_echo),
+};
+
+static const char *const flag_names[] = {
+	"write", "readonly", "denyoom", "admin", "noscript", "loading", "stale",
+	"fast", "no_auth", "allow_busy",
+};
+
+const struct kv_command *
+kv_command_find(const char *name, size_t len)
+{
+	unsigned int op;
+
+	for (op = 1; op < KV_OP_COUNT; op++)
+		if (kv_commands[op].name_len == len &&
+		    memcmp(kv_commands[op].name, name, len) == 0)
+			return &kv_commands[op];
+	return NULL;
+}
+
+/* Count the element a reply.h writer put at buf + len, or fail when it
+ * did not fit. */
+#define APPEND(call)                      \
+	do {                              \
+		int n_ = (call);          \
+		if (n_ < 0)               \
+			return -1;        \
+		len += (size_t)n_;        \
+	} while (0)
+
+int
+kv_command_info(const struct kv_command *cmd, char *buf, size_t size)
+{
+	size_t len = 0, i;
+	long nflags = 0;
+
+	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		nflags += (cmd->flags >> i) & 1;
+	APPEND(kv_resp_array_header(buf, size, 6));
+	APPEND(kv_resp_bulk_header(buf + len, size - len, cmd->name_len));
+	if (size - len < cmd->name_len + 2u)
+		return -1;
+	memcpy(buf + len, cmd->name, cmd->name_len);
+	memcpy(buf + len + cmd->name_len, "\r\n", 2);
+	len += cmd->name_len + 2u;
+	APPEND(kv_resp_integer(buf + len, size - len, cmd->arity));
+	APPEND(kv_resp_array_header(buf + len, size - len, nflags));
+	for (i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if ((cmd->flags >> i) & 1)
+			APPEND(kv_resp_simple(buf + len, size - len, flag_names[i]));
+	APPEND(kv_resp_integer(buf + len, size - len, cmd->first_key));
+	APPEND(kv_resp_integer(buf + len, size - len, cmd->last_key));
+	APPEND(kv_resp_integer(buf + len, size - len, cmd->key_step));
+	return (int)len;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs: SET EX/PX deadlines by key, in DRAM only (after a restart a key
+ * set with a TTL no longer expires). exec.c deletes a key whose deadline
+ * passed when a command next looks it up.
+ */
+#ifndef KVS_EXPIRY_H
+#define KVS_EXPIRY_H
+
+#include <stdint.h>
+
+struct kv_expiry_node;
+
+struct kv_expiry {
+	struct kv_expiry_node *b[4096];
+	uint64_t n;               /* keys with a deadline: 0 spares lookups */
+};
+
+/* An empty table, or NULL (out of memory). */
+struct kv_expiry *kv_expiry_open(void);
+void kv_expiry_close(struct kv_expiry *e);
+
+/* Milliseconds since the epoch: the clock deadlines are on. */
+uint64_t kv_expiry_now_ms(void);
+/* @key's deadline, 0 when it has none. */
+uint64_t kv_expiry_get(struct kv_expiry *e, const char *key, uint16_t len);
+/* Give @key a deadline (out of memory: it keeps none). */
+void kv_expiry_set(struct kv_expiry *e, const char *key, uint16_t len,
+		   uint64_t deadline_ms);
+void kv_expiry_clear(struct kv_expiry *e, const char *key, uint16_t len);
+void kv_expiry_clear_all(struct kv_expiry *e);
+
+#endif /* KVS_EXPIRY_H */

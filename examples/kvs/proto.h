@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs: the RESP (proto_resp.c) and HTTP (proto_http.c) parsers. Both
+ * are stateless: each call parses one request at the start of the stream.
+ */
+#ifndef KVS_PROTO_H
+#define KVS_PROTO_H
+
+#include <stddef.h>
+
+#include "request.h"
+#include "stream.h"
+
+/* Parse results. */
+#define KV_PARSE_OK 1             /* *req holds one complete request */
+#define KV_PARSE_MORE 0           /* incomplete: wait for more bytes */
+#define KV_PARSE_BAD_REQUEST -1   /* well-framed but invalid (unknown
+                                   * command, wrong arguments): reply with
+                                   * the error, skip req->consumed bytes */
+#define KV_PARSE_BAD_STREAM -2    /* framing broken: reply, then close */
+
+/* The HTTP parser's errors: the status line it wants for the reply. */
+#define KV_HTTP_400 "400 Bad Request"
+#define KV_HTTP_405 "405 Method Not Allowed"
+#define KV_HTTP_411 "411 Length Required"
+#define KV_HTTP_413 "413 Payload Too Large"
+#define KV_HTTP_414 "414 URI Too Long"
+#define KV_HTTP_431 "431 Request Header Fields Too Large"
+#define KV_HTTP_505 "505 HTTP Version Not Supported"
+
+/* Parse one request at the start of the stream. On an error, @err (of
+ * @errlen bytes) receives the message for the client. */
+int kv_resp_parse(const struct kv_stream *s, struct kv_request *req,
+		  char *err, size_t errlen);
+int kv_http_parse(const struct kv_stream *s, struct kv_request *req,
+		  char *err, size_t errlen);
+/*
+ * What the parsers fill in:
+ * - argv: the arguments after the command name, as stream offsets, never
+ *   copied. SET: argv[0] key, argv[1] value only (EX/PX/NX/XX go to
+ *   expire_ms and set_flags). CONFIG GET: the parameters only. MSET: key,
+ *   value, key, value... Other commands: their arguments as sent.
+ *   HTTP: argv[0] the key (the path after '/', before any '?'); PUT and
+ *   POST: argv[1] the body.
+ * - RESP refuses keys over KV_KEY_MAX ("ERR key too long") and values over
+ *   KV_VALUE_MAX ("ERR value too large") as BAD_REQUEST, once the whole
+ *   request is there; HTTP says "414 URI Too Long", and a Content-Length
+ *   over KV_VALUE_MAX is BAD_STREAM "413 Payload Too Large" (not waited for).
+ * - Empty RESP requests ("*0\r\n", "*-1\r\n", blank inline lines) get no
+ *   reply, as in Redis: they are counted in the next request's consumed.
+ * - consumed is 0 with KV_PARSE_MORE and KV_PARSE_BAD_STREAM; err, when
+ *   given, is "" unless an error is returned, always NUL-terminated, and
+ *   holds no CR or LF. HTTP errors start with the status code
+ *   ("400 Bad Request"); http_keepalive is set with BAD_REQUEST too.
+ */
+
+#endif /* KVS_PROTO_H */

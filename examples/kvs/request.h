@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs: a request as the parsers hand it to execution (proto.h says
+ * how each parser fills it in). Arguments are byte ranges of the receive
+ * stream, never copies.
+ */
+#ifndef KVS_REQUEST_H
+#define KVS_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KV_MAX_ARGS 64            /* RESP arguments per command */
+
+enum kv_op {
+	KV_OP_NONE = 0,
+	KV_OP_PING, KV_OP_GET, KV_OP_SET, KV_OP_DEL, KV_OP_EXISTS,
+	KV_OP_MSET, KV_OP_MGET, KV_OP_INCR, KV_OP_DBSIZE, KV_OP_FLUSHALL,
+	KV_OP_INFO, KV_OP_CONFIG_GET, KV_OP_COMMAND, KV_OP_QUIT, KV_OP_SELECT,
+	KV_OP_ECHO,
+	KV_OP_COUNT               /* not a command: how many there are, + 1 */
+};
+
+/* Flags of SET. */
+#define KV_SET_NX 0x1             /* only if absent */
+#define KV_SET_XX 0x2             /* only if present */
+
+/* A byte range of the stream. */
+struct kv_arg {
+	size_t off;
+	size_t len;
+};
+
+struct kv_request {
+	enum kv_op op;            /* its row of kv_commands[] (command.h) */
+	unsigned int argc;        /* arguments after the command name */
+	struct kv_arg argv[KV_MAX_ARGS];
+	uint32_t set_flags;       /* KV_SET_* */
+	int64_t expire_ms;        /* SET EX/PX: > 0 when given */
+	size_t consumed;          /* bytes of the stream the request used */
+	int http;                 /* parsed from HTTP, reply in HTTP */
+	int http_keepalive;       /* HTTP: keep the connection open after */
+	int http_expect_continue; /* HTTP, with KV_PARSE_MORE: the headers are
+	                           * complete, the body is not, and the client
+	                           * waits for "HTTP/1.1 100 Continue\r\n\r\n"
+	                           * (send it once per request). 0 otherwise. */
+	int http_head;            /* HTTP HEAD (op KV_OP_GET): reply with the
+	                           * GET's headers, without the body */
+};
+
+#endif /* KVS_REQUEST_H */
