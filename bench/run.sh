@@ -5,7 +5,10 @@
 #   bench/run.sh                 the full run (about 30 minutes), results in
 #                                bench/results/, doc/benchmarks.md and
 #                                doc/img/bench-*.png regenerated
-#   bench/run.sh --quick         a smaller matrix, under two minutes
+#   bench/run.sh --quick         a smaller matrix, under two minutes; its
+#                                result goes to bench/results/ only (a quick
+#                                run never rewrites doc/; --doc FILE writes
+#                                its report elsewhere)
 #   bench/run.sh --quick --smoke the test: every system answers SET/GET
 #                                correctly (no timing assertion); writes no
 #                                result; last line "N passed, M failed"

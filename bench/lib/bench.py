@@ -1824,7 +1824,8 @@ def main():
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--skip-unbuilt", action="store_true")
     ap.add_argument("--out")
-    ap.add_argument("--doc")
+    ap.add_argument("--doc", metavar="FILE",
+                    help="write the report here (default: doc/benchmarks.md, full runs only)")
     ap.add_argument("--build-dir", default=os.environ.get("BUILD_DIR", os.path.join(REPO, "build")))
     ap.add_argument("--eal-mem", default=os.environ.get("BENCH_EAL_MEM", "--no-huge -m 512"))
     ap.add_argument("--report", metavar="JSON",
@@ -1880,8 +1881,15 @@ def main():
                 with open(os.path.join(outdir, fn), "w") as f:
                     json.dump(doc, f, indent=1)
             PROG.say("wrote %s" % os.path.join(outdir, name))
-            if not args.no_doc:
+            # Only a full run may rewrite the committed doc/benchmarks.md and
+            # its plots; a quick run's figures would replace the real ones.
+            if args.no_doc:
+                pass
+            elif ctx.mode == "full" or args.doc:
                 report(doc, args.doc, ctx.work)
+            else:
+                PROG.say("%s run: doc/benchmarks.md left alone (--doc FILE writes a report)"
+                         % ctx.mode)
         print_summary(doc)
         for line in checks.lines:
             print(line)
