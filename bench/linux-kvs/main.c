@@ -384,8 +384,10 @@ conn_run(struct server *srv, struct conn *c)
 		more = conn_execute(srv, c);
 		if (srv->dirty) {
 			if (pst_pool_drain(srv->pool) != 0) {
+				/* Never write a reply that waited for it. */
 				fprintf(stderr, "linux-kvs: drain failed: %s\n", pst_errormsg());
 				ex_force_quit = 1;
+				return;
 			}
 			srv->drains++;
 			srv->dirty = 0;
@@ -539,7 +541,7 @@ usage(void)
 		"  --index wal|btree        persistent index (default wal)\n"
 		"  --pool-file F            pool file (default /dev/shm/linux-kvs.pool)\n"
 		"  --pool-bufs N            buffers when creating the pool (default 262144)\n"
-		"  --persist MODE           auto|flush|msync|fence (default flush)\n"
+		KV_MAIN_PERSIST_USAGE
 		"  --pm-drain-delay-us N    extra latency per drain, emulating slower PM\n"
 		"  --resp-port P            RESP port (default 6379, 0: off)\n"
 		"  --http-port P            HTTP port (default 8080, 0: off)\n"

@@ -459,19 +459,28 @@ void
 kv_cmd_info(struct kv_call *c)
 {
 	struct kv_store *st = c->srv->store;
+	struct pst_pool_stats ps;
+	struct pst_pool_info pi;
 	char buf[1024];
 	int n;
 
+	pst_pool_stats(st->pool, &ps);
+	pst_pool_info(st->pool, &pi);
 	n = snprintf(buf, sizeof(buf),
 		     "# Server\r\nredis_version:7.0.0\r\npaste_kvs:1\r\nindex:%s\r\n"
 		     "value_mode:%s\r\n# Clients\r\nconnected_clients:%u\r\n"
 		     "# Stats\r\ntotal_commands_processed:%" PRIu64 "\r\n"
 		     "keyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64 "\r\n"
 		     "# Persistence\r\nrecovered_keys:%" PRIu64 "\r\ntorn_entries:%" PRIu64
+		     "\r\npersist_mode:%s\r\ndrain_failures:%" PRIu64
+		     "\r\nwrites_refused:%d\r\nmisconf_refused:%" PRIu64
 		     "\r\n# Keyspace\r\ndb0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0\r\n",
 		     st->ops->name, st->copy_mode ? "copy" : "zero-copy", c->srv->n_conns,
 		     c->srv->requests, st->hits, st->gets - st->hits, st->recovered,
-		     st->report.torn + st->torn_values, kv_store_count(st), c->srv->expiry->n);
+		     st->report.torn + st->torn_values,
+		     pst_persist_mode_name(pi.persist_mode), ps.drain_failures,
+		     c->srv->drain_failed, c->srv->misconf_refused,
+		     kv_store_count(st), c->srv->expiry->n);
 	resp_bulk_bytes(c, buf, (size_t)n);
 }
 
@@ -573,6 +582,21 @@ kv_cmd_quit(struct kv_call *c)
 
 /* ---- the request loop step -------------------------------------------- */
 
+/* Like Redis's MISCONF: a write that could not be made durable is never
+ * acknowledged; HTTP 503. */
+static void
+refuse_write(struct kv_call *c)
+{
+	c->srv->misconf_refused++;
+	if (c->req->http)
+		http_error(c, "503 Service Unavailable", !c->req->http_keepalive);
+	else
+		resp_str(c, kv_resp_error,
+			 "MISCONF paste-kvs cannot make writes durable (drain of the "
+			 "pool failed): write commands are refused until a drain "
+			 "succeeds, see INFO persistence");
+}
+
 long
 kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	     const struct kv_out *out)
@@ -615,6 +639,8 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 			http_error(c, err[0] ? err : "400 Bad Request", !req.http_keepalive);
 		else
 			resp_str(c, kv_resp_error, err[0] ? err : "ERR bad request");
+	} else if (x->drain_failed && (kv_commands[req.op].flags & KVC_WRITE)) {
+		refuse_write(c);
 	} else {
 		kv_commands[req.op].run(c);
 	}

@@ -26,7 +26,12 @@ struct kv_exec {
 	struct kv_expiry *expiry;   /* SET EX/PX deadlines (expiry.h) */
 	int values_in_dram;         /* linux-kvs: stream bytes are in DRAM */
 	unsigned int n_conns;       /* maintained by the server, for INFO */
+	/* Set by the server while drains fail (msync error): write commands
+	 * get -MISCONF instead of being executed, reads are served. Cleared
+	 * by the server when a drain succeeds again. */
+	int drain_failed;
 	uint64_t requests, bad_requests, bad_streams, expired;
+	uint64_t misconf_refused;   /* writes refused while drain_failed */
 };
 
 int kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram);

@@ -42,7 +42,7 @@ usage(void)
 		"  --copy                   copy values out of packet buffers (baseline)\n"
 		"  --pool-file F            pool file (default /dev/shm/paste-kvs.pool)\n"
 		"  --pool-bufs N            buffers when creating the pool (default 262144)\n"
-		"  --persist MODE           auto|flush|msync|fence (default flush)\n"
+		KV_MAIN_PERSIST_USAGE
 		"  --pm-drain-delay-us N    extra latency per drain, emulating slower PM\n"
 		"  --resp-port P            RESP port (default 6379, 0: off)\n"
 		"  --http-port P            HTTP port (default 8080, 0: off)\n"
@@ -209,18 +209,31 @@ print_stats(const struct kv_server *srv)
 	       ss.tx_packets, ss.tx_dropped, ss.rx_dropped, ss.tcp_retransmits);
 }
 
+/* A poll failed its drain (ret < 0) or completed it: writes are refused
+ * (MISCONF) from the first failed drain until the next one succeeds, which
+ * also sends the replies that waited for it. */
+static void
+track_drains(struct kv_server *srv, int ret)
+{
+	if ((ret < 0) == srv->exec.drain_failed)
+		return;
+	srv->exec.drain_failed = ret < 0;
+	if (ret < 0)
+		fprintf(stderr, "paste-kvs: drain failed: %s; refusing writes (MISCONF) "
+			"until a drain succeeds\n", pst_errormsg());
+	else
+		fprintf(stderr, "paste-kvs: drain succeeded again; accepting writes\n");
+}
+
 /* Poll until SIGINT or SIGTERM, with statistics every --stats-period. */
 static void
-serve(const struct kv_server *srv, double stats_period)
+serve(struct kv_server *srv, double stats_period)
 {
 	double next_stats = 0;
 	unsigned int polls = 0;
 
 	while (!ex_force_quit) {
-		if (pst_stack_poll(srv->stack) < 0) {
-			fprintf(stderr, "paste-kvs: drain failed: %s\n", pst_errormsg());
-			break;
-		}
+		track_drains(srv, pst_stack_poll(srv->stack));
 		/* Reading the clock on every poll takes a visible share of the
 		 * core: look at it every 1024 polls. */
 		if (stats_period > 0 && (++polls & 1023) == 0 && ex_now_s() >= next_stats) {

@@ -36,6 +36,9 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 		return ex_parse_u64(arg, 0, UINT64_MAX, &o->pool_bufs);
 	case 'P':
 		return pst_persist_mode_parse(arg, &o->persist) == 0 ? 0 : -1;
+	case 'u':
+		o->persist_unsafe = 1;
+		return 0;
 	case 'd':
 		return ex_parse_u32(arg, 0, UINT32_MAX, &o->drain_delay_us);
 	case 'r':
@@ -59,7 +62,9 @@ kv_main_open_store(const struct kv_main_opts *o, const char *prog, int copy_mode
 		.path = o->pool_file,
 		.persist_mode = o->persist,
 		.drain_delay_ns = o->drain_delay_us * 1000,
+		.persist_unsafe = o->persist_unsafe,
 	};
+	struct pst_pool_info info;
 	struct pst_pool *pool;
 	int ret;
 
@@ -68,6 +73,14 @@ kv_main_open_store(const struct kv_main_opts *o, const char *prog, int copy_mode
 		fprintf(stderr, "%s: pool %s: %s\n", prog, o->pool_file, pst_errormsg());
 		return NULL;
 	}
+	pst_pool_info(pool, &info);
+	if (info.fs_volatile)
+		printf("%s: pool %s is in RAM (tmpfs): nothing survives a power cut, "
+		       "in any persist mode\n", prog, o->pool_file);
+	else if (!info.is_pmem && info.persist_mode != PST_PERSIST_MSYNC)
+		printf("%s: --persist-unsafe: persist mode %s does not make writes "
+		       "durable on %s\n", prog, pst_persist_mode_name(info.persist_mode),
+		       o->pool_file);
 	ret = kv_store_open(store, pool, o->index, copy_mode);
 	if (ret != 0) {
 		fprintf(stderr, "%s: index %s: %s (%s)\n", prog, o->index->name,

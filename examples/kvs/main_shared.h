@@ -20,6 +20,7 @@ struct kv_main_opts {
 	uint64_t pool_bufs;             /* when the pool is created */
 	const struct kv_index_ops *index;
 	enum pst_persist_mode persist;
+	int persist_unsafe;             /* flush/fence allowed where not durable */
 	uint32_t drain_delay_us;
 	uint16_t resp_port, http_port;  /* 0: off */
 	unsigned int max_conns;
@@ -28,7 +29,7 @@ struct kv_main_opts {
 
 #define KV_MAIN_OPTS_DEFAULT(file) {                                   \
 	.pool_file = (file), .pool_bufs = 262144, .index = &kv_index_wal, \
-	.persist = PST_PERSIST_FLUSH, .resp_port = 6379, .http_port = 8080, \
+	.persist = PST_PERSIST_AUTO, .resp_port = 6379, .http_port = 8080, \
 	.max_conns = 1024,                                               \
 }
 
@@ -39,6 +40,7 @@ struct kv_main_opts {
 	{ "pool-file", required_argument, NULL, 'f' },                  \
 	{ "pool-bufs", required_argument, NULL, 'b' },                  \
 	{ "persist", required_argument, NULL, 'P' },                    \
+	{ "persist-unsafe", no_argument, NULL, 'u' },                   \
 	{ "pm-drain-delay-us", required_argument, NULL, 'd' },          \
 	{ "resp-port", required_argument, NULL, 'r' },                  \
 	{ "http-port", required_argument, NULL, 'h' },                  \
@@ -49,9 +51,17 @@ struct kv_main_opts {
  * @return 0, -1 on a bad value, 1 when @opt is none of them. */
 int kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg);
 
+/* The usage lines of the persistence options, for each program's usage. */
+#define KV_MAIN_PERSIST_USAGE                                                    \
+	"  --persist MODE           auto|flush|msync|fence (default auto: flush on\n" \
+	"                           persistent memory, else msync per drain)\n"      \
+	"  --persist-unsafe         allow flush/fence on a storage file that is not\n" \
+	"                           persistent memory: writes are NOT durable there\n"
+
 /*
  * Open the pool file (created when missing) and the store on it, and print
- * what recovery found, on lines that start with @prog.
+ * what recovery found, on lines that start with @prog. A pool in RAM
+ * (tmpfs) gets a one-line warning that nothing survives a power cut.
  * @return the pool, or NULL (reported; nothing left open).
  */
 struct pst_pool *kv_main_open_store(const struct kv_main_opts *o, const char *prog,

@@ -82,17 +82,22 @@ pst_name_length(pst_name name)
 
 /** How flushes reach the medium. */
 enum pst_persist_mode {
-	/** Decide from the mapping: cache-line flush + drain when libpmem's
-	 *  pmem_is_pmem() says the file is persistent memory (fence only on
-	 *  eADR platforms, pmem_has_auto_flush()), msync otherwise. */
+	/** Decide from the mapping, always durable: cache-line flush + drain
+	 *  when libpmem's pmem_is_pmem() says the file is persistent memory
+	 *  (fence only on eADR platforms, pmem_has_auto_flush()), msync
+	 *  otherwise (msync per drain on a page-cache file). */
 	PST_PERSIST_AUTO = 0,
 	/** Always flush cache lines and drain (clwb/clflushopt + sfence), as
-	 *  on real NVMM; used to emulate persistent memory on /dev/shm. */
+	 *  on real NVMM; used to emulate persistent memory on /dev/shm. Not
+	 *  durable on a storage-backed file that is not persistent memory
+	 *  (the page cache is never written back): refused there unless
+	 *  pst_pool_config.persist_unsafe is set. */
 	PST_PERSIST_FLUSH,
 	/** Always msync the dirty range at drain time (page-cache files). */
 	PST_PERSIST_MSYNC,
 	/** Flushes are not needed (eADR: caches are in the power-fail domain);
-	 *  a drain is only a store fence. */
+	 *  a drain is only a store fence. Refused like FLUSH on a
+	 *  storage-backed file that is not persistent memory. */
 	PST_PERSIST_FENCE,
 };
 
@@ -115,6 +120,10 @@ struct pst_pool_config {
 	 *  data durable also waits this many nanoseconds (PASTE evaluated
 	 *  10 us). 0: no delay. */
 	uint32_t drain_delay_ns;
+	/** Nonzero: accept PST_PERSIST_FLUSH or PST_PERSIST_FENCE on a file
+	 *  that is neither persistent memory nor in RAM (ext4, xfs without
+	 *  DAX), where they make nothing durable: durability given up. */
+	int persist_unsafe;
 };
 
 /** Read-only facts about an open pool. */
@@ -126,6 +135,8 @@ struct pst_pool_info {
 	uint32_t layout_version;  /**< on-media layout version */
 	enum pst_persist_mode persist_mode; /**< mode in force (never AUTO) */
 	int is_pmem;              /**< libpmem's pmem_is_pmem() of the mapping */
+	int fs_volatile;          /**< the file is in RAM (tmpfs, ramfs): nothing
+				   *   in it survives a power cut */
 	void *base;               /**< where the file is mapped now */
 	void *bufs;               /**< address of buffer 0 */
 };
@@ -142,7 +153,8 @@ struct pst_pool_stats {
 	uint64_t nobufs;          /**< requests refused with -ENOBUFS */
 	uint64_t flushes;         /**< flush calls */
 	uint64_t bytes_flushed;   /**< bytes covered by flush calls */
-	uint64_t drains;          /**< drain calls */
+	uint64_t drains;          /**< successful drains */
+	uint64_t drain_failures;  /**< drains that failed (msync error) */
 	uint64_t msyncs;          /**< msync system calls issued */
 };
 
@@ -168,7 +180,8 @@ struct pst_pool;
  *   Path, geometry (buf_count required) and persistence mode.
  * @return
  *   The open pool, or NULL with ::pst_errno set:
- *    - EINVAL: missing path, bad buffer size or count, bad mode;
+ *    - EINVAL: missing path, bad buffer size or count, bad mode, or a
+ *      mode that is not durable on this file (see pst_persist_mode);
  *    - EEXIST: a file already exists at the path (it is left untouched);
  *    - EOPNOTSUPP: the file system cannot create unnamed files (O_TMPFILE);
  *    - ENOSPC, EACCES, ...: the file could not be created or sized;
@@ -187,7 +200,8 @@ struct pst_pool *pst_pool_create(const struct pst_pool_config *cfg);
  *   Path; non-zero buf_size / buf_count must match the file.
  * @return
  *   The open pool, or NULL with ::pst_errno set:
- *    - EINVAL: missing path or bad mode;
+ *    - EINVAL: missing path, bad mode, or a mode that is not durable on
+ *      this file (see pst_persist_mode);
  *    - ENOENT: no file at the path; EACCES: not readable and writable;
  *    - PST_ETRUNC: the file is shorter than a header or than its geometry;
  *    - PST_EFOREIGN: bad magic, not a paste pool;
@@ -329,6 +343,11 @@ int pst_pool_flush(struct pst_pool *pool, const void *addr, size_t len);
  * Wait until every flush issued so far is durable (one sfence on NVMM, one
  * msync of the dirty range on page-cache files). Buffers released before the
  * drain return to the free list.
+ * A failed drain (msync error) is not a drain: pst_pool_stats::drains does
+ * not move (drain_failures does), released buffers stay out of the free
+ * list, the flushed ranges stay pending and the next drain syncs them
+ * again. Nothing that waited for it may be acknowledged until a later drain
+ * succeeds.
  * @return 0, or a negative errno if msync failed.
  */
 int pst_pool_drain(struct pst_pool *pool);

@@ -112,7 +112,11 @@ void pst_stack_close(struct pst_stack *stack);
 /**
  * One run-to-completion iteration.
  * @return the number of frames received and sent (0: idle), or a negative
- *   errno if the drain failed (nothing was sent then).
+ *   errno if a drain failed (msync error). Nothing was sent then: the
+ *   frames stay queued until a later poll's drain succeeds (the pool syncs
+ *   the same ranges again), and what does not fit in the TX queue
+ *   meanwhile is dropped for TCP to retransmit. Nothing that waited for
+ *   the drain is acknowledged; the caller may keep polling to retry.
  */
 int pst_stack_poll(struct pst_stack *stack);
 

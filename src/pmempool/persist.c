@@ -3,6 +3,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/magic.h>
+#include <sys/vfs.h>
+
 #include <libpmem.h>
 
 #include "error.h"
@@ -69,6 +72,30 @@ pst_persist_init(struct pst_persist *p, enum pst_persist_mode mode,
 }
 
 int
+pst_persist_check_durable(enum pst_persist_mode mode, int is_pmem,
+			  int fs_volatile, int unsafe, const char *path)
+{
+	if (mode == PST_PERSIST_MSYNC || is_pmem || fs_volatile || unsafe)
+		return 0;
+	return pst_fail(EINVAL,
+			"pool %s: persist mode %s does not make writes durable on a file "
+			"that is not persistent memory (its page cache is never written "
+			"back by a fence or cache flush); use auto or msync, or give up "
+			"durability explicitly (persist_unsafe; paste-kvs --persist-unsafe)",
+			path, pst_persist_mode_name(mode));
+}
+
+int
+pst_persist_fs_volatile(int fd)
+{
+	struct statfs st;
+
+	if (fstatfs(fd, &st) != 0)
+		return pst_fail(errno, "fstatfs: %s", strerror(errno));
+	return st.f_type == TMPFS_MAGIC || st.f_type == RAMFS_MAGIC;
+}
+
+int
 pst_persist_flush(struct pst_persist *p, const void *addr, size_t len)
 {
 	const char *lo = addr;
@@ -114,28 +141,45 @@ delay(uint32_t ns)
 		 (uint64_t)t.tv_nsec - (uint64_t)t0.tv_nsec < ns);
 }
 
+/* The part of a drain that can fail: 0 or an errno value. */
+static int
+sync_pending(struct pst_persist *p)
+{
+	if (p->mode != PST_PERSIST_MSYNC) {
+		pmem_drain();
+		return 0;
+	}
+	if (p->dirty_hi == NULL || p->dirty_hi <= p->dirty_lo)
+		return 0;
+	p->msyncs++;
+	if (pmem_msync(p->dirty_lo, (size_t)(p->dirty_hi - p->dirty_lo)) != 0)
+		return errno != 0 ? errno : EIO;
+	return 0;
+}
+
 int
 pst_persist_drain(struct pst_persist *p)
 {
+	int err = 0;
+
 	if (p->pending && p->delay_ns > 0)
 		delay(p->delay_ns);
-	if (p->hook.on_drain != NULL)
-		p->hook.on_drain(p->hook.ctx);
+	if (p->hook.fail_drain != NULL)
+		err = p->hook.fail_drain(p->hook.ctx);
+	if (err == 0)
+		err = sync_pending(p);
+	if (err != 0) {
+		/* Not drained: the dirty range and pending stay, so the next
+		 * drain syncs them again, and callers release or send nothing
+		 * that waited for this one. */
+		p->drain_failures++;
+		return pst_fail(err, "drain of the pool failed (msync): %s", strerror(err));
+	}
 	p->drains++;
-	if (p->mode != PST_PERSIST_MSYNC) {
-		pmem_drain();
-		p->pending = 0;
-		return 0;
-	}
-	if (p->dirty_hi != NULL && p->dirty_hi > p->dirty_lo) {
-		p->msyncs++;
-		/* On failure the range stays dirty so the next drain retries. */
-		if (pmem_msync(p->dirty_lo, (size_t)(p->dirty_hi - p->dirty_lo)) != 0)
-			return pst_fail(errno, "msync of the pool failed: %s",
-					strerror(errno));
-	}
 	p->dirty_lo = p->dirty_hi = NULL;
 	p->pending = 0;
+	if (p->hook.on_drain != NULL)
+		p->hook.on_drain(p->hook.ctx);
 	return 0;
 }
 

@@ -13,10 +13,16 @@
 
 #include "paste_pool.h"
 
-/* Observer of persistence events, for tests. Either callback may be NULL. */
+/* Observer of persistence events, for tests. Any callback may be NULL.
+ * on_drain runs after a drain succeeded (what was flushed before it is
+ * durable), never after a failed one. fail_drain is the fault injection
+ * of failed drains: it runs first in every drain and returns 0 to let the
+ * drain run, or an errno value (EIO) to make it fail as a failed msync
+ * does, in any mode: nothing is synced, nothing counted as drained. */
 struct pst_persist_hook {
 	void (*on_flush)(void *ctx, const void *addr, size_t len);
 	void (*on_drain)(void *ctx);
+	int (*fail_drain)(void *ctx);
 	void *ctx;
 };
 
@@ -32,7 +38,8 @@ struct pst_persist {
 	uint32_t delay_ns;    /* emulated extra drain latency */
 	uint64_t flushes;
 	uint64_t bytes_flushed;
-	uint64_t drains;
+	uint64_t drains;         /* successful drains only */
+	uint64_t drain_failures;
 	uint64_t msyncs;
 	struct pst_persist_hook hook;
 };
@@ -42,11 +49,28 @@ struct pst_persist {
 int pst_persist_init(struct pst_persist *p, enum pst_persist_mode mode,
 		     void *base, size_t len, int is_pmem);
 
+/*
+ * Refuse a mode that would not make drained data durable on this file:
+ * flush and fence (store fences, cache-line flushes) do not write a page
+ * cache back to storage, so on a file that is neither persistent memory
+ * (@is_pmem) nor in RAM anyway (@fs_volatile: tmpfs, where nothing is
+ * durable in any mode) they need @unsafe. @mode is the resolved mode.
+ * Returns 0 or -EINVAL with a message naming @path.
+ */
+int pst_persist_check_durable(enum pst_persist_mode mode, int is_pmem,
+			      int fs_volatile, int unsafe, const char *path);
+
+/* 1 when the file open as @fd lives in RAM (tmpfs, ramfs): nothing in it
+ * survives a power cut. 0 otherwise, or -errno of fstatfs. */
+int pst_persist_fs_volatile(int fd);
+
 /* Write back [addr, addr+len); durable after the next drain.
  * Returns 0 or -EINVAL when the range leaves the mapping. */
 int pst_persist_flush(struct pst_persist *p, const void *addr, size_t len);
 
-/* Make every earlier flush durable. Returns 0 or -errno of msync. */
+/* Make every earlier flush durable. Returns 0, or -errno of msync (or of
+ * the hook's fail_drain): then nothing is counted as drained, the flushed
+ * ranges stay pending and the next drain syncs them again. */
 int pst_persist_drain(struct pst_persist *p);
 
 /* Install (or with NULL remove) the hook of domain @p. */

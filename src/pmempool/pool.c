@@ -86,6 +86,7 @@ pst_pool_info(const struct pst_pool *pool, struct pst_pool_info *info)
 	info->layout_version = pool->hdr->layout_version;
 	info->persist_mode = pool->persist.mode;
 	info->is_pmem = pool->is_pmem;
+	info->fs_volatile = pool->fs_volatile;
 	info->base = pool->base;
 	info->bufs = pool->bufs;
 	return 0;
@@ -108,6 +109,7 @@ pst_pool_stats(const struct pst_pool *pool, struct pst_pool_stats *stats)
 	stats->flushes = pool->persist.flushes;
 	stats->bytes_flushed = pool->persist.bytes_flushed;
 	stats->drains = pool->persist.drains;
+	stats->drain_failures = pool->persist.drain_failures;
 	stats->msyncs = pool->persist.msyncs;
 	return 0;
 }

@@ -241,6 +241,13 @@ pst_pool_map(const struct pst_pool_config *cfg, int locked_fd)
 			       pool->map_len, pool->is_pmem);
 	if (ret != 0)
 		goto fail;
+	ret = pst_persist_fs_volatile(pool->fd);
+	if (ret < 0)
+		goto fail;
+	pool->fs_volatile = ret;
+	if (pst_persist_check_durable(pool->persist.mode, pool->is_pmem, pool->fs_volatile,
+				      cfg->persist_unsafe, cfg->path) != 0)
+		goto fail;
 	pool->persist.delay_ns = cfg->drain_delay_ns;
 	return pool;
 fail:
@@ -383,6 +390,7 @@ struct pst_pool *
 pst_pool_create(const struct pst_pool_config *cfg)
 {
 	struct pst_pool_config open_cfg;
+	struct pst_pool *pool;
 	char fd_path[64];
 	uint32_t buf_size;
 	int fd, ret;
@@ -421,7 +429,12 @@ pst_pool_create(const struct pst_pool_config *cfg)
 
 	open_cfg = *cfg;
 	open_cfg.buf_size = buf_size;
-	return open_pool(&open_cfg, fd);
+	pool = open_pool(&open_cfg, fd);
+	/* A new pool that cannot be opened (a persist mode refused on this
+	 * file) is not left behind. */
+	if (pool == NULL)
+		unlink(cfg->path);
+	return pool;
 fail:
 	close(fd);
 	return NULL;

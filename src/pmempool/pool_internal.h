@@ -27,6 +27,7 @@ struct pst_pool {
 	char *base;             /* the whole file, mapped by libpmem */
 	size_t map_len;
 	int is_pmem;
+	int fs_volatile;           /* the file is in RAM (tmpfs, ramfs) */
 	struct pst_pool_header *hdr;
 	uint8_t *state;         /* persistent state bytes, in the file */
 	char *bufs;             /* buffer 0, in the file */

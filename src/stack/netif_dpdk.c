@@ -38,7 +38,6 @@
 #include "pool_stack.h"
 
 #define RX_BURST 32
-#define TX_QUEUE_MAX 4096
 #define TX_RETRIES 64
 
 /* A received frame as lwIP holds it: a custom pbuf over the pool buffer,
@@ -64,7 +63,7 @@ struct pst_netif_dpdk {
 	uint64_t rx_offloads;
 	int started;
 
-	struct rte_mbuf *tx_queue[TX_QUEUE_MAX];
+	struct rte_mbuf *tx_queue[PST_NETIF_TX_QUEUE_MAX];
 	unsigned int n_tx;
 	struct pbuf *rx_held;          /* a frame delayed by rx-reorder */
 	struct pst_fault fault;
@@ -320,9 +319,15 @@ static void
 tx_enqueue(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 {
 	/* A full queue is transmitted early, after its own drain, so the
-	 * order "drain, then transmit" holds even then. */
-	if (dev->n_tx == TX_QUEUE_MAX)
-		pst_netif_dpdk_drain_and_transmit(dev);
+	 * order "drain, then transmit" holds even then. When that drain
+	 * fails the queue stays full: the frame is dropped, and TCP sends it
+	 * again after a later drain succeeds. */
+	if (dev->n_tx == PST_NETIF_TX_QUEUE_MAX &&
+	    pst_netif_dpdk_drain_and_transmit(dev) < 0) {
+		rte_pktmbuf_free(m);
+		dev->tx_dropped++;
+		return;
+	}
 	dev->tx_queue[dev->n_tx++] = m;
 }
 
@@ -477,7 +482,7 @@ linkoutput(struct netif *nif, struct pbuf *p)
 				tx_enqueue(dev, dup);
 			}
 		}
-		if (dev->n_tx > 0 && dev->n_tx < TX_QUEUE_MAX &&
+		if (dev->n_tx > 0 && dev->n_tx < PST_NETIF_TX_QUEUE_MAX &&
 		    pst_fault_roll(f, f->cfg.tx_reorder)) {
 			/* Goes out before the frame queued last. */
 			dev->fault_reorders++;
@@ -498,7 +503,8 @@ pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev)
 	int ret;
 
 	/* The durability rule: nothing leaves before the flushes issued so
-	 * far are drained. On failure nothing is sent; the frames wait.
+	 * far are drained. On failure nothing is sent; the frames wait for
+	 * a drain that succeeds (tx_enqueue drops what does not fit).
 	 * Without frames to send, a poll still ends with a drain when it
 	 * flushed or released something: kept data is durable, and released
 	 * buffers return to RX, even when no reply follows. */

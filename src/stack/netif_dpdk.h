@@ -27,10 +27,16 @@ signed char pst_netif_dpdk_netif_init(struct netif *nif);
  * Returns the number of frames received. */
 unsigned int pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif);
 
+/* Frames queued for one TX burst at most. */
+#define PST_NETIF_TX_QUEUE_MAX 4096
+
 /* Drain the pool (every flush issued so far becomes durable), then
  * transmit every queued frame. With no frame queued, drain only if the
  * pool has a drain pending. Returns frames transmitted, or a negative
- * errno from the drain, in which case nothing is transmitted. */
+ * errno from the drain, in which case nothing is transmitted: the frames
+ * stay queued for the next call, and frames queued beyond
+ * PST_NETIF_TX_QUEUE_MAX meanwhile are dropped (counted in tx_dropped)
+ * for TCP to retransmit. */
 int pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev);
 
 /* Frames queued and not sent yet. */

@@ -139,14 +139,13 @@ pst_stack_poll(struct pst_stack *s)
 	 * ran out of it try again. */
 	pst_tcp_resume_blocked(s->tcp);
 	tx = pst_netif_dpdk_drain_and_transmit(s->dev);
-	if (tx < 0)
-		return tx;
 	sys_check_timeouts();
 	/* Timers send retransmissions and delayed ACKs: they too leave only
-	 * after a drain. */
+	 * after a drain. A failed drain still lets the timers run: TCP keeps
+	 * its clock while the frames wait for a drain that succeeds. */
 	tx2 = pst_netif_dpdk_drain_and_transmit(s->dev);
-	if (tx2 < 0)
-		return tx2;
+	if (tx < 0 || tx2 < 0)
+		return tx < 0 ? tx : tx2;
 	if (rx + (unsigned int)tx + (unsigned int)tx2 == 0) {
 		idle(s);
 		return 0;

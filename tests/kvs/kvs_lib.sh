@@ -9,9 +9,13 @@ KVS_N=0
 
 # start_kvs NAME POOL_FILE [OPTIONS...]: paste-kvs in NAME's paste namespace,
 # in the background; waits up to 30 s for its ready line (recovery included).
+# The persist mode is named, never paste-kvs's default: --persist flush (the
+# NVMM emulation on /dev/shm) unless OPTIONS name one.
 start_kvs() {
 	local name=$1 pool=$2
 	shift 2
+	local persist=(--persist flush)
+	case " $* " in *" --persist "*) persist=() ;; esac
 	KVS_N=$((KVS_N + 1))
 	KVS_LOG="$TB_WORK/kvs.$KVS_N.log"
 	local prefix="pkvs$$_$KVS_N"
@@ -20,7 +24,7 @@ start_kvs() {
 		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
 		--file-prefix "$prefix" --log-level=lib.eal:error
 		"--vdev=net_af_packet0,iface=$name-p,qpairs=1"
-		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$pool" "$@")
+		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$pool" "${persist[@]}" "$@")
 	log "start: ${cmd[*]:4}"
 	"${cmd[@]}" >"$KVS_LOG" 2>&1 &
 	KVS_PID=$!

@@ -6,6 +6,8 @@
 #include "pst_test_util.h"
 
 #include <sys/mman.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 
 #include "persist.h"
 
@@ -668,6 +670,189 @@ test_hook_reconcile_durable(void **state)
 	tu_close(p);
 }
 
+/* ---- failed drains -------------------------------------------------------- */
+
+static int fail_left;   /* drains the fault still fails */
+
+static int
+fail_some_drains(void *ctx)
+{
+	if (ctx != &hook_ctx_tag)
+		hook_ctx_bad++;
+	if (fail_left == 0)
+		return 0;
+	fail_left--;
+	return EIO;
+}
+
+static const struct pst_persist_hook failing_recorder = {
+	.on_flush = rec_flush,
+	.on_drain = rec_drain,
+	.fail_drain = fail_some_drains,
+	.ctx = &hook_ctx_tag,
+};
+
+/* A failed drain is no drain: not counted, no on_drain, the released
+ * buffer stays out of the free list, and the next drain syncs the same
+ * range again (msync mode: a real msync of the page-cache file). */
+static void
+failed_drain(enum pst_persist_mode mode)
+{
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct pst_pool_stats s0, s;
+	uint32_t idx;
+
+	p = tu_must_create(tu_path(path, sizeof(path), "faildrain"), POOL_BUF,
+			   POOL_COUNT, mode);
+	assert_int_equal(pst_pool_take(p, &idx), 0);
+	assert_int_equal(pst_pool_keep(p, idx), 0);
+	assert_int_equal(pst_pool_drain(p), 0);
+	assert_int_equal(pst_pool_release(p, idx), 0);
+	pst_pool_stats(p, &s0);
+	assert_int_equal(s0.releasing, 1);
+
+	ev_reset();
+	fail_left = 2;
+	pst_pool_set_persist_hook(p, &failing_recorder);
+	tu_assert_rc(pst_pool_drain(p), -EIO);
+	tu_assert_rc(pst_pool_drain(p), -EIO);
+	pst_pool_stats(p, &s);
+	assert_int_equal(s.drains, s0.drains);
+	assert_int_equal(s.drain_failures, s0.drain_failures + 2);
+	assert_int_equal(s.msyncs, s0.msyncs);
+	assert_int_equal(s.releasing, 1);
+	assert_int_equal(s.free, s0.free);
+	assert_int_equal(ev_count(0, n_evs, EV_DRAIN), 0);
+
+	/* The fault is over: this drain does the work of the failed ones. */
+	assert_int_equal(pst_pool_drain(p), 0);
+	pst_pool_set_persist_hook(p, NULL);
+	pst_pool_stats(p, &s);
+	assert_int_equal(s.drains, s0.drains + 1);
+	assert_int_equal(s.drain_failures, s0.drain_failures + 2);
+	assert_int_equal(s.msyncs, s0.msyncs + (mode == PST_PERSIST_MSYNC));
+	assert_int_equal(s.releasing, 0);
+	assert_int_equal(s.free, s0.free + 1);
+	assert_int_equal(ev_count(0, n_evs, EV_DRAIN), 1);
+	assert_int_equal(hook_ctx_bad, 0);
+	assert_int_equal(tu_state_read(path, idx), PST_BUF_STATE_FREE);
+	tu_close(p);
+}
+
+static void
+test_failed_drain_flush_mode(void **state)
+{
+	(void)state;
+	failed_drain(PST_PERSIST_FLUSH);
+}
+
+static void
+test_failed_drain_msync_mode(void **state)
+{
+	(void)state;
+	failed_drain(PST_PERSIST_MSYNC);
+}
+
+/* ---- which mode is durable where ------------------------------------------ */
+
+/* A directory on a storage-backed file system (not tmpfs), or NULL. */
+static const char *
+storage_dir(void)
+{
+	static const char *const dirs[] = { "/var/tmp", "/tmp", "." };
+	struct statfs st;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (statfs(dirs[i], &st) == 0 && st.f_type != TMPFS_MAGIC &&
+		    st.f_type != RAMFS_MAGIC)
+			return dirs[i];
+	return NULL;
+}
+
+static void
+test_flush_refused_on_storage_file(void **state)
+{
+	const char *dir = storage_dir();
+	struct pst_pool_config cfg = { .buf_size = POOL_BUF, .buf_count = POOL_COUNT };
+	struct pst_pool_info info;
+	struct pst_pool *p;
+	char path[PATH_MAX];
+
+	(void)state;
+	if (dir == NULL)
+		skip();
+	snprintf(path, sizeof(path), "%s/pst-persist-%ld.pool", dir, (long)getpid());
+	unlink(path);
+	cfg.path = path;
+
+	/* Not durable there: refused, and the new file is not left behind. */
+	cfg.persist_mode = PST_PERSIST_FLUSH;
+	assert_null(tu_create_cfg(&cfg));
+	assert_int_equal(pst_errno, EINVAL);
+	assert_non_null(strstr(pst_errormsg(), "persist_unsafe"));
+	assert_false(tu_exists(path));
+	cfg.persist_mode = PST_PERSIST_FENCE;
+	assert_null(tu_create_cfg(&cfg));
+	assert_false(tu_exists(path));
+
+	/* The default is durable there: msync per drain. */
+	cfg.persist_mode = PST_PERSIST_AUTO;
+	p = tu_create_cfg(&cfg);
+	assert_non_null(p);
+	pst_pool_info(p, &info);
+	assert_int_equal(info.persist_mode, PST_PERSIST_MSYNC);
+	assert_int_equal(info.is_pmem, 0);
+	assert_int_equal(info.fs_volatile, 0);
+	tu_close(p);
+
+	/* Opening it with flush: refused too, the file untouched ... */
+	cfg.buf_count = 0;
+	cfg.persist_mode = PST_PERSIST_FLUSH;
+	assert_null(tu_open_cfg(&cfg));
+	assert_int_equal(pst_errno, EINVAL);
+	assert_true(tu_exists(path));
+	/* ... unless durability is given up explicitly. */
+	cfg.persist_unsafe = 1;
+	p = tu_open_cfg(&cfg);
+	assert_non_null(p);
+	pst_pool_info(p, &info);
+	assert_int_equal(info.persist_mode, PST_PERSIST_FLUSH);
+	tu_close(p);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* tmpfs: flush is the NVMM emulation, allowed; the pool says it is in RAM. */
+static void
+test_flush_allowed_on_tmpfs(void **state)
+{
+	char path[PATH_MAX];
+	struct pst_pool_info info;
+	struct pst_pool *p;
+
+	(void)state;
+	p = tu_must_create(tu_path(path, sizeof(path), "tmpfs"), POOL_BUF, POOL_COUNT,
+			   PST_PERSIST_FLUSH);
+	pst_pool_info(p, &info);
+	assert_int_equal(info.persist_mode, PST_PERSIST_FLUSH);
+	assert_int_equal(info.fs_volatile, 1);
+	tu_close(p);
+}
+
+static void
+test_check_durable_table(void **state)
+{
+	(void)state;
+	/* mode, is_pmem, fs_volatile, unsafe */
+	assert_int_equal(pst_persist_check_durable(PST_PERSIST_MSYNC, 0, 0, 0, "f"), 0);
+	assert_int_equal(pst_persist_check_durable(PST_PERSIST_FLUSH, 1, 0, 0, "f"), 0);
+	assert_int_equal(pst_persist_check_durable(PST_PERSIST_FENCE, 1, 0, 0, "f"), 0);
+	assert_int_equal(pst_persist_check_durable(PST_PERSIST_FLUSH, 0, 1, 0, "f"), 0);
+	assert_int_equal(pst_persist_check_durable(PST_PERSIST_FLUSH, 0, 0, 1, "f"), 0);
+	tu_assert_rc(pst_persist_check_durable(PST_PERSIST_FLUSH, 0, 0, 0, "f"), -EINVAL);
+	tu_assert_rc(pst_persist_check_durable(PST_PERSIST_FENCE, 0, 0, 0, "f"), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -687,6 +872,11 @@ main(void)
 		T(test_hook_keep_then_drain_msync_mode),
 		T(test_hook_close_drains),
 		T(test_hook_reconcile_durable),
+		T(test_failed_drain_flush_mode),
+		T(test_failed_drain_msync_mode),
+		T(test_flush_refused_on_storage_file),
+		T(test_flush_allowed_on_tmpfs),
+		T(test_check_durable_table),
 	};
 #undef T
 
