@@ -215,6 +215,8 @@ pst_udp_release(struct pst_udp_sock *s, pst_name name)
 static long
 send_pbuf(struct pst_udp_sock *s, uint32_t ipv4, uint16_t port, struct pbuf *p)
 {
+	/* Before the send: lwIP may put the headers in front inside @p. */
+	u16_t len = p->tot_len;
 	ip_addr_t addr;
 	err_t err;
 
@@ -227,8 +229,8 @@ send_pbuf(struct pst_udp_sock *s, uint32_t ipv4, uint16_t port, struct pbuf *p)
 		return pst_fail(-e, "udp send: %s", pst_strerror(e));
 	}
 	s->stats.tx_datagrams++;
-	s->stats.tx_bytes += p->tot_len;
-	return p->tot_len;
+	s->stats.tx_bytes += len;
+	return len;
 }
 
 /* Common checks; resolves the connected peer when @p ipv4 and @p port are
