@@ -6,7 +6,10 @@
  * circulation), sent back by name straight from that buffer, and released;
  * the release takes effect once the peer has acknowledged the bytes.
  *
+ * With --udp it echoes UDP datagrams the same way instead (udp_echo.c).
+ *
  *   paste-echo [EAL args] -- --ip A.B.C.D [--port P] [--pool-file F]
+ *              [--udp [--rcvbuf BUFS] [--hold]]
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -19,6 +22,7 @@
 
 #include "example_util.h"
 #include "paste.h"
+#include "udp_echo.h"
 
 #define QUEUE_MAX 4096 /* names waiting for send buffer space */
 #define POOL_BUFS 65536
@@ -124,6 +128,8 @@ struct echo_opts {
 	uint32_t ip;               /* host order; 0: not given */
 	uint16_t port;
 	const char *pool_file;
+	int udp, hold;
+	uint32_t rcvbuf;           /* 0: the default budget */
 };
 
 /* @return 0, or -1 on a bad command line (reported). */
@@ -134,6 +140,9 @@ parse_args(int argc, char **argv, struct echo_opts *o)
 		{ "ip", required_argument, NULL, 'i' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "pool-file", required_argument, NULL, 'f' },
+		{ "udp", no_argument, NULL, 'u' },
+		{ "rcvbuf", required_argument, NULL, 'r' },
+		{ "hold", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t port;
@@ -150,7 +159,14 @@ parse_args(int argc, char **argv, struct echo_opts *o)
 			o->pool_file = optarg;
 			continue;
 		}
-		fprintf(stderr, "usage: paste-echo [EAL] -- --ip A.B.C.D [--port P] [--pool-file F]\n");
+		if (c == 'u' || c == 'h') {
+			*(c == 'u' ? &o->udp : &o->hold) = 1;
+			continue;
+		}
+		if (c == 'r' && ex_parse_u32(optarg, 1, UINT32_MAX, &o->rcvbuf) == 0)
+			continue;
+		fprintf(stderr, "usage: paste-echo [EAL] -- --ip A.B.C.D [--port P] [--pool-file F]\n"
+			"                  [--udp [--rcvbuf BUFS] [--hold]]\n");
 		return -1;
 	}
 	if (o->ip == 0) {
@@ -191,19 +207,25 @@ main(int argc, char **argv)
 	cfg.pool = pool;
 	cfg.ipv4_addr = o.ip;
 	stack = pst_stack_create(&cfg);
-	if (stack == NULL || pst_tcp_listen(stack, o.port, on_accept, NULL) == NULL)
+	if (stack == NULL)
+		goto fail;
+	if (o.udp ? udp_echo_start(stack, o.port, o.rcvbuf, o.hold) != 0
+		  : pst_tcp_listen(stack, o.port, on_accept, NULL) == NULL)
 		goto fail;
 	ex_catch_quit_signals();
 	ip.s_addr = htonl(o.ip);
-	printf("paste-echo: listening on %s:%u\n", inet_ntoa(ip), o.port);
+	printf("paste-echo: listening on %s:%u%s\n", inet_ntoa(ip), o.port,
+	       o.udp ? " (udp)" : "");
 	fflush(stdout);
 	ret = pst_stack_run(stack, &ex_force_quit);
+	udp_echo_stop();
 	pst_stack_close(stack);
 	pst_pool_close(pool);
 	rte_eal_cleanup();
 	return ret == 0 ? 0 : 1;
 fail:
 	fprintf(stderr, "paste-echo: %s\n", pst_errormsg());
+	udp_echo_stop();
 	pst_stack_close(stack);
 	pst_pool_close(pool);
 	rte_eal_cleanup();

@@ -12,5 +12,6 @@
 #include "paste_mbuf.h"
 #include "paste_stack.h"
 #include "paste_tcp.h"
+#include "paste_udp.h"
 
 #endif /* PASTE_H */

@@ -61,6 +61,8 @@
 #define LWIP_IPV6 0
 #define LWIP_ICMP 1
 #define LWIP_UDP 1
+/* UDP sockets per stack (pst_udp_bind refuses past it with ENOMEM). */
+#define MEMP_NUM_UDP_PCB 64
 #define LWIP_RAW 0
 #define LWIP_DHCP 0
 #define LWIP_AUTOIP 0

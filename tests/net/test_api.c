@@ -27,6 +27,7 @@
 #include "paste.h"
 #include "persist.h"
 #include "stack_internal.h"
+#include "tx_order.h"
 
 #define POOL_BUFS 16384
 #define N_MBUFS 1024
@@ -541,41 +542,6 @@ test_backpressure_slow_reader(void **state)
 
 /* ---- reply after drain ------------------------------------------------- */
 
-struct order {
-	char ev[1 << 16];
-	unsigned int n;
-};
-
-static void
-ord_flush(void *ctx, const void *addr, size_t len)
-{
-	struct order *o = ctx;
-
-	(void)addr;
-	(void)len;
-	if (o->n < sizeof(o->ev))
-		o->ev[o->n++] = 'F';
-}
-
-static void
-ord_drain(void *ctx)
-{
-	struct order *o = ctx;
-
-	if (o->n < sizeof(o->ev))
-		o->ev[o->n++] = 'D';
-}
-
-static void
-ord_tx(void *ctx, unsigned int n)
-{
-	struct order *o = ctx;
-
-	(void)n;
-	if (o->n < sizeof(o->ev))
-		o->ev[o->n++] = 'T';
-}
-
 static void
 ack_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
 	 unsigned int n)
@@ -609,7 +575,7 @@ test_reply_leaves_after_drain(void **state)
 		.on_flush = ord_flush, .on_drain = ord_drain, .ctx = &o,
 	};
 	struct peer p = { .port = 6004, .ack_each = 1 };
-	unsigned int i, flushes = 0, tx = 0, dirty = 0, violations = 0;
+	unsigned int i, flushes, tx, violations;
 	pid_t pid;
 
 	(void)state;
@@ -622,17 +588,7 @@ test_reply_leaves_after_drain(void **state)
 	pst_netif_dpdk_set_tx_hook(stack->dev, NULL, NULL);
 	assert_int_equal(i, 0);
 	/* Every TX burst must come after a drain covering all earlier flushes. */
-	for (i = 0; i < o.n; i++) {
-		if (o.ev[i] == 'F') {
-			flushes++;
-			dirty = 1;
-		} else if (o.ev[i] == 'D') {
-			dirty = 0;
-		} else {
-			tx++;
-			violations += dirty;
-		}
-	}
+	ord_count(&o, &flushes, &tx, &violations);
 	assert_true(flushes >= 10);
 	assert_true(tx >= 10);
 	assert_int_equal(violations, 0);
