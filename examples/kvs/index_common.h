@@ -107,7 +107,8 @@ void kvi_release(struct pst_pool *pool, struct kvi_referenced *r, uint32_t index
 /* Fill @report (NULL: nothing) at the end of an open() that started at
  * @t0 (CLOCK_MONOTONIC). */
 void kvi_report_open(struct kv_index_report *report, uint64_t entries,
-		     uint64_t torn, uint64_t log_bytes, const struct timespec *t0);
+		     uint64_t torn, uint64_t fallbacks, uint64_t log_bytes,
+		     const struct timespec *t0);
 
 /* True when the drain counter moved since @drains_then: everything flushed
  * before that reading is durable. */

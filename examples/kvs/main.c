@@ -221,6 +221,7 @@ serve(const struct kv_server *srv, double stats_period)
 			fprintf(stderr, "paste-kvs: drain failed: %s\n", pst_errormsg());
 			break;
 		}
+		kv_store_release_durable(srv->store);
 		/* Reading the clock on every poll takes a visible share of the
 		 * core: look at it every 1024 polls. */
 		if (stats_period > 0 && (++polls & 1023) == 0 && ex_now_s() >= next_stats) {

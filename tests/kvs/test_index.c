@@ -595,7 +595,7 @@ wl_open(struct wl *w, struct pst_pool *p, struct found *f,
 	int r;
 
 	memset(rep, 0x5a, sizeof(*rep));
-	r = w->ops->open(&w->idx, p, on_value_found, on_owned_found, f, rep);
+	r = w->ops->open(&w->idx, p, on_value_found, on_owned_found, NULL, f, rep);
 	if (r != 0)
 		fail_msg("%s open: %d (%s)", w->ops->name, r, pst_strerror(r));
 	assert_false(f->bad_key);
@@ -999,7 +999,7 @@ test_small_buffers(void **state)
 	/* 448-byte buffers: refused */
 	tu_path(path, sizeof(path), "tiny");
 	p = tu_must_create(path, 448, 256, PST_PERSIST_FLUSH);
-	tu_assert_rc(ops->open(&idx, p, NULL, NULL, NULL, &rep), -EINVAL);
+	tu_assert_rc(ops->open(&idx, p, NULL, NULL, NULL, NULL, &rep), -EINVAL);
 	assert_null(idx);
 	{
 		uint64_t root = 1;
@@ -1268,7 +1268,7 @@ pl_check(struct pl *pl, const struct kv_index_ops *ops, uint32_t nkeys)
 	wl_init(&w, ops, p, nkeys, pl->rs ^ 0xabcdef);
 	found_init(&f, nkeys, &w.st);
 	memset(&rep, 0x5a, sizeof(rep));
-	int r = ops->open(&w.idx, p, on_value_found, on_owned_found, &f, &rep);
+	int r = ops->open(&w.idx, p, on_value_found, on_owned_found, NULL, &f, &rep);
 	if (r != 0)
 		fail_msg("%s: recovery of the image (operations %u..%u durable.."
 			 "started, q %d) failed: %d (%s)", ops->name, pl->cap_lo,
