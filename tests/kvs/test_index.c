@@ -15,12 +15,13 @@
  *  - small buffers (512 bytes) with 250-byte keys; pools below 512 refused;
  *  - a full pool: -ENOSPC and nothing changed;
  *  - power loss: through the persistence hook, a shadow image of the pool
- *    holds only what was flushed and then drained; at random flushes and
+ *    holds what was flushed before the last drain; at random flushes and
  *    drains the power fails (the image plus none, some or all of the lines
- *    written since) and the image is recovered, checked against every
- *    prefix of the operations that were not yet drained, repaired the way
- *    the server does (torn values deleted, then reconcile), used, closed
- *    and reopened.
+ *    that differ in the live mapping, flushed or not) and the image is
+ *    recovered (without a value check: tests/kvs/test_store_crash.c covers
+ *    the fallback with the store's deferred release), checked against every
+ *    prefix of the operations that were not yet drained, repaired (torn
+ *    values deleted, then reconcile), used, closed and reopened.
  *
  * Values are made the way the server makes them: bytes in pool buffers the
  * test takes, fills, flushes and keeps, referenced by names; a reference
@@ -1102,7 +1103,7 @@ struct pl {
 	/* the medium */
 	char *base;
 	size_t len;
-	uint8_t *img;             /* flushed and drained */
+	uint8_t *img;             /* flushed before the last drain */
 	size_t (*pend)[2];
 	size_t n_pend, cap_pend;
 	/* a power failure, captured inside an operation or at a drain */
