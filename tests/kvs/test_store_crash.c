@@ -24,7 +24,9 @@
  *    prefix of the operations that holds every drained one, each value
  *    byte-identical to one sent for that key; every free buffer is
  *    scribbled over and the values read again (no buffer both free and
- *    named); a second recovery finds the same map. Counts are printed.
+ *    named); a second recovery finds the same map; and the power is cut
+ *    once more during the first recovery (its own flushes and drains):
+ *    that image too recovers to a prefix. Counts are printed.
  *    KVS_CRASH_SEED picks the seed (printed), KVS_CRASH_IMAGES the images
  *    per index (default 1100; scripts/test.sh --crash-images=N).
  */
@@ -156,7 +158,8 @@ struct medium {
 	uint32_t in_flight;       /* op started, not finished */
 	/* counts */
 	uint64_t images, by_mode[M_COUNT], keys_checked, fallbacks, values_cut,
-		 prefix_gt_acked, scribbled, compactions, copy_images;
+		 prefix_gt_acked, scribbled, compactions, copy_images,
+		 recovery_images;
 };
 
 static size_t
@@ -327,41 +330,103 @@ write_file(const char *path, const void *data, size_t len)
 	assert_int_equal(close(fd), 0);
 }
 
+/* The recovered map @got must be the state after a prefix of the
+ * operations that holds every drained one. */
+static void
+check_prefix(struct medium *m, const uint32_t *got)
+{
+	static uint32_t want[NKEYS];
+	int match = 0;
+
+	for (uint32_t n = m->cap_lo; n <= m->cap_hi && !match; n++) {
+		state_after(m, n, want);
+		match = memcmp(want, got, sizeof(want)) == 0;
+		if (match && n > m->cap_lo)
+			m->prefix_gt_acked++;
+	}
+	if (match)
+		return;
+	state_after(m, m->cap_lo, want);
+	for (uint32_t k = 0; k < NKEYS; k++)
+		if (want[k] != got[k])
+			fail_msg("image (%s): key %u holds value %u, the drained "
+				 "state has %u; no prefix of ops %u..%u matches",
+				 mode_names[m->cap_mode], k, got[k], want[k],
+				 m->cap_lo, m->cap_hi);
+	fail_msg("image (%s): no prefix matches", mode_names[m->cap_mode]);
+}
+
+/* Open the image at @path and recover it, cutting the power once more at a
+ * random flush or drain of the recovery itself (wal: zeroing the torn
+ * tail; btree: rewriting the other root record; reconciliation): that
+ * second image must recover to a prefix as well. */
+static struct pst_pool *
+recover_twice(struct medium *m, const char *path, const struct kv_index_ops *ops,
+	      int copy_mode, struct kv_store *st)
+{
+	static struct medium r;
+	static uint32_t got[NKEYS];
+	struct pst_persist_hook hook = { .on_flush = hook_flush,
+					 .on_drain = hook_drain, .ctx = &r };
+	struct pst_pool_info info;
+	struct kv_store st2;
+	struct pst_pool *p = tu_must_open(path, PST_PERSIST_FLUSH), *p2;
+	char path2[PATH_MAX];
+
+	memset(&r, 0, offsetof(struct medium, ops));
+	info = tu_info(p);
+	r.base = info.base;
+	r.len = m->len;
+	r.bufs_off = m->bufs_off;
+	r.bufs_len = m->bufs_len;
+	r.valbuf = m->valbuf;
+	r.drained = malloc(m->len);
+	r.cap = malloc(m->len);
+	assert_non_null(r.drained);
+	assert_non_null(r.cap);
+	memcpy(r.drained, m->cap, m->len);
+	r.rs = rnd(&m->rs);
+	r.every = 1 + rndu(&m->rs, 6);
+	r.armed = 1;
+	r.in_flight = 1;
+	pst_pool_set_persist_hook(p, &hook);
+	tu_assert_rc(kv_store_open(st, p, ops, copy_mode), 0);
+	pst_pool_set_persist_hook(p, NULL);
+	if (r.captured) {
+		tu_path(path2, sizeof(path2), "crash-image-recovery");
+		write_file(path2, r.cap, r.len);
+		p2 = tu_must_open(path2, PST_PERSIST_FLUSH);
+		tu_assert_rc(kv_store_open(&st2, p2, ops, copy_mode), 0);
+		tu_assert_verify(p2);
+		read_map(m, &st2, got);
+		check_prefix(m, got);
+		kv_store_close(&st2);
+		tu_close(p2);
+		unlink(path2);
+		m->recovery_images++;
+	}
+	free(r.drained);
+	free(r.cap);
+	return p;
+}
+
 /* Recover the captured image with the store and check it. */
 static void
 check_image(struct medium *m, const struct kv_index_ops *ops, int copy_mode)
 {
-	static uint32_t got[NKEYS], again[NKEYS], want[NKEYS];
+	static uint32_t got[NKEYS], again[NKEYS];
 	char path[PATH_MAX];
 	struct kv_store st;
 	struct pst_pool *p;
-	uint32_t n;
-	int match = 0;
 
 	tu_path(path, sizeof(path), "crash-image");
 	write_file(path, m->cap, m->len);
-	p = tu_must_open(path, PST_PERSIST_FLUSH);
-	tu_assert_rc(kv_store_open(&st, p, ops, copy_mode), 0);
+	p = recover_twice(m, path, ops, copy_mode, &st);
 	tu_assert_verify(p);
 	m->fallbacks += st.report.fallbacks;
 	m->values_cut += st.torn_values;
 	read_map(m, &st, got);
-	for (n = m->cap_lo; n <= m->cap_hi && !match; n++) {
-		state_after(m, n, want);
-		match = memcmp(want, got, sizeof(got)) == 0;
-		if (match && n > m->cap_lo)
-			m->prefix_gt_acked++;
-	}
-	if (!match) {
-		state_after(m, m->cap_lo, want);
-		for (uint32_t k = 0; k < NKEYS; k++)
-			if (want[k] != got[k])
-				fail_msg("image (%s): key %u holds value %u, the "
-					 "drained state has %u; no prefix of ops "
-					 "%u..%u matches", mode_names[m->cap_mode],
-					 k, got[k], want[k], m->cap_lo, m->cap_hi);
-		fail_msg("image (%s): no prefix matches", mode_names[m->cap_mode]);
-	}
+	check_prefix(m, got);
 	scribble_free(m, p);
 	read_map(m, &st, again);
 	assert_memory_equal(got, again, sizeof(got));
@@ -636,9 +701,11 @@ crash_images(const struct kv_index_ops *ops)
 	       "(%u runs), %" PRIu64 " keys checked, %" PRIu64 " fallbacks "
 	       "(%" PRIu64 " cut values), %" PRIu64 " images past the drained "
 	       "state, %" PRIu64 " with --copy values, %" PRIu64 " wal "
-	       "compactions, %" PRIu64 " free buffers scribbled\n", ops->name,
+	       "compactions, %" PRIu64 " free buffers scribbled, %" PRIu64
+	       " more images cut during recovery\n", ops->name,
 	       seed, m.images, run, m.keys_checked, m.fallbacks, m.values_cut,
-	       m.prefix_gt_acked, m.copy_images, m.compactions, m.scribbled);
+	       m.prefix_gt_acked, m.copy_images, m.compactions, m.scribbled,
+	       m.recovery_images);
 	for (int i = 0; i < M_COUNT; i++)
 		printf("[ crash images ]   %-24s %" PRIu64 "\n", mode_names[i],
 		       m.by_mode[i]);
@@ -646,6 +713,7 @@ crash_images(const struct kv_index_ops *ops)
 	assert_true(m.fallbacks > 0);
 	assert_true(m.prefix_gt_acked > 0);
 	assert_true(m.copy_images > 0);
+	assert_true(m.recovery_images > 0);
 	if (ops == &kv_index_wal)
 		assert_true(m.compactions > 0);
 }
