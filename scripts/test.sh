@@ -5,6 +5,10 @@
 #                                   the consumer check
 #   scripts/test.sh unit dpdk       only these suites ("consumer" is also
 #                                   accepted as a name)
+#   scripts/test.sh --crash-images=N crash   the power-loss crash-image suite
+#                                   (kvs_crash_images) with N images per
+#                                   index instead of 1,100 (100000 is the long
+#                                   run); no meson timeouts then
 # Environment: BUILD_DIR (default build), PASTE_SKIP_DEPS=1 (see build.sh).
 #
 # Once tests have run, the last line printed is "tests: N passed, M failed[, K skipped]",
@@ -20,7 +24,18 @@ export BUILD_DIR=$build
 # Which meson suites to run; "consumer" is not a meson suite but the check
 # that an outside program builds against the installed library.
 suite_args=()
+timeout_args=()
 run_consumer=1
+args=()
+for s in "$@"; do
+	case "$s" in
+	--crash-images=*)
+		export KVS_CRASH_IMAGES=${s#--crash-images=}
+		timeout_args=(--timeout-multiplier 0) ;;
+	*) args+=("$s") ;;
+	esac
+done
+set -- ${args[@]+"${args[@]}"}
 if [ "$#" -gt 0 ]; then
 	run_consumer=0
 	for s in "$@"; do
@@ -46,7 +61,7 @@ meson_rc=0
 if [ "$#" -eq 0 ] || [ "${#suite_args[@]}" -gt 0 ]; then
 	# Two processes: the machine has two cores. Suites that busy-poll
 	# (dpdk, net, crash) are marked is_parallel: false in tests/meson.build.
-	meson test -C "$build" --print-errorlogs --num-processes 2 "${suite_args[@]}" || meson_rc=$?
+	meson test -C "$build" --print-errorlogs --num-processes 2 ${timeout_args[@]+"${timeout_args[@]}"} "${suite_args[@]}" || meson_rc=$?
 fi
 
 # --- consumer check ---------------------------------------------------------

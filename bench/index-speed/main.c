@@ -74,7 +74,7 @@ measure(const struct kv_index_ops *ops, const char *dir, uint32_t nkeys,
 		fprintf(stderr, "index-speed: pool %s: %s\n", path, pst_errormsg());
 		return -1;
 	}
-	ret = ops->open(&idx, pool, NULL, NULL, NULL, NULL);
+	ret = ops->open(&idx, pool, NULL, NULL, NULL, NULL, NULL);
 	if (ret == 0)
 		ret = pst_pool_take(pool, &buf);
 	if (ret == 0)

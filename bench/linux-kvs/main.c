@@ -391,6 +391,7 @@ conn_run(struct server *srv, struct conn *c)
 			}
 			srv->drains++;
 			srv->dirty = 0;
+			kv_store_release_durable(srv->store);
 		}
 		r = out_flush(srv, c);
 		if (r < 0) {

@@ -1156,6 +1156,7 @@ struct walk {
 	uint64_t owned;           /* buffers visited */
 	kv_value_fn on_value;
 	kv_owned_fn on_owned;
+	kv_check_fn check;        /* verify: every value must pass */
 	void *arg;
 	uint64_t entries;
 	int err;
@@ -1251,6 +1252,14 @@ walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
 				    ovf_check(t, *(const struct kvb_ref *)(e + 1),
 					      e->n, t->seen) != 0)
 					return -EIO;
+				if (wk->check != NULL) {
+					const struct kv_value *v = leaf_ent_value(t, e, 0);
+
+					if (v == NULL)
+						return -ENOMEM;
+					if (!wk->check(wk->arg, key, klen, v))
+						return -EIO;
+				}
 			} else {
 				const struct kv_value *v;
 				uint16_t k;
@@ -1439,10 +1448,11 @@ bt_create(struct kv_index *t)
 }
 
 static int
-bt_recover(struct kv_index *t, uint64_t root_name, uint64_t *torn)
+bt_recover(struct kv_index *t, uint64_t root_name, kv_check_fn check, void *arg,
+	   uint64_t *torn, uint64_t *fallbacks)
 {
 	struct kvb_rootrec rec[2];
-	struct walk wk = { .verify = 1 };
+	struct walk wk = { .verify = 1, .check = check, .arg = arg };
 	int valid[2], order[2], k;
 
 	if (!pst_pool_name_valid(t->pool, root_name) ||
@@ -1461,17 +1471,22 @@ bt_recover(struct kv_index *t, uint64_t root_name, uint64_t *torn)
 	order[0] = valid[1] && (!valid[0] || rec[1].gen > rec[0].gen) ? 1 : 0;
 	order[1] = order[0] ^ 1;
 	for (k = 0; k < 2; k++) {
-		int r = order[k];
+		int r = order[k], ret;
 
 		if (!valid[r])
 			continue;
-		if (walk_tree(t, &wk, rec[r].root, rec[r].root_crc,
-			      rec[r].height) == 0 &&
-		    wk.entries == rec[r].count)
+		ret = walk_tree(t, &wk, rec[r].root, rec[r].root_crc,
+				rec[r].height);
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret == 0 && wk.entries == rec[r].count)
 			break;
-		/* Newest publication, but its tree is not whole: its batch
-		 * was never drained. The other record is. */
+		/* Newest publication, but its tree or one of its values is
+		 * not whole: its batch was never drained. The other record
+		 * is, and its tree and values are intact (what it names is
+		 * released only after the newer one is durable). */
 		(*torn)++;
+		(*fallbacks)++;
 	}
 	if (k == 2)
 		return -EIO;
@@ -1497,12 +1512,13 @@ bt_recover(struct kv_index *t, uint64_t root_name, uint64_t *torn)
 
 static int
 bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
-	kv_owned_fn on_owned, void *arg, struct kv_index_report *report)
+	kv_owned_fn on_owned, kv_check_fn check, void *arg,
+	struct kv_index_report *report)
 {
 	struct pst_pool_info info;
 	struct timespec t0;
 	struct kv_index *t;
-	uint64_t root, torn = 0;
+	uint64_t root, torn = 0, fallbacks = 0;
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1538,7 +1554,7 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		struct walk wk = { .recover = 1, .on_value = on_value,
 				   .on_owned = on_owned, .arg = arg };
 
-		ret = bt_recover(t, root, &torn);
+		ret = bt_recover(t, root, check, arg, &torn, &fallbacks);
 		if (ret != 0)
 			goto fail;
 		ret = walk_tree(t, &wk, t->root, t->root_crc, t->height);
@@ -1553,7 +1569,7 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	kvi_referenced_add(&t->referenced, t->sb);
 	if (on_owned != NULL)
 		on_owned(arg, whole(t, t->sb));
-	kvi_report_open(report, t->count, torn, 0, &t0);
+	kvi_report_open(report, t->count, torn, fallbacks, 0, &t0);
 	*out = t;
 	return 0;
 fail:

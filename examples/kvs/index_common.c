@@ -141,7 +141,7 @@ kvi_release(struct pst_pool *pool, struct kvi_referenced *r, uint32_t index)
 
 void
 kvi_report_open(struct kv_index_report *report, uint64_t entries, uint64_t torn,
-		uint64_t log_bytes, const struct timespec *t0)
+		uint64_t fallbacks, uint64_t log_bytes, const struct timespec *t0)
 {
 	struct timespec t1;
 
@@ -150,6 +150,7 @@ kvi_report_open(struct kv_index_report *report, uint64_t entries, uint64_t torn,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	report->entries = entries;
 	report->torn = torn;
+	report->fallbacks = fallbacks;
 	report->log_bytes = log_bytes;
 	report->seconds = (double)(t1.tv_sec - t0->tv_sec) +
 			  (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;

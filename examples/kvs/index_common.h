@@ -74,9 +74,10 @@ void kvi_vec_fini(struct kvi_vec *vec);
 /*
  * After a crash, the index as found on the medium may reference buffers the
  * pool believes free: their keep (or a release) was in a batch whose drain
- * never completed. pst_pool_reconcile() keeps them, but the server may
- * modify the index before it reconciles (it deletes entries with torn
- * values), and a take must not hand out such a buffer then. The referenced
+ * never completed. pst_pool_reconcile() keeps them, but a caller may
+ * modify the index before it reconciles (the index tests delete torn
+ * values first in one of their orders), and a take must not hand out such
+ * a buffer then. The referenced
  * set has a bit per buffer the recovered index references (its own buffers
  * and the value names); kvi_take() keeps, as reconciliation would, any such
  * buffer the pool hands out, and takes another. A buffer leaves the set when
@@ -107,7 +108,8 @@ void kvi_release(struct pst_pool *pool, struct kvi_referenced *r, uint32_t index
 /* Fill @report (NULL: nothing) at the end of an open() that started at
  * @t0 (CLOCK_MONOTONIC). */
 void kvi_report_open(struct kv_index_report *report, uint64_t entries,
-		     uint64_t torn, uint64_t log_bytes, const struct timespec *t0);
+		     uint64_t torn, uint64_t fallbacks, uint64_t log_bytes,
+		     const struct timespec *t0);
 
 /* True when the drain counter moved since @drains_then: everything flushed
  * before that reading is durable. */

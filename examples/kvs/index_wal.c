@@ -934,9 +934,17 @@ pend_drop(struct pend *p, uint64_t *torn)
 	(*torn)++;
 }
 
-/* Replay the chain starting at buffer @first. */
+/* Where a record sits in the chain: (position of its buffer, offset). */
+struct kvw_pos {
+	size_t pos;
+	uint32_t off;
+};
+
+/* Replay the chain starting at buffer @first, stopping before the record
+ * at @stop (stop->pos == SIZE_MAX: no stop). */
 static int
-replay(struct kv_index *w, uint32_t first, uint64_t *torn)
+replay(struct kv_index *w, uint32_t first, const struct kvw_pos *stop,
+       uint64_t *torn)
 {
 	const struct kvw_bufhdr *h0;
 	struct kvw_log *log = &w->log;
@@ -956,6 +964,8 @@ replay(struct kv_index *w, uint32_t first, uint64_t *torn)
 	for (off = KVW_HDR;;) {
 		const struct kvw_rec *r = recp(w, log->tail, off);
 
+		if (log->bufs.n - 1 == stop->pos && off == stop->off)
+			break;
 		if (!rec_valid(w, log, off)) {
 			if (off + KVW_REC <= w->buf_size && r->salt == log->salt)
 				(*torn)++; /* one of ours, not whole */
@@ -1047,6 +1057,68 @@ replay(struct kv_index *w, uint32_t first, uint64_t *torn)
 	return ret;
 }
 
+/* Forget a replay: the table and the chain, to replay again. */
+static void
+replay_reset(struct kv_index *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->cap; i++)
+		free(w->tab[i].dram);
+	memset(w->tab, 0, w->cap * sizeof(*w->tab));
+	w->count = 0;
+	w->live_bytes = 0;
+	kvi_vec_fini(&w->log.bufs);
+}
+
+/* The earliest PUT record (chain position, offset) of a live entry whose
+ * value fails @check. Returns 1 and *at, or 0 when every value is whole. */
+static int
+first_cut_value(const struct kv_index *w, kv_check_fn check, void *arg,
+		struct kvw_pos *at)
+{
+	int found = 0;
+	size_t i, pos;
+
+	for (i = 0; i < w->cap; i++) {
+		const struct kvw_slot *s = &w->tab[i];
+
+		if (s->key_len == 0 ||
+		    check(arg, slot_key(w, s), s->key_len, slot_value(w, s)))
+			continue;
+		for (pos = 0; w->log.bufs.v[pos] != s->buf; pos++)
+			;
+		if (!found || pos < at->pos || (pos == at->pos && s->off < at->off)) {
+			at->pos = pos;
+			at->off = s->off;
+		}
+		found = 1;
+	}
+	return found;
+}
+
+/* Replay, then while a live value is cut (its bytes were in the batch the
+ * power loss interrupted), replay again up to just before the record that
+ * wrote it: the state after a prefix of the operations, where each key has
+ * the version before. Each round stops earlier, so this ends. */
+static int
+recover(struct kv_index *w, uint32_t first, kv_check_fn check, void *arg,
+	uint64_t *torn, uint64_t *fallbacks)
+{
+	struct kvw_pos stop = { .pos = SIZE_MAX };
+	int ret;
+
+	for (;;) {
+		*torn = 0;
+		ret = replay(w, first, &stop, torn);
+		if (ret != 0 || check == NULL ||
+		    !first_cut_value(w, check, arg, &stop))
+			return ret;
+		(*fallbacks)++;
+		replay_reset(w);
+	}
+}
+
 /* Zero the tail buffer after the last whole record: what a crash left there
  * (records of an undrained batch) must never be read behind new records. */
 static int
@@ -1067,12 +1139,13 @@ clear_tail(struct kv_index *w)
 
 static int
 wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
-	 kv_owned_fn on_owned, void *arg, struct kv_index_report *report)
+	 kv_owned_fn on_owned, kv_check_fn check, void *arg,
+	 struct kv_index_report *report)
 {
 	struct pst_pool_info info;
 	struct timespec t0;
 	struct kv_index *w;
-	uint64_t root, torn = 0;
+	uint64_t root, torn = 0, fallbacks = 0;
 	size_t i;
 	int ret;
 
@@ -1124,7 +1197,8 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 			ret = -EIO;
 			goto fail;
 		}
-		ret = replay(w, pst_name_index(root), &torn);
+		ret = recover(w, pst_name_index(root), check, arg, &torn,
+			      &fallbacks);
 		if (ret == 0)
 			ret = clear_tail(w);
 		if (ret != 0)
@@ -1149,7 +1223,7 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		if (on_value != NULL)
 			on_value(arg, slot_key(w, s), s->key_len, v);
 	}
-	kvi_report_open(report, w->count, torn, wal_own_bytes(w), &t0);
+	kvi_report_open(report, w->count, torn, fallbacks, wal_own_bytes(w), &t0);
 	*out = w;
 	return 0;
 fail:

@@ -11,10 +11,21 @@
  *           write up to the root, published by one root-slot store).
  *
  * Durability contract: put/del write and FLUSH everything they change but
- * never drain; the server drains once per poll, before replying. After a
- * crash, open() sees every entry whose drain completed and never a torn
- * one (CRC32C checks); entries of an undrained batch may or may not appear,
- * whole.
+ * never drain; the server drains once per poll, before replying. A power
+ * loss keeps everything up to the last completed drain plus ANY subset of
+ * the 8-byte words stored since, flushed or not (a line can be evicted at
+ * any time). open() then recovers the state after a PREFIX of the
+ * operations that contains every drained one: never a torn entry (CRC32C
+ * checks), and never an entry whose value fails @check (its value bytes
+ * were cut): recovery falls back to the key's previous version (wal: the
+ * log is cut before that record; btree: the other root record).
+ *
+ * Replacement rule: a structure one put/del replaces (an old value, a log
+ * chain, a tree node) is still the durable one until the caller's next
+ * drain, so its buffers are released only after that drain. The indexes do
+ * this for their own buffers; the server does it for values (kv_store's
+ * deferred release): on_old means "no longer named once durable", not "free
+ * now".
  *
  * Ownership: the index owns the buffers of its own structure (log buffers,
  * nodes). Value buffers belong to the server, which keeps reference counts;
@@ -49,10 +60,16 @@ typedef void (*kv_value_fn)(void *arg, const void *key, uint16_t key_len,
 /* Called for every pool buffer the index itself owns (recovery): the server
  * passes these names, with the value names, to pst_pool_reconcile(). */
 typedef void (*kv_owned_fn)(void *arg, pst_name name);
+/* Called by open() for candidate live values: nonzero if the value's bytes
+ * are whole (its CRC matches). A value that fails makes recovery fall back
+ * to a state before the operation that wrote it. */
+typedef int (*kv_check_fn)(void *arg, const void *key, uint16_t key_len,
+			   const struct kv_value *value);
 
 struct kv_index_report {
 	uint64_t entries;         /* live keys after recovery */
 	uint64_t torn;            /* entries dropped: bad CRC (undrained batch) */
+	uint64_t fallbacks;       /* times a value failed check: fell back */
 	uint64_t log_bytes;       /* wal: bytes of log in use */
 	double seconds;           /* time open() took */
 };
@@ -62,11 +79,13 @@ struct kv_index;
 struct kv_index_ops {
 	const char *name;         /* "wal" or "btree" */
 	/* Open (create when the root slot is empty) and recover. Calls
-	 * @on_value for each live entry and @on_owned for each own buffer.
+	 * @on_value for each live entry and @on_owned for each own buffer;
+	 * @check (may be NULL: every value whole) vets values before that.
 	 * Must run before the pool's mempool exists (it takes buffers).
 	 * Returns 0 or a negative errno; *idx on success. */
 	int (*open)(struct kv_index **idx, struct pst_pool *pool,
-		    kv_value_fn on_value, kv_owned_fn on_owned, void *arg,
+		    kv_value_fn on_value, kv_owned_fn on_owned,
+		    kv_check_fn check, void *arg,
 		    struct kv_index_report *report);
 	/* Insert or replace. The replaced value (if any) is reported through
 	 * @on_old. Returns 0, -ENOSPC (pool full), -EINVAL (key too long). */

@@ -234,6 +234,7 @@ serve(struct kv_server *srv, double stats_period)
 
 	while (!ex_force_quit) {
 		track_drains(srv, pst_stack_poll(srv->stack));
+		kv_store_release_durable(srv->store);
 		/* Reading the clock on every poll takes a visible share of the
 		 * core: look at it every 1024 polls. */
 		if (stats_period > 0 && (++polls & 1023) == 0 && ex_now_s() >= next_stats) {

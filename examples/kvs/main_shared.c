@@ -89,9 +89,10 @@ kv_main_open_store(const struct kv_main_opts *o, const char *prog, int copy_mode
 		return NULL;
 	}
 	printf("%s: recovered %" PRIu64 " keys in %.3f s (index %s, %" PRIu64
-	       " torn entries and %" PRIu64 " torn values dropped)\n",
-	       prog, store->recovered - store->torn_values, store->recovery_seconds,
-	       o->index->name, store->report.torn, store->torn_values);
+	       " torn entries dropped, %" PRIu64 " cut values: fell back %" PRIu64
+	       " times to an earlier version)\n",
+	       prog, store->recovered, store->recovery_seconds, o->index->name,
+	       store->report.torn, store->torn_values, store->report.fallbacks);
 	return pool;
 }
 

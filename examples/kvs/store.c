@@ -67,15 +67,74 @@ value_crc(struct kv_store *st, const pst_name *names, unsigned int n)
 	return crc;
 }
 
+/* ---- release after durable replacement -------------------------------- */
+
+/* The buffers of values a put/del dropped stay referenced until a drain has
+ * made the change durable: until then the durable index still names them,
+ * and a power loss that cuts the new value's bytes falls back to them. */
+static void
+deferred_release(struct kv_store *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->deferred.n; i++)
+		kv_unref(st, st->deferred.v[i]);
+	st->deferred.n = 0;
+}
+
+void
+kv_store_release_durable(struct kv_store *st)
+{
+	struct pst_pool_stats ps;
+
+	if (st->deferred.n == 0)
+		return;
+	pst_pool_stats(st->pool, &ps);
+	if (ps.drains != st->deferred_drains)
+		deferred_release(st);
+}
+
+static void
+defer_push(struct kv_store *st, pst_name name)
+{
+	struct kv_deferred *d = &st->deferred;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 1024;
+		pst_name *v = realloc(d->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			/* No room to wait: make the change (written and
+			 * flushed before on_old) durable now. After a failed
+			 * drain the references stay held: the next start's
+			 * reconciliation frees the buffers. */
+			if (pst_pool_drain(st->pool) == 0) {
+				deferred_release(st);
+				kv_unref(st, name);
+			}
+			return;
+		}
+		d->v = v;
+		d->cap = cap;
+	}
+	d->v[d->n++] = name;
+}
+
 static void
 on_old(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
 {
 	struct kv_store *st = arg;
+	struct pst_pool_stats ps;
+	unsigned int i;
 
 	(void)key;
 	(void)key_len;
 	st->value_bytes -= v->len;
-	value_refs(st, v->names, v->n, -1);
+	for (i = 0; i < v->n; i++)
+		if (i == 0 || pst_name_index(v->names[i]) != pst_name_index(v->names[i - 1]))
+			defer_push(st, v->names[i]);
+	pst_pool_stats(st->pool, &ps);
+	st->deferred_drains = ps.drains;
 }
 
 /* ---- recovery --------------------------------------------------------- */
@@ -84,9 +143,7 @@ struct recovery {
 	struct kv_store *st;
 	pst_name *live;            /* names to keep (reconcile) */
 	size_t n_live, cap;
-	/* keys whose value bytes are torn: deleted after open */
-	struct torn_key { uint16_t len; char key[KV_KEY_MAX]; } *torn;
-	size_t n_torn, torn_cap;
+	uint64_t cut;              /* values check() found cut */
 	int oom;
 };
 
@@ -113,6 +170,26 @@ on_owned(void *arg, pst_name name)
 	live_push(arg, name);
 }
 
+/* A value is whole when every name is valid and its bytes match its CRC.
+ * One written in the batch a power loss cut may miss lines: it was never
+ * acknowledged, and the index falls back to the key's previous version. */
+static int
+value_whole(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
+{
+	struct recovery *r = arg;
+	unsigned int i;
+
+	(void)key;
+	(void)key_len;
+	for (i = 0; i < v->n; i++)
+		if (!pst_pool_name_valid(r->st->pool, v->names[i]))
+			break;
+	if (i == v->n && value_crc(r->st, v->names, v->n) == v->crc)
+		return 1;
+	r->cut++;
+	return 0;
+}
+
 static void
 on_recovered(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
 {
@@ -120,56 +197,13 @@ on_recovered(void *arg, const void *key, uint16_t key_len, const struct kv_value
 	struct kv_store *st = r->st;
 	unsigned int i;
 
-	/* The entry is whole (the index checked its CRC), but its value bytes
-	 * were flushed in the same batch: if that batch's drain never ran,
-	 * some lines may be missing. Such a value was never acknowledged. */
-	for (i = 0; i < v->n; i++)
-		if (!pst_pool_name_valid(st->pool, v->names[i]))
-			break;
-	if (i < v->n || value_crc(st, v->names, v->n) != v->crc) {
-		/* Its valid names stay live until the entry is deleted, after
-		 * the reconcile (see kv_store_open). */
-		for (i = 0; i < v->n; i++)
-			if (pst_pool_name_valid(st->pool, v->names[i]))
-				live_push(r, v->names[i]);
-		if (r->n_torn == r->torn_cap) {
-			size_t cap = r->torn_cap ? r->torn_cap * 2 : 64;
-			struct torn_key *t = realloc(r->torn, cap * sizeof(*t));
-
-			if (t == NULL) {
-				r->oom = 1;
-				return;
-			}
-			r->torn = t;
-			r->torn_cap = cap;
-		}
-		r->torn[r->n_torn].len = key_len;
-		memcpy(r->torn[r->n_torn].key, key, key_len);
-		r->n_torn++;
-		return;
-	}
+	(void)key;
+	(void)key_len;
 	for (i = 0; i < v->n; i++)
 		live_push(r, v->names[i]);
 	value_refs(st, v->names, v->n, +1);
 	st->value_bytes += v->len;
 	st->recovered++;
-}
-
-/* A torn value's buffers: nothing references them, unless a whole value
- * shares one. A buffer two torn values share is released once; the second
- * release fails harmlessly. */
-static void
-on_torn_removed(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
-{
-	struct kv_store *st = arg;
-	unsigned int i;
-
-	(void)key;
-	(void)key_len;
-	for (i = 0; i < v->n; i++)
-		if (pst_pool_name_valid(st->pool, v->names[i]) &&
-		    st->refs[pst_name_index(v->names[i])] == 0)
-			pst_pool_release(st->pool, pst_name_index(v->names[i]));
 }
 
 int
@@ -180,7 +214,6 @@ kv_store_open(struct kv_store *st, struct pst_pool *pool,
 	struct pst_pool_info info;
 	struct recovery r = { .st = st };
 	double t0 = now_s();
-	size_t i;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
@@ -193,36 +226,30 @@ kv_store_open(struct kv_store *st, struct pst_pool *pool,
 	st->refs = calloc(info.buf_count, sizeof(*st->refs));
 	if (st->refs == NULL)
 		return -ENOMEM;
-	ret = ops->open(&st->idx, pool, on_recovered, on_owned, &r, &st->report);
+	ret = ops->open(&st->idx, pool, on_recovered, on_owned, value_whole, &r,
+			&st->report);
 	if (ret != 0 || r.oom) {
 		ret = ret ? ret : -ENOMEM;
 		goto fail;
 	}
 	/* The index (and the values it references) is the truth: every other
-	 * kept buffer is a leftover of requests that were never acknowledged.
-	 * Reconcile before changing the index: deleting the torn entries
-	 * writes new index buffers that the names collected above miss. */
+	 * kept buffer is a leftover of requests that were never acknowledged,
+	 * and a buffer whose release reached the medium while the recovered
+	 * index still names it is kept again. */
 	ret = pst_pool_drain(pool);
 	if (ret == 0)
 		ret = pst_pool_reconcile(pool, r.live, r.n_live, &rec);
 	if (ret != 0)
 		goto fail;
-	for (i = 0; i < r.n_torn; i++)
-		ops->del(st->idx, r.torn[i].key, r.torn[i].len, on_torn_removed, st);
-	st->torn_values = r.n_torn;
-	ret = pst_pool_drain(pool);
-	if (ret != 0)
-		goto fail;
+	st->torn_values = r.cut;
 	st->recovery_seconds = now_s() - t0;
 	free(r.live);
-	free(r.torn);
 	return 0;
 fail:
 	if (st->idx != NULL)
 		ops->close(st->idx);
 	st->idx = NULL;
 	free(r.live);
-	free(r.torn);
 	free(st->refs);
 	st->refs = NULL;
 	return ret;
@@ -231,9 +258,13 @@ fail:
 void
 kv_store_close(struct kv_store *st)
 {
+	if (st->deferred.n > 0 && pst_pool_drain(st->pool) == 0)
+		deferred_release(st);
 	if (st->idx != NULL)
 		st->ops->close(st->idx);
 	st->idx = NULL;
+	free(st->deferred.v);
+	memset(&st->deferred, 0, sizeof(st->deferred));
 	free(st->refs);
 	st->refs = NULL;
 }
@@ -320,6 +351,7 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	unsigned int i;
 	int ret;
 
+	kv_store_release_durable(st);
 	v->crc = value_crc(st, v->names, v->n);
 	ret = st->ops->put(st->idx, key, key_len, v, on_old, st);
 	if (ret != 0) {
@@ -457,6 +489,7 @@ kv_store_del(struct kv_store *st, const void *key, uint16_t key_len)
 
 	if (key_len == 0 || key_len > KV_KEY_MAX)
 		return 0;
+	kv_store_release_durable(st);
 	ret = st->ops->del(st->idx, key, key_len, on_old, st);
 	if (ret > 0)
 		st->dels++;
@@ -466,6 +499,7 @@ kv_store_del(struct kv_store *st, const void *key, uint16_t key_len)
 int
 kv_store_flushall(struct kv_store *st)
 {
+	kv_store_release_durable(st);
 	return st->ops->flushall(st->idx, on_old, st);
 }
 

@@ -12,6 +12,13 @@
 #include "kv_index.h"
 #include "stream.h"
 
+/* Buffers of dropped values, waiting for the drain that makes the drop
+ * durable (one name per buffer and value). */
+struct kv_deferred {
+	pst_name *v;
+	size_t n, cap;
+};
+
 struct kv_store {
 	struct pst_pool *pool;
 	const struct kv_index_ops *ops;
@@ -20,20 +27,29 @@ struct kv_store {
 	uint32_t *refs;            /* per pool buffer */
 	uint32_t buf_size;
 	uint64_t buf_count;
+	struct kv_deferred deferred;
+	uint64_t deferred_drains;  /* pool drains when the last was deferred */
 	/* Recovery. */
 	struct kv_index_report report;
-	uint64_t recovered, torn_values;
+	uint64_t recovered;
+	uint64_t torn_values;      /* values found cut: the index fell back */
 	double recovery_seconds;
 	/* Counters. */
 	uint64_t sets, gets, hits, dels, errors_nospace;
 	uint64_t value_bytes;      /* bytes of live values */
 };
 
-/* Open the pool's index and recover: count references, drop entries whose
- * value bytes are torn, reconcile the pool. Before the stack exists. */
+/* Open the pool's index and recover: the index falls back past values
+ * whose bytes are torn, the store counts references and reconciles the
+ * pool. Before the stack exists. */
 int kv_store_open(struct kv_store *st, struct pst_pool *pool,
 		  const struct kv_index_ops *ops, int copy_mode);
 void kv_store_close(struct kv_store *st);
+
+/* Drop the references of values replaced or deleted before the pool's
+ * last drain (their replacement is durable now). Call once per poll; the
+ * store's own writes call it too. */
+void kv_store_release_durable(struct kv_store *st);
 
 /* Reference counting of pool buffers (by any name inside them). */
 void kv_ref(struct kv_store *st, pst_name name);

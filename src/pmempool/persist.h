@@ -2,8 +2,15 @@
 /*
  * The one place where paste makes stores durable. Every flush, drain and
  * msync of the project goes through here, so tests can hook it to record
- * the order of persistence events or to simulate a power loss (only lines
- * that were flushed and then drained survive).
+ * the order of persistence events or to build power-loss images.
+ *
+ * What a power loss leaves: everything up to the last completed drain, plus
+ * ANY subset of the 8-byte words stored since, flushed or not (the cache
+ * may evict an unflushed line at any time, and a flushed one may not have
+ * reached the medium). A flush only bounds what the next drain guarantees;
+ * it never keeps a store from the medium. So whatever replaces a durable
+ * structure must leave the old one intact until the drain that made the
+ * replacement durable (doc/pool.md, "Ordering").
  */
 #ifndef PST_PERSIST_H
 #define PST_PERSIST_H
