@@ -39,7 +39,7 @@ int pst_pool_release_if_lent(struct pst_pool *pool, uint32_t index);
 
 /* Zero-copy sends pin a kept buffer until the peer acknowledged it and the
  * NIC let go of it: a release meanwhile is deferred until the last unpin.
- * pin: 0, -EINVAL (not kept), -EBUSY (too many pins). */
+ * pin: 0, -EINVAL (not kept), -EBUSY (2^32 - 1 pins). */
 int pst_pool_pin(struct pst_pool *pool, uint32_t index);
 void pst_pool_unpin(struct pst_pool *pool, uint32_t index);
 
