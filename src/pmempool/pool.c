@@ -332,6 +332,12 @@ pst_pool_drain(struct pst_pool *pool)
 }
 
 int
+pst_pool_buf_kept(const struct pst_pool *pool, uint32_t index)
+{
+	return index < pool->buf_count && pool->dstate[index] == PST_D_KEPT;
+}
+
+int
 pst_pool_pin(struct pst_pool *pool, uint32_t index)
 {
 	if (index >= pool->buf_count || pool->dstate[index] != PST_D_KEPT)

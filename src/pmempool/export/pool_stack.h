@@ -35,6 +35,10 @@ int pst_pool_mbuf_swap(struct pst_pool *pool, struct rte_mbuf *m,
  * received buffer. Returns 0, or -EINVAL for a free or bad index. */
 int pst_pool_release_if_lent(struct pst_pool *pool, uint32_t index);
 
+/* Whether buffer @index is kept (storage), so that keeping it again is
+ * not needed: 1 or 0. */
+int pst_pool_buf_kept(const struct pst_pool *pool, uint32_t index);
+
 /* ---- transmit --------------------------------------------------------- */
 
 /* Zero-copy sends pin a kept buffer until the peer acknowledged it and the
