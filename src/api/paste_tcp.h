@@ -138,8 +138,8 @@ int pst_conn_hold(struct pst_conn *conn, const struct pst_segment *seg,
 /**
  * End a hold: the bytes are consumed. The window reopens by their length
  * (unless pst_conn_keep_held() did already); the buffer returns to the pool
- * when nothing else holds it and it was not kept. Release a kept buffer
- * (pst_pool_release()) only after its holds ended.
+ * when nothing else holds it and it was not kept (a kept one stays pinned
+ * until its last hold ends).
  * @return 0, or -EINVAL (no such hold on this connection).
  */
 int pst_conn_unhold(struct pst_conn *conn, uint32_t id);
@@ -149,7 +149,8 @@ int pst_conn_unhold(struct pst_conn *conn, uint32_t id);
  * leaves the connection's budget, so the window reopens by the hold's
  * length now. The hold itself stays until pst_conn_unhold() (the bytes are
  * still the connection's to parse). A buffer shared by several holds is
- * kept once.
+ * kept once. While held, a kept buffer is pinned: a pst_pool_release() of
+ * it (the value deleted) frees it only after its last hold ended.
  * @return 0, -EINVAL (no such hold, or bytes outside the pool), or the
  *   pool's error.
  */

@@ -138,10 +138,12 @@ pst_stack_poll(struct pst_stack *s)
 	/* Acknowledgements in the burst freed lwIP memory: connections that
 	 * ran out of it try again. */
 	pst_tcp_resume_blocked(s->tcp);
+	pst_tcp_close_deferred(s->tcp);
 	tx = pst_netif_dpdk_drain_and_transmit(s->dev);
 	if (tx < 0)
 		return tx;
 	sys_check_timeouts();
+	pst_tcp_close_deferred(s->tcp);
 	/* Timers send retransmissions and delayed ACKs: they too leave only
 	 * after a drain. */
 	tx2 = pst_netif_dpdk_drain_and_transmit(s->dev);

@@ -44,6 +44,9 @@ struct pst_tcp {
 	 * window: no acknowledgement may be coming to wake them, so the poll
 	 * offers them their sent callback again. */
 	struct pst_conn *blocked;
+	/* Connections closed from inside their callbacks, closed for real by
+	 * the poll once lwIP is done with the segment (pst_tcp_close_deferred). */
+	struct pst_conn *closing;
 	/* Segment array handed to receive callbacks, grown on demand. */
 	struct pst_segment *segs;
 	unsigned int segs_cap;
@@ -68,7 +71,8 @@ struct pst_conn {
 	int gone;         /* closed or aborted by the application meanwhile */
 	int aborted;      /* ... with tcp_abort: lwIP wants ERR_ABRT back */
 	int lingering;    /* closed, waiting for zero-copy data to be acked */
-	struct tcp_pcb *linger_pcb; /* closed inside a callback, may linger */
+	int deferred;     /* closed inside a callback: on tcp->closing */
+	struct pst_conn *close_next;
 	/* Zero-copy sends not yet acknowledged, oldest first: the buffer and
 	 * the stream offset where its bytes end. */
 	struct zc_pending {
@@ -85,7 +89,8 @@ struct pst_conn {
 		uint32_t gather;       /* else: the shared buffer's index */
 		uint32_t len;
 		uint32_t next;         /* free list, or HOLD_USED */
-		uint32_t open;         /* its bytes still close the window */
+		uint16_t open;         /* its bytes still close the window */
+		uint16_t pinned;       /* zero copy, kept: pinned for the hold */
 	} *holds;
 	uint32_t holds_cap, holds_free;
 	uint32_t cb_held;          /* bytes held in the current receive callback */
@@ -95,6 +100,11 @@ struct pst_conn {
 
 #define HOLD_USED UINT32_MAX
 #define HOLD_NONE (UINT32_MAX - 1)
+
+/* g_refs[]: holds in a shared buffer (+1 while current), and whether it is
+ * pinned because it was kept while held. */
+#define G_PINNED 0x80000000u
+#define G_COUNT 0x7fffffffu
 
 static void conn_detach(struct pst_conn *c);
 static void window_retire(struct pst_conn *c);
@@ -242,12 +252,19 @@ window_retire(struct pst_conn *c)
 static void
 gather_unref(struct pst_tcp *tcp, uint32_t index)
 {
-	if (--tcp->g_refs[index] == 1 && index == tcp->g_index) {
-		tcp->g_refs[index] = 0;
+	uint32_t *r = &tcp->g_refs[index];
+
+	--*r;
+	if ((*r & G_COUNT) == 1 && index == tcp->g_index) {
+		--*r;
 		tcp->g_index = UINT32_MAX;
 	}
-	if (tcp->g_refs[index] == 0)
-		pst_pool_release_if_lent(tcp->pool, index);
+	if ((*r & G_COUNT) != 0)
+		return;
+	if (*r & G_PINNED)
+		pst_pool_unpin(tcp->pool, index);
+	*r = 0;
+	pst_pool_release_if_lent(tcp->pool, index);
 }
 
 /* Stop copying into the current shared buffer (full, or kept). */
@@ -330,10 +347,13 @@ hold_drop(struct pst_conn *c, struct hold *h)
 {
 	uint32_t open = h->open ? h->len : 0;
 
-	if (h->p != NULL)
+	if (h->p != NULL) {
 		pbuf_free(h->p);
-	else
+		if (h->pinned)
+			pst_pool_unpin(c->tcp->pool, h->gather);
+	} else {
 		gather_unref(c->tcp, h->gather);
+	}
 	c->tcp->held_bytes -= open;
 	c->stats.bytes_held -= open;
 	h->next = c->holds_free;
@@ -366,8 +386,9 @@ conn_free(struct pst_conn *c)
 	free(c);
 }
 
-/* After an application callback: a connection it closed or aborted is
- * freed now; lwIP must hear ERR_ABRT if its PCB is gone. */
+/* After an application callback: a connection it aborted is freed now;
+ * lwIP must hear ERR_ABRT if its PCB is gone. (A close waits for the poll:
+ * pst_conn_close.) */
 static err_t
 callback_done(struct pst_conn *c)
 {
@@ -376,14 +397,21 @@ callback_done(struct pst_conn *c)
 	c->in_cb = 0;
 	if (!c->gone)
 		return ERR_OK;
-	if (c->linger_pcb != NULL && c->zc_len > 0 && !aborted) {
-		c->gone = 0;
-		linger(c, c->linger_pcb);
-		c->linger_pcb = NULL;
-		return ERR_OK;
-	}
 	conn_free(c);
 	return aborted ? ERR_ABRT : ERR_OK;
+}
+
+static void
+deferred_unlink(struct pst_conn *c)
+{
+	struct pst_conn **pp;
+
+	for (pp = &c->tcp->closing; *pp != NULL; pp = &(*pp)->close_next)
+		if (*pp == c) {
+			*pp = c->close_next;
+			break;
+		}
+	c->deferred = 0;
 }
 
 static struct pst_conn *
@@ -428,6 +456,12 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	u16_t tot;
 
 	(void)err;
+	if (c->deferred) {
+		/* Closed by the application: nobody reads this any more. */
+		if (p != NULL)
+			pbuf_free(p);
+		return ERR_OK;
+	}
 	if (p == NULL) {
 		/* FIN from the peer. */
 		c->in_cb = 1;
@@ -484,6 +518,8 @@ on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	(void)pcb;
 	c->stats.bytes_acked += len;
 	zc_release(c, 0);
+	if (c->deferred)
+		return ERR_OK;
 	if (c->lingering) {
 		if (c->zc_len == 0) {
 			/* Everything sent by name is acknowledged: lwIP no longer
@@ -513,13 +549,14 @@ pst_tcp_resume_blocked(struct pst_tcp *tcp)
 	list->blk_pprev = &list;
 	while ((c = list) != NULL) {
 		unblock(c);
-		if (c->pcb == NULL || c->gone || c->lingering || c->cb.sent == NULL)
+		if (c->pcb == NULL || c->gone || c->lingering || c->deferred ||
+		    c->cb.sent == NULL)
 			continue;
 		c->in_cb = 1;
 		c->cb.sent(c->arg, c, 0);
 		gone = c->gone;
 		callback_done(c); /* frees a connection the callback closed */
-		if (!gone && c->pcb != NULL && !c->lingering)
+		if (!gone && c->pcb != NULL && !c->lingering && !c->deferred)
 			tcp_output(c->pcb);
 	}
 }
@@ -533,7 +570,9 @@ on_err(void *arg, err_t err)
 	 * the callback calls on it. */
 	c->pcb = NULL;
 	c->in_cb = 1;
-	if (c->lingering)
+	if (c->deferred)
+		deferred_unlink(c); /* the application closed it already */
+	else if (c->lingering)
 		; /* the application closed it already */
 	else if (!c->established && c->connected != NULL)
 		c->connected(c->arg, c, pst_lwip_errno(err));
@@ -759,6 +798,7 @@ pst_conn_hold(struct pst_conn *c, const struct pst_segment *seg,
 	}
 	h->len = seg->len;
 	h->open = 1;
+	h->pinned = 0;
 	c->cb_held += seg->len;
 	c->stats.bytes_held += seg->len;
 	c->stats.segments_held++;
@@ -778,11 +818,10 @@ pst_conn_unhold(struct pst_conn *c, uint32_t id)
 
 	if (c == NULL || (h = hold_get(c, id)) == NULL)
 		return pst_fail(EINVAL, "unhold: no such hold");
+	/* Inside a receive callback too: the bytes the callback returns
+	 * count separately (cb_held still includes a hold of its own). */
 	open = hold_drop(c, h);
-	if (c->in_recv)
-		c->cb_held -= open < c->cb_held ? open : c->cb_held;
-	else
-		window_reopen(c, open);
+	window_reopen(c, open);
 	return 0;
 }
 
@@ -812,6 +851,21 @@ pst_conn_keep_held(struct pst_conn *c, uint32_t id)
 		if (ret != 0)
 			return ret;
 	}
+	/* Kept, the buffer's life is the application's: its holds (this one,
+	 * and in a shared buffer other connections' too) pin it, so that a
+	 * release of the stored value waits until they end. */
+	if (h->p != NULL && !h->pinned) {
+		ret = pst_pool_pin(tcp->pool, index);
+		if (ret != 0)
+			return ret;
+		h->pinned = 1;
+		h->gather = index;
+	} else if (h->p == NULL && !(tcp->g_refs[index] & G_PINNED)) {
+		ret = pst_pool_pin(tcp->pool, index);
+		if (ret != 0)
+			return ret;
+		tcp->g_refs[index] |= G_PINNED;
+	}
 	if (index == tcp->g_index)
 		gather_retire(tcp); /* storage now: copy no more into it */
 	c->stats.segments_kept++;
@@ -821,10 +875,7 @@ pst_conn_keep_held(struct pst_conn *c, uint32_t id)
 		h->open = 0;
 		tcp->held_bytes -= h->len;
 		c->stats.bytes_held -= h->len;
-		if (c->in_recv)
-			c->cb_held -= h->len < c->cb_held ? h->len : c->cb_held;
-		else
-			window_reopen(c, h->len);
+		window_reopen(c, h->len);
 	}
 	return 0;
 }
@@ -1022,40 +1073,74 @@ pst_conn_sendbuf(const struct pst_conn *c)
 	return tcp_sndbuf(c->pcb);
 }
 
-int
-pst_conn_close(struct pst_conn *c)
+/* Close now: the application's close outside a callback, or the poll's
+ * for a close deferred from one. */
+static void
+conn_close_now(struct pst_conn *c)
 {
-	struct tcp_pcb *pcb;
+	struct tcp_pcb *pcb = c->pcb;
 
-	if (c == NULL)
-		return pst_fail(EINVAL, "close: NULL connection");
-	pcb = c->pcb;
 	conn_detach(c);
-	window_retire(c);
-	/* lwIP resets a connection closed with window it never reopened
-	 * (unconsumed data): give it all back, this close is graceful. */
-	if (pcb != NULL && pcb->state != LISTEN)
-		pcb->rcv_wnd = TCP_WND_MAX(pcb);
 	c->pcb = NULL;
-	if (pcb != NULL && tcp_close(pcb) != ERR_OK) {
-		/* Out of memory for the FIN: reset instead of leaking. */
-		tcp_abort(pcb);
-		c->aborted = 1;
-		pcb = NULL;
+	if (pcb != NULL) {
+		/* lwIP resets a connection closed with window it never
+		 * reopened (unconsumed data): give it all back, this close is
+		 * graceful. */
+		pcb->rcv_wnd = TCP_WND_MAX(pcb);
+		if (tcp_close(pcb) != ERR_OK) {
+			/* Out of memory for the FIN: reset instead of leaking. */
+			tcp_abort(pcb);
+			pcb = NULL;
+		}
 	}
-	if (pcb != NULL && c->zc_len > 0 && !c->in_cb) {
+	if (pcb != NULL && c->zc_len > 0) {
 		/* Bytes sent by name are still unacknowledged: stay until they
 		 * are, to unpin their buffers (or until lwIP gives up). */
 		linger(c, pcb);
+		return;
+	}
+	conn_free(c);
+}
+
+int
+pst_conn_close(struct pst_conn *c)
+{
+	if (c == NULL)
+		return pst_fail(EINVAL, "close: NULL connection");
+	if (c->deferred || c->gone)
+		return 0;
+	/* Its holds end now (the application forgets their ids). */
+	window_retire(c);
+	if (c->in_cb && c->pcb != NULL) {
+		/* Inside lwIP's processing of this connection's segment, which
+		 * may still carry data or a FIN for it: closing under lwIP's
+		 * feet reset the connection (or, before windows were settled,
+		 * leaked the segment and a lingering connection). The poll
+		 * closes it once lwIP is done; until then it takes no more
+		 * callbacks. */
+		c->deferred = 1;
+		c->close_next = c->tcp->closing;
+		c->tcp->closing = c;
 		return 0;
 	}
 	if (c->in_cb) {
-		c->gone = 1; /* freed when the callback returns */
-		c->linger_pcb = pcb;
-	} else {
-		conn_free(c);
+		c->gone = 1; /* its PCB is gone: freed when the callback returns */
+		return 0;
 	}
+	conn_close_now(c);
 	return 0;
+}
+
+void
+pst_tcp_close_deferred(struct pst_tcp *tcp)
+{
+	struct pst_conn *c;
+
+	while ((c = tcp->closing) != NULL) {
+		tcp->closing = c->close_next;
+		c->deferred = 0;
+		conn_close_now(c);
+	}
 }
 
 void
@@ -1142,6 +1227,7 @@ pst_tcp_close(struct pst_tcp *tcp)
 
 	if (tcp == NULL)
 		return;
+	pst_tcp_close_deferred(tcp);
 	/* Aborting calls each connection's error callback, which frees it. */
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = next) {
 		next = pcb->next;

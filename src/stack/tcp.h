@@ -26,6 +26,10 @@ void pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st);
  * NULL is ignored. */
 void pst_tcp_close(struct pst_tcp *tcp);
 
+/* Close the connections the application closed from inside their
+ * callbacks, now that lwIP is done with their segments. */
+void pst_tcp_close_deferred(struct pst_tcp *tcp);
+
 /* Call the sent callback of every connection blocked on lwIP memory and
  * send what it queued. */
 void pst_tcp_resume_blocked(struct pst_tcp *tcp);

@@ -34,6 +34,10 @@
 #define TCP_NODELAY 1
 #endif
 
+#ifndef TCP_QUICKACK
+#define TCP_QUICKACK 12
+#endif
+
 #define POOL_BUFS 16384
 #define N_MBUFS 1024
 
@@ -1042,6 +1046,84 @@ test_trickle_costs_bytes(void **state)
 	assert_int_equal(pst_pool_verify(pool), 0);
 }
 
+/* ---- a close from the sent callback ------------------------------------ */
+
+/* The server answers and closes once the answer is acknowledged; the
+ * client's next request carries that acknowledgement, so lwIP calls the
+ * sent callback with the request's data still in hand. The close must wait
+ * until lwIP is done with the segment: a FIN, not a reset, and nothing
+ * leaked. */
+#define CLOSERS 20
+
+static void
+closer_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
+	    unsigned int n)
+{
+	(void)arg;
+	(void)segs;
+	if (n > 0)
+		pst_conn_send(conn, "0123456789", 10);
+}
+
+static void
+closer_sent(void *arg, struct pst_conn *conn, size_t len)
+{
+	(void)arg;
+	if (len > 0)
+		pst_conn_close(conn);
+}
+
+static void
+closer_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = { .recv = closer_recv, .sent = closer_sent };
+
+	pst_conn_set_callbacks(conn, &cb, arg);
+}
+
+static int
+closer_peer(void *arg)
+{
+	char buf[16];
+	int i, zero = 0, clean = 0;
+
+	(void)arg;
+	for (i = 0; i < CLOSERS; i++) {
+		int fd = peer_connect(6015);
+
+		if (fd < 0)
+			return 10;
+		/* Delayed ACKs, so that the ACK of the answer rides on "b". */
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+		if (send(fd, "a", 1, 0) != 1 || recv(fd, buf, 10, MSG_WAITALL) != 10)
+			return 11;
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+		if (send(fd, "b", 1, 0) != 1)
+			return 12;
+		if (recv(fd, buf, sizeof(buf), 0) == 0)
+			clean++;
+		close(fd);
+	}
+	return clean == CLOSERS ? 0 : 20 + clean;
+}
+
+static void
+test_close_from_sent_callback(void **state)
+{
+	uint64_t free0;
+	pid_t pid;
+
+	(void)state;
+	poll_for(0.2);
+	free0 = pool_free();
+	assert_non_null(pst_tcp_listen(stack, 6015, closer_accept, NULL));
+	pid = tb_spawn_linux(&tb, closer_peer, NULL);
+	assert_int_equal(poll_child(pid, 60), 0);
+	poll_for(0.3);
+	assert_int_equal(pool_free(), free0);
+	assert_int_equal(pst_pool_verify(pool), 0);
+}
+
 int
 main(void)
 {
@@ -1062,6 +1144,7 @@ main(void)
 		cmocka_unit_test(test_zero_window_until_release),
 		cmocka_unit_test(test_abort_returns_held_buffers),
 		cmocka_unit_test(test_trickle_costs_bytes),
+		cmocka_unit_test(test_close_from_sent_callback),
 	};
 	int ret;
 
