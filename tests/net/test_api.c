@@ -928,6 +928,19 @@ pool_free(void)
 
 #define WND_TOTAL (8u << 20)
 
+/* After a test's connections are gone: nothing held, every buffer back. */
+static void
+assert_pool_back(uint64_t free0)
+{
+	struct pst_stack_stats ss;
+
+	poll_for(0.3);
+	pst_stack_stats(stack, &ss);
+	assert_int_equal(ss.rx_held_bytes, 0);
+	assert_int_equal(pool_free(), free0);
+	assert_int_equal(pst_pool_verify(pool), 0);
+}
+
 static void
 test_zero_window_until_release(void **state)
 {
@@ -971,12 +984,9 @@ test_zero_window_until_release(void **state)
 	assert_int_equal(h.bytes, WND_TOTAL);
 	assert_int_equal(h.bad, 0);
 	assert_true(h.fin);
-	poll_for(0.3);
+	assert_pool_back(free0);
 	pst_stack_stats(stack, &s1);
 	assert_int_equal(s1.rx_nobufs, s0.rx_nobufs);
-	assert_int_equal(s1.rx_held_bytes, 0);
-	assert_int_equal(pool_free(), free0);
-	assert_int_equal(pst_pool_verify(pool), 0);
 }
 
 /* A peer that sends while the application holds, then resets: everything
@@ -986,7 +996,6 @@ test_abort_returns_held_buffers(void **state)
 {
 	static struct hoarder h;
 	struct peer p = { .port = 6013, .send_len = 256u << 10, .reset = 1 };
-	struct pst_stack_stats s1;
 	uint64_t free0;
 	pid_t pid;
 
@@ -1005,11 +1014,7 @@ test_abort_returns_held_buffers(void **state)
 	assert_true(h.closed);
 	assert_true(h.bytes > 0);
 	assert_int_equal(h.bad, 0);
-	poll_for(0.3);
-	pst_stack_stats(stack, &s1);
-	assert_int_equal(s1.rx_held_bytes, 0);
-	assert_int_equal(pool_free(), free0);
-	assert_int_equal(pst_pool_verify(pool), 0);
+	assert_pool_back(free0);
 }
 
 /* A peer trickling one byte per segment: held, the bytes cost shared
@@ -1042,8 +1047,7 @@ test_trickle_costs_bytes(void **state)
 	/* 3,000 bytes in at least a hundred segments held at once: two shared
 	 * buffers' worth, plus the segment in flight. */
 	assert_true(h.free_at_fin + 4 >= free0);
-	assert_int_equal(pool_free(), free0);
-	assert_int_equal(pst_pool_verify(pool), 0);
+	assert_pool_back(free0);
 }
 
 /* ---- a close from the sent callback ------------------------------------ */
@@ -1119,9 +1123,7 @@ test_close_from_sent_callback(void **state)
 	assert_non_null(pst_tcp_listen(stack, 6015, closer_accept, NULL));
 	pid = tb_spawn_linux(&tb, closer_peer, NULL);
 	assert_int_equal(poll_child(pid, 60), 0);
-	poll_for(0.3);
-	assert_int_equal(pool_free(), free0);
-	assert_int_equal(pst_pool_verify(pool), 0);
+	assert_pool_back(free0);
 }
 
 int
