@@ -94,6 +94,7 @@ struct pst_conn {
 	} *holds;
 	uint32_t holds_cap, holds_free;
 	uint32_t cb_held;          /* bytes held in the current receive callback */
+	uint64_t reopen;           /* consumed inside a callback: reopened after it */
 	uint32_t granted;          /* window bytes granted from the stack's credit */
 	struct pst_conn_stats stats;
 };
@@ -108,6 +109,7 @@ struct pst_conn {
 
 static void conn_detach(struct pst_conn *c);
 static void window_retire(struct pst_conn *c);
+static void window_reopen(struct pst_conn *c, uint64_t n);
 static void holds_drop_all(struct pst_conn *c);
 static void output(struct pst_conn *c);
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
@@ -235,10 +237,21 @@ window_reopen(struct pst_conn *c, uint64_t n)
 		recved(c->pcb, n + grow);
 }
 
+/* @n bytes consumed: reopen now, or once the current callback is done. */
+static void
+window_consumed(struct pst_conn *c, uint64_t n)
+{
+	if (c->in_cb)
+		c->reopen += n;
+	else
+		window_reopen(c, n);
+}
+
 /* The connection is going: its holds end and its grant returns. */
 static void
 window_retire(struct pst_conn *c)
 {
+	c->reopen = 0;
 	holds_drop_all(c);
 	c->tcp->credit += c->granted;
 	c->granted = 0;
@@ -395,8 +408,14 @@ callback_done(struct pst_conn *c)
 	int aborted = c->aborted;
 
 	c->in_cb = 0;
-	if (!c->gone)
+	if (!c->gone) {
+		/* One window update for everything the callback consumed. */
+		if (c->reopen > 0) {
+			window_reopen(c, c->reopen);
+			c->reopen = 0;
+		}
 		return ERR_OK;
+	}
 	conn_free(c);
 	return aborted ? ERR_ABRT : ERR_OK;
 }
@@ -494,11 +513,11 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		c->cb.recv(c->arg, c, tcp->segs, n);
 	c->in_recv = 0;
 	/* What the application did not hold is consumed: the window reopens
-	 * by that much now, and by the rest as the holds go (pcb is NULL if
-	 * the callback closed the connection; its close settled the window). */
+	 * by that much when the callback is done, and by the rest as the
+	 * holds go (not at all if the callback closed the connection: its
+	 * close settled the window). */
 	(void)pcb;
-	if (!c->gone)
-		window_reopen(c, tot - c->cb_held);
+	c->reopen += tot - c->cb_held;
 	/* Piece by piece: a held pbuf must not keep the rest of the chain.
 	 * Kept buffers stay; the others return to the pool. */
 	for (q = p; q != NULL; q = next) {
@@ -818,10 +837,10 @@ pst_conn_unhold(struct pst_conn *c, uint32_t id)
 
 	if (c == NULL || (h = hold_get(c, id)) == NULL)
 		return pst_fail(EINVAL, "unhold: no such hold");
-	/* Inside a receive callback too: the bytes the callback returns
-	 * count separately (cb_held still includes a hold of its own). */
+	/* Inside a callback, reopened once when it returns (a receive
+	 * callback's own holds are still in cb_held: counted once). */
 	open = hold_drop(c, h);
-	window_reopen(c, open);
+	window_consumed(c, open);
 	return 0;
 }
 
@@ -875,7 +894,7 @@ pst_conn_keep_held(struct pst_conn *c, uint32_t id)
 		h->open = 0;
 		tcp->held_bytes -= h->len;
 		c->stats.bytes_held -= h->len;
-		window_reopen(c, h->len);
+		window_consumed(c, h->len);
 	}
 	return 0;
 }
