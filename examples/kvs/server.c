@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * paste-kvs connections. Every received segment is kept at once (its pool
- * buffer leaves circulation) and appended to the connection's stream; the
- * parsers find requests across segments; a SET's value is the list of names
- * covering its bytes, referenced by the store; everything else is released
- * when consumed. Replies are queued with pst_conn_send / send_name and leave
- * after the poll's drain, so +OK means durable.
+ * paste-kvs connections. Every received segment is held (pst_conn_hold:
+ * lent, not storage, and closing the connection's TCP window until it is
+ * consumed) and appended to the connection's stream; the parsers find
+ * requests across segments; a SET's value is the list of names covering its
+ * bytes, whose buffers are kept then and referenced by the store; every
+ * hold ends when its bytes are consumed, so a client that stops sending
+ * mid-request pins only its window's worth of buffers. Replies are queued
+ * with pst_conn_send / send_name and leave after the poll's drain, so +OK
+ * means durable.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,12 +40,30 @@ struct kv_conn {
 	int closing;              /* close once the output is out */
 	int continue_sent;        /* HTTP 100 Continue sent for this request */
 	int dead;
+	struct kv_stream_holder holder;
 };
 
-static void
-drop_span(void *arg, pst_name name)
+/* A span of a SET's value: its buffer becomes storage, referenced by the
+ * stream until the span is consumed (and by the store for the value). */
+static int
+span_keep(void *arg, uint32_t hold, pst_name name)
 {
-	kv_unref(arg, name);
+	struct kv_conn *c = arg;
+
+	if (pst_conn_keep_held(c->conn, hold) != 0)
+		return -1;
+	kv_ref(c->srv->store, name);
+	return 0;
+}
+
+static void
+span_unhold(void *arg, uint32_t hold, pst_name name, int kept)
+{
+	struct kv_conn *c = arg;
+
+	pst_conn_unhold(c->conn, hold);
+	if (kept)
+		kv_unref(c->srv->store, name);
 }
 
 /* The connection's state: its TCP connection is closed already, or being
@@ -51,8 +72,15 @@ static void
 conn_close(struct kv_conn *c)
 {
 	struct kv_store *st = c->srv->store;
+	unsigned int i;
 
-	kv_stream_fini(&c->rx, drop_span, st);
+	/* The holds ended with the TCP connection: only the references of
+	 * kept spans are left to drop. */
+	c->rx.holder = NULL;
+	for (i = 0; i < c->rx.n; i++)
+		if (c->rx.spans[i].kept)
+			kv_unref(st, c->rx.spans[i].name);
+	kv_stream_fini(&c->rx, NULL, NULL);
 	while (c->out_len > 0) {
 		struct out_item *it = &c->out[c->out_head];
 
@@ -219,7 +247,7 @@ process(struct kv_conn *c)
 		used = kv_exec_next(&c->srv->exec, &c->rx, c->http, &out);
 		if (used < 0)
 			break;
-		kv_stream_consume(&c->rx, (size_t)used, drop_span, c->srv->store);
+		kv_stream_consume(&c->rx, (size_t)used, NULL, NULL);
 	}
 	if (c->closing && c->out_len == 0 && !c->dead) {
 		c->dead = 1;
@@ -233,9 +261,8 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
 	unsigned int n)
 {
 	struct kv_conn *c = arg;
-	struct kv_store *st = c->srv->store;
+	struct pst_held h;
 	unsigned int i;
-	pst_name name;
 
 	if (n == 0) { /* the client is done: answer what it sent, then close */
 		c->closing = 1;
@@ -243,22 +270,14 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		if (pst_conn_keep(conn, &segs[i], &name) != 0) {
-			/* Not in a pool buffer (a copied frame): copy it into one. */
-			uint32_t index;
-			char *buf;
-
-			if (segs[i].len > st->buf_size || pst_pool_take(st->pool, &index) != 0)
-				goto fail;
-			buf = pst_pool_buf_addr(st->pool, index);
-			memcpy(buf, segs[i].data, segs[i].len);
-			pst_pool_keep(st->pool, index);
-			name = pst_name_make(index, 0, (uint16_t)segs[i].len);
-		}
-		kv_ref(st, name);
-		if (kv_stream_push(&c->rx, name, pst_pool_name_to_addr(st->pool, name),
-				   segs[i].len) != 0) {
-			kv_unref(st, name);
+		/* A held segment has a name unless it was a frame lwIP copied
+		 * out of the pool and longer than a buffer (a scattered jumbo
+		 * frame): its bytes could not become a value. */
+		if (pst_conn_hold(conn, &segs[i], &h) != 0)
+			goto fail;
+		if (h.name == PST_NAME_INVALID ||
+		    kv_stream_push_held(&c->rx, h.name, h.data, h.len, h.id) != 0) {
+			pst_conn_unhold(conn, h.id);
 			goto fail;
 		}
 	}
@@ -326,6 +345,10 @@ accept_common(struct kv_server *srv, struct pst_conn *conn, int http)
 	c->conn = conn;
 	c->http = http;
 	kv_stream_init(&c->rx);
+	c->holder.keep = srv->store->copy_mode ? NULL : span_keep;
+	c->holder.unhold = span_unhold;
+	c->holder.arg = c;
+	c->rx.holder = &c->holder;
 	srv->n_conns++;
 	srv->exec.n_conns++;
 	srv->accepted++;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * paste-kvs: a connection's receive stream, a queue of kept spans.
+ * paste-kvs: a connection's receive stream, a queue of held spans.
  *
  * The span array carries one hidden record in front of it (spans[-1]): the
  * name the first span was pushed with and how many of its bytes have been
@@ -115,6 +115,13 @@ kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 			chunk = len;
 		if (n == max)
 			return -1;
+		if (s->holder != NULL && s->holder->keep != NULL &&
+		    s->spans[i].hold != 0 && !s->spans[i].kept) {
+			if (s->holder->keep(s->holder->arg, s->spans[i].hold,
+					    s->spans[i].name) != 0)
+				return -1;
+			s->spans[i].kept = 1;
+		}
 		names[n++] = pst_name_make(pst_name_index(s->spans[i].name),
 					   (uint16_t)(pst_name_offset(s->spans[i].name) + pos),
 					   (uint16_t)chunk);
@@ -132,10 +139,18 @@ kv_stream_init(struct kv_stream *s)
 	s->n = 0;
 	s->cap = 0;
 	s->len = 0;
+	s->holder = NULL;
 }
 
 int
 kv_stream_push(struct kv_stream *s, pst_name name, const void *data, uint32_t len)
+{
+	return kv_stream_push_held(s, name, data, len, 0);
+}
+
+int
+kv_stream_push_held(struct kv_stream *s, pst_name name, const void *data,
+		    uint32_t len, uint32_t hold)
 {
 	struct kv_span *sp;
 
@@ -163,6 +178,8 @@ kv_stream_push(struct kv_stream *s, pst_name name, const void *data, uint32_t le
 	sp->name = name;
 	sp->data = data;
 	sp->len = len;
+	sp->hold = hold;
+	sp->kept = 0;
 	s->len += len;
 	return 0;
 }
@@ -183,6 +200,9 @@ kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *a
 	/* Whole spans: everything the n bytes reach the end of. */
 	while (k < s->n && n >= s->spans[k].len) {
 		n -= s->spans[k].len;
+		if (s->holder != NULL && s->spans[k].hold != 0)
+			s->holder->unhold(s->holder->arg, s->spans[k].hold,
+					  s->spans[k].name, s->spans[k].kept);
 		if (drop != NULL)
 			drop(arg, k == 0 ? head->name : s->spans[k].name);
 		k++;
@@ -210,8 +230,11 @@ kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *a
 void
 kv_stream_fini(struct kv_stream *s, kv_stream_drop_fn drop, void *arg)
 {
+	const struct kv_stream_holder *holder = s->holder;
+
 	if (s->spans == NULL) {
 		kv_stream_init(s);
+		s->holder = holder;
 		return;
 	}
 	kv_stream_consume(s, s->len, drop, arg);
@@ -219,6 +242,7 @@ kv_stream_fini(struct kv_stream *s, kv_stream_drop_fn drop, void *arg)
 	kv_stream_consume(s, 0, drop, arg);
 	free(stream_head(s));
 	kv_stream_init(s);
+	s->holder = holder;
 }
 
 /* ---- cursors (stream_cursor.h) ---------------------------------------- */

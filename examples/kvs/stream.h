@@ -3,11 +3,13 @@
  * paste-kvs: a connection's receive stream, kept spans parsed in place.
  *
  * Values stay in the pool buffers the NIC received them into: a value is a
- * list of names (one per buffer it spans). The server keeps every received
- * segment as it arrives (a connection's receive stream is a queue of kept
- * spans), parses requests across spans, and turns a SET's value range into
- * names. A DRAM reference count per pool buffer (stream + values, see
- * store.h) decides when a buffer is released.
+ * list of names (one per buffer it spans). The server holds every received
+ * segment as it arrives (pst_conn_hold: a connection's receive stream is a
+ * queue of held spans, which keep its TCP window closed until consumed),
+ * parses requests across spans, and turns a SET's value range into names,
+ * keeping the buffers under them (pst_conn_keep_held). A DRAM reference
+ * count per pool buffer (values and queued replies, see store.h) decides
+ * when a kept buffer is released; a hold ends when its span is consumed.
  */
 #ifndef KVS_STREAM_H
 #define KVS_STREAM_H
@@ -21,6 +23,19 @@ struct kv_span {
 	pst_name name;            /* the bytes' durable name */
 	const uint8_t *data;      /* where they are mapped now */
 	uint32_t len;
+	uint32_t hold;            /* the stack's hold on them (0: none) */
+	int kept;                 /* holder->keep done: part of a value */
+};
+
+/* How the spans' bytes are retained: the stack's holds, on a connection.
+ * @name is the span's (any sub-range of its buffer). */
+struct kv_stream_holder {
+	/* The buffer under @hold becomes (part of) a stored value: at most
+	 * once per span. NULL: values are copied, nothing is kept. */
+	int (*keep)(void *arg, uint32_t hold, pst_name name);
+	/* The span under @hold is consumed; @kept: keep was called for it. */
+	void (*unhold)(void *arg, uint32_t hold, pst_name name, int kept);
+	void *arg;
 };
 
 /* Bytes received on one connection and not yet consumed, in order. Offsets
@@ -29,6 +44,9 @@ struct kv_stream {
 	struct kv_span *spans;
 	unsigned int n, cap;
 	size_t len;               /* bytes in the spans */
+	/* NULL: spans are not held (tests); set to NULL when the holds ended
+	 * with their connection. */
+	const struct kv_stream_holder *holder;
 };
 
 /* Copy [off, off+len) to dst; returns bytes copied. */
@@ -38,7 +56,8 @@ long kv_stream_find(const struct kv_stream *s, size_t off, int c);
 /* Byte at off (off < s->len). */
 uint8_t kv_stream_byte(const struct kv_stream *s, size_t off);
 /* The names covering [off, off+len): sub-ranges of the spans' names, in
- * order. Returns how many (at most max), or -1 if more than max needed. */
+ * order, their buffers kept through the holder (a value is stored). Returns
+ * how many (at most max), or -1 if more than max needed or a keep failed. */
 int kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 		    pst_name *names, unsigned int max);
 
@@ -54,9 +73,13 @@ void kv_stream_init(struct kv_stream *s);
  * Returns 0, -ENOMEM, or -EINVAL (len > UINT16_MAX, or data NULL). */
 int kv_stream_push(struct kv_stream *s, pst_name name, const void *data,
 		   uint32_t len);
+/* The same for bytes under the stack's hold @hold: the holder's unhold
+ * gets it back when the span is consumed. */
+int kv_stream_push_held(struct kv_stream *s, pst_name name, const void *data,
+			uint32_t len, uint32_t hold);
 /* Remove the first @n bytes (all of them if n > s->len). Each span that
- * becomes fully consumed is removed and passed to drop(arg, its pushed
- * name) in stream order; a partially consumed first span is trimmed (its
+ * becomes fully consumed is removed, unheld, and passed to drop(arg, its
+ * pushed name) in stream order; a partially consumed first span is trimmed (its
  * data, len and name then describe the rest). @drop may be NULL. */
 void kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop,
 		       void *arg);

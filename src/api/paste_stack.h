@@ -65,6 +65,16 @@ struct pst_stack_config {
 	 *  follows anyway and attaching costs more than copying. */
 	enum pst_tx_zero_copy tx_zero_copy;
 	struct pst_fault_config faults; /**< all zero: no faults */
+	/** Receive budget of one connection, in pool buffers: its TCP window
+	 *  is what it may still pin (received bytes it holds unconsumed and
+	 *  bytes in flight to it), at most this many buffers' worth.
+	 *  0: 1/16 of the stack's budget (the free buffers after the mempool,
+	 *  less the reserve). */
+	unsigned int conn_rx_buffers;
+	/** Free pool buffers no connection's window is granted from, so ACKs,
+	 *  FINs, RSTs, SYNs and new connections are always receivable.
+	 *  0: 1/8 of the free buffers after the mempool. */
+	unsigned int rx_reserve;
 };
 
 /** Counters of a stack since creation. */
@@ -85,6 +95,9 @@ struct pst_stack_stats {
 	uint64_t busy_cycles;            /**< TSC cycles spent in busy polls */
 	uint64_t drains;                 /**< drains issued by the poll loop */
 	uint64_t lwip_asserts;           /**< lwIP invariant violations (should be 0) */
+	uint64_t rx_held_bytes;          /**< received bytes connections hold now (pst_conn_hold) */
+	uint64_t rx_gathered;            /**< held segments copied into shared buffers */
+	int64_t rx_window_credit;        /**< window bytes the stack may still grant */
 };
 
 struct pst_stack;

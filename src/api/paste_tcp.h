@@ -7,9 +7,16 @@
  * Received bytes are handed over in place as segments: each points into a
  * pool buffer (where the driver wrote the frame) and carries its durable
  * name. The application may keep a segment's buffer (it leaves circulation
- * and becomes storage) or let it go when the callback returns. Flushes issued
- * during a poll are drained once at its end, before anything queued in that
- * poll is sent.
+ * and becomes storage), hold it past the callback while it is not consumed
+ * yet (pst_conn_hold()), or let it go when the callback returns. Flushes
+ * issued during a poll are drained once at its end, before anything queued
+ * in that poll is sent.
+ *
+ * Flow control comes from the pool: a connection's TCP window reopens only
+ * as the application consumes what arrived (lets it go at the end of the
+ * callback, keeps it, or unholds it), never on arrival, and the window is
+ * bounded by the connection's budget (pst_stack_config.conn_rx_buffers). A
+ * peer that sends faster than the application consumes sees a zero window.
  */
 #ifndef PASTE_TCP_H
 #define PASTE_TCP_H
@@ -35,6 +42,21 @@ struct pst_segment {
 	 *  copy them out of a pool buffer (then they cannot be kept). */
 	pst_name name;
 	void *priv;         /**< the stack's; do not touch */
+};
+
+/** Received bytes the application holds past its receive callback
+ *  (pst_conn_hold()). Segments shorter than half a pool buffer are copied
+ *  into a buffer shared with other holds, so a held byte costs about a byte
+ *  of the pool whatever the segmentation; longer ones stay in place. */
+struct pst_held {
+	const void *data;   /**< the bytes, valid until unheld */
+	uint32_t len;       /**< bytes (the segment's length) */
+	/** Durable name of the bytes (where they are now: the shared buffer
+	 *  when copied), or PST_NAME_INVALID for a long segment that lwIP
+	 *  had copied out of the pool. */
+	pst_name name;
+	uint32_t id;        /**< the hold, for pst_conn_unhold() and
+	                         pst_conn_keep_held() */
 };
 
 /** A connection was accepted; set its callbacks with pst_conn_set_callbacks(). */
@@ -100,6 +122,41 @@ int pst_conn_keep(struct pst_conn *conn, const struct pst_segment *seg,
 		  pst_name *name);
 
 /**
+ * Hold a received segment past the receive callback: the application has
+ * not consumed it yet (a request not complete). Its bytes keep the
+ * connection's window closed, and count against the connection's budget,
+ * until pst_conn_unhold() or pst_conn_keep_held(). Holds end with the
+ * connection (close, abort, or the closed callback): their ids are invalid
+ * afterwards and their bytes must not be read.
+ * @param[out] held where the bytes are now, their name, and the hold's id.
+ * @return 0, -EINVAL (not a segment of this connection's current receive
+ *   callback), -ENOMEM.
+ */
+int pst_conn_hold(struct pst_conn *conn, const struct pst_segment *seg,
+		  struct pst_held *held);
+
+/**
+ * End a hold: the bytes are consumed. The window reopens by their length
+ * (unless pst_conn_keep_held() did already); the buffer returns to the pool
+ * when nothing else holds it and it was not kept (a kept one stays pinned
+ * until its last hold ends).
+ * @return 0, or -EINVAL (no such hold on this connection).
+ */
+int pst_conn_unhold(struct pst_conn *conn, uint32_t id);
+
+/**
+ * Keep the buffer under a hold: it becomes storage (as pst_conn_keep()) and
+ * leaves the connection's budget, so the window reopens by the hold's
+ * length now. The hold itself stays until pst_conn_unhold() (the bytes are
+ * still the connection's to parse). A buffer shared by several holds is
+ * kept once. While held, a kept buffer is pinned: a pst_pool_release() of
+ * it (the value deleted) frees it only after its last hold ended.
+ * @return 0, -EINVAL (no such hold, or bytes outside the pool), or the
+ *   pool's error.
+ */
+int pst_conn_keep_held(struct pst_conn *conn, uint32_t id);
+
+/**
  * Queue a copy of @p len bytes for sending. The bytes leave after the drain
  * at the end of the current (or next) poll.
  * @return the number of bytes queued (may be less than len when the send
@@ -138,7 +195,11 @@ void pst_conn_abort(struct pst_conn *conn);
 struct pst_conn_stats {
 	uint64_t bytes_received;   /**< in-order bytes handed to the recv callback */
 	uint64_t segments_received;/**< segments handed to the recv callback */
-	uint64_t segments_kept;    /**< segments kept with pst_conn_keep() */
+	uint64_t segments_kept;    /**< segments kept with pst_conn_keep() or
+	                                pst_conn_keep_held() */
+	uint64_t segments_held;    /**< segments held with pst_conn_hold() */
+	uint64_t segments_gathered;/**< ... of which copied into shared buffers */
+	uint64_t bytes_held;       /**< bytes held now that close the window */
 	uint64_t bytes_sent;       /**< bytes queued with send and send_name */
 	uint64_t bytes_sent_zc;    /**< ... of which by name, without a copy */
 	uint64_t bytes_acked;      /**< bytes the peer acknowledged */

@@ -49,7 +49,7 @@ pst_pool_state_init(struct pst_pool *pool)
 	pool->dstate = malloc(n);
 	pool->free_stack = malloc(n * sizeof(uint32_t));
 	pool->releasing = malloc(n * sizeof(uint32_t));
-	pool->pins = calloc(n, sizeof(uint16_t));
+	pool->pins = calloc(n, sizeof(*pool->pins));
 	if (pool->dstate == NULL || pool->free_stack == NULL ||
 	    pool->releasing == NULL || pool->pins == NULL) {
 		pst_pool_state_fini(pool);
@@ -334,11 +334,17 @@ pst_pool_drain(struct pst_pool *pool)
 }
 
 int
+pst_pool_buf_kept(const struct pst_pool *pool, uint32_t index)
+{
+	return index < pool->buf_count && pool->dstate[index] == PST_D_KEPT;
+}
+
+int
 pst_pool_pin(struct pst_pool *pool, uint32_t index)
 {
 	if (index >= pool->buf_count || pool->dstate[index] != PST_D_KEPT)
 		return pst_fail(EINVAL, "pin: buffer %u is not kept", index);
-	if (pool->pins[index] == UINT16_MAX)
+	if (pool->pins[index] == UINT32_MAX)
 		return pst_fail(EBUSY, "pin: buffer %u has too many sends in flight", index);
 	pool->pins[index]++;
 	return 0;

@@ -40,7 +40,10 @@ struct pst_pool {
 	uint32_t n_free;
 	uint32_t *releasing;    /* released, reusable once drained and unheld */
 	uint32_t n_releasing;
-	uint16_t *pins;         /* zero-copy sends in flight per buffer */
+	/* Zero-copy sends in flight per buffer: 32 bits, because every
+	 * pipelined GET of one hot value pins its buffers again, and a 16-bit
+	 * count ran out under 65,536 queued replies. */
+	uint32_t *pins;
 	uint64_t n_lent;
 	uint64_t n_kept;
 	uint64_t takes, keeps, releases, nobufs;

@@ -61,7 +61,7 @@ pst_stack_create(const struct pst_stack_config *cfg)
 	s->dev = pst_netif_dpdk_open(cfg);
 	if (s->dev == NULL)
 		goto fail;
-	s->tcp = pst_tcp_open(cfg->pool);
+	s->tcp = pst_tcp_open(cfg->pool, cfg);
 	if (s->tcp == NULL)
 		goto fail;
 	/* lwIP has no teardown: initialise it once per process. Its pools
@@ -138,8 +138,10 @@ pst_stack_poll(struct pst_stack *s)
 	/* Acknowledgements in the burst freed lwIP memory: connections that
 	 * ran out of it try again. */
 	pst_tcp_resume_blocked(s->tcp);
+	pst_tcp_close_deferred(s->tcp);
 	tx = pst_netif_dpdk_drain_and_transmit(s->dev);
 	sys_check_timeouts();
+	pst_tcp_close_deferred(s->tcp);
 	/* Timers send retransmissions and delayed ACKs: they too leave only
 	 * after a drain. A failed drain still lets the timers run: TCP keeps
 	 * its clock while the frames wait for a drain that succeeds. */
@@ -204,6 +206,7 @@ pst_stack_stats(const struct pst_stack *s, struct pst_stack_stats *st)
 	memset(st, 0, sizeof(*st));
 	pst_netif_dpdk_stats(s->dev, st);
 	st->rx_dropped = lwip_drops();
+	pst_tcp_stats(s->tcp, st);
 	st->tcp_retransmits = lwip_stats.mib2.tcpretranssegs;
 	st->polls = s->polls;
 	st->busy_polls = s->busy_polls;

@@ -17,13 +17,36 @@
 #include "stack_internal.h"
 #include "tcp.h"
 
+/* Received segments shorter than buf_size / GATHER_DIV are copied into a
+ * shared buffer when the application holds them: a held byte then costs a
+ * byte of the pool, and a held zero-copy segment at most GATHER_DIV times
+ * its length. */
+#define GATHER_DIV 2u
+
 /* What the connections of one stack share. */
 struct pst_tcp {
 	struct pst_pool *pool;
+	uint32_t buf_size;
+	uint32_t gather_below;     /* hold copies segments shorter than this */
+	/* Receive windows: every connection is granted window bytes from the
+	 * stack's credit (its budget of pool buffers, in window bytes), up to
+	 * conn_wnd each; a grant goes back when the connection does. */
+	uint32_t conn_wnd;
+	int64_t credit;
+	uint64_t held_bytes;       /* held by all connections, now */
+	uint64_t gathered;         /* segments copied by pst_conn_hold() */
+	/* The shared buffer small held segments are copied into: lent, with
+	 * one reference per hold in g_refs[] plus one while it is current. */
+	uint32_t g_index, g_used;
+	uint32_t *g_refs;
+	uint32_t buf_count;
 	/* Connections whose send failed for want of lwIP memory, not of
 	 * window: no acknowledgement may be coming to wake them, so the poll
 	 * offers them their sent callback again. */
 	struct pst_conn *blocked;
+	/* Connections closed from inside their callbacks, closed for real by
+	 * the poll once lwIP is done with the segment (pst_tcp_close_deferred). */
+	struct pst_conn *closing;
 	/* Segment array handed to receive callbacks, grown on demand. */
 	struct pst_segment *segs;
 	unsigned int segs_cap;
@@ -48,7 +71,8 @@ struct pst_conn {
 	int gone;         /* closed or aborted by the application meanwhile */
 	int aborted;      /* ... with tcp_abort: lwIP wants ERR_ABRT back */
 	int lingering;    /* closed, waiting for zero-copy data to be acked */
-	struct tcp_pcb *linger_pcb; /* closed inside a callback, may linger */
+	int deferred;     /* closed inside a callback: on tcp->closing */
+	struct pst_conn *close_next;
 	/* Zero-copy sends not yet acknowledged, oldest first: the buffer and
 	 * the stream offset where its bytes end. */
 	struct zc_pending {
@@ -58,10 +82,35 @@ struct pst_conn {
 	unsigned int zc_head, zc_len, zc_cap;
 	/* On the list of connections blocked on lwIP memory. */
 	struct pst_conn *blk_next, **blk_pprev;
+	/* Received bytes held past their callback (pst_conn_hold): slots,
+	 * a free list through `next`, and the window they keep closed. */
+	struct hold {
+		struct pbuf *p;        /* zero copy: the segment's pbuf */
+		uint32_t gather;       /* else: the shared buffer's index */
+		uint32_t len;
+		uint32_t next;         /* free list, or HOLD_USED */
+		uint16_t open;         /* its bytes still close the window */
+		uint16_t pinned;       /* zero copy, kept: pinned for the hold */
+	} *holds;
+	uint32_t holds_cap, holds_free;
+	uint32_t cb_held;          /* bytes held in the current receive callback */
+	uint64_t reopen;           /* consumed inside a callback: reopened after it */
+	uint32_t granted;          /* window bytes granted from the stack's credit */
 	struct pst_conn_stats stats;
 };
 
+#define HOLD_USED UINT32_MAX
+#define HOLD_NONE (UINT32_MAX - 1)
+
+/* g_refs[]: holds in a shared buffer (+1 while current), and whether it is
+ * pinned because it was kept while held. */
+#define G_PINNED 0x80000000u
+#define G_COUNT 0x7fffffffu
+
 static void conn_detach(struct pst_conn *c);
+static void window_retire(struct pst_conn *c);
+static void window_reopen(struct pst_conn *c, uint64_t n);
+static void holds_drop_all(struct pst_conn *c);
 static void output(struct pst_conn *c);
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
 static void on_err(void *arg, err_t err);
@@ -124,33 +173,264 @@ block(struct pst_conn *c)
 	c->stats.send_blocked++;
 }
 
+/* ---- receive windows ---------------------------------------------------- */
+
+/* Give lwIP @n more window bytes; tcp_recved() takes 16 bits at a time. */
+static void
+recved(struct tcp_pcb *pcb, uint64_t n)
+{
+	while (n > 0) {
+		u16_t chunk = n > UINT16_MAX ? UINT16_MAX : (u16_t)n;
+
+		tcp_recved(pcb, chunk);
+		n -= chunk;
+	}
+}
+
+/* A new connection's window: its share of the stack's credit, and never
+ * less than the 64 KiB (unscaled) that lwIP's handshake announced, since
+ * lwIP never moves an announced right edge back. */
+static void
+window_attach(struct pst_conn *c)
+{
+	struct pst_tcp *tcp = c->tcp;
+	struct tcp_pcb *pcb = c->pcb;
+	uint32_t want = tcp->conn_wnd, floor = UINT16_MAX;
+
+	if (want > TCP_WND_MAX(pcb))
+		want = TCP_WND_MAX(pcb);
+	if (floor > want)
+		floor = want;
+	if (tcp->credit < (int64_t)want)
+		want = tcp->credit > (int64_t)floor ? (uint32_t)tcp->credit : floor;
+	c->granted = want;
+	tcp->credit -= want;
+	if (pcb->rcv_wnd > want) {
+		pcb->rcv_wnd = want;
+		pcb->rcv_ann_wnd = want;
+		if (TCP_SEQ_GT(pcb->rcv_nxt + want, pcb->rcv_ann_right_edge))
+			pcb->rcv_ann_right_edge = pcb->rcv_nxt + want;
+	}
+}
+
+/* @n received bytes were consumed or let go of: reopen the window by as
+ * much, and grow a short grant toward conn_wnd while the stack has credit. */
+static void
+window_reopen(struct pst_conn *c, uint64_t n)
+{
+	struct pst_tcp *tcp = c->tcp;
+	uint32_t grow = 0;
+
+	if (c->pcb == NULL || c->granted == 0)
+		return;
+	if (c->granted < tcp->conn_wnd && tcp->credit > 0 &&
+	    c->granted < TCP_WND_MAX(c->pcb)) {
+		grow = tcp->conn_wnd - c->granted;
+		if (grow > TCP_WND_MAX(c->pcb) - c->granted)
+			grow = TCP_WND_MAX(c->pcb) - c->granted;
+		if ((int64_t)grow > tcp->credit)
+			grow = (uint32_t)tcp->credit;
+		c->granted += grow;
+		tcp->credit -= grow;
+	}
+	if (n + grow > 0)
+		recved(c->pcb, n + grow);
+}
+
+/* @n bytes consumed: reopen now, or once the current callback is done. */
+static void
+window_consumed(struct pst_conn *c, uint64_t n)
+{
+	if (c->in_cb)
+		c->reopen += n;
+	else
+		window_reopen(c, n);
+}
+
+/* The connection is going: its holds end and its grant returns. */
+static void
+window_retire(struct pst_conn *c)
+{
+	c->reopen = 0;
+	holds_drop_all(c);
+	c->tcp->credit += c->granted;
+	c->granted = 0;
+}
+
+/* ---- holds ------------------------------------------------------------ */
+
+/* Drop one reference to shared buffer @index; the last returns it. The
+ * current buffer goes too when no hold is left in it: what clients held
+ * all returns to the pool when they are gone. */
+static void
+gather_unref(struct pst_tcp *tcp, uint32_t index)
+{
+	uint32_t *r = &tcp->g_refs[index];
+
+	--*r;
+	if ((*r & G_COUNT) == 1 && index == tcp->g_index) {
+		--*r;
+		tcp->g_index = UINT32_MAX;
+	}
+	if ((*r & G_COUNT) != 0)
+		return;
+	if (*r & G_PINNED)
+		pst_pool_unpin(tcp->pool, index);
+	*r = 0;
+	pst_pool_release_if_lent(tcp->pool, index);
+}
+
+/* Stop copying into the current shared buffer (full, or kept). */
+static void
+gather_retire(struct pst_tcp *tcp)
+{
+	uint32_t index = tcp->g_index;
+
+	if (index == UINT32_MAX)
+		return;
+	tcp->g_index = UINT32_MAX;
+	gather_unref(tcp, index);
+}
+
+/* Copy @len bytes into the shared buffer; returns where, or NULL when no
+ * buffer is free (the caller holds the segment in place instead). */
+static uint8_t *
+gather(struct pst_tcp *tcp, const void *data, uint32_t len, pst_name *name)
+{
+	uint8_t *dst;
+	uint32_t index;
+
+	if (tcp->g_index != UINT32_MAX && tcp->g_used + len > tcp->buf_size)
+		gather_retire(tcp);
+	if (tcp->g_index == UINT32_MAX) {
+		if (pst_pool_take(tcp->pool, &index) != 0)
+			return NULL;
+		tcp->g_index = index;
+		tcp->g_used = 0;
+		tcp->g_refs[index] = 1;
+	}
+	dst = (uint8_t *)pst_pool_buf_addr(tcp->pool, tcp->g_index) + tcp->g_used;
+	memcpy(dst, data, len);
+	*name = pst_name_make(tcp->g_index, (uint16_t)tcp->g_used, (uint16_t)len);
+	tcp->g_used += len;
+	tcp->g_refs[tcp->g_index]++;
+	tcp->gathered++;
+	return dst;
+}
+
+static struct hold *
+hold_get(const struct pst_conn *c, uint32_t id)
+{
+	if (id == 0 || id > c->holds_cap || c->holds[id - 1].next != HOLD_USED)
+		return NULL;
+	return &c->holds[id - 1];
+}
+
+static int
+hold_alloc(struct pst_conn *c, uint32_t *id)
+{
+	uint32_t i;
+
+	if (c->holds_free == HOLD_NONE) {
+		uint32_t cap = c->holds_cap ? c->holds_cap * 2 : 64;
+		struct hold *h = realloc(c->holds, cap * sizeof(*h));
+
+		if (h == NULL || cap >= HOLD_NONE) {
+			if (h != NULL)
+				c->holds = h;
+			return -ENOMEM;
+		}
+		for (i = c->holds_cap; i < cap; i++)
+			h[i].next = i + 1 < cap ? i + 1 : HOLD_NONE;
+		c->holds = h;
+		c->holds_free = c->holds_cap;
+		c->holds_cap = cap;
+	}
+	i = c->holds_free;
+	c->holds_free = c->holds[i].next;
+	c->holds[i].next = HOLD_USED;
+	*id = i + 1;
+	return 0;
+}
+
+/* Let go of hold @h's buffer reference; returns the window bytes it still
+ * kept closed. */
+static uint32_t
+hold_drop(struct pst_conn *c, struct hold *h)
+{
+	uint32_t open = h->open ? h->len : 0;
+
+	if (h->p != NULL) {
+		pbuf_free(h->p);
+		if (h->pinned)
+			pst_pool_unpin(c->tcp->pool, h->gather);
+	} else {
+		gather_unref(c->tcp, h->gather);
+	}
+	c->tcp->held_bytes -= open;
+	c->stats.bytes_held -= open;
+	h->next = c->holds_free;
+	c->holds_free = (uint32_t)(h - c->holds);
+	return open;
+}
+
+/* Every hold of a connection that is going away. */
+static void
+holds_drop_all(struct pst_conn *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->holds_cap; i++)
+		if (c->holds[i].next == HOLD_USED)
+			hold_drop(c, &c->holds[i]);
+	free(c->holds);
+	c->holds = NULL;
+	c->holds_cap = 0;
+	c->holds_free = HOLD_NONE;
+}
+
 static void
 conn_free(struct pst_conn *c)
 {
 	unblock(c);
 	zc_release(c, 1);
+	window_retire(c);
 	free(c->zc);
 	free(c);
 }
 
-/* After an application callback: a connection it closed or aborted is
- * freed now; lwIP must hear ERR_ABRT if its PCB is gone. */
+/* After an application callback: a connection it aborted is freed now;
+ * lwIP must hear ERR_ABRT if its PCB is gone. (A close waits for the poll:
+ * pst_conn_close.) */
 static err_t
 callback_done(struct pst_conn *c)
 {
 	int aborted = c->aborted;
 
 	c->in_cb = 0;
-	if (!c->gone)
-		return ERR_OK;
-	if (c->linger_pcb != NULL && c->zc_len > 0 && !aborted) {
-		c->gone = 0;
-		linger(c, c->linger_pcb);
-		c->linger_pcb = NULL;
+	if (!c->gone) {
+		/* One window update for everything the callback consumed. */
+		if (c->reopen > 0) {
+			window_reopen(c, c->reopen);
+			c->reopen = 0;
+		}
 		return ERR_OK;
 	}
 	conn_free(c);
 	return aborted ? ERR_ABRT : ERR_OK;
+}
+
+static void
+deferred_unlink(struct pst_conn *c)
+{
+	struct pst_conn **pp;
+
+	for (pp = &c->tcp->closing; *pp != NULL; pp = &(*pp)->close_next)
+		if (*pp == c) {
+			*pp = c->close_next;
+			break;
+		}
+	c->deferred = 0;
 }
 
 static struct pst_conn *
@@ -162,6 +442,7 @@ conn_new(struct pst_tcp *tcp, struct tcp_pcb *pcb)
 		return NULL;
 	c->tcp = tcp;
 	c->pcb = pcb;
+	c->holds_free = HOLD_NONE;
 	return c;
 }
 
@@ -189,11 +470,17 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct pst_conn *c = arg;
 	struct pst_tcp *tcp = c->tcp;
-	struct pbuf *q;
+	struct pbuf *q, *next;
 	unsigned int n = 0;
 	u16_t tot;
 
 	(void)err;
+	if (c->deferred) {
+		/* Closed by the application: nobody reads this any more. */
+		if (p != NULL)
+			pbuf_free(p);
+		return ERR_OK;
+	}
 	if (p == NULL) {
 		/* FIN from the peer. */
 		c->in_cb = 1;
@@ -220,17 +507,25 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	tot = p->tot_len;
 	c->stats.bytes_received += tot;
 	c->stats.segments_received += n;
-	/* The bytes are the application's from here on (kept or done with
-	 * when the callback returns): reopen the window first, so that a
-	 * close from inside the callback is a FIN, not lwIP's RST for data
-	 * the application never took. */
-	tcp_recved(pcb, tot);
+	c->cb_held = 0;
 	c->in_cb = c->in_recv = 1;
 	if (c->cb.recv != NULL)
 		c->cb.recv(c->arg, c, tcp->segs, n);
 	c->in_recv = 0;
-	/* Buffers the application kept stay; the others return to the pool. */
-	pbuf_free(p);
+	/* What the application did not hold is consumed: the window reopens
+	 * by that much when the callback is done, and by the rest as the
+	 * holds go (not at all if the callback closed the connection: its
+	 * close settled the window). */
+	(void)pcb;
+	c->reopen += tot - c->cb_held;
+	/* Piece by piece: a held pbuf must not keep the rest of the chain.
+	 * Kept buffers stay; the others return to the pool. */
+	for (q = p; q != NULL; q = next) {
+		next = q->next;
+		q->next = NULL;
+		q->tot_len = q->len;
+		pbuf_free(q);
+	}
 	return callback_done(c);
 }
 
@@ -242,6 +537,8 @@ on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	(void)pcb;
 	c->stats.bytes_acked += len;
 	zc_release(c, 0);
+	if (c->deferred)
+		return ERR_OK;
 	if (c->lingering) {
 		if (c->zc_len == 0) {
 			/* Everything sent by name is acknowledged: lwIP no longer
@@ -271,13 +568,14 @@ pst_tcp_resume_blocked(struct pst_tcp *tcp)
 	list->blk_pprev = &list;
 	while ((c = list) != NULL) {
 		unblock(c);
-		if (c->pcb == NULL || c->gone || c->lingering || c->cb.sent == NULL)
+		if (c->pcb == NULL || c->gone || c->lingering || c->deferred ||
+		    c->cb.sent == NULL)
 			continue;
 		c->in_cb = 1;
 		c->cb.sent(c->arg, c, 0);
 		gone = c->gone;
 		callback_done(c); /* frees a connection the callback closed */
-		if (!gone && c->pcb != NULL && !c->lingering)
+		if (!gone && c->pcb != NULL && !c->lingering && !c->deferred)
 			tcp_output(c->pcb);
 	}
 }
@@ -291,7 +589,9 @@ on_err(void *arg, err_t err)
 	 * the callback calls on it. */
 	c->pcb = NULL;
 	c->in_cb = 1;
-	if (c->lingering)
+	if (c->deferred)
+		deferred_unlink(c); /* the application closed it already */
+	else if (c->lingering)
 		; /* the application closed it already */
 	else if (!c->established && c->connected != NULL)
 		c->connected(c->arg, c, pst_lwip_errno(err));
@@ -338,6 +638,7 @@ on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
 	}
 	c->established = 1;
 	conn_attach(c);
+	window_attach(c);
 	c->in_cb = 1;
 	l->accept(l->arg, c);
 	return callback_done(c);
@@ -405,6 +706,10 @@ on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 
 	(void)pcb;
 	c->established = 1;
+	/* Not before: lwIP asserts the default window when the SYN-ACK's
+	 * window scale option arrives. */
+	if (err == ERR_OK)
+		window_attach(c);
 	c->in_cb = 1;
 	if (c->connected != NULL)
 		c->connected(c->arg, c, pst_lwip_errno(err));
@@ -474,6 +779,123 @@ pst_conn_keep(struct pst_conn *c, const struct pst_segment *seg, pst_name *name)
 		return ret;
 	c->stats.segments_kept++;
 	*name = seg->name;
+	return 0;
+}
+
+int
+pst_conn_hold(struct pst_conn *c, const struct pst_segment *seg,
+	      struct pst_held *held)
+{
+	struct pst_tcp *tcp;
+	struct pbuf *q;
+	struct hold *h;
+	const void *data;
+	pst_name name;
+	uint32_t id;
+
+	if (c == NULL || seg == NULL || held == NULL || !c->in_recv || seg->priv == NULL)
+		return pst_fail(EINVAL, "hold: not a segment of the current receive callback");
+	tcp = c->tcp;
+	q = seg->priv;
+	if (hold_alloc(c, &id) != 0)
+		return pst_fail(ENOMEM, "hold: out of memory");
+	h = &c->holds[id - 1];
+	data = NULL;
+	if (seg->len < tcp->gather_below || (seg->name == PST_NAME_INVALID &&
+					     seg->len <= tcp->buf_size))
+		data = gather(tcp, seg->data, seg->len, &name);
+	if (data != NULL) {
+		h->p = NULL;
+		h->gather = pst_name_index(name);
+		c->stats.segments_gathered++;
+	} else {
+		/* In place: the pbuf, and with it the buffer, stays lent. */
+		pbuf_ref(q);
+		h->p = q;
+		data = seg->data;
+		name = seg->name;
+	}
+	h->len = seg->len;
+	h->open = 1;
+	h->pinned = 0;
+	c->cb_held += seg->len;
+	c->stats.bytes_held += seg->len;
+	c->stats.segments_held++;
+	tcp->held_bytes += seg->len;
+	held->data = data;
+	held->len = seg->len;
+	held->name = name;
+	held->id = id;
+	return 0;
+}
+
+int
+pst_conn_unhold(struct pst_conn *c, uint32_t id)
+{
+	struct hold *h;
+	uint32_t open;
+
+	if (c == NULL || (h = hold_get(c, id)) == NULL)
+		return pst_fail(EINVAL, "unhold: no such hold");
+	/* Inside a callback, reopened once when it returns (a receive
+	 * callback's own holds are still in cb_held: counted once). */
+	open = hold_drop(c, h);
+	window_consumed(c, open);
+	return 0;
+}
+
+int
+pst_conn_keep_held(struct pst_conn *c, uint32_t id)
+{
+	struct pst_tcp *tcp;
+	struct hold *h;
+	uint32_t index;
+	int ret;
+
+	if (c == NULL || (h = hold_get(c, id)) == NULL)
+		return pst_fail(EINVAL, "keep held: no such hold");
+	tcp = c->tcp;
+	if (h->p != NULL) {
+		pst_name name = pst_pool_addr_to_name(tcp->pool, h->p->payload, h->p->len);
+
+		if (name == PST_NAME_INVALID)
+			return pst_fail(EINVAL, "keep held: the bytes are not in a pool buffer");
+		index = pst_name_index(name);
+	} else {
+		index = h->gather;
+	}
+	/* A shared buffer may be kept already, through another of its holds. */
+	if (!pst_pool_buf_kept(tcp->pool, index)) {
+		ret = pst_pool_keep(tcp->pool, index);
+		if (ret != 0)
+			return ret;
+	}
+	/* Kept, the buffer's life is the application's: its holds (this one,
+	 * and in a shared buffer other connections' too) pin it, so that a
+	 * release of the stored value waits until they end. */
+	if (h->p != NULL && !h->pinned) {
+		ret = pst_pool_pin(tcp->pool, index);
+		if (ret != 0)
+			return ret;
+		h->pinned = 1;
+		h->gather = index;
+	} else if (h->p == NULL && !(tcp->g_refs[index] & G_PINNED)) {
+		ret = pst_pool_pin(tcp->pool, index);
+		if (ret != 0)
+			return ret;
+		tcp->g_refs[index] |= G_PINNED;
+	}
+	if (index == tcp->g_index)
+		gather_retire(tcp); /* storage now: copy no more into it */
+	c->stats.segments_kept++;
+	/* Storage is the application's, not the connection's: its bytes no
+	 * longer close the window. */
+	if (h->open) {
+		h->open = 0;
+		tcp->held_bytes -= h->len;
+		c->stats.bytes_held -= h->len;
+		window_consumed(c, h->len);
+	}
 	return 0;
 }
 
@@ -670,35 +1092,74 @@ pst_conn_sendbuf(const struct pst_conn *c)
 	return tcp_sndbuf(c->pcb);
 }
 
-int
-pst_conn_close(struct pst_conn *c)
+/* Close now: the application's close outside a callback, or the poll's
+ * for a close deferred from one. */
+static void
+conn_close_now(struct pst_conn *c)
 {
-	struct tcp_pcb *pcb;
+	struct tcp_pcb *pcb = c->pcb;
 
-	if (c == NULL)
-		return pst_fail(EINVAL, "close: NULL connection");
-	pcb = c->pcb;
 	conn_detach(c);
 	c->pcb = NULL;
-	if (pcb != NULL && tcp_close(pcb) != ERR_OK) {
-		/* Out of memory for the FIN: reset instead of leaking. */
-		tcp_abort(pcb);
-		c->aborted = 1;
-		pcb = NULL;
+	if (pcb != NULL) {
+		/* lwIP resets a connection closed with window it never
+		 * reopened (unconsumed data): give it all back, this close is
+		 * graceful. */
+		pcb->rcv_wnd = TCP_WND_MAX(pcb);
+		if (tcp_close(pcb) != ERR_OK) {
+			/* Out of memory for the FIN: reset instead of leaking. */
+			tcp_abort(pcb);
+			pcb = NULL;
+		}
 	}
-	if (pcb != NULL && c->zc_len > 0 && !c->in_cb) {
+	if (pcb != NULL && c->zc_len > 0) {
 		/* Bytes sent by name are still unacknowledged: stay until they
 		 * are, to unpin their buffers (or until lwIP gives up). */
 		linger(c, pcb);
+		return;
+	}
+	conn_free(c);
+}
+
+int
+pst_conn_close(struct pst_conn *c)
+{
+	if (c == NULL)
+		return pst_fail(EINVAL, "close: NULL connection");
+	if (c->deferred || c->gone)
+		return 0;
+	/* Its holds end now (the application forgets their ids). */
+	window_retire(c);
+	if (c->in_cb && c->pcb != NULL) {
+		/* Inside lwIP's processing of this connection's segment, which
+		 * may still carry data or a FIN for it: closing under lwIP's
+		 * feet reset the connection (or, before windows were settled,
+		 * leaked the segment and a lingering connection). The poll
+		 * closes it once lwIP is done; until then it takes no more
+		 * callbacks. */
+		c->deferred = 1;
+		c->close_next = c->tcp->closing;
+		c->tcp->closing = c;
 		return 0;
 	}
 	if (c->in_cb) {
-		c->gone = 1; /* freed when the callback returns */
-		c->linger_pcb = pcb;
-	} else {
-		conn_free(c);
+		c->gone = 1; /* its PCB is gone: freed when the callback returns */
+		return 0;
 	}
+	conn_close_now(c);
 	return 0;
+}
+
+void
+pst_tcp_close_deferred(struct pst_tcp *tcp)
+{
+	struct pst_conn *c;
+
+	while ((c = tcp->closing) != NULL) {
+		tcp->closing = c->close_next;
+		c->deferred = 0;
+		conn_close_now(c);
+	}
 }
 
 void
@@ -707,6 +1168,7 @@ pst_conn_abort(struct pst_conn *c)
 	if (c == NULL)
 		return;
 	conn_detach(c);
+	window_retire(c);
 	if (c->pcb != NULL)
 		tcp_abort(c->pcb);
 	if (c->pcb != NULL)
@@ -731,16 +1193,50 @@ pst_conn_peer(const struct pst_conn *c, uint32_t *ipv4, uint16_t *port)
 }
 
 struct pst_tcp *
-pst_tcp_open(struct pst_pool *pool)
+pst_tcp_open(struct pst_pool *pool, const struct pst_stack_config *cfg)
 {
 	struct pst_tcp *tcp = calloc(1, sizeof(*tcp));
+	struct pst_pool_stats ps;
+	struct pst_pool_info pi;
+	uint64_t reserve, budget, per_conn;
 
-	if (tcp == NULL) {
+	if (tcp == NULL || pst_pool_info(pool, &pi) != 0 || pst_pool_stats(pool, &ps) != 0) {
+		free(tcp);
 		pst_fail(ENOMEM, "stack: out of memory");
 		return NULL;
 	}
 	tcp->pool = pool;
+	tcp->buf_size = pi.buf_size;
+	tcp->buf_count = (uint32_t)pi.buf_count;
+	tcp->gather_below = pi.buf_size / GATHER_DIV;
+	if (tcp->gather_below > TCP_MSS)
+		tcp->gather_below = TCP_MSS;
+	tcp->g_index = UINT32_MAX;
+	tcp->g_refs = calloc(tcp->buf_count, sizeof(*tcp->g_refs));
+	if (tcp->g_refs == NULL) {
+		free(tcp);
+		pst_fail(ENOMEM, "stack: out of memory");
+		return NULL;
+	}
+	/* Budgets in buffers; a held window byte costs at most a buffer per
+	 * gather_below bytes (smaller segments are copied when held). */
+	reserve = cfg->rx_reserve ? cfg->rx_reserve : ps.free / 8;
+	budget = ps.free > reserve ? ps.free - reserve : 0;
+	per_conn = cfg->conn_rx_buffers ? cfg->conn_rx_buffers : budget / 16;
+	if (per_conn == 0)
+		per_conn = 1;
+	tcp->credit = (int64_t)(budget * tcp->gather_below);
+	tcp->conn_wnd = per_conn * tcp->gather_below > TCP_WND ? TCP_WND
+		      : (uint32_t)(per_conn * tcp->gather_below);
 	return tcp;
+}
+
+void
+pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st)
+{
+	st->rx_held_bytes = tcp->held_bytes;
+	st->rx_gathered = tcp->gathered;
+	st->rx_window_credit = tcp->credit;
 }
 
 void
@@ -750,6 +1246,7 @@ pst_tcp_close(struct pst_tcp *tcp)
 
 	if (tcp == NULL)
 		return;
+	pst_tcp_close_deferred(tcp);
 	/* Aborting calls each connection's error callback, which frees it. */
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = next) {
 		next = pcb->next;
@@ -766,6 +1263,8 @@ pst_tcp_close(struct pst_tcp *tcp)
 		tcp_arg((struct tcp_pcb *)lpcb, NULL);
 		tcp_close((struct tcp_pcb *)lpcb);
 	}
+	gather_retire(tcp);
+	free(tcp->g_refs);
 	free(tcp->segs);
 	free(tcp);
 }

@@ -12,13 +12,23 @@
 
 struct pst_tcp;
 
-/* TCP state over @pool's buffers. Returns NULL with pst_errno set. */
-struct pst_tcp *pst_tcp_open(struct pst_pool *pool);
+/* TCP state over @pool's buffers, with the receive budgets of @cfg
+ * (computed from the pool's free buffers now: open it after the mempool).
+ * Returns NULL with pst_errno set. */
+struct pst_tcp *pst_tcp_open(struct pst_pool *pool, const struct pst_stack_config *cfg);
+
+/* The receive budget's counters (rx_held_bytes, rx_gathered,
+ * rx_window_credit). */
+void pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st);
 
 /* Abort every connection and close every listener (freeing their
  * objects), so that no received pbuf outlives the stack, then free @tcp.
  * NULL is ignored. */
 void pst_tcp_close(struct pst_tcp *tcp);
+
+/* Close the connections the application closed from inside their
+ * callbacks, now that lwIP is done with their segments. */
+void pst_tcp_close_deferred(struct pst_tcp *tcp);
 
 /* Call the sent callback of every connection blocked on lwIP memory and
  * send what it queued. */

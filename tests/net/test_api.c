@@ -21,6 +21,7 @@
 #include <rte_ethdev.h>
 
 #include "lwip/pbuf.h"
+#include "lwip/stats.h"
 
 #include "netif_dpdk.h"
 #include "netns.h"
@@ -28,6 +29,15 @@
 #include "persist.h"
 #include "stack_internal.h"
 #include "tx_order.h"
+
+/* <netinet/tcp.h> would clash with lwIP's TCP_MSS. */
+#ifndef TCP_NODELAY
+#define TCP_NODELAY 1
+#endif
+
+#ifndef TCP_QUICKACK
+#define TCP_QUICKACK 12
+#endif
 
 #define POOL_BUFS 16384
 #define N_MBUFS 1024
@@ -112,6 +122,7 @@ struct peer {
 	double sleep_before_read;
 	int reset;            /* end with RST instead of FIN */
 	int ack_each;         /* send 100-byte messages, wait for "ACK\n" each */
+	int trickle;          /* one byte per send, TCP_NODELAY: a segment each */
 };
 
 static int
@@ -146,6 +157,18 @@ peer_main(void *arg)
 			if (send(fd, buf, 100, 0) != 100 || recv(fd, buf, 4, MSG_WAITALL) != 4 ||
 			    memcmp(buf, "ACK\n", 4) != 0)
 				return 11;
+		}
+	}
+	if (p->trickle) {
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		for (; done < p->send_len; done++) {
+			buf[0] = pattern(done);
+			if (send(fd, buf, 1, 0) != 1)
+				return 12;
+			if (done % 64 == 63)
+				usleep(1000); /* let each byte leave alone */
 		}
 	}
 	while (done < p->send_len) {
@@ -812,6 +835,326 @@ test_full_pool_then_release(void **state)
 	assert_int_equal(pst_pool_verify(pool), 0);
 }
 
+/* ---- flow control from the pool ---------------------------------------- */
+
+/* An application that holds every segment and consumes nothing until told
+ * to: its peer must see a zero window (no drops, the pool never runs dry),
+ * and every byte must arrive once it lets go. */
+struct hoarder {
+	struct pst_held *held;
+	unsigned int n_held, cap;
+	size_t bytes;
+	int bad, fin, closed, consume;
+	struct pst_conn *conn;
+	uint64_t free_at_fin;
+};
+
+static void
+hoarder_let_go(struct hoarder *h)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->n_held; i++)
+		assert_int_equal(pst_conn_unhold(h->conn, h->held[i].id), 0);
+	h->n_held = 0;
+	h->consume = 1;
+}
+
+static void
+hoarder_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
+	     unsigned int n)
+{
+	struct hoarder *h = arg;
+	struct pst_pool_stats ps;
+	unsigned int i;
+	uint32_t j;
+
+	if (n == 0) {
+		h->fin = 1;
+		pst_pool_stats(pool, &ps);
+		h->free_at_fin = ps.free;
+		hoarder_let_go(h);
+		pst_conn_close(conn);
+		h->conn = NULL;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const uint8_t *d = segs[i].data;
+		struct pst_held hd;
+
+		for (j = 0; j < segs[i].len; j++)
+			if (d[j] != pattern(h->bytes + j))
+				h->bad++;
+		h->bytes += segs[i].len;
+		if (h->consume)
+			continue;
+		if (h->n_held == h->cap) {
+			h->cap = h->cap ? h->cap * 2 : 1024;
+			h->held = realloc(h->held, h->cap * sizeof(*h->held));
+			assert_non_null(h->held);
+		}
+		assert_int_equal(pst_conn_hold(conn, &segs[i], &hd), 0);
+		/* Copied or in place, the held bytes are the segment's, and
+		 * their name reads them back. */
+		if (memcmp(hd.data, segs[i].data, segs[i].len) != 0 ||
+		    pst_pool_name_to_addr(pool, hd.name) != hd.data)
+			h->bad++;
+		h->held[h->n_held++] = hd;
+	}
+}
+
+static void
+hoarder_closed(void *arg, struct pst_conn *conn, int err)
+{
+	struct hoarder *h = arg;
+
+	(void)conn;
+	(void)err;
+	h->closed = 1;
+	h->conn = NULL;
+	h->n_held = 0; /* the holds ended with the connection */
+}
+
+static void
+hoarder_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = { .recv = hoarder_recv, .closed = hoarder_closed };
+	struct hoarder *h = arg;
+
+	h->conn = conn;
+	pst_conn_set_callbacks(conn, &cb, arg);
+}
+
+/* Poll until the hoarder's byte count has not moved for @quiet seconds
+ * (or @timeout); returns the count. */
+static size_t
+poll_until_stalled(const struct hoarder *h, double quiet, double timeout)
+{
+	double end = tb_now() + timeout, since = tb_now();
+	size_t last = h->bytes;
+
+	while (tb_now() < end) {
+		pst_stack_poll(stack);
+		if (h->bytes != last) {
+			last = h->bytes;
+			since = tb_now();
+		} else if (last > 0 && tb_now() - since >= quiet) {
+			break;
+		}
+	}
+	return last;
+}
+
+static uint64_t
+pool_free(void)
+{
+	struct pst_pool_stats ps;
+
+	pst_pool_drain(pool);
+	pst_pool_stats(pool, &ps);
+	return ps.free;
+}
+
+#define WND_TOTAL (8u << 20)
+
+/* After a test's connections are gone: nothing held, every buffer back. */
+static void
+assert_pool_back(uint64_t free0)
+{
+	struct pst_stack_stats ss;
+
+	poll_for(0.3);
+	pst_stack_stats(stack, &ss);
+	assert_int_equal(ss.rx_held_bytes, 0);
+	assert_int_equal(pool_free(), free0);
+	assert_int_equal(pst_pool_verify(pool), 0);
+}
+
+static void
+test_zero_window_until_release(void **state)
+{
+	static struct hoarder h;
+	struct peer p = { .port = 6012, .send_len = WND_TOTAL };
+	struct pst_stack_stats s0, s1;
+	struct pst_conn_stats cs;
+	uint64_t tcp_drops0, free0;
+	size_t stalled;
+	pid_t pid;
+
+	(void)state;
+	poll_for(0.2);
+	free0 = pool_free();
+	pst_stack_stats(stack, &s0);
+	tcp_drops0 = lwip_stats.tcp.drop;
+	assert_non_null(pst_tcp_listen(stack, 6012, hoarder_accept, &h));
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	stalled = poll_until_stalled(&h, 1.0, 30);
+	/* The window closed on what the application holds: the peer stopped
+	 * well short of its 8 MiB, and stays stopped. */
+	pst_stack_stats(stack, &s1);
+	assert_non_null(h.conn);
+	assert_int_equal(pst_conn_stats(h.conn, &cs), 0);
+	print_message("  stalled at %zu bytes held in %u segments (%llu gathered), credit %lld\n",
+		      stalled, h.n_held, (unsigned long long)cs.segments_gathered,
+		      (long long)s1.rx_window_credit);
+	assert_true(stalled > 0 && stalled < WND_TOTAL);
+	assert_int_equal(cs.bytes_held, stalled);
+	assert_int_equal(s1.rx_held_bytes, stalled);
+	poll_for(1.0);
+	assert_int_equal(h.bytes, stalled);
+	/* A zero window, not drops: no frame lost for want of a buffer, no
+	 * segment dropped by TCP. */
+	pst_stack_stats(stack, &s1);
+	assert_int_equal(s1.rx_nobufs, s0.rx_nobufs);
+	assert_int_equal(lwip_stats.tcp.drop, tcp_drops0);
+	/* Letting go reopens the window: everything arrives, intact. */
+	hoarder_let_go(&h);
+	assert_int_equal(poll_child(pid, 60), 0);
+	assert_int_equal(h.bytes, WND_TOTAL);
+	assert_int_equal(h.bad, 0);
+	assert_true(h.fin);
+	assert_pool_back(free0);
+	pst_stack_stats(stack, &s1);
+	assert_int_equal(s1.rx_nobufs, s0.rx_nobufs);
+}
+
+/* A peer that sends while the application holds, then resets: everything
+ * the connection held returns to the pool. */
+static void
+test_abort_returns_held_buffers(void **state)
+{
+	static struct hoarder h;
+	struct peer p = { .port = 6013, .send_len = 256u << 10, .reset = 1 };
+	uint64_t free0;
+	pid_t pid;
+
+	(void)state;
+	poll_for(0.2);
+	free0 = pool_free();
+	assert_non_null(pst_tcp_listen(stack, 6013, hoarder_accept, &h));
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	assert_int_equal(poll_child(pid, 30), 0);
+	{
+		double end = tb_now() + 10;
+
+		while (!h.closed && tb_now() < end)
+			pst_stack_poll(stack);
+	}
+	assert_true(h.closed);
+	assert_true(h.bytes > 0);
+	assert_int_equal(h.bad, 0);
+	assert_pool_back(free0);
+}
+
+/* A peer trickling one byte per segment: held, the bytes cost shared
+ * buffers, not one buffer per segment. */
+static void
+test_trickle_costs_bytes(void **state)
+{
+	static struct hoarder h;
+	struct peer p = { .port = 6014, .send_len = 3000, .trickle = 1 };
+	struct pst_stack_stats s0, s1;
+	uint64_t free0;
+	pid_t pid;
+
+	(void)state;
+	poll_for(0.2);
+	free0 = pool_free();
+	pst_stack_stats(stack, &s0);
+	assert_non_null(pst_tcp_listen(stack, 6014, hoarder_accept, &h));
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	assert_int_equal(poll_child(pid, 60), 0);
+	poll_for(0.3);
+	pst_stack_stats(stack, &s1);
+	print_message("  %zu bytes, %llu held segments gathered, pool free %llu -> %llu at FIN\n",
+		      h.bytes, (unsigned long long)(s1.rx_gathered - s0.rx_gathered),
+		      (unsigned long long)free0, (unsigned long long)h.free_at_fin);
+	assert_true(h.fin);
+	assert_int_equal(h.bytes, 3000);
+	assert_int_equal(h.bad, 0);
+	assert_true(s1.rx_gathered - s0.rx_gathered > 100);
+	/* 3,000 bytes in at least a hundred segments held at once: two shared
+	 * buffers' worth, plus the segment in flight. */
+	assert_true(h.free_at_fin + 4 >= free0);
+	assert_pool_back(free0);
+}
+
+/* ---- a close from the sent callback ------------------------------------ */
+
+/* The server answers and closes once the answer is acknowledged; the
+ * client's next request carries that acknowledgement, so lwIP calls the
+ * sent callback with the request's data still in hand. The close must wait
+ * until lwIP is done with the segment: a FIN, not a reset, and nothing
+ * leaked. */
+#define CLOSERS 20
+
+static void
+closer_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
+	    unsigned int n)
+{
+	(void)arg;
+	(void)segs;
+	if (n > 0)
+		pst_conn_send(conn, "0123456789", 10);
+}
+
+static void
+closer_sent(void *arg, struct pst_conn *conn, size_t len)
+{
+	(void)arg;
+	if (len > 0)
+		pst_conn_close(conn);
+}
+
+static void
+closer_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = { .recv = closer_recv, .sent = closer_sent };
+
+	pst_conn_set_callbacks(conn, &cb, arg);
+}
+
+static int
+closer_peer(void *arg)
+{
+	char buf[16];
+	int i, zero = 0, clean = 0;
+
+	(void)arg;
+	for (i = 0; i < CLOSERS; i++) {
+		int fd = peer_connect(6015);
+
+		if (fd < 0)
+			return 10;
+		/* Delayed ACKs, so that the ACK of the answer rides on "b". */
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+		if (send(fd, "a", 1, 0) != 1 || recv(fd, buf, 10, MSG_WAITALL) != 10)
+			return 11;
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+		if (send(fd, "b", 1, 0) != 1)
+			return 12;
+		if (recv(fd, buf, sizeof(buf), 0) == 0)
+			clean++;
+		close(fd);
+	}
+	return clean == CLOSERS ? 0 : 20 + clean;
+}
+
+static void
+test_close_from_sent_callback(void **state)
+{
+	uint64_t free0;
+	pid_t pid;
+
+	(void)state;
+	poll_for(0.2);
+	free0 = pool_free();
+	assert_non_null(pst_tcp_listen(stack, 6015, closer_accept, NULL));
+	pid = tb_spawn_linux(&tb, closer_peer, NULL);
+	assert_int_equal(poll_child(pid, 60), 0);
+	assert_pool_back(free0);
+}
+
 int
 main(void)
 {
@@ -830,6 +1173,10 @@ main(void)
 		cmocka_unit_test(test_failed_drain_with_tx_queue_full),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_full_pool_then_release),
+		cmocka_unit_test(test_zero_window_until_release),
+		cmocka_unit_test(test_abort_returns_held_buffers),
+		cmocka_unit_test(test_trickle_costs_bytes),
+		cmocka_unit_test(test_close_from_sent_callback),
 	};
 	int ret;
 

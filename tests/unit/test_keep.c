@@ -5,6 +5,7 @@
  * application's index.
  */
 #include "pst_test_util.h"
+#include "pool_stack.h"
 
 #define BUF 2176u
 
@@ -689,6 +690,41 @@ test_root_slots(void **state)
 	unlink(path);
 }
 
+/* Many pipelined GETs of one hot value pin its buffer once per reply in
+ * flight: more than 65,535 pins at once must work, and a release waits
+ * for the last unpin. */
+static void
+test_many_pins(void **state)
+{
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct pst_pool_stats s;
+	uint32_t idx, i;
+	const uint32_t n = 70000;
+
+	(void)state;
+	tu_path(path, sizeof(path), "pins");
+	p = tu_must_create(path, BUF, 8, PST_PERSIST_FLUSH);
+	assert_int_equal(pst_pool_take(p, &idx), 0);
+	assert_int_equal(pst_pool_keep(p, idx), 0);
+	for (i = 0; i < n; i++)
+		if (pst_pool_pin(p, idx) != 0)
+			fail_msg("pin %u: %s", i, pst_errormsg());
+	assert_int_equal(pst_pool_release(p, idx), 0);
+	assert_int_equal(pst_pool_drain(p), 0);
+	for (i = 0; i < n - 1; i++)
+		pst_pool_unpin(p, idx);
+	assert_int_equal(pst_pool_drain(p), 0);
+	s = check_consistent(p);
+	assert_int_equal(s.free, 7); /* the last pin still holds it */
+	pst_pool_unpin(p, idx);
+	assert_int_equal(pst_pool_drain(p), 0);
+	s = check_consistent(p);
+	assert_int_equal(s.free, 8);
+	tu_close(p);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -704,6 +740,7 @@ main(void)
 		T(test_reconcile),
 		T(test_large_pool),
 		T(test_root_slots),
+		T(test_many_pins),
 	};
 #undef T
 

@@ -35,11 +35,15 @@ int pst_pool_mbuf_swap(struct pst_pool *pool, struct rte_mbuf *m,
  * received buffer. Returns 0, or -EINVAL for a free or bad index. */
 int pst_pool_release_if_lent(struct pst_pool *pool, uint32_t index);
 
+/* Whether buffer @index is kept (storage), so that keeping it again is
+ * not needed: 1 or 0. */
+int pst_pool_buf_kept(const struct pst_pool *pool, uint32_t index);
+
 /* ---- transmit --------------------------------------------------------- */
 
 /* Zero-copy sends pin a kept buffer until the peer acknowledged it and the
  * NIC let go of it: a release meanwhile is deferred until the last unpin.
- * pin: 0, -EINVAL (not kept), -EBUSY (too many pins). */
+ * pin: 0, -EINVAL (not kept), -EBUSY (2^32 - 1 pins). */
 int pst_pool_pin(struct pst_pool *pool, uint32_t index);
 void pst_pool_unpin(struct pst_pool *pool, uint32_t index);
 
