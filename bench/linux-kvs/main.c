@@ -545,6 +545,7 @@ usage(void)
 		"  --http-port P            HTTP port (default 8080, 0: off)\n"
 		"  --bind ADDR              listen address (default 0.0.0.0)\n"
 		"  --max-conns N            connection limit (default 1024)\n"
+		KV_MAIN_LIMITS_USAGE
 		"  --stats-period S         print statistics every S seconds\n");
 }
 
@@ -633,6 +634,7 @@ server_start(struct server *srv, const struct opts *o, struct listener *lresp,
 		return -1;
 	}
 	srv->max_conns = co->max_conns;
+	srv->exec.limits = co->limits;
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->epfd < 0) {
 		perror("linux-kvs: epoll_create1");

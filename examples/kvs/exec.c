@@ -585,8 +585,8 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 
 	/* Both parsers clear the request first. */
 	err[0] = '\0';
-	r = http ? kv_http_parse(rx, &req, err, sizeof(err))
-		 : kv_resp_parse(rx, &req, err, sizeof(err));
+	r = http ? kv_http_parse(rx, &x->limits, &req, err, sizeof(err))
+		 : kv_resp_parse(rx, &x->limits, &req, err, sizeof(err));
 	if (r == KV_PARSE_MORE) {
 		if (req.http_expect_continue && !*out->continue_sent) {
 			/* curl waits for this before sending a large body. */
@@ -624,7 +624,10 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 int
 kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram)
 {
+	static const struct kv_limits defaults = KV_LIMITS_DEFAULT;
+
 	memset(x, 0, sizeof(*x));
+	x->limits = defaults;
 	x->store = store;
 	x->values_in_dram = values_in_dram;
 	x->expiry = kv_expiry_open();

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "kv_limits.h"
 #include "store.h"
 #include "stream.h"
 
@@ -25,6 +26,7 @@ struct kv_exec {
 	struct kv_store *store;
 	struct kv_expiry *expiry;   /* SET EX/PX deadlines (expiry.h) */
 	int values_in_dram;         /* linux-kvs: stream bytes are in DRAM */
+	struct kv_limits limits;    /* for the parsers; defaults from init */
 	unsigned int n_conns;       /* maintained by the server, for INFO */
 	uint64_t requests, bad_requests, bad_streams, expired;
 };

@@ -26,6 +26,8 @@ parse_index(const char *s, const struct kv_index_ops **index)
 int
 kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 {
+	uint64_t v;
+
 	switch (opt) {
 	case 'x':
 		return parse_index(arg, &o->index);
@@ -46,6 +48,19 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 		return ex_parse_u32(arg, 0, UINT32_MAX, &o->max_conns);
 	case 's':
 		return ex_parse_double(arg, 0, INFINITY, &o->stats_period);
+	case 'L':
+		if (ex_parse_u64(arg, 1, KV_VALUE_MAX, &v) != 0)
+			return -1;
+		o->limits.max_bulk = (size_t)v;
+		return 0;
+	case 'O':
+		return ex_parse_u64(arg, 0, UINT64_MAX, &o->output_limit);
+	case 'T':
+		return ex_parse_double(arg, 0, INFINITY, &o->idle_timeout);
+	case 'R':
+		return ex_parse_double(arg, 0, INFINITY, &o->request_timeout);
+	case 'S':
+		return ex_parse_double(arg, 0, INFINITY, &o->send_timeout);
 	default:
 		return 1;
 	}

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "kv_limits.h"
 #include "request.h"
 #include "stream.h"
 
@@ -28,12 +29,13 @@
 #define KV_HTTP_431 "431 Request Header Fields Too Large"
 #define KV_HTTP_505 "505 HTTP Version Not Supported"
 
-/* Parse one request at the start of the stream. On an error, @err (of
- * @errlen bytes) receives the message for the client. */
-int kv_resp_parse(const struct kv_stream *s, struct kv_request *req,
-		  char *err, size_t errlen);
-int kv_http_parse(const struct kv_stream *s, struct kv_request *req,
-		  char *err, size_t errlen);
+/* Parse one request at the start of the stream, within @lim (NULL: the
+ * defaults). On an error, @err (of @errlen bytes) receives the message for
+ * the client. */
+int kv_resp_parse(const struct kv_stream *s, const struct kv_limits *lim,
+		  struct kv_request *req, char *err, size_t errlen);
+int kv_http_parse(const struct kv_stream *s, const struct kv_limits *lim,
+		  struct kv_request *req, char *err, size_t errlen);
 /*
  * What the parsers fill in:
  * - argv: the arguments after the command name, as stream offsets, never
@@ -42,10 +44,13 @@ int kv_http_parse(const struct kv_stream *s, struct kv_request *req,
  *   value, key, value... Other commands: their arguments as sent.
  *   HTTP: argv[0] the key (the path after '/', before any '?'); PUT and
  *   POST: argv[1] the body.
- * - RESP refuses keys over KV_KEY_MAX ("ERR key too long") and values over
- *   KV_VALUE_MAX ("ERR value too large") as BAD_REQUEST, once the whole
- *   request is there; HTTP says "414 URI Too Long", and a Content-Length
- *   over KV_VALUE_MAX is BAD_STREAM "413 Payload Too Large" (not waited for).
+ * - RESP refuses keys over KV_KEY_MAX ("ERR key too long") as BAD_REQUEST,
+ *   once the whole request is there; a bulk length over lim->max_bulk
+ *   ("ERR Protocol error: invalid bulk length", as Redis) and a multibulk
+ *   count over KV_MAX_ARGS + 1 ("ERR Protocol error: invalid multibulk
+ *   length") are BAD_STREAM as soon as their line is read: nothing of them
+ *   is waited for. HTTP says "414 URI Too Long", and a Content-Length over
+ *   lim->max_bulk is BAD_STREAM "413 Payload Too Large" (not waited for).
  * - Empty RESP requests ("*0\r\n", "*-1\r\n", blank inline lines) get no
  *   reply, as in Redis: they are counted in the next request's consumed.
  * - consumed is 0 with KV_PARSE_MORE and KV_PARSE_BAD_STREAM; err, when

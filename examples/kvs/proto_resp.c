@@ -12,7 +12,7 @@
  * command name, option words and small numbers are copied out.
  *
  * Errors follow Redis: a request that is well framed but wrong (unknown
- * command, wrong arity, bad option, key or value too long) is consumed
+ * command, wrong arity, bad option, key too long) is consumed
  * whole and answered (KV_PARSE_BAD_REQUEST); broken framing answers and
  * closes (KV_PARSE_BAD_STREAM). Empty requests ("*0\r\n", "*-1\r\n", an
  * empty inline line) get no reply in Redis: they are folded into the
@@ -27,8 +27,10 @@
 #include "proto.h"
 #include "stream_cursor.h"
 
-#define RESP_MULTIBULK_MAX (1024 * 1024)         /* elements per request */
-#define RESP_BULK_MAX (512ll * 1024 * 1024)      /* Redis proto-max-bulk-len */
+/* Elements per request: the command name and its arguments. Redis takes
+ * up to 1M and waits for them; a count we would refuse anyway is refused
+ * at once. */
+#define RESP_MULTIBULK_MAX (KV_MAX_ARGS + 1)
 #define RESP_INLINE_MAX (64 * 1024)              /* Redis PROTO_INLINE_MAX_SIZE */
 #define RESP_NUMBER_LINE_MAX 24                  /* "*N" / "$N" line, digits */
 #define RESP_NAME_MAX 32                         /* command names we copy */
@@ -178,8 +180,8 @@ frame_add(struct resp_frame *f, unsigned int k, size_t off, size_t len)
 
 /* "*N\r\n" then N times "$len\r\n<len bytes>\r\n", from @start. */
 static int
-frame_multibulk(const struct kv_stream *s, size_t start, struct resp_frame *f,
-		char *err, size_t errlen)
+frame_multibulk(const struct kv_stream *s, size_t start, size_t max_bulk,
+		struct resp_frame *f, char *err, size_t errlen)
 {
 	struct kv_cursor c;
 	long long count, len, k;
@@ -211,7 +213,9 @@ frame_multibulk(const struct kv_stream *s, size_t start, struct resp_frame *f,
 		r = read_number_line(&c, &len);
 		if (r == FRAME_MORE)
 			return r;
-		if (r == FRAME_BAD || len < 0 || len > RESP_BULK_MAX) {
+		/* Refused before any of its bytes arrive: a client cannot make
+		 * us hold more than max_bulk bytes for one argument. */
+		if (r == FRAME_BAD || len < 0 || (unsigned long long)len > max_bulk) {
 			set_err(err, errlen, "ERR Protocol error: invalid bulk length");
 			return FRAME_BAD;
 		}
@@ -333,8 +337,8 @@ arity_ok(const struct kv_command *cmd, unsigned int nargs)
 	       (words - cmd->first_key) % cmd->key_step == 0;
 }
 
-/* The keys where the row says they are (and the value after each key, for
- * the commands that store), in request order. */
+/* The keys where the row says they are, in request order (values were
+ * bounded by max_bulk as they were framed). */
 static int
 check_keys(const struct kv_command *cmd, const struct resp_frame *f, char *err,
 	   size_t errlen)
@@ -347,9 +351,6 @@ check_keys(const struct kv_command *cmd, const struct resp_frame *f, char *err,
 	for (pos = cmd->first_key; pos <= last; pos += cmd->key_step) {
 		if (check_len(&f->args[pos - 1], KV_KEY_MAX, "ERR key too long", err,
 			      errlen) != 0)
-			return -1;
-		if (cmd->key_values && check_len(&f->args[pos], KV_VALUE_MAX,
-						 "ERR value too large", err, errlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -499,9 +500,10 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 }
 
 int
-kv_resp_parse(const struct kv_stream *s, struct kv_request *req, char *err,
-	      size_t errlen)
+kv_resp_parse(const struct kv_stream *s, const struct kv_limits *lim,
+	      struct kv_request *req, char *err, size_t errlen)
 {
+	static const struct kv_limits defaults = KV_LIMITS_DEFAULT;
 	struct resp_frame f;
 	size_t start = 0;
 	int r, bad;
@@ -509,12 +511,14 @@ kv_resp_parse(const struct kv_stream *s, struct kv_request *req, char *err,
 	memset(req, 0, sizeof(*req));
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
+	if (lim == NULL)
+		lim = &defaults;
 	for (;;) {
 		if (start >= s->len)
 			return KV_PARSE_MORE;
 		bad = 0;
 		if (kv_stream_byte(s, start) == '*')
-			r = frame_multibulk(s, start, &f, err, errlen);
+			r = frame_multibulk(s, start, lim->max_bulk, &f, err, errlen);
 		else
 			r = frame_inline(s, start, &f, &bad, err, errlen);
 		if (r == FRAME_EMPTY) {

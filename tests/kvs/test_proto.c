@@ -36,8 +36,10 @@
 #define P_RESP 0
 #define P_HTTP 1
 
-typedef int (*parse_fn)(const struct kv_stream *, struct kv_request *, char *, size_t);
+typedef int (*parse_fn)(const struct kv_stream *, const struct kv_limits *,
+			struct kv_request *, char *, size_t);
 static const parse_fn parsers[2] = { kv_resp_parse, kv_http_parse };
+static const struct kv_limits *test_limits;  /* NULL: the parsers' defaults */
 
 /* ---- PRNG (xorshift64*), seeded: failures reproduce ------------------- */
 
@@ -235,7 +237,7 @@ static void
 do_parse(int p, const struct kv_stream *s, struct res *out)
 {
 	memset(out, 0x5a, sizeof(*out)); /* the parser must reset everything */
-	out->r = parsers[p](s, &out->req, out->err, sizeof(out->err));
+	out->r = parsers[p](s, test_limits, &out->req, out->err, sizeof(out->err));
 	assert_true(memchr(out->err, '\0', sizeof(out->err)) != NULL);
 	assert_null(strchr(out->err, '\r'));
 	assert_null(strchr(out->err, '\n'));
@@ -631,6 +633,7 @@ setup(void **state)
 	(void)state;
 	live_spans = 0;
 	check_prefixes = 1;
+	test_limits = NULL;
 	return 0;
 }
 
@@ -1101,9 +1104,20 @@ test_resp_too_many_args(void **state)
 	check_req(P_RESP, mbuf, len, KV_PARSE_OK, KV_OP_DEL, words + 1, 0, 0, "", WHOLE, &r);
 	len = inl(mbuf, words);
 	check_req(P_RESP, mbuf, len, KV_PARSE_OK, KV_OP_DEL, words + 1, 0, 0, "", WHOLE, &r);
-	words[KV_MAX_ARGS + 2] = NULL; /* 65 keys: refused, skipped whole */
+	words[KV_MAX_ARGS + 2] = NULL; /* 65 keys: refused */
 	words[KV_MAX_ARGS + 1] = names[KV_MAX_ARGS];
-	resp_bad(words, "ERR too many arguments for 'del' command (at most 64)");
+	/* multibulk: at the count line, before any argument is waited for */
+	len = mb(mbuf, words);
+	check_req(P_RESP, mbuf, len, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
+		  "ERR Protocol error: invalid multibulk length", 0, NULL);
+	check_prefixes = 0;
+	check_req(P_RESP, "*66\r\n", 5, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
+		  "ERR Protocol error: invalid multibulk length", 0, NULL);
+	check_prefixes = 1;
+	/* inline: the line is bounded already, so it is skipped whole */
+	len = inl(mbuf, words);
+	check_req(P_RESP, mbuf, len, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0,
+		  "ERR too many arguments for 'del' command (at most 64)", WHOLE, NULL);
 }
 
 #define E_MULTIBULK "ERR Protocol error: invalid multibulk length"
@@ -1129,6 +1143,7 @@ test_resp_framing_errors(void **state)
 		{ "*1\r\n$-1\r\n", E_BULK },
 		{ "*1\r\n$\r\n", E_BULK },
 		{ "*1\r\n$536870913\r\n", E_BULK },
+		{ "*1\r\n$1048577\r\n", E_BULK },  /* KV_VALUE_MAX + 1 */
 		{ "*1\r\n$4\r\nPINGxx", E_BULK_END },
 		{ "*1\r\n$4\r\nPING\rx", E_BULK_END },
 		{ "*1\r\n$3\r\nPING\r\n", E_BULK_END },
@@ -1136,8 +1151,8 @@ test_resp_framing_errors(void **state)
 
 	(void)state;
 	CHECK_REFUSALS(P_RESP, KV_PARSE_BAD_STREAM, broken);
-	/* a bulk of 512 MiB is legal framing: wait for it */
-	resp_raw("*1\r\n$536870912\r\nabc", KV_PARSE_MORE, 0, NULL, "", 0);
+	/* a bulk of max_bulk bytes is waited for */
+	resp_raw("*1\r\n$1048576\r\nabc", KV_PARSE_MORE, 0, NULL, "", 0);
 	/* an inline line that never ends is refused past 64 KiB */
 	{
 		size_t n = 64 * 1024 + 1;
@@ -1229,8 +1244,8 @@ test_resp_binary_values(void **state)
 }
 
 /* A 1 MiB value in MSS-sized spans: OK, its names cover it exactly (as
- * parse_split checks); one byte more is refused, but only once all of it
- * is there. */
+ * parse_split checks); one byte more is refused as soon as its length is
+ * read, the connection closed. */
 static void
 test_resp_big_values(void **state)
 {
@@ -1257,25 +1272,29 @@ test_resp_big_values(void **state)
 			assert_int_equal(r.r, KV_PARSE_OK);
 			assert_int_equal(r.req.argv[1].off, hdr);
 			assert_int_equal(r.req.argv[1].len, vlen);
+			/* all but the last byte: wait */
+			sizes[n - 1]--;
+			parse_split(P_RESP, msg, len - 1, sizes, n, &r);
+			assert_int_equal(r.r, KV_PARSE_MORE);
+			/* and the whole value split at every 4099th boundary */
+			check_req(P_RESP, msg, len, KV_PARSE_OK, KV_OP_SET, NULL, 0, 0, NULL,
+				  WHOLE, NULL);
 		} else {
-			assert_int_equal(r.r, KV_PARSE_BAD_REQUEST);
-			assert_string_equal(r.err, "ERR value too large");
-			assert_int_equal(r.req.consumed, len);
+			assert_int_equal(r.r, KV_PARSE_BAD_STREAM);
+			assert_string_equal(r.err, E_BULK);
+			/* with none of the value there yet */
+			parse_split(P_RESP, msg, hdr, &hdr, 1, &r);
+			assert_int_equal(r.r, KV_PARSE_BAD_STREAM);
+			assert_string_equal(r.err, E_BULK);
 		}
-		/* all but the last byte: wait */
-		sizes[n - 1]--;
-		parse_split(P_RESP, msg, len - 1, sizes, n, &r);
-		assert_int_equal(r.r, KV_PARSE_MORE);
-		/* and the whole value split at every 4099th boundary */
-		check_req(P_RESP, msg, len, vlen == KV_VALUE_MAX ? KV_PARSE_OK : KV_PARSE_BAD_REQUEST,
-			  KV_OP_SET, NULL, 0, 0, NULL, WHOLE, NULL);
 	}
 	/* MSET with an oversize value too */
 	hdr = (size_t)sprintf(msg, "*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$%u\r\n", KV_VALUE_MAX + 1);
 	memset(msg + hdr, 'x', KV_VALUE_MAX + 1);
 	memcpy(msg + hdr + KV_VALUE_MAX + 1, "\r\n", 2);
-	check_req(P_RESP, msg, hdr + KV_VALUE_MAX + 3, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0,
-		  "ERR value too large", WHOLE, NULL);
+	parse_split(P_RESP, msg, hdr, &hdr, 1, &r);
+	assert_int_equal(r.r, KV_PARSE_BAD_STREAM);
+	assert_string_equal(r.err, E_BULK);
 	free(sizes);
 	free(msg);
 }
@@ -1338,6 +1357,31 @@ test_resp_pipeline(void **state)
 	CHECK_PIPELINE(P_RESP, resp_pipeline, 7, resp_pipeline_check);
 }
 
+/* A smaller proto-max-bulk-len: refused at the length line, in every
+ * argument position, and in HTTP as 413, without waiting for the bytes. */
+#define CHECK_STR(p, msg, ...) check_req(p, msg, strlen(msg), __VA_ARGS__)
+static void
+test_max_bulk_option(void **state)
+{
+	static const struct kv_limits small = { .max_bulk = 10 };
+
+	(void)state;
+	test_limits = &small;
+	CHECK_STR(P_RESP, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n0123456789\r\n",
+		  KV_PARSE_OK, KV_OP_SET, ARGS("k", "0123456789"), 0, 0, "", WHOLE, NULL);
+	CHECK_STR(P_HTTP, "PUT /k HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789",
+		  KV_PARSE_OK, KV_OP_SET, ARGS("k", "0123456789"), 0, 0, "", WHOLE, NULL);
+	check_prefixes = 0;
+	CHECK_STR(P_RESP, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$11\r\n",
+		  KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E_BULK, 0, NULL);
+	CHECK_STR(P_RESP, "*2\r\n$3\r\nGET\r\n$11\r\n",
+		  KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E_BULK, 0, NULL);
+	CHECK_STR(P_RESP, "*1\r\n$11\r\n", KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E_BULK, 0,
+		  NULL);
+	CHECK_STR(P_HTTP, "PUT /k HTTP/1.1\r\nContent-Length: 11\r\n\r\n",
+		  KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_413, 0, NULL);
+}
+
 static void
 test_resp_err_buffer(void **state)
 {
@@ -1349,16 +1393,16 @@ test_resp_err_buffer(void **state)
 
 	(void)state;
 	build(&b, msg, sizeof(msg) - 1, sizes, split_whole(sizeof(msg) - 1, sizes));
-	assert_int_equal(kv_resp_parse(&b.s, &req, NULL, 0), KV_PARSE_BAD_REQUEST);
+	assert_int_equal(kv_resp_parse(&b.s, NULL, &req, NULL, 0), KV_PARSE_BAD_REQUEST);
 	assert_int_equal(req.consumed, sizeof(msg) - 1);
 	memset(err, 'x', sizeof(err));
-	assert_int_equal(kv_resp_parse(&b.s, &req, err, sizeof(err)), KV_PARSE_BAD_REQUEST);
+	assert_int_equal(kv_resp_parse(&b.s, NULL, &req, err, sizeof(err)), KV_PARSE_BAD_REQUEST);
 	assert_string_equal(err, "ERR unk");
 	memset(err, 'x', sizeof(err));
-	assert_int_equal(kv_resp_parse(&b.s, &req, err, 1), KV_PARSE_BAD_REQUEST);
+	assert_int_equal(kv_resp_parse(&b.s, NULL, &req, err, 1), KV_PARSE_BAD_REQUEST);
 	assert_int_equal(err[0], '\0');
 	assert_int_equal(err[1], 'x');
-	assert_int_equal(kv_http_parse(&b.s, &req, NULL, 0), KV_PARSE_BAD_STREAM);
+	assert_int_equal(kv_http_parse(&b.s, NULL, &req, NULL, 0), KV_PARSE_BAD_STREAM);
 	unbuild(&b);
 }
 
@@ -2292,6 +2336,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resp_big_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_pipeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_err_buffer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_bulk_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_arity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_keys, setup, teardown),
