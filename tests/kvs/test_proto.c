@@ -1679,6 +1679,27 @@ test_command_reply(void **state)
 		 "ERR wrong number of arguments for 'command|list' command");
 }
 
+/* ECHO and PING return their argument whole, however long (Redis does;
+ * they were cut at KV_KEY_MAX bytes). */
+static void
+test_echo_long(void **state)
+{
+	static char arg[3001], want[3100];
+	struct kv_exec x;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(kv_exec_init(&x, NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(arg) - 1; i++)
+		arg[i] = (char)('a' + i % 26);
+	len = (size_t)sprintf(want, "$%zu\r\n%s\r\n", sizeof(arg) - 1, arg);
+	exec_reply(&x, ARGS("ECHO", arg), want, len);
+	exec_reply(&x, ARGS("PING", arg), want, len);
+	exec_reply(&x, ARGS("ECHO", ""), "$0\r\n\r\n", 6);
+	exec_reply(&x, ARGS("PING"), "+PONG\r\n", 7);
+	kv_exec_fini(&x);
+}
+
 /* ======================================================================= */
 /* HTTP                                                                    */
 /* ======================================================================= */
@@ -2341,6 +2362,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_command_arity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_expect_continue, setup, teardown),
