@@ -28,6 +28,9 @@ struct kv_exec {
 	int values_in_dram;         /* linux-kvs: stream bytes are in DRAM */
 	struct kv_limits limits;    /* for the parsers; defaults from init */
 	unsigned int n_conns;       /* maintained by the server, for INFO */
+	uint64_t timed_out;         /* by the server: clients closed by a
+	                             * timeout, */
+	uint64_t output_overflows;  /* ... and by --client-output-limit */
 	uint64_t requests, bad_requests, bad_streams, expired;
 };
 

@@ -203,8 +203,6 @@ print_stats(const struct kv_server *srv)
 	pst_stack_stats(srv->stack, &ss);
 	kv_main_print_counts(srv->store, &srv->exec, srv->n_conns, srv->accepted,
 			     srv->refused);
-	printf(" timed_out=%" PRIu64 " output_overflows=%" PRIu64, srv->timed_out,
-	       srv->output_overflows);
 	printf(" busy_cycles=%" PRIu64 " rx_nobufs=%" PRIu64 " lwip_asserts=%" PRIu64
 	       " rx_packets=%" PRIu64 " tx_packets=%" PRIu64 " tx_dropped=%" PRIu64
 	       " rx_dropped=%" PRIu64 " tcp_retransmits=%" PRIu64 "\n",

@@ -107,8 +107,9 @@ kv_main_print_counts(const struct kv_store *st, const struct kv_exec *x,
 	printf("kvs: keys=%" PRIu64 " requests=%" PRIu64 " sets=%" PRIu64 " gets=%" PRIu64
 	       " hits=%" PRIu64 " dels=%" PRIu64 " bad_requests=%" PRIu64
 	       " bad_streams=%" PRIu64 " conns=%u accepted=%" PRIu64 " refused=%" PRIu64
-	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64,
+	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64
+	       " timed_out=%" PRIu64 " output_overflows=%" PRIu64,
 	       kv_store_count(st), x->requests, st->sets, st->gets, st->hits, st->dels,
 	       x->bad_requests, x->bad_streams, n_conns, accepted, refused,
-	       ps.free, ps.kept, ps.drains);
+	       ps.free, ps.kept, ps.drains, x->timed_out, x->output_overflows);
 }

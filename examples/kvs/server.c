@@ -249,7 +249,7 @@ process(struct kv_conn *c)
 		c->req_start = c->srv->now;
 	if (c->overflow && !c->dead) {
 		/* Like Redis's client-output-buffer-limit: hang up, free all. */
-		c->srv->output_overflows++;
+		c->srv->exec.output_overflows++;
 		c->dead = 1;
 		pst_conn_abort(c->conn);
 		conn_close(c);
@@ -412,7 +412,7 @@ kv_server_tick(struct kv_server *srv, double now)
 			continue;
 		/* Everything it holds (a half request, queued replies) is
 		 * freed with it. */
-		srv->timed_out++;
+		srv->exec.timed_out++;
 		c->dead = 1;
 		pst_conn_abort(c->conn);
 		conn_close(c);

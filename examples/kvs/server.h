@@ -20,7 +20,6 @@ struct kv_server {
 	double idle_timeout, request_timeout, send_timeout; /* seconds */
 	unsigned int n_conns;
 	uint64_t accepted, refused;
-	uint64_t timed_out, output_overflows;  /* clients closed by a limit */
 	double now;                /* the clock as of the last kv_server_tick */
 	struct kv_conn *conns;     /* every open connection, for the tick */
 	struct kv_exec exec;       /* requests, shared with linux-kvs */
