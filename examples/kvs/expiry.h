@@ -7,12 +7,16 @@
 #ifndef KVS_EXPIRY_H
 #define KVS_EXPIRY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct kv_expiry_node;
 
+/* A chained hash table under the keyed hash (keyhash.h), with as many
+ * buckets as keys at least: it doubles when the keys outnumber them. */
 struct kv_expiry {
-	struct kv_expiry_node *b[4096];
+	struct kv_expiry_node **b;
+	size_t nb;                /* buckets, a power of two */
 	uint64_t n;               /* keys with a deadline: 0 spares lookups */
 };
 

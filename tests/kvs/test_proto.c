@@ -28,6 +28,8 @@
 
 #include "command.h"
 #include "exec.h"
+#include "expiry.h"
+#include "keyhash.h"
 #include "kv_limits.h"
 #include "proto.h"
 #include "reply.h"
@@ -1700,6 +1702,44 @@ test_echo_long(void **state)
 	kv_exec_fini(&x);
 }
 
+/* The expiry table grows with its keys (it had 4,096 buckets for good)
+ * and finds every deadline after each doubling. */
+static void
+test_expiry_grows(void **state)
+{
+	struct kv_expiry *e = kv_expiry_open();
+	char key[16];
+	uint16_t len;
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(e);
+	assert_int_equal(e->nb, 4096);
+	for (i = 0; i < 20000; i++) {
+		len = (uint16_t)sprintf(key, "k%u", i);
+		kv_expiry_set(e, key, len, 1000 + i);
+	}
+	assert_int_equal(e->n, 20000);
+	assert_true(e->nb >= 20000);
+	for (i = 0; i < 20000; i += 2) {
+		len = (uint16_t)sprintf(key, "k%u", i);
+		kv_expiry_clear(e, key, len);
+	}
+	for (i = 0; i < 20000; i++) {
+		len = (uint16_t)sprintf(key, "k%u", i);
+		assert_int_equal(kv_expiry_get(e, key, len), i % 2 ? 1000 + i : 0);
+	}
+	assert_int_equal(e->n, 10000);
+	kv_expiry_clear_all(e);
+	assert_int_equal(e->n, 0);
+	assert_int_equal(kv_expiry_get(e, "k1", 2), 0);
+	kv_expiry_close(e);
+	/* the keyed hash: stable within the process, keys told apart */
+	assert_true(kv_key_hash("k1", 2) == kv_key_hash("k1", 2));
+	assert_true(kv_key_hash("k1", 2) != kv_key_hash("k2", 2));
+	assert_true(kv_key_hash("", 0) != kv_key_hash("k1", 2));
+}
+
 /* ======================================================================= */
 /* HTTP                                                                    */
 /* ======================================================================= */
@@ -2363,6 +2403,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_command_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_grows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_expect_continue, setup, teardown),
