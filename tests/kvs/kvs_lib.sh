@@ -54,3 +54,25 @@ kvs_field() {
 	grep '^kvs: ' "$KVS_LOG" 2>/dev/null | tail -n 1 | tr ' ' '\n' |
 		sed -n "s/^$1=\([0-9]*\)\$/\1/p"
 }
+
+# start_linux_kvs NAME POOL_FILE [OPTIONS...]: bench/linux-kvs (sockets) in
+# NAME's linux namespace on $TB_LINUX_IP, in the background, with KVS_PID
+# and KVS_LOG as start_kvs sets them (stop_kvs and kvs_field work alike).
+start_linux_kvs() {
+	local name=$1 pool=$2
+	shift 2
+	KVS_N=$((KVS_N + 1))
+	KVS_LOG="$TB_WORK/linux-kvs.$KVS_N.log"
+	local cmd=(nsenter --net="/run/netns/$name-linux" "$BUILD_DIR/bench/linux-kvs"
+		--bind "$TB_LINUX_IP" --pool-file "$pool" "$@")
+	log "start: ${cmd[*]:2}"
+	"${cmd[@]}" >"$KVS_LOG" 2>&1 &
+	KVS_PID=$!
+	TB_BG_PIDS+=("$KVS_PID")
+	if ! wait_log "$KVS_LOG" '^linux-kvs: ready ' 30 "$KVS_PID"; then
+		fail "linux-kvs not ready within 30 s"
+		show_log "$KVS_LOG" 40
+		return 1
+	fi
+	return 0
+}
