@@ -792,6 +792,7 @@ serve(struct server *srv, double stats_period)
 		/* Not inside the batch: a freed connection's event may follow. */
 		if (srv->now >= next_sweep) {
 			sweep_timeouts(srv);
+			kv_exec_expire(&srv->exec, KV_EXPIRE_STEP);
 			next_sweep = srv->now + 0.1;
 		}
 	}

@@ -462,6 +462,9 @@ kv_cmd_incr(struct kv_call *c)
 void
 kv_cmd_dbsize(struct kv_call *c)
 {
+	/* Keys past their deadline are not counted: reclaim all of them
+	 * first (a walk of the keys with a deadline; DBSIZE is rare). */
+	kv_exec_expire(c->srv, SIZE_MAX);
 	resp_int(c, (int64_t)kv_store_count(c->srv->store));
 }
 
@@ -595,6 +598,25 @@ kv_cmd_quit(struct kv_call *c)
 {
 	resp_str(c, kv_resp_simple, "OK");
 	c->out->close(c->out->ctx);
+}
+
+/* ---- active expiry ------------------------------------------------------ */
+
+static void
+expired_key(void *arg, const char *key, uint16_t len)
+{
+	struct kv_exec *x = arg;
+
+	kv_store_del(x->store, key, len);
+	x->expired++;
+}
+
+uint64_t
+kv_exec_expire(struct kv_exec *x, size_t buckets)
+{
+	if (x->expiry->n == 0)
+		return 0;
+	return kv_expiry_collect(x->expiry, kv_expiry_now_ms(), buckets, expired_key, x);
 }
 
 /* ---- the request loop step -------------------------------------------- */

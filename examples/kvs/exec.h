@@ -3,6 +3,7 @@
 #ifndef KVS_EXEC_H
 #define KVS_EXEC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kv_limits.h"
@@ -35,6 +36,17 @@ struct kv_exec {
 };
 
 int kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram);
+
+/* Active expiry, for the servers' poll loops: reclaim the keys past their
+ * deadline among @buckets buckets of the expiry table, from where the last
+ * call stopped (SIZE_MAX: all). Keys never read again are reclaimed so, a
+ * bounded step at a time. Returns how many keys went. */
+uint64_t kv_exec_expire(struct kv_exec *x, size_t buckets);
+
+/* Buckets per step of the servers' sweeps: at ten steps a second, the
+ * 4,096 buckets of a table of up to 4,096 keys in about 6 s; a bounded
+ * cost per step, like Redis's active expire cycle. */
+#define KV_EXPIRE_STEP 64
 void kv_exec_fini(struct kv_exec *x);
 
 /* Parse the request at the start of @rx and execute it, replying through

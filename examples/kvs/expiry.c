@@ -61,6 +61,7 @@ grow(struct kv_expiry *e)
 	free(e->b);
 	e->b = b;
 	e->nb = nb;
+	e->cursor = 0;
 }
 
 uint64_t
@@ -136,4 +137,32 @@ kv_expiry_clear_all(struct kv_expiry *e)
 			free(n);
 		}
 	e->n = 0;
+}
+
+uint64_t
+kv_expiry_collect(struct kv_expiry *e, uint64_t now_ms, size_t buckets,
+		  kv_expiry_fn fn, void *arg)
+{
+	struct kv_expiry_node **p, *n;
+	uint64_t found = 0;
+	size_t i;
+
+	if (buckets > e->nb)
+		buckets = e->nb;
+	for (i = 0; i < buckets && e->n > 0; i++) {
+		p = &e->b[e->cursor];
+		e->cursor = (e->cursor + 1) & (e->nb - 1);
+		while ((n = *p) != NULL) {
+			if (n->deadline_ms > now_ms) {
+				p = &n->next;
+				continue;
+			}
+			*p = n->next;
+			e->n--;
+			found++;
+			fn(arg, n->key, n->len);
+			free(n);
+		}
+	}
+	return found;
 }

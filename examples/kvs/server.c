@@ -406,6 +406,7 @@ kv_server_tick(struct kv_server *srv, double now)
 	struct kv_conn *c, *next;
 
 	srv->now = now;
+	kv_exec_expire(&srv->exec, KV_EXPIRE_STEP);
 	for (c = srv->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->dead || !conn_timed_out(c, now))

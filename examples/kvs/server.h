@@ -30,8 +30,9 @@ int kv_server_listen(struct kv_server *srv, uint16_t resp_port,
 		     uint16_t http_port);
 
 /* Close the clients past a timeout, with @now the clock in seconds (the
- * same clock every call). Call it from the poll loop a few times a second
- * at least: the timeouts are that coarse. */
+ * same clock every call), and reclaim expired keys in KV_EXPIRE_STEP
+ * buckets of the expiry table. Call it from the poll loop a few times a
+ * second at least: the timeouts are that coarse. */
 void kv_server_tick(struct kv_server *srv, double now);
 
 #endif /* KVS_SERVER_H */

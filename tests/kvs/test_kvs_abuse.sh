@@ -46,6 +46,33 @@ pool_free_settles() {
 	echo "$free"
 }
 
+# ttl_keys PREFIX: 100 keys with a 300 ms deadline, through one redis-cli.
+ttl_keys() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		echo "SET $1$i v PX 300"
+	done | run_bounded 10 "${LX[@]}" redis-cli -h "$IP" -p 6379 >/dev/null
+}
+
+# expiry_cases SERVER: keys set with PX and never read again are reclaimed
+# by the background sweep (the stats line's key count), and DBSIZE never
+# counts a key past its deadline.
+expiry_cases() {
+	local server=$1 before i keys
+	before=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 DBSIZE)
+	ttl_keys ttl
+	for ((i = 0; i < 60; i++)); do
+		sleep 0.25
+		keys=$(kvs_field keys)
+		[ "$keys" = "$before" ] && break
+	done
+	check_eq "$keys" "$before" "[$server] 100 expired keys never read: reclaimed by the sweep"
+	ttl_keys ttl2
+	sleep 0.5
+	keys=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 DBSIZE)
+	check_eq "$keys" "$before" "[$server] DBSIZE does not count expired keys"
+}
+
 # abuse_cases SERVER: every abuse class against the server just started.
 abuse_cases() {
 	local server=$1 class ready pid i base
@@ -70,6 +97,7 @@ abuse_cases() {
 		check_eq "$(pool_free_settles "$base")" "$base" \
 			"[$server $class] pool_free back to its baseline"
 	done
+	expiry_cases "$server"
 	log "$(grep '^kvs: ' "$KVS_LOG" | tail -n 1)"
 	check_gt "$(kvs_field timed_out)" 0 "[$server] the timeouts closed abusers"
 	stop_kvs INT

@@ -1740,6 +1740,50 @@ test_expiry_grows(void **state)
 	assert_true(kv_key_hash("", 0) != kv_key_hash("k1", 2));
 }
 
+static void
+count_expired(void *arg, const char *key, uint16_t len)
+{
+	(void)key;
+	assert_true(len > 0);
+	(*(unsigned int *)arg)++;
+}
+
+/* The active sweep: a bounded number of buckets a step, resuming where it
+ * stopped; only keys at or past their deadline go. */
+static void
+test_expiry_collect(void **state)
+{
+	struct kv_expiry *e = kv_expiry_open();
+	unsigned int i, got = 0, steps = 0;
+	char key[16];
+	uint16_t len;
+
+	(void)state;
+	assert_non_null(e);
+	for (i = 0; i < 3000; i++) {
+		len = (uint16_t)sprintf(key, "k%u", i);
+		kv_expiry_set(e, key, len, i % 3 == 0 ? 500 : 2000);
+	}
+	/* nothing due at 100 */
+	assert_int_equal(kv_expiry_collect(e, 100, SIZE_MAX, count_expired, &got), 0);
+	/* at 1000, the 1000 keys due, 64 buckets a step: all after a full
+	 * turn of the table, never more than were due */
+	while (got < 1000 && steps < 4096 / 64 + 1) {
+		assert_true(kv_expiry_collect(e, 1000, 64, count_expired, &got) <= 1000);
+		steps++;
+	}
+	assert_int_equal(got, 1000);
+	assert_int_equal(e->n, 2000);
+	assert_true(steps <= 4096 / 64);
+	for (i = 0; i < 3000; i++) {
+		len = (uint16_t)sprintf(key, "k%u", i);
+		assert_int_equal(kv_expiry_get(e, key, len), i % 3 == 0 ? 0 : 2000);
+	}
+	assert_int_equal(kv_expiry_collect(e, 2000, SIZE_MAX, count_expired, &got), 2000);
+	assert_int_equal(e->n, 0);
+	kv_expiry_close(e);
+}
+
 /* ======================================================================= */
 /* HTTP                                                                    */
 /* ======================================================================= */
@@ -2404,6 +2448,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_command_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_long, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_collect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_expect_continue, setup, teardown),
