@@ -16,7 +16,9 @@ CLASS is one of:
 
 The abuse is in place when READY_FILE is created; the abusers then stay up
 to S seconds (default 10) or until the server closes all of them, and leave.
-Exit status 0 when every check held, 1 otherwise (the reason on stderr).
+Exit status 0 when every check held, the server's closing every stalled
+abuser within S seconds included (its timeouts must be shorter); 1
+otherwise (the reason on stdout or stderr).
 """
 import socket
 import sys
@@ -53,14 +55,22 @@ def closed_by_server(s, timeout):
         return False
 
 
-def hold(conns, seconds):
-    """Keep @conns open until the server closed each or @seconds passed;
-    returns how many the server closed."""
+def left_established(s, timeout):
+    """True if @s leaves TCP's ESTABLISHED state (the server reset or shut
+    it) within @timeout seconds; reads nothing."""
+    time.sleep(timeout)
+    info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
+    return info[0] != 1  # tcpi_state, TCP_ESTABLISHED
+
+
+def hold(conns, seconds, closed_fn=closed_by_server):
+    """Keep @conns open until the server closed each (as @closed_fn sees
+    it) or @seconds passed; returns how many the server closed."""
     end = time.time() + seconds
     closed = set()
     while len(closed) < len(conns) and time.time() < end:
         for i, s in enumerate(conns):
-            if i not in closed and closed_by_server(s, 0.05):
+            if i not in closed and closed_fn(s, 0.05):
                 closed.add(i)
     return len(closed)
 
@@ -89,7 +99,7 @@ def bigvalue(host, port, ready_file, hold_s):
             ok = False
     n = hold(stall, hold_s)
     print("bigvalue: %d of 4 stalled uploads closed by the server" % n)
-    return ok
+    return ok and n == 4
 
 
 def unread(host, port, ready_file, hold_s):
@@ -112,9 +122,17 @@ def unread(host, port, ready_file, hold_s):
             pass
         conns.append(s)
     ready(ready_file)
-    n = hold(conns, hold_s)
+    n = hold(conns, hold_s, left_established)  # reading would end the abuse
     print("unread: %d of 4 connections closed by the server" % n)
-    return True
+    # The values are stored (not the abuse): delete them, for the pool's
+    # free count to come back to where it was.
+    s = connect(host, port)
+    s.sendall(b"*5\r\n$3\r\nDEL\r\n" +
+              b"".join(b"$7\r\nunread%d\r\n" % i for i in range(4)))
+    deleted = read_line(s, time.time() + 5)
+    if deleted != b":4\r\n":
+        print("unread: DEL of the 4 values answered %r" % deleted, file=sys.stderr)
+    return n == 4 and deleted == b":4\r\n"
 
 
 def idle(host, port, ready_file, hold_s):
@@ -126,7 +144,7 @@ def idle(host, port, ready_file, hold_s):
     ready(ready_file)
     n = hold(conns, hold_s)
     print("idle: %d of 100 connections closed by the server" % n)
-    return True
+    return n == 100
 
 
 def trickle(host, port, ready_file, hold_s):
