@@ -40,6 +40,7 @@
 #include "example_util.h"
 #include "exec.h"
 #include "main_shared.h"
+#include "proto.h"
 #include "store.h"
 #include "stream.h"
 
@@ -94,6 +95,7 @@ struct conn {
 	int eof;                    /* the peer shut its side */
 	int continue_sent;          /* HTTP 100 Continue sent for this request */
 	int epollout;               /* registered for EPOLLOUT (not EPOLLIN) */
+	struct kv_parse_state parse; /* an incomplete request, read so far */
 };
 
 struct server {
@@ -368,7 +370,7 @@ conn_execute(struct server *srv, struct conn *c)
 	struct out_ctx ctx = { srv, c };
 	const struct kv_out out = {
 		.bytes = out_bytes_cb, .value = out_value_cb, .close = out_close_cb,
-		.ctx = &ctx, .continue_sent = &c->continue_sent,
+		.ctx = &ctx, .continue_sent = &c->continue_sent, .parse = &c->parse,
 	};
 	long used;
 

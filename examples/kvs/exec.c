@@ -634,7 +634,7 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	/* Both parsers clear the request first. */
 	err[0] = '\0';
 	r = http ? kv_http_parse(rx, &x->limits, &req, err, sizeof(err))
-		 : kv_resp_parse(rx, &x->limits, &req, err, sizeof(err));
+		 : kv_resp_parse_resume(rx, &x->limits, out->parse, &req, err, sizeof(err));
 	if (r == KV_PARSE_MORE) {
 		if (req.http_expect_continue && !*out->continue_sent) {
 			/* curl waits for this before sending a large body. */

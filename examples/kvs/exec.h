@@ -19,9 +19,13 @@ struct kv_out {
 	void (*close)(void *ctx);
 	void *ctx;
 	int *continue_sent;         /* per connection: HTTP 100 sent already */
+	/* Per connection, zeroed at its start: how far an incomplete RESP
+	 * request was read (proto.h); NULL: read it again from its start. */
+	struct kv_parse_state *parse;
 };
 
 struct kv_expiry;
+struct kv_parse_state;
 
 struct kv_exec {
 	struct kv_store *store;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * paste-kvs: the RESP (proto_resp.c) and HTTP (proto_http.c) parsers. Both
- * are stateless: each call parses one request at the start of the stream.
+ * paste-kvs: the RESP (proto_resp.c) and HTTP (proto_http.c) parsers. Each
+ * call parses one request at the start of the stream; RESP can keep where
+ * an incomplete request stopped (struct kv_parse_state) so that a request
+ * arriving in many pieces is read once, not once per piece.
  */
 #ifndef KVS_PROTO_H
 #define KVS_PROTO_H
@@ -36,6 +38,29 @@ int kv_resp_parse(const struct kv_stream *s, const struct kv_limits *lim,
 		  struct kv_request *req, char *err, size_t errlen);
 int kv_http_parse(const struct kv_stream *s, const struct kv_limits *lim,
 		  struct kv_request *req, char *err, size_t errlen);
+
+/* How far an incomplete RESP request was read. Zero it for a new
+ * connection; valid while the stream only grows (nothing consumed), and
+ * cleared by the parser whenever it returns anything but KV_PARSE_MORE. */
+struct kv_parse_state {
+	uint64_t examined;        /* bytes the parser read, over all calls
+	                           * (never cleared): the cost tests bound */
+	size_t start;             /* the request's first byte (after empty
+	                           * requests), when resuming */
+	size_t resume;            /* 0, or where element @k's "$" starts */
+	unsigned int k;           /* multibulk: elements framed so far */
+	long long count;          /* multibulk: elements in all ("*N") */
+	size_t body;              /* 0, or where element k's bytes start
+	                           * (its "$len" line was read) */
+	size_t body_len;
+	size_t scanned;           /* inline: bytes from start without LF */
+	struct kv_arg elem[KV_MAX_ARGS + 1]; /* elements 0..k-1 */
+};
+
+/* kv_resp_parse, resuming from @st (NULL: from the first byte). */
+int kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
+			 struct kv_parse_state *st, struct kv_request *req,
+			 char *err, size_t errlen);
 /*
  * What the parsers fill in:
  * - argv: the arguments after the command name, as stream offsets, never

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "proto.h"
 #include "server.h"
 
 #define STREAM_MAX (64u << 20) /* unparsed bytes per connection */
@@ -44,6 +45,7 @@ struct kv_conn {
 	int overflow;             /* over the output limit: abort */
 	int continue_sent;        /* HTTP 100 Continue sent for this request */
 	int dead;
+	struct kv_parse_state parse; /* an incomplete request, read so far */
 };
 
 static void
@@ -231,7 +233,7 @@ process(struct kv_conn *c)
 {
 	const struct kv_out out = {
 		.bytes = out_bytes, .value = out_value, .close = out_close,
-		.ctx = c, .continue_sent = &c->continue_sent,
+		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
 	};
 	long used;
 	int done = 0;

@@ -374,6 +374,37 @@ parse_split(int p, const void *msg, size_t len, const size_t *sizes,
 	unbuild(&b);
 }
 
+/* RESP with a kv_parse_state: the spans arrive one at a time and each
+ * arrival is parsed, resuming; after each, the result is what a parse from
+ * the first byte gives. Returns the bytes the resuming parser examined. */
+static uint64_t
+check_resume(const void *msg, size_t len, const size_t *sizes, unsigned int n)
+{
+	struct kv_parse_state st;
+	struct kv_stream view;
+	struct res want, got;
+	struct built b;
+	unsigned int j;
+
+	memset(&st, 0, sizeof(st));
+	build(&b, msg, len, sizes, n);
+	view = b.s;
+	view.len = 0;
+	for (j = 1; j <= n; j++) {
+		view.n = j;
+		view.len += b.lens[j - 1];
+		do_parse(P_RESP, &view, &want);
+		memset(&got, 0x5a, sizeof(got));
+		got.r = kv_resp_parse_resume(&view, test_limits, &st, &got.req, got.err,
+					     sizeof(got.err));
+		assert_res_equal(&want, &got, "resumed");
+		if (want.r != KV_PARSE_MORE)
+			break;
+	}
+	unbuild(&b);
+	return st.examined;
+}
+
 /* Parse @msg whole into @ref, then check that every split gives the same
  * and (unless @prefixes is 0) that every strict prefix asks for more. */
 static void
@@ -398,10 +429,14 @@ check_splits(int p, const void *msg, size_t len, struct res *ref, int prefixes)
 		parse_split(p, msg, len, sizes, split_bytes(len, sizes), &got);
 		assert_res_equal(ref, &got, "1-byte spans");
 	}
+	if (p == P_RESP && len <= 4096)
+		check_resume(msg, len, sizes, split_bytes(len, sizes));
 	for (i = 0; i < 4; i++) {
 		n = split_random(len, i < 2 ? 7 : 1500, &rng, sizes);
 		parse_split(p, msg, len, sizes, n, &got);
 		assert_res_equal(ref, &got, "random spans");
+		if (p == P_RESP && n <= 4096)
+			check_resume(msg, len, sizes, n);
 	}
 	if (prefixes && ref->r != KV_PARSE_BAD_STREAM) {
 		for (k = 0; k < len; k += step) {
@@ -1382,6 +1417,49 @@ test_max_bulk_option(void **state)
 		  NULL);
 	CHECK_STR(P_HTTP, "PUT /k HTTP/1.1\r\nContent-Length: 11\r\n\r\n",
 		  KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_413, 0, NULL);
+}
+
+/* A request trickled a byte at a time costs linear work when resumed: the
+ * parser examines each byte about once, where starting over from the first
+ * byte on every arrival examines n^2/2 (a 3 KiB value: 4.7 M bytes). */
+static void
+test_resp_resume_linear(void **state)
+{
+	static char msg[8192];
+	size_t *sizes, len, hdr, i;
+	uint64_t examined;
+	unsigned int n;
+
+	(void)state;
+	hdr = (size_t)sprintf(msg, "*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$3000\r\n");
+	for (i = 0; i < 3000; i++)
+		msg[hdr + i] = (char)('a' + i % 26);
+	memcpy(msg + hdr + 3000, "\r\n", 2);
+	len = hdr + 3002;
+	sizes = sizes_for(len);
+	n = split_bytes(len, sizes);
+	examined = check_resume(msg, len, sizes, n);
+	print_message("resume: %zu bytes in %u pieces, %" PRIu64 " bytes examined\n", len, n,
+		      examined);
+	assert_true(examined <= 2 * len);
+	/* inline too: a 3000-byte line trickled */
+	memset(msg, 'x', 3000);
+	memcpy(msg, "ECHO ", 5);
+	memcpy(msg + 3000, "\r\n", 2);
+	n = split_bytes(3002, sizes);
+	examined = check_resume(msg, 3002, sizes, n);
+	assert_true(examined <= 2 * 3002);
+	/* and through empty requests, which are skipped once (a "*N" line,
+	 * 24 bytes at most, is read again from its start on each arrival:
+	 * here 1 + 2 + 3 + 4 bytes for each "*0\r\n") */
+	len = 0;
+	for (i = 0; i < 500; i++)
+		len += (size_t)sprintf(msg + len, "*0\r\n");
+	len += (size_t)sprintf(msg + len, "*1\r\n$4\r\nPING\r\n");
+	n = split_bytes(len, sizes);
+	examined = check_resume(msg, len, sizes, n);
+	assert_true(examined <= 3 * len);
+	free(sizes);
 }
 
 static void
@@ -2442,6 +2520,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resp_pipeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_err_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_bulk_option, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resp_resume_linear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_arity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_keys, setup, teardown),
