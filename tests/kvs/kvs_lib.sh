@@ -22,16 +22,24 @@ start_kvs() {
 		"--vdev=net_af_packet0,iface=$name-p,qpairs=1"
 		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$pool" "$@")
 	log "start: ${cmd[*]:4}"
-	"${cmd[@]}" >"$KVS_LOG" 2>&1 &
+	kvs_launch paste-kvs "${cmd[@]}" || return 1
+	log "$(grep -m1 '^paste-kvs: recovered' "$KVS_LOG")"
+	return 0
+}
+
+# kvs_launch PROG CMD...: CMD in the background (KVS_PID, output in
+# KVS_LOG); waits up to 30 s for PROG's ready line.
+kvs_launch() {
+	local prog=$1
+	shift
+	"$@" >"$KVS_LOG" 2>&1 &
 	KVS_PID=$!
 	TB_BG_PIDS+=("$KVS_PID")
-	if ! wait_log "$KVS_LOG" '^paste-kvs: ready ' 30 "$KVS_PID"; then
-		fail "paste-kvs not ready within 30 s"
+	if ! wait_log "$KVS_LOG" "^$prog: ready " 30 "$KVS_PID"; then
+		fail "$prog not ready within 30 s"
 		show_log "$KVS_LOG" 40
 		return 1
 	fi
-	log "$(grep -m1 '^paste-kvs: recovered' "$KVS_LOG")"
-	return 0
 }
 
 # stop_kvs [SIGNAL]: SIGINT (clean) or KILL (crash). Status in KVS_RC.
@@ -66,13 +74,5 @@ start_linux_kvs() {
 	local cmd=(nsenter --net="/run/netns/$name-linux" "$BUILD_DIR/bench/linux-kvs"
 		--bind "$TB_LINUX_IP" --pool-file "$pool" "$@")
 	log "start: ${cmd[*]:2}"
-	"${cmd[@]}" >"$KVS_LOG" 2>&1 &
-	KVS_PID=$!
-	TB_BG_PIDS+=("$KVS_PID")
-	if ! wait_log "$KVS_LOG" '^linux-kvs: ready ' 30 "$KVS_PID"; then
-		fail "linux-kvs not ready within 30 s"
-		show_log "$KVS_LOG" 40
-		return 1
-	fi
-	return 0
+	kvs_launch linux-kvs "${cmd[@]}"
 }
