@@ -334,7 +334,7 @@ kv_http_parse(const struct kv_stream *s, const struct kv_limits *lim,
 	size_t off = 0, total;
 	int r;
 
-	memset(req, 0, sizeof(*req));
+	kv_request_clear(req);
 	req->http = 1;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';

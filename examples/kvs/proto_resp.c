@@ -635,7 +635,7 @@ kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 	struct resp_frame f;
 	int r, bad = 0;
 
-	memset(req, 0, sizeof(*req));
+	kv_request_clear(req);
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (lim == NULL)
