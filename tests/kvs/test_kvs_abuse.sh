@@ -34,16 +34,17 @@ healthy() {
 	check_rc $? "$what: GET answered within 2 s ($out)"
 }
 
-# pool_free_settles BASE: until the stats line's pool_free is BASE (20 s at
-# most: the request and send timeouts are 4 s, the stats period 0.5 s).
-pool_free_settles() {
-	local base=$1 i free
+# field_settles NAME WANT: the stats line's NAME once it is WANT, or as it
+# is after 20 s (the request and send timeouts are 4 s, the stats period
+# 0.5 s).
+field_settles() {
+	local name=$1 want=$2 i got
 	for ((i = 0; i < 80; i++)); do
-		free=$(kvs_field pool_free)
-		[ "$free" = "$base" ] && break
+		got=$(kvs_field "$name")
+		[ "$got" = "$want" ] && break
 		sleep 0.25
 	done
-	echo "$free"
+	echo "$got"
 }
 
 # ttl_keys PREFIX: 100 keys with a 300 ms deadline, through one redis-cli.
@@ -78,7 +79,7 @@ declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [trickle]=0)
 
 # abuse_cases SERVER: every abuse class against the server just started.
 abuse_cases() {
-	local server=$1 class ready pid i base closed
+	local server=$1 class ready pid i base closed want
 	healthy "[$server before]"
 	sleep 1
 	base=$(kvs_field pool_free)
@@ -98,10 +99,11 @@ abuse_cases() {
 		bg_wait "$pid"
 		check_rc $? "[$server $class] the abusers' own checks"
 		healthy "[$server $class] after"
-		check_eq "$(pool_free_settles "$base")" "$base" \
+		check_eq "$(field_settles pool_free "$base")" "$base" \
 			"[$server $class] pool_free back to its baseline"
-		check_eq "$(($(kvs_field timed_out) - closed))" "${MUST_CLOSE[$class]}" \
-			"[$server $class] connections the server timed out"
+		want=$((closed + MUST_CLOSE[$class]))
+		check_eq "$(field_settles timed_out "$want")" "$want" \
+			"[$server $class] ${MUST_CLOSE[$class]} connections timed out by the server"
 	done
 	expiry_cases "$server"
 	log "$(grep '^kvs: ' "$KVS_LOG" | tail -n 1)"
