@@ -78,7 +78,7 @@ declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [trickle]=0)
 
 # abuse_cases SERVER: every abuse class against the server just started.
 abuse_cases() {
-	local server=$1 class ready pid i base closed want
+	local server=$1 class ready pid i base closed want free
 	healthy "[$server before]"
 	sleep 1
 	base=$(kvs_field pool_free)
@@ -98,9 +98,18 @@ abuse_cases() {
 		bg_wait "$pid"
 		check_rc $? "[$server $class] the abusers' own checks"
 		healthy "[$server $class] after"
-		check_eq "$(field_settles pool_free "$base")" "$base" \
-			"[$server $class] pool_free back to its baseline" ||
-			log "$(grep '^kvs: ' "$KVS_LOG" | tail -n 1)"
+		# The index's own structure may take one buffer meanwhile: the
+		# wal log grows a buffer when its current one fills, and this
+		# class's SETs and DELs append under 2 KiB of records (a 1-buffer
+		# shortfall after the trickle was that: pool_kept counted the
+		# key's value and the log, with no connection left). What the
+		# abusers held is tens of buffers at least.
+		free=$(field_settles pool_free "$base")
+		[[ "$free" =~ ^[0-9]+$ ]] && [ "$free" -ge $((base - 1)) ]
+		check_rc $? "[$server $class] pool_free back to its baseline $base (less" \
+			"at most one buffer of the index's log): $free"
+		[ "$free" = "$base" ] || log "$(grep '^kvs: ' "$KVS_LOG" | tail -n 1)"
+		base=$free
 		want=$((closed + MUST_CLOSE[$class]))
 		check_eq "$(field_settles timed_out "$want")" "$want" \
 			"[$server $class] ${MUST_CLOSE[$class]} connections timed out by the server"
