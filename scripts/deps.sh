@@ -27,6 +27,7 @@ packages=(
 	libpmem-dev                                           # PMDK libpmem (pkg-config libpmem)
 	libsystemd-dev                                        # static DPDK link (pkg-config --static paste) needs -lsystemd
 	libcmocka-dev                                         # unit/integration test framework
+	libsodium-dev                                         # paste-kvs: SipHash keys of its DRAM hash tables
 	iproute2 nftables netcat-openbsd curl ca-certificates # netns testbed, faults, clients
 	ethtool iputils-ping                                  # testbed offloads off (scripts/testbed.sh), ping test
 	python3 python3-scapy                                 # packet crafting in net tests (/usr/bin/python3)

@@ -40,6 +40,7 @@
 #include "example_util.h"
 #include "exec.h"
 #include "main_shared.h"
+#include "proto.h"
 #include "store.h"
 #include "stream.h"
 
@@ -75,6 +76,10 @@ struct conn {
 	int kind;
 	int fd;
 	int http;
+	struct conn *prev, *next;   /* server.conns, for the timeouts */
+	/* Clock (server.now) of: the last byte read, the first byte of the
+	 * request in rx, the last output byte written (or queued first). */
+	double last_rx, req_start, send_progress;
 	/* Input: unconsumed bytes are buf[head, tail); rx describes them. */
 	uint8_t *buf;
 	size_t cap, head, tail;
@@ -90,6 +95,7 @@ struct conn {
 	int eof;                    /* the peer shut its side */
 	int continue_sent;          /* HTTP 100 Continue sent for this request */
 	int epollout;               /* registered for EPOLLOUT (not EPOLLIN) */
+	struct kv_parse_state parse; /* an incomplete request, read so far */
 };
 
 struct server {
@@ -99,6 +105,11 @@ struct server {
 	int dirty;                  /* flushes since the last drain */
 	unsigned int n_conns, max_conns;
 	uint64_t accepted, refused;
+	/* The limits of one client, as paste-kvs's (0: none). */
+	uint64_t output_limit;
+	double idle_timeout, request_timeout, send_timeout;
+	double now;                 /* the clock after the last epoll_wait */
+	struct conn *conns;
 	struct kv_exec exec;        /* requests: the same code as paste-kvs */
 	uint64_t reads, writes, drains;
 };
@@ -121,12 +132,14 @@ piece_new(struct conn *c)
 }
 
 static void
-out_bytes(struct conn *c, const void *bytes, size_t len)
+out_bytes(struct server *srv, struct conn *c, const void *bytes, size_t len)
 {
 	struct piece *p;
 
 	if (len == 0)
 		return;
+	if (c->n_out == c->out_done)
+		c->send_progress = srv->now;
 	if (c->arena_len + len > c->arena_cap) {
 		size_t cap = c->arena_cap ? c->arena_cap : 4096;
 		char *a;
@@ -169,6 +182,8 @@ out_value(struct server *srv, struct conn *c, const struct kv_value *v)
 {
 	unsigned int i;
 
+	if (c->n_out == c->out_done)
+		c->send_progress = srv->now;
 	for (i = 0; i < v->n; i++) {
 		struct piece *p = piece_new(c);
 
@@ -211,6 +226,8 @@ out_flush(struct server *srv, struct conn *c)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		}
 		srv->writes++;
+		if (n > 0)
+			c->send_progress = srv->now;
 		while (n > 0) {
 			struct piece *p = &c->out[c->out_done];
 			size_t left = p->len - c->out_first_off;
@@ -243,7 +260,9 @@ struct out_ctx {
 static void
 out_bytes_cb(void *ctx, const void *data, size_t len)
 {
-	out_bytes(((struct out_ctx *)ctx)->c, data, len);
+	struct out_ctx *o = ctx;
+
+	out_bytes(o->srv, o->c, data, len);
 }
 
 static void
@@ -326,6 +345,12 @@ conn_free(struct server *srv, struct conn *c)
 	for (i = c->out_done; i < c->n_out; i++)
 		if (c->out[i].ref != PST_NAME_INVALID)
 			kv_unref(srv->store, c->out[i].ref);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	kv_stream_fini(&c->rx, NULL, NULL);
@@ -345,7 +370,7 @@ conn_execute(struct server *srv, struct conn *c)
 	struct out_ctx ctx = { srv, c };
 	const struct kv_out out = {
 		.bytes = out_bytes_cb, .value = out_value_cb, .close = out_close_cb,
-		.ctx = &ctx, .continue_sent = &c->continue_sent,
+		.ctx = &ctx, .continue_sent = &c->continue_sent, .parse = &c->parse,
 	};
 	long used;
 
@@ -357,6 +382,7 @@ conn_execute(struct server *srv, struct conn *c)
 			break;
 		srv->dirty = 1; /* a write may have flushed, even a failed one */
 		conn_consume(c, (size_t)used);
+		c->req_start = srv->now; /* what is left starts the next request */
 	}
 	if (c->eof)
 		c->closing = 1; /* the peer is done: what it sent is answered */
@@ -392,6 +418,12 @@ conn_run(struct server *srv, struct conn *c)
 			srv->drains++;
 			srv->dirty = 0;
 			kv_store_release_durable(srv->store);
+		}
+		if (srv->output_limit != 0 && c->out_bytes > srv->output_limit) {
+			/* Like Redis's client-output-buffer-limit. */
+			srv->exec.output_overflows++;
+			conn_free(srv, c);
+			return;
 		}
 		r = out_flush(srv, c);
 		if (r < 0) {
@@ -437,6 +469,9 @@ conn_readable(struct server *srv, struct conn *c)
 	if (n == 0) {
 		c->eof = 1;
 	} else {
+		c->last_rx = srv->now;
+		if (c->rx.len == 0)
+			c->req_start = srv->now;
 		if (conn_push(c, c->tail, c->tail + (size_t)n) != 0) {
 			conn_free(srv, c);
 			return;
@@ -496,6 +531,7 @@ accept_all(struct server *srv, struct listener *l)
 		c->kind = EP_CONN;
 		c->fd = fd;
 		c->http = l->kind == EP_LISTEN_HTTP;
+		c->last_rx = srv->now;
 		kv_stream_init(&c->rx);
 		ev.events = EPOLLIN;
 		ev.data.ptr = c;
@@ -505,9 +541,40 @@ accept_all(struct server *srv, struct listener *l)
 			close(fd);
 			continue;
 		}
+		c->next = srv->conns;
+		if (c->next != NULL)
+			c->next->prev = c;
+		srv->conns = c;
 		srv->n_conns++;
 		srv->exec.n_conns++;
 		srv->accepted++;
+	}
+}
+
+/* Whether @c is past one of its timeouts (paste-kvs's rules). */
+static int
+conn_timed_out(const struct server *srv, const struct conn *c)
+{
+	if (c->out_done < c->n_out)
+		return srv->send_timeout > 0 && srv->now - c->send_progress > srv->send_timeout;
+	if (c->rx.len > 0 && srv->request_timeout > 0 &&
+	    srv->now - c->req_start > srv->request_timeout)
+		return 1;
+	return srv->idle_timeout > 0 && srv->now - c->last_rx > srv->idle_timeout;
+}
+
+/* Close the connections past a timeout: all they hold is freed. */
+static void
+sweep_timeouts(struct server *srv)
+{
+	struct conn *c, *next;
+
+	for (c = srv->conns; c != NULL; c = next) {
+		next = c->next;
+		if (conn_timed_out(srv, c)) {
+			srv->exec.timed_out++;
+			conn_free(srv, c);
+		}
 	}
 }
 
@@ -548,6 +615,7 @@ usage(void)
 		"  --http-port P            HTTP port (default 8080, 0: off)\n"
 		"  --bind ADDR              listen address (default 0.0.0.0)\n"
 		"  --max-conns N            connection limit (default 1024)\n"
+		KV_MAIN_LIMITS_USAGE
 		"  --stats-period S         print statistics every S seconds\n");
 }
 
@@ -636,6 +704,11 @@ server_start(struct server *srv, const struct opts *o, struct listener *lresp,
 		return -1;
 	}
 	srv->max_conns = co->max_conns;
+	srv->exec.limits = co->limits;
+	srv->output_limit = co->output_limit;
+	srv->idle_timeout = co->idle_timeout;
+	srv->request_timeout = co->request_timeout;
+	srv->send_timeout = co->send_timeout;
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->epfd < 0) {
 		perror("linux-kvs: epoll_create1");
@@ -704,12 +777,15 @@ static void
 serve(struct server *srv, double stats_period)
 {
 	struct epoll_event events[256];
-	double next_stats = 0;
-	int i, n;
+	double next_stats = 0, next_sweep = 0;
+	int i, n, wait_ms;
 
+	srv->now = ex_now_s();
 	while (!ex_force_quit) {
-		n = epoll_wait(srv->epfd, events, 256,
-			       stats_tick(srv, stats_period, &next_stats));
+		/* Wake up for the timeouts 10 times a second at least. */
+		wait_ms = stats_tick(srv, stats_period, &next_stats);
+		n = epoll_wait(srv->epfd, events, 256, wait_ms < 100 ? wait_ms : 100);
+		srv->now = ex_now_s();
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -718,6 +794,12 @@ serve(struct server *srv, double stats_period)
 		}
 		for (i = 0; i < n; i++)
 			on_event(srv, events[i].data.ptr);
+		/* Not inside the batch: a freed connection's event may follow. */
+		if (srv->now >= next_sweep) {
+			sweep_timeouts(srv);
+			kv_exec_expire(&srv->exec, KV_EXPIRE_STEP);
+			next_sweep = srv->now + 0.1;
+		}
 	}
 }
 

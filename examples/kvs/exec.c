@@ -124,7 +124,7 @@ http_reply(struct kv_call *c, int code, const char *text, const char *body,
 
 	if (n > 0)
 		reply_bytes(c, buf, (size_t)n);
-	if (blen > 0)
+	if (blen > 0 && !c->req->http_head)  /* HEAD: the length, no body */
 		reply_bytes(c, body, blen);
 	if (!keepalive)
 		c->out->close(c->out->ctx);
@@ -298,23 +298,41 @@ do_set(struct kv_call *c, unsigned int k, unsigned int v)
 
 /* ---- the handlers (command.c's table names them) ---------------------- */
 
+/* Argument 0 whole as a bulk string (up to max_bulk bytes: copied out
+ * of the stream a piece at a time). */
+static void
+resp_arg(struct kv_call *c)
+{
+	const struct kv_arg *a = &c->req->argv[0];
+	char buf[4096];
+	size_t done, n;
+	int h = kv_resp_bulk_header(buf, sizeof(buf), a->len);
+
+	if (h > 0)
+		reply_bytes(c, buf, (size_t)h);
+	for (done = 0; done < a->len; done += n) {
+		n = kv_stream_copy(c->rx, a->off + done, buf,
+				   a->len - done < sizeof(buf) ? a->len - done : sizeof(buf));
+		if (n == 0)
+			break;
+		reply_bytes(c, buf, n);
+	}
+	reply_bytes(c, "\r\n", 2);
+}
+
 void
 kv_cmd_ping(struct kv_call *c)
 {
-	char buf[KV_KEY_MAX];
-
 	if (c->req->argc == 0)
 		resp_str(c, kv_resp_simple, "PONG");
 	else
-		resp_bulk_bytes(c, buf, arg_copy(c, 0, buf, sizeof(buf)));
+		resp_arg(c);
 }
 
 void
 kv_cmd_echo(struct kv_call *c)
 {
-	char buf[KV_KEY_MAX];
-
-	resp_bulk_bytes(c, buf, arg_copy(c, 0, buf, sizeof(buf)));
+	resp_arg(c);
 }
 
 void
@@ -444,13 +462,24 @@ kv_cmd_incr(struct kv_call *c)
 void
 kv_cmd_dbsize(struct kv_call *c)
 {
+	/* Keys past their deadline are not counted: reclaim all of them
+	 * first (a walk of the keys with a deadline; DBSIZE is rare). */
+	kv_exec_expire(c->srv, SIZE_MAX);
 	resp_int(c, (int64_t)kv_store_count(c->srv->store));
 }
 
 void
 kv_cmd_flushall(struct kv_call *c)
 {
-	kv_store_flushall(c->srv->store);
+	char msg[96];
+	int ret = kv_store_flushall(c->srv->store);
+
+	if (ret != 0) {
+		/* Some keys may be gone: say so rather than +OK. */
+		snprintf(msg, sizeof(msg), "ERR FLUSHALL failed: %s", pst_strerror(ret));
+		resp_str(c, kv_resp_error, msg);
+		return;
+	}
 	kv_expiry_clear_all(c->srv->expiry);
 	resp_str(c, kv_resp_simple, "OK");
 }
@@ -580,6 +609,25 @@ kv_cmd_quit(struct kv_call *c)
 	c->out->close(c->out->ctx);
 }
 
+/* ---- active expiry ------------------------------------------------------ */
+
+static void
+expired_key(void *arg, const char *key, uint16_t len)
+{
+	struct kv_exec *x = arg;
+
+	kv_store_del(x->store, key, len);
+	x->expired++;
+}
+
+uint64_t
+kv_exec_expire(struct kv_exec *x, size_t buckets)
+{
+	if (x->expiry->n == 0)
+		return 0;
+	return kv_expiry_collect(x->expiry, kv_expiry_now_ms(), buckets, expired_key, x);
+}
+
 /* ---- the request loop step -------------------------------------------- */
 
 /* Like Redis's MISCONF: a write that could not be made durable is never
@@ -609,8 +657,8 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 
 	/* Both parsers clear the request first. */
 	err[0] = '\0';
-	r = http ? kv_http_parse(rx, &req, err, sizeof(err))
-		 : kv_resp_parse(rx, &req, err, sizeof(err));
+	r = http ? kv_http_parse(rx, &x->limits, &req, err, sizeof(err))
+		 : kv_resp_parse_resume(rx, &x->limits, out->parse, &req, err, sizeof(err));
 	if (r == KV_PARSE_MORE) {
 		if (req.http_expect_continue && !*out->continue_sent) {
 			/* curl waits for this before sending a large body. */
@@ -650,7 +698,10 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 int
 kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram)
 {
+	static const struct kv_limits defaults = KV_LIMITS_DEFAULT;
+
 	memset(x, 0, sizeof(*x));
+	x->limits = defaults;
 	x->store = store;
 	x->values_in_dram = values_in_dram;
 	x->expiry = kv_expiry_open();

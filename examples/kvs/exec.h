@@ -3,8 +3,10 @@
 #ifndef KVS_EXEC_H
 #define KVS_EXEC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "kv_limits.h"
 #include "store.h"
 #include "stream.h"
 
@@ -17,24 +19,43 @@ struct kv_out {
 	void (*close)(void *ctx);
 	void *ctx;
 	int *continue_sent;         /* per connection: HTTP 100 sent already */
+	/* Per connection, zeroed at its start: how far an incomplete RESP
+	 * request was read (proto.h); NULL: read it again from its start. */
+	struct kv_parse_state *parse;
 };
 
 struct kv_expiry;
+struct kv_parse_state;
 
 struct kv_exec {
 	struct kv_store *store;
 	struct kv_expiry *expiry;   /* SET EX/PX deadlines (expiry.h) */
 	int values_in_dram;         /* linux-kvs: stream bytes are in DRAM */
+	struct kv_limits limits;    /* for the parsers; defaults from init */
 	unsigned int n_conns;       /* maintained by the server, for INFO */
 	/* Set by the server while drains fail (msync error): write commands
 	 * get -MISCONF instead of being executed, reads are served. Cleared
 	 * by the server when a drain succeeds again. */
 	int drain_failed;
+	uint64_t timed_out;         /* by the server: clients closed by a
+	                             * timeout, */
+	uint64_t output_overflows;  /* ... and by --client-output-limit */
 	uint64_t requests, bad_requests, bad_streams, expired;
 	uint64_t misconf_refused;   /* writes refused while drain_failed */
 };
 
 int kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram);
+
+/* Active expiry, for the servers' poll loops: reclaim the keys past their
+ * deadline among @buckets buckets of the expiry table, from where the last
+ * call stopped (SIZE_MAX: all). Keys never read again are reclaimed so, a
+ * bounded step at a time. Returns how many keys went. */
+uint64_t kv_exec_expire(struct kv_exec *x, size_t buckets);
+
+/* Buckets per step of the servers' sweeps: at ten steps a second, the
+ * 4,096 buckets of a table of up to 4,096 keys in about 6 s; a bounded
+ * cost per step, like Redis's active expire cycle. */
+#define KV_EXPIRE_STEP 64
 void kv_exec_fini(struct kv_exec *x);
 
 /* Parse the request at the start of @rx and execute it, replying through

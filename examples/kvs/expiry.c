@@ -5,12 +5,13 @@
 #include <time.h>
 
 #include "expiry.h"
-#include "paste.h"
+#include "keyhash.h"
 
-#define BUCKETS (sizeof(((struct kv_expiry *)0)->b) / sizeof(((struct kv_expiry *)0)->b[0]))
+#define BUCKETS_MIN 4096
 
 struct kv_expiry_node {
 	struct kv_expiry_node *next;
+	uint64_t hash;            /* kv_key_hash of the key: for growing */
 	uint64_t deadline_ms;
 	uint16_t len;
 	char key[];
@@ -19,7 +20,17 @@ struct kv_expiry_node {
 struct kv_expiry *
 kv_expiry_open(void)
 {
-	return calloc(1, sizeof(struct kv_expiry));
+	struct kv_expiry *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	e->b = calloc(BUCKETS_MIN, sizeof(e->b[0]));
+	if (e->b == NULL) {
+		free(e);
+		return NULL;
+	}
+	e->nb = BUCKETS_MIN;
+	return e;
 }
 
 void
@@ -28,7 +39,29 @@ kv_expiry_close(struct kv_expiry *e)
 	if (e == NULL)
 		return;
 	kv_expiry_clear_all(e);
+	free(e->b);
 	free(e);
+}
+
+/* Twice the buckets; out of memory, the chains just get longer. */
+static void
+grow(struct kv_expiry *e)
+{
+	size_t nb = e->nb * 2, i;
+	struct kv_expiry_node **b = calloc(nb, sizeof(*b)), *n;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < e->nb; i++)
+		while ((n = e->b[i]) != NULL) {
+			e->b[i] = n->next;
+			n->next = b[n->hash & (nb - 1)];
+			b[n->hash & (nb - 1)] = n;
+		}
+	free(e->b);
+	e->b = b;
+	e->nb = nb;
+	e->cursor = 0;
 }
 
 uint64_t
@@ -41,9 +74,9 @@ kv_expiry_now_ms(void)
 }
 
 static struct kv_expiry_node **
-slot(struct kv_expiry *e, const char *key, uint16_t len)
+slot(struct kv_expiry *e, const char *key, uint16_t len, uint64_t h)
 {
-	struct kv_expiry_node **p = &e->b[pst_crc32c(key, len) % BUCKETS];
+	struct kv_expiry_node **p = &e->b[h & (e->nb - 1)];
 
 	while (*p != NULL && ((*p)->len != len || memcmp((*p)->key, key, len) != 0))
 		p = &(*p)->next;
@@ -53,7 +86,7 @@ slot(struct kv_expiry *e, const char *key, uint16_t len)
 uint64_t
 kv_expiry_get(struct kv_expiry *e, const char *key, uint16_t len)
 {
-	struct kv_expiry_node *n = *slot(e, key, len);
+	struct kv_expiry_node *n = *slot(e, key, len, kv_key_hash(key, len));
 
 	return n != NULL ? n->deadline_ms : 0;
 }
@@ -61,17 +94,20 @@ kv_expiry_get(struct kv_expiry *e, const char *key, uint16_t len)
 void
 kv_expiry_set(struct kv_expiry *e, const char *key, uint16_t len, uint64_t deadline_ms)
 {
-	struct kv_expiry_node **p = slot(e, key, len), *n = *p;
+	uint64_t h = kv_key_hash(key, len);
+	struct kv_expiry_node **p = slot(e, key, len, h), *n = *p;
 
 	if (n == NULL) {
 		n = malloc(sizeof(*n) + len);
 		if (n == NULL)
 			return;
 		n->next = NULL;
+		n->hash = h;
 		n->len = len;
 		memcpy(n->key, key, len);
 		*p = n;
-		e->n++;
+		if (++e->n > e->nb)
+			grow(e);
 	}
 	n->deadline_ms = deadline_ms;
 }
@@ -79,7 +115,7 @@ kv_expiry_set(struct kv_expiry *e, const char *key, uint16_t len, uint64_t deadl
 void
 kv_expiry_clear(struct kv_expiry *e, const char *key, uint16_t len)
 {
-	struct kv_expiry_node **p = slot(e, key, len), *n = *p;
+	struct kv_expiry_node **p = slot(e, key, len, kv_key_hash(key, len)), *n = *p;
 
 	if (n != NULL) {
 		*p = n->next;
@@ -93,7 +129,7 @@ kv_expiry_clear_all(struct kv_expiry *e)
 {
 	size_t i;
 
-	for (i = 0; i < BUCKETS; i++)
+	for (i = 0; i < e->nb; i++)
 		while (e->b[i] != NULL) {
 			struct kv_expiry_node *n = e->b[i];
 
@@ -101,4 +137,32 @@ kv_expiry_clear_all(struct kv_expiry *e)
 			free(n);
 		}
 	e->n = 0;
+}
+
+uint64_t
+kv_expiry_collect(struct kv_expiry *e, uint64_t now_ms, size_t buckets,
+		  kv_expiry_fn fn, void *arg)
+{
+	struct kv_expiry_node **p, *n;
+	uint64_t found = 0;
+	size_t i;
+
+	if (buckets > e->nb)
+		buckets = e->nb;
+	for (i = 0; i < buckets && e->n > 0; i++) {
+		p = &e->b[e->cursor];
+		e->cursor = (e->cursor + 1) & (e->nb - 1);
+		while ((n = *p) != NULL) {
+			if (n->deadline_ms > now_ms) {
+				p = &n->next;
+				continue;
+			}
+			*p = n->next;
+			e->n--;
+			found++;
+			fn(arg, n->key, n->len);
+			free(n);
+		}
+	}
+	return found;
 }

@@ -7,13 +7,18 @@
 #ifndef KVS_EXPIRY_H
 #define KVS_EXPIRY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct kv_expiry_node;
 
+/* A chained hash table under the keyed hash (keyhash.h), with as many
+ * buckets as keys at least: it doubles when the keys outnumber them. */
 struct kv_expiry {
-	struct kv_expiry_node *b[4096];
+	struct kv_expiry_node **b;
+	size_t nb;                /* buckets, a power of two */
 	uint64_t n;               /* keys with a deadline: 0 spares lookups */
+	size_t cursor;            /* the next bucket kv_expiry_collect visits */
 };
 
 /* An empty table, or NULL (out of memory). */
@@ -29,5 +34,15 @@ void kv_expiry_set(struct kv_expiry *e, const char *key, uint16_t len,
 		   uint64_t deadline_ms);
 void kv_expiry_clear(struct kv_expiry *e, const char *key, uint16_t len);
 void kv_expiry_clear_all(struct kv_expiry *e);
+
+/* Called for each key kv_expiry_collect() finds past its deadline, after
+ * the key left the table. */
+typedef void (*kv_expiry_fn)(void *arg, const char *key, uint16_t len);
+
+/* Visit up to @buckets buckets from where the last call stopped (all of
+ * them when @buckets >= e->nb), removing the keys whose deadline is at or
+ * before @now_ms and passing each to @fn. Returns how many. */
+uint64_t kv_expiry_collect(struct kv_expiry *e, uint64_t now_ms, size_t buckets,
+			   kv_expiry_fn fn, void *arg);
 
 #endif /* KVS_EXPIRY_H */

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "index_common.h"
+#include "keyhash.h"
 
 #define KVW_MAGIC "PSTKVWL1"
 #define KVW_HDR 32u               /* buffer header */
@@ -179,10 +180,11 @@ whole(const struct kv_index *w, uint32_t index)
 	return pst_name_make(index, 0, (uint16_t)w->buf_size);
 }
 
+/* Keyed (keyhash.h): clients choose the keys this table probes. */
 static uint32_t
 key_hash(const void *key, uint16_t key_len)
 {
-	return pst_crc32c(key, key_len);
+	return (uint32_t)kv_key_hash(key, key_len);
 }
 
 /* ---- hash table ----------------------------------------------------------- */

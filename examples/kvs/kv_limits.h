@@ -3,8 +3,21 @@
 #ifndef KV_LIMITS_H
 #define KV_LIMITS_H
 
+#include <stddef.h>
+
 #define KV_KEY_MAX 250            /* bytes; longer keys get an error reply */
 #define KV_VALUE_MAX (1u << 20)   /* bytes; larger values get an error reply */
 #define KV_VALUE_NAMES_MAX 1024   /* names per value (1 MiB / 1 KiB segments) */
+
+/* What a client may declare, checked by the parsers as soon as the length
+ * is read, before any byte of it is kept (options of both servers). */
+struct kv_limits {
+	/* Redis's proto-max-bulk-len: a longer RESP bulk string is a protocol
+	 * error, a longer HTTP Content-Length a 413. At most KV_VALUE_MAX: the
+	 * most one value's names can describe. */
+	size_t max_bulk;
+};
+
+#define KV_LIMITS_DEFAULT { .max_bulk = KV_VALUE_MAX }
 
 #endif /* KV_LIMITS_H */

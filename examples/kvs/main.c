@@ -49,6 +49,7 @@ usage(void)
 		"  --port N                 DPDK port id (default 0)\n"
 		"  --mbufs N                RX mbufs (default 4096)\n"
 		"  --max-conns N            connection limit (default 1024)\n"
+		KV_MAIN_LIMITS_USAGE
 		"  --peer-ip A --peer-mac M static ARP entry\n"
 		"  --busy-poll              never sleep when idle\n"
 		"  --tx-zero-copy MODE      auto|on|off: GET replies attached to the TX\n"
@@ -225,22 +226,28 @@ track_drains(struct kv_server *srv, int ret)
 		fprintf(stderr, "paste-kvs: drain succeeded again; accepting writes\n");
 }
 
-/* Poll until SIGINT or SIGTERM, with statistics every --stats-period. */
+/* Poll until SIGINT or SIGTERM, with the clients' timeouts checked and
+ * statistics every --stats-period. */
 static void
 serve(struct kv_server *srv, double stats_period)
 {
-	double next_stats = 0;
+	double next_stats = 0, now;
 	unsigned int polls = 0;
 
+	kv_server_tick(srv, ex_now_s());
 	while (!ex_force_quit) {
 		track_drains(srv, pst_stack_poll(srv->stack));
 		kv_store_release_durable(srv->store);
 		/* Reading the clock on every poll takes a visible share of the
 		 * core: look at it every 1024 polls. */
-		if (stats_period > 0 && (++polls & 1023) == 0 && ex_now_s() >= next_stats) {
+		if ((++polls & 1023) != 0)
+			continue;
+		now = ex_now_s();
+		kv_server_tick(srv, now);
+		if (stats_period > 0 && now >= next_stats) {
 			if (next_stats > 0)
 				print_stats(srv);
-			next_stats = ex_now_s() + stats_period;
+			next_stats = now + stats_period;
 		}
 	}
 }
@@ -278,6 +285,11 @@ main(int argc, char **argv)
 	if (srv.stack == NULL)
 		goto close_store;
 	srv.max_conns = o.common.max_conns;
+	srv.limits = o.common.limits;
+	srv.output_limit = o.common.output_limit;
+	srv.idle_timeout = o.common.idle_timeout;
+	srv.request_timeout = o.common.request_timeout;
+	srv.send_timeout = o.common.send_timeout;
 	if (kv_server_listen(&srv, o.common.resp_port, o.common.http_port) != 0) {
 		fprintf(stderr, "paste-kvs: listen: %s\n", pst_errormsg());
 		goto close_stack;

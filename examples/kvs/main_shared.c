@@ -26,6 +26,8 @@ parse_index(const char *s, const struct kv_index_ops **index)
 int
 kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 {
+	uint64_t v;
+
 	switch (opt) {
 	case 'x':
 		return parse_index(arg, &o->index);
@@ -49,6 +51,19 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 		return ex_parse_u32(arg, 0, UINT32_MAX, &o->max_conns);
 	case 's':
 		return ex_parse_double(arg, 0, INFINITY, &o->stats_period);
+	case 'L':
+		if (ex_parse_u64(arg, 1, KV_VALUE_MAX, &v) != 0)
+			return -1;
+		o->limits.max_bulk = (size_t)v;
+		return 0;
+	case 'O':
+		return ex_parse_u64(arg, 0, UINT64_MAX, &o->output_limit);
+	case 'T':
+		return ex_parse_double(arg, 0, INFINITY, &o->idle_timeout);
+	case 'R':
+		return ex_parse_double(arg, 0, INFINITY, &o->request_timeout);
+	case 'S':
+		return ex_parse_double(arg, 0, INFINITY, &o->send_timeout);
 	default:
 		return 1;
 	}
@@ -106,8 +121,9 @@ kv_main_print_counts(const struct kv_store *st, const struct kv_exec *x,
 	printf("kvs: keys=%" PRIu64 " requests=%" PRIu64 " sets=%" PRIu64 " gets=%" PRIu64
 	       " hits=%" PRIu64 " dels=%" PRIu64 " bad_requests=%" PRIu64
 	       " bad_streams=%" PRIu64 " conns=%u accepted=%" PRIu64 " refused=%" PRIu64
-	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64,
+	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64
+	       " timed_out=%" PRIu64 " output_overflows=%" PRIu64,
 	       kv_store_count(st), x->requests, st->sets, st->gets, st->hits, st->dels,
 	       x->bad_requests, x->bad_streams, n_conns, accepted, refused,
-	       ps.free, ps.kept, ps.drains);
+	       ps.free, ps.kept, ps.drains, x->timed_out, x->output_overflows);
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "exec.h"
+#include "kv_limits.h"
+#include "request.h"
 #include "store.h"
 
 struct kv_main_opts {
@@ -25,13 +27,40 @@ struct kv_main_opts {
 	uint16_t resp_port, http_port;  /* 0: off */
 	unsigned int max_conns;
 	double stats_period;            /* seconds; 0: at exit only */
+	/* What one client may make the server hold (doc/kvs.md, "Limits"). */
+	struct kv_limits limits;        /* --proto-max-bulk-len */
+	uint64_t output_limit;          /* bytes of queued replies; 0: none */
+	double idle_timeout;            /* s without a byte from the client; 0: never */
+	double request_timeout;         /* s a request may take to arrive; 0: never */
+	double send_timeout;            /* s replies may wait on a peer that
+	                                 * takes none of them; 0: never */
 };
 
 #define KV_MAIN_OPTS_DEFAULT(file) {                                   \
 	.pool_file = (file), .pool_bufs = 262144, .index = &kv_index_wal, \
 	.persist = PST_PERSIST_AUTO, .resp_port = 6379, .http_port = 8080, \
-	.max_conns = 1024,                                               \
+	.max_conns = 1024, .limits = KV_LIMITS_DEFAULT,                  \
+	.output_limit = KV_OUTPUT_LIMIT_DEFAULT, .idle_timeout = 0,      \
+	.request_timeout = 60, .send_timeout = 60,                       \
 }
+
+/* Replies queued for one client: twice the largest legal reply (an MGET
+ * of KV_MAX_ARGS values of KV_VALUE_MAX bytes), so only a client that does
+ * not read is cut off. */
+#define KV_OUTPUT_LIMIT_DEFAULT (2ull * KV_MAX_ARGS * KV_VALUE_MAX)
+
+/* The usage lines of those limits, for each program's usage(). */
+#define KV_MAIN_LIMITS_USAGE                                            \
+	"  --proto-max-bulk-len N   longest value or argument, bytes (default\n" \
+	"                           and most 1048576); longer: protocol error\n" \
+	"  --client-output-limit N  bytes of replies queued for a client that\n" \
+	"                           does not read them before it is closed\n"  \
+	"                           (default 134217728, 0: none)\n"           \
+	"  --timeout S              close clients idle S seconds (default 0: never)\n" \
+	"  --request-timeout S      close clients whose request has not all\n" \
+	"                           arrived S seconds after it began (default 60)\n" \
+	"  --send-timeout S         close clients that take none of their\n"  \
+	"                           replies for S seconds (default 60)\n"
 
 /* getopt_long entries of those options, for each program's table; their
  * values are what kv_main_parse_opt() takes. */
@@ -45,7 +74,12 @@ struct kv_main_opts {
 	{ "resp-port", required_argument, NULL, 'r' },                  \
 	{ "http-port", required_argument, NULL, 'h' },                  \
 	{ "max-conns", required_argument, NULL, 'n' },                  \
-	{ "stats-period", required_argument, NULL, 's' }
+	{ "stats-period", required_argument, NULL, 's' },               \
+	{ "proto-max-bulk-len", required_argument, NULL, 'L' },         \
+	{ "client-output-limit", required_argument, NULL, 'O' },        \
+	{ "timeout", required_argument, NULL, 'T' },                    \
+	{ "request-timeout", required_argument, NULL, 'R' },            \
+	{ "send-timeout", required_argument, NULL, 'S' }
 
 /* Apply option @opt (a KV_MAIN_LONGOPTS value) with its @arg.
  * @return 0, -1 on a bad value, 1 when @opt is none of them. */

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * paste-kvs: the RESP (proto_resp.c) and HTTP (proto_http.c) parsers. Both
- * are stateless: each call parses one request at the start of the stream.
+ * paste-kvs: the RESP (proto_resp.c) and HTTP (proto_http.c) parsers. Each
+ * call parses one request at the start of the stream; RESP can keep where
+ * an incomplete request stopped (struct kv_parse_state) so that a request
+ * arriving in many pieces is read once, not once per piece.
  */
 #ifndef KVS_PROTO_H
 #define KVS_PROTO_H
 
 #include <stddef.h>
 
+#include "kv_limits.h"
 #include "request.h"
 #include "stream.h"
 
@@ -28,12 +31,36 @@
 #define KV_HTTP_431 "431 Request Header Fields Too Large"
 #define KV_HTTP_505 "505 HTTP Version Not Supported"
 
-/* Parse one request at the start of the stream. On an error, @err (of
- * @errlen bytes) receives the message for the client. */
-int kv_resp_parse(const struct kv_stream *s, struct kv_request *req,
-		  char *err, size_t errlen);
-int kv_http_parse(const struct kv_stream *s, struct kv_request *req,
-		  char *err, size_t errlen);
+/* Parse one request at the start of the stream, within @lim (NULL: the
+ * defaults). On an error, @err (of @errlen bytes) receives the message for
+ * the client. */
+int kv_resp_parse(const struct kv_stream *s, const struct kv_limits *lim,
+		  struct kv_request *req, char *err, size_t errlen);
+int kv_http_parse(const struct kv_stream *s, const struct kv_limits *lim,
+		  struct kv_request *req, char *err, size_t errlen);
+
+/* How far an incomplete RESP request was read. Zero it for a new
+ * connection; valid while the stream only grows (nothing consumed), and
+ * cleared by the parser whenever it returns anything but KV_PARSE_MORE. */
+struct kv_parse_state {
+	uint64_t examined;        /* bytes the parser read, over all calls
+	                           * (never cleared): the cost tests bound */
+	size_t start;             /* the request's first byte (after empty
+	                           * requests), when resuming */
+	size_t resume;            /* 0, or where element @k's "$" starts */
+	unsigned int k;           /* multibulk: elements framed so far */
+	long long count;          /* multibulk: elements in all ("*N") */
+	size_t body;              /* 0, or where element k's bytes start
+	                           * (its "$len" line was read) */
+	size_t body_len;
+	size_t scanned;           /* inline: bytes from start without LF */
+	struct kv_arg elem[KV_MAX_ARGS + 1]; /* elements 0..k-1 */
+};
+
+/* kv_resp_parse, resuming from @st (NULL: from the first byte). */
+int kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
+			 struct kv_parse_state *st, struct kv_request *req,
+			 char *err, size_t errlen);
 /*
  * What the parsers fill in:
  * - argv: the arguments after the command name, as stream offsets, never
@@ -42,10 +69,13 @@ int kv_http_parse(const struct kv_stream *s, struct kv_request *req,
  *   value, key, value... Other commands: their arguments as sent.
  *   HTTP: argv[0] the key (the path after '/', before any '?'); PUT and
  *   POST: argv[1] the body.
- * - RESP refuses keys over KV_KEY_MAX ("ERR key too long") and values over
- *   KV_VALUE_MAX ("ERR value too large") as BAD_REQUEST, once the whole
- *   request is there; HTTP says "414 URI Too Long", and a Content-Length
- *   over KV_VALUE_MAX is BAD_STREAM "413 Payload Too Large" (not waited for).
+ * - RESP refuses keys over KV_KEY_MAX ("ERR key too long") as BAD_REQUEST,
+ *   once the whole request is there; a bulk length over lim->max_bulk
+ *   ("ERR Protocol error: invalid bulk length", as Redis) and a multibulk
+ *   count over KV_MAX_ARGS + 1 ("ERR Protocol error: invalid multibulk
+ *   length") are BAD_STREAM as soon as their line is read: nothing of them
+ *   is waited for. HTTP says "414 URI Too Long", and a Content-Length over
+ *   lim->max_bulk is BAD_STREAM "413 Payload Too Large" (not waited for).
  * - Empty RESP requests ("*0\r\n", "*-1\r\n", blank inline lines) get no
  *   reply, as in Redis: they are counted in the next request's consumed.
  * - consumed is 0 with KV_PARSE_MORE and KV_PARSE_BAD_STREAM; err, when

@@ -322,9 +322,10 @@ check_request(const struct kv_stream *s, const struct http_reqline *rl,
 }
 
 int
-kv_http_parse(const struct kv_stream *s, struct kv_request *req, char *err,
-	      size_t errlen)
+kv_http_parse(const struct kv_stream *s, const struct kv_limits *lim,
+	      struct kv_request *req, char *err, size_t errlen)
 {
+	static const struct kv_limits defaults = KV_LIMITS_DEFAULT;
 	struct http_reqline rl;
 	struct http_headers h;
 	struct http_line l;
@@ -333,7 +334,7 @@ kv_http_parse(const struct kv_stream *s, struct kv_request *req, char *err,
 	size_t off = 0, total;
 	int r;
 
-	memset(req, 0, sizeof(*req));
+	kv_request_clear(req);
 	req->http = 1;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -372,7 +373,9 @@ kv_http_parse(const struct kv_stream *s, struct kv_request *req, char *err,
 	if (rl.minor == 0)
 		h.expect_continue = 0; /* RFC 9110 10.1.1: ignored from HTTP/1.0 */
 
-	if (h.have_length && h.length > KV_VALUE_MAX) {
+	if (lim == NULL)
+		lim = &defaults;
+	if (h.have_length && h.length > lim->max_bulk) {
 		/* Not worth waiting for: refuse it and close. */
 		set_err(err, errlen, KV_HTTP_413);
 		return KV_PARSE_BAD_STREAM;

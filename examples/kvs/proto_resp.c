@@ -8,11 +8,14 @@
  * redis-benchmark's *_INLINE tests and telnet users send). The parser is
  * stateless: it starts from the first unconsumed byte each time and answers
  * KV_PARSE_MORE until a whole request is there, so a request may be split
- * across spans anywhere. Arguments are byte ranges of the stream; only the
+ * across spans anywhere. With a struct kv_parse_state, a multibulk request
+ * resumes at its first unframed element and an inline line's search for
+ * its LF where it stopped: a request trickled in n pieces costs O(n)
+ * bytes read, not O(n^2). Arguments are byte ranges of the stream; only the
  * command name, option words and small numbers are copied out.
  *
  * Errors follow Redis: a request that is well framed but wrong (unknown
- * command, wrong arity, bad option, key or value too long) is consumed
+ * command, wrong arity, bad option, key too long) is consumed
  * whole and answered (KV_PARSE_BAD_REQUEST); broken framing answers and
  * closes (KV_PARSE_BAD_STREAM). Empty requests ("*0\r\n", "*-1\r\n", an
  * empty inline line) get no reply in Redis: they are folded into the
@@ -27,8 +30,10 @@
 #include "proto.h"
 #include "stream_cursor.h"
 
-#define RESP_MULTIBULK_MAX (1024 * 1024)         /* elements per request */
-#define RESP_BULK_MAX (512ll * 1024 * 1024)      /* Redis proto-max-bulk-len */
+/* Elements per request: the command name and its arguments. Redis takes
+ * up to 1M and waits for them; a count we would refuse anyway is refused
+ * at once. */
+#define RESP_MULTIBULK_MAX (KV_MAX_ARGS + 1)
 #define RESP_INLINE_MAX (64 * 1024)              /* Redis PROTO_INLINE_MAX_SIZE */
 #define RESP_NUMBER_LINE_MAX 24                  /* "*N" / "$N" line, digits */
 #define RESP_NAME_MAX 32                         /* command names we copy */
@@ -176,58 +181,140 @@ frame_add(struct resp_frame *f, unsigned int k, size_t off, size_t len)
 	f->nargs = k;
 }
 
-/* "*N\r\n" then N times "$len\r\n<len bytes>\r\n", from @start. */
+/* An element's @len bytes and CRLF at the cursor, moving past them when
+ * all are there. */
 static int
-frame_multibulk(const struct kv_stream *s, size_t start, struct resp_frame *f,
-		char *err, size_t errlen)
+frame_body(const struct kv_stream *s, struct kv_cursor *c, size_t len, char *err,
+	   size_t errlen)
 {
-	struct kv_cursor c;
-	long long count, len, k;
-	size_t off;
-	int r, ch;
-
-	kv_cursor_init(&c, s, start + 1);
-	r = read_number_line(&c, &count);
-	if (r == FRAME_MORE)
-		return r;
-	if (r == FRAME_BAD || count > RESP_MULTIBULK_MAX) {
-		set_err(err, errlen, "ERR Protocol error: invalid multibulk length");
+	if (s->len - c->off < len + 2)
+		return FRAME_MORE;
+	kv_cursor_skip(c, len);
+	if (kv_cursor_next(c) != '\r' || kv_cursor_next(c) != '\n') {
+		set_err(err, errlen, "ERR Protocol error: expected '\\r\\n' after bulk string");
 		return FRAME_BAD;
 	}
-	if (count <= 0) {
-		f->end = c.off;
-		return FRAME_EMPTY;
+	return FRAME_OK;
+}
+
+/* One "$len\r\n<len bytes>\r\n" at the cursor, moving it on (as far as
+ * it read, whatever the result): its bytes at *off, *len_out. */
+static int
+frame_element(const struct kv_stream *s, struct kv_cursor *c, size_t max_bulk,
+	      size_t *off, long long *len_out, char *err, size_t errlen)
+{
+	long long len;
+	int r, ch;
+
+	ch = kv_cursor_next(c);
+	if (ch < 0)
+		return FRAME_MORE;
+	if (ch != '$') {
+		set_err(err, errlen, "ERR Protocol error: expected '$', got '%c'",
+			ch >= 0x21 && ch <= 0x7e ? ch : '?');
+		return FRAME_BAD;
 	}
+	r = read_number_line(c, &len);
+	if (r == FRAME_MORE)
+		return r;
+	/* Refused before any of its bytes arrive: a client cannot make us
+	 * hold more than max_bulk bytes for one argument. */
+	if (r == FRAME_BAD || len < 0 || (unsigned long long)len > max_bulk) {
+		set_err(err, errlen, "ERR Protocol error: invalid bulk length");
+		return FRAME_BAD;
+	}
+	*off = c->off;
+	*len_out = len;
+	return frame_body(s, c, (size_t)len, err, errlen);
+}
+
+/* Keep elements [0, k) and where element k starts, for the next call. */
+static void
+save_frame(struct kv_parse_state *st, const struct resp_frame *f, size_t start,
+	   long long count, long long k, size_t at)
+{
+	if (st == NULL)
+		return;
+	st->start = start;
+	st->count = count;
+	st->k = (unsigned int)k;
+	st->resume = at;
+	if (k > 0)
+		st->elem[0] = f->name;
+	if (k > 1)
+		memcpy(st->elem + 1, f->args, (size_t)(k - 1) * sizeof(f->args[0]));
+}
+
+/* "*N\r\n" then N times "$len\r\n<len bytes>\r\n", from @start, or from
+ * where @st says the last call stopped. */
+static int
+frame_multibulk(const struct kv_stream *s, size_t start, size_t max_bulk,
+		struct kv_parse_state *st, struct resp_frame *f, char *err, size_t errlen)
+{
+	struct kv_cursor c;
+	long long count, len, k = 0;
+	size_t off, at;
+	int r;
+
 	f->nargs = 0;
-	for (k = 0; k < count; k++) {
-		ch = kv_cursor_next(&c);
-		if (ch < 0)
-			return FRAME_MORE;
-		if (ch != '$') {
-			set_err(err, errlen, "ERR Protocol error: expected '$', got '%c'",
-				ch >= 0x21 && ch <= 0x7e ? ch : '?');
-			return FRAME_BAD;
-		}
-		r = read_number_line(&c, &len);
+	if (st != NULL && st->resume != 0) {
+		/* The count and the first k elements were read before. */
+		count = st->count;
+		k = st->k;
+		if (k > 0)
+			f->name = st->elem[0];
+		if (k > 1)
+			memcpy(f->args, st->elem + 1, (size_t)(k - 1) * sizeof(f->args[0]));
+		f->nargs = k > 0 ? (unsigned int)k - 1 : 0;
+		kv_cursor_init(&c, s, st->resume);
+	} else {
+		kv_cursor_init(&c, s, start + 1);
+		r = read_number_line(&c, &count);
+		if (st != NULL)
+			st->examined += c.off - start;
 		if (r == FRAME_MORE)
 			return r;
-		if (r == FRAME_BAD || len < 0 || len > RESP_BULK_MAX) {
-			set_err(err, errlen, "ERR Protocol error: invalid bulk length");
+		if (r == FRAME_BAD || count > RESP_MULTIBULK_MAX) {
+			set_err(err, errlen, "ERR Protocol error: invalid multibulk length");
 			return FRAME_BAD;
 		}
-		off = c.off;
-		if (s->len - off < (size_t)len + 2)
-			return FRAME_MORE;
-		kv_cursor_skip(&c, (size_t)len);
-		if (kv_cursor_next(&c) != '\r' || kv_cursor_next(&c) != '\n') {
-			set_err(err, errlen, "ERR Protocol error: expected '\\r\\n' after bulk string");
-			return FRAME_BAD;
+		if (count <= 0) {
+			f->end = c.off;
+			return FRAME_EMPTY;
 		}
+	}
+	for (; k < count; k++) {
+		at = c.off;
+		off = 0;
+		len = 0;
+		if (st != NULL && st->body != 0) {
+			/* Element k's "$len" was read: wait for its bytes only. */
+			off = st->body;
+			len = (long long)st->body_len;
+			st->body = 0;
+			kv_cursor_init(&c, s, off);
+			at = off;
+			r = frame_body(s, &c, (size_t)len, err, errlen);
+		} else {
+			r = frame_element(s, &c, max_bulk, &off, &len, err, errlen);
+		}
+		if (st != NULL)
+			st->examined += c.off - at;
+		if (r == FRAME_MORE) {
+			save_frame(st, f, start, count, k, at);
+			if (st != NULL && off != 0 && c.off == off) {
+				st->body = off;   /* its header is whole */
+				st->body_len = (size_t)len;
+			}
+		}
+		if (r != FRAME_OK)
+			return r;
 		frame_add(f, (unsigned int)k, off, (size_t)len);
 	}
 	f->end = c.off;
 	return FRAME_OK;
 }
+
 
 static int
 is_blank(int ch)
@@ -239,15 +326,21 @@ is_blank(int ch)
  * supported). Returns FRAME_OK, FRAME_MORE, FRAME_EMPTY, FRAME_BAD (framing)
  * or, with *bad set, a well-framed line we refuse (f->end is set). */
 static int
-frame_inline(const struct kv_stream *s, size_t start, struct resp_frame *f,
-	     int *bad, char *err, size_t errlen)
+frame_inline(const struct kv_stream *s, size_t start, struct kv_parse_state *st,
+	     struct resp_frame *f, int *bad, char *err, size_t errlen)
 {
 	struct kv_cursor c;
-	size_t line_end, tok, k = 0;
+	size_t line_end, tok, k = 0, from = start;
 	long nl;
 	int ch, quote;
 
-	nl = kv_stream_find(s, start, '\n');
+	if (st != NULL && st->scanned > start)
+		from = st->scanned;   /* no LF before: searched last time */
+	nl = kv_stream_find(s, from, '\n');
+	if (st != NULL) {
+		st->examined += (nl < 0 ? s->len : (size_t)nl + 1) - from;
+		st->scanned = nl < 0 ? s->len : 0;
+	}
 	if (nl < 0 || (size_t)nl - start > RESP_INLINE_MAX) {
 		if (s->len - start > RESP_INLINE_MAX) {
 			set_err(err, errlen, "ERR Protocol error: too big inline request");
@@ -333,8 +426,8 @@ arity_ok(const struct kv_command *cmd, unsigned int nargs)
 	       (words - cmd->first_key) % cmd->key_step == 0;
 }
 
-/* The keys where the row says they are (and the value after each key, for
- * the commands that store), in request order. */
+/* The keys where the row says they are, in request order (values were
+ * bounded by max_bulk as they were framed). */
 static int
 check_keys(const struct kv_command *cmd, const struct resp_frame *f, char *err,
 	   size_t errlen)
@@ -347,9 +440,6 @@ check_keys(const struct kv_command *cmd, const struct resp_frame *f, char *err,
 	for (pos = cmd->first_key; pos <= last; pos += cmd->key_step) {
 		if (check_len(&f->args[pos - 1], KV_KEY_MAX, "ERR key too long", err,
 			      errlen) != 0)
-			return -1;
-		if (cmd->key_values && check_len(&f->args[pos], KV_VALUE_MAX,
-						 "ERR value too large", err, errlen) != 0)
 			return -1;
 	}
 	return 0;
@@ -498,33 +588,66 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 	return KV_PARSE_OK;
 }
 
-int
-kv_resp_parse(const struct kv_stream *s, struct kv_request *req, char *err,
-	      size_t errlen)
+/* Frame the request at the start of the stream (after empty ones). */
+static int
+resp_frame(const struct kv_stream *s, const struct kv_limits *lim,
+	   struct kv_parse_state *st, struct resp_frame *f, int *bad, char *err,
+	   size_t errlen)
 {
-	struct resp_frame f;
-	size_t start = 0;
-	int r, bad;
+	/* Empty requests before st->start were skipped by an earlier call. */
+	size_t start = st != NULL ? st->start : 0;
+	int r;
 
-	memset(req, 0, sizeof(*req));
+	for (;;) {
+		if (start >= s->len) {
+			r = FRAME_MORE;
+			break;
+		}
+		*bad = 0;
+		if (kv_stream_byte(s, start) == '*')
+			r = frame_multibulk(s, start, lim->max_bulk, st, f, err, errlen);
+		else
+			r = frame_inline(s, start, st, f, bad, err, errlen);
+		if (r != FRAME_EMPTY)
+			break;
+		start = f->end;  /* no reply, as in Redis */
+		if (st != NULL)
+			st->scanned = 0;
+	}
+	if (st != NULL && r == FRAME_MORE)
+		st->start = start;
+	return r;
+}
+
+int
+kv_resp_parse(const struct kv_stream *s, const struct kv_limits *lim,
+	      struct kv_request *req, char *err, size_t errlen)
+{
+	return kv_resp_parse_resume(s, lim, NULL, req, err, errlen);
+}
+
+int
+kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
+		     struct kv_parse_state *st, struct kv_request *req, char *err,
+		     size_t errlen)
+{
+	static const struct kv_limits defaults = KV_LIMITS_DEFAULT;
+	struct resp_frame f;
+	int r, bad = 0;
+
+	kv_request_clear(req);
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	for (;;) {
-		if (start >= s->len)
-			return KV_PARSE_MORE;
-		bad = 0;
-		if (kv_stream_byte(s, start) == '*')
-			r = frame_multibulk(s, start, &f, err, errlen);
-		else
-			r = frame_inline(s, start, &f, &bad, err, errlen);
-		if (r == FRAME_EMPTY) {
-			start = f.end;  /* no reply, as in Redis */
-			continue;
-		}
-		break;
-	}
+	if (lim == NULL)
+		lim = &defaults;
+	r = resp_frame(s, lim, st, &f, &bad, err, errlen);
 	if (r == FRAME_MORE)
 		return KV_PARSE_MORE;
+	if (st != NULL) {   /* the request is framed: start afresh next time */
+		st->start = st->resume = st->scanned = st->body = 0;
+		st->k = 0;
+		st->count = 0;
+	}
 	if (r == FRAME_BAD) {
 		if (!bad)
 			return KV_PARSE_BAD_STREAM;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "proto.h"
 #include "server.h"
 
 #define STREAM_MAX (64u << 20) /* unparsed bytes per connection */
@@ -32,15 +33,23 @@ struct out_item {
 
 struct kv_conn {
 	struct kv_server *srv;
+	struct kv_conn *prev, *next; /* srv->conns */
 	struct pst_conn *conn;
 	int http;
 	struct kv_stream rx;
 	struct out_item *out;     /* reply pieces waiting for send buffer */
 	unsigned int out_head, out_len, out_cap;
+	uint64_t out_bytes;       /* bytes of those pieces */
+	/* Clock (srv->now) of: the last byte received, the first byte of
+	 * the request in rx, the last reply byte the peer took (or the
+	 * output queue's start). */
+	double last_rx, req_start, send_progress;
 	int closing;              /* close once the output is out */
+	int overflow;             /* over the output limit: abort */
 	int continue_sent;        /* HTTP 100 Continue sent for this request */
 	int dead;
 	struct kv_stream_holder holder;
+	struct kv_parse_state parse; /* an incomplete request, read so far */
 };
 
 /* A span of a SET's value: its buffer becomes storage, referenced by the
@@ -91,6 +100,12 @@ conn_close(struct kv_conn *c)
 		c->out_len--;
 	}
 	free(c->out);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	c->srv->n_conns--;
 	c->srv->exec.n_conns--;
 	free(c);
@@ -114,6 +129,11 @@ out_push(struct kv_conn *c, pst_name name, const void *bytes, uint32_t len)
 		c->out_cap = cap;
 		c->out_head = 0;
 	}
+	if (c->out_len == 0)
+		c->send_progress = c->srv->now;
+	c->out_bytes += len;
+	if (c->srv->output_limit != 0 && c->out_bytes > c->srv->output_limit)
+		c->overflow = 1;   /* queued all the same: conn_close frees it */
 	it = &c->out[(c->out_head + c->out_len) % c->out_cap];
 	it->name = name;
 	it->len = len;
@@ -151,10 +171,14 @@ out_pump(struct kv_conn *c)
 			if (n > 0 && (uint32_t)n < it->len) {
 				memmove(it->bytes, it->bytes + n, it->len - (uint32_t)n);
 				it->len -= (uint32_t)n;
+				c->out_bytes -= (uint64_t)n;
+				c->send_progress = c->srv->now;
 				return 0;
 			}
 			free(it->bytes);
 		}
+		c->out_bytes -= it->len;
+		c->send_progress = c->srv->now;
 		c->out_head = (c->out_head + 1) % c->out_cap;
 		c->out_len--;
 	}
@@ -237,9 +261,10 @@ process(struct kv_conn *c)
 {
 	const struct kv_out out = {
 		.bytes = out_bytes, .value = out_value, .close = out_close,
-		.ctx = c, .continue_sent = &c->continue_sent,
+		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
 	};
 	long used;
+	int done = 0;
 
 	/* One request at a time, and none while replies wait for send buffer
 	 * space: a client that does not read cannot make the server queue. */
@@ -248,6 +273,17 @@ process(struct kv_conn *c)
 		if (used < 0)
 			break;
 		kv_stream_consume(&c->rx, (size_t)used, NULL, NULL);
+		done = 1;
+	}
+	if (done)   /* what is left in rx is the start of the next request */
+		c->req_start = c->srv->now;
+	if (c->overflow && !c->dead) {
+		/* Like Redis's client-output-buffer-limit: hang up, free all. */
+		c->srv->exec.output_overflows++;
+		c->dead = 1;
+		pst_conn_abort(c->conn);
+		conn_close(c);
+		return;
 	}
 	if (c->closing && c->out_len == 0 && !c->dead) {
 		c->dead = 1;
@@ -269,6 +305,9 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
 		process(c);
 		return;
 	}
+	c->last_rx = c->srv->now;
+	if (c->rx.len == 0)
+		c->req_start = c->srv->now;
 	for (i = 0; i < n; i++) {
 		/* A held segment has a name unless it was a frame lwIP copied
 		 * out of the pool and longer than a buffer (a scattered jumbo
@@ -344,6 +383,11 @@ accept_common(struct kv_server *srv, struct pst_conn *conn, int http)
 	c->srv = srv;
 	c->conn = conn;
 	c->http = http;
+	c->last_rx = srv->now;
+	c->next = srv->conns;
+	if (c->next != NULL)
+		c->next->prev = c;
+	srv->conns = c;
 	kv_stream_init(&c->rx);
 	c->holder.keep = srv->store->copy_mode ? NULL : span_keep;
 	c->holder.unhold = span_unhold;
@@ -367,6 +411,40 @@ accept_http(void *arg, struct pst_conn *conn)
 	accept_common(arg, conn, 1);
 }
 
+/* Whether @c is past one of its timeouts. */
+static int
+conn_timed_out(const struct kv_conn *c, double now)
+{
+	const struct kv_server *srv = c->srv;
+
+	if (c->out_len > 0)
+		return srv->send_timeout > 0 && now - c->send_progress > srv->send_timeout;
+	if (c->rx.len > 0 && srv->request_timeout > 0 &&
+	    now - c->req_start > srv->request_timeout)
+		return 1;
+	return srv->idle_timeout > 0 && now - c->last_rx > srv->idle_timeout;
+}
+
+void
+kv_server_tick(struct kv_server *srv, double now)
+{
+	struct kv_conn *c, *next;
+
+	srv->now = now;
+	kv_exec_expire(&srv->exec, KV_EXPIRE_STEP);
+	for (c = srv->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->dead || !conn_timed_out(c, now))
+			continue;
+		/* Everything it holds (a half request, queued replies) is
+		 * freed with it. */
+		srv->exec.timed_out++;
+		c->dead = 1;
+		pst_conn_abort(c->conn);
+		conn_close(c);
+	}
+}
+
 int
 kv_server_listen(struct kv_server *srv, uint16_t resp_port, uint16_t http_port)
 {
@@ -374,6 +452,7 @@ kv_server_listen(struct kv_server *srv, uint16_t resp_port, uint16_t http_port)
 
 	if (ret != 0)
 		return ret;
+	srv->exec.limits = srv->limits;
 	if (resp_port != 0 && pst_tcp_listen(srv->stack, resp_port, accept_resp, srv) == NULL)
 		return -pst_errno;
 	if (http_port != 0 && pst_tcp_listen(srv->stack, http_port, accept_http, srv) == NULL)

@@ -213,6 +213,11 @@ def basic(host, rport, hport):
     expect(st == 200, "HTTP DELETE", f)
     st, _ = http(host, hport, "GET", "/h1")
     expect(st == 404, "HTTP GET after DELETE is 404", f)
+    st, body = http(host, hport, "HEAD", "/h1")
+    expect(st == 404 and body == b"", "HTTP HEAD of a missing key: 404, no body", f)
+    long_arg = b"e" * 5000
+    expect(c.cmd(b"ECHO", long_arg) == long_arg, "ECHO returns 5000 bytes whole", f)
+    expect(c.cmd(b"PING", long_arg) == long_arg, "PING returns 5000 bytes whole", f)
     expect(c.cmd("FLUSHALL") == ("+", "OK") and c.cmd("DBSIZE") == 0, "FLUSHALL", f)
     c.close()
     print("%d failed" % len(f))

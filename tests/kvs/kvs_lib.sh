@@ -26,16 +26,24 @@ start_kvs() {
 		"--vdev=net_af_packet0,iface=$name-p,qpairs=1"
 		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$pool" "${persist[@]}" "$@")
 	log "start: ${cmd[*]:4}"
-	"${cmd[@]}" >"$KVS_LOG" 2>&1 &
+	kvs_launch paste-kvs "${cmd[@]}" || return 1
+	log "$(grep -m1 '^paste-kvs: recovered' "$KVS_LOG")"
+	return 0
+}
+
+# kvs_launch PROG CMD...: CMD in the background (KVS_PID, output in
+# KVS_LOG); waits up to 30 s for PROG's ready line.
+kvs_launch() {
+	local prog=$1
+	shift
+	"$@" >"$KVS_LOG" 2>&1 &
 	KVS_PID=$!
 	TB_BG_PIDS+=("$KVS_PID")
-	if ! wait_log "$KVS_LOG" '^paste-kvs: ready ' 30 "$KVS_PID"; then
-		fail "paste-kvs not ready within 30 s"
+	if ! wait_log "$KVS_LOG" "^$prog: ready " 30 "$KVS_PID"; then
+		fail "$prog not ready within 30 s"
 		show_log "$KVS_LOG" 40
 		return 1
 	fi
-	log "$(grep -m1 '^paste-kvs: recovered' "$KVS_LOG")"
-	return 0
 }
 
 # stop_kvs [SIGNAL]: SIGINT (clean) or KILL (crash). Status in KVS_RC.
@@ -57,4 +65,18 @@ stop_kvs() {
 kvs_field() {
 	grep '^kvs: ' "$KVS_LOG" 2>/dev/null | tail -n 1 | tr ' ' '\n' |
 		sed -n "s/^$1=\([0-9]*\)\$/\1/p"
+}
+
+# start_linux_kvs NAME POOL_FILE [OPTIONS...]: bench/linux-kvs (sockets) in
+# NAME's linux namespace on $TB_LINUX_IP, in the background, with KVS_PID
+# and KVS_LOG as start_kvs sets them (stop_kvs and kvs_field work alike).
+start_linux_kvs() {
+	local name=$1 pool=$2
+	shift 2
+	KVS_N=$((KVS_N + 1))
+	KVS_LOG="$TB_WORK/linux-kvs.$KVS_N.log"
+	local cmd=(nsenter --net="/run/netns/$name-linux" "$BUILD_DIR/bench/linux-kvs"
+		--bind "$TB_LINUX_IP" --pool-file "$pool" "$@")
+	log "start: ${cmd[*]:2}"
+	kvs_launch linux-kvs "${cmd[@]}"
 }

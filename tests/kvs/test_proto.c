@@ -28,6 +28,8 @@
 
 #include "command.h"
 #include "exec.h"
+#include "expiry.h"
+#include "keyhash.h"
 #include "kv_limits.h"
 #include "proto.h"
 #include "reply.h"
@@ -36,8 +38,10 @@
 #define P_RESP 0
 #define P_HTTP 1
 
-typedef int (*parse_fn)(const struct kv_stream *, struct kv_request *, char *, size_t);
+typedef int (*parse_fn)(const struct kv_stream *, const struct kv_limits *,
+			struct kv_request *, char *, size_t);
 static const parse_fn parsers[2] = { kv_resp_parse, kv_http_parse };
+static const struct kv_limits *test_limits;  /* NULL: the parsers' defaults */
 
 /* ---- PRNG (xorshift64*), seeded: failures reproduce ------------------- */
 
@@ -235,7 +239,7 @@ static void
 do_parse(int p, const struct kv_stream *s, struct res *out)
 {
 	memset(out, 0x5a, sizeof(*out)); /* the parser must reset everything */
-	out->r = parsers[p](s, &out->req, out->err, sizeof(out->err));
+	out->r = parsers[p](s, test_limits, &out->req, out->err, sizeof(out->err));
 	assert_true(memchr(out->err, '\0', sizeof(out->err)) != NULL);
 	assert_null(strchr(out->err, '\r'));
 	assert_null(strchr(out->err, '\n'));
@@ -370,6 +374,37 @@ parse_split(int p, const void *msg, size_t len, const size_t *sizes,
 	unbuild(&b);
 }
 
+/* RESP with a kv_parse_state: the spans arrive one at a time and each
+ * arrival is parsed, resuming; after each, the result is what a parse from
+ * the first byte gives. Returns the bytes the resuming parser examined. */
+static uint64_t
+check_resume(const void *msg, size_t len, const size_t *sizes, unsigned int n)
+{
+	struct kv_parse_state st;
+	struct kv_stream view;
+	struct res want, got;
+	struct built b;
+	unsigned int j;
+
+	memset(&st, 0, sizeof(st));
+	build(&b, msg, len, sizes, n);
+	view = b.s;
+	view.len = 0;
+	for (j = 1; j <= n; j++) {
+		view.n = j;
+		view.len += b.lens[j - 1];
+		do_parse(P_RESP, &view, &want);
+		memset(&got, 0x5a, sizeof(got));
+		got.r = kv_resp_parse_resume(&view, test_limits, &st, &got.req, got.err,
+					     sizeof(got.err));
+		assert_res_equal(&want, &got, "resumed");
+		if (want.r != KV_PARSE_MORE)
+			break;
+	}
+	unbuild(&b);
+	return st.examined;
+}
+
 /* Parse @msg whole into @ref, then check that every split gives the same
  * and (unless @prefixes is 0) that every strict prefix asks for more. */
 static void
@@ -394,10 +429,14 @@ check_splits(int p, const void *msg, size_t len, struct res *ref, int prefixes)
 		parse_split(p, msg, len, sizes, split_bytes(len, sizes), &got);
 		assert_res_equal(ref, &got, "1-byte spans");
 	}
+	if (p == P_RESP && len <= 4096)
+		check_resume(msg, len, sizes, split_bytes(len, sizes));
 	for (i = 0; i < 4; i++) {
 		n = split_random(len, i < 2 ? 7 : 1500, &rng, sizes);
 		parse_split(p, msg, len, sizes, n, &got);
 		assert_res_equal(ref, &got, "random spans");
+		if (p == P_RESP && n <= 4096)
+			check_resume(msg, len, sizes, n);
 	}
 	if (prefixes && ref->r != KV_PARSE_BAD_STREAM) {
 		for (k = 0; k < len; k += step) {
@@ -631,6 +670,7 @@ setup(void **state)
 	(void)state;
 	live_spans = 0;
 	check_prefixes = 1;
+	test_limits = NULL;
 	return 0;
 }
 
@@ -1101,9 +1141,20 @@ test_resp_too_many_args(void **state)
 	check_req(P_RESP, mbuf, len, KV_PARSE_OK, KV_OP_DEL, words + 1, 0, 0, "", WHOLE, &r);
 	len = inl(mbuf, words);
 	check_req(P_RESP, mbuf, len, KV_PARSE_OK, KV_OP_DEL, words + 1, 0, 0, "", WHOLE, &r);
-	words[KV_MAX_ARGS + 2] = NULL; /* 65 keys: refused, skipped whole */
+	words[KV_MAX_ARGS + 2] = NULL; /* 65 keys: refused */
 	words[KV_MAX_ARGS + 1] = names[KV_MAX_ARGS];
-	resp_bad(words, "ERR too many arguments for 'del' command (at most 64)");
+	/* multibulk: at the count line, before any argument is waited for */
+	len = mb(mbuf, words);
+	check_req(P_RESP, mbuf, len, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
+		  "ERR Protocol error: invalid multibulk length", 0, NULL);
+	check_prefixes = 0;
+	check_req(P_RESP, "*66\r\n", 5, KV_PARSE_BAD_STREAM, 0, NULL, 0, 0,
+		  "ERR Protocol error: invalid multibulk length", 0, NULL);
+	check_prefixes = 1;
+	/* inline: the line is bounded already, so it is skipped whole */
+	len = inl(mbuf, words);
+	check_req(P_RESP, mbuf, len, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0,
+		  "ERR too many arguments for 'del' command (at most 64)", WHOLE, NULL);
 }
 
 #define E_MULTIBULK "ERR Protocol error: invalid multibulk length"
@@ -1129,6 +1180,7 @@ test_resp_framing_errors(void **state)
 		{ "*1\r\n$-1\r\n", E_BULK },
 		{ "*1\r\n$\r\n", E_BULK },
 		{ "*1\r\n$536870913\r\n", E_BULK },
+		{ "*1\r\n$1048577\r\n", E_BULK },  /* KV_VALUE_MAX + 1 */
 		{ "*1\r\n$4\r\nPINGxx", E_BULK_END },
 		{ "*1\r\n$4\r\nPING\rx", E_BULK_END },
 		{ "*1\r\n$3\r\nPING\r\n", E_BULK_END },
@@ -1136,8 +1188,8 @@ test_resp_framing_errors(void **state)
 
 	(void)state;
 	CHECK_REFUSALS(P_RESP, KV_PARSE_BAD_STREAM, broken);
-	/* a bulk of 512 MiB is legal framing: wait for it */
-	resp_raw("*1\r\n$536870912\r\nabc", KV_PARSE_MORE, 0, NULL, "", 0);
+	/* a bulk of max_bulk bytes is waited for */
+	resp_raw("*1\r\n$1048576\r\nabc", KV_PARSE_MORE, 0, NULL, "", 0);
 	/* an inline line that never ends is refused past 64 KiB */
 	{
 		size_t n = 64 * 1024 + 1;
@@ -1229,8 +1281,8 @@ test_resp_binary_values(void **state)
 }
 
 /* A 1 MiB value in MSS-sized spans: OK, its names cover it exactly (as
- * parse_split checks); one byte more is refused, but only once all of it
- * is there. */
+ * parse_split checks); one byte more is refused as soon as its length is
+ * read, the connection closed. */
 static void
 test_resp_big_values(void **state)
 {
@@ -1257,25 +1309,29 @@ test_resp_big_values(void **state)
 			assert_int_equal(r.r, KV_PARSE_OK);
 			assert_int_equal(r.req.argv[1].off, hdr);
 			assert_int_equal(r.req.argv[1].len, vlen);
+			/* all but the last byte: wait */
+			sizes[n - 1]--;
+			parse_split(P_RESP, msg, len - 1, sizes, n, &r);
+			assert_int_equal(r.r, KV_PARSE_MORE);
+			/* and the whole value split at every 4099th boundary */
+			check_req(P_RESP, msg, len, KV_PARSE_OK, KV_OP_SET, NULL, 0, 0, NULL,
+				  WHOLE, NULL);
 		} else {
-			assert_int_equal(r.r, KV_PARSE_BAD_REQUEST);
-			assert_string_equal(r.err, "ERR value too large");
-			assert_int_equal(r.req.consumed, len);
+			assert_int_equal(r.r, KV_PARSE_BAD_STREAM);
+			assert_string_equal(r.err, E_BULK);
+			/* with none of the value there yet */
+			parse_split(P_RESP, msg, hdr, &hdr, 1, &r);
+			assert_int_equal(r.r, KV_PARSE_BAD_STREAM);
+			assert_string_equal(r.err, E_BULK);
 		}
-		/* all but the last byte: wait */
-		sizes[n - 1]--;
-		parse_split(P_RESP, msg, len - 1, sizes, n, &r);
-		assert_int_equal(r.r, KV_PARSE_MORE);
-		/* and the whole value split at every 4099th boundary */
-		check_req(P_RESP, msg, len, vlen == KV_VALUE_MAX ? KV_PARSE_OK : KV_PARSE_BAD_REQUEST,
-			  KV_OP_SET, NULL, 0, 0, NULL, WHOLE, NULL);
 	}
 	/* MSET with an oversize value too */
 	hdr = (size_t)sprintf(msg, "*3\r\n$4\r\nMSET\r\n$1\r\nk\r\n$%u\r\n", KV_VALUE_MAX + 1);
 	memset(msg + hdr, 'x', KV_VALUE_MAX + 1);
 	memcpy(msg + hdr + KV_VALUE_MAX + 1, "\r\n", 2);
-	check_req(P_RESP, msg, hdr + KV_VALUE_MAX + 3, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0,
-		  "ERR value too large", WHOLE, NULL);
+	parse_split(P_RESP, msg, hdr, &hdr, 1, &r);
+	assert_int_equal(r.r, KV_PARSE_BAD_STREAM);
+	assert_string_equal(r.err, E_BULK);
 	free(sizes);
 	free(msg);
 }
@@ -1338,6 +1394,74 @@ test_resp_pipeline(void **state)
 	CHECK_PIPELINE(P_RESP, resp_pipeline, 7, resp_pipeline_check);
 }
 
+/* A smaller proto-max-bulk-len: refused at the length line, in every
+ * argument position, and in HTTP as 413, without waiting for the bytes. */
+#define CHECK_STR(p, msg, ...) check_req(p, msg, strlen(msg), __VA_ARGS__)
+static void
+test_max_bulk_option(void **state)
+{
+	static const struct kv_limits small = { .max_bulk = 10 };
+
+	(void)state;
+	test_limits = &small;
+	CHECK_STR(P_RESP, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$10\r\n0123456789\r\n",
+		  KV_PARSE_OK, KV_OP_SET, ARGS("k", "0123456789"), 0, 0, "", WHOLE, NULL);
+	CHECK_STR(P_HTTP, "PUT /k HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789",
+		  KV_PARSE_OK, KV_OP_SET, ARGS("k", "0123456789"), 0, 0, "", WHOLE, NULL);
+	check_prefixes = 0;
+	CHECK_STR(P_RESP, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$11\r\n",
+		  KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E_BULK, 0, NULL);
+	CHECK_STR(P_RESP, "*2\r\n$3\r\nGET\r\n$11\r\n",
+		  KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E_BULK, 0, NULL);
+	CHECK_STR(P_RESP, "*1\r\n$11\r\n", KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, E_BULK, 0,
+		  NULL);
+	CHECK_STR(P_HTTP, "PUT /k HTTP/1.1\r\nContent-Length: 11\r\n\r\n",
+		  KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_413, 0, NULL);
+}
+
+/* A request trickled a byte at a time costs linear work when resumed: the
+ * parser examines each byte about once, where starting over from the first
+ * byte on every arrival examines n^2/2 (a 3 KiB value: 4.7 M bytes). */
+static void
+test_resp_resume_linear(void **state)
+{
+	static char msg[8192];
+	size_t *sizes, len, hdr, i;
+	uint64_t examined;
+	unsigned int n;
+
+	(void)state;
+	hdr = (size_t)sprintf(msg, "*3\r\n$3\r\nSET\r\n$4\r\nslow\r\n$3000\r\n");
+	for (i = 0; i < 3000; i++)
+		msg[hdr + i] = (char)('a' + i % 26);
+	memcpy(msg + hdr + 3000, "\r\n", 2);
+	len = hdr + 3002;
+	sizes = sizes_for(len);
+	n = split_bytes(len, sizes);
+	examined = check_resume(msg, len, sizes, n);
+	print_message("resume: %zu bytes in %u pieces, %" PRIu64 " bytes examined\n", len, n,
+		      examined);
+	assert_true(examined <= 2 * len);
+	/* inline too: a 3000-byte line trickled */
+	memset(msg, 'x', 3000);
+	memcpy(msg, "ECHO ", 5);
+	memcpy(msg + 3000, "\r\n", 2);
+	n = split_bytes(3002, sizes);
+	examined = check_resume(msg, 3002, sizes, n);
+	assert_true(examined <= 2 * 3002);
+	/* and through empty requests, which are skipped once (a "*N" line,
+	 * 24 bytes at most, is read again from its start on each arrival:
+	 * here 1 + 2 + 3 + 4 bytes for each "*0\r\n") */
+	len = 0;
+	for (i = 0; i < 500; i++)
+		len += (size_t)sprintf(msg + len, "*0\r\n");
+	len += (size_t)sprintf(msg + len, "*1\r\n$4\r\nPING\r\n");
+	n = split_bytes(len, sizes);
+	examined = check_resume(msg, len, sizes, n);
+	assert_true(examined <= 3 * len);
+	free(sizes);
+}
+
 static void
 test_resp_err_buffer(void **state)
 {
@@ -1349,16 +1473,16 @@ test_resp_err_buffer(void **state)
 
 	(void)state;
 	build(&b, msg, sizeof(msg) - 1, sizes, split_whole(sizeof(msg) - 1, sizes));
-	assert_int_equal(kv_resp_parse(&b.s, &req, NULL, 0), KV_PARSE_BAD_REQUEST);
+	assert_int_equal(kv_resp_parse(&b.s, NULL, &req, NULL, 0), KV_PARSE_BAD_REQUEST);
 	assert_int_equal(req.consumed, sizeof(msg) - 1);
 	memset(err, 'x', sizeof(err));
-	assert_int_equal(kv_resp_parse(&b.s, &req, err, sizeof(err)), KV_PARSE_BAD_REQUEST);
+	assert_int_equal(kv_resp_parse(&b.s, NULL, &req, err, sizeof(err)), KV_PARSE_BAD_REQUEST);
 	assert_string_equal(err, "ERR unk");
 	memset(err, 'x', sizeof(err));
-	assert_int_equal(kv_resp_parse(&b.s, &req, err, 1), KV_PARSE_BAD_REQUEST);
+	assert_int_equal(kv_resp_parse(&b.s, NULL, &req, err, 1), KV_PARSE_BAD_REQUEST);
 	assert_int_equal(err[0], '\0');
 	assert_int_equal(err[1], 'x');
-	assert_int_equal(kv_http_parse(&b.s, &req, NULL, 0), KV_PARSE_BAD_STREAM);
+	assert_int_equal(kv_http_parse(&b.s, NULL, &req, NULL, 0), KV_PARSE_BAD_STREAM);
 	unbuild(&b);
 }
 
@@ -1633,6 +1757,109 @@ test_command_reply(void **state)
 		 "ERR wrong number of arguments for 'command|count' command");
 	resp_bad(ARGS("COMMAND", "LIST", "FILTERBY", "x"),
 		 "ERR wrong number of arguments for 'command|list' command");
+}
+
+/* ECHO and PING return their argument whole, however long (Redis does;
+ * they were cut at KV_KEY_MAX bytes). */
+static void
+test_echo_long(void **state)
+{
+	static char arg[3001], want[3100];
+	struct kv_exec x;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(kv_exec_init(&x, NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(arg) - 1; i++)
+		arg[i] = (char)('a' + i % 26);
+	len = (size_t)sprintf(want, "$%zu\r\n%s\r\n", sizeof(arg) - 1, arg);
+	exec_reply(&x, ARGS("ECHO", arg), want, len);
+	exec_reply(&x, ARGS("PING", arg), want, len);
+	exec_reply(&x, ARGS("ECHO", ""), "$0\r\n\r\n", 6);
+	exec_reply(&x, ARGS("PING"), "+PONG\r\n", 7);
+	kv_exec_fini(&x);
+}
+
+/* The expiry table grows with its keys (it had 4,096 buckets for good)
+ * and finds every deadline after each doubling. */
+static void
+test_expiry_grows(void **state)
+{
+	struct kv_expiry *e = kv_expiry_open();
+	char key[16];
+	uint16_t len;
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(e);
+	assert_int_equal(e->nb, 4096);
+	for (i = 0; i < 20000; i++) {
+		len = (uint16_t)sprintf(key, "k%u", i);
+		kv_expiry_set(e, key, len, 1000 + i);
+	}
+	assert_int_equal(e->n, 20000);
+	assert_true(e->nb >= 20000);
+	for (i = 0; i < 20000; i += 2) {
+		len = (uint16_t)sprintf(key, "k%u", i);
+		kv_expiry_clear(e, key, len);
+	}
+	for (i = 0; i < 20000; i++) {
+		len = (uint16_t)sprintf(key, "k%u", i);
+		assert_int_equal(kv_expiry_get(e, key, len), i % 2 ? 1000 + i : 0);
+	}
+	assert_int_equal(e->n, 10000);
+	kv_expiry_clear_all(e);
+	assert_int_equal(e->n, 0);
+	assert_int_equal(kv_expiry_get(e, "k1", 2), 0);
+	kv_expiry_close(e);
+	/* the keyed hash: stable within the process, keys told apart */
+	assert_true(kv_key_hash("k1", 2) == kv_key_hash("k1", 2));
+	assert_true(kv_key_hash("k1", 2) != kv_key_hash("k2", 2));
+	assert_true(kv_key_hash("", 0) != kv_key_hash("k1", 2));
+}
+
+static void
+count_expired(void *arg, const char *key, uint16_t len)
+{
+	(void)key;
+	assert_true(len > 0);
+	(*(unsigned int *)arg)++;
+}
+
+/* The active sweep: a bounded number of buckets a step, resuming where it
+ * stopped; only keys at or past their deadline go. */
+static void
+test_expiry_collect(void **state)
+{
+	struct kv_expiry *e = kv_expiry_open();
+	unsigned int i, got = 0, steps = 0;
+	char key[16];
+	uint16_t len;
+
+	(void)state;
+	assert_non_null(e);
+	for (i = 0; i < 3000; i++) {
+		len = (uint16_t)sprintf(key, "k%u", i);
+		kv_expiry_set(e, key, len, i % 3 == 0 ? 500 : 2000);
+	}
+	/* nothing due at 100 */
+	assert_int_equal(kv_expiry_collect(e, 100, SIZE_MAX, count_expired, &got), 0);
+	/* at 1000, the 1000 keys due, 64 buckets a step: all after a full
+	 * turn of the table, never more than were due */
+	while (got < 1000 && steps < 4096 / 64 + 1) {
+		assert_true(kv_expiry_collect(e, 1000, 64, count_expired, &got) <= 1000);
+		steps++;
+	}
+	assert_int_equal(got, 1000);
+	assert_int_equal(e->n, 2000);
+	assert_true(steps <= 4096 / 64);
+	for (i = 0; i < 3000; i++) {
+		len = (uint16_t)sprintf(key, "k%u", i);
+		assert_int_equal(kv_expiry_get(e, key, len), i % 3 == 0 ? 0 : 2000);
+	}
+	assert_int_equal(kv_expiry_collect(e, 2000, SIZE_MAX, count_expired, &got), 2000);
+	assert_int_equal(e->n, 0);
+	kv_expiry_close(e);
 }
 
 /* ======================================================================= */
@@ -2292,10 +2519,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resp_big_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_pipeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_err_buffer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_bulk_option, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resp_resume_linear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_arity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_long, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_grows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_collect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_expect_continue, setup, teardown),
