@@ -31,7 +31,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 py=/usr/bin/python3
 
-need=(ip nsenter ethtool taskset timeout redis-server redis-cli redis-benchmark wrk curl)
+need=(ip nsenter ethtool taskset timeout mount redis-server redis-cli redis-benchmark wrk curl dpdk-testpmd)
 for a in "$@"; do
 	case "$a" in
 	--smoke | --no-doc) nodoc=1 ;;
@@ -45,7 +45,7 @@ done
 [ -x "$py" ] || missing+=("$py")
 if [ "${#missing[@]}" -gt 0 ]; then
 	echo "bench: missing tools: ${missing[*]}" >&2
-	echo "bench: scripts/deps.sh installs them (Debian packages redis-server redis-tools wrk gnuplot-nox curl iproute2 ethtool)" >&2
+	echo "bench: scripts/deps.sh installs them (Debian packages redis-server redis-tools wrk gnuplot-nox curl iproute2 ethtool dpdk)" >&2
 	exit 2
 fi
 if [ "$(id -u)" -ne 0 ]; then

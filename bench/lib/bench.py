@@ -258,7 +258,7 @@ def reap_stale():
     """Testbeds of earlier runs whose process died without cleaning up."""
     r = run(["ip", "netns", "list"], 10)
     for line in r.stdout.decode().splitlines():
-        m = re.match(r"^(pb[pk](\d+))-(paste|linux)\b", line)
+        m = re.match(r"^(pb[pkn](\d+))-(paste|linux)\b", line)
         if not m or int(m.group(2)) == os.getpid():
             continue
         try:
@@ -276,6 +276,107 @@ def testbed_up(name):
     r = run(["bash", TESTBED, "up", name], 60)
     if r.returncode != 0:
         raise BenchError("testbed %s did not come up: %s" % (name, r.stderr.decode()[-500:]))
+
+
+def set_rps(ns, ifname, core):
+    """Steer receive processing of a veth to one core (RPS), so that the
+    core that owns a socket pays its TCP input, as interrupt affinity does
+    with a real NIC (on a veth it would otherwise run on the sender's core).
+    ip netns exec remounts /sys, which fails in a chroot: a sysfs instance
+    mounted from inside the namespace shows its devices everywhere."""
+    mask = "%x" % (1 << core)
+    script = ('d=$(mktemp -d /tmp/paste-bench-sysfs.XXXXXX) || exit 1; '
+              'mount -t sysfs sysfs "$d" || { rmdir "$d"; exit 1; }; '
+              'f="$d/class/net/$1/queues/rx-0/rps_cpus"; '
+              'echo "$2" > "$f" && cat "$f"; rc=$?; umount "$d"; rmdir "$d"; exit $rc')
+    r = run(ns_enter(ns) + ["sh", "-c", script, "rps", ifname, mask], 10)
+    got = r.stdout.decode().strip().replace(",", "").lstrip("0")
+    if r.returncode != 0 or got != mask.lstrip("0"):
+        raise BenchError("RPS on %s in %s: could not set rps_cpus to %s (%s)" % (
+            ifname, ns, mask, (r.stdout + r.stderr).decode(errors="replace").strip()[-300:]))
+
+
+def steer_rps(ctx):
+    """Every veth's receive work on the core of the process that reads it:
+    the server's veth on the server core, the client's on the client core;
+    in the nic testbed the bridge reads the paste-side veth on the client
+    core."""
+    for side, tb in ctx.tb.items():
+        set_rps(tb + "-paste", tb + "-p", CLIENT_CORE if side == "n" else SERVER_CORE)
+        set_rps(tb + "-linux", tb + "-l", CLIENT_CORE)
+
+
+class Bridge:
+    """The nic testbed's "NIC": dpdk-testpmd in io mode forwarding between
+    a memif (paste-kvs's port) and an af_packet on the veth, pinned to the
+    client core. It lives as long as the testbed; each paste-kvs connects to
+    it as memif client. Two lcores on one CPU: the main lcore only waits."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.prefix = "pbench%d_bridge" % os.getpid()
+        self.log = os.path.join(ctx.work, "bridge.log")
+        self.proc = None
+
+    def command(self):
+        tb = self.ctx.tb["n"]
+        # stdbuf: its "forwarding" line must reach the log while it runs.
+        return ns_cmd(tb + "-paste", CLIENT_CORE, [
+            "stdbuf", "-oL", self.ctx.testpmd, "--lcores=0@%d,1@%d" % (CLIENT_CORE, CLIENT_CORE)]
+            + self.ctx.eal_mem_bridge + [
+            "--no-pci", "--no-telemetry", "--iova-mode=va", "--file-prefix", self.prefix,
+            "--log-level=lib.eal:error",
+            "--vdev=net_memif0,role=server,socket=%s,socket-abstract=yes" % self.ctx.memif_socket,
+            "--vdev=net_af_packet0,iface=%s-p,%s" % (tb, self.ctx.af_packet),
+            "--", "--forward-mode=io", "--total-num-mbufs=16384", "--disable-link-check",
+            "--no-lsc-interrupt",
+            # A stats period keeps it running without a terminal (without
+            # one it exits at end of stdin); a long one keeps it quiet.
+            "--stats-period=100000"])
+
+    def start(self):
+        CLEAN.paths.append("/var/run/dpdk/" + self.prefix)
+        cmd = self.command()
+        with open(self.log + ".cmd", "w") as f:
+            f.write(" ".join(cmd) + "\n")
+        logf = open(self.log, "w")
+        self.proc = CLEAN.proc(subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                                                stdin=subprocess.DEVNULL), signal.SIGTERM)
+        logf.close()
+        deadline = now() + 30
+        while now() < deadline:
+            text = self.log_text()
+            if "packet forwarding - ports=2" in text:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise BenchError("the nic bridge (dpdk-testpmd) did not start forwarding:\n%s"
+                         % "\n".join(self.log_text().splitlines()[-12:]))
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def cpu_s(self):
+        """CPU seconds the bridge has used so far (all its threads)."""
+        if self.proc is None:
+            return None
+        try:
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        if self.proc is not None:
+            stop_proc(self.proc, signal.SIGTERM, 10)
+            CLEAN.forget(self.proc)
+            self.proc = None
 
 
 # ---- servers -------------------------------------------------------------
@@ -385,14 +486,13 @@ class PasteKvs(Server):
 
     def command(self, pool_bufs):
         self.pool = os.path.join(self.ctx.shm, "%s.%d.pool" % (self.name, self.n))
-        prefix = "pbench%d_%d_%s" % (os.getpid(), self.n, self.name.replace("-", ""))
+        prefix = "pbench%d_%d_%s" % (os.getpid(), self.n, re.sub(r"[^A-Za-z0-9]", "", self.name))
         self.ctx.eal_prefixes.append(prefix)
         CLEAN.paths.append("/var/run/dpdk/" + prefix)
         cmd = ns_enter(self.server_ns) + self.ctx.wrap + [self.ctx.paste_kvs,
                "-l", str(SERVER_CORE)] + self.ctx.eal_mem + [
-               "--no-pci", "--no-shconf", "--no-telemetry", "--iova-mode=va",
-               "--file-prefix", prefix, "--log-level=lib.eal:error",
-               "--vdev=net_af_packet0,iface=%s-p,%s" % (self.ctx.tb["p"], self.ctx.af_packet),
+               "--no-pci", "--no-telemetry", "--iova-mode=va",
+               "--file-prefix", prefix, "--log-level=lib.eal:error"] + self.port_args() + [
                "--", "--ip", "%s/%d" % (SERVER_IP, PREFIX_LEN), "--index", self.index,
                "--pool-file", self.pool, "--pool-bufs", str(pool_bufs),
                "--busy-poll", "--stats-period", "0.1", "--max-conns", "1024"]
@@ -402,6 +502,11 @@ class PasteKvs(Server):
         if self.delay_us:
             cmd += ["--pm-drain-delay-us", str(self.delay_us)]
         return cmd
+
+    def port_args(self):
+        """The afpacket testbed: the kernel is the NIC (a sendto per burst)."""
+        return ["--no-shconf",
+                "--vdev=net_af_packet0,iface=%s-p,%s" % (self.ctx.tb["p"], self.ctx.af_packet)]
 
     def ready(self):
         if "paste-kvs: ready" not in self.log_text():
@@ -415,6 +520,19 @@ class PasteKvs(Server):
 
     def persistent_bytes(self, stats):
         return stats.get("pool_kept", 0) * stats.get("buf_size", self.ctx.buf_size)
+
+
+class PasteKvsNic(PasteKvs):
+    """The nic testbed: paste-kvs's port is a memif whose other end is the
+    bridge (testbed_nic_up) on the client core, so the server core makes no
+    system call, as with a NIC that DMAs."""
+    side = "n"
+
+    def port_args(self):
+        # No --no-shconf: memif registers a multi-process action at probe
+        # time, which EAL refuses without a shared configuration.
+        return ["--vdev=net_memif0,role=client,socket=%s,socket-abstract=yes"
+                % self.ctx.memif_socket]
 
 
 class LinuxKvs(Server):
@@ -498,6 +616,21 @@ SYSTEMS = {
     "paste-copy+d10": (PasteKvs, "wal", True, 10, "paste-kvs --copy, wal, 10 us drain"),
     "linux-kvs+d10": (LinuxKvs, "wal", False, 10, "linux-kvs, wal, 10 us drain"),
 }
+# Every paste-kvs system again on the nic testbed: NAME@nic (and
+# NAME@nic+d10), so that both testbeds' rows sit side by side.
+for _name, (_cls, _ix, _cp, _d, _label) in list(SYSTEMS.items()):
+    if _cls is PasteKvs:
+        _base, _plus, _var = _name.partition("+")
+        SYSTEMS[_base + "@nic" + _plus + _var] = (PasteKvsNic, _ix, _cp, _d,
+                                                  _label + ", nic testbed")
+TESTBEDS = ("afpacket", "nic")
+
+
+def testbed_of(sysname):
+    """The testbed of a system's rows: nic, afpacket, or veth (the kernel
+    servers, whose veth is the same in both modes)."""
+    cls = SYSTEMS[sysname][0]
+    return "nic" if cls is PasteKvsNic else "afpacket" if cls is PasteKvs else "veth"
 
 
 # ---- workloads -----------------------------------------------------------
@@ -707,6 +840,8 @@ class Runner:
         before_stats = srv.fresh_stats() if srv.family == "paste" else None
         cli_if = self.ctx.tb[srv.side] + "-l"
         pk0 = veth_packets(srv.client_ns, cli_if)
+        bridge = self.ctx.bridge if srv.side == "n" else None
+        b0 = bridge.cpu_s() if bridge else None
         c0 = cpu_times()
         t0 = now()
         if p["tool"] == "rb":
@@ -715,12 +850,17 @@ class Runner:
             res = self.run_wrk(srv, p)
         wall = now() - t0
         c1 = cpu_times()
+        b1 = bridge.cpu_s() if bridge else None
         pk1 = veth_packets(srv.client_ns, cli_if)
         after_stats = srv.fresh_stats() if srv.family == "paste" else None
         cu, _ = cpu_delta(c0, c1, CLIENT_CORE)
         su, sbusy = cpu_delta(c0, c1, SERVER_CORE)
         res.update(system=srv.name, point=p["id"], rep=rep, wall_s=round(wall, 3),
                    client_util=cu, server_core_util=su)
+        if b0 is not None and b1 is not None and wall > 0:
+            # The bridge polls, so the client core is always busy; its own
+            # share says how much the client tool had left.
+            res["bridge_util"] = min(1.0, (b1 - b0) / wall)
         reqs = res.get("requests")
         if pk0 and pk1 and reqs:
             # Frames on the wire per request, seen from the client's veth:
@@ -897,6 +1037,11 @@ def main_run(args):
     # The af_packet ring: 512 frames (the PMD's default) overflow under 50
     # pipelining connections (drops, then the clients' retransmission timeouts).
     ctx.af_packet = os.environ.get("BENCH_AF_PACKET", "qpairs=1,framecnt=4096")
+    ctx.testpmd = os.environ.get("BENCH_TESTPMD", "dpdk-testpmd")
+    ctx.eal_mem_bridge = os.environ.get("BENCH_BRIDGE_MEM", "--no-huge -m 256").split()
+    # An abstract socket (no file): it lives in the nic testbed's network
+    # namespace, where both the bridge and paste-kvs run.
+    ctx.memif_socket = "/run/paste-bench-%d.memif" % os.getpid()
     ctx.kvs_extra = os.environ.get("BENCH_KVS_ARGS", "").split()
     ctx.wrap = []
     ctx.eal_prefixes = []
@@ -905,17 +1050,27 @@ def main_run(args):
 
     if args.systems:
         systems = args.systems.split(",")
-    elif ctx.mode in ("full", "smoke"):
-        systems = ["paste-wal", "paste-btree", "paste-copy", "linux-kvs", "redis"]
+    elif ctx.mode == "full":
+        systems = ["paste-wal", "paste-btree", "paste-copy", "paste-wal@nic", "paste-copy@nic",
+                   "linux-kvs", "redis"]
+    elif ctx.mode == "smoke":
+        systems = ["paste-wal", "paste-btree", "paste-copy", "paste-wal@nic", "linux-kvs",
+                   "redis"]
     elif ctx.mode == "demo":
         systems = ["paste-wal", "linux-kvs"]
     else:
-        systems = ["paste-wal", "paste-copy", "linux-kvs", "redis"]
+        systems = ["paste-wal", "paste-copy", "paste-wal@nic", "linux-kvs", "redis"]
+    testbeds = args.testbed.split(",") if args.testbed else list(TESTBEDS)
+    for t in testbeds:
+        if t not in TESTBEDS:
+            raise BenchError("--testbed: unknown testbed %s (known: %s)" % (t, ", ".join(TESTBEDS)))
     for s in systems:
         if s not in SYSTEMS:
             raise BenchError("unknown system %s (known: %s)" % (s, ", ".join(SYSTEMS)))
+    systems = [s for s in systems if testbed_of(s) in testbeds + ["veth"]]
+    ctx.nic = any(testbed_of(s) == "nic" for s in systems)
     missing = []
-    if any(SYSTEMS[s][0] is PasteKvs for s in systems) and not os.access(ctx.paste_kvs, os.X_OK):
+    if any(issubclass(SYSTEMS[s][0], PasteKvs) for s in systems) and not os.access(ctx.paste_kvs, os.X_OK):
         missing.append(ctx.paste_kvs)
     if any(SYSTEMS[s][0] is LinuxKvs for s in systems) and not os.access(ctx.linux_kvs, os.X_OK):
         missing.append(ctx.linux_kvs)
@@ -924,7 +1079,7 @@ def main_run(args):
             raise BenchError("not built: %s (BUILD_DIR=%s)" % (", ".join(missing), ctx.build))
         PROG.say("warning: not built, skipped: %s" % ", ".join(missing))
         systems = [s for s in systems
-                   if not (SYSTEMS[s][0] is PasteKvs and ctx.paste_kvs in missing)
+                   if not (issubclass(SYSTEMS[s][0], PasteKvs) and ctx.paste_kvs in missing)
                    and not (SYSTEMS[s][0] is LinuxKvs and ctx.linux_kvs in missing)]
     delay_systems = []
     if not args.no_delay:
@@ -952,12 +1107,20 @@ def main_run(args):
 
     reap_stale()
     ctx.tb = {"p": "pbp%d" % os.getpid(), "k": "pbk%d" % os.getpid()}
+    if ctx.nic:
+        ctx.tb["n"] = "pbn%d" % os.getpid()
     ctx.tb = {k: v[:13] for k, v in ctx.tb.items()}
-    PROG.line("testbeds %s (paste) and %s (kernel servers)" % (ctx.tb["p"], ctx.tb["k"]))
-    testbed_up(ctx.tb["p"])
-    testbed_up(ctx.tb["k"])
+    PROG.line("testbeds %s (paste, afpacket), %s (kernel servers)%s" % (
+        ctx.tb["p"], ctx.tb["k"], ", %s (paste, nic)" % ctx.tb["n"] if ctx.nic else ""))
+    for tb in ctx.tb.values():
+        testbed_up(tb)
     run(ns_enter(ctx.tb["k"] + "-paste") + ["ip", "addr", "add", "%s/%d" % (SERVER_IP, PREFIX_LEN),
          "dev", ctx.tb["k"] + "-p"], 10, check=True)
+    steer_rps(ctx)
+    ctx.bridge = None
+    if ctx.nic:
+        ctx.bridge = Bridge(ctx)
+        ctx.bridge.start()
 
     checks = Checks()
     failures = []
@@ -1041,6 +1204,8 @@ def main_run(args):
         for s in systems:
             if s in ("paste-btree",) and ctx.mode == "quick":
                 continue
+            if testbed_of(s) == "nic":
+                continue    # the same memory as on the afpacket testbed
             try:
                 memory.append(memory_phase(ctx, s, checks))
             except BenchError as e:
@@ -1284,9 +1449,15 @@ def aggregate(results):
     for key, rs in groups.items():
         a = dict(system=key[0], point=key[1], reps=len(rs))
         for f in ("rps", "p50", "p99", "avg", "server_us_per_req", "client_util",
-                  "server_util", "server_core_util", "pkts_in_per_req", "pkts_out_per_req"):
+                  "server_util", "server_core_util", "pkts_in_per_req", "pkts_out_per_req",
+                  "bridge_util"):
             a[f] = median([r.get(f) for r in rs])
         a["rps_all"] = [round(r["rps"], 1) for r in rs]
+        # The spread over the repeats: a difference inside it is noise.
+        for f in ("rps", "server_us_per_req"):
+            xs = [r[f] for r in rs if r.get(f) is not None]
+            a[f + "_min"] = min(xs) if xs else None
+            a[f + "_max"] = max(xs) if xs else None
         a["errors"] = sum(r.get("errors", 0) or 0 for r in rs)
         a["client_bound"] = a["client_util"] is not None and a["client_util"] >= CLIENT_BOUND
         agg[key] = a
@@ -1297,6 +1468,37 @@ def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
     return a / b
+
+
+def within_noise(a, b, field="rps"):
+    """Whether two points' repeats overlap (min-max of one meets the
+    other's): their ratio is then no win and no loss. A point measured once
+    has no spread, and its ratio stands as measured."""
+    lo_a, hi_a = a.get(field + "_min"), a.get(field + "_max")
+    lo_b, hi_b = b.get(field + "_min"), b.get(field + "_max")
+    if None in (lo_a, hi_a, lo_b, hi_b) or a.get("reps", 1) < 2 or b.get("reps", 1) < 2:
+        return False
+    return lo_a <= hi_b and lo_b <= hi_a
+
+
+def fmt_ratio(r, key):
+    """One ratio cell: the factor, "within noise" when the repeats overlap,
+    cb when a side was client-bound."""
+    if key not in r:
+        return "-"
+    cell = "%.2f" % r[key]
+    if r.get(key + " noise"):
+        cell = "within noise (%s)" % cell
+    if r.get(key + " client-bound"):
+        cell += " cb"
+    return cell
+
+
+def fmt_spread(a, field="rps", digits=0):
+    lo, hi = a.get(field + "_min"), a.get(field + "_max")
+    if lo is None or hi is None or a.get("reps", 1) < 2:
+        return "-"
+    return "%s-%s" % (fmt_num(lo, digits), fmt_num(hi, digits))
 
 
 def targets(agg, memory):
@@ -1380,6 +1582,32 @@ def targets(agg, memory):
     clk, _ = get("linux-kvs", sb, "server_us_per_req")
     add("server core time per request (1 KiB SET, P16, 50 conns): paste-kvs / linux-kvs <= 0.5",
         ratio(cpw, clk), 0.5, False, "%s vs %s us" % (fmt_num(cpw, 2), fmt_num(clk, 2)))
+    for tb, sfx in (("afpacket", ""), ("nic", "@nic")):
+        for op in ("SET", "GET"):
+            pt = "%s d=1024 P=16 c=50" % op
+            cp_, _ = get("paste-wal" + sfx, pt, "server_us_per_req")
+            cl_, _ = get("linux-kvs", pt, "server_us_per_req")
+            if tb == "afpacket" and op == "SET":
+                continue    # the target above
+            add("[%s] server core time per request (1 KiB %s, P16, 50 conns): paste-kvs / "
+                "linux-kvs <= 0.5" % (tb, op), ratio(cp_, cl_), 0.5, False,
+                "%s vs %s us" % (fmt_num(cp_, 2), fmt_num(cl_, 2)))
+        slower, compared = [], 0
+        for (sname, pt), a in agg.items():
+            b = agg.get(("linux-kvs", pt))
+            if sname != "paste-wal" + sfx or not b or not a["rps"] or not b["rps"]:
+                continue
+            compared += 1
+            if a["rps"] < b["rps"] and not within_noise(a, b):
+                slower.append("%s (%.2fx)" % (pt, a["rps"] / b["rps"]))
+        name = ("[%s] no point where paste-kvs is slower than linux-kvs beyond the noise of its "
+                "repeats" % tb)
+        if compared:
+            out.append(dict(target=name, value=len(slower), goal=0, met=not slower,
+                            status="met" if not slower else "missed at %d of %d points" % (
+                                len(slower), compared), detail="; ".join(slower)))
+        else:
+            add(name, None, 0, False, "")
     mem = {m["system"]: m for m in memory}
     mp = (mem.get("paste-wal") or {}).get("dram_per_key")
     mr = (mem.get("redis") or {}).get("dram_per_key")
@@ -1396,29 +1624,36 @@ def fmt_num(v, digits=0):
     return "{:.{}f}".format(v, digits)
 
 
+def ratio_cells(row, a, b, key):
+    if a and b and a["rps"] and b["rps"]:
+        row[key] = round(a["rps"] / b["rps"], 3)
+        row[key + " client-bound"] = bool(a["client_bound"] or b["client_bound"])
+        row[key + " noise"] = within_noise(a, b)
+
+
 def ratios_table(agg, order=()):
+    """paste-kvs's req/s over the others', per point and per testbed of
+    paste-kvs (afpacket, nic), the two testbeds' rows next to each other."""
     rows = []
     seen = {pt for (_, pt) in agg}
     points = [pt for pt in order if pt in seen] + sorted(seen - set(order))
     for pt in points:
-        pw = agg.get(("paste-wal", pt))
-        if not pw:
-            continue
-        row = dict(point=pt)
-        for other, key in (("linux-kvs", "paste/linux-kvs"), ("redis", "paste/redis"),
-                           ("paste-copy", "zero-copy/copy")):
-            o = agg.get((other, pt))
-            if o and pw["rps"] and o["rps"]:
-                row[key] = round(pw["rps"] / o["rps"], 3)
-                row[key + " client-bound"] = bool(pw["client_bound"] or o["client_bound"])
-        rows.append(row)
-    for base, var in (("paste-wal+d10", "linux-kvs+d10"),):
+        for tb, sfx in (("afpacket", ""), ("nic", "@nic")):
+            pw = agg.get(("paste-wal" + sfx, pt))
+            if not pw:
+                continue
+            row = dict(point=pt, testbed=tb)
+            for other, key in (("linux-kvs", "paste/linux-kvs"), ("redis", "paste/redis"),
+                               ("paste-copy" + sfx, "zero-copy/copy")):
+                ratio_cells(row, pw, agg.get((other, pt)), key)
+            rows.append(row)
+    for tb, sfx in (("afpacket", ""), ("nic", "@nic")):
         for pt in points:
-            a, b = agg.get((base, pt)), agg.get((var, pt))
-            if a and b and a["rps"] and b["rps"]:
-                rows.append({"point": pt + " (10 us drain)",
-                             "paste/linux-kvs": round(a["rps"] / b["rps"], 3),
-                             "paste/linux-kvs client-bound": bool(a["client_bound"] or b["client_bound"])})
+            row = {"point": pt + " (10 us drain)", "testbed": tb}
+            ratio_cells(row, agg.get(("paste-wal" + sfx + "+d10", pt)),
+                        agg.get(("linux-kvs+d10", pt)), "paste/linux-kvs")
+            if "paste/linux-kvs" in row:
+                rows.append(row)
     return rows
 
 
@@ -1540,15 +1775,29 @@ def write_markdown(path, doc):
     w("")
     w("## How it was measured")
     w("")
-    w("- Testbed: two veth pairs across network namespaces (`scripts/testbed.sh`). paste-kvs "
-      "drives one with DPDK's `net_af_packet`; linux-kvs and redis-server listen on "
-      "198.18.0.1 on the other, so the kernel servers never share paste's veth. Clients run "
-      "in the Linux namespace of the same pair.")
+    w("- Testbeds: veth pairs across network namespaces (`scripts/testbed.sh`), one per "
+      "kind of server, clients in the Linux namespace of the same pair. linux-kvs and "
+      "redis-server listen on 198.18.0.1 on their own pair. paste-kvs runs on two testbeds, "
+      "side by side in every table: **afpacket** (systems without a suffix): DPDK's "
+      "`net_af_packet` on the veth, so the kernel is its NIC and every transmit burst is a "
+      "`sendto` and a kernel copy on paste's own core (the worst case); **nic** (systems "
+      "ending in `@nic`): its port is a `net_memif` whose other end is a bridge, "
+      "`dpdk-testpmd` in io mode forwarding between the memif and an af_packet on the veth, "
+      "pinned to the client core, so paste's core makes no system call, as with a NIC that "
+      "DMAs. The bridge busy-polls and shares the client core with the client tool: the "
+      "`bridge` column is its share of that core.")
+    w("- Receive work: RPS (`rx-0/rps_cpus`) on every veth puts a frame's receive processing "
+      "on the core of the process that reads it (server veths on core 1, client veths and "
+      "the bridge's veth on core 0), as interrupt affinity does with a NIC; without it, a "
+      "veth runs the receiver's TCP input on the sender's core, and kernel servers would get "
+      "theirs for free on the client's core.")
     w("- Cores: the server is pinned to core 1 (EAL `-l 1`, `taskset -c 1`), every client to "
       "core 0. One server at a time. paste-kvs busy-polls (`--busy-poll`).")
     w("- %d repeat(s) per point, interleaved: each repeat runs every system in turn (the order "
       "rotated), each from a fresh pool, so slow drift of a shared machine hits all of them. "
-      "Figures are medians. Runs of about %.1f s per point." % (ctx["reps"], ctx["seconds"]))
+      "Figures are medians, with the min-max over the repeats beside them; a ratio whose "
+      "two sides' repeats overlap is reported as within noise. Runs of about %.1f s per point."
+      % (ctx["reps"], ctx["seconds"]))
     w("- Clients: `redis-benchmark -r %d --csv` (Redis %s; SET and GET; -d value bytes; "
       "-P pipeline depth; -c connections; p50 and p99 from its histogram) and `wrk -t1 --latency` "
       "with Lua scripts (1 KiB POSTs over %d keys; 64-byte RPC = GET of a 64-byte value; "
@@ -1563,7 +1812,9 @@ def write_markdown(path, doc):
     w("- Utilisation: per-core busy time from /proc/stat over each run. A point whose client "
       "core was at least %d%% busy is **client-bound** (marked `cb`): the client, not the "
       "server, set the rate, and no ratio is claimed from it. Server capacity comes from the "
-      "pipelined points." % int(CLIENT_BOUND * 100))
+      "pipelined points. On the nic testbed the bridge's polling keeps the client core busy, "
+      "so its points are all client-bound: there, server core time per request is the "
+      "figure to compare." % int(CLIENT_BOUND * 100))
     w("- Server time per request: kernel servers: busy time of core 1 / requests (includes the "
       "kernel's TCP work done on that core). paste-kvs: TSC cycles of the polls that did work "
       "(its own `busy_cycles`) / requests it counted; its core is always 100% busy because it "
@@ -1581,26 +1832,28 @@ def write_markdown(path, doc):
     w("")
     w("## Ratios (requests/s)")
     w("")
-    w("`cb`: one side client-bound, no claim.")
+    w("`cb`: one side client-bound, no claim. `within noise`: the two systems' req/s over "
+      "the repeats overlap (min-max), so the ratio is neither a win nor a loss. The testbed "
+      "column is paste-kvs's: `afpacket` (the kernel is its NIC) or `nic` (a memif bridged "
+      "on the client core); the kernel servers' veth is the same in both.")
     w("")
-    w("| point | paste/linux-kvs | paste/redis | zero-copy/copy |")
-    w("|---|---|---|---|")
+    w("| point | testbed | paste/linux-kvs | paste/redis | zero-copy/copy |")
+    w("|---|---|---|---|---|")
     for r in doc["ratios"]:
-        cells = []
-        for k in ("paste/linux-kvs", "paste/redis", "zero-copy/copy"):
-            if k in r:
-                cells.append("%.2f%s" % (r[k], " cb" if r.get(k + " client-bound") else ""))
-            else:
-                cells.append("-")
-        w("| %s | %s |" % (r["point"], " | ".join(cells)))
+        cells = [fmt_ratio(r, k) for k in ("paste/linux-kvs", "paste/redis", "zero-copy/copy")]
+        w("| %s | %s | %s |" % (r["point"], r.get("testbed", "afpacket"), " | ".join(cells)))
     w("")
     w("## All points")
     w("")
-    w("req/s and latency are medians over the repeats; `srv us/req` is server core time per "
-      "request; `cli`/`srv` are the client and server core utilisation.")
+    w("req/s and latency are medians over the repeats, `req/s min-max` their spread; "
+      "`srv us/req` is server core time per request (the cost; min-max beside it); "
+      "`cli`/`srv` are the client and server core utilisation, `bridge` the nic testbed's "
+      "forwarder's share of the client core. `@nic` systems are paste-kvs on the nic testbed, "
+      "the others without it on the afpacket testbed.")
     w("")
-    w("| point | system | req/s | p50 ms | p99 ms | srv us/req | cli | srv | frames in/out per req | note |")
-    w("|---|---|---|---|---|---|---|---|---|---|")
+    w("| point | system | srv us/req | us/req min-max | req/s | req/s min-max | p50 ms | p99 ms "
+      "| cli | bridge | srv | frames in/out per req | note |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     order = doc["systems"] + doc["delay_systems"]
     pts = []
     for p in doc["points"] + doc["delay_points"]:
@@ -1615,11 +1868,13 @@ def write_markdown(path, doc):
             note = "cb" if a["client_bound"] else ""
             if a["errors"]:
                 note += " %d errors" % a["errors"]
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |" % (
-                pt, s, fmt_num(a["rps"]), fmt_num(a["p50"], 3), fmt_num(a["p99"], 3),
-                fmt_num(a["server_us_per_req"], 2), fmt_pct(a["client_util"]),
-                fmt_pct(a["server_util"]), fmt_num(a.get("pkts_in_per_req"), 2),
-                fmt_num(a.get("pkts_out_per_req"), 2), note.strip()))
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |" % (
+                pt, s, fmt_num(a["server_us_per_req"], 2),
+                fmt_spread(a, "server_us_per_req", 2), fmt_num(a["rps"]), fmt_spread(a),
+                fmt_num(a["p50"], 3), fmt_num(a["p99"], 3), fmt_pct(a["client_util"]),
+                fmt_pct(a.get("bridge_util")), fmt_pct(a["server_util"]),
+                fmt_num(a.get("pkts_in_per_req"), 2), fmt_num(a.get("pkts_out_per_req"), 2),
+                note.strip()))
     w("")
     w("## Memory and space")
     w("")
@@ -1732,29 +1987,28 @@ def print_summary(doc):
     for p in doc["points"] + doc["delay_points"]:
         if p["id"] not in pts:
             pts.append(p["id"])
-    print("%-24s %-15s %10s %8s %8s %9s %5s %5s %11s" % (
-        "point", "system", "req/s", "p50ms", "p99ms", "us/req", "cli", "srv", "frames i/o"))
+    print("%-22s %-19s %7s %10s %17s %8s %8s %5s %5s %5s %11s" % (
+        "point", "system", "us/req", "req/s", "req/s min-max", "p50ms", "p99ms", "cli",
+        "bridg", "srv", "frames i/o"))
     for pt in pts:
         for s in order:
             a = aggmap.get((s, pt))
             if not a:
                 continue
-            print("%-24s %-15s %10s %8s %8s %9s %5s %5s %5s/%-5s%s" % (
-                pt, s, fmt_num(a["rps"]), fmt_num(a["p50"], 3), fmt_num(a["p99"], 3),
-                fmt_num(a["server_us_per_req"], 2), fmt_pct(a["client_util"]),
-                fmt_pct(a["server_util"]), fmt_num(a.get("pkts_in_per_req"), 2),
-                fmt_num(a.get("pkts_out_per_req"), 2),
+            print("%-22s %-19s %7s %10s %17s %8s %8s %5s %5s %5s %5s/%-5s%s" % (
+                pt, s, fmt_num(a["server_us_per_req"], 2), fmt_num(a["rps"]), fmt_spread(a),
+                fmt_num(a["p50"], 3), fmt_num(a["p99"], 3), fmt_pct(a["client_util"]),
+                fmt_pct(a.get("bridge_util")), fmt_pct(a["server_util"]),
+                fmt_num(a.get("pkts_in_per_req"), 2), fmt_num(a.get("pkts_out_per_req"), 2),
                 "  client-bound" if a["client_bound"] else ""))
     if doc["ratios"]:
         print()
-        print("%-34s %16s %12s %15s" % ("ratio of req/s (cb: client-bound)", "paste/linux-kvs",
-                                         "paste/redis", "zero-copy/copy"))
+        print("%-34s %-8s %24s %24s %24s" % ("ratio of req/s (cb: client-bound)", "testbed",
+                                            "paste/linux-kvs", "paste/redis", "zero-copy/copy"))
         for r in doc["ratios"]:
-            cells = []
-            for k in ("paste/linux-kvs", "paste/redis", "zero-copy/copy"):
-                cells.append("%.2f%s" % (r[k], " cb" if r.get(k + " client-bound") else "")
-                             if k in r else "-")
-            print("%-34s %16s %12s %15s" % (r["point"], cells[0], cells[1], cells[2]))
+            cells = [fmt_ratio(r, k) for k in ("paste/linux-kvs", "paste/redis", "zero-copy/copy")]
+            print("%-34s %-8s %24s %24s %24s" % (r["point"], r.get("testbed", "afpacket"),
+                                                 cells[0], cells[1], cells[2]))
     if doc["memory"]:
         print()
         print("%-15s %14s %16s %8s" % ("memory", "DRAM B/key", "persistent B/key", "ampl."))
@@ -1777,7 +2031,9 @@ def print_summary(doc):
 def report(doc, docpath=None, work=None):
     """doc/benchmarks.md and its plots from a result document."""
     docpath = docpath or os.path.join(REPO, "doc", "benchmarks.md")
-    agg = {(a["system"], a["point"]): a for a in doc["aggregate"]}
+    # From the runs: a JSON file of an older run gets the spreads too.
+    agg = aggregate(doc["runs"])
+    doc["aggregate"] = sorted(agg.values(), key=lambda a: (a["point"], a["system"]))
     # Targets and ratios are recomputed: a report made again from an older
     # JSON file follows the current definitions.
     doc["ratios"] = ratios_table(agg, [p["id"] for p in doc["points"]])
@@ -1805,6 +2061,8 @@ def main():
                     help="scripts/demo.sh: paste-kvs and linux-kvs, one short run each, "
                     "a comparison table, no files written")
     ap.add_argument("--systems")
+    ap.add_argument("--testbed", metavar="T[,T]",
+                    help="afpacket, nic or both (default): which testbeds run paste-kvs")
     ap.add_argument("--reps", type=int)
     ap.add_argument("--seconds", type=float)
     ap.add_argument("--keyspace", type=int)
