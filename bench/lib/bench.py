@@ -1045,7 +1045,7 @@ def main_run(args):
     ctx.kvs_extra = os.environ.get("BENCH_KVS_ARGS", "").split()
     ctx.wrap = []
     ctx.eal_prefixes = []
-    ctx.budget = args.budget or {"full": 1800, "quick": 120, "smoke": 300, "demo": 120}[ctx.mode]
+    ctx.budget = args.budget or {"full": 2700, "quick": 180, "smoke": 300, "demo": 120}[ctx.mode]
     t_start = now()
 
     if args.systems:
