@@ -234,3 +234,21 @@ def dir_bytes(path):
 
 class Context:
     pass
+
+
+def spawn_logged(cmd, log, sig):
+    """Start a long-running process with its output in LOG (its command
+    line in LOG.cmd), registered for cleanup with its stop signal."""
+    with open(log + ".cmd", "w") as f:
+        f.write(" ".join(cmd) + "\n")
+    with open(log, "w") as logf:
+        return CLEAN.proc(subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                                           stdin=subprocess.DEVNULL), sig)
+
+
+def read_text(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""

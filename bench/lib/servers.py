@@ -6,12 +6,12 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import time
 
 from common import (
     BenchError, CLEAN, CLIENT_CORE, PREFIX_LEN, RESP_PORT, SERVER_CORE, SERVER_IP,
-    dir_bytes, kv_fields, now, ns_cmd, ns_enter, rss_kb, run, stop_proc)
+    dir_bytes, kv_fields, now, ns_cmd, ns_enter, read_text, rss_kb, run, spawn_logged,
+    stop_proc)
 
 
 # ---- servers -------------------------------------------------------------
@@ -46,13 +46,7 @@ class Server:
     def start(self, pool_bufs):
         self.n += 1
         self.log = os.path.join(self.ctx.work, "%s.%d.log" % (self.name, self.n))
-        cmd = self.command(pool_bufs)
-        with open(self.log + ".cmd", "w") as f:
-            f.write(" ".join(cmd) + "\n")
-        logf = open(self.log, "w")
-        self.proc = CLEAN.proc(subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL), self.stop_signal)
-        logf.close()
+        self.proc = spawn_logged(self.command(pool_bufs), self.log, self.stop_signal)
         self.wait_ready(getattr(self.ctx, "ready_secs", 30))
 
     stop_signal = signal.SIGINT
@@ -70,11 +64,7 @@ class Server:
         pass
 
     def log_text(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.log)
 
     def fail(self, msg):
         tail = "\n".join(self.log_text().splitlines()[-15:])

@@ -5,12 +5,11 @@ their receive work, and the nic testbed's bridge (dpdk-testpmd)."""
 import os
 import re
 import signal
-import subprocess
 import time
 
 from common import (
-    BenchError, CLEAN, CLIENT_CORE, SERVER_CORE, TESTBED, now, ns_cmd, ns_enter, run,
-    stop_proc)
+    BenchError, CLEAN, CLIENT_CORE, SERVER_CORE, TESTBED, now, ns_cmd, ns_enter, read_text,
+    run, spawn_logged, stop_proc)
 
 
 # ---- testbeds ------------------------------------------------------------
@@ -97,13 +96,7 @@ class Bridge:
 
     def start(self):
         CLEAN.paths.append("/var/run/dpdk/" + self.prefix)
-        cmd = self.command()
-        with open(self.log + ".cmd", "w") as f:
-            f.write(" ".join(cmd) + "\n")
-        logf = open(self.log, "w")
-        self.proc = CLEAN.proc(subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL), signal.SIGTERM)
-        logf.close()
+        self.proc = spawn_logged(self.command(), self.log, signal.SIGTERM)
         deadline = now() + 30
         while now() < deadline:
             text = self.log_text()
@@ -116,11 +109,7 @@ class Bridge:
                          % "\n".join(self.log_text().splitlines()[-12:]))
 
     def log_text(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(self.log)
 
     def cpu_s(self):
         """CPU seconds the bridge has used so far (all its threads)."""
