@@ -111,6 +111,13 @@ class Bridge:
     def log_text(self):
         return read_text(self.log)
 
+    def check(self):
+        """Raise if the bridge is no longer running (with its log's tail)."""
+        if self.proc is None or self.proc.poll() is not None:
+            raise BenchError("the nic bridge (dpdk-testpmd) is not running (status %s):\n%s" % (
+                None if self.proc is None else self.proc.returncode,
+                "\n".join(self.log_text().splitlines()[-12:])))
+
     def cpu_s(self):
         """CPU seconds the bridge has used so far (all its threads)."""
         if self.proc is None:
