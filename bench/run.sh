@@ -2,18 +2,23 @@
 # paste-kvs against its Linux baseline (linux-kvs) and Redis, side by side,
 # on the namespace testbed; see doc/benchmarks.md for what it measures.
 #
-#   bench/run.sh                 the full run (about 30 minutes), results in
+#   bench/run.sh                 the full run (about 45 minutes), results in
 #                                bench/results/, doc/benchmarks.md and
 #                                doc/img/bench-*.png regenerated
-#   bench/run.sh --quick         a smaller matrix, under two minutes; its
+#   bench/run.sh --quick         a smaller matrix, about three minutes; its
 #                                result goes to bench/results/ only (a quick
 #                                run never rewrites doc/; --doc FILE writes
 #                                its report elsewhere)
 #   bench/run.sh --quick --smoke the test: every system answers SET/GET
 #                                correctly (no timing assertion); writes no
 #                                result; last line "N passed, M failed"
+# Testbeds: paste-kvs runs on two, side by side in the report: afpacket
+#   (net_af_packet on the veth: the kernel is its NIC) and nic (systems
+#   NAME@nic: a net_memif bridged to the veth by dpdk-testpmd on the client
+#   core); --testbed afpacket|nic runs one of them. Every veth has RPS on
+#   the core that reads it.
 # More options (bench/lib/bench.py --help): --systems a,b (paste-wal,
-#   paste-btree, paste-copy, linux-kvs, redis, and the +d10 variants),
+#   paste-btree, paste-copy, linux-kvs, redis, the @nic and +d10 variants),
 #   --reps N, --seconds S, --keyspace N, --mem-keys N, --no-memory,
 #   --no-delay, --no-doc, --out DIR, --skip-unbuilt, --points REGEX (a few
 #   points only), --callgrind N and --profile N (instructions and perf
@@ -22,7 +27,9 @@
 #   (examples/paste-kvs) and linux-kvs (bench/linux-kvs) are;
 #   BENCH_EAL_MEM (default "--no-huge -m 512"): paste-kvs's EAL memory;
 #   BENCH_AF_PACKET (default "qpairs=1,framecnt=4096"): net_af_packet options;
-#   BENCH_KVS_ARGS: more paste-kvs options.
+#   BENCH_KVS_ARGS: more paste-kvs options; BENCH_TESTPMD (default
+#   dpdk-testpmd) and BENCH_BRIDGE_MEM (default "--no-huge -m 256"): the
+#   nic testbed's bridge.
 #
 # Root (network namespaces). Exit status 2 when a client tool is missing
 # (scripts/deps.sh installs them all).
@@ -31,7 +38,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 py=/usr/bin/python3
 
-need=(ip nsenter ethtool taskset timeout redis-server redis-cli redis-benchmark wrk curl)
+need=(ip nsenter ethtool taskset timeout mount redis-server redis-cli redis-benchmark wrk curl dpdk-testpmd)
 for a in "$@"; do
 	case "$a" in
 	--smoke | --no-doc) nodoc=1 ;;
@@ -45,7 +52,7 @@ done
 [ -x "$py" ] || missing+=("$py")
 if [ "${#missing[@]}" -gt 0 ]; then
 	echo "bench: missing tools: ${missing[*]}" >&2
-	echo "bench: scripts/deps.sh installs them (Debian packages redis-server redis-tools wrk gnuplot-nox curl iproute2 ethtool)" >&2
+	echo "bench: scripts/deps.sh installs them (Debian packages redis-server redis-tools wrk gnuplot-nox curl iproute2 ethtool dpdk)" >&2
 	exit 2
 fi
 if [ "$(id -u)" -ne 0 ]; then
