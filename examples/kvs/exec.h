@@ -20,11 +20,15 @@ struct kv_out {
 };
 
 struct kv_expiry;
+struct kv_cluster;
 
 struct kv_exec {
 	struct kv_store *store;
 	struct kv_expiry *expiry;   /* SET EX/PX deadlines (expiry.h) */
 	int values_in_dram;         /* linux-kvs: stream bytes are in DRAM */
+	/* Cluster mode (cluster.h): the slot map, NULL when off. Set after
+	 * kv_exec_init(). */
+	const struct kv_cluster *cluster;
 	unsigned int n_conns;       /* maintained by the server, for INFO */
 	uint64_t requests, bad_requests, bad_streams, expired;
 };
