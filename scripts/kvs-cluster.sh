@@ -47,8 +47,8 @@ while [ "$#" -gt 0 ]; do
 	*) die "unknown option '$1' (--help)" ;;
 	esac
 done
-[ -n "$MAP" ] && [ -r "$MAP" ] || die "--map FILE is required and must be readable"
-[ -n "$DIR" ] && [ -d "$DIR" ] || die "--dir DIR is required and must exist"
+if [ -z "$MAP" ] || [ ! -r "$MAP" ]; then die "--map FILE is required and must be readable"; fi
+if [ -z "$DIR" ] || [ ! -d "$DIR" ]; then die "--dir DIR is required and must exist"; fi
 [ "${#NAMES[@]}" -gt 0 ] || die "no --shard given"
 [ -x "$BIN" ] || die "$BIN is not an executable (--paste-kvs)"
 [[ "$MAX_RESTARTS" =~ ^[0-9]+$ ]] || die "bad --max-restarts"

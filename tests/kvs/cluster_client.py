@@ -5,6 +5,9 @@
       redis-py's RedisCluster (Debian's python3-redis), started from one
       node: one key in each of the 16,384 slots, written then read back,
       plus CROSSSLOT refused and hash-tagged multi-key commands served.
+  cluster_client.py proxy HOST PORT
+      a plain client (redis.Redis) through nutcracker: one key in each slot
+      written and read back; any -MOVED reply is a routing error.
   cluster_client.py load MAP OUT SECONDS
       writes keys to every node of the slot map for SECONDS, each request
       sent to its slot's owner over a plain connection; every acknowledged
@@ -75,6 +78,30 @@ def slots(host, port):
     return 1 if bad else 0
 
 
+def proxy(host, port):
+    px = redis.Redis(host=host, port=port, socket_timeout=10)
+    keys = keys_for_every_slot()
+    moved = other = 0
+    for lo in range(0, len(keys), 512):
+        pipe = px.pipeline(transaction=False)
+        for k in keys[lo:lo + 512]:
+            pipe.set(k, "px-" + k)
+        for r in pipe.execute(raise_on_error=False):
+            if isinstance(r, Exception):
+                moved += "MOVED" in str(r)
+                other += "MOVED" not in str(r)
+    wrong = 0
+    for lo in range(0, len(keys), 512):
+        pipe = px.pipeline(transaction=False)
+        for k in keys[lo:lo + 512]:
+            pipe.get(k)
+        got = pipe.execute(raise_on_error=False)
+        wrong += sum(g != ("px-" + k).encode() for g, k in zip(got, keys[lo:lo + 512]))
+    print("through the proxy: %d keys, MOVED %d, other errors %d, wrong reads %d"
+          % (len(keys), moved, other, wrong))
+    return 1 if moved or other or wrong else 0
+
+
 def read_map(path):
     owners = [None] * 16384
     for line in open(path):
@@ -139,6 +166,8 @@ def main():
     cmd = sys.argv[1]
     if cmd == "slots":
         return slots(sys.argv[2], int(sys.argv[3]))
+    if cmd == "proxy":
+        return proxy(sys.argv[2], int(sys.argv[3]))
     if cmd == "load":
         return load(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     if cmd == "verify":

@@ -7,14 +7,15 @@
 # --cluster runs SET/GET, redis-py's RedisCluster writes and reads a key in
 # every one of the 16,384 slots; then one shard is killed with SIGKILL under
 # load: the supervisor restarts it, every acknowledged key reads back, and
-# the other nodes never failed a request.
+# the other nodes never failed a request. nutcracker, configured from the
+# slot map, routes a plain client's keys as the cluster does.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/kvs_lib.sh"
 tb_require
 [ -x "$KVS" ] || die "$KVS not built"
-for c in redis-cli redis-benchmark curl; do
+for c in redis-cli redis-benchmark curl nutcracker; do
 	command -v "$c" >/dev/null || skip "$c not found (scripts/deps.sh installs it)"
 done
 /usr/bin/python3 -c 'import redis.cluster' 2>/dev/null || skip "python3-redis not installed"
@@ -41,14 +42,19 @@ veth() {
 	"${LX[@]}" ip link set "$peer" master "$A-br" up &&
 		nsenter --net="/run/netns/$ns" ip link set "$ifn" up
 }
-ip netns add "$A-paste" && ip netns add "$A-linux" && ip netns add "$B-paste" ||
+if ! { ip netns add "$A-paste" && ip netns add "$A-linux" && ip netns add "$B-paste"; }; then
 	die "namespaces"
-"${LX[@]}" ip link add "$A-br" type bridge forward_delay 0 stp_state 0 &&
+fi
+if ! { "${LX[@]}" ip link add "$A-br" type bridge forward_delay 0 stp_state 0 &&
 	"${LX[@]}" sysctl -qw "net.ipv6.conf.$A-br.disable_ipv6=1" &&
 	"${LX[@]}" ip addr add "$TB_LINUX_IP/$TB_PREFIX_LEN" dev "$A-br" &&
-	"${LX[@]}" ip link set "$A-br" up && "${LX[@]}" ip link set lo up || die "bridge"
-veth "$A-paste" "$A-0p" "$A-0l" && veth "$A-paste" "$A-1p" "$A-1l" &&
-	veth "$B-paste" "$B-p" "$B-l" || die "veths"
+	"${LX[@]}" ip link set "$A-br" up && "${LX[@]}" ip link set lo up; }; then
+	die "bridge"
+fi
+if ! { veth "$A-paste" "$A-0p" "$A-0l" && veth "$A-paste" "$A-1p" "$A-1l" &&
+	veth "$B-paste" "$B-p" "$B-l"; }; then
+	die "veths"
+fi
 
 MAP="$TB_WORK/slots.conf"
 cat >"$MAP" <<EOF
@@ -95,7 +101,7 @@ check_eq "$(grep -c 'slots 101-16383 are owned by no node' <<<"$out")" 1 "an inc
 
 R=(run_bounded 20 "${LX[@]}" redis-cli)
 out=$("${R[@]}" -h $IP0 -p 6379 CLUSTER INFO | tr -d '\r' | grep -E '^cluster_(state|known_nodes)')
-check_eq "$(echo $out)" "cluster_state:ok cluster_known_nodes:3" "CLUSTER INFO"
+check_eq "$(tr '\n' ' ' <<<"$out")" "cluster_state:ok cluster_known_nodes:3 " "CLUSTER INFO"
 out=$("${R[@]}" -h $IP0 -p 6379 GET foo)
 check_eq "$out" "MOVED 12182 $IP2:6379" "a key another node owns: -MOVED slot host:port"
 out=$("${R[@]}" -h $IP1 -p 6379 INFO cluster | tr -d '\r' | grep cluster_enabled)
@@ -126,6 +132,29 @@ check_eq "$(printf '%s\n' "$out" | tr '\r' '\n' | grep -cE '^(SET|GET): .*reques
 
 run_bounded 180 "${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/kvs/cluster_client.py" slots $IP1 6379
 check_rc $? "redis-py RedisCluster: a key in each of the 16,384 slots written and read back"
+
+# nutcracker in front, configured from the slot map, for plain clients.
+NC_CONF="$TB_WORK/nutcracker.yml"
+if bash "$NET_REPO/scripts/kvs-nutcracker-conf.sh" "$MAP" "$TB_LINUX_IP:22121" >"$NC_CONF"; then
+	bg_start "${LX[@]}" nutcracker -c "$NC_CONF" -s 22222 -a 127.0.0.1 -o "$TB_WORK/nutcracker.log"
+	NC_PID=$BG_PID
+	for _ in $(seq 50); do
+		"${LX[@]}" redis-cli -h "$TB_LINUX_IP" -p 22121 PING >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	"${R[@]}" -h "$TB_LINUX_IP" -p 22121 SET foo via-proxy >/dev/null
+	out=$("${R[@]}" -h "$TB_LINUX_IP" -p 22121 GET foo)
+	check_eq "$out" via-proxy "nutcracker: plain redis-cli SET/GET"
+	out=$("${R[@]}" -c -h $IP0 -p 6379 GET foo)
+	check_eq "$out" via-proxy "nutcracker wrote to the owner of the key's slot"
+	run_bounded 120 "${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/kvs/cluster_client.py" proxy \
+		"$TB_LINUX_IP" 22121
+	check_rc $? "nutcracker: a key in each of the 16,384 slots, no -MOVED reply"
+	bg_kill "$NC_PID"
+	bg_forget "$NC_PID"
+else
+	fail "kvs-nutcracker-conf.sh refused the map"
+fi
 
 # SIGKILL one shard under load: the supervisor restarts it, it recovers
 # its slice; the other two never fail a request.
