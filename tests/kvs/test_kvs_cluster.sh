@@ -108,9 +108,9 @@ out=$("${R[@]}" -h $IP1 -p 6379 INFO cluster | tr -d '\r' | grep cluster_enabled
 check_eq "$out" "cluster_enabled:1" "INFO says cluster_enabled:1"
 # redis-cli -c: each key written through one node and read through another.
 ok=0
+ips=("$IP0" "$IP1" "$IP2")
 for i in $(seq 1 24); do
 	from=$((i % 3)) to=$(((i + 1) % 3))
-	ips=($IP0 $IP1 $IP2)
 	out=$("${R[@]}" -c -h "${ips[from]}" -p 6379 SET "cli-key-$i" "val-$i")
 	[ "$out" = OK ] || { log "SET cli-key-$i via ${ips[from]}: $out"; continue; }
 	out=$("${R[@]}" -c -h "${ips[to]}" -p 6379 GET "cli-key-$i")
