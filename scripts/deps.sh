@@ -35,6 +35,7 @@ packages=(
 	procps coreutils jq                                   # test scripts, summary of test results
 	redis-server redis-tools wrk gnuplot-nox              # bench/run.sh: Redis baseline, redis-benchmark, wrk, plots
 	valgrind linux-perf                                   # bench/run.sh --callgrind, --profile
+	nutcracker python3-redis                              # paste-kvs cluster: proxy, RedisCluster client
 )
 
 # apt output goes to a log so that a normal run prints one line per step;

@@ -38,6 +38,9 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 					  KVC_ALLOW_BUSY,    0, 0, 0, 0, 0, kv_cmd_quit),
 	ROW(KV_OP_SELECT,     "select",    2, CONN | KVC_FAST,   0, 0, 0, 0, 0, kv_cmd_select),
 	ROW(KV_OP_ECHO,       "echo",      2, KVC_FAST,          0, 0, 0, 0, 0, kv_cmd_echo),
+	ROW(KV_OP_CLUSTER,    "cluster",  -2, 0,                 0, 0, 0, 0, 0, kv_cmd_cluster),
+	ROW(KV_OP_READONLY,   "readonly",  1, CONN | KVC_FAST,   0, 0, 0, 0, 0, kv_cmd_readonly),
+	ROW(KV_OP_READWRITE,  "readwrite", 1, CONN | KVC_FAST,   0, 0, 0, 0, 0, kv_cmd_readonly),
 };
 
 static const char *const flag_names[] = {

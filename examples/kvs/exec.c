@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "command.h"
 #include "exec.h"
 #include "expiry.h"
@@ -503,12 +504,13 @@ kv_cmd_info(struct kv_call *c)
 		     "# Persistence\r\nrecovered_keys:%" PRIu64 "\r\ntorn_entries:%" PRIu64
 		     "\r\npersist_mode:%s\r\ndrain_failures:%" PRIu64
 		     "\r\nwrites_refused:%d\r\nmisconf_refused:%" PRIu64
-		     "\r\n# Keyspace\r\ndb0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0\r\n",
+		     "\r\n# Cluster\r\ncluster_enabled:%d\r\n"
+		     "# Keyspace\r\ndb0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0\r\n",
 		     st->ops->name, st->copy_mode ? "copy" : "zero-copy", c->srv->n_conns,
 		     c->srv->requests, st->hits, st->gets - st->hits, st->recovered,
 		     st->report.torn + st->torn_values,
 		     pst_persist_mode_name(pi.persist_mode), ps.drain_failures,
-		     c->srv->drain_failed, c->srv->misconf_refused,
+		     c->srv->drain_failed, c->srv->misconf_refused, c->srv->cluster != NULL,
 		     kv_store_count(st), c->srv->expiry->n);
 	resp_bulk_bytes(c, buf, (size_t)n);
 }
@@ -603,6 +605,19 @@ kv_cmd_select(struct kv_call *c)
 }
 
 void
+kv_cmd_cluster(struct kv_call *c)
+{
+	kv_cluster_command(c->srv->cluster, c->rx, c->req, c->out->bytes, c->out->ctx);
+}
+
+/* READONLY, READWRITE: every node is a primary, reads are served anyway. */
+void
+kv_cmd_readonly(struct kv_call *c)
+{
+	resp_str(c, kv_resp_simple, "OK");
+}
+
+void
 kv_cmd_quit(struct kv_call *c)
 {
 	resp_str(c, kv_resp_simple, "OK");
@@ -687,6 +702,10 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 			http_error(c, err[0] ? err : "400 Bad Request", !req.http_keepalive);
 		else
 			resp_str(c, kv_resp_error, err[0] ? err : "ERR bad request");
+	} else if (x->cluster != NULL &&
+		   kv_cluster_redirect(x->cluster, rx, &req, out->bytes, out->ctx)) {
+		if (req.http && !req.http_keepalive)
+			out->close(out->ctx);
 	} else if (x->drain_failed && (kv_commands[req.op].flags & KVC_WRITE)) {
 		refuse_write(c);
 	} else {

@@ -26,12 +26,16 @@ struct kv_out {
 
 struct kv_expiry;
 struct kv_parse_state;
+struct kv_cluster;
 
 struct kv_exec {
 	struct kv_store *store;
 	struct kv_expiry *expiry;   /* SET EX/PX deadlines (expiry.h) */
 	int values_in_dram;         /* linux-kvs: stream bytes are in DRAM */
 	struct kv_limits limits;    /* for the parsers; defaults from init */
+	/* Cluster mode (cluster.h): the slot map, NULL when off. Set after
+	 * kv_exec_init(). */
+	const struct kv_cluster *cluster;
 	unsigned int n_conns;       /* maintained by the server, for INFO */
 	/* Set by the server while drains fail (msync error): write commands
 	 * get -MISCONF instead of being executed, reads are served. Cleared

@@ -18,6 +18,7 @@
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 
+#include "cluster.h"
 #include "example_util.h"
 #include "main_shared.h"
 #include "server.h"
@@ -31,6 +32,7 @@ struct kvs_opts {
 	int busy_poll;
 	enum pst_tx_zero_copy tx_zc;
 	const char *peer_mac, *peer_ip;
+	const char *cluster_config, *cluster_node;  /* cluster mode: both */
 };
 
 static void
@@ -55,7 +57,10 @@ usage(void)
 		"  --tx-zero-copy MODE      auto|on|off: GET replies attached to the TX\n"
 		"                           mbufs or copied into the frame (default auto:\n"
 		"                           copied on drivers that copy every frame anyway)\n"
-		"  --stats-period S         print statistics every S seconds\n");
+		"  --stats-period S         print statistics every S seconds\n"
+		"  --cluster-config F --cluster-node NAME\n"
+		"                           a Redis Cluster node: NAME's slots of the\n"
+		"                           slot map F (doc/kvs.md)\n");
 }
 
 /* "A.B.C.D[/len]", a /24 when no length is given. */
@@ -113,6 +118,12 @@ parse_option(int opt, const char *arg, struct kvs_opts *o)
 		return 0;
 	case 'Z':
 		return parse_tx_zero_copy(arg, &o->tx_zc);
+	case 'C':
+		o->cluster_config = arg;
+		return 0;
+	case 'N':
+		o->cluster_node = arg;
+		return 0;
 	default:
 		return -1;
 	}
@@ -131,6 +142,8 @@ parse_args(int argc, char **argv, struct kvs_opts *o)
 		{ "peer-mac", required_argument, NULL, 'M' },
 		{ "busy-poll", no_argument, NULL, 'B' },
 		{ "tx-zero-copy", required_argument, NULL, 'Z' },
+		{ "cluster-config", required_argument, NULL, 'C' },
+		{ "cluster-node", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, ret;
@@ -144,6 +157,10 @@ parse_args(int argc, char **argv, struct kvs_opts *o)
 			usage();
 			return -1;
 		}
+	}
+	if ((o->cluster_config == NULL) != (o->cluster_node == NULL)) {
+		fprintf(stderr, "paste-kvs: --cluster-config and --cluster-node go together\n");
+		return -1;
 	}
 	if (optind < argc || o->ip == 0) {
 		fprintf(stderr, "paste-kvs: %s\n", o->ip == 0 ? "--ip is required" :
@@ -193,6 +210,37 @@ stack_start(const struct kvs_opts *o, struct pst_pool *pool)
 		return NULL;
 	}
 	return stack;
+}
+
+/* The slot map, with this node's ports in it the ones it listens on: a
+ * client redirected to another port would never reach it. */
+static struct kv_cluster *
+cluster_open(const struct kvs_opts *o)
+{
+	struct kv_cluster *cl = malloc(sizeof(*cl));
+	const struct kv_cluster_node *self;
+	char err[256];
+
+	if (cl == NULL) {
+		fprintf(stderr, "paste-kvs: out of memory\n");
+		return NULL;
+	}
+	if (kv_cluster_load(cl, o->cluster_config, o->cluster_node, err, sizeof(err)) != 0) {
+		fprintf(stderr, "paste-kvs: slot map %s: %s\n", o->cluster_config, err);
+		goto fail;
+	}
+	self = &cl->nodes[cl->self];
+	if (self->port != o->common.resp_port ||
+	    (self->http_port != 0 && self->http_port != o->common.http_port)) {
+		fprintf(stderr, "paste-kvs: slot map %s gives node '%s' ports %u/%u, "
+			"it listens on %u/%u\n", o->cluster_config, self->name, self->port,
+			self->http_port, o->common.resp_port, o->common.http_port);
+		goto fail;
+	}
+	return cl;
+fail:
+	free(cl);
+	return NULL;
 }
 
 static void
@@ -261,6 +309,7 @@ main(int argc, char **argv)
 	};
 	struct kv_store store;
 	struct kv_server srv = { .store = &store };
+	struct kv_cluster *cluster = NULL;
 	struct pst_pool *pool;
 	int ret, status = 1;
 
@@ -274,6 +323,8 @@ main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) != 0)
 		goto out;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (o.cluster_config != NULL && (cluster = cluster_open(&o)) == NULL)
+		goto out;
 	if (!rte_eth_dev_is_valid_port(o.port_id)) {
 		fprintf(stderr, "paste-kvs: no DPDK port %u (give a --vdev or a NIC)\n", o.port_id);
 		goto out;
@@ -294,10 +345,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "paste-kvs: listen: %s\n", pst_errormsg());
 		goto close_stack;
 	}
+	srv.exec.cluster = cluster;
 	ex_catch_quit_signals();
-	printf("paste-kvs: ready resp=%u http=%u index=%s values=%s drain_delay_us=%u\n",
-	       o.common.resp_port, o.common.http_port, o.common.index->name,
-	       o.copy ? "copy" : "zero-copy", o.common.drain_delay_us);
+	printf("paste-kvs: ready resp=%u http=%u index=%s values=%s drain_delay_us=%u"
+	       " cluster=%s\n", o.common.resp_port, o.common.http_port, o.common.index->name,
+	       o.copy ? "copy" : "zero-copy", o.common.drain_delay_us,
+	       cluster != NULL ? o.cluster_node : "off");
 
 	serve(&srv, o.common.stats_period);
 	print_stats(&srv);
@@ -309,6 +362,7 @@ close_store:
 	kv_store_close(&store);
 	pst_pool_close(pool);
 out:
+	free(cluster);
 	rte_eal_cleanup();
 	return status;
 }

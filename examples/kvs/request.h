@@ -18,6 +18,7 @@ enum kv_op {
 	KV_OP_MSET, KV_OP_MGET, KV_OP_INCR, KV_OP_DBSIZE, KV_OP_FLUSHALL,
 	KV_OP_INFO, KV_OP_CONFIG_GET, KV_OP_COMMAND, KV_OP_QUIT, KV_OP_SELECT,
 	KV_OP_ECHO,
+	KV_OP_CLUSTER, KV_OP_READONLY, KV_OP_READWRITE,   /* cluster.h */
 	KV_OP_COUNT               /* not a command: how many there are, + 1 */
 };
 

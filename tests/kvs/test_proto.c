@@ -1516,6 +1516,9 @@ static const struct {
 	  { "noscript", "loading", "stale", "fast", "no_auth", "allow_busy" }, 0, 0, 0 },
 	{ KV_OP_SELECT, "select", 2, { "loading", "stale", "fast" }, 0, 0, 0 },
 	{ KV_OP_ECHO, "echo", 2, { "fast" }, 0, 0, 0 },
+	{ KV_OP_CLUSTER, "cluster", -2, { NULL }, 0, 0, 0 },
+	{ KV_OP_READONLY, "readonly", 1, { "loading", "stale", "fast" }, 0, 0, 0 },
+	{ KV_OP_READWRITE, "readwrite", 1, { "loading", "stale", "fast" }, 0, 0, 0 },
 };
 #define N_REDIS_COMMANDS (sizeof(redis_commands) / sizeof(redis_commands[0]))
 
@@ -1663,7 +1666,7 @@ test_command_keys(void **state)
 
 /* Replies of one request through kv_exec_next, into @out. */
 struct captured {
-	char buf[4096];
+	char buf[8192];
 	size_t len;
 	int closed;
 };
@@ -1717,7 +1720,7 @@ exec_reply(struct kv_exec *x, const char *const *words, const char *want, size_t
 static void
 test_command_reply(void **state)
 {
-	static char all[4096], names[1024], want[4096];
+	static char all[8192], names[1024], want[4096];
 	size_t all_len, names_len, len;
 	struct kv_exec x;
 
