@@ -34,6 +34,7 @@ packages=(
 	procps coreutils jq                                   # test scripts, summary of test results
 	redis-server redis-tools wrk gnuplot-nox              # bench/run.sh: Redis baseline, redis-benchmark, wrk, plots
 	valgrind linux-perf                                   # bench/run.sh --callgrind, --profile
+	libpcap-dev tcpdump socat                             # paste-pcap; packet-log crash test, UDP peers
 )
 
 # apt output goes to a log so that a normal run prints one line per step;
