@@ -7,6 +7,8 @@
  * what the port does with pool-backed mbufs. Stack modes (icmpecho, tcp-echo,
  * tcp-sink, tcp-client) run paste's TCP/IP stack on the port, to show TCP
  * payload arriving in place in the pool and being persisted there.
+ * The log mode forwards between two ports and records every frame durably
+ * before it leaves (fwd_log.c, doc/testpmd.md).
  *
  *   paste-testpmd EAL-args -- [--forward-mode=MODE] [--stats-period N]
  *       [--pool-file F] [--pool-bufs N] [--persist auto|flush|msync|fence]
@@ -16,6 +18,7 @@
  *       [--tcp-port P] [--connect A.B.C.D:P] [--client-bytes N]
  *       [--no-persist] [--keep] [--fault k=v[,k=v...]] [--busy-poll]
  *       [--max-time S] [--txonly-dst-mac MAC] [--txonly-len B] [--json F]
+ *       [--peer-port N] [--log-segments N] [--log-filter k=v,...] [--log-discard]
  *       [-a|--auto-start]
  *
  * Exit status: 0 success, 1 run-time failure (no port, refused pool file,
