@@ -2,6 +2,7 @@
 # tests/net/log_lib.sh: the two-port testbed of paste-testpmd's log mode.
 # Source it after lib.sh:
 #
+#   log_require         what the log tests need (else skip), stale testbeds reaped
 #   log_testbed A B     namespaces A-linux (198.18.0.2, the sender) and
 #                       B-linux (198.18.0.3, the receiver); both paste
 #                       veths, A-p (port 0) and B-p (port 1), in A-paste,
@@ -13,6 +14,14 @@
 PCAP_CHECK="$NET_LIB_DIR/pcap_check.py"
 PCAP_TOOL="$BUILD_DIR/examples/paste-pcap"
 LOG_RX_IP=198.18.0.3
+
+log_require() {
+	tb_require
+	[ -x "$PY" ] || skip "$PY not found"
+	command -v tcpdump >/dev/null || skip "tcpdump not found (scripts/deps.sh installs it)"
+	[ -x "$PCAP_TOOL" ] || die "$PCAP_TOOL not built"
+	tb_reap_stale
+}
 
 log_testbed() {
 	local a=$1 b=$2

@@ -15,11 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/net/log_lib.sh
 . "$NET_LIB_DIR/log_lib.sh"
-tb_require
-[ -x "$PY" ] || skip "$PY not found"
-command -v tcpdump >/dev/null || skip "tcpdump not found (scripts/deps.sh installs it)"
-[ -x "$PCAP_TOOL" ] || die "$PCAP_TOOL not built"
-tb_reap_stale
+log_require
 
 # (a) the command line, no network needed.
 bad_cmdline() {
