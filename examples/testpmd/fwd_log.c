@@ -96,16 +96,42 @@ log_setup(struct tp_ctx *ctx)
 {
 	const struct tp_opts *o = ctx->opt;
 	struct pst_pool_stats ps;
+	struct pst_pool_info info;
 	uint64_t need;
 	int ret;
 
 	memset(&lg, 0, sizeof(lg));
 	if (o->log_discard) {
+		/* Before the mempool: it releases every kept buffer. */
 		ret = pl_discard(ctx->pool);
 		if (ret != 0) {
 			fprintf(stderr, "%s: --log-discard: %s\n", TP_PROG, strerror(-ret));
 			return -1;
 		}
+	}
+	/* Ports first, the log last: a setup that fails leaves no log behind
+	 * to make the next start refuse the pool. */
+	if (tp_raw_setup(ctx) != 0)
+		return -1;
+	if (tp_port_init(ctx, o->peer_port, NULL) != 0)
+		return -1;
+	lg.peer_started = 1;
+	/* The ring's frames must fit the free buffers left beside the mbufs,
+	 * or keeps would fail and frames go unlogged: refuse now. */
+	if (pst_pool_info(ctx->pool, &info) != 0 || pst_pool_stats(ctx->pool, &ps) != 0)
+		return -1;
+	if (o->log_segments > pl_max_segments(info.buf_size)) {
+		fprintf(stderr, "%s: --log-segments %u: at most %u with %u-byte buffers\n",
+			TP_PROG, o->log_segments, pl_max_segments(info.buf_size), info.buf_size);
+		return -1;
+	}
+	need = (uint64_t)o->log_segments * (pl_records_per_segment(info.buf_size) + 1) + 1;
+	if (ps.free < need) {
+		fprintf(stderr, "%s: a ring of %u segments needs %" PRIu64 " free buffers "
+			"beside the %u mbufs; the pool has %" PRIu64 " (lower --log-segments "
+			"or raise --pool-bufs)\n", TP_PROG, o->log_segments, need,
+			o->nb_mbufs, ps.free);
+		return -1;
 	}
 	ret = pl_create(ctx->pool, o->log_segments, &lg.log);
 	if (ret == -EEXIST) {
@@ -116,25 +142,9 @@ log_setup(struct tp_ctx *ctx)
 	}
 	if (ret != 0) {
 		fprintf(stderr, "%s: creating a log of %u segments: %s\n", TP_PROG,
-			o->log_segments, ret == -EINVAL ? "too many segments for the "
-			"pool's buffer size" : strerror(-ret));
+			o->log_segments, strerror(-ret));
 		return -1;
 	}
-	/* The ring's frames and the mbufs must fit, or keeps would fail and
-	 * frames go unlogged; refuse now rather than at run time. */
-	need = pl_capacity(lg.log) + o->nb_mbufs;
-	if (pst_pool_stats(ctx->pool, &ps) != 0 || ps.free < need) {
-		fprintf(stderr, "%s: the log ring holds %" PRIu64 " frames and needs %" PRIu64
-			" free buffers with the %u mbufs; the pool has %" PRIu64
-			" (lower --log-segments or raise --pool-bufs)\n", TP_PROG,
-			pl_capacity(lg.log), need, o->nb_mbufs, ps.free);
-		return -1;
-	}
-	if (tp_raw_setup(ctx) != 0)
-		return -1;
-	if (tp_port_init(ctx, o->peer_port, NULL) != 0)
-		return -1;
-	lg.peer_started = 1;
 	printf("%s: log: ports %u <-> %u, ring of %u segments (%" PRIu64 " frames)\n",
 	       TP_PROG, ctx->port, o->peer_port, o->log_segments, pl_capacity(lg.log));
 	return 0;
