@@ -36,6 +36,7 @@ packages=(
 	redis-server redis-tools wrk gnuplot-nox              # bench/run.sh: Redis baseline, redis-benchmark, wrk, plots
 	valgrind linux-perf                                   # bench/run.sh --callgrind, --profile
 	nutcracker python3-redis                              # paste-kvs cluster: proxy, RedisCluster client
+	libpcap-dev tcpdump socat                             # paste-pcap; packet-log crash test, UDP peers
 )
 
 # apt output goes to a log so that a normal run prints one line per step;

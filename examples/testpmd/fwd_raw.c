@@ -36,14 +36,14 @@ static struct {
 	uint8_t tmpl[RTE_ETHER_MAX_LEN]; /* txonly: the frame, built once */
 } raw;
 
-static int
-port_init(struct tp_ctx *ctx)
+int
+tp_port_init(struct tp_ctx *ctx, uint16_t port, struct rte_ether_addr *mac)
 {
 	const struct tp_opts *o = ctx->opt;
 	struct rte_eth_conf port_conf;
 	struct rte_eth_dev_info dev_info;
 	struct rte_eth_txconf txconf;
-	uint16_t port = ctx->port, nb_rxd = o->rxd, nb_txd = o->txd;
+	uint16_t nb_rxd = o->rxd, nb_txd = o->txd;
 	int socket = rte_eth_dev_socket_id(port);
 	int ret;
 
@@ -84,9 +84,11 @@ port_init(struct tp_ctx *ctx)
 	ret = rte_eth_dev_start(port);
 	if (ret < 0)
 		goto fail;
-	ret = rte_eth_macaddr_get(port, &ctx->mac);
-	if (ret != 0)
-		goto fail;
+	if (mac != NULL) {
+		ret = rte_eth_macaddr_get(port, mac);
+		if (ret != 0)
+			goto fail;
+	}
 	/* As dpdk-testpmd: see every frame on the wire, not just ours. */
 	ret = rte_eth_promiscuous_enable(port);
 	if (ret != 0 && ret != -ENOTSUP)
@@ -98,8 +100,8 @@ fail:
 	return ret;
 }
 
-static int
-raw_setup(struct tp_ctx *ctx)
+int
+tp_raw_setup(struct tp_ctx *ctx)
 {
 	memset(&raw, 0, sizeof(raw));
 	/* No private area: raw modes keep no per-packet state. */
@@ -110,11 +112,11 @@ raw_setup(struct tp_ctx *ctx)
 			ctx->opt->nb_mbufs, pst_errormsg());
 		return -1;
 	}
-	return port_init(ctx) == 0 ? 0 : -1;
+	return tp_port_init(ctx, ctx->port, &ctx->mac) == 0 ? 0 : -1;
 }
 
-static void
-raw_teardown(struct tp_ctx *ctx)
+void
+tp_raw_teardown(struct tp_ctx *ctx)
 {
 	if (ctx->mp == NULL)
 		return;
@@ -246,7 +248,7 @@ txonly_setup(struct tp_ctx *ctx)
 {
 	uint16_t room;
 
-	if (raw_setup(ctx) != 0)
+	if (tp_raw_setup(ctx) != 0)
 		return -1;
 	room = rte_pktmbuf_data_room_size(ctx->mp) - RTE_PKTMBUF_HEADROOM;
 	if (ctx->opt->txonly_len > room) {
@@ -293,27 +295,27 @@ raw_json(const struct tp_ctx *ctx, FILE *f)
 
 const struct tp_engine tp_engine_io = {
 	.name = "io",
-	.setup = raw_setup,
+	.setup = tp_raw_setup,
 	.poll = io_poll,
 	.json = raw_json,
-	.teardown = raw_teardown,
+	.teardown = tp_raw_teardown,
 };
 
 const struct tp_engine tp_engine_macswap = {
 	.name = "macswap",
-	.setup = raw_setup,
+	.setup = tp_raw_setup,
 	.poll = macswap_poll,
 	.json = raw_json,
-	.teardown = raw_teardown,
+	.teardown = tp_raw_teardown,
 };
 
 const struct tp_engine tp_engine_rxonly = {
 	.name = "rxonly",
-	.setup = raw_setup,
+	.setup = tp_raw_setup,
 	.poll = rxonly_poll,
 	.summary = rxonly_summary,
 	.json = raw_json,
-	.teardown = raw_teardown,
+	.teardown = tp_raw_teardown,
 };
 
 const struct tp_engine tp_engine_txonly = {
@@ -321,5 +323,5 @@ const struct tp_engine tp_engine_txonly = {
 	.setup = txonly_setup,
 	.poll = txonly_poll,
 	.json = raw_json,
-	.teardown = raw_teardown,
+	.teardown = tp_raw_teardown,
 };

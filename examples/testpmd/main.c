@@ -7,6 +7,8 @@
  * what the port does with pool-backed mbufs. Stack modes (icmpecho, tcp-echo,
  * tcp-sink, tcp-client) run paste's TCP/IP stack on the port, to show TCP
  * payload arriving in place in the pool and being persisted there.
+ * The log mode forwards between two ports and records every frame durably
+ * before it leaves (fwd_log.c, doc/testpmd.md).
  *
  *   paste-testpmd EAL-args -- [--forward-mode=MODE] [--stats-period N]
  *       [--pool-file F] [--pool-bufs N] [--persist auto|flush|msync|fence]
@@ -16,6 +18,7 @@
  *       [--tcp-port P] [--connect A.B.C.D:P] [--client-bytes N]
  *       [--no-persist] [--keep] [--fault k=v[,k=v...]] [--busy-poll]
  *       [--max-time S] [--txonly-dst-mac MAC] [--txonly-len B] [--json F]
+ *       [--peer-port N] [--log-segments N] [--log-filter k=v,...] [--log-discard]
  *       [-a|--auto-start]
  *
  * Exit status: 0 success, 1 run-time failure (no port, refused pool file,
@@ -57,6 +60,7 @@ static const struct tp_engine *const engines[TP_MODE_MAX] = {
 	[TP_MODE_TCP_ECHO] = &tp_engine_tcp_echo,
 	[TP_MODE_TCP_SINK] = &tp_engine_tcp_sink,
 	[TP_MODE_TCP_CLIENT] = &tp_engine_tcp_client,
+	[TP_MODE_LOG] = &tp_engine_log,
 };
 
 static void
@@ -64,7 +68,7 @@ usage(const char *prog)
 {
 	printf("usage: %s EAL-args -- [options]\n"
 	       "  --forward-mode=MODE  io, macswap, rxonly, txonly, icmpecho, tcp-echo,\n"
-	       "                       tcp-sink or tcp-client (default io)\n"
+	       "                       tcp-sink, tcp-client or log (default io)\n"
 	       "  --stats-period N     seconds between statistics blocks (default 0: final only)\n"
 	       "  --pool-file F        pool file, opened or created\n"
 	       "                       (default /dev/shm/paste-testpmd-<pid>.pool, removed at exit)\n"
@@ -88,6 +92,13 @@ usage(const char *prog)
 	       "  --max-time S         stop after S seconds\n"
 	       "  --txonly-dst-mac MAC txonly destination (default 02:00:00:00:00:01)\n"
 	       "  --txonly-len B       txonly frame length (default 64, 42..1514)\n"
+	       "  --peer-port N        log: the second port; frames go --port <-> --peer-port\n"
+	       "  --log-segments N     log: ring of N segments (default 64); when full the\n"
+	       "                       oldest segment's frames are released\n"
+	       "  --log-filter k=v,... log: record only frames with ethertype=0xHHHH,\n"
+	       "                       proto=N (IPv4 protocol), port=N (TCP/UDP either way);\n"
+	       "                       all frames are forwarded\n"
+	       "  --log-discard        log: drop the pool file's previous log first\n"
 	       "  --json F             write the final statistics as JSON\n"
 	       "  -a, --auto-start     accepted for testpmd compatibility\n",
 	       prog, TP_MAX_BURST);
@@ -256,6 +267,67 @@ out:
 	return ret;
 }
 
+/* An EtherType, in hex (0x86dd) as usually written, or decimal. */
+static int
+parse_ethertype(const char *s, uint16_t *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno != 0 || end == s || *end != '\0' || v > UINT16_MAX || s[0] == '-')
+		return bad_value("log-filter ethertype", s, "0x0000..0xffff");
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* --log-filter ethertype=0x0800,proto=17,port=53: any subset. */
+static int
+parse_log_filter(const char *s, struct tp_log_filter *f)
+{
+	char *copy, *tok, *save = NULL, *eq;
+	uint16_t v;
+	int ret = -1;
+
+	copy = strdup(s);
+	if (copy == NULL)
+		return bad_value("log-filter", s, "k=v[,k=v...]");
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		eq = strchr(tok, '=');
+		if (eq == NULL) {
+			bad_value("log-filter", tok, "k=v");
+			goto out;
+		}
+		*eq++ = '\0';
+		if (strcmp(tok, "ethertype") == 0) {
+			if (parse_ethertype(eq, &v) != 0)
+				goto out;
+			f->ethertype = v;
+			f->has_ethertype = 1;
+		} else if (strcmp(tok, "proto") == 0) {
+			if (parse_u16("log-filter proto", eq, 0, 255, &v) != 0)
+				goto out;
+			f->proto = (uint8_t)v;
+			f->has_proto = 1;
+		} else if (strcmp(tok, "port") == 0) {
+			if (parse_u16("log-filter port", eq, 0, UINT16_MAX, &v) != 0)
+				goto out;
+			f->l4_port = v;
+			f->has_l4_port = 1;
+		} else {
+			fprintf(stderr, "%s: unknown --log-filter key '%s' (ethertype, proto, "
+				"port)\n", TP_PROG, tok);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
 static int
 parse_mode(const char *s, enum tp_mode *mode)
 {
@@ -267,7 +339,8 @@ parse_mode(const char *s, enum tp_mode *mode)
 			return 0;
 		}
 	return bad_value("forward-mode", s,
-			 "io, macswap, rxonly, txonly, icmpecho, tcp-echo, tcp-sink or tcp-client");
+			 "io, macswap, rxonly, txonly, icmpecho, tcp-echo, tcp-sink, tcp-client "
+			 "or log");
 }
 
 enum {
@@ -275,7 +348,8 @@ enum {
 	OPT_NB_MBUFS, OPT_RXD, OPT_TXD, OPT_BURST, OPT_PORT, OPT_IP, OPT_GATEWAY,
 	OPT_PEER_MAC, OPT_PEER_IP, OPT_TCP_PORT, OPT_CONNECT, OPT_CLIENT_BYTES,
 	OPT_NO_PERSIST, OPT_KEEP, OPT_FAULT, OPT_BUSY_POLL, OPT_MAX_TIME,
-	OPT_TXONLY_DST_MAC, OPT_TXONLY_LEN, OPT_JSON,
+	OPT_TXONLY_DST_MAC, OPT_TXONLY_LEN, OPT_JSON, OPT_PEER_PORT, OPT_LOG_SEGMENTS,
+	OPT_LOG_FILTER, OPT_LOG_DISCARD,
 };
 
 /* One option with its value (NULL for flags) into @o.
@@ -344,6 +418,16 @@ parse_option(int opt, const char *arg, struct tp_opts *o)
 	case OPT_JSON:
 		o->json = arg;
 		return 0;
+	case OPT_PEER_PORT:
+		o->has_peer_port = 1;
+		return parse_u16("peer-port", arg, 0, UINT16_MAX - 1, &o->peer_port);
+	case OPT_LOG_SEGMENTS:
+		return parse_u32("log-segments", arg, 1, UINT32_MAX, &o->log_segments);
+	case OPT_LOG_FILTER:
+		return parse_log_filter(arg, &o->log_filter);
+	case OPT_LOG_DISCARD:
+		o->log_discard = 1;
+		return 0;
 	case 'a':
 		/* Forwarding always starts at once. */
 		return 0;
@@ -367,6 +451,16 @@ check_opts(const struct tp_opts *o)
 	if (o->mode == TP_MODE_TCP_CLIENT && !o->has_connect) {
 		fprintf(stderr, "%s: --forward-mode=tcp-client needs --connect A.B.C.D:PORT\n",
 			TP_PROG);
+		return -1;
+	}
+	if (o->mode == TP_MODE_LOG && (!o->has_peer_port || o->peer_port == o->port)) {
+		fprintf(stderr, "%s: --forward-mode=log needs --peer-port N, another port "
+			"than --port\n", TP_PROG);
+		return -1;
+	}
+	if (o->mode == TP_MODE_LOG && o->pool_file_is_default) {
+		fprintf(stderr, "%s: --forward-mode=log needs --pool-file (the log lives "
+			"there, for paste-pcap)\n", TP_PROG);
 		return -1;
 	}
 	if (o->has_peer_ip != o->has_peer_mac) {
@@ -419,6 +513,10 @@ parse_args(int argc, char **argv, struct tp_opts *o)
 		{ "txonly-dst-mac", required_argument, NULL, OPT_TXONLY_DST_MAC },
 		{ "txonly-len", required_argument, NULL, OPT_TXONLY_LEN },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "peer-port", required_argument, NULL, OPT_PEER_PORT },
+		{ "log-segments", required_argument, NULL, OPT_LOG_SEGMENTS },
+		{ "log-filter", required_argument, NULL, OPT_LOG_FILTER },
+		{ "log-discard", no_argument, NULL, OPT_LOG_DISCARD },
 		{ "auto-start", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -626,6 +724,7 @@ main(int argc, char **argv)
 	struct tp_opts o = {
 		.mode = TP_MODE_IO,
 		.pool_bufs = 65536,
+		.log_segments = 64,
 		.persist = PST_PERSIST_AUTO,
 		.nb_mbufs = 4096,
 		.rxd = 1024,

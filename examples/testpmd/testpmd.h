@@ -28,6 +28,7 @@ enum tp_mode {
 	TP_MODE_TCP_ECHO,
 	TP_MODE_TCP_SINK,
 	TP_MODE_TCP_CLIENT,
+	TP_MODE_LOG,
 	TP_MODE_MAX,
 };
 
@@ -37,6 +38,14 @@ enum tp_end {
 	TP_END_SIGNAL,  /* SIGINT or SIGTERM */
 	TP_END_TIME,    /* --max-time elapsed */
 	TP_END_ERROR,   /* the poll failed */
+};
+
+/* log mode: which frames are recorded (all when nothing is set). */
+struct tp_log_filter {
+	int has_ethertype, has_proto, has_l4_port;
+	uint16_t ethertype;
+	uint8_t proto;
+	uint16_t l4_port;
 };
 
 /* Command line, after the EAL arguments. Addresses are in host order. */
@@ -68,6 +77,12 @@ struct tp_opts {
 	struct rte_ether_addr txonly_dst;
 	uint16_t txonly_len;
 	const char *json;
+	/* log mode */
+	int has_peer_port;
+	uint16_t peer_port;
+	uint32_t log_segments;
+	struct tp_log_filter log_filter;
+	int log_discard;
 };
 
 /* What the engines share with main.c and stats.c. */
@@ -111,6 +126,14 @@ extern const struct tp_engine tp_engine_io, tp_engine_macswap,
 	tp_engine_rxonly, tp_engine_txonly;
 extern const struct tp_engine tp_engine_icmpecho, tp_engine_tcp_echo,
 	tp_engine_tcp_sink, tp_engine_tcp_client;
+extern const struct tp_engine tp_engine_log;
+
+/* fwd_raw.c, shared with fwd_log.c: the pool's mempool and ctx->port
+ * (tp_raw_setup), one more port on the same mempool (tp_port_init; @mac
+ * may be NULL), and stopping ctx->port before the pool goes. */
+int tp_raw_setup(struct tp_ctx *ctx);
+int tp_port_init(struct tp_ctx *ctx, uint16_t port, struct rte_ether_addr *mac);
+void tp_raw_teardown(struct tp_ctx *ctx);
 
 /* Counters kept between two statistics blocks. */
 struct tp_stats {
