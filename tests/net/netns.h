@@ -81,6 +81,11 @@ tb_up(struct testbed *tb, const char *tag)
 	snprintf(tb->ns_linux, sizeof(tb->ns_linux), "%s%dl", tag, (int)getpid());
 	snprintf(tb->if_paste, sizeof(tb->if_paste), "v%dp", (int)getpid() % 1000000);
 	snprintf(tb->if_linux, sizeof(tb->if_linux), "v%dl", (int)getpid() % 1000000);
+	/* A run killed with SIGKILL could not remove its namespaces: remove
+	 * those of this tag whose process is gone. */
+	tb_sh("for ns in $(ip netns list | awk '{print $1}'); do case $ns in %s[0-9]*[pl]) "
+	      "pid=${ns#%s}; pid=${pid%%?}; kill -0 $pid 2>/dev/null || ip netns del $ns;; "
+	      "esac; done", tag, tag);
 	tb_current = tb;
 	atexit(tb_down);
 	tb->up = 1;
