@@ -1162,59 +1162,97 @@ struct walk {
 	int err;
 };
 
+/* The keys a subtree may hold: lo <= key < hi; a NULL bound is open (the
+ * leftmost and rightmost paths of the tree). */
+struct bounds {
+	const uint8_t *lo, *hi;
+	uint16_t lo_len, hi_len;
+};
+
 static int
-walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
-	  unsigned int level, const uint8_t *lo, uint16_t lo_len,
-	  const uint8_t *hi, uint16_t hi_len, unsigned int depth)
+in_bounds(const struct bounds *b, const uint8_t *key, uint16_t key_len)
 {
-	const struct kvb_node *nd;
-	size_t off;
+	return (b->lo == NULL ||
+		kvi_key_cmp(key, key_len, b->lo, b->lo_len) >= 0) &&
+	       (b->hi == NULL ||
+		kvi_key_cmp(key, key_len, b->hi, b->hi_len) < 0);
+}
+
+/* Bytes of entry @i of a node, 0 if the entry's own header is not sane. */
+static size_t
+ent_bytes_checked(const struct kvb_node *nd, unsigned int i)
+{
+	if (nd->level == 0) {
+		const struct kvb_leaf_ent *e =
+			(const struct kvb_leaf_ent *)ent_at(nd, i);
+
+		if (e->key_len == 0 || e->key_len > KV_KEY_MAX ||
+		    (e->flags & ~KVB_F_OVF) != 0)
+			return 0;
+		return leaf_ent_bytes(e);
+	} else {
+		const struct kvb_inner_ent *e =
+			(const struct kvb_inner_ent *)ent_at(nd, i);
+
+		/* Only the first entry has no separator. */
+		if ((i == 0) != (e->key_len == 0) || e->key_len > KV_KEY_MAX)
+			return 0;
+		return inner_ent_size(e->key_len);
+	}
+}
+
+/* The entries follow the slot array back to back, in slot order, and end
+ * where the node does: no entry overlaps another or runs past the node. */
+static int
+node_layout_check(const struct kvb_node *nd)
+{
+	size_t off = kvi_align8(KVB_HDR + 2 * (size_t)nd->count);
 	unsigned int i;
 
-	if (wk->verify) {
-		if (index >= t->buf_count || index == t->sb || depth >= KVB_MAX_HEIGHT ||
-		    t->seen[index])
-			return -EIO;
-		t->seen[index] = 1;
-		nd = node(t, index);
-		if (nd->magic != KVB_MAGIC_NODE || nd->used < KVB_HDR ||
-		    nd->used > t->buf_size || nd->crc != crc ||
-		    node_crc(nd) != crc || nd->level != level ||
-		    nd->kind != (level == 0 ? KVB_LEAF : KVB_INNER) ||
-		    nd->count == 0)
-			return -EIO;
-		off = kvi_align8(KVB_HDR + 2 * (size_t)nd->count);
-		for (i = 0; i < nd->count; i++) {
-			size_t sz;
+	for (i = 0; i < nd->count; i++) {
+		size_t sz;
 
-			if (nd->slot[i] != off || off + 16 > nd->used)
-				return -EIO;
-			if (level == 0) {
-				const struct kvb_leaf_ent *e =
-					(const struct kvb_leaf_ent *)ent_at(nd, i);
-
-				if (e->key_len == 0 || e->key_len > KV_KEY_MAX ||
-				    (e->flags & ~KVB_F_OVF) != 0)
-					return -EIO;
-				sz = leaf_ent_bytes(e);
-			} else {
-				const struct kvb_inner_ent *e =
-					(const struct kvb_inner_ent *)ent_at(nd, i);
-
-				if ((i == 0) != (e->key_len == 0) ||
-				    e->key_len > KV_KEY_MAX)
-					return -EIO;
-				sz = inner_ent_size(e->key_len);
-			}
-			off += sz;
-			if (off > nd->used)
-				return -EIO;
-		}
-		if (off != nd->used)
+		if (nd->slot[i] != off || off + 16 > nd->used)
 			return -EIO;
-	} else {
-		nd = node(t, index);
+		sz = ent_bytes_checked(nd, i);
+		if (sz == 0)
+			return -EIO;
+		off += sz;
+		if (off > nd->used)
+			return -EIO;
 	}
+	return off == nd->used ? 0 : -EIO;
+}
+
+/* Before anything in a node is trusted: the reference names a buffer of
+ * the pool other than the superblock, visited once only (t->seen), no
+ * deeper than a tree grows, and the node there is the one referenced
+ * (magic, CRC, level, kind) with a sane layout. */
+static int
+node_verify(struct kv_index *t, struct kvb_ref ref, unsigned int level,
+	    unsigned int depth)
+{
+	const struct kvb_node *nd;
+
+	if (ref.index >= t->buf_count || ref.index == t->sb ||
+	    depth >= KVB_MAX_HEIGHT || t->seen[ref.index])
+		return -EIO;
+	t->seen[ref.index] = 1;
+	nd = node(t, ref.index);
+	if (nd->magic != KVB_MAGIC_NODE || nd->used < KVB_HDR ||
+	    nd->used > t->buf_size || nd->crc != ref.crc ||
+	    node_crc(nd) != ref.crc || nd->level != level ||
+	    nd->kind != (level == 0 ? KVB_LEAF : KVB_INNER) ||
+	    nd->count == 0)
+		return -EIO;
+	return node_layout_check(nd);
+}
+
+/* An own buffer of the tree, node or overflow block: count it, report it,
+ * and mark it referenced (recovery) or superseded (flushall). */
+static int
+walk_own(struct kv_index *t, struct walk *wk, uint32_t index)
+{
 	wk->owned++;
 	if (wk->on_owned != NULL)
 		wk->on_owned(wk->arg, whole(t, index));
@@ -1222,120 +1260,172 @@ walk_node(struct kv_index *t, struct walk *wk, uint32_t index, uint32_t crc,
 		kvi_referenced_add(&t->referenced, index);
 	if (wk->supersede && supersede(t, index) != 0)
 		return -ENOMEM;
+	return 0;
+}
 
-	for (i = 0; i < nd->count; i++) {
-		const uint8_t *key, *nkey = hi;
-		uint16_t klen, nklen = hi_len;
-		int ret;
+/* Verify mode, leaf entry @i: within the leaf's bounds, above the entry
+ * before it, its overflow chain whole, its value passing the caller's
+ * check. */
+static int
+leaf_ent_verify(struct kv_index *t, struct walk *wk, const struct kvb_node *nd,
+		unsigned int i, const struct bounds *b)
+{
+	const struct kvb_leaf_ent *e =
+		(const struct kvb_leaf_ent *)ent_at(nd, i);
+	const uint8_t *key = leaf_ent_key(e);
+	const struct kv_value *v;
 
-		if (level == 0) {
-			const struct kvb_leaf_ent *e =
-				(const struct kvb_leaf_ent *)ent_at(nd, i);
+	if (!in_bounds(b, key, e->key_len))
+		return -EIO;
+	if (i > 0) {
+		const struct kvb_leaf_ent *pe =
+			(const struct kvb_leaf_ent *)ent_at(nd, i - 1);
 
-			key = leaf_ent_key(e);
-			klen = e->key_len;
-			if (wk->verify) {
-				if ((lo != NULL &&
-				     kvi_key_cmp(key, klen, lo, lo_len) < 0) ||
-				    (hi != NULL &&
-				     kvi_key_cmp(key, klen, hi, hi_len) >= 0))
-					return -EIO;
-				if (i > 0) {
-					const struct kvb_leaf_ent *pe =
-						(const struct kvb_leaf_ent *)ent_at(nd, i - 1);
+		if (kvi_key_cmp(leaf_ent_key(pe), pe->key_len,
+				key, e->key_len) >= 0)
+			return -EIO;
+	}
+	if ((e->flags & KVB_F_OVF) &&
+	    ovf_check(t, *(const struct kvb_ref *)(e + 1), e->n, t->seen) != 0)
+		return -EIO;
+	if (wk->check == NULL)
+		return 0;
+	v = leaf_ent_value(t, e, 0);
+	if (v == NULL)
+		return -ENOMEM;
+	return wk->check(wk->arg, key, e->key_len, v) ? 0 : -EIO;
+}
 
-					if (kvi_key_cmp(leaf_ent_key(pe), pe->key_len,
-							key, klen) >= 0)
-						return -EIO;
-				}
-				if ((e->flags & KVB_F_OVF) &&
-				    ovf_check(t, *(const struct kvb_ref *)(e + 1),
-					      e->n, t->seen) != 0)
-					return -EIO;
-				if (wk->check != NULL) {
-					const struct kv_value *v = leaf_ent_value(t, e, 0);
+/* Recovery and flushall, leaf entry: its overflow blocks are own buffers
+ * like the nodes; the buffers of its value are referenced (recovery) or no
+ * longer (flushall); then the value is reported. */
+static int
+leaf_ent_report(struct kv_index *t, struct walk *wk,
+		const struct kvb_leaf_ent *e)
+{
+	const struct kv_value *v;
+	uint16_t k;
+	int ret;
 
-					if (v == NULL)
-						return -ENOMEM;
-					if (!wk->check(wk->arg, key, klen, v))
-						return -EIO;
-				}
-			} else {
-				const struct kv_value *v;
-				uint16_t k;
+	if (e->flags & KVB_F_OVF) {
+		uint32_t b = ((const struct kvb_ref *)(e + 1))->index;
 
-				if (e->flags & KVB_F_OVF) {
-					const struct kvb_ref *ref =
-						(const struct kvb_ref *)(e + 1);
-					uint32_t b = ref->index;
-
-					while (b != KVB_NONE) {
-						wk->owned++;
-						if (wk->on_owned != NULL)
-							wk->on_owned(wk->arg, whole(t, b));
-						if (wk->recover)
-							kvi_referenced_add(&t->referenced, b);
-						if (wk->supersede &&
-						    supersede(t, b) != 0)
-							return -ENOMEM;
-						b = ((const struct kvb_ovf *)bufp(t, b))->next;
-					}
-				}
-				v = leaf_ent_value(t, e, 0);
-				if (v == NULL)
-					return -ENOMEM;
-				if (wk->supersede) {
-					kvi_referenced_remove_value(&t->referenced, v);
-				} else if (wk->recover) {
-					for (k = 0; k < v->n; k++)
-						kvi_referenced_add(&t->referenced,
-							      pst_name_index(v->names[k]));
-				}
-				if (wk->on_value != NULL)
-					wk->on_value(wk->arg, key, klen, v);
-			}
-			wk->entries++;
-			continue;
-		}
-		{
-			const struct kvb_inner_ent *e =
-				(const struct kvb_inner_ent *)ent_at(nd, i);
-			const uint8_t *clo = lo;
-			uint16_t clo_len = lo_len;
-
-			if (i > 0) {
-				clo = inner_ent_key(e);
-				clo_len = e->key_len;
-				if (wk->verify &&
-				    ((lo != NULL &&
-				      kvi_key_cmp(clo, clo_len, lo, lo_len) < 0) ||
-				     (hi != NULL &&
-				      kvi_key_cmp(clo, clo_len, hi, hi_len) >= 0)))
-					return -EIO;
-			}
-			if (i + 1 < nd->count) {
-				const struct kvb_inner_ent *ne =
-					(const struct kvb_inner_ent *)ent_at(nd, i + 1);
-
-				nkey = inner_ent_key(ne);
-				nklen = ne->key_len;
-				if (wk->verify && i > 0 &&
-				    kvi_key_cmp(clo, clo_len, nkey, nklen) >= 0)
-					return -EIO;
-			}
-			ret = walk_node(t, wk, e->child, e->child_crc, level - 1,
-					clo, clo_len, nkey, nklen, depth + 1);
+		while (b != KVB_NONE) {
+			ret = walk_own(t, wk, b);
 			if (ret != 0)
 				return ret;
+			b = ((const struct kvb_ovf *)bufp(t, b))->next;
 		}
 	}
+	v = leaf_ent_value(t, e, 0);
+	if (v == NULL)
+		return -ENOMEM;
+	if (wk->supersede) {
+		kvi_referenced_remove_value(&t->referenced, v);
+	} else if (wk->recover) {
+		for (k = 0; k < v->n; k++)
+			kvi_referenced_add(&t->referenced,
+					   pst_name_index(v->names[k]));
+	}
+	if (wk->on_value != NULL)
+		wk->on_value(wk->arg, leaf_ent_key(e), e->key_len, v);
 	return 0;
+}
+
+static int
+walk_leaf(struct kv_index *t, struct walk *wk, const struct kvb_node *nd,
+	  const struct bounds *b)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nd->count; i++) {
+		if (wk->verify)
+			ret = leaf_ent_verify(t, wk, nd, i, b);
+		else
+			ret = leaf_ent_report(t, wk,
+				(const struct kvb_leaf_ent *)ent_at(nd, i));
+		if (ret != 0)
+			return ret;
+		wk->entries++;
+	}
+	return 0;
+}
+
+static int walk_node(struct kv_index *t, struct walk *wk, struct kvb_ref ref,
+		     unsigned int level, const struct bounds *b,
+		     unsigned int depth);
+
+/* Inner node at @level: child i holds the keys from separator i (the
+ * node's lower bound for child 0) up to separator i+1 (the node's upper
+ * bound for the last child). Verify mode checks each separator against the
+ * node's bounds and the next one before descending, so every child is
+ * walked with bounds that nest in its parent's. */
+static int
+walk_inner(struct kv_index *t, struct walk *wk, const struct kvb_node *nd,
+	   unsigned int level, const struct bounds *b, unsigned int depth)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nd->count; i++) {
+		const struct kvb_inner_ent *e =
+			(const struct kvb_inner_ent *)ent_at(nd, i);
+		struct kvb_ref child = { e->child, e->child_crc };
+		struct bounds cb = *b;
+
+		if (i > 0) {
+			cb.lo = inner_ent_key(e);
+			cb.lo_len = e->key_len;
+			if (wk->verify && !in_bounds(b, cb.lo, cb.lo_len))
+				return -EIO;
+		}
+		if (i + 1 < nd->count) {
+			const struct kvb_inner_ent *ne =
+				(const struct kvb_inner_ent *)ent_at(nd, i + 1);
+
+			cb.hi = inner_ent_key(ne);
+			cb.hi_len = ne->key_len;
+			if (wk->verify && i > 0 &&
+			    kvi_key_cmp(cb.lo, cb.lo_len,
+					cb.hi, cb.hi_len) >= 0)
+				return -EIO;
+		}
+		ret = walk_node(t, wk, child, level - 1, &cb, depth + 1);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* The subtree under @ref, whose keys must lie within @b. In verify mode
+ * nothing in a node is read before node_verify() has passed it. */
+static int
+walk_node(struct kv_index *t, struct walk *wk, struct kvb_ref ref,
+	  unsigned int level, const struct bounds *b, unsigned int depth)
+{
+	int ret;
+
+	if (wk->verify) {
+		ret = node_verify(t, ref, level, depth);
+		if (ret != 0)
+			return ret;
+	}
+	ret = walk_own(t, wk, ref.index);
+	if (ret != 0)
+		return ret;
+	if (level == 0)
+		return walk_leaf(t, wk, node(t, ref.index), b);
+	return walk_inner(t, wk, node(t, ref.index), level, b, depth);
 }
 
 static int
 walk_tree(struct kv_index *t, struct walk *wk, uint32_t root, uint32_t root_crc,
 	  uint32_t height)
 {
+	const struct bounds all = { NULL, NULL, 0, 0 };
+	struct kvb_ref ref = { root, root_crc };
+
 	wk->entries = 0;
 	wk->owned = 0;
 	if (wk->verify)
@@ -1344,7 +1434,7 @@ walk_tree(struct kv_index *t, struct walk *wk, uint32_t root, uint32_t root_crc,
 		return height == 0 ? 0 : -EIO;
 	if (height == 0 || height > KVB_MAX_HEIGHT)
 		return -EIO;
-	return walk_node(t, wk, root, root_crc, height - 1, NULL, 0, NULL, 0, 0);
+	return walk_node(t, wk, ref, height - 1, &all, 0);
 }
 
 static int
