@@ -25,6 +25,7 @@
 
 #include "netif_dpdk.h"
 #include "netns.h"
+#include "poll_child.h"
 #include "paste.h"
 #include "persist.h"
 #include "stack_internal.h"
@@ -84,23 +85,6 @@ stack_up(void)
 	if (stack == NULL)
 		print_error("stack: %s\n", pst_errormsg());
 	assert_non_null(stack);
-}
-
-/* Poll until @pid exits (or @timeout seconds); returns its exit status. */
-static int
-poll_child(pid_t pid, double timeout)
-{
-	double end = tb_now() + timeout;
-	int status;
-
-	while (tb_now() < end) {
-		pst_stack_poll(stack);
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
 }
 
 static void
@@ -267,7 +251,7 @@ test_names_survive_reopen(void **state)
 	(void)state;
 	assert_non_null(pst_tcp_listen(stack, 6001, keeper_accept, &k));
 	pid = tb_spawn_linux(&tb, peer_main, &p);
-	assert_int_equal(poll_child(pid, 30), 0);
+	assert_int_equal(tb_poll_child(stack, pid, 30), 0);
 	poll_for(0.2);
 	assert_true(k.fin);
 	assert_int_equal(k.bad, 0);
@@ -357,7 +341,7 @@ zc_exchange(uint16_t port)
 		zc_unkept = pst_name_make(lent, 0, 10);
 		assert_non_null(pst_tcp_listen(stack, port, zc_accept, &ok));
 		pid = tb_spawn_linux(&tb, peer_main, &p);
-		assert_int_equal(poll_child(pid, 30), 0); /* every byte, in order */
+		assert_int_equal(tb_poll_child(stack, pid, 30), 0); /* every byte, in order */
 		assert_int_equal(pst_pool_release(pool, lent), 0);
 	}
 	assert_true(ok);
@@ -481,7 +465,7 @@ test_send_resumes_after_stack_memory_ran_out(void **state)
 		pbuf_free(hoard[--n_hoard]);
 	/* Memory back: the next poll invites the retry; the peer must get
 	 * every byte (it waits 20 s at most). */
-	assert_int_equal(poll_child(pid, 30), 0);
+	assert_int_equal(tb_poll_child(stack, pid, 30), 0);
 	assert_int_equal(sv.retry, (long)sizeof(expect));
 	assert_true(sv.zero_len_calls >= 1);
 	assert_true(sv.blocked >= 1);
@@ -557,7 +541,7 @@ test_backpressure_slow_reader(void **state)
 	(void)state;
 	assert_non_null(pst_tcp_listen(stack, 6003, pump_accept, &pm));
 	pid = tb_spawn_linux(&tb, peer_main, &p);
-	assert_int_equal(poll_child(pid, 60), 0); /* every byte, in order */
+	assert_int_equal(tb_poll_child(stack, pid, 60), 0); /* every byte, in order */
 	assert_int_equal(pm.sent, BP_TOTAL);
 	assert_true(pm.eagain > 0);
 	assert_true(pm.sent_calls > 0);
@@ -606,7 +590,7 @@ test_reply_leaves_after_drain(void **state)
 	pst_pool_set_persist_hook(pool, &hook);
 	pst_netif_dpdk_set_tx_hook(stack->dev, ord_tx, &o);
 	pid = tb_spawn_linux(&tb, peer_main, &p);
-	i = (unsigned int)poll_child(pid, 30);
+	i = (unsigned int)tb_poll_child(stack, pid, 30);
 	pst_pool_set_persist_hook(pool, NULL);
 	pst_netif_dpdk_set_tx_hook(stack->dev, NULL, NULL);
 	assert_int_equal(i, 0);
@@ -763,7 +747,7 @@ test_errors(void **state)
 
 	/* A reset from the peer reaches the closed callback as -ECONNRESET. */
 	pid = tb_spawn_linux(&tb, peer_main, &p);
-	assert_int_equal(poll_child(pid, 30), 0);
+	assert_int_equal(tb_poll_child(stack, pid, 30), 0);
 	end = tb_now() + 5;
 	while (e.closed_err == 0 && tb_now() < end)
 		pst_stack_poll(stack);
@@ -1009,7 +993,7 @@ test_zero_window_until_release(void **state)
 	assert_int_equal(lwip_stats.tcp.drop, tcp_drops0);
 	/* Letting go reopens the window: everything arrives, intact. */
 	hoarder_let_go(&h);
-	assert_int_equal(poll_child(pid, 60), 0);
+	assert_int_equal(tb_poll_child(stack, pid, 60), 0);
 	assert_int_equal(h.bytes, WND_TOTAL);
 	assert_int_equal(h.bad, 0);
 	assert_true(h.fin);
@@ -1033,7 +1017,7 @@ test_abort_returns_held_buffers(void **state)
 	free0 = pool_free();
 	assert_non_null(pst_tcp_listen(stack, 6013, hoarder_accept, &h));
 	pid = tb_spawn_linux(&tb, peer_main, &p);
-	assert_int_equal(poll_child(pid, 30), 0);
+	assert_int_equal(tb_poll_child(stack, pid, 30), 0);
 	{
 		double end = tb_now() + 10;
 
@@ -1063,7 +1047,7 @@ test_trickle_costs_bytes(void **state)
 	pst_stack_stats(stack, &s0);
 	assert_non_null(pst_tcp_listen(stack, 6014, hoarder_accept, &h));
 	pid = tb_spawn_linux(&tb, peer_main, &p);
-	assert_int_equal(poll_child(pid, 60), 0);
+	assert_int_equal(tb_poll_child(stack, pid, 60), 0);
 	poll_for(0.3);
 	pst_stack_stats(stack, &s1);
 	print_message("  %zu bytes, %llu held segments gathered, pool free %llu -> %llu at FIN\n",
@@ -1151,7 +1135,7 @@ test_close_from_sent_callback(void **state)
 	free0 = pool_free();
 	assert_non_null(pst_tcp_listen(stack, 6015, closer_accept, NULL));
 	pid = tb_spawn_linux(&tb, closer_peer, NULL);
-	assert_int_equal(poll_child(pid, 60), 0);
+	assert_int_equal(tb_poll_child(stack, pid, 60), 0);
 	assert_pool_back(free0);
 }
 

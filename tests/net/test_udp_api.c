@@ -24,6 +24,7 @@
 
 #include "netif_dpdk.h"
 #include "netns.h"
+#include "poll_child.h"
 #include "paste.h"
 #include "persist.h"
 #include "stack_internal.h"
@@ -40,23 +41,6 @@ static struct testbed tb;
 static char pool_path[128];
 static struct pst_pool *pool;
 static struct pst_stack *stack;
-
-/* Poll until @pid exits (or @timeout seconds); returns its exit status. */
-static int
-poll_child(pid_t pid, double timeout)
-{
-	double end = tb_now() + timeout;
-	int status;
-
-	while (tb_now() < end) {
-		pst_stack_poll(stack);
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
 
 /* ---- connected socket, replies by name after the drain ------------------ */
 
@@ -154,7 +138,7 @@ test_connected_reply_by_name_after_drain(void **state)
 	pst_pool_set_persist_hook(pool, &hook);
 	pst_netif_dpdk_set_tx_hook(stack->dev, ord_tx, &o);
 	pid = tb_spawn_linux(&tb, peer_main, NULL);
-	i = (unsigned int)poll_child(pid, 60);
+	i = (unsigned int)tb_poll_child(stack, pid, 60);
 	pst_pool_set_persist_hook(pool, NULL);
 	pst_netif_dpdk_set_tx_hook(stack->dev, NULL, NULL);
 	assert_int_equal(i, 0);
