@@ -28,11 +28,11 @@ log_testbed() {
 	tb_up "$a"
 	tb_up "$b"
 	# Moving a veth end resets its link state and per-namespace settings.
-	ip -n "$b-paste" link set "$b-p" netns "$a-paste" || die "cannot move $b-p"
+	nsenter --net="/run/netns/$b-paste" ip link set "$b-p" netns "$a-paste" || die "cannot move $b-p"
 	tb_paste "$a" sysctl -qw "net.ipv6.conf.$b-p.disable_ipv6=1"
-	ip -n "$a-paste" link set "$b-p" up || die "cannot bring $b-p up"
-	ip -n "$b-linux" addr flush dev "$b-l"
-	ip -n "$b-linux" addr add "$LOG_RX_IP/$TB_PREFIX_LEN" dev "$b-l" ||
+	nsenter --net="/run/netns/$a-paste" ip link set "$b-p" up || die "cannot bring $b-p up"
+	nsenter --net="/run/netns/$b-linux" ip addr flush dev "$b-l"
+	nsenter --net="/run/netns/$b-linux" ip addr add "$LOG_RX_IP/$TB_PREFIX_LEN" dev "$b-l" ||
 		die "cannot address $b-l"
 }
 
