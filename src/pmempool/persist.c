@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,6 +11,7 @@
 
 #include "error.h"
 #include "persist.h"
+#include "persist_trace.h"
 
 static const char *const mode_names[] = {
 	[PST_PERSIST_AUTO] = "auto",
@@ -106,6 +108,8 @@ pst_persist_flush(struct pst_persist *p, const void *addr, size_t len)
 				len, addr);
 	if (p->hook.on_flush != NULL)
 		p->hook.on_flush(p->hook.ctx, addr, len);
+	if (p->trace != NULL)
+		pst_persist_trace_flushed(p->trace, p->map_base, (size_t)(lo - p->map_base), len);
 	p->flushes++;
 	p->bytes_flushed += len;
 	p->pending = 1;
@@ -176,11 +180,33 @@ pst_persist_drain(struct pst_persist *p)
 		return pst_fail(err, "drain of the pool failed (msync): %s", strerror(err));
 	}
 	p->drains++;
+	/* A trace that cannot be written says so in pst_errormsg() and
+	 * stops; the drain itself succeeded. */
+	if (p->trace != NULL && p->pending)
+		(void)pst_persist_trace_drained(p->trace, p->map_base, p->drains);
 	p->dirty_lo = p->dirty_hi = NULL;
 	p->pending = 0;
 	if (p->hook.on_drain != NULL)
 		p->hook.on_drain(p->hook.ctx);
 	return 0;
+}
+
+int
+pst_persist_trace_from_env(struct pst_persist *p)
+{
+	const char *path = getenv(PST_TRACE_ENV);
+
+	if (path == NULL || *path == '\0')
+		return 0;
+	p->trace = pst_persist_trace_start(path, p->map_base, p->map_len);
+	return p->trace != NULL ? 0 : -pst_errno;
+}
+
+void
+pst_persist_fini(struct pst_persist *p)
+{
+	pst_persist_trace_stop(p->trace);
+	p->trace = NULL;
 }
 
 void

@@ -20,6 +20,8 @@
 
 #include "paste_pool.h"
 
+struct pst_persist_trace;
+
 /* Observer of persistence events, for tests. Any callback may be NULL.
  * on_drain runs after a drain succeeded (what was flushed before it is
  * durable), never after a failed one. fail_drain is the fault injection
@@ -49,6 +51,7 @@ struct pst_persist {
 	uint64_t drain_failures;
 	uint64_t msyncs;
 	struct pst_persist_hook hook;
+	struct pst_persist_trace *trace; /* NULL unless PASTE_PERSIST_TRACE */
 };
 
 /* Resolve @mode for the mapping and reset counters. @is_pmem is libpmem's
@@ -70,6 +73,14 @@ int pst_persist_check_durable(enum pst_persist_mode mode, int is_pmem,
 /* 1 when the file open as @fd lives in RAM (tmpfs, ramfs): nothing in it
  * survives a power cut. 0 otherwise, or -errno of fstatfs. */
 int pst_persist_fs_volatile(int fd);
+
+/* Start a persistence trace (persist_trace.h) of @p's mapping when the
+ * environment variable PASTE_PERSIST_TRACE names a file. Returns 0 (also
+ * when it is unset) or -errno (EEXIST: the trace file exists). */
+int pst_persist_trace_from_env(struct pst_persist *p);
+
+/* Stop @p's trace, if any. */
+void pst_persist_fini(struct pst_persist *p);
 
 /* Write back [addr, addr+len); durable after the next drain.
  * Returns 0 or -EINVAL when the range leaves the mapping. */

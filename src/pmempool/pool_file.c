@@ -249,8 +249,11 @@ pst_pool_map(const struct pst_pool_config *cfg, int locked_fd)
 				      cfg->persist_unsafe, cfg->path) != 0)
 		goto fail;
 	pool->persist.delay_ns = cfg->drain_delay_ns;
+	if (pst_persist_trace_from_env(&pool->persist) != 0)
+		goto fail;
 	return pool;
 fail:
+	pst_persist_fini(&pool->persist);
 	if (locked_fd >= 0)
 		close(locked_fd);
 	if (pool->base != NULL)
@@ -449,6 +452,7 @@ pst_pool_close(struct pst_pool *pool)
 		pool->mempool_fini(pool);
 	if (pool->base != NULL) {
 		pst_persist_drain(&pool->persist);
+		pst_persist_fini(&pool->persist);
 		pmem_unmap(pool->base, pool->map_len);
 	}
 	pst_pool_state_fini(pool);

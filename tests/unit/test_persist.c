@@ -10,6 +10,7 @@
 #include <linux/magic.h>
 
 #include "persist.h"
+#include "persist_trace.h"
 
 #define POOL_COUNT 64u
 #define POOL_BUF 2176u
@@ -822,6 +823,123 @@ test_flush_refused_on_storage_file(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
+/* ---- persistence traces ------------------------------------------------------ */
+
+struct trace_line {
+	uint64_t off;
+	unsigned int kind;
+	const uint8_t *data;
+};
+
+/* The lines of the single drain record of the trace at @path. */
+static size_t
+trace_lines(const char *path, void **data, size_t map_len, struct trace_line *out,
+	    size_t max, uint64_t *drains)
+{
+	size_t size, n;
+	const uint8_t *d, *rec;
+	uint32_t magic, count;
+
+	assert_int_equal(tu_read_file(path, data, &size), 0);
+	d = *data;
+	assert_memory_equal(d, PST_TRACE_MAGIC, 8);
+	assert_int_equal(*(const uint64_t *)(d + 8), map_len);
+	rec = d + 24 + map_len;
+	assert_true(size >= 24 + map_len + 24);
+	memcpy(&magic, rec, 4);
+	memcpy(&count, rec + 4, 4);
+	memcpy(drains, rec + 8, 8);
+	assert_int_equal(magic, PST_TRACE_DRAIN_MAGIC);
+	/* Exactly one record: a drain with nothing flushed adds none. */
+	assert_int_equal(size, 24 + map_len + 24 + (size_t)count * (8 + PST_TRACE_LINE));
+	for (n = 0; n < count && n < max; n++) {
+		uint64_t tag;
+
+		memcpy(&tag, rec + 24 + n * (8 + PST_TRACE_LINE), 8);
+		out[n] = (struct trace_line){ tag & ~(uint64_t)(PST_TRACE_LINE - 1),
+					      (unsigned int)(tag & (PST_TRACE_LINE - 1)),
+					      rec + 24 + n * (8 + PST_TRACE_LINE) + 8 };
+	}
+	return count;
+}
+
+static const struct trace_line *
+find_line(const struct trace_line *l, size_t n, uint64_t off, unsigned int kind)
+{
+	for (size_t i = 0; i < n; i++)
+		if (l[i].off == off && l[i].kind == kind)
+			return &l[i];
+	return NULL;
+}
+
+/* PASTE_PERSIST_TRACE: a flushed line is DURABLE with its value at the
+ * flush, a line stored after its flush is MAYBE too with its live value,
+ * a stored but never flushed line is MAYBE only, untouched lines are
+ * absent; the drain number is recorded; an existing trace is refused. */
+static void
+test_trace_records_lines(void **state)
+{
+	char path[PATH_MAX], path2[PATH_MAX], tpath[PATH_MAX];
+	struct trace_line l[16];
+	struct pst_pool_info info;
+	const struct trace_line *x;
+	struct pst_pool *p;
+	void *data = NULL;
+	uint64_t drains, a, b, c;
+	size_t n;
+	char *base;
+
+	(void)state;
+	p = tu_must_create(tu_path(path, sizeof(path), "trace"), POOL_BUF, POOL_COUNT,
+			   PST_PERSIST_FLUSH);
+	tu_close(p);
+	tu_path(tpath, sizeof(tpath), "trace.trc");
+	unlink(tpath);
+	setenv(PST_TRACE_ENV, tpath, 1);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	/* Another pool traced into the same file: refused, not overwritten. */
+	assert_null(tu_create(tu_path(path2, sizeof(path2), "trace2"), POOL_BUF,
+			      POOL_COUNT, PST_PERSIST_FLUSH));
+	assert_int_equal(pst_errno, EEXIST);
+	assert_false(tu_exists(path2));
+	unsetenv(PST_TRACE_ENV);
+	info = tu_info(p);
+	base = info.base;
+	a = (uint64_t)((char *)pst_pool_buf_addr(p, 1) - base);
+	b = (uint64_t)((char *)pst_pool_buf_addr(p, 2) - base);
+	c = (uint64_t)((char *)pst_pool_buf_addr(p, 3) - base);
+	assert_int_equal(pst_pool_drain(p), 0);    /* nothing flushed: no record */
+	memset(base + a, 0x11, 64);
+	assert_int_equal(pst_pool_flush(p, base + a, 64), 0);
+	memset(base + b, 0x22, 8);                 /* never flushed */
+	memset(base + c, 0x33, 64);
+	assert_int_equal(pst_pool_flush(p, base + c, 64), 0);
+	memset(base + c, 0x44, 8);                 /* after its flush */
+	assert_int_equal(pst_pool_drain(p), 0);
+	tu_close(p);
+
+	n = trace_lines(tpath, &data, info.file_size, l, 16, &drains);
+	assert_int_equal(drains, 2);
+	assert_int_equal(n, 4);
+	x = find_line(l, n, a, PST_TRACE_DURABLE);
+	assert_non_null(x);
+	assert_int_equal(x->data[63], 0x11);
+	assert_null(find_line(l, n, a, PST_TRACE_MAYBE));
+	x = find_line(l, n, b, PST_TRACE_MAYBE);
+	assert_non_null(x);
+	assert_int_equal(x->data[0], 0x22);
+	assert_int_equal(x->data[8], 0);
+	x = find_line(l, n, c, PST_TRACE_DURABLE);
+	assert_non_null(x);
+	assert_int_equal(x->data[0], 0x33);
+	x = find_line(l, n, c, PST_TRACE_MAYBE);
+	assert_non_null(x);
+	assert_int_equal(x->data[0], 0x44);
+	assert_int_equal(x->data[8], 0x33);
+	free(data);
+	assert_int_equal(unlink(tpath), 0);
+}
+
 /* tmpfs: flush is the NVMM emulation, allowed; the pool says it is in RAM. */
 static void
 test_flush_allowed_on_tmpfs(void **state)
@@ -876,6 +994,7 @@ main(void)
 		T(test_failed_drain_msync_mode),
 		T(test_flush_refused_on_storage_file),
 		T(test_flush_allowed_on_tmpfs),
+		T(test_trace_records_lines),
 		T(test_check_durable_table),
 	};
 #undef T
