@@ -1,0 +1,210 @@
+#!/usr/bin/python3
+"""Client side of the whole-server power-loss test (tests/kvs/test_kvs_power.sh).
+
+  power_client.py run HOST PORT OPLOG --ops N --keys K --seed S [--depth D]
+                                      [--seconds T]
+      One connection sends N operations (SET of new values, overwrites, DEL,
+      MSET; every value distinct, 1 B to 5 KiB) in pipelined windows of D
+      and writes OPLOG: one line per key-level operation, in the order the
+      server executes them, "i kind key id t_send t_ack" (kind S or D; an
+      MSET is one line per key; CLOCK_MONOTONIC ns: t_send taken before the
+      window is sent, t_ack after its reply was read; -1: no reply).
+  power_client.py check HOST PORT OPLOG T_HI --keys K
+      Reads every key back and checks the recovered store against a power
+      loss no later than T_HI (CLOCK_MONOTONIC ns, from kvs_trace_images):
+      it must be the state after a prefix of OPLOG that holds every
+      operation acknowledged before T_HI and none sent after it; every value
+      byte-identical to one sent for its key; DBSIZE equal to the keys
+      found. Prints "check: ok prefix P of [LO, HI] keys K" or the first
+      difference, and exits 1 on a failure.
+  power_client.py scribble HOST PORT N
+      SETs N other keys of 2000 bytes each (taking free buffers, so that a
+      buffer both free and named by the index would be overwritten), then
+      DELs them.
+"""
+import hashlib
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kvs_client import Resp  # noqa: E402
+
+
+def key_name(k):
+    return b"pw:%04d" % k
+
+
+def value(k, vid):
+    """Value number vid of key k: its id first, then bytes that follow."""
+    h = hashlib.sha256(b"%d/%d" % (k, vid)).digest()
+    n = 1 + (h[0] << 8 | h[1]) % (5000 if h[2] < 64 else 600)
+    head = b"v%d;" % vid
+    out = bytearray(head)
+    while len(out) < n:
+        h = hashlib.sha256(h).digest()
+        out += h
+    return bytes(out[:max(n, len(head))])
+
+
+def value_id(k, v):
+    """The id of v if it is exactly a value sent for key k, else None."""
+    if not v.startswith(b"v") or b";" not in v[:12]:
+        return None
+    try:
+        vid = int(v[1:v.index(b";")])
+    except ValueError:
+        return None
+    return vid if value(k, vid) == v else None
+
+
+def run(host, port, oplog, ops, keys, seed, depth=8, seconds=120):
+    rng = random.Random(seed)
+    c = Resp(host, port, timeout=30)
+    lines = []
+    vid = 0
+    deadline = time.monotonic() + seconds
+    done = 0
+    while done < ops and time.monotonic() < deadline:
+        window = []
+        for _ in range(depth):
+            r = rng.random()
+            k = rng.randrange(keys)
+            if r < 0.2:
+                window.append(("D", [(k, 0)]))
+            elif r < 0.3:
+                items = []
+                for j in range(2 + rng.randrange(3)):
+                    vid += 1
+                    items.append(((k + j) % keys, vid))
+                window.append(("M", items))
+            else:
+                vid += 1
+                window.append(("S", [(k, vid)]))
+        t_send = time.monotonic_ns()
+        for kind, items in window:
+            if kind == "D":
+                c.send(b"DEL", key_name(items[0][0]))
+            elif kind == "S":
+                c.send(b"SET", key_name(items[0][0]), value(*items[0]))
+            else:
+                args = [b"MSET"]
+                for k, v in items:
+                    args += [key_name(k), value(k, v)]
+                c.send(*args)
+        for kind, items in window:
+            r = c.reply()
+            t_ack = time.monotonic_ns()
+            ok = isinstance(r, int) if kind == "D" else r == ("+", "OK")
+            if not ok:
+                print("run: %s -> %r" % (kind, r), file=sys.stderr)
+                return 1
+            for k, v in items:
+                lines.append("%s %d %d %d %d" % ("D" if kind == "D" else "S",
+                                                 k, v, t_send, t_ack))
+            done += 1
+    c.close()
+    with open(oplog, "w") as f:
+        for i, l in enumerate(lines):
+            f.write("%d %s\n" % (i, l))
+    print("run: %d operations (%d key-level) acknowledged" % (done, len(lines)))
+    return 0
+
+
+def load_oplog(path):
+    ops = []
+    for line in open(path):
+        i, kind, k, v, ts, ta = line.split()
+        ops.append((kind, int(k), int(v), int(ts), int(ta)))
+    return ops
+
+
+def check(host, port, oplog, t_hi, keys):
+    ops = load_oplog(oplog)
+    # Acknowledged before the cut: a prefix (one connection, in order).
+    lo = 0
+    for i, o in enumerate(ops):
+        if 0 <= o[4] < t_hi:
+            lo = i + 1
+    hi = sum(1 for o in ops if o[3] < t_hi)
+    c = Resp(host, port, timeout=30)
+    for k in range(keys):
+        c.send(b"GET", key_name(k))
+    got = {}
+    for k in range(keys):
+        v = c.reply()
+        if v is None:
+            continue
+        vid = value_id(k, v)
+        if vid is None:
+            print("check: FAIL key %s holds %d bytes that were never sent for it"
+                  % (key_name(k).decode(), len(v)))
+            return 1
+        got[k] = vid
+    n = c.cmd(b"DBSIZE")
+    c.close()
+    if n != len(got):
+        print("check: FAIL DBSIZE %r, %d keys of the workload found" % (n, len(got)))
+        return 1
+    state = {}
+    for kind, k, v, _, _ in ops[:lo]:
+        if kind == "S":
+            state[k] = v
+        else:
+            state.pop(k, None)
+    acked = dict(state)
+    for p in range(lo, hi + 1):
+        if state == got:
+            print("check: ok prefix %d of [%d, %d] keys %d" % (p, lo, hi, len(got)))
+            return 0
+        if p < hi:
+            kind, k, v, _, _ = ops[p]
+            if kind == "S":
+                state[k] = v
+            else:
+                state.pop(k, None)
+    for k in sorted(set(acked) | set(got)):
+        if acked.get(k) != got.get(k):
+            print("check: FAIL key %s holds value %s, the acknowledged state "
+                  "(%d ops) has %s; no prefix of [%d, %d] matches"
+                  % (key_name(k).decode(), got.get(k), lo, acked.get(k), lo, hi))
+            return 1
+    print("check: FAIL no prefix of [%d, %d] matches" % (lo, hi))
+    return 1
+
+
+def scribble(host, port, n):
+    c = Resp(host, port, timeout=30)
+    for i in range(n):
+        c.send(b"SET", b"sc:%d" % i, bytes([i % 251]) * 2000)
+    bad = sum(1 for _ in range(n) if c.reply() != ("+", "OK"))
+    for i in range(n):
+        c.send(b"DEL", b"sc:%d" % i)
+    bad += sum(1 for _ in range(n) if c.reply() != 1)
+    c.close()
+    print("scribble: %d keys written and deleted, %d bad replies" % (n, bad))
+    return 1 if bad else 0
+
+
+def main(argv):
+    if len(argv) == 5 and argv[1] == "scribble":
+        return scribble(argv[2], int(argv[3]), int(argv[4]))
+    if len(argv) < 5:
+        print(__doc__, file=sys.stderr)
+        return 2
+    mode, host, port, oplog = argv[1], argv[2], int(argv[3]), argv[4]
+    if mode == "run":
+        o = dict(zip(argv[5::2], argv[6::2]))
+        return run(host, port, oplog, int(o["--ops"]), int(o["--keys"]),
+                   int(o["--seed"]), int(o.get("--depth", 8)),
+                   float(o.get("--seconds", 120)))
+    if mode == "check" and len(argv) >= 6:
+        o = dict(zip(argv[6::2], argv[7::2]))
+        return check(host, port, oplog, int(argv[5]), int(o["--keys"]))
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

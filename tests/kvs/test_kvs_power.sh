@@ -1,0 +1,107 @@
+#!/bin/bash
+# Suite 'crash': power loss at any drain of a whole paste-kvs run.
+#
+# For each index: paste-kvs runs on a 16 MiB pool with its persistence
+# traced (PASTE_PERSIST_TRACE: every line that may reach the medium between
+# two drains, and when each drain completed) while one pipelined client
+# sends SET, overwrite, DEL and MSET and logs when each was sent and
+# acknowledged (CLOCK_MONOTONIC, like the trace); the server is then killed.
+# kvs_trace_images builds crash images offline (the drained state plus a
+# random or adversarial subset of the words stored since, flushed or not),
+# and on each one the real paste-kvs starts: the pool must open and verify
+# (reconcile), and over the testbed the store must be the state after a
+# prefix of the operations holding every one acknowledged before the cut,
+# each value byte-identical to one sent; then other keys are written and
+# deleted (a buffer both free and named would be overwritten) and the
+# store is checked again; every fourth image is recovered a second time and
+# must find the same state with no fallback.
+#
+# KVS_POWER_SEED (default 20261129, printed), KVS_POWER_IMAGES (images per
+# index, default 20), KVS_POWER_OPS (operations, default 1500),
+# KVS_POWER_KEEP=DIR (keep the traces and op logs there: the images of a
+# seed are reproducible from them with kvs_trace_images; the traced run
+# itself depends on timing).
+# shellcheck source=tests/net/lib.sh
+. "$(dirname "$0")/../net/lib.sh"
+# shellcheck source=tests/kvs/kvs_lib.sh
+. "$(dirname "$0")/kvs_lib.sh"
+tb_require
+[ -x "$KVS" ] || die "$KVS not built"
+IMAGES_TOOL="$BUILD_DIR/tests/kvs_trace_images"
+[ -x "$IMAGES_TOOL" ] || die "$IMAGES_TOOL not built"
+SEED=${KVS_POWER_SEED:-20261129}
+N_IMAGES=${KVS_POWER_IMAGES:-20}
+N_OPS=${KVS_POWER_OPS:-1500}
+KEYS=48
+POWER_CLIENT=(/usr/bin/python3 "$NET_REPO/tests/kvs/power_client.py")
+log "seed $SEED, $N_IMAGES images per index, $N_OPS operations"
+tb_reap_stale
+NAME=$(tb_unique_name w)
+tb_up "$NAME"
+LX=(nsenter --net="/run/netns/$NAME-linux")
+IP=$TB_PASTE_IP
+GEOMETRY=(--pool-bufs 6000 --mbufs 1024)
+
+# check_image INDEX IMAGE T_HI WHAT: paste-kvs on IMAGE, the store checked;
+# sets CHECK_PREFIX (the matching prefix) and FELL_BACK (the server's count).
+check_image() {
+	local index=$1 image=$2 t_hi=$3 what=$4 out
+	CHECK_PREFIX="" FELL_BACK=""
+	start_kvs "$NAME" "$image" --index "$index" "${GEOMETRY[@]}" ||
+		{ fail "$what: paste-kvs did not start on the image"; return 1; }
+	FELL_BACK=$(sed -n 's/^paste-kvs: recovered .* fell back \([0-9]*\) times.*/\1/p' "$KVS_LOG")
+	out=$(run_bounded 60 "${LX[@]}" "${POWER_CLIENT[@]}" check "$IP" 6379 "$OPLOG" \
+		"$t_hi" --keys "$KEYS")
+	check_rc $? "$what: $out" || { stop_kvs KILL; return 1; }
+	CHECK_PREFIX=$(sed -n 's/^check: ok prefix \([0-9]*\) .*/\1/p' <<<"$out")
+	KEYS_CHECKED=$((KEYS_CHECKED + $(sed -n 's/.* keys \([0-9]*\)$/\1/p' <<<"$out")))
+	run_bounded 60 "${LX[@]}" "${POWER_CLIENT[@]}" scribble "$IP" 6379 300 >/dev/null
+	check_rc $? "$what: 300 other keys written and deleted" || { stop_kvs KILL; return 1; }
+	out=$(run_bounded 60 "${LX[@]}" "${POWER_CLIENT[@]}" check "$IP" 6379 "$OPLOG" \
+		"$t_hi" --keys "$KEYS")
+	check_rc $? "$what: unchanged after the free buffers were reused: $out"
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "$what: clean exit"
+}
+
+for index in wal btree; do
+	pool="$TB_SHM/power-$index.pool"
+	trace="$TB_WORK/power-$index.trace"
+	OPLOG="$TB_WORK/power-$index.ops"
+	export PASTE_PERSIST_TRACE=$trace
+	start_kvs "$NAME" "$pool" --index "$index" "${GEOMETRY[@]}" || { unset PASTE_PERSIST_TRACE; continue; }
+	unset PASTE_PERSIST_TRACE
+	run_bounded 300 "${LX[@]}" "${POWER_CLIENT[@]}" run "$IP" 6379 "$OPLOG" \
+		--ops "$N_OPS" --keys "$KEYS" --seed "$SEED" --depth 8
+	check_rc $? "[$index] traced run: $(wc -l <"$OPLOG" 2>/dev/null) key-level operations acknowledged"
+	stop_kvs KILL
+	rm -f "$pool"
+	if [ -n "${KVS_POWER_KEEP:-}" ]; then
+		mkdir -p "$KVS_POWER_KEEP" && cp "$trace" "$OPLOG" "$KVS_POWER_KEEP/"
+	fi
+	imgdir="$TB_SHM/images-$index"
+	mkdir -p "$imgdir"
+	manifest="$TB_WORK/power-$index.images"
+	run_bounded 300 "$IMAGES_TOOL" "$trace" "$imgdir" "$SEED" "$N_IMAGES" >"$manifest"
+	check_rc $? "[$index] $(head -n 1 "$manifest")" || continue
+	rm -f "$trace"
+	KEYS_CHECKED=0 fallbacks=0 images=0 twice=0
+	while read -r _ image _ rec _ drains _ _ _ t_hi _ mode _ words _ total; do
+		what="[$index image $images: record $rec drain $drains, $mode, $words of $total words]"
+		if check_image "$index" "$image" "$t_hi" "$what"; then
+			fallbacks=$((fallbacks + FELL_BACK))
+			if [ $((images % 4)) -eq 0 ]; then
+				first=$CHECK_PREFIX
+				check_image "$index" "$image" "$t_hi" "$what (second recovery)"
+				check_eq "$CHECK_PREFIX" "$first" "$what: the second recovery finds the same state"
+				check_eq "$FELL_BACK" 0 "$what: no fallback in the second recovery"
+				twice=$((twice + 1))
+			fi
+		fi
+		rm -f "$image"
+		images=$((images + 1))
+	done < <(grep '^image ' "$manifest")
+	log "[$index] seed $SEED: $images images, $twice recovered twice, $KEYS_CHECKED keys checked, $fallbacks fallbacks"
+	check_eq "$images" "$N_IMAGES" "[$index] every image checked"
+done
+tb_finish
