@@ -1578,6 +1578,11 @@ bt_recover(struct kv_index *t, uint64_t root_name, kv_check_fn check, void *arg,
 		(*torn)++;
 		(*fallbacks)++;
 	}
+	/* Neither record whole: not an image a power loss can leave (the
+	 * last drained record, its nodes and values are never written or
+	 * released before a newer publication is durable; doc/kvs-index.md,
+	 * "Recovery"), so a medium error or a foreign write. Refused, with
+	 * nothing changed. */
 	if (k == 2)
 		return -EIO;
 	k = order[k];
