@@ -6,9 +6,11 @@
 #   scripts/test.sh unit dpdk       only these suites ("consumer" is also
 #                                   accepted as a name)
 #   scripts/test.sh --crash-images=N crash   the power-loss crash-image suite
-#                                   (kvs_crash_images) with N images per
-#                                   index instead of 1,100 (100000 is the long
-#                                   run); no meson timeouts then
+#                                   (kvs_crash_images, and kvs_power's
+#                                   in-process images of a traced server run)
+#                                   with N images per index instead of 1,100
+#                                   (100000 is the long run); no meson
+#                                   timeouts then
 # Environment: BUILD_DIR (default build), PASTE_SKIP_DEPS=1 (see build.sh).
 #
 # Once tests have run, the last line printed is "tests: N passed, M failed[, K skipped]",

@@ -17,6 +17,11 @@
       byte-identical to one sent for its key; DBSIZE equal to the keys
       found. Prints "check: ok prefix P of [LO, HI] keys K" or the first
       difference, and exits 1 on a failure.
+  power_client.py check-maps OPLOG MAPS
+      The same check for every in-process recovery that kvs_trace_images
+      recover printed to MAPS (a value is checked by its id, length and
+      FNV-1a 64); prints "check-maps: N images, K keys checked, P past the
+      acknowledged state, F failures".
   power_client.py scribble HOST PORT N
       SETs N other keys of 2000 bytes each (taking free buffers, so that a
       buffer both free and named by the index would be overwritten), then
@@ -120,14 +125,47 @@ def load_oplog(path):
     return ops
 
 
-def check(host, port, oplog, t_hi, keys):
-    ops = load_oplog(oplog)
-    # Acknowledged before the cut: a prefix (one connection, in order).
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    return h
+
+
+def check_state(ops, t_hi, got):
+    """got: key -> value id recovered. A prefix of ops holding every one
+    acknowledged before t_hi and none sent after it? Returns (ok, text)."""
     lo = 0
     for i, o in enumerate(ops):
         if 0 <= o[4] < t_hi:
             lo = i + 1
     hi = sum(1 for o in ops if o[3] < t_hi)
+    state = {}
+    for kind, k, v, _, _ in ops[:lo]:
+        if kind == "S":
+            state[k] = v
+        else:
+            state.pop(k, None)
+    acked = dict(state)
+    for p in range(lo, hi + 1):
+        if state == got:
+            return True, "ok prefix %d of [%d, %d] keys %d" % (p, lo, hi, len(got))
+        if p < hi:
+            kind, k, v, _, _ = ops[p]
+            if kind == "S":
+                state[k] = v
+            else:
+                state.pop(k, None)
+    for k in sorted(set(acked) | set(got)):
+        if acked.get(k) != got.get(k):
+            return False, ("FAIL key %s holds value %s, the acknowledged state "
+                           "(%d ops) has %s; no prefix of [%d, %d] matches"
+                           % (key_name(k).decode(), got.get(k), lo, acked.get(k), lo, hi))
+    return False, "FAIL no prefix of [%d, %d] matches" % (lo, hi)
+
+
+def check(host, port, oplog, t_hi, keys):
+    ops = load_oplog(oplog)
     c = Resp(host, port, timeout=30)
     for k in range(keys):
         c.send(b"GET", key_name(k))
@@ -147,31 +185,49 @@ def check(host, port, oplog, t_hi, keys):
     if n != len(got):
         print("check: FAIL DBSIZE %r, %d keys of the workload found" % (n, len(got)))
         return 1
-    state = {}
-    for kind, k, v, _, _ in ops[:lo]:
-        if kind == "S":
-            state[k] = v
+    ok, text = check_state(ops, t_hi, got)
+    print("check: " + text)
+    return 0 if ok else 1
+
+
+def check_maps(oplog, maps):
+    """The in-process recoveries of kvs_trace_images recover."""
+    ops = load_oplog(oplog)
+    expect = {}
+    n = bad = keys = past = 0
+    for line in open(maps):
+        if not line.startswith("map "):
+            continue
+        n += 1
+        head, _, entries = line.partition(" keys:")
+        f = head.split()
+        if "FAIL" in f or not entries and "fallbacks" not in f:
+            print("check-maps: %s" % line.strip())
+            bad += 1
+            continue
+        got = {}
+        for e in entries.split():
+            k, vid, length, h = (int(x) for x in e.split(":"))
+            if (k, vid) not in expect:
+                v = value(k, vid) if vid >= 0 else b""
+                expect[(k, vid)] = (len(v), fnv1a64(v))
+            if vid < 0 or expect[(k, vid)] != (length, h):
+                print("check-maps: record %s: key %s holds %d bytes that were "
+                      "never sent for it" % (f[1], key_name(k).decode(), length))
+                bad += 1
+                break
+            got[k] = vid
         else:
-            state.pop(k, None)
-    acked = dict(state)
-    for p in range(lo, hi + 1):
-        if state == got:
-            print("check: ok prefix %d of [%d, %d] keys %d" % (p, lo, hi, len(got)))
-            return 0
-        if p < hi:
-            kind, k, v, _, _ = ops[p]
-            if kind == "S":
-                state[k] = v
-            else:
-                state.pop(k, None)
-    for k in sorted(set(acked) | set(got)):
-        if acked.get(k) != got.get(k):
-            print("check: FAIL key %s holds value %s, the acknowledged state "
-                  "(%d ops) has %s; no prefix of [%d, %d] matches"
-                  % (key_name(k).decode(), got.get(k), lo, acked.get(k), lo, hi))
-            return 1
-    print("check: FAIL no prefix of [%d, %d] matches" % (lo, hi))
-    return 1
+            ok, text = check_state(ops, int(f[3]), got)
+            keys += len(got)
+            if not ok:
+                print("check-maps: record %s (%s): %s" % (f[1], f[5], text))
+                bad += 1
+            elif int(text.split()[2]) > int(text.split()[4].strip("[,")):
+                past += 1
+    print("check-maps: %d images, %d keys checked, %d past the acknowledged "
+          "state, %d failures" % (n, keys, past, bad))
+    return 1 if bad or n == 0 else 0
 
 
 def scribble(host, port, n):
@@ -188,6 +244,8 @@ def scribble(host, port, n):
 
 
 def main(argv):
+    if len(argv) == 4 and argv[1] == "check-maps":
+        return check_maps(argv[2], argv[3])
     if len(argv) == 5 and argv[1] == "scribble":
         return scribble(argv[2], int(argv[3]), int(argv[4]))
     if len(argv) < 5:

@@ -7,17 +7,24 @@
 # sends SET, overwrite, DEL and MSET and logs when each was sent and
 # acknowledged (CLOCK_MONOTONIC, like the trace); the server is then killed.
 # kvs_trace_images builds crash images offline (the drained state plus a
-# random or adversarial subset of the words stored since, flushed or not),
-# and on each one the real paste-kvs starts: the pool must open and verify
+# random or adversarial subset of the words stored since, flushed or not).
+# It recovers 1,100 of them in-process with paste-kvs's own store, index
+# and pool code (pool verifies, free buffers overwritten without changing
+# a value, a second recovery finds the same map with no fallback), and the
+# client checks each recovered map as below. On 20 others the real
+# paste-kvs starts: the pool must open and verify
 # (reconcile), and over the testbed the store must be the state after a
 # prefix of the operations holding every one acknowledged before the cut,
 # each value byte-identical to one sent; then other keys are written and
 # deleted (a buffer both free and named would be overwritten) and the
-# store is checked again; every fourth image is recovered a second time and
-# must find the same state with no fallback.
+# store is checked again; every fourth image is started once more after
+# that clean stop and must hold the same state, with no fallback.
 #
-# KVS_POWER_SEED (default 20261129, printed), KVS_POWER_IMAGES (images per
-# index, default 20), KVS_POWER_OPS (operations, default 1500),
+# KVS_POWER_SEED (default 20261129, printed), KVS_POWER_IMAGES (images
+# per index for the real server, default 20), KVS_CRASH_IMAGES (in-process
+# images per index, default 1100; scripts/test.sh --crash-images=N),
+# KVS_POWER_OPS (operations, default 3000, 10000 when KVS_CRASH_IMAGES
+# asks for more than 10,000 images),
 # KVS_POWER_KEEP=DIR (keep the traces and op logs there: the images of a
 # seed are reproducible from them with kvs_trace_images; the traced run
 # itself depends on timing).
@@ -31,10 +38,13 @@ IMAGES_TOOL="$BUILD_DIR/tests/kvs_trace_images"
 [ -x "$IMAGES_TOOL" ] || die "$IMAGES_TOOL not built"
 SEED=${KVS_POWER_SEED:-20261129}
 N_IMAGES=${KVS_POWER_IMAGES:-20}
-N_OPS=${KVS_POWER_OPS:-1500}
+N_INPROC=${KVS_CRASH_IMAGES:-1100}
+N_OPS=3000
+[ "$N_INPROC" -gt 10000 ] && N_OPS=10000
+N_OPS=${KVS_POWER_OPS:-$N_OPS}
 KEYS=48
 POWER_CLIENT=(/usr/bin/python3 "$NET_REPO/tests/kvs/power_client.py")
-log "seed $SEED, $N_IMAGES images per index, $N_OPS operations"
+log "seed $SEED, $N_INPROC in-process and $N_IMAGES server images per index, $N_OPS operations"
 tb_reap_stale
 NAME=$(tb_unique_name w)
 tb_up "$NAME"
@@ -71,8 +81,8 @@ for index in wal btree; do
 	export PASTE_PERSIST_TRACE=$trace
 	start_kvs "$NAME" "$pool" --index "$index" "${GEOMETRY[@]}" || { unset PASTE_PERSIST_TRACE; continue; }
 	unset PASTE_PERSIST_TRACE
-	run_bounded 300 "${LX[@]}" "${POWER_CLIENT[@]}" run "$IP" 6379 "$OPLOG" \
-		--ops "$N_OPS" --keys "$KEYS" --seed "$SEED" --depth 8
+	run_bounded 600 "${LX[@]}" "${POWER_CLIENT[@]}" run "$IP" 6379 "$OPLOG" \
+		--ops "$N_OPS" --keys "$KEYS" --seed "$SEED" --depth 8 --seconds 500
 	check_rc $? "[$index] traced run: $(wc -l <"$OPLOG" 2>/dev/null) key-level operations acknowledged"
 	stop_kvs KILL
 	rm -f "$pool"
@@ -81,10 +91,23 @@ for index in wal btree; do
 	fi
 	imgdir="$TB_SHM/images-$index"
 	mkdir -p "$imgdir"
+	maps="$TB_WORK/power-$index.maps"
+	run_bounded $((600 + N_INPROC / 5)) "$IMAGES_TOOL" recover "$trace" "$imgdir" "$SEED" \
+		"$N_INPROC" "$index" "$KEYS" >"$maps"
+	check_rc $? "[$index] $(tail -n 1 "$maps")"
+	grep ' FAIL ' "$maps" | head -n 5
+	if [ "$index" = wal ]; then
+		# The wal's root moves when it is created and at each compaction.
+		roots=$(sed -n 's/.* root slot moved \([0-9]*\) times.*/\1/p' "$maps")
+		check_ge "$roots" 2 "[$index] the traced run compacted the log (root moves)"
+	fi
+	out=$(/usr/bin/python3 "$NET_REPO/tests/kvs/power_client.py" check-maps "$OPLOG" "$maps")
+	check_rc $? "[$index] $(tail -n 1 <<<"$out")" || head -n 5 <<<"$out"
 	manifest="$TB_WORK/power-$index.images"
-	run_bounded 300 "$IMAGES_TOOL" "$trace" "$imgdir" "$SEED" "$N_IMAGES" >"$manifest"
+	run_bounded 300 "$IMAGES_TOOL" write "$trace" "$imgdir" "$SEED" "$N_IMAGES" >"$manifest"
 	check_rc $? "[$index] $(head -n 1 "$manifest")" || continue
-	rm -f "$trace"
+	log "[$index] $(grep -m1 'root slot moved' "$manifest")"
+	rm -f "$trace" "$maps"
 	KEYS_CHECKED=0 fallbacks=0 images=0 twice=0
 	while read -r _ image _ rec _ drains _ _ _ t_hi _ mode _ words _ total; do
 		what="[$index image $images: record $rec drain $drains, $mode, $words of $total words]"
@@ -92,16 +115,16 @@ for index in wal btree; do
 			fallbacks=$((fallbacks + FELL_BACK))
 			if [ $((images % 4)) -eq 0 ]; then
 				first=$CHECK_PREFIX
-				check_image "$index" "$image" "$t_hi" "$what (second recovery)"
-				check_eq "$CHECK_PREFIX" "$first" "$what: the second recovery finds the same state"
-				check_eq "$FELL_BACK" 0 "$what: no fallback in the second recovery"
+				check_image "$index" "$image" "$t_hi" "$what (restarted)"
+				check_eq "$CHECK_PREFIX" "$first" "$what: the restart finds the same state"
+				check_eq "$FELL_BACK" 0 "$what: no fallback at the restart"
 				twice=$((twice + 1))
 			fi
 		fi
 		rm -f "$image"
 		images=$((images + 1))
 	done < <(grep '^image ' "$manifest")
-	log "[$index] seed $SEED: $images images, $twice recovered twice, $KEYS_CHECKED keys checked, $fallbacks fallbacks"
+	log "[$index] seed $SEED: $images images, $twice restarted, $KEYS_CHECKED keys checked, $fallbacks fallbacks"
 	check_eq "$images" "$N_IMAGES" "[$index] every image checked"
 done
 tb_finish
