@@ -12,9 +12,9 @@
 # and pool code (pool verifies, free buffers overwritten without changing
 # a value, a second recovery finds the same map with no fallback), and the
 # client checks each recovered map as below. On 20 others the real
-# paste-kvs starts: the pool must open and verify
-# (reconcile), and over the testbed the store must be the state after a
-# prefix of the operations holding every one acknowledged before the cut,
+# paste-kvs starts: it must recover (reconcile) and serve, and over the
+# testbed the store must be the state after a prefix of the operations
+# holding every one acknowledged before the cut and none sent after it,
 # each value byte-identical to one sent; then other keys are written and
 # deleted (a buffer both free and named would be overwritten) and the
 # store is checked again; every fourth image is started once more after

@@ -95,7 +95,7 @@ scribble_free(struct pst_pool *p, uint32_t buf_size)
 
 static struct pst_pool *
 open_image(const char *path, const struct kv_index_ops *ops, struct kv_store *st,
-	   const char **why)
+	   const char **why, int *err)
 {
 	/* A test image: the flush mode anywhere, no durability claimed. */
 	struct pst_pool_config cfg = { .path = path, .persist_mode = PST_PERSIST_FLUSH,
@@ -104,14 +104,17 @@ open_image(const char *path, const struct kv_index_ops *ops, struct kv_store *st
 
 	if (p == NULL) {
 		*why = "the pool does not open";
+		*err = pst_errno;
 		return NULL;
 	}
-	if (kv_store_open(st, p, ops, 0) != 0) {
+	*err = kv_store_open(st, p, ops, 0);
+	if (*err != 0) {
 		*why = "the store does not recover";
 		pst_pool_close(p);
 		return NULL;
 	}
-	if (pst_pool_verify(p) != 0) {
+	*err = pst_pool_verify(p);
+	if (*err != 0) {
 		*why = "the pool does not verify after recovery";
 		kv_store_close(st);
 		pst_pool_close(p);
@@ -130,8 +133,9 @@ trace_recover_image(const char *path, const struct kv_index_ops *ops, uint32_t k
 	struct kv_store st;
 	struct pst_pool *p;
 	uint64_t fallbacks;
+	int err = 0;
 
-	p = open_image(path, ops, &st, &why);
+	p = open_image(path, ops, &st, &why, &err);
 	if (p == NULL)
 		goto fail;
 	fallbacks = st.report.fallbacks;
@@ -147,7 +151,7 @@ trace_recover_image(const char *path, const struct kv_index_ops *ops, uint32_t k
 	pst_pool_close(p);
 	if (why != NULL)
 		goto fail;
-	p = open_image(path, ops, &st, &why);
+	p = open_image(path, ops, &st, &why, &err);
 	if (p == NULL)
 		goto fail;
 	if (st.report.fallbacks != 0)
@@ -168,7 +172,7 @@ trace_recover_image(const char *path, const struct kv_index_ops *ops, uint32_t k
 	fputc('\n', out);
 	return 0;
 fail:
-	fprintf(out, " FAIL %s (%s)\n", why, pst_errormsg());
+	fprintf(out, " FAIL %s (%s: %s)\n", why, pst_strerror(err), pst_errormsg());
 	c->failures++;
 	return -1;
 }
