@@ -196,8 +196,8 @@ static const char *
 set_error(int err)
 {
 	switch (err) {
-	case -ENOSPC:
-		return "OOM pool is full, value not stored";
+	case -ENOSPC:   /* Redis's words for its maxmemory */
+		return "OOM command not allowed when used memory > 'maxmemory'.";
 	case -E2BIG:
 		return "ERR value spans too many buffers";
 	default:
@@ -214,7 +214,7 @@ reply_not_stored(struct kv_call *c, int err, const char *msg)
 	if (!c->req->http)
 		resp_str(c, kv_resp_error, msg);
 	else if (err == -ENOSPC)
-		http_reply(c, 507, "Insufficient Storage", "pool is full\n", ka);
+		http_reply(c, 507, "Insufficient Storage", "the store is full\n", ka);
 	else
 		http_reply(c, 413, "Payload Too Large", "value not stored\n", ka);
 }
@@ -645,6 +645,88 @@ kv_exec_expire(struct kv_exec *x, size_t buckets)
 
 /* ---- the request loop step -------------------------------------------- */
 
+/* ---- values still arriving ------------------------------------------- */
+
+void
+kv_exec_upload_end(struct kv_exec *x, struct kv_upload *up)
+{
+	kv_store_unreserve(x->store, up->reserved);
+	up->reserved = 0;
+	up->next_elem = 0;
+}
+
+/* Drop what is left of a refused request as it arrives: its value's bytes,
+ * then (RESP) the elements after it, framed by their lengths only. Returns
+ * the bytes to consume, or -1 when none are there yet. */
+static long
+upload_discard(struct kv_exec *x, const struct kv_stream *rx, struct kv_upload *up,
+	       const struct kv_out *out)
+{
+	size_t used = 0, n, len, hdr;
+	char err[96];
+	int r;
+
+	for (;;) {
+		n = rx->len - used < up->discard ? rx->len - used : up->discard;
+		used += n;
+		up->discard -= n;
+		if (up->discard > 0 || up->discard_elems == 0)
+			break;
+		r = kv_resp_read_bulk_len(rx, used, &x->limits, &len, &hdr, err, sizeof(err));
+		if (r == KV_PARSE_MORE)
+			break;
+		if (r != KV_PARSE_OK) {
+			/* Its framing is lost: say why, then hang up. */
+			x->bad_streams++;
+			up->discard = up->discard_elems = 0;
+			out->bytes(out->ctx, "-", 1);
+			out->bytes(out->ctx, err, strlen(err));
+			out->bytes(out->ctx, "\r\n", 2);
+			out->close(out->ctx);
+			return (long)used;
+		}
+		used += hdr;
+		up->discard = len + 2;
+		up->discard_elems--;
+	}
+	return used > 0 ? (long)used : -1;
+}
+
+/* A value whose length was just declared (req->pending_*): room is
+ * reserved for it in the store, or the request is refused now, before its
+ * bytes arrive, and they are dropped as they do. Returns -1 (wait for the
+ * rest of the request), or the bytes to consume of a refused one. */
+static long
+upload_check(struct kv_call *c, const struct kv_stream *rx, struct kv_upload *up)
+{
+	const struct kv_request *req = c->req;
+	struct kv_exec *x = c->srv;
+	const struct kv_out *out = c->out;
+	uint64_t bufs = kv_store_value_bufs(x->store, req->pending_len);
+
+	up->next_elem = req->pending_elem + 1;
+	if (x->drain_failed || kv_store_reserve(x->store, bufs) == 0) {
+		if (!x->drain_failed)   /* else: -MISCONF once it is whole */
+			up->reserved += bufs;
+		return -1;
+	}
+	x->requests++;
+	x->oom_refused++;
+	kv_exec_upload_end(x, up);
+	if (out->parse != NULL)
+		kv_parse_state_reset(out->parse);
+	*out->continue_sent = 0;
+	if (req->http && req->http_expect_continue) {
+		/* The client waits for "100 Continue": no body will come. */
+		http_reply(c, 507, "Insufficient Storage", "the store is full\n", 0);
+		return 0;
+	}
+	reply_not_stored(c, -ENOSPC, set_error(-ENOSPC));
+	up->discard = req->pending_end;
+	up->discard_elems = req->pending_after;
+	return upload_discard(x, rx, up, out);
+}
+
 /* Like Redis's MISCONF: a write that could not be made durable is never
  * acknowledged; HTTP 503. */
 static void
@@ -667,14 +749,23 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	struct kv_request req;
 	struct kv_call call = { .srv = x, .rx = rx, .out = out, .req = &req };
 	struct kv_call *c = &call;
+	struct kv_upload *up = out->upload;
 	char err[256];
 	int r;
 
+	if (up != NULL && (up->discard > 0 || up->discard_elems > 0))
+		return upload_discard(x, rx, up, out);
 	/* Both parsers clear the request first. */
 	err[0] = '\0';
 	r = http ? kv_http_parse(rx, &x->limits, &req, err, sizeof(err))
 		 : kv_resp_parse_resume(rx, &x->limits, out->parse, &req, err, sizeof(err));
 	if (r == KV_PARSE_MORE) {
+		if (up != NULL && req.pending_len > 0 && req.pending_elem >= up->next_elem) {
+			long used = upload_check(c, rx, up);
+
+			if (used >= 0)
+				return used;
+		}
 		if (req.http_expect_continue && !*out->continue_sent) {
 			/* curl waits for this before sending a large body. */
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -686,6 +777,8 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	}
 	*out->continue_sent = 0;
 	x->requests++;
+	if (up != NULL && up->next_elem != 0)
+		kv_exec_upload_end(x, up);  /* its values are stored now, or not */
 	if (r == KV_PARSE_BAD_STREAM) {
 		/* Framing is lost: say why, then hang up. */
 		x->bad_streams++;

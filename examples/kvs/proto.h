@@ -57,10 +57,24 @@ struct kv_parse_state {
 	struct kv_arg elem[KV_MAX_ARGS + 1]; /* elements 0..k-1 */
 };
 
-/* kv_resp_parse, resuming from @st (NULL: from the first byte). */
+/* kv_resp_parse, resuming from @st (NULL: from the first byte). With @st,
+ * KV_PARSE_MORE reports a value still arriving in req->pending_*. */
 int kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 			 struct kv_parse_state *st, struct kv_request *req,
 			 char *err, size_t errlen);
+
+/* Forget the request @st was reading (its bytes are being discarded): the
+ * next call starts at the stream's first byte. @st->examined is kept. */
+void kv_parse_state_reset(struct kv_parse_state *st);
+
+/* The "$len\r\n" of a bulk string at stream offset @off, for a request
+ * whose elements are discarded unread: *len its length (at most
+ * @lim->max_bulk), *used the line's bytes. Returns KV_PARSE_OK,
+ * KV_PARSE_MORE, or KV_PARSE_BAD_STREAM with @err set. */
+int kv_resp_read_bulk_len(const struct kv_stream *s, size_t off,
+			  const struct kv_limits *lim, size_t *len, size_t *used,
+			  char *err, size_t errlen);
+
 /*
  * What the parsers fill in:
  * - argv: the arguments after the command name, as stream offsets, never

@@ -388,6 +388,12 @@ kv_http_parse(const struct kv_stream *s, const struct kv_limits *lim,
 			return KV_PARSE_BAD_STREAM;
 		}
 		req->http_expect_continue = bad == NULL && h.expect_continue;
+		if (bad == NULL && rl.method->body) {   /* a value on its way */
+			req->pending_len = h.length;
+			req->pending_end = total;
+			req->pending_elem = 1;
+			req->pending_after = 0;
+		}
 		return KV_PARSE_MORE;
 	}
 	req->consumed = total;

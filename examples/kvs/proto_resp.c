@@ -197,13 +197,12 @@ frame_body(const struct kv_stream *s, struct kv_cursor *c, size_t len, char *err
 	return FRAME_OK;
 }
 
-/* One "$len\r\n<len bytes>\r\n" at the cursor, moving it on (as far as
- * it read, whatever the result): its bytes at *off, *len_out. */
+/* A "$len\r\n" line at the cursor, moving past it (as far as it read,
+ * whatever the result). */
 static int
-frame_element(const struct kv_stream *s, struct kv_cursor *c, size_t max_bulk,
-	      size_t *off, long long *len_out, char *err, size_t errlen)
+frame_bulk_len(struct kv_cursor *c, size_t max_bulk, long long *len, char *err,
+	       size_t errlen)
 {
-	long long len;
 	int r, ch;
 
 	ch = kv_cursor_next(c);
@@ -214,18 +213,53 @@ frame_element(const struct kv_stream *s, struct kv_cursor *c, size_t max_bulk,
 			ch >= 0x21 && ch <= 0x7e ? ch : '?');
 		return FRAME_BAD;
 	}
-	r = read_number_line(c, &len);
+	r = read_number_line(c, len);
 	if (r == FRAME_MORE)
 		return r;
 	/* Refused before any of its bytes arrive: a client cannot make us
 	 * hold more than max_bulk bytes for one argument. */
-	if (r == FRAME_BAD || len < 0 || (unsigned long long)len > max_bulk) {
+	if (r == FRAME_BAD || *len < 0 || (unsigned long long)*len > max_bulk) {
 		set_err(err, errlen, "ERR Protocol error: invalid bulk length");
 		return FRAME_BAD;
 	}
+	return FRAME_OK;
+}
+
+/* One "$len\r\n<len bytes>\r\n" at the cursor, moving it on (as far as
+ * it read, whatever the result): its bytes at *off, *len_out. */
+static int
+frame_element(const struct kv_stream *s, struct kv_cursor *c, size_t max_bulk,
+	      size_t *off, long long *len_out, char *err, size_t errlen)
+{
+	int r = frame_bulk_len(c, max_bulk, len_out, err, errlen);
+
+	if (r != FRAME_OK)
+		return r;
 	*off = c->off;
-	*len_out = len;
-	return frame_body(s, c, (size_t)len, err, errlen);
+	return frame_body(s, c, (size_t)*len_out, err, errlen);
+}
+
+int
+kv_resp_read_bulk_len(const struct kv_stream *s, size_t off,
+		      const struct kv_limits *lim, size_t *len, size_t *used,
+		      char *err, size_t errlen)
+{
+	static const struct kv_limits defaults = KV_LIMITS_DEFAULT;
+	struct kv_cursor c;
+	long long n;
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	kv_cursor_init(&c, s, off);
+	r = frame_bulk_len(&c, (lim != NULL ? lim : &defaults)->max_bulk, &n, err, errlen);
+	if (r == FRAME_MORE)
+		return KV_PARSE_MORE;
+	if (r != FRAME_OK)
+		return KV_PARSE_BAD_STREAM;
+	*len = (size_t)n;
+	*used = c.off - off;
+	return KV_PARSE_OK;
 }
 
 /* Keep elements [0, k) and where element k starts, for the next call. */
@@ -619,6 +653,39 @@ resp_frame(const struct kv_stream *s, const struct kv_limits *lim,
 	return r;
 }
 
+/* Element k of the multibulk @st is reading has its "$len" read and not
+ * all its bytes: if it is a value to store (a key_values command's, after
+ * a key), say so in req->pending_*. */
+static void
+pending_value(const struct kv_stream *s, const struct kv_parse_state *st,
+	      struct kv_request *req)
+{
+	const struct kv_command *cmd;
+	char name[RESP_NAME_MAX];
+	int key = (int)st->k - 1;   /* the element before, as a key position */
+
+	if (st->k < 2 || st->elem[0].len >= sizeof(name))
+		return;
+	copy_word(s, &st->elem[0], name, sizeof(name));
+	cmd = kv_command_find(name, st->elem[0].len);
+	if (cmd == NULL || !cmd->key_values || cmd->first_key == 0 || key < cmd->first_key ||
+	    (key - cmd->first_key) % cmd->key_step != 0 ||
+	    (cmd->last_key >= 0 && key > cmd->last_key))
+		return;
+	req->pending_len = st->body_len;
+	req->pending_end = st->body + st->body_len + 2;
+	req->pending_elem = st->k;
+	req->pending_after = (unsigned int)(st->count - st->k - 1);
+}
+
+void
+kv_parse_state_reset(struct kv_parse_state *st)
+{
+	st->start = st->resume = st->scanned = st->body = 0;
+	st->k = 0;
+	st->count = 0;
+}
+
 int
 kv_resp_parse(const struct kv_stream *s, const struct kv_limits *lim,
 	      struct kv_request *req, char *err, size_t errlen)
@@ -641,13 +708,13 @@ kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 	if (lim == NULL)
 		lim = &defaults;
 	r = resp_frame(s, lim, st, &f, &bad, err, errlen);
-	if (r == FRAME_MORE)
+	if (r == FRAME_MORE) {
+		if (st != NULL && st->body != 0)
+			pending_value(s, st, req);
 		return KV_PARSE_MORE;
-	if (st != NULL) {   /* the request is framed: start afresh next time */
-		st->start = st->resume = st->scanned = st->body = 0;
-		st->k = 0;
-		st->count = 0;
 	}
+	if (st != NULL)     /* the request is framed: start afresh next time */
+		kv_parse_state_reset(st);
 	if (r == FRAME_BAD) {
 		if (!bad)
 			return KV_PARSE_BAD_STREAM;

@@ -369,15 +369,42 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 }
 
 /* Values live in received buffers: a pool filled with values would leave
- * nothing to receive into, not even a DEL. Writes are refused (a clean
- * -OOM reply) while fewer than 1/16 of the buffers are free. */
+ * nothing to receive into, not even a DEL. So the store keeps at most
+ * max_bufs buffers (when set), never the last 1/16 of the pool, and
+ * counts the buffers promised to values still arriving as taken: is there
+ * room for @need more buffers on top of those? */
 static int
-pool_has_room(const struct kv_store *st)
+store_has_room(const struct kv_store *st, uint64_t need)
 {
 	struct pst_pool_stats ps;
 
 	pst_pool_stats(st->pool, &ps);
-	return ps.free + ps.releasing > st->buf_count / 16;
+	if (ps.free + ps.releasing <= st->buf_count / 16 + st->reserved + need)
+		return 0;
+	return st->max_bufs == 0 || ps.kept + st->reserved + need <= st->max_bufs;
+}
+
+uint64_t
+kv_store_value_bufs(const struct kv_store *st, uint64_t len)
+{
+	return len / (st->buf_size / 2) + 2;
+}
+
+int
+kv_store_reserve(struct kv_store *st, uint64_t bufs)
+{
+	if (!store_has_room(st, bufs)) {
+		st->errors_nospace++;
+		return -ENOSPC;
+	}
+	st->reserved += bufs;
+	return 0;
+}
+
+void
+kv_store_unreserve(struct kv_store *st, uint64_t bufs)
+{
+	st->reserved -= bufs < st->reserved ? bufs : st->reserved;
 }
 
 int
@@ -392,7 +419,7 @@ kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
 		return -EINVAL;
 	if (n > KV_VALUE_NAMES_MAX)
 		return -E2BIG;
-	if (!pool_has_room(st)) {
+	if (!store_has_room(st, 0)) {
 		st->errors_nospace++;
 		return -ENOSPC;
 	}
@@ -434,6 +461,10 @@ kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
 		return -EINVAL;
 	if (len > KV_VALUE_MAX || off > s->len || len > s->len - off)
 		return -E2BIG;
+	if (!store_has_room(st, len / st->buf_size + 1)) {
+		st->errors_nospace++;
+		return -ENOSPC;
+	}
 	if (copy_value(st, s->spans, s->n, off, len, v->names, &k) != 0) {
 		st->errors_nospace++;
 		return -ENOSPC;

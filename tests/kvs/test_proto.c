@@ -1664,6 +1664,115 @@ test_command_keys(void **state)
 	}
 }
 
+/* Parse the first @part bytes of @msg (one span), resuming through @st
+ * for RESP, into @r. */
+static void
+parse_part(int http, const char *msg, size_t part, struct kv_parse_state *st,
+	   struct res *r)
+{
+	size_t sizes[4];
+	struct built b;
+
+	build(&b, msg, part, sizes, split_whole(part, sizes));
+	r->r = http ? kv_http_parse(&b.s, test_limits, &r->req, r->err, sizeof(r->err))
+		    : kv_resp_parse_resume(&b.s, test_limits, st, &r->req, r->err,
+					   sizeof(r->err));
+	unbuild(&b);
+}
+
+/* A value whose length is declared and whose bytes are not all there is
+ * reported (pending_*) for the server to reserve or refuse; other
+ * incomplete arguments are not. */
+static void
+test_pending_value(void **state)
+{
+	static char msg[512];
+	struct kv_parse_state st;
+	struct res r;
+	size_t len, head;
+
+	(void)state;
+	/* SET's value, 100 bytes declared, 10 there; then its EX argument. */
+	len = (size_t)sprintf(msg, "*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\n");
+	head = len;
+	len += (size_t)sprintf(msg + len, "%0100d\r\n$2\r\nEX\r\n$2\r\n10\r\n", 7);
+	memset(&st, 0, sizeof(st));
+	parse_part(0, msg, head + 10, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 100);
+	assert_int_equal(r.req.pending_elem, 2);
+	assert_int_equal(r.req.pending_end, head + 102);
+	assert_int_equal(r.req.pending_after, 2);
+	parse_part(0, msg, head + 102 + 6, &st, &r);       /* in "EX" */
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);
+	parse_part(0, msg, len, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_OK);
+	assert_int_equal(r.req.pending_len, 0);
+	/* MSET: the values (elements 2 and 4), not the keys. */
+	len = (size_t)sprintf(msg, "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$3\r\nbbb");
+	memset(&st, 0, sizeof(st));
+	parse_part(0, msg, len, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);       /* a key */
+	len = (size_t)sprintf(msg + len, "\r\n$30\r\nxy") + len;
+	parse_part(0, msg, len, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 30);
+	assert_int_equal(r.req.pending_elem, 4);
+	assert_int_equal(r.req.pending_after, 0);
+	/* ECHO's argument is not stored; nor without a state. */
+	len = (size_t)sprintf(msg, "*2\r\n$4\r\nECHO\r\n$50\r\nab");
+	memset(&st, 0, sizeof(st));
+	parse_part(0, msg, len, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);
+	len = (size_t)sprintf(msg, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$50\r\nab");
+	parse_part(0, msg, len, NULL, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);
+	/* HTTP: a PUT's body, once the headers are whole. */
+	len = (size_t)sprintf(msg, "PUT /k HTTP/1.1\r\nContent-Length: 40\r\n\r\n");
+	parse_part(1, msg, len - 2, NULL, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);
+	parse_part(1, msg, len, NULL, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 40);
+	assert_int_equal(r.req.pending_end, len + 40);
+	assert_int_equal(r.req.pending_after, 0);
+}
+
+/* The bulk lengths of a refused request's elements, read to drop them. */
+static void
+test_read_bulk_len(void **state)
+{
+	static const char *const bad[] = { "x3\r\n", "$-1\r\n", "$2000000\r\n", "$1a\r\n" };
+	size_t sizes[4], len = 0, used = 0;
+	char err[96];
+	struct built b;
+	unsigned int i;
+
+	(void)state;
+	build(&b, "..$12\r\nab", 10, sizes, split_whole(10, sizes));
+	assert_int_equal(kv_resp_read_bulk_len(&b.s, 2, test_limits, &len, &used, err,
+					       sizeof(err)), KV_PARSE_OK);
+	assert_int_equal(len, 12);
+	assert_int_equal(used, 5);
+	unbuild(&b);
+	build(&b, "$12\r", 4, sizes, split_whole(4, sizes));
+	assert_int_equal(kv_resp_read_bulk_len(&b.s, 0, test_limits, &len, &used, err,
+					       sizeof(err)), KV_PARSE_MORE);
+	unbuild(&b);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		build(&b, bad[i], strlen(bad[i]), sizes, split_whole(strlen(bad[i]), sizes));
+		assert_int_equal(kv_resp_read_bulk_len(&b.s, 0, test_limits, &len, &used, err,
+						       sizeof(err)), KV_PARSE_BAD_STREAM);
+		assert_true(strncmp(err, "ERR Protocol error", 18) == 0);
+		unbuild(&b);
+	}
+}
+
 /* Replies of one request through kv_exec_next, into @out. */
 struct captured {
 	char buf[8192];
@@ -2524,6 +2633,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resp_err_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_bulk_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_resume_linear, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_value, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_bulk_len, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_arity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_keys, setup, teardown),
