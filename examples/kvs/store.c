@@ -415,7 +415,7 @@ kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
 	struct kv_value *v = &set_value.v;
 	unsigned int i;
 
-	if (key_len == 0 || key_len > KV_KEY_MAX)
+	if (key_len > KV_KEY_MAX)
 		return -EINVAL;
 	if (n > KV_VALUE_NAMES_MAX)
 		return -E2BIG;
@@ -457,7 +457,7 @@ kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
 	struct kv_value *v = &set_value.v;
 	unsigned int k;
 
-	if (key_len == 0 || key_len > KV_KEY_MAX)
+	if (key_len > KV_KEY_MAX)
 		return -EINVAL;
 	if (len > KV_VALUE_MAX || off > s->len || len > s->len - off)
 		return -E2BIG;
@@ -505,7 +505,7 @@ kv_store_get(struct kv_store *st, const void *key, uint16_t key_len)
 	const struct kv_value *v;
 
 	st->gets++;
-	if (key_len == 0 || key_len > KV_KEY_MAX)
+	if (key_len > KV_KEY_MAX)
 		return NULL;
 	v = st->ops->get(st->idx, key, key_len);
 	if (v != NULL)
@@ -518,7 +518,7 @@ kv_store_del(struct kv_store *st, const void *key, uint16_t key_len)
 {
 	int ret;
 
-	if (key_len == 0 || key_len > KV_KEY_MAX)
+	if (key_len > KV_KEY_MAX)
 		return 0;
 	kv_store_release_durable(st);
 	ret = st->ops->del(st->idx, key, key_len, on_old, st);
