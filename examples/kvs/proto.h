@@ -14,6 +14,8 @@
 #include "request.h"
 #include "stream.h"
 
+struct kv_command;
+
 /* Parse results. */
 #define KV_PARSE_OK 1             /* *req holds one complete request */
 #define KV_PARSE_MORE 0           /* incomplete: wait for more bytes */
@@ -54,6 +56,10 @@ struct kv_parse_state {
 	                           * (its "$len" line was read) */
 	size_t body_len;
 	size_t scanned;           /* inline: bytes from start without LF */
+	/* multibulk: the command its name names, once looked up (to tell
+	 * its values from its other arguments), and whether it was */
+	const struct kv_command *cmd;
+	int cmd_known;
 	struct kv_arg elem[KV_MAX_ARGS + 1]; /* elements 0..k-1 */
 };
 

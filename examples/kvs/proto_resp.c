@@ -657,17 +657,25 @@ resp_frame(const struct kv_stream *s, const struct kv_limits *lim,
  * all its bytes: if it is a value to store (a key_values command's, after
  * a key), say so in req->pending_*. */
 static void
-pending_value(const struct kv_stream *s, const struct kv_parse_state *st,
+pending_value(const struct kv_stream *s, struct kv_parse_state *st,
 	      struct kv_request *req)
 {
 	const struct kv_command *cmd;
 	char name[RESP_NAME_MAX];
 	int key = (int)st->k - 1;   /* the element before, as a key position */
 
-	if (st->k < 2 || st->elem[0].len >= sizeof(name))
+	if (st->k < 2)
 		return;
-	copy_word(s, &st->elem[0], name, sizeof(name));
-	cmd = kv_command_find(name, st->elem[0].len);
+	if (!st->cmd_known) {   /* once a request: the name is read again
+	                         * from its spans otherwise */
+		st->cmd = NULL;
+		if (st->elem[0].len < sizeof(name)) {
+			copy_word(s, &st->elem[0], name, sizeof(name));
+			st->cmd = kv_command_find(name, st->elem[0].len);
+		}
+		st->cmd_known = 1;
+	}
+	cmd = st->cmd;
 	if (cmd == NULL || !cmd->key_values || cmd->first_key == 0 || key < cmd->first_key ||
 	    (key - cmd->first_key) % cmd->key_step != 0 ||
 	    (cmd->last_key >= 0 && key > cmd->last_key))
@@ -684,6 +692,7 @@ kv_parse_state_reset(struct kv_parse_state *st)
 	st->start = st->resume = st->scanned = st->body = 0;
 	st->k = 0;
 	st->count = 0;
+	st->cmd_known = 0;
 }
 
 int

@@ -24,22 +24,35 @@ stream_head(const struct kv_stream *s)
 	return s->spans - 1;
 }
 
-/* The span and the position in it of stream offset @off (< s->len). */
+/* The span and the position in it of stream offset @off (< s->len), from
+ * the hint when @off is at or past it. */
 static int
 stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
 	      uint32_t *pos)
 {
-	unsigned int i;
+	/* The hint is a cache: the streams lookups take as const are
+	 * never const objects. */
+	struct kv_stream *m = (struct kv_stream *)s;
+	unsigned int i = 0;
+	size_t base = 0;
 
 	if (off >= s->len)
 		return -1;
-	for (i = 0; i < s->n; i++) {
-		if (off < s->spans[i].len) {
+	if (s->hint_i < s->n && off >= s->hint_base) {
+		i = s->hint_i;
+		base = s->hint_base;
+	}
+	for (; i < s->n; base += s->spans[i].len, i++) {
+		if (off - base < s->spans[i].len) {
 			*span = i;
-			*pos = (uint32_t)off;
+			*pos = (uint32_t)(off - base);
+			if (base >= s->hint_base) {
+				m->hint_i = i;
+				m->hint_base = base;
+			}
 			return 0;
 		}
-		off -= s->spans[i].len;
+		m->span_steps++;
 	}
 	return -1; /* s->len disagrees with the spans */
 }
@@ -140,6 +153,9 @@ kv_stream_init(struct kv_stream *s)
 	s->cap = 0;
 	s->len = 0;
 	s->holder = NULL;
+	s->hint_i = 0;
+	s->hint_base = 0;
+	s->span_steps = 0;
 }
 
 int
@@ -197,6 +213,8 @@ kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *a
 	if (n > s->len)
 		n = s->len;
 	s->len -= n;
+	s->hint_i = 0;      /* offsets move: forget where lookups were */
+	s->hint_base = 0;
 	/* Whole spans: everything the n bytes reach the end of. */
 	while (k < s->n && n >= s->spans[k].len) {
 		n -= s->spans[k].len;
@@ -251,11 +269,9 @@ void
 kv_cursor_init(struct kv_cursor *c, const struct kv_stream *s, size_t off)
 {
 	c->s = s;
-	c->i = 0;
-	c->pos = 0;
-	c->off = 0;
-	if (kv_cursor_skip(c, off) != 0) {
-		/* Past the end: park at the end. */
+	c->off = off;
+	if (stream_locate(s, off, &c->i, &c->pos) != 0) {
+		/* At or past the end: park at the end. */
 		c->i = s->n;
 		c->pos = 0;
 		c->off = s->len;

@@ -377,11 +377,13 @@ parse_split(int p, const void *msg, size_t len, const size_t *sizes,
 /* RESP with a kv_parse_state: the spans arrive one at a time and each
  * arrival is parsed, resuming; after each, the result is what a parse from
  * the first byte gives. Returns the bytes the resuming parser examined. */
+static uint64_t resume_span_steps; /* of the last check_resume's parses */
+
 static uint64_t
 check_resume(const void *msg, size_t len, const size_t *sizes, unsigned int n)
 {
 	struct kv_parse_state st;
-	struct kv_stream view;
+	struct kv_stream view, rview;
 	struct res want, got;
 	struct built b;
 	unsigned int j;
@@ -390,18 +392,21 @@ check_resume(const void *msg, size_t len, const size_t *sizes, unsigned int n)
 	build(&b, msg, len, sizes, n);
 	view = b.s;
 	view.len = 0;
+	rview = view;     /* the resuming parser's: its lookups counted apart */
 	for (j = 1; j <= n; j++) {
-		view.n = j;
+		view.n = rview.n = j;
 		view.len += b.lens[j - 1];
+		rview.len = view.len;
 		do_parse(P_RESP, &view, &want);
 		memset(&got, 0x5a, sizeof(got));
-		got.r = kv_resp_parse_resume(&view, test_limits, &st, &got.req, got.err,
+		got.r = kv_resp_parse_resume(&rview, test_limits, &st, &got.req, got.err,
 					     sizeof(got.err));
 		assert_res_equal(&want, &got, "resumed");
 		if (want.r != KV_PARSE_MORE)
 			break;
 	}
 	unbuild(&b);
+	resume_span_steps = rview.span_steps;
 	return st.examined;
 }
 
@@ -1442,6 +1447,20 @@ test_resp_resume_linear(void **state)
 	print_message("resume: %zu bytes in %u pieces, %" PRIu64 " bytes examined\n", len, n,
 		      examined);
 	assert_true(examined <= 2 * len);
+	/* and the lookups find where to resume without stepping over every
+	 * span from the first on each arrival (n pieces: n spans) */
+	print_message("resume: %" PRIu64 " spans stepped over by lookups\n", resume_span_steps);
+	assert_true(resume_span_steps <= 4 * (uint64_t)n);
+	/* many elements, each resumed at (far into the request) */
+	len = (size_t)sprintf(msg, "*61\r\n$4\r\nMSET\r\n");
+	for (i = 0; i < 30; i++)
+		len += (size_t)sprintf(msg + len, "$3\r\nk%02zu\r\n$5\r\nv%04zu\r\n", i, i);
+	n = split_bytes(len, sizes);
+	examined = check_resume(msg, len, sizes, n);
+	print_message("resume: MSET of %zu bytes in %u pieces, %" PRIu64 " bytes examined, %"
+		      PRIu64 " spans stepped over\n", len, n, examined, resume_span_steps);
+	assert_true(examined <= 2 * len);
+	assert_true(resume_span_steps <= 4 * (uint64_t)n);
 	/* inline too: a 3000-byte line trickled */
 	memset(msg, 'x', 3000);
 	memcpy(msg, "ECHO ", 5);
@@ -1449,6 +1468,7 @@ test_resp_resume_linear(void **state)
 	n = split_bytes(3002, sizes);
 	examined = check_resume(msg, 3002, sizes, n);
 	assert_true(examined <= 2 * 3002);
+	assert_true(resume_span_steps <= 4 * (uint64_t)n);
 	/* and through empty requests, which are skipped once (a "*N" line,
 	 * 24 bytes at most, is read again from its start on each arrival:
 	 * here 1 + 2 + 3 + 4 bytes for each "*0\r\n") */
