@@ -424,18 +424,17 @@ void
 kv_cmd_incr(struct kv_call *c)
 {
 	struct kv_exec *srv = c->srv;
-	char key[KV_KEY_MAX], digits[24] = { 0 };
+	char key[KV_KEY_MAX], digits[24];
 	const struct kv_value *v;
 	unsigned int i;
 	uint16_t klen;
-	long long n = 0;
-	char *end;
+	int64_t n = 0;
 	int ret;
 
 	klen = arg_copy(c, 0, key, sizeof(key));
 	v = lookup(c, key, klen);
 	if (v != NULL) {
-		if (v->len == 0 || v->len > 20) {
+		if (v->len > 20) {
 			resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
 			return;
 		}
@@ -444,15 +443,17 @@ kv_cmd_incr(struct kv_call *c)
 			       pst_name_length(v->names[i]));
 			ret += pst_name_length(v->names[i]);
 		}
-		errno = 0;
-		n = strtoll(digits, &end, 10);
-		if (errno != 0 || *end != '\0' || n == INT64_MAX) {
+		if (kv_strict_int64(digits, v->len, &n) != 0) {
 			resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
+			return;
+		}
+		if (n == INT64_MAX) {
+			resp_str(c, kv_resp_error, "ERR increment or decrement would overflow");
 			return;
 		}
 	}
 	n++;
-	ret = snprintf(digits, sizeof(digits), "%lld", n);
+	ret = snprintf(digits, sizeof(digits), "%" PRId64, n);
 	ret = kv_store_set_bytes(srv->store, key, klen, digits, (uint32_t)ret);
 	if (ret == 0)
 		resp_int(c, n);

@@ -69,6 +69,11 @@ int kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 			 struct kv_parse_state *st, struct kv_request *req,
 			 char *err, size_t errlen);
 
+/* A signed decimal that fits int64_t, the whole of @p and nothing else, as
+ * Redis's string2ll reads integers: no blank, no '+', no leading zero
+ * ("0" itself aside, so no "-0"). Returns 0, or -1. */
+int kv_strict_int64(const char *p, size_t len, int64_t *v);
+
 /* Forget the request @st was reading (its bytes are being discarded): the
  * next call starts at the stream's first byte. @st->examined is kept. */
 void kv_parse_state_reset(struct kv_parse_state *st);

@@ -99,35 +99,46 @@ copy_word(const struct kv_stream *s, const struct kv_arg *a, char *dst, size_t s
 	dst[a->len] = '\0';
 }
 
-/* A signed decimal that fits int64_t, the whole range and nothing else
- * (as Redis's string2ll: no blanks, no '+'). Returns 0 or -1. */
-static int
-arg_to_int64(const struct kv_stream *s, const struct kv_arg *a, int64_t *v)
+int
+kv_strict_int64(const char *p, size_t len, int64_t *v)
 {
-	char buf[24];
 	size_t i = 0;
 	int neg = 0;
 	uint64_t acc = 0, lim;
 
-	if (a->len == 0 || a->len >= sizeof(buf))
-		return -1;
-	kv_stream_copy(s, a->off, buf, a->len);
-	if (buf[0] == '-') {
+	if (len == 1 && p[0] == '0') {
+		*v = 0;
+		return 0;
+	}
+	if (len > 0 && p[0] == '-') {
 		neg = 1;
 		i = 1;
-		if (a->len == 1)
-			return -1;
 	}
+	/* No sign but '-', no blank, no leading zero (so no "-0"). */
+	if (i >= len || p[i] < '1' || p[i] > '9')
+		return -1;
 	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < a->len; i++) {
-		if (buf[i] < '0' || buf[i] > '9')
+	for (; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
 			return -1;
-		if (acc > (lim - (uint64_t)(buf[i] - '0')) / 10)
+		if (acc > (lim - (uint64_t)(p[i] - '0')) / 10)
 			return -1;
-		acc = acc * 10 + (uint64_t)(buf[i] - '0');
+		acc = acc * 10 + (uint64_t)(p[i] - '0');
 	}
 	*v = neg ? (int64_t)(0 - acc) : (int64_t)acc;
 	return 0;
+}
+
+/* Argument @a as kv_strict_int64 reads it. Returns 0 or -1. */
+static int
+arg_to_int64(const struct kv_stream *s, const struct kv_arg *a, int64_t *v)
+{
+	char buf[24];
+
+	if (a->len == 0 || a->len >= sizeof(buf))
+		return -1;
+	kv_stream_copy(s, a->off, buf, a->len);
+	return kv_strict_int64(buf, a->len, v);
 }
 
 /* Read "<number>\r\n" at the cursor: optional '-', then digits.

@@ -1055,6 +1055,11 @@ test_resp_set_options(void **state)
 	resp_bad(ARGS("SET", "k", "v", "EX", "1.5"), "ERR value is not an integer or out of range");
 	resp_bad(ARGS("SET", "k", "v", "EX", "+5"), "ERR value is not an integer or out of range");
 	resp_bad(ARGS("SET", "k", "v", "EX", "-"), "ERR value is not an integer or out of range");
+	/* as Redis's string2ll: no leading zero, no "-0", no blank */
+	resp_bad(ARGS("SET", "k", "v", "EX", "010"), "ERR value is not an integer or out of range");
+	resp_bad(ARGS("SET", "k", "v", "EX", "-0"), "ERR value is not an integer or out of range");
+	resp_bad(ARGS("SET", "k", "v", "EX", " 5"), "ERR value is not an integer or out of range");
+	resp_bad(ARGS("SET", "k", "v", "PX", "0"), "ERR invalid expire time in 'set' command");
 	resp_bad(ARGS("SET", "k", "v", "PX", "9223372036854775808"),
 		 "ERR value is not an integer or out of range");
 	resp_bad(ARGS("SET", "k", "v", "EX", ""), "ERR value is not an integer or out of range");
