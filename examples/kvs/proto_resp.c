@@ -16,8 +16,9 @@
  *
  * Errors follow Redis: a request that is well framed but wrong (unknown
  * command, wrong arity, bad option, key too long) is consumed
- * whole and answered (KV_PARSE_BAD_REQUEST); broken framing answers and
- * closes (KV_PARSE_BAD_STREAM). Empty requests ("*0\r\n", "*-1\r\n", an
+ * whole and answered (KV_PARSE_BAD_REQUEST); broken framing (and an
+ * inline line with unbalanced quotes) answers and closes
+ * (KV_PARSE_BAD_STREAM). Empty requests ("*0\r\n", "*-1\r\n", an
  * empty inline line) get no reply in Redis: they are folded into the
  * consumed bytes of the request that follows them.
  */
@@ -410,9 +411,9 @@ frame_inline(const struct kv_stream *s, size_t start, struct kv_parse_state *st,
 			tok = c.off;
 			for (;;) {
 				if (c.off >= line_end) {
+					/* Redis closes: so do we */
 					set_err(err, errlen,
 						"ERR Protocol error: unbalanced quotes in request");
-					*bad = 1;
 					return FRAME_BAD;
 				}
 				ch = kv_cursor_next(&c);
@@ -430,7 +431,6 @@ frame_inline(const struct kv_stream *s, size_t start, struct kv_parse_state *st,
 				/* "a"b: Redis calls this unbalanced too */
 				set_err(err, errlen,
 					"ERR Protocol error: unbalanced quotes in request");
-				*bad = 1;
 				return FRAME_BAD;
 			}
 		} else {
