@@ -758,7 +758,7 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 		return upload_discard(x, rx, up, out);
 	/* Both parsers clear the request first. */
 	err[0] = '\0';
-	r = http ? kv_http_parse(rx, &x->limits, &req, err, sizeof(err))
+	r = http ? kv_http_parse_resume(rx, &x->limits, out->parse, &req, err, sizeof(err))
 		 : kv_resp_parse_resume(rx, &x->limits, out->parse, &req, err, sizeof(err));
 	if (r == KV_PARSE_MORE) {
 		if (up != NULL && req.pending_len > 0 && req.pending_elem >= up->next_elem) {

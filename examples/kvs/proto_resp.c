@@ -704,6 +704,7 @@ kv_parse_state_reset(struct kv_parse_state *st)
 	st->k = 0;
 	st->count = 0;
 	st->cmd_known = 0;
+	memset(&st->http, 0, sizeof(st->http));
 }
 
 int

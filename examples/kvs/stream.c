@@ -25,7 +25,7 @@ stream_head(const struct kv_stream *s)
 }
 
 /* The span and the position in it of stream offset @off (< s->len), from
- * the hint when @off is at or past it. */
+ * the hint when @off is past it or nearer it than the front. */
 static int
 stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
 	      uint32_t *pos)
@@ -41,6 +41,15 @@ stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
 	if (s->hint_i < s->n && off >= s->hint_base) {
 		i = s->hint_i;
 		base = s->hint_base;
+	} else if (s->hint_i < s->n && s->hint_base - off < off) {
+		/* Nearer the hint than the front (a line a parser has just
+		 * found the end of): walk back from there. */
+		i = s->hint_i;
+		base = s->hint_base;
+		while (base > off) {
+			base -= s->spans[--i].len;
+			m->span_steps++;
+		}
 	}
 	for (; i < s->n; base += s->spans[i].len, i++) {
 		if (off - base < s->spans[i].len) {

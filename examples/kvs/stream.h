@@ -48,9 +48,9 @@ struct kv_stream {
 	 * with their connection. */
 	const struct kv_stream_holder *holder;
 	/* Where lookups reached: span hint_i starts at offset hint_base. A
-	 * lookup at or past it starts there, so a parse that resumes far into
-	 * a request of many spans finds its place without stepping over every
-	 * span from the first. A cache (lookups update it through a const
+	 * lookup past it, or nearer it than the front, starts there, so a
+	 * parse that resumes far into a request of many spans finds its place
+	 * without stepping over every span from the first. A cache (lookups update it through a const
 	 * stream); consuming resets it. */
 	unsigned int hint_i;
 	size_t hint_base;

@@ -380,7 +380,17 @@ parse_split(int p, const void *msg, size_t len, const size_t *sizes,
 static uint64_t resume_span_steps; /* of the last check_resume's parses */
 
 static uint64_t
+check_resume_p(int p, const void *msg, size_t len, const size_t *sizes, unsigned int n);
+
+static uint64_t
 check_resume(const void *msg, size_t len, const size_t *sizes, unsigned int n)
+{
+	return check_resume_p(P_RESP, msg, len, sizes, n);
+}
+
+/* The same for either parser. */
+static uint64_t
+check_resume_p(int p, const void *msg, size_t len, const size_t *sizes, unsigned int n)
 {
 	struct kv_parse_state st;
 	struct kv_stream view, rview;
@@ -397,10 +407,10 @@ check_resume(const void *msg, size_t len, const size_t *sizes, unsigned int n)
 		view.n = rview.n = j;
 		view.len += b.lens[j - 1];
 		rview.len = view.len;
-		do_parse(P_RESP, &view, &want);
+		do_parse(p, &view, &want);
 		memset(&got, 0x5a, sizeof(got));
-		got.r = kv_resp_parse_resume(&rview, test_limits, &st, &got.req, got.err,
-					     sizeof(got.err));
+		got.r = (p == P_RESP ? kv_resp_parse_resume : kv_http_parse_resume)(
+			&rview, test_limits, &st, &got.req, got.err, sizeof(got.err));
 		assert_res_equal(&want, &got, "resumed");
 		if (want.r != KV_PARSE_MORE)
 			break;
@@ -434,14 +444,14 @@ check_splits(int p, const void *msg, size_t len, struct res *ref, int prefixes)
 		parse_split(p, msg, len, sizes, split_bytes(len, sizes), &got);
 		assert_res_equal(ref, &got, "1-byte spans");
 	}
-	if (p == P_RESP && len <= 4096)
-		check_resume(msg, len, sizes, split_bytes(len, sizes));
+	if (len <= 4096)
+		check_resume_p(p, msg, len, sizes, split_bytes(len, sizes));
 	for (i = 0; i < 4; i++) {
 		n = split_random(len, i < 2 ? 7 : 1500, &rng, sizes);
 		parse_split(p, msg, len, sizes, n, &got);
 		assert_res_equal(ref, &got, "random spans");
-		if (p == P_RESP && n <= 4096)
-			check_resume(msg, len, sizes, n);
+		if (n <= 4096)
+			check_resume_p(p, msg, len, sizes, n);
 	}
 	if (prefixes && ref->r != KV_PARSE_BAD_STREAM) {
 		for (k = 0; k < len; k += step) {
@@ -1467,6 +1477,20 @@ test_resp_resume_linear(void **state)
 	n = split_bytes(len, sizes);
 	examined = check_resume(msg, len, sizes, n);
 	print_message("resume: MSET of %zu bytes in %u pieces, %" PRIu64 " bytes examined, %"
+		      PRIu64 " spans stepped over\n", len, n, examined, resume_span_steps);
+	assert_true(examined <= 2 * len);
+	assert_true(resume_span_steps <= 4 * (uint64_t)n);
+	/* HTTP: a request line, 40 headers and a 3000-byte body trickled:
+	 * each line read once, the body's length checked per arrival */
+	len = (size_t)sprintf(msg, "PUT /slow HTTP/1.1\r\n");
+	for (i = 0; i < 40; i++)
+		len += (size_t)sprintf(msg + len, "X-Header-%02zu: some value %zu\r\n", i, i);
+	len += (size_t)sprintf(msg + len, "Content-Length: 3000\r\n\r\n");
+	memset(msg + len, 'b', 3000);
+	len += 3000;
+	n = split_bytes(len, sizes);
+	examined = check_resume_p(P_HTTP, msg, len, sizes, n);
+	print_message("resume: HTTP %zu bytes in %u pieces, %" PRIu64 " bytes examined, %"
 		      PRIu64 " spans stepped over\n", len, n, examined, resume_span_steps);
 	assert_true(examined <= 2 * len);
 	assert_true(resume_span_steps <= 4 * (uint64_t)n);
