@@ -342,26 +342,44 @@ kv_cmd_get(struct kv_call *c)
 	reply_value(c, lookup_arg(c, 0));
 }
 
+/* SET's GET option: the value it replaces, replied once the SET is done
+ * (its buffers stay referenced until the drain after it, so they can be
+ * sent by name then). */
+static union {
+	struct kv_value v;
+	char room[sizeof(struct kv_value) + KV_VALUE_NAMES_MAX * sizeof(pst_name)];
+} set_old;
+
 void
 kv_cmd_set(struct kv_call *c)
 {
 	const struct kv_request *req = c->req;
+	const struct kv_value *old = NULL;
 	int ret;
 
-	if ((req->set_flags & (KV_SET_NX | KV_SET_XX)) != 0 &&
+	if ((req->set_flags & (KV_SET_NX | KV_SET_XX | KV_SET_GET)) != 0 &&
 	    req->argv[0].len <= KV_KEY_MAX) {
-		int exists = lookup_arg(c, 0) != NULL;
-
-		if ((req->set_flags & KV_SET_NX) ? exists : !exists) {
-			resp_null(c);
+		old = lookup_arg(c, 0);
+		if (old != NULL && (req->set_flags & KV_SET_GET)) {
+			memcpy(&set_old.v, old, sizeof(*old) + old->n * sizeof(old->names[0]));
+			old = &set_old.v;
+		}
+		if ((req->set_flags & KV_SET_NX) ? old != NULL :
+		    (req->set_flags & KV_SET_XX) && old == NULL) {
+			if (req->set_flags & KV_SET_GET)
+				resp_value(c, old);
+			else
+				resp_null(c);
 			return;
 		}
 	}
 	ret = do_set(c, 0, 1);
-	if (ret == 0)
-		reply_ok(c);
-	else
+	if (ret != 0)
 		reply_not_stored(c, ret, ret == -EINVAL ? "ERR key too long" : set_error(ret));
+	else if (req->set_flags & KV_SET_GET)
+		resp_value(c, old);
+	else
+		reply_ok(c);
 }
 
 void

@@ -490,7 +490,7 @@ check_keys(const struct kv_command *cmd, const struct resp_frame *f, char *err,
 	return 0;
 }
 
-/* SET key value [EX s | PX ms] [NX | XX] */
+/* SET key value [EX s | PX ms] [NX | XX] [GET] */
 static int
 set_options(const struct kv_stream *s, const struct resp_frame *f,
 	    struct kv_request *req, char *err, size_t errlen)
@@ -507,6 +507,8 @@ set_options(const struct kv_stream *s, const struct resp_frame *f,
 			req->set_flags |= KV_SET_NX;
 		} else if (strcmp(word, "xx") == 0 && !(req->set_flags & KV_SET_NX)) {
 			req->set_flags |= KV_SET_XX;
+		} else if (strcmp(word, "get") == 0) {
+			req->set_flags |= KV_SET_GET;
 		} else if ((strcmp(word, "ex") == 0 || strcmp(word, "px") == 0) &&
 			   !have_expire && i + 1 < f->nargs) {
 			have_expire = 1;

@@ -25,6 +25,7 @@ enum kv_op {
 /* Flags of SET. */
 #define KV_SET_NX 0x1             /* only if absent */
 #define KV_SET_XX 0x2             /* only if present */
+#define KV_SET_GET 0x4            /* reply with the value it replaces */
 
 /* A byte range of the stream. */
 struct kv_arg {

@@ -1055,7 +1055,9 @@ test_resp_set_options(void **state)
 	resp_bad(ARGS("SET", "k", "v", "EX", "1", "PX", "1"), "ERR syntax error");
 	resp_bad(ARGS("SET", "k", "v", "EX", "1", "EX", "1"), "ERR syntax error");
 	resp_bad(ARGS("SET", "k", "v", "KEEPTTL"), "ERR syntax error");
-	resp_bad(ARGS("SET", "k", "v", "GET"), "ERR syntax error");
+	resp_ok(ARGS("SET", "k", "v", "GET"), KV_OP_SET, ARGS("k", "v"), KV_SET_GET, 0);
+	resp_ok(ARGS("SET", "k", "v", "nx", "get", "ex", "5"), KV_OP_SET, ARGS("k", "v"),
+		KV_SET_NX | KV_SET_GET, 5000);
 	resp_bad(ARGS("SET", "k", "v", "NXX"), "ERR syntax error");
 	resp_bad(ARGS("SET", "k", "v", "EX", "0"), "ERR invalid expire time in 'set' command");
 	resp_bad(ARGS("SET", "k", "v", "PX", "-5"), "ERR invalid expire time in 'set' command");
