@@ -769,7 +769,7 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	struct kv_call call = { .srv = x, .rx = rx, .out = out, .req = &req };
 	struct kv_call *c = &call;
 	struct kv_upload *up = out->upload;
-	char err[256];
+	char err[512];     /* Redis 7's unknown command error: 309 bytes */
 	int r;
 
 	if (up != NULL && (up->discard > 0 || up->discard_elems > 0))

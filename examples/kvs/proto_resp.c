@@ -557,6 +557,48 @@ command_subcommand(const struct kv_stream *s, const struct resp_frame *f,
 	return -1;
 }
 
+/* Append at most @max bytes of @a to @dst (at *n), as C's "%.*s" would
+ * (up to a NUL), CR and LF shown as blanks: they would end the reply line. */
+static void
+append_shown(const struct kv_stream *s, const struct kv_arg *a, size_t max, char *dst,
+	     size_t *n)
+{
+	struct kv_cursor c;
+	size_t i;
+	int ch;
+
+	kv_cursor_init(&c, s, a->off);
+	for (i = 0; i < a->len && i < max; i++) {
+		ch = kv_cursor_next(&c);
+		if (ch <= 0)
+			break;
+		dst[(*n)++] = ch == '\r' || ch == '\n' ? ' ' : (char)ch;
+	}
+}
+
+/* Redis 7's words for an unknown command: its name and its first
+ * arguments, 128 bytes of each at most and of the arguments in all. */
+static void
+unknown_command(const struct kv_stream *s, const struct resp_frame *f, char *err,
+		size_t errlen)
+{
+	char name[129], args[128 + 3 * KV_MAX_ARGS + 1];
+	size_t n = 0, k = 0;
+	unsigned int i;
+
+	append_shown(s, &f->name, 128, name, &k);
+	name[k] = '\0';
+	for (i = 0; i < f->nargs && i < KV_MAX_ARGS && n < 128; i++) {
+		args[n++] = '\'';
+		append_shown(s, &f->args[i], 128 - (n - 1), args, &n);
+		args[n++] = '\'';
+		args[n++] = ' ';
+	}
+	args[n] = '\0';
+	set_err(err, errlen, "ERR unknown command '%s', with args beginning with: %s", name,
+		args);
+}
+
 /* Give a framed request its meaning. Returns KV_PARSE_OK or
  * KV_PARSE_BAD_REQUEST. */
 static int
@@ -572,9 +614,7 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 		cmd = kv_command_find(name, f->name.len);
 	}
 	if (cmd == NULL) {
-		copy_printable(s, &f->name, shown, sizeof(shown), 0);
-		set_err(err, errlen, "ERR unknown command '%s%s'", shown,
-			f->name.len >= sizeof(shown) ? "..." : "");
+		unknown_command(s, f, err, errlen);
 		return KV_PARSE_BAD_REQUEST;
 	}
 	if (nargs > KV_MAX_ARGS) {

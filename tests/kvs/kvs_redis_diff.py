@@ -119,8 +119,6 @@ DELIBERATE = {
                        "at the *N line; Redis waits for up to 1M elements",
     "key over 250 bytes": "keys are at most 250 bytes (KV_KEY_MAX: the indexes' entry "
                           "size); Redis takes up to 512 MB",
-    "unknown command": "the rest of an unknown command's message (its arguments, "
-                       "Redis 7's \"with args beginning with\") is not given",
 }
 
 

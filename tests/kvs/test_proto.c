@@ -232,7 +232,7 @@ sizes_for(size_t len)
 struct res {
 	int r;
 	struct kv_request req;
-	char err[160];
+	char err[512];
 };
 
 static void
@@ -1083,18 +1083,29 @@ test_resp_errors(void **state)
 	static char key[KV_KEY_MAX + 2];
 
 	(void)state;
-	resp_bad(ARGS("FOO"), "ERR unknown command 'FOO'");
-	resp_bad(ARGS("foo", "bar", "baz"), "ERR unknown command 'foo'");
-	resp_bad(ARGS("GETX", "k"), "ERR unknown command 'GETX'");
-	resp_bad(ARGS("SETEX", "k", "10", "v"), "ERR unknown command 'SETEX'");
+	/* Redis 7's words: the name, then the first arguments */
+	resp_bad(ARGS("FOO"), "ERR unknown command 'FOO', with args beginning with: ");
+	resp_bad(ARGS("foo", "bar", "baz"),
+		 "ERR unknown command 'foo', with args beginning with: 'bar' 'baz' ");
+	resp_bad(ARGS("GETX", "k"), "ERR unknown command 'GETX', with args beginning with: 'k' ");
+	resp_bad(ARGS("SETEX", "k", "10", "v"),
+		 "ERR unknown command 'SETEX', with args beginning with: 'k' '10' 'v' ");
 	resp_bad(ARGS("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_abcdefghij"),
 		 "ERR unknown command "
-		 "'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_...'");
-	/* names that could break the reply line are shown defanged */
+		 "'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_abcdefghij'"
+		 ", with args beginning with: ");
+	/* 128 bytes of the arguments in all, each cut to what is left */
+	memset(key, 'a', 110);
+	key[110] = '\0';
+	resp_bad(ARGS("x", key, "bcdefghijklmnopqrstuvwxyz", "c"),
+		 "ERR unknown command 'x', with args beginning with: "
+		 "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' 'bcdefghijklmnop' ");
+	/* CR and LF would end the reply line: blanks */
 	check_req(P_RESP, "*1\r\n$5\r\nA\r\nB'\r\n", 15, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0,
-		  "ERR unknown command 'A??B?'", WHOLE, NULL);
+		  "ERR unknown command 'A  B'', with args beginning with: ", WHOLE, NULL);
 	check_req(P_RESP, "*1\r\n$0\r\n\r\n", 10, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0,
-		  "ERR unknown command ''", WHOLE, NULL);
+		  "ERR unknown command '', with args beginning with: ", WHOLE, NULL);
 
 	resp_bad(ARGS("PING", "a", "b"), "ERR wrong number of arguments for 'ping' command");
 	resp_bad(ARGS("ECHO"), "ERR wrong number of arguments for 'echo' command");
@@ -1242,8 +1253,8 @@ test_resp_inline(void **state)
 		{ "GET k\rx\r\n", "ERR wrong number of arguments for 'get' command" },
 		{ "SET k \"a\\nb\"\r\n",
 		  "ERR Protocol error: escapes in inline requests are not supported" },
-		{ "FOO bar\r\n", "ERR unknown command 'FOO'" },
-		{ "$3\r\n", "ERR unknown command '$3'" },
+		{ "FOO bar\r\n", "ERR unknown command 'FOO', with args beginning with: 'bar' " },
+		{ "$3\r\n", "ERR unknown command '$3', with args beginning with: " },
 	};
 	/* Redis closes on these (its inline parse fails) */
 	static const struct refusal broken[] = {
@@ -1280,7 +1291,7 @@ test_resp_empty_requests(void **state)
 		 WHOLE);
 	resp_raw("\r\n\n   \r\nPING\r\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "", WHOLE);
 	resp_raw("*0\r\n\r\nFOO\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR unknown command 'FOO'", WHOLE);
+		 "ERR unknown command 'FOO', with args beginning with: ", WHOLE);
 	resp_raw("*0\r\n*xyz\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
 		 "ERR Protocol error: invalid multibulk length", 0);
 	resp_raw("*0\r\n", KV_PARSE_MORE, 0, NULL, "", 0);
