@@ -194,19 +194,24 @@ HTTP_PORT = 8080
 OOM_REPLY = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
 
 
-def recv_exact(s, n, deadline):
-    """Up to @n bytes from @s, until @deadline."""
+def recv_until(s, enough, deadline):
+    """Bytes from @s until enough(bytes so far), EOF or @deadline."""
     got = b""
-    while len(got) < n and time.time() < deadline:
+    while not enough(got) and time.time() < deadline:
         s.settimeout(max(0.1, deadline - time.time()))
         try:
-            b = s.recv(n - len(got))
+            b = s.recv(65536)
         except (socket.timeout, TimeoutError):
             continue
         if not b:
             break
         got += b
     return got
+
+
+def recv_exact(s, n, deadline):
+    """Up to @n bytes from @s, until @deadline."""
+    return recv_until(s, lambda got: len(got) >= n, deadline)
 
 
 def early_replies(conns, settle, limit):
@@ -288,16 +293,7 @@ def oom(host, port, ready_file, hold_s):
               file=sys.stderr)
         ok = False
     h.sendall(hbody[head:] + b"GET /oomhttp HTTP/1.1\r\n\r\n")
-    rest, end = b"", time.time() + 20
-    while b"404 Not Found" not in rest and time.time() < end:
-        h.settimeout(max(0.1, end - time.time()))
-        try:
-            b = h.recv(65536)
-        except (socket.timeout, TimeoutError):
-            continue
-        if not b:
-            break
-        rest += b
+    rest = recv_until(h, lambda got: b"404 Not Found" in got, time.time() + 20)
     if b"HTTP/1.1 404 Not Found" not in rest:
         print("oom: GET after the refused PUT: %r" % rest[-200:], file=sys.stderr)
         ok = False
@@ -335,17 +331,7 @@ def trickle(host, port, ready_file, hold_s):
         s.send(req[i:i + 8])
         time.sleep(0.002)
     want = b"$%d\r\n%s\r\n" % (len(arg), arg)
-    got = b""
-    end = time.time() + 10
-    s.settimeout(1)
-    while len(got) < len(want) and time.time() < end:
-        try:
-            b = s.recv(65536)
-        except (socket.timeout, TimeoutError):
-            continue
-        if not b:
-            break
-        got += b
+    got = recv_exact(s, len(want), time.time() + 10)
     if got != want:
         print("trickle: ECHO of %d bytes came back as %d bytes %r..."
               % (len(arg), len(got), got[:40]), file=sys.stderr)
