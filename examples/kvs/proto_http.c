@@ -430,7 +430,8 @@ kv_http_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 			goto done;
 		}
 		req->http_expect_continue = hs->bad == NULL && hs->h.expect_continue;
-		if (hs->bad == NULL && method->body) {   /* a value on its way */
+		if (hs->bad == NULL && method->body && hs->h.length >= KV_RESERVE_MIN) {
+			/* a value on its way, worth reserving for */
 			req->pending_len = hs->h.length;
 			req->pending_end = total;
 			req->pending_elem = 1;

@@ -772,7 +772,7 @@ kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 		lim = &defaults;
 	r = resp_frame(s, lim, st, &f, &bad, err, errlen);
 	if (r == FRAME_MORE) {
-		if (st != NULL && st->body != 0)
+		if (st != NULL && st->body != 0 && st->body_len >= KV_RESERVE_MIN)
 			pending_value(s, st, req);
 		return KV_PARSE_MORE;
 	}

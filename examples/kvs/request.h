@@ -49,9 +49,9 @@ struct kv_request {
 	int http_head;            /* HTTP HEAD (op KV_OP_GET): reply with the
 	                           * GET's headers, without the body */
 	/* With KV_PARSE_MORE: a value to store (SET's or MSET's, a PUT's body)
-	 * whose length is declared and whose bytes have not all arrived, so
-	 * that the server can reserve room for it, or refuse it, before they
-	 * do. pending_len 0: none. */
+	 * of KV_RESERVE_MIN bytes or more whose length is declared and whose
+	 * bytes have not all arrived, so that the server can reserve room for
+	 * it, or refuse it, before they do. pending_len 0: none. */
 	size_t pending_len;       /* its declared length */
 	size_t pending_end;       /* stream offset just past it (RESP: past
 	                           * its CRLF; HTTP: the end of the request) */

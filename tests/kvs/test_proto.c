@@ -1752,60 +1752,72 @@ parse_part(int http, const char *msg, size_t part, struct kv_parse_state *st,
 static void
 test_pending_value(void **state)
 {
-	static char msg[512];
+	static char msg[2 * KV_RESERVE_MIN + 512];
+	const size_t big = KV_RESERVE_MIN;
 	struct kv_parse_state st;
 	struct res r;
 	size_t len, head;
 
 	(void)state;
-	/* SET's value, 100 bytes declared, 10 there; then its EX argument. */
-	len = (size_t)sprintf(msg, "*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\n");
+	/* SET's value, declared, 10 bytes there; then its EX argument. */
+	len = (size_t)sprintf(msg, "*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\n", big);
 	head = len;
-	len += (size_t)sprintf(msg + len, "%0100d\r\n$2\r\nEX\r\n$2\r\n10\r\n", 7);
+	memset(msg + len, 'v', big);
+	len += big;
+	len += (size_t)sprintf(msg + len, "\r\n$2\r\nEX\r\n$2\r\n10\r\n");
 	memset(&st, 0, sizeof(st));
 	parse_part(0, msg, head + 10, &st, &r);
 	assert_int_equal(r.r, KV_PARSE_MORE);
-	assert_int_equal(r.req.pending_len, 100);
+	assert_int_equal(r.req.pending_len, big);
 	assert_int_equal(r.req.pending_elem, 2);
-	assert_int_equal(r.req.pending_end, head + 102);
+	assert_int_equal(r.req.pending_end, head + big + 2);
 	assert_int_equal(r.req.pending_after, 2);
-	parse_part(0, msg, head + 102 + 6, &st, &r);       /* in "EX" */
+	parse_part(0, msg, head + big + 2 + 6, &st, &r);       /* in "EX" */
 	assert_int_equal(r.r, KV_PARSE_MORE);
 	assert_int_equal(r.req.pending_len, 0);
 	parse_part(0, msg, len, &st, &r);
 	assert_int_equal(r.r, KV_PARSE_OK);
 	assert_int_equal(r.req.pending_len, 0);
+	/* below KV_RESERVE_MIN: checked when stored, not reported */
+	len = (size_t)sprintf(msg, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\nab", big - 1);
+	memset(&st, 0, sizeof(st));
+	parse_part(0, msg, len, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);
 	/* MSET: the values (elements 2 and 4), not the keys. */
-	len = (size_t)sprintf(msg, "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$3\r\nbbb");
+	len = (size_t)sprintf(msg, "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$%zu\r\nbbb",
+			      big);
 	memset(&st, 0, sizeof(st));
 	parse_part(0, msg, len, &st, &r);
 	assert_int_equal(r.r, KV_PARSE_MORE);
 	assert_int_equal(r.req.pending_len, 0);       /* a key */
-	len = (size_t)sprintf(msg + len, "\r\n$30\r\nxy") + len;
+	len = (size_t)sprintf(msg, "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$3\r\nbbb"
+			      "\r\n$%zu\r\nxy", big + 30);
+	memset(&st, 0, sizeof(st));
 	parse_part(0, msg, len, &st, &r);
 	assert_int_equal(r.r, KV_PARSE_MORE);
-	assert_int_equal(r.req.pending_len, 30);
+	assert_int_equal(r.req.pending_len, big + 30);
 	assert_int_equal(r.req.pending_elem, 4);
 	assert_int_equal(r.req.pending_after, 0);
 	/* ECHO's argument is not stored; nor without a state. */
-	len = (size_t)sprintf(msg, "*2\r\n$4\r\nECHO\r\n$50\r\nab");
+	len = (size_t)sprintf(msg, "*2\r\n$4\r\nECHO\r\n$%zu\r\nab", big);
 	memset(&st, 0, sizeof(st));
 	parse_part(0, msg, len, &st, &r);
 	assert_int_equal(r.r, KV_PARSE_MORE);
 	assert_int_equal(r.req.pending_len, 0);
-	len = (size_t)sprintf(msg, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$50\r\nab");
+	len = (size_t)sprintf(msg, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\nab", big);
 	parse_part(0, msg, len, NULL, &r);
 	assert_int_equal(r.r, KV_PARSE_MORE);
 	assert_int_equal(r.req.pending_len, 0);
 	/* HTTP: a PUT's body, once the headers are whole. */
-	len = (size_t)sprintf(msg, "PUT /k HTTP/1.1\r\nContent-Length: 40\r\n\r\n");
+	len = (size_t)sprintf(msg, "PUT /k HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", big);
 	parse_part(1, msg, len - 2, NULL, &r);
 	assert_int_equal(r.r, KV_PARSE_MORE);
 	assert_int_equal(r.req.pending_len, 0);
 	parse_part(1, msg, len, NULL, &r);
 	assert_int_equal(r.r, KV_PARSE_MORE);
-	assert_int_equal(r.req.pending_len, 40);
-	assert_int_equal(r.req.pending_end, len + 40);
+	assert_int_equal(r.req.pending_len, big);
+	assert_int_equal(r.req.pending_end, len + big);
 	assert_int_equal(r.req.pending_after, 0);
 }
 
