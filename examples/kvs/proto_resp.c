@@ -211,7 +211,7 @@ frame_body(const struct kv_stream *s, struct kv_cursor *c, size_t len, char *err
 
 /* A "$len\r\n" line at the cursor, moving past it (as far as it read,
  * whatever the result). */
-static int
+static inline int
 frame_bulk_len(struct kv_cursor *c, size_t max_bulk, long long *len, char *err,
 	       size_t errlen)
 {

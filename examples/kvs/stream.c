@@ -24,11 +24,11 @@ stream_head(const struct kv_stream *s)
 	return s->spans - 1;
 }
 
-/* The span and the position in it of stream offset @off (< s->len), from
- * the hint when @off is past it or nearer it than the front. */
+/* stream_locate past the first span: from the hint when @off is past it
+ * or nearer it than the front. */
 static int
-stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
-	      uint32_t *pos)
+stream_locate_far(const struct kv_stream *s, size_t off, unsigned int *span,
+		  uint32_t *pos)
 {
 	/* The hint is a cache: the streams lookups take as const are
 	 * never const objects. */
@@ -36,8 +36,6 @@ stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
 	unsigned int i = 0;
 	size_t base = 0;
 
-	if (off >= s->len)
-		return -1;
 	if (s->hint_i < s->n && off >= s->hint_base) {
 		i = s->hint_i;
 		base = s->hint_base;
@@ -64,6 +62,22 @@ stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
 		m->span_steps++;
 	}
 	return -1; /* s->len disagrees with the spans */
+}
+
+/* The span and the position in it of stream offset @off (< s->len). Most
+ * lookups are in the first span (a request's start): inline, no hint. */
+static inline int
+stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
+	      uint32_t *pos)
+{
+	if (off >= s->len)
+		return -1;
+	if (off < s->spans[0].len) {
+		*span = 0;
+		*pos = (uint32_t)off;
+		return 0;
+	}
+	return stream_locate_far(s, off, span, pos);
 }
 
 size_t
