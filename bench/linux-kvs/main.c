@@ -96,6 +96,7 @@ struct conn {
 	int continue_sent;          /* HTTP 100 Continue sent for this request */
 	int epollout;               /* registered for EPOLLOUT (not EPOLLIN) */
 	struct kv_parse_state parse; /* an incomplete request, read so far */
+	struct kv_upload upload;     /* its value's reservation, or a discard */
 };
 
 struct server {
@@ -342,6 +343,7 @@ conn_free(struct server *srv, struct conn *c)
 {
 	unsigned int i;
 
+	kv_exec_upload_end(&srv->exec, &c->upload);
 	for (i = c->out_done; i < c->n_out; i++)
 		if (c->out[i].ref != PST_NAME_INVALID)
 			kv_unref(srv->store, c->out[i].ref);
@@ -371,6 +373,7 @@ conn_execute(struct server *srv, struct conn *c)
 	const struct kv_out out = {
 		.bytes = out_bytes_cb, .value = out_value_cb, .close = out_close_cb,
 		.ctx = &ctx, .continue_sent = &c->continue_sent, .parse = &c->parse,
+		.upload = &c->upload,
 	};
 	long used;
 

@@ -196,8 +196,8 @@ static const char *
 set_error(int err)
 {
 	switch (err) {
-	case -ENOSPC:
-		return "OOM pool is full, value not stored";
+	case -ENOSPC:   /* Redis's words for its maxmemory */
+		return "OOM command not allowed when used memory > 'maxmemory'.";
 	case -E2BIG:
 		return "ERR value spans too many buffers";
 	default:
@@ -214,7 +214,7 @@ reply_not_stored(struct kv_call *c, int err, const char *msg)
 	if (!c->req->http)
 		resp_str(c, kv_resp_error, msg);
 	else if (err == -ENOSPC)
-		http_reply(c, 507, "Insufficient Storage", "pool is full\n", ka);
+		http_reply(c, 507, "Insufficient Storage", "the store is full\n", ka);
 	else
 		http_reply(c, 413, "Payload Too Large", "value not stored\n", ka);
 }
@@ -342,26 +342,44 @@ kv_cmd_get(struct kv_call *c)
 	reply_value(c, lookup_arg(c, 0));
 }
 
+/* SET's GET option: the value it replaces, replied once the SET is done
+ * (its buffers stay referenced until the drain after it, so they can be
+ * sent by name then). */
+static union {
+	struct kv_value v;
+	char room[sizeof(struct kv_value) + KV_VALUE_NAMES_MAX * sizeof(pst_name)];
+} set_old;
+
 void
 kv_cmd_set(struct kv_call *c)
 {
 	const struct kv_request *req = c->req;
+	const struct kv_value *old = NULL;
 	int ret;
 
-	if ((req->set_flags & (KV_SET_NX | KV_SET_XX)) != 0 &&
+	if ((req->set_flags & (KV_SET_NX | KV_SET_XX | KV_SET_GET)) != 0 &&
 	    req->argv[0].len <= KV_KEY_MAX) {
-		int exists = lookup_arg(c, 0) != NULL;
-
-		if ((req->set_flags & KV_SET_NX) ? exists : !exists) {
-			resp_null(c);
+		old = lookup_arg(c, 0);
+		if (old != NULL && (req->set_flags & KV_SET_GET)) {
+			memcpy(&set_old.v, old, sizeof(*old) + old->n * sizeof(old->names[0]));
+			old = &set_old.v;
+		}
+		if ((req->set_flags & KV_SET_NX) ? old != NULL :
+		    (req->set_flags & KV_SET_XX) && old == NULL) {
+			if (req->set_flags & KV_SET_GET)
+				resp_value(c, old);
+			else
+				resp_null(c);
 			return;
 		}
 	}
 	ret = do_set(c, 0, 1);
-	if (ret == 0)
-		reply_ok(c);
-	else
+	if (ret != 0)
 		reply_not_stored(c, ret, ret == -EINVAL ? "ERR key too long" : set_error(ret));
+	else if (req->set_flags & KV_SET_GET)
+		resp_value(c, old);
+	else
+		reply_ok(c);
 }
 
 void
@@ -424,18 +442,17 @@ void
 kv_cmd_incr(struct kv_call *c)
 {
 	struct kv_exec *srv = c->srv;
-	char key[KV_KEY_MAX], digits[24] = { 0 };
+	char key[KV_KEY_MAX], digits[24];
 	const struct kv_value *v;
 	unsigned int i;
 	uint16_t klen;
-	long long n = 0;
-	char *end;
+	int64_t n = 0;
 	int ret;
 
 	klen = arg_copy(c, 0, key, sizeof(key));
 	v = lookup(c, key, klen);
 	if (v != NULL) {
-		if (v->len == 0 || v->len > 20) {
+		if (v->len > 20) {
 			resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
 			return;
 		}
@@ -444,15 +461,17 @@ kv_cmd_incr(struct kv_call *c)
 			       pst_name_length(v->names[i]));
 			ret += pst_name_length(v->names[i]);
 		}
-		errno = 0;
-		n = strtoll(digits, &end, 10);
-		if (errno != 0 || *end != '\0' || n == INT64_MAX) {
+		if (kv_strict_int64(digits, v->len, &n) != 0) {
 			resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
+			return;
+		}
+		if (n == INT64_MAX) {
+			resp_str(c, kv_resp_error, "ERR increment or decrement would overflow");
 			return;
 		}
 	}
 	n++;
-	ret = snprintf(digits, sizeof(digits), "%lld", n);
+	ret = snprintf(digits, sizeof(digits), "%" PRId64, n);
 	ret = kv_store_set_bytes(srv->store, key, klen, digits, (uint32_t)ret);
 	if (ret == 0)
 		resp_int(c, n);
@@ -645,6 +664,88 @@ kv_exec_expire(struct kv_exec *x, size_t buckets)
 
 /* ---- the request loop step -------------------------------------------- */
 
+/* ---- values still arriving ------------------------------------------- */
+
+void
+kv_exec_upload_end(struct kv_exec *x, struct kv_upload *up)
+{
+	kv_store_unreserve(x->store, up->reserved);
+	up->reserved = 0;
+	up->next_elem = 0;
+}
+
+/* Drop what is left of a refused request as it arrives: its value's bytes,
+ * then (RESP) the elements after it, framed by their lengths only. Returns
+ * the bytes to consume, or -1 when none are there yet. */
+static long
+upload_discard(struct kv_exec *x, const struct kv_stream *rx, struct kv_upload *up,
+	       const struct kv_out *out)
+{
+	size_t used = 0, n, len, hdr;
+	char err[96];
+	int r;
+
+	for (;;) {
+		n = rx->len - used < up->discard ? rx->len - used : up->discard;
+		used += n;
+		up->discard -= n;
+		if (up->discard > 0 || up->discard_elems == 0)
+			break;
+		r = kv_resp_read_bulk_len(rx, used, &x->limits, &len, &hdr, err, sizeof(err));
+		if (r == KV_PARSE_MORE)
+			break;
+		if (r != KV_PARSE_OK) {
+			/* Its framing is lost: say why, then hang up. */
+			x->bad_streams++;
+			up->discard = up->discard_elems = 0;
+			out->bytes(out->ctx, "-", 1);
+			out->bytes(out->ctx, err, strlen(err));
+			out->bytes(out->ctx, "\r\n", 2);
+			out->close(out->ctx);
+			return (long)used;
+		}
+		used += hdr;
+		up->discard = len + 2;
+		up->discard_elems--;
+	}
+	return used > 0 ? (long)used : -1;
+}
+
+/* A value whose length was just declared (req->pending_*): room is
+ * reserved for it in the store, or the request is refused now, before its
+ * bytes arrive, and they are dropped as they do. Returns -1 (wait for the
+ * rest of the request), or the bytes to consume of a refused one. */
+static long
+upload_check(struct kv_call *c, const struct kv_stream *rx, struct kv_upload *up)
+{
+	const struct kv_request *req = c->req;
+	struct kv_exec *x = c->srv;
+	const struct kv_out *out = c->out;
+	uint64_t bufs = kv_store_value_bufs(x->store, req->pending_len);
+
+	up->next_elem = req->pending_elem + 1;
+	if (x->drain_failed || kv_store_reserve(x->store, bufs) == 0) {
+		if (!x->drain_failed)   /* else: -MISCONF once it is whole */
+			up->reserved += bufs;
+		return -1;
+	}
+	x->requests++;
+	x->oom_refused++;
+	kv_exec_upload_end(x, up);
+	if (out->parse != NULL)
+		kv_parse_state_reset(out->parse);
+	*out->continue_sent = 0;
+	if (req->http && req->http_expect_continue) {
+		/* The client waits for "100 Continue": no body will come. */
+		http_reply(c, 507, "Insufficient Storage", "the store is full\n", 0);
+		return 0;
+	}
+	reply_not_stored(c, -ENOSPC, set_error(-ENOSPC));
+	up->discard = req->pending_end;
+	up->discard_elems = req->pending_after;
+	return upload_discard(x, rx, up, out);
+}
+
 /* Like Redis's MISCONF: a write that could not be made durable is never
  * acknowledged; HTTP 503. */
 static void
@@ -667,14 +768,23 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	struct kv_request req;
 	struct kv_call call = { .srv = x, .rx = rx, .out = out, .req = &req };
 	struct kv_call *c = &call;
-	char err[256];
+	struct kv_upload *up = out->upload;
+	char err[512];     /* Redis 7's unknown command error: 309 bytes */
 	int r;
 
+	if (up != NULL && (up->discard > 0 || up->discard_elems > 0))
+		return upload_discard(x, rx, up, out);
 	/* Both parsers clear the request first. */
 	err[0] = '\0';
-	r = http ? kv_http_parse(rx, &x->limits, &req, err, sizeof(err))
+	r = http ? kv_http_parse_resume(rx, &x->limits, out->parse, &req, err, sizeof(err))
 		 : kv_resp_parse_resume(rx, &x->limits, out->parse, &req, err, sizeof(err));
 	if (r == KV_PARSE_MORE) {
+		if (up != NULL && req.pending_len > 0 && req.pending_elem >= up->next_elem) {
+			long used = upload_check(c, rx, up);
+
+			if (used >= 0)
+				return used;
+		}
 		if (req.http_expect_continue && !*out->continue_sent) {
 			/* curl waits for this before sending a large body. */
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -686,6 +796,8 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	}
 	*out->continue_sent = 0;
 	x->requests++;
+	if (up != NULL && up->next_elem != 0)
+		kv_exec_upload_end(x, up);  /* its values are stored now, or not */
 	if (r == KV_PARSE_BAD_STREAM) {
 		/* Framing is lost: say why, then hang up. */
 		x->bad_streams++;

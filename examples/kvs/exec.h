@@ -10,6 +10,16 @@
 #include "store.h"
 #include "stream.h"
 
+/* Per connection, zeroed at its start: the store's room promised to the
+ * values of the request still arriving, or what is left to discard of a
+ * request refused before its value arrived. */
+struct kv_upload {
+	uint64_t reserved;          /* buffers reserved (kv_store_reserve) */
+	unsigned int next_elem;     /* elements before it were decided */
+	size_t discard;             /* bytes of the refused request to drop */
+	unsigned int discard_elems; /* RESP: then elements to frame and drop */
+};
+
 /* Where a server's replies go. */
 struct kv_out {
 	void (*bytes)(void *ctx, const void *data, size_t len);
@@ -22,6 +32,9 @@ struct kv_out {
 	/* Per connection, zeroed at its start: how far an incomplete RESP
 	 * request was read (proto.h); NULL: read it again from its start. */
 	struct kv_parse_state *parse;
+	/* Per connection: reservations (NULL: none, a value is refused only
+	 * once it has arrived whole). */
+	struct kv_upload *upload;
 };
 
 struct kv_expiry;
@@ -46,6 +59,7 @@ struct kv_exec {
 	uint64_t output_overflows;  /* ... and by --client-output-limit */
 	uint64_t requests, bad_requests, bad_streams, expired;
 	uint64_t misconf_refused;   /* writes refused while drain_failed */
+	uint64_t oom_refused;       /* values refused before they arrived */
 };
 
 int kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram);
@@ -68,5 +82,8 @@ void kv_exec_fini(struct kv_exec *x);
  * and @out->close was called). */
 long kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 		  const struct kv_out *out);
+
+/* The connection of @up goes: its reservation returns to the store. */
+void kv_exec_upload_end(struct kv_exec *x, struct kv_upload *up);
 
 #endif /* KVS_EXEC_H */

@@ -1186,7 +1186,7 @@ ent_bytes_checked(const struct kvb_node *nd, unsigned int i)
 		const struct kvb_leaf_ent *e =
 			(const struct kvb_leaf_ent *)ent_at(nd, i);
 
-		if (e->key_len == 0 || e->key_len > KV_KEY_MAX ||
+		if (e->key_len > KV_KEY_MAX ||
 		    (e->flags & ~KVB_F_OVF) != 0)
 			return 0;
 		return leaf_ent_bytes(e);

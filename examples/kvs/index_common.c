@@ -11,7 +11,7 @@
 int
 kvi_check_key(const void *key, uint16_t key_len)
 {
-	if (key == NULL || key_len == 0 || key_len > KV_KEY_MAX)
+	if ((key == NULL && key_len != 0) || key_len > KV_KEY_MAX)
 		return -EINVAL;
 	return 0;
 }

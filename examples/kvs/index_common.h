@@ -52,7 +52,8 @@ kvi_key_cmp(const void *a, uint16_t alen, const void *b, uint16_t blen)
 	return (alen > blen) - (alen < blen);
 }
 
-/* 0 if 1 <= key_len <= KV_KEY_MAX and key is not NULL, else -EINVAL. */
+/* 0 if key_len <= KV_KEY_MAX and key is not NULL (unless key_len is 0:
+ * the empty key is a key, as in Redis), else -EINVAL. */
 int kvi_check_key(const void *key, uint16_t key_len);
 
 /* 0 if every name is valid for the pool and their lengths add up to

@@ -103,8 +103,8 @@ struct kvw_slot {
 	uint32_t hash;
 	uint32_t buf;             /* buffer of the entry's PUT record */
 	uint16_t off;             /* its offset */
-	uint16_t key_len;         /* 0: empty slot */
-	uint32_t bytes;           /* PUT + CONT record bytes */
+	uint16_t key_len;         /* 0: the empty key (a valid key) */
+	uint32_t bytes;           /* PUT + CONT record bytes; 0: empty slot */
 	struct kv_value *dram;    /* split value assembled in DRAM, or NULL */
 };
 
@@ -127,6 +127,13 @@ static inline uint8_t *
 bufp(const struct kv_index *w, uint32_t index)
 {
 	return w->bufs + (size_t)index * w->buf_size;
+}
+
+/* A slot of the key table holds an entry: a live entry has records. */
+static inline int
+slot_used(const struct kvw_slot *s)
+{
+	return s->bytes != 0;
 }
 
 static inline struct kvw_rec *
@@ -210,7 +217,7 @@ tab_find(const struct kv_index *w, const void *key, uint16_t key_len,
 	for (i = h & mask;; i = (i + 1) & mask) {
 		struct kvw_slot *s = &w->tab[i];
 
-		if (s->key_len == 0)
+		if (!slot_used(s))
 			return NULL;
 		if (s->hash == h && s->key_len == key_len &&
 		    memcmp(slot_key(w, s), key, key_len) == 0)
@@ -223,7 +230,7 @@ tab_place(struct kvw_slot *tab, size_t cap, const struct kvw_slot *s)
 {
 	size_t mask = cap - 1, i;
 
-	for (i = s->hash & mask; tab[i].key_len != 0; i = (i + 1) & mask)
+	for (i = s->hash & mask; slot_used(&tab[i]); i = (i + 1) & mask)
 		;
 	tab[i] = *s;
 }
@@ -242,7 +249,7 @@ tab_reserve(struct kv_index *w, size_t n)
 	if (t == NULL)
 		return -ENOMEM;
 	for (i = 0; i < w->cap; i++)
-		if (w->tab[i].key_len != 0)
+		if (slot_used(&w->tab[i]))
 			tab_place(t, cap, &w->tab[i]);
 	free(w->tab);
 	w->tab = t;
@@ -261,7 +268,7 @@ tab_remove(struct kv_index *w, struct kvw_slot *s)
 		size_t home;
 
 		j = (j + 1) & mask;
-		if (w->tab[j].key_len == 0)
+		if (!slot_used(&w->tab[j]))
 			break;
 		home = w->tab[j].hash & mask;
 		/* Move j back to i if its home is not in (i, j]. */
@@ -583,7 +590,7 @@ chain_rewrite(struct kv_index *w, int with_entries)
 		unsigned int need;
 		uint32_t bytes;
 
-		if (s->key_len == 0)
+		if (!slot_used(s))
 			continue;
 		v = slot_value(w, s);
 		need = plan_put(w, nl.off, s->key_len, v->n);
@@ -606,7 +613,7 @@ chain_rewrite(struct kv_index *w, int with_entries)
 	set = pst_pool_drain(w->pool) == 0;
 	/* Repoint the entries, drop the old chain. */
 	for (i = 0, j = 0; with_entries && i < w->cap; i++) {
-		if (w->tab[i].key_len == 0)
+		if (!slot_used(&w->tab[i]))
 			continue;
 		w->tab[i].buf = loc[j].buf;
 		w->tab[i].off = loc[j].off;
@@ -779,7 +786,7 @@ wal_flushall(struct kv_index *w, kv_value_fn on_old, void *arg)
 	for (i = 0; i < w->cap; i++) {
 		struct kvw_slot *s = &w->tab[i];
 
-		if (s->key_len == 0)
+		if (!slot_used(s))
 			continue;
 		if (on_old != NULL)
 			on_old(arg, slot_key(w, s), s->key_len, slot_value(w, s));
@@ -851,7 +858,7 @@ rec_valid(const struct kv_index *w, const struct kvw_log *log, uint32_t off)
 	case KVW_OP_PUT: {
 		const struct kvw_val *v = (const struct kvw_val *)(r + 1);
 
-		if (r->key_len == 0 || r->key_len > KV_KEY_MAX ||
+		if (r->key_len > KV_KEY_MAX ||
 		    r->size != put_size(r->key_len, r->k) ||
 		    r->size < KVW_PUT_FIXED || r->k > v->n)
 			return 0;
@@ -862,7 +869,7 @@ rec_valid(const struct kv_index *w, const struct kvw_log *log, uint32_t off)
 			return 0;
 		break;
 	case KVW_OP_DEL:
-		if (r->key_len == 0 || r->key_len > KV_KEY_MAX ||
+		if (r->key_len > KV_KEY_MAX ||
 		    r->size != del_size(r->key_len))
 			return 0;
 		break;
@@ -1085,7 +1092,7 @@ first_cut_value(const struct kv_index *w, kv_check_fn check, void *arg,
 	for (i = 0; i < w->cap; i++) {
 		const struct kvw_slot *s = &w->tab[i];
 
-		if (s->key_len == 0 ||
+		if (!slot_used(s) ||
 		    check(arg, slot_key(w, s), s->key_len, slot_value(w, s)))
 			continue;
 		for (pos = 0; w->log.bufs.v[pos] != s->buf; pos++)
@@ -1217,7 +1224,7 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		const struct kv_value *v;
 		uint16_t k;
 
-		if (s->key_len == 0)
+		if (!slot_used(s))
 			continue;
 		v = slot_value(w, s);
 		for (k = 0; k < v->n; k++)

@@ -9,6 +9,12 @@
 #define KV_VALUE_MAX (1u << 20)   /* bytes; larger values get an error reply */
 #define KV_VALUE_NAMES_MAX 1024   /* names per value (1 MiB / 1 KiB segments) */
 
+/* Values whose length is declared before their bytes arrive are reserved
+ * against the store from this size on (exec.c); smaller ones, which a
+ * connection's window holds many times over, are checked when stored:
+ * reserving each cost a pipelined 1 KiB SET 3-5% more instructions. */
+#define KV_RESERVE_MIN (16u * 1024)
+
 /* What a client may declare, checked by the parsers as soon as the length
  * is read, before any byte of it is kept (options of both servers). */
 struct kv_limits {

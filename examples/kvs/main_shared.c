@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "example_util.h"
 #include "main_shared.h"
@@ -20,6 +21,33 @@ parse_index(const char *s, const struct kv_index_ops **index)
 			*index = indexes[i];
 			return 0;
 		}
+	return -1;
+}
+
+/* Bytes as Redis writes them in its config: a number, then optionally
+ * k, m, g (powers of 1000) or kb, mb, gb (of 1024), in any case. */
+static int
+parse_bytes(const char *arg, uint64_t *v)
+{
+	static const struct { const char *suffix; uint64_t unit; } units[] = {
+		{ "", 1 }, { "k", 1000 }, { "kb", 1024 }, { "m", 1000000 },
+		{ "mb", 1024 * 1024 }, { "g", 1000000000 }, { "gb", 1024 * 1024 * 1024 },
+	};
+	char digits[24];
+	size_t n = strspn(arg, "0123456789"), i;
+
+	if (n == 0 || n >= sizeof(digits))
+		return -1;
+	memcpy(digits, arg, n);
+	digits[n] = '\0';
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(arg + n, units[i].suffix) != 0)
+			continue;
+		if (ex_parse_u64(digits, 0, UINT64_MAX / units[i].unit, v) != 0)
+			return -1;
+		*v *= units[i].unit;
+		return 0;
+	}
 	return -1;
 }
 
@@ -64,6 +92,8 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 		return ex_parse_double(arg, 0, INFINITY, &o->request_timeout);
 	case 'S':
 		return ex_parse_double(arg, 0, INFINITY, &o->send_timeout);
+	case 'y':
+		return parse_bytes(arg, &o->maxmemory);
 	default:
 		return 1;
 	}
@@ -103,6 +133,7 @@ kv_main_open_store(const struct kv_main_opts *o, const char *prog, int copy_mode
 		pst_pool_close(pool);
 		return NULL;
 	}
+	store->max_bufs = (o->maxmemory + info.buf_size - 1) / info.buf_size;
 	printf("%s: recovered %" PRIu64 " keys in %.3f s (index %s, %" PRIu64
 	       " torn entries dropped, %" PRIu64 " cut values: fell back %" PRIu64
 	       " times to an earlier version)\n",
@@ -122,8 +153,10 @@ kv_main_print_counts(const struct kv_store *st, const struct kv_exec *x,
 	       " hits=%" PRIu64 " dels=%" PRIu64 " bad_requests=%" PRIu64
 	       " bad_streams=%" PRIu64 " conns=%u accepted=%" PRIu64 " refused=%" PRIu64
 	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64
-	       " timed_out=%" PRIu64 " output_overflows=%" PRIu64,
+	       " timed_out=%" PRIu64 " output_overflows=%" PRIu64
+	       " oom_refused=%" PRIu64 " reserved=%" PRIu64 " index_bufs=%" PRIu64,
 	       kv_store_count(st), x->requests, st->sets, st->gets, st->hits, st->dels,
 	       x->bad_requests, x->bad_streams, n_conns, accepted, refused,
-	       ps.free, ps.kept, ps.drains, x->timed_out, x->output_overflows);
+	       ps.free, ps.kept, ps.drains, x->timed_out, x->output_overflows,
+	       x->oom_refused, st->reserved, st->ops->own_bytes(st->idx) / st->buf_size);
 }

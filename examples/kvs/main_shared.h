@@ -34,6 +34,8 @@ struct kv_main_opts {
 	double request_timeout;         /* s a request may take to arrive; 0: never */
 	double send_timeout;            /* s replies may wait on a peer that
 	                                 * takes none of them; 0: never */
+	uint64_t maxmemory;             /* bytes of pool buffers the store may
+	                                 * keep; 0: all but 1/16 of the pool */
 };
 
 #define KV_MAIN_OPTS_DEFAULT(file) {                                   \
@@ -60,7 +62,10 @@ struct kv_main_opts {
 	"  --request-timeout S      close clients whose request has not all\n" \
 	"                           arrived S seconds after it began (default 60)\n" \
 	"  --send-timeout S         close clients that take none of their\n"  \
-	"                           replies for S seconds (default 60)\n"
+	"                           replies for S seconds (default 60)\n"    \
+	"  --maxmemory N[kb|mb|gb]  pool bytes the store may keep (values and\n" \
+	"                           index, whole buffers); past it -OOM (default\n" \
+	"                           0: all of the pool but its last 1/16)\n"
 
 /* getopt_long entries of those options, for each program's table; their
  * values are what kv_main_parse_opt() takes. */
@@ -79,7 +84,8 @@ struct kv_main_opts {
 	{ "client-output-limit", required_argument, NULL, 'O' },        \
 	{ "timeout", required_argument, NULL, 'T' },                    \
 	{ "request-timeout", required_argument, NULL, 'R' },            \
-	{ "send-timeout", required_argument, NULL, 'S' }
+	{ "send-timeout", required_argument, NULL, 'S' },                \
+	{ "maxmemory", required_argument, NULL, 'y' }
 
 /* Apply option @opt (a KV_MAIN_LONGOPTS value) with its @arg.
  * @return 0, -1 on a bad value, 1 when @opt is none of them. */

@@ -14,6 +14,8 @@
 #include "request.h"
 #include "stream.h"
 
+struct kv_command;
+
 /* Parse results. */
 #define KV_PARSE_OK 1             /* *req holds one complete request */
 #define KV_PARSE_MORE 0           /* incomplete: wait for more bytes */
@@ -39,6 +41,32 @@ int kv_resp_parse(const struct kv_stream *s, const struct kv_limits *lim,
 int kv_http_parse(const struct kv_stream *s, const struct kv_limits *lim,
 		  struct kv_request *req, char *err, size_t errlen);
 
+/* What an HTTP request's headers said (proto_http.c). */
+struct kv_http_headers {
+	int have_length;
+	size_t length;            /* saturates at KV_VALUE_MAX + 1 */
+	int conn_close, conn_keepalive;
+	int expect_continue;
+};
+
+/* How far an incomplete HTTP request was read: each line is read once,
+ * whatever the pieces it arrives in, and once the headers are whole only
+ * the body's length is checked on each arrival. */
+struct kv_http_state {
+	size_t line;              /* the first line not read yet */
+	size_t scanned;           /* no LF before this, from line on */
+	int reqline;              /* the request line was read: */
+	int method;               /* its method (proto_http.c's table; -1:
+	                           * not one served) */
+	size_t target_off, target_len;
+	int minor;                /* HTTP/1.minor */
+	struct kv_http_headers h; /* the headers read so far */
+	size_t body;              /* 0, or: the headers are whole, the body
+	                           * starts here, and: */
+	const char *bad;          /* what is wrong with the request, or NULL */
+	struct kv_arg key;
+};
+
 /* How far an incomplete RESP request was read. Zero it for a new
  * connection; valid while the stream only grows (nothing consumed), and
  * cleared by the parser whenever it returns anything but KV_PARSE_MORE. */
@@ -54,13 +82,43 @@ struct kv_parse_state {
 	                           * (its "$len" line was read) */
 	size_t body_len;
 	size_t scanned;           /* inline: bytes from start without LF */
+	/* multibulk: the command its name names, once looked up (to tell
+	 * its values from its other arguments), and whether it was */
+	const struct kv_command *cmd;
+	int cmd_known;
+	struct kv_http_state http; /* HTTP's (a connection speaks one) */
 	struct kv_arg elem[KV_MAX_ARGS + 1]; /* elements 0..k-1 */
 };
 
-/* kv_resp_parse, resuming from @st (NULL: from the first byte). */
+/* kv_resp_parse, resuming from @st (NULL: from the first byte). With @st,
+ * KV_PARSE_MORE reports a value still arriving in req->pending_*. */
 int kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 			 struct kv_parse_state *st, struct kv_request *req,
 			 char *err, size_t errlen);
+
+/* kv_http_parse, resuming from @st (NULL: from the first byte). */
+int kv_http_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
+			 struct kv_parse_state *st, struct kv_request *req,
+			 char *err, size_t errlen);
+
+/* A signed decimal that fits int64_t, the whole of @p and nothing else, as
+ * Redis's string2ll reads integers: no blank, no '+', no leading zero
+ * ("0" itself aside, so no "-0"). Returns 0, or -1. */
+int kv_strict_int64(const char *p, size_t len, int64_t *v);
+
+/* Forget the request @st was reading (its bytes are being discarded): the
+ * next call starts at the stream's first byte. @st->examined is kept.
+ * Either parser's. */
+void kv_parse_state_reset(struct kv_parse_state *st);
+
+/* The "$len\r\n" of a bulk string at stream offset @off, for a request
+ * whose elements are discarded unread: *len its length (at most
+ * @lim->max_bulk), *used the line's bytes. Returns KV_PARSE_OK,
+ * KV_PARSE_MORE, or KV_PARSE_BAD_STREAM with @err set. */
+int kv_resp_read_bulk_len(const struct kv_stream *s, size_t off,
+			  const struct kv_limits *lim, size_t *len, size_t *used,
+			  char *err, size_t errlen);
+
 /*
  * What the parsers fill in:
  * - argv: the arguments after the command name, as stream offsets, never

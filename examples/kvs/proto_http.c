@@ -23,6 +23,7 @@
  * refused while its client still waits for "100 Continue" is also
  * BAD_STREAM: the body will not come until it is asked for.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,12 +66,15 @@ set_err(char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", msg);
 }
 
-/* The line at @off, which must end before @limit. */
+/* The line at @off, which must end before @limit; it has no LF before
+ * @from (>= off), searched already. *@examined counts the bytes searched. */
 static int
-next_line(const struct kv_stream *s, size_t off, size_t limit, struct http_line *l)
+next_line(const struct kv_stream *s, size_t off, size_t from, size_t limit,
+	  struct http_line *l, uint64_t *examined)
 {
-	long nl = kv_stream_find(s, off, '\n');
+	long nl = kv_stream_find(s, from, '\n');
 
+	*examined += (nl < 0 ? s->len : (size_t)nl + 1) - from;
 	if (nl < 0)
 		return s->len >= limit ? LINE_TOO_BIG : LINE_MORE;
 	if ((size_t)nl >= limit)
@@ -172,17 +176,9 @@ bad:
 	return -1;
 }
 
-/* What the headers say. */
-struct http_headers {
-	int have_length;
-	size_t length;            /* saturates at KV_VALUE_MAX + 1 */
-	int conn_close, conn_keepalive;
-	int expect_continue;
-};
-
 /* Content-Length: 1*DIGIT (repeats must agree). Returns 0 or -1. */
 static int
-header_length(const struct kv_stream *s, size_t off, size_t len, struct http_headers *h)
+header_length(const struct kv_stream *s, size_t off, size_t len, struct kv_http_headers *h)
 {
 	struct kv_cursor c;
 	size_t v = 0, i;
@@ -209,7 +205,7 @@ header_length(const struct kv_stream *s, size_t off, size_t len, struct http_hea
 /* Connection: a comma-separated list of options. */
 static void
 header_connection(const struct kv_stream *s, size_t off, size_t len,
-		  struct http_headers *h)
+		  struct kv_http_headers *h)
 {
 	struct kv_cursor c;
 	char tok[16];
@@ -242,7 +238,7 @@ header_connection(const struct kv_stream *s, size_t off, size_t len,
  * cannot be framed). */
 static int
 parse_header(const struct kv_stream *s, const struct http_line *l,
-	     struct http_headers *h, char *err, size_t errlen)
+	     struct kv_http_headers *h, char *err, size_t errlen)
 {
 	struct kv_cursor c;
 	size_t end = l->off + l->len, name_len, voff, vend;
@@ -286,7 +282,7 @@ bad:
 /* What is wrong with the request as a key-value operation, or NULL. */
 static const char *
 check_request(const struct kv_stream *s, const struct http_reqline *rl,
-	      const struct http_headers *h, struct kv_arg *key)
+	      const struct kv_http_headers *h, struct kv_arg *key)
 {
 	struct kv_cursor c;
 	size_t i;
@@ -321,92 +317,146 @@ check_request(const struct kv_stream *s, const struct http_reqline *rl,
 	return NULL;
 }
 
+/* Read the request line and the headers, each line once, from where @hs
+ * stopped. Returns KV_PARSE_OK when they are whole (hs->body set),
+ * KV_PARSE_MORE, or KV_PARSE_BAD_STREAM with err set. */
+static int
+read_head(const struct kv_stream *s, struct kv_http_state *hs, uint64_t *examined,
+	  char *err, size_t errlen)
+{
+	struct http_reqline rl;
+	struct http_line l;
+	int r;
+
+	for (;;) {
+		r = next_line(s, hs->line, hs->scanned > hs->line ? hs->scanned : hs->line,
+			      HTTP_HEADER_MAX, &l, examined);
+		if (r == LINE_MORE) {
+			hs->scanned = s->len;
+			return KV_PARSE_MORE;
+		}
+		if (r == LINE_TOO_BIG) {
+			set_err(err, errlen, KV_HTTP_431);
+			return KV_PARSE_BAD_STREAM;
+		}
+		*examined += l.next - l.off;
+		hs->line = l.next;
+		if (!hs->reqline) {
+			/* Empty lines before it are skipped (RFC 9112 2.2). */
+			if (l.len == 0)
+				continue;
+			if (parse_request_line(s, &l, &rl, err, errlen) != 0)
+				return KV_PARSE_BAD_STREAM;
+			hs->reqline = 1;
+			hs->method = rl.method != NULL ? (int)(rl.method - methods) : -1;
+			hs->target_off = rl.target_off;
+			hs->target_len = rl.target_len;
+			hs->minor = rl.minor;
+			continue;
+		}
+		if (l.len == 0) {
+			hs->body = l.next;
+			return KV_PARSE_OK;
+		}
+		if (parse_header(s, &l, &hs->h, err, errlen) != 0)
+			return KV_PARSE_BAD_STREAM;
+	}
+}
+
 int
 kv_http_parse(const struct kv_stream *s, const struct kv_limits *lim,
 	      struct kv_request *req, char *err, size_t errlen)
 {
+	return kv_http_parse_resume(s, lim, NULL, req, err, errlen);
+}
+
+int
+kv_http_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
+		     struct kv_parse_state *st, struct kv_request *req, char *err,
+		     size_t errlen)
+{
 	static const struct kv_limits defaults = KV_LIMITS_DEFAULT;
+	struct kv_http_state local, *hs = &local;
+	const struct http_method *method;
 	struct http_reqline rl;
-	struct http_headers h;
-	struct http_line l;
-	struct kv_arg key = { 0, 0 };
-	const char *bad;
-	size_t off = 0, total;
+	uint64_t examined = 0;
+	size_t total;
 	int r;
 
 	kv_request_clear(req);
 	req->http = 1;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-
-	/* Empty lines before the request line are skipped (RFC 9112 2.2). */
-	for (;;) {
-		r = next_line(s, off, HTTP_HEADER_MAX, &l);
-		if (r == LINE_MORE)
-			return KV_PARSE_MORE;
-		if (r == LINE_TOO_BIG)
-			goto too_big;
-		if (l.len > 0)
-			break;
-		off = l.next;
+	if (st != NULL)
+		hs = &st->http;
+	else
+		memset(&local, 0, sizeof(local));
+	if (hs->body == 0) {
+		r = read_head(s, hs, &examined, err, errlen);
+		if (st != NULL)
+			st->examined += examined;
+		if (r == KV_PARSE_MORE)
+			return r;
+		if (r != KV_PARSE_OK)
+			goto done;
+		method = hs->method >= 0 ? &methods[hs->method] : NULL;
+		rl.method = method;
+		rl.target_off = hs->target_off;
+		rl.target_len = hs->target_len;
+		hs->bad = check_request(s, &rl, &hs->h, &hs->key);
+		if (hs->minor == 0)
+			hs->h.expect_continue = 0; /* RFC 9110 10.1.1: ignored from HTTP/1.0 */
 	}
-	if (parse_request_line(s, &l, &rl, err, errlen) != 0)
-		return KV_PARSE_BAD_STREAM;
-	req->http_keepalive = rl.minor >= 1;
-
-	memset(&h, 0, sizeof(h));
-	for (;;) {
-		r = next_line(s, l.next, HTTP_HEADER_MAX, &l);
-		if (r == LINE_MORE)
-			return KV_PARSE_MORE;
-		if (r == LINE_TOO_BIG)
-			goto too_big;
-		if (l.len == 0)
-			break;
-		if (parse_header(s, &l, &h, err, errlen) != 0)
-			return KV_PARSE_BAD_STREAM;
-	}
-	if (h.conn_close)
+	method = hs->method >= 0 ? &methods[hs->method] : NULL;
+	req->http_keepalive = hs->minor >= 1;
+	if (hs->h.conn_close)
 		req->http_keepalive = 0;
-	else if (h.conn_keepalive)
+	else if (hs->h.conn_keepalive)
 		req->http_keepalive = 1;
-	if (rl.minor == 0)
-		h.expect_continue = 0; /* RFC 9110 10.1.1: ignored from HTTP/1.0 */
 
 	if (lim == NULL)
 		lim = &defaults;
-	if (h.have_length && h.length > lim->max_bulk) {
+	if (hs->h.have_length && hs->h.length > lim->max_bulk) {
 		/* Not worth waiting for: refuse it and close. */
 		set_err(err, errlen, KV_HTTP_413);
-		return KV_PARSE_BAD_STREAM;
+		r = KV_PARSE_BAD_STREAM;
+		goto done;
 	}
-	total = l.next + (h.have_length ? h.length : 0);
-	bad = check_request(s, &rl, &h, &key);
+	total = hs->body + (hs->h.have_length ? hs->h.length : 0);
 	if (s->len < total) {
-		if (bad != NULL && h.expect_continue) {
-			set_err(err, errlen, bad);
-			return KV_PARSE_BAD_STREAM;
+		if (hs->bad != NULL && hs->h.expect_continue) {
+			set_err(err, errlen, hs->bad);
+			r = KV_PARSE_BAD_STREAM;
+			goto done;
 		}
-		req->http_expect_continue = bad == NULL && h.expect_continue;
+		req->http_expect_continue = hs->bad == NULL && hs->h.expect_continue;
+		if (hs->bad == NULL && method->body && hs->h.length >= KV_RESERVE_MIN) {
+			/* a value on its way, worth reserving for */
+			req->pending_len = hs->h.length;
+			req->pending_end = total;
+			req->pending_elem = 1;
+			req->pending_after = 0;
+		}
 		return KV_PARSE_MORE;
 	}
 	req->consumed = total;
-	if (bad != NULL) {
-		set_err(err, errlen, bad);
-		return KV_PARSE_BAD_REQUEST;
+	if (hs->bad != NULL) {
+		set_err(err, errlen, hs->bad);
+		r = KV_PARSE_BAD_REQUEST;
+		goto done;
 	}
-	req->op = rl.method->op;
-	req->http_head = rl.method->head;
+	req->op = method->op;
+	req->http_head = method->head;
 	req->argc = 1;
-	req->argv[0] = key;
-	if (rl.method->body) {
+	req->argv[0] = hs->key;
+	if (method->body) {
 		req->argc = 2;
-		req->argv[1].off = l.next;
-		req->argv[1].len = h.length;
+		req->argv[1].off = hs->body;
+		req->argv[1].len = hs->h.length;
 	}
-	return KV_PARSE_OK;
-
-too_big:
-	set_err(err, errlen, KV_HTTP_431);
-	return KV_PARSE_BAD_STREAM;
+	r = KV_PARSE_OK;
+done:
+	if (st != NULL)
+		memset(hs, 0, sizeof(*hs));   /* the next request starts afresh */
+	return r;
 }

@@ -16,8 +16,9 @@
  *
  * Errors follow Redis: a request that is well framed but wrong (unknown
  * command, wrong arity, bad option, key too long) is consumed
- * whole and answered (KV_PARSE_BAD_REQUEST); broken framing answers and
- * closes (KV_PARSE_BAD_STREAM). Empty requests ("*0\r\n", "*-1\r\n", an
+ * whole and answered (KV_PARSE_BAD_REQUEST); broken framing (and an
+ * inline line with unbalanced quotes) answers and closes
+ * (KV_PARSE_BAD_STREAM). Empty requests ("*0\r\n", "*-1\r\n", an
  * empty inline line) get no reply in Redis: they are folded into the
  * consumed bytes of the request that follows them.
  */
@@ -99,35 +100,46 @@ copy_word(const struct kv_stream *s, const struct kv_arg *a, char *dst, size_t s
 	dst[a->len] = '\0';
 }
 
-/* A signed decimal that fits int64_t, the whole range and nothing else
- * (as Redis's string2ll: no blanks, no '+'). Returns 0 or -1. */
-static int
-arg_to_int64(const struct kv_stream *s, const struct kv_arg *a, int64_t *v)
+int
+kv_strict_int64(const char *p, size_t len, int64_t *v)
 {
-	char buf[24];
 	size_t i = 0;
 	int neg = 0;
 	uint64_t acc = 0, lim;
 
-	if (a->len == 0 || a->len >= sizeof(buf))
-		return -1;
-	kv_stream_copy(s, a->off, buf, a->len);
-	if (buf[0] == '-') {
+	if (len == 1 && p[0] == '0') {
+		*v = 0;
+		return 0;
+	}
+	if (len > 0 && p[0] == '-') {
 		neg = 1;
 		i = 1;
-		if (a->len == 1)
-			return -1;
 	}
+	/* No sign but '-', no blank, no leading zero (so no "-0"). */
+	if (i >= len || p[i] < '1' || p[i] > '9')
+		return -1;
 	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < a->len; i++) {
-		if (buf[i] < '0' || buf[i] > '9')
+	for (; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
 			return -1;
-		if (acc > (lim - (uint64_t)(buf[i] - '0')) / 10)
+		if (acc > (lim - (uint64_t)(p[i] - '0')) / 10)
 			return -1;
-		acc = acc * 10 + (uint64_t)(buf[i] - '0');
+		acc = acc * 10 + (uint64_t)(p[i] - '0');
 	}
 	*v = neg ? (int64_t)(0 - acc) : (int64_t)acc;
 	return 0;
+}
+
+/* Argument @a as kv_strict_int64 reads it. Returns 0 or -1. */
+static int
+arg_to_int64(const struct kv_stream *s, const struct kv_arg *a, int64_t *v)
+{
+	char buf[24];
+
+	if (a->len == 0 || a->len >= sizeof(buf))
+		return -1;
+	kv_stream_copy(s, a->off, buf, a->len);
+	return kv_strict_int64(buf, a->len, v);
 }
 
 /* Read "<number>\r\n" at the cursor: optional '-', then digits.
@@ -197,13 +209,12 @@ frame_body(const struct kv_stream *s, struct kv_cursor *c, size_t len, char *err
 	return FRAME_OK;
 }
 
-/* One "$len\r\n<len bytes>\r\n" at the cursor, moving it on (as far as
- * it read, whatever the result): its bytes at *off, *len_out. */
-static int
-frame_element(const struct kv_stream *s, struct kv_cursor *c, size_t max_bulk,
-	      size_t *off, long long *len_out, char *err, size_t errlen)
+/* A "$len\r\n" line at the cursor, moving past it (as far as it read,
+ * whatever the result). */
+static inline int
+frame_bulk_len(struct kv_cursor *c, size_t max_bulk, long long *len, char *err,
+	       size_t errlen)
 {
-	long long len;
 	int r, ch;
 
 	ch = kv_cursor_next(c);
@@ -214,18 +225,53 @@ frame_element(const struct kv_stream *s, struct kv_cursor *c, size_t max_bulk,
 			ch >= 0x21 && ch <= 0x7e ? ch : '?');
 		return FRAME_BAD;
 	}
-	r = read_number_line(c, &len);
+	r = read_number_line(c, len);
 	if (r == FRAME_MORE)
 		return r;
 	/* Refused before any of its bytes arrive: a client cannot make us
 	 * hold more than max_bulk bytes for one argument. */
-	if (r == FRAME_BAD || len < 0 || (unsigned long long)len > max_bulk) {
+	if (r == FRAME_BAD || *len < 0 || (unsigned long long)*len > max_bulk) {
 		set_err(err, errlen, "ERR Protocol error: invalid bulk length");
 		return FRAME_BAD;
 	}
+	return FRAME_OK;
+}
+
+/* One "$len\r\n<len bytes>\r\n" at the cursor, moving it on (as far as
+ * it read, whatever the result): its bytes at *off, *len_out. */
+static int
+frame_element(const struct kv_stream *s, struct kv_cursor *c, size_t max_bulk,
+	      size_t *off, long long *len_out, char *err, size_t errlen)
+{
+	int r = frame_bulk_len(c, max_bulk, len_out, err, errlen);
+
+	if (r != FRAME_OK)
+		return r;
 	*off = c->off;
-	*len_out = len;
-	return frame_body(s, c, (size_t)len, err, errlen);
+	return frame_body(s, c, (size_t)*len_out, err, errlen);
+}
+
+int
+kv_resp_read_bulk_len(const struct kv_stream *s, size_t off,
+		      const struct kv_limits *lim, size_t *len, size_t *used,
+		      char *err, size_t errlen)
+{
+	static const struct kv_limits defaults = KV_LIMITS_DEFAULT;
+	struct kv_cursor c;
+	long long n;
+	int r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	kv_cursor_init(&c, s, off);
+	r = frame_bulk_len(&c, (lim != NULL ? lim : &defaults)->max_bulk, &n, err, errlen);
+	if (r == FRAME_MORE)
+		return KV_PARSE_MORE;
+	if (r != FRAME_OK)
+		return KV_PARSE_BAD_STREAM;
+	*len = (size_t)n;
+	*used = c.off - off;
+	return KV_PARSE_OK;
 }
 
 /* Keep elements [0, k) and where element k starts, for the next call. */
@@ -365,9 +411,9 @@ frame_inline(const struct kv_stream *s, size_t start, struct kv_parse_state *st,
 			tok = c.off;
 			for (;;) {
 				if (c.off >= line_end) {
+					/* Redis closes: so do we */
 					set_err(err, errlen,
 						"ERR Protocol error: unbalanced quotes in request");
-					*bad = 1;
 					return FRAME_BAD;
 				}
 				ch = kv_cursor_next(&c);
@@ -385,7 +431,6 @@ frame_inline(const struct kv_stream *s, size_t start, struct kv_parse_state *st,
 				/* "a"b: Redis calls this unbalanced too */
 				set_err(err, errlen,
 					"ERR Protocol error: unbalanced quotes in request");
-				*bad = 1;
 				return FRAME_BAD;
 			}
 		} else {
@@ -445,7 +490,7 @@ check_keys(const struct kv_command *cmd, const struct resp_frame *f, char *err,
 	return 0;
 }
 
-/* SET key value [EX s | PX ms] [NX | XX] */
+/* SET key value [EX s | PX ms] [NX | XX] [GET] */
 static int
 set_options(const struct kv_stream *s, const struct resp_frame *f,
 	    struct kv_request *req, char *err, size_t errlen)
@@ -462,6 +507,8 @@ set_options(const struct kv_stream *s, const struct resp_frame *f,
 			req->set_flags |= KV_SET_NX;
 		} else if (strcmp(word, "xx") == 0 && !(req->set_flags & KV_SET_NX)) {
 			req->set_flags |= KV_SET_XX;
+		} else if (strcmp(word, "get") == 0) {
+			req->set_flags |= KV_SET_GET;
 		} else if ((strcmp(word, "ex") == 0 || strcmp(word, "px") == 0) &&
 			   !have_expire && i + 1 < f->nargs) {
 			have_expire = 1;
@@ -510,6 +557,48 @@ command_subcommand(const struct kv_stream *s, const struct resp_frame *f,
 	return -1;
 }
 
+/* Append at most @max bytes of @a to @dst (at *n), as C's "%.*s" would
+ * (up to a NUL), CR and LF shown as blanks: they would end the reply line. */
+static void
+append_shown(const struct kv_stream *s, const struct kv_arg *a, size_t max, char *dst,
+	     size_t *n)
+{
+	struct kv_cursor c;
+	size_t i;
+	int ch;
+
+	kv_cursor_init(&c, s, a->off);
+	for (i = 0; i < a->len && i < max; i++) {
+		ch = kv_cursor_next(&c);
+		if (ch <= 0)
+			break;
+		dst[(*n)++] = ch == '\r' || ch == '\n' ? ' ' : (char)ch;
+	}
+}
+
+/* Redis 7's words for an unknown command: its name and its first
+ * arguments, 128 bytes of each at most and of the arguments in all. */
+static void
+unknown_command(const struct kv_stream *s, const struct resp_frame *f, char *err,
+		size_t errlen)
+{
+	char name[129], args[128 + 3 * KV_MAX_ARGS + 1];
+	size_t n = 0, k = 0;
+	unsigned int i;
+
+	append_shown(s, &f->name, 128, name, &k);
+	name[k] = '\0';
+	for (i = 0; i < f->nargs && i < KV_MAX_ARGS && n < 128; i++) {
+		args[n++] = '\'';
+		append_shown(s, &f->args[i], 128 - (n - 1), args, &n);
+		args[n++] = '\'';
+		args[n++] = ' ';
+	}
+	args[n] = '\0';
+	set_err(err, errlen, "ERR unknown command '%s', with args beginning with: %s", name,
+		args);
+}
+
 /* Give a framed request its meaning. Returns KV_PARSE_OK or
  * KV_PARSE_BAD_REQUEST. */
 static int
@@ -525,9 +614,7 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 		cmd = kv_command_find(name, f->name.len);
 	}
 	if (cmd == NULL) {
-		copy_printable(s, &f->name, shown, sizeof(shown), 0);
-		set_err(err, errlen, "ERR unknown command '%s%s'", shown,
-			f->name.len >= sizeof(shown) ? "..." : "");
+		unknown_command(s, f, err, errlen);
 		return KV_PARSE_BAD_REQUEST;
 	}
 	if (nargs > KV_MAX_ARGS) {
@@ -619,6 +706,49 @@ resp_frame(const struct kv_stream *s, const struct kv_limits *lim,
 	return r;
 }
 
+/* Element k of the multibulk @st is reading has its "$len" read and not
+ * all its bytes: if it is a value to store (a key_values command's, after
+ * a key), say so in req->pending_*. */
+static void
+pending_value(const struct kv_stream *s, struct kv_parse_state *st,
+	      struct kv_request *req)
+{
+	const struct kv_command *cmd;
+	char name[RESP_NAME_MAX];
+	int key = (int)st->k - 1;   /* the element before, as a key position */
+
+	if (st->k < 2)
+		return;
+	if (!st->cmd_known) {   /* once a request: the name is read again
+	                         * from its spans otherwise */
+		st->cmd = NULL;
+		if (st->elem[0].len < sizeof(name)) {
+			copy_word(s, &st->elem[0], name, sizeof(name));
+			st->cmd = kv_command_find(name, st->elem[0].len);
+		}
+		st->cmd_known = 1;
+	}
+	cmd = st->cmd;
+	if (cmd == NULL || !cmd->key_values || cmd->first_key == 0 || key < cmd->first_key ||
+	    (key - cmd->first_key) % cmd->key_step != 0 ||
+	    (cmd->last_key >= 0 && key > cmd->last_key))
+		return;
+	req->pending_len = st->body_len;
+	req->pending_end = st->body + st->body_len + 2;
+	req->pending_elem = st->k;
+	req->pending_after = (unsigned int)(st->count - st->k - 1);
+}
+
+void
+kv_parse_state_reset(struct kv_parse_state *st)
+{
+	st->start = st->resume = st->scanned = st->body = 0;
+	st->k = 0;
+	st->count = 0;
+	st->cmd_known = 0;
+	memset(&st->http, 0, sizeof(st->http));
+}
+
 int
 kv_resp_parse(const struct kv_stream *s, const struct kv_limits *lim,
 	      struct kv_request *req, char *err, size_t errlen)
@@ -641,13 +771,13 @@ kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 	if (lim == NULL)
 		lim = &defaults;
 	r = resp_frame(s, lim, st, &f, &bad, err, errlen);
-	if (r == FRAME_MORE)
+	if (r == FRAME_MORE) {
+		if (st != NULL && st->body != 0 && st->body_len >= KV_RESERVE_MIN)
+			pending_value(s, st, req);
 		return KV_PARSE_MORE;
-	if (st != NULL) {   /* the request is framed: start afresh next time */
-		st->start = st->resume = st->scanned = st->body = 0;
-		st->k = 0;
-		st->count = 0;
 	}
+	if (st != NULL)     /* the request is framed: start afresh next time */
+		kv_parse_state_reset(st);
 	if (r == FRAME_BAD) {
 		if (!bad)
 			return KV_PARSE_BAD_STREAM;

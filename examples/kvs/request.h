@@ -25,6 +25,7 @@ enum kv_op {
 /* Flags of SET. */
 #define KV_SET_NX 0x1             /* only if absent */
 #define KV_SET_XX 0x2             /* only if present */
+#define KV_SET_GET 0x4            /* reply with the value it replaces */
 
 /* A byte range of the stream. */
 struct kv_arg {
@@ -47,6 +48,16 @@ struct kv_request {
 	                           * (send it once per request). 0 otherwise. */
 	int http_head;            /* HTTP HEAD (op KV_OP_GET): reply with the
 	                           * GET's headers, without the body */
+	/* With KV_PARSE_MORE: a value to store (SET's or MSET's, a PUT's body)
+	 * of KV_RESERVE_MIN bytes or more whose length is declared and whose
+	 * bytes have not all arrived, so that the server can reserve room for
+	 * it, or refuse it, before they do. pending_len 0: none. */
+	size_t pending_len;       /* its declared length */
+	size_t pending_end;       /* stream offset just past it (RESP: past
+	                           * its CRLF; HTTP: the end of the request) */
+	unsigned int pending_elem; /* RESP: its element (SET's value: 2);
+	                           * HTTP: 1 */
+	unsigned int pending_after; /* RESP: elements of the request after it */
 };
 
 /* Every field but argv, whose entries past argc mean nothing: clearing
@@ -63,6 +74,7 @@ kv_request_clear(struct kv_request *r)
 	r->http_keepalive = 0;
 	r->http_expect_continue = 0;
 	r->http_head = 0;
+	r->pending_len = 0;
 }
 
 #endif /* KVS_REQUEST_H */

@@ -50,6 +50,7 @@ struct kv_conn {
 	int dead;
 	struct kv_stream_holder holder;
 	struct kv_parse_state parse; /* an incomplete request, read so far */
+	struct kv_upload upload;  /* its value's reservation, or a discard */
 };
 
 /* A span of a SET's value: its buffer becomes storage, referenced by the
@@ -83,6 +84,7 @@ conn_close(struct kv_conn *c)
 	struct kv_store *st = c->srv->store;
 	unsigned int i;
 
+	kv_exec_upload_end(&c->srv->exec, &c->upload);
 	/* The holds ended with the TCP connection: only the references of
 	 * kept spans are left to drop. */
 	c->rx.holder = NULL;
@@ -262,6 +264,7 @@ process(struct kv_conn *c)
 	const struct kv_out out = {
 		.bytes = out_bytes, .value = out_value, .close = out_close,
 		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
+		.upload = &c->upload,
 	};
 	long used;
 	int done = 0;

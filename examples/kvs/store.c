@@ -369,15 +369,42 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 }
 
 /* Values live in received buffers: a pool filled with values would leave
- * nothing to receive into, not even a DEL. Writes are refused (a clean
- * -OOM reply) while fewer than 1/16 of the buffers are free. */
+ * nothing to receive into, not even a DEL. So the store keeps at most
+ * max_bufs buffers (when set), never the last 1/16 of the pool, and
+ * counts the buffers promised to values still arriving as taken: is there
+ * room for @need more buffers on top of those? */
 static int
-pool_has_room(const struct kv_store *st)
+store_has_room(const struct kv_store *st, uint64_t need)
 {
 	struct pst_pool_stats ps;
 
 	pst_pool_stats(st->pool, &ps);
-	return ps.free + ps.releasing > st->buf_count / 16;
+	if (ps.free + ps.releasing <= st->buf_count / 16 + st->reserved + need)
+		return 0;
+	return st->max_bufs == 0 || ps.kept + st->reserved + need <= st->max_bufs;
+}
+
+uint64_t
+kv_store_value_bufs(const struct kv_store *st, uint64_t len)
+{
+	return len / (st->buf_size / 2) + 2;
+}
+
+int
+kv_store_reserve(struct kv_store *st, uint64_t bufs)
+{
+	if (!store_has_room(st, bufs)) {
+		st->errors_nospace++;
+		return -ENOSPC;
+	}
+	st->reserved += bufs;
+	return 0;
+}
+
+void
+kv_store_unreserve(struct kv_store *st, uint64_t bufs)
+{
+	st->reserved -= bufs < st->reserved ? bufs : st->reserved;
 }
 
 int
@@ -388,11 +415,11 @@ kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
 	struct kv_value *v = &set_value.v;
 	unsigned int i;
 
-	if (key_len == 0 || key_len > KV_KEY_MAX)
+	if (key_len > KV_KEY_MAX)
 		return -EINVAL;
 	if (n > KV_VALUE_NAMES_MAX)
 		return -E2BIG;
-	if (!pool_has_room(st)) {
+	if (!store_has_room(st, 0)) {
 		st->errors_nospace++;
 		return -ENOSPC;
 	}
@@ -430,10 +457,14 @@ kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
 	struct kv_value *v = &set_value.v;
 	unsigned int k;
 
-	if (key_len == 0 || key_len > KV_KEY_MAX)
+	if (key_len > KV_KEY_MAX)
 		return -EINVAL;
 	if (len > KV_VALUE_MAX || off > s->len || len > s->len - off)
 		return -E2BIG;
+	if (!store_has_room(st, len / st->buf_size + 1)) {
+		st->errors_nospace++;
+		return -ENOSPC;
+	}
 	if (copy_value(st, s->spans, s->n, off, len, v->names, &k) != 0) {
 		st->errors_nospace++;
 		return -ENOSPC;
@@ -474,7 +505,7 @@ kv_store_get(struct kv_store *st, const void *key, uint16_t key_len)
 	const struct kv_value *v;
 
 	st->gets++;
-	if (key_len == 0 || key_len > KV_KEY_MAX)
+	if (key_len > KV_KEY_MAX)
 		return NULL;
 	v = st->ops->get(st->idx, key, key_len);
 	if (v != NULL)
@@ -487,7 +518,7 @@ kv_store_del(struct kv_store *st, const void *key, uint16_t key_len)
 {
 	int ret;
 
-	if (key_len == 0 || key_len > KV_KEY_MAX)
+	if (key_len > KV_KEY_MAX)
 		return 0;
 	kv_store_release_durable(st);
 	ret = st->ops->del(st->idx, key, key_len, on_old, st);

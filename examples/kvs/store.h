@@ -29,6 +29,12 @@ struct kv_store {
 	uint64_t buf_count;
 	struct kv_deferred deferred;
 	uint64_t deferred_drains;  /* pool drains when the last was deferred */
+	/* The store's limit (doc/kvs.md, "The store's limit"): at most
+	 * max_bufs buffers kept (values and the index; 0: no limit of its
+	 * own), and never the last 1/16 of the pool, of which @reserved are
+	 * promised to values still arriving (kv_store_reserve). */
+	uint64_t max_bufs;
+	uint64_t reserved;
 	/* Recovery. */
 	struct kv_index_report report;
 	uint64_t recovered;
@@ -50,6 +56,18 @@ void kv_store_close(struct kv_store *st);
  * last drain (their replacement is durable now). Call once per poll; the
  * store's own writes call it too. */
 void kv_store_release_durable(struct kv_store *st);
+
+/* The buffers a value of @len bytes may take while it arrives: the
+ * stack gathers held segments shorter than half a buffer, so each buffer
+ * holds half a buffer's bytes at least; and its two ends. */
+uint64_t kv_store_value_bufs(const struct kv_store *st, uint64_t len);
+/* Promise @bufs buffers to a value whose length is declared and whose
+ * bytes are still arriving: other writes cannot take them. Returns 0, or
+ * -ENOSPC (nothing reserved) when the store's limit cannot hold them. */
+int kv_store_reserve(struct kv_store *st, uint64_t bufs);
+/* Return a reservation: the value was stored (its buffers are counted as
+ * kept now), refused, or its connection went. */
+void kv_store_unreserve(struct kv_store *st, uint64_t bufs);
 
 /* Reference counting of pool buffers (by any name inside them). */
 void kv_ref(struct kv_store *st, pst_name name);

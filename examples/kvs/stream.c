@@ -24,24 +24,60 @@ stream_head(const struct kv_stream *s)
 	return s->spans - 1;
 }
 
-/* The span and the position in it of stream offset @off (< s->len). */
+/* stream_locate past the first span: from the hint when @off is past it
+ * or nearer it than the front. */
 static int
+stream_locate_far(const struct kv_stream *s, size_t off, unsigned int *span,
+		  uint32_t *pos)
+{
+	/* The hint is a cache: the streams lookups take as const are
+	 * never const objects. */
+	struct kv_stream *m = (struct kv_stream *)s;
+	unsigned int i = 0;
+	size_t base = 0;
+
+	if (s->hint_i < s->n && off >= s->hint_base) {
+		i = s->hint_i;
+		base = s->hint_base;
+	} else if (s->hint_i < s->n && s->hint_base - off < off) {
+		/* Nearer the hint than the front (a line a parser has just
+		 * found the end of): walk back from there. */
+		i = s->hint_i;
+		base = s->hint_base;
+		while (base > off) {
+			base -= s->spans[--i].len;
+			m->span_steps++;
+		}
+	}
+	for (; i < s->n; base += s->spans[i].len, i++) {
+		if (off - base < s->spans[i].len) {
+			*span = i;
+			*pos = (uint32_t)(off - base);
+			if (base >= s->hint_base) {
+				m->hint_i = i;
+				m->hint_base = base;
+			}
+			return 0;
+		}
+		m->span_steps++;
+	}
+	return -1; /* s->len disagrees with the spans */
+}
+
+/* The span and the position in it of stream offset @off (< s->len). Most
+ * lookups are in the first span (a request's start): inline, no hint. */
+static inline int
 stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
 	      uint32_t *pos)
 {
-	unsigned int i;
-
 	if (off >= s->len)
 		return -1;
-	for (i = 0; i < s->n; i++) {
-		if (off < s->spans[i].len) {
-			*span = i;
-			*pos = (uint32_t)off;
-			return 0;
-		}
-		off -= s->spans[i].len;
+	if (off < s->spans[0].len) {
+		*span = 0;
+		*pos = (uint32_t)off;
+		return 0;
 	}
-	return -1; /* s->len disagrees with the spans */
+	return stream_locate_far(s, off, span, pos);
 }
 
 size_t
@@ -140,6 +176,9 @@ kv_stream_init(struct kv_stream *s)
 	s->cap = 0;
 	s->len = 0;
 	s->holder = NULL;
+	s->hint_i = 0;
+	s->hint_base = 0;
+	s->span_steps = 0;
 }
 
 int
@@ -197,6 +236,8 @@ kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *a
 	if (n > s->len)
 		n = s->len;
 	s->len -= n;
+	s->hint_i = 0;      /* offsets move: forget where lookups were */
+	s->hint_base = 0;
 	/* Whole spans: everything the n bytes reach the end of. */
 	while (k < s->n && n >= s->spans[k].len) {
 		n -= s->spans[k].len;
@@ -251,11 +292,9 @@ void
 kv_cursor_init(struct kv_cursor *c, const struct kv_stream *s, size_t off)
 {
 	c->s = s;
-	c->i = 0;
-	c->pos = 0;
-	c->off = 0;
-	if (kv_cursor_skip(c, off) != 0) {
-		/* Past the end: park at the end. */
+	c->off = off;
+	if (stream_locate(s, off, &c->i, &c->pos) != 0) {
+		/* At or past the end: park at the end. */
 		c->i = s->n;
 		c->pos = 0;
 		c->off = s->len;

@@ -47,6 +47,15 @@ struct kv_stream {
 	/* NULL: spans are not held (tests); set to NULL when the holds ended
 	 * with their connection. */
 	const struct kv_stream_holder *holder;
+	/* Where lookups reached: span hint_i starts at offset hint_base. A
+	 * lookup past it, or nearer it than the front, starts there, so a
+	 * parse that resumes far into a request of many spans finds its place
+	 * without stepping over every span from the first. A cache (lookups update it through a const
+	 * stream); consuming resets it. */
+	unsigned int hint_i;
+	size_t hint_base;
+	uint64_t span_steps;      /* spans lookups stepped over since
+	                           * kv_stream_init: the cost tests bound */
 };
 
 /* Copy [off, off+len) to dst; returns bytes copied. */

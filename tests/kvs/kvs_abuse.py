@@ -10,8 +10,23 @@ CLASS is one of:
             closed at once), 4 declare 1 MiB, send 256 KiB of it, and stall.
   unread    4 connections SET a 64 KiB value, then pipeline GETs of it and
             never read the replies (for S seconds: whether the server
-            closed them is for the caller to count).
+            closed them, by its send timeout or output limit, is for the
+            caller to count).
   idle      100 connections each send the start of a SET and nothing more.
+  outlimit  4 connections pipeline MGETs of one 1 MiB value 8 times (8 MiB
+            a reply) and never read them, against a server whose
+            --client-output-limit is 2 MiB (the caller counts the closes
+            by the limit). The value is deleted after.
+  oom       8 connections each declare a 1 MiB value (SET, some with PX
+            after it) and send 64 KiB of it, against a server whose store
+            (--maxmemory) cannot hold all of them: the ones refused must be
+            answered -OOM before the rest of their value is sent, then the
+            values are completed and a PING follows on each: +OK (stored)
+            or nothing (refused), then +PONG. Each key then reads back
+            whole or not at all (never half-stored); at least one upload
+            is stored and one refused. The stored keys are deleted. Then
+            an HTTP PUT of 1 MiB (port 8080) must get 507 before its body
+            is sent, and a GET after it on the same connection a 404.
   trickle   one connection sends a 3 KiB ECHO in 8-byte writes (TCP_NODELAY),
             2 ms apart; the reply must be the argument, whole. (One byte a
             segment is the stack's test: it gathers small segments.)
@@ -112,7 +127,9 @@ def unread(host, port, ready_file, hold_s):
         try:
             for _ in range(3000):
                 sent += s.send(get)
-        except BlockingIOError:
+        except (BlockingIOError, ConnectionError):
+            # Full, or cut off already by the output limit (linux-kvs
+            # executes 4 MiB of them before it writes any).
             pass
         conns.append(s)
     ready(ready_file)
@@ -134,6 +151,33 @@ def unread(host, port, ready_file, hold_s):
     return deleted == b":4\r\n"
 
 
+def outlimit(host, port, ready_file, hold_s):
+    size, key = 1048576, b"outlimit"
+    s = connect(host, port)
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+              % (len(key), key, size, b"o" * size))
+    if read_line(s, time.time() + 10) != b"+OK\r\n":
+        print("outlimit: SET failed", file=sys.stderr)
+        return False
+    # 8 MiB a reply: past the 4 MiB lwIP send buffer and the 2 MiB limit
+    # in one reply (paste-kvs takes no request while a reply waits).
+    mget = b"*9\r\n$4\r\nMGET\r\n" + b"$%d\r\n%s\r\n" % (len(key), key) * 8
+    conns = [connect(host, port) for _ in range(4)]
+    for c in conns:
+        c.sendall(mget * 3)
+    ready(ready_file)
+    # Not read (see unread): the caller counts the server's closes.
+    time.sleep(min(hold_s, 3.0))
+    for c in conns:
+        c.close()
+    s.sendall(b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(key), key))
+    deleted = read_line(s, time.time() + 5)
+    s.close()
+    if deleted != b":1\r\n":
+        print("outlimit: DEL of the value answered %r" % deleted, file=sys.stderr)
+    return deleted == b":1\r\n"
+
+
 def idle(host, port, ready_file, hold_s):
     conns = []
     for i in range(100):
@@ -146,6 +190,138 @@ def idle(host, port, ready_file, hold_s):
     return n == 100
 
 
+HTTP_PORT = 8080
+OOM_REPLY = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+
+
+def recv_until(s, enough, deadline):
+    """Bytes from @s until enough(bytes so far), EOF or @deadline."""
+    got = b""
+    while not enough(got) and time.time() < deadline:
+        s.settimeout(max(0.1, deadline - time.time()))
+        try:
+            b = s.recv(65536)
+        except (socket.timeout, TimeoutError):
+            continue
+        if not b:
+            break
+        got += b
+    return got
+
+
+def recv_exact(s, n, deadline):
+    """Up to @n bytes from @s, until @deadline."""
+    return recv_until(s, lambda got: len(got) >= n, deadline)
+
+
+def early_replies(conns, settle, limit):
+    """Lines the server sent on @conns without waiting for the rest of
+    their requests: collected until none came for @settle seconds (at most
+    @limit seconds in all). Returns {index: line}."""
+    lines = {}
+    end = time.time() + limit
+    quiet = time.time() + settle
+    while time.time() < min(end, quiet):
+        for i, s in enumerate(conns):
+            if i in lines:
+                continue
+            s.setblocking(False)
+            try:
+                b = s.recv(1)
+            except BlockingIOError:
+                continue
+            finally:
+                s.setblocking(True)
+            lines[i] = b + read_line(s, time.time() + 5) if b else b"<closed>"
+            quiet = time.time() + settle
+        time.sleep(0.05)
+    return lines
+
+
+def oom(host, port, ready_file, hold_s):
+    size = 1048576
+    value = bytes(ord("A") + i % 23 for i in range(size))
+    head, conns, keys, reqs = 65536, [], [], []
+    for i in range(8):
+        key = b"oom%d" % i
+        opts = [b"PX", b"600000"] if i % 2 else []
+        words = [b"SET", key, value] + opts
+        req = b"*%d\r\n" % len(words) + b"".join(
+            b"$%d\r\n%s\r\n" % (len(w), w) for w in words)
+        cut = req.index(value) + head
+        s = connect(host, port)
+        s.sendall(req[:cut])
+        conns.append(s)
+        keys.append(key)
+        reqs.append(req[cut:])
+    # HTTP too, while those reservations are held: a PUT refused with 507
+    # before its body is sent (its body is sent later, dropped, and the
+    # next request on the connection served).
+    h = connect(host, HTTP_PORT)
+    hbody = b"h" * size
+    h.sendall(b"PUT /oomhttp HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % size
+              + hbody[:head])
+    status = read_line(h, time.time() + 3)
+    early = early_replies(conns, 2.0, 3.0)
+    ok = True
+    for i, line in early.items():
+        if line != OOM_REPLY:
+            print("oom: upload %d answered %r before it was whole" % (i, line),
+                  file=sys.stderr)
+            ok = False
+    ready(ready_file)
+    # (briefly: the reserved uploads are cut off by the request timeout)
+    time.sleep(min(hold_s, 0.3))
+    # The rest of every value, and a PING on the same connection: the
+    # refused ones must have dropped their bytes and stayed in sync.
+    for i, s in enumerate(conns):
+        s.sendall(reqs[i] + b"*1\r\n$4\r\nPING\r\n")
+    stored = []
+    for i, s in enumerate(conns):
+        want = b"+PONG\r\n" if i in early else b"+OK\r\n+PONG\r\n"
+        got = recv_exact(s, len(want), time.time() + 20)
+        if got != want:
+            print("oom: upload %d (%s) then PING: %r, want %r"
+                  % (i, "refused" if i in early else "reserved", got, want),
+                  file=sys.stderr)
+            ok = False
+        elif i not in early:
+            stored.append(i)
+        s.close()
+    if status != b"HTTP/1.1 507 Insufficient Storage\r\n":
+        print("oom: HTTP PUT answered %r before its body was whole" % status,
+              file=sys.stderr)
+        ok = False
+    h.sendall(hbody[head:] + b"GET /oomhttp HTTP/1.1\r\n\r\n")
+    rest = recv_until(h, lambda got: b"404 Not Found" in got, time.time() + 20)
+    if b"HTTP/1.1 404 Not Found" not in rest:
+        print("oom: GET after the refused PUT: %r" % rest[-200:], file=sys.stderr)
+        ok = False
+    h.close()
+    # Whole or nothing, read back on a fresh connection.
+    s = connect(host, port)
+    for i, key in enumerate(keys):
+        s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key))
+        want = (b"$%d\r\n%s\r\n" % (size, value)) if i in stored else b"$-1\r\n"
+        got = recv_exact(s, len(want), time.time() + 20)
+        if got != want:
+            print("oom: GET %s: %d bytes %r..., want %s" % (
+                key.decode(), len(got), got[:20],
+                "the whole value" if i in stored else "nil"), file=sys.stderr)
+            ok = False
+    if stored:
+        s.sendall(b"*%d\r\n$3\r\nDEL\r\n" % (len(stored) + 1) + b"".join(
+            b"$%d\r\n%s\r\n" % (len(keys[i]), keys[i]) for i in stored))
+        deleted = read_line(s, time.time() + 5)
+        if deleted != b":%d\r\n" % len(stored):
+            print("oom: DEL of the stored values: %r" % deleted, file=sys.stderr)
+            ok = False
+    s.close()
+    print("oom: %d of 8 uploads stored, %d refused before their value arrived"
+          % (len(stored), len(early)))
+    return ok and len(stored) >= 1 and len(early) >= 1
+
+
 def trickle(host, port, ready_file, hold_s):
     arg = bytes(ord("a") + i % 26 for i in range(3072))
     req = b"*2\r\n$4\r\nECHO\r\n$%d\r\n%s\r\n" % (len(arg), arg)
@@ -155,17 +331,7 @@ def trickle(host, port, ready_file, hold_s):
         s.send(req[i:i + 8])
         time.sleep(0.002)
     want = b"$%d\r\n%s\r\n" % (len(arg), arg)
-    got = b""
-    end = time.time() + 10
-    s.settimeout(1)
-    while len(got) < len(want) and time.time() < end:
-        try:
-            b = s.recv(65536)
-        except (socket.timeout, TimeoutError):
-            continue
-        if not b:
-            break
-        got += b
+    got = recv_exact(s, len(want), time.time() + 10)
     if got != want:
         print("trickle: ECHO of %d bytes came back as %d bytes %r..."
               % (len(arg), len(got), got[:40]), file=sys.stderr)
@@ -175,7 +341,8 @@ def trickle(host, port, ready_file, hold_s):
 
 
 def main():
-    classes = {"bigvalue": bigvalue, "unread": unread, "idle": idle, "trickle": trickle}
+    classes = {"bigvalue": bigvalue, "unread": unread, "idle": idle, "oom": oom,
+               "outlimit": outlimit, "trickle": trickle}
     args = sys.argv[1:]
     hold_s = 10.0
     if "--hold" in args:

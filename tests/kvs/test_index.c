@@ -46,12 +46,12 @@ rndu(uint64_t *s, uint32_t n)
 	return n ? (uint32_t)(kvi_rand(s) % n) : 0;
 }
 
-/* ---- keys: "<id>:" then filler, 4..250 bytes --------------------------------- */
+/* ---- keys: "<id>:" then filler, 8..250 bytes; key 0 is the empty key ------- */
 
 static uint16_t
 key_len_of(uint32_t id)
 {
-	return (uint16_t)(8 + (id * 53u) % 243u);
+	return id == 0 ? 0 : (uint16_t)(8 + (id * 53u) % 243u);
 }
 
 static uint16_t
@@ -72,6 +72,8 @@ key_parse(const void *key, uint16_t len)
 	long id = 0;
 	uint16_t i;
 
+	if (len == 0)
+		return 0;
 	for (i = 0; i < len && k[i] >= '0' && k[i] <= '9'; i++)
 		id = id * 10 + (k[i] - '0');
 	if (i == 0 || i == len || k[i] != ':')
@@ -714,7 +716,7 @@ test_semantics(void **state)
 	tu_assert_rc(wl_put(&w, 2, V_MANY, 2000), 0); /* none -> many */
 	wl_check_all(&w, 1);
 
-	/* keys of 1 and 250 bytes; 0 and 251 refused */
+	/* keys of 0 (the empty key, as in Redis), 1 and 250 bytes; 251 refused */
 	memset(kb, 'z', sizeof(kb));
 	uint32_t id = mkval(&w.st, &w.rs, V_SMALL, 0, &vbuf.v);
 	assert_true(id != 0);
@@ -724,7 +726,6 @@ test_semantics(void **state)
 	value_refs(&w.st, &vbuf.v, +1);
 	tu_assert_rc(ops->put(w.idx, kb, KV_KEY_MAX + 1, &vbuf.v, raw_on_old, &w),
 		     -EINVAL);
-	tu_assert_rc(ops->put(w.idx, kb, 0, &vbuf.v, raw_on_old, &w), -EINVAL);
 	tu_assert_rc(ops->put(w.idx, NULL, 3, &vbuf.v, raw_on_old, &w), -EINVAL);
 	assert_int_equal(ops->count(w.idx), w.count + 2);
 	check_desc(ops->get(w.idx, kb, 1), id, "1-byte key");
@@ -733,9 +734,19 @@ test_semantics(void **state)
 	assert_null(ops->get(w.idx, kb, KV_KEY_MAX - 1));
 	assert_null(ops->get(w.idx, kb, KV_KEY_MAX + 1));
 	assert_null(ops->get(w.idx, kb, 0));
+	assert_int_equal(ops->del(w.idx, kb, 0, raw_on_old, &w), 0);
+	tu_assert_rc(ops->put(w.idx, kb, 0, &vbuf.v, raw_on_old, &w), 0);
+	value_refs(&w.st, &vbuf.v, +1);
+	assert_int_equal(ops->count(w.idx), w.count + 3);
+	check_desc(ops->get(w.idx, kb, 0), id, "empty key");
+	check_desc(ops->get(w.idx, NULL, 0), id, "empty key, no bytes");
+	check_desc(ops->get(w.idx, kb, 1), id, "1-byte key, next to the empty one");
 	tu_assert_rc(ops->del(w.idx, kb, KV_KEY_MAX + 1, raw_on_old, &w), -EINVAL);
-	tu_assert_rc(ops->del(w.idx, kb, 0, raw_on_old, &w), -EINVAL);
 	uint64_t olds = w.olds;
+	assert_int_equal(ops->del(w.idx, kb, 0, raw_on_old, &w), 1);
+	assert_int_equal(w.olds, olds + 1);
+	assert_null(ops->get(w.idx, kb, 0));
+	olds = w.olds;
 	assert_int_equal(ops->del(w.idx, kb, 1, raw_on_old, &w), 1);
 	assert_int_equal(w.olds, olds + 1);
 	assert_int_equal(ops->del(w.idx, kb, KV_KEY_MAX, raw_on_old, &w), 1);

@@ -232,7 +232,7 @@ sizes_for(size_t len)
 struct res {
 	int r;
 	struct kv_request req;
-	char err[160];
+	char err[512];
 };
 
 static void
@@ -377,11 +377,23 @@ parse_split(int p, const void *msg, size_t len, const size_t *sizes,
 /* RESP with a kv_parse_state: the spans arrive one at a time and each
  * arrival is parsed, resuming; after each, the result is what a parse from
  * the first byte gives. Returns the bytes the resuming parser examined. */
+static uint64_t resume_span_steps; /* of the last check_resume's parses */
+
+static uint64_t
+check_resume_p(int p, const void *msg, size_t len, const size_t *sizes, unsigned int n);
+
 static uint64_t
 check_resume(const void *msg, size_t len, const size_t *sizes, unsigned int n)
 {
+	return check_resume_p(P_RESP, msg, len, sizes, n);
+}
+
+/* The same for either parser. */
+static uint64_t
+check_resume_p(int p, const void *msg, size_t len, const size_t *sizes, unsigned int n)
+{
 	struct kv_parse_state st;
-	struct kv_stream view;
+	struct kv_stream view, rview;
 	struct res want, got;
 	struct built b;
 	unsigned int j;
@@ -390,18 +402,21 @@ check_resume(const void *msg, size_t len, const size_t *sizes, unsigned int n)
 	build(&b, msg, len, sizes, n);
 	view = b.s;
 	view.len = 0;
+	rview = view;     /* the resuming parser's: its lookups counted apart */
 	for (j = 1; j <= n; j++) {
-		view.n = j;
+		view.n = rview.n = j;
 		view.len += b.lens[j - 1];
-		do_parse(P_RESP, &view, &want);
+		rview.len = view.len;
+		do_parse(p, &view, &want);
 		memset(&got, 0x5a, sizeof(got));
-		got.r = kv_resp_parse_resume(&view, test_limits, &st, &got.req, got.err,
-					     sizeof(got.err));
+		got.r = (p == P_RESP ? kv_resp_parse_resume : kv_http_parse_resume)(
+			&rview, test_limits, &st, &got.req, got.err, sizeof(got.err));
 		assert_res_equal(&want, &got, "resumed");
 		if (want.r != KV_PARSE_MORE)
 			break;
 	}
 	unbuild(&b);
+	resume_span_steps = rview.span_steps;
 	return st.examined;
 }
 
@@ -429,14 +444,14 @@ check_splits(int p, const void *msg, size_t len, struct res *ref, int prefixes)
 		parse_split(p, msg, len, sizes, split_bytes(len, sizes), &got);
 		assert_res_equal(ref, &got, "1-byte spans");
 	}
-	if (p == P_RESP && len <= 4096)
-		check_resume(msg, len, sizes, split_bytes(len, sizes));
+	if (len <= 4096)
+		check_resume_p(p, msg, len, sizes, split_bytes(len, sizes));
 	for (i = 0; i < 4; i++) {
 		n = split_random(len, i < 2 ? 7 : 1500, &rng, sizes);
 		parse_split(p, msg, len, sizes, n, &got);
 		assert_res_equal(ref, &got, "random spans");
-		if (p == P_RESP && n <= 4096)
-			check_resume(msg, len, sizes, n);
+		if (n <= 4096)
+			check_resume_p(p, msg, len, sizes, n);
 	}
 	if (prefixes && ref->r != KV_PARSE_BAD_STREAM) {
 		for (k = 0; k < len; k += step) {
@@ -1040,7 +1055,9 @@ test_resp_set_options(void **state)
 	resp_bad(ARGS("SET", "k", "v", "EX", "1", "PX", "1"), "ERR syntax error");
 	resp_bad(ARGS("SET", "k", "v", "EX", "1", "EX", "1"), "ERR syntax error");
 	resp_bad(ARGS("SET", "k", "v", "KEEPTTL"), "ERR syntax error");
-	resp_bad(ARGS("SET", "k", "v", "GET"), "ERR syntax error");
+	resp_ok(ARGS("SET", "k", "v", "GET"), KV_OP_SET, ARGS("k", "v"), KV_SET_GET, 0);
+	resp_ok(ARGS("SET", "k", "v", "nx", "get", "ex", "5"), KV_OP_SET, ARGS("k", "v"),
+		KV_SET_NX | KV_SET_GET, 5000);
 	resp_bad(ARGS("SET", "k", "v", "NXX"), "ERR syntax error");
 	resp_bad(ARGS("SET", "k", "v", "EX", "0"), "ERR invalid expire time in 'set' command");
 	resp_bad(ARGS("SET", "k", "v", "PX", "-5"), "ERR invalid expire time in 'set' command");
@@ -1050,6 +1067,11 @@ test_resp_set_options(void **state)
 	resp_bad(ARGS("SET", "k", "v", "EX", "1.5"), "ERR value is not an integer or out of range");
 	resp_bad(ARGS("SET", "k", "v", "EX", "+5"), "ERR value is not an integer or out of range");
 	resp_bad(ARGS("SET", "k", "v", "EX", "-"), "ERR value is not an integer or out of range");
+	/* as Redis's string2ll: no leading zero, no "-0", no blank */
+	resp_bad(ARGS("SET", "k", "v", "EX", "010"), "ERR value is not an integer or out of range");
+	resp_bad(ARGS("SET", "k", "v", "EX", "-0"), "ERR value is not an integer or out of range");
+	resp_bad(ARGS("SET", "k", "v", "EX", " 5"), "ERR value is not an integer or out of range");
+	resp_bad(ARGS("SET", "k", "v", "PX", "0"), "ERR invalid expire time in 'set' command");
 	resp_bad(ARGS("SET", "k", "v", "PX", "9223372036854775808"),
 		 "ERR value is not an integer or out of range");
 	resp_bad(ARGS("SET", "k", "v", "EX", ""), "ERR value is not an integer or out of range");
@@ -1061,18 +1083,29 @@ test_resp_errors(void **state)
 	static char key[KV_KEY_MAX + 2];
 
 	(void)state;
-	resp_bad(ARGS("FOO"), "ERR unknown command 'FOO'");
-	resp_bad(ARGS("foo", "bar", "baz"), "ERR unknown command 'foo'");
-	resp_bad(ARGS("GETX", "k"), "ERR unknown command 'GETX'");
-	resp_bad(ARGS("SETEX", "k", "10", "v"), "ERR unknown command 'SETEX'");
+	/* Redis 7's words: the name, then the first arguments */
+	resp_bad(ARGS("FOO"), "ERR unknown command 'FOO', with args beginning with: ");
+	resp_bad(ARGS("foo", "bar", "baz"),
+		 "ERR unknown command 'foo', with args beginning with: 'bar' 'baz' ");
+	resp_bad(ARGS("GETX", "k"), "ERR unknown command 'GETX', with args beginning with: 'k' ");
+	resp_bad(ARGS("SETEX", "k", "10", "v"),
+		 "ERR unknown command 'SETEX', with args beginning with: 'k' '10' 'v' ");
 	resp_bad(ARGS("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_abcdefghij"),
 		 "ERR unknown command "
-		 "'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_...'");
-	/* names that could break the reply line are shown defanged */
+		 "'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_abcdefghij'"
+		 ", with args beginning with: ");
+	/* 128 bytes of the arguments in all, each cut to what is left */
+	memset(key, 'a', 110);
+	key[110] = '\0';
+	resp_bad(ARGS("x", key, "bcdefghijklmnopqrstuvwxyz", "c"),
+		 "ERR unknown command 'x', with args beginning with: "
+		 "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' 'bcdefghijklmnop' ");
+	/* CR and LF would end the reply line: blanks */
 	check_req(P_RESP, "*1\r\n$5\r\nA\r\nB'\r\n", 15, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0,
-		  "ERR unknown command 'A??B?'", WHOLE, NULL);
+		  "ERR unknown command 'A  B'', with args beginning with: ", WHOLE, NULL);
 	check_req(P_RESP, "*1\r\n$0\r\n\r\n", 10, KV_PARSE_BAD_REQUEST, 0, NULL, 0, 0,
-		  "ERR unknown command ''", WHOLE, NULL);
+		  "ERR unknown command '', with args beginning with: ", WHOLE, NULL);
 
 	resp_bad(ARGS("PING", "a", "b"), "ERR wrong number of arguments for 'ping' command");
 	resp_bad(ARGS("ECHO"), "ERR wrong number of arguments for 'echo' command");
@@ -1220,11 +1253,14 @@ test_resp_inline(void **state)
 		{ "GET k\rx\r\n", "ERR wrong number of arguments for 'get' command" },
 		{ "SET k \"a\\nb\"\r\n",
 		  "ERR Protocol error: escapes in inline requests are not supported" },
+		{ "FOO bar\r\n", "ERR unknown command 'FOO', with args beginning with: 'bar' " },
+		{ "$3\r\n", "ERR unknown command '$3', with args beginning with: " },
+	};
+	/* Redis closes on these (its inline parse fails) */
+	static const struct refusal broken[] = {
 		{ "SET k \"abc\r\n", E_UNBALANCED },
 		{ "SET k \"a\"b\r\n", E_UNBALANCED },
 		{ "SET k 'abc\n", E_UNBALANCED },
-		{ "FOO bar\r\n", "ERR unknown command 'FOO'" },
-		{ "$3\r\n", "ERR unknown command '$3'" },
 	};
 
 	(void)state;
@@ -1239,6 +1275,7 @@ test_resp_inline(void **state)
 	check_req(P_RESP, "SET k \"v\" EX 5\r\n", 16, KV_PARSE_OK, KV_OP_SET, ARGS("k", "v"), 0,
 		  5000, "", WHOLE, NULL);
 	CHECK_REFUSALS(P_RESP, KV_PARSE_BAD_REQUEST, refused);
+	CHECK_REFUSALS(P_RESP, KV_PARSE_BAD_STREAM, broken);
 	/* only the first line is the request */
 	check_prefixes = 0;
 	resp_raw("PING\r\nGET k\r\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "", 6);
@@ -1254,7 +1291,7 @@ test_resp_empty_requests(void **state)
 		 WHOLE);
 	resp_raw("\r\n\n   \r\nPING\r\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "", WHOLE);
 	resp_raw("*0\r\n\r\nFOO\r\n", KV_PARSE_BAD_REQUEST, 0, NULL,
-		 "ERR unknown command 'FOO'", WHOLE);
+		 "ERR unknown command 'FOO', with args beginning with: ", WHOLE);
 	resp_raw("*0\r\n*xyz\r\n", KV_PARSE_BAD_STREAM, 0, NULL,
 		 "ERR Protocol error: invalid multibulk length", 0);
 	resp_raw("*0\r\n", KV_PARSE_MORE, 0, NULL, "", 0);
@@ -1442,6 +1479,34 @@ test_resp_resume_linear(void **state)
 	print_message("resume: %zu bytes in %u pieces, %" PRIu64 " bytes examined\n", len, n,
 		      examined);
 	assert_true(examined <= 2 * len);
+	/* and the lookups find where to resume without stepping over every
+	 * span from the first on each arrival (n pieces: n spans) */
+	print_message("resume: %" PRIu64 " spans stepped over by lookups\n", resume_span_steps);
+	assert_true(resume_span_steps <= 4 * (uint64_t)n);
+	/* many elements, each resumed at (far into the request) */
+	len = (size_t)sprintf(msg, "*61\r\n$4\r\nMSET\r\n");
+	for (i = 0; i < 30; i++)
+		len += (size_t)sprintf(msg + len, "$3\r\nk%02zu\r\n$5\r\nv%04zu\r\n", i, i);
+	n = split_bytes(len, sizes);
+	examined = check_resume(msg, len, sizes, n);
+	print_message("resume: MSET of %zu bytes in %u pieces, %" PRIu64 " bytes examined, %"
+		      PRIu64 " spans stepped over\n", len, n, examined, resume_span_steps);
+	assert_true(examined <= 2 * len);
+	assert_true(resume_span_steps <= 4 * (uint64_t)n);
+	/* HTTP: a request line, 40 headers and a 3000-byte body trickled:
+	 * each line read once, the body's length checked per arrival */
+	len = (size_t)sprintf(msg, "PUT /slow HTTP/1.1\r\n");
+	for (i = 0; i < 40; i++)
+		len += (size_t)sprintf(msg + len, "X-Header-%02zu: some value %zu\r\n", i, i);
+	len += (size_t)sprintf(msg + len, "Content-Length: 3000\r\n\r\n");
+	memset(msg + len, 'b', 3000);
+	len += 3000;
+	n = split_bytes(len, sizes);
+	examined = check_resume_p(P_HTTP, msg, len, sizes, n);
+	print_message("resume: HTTP %zu bytes in %u pieces, %" PRIu64 " bytes examined, %"
+		      PRIu64 " spans stepped over\n", len, n, examined, resume_span_steps);
+	assert_true(examined <= 2 * len);
+	assert_true(resume_span_steps <= 4 * (uint64_t)n);
 	/* inline too: a 3000-byte line trickled */
 	memset(msg, 'x', 3000);
 	memcpy(msg, "ECHO ", 5);
@@ -1449,6 +1514,7 @@ test_resp_resume_linear(void **state)
 	n = split_bytes(3002, sizes);
 	examined = check_resume(msg, 3002, sizes, n);
 	assert_true(examined <= 2 * 3002);
+	assert_true(resume_span_steps <= 4 * (uint64_t)n);
 	/* and through empty requests, which are skipped once (a "*N" line,
 	 * 24 bytes at most, is read again from its start on each arrival:
 	 * here 1 + 2 + 3 + 4 bytes for each "*0\r\n") */
@@ -1661,6 +1727,127 @@ test_command_keys(void **state)
 			if (is_key)
 				resp_bad(words, "ERR key too long");
 		}
+	}
+}
+
+/* Parse the first @part bytes of @msg (one span), resuming through @st
+ * for RESP, into @r. */
+static void
+parse_part(int http, const char *msg, size_t part, struct kv_parse_state *st,
+	   struct res *r)
+{
+	size_t sizes[4];
+	struct built b;
+
+	build(&b, msg, part, sizes, split_whole(part, sizes));
+	r->r = http ? kv_http_parse(&b.s, test_limits, &r->req, r->err, sizeof(r->err))
+		    : kv_resp_parse_resume(&b.s, test_limits, st, &r->req, r->err,
+					   sizeof(r->err));
+	unbuild(&b);
+}
+
+/* A value whose length is declared and whose bytes are not all there is
+ * reported (pending_*) for the server to reserve or refuse; other
+ * incomplete arguments are not. */
+static void
+test_pending_value(void **state)
+{
+	static char msg[2 * KV_RESERVE_MIN + 512];
+	const size_t big = KV_RESERVE_MIN;
+	struct kv_parse_state st;
+	struct res r;
+	size_t len, head;
+
+	(void)state;
+	/* SET's value, declared, 10 bytes there; then its EX argument. */
+	len = (size_t)sprintf(msg, "*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\n", big);
+	head = len;
+	memset(msg + len, 'v', big);
+	len += big;
+	len += (size_t)sprintf(msg + len, "\r\n$2\r\nEX\r\n$2\r\n10\r\n");
+	memset(&st, 0, sizeof(st));
+	parse_part(0, msg, head + 10, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, big);
+	assert_int_equal(r.req.pending_elem, 2);
+	assert_int_equal(r.req.pending_end, head + big + 2);
+	assert_int_equal(r.req.pending_after, 2);
+	parse_part(0, msg, head + big + 2 + 6, &st, &r);       /* in "EX" */
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);
+	parse_part(0, msg, len, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_OK);
+	assert_int_equal(r.req.pending_len, 0);
+	/* below KV_RESERVE_MIN: checked when stored, not reported */
+	len = (size_t)sprintf(msg, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\nab", big - 1);
+	memset(&st, 0, sizeof(st));
+	parse_part(0, msg, len, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);
+	/* MSET: the values (elements 2 and 4), not the keys. */
+	len = (size_t)sprintf(msg, "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$%zu\r\nbbb",
+			      big);
+	memset(&st, 0, sizeof(st));
+	parse_part(0, msg, len, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);       /* a key */
+	len = (size_t)sprintf(msg, "*5\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$3\r\nbbb"
+			      "\r\n$%zu\r\nxy", big + 30);
+	memset(&st, 0, sizeof(st));
+	parse_part(0, msg, len, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, big + 30);
+	assert_int_equal(r.req.pending_elem, 4);
+	assert_int_equal(r.req.pending_after, 0);
+	/* ECHO's argument is not stored; nor without a state. */
+	len = (size_t)sprintf(msg, "*2\r\n$4\r\nECHO\r\n$%zu\r\nab", big);
+	memset(&st, 0, sizeof(st));
+	parse_part(0, msg, len, &st, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);
+	len = (size_t)sprintf(msg, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%zu\r\nab", big);
+	parse_part(0, msg, len, NULL, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);
+	/* HTTP: a PUT's body, once the headers are whole. */
+	len = (size_t)sprintf(msg, "PUT /k HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", big);
+	parse_part(1, msg, len - 2, NULL, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, 0);
+	parse_part(1, msg, len, NULL, &r);
+	assert_int_equal(r.r, KV_PARSE_MORE);
+	assert_int_equal(r.req.pending_len, big);
+	assert_int_equal(r.req.pending_end, len + big);
+	assert_int_equal(r.req.pending_after, 0);
+}
+
+/* The bulk lengths of a refused request's elements, read to drop them. */
+static void
+test_read_bulk_len(void **state)
+{
+	static const char *const bad[] = { "x3\r\n", "$-1\r\n", "$2000000\r\n", "$1a\r\n" };
+	size_t sizes[4], len = 0, used = 0;
+	char err[96];
+	struct built b;
+	unsigned int i;
+
+	(void)state;
+	build(&b, "..$12\r\nab", 10, sizes, split_whole(10, sizes));
+	assert_int_equal(kv_resp_read_bulk_len(&b.s, 2, test_limits, &len, &used, err,
+					       sizeof(err)), KV_PARSE_OK);
+	assert_int_equal(len, 12);
+	assert_int_equal(used, 5);
+	unbuild(&b);
+	build(&b, "$12\r", 4, sizes, split_whole(4, sizes));
+	assert_int_equal(kv_resp_read_bulk_len(&b.s, 0, test_limits, &len, &used, err,
+					       sizeof(err)), KV_PARSE_MORE);
+	unbuild(&b);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		build(&b, bad[i], strlen(bad[i]), sizes, split_whole(strlen(bad[i]), sizes));
+		assert_int_equal(kv_resp_read_bulk_len(&b.s, 0, test_limits, &len, &used, err,
+						       sizeof(err)), KV_PARSE_BAD_STREAM);
+		assert_true(strncmp(err, "ERR Protocol error", 18) == 0);
+		unbuild(&b);
 	}
 }
 
@@ -2524,6 +2711,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resp_err_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_bulk_option, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_resume_linear, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_value, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_bulk_len, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_arity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_keys, setup, teardown),

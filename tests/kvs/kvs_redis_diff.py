@@ -1,0 +1,269 @@
+#!/usr/bin/python3
+"""Differential test of paste-kvs against redis-server (standard library
+only), for tests/kvs/test_kvs_redis_diff.sh.
+
+  kvs_redis_diff.py KVS_HOST KVS_PORT REDIS_HOST REDIS_PORT
+
+Each case sends the same raw RESP (or inline) requests, pipelined on a
+fresh connection, to both servers after a FLUSHALL of each, reads one reply
+per request that has one, and compares the replies byte for byte (and,
+for cases that end the connection, that both servers close it). The cases
+in DELIBERATE differ on purpose, each for the reason given there: they run
+too, and their replies are printed, but only the other cases fail the test.
+Exit status 0 when every other case matched, 1 otherwise.
+"""
+import socket
+import sys
+import time
+
+
+def bulk(b):
+    return b"$%d\r\n%s\r\n" % (len(b), b)
+
+
+def cmd(*words):
+    """One multibulk request of @words (str or bytes)."""
+    ws = [w.encode() if isinstance(w, str) else w for w in words]
+    return b"*%d\r\n" % len(ws) + b"".join(bulk(w) for w in ws)
+
+
+BIG = bytes((i * 7 + 3) % 256 for i in range(300000))
+BIN = b"a\r\nb\x00c\r\n\x00"
+LONG = b"e" * 100000
+
+# name -> (requests: [(bytes, replies)], the connection ends after them)
+CASES = {
+    "ping": ([(cmd("PING"), 1), (cmd("ping", "hello"), 1), (b"PING\r\n", 1)], False),
+    "ping long": ([(cmd("PING", LONG), 1)], False),
+    "echo long": ([(cmd("ECHO", LONG), 1), (cmd("ECHO", BIN), 1), (cmd("ECHO", ""), 1)], False),
+    "ping arity": ([(cmd("PING", "a", "b"), 1), (cmd("ECHO"), 1), (cmd("ECHO", "a", "b"), 1)], False),
+    "set get": ([(cmd("SET", "k", "v"), 1), (cmd("GET", "k"), 1), (cmd("GET", "nokey"), 1)], False),
+    "empty key": ([(cmd("SET", "", "v0"), 1), (cmd("GET", ""), 1), (cmd("EXISTS", ""), 1),
+                   (cmd("DBSIZE"), 1), (cmd("DEL", ""), 1), (cmd("GET", ""), 1),
+                   (cmd("EXISTS", ""), 1), (cmd("DEL", ""), 1)], False),
+    "empty value": ([(cmd("SET", "e", ""), 1), (cmd("GET", "e"), 1), (cmd("EXISTS", "e"), 1)], False),
+    "binary key and value": ([(cmd("SET", BIN, BIN), 1), (cmd("GET", BIN), 1),
+                              (cmd("MGET", BIN, "x", BIN), 1), (cmd("DEL", BIN), 1),
+                              (cmd("GET", BIN), 1)], False),
+    "large value": ([(cmd("SET", "big", BIG), 1), (cmd("GET", "big"), 1),
+                     (cmd("SET", "big", b"small"), 1), (cmd("GET", "big"), 1)], False),
+    "set options": ([(cmd("SET", "o", "1", "EX", "100"), 1), (cmd("SET", "o", "2", "PX", "100000"), 1),
+                     (cmd("SET", "o", "3", "NX"), 1), (cmd("GET", "o"), 1),
+                     (cmd("SET", "o", "4", "XX"), 1), (cmd("GET", "o"), 1),
+                     (cmd("SET", "p", "5", "XX"), 1), (cmd("GET", "p"), 1),
+                     (cmd("SET", "p", "6", "nx", "px", "50000"), 1), (cmd("GET", "p"), 1),
+                     (cmd("set", "q", "7", "ex", "10", "xx"), 1)], False),
+    "set option errors": ([(cmd("SET", "o", "1", "EX"), 1), (cmd("SET", "o", "1", "EX", "0"), 1),
+                           (cmd("SET", "o", "1", "EX", "-5"), 1), (cmd("SET", "o", "1", "EX", "abc"), 1),
+                           (cmd("SET", "o", "1", "EX", "1", "PX", "1"), 1),
+                           (cmd("SET", "o", "1", "NX", "XX"), 1), (cmd("SET", "o", "1", "FOO"), 1),
+                           (cmd("SET", "o", "1", "EX", "010"), 1), (cmd("SET", "o", "1", "EX", "+5"), 1),
+                           (cmd("SET", "o", "1", "EX", " 5"), 1),
+                           (cmd("SET", "o", "1", "EX", "9223372036854775807"), 1),
+                           (cmd("SET", "o", "1", "PX", "9223372036854775808"), 1),
+                           (cmd("GET", "o"), 1)], False),
+    "set get option": ([(cmd("SET", "g", "old"), 1), (cmd("SET", "g", "new", "GET"), 1),
+                        (cmd("GET", "g"), 1), (cmd("SET", "h", "1", "GET"), 1),
+                        (cmd("SET", "g", "x", "NX", "GET"), 1), (cmd("GET", "g"), 1),
+                        (cmd("SET", "i", "x", "XX", "GET"), 1), (cmd("EXISTS", "i"), 1),
+                        (cmd("SET", "g", BIG, "GET"), 1), (cmd("SET", "g", "y", "GET"), 1),
+                        (cmd("SET", "g", "z", "GET", "GET"), 1)], False),
+    "arity": ([(cmd("GET"), 1), (cmd("GET", "a", "b"), 1), (cmd("SET", "a"), 1),
+               (cmd("DEL"), 1), (cmd("EXISTS"), 1), (cmd("MSET", "a"), 1),
+               (cmd("MSET", "a", "1", "b"), 1), (cmd("MGET"), 1), (cmd("INCR"), 1),
+               (cmd("DBSIZE", "x"), 1), (cmd("FLUSHALL", "x"), 1)], False),
+    "unknown command": ([(cmd("NOSUCH"), 1), (cmd("nosuch", "a", "b c"), 1),
+                         (cmd("FOO", "x" * 200), 1), (cmd("", "a"), 1)], False),
+    "del exists several": ([(cmd("MSET", "a", "1", "b", "2", "c", "3"), 1),
+                            (cmd("EXISTS", "a", "b", "x", "a"), 1),
+                            (cmd("DEL", "a", "x", "b", "a"), 1), (cmd("EXISTS", "a", "b", "c"), 1),
+                            (cmd("MGET", "a", "b", "c", "x"), 1), (cmd("DBSIZE"), 1)], False),
+    "incr": ([(cmd("INCR", "n"), 1), (cmd("INCR", "n"), 1), (cmd("GET", "n"), 1),
+              (cmd("SET", "n", "-5"), 1), (cmd("INCR", "n"), 1),
+              (cmd("SET", "s", "abc"), 1), (cmd("INCR", "s"), 1),
+              (cmd("SET", "s", "+5"), 1), (cmd("INCR", "s"), 1),
+              (cmd("SET", "s", " 5"), 1), (cmd("INCR", "s"), 1),
+              (cmd("SET", "s", "007"), 1), (cmd("INCR", "s"), 1),
+              (cmd("SET", "s", "-0"), 1), (cmd("INCR", "s"), 1),
+              (cmd("SET", "s", ""), 1), (cmd("INCR", "s"), 1),
+              (cmd("SET", "m", "9223372036854775807"), 1), (cmd("INCR", "m"), 1),
+              (cmd("SET", "m", "-9223372036854775808"), 1), (cmd("INCR", "m"), 1),
+              (cmd("SET", "m", "99999999999999999999"), 1), (cmd("INCR", "m"), 1)], False),
+    "flushall dbsize": ([(cmd("MSET", "a", "1", "b", "2"), 1), (cmd("DBSIZE"), 1),
+                         (cmd("FLUSHALL"), 1), (cmd("DBSIZE"), 1), (cmd("SET", "a", "1"), 1),
+                         (cmd("FLUSHALL", "ASYNC"), 1), (cmd("FLUSHALL", "sync"), 1),
+                         (cmd("DBSIZE"), 1)], False),
+    "pipelined batch": ([(b"".join(cmd("SET", "p%d" % i, "v%d" % i) for i in range(200)), 200),
+                         (b"".join(cmd("GET", "p%d" % i) for i in range(0, 200, 3)), 67),
+                         (cmd("DBSIZE"), 1)], False),
+    "inline": ([(b"SET il hello\r\n", 1), (b"GET il\r\n", 1), (b"EXISTS il nx\n", 1),
+                (b"  GET   il  \r\n", 1), (b"SET 'q k' \"v w\"\r\n", 1), (b"GET 'q k'\r\n", 1),
+                (b"\r\n", 0), (b"PING\r\n", 1)], False),
+    "inline escapes": ([(b'SET esc "a\\x41\\n"\r\n', 1), (b"GET esc\r\n", 1)], False),
+    "empty requests": ([(b"*0\r\n", 0), (b"*-1\r\n", 0), (cmd("PING"), 1)], False),
+    "select": ([(cmd("SELECT", "0"), 1), (cmd("SELECT", "1"), 1), (cmd("SELECT", "x"), 1)], False),
+    "quit": ([(cmd("SET", "qq", "1"), 1), (cmd("QUIT"), 1)], True),
+    "protocol error": ([(cmd("PING"), 1), (b"*1\r\nfoo\r\n", 1)], True),
+    "bad bulk length": ([(b"*2\r\n$3\r\nGET\r\n$-7\r\n", 1)], True),
+    "multibulk count": ([(b"*1000\r\n" + cmd("PING")[4:], 0), (b"*foo\r\n", 1)], True),
+    "key over 250 bytes": ([(cmd("SET", "k" * 251, "v"), 1), (cmd("GET", "k" * 251), 1)], False),
+    "unquoted inline quote": ([(b'SET a "b"c\r\n', 1)], True),
+}
+
+# Cases whose replies differ from Redis's on purpose, and why.
+DELIBERATE = {
+    "select": "one database: SELECT of another answers -ERR DB index is out of range",
+    "inline escapes": "inline commands take no escapes inside quotes (-ERR, the "
+                      "connection stays open); redis-cli and clients send multibulk",
+    "multibulk count": "a multibulk count over 65 (the 64-argument limit) is refused "
+                       "at the *N line; Redis waits for up to 1M elements",
+    "key over 250 bytes": "keys are at most 250 bytes (KV_KEY_MAX: the indexes' entry "
+                          "size); Redis takes up to 512 MB",
+}
+
+
+class Server:
+    def __init__(self, name, host, port):
+        self.name, self.host, self.port = name, host, port
+
+    def connect(self):
+        s = socket.create_connection((self.host, self.port), timeout=10)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return Conn(s)
+
+
+class Conn:
+    def __init__(self, s):
+        self.s, self.buf, self.eof = s, b"", False
+
+    def fill(self, deadline):
+        if self.eof:
+            return False
+        self.s.settimeout(max(0.05, deadline - time.time()))
+        try:
+            b = self.s.recv(1 << 20)
+        except (socket.timeout, TimeoutError, ConnectionResetError):
+            if time.time() >= deadline:
+                return False
+            return True
+        if not b:
+            self.eof = True
+            return False
+        self.buf += b
+        return True
+
+    def line(self, pos, deadline):
+        while True:
+            i = self.buf.find(b"\r\n", pos)
+            if i >= 0:
+                return i + 2
+            if not self.fill(deadline) and (self.eof or time.time() >= deadline):
+                return None
+
+    def reply_end(self, pos, deadline):
+        """Where the reply starting at @pos ends, or None."""
+        end = self.line(pos, deadline)
+        if end is None:
+            return None
+        kind, head = self.buf[pos:pos + 1], self.buf[pos + 1:end - 2]
+        if kind in (b"+", b"-", b":"):
+            return end
+        if kind == b"$":
+            n = int(head)
+            if n < 0:
+                return end
+            while len(self.buf) < end + n + 2:
+                if not self.fill(deadline) and (self.eof or time.time() >= deadline):
+                    return None
+            return end + n + 2
+        if kind == b"*":
+            n = int(head)
+            for _ in range(max(n, 0)):
+                end = self.reply_end(end, deadline)
+                if end is None:
+                    return None
+            return end
+        return None
+
+    def replies(self, n, deadline):
+        out, pos = [], 0
+        for _ in range(n):
+            end = self.reply_end(pos, deadline)
+            if end is None:
+                out.append(b"<no reply: %r>" % self.buf[pos:pos + 60])
+                break
+            out.append(self.buf[pos:end])
+            pos = end
+        self.buf = self.buf[pos:]
+        return out
+
+    def closed(self, seconds):
+        end = time.time() + seconds
+        while self.fill(end):
+            pass
+        return self.eof
+
+    def close(self):
+        self.s.close()
+
+
+def run_case(server, requests, closes):
+    c = server.connect()
+    c.s.sendall(cmd("FLUSHALL"))
+    flushed = c.replies(1, time.time() + 10)
+    got = []
+    for req, n in requests:
+        c.s.sendall(req)
+        got += c.replies(n, time.time() + 10)
+    extra = b""
+    if closes:
+        got.append(b"<closed>" if c.closed(3) else b"<left open>")
+        extra = c.buf
+    c.close()
+    return flushed, got, extra
+
+
+def show(b):
+    return repr(b if len(b) <= 120 else b[:100] + b"...(%d bytes)" % len(b))
+
+
+def main():
+    if len(sys.argv) != 5:
+        print(__doc__, file=sys.stderr)
+        return 2
+    kvs = Server("paste-kvs", sys.argv[1], int(sys.argv[2]))
+    redis = Server("redis", sys.argv[3], int(sys.argv[4]))
+    failed, deliberate = [], []
+    for name, (requests, closes) in CASES.items():
+        results = [run_case(s, requests, closes) for s in (kvs, redis)]
+        for s, (flushed, _, _) in zip((kvs, redis), results):
+            if flushed != [b"+OK\r\n"]:
+                print("%s: %s: FLUSHALL answered %r" % (name, s.name, flushed))
+                failed.append(name)
+        a, b = results[0][1:], results[1][1:]
+        if a == b:
+            print("same: %s (%d replies)" % (name, len(a[0])))
+            if name in DELIBERATE:
+                print("  (listed as deliberate but the same now: %s)" % name)
+            continue
+        tag = "DELIBERATE" if name in DELIBERATE else "DIFFERENT"
+        print("%s: %s" % (tag, name))
+        if name in DELIBERATE:
+            print("  why: %s" % DELIBERATE[name])
+        for i, (x, y) in enumerate(zip(a[0], b[0])):
+            if x != y:
+                print("  reply %d: paste-kvs %s" % (i, show(x)))
+                print("  reply %d: redis     %s" % (i, show(y)))
+        if len(a[0]) != len(b[0]):
+            print("  replies: paste-kvs %d, redis %d" % (len(a[0]), len(b[0])))
+        if a[1] != b[1]:
+            print("  after the close: paste-kvs %s, redis %s" % (show(a[1]), show(b[1])))
+        (deliberate if name in DELIBERATE else failed).append(name)
+    print("%d cases: %d the same, %d deliberate differences, %d unexpected: %s"
+          % (len(CASES), len(CASES) - len(failed) - len(deliberate), len(deliberate),
+             len(failed), ", ".join(failed) or "none"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+#!/bin/bash
+# Suite 'net': paste-kvs against redis-server, reply for reply
+# (tests/kvs/kvs_redis_diff.py): the same raw RESP to both, replies compared
+# byte for byte; the differences that are deliberate are listed in the
+# script with their reasons, any other fails. redis-server runs in the
+# linux namespace on its own port, with no persistence.
+# shellcheck source=tests/net/lib.sh
+. "$(dirname "$0")/../net/lib.sh"
+# shellcheck source=tests/kvs/kvs_lib.sh
+. "$(dirname "$0")/kvs_lib.sh"
+tb_require
+[ -x "$KVS" ] || die "$KVS not built"
+command -v redis-server >/dev/null || skip "redis-server not found (scripts/deps.sh installs it)"
+tb_reap_stale
+NAME=$(tb_unique_name d)
+tb_up "$NAME"
+LX=(nsenter --net="/run/netns/$NAME-linux")
+REDIS_PORT=6390
+
+bg_start "${LX[@]}" redis-server --bind "$TB_LINUX_IP" --port "$REDIS_PORT" \
+	--save '' --appendonly no --daemonize no --protected-mode no \
+	--dir "$TB_WORK" --logfile "$TB_WORK/redis.log"
+REDIS_PID=$BG_PID
+for ((i = 0; i < 100; i++)); do
+	run_bounded 2 "${LX[@]}" redis-cli -h "$TB_LINUX_IP" -p "$REDIS_PORT" PING 2>/dev/null |
+		grep -q PONG && break
+	sleep 0.1
+done
+out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$TB_LINUX_IP" -p "$REDIS_PORT" PING)
+check_eq "$out" PONG "redis-server up"
+
+for index in wal btree; do
+	start_kvs "$NAME" "$TB_SHM/diff-$index.pool" --index "$index" --pool-bufs 65536 || continue
+	run_bounded 120 "${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/kvs/kvs_redis_diff.py" \
+		"$TB_PASTE_IP" 6379 "$TB_LINUX_IP" "$REDIS_PORT"
+	check_rc $? "[$index] replies as Redis's, but for the listed deliberate differences"
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "[$index] clean exit"
+done
+kill "$REDIS_PID" 2>/dev/null
+bg_wait "$REDIS_PID" >/dev/null
+tb_finish
