@@ -6,6 +6,8 @@
 #
 #   scripts/kvs-cluster.sh --map FILE --dir DIR [options] \
 #       --shard NAME CORE DEVICE [--shard NAME CORE DEVICE ...] [-- paste-kvs options]
+#   (paste-kvs options go to every shard, e.g. --idle poll on dedicated cores;
+#   paste-kvs sleeps when idle by default)
 #
 #   --map FILE        the slot map (doc/kvs.md); each NAME must be in it, and
 #                     its host:port (an IPv4 address) is the shard's address
@@ -43,7 +45,7 @@ while [ "$#" -gt 0 ]; do
 		NAMES+=("$2") CORES+=("$3") DEVS+=("$4")
 		shift 4 ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1' (--help)" ;;
 	esac
 done

@@ -41,6 +41,8 @@ from common import (
 from testbeds import Bridge, reap_stale, steer_rps, testbed_up
 from servers import LinuxKvs, PasteKvs, Redis, SYSTEMS, TESTBEDS, testbed_of
 from loads import Checks, Runner, build_points, correctness, delay_points, pipe_load
+from idle import idle_run, print_idle
+from shards import print_shards, shards_run
 from profiles import callgrind_run, profile_run
 from report import aggregate, machine_info, print_summary, ratios_table, report, targets
 
@@ -284,6 +286,20 @@ def main_run(args):
                 checks.check(False, "%s: memory and space load (%s)" % (
                     s, str(e).splitlines()[0][:200]))
 
+    # Phases of their own (full and quick runs): a failure is recorded and
+    # the run goes on.
+    for attr, skip, fn, what in (("idle", args.no_idle, idle_run, "idle-mode figures"),
+                                 ("shards", args.no_shards, shards_run, "1 vs 2 shards")):
+        setattr(ctx, attr, [])
+        if skip or ctx.mode not in ("full", "quick"):
+            continue
+        try:
+            setattr(ctx, attr, fn(ctx, quick=ctx.mode == "quick"))
+        except BenchError as e:
+            PROG.say("%s: %s" % (attr, str(e)[:600]))
+            failures.append(dict(system=attr, point=None, rep=0, error=str(e)[:2000]))
+            checks.check(False, "%s (%s)" % (what, str(e).splitlines()[0][:200]))
+
     ctx.profile = []
     if args.profile:
         try:
@@ -332,6 +348,10 @@ def main():
                     help="also sample the server core with perf (cpu-clock) over N pipelined "
                     "1 KiB SETs and GETs per server: where its time goes, per request")
     ap.add_argument("--no-delay", action="store_true")
+    ap.add_argument("--no-shards", action="store_true",
+                    help="skip 1 vs 2 shards (paste-kvs cluster mode, redis-benchmark --cluster)")
+    ap.add_argument("--no-idle", action="store_true",
+                    help="skip the idle-mode figures (paste-kvs --idle poll|nap|sleep)")
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--skip-unbuilt", action="store_true")
     ap.add_argument("--out")
@@ -377,7 +397,8 @@ def main():
                    labels={s: SYSTEMS[s][4] for s in systems + dsys},
                    points=points, delay_points=dpoints, runs=results,
                    aggregate=sorted(agg.values(), key=lambda a: (a["point"], a["system"])),
-                   memory=memory, callgrind=ctx.callgrind,
+                   memory=memory, callgrind=ctx.callgrind, idle=ctx.idle,
+                   shards=ctx.shards,
                    profile=ctx.profile, failures=ctx.failures, checks=dict(passed=checks.passed, failed=checks.failed,
                                               lines=checks.lines))
         doc["ratios"] = ratios_table(agg, [p["id"] for p in points])
@@ -402,6 +423,10 @@ def main():
                 PROG.say("%s run: doc/benchmarks.md left alone (--doc FILE writes a report)"
                          % ctx.mode)
         print_summary(doc)
+        if ctx.idle:
+            print_idle(ctx.idle)
+        if ctx.shards:
+            print_shards(ctx.shards)
         for line in checks.lines:
             print(line)
         if checks.failed:

@@ -405,6 +405,23 @@ def write_markdown(path, doc):
               "%.2f" % mm["space_amplification"], mm["load_s"]) for mm in doc["memory"]])))
     else:
         parts.append(blocks["no-memory"])
+    if doc.get("idle"):
+        parts.append(blocks["idle"].format(idle_table=md_table(
+            ("mode", "idle CPU", "back-to-back p50 / p99 us", "after 0.2 s idle p50 / p99 us",
+             "paced 1/ms p50 / p99 us", "CPU, paced"),
+            [(r["mode"], "%.1f%%" % r["idle_cpu_pct"],
+              "%.0f / %.0f" % (r["burst_p50_us"], r["burst_p99_us"]),
+              "%.0f / %.0f" % (r["after_idle_p50_us"], r["after_idle_p99_us"]),
+              "%.0f / %.0f" % (r["paced_p50_us"], r["paced_p99_us"]),
+              "%.1f%%" % r["paced_cpu_pct"]) for r in doc["idle"]])))
+    if doc.get("shards"):
+        parts.append(blocks["shards"].format(shards_table=md_table(
+            ("shards", "op", "req/s (all shards)", "p50 / p99 ms", "server CPU us/req",
+             "busy us/req", "requests per shard"),
+            [(r["shards"], r["op"].upper(), fmt_num(r["rps"]),
+              "%.3f / %.3f" % (r["p50_ms"], r["p99_ms"]), "%.2f" % r["cpu_us_per_req"],
+              "%.2f" % r["busy_us_per_req"], " / ".join(fmt_num(x) for x in r["requests_per_shard"]))
+             for r in doc["shards"]])))
     if doc.get("callgrind"):
         tops = []
         for c in doc["callgrind"]:

@@ -123,7 +123,7 @@ class PasteKvs(Server):
                "--pool-file", self.pool, "--pool-bufs", str(pool_bufs),
                "--busy-poll", "--stats-period", "0.1", "--max-conns", "1024",
                "--persist", PERSIST_MODE]
-        cmd += self.ctx.kvs_extra
+        cmd += self.ctx.kvs_extra + getattr(self, "extra", [])
         if self.copy:
             cmd.append("--copy")
         if self.delay_us:

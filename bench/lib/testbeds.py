@@ -18,7 +18,7 @@ def reap_stale():
     """Testbeds of earlier runs whose process died without cleaning up."""
     r = run(["ip", "netns", "list"], 10)
     for line in r.stdout.decode().splitlines():
-        m = re.match(r"^(pb[pkn](\d+))-(paste|linux)\b", line)
+        m = re.match(r"^(pb[pkns](\d+))-(paste|linux)\b", line)
         if not m or int(m.group(2)) == os.getpid():
             continue
         try:

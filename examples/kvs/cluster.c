@@ -605,9 +605,11 @@ args_ok(const struct kv_request *req, unsigned int want, const char *sub, FILE *
 	return 0;
 }
 
+/* COUNTKEYSINSLOT: the store's count; a slot this node does not own holds
+ * no key (MOVED kept it from storing there). */
 static void
-cluster_slot_arg(const struct kv_cluster *cl, const struct kv_stream *rx,
-		 const struct kv_request *req, FILE *f)
+count_keys_in_slot(const uint32_t *slot_keys, const struct kv_stream *rx,
+		   const struct kv_request *req, FILE *f)
 {
 	char word[16];
 	long slot;
@@ -616,16 +618,14 @@ cluster_slot_arg(const struct kv_cluster *cl, const struct kv_stream *rx,
 	if (req->argv[1].len >= sizeof(word) ||
 	    parse_num(word, word + strlen(word), 0, KV_CLUSTER_SLOTS - 1, &slot) != 0)
 		fprintf(f, "-ERR Invalid slot\r\n");
-	else if (cl->owner[slot] != cl->self)
-		fprintf(f, ":0\r\n"); /* MOVED kept this node from storing there */
 	else
-		fprintf(f, "-ERR COUNTKEYSINSLOT of an owned slot: the index cannot count "
-			   "keys by slot\r\n");
+		fprintf(f, ":%u\r\n", slot_keys != NULL ? slot_keys[slot] : 0);
 }
 
 void
-kv_cluster_command(const struct kv_cluster *cl, const struct kv_stream *rx,
-		   const struct kv_request *req, kv_cluster_emit_fn *emit, void *ctx)
+kv_cluster_command(const struct kv_cluster *cl, const uint32_t *slot_keys,
+		   const struct kv_stream *rx, const struct kv_request *req,
+		   kv_cluster_emit_fn *emit, void *ctx)
 {
 	char sub[24], key[KV_KEY_MAX];
 	struct reply r;
@@ -661,7 +661,7 @@ kv_cluster_command(const struct kv_cluster *cl, const struct kv_stream *rx,
 		else
 			fprintf(r.f, ":%u\r\n", kv_cluster_key_slot(key, i));
 	} else if (strcmp(sub, "countkeysinslot") == 0 && args_ok(req, 1, sub, r.f)) {
-		cluster_slot_arg(cl, rx, req, r.f);
+		count_keys_in_slot(slot_keys, rx, req, r.f);
 	} else if (strcmp(sub, "help") == 0) {
 		fprintf(r.f, "*1\r\n+CLUSTER SLOTS|SHARDS|NODES|INFO|MYID|MYSHARDID|"
 			     "KEYSLOT key|COUNTKEYSINSLOT slot\r\n");

@@ -626,7 +626,8 @@ kv_cmd_select(struct kv_call *c)
 void
 kv_cmd_cluster(struct kv_call *c)
 {
-	kv_cluster_command(c->srv->cluster, c->rx, c->req, c->out->bytes, c->out->ctx);
+	kv_cluster_command(c->srv->cluster, c->srv->store->slot_keys, c->rx, c->req,
+			   c->out->bytes, c->out->ctx);
 }
 
 /* READONLY, READWRITE: every node is a primary, reads are served anyway. */

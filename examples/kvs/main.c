@@ -29,7 +29,7 @@ struct kvs_opts {
 	uint32_t ip, netmask;
 	uint16_t port_id;
 	unsigned int n_mbufs;
-	int busy_poll;
+	enum pst_idle_mode idle;
 	enum pst_tx_zero_copy tx_zc;
 	const char *peer_mac, *peer_ip;
 	const char *cluster_config, *cluster_node;  /* cluster mode: both */
@@ -53,7 +53,11 @@ usage(void)
 		"  --max-conns N            connection limit (default 1024)\n"
 		KV_MAIN_LIMITS_USAGE
 		"  --peer-ip A --peer-mac M static ARP entry\n"
-		"  --busy-poll              never sleep when idle\n"
+		"  --idle sleep|nap|poll    when idle: sleep until a frame or a timer\n"
+		"                           (RX interrupt, else a back-off to 1 ms;\n"
+		"                           the default), nap 50 us at a time, or\n"
+		"                           busy-poll (doc/operations.md)\n"
+		"  --busy-poll              the same as --idle poll\n"
 		"  --tx-zero-copy MODE      auto|on|off: GET replies attached to the TX\n"
 		"                           mbufs or copied into the frame (default auto:\n"
 		"                           copied on drivers that copy every frame anyway)\n"
@@ -76,6 +80,20 @@ parse_ip_prefix(const char *s, struct kvs_opts *o)
 	    ex_parse_ipv4(addr, &o->ip) != 0)
 		return -1;
 	o->netmask = ex_netmask((unsigned int)len);
+	return 0;
+}
+
+static int
+parse_idle(const char *s, enum pst_idle_mode *mode)
+{
+	static const char *const names[] = {
+		[PST_IDLE_NAP] = "nap", [PST_IDLE_SLEEP] = "sleep", [PST_IDLE_POLL] = "poll",
+	};
+	int i = ex_parse_choice(s, names, sizeof(names) / sizeof(names[0]));
+
+	if (i < 0)
+		return -1;
+	*mode = (enum pst_idle_mode)i;
 	return 0;
 }
 
@@ -114,8 +132,10 @@ parse_option(int opt, const char *arg, struct kvs_opts *o)
 		o->peer_mac = arg;
 		return 0;
 	case 'B':
-		o->busy_poll = 1;
+		o->idle = PST_IDLE_POLL;
 		return 0;
+	case 'W':
+		return parse_idle(arg, &o->idle);
 	case 'Z':
 		return parse_tx_zero_copy(arg, &o->tx_zc);
 	case 'C':
@@ -141,6 +161,7 @@ parse_args(int argc, char **argv, struct kvs_opts *o)
 		{ "peer-ip", required_argument, NULL, 'I' },
 		{ "peer-mac", required_argument, NULL, 'M' },
 		{ "busy-poll", no_argument, NULL, 'B' },
+		{ "idle", required_argument, NULL, 'W' },
 		{ "tx-zero-copy", required_argument, NULL, 'Z' },
 		{ "cluster-config", required_argument, NULL, 'C' },
 		{ "cluster-node", required_argument, NULL, 'N' },
@@ -196,7 +217,7 @@ stack_start(const struct kvs_opts *o, struct pst_pool *pool)
 		.ipv4_netmask = o->netmask,
 		.pool = pool,
 		.n_mbufs = o->n_mbufs,
-		.busy_poll = o->busy_poll,
+		.idle = o->idle,
 		.tx_zero_copy = o->tx_zc,
 	};
 	struct pst_stack *stack = pst_stack_create(&cfg);
@@ -253,9 +274,11 @@ print_stats(const struct kv_server *srv)
 			     srv->refused);
 	printf(" busy_cycles=%" PRIu64 " rx_nobufs=%" PRIu64 " lwip_asserts=%" PRIu64
 	       " rx_packets=%" PRIu64 " tx_packets=%" PRIu64 " tx_dropped=%" PRIu64
-	       " rx_dropped=%" PRIu64 " tcp_retransmits=%" PRIu64 "\n",
+	       " rx_dropped=%" PRIu64 " tcp_retransmits=%" PRIu64 " idle_sleeps=%" PRIu64
+	       " idle_intr_wakeups=%" PRIu64 "\n",
 	       ss.busy_cycles, ss.rx_nobufs, ss.lwip_asserts, ss.rx_packets,
-	       ss.tx_packets, ss.tx_dropped, ss.rx_dropped, ss.tcp_retransmits);
+	       ss.tx_packets, ss.tx_dropped, ss.rx_dropped, ss.tcp_retransmits,
+	       ss.idle_sleeps, ss.idle_intr_wakeups);
 }
 
 /* A poll failed its drain (ret < 0) or completed it: writes are refused
@@ -277,18 +300,22 @@ track_drains(struct kv_server *srv, int ret)
 /* Poll until SIGINT or SIGTERM, with the clients' timeouts checked and
  * statistics every --stats-period. */
 static void
-serve(struct kv_server *srv, double stats_period)
+serve(struct kv_server *srv, double stats_period, int sleeps)
 {
 	double next_stats = 0, now;
 	unsigned int polls = 0;
+	int ret;
 
 	kv_server_tick(srv, ex_now_s());
 	while (!ex_force_quit) {
-		track_drains(srv, pst_stack_poll(srv->stack));
+		ret = pst_stack_poll(srv->stack);
+		track_drains(srv, ret);
 		kv_store_release_durable(srv->store);
 		/* Reading the clock on every poll takes a visible share of the
-		 * core: look at it every 1024 polls. */
-		if ((++polls & 1023) != 0)
+		 * core: look at it every 1024 polls, and after every empty poll
+		 * when those may have slept (1024 sleeps would make the
+		 * clients' timeouts seconds late). */
+		if ((++polls & 1023) != 0 && !(sleeps && ret == 0))
 			continue;
 		now = ex_now_s();
 		kv_server_tick(srv, now);
@@ -306,6 +333,7 @@ main(int argc, char **argv)
 	struct kvs_opts o = {
 		.common = KV_MAIN_OPTS_DEFAULT("/dev/shm/paste-kvs.pool"),
 		.n_mbufs = 4096,
+		.idle = PST_IDLE_SLEEP,
 	};
 	struct kv_store store;
 	struct kv_server srv = { .store = &store };
@@ -352,7 +380,14 @@ main(int argc, char **argv)
 	       o.copy ? "copy" : "zero-copy", o.common.drain_delay_us,
 	       cluster != NULL ? o.cluster_node : "off");
 
-	serve(&srv, o.common.stats_period);
+	if (o.idle == PST_IDLE_SLEEP) {
+		struct pst_stack_stats ss;
+
+		pst_stack_stats(srv.stack, &ss);
+		printf("paste-kvs: idle: sleep, waking on %s\n", ss.idle_rx_intr ?
+		       "the port's RX interrupt" : "a timer (the port has no RX interrupt)");
+	}
+	serve(&srv, o.common.stats_period, o.idle == PST_IDLE_SLEEP);
 	print_stats(&srv);
 	status = 0;
 close_stack:

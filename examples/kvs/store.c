@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "kv_limits.h"
 #include "store.h"
 
@@ -197,13 +198,12 @@ on_recovered(void *arg, const void *key, uint16_t key_len, const struct kv_value
 	struct kv_store *st = r->st;
 	unsigned int i;
 
-	(void)key;
-	(void)key_len;
 	for (i = 0; i < v->n; i++)
 		live_push(r, v->names[i]);
 	value_refs(st, v->names, v->n, +1);
 	st->value_bytes += v->len;
 	st->recovered++;
+	st->slot_keys[kv_cluster_key_slot(key, key_len)]++;
 }
 
 int
@@ -224,8 +224,11 @@ kv_store_open(struct kv_store *st, struct pst_pool *pool,
 	st->buf_size = info.buf_size;
 	st->buf_count = info.buf_count;
 	st->refs = calloc(info.buf_count, sizeof(*st->refs));
-	if (st->refs == NULL)
-		return -ENOMEM;
+	st->slot_keys = calloc(KV_CLUSTER_SLOTS, sizeof(*st->slot_keys));
+	if (st->refs == NULL || st->slot_keys == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	ret = ops->open(&st->idx, pool, on_recovered, on_owned, value_whole, &r,
 			&st->report);
 	if (ret != 0 || r.oom) {
@@ -252,6 +255,8 @@ fail:
 	free(r.live);
 	free(st->refs);
 	st->refs = NULL;
+	free(st->slot_keys);
+	st->slot_keys = NULL;
 	return ret;
 }
 
@@ -267,6 +272,8 @@ kv_store_close(struct kv_store *st)
 	memset(&st->deferred, 0, sizeof(st->deferred));
 	free(st->refs);
 	st->refs = NULL;
+	free(st->slot_keys);
+	st->slot_keys = NULL;
 }
 
 /* ---- operations ------------------------------------------------------- */
@@ -348,6 +355,7 @@ static int
 store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	  struct kv_value *v, int copied)
 {
+	uint64_t keys = st->ops->count(st->idx);
 	unsigned int i;
 	int ret;
 
@@ -365,6 +373,8 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	value_refs(st, v->names, v->n, +1);
 	st->value_bytes += v->len;
 	st->sets++;
+	if (st->ops->count(st->idx) > keys)
+		st->slot_keys[kv_cluster_key_slot(key, key_len)]++;
 	return 0;
 }
 
@@ -522,20 +532,33 @@ kv_store_del(struct kv_store *st, const void *key, uint16_t key_len)
 		return 0;
 	kv_store_release_durable(st);
 	ret = st->ops->del(st->idx, key, key_len, on_old, st);
-	if (ret > 0)
+	if (ret > 0) {
 		st->dels++;
+		st->slot_keys[kv_cluster_key_slot(key, key_len)]--;
+	}
 	return ret;
 }
 
 int
 kv_store_flushall(struct kv_store *st)
 {
+	int ret;
+
 	kv_store_release_durable(st);
-	return st->ops->flushall(st->idx, on_old, st);
+	ret = st->ops->flushall(st->idx, on_old, st);
+	if (ret == 0 || st->ops->count(st->idx) == 0)
+		memset(st->slot_keys, 0, KV_CLUSTER_SLOTS * sizeof(*st->slot_keys));
+	return ret;
 }
 
 uint64_t
 kv_store_count(const struct kv_store *st)
 {
 	return st->ops->count(st->idx);
+}
+
+uint32_t
+kv_store_slot_count(const struct kv_store *st, unsigned int slot)
+{
+	return slot < KV_CLUSTER_SLOTS ? st->slot_keys[slot] : 0;
 }

@@ -43,6 +43,10 @@ struct kv_store {
 	/* Counters. */
 	uint64_t sets, gets, hits, dels, errors_nospace;
 	uint64_t value_bytes;      /* bytes of live values */
+	/* Keys per Redis Cluster hash slot (CLUSTER COUNTKEYSINSLOT), kept
+	 * as keys come and go: 64 KiB of DRAM, a CRC16 of the key per new
+	 * or deleted key. */
+	uint32_t *slot_keys;
 };
 
 /* Open the pool's index and recover: the index falls back past values
@@ -94,5 +98,7 @@ const struct kv_value *kv_store_get(struct kv_store *st, const void *key,
 int kv_store_del(struct kv_store *st, const void *key, uint16_t key_len);
 int kv_store_flushall(struct kv_store *st);
 uint64_t kv_store_count(const struct kv_store *st);
+/* Keys whose hash slot (cluster.h) is @slot (< KV_CLUSTER_SLOTS). */
+uint32_t kv_store_slot_count(const struct kv_store *st, unsigned int slot);
 
 #endif /* KVS_STORE_H */

@@ -43,6 +43,23 @@ enum pst_tx_zero_copy {
 	PST_TX_ZC_OFF,      /**< always copy into the frame */
 };
 
+/** What a poll that finds nothing to do does (pst_stack_config.idle). */
+enum pst_idle_mode {
+	/** Pause on each of 1,024 empty polls, then nap 50 us per empty poll:
+	 *  a test machine's other core is not starved, and a frame waits at
+	 *  most a nap. The default. */
+	PST_IDLE_NAP = 0,
+	/** After pst_stack_config.idle_polls empty polls, sleep until a frame
+	 *  arrives or lwIP's next timer is due, at most idle_sleep_max_us: on
+	 *  the port's RX interrupt where the driver has one (net_tap, NICs),
+	 *  otherwise a timed sleep doubling from 50 us to idle_sleep_max_us.
+	 *  An idle core costs next to nothing; the first frame after a sleep
+	 *  waits for the wakeup. */
+	PST_IDLE_SLEEP,
+	/** Never sleep (as busy_poll): the lowest latency, a whole core. */
+	PST_IDLE_POLL,
+};
+
 /** How to create a stack. Zeroed fields take their defaults. */
 struct pst_stack_config {
 	uint16_t port_id;          /**< DPDK port, configured and started by the stack */
@@ -75,6 +92,15 @@ struct pst_stack_config {
 	 *  FINs, RSTs, SYNs and new connections are always receivable.
 	 *  0: 1/8 of the free buffers after the mempool. */
 	unsigned int rx_reserve;
+	/** Idle behaviour; busy_poll set means ::PST_IDLE_POLL. */
+	enum pst_idle_mode idle;
+	/** ::PST_IDLE_SLEEP: empty polls (spinning with a pause) before the
+	 *  first sleep; 0: 1024. */
+	unsigned int idle_polls;
+	/** ::PST_IDLE_SLEEP: longest sleep in microseconds, which bounds how
+	 *  late a caller's own timers run between polls and, without an RX
+	 *  interrupt, how late a frame is noticed; 0: 1000. */
+	unsigned int idle_sleep_max_us;
 };
 
 /** Counters of a stack since creation. */
@@ -98,6 +124,10 @@ struct pst_stack_stats {
 	uint64_t rx_held_bytes;          /**< received bytes connections hold now (pst_conn_hold) */
 	uint64_t rx_gathered;            /**< held segments copied into shared buffers */
 	int64_t rx_window_credit;        /**< window bytes the stack may still grant */
+	uint64_t idle_sleeps;            /**< ::PST_IDLE_SLEEP: sleeps taken */
+	uint64_t idle_intr_wakeups;      /**< ... of which ended by an RX interrupt */
+	uint64_t idle_rx_intr;           /**< 1: sleeps wait on the port's RX
+					      *   interrupt; 0: timed sleeps */
 };
 
 struct pst_stack;
@@ -109,7 +139,8 @@ struct pst_stack;
  *
  * @return
  *   The stack, or NULL with ::pst_errno set:
- *    - EINVAL: missing pool or address, bad port or queue, bad tx_zero_copy;
+ *    - EINVAL: missing pool or address, bad port or queue, bad tx_zero_copy
+ *      or idle mode;
  *    - EBUSY: a stack already exists in this process;
  *    - ENOBUFS: the pool has too few free buffers for n_mbufs;
  *    - ENOMEM, or the error of a failing ethdev call.

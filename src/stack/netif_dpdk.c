@@ -33,6 +33,7 @@
 
 #include "error.h"
 #include "fault.h"
+#include "idle.h"
 #include "netif_dpdk.h"
 #include "paste_mbuf.h"
 #include "pool_stack.h"
@@ -142,7 +143,15 @@ port_setup(struct pst_netif_dpdk *dev, const struct pst_stack_config *cfg)
 	conf.txmode.offloads = dev->tx_offloads;
 	dev->tx_attach = tx_attach_wanted(cfg->tx_zero_copy, info.driver_name) &&
 			 (dev->tx_offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS);
+	/* Sleeping when idle wakes on the RX interrupt where the driver has
+	 * one; a driver that refuses it is configured without (idle.c falls
+	 * back to timed sleeps). */
+	conf.intr_conf.rxq = pst_idle_wants_rx_intr(cfg) ? 1 : 0;
 	ret = rte_eth_dev_configure(dev->port, 1, 1, &conf);
+	if (ret != 0 && conf.intr_conf.rxq) {
+		conf.intr_conf.rxq = 0;
+		ret = rte_eth_dev_configure(dev->port, 1, 1, &conf);
+	}
 	if (ret == 0)
 		ret = rte_eth_dev_adjust_nb_rx_tx_desc(dev->port, &rxd, &txd);
 	if (ret != 0)

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lwip/err.h"
 #include "lwip/etharp.h"
@@ -17,17 +16,13 @@
 
 #include "cpu.h"
 #include "error.h"
+#include "idle.h"
 #include "lwip_errno.h"
 #include "netif_dpdk.h"
 #include "stack_internal.h"
 #include "sys_arch_stats.h"
 #include "tcp.h"
 #include "tcp_batch.h"
-
-/* Idle back-off: spin with a pause first (a new burst is usually close),
- * then sleep briefly so a shared machine keeps its other core. */
-#define IDLE_PAUSE_POLLS 1024
-#define IDLE_SLEEP_NS 50000
 
 static int lwip_initialised;
 
@@ -57,10 +52,14 @@ pst_stack_create(const struct pst_stack_config *cfg)
 		return NULL;
 	}
 	s->pool = cfg->pool;
-	s->busy_poll = cfg->busy_poll;
+	if (pst_idle_init(&s->idle, cfg) != 0) {
+		pst_fail(EINVAL, "stack: unknown idle mode %u", (unsigned int)cfg->idle);
+		goto fail;
+	}
 	s->dev = pst_netif_dpdk_open(cfg);
 	if (s->dev == NULL)
 		goto fail;
+	pst_idle_attach(&s->idle, cfg->port_id, cfg->queue_id);
 	s->tcp = pst_tcp_open(cfg->pool, cfg);
 	if (s->tcp == NULL)
 		goto fail;
@@ -87,6 +86,7 @@ fail:
 		int err = pst_errno;
 
 		pst_tcp_close(s->tcp);
+		pst_idle_detach(&s->idle);
 		pst_netif_dpdk_close(s->dev);
 		free(s);
 		pst_errno = err;
@@ -105,21 +105,9 @@ pst_stack_close(struct pst_stack *s)
 	etharp_cleanup_netif(&s->netif);
 	netif_set_down(&s->netif);
 	netif_remove(&s->netif);
+	pst_idle_detach(&s->idle);
 	pst_netif_dpdk_close(s->dev);
 	free(s);
-}
-
-static void
-idle(struct pst_stack *s)
-{
-	struct timespec ts = { 0, IDLE_SLEEP_NS };
-
-	if (s->busy_poll)
-		return;
-	if (++s->idle_polls < IDLE_PAUSE_POLLS)
-		pst_cpu_pause();
-	else
-		nanosleep(&ts, NULL);
 }
 
 int
@@ -149,10 +137,10 @@ pst_stack_poll(struct pst_stack *s)
 	if (tx < 0 || tx2 < 0)
 		return tx < 0 ? tx : tx2;
 	if (rx + (unsigned int)tx + (unsigned int)tx2 == 0) {
-		idle(s);
+		pst_idle_empty_poll(&s->idle, sys_timeouts_sleeptime());
 		return 0;
 	}
-	s->idle_polls = 0;
+	pst_idle_busy_poll(&s->idle);
 	s->busy_polls++;
 	s->busy_cycles += pst_cycles() - t0;
 	return (int)(rx + (unsigned int)tx + (unsigned int)tx2);
@@ -211,6 +199,9 @@ pst_stack_stats(const struct pst_stack *s, struct pst_stack_stats *st)
 	st->polls = s->polls;
 	st->busy_polls = s->busy_polls;
 	st->busy_cycles = s->busy_cycles;
+	st->idle_sleeps = s->idle.sleeps;
+	st->idle_intr_wakeups = s->idle.intr_wakeups;
+	st->idle_rx_intr = (uint64_t)s->idle.rx_intr;
 	{
 		struct pst_pool_stats ps;
 

@@ -12,6 +12,7 @@
 
 #include "lwip/netif.h"
 
+#include "idle.h"
 #include "paste_stack.h"
 #include "tcp_batch.h"
 
@@ -24,8 +25,7 @@ struct pst_stack {
 	struct pst_netif_dpdk *dev;
 	struct pst_tcp *tcp;
 	struct pst_tcp_batch batch;
-	int busy_poll;
-	unsigned int idle_polls;
+	struct pst_idle idle;
 	uint64_t polls, busy_polls, busy_cycles;
 };
 

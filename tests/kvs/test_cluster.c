@@ -69,6 +69,9 @@ collect(void *ctx, const void *data, size_t len)
 
 /* The reply to @msg (RESP) on node @cl: redirect, else CLUSTER's reply
  * when it is a CLUSTER command; "" when the node runs it itself. */
+/* The store's keys per slot, as COUNTKEYSINSLOT sees them. */
+static uint32_t slot_keys[KV_CLUSTER_SLOTS];
+
 static void
 reply_to(const struct kv_cluster *cl, const char *msg, int http, struct out *o)
 {
@@ -78,7 +81,7 @@ reply_to(const struct kv_cluster *cl, const char *msg, int http, struct out *o)
 	o->buf[0] = '\0';
 	parse(&p, msg, http);
 	if (!kv_cluster_redirect(cl, &p.s, &p.req, collect, o) && p.req.op == KV_OP_CLUSTER)
-		kv_cluster_command(cl, &p.s, &p.req, collect, o);
+		kv_cluster_command(cl, slot_keys, &p.s, &p.req, collect, o);
 	unparse(&p);
 }
 
@@ -338,6 +341,17 @@ test_cluster_command(void **state)
 				 "$5\r\nnodes\r\n*1\r\n*14\r\n$2\r\nid\r\n", 60), 0);
 	reply_to(cl, "CLUSTER COUNTKEYSINSLOT 12182\r\n", 0, &o);
 	assert_string_equal(o.buf, ":0\r\n");
+	/* An owned slot: the store's count, whatever it is. */
+	slot_keys[5474] = 3;
+	slot_keys[0] = 70000;
+	reply_to(cl, "CLUSTER COUNTKEYSINSLOT 5474\r\n", 0, &o);
+	assert_string_equal(o.buf, ":3\r\n");
+	reply_to(cl, "CLUSTER COUNTKEYSINSLOT 0\r\n", 0, &o);
+	assert_string_equal(o.buf, ":70000\r\n");
+	reply_to(cl, "CLUSTER COUNTKEYSINSLOT 1\r\n", 0, &o);
+	assert_string_equal(o.buf, ":0\r\n");
+	reply_to(cl, "CLUSTER COUNTKEYSINSLOT -1\r\n", 0, &o);
+	assert_string_equal(o.buf, "-ERR Invalid slot\r\n");
 	reply_to(cl, "CLUSTER COUNTKEYSINSLOT 16384\r\n", 0, &o);
 	assert_string_equal(o.buf, "-ERR Invalid slot\r\n");
 	reply_to(cl, "CLUSTER KEYSLOT\r\n", 0, &o);
@@ -351,7 +365,7 @@ test_cluster_command(void **state)
 
 		o.len = 0;
 		parse(&p, "CLUSTER SLOTS\r\n", 0);
-		kv_cluster_command(NULL, &p.s, &p.req, collect, &o);
+		kv_cluster_command(NULL, slot_keys, &p.s, &p.req, collect, &o);
 		unparse(&p);
 		assert_string_equal(o.buf, "-ERR This instance has cluster support disabled\r\n");
 	}

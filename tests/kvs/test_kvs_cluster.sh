@@ -133,6 +133,25 @@ check_eq "$(printf '%s\n' "$out" | tr '\r' '\n' | grep -cE '^(SET|GET): .*reques
 run_bounded 180 "${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/kvs/cluster_client.py" slots $IP1 6379
 check_rc $? "redis-py RedisCluster: a key in each of the 16,384 slots written and read back"
 
+# COUNTKEYSINSLOT counts a slot's keys on its owner: five new keys under
+# one hash tag in shard0's range, then two deleted.
+tag=""
+for i in $(seq 0 40); do
+	slot=$("${R[@]}" -h $IP0 -p 6379 CLUSTER KEYSLOT "{cks$i}")
+	if [ "${slot:-99999}" -le 5460 ]; then tag="{cks$i}"; break; fi
+done
+if [ -n "$tag" ]; then
+	n0=$("${R[@]}" -h $IP0 -p 6379 CLUSTER COUNTKEYSINSLOT "$slot")
+	for i in 1 2 3 4 5; do "${R[@]}" -h $IP0 -p 6379 SET "$tag:$i" v >/dev/null; done
+	"${R[@]}" -h $IP0 -p 6379 SET "$tag:1" again >/dev/null
+	n1=$("${R[@]}" -h $IP0 -p 6379 CLUSTER COUNTKEYSINSLOT "$slot")
+	"${R[@]}" -h $IP0 -p 6379 DEL "$tag:1" "$tag:2" >/dev/null
+	n2=$("${R[@]}" -h $IP0 -p 6379 CLUSTER COUNTKEYSINSLOT "$slot")
+	check_eq "$((n1 - n0)) $((n2 - n0))" "5 3" "COUNTKEYSINSLOT $slot: +5 new keys (an overwrite not counted), -2 deleted"
+else
+	fail "no {cksN} tag hashes into shard0's slots"
+fi
+
 # nutcracker in front, configured from the slot map, for plain clients.
 NC_CONF="$TB_WORK/nutcracker.yml"
 if bash "$NET_REPO/scripts/kvs-nutcracker-conf.sh" "$MAP" "$TB_LINUX_IP:22121" >"$NC_CONF"; then

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""bench/log-bench.sh's results: one table per part and a JSON document.
+
+    logbench.py WORKDIR SECONDS OUT.json COMMIT SIZE...
+
+Reads what log-bench.sh left in WORKDIR (paste-testpmd's --json files, the
+per-point counters of the wire part, tcpdump's closing lines)."""
+
+import json
+import os
+import platform
+import re
+import sys
+import time
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def null_point(work, mode, size):
+    j = load(os.path.join(work, "null-%s-%d.json" % (mode, size)))
+    if not j:
+        return None
+    fps = j["forward"]["tx"] / j["elapsed_s"]
+    out = dict(part="null", mode=mode, frame_bytes=size, frames_per_s=fps,
+               ns_per_frame=1e9 / fps if fps else None, elapsed_s=j["elapsed_s"],
+               drains=j["pool"]["drains"], persist=j["pool"]["persist_mode"])
+    if j.get("log"):
+        out["logged"] = j["log"].get("logged")
+    return out
+
+
+def busy(cpu_line):
+    """'cpu0 B cpu1 B' (jiffies) -> {0: B, 1: B}"""
+    f = cpu_line.split()
+    return {int(f[i][3:]): int(f[i + 1]) for i in range(0, len(f), 2)}
+
+
+def tcpdump_counts(path):
+    got = {}
+    try:
+        text = open(path).read()
+    except OSError:
+        return got
+    for key in ("captured", "received by filter", "dropped by kernel"):
+        m = re.search(r"(\d+) packets? %s" % key, text)
+        if m:
+            got[key.replace(" ", "_")] = int(m.group(1))
+    return got
+
+
+def wire_point(work, mode, size):
+    base = os.path.join(work, "wire-%s-%d" % (mode, size))
+    w = load(base + ".json")
+    if not w:
+        return None
+    hz = w["hz"]
+    c0, c1 = busy(w["cpu0"]), busy(w["cpu1"])
+    frames = w["rx1"] - w["rx0"]
+    wall = float(w["wall"])
+    out = dict(part="wire", mode=mode, frame_bytes=size, window_s=wall, frames=frames,
+               frames_per_s=frames / wall if wall else None,
+               core1_busy_s=(c1[1] - c0[1]) / hz, core0_busy_s=(c1[0] - c0[0]) / hz,
+               forwarded_total=w["rx_all"])
+    out["core1_ns_per_frame"] = out["core1_busy_s"] * 1e9 / frames if frames else None
+    out["core0_ns_per_frame"] = out["core0_busy_s"] * 1e9 / frames if frames else None
+    send = load(base + ".send.json")
+    if send:
+        out["sent_total"] = send["forward"]["tx"]
+    if mode == "tcpdump":
+        td = tcpdump_counts(base + ".fwd.log")
+        out.update(("tcpdump_" + k, v) for k, v in td.items())
+        out["tcpdump_ns_per_frame"] = (w["td_ticks"] / hz * 1e9 / frames) if frames else None
+        if td.get("captured") is not None and w["rx_all"]:
+            out["recorded_share"] = td["captured"] / w["rx_all"]
+    fwd = load(base + ".fwd.json")
+    if fwd and fwd.get("log"):
+        out["logged"] = fwd["log"].get("logged")
+        out["not_logged"] = fwd["log"].get("not_logged")
+        if mode == "log":
+            out["recorded_share"] = fwd["log"]["logged"] / max(fwd["forward"]["rx"], 1)
+    return out
+
+
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def main():
+    work, secs, dest, commit = sys.argv[1:5]
+    sizes = [int(s) for s in sys.argv[5:]]
+    points = []
+    for size in sizes:
+        for mode in ("io", "log"):
+            p = null_point(work, mode, size)
+            if p:
+                points.append(p)
+        for mode in ("bridge", "tcpdump", "fwd", "log"):
+            p = wire_point(work, mode, size)
+            if p:
+                points.append(p)
+    for p in points:
+        if p["part"] == "null":
+            print("null %4d B %-8s %12s frames/s %8s ns/frame" % (
+                p["frame_bytes"], p["mode"], fmt(p["frames_per_s"], ",.0f"),
+                fmt(p["ns_per_frame"], ".1f")))
+    for size in sizes:
+        wire = [p for p in points if p["part"] == "wire" and p["frame_bytes"] == size]
+        ref = next((p for p in wire if p["mode"] == "tcpdump"), None)
+        for p in wire:
+            rel = (p["frames_per_s"] / ref["frames_per_s"]
+                   if ref and ref["frames_per_s"] else None)
+            p["frames_per_s_vs_tcpdump"] = rel
+            p["core1_ns_vs_tcpdump"] = (p["core1_ns_per_frame"] / ref["core1_ns_per_frame"]
+                                        if ref and ref["core1_ns_per_frame"]
+                                        and p["core1_ns_per_frame"] else None)
+            print("wire %4d B %-8s %12s frames/s (x%s vs tcpdump) core1 %8s ns/frame "
+                  "(x%s) recorded %s" % (
+                      size, p["mode"], fmt(p["frames_per_s"], ",.0f"), fmt(rel, ".2f"),
+                      fmt(p["core1_ns_per_frame"], ".0f"), fmt(p["core1_ns_vs_tcpdump"], ".2f"),
+                      fmt(p.get("recorded_share"), ".1%")))
+    doc = dict(benchmark="log-bench", time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               commit=commit, seconds=float(secs), machine=dict(
+                   cpus=os.cpu_count(), kernel=platform.release()),
+               points=points)
+    with open(dest, "w") as f:
+        json.dump(doc, f, indent=1)
+    print("log-bench: results in %s" % dest)
+
+
+if __name__ == "__main__":
+    main()
