@@ -16,7 +16,10 @@
 #       pool's free count is the baseline minus 64, the control socket and
 #       ping still answer, and after "release" the free count is back to
 #       its baseline;
-#   (e) clean exit (SIGINT) every time.
+#   (e) clean exit (SIGINT) every time;
+#   (f) on net_tap, which hands paste the raw fragments: a 4,000-byte
+#       datagram's three IP fragments are dropped and counted
+#       (frag_dropped), nothing of it is delivered, and echo still works.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/lib.sh"
 tb_require
@@ -37,7 +40,12 @@ tb_up "$NAME"
 EP_PID=""
 EP_LOG=""
 EP_N=0
-# start_echo OPTIONS...: paste-echo --udp in the paste namespace.
+# Where start_echo runs paste-echo: the testbed's paste namespace and its
+# af_packet port, unless section (f) points them at a tap.
+EP_NS="$NAME-paste"
+EP_VDEV="net_af_packet0,iface=$NAME-p,qpairs=1"
+EP_IP=$TB_PASTE_IP
+# start_echo OPTIONS...: paste-echo --udp in $EP_NS on $EP_VDEV.
 start_echo() {
 	EP_N=$((EP_N + 1))
 	EP_LOG="$TB_WORK/echo.$EP_N.log"
@@ -45,10 +53,10 @@ start_echo() {
 	TB_EAL_PREFIXES+=("$prefix")
 	# Not through tb_paste: a function run in the background is a subshell,
 	# and the SIGINT of stop_echo must reach paste-echo itself.
-	nsenter --net="/run/netns/$NAME-paste" "$ECHO" --no-huge -m 512 --no-pci --no-shconf \
+	nsenter --net="/run/netns/$EP_NS" "$ECHO" --no-huge -m 512 --no-pci --no-shconf \
 		--no-telemetry --iova-mode=va --file-prefix "$prefix" \
-		--log-level=lib.eal:error "--vdev=net_af_packet0,iface=$NAME-p,qpairs=1" \
-		-- --ip "$TB_PASTE_IP" --port "$PORT" --pool-file "$TB_SHM/echo.pool" \
+		--log-level=lib.eal:error "--vdev=$EP_VDEV" \
+		-- --ip "$EP_IP" --port "$PORT" --pool-file "$TB_SHM/echo.pool" \
 		--udp "$@" >"$EP_LOG" 2>&1 &
 	EP_PID=$!
 	TB_BG_PIDS+=("$EP_PID")
@@ -72,11 +80,13 @@ stop_echo() {
 	grep '^paste-echo: udp ' "$EP_LOG" | sed 's/^/    /'
 }
 
-client() { run_bounded 120 nsenter --net="/run/netns/$NAME-linux" "$PY" "$CLIENT" "$@"; }
+# The Linux peer's namespace: the testbed's, or the tap's in section (f).
+CL_NS="$NAME-linux"
+client() { run_bounded 120 nsenter --net="/run/netns/$CL_NS" "$PY" "$CLIENT" "$@"; }
 
 # stat KEY: the value of KEY in the control socket's "stats" reply.
 stat() {
-	client ctl "$TB_PASTE_IP" "$CTL" stats | tr ' ' '\n' | sed -n "s/^$1=//p"
+	client ctl "$EP_IP" "$CTL" stats | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
 # --- (a) byte-exact echo -------------------------------------------------------
@@ -171,5 +181,39 @@ sleep 0.3
 check_eq "$(stat pool_free)" "$free0" "pool free count back to the baseline"
 check_eq "$(stat held)" 0 "nothing held"
 stop_echo
+
+# --- (f) fragments where the driver does not reassemble them ------------------
+# lwIP is built without reassembly (doc/api.md): every fragment it sees is
+# dropped and counted. net_tap passes the kernel's fragments through as they
+# are, so this is where the drop is reachable. Named like a testbed's paste
+# side, so lib.sh's cleanup removes the namespace on every exit path.
+TAPNAME=$(tb_unique_name f)
+TB_NAMES+=("$TAPNAME")
+EP_NS="$TAPNAME-paste"
+CL_NS=$EP_NS
+TAP="${TAPNAME}t"
+EP_VDEV="net_tap0,iface=$TAP"
+EP_IP=198.18.2.1
+if ip netns add "$EP_NS"; then
+	start_echo || exit 1
+	nsenter --net="/run/netns/$EP_NS" ip link set lo up
+	nsenter --net="/run/netns/$EP_NS" ip addr add 198.18.2.2/24 dev "$TAP"
+	nsenter --net="/run/netns/$EP_NS" ip link set "$TAP" up
+	out=$(client echo "$EP_IP" "$PORT" 50 11)
+	check_rc $? "net_tap: echo works: $out"
+	frag0=$(stat frag_dropped)
+	rx0=$(stat rx)
+	out=$(client send "$EP_IP" "$PORT" 4000 1)
+	check_eq "$out" "udp send: 1" "net_tap: a 4,000-byte datagram sent (Linux fragments it)"
+	sleep 0.5
+	check_eq "$(stat frag_dropped)" $((frag0 + 3)) "net_tap: its three fragments dropped and counted"
+	check_eq "$(stat rx)" "$rx0" "net_tap: nothing of it delivered"
+	out=$(client echo "$EP_IP" "$PORT" 50 12)
+	check_rc $? "net_tap: echo still works after the fragments: $out"
+	stop_echo
+	ip netns del "$EP_NS" 2>/dev/null
+else
+	fail "cannot create namespace $EP_NS"
+fi
 
 tb_finish
