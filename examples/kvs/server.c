@@ -348,7 +348,8 @@ on_closed(void *arg, struct pst_conn *conn, int err)
 	struct kv_conn *c = arg;
 
 	(void)conn;
-	(void)err;
+	if (err == -ETIMEDOUT)
+		c->srv->exec.timed_out++; /* the stack's zero-window timeout */
 	c->dead = 1;
 	conn_close(c);
 }

@@ -75,6 +75,15 @@ struct pst_stack_config {
 	 *  FINs, RSTs, SYNs and new connections are always receivable.
 	 *  0: 1/8 of the free buffers after the mempool. */
 	unsigned int rx_reserve;
+	/** Abort a connection whose peer has advertised a zero window for
+	 *  this long, without acknowledging anything, while data is queued
+	 *  for it (copies in lwIP's memory, pool buffers pinned by sends by
+	 *  name): a peer that stops reading cannot hold them forever. Its
+	 *  closed callback gets -ETIMEDOUT, its buffers return and
+	 *  ::pst_stack_stats.tcp_zero_window_aborts counts it. A peer that
+	 *  reads slowly is not affected: every acknowledgement restarts the
+	 *  clock. Checked every 100 ms. 0: 60,000 ms; negative: never. */
+	int32_t zero_window_timeout_ms;
 };
 
 /** Counters of a stack since creation. */
@@ -98,6 +107,8 @@ struct pst_stack_stats {
 	uint64_t rx_held_bytes;          /**< received bytes connections hold now (pst_conn_hold) */
 	uint64_t rx_gathered;            /**< held segments copied into shared buffers */
 	int64_t rx_window_credit;        /**< window bytes the stack may still grant */
+	uint64_t tcp_zero_window_aborts; /**< connections aborted by
+					      *   zero_window_timeout_ms */
 };
 
 struct pst_stack;

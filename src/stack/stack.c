@@ -81,6 +81,7 @@ pst_stack_create(const struct pst_stack_config *cfg)
 	netif_set_default(&s->netif);
 	netif_set_up(&s->netif);
 	netif_set_link_up(&s->netif);
+	pst_tcp_start(s->tcp);
 	return s;
 fail:
 	{

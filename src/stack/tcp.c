@@ -10,6 +10,8 @@
 
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
+#include "lwip/sys.h"
+#include "lwip/timeouts.h"
 
 #include "error.h"
 #include "lwip_errno.h"
@@ -22,6 +24,10 @@
  * byte of the pool, and a held zero-copy segment at most GATHER_DIV times
  * its length. */
 #define GATHER_DIV 2u
+
+/* How often connections are checked for a zero-window stall. */
+#define ZW_CHECK_MS 100u
+#define ZW_DEFAULT_MS 60000u
 
 /* What the connections of one stack share. */
 struct pst_tcp {
@@ -50,6 +56,10 @@ struct pst_tcp {
 	/* Segment array handed to receive callbacks, grown on demand. */
 	struct pst_segment *segs;
 	unsigned int segs_cap;
+	/* Zero-window stalls: aborted past zw_timeout ms (0: never). */
+	uint32_t zw_timeout;
+	int zw_timer;              /* zw_check() is registered with lwIP */
+	uint64_t zw_aborts;
 };
 
 struct pst_listener {
@@ -96,6 +106,11 @@ struct pst_conn {
 	uint32_t cb_held;          /* bytes held in the current receive callback */
 	uint64_t reopen;           /* consumed inside a callback: reopened after it */
 	uint32_t granted;          /* window bytes granted from the stack's credit */
+	/* Zero-window stall: since when (sys_now() ms) the peer's window has
+	 * been zero with data queued and bytes_acked stuck at zw_acked. */
+	int zw_stalled, zw_expired;
+	uint32_t zw_since;
+	uint64_t zw_acked;
 	struct pst_conn_stats stats;
 };
 
@@ -255,6 +270,61 @@ window_retire(struct pst_conn *c)
 	holds_drop_all(c);
 	c->tcp->credit += c->granted;
 	c->granted = 0;
+}
+
+/* ---- zero-window stalls ------------------------------------------------ */
+
+/* lwIP probes a zero window for as long as the peer answers, so a peer
+ * that never reads again would pin what is queued for it (pool buffers
+ * sent by name, lwIP's copies) for ever. */
+static int
+zw_blocked(const struct tcp_pcb *pcb)
+{
+	return pcb->snd_wnd == 0 && (pcb->unsent != NULL || pcb->unacked != NULL);
+}
+
+/* lwIP timer, every ZW_CHECK_MS: abort connections stalled on a zero
+ * window for zw_timeout ms. Any acknowledgement restarts the clock, so a
+ * slow reader is never taken for a dead one. */
+static void
+zw_check(void *arg)
+{
+	struct pst_tcp *tcp = arg;
+	uint32_t now = sys_now();
+	struct tcp_pcb *pcb;
+	struct pst_conn *c;
+
+	sys_timeout(ZW_CHECK_MS, zw_check, tcp);
+restart:
+	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+		/* A half-open PCB's argument is still its listener's. */
+		if (pcb->state == SYN_RCVD || (c = pcb->callback_arg) == NULL)
+			continue;
+		if (!zw_blocked(pcb) || !c->zw_stalled ||
+		    c->zw_acked != c->stats.bytes_acked) {
+			c->zw_stalled = zw_blocked(pcb);
+			c->zw_since = now;
+			c->zw_acked = c->stats.bytes_acked;
+			continue;
+		}
+		if (now - c->zw_since < tcp->zw_timeout)
+			continue;
+		/* on_err() reports -ETIMEDOUT and frees it with all it held.
+		 * Its closed callback may have closed others: start over. */
+		c->zw_expired = 1;
+		tcp->zw_aborts++;
+		tcp_abort(pcb);
+		goto restart;
+	}
+}
+
+void
+pst_tcp_start(struct pst_tcp *tcp)
+{
+	if (tcp->zw_timeout == 0 || tcp->zw_timer)
+		return;
+	sys_timeout(ZW_CHECK_MS, zw_check, tcp);
+	tcp->zw_timer = 1;
 }
 
 /* ---- holds ------------------------------------------------------------ */
@@ -589,6 +659,8 @@ on_err(void *arg, err_t err)
 	 * the callback calls on it. */
 	c->pcb = NULL;
 	c->in_cb = 1;
+	if (c->zw_expired)
+		err = ERR_TIMEOUT; /* zw_check() aborted it */
 	if (c->deferred)
 		deferred_unlink(c); /* the application closed it already */
 	else if (c->lingering)
@@ -1228,6 +1300,9 @@ pst_tcp_open(struct pst_pool *pool, const struct pst_stack_config *cfg)
 	tcp->credit = (int64_t)(budget * tcp->gather_below);
 	tcp->conn_wnd = per_conn * tcp->gather_below > TCP_WND ? TCP_WND
 		      : (uint32_t)(per_conn * tcp->gather_below);
+	tcp->zw_timeout = cfg->zero_window_timeout_ms < 0 ? 0
+			: cfg->zero_window_timeout_ms > 0 ? (uint32_t)cfg->zero_window_timeout_ms
+			: ZW_DEFAULT_MS;
 	return tcp;
 }
 
@@ -1237,6 +1312,7 @@ pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st)
 	st->rx_held_bytes = tcp->held_bytes;
 	st->rx_gathered = tcp->gathered;
 	st->rx_window_credit = tcp->credit;
+	st->tcp_zero_window_aborts = tcp->zw_aborts;
 }
 
 void
@@ -1246,6 +1322,8 @@ pst_tcp_close(struct pst_tcp *tcp)
 
 	if (tcp == NULL)
 		return;
+	if (tcp->zw_timer)
+		sys_untimeout(zw_check, tcp);
 	pst_tcp_close_deferred(tcp);
 	/* Aborting calls each connection's error callback, which frees it. */
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = next) {
