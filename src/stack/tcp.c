@@ -221,8 +221,17 @@ window_attach(struct pst_conn *c)
 	c->granted = want;
 	tcp->credit -= want;
 	if (pcb->rcv_wnd > want) {
+		uint32_t told = want > UINT16_MAX ? want : UINT16_MAX;
+
 		pcb->rcv_wnd = want;
 		pcb->rcv_ann_wnd = want;
+		/* lwIP recorded the SYN-ACK's right edge at its full 4 MiB
+		 * window, while the SYN-ACK's unscaled field told the peer
+		 * 64 KiB: left there, the next ACK would announce 4 MiB
+		 * whatever the grant, and lwIP would drop what the peer sent
+		 * past the grant. */
+		if (TCP_SEQ_GT(pcb->rcv_ann_right_edge, pcb->rcv_nxt + told))
+			pcb->rcv_ann_right_edge = pcb->rcv_nxt + told;
 		if (TCP_SEQ_GT(pcb->rcv_nxt + want, pcb->rcv_ann_right_edge))
 			pcb->rcv_ann_right_edge = pcb->rcv_nxt + want;
 	}
