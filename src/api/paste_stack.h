@@ -67,7 +67,9 @@ struct pst_stack_config {
 	struct pst_fault_config faults; /**< all zero: no faults */
 	/** Receive budget of one connection, in pool buffers: its TCP window
 	 *  is what it may still pin (received bytes it holds unconsumed and
-	 *  bytes in flight to it), at most this many buffers' worth.
+	 *  bytes in flight to it), at most this many buffers' worth, and at
+	 *  most an equal share of the stack's budget among the connections
+	 *  (never under the 64 KiB of the handshake; doc/stack.md).
 	 *  0: 1/16 of the stack's budget (the free buffers after the mempool,
 	 *  less the reserve). */
 	unsigned int conn_rx_buffers;

@@ -36,9 +36,12 @@ struct pst_tcp {
 	uint32_t gather_below;     /* hold copies segments shorter than this */
 	/* Receive windows: every connection is granted window bytes from the
 	 * stack's credit (its budget of pool buffers, in window bytes), up to
-	 * conn_wnd each; a grant goes back when the connection does. */
-	uint32_t conn_wnd;
-	int64_t credit;
+	 * `share` each: conn_wnd, or less when the connections with a grant
+	 * (n_granted) would otherwise need more than the whole budget. A
+	 * grant goes back when the connection does. */
+	uint32_t conn_wnd, share;
+	uint32_t n_granted;
+	int64_t budget, credit;
 	uint64_t held_bytes;       /* held by all connections, now */
 	uint64_t gathered;         /* segments copied by pst_conn_hold() */
 	/* The shared buffer small held segments are copied into: lent, with
@@ -202,18 +205,40 @@ recved(struct tcp_pcb *pcb, uint64_t n)
 	}
 }
 
-/* A new connection's window: its share of the stack's credit, and never
- * less than the 64 KiB (unscaled) that lwIP's handshake announced, since
- * lwIP never moves an announced right edge back. */
+/* The grant a connection may have now: an equal share of the budget
+ * among the connections that have one, at most conn_wnd, and never less
+ * than the 64 KiB (unscaled) that lwIP's handshake announced, since lwIP
+ * never moves an announced right edge back. Recomputed when a connection
+ * comes or goes, not per segment. */
+static void
+share_update(struct pst_tcp *tcp)
+{
+	int64_t share = tcp->n_granted ? tcp->budget / tcp->n_granted : tcp->budget;
+
+	if (share > (int64_t)tcp->conn_wnd)
+		share = tcp->conn_wnd;
+	if (share < UINT16_MAX)
+		share = tcp->conn_wnd < UINT16_MAX ? tcp->conn_wnd : UINT16_MAX;
+	tcp->share = (uint32_t)share;
+}
+
+static uint32_t
+share_of(const struct pst_tcp *tcp, const struct tcp_pcb *pcb)
+{
+	return tcp->share < TCP_WND_MAX(pcb) ? tcp->share : TCP_WND_MAX(pcb);
+}
+
+/* A new connection's window: its share, from what credit is left. */
 static void
 window_attach(struct pst_conn *c)
 {
 	struct pst_tcp *tcp = c->tcp;
 	struct tcp_pcb *pcb = c->pcb;
-	uint32_t want = tcp->conn_wnd, floor = UINT16_MAX;
+	uint32_t want, floor = UINT16_MAX;
 
-	if (want > TCP_WND_MAX(pcb))
-		want = TCP_WND_MAX(pcb);
+	tcp->n_granted++;
+	share_update(tcp);
+	want = share_of(tcp, pcb);
 	if (floor > want)
 		floor = want;
 	if (tcp->credit < (int64_t)want)
@@ -238,27 +263,36 @@ window_attach(struct pst_conn *c)
 }
 
 /* @n received bytes were consumed or let go of: reopen the window by as
- * much, and grow a short grant toward conn_wnd while the stack has credit. */
+ * much, toward the connection's share. A grant over it (made when fewer
+ * connections had one) shrinks by what is consumed, not reopened, and
+ * returns to the credit: the announced edge stays, the window closes
+ * behind the data. A grant under it grows while the stack has credit. */
 static void
 window_reopen(struct pst_conn *c, uint64_t n)
 {
 	struct pst_tcp *tcp = c->tcp;
-	uint32_t grow = 0;
+	uint32_t share, d;
 
 	if (c->pcb == NULL || c->granted == 0)
 		return;
-	if (c->granted < tcp->conn_wnd && tcp->credit > 0 &&
-	    c->granted < TCP_WND_MAX(c->pcb)) {
-		grow = tcp->conn_wnd - c->granted;
-		if (grow > TCP_WND_MAX(c->pcb) - c->granted)
-			grow = TCP_WND_MAX(c->pcb) - c->granted;
-		if ((int64_t)grow > tcp->credit)
-			grow = (uint32_t)tcp->credit;
-		c->granted += grow;
-		tcp->credit -= grow;
+	share = share_of(tcp, c->pcb);
+	if (c->granted > share) {
+		d = c->granted - share;
+		if (d > n)
+			d = (uint32_t)n;
+		c->granted -= d;
+		tcp->credit += d;
+		n -= d;
+	} else if (c->granted < share && tcp->credit > 0) {
+		d = share - c->granted;
+		if ((int64_t)d > tcp->credit)
+			d = (uint32_t)tcp->credit;
+		c->granted += d;
+		tcp->credit -= d;
+		n += d;
 	}
-	if (n + grow > 0)
-		recved(c->pcb, n + grow);
+	if (n > 0)
+		recved(c->pcb, n);
 }
 
 /* @n bytes consumed: reopen now, or once the current callback is done. */
@@ -277,8 +311,12 @@ window_retire(struct pst_conn *c)
 {
 	c->reopen = 0;
 	holds_drop_all(c);
+	if (c->granted == 0)
+		return;
 	c->tcp->credit += c->granted;
 	c->granted = 0;
+	c->tcp->n_granted--;
+	share_update(c->tcp);
 }
 
 /* ---- zero-window stalls ------------------------------------------------ */
@@ -1107,6 +1145,7 @@ pst_conn_stats(const struct pst_conn *c, struct pst_conn_stats *stats)
 	if (c == NULL || stats == NULL)
 		return pst_fail(EINVAL, "conn stats: NULL argument");
 	*stats = c->stats;
+	stats->window_granted = c->granted;
 	return 0;
 }
 
@@ -1306,9 +1345,11 @@ pst_tcp_open(struct pst_pool *pool, const struct pst_stack_config *cfg)
 	per_conn = cfg->conn_rx_buffers ? cfg->conn_rx_buffers : budget / 16;
 	if (per_conn == 0)
 		per_conn = 1;
-	tcp->credit = (int64_t)(budget * tcp->gather_below);
+	tcp->budget = (int64_t)(budget * tcp->gather_below);
+	tcp->credit = tcp->budget;
 	tcp->conn_wnd = per_conn * tcp->gather_below > TCP_WND ? TCP_WND
 		      : (uint32_t)(per_conn * tcp->gather_below);
+	share_update(tcp);
 	tcp->zw_timeout = cfg->zero_window_timeout_ms < 0 ? 0
 			: cfg->zero_window_timeout_ms > 0 ? (uint32_t)cfg->zero_window_timeout_ms
 			: ZW_DEFAULT_MS;

@@ -50,6 +50,7 @@ static char pool_path[128];
 static struct pst_pool *pool;
 static struct pst_stack *stack;
 static enum pst_tx_zero_copy tx_zc = PST_TX_ZC_AUTO;
+static unsigned int conn_rx_bufs; /* 0: the stack's default */
 
 static uint8_t
 pattern(size_t i)
@@ -82,6 +83,7 @@ stack_up(void)
 		.n_mbufs = N_MBUFS,
 		.tx_zero_copy = tx_zc,
 		.zero_window_timeout_ms = ZW_TIMEOUT_MS,
+		.conn_rx_buffers = conn_rx_bufs,
 	};
 
 	stack = pst_stack_create(&cfg);
@@ -1384,6 +1386,226 @@ test_zero_window_slow_reader(void **state)
 	assert_pool_back(free0);
 }
 
+/* ---- window grants shared fairly -------------------------------------- */
+
+/* FAIR_CONNS Linux senders to a sink that holds what arrives and consumes
+ * it in arrival order at FAIR_RATE bytes/s: a sender's share of that rate
+ * is its share of the held bytes, i.e. of the windows granted. With a
+ * per-connection budget of 4 MiB, the first three connections could take
+ * the whole stack budget B (14.6 MB) and leave the others lwIP's 64 KiB
+ * floor, for as long as they last.
+ *
+ * Grants made before the later senders connected cannot be revoked (lwIP
+ * never moves an announced edge back): they shrink as their bytes are
+ * consumed, so within the first B bytes consumed (measured: the first
+ * three senders had delivered 4.2 MB each and the last four 0.6-1.4 MB
+ * by then). From 1.25 B to 3.25 B consumed every connection has the same
+ * grant, so the same share of the held bytes, and the shares differ only
+ * by the segments in flight (measured: 1.00): FAIR_BOUND leaves room for
+ * a noisy machine and still fails the old grants (4 MiB against 64 KiB). */
+#define FAIR_CONNS 8
+#define FAIR_TOTAL (12u << 20)  /* each sender's bytes */
+#define FAIR_RATE (16u << 20)
+#define FAIR_BOUND 1.5          /* most / least delivered, from 1.25 B to 3.25 B */
+
+struct fair_conn {
+	struct pst_conn *conn;
+	size_t received, delivered;
+	unsigned int n_held;
+	int fin, closed, bad;
+};
+
+static struct fair_sink {
+	struct fair_conn c[FAIR_CONNS];
+	unsigned int n;
+	struct fair_held {
+		uint32_t ci, id, len;
+	} *q;
+	size_t head, len, cap;
+} fs;
+
+static void
+fair_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
+	  unsigned int n)
+{
+	struct fair_conn *fc = arg;
+	unsigned int i;
+	uint32_t j;
+
+	if (n == 0) {
+		fc->fin = 1;
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const uint8_t *d = segs[i].data;
+		struct pst_held hd;
+
+		for (j = 0; j < segs[i].len; j += 97)
+			if (d[j] != pattern(fc->received + j))
+				fc->bad++;
+		fc->received += segs[i].len;
+		if (fs.len == fs.cap) {
+			fs.cap = fs.cap ? fs.cap * 2 : 4096;
+			fs.q = realloc(fs.q, fs.cap * sizeof(*fs.q));
+			assert_non_null(fs.q);
+		}
+		assert_int_equal(pst_conn_hold(conn, &segs[i], &hd), 0);
+		fs.q[fs.len++] = (struct fair_held){ (uint32_t)(fc - fs.c), hd.id, hd.len };
+		fc->n_held++;
+	}
+}
+
+static void
+fair_closed(void *arg, struct pst_conn *conn, int err)
+{
+	struct fair_conn *fc = arg;
+
+	(void)conn;
+	(void)err;
+	fc->closed = 1;
+	fc->conn = NULL;
+}
+
+static void
+fair_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = { .recv = fair_recv, .closed = fair_closed };
+	struct fair_conn *fc;
+
+	(void)arg;
+	if (fs.n == FAIR_CONNS) {
+		pst_conn_abort(conn);
+		return;
+	}
+	fc = &fs.c[fs.n++];
+	fc->conn = conn;
+	pst_conn_set_callbacks(conn, &cb, fc);
+}
+
+/* Consume up to @bytes in arrival order; a connection whose peer is done
+ * and whose bytes are all consumed is closed. */
+static size_t
+fair_consume(size_t bytes)
+{
+	size_t done = 0;
+
+	while (fs.head < fs.len && fs.q[fs.head].len <= bytes - done) {
+		struct fair_held *h = &fs.q[fs.head++];
+		struct fair_conn *fc = &fs.c[h->ci];
+
+		done += h->len;
+		if (fc->conn == NULL)
+			continue; /* its holds ended with it */
+		assert_int_equal(pst_conn_unhold(fc->conn, h->id), 0);
+		fc->delivered += h->len;
+		if (--fc->n_held == 0 && fc->fin) {
+			pst_conn_close(fc->conn);
+			fc->conn = NULL;
+		}
+	}
+	if (fs.head > 4096 && fs.head * 2 > fs.len) {
+		memmove(fs.q, fs.q + fs.head, (fs.len - fs.head) * sizeof(*fs.q));
+		fs.len -= fs.head;
+		fs.head = 0;
+	}
+	return done;
+}
+
+static void
+test_window_grants_fair(void **state)
+{
+	struct peer p = { .port = 6018, .send_len = FAIR_TOTAL };
+	size_t at[2][FAIR_CONNS], mark[2], most = 0, least = SIZE_MAX, total, d;
+	uint64_t granted[2][FAIR_CONNS];
+	struct pst_stack_stats s0, s1;
+	pid_t pids[FAIR_CONNS];
+	double end, last, credit = 0;
+	uint64_t free0;
+	unsigned int i, marks = 0;
+
+	(void)state;
+	pst_stack_close(stack);
+	conn_rx_bufs = 4096; /* 4.4 MB: lwIP's 4 MiB window */
+	stack_up();
+	poll_for(0.2);
+	free0 = pool_free();
+	pst_stack_stats(stack, &s0);
+	mark[0] = (size_t)s0.rx_window_credit * 5 / 4; /* no grant yet: B */
+	mark[1] = mark[0] + (size_t)s0.rx_window_credit * 2;
+	assert_true(mark[1] < (size_t)FAIR_CONNS * FAIR_TOTAL / 2);
+	assert_non_null(pst_tcp_listen(stack, 6018, fair_accept, NULL));
+	for (i = 0; i < FAIR_CONNS; i++)
+		pids[i] = tb_spawn_linux(&tb, peer_main, &p);
+	end = tb_now() + 50;
+	last = tb_now();
+	for (total = 0; total < (size_t)FAIR_CONNS * FAIR_TOTAL && tb_now() < end;) {
+		double now;
+
+		pst_stack_poll(stack);
+		now = tb_now();
+		credit += (now - last) * FAIR_RATE;
+		if (credit > FAIR_RATE / 20.0)
+			credit = FAIR_RATE / 20.0;
+		last = now;
+		if (fs.n < FAIR_CONNS)
+			continue; /* consume once every sender is connected */
+		{
+			size_t done = fair_consume((size_t)credit);
+
+			credit -= (double)done;
+			total += done;
+		}
+		if (marks < 2 && total >= mark[marks]) {
+			for (i = 0; i < FAIR_CONNS; i++) {
+				struct pst_conn_stats cs = { 0 };
+
+				at[marks][i] = fs.c[i].delivered;
+				if (fs.c[i].conn != NULL)
+					pst_conn_stats(fs.c[i].conn, &cs);
+				granted[marks][i] = cs.window_granted;
+			}
+			marks++;
+		}
+	}
+	for (i = 0; i < FAIR_CONNS; i++)
+		assert_int_equal(tb_poll_child(stack, pids[i], 30), 0);
+	assert_int_equal(fs.n, FAIR_CONNS);
+	assert_int_equal(marks, 2);
+	for (i = 0; i < FAIR_CONNS; i++) {
+		d = at[1][i] - at[0][i];
+		if (d > most)
+			most = d;
+		if (d < least)
+			least = d;
+	}
+	print_message("  from %zu to %zu MB consumed: least %zu, most %zu bytes (ratio %.2f);"
+		      " grants %llu at the start, %llu to %llu at the end\n",
+		      mark[0] >> 20, mark[1] >> 20, least, most,
+		      least ? (double)most / least : 0.0, (unsigned long long)granted[0][0],
+		      (unsigned long long)granted[1][0], (unsigned long long)granted[1][FAIR_CONNS - 1]);
+	/* Every grant converged to the same share of the budget. */
+	for (i = 0; i < FAIR_CONNS; i++) {
+		assert_true(granted[1][i] > 0);
+		assert_int_equal(granted[1][i], granted[1][0]);
+	}
+	pst_stack_stats(stack, &s1);
+	/* Every connection progressed, by shares within the bound; nothing
+	 * was dropped for want of a buffer: the reserve held. */
+	assert_true(least > 0);
+	assert_true((double)most <= FAIR_BOUND * (double)least);
+	assert_int_equal(s1.rx_nobufs, s0.rx_nobufs);
+	for (i = 0; i < FAIR_CONNS; i++) {
+		assert_int_equal(fs.c[i].delivered, FAIR_TOTAL);
+		assert_int_equal(fs.c[i].bad, 0);
+		assert_false(fs.c[i].closed);
+	}
+	assert_pool_back(free0);
+	free(fs.q);
+	pst_stack_close(stack);
+	conn_rx_bufs = 0;
+	stack_up();
+}
+
 int
 main(void)
 {
@@ -1408,6 +1630,7 @@ main(void)
 		cmocka_unit_test(test_close_from_sent_callback),
 		cmocka_unit_test(test_zero_window_timeout),
 		cmocka_unit_test(test_zero_window_slow_reader),
+		cmocka_unit_test(test_window_grants_fair),
 	};
 	int ret;
 
