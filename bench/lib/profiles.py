@@ -102,6 +102,10 @@ def callgrind_run(ctx, systems, n):
                     raise BenchError("%s: no callgrind dump" % s)
                 row["ir_per_%s" % op] = total / n
                 row["top_%s" % op] = callgrind_top(dump, n)
+                keep = os.environ.get("PASTE_BENCH_CALLGRIND_DIR")
+                if keep:   # for callgrind_annotate by hand; the work dir goes
+                    os.makedirs(keep, exist_ok=True)
+                    shutil.copy(dump, os.path.join(keep, "callgrind.%s.%s.out" % (s, op)))
             out.append(row)
             PROG.say("callgrind %s: %.0f instructions per SET, %.0f per GET (user space)" % (
                 s, row["ir_per_set"], row["ir_per_get"]))

@@ -20,8 +20,11 @@ struct kv_expiry_node {
 struct kv_expiry *
 kv_expiry_open(void)
 {
-	struct kv_expiry *e = calloc(1, sizeof(*e));
+	struct kv_expiry *e;
 
+	if (kv_key_hash_init() != 0)
+		return NULL;
+	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return NULL;
 	e->b = calloc(BUCKETS_MIN, sizeof(e->b[0]));

@@ -21,7 +21,8 @@ struct kv_expiry {
 	size_t cursor;            /* the next bucket kv_expiry_collect visits */
 };
 
-/* An empty table, or NULL (out of memory). */
+/* An empty table, or NULL (out of memory, or no secret for the key hash:
+ * kv_key_hash_init()). */
 struct kv_expiry *kv_expiry_open(void);
 void kv_expiry_close(struct kv_expiry *e);
 

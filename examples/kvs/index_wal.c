@@ -1164,6 +1164,9 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	if (info.buf_size < KVI_BUF_SIZE_MIN || info.buf_size % 64 != 0 ||
 	    info.buf_count > UINT32_MAX)
 		return -EINVAL;
+	ret = kv_key_hash_init();
+	if (ret != 0)
+		return ret;
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return -ENOMEM;

@@ -12,8 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* SipHash-2-4 of @key under this process's secret (drawn from the system's
- * random source on the first call). */
+/* Draw the process's secret from the system's random source, once (later
+ * calls do nothing). The tables call it when they open. Returns 0, or -EIO
+ * (with a message on stderr) when libsodium has no random source. */
+int kv_key_hash_init(void);
+
+/* SipHash-2-4 of @key under the process's secret: kv_key_hash_init() must
+ * have succeeded. */
 uint64_t kv_key_hash(const void *key, size_t len);
 
 #endif /* KVS_KEYHASH_H */

@@ -219,6 +219,11 @@ stack_start(const struct kvs_opts *o, struct pst_pool *pool)
 		.n_mbufs = o->n_mbufs,
 		.idle = o->idle,
 		.tx_zero_copy = o->tx_zc,
+		/* --send-timeout also bounds replies the stack has taken:
+		 * a client whose window stays zero that long is reset there. */
+		.zero_window_timeout_ms = o->common.send_timeout <= 0 ? -1
+			: o->common.send_timeout >= INT32_MAX / 1000.0 ? INT32_MAX
+			: (int32_t)(o->common.send_timeout * 1000),
 	};
 	struct pst_stack *stack = pst_stack_create(&cfg);
 

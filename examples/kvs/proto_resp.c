@@ -142,6 +142,45 @@ arg_to_int64(const struct kv_stream *s, const struct kv_arg *a, int64_t *v)
 	return kv_strict_int64(buf, a->len, v);
 }
 
+/* read_number_line() where the whole line lies in the cursor's span (the
+ * usual case): the same rules over a pointer, without the cursor's
+ * per-byte span checks. Returns FRAME_MORE, without moving the cursor,
+ * when the span ends first: the caller then walks the spans. */
+static int
+read_number_line_in_span(struct kv_cursor *c, long long *v)
+{
+	const struct kv_span *sp;
+	const uint8_t *p0, *p, *end;
+	long long acc = 0;
+	int neg = 0, digits = 0;
+
+	if (!kv_cursor_settle(c))
+		return FRAME_MORE;
+	sp = &c->s->spans[c->i];
+	p0 = p = sp->data + c->pos;
+	end = sp->data + sp->len;
+	for (; p < end && *p != '\r'; p++) {
+		if (p - p0 >= RESP_NUMBER_LINE_MAX)
+			return FRAME_BAD;
+		if (*p == '-' && p == p0) {
+			neg = 1;
+			continue;
+		}
+		if (*p < '0' || *p > '9' || ++digits > 18)
+			return FRAME_BAD;
+		acc = acc * 10 + (*p - '0');
+	}
+	if (end - p < 2)
+		return FRAME_MORE;
+	if (p[1] != '\n' || digits == 0)
+		return FRAME_BAD;
+	p += 2;
+	c->pos += (uint32_t)(p - p0);
+	c->off += (size_t)(p - p0);
+	*v = neg ? -acc : acc;
+	return FRAME_OK;
+}
+
 /* Read "<number>\r\n" at the cursor: optional '-', then digits.
  * Returns FRAME_OK, FRAME_MORE or FRAME_BAD. */
 static int
@@ -151,6 +190,9 @@ read_number_line(struct kv_cursor *c, long long *v)
 	int ch, neg = 0, digits = 0;
 	unsigned int n = 0;
 
+	ch = read_number_line_in_span(c, v);
+	if (ch != FRAME_MORE)
+		return ch;
 	for (;;) {
 		ch = kv_cursor_next(c);
 		if (ch < 0)

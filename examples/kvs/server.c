@@ -51,6 +51,11 @@ struct kv_conn {
 	struct kv_stream_holder holder;
 	struct kv_parse_state parse; /* an incomplete request, read so far */
 	struct kv_upload upload;  /* its value's reservation, or a discard */
+	/* Small reply bytes not yet given to the stack: the replies to a
+	 * burst of pipelined requests (+OK, a GET's "$N" line and its
+	 * trailer) go out in one send, not one each (pend_flush). */
+	uint32_t pend_len;
+	char pend[256];
 };
 
 /* A span of a SET's value: its buffer becomes storage, referenced by the
@@ -188,12 +193,10 @@ out_pump(struct kv_conn *c)
 }
 
 static void
-reply_bytes(struct kv_conn *c, const void *bytes, size_t len)
+reply_send(struct kv_conn *c, const void *bytes, size_t len)
 {
 	long n = 0;
 
-	if (len == 0)
-		return;
 	if (c->out_len == 0) {
 		n = pst_conn_send(c->conn, bytes, len);
 		if (n == (long)len)
@@ -209,11 +212,40 @@ reply_bytes(struct kv_conn *c, const void *bytes, size_t len)
 		c->closing = 1;
 }
 
+/* The pending small bytes, before anything that follows them. */
+static void
+pend_flush(struct kv_conn *c)
+{
+	uint32_t len = c->pend_len;
+
+	if (len == 0)
+		return;
+	c->pend_len = 0;
+	reply_send(c, c->pend, len);
+}
+
+static void
+reply_bytes(struct kv_conn *c, const void *bytes, size_t len)
+{
+	if (len == 0)
+		return;
+	/* Each send is a tcp_write (about 250 instructions and a pbuf):
+	 * small pieces wait for the next, until process() is done. */
+	if (c->out_len == 0 && len <= sizeof(c->pend) - c->pend_len) {
+		memcpy(c->pend + c->pend_len, bytes, len);
+		c->pend_len += (uint32_t)len;
+		return;
+	}
+	pend_flush(c);
+	reply_send(c, bytes, len);
+}
+
 static void
 reply_name(struct kv_conn *c, pst_name name)
 {
 	long n;
 
+	pend_flush(c);
 	if (c->out_len == 0) {
 		n = pst_conn_send_name(c->conn, name);
 		if (n >= 0)
@@ -278,6 +310,7 @@ process(struct kv_conn *c)
 		kv_stream_consume(&c->rx, (size_t)used, NULL, NULL);
 		done = 1;
 	}
+	pend_flush(c);
 	if (done)   /* what is left in rx is the start of the next request */
 		c->req_start = c->srv->now;
 	if (c->overflow && !c->dead) {
@@ -351,7 +384,8 @@ on_closed(void *arg, struct pst_conn *conn, int err)
 	struct kv_conn *c = arg;
 
 	(void)conn;
-	(void)err;
+	if (err == -ETIMEDOUT)
+		c->srv->exec.timed_out++; /* the stack's zero-window timeout */
 	c->dead = 1;
 	conn_close(c);
 }

@@ -84,7 +84,9 @@ struct pst_stack_config {
 	struct pst_fault_config faults; /**< all zero: no faults */
 	/** Receive budget of one connection, in pool buffers: its TCP window
 	 *  is what it may still pin (received bytes it holds unconsumed and
-	 *  bytes in flight to it), at most this many buffers' worth.
+	 *  bytes in flight to it), at most this many buffers' worth, and at
+	 *  most an equal share of the stack's budget among the connections
+	 *  (never under the 64 KiB of the handshake; doc/stack.md).
 	 *  0: 1/16 of the stack's budget (the free buffers after the mempool,
 	 *  less the reserve). */
 	unsigned int conn_rx_buffers;
@@ -101,6 +103,15 @@ struct pst_stack_config {
 	 *  late a caller's own timers run between polls and, without an RX
 	 *  interrupt, how late a frame is noticed; 0: 1000. */
 	unsigned int idle_sleep_max_us;
+	/** Abort a connection whose peer has advertised a zero window for
+	 *  this long, without acknowledging anything, while data is queued
+	 *  for it (copies in lwIP's memory, pool buffers pinned by sends by
+	 *  name): a peer that stops reading cannot hold them forever. Its
+	 *  closed callback gets -ETIMEDOUT, its buffers return and
+	 *  ::pst_stack_stats.tcp_zero_window_aborts counts it. A peer that
+	 *  reads slowly is not affected: every acknowledgement restarts the
+	 *  clock. Checked every 100 ms. 0: 60,000 ms; negative: never. */
+	int32_t zero_window_timeout_ms;
 };
 
 /** Counters of a stack since creation. */
@@ -128,6 +139,8 @@ struct pst_stack_stats {
 	uint64_t idle_intr_wakeups;      /**< ... of which ended by an RX interrupt */
 	uint64_t idle_rx_intr;           /**< 1: sleeps wait on the port's RX
 					      *   interrupt; 0: timed sleeps */
+	uint64_t tcp_zero_window_aborts; /**< connections aborted by
+					      *   zero_window_timeout_ms */
 };
 
 struct pst_stack;

@@ -207,6 +207,8 @@ struct pst_conn_stats {
 	uint64_t send_blocked;     /**< ... of which for want of stack memory (the
 	                                sent callback then comes with len 0 from a
 	                                later poll, not from an acknowledgement) */
+	uint64_t window_granted;   /**< receive window bytes granted from the
+	                                stack's budget now (doc/stack.md) */
 };
 
 /** Fill @p stats. @return 0 or -EINVAL. */

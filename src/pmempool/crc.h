@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* CRC32C (Castagnoli) of persistent records, hardware-accelerated through
- * DPDK's rte_hash_crc when SSE4.2 is present. */
+/* CRC32C (Castagnoli) of persistent records: SSE4.2's crc32 instruction
+ * where the CPU has it, DPDK's rte_hash_crc (software tables) otherwise. */
 #ifndef PST_CRC_H
 #define PST_CRC_H
 

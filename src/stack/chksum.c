@@ -5,12 +5,17 @@
  * Ports without checksum offload (net_af_packet on the testbed, net_tap)
  * leave every byte received and sent to software, so this loop runs over
  * every payload byte; lwIP's own routine adds 16 bits a step. This one adds
- * 32-bit words into four 64-bit accumulators, so no carry is lost before
- * the fold for any frame size, and the compiler keeps the four sums
- * independent.
+ * 32-bit words into 64-bit accumulators, so no carry is lost before the
+ * fold for any frame size: four scalar ones, or, where the CPU has AVX2,
+ * four vectors of four, each word zero-extended into its lane as it is
+ * loaded (two instructions per 16 bytes instead of eight).
  */
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "chksum.h"
 
@@ -23,14 +28,13 @@ load32(const uint8_t *p)
 	return v;
 }
 
-uint16_t
-pst_inet_chksum(const void *data, int len)
+/* The words of @len bytes at @p, summed into 64 bits; adding another such
+ * sum of the bytes that follow (from a 4-byte boundary) is the sum of all. */
+static uint64_t
+sum_words(const uint8_t *p, int len)
 {
-	const uint8_t *p = data;
-	uint64_t a = 0, b = 0, c = 0, d = 0, sum;
+	uint64_t a = 0, b = 0, c = 0, d = 0;
 
-	if (len <= 0)
-		return 0;
 	for (; len >= 16; p += 16, len -= 16) {
 		a += load32(p);
 		b += load32(p + 4);
@@ -58,10 +62,56 @@ pst_inet_chksum(const void *data, int len)
 	}
 	/* Each sum is below 2^62 (frames are far below 2^32 words), so
 	 * adding the four cannot overflow 64 bits. */
-	sum = a + b + c + d;
+	return a + b + c + d;
+}
+
+static uint16_t
+fold(uint64_t sum)
+{
 	sum = (sum & 0xffffffffu) + (sum >> 32);
 	sum = (sum & 0xffffffffu) + (sum >> 32);
 	sum = (sum & 0xffffu) + (sum >> 16);
 	sum = (sum & 0xffffu) + (sum >> 16);
 	return (uint16_t)sum;
+}
+
+uint16_t
+pst_inet_chksum_generic(const void *data, int len)
+{
+	return len <= 0 ? 0 : fold(sum_words(data, len));
+}
+
+#if defined(__x86_64__)
+/* The 64-byte blocks of @len bytes at @p; the caller sums the rest. */
+__attribute__((target("avx2"))) static uint64_t
+sum_blocks_avx2(const uint8_t *p, int len)
+{
+	__m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+	__m128i s;
+
+	for (; len >= 64; p += 64, len -= 64) {
+		a = _mm256_add_epi64(a, _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)p)));
+		b = _mm256_add_epi64(b, _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(p + 16))));
+		c = _mm256_add_epi64(c, _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(p + 32))));
+		d = _mm256_add_epi64(d, _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(p + 48))));
+	}
+	/* Sixteen lanes of at most 2^32 words of 2^32 each: no overflow. */
+	a = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
+	s = _mm_add_epi64(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+	return (uint64_t)_mm_cvtsi128_si64(s) + (uint64_t)_mm_extract_epi64(s, 1);
+}
+#endif
+
+uint16_t
+pst_inet_chksum(const void *data, int len)
+{
+#if defined(__x86_64__)
+	if (len >= 64 && __builtin_cpu_supports("avx2")) {
+		int blocks = len & ~63;
+
+		return fold(sum_blocks_avx2(data, blocks) +
+			    sum_words((const uint8_t *)data + blocks, len - blocks));
+	}
+#endif
+	return pst_inet_chksum_generic(data, len);
 }

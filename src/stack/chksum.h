@@ -10,4 +10,8 @@
  * returns. Any alignment; 0 for len <= 0. */
 uint16_t pst_inet_chksum(const void *data, int len);
 
+/* The same without vector instructions: what pst_inet_chksum() runs on a
+ * CPU without AVX2, exported for its test. */
+uint16_t pst_inet_chksum_generic(const void *data, int len);
+
 #endif /* PST_CHKSUM_H */

@@ -10,6 +10,12 @@ pst_cycles(void)
 	return rte_get_tsc_cycles();
 }
 
+uint64_t
+pst_cycles_hz(void)
+{
+	return rte_get_tsc_hz();
+}
+
 void
 pst_cpu_pause(void)
 {

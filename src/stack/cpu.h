@@ -8,6 +8,9 @@
 /* TSC cycles. */
 uint64_t pst_cycles(void);
 
+/* TSC cycles per second. */
+uint64_t pst_cycles_hz(void);
+
 /* A short pause for idle polls (rte_pause). */
 void pst_cpu_pause(void);
 

@@ -27,6 +27,9 @@ struct pst_stack {
 	struct pst_tcp_batch batch;
 	struct pst_idle idle;
 	uint64_t polls, busy_polls, busy_cycles;
+	/* lwIP's timers: checked at most once per millisecond, their
+	 * resolution (sys_now()); from here on. */
+	uint64_t timers_due, cycles_per_ms;
 };
 
 /* The stack of lwIP's netif @nif: lwIP's callbacks know the netif only

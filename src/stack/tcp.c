@@ -10,6 +10,8 @@
 
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
+#include "lwip/sys.h"
+#include "lwip/timeouts.h"
 
 #include "error.h"
 #include "lwip_errno.h"
@@ -23,6 +25,10 @@
  * its length. */
 #define GATHER_DIV 2u
 
+/* How often connections are checked for a zero-window stall. */
+#define ZW_CHECK_MS 100u
+#define ZW_DEFAULT_MS 60000u
+
 /* What the connections of one stack share. */
 struct pst_tcp {
 	struct pst_pool *pool;
@@ -30,9 +36,12 @@ struct pst_tcp {
 	uint32_t gather_below;     /* hold copies segments shorter than this */
 	/* Receive windows: every connection is granted window bytes from the
 	 * stack's credit (its budget of pool buffers, in window bytes), up to
-	 * conn_wnd each; a grant goes back when the connection does. */
-	uint32_t conn_wnd;
-	int64_t credit;
+	 * `share` each: conn_wnd, or less when the connections with a grant
+	 * (n_granted) would otherwise need more than the whole budget. A
+	 * grant goes back when the connection does. */
+	uint32_t conn_wnd, share;
+	uint32_t n_granted;
+	int64_t budget, credit;
 	uint64_t held_bytes;       /* held by all connections, now */
 	uint64_t gathered;         /* segments copied by pst_conn_hold() */
 	/* The shared buffer small held segments are copied into: lent, with
@@ -50,6 +59,10 @@ struct pst_tcp {
 	/* Segment array handed to receive callbacks, grown on demand. */
 	struct pst_segment *segs;
 	unsigned int segs_cap;
+	/* Zero-window stalls: aborted past zw_timeout ms (0: never). */
+	uint32_t zw_timeout;
+	int zw_timer;              /* zw_check() is registered with lwIP */
+	uint64_t zw_aborts;
 };
 
 struct pst_listener {
@@ -96,6 +109,11 @@ struct pst_conn {
 	uint32_t cb_held;          /* bytes held in the current receive callback */
 	uint64_t reopen;           /* consumed inside a callback: reopened after it */
 	uint32_t granted;          /* window bytes granted from the stack's credit */
+	/* Zero-window stall: since when (sys_now() ms) the peer's window has
+	 * been zero with data queued and bytes_acked stuck at zw_acked. */
+	int zw_stalled, zw_expired;
+	uint32_t zw_since;
+	uint64_t zw_acked;
 	struct pst_conn_stats stats;
 };
 
@@ -187,18 +205,40 @@ recved(struct tcp_pcb *pcb, uint64_t n)
 	}
 }
 
-/* A new connection's window: its share of the stack's credit, and never
- * less than the 64 KiB (unscaled) that lwIP's handshake announced, since
- * lwIP never moves an announced right edge back. */
+/* The grant a connection may have now: an equal share of the budget
+ * among the connections that have one, at most conn_wnd, and never less
+ * than the 64 KiB (unscaled) that lwIP's handshake announced, since lwIP
+ * never moves an announced right edge back. Recomputed when a connection
+ * comes or goes, not per segment. */
+static void
+share_update(struct pst_tcp *tcp)
+{
+	int64_t share = tcp->n_granted ? tcp->budget / tcp->n_granted : tcp->budget;
+
+	if (share > (int64_t)tcp->conn_wnd)
+		share = tcp->conn_wnd;
+	if (share < UINT16_MAX)
+		share = tcp->conn_wnd < UINT16_MAX ? tcp->conn_wnd : UINT16_MAX;
+	tcp->share = (uint32_t)share;
+}
+
+static uint32_t
+share_of(const struct pst_tcp *tcp, const struct tcp_pcb *pcb)
+{
+	return tcp->share < TCP_WND_MAX(pcb) ? tcp->share : TCP_WND_MAX(pcb);
+}
+
+/* A new connection's window: its share, from what credit is left. */
 static void
 window_attach(struct pst_conn *c)
 {
 	struct pst_tcp *tcp = c->tcp;
 	struct tcp_pcb *pcb = c->pcb;
-	uint32_t want = tcp->conn_wnd, floor = UINT16_MAX;
+	uint32_t want, floor = UINT16_MAX;
 
-	if (want > TCP_WND_MAX(pcb))
-		want = TCP_WND_MAX(pcb);
+	tcp->n_granted++;
+	share_update(tcp);
+	want = share_of(tcp, pcb);
 	if (floor > want)
 		floor = want;
 	if (tcp->credit < (int64_t)want)
@@ -206,35 +246,53 @@ window_attach(struct pst_conn *c)
 	c->granted = want;
 	tcp->credit -= want;
 	if (pcb->rcv_wnd > want) {
+		uint32_t told = want > UINT16_MAX ? want : UINT16_MAX;
+
 		pcb->rcv_wnd = want;
 		pcb->rcv_ann_wnd = want;
+		/* lwIP recorded the SYN-ACK's right edge at its full 4 MiB
+		 * window, while the SYN-ACK's unscaled field told the peer
+		 * 64 KiB: left there, the next ACK would announce 4 MiB
+		 * whatever the grant, and lwIP would drop what the peer sent
+		 * past the grant. */
+		if (TCP_SEQ_GT(pcb->rcv_ann_right_edge, pcb->rcv_nxt + told))
+			pcb->rcv_ann_right_edge = pcb->rcv_nxt + told;
 		if (TCP_SEQ_GT(pcb->rcv_nxt + want, pcb->rcv_ann_right_edge))
 			pcb->rcv_ann_right_edge = pcb->rcv_nxt + want;
 	}
 }
 
 /* @n received bytes were consumed or let go of: reopen the window by as
- * much, and grow a short grant toward conn_wnd while the stack has credit. */
+ * much, toward the connection's share. A grant over it (made when fewer
+ * connections had one) shrinks by what is consumed, not reopened, and
+ * returns to the credit: the announced edge stays, the window closes
+ * behind the data. A grant under it grows while the stack has credit. */
 static void
 window_reopen(struct pst_conn *c, uint64_t n)
 {
 	struct pst_tcp *tcp = c->tcp;
-	uint32_t grow = 0;
+	uint32_t share, d;
 
 	if (c->pcb == NULL || c->granted == 0)
 		return;
-	if (c->granted < tcp->conn_wnd && tcp->credit > 0 &&
-	    c->granted < TCP_WND_MAX(c->pcb)) {
-		grow = tcp->conn_wnd - c->granted;
-		if (grow > TCP_WND_MAX(c->pcb) - c->granted)
-			grow = TCP_WND_MAX(c->pcb) - c->granted;
-		if ((int64_t)grow > tcp->credit)
-			grow = (uint32_t)tcp->credit;
-		c->granted += grow;
-		tcp->credit -= grow;
+	share = share_of(tcp, c->pcb);
+	if (c->granted > share) {
+		d = c->granted - share;
+		if (d > n)
+			d = (uint32_t)n;
+		c->granted -= d;
+		tcp->credit += d;
+		n -= d;
+	} else if (c->granted < share && tcp->credit > 0) {
+		d = share - c->granted;
+		if ((int64_t)d > tcp->credit)
+			d = (uint32_t)tcp->credit;
+		c->granted += d;
+		tcp->credit -= d;
+		n += d;
 	}
-	if (n + grow > 0)
-		recved(c->pcb, n + grow);
+	if (n > 0)
+		recved(c->pcb, n);
 }
 
 /* @n bytes consumed: reopen now, or once the current callback is done. */
@@ -253,8 +311,67 @@ window_retire(struct pst_conn *c)
 {
 	c->reopen = 0;
 	holds_drop_all(c);
+	if (c->granted == 0)
+		return;
 	c->tcp->credit += c->granted;
 	c->granted = 0;
+	c->tcp->n_granted--;
+	share_update(c->tcp);
+}
+
+/* ---- zero-window stalls ------------------------------------------------ */
+
+/* lwIP probes a zero window for as long as the peer answers, so a peer
+ * that never reads again would pin what is queued for it (pool buffers
+ * sent by name, lwIP's copies) for ever. */
+static int
+zw_blocked(const struct tcp_pcb *pcb)
+{
+	return pcb->snd_wnd == 0 && (pcb->unsent != NULL || pcb->unacked != NULL);
+}
+
+/* lwIP timer, every ZW_CHECK_MS: abort connections stalled on a zero
+ * window for zw_timeout ms. Any acknowledgement restarts the clock, so a
+ * slow reader is never taken for a dead one. */
+static void
+zw_check(void *arg)
+{
+	struct pst_tcp *tcp = arg;
+	uint32_t now = sys_now();
+	struct tcp_pcb *pcb;
+	struct pst_conn *c;
+
+	sys_timeout(ZW_CHECK_MS, zw_check, tcp);
+restart:
+	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+		/* A half-open PCB's argument is still its listener's. */
+		if (pcb->state == SYN_RCVD || (c = pcb->callback_arg) == NULL)
+			continue;
+		if (!zw_blocked(pcb) || !c->zw_stalled ||
+		    c->zw_acked != c->stats.bytes_acked) {
+			c->zw_stalled = zw_blocked(pcb);
+			c->zw_since = now;
+			c->zw_acked = c->stats.bytes_acked;
+			continue;
+		}
+		if (now - c->zw_since < tcp->zw_timeout)
+			continue;
+		/* on_err() reports -ETIMEDOUT and frees it with all it held.
+		 * Its closed callback may have closed others: start over. */
+		c->zw_expired = 1;
+		tcp->zw_aborts++;
+		tcp_abort(pcb);
+		goto restart;
+	}
+}
+
+void
+pst_tcp_start(struct pst_tcp *tcp)
+{
+	if (tcp->zw_timeout == 0 || tcp->zw_timer)
+		return;
+	sys_timeout(ZW_CHECK_MS, zw_check, tcp);
+	tcp->zw_timer = 1;
 }
 
 /* ---- holds ------------------------------------------------------------ */
@@ -589,6 +706,8 @@ on_err(void *arg, err_t err)
 	 * the callback calls on it. */
 	c->pcb = NULL;
 	c->in_cb = 1;
+	if (c->zw_expired)
+		err = ERR_TIMEOUT; /* zw_check() aborted it */
 	if (c->deferred)
 		deferred_unlink(c); /* the application closed it already */
 	else if (c->lingering)
@@ -1026,6 +1145,7 @@ pst_conn_stats(const struct pst_conn *c, struct pst_conn_stats *stats)
 	if (c == NULL || stats == NULL)
 		return pst_fail(EINVAL, "conn stats: NULL argument");
 	*stats = c->stats;
+	stats->window_granted = c->granted;
 	return 0;
 }
 
@@ -1225,9 +1345,14 @@ pst_tcp_open(struct pst_pool *pool, const struct pst_stack_config *cfg)
 	per_conn = cfg->conn_rx_buffers ? cfg->conn_rx_buffers : budget / 16;
 	if (per_conn == 0)
 		per_conn = 1;
-	tcp->credit = (int64_t)(budget * tcp->gather_below);
+	tcp->budget = (int64_t)(budget * tcp->gather_below);
+	tcp->credit = tcp->budget;
 	tcp->conn_wnd = per_conn * tcp->gather_below > TCP_WND ? TCP_WND
 		      : (uint32_t)(per_conn * tcp->gather_below);
+	share_update(tcp);
+	tcp->zw_timeout = cfg->zero_window_timeout_ms < 0 ? 0
+			: cfg->zero_window_timeout_ms > 0 ? (uint32_t)cfg->zero_window_timeout_ms
+			: ZW_DEFAULT_MS;
 	return tcp;
 }
 
@@ -1237,6 +1362,7 @@ pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st)
 	st->rx_held_bytes = tcp->held_bytes;
 	st->rx_gathered = tcp->gathered;
 	st->rx_window_credit = tcp->credit;
+	st->tcp_zero_window_aborts = tcp->zw_aborts;
 }
 
 void
@@ -1246,6 +1372,8 @@ pst_tcp_close(struct pst_tcp *tcp)
 
 	if (tcp == NULL)
 		return;
+	if (tcp->zw_timer)
+		sys_untimeout(zw_check, tcp);
 	pst_tcp_close_deferred(tcp);
 	/* Aborting calls each connection's error callback, which frees it. */
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = next) {

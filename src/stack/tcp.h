@@ -17,6 +17,10 @@ struct pst_tcp;
  * Returns NULL with pst_errno set. */
 struct pst_tcp *pst_tcp_open(struct pst_pool *pool, const struct pst_stack_config *cfg);
 
+/* Start the TCP layer's lwIP timer (the zero-window check); lwIP must be
+ * initialised. */
+void pst_tcp_start(struct pst_tcp *tcp);
+
 /* The receive budget's counters (rx_held_bytes, rx_gathered,
  * rx_window_credit). */
 void pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st);
