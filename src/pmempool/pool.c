@@ -8,14 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asan_poison.h"
 #include "error.h"
 #include "pool_internal.h"
 
 static void
-free_push(struct pst_pool *pool, uint32_t index)
+free_push_unpoisoned(struct pst_pool *pool, uint32_t index)
 {
 	pool->dstate[index] = PST_D_FREE;
 	pool->free_stack[pool->n_free++] = index;
+}
+
+/* A buffer freed while the pool is open: nobody may read it any more, its
+ * bytes belong to no frame or value. */
+static void
+free_push(struct pst_pool *pool, uint32_t index)
+{
+	free_push_unpoisoned(pool, index);
+	pst_poison(pool_buf_addr(pool, index), pool->buf_size);
 }
 
 /* Rebuild the DRAM view from the persistent state bytes. */
@@ -36,7 +46,10 @@ state_rebuild(struct pst_pool *pool)
 			pool->dstate[i] = PST_D_KEPT;
 			pool->n_kept++;
 		} else {
-			free_push(pool, i);
+			/* Not poisoned: until reconcile, the application's
+			 * recovery may read a buffer its index names whose
+			 * state byte was lost with a crash. */
+			free_push_unpoisoned(pool, i);
 		}
 	}
 }
@@ -216,6 +229,7 @@ pst_pool_take(struct pst_pool *pool, uint32_t *index)
 				(unsigned long long)pool->n_lent);
 	}
 	i = pool->free_stack[--pool->n_free];
+	pst_unpoison(pool_buf_addr(pool, i), pool->buf_size);
 	pool->dstate[i] = PST_D_LENT;
 	pool->n_lent++;
 	pool->takes++;

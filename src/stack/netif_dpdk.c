@@ -31,6 +31,7 @@
 #include "lwip/pbuf.h"
 #include "netif/ethernet.h"
 
+#include "asan_poison.h"
 #include "error.h"
 #include "fault.h"
 #include "netif_dpdk.h"
@@ -571,6 +572,29 @@ rx_copy_chain(struct rte_mbuf *m)
 	return p;
 }
 
+/* Sanitizer builds: the bytes of a received buffer outside its frame
+ * (headroom, the tail after data_len) are poisoned, so that a parser
+ * reading past the frame fails instead of reading stale bytes. */
+static void
+rx_poison_outside(struct pst_netif_dpdk *dev, uint32_t index, const char *data,
+		  uint16_t len)
+{
+#ifdef PST_ASAN
+	struct pst_pool_info info;
+	char *buf = pst_pool_buf_addr(dev->pool, index);
+
+	if (buf == NULL || pst_pool_info(dev->pool, &info) != 0)
+		return;
+	pst_poison(buf, (size_t)(data - buf));
+	pst_poison(data + len, (size_t)(buf + info.buf_size - (data + len)));
+#else
+	(void)dev;
+	(void)index;
+	(void)data;
+	(void)len;
+#endif
+}
+
 /* Turn a received mbuf into a pbuf over its pool buffer; the mbuf itself
  * goes back to the mempool with a fresh buffer. NULL when dropped. */
 static struct pbuf *
@@ -607,6 +631,7 @@ rx_to_pbuf(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 		return NULL;
 	}
 	rte_pktmbuf_free(m);
+	rx_poison_outside(dev, index, data, len);
 	p = pbuf_alloced_custom(PBUF_RAW, len, PBUF_REF, &dev->rx_pbufs[index].pc,
 				data, len);
 	if (p == NULL) {
