@@ -28,9 +28,10 @@ free_push(struct pst_pool *pool, uint32_t index)
 	pst_poison(pool_buf_addr(pool, index), pool->buf_size);
 }
 
-/* Rebuild the DRAM view from the persistent state bytes. */
+/* Rebuild the DRAM view from the persistent state bytes. @poison_free:
+ * poison the free buffers too (see the comment below). */
 static void
-state_rebuild(struct pst_pool *pool)
+state_rebuild(struct pst_pool *pool, int poison_free)
 {
 	uint32_t i;
 
@@ -46,10 +47,13 @@ state_rebuild(struct pst_pool *pool)
 			pool->dstate[i] = PST_D_KEPT;
 			pool->n_kept++;
 		} else {
-			/* Not poisoned: until reconcile, the application's
-			 * recovery may read a buffer its index names whose
-			 * state byte was lost with a crash. */
-			free_push_unpoisoned(pool, i);
+			/* At open, not poisoned: until reconcile, the
+			 * application's recovery may read a buffer its index
+			 * names whose state byte was lost with a crash. */
+			if (poison_free)
+				free_push(pool, i);
+			else
+				free_push_unpoisoned(pool, i);
 		}
 	}
 }
@@ -69,7 +73,7 @@ pst_pool_state_init(struct pst_pool *pool)
 		return pst_fail(ENOMEM, "pool %s: out of memory for %zu buffer states",
 				pool->path, n);
 	}
-	state_rebuild(pool);
+	state_rebuild(pool, 0);
 	return 0;
 }
 
@@ -440,7 +444,8 @@ pst_pool_reconcile(struct pst_pool *pool, const pst_name *names, size_t n,
 	ret = pst_persist_drain(&pool->persist);
 	if (ret != 0)
 		goto out;
-	state_rebuild(pool);
+	/* Reconciled: a buffer the index does not name is nobody's now. */
+	state_rebuild(pool, 1);
 	r.kept = pool->n_kept;
 	if (report != NULL)
 		*report = r;
