@@ -8,6 +8,7 @@
 #                                           target, no time budget (test.sh)
 #   scripts/fuzz.sh --replay [TARGET|all]   every input of the corpus in the
 #                                           tree once, nothing new
+#   scripts/fuzz.sh --build                 only build the targets
 #
 # The targets are built by clang (CC, default clang-14) in FUZZ_BUILD_DIR
 # (default build-fuzz) with -fsanitize=fuzzer-no-link,address,undefined.
@@ -28,6 +29,7 @@ mode=time runs=0
 case "${1:-}" in
 --runs=*) mode=runs; runs=${1#--runs=}; shift ;;
 --replay) mode=replay; shift ;;
+--build) mode=build; shift ;;
 esac
 target=${1:-all}
 seconds=${2:-60}
@@ -53,6 +55,9 @@ CC=$cc BUILD_DIR=$fb PASTE_MESON_ARGS="-Dfuzz=true -Dtests=false -Dexamples=fals
 -Db_sanitize=address,undefined -Db_lundef=false \
 -Dc_args=-fsanitize=fuzzer-no-link,-Wno-gnu-variable-sized-type-not-at-end" \
 	bash scripts/build.sh >/dev/null
+if [ "$mode" = build ]; then
+	exit 0
+fi
 
 # Sanitizer settings for the run (halt on UBSan reports too; DPDK's
 # deliberate unaligned CRC loads are suppressed, with their reason).
@@ -65,7 +70,7 @@ for t in "${targets[@]}"; do
 	seed="tests/fuzz/corpus/$t"
 	work="$fb/corpus/$t"
 	crashes="$fb/crashes/$t"
-	log="$fb/fuzz-$t.log"
+	log="$fb/fuzz-$t.$mode.log"
 	mkdir -p "$work" "$crashes"
 	args=(-timeout=25 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$crashes/")
 	case "$mode" in
@@ -79,14 +84,14 @@ for t in "${targets[@]}"; do
 	after=$(find "$crashes" -type f | wc -l)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-	corp=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+	cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+	ft=$(grep -ao 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+	corp=$(grep -ao 'corp: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	echo "fuzz $t: ${execs:-?} executions, ${rate:-?}/s, cov ${cov:-?} edges, ft ${ft:-?}," \
 		"corpus ${corp:-?}, new crash files $((after - before)), exit $rc (log $log)"
 	if [ "$rc" -ne 0 ] || [ "$after" -gt "$before" ]; then
 		failed=1
-		grep -E 'ERROR|runtime error|fuzz invariant|SUMMARY' "$log" | head -5 >&2 || true
+		grep -aE 'ERROR|runtime error|fuzz invariant|SUMMARY' "$log" | head -5 >&2 || true
 		find "$crashes" -type f -newer "$exe" | head -5 | sed 's/^/  crash file: /' >&2
 	fi
 done
