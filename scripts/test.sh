@@ -75,8 +75,10 @@ fi
 # reports fail a test like ASan's; tests/sanitizers/ holds the few
 # suppressions, each with its reason.
 san_meson_args="-Db_sanitize=address,undefined -Db_lundef=false"
+# verify_asan_link_order=0: kvs_misconf preloads its fail_msync shim
+# (LD_PRELOAD), which puts the shim before the ASan runtime.
 san_env() {
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1}
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1:verify_asan_link_order=0}
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$repo/tests/sanitizers/ubsan.supp}
 }
 if [ "$sanitize" -eq 1 ]; then
