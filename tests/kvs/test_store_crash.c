@@ -411,6 +411,7 @@ recover_twice(struct medium *m, const char *path, const struct kv_index_ops *ops
 	}
 	free(r.drained);
 	free(r.cap);
+	free(r.pend);
 	return p;
 }
 
