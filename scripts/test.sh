@@ -29,8 +29,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+user_build=${BUILD_DIR:-}
 build=${BUILD_DIR:-build}
-export BUILD_DIR=$build
 
 # Which meson suites to run; "consumer" is not a meson suite but the check
 # that an outside program builds against the installed library.
@@ -82,7 +82,7 @@ san_env() {
 	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$repo/tests/sanitizers/ubsan.supp}
 }
 if [ "$sanitize" -eq 1 ]; then
-	build=${BUILD_DIR:-build-asan}
+	build=${user_build:-build-asan}
 	export PASTE_MESON_ARGS="$san_meson_args"
 	san_env
 fi
