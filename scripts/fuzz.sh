@@ -75,13 +75,20 @@ for t in "${targets[@]}"; do
 	args=(-timeout=25 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$crashes/")
 	case "$mode" in
 	time) args+=(-max_total_time="$seconds" "$work" "$seed") ;;
-	runs) args+=(-runs="$runs" -max_total_time=600 "$work" "$seed") ;;
+	runs)
+		# Repeatable: a fixed seed, and only the corpus in the tree
+		# (what earlier runs found stays out of it).
+		work=$(mktemp -d "$fb/corpus/$t-runs.XXXXXX")
+		args+=(-seed=1 -runs="$runs" -max_total_time=600 "$work" "$seed") ;;
 	replay) args+=(-runs=0 "$seed") ;;
 	esac
 	before=$(find "$crashes" -type f | wc -l)
 	rc=0
 	"$exe" "${args[@]}" >"$log" 2>&1 || rc=$?
 	after=$(find "$crashes" -type f | wc -l)
+	if [ "$mode" = runs ]; then
+		rm -rf "$work"
+	fi
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
 	cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
