@@ -8,6 +8,8 @@
 #   BUILD_DIR=dir     build directory (default: build)
 #   PASTE_SKIP_DEPS=1 skip scripts/deps.sh (it needs root; a developer who has
 #                     run it once can build as a normal user)
+#   PASTE_MESON_ARGS="..." extra `meson setup` options, e.g. the sanitizer
+#                     build of scripts/test.sh --sanitize
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,8 +24,9 @@ fi
 # log and show it only when it fails.
 setup_log=$(mktemp "${TMPDIR:-/tmp}/paste-setup.XXXXXX.log")
 trap 'rm -f "$setup_log"' EXIT
+read -r -a extra_args <<<"${PASTE_MESON_ARGS:-}"
 setup() {
-	if ! meson setup "$@" "$build" >"$setup_log" 2>&1; then
+	if ! meson setup "$@" ${extra_args[@]+"${extra_args[@]}"} "$build" >"$setup_log" 2>&1; then
 		cat "$setup_log" >&2
 		return 1
 	fi

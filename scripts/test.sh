@@ -2,68 +2,134 @@
 # Build paste and run its test suites; what CI (.ci/run) and the README call.
 #
 #   scripts/test.sh                 every suite (unit, dpdk, net, crash) and
-#                                   the consumer check
-#   scripts/test.sh unit dpdk       only these suites ("consumer" is also
-#                                   accepted as a name)
+#                                   the consumer check; then the sanitizer
+#                                   stage (the unit suite and the paste-kvs
+#                                   net tests kvs, kvs_misconf, kvs_trickle
+#                                   in an ASan + UBSan build, build-asan) and
+#                                   the fuzz stage (each libFuzzer corpus
+#                                   replayed, then a short run of a bounded
+#                                   number of inputs; needs clang-14)
+#   scripts/test.sh unit dpdk       only these suites ("consumer" and "fuzz"
+#                                   are also accepted as names)
+#   scripts/test.sh --sanitize [SUITE...]  the named suites (default: unit,
+#                                   dpdk, net, crash) in the sanitizer build
 #   scripts/test.sh --crash-images=N crash   the power-loss crash-image suite
 #                                   (kvs_crash_images, and kvs_power's
 #                                   in-process images of a traced server run)
 #                                   with N images per index instead of 1,100
 #                                   (100000 is the long run); no meson
 #                                   timeouts then
-# Environment: BUILD_DIR (default build), PASTE_SKIP_DEPS=1 (see build.sh).
+# Environment: BUILD_DIR (default build; build-asan with --sanitize),
+# SAN_BUILD_DIR (the default run's sanitizer build, default build-asan),
+# PASTE_SKIP_DEPS=1 (see build.sh). doc/testing.md describes the stages.
 #
 # Once tests have run, the last line printed is "tests: N passed, M failed[, K skipped]",
-# counted from meson's testlog.json (plus the consumer check, when it runs).
-# Exit status is non-zero when the build, meson test or any test failed.
+# counted from meson's testlog.json of every stage (plus the consumer check
+# and the bounded fuzz run, one test each).
+# Exit status is non-zero when a build, meson test or any test failed.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
+user_build=${BUILD_DIR:-}
 build=${BUILD_DIR:-build}
-export BUILD_DIR=$build
 
 # Which meson suites to run; "consumer" is not a meson suite but the check
 # that an outside program builds against the installed library.
 suite_args=()
 timeout_args=()
 run_consumer=1
+run_fuzz=0
+sanitize=0
 args=()
 for s in "$@"; do
 	case "$s" in
 	--crash-images=*)
 		export KVS_CRASH_IMAGES=${s#--crash-images=}
 		timeout_args=(--timeout-multiplier 0) ;;
+	--sanitize) sanitize=1 ;;
 	*) args+=("$s") ;;
 	esac
 done
 set -- ${args[@]+"${args[@]}"}
-if [ "$#" -gt 0 ]; then
+default_run=0
+if [ "$#" -eq 0 ] && [ "$sanitize" -eq 0 ]; then
+	default_run=1
+	run_fuzz=1
+fi
+if [ "$#" -gt 0 ] || [ "$sanitize" -eq 1 ]; then
 	run_consumer=0
 	for s in "$@"; do
 		case "$s" in
 		consumer) run_consumer=1 ;;
+		fuzz) run_fuzz=1 ;;
 		unit | dpdk | net | crash) suite_args+=(--suite "$s") ;;
-		*) echo "test.sh: unknown suite '$s' (unit, dpdk, net, crash, consumer)" >&2; exit 2 ;;
+		*) echo "test.sh: unknown suite '$s' (unit, dpdk, net, crash, consumer, fuzz)" >&2; exit 2 ;;
 		esac
 	done
+	if [ "$sanitize" -eq 1 ] && [ "$#" -eq 0 ]; then
+		suite_args=(--suite unit --suite dpdk --suite net --suite crash)
+	fi
 fi
+
+# Sanitizer builds: ASan and UBSan on every source (gcc), undefined
+# symbols of the sanitizer runtimes allowed in shared modules. UBSan
+# reports fail a test like ASan's; tests/sanitizers/ holds the few
+# suppressions, each with its reason.
+san_meson_args="-Db_sanitize=address,undefined -Db_lundef=false"
+# verify_asan_link_order=0: kvs_misconf preloads its fail_msync shim
+# (LD_PRELOAD), which puts the shim before the ASan runtime.
+san_env() {
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1:verify_asan_link_order=0}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:suppressions=$repo/tests/sanitizers/ubsan.supp}
+}
+if [ "$sanitize" -eq 1 ]; then
+	build=${user_build:-build-asan}
+	export PASTE_MESON_ARGS="$san_meson_args"
+	san_env
+fi
+export BUILD_DIR=$build
 
 if ! bash scripts/build.sh; then
 	echo "test.sh: build failed, no test ran" >&2
 	exit 1
 fi
 
-# --- meson test -----------------------------------------------------------
-# Remove the previous run's log so that a meson test that dies early cannot
-# be summarised with stale results.
-testlog="$build/meson-logs/testlog.json"
-rm -f "$testlog"
-meson_rc=0
-if [ "$#" -eq 0 ] || [ "${#suite_args[@]}" -gt 0 ]; then
+rc=0
+passed=0 failed=0 skipped=0
+
+# meson_run DIR [ARGS...]: meson test in DIR, its results added to the
+# counts. The previous run's log is removed first, so that a meson test
+# that dies early cannot be summarised with stale results.
+meson_run() {
+	local dir=$1 testlog counts p f k mrc=0
+	shift
+	testlog="$dir/meson-logs/testlog.json"
+	rm -f "$testlog"
 	# Two processes: the machine has two cores. Suites that busy-poll
 	# (dpdk, net, crash) are marked is_parallel: false in tests/meson.build.
-	meson test -C "$build" --print-errorlogs --num-processes 2 ${timeout_args[@]+"${timeout_args[@]}"} "${suite_args[@]}" || meson_rc=$?
+	meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" || mrc=$?
+	if [ -s "$testlog" ]; then
+		if counts=$(bash scripts/summarize-testlog.sh "$testlog"); then
+			read -r p f k <<<"$counts"
+			passed=$((passed + p))
+			failed=$((failed + f))
+			skipped=$((skipped + k))
+		else
+			echo "test.sh: cannot parse $testlog" >&2
+			rc=1
+		fi
+	fi
+	if [ "$mrc" -ne 0 ]; then
+		echo "test.sh: meson test -C $dir exited with status $mrc" >&2
+		rc=1
+	fi
+}
+
+# --- meson test -----------------------------------------------------------
+if [ "$default_run" -eq 1 ] || [ "${#suite_args[@]}" -gt 0 ]; then
+	meson_run "$build" ${timeout_args[@]+"${timeout_args[@]}"} \
+		${suite_args[@]+"${suite_args[@]}"}
 fi
 
 # --- consumer check ---------------------------------------------------------
@@ -85,27 +151,50 @@ if [ "$run_consumer" -eq 1 ]; then
 	fi
 fi
 
-# --- summary ------------------------------------------------------------------
-# testlog.json holds one JSON object per test with a "result" field:
-# OK and EXPECTEDFAIL pass, SKIP is skipped, everything else (FAIL, TIMEOUT,
-# UNEXPECTEDPASS, ERROR, anything unknown) fails.
-rc=0
-passed=0 failed=0 skipped=0
-if [ -s "$testlog" ]; then
-	if counts=$(bash scripts/summarize-testlog.sh "$testlog"); then
-		read -r passed failed skipped <<<"$counts"
+# --- sanitizer stage (default run) ------------------------------------------
+# The unit suite and the paste-kvs net tests once more, in the ASan + UBSan
+# build (scripts/test.sh --sanitize runs every suite there).
+if [ "$default_run" -eq 1 ]; then
+	san_build=${SAN_BUILD_DIR:-build-asan}
+	echo "sanitizers: $san_build ($san_meson_args)"
+	# The dependencies were installed by the first build.
+	if (san_env; PASTE_SKIP_DEPS=1 PASTE_MESON_ARGS="$san_meson_args" \
+		BUILD_DIR=$san_build bash scripts/build.sh); then
+		san_env
+		meson_run "$san_build" --suite unit
+		meson_run "$san_build" kvs kvs_misconf kvs_trickle
 	else
-		echo "test.sh: cannot parse $testlog" >&2
-		rc=1
+		echo "test.sh: sanitizer build failed" >&2
+		failed=$((failed + 1))
 	fi
 fi
+
+# --- fuzz stage -----------------------------------------------------------------
+# Each libFuzzer corpus replayed (a meson test per target), then a short
+# run of a bounded number of inputs per target (no time budget).
+if [ "$run_fuzz" -eq 1 ]; then
+	if command -v "${CC_FUZZ:-clang-14}" >/dev/null; then
+		if CC=${CC_FUZZ:-clang-14} PASTE_SKIP_DEPS=1 bash scripts/fuzz.sh --build; then
+			meson_run "${FUZZ_BUILD_DIR:-build-fuzz}" --suite fuzz
+			echo "fuzz: a bounded run of 2000 inputs per target"
+			if CC=${CC_FUZZ:-clang-14} PASTE_SKIP_DEPS=1 bash scripts/fuzz.sh --runs=2000; then
+				passed=$((passed + 1))
+			else
+				failed=$((failed + 1))
+			fi
+		else
+			echo "test.sh: fuzz build failed" >&2
+			failed=$((failed + 1))
+		fi
+	else
+		echo "fuzz: ${CC_FUZZ:-clang-14} not installed, fuzz stage skipped"
+		skipped=$((skipped + 1))
+	fi
+fi
+
+# --- summary ------------------------------------------------------------------
 passed=$((passed + consumer_passed))
 failed=$((failed + consumer_failed))
-
-if [ "$meson_rc" -ne 0 ]; then
-	echo "test.sh: meson test exited with status $meson_rc" >&2
-	rc=1
-fi
 if [ "$failed" -gt 0 ]; then
 	rc=1
 fi

@@ -738,7 +738,8 @@ node_write(struct kv_index *t, int inner, uint8_t level, const struct ent *e,
 			ie->child = e[k].child;
 			ie->child_crc = e[k].child_crc;
 			ie->key_len = kl;
-			memcpy(dst + KVB_INNER_ENT, e[k].key, kl);
+			if (kl > 0) /* the first entry has no key (NULL) */
+				memcpy(dst + KVB_INNER_ENT, e[k].key, kl);
 			off += sz;
 		}
 	}

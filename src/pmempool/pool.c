@@ -8,19 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asan_poison.h"
 #include "error.h"
 #include "pool_internal.h"
 
 static void
-free_push(struct pst_pool *pool, uint32_t index)
+free_push_unpoisoned(struct pst_pool *pool, uint32_t index)
 {
 	pool->dstate[index] = PST_D_FREE;
 	pool->free_stack[pool->n_free++] = index;
 }
 
-/* Rebuild the DRAM view from the persistent state bytes. */
+/* A buffer freed while the pool is open: nobody may read it any more, its
+ * bytes belong to no frame or value. */
 static void
-state_rebuild(struct pst_pool *pool)
+free_push(struct pst_pool *pool, uint32_t index)
+{
+	free_push_unpoisoned(pool, index);
+	pst_poison(pool_buf_addr(pool, index), pool->buf_size);
+}
+
+/* Rebuild the DRAM view from the persistent state bytes. @poison_free:
+ * poison the free buffers too (see the comment below). */
+static void
+state_rebuild(struct pst_pool *pool, int poison_free)
 {
 	uint32_t i;
 
@@ -36,7 +47,13 @@ state_rebuild(struct pst_pool *pool)
 			pool->dstate[i] = PST_D_KEPT;
 			pool->n_kept++;
 		} else {
-			free_push(pool, i);
+			/* At open, not poisoned: until reconcile, the
+			 * application's recovery may read a buffer its index
+			 * names whose state byte was lost with a crash. */
+			if (poison_free)
+				free_push(pool, i);
+			else
+				free_push_unpoisoned(pool, i);
 		}
 	}
 }
@@ -56,7 +73,7 @@ pst_pool_state_init(struct pst_pool *pool)
 		return pst_fail(ENOMEM, "pool %s: out of memory for %zu buffer states",
 				pool->path, n);
 	}
-	state_rebuild(pool);
+	state_rebuild(pool, 0);
 	return 0;
 }
 
@@ -216,6 +233,7 @@ pst_pool_take(struct pst_pool *pool, uint32_t *index)
 				(unsigned long long)pool->n_lent);
 	}
 	i = pool->free_stack[--pool->n_free];
+	pst_unpoison(pool_buf_addr(pool, i), pool->buf_size);
 	pool->dstate[i] = PST_D_LENT;
 	pool->n_lent++;
 	pool->takes++;
@@ -426,7 +444,8 @@ pst_pool_reconcile(struct pst_pool *pool, const pst_name *names, size_t n,
 	ret = pst_persist_drain(&pool->persist);
 	if (ret != 0)
 		goto out;
-	state_rebuild(pool);
+	/* Reconciled: a buffer the index does not name is nobody's now. */
+	state_rebuild(pool, 1);
 	r.kept = pool->n_kept;
 	if (report != NULL)
 		*report = r;

@@ -20,6 +20,7 @@
 
 #include <libpmem.h>
 
+#include "asan_poison.h"
 #include "crc.h"
 #include "error.h"
 #include "pool_internal.h"
@@ -256,8 +257,11 @@ fail:
 	pst_persist_fini(&pool->persist);
 	if (locked_fd >= 0)
 		close(locked_fd);
-	if (pool->base != NULL)
+	if (pool->base != NULL) {
+		/* A later mapping may reuse the addresses: leave no poison. */
+		pst_unpoison(pool->base, pool->map_len);
 		pmem_unmap(pool->base, pool->map_len);
+	}
 	if (pool->fd >= 0)
 		close(pool->fd);
 	free(pool->path);
@@ -453,6 +457,8 @@ pst_pool_close(struct pst_pool *pool)
 	if (pool->base != NULL) {
 		pst_persist_drain(&pool->persist);
 		pst_persist_fini(&pool->persist);
+		/* A later mapping may reuse the addresses: leave no poison. */
+		pst_unpoison(pool->base, pool->map_len);
 		pmem_unmap(pool->base, pool->map_len);
 	}
 	pst_pool_state_fini(pool);

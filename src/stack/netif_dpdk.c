@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_arp.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -31,6 +32,7 @@
 #include "lwip/pbuf.h"
 #include "netif/ethernet.h"
 
+#include "asan_poison.h"
 #include "error.h"
 #include "fault.h"
 #include "idle.h"
@@ -551,11 +553,30 @@ pst_netif_dpdk_tx_pending(const struct pst_netif_dpdk *dev)
 
 /* ---- receive ---------------------------------------------------------- */
 
+/* lwIP 2.1.3's etharp_input() reads a whole ARP header without checking
+ * that the frame holds one, so a short ARP frame (Ethernet pads to 60
+ * bytes on the wire, a veth does not) made it read past the frame: stale
+ * bytes of the pool buffer taken as the sender's addresses. Found by the
+ * frames fuzz target. Such frames are dropped before lwIP sees them. */
+static int
+short_arp(const struct pbuf *p)
+{
+	const struct rte_ether_hdr *eth = p->payload;
+
+	return p->len >= sizeof(*eth) &&
+	       eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
+	       p->len < sizeof(*eth) + sizeof(struct rte_arp_hdr);
+}
+
 static void
 input(struct pst_netif_dpdk *dev, struct netif *nif, struct pbuf *p)
 {
 	dev->rx_packets++;
 	dev->rx_bytes += p->tot_len;
+	if (short_arp(p)) {
+		pbuf_free(p);
+		return;
+	}
 	if (nif->input(p, nif) != ERR_OK)
 		pbuf_free(p);
 }
@@ -578,6 +599,29 @@ rx_copy_chain(struct rte_mbuf *m)
 		off = (uint16_t)(off + m->data_len);
 	}
 	return p;
+}
+
+/* Sanitizer builds: the bytes of a received buffer outside its frame
+ * (headroom, the tail after data_len) are poisoned, so that a parser
+ * reading past the frame fails instead of reading stale bytes. */
+static void
+rx_poison_outside(struct pst_netif_dpdk *dev, uint32_t index, const char *data,
+		  uint16_t len)
+{
+#ifdef PST_ASAN
+	struct pst_pool_info info;
+	char *buf = pst_pool_buf_addr(dev->pool, index);
+
+	if (buf == NULL || pst_pool_info(dev->pool, &info) != 0)
+		return;
+	pst_poison(buf, (size_t)(data - buf));
+	pst_poison(data + len, (size_t)(buf + info.buf_size - (data + len)));
+#else
+	(void)dev;
+	(void)index;
+	(void)data;
+	(void)len;
+#endif
 }
 
 /* Turn a received mbuf into a pbuf over its pool buffer; the mbuf itself
@@ -616,6 +660,7 @@ rx_to_pbuf(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 		return NULL;
 	}
 	rte_pktmbuf_free(m);
+	rx_poison_outside(dev, index, data, len);
 	p = pbuf_alloced_custom(PBUF_RAW, len, PBUF_REF, &dev->rx_pbufs[index].pc,
 				data, len);
 	if (p == NULL) {

@@ -15,6 +15,13 @@
 #include "sys_arch_stats.h"
 
 static atomic_uint_fast64_t lwip_asserts;
+static uint32_t (*clock_override)(void);
+
+void
+pst_lwip_set_clock(uint32_t (*now)(void))
+{
+	clock_override = now;
+}
 
 uint32_t
 sys_now(void)
@@ -24,6 +31,8 @@ sys_now(void)
 	static uint64_t cycles_per_ms;
 	struct timespec ts;
 
+	if (clock_override != NULL)
+		return clock_override();
 	if (cycles_per_ms == 0)
 		cycles_per_ms = rte_get_tsc_hz() / 1000;
 	if (cycles_per_ms != 0)

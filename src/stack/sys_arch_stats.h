@@ -7,4 +7,8 @@
 /* Number of lwIP assertions that failed in this process. */
 uint64_t pst_lwip_assert_count(void);
 
+/* Replace lwIP's clock (sys_now) with @now, NULL: the TSC again. For fuzz
+ * targets, whose inputs drive time so that every run repeats. */
+void pst_lwip_set_clock(uint32_t (*now)(void));
+
 #endif /* PST_SYS_ARCH_STATS_H */

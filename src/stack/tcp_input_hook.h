@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Force-included (-include) into lwIP's tcp_in.c only, so that the
- * tcp_output() it calls after every received segment goes through paste.
+ * tcp_output() it calls after every received segment goes through paste,
+ * and that its option parser gets options it reads within bounds (below).
  *
  * lwIP sends whatever a segment produced (the application's reply, an ACK)
  * as soon as that segment is processed. With a burst of segments carrying
@@ -19,5 +20,15 @@ struct tcp_pcb;
 signed char pst_tcp_input_output(struct tcp_pcb *pcb);
 
 #define tcp_output(pcb) pst_tcp_input_output(pcb)
+
+/* Options that end with a lone option kind are cut before it, so lwIP's
+ * option parser never reads past them (tcp_options.c). Always ERR_OK. */
+#include <stdint.h>
+
+signed char pst_tcp_options_end(void *hdr, uint16_t optlen, uint16_t opt1len,
+				uint8_t *opt2);
+
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+	pst_tcp_options_end((hdr), (optlen), (opt1len), (opt2))
 
 #endif /* PST_TCP_INPUT_HOOK_H */

@@ -598,6 +598,8 @@ pl_check_one(struct pl_state *st, enum pl_image what)
 	tu_path(cpath, sizeof(cpath), "powerloss-image");
 	fd = open(cpath, O_CREAT | O_EXCL | O_WRONLY, 0600);
 	assert_true(fd >= 0);
+	tu_hw_begin((const uint8_t *)st->sh.base + h->bufs_offset, h->buf_size,
+		    h->buf_count);
 	for (size_t done = 0; done < st->sh.len;) {
 		const uint8_t *src = done < data_from ? img + done
 				     : (const uint8_t *)st->sh.base + done;
@@ -607,6 +609,7 @@ pl_check_one(struct pl_state *st, enum pl_image what)
 		assert_true(w > 0);
 		done += (size_t)w;
 	}
+	tu_hw_end();
 	close(fd);
 
 	p = tu_open(cpath, PST_PERSIST_FLUSH);

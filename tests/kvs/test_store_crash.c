@@ -182,6 +182,7 @@ capture(struct medium *m)
 
 	if (m->captured || !m->armed)
 		return;
+	tu_hw_begin(m->base + m->bufs_off, BUF, NBUFS);
 	m->cap_mode = (enum mode)rndu(&m->rs, M_COUNT);
 	memcpy(m->cap, m->drained, m->len);
 	/* Adversarial modes pick their victim among the changed words. */
@@ -215,6 +216,7 @@ capture(struct medium *m)
 		if (take)
 			img[w] = live[w];
 	}
+	tu_hw_end();
 	m->captured = 1;
 	m->cap_lo = m->acked;
 	m->cap_hi = m->n_ops;
@@ -248,9 +250,11 @@ hook_drain(void *ctx)
 	/* The power may fail just before this drain completes. */
 	if (rndu(&m->rs, m->every / 4 + 1) == 0)
 		capture(m);
+	tu_hw_begin(m->base + m->bufs_off, BUF, NBUFS);
 	for (size_t i = 0; i < m->n_pend; i++)
 		memcpy(m->drained + m->pend[i][0], m->base + m->pend[i][0],
 		       m->pend[i][1] - m->pend[i][0]);
+	tu_hw_end();
 	m->n_pend = 0;
 	/* A drain inside an op (wal compaction) makes it durable only once
 	 * the op returns, as far as the caller knows. */
@@ -407,6 +411,7 @@ recover_twice(struct medium *m, const char *path, const struct kv_index_ops *ops
 	}
 	free(r.drained);
 	free(r.cap);
+	free(r.pend);
 	return p;
 }
 
@@ -764,6 +769,7 @@ scenario(const struct kv_index_ops *ops)
 	live = (const uint64_t *)m.base;
 	old = (const uint64_t *)m.drained;
 	img = (uint64_t *)m.cap;
+	tu_hw_begin(m.base + m.bufs_off, BUF, NBUFS);
 	for (w = 0; w < m.len / 8; w++) {
 		if (live[w] == old[w])
 			continue;
@@ -773,6 +779,7 @@ scenario(const struct kv_index_ops *ops)
 		}
 		img[w] = live[w];
 	}
+	tu_hw_end();
 	assert_true(dropped > 0);
 	tu_path(path, sizeof(path), "scenario-image");
 	write_file(path, m.cap, m.len);

@@ -35,6 +35,7 @@
 #include "paste_pool.h"
 #include "pool_layout.h"
 #include "crc.h"
+#include "asan_poison.h"
 
 #define TU_MAX_POOLS 16
 
@@ -593,6 +594,52 @@ tu_pattern_check(const void *src, uint32_t index, uint32_t gen, size_t len)
 		if (s[i] != tu_pattern_byte(index, gen, i))
 			return i;
 	return len;
+}
+
+/* ---- the mapping as hardware sees it ------------------------------------- */
+
+/* A simulated medium (crash images) reads the whole mapping as the
+ * hardware would, free buffers included, which sanitizer builds poison.
+ * tu_hw_begin() unpoisons the @count buffers of @buf_size bytes at @bufs
+ * and remembers which were poisoned; tu_hw_end() poisons those again.
+ * Not nested. */
+static uint8_t *tu_hw_poisoned;
+static const uint8_t *tu_hw_bufs;
+static uint32_t tu_hw_buf_size;
+static size_t tu_hw_count;
+
+static __attribute__((unused)) void
+tu_hw_begin(const void *bufs, uint32_t buf_size, size_t count)
+{
+#ifdef PST_ASAN
+	tu_hw_bufs = bufs;
+	tu_hw_buf_size = buf_size;
+	tu_hw_count = count;
+	tu_hw_poisoned = realloc(tu_hw_poisoned, count);
+	assert_non_null(tu_hw_poisoned);
+	for (size_t i = 0; i < count; i++)
+		tu_hw_poisoned[i] = (uint8_t)__asan_address_is_poisoned(
+			tu_hw_bufs + i * buf_size);
+	pst_unpoison(bufs, (size_t)buf_size * count);
+#else
+	(void)bufs;
+	(void)buf_size;
+	(void)count;
+	(void)tu_hw_poisoned;
+	(void)tu_hw_bufs;
+	(void)tu_hw_buf_size;
+	(void)tu_hw_count;
+#endif
+}
+
+static __attribute__((unused)) void
+tu_hw_end(void)
+{
+#ifdef PST_ASAN
+	for (size_t i = 0; i < tu_hw_count; i++)
+		if (tu_hw_poisoned[i])
+			pst_poison(tu_hw_bufs + i * tu_hw_buf_size, tu_hw_buf_size);
+#endif
 }
 
 #endif /* PST_TEST_UTIL_H */
