@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "asan_poison.h"
 #include "error.h"
 #include "persist_trace.h"
 
@@ -29,6 +30,39 @@ struct pst_persist_trace {
 	uint8_t *rec;             /* the drain record being built */
 	size_t rec_len, rec_cap;
 };
+
+/* The trace reads the mapping as the medium holds it, including bytes the
+ * pool poisons for ASan (free buffers, bytes around a frame): those reads
+ * are the trace's, not the program's, so in sanitizer builds they go
+ * around ASan. Lengths are whole lines or pages. */
+#ifdef PST_ASAN
+__attribute__((no_sanitize_address)) static void
+read_medium(void *dst, const void *src, size_t len)
+{
+	const volatile uint64_t *s = src;
+	uint64_t *d = dst;
+
+	for (size_t i = 0; i < len / 8; i++)
+		d[i] = s[i];
+}
+#else
+#define read_medium memcpy
+#endif
+
+/* @len bytes of the mapping at @src, readable: @src itself, or under ASan
+ * a copy in @copy. */
+static const uint8_t *
+medium(const char *src, uint8_t *copy, size_t len)
+{
+#ifdef PST_ASAN
+	read_medium(copy, src, len);
+	return copy;
+#else
+	(void)copy;
+	(void)len;
+	return (const uint8_t *)src;
+#endif
+}
 
 static uint64_t
 now_ns(void)
@@ -77,7 +111,7 @@ pst_persist_trace_start(const char *path, const char *base, size_t len)
 		pst_fail(ENOMEM, "persist trace: no memory for two copies of %zu bytes", len);
 		goto fail;
 	}
-	memcpy(t->drained, base, len);
+	read_medium(t->drained, base, len);
 	t->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (t->fd < 0) {
 		pst_fail(errno, "persist trace %s: %s", path, strerror(errno));
@@ -106,7 +140,7 @@ pst_persist_trace_flushed(struct pst_persist_trace *t, const char *base,
 
 	if (len == 0)
 		return;
-	memcpy(t->flushed + lo * PST_TRACE_LINE, base + lo * PST_TRACE_LINE,
+	read_medium(t->flushed + lo * PST_TRACE_LINE, base + lo * PST_TRACE_LINE,
 	       (hi - lo) * PST_TRACE_LINE);
 	for (size_t l = lo; l < hi; l++)
 		t->bits[l / 64] |= 1ull << (l % 64);
@@ -143,13 +177,16 @@ add_line(struct pst_persist_trace *t, size_t off, uint64_t kind, const uint8_t *
 static int
 add_maybe(struct pst_persist_trace *t, const char *base)
 {
+	uint8_t copy[PAGE];
+
 	for (size_t pg = 0; pg < t->len; pg += PAGE) {
 		size_t end = pg + PAGE < t->len ? pg + PAGE : t->len;
+		const uint8_t *page = medium(base + pg, copy, end - pg);
 
-		if (memcmp(base + pg, t->drained + pg, end - pg) == 0)
+		if (memcmp(page, t->drained + pg, end - pg) == 0)
 			continue;
 		for (size_t off = pg; off < end; off += PST_TRACE_LINE) {
-			const uint8_t *live = (const uint8_t *)base + off;
+			const uint8_t *live = page + (off - pg);
 			int ret;
 
 			if (memcmp(live, t->drained + off, PST_TRACE_LINE) == 0 ||
