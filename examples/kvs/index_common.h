@@ -45,7 +45,9 @@ kvi_value_size(uint16_t n)
 static inline int
 kvi_key_cmp(const void *a, uint16_t alen, const void *b, uint16_t blen)
 {
-	int c = memcmp(a, b, alen < blen ? alen : blen);
+	size_t n = alen < blen ? alen : blen;
+	/* the empty key may come as NULL: no memcmp of nothing */
+	int c = n > 0 ? memcmp(a, b, n) : 0;
 
 	if (c != 0)
 		return c;

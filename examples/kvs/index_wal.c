@@ -219,8 +219,9 @@ tab_find(const struct kv_index *w, const void *key, uint16_t key_len,
 
 		if (!slot_used(s))
 			return NULL;
+		/* key may be NULL for the empty key: no memcmp then */
 		if (s->hash == h && s->key_len == key_len &&
-		    memcmp(slot_key(w, s), key, key_len) == 0)
+		    (key_len == 0 || memcmp(slot_key(w, s), key, key_len) == 0))
 			return s;
 	}
 }
