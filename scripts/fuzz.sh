@@ -53,7 +53,7 @@ fi
 echo "fuzz: building the targets in $fb ($cc)"
 CC=$cc BUILD_DIR=$fb PASTE_MESON_ARGS="-Dfuzz=true -Dtests=false -Dexamples=false \
 -Db_sanitize=address,undefined -Db_lundef=false \
--Dc_args=-fsanitize=fuzzer-no-link,-Wno-gnu-variable-sized-type-not-at-end" \
+-Dc_args=['-fsanitize=fuzzer-no-link','-Wno-gnu-variable-sized-type-not-at-end']" \
 	bash scripts/build.sh >/dev/null
 if [ "$mode" = build ]; then
 	exit 0
