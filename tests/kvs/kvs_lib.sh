@@ -7,6 +7,24 @@ KVS_PID=""
 KVS_LOG=""
 KVS_N=0
 
+# kvs_testbed_up LETTER [TOOL...]: what every paste-kvs net test starts
+# with: root and the build checked, each TOOL on PATH (else the test is
+# skipped), stale testbeds reaped and a new one up, named after LETTER.
+# Sets NAME and LX (a command prefix into the Linux namespace).
+kvs_testbed_up() {
+	local letter=$1 tool
+	shift
+	tb_require
+	[ -x "$KVS" ] || die "$KVS not built"
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null || skip "$tool not found (scripts/deps.sh installs it)"
+	done
+	tb_reap_stale
+	NAME=$(tb_unique_name "$letter")
+	tb_up "$NAME"
+	LX=(nsenter --net="/run/netns/$NAME-linux")
+}
+
 # start_kvs NAME POOL_FILE [OPTIONS...]: paste-kvs in NAME's paste namespace,
 # in the background; waits up to 30 s for its ready line (recovery included).
 # The persist mode is named, never paste-kvs's default: --persist flush (the

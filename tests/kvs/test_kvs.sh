@@ -9,15 +9,7 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/kvs_lib.sh"
-tb_require
-[ -x "$KVS" ] || die "$KVS not built"
-for c in redis-cli redis-benchmark curl; do
-	command -v "$c" >/dev/null || skip "$c not found (scripts/deps.sh installs it)"
-done
-tb_reap_stale
-NAME=$(tb_unique_name k)
-tb_up "$NAME"
-LX=(nsenter --net="/run/netns/$NAME-linux")
+kvs_testbed_up k redis-cli redis-benchmark curl
 IP=$TB_PASTE_IP
 
 for mode in "wal" "btree" "wal --copy"; do

@@ -16,13 +16,7 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/kvs_lib.sh"
-tb_require
-[ -x "$KVS" ] || die "$KVS not built"
-command -v redis-cli >/dev/null || skip "redis-cli not found (scripts/deps.sh installs it)"
-tb_reap_stale
-NAME=$(tb_unique_name a)
-tb_up "$NAME"
-LX=(nsenter --net="/run/netns/$NAME-linux")
+kvs_testbed_up a redis-cli
 ABUSE=(/usr/bin/python3 "$NET_REPO/tests/kvs/kvs_abuse.py")
 
 # healthy WHAT: PING, SET, GET from a fresh redis-cli, each within 2 s.

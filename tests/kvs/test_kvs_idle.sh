@@ -14,13 +14,7 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/kvs_lib.sh"
-tb_require
-[ -x "$KVS" ] || die "$KVS not built"
-command -v redis-cli >/dev/null || skip "redis-cli not found (scripts/deps.sh installs it)"
-tb_reap_stale
-NAME=$(tb_unique_name i)
-tb_up "$NAME"
-LX=(nsenter --net="/run/netns/$NAME-linux")
+kvs_testbed_up i redis-cli
 HZ=$(getconf CLK_TCK)
 
 # cpu_pct PID SECONDS: the process's CPU (user + system) over SECONDS, in

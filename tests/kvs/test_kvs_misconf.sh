@@ -9,15 +9,9 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/kvs_lib.sh"
-tb_require
-[ -x "$KVS" ] || die "$KVS not built"
 SHIM="$BUILD_DIR/tests/libfail_msync.so"
 [ -f "$SHIM" ] || die "$SHIM not built"
-command -v redis-cli >/dev/null || skip "redis-cli not found (scripts/deps.sh installs it)"
-tb_reap_stale
-NAME=$(tb_unique_name m)
-tb_up "$NAME"
-LX=(nsenter --net="/run/netns/$NAME-linux")
+kvs_testbed_up m redis-cli
 IP=$TB_PASTE_IP
 FLAG="$TB_WORK/fail-msync"
 

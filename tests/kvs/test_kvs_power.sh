@@ -32,8 +32,6 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/kvs_lib.sh"
-tb_require
-[ -x "$KVS" ] || die "$KVS not built"
 IMAGES_TOOL="$BUILD_DIR/tests/kvs_trace_images"
 [ -x "$IMAGES_TOOL" ] || die "$IMAGES_TOOL not built"
 SEED=${KVS_POWER_SEED:-20261129}
@@ -45,10 +43,7 @@ N_OPS=${KVS_POWER_OPS:-$N_OPS}
 KEYS=48
 POWER_CLIENT=(/usr/bin/python3 "$NET_REPO/tests/kvs/power_client.py")
 log "seed $SEED, $N_INPROC in-process and $N_IMAGES server images per index, $N_OPS operations"
-tb_reap_stale
-NAME=$(tb_unique_name w)
-tb_up "$NAME"
-LX=(nsenter --net="/run/netns/$NAME-linux")
+kvs_testbed_up w
 IP=$TB_PASTE_IP
 GEOMETRY=(--pool-bufs 6000 --mbufs 1024)
 

@@ -8,13 +8,7 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/kvs_lib.sh"
-tb_require
-[ -x "$KVS" ] || die "$KVS not built"
-command -v redis-server >/dev/null || skip "redis-server not found (scripts/deps.sh installs it)"
-tb_reap_stale
-NAME=$(tb_unique_name d)
-tb_up "$NAME"
-LX=(nsenter --net="/run/netns/$NAME-linux")
+kvs_testbed_up d redis-server
 REDIS_PORT=6390
 
 bg_start "${LX[@]}" redis-server --bind "$TB_LINUX_IP" --port "$REDIS_PORT" \

@@ -13,13 +13,7 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/kvs_lib.sh"
-tb_require
-[ -x "$KVS" ] || die "$KVS not built"
-command -v redis-cli >/dev/null || skip "redis-cli not found (scripts/deps.sh installs it)"
-tb_reap_stale
-NAME=$(tb_unique_name t)
-tb_up "$NAME"
-LX=(nsenter --net="/run/netns/$NAME-linux")
+kvs_testbed_up t redis-cli
 IP=$TB_PASTE_IP
 
 # pool_free + pool_kept from a statistics line printed after now (at most
