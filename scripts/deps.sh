@@ -37,7 +37,7 @@ packages=(
 	valgrind linux-perf                                   # bench/run.sh --callgrind, --profile
 	nutcracker python3-redis                              # paste-kvs cluster: proxy, RedisCluster client
 	libpcap-dev tcpdump socat                             # paste-pcap; packet-log crash test, UDP peers
-	clang libfuzzer-14-dev                                # libFuzzer targets (scripts/fuzz.sh, tests/fuzz/)
+	clang libfuzzer-14-dev libclang-rt-14-dev             # libFuzzer targets (scripts/fuzz.sh, tests/fuzz/)
 )
 
 # apt output goes to a log so that a normal run prints one line per step;
