@@ -25,6 +25,19 @@ kvs_testbed_up() {
 	LX=(nsenter --net="/run/netns/$NAME-linux")
 }
 
+# kvs_healthy WHAT: a fresh redis-cli's PING, SET and GET against $IP:6379
+# from the Linux namespace (LX), each answered within 2 s, the GET with the
+# value just set: the liveness check of the abuse tests.
+kvs_healthy() {
+	local what=$1 out
+	out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 PING)
+	check_eq "$out" PONG "$what: PING answered within 2 s"
+	out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 SET healthy "value-$what")
+	check_eq "$out" OK "$what: SET answered within 2 s"
+	out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 GET healthy)
+	check_eq "$out" "value-$what" "$what: GET answered within 2 s"
+}
+
 # start_kvs NAME POOL_FILE [OPTIONS...]: paste-kvs in NAME's paste namespace,
 # in the background; waits up to 30 s for its ready line (recovery included).
 # The persist mode is named, never paste-kvs's default: --persist flush (the

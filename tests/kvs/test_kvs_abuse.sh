@@ -19,18 +19,6 @@
 kvs_testbed_up a redis-cli
 ABUSE=(/usr/bin/python3 "$NET_REPO/tests/kvs/kvs_abuse.py")
 
-# healthy WHAT: PING, SET, GET from a fresh redis-cli, each within 2 s.
-healthy() {
-	local what=$1 out
-	out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 PING)
-	check_eq "$out" PONG "$what: PING answered within 2 s"
-	out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 SET healthy "v$RANDOM")
-	check_eq "$out" OK "$what: SET answered within 2 s"
-	out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 GET healthy)
-	[[ "$out" == v* ]]
-	check_rc $? "$what: GET answered within 2 s ($out)"
-}
-
 # fields_sum NAME...: the sum of the stats line's NAME fields (one line).
 fields_sum() {
 	local line name sum=0
@@ -93,7 +81,7 @@ declare -A MUST_OVERFLOW=([outlimit]=4)
 # abuse_cases SERVER: every abuse class against the server just started.
 abuse_cases() {
 	local server=$1 class ready pid i base closed overflows want free
-	healthy "[$server before]"
+	kvs_healthy "[$server before]"
 	sleep 1
 	base=$(fields_sum pool_free index_bufs)
 	log "$server: baseline pool_free + index_bufs=$base"
@@ -109,10 +97,10 @@ abuse_cases() {
 		done
 		[ -e "$ready" ]
 		check_rc $? "[$server $class] abuse in place"
-		healthy "[$server $class] during"
+		kvs_healthy "[$server $class] during"
 		bg_wait "$pid"
 		check_rc $? "[$server $class] the abusers' own checks"
-		healthy "[$server $class] after"
+		kvs_healthy "[$server $class] after"
 		# Exact: every buffer is free again but those the index's own
 		# structure took meanwhile for the class's SETs and DELs (the
 		# wal's log grows a buffer at a time and is compacted only past

@@ -25,19 +25,9 @@ fresh_pool_free() {
 	echo $(($(kvs_field pool_free) + $(kvs_field pool_kept)))
 }
 
-healthy_round() {
-	local what=$1 out
-	out=$(timeout 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 PING)
-	check_eq "$out" PONG "$what PING within 2 s"
-	out=$(timeout 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 SET healthy "value-$what")
-	check_eq "$out" OK "$what SET within 2 s"
-	out=$(timeout 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 GET healthy)
-	check_eq "$out" "value-$what" "$what GET within 2 s"
-}
-
 start_kvs "$NAME" "$TB_SHM/kvs-trickle.pool" --pool-bufs 65536 --stats-period 0.5 ||
 	die "paste-kvs did not start"
-healthy_round "[before]"
+kvs_healthy "[before]"
 base=$(fresh_pool_free) || die "no statistics line"
 base_free=$(kvs_field pool_free)
 log "baseline pool_free+pool_kept=$base (pool_free=$base_free)"
@@ -67,7 +57,7 @@ TRICKLE_PID=$BG_PID
 sleep 1
 min_free=$base_free
 for round in 1 2 3 4 5; do
-	healthy_round "[trickle $round]"
+	kvs_healthy "[trickle $round]"
 	f=$(kvs_field pool_free)
 	[ -n "$f" ] && [ "$f" -lt "$min_free" ] && min_free=$f
 	sleep 0.5
@@ -80,7 +70,7 @@ check_gt "${sent:-0}" 20000 "at least 20,000 one-byte segments trickled"
 # Held one-byte segments cost bytes: far fewer buffers than segments (the
 # healthy SETs' values and index records take a few more).
 check_gt "$min_free" $((base_free - ${sent:-0} / 20)) "pool spent bytes, not a buffer per segment"
-healthy_round "[after]"
+kvs_healthy "[after]"
 free=""
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	free=$(fresh_pool_free)
