@@ -122,6 +122,8 @@ struct pst_stack_stats {
 	uint64_t rx_bad_csum;            /**< dropped: the port flagged a bad checksum */
 	uint64_t rx_copied;              /**< not zero copy: scattered, or from another mempool */
 	uint64_t tx_zero_copy_segments;  /**< TX segments attached to kept pool buffers */
+	uint64_t rx_truncated;           /**< dropped: shorter than the ARP or IPv4
+					      *   header its EtherType announces */
 	uint64_t rx_dropped;             /**< dropped by lwIP (malformed, no PCB, ...) */
 	uint64_t tx_dropped;             /**< dropped: TX ring full or no mbuf */
 	uint64_t fault_drops, fault_dups, fault_reorders, fault_corrupts;

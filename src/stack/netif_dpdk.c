@@ -74,7 +74,7 @@ struct pst_netif_dpdk {
 	void *tx_hook_ctx;
 
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-	uint64_t rx_nobufs, rx_bad_csum, rx_copied, tx_dropped, tx_zc_segments;
+	uint64_t rx_nobufs, rx_bad_csum, rx_copied, rx_truncated, tx_dropped, tx_zc_segments;
 	uint64_t fault_drops, fault_dups, fault_reorders, fault_corrupts;
 };
 
@@ -553,19 +553,28 @@ pst_netif_dpdk_tx_pending(const struct pst_netif_dpdk *dev)
 
 /* ---- receive ---------------------------------------------------------- */
 
-/* lwIP 2.1.3's etharp_input() reads a whole ARP header without checking
- * that the frame holds one, so a short ARP frame (Ethernet pads to 60
- * bytes on the wire, a veth does not) made it read past the frame: stale
- * bytes of the pool buffer taken as the sender's addresses. Found by the
- * frames fuzz target. Such frames are dropped before lwIP sees them. */
+/* lwIP 2.1.3 reads a protocol header before checking that the frame
+ * holds one: etharp_input() a whole ARP header, ip4_input() the IPv4
+ * total length. Ethernet pads frames to 60 bytes on the wire, a veth or
+ * a ring does not, so a short frame made lwIP read stale bytes of the pool
+ * buffer past it. Both were found by the frames fuzz target. Such frames
+ * are dropped, and counted, before lwIP sees them; the headers past these
+ * (IP options, TCP, UDP, ICMP) lwIP checks against the frame itself. */
 static int
-short_arp(const struct pbuf *p)
+truncated(const struct pbuf *p)
 {
 	const struct rte_ether_hdr *eth = p->payload;
 
-	return p->len >= sizeof(*eth) &&
-	       eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
-	       p->len < sizeof(*eth) + sizeof(struct rte_arp_hdr);
+	if (p->len < sizeof(*eth))
+		return 0; /* ethernet_input() drops it */
+	switch (eth->ether_type) {
+	case RTE_BE16(RTE_ETHER_TYPE_ARP):
+		return p->len < sizeof(*eth) + sizeof(struct rte_arp_hdr);
+	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
+		return p->len < sizeof(*eth) + sizeof(struct rte_ipv4_hdr);
+	default:
+		return 0;
+	}
 }
 
 static void
@@ -573,7 +582,8 @@ input(struct pst_netif_dpdk *dev, struct netif *nif, struct pbuf *p)
 {
 	dev->rx_packets++;
 	dev->rx_bytes += p->tot_len;
-	if (short_arp(p)) {
+	if (truncated(p)) {
+		dev->rx_truncated++;
 		pbuf_free(p);
 		return;
 	}
@@ -774,6 +784,7 @@ pst_netif_dpdk_stats(const struct pst_netif_dpdk *dev, struct pst_stack_stats *s
 	s->rx_nobufs = dev->rx_nobufs;
 	s->rx_bad_csum = dev->rx_bad_csum;
 	s->rx_copied = dev->rx_copied;
+	s->rx_truncated = dev->rx_truncated;
 	s->tx_zero_copy_segments = dev->tx_zc_segments;
 	s->tx_dropped = dev->tx_dropped;
 	s->fault_drops = dev->fault_drops;

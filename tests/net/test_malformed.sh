@@ -15,10 +15,13 @@
 #   - at least 12 malformed IPv4 frames left the Linux side (the 10-byte
 #     runt is refused by the sending kernel: reported, not counted);
 #   - the connection still echoes all 1 MiB byte-exact;
-#   - rx_dropped + rx_bad_csum grew, from the last statistics block before
-#     the frames to the final one, by at least the number of frames that
-#     reach paste (every one of them is dropped), which includes every
-#     malformed IPv4 frame that reaches it;
+#   - rx_dropped + rx_bad_csum + rx_truncated grew, from the last
+#     statistics block before the frames to the final one, by at least the
+#     number of frames that reach paste (every one of them is dropped),
+#     which includes every malformed IPv4 frame that reaches it;
+#   - rx_truncated grew by at least 2: the two runts with an IPv4 EtherType
+#     but no whole IPv4 header, which the netif drops before lwIP (lwIP
+#     would read the header's length field past the frame);
 #   - clean exit, lwip_asserts=0, no connection error.
 # Fragments: net_af_packet's sockets use PACKET_FANOUT_FLAG_DEFRAG, so the
 # paste namespace's kernel reassembles fragments before paste sees them: the
@@ -69,7 +72,8 @@ fi
 # The baseline: the first statistics block printed after the hold began.
 n0=$(grep -c '^stack: ' "$TP_LOG")
 wait_log_count "$TP_LOG" '^stack: ' $((n0 + 1)) 10 "$TP_PID" || die "no statistics block within 10 s"
-drops0=$(($(stack_field rx_dropped) + $(stack_field rx_bad_csum)))
+trunc0=$(stack_field rx_truncated)
+drops0=$(($(stack_field rx_dropped) + $(stack_field rx_bad_csum) + trunc0))
 log "before: $(grep '^stack: ' "$TP_LOG" | tail -n 1)"
 
 touch "$start_file"
@@ -108,8 +112,10 @@ check_eq "$crc" 0 "echo connection round-trips 1 MiB byte-exact across the malfo
 stop_testpmd
 check_testpmd_end malformed
 log "after:  $(grep '^stack: ' "$TP_LOG" | tail -n 1)"
-drops1=$(($(stack_field rx_dropped) + $(stack_field rx_bad_csum)))
-check_ge $((drops1 - drops0)) "${n_reach:-1}" "rx_dropped + rx_bad_csum increase ($drops0 -> $drops1; ${n_reach4:-?} of the frames IPv4)"
+trunc1=$(stack_field rx_truncated)
+drops1=$(($(stack_field rx_dropped) + $(stack_field rx_bad_csum) + trunc1))
+check_ge $((drops1 - drops0)) "${n_reach:-1}" "rx_dropped + rx_bad_csum + rx_truncated increase ($drops0 -> $drops1; ${n_reach4:-?} of the frames IPv4)"
+check_ge $((trunc1 - trunc0)) 2 "rx_truncated increase: runts without a whole IPv4 header ($trunc0 -> $trunc1)"
 if grep -q '^tcp-echo: conn [0-9]*: ' "$TP_LOG"; then
 	fail "tcp-echo reported: $(grep -m3 '^tcp-echo: conn [0-9]*: ' "$TP_LOG" | tr '\n' ';')"
 else
