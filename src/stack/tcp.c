@@ -1018,6 +1018,22 @@ pst_conn_keep_held(struct pst_conn *c, uint32_t id)
 	return 0;
 }
 
+/* tcp_write() sizes segments at most half the largest window the peer
+ * ever offered, except that below a window of 2 (half of it 0) lwIP 2.1.3
+ * falls back to the whole MSS: a peer that opened with a window of 1 and
+ * later offered 6 left a 73-byte segment queued where now 3 are allowed,
+ * and the next write asserted "mss_local is too small" (its free-space
+ * arithmetic would wrap). Found by the frames fuzz target. Counting such a
+ * window as 2 keeps the sizing monotonic: 1-byte segments, as the half
+ * rule means. lwIP reads snd_wnd_max for this sizing only. */
+static err_t
+enqueue(struct tcp_pcb *pcb, const void *data, u16_t len, u8_t flags)
+{
+	if (pcb->snd_wnd_max < 2)
+		pcb->snd_wnd_max = 2;
+	return tcp_write(pcb, data, len, flags);
+}
+
 long
 pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 {
@@ -1039,7 +1055,7 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 		c->stats.send_eagain++;
 		return pst_fail(EAGAIN, "send: send buffer full");
 	}
-	err = tcp_write(c->pcb, data, (u16_t)len, TCP_WRITE_FLAG_COPY);
+	err = enqueue(c->pcb, data, (u16_t)len, TCP_WRITE_FLAG_COPY);
 	if (err == ERR_MEM) {
 		c->stats.send_eagain++;
 		block(c);
@@ -1121,7 +1137,7 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 		return pst_fail(ENOMEM, "send_name: out of memory");
 	}
 	/* No copy flag: lwIP references the bytes in place (PBUF_ROM). */
-	err = tcp_write(c->pcb, data, len, 0);
+	err = enqueue(c->pcb, data, len, 0);
 	if (err != ERR_OK) {
 		c->zc_len--;
 		pst_pool_unpin(pool, index);

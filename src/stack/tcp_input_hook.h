@@ -22,13 +22,17 @@ signed char pst_tcp_input_output(struct tcp_pcb *pcb);
 #define tcp_output(pcb) pst_tcp_input_output(pcb)
 
 /* Options that end with a lone option kind are cut before it, so lwIP's
- * option parser never reads past them (tcp_options.c). Always ERR_OK. */
+ * option parser never reads past them, and the options of an opening SYN
+ * are blanked on a connection past its opening (tcp_options.c).
+ * @negotiating: a listener, or a connect waiting for its SYN-ACK. Always
+ * ERR_OK. */
 #include <stdint.h>
 
-signed char pst_tcp_options_end(void *hdr, uint16_t optlen, uint16_t opt1len,
-				uint8_t *opt2);
+signed char pst_tcp_input_options(void *hdr, uint16_t optlen, uint16_t opt1len,
+				  uint8_t *opt2, int negotiating);
 
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-	pst_tcp_options_end((hdr), (optlen), (opt1len), (opt2))
+	pst_tcp_input_options((hdr), (optlen), (opt1len), (opt2), \
+			      (pcb)->state == LISTEN || (pcb)->state == SYN_SENT)
 
 #endif /* PST_TCP_INPUT_HOOK_H */

@@ -1,18 +1,29 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * lwIP's TCP option parser (tcp_parseopt() in tcp_in.c, 2.1.3) reads an
- * option's length byte before it checks that byte is inside the options:
- * a segment whose options end with a lone option kind (MSS, window scale,
- * SACK permitted, timestamps or any other) makes it read one byte past
- * the TCP header, past the frame when the segment carries no data. Found
- * by the frames fuzz target, whose frames end where ASan's poison of the
- * pool buffer begins.
+ * Two flaws of lwIP 2.1.3's TCP option parser (tcp_parseopt() in
+ * tcp_in.c), both found by the frames fuzz target, mended before lwIP
+ * reads the options:
+ *
+ * - It reads an option's length byte before it checks that byte is inside
+ *   the options: a segment whose options end with a lone option kind (MSS,
+ *   window scale, SACK permitted, timestamps or any other) makes it read
+ *   one byte past the TCP header, past the frame when the segment carries
+ *   no data. Such a dangling kind byte becomes an end-of-option list, so
+ *   lwIP stops there, as it would for a bad length, without the overread.
+ * - It takes the options a SYN negotiates from any segment of a
+ *   connection: MSS from every segment, window scale and timestamps from a
+ *   SYN even on a connection already synchronized (RFC 9293 3.7.1: they
+ *   are negotiated by the opening SYNs; Linux ignores them elsewhere). A
+ *   peer lowering the MSS, or turning timestamps on, after segments were
+ *   queued left them larger than a segment may now be: tcp_write()
+ *   asserted "mss_local is too small" and its free-space arithmetic would
+ *   wrap; a late window scale option asserted too. Unless the connection
+ *   is negotiating (a listener's SYN, the SYN-ACK of a connect), MSS and
+ *   window scale options become NOPs, and so do a SYN's timestamps.
  *
  * Called for every segment lwIP is about to process for a connection or a
  * listener (LWIP_HOOK_TCP_INPACKET_PCB, tcp_input_hook.h), after its
- * checksum was verified: such a dangling kind byte becomes an end-of-option
- * list, so lwIP stops there, as it would for a bad length, without the
- * overread. The segment itself is processed as before.
+ * checksum was verified. The segment itself is processed as before.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,17 +31,40 @@
 #include "tcp_input_hook.h"
 
 #define TCP_HEADER_LEN 20
+#define TCP_FLAGS_OFFSET 13
+#define TCP_FLAG_SYN 0x02
 #define OPT_EOL 0
 #define OPT_NOP 1
+#define OPT_MSS 2
+#define OPT_WS 3
+#define OPT_TS 8
+
+/* Options may continue in a second pbuf (@opt2) after @opt1len bytes. */
+static uint8_t *
+opt_byte(uint8_t *opt1, uint16_t opt1len, uint8_t *opt2, uint32_t i)
+{
+	return opt2 == NULL || i < opt1len ? &opt1[i] : &opt2[i - opt1len];
+}
+
+/* Whether lwIP must not see an option of @kind (see above). */
+static int
+blanked(uint8_t kind, int negotiating, int syn)
+{
+	if (negotiating)
+		return 0;
+	return kind == OPT_MSS || kind == OPT_WS || (syn && kind == OPT_TS);
+}
 
 signed char
-pst_tcp_options_end(void *hdr, uint16_t optlen, uint16_t opt1len, uint8_t *opt2)
+pst_tcp_input_options(void *hdr, uint16_t optlen, uint16_t opt1len, uint8_t *opt2,
+		      int negotiating)
 {
 	uint8_t *opt1 = (uint8_t *)hdr + TCP_HEADER_LEN;
+	int syn = ((const uint8_t *)hdr)[TCP_FLAGS_OFFSET] & TCP_FLAG_SYN;
 	uint32_t i = 0;
 
 	while (i < optlen) {
-		uint8_t *kind = opt2 == NULL || i < opt1len ? &opt1[i] : &opt2[i - opt1len];
+		uint8_t *kind = opt_byte(opt1, opt1len, opt2, i);
 		uint8_t len;
 
 		if (*kind == OPT_EOL)
@@ -43,9 +77,12 @@ pst_tcp_options_end(void *hdr, uint16_t optlen, uint16_t opt1len, uint8_t *opt2)
 			*kind = OPT_EOL; /* no room for its length byte */
 			break;
 		}
-		len = opt2 == NULL || i + 1 < opt1len ? opt1[i + 1] : opt2[i + 1 - opt1len];
+		len = *opt_byte(opt1, opt1len, opt2, i + 1);
 		if (len < 2)
 			break; /* lwIP stops at a bad length itself */
+		if (blanked(*kind, negotiating, syn) && i + len <= optlen)
+			for (uint32_t k = len; k-- > 0;)
+				*opt_byte(opt1, opt1len, opt2, i + k) = OPT_NOP;
 		i += len;
 	}
 	return 0; /* ERR_OK: process the segment */
