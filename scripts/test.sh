@@ -23,7 +23,8 @@
 # SAN_BUILD_DIR (the default run's sanitizer build, default build-asan),
 # PASTE_SKIP_DEPS=1 (see build.sh). doc/testing.md describes the stages.
 #
-# Once tests have run, the last line printed is "tests: N passed, M failed[, K skipped]",
+# Once tests have run, each failed test is named on a "FAILED: " line and
+# the last line printed is "tests: N passed, M failed[, K skipped]",
 # counted from meson's testlog.json of every stage (plus the consumer check
 # and the bounded fuzz run, one test each).
 # Exit status is non-zero when a build, meson test or any test failed.
@@ -97,6 +98,7 @@ fi
 
 rc=0
 passed=0 failed=0 skipped=0
+failed_names=()   # printed before the summary: which ones, not just how many
 
 # meson_run DIR [ARGS...]: meson test in DIR, its results added to the
 # counts. The previous run's log is removed first, so that a meson test
@@ -115,6 +117,11 @@ meson_run() {
 			passed=$((passed + p))
 			failed=$((failed + f))
 			skipped=$((skipped + k))
+			if [ "$f" -gt 0 ]; then
+				mapfile -t -O "${#failed_names[@]}" failed_names < <(jq -r --arg d "$dir" '
+					select(.result != "OK" and .result != "EXPECTEDFAIL" and .result != "SKIP")
+					| "\($d): \(.name) (\(.result))"' "$testlog")
+			fi
 		else
 			echo "test.sh: cannot parse $testlog" >&2
 			rc=1
@@ -144,6 +151,7 @@ if [ "$run_consumer" -eq 1 ]; then
 			echo "consumer: OK"
 		else
 			consumer_failed=1
+			failed_names+=("consumer check")
 			echo "consumer: FAIL"
 		fi
 	else
@@ -166,6 +174,7 @@ if [ "$default_run" -eq 1 ]; then
 	else
 		echo "test.sh: sanitizer build failed" >&2
 		failed=$((failed + 1))
+		failed_names+=("sanitizer build")
 	fi
 fi
 
@@ -181,10 +190,12 @@ if [ "$run_fuzz" -eq 1 ]; then
 				passed=$((passed + 1))
 			else
 				failed=$((failed + 1))
+				failed_names+=("fuzz: bounded run")
 			fi
 		else
 			echo "test.sh: fuzz build failed" >&2
 			failed=$((failed + 1))
+			failed_names+=("fuzz build")
 		fi
 	else
 		echo "fuzz: ${CC_FUZZ:-clang-14} not installed, fuzz stage skipped"
@@ -199,6 +210,9 @@ if [ "$failed" -gt 0 ]; then
 	rc=1
 fi
 
+for name in ${failed_names[@]+"${failed_names[@]}"}; do
+	echo "FAILED: $name"
+done
 summary="tests: $passed passed, $failed failed"
 if [ "$skipped" -gt 0 ]; then
 	summary+=", $skipped skipped"
