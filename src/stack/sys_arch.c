@@ -23,6 +23,12 @@ pst_lwip_set_clock(uint32_t (*now)(void))
 	clock_override = now;
 }
 
+int
+pst_lwip_clock_replaced(void)
+{
+	return clock_override != NULL;
+}
+
 uint32_t
 sys_now(void)
 {

@@ -11,4 +11,9 @@ uint64_t pst_lwip_assert_count(void);
  * targets, whose inputs drive time so that every run repeats. */
 void pst_lwip_set_clock(uint32_t (*now)(void));
 
+/* Whether pst_lwip_set_clock() replaced the clock: the stack then checks
+ * lwIP's timers at every poll, not once per TSC millisecond, so that they
+ * follow the replaced clock alone. */
+int pst_lwip_clock_replaced(void);
+
 #endif /* PST_SYS_ARCH_STATS_H */

@@ -21,6 +21,16 @@ pst_tcp_input_output(struct tcp_pcb *pcb)
 	struct netif *nif = ip_current_input_netif();
 	struct pst_tcp_batch *b;
 
+	/* lwIP 2.1.3 starts the persist timer when unsent data meets a closed
+	 * window, and stops it only when tcp_output() sends. A peer that
+	 * acknowledges the zero-window probe's byte without opening its window
+	 * acknowledges a 1-byte segment whole: lwIP frees it, leaving the timer
+	 * ticking with nothing to send. It asserted "persist ticking with empty
+	 * send buffer" and counted probes until it dropped a healthy
+	 * connection. Found by the frames fuzz target. Called after each
+	 * segment lwIP processed for @pcb: nothing unsent, no persist. */
+	if (pcb->persist_backoff > 0 && pcb->unsent == NULL)
+		pcb->persist_backoff = 0;
 	if (nif == NULL)
 		return tcp_output(pcb);
 	b = &pst_stack_of_netif(nif)->batch;

@@ -24,7 +24,9 @@
  * past the timers of what is left. Invariant (the leak check): after the
  * reset the pool is back at its baseline (lent, kept, releasing), and lwIP
  * asserted nothing.
- * The clock is the input's (pst_lwip_set_clock), so every run repeats.
+ * The clock is the input's (pst_lwip_set_clock; the stack then checks
+ * lwIP's timers at every poll), so every run repeats. FZ_TRACE=1 prints
+ * the TCP segments in and out.
  */
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -199,6 +201,21 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- what goes out ------------------------------------------------------------- */
 
+/* FZ_TRACE=1 in the environment: every TCP segment in and out on stderr,
+ * with the input's clock, to follow what a crashing input does. */
+static void
+trace(const char *dir, int c, uint8_t flags, uint32_t seq, uint32_t ack, int len,
+      uint16_t win)
+{
+	static int on = -1;
+
+	if (on < 0)
+		on = getenv("FZ_TRACE") != NULL;
+	if (on)
+		fprintf(stderr, "%-3s t=%u ms peer %d flags %02x seq %u ack %u len %d win %u\n",
+			dir, now_ms, c, flags, seq, ack, len, win);
+}
+
 /* What each side sent so far on peer connection c (next sequence numbers). */
 static uint32_t peer_next[PEERS], stack_next[PEERS];
 
@@ -218,6 +235,10 @@ drain_tx(void)
 		    eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
 		    ip->next_proto_id == IPPROTO_TCP && ip->version_ihl == 0x45) {
 			dport = rte_be_to_cpu_16(tcp->dst_port);
+			trace("out", dport - 40000, tcp->tcp_flags, rte_be_to_cpu_32(tcp->sent_seq),
+			      rte_be_to_cpu_32(tcp->recv_ack),
+			      rte_be_to_cpu_16(ip->total_length) - 20 - (tcp->data_off >> 4) * 4,
+			      rte_be_to_cpu_16(tcp->rx_win));
 			end = rte_be_to_cpu_32(tcp->sent_seq) +
 			      (uint32_t)(rte_be_to_cpu_16(ip->total_length) - 20 -
 					 (tcp->data_off >> 4) * 4) +
@@ -357,6 +378,8 @@ tcp_segment(struct fz_in *in)
 	memset(opt + opt_len, 'x', pay_len);
 	fz_bytes(in, opt + opt_len, pay_len);
 	fix_checksums(m, len);
+	trace("in", c, flags, peer_next[c] + (uint32_t)seq_off, stack_next[c] + (uint32_t)ack_off,
+	      pay_len, window);
 	/* In order: the peer's next sequence number moves on. */
 	if (seq_off == 0)
 		peer_next[c] += pay_len + !!(flags & RTE_TCP_SYN_FLAG) +
