@@ -1401,12 +1401,14 @@ test_zero_window_slow_reader(void **state)
  * three senders had delivered 4.2 MB each and the last four 0.6-1.4 MB
  * by then). From 1.25 B to 3.25 B consumed every connection has the same
  * grant, so the same share of the held bytes, and the shares differ only
- * by the segments in flight (measured: 1.00): FAIR_BOUND leaves room for
- * a noisy machine and still fails the old grants (4 MiB against 64 KiB). */
+ * by the segments in flight (measured: 1.00 on a quiet machine, 1.54 in
+ * the sanitizer build beside a fuzzer, where 8 Linux senders compete for
+ * the CPU and some cannot keep their windows full): FAIR_BOUND leaves room
+ * for that and still fails the old grants (4 MiB against 64 KiB). */
 #define FAIR_CONNS 8
 #define FAIR_TOTAL (12u << 20)  /* each sender's bytes */
 #define FAIR_RATE (16u << 20)
-#define FAIR_BOUND 1.5          /* most / least delivered, from 1.25 B to 3.25 B */
+#define FAIR_BOUND 3.0          /* most / least delivered, from 1.25 B to 3.25 B */
 
 struct fair_conn {
 	struct pst_conn *conn;
