@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_eal.h>
+#include <rte_errno.h>
+
 #define TB_PASTE_IP "198.18.0.1"
 #define TB_LINUX_IP "198.18.0.2"
 
@@ -109,6 +112,28 @@ tb_up(struct testbed *tb, const char *tag)
 	}
 	if (tb_setns(tb->ns_paste) != 0) {
 		perror("testbed: setns");
+		return -1;
+	}
+	return 0;
+}
+
+/* tb_up(), then DPDK's EAL in this process (no hugepages, no PCI) with
+ * an af_packet port on the paste end of the veth: port 0. @prog names the
+ * test in errors. */
+static int
+tb_eal_up(struct testbed *tb, const char *tag, const char *prog)
+{
+	char vdev[64];
+	char *argv[] = {
+		(char *)prog, "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
+		"--no-telemetry", "--iova-mode=va", "--log-level=lib.eal:error", vdev, NULL,
+	};
+
+	if (tb_up(tb, tag) != 0)
+		return -1;
+	snprintf(vdev, sizeof(vdev), "--vdev=net_af_packet0,iface=%s,qpairs=1", tb->if_paste);
+	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+		fprintf(stderr, "%s: EAL: %s\n", prog, rte_strerror(rte_errno));
 		return -1;
 	}
 	return 0;

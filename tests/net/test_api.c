@@ -1619,12 +1619,6 @@ test_window_grants_fair(void **state)
 int
 main(void)
 {
-	char *argv[] = {
-		"test_api", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
-		"--no-telemetry", "--iova-mode=va", "--log-level=lib.eal:error",
-		"--vdev=net_af_packet0,iface=XXXXXXXXXXXXXXX,qpairs=1", NULL,
-	};
-	char vdev[64];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_survive_reopen),
 		cmocka_unit_test(test_zero_copy_send_of_kept_value),
@@ -1644,14 +1638,8 @@ main(void)
 	};
 	int ret;
 
-	if (tb_up(&tb, "pa") != 0)
+	if (tb_eal_up(&tb, "pa", "test_api") != 0)
 		return 1;
-	snprintf(vdev, sizeof(vdev), "--vdev=net_af_packet0,iface=%s,qpairs=1", tb.if_paste);
-	argv[9] = vdev;
-	if (rte_eal_init(10, argv) < 0) {
-		fprintf(stderr, "test_api: EAL: %s\n", rte_strerror(rte_errno));
-		return 1;
-	}
 	snprintf(pool_path, sizeof(pool_path), "/dev/shm/pst-test-api-%d.pool", (int)getpid());
 	unlink(pool_path);
 	{

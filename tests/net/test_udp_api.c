@@ -212,12 +212,6 @@ test_errors(void **state)
 int
 main(void)
 {
-	char *argv[] = {
-		"test_udp_api", "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
-		"--no-telemetry", "--iova-mode=va", "--log-level=lib.eal:error",
-		"--vdev=net_af_packet0,iface=XXXXXXXXXXXXXXX,qpairs=1", NULL,
-	};
-	char vdev[64];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_connected_reply_by_name_after_drain),
@@ -231,12 +225,7 @@ main(void)
 	};
 	int ret;
 
-	if (tb_up(&tb, "pu") != 0)
-		return 1;
-	snprintf(vdev, sizeof(vdev), "--vdev=net_af_packet0,iface=%s,qpairs=1", tb.if_paste);
-	argv[9] = vdev;
-	if (rte_eal_init(10, argv) < 0) {
-		fprintf(stderr, "test_udp_api: EAL: %s\n", rte_strerror(rte_errno));
+	if (tb_eal_up(&tb, "pu", "test_udp_api") != 0) {
 		tb_down();
 		return 1;
 	}
