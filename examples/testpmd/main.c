@@ -208,10 +208,38 @@ parse_mac(const char *opt, const char *s, struct rte_ether_addr *mac)
 	return 0;
 }
 
-/* --fault seed=1,rx-drop=0.01,...: any subset of the keys; a repeated key
- * takes its last value, as a repeated option does. */
+/* Calls item(ctx, key, value) for each "key=value" of the comma-separated
+ * list @s of option @opt; 0, or -1 at the first malformed or refused item. */
 static int
-parse_faults(const char *s, struct pst_fault_config *f)
+parse_kv_list(const char *opt, const char *s,
+	      int (*item)(void *ctx, const char *key, const char *value), void *ctx)
+{
+	char *copy, *tok, *save = NULL, *eq;
+	int ret = -1;
+
+	copy = strdup(s);
+	if (copy == NULL)
+		return bad_value(opt, s, "k=v[,k=v...]");
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		eq = strchr(tok, '=');
+		if (eq == NULL) {
+			bad_value(opt, tok, "k=v");
+			goto out;
+		}
+		*eq++ = '\0';
+		if (item(ctx, tok, eq) != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+/* One key of --fault. */
+static int
+fault_item(void *ctx, const char *key, const char *value)
 {
 	static const struct {
 		const char *key;
@@ -226,45 +254,31 @@ parse_faults(const char *s, struct pst_fault_config *f)
 		{ "tx-reorder", offsetof(struct pst_fault_config, tx_reorder) },
 		{ "tx-corrupt", offsetof(struct pst_fault_config, tx_corrupt) },
 	};
-	char *copy, *tok, *save = NULL, *eq;
+	struct pst_fault_config *f = ctx;
 	char name[32];
 	unsigned int i;
-	int ret = -1;
 
-	copy = strdup(s);
-	if (copy == NULL)
-		return bad_value("fault", s, "k=v[,k=v...]");
-	for (tok = strtok_r(copy, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
-		eq = strchr(tok, '=');
-		if (eq == NULL) {
-			bad_value("fault", tok, "k=v");
-			goto out;
-		}
-		*eq++ = '\0';
-		if (strcmp(tok, "seed") == 0) {
-			if (parse_u64("fault seed", eq, 0, UINT64_MAX, &f->seed) != 0)
-				goto out;
-			continue;
-		}
-		for (i = 0; i < RTE_DIM(keys); i++)
-			if (strcmp(tok, keys[i].key) == 0)
-				break;
-		if (i == RTE_DIM(keys)) {
-			fprintf(stderr, "%s: unknown --fault key '%s' (seed, rx-drop, rx-dup, "
-				"rx-reorder, rx-corrupt, tx-drop, tx-dup, tx-reorder, tx-corrupt)\n",
-				TP_PROG, tok);
-			goto out;
-		}
-		snprintf(name, sizeof(name), "fault %s", keys[i].key);
-		if (parse_double(name, eq, 0.0, 1.0,
-				 (double *)((char *)f + keys[i].off)) != 0)
-			goto out;
+	if (strcmp(key, "seed") == 0)
+		return parse_u64("fault seed", value, 0, UINT64_MAX, &f->seed);
+	for (i = 0; i < RTE_DIM(keys); i++)
+		if (strcmp(key, keys[i].key) == 0)
+			break;
+	if (i == RTE_DIM(keys)) {
+		fprintf(stderr, "%s: unknown --fault key '%s' (seed, rx-drop, rx-dup, "
+			"rx-reorder, rx-corrupt, tx-drop, tx-dup, tx-reorder, tx-corrupt)\n",
+			TP_PROG, key);
+		return -1;
 	}
-	ret = 0;
-out:
-	free(copy);
-	return ret;
+	snprintf(name, sizeof(name), "fault %s", keys[i].key);
+	return parse_double(name, value, 0.0, 1.0, (double *)((char *)f + keys[i].off));
+}
+
+/* --fault seed=1,rx-drop=0.01,...: any subset of the keys; a repeated key
+ * takes its last value, as a repeated option does. */
+static int
+parse_faults(const char *s, struct pst_fault_config *f)
+{
+	return parse_kv_list("fault", s, fault_item, f);
 }
 
 /* An EtherType, in hex (0x86dd) as usually written, or decimal. */
@@ -282,50 +296,41 @@ parse_ethertype(const char *s, uint16_t *out)
 	return 0;
 }
 
+/* One key of --log-filter. */
+static int
+log_filter_item(void *ctx, const char *key, const char *value)
+{
+	struct tp_log_filter *f = ctx;
+	uint16_t v;
+
+	if (strcmp(key, "ethertype") == 0) {
+		if (parse_ethertype(value, &v) != 0)
+			return -1;
+		f->ethertype = v;
+		f->has_ethertype = 1;
+	} else if (strcmp(key, "proto") == 0) {
+		if (parse_u16("log-filter proto", value, 0, 255, &v) != 0)
+			return -1;
+		f->proto = (uint8_t)v;
+		f->has_proto = 1;
+	} else if (strcmp(key, "port") == 0) {
+		if (parse_u16("log-filter port", value, 0, UINT16_MAX, &v) != 0)
+			return -1;
+		f->l4_port = v;
+		f->has_l4_port = 1;
+	} else {
+		fprintf(stderr, "%s: unknown --log-filter key '%s' (ethertype, proto, port)\n",
+			TP_PROG, key);
+		return -1;
+	}
+	return 0;
+}
+
 /* --log-filter ethertype=0x0800,proto=17,port=53: any subset. */
 static int
 parse_log_filter(const char *s, struct tp_log_filter *f)
 {
-	char *copy, *tok, *save = NULL, *eq;
-	uint16_t v;
-	int ret = -1;
-
-	copy = strdup(s);
-	if (copy == NULL)
-		return bad_value("log-filter", s, "k=v[,k=v...]");
-	for (tok = strtok_r(copy, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
-		eq = strchr(tok, '=');
-		if (eq == NULL) {
-			bad_value("log-filter", tok, "k=v");
-			goto out;
-		}
-		*eq++ = '\0';
-		if (strcmp(tok, "ethertype") == 0) {
-			if (parse_ethertype(eq, &v) != 0)
-				goto out;
-			f->ethertype = v;
-			f->has_ethertype = 1;
-		} else if (strcmp(tok, "proto") == 0) {
-			if (parse_u16("log-filter proto", eq, 0, 255, &v) != 0)
-				goto out;
-			f->proto = (uint8_t)v;
-			f->has_proto = 1;
-		} else if (strcmp(tok, "port") == 0) {
-			if (parse_u16("log-filter port", eq, 0, UINT16_MAX, &v) != 0)
-				goto out;
-			f->l4_port = v;
-			f->has_l4_port = 1;
-		} else {
-			fprintf(stderr, "%s: unknown --log-filter key '%s' (ethertype, proto, "
-				"port)\n", TP_PROG, tok);
-			goto out;
-		}
-	}
-	ret = 0;
-out:
-	free(copy);
-	return ret;
+	return parse_kv_list("log-filter", s, log_filter_item, f);
 }
 
 static int
