@@ -100,10 +100,22 @@ fz_dir_remove(void)
 		fprintf(stderr, "fuzz: could not remove %s\n", fz_dir);
 }
 
+/* A crash aborts without running atexit(): the directories of fuzz
+ * processes that are gone (pst-fuzz-TAG-PID, PID not running) are removed
+ * when the next one starts. */
+static void
+fz_dir_reap(void)
+{
+	if (system("for d in /dev/shm/pst-fuzz-*-[0-9]*; do [ -d \"$d\" ] || continue; "
+		   "kill -0 \"${d##*-}\" 2>/dev/null || rm -rf \"$d\"; done") != 0)
+		fprintf(stderr, "fuzz: could not remove stale /dev/shm/pst-fuzz-* directories\n");
+}
+
 static __attribute__((unused)) const char *
 fz_path(const char *tag, const char *name, char *buf, size_t len)
 {
 	if (fz_dir[0] == '\0') {
+		fz_dir_reap();
 		snprintf(fz_dir, sizeof(fz_dir), "/dev/shm/pst-fuzz-%s-%ld", tag,
 			 (long)getpid());
 		if (mkdir(fz_dir, 0700) != 0 && errno != EEXIST)
