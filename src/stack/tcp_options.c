@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Two flaws of lwIP 2.1.3's TCP option parser (tcp_parseopt() in
- * tcp_in.c), both found by the frames fuzz target, mended before lwIP
- * reads the options:
+ * tcp_in.c), mended before lwIP reads the options (the first found by the
+ * frames fuzz target, the second in lwIP's code while fixing an assertion
+ * that target found):
  *
  * - It reads an option's length byte before it checks that byte is inside
  *   the options: a segment whose options end with a lone option kind (MSS,
