@@ -218,6 +218,9 @@ struct pst_pool *pst_pool_open(const struct pst_pool_config *cfg);
 /**
  * Drain outstanding flushes, unmap the pool and free the object.
  * Buffers still lent become free (they are free in the file already).
+ * Closing cannot fail, so a failure of that last drain is not reported:
+ * an application that must know its last writes are durable calls
+ * pst_pool_drain() and checks it before closing.
  * A mempool made by pst_pool_mempool_create() is freed first, whether or not
  * its mbufs are back: stop and close the ports using it before closing the
  * pool. NULL is accepted and ignored.
