@@ -347,7 +347,8 @@ static void
 run_test(struct lg_result *res)
 {
 	enum lg_op op = res->op, load_op = op == LG_OP_HGET ? LG_OP_POST : LG_OP_SET;
-	int http = lg_op_is_http(op), preload = op == LG_OP_GET || op == LG_OP_HGET;
+	int http = lg_op_is_http(op);
+	int preload = (op == LG_OP_GET || op == LG_OP_HGET) && !g.o->no_load;
 	struct pst_stack_stats s0, s1;
 	struct lg_request sizing;
 	struct phase ph;

@@ -54,6 +54,7 @@ struct lg_opts {
 	uint64_t requests;              /* per test; 0: --duration decides */
 	double duration;                /* per test, seconds; 0: -n decides */
 	uint64_t keyspace;
+	int no_load;                    /* GETs of keys stored by an earlier run */
 	uint64_t seed;
 	double max_time;                /* the whole run, seconds */
 	double reply_timeout;           /* no reply for this long: failed */

@@ -54,6 +54,8 @@ usage(void)
 	       "  --duration S         stop sending after S seconds of a test\n"
 	       "  -r, --keyspace N     random keys key:000000000000..N-1 (default 10000)\n"
 	       "  --seed N             the random keys' seed\n"
+	       "  --no-load            get/hget: the keys are stored already (an earlier\n"
+	       "                       run with the same -r and -d): measure the GETs alone\n"
 	       "  --max-time S         fail if the whole run takes longer (default 60)\n"
 	       "  --timeout S          fail when no reply comes for S seconds (default 10)\n"
 	       "  --json F             the results as JSON\n"
@@ -118,7 +120,7 @@ parse_ip(const char *opt, const char *s, struct lg_opts *o)
 enum {
 	OPT_IP = 256, OPT_SERVER, OPT_DURATION, OPT_SEED, OPT_MAX_TIME, OPT_TIMEOUT, OPT_JSON,
 	OPT_RESPOND, OPT_RESP_PORT, OPT_HTTP_PORT, OPT_GATEWAY, OPT_PORT, OPT_POOL_FILE,
-	OPT_POOL_BUFS, OPT_MBUFS, OPT_BUSY_POLL,
+	OPT_POOL_BUFS, OPT_MBUFS, OPT_BUSY_POLL, OPT_NO_LOAD,
 };
 
 #define U32(opt, min, max, dst) \
@@ -180,6 +182,7 @@ parse_option(int c, const char *arg, struct lg_opts *o)
 		o->n_mbufs = v;
 		return 0;
 	case OPT_BUSY_POLL: o->busy_poll = 1; return 0;
+	case OPT_NO_LOAD: o->no_load = 1; return 0;
 	}
 	return -1;
 }
@@ -236,6 +239,7 @@ lg_parse_args(int argc, char **argv, struct lg_opts *o)
 		{ "pool-bufs", required_argument, NULL, OPT_POOL_BUFS },
 		{ "mbufs", required_argument, NULL, OPT_MBUFS },
 		{ "busy-poll", no_argument, NULL, OPT_BUSY_POLL },
+		{ "no-load", no_argument, NULL, OPT_NO_LOAD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
