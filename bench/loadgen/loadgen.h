@@ -93,6 +93,14 @@ void lg_request_fini(struct lg_request *r);
 /* Append the request for key number @key to @dst (room for r->len). */
 void lg_request_put(const struct lg_request *r, uint64_t key, uint8_t *dst);
 
+/* Take the bytes of a line from @d[*@i, @len) into @line, which holds
+ * *@line_len bytes of it already, up to its LF (*@i moves past it).
+ * @return 1 when the line is complete (NUL-terminated, without CR and LF;
+ * *@line_len is 0 again), 0 when @d ended first, -1 when the line is
+ * longer than @max - 1 bytes. */
+int lg_line_take(char *line, uint32_t *line_len, size_t max, const uint8_t *d,
+		 size_t len, size_t *i);
+
 /* What a reply must be. */
 struct lg_expect {
 	int http;

@@ -102,21 +102,6 @@ parse_tests(const char *s, struct lg_opts *o)
 	return o->n_tests > 0 ? 0 : bad("--tests", s, "set, get, post or hget");
 }
 
-static int
-parse_ip(const char *opt, const char *s, struct lg_opts *o)
-{
-	char addr[32];
-	const char *len_s;
-	uint64_t len = 24;
-
-	if (ex_split(s, '/', addr, sizeof(addr), &len_s) != 0 ||
-	    (len_s != NULL && ex_parse_u64(len_s, 1, 32, &len) != 0) ||
-	    ex_parse_ipv4(addr, &o->ip) != 0)
-		return bad(opt, s, "A.B.C.D[/len]");
-	o->netmask = ex_netmask((unsigned int)len);
-	return 0;
-}
-
 enum {
 	OPT_IP = 256, OPT_SERVER, OPT_DURATION, OPT_SEED, OPT_MAX_TIME, OPT_TIMEOUT, OPT_JSON,
 	OPT_RESPOND, OPT_RESP_PORT, OPT_HTTP_PORT, OPT_GATEWAY, OPT_PORT, OPT_POOL_FILE,
@@ -142,7 +127,9 @@ parse_option(int c, const char *arg, struct lg_opts *o)
 	case 'r':
 		return ex_parse_u64(arg, 1, 1000000000000ull, &o->keyspace) == 0 ? 0 :
 		       bad("--keyspace", arg, "1..10^12");
-	case OPT_IP: return parse_ip("--ip", arg, o);
+	case OPT_IP:
+		return ex_parse_ipv4_prefix(arg, &o->ip, &o->netmask) == 0 ? 0 :
+		       bad("--ip", arg, "A.B.C.D[/len]");
 	case OPT_SERVER:
 		o->has_server = 1;
 		return ex_parse_ipv4(arg, &o->server) == 0 ? 0 : bad("--server", arg, "A.B.C.D");

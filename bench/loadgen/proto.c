@@ -86,6 +86,28 @@ lg_request_put(const struct lg_request *r, uint64_t key, uint8_t *dst)
 
 /* ---- replies ---------------------------------------------------------- */
 
+int
+lg_line_take(char *line, uint32_t *line_len, size_t max, const uint8_t *d, size_t len,
+	     size_t *i)
+{
+	const uint8_t *nl = memchr(d + *i, '\n', len - *i);
+	size_t n = nl != NULL ? (size_t)(nl - (d + *i)) : len - *i;
+
+	if (*line_len + n >= max)
+		return -1;
+	memcpy(line + *line_len, d + *i, n);
+	*line_len += (uint32_t)n;
+	*i += n;
+	if (nl == NULL)
+		return 0;
+	(*i)++;
+	if (*line_len > 0 && line[*line_len - 1] == '\r')
+		(*line_len)--;
+	line[*line_len] = '\0';
+	*line_len = 0;
+	return 1;
+}
+
 enum {
 	P_START,        /* before a reply: RESP or HTTP by the expectation */
 	P_RESP_LINE,
@@ -227,7 +249,6 @@ int
 lg_parser_feed(struct lg_parser *p, const struct lg_expect *e, const uint8_t *data,
 	       size_t len, lg_reply_fn done, void *arg)
 {
-	const uint8_t *nl;
 	size_t i = 0, n;
 	int ret;
 
@@ -260,21 +281,11 @@ lg_parser_feed(struct lg_parser *p, const struct lg_expect *e, const uint8_t *da
 		default:
 			break;
 		}
-		/* A line: collect it up to its LF. */
-		nl = memchr(data + i, '\n', len - i);
-		n = nl != NULL ? (size_t)(nl - (data + i)) : len - i;
-		if (p->line_len + n >= LG_LINE_MAX)
+		ret = lg_line_take(p->line, &p->line_len, LG_LINE_MAX, data, len, &i);
+		if (ret < 0)
 			return unparseable(p, "reply line longer than 512 bytes");
-		memcpy(p->line + p->line_len, data + i, n);
-		p->line_len += (uint32_t)n;
-		i += n;
-		if (nl == NULL)
+		if (ret == 0)
 			break;
-		i++;
-		if (p->line_len > 0 && p->line[p->line_len - 1] == '\r')
-			p->line_len--;
-		p->line[p->line_len] = '\0';
-		p->line_len = 0;
 		ret = p->state == P_RESP_LINE ? resp_line(p, e, done, arg) :
 		      http_line(p, e, done, arg);
 		if (ret != 0)

@@ -9,6 +9,7 @@
 
 #include <rte_cycles.h>
 
+#include "example_util.h"
 #include "loadgen.h"
 
 static double
@@ -59,23 +60,6 @@ lg_report_table(const struct lg_run *run, FILE *f)
 		fprintf(f, "%s: failed: %s\n", LG_PROG, run->reason);
 }
 
-/* @s as a JSON string (the messages are ours: ASCII, no control bytes but
- * what is escaped here). */
-static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 int
 lg_report_json(const struct lg_run *run, const char *path)
 {
@@ -97,7 +81,7 @@ lg_report_json(const struct lg_run *run, const char *path)
 		" \"value_size\": %u, \"keyspace\": %" PRIu64 ", \"status\": \"%s\", \"reason\": ",
 		LG_PROG, lg_ip_str(o->server, ip), o->conns, o->pipeline, o->value_size,
 		o->keyspace, ok ? "ok" : "failed");
-	json_str(f, run->reason);
+	ex_json_str(f, run->reason);
 	fprintf(f, ",\n \"tests\": [");
 	for (i = 0; i < run->n_results; i++) {
 		r = &run->results[i];
@@ -112,7 +96,7 @@ lg_report_json(const struct lg_run *run, const char *path)
 			us(lg_hist_quantile(&r->hist, 0.999)), us(r->hist.max_ns),
 			r->hist.count > 0 ? us(r->hist.sum_ns / r->hist.count) : 0.0,
 			client_us_per_req(r));
-		json_str(f, r->first_error);
+		ex_json_str(f, r->first_error);
 		fprintf(f, "}");
 	}
 	fprintf(f, "\n]}\n");

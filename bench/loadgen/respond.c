@@ -216,7 +216,6 @@ line_done(struct rconn *c)
 static int
 feed(struct rconn *c, const uint8_t *d, size_t len)
 {
-	const uint8_t *nl;
 	size_t i = 0, n;
 	int ret;
 
@@ -255,20 +254,11 @@ feed(struct rconn *c, const uint8_t *d, size_t len)
 		default:
 			break;
 		}
-		nl = memchr(d + i, '\n', len - i);
-		n = nl != NULL ? (size_t)(nl - (d + i)) : len - i;
-		if (c->line_len + n >= RESPOND_LINE_MAX)
+		ret = lg_line_take(c->line, &c->line_len, RESPOND_LINE_MAX, d, len, &i);
+		if (ret < 0)
 			return -1;
-		memcpy(c->line + c->line_len, d + i, n);
-		c->line_len += (uint32_t)n;
-		i += n;
-		if (nl == NULL)
+		if (ret == 0)
 			break;
-		i++;
-		if (c->line_len > 0 && c->line[c->line_len - 1] == '\r')
-			c->line_len--;
-		c->line[c->line_len] = '\0';
-		c->line_len = 0;
 		ret = line_done(c);
 		if (ret < 0 || (ret == 1 && answer(c) != 0))
 			return -1;
