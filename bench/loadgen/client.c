@@ -57,6 +57,7 @@ static struct {
 	unsigned int n_conns, n_connected;
 	struct phase *ph;
 	uint64_t hz, deadline_tsc, last_reply_tsc, now_tsc;
+	double ns_per_cycle;
 	uint64_t rnd;
 	uint16_t port;
 } g;
@@ -144,7 +145,8 @@ on_reply(void *arg, int ok, const char *why)
 	ph->replies++;
 	ph->last_tsc = g.now_tsc;
 	if (ph->hist != NULL)
-		lg_hist_add(ph->hist, (g.now_tsc - c->batch_tsc) * 1000000000ull / g.hz);
+		lg_hist_add(ph->hist, (uint64_t)((double)(g.now_tsc - c->batch_tsc) *
+						 g.ns_per_cycle));
 	if (!ok && ph->errors++ == 0)
 		snprintf(ph->first_error, sizeof(ph->first_error), "%s", why);
 }
@@ -419,6 +421,8 @@ lg_client_run(struct lg_run *run)
 	g.run = run;
 	g.o = run->opt;
 	g.hz = rte_get_tsc_hz();
+	/* In double: seconds of cycles times 10^9 overflow 64 bits. */
+	g.ns_per_cycle = 1e9 / (double)g.hz;
 	g.deadline_tsc = rte_rdtsc() + (uint64_t)(g.o->max_time * (double)g.hz);
 	g.rnd = g.o->seed != 0 ? g.o->seed : 0x9E3779B97F4A7C15ULL;
 	g.n_conns = g.o->conns;
