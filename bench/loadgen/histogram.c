@@ -57,9 +57,11 @@ lg_hist_quantile(const struct lg_hist *h, double q)
 	rank = (uint64_t)(q * (double)h->count + 0.5);
 	if (rank < 1)
 		rank = 1;
-	if (rank > h->count)
-		rank = h->count;
-	for (i = 0; i < N_BUCKETS; i++) {
+	/* The last sample is the maximum, known exactly; so is anything in
+	 * the last bucket, which also holds what lies beyond it. */
+	if (rank >= h->count)
+		return h->max_ns;
+	for (i = 0; i < N_BUCKETS - 1; i++) {
 		seen += h->bucket[i];
 		if (seen >= rank) {
 			top = bucket_top(i);
