@@ -39,7 +39,9 @@ parse_app_args(int argc, char **argv, struct lg_opts *o, int *eal_argc)
 		;
 	*eal_argc = i;
 	if (i == argc)
-		return lg_parse_args(1, argv, o);
+		/* No "--": only --help means anything here. */
+		return lg_parse_args(argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+						   strcmp(argv[1], "-h") == 0) ? 2 : 1, argv, o);
 	/* getopt_long wants the program name in front. */
 	saved = argv[i];
 	argv[i] = argv[0];

@@ -108,8 +108,16 @@ enum {
 	OPT_POOL_BUFS, OPT_MBUFS, OPT_BUSY_POLL, OPT_NO_LOAD,
 };
 
-#define U32(opt, min, max, dst) \
-	(ex_parse_u32(arg, (min), (max), (dst)) == 0 ? 0 : bad(opt, arg, #min ".." #max))
+static int
+u32(const char *opt, const char *arg, uint32_t min, uint32_t max, uint32_t *dst)
+{
+	char range[32];
+
+	if (ex_parse_u32(arg, min, max, dst) == 0)
+		return 0;
+	snprintf(range, sizeof(range), "%" PRIu32 "..%" PRIu32, min, max);
+	return bad(opt, arg, range);
+}
 
 static int
 parse_option(int c, const char *arg, struct lg_opts *o)
@@ -118,9 +126,9 @@ parse_option(int c, const char *arg, struct lg_opts *o)
 
 	switch (c) {
 	case 't': return parse_tests(arg, o);
-	case 'c': return U32("-c", 1, LG_CONNS_MAX, &o->conns);
-	case 'P': return U32("-P", 1, LG_PIPELINE_MAX, &o->pipeline);
-	case 'd': return U32("-d", 0, LG_VALUE_MAX, &o->value_size);
+	case 'c': return u32("-c", arg, 1, LG_CONNS_MAX, &o->conns);
+	case 'P': return u32("-P", arg, 1, LG_PIPELINE_MAX, &o->pipeline);
+	case 'd': return u32("-d", arg, 0, LG_VALUE_MAX, &o->value_size);
 	case 'n':
 		return ex_parse_u64(arg, 0, UINT64_MAX / 2, &o->requests) == 0 ? 0 :
 		       bad("-n", arg, "a request count");
@@ -164,7 +172,7 @@ parse_option(int c, const char *arg, struct lg_opts *o)
 		return ex_parse_u64(arg, 1024, PST_POOL_BUF_COUNT_MAX, &o->pool_bufs) == 0 ? 0 :
 		       bad("--pool-bufs", arg, "a buffer count");
 	case OPT_MBUFS:
-		if (U32("--mbufs", 64, 1u << 20, &v) != 0)
+		if (u32("--mbufs", arg, 64, 1u << 20, &v) != 0)
 			return -1;
 		o->n_mbufs = v;
 		return 0;

@@ -10,7 +10,8 @@
 #  - against paste-kvs (wal, zero copy): a few thousand pipelined SETs,
 #    GETs of the keys set, HTTP POSTs and GETs; zero errors, and paste-kvs
 #    counted exactly the requests the generator sent;
-#  - a port nothing listens on: a clear "refused" and exit status 1.
+#  - a port nothing listens on: a clear "refused" and exit status 1; an
+#    address nobody answers: a clear timeout and exit status 1.
 # No timing is asserted.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -105,6 +106,11 @@ if wait_log "$RLOG" 'responding ' 30 "$SRV_PID"; then
 		--json "$TB_WORK/respond.json"
 	check_rc $? "responder: paste-loadgen exit status" || show_log "$LLOG"
 	check_tests "$TB_WORK/respond.json" responder 2000 500 set get post hget
+	LLOG="$TB_WORK/lg-unreachable.log"
+	loadgen "$LLOG" -t set -c 2 -n 10 --server 198.18.4.9 --timeout 2
+	check_eq "$?" 1 "an address nobody answers: exit status 1"
+	grep -q 'no reply for 2.0 s while connecting' "$LLOG"
+	check_rc $? "an address nobody answers: the timeout is said" || show_log "$LLOG"
 	LLOG="$TB_WORK/lg-mismatch.log"
 	loadgen "$LLOG" -t get -c 4 -P 8 -d 64 -n 400 -r 50 --json "$TB_WORK/mismatch.json"
 	check_eq "$?" 1 "responder, 100-byte values for 64-byte GETs: exit status 1"
