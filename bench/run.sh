@@ -12,6 +12,10 @@
 #   bench/run.sh --quick --smoke the test: every system answers SET/GET
 #                                correctly (no timing assertion); writes no
 #                                result; last line "N passed, M failed"
+# Capacity: paste-kvs's requests/s on one core under paste-loadgen
+#   (bench/loadgen, paste's own stack as the client) over a memif, with the
+#   generator's own ceiling against its responder first (full, quick and
+#   smoke runs; --no-capacity skips it).
 # Testbeds: paste-kvs runs on two, side by side in the report: afpacket
 #   (net_af_packet on the veth: the kernel is its NIC) and nic (systems
 #   NAME@nic: a net_memif bridged to the veth by dpdk-testpmd on the client
@@ -20,7 +24,7 @@
 # More options (bench/lib/bench.py --help): --systems a,b (paste-wal,
 #   paste-btree, paste-copy, linux-kvs, redis, the @nic and +d10 variants),
 #   --reps N, --seconds S, --keyspace N, --mem-keys N, --no-memory,
-#   --no-delay, --no-doc, --out DIR, --skip-unbuilt, --points REGEX (a few
+#   --no-delay, --no-capacity, --no-doc, --out DIR, --skip-unbuilt, --points REGEX (a few
 #   points only), --callgrind N and --profile N (instructions and perf
 #   samples per request, explained in doc/benchmarks.md).
 # Environment: BUILD_DIR (default build): where paste-kvs

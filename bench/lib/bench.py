@@ -4,7 +4,8 @@
 
 This file runs the plan; the modules beside it do one job each:
 common (process control), testbeds, servers, loads (points, clients,
-one point's measurement), profiles (callgrind, perf) and report.
+one point's measurement), capacity (paste-kvs on one core under
+paste-loadgen), profiles (callgrind, perf) and report.
 
 Testbeds of scripts/testbed.sh, so a kernel server never shares paste's
 veth or address:
@@ -44,6 +45,7 @@ from loads import Checks, Runner, build_points, correctness, delay_points, pipe_
 from idle import idle_run, print_idle
 from shards import print_shards, shards_run
 from profiles import callgrind_run, profile_run
+from capacity import capacity_run, capacity_status, print_capacity
 from report import aggregate, machine_info, print_summary, ratios_table, report, targets
 
 
@@ -300,6 +302,17 @@ def main_run(args):
             failures.append(dict(system=attr, point=None, rep=0, error=str(e)[:2000]))
             checks.check(False, "%s (%s)" % (what, str(e).splitlines()[0][:200]))
 
+    # paste-kvs's capacity on one core under paste-loadgen (full, quick, and
+    # the smoke test, where only its checks count).
+    ctx.capacity = []
+    if not args.no_capacity and ctx.mode in ("full", "quick", "smoke"):
+        try:
+            ctx.capacity = capacity_run(ctx, checks)
+        except BenchError as e:
+            PROG.say("capacity: %s" % str(e)[:600])
+            failures.append(dict(system="capacity", point=None, rep=0, error=str(e)[:2000]))
+            checks.check(False, "capacity on one core (%s)" % str(e).splitlines()[0][:200])
+
     ctx.profile = []
     if args.profile:
         try:
@@ -350,6 +363,9 @@ def main():
     ap.add_argument("--no-delay", action="store_true")
     ap.add_argument("--no-shards", action="store_true",
                     help="skip 1 vs 2 shards (paste-kvs cluster mode, redis-benchmark --cluster)")
+    ap.add_argument("--no-capacity", action="store_true",
+                    help="skip the capacity phase (paste-loadgen against its responder and "
+                    "paste-kvs over memif, one core each)")
     ap.add_argument("--no-idle", action="store_true",
                     help="skip the idle-mode figures (paste-kvs --idle poll|nap|sleep)")
     ap.add_argument("--no-doc", action="store_true")
@@ -398,11 +414,11 @@ def main():
                    points=points, delay_points=dpoints, runs=results,
                    aggregate=sorted(agg.values(), key=lambda a: (a["point"], a["system"])),
                    memory=memory, callgrind=ctx.callgrind, idle=ctx.idle,
-                   shards=ctx.shards,
+                   shards=ctx.shards, capacity=ctx.capacity,
                    profile=ctx.profile, failures=ctx.failures, checks=dict(passed=checks.passed, failed=checks.failed,
                                               lines=checks.lines))
         doc["ratios"] = ratios_table(agg, [p["id"] for p in points])
-        doc["targets"] = targets(agg, memory)
+        doc["targets"] = targets(agg, memory) + capacity_status(ctx.capacity)
         if not args.smoke and not args.demo:
             outdir = args.out or os.path.join(REPO, "bench", "results")
             os.makedirs(outdir, exist_ok=True)
@@ -427,6 +443,8 @@ def main():
             print_idle(ctx.idle)
         if ctx.shards:
             print_shards(ctx.shards)
+        if ctx.capacity:
+            print_capacity(ctx.capacity)
         for line in checks.lines:
             print(line)
         if checks.failed:

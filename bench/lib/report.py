@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 
+from capacity import CAPACITY_HEADER, HEADROOM, capacity_status, capacity_table_rows
 from common import CLEAN, CLIENT_BOUND, Context, PROG, REPO, median
 
 
@@ -422,6 +423,11 @@ def write_markdown(path, doc):
               "%.3f / %.3f" % (r["p50_ms"], r["p99_ms"]), "%.2f" % r["cpu_us_per_req"],
               "%.2f" % r["busy_us_per_req"], " / ".join(fmt_num(x) for x in r["requests_per_shard"]))
              for r in doc["shards"]])))
+    if doc.get("capacity"):
+        c0 = doc["capacity"][0]
+        parts.append(blocks["capacity"].format(
+            reps=c0["reps"], seconds=c0["seconds"], headroom=HEADROOM,
+            capacity_table=md_table(CAPACITY_HEADER, capacity_table_rows(doc["capacity"]))))
     if doc.get("callgrind"):
         tops = []
         for c in doc["callgrind"]:
@@ -532,7 +538,7 @@ def report(doc, docpath=None, work=None):
     # Targets and ratios are recomputed: a report made again from an older
     # JSON file follows the current definitions.
     doc["ratios"] = ratios_table(agg, [p["id"] for p in doc["points"]])
-    doc["targets"] = targets(agg, doc.get("memory", []))
+    doc["targets"] = targets(agg, doc.get("memory", [])) + capacity_status(doc.get("capacity", []))
     tmp = work or os.path.join("/tmp", "paste-bench-report.%d" % os.getpid())
     os.makedirs(tmp, exist_ok=True)
     if not work:

@@ -168,3 +168,35 @@ ex_parse_choice(const char *s, const char *const *names, unsigned int n)
 			return (int)i;
 	return -1;
 }
+
+int
+ex_parse_ipv4_prefix(const char *s, uint32_t *ip, uint32_t *netmask)
+{
+	char addr[32];
+	const char *len_s;
+	uint64_t len = 24;
+	uint32_t a;
+
+	if (ex_split(s, '/', addr, sizeof(addr), &len_s) != 0 ||
+	    (len_s != NULL && ex_parse_u64(len_s, 1, 32, &len) != 0) ||
+	    ex_parse_ipv4(addr, &a) != 0)
+		return -1;
+	*ip = a;
+	*netmask = ex_netmask((unsigned int)len);
+	return 0;
+}
+
+void
+ex_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "paste_pool.h"
 
@@ -62,6 +63,14 @@ int ex_parse_ipv4(const char *s, uint32_t *out);
  * @return 0, or -1 when that does not fit @head.
  */
 int ex_split(const char *s, char sep, char *head, size_t size, const char **tail);
+
+/* "A.B.C.D[/len]" (a /24 when no length is given) into a host-order
+ * address and netmask. @return 0, or -1 with both untouched. */
+int ex_parse_ipv4_prefix(const char *s, uint32_t *ip, uint32_t *netmask);
+
+/* Write @s to @f as a JSON string: quotes and backslashes escaped, control
+ * bytes as \u00XX (the programs' own messages and paths). */
+void ex_json_str(FILE *f, const char *s);
 
 /* The netmask of a prefix length in [0, 32], host order. */
 uint32_t ex_netmask(unsigned int prefix_len);

@@ -25,6 +25,7 @@
 #include <rte_common.h>
 #include <rte_cycles.h>
 
+#include "example_util.h"
 #include "paste.h"
 #include "testpmd.h"
 
@@ -1009,7 +1010,7 @@ client_json(const struct tp_ctx *ctx, FILE *f)
 		cl.state == CL_DONE ? cl.sha_hex : "", cl.state == CL_DONE ? cl.rsha_hex : "",
 		cl.done_tsc > cl.start_tsc ?
 			(double)(cl.done_tsc - cl.start_tsc) / (double)rte_get_tsc_hz() : 0.0);
-	tp_json_str(f, cl.reason);
+	ex_json_str(f, cl.reason);
 	fprintf(f, "}");
 }
 

@@ -12,6 +12,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include "example_util.h"
 #include "paste.h"
 #include "testpmd.h"
 
@@ -33,21 +34,6 @@ tp_mac_str(const struct rte_ether_addr *mac, char *buf)
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
 		 b[0], b[1], b[2], b[3], b[4], b[5]);
 	return buf;
-}
-
-void
-tp_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
 }
 
 /* A port that cannot report (stopped, or a driver without stats) shows
@@ -166,7 +152,7 @@ json_pool(const struct tp_ctx *ctx, FILE *f)
 		return;
 	}
 	fprintf(f, ",\n  \"pool\": {\"path\": ");
-	tp_json_str(f, ctx->opt->pool_file);
+	ex_json_str(f, ctx->opt->pool_file);
 	fprintf(f, ", \"buf_size\": %u, \"buf_count\": %" PRIu64
 		", \"persist_mode\": \"%s\", \"is_pmem\": %s"
 		", \"free\": %" PRIu64 ", \"lent\": %" PRIu64 ", \"kept\": %" PRIu64

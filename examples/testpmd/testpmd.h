@@ -160,7 +160,5 @@ tp_in_pool(const struct tp_ctx *ctx, const void *data, size_t len)
 const char *tp_ip_str(uint32_t ip, char *buf);
 /* Format a MAC address in lower case; @buf needs 18 bytes. */
 const char *tp_mac_str(const struct rte_ether_addr *mac, char *buf);
-/* Write a JSON string literal (quotes included). */
-void tp_json_str(FILE *f, const char *s);
 
 #endif /* TESTPMD_H */
