@@ -148,10 +148,12 @@ http_error(struct kv_call *c, const char *err, int close)
 static void
 reply_ok(struct kv_call *c)
 {
+	static const char ok[] = "+OK\r\n"; /* every SET's: not formatted */
+
 	if (c->req->http)
 		http_reply(c, 200, "OK", NULL, c->req->http_keepalive);
 	else
-		resp_str(c, kv_resp_simple, "OK");
+		reply_bytes(c, ok, sizeof(ok) - 1);
 }
 
 /* The value, or nil; HTTP 200 with the value (HEAD: its headers only), or
