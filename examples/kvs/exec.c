@@ -108,6 +108,10 @@ resp_value(struct kv_call *c, const struct kv_value *v)
 		return;
 	}
 	n = kv_resp_bulk_header(buf, sizeof(buf), v->len);
+	if (c->out->bulk != NULL && v->n > 0) {
+		c->out->bulk(c->out->ctx, buf, (size_t)n, v);
+		return;
+	}
 	reply_bytes(c, buf, (size_t)n);
 	reply_value_bytes(c, v);
 	reply_bytes(c, "\r\n", 2);

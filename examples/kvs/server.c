@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "proto.h"
+#include "reply_inplace.h"
 #include "server.h"
 
 #define STREAM_MAX (64u << 20) /* unparsed bytes per connection */
@@ -268,6 +269,26 @@ reply_value(struct kv_conn *c, const struct kv_value *v)
 		reply_name(c, v->names[i]);
 }
 
+/* A RESP bulk reply: its header and trailer by name too where the pool
+ * holds them around the value (reply_inplace.c), as bytes otherwise. */
+static void
+reply_bulk(struct kv_conn *c, const char *hdr, size_t hlen, const struct kv_value *v)
+{
+	struct kv_inplace in;
+	unsigned int i;
+
+	kv_reply_inplace(c->srv->store->pool, c->srv->store->buf_size, v, hdr, hlen, &in);
+	if (!in.hdr)
+		reply_bytes(c, hdr, hlen);
+	reply_name(c, in.first);
+	for (i = 1; i + 1 < v->n; i++)
+		reply_name(c, v->names[i]);
+	if (v->n > 1)
+		reply_name(c, in.last);
+	if (!in.trailer)
+		reply_bytes(c, "\r\n", 2);
+}
+
 /* ---- the receive loop ------------------------------------------------- */
 
 static void
@@ -283,6 +304,12 @@ out_value(void *ctx, const struct kv_value *v)
 }
 
 static void
+out_bulk(void *ctx, const char *hdr, size_t hlen, const struct kv_value *v)
+{
+	reply_bulk(ctx, hdr, hlen, v);
+}
+
+static void
 out_close(void *ctx)
 {
 	struct kv_conn *c = ctx;
@@ -294,7 +321,8 @@ static void
 process(struct kv_conn *c)
 {
 	const struct kv_out out = {
-		.bytes = out_bytes, .value = out_value, .close = out_close,
+		.bytes = out_bytes, .value = out_value, .bulk = out_bulk,
+		.close = out_close,
 		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
 		.upload = &c->upload,
 	};
