@@ -136,6 +136,8 @@ pst_stack_poll(struct pst_stack *s)
 	 * after the whole burst (tcp_batch.c). */
 	pst_tcp_batch_begin(&s->batch);
 	rx = pst_netif_dpdk_rx(s->dev, &s->netif);
+	if (s->burst_end != NULL)
+		s->burst_end(s->burst_end_arg);
 	pst_tcp_batch_end(&s->batch);
 	/* Acknowledgements in the burst freed lwIP memory: connections that
 	 * ran out of it try again. */
@@ -172,6 +174,16 @@ pst_stack_run(struct pst_stack *s, volatile int *stop)
 		if (ret < 0)
 			return ret;
 	}
+	return 0;
+}
+
+int
+pst_stack_set_burst_end(struct pst_stack *s, pst_burst_end_fn fn, void *arg)
+{
+	if (s == NULL)
+		return pst_fail(EINVAL, "stack: NULL stack");
+	s->burst_end = fn;
+	s->burst_end_arg = arg;
 	return 0;
 }
 
