@@ -108,6 +108,10 @@ resp_value(struct kv_call *c, const struct kv_value *v)
 		return;
 	}
 	n = kv_resp_bulk_header(buf, sizeof(buf), v->len);
+	if (c->out->bulk != NULL && v->n > 0) {
+		c->out->bulk(c->out->ctx, buf, (size_t)n, v);
+		return;
+	}
 	reply_bytes(c, buf, (size_t)n);
 	reply_value_bytes(c, v);
 	reply_bytes(c, "\r\n", 2);
@@ -148,10 +152,12 @@ http_error(struct kv_call *c, const char *err, int close)
 static void
 reply_ok(struct kv_call *c)
 {
+	static const char ok[] = "+OK\r\n"; /* every SET's: not formatted */
+
 	if (c->req->http)
 		http_reply(c, 200, "OK", NULL, c->req->http_keepalive);
 	else
-		resp_str(c, kv_resp_simple, "OK");
+		reply_bytes(c, ok, sizeof(ok) - 1);
 }
 
 /* The value, or nil; HTTP 200 with the value (HEAD: its headers only), or

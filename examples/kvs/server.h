@@ -22,6 +22,8 @@ struct kv_server {
 	uint64_t accepted, refused;
 	double now;                /* the clock as of the last kv_server_tick */
 	struct kv_conn *conns;     /* every open connection, for the tick */
+	struct kv_conn *pend_conns; /* small replies waiting for the burst's
+	                            * end (server.c, burst_end) */
 	struct kv_exec exec;       /* requests, shared with linux-kvs */
 };
 

@@ -86,11 +86,11 @@ deferred_release(struct kv_store *st)
 void
 kv_store_release_durable(struct kv_store *st)
 {
-	struct pst_pool_stats ps;
+	struct pst_pool_levels ps;
 
 	if (st->deferred.n == 0)
 		return;
-	pst_pool_stats(st->pool, &ps);
+	pst_pool_levels(st->pool, &ps);
 	if (ps.drains != st->deferred_drains)
 		deferred_release(st);
 }
@@ -125,7 +125,7 @@ static void
 on_old(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
 {
 	struct kv_store *st = arg;
-	struct pst_pool_stats ps;
+	struct pst_pool_levels ps;
 	unsigned int i;
 
 	(void)key;
@@ -134,7 +134,7 @@ on_old(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
 	for (i = 0; i < v->n; i++)
 		if (i == 0 || pst_name_index(v->names[i]) != pst_name_index(v->names[i - 1]))
 			defer_push(st, v->names[i]);
-	pst_pool_stats(st->pool, &ps);
+	pst_pool_levels(st->pool, &ps);
 	st->deferred_drains = ps.drains;
 }
 
@@ -386,9 +386,9 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 static int
 store_has_room(const struct kv_store *st, uint64_t need)
 {
-	struct pst_pool_stats ps;
+	struct pst_pool_levels ps;
 
-	pst_pool_stats(st->pool, &ps);
+	pst_pool_levels(st->pool, &ps);
 	if (ps.free + ps.releasing <= st->buf_count / 16 + st->reserved + need)
 		return 0;
 	return st->max_bufs == 0 || ps.kept + st->reserved + need <= st->max_bufs;

@@ -158,6 +158,14 @@ struct pst_pool_stats {
 	uint64_t msyncs;          /**< msync system calls issued */
 };
 
+/** The few counters an application reads per request (pst_pool_levels()). */
+struct pst_pool_levels {
+	uint64_t free;            /**< buffers free now */
+	uint64_t kept;            /**< buffers kept now */
+	uint64_t releasing;       /**< released, reusable after the next drain */
+	uint64_t drains;          /**< successful drains */
+};
+
 /** Result of pst_pool_reconcile(). */
 struct pst_pool_reconcile_report {
 	uint64_t referenced;      /**< distinct buffers the index references */
@@ -238,6 +246,14 @@ int pst_pool_info(const struct pst_pool *pool, struct pst_pool_info *info);
  * @return 0, or -EINVAL if an argument is NULL.
  */
 int pst_pool_stats(const struct pst_pool *pool, struct pst_pool_stats *stats);
+
+/**
+ * Fill @p lv with the counters of pst_pool_stats() that a server checks on
+ * every request (room for a value, whether a drain happened since), without
+ * filling the rest.
+ * @return 0, or -EINVAL if an argument is NULL.
+ */
+int pst_pool_levels(const struct pst_pool *pool, struct pst_pool_levels *lv);
 
 /**
  * Tell whether a name designates bytes inside a buffer of this pool.

@@ -179,6 +179,23 @@ void pst_stack_close(struct pst_stack *stack);
  */
 int pst_stack_poll(struct pst_stack *stack);
 
+/** A function pst_stack_poll() calls once per poll (see
+ *  pst_stack_set_burst_end()). */
+typedef void (*pst_burst_end_fn)(void *arg);
+
+/**
+ * Have @p fn(@p arg) called in every poll after the received frames'
+ * callbacks have run and before what they sent is given to lwIP's output:
+ * the place to send what an application gathered over several callbacks
+ * (the small replies to a whole receive burst), so that it still shares
+ * the burst's segments, leaves after the same drain, and costs one send
+ * per connection instead of one per received segment. What is sent there
+ * leaves in the same poll, after its drain, with the acknowledgements of
+ * the burst. NULL @p fn removes it.
+ * @return 0, or -EINVAL for a NULL stack.
+ */
+int pst_stack_set_burst_end(struct pst_stack *stack, pst_burst_end_fn fn, void *arg);
+
 /**
  * Poll until *stop becomes non-zero.
  * @return 0, or the first negative value pst_stack_poll() returned.

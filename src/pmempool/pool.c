@@ -131,6 +131,18 @@ pst_pool_stats(const struct pst_pool *pool, struct pst_pool_stats *stats)
 	return 0;
 }
 
+int
+pst_pool_levels(const struct pst_pool *pool, struct pst_pool_levels *lv)
+{
+	if (pool == NULL || lv == NULL)
+		return pst_fail(EINVAL, "pool levels: NULL argument");
+	lv->free = pool->n_free;
+	lv->kept = pool->n_kept;
+	lv->releasing = pool->n_releasing;
+	lv->drains = pool->persist.drains;
+	return 0;
+}
+
 static volatile uint64_t *
 root_slot(const struct pst_pool *pool, unsigned int slot)
 {

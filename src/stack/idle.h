@@ -39,7 +39,7 @@ void pst_idle_attach(struct pst_idle *idle, uint16_t port, uint16_t queue);
 void pst_idle_detach(struct pst_idle *idle);
 
 /* A poll did nothing. @next_timer_ms: when lwIP's next timer is due
- * (UINT32_MAX: none). */
+ * (UINT32_MAX: none); read in PST_IDLE_SLEEP mode only. */
 void pst_idle_empty_poll(struct pst_idle *idle, uint32_t next_timer_ms);
 
 /* A poll did work. */

@@ -30,6 +30,8 @@ struct pst_stack {
 	/* lwIP's timers: checked at most once per millisecond, their
 	 * resolution (sys_now()); from here on. */
 	uint64_t timers_due, cycles_per_ms;
+	pst_burst_end_fn burst_end;   /* pst_stack_set_burst_end() */
+	void *burst_end_arg;
 };
 
 /* The stack of lwIP's netif @nif: lwIP's callbacks know the netif only

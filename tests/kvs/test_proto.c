@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "command.h"
 #include "exec.h"
@@ -2013,6 +2014,29 @@ test_expiry_grows(void **state)
 	assert_true(kv_key_hash("k1", 2) == kv_key_hash("k1", 2));
 	assert_true(kv_key_hash("k1", 2) != kv_key_hash("k2", 2));
 	assert_true(kv_key_hash("", 0) != kv_key_hash("k1", 2));
+	/* keyhash.c's SipHash, run with 2-4 rounds, is libsodium's
+	 * SipHash-2-4 for every tail length (0-7) and several blocks: the
+	 * 1-3 the tables use is the same code with fewer rounds. */
+	{
+		uint8_t key[KV_SIPHASH_KEYBYTES], msg[64];
+		unsigned char ref[crypto_shorthash_BYTES];
+		uint64_t want;
+		unsigned int k, len, j;
+
+		assert_int_equal(sizeof(key), crypto_shorthash_KEYBYTES);
+		for (k = 0; k < 4; k++) {
+			randombytes_buf(key, sizeof(key));
+			randombytes_buf(msg, sizeof(msg));
+			for (len = 0; len <= sizeof(msg); len++) {
+				crypto_shorthash(ref, msg, len, key);
+				want = 0;
+				for (j = 0; j < sizeof(ref); j++)
+					want |= (uint64_t)ref[j] << (8 * j);
+				assert_true(kv_siphash(key, msg, len, 2, 4) == want);
+				assert_true(kv_siphash(key, msg, len, 1, 3) != want);
+			}
+		}
+	}
 }
 
 static void

@@ -608,6 +608,90 @@ test_reply_leaves_after_drain(void **state)
 	assert_int_equal(violations, 0);
 }
 
+/* Replies sent from the burst-end function (pst_stack_set_burst_end):
+ * the receive callback only notes what to answer. */
+struct burst_acks {
+	struct pst_conn *conn;    /* the connection owed ACKs */
+	unsigned int owed, sent, calls;
+};
+
+static void
+burst_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
+	   unsigned int n)
+{
+	struct burst_acks *b = arg;
+	unsigned int i;
+
+	if (n == 0) {
+		b->conn = NULL;
+		pst_conn_close(conn);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		pst_flush(stack, segs[i].data, segs[i].len);
+	b->conn = conn;
+	b->owed++;   /* the peer waits for each ACK: one message at a time */
+}
+
+static void
+burst_accept(void *arg, struct pst_conn *conn)
+{
+	const struct pst_conn_callbacks cb = { .recv = burst_recv };
+
+	pst_conn_set_callbacks(conn, &cb, arg);
+}
+
+static void
+burst_end_acks(void *arg)
+{
+	struct burst_acks *b = arg;
+
+	b->calls++;
+	for (; b->owed > 0 && b->conn != NULL; b->owed--)
+		if (pst_conn_send(b->conn, "ACK\n", 4) == 4)
+			b->sent++;
+}
+
+/* The burst-end function runs once per poll, and what it sends reaches
+ * the peer, after the drain that covers the request's flush. */
+static void
+test_burst_end_sends(void **state)
+{
+	static struct order o;
+	static struct burst_acks b;
+	const struct pst_persist_hook hook = {
+		.on_flush = ord_flush, .on_drain = ord_drain, .ctx = &o,
+	};
+	struct peer p = { .port = 6020, .ack_each = 1 };
+	struct pst_stack_stats st0, st1;
+	unsigned int flushes, tx, violations;
+	pid_t pid;
+	int rc;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(pst_stack_set_burst_end(NULL, burst_end_acks, &b), -EINVAL);
+	assert_non_null(pst_tcp_listen(stack, 6020, burst_accept, &b));
+	assert_int_equal(pst_stack_set_burst_end(stack, burst_end_acks, &b), 0);
+	pst_pool_set_persist_hook(pool, &hook);
+	pst_netif_dpdk_set_tx_hook(stack->dev, ord_tx, &o);
+	pst_stack_stats(stack, &st0);
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	rc = tb_poll_child(stack, pid, 30);
+	pst_stack_stats(stack, &st1);
+	pst_pool_set_persist_hook(pool, NULL);
+	pst_netif_dpdk_set_tx_hook(stack->dev, NULL, NULL);
+	assert_int_equal(pst_stack_set_burst_end(stack, NULL, NULL), 0);
+	assert_int_equal(rc, 0);     /* the peer got its ten ACKs */
+	assert_int_equal(b.sent, 10);
+	assert_int_equal(b.calls, st1.polls - st0.polls);
+	ord_count(&o, &flushes, &tx, &violations);
+	assert_true(flushes >= 10);
+	assert_true(tx >= 10);
+	assert_int_equal(violations, 0);
+}
+
 /* ---- failed drains ----------------------------------------------------- */
 
 static int drains_failing;
@@ -1625,6 +1709,7 @@ main(void)
 		cmocka_unit_test(test_send_resumes_after_stack_memory_ran_out),
 		cmocka_unit_test(test_backpressure_slow_reader),
 		cmocka_unit_test(test_reply_leaves_after_drain),
+		cmocka_unit_test(test_burst_end_sends),
 		cmocka_unit_test(test_failed_drain_with_tx_queue_full),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_full_pool_then_release),

@@ -31,7 +31,15 @@ check_consistent_at(struct pst_pool *p, int line)
 {
 	struct pst_pool_stats s = tu_stats(p);
 	struct pst_pool_info i = tu_info(p);
+	struct pst_pool_levels lv;
 
+	/* pst_pool_levels() is the same counters, read alone. */
+	assert_int_equal(pst_pool_levels(p, &lv), 0);
+	if (lv.free != s.free || lv.kept != s.kept || lv.releasing != s.releasing ||
+	    lv.drains != s.drains)
+		fail_msg("line %d: levels %llu/%llu/%llu/%llu differ from the stats", line,
+			 (unsigned long long)lv.free, (unsigned long long)lv.kept,
+			 (unsigned long long)lv.releasing, (unsigned long long)lv.drains);
 	if (s.free + s.lent + s.kept + s.releasing != i.buf_count)
 		fail_msg("line %d: free %llu + lent %llu + kept %llu + releasing "
 			 "%llu != count %llu", line, (unsigned long long)s.free,
@@ -180,6 +188,7 @@ test_null_arguments(void **state)
 	struct pst_pool *p;
 	struct pst_pool_info info;
 	struct pst_pool_stats stats;
+	struct pst_pool_levels levels;
 
 	(void)state;
 	p = tu_must_create(tu_path(path, sizeof(path), "null"), BUF, 4,
@@ -188,6 +197,8 @@ test_null_arguments(void **state)
 	assert_int_equal(pst_pool_info(p, NULL), -EINVAL);
 	assert_int_equal(pst_pool_stats(NULL, &stats), -EINVAL);
 	assert_int_equal(pst_pool_stats(p, NULL), -EINVAL);
+	assert_int_equal(pst_pool_levels(NULL, &levels), -EINVAL);
+	assert_int_equal(pst_pool_levels(p, NULL), -EINVAL);
 	assert_int_equal(pst_pool_verify(NULL), -EINVAL);
 	assert_int_equal(pst_pool_reconcile(p, NULL, 1, NULL), -EINVAL);
 	pst_pool_close(NULL);
