@@ -151,8 +151,14 @@ pst_stack_poll(struct pst_stack *s)
 	 * after a drain. A failed drain still lets the timers run: TCP keeps
 	 * its clock while the frames wait for a drain that succeeds. */
 	tx2 = pst_netif_dpdk_drain_and_transmit(s->dev);
-	if (tx < 0 || tx2 < 0)
-		return tx < 0 ? tx : tx2;
+	/* The second drain retries whatever a failed first one held back:
+	 * only its result says whether frames still wait. Reporting the first
+	 * failure after the second drain sent everything made paste-kvs
+	 * refuse writes for one more poll (kvs_misconf, now and then). */
+	if (tx2 < 0)
+		return tx2;
+	if (tx < 0)
+		tx = 0;
 	if (rx + (unsigned int)tx + (unsigned int)tx2 == 0) {
 		/* Only a sleep needs the next timer: asking lwIP costs a
 		 * busy-polling server a tenth of each empty poll. */
