@@ -8,7 +8,9 @@
 # each answered within 2 s; after the abusers leave, paste-kvs's pool_free
 # (its statistics line) returns to its baseline: exactly, counted with
 # pool_kept (the healthy SETs store values and index records meanwhile;
-# what the abusers held was never kept).
+# what the abusers held was never kept). Then one client sends a whole
+# 3,000-byte SET one byte per segment: more segments than a value has names,
+# so paste-kvs stores a copy; it must answer +OK and read it back exact.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
@@ -71,6 +73,32 @@ check_gt "${sent:-0}" 20000 "at least 20,000 one-byte segments trickled"
 # healthy SETs' values and index records take a few more).
 check_gt "$min_free" $((base_free - ${sent:-0} / 20)) "pool spent bytes, not a buffer per segment"
 kvs_healthy "[after]"
+# A whole value in more one-byte segments than a value has names (1,024):
+# stored as a copy, not refused, and read back byte-exact.
+SPLIT_LOG="$TB_WORK/split.log"
+split_rc=0
+timeout -k 5 60 "${LX[@]}" /usr/bin/python3 -c "
+import socket, time
+s = socket.create_connection(('$IP', 6379), timeout=20)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+value = bytes(b'abcdefghij'[i % 10] for i in range(3000))
+s.sendall(b'*3\r\n\$3\r\nSET\r\n\$5\r\nsplit\r\n\$3000\r\n')
+for i, b in enumerate(value):
+    s.send(bytes([b]))
+    if i % 64 == 63:
+        time.sleep(0.001)
+s.sendall(b'\r\n')
+f = s.makefile('rb')
+print('set', f.readline().strip().decode(), flush=True)
+s.sendall(b'*2\r\n\$3\r\nGET\r\n\$5\r\nsplit\r\n')
+head = f.readline().strip()
+body = f.read(3002)[:3000]
+print('get', head.decode(), 'exact' if body == value else 'differs', flush=True)
+" >"$SPLIT_LOG" 2>&1 || split_rc=$?
+check_rc "$split_rc" "the split SET client ran"
+sed 's/^/    /' "$SPLIT_LOG"
+check_eq "$(sed -n 's/^set //p' "$SPLIT_LOG")" "+OK" "a 3,000-byte value in one-byte segments is stored"
+check_eq "$(sed -n 's/^get //p' "$SPLIT_LOG")" "\$3000 exact" "and read back byte-exact"
 free=""
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	free=$(fresh_pool_free)
