@@ -118,9 +118,14 @@ meson_run() {
 			failed=$((failed + f))
 			skipped=$((skipped + k))
 			if [ "$f" -gt 0 ]; then
+				# With the failing checks' own lines (cmocka's FAILED,
+				# ERROR and LINE, the scripts' FAIL:), so that a log
+				# cut to its last lines still says what failed.
 				mapfile -t -O "${#failed_names[@]}" failed_names < <(jq -r --arg d "$dir" '
 					select(.result != "OK" and .result != "EXPECTEDFAIL" and .result != "SKIP")
-					| "\($d): \(.name) (\(.result))"' "$testlog")
+					| "\($d): \(.name) (\(.result))" + ([((.stdout // "") + "\n" + (.stderr // ""))
+					  | split("\n")[] | select(test("^\\[  (FAILED|ERROR)  |^\\[   LINE|^FAIL: "))
+					  | select(test("test\\(s\\)") | not)][:4] | map("; " + .[0:160]) | join(""))' "$testlog")
 			fi
 		else
 			echo "test.sh: cannot parse $testlog" >&2
