@@ -56,7 +56,9 @@ pst_stack_create(const struct pst_stack_config *cfg)
 		pst_fail(EINVAL, "stack: unknown idle mode %u", (unsigned int)cfg->idle);
 		goto fail;
 	}
-	s->cycles_per_ms = pst_cycles_hz() / 1000;
+	/* A replaced clock (a fuzz target's) moves by its input, not by the
+	 * TSC: lwIP's timers are then checked at every poll. */
+	s->cycles_per_ms = pst_lwip_clock_replaced() ? 0 : pst_cycles_hz() / 1000;
 	s->dev = pst_netif_dpdk_open(cfg);
 	if (s->dev == NULL)
 		goto fail;
@@ -114,12 +116,11 @@ pst_stack_close(struct pst_stack *s)
 
 /* lwIP's timers count whole milliseconds (sys_now()): checking them more
  * often fires nothing new, and cost an idle poll (a few hundred
- * instructions) a tenth of its instructions. A replaced clock (a fuzz
- * target's) moves by the input, not by the TSC: checked at every poll. */
+ * instructions) a tenth of its instructions. */
 static void
 timers(struct pst_stack *s, uint64_t now)
 {
-	if (now < s->timers_due && !pst_lwip_clock_replaced())
+	if (now < s->timers_due)
 		return;
 	s->timers_due = now + s->cycles_per_ms;
 	sys_check_timeouts();
