@@ -362,7 +362,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "paste-kvs: no DPDK port %u (give a --vdev or a NIC)\n", o.port_id);
 		goto out;
 	}
-	pool = kv_main_open_store(&o.common, "paste-kvs", o.copy, &store);
+	pool = kv_main_open_store(&o.common, "paste-kvs",
+				  (o.copy ? KV_STORE_COPY : 0) |
+				  (cluster != NULL ? KV_STORE_SLOT_COUNTS : 0), &store);
 	if (pool == NULL)
 		goto out;
 	srv.stack = stack_start(&o, pool);

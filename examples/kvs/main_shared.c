@@ -100,7 +100,7 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 }
 
 struct pst_pool *
-kv_main_open_store(const struct kv_main_opts *o, const char *prog, int copy_mode,
+kv_main_open_store(const struct kv_main_opts *o, const char *prog, unsigned int store_flags,
 		   struct kv_store *store)
 {
 	struct pst_pool_config cfg = {
@@ -126,7 +126,7 @@ kv_main_open_store(const struct kv_main_opts *o, const char *prog, int copy_mode
 		printf("%s: --persist-unsafe: persist mode %s does not make writes "
 		       "durable on %s\n", prog, pst_persist_mode_name(info.persist_mode),
 		       o->pool_file);
-	ret = kv_store_open(store, pool, o->index, copy_mode);
+	ret = kv_store_open(store, pool, o->index, store_flags);
 	if (ret != 0) {
 		fprintf(stderr, "%s: index %s: %s (%s)\n", prog, o->index->name,
 			pst_strerror(ret), pst_errormsg());

@@ -105,7 +105,7 @@ int kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg);
  * @return the pool, or NULL (reported; nothing left open).
  */
 struct pst_pool *kv_main_open_store(const struct kv_main_opts *o, const char *prog,
-				    int copy_mode, struct kv_store *store);
+				    unsigned int store_flags, struct kv_store *store);
 
 /* Print the counters both servers have, "kvs: keys=... drains=N", without
  * ending the line: each server adds its own. */

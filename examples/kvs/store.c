@@ -33,6 +33,13 @@ kv_unref(struct kv_store *st, pst_name name)
 		pst_pool_release(st->pool, pst_name_index(name));
 }
 
+static void
+count_slot(struct kv_store *st, const void *key, size_t key_len, int delta)
+{
+	if (st->slot_keys != NULL)
+		st->slot_keys[kv_cluster_key_slot(key, key_len)] += (uint32_t)delta;
+}
+
 /* Distinct buffers of a value, each referenced once per value. */
 static void
 value_refs(struct kv_store *st, const pst_name *names, unsigned int n, int delta)
@@ -203,12 +210,12 @@ on_recovered(void *arg, const void *key, uint16_t key_len, const struct kv_value
 	value_refs(st, v->names, v->n, +1);
 	st->value_bytes += v->len;
 	st->recovered++;
-	st->slot_keys[kv_cluster_key_slot(key, key_len)]++;
+	count_slot(st, key, key_len, +1);
 }
 
 int
 kv_store_open(struct kv_store *st, struct pst_pool *pool,
-	      const struct kv_index_ops *ops, int copy_mode)
+	      const struct kv_index_ops *ops, unsigned int flags)
 {
 	struct pst_pool_reconcile_report rec;
 	struct pst_pool_info info;
@@ -219,13 +226,16 @@ kv_store_open(struct kv_store *st, struct pst_pool *pool,
 	memset(st, 0, sizeof(*st));
 	st->pool = pool;
 	st->ops = ops;
-	st->copy_mode = copy_mode;
+	st->copy_mode = (flags & KV_STORE_COPY) != 0;
 	pst_pool_info(pool, &info);
 	st->buf_size = info.buf_size;
 	st->buf_count = info.buf_count;
 	st->refs = calloc(info.buf_count, sizeof(*st->refs));
-	st->slot_keys = calloc(KV_CLUSTER_SLOTS, sizeof(*st->slot_keys));
-	if (st->refs == NULL || st->slot_keys == NULL) {
+	/* Only cluster mode answers COUNTKEYSINSLOT: elsewhere the slot of
+	 * every new key would be a CRC16 for nothing. */
+	if (flags & KV_STORE_SLOT_COUNTS)
+		st->slot_keys = calloc(KV_CLUSTER_SLOTS, sizeof(*st->slot_keys));
+	if (st->refs == NULL || ((flags & KV_STORE_SLOT_COUNTS) && st->slot_keys == NULL)) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -374,7 +384,7 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	st->value_bytes += v->len;
 	st->sets++;
 	if (st->ops->count(st->idx) > keys)
-		st->slot_keys[kv_cluster_key_slot(key, key_len)]++;
+		count_slot(st, key, key_len, +1);
 	return 0;
 }
 
@@ -534,7 +544,7 @@ kv_store_del(struct kv_store *st, const void *key, uint16_t key_len)
 	ret = st->ops->del(st->idx, key, key_len, on_old, st);
 	if (ret > 0) {
 		st->dels++;
-		st->slot_keys[kv_cluster_key_slot(key, key_len)]--;
+		count_slot(st, key, key_len, -1);
 	}
 	return ret;
 }
@@ -546,7 +556,7 @@ kv_store_flushall(struct kv_store *st)
 
 	kv_store_release_durable(st);
 	ret = st->ops->flushall(st->idx, on_old, st);
-	if (ret == 0 || st->ops->count(st->idx) == 0)
+	if (st->slot_keys != NULL && (ret == 0 || st->ops->count(st->idx) == 0))
 		memset(st->slot_keys, 0, KV_CLUSTER_SLOTS * sizeof(*st->slot_keys));
 	return ret;
 }
@@ -560,5 +570,5 @@ kv_store_count(const struct kv_store *st)
 uint32_t
 kv_store_slot_count(const struct kv_store *st, unsigned int slot)
 {
-	return slot < KV_CLUSTER_SLOTS ? st->slot_keys[slot] : 0;
+	return slot < KV_CLUSTER_SLOTS && st->slot_keys != NULL ? st->slot_keys[slot] : 0;
 }

@@ -45,15 +45,19 @@ struct kv_store {
 	uint64_t value_bytes;      /* bytes of live values */
 	/* Keys per Redis Cluster hash slot (CLUSTER COUNTKEYSINSLOT), kept
 	 * as keys come and go: 64 KiB of DRAM, a CRC16 of the key per new
-	 * or deleted key. */
+	 * or deleted key. NULL unless opened with KV_STORE_SLOT_COUNTS. */
 	uint32_t *slot_keys;
 };
+
+/* kv_store_open's flags. */
+#define KV_STORE_COPY        1u  /* --copy: values copied into fresh buffers */
+#define KV_STORE_SLOT_COUNTS 2u  /* count keys per cluster slot (cluster mode) */
 
 /* Open the pool's index and recover: the index falls back past values
  * whose bytes are torn, the store counts references and reconciles the
  * pool. Before the stack exists. */
 int kv_store_open(struct kv_store *st, struct pst_pool *pool,
-		  const struct kv_index_ops *ops, int copy_mode);
+		  const struct kv_index_ops *ops, unsigned int flags);
 void kv_store_close(struct kv_store *st);
 
 /* Drop the references of values replaced or deleted before the pool's

@@ -63,7 +63,7 @@ slots(const struct kv_index_ops *ops)
 	memset(gone, 0, sizeof(gone));
 	tu_path(path, sizeof(path), ops->name);
 	p = tu_must_create(path, 2176, 4096, PST_PERSIST_FLUSH);
-	tu_assert_rc(kv_store_open(&st, p, ops, 0), 0);
+	tu_assert_rc(kv_store_open(&st, p, ops, KV_STORE_SLOT_COUNTS), 0);
 	for (i = 0; i < NKEYS; i++) {
 		key_of(i, k, sizeof(k));
 		tu_assert_rc(kv_store_set_bytes(&st, k, (uint16_t)strlen(k), "v1", 2), 0);
@@ -86,12 +86,41 @@ slots(const struct kv_index_ops *ops)
 	tu_close(p);
 
 	p = tu_must_open(path, PST_PERSIST_FLUSH);
-	tu_assert_rc(kv_store_open(&st, p, ops, 0), 0);
+	tu_assert_rc(kv_store_open(&st, p, ops, KV_STORE_SLOT_COUNTS), 0);
 	expect_counts(&st, NKEYS, gone);
 	tu_assert_rc(kv_store_flushall(&st), 0);
 	for (i = 0; i < NKEYS; i++)
 		gone[i] = 1;
 	expect_counts(&st, NKEYS, gone);
+	kv_store_close(&st);
+	tu_close(p);
+	unlink(path);
+}
+
+/* Without cluster mode nothing is counted (no CRC16 per new key), and the
+ * store still sets, deletes and flushes. */
+static void
+test_slots_off(void **state)
+{
+	char path[PATH_MAX], k[32];
+	struct pst_pool *p;
+	struct kv_store st;
+	unsigned int i;
+
+	(void)state;
+	tu_path(path, sizeof(path), "off");
+	p = tu_must_create(path, 2176, 4096, PST_PERSIST_FLUSH);
+	tu_assert_rc(kv_store_open(&st, p, &kv_index_wal, 0), 0);
+	assert_null(st.slot_keys);
+	for (i = 0; i < 64; i++) {
+		key_of(i, k, sizeof(k));
+		tu_assert_rc(kv_store_set_bytes(&st, k, (uint16_t)strlen(k), "v1", 2), 0);
+	}
+	assert_int_equal(kv_store_slot_count(&st, kv_cluster_key_slot("{user7}", 7)), 0);
+	key_of(0, k, sizeof(k));
+	assert_int_equal(kv_store_del(&st, k, (uint16_t)strlen(k)), 1);
+	tu_assert_rc(kv_store_flushall(&st), 0);
+	assert_int_equal(kv_store_count(&st), 0);
 	kv_store_close(&st);
 	tu_close(p);
 	unlink(path);
@@ -131,6 +160,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_slots_wal, tu_test_teardown),
 		cmocka_unit_test_teardown(test_slots_btree, tu_test_teardown),
+		cmocka_unit_test_teardown(test_slots_off, tu_test_teardown),
 	};
 
 	return cmocka_run_group_tests_name("kvs_store_slots", tests, group_setup,
