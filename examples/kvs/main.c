@@ -69,21 +69,6 @@ usage(void)
 
 /* "A.B.C.D[/len]", a /24 when no length is given. */
 static int
-parse_ip_prefix(const char *s, struct kvs_opts *o)
-{
-	char addr[32];
-	const char *len_s;
-	uint64_t len = 24;
-
-	if (ex_split(s, '/', addr, sizeof(addr), &len_s) != 0 ||
-	    (len_s != NULL && ex_parse_u64(len_s, 1, 32, &len) != 0) ||
-	    ex_parse_ipv4(addr, &o->ip) != 0)
-		return -1;
-	o->netmask = ex_netmask((unsigned int)len);
-	return 0;
-}
-
-static int
 parse_idle(const char *s, enum pst_idle_mode *mode)
 {
 	static const char *const names[] = {
@@ -117,7 +102,7 @@ parse_option(int opt, const char *arg, struct kvs_opts *o)
 {
 	switch (opt) {
 	case 'i':
-		return parse_ip_prefix(arg, o);
+		return ex_parse_ipv4_prefix(arg, &o->ip, &o->netmask);
 	case 'c':
 		o->copy = 1;
 		return 0;
