@@ -51,6 +51,53 @@ def callgrind_top(dump, n, count=12):
     return sorted(merged.items(), key=lambda x: -x[1])[:count]
 
 
+def callgrind_calls(dump, names):
+    """How many times each function of @names was called during the dump:
+    the call counts of every call site whose callee it is. Function names
+    are compressed in the file: "(id) name" the first time, "(id)" after."""
+    ids, calls = {}, dict((nm, 0) for nm in names)
+    callee = None
+    with open(dump, errors="replace") as f:
+        for line in f:
+            m = re.match(r"^c?fn=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+            if m:
+                if m.group(2) is not None:
+                    ids[m.group(1)] = m.group(2).strip()
+                callee = ids.get(m.group(1)) if line.startswith("cfn=") else None
+                continue
+            if callee in calls and line.startswith("calls="):
+                calls[callee] += int(line[6:].split()[0])
+                callee = None
+    return calls
+
+
+def dump_now(ctl, pid, work, cgfile):
+    """Dump callgrind's counters now: (the dump's path, its total)."""
+    before = set(os.listdir(work))
+    run([ctl, "-d", str(pid)], 60, check=True)
+    for fn in sorted(set(os.listdir(work)) - before):
+        if fn.startswith(os.path.basename(cgfile)):
+            dump = os.path.join(work, fn)
+            with open(dump) as f:
+                for line in f:
+                    if line.startswith("totals:") or line.startswith("summary:"):
+                        return dump, int(line.split()[1])
+    raise BenchError("no callgrind dump of %s" % cgfile)
+
+
+def keep_dump(dump, system, what):
+    """Keep a dump for callgrind_annotate by hand (the work dir goes)."""
+    keep = os.environ.get("PASTE_BENCH_CALLGRIND_DIR")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(dump, os.path.join(keep, "callgrind.%s.%s.out" % (system, what)))
+
+
+# A paste-kvs poll that found nothing to do, as counted in the dumps.
+EMPTY_POLL_FN = "pst_idle_empty_poll"
+POLL_FN = "pst_stack_poll"
+
+
 def callgrind_run(ctx, systems, n):
     """User-space instructions per request: each server under callgrind,
     counters zeroed after start-up, then n pipelined 1 KiB SETs and n
@@ -76,6 +123,18 @@ def callgrind_run(ctx, systems, n):
         try:
             pid = srv.proc.pid
             row = dict(system=s, requests=n)
+            if srv.family == "paste":
+                # What a poll that finds nothing costs (the server alone,
+                # no client): the loads' own empty polls are taken out of
+                # their figures with it, since how many there are depends
+                # on how far valgrind lets the server fall behind its
+                # clients, not on the server's code.
+                run([ctl, "-z", str(pid)], 60, check=True)
+                time.sleep(2)
+                dump, total = dump_now(ctl, pid, ctx.work, cgfile)
+                polls = callgrind_calls(dump, [POLL_FN])[POLL_FN]
+                row["ir_per_empty_poll"] = total / polls if polls else None
+                keep_dump(dump, s, "idle")
             for op in ("set", "get"):
                 run([ctl, "-z", str(pid)], 60, check=True)
                 PROG.line("callgrind: %s, %d pipelined 1 KiB %ss" % (s, n, op.upper()))
@@ -87,28 +146,21 @@ def callgrind_run(ctx, systems, n):
                                         "-r", str(n), "--csv"]), 900)
                     if r.returncode != 0:
                         raise BenchError("%s: redis-benchmark under callgrind failed" % s)
-                before = set(os.listdir(ctx.work))
-                run([ctl, "-d", str(pid)], 60, check=True)
-                total = None
-                dump = None
-                for fn in sorted(set(os.listdir(ctx.work)) - before):
-                    if fn.startswith(os.path.basename(cgfile)):
-                        dump = os.path.join(ctx.work, fn)
-                        with open(dump) as f:
-                            for line in f:
-                                if line.startswith("totals:") or line.startswith("summary:"):
-                                    total = int(line.split()[1])
-                if total is None:
-                    raise BenchError("%s: no callgrind dump" % s)
+                dump, total = dump_now(ctl, pid, ctx.work, cgfile)
                 row["ir_per_%s" % op] = total / n
+                if row.get("ir_per_empty_poll"):
+                    empty = callgrind_calls(dump, [EMPTY_POLL_FN])[EMPTY_POLL_FN]
+                    row["empty_polls_per_%s" % op] = empty / n
+                    row["ir_busy_per_%s" % op] = (total - empty * row["ir_per_empty_poll"]) / n
                 row["top_%s" % op] = callgrind_top(dump, n)
-                keep = os.environ.get("PASTE_BENCH_CALLGRIND_DIR")
-                if keep:   # for callgrind_annotate by hand; the work dir goes
-                    os.makedirs(keep, exist_ok=True)
-                    shutil.copy(dump, os.path.join(keep, "callgrind.%s.%s.out" % (s, op)))
+                keep_dump(dump, s, op)
             out.append(row)
-            PROG.say("callgrind %s: %.0f instructions per SET, %.0f per GET (user space)" % (
-                s, row["ir_per_set"], row["ir_per_get"]))
+            PROG.say("callgrind %s: %.0f instructions per SET, %.0f per GET (user space)%s" % (
+                s, row["ir_per_set"], row["ir_per_get"],
+                "; without empty polls (%.0f each; %.2f per SET, %.2f per GET): %.0f, %.0f" % (
+                    row["ir_per_empty_poll"], row["empty_polls_per_set"],
+                    row["empty_polls_per_get"], row["ir_busy_per_set"], row["ir_busy_per_get"])
+                if row.get("ir_busy_per_set") is not None else ""))
         finally:
             srv.stop()
     ctx.wrap = []

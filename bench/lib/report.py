@@ -438,8 +438,14 @@ def write_markdown(path, doc):
                             "`%s` %s" % (fn, fmt_num(v)) for fn, v in c["top_" + op][:8])))
         parts.append(blocks["callgrind"].format(
             requests=doc["callgrind"][0]["requests"], callgrind_table=md_table(
-                ("system", "instructions per SET", "instructions per GET"),
-                [(c["system"], fmt_num(c.get("ir_per_set")), fmt_num(c.get("ir_per_get")))
+                ("system", "instructions per SET", "instructions per GET",
+                 "empty polls per SET / GET", "per SET / GET without them"),
+                [(c["system"], fmt_num(c.get("ir_per_set")), fmt_num(c.get("ir_per_get")),
+                  "-" if c.get("ir_busy_per_set") is None else "%.2f / %.2f (%s each)" % (
+                      c["empty_polls_per_set"], c["empty_polls_per_get"],
+                      fmt_num(c["ir_per_empty_poll"])),
+                  "-" if c.get("ir_busy_per_set") is None else "%s / %s" % (
+                      fmt_num(c["ir_busy_per_set"]), fmt_num(c["ir_busy_per_get"])))
                  for c in doc["callgrind"]])))
         parts += tops
     if doc.get("profile"):
