@@ -117,10 +117,23 @@ def targets(agg, memory):
     r8 = ratio(pw8, cp8)
     add("8 KiB SET: zero-copy / --copy, more than at 1 KiB", r8, r1 if r1 else 1.3, True,
         "%s vs %s req/s" % (fmt_num(pw8), fmt_num(cp8)))
+    # PASTE's slow-PM experiment: with every drain 10 us long, a server
+    # that drains once per request pays it per request; one that drains
+    # once per batch spreads it. At P1 only draining per poll across
+    # connections batches, so the issue asks for server cost there.
+    p1 = "SET d=1024 P=1 c=50"
+    ld1, _ = get("linux-kvs+d10", p1, "server_us_per_req")
+    for tb, sfx in (("afpacket", ""), ("nic", "@nic")):
+        pd1, _ = get("paste-wal" + sfx + "+d10", p1, "server_us_per_req")
+        add("[%s] 10 us drain, 1 KiB SET (P1, 50 conns): linux-kvs / paste-kvs server core "
+            "time per request >= 4x" % tb, ratio(ld1, pd1), 4.0, True,
+            "%s vs %s us" % (fmt_num(pd1, 2), fmt_num(ld1, 2)))
     pd, _ = get("paste-wal+d10", sb)
     ld, _ = get("linux-kvs+d10", sb)
-    add("10 us drain, 1 KiB SET (P16, 50 conns): paste-kvs / linux-kvs >= 4x", ratio(pd, ld), 4.0,
-        True, "%s vs %s req/s" % (fmt_num(pd), fmt_num(ld)))
+    if pd and ld:
+        out.append(dict(target="(info) 10 us drain, 1 KiB SET (P16, 50 conns): paste-kvs / "
+                        "linux-kvs req/s", value=round(ratio(pd, ld), 3), goal=None, met=None,
+                        status="info", detail="%s vs %s req/s" % (fmt_num(pd), fmt_num(ld))))
     pw_post, _ = get("paste-wal", "post1k P=1 c=50")
     lk_post, _ = get("linux-kvs", "post1k P=1 c=50")
     if pw_post and lk_post:
@@ -153,7 +166,7 @@ def targets(agg, memory):
         add("p99 paste-kvs no worse than linux-kvs at any point", None, 0, False, "")
     cpw, _ = get("paste-wal", sb, "server_us_per_req")
     clk, _ = get("linux-kvs", sb, "server_us_per_req")
-    add("server core time per request (1 KiB SET, P16, 50 conns): paste-kvs / linux-kvs <= 0.5",
+    add("[afpacket] server core time per request (1 KiB SET, P16, 50 conns): paste-kvs / linux-kvs <= 0.5",
         ratio(cpw, clk), 0.5, False, "%s vs %s us" % (fmt_num(cpw, 2), fmt_num(clk, 2)))
     for tb, sfx in (("afpacket", ""), ("nic", "@nic")):
         for op in ("SET", "GET"):
@@ -173,6 +186,26 @@ def targets(agg, memory):
             compared += 1
             if a["rps"] < b["rps"] and not within_noise(a, b):
                 slower.append("%s (%.2fx)" % (pt, a["rps"] / b["rps"]))
+        if tb == "nic":
+            # Where paste-kvs's core, not the client's, sets the rate.
+            short, bound = [], 0
+            for (sname, pt), a in agg.items():
+                b = agg.get(("linux-kvs", pt))
+                if sname != "paste-wal@nic" or not b or not a["rps"] or not b["rps"] or \
+                        a["client_bound"]:
+                    continue
+                bound += 1
+                if a["rps"] < 2 * b["rps"]:
+                    short.append("%s (%.2fx)" % (pt, a["rps"] / b["rps"]))
+            name2 = "[nic] paste-kvs >= 2x linux-kvs's req/s wherever paste-kvs's core is the limit"
+            if bound:
+                out.append(dict(target=name2, value=len(short), goal=0, met=not short,
+                                status="met" if not short else "missed at %d of %d points" % (
+                                    len(short), bound), detail="; ".join(short)))
+            else:
+                out.append(dict(target=name2, value=None, goal=0, met=None,
+                                status="not measured: the client core was the limit at every "
+                                "nic point", detail=""))
         name = ("[%s] no point where paste-kvs is slower than linux-kvs beyond the noise of its "
                 "repeats" % tb)
         if compared:
