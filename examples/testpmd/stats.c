@@ -64,14 +64,15 @@ stack_line(const struct tp_ctx *ctx)
 		return;
 	printf("stack: rx_packets=%" PRIu64 " rx_bytes=%" PRIu64 " tx_packets=%" PRIu64
 	       " tx_bytes=%" PRIu64 " rx_nobufs=%" PRIu64 " rx_bad_csum=%" PRIu64
-	       " rx_truncated=%" PRIu64 " rx_dropped=%" PRIu64 " tx_dropped=%" PRIu64 " fault_drops=%" PRIu64
+	       " rx_truncated=%" PRIu64 " rx_dropped=%" PRIu64 " tx_dropped=%" PRIu64
+	       " tx_ring_full=%" PRIu64 " fault_drops=%" PRIu64
 	       " fault_dups=%" PRIu64 " fault_reorders=%" PRIu64 " fault_corrupts=%" PRIu64
 	       " tcp_retransmits=%" PRIu64 " polls=%" PRIu64 " busy_polls=%" PRIu64
 	       " lwip_asserts=%" PRIu64 "\n",
 	       s.rx_packets, s.rx_bytes, s.tx_packets, s.tx_bytes, s.rx_nobufs,
-	       s.rx_bad_csum, s.rx_truncated, s.rx_dropped, s.tx_dropped, s.fault_drops,
-	       s.fault_dups, s.fault_reorders, s.fault_corrupts, s.tcp_retransmits, s.polls,
-	       s.busy_polls, s.lwip_asserts);
+	       s.rx_bad_csum, s.rx_truncated, s.rx_dropped, s.tx_dropped, s.tx_ring_full,
+	       s.fault_drops, s.fault_dups, s.fault_reorders, s.fault_corrupts, s.tcp_retransmits,
+	       s.polls, s.busy_polls, s.lwip_asserts);
 }
 
 /* Rate of a counter between two samples; counters are never reset here,
@@ -130,15 +131,15 @@ json_stack(const struct tp_ctx *ctx, FILE *f)
 		", \"rx_nobufs\": %" PRIu64 ", \"rx_bad_csum\": %" PRIu64
 		", \"rx_truncated\": %" PRIu64
 		", \"rx_dropped\": %" PRIu64 ", \"tx_dropped\": %" PRIu64
-		", \"fault_drops\": %" PRIu64 ", \"fault_dups\": %" PRIu64
+		", \"tx_ring_full\": %" PRIu64 ", \"fault_drops\": %" PRIu64 ", \"fault_dups\": %" PRIu64
 		", \"fault_reorders\": %" PRIu64 ", \"fault_corrupts\": %" PRIu64
 		", \"tcp_retransmits\": %" PRIu64 ", \"polls\": %" PRIu64
 		", \"busy_polls\": %" PRIu64 ", \"busy_cycles\": %" PRIu64
 		", \"drains\": %" PRIu64 ", \"lwip_asserts\": %" PRIu64 "}",
 		s.rx_packets, s.rx_bytes, s.tx_packets, s.tx_bytes, s.rx_nobufs,
-		s.rx_bad_csum, s.rx_truncated, s.rx_dropped, s.tx_dropped, s.fault_drops,
-		s.fault_dups, s.fault_reorders, s.fault_corrupts, s.tcp_retransmits, s.polls,
-		s.busy_polls, s.busy_cycles, s.drains, s.lwip_asserts);
+		s.rx_bad_csum, s.rx_truncated, s.rx_dropped, s.tx_dropped, s.tx_ring_full,
+		s.fault_drops, s.fault_dups, s.fault_reorders, s.fault_corrupts, s.tcp_retransmits,
+		s.polls, s.busy_polls, s.busy_cycles, s.drains, s.lwip_asserts);
 }
 
 static void

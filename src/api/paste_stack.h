@@ -125,7 +125,11 @@ struct pst_stack_stats {
 	uint64_t rx_truncated;           /**< dropped: shorter than the ARP or IPv4
 					      *   header its EtherType announces */
 	uint64_t rx_dropped;             /**< dropped by lwIP (malformed, no PCB, ...) */
-	uint64_t tx_dropped;             /**< dropped: TX ring full or no mbuf */
+	uint64_t tx_dropped;             /**< dropped: TX queue full (the port
+					      *   behind, or drains failing) or no mbuf */
+	uint64_t tx_ring_full;           /**< transmits the port's ring cut
+					      *   short: the rest waited for the
+					      *   next poll, not dropped */
 	uint64_t fault_drops, fault_dups, fault_reorders, fault_corrupts;
 	uint64_t tcp_retransmits;        /**< fast retransmissions (lwIP's MIB
 					      *   counter omits timeout ones) */

@@ -41,7 +41,9 @@
 #include "pool_stack.h"
 
 #define RX_BURST 32
-#define TX_RETRIES 64
+/* Bursts offered to a full TX ring in one poll before the rest waits for
+ * the next poll: a few, since what the port has not taken stays queued. */
+#define TX_RETRIES 8
 
 /* A received frame as lwIP holds it: a custom pbuf over the pool buffer,
  * and the device that gets the buffer back when lwIP frees the pbuf. */
@@ -62,6 +64,7 @@ struct pst_netif_dpdk {
 	struct rte_ether_addr mac;
 	uint16_t mtu;
 	uint64_t tx_offloads;          /* RTE_ETH_TX_OFFLOAD_* in use */
+	uint64_t tx_ring_full;         /* transmits that left frames queued */
 	int tx_attach;                 /* sends by name attached, not copied */
 	uint64_t rx_offloads;
 	int started;
@@ -331,10 +334,11 @@ tx_enqueue(struct pst_netif_dpdk *dev, struct rte_mbuf *m)
 {
 	/* A full queue is transmitted early, after its own drain, so the
 	 * order "drain, then transmit" holds even then. When that drain
-	 * fails the queue stays full: the frame is dropped, and TCP sends it
-	 * again after a later drain succeeds. */
-	if (dev->n_tx == PST_NETIF_TX_QUEUE_MAX &&
-	    pst_netif_dpdk_drain_and_transmit(dev) < 0) {
+	 * fails, or the port takes none of it, the queue stays full: the
+	 * frame is dropped, and TCP sends it again later. */
+	if (dev->n_tx == PST_NETIF_TX_QUEUE_MAX)
+		(void)pst_netif_dpdk_drain_and_transmit(dev);
+	if (dev->n_tx == PST_NETIF_TX_QUEUE_MAX) {
 		rte_pktmbuf_free(m);
 		dev->tx_dropped++;
 		return;
@@ -536,12 +540,17 @@ pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev)
 		dev->tx_packets++;
 		dev->tx_bytes += dev->tx_queue[i]->pkt_len;
 	}
-	/* The ring stayed full: TCP retransmits what is lost here. */
-	for (i = sent; i < dev->n_tx; i++) {
-		rte_pktmbuf_free(dev->tx_queue[i]);
-		dev->tx_dropped++;
+	/* The ring stayed full: the port is behind (a memif whose reader
+	 * shares a busy core, a NIC at line rate). What it has not taken
+	 * waits, in order, at the head of the queue for the next poll;
+	 * dropped, it would wait for TCP's retransmission timer instead,
+	 * hundreds of milliseconds for a reply. */
+	if (sent < dev->n_tx) {
+		memmove(dev->tx_queue, dev->tx_queue + sent,
+			(dev->n_tx - sent) * sizeof(dev->tx_queue[0]));
+		dev->tx_ring_full++;
 	}
-	dev->n_tx = 0;
+	dev->n_tx -= sent;
 	return (int)sent;
 }
 
@@ -787,6 +796,7 @@ pst_netif_dpdk_stats(const struct pst_netif_dpdk *dev, struct pst_stack_stats *s
 	s->rx_truncated = dev->rx_truncated;
 	s->tx_zero_copy_segments = dev->tx_zc_segments;
 	s->tx_dropped = dev->tx_dropped;
+	s->tx_ring_full = dev->tx_ring_full;
 	s->fault_drops = dev->fault_drops;
 	s->fault_dups = dev->fault_dups;
 	s->fault_reorders = dev->fault_reorders;

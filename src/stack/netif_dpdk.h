@@ -31,10 +31,11 @@ unsigned int pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif);
 #define PST_NETIF_TX_QUEUE_MAX 4096
 
 /* Drain the pool (every flush issued so far becomes durable), then
- * transmit every queued frame. With no frame queued, drain only if the
+ * transmit the queued frames. With no frame queued, drain only if the
  * pool has a drain pending. Returns frames transmitted, or a negative
- * errno from the drain, in which case nothing is transmitted: the frames
- * stay queued for the next call, and frames queued beyond
+ * errno from the drain, in which case nothing is transmitted. Frames not
+ * transmitted (a failed drain, a TX ring that stayed full) stay queued,
+ * in order, for the next call; frames queued beyond
  * PST_NETIF_TX_QUEUE_MAX meanwhile are dropped (counted in tx_dropped)
  * for TCP to retransmit. */
 int pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev);
