@@ -237,6 +237,24 @@ arg_copy(const struct kv_call *c, unsigned int i, char *dst, size_t size)
 	return (uint16_t)kv_stream_copy(c->rx, a->off, dst, len);
 }
 
+/* Argument @i as a key of *len bytes (at most KV_KEY_MAX: callers refuse
+ * longer ones): where it lies when the stream's first span holds it whole,
+ * as it nearly always does, else copied into @buf (KV_KEY_MAX bytes).
+ * Valid until the request is consumed. */
+static const char *
+arg_key(const struct kv_call *c, unsigned int i, char *buf, uint16_t *len)
+{
+	const struct kv_arg *a = &c->req->argv[i];
+	const struct kv_stream *s = c->rx;
+
+	if (a->len <= KV_KEY_MAX && s->n > 0 && a->off + a->len <= s->spans[0].len) {
+		*len = (uint16_t)a->len;
+		return (const char *)s->spans[0].data + a->off;
+	}
+	*len = arg_copy(c, i, buf, KV_KEY_MAX);
+	return buf;
+}
+
 /* A key's value, unless its deadline passed (then it is deleted). */
 static const struct kv_value *
 lookup(struct kv_call *c, const char *key, uint16_t len)
@@ -259,8 +277,9 @@ lookup(struct kv_call *c, const char *key, uint16_t len)
 static const struct kv_value *
 lookup_arg(struct kv_call *c, unsigned int i)
 {
-	char key[KV_KEY_MAX];
-	uint16_t klen = arg_copy(c, i, key, sizeof(key));
+	char buf[KV_KEY_MAX];
+	uint16_t klen;
+	const char *key = arg_key(c, i, buf, &klen);
 
 	return c->req->argv[i].len > KV_KEY_MAX ? NULL : lookup(c, key, klen);
 }
@@ -272,7 +291,8 @@ do_set(struct kv_call *c, unsigned int k, unsigned int v)
 	static pst_name names[KV_VALUE_NAMES_MAX];
 	const struct kv_request *req = c->req;
 	struct kv_exec *srv = c->srv;
-	char key[KV_KEY_MAX];
+	char buf[KV_KEY_MAX];
+	const char *key;
 	uint16_t klen;
 	int n;
 
@@ -280,7 +300,7 @@ do_set(struct kv_call *c, unsigned int k, unsigned int v)
 		return -EINVAL;
 	if (req->argv[v].len > KV_VALUE_MAX)
 		return -E2BIG;
-	klen = arg_copy(c, k, key, sizeof(key));
+	key = arg_key(c, k, buf, &klen);
 	if (srv->values_in_dram) {
 		/* A sockets server: the bytes are in DRAM, copied into the pool. */
 		n = kv_store_set_copy(srv->store, key, klen, c->rx, req->argv[v].off,
