@@ -316,6 +316,110 @@ kv_resp_read_bulk_len(const struct kv_stream *s, size_t off,
 	return KV_PARSE_OK;
 }
 
+/* ---- the plain path: lines read with a pointer -------------------------- */
+
+/* "<digits>\r\n" at *pp, all before @end, its value at most @max: the value
+ * in *v and *pp moved past the LF. Returns 0, or -1, *pp unmoved, for
+ * anything else (a sign, no digit, more than 18, a line across spans, a
+ * value over @max): read_number_line and its callers decide those. What
+ * this accepts, read_number_line reads to the same value. */
+static inline int
+plain_number(const uint8_t **pp, const uint8_t *end, size_t max, size_t *v)
+{
+	const uint8_t *p = *pp, *lim = end;
+	size_t acc = 0;
+	unsigned int d;
+
+	if (lim - p > 19)
+		lim = p + 19;           /* a 19th digit is one too many */
+	for (; p < lim && (d = (unsigned int)*p - '0') <= 9; p++) {
+		acc = acc * 10 + d;
+		if (acc > max)
+			return -1;
+	}
+	if (p == *pp || p - *pp > 18 || end - p < 2 || p[0] != '\r' || p[1] != '\n')
+		return -1;
+	*pp = p + 2;
+	*v = acc;
+	return 0;
+}
+
+/* The count and then as many elements as lie plainly in the spans (each
+ * "$len" line whole in one span, each element's bytes and CRLF there),
+ * read with a pointer instead of the cursor's per-byte span checks: a
+ * pipelined request usually lies so. The cursor is at the count's first
+ * digit; on return it is just past the last element framed. Returns how
+ * many were (*count set), or -1, the cursor unmoved, when the count line is
+ * not plain. It refuses nothing and waits for nothing: at the first
+ * element it does not accept (an error, a line across spans, bytes still
+ * to come) it stops, and the byte-wise path reads that element from its
+ * '$' as it always did (reading again at most one line). */
+static long long
+frame_plain(const struct kv_stream *s, struct kv_cursor *c, size_t max_bulk,
+	    struct resp_frame *f, long long *count)
+{
+	const uint8_t *p, *base, *end, *el;
+	struct kv_cursor back;
+	size_t n, len, bytes;
+	long long k;
+
+	if (!kv_cursor_settle(c))
+		return -1;
+	base = p = s->spans[c->i].data + c->pos;
+	end = s->spans[c->i].data + s->spans[c->i].len;
+	if (plain_number(&p, end, RESP_MULTIBULK_MAX, &n) != 0 || n == 0)
+		return -1;
+	*count = (long long)n;
+	for (k = 0; k < (long long)n; k++) {
+		if (p == end) {
+			/* The next line starts a span: step there. */
+			c->pos += (uint32_t)(p - base);
+			c->off += (size_t)(p - base);
+			if (!kv_cursor_settle(c))
+				return k;
+			base = p = s->spans[c->i].data + c->pos;
+			end = s->spans[c->i].data + s->spans[c->i].len;
+		}
+		el = p;
+		if (*p != '$')
+			break;
+		p++;
+		if (plain_number(&p, end, max_bulk, &len) != 0) {
+			p = el;
+			break;
+		}
+		if ((size_t)(end - p) >= len + 2) {
+			if (p[len] != '\r' || p[len + 1] != '\n') {
+				p = el;
+				break;
+			}
+			frame_add(f, (unsigned int)k, c->off + (size_t)(p - base), len);
+			p += len + 2;
+			continue;
+		}
+		/* The bytes run on into later spans: the cursor walks there
+		 * (a span at a time, not a byte). */
+		back = *c;
+		c->pos += (uint32_t)(p - base);
+		c->off += (size_t)(p - base);
+		bytes = c->off;
+		if (s->len - c->off < len + 2 || kv_cursor_skip(c, len) != 0 ||
+		    kv_cursor_next(c) != '\r' || kv_cursor_next(c) != '\n') {
+			*c = back;
+			p = el;
+			break;
+		}
+		frame_add(f, (unsigned int)k, bytes, len);
+		if (!kv_cursor_settle(c))
+			return k + 1;   /* the stream ends here */
+		base = p = s->spans[c->i].data + c->pos;
+		end = s->spans[c->i].data + s->spans[c->i].len;
+	}
+	c->pos += (uint32_t)(p - base);
+	c->off += (size_t)(p - base);
+	return k;
+}
+
 /* Keep elements [0, k) and where element k starts, for the next call. */
 static void
 save_frame(struct kv_parse_state *st, const struct resp_frame *f, size_t start,
@@ -340,7 +444,7 @@ frame_multibulk(const struct kv_stream *s, size_t start, size_t max_bulk,
 		struct kv_parse_state *st, struct resp_frame *f, char *err, size_t errlen)
 {
 	struct kv_cursor c;
-	long long count, len, k = 0;
+	long long count = 0, len, k = 0;
 	size_t off, at;
 	int r;
 
@@ -357,6 +461,16 @@ frame_multibulk(const struct kv_stream *s, size_t start, size_t max_bulk,
 		kv_cursor_init(&c, s, st->resume);
 	} else {
 		kv_cursor_init(&c, s, start + 1);
+		k = frame_plain(s, &c, max_bulk, f, &count);
+		if (st != NULL && k >= 0)
+			st->examined += c.off - start;
+		if (k == count) {
+			f->end = c.off;
+			return FRAME_OK;
+		}
+	}
+	if (k < 0) {
+		k = 0;
 		r = read_number_line(&c, &count);
 		if (st != NULL)
 			st->examined += c.off - start;
