@@ -14,6 +14,13 @@
  * bytes read, not O(n^2). Arguments are byte ranges of the stream; only the
  * command name, option words and small numbers are copied out.
  *
+ * Two ways to read a multibulk request, one result: lines that lie whole
+ * in one span are read with a pointer (frame_plain: what a pipelined
+ * request nearly always is), everything else byte by byte through a
+ * cursor that crosses spans. The plain path only ever accepts what the
+ * byte-wise one would, to the same values; at anything else it hands over,
+ * so that every error and limit lives in one place.
+ *
  * Errors follow Redis: a request that is well framed but wrong (unknown
  * command, wrong arity, bad option, key too long) is consumed
  * whole and answered (KV_PARSE_BAD_REQUEST); broken framing (and an
