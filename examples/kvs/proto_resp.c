@@ -996,8 +996,14 @@ kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 		err[0] = '\0';
 	if (lim == NULL)
 		lim = &defaults;
-	f.args = req->argv;
-	r = resp_frame(s, lim, st, &f, &bad, err, errlen);
+	if (st != NULL && st->body != 0 && s->len - st->body < st->body_len + 2) {
+		/* A value still arriving (an 8 KiB one takes six segments):
+		 * nothing to frame until its last byte and CRLF are here. */
+		r = FRAME_MORE;
+	} else {
+		f.args = req->argv;
+		r = resp_frame(s, lim, st, &f, &bad, err, errlen);
+	}
 	if (r == FRAME_MORE) {
 		if (st != NULL && st->body != 0 && st->body_len >= KV_RESERVE_MIN)
 			pending_value(s, st, req);
