@@ -14,6 +14,13 @@
  * bytes read, not O(n^2). Arguments are byte ranges of the stream; only the
  * command name, option words and small numbers are copied out.
  *
+ * Two ways to read a multibulk request, one result: lines that lie whole
+ * in one span are read with a pointer (frame_plain: what a pipelined
+ * request nearly always is), everything else byte by byte through a
+ * cursor that crosses spans. The plain path only ever accepts what the
+ * byte-wise one would, to the same values; at anything else it hands over,
+ * so that every error and limit lives in one place.
+ *
  * Errors follow Redis: a request that is well framed but wrong (unknown
  * command, wrong arity, bad option, key too long) is consumed
  * whole and answered (KV_PARSE_BAD_REQUEST); broken framing (and an
@@ -43,7 +50,8 @@
 struct resp_frame {
 	struct kv_arg name;       /* the command name */
 	unsigned int nargs;       /* arguments after it (all of them) */
-	struct kv_arg args[KV_MAX_ARGS];
+	struct kv_arg *args;      /* KV_MAX_ARGS: the request's argv, framed
+	                           * in place */
 	size_t end;               /* stream offset just past the request */
 };
 
@@ -316,6 +324,127 @@ kv_resp_read_bulk_len(const struct kv_stream *s, size_t off,
 	return KV_PARSE_OK;
 }
 
+/* ---- the plain path: lines read with a pointer -------------------------- */
+
+/* "<digits>\r\n" at *pp, all before @end, its value at most @max: the value
+ * in *v and *pp moved past the LF. Returns 0, or -1, *pp unmoved, for
+ * anything else (a sign, no digit, more than 18, a line across spans, a
+ * value over @max): read_number_line and its callers decide those. What
+ * this accepts, read_number_line reads to the same value. */
+static inline int
+plain_number(const uint8_t **pp, const uint8_t *end, size_t max, size_t *v)
+{
+	const uint8_t *p = *pp, *lim;
+	size_t acc = 0;
+	unsigned int d;
+
+	if (end - p < 3)
+		return -1;
+	/* One digit ("*3", "$3" of GET and SET): no loop. */
+	d = (unsigned int)p[0] - '0';
+	if (d <= 9 && p[1] == '\r' && p[2] == '\n' && d <= max) {
+		*pp = p + 3;
+		*v = d;
+		return 0;
+	}
+	/* Where the CR must be at the latest: after 18 digits, and with
+	 * the LF before @end. 18 digits cannot overflow acc. */
+	lim = end - p > 20 ? p + 18 : end - 2;
+	for (; p < lim && (d = (unsigned int)*p - '0') <= 9; p++)
+		acc = acc * 10 + d;
+	if (p == *pp || p[0] != '\r' || p[1] != '\n' || acc > max)
+		return -1;
+	*pp = p + 2;
+	*v = acc;
+	return 0;
+}
+
+/* The count and then as many elements as lie plainly in the spans (each
+ * "$len" line whole in one span, each element's bytes and CRLF there),
+ * read with a pointer instead of the cursor's per-byte span checks: a
+ * pipelined request usually lies so. The cursor is at the count's first
+ * digit; on return it is just past the last element framed. Returns how
+ * many were (*count set), or -1, the cursor unmoved, when the count line is
+ * not plain. It refuses nothing and waits for nothing: at the first
+ * element it does not accept (an error, a line across spans, bytes still
+ * to come) it stops, and the byte-wise path reads that element from its
+ * '$' as it always did (reading again at most one line). Only when the
+ * element's "$len" line is whole and its bytes are not all there yet does
+ * it say so (*body, *body_len: where they start, how many), for the
+ * caller to wait as the byte-wise path would. */
+static long long
+frame_plain(const struct kv_stream *s, struct kv_cursor *c, size_t max_bulk,
+	    struct resp_frame *f, long long *count, size_t *body, size_t *body_len)
+{
+	const uint8_t *p, *base, *end, *el;
+	struct kv_cursor back;
+	size_t n, len, bytes;
+	long long k;
+
+	if (!kv_cursor_settle(c))
+		return -1;
+	base = p = s->spans[c->i].data + c->pos;
+	end = s->spans[c->i].data + s->spans[c->i].len;
+	if (plain_number(&p, end, RESP_MULTIBULK_MAX, &n) != 0 || n == 0)
+		return -1;
+	*count = (long long)n;
+	for (k = 0; k < (long long)n; k++) {
+		if (p == end) {
+			/* The next line starts a span: step there. */
+			c->pos += (uint32_t)(p - base);
+			c->off += (size_t)(p - base);
+			if (!kv_cursor_settle(c))
+				return k;
+			base = p = s->spans[c->i].data + c->pos;
+			end = s->spans[c->i].data + s->spans[c->i].len;
+		}
+		el = p;
+		if (*p != '$')
+			break;
+		p++;
+		if (plain_number(&p, end, max_bulk, &len) != 0) {
+			p = el;
+			break;
+		}
+		if ((size_t)(end - p) >= len + 2) {
+			if (p[len] != '\r' || p[len + 1] != '\n') {
+				p = el;
+				break;
+			}
+			frame_add(f, (unsigned int)k, c->off + (size_t)(p - base), len);
+			p += len + 2;
+			continue;
+		}
+		/* The bytes run on into later spans: the cursor walks there
+		 * (a span at a time, not a byte). */
+		back = *c;
+		c->pos += (uint32_t)(p - base);
+		c->off += (size_t)(p - base);
+		bytes = c->off;
+		if (s->len - c->off < len + 2) {
+			*body = bytes;
+			*body_len = len;
+			*c = back;
+			p = el;
+			break;
+		}
+		if (kv_cursor_skip(c, len) != 0 ||
+		    kv_cursor_next(c) != '\r' || kv_cursor_next(c) != '\n') {
+			*c = back;
+			p = el;
+			break;
+		}
+		frame_add(f, (unsigned int)k, bytes, len);
+		if (!kv_cursor_settle(c))
+			return k + 1;   /* the stream ends here */
+		base = p = s->spans[c->i].data + c->pos;
+		end = s->spans[c->i].data + s->spans[c->i].len;
+	}
+	c->pos += (uint32_t)(p - base);
+	c->off += (size_t)(p - base);
+	return k;
+}
+
 /* Keep elements [0, k) and where element k starts, for the next call. */
 static void
 save_frame(struct kv_parse_state *st, const struct resp_frame *f, size_t start,
@@ -340,8 +469,8 @@ frame_multibulk(const struct kv_stream *s, size_t start, size_t max_bulk,
 		struct kv_parse_state *st, struct resp_frame *f, char *err, size_t errlen)
 {
 	struct kv_cursor c;
-	long long count, len, k = 0;
-	size_t off, at;
+	long long count = 0, len, k = 0;
+	size_t off, at, body = 0, body_len = 0;
 	int r;
 
 	f->nargs = 0;
@@ -354,9 +483,31 @@ frame_multibulk(const struct kv_stream *s, size_t start, size_t max_bulk,
 		if (k > 1)
 			memcpy(f->args, st->elem + 1, (size_t)(k - 1) * sizeof(f->args[0]));
 		f->nargs = k > 0 ? (unsigned int)k - 1 : 0;
-		kv_cursor_init(&c, s, st->resume);
+		if (st->body == 0)   /* else the loop starts at the bytes */
+			kv_cursor_init(&c, s, st->resume);
 	} else {
 		kv_cursor_init(&c, s, start + 1);
+		k = frame_plain(s, &c, max_bulk, f, &count, &body, &body_len);
+		if (st != NULL && k >= 0)
+			st->examined += c.off - start;
+		if (k == count) {
+			f->end = c.off;
+			return FRAME_OK;
+		}
+		if (body != 0) {
+			/* What the loop below does when element k's bytes
+			 * are still to come, without reading its line again. */
+			save_frame(st, f, start, count, k, c.off);
+			if (st != NULL) {
+				st->examined += body - c.off;
+				st->body = body;
+				st->body_len = body_len;
+			}
+			return FRAME_MORE;
+		}
+	}
+	if (k < 0) {
+		k = 0;
 		r = read_number_line(&c, &count);
 		if (st != NULL)
 			st->examined += c.off - start;
@@ -372,9 +523,6 @@ frame_multibulk(const struct kv_stream *s, size_t start, size_t max_bulk,
 		}
 	}
 	for (; k < count; k++) {
-		at = c.off;
-		off = 0;
-		len = 0;
 		if (st != NULL && st->body != 0) {
 			/* Element k's "$len" was read: wait for its bytes only. */
 			off = st->body;
@@ -384,6 +532,9 @@ frame_multibulk(const struct kv_stream *s, size_t start, size_t max_bulk,
 			at = off;
 			r = frame_body(s, &c, (size_t)len, err, errlen);
 		} else {
+			at = c.off;
+			off = 0;
+			len = 0;
 			r = frame_element(s, &c, max_bulk, &off, &len, err, errlen);
 		}
 		if (st != NULL)
@@ -641,6 +792,28 @@ unknown_command(const struct kv_stream *s, const struct resp_frame *f, char *err
 		args);
 }
 
+/* kv_command_find of the @len bytes at @p lower-cased, without copying
+ * them out first. */
+static const struct kv_command *
+command_at(const uint8_t *p, size_t len)
+{
+	const struct kv_command *cmd;
+	size_t i;
+
+	for (cmd = &kv_commands[1]; cmd < &kv_commands[KV_OP_COUNT]; cmd++) {
+		/* Unequal but for the case bit: they cannot match. */
+		if (cmd->name_len != len || len == 0 || ((p[0] ^ (uint8_t)cmd->name[0]) & ~0x20))
+			continue;
+		for (i = 0; i < len; i++)
+			if ((p[i] >= 'A' && p[i] <= 'Z' ? p[i] - 'A' + 'a' : p[i]) !=
+			    (uint8_t)cmd->name[i])
+				break;
+		if (i == len)
+			return cmd;
+	}
+	return NULL;
+}
+
 /* Give a framed request its meaning. Returns KV_PARSE_OK or
  * KV_PARSE_BAD_REQUEST. */
 static int
@@ -651,7 +824,9 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 	char name[RESP_NAME_MAX], shown[64], word[16];
 	unsigned int nargs = f->nargs;
 
-	if (f->name.len < sizeof(name)) {
+	if (f->name.off + f->name.len <= s->spans[0].len) {   /* most often */
+		cmd = command_at(s->spans[0].data + f->name.off, f->name.len);
+	} else if (f->name.len < sizeof(name)) {
 		copy_word(s, &f->name, name, sizeof(name));
 		cmd = kv_command_find(name, f->name.len);
 	}
@@ -670,8 +845,7 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 		return KV_PARSE_BAD_REQUEST;
 	}
 	req->op = (enum kv_op)(cmd - kv_commands);
-	req->argc = nargs;
-	memcpy(req->argv, f->args, nargs * sizeof(f->args[0]));
+	req->argc = nargs;    /* argv: framed there (f->args) */
 	if (check_keys(cmd, f, err, errlen) != 0)
 		return KV_PARSE_BAD_REQUEST;
 	/* What the parser understands of some commands' other arguments. */
@@ -733,7 +907,9 @@ resp_frame(const struct kv_stream *s, const struct kv_limits *lim,
 			break;
 		}
 		*bad = 0;
-		if (kv_stream_byte(s, start) == '*')
+		/* A request's first byte is most often in the first span. */
+		if ((start < s->spans[0].len ? s->spans[0].data[start]
+					     : kv_stream_byte(s, start)) == '*')
 			r = frame_multibulk(s, start, lim->max_bulk, st, f, err, errlen);
 		else
 			r = frame_inline(s, start, st, f, bad, err, errlen);
@@ -781,13 +957,22 @@ pending_value(const struct kv_stream *s, struct kv_parse_state *st,
 	req->pending_after = (unsigned int)(st->count - st->k - 1);
 }
 
-void
-kv_parse_state_reset(struct kv_parse_state *st)
+/* kv_parse_state_reset of the RESP fields: a connection speaks one
+ * protocol, and clearing the HTTP state's 112 bytes was a memset per
+ * request. */
+static void
+resp_state_reset(struct kv_parse_state *st)
 {
 	st->start = st->resume = st->scanned = st->body = 0;
 	st->k = 0;
 	st->count = 0;
 	st->cmd_known = 0;
+}
+
+void
+kv_parse_state_reset(struct kv_parse_state *st)
+{
+	resp_state_reset(st);
 	memset(&st->http, 0, sizeof(st->http));
 }
 
@@ -812,14 +997,21 @@ kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 		err[0] = '\0';
 	if (lim == NULL)
 		lim = &defaults;
-	r = resp_frame(s, lim, st, &f, &bad, err, errlen);
+	if (st != NULL && st->body != 0 && s->len - st->body < st->body_len + 2) {
+		/* A value still arriving (an 8 KiB one takes six segments):
+		 * nothing to frame until its last byte and CRLF are here. */
+		r = FRAME_MORE;
+	} else {
+		f.args = req->argv;
+		r = resp_frame(s, lim, st, &f, &bad, err, errlen);
+	}
 	if (r == FRAME_MORE) {
 		if (st != NULL && st->body != 0 && st->body_len >= KV_RESERVE_MIN)
 			pending_value(s, st, req);
 		return KV_PARSE_MORE;
 	}
 	if (st != NULL)     /* the request is framed: start afresh next time */
-		kv_parse_state_reset(st);
+		resp_state_reset(st);
 	if (r == FRAME_BAD) {
 		if (!bad)
 			return KV_PARSE_BAD_STREAM;

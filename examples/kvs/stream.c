@@ -289,7 +289,7 @@ kv_stream_fini(struct kv_stream *s, kv_stream_drop_fn drop, void *arg)
 /* ---- cursors (stream_cursor.h) ---------------------------------------- */
 
 void
-kv_cursor_init(struct kv_cursor *c, const struct kv_stream *s, size_t off)
+kv_cursor_init_far(struct kv_cursor *c, const struct kv_stream *s, size_t off)
 {
 	c->s = s;
 	c->off = off;

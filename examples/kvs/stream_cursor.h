@@ -21,8 +21,23 @@ struct kv_cursor {
 	size_t off;               /* stream offset of the next byte */
 };
 
-/* Place @c at stream offset @off (at most s->len). */
-void kv_cursor_init(struct kv_cursor *c, const struct kv_stream *s, size_t off);
+/* kv_cursor_init past the first span. */
+void kv_cursor_init_far(struct kv_cursor *c, const struct kv_stream *s, size_t off);
+
+/* Place @c at stream offset @off (at most s->len). Most cursors start in
+ * the first span (a request's start): inline. */
+static inline void
+kv_cursor_init(struct kv_cursor *c, const struct kv_stream *s, size_t off)
+{
+	if (off < s->len && off < s->spans[0].len) {
+		c->s = s;
+		c->i = 0;
+		c->pos = (uint32_t)off;
+		c->off = off;
+		return;
+	}
+	kv_cursor_init_far(c, s, off);
+}
 
 /* Move to the next non-empty span when the current one is used up. */
 static inline int

@@ -1457,6 +1457,82 @@ test_max_bulk_option(void **state)
 		  KV_PARSE_BAD_STREAM, 0, NULL, 0, 0, KV_HTTP_413, 0, NULL);
 }
 
+/* A request whose lines lie whole in one span is framed with a pointer
+ * (proto_resp.c's plain path); split, each piece from the split on is read
+ * byte by byte. check_req parses each message whole and split at every
+ * byte (and resumed, and in 1-byte spans) and wants the same result, the
+ * same arguments and the same error from all: here the messages that sit on
+ * the plain path's edges (what it accepts, and the first thing past it). */
+static void
+test_resp_plain_path(void **state)
+{
+	static const struct kv_limits small = { .max_bulk = 16 };
+	static const struct refusal broken[] = {
+		{ "*66\r\n$4\r\nPING\r\n", E_MULTIBULK },         /* KV_MAX_ARGS + 2 */
+		{ "*+1\r\n$4\r\nPING\r\n", E_MULTIBULK },
+		{ "*1 \r\n$4\r\nPING\r\n", E_MULTIBULK },
+		{ "*1\n\n$4\r\nPING\r\n", E_MULTIBULK },
+		{ "*2\r\n$3\r\nGET\r\n$0000000000000000001\r\nk\r\n", E_BULK }, /* 19 */
+		{ "*2\r\n$3\r\nGET\r\n$-1\r\nk\r\n", E_BULK },
+		{ "*2\r\n$3\r\nGET\r\n$+1\r\nk\r\n", E_BULK },
+		{ "*2\r\n$3\r\nGET\r\n$1 \r\nk\r\n", E_BULK },
+		{ "*2\r\n$3\r\nGET\r\n$1\n\nk\r\n", E_BULK },
+		{ "*2\r\n$3\r\nGET\r\n$1\r\r\nk\r\n", E_BULK },
+		{ "*2\r\n$3\r\nGET\r\n$17\r\n", E_BULK },       /* max_bulk + 1 */
+		{ "*3\r\n$3\r\nSET\r\n$17\r\n01234567890123456\r\n$1\r\nv\r\n", E_BULK },
+		{ "*2\r\n$3\r\nGET\r\n$1\r\nkx\r\n", E_BULK_END },
+		{ "*2\r\n$3\r\nGET\r\n$1\r\nk\n\r", E_BULK_END },
+		{ "*2\r\n$3\r\nGET\r\n$2\r\nk\r\n\r", E_BULK_END },
+		{ "*2\r\n$3\r\nGETT\r\n$1\r\nk\r\n", E_BULK_END },
+		{ "*2\r\n$3\r\nGET\r\nx1\r\nk\r\n", "ERR Protocol error: expected '$', got 'x'" },
+		{ "*2\r\n$3\r\nGET\r\n\r\n", "ERR Protocol error: expected '$', got '?'" },
+	};
+	static const struct refusal refused[] = {
+		{ "*1\r\n$3\r\nFOO\r\n", "ERR unknown command 'FOO', with args beginning with: " },
+		{ "*2\r\n$3\r\nG\xc5T\r\n$1\r\nk\r\n",
+		  "ERR unknown command 'G\xc5T', with args beginning with: 'k' " },
+		{ "*2\r\n$3\r\nG\x05T\r\n$1\r\nk\r\n",
+		  "ERR unknown command 'G\x05T', with args beginning with: 'k' " },
+		{ "*3\r\n$3\r\nGET\r\n$1\r\na\r\n$1\r\nb\r\n",
+		  "ERR wrong number of arguments for 'get' command" },
+	};
+	static char msg[4096];
+	const char *w[70];
+	size_t len;
+	int i;
+
+	(void)state;
+	test_limits = &small;
+	resp_raw("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$16\r\n0123456789abcdef\r\n",
+		 KV_PARSE_OK, KV_OP_SET, ARGS("key", "0123456789abcdef"), "", WHOLE);
+	resp_raw("*2\r\n$3\r\ngEt\r\n$1\r\nk\r\n", KV_PARSE_OK, KV_OP_GET, ARGS("k"),
+		 "", WHOLE);
+	/* leading zeros, 18 digits, "-0": what read_number_line reads */
+	resp_raw("*02\r\n$003\r\nGET\r\n$000000000000000001\r\nk\r\n", KV_PARSE_OK,
+		 KV_OP_GET, ARGS("k"), "", WHOLE);
+	resp_raw("*2\r\n$3\r\nGET\r\n$-0\r\n\r\n", KV_PARSE_OK, KV_OP_GET, ARGS(""), "",
+		 WHOLE);
+	resp_raw("*2\r\n$3\r\nGET\r\n$0\r\n\r\n", KV_PARSE_OK, KV_OP_GET, ARGS(""), "",
+		 WHOLE);
+	/* the most elements a request may have: KV_MAX_ARGS + 1 */
+	w[0] = "MSET";
+	for (i = 1; i <= KV_MAX_ARGS; i++)
+		w[i] = i % 2 ? "k" : "v";
+	w[KV_MAX_ARGS + 1] = NULL;
+	len = mb(msg, w);
+	check_req(P_RESP, msg, len, KV_PARSE_OK, KV_OP_MSET, w + 1, 0, 0, "", WHOLE, NULL);
+	/* and the empty requests before one, skipped */
+	resp_raw("*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "",
+		 WHOLE);
+	CHECK_REFUSALS(P_RESP, KV_PARSE_BAD_REQUEST, refused);
+	check_prefixes = 0;
+	CHECK_REFUSALS(P_RESP, KV_PARSE_BAD_STREAM, broken);
+	/* a request, then bytes that are not one: only the first is read */
+	resp_raw("*1\r\n$4\r\nPING\r\n*x\r\n", KV_PARSE_OK, KV_OP_PING, NOARGS, "", 14);
+	resp_raw("*1\r\n$4\r\nPING\r\n$4\r\nPING\r\n", KV_PARSE_OK, KV_OP_PING, NOARGS,
+		 "", 14);
+}
+
 /* A request trickled a byte at a time costs linear work when resumed: the
  * parser examines each byte about once, where starting over from the first
  * byte on every arrival examines n^2/2 (a 3 KiB value: 4.7 M bytes). */
@@ -2741,6 +2817,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resp_pipeline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_err_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_bulk_option, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resp_plain_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_resume_linear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_value, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_bulk_len, setup, teardown),
