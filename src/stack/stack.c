@@ -161,12 +161,13 @@ pst_stack_poll(struct pst_stack *s)
 	if (tx < 0)
 		tx = 0;
 	if (rx + (unsigned int)tx + (unsigned int)tx2 == 0) {
-		/* Frames waiting for a full TX ring: poll again at once. Only
-		 * a sleep needs the next timer: asking lwIP costs a
-		 * busy-polling server a tenth of each empty poll. */
-		if (pst_netif_dpdk_tx_pending(s->dev) == 0)
-			pst_idle_empty_poll(&s->idle, s->idle.mode == PST_IDLE_SLEEP ?
-						      sys_timeouts_sleeptime() : 0);
+		/* Frames a full TX ring refused count as idle too: the idle
+		 * modes spin a thousand polls before they pause, and a port
+		 * that never takes them again (its peer gone) must not keep
+		 * the core busy. Only a sleep needs the next timer: asking
+		 * lwIP costs a busy-polling server a tenth of each empty poll. */
+		pst_idle_empty_poll(&s->idle, s->idle.mode == PST_IDLE_SLEEP ?
+					      sys_timeouts_sleeptime() : 0);
 		return 0;
 	}
 	pst_idle_busy_poll(&s->idle);
