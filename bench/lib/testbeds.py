@@ -8,8 +8,8 @@ import signal
 import time
 
 from common import (
-    BenchError, CLEAN, CLIENT_CORE, SERVER_CORE, TESTBED, now, ns_cmd, ns_enter, read_text,
-    run, spawn_logged, stop_proc)
+    BenchError, CLEAN, CLIENT_CORE, PROG, SERVER_CORE, TESTBED, now, ns_cmd, ns_enter,
+    proc_cpu_s, read_text, run, spawn_logged, stop_proc)
 
 
 # ---- testbeds ------------------------------------------------------------
@@ -69,14 +69,27 @@ def steer_rps(ctx):
 class Bridge:
     """The nic testbed's "NIC": dpdk-testpmd in io mode forwarding between
     a memif (paste-kvs's port) and an af_packet on the veth, pinned to the
-    client core. It lives as long as the testbed; each paste-kvs connects to
-    it as memif client. Two lcores on one CPU: the main lcore only waits."""
+    client core. Two lcores on one CPU: the main lcore only waits.
+
+    It busy-polls the client core, so it runs only while a nic system
+    does (PasteKvsNic starts it before paste-kvs and stops it after):
+    the kernel servers' and the afpacket points' clients get the core to
+    themselves. A bridge that died on its own is recorded in the run's
+    failures and the next nic system starts a new one."""
 
     def __init__(self, ctx):
         self.ctx = ctx
         self.prefix = "pbench%d_bridge" % os.getpid()
-        self.log = os.path.join(ctx.work, "bridge.log")
         self.proc = None
+        self.starts = 0
+        self.log = None
+        # CPU and wall seconds of the lifetimes that ended, so that cpu_s()
+        # counts every lifetime of the run.
+        self.cpu_done = 0.0
+        self.up_done = 0.0
+        self.cpu_last = 0.0
+        self.t_start = None
+        self.died = []       # exit statuses of bridges that stopped on their own
 
     def command(self):
         tb = self.ctx.tb["n"]
@@ -94,43 +107,82 @@ class Bridge:
             # one it exits at end of stdin); a long one keeps it quiet.
             "--stats-period=100000"])
 
-    def start(self):
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, who):
+        """Start a bridge for system WHO unless one runs; one that died is
+        recorded."""
+        if self.running():
+            return
+        if self.proc is not None:
+            self.ended(self.proc.returncode, "before %s started" % who)
+        self.starts += 1
+        self.log = os.path.join(self.ctx.work, "bridge.%d.log" % self.starts)
         CLEAN.paths.append("/var/run/dpdk/" + self.prefix)
         self.proc = spawn_logged(self.command(), self.log, signal.SIGTERM)
+        self.t_start = now()
+        self.cpu_last = 0.0
         deadline = now() + 30
         while now() < deadline:
-            text = self.log_text()
-            if "packet forwarding - ports=2" in text:
+            if "packet forwarding - ports=2" in self.log_text():
                 return
             if self.proc.poll() is not None:
                 break
             time.sleep(0.1)
+        self.stop(who)
         raise BenchError("the nic bridge (dpdk-testpmd) did not start forwarding:\n%s"
-                         % "\n".join(self.log_text().splitlines()[-12:]))
+                         % self.log_tail())
 
     def log_text(self):
-        return read_text(self.log)
+        return read_text(self.log) if self.log else ""
 
-    def check(self):
-        """Raise if the bridge is no longer running (with its log's tail)."""
-        if self.proc is None or self.proc.poll() is not None:
-            raise BenchError("the nic bridge (dpdk-testpmd) is not running (status %s):\n%s" % (
-                None if self.proc is None else self.proc.returncode,
-                "\n".join(self.log_text().splitlines()[-12:])))
+    def log_tail(self):
+        return "\n".join(self.log_text().splitlines()[-12:])
+
+    def ended(self, status, when):
+        """Account a lifetime that ended without our stop signal."""
+        self.died.append(status)
+        msg = "the nic bridge (dpdk-testpmd) exited with status %s %s:\n%s" % (
+            status, when, self.log_tail())
+        self.ctx.failures.append(dict(system="bridge", point=None,
+                                      rep=getattr(self.ctx, "rep", 0), error=msg[:2000]))
+        PROG.say(msg.splitlines()[0])
+        self.close_lifetime()
+
+    def close_lifetime(self):
+        self.cpu_done += self.cpu_last
+        self.up_done += now() - self.t_start
+        self.cpu_last = 0.0
+        CLEAN.forget(self.proc)
+        self.proc = None
 
     def cpu_s(self):
-        """CPU seconds the bridge has used so far (all its threads)."""
-        if self.proc is None:
-            return None
-        try:
-            with open("/proc/%d/stat" % self.proc.pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self):
+        """CPU seconds the bridges of this run have used so far (all their
+        threads, every lifetime). A dead one counts up to its last reading."""
         if self.proc is not None:
-            stop_proc(self.proc, signal.SIGTERM, 10)
-            CLEAN.forget(self.proc)
-            self.proc = None
+            try:
+                self.cpu_last = proc_cpu_s(self.proc.pid)
+            except OSError:
+                pass    # reaped: its last reading stands
+        return self.cpu_done + self.cpu_last
+
+    def stop(self, who):
+        """Stop the bridge after system WHO; False if it had died on its own."""
+        if self.proc is None:
+            return True
+        if self.proc.poll() is not None:
+            self.ended(self.proc.returncode, "while %s ran" % who)
+            return False
+        # Its last reading before the signal: the few ms of its shutdown
+        # are not counted.
+        self.cpu_s()
+        stop_proc(self.proc, signal.SIGTERM, 10)
+        self.close_lifetime()
+        return True
+
+    def summary(self):
+        """The run's bridge figures for the JSON."""
+        return dict(starts=self.starts, cpu_s=round(self.cpu_s(), 3),
+                    up_s=round(self.up_done + (now() - self.t_start if self.proc else 0), 3),
+                    died=self.died)
