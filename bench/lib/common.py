@@ -247,14 +247,14 @@ class Context:
     pass
 
 
-def spawn_logged(cmd, log, sig):
+def spawn_logged(cmd, log, sig, stdin=subprocess.DEVNULL):
     """Start a long-running process with its output in LOG (its command
     line in LOG.cmd), registered for cleanup with its stop signal."""
     with open(log + ".cmd", "w") as f:
         f.write(" ".join(cmd) + "\n")
     with open(log, "w") as logf:
         return CLEAN.proc(subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
-                                           stdin=subprocess.DEVNULL), sig)
+                                           stdin=stdin), sig)
 
 
 def read_text(path):

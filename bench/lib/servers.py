@@ -167,7 +167,10 @@ class PasteKvsNic(PasteKvs):
         super().start(pool_bufs)
 
     def stop(self):
-        # paste-kvs first: the bridge (the memif server) outlives its peer.
+        # The bridge stops forwarding first (see Bridge.pause), then
+        # paste-kvs leaves, then the bridge: no memif disconnect while it
+        # forwards.
+        self.ctx.bridge.pause()
         rc = super().stop()
         self.ctx.bridge.stop(self.name)
         return rc
