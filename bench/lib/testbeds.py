@@ -121,7 +121,8 @@ class Bridge:
             self.ended(self.proc.returncode, "before %s started" % who)
         self.starts += 1
         self.log = os.path.join(self.ctx.work, "bridge.%d.log" % self.starts)
-        CLEAN.paths.append("/var/run/dpdk/" + self.prefix)
+        if self.starts == 1:
+            CLEAN.paths.append("/var/run/dpdk/" + self.prefix)
         self.proc = spawn_logged(self.command(), self.log, signal.SIGTERM, subprocess.PIPE)
         self.t_start = now()
         self.cpu_last = 0.0
@@ -132,7 +133,10 @@ class Bridge:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.1)
-        self.stop(who)
+        # Reported once, by the error below (not as a bridge that died).
+        if self.proc.poll() is None:
+            stop_proc(self.proc, signal.SIGTERM, 10)
+        self.close_lifetime()
         raise BenchError("the nic bridge (dpdk-testpmd) did not start forwarding:\n%s"
                          % self.log_tail())
 
