@@ -189,12 +189,13 @@ def kvs_point(ctx, srv, point, secs):
     return res, (b1 - b0) / n * 1e6 if n > 0 else None, n, (b1 - b0)
 
 
-def points_on(ctx, checks, srv, pool_bufs, rep, measure):
+def points_on(ctx, checks, srv, pool_bufs, rep, measure, strict_exit=True):
     """Start srv, run measure(point) for every point, stop it. A point
     that fails is recorded (a failed check and the run's failures) and
     the next one runs. A server that died (DPDK 22.11's memif can fault
     when its peer, the generator, leaves: bench/notes.md) is recorded and
-    started again, and a point it died under is run once more."""
+    started again, and a point it died under is run once more. Its exit
+    status at the end is a check if strict_exit, else only recorded."""
     def failed(p, e):
         ctx.failures.append(dict(system="capacity", point="%s (%s)" % (p["id"], srv.name),
                                  rep=rep, error=str(e)[:2000]))
@@ -210,7 +211,10 @@ def points_on(ctx, checks, srv, pool_bufs, rep, measure):
             what = "%s exited with status %s, repeat %d (started again)" % (
                 srv.name, rc, rep + 1)
             ctx.failures.append(dict(system="capacity", point=None, rep=rep, error=what))
-            checks.check(False, "capacity: " + what)
+            if strict_exit:
+                checks.check(False, "capacity: " + what)
+            else:
+                PROG.say("capacity: warning: " + what)
         try:
             srv.start(pool_bufs)
             return None
@@ -238,8 +242,18 @@ def points_on(ctx, checks, srv, pool_bufs, rep, measure):
                     PROG.say("capacity: %s died under %s; once more on a new one"
                              % (srv.name, p["id"]))
     finally:
+        gone = srv.proc is not None and not srv.alive()
         rc = srv.stop()
-    if rc is not None:
+    if rc not in (0, None):
+        what = "%s exited with status %s %s, repeat %d" % (
+            srv.name, rc, "before its stop signal" if gone else "on its stop signal", rep + 1)
+        ctx.failures.append(dict(system="capacity", point=None, rep=rep, error=what))
+        if not strict_exit:
+            # Seen twice in about a dozen runs (SIGSEGV), after every
+            # reply of its points had been checked: its figures stand.
+            PROG.say("capacity: warning: %s; its figures stand" % what)
+            return
+    if strict_exit and rc is not None:
         checks.check(rc == 0, "capacity: %s exited with status %s" % (srv.name, rc))
 
 
@@ -292,7 +306,10 @@ def capacity_run(ctx, checks):
         # Only the GET point's replies carry a value.
         resp.value = [p["d"] for p in POINTS if p["test"] == "get"][0]
         PROG.line("capacity %d/%d: paste-loadgen against its responder" % (rep + 1, reps))
-        points_on(ctx, checks, resp, 65536, rep, lambda p: ceiling(resp, p))
+        # The responder's exit status is recorded, not checked: the ceiling
+        # is taken from replies already checked, and its rare SIGSEGV on
+        # the way out (bench/notes.md) is not paste-kvs's.
+        points_on(ctx, checks, resp, 65536, rep, lambda p: ceiling(resp, p), strict_exit=False)
         kvs = PasteKvsMemif(ctx, "paste-wal-capacity", "wal")
         PROG.line("capacity %d/%d: paste-loadgen against paste-kvs" % (rep + 1, reps))
         points_on(ctx, checks, kvs, max(262144, ctx.keyspace * 4 + 131072), rep,
