@@ -191,14 +191,11 @@ def main_run(args):
     run(ns_enter(ctx.tb["k"] + "-paste") + ["ip", "addr", "add", "%s/%d" % (SERVER_IP, PREFIX_LEN),
          "dev", ctx.tb["k"] + "-p"], 10, check=True)
     steer_rps(ctx)
-    ctx.bridge = None
-    if ctx.nic:
-        ctx.bridge = Bridge(ctx)
-        ctx.bridge.start()
-
     checks = Checks()
     failures = []
     ctx.failures = failures
+    # Started by each nic system (servers.PasteKvsNic), stopped after it.
+    ctx.bridge = Bridge(ctx) if ctx.nic else None
     runner = Runner(ctx)
     results = []
     all_systems = systems + delay_systems
@@ -222,6 +219,7 @@ def main_run(args):
         if now() - t_start > ctx.budget * 0.8 and rep > 0:
             skipped_budget += len(pts)
             continue
+        ctx.rep = rep
         PROG.line("rep %d/%d %s: starting" % (rep + 1, ctx.reps, s))
         rc = None
         try:
@@ -251,7 +249,9 @@ def main_run(args):
                     PROG.say("point failed: %s" % str(e).splitlines()[0][:300])
                     failures.append(dict(system=s, point=p["id"], rep=rep, error=str(e)[:2000]))
                     checks.check(False, "%s: %s (rep %d)" % (s, p["id"], rep + 1))
-                    if srv.proc.poll() is not None:
+                    if not srv.alive():
+                        # The server or the nic bridge died: the next points
+                        # would fail the same way; the next system restarts.
                         break
                     continue
                 res["label"] = label
@@ -415,8 +415,9 @@ def main():
                    aggregate=sorted(agg.values(), key=lambda a: (a["point"], a["system"])),
                    memory=memory, callgrind=ctx.callgrind, idle=ctx.idle,
                    shards=ctx.shards, capacity=ctx.capacity,
-                   profile=ctx.profile, failures=ctx.failures, checks=dict(passed=checks.passed, failed=checks.failed,
-                                              lines=checks.lines))
+                   profile=ctx.profile, failures=ctx.failures,
+                   bridge=ctx.bridge.summary() if ctx.bridge else None,
+                   checks=dict(passed=checks.passed, failed=checks.failed, lines=checks.lines))
         doc["ratios"] = ratios_table(agg, [p["id"] for p in points])
         doc["targets"] = targets(agg, memory) + capacity_status(ctx.capacity)
         if not args.smoke and not args.demo:

@@ -177,6 +177,14 @@ def cpu_delta(a, b, core):
     return (busy / total if total > 0 else None), busy / hz
 
 
+def proc_cpu_s(pid):
+    """CPU seconds (user and system, all threads) of a process; OSError
+    once it is gone."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tsc_hz_guess():
     """TSC frequency for paste's busy_cycles, when the stats line lacks it."""
     try:
@@ -239,14 +247,14 @@ class Context:
     pass
 
 
-def spawn_logged(cmd, log, sig):
+def spawn_logged(cmd, log, sig, stdin=subprocess.DEVNULL):
     """Start a long-running process with its output in LOG (its command
     line in LOG.cmd), registered for cleanup with its stop signal."""
     with open(log + ".cmd", "w") as f:
         f.write(" ".join(cmd) + "\n")
     with open(log, "w") as logf:
         return CLEAN.proc(subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
-                                           stdin=subprocess.DEVNULL), sig)
+                                           stdin=stdin), sig)
 
 
 def read_text(path):

@@ -14,17 +14,12 @@ import json
 import os
 import time
 
-from common import BenchError, CLIENT_CORE, PROG, RESP_PORT, SERVER_IP, ns_cmd, run
+from common import (
+    BenchError, CLIENT_CORE, PROG, RESP_PORT, SERVER_IP, ns_cmd, proc_cpu_s, run)
 from servers import PasteKvs
 
 MODES = ("poll", "nap", "sleep")
 PINGPONG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pingpong.py")
-
-
-def proc_cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pctl(xs, q):

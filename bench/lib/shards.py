@@ -19,7 +19,7 @@ import time
 
 from common import (
     BenchError, CLEAN, CLIENT_CORE, PERSIST_MODE, PROG, REPO, SERVER_CORE, kv_fields, ns_cmd,
-    ns_enter, read_text, run, spawn_logged, stop_proc)
+    ns_enter, proc_cpu_s, read_text, run, spawn_logged, stop_proc)
 from loads import parse_rb_csv
 from testbeds import set_rps
 
@@ -54,12 +54,6 @@ def topology(ctx):
         set_rps(paste, p, core)
         set_rps(linux, l, CLIENT_CORE)
     return name
-
-
-def proc_cpu_s(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def last_stats(log):
