@@ -245,11 +245,12 @@ static const char *
 arg_key(const struct kv_call *c, unsigned int i, char *buf, uint16_t *len)
 {
 	const struct kv_arg *a = &c->req->argv[i];
-	const struct kv_stream *s = c->rx;
+	const uint8_t *p = a->len <= KV_KEY_MAX ? kv_stream_in_first_span(c->rx, a->off, a->len)
+						: NULL;
 
-	if (a->len <= KV_KEY_MAX && s->n > 0 && a->off + a->len <= s->spans[0].len) {
+	if (p != NULL) {
 		*len = (uint16_t)a->len;
-		return (const char *)s->spans[0].data + a->off;
+		return (const char *)p;
 	}
 	*len = arg_copy(c, i, buf, KV_KEY_MAX);
 	return buf;

@@ -821,11 +821,12 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 	     struct kv_request *req, char *err, size_t errlen)
 {
 	const struct kv_command *cmd = NULL;
+	const uint8_t *in_place = kv_stream_in_first_span(s, f->name.off, f->name.len);
 	char name[RESP_NAME_MAX], shown[64], word[16];
 	unsigned int nargs = f->nargs;
 
-	if (f->name.off + f->name.len <= s->spans[0].len) {   /* most often */
-		cmd = command_at(s->spans[0].data + f->name.off, f->name.len);
+	if (in_place != NULL) {   /* most often */
+		cmd = command_at(in_place, f->name.len);
 	} else if (f->name.len < sizeof(name)) {
 		copy_word(s, &f->name, name, sizeof(name));
 		cmd = kv_command_find(name, f->name.len);
@@ -899,6 +900,7 @@ resp_frame(const struct kv_stream *s, const struct kv_limits *lim,
 {
 	/* Empty requests before st->start were skipped by an earlier call. */
 	size_t start = st != NULL ? st->start : 0;
+	const uint8_t *first;
 	int r;
 
 	for (;;) {
@@ -908,8 +910,8 @@ resp_frame(const struct kv_stream *s, const struct kv_limits *lim,
 		}
 		*bad = 0;
 		/* A request's first byte is most often in the first span. */
-		if ((start < s->spans[0].len ? s->spans[0].data[start]
-					     : kv_stream_byte(s, start)) == '*')
+		first = kv_stream_in_first_span(s, start, 1);
+		if ((first != NULL ? *first : kv_stream_byte(s, start)) == '*')
 			r = frame_multibulk(s, start, lim->max_bulk, st, f, err, errlen);
 		else
 			r = frame_inline(s, start, st, f, bad, err, errlen);

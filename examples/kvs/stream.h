@@ -58,6 +58,15 @@ struct kv_stream {
 	                           * kv_stream_init: the cost tests bound */
 };
 
+/* [off, off+len) where it lies when the first span holds it whole, as it
+ * usually does for a request's lines and arguments; NULL otherwise (the
+ * caller goes across spans). */
+static inline const uint8_t *
+kv_stream_in_first_span(const struct kv_stream *s, size_t off, size_t len)
+{
+	return s->n > 0 && off + len <= s->spans[0].len ? s->spans[0].data + off : NULL;
+}
+
 /* Copy [off, off+len) to dst; returns bytes copied. */
 size_t kv_stream_copy(const struct kv_stream *s, size_t off, void *dst, size_t len);
 /* Offset of the first byte c at or after off, or -1. */
