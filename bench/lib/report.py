@@ -74,6 +74,18 @@ def fmt_spread(a, field="rps", digits=0):
     return "%s-%s" % (fmt_num(lo, digits), fmt_num(hi, digits))
 
 
+def against_linux(agg, system, field, zero_ok=False):
+    """(point, system's figures, linux-kvs's) for every point where both
+    have a @field (a zero counts as none unless zero_ok)."""
+    def has(v):
+        return v is not None and (zero_ok or v != 0)
+
+    for (s, pt), a in agg.items():
+        b = agg.get(("linux-kvs", pt))
+        if s == system and b and has(a[field]) and has(b[field]):
+            yield pt, a, b
+
+
 def targets(agg, memory):
     """The issue's targets, each met / missed / not measured, with the factor."""
     out = []
@@ -148,12 +160,7 @@ def targets(agg, memory):
             False, "%s vs %s ms" % (fmt_num(p50p, 3), fmt_num(p50l, 3)))
     worse = []
     compared = 0
-    for (s, pt), a in agg.items():
-        if s != "paste-wal":
-            continue
-        b = agg.get(("linux-kvs", pt))
-        if not b or a["p99"] is None or b["p99"] is None:
-            continue
+    for pt, a, b in against_linux(agg, "paste-wal", "p99", zero_ok=True):
         compared += 1
         if a["p99"] > b["p99"]:
             worse.append("%s (%.3f vs %.3f ms)" % (pt, a["p99"], b["p99"]))
@@ -179,20 +186,15 @@ def targets(agg, memory):
                 "linux-kvs <= 0.5" % (tb, op), ratio(cp_, cl_), 0.5, False,
                 "%s vs %s us" % (fmt_num(cp_, 2), fmt_num(cl_, 2)))
         slower, compared = [], 0
-        for (sname, pt), a in agg.items():
-            b = agg.get(("linux-kvs", pt))
-            if sname != "paste-wal" + sfx or not b or not a["rps"] or not b["rps"]:
-                continue
+        for pt, a, b in against_linux(agg, "paste-wal" + sfx, "rps"):
             compared += 1
             if a["rps"] < b["rps"] and not within_noise(a, b):
                 slower.append("%s (%.2fx)" % (pt, a["rps"] / b["rps"]))
         if tb == "nic":
             # Where paste-kvs's core, not the client's, sets the rate.
             short, bound = [], 0
-            for (sname, pt), a in agg.items():
-                b = agg.get(("linux-kvs", pt))
-                if sname != "paste-wal@nic" or not b or not a["rps"] or not b["rps"] or \
-                        a["client_bound"]:
+            for pt, a, b in against_linux(agg, "paste-wal@nic", "rps"):
+                if a["client_bound"]:
                     continue
                 bound += 1
                 if a["rps"] < 2 * b["rps"]:
