@@ -192,9 +192,10 @@ def kvs_point(ctx, srv, point, secs):
 def points_on(ctx, checks, srv, pool_bufs, rep, measure, strict_exit=True):
     """Start srv, run measure(point) for every point, stop it. A point
     that fails is recorded (a failed check and the run's failures) and
-    the next one runs. A server that died (DPDK 22.11's memif can fault
-    when its peer, the generator, leaves: bench/notes.md) is recorded and
-    started again, and a point it died under is run once more. Its exit
+    the next one runs. A server that died (DPDK 22.11's memif faults when
+    its peer leaves during a burst; paste's farewell, src/stack/farewell.h,
+    prevents that when the generator exits in order, not when it is killed)
+    is recorded and started again, and a point it died under is run once more. Its exit
     status at the end is a check if strict_exit, else only recorded."""
     def failed(p, e):
         ctx.failures.append(dict(system="capacity", point="%s (%s)" % (p["id"], srv.name),
@@ -249,8 +250,9 @@ def points_on(ctx, checks, srv, pool_bufs, rep, measure, strict_exit=True):
             srv.name, rc, "before its stop signal" if gone else "on its stop signal", rep + 1)
         ctx.failures.append(dict(system="capacity", point=None, rep=rep, error=what))
         if not strict_exit:
-            # Seen twice in about a dozen runs (SIGSEGV), after every
-            # reply of its points had been checked: its figures stand.
+            # Seen twice in about a dozen runs (SIGSEGV) before the
+            # memif farewell, after every reply of its points had been
+            # checked: its figures stand.
             PROG.say("capacity: warning: %s; its figures stand" % what)
             return
     if strict_exit and rc is not None:
@@ -307,8 +309,9 @@ def capacity_run(ctx, checks):
         resp.value = [p["d"] for p in POINTS if p["test"] == "get"][0]
         PROG.line("capacity %d/%d: paste-loadgen against its responder" % (rep + 1, reps))
         # The responder's exit status is recorded, not checked: the ceiling
-        # is taken from replies already checked, and its rare SIGSEGV on
-        # the way out (bench/notes.md) is not paste-kvs's.
+        # is taken from replies already checked, and a fault on its way
+        # out (the memif race of bench/notes.md, which the farewell now
+        # prevents) would not be paste-kvs's.
         points_on(ctx, checks, resp, 65536, rep, lambda p: ceiling(resp, p), strict_exit=False)
         kvs = PasteKvsMemif(ctx, "paste-wal-capacity", "wal")
         PROG.line("capacity %d/%d: paste-loadgen against paste-kvs" % (rep + 1, reps))

@@ -356,9 +356,10 @@ print_counts(void)
 	pst_stack_stats(r.stack, &ss);
 	printf("respond: requests=%" PRIu64 " resp=%" PRIu64 " http=%" PRIu64 " conns=%" PRIu64
 	       " refused=%" PRIu64 " bad=%" PRIu64 " overflows=%" PRIu64 " busy_cycles=%" PRIu64
-	       " tsc_hz=%" PRIu64 " lwip_asserts=%" PRIu64 "\n",
+	       " tsc_hz=%" PRIu64 " lwip_asserts=%" PRIu64 " peer_farewells=%" PRIu64 "\n",
 	       r.requests_resp + r.requests_http, r.requests_resp, r.requests_http, r.conns,
-	       r.refused, r.bad, r.overflows, ss.busy_cycles, rte_get_tsc_hz(), ss.lwip_asserts);
+	       r.refused, r.bad, r.overflows, ss.busy_cycles, rte_get_tsc_hz(), ss.lwip_asserts,
+	       ss.peer_farewells);
 }
 
 int

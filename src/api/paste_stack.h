@@ -147,6 +147,11 @@ struct pst_stack_stats {
 					      *   interrupt; 0: timed sleeps */
 	uint64_t tcp_zero_window_aborts; /**< connections aborted by
 					      *   zero_window_timeout_ms */
+	uint64_t peer_farewells;         /**< net_memif: peers that said they
+					      *   were leaving; the port was left
+					      *   alone until their link went down */
+	uint64_t peer_farewell_timeouts; /**< ... of which the link never went
+					      *   down within 2 s: polled again */
 };
 
 struct pst_stack;

@@ -34,6 +34,7 @@
 
 #include "asan_poison.h"
 #include "error.h"
+#include "farewell.h"
 #include "fault.h"
 #include "idle.h"
 #include "netif_dpdk.h"
@@ -73,6 +74,7 @@ struct pst_netif_dpdk {
 	unsigned int n_tx;
 	struct pbuf *rx_held;          /* a frame delayed by rx-reorder */
 	struct pst_fault fault;
+	struct pst_farewell fw;        /* net_memif: peers that leave */
 	void (*tx_hook)(void *ctx, unsigned int n);
 	void *tx_hook_ctx;
 
@@ -177,6 +179,8 @@ port_setup(struct pst_netif_dpdk *dev, const struct pst_stack_config *cfg)
 		ret = rte_eth_dev_get_mtu(dev->port, &dev->mtu);
 	if (ret != 0)
 		return pst_fail(ret, "port %u: MAC/MTU: %s", dev->port, rte_strerror(-ret));
+	pst_farewell_init(&dev->fw, dev->port, dev->queue, dev->tx_mp, &dev->mac,
+			  info.driver_name);
 	ret = pst_pool_dma_map(dev->pool, dev->port);
 	if (ret != 0)
 		return ret;
@@ -266,8 +270,12 @@ pst_netif_dpdk_close(struct pst_netif_dpdk *dev)
 		pbuf_free(dev->rx_held);
 	for (i = 0; i < dev->n_tx; i++)
 		rte_pktmbuf_free(dev->tx_queue[i]);
-	if (dev->started)
+	if (dev->started) {
+		/* A memif peer that knows we leave is in no burst when our
+		 * disconnect unmaps its rings (farewell.h). */
+		(void)pst_farewell_leave(&dev->fw);
 		rte_eth_dev_stop(dev->port);
+	}
 	/* Virtual devices hold no mbufs once stopped, and their port can be
 	 * used again. A NIC's rings still hold some: only closing the port
 	 * returns them, before their mempools may go. */
@@ -531,6 +539,15 @@ pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev)
 	ret = pst_pool_drain(dev->pool);
 	if (ret != 0)
 		return ret;
+	/* Nobody reads the port while its peer is gone (farewell.h); TCP
+	 * sends again to whoever comes next. */
+	if (dev->fw.parked) {
+		for (i = 0; i < dev->n_tx; i++)
+			rte_pktmbuf_free(dev->tx_queue[i]);
+		dev->tx_dropped += dev->n_tx;
+		dev->n_tx = 0;
+		return 0;
+	}
 	if (dev->tx_hook != NULL)
 		dev->tx_hook(dev->tx_hook_ctx, dev->n_tx);
 	while (sent < dev->n_tx && tries++ < TX_RETRIES)
@@ -697,8 +714,12 @@ pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif)
 	struct pbuf *p, *dup;
 	uint16_t n, i;
 
+	if (dev->fw.parked && pst_farewell_parked(&dev->fw))
+		return 0;
 	n = rte_eth_rx_burst(dev->port, dev->queue, pkts, RX_BURST);
 	for (i = 0; i < n; i++) {
+		if (dev->fw.enabled && pst_farewell_input(&dev->fw, pkts[i]))
+			continue;
 		p = rx_to_pbuf(dev, pkts[i]);
 		if (p == NULL)
 			continue;
@@ -801,6 +822,8 @@ pst_netif_dpdk_stats(const struct pst_netif_dpdk *dev, struct pst_stack_stats *s
 	s->fault_dups = dev->fault_dups;
 	s->fault_reorders = dev->fault_reorders;
 	s->fault_corrupts = dev->fault_corrupts;
+	s->peer_farewells = dev->fw.parks;
+	s->peer_farewell_timeouts = dev->fw.park_timeouts;
 }
 
 void

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Farewell on net_memif ports: a process that leaves says so first, and its
+ * peer stops touching the port until the link has gone down.
+ *
+ * DPDK 22.11's memif unmaps the shared rings from its interrupt thread when
+ * the peer disconnects, while the polling thread may be inside an RX or TX
+ * burst on them: the burst checked "connected" a moment before. The poller
+ * then faults (seen in paste-kvs and paste-loadgen --respond as their memif
+ * clients left). A peer parked before the disconnect is in no burst when
+ * the unmap comes. Both ends must be paste; another peer (dpdk-testpmd,
+ * VPP) still meets the race when it leaves (doc/operations.md).
+ *
+ * The frames: Ethernet broadcast, EtherType 0x88B5 (IEEE 802 local
+ * experimental), "PASTE-FW", a version, a type (leaving, parked) and the
+ * leaver's nonce, which the "parked" answer echoes.
+ */
+#ifndef PST_FAREWELL_H
+#define PST_FAREWELL_H
+
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+struct rte_mbuf;
+struct rte_mempool;
+
+#define PST_FAREWELL_ETHERTYPE 0x88B5
+
+enum pst_farewell_type {
+	PST_FAREWELL_LEAVING = 1,      /* the sender stops polling and goes */
+	PST_FAREWELL_PARKED = 2,       /* the answer: "I no longer touch it" */
+};
+
+/* A farewell frame's contents, as pst_farewell_parse() reads them. */
+struct pst_farewell_msg {
+	enum pst_farewell_type type;
+	uint64_t nonce;
+};
+
+struct pst_farewell {
+	int enabled;                   /* the port is a net_memif */
+	uint16_t port, queue;
+	struct rte_mempool *tx_mp;     /* DRAM mbufs for the two frames */
+	struct rte_ether_addr mac;
+	int parked;                    /* the peer left or is leaving */
+	int seen_down;                 /* ... and its link was seen down */
+	uint64_t parked_at;            /* TSC */
+	uint64_t parks;                /* peers that said farewell */
+	uint64_t park_timeouts;        /* parks ended by the time bound */
+};
+
+/* Set up for @port; enabled only when @driver is "net_memif". */
+void pst_farewell_init(struct pst_farewell *fw, uint16_t port, uint16_t queue,
+		       struct rte_mempool *tx_mp, const struct rte_ether_addr *mac,
+		       const char *driver);
+
+/* Whether @m is a farewell frame; if so, fill @msg. Frames of the right
+ * EtherType with anything else in them are not farewells (0). */
+int pst_farewell_parse(const struct rte_mbuf *m, struct pst_farewell_msg *msg);
+
+/* Build a farewell frame from @mp, or NULL when it has no mbuf. */
+struct rte_mbuf *pst_farewell_frame(struct rte_mempool *mp,
+				    const struct rte_ether_addr *src,
+				    enum pst_farewell_type type, uint64_t nonce);
+
+/* A received frame: 1 if it was a farewell, which this consumed (and
+ * freed); a "leaving" one parks the port after the answer is sent. */
+int pst_farewell_input(struct pst_farewell *fw, struct rte_mbuf *m);
+
+/* 1 while the port must be left alone. Unparks once the link went down
+ * and came up again (a new peer), or after a bound if the leaver never
+ * disconnected. */
+int pst_farewell_parked(struct pst_farewell *fw);
+
+/* Before the port stops: tell the peer and wait, a bounded time, for its
+ * answer; what arrives meanwhile is dropped. Returns 1 if the peer
+ * answered, 0 if not (not paste, or not there), -1 without an mbuf. */
+int pst_farewell_leave(struct pst_farewell *fw);
+
+#endif /* PST_FAREWELL_H */
