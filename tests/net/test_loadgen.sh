@@ -96,10 +96,12 @@ come_and_go() {
 			show_log "$TB_WORK/lg-go-$i.log"
 			show_log "$slog"
 			kill "$hog" 2>/dev/null
+			bg_wait "$hog" >/dev/null
 			return 1
 		fi
 	done
 	kill "$hog" 2>/dev/null
+	bg_wait "$hog" >/dev/null
 	pass "$what: $DEPARTURES generators came and went, the server still runs"
 }
 
