@@ -4,7 +4,8 @@
 #  - net_tap: paste-testpmd answers ping and receives a TCP stream from the
 #    kernel through a tap interface (in a namespace of its own). The tap PMD
 #    advertises checksum offloads, so this also runs the offload path.
-#  - net_memif: two paste stacks talk TCP over shared memory (DPDK to DPDK):
+#  - net_memif: two paste stacks talk TCP over shared memory (DPDK to DPDK),
+#    and the client says farewell before it leaves:
 #    tcp-client sends a pattern to tcp-sink; the digests match and every
 #    received segment lay in the sink's pool file.
 #  - net_ring: raw io forwarding on a loopback ring; net_null: rxonly, every
@@ -121,6 +122,9 @@ if wait_log "$SLOG" '^paste-testpmd: ready ' 20 "$SINK_PID"; then
 	fi
 	stop_tp "$SINK_PID"
 	check_rc $? "net_memif: sink clean exit"
+	# The client said farewell before it left (src/stack/farewell.h).
+	check_eq "$(field peer_farewells "$(grep '^stack: ' "$SLOG" | tail -n 1)")" 1 \
+		"net_memif: the sink heard the client's farewell"
 else
 	fail "net_memif: sink not ready"
 	show_log "$SLOG"
