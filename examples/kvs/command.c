@@ -60,6 +60,28 @@ kv_command_find(const char *name, size_t len)
 	return NULL;
 }
 
+const struct kv_command *
+kv_command_find_nocase(const char *name, size_t len)
+{
+	const struct kv_command *cmd;
+	size_t i;
+	char c;
+
+	for (cmd = &kv_commands[1]; cmd < &kv_commands[KV_OP_COUNT]; cmd++) {
+		/* Unequal but for the case bit: they cannot match. */
+		if (cmd->name_len != len || len == 0 || ((name[0] ^ cmd->name[0]) & ~0x20))
+			continue;
+		for (i = 0; i < len; i++) {
+			c = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a') : name[i];
+			if (c != cmd->name[i])
+				break;
+		}
+		if (i == len)
+			return cmd;
+	}
+	return NULL;
+}
+
 /* Count the element a reply.h writer put at buf + len, or fail when it
  * did not fit. */
 #define APPEND(call)                      \

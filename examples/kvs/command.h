@@ -54,6 +54,8 @@ extern const struct kv_command kv_commands[KV_OP_COUNT];
 
 /* The row named @name (@len bytes, lower case), or NULL. */
 const struct kv_command *kv_command_find(const char *name, size_t len);
+/* The same, @name in any case (read where it lies, not lower-cased first). */
+const struct kv_command *kv_command_find_nocase(const char *name, size_t len);
 
 /* COMMAND's description of one command: *6, then its name, arity, flags
  * (an array of simple strings), first key, last key and key step. Into

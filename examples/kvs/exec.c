@@ -8,7 +8,6 @@
  * same handlers as RESP's GET, SET and DEL: the replies those share say
  * the same in either protocol.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -631,13 +630,10 @@ kv_cmd_command(struct kv_call *c)
 		resp_array(c, (long)req->argc - 1);
 		for (i = 1; i < req->argc; i++) {
 			char name[16];
-			uint16_t k;
 
 			len = arg_copy(c, i, name, sizeof(name));
-			for (k = 0; k < len; k++)
-				name[k] = (char)tolower((unsigned char)name[k]);
 			resp_command_info(c, req->argv[i].len < sizeof(name) ?
-					  kv_command_find(name, len) : NULL);
+					  kv_command_find_nocase(name, len) : NULL);
 		}
 	} else {
 		resp_array(c, 0); /* DOCS */

@@ -67,7 +67,6 @@ usage(void)
 		"                           slot map F (doc/kvs.md)\n");
 }
 
-/* "A.B.C.D[/len]", a /24 when no length is given. */
 static int
 parse_idle(const char *s, enum pst_idle_mode *mode)
 {

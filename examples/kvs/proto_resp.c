@@ -792,28 +792,6 @@ unknown_command(const struct kv_stream *s, const struct resp_frame *f, char *err
 		args);
 }
 
-/* kv_command_find of the @len bytes at @p lower-cased, without copying
- * them out first. */
-static const struct kv_command *
-command_at(const uint8_t *p, size_t len)
-{
-	const struct kv_command *cmd;
-	size_t i;
-
-	for (cmd = &kv_commands[1]; cmd < &kv_commands[KV_OP_COUNT]; cmd++) {
-		/* Unequal but for the case bit: they cannot match. */
-		if (cmd->name_len != len || len == 0 || ((p[0] ^ (uint8_t)cmd->name[0]) & ~0x20))
-			continue;
-		for (i = 0; i < len; i++)
-			if ((p[i] >= 'A' && p[i] <= 'Z' ? p[i] - 'A' + 'a' : p[i]) !=
-			    (uint8_t)cmd->name[i])
-				break;
-		if (i == len)
-			return cmd;
-	}
-	return NULL;
-}
-
 /* Give a framed request its meaning. Returns KV_PARSE_OK or
  * KV_PARSE_BAD_REQUEST. */
 static int
@@ -826,7 +804,7 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 	unsigned int nargs = f->nargs;
 
 	if (in_place != NULL) {   /* most often */
-		cmd = command_at(in_place, f->name.len);
+		cmd = kv_command_find_nocase((const char *)in_place, f->name.len);
 	} else if (f->name.len < sizeof(name)) {
 		copy_word(s, &f->name, name, sizeof(name));
 		cmd = kv_command_find(name, f->name.len);
