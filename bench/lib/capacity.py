@@ -195,8 +195,9 @@ def points_on(ctx, checks, srv, pool_bufs, rep, measure, strict_exit=True):
     the next one runs. A server that died (DPDK 22.11's memif faults when
     its peer leaves during a burst; paste's farewell, src/stack/farewell.h,
     prevents that when the generator exits in order, not when it is killed)
-    is recorded and started again, and a point it died under is run once more. Its exit
-    status at the end is a check if strict_exit, else only recorded."""
+    is recorded and started again, and a point it died under is run once
+    more. Its exit status at the end is a check if strict_exit, else only
+    recorded."""
     def failed(p, e):
         ctx.failures.append(dict(system="capacity", point="%s (%s)" % (p["id"], srv.name),
                                  rep=rep, error=str(e)[:2000]))

@@ -8,6 +8,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
+#include <rte_random.h>
 
 #include "farewell.h"
 
@@ -156,7 +157,7 @@ pst_farewell_leave(struct pst_farewell *fw)
 	struct rte_mbuf *pkts[BURST];
 	struct pst_farewell_msg msg;
 	struct rte_eth_link link;
-	uint64_t nonce = rte_rdtsc() ^ ((uint64_t)rte_rand() << 1);
+	uint64_t nonce = rte_rand();
 	uint64_t end;
 	uint16_t n, i;
 	int answered = 0;
