@@ -1497,17 +1497,20 @@ test_zero_window_slow_reader(void **state)
  * by then). From 1.25 B to 3.25 B consumed every connection has the same
  * grant, so the same share of the held bytes, and the shares differ only
  * by the segments in flight (measured: 1.00 on a quiet machine, 1.22
- * beside a fuzzer): FAIR_BOUND leaves room for a noisy machine and still
- * fails the old grants (4 MiB against 64 KiB). The shares also need every
- * sender to keep its window full: in the sanitizer build (a stack several
- * times slower, busy-polling one core) beside a fuzzer, one of the eight
- * Linux senders fell behind (40.8 with equal grants). There the grants,
- * which are the stack's part, are asserted equal, and every connection
- * must progress, but the shares are not bounded. */
+ * beside a fuzzer). A share also needs its sender to keep the window
+ * full, which is the Linux sender's part, not the stack's: beside a
+ * fuzzer one of the eight senders fell behind (40.8 with equal grants in
+ * the sanitizer build; 11.5 in the plain build on a busy CI machine, its
+ * frames lost in the af_packet ring while the poller was preempted). So
+ * the grants, which are the stack's part, are asserted equal, every
+ * connection must progress, and the largest share is bounded against the
+ * median share, which one or three senders falling behind do not move:
+ * the old grants (three connections at 4 MiB, five at the 64 KiB floor)
+ * put the median among the floors and fail FAIR_BOUND by far. */
 #define FAIR_CONNS 8
 #define FAIR_TOTAL (12u << 20)  /* each sender's bytes */
 #define FAIR_RATE (16u << 20)
-#define FAIR_BOUND 2.0          /* most / least delivered, from 1.25 B to 3.25 B */
+#define FAIR_BOUND 2.0          /* most / median delivered, from 1.25 B to 3.25 B */
 
 struct fair_conn {
 	struct pst_conn *conn;
@@ -1612,11 +1615,19 @@ fair_consume(size_t bytes)
 	return done;
 }
 
+static int
+size_order(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 static void
 test_window_grants_fair(void **state)
 {
 	struct peer p = { .port = 6018, .send_len = FAIR_TOTAL };
-	size_t at[2][FAIR_CONNS], mark[2], most = 0, least = SIZE_MAX, total, d;
+	size_t at[2][FAIR_CONNS], mark[2], total, share[FAIR_CONNS], most, least, median;
 	uint64_t granted[2][FAIR_CONNS];
 	struct pst_stack_stats s0, s1;
 	pid_t pids[FAIR_CONNS];
@@ -1672,18 +1683,19 @@ test_window_grants_fair(void **state)
 		assert_int_equal(tb_poll_child(stack, pids[i], 30), 0);
 	assert_int_equal(fs.n, FAIR_CONNS);
 	assert_int_equal(marks, 2);
-	for (i = 0; i < FAIR_CONNS; i++) {
-		d = at[1][i] - at[0][i];
-		if (d > most)
-			most = d;
-		if (d < least)
-			least = d;
-	}
-	print_message("  from %zu to %zu MB consumed: least %zu, most %zu bytes (ratio %.2f);"
-		      " grants %llu at the start, %llu to %llu at the end\n",
-		      mark[0] >> 20, mark[1] >> 20, least, most,
-		      least ? (double)most / least : 0.0, (unsigned long long)granted[0][0],
-		      (unsigned long long)granted[1][0], (unsigned long long)granted[1][FAIR_CONNS - 1]);
+	for (i = 0; i < FAIR_CONNS; i++)
+		share[i] = at[1][i] - at[0][i];
+	qsort(share, FAIR_CONNS, sizeof(share[0]), size_order);
+	least = share[0];
+	median = (share[(FAIR_CONNS - 1) / 2] + share[FAIR_CONNS / 2]) / 2;
+	most = share[FAIR_CONNS - 1];
+	print_message("  from %zu to %zu MB consumed: least %zu, median %zu, most %zu bytes"
+		      " (most/median %.2f, most/least %.2f); grants %llu at the start,"
+		      " %llu to %llu at the end\n",
+		      mark[0] >> 20, mark[1] >> 20, least, median, most,
+		      median ? (double)most / median : 0.0, least ? (double)most / least : 0.0,
+		      (unsigned long long)granted[0][0], (unsigned long long)granted[1][0],
+		      (unsigned long long)granted[1][FAIR_CONNS - 1]);
 	/* Every grant converged to the same share of the budget. */
 	for (i = 0; i < FAIR_CONNS; i++) {
 		assert_true(granted[1][i] > 0);
@@ -1693,9 +1705,7 @@ test_window_grants_fair(void **state)
 	/* Every connection progressed, by shares within the bound; nothing
 	 * was dropped for want of a buffer: the reserve held. */
 	assert_true(least > 0);
-#ifndef PST_ASAN
-	assert_true((double)most <= FAIR_BOUND * (double)least);
-#endif
+	assert_true((double)most <= FAIR_BOUND * (double)median);
 	assert_int_equal(s1.rx_nobufs, s0.rx_nobufs);
 	for (i = 0; i < FAIR_CONNS; i++) {
 		assert_int_equal(fs.c[i].delivered, FAIR_TOTAL);
