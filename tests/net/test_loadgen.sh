@@ -81,7 +81,7 @@ loadgen() {
 # running.
 DEPARTURES=${PASTE_TEST_DEPARTURES:-12}
 come_and_go() {
-	local what=$1 slog=$2 size=$3 i rc hog
+	local what=$1 slog=$2 size=$3 i rc hog failed=0
 	# A busy process on the server's core preempts its poller at random
 	# points, mid-burst too, as other work does on a loaded machine: the
 	# moment the race needs. Bounded like every loop here.
@@ -95,13 +95,13 @@ come_and_go() {
 				kill -0 "$SRV_PID" 2>/dev/null && echo running || echo gone)"
 			show_log "$TB_WORK/lg-go-$i.log"
 			show_log "$slog"
-			kill "$hog" 2>/dev/null
-			bg_wait "$hog" >/dev/null
-			return 1
+			failed=1
+			break
 		fi
 	done
 	kill "$hog" 2>/dev/null
 	bg_wait "$hog" >/dev/null
+	[ "$failed" = 0 ] || return 1
 	pass "$what: $DEPARTURES generators came and went, the server still runs"
 }
 
