@@ -4,7 +4,7 @@
 #   scripts/test.sh                 every suite (unit, dpdk, net, crash) and
 #                                   the consumer check; then the sanitizer
 #                                   stage (the unit suite and the paste-kvs
-#                                   net tests kvs, kvs_misconf, kvs_trickle
+#                                   net tests kvs, kvs_sync_fail, kvs_trickle
 #                                   in an ASan + UBSan build, build-asan) and
 #                                   the fuzz stage (each libFuzzer corpus
 #                                   replayed, then a short run of a bounded
@@ -78,7 +78,7 @@ fi
 # reports fail a test like ASan's; tests/sanitizers/ holds the few
 # suppressions, each with its reason.
 san_meson_args="-Db_sanitize=address,undefined -Db_lundef=false"
-# verify_asan_link_order=0: kvs_misconf preloads its fail_msync shim
+# verify_asan_link_order=0: kvs_sync_fail preloads its fail_msync shim
 # (LD_PRELOAD), which puts the shim before the ASan runtime.
 san_env() {
 	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1:verify_asan_link_order=0}
@@ -175,7 +175,7 @@ if [ "$default_run" -eq 1 ]; then
 		BUILD_DIR=$san_build bash scripts/build.sh); then
 		san_env
 		meson_run "$san_build" --suite unit
-		meson_run "$san_build" kvs kvs_misconf kvs_trickle
+		meson_run "$san_build" kvs kvs_sync_fail kvs_trickle
 	else
 		echo "test.sh: sanitizer build failed" >&2
 		failed=$((failed + 1))
