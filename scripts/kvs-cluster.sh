@@ -19,7 +19,15 @@
 #   --prefix-len N    the shards' netmask length (default 24)
 #   --paste-kvs BIN   the binary (default build/examples/paste-kvs)
 #   --max-restarts N  restarts of one shard within 60 s before the supervisor
-#                     gives up on it (default 5); the others keep running
+#                     gives up on it (default 5): it says so on its output
+#                     and in DIR/NAME.log, writes DIR/NAME.failed (the time,
+#                     the starts and the last exit status) and leaves the
+#                     shard's slots unserved; the others keep running. When
+#                     no shard is left, it exits with status 1.
+#
+# A shard that exits is restarted and recovers what its pool file holds.
+# Exit status 74 is paste-kvs's stop after a failed drain (an msync error:
+# doc/operations.md); the restart then recovers what the medium kept.
 #
 # Each shard is its own process with its own EAL --file-prefix (kvs-NAME),
 # so that shards share no DPDK memory, lock or cache line.
@@ -45,7 +53,7 @@ while [ "$#" -gt 0 ]; do
 		NAMES+=("$2") CORES+=("$3") DEVS+=("$4")
 		shift 4 ;;
 	--) shift; EXTRA=("$@"); break ;;
-	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1' (--help)" ;;
 	esac
 done
@@ -86,6 +94,17 @@ start_shard() {
 	say "shard ${NAMES[$i]} started: pid ${PIDS[i]}, core ${CORES[$i]}"
 }
 
+# give_up I STARTS STATUS: shard I exited too often; it stays down.
+give_up() {
+	local i=$1 name=${NAMES[$1]} msg
+	msg="giving up on shard $name: it exited $2 times within 60 s (last status $3; --max-restarts $MAX_RESTARTS); its slots are unserved until it is started again"
+	say "$msg"
+	printf '%s %s: %s\n' "$(date -u +%FT%TZ)" "$prog" "$msg" >>"$DIR/$name.log"
+	printf 'time=%s starts=%s status=%s\n' "$(date -u +%FT%TZ)" "$2" "$3" >"$DIR/$name.failed"
+	rm -f "$DIR/$name.pid"
+	PIDS[i]=0
+}
+
 STOPPING=0
 stop_all() {
 	local i pid t
@@ -115,6 +134,7 @@ for i in "${!NAMES[@]}"; do
 done
 for i in "${!NAMES[@]}"; do
 	STARTS[i]=""
+	rm -f "$DIR/${NAMES[$i]}.failed"
 	start_shard "$i"
 done
 
@@ -135,13 +155,24 @@ while [ "$STOPPING" = 0 ]; do
 		# shellcheck disable=SC2086 # a list of numbers
 		set -- ${STARTS[i]}
 		if [ "$#" -gt "$MAX_RESTARTS" ]; then
-			say "shard ${NAMES[$i]} exited (status $rc) $# times within 60 s: giving up on it"
-			PIDS[i]=0
+			give_up "$i" "$#" "$rc"
 			continue
 		fi
-		say "shard ${NAMES[$i]} (pid $pid) exited with status $rc: restarting"
+		if [ "$rc" = 74 ]; then
+			say "shard ${NAMES[$i]} (pid $pid) stopped after a failed drain of its pool (status 74): restarting; it recovers what the medium holds"
+		else
+			say "shard ${NAMES[$i]} (pid $pid) exited with status $rc: restarting"
+		fi
 		start_shard "$i"
 	done
+	alive=0
+	for pid in "${PIDS[@]}"; do
+		[ "$pid" -gt 0 ] && alive=1
+	done
+	if [ "$alive" = 0 ]; then
+		say "no shard left running: exiting"
+		exit 1
+	fi
 	sleep 0.2 &
 	wait $! 2>/dev/null
 done

@@ -104,6 +104,7 @@ struct server {
 	struct pst_pool *pool;
 	int epfd;
 	int dirty;                  /* flushes since the last drain */
+	int drain_failed;           /* fail-stop: exit 74, no teardown */
 	unsigned int n_conns, max_conns;
 	uint64_t accepted, refused;
 	/* The limits of one client, as paste-kvs's (0: none). */
@@ -413,8 +414,11 @@ conn_run(struct server *srv, struct conn *c)
 		more = conn_execute(srv, c);
 		if (srv->dirty) {
 			if (pst_pool_drain(srv->pool) != 0) {
-				/* Never write a reply that waited for it. */
-				fprintf(stderr, "linux-kvs: drain failed: %s\n", pst_errormsg());
+				/* Never write a reply that waited for it, nor
+				 * any later one (paste-kvs does the same). */
+				fprintf(stderr, "linux-kvs: drain of the pool failed: %s; "
+					"stopping\n", pst_errormsg());
+				srv->drain_failed = 1;
 				ex_force_quit = 1;
 				return;
 			}
@@ -833,6 +837,10 @@ main(int argc, char **argv)
 		return 1;
 	if (server_start(&srv, &o, &lresp, &lhttp) == 0) {
 		serve(&srv, o.common.stats_period);
+		/* Closing the store would write to the pool whose sync failed;
+		 * the kernel resets the connections as the process exits. */
+		if (srv.drain_failed)
+			return 74;
 		print_stats(&srv);
 		status = 0;
 	}

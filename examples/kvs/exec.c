@@ -554,14 +554,13 @@ kv_cmd_info(struct kv_call *c)
 		     "keyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64 "\r\n"
 		     "# Persistence\r\nrecovered_keys:%" PRIu64 "\r\ntorn_entries:%" PRIu64
 		     "\r\npersist_mode:%s\r\ndrain_failures:%" PRIu64
-		     "\r\nwrites_refused:%d\r\nmisconf_refused:%" PRIu64
 		     "\r\n# Cluster\r\ncluster_enabled:%d\r\n"
 		     "# Keyspace\r\ndb0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0\r\n",
 		     st->ops->name, st->copy_mode ? "copy" : "zero-copy", c->srv->n_conns,
 		     c->srv->requests, st->hits, st->gets - st->hits, st->recovered,
 		     st->report.torn + st->torn_values,
 		     pst_persist_mode_name(pi.persist_mode), ps.drain_failures,
-		     c->srv->drain_failed, c->srv->misconf_refused, c->srv->cluster != NULL,
+		     c->srv->cluster != NULL,
 		     kv_store_count(st), c->srv->expiry->n);
 	resp_bulk_bytes(c, buf, (size_t)n);
 }
@@ -754,9 +753,8 @@ upload_check(struct kv_call *c, const struct kv_stream *rx, struct kv_upload *up
 	uint64_t bufs = kv_store_value_bufs(x->store, req->pending_len);
 
 	up->next_elem = req->pending_elem + 1;
-	if (x->drain_failed || kv_store_reserve(x->store, bufs) == 0) {
-		if (!x->drain_failed)   /* else: -MISCONF once it is whole */
-			up->reserved += bufs;
+	if (kv_store_reserve(x->store, bufs) == 0) {
+		up->reserved += bufs;
 		return -1;
 	}
 	x->requests++;
@@ -774,21 +772,6 @@ upload_check(struct kv_call *c, const struct kv_stream *rx, struct kv_upload *up
 	up->discard = req->pending_end;
 	up->discard_elems = req->pending_after;
 	return upload_discard(x, rx, up, out);
-}
-
-/* Like Redis's MISCONF: a write that could not be made durable is never
- * acknowledged; HTTP 503. */
-static void
-refuse_write(struct kv_call *c)
-{
-	c->srv->misconf_refused++;
-	if (c->req->http)
-		http_error(c, "503 Service Unavailable", !c->req->http_keepalive);
-	else
-		resp_str(c, kv_resp_error,
-			 "MISCONF paste-kvs cannot make writes durable (drain of the "
-			 "pool failed): write commands are refused until a drain "
-			 "succeeds, see INFO persistence");
 }
 
 long
@@ -848,8 +831,6 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 		   kv_cluster_redirect(x->cluster, rx, &req, out->bytes, out->ctx)) {
 		if (req.http && !req.http_keepalive)
 			out->close(out->ctx);
-	} else if (x->drain_failed && (kv_commands[req.op].flags & KVC_WRITE)) {
-		refuse_write(c);
 	} else {
 		kv_commands[req.op].run(c);
 	}

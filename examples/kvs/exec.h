@@ -54,15 +54,10 @@ struct kv_exec {
 	 * kv_exec_init(). */
 	const struct kv_cluster *cluster;
 	unsigned int n_conns;       /* maintained by the server, for INFO */
-	/* Set by the server while drains fail (msync error): write commands
-	 * get -MISCONF instead of being executed, reads are served. Cleared
-	 * by the server when a drain succeeds again. */
-	int drain_failed;
 	uint64_t timed_out;         /* by the server: clients closed by a
 	                             * timeout, */
 	uint64_t output_overflows;  /* ... and by --client-output-limit */
 	uint64_t requests, bad_requests, bad_streams, expired;
-	uint64_t misconf_refused;   /* writes refused while drain_failed */
 	uint64_t oom_refused;       /* values refused before they arrived */
 };
 

@@ -23,6 +23,13 @@
 #include "main_shared.h"
 #include "server.h"
 
+/* The exit status after a failed drain: sysexits.h's EX_IOERR, so that a
+ * supervisor (scripts/kvs-cluster.sh) and an operator can tell it from a
+ * crash or a bad option. */
+#define KVS_EXIT_DRAIN_FAILED 74
+/* How long a stopped server keeps answering with resets. */
+#define KVS_FAILED_DRAIN_LINGER_S 0.5
+
 struct kvs_opts {
 	struct kv_main_opts common;     /* the options linux-kvs has too */
 	int copy;
@@ -271,25 +278,29 @@ print_stats(const struct kv_server *srv)
 	       ss.idle_sleeps, ss.idle_intr_wakeups, ss.peer_farewells);
 }
 
-/* A poll failed its drain (ret < 0) or completed it: writes are refused
- * (MISCONF) from the first failed drain until the next one succeeds, which
- * also sends the replies that waited for it. */
+/* A drain of the pool failed: the stack has stopped (fail-stop,
+ * paste_stack.h), nothing of this batch or after it was acknowledged and
+ * every connection was reset. Keep polling for a moment so that peers
+ * whose reset was lost hear one again, then stop without another write
+ * to the pool: what the medium holds is for recovery to decide. */
 static void
-track_drains(struct kv_server *srv, int ret)
+stop_on_failed_drain(struct kv_server *srv, int ret)
 {
-	if ((ret < 0) == srv->exec.drain_failed)
-		return;
-	srv->exec.drain_failed = ret < 0;
-	if (ret < 0)
-		fprintf(stderr, "paste-kvs: drain failed: %s; refusing writes (MISCONF) "
-			"until a drain succeeds\n", pst_errormsg());
-	else
-		fprintf(stderr, "paste-kvs: drain succeeded again; accepting writes\n");
+	double until = ex_now_s() + KVS_FAILED_DRAIN_LINGER_S;
+
+	fprintf(stderr, "paste-kvs: drain of the pool failed: %s (%s); stopping: the "
+		"writes of this batch were not acknowledged, every connection is "
+		"reset, and a restart recovers what the medium holds\n",
+		strerror(-ret), pst_errormsg());
+	while (ex_now_s() < until)
+		(void)pst_stack_poll(srv->stack);
+	print_stats(srv);
 }
 
 /* Poll until SIGINT or SIGTERM, with the clients' timeouts checked and
- * statistics every --stats-period. */
-static void
+ * statistics every --stats-period. Returns 0, or the negative errno of a
+ * failed drain. */
+static int
 serve(struct kv_server *srv, double stats_period, int sleeps)
 {
 	double next_stats = 0, now;
@@ -299,7 +310,10 @@ serve(struct kv_server *srv, double stats_period, int sleeps)
 	kv_server_tick(srv, ex_now_s());
 	while (!ex_force_quit) {
 		ret = pst_stack_poll(srv->stack);
-		track_drains(srv, ret);
+		if (ret < 0) {
+			stop_on_failed_drain(srv, ret);
+			return ret;
+		}
 		kv_store_release_durable(srv->store);
 		/* Reading the clock on every poll takes a visible share of the
 		 * core: look at it every 1024 polls, and after every empty poll
@@ -315,6 +329,7 @@ serve(struct kv_server *srv, double stats_period, int sleeps)
 			next_stats = now + stats_period;
 		}
 	}
+	return 0;
 }
 
 int
@@ -379,7 +394,12 @@ main(int argc, char **argv)
 		printf("paste-kvs: idle: sleep, waking on %s\n", ss.idle_rx_intr ?
 		       "the port's RX interrupt" : "a timer (the port has no RX interrupt)");
 	}
-	serve(&srv, o.common.stats_period, o.idle == PST_IDLE_SLEEP);
+	if (serve(&srv, o.common.stats_period, o.idle == PST_IDLE_SLEEP) < 0) {
+		/* No teardown: closing the store and the pool would write to
+		 * the file whose sync failed. */
+		rte_eal_cleanup();
+		return KVS_EXIT_DRAIN_FAILED;
+	}
 	print_stats(&srv);
 	status = 0;
 close_stack:

@@ -362,12 +362,16 @@ int pst_pool_flush(struct pst_pool *pool, const void *addr, size_t len);
  * Wait until every flush issued so far is durable (one sfence on NVMM, one
  * msync of the dirty range on page-cache files). Buffers released before the
  * drain return to the free list.
- * A failed drain (msync error) is not a drain: pst_pool_stats::drains does
- * not move (drain_failures does), released buffers stay out of the free
- * list, the flushed ranges stay pending and the next drain syncs them
- * again. Nothing that waited for it may be acknowledged until a later drain
- * succeeds.
- * @return 0, or a negative errno if msync failed.
+ * A failed drain (msync error) is not a drain, and it is final: Linux may
+ * already have marked the pages whose writeback failed clean, so a retry
+ * could succeed without writing them. pst_pool_stats::drains does not move
+ * (drain_failures does), released buffers stay out of the free list, and
+ * this drain and every later one on this pool fail with the same error
+ * without syncing anything. Nothing that waited for it may ever be
+ * acknowledged: stop, and let recovery (a new pst_pool_open()) find what
+ * the medium holds.
+ * @return 0, or a negative errno: that of the failed msync (-EIO, ...),
+ *         now and at every later call.
  */
 int pst_pool_drain(struct pst_pool *pool);
 

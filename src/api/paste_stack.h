@@ -179,12 +179,19 @@ void pst_stack_close(struct pst_stack *stack);
 
 /**
  * One run-to-completion iteration.
- * @return the number of frames received and sent (0: idle), or a negative
- *   errno if a drain failed (msync error). Nothing was sent then: the
- *   frames stay queued until a later poll's drain succeeds (the pool syncs
- *   the same ranges again), and what does not fit in the TX queue
- *   meanwhile is dropped for TCP to retransmit. Nothing that waited for
- *   the drain is acknowledged; the caller may keep polling to retry.
+ *
+ * A failed drain (an msync error: pst_pool_drain()) stops the stack for
+ * good (fail-stop). Nothing queued in that poll is sent, nor anything
+ * that would answer a request later. Every connection is reset and
+ * aborted, its error callback called with -ECONNABORTED, and every
+ * listener closed, its pst_listener freed. Later polls still receive, but
+ * only to answer with ARP replies and TCP resets, so that peers learn
+ * their connections are gone. The application should stop: print why,
+ * close nothing that writes to the pool, and exit. Recovery from the pool
+ * file then decides what exists.
+ * @return the number of frames received and sent (0: idle), or the
+ *   negative errno of the failed drain (-EIO, ...) in the poll that failed
+ *   and every later one.
  */
 int pst_stack_poll(struct pst_stack *stack);
 

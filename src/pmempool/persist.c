@@ -166,6 +166,11 @@ pst_persist_drain(struct pst_persist *p)
 {
 	int err = 0;
 
+	if (p->failed != 0) {
+		p->drain_failures++;
+		return pst_fail(p->failed, "the pool's medium failed a drain earlier (%s): "
+				"nothing is synced again", strerror(p->failed));
+	}
 	if (p->pending && p->delay_ns > 0)
 		delay(p->delay_ns);
 	if (p->hook.fail_drain != NULL)
@@ -173,9 +178,10 @@ pst_persist_drain(struct pst_persist *p)
 	if (err == 0)
 		err = sync_pending(p);
 	if (err != 0) {
-		/* Not drained: the dirty range and pending stay, so the next
-		 * drain syncs them again, and callers release or send nothing
-		 * that waited for this one. */
+		/* Never retried: the pages may already be clean and lost
+		 * (persist.h). Callers release or send nothing that waited for
+		 * this drain, nor for any later one. */
+		p->failed = err;
 		p->drain_failures++;
 		return pst_fail(err, "drain of the pool failed (msync): %s", strerror(err));
 	}

@@ -50,6 +50,11 @@ struct pst_persist {
 	uint64_t drains;         /* successful drains only */
 	uint64_t drain_failures;
 	uint64_t msyncs;
+	/* errno of the first failed drain, 0 before. A failed sync is final
+	 * (fail-stop): on a page-cache file Linux marks the pages whose
+	 * writeback failed clean and reports the error once, so a retried
+	 * msync would return 0 without writing them. */
+	int failed;
 	struct pst_persist_hook hook;
 	struct pst_persist_trace *trace; /* NULL unless PASTE_PERSIST_TRACE */
 };
@@ -87,8 +92,9 @@ void pst_persist_fini(struct pst_persist *p);
 int pst_persist_flush(struct pst_persist *p, const void *addr, size_t len);
 
 /* Make every earlier flush durable. Returns 0, or -errno of msync (or of
- * the hook's fail_drain): then nothing is counted as drained, the flushed
- * ranges stay pending and the next drain syncs them again. */
+ * the hook's fail_drain): then nothing is counted as drained, and this
+ * drain and every later one fail with that errno without syncing
+ * anything (p->failed): what the medium holds is for recovery to find. */
 int pst_persist_drain(struct pst_persist *p);
 
 /* Install (or with NULL remove) the hook of domain @p. */

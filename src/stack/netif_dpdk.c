@@ -75,6 +75,7 @@ struct pst_netif_dpdk {
 	struct pbuf *rx_held;          /* a frame delayed by rx-reorder */
 	struct pst_fault fault;
 	struct pst_farewell fw;        /* net_memif: peers that leave */
+	int failed;                    /* a drain failed: resets and ARP only */
 	void (*tx_hook)(void *ctx, unsigned int n);
 	void *tx_hook_ctx;
 
@@ -519,11 +520,79 @@ linkoutput(struct netif *nif, struct pbuf *p)
 	return ERR_OK;
 }
 
+static void
+drop_queued(struct pst_netif_dpdk *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->n_tx; i++)
+		rte_pktmbuf_free(dev->tx_queue[i]);
+	dev->tx_dropped += dev->n_tx;
+	dev->n_tx = 0;
+}
+
+/* 1 for what a stopped stack may still send: ARP, and TCP segments that
+ * carry nothing but a reset. A data segment, a FIN or a UDP datagram could
+ * answer a request whose effects were never made durable. */
+static int
+undrained_ok(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const void *)(eth + 1);
+	const struct rte_tcp_hdr *tcp;
+	uint32_t l3;
+
+	if (m->data_len < sizeof(*eth))
+		return 0;
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
+		return 1;
+	if (eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+	    m->data_len < sizeof(*eth) + sizeof(*ip) || ip->next_proto_id != IPPROTO_TCP)
+		return 0;
+	l3 = rte_ipv4_hdr_len(ip);
+	if (m->pkt_len != m->data_len ||
+	    m->data_len < sizeof(*eth) + l3 + sizeof(*tcp))
+		return 0;
+	tcp = (const void *)((const char *)ip + l3);
+	return (tcp->tcp_flags & RTE_TCP_RST_FLAG) &&
+	       rte_be_to_cpu_16(ip->total_length) == l3 + (uint32_t)((tcp->data_off >> 4) * 4);
+}
+
+void
+pst_netif_dpdk_fail_stop(struct pst_netif_dpdk *dev)
+{
+	drop_queued(dev);
+	dev->failed = 1;
+}
+
+/* A stopped port sends without a drain (none can succeed), and only what
+ * undrained_ok() lets through. */
+static void
+keep_undrained_ok(struct pst_netif_dpdk *dev)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < dev->n_tx; i++) {
+		if (undrained_ok(dev->tx_queue[i])) {
+			dev->tx_queue[n++] = dev->tx_queue[i];
+			continue;
+		}
+		rte_pktmbuf_free(dev->tx_queue[i]);
+		dev->tx_dropped++;
+	}
+	dev->n_tx = n;
+}
+
 int
 pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev)
 {
 	unsigned int sent = 0, tries = 0, i;
 	int ret;
+
+	if (dev->failed) {
+		keep_undrained_ok(dev);
+		goto transmit;
+	}
 
 	/* The durability rule: nothing leaves before the flushes issued so
 	 * far are drained. On failure nothing is sent; the frames wait for
@@ -539,13 +608,11 @@ pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev)
 	ret = pst_pool_drain(dev->pool);
 	if (ret != 0)
 		return ret;
+transmit:
 	/* Nobody reads the port while its peer is gone (farewell.h); TCP
 	 * sends again to whoever comes next. */
 	if (dev->fw.parked) {
-		for (i = 0; i < dev->n_tx; i++)
-			rte_pktmbuf_free(dev->tx_queue[i]);
-		dev->tx_dropped += dev->n_tx;
-		dev->n_tx = 0;
+		drop_queued(dev);
 		return 0;
 	}
 	if (dev->tx_hook != NULL)

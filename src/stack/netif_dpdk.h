@@ -40,6 +40,13 @@ unsigned int pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif);
  * for TCP to retransmit. */
 int pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev);
 
+/* A drain failed for good (pst_pool_drain): drop every queued frame, and
+ * from now on let pst_netif_dpdk_drain_and_transmit() send, without a
+ * drain, only ARP and TCP resets (dropping the rest): the stack can still
+ * tell its peers that their connections are gone, and nothing that could
+ * acknowledge a write leaves. */
+void pst_netif_dpdk_fail_stop(struct pst_netif_dpdk *dev);
+
 /* Frames queued and not sent yet. */
 unsigned int pst_netif_dpdk_tx_pending(const struct pst_netif_dpdk *dev);
 

@@ -126,6 +126,33 @@ timers(struct pst_stack *s, uint64_t now)
 	sys_check_timeouts();
 }
 
+/* A drain failed: the stack stops (paste_stack.h). The queued replies go
+ * first, then the connections, whose resets the port sends undrained. */
+static void
+fail_stop(struct pst_stack *s, int ret)
+{
+	s->failed = -ret;
+	pst_netif_dpdk_fail_stop(s->dev);
+	pst_tcp_abort_all(s->tcp);
+	(void)pst_netif_dpdk_drain_and_transmit(s->dev);
+}
+
+/* A stopped stack: lwIP answers what arrives for the aborted connections
+ * (a peer's challenge ACK, a retransmission, a new SYN) with a reset. */
+static int
+poll_stopped(struct pst_stack *s)
+{
+	unsigned int rx;
+
+	s->polls++;
+	rx = pst_netif_dpdk_rx(s->dev, &s->netif);
+	pst_tcp_close_deferred(s->tcp);
+	(void)pst_netif_dpdk_drain_and_transmit(s->dev);
+	if (rx == 0)
+		pst_idle_empty_poll(&s->idle, 1);
+	return -s->failed;
+}
+
 int
 pst_stack_poll(struct pst_stack *s)
 {
@@ -133,6 +160,8 @@ pst_stack_poll(struct pst_stack *s)
 	unsigned int rx;
 	int tx, tx2;
 
+	if (s->failed)
+		return poll_stopped(s);
 	s->polls++;
 	/* What the burst's segments produce is sent once per connection
 	 * after the whole burst (tcp_batch.c). */
@@ -146,20 +175,19 @@ pst_stack_poll(struct pst_stack *s)
 	pst_tcp_resume_blocked(s->tcp);
 	pst_tcp_close_deferred(s->tcp);
 	tx = pst_netif_dpdk_drain_and_transmit(s->dev);
+	if (tx < 0) {
+		fail_stop(s, tx);
+		return tx;
+	}
 	timers(s, t0);
 	pst_tcp_close_deferred(s->tcp);
 	/* Timers send retransmissions and delayed ACKs: they too leave only
-	 * after a drain. A failed drain still lets the timers run: TCP keeps
-	 * its clock while the frames wait for a drain that succeeds. */
+	 * after a drain. */
 	tx2 = pst_netif_dpdk_drain_and_transmit(s->dev);
-	/* The second drain retries whatever a failed first one held back:
-	 * only its result says whether frames still wait. Reporting the first
-	 * failure after the second drain sent everything made paste-kvs
-	 * refuse writes for one more poll (kvs_misconf, now and then). */
-	if (tx2 < 0)
+	if (tx2 < 0) {
+		fail_stop(s, tx2);
 		return tx2;
-	if (tx < 0)
-		tx = 0;
+	}
 	if (rx + (unsigned int)tx + (unsigned int)tx2 == 0) {
 		/* Frames a full TX ring refused count as idle too: the idle
 		 * modes spin a thousand polls before they pause, and a port

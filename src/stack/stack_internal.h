@@ -32,6 +32,7 @@ struct pst_stack {
 	uint64_t timers_due, cycles_per_ms;
 	pst_burst_end_fn burst_end;   /* pst_stack_set_burst_end() */
 	void *burst_end_arg;
+	int failed;                   /* errno of the failed drain: fail-stop */
 };
 
 /* The stack of lwIP's netif @nif: lwIP's callbacks know the netif only

@@ -1384,12 +1384,22 @@ pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st)
 void
 pst_tcp_close(struct pst_tcp *tcp)
 {
-	struct tcp_pcb *pcb, *next;
-
 	if (tcp == NULL)
 		return;
 	if (tcp->zw_timer)
 		sys_untimeout(zw_check, tcp);
+	pst_tcp_abort_all(tcp);
+	gather_retire(tcp);
+	free(tcp->g_refs);
+	free(tcp->segs);
+	free(tcp);
+}
+
+void
+pst_tcp_abort_all(struct pst_tcp *tcp)
+{
+	struct tcp_pcb *pcb, *next;
+
 	pst_tcp_close_deferred(tcp);
 	/* Aborting calls each connection's error callback, which frees it. */
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = next) {
@@ -1407,8 +1417,4 @@ pst_tcp_close(struct pst_tcp *tcp)
 		tcp_arg((struct tcp_pcb *)lpcb, NULL);
 		tcp_close((struct tcp_pcb *)lpcb);
 	}
-	gather_retire(tcp);
-	free(tcp->g_refs);
-	free(tcp->segs);
-	free(tcp);
 }

@@ -30,6 +30,11 @@ void pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st);
  * NULL is ignored. */
 void pst_tcp_close(struct pst_tcp *tcp);
 
+/* Abort every connection (a reset to each peer, then its error callback
+ * with -ECONNABORTED) and close every listener: what pst_tcp_close() does
+ * before it frees @tcp, which stays usable and empty. */
+void pst_tcp_abort_all(struct pst_tcp *tcp);
+
 /* Close the connections the application closed from inside their
  * callbacks, now that lwIP is done with their segments. */
 void pst_tcp_close_deferred(struct pst_tcp *tcp);

@@ -694,8 +694,11 @@ static const struct pst_persist_hook failing_recorder = {
 };
 
 /* A failed drain is no drain: not counted, no on_drain, the released
- * buffer stays out of the free list, and the next drain syncs the same
- * range again (msync mode: a real msync of the page-cache file). */
+ * buffer stays out of the free list. And it is final: once the fault is
+ * over, drains still fail without syncing anything (no msync in msync
+ * mode), because Linux may have marked the failed pages clean and a
+ * retry would succeed without writing them. Closing and opening the pool
+ * again (a restart) recovers what the file holds. */
 static void
 failed_drain(enum pst_persist_mode mode)
 {
@@ -714,30 +717,27 @@ failed_drain(enum pst_persist_mode mode)
 	assert_int_equal(s0.releasing, 1);
 
 	ev_reset();
-	fail_left = 2;
+	fail_left = 1;
 	pst_pool_set_persist_hook(p, &failing_recorder);
 	tu_assert_rc(pst_pool_drain(p), -EIO);
+	/* The fault is over (fail_left is 0), and the hook not even asked. */
+	tu_assert_rc(pst_pool_drain(p), -EIO);
+	pst_pool_set_persist_hook(p, NULL);
 	tu_assert_rc(pst_pool_drain(p), -EIO);
 	pst_pool_stats(p, &s);
 	assert_int_equal(s.drains, s0.drains);
-	assert_int_equal(s.drain_failures, s0.drain_failures + 2);
+	assert_int_equal(s.drain_failures, s0.drain_failures + 3);
 	assert_int_equal(s.msyncs, s0.msyncs);
 	assert_int_equal(s.releasing, 1);
 	assert_int_equal(s.free, s0.free);
 	assert_int_equal(ev_count(0, n_evs, EV_DRAIN), 0);
-
-	/* The fault is over: this drain does the work of the failed ones. */
-	assert_int_equal(pst_pool_drain(p), 0);
-	pst_pool_set_persist_hook(p, NULL);
-	pst_pool_stats(p, &s);
-	assert_int_equal(s.drains, s0.drains + 1);
-	assert_int_equal(s.drain_failures, s0.drain_failures + 2);
-	assert_int_equal(s.msyncs, s0.msyncs + (mode == PST_PERSIST_MSYNC));
-	assert_int_equal(s.releasing, 0);
-	assert_int_equal(s.free, s0.free + 1);
-	assert_int_equal(ev_count(0, n_evs, EV_DRAIN), 1);
 	assert_int_equal(hook_ctx_bad, 0);
-	assert_int_equal(tu_state_read(path, idx), PST_BUF_STATE_FREE);
+	tu_close(p);
+
+	/* A restart: the pool opens, drains again, and reconciles the
+	 * buffer whose release never became durable. */
+	p = tu_must_open(path, mode);
+	assert_int_equal(pst_pool_drain(p), 0);
 	tu_close(p);
 }
 
