@@ -613,7 +613,6 @@ usage(void)
 		"  --pool-file F            pool file (default /dev/shm/linux-kvs.pool)\n"
 		"  --pool-bufs N            buffers when creating the pool (default 262144)\n"
 		KV_MAIN_PERSIST_USAGE
-		"  --pm-drain-delay-us N    extra latency per drain, emulating slower PM\n"
 		"  --resp-port P            RESP port (default 6379, 0: off)\n"
 		"  --http-port P            HTTP port (default 8080, 0: off)\n"
 		"  --bind ADDR              listen address (default 0.0.0.0)\n"
@@ -632,9 +631,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, ret;
+	int c, ret, li = 0;
 
-	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", lopts, &li)) != -1) {
 		if (c == 'H') {
 			usage();
 			return 1;
@@ -649,7 +648,10 @@ parse_args(int argc, char **argv, struct opts *o)
 			return -1;
 		}
 		if (ret < 0) {
-			fprintf(stderr, "linux-kvs: bad value for option %s\n", argv[optind - 1]);
+			/* argv[optind - 1] would be the value when it came
+			 * as a word of its own */
+			fprintf(stderr, "linux-kvs: bad value '%s' for --%s\n", optarg,
+				lopts[li].name);
 			usage();
 			return -1;
 		}
