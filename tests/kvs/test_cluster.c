@@ -319,10 +319,12 @@ test_cluster_command(void **state)
 	reply_to(cl, "CLUSTER MYID\r\n", 0, &o);
 	snprintf(want, sizeof(want), "$40\r\n%s\r\n", cl->nodes[0].id);
 	assert_string_equal(o.buf, want);
+	/* Redis 7.0's node entries have a fourth element, the node's
+	 * metadata: an empty map (RESP2: an empty array) without hostnames. */
 	reply_to(cl, "CLUSTER SLOTS\r\n", 0, &o);
 	snprintf(want, sizeof(want),
-		 "*2\r\n*3\r\n:0\r\n:8191\r\n*3\r\n$10\r\n198.18.0.1\r\n:6379\r\n$40\r\n%s\r\n"
-		 "*3\r\n:8192\r\n:16383\r\n*3\r\n$10\r\n198.18.0.2\r\n:6380\r\n$40\r\n%s\r\n",
+		 "*2\r\n*3\r\n:0\r\n:8191\r\n*4\r\n$10\r\n198.18.0.1\r\n:6379\r\n$40\r\n%s\r\n*0\r\n"
+		 "*3\r\n:8192\r\n:16383\r\n*4\r\n$10\r\n198.18.0.2\r\n:6380\r\n$40\r\n%s\r\n*0\r\n",
 		 cl->nodes[0].id, cl->nodes[1].id);
 	assert_string_equal(o.buf, want);
 	reply_to(cl, "CLUSTER NODES\r\n", 0, &o);
