@@ -492,14 +492,17 @@ kv_cluster_redirect(const struct kv_cluster *cl, const struct kv_stream *rx,
 
 /* ---- CLUSTER subcommands --------------------------------------------- */
 
-/* One node as CLUSTER SLOTS lists it: ip, port, id. */
+/* One node as Redis 7.0's CLUSTER SLOTS lists it: ip, port, id and its
+ * metadata map, empty (RESP2: "*0") when no hostname is announced. Clients
+ * that read the map find it where they expect it. */
 static void
 slots_node(FILE *f, const struct kv_cluster_node *n)
 {
-	fprintf(f, "*3\r\n");
+	fprintf(f, "*4\r\n");
 	put_bulk(f, n->host);
 	fprintf(f, ":%u\r\n", n->port);
 	put_bulk(f, n->id);
+	fprintf(f, "*0\r\n");
 }
 
 static void
