@@ -605,9 +605,9 @@ listen_on(struct server *srv, struct listener *l, const char *addr, uint16_t por
 /* ---- main -------------------------------------------------------------- */
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: linux-kvs [options]\n"
 		"  --index wal|btree        persistent index (default wal)\n"
 		"  --pool-file F            pool file (default /dev/shm/linux-kvs.pool)\n"
@@ -635,7 +635,7 @@ parse_args(int argc, char **argv, struct opts *o)
 
 	while ((c = getopt_long(argc, argv, "", lopts, &li)) != -1) {
 		if (c == 'H') {
-			usage();
+			usage(stdout);
 			return 1;
 		}
 		if (c == 'a') {
@@ -644,7 +644,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		}
 		ret = kv_main_parse_opt(&o->common, c, optarg);
 		if (ret > 0) {
-			usage();
+			usage(stderr);
 			return -1;
 		}
 		if (ret < 0) {
@@ -652,13 +652,13 @@ parse_args(int argc, char **argv, struct opts *o)
 			 * as a word of its own */
 			fprintf(stderr, "linux-kvs: bad value '%s' for --%s\n", optarg,
 				lopts[li].name);
-			usage();
+			usage(stderr);
 			return -1;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "linux-kvs: unexpected argument %s\n", argv[optind]);
-		usage();
+		usage(stderr);
 		return -1;
 	}
 	return 0;
@@ -821,6 +821,10 @@ main(int argc, char **argv)
 	struct server srv = { .store = &store, .epfd = -1 };
 	int ret, status = 1;
 
+	if (ex_help_requested(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
 	ret = parse_args(argc, argv, &o);
 	if (ret != 0)
 		return ret > 0 ? 0 : 2;

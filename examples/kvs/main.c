@@ -36,9 +36,9 @@ struct kvs_opts {
 };
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: paste-kvs [EAL args] -- --ip A.B.C.D[/len] [options]\n"
 		"  --index wal|btree        persistent index (default wal)\n"
 		"  --copy                   copy values out of packet buffers (baseline)\n"
@@ -163,7 +163,7 @@ parse_args(int argc, char **argv, struct kvs_opts *o)
 			if (c != '?')
 				fprintf(stderr, "paste-kvs: bad value '%s' for --%s\n",
 					optarg ? optarg : "", opts[li].name);
-			usage();
+			usage(stderr);
 			return -1;
 		}
 	}
@@ -174,7 +174,7 @@ parse_args(int argc, char **argv, struct kvs_opts *o)
 	if (optind < argc || o->ip == 0) {
 		fprintf(stderr, "paste-kvs: %s\n", o->ip == 0 ? "--ip is required" :
 			"unexpected argument");
-		usage();
+		usage(stderr);
 		return -1;
 	}
 	return 0;
@@ -335,6 +335,10 @@ main(int argc, char **argv)
 	struct pst_pool *pool;
 	int ret, status = 1;
 
+	if (ex_help_requested(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "paste-kvs: EAL: %s\n", rte_strerror(rte_errno));
