@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "example_util.h"
 #include "index_common.h"
 #include "kv_index.h"
 
@@ -127,9 +128,9 @@ fail:
 }
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr, "usage: index-speed [--keys N] [--ops N] [--index wal|btree] "
+	fprintf(f, "usage: index-speed [--keys N] [--ops N] [--index wal|btree] "
 			"[--dir DIR]\n");
 }
 
@@ -151,6 +152,10 @@ main(int argc, char **argv)
 	unsigned int n = 0;
 	int c;
 
+	if (ex_help_requested(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
@@ -166,13 +171,13 @@ main(int argc, char **argv)
 			dir = optarg;
 			break;
 		default:
-			usage();
+			usage(stderr);
 			return 2;
 		}
 	}
 	if (optind != argc || nkeys == 0 || nops == 0 ||
 	    (only != NULL && strcmp(only, "wal") != 0 && strcmp(only, "btree") != 0)) {
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	keys = malloc((size_t)nkeys * sizeof(*keys));

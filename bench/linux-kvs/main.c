@@ -609,15 +609,14 @@ listen_on(struct server *srv, struct listener *l, const char *addr, uint16_t por
 /* ---- main -------------------------------------------------------------- */
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: linux-kvs [options]\n"
 		"  --index wal|btree        persistent index (default wal)\n"
 		"  --pool-file F            pool file (default /dev/shm/linux-kvs.pool)\n"
 		"  --pool-bufs N            buffers when creating the pool (default 262144)\n"
 		KV_MAIN_PERSIST_USAGE
-		"  --pm-drain-delay-us N    extra latency per drain, emulating slower PM\n"
 		"  --resp-port P            RESP port (default 6379, 0: off)\n"
 		"  --http-port P            HTTP port (default 8080, 0: off)\n"
 		"  --bind ADDR              listen address (default 0.0.0.0)\n"
@@ -636,11 +635,11 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, ret;
+	int c, ret, li = 0;
 
-	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", lopts, &li)) != -1) {
 		if (c == 'H') {
-			usage();
+			usage(stdout);
 			return 1;
 		}
 		if (c == 'a') {
@@ -649,18 +648,21 @@ parse_args(int argc, char **argv, struct opts *o)
 		}
 		ret = kv_main_parse_opt(&o->common, c, optarg);
 		if (ret > 0) {
-			usage();
+			usage(stderr);
 			return -1;
 		}
 		if (ret < 0) {
-			fprintf(stderr, "linux-kvs: bad value for option %s\n", argv[optind - 1]);
-			usage();
+			/* argv[optind - 1] would be the value when it came
+			 * as a word of its own */
+			fprintf(stderr, "linux-kvs: bad value '%s' for --%s\n", optarg,
+				lopts[li].name);
+			usage(stderr);
 			return -1;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "linux-kvs: unexpected argument %s\n", argv[optind]);
-		usage();
+		usage(stderr);
 		return -1;
 	}
 	return 0;
@@ -823,6 +825,10 @@ main(int argc, char **argv)
 	struct server srv = { .store = &store, .epfd = -1 };
 	int ret, status = 1;
 
+	if (ex_help_requested(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
 	ret = parse_args(argc, argv, &o);
 	if (ret != 0)
 		return ret > 0 ? 0 : 2;

@@ -70,6 +70,8 @@ struct lg_opts {
 /* Parse the options after the EAL's. @return 0, 1 after --help, -1 on a
  * bad command line (reported). */
 int lg_parse_args(int argc, char **argv, struct lg_opts *o);
+/* The usage, on stdout: what --help prints. */
+void lg_usage(void);
 const char *lg_op_name(enum lg_op op);
 int lg_op_is_http(enum lg_op op);
 /* A host-order address as A.B.C.D in @buf. @return buf. */

@@ -39,9 +39,8 @@ parse_app_args(int argc, char **argv, struct lg_opts *o, int *eal_argc)
 		;
 	*eal_argc = i;
 	if (i == argc)
-		/* No "--": only --help means anything here. */
-		return lg_parse_args(argc == 2 && (strcmp(argv[1], "--help") == 0 ||
-						   strcmp(argv[1], "-h") == 0) ? 2 : 1, argv, o);
+		/* No "--": no options of ours (main() answered --help). */
+		return lg_parse_args(1, argv, o);
 	/* getopt_long wants the program name in front. */
 	saved = argv[i];
 	argv[i] = argv[0];
@@ -118,6 +117,10 @@ main(int argc, char **argv)
 		 (long)getpid());
 	o.pool_file = default_pool;
 	o.pool_file_is_default = 1;
+	if (ex_help_requested(argc, argv)) {
+		lg_usage();
+		return EXIT_SUCCESS;
+	}
 	ret = parse_app_args(argc, argv, &o, &eal_argc);
 	if (ret != 0)
 		return ret > 0 ? EXIT_SUCCESS : LG_EXIT_USAGE;

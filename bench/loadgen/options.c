@@ -37,8 +37,8 @@ lg_ip_str(uint32_t ip, char buf[16])
 	return buf;
 }
 
-static void
-usage(void)
+void
+lg_usage(void)
 {
 	printf("usage: %s EAL-args -- --ip A.B.C.D[/len] --server A.B.C.D [options]\n"
 	       "       %s EAL-args -- --ip A.B.C.D[/len] --respond [options]\n"
@@ -244,7 +244,7 @@ lg_parse_args(int argc, char **argv, struct lg_opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":t:c:P:d:n:r:h", longopts, NULL)) != -1) {
 		if (c == 'h') {
-			usage();
+			lg_usage();
 			return 1;
 		}
 		if (c == ':' || c == '?') {

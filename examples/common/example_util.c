@@ -159,6 +159,17 @@ ex_netmask(unsigned int prefix_len)
 }
 
 int
+ex_help_requested(int argc, char *const *argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+int
 ex_parse_choice(const char *s, const char *const *names, unsigned int n)
 {
 	unsigned int i;

@@ -79,4 +79,15 @@ uint32_t ex_netmask(unsigned int prefix_len);
  * @return that index, or -1. */
 int ex_parse_choice(const char *s, const char *const *names, unsigned int n);
 
+/*
+ * Whether the command line asks for the program's usage: a word "--help"
+ * or "-h" among @argv[1 .. @argc - 1], before "--" (among the EAL's
+ * arguments) or after it (the program's). Every program asks first thing
+ * in main(), before rte_eal_init(): the usage then needs no hugepages, no
+ * privileges and no otherwise valid command line. No option of theirs
+ * takes "-h" or "--help" as its value.
+ * @return 1 if so, else 0.
+ */
+int ex_help_requested(int argc, char *const *argv);
+
 #endif /* EXAMPLE_UTIL_H */

@@ -132,6 +132,13 @@ struct echo_opts {
 	uint32_t rcvbuf;           /* 0: the default budget */
 };
 
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: paste-echo [EAL] -- --ip A.B.C.D [--port P] [--pool-file F]\n"
+		"                  [--udp [--rcvbuf BUFS] [--hold]]\n");
+}
+
 /* @return 0, or -1 on a bad command line (reported). */
 static int
 parse_args(int argc, char **argv, struct echo_opts *o)
@@ -165,8 +172,7 @@ parse_args(int argc, char **argv, struct echo_opts *o)
 		}
 		if (c == 'r' && ex_parse_u32(optarg, 1, UINT32_MAX, &o->rcvbuf) == 0)
 			continue;
-		fprintf(stderr, "usage: paste-echo [EAL] -- --ip A.B.C.D [--port P] [--pool-file F]\n"
-			"                  [--udp [--rcvbuf BUFS] [--hold]]\n");
+		usage(stderr);
 		return -1;
 	}
 	if (o->ip == 0) {
@@ -186,6 +192,10 @@ main(int argc, char **argv)
 	struct in_addr ip;
 	int ret;
 
+	if (ex_help_requested(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "paste-echo: EAL: %s\n", rte_strerror(rte_errno));

@@ -492,14 +492,17 @@ kv_cluster_redirect(const struct kv_cluster *cl, const struct kv_stream *rx,
 
 /* ---- CLUSTER subcommands --------------------------------------------- */
 
-/* One node as CLUSTER SLOTS lists it: ip, port, id. */
+/* One node as Redis 7.0's CLUSTER SLOTS lists it: ip, port, id and its
+ * metadata map, empty (RESP2: "*0") when no hostname is announced. Clients
+ * that read the map find it where they expect it. */
 static void
 slots_node(FILE *f, const struct kv_cluster_node *n)
 {
-	fprintf(f, "*3\r\n");
+	fprintf(f, "*4\r\n");
 	put_bulk(f, n->host);
 	fprintf(f, ":%u\r\n", n->port);
 	put_bulk(f, n->id);
+	fprintf(f, "*0\r\n");
 }
 
 static void
@@ -647,7 +650,7 @@ kv_cluster_command(const struct kv_cluster *cl, const uint32_t *slot_keys,
 		   const struct kv_stream *rx, const struct kv_request *req,
 		   kv_cluster_emit_fn *emit, void *ctx)
 {
-	char sub[24], key[KV_KEY_MAX];
+	char word[129], sub[24], key[KV_KEY_MAX];
 	struct reply r;
 	size_t i;
 
@@ -659,9 +662,19 @@ kv_cluster_command(const struct kv_cluster *cl, const uint32_t *slot_keys,
 		reply_emit(&r, emit, ctx);
 		return;
 	}
-	arg_word(rx, req, 0, sub, sizeof(sub));
-	for (i = 0; sub[i] != '\0'; i++)
-		sub[i] = (char)tolower((unsigned char)sub[i]);
+	/* The word as sent, for the error: 128 bytes of it at most, as
+	 * Redis's "%.128s" (up to a NUL), CR and LF as blanks (they would end
+	 * the reply line), as its rejectCommandFormat() maps them. */
+	arg_word(rx, req, 0, word, sizeof(word));
+	for (i = 0; word[i] != '\0'; i++) {
+		if (word[i] == '\r' || word[i] == '\n')
+			word[i] = ' ';
+		if (i < sizeof(sub) - 1)
+			sub[i] = (char)tolower((unsigned char)word[i]);
+	}
+	/* Lower-cased for the lookup, when whole: a longer word (or one
+	 * with a NUL) is no subcommand, whatever it starts with. */
+	sub[i < sizeof(sub) - 1 && i == req->argv[0].len ? i : 0] = '\0';
 	if (strcmp(sub, "slots") == 0 && args_ok(req, 0, sub, r.f)) {
 		cluster_slots(cl, r.f);
 	} else if (strcmp(sub, "shards") == 0 && args_ok(req, 0, sub, r.f)) {
@@ -670,8 +683,9 @@ kv_cluster_command(const struct kv_cluster *cl, const uint32_t *slot_keys,
 		cluster_nodes(cl, r.f);
 	} else if (strcmp(sub, "info") == 0 && args_ok(req, 0, sub, r.f)) {
 		cluster_info(cl, r.f);
-	} else if ((strcmp(sub, "myid") == 0 || strcmp(sub, "myshardid") == 0) &&
-		   args_ok(req, 0, sub, r.f)) {
+	} else if (strcmp(sub, "myid") == 0 && args_ok(req, 0, sub, r.f)) {
+		/* MYSHARDID came with Redis 7.2: 7.0, whose replies these
+		 * are, answers it as any unknown subcommand. */
 		put_bulk(r.f, cl->nodes[cl->self].id);
 	} else if (strcmp(sub, "keyslot") == 0 && args_ok(req, 1, sub, r.f)) {
 		i = kv_stream_copy(rx, req->argv[1].off, key,
@@ -683,11 +697,10 @@ kv_cluster_command(const struct kv_cluster *cl, const uint32_t *slot_keys,
 	} else if (strcmp(sub, "countkeysinslot") == 0 && args_ok(req, 1, sub, r.f)) {
 		count_keys_in_slot(slot_keys, rx, req, r.f);
 	} else if (strcmp(sub, "help") == 0) {
-		fprintf(r.f, "*1\r\n+CLUSTER SLOTS|SHARDS|NODES|INFO|MYID|MYSHARDID|"
+		fprintf(r.f, "*1\r\n+CLUSTER SLOTS|SHARDS|NODES|INFO|MYID|"
 			     "KEYSLOT key|COUNTKEYSINSLOT slot\r\n");
 	} else if (ftell(r.f) == 0) {
-		fprintf(r.f, "-ERR unknown subcommand '%.*s'. Try CLUSTER HELP.\r\n",
-			(int)strlen(sub), sub);
+		fprintf(r.f, "-ERR unknown subcommand '%s'. Try CLUSTER HELP.\r\n", word);
 	}
 	reply_emit(&r, emit, ctx);
 }

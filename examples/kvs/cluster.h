@@ -88,7 +88,7 @@ int kv_cluster_redirect(const struct kv_cluster *cl, const struct kv_stream *rx,
 			const struct kv_request *req, kv_cluster_emit_fn *emit,
 			void *ctx);
 
-/* CLUSTER SLOTS | SHARDS | NODES | INFO | MYID | MYSHARDID | KEYSLOT key |
+/* CLUSTER SLOTS | SHARDS | NODES | INFO | MYID | KEYSLOT key |
  * COUNTKEYSINSLOT slot | HELP: the reply to @req (op KV_OP_CLUSTER, argv[0]
  * the subcommand). @cl NULL: the error Redis gives without cluster mode.
  * @slot_keys: keys stored per slot (the store's), for COUNTKEYSINSLOT. */

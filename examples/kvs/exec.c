@@ -376,11 +376,15 @@ kv_cmd_get(struct kv_call *c)
 
 /* SET's GET option: the value it replaces, replied once the SET is done
  * (its buffers stay referenced until the drain after it, so they can be
- * sent by name then). */
+ * sent by name then). Room for as many names as an index holds, not as
+ * SET writes: the pool may come from another program. 512 KiB of BSS,
+ * touched only as far as the largest old value replied. */
 static union {
 	struct kv_value v;
-	char room[sizeof(struct kv_value) + KV_VALUE_NAMES_MAX * sizeof(pst_name)];
+	char room[sizeof(struct kv_value) + KV_INDEX_NAMES_MAX * sizeof(pst_name)];
 } set_old;
+_Static_assert((1ull << (8 * sizeof(set_old.v.n))) - 1 <= KV_INDEX_NAMES_MAX,
+	       "set_old holds every value an index can return");
 
 void
 kv_cmd_set(struct kv_call *c)

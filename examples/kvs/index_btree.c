@@ -1631,8 +1631,8 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	t->buf_size = info.buf_size;
 	t->buf_count = info.buf_count;
 	t->img = malloc(info.buf_size);
-	t->tmpv = malloc(kvi_value_size(UINT16_MAX));
-	t->tmpv_n = UINT16_MAX;
+	t->tmpv = malloc(kvi_value_size(KV_INDEX_NAMES_MAX));
+	t->tmpv_n = KV_INDEX_NAMES_MAX;
 	if (t->img == NULL || t->tmpv == NULL ||
 	    kvi_referenced_init(&t->referenced, info.buf_count) != 0 ||
 	    scratch_reserve(t, info.buf_size / 16 + 16) != 0) {

@@ -52,6 +52,12 @@ struct kv_value {
 	pst_name names[]; /* n names; lengths add up to len */
 };
 
+/* The most names a value an index holds can have: what n counts. paste-kvs
+ * writes at most KV_VALUE_NAMES_MAX (kv_limits.h), but a pool another
+ * program wrote holds any number up to this, so whatever copies a value
+ * read from an index makes room for this many. */
+#define KV_INDEX_NAMES_MAX UINT16_MAX
+
 /* Called for every live entry found by open() (recovery), and for every
  * value a put/del/flushall replaces or removes (so the server can drop its
  * references). The value is only valid during the call. */

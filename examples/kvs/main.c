@@ -43,16 +43,15 @@ struct kvs_opts {
 };
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: paste-kvs [EAL args] -- --ip A.B.C.D[/len] [options]\n"
 		"  --index wal|btree        persistent index (default wal)\n"
 		"  --copy                   copy values out of packet buffers (baseline)\n"
 		"  --pool-file F            pool file (default /dev/shm/paste-kvs.pool)\n"
 		"  --pool-bufs N            buffers when creating the pool (default 262144)\n"
 		KV_MAIN_PERSIST_USAGE
-		"  --pm-drain-delay-us N    extra latency per drain, emulating slower PM\n"
 		"  --resp-port P            RESP port (default 6379, 0: off)\n"
 		"  --http-port P            HTTP port (default 8080, 0: off)\n"
 		"  --port N                 DPDK port id (default 0)\n"
@@ -158,15 +157,20 @@ parse_args(int argc, char **argv, struct kvs_opts *o)
 		{ "cluster-node", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, ret;
+	int c, ret, li = 0;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
 		ret = kv_main_parse_opt(&o->common, c, optarg);
 		if (ret == 1)
 			ret = parse_option(c, optarg, o);
 		if (ret != 0) {
-			fprintf(stderr, "paste-kvs: bad value for option %s\n", argv[optind - 1]);
-			usage();
+			/* getopt_long reported an unknown option itself;
+			 * argv[optind - 1] would be the value when it came
+			 * as a word of its own */
+			if (c != '?')
+				fprintf(stderr, "paste-kvs: bad value '%s' for --%s\n",
+					optarg ? optarg : "", opts[li].name);
+			usage(stderr);
 			return -1;
 		}
 	}
@@ -177,7 +181,7 @@ parse_args(int argc, char **argv, struct kvs_opts *o)
 	if (optind < argc || o->ip == 0) {
 		fprintf(stderr, "paste-kvs: %s\n", o->ip == 0 ? "--ip is required" :
 			"unexpected argument");
-		usage();
+		usage(stderr);
 		return -1;
 	}
 	return 0;
@@ -346,6 +350,10 @@ main(int argc, char **argv)
 	struct pst_pool *pool;
 	int ret, status = 1;
 
+	if (ex_help_requested(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "paste-kvs: EAL: %s\n", rte_strerror(rte_errno));

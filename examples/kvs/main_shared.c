@@ -51,6 +51,9 @@ parse_bytes(const char *arg, uint64_t *v)
 	return -1;
 }
 
+/* KV_MAIN_PERSIST_USAGE spells the bound out. */
+_Static_assert(KV_DRAIN_DELAY_US_MAX == 4294967u, "--pm-drain-delay-us usage line");
+
 int
 kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 {
@@ -70,7 +73,7 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 		o->persist_unsafe = 1;
 		return 0;
 	case 'd':
-		return ex_parse_u32(arg, 0, UINT32_MAX, &o->drain_delay_us);
+		return ex_parse_u32(arg, 0, KV_DRAIN_DELAY_US_MAX, &o->drain_delay_us);
 	case 'r':
 		return ex_parse_u16(arg, 0, UINT16_MAX, &o->resp_port);
 	case 'h':

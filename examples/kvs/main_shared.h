@@ -91,12 +91,18 @@ struct kv_main_opts {
  * @return 0, -1 on a bad value, 1 when @opt is none of them. */
 int kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg);
 
+/* The most --pm-drain-delay-us: the pool takes the delay in nanoseconds,
+ * 32 bits of them (pst_pool_config.drain_delay_ns); more would wrap. */
+#define KV_DRAIN_DELAY_US_MAX (UINT32_MAX / 1000u)
+
 /* The usage lines of the persistence options, for each program's usage. */
 #define KV_MAIN_PERSIST_USAGE                                                    \
 	"  --persist MODE           auto|flush|msync|fence (default auto: flush on\n" \
 	"                           persistent memory, else msync per drain)\n"      \
 	"  --persist-unsafe         allow flush/fence on a storage file that is not\n" \
-	"                           persistent memory: writes are NOT durable there\n"
+	"                           persistent memory: writes are NOT durable there\n" \
+	"  --pm-drain-delay-us N    extra latency per drain, emulating slower PM\n"  \
+	"                           (microseconds, at most 4294967)\n"
 
 /*
  * Open the pool file (created when missing) and the store on it, and print

@@ -150,6 +150,17 @@ arg_to_int64(const struct kv_stream *s, const struct kv_arg *a, int64_t *v)
 	return kv_strict_int64(buf, a->len, v);
 }
 
+/* Whether digit @ch, the @digits-th of a length line (after a '-' if @neg),
+ * with @acc read before it, makes the line one Redis refuses: its
+ * string2ll takes "0" but no other leading zero and no "-0", so "$03" and
+ * "*02" are protocol errors there. Refused as soon as seen: no line that
+ * starts so is a length. */
+static inline int
+leading_zero(int neg, int digits, long long acc, int ch)
+{
+	return (digits > 1 && acc == 0) || (neg && digits == 1 && ch == '0');
+}
+
 /* read_number_line() where the whole line lies in the cursor's span (the
  * usual case): the same rules over a pointer, without the cursor's
  * per-byte span checks. Returns FRAME_MORE, without moving the cursor,
@@ -174,7 +185,7 @@ read_number_line_in_span(struct kv_cursor *c, long long *v)
 			neg = 1;
 			continue;
 		}
-		if (*p < '0' || *p > '9' || ++digits > 18)
+		if (*p < '0' || *p > '9' || ++digits > 18 || leading_zero(neg, digits, acc, *p))
 			return FRAME_BAD;
 		acc = acc * 10 + (*p - '0');
 	}
@@ -189,8 +200,8 @@ read_number_line_in_span(struct kv_cursor *c, long long *v)
 	return FRAME_OK;
 }
 
-/* Read "<number>\r\n" at the cursor: optional '-', then digits.
- * Returns FRAME_OK, FRAME_MORE or FRAME_BAD. */
+/* Read "<number>\r\n" at the cursor: optional '-', then digits, as
+ * leading_zero() allows them. Returns FRAME_OK, FRAME_MORE or FRAME_BAD. */
 static int
 read_number_line(struct kv_cursor *c, long long *v)
 {
@@ -216,6 +227,8 @@ read_number_line(struct kv_cursor *c, long long *v)
 		if (ch < '0' || ch > '9')
 			return FRAME_BAD;
 		if (++digits > 18)      /* far beyond any limit we accept */
+			return FRAME_BAD;
+		if (leading_zero(neg, digits, acc, ch))
 			return FRAME_BAD;
 		acc = acc * 10 + (ch - '0');
 	}
@@ -328,7 +341,7 @@ kv_resp_read_bulk_len(const struct kv_stream *s, size_t off,
 
 /* "<digits>\r\n" at *pp, all before @end, its value at most @max: the value
  * in *v and *pp moved past the LF. Returns 0, or -1, *pp unmoved, for
- * anything else (a sign, no digit, more than 18, a line across spans, a
+ * anything else (a sign, no digit, a leading zero, more than 18, a line across spans, a
  * value over @max): read_number_line and its callers decide those. What
  * this accepts, read_number_line reads to the same value. */
 static inline int
@@ -347,6 +360,9 @@ plain_number(const uint8_t **pp, const uint8_t *end, size_t max, size_t *v)
 		*v = d;
 		return 0;
 	}
+	/* A leading zero: read_number_line refuses it. */
+	if (d == 0)
+		return -1;
 	/* Where the CR must be at the latest: after 18 digits, and with
 	 * the LF before @end. 18 digits cannot overflow acc. */
 	lim = end - p > 20 ? p + 18 : end - 2;

@@ -22,6 +22,7 @@
 #include <pcap/pcap.h>
 
 #include "paste.h"
+#include "example_util.h"
 #include "pktlog.h"
 
 #define PROG "paste-pcap"
@@ -90,7 +91,7 @@ main(int argc, char **argv)
 	struct pst_pool *pool;
 	int status;
 
-	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+	if (ex_help_requested(argc, argv)) {
 		printf("usage: %s POOL-FILE OUT.pcap   (\"-\": stdout)\n", PROG);
 		return 0;
 	}

@@ -65,9 +65,9 @@ struct demo_result {
 };
 
 static void
-usage(const char *prog)
+usage(FILE *f, const char *prog)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: %s [EAL args --] [options]\n"
 		"  --pool-file F     pool file (created if missing; default /dev/shm/paste-demo.pool)\n"
 		"  --pool-bufs N     buffers in a new pool (default 262144)\n"
@@ -141,7 +141,7 @@ parse_args(int argc, char **argv, struct demo_opts *o)
 			o->json = optarg;
 			break;
 		default:
-			usage(argv[0]);
+			usage(stderr, argv[0]);
 			return -1;
 		}
 	}
@@ -551,6 +551,10 @@ main(int argc, char **argv)
 	int status = EXIT_FAILURE;
 	uint16_t port = 0;
 
+	if (ex_help_requested(argc, argv)) {
+		usage(stdout, argv[0]);
+		return EXIT_SUCCESS;
+	}
 	if (eal_start(&argc, &argv) != 0)
 		return EXIT_FAILURE;
 	if (parse_args(argc, argv, &o) != 0)

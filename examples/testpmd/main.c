@@ -752,6 +752,10 @@ main(int argc, char **argv)
 		 (long)getpid());
 	o.pool_file = default_pool;
 	o.pool_file_is_default = 1;
+	if (ex_help_requested(argc, argv)) {
+		usage(argv[0]);
+		return EXIT_SUCCESS;
+	}
 	ret = parse_app_args(argc, argv, &o, &eal_argc);
 	if (ret != 0)
 		return ret > 0 ? EXIT_SUCCESS : EXIT_USAGE;

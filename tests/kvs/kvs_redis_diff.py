@@ -106,6 +106,13 @@ CASES = {
     "protocol error": ([(cmd("PING"), 1), (b"*1\r\nfoo\r\n", 1)], True),
     "bad bulk length": ([(b"*2\r\n$3\r\nGET\r\n$-7\r\n", 1)], True),
     "multibulk count": ([(b"*1000\r\n" + cmd("PING")[4:], 0), (b"*foo\r\n", 1)], True),
+    # Lengths are read as Redis's string2ll reads them: no leading zero, no -0.
+    "bulk length leading zero": ([(cmd("PING"), 1), (b"*2\r\n$03\r\nGET\r\n$1\r\nk\r\n", 1)],
+                                 True),
+    "bulk length -0": ([(b"*1\r\n$-0\r\n", 1)], True),
+    "multibulk leading zero": ([(cmd("PING"), 1), (b"*02\r\n$3\r\nGET\r\n$1\r\nk\r\n", 1)],
+                               True),
+    "multibulk -0": ([(b"*-0\r\n", 1)], True),
     "key over 250 bytes": ([(cmd("SET", "k" * 251, "v"), 1), (cmd("GET", "k" * 251), 1)], False),
     "unquoted inline quote": ([(b'SET a "b"c\r\n', 1)], True),
 }

@@ -319,10 +319,12 @@ test_cluster_command(void **state)
 	reply_to(cl, "CLUSTER MYID\r\n", 0, &o);
 	snprintf(want, sizeof(want), "$40\r\n%s\r\n", cl->nodes[0].id);
 	assert_string_equal(o.buf, want);
+	/* Redis 7.0's node entries have a fourth element, the node's
+	 * metadata: an empty map (RESP2: an empty array) without hostnames. */
 	reply_to(cl, "CLUSTER SLOTS\r\n", 0, &o);
 	snprintf(want, sizeof(want),
-		 "*2\r\n*3\r\n:0\r\n:8191\r\n*3\r\n$10\r\n198.18.0.1\r\n:6379\r\n$40\r\n%s\r\n"
-		 "*3\r\n:8192\r\n:16383\r\n*3\r\n$10\r\n198.18.0.2\r\n:6380\r\n$40\r\n%s\r\n",
+		 "*2\r\n*3\r\n:0\r\n:8191\r\n*4\r\n$10\r\n198.18.0.1\r\n:6379\r\n$40\r\n%s\r\n*0\r\n"
+		 "*3\r\n:8192\r\n:16383\r\n*4\r\n$10\r\n198.18.0.2\r\n:6380\r\n$40\r\n%s\r\n*0\r\n",
 		 cl->nodes[0].id, cl->nodes[1].id);
 	assert_string_equal(o.buf, want);
 	reply_to(cl, "CLUSTER NODES\r\n", 0, &o);
@@ -356,8 +358,31 @@ test_cluster_command(void **state)
 	assert_string_equal(o.buf, "-ERR Invalid slot\r\n");
 	reply_to(cl, "CLUSTER KEYSLOT\r\n", 0, &o);
 	assert_string_equal(o.buf, "-ERR wrong number of arguments for 'cluster|keyslot' command\r\n");
+	/* Unknown subcommands are named as sent (Redis's "%.128s", CR and
+	 * LF as blanks). MYSHARDID came with Redis 7.2: 7.0 knows it not. */
+	reply_to(cl, "CLUSTER MYSHARDID\r\n", 0, &o);
+	assert_string_equal(o.buf, "-ERR unknown subcommand 'MYSHARDID'. Try CLUSTER HELP.\r\n");
+	reply_to(cl, "cluster myshardid\r\n", 0, &o);
+	assert_string_equal(o.buf, "-ERR unknown subcommand 'myshardid'. Try CLUSTER HELP.\r\n");
+	reply_to(cl, "CLUSTER MYSHARDID x\r\n", 0, &o);
+	assert_string_equal(o.buf, "-ERR unknown subcommand 'MYSHARDID'. Try CLUSTER HELP.\r\n");
 	reply_to(cl, "CLUSTER MEET 1.2.3.4 5\r\n", 0, &o);
-	assert_string_equal(o.buf, "-ERR unknown subcommand 'meet'. Try CLUSTER HELP.\r\n");
+	assert_string_equal(o.buf, "-ERR unknown subcommand 'MEET'. Try CLUSTER HELP.\r\n");
+	reply_to(cl, "CLUSTER NoSuch arg\r\n", 0, &o);
+	assert_string_equal(o.buf, "-ERR unknown subcommand 'NoSuch'. Try CLUSTER HELP.\r\n");
+	reply_to(cl, "*2\r\n$7\r\nCLUSTER\r\n$4\r\na\r\nb\r\n", 0, &o);
+	assert_string_equal(o.buf, "-ERR unknown subcommand 'a  b'. Try CLUSTER HELP.\r\n");
+	{
+		char msg[256], x[201];
+
+		memset(x, 'X', 200);
+		x[200] = '\0';
+		snprintf(msg, sizeof(msg), "CLUSTER %s\r\n", x);
+		reply_to(cl, msg, 0, &o);
+		snprintf(want, sizeof(want), "-ERR unknown subcommand '%.128s'. Try CLUSTER HELP.\r\n",
+			 x);
+		assert_string_equal(o.buf, want);
+	}
 	free(cl);
 	/* Without a slot map: Redis's error when cluster mode is off. */
 	{

@@ -1207,6 +1207,11 @@ test_resp_framing_errors(void **state)
 		{ "*99999999999999999999999999999\r\n", E_MULTIBULK },
 		/* a count line that never ends is refused without waiting */
 		{ "*0000000000000000000000000", E_MULTIBULK },
+		/* Redis's string2ll: no leading zero, no "-0" */
+		{ "*02\r\n$3\r\nGET\r\n$1\r\nk\r\n", E_MULTIBULK },
+		{ "*00\r\n", E_MULTIBULK },
+		{ "*-0\r\n", E_MULTIBULK },
+		{ "*-01\r\n", E_MULTIBULK },
 		{ "*2\r\n+GET\r\n", "ERR Protocol error: expected '$', got '+'" },
 		{ "*2\r\n$3\r\nGET\r\n:1\r\n", "ERR Protocol error: expected '$', got ':'" },
 		{ "*2\r\n\r\n", "ERR Protocol error: expected '$', got '?'" },
@@ -1215,6 +1220,10 @@ test_resp_framing_errors(void **state)
 		{ "*1\r\n$\r\n", E_BULK },
 		{ "*1\r\n$536870913\r\n", E_BULK },
 		{ "*1\r\n$1048577\r\n", E_BULK },  /* KV_VALUE_MAX + 1 */
+		{ "*2\r\n$03\r\nGET\r\n$1\r\nk\r\n", E_BULK },
+		{ "*2\r\n$3\r\nGET\r\n$01\r\nk\r\n", E_BULK },
+		{ "*1\r\n$00\r\n\r\n", E_BULK },
+		{ "*1\r\n$-0\r\n", E_BULK },
 		{ "*1\r\n$4\r\nPINGxx", E_BULK_END },
 		{ "*1\r\n$4\r\nPING\rx", E_BULK_END },
 		{ "*1\r\n$3\r\nPING\r\n", E_BULK_END },
@@ -1473,6 +1482,11 @@ test_resp_plain_path(void **state)
 		{ "*1 \r\n$4\r\nPING\r\n", E_MULTIBULK },
 		{ "*1\n\n$4\r\nPING\r\n", E_MULTIBULK },
 		{ "*2\r\n$3\r\nGET\r\n$0000000000000000001\r\nk\r\n", E_BULK }, /* 19 */
+		/* leading zeros and "-0", where the plain path reads them */
+		{ "*02\r\n$3\r\nGET\r\n$1\r\nk\r\n", E_MULTIBULK },
+		{ "*2\r\n$003\r\nGET\r\n$1\r\nk\r\n", E_BULK },
+		{ "*2\r\n$3\r\nGET\r\n$000000000000000001\r\nk\r\n", E_BULK },
+		{ "*2\r\n$3\r\nGET\r\n$-0\r\n\r\n", E_BULK },
 		{ "*2\r\n$3\r\nGET\r\n$-1\r\nk\r\n", E_BULK },
 		{ "*2\r\n$3\r\nGET\r\n$+1\r\nk\r\n", E_BULK },
 		{ "*2\r\n$3\r\nGET\r\n$1 \r\nk\r\n", E_BULK },
@@ -1507,11 +1521,7 @@ test_resp_plain_path(void **state)
 		 KV_PARSE_OK, KV_OP_SET, ARGS("key", "0123456789abcdef"), "", WHOLE);
 	resp_raw("*2\r\n$3\r\ngEt\r\n$1\r\nk\r\n", KV_PARSE_OK, KV_OP_GET, ARGS("k"),
 		 "", WHOLE);
-	/* leading zeros, 18 digits, "-0": what read_number_line reads */
-	resp_raw("*02\r\n$003\r\nGET\r\n$000000000000000001\r\nk\r\n", KV_PARSE_OK,
-		 KV_OP_GET, ARGS("k"), "", WHOLE);
-	resp_raw("*2\r\n$3\r\nGET\r\n$-0\r\n\r\n", KV_PARSE_OK, KV_OP_GET, ARGS(""), "",
-		 WHOLE);
+	/* "0" alone is the one length with a leading zero (Redis's string2ll) */
 	resp_raw("*2\r\n$3\r\nGET\r\n$0\r\n\r\n", KV_PARSE_OK, KV_OP_GET, ARGS(""), "",
 		 WHOLE);
 	/* the most elements a request may have: KV_MAX_ARGS + 1 */
@@ -1902,7 +1912,8 @@ test_pending_value(void **state)
 static void
 test_read_bulk_len(void **state)
 {
-	static const char *const bad[] = { "x3\r\n", "$-1\r\n", "$2000000\r\n", "$1a\r\n" };
+	static const char *const bad[] = { "x3\r\n", "$-1\r\n", "$2000000\r\n", "$1a\r\n",
+					   "$012\r\n", "$-0\r\n" };
 	size_t sizes[4], len = 0, used = 0;
 	char err[96];
 	struct built b;
