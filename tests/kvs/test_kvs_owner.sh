@@ -7,6 +7,7 @@
 #       the file byte-identical; a start without --index opens the wal
 #       index and finds all 200 keys;
 #   (b) the same with the indexes swapped (a btree pool, --index wal);
+#       a new pool without --index gets wal;
 #   (c) pools written by paste-testpmd's packet log and by paste-echo are
 #       refused by paste-kvs, byte-identical after;
 #   (d) paste-testpmd's log mode and paste-echo refuse a paste-kvs pool,
@@ -72,6 +73,7 @@ refused() {
 		fi
 	fi
 	if grep -Eq -- "$want" "$out"; then
+		log "$what: $(grep -Em1 -- "$want" "$out")"
 		pass "$what: says '$want'"
 	else
 		fail "$what: no '$want' in its output"
@@ -164,6 +166,14 @@ for kind in wal btree; do
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "$what clean exit"
 done
+
+# A new pool without --index: the default index, wal.
+start_kvs "$NAME" "$TB_SHM/kvs-owner-new.pool" --pool-bufs 16384 --mbufs 1024 ||
+	die "paste-kvs on a new pool without --index did not start"
+grep -q "^paste-kvs: recovered .*(index wal," "$KVS_LOG"
+check_rc $? "a new pool without --index gets the wal index"
+stop_kvs INT
+rm -f "$TB_SHM/kvs-owner-new.pool"
 
 # --- (c) other programs' pools, refused by paste-kvs ---------------------------
 LOG_POOL="$TB_SHM/owner-testpmd.pool"
