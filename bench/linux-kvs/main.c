@@ -613,7 +613,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: linux-kvs [options]\n"
-		"  --index wal|btree        persistent index (default wal)\n"
+		KV_MAIN_INDEX_USAGE
 		"  --pool-file F            pool file (default /dev/shm/linux-kvs.pool)\n"
 		"  --pool-bufs N            buffers when creating the pool (default 262144)\n"
 		KV_MAIN_PERSIST_USAGE

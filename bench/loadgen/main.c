@@ -144,6 +144,13 @@ main(int argc, char **argv)
 			pst_errormsg(), pst_strerror(pst_errno));
 		goto out;
 	}
+	/* Its pool holds nothing worth keeping, but a claim (no value in the
+	 * slot) keeps paste-kvs from taking it for its own, and this program
+	 * off another's pool file. */
+	if (pst_pool_root_claim(pool, 0, LG_PROG, NULL) != 0) {
+		fprintf(stderr, "%s: %s: refusing it\n", LG_PROG, pst_errormsg());
+		goto out;
+	}
 	stack = stack_start(&o, pool);
 	if (stack == NULL)
 		goto out;

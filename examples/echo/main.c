@@ -26,6 +26,8 @@
 
 #define QUEUE_MAX 4096 /* names waiting for send buffer space */
 #define POOL_BUFS 65536
+/* The root slot claimed as this program's; it never holds a value. */
+#define ECHO_ROOT_SLOT 0u
 
 struct echo_conn {
 	pst_name queue[QUEUE_MAX];
@@ -211,8 +213,11 @@ main(int argc, char **argv)
 	pool = ex_pool_open_or_create(&pool_cfg, POOL_BUFS);
 	if (pool == NULL)
 		goto fail;
-	/* Nothing this server keeps survives it: free last run's buffers. */
-	if (pst_pool_reconcile(pool, NULL, 0, NULL) != 0)
+	/* Nothing this server keeps survives it: free last run's buffers,
+	 * once the pool is known to be ours (a claim holds no value; it
+	 * makes paste-kvs and the others refuse this pool, and us theirs). */
+	if (pst_pool_root_claim(pool, ECHO_ROOT_SLOT, "paste-echo", NULL) != 0 ||
+	    pst_pool_reconcile(pool, NULL, 0, NULL) != 0)
 		goto fail;
 	cfg.pool = pool;
 	cfg.ipv4_addr = o.ip;

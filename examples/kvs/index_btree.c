@@ -1623,6 +1623,11 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	if (info.buf_size < KVI_BUF_SIZE_MIN || info.buf_size % 64 != 0 ||
 	    info.buf_count > UINT32_MAX - 1)
 		return -EINVAL;
+	/* Before anything is read or written: a pool holding another
+	 * index would be reconciled against this one and lose it all. */
+	ret = pst_pool_root_claim(pool, KV_ROOT_BTREE, KV_OWNER_APP, "btree");
+	if (ret != 0)
+		return ret;
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return -ENOMEM;
@@ -1675,6 +1680,7 @@ fail:
 
 const struct kv_index_ops kv_index_btree = {
 	.name = "btree",
+	.root_slot = KV_ROOT_BTREE,
 	.open = bt_open,
 	.put = bt_put,
 	.get = bt_get,

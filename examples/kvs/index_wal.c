@@ -1165,6 +1165,11 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	if (info.buf_size < KVI_BUF_SIZE_MIN || info.buf_size % 64 != 0 ||
 	    info.buf_count > UINT32_MAX)
 		return -EINVAL;
+	/* Before anything is read or written: a pool holding another
+	 * index would be reconciled against this one and lose it all. */
+	ret = pst_pool_root_claim(pool, KV_ROOT_WAL, KV_OWNER_APP, "wal");
+	if (ret != 0)
+		return ret;
 	ret = kv_key_hash_init();
 	if (ret != 0)
 		return ret;
@@ -1246,6 +1251,7 @@ fail:
 
 const struct kv_index_ops kv_index_wal = {
 	.name = "wal",
+	.root_slot = KV_ROOT_WAL,
 	.open = wal_open,
 	.put = wal_put,
 	.get = wal_get,

@@ -44,6 +44,12 @@
 #define KV_ROOT_WAL 0
 #define KV_ROOT_BTREE 1
 
+/* The owner each index claims its root slot as (pst_pool_root_claim()):
+ * application KV_OWNER_APP, kind the index's name. The store reconciles
+ * the pool against one index, so a pool holds one kind: opening it with
+ * the other is refused before anything is written. */
+#define KV_OWNER_APP "paste-kvs"
+
 /* A value: its length, CRC32C, and the names holding its bytes in order. */
 struct kv_value {
 	uint32_t len;
@@ -83,8 +89,11 @@ struct kv_index_report {
 struct kv_index;
 
 struct kv_index_ops {
-	const char *name;         /* "wal" or "btree" */
-	/* Open (create when the root slot is empty) and recover. Calls
+	const char *name;         /* "wal" or "btree": the owner kind too */
+	unsigned int root_slot;   /* KV_ROOT_WAL or KV_ROOT_BTREE */
+	/* Claim the root slot (-PST_EOWNER when the pool holds another
+	 * owner's structure, nothing written then), open (create when the
+	 * root slot is empty) and recover. Calls
 	 * @on_value for each live entry and @on_owned for each own buffer;
 	 * @check (may be NULL: every value whole) vets values before that.
 	 * Must run before the pool's mempool exists (it takes buffers).

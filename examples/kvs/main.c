@@ -47,7 +47,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: paste-kvs [EAL args] -- --ip A.B.C.D[/len] [options]\n"
-		"  --index wal|btree        persistent index (default wal)\n"
+		KV_MAIN_INDEX_USAGE
 		"  --copy                   copy values out of packet buffers (baseline)\n"
 		"  --pool-file F            pool file (default /dev/shm/paste-kvs.pool)\n"
 		"  --pool-bufs N            buffers when creating the pool (default 262144)\n"

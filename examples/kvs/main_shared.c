@@ -102,8 +102,59 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 	}
 }
 
+/*
+ * The index of the pool's owner records: what a pool that holds a paste-kvs
+ * index opens with, and the only index it opens with. Read before anything
+ * is written, so a refused pool is left as it was. The index's own claim
+ * (pst_pool_root_claim()) would refuse such a pool as well: this picks
+ * the index and words the refusal in the options the user gave.
+ * @return the index, or NULL (reported).
+ */
+static const struct kv_index_ops *
+pool_index(const struct kv_main_opts *o, const char *prog, struct pst_pool *pool)
+{
+	static const struct kv_index_ops *const indexes[] = {
+		&kv_index_wal, &kv_index_btree,
+	};
+	struct pst_pool_owner ow;
+	unsigned int s, i;
+	int ret;
+
+	for (s = 0; s < PST_POOL_ROOTS; s++) {
+		ret = pst_pool_root_owner(pool, s, &ow);
+		if (ret < 0) {
+			fprintf(stderr, "%s: %s\n", prog, pst_errormsg());
+			return NULL;
+		}
+		if (ret == 0)
+			continue;
+		if (strcmp(ow.app, KV_OWNER_APP) != 0) {
+			fprintf(stderr, "%s: pool %s's root slot %u holds a %s%s%s structure, "
+				"not a paste-kvs index: refusing it\n", prog, o->pool_file, s,
+				ow.app, ow.kind[0] != '\0' ? " " : "", ow.kind);
+			return NULL;
+		}
+		for (i = 0; i < sizeof(indexes) / sizeof(indexes[0]); i++)
+			if (strcmp(ow.kind, indexes[i]->name) == 0 && s == indexes[i]->root_slot)
+				break;
+		if (i == sizeof(indexes) / sizeof(indexes[0])) {
+			fprintf(stderr, "%s: pool %s's root slot %u holds a paste-kvs %s index, "
+				"which this build does not know\n", prog, o->pool_file, s, ow.kind);
+			return NULL;
+		}
+		if (o->index != NULL && o->index != indexes[i]) {
+			fprintf(stderr, "%s: pool %s's root slot %u holds a paste-kvs %s index; "
+				"--index %s asked\n", prog, o->pool_file, s, ow.kind,
+				o->index->name);
+			return NULL;
+		}
+		return indexes[i];
+	}
+	return o->index != NULL ? o->index : &kv_index_wal;
+}
+
 struct pst_pool *
-kv_main_open_store(const struct kv_main_opts *o, const char *prog, unsigned int store_flags,
+kv_main_open_store(struct kv_main_opts *o, const char *prog, unsigned int store_flags,
 		   struct kv_store *store)
 {
 	struct pst_pool_config cfg = {
@@ -129,6 +180,11 @@ kv_main_open_store(const struct kv_main_opts *o, const char *prog, unsigned int 
 		printf("%s: --persist-unsafe: persist mode %s does not make writes "
 		       "durable on %s\n", prog, pst_persist_mode_name(info.persist_mode),
 		       o->pool_file);
+	o->index = pool_index(o, prog, pool);
+	if (o->index == NULL) {
+		pst_pool_close(pool);
+		return NULL;
+	}
 	ret = kv_store_open(store, pool, o->index, store_flags);
 	if (ret != 0) {
 		fprintf(stderr, "%s: index %s: %s (%s)\n", prog, o->index->name,

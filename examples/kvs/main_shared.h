@@ -20,7 +20,7 @@
 struct kv_main_opts {
 	const char *pool_file;
 	uint64_t pool_bufs;             /* when the pool is created */
-	const struct kv_index_ops *index;
+	const struct kv_index_ops *index; /* NULL: the pool's, or wal when new */
 	enum pst_persist_mode persist;
 	int persist_unsafe;             /* flush/fence allowed where not durable */
 	uint32_t drain_delay_us;
@@ -39,7 +39,7 @@ struct kv_main_opts {
 };
 
 #define KV_MAIN_OPTS_DEFAULT(file) {                                   \
-	.pool_file = (file), .pool_bufs = 262144, .index = &kv_index_wal, \
+	.pool_file = (file), .pool_bufs = 262144, .index = NULL,        \
 	.persist = PST_PERSIST_AUTO, .resp_port = 6379, .http_port = 8080, \
 	.max_conns = 1024, .limits = KV_LIMITS_DEFAULT,                  \
 	.output_limit = KV_OUTPUT_LIMIT_DEFAULT, .idle_timeout = 0,      \
@@ -96,6 +96,12 @@ int kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg);
 #define KV_DRAIN_DELAY_US_MAX (UINT32_MAX / 1000u)
 
 /* The usage lines of the persistence options, for each program's usage. */
+/* The usage line of --index, for each program's usage. */
+#define KV_MAIN_INDEX_USAGE                                                      \
+	"  --index wal|btree        persistent index (default: the one the pool\n"  \
+	"                           holds; wal for a new pool). A pool holding the\n" \
+	"                           other one, or another program's, is refused\n"
+
 #define KV_MAIN_PERSIST_USAGE                                                    \
 	"  --persist MODE           auto|flush|msync|fence (default auto: flush on\n" \
 	"                           persistent memory, else msync per drain)\n"      \
@@ -108,9 +114,12 @@ int kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg);
  * Open the pool file (created when missing) and the store on it, and print
  * what recovery found, on lines that start with @prog. A pool in RAM
  * (tmpfs) gets a one-line warning that nothing survives a power cut.
+ * @o->index becomes the index the pool's owner records say it holds (wal
+ * for a new pool when NULL); a pool of the other index (when given), or of
+ * another application, is refused before anything is written to it.
  * @return the pool, or NULL (reported; nothing left open).
  */
-struct pst_pool *kv_main_open_store(const struct kv_main_opts *o, const char *prog,
+struct pst_pool *kv_main_open_store(struct kv_main_opts *o, const char *prog,
 				    unsigned int store_flags, struct kv_store *store);
 
 /* Print the counters both servers have, "kvs: keys=... drains=N", without

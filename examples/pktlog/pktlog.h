@@ -21,8 +21,13 @@
 
 #include "paste.h"
 
-/* Application root slot of the log (paste-kvs uses 0 and 1). */
+/* Application root slot of the log (paste-kvs uses 0 and 1), and the
+ * owner paste-testpmd claims it as (pst_pool_root_claim()) before it
+ * discards or creates a log: a pool holding another program's structure
+ * is refused, never reconciled. */
 #define PL_ROOT_SLOT 4u
+#define PL_OWNER_APP "paste-testpmd"
+#define PL_OWNER_KIND "pktlog"
 
 #define PL_DIR_MAGIC 0x474f4c544b504150ull  /* "PAPKTLOG" little-endian */
 #define PL_SEG_MAGIC 0x47455354454b5041ull  /* "APKETSEG" */

@@ -34,6 +34,8 @@
 #include "paste.h"
 
 #define PROG "paste-pool-demo"
+/* The root slot claimed as this program's; it never holds a value. */
+#define DEMO_ROOT_SLOT 0u
 #define BURST 32
 #define RING_SIZE 1024
 
@@ -244,6 +246,12 @@ pool_start(const struct demo_opts *o, struct pst_pool_config *cfg,
 	pool = ex_pool_open_or_create(cfg, o->pool_bufs);
 	if (pool == NULL) {
 		fprintf(stderr, PROG ": %s (%s)\n", pst_errormsg(), pst_strerror(pst_errno));
+		return NULL;
+	}
+	/* The demo reconciles: never on another program's pool. */
+	if (pst_pool_root_claim(pool, DEMO_ROOT_SLOT, PROG, NULL) != 0) {
+		fprintf(stderr, PROG ": %s: refusing it\n", pst_errormsg());
+		pst_pool_close(pool);
 		return NULL;
 	}
 	pst_pool_info(pool, info);
@@ -472,6 +480,12 @@ restart(struct pst_pool **pool, uint16_t port, const struct pst_pool_config *cfg
 	*pool = pst_pool_open(cfg);
 	res->reopen_s = ex_now_s() - t0;
 	if (*pool == NULL) {
+		fprintf(stderr, PROG ": reopen: %s\n", pst_errormsg());
+		return -1;
+	}
+	/* A claim lasts as long as the pool object: claimed again (the
+	 * record is there already, nothing is written) before reconciling. */
+	if (pst_pool_root_claim(*pool, DEMO_ROOT_SLOT, PROG, NULL) != 0) {
 		fprintf(stderr, PROG ": reopen: %s\n", pst_errormsg());
 		return -1;
 	}

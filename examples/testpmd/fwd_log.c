@@ -101,6 +101,11 @@ log_setup(struct tp_ctx *ctx)
 	int ret;
 
 	memset(&lg, 0, sizeof(lg));
+	/* First: --log-discard reconciles, and the log keeps buffers. */
+	if (pst_pool_root_claim(ctx->pool, PL_ROOT_SLOT, PL_OWNER_APP, PL_OWNER_KIND) != 0) {
+		fprintf(stderr, "%s: %s: refusing it\n", TP_PROG, pst_errormsg());
+		return -1;
+	}
 	if (o->log_discard) {
 		/* Before the mempool: it releases every kept buffer. */
 		ret = pl_discard(ctx->pool);

@@ -22,7 +22,8 @@ extern "C" {
 
 /** Pool file refused: it is not a paste pool (bad magic). */
 #define PST_EFOREIGN (PST_EBASE + 1)
-/** Pool file refused: written by a newer, unknown layout version. */
+/** Pool file refused: written with another layout version (newer and
+ *  unknown, or older and lacking what this library relies on). */
 #define PST_EVERSION (PST_EBASE + 2)
 /** Pool file refused: shorter than its header says it must be. */
 #define PST_ETRUNC (PST_EBASE + 3)
@@ -32,8 +33,10 @@ extern "C" {
 #define PST_ECRC (PST_EBASE + 5)
 /** Pool file refused: header fields are inconsistent with each other. */
 #define PST_ECORRUPT (PST_EBASE + 6)
+/** A pool root slot belongs to another application or index kind. */
+#define PST_EOWNER (PST_EBASE + 7)
 /** One past the last paste-specific error code. */
-#define PST_ELAST (PST_EBASE + 7)
+#define PST_ELAST (PST_EBASE + 8)
 
 /**
  * Error code of the last failed call of this thread (positive).

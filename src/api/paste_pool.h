@@ -213,7 +213,8 @@ struct pst_pool *pst_pool_create(const struct pst_pool_config *cfg);
  *    - ENOENT: no file at the path; EACCES: not readable and writable;
  *    - PST_ETRUNC: the file is shorter than a header or than its geometry;
  *    - PST_EFOREIGN: bad magic, not a paste pool;
- *    - PST_EVERSION: a newer layout version;
+ *    - PST_EVERSION: another layout version (a newer one, or an older one
+ *      that records no owners of its root slots: no migration is made);
  *    - PST_ECRC: the header checksum does not match;
  *    - PST_ECORRUPT: header fields contradict each other;
  *    - PST_EGEOMETRY: buffer size or count differs from @p cfg;
@@ -335,9 +336,16 @@ int pst_pool_release(struct pst_pool *pool, uint32_t index);
  *   Number of names.
  * @param[out] report
  *   Optional counts of what changed.
+ * Refused, before anything is written, unless every claimed root slot of
+ * the pool was claimed through this pool object (pst_pool_root_claim()):
+ * the index of another application or kind does not name its buffers.
+ * A pool with no claimed slot holds no index: everything may be freed.
+ *
  * @return 0, -EINVAL on a NULL array with n > 0 or a name not valid for
  *   this pool (nothing is changed then), -EBUSY while buffers are lent,
- *   -ENOMEM.
+ *   -PST_EOWNER when a root slot is claimed by an owner this pool object
+ *   did not claim as, -PST_ECORRUPT when a slot holds a value while its
+ *   owner record is missing or damaged, -ENOMEM.
  */
 int pst_pool_reconcile(struct pst_pool *pool, const pst_name *names, size_t n,
 		       struct pst_pool_reconcile_report *report);
@@ -384,6 +392,62 @@ int pst_pool_persist(struct pst_pool *pool, const void *addr, size_t len);
 /** Number of application root slots in a pool. */
 #define PST_POOL_ROOTS 16u
 
+/** Longest application name of a root slot's owner, in bytes. */
+#define PST_POOL_OWNER_APP_MAX 15u
+/** Longest kind name of a root slot's owner, in bytes. */
+#define PST_POOL_OWNER_KIND_MAX 11u
+
+/** Who owns a root slot: an application and the kind of its structure. */
+struct pst_pool_owner {
+	char app[PST_POOL_OWNER_APP_MAX + 1];   /**< e.g. "paste-kvs" */
+	char kind[PST_POOL_OWNER_KIND_MAX + 1]; /**< e.g. "wal"; may be "" */
+};
+
+/**
+ * Claim root slot @p slot for an application's structure, or check that it
+ * is claimed by that application and kind already, before reading or
+ * writing anything else of the pool.
+ *
+ * A pool has one owner: pst_pool_reconcile() frees every kept buffer the
+ * caller's index does not name, so one application's index must cover the
+ * whole pool. Every claimed slot of a pool therefore has the same owner,
+ * and a claim that names another application or another kind than a slot
+ * holds already is refused without writing anything. A new claim is
+ * recorded in the file (its own CRC32C, flushed and drained: durable on
+ * return); a slot may be set with pst_pool_root_set() only once claimed
+ * through this pool object, and pst_pool_reconcile() runs only when every
+ * claimed slot of the pool was claimed through it.
+ *
+ * @param app
+ *   The application, 1 to ::PST_POOL_OWNER_APP_MAX printable characters.
+ * @param kind
+ *   The kind of structure, 0 to ::PST_POOL_OWNER_KIND_MAX printable
+ *   characters (NULL: "").
+ * @return 0 (claimed now, or already), or:
+ *    - -EINVAL: NULL pool, a bad slot, an empty, too long or unprintable
+ *      name;
+ *    - -PST_EOWNER: a slot of the pool is claimed by another application
+ *      or kind; pst_errormsg() names the pool, that slot, its owner and
+ *      the one asked; nothing was written;
+ *    - -PST_ECORRUPT: a slot holds a value while its owner record is
+ *      missing or damaged; nothing was written;
+ *    - a negative errno from the drain (msync failed): the claim may not
+ *      be durable, and the slot is not claimed.
+ */
+int pst_pool_root_claim(struct pst_pool *pool, unsigned int slot, const char *app,
+			const char *kind);
+
+/**
+ * Read the owner of root slot @p slot, without claiming it.
+ * @param[out] owner
+ *   The owner when the slot is claimed; zeroed when it is not.
+ * @return 1 if claimed, 0 if not, -EINVAL for a NULL argument or a bad
+ *   slot, -PST_ECORRUPT if the slot holds a value while its owner record
+ *   is missing or damaged (pst_errormsg() says which).
+ */
+int pst_pool_root_owner(const struct pst_pool *pool, unsigned int slot,
+			struct pst_pool_owner *owner);
+
 /**
  * Read an application root slot: a 64-bit value (typically a name) where
  * the application's persistent index starts. Zero when never set.
@@ -397,8 +461,10 @@ int pst_pool_root_get(const struct pst_pool *pool, unsigned int slot,
 /**
  * Set an application root slot with one failure-atomic 8-byte store,
  * flushed; durable after the next drain. After a crash the slot holds
- * either the old or the new value, never a mix.
- * @return 0, or -EINVAL for a bad slot.
+ * either the old or the new value, never a mix. The slot must have been
+ * claimed through this pool object (pst_pool_root_claim()).
+ * @return 0, -EINVAL for a bad slot, -EPERM if the slot is not claimed
+ *   through this pool object.
  */
 int pst_pool_root_set(struct pst_pool *pool, unsigned int slot, uint64_t value);
 

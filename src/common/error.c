@@ -48,7 +48,7 @@ pst_strerror(int err)
 	case PST_EFOREIGN:
 		return "not a paste pool file (bad magic)";
 	case PST_EVERSION:
-		return "pool file has a newer layout version";
+		return "pool file has another layout version";
 	case PST_ETRUNC:
 		return "pool file is truncated";
 	case PST_EGEOMETRY:
@@ -57,6 +57,8 @@ pst_strerror(int err)
 		return "pool header checksum mismatch";
 	case PST_ECORRUPT:
 		return "pool header fields are inconsistent";
+	case PST_EOWNER:
+		return "pool root slot belongs to another owner";
 	default:
 		break;
 	}

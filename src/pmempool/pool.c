@@ -165,6 +165,11 @@ pst_pool_root_set(struct pst_pool *pool, unsigned int slot, uint64_t value)
 {
 	if (pool == NULL || slot >= PST_POOL_ROOT_SLOTS)
 		return pst_fail(EINVAL, "root slot %u out of range", slot);
+	/* An unclaimed slot with a value would have no known owner, and
+	 * every later claim and reconcile would refuse the pool. */
+	if (!(pool->claimed & (1u << slot)))
+		return pst_fail(EPERM, "pool %s: root slot %u is not claimed (pst_pool_root_claim)",
+				pool->path, slot);
 	*root_slot(pool, slot) = value;
 	return pst_persist_flush(&pool->persist, (const void *)root_slot(pool, slot),
 				 sizeof(uint64_t));
@@ -422,6 +427,9 @@ pst_pool_reconcile(struct pst_pool *pool, const pst_name *names, size_t n,
 	if (pool->n_lent > 0)
 		return pst_fail(EBUSY, "reconcile: %llu buffers are lent; reconcile before creating the mempool",
 				(unsigned long long)pool->n_lent);
+	ret = pst_pool_owner_check_reconcile(pool);
+	if (ret != 0)
+		return ret;
 	for (k = 0; k < n; k++)
 		if (!pst_pool_name_valid(pool, names[k]))
 			return pst_fail(EINVAL, "reconcile: name #%zu (0x%016llx) is not valid for this pool",

@@ -107,6 +107,15 @@ validate_header(const struct pst_pool_config *cfg,
 		return pst_fail(PST_ECORRUPT,
 				"pool %s: header version %u, size %u, flags 0x%x are invalid",
 				path, h->layout_version, h->header_size, h->flags);
+	/* Older files have no owner records: no migration, because the
+	 * version and the checksum lie in different cache lines (a torn
+	 * rewrite would lose the pool), and because nothing says which
+	 * application's index the slots lead to. */
+	if (h->layout_version < PST_POOL_LAYOUT_VERSION)
+		return pst_fail(PST_EVERSION,
+				"pool %s: layout version %u is older than this library's %u, "
+				"which records the owners of the root slots; not converted",
+				path, h->layout_version, PST_POOL_LAYOUT_VERSION);
 	if (h->buf_size < PST_POOL_BUF_SIZE_MIN ||
 	    h->buf_size > PST_POOL_BUF_SIZE_MAX || h->buf_size % 64 != 0 ||
 	    h->buf_count == 0 || h->buf_count > PST_POOL_BUF_COUNT_MAX)

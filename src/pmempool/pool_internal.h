@@ -34,6 +34,7 @@ struct pst_pool {
 	uint32_t buf_size;
 	uint32_t buf_count;
 	struct pst_persist persist;
+	uint32_t claimed;       /* root slots claimed through this object */
 
 	uint8_t *dstate;        /* enum pst_buf_dstate per buffer */
 	uint32_t *free_stack;   /* LIFO: recently freed buffers are cache-warm */
@@ -60,6 +61,10 @@ struct pst_pool {
 /* Validate and map a pool file; pool_file.c. @locked_fd: an fd of the file
  * already locked by the caller (consumed, even on failure), or -1. */
 struct pst_pool *pst_pool_map(const struct pst_pool_config *cfg, int locked_fd);
+
+/* 0 when every owned root slot was claimed through @pool, else the
+ * negative error (pst_fail'ed); pool_owner.c. */
+int pst_pool_owner_check_reconcile(const struct pst_pool *pool);
 
 /* Build the in-DRAM state from the persistent one; pool.c. */
 int pst_pool_state_init(struct pst_pool *pool);

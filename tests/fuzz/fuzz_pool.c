@@ -4,7 +4,8 @@
  * a mutated pool image.
  *
  * The baseline is a small pool (64 buffers of 256 bytes) with kept, free
- * and released buffers and two root slots set. An input is:
+ * and released buffers and two root slots claimed (one owner) and set.
+ * An input is:
  *   flags (1 byte): 1 fix the header CRC after patching, 2 truncate the
  *                   file, 4 open with the expected geometry (else 0, 0),
  *                   8 reconcile with names built from (index, offset,
@@ -17,6 +18,10 @@
  * valid names and leaves kept exactly the buffers they name, which a
  * reopen finds again; every free buffer can be taken, written and
  * released (under ASan a free buffer is poisoned: reading one fails).
+ * Owners: each slot's owner reads as one, none, or PST_ECORRUPT; the
+ * baseline's owner claims its two slots again, and when that is refused
+ * (PST_EOWNER, PST_ECORRUPT) the file is unchanged and so reconcile is
+ * refused too, changing nothing.
  */
 #include "fuzz_image.h"
 #include "paste_errno.h"
@@ -25,6 +30,8 @@
 #define BUF_SIZE 256u
 #define BUF_COUNT 64u
 #define MAX_NAMES 64u
+#define OWNER_APP "fuzz"
+#define OWNER_KIND "pool"
 
 static struct fz_image img;
 static char path[160];
@@ -53,7 +60,9 @@ baseline(void)
 	for (unsigned int i = 0; i < 20; i++)
 		if (i % 4 == 3 && pst_pool_release(p, idx[i]) != 0)
 			fz_fail("release: %s", pst_strerror(pst_errno));
-	if (pst_pool_root_set(p, 0, pst_name_make(idx[0], 0, 64)) != 0 ||
+	if (pst_pool_root_claim(p, 0, OWNER_APP, OWNER_KIND) != 0 ||
+	    pst_pool_root_claim(p, 5, OWNER_APP, OWNER_KIND) != 0 ||
+	    pst_pool_root_set(p, 0, pst_name_make(idx[0], 0, 64)) != 0 ||
 	    pst_pool_root_set(p, 5, 0x1234) != 0 || pst_pool_drain(p) != 0)
 		fz_fail("root/drain: %s", pst_strerror(pst_errno));
 	pst_pool_close(p);
@@ -156,6 +165,52 @@ reconcile(struct pst_pool *p, const struct pst_pool_config *cfg, struct fz_in *i
 	pst_pool_close(p);
 }
 
+/* Read every slot's owner, then claim the baseline's two slots.
+ * @return 1 when claimed; 0 when refused (reconcile checked refused too,
+ * the file unchanged). */
+static int
+claim_owner(struct pst_pool *p, uint8_t *before, uint8_t *after)
+{
+	struct pst_pool_stats st0, st1;
+	struct pst_pool_owner ow;
+	int ret;
+
+	for (unsigned int s = 0; s < PST_POOL_ROOT_SLOTS; s++) {
+		ret = pst_pool_root_owner(p, s, &ow);
+		FZ_CHECK(ret == 0 || ret == 1 || ret == -PST_ECORRUPT,
+			 "owner of slot %u: %d", s, ret);
+		FZ_CHECK(ret == 1 || (ow.app[0] == '\0' && ow.kind[0] == '\0'),
+			 "slot %u: an owner's name without an owner", s);
+		FZ_CHECK(ret != 1 || (ow.app[0] != '\0' &&
+				      memchr(ow.app, '\0', sizeof(ow.app)) != NULL &&
+				      memchr(ow.kind, '\0', sizeof(ow.kind)) != NULL),
+			 "slot %u: owner names not terminated", s);
+	}
+	fz_image_read_meta(&img, before);
+	ret = pst_pool_root_claim(p, 0, OWNER_APP, OWNER_KIND);
+	if (ret == 0) {
+		/* Slot 0's claim may have rewritten a torn record: the rest
+		 * is what a refused claim of slot 5 must leave alone. */
+		fz_image_read_meta(&img, before);
+		ret = pst_pool_root_claim(p, 5, OWNER_APP, OWNER_KIND);
+	}
+	if (ret == 0)
+		return 1;
+	FZ_CHECK(ret == -PST_EOWNER || ret == -PST_ECORRUPT, "claim refused with %d (%s)",
+		 ret, pst_strerror(ret));
+	pst_pool_stats(p, &st0);
+	ret = pst_pool_reconcile(p, NULL, 0, NULL);
+	FZ_CHECK(ret == -PST_EOWNER || ret == -PST_ECORRUPT,
+		 "reconcile after a refused claim: %d (%s)", ret, pst_strerror(ret));
+	pst_pool_stats(p, &st1);
+	FZ_CHECK(st1.kept == st0.kept && st1.flushes == st0.flushes,
+		 "a refused reconcile changed the pool");
+	fz_image_read_meta(&img, after);
+	FZ_CHECK(memcmp(before, after, img.meta_len) == 0,
+		 "a refused claim or reconcile modified the file");
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -200,6 +255,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(pst_pool_root_get(p, s, &root) == 0, "root slot %u", s);
 	FZ_CHECK(pst_pool_root_get(p, PST_POOL_ROOT_SLOTS, &root) == -EINVAL,
 		 "root slot past the last accepted");
+	if (!claim_owner(p, before, after)) {
+		pst_pool_close(p);
+		return 0;
+	}
 	reconcile(p, &cfg, &in, flags & 8);
 	return 0;
 }

@@ -685,6 +685,11 @@ test_root_slots(void **state)
 	p = tu_must_create(path, BUF, 64, PST_PERSIST_FLUSH);
 	for (i = 0; i < PST_POOL_ROOTS; i++)
 		assert_int_equal(root_of(p, i), 0);
+	/* A slot is set only once claimed (test_pool_owner.c). */
+	assert_int_equal(pst_pool_root_set(p, 0, 1), -EPERM);
+	assert_int_equal(root_of(p, 0), 0);
+	assert_int_equal(pst_pool_root_claim(p, 0, "test", NULL), 0);
+	assert_int_equal(pst_pool_root_claim(p, PST_POOL_ROOTS - 1, "test", NULL), 0);
 	assert_int_equal(pst_pool_root_set(p, 0, pst_name_make(5, 10, 20)), 0);
 	assert_int_equal(pst_pool_root_set(p, PST_POOL_ROOTS - 1, UINT64_MAX), 0);
 	assert_int_equal(pst_pool_root_set(p, PST_POOL_ROOTS, 1), -EINVAL);
