@@ -176,6 +176,72 @@ test_park_is_bounded(void **state)
 	assert_true(fw.park_timeouts == 1);
 }
 
+/* A park the bound ended means the "leaver" stayed: a forged farewell, or
+ * one replayed by whoever shares the peer's L2 segment (a bridge). Its
+ * port takes no farewell again, answers none, until its link has gone
+ * down and come up (another peer). */
+static void
+test_timeout_refuses_until_link_cycles(void **state)
+{
+	struct pst_farewell fw;
+	struct pst_farewell_msg msg;
+	uint64_t end;
+
+	(void)state;
+	fw_setup(&fw, "net_memif");
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 1)), 1);
+	assert_int_equal(read_one(&msg), 1);
+	end = rte_get_timer_cycles() + rte_get_timer_hz() * 4;
+	while (pst_farewell_parked(&fw) && rte_get_timer_cycles() < end)
+		usleep(10000);
+	assert_true(fw.park_timeouts == 1);
+
+	/* The same frame again, and a fresh one: consumed, not answered,
+	 * no park. */
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 1)), 1);
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 2)), 1);
+	assert_int_equal(rte_eth_rx_burst(port, 0, &(struct rte_mbuf *){ NULL }, 1), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 0);
+	assert_true(fw.parks == 1);
+
+	/* Another peer: the link went down and up, seen by the poll. */
+	assert_int_equal(rte_eth_dev_set_link_down(port), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 0);
+	assert_int_equal(rte_eth_dev_set_link_up(port), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 0);
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 3)), 1);
+	assert_int_equal(read_one(&msg), 1);
+	assert_int_equal(msg.type, PST_FAREWELL_PARKED);
+	assert_int_equal(pst_farewell_parked(&fw), 1);
+	assert_true(fw.parks == 2);
+}
+
+/* A forged farewell costs at most one short park: well under the 2 s a
+ * client waits before it calls a server unresponsive. */
+static void
+test_park_bound_is_short(void **state)
+{
+	struct pst_farewell fw;
+	struct pst_farewell_msg msg;
+	uint64_t start, end;
+
+	(void)state;
+	fw_setup(&fw, "net_memif");
+	start = rte_get_timer_cycles();
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 4)), 1);
+	assert_int_equal(read_one(&msg), 1);
+	end = start + rte_get_timer_hz() * 4;
+	while (pst_farewell_parked(&fw) && rte_get_timer_cycles() < end)
+		usleep(1000);
+	assert_int_equal(fw.parked, 0);
+	assert_true(rte_get_timer_cycles() - start < rte_get_timer_hz() * 12 / 10);
+}
+
 /* Leaving: the frame goes out and the answer with the same nonce ends the
  * wait. On the loop the leaver reads its own "leaving" first, answers it
  * as a peer leaving at the same moment would, and reads that answer. */
@@ -247,6 +313,8 @@ main(void)
 		cmocka_unit_test(test_other_drivers_stay_out),
 		cmocka_unit_test(test_park_until_link_cycles),
 		cmocka_unit_test(test_park_is_bounded),
+		cmocka_unit_test(test_timeout_refuses_until_link_cycles),
+		cmocka_unit_test(test_park_bound_is_short),
 		cmocka_unit_test(test_leave_is_answered),
 		cmocka_unit_test(test_leave_unanswered),
 	};
