@@ -151,7 +151,12 @@ struct pst_stack_stats {
 					      *   were leaving; the port was left
 					      *   alone until their link went down */
 	uint64_t peer_farewell_timeouts; /**< ... of which the link never went
-					      *   down within 2 s: polled again */
+					      *   down within 1 s: polled again,
+					      *   and farewells refused until the
+					      *   link goes down and up */
+	uint64_t peer_farewells_refused; /**< farewells not taken: a park
+					      *   timed out this link-up (forged
+					      *   or replayed, doc/stack.md) */
 };
 
 struct pst_stack;

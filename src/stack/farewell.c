@@ -2,6 +2,8 @@
 /*
  * Farewell on net_memif ports (farewell.h).
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -17,9 +19,11 @@
 /* How long a leaver waits for the answer: a polling peer answers within
  * microseconds, a sleeping one within its longest sleep (1 ms). */
 #define LEAVE_WAIT_MS 200
-/* How long a parked port waits for its peer's link to go down: far more
- * than a leaver needs between the answer and its disconnect. */
-#define PARK_MAX_MS 2000
+/* How long a parked port waits for its peer's link to go down: a leaver
+ * disconnects microseconds after the answer, so this is a thousand times
+ * its need, yet what a forged farewell costs stays well under a client's
+ * patience (2 s). */
+#define PARK_MAX_MS 1000
 #define BURST 32
 
 struct farewell_body {
@@ -110,6 +114,16 @@ send_frame(struct pst_farewell *fw, enum pst_farewell_type type, uint64_t nonce)
 	return -1;
 }
 
+/* Log lines an attacker can cause: one per doubling of the count. */
+static void
+refuse(struct pst_farewell *fw, const char *why)
+{
+	fw->refused++;
+	if ((fw->refused & (fw->refused - 1)) == 0)
+		fprintf(stderr, "paste: port %u: farewell refused: %s (%" PRIu64
+			" refused so far)\n", fw->port, why, fw->refused);
+}
+
 int
 pst_farewell_input(struct pst_farewell *fw, struct rte_mbuf *m)
 {
@@ -119,8 +133,13 @@ pst_farewell_input(struct pst_farewell *fw, struct rte_mbuf *m)
 		return 0;
 	rte_pktmbuf_free(m);
 	/* A stray answer (its leaver gave up waiting) means nothing here. */
-	if (msg.type != PST_FAREWELL_LEAVING || fw->parked)
+	if (msg.type != PST_FAREWELL_LEAVING)
 		return 1;
+	/* Unanswered: a leaver that hears nothing leaves all the same. */
+	if (fw->parked || fw->refusing) {
+		refuse(fw, "a park this link-up already timed out");
+		return 1;
+	}
 	(void)send_frame(fw, PST_FAREWELL_PARKED, msg.nonce);
 	fw->parked = 1;
 	fw->seen_down = 0;
@@ -134,19 +153,31 @@ pst_farewell_parked(struct pst_farewell *fw)
 {
 	struct rte_eth_link link;
 
-	if (!fw->parked)
+	if (!fw->parked && !fw->refusing)
 		return 0;
 	/* The link status is the driver's own memory, not the rings. */
 	if (rte_eth_link_get_nowait(fw->port, &link) == 0) {
-		if (link.link_status == RTE_ETH_LINK_DOWN)
+		if (link.link_status == RTE_ETH_LINK_DOWN) {
 			fw->seen_down = 1;
-		else if (fw->seen_down)
+		} else if (fw->seen_down) {
+			/* Another link-up, another peer: it may leave once. */
+			fw->peer_gone = fw->parked;
 			fw->parked = 0;
+			fw->refusing = 0;
+			fw->seen_down = 0;
+		}
 	}
 	if (fw->parked &&
 	    rte_get_timer_cycles() - fw->parked_at > rte_get_timer_hz() / 1000 * PARK_MAX_MS) {
+		/* The "leaver" stayed: the farewell was forged or replayed
+		 * (or its sender hung). Taking more would let whoever sent it
+		 * silence the port again and again. */
 		fw->parked = 0;
+		fw->refusing = 1;
 		fw->park_timeouts++;
+		fprintf(stderr, "paste: port %u: the peer that said farewell is still there "
+			"after %d ms: farewells refused until its link goes down\n",
+			fw->port, PARK_MAX_MS);
 	}
 	return fw->parked;
 }

@@ -14,6 +14,12 @@
  * The frames: Ethernet broadcast, EtherType 0x88B5 (IEEE 802 local
  * experimental), "PASTE-FW", a version, a type (leaving, parked) and the
  * leaver's nonce, which the "parked" answer echoes.
+ *
+ * Anyone on the peer's L2 segment can send these bytes when the peer is a
+ * bridge (dpdk-testpmd in io mode, VPP): a farewell parks a port at most
+ * once per link-up, for 1 s at most, and a park that the bound ended (the
+ * "leaver" stayed) refuses farewells until the link has gone down and up
+ * (doc/stack.md, "Who may say farewell").
  */
 #ifndef PST_FAREWELL_H
 #define PST_FAREWELL_H
@@ -44,10 +50,17 @@ struct pst_farewell {
 	struct rte_mempool *tx_mp;     /* DRAM mbufs for the two frames */
 	struct rte_ether_addr mac;
 	int parked;                    /* the peer left or is leaving */
-	int seen_down;                 /* ... and its link was seen down */
+	int refusing;                  /* a park timed out: no farewell taken
+					* until the link cycles */
+	int seen_down;                 /* parked or refusing, and the link
+					* was seen down since */
+	int peer_gone;                 /* the last park ended by the link
+					* cycling: what was queued for that
+					* peer is for nobody */
 	uint64_t parked_at;            /* TSC */
 	uint64_t parks;                /* peers that said farewell */
 	uint64_t park_timeouts;        /* parks ended by the time bound */
+	uint64_t refused;              /* farewells not taken */
 };
 
 /* Set up for @port; enabled only when @driver is "net_memif". */
@@ -65,12 +78,14 @@ struct rte_mbuf *pst_farewell_frame(struct rte_mempool *mp,
 				    enum pst_farewell_type type, uint64_t nonce);
 
 /* A received frame: 1 if it was a farewell, which this consumed (and
- * freed); a "leaving" one parks the port after the answer is sent. */
+ * freed); a "leaving" one parks the port after the answer is sent, unless
+ * the port is refusing farewells (counted in refused, no answer). */
 int pst_farewell_input(struct pst_farewell *fw, struct rte_mbuf *m);
 
-/* 1 while the port must be left alone. Unparks once the link went down
- * and came up again (a new peer), or after a bound if the leaver never
- * disconnected. */
+/* 1 while the port must be left alone; call it every poll while parked
+ * or refusing. Unparks once the link went down and came up again (a new
+ * peer: peer_gone set), or after a bound if the leaver never disconnected
+ * (refusing set until the link cycles). */
 int pst_farewell_parked(struct pst_farewell *fw);
 
 /* Before the port stops: tell the peer and wait, a bounded time, for its

@@ -609,12 +609,12 @@ pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev)
 	if (ret != 0)
 		return ret;
 transmit:
-	/* Nobody reads the port while its peer is gone (farewell.h); TCP
-	 * sends again to whoever comes next. */
-	if (dev->fw.parked) {
-		drop_queued(dev);
+	/* Nobody touches the port while its peer is gone (farewell.h).
+	 * What is queued waits: if the peer stayed (a forged farewell),
+	 * it goes out when the park times out; if it went, the next poll
+	 * after the link cycled drops it. */
+	if (dev->fw.parked)
 		return 0;
-	}
 	if (dev->tx_hook != NULL)
 		dev->tx_hook(dev->tx_hook_ctx, dev->n_tx);
 	while (sent < dev->n_tx && tries++ < TX_RETRIES)
@@ -781,8 +781,13 @@ pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif)
 	struct pbuf *p, *dup;
 	uint16_t n, i;
 
-	if (dev->fw.parked && pst_farewell_parked(&dev->fw))
+	if ((dev->fw.parked || dev->fw.refusing) && pst_farewell_parked(&dev->fw))
 		return 0;
+	if (dev->fw.peer_gone) {
+		/* For the peer that left; TCP sends again to whoever comes. */
+		dev->fw.peer_gone = 0;
+		drop_queued(dev);
+	}
 	n = rte_eth_rx_burst(dev->port, dev->queue, pkts, RX_BURST);
 	for (i = 0; i < n; i++) {
 		if (dev->fw.enabled && pst_farewell_input(&dev->fw, pkts[i]))
@@ -891,6 +896,7 @@ pst_netif_dpdk_stats(const struct pst_netif_dpdk *dev, struct pst_stack_stats *s
 	s->fault_corrupts = dev->fault_corrupts;
 	s->peer_farewells = dev->fw.parks;
 	s->peer_farewell_timeouts = dev->fw.park_timeouts;
+	s->peer_farewells_refused = dev->fw.refused;
 }
 
 void
