@@ -13,6 +13,11 @@
 #    a second for 6 s. Every request must be answered within 2 s, the
 #    server must have parked its port at most once and counted the rest
 #    as refused, and said so in its log.
+#  - keyed: with a shared key (--farewell-key-file), a key holder's
+#    farewell through the bridge is honoured; every frame of that exchange
+#    and the server's own signed farewell, captured and replayed to a
+#    server with the same key (another link-up), with forgeries, park
+#    nothing at all.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/lib.sh"
 tb_require
@@ -109,13 +114,14 @@ else
 fi
 
 # --- attack: forged and replayed farewells against a serving server ----------
-# attack_run TAG: the client for 12 s, the attack from its 2nd to 8th second.
+# attack_run TAG CAPTURE: the client for 12 s, the attack (replaying
+# CAPTURE) from its 2nd to 8th second.
 attack_run() {
-	local tag=$1
+	local tag=$1 cap=$2
 	bg_start nsenter --net="/run/netns/$NS" -- "$PY" "$ATTACK" client 198.18.7.1 5001 12 >"$TB_WORK/$tag-client.log" 2>&1
 	local cpid=$BG_PID
 	sleep 2
-	run_bounded 30 nsenter --net="/run/netns/$NS" -- "$PY" "$ATTACK" attack "$IFACE" "$CAP" 6 >"$TB_WORK/$tag-attack.log" 2>&1
+	run_bounded 30 nsenter --net="/run/netns/$NS" -- "$PY" "$ATTACK" attack "$IFACE" "$cap" 6 >"$TB_WORK/$tag-attack.log" 2>&1
 	check_rc $? "$tag: the attack ran"
 	cat "$TB_WORK/$tag-attack.log"
 	wait_pid "$cpid" 30 || kill -KILL "$cpid" 2>/dev/null
@@ -125,7 +131,7 @@ attack_run() {
 }
 
 if start_pair default; then
-	attack_run default
+	attack_run default "$CAP"
 	stop_pair
 	line=$(grep '^stack: ' "$SV_LOG" | tail -n 1)
 	echo "$line"
@@ -138,6 +144,39 @@ if start_pair default; then
 	check_ge "$(field peer_farewells_refused "$line")" 100 "default: the rest refused and counted"
 	grep -q 'farewell.*refused' "$SV_LOG"
 	check_rc $? "default: the server's log says farewells were refused"
+	grep 'farewell' "$SV_LOG" | head -n 3
+else
+	stop_pair
+fi
+
+# --- keyed: a key holder's farewell, then its replay --------------------------
+KEY="$TB_WORK/farewell.key"
+head -c 32 /dev/urandom >"$KEY"
+CAPK="$TB_WORK/captured-keyed.hex"
+if start_pair keyed-capture --farewell-key-file "$KEY"; then
+	bg_start nsenter --net="/run/netns/$NS" -- "$PY" "$ATTACK" sniff "$IFACE" "$CAPK" 10
+	SNIFF_PID=$BG_PID
+	sleep 1
+	run_bounded 20 nsenter --net="/run/netns/$NS" -- "$PY" "$ATTACK" exchange "$IFACE" "$KEY" "$CAPK"
+	check_rc $? "keyed-capture: a key holder's farewell is answered through the bridge"
+	stop_pair
+	wait_pid "$SNIFF_PID" 15
+	bg_forget "$SNIFF_PID"
+	check_eq "$(stack_field peer_farewells "$SV_LOG")" 1 "keyed-capture: ... and parked the port"
+	check_ge "$(grep -c . "$CAPK" 2>/dev/null)" 5 "keyed-capture: its frames and the server's farewell captured"
+else
+	stop_pair
+fi
+cat "$CAP" >>"$CAPK"
+if start_pair keyed --farewell-key-file "$KEY"; then
+	attack_run keyed "$CAPK"
+	stop_pair
+	line=$(grep '^stack: ' "$SV_LOG" | tail -n 1)
+	echo "$line"
+	check_eq "$(field peer_farewells "$line")" 0 "keyed: no park at all"
+	check_ge "$(field peer_farewells_refused "$line")" 100 "keyed: forged and replayed farewells refused and counted"
+	grep -q 'farewell.*refused' "$SV_LOG"
+	check_rc $? "keyed: the server's log says farewells were refused"
 	grep 'farewell' "$SV_LOG" | head -n 3
 else
 	stop_pair
