@@ -182,6 +182,13 @@ port_setup(struct pst_netif_dpdk *dev, const struct pst_stack_config *cfg)
 		return pst_fail(ret, "port %u: MAC/MTU: %s", dev->port, rte_strerror(-ret));
 	pst_farewell_init(&dev->fw, dev->port, dev->queue, dev->tx_mp, &dev->mac,
 			  info.driver_name);
+	if (cfg->farewell_key != NULL) {
+		ret = pst_farewell_set_key(&dev->fw, cfg->farewell_key, cfg->farewell_key_len);
+		if (ret != 0)
+			return pst_fail(ret, "port %u: farewell key of %zu bytes: %s",
+					dev->port, cfg->farewell_key_len,
+					ret == -EINVAL ? "want 16 to 64" : "libsodium failed");
+	}
 	ret = pst_pool_dma_map(dev->pool, dev->port);
 	if (ret != 0)
 		return ret;
@@ -252,6 +259,7 @@ fail:
 		rte_mempool_free(dev->tx_mp);
 		if (dev->rx_mp != NULL)
 			pst_pool_mempool_close(cfg->pool);
+		pst_farewell_fini(&dev->fw);
 		free(dev->rx_pbufs);
 		free(dev->tx_shinfo);
 		free(dev);
@@ -286,6 +294,7 @@ pst_netif_dpdk_close(struct pst_netif_dpdk *dev)
 		pst_pool_mempool_close(dev->pool);
 	}
 	rte_mempool_free(dev->tx_mp);
+	pst_farewell_fini(&dev->fw);
 	free(dev->rx_pbufs);
 	free(dev->tx_shinfo);
 	free(dev);

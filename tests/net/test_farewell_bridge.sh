@@ -59,7 +59,7 @@ start_pair() {
 		"--vdev=net_tap0,iface=$IFACE" -- --forward-mode=io --total-num-mbufs=8192 \
 		--disable-link-check --no-lsc-interrupt <&7 >"$BR_LOG" 2>&1
 	BR_PID=$BG_PID
-	if ! wait_log "$BR_LOG" 'Press enter to exit' 30 "$BR_PID"; then
+	if ! wait_log "$BR_LOG" 'Press enter to exit' 60 "$BR_PID"; then
 		fail "$tag: bridge not forwarding"
 		show_log "$BR_LOG"
 		return 1
@@ -71,7 +71,7 @@ start_pair() {
 		--forward-mode=tcp-echo --ip 198.18.7.1/24 --pool-file "$TB_SHM/$tag.pool" \
 		--pool-bufs 16384 "$@" >"$SV_LOG" 2>&1
 	SV_PID=$BG_PID
-	if ! wait_log "$SV_LOG" '^paste-testpmd: ready ' 20 "$SV_PID"; then
+	if ! wait_log "$SV_LOG" '^paste-testpmd: ready ' 60 "$SV_PID"; then
 		fail "$tag: server not ready"
 		show_log "$SV_LOG"
 		return 1
