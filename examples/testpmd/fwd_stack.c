@@ -177,6 +177,10 @@ stack_setup(struct tp_ctx *ctx)
 	cfg.tx_desc = o->txd;
 	cfg.busy_poll = o->busy_poll;
 	cfg.faults = o->faults;
+	if (o->farewell_key_len > 0) {
+		cfg.farewell_key = o->farewell_key;
+		cfg.farewell_key_len = o->farewell_key_len;
+	}
 	ctx->stack = pst_stack_create(&cfg);
 	if (ctx->stack == NULL) {
 		fprintf(stderr, "%s: stack on port %u: %s (%s)\n", TP_PROG, ctx->port,

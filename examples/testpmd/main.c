@@ -99,6 +99,8 @@ usage(const char *prog)
 	       "                       proto=N (IPv4 protocol), port=N (TCP/UDP either way);\n"
 	       "                       all frames are forwarded\n"
 	       "  --log-discard        log: drop the pool file's previous log first\n"
+	       "  --farewell-key-file F  net_memif: sign farewells with the key in F (16 to\n"
+	       "                       64 bytes, the same on both ends; doc/stack.md)\n"
 	       "  --json F             write the final statistics as JSON\n"
 	       "  -a, --auto-start     accepted for testpmd compatibility\n",
 	       prog, TP_MAX_BURST);
@@ -119,6 +121,28 @@ bad_range(const char *opt, const char *val, uint64_t min, uint64_t max)
 
 	snprintf(expect, sizeof(expect), "%" PRIu64 "..%" PRIu64, min, max);
 	return bad_value(opt, val, expect);
+}
+
+/* The whole file is the key; a longer one is refused here rather than cut. */
+static int
+read_key_file(const char *path, struct tp_opts *o)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t extra;
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "%s: --farewell-key-file %s: %s\n", TP_PROG, path, strerror(errno));
+		return -1;
+	}
+	n = fread(o->farewell_key, 1, sizeof(o->farewell_key), f);
+	if (fread(&extra, 1, 1, f) == 1 || n < 16) {
+		fclose(f);
+		return bad_value("farewell-key-file", path, "a file of 16 to 64 bytes");
+	}
+	fclose(f);
+	o->farewell_key_len = n;
+	return 0;
 }
 
 static int
@@ -354,7 +378,7 @@ enum {
 	OPT_PEER_MAC, OPT_PEER_IP, OPT_TCP_PORT, OPT_CONNECT, OPT_CLIENT_BYTES,
 	OPT_NO_PERSIST, OPT_KEEP, OPT_FAULT, OPT_BUSY_POLL, OPT_MAX_TIME,
 	OPT_TXONLY_DST_MAC, OPT_TXONLY_LEN, OPT_JSON, OPT_PEER_PORT, OPT_LOG_SEGMENTS,
-	OPT_LOG_FILTER, OPT_LOG_DISCARD,
+	OPT_LOG_FILTER, OPT_LOG_DISCARD, OPT_FAREWELL_KEY_FILE,
 };
 
 /* One option with its value (NULL for flags) into @o.
@@ -433,6 +457,8 @@ parse_option(int opt, const char *arg, struct tp_opts *o)
 	case OPT_LOG_DISCARD:
 		o->log_discard = 1;
 		return 0;
+	case OPT_FAREWELL_KEY_FILE:
+		return read_key_file(arg, o);
 	case 'a':
 		/* Forwarding always starts at once. */
 		return 0;
@@ -522,6 +548,7 @@ parse_args(int argc, char **argv, struct tp_opts *o)
 		{ "log-segments", required_argument, NULL, OPT_LOG_SEGMENTS },
 		{ "log-filter", required_argument, NULL, OPT_LOG_FILTER },
 		{ "log-discard", no_argument, NULL, OPT_LOG_DISCARD },
+		{ "farewell-key-file", required_argument, NULL, OPT_FAREWELL_KEY_FILE },
 		{ "auto-start", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

@@ -68,11 +68,13 @@ stack_line(const struct tp_ctx *ctx)
 	       " tx_ring_full=%" PRIu64 " fault_drops=%" PRIu64
 	       " fault_dups=%" PRIu64 " fault_reorders=%" PRIu64 " fault_corrupts=%" PRIu64
 	       " tcp_retransmits=%" PRIu64 " polls=%" PRIu64 " busy_polls=%" PRIu64
-	       " lwip_asserts=%" PRIu64 " peer_farewells=%" PRIu64 "\n",
+	       " lwip_asserts=%" PRIu64 " peer_farewells=%" PRIu64
+	       " peer_farewell_timeouts=%" PRIu64 " peer_farewells_refused=%" PRIu64 "\n",
 	       s.rx_packets, s.rx_bytes, s.tx_packets, s.tx_bytes, s.rx_nobufs,
 	       s.rx_bad_csum, s.rx_truncated, s.rx_dropped, s.tx_dropped, s.tx_ring_full,
 	       s.fault_drops, s.fault_dups, s.fault_reorders, s.fault_corrupts, s.tcp_retransmits,
-	       s.polls, s.busy_polls, s.lwip_asserts, s.peer_farewells);
+	       s.polls, s.busy_polls, s.lwip_asserts, s.peer_farewells,
+	       s.peer_farewell_timeouts, s.peer_farewells_refused);
 }
 
 /* Rate of a counter between two samples; counters are never reset here,
@@ -136,12 +138,13 @@ json_stack(const struct tp_ctx *ctx, FILE *f)
 		", \"tcp_retransmits\": %" PRIu64 ", \"polls\": %" PRIu64
 		", \"busy_polls\": %" PRIu64 ", \"busy_cycles\": %" PRIu64
 		", \"drains\": %" PRIu64 ", \"lwip_asserts\": %" PRIu64
-		", \"peer_farewells\": %" PRIu64 ", \"peer_farewell_timeouts\": %" PRIu64 "}",
+		", \"peer_farewells\": %" PRIu64 ", \"peer_farewell_timeouts\": %" PRIu64
+		", \"peer_farewells_refused\": %" PRIu64 "}",
 		s.rx_packets, s.rx_bytes, s.tx_packets, s.tx_bytes, s.rx_nobufs,
 		s.rx_bad_csum, s.rx_truncated, s.rx_dropped, s.tx_dropped, s.tx_ring_full,
 		s.fault_drops, s.fault_dups, s.fault_reorders, s.fault_corrupts, s.tcp_retransmits,
 		s.polls, s.busy_polls, s.busy_cycles, s.drains, s.lwip_asserts,
-		s.peer_farewells, s.peer_farewell_timeouts);
+		s.peer_farewells, s.peer_farewell_timeouts, s.peer_farewells_refused);
 }
 
 static void

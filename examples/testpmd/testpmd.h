@@ -83,6 +83,10 @@ struct tp_opts {
 	uint32_t log_segments;
 	struct tp_log_filter log_filter;
 	int log_discard;
+	/* net_memif: the farewell key, read from a file (not argv: ps shows
+	 * argv to everyone) */
+	uint8_t farewell_key[64];
+	size_t farewell_key_len;
 };
 
 /* What the engines share with main.c and stats.c. */

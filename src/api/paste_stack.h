@@ -112,6 +112,15 @@ struct pst_stack_config {
 	 *  reads slowly is not affected: every acknowledgement restarts the
 	 *  clock. Checked every 100 ms. 0: 60,000 ms; negative: never. */
 	int32_t zero_window_timeout_ms;
+	/** net_memif: a key shared with the memif peers (16 to 64 bytes,
+	 *  copied). Farewells are then signed (HMAC-SHA256) and take a
+	 *  challenge bound to the link-up, so that nobody without the key,
+	 *  even one who sees and replays every frame (a bridge's far side),
+	 *  can park the port. Both ends need the same key. NULL: unsigned
+	 *  farewells, of which at most one per link-up is taken
+	 *  (doc/stack.md, "Who may say farewell"). */
+	const void *farewell_key;
+	size_t farewell_key_len;         /**< bytes at farewell_key */
 };
 
 /** Counters of a stack since creation. */
@@ -151,7 +160,12 @@ struct pst_stack_stats {
 					      *   were leaving; the port was left
 					      *   alone until their link went down */
 	uint64_t peer_farewell_timeouts; /**< ... of which the link never went
-					      *   down within 2 s: polled again */
+					      *   down within 1 s: polled again,
+					      *   and farewells refused until the
+					      *   link goes down and up */
+	uint64_t peer_farewells_refused; /**< farewells not taken: a park
+					      *   timed out this link-up (forged
+					      *   or replayed, doc/stack.md) */
 };
 
 struct pst_stack;
@@ -164,7 +178,7 @@ struct pst_stack;
  * @return
  *   The stack, or NULL with ::pst_errno set:
  *    - EINVAL: missing pool or address, bad port or queue, bad tx_zero_copy
- *      or idle mode;
+ *      or idle mode, a farewell_key not 16 to 64 bytes long;
  *    - EBUSY: a stack already exists in this process;
  *    - ENOBUFS: the pool has too few free buffers for n_mbufs;
  *    - ENOMEM, or the error of a failing ethdev call.

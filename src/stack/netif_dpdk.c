@@ -182,6 +182,13 @@ port_setup(struct pst_netif_dpdk *dev, const struct pst_stack_config *cfg)
 		return pst_fail(ret, "port %u: MAC/MTU: %s", dev->port, rte_strerror(-ret));
 	pst_farewell_init(&dev->fw, dev->port, dev->queue, dev->tx_mp, &dev->mac,
 			  info.driver_name);
+	if (cfg->farewell_key != NULL) {
+		ret = pst_farewell_set_key(&dev->fw, cfg->farewell_key, cfg->farewell_key_len);
+		if (ret != 0)
+			return pst_fail(ret, "port %u: farewell key of %zu bytes: %s",
+					dev->port, cfg->farewell_key_len,
+					ret == -EINVAL ? "want 16 to 64" : "libsodium failed");
+	}
 	ret = pst_pool_dma_map(dev->pool, dev->port);
 	if (ret != 0)
 		return ret;
@@ -252,6 +259,7 @@ fail:
 		rte_mempool_free(dev->tx_mp);
 		if (dev->rx_mp != NULL)
 			pst_pool_mempool_close(cfg->pool);
+		pst_farewell_fini(&dev->fw);
 		free(dev->rx_pbufs);
 		free(dev->tx_shinfo);
 		free(dev);
@@ -286,6 +294,7 @@ pst_netif_dpdk_close(struct pst_netif_dpdk *dev)
 		pst_pool_mempool_close(dev->pool);
 	}
 	rte_mempool_free(dev->tx_mp);
+	pst_farewell_fini(&dev->fw);
 	free(dev->rx_pbufs);
 	free(dev->tx_shinfo);
 	free(dev);
@@ -609,12 +618,12 @@ pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev)
 	if (ret != 0)
 		return ret;
 transmit:
-	/* Nobody reads the port while its peer is gone (farewell.h); TCP
-	 * sends again to whoever comes next. */
-	if (dev->fw.parked) {
-		drop_queued(dev);
+	/* Nobody touches the port while its peer is gone (farewell.h).
+	 * What is queued waits: if the peer stayed (a forged farewell),
+	 * it goes out when the park times out; if it went, the next poll
+	 * after the link cycled drops it. */
+	if (dev->fw.parked)
 		return 0;
-	}
 	if (dev->tx_hook != NULL)
 		dev->tx_hook(dev->tx_hook_ctx, dev->n_tx);
 	while (sent < dev->n_tx && tries++ < TX_RETRIES)
@@ -781,8 +790,13 @@ pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif)
 	struct pbuf *p, *dup;
 	uint16_t n, i;
 
-	if (dev->fw.parked && pst_farewell_parked(&dev->fw))
+	if ((dev->fw.parked || dev->fw.refusing) && pst_farewell_parked(&dev->fw))
 		return 0;
+	if (dev->fw.peer_gone) {
+		/* For the peer that left; TCP sends again to whoever comes. */
+		dev->fw.peer_gone = 0;
+		drop_queued(dev);
+	}
 	n = rte_eth_rx_burst(dev->port, dev->queue, pkts, RX_BURST);
 	for (i = 0; i < n; i++) {
 		if (dev->fw.enabled && pst_farewell_input(&dev->fw, pkts[i]))
@@ -891,6 +905,7 @@ pst_netif_dpdk_stats(const struct pst_netif_dpdk *dev, struct pst_stack_stats *s
 	s->fault_corrupts = dev->fault_corrupts;
 	s->peer_farewells = dev->fw.parks;
 	s->peer_farewell_timeouts = dev->fw.park_timeouts;
+	s->peer_farewells_refused = dev->fw.refused;
 }
 
 void

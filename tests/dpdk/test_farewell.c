@@ -6,6 +6,7 @@
  * leaves hears its own "leaving", answers it and reads its own answer.
  * The two-process case over a real net_memif is tests/net/test_loadgen.sh.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -176,6 +177,203 @@ test_park_is_bounded(void **state)
 	assert_true(fw.park_timeouts == 1);
 }
 
+/* A park the bound ended means the "leaver" stayed: a forged farewell, or
+ * one replayed by whoever shares the peer's L2 segment (a bridge). Its
+ * port takes no farewell again, answers none, until its link has gone
+ * down and come up (another peer). */
+static void
+test_timeout_refuses_until_link_cycles(void **state)
+{
+	struct pst_farewell fw;
+	struct pst_farewell_msg msg;
+	uint64_t end;
+
+	(void)state;
+	fw_setup(&fw, "net_memif");
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 1)), 1);
+	assert_int_equal(read_one(&msg), 1);
+	end = rte_get_timer_cycles() + rte_get_timer_hz() * 4;
+	while (pst_farewell_parked(&fw) && rte_get_timer_cycles() < end)
+		usleep(10000);
+	assert_true(fw.park_timeouts == 1);
+
+	/* The same frame again, and a fresh one: consumed, not answered,
+	 * no park. */
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 1)), 1);
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 2)), 1);
+	assert_int_equal(rte_eth_rx_burst(port, 0, &(struct rte_mbuf *){ NULL }, 1), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 0);
+	assert_true(fw.parks == 1);
+
+	/* Another peer: the link went down and up, seen by the poll. */
+	assert_int_equal(rte_eth_dev_set_link_down(port), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 0);
+	assert_int_equal(rte_eth_dev_set_link_up(port), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 0);
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 3)), 1);
+	assert_int_equal(read_one(&msg), 1);
+	assert_int_equal(msg.type, PST_FAREWELL_PARKED);
+	assert_int_equal(pst_farewell_parked(&fw), 1);
+	assert_true(fw.parks == 2);
+}
+
+/* A forged farewell costs at most one short park: well under the 2 s a
+ * client waits before it calls a server unresponsive. */
+static void
+test_park_bound_is_short(void **state)
+{
+	struct pst_farewell fw;
+	struct pst_farewell_msg msg;
+	uint64_t start, end;
+
+	(void)state;
+	fw_setup(&fw, "net_memif");
+	start = rte_get_timer_cycles();
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 4)), 1);
+	assert_int_equal(read_one(&msg), 1);
+	end = start + rte_get_timer_hz() * 4;
+	while (pst_farewell_parked(&fw) && rte_get_timer_cycles() < end)
+		usleep(1000);
+	assert_int_equal(fw.parked, 0);
+	assert_true(rte_get_timer_cycles() - start < rte_get_timer_hz() * 12 / 10);
+}
+
+static const char key[] = "sixteen-or-more-bytes-of-key";
+static const char other_key[] = "another-key-that-is-long-enough";
+
+static void
+fw_setup_keyed(struct pst_farewell *fw, const char *k)
+{
+	fw_setup(fw, "net_memif");
+	assert_int_equal(pst_farewell_set_key(fw, k, strlen(k)), 0);
+}
+
+/* What the test reads back: the one frame on the ring. */
+static struct pst_farewell_msg
+read_keyed(void)
+{
+	struct pst_farewell_msg msg;
+
+	assert_int_equal(read_one(&msg), 1);
+	assert_int_equal(msg.version, 2);
+	return msg;
+}
+
+static void
+test_key_too_short(void **state)
+{
+	struct pst_farewell fw;
+
+	(void)state;
+	fw_setup(&fw, "net_memif");
+	assert_int_equal(pst_farewell_set_key(&fw, "short", 5), -EINVAL);
+	assert_int_equal(pst_farewell_set_key(&fw, NULL, 32), -EINVAL);
+}
+
+/* With a key, a leaver and its peer still agree on the loop: LEAVING,
+ * CHALLENGE, CONFIRM, PARKED, all of them its own. */
+static void
+test_keyed_leave_is_answered(void **state)
+{
+	struct pst_farewell fw;
+
+	(void)state;
+	fw_setup_keyed(&fw, key);
+	assert_int_equal(pst_farewell_leave(&fw), 1);
+	assert_int_equal(rte_eth_rx_burst(port, 0, &(struct rte_mbuf *){ NULL }, 1), 0);
+	assert_false(fw.parked);
+}
+
+/* A keyed port takes nothing from whoever lacks the key: the unsigned
+ * farewell anyone can forge, one signed with another key, a CONFIRM that
+ * answers no challenge of its own. No answer, no park, each refused. */
+static void
+test_keyed_refuses_forgeries(void **state)
+{
+	struct pst_farewell fw, mallory;
+
+	(void)state;
+	fw_setup_keyed(&fw, key);
+	fw_setup_keyed(&mallory, other_key);
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame(mp, &mac,
+						  PST_FAREWELL_LEAVING, 1)), 1);
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame_keyed(&mallory,
+						  PST_FAREWELL_LEAVING, 2, 0)), 1);
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame_keyed(&mallory,
+						  PST_FAREWELL_CONFIRM, 2, 3)), 1);
+	assert_int_equal(rte_eth_rx_burst(port, 0, &(struct rte_mbuf *){ NULL }, 1), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 0);
+	assert_true(fw.parks == 0);
+	assert_true(fw.refused == 3);
+	/* An unkeyed port cannot check a signature: refused too. */
+	fw_setup(&mallory, "net_memif");
+	assert_int_equal(pst_farewell_input(&mallory, pst_farewell_frame_keyed(&fw,
+						  PST_FAREWELL_LEAVING, 4, 0)), 1);
+	assert_int_equal(rte_eth_rx_burst(port, 0, &(struct rte_mbuf *){ NULL }, 1), 0);
+	assert_true(mallory.refused == 1);
+}
+
+/* A key holder's farewell parks once; the same frames, captured and
+ * replayed after the link cycled (another link-up), park nothing: the
+ * challenge is bound to the link-up it was made in. */
+static void
+test_keyed_replay_refused(void **state)
+{
+	struct pst_farewell fw, leaver;
+	struct pst_farewell_msg ch, msg;
+
+	(void)state;
+	fw_setup_keyed(&leaver, key);
+	fw_setup_keyed(&fw, key);
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame_keyed(&leaver,
+						  PST_FAREWELL_LEAVING, 77, 0)), 1);
+	ch = read_keyed();
+	assert_int_equal(ch.type, PST_FAREWELL_CHALLENGE);
+	assert_true(ch.nonce == 77);
+	assert_false(fw.parked);        /* a LEAVING alone parks nothing */
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame_keyed(&leaver,
+						  PST_FAREWELL_CONFIRM, 77, ch.nonce2)), 1);
+	msg = read_keyed();
+	assert_int_equal(msg.type, PST_FAREWELL_PARKED);
+	assert_true(msg.nonce == 77);
+	assert_int_equal(pst_farewell_parked(&fw), 1);
+	assert_true(fw.parks == 1);
+
+	assert_int_equal(rte_eth_dev_set_link_down(port), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 1);
+	assert_int_equal(rte_eth_dev_set_link_up(port), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 0);
+
+	/* The replayed LEAVING gets a new challenge; the replayed CONFIRM
+	 * answers the old one. */
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame_keyed(&leaver,
+						  PST_FAREWELL_LEAVING, 77, 0)), 1);
+	msg = read_keyed();
+	assert_int_equal(msg.type, PST_FAREWELL_CHALLENGE);
+	assert_true(msg.nonce2 != ch.nonce2);
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame_keyed(&leaver,
+						  PST_FAREWELL_CONFIRM, 77, ch.nonce2)), 1);
+	assert_int_equal(rte_eth_rx_burst(port, 0, &(struct rte_mbuf *){ NULL }, 1), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 0);
+	assert_true(fw.parks == 1);
+	assert_true(fw.refused == 1);
+	/* ... and a key holder's fresh farewell in this link-up still works. */
+	assert_int_equal(pst_farewell_input(&fw, pst_farewell_frame_keyed(&leaver,
+						  PST_FAREWELL_CONFIRM, 77, msg.nonce2)), 1);
+	assert_int_equal(read_keyed().type, PST_FAREWELL_PARKED);
+	assert_int_equal(pst_farewell_parked(&fw), 1);
+	assert_true(fw.parks == 2);
+	assert_int_equal(rte_eth_dev_set_link_down(port), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 1);
+	assert_int_equal(rte_eth_dev_set_link_up(port), 0);
+	assert_int_equal(pst_farewell_parked(&fw), 0);
+}
+
 /* Leaving: the frame goes out and the answer with the same nonce ends the
  * wait. On the loop the leaver reads its own "leaving" first, answers it
  * as a peer leaving at the same moment would, and reads that answer. */
@@ -247,6 +445,12 @@ main(void)
 		cmocka_unit_test(test_other_drivers_stay_out),
 		cmocka_unit_test(test_park_until_link_cycles),
 		cmocka_unit_test(test_park_is_bounded),
+		cmocka_unit_test(test_timeout_refuses_until_link_cycles),
+		cmocka_unit_test(test_park_bound_is_short),
+		cmocka_unit_test(test_key_too_short),
+		cmocka_unit_test(test_keyed_leave_is_answered),
+		cmocka_unit_test(test_keyed_refuses_forgeries),
+		cmocka_unit_test(test_keyed_replay_refused),
 		cmocka_unit_test(test_leave_is_answered),
 		cmocka_unit_test(test_leave_unanswered),
 	};
