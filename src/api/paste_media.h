@@ -71,12 +71,14 @@ struct pst_pool_media {
 int pst_pool_media_info(const struct pst_pool *pool, struct pst_pool_media *m);
 
 /**
- * Tell whether the bytes of a name lie on a known bad block of the device
- * (as listed when the pool was opened). Recovery must treat a value with
- * such a name as torn, without reading it: a read would raise SIGBUS. A
+ * Tell whether the buffer of a name overlaps a known bad block of the
+ * device (as listed when the pool was opened). Recovery must treat a value
+ * with such a name as torn, without reading it: a read may raise SIGBUS,
+ * and a line the list calls bad holds nothing to trust. A
  * free buffer on a bad block is never lent; a kept one returns to no free
  * list when released.
- * @return 1 if the name overlaps a bad block, 0 if not (or not valid).
+ * @return 1 if the name's buffer overlaps a bad block, 0 if not (or not
+ *   valid).
  */
 int pst_pool_name_bad(const struct pst_pool *pool, pst_name name);
 
