@@ -66,11 +66,15 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 		o->pool_file = arg;
 		return 0;
 	case 'b':
+		o->pool_bufs_given = 1;
 		return ex_parse_u64(arg, 0, UINT64_MAX, &o->pool_bufs);
 	case 'P':
 		return pst_persist_mode_parse(arg, &o->persist) == 0 ? 0 : -1;
 	case 'u':
 		o->persist_unsafe = 1;
+		return 0;
+	case 'F':
+		o->pool_format = 1;
 		return 0;
 	case 'd':
 		return ex_parse_u32(arg, 0, KV_DRAIN_DELAY_US_MAX, &o->drain_delay_us);
@@ -167,7 +171,23 @@ kv_main_open_store(struct kv_main_opts *o, const char *prog, unsigned int store_
 	struct pst_pool *pool;
 	int ret;
 
-	pool = ex_pool_open_or_create(&cfg, o->pool_bufs);
+	pool = NULL;
+	if (o->pool_format) {
+		/* Formatting refuses a device that holds a pool (EEXIST):
+		 * that one is opened. */
+		cfg.buf_count = o->pool_bufs_given ? o->pool_bufs : 0;
+		pool = pst_pool_format(&cfg);
+		cfg.buf_count = 0;
+		if (pool == NULL && pst_errno != EEXIST) {
+			fprintf(stderr, "%s: --pool-format %s: %s\n", prog, o->pool_file,
+				pst_errormsg());
+			return NULL;
+		}
+		if (pool != NULL)
+			printf("%s: formatted the Device DAX %s\n", prog, o->pool_file);
+	}
+	if (pool == NULL)
+		pool = ex_pool_open_or_create(&cfg, o->pool_bufs);
 	if (pool == NULL) {
 		fprintf(stderr, "%s: pool %s: %s\n", prog, o->pool_file, pst_errormsg());
 		return NULL;

@@ -20,9 +20,11 @@
 struct kv_main_opts {
 	const char *pool_file;
 	uint64_t pool_bufs;             /* when the pool is created */
+	int pool_bufs_given;            /* --pool-bufs named */
 	const struct kv_index_ops *index; /* NULL: the pool's, or wal when new */
 	enum pst_persist_mode persist;
 	int persist_unsafe;             /* flush/fence allowed where not durable */
+	int pool_format;                /* format a Device DAX holding no pool */
 	uint32_t drain_delay_us;
 	uint16_t resp_port, http_port;  /* 0: off */
 	unsigned int max_conns;
@@ -75,6 +77,7 @@ struct kv_main_opts {
 	{ "pool-bufs", required_argument, NULL, 'b' },                  \
 	{ "persist", required_argument, NULL, 'P' },                    \
 	{ "persist-unsafe", no_argument, NULL, 'u' },                   \
+	{ "pool-format", no_argument, NULL, 'F' },                      \
 	{ "pm-drain-delay-us", required_argument, NULL, 'd' },          \
 	{ "resp-port", required_argument, NULL, 'r' },                  \
 	{ "http-port", required_argument, NULL, 'h' },                  \
@@ -107,6 +110,9 @@ int kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg);
 	"                           persistent memory, else msync per drain)\n"      \
 	"  --persist-unsafe         allow flush/fence on a storage file that is not\n" \
 	"                           persistent memory: writes are NOT durable there\n" \
+	"  --pool-format            the pool file is a Device DAX (/dev/daxX.Y):\n"  \
+	"                           format it if it holds no pool (the whole\n"    \
+	"                           device unless --pool-bufs; erases it)\n"       \
 	"  --pm-drain-delay-us N    extra latency per drain, emulating slower PM\n"  \
 	"                           (microseconds, at most 4294967)\n"
 

@@ -7,6 +7,7 @@
 
 #include "cluster.h"
 #include "kv_limits.h"
+#include "paste_media.h"
 #include "store.h"
 
 static double
@@ -73,6 +74,30 @@ value_crc(struct kv_store *st, const pst_name *names, unsigned int n)
 		crc = pst_crc32c(rec, sizeof(rec));
 	}
 	return crc;
+}
+
+/* value_crc() of a value in a pool just opened, whose lines may be
+ * poisoned: 0, or -EIO if reading a part raised SIGBUS. */
+static int
+value_crc_guarded(struct kv_store *st, const pst_name *names, unsigned int n,
+		  uint32_t *out)
+{
+	uint32_t crc = 0, part;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		const void *p = pst_pool_name_to_addr(st->pool, names[i]);
+		uint32_t rec[3];
+
+		if (p == NULL || pst_media_crc32c(p, pst_name_length(names[i]), &part) != 0)
+			return -EIO;
+		rec[0] = crc;
+		rec[1] = part;
+		rec[2] = pst_name_length(names[i]);
+		crc = pst_crc32c(rec, sizeof(rec));
+	}
+	*out = crc;
+	return 0;
 }
 
 /* ---- release after durable replacement -------------------------------- */
@@ -180,19 +205,24 @@ on_owned(void *arg, pst_name name)
 
 /* A value is whole when every name is valid and its bytes match its CRC.
  * One written in the batch a power loss cut may miss lines: it was never
- * acknowledged, and the index falls back to the key's previous version. */
+ * acknowledged, and the index falls back to the key's previous version.
+ * One on a known bad block of the medium, or whose read raises SIGBUS (a
+ * poisoned line), is torn the same way: its bytes are lost. */
 static int
 value_whole(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
 {
 	struct recovery *r = arg;
 	unsigned int i;
+	uint32_t crc;
 
 	(void)key;
 	(void)key_len;
 	for (i = 0; i < v->n; i++)
-		if (!pst_pool_name_valid(r->st->pool, v->names[i]))
+		if (!pst_pool_name_valid(r->st->pool, v->names[i]) ||
+		    pst_pool_name_bad(r->st->pool, v->names[i]))
 			break;
-	if (i == v->n && value_crc(r->st, v->names, v->n) == v->crc)
+	if (i == v->n && value_crc_guarded(r->st, v->names, v->n, &crc) == 0 &&
+	    crc == v->crc)
 		return 1;
 	r->cut++;
 	return 0;
@@ -239,8 +269,14 @@ kv_store_open(struct kv_store *st, struct pst_pool *pool,
 		ret = -ENOMEM;
 		goto fail;
 	}
+	/* SIGBUS on a value's poisoned line makes it torn (value_whole())
+	 * for as long as recovery reads; elsewhere it stays fatal. */
+	ret = pst_media_guard_begin();
+	if (ret != 0)
+		goto fail;
 	ret = ops->open(&st->idx, pool, on_recovered, on_owned, value_whole, &r,
 			&st->report);
+	pst_media_guard_end();
 	if (ret != 0 || r.oom) {
 		ret = ret ? ret : -ENOMEM;
 		goto fail;

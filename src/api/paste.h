@@ -9,6 +9,7 @@
 
 #include "paste_errno.h"
 #include "paste_pool.h"
+#include "paste_media.h"
 #include "paste_mbuf.h"
 #include "paste_stack.h"
 #include "paste_tcp.h"

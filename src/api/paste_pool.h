@@ -3,7 +3,8 @@
  * @file
  * The persistent packet-buffer pool.
  *
- * A pool is a file (on a DAX file system, or any file for emulation) holding
+ * A pool is a file (on a DAX file system, or any file for emulation; for a
+ * real NIC a Device DAX, see paste_media.h) holding
  * a header and an array of fixed-size packet buffers. Network drivers receive
  * straight into those buffers (see paste_mbuf.h); the application names the
  * bytes it wants to keep with a ::pst_name, flushes them, and records the

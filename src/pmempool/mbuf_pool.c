@@ -8,6 +8,7 @@
  * rte_pktmbuf_pool_create_extbuf() and rte_dev_dma_map()/unmap().
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -266,10 +267,39 @@ is_virtual(const struct rte_device *dev)
 	return bus != NULL && strcmp(rte_bus_name(bus), "vdev") == 0;
 }
 
+static int
+is_pci(const struct rte_device *dev)
+{
+	const struct rte_bus *bus = dev != NULL ? rte_dev_bus(dev) : NULL;
+
+	return bus != NULL && strcmp(rte_bus_name(bus), "pci") == 0;
+}
+
+/* Why a DMA mapping fails in practice, and the way out. */
+static int
+dma_map_failed(const struct pst_pool *pool, uint16_t port_id, size_t len, int err)
+{
+	if (pool->media.devdax)
+		return pst_fail(err, "dma map: port %u: mapping the pool's %zu bytes of "
+				"buffers for DMA failed: %s. The pool is on a Device DAX "
+				"(/dev/daxX.Y), which can be pinned: check the IOMMU (its "
+				"group, vfio-pci, --iova-mode=va) and the driver's own "
+				"limits; an fsdax file would be refused here", port_id, len,
+				strerror(err));
+	return pst_fail(err, "dma map: port %u: mapping the pool's %zu bytes of buffers "
+			"for DMA failed: %s. The pool is a file: Linux refuses to pin a "
+			"file of a DAX file system (fsdax) for DMA (a long-term pin, as "
+			"VFIO's mapping and ibv_reg_mr take, fails with EOPNOTSUPP), and a "
+			"page-cache file is no persistent memory. Put the pool on a Device "
+			"DAX (/dev/daxX.Y, formatted once with pst_pool_format(), paste-kvs "
+			"--pool-format)", port_id, len, strerror(err));
+}
+
 int
 pst_pool_dma_map(struct pst_pool *pool, uint16_t port_id)
 {
 	struct rte_eth_dev_info dev_info;
+	const char *inject;
 	size_t len;
 	int ret;
 
@@ -278,7 +308,10 @@ pst_pool_dma_map(struct pst_pool *pool, uint16_t port_id)
 	ret = rte_eth_dev_info_get(port_id, &dev_info);
 	if (ret != 0)
 		return pst_fail(ret, "dma map: port %u: %s", port_id, rte_strerror(-ret));
-	if (is_virtual(dev_info.device))
+	/* Tests: the port is a physical one whose mapping fails with this
+	 * errno (no machine here has an IOMMU or an fsdax file). */
+	inject = getenv("PST_TEST_DMA_FAIL");
+	if (inject == NULL && is_virtual(dev_info.device))
 		return 0;
 	if (rte_eal_iova_mode() != RTE_IOVA_VA)
 		return pst_fail(ENOTSUP, "dma map: port %u: a physical device needs IOVA-as-VA mode (--iova-mode=va)",
@@ -286,13 +319,24 @@ pst_pool_dma_map(struct pst_pool *pool, uint16_t port_id)
 	if (pool->dma_dev == dev_info.device)
 		return 0;
 	len = (size_t)pool->buf_count * pool->buf_size;
-	if (rte_dev_dma_map(dev_info.device, pool->bufs, buf_iova(pool, pool->bufs),
-			    len) != 0) {
-		/* Other buses without DMA mapping have nothing to do either. */
-		if (rte_errno == ENOTSUP)
+	/* VFIO's failure leaves rte_errno as it was. */
+	rte_errno = 0;
+	if (inject != NULL) {
+		rte_errno = atoi(inject);
+		ret = -1;
+	} else {
+		ret = rte_dev_dma_map(dev_info.device, pool->bufs,
+				      buf_iova(pool, pool->bufs), len);
+	}
+	if (ret != 0) {
+		int err = rte_errno != 0 ? rte_errno : EIO;
+
+		/* ENOTSUP from a bus that has no DMA mapping at all means
+		 * there is nothing to map. Not on PCI: there VFIO refusing to
+		 * pin fsdax pages answers EOPNOTSUPP, the same number. */
+		if (inject == NULL && err == ENOTSUP && !is_pci(dev_info.device))
 			return 0;
-		return pst_fail(rte_errno, "dma map: port %u: %s", port_id,
-				rte_strerror(rte_errno));
+		return dma_map_failed(pool, port_id, len, err);
 	}
 	pool->dma_dev = dev_info.device;
 	return 0;

@@ -12,9 +12,15 @@
 #include "error.h"
 #include "pool_internal.h"
 
+/* A buffer on a bad block of the device is free but never lent: a driver
+ * would write into poisoned lines, and what it kept could not be read. */
 static void
 free_push_unpoisoned(struct pst_pool *pool, uint32_t index)
 {
+	if (pool_buf_bad(pool, index)) {
+		pool->dstate[index] = PST_D_BAD;
+		return;
+	}
 	pool->dstate[index] = PST_D_FREE;
 	pool->free_stack[pool->n_free++] = index;
 }
@@ -25,7 +31,8 @@ static void
 free_push(struct pst_pool *pool, uint32_t index)
 {
 	free_push_unpoisoned(pool, index);
-	pst_poison(pool_buf_addr(pool, index), pool->buf_size);
+	if (pool->dstate[index] == PST_D_FREE)
+		pst_poison(pool_buf_addr(pool, index), pool->buf_size);
 }
 
 /* Rebuild the DRAM view from the persistent state bytes. @poison_free:
@@ -477,7 +484,7 @@ out:
 int
 pst_pool_verify(const struct pst_pool *pool)
 {
-	uint64_t counts[4] = {0};
+	uint64_t counts[PST_D_BAD + 1] = {0};
 	uint8_t *seen;
 	uint32_t i, idx;
 	int ret = 0;
@@ -491,7 +498,7 @@ pst_pool_verify(const struct pst_pool *pool)
 		uint8_t d = pool->dstate[i];
 		int kept_on_media = pool->state[i] != PST_BUF_STATE_FREE;
 
-		if (d > PST_D_RELEASING)
+		if (d > PST_D_BAD || (d == PST_D_BAD && !pool_buf_bad(pool, i)))
 			ret = pst_fail(EFAULT, "verify: buffer %u has bad state %u", i, d);
 		else if ((d == PST_D_KEPT) != kept_on_media)
 			ret = pst_fail(EFAULT, "verify: buffer %u is %s in memory but %s in the file",

@@ -24,6 +24,7 @@
 #include "crc.h"
 #include "error.h"
 #include "pool_internal.h"
+#include "pool_media.h"
 
 static uint64_t
 align_up(uint64_t v, uint64_t a)
@@ -153,7 +154,7 @@ validate_header(const struct pst_pool_config *cfg,
  * file without changing it. */
 static int
 open_and_validate(const struct pst_pool_config *cfg, int locked_fd, int *fdp,
-		  struct pst_pool_header *h)
+		  struct pst_pool_header *h, struct pst_media *media)
 {
 	struct stat st;
 	ssize_t n;
@@ -175,6 +176,14 @@ open_and_validate(const struct pst_pool_config *cfg, int locked_fd, int *fdp,
 	if (fstat(fd, &st) != 0) {
 		ret = pst_fail(errno, "pool %s: fstat: %s", cfg->path, strerror(errno));
 		goto fail;
+	}
+	ret = pst_devdax_probe(cfg->path, &st, media);
+	if (ret < 0)
+		goto fail;
+	if (ret == 1) {
+		/* No read() on a Device DAX: validated once mapped. */
+		*fdp = fd;
+		return 0;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = pst_fail(PST_EFOREIGN, "pool %s: not a regular file", cfg->path);
@@ -202,6 +211,25 @@ fail:
 	return ret;
 }
 
+/* The header of a mapped Device DAX, validated as open_and_validate()
+ * does a file's; a device holding no pool says how to make one. */
+static int
+devdax_validate(const struct pst_pool_config *cfg, struct pst_pool *pool,
+		struct pst_pool_header *h)
+{
+	int ret = pst_devdax_mapped(pool, cfg, h);
+
+	if (ret != 0)
+		return ret;
+	ret = validate_header(cfg, h, pool->media.dev_size);
+	if (ret == -PST_EFOREIGN)
+		return pst_fail(PST_EFOREIGN,
+				"pool %s: this Device DAX holds no paste pool; format it "
+				"explicitly (pst_pool_format(), paste-kvs --pool-format), "
+				"which erases what it holds", cfg->path);
+	return ret != 0 ? ret : pst_devdax_mark_bad(pool, h);
+}
+
 struct pst_pool *
 pst_pool_map(const struct pst_pool_config *cfg, int locked_fd)
 {
@@ -223,7 +251,7 @@ pst_pool_map(const struct pst_pool_config *cfg, int locked_fd)
 		pst_fail(ENOMEM, "pool: out of memory");
 		goto fail;
 	}
-	if (open_and_validate(cfg, locked_fd, &pool->fd, &h) != 0) {
+	if (open_and_validate(cfg, locked_fd, &pool->fd, &h, &pool->media) != 0) {
 		locked_fd = -1; /* closed by open_and_validate */
 		goto fail;
 	}
@@ -237,6 +265,8 @@ pst_pool_map(const struct pst_pool_config *cfg, int locked_fd)
 	}
 	pool->map_len = mapped_len;
 	pool->hdr = (struct pst_pool_header *)pool->base;
+	if (pool->media.devdax && devdax_validate(cfg, pool, &h) != 0)
+		goto fail;
 	/* The path was opened twice (our locked fd, libpmem's mapping): make
 	 * sure both saw the same file. */
 	if (mapped_len < h.file_size || memcmp(pool->hdr, &h, sizeof(h)) != 0) {
@@ -251,7 +281,8 @@ pst_pool_map(const struct pst_pool_config *cfg, int locked_fd)
 			       pool->map_len, pool->is_pmem);
 	if (ret != 0)
 		goto fail;
-	ret = pst_persist_fs_volatile(pool->fd);
+	/* /dev is a devtmpfs, which statfs calls tmpfs: not the medium. */
+	ret = pool->media.devdax ? 0 : pst_persist_fs_volatile(pool->fd);
 	if (ret < 0)
 		goto fail;
 	pool->fs_volatile = ret;
@@ -264,6 +295,7 @@ pst_pool_map(const struct pst_pool_config *cfg, int locked_fd)
 	return pool;
 fail:
 	pst_persist_fini(&pool->persist);
+	pst_media_fini(&pool->media);
 	if (locked_fd >= 0)
 		close(locked_fd);
 	if (pool->base != NULL) {
@@ -418,6 +450,12 @@ pst_pool_create(const struct pst_pool_config *cfg)
 		return NULL;
 	}
 	buf_size = cfg->buf_size ? cfg->buf_size : PST_POOL_BUF_SIZE_DEFAULT;
+	if (pst_devdax_is(cfg->path)) {
+		pst_fail(EEXIST, "pool %s: a Device DAX is not created but formatted in "
+			 "place, and only when asked: pst_pool_format() (paste-kvs "
+			 "--pool-format)", cfg->path);
+		return NULL;
+	}
 	if (access(cfg->path, F_OK) == 0) {
 		pst_fail(EEXIST, "pool %s: file exists, refusing to overwrite", cfg->path);
 		return NULL;
@@ -471,6 +509,7 @@ pst_pool_close(struct pst_pool *pool)
 		pmem_unmap(pool->base, pool->map_len);
 	}
 	pst_pool_state_fini(pool);
+	pst_media_fini(&pool->media);
 	if (pool->fd >= 0)
 		close(pool->fd);
 	free(pool->path);

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "devdax.h"
 #include "paste_pool.h"
 #include "persist.h"
 #include "pool_layout.h"
@@ -17,6 +18,7 @@ enum pst_buf_dstate {
 	PST_D_LENT,
 	PST_D_KEPT,
 	PST_D_RELEASING, /* released, reusable after the next drain */
+	PST_D_BAD,       /* free, but on a bad block: never lent */
 };
 
 struct rte_mempool;
@@ -35,6 +37,7 @@ struct pst_pool {
 	uint32_t buf_count;
 	struct pst_persist persist;
 	uint32_t claimed;       /* root slots claimed through this object */
+	struct pst_media media;    /* Device DAX facts, bad blocks; devdax.h */
 
 	uint8_t *dstate;        /* enum pst_buf_dstate per buffer */
 	uint32_t *free_stack;   /* LIFO: recently freed buffers are cache-warm */
@@ -81,6 +84,13 @@ pool_buf_index(const struct pst_pool *pool, const void *addr)
 	    (uint64_t)(p - pool->bufs) >= (uint64_t)pool->buf_count * pool->buf_size)
 		return UINT32_MAX;
 	return (uint32_t)((uint64_t)(p - pool->bufs) / pool->buf_size);
+}
+
+/* The buffer lies on a known bad block of its Device DAX. */
+static inline int
+pool_buf_bad(const struct pst_pool *pool, uint32_t index)
+{
+	return pool->media.bad_buf != NULL && pool->media.bad_buf[index];
 }
 
 static inline char *

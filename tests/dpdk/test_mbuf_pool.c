@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -474,6 +475,43 @@ test_errors(void **state)
 	pst_pool_close(pool);
 }
 
+/* A failed DMA mapping (what VFIO or mlx5 answer for an fsdax file, which
+ * Linux will not pin for the long term) is an error that says why and
+ * names the way out, whatever the errno: EOPNOTSUPP is ENOTSUP on Linux,
+ * and must not pass for "this bus needs no mapping". PST_TEST_DMA_FAIL
+ * makes the port look physical and its mapping fail with that errno. */
+static void
+test_dma_map_failure_names_devdax(void **state)
+{
+	static const int errs[] = { EOPNOTSUPP, EINVAL, EFAULT };
+	struct pst_pool *pool = make_pool(256);
+	struct rte_mempool *mp;
+	char v[16];
+
+	(void)state;
+	mp = pst_pool_mempool_create(pool, "mp_dma", 64, 0, 0, SOCKET_ID_ANY);
+	assert_non_null(mp);
+	for (unsigned int i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		int ret;
+
+		snprintf(v, sizeof(v), "%d", errs[i]);
+		setenv("PST_TEST_DMA_FAIL", v, 1);
+		ret = pst_pool_dma_map(pool, null_port);
+		unsetenv("PST_TEST_DMA_FAIL");
+		if (ret != -errs[i])
+			fail_msg("dma map failing with %d returned %d: %s", errs[i], ret,
+				 pst_errormsg());
+		if (strstr(pst_errormsg(), "fsdax") == NULL ||
+		    strstr(pst_errormsg(), "/dev/dax") == NULL)
+			fail_msg("the message does not name fsdax and /dev/dax: %s",
+				 pst_errormsg());
+	}
+	/* Without the hook the virtual device needs no mapping. */
+	assert_int_equal(pst_pool_dma_map(pool, null_port), 0);
+	assert_int_equal(pst_pool_mempool_close(pool), 0);
+	pst_pool_close(pool);
+}
+
 int
 main(void)
 {
@@ -484,6 +522,7 @@ main(void)
 		cmocka_unit_test_teardown(test_keep_200k_with_4k_mbufs, test_teardown),
 		cmocka_unit_test_teardown(test_keep_exhaustion, test_teardown),
 		cmocka_unit_test_teardown(test_errors, test_teardown),
+		cmocka_unit_test_teardown(test_dma_map_failure_names_devdax, test_teardown),
 	};
 
 	if (eal_setup() != 0)
