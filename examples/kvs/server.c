@@ -69,10 +69,13 @@ static int
 span_keep(void *arg, uint32_t hold, pst_name name)
 {
 	struct kv_conn *c = arg;
+	struct kv_store *st = c->srv->store;
+	uint64_t t0 = kv_store_stage_clock(st);
 
 	if (pst_conn_keep_held(c->conn, hold) != 0)
 		return -1;
-	kv_ref(c->srv->store, name);
+	kv_ref(st, name);
+	st->stages.keep += kv_store_stage_clock(st) - t0;
 	return 0;
 }
 

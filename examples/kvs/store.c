@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_cycles.h>
+
 #include "cluster.h"
 #include "kv_limits.h"
 #include "paste_media.h"
@@ -39,6 +41,12 @@ count_slot(struct kv_store *st, const void *key, size_t key_len, int delta)
 {
 	if (st->slot_keys != NULL)
 		st->slot_keys[kv_cluster_key_slot(key, key_len)] += (uint32_t)delta;
+}
+
+uint64_t
+kv_store_stage_clock(const struct kv_store *st)
+{
+	return st->stages_on ? rte_rdtsc() : 0;
 }
 
 /* Distinct buffers of a value, each referenced once per value. */
@@ -257,6 +265,7 @@ kv_store_open(struct kv_store *st, struct pst_pool *pool,
 	st->pool = pool;
 	st->ops = ops;
 	st->copy_mode = (flags & KV_STORE_COPY) != 0;
+	st->stages_on = (flags & KV_STORE_STAGES) != 0;
 	pst_pool_info(pool, &info);
 	st->buf_size = info.buf_size;
 	st->buf_count = info.buf_count;
@@ -401,13 +410,17 @@ static int
 store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	  struct kv_value *v, int copied)
 {
-	uint64_t keys = st->ops->count(st->idx);
+	uint64_t keys = st->ops->count(st->idx), t0, t1;
 	unsigned int i;
 	int ret;
 
 	kv_store_release_durable(st);
+	t0 = kv_store_stage_clock(st);
 	v->crc = value_crc(st, v->names, v->n);
+	t1 = kv_store_stage_clock(st);
 	ret = st->ops->put(st->idx, key, key_len, v, on_old, st);
+	st->stages.crc += t1 - t0;
+	st->stages.index += kv_store_stage_clock(st) - t1;
 	if (ret != 0) {
 		if (copied)
 			for (i = 0; i < v->n; i++)
@@ -469,6 +482,7 @@ kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
 {
 	static struct kv_span spans[KV_VALUE_NAMES_MAX];
 	struct kv_value *v = &set_value.v;
+	uint64_t t0;
 	unsigned int i;
 
 	if (key_len > KV_KEY_MAX)
@@ -479,6 +493,7 @@ kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
 		st->errors_nospace++;
 		return -ENOSPC;
 	}
+	t0 = kv_store_stage_clock(st);
 	if (st->copy_mode) {
 		unsigned int k;
 
@@ -502,6 +517,7 @@ kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
 		}
 		v->n = (uint16_t)n;
 	}
+	st->stages.value += kv_store_stage_clock(st) - t0;
 	v->len = len;
 	return store_put(st, key, key_len, v, st->copy_mode);
 }
@@ -512,6 +528,7 @@ kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
 {
 	struct kv_value *v = &set_value.v;
 	unsigned int k;
+	uint64_t t0;
 
 	if (key_len > KV_KEY_MAX)
 		return -EINVAL;
@@ -521,10 +538,12 @@ kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
 		st->errors_nospace++;
 		return -ENOSPC;
 	}
+	t0 = kv_store_stage_clock(st);
 	if (copy_value(st, s->spans, s->n, off, len, v->names, &k) != 0) {
 		st->errors_nospace++;
 		return -ENOSPC;
 	}
+	st->stages.value += kv_store_stage_clock(st) - t0;
 	v->n = (uint16_t)k;
 	v->len = (uint32_t)len;
 	return store_put(st, key, key_len, v, 1);

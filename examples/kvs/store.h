@@ -47,11 +47,26 @@ struct kv_store {
 	 * as keys come and go: 64 KiB of DRAM, a CRC16 of the key per new
 	 * or deleted key. NULL unless opened with KV_STORE_SLOT_COUNTS. */
 	uint32_t *slot_keys;
+	/* --stage-cycles: TSC cycles of a SET's stages (kv_store_stages()),
+	 * measured only when @stages_on (a cycle-counter read costs a
+	 * visible share of a small SET). */
+	int stages_on;
+	struct kv_stage_cycles {
+		uint64_t value;    /* zero copy: flushing the received bytes;
+				    * --copy: copying them and flushing the copy */
+		uint64_t crc;      /* the value's checksum */
+		uint64_t index;    /* the index entry, flushed */
+		uint64_t keep;     /* keeping received buffers (server.c) */
+	} stages;
 };
 
 /* kv_store_open's flags. */
 #define KV_STORE_COPY        1u  /* --copy: values copied into fresh buffers */
 #define KV_STORE_SLOT_COUNTS 2u  /* count keys per cluster slot (cluster mode) */
+#define KV_STORE_STAGES      4u  /* --stage-cycles: time a SET's stages */
+
+/* The cycle counter for kv_store::stages, 0 when they are off. */
+uint64_t kv_store_stage_clock(const struct kv_store *st);
 
 /* Open the pool's index and recover: the index falls back past values
  * whose bytes are torn, the store counts references and reconciles the

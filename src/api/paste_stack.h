@@ -145,6 +145,15 @@ struct pst_stack_stats {
 	uint64_t polls;                  /**< pst_stack_poll() calls */
 	uint64_t busy_polls;             /**< polls that did work */
 	uint64_t busy_cycles;            /**< TSC cycles spent in busy polls */
+	/** Where busy polls spend their cycles (stages of busy_cycles):
+	 *  receiving (the RX burst, lwIP's input and the application's
+	 *  callbacks, pst_stack_set_burst_end()'s function), draining the
+	 *  pool before a transmit, and the rest (TX bursts, lwIP's timers). */
+	uint64_t rx_cycles, drain_cycles;
+	/** Of rx_cycles: the driver's RX bursts (rte_eth_rx_burst() calls
+	 *  that returned frames). Nearly nothing on a NIC that DMAs; the copy
+	 *  of every frame on a virtual device that copies (memif, af_packet). */
+	uint64_t rx_burst_cycles;
 	uint64_t drains;                 /**< drains issued by the poll loop */
 	uint64_t lwip_asserts;           /**< lwIP invariant violations (should be 0) */
 	uint64_t rx_held_bytes;          /**< received bytes connections hold now (pst_conn_hold) */

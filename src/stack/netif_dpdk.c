@@ -33,6 +33,7 @@
 #include "netif/ethernet.h"
 
 #include "asan_poison.h"
+#include "cpu.h"
 #include "error.h"
 #include "farewell.h"
 #include "fault.h"
@@ -66,6 +67,8 @@ struct pst_netif_dpdk {
 	uint16_t mtu;
 	uint64_t tx_offloads;          /* RTE_ETH_TX_OFFLOAD_* in use */
 	uint64_t tx_ring_full;         /* transmits that left frames queued */
+	uint64_t drain_cycles;         /* TSC cycles in the drains of the pool */
+	uint64_t rx_burst_cycles;      /* ... in the driver's RX bursts that got frames */
 	int tx_attach;                 /* sends by name attached, not copied */
 	uint64_t rx_offloads;
 	int started;
@@ -592,6 +595,16 @@ keep_undrained_ok(struct pst_netif_dpdk *dev)
 	dev->n_tx = n;
 }
 
+static int
+timed_drain(struct pst_netif_dpdk *dev)
+{
+	uint64_t t0 = pst_cycles();
+	int ret = pst_pool_drain(dev->pool);
+
+	dev->drain_cycles += pst_cycles() - t0;
+	return ret;
+}
+
 int
 pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev)
 {
@@ -609,13 +622,10 @@ pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev)
 	 * Without frames to send, a poll still ends with a drain when it
 	 * flushed or released something: kept data is durable, and released
 	 * buffers return to RX, even when no reply follows. */
-	if (dev->n_tx == 0) {
-		if (pst_pool_drain_pending(dev->pool))
-			return pst_pool_drain(dev->pool);
+	if (dev->n_tx == 0 && !pst_pool_drain_pending(dev->pool))
 		return 0;
-	}
-	ret = pst_pool_drain(dev->pool);
-	if (ret != 0)
+	ret = timed_drain(dev);
+	if (ret != 0 || dev->n_tx == 0)
 		return ret;
 transmit:
 	/* Nobody touches the port while its peer is gone (farewell.h).
@@ -788,6 +798,7 @@ pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif)
 	struct pst_fault *f = &dev->fault;
 	struct rte_mbuf *pkts[RX_BURST];
 	struct pbuf *p, *dup;
+	uint64_t t0;
 	uint16_t n, i;
 
 	if ((dev->fw.parked || dev->fw.refusing) && pst_farewell_parked(&dev->fw))
@@ -797,7 +808,10 @@ pst_netif_dpdk_rx(struct pst_netif_dpdk *dev, struct netif *nif)
 		dev->fw.peer_gone = 0;
 		drop_queued(dev);
 	}
+	t0 = pst_cycles();
 	n = rte_eth_rx_burst(dev->port, dev->queue, pkts, RX_BURST);
+	if (n > 0)
+		dev->rx_burst_cycles += pst_cycles() - t0;
 	for (i = 0; i < n; i++) {
 		if (dev->fw.enabled && pst_farewell_input(&dev->fw, pkts[i]))
 			continue;
@@ -899,6 +913,8 @@ pst_netif_dpdk_stats(const struct pst_netif_dpdk *dev, struct pst_stack_stats *s
 	s->tx_zero_copy_segments = dev->tx_zc_segments;
 	s->tx_dropped = dev->tx_dropped;
 	s->tx_ring_full = dev->tx_ring_full;
+	s->drain_cycles = dev->drain_cycles;
+	s->rx_burst_cycles = dev->rx_burst_cycles;
 	s->fault_drops = dev->fault_drops;
 	s->fault_dups = dev->fault_dups;
 	s->fault_reorders = dev->fault_reorders;

@@ -157,6 +157,7 @@ int
 pst_stack_poll(struct pst_stack *s)
 {
 	uint64_t t0 = pst_cycles();
+	uint64_t t_rx;
 	unsigned int rx;
 	int tx, tx2;
 
@@ -170,6 +171,7 @@ pst_stack_poll(struct pst_stack *s)
 	if (s->burst_end != NULL)
 		s->burst_end(s->burst_end_arg);
 	pst_tcp_batch_end(&s->batch);
+	t_rx = pst_cycles() - t0;
 	/* Acknowledgements in the burst freed lwIP memory: connections that
 	 * ran out of it try again. */
 	pst_tcp_resume_blocked(s->tcp);
@@ -201,6 +203,7 @@ pst_stack_poll(struct pst_stack *s)
 	pst_idle_busy_poll(&s->idle);
 	s->busy_polls++;
 	s->busy_cycles += pst_cycles() - t0;
+	s->rx_cycles += t_rx;
 	return (int)(rx + (unsigned int)tx + (unsigned int)tx2);
 }
 
@@ -267,6 +270,7 @@ pst_stack_stats(const struct pst_stack *s, struct pst_stack_stats *st)
 	st->polls = s->polls;
 	st->busy_polls = s->busy_polls;
 	st->busy_cycles = s->busy_cycles;
+	st->rx_cycles = s->rx_cycles;
 	st->idle_sleeps = s->idle.sleeps;
 	st->idle_intr_wakeups = s->idle.intr_wakeups;
 	st->idle_rx_intr = (uint64_t)s->idle.rx_intr;
