@@ -4,7 +4,16 @@
  * and the next -P only when all their replies are in (redis-benchmark's
  * pipelining), the tests one after another on fresh connections. A GET
  * test first SETs (an HTTP GET first POSTs) every key of the keyspace, so
- * each GET has a value of the size to check.
+ * each GET has a value to check.
+ *
+ * Values carry their key and version (value.c) and every GET's is checked
+ * byte for byte. The rule: a GET must see its key's LG_LOAD_VERSION, what
+ * the load wrote. A test sends one kind of request, so no SET is in flight
+ * while GETs are, and a GET test's load (--no-load: the earlier run's) is
+ * the last write of every key before it. SET tests write versions 1, 2...
+ * (of the run), which a later GET would report as another version. A test
+ * mixing SETs and GETs would pass the checker the key's last acknowledged
+ * version and those of its SETs in flight (lg_vcheck_begin() takes several).
  *
  * Everything runs inside pst_stack_poll()'s callbacks but the first batch
  * of each connection, so the stack's busy cycles are the generator's cost.
@@ -24,12 +33,22 @@
 
 /* After the last test, poll this long so the FINs are exchanged. */
 #define LINGER_MS 100
+/* Wrong values described on stderr; the rest only counted. */
+#define WRONG_SHOWN 5
+
+/* A request in flight: whose reply is next. */
+struct slot {
+	uint64_t key;
+	uint32_t version;
+};
 
 struct lg_conn {
 	struct pst_conn *pc;
 	unsigned int idx;
 	int connected;
 	uint32_t outstanding;           /* requests of the batch not answered */
+	uint32_t head;                  /* the first of them in slots */
+	struct slot *slots;             /* the batch's requests, in order */
 	uint64_t batch_tsc;             /* when the batch was built */
 	uint8_t *tx;                    /* the batch, until queued */
 	size_t tx_len, tx_off, tx_cap;
@@ -41,13 +60,14 @@ struct phase {
 	struct lg_request req;
 	struct lg_expect expect;
 	int sequential;                 /* keys 0, 1, 2... (the preload) */
+	int versioned;                  /* SETs of versions 1, 2... (else the load's) */
 	uint64_t next_key;
 	uint64_t budget;                /* requests to issue */
 	uint64_t stop_tsc;              /* issue none after this (UINT64_MAX) */
-	uint64_t issued, replies, errors;
+	uint64_t issued, replies, errors, checked, wrong_values;
 	uint64_t first_tsc, last_tsc;
 	struct lg_hist *hist;           /* NULL: not measured */
-	char first_error[128];
+	char first_error[LG_WHY_MAX];
 };
 
 static struct {
@@ -59,6 +79,8 @@ static struct {
 	uint64_t hz, deadline_tsc, last_reply_tsc, now_tsc;
 	double ns_per_cycle;
 	uint64_t rnd;
+	uint32_t version;               /* the last a SET test wrote */
+	uint64_t wrong_shown;
 	uint16_t port;
 } g;
 
@@ -83,6 +105,18 @@ next_random(void)
 	g.rnd ^= g.rnd << 25;
 	g.rnd ^= g.rnd >> 27;
 	return g.rnd * 0x2545F4914F6CDD1DULL;
+}
+
+/* The next reply's value check, when there is a next reply and a value. */
+static void
+arm(struct lg_conn *c)
+{
+	const struct phase *ph = g.ph;
+	const struct slot *s = &c->slots[c->head];
+
+	if (c->outstanding == 0 || !ph->expect.check)
+		return;
+	lg_vcheck_begin(&c->parser.vc, s->key, &s->version, 1, ph->expect.value_size);
 }
 
 static int
@@ -120,11 +154,15 @@ issue_batch(struct lg_conn *c)
 		n = g.o->pipeline;
 	for (i = 0; i < n; i++) {
 		key = ph->sequential ? ph->next_key++ : next_random() % g.o->keyspace;
-		lg_request_put(&ph->req, key, c->tx + c->tx_len);
+		c->slots[i].key = key;
+		c->slots[i].version = ph->versioned ? ++g.version : LG_LOAD_VERSION;
+		lg_request_put(&ph->req, key, c->slots[i].version, c->tx + c->tx_len);
 		c->tx_len += ph->req.len;
 	}
 	ph->issued += n;
 	c->outstanding = (uint32_t)n;
+	c->head = 0;
+	arm(c);
 	c->batch_tsc = rte_rdtsc();
 	if (ph->first_tsc == 0)
 		ph->first_tsc = c->batch_tsc;
@@ -132,7 +170,7 @@ issue_batch(struct lg_conn *c)
 }
 
 static void
-on_reply(void *arg, int ok, const char *why)
+on_reply(void *arg, enum lg_reply how, const char *why)
 {
 	struct lg_conn *c = arg;
 	struct phase *ph = g.ph;
@@ -142,12 +180,21 @@ on_reply(void *arg, int ok, const char *why)
 		return;
 	}
 	c->outstanding--;
+	c->head++;
+	arm(c);
 	ph->replies++;
+	if (how == LG_REPLY_OK && ph->expect.check)
+		ph->checked++;
+	if (how == LG_REPLY_WRONG_VALUE) {
+		ph->wrong_values++;
+		if (g.wrong_shown++ < WRONG_SHOWN)
+			fprintf(stderr, "%s: wrong value: %s\n", LG_PROG, why);
+	}
 	ph->last_tsc = g.now_tsc;
 	if (ph->hist != NULL)
 		lg_hist_add(ph->hist, (uint64_t)((double)(g.now_tsc - c->batch_tsc) *
 						 g.ns_per_cycle));
-	if (!ok && ph->errors++ == 0)
+	if (how != LG_REPLY_OK && ph->errors++ == 0)
 		snprintf(ph->first_error, sizeof(ph->first_error), "%s", why);
 }
 
@@ -277,7 +324,8 @@ open_conns(uint16_t port, size_t tx_cap)
 		c->idx = i;
 		c->tx_cap = tx_cap;
 		c->tx = malloc(tx_cap);
-		if (c->tx == NULL) {
+		c->slots = malloc(g.o->pipeline * sizeof(*c->slots));
+		if (c->tx == NULL || c->slots == NULL) {
 			fatal("out of memory for %u connections' requests", g.n_conns);
 			return -1;
 		}
@@ -310,6 +358,8 @@ close_conns(void)
 		}
 		free(c->tx);
 		c->tx = NULL;
+		free(c->slots);
+		c->slots = NULL;
 	}
 }
 
@@ -320,8 +370,10 @@ run_phase(struct phase *ph, const char *what)
 	unsigned int i;
 
 	g.ph = ph;
-	for (i = 0; i < g.n_conns; i++)
+	for (i = 0; i < g.n_conns; i++) {
 		lg_parser_reset(&g.conns[i].parser);
+		g.conns[i].parser.vc.armed = 0;
+	}
 	for (i = 0; i < g.n_conns && may_issue(ph); i++)
 		issue_batch(&g.conns[i]);
 	poll_until(phase_over, what);
@@ -339,6 +391,8 @@ phase_init(struct phase *ph, enum lg_op op, uint64_t budget, double duration)
 	ph->expect.http = lg_op_is_http(op);
 	ph->expect.value = op == LG_OP_GET || op == LG_OP_HGET;
 	ph->expect.value_size = g.o->value_size;
+	ph->expect.check = ph->expect.value;
+	ph->versioned = op == LG_OP_SET || op == LG_OP_POST;
 	ph->budget = budget;
 	ph->stop_tsc = duration > 0 ? rte_rdtsc() + (uint64_t)(duration * (double)g.hz) :
 		       UINT64_MAX;
@@ -378,6 +432,7 @@ run_test(struct lg_result *res)
 		if (phase_init(&ph, load_op, g.o->keyspace, 0) != 0)
 			goto out;
 		ph.sequential = 1;
+		ph.versioned = 0;       /* the load's version: what GETs expect */
 		snprintf(what, sizeof(what), "loading %" PRIu64 " keys for %s", g.o->keyspace,
 			 lg_op_name(op));
 		run_phase(&ph, what);
@@ -401,6 +456,8 @@ run_test(struct lg_result *res)
 	res->requests = ph.issued;
 	res->replies = ph.replies;
 	res->errors += ph.errors;
+	res->values_checked = ph.checked;
+	res->wrong_values = ph.wrong_values;
 	if (ph.errors > 0 && res->first_error[0] == '\0')
 		snprintf(res->first_error, sizeof(res->first_error), "%s", ph.first_error);
 	res->seconds = ph.last_tsc > ph.first_tsc ?

@@ -7,6 +7,8 @@
  *   main.c       EAL, pool and stack; runs one of the two modes
  *   options.c    the command line
  *   proto.c      request builders and the resumable reply parser
+ *   value.c      the bytes of a value (key, version) and their checker
+ *   shape.c      --auto-shape: -c, -P and -r that fit the pools for -d
  *   client.c     connections, pipelining, the tests one after another
  *   histogram.c  latency histogram (log-linear buckets)
  *   report.c     the table and the JSON file
@@ -35,8 +37,10 @@ enum lg_op {
 
 /* Most tests in one run (-t set,get,post,...). */
 #define LG_TESTS_MAX 8
-/* Largest -d: a value the stack's send path takes in one call. */
-#define LG_VALUE_MAX (60u << 10)
+/* Largest -d: paste-kvs's KV_VALUE_MAX (a request is sent in as many
+ * calls as the stack's send buffer takes, a reply checked segment by
+ * segment, so neither needs a value in one piece). */
+#define LG_VALUE_MAX (1u << 20)
 /* Largest -P and -c. */
 #define LG_PIPELINE_MAX 1024
 #define LG_CONNS_MAX 1024
@@ -51,6 +55,11 @@ struct lg_opts {
 	enum lg_op tests[LG_TESTS_MAX];
 	unsigned int n_tests;
 	uint32_t conns, pipeline, value_size;
+	int given_conns, given_pipeline, given_keyspace;
+	int auto_shape;                 /* --auto-shape: pick the others */
+	uint64_t server_bufs;           /* --server-bufs: the server's pool */
+	int respond_wrong;              /* --respond-wrong: enum lg_wrong */
+	uint32_t respond_wrong_byte;    /* ... byte:N: the byte flipped */
 	uint64_t requests;              /* per test; 0: --duration decides */
 	double duration;                /* per test, seconds; 0: -n decides */
 	uint64_t keyspace;
@@ -86,14 +95,17 @@ struct lg_request {
 	uint8_t *buf;                   /* one request */
 	size_t len;
 	size_t key_off;                 /* where the key's digits are */
+	size_t value_off, value_len;    /* where the value goes (SET, POST) */
 };
 
 #define LG_KEY_DIGITS 12                /* "key:%012llu" as redis-benchmark */
 
 int lg_request_init(struct lg_request *r, enum lg_op op, uint32_t value_size);
 void lg_request_fini(struct lg_request *r);
-/* Append the request for key number @key to @dst (room for r->len). */
-void lg_request_put(const struct lg_request *r, uint64_t key, uint8_t *dst);
+/* Append the request for key number @key to @dst (room for r->len); a SET
+ * or POST carries the value of (@key, @version). */
+void lg_request_put(const struct lg_request *r, uint64_t key, uint32_t version,
+		    uint8_t *dst);
 
 /* Take the bytes of a line from @d[*@i, @len) into @line, which holds
  * *@line_len bytes of it already, up to its LF (*@i moves past it).
@@ -103,28 +115,97 @@ void lg_request_put(const struct lg_request *r, uint64_t key, uint8_t *dst);
 int lg_line_take(char *line, uint32_t *line_len, size_t max, const uint8_t *d,
 		 size_t len, size_t *i);
 
+/* ---- value.c --------------------------------------------------------- */
+
+/* "key:%012llu:%010u:", the key and the version, opens every value. */
+#define LG_VALUE_HDR (4 + LG_KEY_DIGITS + 1 + 10 + 1)
+/* The version the load before a GET test writes to every key, whatever
+ * the run: so a --no-load run knows what an earlier run's load left. SET
+ * tests write versions from 1 on. */
+#define LG_LOAD_VERSION 0u
+
+/* The value header of (@key, @version), NUL-terminated. */
+void lg_value_header(uint64_t key, uint32_t version, char hdr[LG_VALUE_HDR + 1]);
+/* Bytes [@off, @off + @n) of the value of (@key, @version), into @dst. */
+void lg_value_fill(uint64_t key, uint32_t version, uint64_t off, uint8_t *dst, size_t n);
+
+/* What a checked value turned out to be. */
+enum lg_vfound {
+	LG_VFOUND_NONE,                 /* not known yet */
+	LG_VFOUND_EXPECTED,             /* one of the versions expected */
+	LG_VFOUND_OTHER_VERSION,        /* this key's, another version */
+	LG_VFOUND_OTHER_KEY,            /* another key's */
+	LG_VFOUND_GARBAGE,              /* no header of ours */
+};
+
+/* Versions of a key a GET may see: the last acknowledged one and those of
+ * SETs of it still in flight. */
+#define LG_VCHECK_VERSIONS 4
+
+/* One value checked as it arrives, in any split, without keeping it. */
+struct lg_vcheck {
+	int armed;                      /* set by begin, cleared by end */
+	uint64_t key;
+	uint32_t versions[LG_VCHECK_VERSIONS];
+	unsigned int n_versions;
+	uint32_t size;
+	uint64_t off;                   /* bytes seen */
+	uint8_t hdr[LG_VALUE_HDR];
+	enum lg_vfound found;
+	uint64_t found_key;
+	uint32_t found_version;
+	uint64_t seed;                  /* the found value's pattern */
+	int64_t bad_off;                /* first byte unlike it, or -1 */
+	uint8_t bad_byte;
+};
+
+/* Expect a value of @size bytes of @key, one of @versions. */
+void lg_vcheck_begin(struct lg_vcheck *vc, uint64_t key, const uint32_t *versions,
+		     unsigned int n_versions, uint32_t size);
+/* The value's next @n bytes. */
+void lg_vcheck_feed(struct lg_vcheck *vc, const uint8_t *d, size_t n);
+/* All fed. @return 0 when it is the value of the key, of one of the
+ * versions, byte for byte; else -1 and what it was in @why. */
+int lg_vcheck_end(struct lg_vcheck *vc, char *why, size_t len);
+
+/* ---- proto.c: replies -------------------------------------------------- */
+
 /* What a reply must be. */
 struct lg_expect {
 	int http;
 	int value;                      /* a value of value_size bytes */
 	uint32_t value_size;
+	/* Check its bytes too: parser.vc is armed for each value reply. */
+	int check;
 };
 
 /* Resumable reply parser: bytes in any split. */
 #define LG_LINE_MAX 512
+#define LG_WHY_MAX 192
 struct lg_parser {
 	int state;
 	uint64_t left;                  /* body bytes still to skip */
 	int status;                     /* HTTP status */
 	int64_t length;                 /* RESP bulk / HTTP Content-Length */
 	int bad;                        /* this reply is not the expected one */
-	char why[96];                   /* ... and why */
+	int bad_value;                  /* ... its value's bytes are not */
+	char why[LG_WHY_MAX];           /* ... and why */
 	uint32_t line_len;
 	char line[LG_LINE_MAX];
+	/* Not reset between replies: the caller arms it for the next one
+	 * (from the reply callback too) with lg_vcheck_begin(). */
+	struct lg_vcheck vc;
 };
 
-/* One complete reply: ok, or not (why says what was wrong). */
-typedef void (*lg_reply_fn)(void *arg, int ok, const char *why);
+/* How a reply was. */
+enum lg_reply {
+	LG_REPLY_OK,
+	LG_REPLY_WRONG,                 /* not the expected kind or size */
+	LG_REPLY_WRONG_VALUE,           /* a value of the size, wrong bytes */
+};
+
+/* One complete reply: how it was (@why says what was wrong). */
+typedef void (*lg_reply_fn)(void *arg, enum lg_reply how, const char *why);
 
 /* Feed @len bytes. @return 0, or -1 when the stream cannot be parsed (its
  * reason in p->why): nothing after it can be trusted. */
@@ -154,9 +235,11 @@ struct lg_result {
 	enum lg_op op;
 	uint64_t preload;               /* requests that loaded the keys first */
 	uint64_t requests, replies, errors;
+	uint64_t values_checked;        /* GET replies checked byte for byte */
+	uint64_t wrong_values;          /* ... and found wrong (in errors) */
 	double seconds;
 	uint64_t client_busy_cycles;    /* this stack's busy cycles in the test */
-	char first_error[160];
+	char first_error[LG_WHY_MAX + 64];
 	struct lg_hist hist;
 };
 
@@ -174,6 +257,25 @@ int lg_client_run(struct lg_run *run);
 
 void lg_report_table(const struct lg_run *run, FILE *f);
 int lg_report_json(const struct lg_run *run, const char *path);
+
+/* ---- shape.c ---------------------------------------------------------- */
+
+/* Payload bytes counted per pool buffer (a frame's TCP payload is up to
+ * 1460: the rest is headroom for small frames and headers). */
+#define LG_SHAPE_BUF_BYTES 1024u
+
+/* --auto-shape: set the connections, depth and keyspace not given on the
+ * command line from -d, --pool-bufs and --server-bufs (doc/benchmarks.md
+ * and the usage say the rule); print the choice on @out. */
+void lg_auto_shape(struct lg_opts *o, FILE *out);
+
+/* --respond-wrong: how the responder's values are wrong. */
+enum lg_wrong {
+	LG_WRONG_NONE,
+	LG_WRONG_KEY,                   /* the next key's value */
+	LG_WRONG_VERSION,               /* version 1, not the load's 0 */
+	LG_WRONG_BYTE,                  /* one byte flipped */
+};
 
 /* ---- respond.c -------------------------------------------------------- */
 

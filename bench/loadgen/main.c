@@ -106,6 +106,7 @@ main(int argc, char **argv)
 		.keyspace = 10000,
 		.reply_timeout = 10,
 		.pool_bufs = 65536,
+		.server_bufs = 262144,
 	};
 	struct pst_pool_config pcfg;
 	struct pst_pool *pool = NULL;
@@ -126,6 +127,8 @@ main(int argc, char **argv)
 		return ret > 0 ? EXIT_SUCCESS : LG_EXIT_USAGE;
 	if (!o.respond && o.max_time == 0)
 		o.max_time = CLIENT_MAX_TIME;
+	if (!o.respond && o.auto_shape)
+		lg_auto_shape(&o, stdout);
 	if (rte_eal_init(eal_argc, argv) < 0) {
 		fprintf(stderr, "%s: EAL init failed: %s\n", LG_PROG, rte_strerror(rte_errno));
 		return rte_errno == EINVAL ? LG_EXIT_USAGE : EXIT_FAILURE;

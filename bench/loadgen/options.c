@@ -49,18 +49,31 @@ lg_usage(void)
 	       "  -c N                 connections (default 50, max %u)\n"
 	       "  -P N                 requests sent at once per connection; the next\n"
 	       "                       ones when all are answered (default 1, max %u)\n"
-	       "  -d N                 value bytes (default 64, max %u)\n"
+	       "  -d N                 value bytes (default 64, max %u); a value carries its\n"
+	       "                       key and version and every GET's is checked byte for\n"
+	       "                       byte (GETs expect what their test's load wrote)\n"
 	       "  -n N                 requests per test (default 100000; 0 with --duration)\n"
 	       "  --duration S         stop sending after S seconds of a test\n"
 	       "  -r, --keyspace N     random keys key:000000000000..N-1 (default 10000)\n"
+	       "  --auto-shape         choose -c, -P and -r (those not given) for -d: in\n"
+	       "                       flight c x P x (d + 64) <= 1/16 of the smaller pool\n"
+	       "                       (--pool-bufs, --server-bufs; %u B a buffer), c <= 16\n"
+	       "                       first, then P <= 32; stored r x d in whole buffers\n"
+	       "                       <= 1/4 of --server-bufs, r <= 10000; prints them\n"
+	       "  --server-bufs N      the server's pool buffers, for --auto-shape\n"
+	       "                       (default 262144: paste-kvs's default)\n"
 	       "  --seed N             the random keys' seed\n"
 	       "  --no-load            get/hget: the keys are stored already (an earlier\n"
 	       "                       run with the same -r and -d): measure the GETs alone\n"
 	       "  --max-time S         fail if the whole run takes longer (default 60)\n"
 	       "  --timeout S          fail when no reply comes for S seconds (default 10)\n"
 	       "  --json F             the results as JSON\n"
-	       "  --respond            answer RESP (+OK, GET: a -d byte value) and HTTP\n"
-	       "                       (200) requests instead: the generator's ceiling\n"
+	       "  --respond            answer RESP (+OK, GET: the -d byte value the load\n"
+	       "                       writes to the key) and HTTP (200) requests instead:\n"
+	       "                       the generator's ceiling\n"
+	       "  --respond-wrong W    ... with wrong values: key (the next key's), version\n"
+	       "                       (version 1's) or byte:N (byte N flipped), to see\n"
+	       "                       the checks fail\n"
 	       "  --resp-port P, --http-port P   (default 6379, 8080)\n"
 	       "  --gateway A.B.C.D    default gateway\n"
 	       "  --port N             DPDK port (default 0)\n"
@@ -71,7 +84,7 @@ lg_usage(void)
 	       "  --busy-poll          never sleep when idle\n"
 	       "Exit status: 0 every reply as expected, 1 a wrong reply, a connection\n"
 	       "failure or a timeout, 2 a bad command line.\n",
-	       LG_PROG, LG_PROG, LG_CONNS_MAX, LG_PIPELINE_MAX, LG_VALUE_MAX);
+	       LG_PROG, LG_PROG, LG_CONNS_MAX, LG_PIPELINE_MAX, LG_VALUE_MAX, LG_SHAPE_BUF_BYTES);
 }
 
 static int
@@ -105,8 +118,25 @@ parse_tests(const char *s, struct lg_opts *o)
 enum {
 	OPT_IP = 256, OPT_SERVER, OPT_DURATION, OPT_SEED, OPT_MAX_TIME, OPT_TIMEOUT, OPT_JSON,
 	OPT_RESPOND, OPT_RESP_PORT, OPT_HTTP_PORT, OPT_GATEWAY, OPT_PORT, OPT_POOL_FILE,
-	OPT_POOL_BUFS, OPT_MBUFS, OPT_BUSY_POLL, OPT_NO_LOAD,
+	OPT_POOL_BUFS, OPT_MBUFS, OPT_BUSY_POLL, OPT_NO_LOAD, OPT_AUTO_SHAPE, OPT_SERVER_BUFS,
+	OPT_RESPOND_WRONG,
 };
+
+static int
+parse_wrong(const char *arg, struct lg_opts *o)
+{
+	if (strcmp(arg, "key") == 0)
+		o->respond_wrong = LG_WRONG_KEY;
+	else if (strcmp(arg, "version") == 0)
+		o->respond_wrong = LG_WRONG_VERSION;
+	else if (strncmp(arg, "byte:", 5) == 0 &&
+		 ex_parse_u32(arg + 5, 0, LG_VALUE_MAX - 1, &o->respond_wrong_byte) == 0)
+		o->respond_wrong = LG_WRONG_BYTE;
+	else
+		return bad("--respond-wrong", arg, "key, version or byte:N");
+	o->respond = 1;
+	return 0;
+}
 
 static int
 u32(const char *opt, const char *arg, uint32_t min, uint32_t max, uint32_t *dst)
@@ -126,13 +156,18 @@ parse_option(int c, const char *arg, struct lg_opts *o)
 
 	switch (c) {
 	case 't': return parse_tests(arg, o);
-	case 'c': return u32("-c", arg, 1, LG_CONNS_MAX, &o->conns);
-	case 'P': return u32("-P", arg, 1, LG_PIPELINE_MAX, &o->pipeline);
+	case 'c':
+		o->given_conns = 1;
+		return u32("-c", arg, 1, LG_CONNS_MAX, &o->conns);
+	case 'P':
+		o->given_pipeline = 1;
+		return u32("-P", arg, 1, LG_PIPELINE_MAX, &o->pipeline);
 	case 'd': return u32("-d", arg, 0, LG_VALUE_MAX, &o->value_size);
 	case 'n':
 		return ex_parse_u64(arg, 0, UINT64_MAX / 2, &o->requests) == 0 ? 0 :
 		       bad("-n", arg, "a request count");
 	case 'r':
+		o->given_keyspace = 1;
 		return ex_parse_u64(arg, 1, 1000000000000ull, &o->keyspace) == 0 ? 0 :
 		       bad("--keyspace", arg, "1..10^12");
 	case OPT_IP:
@@ -178,6 +213,11 @@ parse_option(int c, const char *arg, struct lg_opts *o)
 		return 0;
 	case OPT_BUSY_POLL: o->busy_poll = 1; return 0;
 	case OPT_NO_LOAD: o->no_load = 1; return 0;
+	case OPT_AUTO_SHAPE: o->auto_shape = 1; return 0;
+	case OPT_SERVER_BUFS:
+		return ex_parse_u64(arg, 1024, PST_POOL_BUF_COUNT_MAX, &o->server_bufs) == 0 ? 0 :
+		       bad("--server-bufs", arg, "a buffer count");
+	case OPT_RESPOND_WRONG: return parse_wrong(arg, o);
 	}
 	return -1;
 }
@@ -235,6 +275,9 @@ lg_parse_args(int argc, char **argv, struct lg_opts *o)
 		{ "mbufs", required_argument, NULL, OPT_MBUFS },
 		{ "busy-poll", no_argument, NULL, OPT_BUSY_POLL },
 		{ "no-load", no_argument, NULL, OPT_NO_LOAD },
+		{ "auto-shape", no_argument, NULL, OPT_AUTO_SHAPE },
+		{ "server-bufs", required_argument, NULL, OPT_SERVER_BUFS },
+		{ "respond-wrong", required_argument, NULL, OPT_RESPOND_WRONG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

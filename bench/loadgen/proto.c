@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * paste-loadgen: the requests (RESP SET/GET, HTTP POST/GET, keys
- * "key:%012llu" as redis-benchmark's -r) and the reply parser, which checks
- * each reply's shape: +OK for a SET, a bulk of exactly the value's size for
- * a GET, HTTP 200 with the value's Content-Length for a GET and 200 for a
- * POST. It runs on bytes in any split (segments, callbacks) and skips
- * values without copying them.
+ * "key:%012llu" as redis-benchmark's -r; values of value.c) and the reply
+ * parser, which checks each reply's shape: +OK for a SET, a bulk of exactly
+ * the value's size for a GET, HTTP 200 with the value's Content-Length for
+ * a GET and 200 for a POST; and, when asked, a value's bytes (value.c). It
+ * runs on bytes in any split (segments, callbacks) and checks values where
+ * they lie, without copying them.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,9 +15,6 @@
 #include <strings.h>
 
 #include "loadgen.h"
-
-/* Filler of values: redis-benchmark's too. */
-#define VALUE_BYTE 'x'
 
 int
 lg_request_init(struct lg_request *r, enum lg_op op, uint32_t value_size)
@@ -54,11 +52,11 @@ lg_request_init(struct lg_request *r, enum lg_op op, uint32_t value_size)
 	if (r->buf == NULL)
 		return -1;
 	memcpy(r->buf, head, (size_t)n);
-	if (body > 0) {
-		memset(r->buf + n, VALUE_BYTE, value_size);
-		if (op == LG_OP_SET)
-			memcpy(r->buf + n + value_size, "\r\n", 2);
-	}
+	/* The value's bytes are each request's own (lg_request_put()). */
+	r->value_off = (size_t)n;
+	r->value_len = body > 0 ? value_size : 0;
+	if (op == LG_OP_SET)
+		memcpy(r->buf + n + value_size, "\r\n", 2);
 	r->key_off = (size_t)(strstr(head, "key:") - head) + 4;
 	return 0;
 }
@@ -71,12 +69,15 @@ lg_request_fini(struct lg_request *r)
 }
 
 void
-lg_request_put(const struct lg_request *r, uint64_t key, uint8_t *dst)
+lg_request_put(const struct lg_request *r, uint64_t key, uint32_t version, uint8_t *dst)
 {
+	size_t tail = r->value_off + r->value_len;
 	uint8_t *d;
 	int i;
 
-	memcpy(dst, r->buf, r->len);
+	memcpy(dst, r->buf, r->value_off);
+	lg_value_fill(key, version, 0, dst + r->value_off, r->value_len);
+	memcpy(dst + tail, r->buf + tail, r->len - tail);
 	d = dst + r->key_off;
 	for (i = LG_KEY_DIGITS - 1; i >= 0; i--) {
 		d[i] = (uint8_t)('0' + key % 10);
@@ -128,6 +129,8 @@ lg_parser_reset(struct lg_parser *p)
 static void
 mismatch(struct lg_parser *p, const char *fmt, const char *a, long long b)
 {
+	/* A reply of the wrong kind or size has no value to check. */
+	p->vc.armed = 0;
 	if (p->bad)
 		return;
 	p->bad = 1;
@@ -144,11 +147,37 @@ unparseable(struct lg_parser *p, const char *why)
 	return -1;
 }
 
+/* A value's bytes, as they come. */
+static void
+value_bytes(struct lg_parser *p, const uint8_t *d, size_t n)
+{
+	if (p->vc.armed)
+		lg_vcheck_feed(&p->vc, d, n);
+}
+
 static void
 finish(struct lg_parser *p, lg_reply_fn done, void *arg)
 {
-	done(arg, !p->bad, p->why);
+	char why[LG_WHY_MAX];
+	enum lg_reply how;
+
+	if (p->vc.armed && !p->bad && lg_vcheck_end(&p->vc, p->why, sizeof(p->why)) != 0)
+		p->bad = p->bad_value = 1;
+	p->vc.armed = 0;
+	/* done() may arm the next reply's check; the reset leaves it be. */
+	snprintf(why, sizeof(why), "%s", p->why);
+	how = !p->bad ? LG_REPLY_OK : p->bad_value ? LG_REPLY_WRONG_VALUE : LG_REPLY_WRONG;
 	lg_parser_reset(p);
+	done(arg, how, why);
+}
+
+/* A value reply begins: its check must have been armed. */
+static int
+value_begins(struct lg_parser *p, const struct lg_expect *e)
+{
+	if (e->check && !p->bad && !p->vc.armed)
+		return unparseable(p, "a value reply with no request to check it against");
+	return 0;
 }
 
 /* A decimal number, possibly negative, the whole of @s. */
@@ -197,6 +226,8 @@ resp_line(struct lg_parser *p, const struct lg_expect *e, lg_reply_fn done, void
 			mismatch(p, "a %lld-byte bulk where +OK was expected", NULL, p->length);
 		else if (p->length != (int64_t)e->value_size)
 			mismatch(p, "a %lld-byte value, not the size set", NULL, p->length);
+		else if (value_begins(p, e) != 0)
+			return -1;
 		p->left = (uint64_t)p->length;
 		p->state = p->left > 0 ? P_RESP_BODY : P_RESP_CR;
 		return 0;
@@ -237,6 +268,8 @@ http_line(struct lg_parser *p, const struct lg_expect *e, lg_reply_fn done, void
 		mismatch(p, "HTTP status %lld", NULL, p->status);
 	else if (e->value && p->length != (int64_t)e->value_size)
 		mismatch(p, "a %lld-byte body, not the size posted", NULL, p->length);
+	else if (e->value && value_begins(p, e) != 0)
+		return -1;
 	p->left = (uint64_t)p->length;
 	if (p->left == 0)
 		finish(p, done, arg);
@@ -260,6 +293,7 @@ lg_parser_feed(struct lg_parser *p, const struct lg_expect *e, const uint8_t *da
 		case P_RESP_BODY:
 		case P_HTTP_BODY:
 			n = len - i < p->left ? len - i : (size_t)p->left;
+			value_bytes(p, data + i, n);
 			p->left -= n;
 			i += n;
 			if (p->left > 0)

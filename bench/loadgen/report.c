@@ -53,8 +53,9 @@ lg_report_table(const struct lg_run *run, FILE *f)
 			us(lg_hist_quantile(&r->hist, 0.999)), us(r->hist.max_ns),
 			client_us_per_req(r));
 		if (r->errors > 0)
-			fprintf(f, "%s: %s: %" PRIu64 " wrong replies, the first: %s\n", LG_PROG,
-				lg_op_name(r->op), r->errors, r->first_error);
+			fprintf(f, "%s: %s: %" PRIu64 " wrong replies (%" PRIu64 " wrong values),"
+				" the first: %s\n", LG_PROG, lg_op_name(r->op), r->errors,
+				r->wrong_values, r->first_error);
 	}
 	if (run->failed)
 		fprintf(f, "%s: failed: %s\n", LG_PROG, run->reason);
@@ -87,11 +88,13 @@ lg_report_json(const struct lg_run *run, const char *path)
 		r = &run->results[i];
 		fprintf(f, "%s\n  {\"test\": \"%s\", \"proto\": \"%s\", \"preload\": %" PRIu64
 			", \"requests\": %" PRIu64 ", \"replies\": %" PRIu64 ", \"errors\": %" PRIu64
+			", \"values_checked\": %" PRIu64 ", \"wrong_values\": %" PRIu64
 			", \"seconds\": %.6f, \"rps\": %.1f, \"latency_us\": {\"p50\": %.2f,"
 			" \"p99\": %.2f, \"p999\": %.2f, \"max\": %.2f, \"mean\": %.2f},"
 			" \"client_us_per_req\": %.4f, \"first_error\": ",
 			i > 0 ? "," : "", lg_op_name(r->op), lg_op_is_http(r->op) ? "http" : "resp",
-			r->preload, r->requests, r->replies, r->errors, r->seconds, rps(r),
+			r->preload, r->requests, r->replies, r->errors, r->values_checked,
+			r->wrong_values, r->seconds, rps(r),
 			us(lg_hist_quantile(&r->hist, 0.5)), us(lg_hist_quantile(&r->hist, 0.99)),
 			us(lg_hist_quantile(&r->hist, 0.999)), us(r->hist.max_ns),
 			r->hist.count > 0 ? us(r->hist.sum_ns / r->hist.count) : 0.0,

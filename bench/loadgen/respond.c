@@ -3,8 +3,11 @@
  * paste-loadgen --respond: the trivial server that measures the load
  * generator's own ceiling. It parses just enough to find where each request
  * ends (RESP arrays of bulk strings; HTTP request line, headers and
- * Content-Length body), answers GET with a value of -d bytes, PING with
- * +PONG and anything else with +OK (HTTP: 200), and stores nothing. Its
+ * Content-Length body), answers GET with the -d bytes the generator's load
+ * writes to the key (value.c: key and LG_LOAD_VERSION, so the generator's
+ * checks pass without anything stored), PING with +PONG and anything else
+ * with +OK (HTTP: 200), and stores nothing. --respond-wrong answers GETs
+ * with values wrong in one way, for the checks' tests. Its
  * cost per request is far below a server's, so the generator against it is
  * the fastest the generator can go.
  *
@@ -26,6 +29,8 @@
 #define RESPOND_TX_MAX (16u << 20)
 #define RESPOND_LINE_MAX 1024
 #define CMD_MAX 8
+/* "key:" and the digits; longer keys are no generator's. */
+#define KEY_MAX 24
 
 enum {
 	R_ARRAY,        /* "*N" */
@@ -47,6 +52,8 @@ struct rconn {
 	uint64_t length;                /* HTTP Content-Length */
 	char cmd[CMD_MAX + 1];          /* the command (method), upper case */
 	uint32_t cmd_len;
+	char key[KEY_MAX + 1];          /* the key (RESP argument 1, HTTP path) */
+	uint32_t key_len;
 	uint32_t line_len;
 	char line[RESPOND_LINE_MAX];
 	uint8_t *tx;
@@ -59,8 +66,6 @@ static struct {
 	struct pst_listener *resp, *http;
 	unsigned int n_conns;
 	uint64_t requests_resp, requests_http, conns, refused, bad, overflows;
-	uint8_t *get_reply, *hget_reply;
-	size_t get_len, hget_len;
 } r;
 
 static void
@@ -95,9 +100,10 @@ flush(struct rconn *c)
 	c->tx_off = c->tx_len = 0;
 }
 
-/* Queue a reply. @return 0, or -1 past the limit. */
+/* Room for @len more reply bytes at c->tx + c->tx_len. @return 0, or -1
+ * past the limit. */
 static int
-put(struct rconn *c, const void *data, size_t len)
+reserve(struct rconn *c, size_t len)
 {
 	size_t cap;
 	uint8_t *p;
@@ -119,9 +125,63 @@ put(struct rconn *c, const void *data, size_t len)
 		c->tx = p;
 		c->tx_cap = cap;
 	}
+	return 0;
+}
+
+/* Queue a reply. @return 0, or -1 past the limit. */
+static int
+put(struct rconn *c, const void *data, size_t len)
+{
+	if (reserve(c, len) != 0)
+		return -1;
 	memcpy(c->tx + c->tx_len, data, len);
 	c->tx_len += len;
 	return 0;
+}
+
+/* The key's number, or -1 when it is no "key:DIGITS" of the generator. */
+static int64_t
+key_number(const struct rconn *c)
+{
+	int64_t v = 0;
+	uint32_t i;
+
+	if (c->key_len <= 4 || c->key_len > 4 + LG_KEY_DIGITS || memcmp(c->key, "key:", 4) != 0)
+		return -1;
+	for (i = 4; i < c->key_len; i++) {
+		if (c->key[i] < '0' || c->key[i] > '9')
+			return -1;
+		v = v * 10 + (c->key[i] - '0');
+	}
+	return v;
+}
+
+/* A GET's reply: @head, the key's value of -d bytes (wrong as asked), and
+ * @tail. Another key than the generator's gets 'x's, as redis-benchmark's
+ * values. */
+static int
+put_value(struct rconn *c, const char *head, const char *tail)
+{
+	uint32_t d = r.o->value_size, version = LG_LOAD_VERSION;
+	int64_t key = key_number(c);
+	uint8_t *v;
+
+	if (put(c, head, strlen(head)) != 0 || reserve(c, d) != 0)
+		return -1;
+	v = c->tx + c->tx_len;
+	if (key < 0) {
+		memset(v, 'x', d);
+	} else {
+		if (r.o->respond_wrong == LG_WRONG_KEY)
+			key++;
+		if (r.o->respond_wrong == LG_WRONG_VERSION)
+			version = LG_LOAD_VERSION + 1;
+		lg_value_fill((uint64_t)key, version, 0, v, d);
+		if (r.o->respond_wrong == LG_WRONG_BYTE && r.o->respond_wrong_byte < d)
+			v[r.o->respond_wrong_byte] ^= 0x20;
+	}
+	c->tx_len += d;
+	return put(c, tail, strlen(tail));
 }
 
 static int
@@ -130,14 +190,21 @@ answer(struct rconn *c)
 	static const char ok[] = "+OK\r\n", pong[] = "+PONG\r\n",
 		http_ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 	int get = strcmp(c->cmd, "GET") == 0;
+	char head[64];
 
 	if (c->http) {
 		r.requests_http++;
-		return get ? put(c, r.hget_reply, r.hget_len) : put(c, http_ok, sizeof(http_ok) - 1);
+		if (!get)
+			return put(c, http_ok, sizeof(http_ok) - 1);
+		snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %" PRIu32 "\r\n\r\n",
+			 r.o->value_size);
+		return put_value(c, head, "");
 	}
 	r.requests_resp++;
-	if (get)
-		return put(c, r.get_reply, r.get_len);
+	if (get) {
+		snprintf(head, sizeof(head), "$%" PRIu32 "\r\n", r.o->value_size);
+		return put_value(c, head, "\r\n");
+	}
 	if (strcmp(c->cmd, "PING") == 0)
 		return put(c, pong, sizeof(pong) - 1);
 	return put(c, ok, sizeof(ok) - 1);
@@ -152,6 +219,14 @@ cmd_add(struct rconn *c, const uint8_t *p, size_t n)
 		c->cmd[c->cmd_len++] = ch >= 'a' && ch <= 'z' ? (char)(ch - 32) : ch;
 	}
 	c->cmd[c->cmd_len] = '\0';
+}
+
+static void
+key_add(struct rconn *c, const uint8_t *p, size_t n)
+{
+	while (n-- > 0 && c->key_len < KEY_MAX)
+		c->key[c->key_len++] = (char)*p++;
+	c->key[c->key_len] = '\0';
 }
 
 static int
@@ -180,6 +255,8 @@ line_done(struct rconn *c)
 		c->arg = 0;
 		c->cmd_len = 0;
 		c->cmd[0] = '\0';
+		c->key_len = 0;
+		c->key[0] = '\0';
 		c->state = R_BULK;
 		return 0;
 	case R_BULK:
@@ -193,6 +270,12 @@ line_done(struct rconn *c)
 			return 0;       /* a blank line between requests */
 		c->cmd_len = 0;
 		cmd_add(c, (const uint8_t *)l, strcspn(l, " "));
+		/* The path, without its '/', is the key. */
+		l += strcspn(l, " ");
+		l += strspn(l, " ");
+		l += *l == '/';
+		c->key_len = 0;
+		key_add(c, (const uint8_t *)l, strcspn(l, " "));
 		c->length = 0;
 		c->state = H_HEADER;
 		return 0;
@@ -226,6 +309,8 @@ feed(struct rconn *c, const uint8_t *d, size_t len)
 			n = len - i < c->left ? len - i : (size_t)c->left;
 			if (c->state == R_BODY && c->arg == 0)
 				cmd_add(c, d + i, n);
+			else if (c->state == R_BODY && c->arg == 1)
+				key_add(c, d + i, n);
 			c->left -= n;
 			i += n;
 			if (c->left > 0)
@@ -332,22 +417,6 @@ on_accept(void *arg, struct pst_conn *pc)
 	pst_conn_set_callbacks(pc, &cb, c);
 }
 
-/* The GET replies, built once: header, -d bytes of value. */
-static uint8_t *
-value_reply(const char *head, size_t value, const char *tail, size_t *len)
-{
-	size_t h = strlen(head), t = strlen(tail);
-	uint8_t *p = malloc(h + value + t);
-
-	if (p == NULL)
-		return NULL;
-	memcpy(p, head, h);
-	memset(p + h, 'x', value);
-	memcpy(p + h + value, tail, t);
-	*len = h + value + t;
-	return p;
-}
-
 static void
 print_counts(void)
 {
@@ -365,22 +434,12 @@ print_counts(void)
 int
 lg_respond_run(const struct lg_opts *o, struct pst_stack *stack)
 {
-	char head[64];
 	uint64_t deadline;
 	int ret = -1;
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	r.stack = stack;
-	snprintf(head, sizeof(head), "$%u\r\n", o->value_size);
-	r.get_reply = value_reply(head, o->value_size, "\r\n", &r.get_len);
-	snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n",
-		 o->value_size);
-	r.hget_reply = value_reply(head, o->value_size, "", &r.hget_len);
-	if (r.get_reply == NULL || r.hget_reply == NULL) {
-		fprintf(stderr, "%s: out of memory\n", LG_PROG);
-		goto out;
-	}
 	if (o->resp_port != 0 &&
 	    (r.resp = pst_tcp_listen(stack, o->resp_port, on_accept, NULL)) == NULL) {
 		fprintf(stderr, "%s: listen on %u: %s\n", LG_PROG, o->resp_port, pst_errormsg());
@@ -392,8 +451,8 @@ lg_respond_run(const struct lg_opts *o, struct pst_stack *stack)
 		fprintf(stderr, "%s: listen on %u: %s\n", LG_PROG, o->http_port, pst_errormsg());
 		goto out;
 	}
-	printf("%s: responding resp=%u http=%u value=%u\n", LG_PROG, o->resp_port,
-	       o->http_port, o->value_size);
+	printf("%s: responding resp=%u http=%u value=%u%s\n", LG_PROG, o->resp_port,
+	       o->http_port, o->value_size, o->respond_wrong != LG_WRONG_NONE ? " wrong" : "");
 	deadline = o->max_time > 0 ? rte_rdtsc() + (uint64_t)(o->max_time * rte_get_tsc_hz()) :
 		   UINT64_MAX;
 	while (!ex_force_quit && rte_rdtsc() < deadline)
@@ -406,7 +465,5 @@ out:
 		pst_listener_close(r.resp);
 	if (r.http != NULL)
 		pst_listener_close(r.http);
-	free(r.get_reply);
-	free(r.hget_reply);
 	return ret;
 }

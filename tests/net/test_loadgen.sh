@@ -7,9 +7,13 @@
 #    sides;
 #  - a responder whose values have another size than the generator asks
 #    for: every GET counted wrong and exit status 1 (the checks can fail);
+#  - responders whose values are wrong byte for byte (--respond-wrong):
+#    another key's, and 1 MiB values with byte 70000 flipped: every GET
+#    counted a wrong value, described, and exit status 1;
 #  - against paste-kvs (wal, zero copy): a few thousand pipelined SETs,
 #    GETs of the keys set, HTTP POSTs and GETs; zero errors, and paste-kvs
-#    counted exactly the requests the generator sent;
+#    counted exactly the requests the generator sent; then 1 MiB values
+#    shaped by --auto-shape, every GET's value checked;
 #  - a port nothing listens on: a clear "refused" and exit status 1; an
 #    address nobody answers: a clear timeout and exit status 1;
 #  - generators that come and go under load (DEPARTURES of them, against
@@ -140,6 +144,10 @@ if wait_log "$RLOG" 'responding ' 30 "$SRV_PID"; then
 		--json "$TB_WORK/respond.json"
 	check_rc $? "responder: paste-loadgen exit status" || show_log "$LLOG"
 	check_tests "$TB_WORK/respond.json" responder 2000 500 set get post hget
+	check_eq "$(jget "$TB_WORK/respond.json" 'd["tests"][1]["values_checked"]')" 2000 \
+		"responder: every GET's value checked"
+	check_eq "$(jget "$TB_WORK/respond.json" 'd["tests"][3]["values_checked"]')" 2000 \
+		"responder: every HTTP GET's value checked"
 	LLOG="$TB_WORK/lg-unreachable.log"
 	loadgen "$LLOG" -t set -c 2 -n 10 --server 198.18.4.9 --timeout 2
 	check_eq "$?" 1 "an address nobody answers: exit status 1"
@@ -173,6 +181,36 @@ else
 	stop_server
 fi
 
+# --- responders with wrong values ----------------------------------------------------
+# wrong_values LABEL WRONG SIZE WHY: a responder answering GETs with values
+# wrong as WRONG; the generator's GETs must all be counted wrong values,
+# the first described with WHY (a grep pattern), and it must exit 1.
+wrong_values() {
+	local label=$1 wrong=$2 size=$3 why=$4 wlog llog js
+	wlog="$TB_WORK/respond-$label.log"
+	llog="$TB_WORK/lg-wrong-$label.log"
+	js="$TB_WORK/wrong-$label.json"
+	log "loadgen against a responder with wrong values: $label"
+	start_server "$wlog" "$LOADGEN" --respond-wrong "$wrong" --busy-poll -d "$size" \
+		--pool-file "$TB_SHM/respond-$label.pool" --pool-bufs 16384
+	if ! wait_log "$wlog" 'responding ' 30 "$SRV_PID"; then
+		fail "$label: responder not ready"
+		show_log "$wlog"
+		stop_server
+		return
+	fi
+	loadgen "$llog" -t get --no-load -c 2 -P 2 -d "$size" -n 20 -r 50 --json "$js"
+	check_eq "$?" 1 "$label: exit status 1"
+	check_eq "$(jget "$js" 'd["tests"][0]["wrong_values"]')" 20 "$label: every GET a wrong value"
+	check_eq "$(jget "$js" 'd["tests"][0]["errors"]')" 20 "$label: ... counted in errors"
+	grep -q "wrong value: $why" "$llog"
+	check_rc $? "$label: the wrong value is described" || show_log "$llog"
+	stop_server
+	check_rc $? "$label: responder: clean exit"
+}
+wrong_values other-key key 64 'key:[0-9]* (version 0): the value of key:'
+wrong_values flipped-byte byte:70000 1048576 'key:[0-9]* version 0, corrupt from byte 70000 '
+
 # --- paste-kvs ------------------------------------------------------------------------
 log "loadgen against paste-kvs"
 KLOG="$TB_WORK/kvs.log"
@@ -190,18 +228,31 @@ if wait_log "$KLOG" '^paste-kvs: ready ' 30 "$SRV_PID"; then
 	grep -q 'connect to 198.18.4.1:6390: .*refused' "$LLOG"
 	check_rc $? "paste-kvs, a port nothing listens on: 'refused' is said" || show_log "$LLOG"
 	come_and_go paste-kvs "$KLOG" 512
+	# 1 MiB values, as many segments each way; --auto-shape keeps them
+	# within both pools (this server's 65536 buffers).
+	LLOG="$TB_WORK/lg-kvs-1m.log"
+	loadgen "$LLOG" -t set,get -d 1048576 --auto-shape --server-bufs 65536 -n 16 \
+		--json "$TB_WORK/kvs-1m.json"
+	check_rc $? "paste-kvs, 1 MiB values: paste-loadgen exit status" || show_log "$LLOG"
+	SHAPE_R=$(jget "$TB_WORK/kvs-1m.json" 'd["keyspace"]')
+	check_tests "$TB_WORK/kvs-1m.json" "paste-kvs, 1 MiB values" 16 "$SHAPE_R" set get
+	check_eq "$(jget "$TB_WORK/kvs-1m.json" 'd["tests"][1]["values_checked"]')" 16 \
+		"paste-kvs, 1 MiB values: every GET's value checked"
+	grep -q '^paste-loadgen: auto-shape for -d 1048576: ' "$LLOG"
+	check_rc $? "paste-kvs, 1 MiB values: the shape chosen is printed" || show_log "$LLOG"
 	stop_server
 	check_rc $? "paste-kvs: clean exit"
 	line=$(grep '^kvs: ' "$KLOG" | tail -n 1)
-	check_eq "$(field requests "$line")" $((4 * 3000 + 2 * 1000 + DEPARTURES * (2 * 4000 + 500))) \
+	check_eq "$(field requests "$line")" \
+		$((4 * 3000 + 2 * 1000 + DEPARTURES * (2 * 4000 + 500) + 2 * 16 + SHAPE_R)) \
 		"paste-kvs: counted every request the generator sent"
 	check_eq "$(field bad_requests "$line")" 0 "paste-kvs: no bad request"
 	check_eq "$(field keys "$line")" 1000 "paste-kvs: the keyspace stored (RESP and HTTP share it)"
 	check_eq "$(field lwip_asserts "$line")" 0 "paste-kvs: lwip_asserts"
 	# Every generator that reached the port said farewell: the first
-	# two, the refused one and those that came and went.
+	# two, the refused one, those that came and went and the 1 MiB one.
 	check_eq "$(field peer_farewells "$(grep ' peer_farewells=' "$KLOG" | tail -n 1)")" \
-		$((2 + DEPARTURES)) "paste-kvs: a farewell from every generator"
+		$((3 + DEPARTURES)) "paste-kvs: a farewell from every generator"
 else
 	fail "paste-kvs not ready"
 	show_log "$KLOG"
