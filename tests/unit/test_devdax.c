@@ -236,6 +236,7 @@ test_format_fills_device(void **state)
 	memset(pst_pool_buf_addr(p, idx), 0x5a, BUF);
 	tu_assert_rc(pst_pool_flush(p, pst_pool_buf_addr(p, idx), BUF), 0);
 	tu_assert_rc(pst_pool_keep(p, idx), 0);
+	tu_assert_rc(pst_pool_root_claim(p, 3, "test_devdax", "value"), 0);
 	tu_assert_rc(pst_pool_root_set(p, 3, pst_name_make(idx, 0, 100)), 0);
 	tu_assert_rc(pst_pool_drain(p), 0);
 	tu_close(p);
