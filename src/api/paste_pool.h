@@ -125,6 +125,12 @@ struct pst_pool_config {
 	 *  that is neither persistent memory nor in RAM (ext4, xfs without
 	 *  DAX), where they make nothing durable: durability given up. */
 	int persist_unsafe;
+	/** Nonzero: do not populate the mapping when the pool opens. By
+	 *  default every page of the file is faulted in at open (asking for
+	 *  huge pages first), so that frames written into buffers never
+	 *  touched yet do not take page faults on the receiving core. It
+	 *  costs start-up time, and on tmpfs the whole file's memory. */
+	int no_prefault;
 };
 
 /** Read-only facts about an open pool. */
@@ -140,6 +146,8 @@ struct pst_pool_info {
 				   *   in it survives a power cut */
 	void *base;               /**< where the file is mapped now */
 	void *bufs;               /**< address of buffer 0 */
+	int prefaulted;           /**< the mapping was populated at open */
+	double prefault_seconds;  /**< ... which took this long */
 };
 
 /** Counters of an open pool, since it was opened. */

@@ -147,8 +147,10 @@ struct pst_stack_stats {
 	uint64_t busy_cycles;            /**< TSC cycles spent in busy polls */
 	/** Where busy polls spend their cycles (stages of busy_cycles):
 	 *  receiving (the RX burst, lwIP's input and the application's
-	 *  callbacks, pst_stack_set_burst_end()'s function), draining the
-	 *  pool before a transmit, and the rest (TX bursts, lwIP's timers). */
+	 *  callbacks, pst_stack_set_burst_end()'s function) and draining the
+	 *  pool; the rest is transmitting and lwIP's timers. A drain in a
+	 *  poll that neither received nor sent (releases made durable) is in
+	 *  neither: such polls count as idle. */
 	uint64_t rx_cycles, drain_cycles;
 	/** Of rx_cycles: the driver's RX bursts (rte_eth_rx_burst() calls
 	 *  that returned frames). Nearly nothing on a NIC that DMAs; the copy

@@ -113,6 +113,8 @@ pst_pool_info(const struct pst_pool *pool, struct pst_pool_info *info)
 	info->fs_volatile = pool->fs_volatile;
 	info->base = pool->base;
 	info->bufs = pool->bufs;
+	info->prefaulted = pool->prefaulted;
+	info->prefault_seconds = pool->prefault_seconds;
 	return 0;
 }
 

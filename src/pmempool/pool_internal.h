@@ -30,6 +30,8 @@ struct pst_pool {
 	size_t map_len;
 	int is_pmem;
 	int fs_volatile;           /* the file is in RAM (tmpfs, ramfs) */
+	int prefaulted;            /* the mapping was populated at open */
+	double prefault_seconds;   /* ... which took this long */
 	struct pst_pool_header *hdr;
 	uint8_t *state;         /* persistent state bytes, in the file */
 	char *bufs;             /* buffer 0, in the file */
@@ -98,5 +100,9 @@ pool_buf_addr(const struct pst_pool *pool, uint32_t index)
 {
 	return pool->bufs + (uint64_t)index * pool->buf_size;
 }
+
+/* Populate the mapping (pool_prefault.c): 0, or -errno when the kernel
+ * refused for want of memory or an I/O error. */
+int pst_pool_prefault(struct pst_pool *pool);
 
 #endif /* PST_POOL_INTERNAL_H */

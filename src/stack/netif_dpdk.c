@@ -67,7 +67,8 @@ struct pst_netif_dpdk {
 	uint16_t mtu;
 	uint64_t tx_offloads;          /* RTE_ETH_TX_OFFLOAD_* in use */
 	uint64_t tx_ring_full;         /* transmits that left frames queued */
-	uint64_t drain_cycles;         /* TSC cycles in the drains of the pool */
+	uint64_t drain_cycles;         /* TSC cycles in the drains of the pool
+					* (pst_netif_dpdk_drain_cycles()) */
 	uint64_t rx_burst_cycles;      /* ... in the driver's RX bursts that got frames */
 	int tx_attach;                 /* sends by name attached, not copied */
 	uint64_t rx_offloads;
@@ -657,6 +658,12 @@ transmit:
 	return (int)sent;
 }
 
+uint64_t
+pst_netif_dpdk_drain_cycles(const struct pst_netif_dpdk *dev)
+{
+	return dev->drain_cycles;
+}
+
 unsigned int
 pst_netif_dpdk_tx_pending(const struct pst_netif_dpdk *dev)
 {
@@ -913,7 +920,6 @@ pst_netif_dpdk_stats(const struct pst_netif_dpdk *dev, struct pst_stack_stats *s
 	s->tx_zero_copy_segments = dev->tx_zc_segments;
 	s->tx_dropped = dev->tx_dropped;
 	s->tx_ring_full = dev->tx_ring_full;
-	s->drain_cycles = dev->drain_cycles;
 	s->rx_burst_cycles = dev->rx_burst_cycles;
 	s->fault_drops = dev->fault_drops;
 	s->fault_dups = dev->fault_dups;

@@ -47,6 +47,9 @@ int pst_netif_dpdk_drain_and_transmit(struct pst_netif_dpdk *dev);
  * acknowledge a write leaves. */
 void pst_netif_dpdk_fail_stop(struct pst_netif_dpdk *dev);
 
+/* TSC cycles spent in drains of the pool so far. */
+uint64_t pst_netif_dpdk_drain_cycles(const struct pst_netif_dpdk *dev);
+
 /* Frames queued and not sent yet. */
 unsigned int pst_netif_dpdk_tx_pending(const struct pst_netif_dpdk *dev);
 

@@ -157,7 +157,7 @@ int
 pst_stack_poll(struct pst_stack *s)
 {
 	uint64_t t0 = pst_cycles();
-	uint64_t t_rx;
+	uint64_t t_rx, drained = pst_netif_dpdk_drain_cycles(s->dev);
 	unsigned int rx;
 	int tx, tx2;
 
@@ -204,6 +204,7 @@ pst_stack_poll(struct pst_stack *s)
 	s->busy_polls++;
 	s->busy_cycles += pst_cycles() - t0;
 	s->rx_cycles += t_rx;
+	s->drain_cycles += pst_netif_dpdk_drain_cycles(s->dev) - drained;
 	return (int)(rx + (unsigned int)tx + (unsigned int)tx2);
 }
 
@@ -271,6 +272,7 @@ pst_stack_stats(const struct pst_stack *s, struct pst_stack_stats *st)
 	st->busy_polls = s->busy_polls;
 	st->busy_cycles = s->busy_cycles;
 	st->rx_cycles = s->rx_cycles;
+	st->drain_cycles = s->drain_cycles;
 	st->idle_sleeps = s->idle.sleeps;
 	st->idle_intr_wakeups = s->idle.intr_wakeups;
 	st->idle_rx_intr = (uint64_t)s->idle.rx_intr;

@@ -26,7 +26,7 @@ struct pst_stack {
 	struct pst_tcp *tcp;
 	struct pst_tcp_batch batch;
 	struct pst_idle idle;
-	uint64_t polls, busy_polls, busy_cycles, rx_cycles;
+	uint64_t polls, busy_polls, busy_cycles, rx_cycles, drain_cycles;
 	/* lwIP's timers: checked at most once per millisecond, their
 	 * resolution (sys_now()); from here on. */
 	uint64_t timers_due, cycles_per_ms;
