@@ -125,11 +125,14 @@ struct pst_pool_config {
 	 *  that is neither persistent memory nor in RAM (ext4, xfs without
 	 *  DAX), where they make nothing durable: durability given up. */
 	int persist_unsafe;
-	/** Nonzero: do not populate the mapping when the pool opens. By
-	 *  default every page of the file is faulted in at open (asking for
-	 *  huge pages first), so that frames written into buffers never
-	 *  touched yet do not take page faults on the receiving core. It
-	 *  costs start-up time, and on tmpfs the whole file's memory. */
+	/** Nonzero: do not populate the mapping. By default every page of
+	 *  the file is faulted in (huge pages asked for first) when the pool
+	 *  gets its mempool (pst_pool_mempool_create(): it is about to
+	 *  receive), so that frames written into buffers never touched yet
+	 *  take no page faults on the receiving core. It costs start-up
+	 *  time, and on tmpfs the whole file's memory. Nothing is populated
+	 *  by an open alone: a pool refused after it (another owner) keeps
+	 *  its bytes and its modification time. */
 	int no_prefault;
 };
 
@@ -146,7 +149,7 @@ struct pst_pool_info {
 				   *   in it survives a power cut */
 	void *base;               /**< where the file is mapped now */
 	void *bufs;               /**< address of buffer 0 */
-	int prefaulted;           /**< the mapping was populated at open */
+	int prefaulted;           /**< the mapping was populated (no_prefault) */
 	double prefault_seconds;  /**< ... which took this long */
 };
 

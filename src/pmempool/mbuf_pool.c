@@ -130,6 +130,8 @@ pst_pool_mempool_create(struct pst_pool *pool, const char *name,
 		return NULL;
 	}
 
+	if (!pool->no_prefault && !pool->prefaulted && pst_pool_prefault(pool) != 0)
+		return NULL;
 	/* Registration lets rte_mem_virt2memseg() and drivers recognise the
 	 * file mapping as DPDK-usable external memory. */
 	page_size = sysconf(_SC_PAGESIZE);

@@ -292,8 +292,7 @@ pst_pool_map(const struct pst_pool_config *cfg, int locked_fd)
 	pool->persist.delay_ns = cfg->drain_delay_ns;
 	if (pst_persist_trace_from_env(&pool->persist) != 0)
 		goto fail;
-	if (!cfg->no_prefault && pst_pool_prefault(pool) != 0)
-		goto fail;
+	pool->no_prefault = cfg->no_prefault;
 	return pool;
 fail:
 	pst_persist_fini(&pool->persist);

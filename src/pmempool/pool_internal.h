@@ -30,7 +30,8 @@ struct pst_pool {
 	size_t map_len;
 	int is_pmem;
 	int fs_volatile;           /* the file is in RAM (tmpfs, ramfs) */
-	int prefaulted;            /* the mapping was populated at open */
+	int no_prefault;           /* pst_pool_config.no_prefault */
+	int prefaulted;            /* the mapping was populated */
 	double prefault_seconds;   /* ... which took this long */
 	struct pst_pool_header *hdr;
 	uint8_t *state;         /* persistent state bytes, in the file */
@@ -101,8 +102,8 @@ pool_buf_addr(const struct pst_pool *pool, uint32_t index)
 	return pool->bufs + (uint64_t)index * pool->buf_size;
 }
 
-/* Populate the mapping (pool_prefault.c): 0, or -errno when the kernel
- * refused for want of memory or an I/O error. */
+/* Populate the mapping (pool_prefault.c), once, before it receives: 0,
+ * or -errno when the kernel refused for want of memory or an I/O error. */
 int pst_pool_prefault(struct pst_pool *pool);
 
 #endif /* PST_POOL_INTERNAL_H */

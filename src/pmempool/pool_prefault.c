@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Populating a pool's mapping when it opens.
+ * Populating a pool's mapping before it receives (pst_pool_mempool_create).
  *
  * Zero copy writes every received frame into a buffer the free list chose,
  * anywhere in the file, where a copy reuses a few hot receive buffers. On
@@ -9,7 +9,7 @@
  * receiving core, in the middle of a burst: measured with paste-kvs on a
  * memif, 60 KiB SETs, that alone cost zero copy about 50,000 cycles per
  * SET (doc/benchmarks.md, "What zero copy paid for"). Faulting the whole
- * mapping in once, at open, moves that cost to start-up.
+ * mapping in once, before the first frame, moves that cost to start-up.
  *
  * Huge pages are asked for first (MADV_HUGEPAGE: on a tmpfs that allows
  * them, and for DAX, whose faults map 2 MiB where the file is aligned),
