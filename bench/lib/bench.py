@@ -33,6 +33,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -178,6 +179,8 @@ def main_run(args):
     os.makedirs(ctx.work, exist_ok=True)
     os.makedirs(ctx.shm, exist_ok=True)
     CLEAN.paths += [ctx.work, ctx.shm]
+    ctx.pool_pages = pool_pages(ctx.shm)
+    PROG.line("pool files: %s" % ctx.pool_pages)
 
     reap_stale()
     ctx.tb = {"p": "pbp%d" % os.getpid(), "k": "pbk%d" % os.getpid()}
@@ -335,6 +338,25 @@ def main_run(args):
     return ctx, points, dpoints, results, memory, checks, systems, delay_systems
 
 
+def pool_pages(path):
+    """Pool files in @path on a tmpfs of 2 MiB pages, where this kernel
+    allows it: the NVMM emulation then maps the pool as a DAX file system or
+    a Device DAX does (2 MiB), not in 4 KiB pages. Zero copy spreads its
+    frames over the whole pool, and with 4 KiB pages it paid TLB misses
+    that a copy into a few hot receive buffers does not (bench/notes.md,
+    2026-12-07). BENCH_POOL_HUGE=0 keeps /dev/shm's 4 KiB pages."""
+    if os.environ.get("BENCH_POOL_HUGE", "1") == "0":
+        return "/dev/shm, 4 KiB pages (BENCH_POOL_HUGE=0)"
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "huge=always,size=50%",
+                        "paste-bench-pools", path], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=30)
+    if r.returncode != 0:
+        return "/dev/shm, 4 KiB pages (a tmpfs with huge=always could not be mounted: %s)" % (
+            r.stdout.decode(errors="replace").strip()[:200])
+    CLEAN.mounts.append(path)
+    return "a tmpfs with huge=always (2 MiB pages, as DAX maps them)"
+
+
 def main():
     ap = argparse.ArgumentParser(prog="bench/run.sh")
     ap.add_argument("--quick", action="store_true")
@@ -408,7 +430,8 @@ def main():
                    config=dict(mode=ctx.mode, reps=ctx.reps, seconds=ctx.seconds,
                                keyspace=ctx.keyspace, mem_keys=ctx.mem_keys, tsc_hz=ctx.tsc_hz,
                                eal_mem=" ".join(ctx.eal_mem), server_core=SERVER_CORE,
-                               client_core=CLIENT_CORE, client_bound=CLIENT_BOUND),
+                               client_core=CLIENT_CORE, client_bound=CLIENT_BOUND,
+                               pool_files=ctx.pool_pages),
                    systems=systems, delay_systems=dsys,
                    labels={s: SYSTEMS[s][4] for s in systems + dsys},
                    points=points, delay_points=dpoints, runs=results,

@@ -75,6 +75,7 @@ class Cleanup:
     def __init__(self):
         self.procs = []       # (Popen, stop signal)
         self.testbeds = []
+        self.mounts = []
         self.paths = []
         self.done = False
 
@@ -96,6 +97,10 @@ class Cleanup:
             subprocess.run(["bash", TESTBED, "down", name], env=dict(os.environ, TB_QUIET="1"),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
         self.testbeds = []
+        for path in reversed(self.mounts):
+            subprocess.run(["umount", path], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
+        self.mounts = []
         for path in reversed(self.paths):
             if os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)

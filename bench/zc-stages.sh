@@ -1,0 +1,127 @@
+#!/bin/bash
+# Where a SET's server cycles go, zero copy against --copy, side by side:
+# paste-kvs on one core, paste-loadgen on the other, over a net_memif in a
+# network namespace of the script's own, both busy-polling. paste-kvs runs
+# with --stage-cycles; after each run its "stages:" line (TSC cycles per
+# SET: busy, rx, rx_burst, keep, value, crc, index, drain, tx_and_timers)
+# and the loadgen's req/s are collected. Modes are interleaved, REPS times.
+#
+#   bench/zc-stages.sh [-d BYTES] [-P DEPTH] [-c CONNS] [-n SETS] [-r KEYS]
+#                      [--reps N] [--pool-dir DIR] [--rt] [--json FILE]
+#
+#   -d, -P, -c, -n, -r  the load (default 61440, 4, 16, 6000, 1000)
+#   --pool-dir DIR      where the pool files go (default /dev/shm; a tmpfs
+#                       mounted with huge=always gives 2 MiB pages, as DAX)
+#   --rt                SCHED_FIFO for both polling threads once they run:
+#                       on a shared machine other work otherwise preempts
+#                       them and the cycle counts measure that instead
+#   --json FILE         every run's figures as JSON
+# Root (network namespace). Prints a table of the per-mode medians.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+B=${BUILD_DIR:-$repo/build}
+D=61440 P=4 C=16 N=6000 R=1000 REPS=2 POOLDIR=/dev/shm RT=0 JSON=""
+while [ "$#" -gt 0 ]; do
+	case "$1" in
+	-d) D=$2; shift 2 ;;
+	-P) P=$2; shift 2 ;;
+	-c) C=$2; shift 2 ;;
+	-n) N=$2; shift 2 ;;
+	-r) R=$2; shift 2 ;;
+	--reps) REPS=$2; shift 2 ;;
+	--pool-dir) POOLDIR=$2; shift 2 ;;
+	--rt) RT=1; shift ;;
+	--json) JSON=$2; shift 2 ;;
+	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "zc-stages: unknown option '$1' (--help)" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" = 0 ] || { echo "zc-stages: must run as root (a network namespace)" >&2; exit 2; }
+[ -x "$B/examples/paste-kvs" ] && [ -x "$B/bench/paste-loadgen" ] ||
+	{ echo "zc-stages: build first (scripts/build.sh)" >&2; exit 2; }
+
+ns=pzcs$$
+work=$(mktemp -d "${TMPDIR:-/tmp}/paste-zc-stages.XXXXXX")
+SPID=""
+cleanup() {
+	[ -n "$SPID" ] && kill -KILL "$SPID" 2>/dev/null
+	pkill -KILL -f "file-prefix pzc[sc]$$" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	rm -f "$POOLDIR"/pzc$$.*.pool
+	rm -rf "$work"
+}
+trap cleanup EXIT
+ip netns add "$ns"
+eal=(--no-huge -m 1024 --no-pci --no-telemetry --iova-mode=va --log-level=lib.eal:error)
+
+# one_run MODE REP: one server and one load; appends a JSON line to runs.
+one_run() {
+	local mode=$1 rep=$2 copy=() i pid
+	[ "$mode" = copy ] && copy=(--copy)
+	local sock=/pzc$$.$rep.$mode pool="$POOLDIR/pzc$$.$rep.$mode.pool"
+	ip netns exec "$ns" "$B/examples/paste-kvs" -l 0 "${eal[@]}" --file-prefix "pzcs$$" \
+		"--vdev=net_memif0,role=server,socket=$sock,socket-abstract=yes" -- \
+		--ip 198.18.0.1/24 --pool-file "$pool" --persist flush --pool-bufs 65536 \
+		--idle poll --stage-cycles "${copy[@]}" >"$work/server.log" 2>&1 &
+	SPID=$!
+	for ((i = 0; i < 300; i++)); do
+		grep -q "ready" "$work/server.log" && break
+		sleep 0.1
+	done
+	[ "$RT" = 1 ] && chrt -f -p 50 "$SPID" >/dev/null
+	ip netns exec "$ns" "$B/bench/paste-loadgen" -l 1 "${eal[@]}" --file-prefix "pzcc$$" \
+		"--vdev=net_memif0,role=client,socket=$sock,socket-abstract=yes" -- \
+		--ip 198.18.0.2/24 --server 198.18.0.1 -t set -c "$C" -P "$P" -d "$D" -n "$N" \
+		-r "$R" --busy-poll --timeout 30 --max-time 300 --json "$work/lg.json" \
+		>"$work/lg.log" 2>&1 &
+	pid=$!
+	# The memif connects through EAL's interrupt thread, which a
+	# SCHED_FIFO poller on the same core would starve: only the polling
+	# (main) thread is raised, once it runs.
+	if [ "$RT" = 1 ]; then
+		sleep 2
+		chrt -f -p 50 "$pid" >/dev/null 2>&1 || true
+	fi
+	wait "$pid" || { echo "zc-stages: paste-loadgen failed:" >&2; tail -5 "$work/lg.log" >&2; exit 1; }
+	kill -INT "$SPID"
+	wait "$SPID" || true
+	SPID=""
+	rm -f "$pool"
+	/usr/bin/python3 - "$mode" "$rep" "$work/server.log" "$work/lg.json" >>"$work/runs" <<'EOF'
+import json, sys
+mode, rep, log, lg = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+st = [l for l in open(log) if l.startswith("stages:")][-1].split()
+fig = dict(kv.split("=") for kv in st[1:] if "=" in kv)
+res = json.load(open(lg))
+t = res["tests"][0] if "tests" in res else res
+print(json.dumps(dict(mode=mode, rep=rep, req_s=t.get("req_s", t.get("rps")),
+                      **{k: float(v) for k, v in fig.items()})))
+EOF
+}
+
+for ((rep = 1; rep <= REPS; rep++)); do
+	for mode in zc copy; do
+		echo "zc-stages: run $rep/$REPS $mode (-d $D -P $P -c $C -n $N -r $R, pools in $POOLDIR)" >&2
+		one_run "$mode" "$rep"
+	done
+done
+/usr/bin/python3 - "$work/runs" "$JSON" "$D" "$POOLDIR" <<'EOF'
+import json, statistics, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+cols = ["req_s", "busy", "rx", "rx_burst", "keep", "value", "crc", "index", "drain", "tx_and_timers"]
+print("SET of %s bytes, pools in %s: medians of %d runs per mode (TSC cycles per SET; req_s as measured)"
+      % (sys.argv[3], sys.argv[4], len(runs) // 2))
+print("%-6s" % "mode" + "".join("%14s" % c for c in cols))
+med = {}
+for mode in ("zc", "copy"):
+    rs = [r for r in runs if r["mode"] == mode]
+    med[mode] = {c: statistics.median([r[c] for r in rs if r.get(c) is not None] or [0]) for c in cols}
+    print("%-6s" % mode + "".join("%14.0f" % med[mode][c] for c in cols))
+if med["copy"]["busy"]:
+    print("zero copy / copy: busy cycles %.2f, req/s %.2f" % (
+        med["zc"]["busy"] / med["copy"]["busy"],
+        med["zc"]["req_s"] / med["copy"]["req_s"] if med["copy"]["req_s"] else 0))
+if sys.argv[2]:
+    json.dump(dict(value_bytes=int(sys.argv[3]), pool_dir=sys.argv[4], runs=runs, medians=med),
+              open(sys.argv[2], "w"), indent=1)
+EOF
