@@ -276,10 +276,12 @@ print_stats(const struct kv_server *srv)
 	       " rx_packets=%" PRIu64 " tx_packets=%" PRIu64 " tx_dropped=%" PRIu64
 	       " tx_ring_full=%" PRIu64
 	       " rx_dropped=%" PRIu64 " tcp_retransmits=%" PRIu64 " idle_sleeps=%" PRIu64
-	       " idle_intr_wakeups=%" PRIu64 " peer_farewells=%" PRIu64 "\n",
+	       " idle_intr_wakeups=%" PRIu64 " peer_farewells=%" PRIu64
+	       " tcp_segs=%" PRIu64 " pbufs=%" PRIu64 "\n",
 	       ss.busy_cycles, ss.rx_nobufs, ss.lwip_asserts, ss.rx_packets,
 	       ss.tx_packets, ss.tx_dropped, ss.tx_ring_full, ss.rx_dropped, ss.tcp_retransmits,
-	       ss.idle_sleeps, ss.idle_intr_wakeups, ss.peer_farewells);
+	       ss.idle_sleeps, ss.idle_intr_wakeups, ss.peer_farewells,
+	       ss.lwip_tcp_segs, ss.lwip_pbufs);
 }
 
 /* A drain of the pool failed: the stack has stopped (fail-stop,

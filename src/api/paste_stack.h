@@ -152,6 +152,13 @@ struct pst_stack_stats {
 					      *   alone until their link went down */
 	uint64_t peer_farewell_timeouts; /**< ... of which the link never went
 					      *   down within 2 s: polled again */
+	uint64_t lwip_tcp_segs;          /**< lwIP's TCP segments in use now
+					      *   (MEMP_TCP_SEG: every connection's
+					      *   unsent, unacknowledged and
+					      *   out-of-order queues) */
+	uint64_t lwip_pbufs;             /**< lwIP's pbuf descriptors in use now
+					      *   (MEMP_PBUF: bytes sent by name or
+					      *   by reference, not yet acknowledged) */
 };
 
 struct pst_stack;

@@ -27,6 +27,14 @@ CLASS is one of:
             is stored and one refused. The stored keys are deleted. Then
             an HTTP PUT of 1 MiB (port 8080) must get 507 before its body
             is sent, and a GET after it on the same connection a 404.
+  gather    one connection starts an ECHO of 100,000 bytes and sends its
+            argument a byte at a time while another sends whole ECHOs of
+            2,400 bytes in three 800-byte segments between those bytes, for
+            up to 3 s: every trickled byte lands in a shared gather buffer
+            the other connection's segments fill and then leave. The
+            trickler must be cut off by the request timeout; the ECHOs must
+            come back whole. (What it pins meanwhile is for the caller to
+            measure: bounded in buffers, not one per byte.)
   trickle   one connection sends a 3 KiB ECHO in 8-byte writes (TCP_NODELAY),
             2 ms apart; the reply must be the argument, whole. (One byte a
             segment is the stack's test: it gathers small segments.)
@@ -340,9 +348,40 @@ def trickle(host, port, ready_file, hold_s):
     return True
 
 
+def gather(host, port, ready_file, hold_s):
+    a = connect(host, port)
+    a.sendall(b"*2\r\n$4\r\nECHO\r\n$100000\r\n")
+    b = connect(host, port)
+    arg = bytes(ord("a") + i % 26 for i in range(2400))
+    want = b"$2400\r\n%s\r\n" % arg
+    rounds, end, ok = 0, time.time() + 3.0, True
+    while time.time() < end and rounds < 5000:
+        a.send(b"z")
+        time.sleep(0.0002)
+        b.send(b"*2\r\n$4\r\nECHO\r\n$2400\r\n" + arg[:800])
+        time.sleep(0.0002)
+        b.send(arg[800:1600])
+        time.sleep(0.0002)
+        b.send(arg[1600:] + b"\r\n")
+        got = recv_exact(b, len(want), time.time() + 5)
+        if got != want:
+            print("gather: ECHO %d came back as %d bytes %r..."
+                  % (rounds, len(got), got[:40]), file=sys.stderr)
+            ok = False
+            break
+        rounds += 1
+    b.close()
+    ready(ready_file)
+    n = hold([a], hold_s)
+    print("gather: %d bytes trickled between %d ECHOs; trickler %s by the server"
+          % (rounds, rounds, "closed" if n else "not closed"))
+    return ok and n == 1
+
+
 def main():
     classes = {"bigvalue": bigvalue, "unread": unread, "idle": idle, "oom": oom,
-               "outlimit": outlimit, "trickle": trickle}
+               "outlimit": outlimit, "trickle": trickle,
+               "gather": gather}
     args = sys.argv[1:]
     hold_s = 10.0
     if "--hold" in args:

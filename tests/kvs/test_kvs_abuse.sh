@@ -3,11 +3,15 @@
 # (tests/kvs/kvs_abuse.py: large declared values from several connections,
 # unread pipelined replies, many idle half-requests, uploads the store
 # (--maxmemory) cannot all hold, unread replies over --client-output-limit,
-# a trickled multibulk).
+# a trickled multibulk, a trickle into shared gather buffers).
 # For each: while the abuse is on and after the abusers leave, a healthy
 # redis-cli's PING, SET and GET are each answered within 2 s, and the pool's
 # free count plus the index's own buffers (pool_free + index_bufs) returns
-# exactly to its baseline. The
+# exactly to its baseline, and so do lwIP's pools on paste-kvs (tcp_segs,
+# pbufs: segments and pbuf descriptors in use). Where a class has a bound
+# (MAX_PINNED), the most buffers it took from the pool while it ran
+# (the baseline less the lowest pool_free + index_bufs of its statistics
+# lines) stays under it. ABUSE_CLASSES (words) runs some classes only. The
 # server runs with short request and send timeouts so that the abusers the
 # server must cut off are cut off within the test. The same against
 # bench/linux-kvs (sockets, in the linux namespace).
@@ -28,6 +32,21 @@ fields_sum() {
 		sum=$((sum + BASH_REMATCH[1]))
 	done
 	echo "$sum"
+}
+
+# lowest_sum FROM NAME...: the lowest fields_sum NAME... over the stats
+# lines from line FROM of the log on.
+lowest_sum() {
+	local from=$1
+	shift
+	tail -n +"$from" "$KVS_LOG" | grep '^kvs: ' | while read -r line; do
+		local sum=0 name
+		for name in "$@"; do
+			[[ "$line" =~ \ $name=([0-9]+) ]] || continue 2
+			sum=$((sum + BASH_REMATCH[1]))
+		done
+		echo "$sum"
+	done | sort -n | head -n 1
 }
 
 # sum_settles WANT NAME...: fields_sum NAME... once it is WANT, or as it is
@@ -73,20 +92,29 @@ expiry_cases() {
 # The connections of each class the server must close itself, by a
 # timeout or for its output (timed_out + output_overflows: linux-kvs may
 # cut an unread client off by either) ...
-declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [oom]=0 [outlimit]=4 [trickle]=0)
+declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [oom]=0 [outlimit]=4 [trickle]=0
+	[gather]=1)
 # ... and of those, the ones it must close for their output (checked for
 # these classes only).
 declare -A MUST_OVERFLOW=([outlimit]=4)
+# The most pool buffers a class may take while it runs (the healthy
+# client's SETs and the class's own complete requests take a few).
+declare -A MAX_PINNED=([gather]=64)
+CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather}
 
 # abuse_cases SERVER: every abuse class against the server just started.
 abuse_cases() {
 	local server=$1 class ready pid i base closed overflows want free
+	local from low segs pbufs base_segs base_pbufs
 	kvs_healthy "[$server before]"
 	sleep 1
 	base=$(fields_sum pool_free index_bufs)
-	log "$server: baseline pool_free + index_bufs=$base"
-	for class in bigvalue unread idle oom outlimit trickle; do
+	base_segs=$(fields_sum tcp_segs)
+	base_pbufs=$(fields_sum pbufs)
+	log "$server: baseline pool_free + index_bufs=$base tcp_segs=${base_segs:--} pbufs=${base_pbufs:--}"
+	for class in $CLASSES; do
 		ready="$TB_WORK/ready.$server.$class"
+		from=$(($(wc -l <"$KVS_LOG") + 1))
 		closed=$(fields_sum timed_out output_overflows)
 		overflows=$(kvs_field output_overflows)
 		bg_start timeout -k 5 60 "${LX[@]}" "${ABUSE[@]}" "$class" "$IP" 6379 "$ready" --hold 12
@@ -109,6 +137,19 @@ abuse_cases() {
 		free=$(sum_settles "$base" pool_free index_bufs)
 		check_eq "$free" "$base" "[$server $class] pool_free + index_bufs back to its baseline"
 		[ "$free" = "$base" ] || log "$(grep '^kvs: ' "$KVS_LOG" | tail -n 1)"
+		low=$(lowest_sum "$from" pool_free index_bufs)
+		log "[$server $class] pool_free + index_bufs: baseline $base, lowest ${low:-?} (took $((base - ${low:-0}))), after $free"
+		if [ -n "${MAX_PINNED[$class]:-}" ]; then
+			check_le "$((base - ${low:-0}))" "${MAX_PINNED[$class]}" \
+				"[$server $class] at most ${MAX_PINNED[$class]} buffers taken while it ran"
+		fi
+		if [ -n "$base_segs" ]; then
+			segs=$(sum_settles "$base_segs" tcp_segs)
+			pbufs=$(sum_settles "$base_pbufs" pbufs)
+			log "[$server $class] lwIP tcp_segs: baseline $base_segs, after $segs; pbufs: baseline $base_pbufs, after $pbufs"
+			check_eq "$segs" "$base_segs" "[$server $class] lwIP's tcp_segs back to its baseline"
+			check_eq "$pbufs" "$base_pbufs" "[$server $class] lwIP's pbufs back to its baseline"
+		fi
 		check_eq "$(sum_settles 0 reserved)" 0 \
 			"[$server $class] no reservation left in the store"
 		want=$((closed + MUST_CLOSE[$class]))
