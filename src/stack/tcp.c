@@ -24,6 +24,12 @@
  * byte of the pool, and a held zero-copy segment at most GATHER_DIV times
  * its length. */
 #define GATHER_DIV 2u
+/* Shared gather buffers one connection's holds may be in at once. Each
+ * pins a whole buffer, and other connections' bytes may leave it while
+ * this one's stay: a byte a segment among others' small segments pinned a
+ * buffer per byte. Past this many, a connection's small segments are
+ * gathered into a buffer of its own. */
+#define GATHER_SHARED 4u
 
 /* How often connections are checked for a zero-window stall. */
 #define ZW_CHECK_MS 100u
@@ -109,6 +115,13 @@ struct pst_conn {
 	uint32_t cb_held;          /* bytes held in the current receive callback */
 	uint64_t reopen;           /* consumed inside a callback: reopened after it */
 	uint32_t granted;          /* window bytes granted from the stack's credit */
+	/* The shared gather buffers its holds are in, with how many of its
+	 * holds each (at most GATHER_SHARED), and its own gather buffer. */
+	struct gsh {
+		uint32_t index, holds;
+	} gsh[GATHER_SHARED];
+	uint32_t n_gsh;
+	uint32_t own_index, own_used; /* own_index UINT32_MAX: none */
 	/* Zero-window stall: since when (sys_now() ms) the peer's window has
 	 * been zero with data queued and bytes_acked stuck at zw_acked. */
 	int zw_stalled, zw_expired;
@@ -310,7 +323,7 @@ static void
 window_retire(struct pst_conn *c)
 {
 	c->reopen = 0;
-	holds_drop_all(c);
+	holds_drop_all(c); /* its own gather buffer goes with its last hold */
 	if (c->granted == 0)
 		return;
 	c->tcp->credit += c->granted;
@@ -380,7 +393,7 @@ pst_tcp_start(struct pst_tcp *tcp)
  * current buffer goes too when no hold is left in it: what clients held
  * all returns to the pool when they are gone. */
 static void
-gather_unref(struct pst_tcp *tcp, uint32_t index)
+gather_unref(struct pst_tcp *tcp, struct pst_conn *c, uint32_t index)
 {
 	uint32_t *r = &tcp->g_refs[index];
 
@@ -388,6 +401,9 @@ gather_unref(struct pst_tcp *tcp, uint32_t index)
 	if ((*r & G_COUNT) == 1 && index == tcp->g_index) {
 		--*r;
 		tcp->g_index = UINT32_MAX;
+	} else if ((*r & G_COUNT) == 1 && c != NULL && index == c->own_index) {
+		--*r;
+		c->own_index = UINT32_MAX;
 	}
 	if ((*r & G_COUNT) != 0)
 		return;
@@ -397,41 +413,84 @@ gather_unref(struct pst_tcp *tcp, uint32_t index)
 	pst_pool_release_if_lent(tcp->pool, index);
 }
 
-/* Stop copying into the current shared buffer (full, or kept). */
+/* Stop copying into a gather buffer, *cur (full, or kept). */
 static void
-gather_retire(struct pst_tcp *tcp)
+gather_retire(struct pst_tcp *tcp, uint32_t *cur)
 {
-	uint32_t index = tcp->g_index;
+	uint32_t index = *cur;
 
 	if (index == UINT32_MAX)
 		return;
-	tcp->g_index = UINT32_MAX;
-	gather_unref(tcp, index);
+	*cur = UINT32_MAX;
+	gather_unref(tcp, NULL, index);
 }
 
-/* Copy @len bytes into the shared buffer; returns where, or NULL when no
+/* Copy @len bytes into the gather buffer *cur (the shared one, or a
+ * connection's own), filled up to *used; returns where, or NULL when no
  * buffer is free (the caller holds the segment in place instead). */
 static uint8_t *
-gather(struct pst_tcp *tcp, const void *data, uint32_t len, pst_name *name)
+gather(struct pst_tcp *tcp, uint32_t *cur, uint32_t *used, const void *data,
+       uint32_t len, pst_name *name)
 {
 	uint8_t *dst;
 	uint32_t index;
 
-	if (tcp->g_index != UINT32_MAX && tcp->g_used + len > tcp->buf_size)
-		gather_retire(tcp);
-	if (tcp->g_index == UINT32_MAX) {
+	if (*cur != UINT32_MAX && *used + len > tcp->buf_size)
+		gather_retire(tcp, cur);
+	if (*cur == UINT32_MAX) {
 		if (pst_pool_take(tcp->pool, &index) != 0)
 			return NULL;
-		tcp->g_index = index;
-		tcp->g_used = 0;
+		*cur = index;
+		*used = 0;
 		tcp->g_refs[index] = 1;
 	}
-	dst = (uint8_t *)pst_pool_buf_addr(tcp->pool, tcp->g_index) + tcp->g_used;
+	dst = (uint8_t *)pst_pool_buf_addr(tcp->pool, *cur) + *used;
 	memcpy(dst, data, len);
-	*name = pst_name_make(tcp->g_index, (uint16_t)tcp->g_used, (uint16_t)len);
-	tcp->g_used += len;
-	tcp->g_refs[tcp->g_index]++;
+	*name = pst_name_make(*cur, (uint16_t)*used, (uint16_t)len);
+	*used += len;
+	tcp->g_refs[*cur]++;
 	tcp->gathered++;
+	return dst;
+}
+
+static struct gsh *
+gsh_find(struct pst_conn *c, uint32_t index)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->n_gsh; i++)
+		if (c->gsh[i].index == index)
+			return &c->gsh[i];
+	return NULL;
+}
+
+/* Gather @len bytes for connection @c: into the shared buffer while its
+ * holds are in at most GATHER_SHARED shared buffers (the one these bytes
+ * land in counted), else into its own, which no other connection's bytes
+ * leave half empty. So what a connection holds pins at most GATHER_SHARED
+ * shared buffers, its own filled ones and one it is filling, whatever the
+ * segmentation and whatever other connections do. */
+static uint8_t *
+conn_gather(struct pst_conn *c, const void *data, uint32_t len, pst_name *name)
+{
+	struct pst_tcp *tcp = c->tcp;
+	struct gsh *g = NULL;
+	uint8_t *dst;
+	int shared = c->n_gsh < GATHER_SHARED;
+
+	if (!shared && tcp->g_index != UINT32_MAX && tcp->g_used + len <= tcp->buf_size)
+		shared = (g = gsh_find(c, tcp->g_index)) != NULL;
+	if (!shared)
+		return gather(tcp, &c->own_index, &c->own_used, data, len, name);
+	dst = gather(tcp, &tcp->g_index, &tcp->g_used, data, len, name);
+	if (dst == NULL)
+		return NULL;
+	if (g == NULL && (g = gsh_find(c, tcp->g_index)) == NULL) {
+		g = &c->gsh[c->n_gsh++];
+		g->index = tcp->g_index;
+		g->holds = 0;
+	}
+	g->holds++;
 	return dst;
 }
 
@@ -482,7 +541,11 @@ hold_drop(struct pst_conn *c, struct hold *h)
 		if (h->pinned)
 			pst_pool_unpin(c->tcp->pool, h->gather);
 	} else {
-		gather_unref(c->tcp, h->gather);
+		struct gsh *g = gsh_find(c, h->gather);
+
+		if (g != NULL && --g->holds == 0)
+			*g = c->gsh[--c->n_gsh];
+		gather_unref(c->tcp, c, h->gather);
 	}
 	c->tcp->held_bytes -= open;
 	c->stats.bytes_held -= open;
@@ -560,6 +623,7 @@ conn_new(struct pst_tcp *tcp, struct tcp_pcb *pcb)
 	c->tcp = tcp;
 	c->pcb = pcb;
 	c->holds_free = HOLD_NONE;
+	c->own_index = UINT32_MAX;
 	return c;
 }
 
@@ -922,7 +986,7 @@ pst_conn_hold(struct pst_conn *c, const struct pst_segment *seg,
 	data = NULL;
 	if (seg->len < tcp->gather_below || (seg->name == PST_NAME_INVALID &&
 					     seg->len <= tcp->buf_size))
-		data = gather(tcp, seg->data, seg->len, &name);
+		data = conn_gather(c, seg->data, seg->len, &name);
 	if (data != NULL) {
 		h->p = NULL;
 		h->gather = pst_name_index(name);
@@ -1004,8 +1068,11 @@ pst_conn_keep_held(struct pst_conn *c, uint32_t id)
 			return ret;
 		tcp->g_refs[index] |= G_PINNED;
 	}
+	/* Storage now: copy no more into it. */
 	if (index == tcp->g_index)
-		gather_retire(tcp); /* storage now: copy no more into it */
+		gather_retire(tcp, &tcp->g_index);
+	else if (index == c->own_index)
+		gather_retire(tcp, &c->own_index);
 	c->stats.segments_kept++;
 	/* Storage is the application's, not the connection's: its bytes no
 	 * longer close the window. */
@@ -1389,7 +1456,7 @@ pst_tcp_close(struct pst_tcp *tcp)
 	if (tcp->zw_timer)
 		sys_untimeout(zw_check, tcp);
 	pst_tcp_abort_all(tcp);
-	gather_retire(tcp);
+	gather_retire(tcp, &tcp->g_index);
 	free(tcp->g_refs);
 	free(tcp->segs);
 	free(tcp);
