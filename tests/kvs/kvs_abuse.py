@@ -35,6 +35,14 @@ CLASS is one of:
             trickler must be cut off by the request timeout; the ECHOs must
             come back whole. (What it pins meanwhile is for the caller to
             measure: bounded in buffers, not one per byte.)
+  budget    against a server whose store may fill the pool: 256 KiB values
+            are SET until the store answers -OOM (the pool is then down to
+            the last 1/16 the store leaves), then 8 connections each start
+            an ECHO of 4 MiB and send as much of its argument as their
+            windows take, and stall (the request timeout must cut them
+            off). The values are deleted after. (What the windows let them
+            pin is for the caller to measure: the store's buffers are not
+            the stack's to grant.)
   trickle   one connection sends a 3 KiB ECHO in 8-byte writes (TCP_NODELAY),
             2 ms apart; the reply must be the argument, whole. (One byte a
             segment is the stack's test: it gathers small segments.)
@@ -378,10 +386,60 @@ def gather(host, port, ready_file, hold_s):
     return ok and n == 1
 
 
+def budget(host, port, ready_file, hold_s):
+    size = 262144
+    value = b"f" * size
+    s = connect(host, port)
+    keys = []
+    for i in range(1000):
+        key = b"fill%d" % i
+        s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                  % (len(key), key, size, value))
+        line = read_line(s, time.time() + 10)
+        if line != b"+OK\r\n":
+            break
+        keys.append(key)
+    if not line.startswith(b"-OOM"):
+        print("budget: SET %d answered %r, not -OOM" % (len(keys), line), file=sys.stderr)
+        return False
+    conns = []
+    chunk = b"e" * 65536
+    for _ in range(8):
+        c = connect(host, port)
+        c.sendall(b"*2\r\n$4\r\nECHO\r\n$4194304\r\n")
+        conns.append(c)
+    end = time.time() + 1.5
+    sent = [0] * len(conns)
+    for c in conns:
+        c.setblocking(False)
+    while time.time() < end:
+        for i, c in enumerate(conns):
+            try:
+                while sent[i] < 4194304 - len(chunk):
+                    sent[i] += c.send(chunk)
+            except (BlockingIOError, ConnectionError):
+                pass
+        time.sleep(0.05)
+    ready(ready_file)
+    n = hold(conns, hold_s)
+    for c in conns:
+        c.close()
+    print("budget: %d values of 256 KiB filled the store; %d abusers sent %s bytes; "
+          "%d closed by the server" % (len(keys), len(conns), sent, n))
+    s.sendall(b"*%d\r\n$3\r\nDEL\r\n" % (len(keys) + 1) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(k), k) for k in keys))
+    deleted = read_line(s, time.time() + 10)
+    s.close()
+    if deleted != b":%d\r\n" % len(keys):
+        print("budget: DEL of the values answered %r" % deleted, file=sys.stderr)
+        return False
+    return n == len(conns)
+
+
 def main():
     classes = {"bigvalue": bigvalue, "unread": unread, "idle": idle, "oom": oom,
                "outlimit": outlimit, "trickle": trickle,
-               "gather": gather}
+               "gather": gather, "budget": budget}
     args = sys.argv[1:]
     hold_s = 10.0
     if "--hold" in args:

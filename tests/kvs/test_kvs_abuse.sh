@@ -93,18 +93,24 @@ expiry_cases() {
 # timeout or for its output (timed_out + output_overflows: linux-kvs may
 # cut an unread client off by either) ...
 declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [oom]=0 [outlimit]=4 [trickle]=0
-	[gather]=1)
+	[gather]=1 [budget]=8)
 # ... and of those, the ones it must close for their output (checked for
 # these classes only).
 declare -A MUST_OVERFLOW=([outlimit]=4)
 # The most pool buffers a class may take while it runs (the healthy
 # client's SETs and the class's own complete requests take a few).
-declare -A MAX_PINNED=([gather]=64)
+# budget: eight connections' 64 KiB windows (60 buffers each), where the
+# pool the full store leaves (1,024 buffers) is less than their grants.
+declare -A MAX_PINNED=([gather]=64 [budget]=640)
 CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather}
+# Classes against a server whose store may fill its pool (no --maxmemory).
+FULL_CLASSES=${ABUSE_FULL_CLASSES:-budget}
 
-# abuse_cases SERVER: every abuse class against the server just started.
+# abuse_cases SERVER CLASSES [noexpiry]: the abuse classes against the
+# server just started (and the expiry cases, unless noexpiry).
 abuse_cases() {
-	local server=$1 class ready pid i base closed overflows want free
+	local server=$1 classes=$2 noexpiry=${3:-} class ready pid i base closed overflows want free
+	local nobufs
 	local from low segs pbufs base_segs base_pbufs
 	kvs_healthy "[$server before]"
 	sleep 1
@@ -112,11 +118,12 @@ abuse_cases() {
 	base_segs=$(fields_sum tcp_segs)
 	base_pbufs=$(fields_sum pbufs)
 	log "$server: baseline pool_free + index_bufs=$base tcp_segs=${base_segs:--} pbufs=${base_pbufs:--}"
-	for class in $CLASSES; do
+	for class in $classes; do
 		ready="$TB_WORK/ready.$server.$class"
 		from=$(($(wc -l <"$KVS_LOG") + 1))
 		closed=$(fields_sum timed_out output_overflows)
 		overflows=$(kvs_field output_overflows)
+		nobufs=$(kvs_field rx_nobufs)
 		bg_start timeout -k 5 60 "${LX[@]}" "${ABUSE[@]}" "$class" "$IP" 6379 "$ready" --hold 12
 		pid=$BG_PID
 		for ((i = 0; i < 100; i++)); do
@@ -143,6 +150,10 @@ abuse_cases() {
 			check_le "$((base - ${low:-0}))" "${MAX_PINNED[$class]}" \
 				"[$server $class] at most ${MAX_PINNED[$class]} buffers taken while it ran"
 		fi
+		if [ -n "$nobufs" ]; then
+			check_eq "$(kvs_field rx_nobufs)" "$nobufs" \
+				"[$server $class] no frame dropped for want of a buffer"
+		fi
 		if [ -n "$base_segs" ]; then
 			segs=$(sum_settles "$base_segs" tcp_segs)
 			pbufs=$(sum_settles "$base_pbufs" pbufs)
@@ -160,7 +171,7 @@ abuse_cases() {
 		check_eq "$(sum_settles "$want" output_overflows)" "$want" \
 			"[$server $class] ${MUST_OVERFLOW[$class]} connections closed for their output"
 	done
-	expiry_cases "$server"
+	[ -n "$noexpiry" ] || expiry_cases "$server"
 	log "$(grep '^kvs: ' "$KVS_LOG" | tail -n 1)"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "[$server] clean exit"
@@ -174,11 +185,18 @@ LIMITS=(--max-conns 256 --stats-period 0.5 --request-timeout 4 --send-timeout 4
 	--maxmemory 12mb --client-output-limit 2097152)
 IP=$TB_PASTE_IP
 if start_kvs "$NAME" "$TB_SHM/abuse.pool" --pool-bufs 65536 "${LIMITS[@]}"; then
-	abuse_cases paste-kvs
+	abuse_cases paste-kvs "$CLASSES"
 	check_eq "$(kvs_field lwip_asserts)" 0 "[paste-kvs] lwip_asserts"
+fi
+# A small pool the store may fill: the window budget must follow it.
+if [ -n "$FULL_CLASSES" ] &&
+	start_kvs "$NAME" "$TB_SHM/abuse-full.pool" --pool-bufs 16384 \
+		--max-conns 256 --stats-period 0.5 --request-timeout 4 --send-timeout 4; then
+	abuse_cases paste-kvs "$FULL_CLASSES" noexpiry
+	check_eq "$(kvs_field lwip_asserts)" 0 "[paste-kvs, full store] lwip_asserts"
 fi
 IP=$TB_LINUX_IP
 if start_linux_kvs "$NAME" "$TB_SHM/abuse-linux.pool" --pool-bufs 65536 "${LIMITS[@]}"; then
-	abuse_cases linux-kvs
+	abuse_cases linux-kvs "$CLASSES"
 fi
 tb_finish
