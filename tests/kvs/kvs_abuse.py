@@ -38,7 +38,7 @@ CLASS is one of:
   budget    against a server whose store may fill the pool: 256 KiB values
             are SET until the store answers -OOM (the pool is then down to
             the last 1/16 the store leaves), then 8 connections each start
-            an ECHO of 4 MiB and send as much of its argument as their
+            an ECHO of 1,000,000 bytes and send as much of its argument as their
             windows take, and stall (the request timeout must cut them
             off). The values are deleted after. (What the windows let them
             pin is for the caller to measure: the store's buffers are not
@@ -406,7 +406,7 @@ def budget(host, port, ready_file, hold_s):
     chunk = b"e" * 65536
     for _ in range(8):
         c = connect(host, port)
-        c.sendall(b"*2\r\n$4\r\nECHO\r\n$4194304\r\n")
+        c.sendall(b"*2\r\n$4\r\nECHO\r\n$1000000\r\n")
         conns.append(c)
     end = time.time() + 1.5
     sent = [0] * len(conns)
@@ -415,7 +415,7 @@ def budget(host, port, ready_file, hold_s):
     while time.time() < end:
         for i, c in enumerate(conns):
             try:
-                while sent[i] < 4194304 - len(chunk):
+                while sent[i] < 1000000 - len(chunk):
                     sent[i] += c.send(chunk)
             except (BlockingIOError, ConnectionError):
                 pass
