@@ -87,8 +87,9 @@ struct pst_stack_config {
 	 *  bytes in flight to it), at most this many buffers' worth, and at
 	 *  most an equal share of the stack's budget among the connections
 	 *  (never under the 64 KiB of the handshake; doc/stack.md).
-	 *  0: 1/16 of the stack's budget (the free buffers after the mempool,
-	 *  less the reserve). */
+	 *  0: 1/16 of the stack's budget when it is created (the free
+	 *  buffers after the mempool, less the reserve). The stack's budget
+	 *  then follows the store: buffers kept since creation leave it. */
 	unsigned int conn_rx_buffers;
 	/** Free pool buffers no connection's window is granted from, so ACKs,
 	 *  FINs, RSTs, SYNs and new connections are always receivable.

@@ -48,6 +48,10 @@ struct pst_tcp {
 	uint32_t conn_wnd, share;
 	uint32_t n_granted;
 	int64_t budget, credit;
+	/* The budget follows the store: the free buffers when the stack was
+	 * created (base_free, while the store kept base_store) less what the
+	 * store has kept since, less the reserve (budget_update). */
+	uint64_t base_free, base_store, reserve;
 	uint64_t held_bytes;       /* held by all connections, now */
 	uint64_t gathered;         /* segments copied by pst_conn_hold() */
 	/* The shared buffer small held segments are copied into: lent, with
@@ -67,7 +71,7 @@ struct pst_tcp {
 	unsigned int segs_cap;
 	/* Zero-window stalls: aborted past zw_timeout ms (0: never). */
 	uint32_t zw_timeout;
-	int zw_timer;              /* zw_check() is registered with lwIP */
+	int zw_timer;              /* tcp_tick() is registered with lwIP */
 	uint64_t zw_aborts;
 };
 
@@ -241,6 +245,34 @@ share_of(const struct pst_tcp *tcp, const struct tcp_pcb *pcb)
 	return tcp->share < TCP_WND_MAX(pcb) ? tcp->share : TCP_WND_MAX(pcb);
 }
 
+/* The stack's budget now: the buffers free when it was created, less
+ * those the store kept since (kept or releasing: values, its index),
+ * less the reserve. Buffers the store keeps are not the stack's to grant,
+ * and a store may keep up to 15/16 of the pool: a budget fixed at creation
+ * granted the reserve, and more, once the store had grown. Grants already
+ * made stay (lwIP never moves an announced edge back); the credit goes
+ * down by as much, so that no grant grows and every one over the new share
+ * shrinks as its bytes are consumed. */
+static void
+budget_update(struct pst_tcp *tcp)
+{
+	struct pst_pool_levels lv;
+	uint64_t store, grown, bufs;
+	int64_t budget;
+
+	if (pst_pool_levels(tcp->pool, &lv) != 0)
+		return;
+	store = lv.kept + lv.releasing;
+	grown = store > tcp->base_store ? store - tcp->base_store : 0;
+	bufs = tcp->base_free > grown + tcp->reserve ? tcp->base_free - grown - tcp->reserve : 0;
+	budget = (int64_t)(bufs * tcp->gather_below);
+	if (budget == tcp->budget)
+		return;
+	tcp->credit += budget - tcp->budget;
+	tcp->budget = budget;
+	share_update(tcp);
+}
+
 /* A new connection's window: its share, from what credit is left. */
 static void
 window_attach(struct pst_conn *c)
@@ -250,6 +282,7 @@ window_attach(struct pst_conn *c)
 	uint32_t want, floor = UINT16_MAX;
 
 	tcp->n_granted++;
+	budget_update(tcp);
 	share_update(tcp);
 	want = share_of(tcp, pcb);
 	if (floor > want)
@@ -297,9 +330,12 @@ window_reopen(struct pst_conn *c, uint64_t n)
 		tcp->credit += d;
 		n -= d;
 	} else if (c->granted < share && tcp->credit > 0) {
-		d = share - c->granted;
+		/* Growing: from the budget as the store leaves it now. */
+		budget_update(tcp);
+		share = share_of(tcp, c->pcb);
+		d = c->granted < share ? share - c->granted : 0;
 		if ((int64_t)d > tcp->credit)
-			d = (uint32_t)tcp->credit;
+			d = tcp->credit > 0 ? (uint32_t)tcp->credit : 0;
 		c->granted += d;
 		tcp->credit -= d;
 		n += d;
@@ -343,18 +379,16 @@ zw_blocked(const struct tcp_pcb *pcb)
 	return pcb->snd_wnd == 0 && (pcb->unsent != NULL || pcb->unacked != NULL);
 }
 
-/* lwIP timer, every ZW_CHECK_MS: abort connections stalled on a zero
- * window for zw_timeout ms. Any acknowledgement restarts the clock, so a
- * slow reader is never taken for a dead one. */
+/* Abort connections stalled on a zero window for zw_timeout ms. Any
+ * acknowledgement restarts the clock, so a slow reader is never taken for
+ * a dead one. */
 static void
-zw_check(void *arg)
+zw_check(struct pst_tcp *tcp)
 {
-	struct pst_tcp *tcp = arg;
 	uint32_t now = sys_now();
 	struct tcp_pcb *pcb;
 	struct pst_conn *c;
 
-	sys_timeout(ZW_CHECK_MS, zw_check, tcp);
 restart:
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
 		/* A half-open PCB's argument is still its listener's. */
@@ -378,12 +412,25 @@ restart:
 	}
 }
 
+/* lwIP timer, every ZW_CHECK_MS: the budget follows the store, and
+ * stalled connections are aborted. */
+static void
+tcp_tick(void *arg)
+{
+	struct pst_tcp *tcp = arg;
+
+	sys_timeout(ZW_CHECK_MS, tcp_tick, tcp);
+	budget_update(tcp);
+	if (tcp->zw_timeout != 0)
+		zw_check(tcp);
+}
+
 void
 pst_tcp_start(struct pst_tcp *tcp)
 {
-	if (tcp->zw_timeout == 0 || tcp->zw_timer)
+	if (tcp->zw_timer)
 		return;
-	sys_timeout(ZW_CHECK_MS, zw_check, tcp);
+	sys_timeout(ZW_CHECK_MS, tcp_tick, tcp);
 	tcp->zw_timer = 1;
 }
 
@@ -1425,6 +1472,9 @@ pst_tcp_open(struct pst_pool *pool, const struct pst_stack_config *cfg)
 	 * gather_below bytes (smaller segments are copied when held). */
 	reserve = cfg->rx_reserve ? cfg->rx_reserve : ps.free / 8;
 	budget = ps.free > reserve ? ps.free - reserve : 0;
+	tcp->base_free = ps.free;
+	tcp->base_store = ps.kept + ps.releasing;
+	tcp->reserve = reserve;
 	per_conn = cfg->conn_rx_buffers ? cfg->conn_rx_buffers : budget / 16;
 	if (per_conn == 0)
 		per_conn = 1;
@@ -1454,7 +1504,7 @@ pst_tcp_close(struct pst_tcp *tcp)
 	if (tcp == NULL)
 		return;
 	if (tcp->zw_timer)
-		sys_untimeout(zw_check, tcp);
+		sys_untimeout(tcp_tick, tcp);
 	pst_tcp_abort_all(tcp);
 	gather_retire(tcp, &tcp->g_index);
 	free(tcp->g_refs);
