@@ -43,6 +43,11 @@ CLASS is one of:
             off). The values are deleted after. (What the windows let them
             pin is for the caller to measure: the store's buffers are not
             the stack's to grant.)
+  oos       the same full store, then 8 connections opened by hand (scapy;
+            an nftables table of our own drops the kernel's resets) send
+            256 one-byte segments each, out of order, and nothing in
+            order, for S seconds, then reset. (What they pin meanwhile is
+            for the caller to measure.)
   trickle   one connection sends a 3 KiB ECHO in 8-byte writes (TCP_NODELAY),
             2 ms apart; the reply must be the argument, whole. (One byte a
             segment is the stack's test: it gathers small segments.)
@@ -386,11 +391,15 @@ def gather(host, port, ready_file, hold_s):
     return ok and n == 1
 
 
-def budget(host, port, ready_file, hold_s):
+def fill_store(host, port, what):
+    """SET 256 KiB values until the store answers -OOM, then DEL 4 of them
+    (room for the healthy client's SETs, about 720 buffers). Returns the
+    connection and the keys stored, or None."""
     size = 262144
     value = b"f" * size
     s = connect(host, port)
     keys = []
+    line = b""
     for i in range(1000):
         key = b"fill%d" % i
         s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
@@ -400,17 +409,34 @@ def budget(host, port, ready_file, hold_s):
             break
         keys.append(key)
     if not line.startswith(b"-OOM"):
-        print("budget: SET %d answered %r, not -OOM" % (len(keys), line), file=sys.stderr)
-        return False
-    # Room again for the healthy client's SETs (4 values: about 720
-    # buffers), not for the abusers' windows.
+        print("%s: SET %d answered %r, not -OOM" % (what, len(keys), line), file=sys.stderr)
+        return None
     gone = keys[-4:]
     del keys[-4:]
     s.sendall(b"*5\r\n$3\r\nDEL\r\n" + b"".join(
         b"$%d\r\n%s\r\n" % (len(k), k) for k in gone))
     if read_line(s, time.time() + 10) != b":4\r\n":
-        print("budget: DEL of 4 values failed", file=sys.stderr)
+        print("%s: DEL of 4 values failed" % what, file=sys.stderr)
+        return None
+    return s, keys
+
+
+def empty_store(s, keys, what):
+    s.sendall(b"*%d\r\n$3\r\nDEL\r\n" % (len(keys) + 1) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(k), k) for k in keys))
+    deleted = read_line(s, time.time() + 10)
+    s.close()
+    if deleted != b":%d\r\n" % len(keys):
+        print("%s: DEL of the values answered %r" % (what, deleted), file=sys.stderr)
         return False
+    return True
+
+
+def budget(host, port, ready_file, hold_s):
+    filled = fill_store(host, port, "budget")
+    if filled is None:
+        return False
+    s, keys = filled
     conns = []
     chunk = b"e" * 65536
     for _ in range(8):
@@ -433,22 +459,66 @@ def budget(host, port, ready_file, hold_s):
     n = hold(conns, hold_s)
     for c in conns:
         c.close()
-    print("budget: %d values of 256 KiB filled the store; %d abusers sent %s bytes; "
+    print("budget: %d values of 256 KiB in the store; %d abusers sent %s bytes; "
           "%d closed by the server" % (len(keys), len(conns), sent, n))
-    s.sendall(b"*%d\r\n$3\r\nDEL\r\n" % (len(keys) + 1) + b"".join(
-        b"$%d\r\n%s\r\n" % (len(k), k) for k in keys))
-    deleted = read_line(s, time.time() + 10)
-    s.close()
-    if deleted != b":%d\r\n" % len(keys):
-        print("budget: DEL of the values answered %r" % deleted, file=sys.stderr)
+    return empty_store(s, keys, "budget") and n == len(conns)
+
+
+def oos(host, port, ready_file, hold_s):
+    """8 connections opened by hand (scapy; the kernel's resets to the
+    server's SYN-ACKs dropped by an nftables rule of our own), each then
+    sends 256 one-byte segments out of order (a gap before them), 2 bytes
+    apart, and nothing in order; reset at the end."""
+    import logging
+    import os
+    import random
+    import subprocess
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+    from scapy.all import IP, TCP, conf, send, sr1
+    conf.verb = 0
+    filled = fill_store(host, port, "oos")
+    if filled is None:
         return False
-    return n == len(conns)
+    s, keys = filled
+    table = "kvsabuse%d" % os.getpid()
+    base = 42000 + os.getpid() % 1000 * 16
+    subprocess.run(["nft", "add table inet %s" % table], check=True)
+    subprocess.run(["nft", "add chain inet %s out { type filter hook output priority 0; }"
+                    % table], check=True)
+    subprocess.run(["nft", "add rule inet %s out tcp sport %d-%d tcp flags rst drop"
+                    % (table, base, base + 15)], check=True)
+    ok, conns = True, []
+    try:
+        for i in range(8):
+            sport, isn = base + i, random.randrange(1 << 31)
+            syn = IP(dst=host) / TCP(sport=sport, dport=port, flags="S", seq=isn,
+                                     options=[("MSS", 1460)])
+            sa = sr1(syn, timeout=3)
+            if sa is None or not sa.haslayer(TCP) or (sa[TCP].flags & 0x12) != 0x12:
+                print("oos: no SYN-ACK for connection %d" % i, file=sys.stderr)
+                ok = False
+                break
+            ack = sa[TCP].seq + 1
+            send(IP(dst=host) / TCP(sport=sport, dport=port, flags="A", seq=isn + 1, ack=ack))
+            conns.append((sport, isn, ack))
+        pkts = [IP(dst=host) / TCP(sport=sport, dport=port, flags="A",
+                                   seq=isn + 1 + 1000 + 2 * j, ack=ack) / b"x"
+                for j in range(256) for sport, isn, ack in conns]
+        send(pkts)
+        ready(ready_file)
+        time.sleep(hold_s)
+    finally:
+        for sport, isn, ack in conns:
+            send(IP(dst=host) / TCP(sport=sport, dport=port, flags="R", seq=isn + 1))
+        subprocess.run(["nft", "delete table inet %s" % table])
+    print("oos: %d connections sent 256 one-byte segments out of order each" % len(conns))
+    return empty_store(s, keys, "oos") and ok and len(conns) == 8
 
 
 def main():
     classes = {"bigvalue": bigvalue, "unread": unread, "idle": idle, "oom": oom,
                "outlimit": outlimit, "trickle": trickle,
-               "gather": gather, "budget": budget}
+               "gather": gather, "budget": budget, "oos": oos}
     args = sys.argv[1:]
     hold_s = 10.0
     if "--hold" in args:

@@ -93,7 +93,7 @@ expiry_cases() {
 # timeout or for its output (timed_out + output_overflows: linux-kvs may
 # cut an unread client off by either) ...
 declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [oom]=0 [outlimit]=4 [trickle]=0
-	[gather]=1 [budget]=8)
+	[gather]=1 [budget]=8 [oos]=0)
 # ... and of those, the ones it must close for their output (checked for
 # these classes only).
 declare -A MUST_OVERFLOW=([outlimit]=4)
@@ -101,10 +101,10 @@ declare -A MUST_OVERFLOW=([outlimit]=4)
 # client's SETs and the class's own complete requests take a few).
 # budget: eight connections' 64 KiB windows (60 buffers each), where the
 # pool the full store leaves (1,024 buffers) is less than their grants.
-declare -A MAX_PINNED=([gather]=64 [budget]=640)
+declare -A MAX_PINNED=([gather]=64 [budget]=640 [oos]=640)
 CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather}
 # Classes against a server whose store may fill its pool (no --maxmemory).
-FULL_CLASSES=${ABUSE_FULL_CLASSES:-budget}
+FULL_CLASSES=${ABUSE_FULL_CLASSES:-budget oos}
 
 # abuse_cases SERVER CLASSES [noexpiry]: the abuse classes against the
 # server just started (and the expiry cases, unless noexpiry).
