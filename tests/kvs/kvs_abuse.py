@@ -508,9 +508,10 @@ def oos(host, port, ready_file, hold_s):
         ready(ready_file)
         time.sleep(hold_s)
     finally:
+        # (the table drops our resets too)
+        subprocess.run(["nft", "delete table inet %s" % table])
         for sport, isn, ack in conns:
             send(IP(dst=host) / TCP(sport=sport, dport=port, flags="R", seq=isn + 1))
-        subprocess.run(["nft", "delete table inet %s" % table])
     print("oos: %d connections sent 256 one-byte segments out of order each" % len(conns))
     return empty_store(s, keys, "oos") and ok and len(conns) == 8
 
