@@ -92,13 +92,18 @@
 /* Out-of-order segments keep their pool buffers; the netif has already
  * swapped a fresh buffer into the mbuf, so RX stays filled. */
 #define TCP_QUEUE_OOSEQ 1
-/* ... but no application holds them, so the window does not bound their
- * buffers when a peer sends tiny segments out of order: at most 256
- * segments (and 256 full segments' bytes) per connection; lwIP drops the
- * rest of the queue past that (its SACK blocks with it), and the peer
- * retransmits. */
+/* ... but each pins a whole pool buffer, even for one byte, so their
+ * bytes lying inside the window does not bound their buffers: a queue is
+ * counted in buffers against its connection's grant, what the grant leaves
+ * after the bytes the application holds, one buffer per gather_below bytes
+ * (pst_tcp_oos_limit(), tcp.c), and at most 256 segments (and 256 full
+ * segments' bytes). lwIP drops the rest of the queue past that (its SACK
+ * blocks with it), and the peer retransmits. */
 #define TCP_OOSEQ_MAX_BYTES (256 * TCP_MSS)
 #define TCP_OOSEQ_MAX_PBUFS 256
+struct tcp_pcb;
+unsigned short pst_tcp_oos_limit(const struct tcp_pcb *pcb);
+#define TCP_OOSEQ_PBUFS_LIMIT(pcb) pst_tcp_oos_limit(pcb)
 #define LWIP_TCP_SACK_OUT 1
 #define LWIP_TCP_TIMESTAMPS 1
 /* Bounded listen backlogs give a clean refusal under connection floods. */

@@ -368,6 +368,28 @@ window_retire(struct pst_conn *c)
 	share_update(c->tcp);
 }
 
+/* Out-of-order segments a connection may have queued (lwIP's
+ * TCP_OOSEQ_PBUFS_LIMIT): each pins a whole pool buffer, whatever its
+ * length, so the queue is counted in buffers against the connection's
+ * grant, what its held bytes leave of it, one buffer per gather_below
+ * bytes: a peer's full-sized segments never reach that, one-byte segments
+ * out of order no longer pin a buffer per byte (at most 256, any grant,
+ * before). At least one; none before the connection has a grant. */
+u16_t
+pst_tcp_oos_limit(const struct tcp_pcb *pcb)
+{
+	const struct pst_conn *c = pcb->callback_arg;
+	uint64_t room;
+
+	if (pcb->state == SYN_RCVD || c == NULL || c->granted == 0)
+		return 1;
+	room = c->granted > c->stats.bytes_held ? c->granted - c->stats.bytes_held : 0;
+	room /= c->tcp->gather_below;
+	if (room < 1)
+		return 1;
+	return room > TCP_OOSEQ_MAX_PBUFS ? TCP_OOSEQ_MAX_PBUFS : (u16_t)room;
+}
+
 /* ---- zero-window stalls ------------------------------------------------ */
 
 /* lwIP probes a zero window for as long as the peer answers, so a peer
