@@ -48,6 +48,11 @@ CLASS is one of:
             256 one-byte segments each, out of order, and nothing in
             order, for S seconds, then reset. (What they pin meanwhile is
             for the caller to measure.)
+  lwip      20 connections with 4 KiB receive buffers pipeline 5,000 GETs
+            of a 1 KiB value each and never read the replies (for S
+            seconds; the caller counts the server's closes). On paste-kvs
+            their replies queue in lwIP's segments and pbuf descriptors,
+            which every connection shares.
   trickle   one connection sends a 3 KiB ECHO in 8-byte writes (TCP_NODELAY),
             2 ms apart; the reply must be the argument, whole. (One byte a
             segment is the stack's test: it gathers small segments.)
@@ -516,10 +521,57 @@ def oos(host, port, ready_file, hold_s):
     return empty_store(s, keys, "oos") and ok and len(conns) == 8
 
 
+def lwip(host, port, ready_file, hold_s):
+    """20 connections with 4 KiB receive buffers pipeline 5,000 GETs of a
+    1 KiB value each and never read: their replies queue in the server
+    (for paste-kvs, lwIP's segments and pbuf descriptors, which every
+    connection shares). The caller counts the server's closes."""
+    key, size = b"lwipval", 1024
+    s = connect(host, port)
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+              % (len(key), key, size, b"l" * size))
+    if read_line(s, time.time() + 10) != b"+OK\r\n":
+        print("lwip: SET failed", file=sys.stderr)
+        return False
+    get = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key)
+    conns = []
+    for _ in range(20):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.settimeout(10)
+        c.connect((host, port))
+        c.setblocking(False)
+        conns.append(c)
+    sent = [0] * len(conns)
+    end = time.time() + 3.0
+    while time.time() < end and min(sent) < 5000:
+        for i, c in enumerate(conns):
+            try:
+                while sent[i] < 5000:
+                    c.send(get)
+                    sent[i] += 1
+            except (BlockingIOError, ConnectionError):
+                pass
+        time.sleep(0.02)
+    ready(ready_file)
+    time.sleep(hold_s)
+    for c in conns:
+        c.close()
+    s.sendall(b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(key), key))
+    deleted = read_line(s, time.time() + 10)
+    s.close()
+    print("lwip: 20 connections sent %d..%d GETs each, reading nothing" % (min(sent), max(sent)))
+    if deleted != b":1\r\n":
+        print("lwip: DEL of the value answered %r" % deleted, file=sys.stderr)
+        return False
+    return True
+
+
 def main():
     classes = {"bigvalue": bigvalue, "unread": unread, "idle": idle, "oom": oom,
                "outlimit": outlimit, "trickle": trickle,
-               "gather": gather, "budget": budget, "oos": oos}
+               "gather": gather, "budget": budget, "oos": oos,
+               "lwip": lwip}
     args = sys.argv[1:]
     hold_s = 10.0
     if "--hold" in args:

@@ -49,6 +49,21 @@ lowest_sum() {
 	done | sort -n | head -n 1
 }
 
+# highest_sum FROM NAME...: the highest fields_sum NAME... over the stats
+# lines from line FROM of the log on.
+highest_sum() {
+	local from=$1
+	shift
+	tail -n +"$from" "$KVS_LOG" | grep '^kvs: ' | while read -r line; do
+		local sum=0 name
+		for name in "$@"; do
+			[[ "$line" =~ \ $name=([0-9]+) ]] || continue 2
+			sum=$((sum + BASH_REMATCH[1]))
+		done
+		echo "$sum"
+	done | sort -n | tail -n 1
+}
+
 # sum_settles WANT NAME...: fields_sum NAME... once it is WANT, or as it is
 # after 20 s (the request and send timeouts are 4 s, the stats period
 # 0.5 s).
@@ -93,7 +108,7 @@ expiry_cases() {
 # timeout or for its output (timed_out + output_overflows: linux-kvs may
 # cut an unread client off by either) ...
 declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [oom]=0 [outlimit]=4 [trickle]=0
-	[gather]=1 [budget]=8 [oos]=0)
+	[gather]=1 [budget]=8 [oos]=0 [lwip]=20)
 # ... and of those, the ones it must close for their output (checked for
 # these classes only).
 declare -A MUST_OVERFLOW=([outlimit]=4)
@@ -102,7 +117,11 @@ declare -A MUST_OVERFLOW=([outlimit]=4)
 # budget: eight connections' 64 KiB windows (60 buffers each), where the
 # pool the full store leaves (1,024 buffers) is less than their grants.
 declare -A MAX_PINNED=([gather]=64 [budget]=640 [oos]=640)
-CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather}
+# The most of lwIP's segments and pbuf descriptors (tcp_segs, pbufs) a
+# class may take while it runs (paste-kvs): no few connections may take
+# lwIP's shared pools (65,535 each) from the others.
+declare -A MAX_LWIP=([lwip]=32768)
+CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather lwip}
 # Classes against a server whose store may fill its pool (no --maxmemory).
 FULL_CLASSES=${ABUSE_FULL_CLASSES:-budget oos}
 
@@ -158,9 +177,15 @@ abuse_cases() {
 		if [ -n "$base_segs" ]; then
 			segs=$(sum_settles "$base_segs" tcp_segs)
 			pbufs=$(sum_settles "$base_pbufs" pbufs)
-			log "[$server $class] lwIP tcp_segs: baseline $base_segs, after $segs; pbufs: baseline $base_pbufs, after $pbufs"
+			log "[$server $class] lwIP tcp_segs: baseline $base_segs, most $(highest_sum "$from" tcp_segs), after $segs; pbufs: baseline $base_pbufs, most $(highest_sum "$from" pbufs), after $pbufs"
 			check_eq "$segs" "$base_segs" "[$server $class] lwIP's tcp_segs back to its baseline"
 			check_eq "$pbufs" "$base_pbufs" "[$server $class] lwIP's pbufs back to its baseline"
+			if [ -n "${MAX_LWIP[$class]:-}" ]; then
+				check_le "$(highest_sum "$from" tcp_segs)" "${MAX_LWIP[$class]}" \
+					"[$server $class] at most ${MAX_LWIP[$class]} of lwIP's segments taken while it ran"
+				check_le "$(highest_sum "$from" pbufs)" "${MAX_LWIP[$class]}" \
+					"[$server $class] at most ${MAX_LWIP[$class]} of lwIP's pbufs taken while it ran"
+			fi
 		fi
 		check_eq "$(sum_settles 0 reserved)" 0 \
 			"[$server $class] no reservation left in the store"
