@@ -82,7 +82,16 @@
 #define TCP_RCV_SCALE 7
 #define TCP_WND (4 * 1024 * 1024)
 #define TCP_SND_BUF (4 * 1024 * 1024)
-#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+/* Segments and pbufs one connection may have queued (unsent and
+ * unacknowledged), counted in pbufs: lwIP's segment and pbuf pools
+ * (MEMP_NUM_TCP_SEG, MEMP_NUM_PBUF) are every connection's, and at
+ * 4 x TCP_SND_BUF / TCP_MSS (11,491) six connections whose peers stopped
+ * reading took all of one of them from the others. 1,024 pbufs hold about
+ * 1.4 MB of full copied segments, or a 1 MiB value sent by name in 2 KiB
+ * pieces, in flight; past that a send is refused (-EAGAIN) until the peer
+ * acknowledges. tcp.c also keeps the last 1/8 of both pools for
+ * connections with less than 64 queued (pst_conn_send). */
+#define TCP_SND_QUEUELEN 1024
 /* The writable (sent) callback fires once 32 KiB of send buffer are free;
  * lwIP requires the low-water mark to fit a 16-bit counter. */
 #define TCP_SNDLOWAT (32 * 1024)

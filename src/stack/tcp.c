@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lwip/memp.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
@@ -149,6 +151,7 @@ static void holds_drop_all(struct pst_conn *c);
 static void output(struct pst_conn *c);
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
 static void on_err(void *arg, err_t err);
+static int lwip_pool_low(memp_t type);
 
 /* A closed connection with zero-copy bytes in flight stays attached to
  * its PCB (sent and err callbacks only) until they are acknowledged. */
@@ -381,13 +384,51 @@ pst_tcp_oos_limit(const struct tcp_pcb *pcb)
 	const struct pst_conn *c = pcb->callback_arg;
 	uint64_t room;
 
-	if (pcb->state == SYN_RCVD || c == NULL || c->granted == 0)
+	if (pcb->state == SYN_RCVD || c == NULL || c->granted == 0 ||
+	    lwip_pool_low(MEMP_TCP_SEG))
 		return 1;
 	room = c->granted > c->stats.bytes_held ? c->granted - c->stats.bytes_held : 0;
 	room /= c->tcp->gather_below;
 	if (room < 1)
 		return 1;
 	return room > TCP_OOSEQ_MAX_PBUFS ? TCP_OOSEQ_MAX_PBUFS : (u16_t)room;
+}
+
+/* ---- lwIP's shared pools ------------------------------------------------ */
+
+/* lwIP's segments and pbuf descriptors are every connection's: past the
+ * per-connection cap (TCP_SND_QUEUELEN, lwipopts.h), the last 1/8 of each
+ * pool is kept for connections with less than LWIP_SMALL_QUEUE pbufs
+ * queued, and for out-of-order queues of one segment, so that connections
+ * at the cap (56 of them fill the rest) never take what the others need
+ * to answer. */
+#define LWIP_SMALL_QUEUE 64u
+#define LWIP_POOL_RESERVE(n) ((n) / 8u)
+
+#if !MEMP_STATS
+#error "tcp.c reads lwIP's pool usage from its MEMP statistics"
+#endif
+
+static int
+lwip_pool_low(memp_t type)
+{
+	const struct stats_mem *m = lwip_stats.memp[type];
+
+	return m->avail - m->used < LWIP_POOL_RESERVE(m->avail);
+}
+
+/* Whether @c may queue no more now: at the per-connection cap, or with
+ * its share of lwIP's pools taken while they are down to their reserve. */
+static int
+queue_full(const struct pst_conn *c)
+{
+	u16_t q = tcp_sndqueuelen(c->pcb);
+
+	if (q >= TCP_SND_QUEUELEN - 4)
+		return 1;
+	if (q < LWIP_SMALL_QUEUE)
+		return 0;
+	return lwip_pool_low(MEMP_TCP_SEG) || lwip_pool_low(MEMP_PBUF);
 }
 
 /* ---- zero-window stalls ------------------------------------------------ */
@@ -1187,7 +1228,7 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 		len = room;
 	if (len > UINT16_MAX)
 		len = UINT16_MAX; /* tcp_write takes a 16-bit length */
-	if (len == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 4) {
+	if (len == 0 || queue_full(c)) {
 		c->stats.send_eagain++;
 		return pst_fail(EAGAIN, "send: send buffer full");
 	}
@@ -1259,8 +1300,7 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 	len = pst_name_length(name);
 	if (len == 0)
 		return 0;
-	if (tcp_sndbuf(c->pcb) < len ||
-	    tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 4) {
+	if (tcp_sndbuf(c->pcb) < len || queue_full(c)) {
 		c->stats.send_eagain++;
 		return pst_fail(EAGAIN, "send_name: send buffer full");
 	}
