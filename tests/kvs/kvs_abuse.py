@@ -53,6 +53,10 @@ CLASS is one of:
             seconds; the caller counts the server's closes). On paste-kvs
             their replies queue in lwIP's segments and pbuf descriptors,
             which every connection shares.
+  slowack   4 connections opened with scapy each GET a 64 KiB value, then
+            acknowledge one more byte of the reply every 0.4 s with an
+            open window (lwIP's retransmissions never give up on them);
+            the server must reset all of them within S seconds.
   trickle   one connection sends a 3 KiB ECHO in 8-byte writes (TCP_NODELAY),
             2 ms apart; the reply must be the argument, whole. (One byte a
             segment is the stack's test: it gathers small segments.)
@@ -567,11 +571,90 @@ def lwip(host, port, ready_file, hold_s):
     return True
 
 
+def slowack(host, port, ready_file, hold_s):
+    """4 connections opened by hand (scapy, as oos) each GET a 64 KiB value
+    and then acknowledge one more byte of the reply every 0.4 s, a little
+    before each retransmission timeout, with an open window: lwIP's
+    retransmission count never reaches its limit. The server must reset
+    every one of them within S seconds."""
+    import logging
+    import os
+    import random
+    import subprocess
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+    from scapy.all import IP, TCP, AsyncSniffer, conf, send, sr1
+    conf.verb = 0
+    key, size = b"slowack", 65536
+    s = connect(host, port)
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+              % (len(key), key, size, b"s" * size))
+    if read_line(s, time.time() + 10) != b"+OK\r\n":
+        print("slowack: SET failed", file=sys.stderr)
+        return False
+    get = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key)
+    table = "kvsslow%d" % os.getpid()
+    base = 52000 + os.getpid() % 1000 * 8
+    subprocess.run(["nft", "add table inet %s" % table], check=True)
+    subprocess.run(["nft", "add chain inet %s out { type filter hook output priority 0; }"
+                    % table], check=True)
+    subprocess.run(["nft", "add rule inet %s out tcp sport %d-%d tcp flags rst drop"
+                    % (table, base, base + 7)], check=True)
+    reset = set()
+
+    def on_pkt(p):
+        if TCP in p and p[TCP].sport == port and p[TCP].flags & 0x04:
+            reset.add(p[TCP].dport)
+
+    sniffer = AsyncSniffer(lfilter=lambda p: TCP in p and p[TCP].sport == port,
+                           prn=on_pkt, store=False)
+    sniffer.start()
+    ok, conns = True, []
+    try:
+        for i in range(4):
+            sport, isn = base + i, random.randrange(1 << 31)
+            sa = sr1(IP(dst=host) / TCP(sport=sport, dport=port, flags="S", seq=isn,
+                                        window=65535, options=[("MSS", 1460)]), timeout=3)
+            if sa is None or not sa.haslayer(TCP) or (sa[TCP].flags & 0x12) != 0x12:
+                print("slowack: no SYN-ACK for connection %d" % i, file=sys.stderr)
+                ok = False
+                break
+            srv = sa[TCP].seq + 1
+            send(IP(dst=host) / TCP(sport=sport, dport=port, flags="PA", seq=isn + 1,
+                                    ack=srv, window=65535) / get)
+            conns.append([sport, isn + 1 + len(get), srv])
+        ready(ready_file)
+        end = time.time() + hold_s
+        while time.time() < end and len(reset) < len(conns):
+            time.sleep(0.4)
+            for c in conns:
+                if c[0] in reset:
+                    continue
+                c[2] += 1
+                send(IP(dst=host) / TCP(sport=c[0], dport=port, flags="A", seq=c[1],
+                                        ack=c[2], window=65535))
+    finally:
+        sniffer.stop()
+        subprocess.run(["nft", "delete table inet %s" % table])
+        for c in conns:
+            if c[0] not in reset:
+                send(IP(dst=host) / TCP(sport=c[0], dport=port, flags="R", seq=c[1]))
+    n = len([c for c in conns if c[0] in reset])
+    print("slowack: %d of %d connections acknowledging a byte every 0.4 s reset by the server"
+          % (n, len(conns)))
+    s.sendall(b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(key), key))
+    deleted = read_line(s, time.time() + 10)
+    s.close()
+    if deleted != b":1\r\n":
+        print("slowack: DEL of the value answered %r" % deleted, file=sys.stderr)
+        ok = False
+    return ok and len(conns) == 4 and n == 4
+
+
 def main():
     classes = {"bigvalue": bigvalue, "unread": unread, "idle": idle, "oom": oom,
                "outlimit": outlimit, "trickle": trickle,
                "gather": gather, "budget": budget, "oos": oos,
-               "lwip": lwip}
+               "lwip": lwip, "slowack": slowack}
     args = sys.argv[1:]
     hold_s = 10.0
     if "--hold" in args:

@@ -108,7 +108,7 @@ expiry_cases() {
 # timeout or for its output (timed_out + output_overflows: linux-kvs may
 # cut an unread client off by either) ...
 declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [oom]=0 [outlimit]=4 [trickle]=0
-	[gather]=1 [budget]=8 [oos]=0 [lwip]=20)
+	[gather]=1 [budget]=8 [oos]=0 [lwip]=20 [slowack]=4)
 # ... and of those, the ones it must close for their output (checked for
 # these classes only).
 declare -A MUST_OVERFLOW=([outlimit]=4)
@@ -122,8 +122,10 @@ declare -A MAX_PINNED=([gather]=64 [budget]=640 [oos]=640)
 # lwIP's shared pools (65,535 each) from the others.
 declare -A MAX_LWIP=([lwip]=32768)
 CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather lwip}
-# Classes against a server whose store may fill its pool (no --maxmemory).
-FULL_CLASSES=${ABUSE_FULL_CLASSES:-budget oos}
+# Classes against paste-kvs alone (its stack's budgets and timeouts; the
+# kernel's are linux-kvs's), on a server whose store may fill its pool
+# (no --maxmemory).
+FULL_CLASSES=${ABUSE_FULL_CLASSES:-budget oos slowack}
 
 # abuse_cases SERVER CLASSES [noexpiry]: the abuse classes against the
 # server just started (and the expiry cases, unless noexpiry).
