@@ -605,7 +605,10 @@ def slowack(host, port, ready_file, hold_s):
         if TCP in p and p[TCP].sport == port and p[TCP].flags & 0x04:
             reset.add(p[TCP].dport)
 
-    sniffer = AsyncSniffer(lfilter=lambda p: TCP in p and p[TCP].sport == port,
+    # (on the interface toward the server: the namespace has no default
+    # route, so scapy's default interface is another)
+    sniffer = AsyncSniffer(iface=conf.route.route(host)[0],
+                           lfilter=lambda p: TCP in p and p[TCP].sport == port,
                            prn=on_pkt, store=False)
     sniffer.start()
     ok, conns = True, []
