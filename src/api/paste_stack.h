@@ -113,6 +113,19 @@ struct pst_stack_config {
 	 *  reads slowly is not affected: every acknowledgement restarts the
 	 *  clock. Checked every 100 ms. 0: 60,000 ms; negative: never. */
 	int32_t zero_window_timeout_ms;
+	/** Abort a connection whose unacknowledged data does not progress:
+	 *  every window of this many milliseconds in which data is queued for
+	 *  its peer, the peer must acknowledge either everything that was
+	 *  outstanding when the window began or ack_progress_min_rate bytes
+	 *  per second of it. lwIP gives up on a peer that never acknowledges,
+	 *  but one that acknowledges a few bytes before each retransmission
+	 *  timeout would keep its send queue (lwIP's segments, pool buffers
+	 *  pinned by sends by name) for ever. Its closed callback gets
+	 *  -ETIMEDOUT and ::pst_stack_stats.tcp_ack_progress_aborts counts it.
+	 *  Checked every 100 ms. 0: 60,000 ms; negative: never. */
+	int32_t ack_progress_ms;
+	/** Bytes per second, see ack_progress_ms. 0: 1,024. */
+	uint32_t ack_progress_min_rate;
 };
 
 /** Counters of a stack since creation. */
@@ -153,6 +166,8 @@ struct pst_stack_stats {
 					      *   alone until their link went down */
 	uint64_t peer_farewell_timeouts; /**< ... of which the link never went
 					      *   down within 2 s: polled again */
+	uint64_t tcp_ack_progress_aborts; /**< connections aborted by
+					       *   ack_progress_ms */
 	uint64_t lwip_tcp_segs;          /**< lwIP's TCP segments in use now
 					      *   (MEMP_TCP_SEG: every connection's
 					      *   unsent, unacknowledged and

@@ -36,6 +36,9 @@
 /* How often connections are checked for a zero-window stall. */
 #define ZW_CHECK_MS 100u
 #define ZW_DEFAULT_MS 60000u
+/* Progress of unacknowledged data (ack_progress_ms, ack_progress_min_rate). */
+#define AP_DEFAULT_MS 60000u
+#define AP_DEFAULT_RATE 1024u
 
 /* What the connections of one stack share. */
 struct pst_tcp {
@@ -75,6 +78,10 @@ struct pst_tcp {
 	uint32_t zw_timeout;
 	int zw_timer;              /* tcp_tick() is registered with lwIP */
 	uint64_t zw_aborts;
+	/* Acknowledgement progress: checked every ap_window ms (0: never),
+	 * at least ap_rate bytes/s. */
+	uint32_t ap_window, ap_rate;
+	uint64_t ap_aborts;
 };
 
 struct pst_listener {
@@ -131,6 +138,12 @@ struct pst_conn {
 	/* Zero-window stall: since when (sys_now() ms) the peer's window has
 	 * been zero with data queued and bytes_acked stuck at zw_acked. */
 	int zw_stalled, zw_expired;
+	/* Acknowledgement progress: a window began at ap_since (ms) with
+	 * bytes_acked at ap_acked and bytes_sent at ap_sent (0: no data
+	 * queued, no window running). */
+	int ap_running, ap_expired;
+	uint32_t ap_since;
+	uint64_t ap_acked, ap_sent;
 	uint32_t zw_since;
 	uint64_t zw_acked;
 	struct pst_conn_stats stats;
@@ -475,6 +488,46 @@ restart:
 	}
 }
 
+/* A peer that acknowledges a few bytes before each retransmission
+ * timeout keeps lwIP retransmitting for ever, and the connection's send
+ * queue with it. Every ap_window ms with data queued, the peer must have
+ * acknowledged all that was outstanding when the window began, or
+ * ap_rate bytes a second; else the connection is aborted. */
+static void
+ap_check(struct pst_tcp *tcp)
+{
+	uint32_t now = sys_now();
+	struct tcp_pcb *pcb;
+	struct pst_conn *c;
+	uint64_t want;
+
+restart:
+	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+		if (pcb->state == SYN_RCVD || (c = pcb->callback_arg) == NULL)
+			continue;
+		if (pcb->unsent == NULL && pcb->unacked == NULL) {
+			c->ap_running = 0;
+			continue;
+		}
+		if (!c->ap_running || now - c->ap_since >= tcp->ap_window) {
+			want = (uint64_t)tcp->ap_rate * tcp->ap_window / 1000u;
+			if (c->ap_running && c->ap_sent - c->ap_acked < want)
+				want = c->ap_sent - c->ap_acked;
+			if (c->ap_running && c->stats.bytes_acked - c->ap_acked < want) {
+				/* on_err() reports -ETIMEDOUT and frees it. */
+				c->ap_expired = 1;
+				tcp->ap_aborts++;
+				tcp_abort(pcb);
+				goto restart;
+			}
+			c->ap_running = 1;
+			c->ap_since = now;
+			c->ap_acked = c->stats.bytes_acked;
+			c->ap_sent = c->stats.bytes_sent;
+		}
+	}
+}
+
 /* lwIP timer, every ZW_CHECK_MS: the budget follows the store, and
  * stalled connections are aborted. */
 static void
@@ -486,6 +539,8 @@ tcp_tick(void *arg)
 	budget_update(tcp);
 	if (tcp->zw_timeout != 0)
 		zw_check(tcp);
+	if (tcp->ap_window != 0)
+		ap_check(tcp);
 }
 
 void
@@ -880,8 +935,8 @@ on_err(void *arg, err_t err)
 	 * the callback calls on it. */
 	c->pcb = NULL;
 	c->in_cb = 1;
-	if (c->zw_expired)
-		err = ERR_TIMEOUT; /* zw_check() aborted it */
+	if (c->zw_expired || c->ap_expired)
+		err = ERR_TIMEOUT; /* zw_check() or ap_check() aborted it */
 	if (c->deferred)
 		deferred_unlink(c); /* the application closed it already */
 	else if (c->lingering)
@@ -1548,6 +1603,10 @@ pst_tcp_open(struct pst_pool *pool, const struct pst_stack_config *cfg)
 	tcp->zw_timeout = cfg->zero_window_timeout_ms < 0 ? 0
 			: cfg->zero_window_timeout_ms > 0 ? (uint32_t)cfg->zero_window_timeout_ms
 			: ZW_DEFAULT_MS;
+	tcp->ap_window = cfg->ack_progress_ms < 0 ? 0
+		       : cfg->ack_progress_ms > 0 ? (uint32_t)cfg->ack_progress_ms
+		       : AP_DEFAULT_MS;
+	tcp->ap_rate = cfg->ack_progress_min_rate ? cfg->ack_progress_min_rate : AP_DEFAULT_RATE;
 	return tcp;
 }
 
@@ -1558,6 +1617,7 @@ pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st)
 	st->rx_gathered = tcp->gathered;
 	st->rx_window_credit = tcp->credit;
 	st->tcp_zero_window_aborts = tcp->zw_aborts;
+	st->tcp_ack_progress_aborts = tcp->ap_aborts;
 }
 
 void
