@@ -3,7 +3,12 @@
 # (tests/kvs/kvs_abuse.py: large declared values from several connections,
 # unread pipelined replies, many idle half-requests, uploads the store
 # (--maxmemory) cannot all hold, unread replies over --client-output-limit,
-# a trickled multibulk, a trickle into shared gather buffers).
+# a trickled multibulk, a trickle into shared gather buffers, pipelined
+# GETs never read by many connections: lwip); and, against paste-kvs alone
+# on a pool its store may fill (no --maxmemory), the stack's budgets: a
+# full store then windows filled with held bytes (budget), one-byte
+# segments out of order (oos) and a peer acknowledging a byte at a time
+# (slowack), the last two crafted with scapy.
 # For each: while the abuse is on and after the abusers leave, a healthy
 # redis-cli's PING, SET and GET are each answered within 2 s, and the pool's
 # free count plus the index's own buffers (pool_free + index_bufs) returns
@@ -11,7 +16,9 @@
 # pbufs: segments and pbuf descriptors in use). Where a class has a bound
 # (MAX_PINNED), the most buffers it took from the pool while it ran, other
 # than to keep them (the baseline less the lowest pool_free + pool_kept of
-# its statistics lines), stays under it. ABUSE_CLASSES (words) runs some classes only. The
+# its statistics lines), stays under it, and so for lwIP's pools (MAX_LWIP).
+# ABUSE_CLASSES and ABUSE_FULL_CLASSES (words; " ": none) run some
+# classes only. The
 # server runs with short request and send timeouts so that the abusers the
 # server must cut off are cut off within the test. The same against
 # bench/linux-kvs (sockets, in the linux namespace).
