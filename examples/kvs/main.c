@@ -227,8 +227,13 @@ stack_start(const struct kvs_opts *o, struct pst_pool *pool)
 		.idle = o->idle,
 		.tx_zero_copy = o->tx_zc,
 		/* --send-timeout also bounds replies the stack has taken:
-		 * a client whose window stays zero that long is reset there. */
+		 * a client whose window stays zero that long is reset there,
+		 * and so is one that acknowledges less than 1 KiB/s of them
+		 * (all of them, if fewer were outstanding) over that long. */
 		.zero_window_timeout_ms = o->common.send_timeout <= 0 ? -1
+			: o->common.send_timeout >= INT32_MAX / 1000.0 ? INT32_MAX
+			: (int32_t)(o->common.send_timeout * 1000),
+		.ack_progress_ms = o->common.send_timeout <= 0 ? -1
 			: o->common.send_timeout >= INT32_MAX / 1000.0 ? INT32_MAX
 			: (int32_t)(o->common.send_timeout * 1000),
 	};
@@ -307,11 +312,13 @@ print_stats(const struct kv_server *srv)
 	       " tx_ring_full=%" PRIu64
 	       " rx_dropped=%" PRIu64 " tcp_retransmits=%" PRIu64 " idle_sleeps=%" PRIu64
 	       " idle_intr_wakeups=%" PRIu64 " peer_farewells=%" PRIu64
-	       " peer_farewells_refused=%" PRIu64 "\n",
+	       " peer_farewells_refused=%" PRIu64 " tcp_segs=%" PRIu64 " pbufs=%" PRIu64
+	       " ack_progress_aborts=%" PRIu64 "\n",
 	       ss.busy_cycles, ss.rx_nobufs, ss.lwip_asserts, ss.rx_packets,
 	       ss.tx_packets, ss.tx_dropped, ss.tx_ring_full, ss.rx_dropped, ss.tcp_retransmits,
 	       ss.idle_sleeps, ss.idle_intr_wakeups, ss.peer_farewells,
-	       ss.peer_farewells_refused);
+	       ss.peer_farewells_refused, ss.lwip_tcp_segs, ss.lwip_pbufs,
+	       ss.tcp_ack_progress_aborts);
 	if (srv->store->stages_on)
 		print_stages(srv->store, &ss);
 }

@@ -87,8 +87,9 @@ struct pst_stack_config {
 	 *  bytes in flight to it), at most this many buffers' worth, and at
 	 *  most an equal share of the stack's budget among the connections
 	 *  (never under the 64 KiB of the handshake; doc/stack.md).
-	 *  0: 1/16 of the stack's budget (the free buffers after the mempool,
-	 *  less the reserve). */
+	 *  0: 1/16 of the stack's budget when it is created (the free
+	 *  buffers after the mempool, less the reserve). The stack's budget
+	 *  then follows the store: buffers kept since creation leave it. */
 	unsigned int conn_rx_buffers;
 	/** Free pool buffers no connection's window is granted from, so ACKs,
 	 *  FINs, RSTs, SYNs and new connections are always receivable.
@@ -121,6 +122,19 @@ struct pst_stack_config {
 	 *  (doc/stack.md, "Who may say farewell"). */
 	const void *farewell_key;
 	size_t farewell_key_len;         /**< bytes at farewell_key */
+	/** Abort a connection whose unacknowledged data does not progress:
+	 *  every window of this many milliseconds in which data is queued for
+	 *  its peer, the peer must acknowledge either everything that was
+	 *  outstanding when the window began or ack_progress_min_rate bytes
+	 *  per second of it. lwIP gives up on a peer that never acknowledges,
+	 *  but one that acknowledges a few bytes before each retransmission
+	 *  timeout would keep its send queue (lwIP's segments, pool buffers
+	 *  pinned by sends by name) for ever. Its closed callback gets
+	 *  -ETIMEDOUT and ::pst_stack_stats.tcp_ack_progress_aborts counts it.
+	 *  Checked every 100 ms. 0: 60,000 ms; negative: never. */
+	int32_t ack_progress_ms;
+	/** Bytes per second, see ack_progress_ms. 0: 1,024. */
+	uint32_t ack_progress_min_rate;
 };
 
 /** Counters of a stack since creation. */
@@ -177,6 +191,15 @@ struct pst_stack_stats {
 	uint64_t peer_farewells_refused; /**< farewells not taken: a park
 					      *   timed out this link-up (forged
 					      *   or replayed, doc/stack.md) */
+	uint64_t tcp_ack_progress_aborts; /**< connections aborted by
+					       *   ack_progress_ms */
+	uint64_t lwip_tcp_segs;          /**< lwIP's TCP segments in use now
+					      *   (MEMP_TCP_SEG: every connection's
+					      *   unsent, unacknowledged and
+					      *   out-of-order queues) */
+	uint64_t lwip_pbufs;             /**< lwIP's pbuf descriptors in use now
+					      *   (MEMP_PBUF: bytes sent by name or
+					      *   by reference, not yet acknowledged) */
 };
 
 struct pst_stack;

@@ -82,7 +82,16 @@
 #define TCP_RCV_SCALE 7
 #define TCP_WND (4 * 1024 * 1024)
 #define TCP_SND_BUF (4 * 1024 * 1024)
-#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+/* Segments and pbufs one connection may have queued (unsent and
+ * unacknowledged), counted in pbufs: lwIP's segment and pbuf pools
+ * (MEMP_NUM_TCP_SEG, MEMP_NUM_PBUF) are every connection's, and at
+ * 4 x TCP_SND_BUF / TCP_MSS (11,491) six connections whose peers stopped
+ * reading took all of one of them from the others. 1,024 pbufs hold about
+ * 1.4 MB of full copied segments, or a 1 MiB value sent by name in 2 KiB
+ * pieces, in flight; past that a send is refused (-EAGAIN) until the peer
+ * acknowledges. tcp.c also keeps the last 1/8 of both pools for
+ * connections with less than 64 queued (pst_conn_send). */
+#define TCP_SND_QUEUELEN 1024
 /* The writable (sent) callback fires once 32 KiB of send buffer are free;
  * lwIP requires the low-water mark to fit a 16-bit counter. */
 #define TCP_SNDLOWAT (32 * 1024)
@@ -92,13 +101,18 @@
 /* Out-of-order segments keep their pool buffers; the netif has already
  * swapped a fresh buffer into the mbuf, so RX stays filled. */
 #define TCP_QUEUE_OOSEQ 1
-/* ... but no application holds them, so the window does not bound their
- * buffers when a peer sends tiny segments out of order: at most 256
- * segments (and 256 full segments' bytes) per connection; lwIP drops the
- * rest of the queue past that (its SACK blocks with it), and the peer
- * retransmits. */
+/* ... but each pins a whole pool buffer, even for one byte, so their
+ * bytes lying inside the window does not bound their buffers: a queue is
+ * counted in buffers against its connection's grant, what the grant leaves
+ * after the bytes the application holds, one buffer per gather_below bytes
+ * (pst_tcp_oos_limit(), tcp.c), and at most 256 segments (and 256 full
+ * segments' bytes). lwIP drops the rest of the queue past that (its SACK
+ * blocks with it), and the peer retransmits. */
 #define TCP_OOSEQ_MAX_BYTES (256 * TCP_MSS)
 #define TCP_OOSEQ_MAX_PBUFS 256
+struct tcp_pcb;
+unsigned short pst_tcp_oos_limit(const struct tcp_pcb *pcb);
+#define TCP_OOSEQ_PBUFS_LIMIT(pcb) pst_tcp_oos_limit(pcb)
 #define LWIP_TCP_SACK_OUT 1
 #define LWIP_TCP_TIMESTAMPS 1
 /* Bounded listen backlogs give a clean refusal under connection floods. */

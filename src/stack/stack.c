@@ -268,6 +268,8 @@ pst_stack_stats(const struct pst_stack *s, struct pst_stack_stats *st)
 	st->rx_dropped = lwip_drops();
 	pst_tcp_stats(s->tcp, st);
 	st->tcp_retransmits = lwip_stats.mib2.tcpretranssegs;
+	st->lwip_tcp_segs = lwip_stats.memp[MEMP_TCP_SEG]->used;
+	st->lwip_pbufs = lwip_stats.memp[MEMP_PBUF]->used;
 	st->polls = s->polls;
 	st->busy_polls = s->busy_polls;
 	st->busy_cycles = s->busy_cycles;

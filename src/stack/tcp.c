@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lwip/memp.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
@@ -24,10 +26,19 @@
  * byte of the pool, and a held zero-copy segment at most GATHER_DIV times
  * its length. */
 #define GATHER_DIV 2u
+/* Shared gather buffers one connection's holds may be in at once. Each
+ * pins a whole buffer, and other connections' bytes may leave it while
+ * this one's stay: a byte a segment among others' small segments pinned a
+ * buffer per byte. Past this many, a connection's small segments are
+ * gathered into a buffer of its own. */
+#define GATHER_SHARED 4u
 
 /* How often connections are checked for a zero-window stall. */
 #define ZW_CHECK_MS 100u
 #define ZW_DEFAULT_MS 60000u
+/* Progress of unacknowledged data (ack_progress_ms, ack_progress_min_rate). */
+#define AP_DEFAULT_MS 60000u
+#define AP_DEFAULT_RATE 1024u
 
 /* What the connections of one stack share. */
 struct pst_tcp {
@@ -42,6 +53,10 @@ struct pst_tcp {
 	uint32_t conn_wnd, share;
 	uint32_t n_granted;
 	int64_t budget, credit;
+	/* The budget follows the store: the free buffers when the stack was
+	 * created (base_free, while the store kept base_store) less what the
+	 * store has kept since, less the reserve (budget_update). */
+	uint64_t base_free, base_store, reserve;
 	uint64_t held_bytes;       /* held by all connections, now */
 	uint64_t gathered;         /* segments copied by pst_conn_hold() */
 	/* The shared buffer small held segments are copied into: lent, with
@@ -61,8 +76,12 @@ struct pst_tcp {
 	unsigned int segs_cap;
 	/* Zero-window stalls: aborted past zw_timeout ms (0: never). */
 	uint32_t zw_timeout;
-	int zw_timer;              /* zw_check() is registered with lwIP */
+	int zw_timer;              /* tcp_tick() is registered with lwIP */
 	uint64_t zw_aborts;
+	/* Acknowledgement progress: checked every ap_window ms (0: never),
+	 * at least ap_rate bytes/s. */
+	uint32_t ap_window, ap_rate;
+	uint64_t ap_aborts;
 };
 
 struct pst_listener {
@@ -109,9 +128,22 @@ struct pst_conn {
 	uint32_t cb_held;          /* bytes held in the current receive callback */
 	uint64_t reopen;           /* consumed inside a callback: reopened after it */
 	uint32_t granted;          /* window bytes granted from the stack's credit */
+	/* The shared gather buffers its holds are in, with how many of its
+	 * holds each (at most GATHER_SHARED), and its own gather buffer. */
+	struct gsh {
+		uint32_t index, holds;
+	} gsh[GATHER_SHARED];
+	uint32_t n_gsh;
+	uint32_t own_index, own_used; /* own_index UINT32_MAX: none */
 	/* Zero-window stall: since when (sys_now() ms) the peer's window has
 	 * been zero with data queued and bytes_acked stuck at zw_acked. */
 	int zw_stalled, zw_expired;
+	/* Acknowledgement progress: a window began at ap_since (ms) with
+	 * bytes_acked at ap_acked and bytes_sent at ap_sent (0: no data
+	 * queued, no window running). */
+	int ap_running, ap_expired;
+	uint32_t ap_since;
+	uint64_t ap_acked, ap_sent;
 	uint32_t zw_since;
 	uint64_t zw_acked;
 	struct pst_conn_stats stats;
@@ -132,6 +164,7 @@ static void holds_drop_all(struct pst_conn *c);
 static void output(struct pst_conn *c);
 static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
 static void on_err(void *arg, err_t err);
+static int lwip_pool_low(memp_t type);
 
 /* A closed connection with zero-copy bytes in flight stays attached to
  * its PCB (sent and err callbacks only) until they are acknowledged. */
@@ -228,6 +261,34 @@ share_of(const struct pst_tcp *tcp, const struct tcp_pcb *pcb)
 	return tcp->share < TCP_WND_MAX(pcb) ? tcp->share : TCP_WND_MAX(pcb);
 }
 
+/* The stack's budget now: the buffers free when it was created, less
+ * those the store kept since (kept or releasing: values, its index),
+ * less the reserve. Buffers the store keeps are not the stack's to grant,
+ * and a store may keep up to 15/16 of the pool: a budget fixed at creation
+ * granted the reserve, and more, once the store had grown. Grants already
+ * made stay (lwIP never moves an announced edge back); the credit goes
+ * down by as much, so that no grant grows and every one over the new share
+ * shrinks as its bytes are consumed. */
+static void
+budget_update(struct pst_tcp *tcp)
+{
+	struct pst_pool_levels lv;
+	uint64_t store, grown, bufs;
+	int64_t budget;
+
+	if (pst_pool_levels(tcp->pool, &lv) != 0)
+		return;
+	store = lv.kept + lv.releasing;
+	grown = store > tcp->base_store ? store - tcp->base_store : 0;
+	bufs = tcp->base_free > grown + tcp->reserve ? tcp->base_free - grown - tcp->reserve : 0;
+	budget = (int64_t)(bufs * tcp->gather_below);
+	if (budget == tcp->budget)
+		return;
+	tcp->credit += budget - tcp->budget;
+	tcp->budget = budget;
+	share_update(tcp);
+}
+
 /* A new connection's window: its share, from what credit is left. */
 static void
 window_attach(struct pst_conn *c)
@@ -237,6 +298,7 @@ window_attach(struct pst_conn *c)
 	uint32_t want, floor = UINT16_MAX;
 
 	tcp->n_granted++;
+	budget_update(tcp);
 	share_update(tcp);
 	want = share_of(tcp, pcb);
 	if (floor > want)
@@ -284,9 +346,12 @@ window_reopen(struct pst_conn *c, uint64_t n)
 		tcp->credit += d;
 		n -= d;
 	} else if (c->granted < share && tcp->credit > 0) {
-		d = share - c->granted;
+		/* Growing: from the budget as the store leaves it now. */
+		budget_update(tcp);
+		share = share_of(tcp, c->pcb);
+		d = c->granted < share ? share - c->granted : 0;
 		if ((int64_t)d > tcp->credit)
-			d = (uint32_t)tcp->credit;
+			d = tcp->credit > 0 ? (uint32_t)tcp->credit : 0;
 		c->granted += d;
 		tcp->credit -= d;
 		n += d;
@@ -310,13 +375,73 @@ static void
 window_retire(struct pst_conn *c)
 {
 	c->reopen = 0;
-	holds_drop_all(c);
+	holds_drop_all(c); /* its own gather buffer goes with its last hold */
 	if (c->granted == 0)
 		return;
 	c->tcp->credit += c->granted;
 	c->granted = 0;
 	c->tcp->n_granted--;
 	share_update(c->tcp);
+}
+
+/* Out-of-order segments a connection may have queued (lwIP's
+ * TCP_OOSEQ_PBUFS_LIMIT): each pins a whole pool buffer, whatever its
+ * length, so the queue is counted in buffers against the connection's
+ * grant, what its held bytes leave of it, one buffer per gather_below
+ * bytes: a peer's full-sized segments never reach that, one-byte segments
+ * out of order no longer pin a buffer per byte (at most 256, any grant,
+ * before). At least one; none before the connection has a grant. */
+u16_t
+pst_tcp_oos_limit(const struct tcp_pcb *pcb)
+{
+	const struct pst_conn *c = pcb->callback_arg;
+	uint64_t room;
+
+	if (pcb->state == SYN_RCVD || c == NULL || c->granted == 0 ||
+	    lwip_pool_low(MEMP_TCP_SEG))
+		return 1;
+	room = c->granted > c->stats.bytes_held ? c->granted - c->stats.bytes_held : 0;
+	room /= c->tcp->gather_below;
+	if (room < 1)
+		return 1;
+	return room > TCP_OOSEQ_MAX_PBUFS ? TCP_OOSEQ_MAX_PBUFS : (u16_t)room;
+}
+
+/* ---- lwIP's shared pools ------------------------------------------------ */
+
+/* lwIP's segments and pbuf descriptors are every connection's: past the
+ * per-connection cap (TCP_SND_QUEUELEN, lwipopts.h), the last 1/8 of each
+ * pool is kept for connections with less than LWIP_SMALL_QUEUE pbufs
+ * queued, and for out-of-order queues of one segment, so that connections
+ * at the cap (56 of them fill the rest) never take what the others need
+ * to answer. */
+#define LWIP_SMALL_QUEUE 64u
+#define LWIP_POOL_RESERVE(n) ((n) / 8u)
+
+#if !MEMP_STATS
+#error "tcp.c reads lwIP's pool usage from its MEMP statistics"
+#endif
+
+static int
+lwip_pool_low(memp_t type)
+{
+	const struct stats_mem *m = lwip_stats.memp[type];
+
+	return m->avail - m->used < LWIP_POOL_RESERVE(m->avail);
+}
+
+/* Whether @c may queue no more now: at the per-connection cap, or with
+ * its share of lwIP's pools taken while they are down to their reserve. */
+static int
+queue_full(const struct pst_conn *c)
+{
+	u16_t q = tcp_sndqueuelen(c->pcb);
+
+	if (q >= TCP_SND_QUEUELEN - 4)
+		return 1;
+	if (q < LWIP_SMALL_QUEUE)
+		return 0;
+	return lwip_pool_low(MEMP_TCP_SEG) || lwip_pool_low(MEMP_PBUF);
 }
 
 /* ---- zero-window stalls ------------------------------------------------ */
@@ -330,18 +455,16 @@ zw_blocked(const struct tcp_pcb *pcb)
 	return pcb->snd_wnd == 0 && (pcb->unsent != NULL || pcb->unacked != NULL);
 }
 
-/* lwIP timer, every ZW_CHECK_MS: abort connections stalled on a zero
- * window for zw_timeout ms. Any acknowledgement restarts the clock, so a
- * slow reader is never taken for a dead one. */
+/* Abort connections stalled on a zero window for zw_timeout ms. Any
+ * acknowledgement restarts the clock, so a slow reader is never taken for
+ * a dead one. */
 static void
-zw_check(void *arg)
+zw_check(struct pst_tcp *tcp)
 {
-	struct pst_tcp *tcp = arg;
 	uint32_t now = sys_now();
 	struct tcp_pcb *pcb;
 	struct pst_conn *c;
 
-	sys_timeout(ZW_CHECK_MS, zw_check, tcp);
 restart:
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
 		/* A half-open PCB's argument is still its listener's. */
@@ -365,12 +488,67 @@ restart:
 	}
 }
 
+/* A peer that acknowledges a few bytes before each retransmission
+ * timeout keeps lwIP retransmitting for ever, and the connection's send
+ * queue with it. Every ap_window ms with data queued, the peer must have
+ * acknowledged all that was outstanding when the window began, or
+ * ap_rate bytes a second; else the connection is aborted. */
+static void
+ap_check(struct pst_tcp *tcp)
+{
+	uint32_t now = sys_now();
+	struct tcp_pcb *pcb;
+	struct pst_conn *c;
+	uint64_t want;
+
+restart:
+	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+		if (pcb->state == SYN_RCVD || (c = pcb->callback_arg) == NULL)
+			continue;
+		if (pcb->unsent == NULL && pcb->unacked == NULL) {
+			c->ap_running = 0;
+			continue;
+		}
+		if (!c->ap_running || now - c->ap_since >= tcp->ap_window) {
+			want = (uint64_t)tcp->ap_rate * tcp->ap_window / 1000u;
+			if (c->ap_running && c->ap_sent - c->ap_acked < want)
+				want = c->ap_sent - c->ap_acked;
+			if (c->ap_running && c->stats.bytes_acked - c->ap_acked < want) {
+				/* on_err() reports -ETIMEDOUT and frees it. */
+				c->ap_expired = 1;
+				tcp->ap_aborts++;
+				tcp_abort(pcb);
+				goto restart;
+			}
+			c->ap_running = 1;
+			c->ap_since = now;
+			c->ap_acked = c->stats.bytes_acked;
+			c->ap_sent = c->stats.bytes_sent;
+		}
+	}
+}
+
+/* lwIP timer, every ZW_CHECK_MS: the budget follows the store, and
+ * stalled connections are aborted. */
+static void
+tcp_tick(void *arg)
+{
+	struct pst_tcp *tcp = arg;
+
+	sys_timeout(ZW_CHECK_MS, tcp_tick, tcp);
+	budget_update(tcp);
+	if (tcp->zw_timeout != 0)
+		zw_check(tcp);
+	if (tcp->ap_window != 0)
+		ap_check(tcp);
+}
+
 void
 pst_tcp_start(struct pst_tcp *tcp)
 {
-	if (tcp->zw_timeout == 0 || tcp->zw_timer)
+	if (tcp->zw_timer)
 		return;
-	sys_timeout(ZW_CHECK_MS, zw_check, tcp);
+	sys_timeout(ZW_CHECK_MS, tcp_tick, tcp);
 	tcp->zw_timer = 1;
 }
 
@@ -380,7 +558,7 @@ pst_tcp_start(struct pst_tcp *tcp)
  * current buffer goes too when no hold is left in it: what clients held
  * all returns to the pool when they are gone. */
 static void
-gather_unref(struct pst_tcp *tcp, uint32_t index)
+gather_unref(struct pst_tcp *tcp, struct pst_conn *c, uint32_t index)
 {
 	uint32_t *r = &tcp->g_refs[index];
 
@@ -388,6 +566,9 @@ gather_unref(struct pst_tcp *tcp, uint32_t index)
 	if ((*r & G_COUNT) == 1 && index == tcp->g_index) {
 		--*r;
 		tcp->g_index = UINT32_MAX;
+	} else if ((*r & G_COUNT) == 1 && c != NULL && index == c->own_index) {
+		--*r;
+		c->own_index = UINT32_MAX;
 	}
 	if ((*r & G_COUNT) != 0)
 		return;
@@ -397,41 +578,84 @@ gather_unref(struct pst_tcp *tcp, uint32_t index)
 	pst_pool_release_if_lent(tcp->pool, index);
 }
 
-/* Stop copying into the current shared buffer (full, or kept). */
+/* Stop copying into a gather buffer, *cur (full, or kept). */
 static void
-gather_retire(struct pst_tcp *tcp)
+gather_retire(struct pst_tcp *tcp, uint32_t *cur)
 {
-	uint32_t index = tcp->g_index;
+	uint32_t index = *cur;
 
 	if (index == UINT32_MAX)
 		return;
-	tcp->g_index = UINT32_MAX;
-	gather_unref(tcp, index);
+	*cur = UINT32_MAX;
+	gather_unref(tcp, NULL, index);
 }
 
-/* Copy @len bytes into the shared buffer; returns where, or NULL when no
+/* Copy @len bytes into the gather buffer *cur (the shared one, or a
+ * connection's own), filled up to *used; returns where, or NULL when no
  * buffer is free (the caller holds the segment in place instead). */
 static uint8_t *
-gather(struct pst_tcp *tcp, const void *data, uint32_t len, pst_name *name)
+gather(struct pst_tcp *tcp, uint32_t *cur, uint32_t *used, const void *data,
+       uint32_t len, pst_name *name)
 {
 	uint8_t *dst;
 	uint32_t index;
 
-	if (tcp->g_index != UINT32_MAX && tcp->g_used + len > tcp->buf_size)
-		gather_retire(tcp);
-	if (tcp->g_index == UINT32_MAX) {
+	if (*cur != UINT32_MAX && *used + len > tcp->buf_size)
+		gather_retire(tcp, cur);
+	if (*cur == UINT32_MAX) {
 		if (pst_pool_take(tcp->pool, &index) != 0)
 			return NULL;
-		tcp->g_index = index;
-		tcp->g_used = 0;
+		*cur = index;
+		*used = 0;
 		tcp->g_refs[index] = 1;
 	}
-	dst = (uint8_t *)pst_pool_buf_addr(tcp->pool, tcp->g_index) + tcp->g_used;
+	dst = (uint8_t *)pst_pool_buf_addr(tcp->pool, *cur) + *used;
 	memcpy(dst, data, len);
-	*name = pst_name_make(tcp->g_index, (uint16_t)tcp->g_used, (uint16_t)len);
-	tcp->g_used += len;
-	tcp->g_refs[tcp->g_index]++;
+	*name = pst_name_make(*cur, (uint16_t)*used, (uint16_t)len);
+	*used += len;
+	tcp->g_refs[*cur]++;
 	tcp->gathered++;
+	return dst;
+}
+
+static struct gsh *
+gsh_find(struct pst_conn *c, uint32_t index)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->n_gsh; i++)
+		if (c->gsh[i].index == index)
+			return &c->gsh[i];
+	return NULL;
+}
+
+/* Gather @len bytes for connection @c: into the shared buffer while its
+ * holds are in at most GATHER_SHARED shared buffers (the one these bytes
+ * land in counted), else into its own, which no other connection's bytes
+ * leave half empty. So what a connection holds pins at most GATHER_SHARED
+ * shared buffers, its own filled ones and one it is filling, whatever the
+ * segmentation and whatever other connections do. */
+static uint8_t *
+conn_gather(struct pst_conn *c, const void *data, uint32_t len, pst_name *name)
+{
+	struct pst_tcp *tcp = c->tcp;
+	struct gsh *g = NULL;
+	uint8_t *dst;
+	int shared = c->n_gsh < GATHER_SHARED;
+
+	if (!shared && tcp->g_index != UINT32_MAX && tcp->g_used + len <= tcp->buf_size)
+		shared = (g = gsh_find(c, tcp->g_index)) != NULL;
+	if (!shared)
+		return gather(tcp, &c->own_index, &c->own_used, data, len, name);
+	dst = gather(tcp, &tcp->g_index, &tcp->g_used, data, len, name);
+	if (dst == NULL)
+		return NULL;
+	if (g == NULL && (g = gsh_find(c, tcp->g_index)) == NULL) {
+		g = &c->gsh[c->n_gsh++];
+		g->index = tcp->g_index;
+		g->holds = 0;
+	}
+	g->holds++;
 	return dst;
 }
 
@@ -482,7 +706,11 @@ hold_drop(struct pst_conn *c, struct hold *h)
 		if (h->pinned)
 			pst_pool_unpin(c->tcp->pool, h->gather);
 	} else {
-		gather_unref(c->tcp, h->gather);
+		struct gsh *g = gsh_find(c, h->gather);
+
+		if (g != NULL && --g->holds == 0)
+			*g = c->gsh[--c->n_gsh];
+		gather_unref(c->tcp, c, h->gather);
 	}
 	c->tcp->held_bytes -= open;
 	c->stats.bytes_held -= open;
@@ -560,6 +788,7 @@ conn_new(struct pst_tcp *tcp, struct tcp_pcb *pcb)
 	c->tcp = tcp;
 	c->pcb = pcb;
 	c->holds_free = HOLD_NONE;
+	c->own_index = UINT32_MAX;
 	return c;
 }
 
@@ -706,8 +935,8 @@ on_err(void *arg, err_t err)
 	 * the callback calls on it. */
 	c->pcb = NULL;
 	c->in_cb = 1;
-	if (c->zw_expired)
-		err = ERR_TIMEOUT; /* zw_check() aborted it */
+	if (c->zw_expired || c->ap_expired)
+		err = ERR_TIMEOUT; /* zw_check() or ap_check() aborted it */
 	if (c->deferred)
 		deferred_unlink(c); /* the application closed it already */
 	else if (c->lingering)
@@ -922,7 +1151,7 @@ pst_conn_hold(struct pst_conn *c, const struct pst_segment *seg,
 	data = NULL;
 	if (seg->len < tcp->gather_below || (seg->name == PST_NAME_INVALID &&
 					     seg->len <= tcp->buf_size))
-		data = gather(tcp, seg->data, seg->len, &name);
+		data = conn_gather(c, seg->data, seg->len, &name);
 	if (data != NULL) {
 		h->p = NULL;
 		h->gather = pst_name_index(name);
@@ -1004,8 +1233,11 @@ pst_conn_keep_held(struct pst_conn *c, uint32_t id)
 			return ret;
 		tcp->g_refs[index] |= G_PINNED;
 	}
+	/* Storage now: copy no more into it. */
 	if (index == tcp->g_index)
-		gather_retire(tcp); /* storage now: copy no more into it */
+		gather_retire(tcp, &tcp->g_index);
+	else if (index == c->own_index)
+		gather_retire(tcp, &c->own_index);
 	c->stats.segments_kept++;
 	/* Storage is the application's, not the connection's: its bytes no
 	 * longer close the window. */
@@ -1051,7 +1283,7 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 		len = room;
 	if (len > UINT16_MAX)
 		len = UINT16_MAX; /* tcp_write takes a 16-bit length */
-	if (len == 0 || tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 4) {
+	if (len == 0 || queue_full(c)) {
 		c->stats.send_eagain++;
 		return pst_fail(EAGAIN, "send: send buffer full");
 	}
@@ -1123,8 +1355,7 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 	len = pst_name_length(name);
 	if (len == 0)
 		return 0;
-	if (tcp_sndbuf(c->pcb) < len ||
-	    tcp_sndqueuelen(c->pcb) >= TCP_SND_QUEUELEN - 4) {
+	if (tcp_sndbuf(c->pcb) < len || queue_full(c)) {
 		c->stats.send_eagain++;
 		return pst_fail(EAGAIN, "send_name: send buffer full");
 	}
@@ -1358,6 +1589,9 @@ pst_tcp_open(struct pst_pool *pool, const struct pst_stack_config *cfg)
 	 * gather_below bytes (smaller segments are copied when held). */
 	reserve = cfg->rx_reserve ? cfg->rx_reserve : ps.free / 8;
 	budget = ps.free > reserve ? ps.free - reserve : 0;
+	tcp->base_free = ps.free;
+	tcp->base_store = ps.kept + ps.releasing;
+	tcp->reserve = reserve;
 	per_conn = cfg->conn_rx_buffers ? cfg->conn_rx_buffers : budget / 16;
 	if (per_conn == 0)
 		per_conn = 1;
@@ -1369,6 +1603,10 @@ pst_tcp_open(struct pst_pool *pool, const struct pst_stack_config *cfg)
 	tcp->zw_timeout = cfg->zero_window_timeout_ms < 0 ? 0
 			: cfg->zero_window_timeout_ms > 0 ? (uint32_t)cfg->zero_window_timeout_ms
 			: ZW_DEFAULT_MS;
+	tcp->ap_window = cfg->ack_progress_ms < 0 ? 0
+		       : cfg->ack_progress_ms > 0 ? (uint32_t)cfg->ack_progress_ms
+		       : AP_DEFAULT_MS;
+	tcp->ap_rate = cfg->ack_progress_min_rate ? cfg->ack_progress_min_rate : AP_DEFAULT_RATE;
 	return tcp;
 }
 
@@ -1379,6 +1617,7 @@ pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st)
 	st->rx_gathered = tcp->gathered;
 	st->rx_window_credit = tcp->credit;
 	st->tcp_zero_window_aborts = tcp->zw_aborts;
+	st->tcp_ack_progress_aborts = tcp->ap_aborts;
 }
 
 void
@@ -1387,9 +1626,9 @@ pst_tcp_close(struct pst_tcp *tcp)
 	if (tcp == NULL)
 		return;
 	if (tcp->zw_timer)
-		sys_untimeout(zw_check, tcp);
+		sys_untimeout(tcp_tick, tcp);
 	pst_tcp_abort_all(tcp);
-	gather_retire(tcp);
+	gather_retire(tcp, &tcp->g_index);
 	free(tcp->g_refs);
 	free(tcp->segs);
 	free(tcp);

@@ -27,6 +27,36 @@ CLASS is one of:
             is stored and one refused. The stored keys are deleted. Then
             an HTTP PUT of 1 MiB (port 8080) must get 507 before its body
             is sent, and a GET after it on the same connection a 404.
+  gather    one connection starts an ECHO of 100,000 bytes and sends its
+            argument a byte at a time while another sends whole ECHOs of
+            2,400 bytes in three 800-byte segments between those bytes, for
+            up to 3 s: every trickled byte lands in a shared gather buffer
+            the other connection's segments fill and then leave. The
+            trickler must be cut off by the request timeout; the ECHOs must
+            come back whole. (What it pins meanwhile is for the caller to
+            measure: bounded in buffers, not one per byte.)
+  budget    against a server whose store may fill the pool: 256 KiB values
+            are SET until the store answers -OOM (the pool is then down to
+            the last 1/16 the store leaves), 4 of them are deleted, then 8 connections each start
+            an ECHO of 1,000,000 bytes and send as much of its argument as their
+            windows take, and stall (the request timeout must cut them
+            off). The values are deleted after. (What the windows let them
+            pin is for the caller to measure: the store's buffers are not
+            the stack's to grant.)
+  oos       the same full store, then 8 connections opened by hand (scapy;
+            an nftables table of our own drops the kernel's resets) send
+            256 one-byte segments each, out of order, and nothing in
+            order, for S seconds, then reset. (What they pin meanwhile is
+            for the caller to measure.)
+  lwip      20 connections with 4 KiB receive buffers pipeline 5,000 GETs
+            of a 1 KiB value each and never read the replies (for S
+            seconds; the caller counts the server's closes). On paste-kvs
+            their replies queue in lwIP's segments and pbuf descriptors,
+            which every connection shares.
+  slowack   4 connections opened with scapy each GET a 64 KiB value, then
+            acknowledge one more byte of the reply every 0.4 s with an
+            open window (lwIP's retransmissions never give up on them);
+            the server must reset all of them within S seconds.
   trickle   one connection sends a 3 KiB ECHO in 8-byte writes (TCP_NODELAY),
             2 ms apart; the reply must be the argument, whole. (One byte a
             segment is the stack's test: it gathers small segments.)
@@ -340,9 +370,294 @@ def trickle(host, port, ready_file, hold_s):
     return True
 
 
+def gather(host, port, ready_file, hold_s):
+    a = connect(host, port)
+    a.sendall(b"*2\r\n$4\r\nECHO\r\n$100000\r\n")
+    b = connect(host, port)
+    arg = bytes(ord("a") + i % 26 for i in range(2400))
+    want = b"$2400\r\n%s\r\n" % arg
+    rounds, end, ok = 0, time.time() + 3.0, True
+    while time.time() < end and rounds < 5000:
+        a.send(b"z")
+        time.sleep(0.0002)
+        b.send(b"*2\r\n$4\r\nECHO\r\n$2400\r\n" + arg[:800])
+        time.sleep(0.0002)
+        b.send(arg[800:1600])
+        time.sleep(0.0002)
+        b.send(arg[1600:] + b"\r\n")
+        got = recv_exact(b, len(want), time.time() + 5)
+        if got != want:
+            print("gather: ECHO %d came back as %d bytes %r..."
+                  % (rounds, len(got), got[:40]), file=sys.stderr)
+            ok = False
+            break
+        rounds += 1
+    b.close()
+    ready(ready_file)
+    n = hold([a], hold_s)
+    print("gather: %d bytes trickled between %d ECHOs; trickler %s by the server"
+          % (rounds, rounds, "closed" if n else "not closed"))
+    return ok and n == 1
+
+
+def fill_store(host, port, what):
+    """SET 256 KiB values until the store answers -OOM, then DEL 4 of them
+    (room for the healthy client's SETs, about 720 buffers). Returns the
+    connection and the keys stored, or None."""
+    size = 262144
+    value = b"f" * size
+    s = connect(host, port)
+    keys = []
+    line = b""
+    for i in range(1000):
+        key = b"fill%d" % i
+        s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                  % (len(key), key, size, value))
+        line = read_line(s, time.time() + 10)
+        if line != b"+OK\r\n":
+            break
+        keys.append(key)
+    if not line.startswith(b"-OOM"):
+        print("%s: SET %d answered %r, not -OOM" % (what, len(keys), line), file=sys.stderr)
+        return None
+    gone = keys[-4:]
+    del keys[-4:]
+    s.sendall(b"*5\r\n$3\r\nDEL\r\n" + b"".join(
+        b"$%d\r\n%s\r\n" % (len(k), k) for k in gone))
+    if read_line(s, time.time() + 10) != b":4\r\n":
+        print("%s: DEL of 4 values failed" % what, file=sys.stderr)
+        return None
+    return s, keys
+
+
+def empty_store(s, keys, what):
+    s.sendall(b"*%d\r\n$3\r\nDEL\r\n" % (len(keys) + 1) + b"".join(
+        b"$%d\r\n%s\r\n" % (len(k), k) for k in keys))
+    deleted = read_line(s, time.time() + 10)
+    s.close()
+    if deleted != b":%d\r\n" % len(keys):
+        print("%s: DEL of the values answered %r" % (what, deleted), file=sys.stderr)
+        return False
+    return True
+
+
+def budget(host, port, ready_file, hold_s):
+    filled = fill_store(host, port, "budget")
+    if filled is None:
+        return False
+    s, keys = filled
+    conns = []
+    chunk = b"e" * 65536
+    for _ in range(8):
+        c = connect(host, port)
+        c.sendall(b"*2\r\n$4\r\nECHO\r\n$1000000\r\n")
+        conns.append(c)
+    end = time.time() + 1.5
+    sent = [0] * len(conns)
+    for c in conns:
+        c.setblocking(False)
+    while time.time() < end:
+        for i, c in enumerate(conns):
+            try:
+                while sent[i] < 1000000 - len(chunk):
+                    sent[i] += c.send(chunk)
+            except (BlockingIOError, ConnectionError):
+                pass
+        time.sleep(0.05)
+    ready(ready_file)
+    n = hold(conns, hold_s)
+    for c in conns:
+        c.close()
+    print("budget: %d values of 256 KiB in the store; %d abusers sent %s bytes; "
+          "%d closed by the server" % (len(keys), len(conns), sent, n))
+    return empty_store(s, keys, "budget") and n == len(conns)
+
+
+def oos(host, port, ready_file, hold_s):
+    """8 connections opened by hand (scapy; the kernel's resets to the
+    server's SYN-ACKs dropped by an nftables rule of our own), each then
+    sends 256 one-byte segments out of order (a gap before them), 2 bytes
+    apart, and nothing in order; reset at the end."""
+    import logging
+    import os
+    import random
+    import subprocess
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+    from scapy.all import IP, TCP, conf, send, sr1
+    conf.verb = 0
+    filled = fill_store(host, port, "oos")
+    if filled is None:
+        return False
+    s, keys = filled
+    table = "kvsabuse%d" % os.getpid()
+    base = 42000 + os.getpid() % 1000 * 16
+    subprocess.run(["nft", "add table inet %s" % table], check=True)
+    subprocess.run(["nft", "add chain inet %s out { type filter hook output priority 0; }"
+                    % table], check=True)
+    subprocess.run(["nft", "add rule inet %s out tcp sport %d-%d tcp flags rst drop"
+                    % (table, base, base + 15)], check=True)
+    ok, conns = True, []
+    try:
+        for i in range(8):
+            sport, isn = base + i, random.randrange(1 << 31)
+            syn = IP(dst=host) / TCP(sport=sport, dport=port, flags="S", seq=isn,
+                                     options=[("MSS", 1460)])
+            sa = sr1(syn, timeout=3)
+            if sa is None or not sa.haslayer(TCP) or (sa[TCP].flags & 0x12) != 0x12:
+                print("oos: no SYN-ACK for connection %d" % i, file=sys.stderr)
+                ok = False
+                break
+            ack = sa[TCP].seq + 1
+            send(IP(dst=host) / TCP(sport=sport, dport=port, flags="A", seq=isn + 1, ack=ack))
+            conns.append((sport, isn, ack))
+        pkts = [IP(dst=host) / TCP(sport=sport, dport=port, flags="A",
+                                   seq=isn + 1 + 1000 + 2 * j, ack=ack) / b"x"
+                for j in range(256) for sport, isn, ack in conns]
+        send(pkts)
+        ready(ready_file)
+        time.sleep(hold_s)
+    finally:
+        # (the table drops our resets too)
+        subprocess.run(["nft", "delete table inet %s" % table])
+        for sport, isn, ack in conns:
+            send(IP(dst=host) / TCP(sport=sport, dport=port, flags="R", seq=isn + 1))
+    print("oos: %d connections sent 256 one-byte segments out of order each" % len(conns))
+    return empty_store(s, keys, "oos") and ok and len(conns) == 8
+
+
+def lwip(host, port, ready_file, hold_s):
+    """20 connections with 4 KiB receive buffers pipeline 5,000 GETs of a
+    1 KiB value each and never read: their replies queue in the server
+    (for paste-kvs, lwIP's segments and pbuf descriptors, which every
+    connection shares). The caller counts the server's closes."""
+    key, size = b"lwipval", 1024
+    s = connect(host, port)
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+              % (len(key), key, size, b"l" * size))
+    if read_line(s, time.time() + 10) != b"+OK\r\n":
+        print("lwip: SET failed", file=sys.stderr)
+        return False
+    get = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key)
+    conns = []
+    for _ in range(20):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.settimeout(10)
+        c.connect((host, port))
+        c.setblocking(False)
+        conns.append(c)
+    sent = [0] * len(conns)
+    end = time.time() + 3.0
+    while time.time() < end and min(sent) < 5000:
+        for i, c in enumerate(conns):
+            try:
+                while sent[i] < 5000:
+                    c.send(get)
+                    sent[i] += 1
+            except (BlockingIOError, ConnectionError):
+                pass
+        time.sleep(0.02)
+    ready(ready_file)
+    time.sleep(hold_s)
+    for c in conns:
+        c.close()
+    s.sendall(b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(key), key))
+    deleted = read_line(s, time.time() + 10)
+    s.close()
+    print("lwip: 20 connections sent %d..%d GETs each, reading nothing" % (min(sent), max(sent)))
+    if deleted != b":1\r\n":
+        print("lwip: DEL of the value answered %r" % deleted, file=sys.stderr)
+        return False
+    return True
+
+
+def slowack(host, port, ready_file, hold_s):
+    """4 connections opened by hand (scapy, as oos) each GET a 64 KiB value
+    and then acknowledge one more byte of the reply every 0.4 s, a little
+    before each retransmission timeout, with an open window: lwIP's
+    retransmission count never reaches its limit. The server must reset
+    every one of them within S seconds."""
+    import logging
+    import os
+    import random
+    import subprocess
+    logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+    from scapy.all import IP, TCP, AsyncSniffer, conf, send, sr1
+    conf.verb = 0
+    key, size = b"slowack", 65536
+    s = connect(host, port)
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+              % (len(key), key, size, b"s" * size))
+    if read_line(s, time.time() + 10) != b"+OK\r\n":
+        print("slowack: SET failed", file=sys.stderr)
+        return False
+    get = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key)
+    table = "kvsslow%d" % os.getpid()
+    base = 52000 + os.getpid() % 1000 * 8
+    subprocess.run(["nft", "add table inet %s" % table], check=True)
+    subprocess.run(["nft", "add chain inet %s out { type filter hook output priority 0; }"
+                    % table], check=True)
+    subprocess.run(["nft", "add rule inet %s out tcp sport %d-%d tcp flags rst drop"
+                    % (table, base, base + 7)], check=True)
+    reset = set()
+
+    def on_pkt(p):
+        if TCP in p and p[TCP].sport == port and p[TCP].flags & 0x04:
+            reset.add(p[TCP].dport)
+
+    # (on the interface toward the server: the namespace has no default
+    # route, so scapy's default interface is another)
+    sniffer = AsyncSniffer(iface=conf.route.route(host)[0],
+                           lfilter=lambda p: TCP in p and p[TCP].sport == port,
+                           prn=on_pkt, store=False)
+    sniffer.start()
+    ok, conns = True, []
+    try:
+        for i in range(4):
+            sport, isn = base + i, random.randrange(1 << 31)
+            sa = sr1(IP(dst=host) / TCP(sport=sport, dport=port, flags="S", seq=isn,
+                                        window=65535, options=[("MSS", 1460)]), timeout=3)
+            if sa is None or not sa.haslayer(TCP) or (sa[TCP].flags & 0x12) != 0x12:
+                print("slowack: no SYN-ACK for connection %d" % i, file=sys.stderr)
+                ok = False
+                break
+            srv = sa[TCP].seq + 1
+            send(IP(dst=host) / TCP(sport=sport, dport=port, flags="PA", seq=isn + 1,
+                                    ack=srv, window=65535) / get)
+            conns.append([sport, isn + 1 + len(get), srv])
+        ready(ready_file)
+        end = time.time() + hold_s
+        while time.time() < end and len(reset) < len(conns):
+            time.sleep(0.4)
+            for c in conns:
+                if c[0] in reset:
+                    continue
+                c[2] += 1
+                send(IP(dst=host) / TCP(sport=c[0], dport=port, flags="A", seq=c[1],
+                                        ack=c[2], window=65535))
+    finally:
+        sniffer.stop()
+        subprocess.run(["nft", "delete table inet %s" % table])
+        for c in conns:
+            if c[0] not in reset:
+                send(IP(dst=host) / TCP(sport=c[0], dport=port, flags="R", seq=c[1]))
+    n = len([c for c in conns if c[0] in reset])
+    print("slowack: %d of %d connections acknowledging a byte every 0.4 s reset by the server"
+          % (n, len(conns)))
+    s.sendall(b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(key), key))
+    deleted = read_line(s, time.time() + 10)
+    s.close()
+    if deleted != b":1\r\n":
+        print("slowack: DEL of the value answered %r" % deleted, file=sys.stderr)
+        ok = False
+    return ok and len(conns) == 4 and n == 4
+
+
 def main():
     classes = {"bigvalue": bigvalue, "unread": unread, "idle": idle, "oom": oom,
-               "outlimit": outlimit, "trickle": trickle}
+               "outlimit": outlimit, "trickle": trickle,
+               "gather": gather, "budget": budget, "oos": oos,
+               "lwip": lwip, "slowack": slowack}
     args = sys.argv[1:]
     hold_s = 10.0
     if "--hold" in args:

@@ -3,11 +3,22 @@
 # (tests/kvs/kvs_abuse.py: large declared values from several connections,
 # unread pipelined replies, many idle half-requests, uploads the store
 # (--maxmemory) cannot all hold, unread replies over --client-output-limit,
-# a trickled multibulk).
+# a trickled multibulk, a trickle into shared gather buffers, pipelined
+# GETs never read by many connections: lwip); and, against paste-kvs alone
+# on a pool its store may fill (no --maxmemory), the stack's budgets: a
+# full store then windows filled with held bytes (budget), one-byte
+# segments out of order (oos) and a peer acknowledging a byte at a time
+# (slowack), the last two crafted with scapy.
 # For each: while the abuse is on and after the abusers leave, a healthy
 # redis-cli's PING, SET and GET are each answered within 2 s, and the pool's
 # free count plus the index's own buffers (pool_free + index_bufs) returns
-# exactly to its baseline. The
+# exactly to its baseline, and so do lwIP's pools on paste-kvs (tcp_segs,
+# pbufs: segments and pbuf descriptors in use). Where a class has a bound
+# (MAX_PINNED), the most buffers it took from the pool while it ran, other
+# than to keep them (the baseline less the lowest pool_free + pool_kept of
+# its statistics lines), stays under it, and so for lwIP's pools (MAX_LWIP).
+# ABUSE_CLASSES and ABUSE_FULL_CLASSES (words; " ": none) run some
+# classes only. The
 # server runs with short request and send timeouts so that the abusers the
 # server must cut off are cut off within the test. The same against
 # bench/linux-kvs (sockets, in the linux namespace).
@@ -28,6 +39,36 @@ fields_sum() {
 		sum=$((sum + BASH_REMATCH[1]))
 	done
 	echo "$sum"
+}
+
+# lowest_sum FROM NAME...: the lowest fields_sum NAME... over the stats
+# lines from line FROM of the log on.
+lowest_sum() {
+	local from=$1
+	shift
+	tail -n +"$from" "$KVS_LOG" | grep '^kvs: ' | while read -r line; do
+		local sum=0 name
+		for name in "$@"; do
+			[[ "$line" =~ \ $name=([0-9]+) ]] || continue 2
+			sum=$((sum + BASH_REMATCH[1]))
+		done
+		echo "$sum"
+	done | sort -n | head -n 1
+}
+
+# highest_sum FROM NAME...: the highest fields_sum NAME... over the stats
+# lines from line FROM of the log on.
+highest_sum() {
+	local from=$1
+	shift
+	tail -n +"$from" "$KVS_LOG" | grep '^kvs: ' | while read -r line; do
+		local sum=0 name
+		for name in "$@"; do
+			[[ "$line" =~ \ $name=([0-9]+) ]] || continue 2
+			sum=$((sum + BASH_REMATCH[1]))
+		done
+		echo "$sum"
+	done | sort -n | tail -n 1
 }
 
 # sum_settles WANT NAME...: fields_sum NAME... once it is WANT, or as it is
@@ -73,22 +114,45 @@ expiry_cases() {
 # The connections of each class the server must close itself, by a
 # timeout or for its output (timed_out + output_overflows: linux-kvs may
 # cut an unread client off by either) ...
-declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [oom]=0 [outlimit]=4 [trickle]=0)
+declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [oom]=0 [outlimit]=4 [trickle]=0
+	[gather]=1 [budget]=8 [oos]=0 [lwip]=20 [slowack]=4)
 # ... and of those, the ones it must close for their output (checked for
 # these classes only).
 declare -A MUST_OVERFLOW=([outlimit]=4)
+# The most pool buffers a class may take while it runs (the healthy
+# client's SETs and the class's own complete requests take a few).
+# budget: eight connections' 64 KiB windows (60 buffers each), where the
+# pool the full store leaves (1,024 buffers) is less than their grants.
+declare -A MAX_PINNED=([gather]=64 [budget]=640 [oos]=640)
+# The most of lwIP's segments and pbuf descriptors (tcp_segs, pbufs) a
+# class may take while it runs (paste-kvs): no few connections may take
+# lwIP's shared pools (65,535 each) from the others.
+declare -A MAX_LWIP=([lwip]=32768)
+CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather lwip}
+# Classes against paste-kvs alone (its stack's budgets and timeouts; the
+# kernel's are linux-kvs's), on a server whose store may fill its pool
+# (no --maxmemory).
+FULL_CLASSES=${ABUSE_FULL_CLASSES:-budget oos slowack}
 
-# abuse_cases SERVER: every abuse class against the server just started.
+# abuse_cases SERVER CLASSES [noexpiry]: the abuse classes against the
+# server just started (and the expiry cases, unless noexpiry).
 abuse_cases() {
-	local server=$1 class ready pid i base closed overflows want free
+	local server=$1 classes=$2 noexpiry=${3:-} class ready pid i base closed overflows want free
+	local nobufs lent
+	local from low segs pbufs base_segs base_pbufs
 	kvs_healthy "[$server before]"
 	sleep 1
 	base=$(fields_sum pool_free index_bufs)
-	log "$server: baseline pool_free + index_bufs=$base"
-	for class in bigvalue unread idle oom outlimit trickle; do
+	lent=$(fields_sum pool_free pool_kept)
+	base_segs=$(fields_sum tcp_segs)
+	base_pbufs=$(fields_sum pbufs)
+	log "$server: baseline pool_free + index_bufs=$base tcp_segs=${base_segs:--} pbufs=${base_pbufs:--}"
+	for class in $classes; do
 		ready="$TB_WORK/ready.$server.$class"
+		from=$(($(wc -l <"$KVS_LOG") + 1))
 		closed=$(fields_sum timed_out output_overflows)
 		overflows=$(kvs_field output_overflows)
+		nobufs=$(kvs_field rx_nobufs)
 		bg_start timeout -k 5 60 "${LX[@]}" "${ABUSE[@]}" "$class" "$IP" 6379 "$ready" --hold 12
 		pid=$BG_PID
 		for ((i = 0; i < 100; i++)); do
@@ -109,6 +173,29 @@ abuse_cases() {
 		free=$(sum_settles "$base" pool_free index_bufs)
 		check_eq "$free" "$base" "[$server $class] pool_free + index_bufs back to its baseline"
 		[ "$free" = "$base" ] || log "$(grep '^kvs: ' "$KVS_LOG" | tail -n 1)"
+		low=$(lowest_sum "$from" pool_free pool_kept)
+		log "[$server $class] pool_free + index_bufs: baseline $base, after $free; pool_free + pool_kept: baseline $lent, lowest ${low:-?} (took $((lent - ${low:-0})))"
+		if [ -n "${MAX_PINNED[$class]:-}" ]; then
+			check_le "$((lent - ${low:-0}))" "${MAX_PINNED[$class]}" \
+				"[$server $class] at most ${MAX_PINNED[$class]} buffers taken while it ran"
+		fi
+		if [ -n "$nobufs" ]; then
+			check_eq "$(kvs_field rx_nobufs)" "$nobufs" \
+				"[$server $class] no frame dropped for want of a buffer"
+		fi
+		if [ -n "$base_segs" ]; then
+			segs=$(sum_settles "$base_segs" tcp_segs)
+			pbufs=$(sum_settles "$base_pbufs" pbufs)
+			log "[$server $class] lwIP tcp_segs: baseline $base_segs, most $(highest_sum "$from" tcp_segs), after $segs; pbufs: baseline $base_pbufs, most $(highest_sum "$from" pbufs), after $pbufs"
+			check_eq "$segs" "$base_segs" "[$server $class] lwIP's tcp_segs back to its baseline"
+			check_eq "$pbufs" "$base_pbufs" "[$server $class] lwIP's pbufs back to its baseline"
+			if [ -n "${MAX_LWIP[$class]:-}" ]; then
+				check_le "$(highest_sum "$from" tcp_segs)" "${MAX_LWIP[$class]}" \
+					"[$server $class] at most ${MAX_LWIP[$class]} of lwIP's segments taken while it ran"
+				check_le "$(highest_sum "$from" pbufs)" "${MAX_LWIP[$class]}" \
+					"[$server $class] at most ${MAX_LWIP[$class]} of lwIP's pbufs taken while it ran"
+			fi
+		fi
 		check_eq "$(sum_settles 0 reserved)" 0 \
 			"[$server $class] no reservation left in the store"
 		want=$((closed + MUST_CLOSE[$class]))
@@ -119,7 +206,7 @@ abuse_cases() {
 		check_eq "$(sum_settles "$want" output_overflows)" "$want" \
 			"[$server $class] ${MUST_OVERFLOW[$class]} connections closed for their output"
 	done
-	expiry_cases "$server"
+	[ -n "$noexpiry" ] || expiry_cases "$server"
 	log "$(grep '^kvs: ' "$KVS_LOG" | tail -n 1)"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "[$server] clean exit"
@@ -133,11 +220,18 @@ LIMITS=(--max-conns 256 --stats-period 0.5 --request-timeout 4 --send-timeout 4
 	--maxmemory 12mb --client-output-limit 2097152)
 IP=$TB_PASTE_IP
 if start_kvs "$NAME" "$TB_SHM/abuse.pool" --pool-bufs 65536 "${LIMITS[@]}"; then
-	abuse_cases paste-kvs
+	abuse_cases paste-kvs "$CLASSES"
 	check_eq "$(kvs_field lwip_asserts)" 0 "[paste-kvs] lwip_asserts"
+fi
+# A small pool the store may fill: the window budget must follow it.
+if [ -n "$FULL_CLASSES" ] &&
+	start_kvs "$NAME" "$TB_SHM/abuse-full.pool" --pool-bufs 16384 \
+		--max-conns 256 --stats-period 0.5 --request-timeout 4 --send-timeout 4; then
+	abuse_cases paste-kvs "$FULL_CLASSES" noexpiry
+	check_eq "$(kvs_field lwip_asserts)" 0 "[paste-kvs, full store] lwip_asserts"
 fi
 IP=$TB_LINUX_IP
 if start_linux_kvs "$NAME" "$TB_SHM/abuse-linux.pool" --pool-bufs 65536 "${LIMITS[@]}"; then
-	abuse_cases linux-kvs
+	abuse_cases linux-kvs "$CLASSES"
 fi
 tb_finish

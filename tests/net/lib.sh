@@ -86,6 +86,18 @@ check_ge() {
 	fi
 }
 
+# check_le GOT MAX DESCRIPTION (integers; an empty GOT fails)
+check_le() {
+	local got=$1 max=$2
+	shift 2
+	if [[ "$got" =~ ^-?[0-9]+$ ]] && [ "$got" -le "$max" ]; then
+		pass "$* ($got <= $max)"
+	else
+		fail "$*: got '$got', want <= $max"
+		return 1
+	fi
+}
+
 # check_gt GOT MIN DESCRIPTION
 check_gt() {
 	local got=$1 min=$2
