@@ -32,21 +32,21 @@ align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) / a * a;
 }
 
-static uint64_t
-layout_bufs_offset(uint64_t buf_count)
+uint64_t
+pst_pool_layout_bufs_offset(uint64_t buf_count)
 {
 	return align_up(PST_POOL_HEADER_AREA + buf_count, PST_POOL_BUFS_ALIGN);
 }
 
-static uint64_t
-layout_file_size(uint64_t bufs_offset, uint32_t buf_size, uint64_t buf_count)
+uint64_t
+pst_pool_layout_file_size(uint32_t buf_size, uint64_t buf_count)
 {
-	return align_up(bufs_offset + (uint64_t)buf_size * buf_count,
+	return align_up(pst_pool_layout_bufs_offset(buf_count) + (uint64_t)buf_size * buf_count,
 			PST_POOL_BUFS_ALIGN);
 }
 
-static uint32_t
-header_crc(const struct pst_pool_header *h)
+uint32_t
+pst_pool_header_crc(const struct pst_pool_header *h)
 {
 	return pst_crc32c(h, offsetof(struct pst_pool_header, header_crc));
 }
@@ -99,10 +99,10 @@ validate_header(const struct pst_pool_config *cfg,
 		return pst_fail(PST_EVERSION,
 				"pool %s: layout version %u is newer than this library's %u",
 				path, h->layout_version, PST_POOL_LAYOUT_VERSION);
-	if (header_crc(h) != h->header_crc)
+	if (pst_pool_header_crc(h) != h->header_crc)
 		return pst_fail(PST_ECRC,
 				"pool %s: header checksum 0x%08x, computed 0x%08x",
-				path, h->header_crc, header_crc(h));
+				path, h->header_crc, pst_pool_header_crc(h));
 	if (h->layout_version == 0 || h->header_size != sizeof(*h) ||
 	    h->flags != 0)
 		return pst_fail(PST_ECORRUPT,
@@ -369,8 +369,8 @@ build_file(int fd, const struct pst_pool_config *cfg, uint32_t buf_size)
 	uint64_t bufs_offset, file_size;
 	int ret;
 
-	bufs_offset = layout_bufs_offset(cfg->buf_count);
-	file_size = layout_file_size(bufs_offset, buf_size, cfg->buf_count);
+	bufs_offset = pst_pool_layout_bufs_offset(cfg->buf_count);
+	file_size = pst_pool_layout_file_size(buf_size, cfg->buf_count);
 	/* Allocate every block now: running out of space later, under a
 	 * driver writing into the mapping, would be a SIGBUS. A freshly
 	 * allocated file reads as zero, so every state byte is already
@@ -391,7 +391,7 @@ build_file(int fd, const struct pst_pool_config *cfg, uint32_t buf_size)
 	make_uuid(h.uuid);
 	clock_gettime(CLOCK_REALTIME, &now);
 	h.created_unix_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-	h.header_crc = header_crc(&h);
+	h.header_crc = pst_pool_header_crc(&h);
 	if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
 		return pst_fail(errno ? errno : EIO, "pool %s: cannot write header: %s",
 				cfg->path, strerror(errno));

@@ -30,26 +30,6 @@
 #include "pool_internal.h"
 #include "pool_media.h"
 
-/* The layout of pool_file.c (layout_bufs_offset(), layout_file_size()). */
-static uint64_t
-align_up(uint64_t v, uint64_t a)
-{
-	return (v + a - 1) / a * a;
-}
-
-static uint64_t
-bufs_offset_of(uint64_t count)
-{
-	return align_up(PST_POOL_HEADER_AREA + count, PST_POOL_BUFS_ALIGN);
-}
-
-static uint64_t
-size_of(uint64_t count, uint32_t buf_size)
-{
-	return align_up(bufs_offset_of(count) + (uint64_t)buf_size * count,
-			PST_POOL_BUFS_ALIGN);
-}
-
 /* The most buffers that fit @dev bytes, 0 if none. */
 static uint64_t
 count_fitting(uint64_t dev, uint32_t buf_size)
@@ -61,7 +41,7 @@ count_fitting(uint64_t dev, uint32_t buf_size)
 	c = (dev - PST_POOL_BUFS_ALIGN) / buf_size;
 	if (c > PST_POOL_BUF_COUNT_MAX)
 		c = PST_POOL_BUF_COUNT_MAX;
-	while (c > 0 && size_of(c, buf_size) > dev)
+	while (c > 0 && pst_pool_layout_file_size(buf_size, c) > dev)
 		c--;
 	return c;
 }
@@ -100,8 +80,8 @@ fill_header(struct pst_pool_header *h, uint32_t buf_size, uint64_t count)
 	h->buf_size = buf_size;
 	h->buf_count = count;
 	h->state_offset = PST_POOL_HEADER_AREA;
-	h->bufs_offset = bufs_offset_of(count);
-	h->file_size = size_of(count, buf_size);
+	h->bufs_offset = pst_pool_layout_bufs_offset(count);
+	h->file_size = pst_pool_layout_file_size(buf_size, count);
 	if (getrandom(h->uuid, sizeof(h->uuid), 0) != (ssize_t)sizeof(h->uuid)) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		memcpy(h->uuid, &now, sizeof(now) < sizeof(h->uuid) ? sizeof(now) : sizeof(h->uuid));
@@ -110,7 +90,7 @@ fill_header(struct pst_pool_header *h, uint32_t buf_size, uint64_t count)
 	h->uuid[8] = (uint8_t)((h->uuid[8] & 0x3f) | 0x80);
 	clock_gettime(CLOCK_REALTIME, &now);
 	h->created_unix_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-	h->header_crc = pst_crc32c(h, offsetof(struct pst_pool_header, header_crc));
+	h->header_crc = pst_pool_header_crc(h);
 }
 
 /* Write the layout into the mapped device @base. */
@@ -192,11 +172,11 @@ prepare(const struct pst_pool_config *cfg, struct pst_media *m, int *fdp,
 		return ret;
 	if (count == 0)
 		count = count_fitting(m->dev_size, buf_size);
-	if (count == 0 || size_of(count, buf_size) > m->dev_size)
+	if (count == 0 || pst_pool_layout_file_size(buf_size, count) > m->dev_size)
 		return pst_fail(ENOSPC, "pool %s: %llu buffers of %u bytes need %llu bytes; "
 				"the Device DAX has %llu", cfg->path,
 				(unsigned long long)(count ? count : 1), buf_size,
-				(unsigned long long)size_of(count ? count : 1, buf_size),
+				(unsigned long long)pst_pool_layout_file_size(buf_size, count ? count : 1),
 				(unsigned long long)m->dev_size);
 	if (count > PST_POOL_BUF_COUNT_MAX)
 		return pst_fail(EINVAL, "pool %s: %llu buffers exceed the maximum %u",

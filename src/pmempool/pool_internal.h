@@ -106,4 +106,11 @@ pool_buf_addr(const struct pst_pool *pool, uint32_t index)
  * or -errno when the kernel refused for want of memory or an I/O error. */
 int pst_pool_prefault(struct pst_pool *pool);
 
+/* The file layout (pool_file.c), for creation and for formatting a device
+ * in place (pool_format.c): where the buffers start, the file's size, and
+ * the header's checksum. */
+uint64_t pst_pool_layout_bufs_offset(uint64_t buf_count);
+uint64_t pst_pool_layout_file_size(uint32_t buf_size, uint64_t buf_count);
+uint32_t pst_pool_header_crc(const struct pst_pool_header *h);
+
 #endif /* PST_POOL_INTERNAL_H */
