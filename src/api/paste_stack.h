@@ -232,7 +232,8 @@ void pst_stack_close(struct pst_stack *stack);
  * good (fail-stop). Nothing queued in that poll is sent, nor anything
  * that would answer a request later. Every connection is reset and
  * aborted, its error callback called with -ECONNABORTED, and every
- * listener closed, its pst_listener freed. Later polls still receive, but
+ * listener closed (a new SYN gets a reset; the pst_listener stays the
+ * application's to pst_listener_close()). Later polls still receive, but
  * only to answer with ARP replies and TCP resets, so that peers learn
  * their connections are gone. The application should stop: print why,
  * close nothing that writes to the pool, and exit. Recovery from the pool

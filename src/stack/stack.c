@@ -133,7 +133,7 @@ fail_stop(struct pst_stack *s, int ret)
 {
 	s->failed = -ret;
 	pst_netif_dpdk_fail_stop(s->dev);
-	pst_tcp_abort_all(s->tcp);
+	pst_tcp_fail_stop(s->tcp);
 	(void)pst_netif_dpdk_drain_and_transmit(s->dev);
 }
 

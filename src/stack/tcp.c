@@ -43,6 +43,9 @@
 /* What the connections of one stack share. */
 struct pst_tcp {
 	struct pst_pool *pool;
+	/* Listeners a fail-stop closed (pst_tcp_fail_stop): still the
+	 * application's to pst_listener_close(), freed with @tcp if not. */
+	struct pst_listener *stopped;
 	uint32_t buf_size;
 	uint32_t gather_below;     /* hold copies segments shorter than this */
 	/* Receive windows: every connection is granted window bytes from the
@@ -86,9 +89,10 @@ struct pst_tcp {
 
 struct pst_listener {
 	struct pst_tcp *tcp;
-	struct tcp_pcb *pcb;
+	struct tcp_pcb *pcb;       /* NULL once a fail-stop closed it */
 	pst_accept_fn accept;
 	void *arg;
+	struct pst_listener *next_stopped; /* on pst_tcp::stopped */
 };
 
 struct pst_conn {
@@ -1039,8 +1043,20 @@ fail:
 void
 pst_listener_close(struct pst_listener *l)
 {
+	struct pst_listener **pp;
+
 	if (l == NULL)
 		return;
+	if (l->pcb == NULL) {
+		/* Closed by a fail-stop: only the object is left. */
+		for (pp = &l->tcp->stopped; *pp != NULL; pp = &(*pp)->next_stopped)
+			if (*pp == l) {
+				*pp = l->next_stopped;
+				break;
+			}
+		free(l);
+		return;
+	}
 	tcp_arg(l->pcb, NULL);
 	tcp_accept(l->pcb, NULL);
 	tcp_close(l->pcb);
@@ -1634,13 +1650,14 @@ pst_tcp_close(struct pst_tcp *tcp)
 	free(tcp);
 }
 
-void
-pst_tcp_abort_all(struct pst_tcp *tcp)
+/* Abort every connection: a reset to each peer, then its error callback,
+ * which frees it. */
+static void
+abort_connections(struct pst_tcp *tcp)
 {
 	struct tcp_pcb *pcb, *next;
 
 	pst_tcp_close_deferred(tcp);
-	/* Aborting calls each connection's error callback, which frees it. */
 	for (pcb = tcp_active_pcbs; pcb != NULL; pcb = next) {
 		next = pcb->next;
 		tcp_abort(pcb);
@@ -1649,11 +1666,44 @@ pst_tcp_abort_all(struct pst_tcp *tcp)
 		next = pcb->next;
 		tcp_abort(pcb);
 	}
+}
+
+void
+pst_tcp_abort_all(struct pst_tcp *tcp)
+{
+	struct pst_listener *l;
+
+	abort_connections(tcp);
 	while (tcp_listen_pcbs.listen_pcbs != NULL) {
 		struct tcp_pcb_listen *lpcb = tcp_listen_pcbs.listen_pcbs;
 
 		free(lpcb->callback_arg); /* the pst_listener */
 		tcp_arg((struct tcp_pcb *)lpcb, NULL);
 		tcp_close((struct tcp_pcb *)lpcb);
+	}
+	while ((l = tcp->stopped) != NULL) {
+		tcp->stopped = l->next_stopped;
+		free(l);
+	}
+}
+
+void
+pst_tcp_fail_stop(struct pst_tcp *tcp)
+{
+	abort_connections(tcp);
+	/* Closed, lwIP answers a SYN with a reset; the objects stay the
+	 * application's, which may still pst_listener_close() them. */
+	while (tcp_listen_pcbs.listen_pcbs != NULL) {
+		struct tcp_pcb_listen *lpcb = tcp_listen_pcbs.listen_pcbs;
+		struct pst_listener *l = lpcb->callback_arg;
+
+		tcp_arg((struct tcp_pcb *)lpcb, NULL);
+		tcp_accept((struct tcp_pcb *)lpcb, NULL);
+		tcp_close((struct tcp_pcb *)lpcb);
+		if (l == NULL)
+			continue;
+		l->pcb = NULL;
+		l->next_stopped = tcp->stopped;
+		tcp->stopped = l;
 	}
 }

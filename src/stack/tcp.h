@@ -31,9 +31,15 @@ void pst_tcp_stats(const struct pst_tcp *tcp, struct pst_stack_stats *st);
 void pst_tcp_close(struct pst_tcp *tcp);
 
 /* Abort every connection (a reset to each peer, then its error callback
- * with -ECONNABORTED) and close every listener: what pst_tcp_close() does
- * before it frees @tcp, which stays usable and empty. */
+ * with -ECONNABORTED) and close and free every listener: what
+ * pst_tcp_close() does before it frees @tcp. */
 void pst_tcp_abort_all(struct pst_tcp *tcp);
+
+/* A drain failed (stack.c): abort every connection as pst_tcp_abort_all()
+ * does and close every listener's PCB, so that lwIP resets new SYNs, but
+ * leave the pst_listener objects to the application's
+ * pst_listener_close() (or to pst_tcp_close()). */
+void pst_tcp_fail_stop(struct pst_tcp *tcp);
 
 /* Close the connections the application closed from inside their
  * callbacks, now that lwIP is done with their segments. */

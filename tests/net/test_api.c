@@ -722,6 +722,27 @@ queue_frame(void)
 	pbuf_free(p);
 }
 
+/* A Linux peer's connect to a stopped stack: refused (a reset), at once. */
+static int
+refused_peer_main(void *arg)
+{
+	const uint16_t *port = arg;
+	int fd = peer_connect(*port);
+
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == ECONNREFUSED ? 0 : 2;
+}
+
+static void
+accept_none(void *arg, struct pst_conn *conn)
+{
+	(void)arg;
+	(void)conn;
+}
+
 /* A drain fails while the TX queue is full: the stack stops for good.
  * Nothing queued is sent (the queue is dropped and counted, never written
  * past), the poll reports the failure, and so do later polls after the
@@ -738,7 +759,13 @@ test_failed_drain_stops_the_stack(void **state)
 	struct pst_pool_stats ps;
 	unsigned int i;
 
+	static uint16_t port = 6099;
+	struct pst_listener *l;
+	pid_t pid;
+
 	(void)state;
+	l = pst_tcp_listen(stack, port, accept_none, NULL);
+	assert_non_null(l);
 	poll_for(0.2);
 	assert_int_equal(pst_netif_dpdk_tx_pending(stack->dev), 0);
 	pst_stack_stats(stack, &s0);
@@ -767,6 +794,11 @@ test_failed_drain_stops_the_stack(void **state)
 	assert_int_equal(s.drains, s0.drains);
 	pst_pool_stats(pool, &ps);
 	assert_true(ps.drain_failures >= 13);
+	/* The listener was closed: a SYN gets a reset, which the stopped
+	 * stack still sends; the object is still ours to close. */
+	pid = tb_spawn_linux(&tb, refused_peer_main, &port);
+	assert_int_equal(tb_poll_child(stack, pid, 20), 0);
+	pst_listener_close(l);
 
 	pst_stack_close(stack);
 	pst_pool_close(pool);
