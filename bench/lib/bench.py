@@ -309,6 +309,7 @@ def main_run(args):
     # the smoke test, where only its checks count).
     ctx.capacity = []
     ctx.capacity_matrix = []
+    ctx.matrix_filter = args.matrix
     if not args.no_capacity and ctx.mode in ("full", "quick", "smoke"):
         try:
             ctx.capacity = capacity_run(ctx, checks)
@@ -389,6 +390,9 @@ def main():
     ap.add_argument("--no-capacity", action="store_true",
                     help="skip the capacity phase (paste-loadgen against its responder and "
                     "paste-kvs over memif, one core each)")
+    ap.add_argument("--matrix", metavar="REGEX",
+                    help="the capacity phase: only the zero-copy/copy matrix's points whose "
+                    "name matches (e.g. 'POST'), without its target points")
     ap.add_argument("--no-idle", action="store_true",
                     help="skip the idle-mode figures (paste-kvs --idle poll|nap|sleep)")
     ap.add_argument("--no-doc", action="store_true")

@@ -15,6 +15,7 @@ generator than about the server: the capacity is then also given as
 
 import json
 import os
+import re
 import time
 
 from common import (
@@ -286,8 +287,20 @@ def capacity_run(ctx, checks):
     ctx.capacity_socket = "/run/paste-bench-%d-capacity.memif" % os.getpid()
     ctx.capacity_runs = 0
     ctx.capacity_retries = []
-    secs = {"full": 5.0, "quick": 1.5, "smoke": 0.3}.get(ctx.mode, 1.5)
     reps = ctx.reps if ctx.mode == "full" else 1
+    matrix = getattr(ctx, "matrix_filter", None)
+    # --matrix REGEX, a developer's loop: those matrix points alone.
+    rows = [] if matrix else targets_run(ctx, checks, reps)
+    ctx.capacity_matrix = matrix_run(ctx, checks, {"full": 3.0, "quick": 1.0, "smoke": 0.2}.get(
+        ctx.mode, 1.0), reps, matrix)
+    if ctx.capacity_retries and rows:
+        rows[0]["connect_retries"] = ctx.capacity_retries
+    return rows
+
+
+def targets_run(ctx, checks, reps):
+    """The generator's ceiling and paste-kvs at the targets' points."""
+    secs = {"full": 5.0, "quick": 1.5, "smoke": 0.3}.get(ctx.mode, 1.5)
     seen = {p["id"]: dict(ceiling=[], ceiling_client_us=[], rps=[], p50=[], p99=[], p999=[],
                           max=[], srv_us=[], srv_util=[], client_us=[], requests=[])
             for p in POINTS}
@@ -362,10 +375,6 @@ def capacity_run(ctx, checks):
         # core) set it.
         row["server_bound"] = (row["server_util"] or 0) >= SERVER_BOUND
         rows.append(row)
-    ctx.capacity_matrix = matrix_run(ctx, checks, {"full": 3.0, "quick": 1.0, "smoke": 0.2}.get(
-        ctx.mode, 1.0), reps)
-    if ctx.capacity_retries:
-        rows[0]["connect_retries"] = ctx.capacity_retries
     return rows
 
 
@@ -422,12 +431,18 @@ def space_of(stats):
     return stats["value_bytes"] / held if held > 0 and stats["value_bytes"] else None
 
 
-def matrix_run(ctx, checks, secs, reps):
+def matrix_run(ctx, checks, secs, reps, only=None):
     """The zero-copy/copy matrix: a list of rows, one per point, each with
     both modes' figures (medians, min-max over the repeats that succeeded)
-    and their ratios."""
+    and their ratios. only: a regular expression, the points to run."""
     groups = matrix_groups(ctx.mode)
-    seen = {(p["id"], m): dict(rps=[], srv_us=[], space=[], requests=[], shape=None,
+    if only:
+        want = re.compile(only)
+        groups = [(g, [p for p in pts if want.search(p["id"])]) for g, pts in groups]
+        groups = [(g, pts) for g, pts in groups if pts]
+        if not groups:
+            raise BenchError("--matrix %r matches no point of the %s matrix" % (only, ctx.mode))
+    seen = {(p["id"], m): dict(rps=[], srv_us=[], p50=[], p99=[], space=[], requests=[], shape=None,
                                values_checked=0, by_rep={})
             for _, pts in groups for p in pts for m, _ in MATRIX_MODES}
 
@@ -443,6 +458,8 @@ def matrix_run(ctx, checks, secs, reps):
         d = seen[(p["id"], mname)]
         d["rps"].append(res["rps"])
         d["srv_us"].append(us)
+        d["p50"].append(res["latency_us"]["p50"])
+        d["p99"].append(res["latency_us"]["p99"])
         d["requests"].append(res["replies"])
         d["values_checked"] += checked
         d["shape"] = res.get("shape")
@@ -467,6 +484,7 @@ def matrix_run(ctx, checks, secs, reps):
                 d = seen[(p["id"], mname)]
                 m = dict(ok=len(d["rps"]), rps=median(d["rps"]),
                          server_us_per_req=median(d["srv_us"]), requests=sum(d["requests"]),
+                         p50_us=median(d["p50"]), p99_us=median(d["p99"]),
                          values_checked=d["values_checked"], shape=d["shape"],
                          rps_all=[round(x, 1) for x in d["rps"]],
                          server_us_all=[None if x is None else round(x, 4)
