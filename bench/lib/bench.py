@@ -46,7 +46,7 @@ from loads import Checks, Runner, build_points, correctness, delay_points, pipe_
 from idle import idle_run, print_idle
 from shards import print_shards, shards_run
 from profiles import callgrind_run, profile_run
-from capacity import capacity_run, capacity_status, print_capacity
+from capacity import capacity_run, capacity_status, print_capacity, print_matrix
 from report import aggregate, machine_info, print_summary, ratios_table, report, targets
 
 
@@ -308,6 +308,8 @@ def main_run(args):
     # paste-kvs's capacity on one core under paste-loadgen (full, quick, and
     # the smoke test, where only its checks count).
     ctx.capacity = []
+    ctx.capacity_matrix = []
+    ctx.matrix_filter = args.matrix
     if not args.no_capacity and ctx.mode in ("full", "quick", "smoke"):
         try:
             ctx.capacity = capacity_run(ctx, checks)
@@ -388,6 +390,9 @@ def main():
     ap.add_argument("--no-capacity", action="store_true",
                     help="skip the capacity phase (paste-loadgen against its responder and "
                     "paste-kvs over memif, one core each)")
+    ap.add_argument("--matrix", metavar="REGEX",
+                    help="the capacity phase: only the zero-copy/copy matrix's points whose "
+                    "name matches (e.g. 'POST'), without its target points")
     ap.add_argument("--no-idle", action="store_true",
                     help="skip the idle-mode figures (paste-kvs --idle poll|nap|sleep)")
     ap.add_argument("--no-doc", action="store_true")
@@ -438,6 +443,7 @@ def main():
                    aggregate=sorted(agg.values(), key=lambda a: (a["point"], a["system"])),
                    memory=memory, callgrind=ctx.callgrind, idle=ctx.idle,
                    shards=ctx.shards, capacity=ctx.capacity,
+                   capacity_matrix=ctx.capacity_matrix,
                    profile=ctx.profile, failures=ctx.failures,
                    bridge=ctx.bridge.summary() if ctx.bridge else None,
                    checks=dict(passed=checks.passed, failed=checks.failed, lines=checks.lines))
@@ -469,6 +475,7 @@ def main():
             print_shards(ctx.shards)
         if ctx.capacity:
             print_capacity(ctx.capacity)
+        print_matrix(ctx.capacity_matrix)
         for line in checks.lines:
             print(line)
         if checks.failed:

@@ -15,6 +15,7 @@ generator than about the server: the capacity is then also given as
 
 import json
 import os
+import re
 import time
 
 from common import (
@@ -38,6 +39,8 @@ SERVER_BOUND = 0.9
 # Tries of one paste-loadgen run whose memif did not connect (nothing sent).
 CONNECT_TRIES = 4
 CONNECT_FAILED = "Failed to connect socket"
+# The generator's pool (its --pool-bufs).
+LOADGEN_BUFS = 65536
 
 
 def memif_vdev(ctx, role):
@@ -123,10 +126,15 @@ def loadgen_once(ctx, srv, point, secs, n, no_load):
     cmd = ns_enter(srv.server_ns) + [ctx.loadgen] + eal(
         ctx, CLIENT_CORE, "pbench%d_lg%d" % (os.getpid(), k)) + [
         memif_vdev(ctx, "client"), "--", "--ip", "%s/%d" % (CLIENT_IP, PREFIX_LEN),
-        "--server", SERVER_IP, "-t", point["test"], "-c", str(point["c"]),
-        "-P", str(point["P"]), "-d", str(point["d"]), "-r", str(ctx.keyspace),
-        "--busy-poll", "--pool-file", pool, "--pool-bufs", "65536", "--json", js,
+        "--server", SERVER_IP, "-t", point["test"], "-d", str(point["d"]),
+        "--busy-poll", "--pool-file", pool, "--pool-bufs", str(LOADGEN_BUFS), "--json", js,
         "--max-time", str(int(secs * 3 + 60))]
+    if point.get("auto"):
+        # -c, -P and -r from the pools (bench/loadgen/shape.c): the same
+        # for the GET test's load and its measured run.
+        cmd += ["--auto-shape", "--server-bufs", str(point["server_bufs"])]
+    else:
+        cmd += ["-c", str(point["c"]), "-P", str(point["P"]), "-r", str(ctx.keyspace)]
     cmd += ["-n", str(n)] if n else ["-n", "0", "--duration", str(secs)]
     if no_load:
         cmd.append("--no-load")
@@ -152,7 +160,10 @@ def loadgen(ctx, srv, point, secs, n=0, no_load=False):
         wait_listening(ctx, srv)
         rc, out, doc = loadgen_once(ctx, srv, point, secs, n, no_load)
         if rc == 0 and doc is not None and doc["status"] == "ok" and doc["tests"]:
-            return doc["tests"][0]
+            res = dict(doc["tests"][0])
+            res["shape"] = dict(c=doc.get("conns"), P=doc.get("pipeline"),
+                                r=doc.get("keyspace"))
+            return res
         if CONNECT_FAILED not in out or attempt == CONNECT_TRIES:
             break
         listening = memif_listening(srv.server_ns, ctx.capacity_socket)
@@ -177,7 +188,8 @@ def kvs_point(ctx, srv, point, secs):
     if point["test"] == "get":
         # Store the keyspace (the generator's GET test does, then a few
         # GETs): the measured run then counts GETs alone.
-        loadgen(ctx, srv, point, secs, n=max(1000, point["c"] * point["P"]))
+        loadgen(ctx, srv, point, secs, n=point.get("preload_n") or max(
+            1000, point["c"] * point["P"]))
     s0 = srv.fresh_stats()
     res = loadgen(ctx, srv, point, secs, no_load=point["test"] == "get")
     s1 = srv.fresh_stats()
@@ -186,10 +198,11 @@ def kvs_point(ctx, srv, point, secs):
     b0, r0 = busy(srv, s0)
     b1, r1 = busy(srv, s1)
     n = r1 - r0
+    srv.last_stats = s1
     return res, (b1 - b0) / n * 1e6 if n > 0 else None, n, (b1 - b0)
 
 
-def points_on(ctx, checks, srv, pool_bufs, rep, measure, strict_exit=True):
+def points_on(ctx, checks, srv, pool_bufs, rep, measure, strict_exit=True, points=POINTS):
     """Start srv, run measure(point) for every point, stop it. A point
     that fails is recorded (a failed check and the run's failures) and
     the next one runs. A server that died (DPDK 22.11's memif faults when
@@ -224,7 +237,7 @@ def points_on(ctx, checks, srv, pool_bufs, rep, measure, strict_exit=True):
             srv.stop()
             return e
 
-    todo = list(POINTS)
+    todo = list(points)
     try:
         while todo:
             p = todo.pop(0)
@@ -274,8 +287,20 @@ def capacity_run(ctx, checks):
     ctx.capacity_socket = "/run/paste-bench-%d-capacity.memif" % os.getpid()
     ctx.capacity_runs = 0
     ctx.capacity_retries = []
-    secs = {"full": 5.0, "quick": 1.5, "smoke": 0.3}.get(ctx.mode, 1.5)
     reps = ctx.reps if ctx.mode == "full" else 1
+    matrix = getattr(ctx, "matrix_filter", None)
+    # --matrix REGEX, a developer's loop: those matrix points alone.
+    rows = [] if matrix else targets_run(ctx, checks, reps)
+    ctx.capacity_matrix = matrix_run(ctx, checks, {"full": 3.0, "quick": 1.0, "smoke": 0.2}.get(
+        ctx.mode, 1.0), reps, matrix)
+    if ctx.capacity_retries and rows:
+        rows[0]["connect_retries"] = ctx.capacity_retries
+    return rows
+
+
+def targets_run(ctx, checks, reps):
+    """The generator's ceiling and paste-kvs at the targets' points."""
+    secs = {"full": 5.0, "quick": 1.5, "smoke": 0.3}.get(ctx.mode, 1.5)
     seen = {p["id"]: dict(ceiling=[], ceiling_client_us=[], rps=[], p50=[], p99=[], p999=[],
                           max=[], srv_us=[], srv_util=[], client_us=[], requests=[])
             for p in POINTS}
@@ -350,9 +375,144 @@ def capacity_run(ctx, checks):
         # core) set it.
         row["server_bound"] = (row["server_util"] or 0) >= SERVER_BOUND
         rows.append(row)
-    if ctx.capacity_retries:
-        rows[0]["connect_retries"] = ctx.capacity_retries
     return rows
+
+
+# ---- zero copy against --copy (issue 23) ----------------------------------
+#
+# paste-kvs (wal) zero copy and --copy side by side, SET and GET from 64 B
+# to 1 MiB, each size's connections, depth and keyspace chosen by
+# paste-loadgen --auto-shape from the two pools (bench/loadgen/shape.c: in
+# flight at most 1/16 of the smaller pool, stored at most 1/4 of the
+# server's), and PASTE's own workload, 1 KiB HTTP POSTs without pipelining
+# from 50 and 100 connections. A server per group of points (a value size,
+# or the POSTs), started fresh for each mode: its store then holds only that
+# size's values, and the space it reports is theirs. Within a repeat the two
+# modes alternate group by group (zero copy, copy, zero copy, ...), so
+# drifting load on the shared machine falls on both.
+
+MATRIX_SIZES = (64, 1024, 8192, 65536, 1048576)
+MATRIX_SMOKE_SIZES = (64, 1048576)
+MATRIX_MODES = (("zero-copy", False), ("copy", True))
+
+
+def size_name(d):
+    return ("%d MiB" % (d >> 20) if d >= 1 << 20 and d % (1 << 20) == 0 else
+            "%d KiB" % (d >> 10) if d >= 1024 and d % 1024 == 0 else "%d B" % d)
+
+
+def matrix_server_bufs(mode):
+    # The smoke test's pools are small: its points check replies, not speed.
+    return 65536 if mode == "smoke" else 262144
+
+
+def matrix_groups(mode):
+    """[(group name, [points])]: a server is started for each group."""
+    bufs = matrix_server_bufs(mode)
+    groups = []
+    for d in (MATRIX_SMOKE_SIZES if mode == "smoke" else MATRIX_SIZES):
+        groups.append((size_name(d), [
+            dict(id="%s %s" % (t.upper(), size_name(d)), test=t, d=d, auto=True,
+                 server_bufs=bufs, preload_n=64 if mode == "smoke" else 256)
+            for t in ("set", "get")]))
+    if mode != "smoke":
+        groups.append(("POST", [dict(id="POST 1 KiB P=1 c=%d" % c, test="post", d=1024, P=1,
+                                     c=c) for c in (50, 100)]))
+    return groups
+
+
+def space_of(stats):
+    """Stored value bytes per pool byte the values hold (pool buffers kept
+    less the index's, times the buffer size), None without the fields."""
+    need = ("pool_kept", "index_bufs", "value_bytes", "buf_size")
+    if not stats or any(k not in stats for k in need):
+        return None
+    held = (stats["pool_kept"] - stats["index_bufs"]) * stats["buf_size"]
+    return stats["value_bytes"] / held if held > 0 and stats["value_bytes"] else None
+
+
+def matrix_run(ctx, checks, secs, reps, only=None):
+    """The zero-copy/copy matrix: a list of rows, one per point, each with
+    both modes' figures (medians, min-max over the repeats that succeeded)
+    and their ratios. only: a regular expression, the points to run."""
+    groups = matrix_groups(ctx.mode)
+    if only:
+        want = re.compile(only)
+        groups = [(g, [p for p in pts if want.search(p["id"])]) for g, pts in groups]
+        groups = [(g, pts) for g, pts in groups if pts]
+        if not groups:
+            raise BenchError("--matrix %r matches no point of the %s matrix" % (only, ctx.mode))
+    seen = {(p["id"], m): dict(rps=[], srv_us=[], p50=[], p99=[], space=[], requests=[], shape=None,
+                               values_checked=0, by_rep={})
+            for _, pts in groups for p in pts for m, _ in MATRIX_MODES}
+
+    def measure(kvs, mname, rep, p):
+        res, us, n, busy_s = kvs_point(ctx, kvs, p, secs)
+        checked = res.get("values_checked", 0)
+        ok = (res["errors"] == 0 and res.get("wrong_values", 0) == 0 and res["replies"] > 0
+              and n == res["replies"] and (p["test"] != "get" or checked == res["replies"]))
+        if not checks.check(ok, "capacity matrix: paste-kvs %s %s: %d replies, %d wrong, %d "
+                            "values checked, %d counted by the server" % (
+                                mname, p["id"], res["replies"], res["errors"], checked, n)):
+            return
+        d = seen[(p["id"], mname)]
+        d["rps"].append(res["rps"])
+        d["srv_us"].append(us)
+        d["p50"].append(res["latency_us"]["p50"])
+        d["p99"].append(res["latency_us"]["p99"])
+        d["requests"].append(res["replies"])
+        d["values_checked"] += checked
+        d["shape"] = res.get("shape")
+        d["by_rep"][rep] = (res["rps"], us)
+        if p["test"] == "set":
+            d["space"].append(space_of(kvs.last_stats))
+
+    for rep in range(reps):
+        for gname, pts in groups:
+            for mname, copy in MATRIX_MODES:
+                kvs = PasteKvsMemif(ctx, "paste-%s-matrix" % ("copy" if copy else "wal"), "wal",
+                                    copy=copy)
+                PROG.line("capacity matrix %d/%d: %s, paste-kvs %s" % (rep + 1, reps, gname,
+                                                                       mname))
+                points_on(ctx, checks, kvs, matrix_server_bufs(ctx.mode), rep,
+                          lambda p: measure(kvs, mname, rep, p), points=pts)
+    rows = []
+    for _, pts in groups:
+        for p in pts:
+            row = dict(point=p["id"], test=p["test"], d=p["d"], reps=reps, seconds=secs)
+            for mname, _ in MATRIX_MODES:
+                d = seen[(p["id"], mname)]
+                m = dict(ok=len(d["rps"]), rps=median(d["rps"]),
+                         server_us_per_req=median(d["srv_us"]), requests=sum(d["requests"]),
+                         p50_us=median(d["p50"]), p99_us=median(d["p99"]),
+                         values_checked=d["values_checked"], shape=d["shape"],
+                         rps_all=[round(x, 1) for x in d["rps"]],
+                         server_us_all=[None if x is None else round(x, 4)
+                                        for x in d["srv_us"]])
+                m["rps_min"], m["rps_max"] = spread(d["rps"])
+                m["server_us_min"], m["server_us_max"] = spread(
+                    [x for x in d["srv_us"] if x is not None])
+                sp = [x for x in d["space"] if x is not None]
+                m["stored_per_pool_byte"] = median(sp)
+                m["stored_per_pool_byte_min"], m["stored_per_pool_byte_max"] = spread(sp)
+                row[mname] = m
+            z, c = row["zero-copy"], row["copy"]
+            row["rps_ratio"] = ratio(z["rps"], c["rps"])
+            row["busy_ratio"] = ratio(z["server_us_per_req"], c["server_us_per_req"])
+            # The ratios of the repeats, each zero copy over the copy run
+            # that followed it.
+            zr, cr = seen[(p["id"], "zero-copy")]["by_rep"], seen[(p["id"], "copy")]["by_rep"]
+            both = sorted(set(zr) & set(cr))
+            row["rps_ratio_min"], row["rps_ratio_max"] = spread(
+                [x for x in (ratio(zr[k][0], cr[k][0]) for k in both) if x is not None])
+            row["busy_ratio_min"], row["busy_ratio_max"] = spread(
+                [x for x in (ratio(zr[k][1], cr[k][1]) for k in both) if x is not None])
+            rows.append(row)
+    return rows
+
+
+def ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
 
 
 def fmt_k(v):
@@ -417,3 +577,64 @@ def capacity_status(rows):
                      100 * (r["server_util"] or 0), fmt_k(r["derived_rps"])))
             for r in rows if r["target"]]
 
+
+
+def fmt_range(fmt, lo, hi):
+    return "" if lo is None or hi is None or lo == hi else " (%s-%s)" % (fmt % lo, fmt % hi)
+
+
+def fmt_shape(m):
+    sh = m.get("shape") or {}
+    return "-" if not sh else "%s/%s/%s" % (sh.get("c"), sh.get("P"), sh.get("r"))
+
+
+def matrix_table_rows(rows):
+    """Rows of the zero-copy/copy table: per point, each mode's req/s and
+    busy us/req (medians, min-max), their ratios (of the medians, min-max of
+    the repeats' own), and for SETs the stored bytes per pool byte."""
+    out = []
+    for r in rows:
+        z, c = r["zero-copy"], r["copy"]
+
+        def rps(m):
+            # Thousands where they mean something; 1 MiB values go at hundreds.
+            if m["rps"] is not None and m["rps"] < 10000:
+                return fmt_f("%.0f", m["rps"]) + fmt_range("%.0f", m["rps_min"], m["rps_max"])
+            return fmt_k(m["rps"]) + fmt_range("%.0fK", *[None if x is None else x / 1000 for x in
+                                                        (m["rps_min"], m["rps_max"])])
+
+        def us(m):
+            return fmt_f("%.3f", m["server_us_per_req"]) + fmt_range(
+                "%.3f", m["server_us_min"], m["server_us_max"])
+
+        def rat(key):
+            return fmt_f("%.2f", r[key]) + fmt_range("%.2f", r[key + "_min"], r[key + "_max"])
+
+        def space(m):
+            v = m.get("stored_per_pool_byte")
+            return "-" if v is None else "%.0f%%" % (100 * v) + fmt_range(
+                "%.0f%%", *[None if x is None else 100 * x for x in
+                            (m["stored_per_pool_byte_min"], m["stored_per_pool_byte_max"])])
+
+        out.append((r["point"], "%s, %s" % (fmt_shape(z), fmt_shape(c)) if fmt_shape(z) !=
+                    fmt_shape(c) else fmt_shape(z), rps(z), rps(c), rat("rps_ratio"), us(z),
+                    us(c), rat("busy_ratio"),
+                    space(z) if r["test"] == "set" else "", space(c) if r["test"] == "set" else "",
+                    "%d/%d, %d/%d" % (z["ok"], r["reps"], c["ok"], r["reps"])))
+    return out
+
+
+MATRIX_HEADER = ("point", "c/P/r", "zero copy req/s", "copy req/s", "req/s zc/copy",
+                 "zero copy busy us/req", "copy busy us/req", "busy zc/copy",
+                 "stored/pool byte, zero copy", "stored/pool byte, copy",
+                 "repeats ok (zc, copy)")
+
+
+def print_matrix(rows):
+    if not rows:
+        return
+    print()
+    print("zero copy against --copy on one core (paste-kvs wal, paste-loadgen over memif; "
+          "ratios zero copy / copy: req/s > 1 and busy < 1 favour zero copy)")
+    for r in [MATRIX_HEADER] + matrix_table_rows(rows):
+        print("  " + " | ".join(str(c) for c in r))

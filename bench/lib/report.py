@@ -8,7 +8,8 @@ import re
 import shutil
 import subprocess
 
-from capacity import CAPACITY_HEADER, HEADROOM, capacity_status, capacity_table_rows
+from capacity import (CAPACITY_HEADER, HEADROOM, LOADGEN_BUFS, MATRIX_HEADER, capacity_status,
+                      capacity_table_rows, matrix_server_bufs, matrix_table_rows)
 from common import CLEAN, CLIENT_BOUND, Context, PROG, REPO, median
 
 
@@ -356,6 +357,49 @@ unset multiplot
     return made
 
 
+def write_matrix_plot(ctx, rows, outdir, prefix):
+    """PNG: zero copy / copy (req/s, busy time per request) against value
+    size, log x, SETs and GETs; [] without gnuplot or sizes."""
+    gp = shutil.which("gnuplot")
+    if not gp or not rows:
+        return []
+    series = []
+    for test in ("set", "get"):
+        pts = sorted((r["d"], r.get("rps_ratio"), r.get("busy_ratio"))
+                     for r in rows if r["test"] == test)
+        if len(pts) < 2:
+            continue
+        fn = os.path.join(ctx.work, "plot-zc-copy-%s.dat" % test)
+        with open(fn, "w") as f:
+            for d, rr, br in pts:
+                f.write("%d %s %s\n" % (d, "NaN" if rr is None else rr,
+                                         "NaN" if br is None else br))
+        series.append((test.upper(), fn))
+    if not series:
+        return []
+    png = os.path.join(outdir, "%s-capacity-zc-copy.png" % prefix)
+    plot = ", ".join(
+        "'%s' using 1:2 with linespoints lw 2 title '%s req/s', "
+        "'%s' using 1:3 with linespoints dashtype 2 lw 2 title '%s busy time per request'"
+        % (fn, t, fn, t) for t, fn in series)
+    script = """set terminal pngcairo size 900,500 font ',9'
+set output '%s'
+set title 'paste-kvs zero copy / --copy on one core, by value size (%s run)'
+set xlabel 'value size (bytes)'
+set ylabel 'zero copy / copy'
+set logscale x 2
+set xtics ('64 B' 64, '1 KiB' 1024, '8 KiB' 8192, '64 KiB' 65536, '1 MiB' 1048576)
+set grid
+set key top left font ',8'
+set yrange [0:*]
+set arrow from graph 0, first 1 to graph 1, first 1 nohead dashtype 3 lc rgb 'gray40'
+plot %s
+""" % (png, ctx.mode, plot)
+    r = subprocess.run([gp], input=script.encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=60)
+    return [png] if r.returncode == 0 and os.path.exists(png) else []
+
+
 def fmt_pct(v):
     return "-" if v is None else "%.0f%%" % (v * 100)
 
@@ -463,6 +507,12 @@ def write_markdown(path, doc):
         parts.append(blocks["capacity"].format(
             reps=c0["reps"], seconds=c0["seconds"], headroom=HEADROOM,
             capacity_table=md_table(CAPACITY_HEADER, capacity_table_rows(doc["capacity"]))))
+    if doc.get("capacity_matrix"):
+        m0 = doc["capacity_matrix"][0]
+        parts.append(blocks["capacity-matrix"].format(
+            reps=m0["reps"], seconds=m0["seconds"], loadgen_bufs=fmt_num(LOADGEN_BUFS),
+            server_bufs=fmt_num(matrix_server_bufs(ctx["mode"])),
+            matrix_table=md_table(MATRIX_HEADER, matrix_table_rows(doc["capacity_matrix"]))))
     if doc.get("callgrind"):
         tops = []
         for c in doc["callgrind"]:
@@ -590,6 +640,7 @@ def report(doc, docpath=None, work=None):
     imgdir = os.path.join(os.path.dirname(os.path.abspath(docpath)), "img")
     os.makedirs(imgdir, exist_ok=True)
     plots = write_plots(pctx, agg, doc["systems"] + doc["delay_systems"], imgdir, "bench")
+    plots += write_matrix_plot(pctx, doc.get("capacity_matrix") or [], imgdir, "bench")
     doc["plots"] = plots
     write_markdown(docpath, doc)
     PROG.say("wrote %s and %d plot(s)" % (docpath, len(plots)))

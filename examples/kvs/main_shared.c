@@ -233,9 +233,11 @@ kv_main_print_counts(const struct kv_store *st, const struct kv_exec *x,
 	       " bad_streams=%" PRIu64 " conns=%u accepted=%" PRIu64 " refused=%" PRIu64
 	       " pool_free=%" PRIu64 " pool_kept=%" PRIu64 " drains=%" PRIu64
 	       " timed_out=%" PRIu64 " output_overflows=%" PRIu64
-	       " oom_refused=%" PRIu64 " reserved=%" PRIu64 " index_bufs=%" PRIu64,
+	       " oom_refused=%" PRIu64 " reserved=%" PRIu64 " index_bufs=%" PRIu64
+	       " value_bytes=%" PRIu64 " buf_size=%" PRIu32,
 	       kv_store_count(st), x->requests, st->sets, st->gets, st->hits, st->dels,
 	       x->bad_requests, x->bad_streams, n_conns, accepted, refused,
 	       ps.free, ps.kept, ps.drains, x->timed_out, x->output_overflows,
-	       x->oom_refused, st->reserved, st->ops->own_bytes(st->idx) / st->buf_size);
+	       x->oom_refused, st->reserved, st->ops->own_bytes(st->idx) / st->buf_size,
+	       st->value_bytes, st->buf_size);
 }
