@@ -37,7 +37,8 @@ for index in wal btree; do
 	sed 's/^/    /' "$TB_WORK/client.$index"
 	check_rc $rc "$what a failed drain: nothing of it or after it acknowledged, connections reset"
 	if wait_pid "$KVS_PID" 10; then
-		check_eq "$WAIT_RC" 74 "$what the server stops with exit status 74 (EX_IOERR)"
+		check_eq "$WAIT_RC" 74 "$what the server stops with exit status 74 (EX_IOERR)" ||
+			show_log "$KVS_LOG" 60
 		bg_forget "$KVS_PID"
 		KVS_PID=""
 	else
