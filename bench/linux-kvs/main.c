@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "example_util.h"
+#include "auth.h"
 #include "exec.h"
 #include "main_shared.h"
 #include "proto.h"
@@ -97,9 +98,11 @@ struct conn {
 	int epollout;               /* registered for EPOLLOUT (not EPOLLIN) */
 	struct kv_parse_state parse; /* an incomplete request, read so far */
 	struct kv_upload upload;     /* its value's reservation, or a discard */
+	struct kv_auth_conn auth; /* AUTH passed, failures */
 };
 
 struct server {
+	const struct kv_auth *auth;  /* for exec, which server_start() zeroes */
 	struct kv_store *store;
 	struct pst_pool *pool;
 	int epfd;
@@ -374,7 +377,7 @@ conn_execute(struct server *srv, struct conn *c)
 	const struct kv_out out = {
 		.bytes = out_bytes_cb, .value = out_value_cb, .close = out_close_cb,
 		.ctx = &ctx, .continue_sent = &c->continue_sent, .parse = &c->parse,
-		.upload = &c->upload,
+		.upload = &c->upload, .auth = &c->auth,
 	};
 	long used;
 
@@ -622,6 +625,7 @@ usage(FILE *f)
 		"  --bind ADDR              listen address (default 0.0.0.0)\n"
 		"  --max-conns N            connection limit (default 1024)\n"
 		KV_MAIN_LIMITS_USAGE
+		KV_MAIN_AUTH_USAGE
 		"  --stats-period S         print statistics every S seconds\n");
 }
 
@@ -712,6 +716,7 @@ server_start(struct server *srv, const struct opts *o, struct listener *lresp,
 		fprintf(stderr, "linux-kvs: out of memory\n");
 		return -1;
 	}
+	srv->exec.auth = srv->auth;
 	srv->max_conns = co->max_conns;
 	srv->exec.limits = co->limits;
 	srv->output_limit = co->output_limit;
@@ -823,6 +828,7 @@ main(int argc, char **argv)
 	struct listener lhttp = { .kind = EP_LISTEN_HTTP, .fd = -1 };
 	struct kv_store store;
 	struct server srv = { .store = &store, .epfd = -1 };
+	struct kv_auth auth = { 0 };
 	int ret, status = 1;
 
 	if (ex_help_requested(argc, argv)) {
@@ -832,6 +838,9 @@ main(int argc, char **argv)
 	ret = parse_args(argc, argv, &o);
 	if (ret != 0)
 		return ret > 0 ? 0 : 2;
+	if (kv_main_load_auth(&o.common, "linux-kvs", &auth) != 0)
+		return 2;
+	srv.auth = &auth;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	ex_catch_quit_signals();
@@ -854,6 +863,7 @@ main(int argc, char **argv)
 		status = 0;
 	}
 	server_stop(&srv, &lresp, &lhttp);
+	kv_auth_fini(&auth);
 	kv_store_close(&store);
 	pst_pool_close(srv.pool);
 	return status;

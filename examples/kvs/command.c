@@ -41,6 +41,8 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 	ROW(KV_OP_CLUSTER,    "cluster",  -2, 0,                 0, 0, 0, 0, 0, kv_cmd_cluster),
 	ROW(KV_OP_READONLY,   "readonly",  1, CONN | KVC_FAST,   0, 0, 0, 0, 0, kv_cmd_readonly),
 	ROW(KV_OP_READWRITE,  "readwrite", 1, CONN | KVC_FAST,   0, 0, 0, 0, 0, kv_cmd_readonly),
+	ROW(KV_OP_AUTH,       "auth",     -2, KVC_NOSCRIPT | CONN | KVC_FAST | KVC_NO_AUTH |
+					  KVC_ALLOW_BUSY,    0, 0, 0, 0, 0, kv_cmd_auth),
 };
 
 static const char *const flag_names[] = {

@@ -66,6 +66,6 @@ int kv_command_info(const struct kv_command *cmd, char *buf, size_t size);
 kv_command_fn kv_cmd_ping, kv_cmd_echo, kv_cmd_get, kv_cmd_set, kv_cmd_del,
 	kv_cmd_exists, kv_cmd_mset, kv_cmd_mget, kv_cmd_incr, kv_cmd_dbsize,
 	kv_cmd_flushall, kv_cmd_info, kv_cmd_config_get, kv_cmd_command,
-	kv_cmd_quit, kv_cmd_select, kv_cmd_cluster, kv_cmd_readonly;
+	kv_cmd_quit, kv_cmd_select, kv_cmd_cluster, kv_cmd_readonly, kv_cmd_auth;
 
 #endif /* KVS_COMMAND_H */

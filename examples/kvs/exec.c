@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cluster.h"
 #include "command.h"
 #include "exec.h"
@@ -555,13 +556,14 @@ kv_cmd_info(struct kv_call *c)
 		     "# Server\r\nredis_version:7.0.0\r\npaste_kvs:1\r\nindex:%s\r\n"
 		     "value_mode:%s\r\n# Clients\r\nconnected_clients:%u\r\n"
 		     "# Stats\r\ntotal_commands_processed:%" PRIu64 "\r\n"
+		     "auth_failures:%" PRIu64 "\r\n"
 		     "keyspace_hits:%" PRIu64 "\r\nkeyspace_misses:%" PRIu64 "\r\n"
 		     "# Persistence\r\nrecovered_keys:%" PRIu64 "\r\ntorn_entries:%" PRIu64
 		     "\r\npersist_mode:%s\r\ndrain_failures:%" PRIu64
 		     "\r\n# Cluster\r\ncluster_enabled:%d\r\n"
 		     "# Keyspace\r\ndb0:keys=%" PRIu64 ",expires=%" PRIu64 ",avg_ttl=0\r\n",
 		     st->ops->name, st->copy_mode ? "copy" : "zero-copy", c->srv->n_conns,
-		     c->srv->requests, st->hits, st->gets - st->hits, st->recovered,
+		     c->srv->requests, c->srv->auth_failures, st->hits, st->gets - st->hits, st->recovered,
 		     st->report.torn + st->torn_values,
 		     pst_persist_mode_name(pi.persist_mode), ps.drain_failures,
 		     c->srv->cluster != NULL,
@@ -674,6 +676,83 @@ kv_cmd_quit(struct kv_call *c)
 {
 	resp_str(c, kv_resp_simple, "OK");
 	c->out->close(c->out->ctx);
+}
+
+/* AUTH [user] password, as Redis 7.0 answers it. A connection that fails
+ * KV_AUTH_MAX_FAILURES times is closed after the reply; one that
+ * authenticated stays so through later failures, as in Redis. */
+void
+kv_cmd_auth(struct kv_call *c)
+{
+	const struct kv_request *req = c->req;
+	const struct kv_auth *a = c->srv->auth;
+	struct kv_auth_conn *conn = c->out->auth;
+	const struct kv_arg *pass = &req->argv[req->argc - 1];
+	char user[KV_AUTH_USER_MAX + 1];
+	size_t ulen = 0;
+	int ok;
+
+	if (req->argc > 2) {
+		resp_str(c, kv_resp_error, "ERR syntax error");
+		return;
+	}
+	if (!kv_auth_required(a)) {
+		/* The default user takes any password; no one else exists. */
+		if (req->argc == 1)
+			reply_bytes(c, KV_AUTH_NOPASS, sizeof(KV_AUTH_NOPASS) - 1);
+		else if (req->argv[0].len == 7 && arg_copy(c, 0, user, 7) == 7 &&
+			 memcmp(user, "default", 7) == 0)
+			resp_str(c, kv_resp_simple, "OK");
+		else
+			reply_bytes(c, KV_AUTH_WRONGPASS, sizeof(KV_AUTH_WRONGPASS) - 1);
+		return;
+	}
+	if (req->argc == 2) {
+		/* A longer name is no user's: checked against none. */
+		ulen = req->argv[0].len <= KV_AUTH_USER_MAX ?
+		       arg_copy(c, 0, user, sizeof(user)) : 0;
+		ok = req->argv[0].len <= KV_AUTH_USER_MAX &&
+		     kv_auth_check(a, user, ulen, c->rx, pass->off, pass->len);
+	} else {
+		ok = kv_auth_check(a, NULL, 0, c->rx, pass->off, pass->len);
+	}
+	if (ok) {
+		if (conn != NULL)
+			conn->authenticated = 1;
+		resp_str(c, kv_resp_simple, "OK");
+		return;
+	}
+	c->srv->auth_failures++;
+	reply_bytes(c, KV_AUTH_WRONGPASS, sizeof(KV_AUTH_WRONGPASS) - 1);
+	if (conn == NULL || ++conn->failures >= KV_AUTH_MAX_FAILURES)
+		c->out->close(c->out->ctx);
+}
+
+/* A request refused for want of credentials: NOAUTH, or HTTP's 401 with
+ * the schemes the client may use. */
+static void
+refuse_unauthenticated(struct kv_call *c)
+{
+	static const char body[] = "authentication required\n";
+	char buf[SMALL];
+	int n;
+
+	if (!c->req->http) {
+		reply_bytes(c, KV_AUTH_NOAUTH, sizeof(KV_AUTH_NOAUTH) - 1);
+		return;
+	}
+	if (c->req->http_auth.len > 0)
+		c->srv->auth_failures++;
+	n = snprintf(buf, sizeof(buf),
+		     "HTTP/1.1 401 Unauthorized\r\n"
+		     "WWW-Authenticate: Bearer realm=\"paste-kvs\"\r\n"
+		     "WWW-Authenticate: Basic realm=\"paste-kvs\", charset=\"UTF-8\"\r\n"
+		     "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s",
+		     sizeof(body) - 1, c->req->http_keepalive ? "keep-alive" : "close",
+		     c->req->http_head ? "" : body);
+	reply_bytes(c, buf, (size_t)n);
+	if (!c->req->http_keepalive)
+		c->out->close(c->out->ctx);
 }
 
 /* ---- active expiry ------------------------------------------------------ */
@@ -796,7 +875,9 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	r = http ? kv_http_parse_resume(rx, &x->limits, out->parse, &req, err, sizeof(err))
 		 : kv_resp_parse_resume(rx, &x->limits, out->parse, &req, err, sizeof(err));
 	if (r == KV_PARSE_MORE) {
-		if (up != NULL && req.pending_len > 0 && req.pending_elem >= up->next_elem) {
+		/* Room is promised only to a client allowed to store. */
+		if (up != NULL && req.pending_len > 0 && req.pending_elem >= up->next_elem &&
+		    kv_auth_allows(x->auth, out->auth, rx, &req)) {
 			long used = upload_check(c, rx, up);
 
 			if (used >= 0)
@@ -825,12 +906,20 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 		out->close(out->ctx);
 		return 0;
 	}
-	if (r == KV_PARSE_BAD_REQUEST) {
+	if (r == KV_PARSE_BAD_REQUEST && !req.http && !req.early_error &&
+	    !kv_auth_allows(x->auth, out->auth, rx, &req)) {
+		/* Redis checks a command's other arguments after the client. */
+		x->bad_requests++;
+		refuse_unauthenticated(c);
+	} else if (r == KV_PARSE_BAD_REQUEST) {
 		x->bad_requests++;
 		if (http)
 			http_error(c, err[0] ? err : "400 Bad Request", !req.http_keepalive);
 		else
 			resp_str(c, kv_resp_error, err[0] ? err : "ERR bad request");
+	} else if (!kv_auth_allows(x->auth, out->auth, rx, &req)) {
+		/* Before a redirection, which would tell the key's slot. */
+		refuse_unauthenticated(c);
 	} else if (x->cluster != NULL &&
 		   kv_cluster_redirect(x->cluster, rx, &req, out->bytes, out->ctx)) {
 		if (req.http && !req.http_keepalive)

@@ -39,11 +39,15 @@ struct kv_out {
 	/* Per connection: reservations (NULL: none, a value is refused only
 	 * once it has arrived whole). */
 	struct kv_upload *upload;
+	/* Per connection, zeroed at its start: whether it authenticated
+	 * (auth.h). NULL: never, which matters only with a password. */
+	struct kv_auth_conn *auth;
 };
 
 struct kv_expiry;
 struct kv_parse_state;
 struct kv_cluster;
+struct kv_auth;
 
 struct kv_exec {
 	struct kv_store *store;
@@ -53,6 +57,10 @@ struct kv_exec {
 	/* Cluster mode (cluster.h): the slot map, NULL when off. Set after
 	 * kv_exec_init(). */
 	const struct kv_cluster *cluster;
+	/* The passwords (auth.h), NULL or none when anyone may connect. Set
+	 * after kv_exec_init(). */
+	const struct kv_auth *auth;
+	uint64_t auth_failures;     /* refused AUTHs, and HTTP credentials */
 	unsigned int n_conns;       /* maintained by the server, for INFO */
 	uint64_t timed_out;         /* by the server: clients closed by a
 	                             * timeout, */

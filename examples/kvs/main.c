@@ -63,6 +63,7 @@ usage(FILE *f)
 		"  --mbufs N                RX mbufs (default 4096)\n"
 		"  --max-conns N            connection limit (default 1024)\n"
 		KV_MAIN_LIMITS_USAGE
+		KV_MAIN_AUTH_USAGE
 		"  --peer-ip A --peer-mac M static ARP entry\n"
 		"  --idle sleep|nap|poll    when idle: sleep until a frame or a timer\n"
 		"                           (RX interrupt, else a back-off to 1 ms;\n"
@@ -389,6 +390,7 @@ main(int argc, char **argv)
 	struct kv_store store;
 	struct kv_server srv = { .store = &store };
 	struct kv_cluster *cluster = NULL;
+	struct kv_auth auth = { 0 };
 	struct pst_pool *pool;
 	int ret, status = 1;
 
@@ -405,6 +407,10 @@ main(int argc, char **argv)
 	argv += ret;
 	if (parse_args(argc, argv, &o) != 0)
 		goto out;
+	if (kv_main_load_auth(&o.common, "paste-kvs", &auth) != 0) {
+		status = 2;
+		goto out;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (o.cluster_config != NULL && (cluster = cluster_open(&o)) == NULL)
 		goto out;
@@ -432,11 +438,13 @@ main(int argc, char **argv)
 		goto close_stack;
 	}
 	srv.exec.cluster = cluster;
+	srv.exec.auth = &auth;
 	ex_catch_quit_signals();
 	printf("paste-kvs: ready resp=%u http=%u index=%s values=%s drain_delay_us=%u"
-	       " cluster=%s\n", o.common.resp_port, o.common.http_port, o.common.index->name,
-	       o.copy ? "copy" : "zero-copy", o.common.drain_delay_us,
-	       cluster != NULL ? o.cluster_node : "off");
+	       " cluster=%s auth=%s\n", o.common.resp_port, o.common.http_port,
+	       o.common.index->name, o.copy ? "copy" : "zero-copy", o.common.drain_delay_us,
+	       cluster != NULL ? o.cluster_node : "off",
+	       kv_auth_required(&auth) ? "required" : "off");
 
 	if (o.idle == PST_IDLE_SLEEP) {
 		struct pst_stack_stats ss;
@@ -462,6 +470,7 @@ close_store:
 	kv_store_close(&store);
 	pst_pool_close(pool);
 out:
+	kv_auth_fini(&auth);
 	free(cluster);
 	rte_eal_cleanup();
 	return status;

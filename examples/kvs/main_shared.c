@@ -101,9 +101,47 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 		return ex_parse_double(arg, 0, INFINITY, &o->send_timeout);
 	case 'y':
 		return parse_bytes(arg, &o->maxmemory);
+	case 'w':
+		o->requirepass_file = arg;
+		return 0;
+	case 'W' + 256:
+		o->requirepass = arg;
+		return arg[0] != '\0' ? 0 : -1;
+	case 'U' + 256:
+		o->user_file = arg;
+		return 0;
 	default:
 		return 1;
 	}
+}
+
+int
+kv_main_load_auth(const struct kv_main_opts *o, const char *prog, struct kv_auth *auth)
+{
+	char err[512];
+
+	if (o->requirepass_file != NULL && o->requirepass != NULL) {
+		fprintf(stderr, "%s: --requirepass-file or --requirepass, not both\n", prog);
+		return -1;
+	}
+	if (o->requirepass != NULL) {
+		fprintf(stderr, "%s: warning: --requirepass shows the password to anyone "
+			"who can list processes; --requirepass-file does not\n", prog);
+		if (kv_auth_set_password(auth, o->requirepass, strlen(o->requirepass)) != 0) {
+			fprintf(stderr, "%s: --requirepass: libsodium failed to start\n", prog);
+			return -1;
+		}
+	}
+	if (o->requirepass_file != NULL &&
+	    kv_auth_load_password(auth, o->requirepass_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: --requirepass-file %s\n", prog, err);
+		return -1;
+	}
+	if (o->user_file != NULL && kv_auth_load_users(auth, o->user_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: --user-file %s\n", prog, err);
+		return -1;
+	}
+	return 0;
 }
 
 /*

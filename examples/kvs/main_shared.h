@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "exec.h"
 #include "kv_limits.h"
 #include "request.h"
@@ -38,6 +39,8 @@ struct kv_main_opts {
 	                                 * takes none of them; 0: never */
 	uint64_t maxmemory;             /* bytes of pool buffers the store may
 	                                 * keep; 0: all but 1/16 of the pool */
+	/* Authentication (auth.h): files read by kv_main_load_auth(). */
+	const char *requirepass_file, *requirepass, *user_file;
 };
 
 #define KV_MAIN_OPTS_DEFAULT(file) {                                   \
@@ -69,6 +72,15 @@ struct kv_main_opts {
 	"                           index, whole buffers); past it -OOM (default\n" \
 	"                           0: all of the pool but its last 1/16)\n"
 
+/* The usage lines of authentication, for each program's usage(). */
+#define KV_MAIN_AUTH_USAGE                                              \
+	"  --requirepass-file F     clients must AUTH with the password on F's\n" \
+	"                           first line (HTTP: Authorization: Bearer)\n" \
+	"  --requirepass PASS       the same, the password given here: anyone\n" \
+	"                           on the host sees it in ps; prefer the file\n" \
+	"  --user-file F            users for AUTH user password, one\n"   \
+	"                           \"name:password\" a line\n"
+
 /* getopt_long entries of those options, for each program's table; their
  * values are what kv_main_parse_opt() takes. */
 #define KV_MAIN_LONGOPTS                                                \
@@ -88,11 +100,19 @@ struct kv_main_opts {
 	{ "timeout", required_argument, NULL, 'T' },                    \
 	{ "request-timeout", required_argument, NULL, 'R' },            \
 	{ "send-timeout", required_argument, NULL, 'S' },                \
-	{ "maxmemory", required_argument, NULL, 'y' }
+	{ "maxmemory", required_argument, NULL, 'y' },                  \
+	{ "requirepass-file", required_argument, NULL, 'w' },           \
+	{ "requirepass", required_argument, NULL, 'W' + 256 },          \
+	{ "user-file", required_argument, NULL, 'U' + 256 }
 
 /* Apply option @opt (a KV_MAIN_LONGOPTS value) with its @arg.
  * @return 0, -1 on a bad value, 1 when @opt is none of them. */
 int kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg);
+
+/* Read the password and users the options name into @auth (zeroed by the
+ * caller), with a warning on stderr for --requirepass. @return 0, or -1
+ * (reported on lines that start with @prog: the server must not start). */
+int kv_main_load_auth(const struct kv_main_opts *o, const char *prog, struct kv_auth *auth);
 
 /* The most --pm-drain-delay-us: the pool takes the delay in nanoseconds,
  * 32 bits of them (pst_pool_config.drain_delay_ns); more would wrap. */

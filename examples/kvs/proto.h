@@ -47,6 +47,7 @@ struct kv_http_headers {
 	size_t length;            /* saturates at KV_VALUE_MAX + 1 */
 	int conn_close, conn_keepalive;
 	int expect_continue;
+	struct kv_arg auth;       /* Authorization's value; len 0: none */
 };
 
 /* How far an incomplete HTTP request was read: each line is read once,

@@ -269,6 +269,9 @@ parse_header(const struct kv_stream *s, const struct http_line *l,
 		return -1;
 	} else if (range_is(s, l->off, name_len, "connection")) {
 		header_connection(s, voff, vend - voff, h);
+	} else if (range_is(s, l->off, name_len, "authorization")) {
+		h->auth.off = voff;
+		h->auth.len = vend - voff;
 	} else if (range_is(s, l->off, name_len, "expect")) {
 		if (range_is(s, voff, vend - voff, "100-continue"))
 			h->expect_continue = 1;
@@ -408,6 +411,7 @@ kv_http_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 			hs->h.expect_continue = 0; /* RFC 9110 10.1.1: ignored from HTTP/1.0 */
 	}
 	method = hs->method >= 0 ? &methods[hs->method] : NULL;
+	req->http_auth = hs->h.auth;
 	req->http_keepalive = hs->minor >= 1;
 	if (hs->h.conn_close)
 		req->http_keepalive = 0;

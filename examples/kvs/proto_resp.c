@@ -825,6 +825,9 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 		copy_word(s, &f->name, name, sizeof(name));
 		cmd = kv_command_find(name, f->name.len);
 	}
+	/* What Redis says before it checks authentication, and so what a
+	 * client that did not authenticate hears too. */
+	req->early_error = 1;
 	if (cmd == NULL) {
 		unknown_command(s, f, err, errlen);
 		return KV_PARSE_BAD_REQUEST;
@@ -835,12 +838,17 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 		return KV_PARSE_BAD_REQUEST;
 	}
 	if (!arity_ok(cmd, nargs)) {
+		/* Redis checks the arity first; PING's and FLUSHALL's most,
+		 * and MSET's pairs, only as the command runs. */
+		req->early_error = cmd->arity > 0 ? (int)nargs + 1 != cmd->arity
+						  : (int)nargs + 1 < -cmd->arity;
 		set_err(err, errlen, "ERR wrong number of arguments for '%s' command",
 			cmd->name);
 		return KV_PARSE_BAD_REQUEST;
 	}
 	req->op = (enum kv_op)(cmd - kv_commands);
 	req->argc = nargs;    /* argv: framed there (f->args) */
+	req->early_error = 0;
 	if (check_keys(cmd, f, err, errlen) != 0)
 		return KV_PARSE_BAD_REQUEST;
 	/* What the parser understands of some commands' other arguments. */
@@ -862,6 +870,7 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 	case KV_OP_CONFIG_GET:
 		/* CONFIG GET param [param ...]: argv holds the parameters. */
 		copy_word(s, &f->args[0], word, sizeof(word));
+		req->early_error = 1;   /* subcommand errors, as above */
 		if (strcmp(word, "get") != 0) {
 			copy_printable(s, &f->args[0], shown, sizeof(shown), 0);
 			set_err(err, errlen, "ERR unknown subcommand '%s'. Try CONFIG HELP.",
@@ -873,12 +882,15 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 				"ERR wrong number of arguments for 'config|get' command");
 			return KV_PARSE_BAD_REQUEST;
 		}
+		req->early_error = 0;
 		req->argc = nargs - 1;
 		memmove(req->argv, req->argv + 1, req->argc * sizeof(req->argv[0]));
 		break;
 	case KV_OP_COMMAND:
-		if (command_subcommand(s, f, err, errlen) != 0)
+		if (command_subcommand(s, f, err, errlen) != 0) {
+			req->early_error = 1;
 			return KV_PARSE_BAD_REQUEST;
+		}
 		break;
 	default:
 		break;

@@ -19,6 +19,7 @@ enum kv_op {
 	KV_OP_INFO, KV_OP_CONFIG_GET, KV_OP_COMMAND, KV_OP_QUIT, KV_OP_SELECT,
 	KV_OP_ECHO,
 	KV_OP_CLUSTER, KV_OP_READONLY, KV_OP_READWRITE,   /* cluster.h */
+	KV_OP_AUTH,                                       /* auth.h */
 	KV_OP_COUNT               /* not a command: how many there are, + 1 */
 };
 
@@ -48,6 +49,14 @@ struct kv_request {
 	                           * (send it once per request). 0 otherwise. */
 	int http_head;            /* HTTP HEAD (op KV_OP_GET): reply with the
 	                           * GET's headers, without the body */
+	struct kv_arg http_auth;  /* HTTP: the Authorization header's value
+	                           * (len 0: none), with KV_PARSE_OK and with
+	                           * KV_PARSE_MORE once the headers are whole */
+	int early_error;          /* KV_PARSE_BAD_REQUEST: an error Redis
+	                           * gives before it asks whether the client
+	                           * authenticated (an unknown command or
+	                           * subcommand, a wrong number of words);
+	                           * others are NOAUTH's until it did */
 	/* With KV_PARSE_MORE: a value to store (SET's or MSET's, a PUT's body)
 	 * of KV_RESERVE_MIN bytes or more whose length is declared and whose
 	 * bytes have not all arrived, so that the server can reserve room for
@@ -74,6 +83,8 @@ kv_request_clear(struct kv_request *r)
 	r->http_keepalive = 0;
 	r->http_expect_continue = 0;
 	r->http_head = 0;
+	r->http_auth.len = 0;
+	r->early_error = 0;
 	r->pending_len = 0;
 }
 

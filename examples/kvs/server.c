@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "proto.h"
 #include "reply_inplace.h"
 #include "server.h"
@@ -52,6 +53,7 @@ struct kv_conn {
 	struct kv_stream_holder holder;
 	struct kv_parse_state parse; /* an incomplete request, read so far */
 	struct kv_upload upload;  /* its value's reservation, or a discard */
+	struct kv_auth_conn auth; /* AUTH passed, failures */
 	/* Small reply bytes not yet given to the stack: the replies to a
 	 * burst of pipelined requests (+OK, a GET's "$N" line and its
 	 * trailer) go out in one send, not one each (pend_flush). */
@@ -363,7 +365,7 @@ process(struct kv_conn *c, int in_burst)
 		.bytes = out_bytes, .value = out_value, .bulk = out_bulk,
 		.close = out_close,
 		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
-		.upload = &c->upload,
+		.upload = &c->upload, .auth = &c->auth,
 	};
 	long used;
 	int done = 0;

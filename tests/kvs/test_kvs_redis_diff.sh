@@ -33,4 +33,27 @@ for index in wal btree; do
 done
 kill "$REDIS_PID" 2>/dev/null
 bg_wait "$REDIS_PID" >/dev/null
+
+# Authentication: both with the same password (kvs_auth_diff.py).
+PW=auth-diff-pw
+printf '%s\n' "$PW" >"$TB_WORK/password"
+bg_start "${LX[@]}" redis-server --bind "$TB_LINUX_IP" --port "$REDIS_PORT" \
+	--save '' --appendonly no --daemonize no --protected-mode no --requirepass "$PW" \
+	--dir "$TB_WORK" --logfile "$TB_WORK/redis-auth.log"
+REDIS_PID=$BG_PID
+for ((i = 0; i < 100; i++)); do
+	run_bounded 2 "${LX[@]}" redis-cli --no-auth-warning -a "$PW" -h "$TB_LINUX_IP" \
+		-p "$REDIS_PORT" PING 2>/dev/null | grep -q PONG && break
+	sleep 0.1
+done
+start_kvs "$NAME" "$TB_SHM/diff-auth.pool" --pool-bufs 16384 \
+	--requirepass-file "$TB_WORK/password" && {
+	run_bounded 60 "${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/kvs/kvs_auth_diff.py" \
+		"$TB_PASTE_IP" 6379 "$TB_LINUX_IP" "$REDIS_PORT" "$PW"
+	check_rc $? "[auth] NOAUTH, WRONGPASS and AUTH's replies as Redis's"
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "[auth] clean exit"
+}
+kill "$REDIS_PID" 2>/dev/null
+bg_wait "$REDIS_PID" >/dev/null
 tb_finish

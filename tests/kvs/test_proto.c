@@ -1672,6 +1672,8 @@ static const struct {
 	{ KV_OP_CLUSTER, "cluster", -2, { NULL }, 0, 0, 0 },
 	{ KV_OP_READONLY, "readonly", 1, { "loading", "stale", "fast" }, 0, 0, 0 },
 	{ KV_OP_READWRITE, "readwrite", 1, { "loading", "stale", "fast" }, 0, 0, 0 },
+	{ KV_OP_AUTH, "auth", -2,
+	  { "noscript", "loading", "stale", "fast", "no_auth", "allow_busy" }, 0, 0, 0 },
 };
 #define N_REDIS_COMMANDS (sizeof(redis_commands) / sizeof(redis_commands[0]))
 
