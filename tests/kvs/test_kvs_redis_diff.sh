@@ -3,7 +3,9 @@
 # (tests/kvs/kvs_redis_diff.py): the same raw RESP to both, replies compared
 # byte for byte; the differences that are deliberate are listed in the
 # script with their reasons, any other fails. redis-server runs in the
-# linux namespace on its own port, with no persistence.
+# linux namespace on its own port, with no persistence, and paste-kvs's
+# longest value (1 MiB) as its proto-max-bulk-len, so that APPEND and
+# SETRANGE past it are refused by both.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
@@ -13,7 +15,7 @@ REDIS_PORT=6390
 
 bg_start "${LX[@]}" redis-server --bind "$TB_LINUX_IP" --port "$REDIS_PORT" \
 	--save '' --appendonly no --daemonize no --protected-mode no \
-	--dir "$TB_WORK" --logfile "$TB_WORK/redis.log"
+	--proto-max-bulk-len 1mb --dir "$TB_WORK" --logfile "$TB_WORK/redis.log"
 REDIS_PID=$BG_PID
 for ((i = 0; i < 100; i++)); do
 	run_bounded 2 "${LX[@]}" redis-cli -h "$TB_LINUX_IP" -p "$REDIS_PORT" PING 2>/dev/null |
