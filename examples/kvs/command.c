@@ -15,6 +15,7 @@
 
 #define RO_FAST (KVC_READONLY | KVC_FAST)
 #define CONN (KVC_LOADING | KVC_STALE)
+#define WRITE_FAST (KVC_WRITE | KVC_DENYOOM | KVC_FAST)
 
 const struct kv_command kv_commands[KV_OP_COUNT] = {
 	/*  op                name        arity flags            keys     max kv handler */
@@ -43,6 +44,27 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 	ROW(KV_OP_READWRITE,  "readwrite", 1, CONN | KVC_FAST,   0, 0, 0, 0, 0, kv_cmd_readonly),
 	ROW(KV_OP_AUTH,       "auth",     -2, KVC_NOSCRIPT | CONN | KVC_FAST | KVC_NO_AUTH |
 					  KVC_ALLOW_BUSY,    0, 0, 0, 0, 0, kv_cmd_auth),
+	ROW(KV_OP_SETNX,      "setnx",     3, WRITE_FAST,        1, 1, 1, 0, 1, kv_cmd_setnx),
+	ROW(KV_OP_GETSET,     "getset",    3, WRITE_FAST,        1, 1, 1, 0, 1, kv_cmd_getset),
+	ROW(KV_OP_GETDEL,     "getdel",    2, KVC_WRITE | KVC_FAST,
+							     1, 1, 1, 0, 0, kv_cmd_getdel),
+	ROW(KV_OP_INCRBY,     "incrby",    3, WRITE_FAST,        1, 1, 1, 0, 0, kv_cmd_incrby),
+	ROW(KV_OP_DECRBY,     "decrby",    3, WRITE_FAST,        1, 1, 1, 0, 0, kv_cmd_decrby),
+	ROW(KV_OP_DECR,       "decr",      2, WRITE_FAST,        1, 1, 1, 0, 0, kv_cmd_decr),
+	ROW(KV_OP_INCRBYFLOAT, "incrbyfloat", 3, WRITE_FAST,     1, 1, 1, 0, 0, kv_cmd_incrbyfloat),
+	ROW(KV_OP_APPEND,     "append",    3, WRITE_FAST,        1, 1, 1, 0, 0, kv_cmd_append),
+	ROW(KV_OP_STRLEN,     "strlen",    2, RO_FAST,           1, 1, 1, 0, 0, kv_cmd_strlen),
+	ROW(KV_OP_GETRANGE,   "getrange",  4, KVC_READONLY,      1, 1, 1, 0, 0, kv_cmd_getrange),
+	ROW(KV_OP_SUBSTR,     "substr",    4, KVC_READONLY,      1, 1, 1, 0, 0, kv_cmd_getrange),
+	ROW(KV_OP_SETRANGE,   "setrange",  4, KVC_WRITE | KVC_DENYOOM,
+							     1, 1, 1, 0, 0, kv_cmd_setrange),
+	ROW(KV_OP_RENAME,     "rename",    3, KVC_WRITE,         1, 2, 1, 0, 0, kv_cmd_rename),
+	ROW(KV_OP_RENAMENX,   "renamenx",  3, KVC_WRITE | KVC_FAST,
+							     1, 2, 1, 0, 0, kv_cmd_renamenx),
+	ROW(KV_OP_TYPE,       "type",      2, RO_FAST,           1, 1, 1, 0, 0, kv_cmd_type),
+	ROW(KV_OP_UNLINK,     "unlink",   -2, KVC_WRITE | KVC_FAST,
+							     1, -1, 1, 0, 0, kv_cmd_del),
+	ROW(KV_OP_TOUCH,      "touch",    -2, RO_FAST,           1, -1, 1, 0, 0, kv_cmd_touch),
 };
 
 static const char *const flag_names[] = {

@@ -66,6 +66,12 @@ int kv_command_info(const struct kv_command *cmd, char *buf, size_t size);
 kv_command_fn kv_cmd_ping, kv_cmd_echo, kv_cmd_get, kv_cmd_set, kv_cmd_del,
 	kv_cmd_exists, kv_cmd_mset, kv_cmd_mget, kv_cmd_incr, kv_cmd_dbsize,
 	kv_cmd_flushall, kv_cmd_info, kv_cmd_config_get, kv_cmd_command,
-	kv_cmd_quit, kv_cmd_select, kv_cmd_cluster, kv_cmd_readonly, kv_cmd_auth;
+	kv_cmd_quit, kv_cmd_select, kv_cmd_cluster, kv_cmd_readonly, kv_cmd_auth,
+	kv_cmd_setnx, kv_cmd_getset, kv_cmd_getdel;
+/* exec_strings.c */
+kv_command_fn kv_cmd_incrby, kv_cmd_decrby, kv_cmd_decr, kv_cmd_incrbyfloat,
+	kv_cmd_append, kv_cmd_strlen, kv_cmd_getrange, kv_cmd_setrange;
+/* exec_keys.c */
+kv_command_fn kv_cmd_rename, kv_cmd_renamenx, kv_cmd_type, kv_cmd_touch;
 
 #endif /* KVS_COMMAND_H */

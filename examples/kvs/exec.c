@@ -18,6 +18,7 @@
 #include "cluster.h"
 #include "command.h"
 #include "exec.h"
+#include "exec_call.h"
 #include "expiry.h"
 #include "kv_limits.h"
 #include "proto.h"
@@ -25,14 +26,6 @@
 
 #define SMALL 512
 
-/* One request being executed: the request, the stream it was parsed from,
- * where its replies go. */
-struct kv_call {
-	struct kv_exec *srv;
-	const struct kv_stream *rx;
-	const struct kv_out *out;
-	const struct kv_request *req;
-};
 
 static void
 reply_bytes(struct kv_call *c, const void *data, size_t len)
@@ -330,6 +323,73 @@ do_set(struct kv_call *c, unsigned int k, unsigned int v)
 	return n;
 }
 
+/* ---- exec_call.h: the helpers for handlers in other files ------------- */
+
+void
+kv_call_error(struct kv_call *c, const char *msg)
+{
+	resp_str(c, kv_resp_error, msg);
+}
+
+void
+kv_call_simple(struct kv_call *c, const char *msg)
+{
+	resp_str(c, kv_resp_simple, msg);
+}
+
+void
+kv_call_int(struct kv_call *c, int64_t v)
+{
+	resp_int(c, v);
+}
+
+void
+kv_call_null(struct kv_call *c)
+{
+	resp_null(c);
+}
+
+void
+kv_call_bulk(struct kv_call *c, const void *data, size_t len)
+{
+	resp_bulk_bytes(c, data, len);
+}
+
+void
+kv_call_value(struct kv_call *c, const struct kv_value *v)
+{
+	resp_value(c, v);
+}
+
+uint16_t
+kv_call_key(const struct kv_call *c, unsigned int i, char *buf)
+{
+	return arg_copy(c, i, buf, KV_KEY_MAX);
+}
+
+int
+kv_call_int64(const struct kv_call *c, unsigned int i, int64_t *v)
+{
+	char digits[24];
+
+	/* Longer than any int64's digits: none (and no copy of a value). */
+	if (c->req->argv[i].len > 20)
+		return -1;
+	return kv_strict_int64(digits, arg_copy(c, i, digits, sizeof(digits)), v);
+}
+
+const struct kv_value *
+kv_call_lookup(struct kv_call *c, const char *key, uint16_t len)
+{
+	return lookup(c, key, len);
+}
+
+const char *
+kv_call_set_error(int err)
+{
+	return set_error(err);
+}
+
 /* ---- the handlers (command.c's table names them) ---------------------- */
 
 /* Argument 0 whole as a bulk string (up to max_bulk bytes: copied out
@@ -419,6 +479,71 @@ kv_cmd_set(struct kv_call *c)
 		reply_ok(c);
 }
 
+/* SETNX key value: SET's NX, answered 1 or 0. */
+void
+kv_cmd_setnx(struct kv_call *c)
+{
+	int ret;
+
+	if (lookup_arg(c, 0) != NULL) {
+		resp_int(c, 0);
+		return;
+	}
+	ret = do_set(c, 0, 1);
+	if (ret != 0)
+		resp_str(c, kv_resp_error, set_error(ret));
+	else
+		resp_int(c, 1);
+}
+
+/* Keep a copy of @v's names in set_old (see there), or NULL. */
+static const struct kv_value *
+keep_old(const struct kv_value *v)
+{
+	if (v == NULL)
+		return NULL;
+	memcpy(&set_old.v, v, sizeof(*v) + v->n * sizeof(v->names[0]));
+	return &set_old.v;
+}
+
+/* GETSET key value: SET key value GET. */
+void
+kv_cmd_getset(struct kv_call *c)
+{
+	const struct kv_value *old = keep_old(lookup_arg(c, 0));
+	int ret = do_set(c, 0, 1);
+
+	if (ret != 0)
+		resp_str(c, kv_resp_error, set_error(ret));
+	else
+		resp_value(c, old);
+}
+
+/* GETDEL key: the value, replied after its delete (its buffers stay
+ * referenced until the drain that makes the delete durable). */
+void
+kv_cmd_getdel(struct kv_call *c)
+{
+	struct kv_exec *srv = c->srv;
+	char key[KV_KEY_MAX];
+	uint16_t klen = arg_copy(c, 0, key, sizeof(key));
+	const struct kv_value *old = keep_old(lookup(c, key, klen));
+	int ret;
+
+	if (old == NULL) {
+		resp_null(c);
+		return;
+	}
+	ret = kv_store_del(srv->store, key, klen);
+	if (ret < 0) {
+		resp_str(c, kv_resp_error, "ERR key not deleted");
+		return;
+	}
+	if (srv->expiry->n > 0)
+		kv_expiry_clear(srv->expiry, key, klen);
+	resp_value(c, old);
+}
+
 void
 kv_cmd_mset(struct kv_call *c)
 {
@@ -473,47 +598,6 @@ kv_cmd_del(struct kv_call *c)
 			kv_expiry_clear(srv->expiry, key, klen);
 	}
 	reply_count(c, count);
-}
-
-void
-kv_cmd_incr(struct kv_call *c)
-{
-	struct kv_exec *srv = c->srv;
-	char key[KV_KEY_MAX], digits[24];
-	const struct kv_value *v;
-	unsigned int i;
-	uint16_t klen;
-	int64_t n = 0;
-	int ret;
-
-	klen = arg_copy(c, 0, key, sizeof(key));
-	v = lookup(c, key, klen);
-	if (v != NULL) {
-		if (v->len > 20) {
-			resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
-			return;
-		}
-		for (i = 0, ret = 0; i < v->n; i++) {
-			memcpy(digits + ret, pst_pool_name_to_addr(srv->store->pool, v->names[i]),
-			       pst_name_length(v->names[i]));
-			ret += pst_name_length(v->names[i]);
-		}
-		if (kv_strict_int64(digits, v->len, &n) != 0) {
-			resp_str(c, kv_resp_error, "ERR value is not an integer or out of range");
-			return;
-		}
-		if (n == INT64_MAX) {
-			resp_str(c, kv_resp_error, "ERR increment or decrement would overflow");
-			return;
-		}
-	}
-	n++;
-	ret = snprintf(digits, sizeof(digits), "%" PRId64, n);
-	ret = kv_store_set_bytes(srv->store, key, klen, digits, (uint32_t)ret);
-	if (ret == 0)
-		resp_int(c, n);
-	else
-		resp_str(c, kv_resp_error, set_error(ret));
 }
 
 void

@@ -20,6 +20,12 @@ enum kv_op {
 	KV_OP_ECHO,
 	KV_OP_CLUSTER, KV_OP_READONLY, KV_OP_READWRITE,   /* cluster.h */
 	KV_OP_AUTH,                                       /* auth.h */
+	KV_OP_SETNX, KV_OP_GETSET, KV_OP_GETDEL,
+	KV_OP_INCRBY, KV_OP_DECRBY, KV_OP_DECR, KV_OP_INCRBYFLOAT,
+	KV_OP_APPEND, KV_OP_STRLEN, KV_OP_GETRANGE, KV_OP_SUBSTR,
+	KV_OP_SETRANGE,                                   /* exec_strings.c */
+	KV_OP_RENAME, KV_OP_RENAMENX, KV_OP_TYPE, KV_OP_UNLINK,
+	KV_OP_TOUCH,                                      /* exec_keys.c */
 	KV_OP_COUNT               /* not a command: how many there are, + 1 */
 };
 

@@ -553,25 +553,48 @@ int
 kv_store_set_bytes(struct kv_store *st, const void *key, uint16_t key_len,
 		   const void *data, uint32_t len)
 {
-	pst_name name;
-	uint32_t index;
-	char *buf;
-	int ret;
+	struct kv_span span = { .name = PST_NAME_INVALID, .data = data, .len = len };
+	struct kv_value *v = &set_value.v;
+	unsigned int k;
 
-	if (len > st->buf_size)
+	if (key_len > KV_KEY_MAX)
+		return -EINVAL;
+	if (len > KV_VALUE_MAX)
 		return -E2BIG;
-	if (pst_pool_take(st->pool, &index) != 0)
+	if (!store_has_room(st, len / st->buf_size + 1)) {
+		st->errors_nospace++;
 		return -ENOSPC;
-	buf = pst_pool_buf_addr(st->pool, index);
-	memcpy(buf, data, len);
-	pst_pool_keep(st->pool, index);
-	name = pst_name_make(index, 0, (uint16_t)len);
-	/* Zero copy: the value references this buffer alone. Copy mode
-	 * copied it once more, and a failed set never referenced it. */
-	ret = kv_store_set(st, key, key_len, &name, 1, len);
-	if (ret != 0 || st->copy_mode)
-		pst_pool_release(st->pool, pst_name_index(name));
-	return ret;
+	}
+	/* Buffers of the value's own, in either mode: its bytes are in DRAM. */
+	if (copy_value(st, &span, 1, 0, len, v->names, &k) != 0) {
+		st->errors_nospace++;
+		return -ENOSPC;
+	}
+	v->n = (uint16_t)k;
+	v->len = len;
+	return store_put(st, key, key_len, v, 1);
+}
+
+size_t
+kv_store_read(const struct kv_store *st, const struct kv_value *v, size_t off,
+	      void *dst, size_t len)
+{
+	size_t done = 0, n;
+	uint32_t i, nlen;
+
+	for (i = 0; i < v->n && done < len; i++) {
+		nlen = pst_name_length(v->names[i]);
+		if (off >= nlen) {
+			off -= nlen;
+			continue;
+		}
+		n = nlen - off < len - done ? nlen - off : len - done;
+		memcpy((char *)dst + done,
+		       (const char *)pst_pool_name_to_addr(st->pool, v->names[i]) + off, n);
+		done += n;
+		off = 0;
+	}
+	return done;
 }
 
 const struct kv_value *

@@ -109,9 +109,16 @@ int kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
  * outside the stream). */
 int kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
 		      const struct kv_stream *s, size_t off, size_t len);
-/* SET from bytes in DRAM (INCR results): copied into a pool buffer. */
+/* SET from bytes in DRAM (what INCR, APPEND, SETRANGE compute): copied
+ * into pool buffers of the value's own (flushed, kept). Durable after the
+ * next drain. Returns 0, -ENOSPC, -EINVAL (key), -E2BIG (over
+ * KV_VALUE_MAX). */
 int kv_store_set_bytes(struct kv_store *st, const void *key, uint16_t key_len,
 		       const void *data, uint32_t len);
+/* Copy bytes [off, off + len) of @v into @dst; returns how many there
+ * were (fewer past its end). */
+size_t kv_store_read(const struct kv_store *st, const struct kv_value *v, size_t off,
+		     void *dst, size_t len);
 const struct kv_value *kv_store_get(struct kv_store *st, const void *key,
 				    uint16_t key_len);
 int kv_store_del(struct kv_store *st, const void *key, uint16_t key_len);

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-kvs: the keyspace commands that name keys rather than change
+ * values: RENAME, RENAMENX, TYPE, TOUCH (UNLINK is DEL's handler), with
+ * Redis 7.0's replies.
+ *
+ * RENAME's durability: the indexes change one key per operation, so a
+ * rename is two, put under the new name (the same value buffers, by name:
+ * no byte is copied) and then delete of the old, both before the drain
+ * that precedes the reply. Recovery keeps a prefix of the operations since
+ * the last drain (kv_index.h), so after a crash the value is under the old
+ * name, under both, or under the new one: never under neither. "Both" is
+ * the one state a client never saw; it clears when the client repeats the
+ * RENAME, which overwrites the new name and deletes the old.
+ */
+#include <string.h>
+
+#include "command.h"
+#include "exec_call.h"
+#include "expiry.h"
+#include "kv_limits.h"
+#include "store.h"
+
+/* The value being renamed: its names, copied out of the index (whose
+ * pointer a put or delete invalidates). As many as a value stored here may
+ * have. */
+static union {
+	struct kv_value v;
+	char room[sizeof(struct kv_value) + KV_VALUE_NAMES_MAX * sizeof(pst_name)];
+} moving;
+
+/* RENAME src dst, or RENAMENX (@nx): 1 renamed, 0 not (RENAMENX: dst
+ * exists, or src is dst), -1 replied with an error already. */
+static int
+rename_key(struct kv_call *c, int nx)
+{
+	struct kv_exec *srv = c->srv;
+	struct kv_expiry *e = srv->expiry;
+	char src[KV_KEY_MAX], dst[KV_KEY_MAX];
+	uint16_t slen = kv_call_key(c, 0, src), dlen = kv_call_key(c, 1, dst);
+	const struct kv_value *v = kv_call_lookup(c, src, slen);
+	uint64_t deadline;
+	int ret;
+
+	if (v == NULL) {
+		kv_call_error(c, "ERR no such key");
+		return -1;
+	}
+	if (slen == dlen && memcmp(src, dst, slen) == 0)
+		return 0;
+	if (v->n > KV_VALUE_NAMES_MAX) {   /* a pool another program wrote */
+		kv_call_error(c, kv_call_set_error(-E2BIG));
+		return -1;
+	}
+	memcpy(&moving.v, v, sizeof(*v) + v->n * sizeof(v->names[0]));
+	if (nx && kv_call_lookup(c, dst, dlen) != NULL)
+		return 0;
+	deadline = e->n > 0 ? kv_expiry_get(e, src, slen) : 0;
+	/* New name first: a crash between the two leaves both, never neither. */
+	ret = kv_store_set(srv->store, dst, dlen, moving.v.names, moving.v.n, moving.v.len);
+	if (ret != 0) {
+		kv_call_error(c, kv_call_set_error(ret));
+		return -1;
+	}
+	kv_store_del(srv->store, src, slen);
+	/* The deadline goes with the value; dst's own, if any, goes. */
+	if (deadline != 0) {
+		kv_expiry_clear(e, src, slen);
+		kv_expiry_set(e, dst, dlen, deadline);
+	} else if (e->n > 0) {
+		kv_expiry_clear(e, dst, dlen);
+	}
+	return 1;
+}
+
+void
+kv_cmd_rename(struct kv_call *c)
+{
+	if (rename_key(c, 0) >= 0)
+		kv_call_simple(c, "OK");
+}
+
+void
+kv_cmd_renamenx(struct kv_call *c)
+{
+	int r = rename_key(c, 1);
+
+	if (r >= 0)
+		kv_call_int(c, r);
+}
+
+/* Every value here is a string. */
+void
+kv_cmd_type(struct kv_call *c)
+{
+	char key[KV_KEY_MAX];
+	uint16_t klen = kv_call_key(c, 0, key);
+
+	kv_call_simple(c, kv_call_lookup(c, key, klen) != NULL ? "string" : "none");
+}
+
+/* TOUCH key...: how many exist (no access times are kept to update). */
+void
+kv_cmd_touch(struct kv_call *c)
+{
+	char key[KV_KEY_MAX];
+	int64_t count = 0;
+	unsigned int i;
+	uint16_t klen;
+
+	for (i = 0; i < c->req->argc; i++) {
+		klen = kv_call_key(c, i, key);
+		count += kv_call_lookup(c, key, klen) != NULL;
+	}
+	kv_call_int(c, count);
+}
