@@ -8,7 +8,7 @@
  * page fault (on tmpfs, the page is allocated and zeroed then), on the
  * receiving core, in the middle of a burst: measured with paste-kvs on a
  * memif, 60 KiB SETs, that alone cost zero copy about 50,000 cycles per
- * SET (doc/benchmarks.md, "What zero copy paid for"). Faulting the whole
+ * SET (bench/notes.md, "What zero copy paid for"). Faulting the whole
  * mapping in once, before the first frame, moves that cost to start-up.
  *
  * Huge pages are asked for first (MADV_HUGEPAGE: on a tmpfs that allows
