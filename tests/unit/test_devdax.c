@@ -199,6 +199,7 @@ test_unformatted_refused(void **state)
 	assert_int_equal(pst_errno, EEXIST);
 	expect_msg("create on a device", "pst_pool_format");
 	tu_snapshot_check(path, &snap);
+	tu_snapshot_free(&snap);
 }
 
 /* Formatting with no count fills the device; the pool is a Device DAX
@@ -246,6 +247,7 @@ test_format_fills_device(void **state)
 	assert_null(format(path, BUF, 0, PST_PERSIST_AUTO));
 	assert_int_equal(pst_errno, EEXIST);
 	tu_snapshot_check(path, &snap);
+	tu_snapshot_free(&snap);
 
 	p = tu_must_open(path, PST_PERSIST_AUTO);
 	tu_assert_rc(pst_pool_root_get(p, 3, &root), 0);
@@ -267,6 +269,7 @@ test_format_too_big(void **state)
 	assert_null(format(path, BUF, DEV_SIZE / BUF, PST_PERSIST_AUTO));
 	assert_int_equal(pst_errno, ENOSPC);
 	tu_snapshot_check(path, &snap);
+	tu_snapshot_free(&snap);
 }
 
 /* No page cache, nothing for msync to write back: refused, by name. */
@@ -285,6 +288,7 @@ test_msync_refused(void **state)
 	expect_msg("format with msync", "msync");
 	expect_msg("format with msync", "Device DAX");
 	tu_snapshot_check(path, &snap);
+	tu_snapshot_free(&snap);
 
 	p = format(path, BUF, 0, PST_PERSIST_FLUSH);
 	assert_non_null(p);
@@ -311,6 +315,7 @@ test_format_not_devdax(void **state)
 	assert_int_equal(pst_errno, EINVAL);
 	expect_msg("format of a file", "not a Device DAX");
 	tu_snapshot_check(path, &snap);
+	tu_snapshot_free(&snap);
 }
 
 /* A format killed after each of its phases (SIGKILL right after that
