@@ -311,9 +311,8 @@ fail:
 	return NULL;
 }
 
-/* Map a validated pool and build its DRAM state; @locked_fd as above. */
-static struct pst_pool *
-open_pool(const struct pst_pool_config *cfg, int locked_fd)
+struct pst_pool *
+pst_pool_open_locked(const struct pst_pool_config *cfg, int locked_fd)
 {
 	struct pst_pool *pool;
 
@@ -335,7 +334,7 @@ pst_pool_open(const struct pst_pool_config *cfg)
 {
 	if (check_config(cfg) != 0)
 		return NULL;
-	return open_pool(cfg, -1);
+	return pst_pool_open_locked(cfg, -1);
 }
 
 static void
@@ -484,7 +483,7 @@ pst_pool_create(const struct pst_pool_config *cfg)
 
 	open_cfg = *cfg;
 	open_cfg.buf_size = buf_size;
-	pool = open_pool(&open_cfg, fd);
+	pool = pst_pool_open_locked(&open_cfg, fd);
 	/* A new pool that cannot be opened (a persist mode refused on this
 	 * file) is not left behind. */
 	if (pool == NULL)

@@ -209,7 +209,6 @@ pst_pool_format(const struct pst_pool_config *cfg)
 	struct pst_pool_header h;
 	struct pst_pool_config open_cfg;
 	struct pst_media m = {0};
-	struct pst_pool *pool;
 	char *base = NULL;
 	size_t len = 0;
 	int fd = -1;
@@ -226,17 +225,7 @@ pst_pool_format(const struct pst_pool_config *cfg)
 	open_cfg.buf_size = h.buf_size;
 	open_cfg.buf_count = h.buf_count;
 	/* Opened as any pool, through the lock we hold (fd is consumed). */
-	pool = pst_pool_map(&open_cfg, fd);
-	if (pool == NULL)
-		return NULL;
-	if (pst_pool_state_init(pool) != 0) {
-		int err = pst_errno;
-
-		pst_pool_close(pool);
-		pst_errno = err;
-		return NULL;
-	}
-	return pool;
+	return pst_pool_open_locked(&open_cfg, fd);
 fail:
 	{
 		int err = pst_errno;

@@ -68,6 +68,11 @@ struct pst_pool {
  * already locked by the caller (consumed, even on failure), or -1. */
 struct pst_pool *pst_pool_map(const struct pst_pool_config *cfg, int locked_fd);
 
+/* pst_pool_map(), then the pool's DRAM state built: an open pool, or NULL
+ * with pst_errno set; pool_file.c, for pst_pool_open() and a device
+ * formatted in place (pool_format.c). @locked_fd as above. */
+struct pst_pool *pst_pool_open_locked(const struct pst_pool_config *cfg, int locked_fd);
+
 /* 0 when every owned root slot was claimed through @pool, else the
  * negative error (pst_fail'ed); pool_owner.c. */
 int pst_pool_owner_check_reconcile(const struct pst_pool *pool);
