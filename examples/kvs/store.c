@@ -628,6 +628,30 @@ kv_store_del(struct kv_store *st, const void *key, uint16_t key_len)
 }
 
 int
+kv_store_unit_begin(struct kv_store *st, uint64_t bufs)
+{
+	if (st->unit_open)
+		return -EBUSY;
+	if (!store_has_room(st, bufs)) {
+		st->errors_nospace++;
+		return -ENOSPC;
+	}
+	st->unit_open = 1;
+	st->unit_bufs = bufs;
+	return 0;
+}
+
+int
+kv_store_unit_end(struct kv_store *st)
+{
+	if (!st->unit_open)
+		return -EINVAL;
+	st->unit_open = 0;
+	st->unit_bufs = 0;
+	return 0;
+}
+
+int
 kv_store_flushall(struct kv_store *st)
 {
 	int ret;

@@ -43,6 +43,9 @@ struct kv_store {
 	/* Counters. */
 	uint64_t sets, gets, hits, dels, errors_nospace;
 	uint64_t value_bytes;      /* bytes of live values */
+	/* The open unit (kv_store_unit_begin) and the buffers it declared. */
+	int unit_open;
+	uint64_t unit_bufs;
 	/* Keys per Redis Cluster hash slot (CLUSTER COUNTKEYSINSLOT), kept
 	 * as keys come and go: 64 KiB of DRAM, a CRC16 of the key per new
 	 * or deleted key. NULL unless opened with KV_STORE_SLOT_COUNTS. */
@@ -122,6 +125,21 @@ size_t kv_store_read(const struct kv_store *st, const struct kv_value *v, size_t
 const struct kv_value *kv_store_get(struct kv_store *st, const void *key,
 				    uint16_t key_len);
 int kv_store_del(struct kv_store *st, const void *key, uint16_t key_len);
+
+/* A unit (MSET, MSETNX, EXEC): the writes between kv_store_unit_begin()
+ * and kv_store_unit_end(), all within one poll, become durable together:
+ * after any crash image all of them are visible or none is. @bufs is what
+ * the unit's values will take beyond what kv_store_reserve() already
+ * holds for them: it is decided here, before anything is written, that
+ * the unit fits. Returns 0, or -ENOSPC with nothing written (and no unit
+ * open). Units do not nest: -EBUSY.
+ * TODO(issue 24): today this only checks the room; the indexes do not
+ * yet group the unit's entries under one commit. */
+int kv_store_unit_begin(struct kv_store *st, uint64_t bufs);
+/* Close the unit: its writes become durable with the poll's drain.
+ * Returns 0 or a negative errno (the unit's writes are then undone in
+ * DRAM and none of them is durable). */
+int kv_store_unit_end(struct kv_store *st);
 int kv_store_flushall(struct kv_store *st);
 uint64_t kv_store_count(const struct kv_store *st);
 /* Keys whose hash slot (cluster.h) is @slot (< KV_CLUSTER_SLOTS). */
