@@ -1,0 +1,80 @@
+#!/bin/bash
+# Suite 'net': paste-objects on the testbed (in progress: doc/objects.md),
+# with stock S3 clients in the Linux namespace: boto3 (signed, unsigned, the
+# wrong secret, key or region, presigned URLs through urllib) and s3cmd.
+# What it stores is nothing yet: ListBuckets is empty and every other
+# operation NotImplemented, after its signature is checked.
+# shellcheck source=tests/net/lib.sh
+. "$(dirname "$0")/../net/lib.sh"
+# shellcheck source=tests/kvs/kvs_lib.sh
+. "$(dirname "$0")/../kvs/kvs_lib.sh"
+OBJ="$BUILD_DIR/examples/paste-objects"
+[ -x "$OBJ" ] || die "$OBJ not built"
+/usr/bin/python3 -c "import boto3" 2>/dev/null || skip "python3-boto3 not installed (scripts/deps.sh)"
+kvs_testbed_up o s3cmd
+IP=$TB_PASTE_IP
+ID=AKIAPASTETEST0001
+SECRET='paste/Secret+Key0123456789abcdefghijKLMN'
+printf '# paste-objects test keys\n%s:%s\n' "$ID" "$SECRET" >"$TB_WORK/keys"
+chmod 600 "$TB_WORK/keys"
+
+objects_cmd() {
+	local prefix=$1
+	shift
+	TB_EAL_PREFIXES+=("$prefix")
+	OBJ_CMD=(nsenter --net="/run/netns/$NAME-paste" "$OBJ"
+		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
+		--file-prefix "$prefix" --log-level=lib.eal:error
+		"--vdev=net_af_packet0,iface=$NAME-p,qpairs=1"
+		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$TB_SHM/objects.pool"
+		--pool-bufs 16384 "$@")
+}
+
+# No keys, or a keys file that is not one: refused before anything starts.
+objects_cmd "pobjk$$"
+run_bounded 30 "${OBJ_CMD[@]}" >"$TB_WORK/nokeys.log" 2>&1
+check_eq "$?" 1 "no access keys: exit 1"
+printf 'AKIAONE\n' >"$TB_WORK/badkeys"
+objects_cmd "pobjb$$" --keys-file "$TB_WORK/badkeys"
+run_bounded 30 "${OBJ_CMD[@]}" >"$TB_WORK/badkeys.log" 2>&1
+check_eq "$?" 1 "a malformed keys file: exit 1"
+grep -q "badkeys:1:" "$TB_WORK/badkeys.log"
+check_rc $? "a malformed keys file: the line is named"
+
+objects_cmd "pobj$$" --keys-file "$TB_WORK/keys"
+KVS_N=$((KVS_N + 1))
+KVS_LOG="$TB_WORK/objects.log"
+log "start: ${OBJ_CMD[*]:4}"
+if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+	run_bounded 120 "${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/objects/objects_client.py" \
+		"$IP:9000" "$ID" "$SECRET" >"$TB_WORK/client.log" 2>&1
+	rc=$?
+	sed 's/^/    /' "$TB_WORK/client.log"
+	check_rc $rc "boto3 and urllib checks"
+	cat >"$TB_WORK/s3cfg" <<-CFG
+	[default]
+	access_key = $ID
+	secret_key = $SECRET
+	host_base = $IP:9000
+	host_bucket = $IP:9000
+	use_https = False
+	signature_v2 = False
+	bucket_location = us-east-1
+	CFG
+	out=$(run_bounded 60 "${LX[@]}" s3cmd -c "$TB_WORK/s3cfg" ls 2>&1)
+	check_rc $? "s3cmd ls: exit 0 (no buckets) $out"
+	out=$(run_bounded 60 "${LX[@]}" s3cmd -c "$TB_WORK/s3cfg" --secret_key=wrong ls 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] && printf '%s' "$out" | grep -q SignatureDoesNotMatch
+	check_rc $? "s3cmd with the wrong secret: SignatureDoesNotMatch (exit $rc)"
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "clean exit"
+	line=$(grep '^objects: ' "$KVS_LOG")
+	log "$line"
+	# 12 from boto3 and urllib, 2 from s3cmd; 10 of them refused.
+	req=$(printf '%s' "$line" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+	check_ge "${req:-0}" 14 "the server counted the requests"
+	ref=$(printf '%s' "$line" | sed -n 's/.*refused=\([0-9]*\).*/\1/p')
+	check_ge "${ref:-0}" 10 "the server counted the refusals"
+fi
+tb_finish
