@@ -403,21 +403,30 @@ obj_sigv4_hash_hex(const void *p, size_t len, char hex[OBJ_SIGV4_HEX + 1])
 }
 
 int
-obj_sigv4_chunk_signature(const struct obj_sigv4_auth *a, const char *prev,
-			  const void *data, size_t len, char hex[OBJ_SIGV4_HEX + 1])
+obj_sigv4_chunk_signature_hash(const struct obj_sigv4_auth *a, const char *prev,
+			       const char *hash, char hex[OBJ_SIGV4_HEX + 1])
 {
 	char sts[64 + 17 + OBJ_SIGV4_SCOPE_MAX + 3 * (OBJ_SIGV4_HEX + 1)];
-	char empty[OBJ_SIGV4_HEX + 1], body[OBJ_SIGV4_HEX + 1];
+	char empty[OBJ_SIGV4_HEX + 1];
 	int n;
 
 	obj_sigv4_hash_hex("", 0, empty);
-	obj_sigv4_hash_hex(data, len, body);
 	n = snprintf(sts, sizeof(sts), "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s\n%s\n%s\n%s",
-		     a->amz_date, a->scope, prev, empty, body);
+		     a->amz_date, a->scope, prev, empty, hash);
 	if (n < 0 || (size_t)n >= sizeof(sts))
 		return -ENOSPC;
 	obj_sigv4_sign(a->signing_key, sts, (size_t)n, hex);
 	return 0;
+}
+
+int
+obj_sigv4_chunk_signature(const struct obj_sigv4_auth *a, const char *prev,
+			  const void *data, size_t len, char hex[OBJ_SIGV4_HEX + 1])
+{
+	char body[OBJ_SIGV4_HEX + 1];
+
+	obj_sigv4_hash_hex(data, len, body);
+	return obj_sigv4_chunk_signature_hash(a, prev, body, hex);
 }
 
 /* ---- the two ways a request carries its signature ---- */

@@ -146,4 +146,9 @@ void obj_sigv4_hash_hex(const void *p, size_t len, char hex[OBJ_SIGV4_HEX + 1]);
 int obj_sigv4_chunk_signature(const struct obj_sigv4_auth *a, const char *prev,
 			      const void *data, size_t len, char hex[OBJ_SIGV4_HEX + 1]);
 
+/* The same from the chunk's SHA-256 in hex (@hash), for a caller that
+ * hashed the chunk as it arrived. @return 0 or -ENOSPC. */
+int obj_sigv4_chunk_signature_hash(const struct obj_sigv4_auth *a, const char *prev,
+				   const char *hash, char hex[OBJ_SIGV4_HEX + 1]);
+
 #endif /* OBJ_SIGV4_H */

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "chunked.h"
 #include "keys.h"
 #include "sigv4.h"
 
@@ -448,6 +449,184 @@ test_chunked(void **state)
 	free(data);
 }
 
+/* The aws-chunked body of the same example, decoded: its length is the
+ * example's Content-Length, its payload 66,560 bytes of 'a'. */
+struct collected {
+	char *buf;
+	uint64_t bytes;
+	int in_order;
+};
+
+static void
+collect(void *arg, const char *p, size_t len, uint64_t body_off)
+{
+	struct collected *c = arg;
+
+	if (body_off != c->bytes)
+		c->in_order = 0;
+	memcpy(c->buf + body_off, p, len);
+	c->bytes += len;
+}
+
+static size_t
+chunked_body(char *b, const char *sig3_override)
+{
+	size_t n = 0;
+
+	n += (size_t)sprintf(b + n, "10000;chunk-signature="
+			     "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n");
+	memset(b + n, 'a', 65536);
+	n += 65536;
+	n += (size_t)sprintf(b + n, "\r\n400;chunk-signature="
+			     "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n");
+	memset(b + n, 'a', 1024);
+	n += 1024;
+	n += (size_t)sprintf(b + n, "\r\n0;chunk-signature=%s\r\n\r\n", sig3_override != NULL ?
+			     sig3_override :
+			     "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9");
+	return n;
+}
+
+/* Feed @body in pieces of @piece bytes. @return the decoder's last result;
+ * *@used_total the bytes it read. */
+static int
+feed(const struct obj_sigv4_auth *a, const char *body, size_t len, size_t piece,
+     uint64_t decoded, struct collected *out, size_t *used_total)
+{
+	struct obj_chunked c;
+	size_t off = 0, used;
+	int ret = OBJ_CHUNKED_MORE;
+
+	obj_chunked_init(&c, a, decoded);
+	*used_total = 0;
+	while (off < len && ret == OBJ_CHUNKED_MORE) {
+		size_t n = len - off < piece ? len - off : piece;
+
+		ret = obj_chunked_feed(&c, body + off, n, &used, collect, out);
+		*used_total += used;
+		off += n;
+	}
+	return ret;
+}
+
+static void
+test_chunked_body(void **state)
+{
+	static const size_t pieces[] = { 1, 7, 88, 4096, 1 << 20 };
+	struct obj_sigv4_auth a;
+	struct collected out;
+	struct req q;
+	char *body = malloc(70000), *copy = malloc(70000);
+	size_t len, used, i;
+
+	(void)state;
+	assert_non_null(body);
+	assert_non_null(copy);
+	out.buf = malloc(70000);
+	assert_non_null(out.buf);
+	start(&q, "PUT", "/examplebucket/chunkObject.txt");
+	add(&q, "Host", "s3.amazonaws.com");
+	add(&q, "x-amz-date", "20130524T000000Z");
+	add(&q, "x-amz-storage-class", "REDUCED_REDUNDANCY");
+	add(&q, "x-amz-content-sha256", OBJ_SIGV4_STREAMING);
+	add(&q, "Content-Encoding", "aws-chunked");
+	add(&q, "x-amz-decoded-content-length", "66560");
+	add(&q, "Content-Length", "66824");
+	sign_header(&q, S3_ID, "20130524", "us-east-1/s3/aws4_request",
+		    "content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;"
+		    "x-amz-decoded-content-length;x-amz-storage-class",
+		    "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9");
+	assert_int_equal(verify(&q, "s3", S3_NOW, &a), OBJ_SIGV4_OK);
+
+	len = chunked_body(body, NULL);
+	assert_int_equal(len, 66824);          /* the example's Content-Length */
+	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		memset(out.buf, 0, 70000);
+		out.bytes = 0;
+		out.in_order = 1;
+		assert_int_equal(feed(&a, body, len, pieces[i], 66560, &out, &used), OBJ_CHUNKED_DONE);
+		assert_int_equal(used, 66824);
+		assert_int_equal(out.bytes, 66560);
+		assert_true(out.in_order);
+		for (size_t k = 0; k < 66560; k++)
+			if (out.buf[k] != 'a')
+				fail_msg("payload byte %zu wrong (pieces of %zu)", k, pieces[i]);
+	}
+	/* Bytes after the final chunk are not read. */
+	memcpy(copy, body, len);
+	memcpy(copy + len, "GET ", 4);
+	out.bytes = 0;
+	assert_int_equal(feed(&a, copy, len + 4, 1 << 20, 66560, &out, &used), OBJ_CHUNKED_DONE);
+	assert_int_equal(used, 66824);
+
+	/* One payload byte changed: the first chunk's signature fails, and
+	 * nothing after it is reported. */
+	memcpy(copy, body, len);
+	copy[1000] = 'b';
+	out.bytes = 0;
+	assert_int_equal(feed(&a, copy, len, 4096, 66560, &out, &used), -EACCES);
+	assert_int_equal(out.bytes, 65536);
+	/* The last chunk's signature changed. */
+	len = chunked_body(copy, "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df0");
+	out.bytes = 0;
+	assert_int_equal(feed(&a, copy, len, 4096, 66560, &out, &used), -EACCES);
+	/* Chunks reordered (the second's signature first) fail. */
+	{
+		static const char swapped[] = "400;chunk-signature="
+			"0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n";
+		size_t n = strlen(swapped);
+
+		memcpy(copy, swapped, n);
+		memset(copy + n, 'a', 1024);
+		memcpy(copy + n + 1024, "\r\n", 2);
+		out.bytes = 0;
+		assert_int_equal(feed(&a, copy, n + 1026, 4096, 66560, &out, &used), -EACCES);
+	}
+	/* More than declared, a declared length never reached. */
+	len = chunked_body(copy, NULL);
+	out.bytes = 0;
+	assert_int_equal(feed(&a, copy, len, 4096, 66559, &out, &used), -E2BIG);
+	out.bytes = 0;
+	assert_int_equal(feed(&a, copy, len, 4096, 70000, &out, &used), -EBADMSG);
+	/* Cut short: the decoder wants more. */
+	out.bytes = 0;
+	assert_int_equal(feed(&a, copy, len - 1, 4096, 66560, &out, &used), OBJ_CHUNKED_MORE);
+	/* Broken framing. */
+	{
+		static const char *bad[] = {
+			"zz;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n",
+			"400;chunk-signatur=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n",
+			"400;chunk-signature=0055\r\n",
+			"400\r\n",
+			"400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\n",
+			"0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\nXX",
+		};
+		char big[300];
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			out.bytes = 0;
+			if (feed(&a, bad[i], strlen(bad[i]), 4096, 66560, &out, &used) != -EBADMSG)
+				fail_msg("framing %zu accepted", i);
+		}
+		memset(big, '1', sizeof(big));
+		out.bytes = 0;
+		assert_int_equal(feed(&a, big, sizeof(big), 4096, 66560, &out, &used), -EBADMSG);
+	}
+	/* After an error or the end, nothing more is taken. */
+	{
+		struct obj_chunked c;
+
+		len = chunked_body(copy, NULL);
+		obj_chunked_init(&c, &a, 66560);
+		out.bytes = 0;
+		assert_int_equal(obj_chunked_feed(&c, copy, len, &used, collect, &out), OBJ_CHUNKED_DONE);
+		assert_int_equal(obj_chunked_feed(&c, "x", 1, &used, collect, &out), -EINVAL);
+	}
+	free(out.buf);
+	free(copy);
+	free(body);
+}
+
 static void
 test_refusals(void **state)
 {
@@ -617,6 +796,7 @@ main(void)
 		cmocka_unit_test(test_s3_examples),
 		cmocka_unit_test(test_presigned),
 		cmocka_unit_test(test_chunked),
+		cmocka_unit_test(test_chunked_body),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_keys_file),
 	};
