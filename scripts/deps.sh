@@ -39,6 +39,7 @@ packages=(
 	libpcap-dev tcpdump socat                             # paste-pcap; packet-log crash test, UDP peers
 	clang libfuzzer-14-dev libclang-rt-14-dev             # libFuzzer targets (scripts/fuzz.sh, tests/fuzz/)
 	python3-boto3 s3cmd                                   # paste-objects: S3 clients (SigV4 cross-checks, tests)
+	libssl-dev                                            # libcrypto: paste-testpmd's SHA-256, paste-objects' MD5 ETags
 )
 
 # apt output goes to a log so that a normal run prints one line per step;

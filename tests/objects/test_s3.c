@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "etag.h"
 #include "handler.h"
 #include "http.h"
 #include "route.h"
@@ -833,6 +834,78 @@ test_handler(void **state)
 	obj_keys_fini(&keys);
 }
 
+static void
+test_etags(void **state)
+{
+	static const uint8_t empty[16] = { 0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04,
+					   0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42, 0x7e };
+	uint8_t d[16], parts[2][16];
+	char etag[OBJ_ETAG_MAX];
+	struct obj_md5 m;
+	static char big[1000000];
+	size_t off;
+
+	(void)state;
+	assert_int_equal(obj_md5_init(&m), 0);
+	obj_md5_final(&m, d);
+	assert_memory_equal(d, empty, 16);
+	obj_etag_single(d, etag);
+	assert_string_equal(etag, "\"d41d8cd98f00b204e9800998ecf8427e\"");
+	/* In pieces, as a body arrives. */
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(obj_md5_init(&m), 0);
+	for (off = 0; off < sizeof(big); off += 1448)
+		obj_md5_update(&m, big + off, sizeof(big) - off < 1448 ? sizeof(big) - off : 1448);
+	obj_md5_final(&m, d);
+	obj_etag_single(d, etag);
+	assert_string_equal(etag, "\"7707d6ae4e027c70eea2a935c2296f21\"");
+	/* Multipart: the MD5 of the parts' MD5s, "-N" (hashlib's answer). */
+	assert_int_equal(obj_md5_init(&m), 0);
+	obj_md5_update(&m, "hello", 5);
+	obj_md5_final(&m, parts[0]);
+	assert_int_equal(obj_md5_init(&m), 0);
+	obj_md5_update(&m, "world", 5);
+	obj_md5_final(&m, parts[1]);
+	assert_int_equal(obj_etag_multipart((const uint8_t (*)[16])parts, 2, etag), 0);
+	assert_string_equal(etag, "\"065947336a2f2a95ba8899f3675c3be6-2\"");
+	assert_int_equal(obj_etag_multipart((const uint8_t (*)[16])parts, 0, etag), -EINVAL);
+
+	/* Lists of ETags. */
+	assert_true(obj_etag_list_matches("\"abc\"", 5, "\"abc\""));
+	assert_true(obj_etag_list_matches("abc", 3, "\"abc\""));            /* unquoted, as S3 takes */
+	assert_true(obj_etag_list_matches("\"x\", W/\"abc\"", 12, "\"abc\""));
+	assert_true(obj_etag_list_matches("*", 1, "\"abc\""));
+	assert_false(obj_etag_list_matches("\"abcd\", \"ab\"", 13, "\"abc\""));
+	assert_false(obj_etag_list_matches("", 0, "\"abc\""));
+}
+
+static void
+test_conditions(void **state)
+{
+	const char *e = "\"abc\"";
+	time_t t = 1369353600;
+
+	(void)state;
+	assert_int_equal(obj_conditions(NULL, 0, NULL, 0, 0, 0, e, t, 1), 200);
+	assert_int_equal(obj_conditions("\"abc\"", 5, NULL, 0, 0, 0, e, t, 1), 200);
+	assert_int_equal(obj_conditions("\"x\"", 3, NULL, 0, 0, 0, e, t, 1), 412);
+	assert_int_equal(obj_conditions(NULL, 0, "\"abc\"", 5, 0, 0, e, t, 1), 304);
+	assert_int_equal(obj_conditions(NULL, 0, "\"abc\"", 5, 0, 0, e, t, 0), 412);
+	assert_int_equal(obj_conditions(NULL, 0, "*", 1, 0, 0, e, t, 0), 412);   /* PUT if absent */
+	assert_int_equal(obj_conditions(NULL, 0, "\"x\"", 3, 0, 0, e, t, 1), 200);
+	assert_int_equal(obj_conditions(NULL, 0, NULL, 0, t, 0, e, t, 1), 304);
+	assert_int_equal(obj_conditions(NULL, 0, NULL, 0, t - 1, 0, e, t, 1), 200);
+	assert_int_equal(obj_conditions(NULL, 0, NULL, 0, 0, t - 1, e, t, 1), 412);
+	assert_int_equal(obj_conditions(NULL, 0, NULL, 0, 0, t, e, t, 1), 200);
+	/* S3's documented pairs: If-Match true with If-Unmodified-Since
+	 * false is 200; If-None-Match false (the ETag matches) with
+	 * If-Modified-Since true is 304; and If-None-Match true (no match)
+	 * makes If-Modified-Since moot: 200. */
+	assert_int_equal(obj_conditions("\"abc\"", 5, NULL, 0, 0, t - 1, e, t, 1), 200);
+	assert_int_equal(obj_conditions(NULL, 0, "\"abc\"", 5, t - 1, 0, e, t, 1), 304);
+	assert_int_equal(obj_conditions(NULL, 0, "\"x\"", 3, t, 0, e, t, 1), 200);
+}
+
 int
 main(void)
 {
@@ -848,6 +921,8 @@ main(void)
 		cmocka_unit_test(test_read_delete),
 		cmocka_unit_test(test_http_head),
 		cmocka_unit_test(test_handler),
+		cmocka_unit_test(test_etags),
+		cmocka_unit_test(test_conditions),
 	};
 
 	return cmocka_run_group_tests_name("objects_s3", tests, NULL, NULL);
