@@ -22,6 +22,9 @@ struct obj_conn {
 	char *out;                      /* reply bytes the stack did not take yet */
 	size_t out_len, out_cap;
 	int closing, dead;
+	/* The head of the request at the stream's front, copied as it
+	 * arrives: each byte once, however many pieces bring it. */
+	size_t head_have;
 	char head[OBJ_HTTP_HEAD_MAX];
 };
 
@@ -141,8 +144,19 @@ process(struct obj_conn *c)
 		}
 		if (c->rx.len == 0)
 			return 0;
-		n = kv_stream_copy(&c->rx, 0, c->head, sizeof(c->head));
-		hl = obj_http_head_len(c->head, n);
+		n = c->rx.len < sizeof(c->head) ? c->rx.len : sizeof(c->head);
+		if (n > c->head_have) {
+			size_t from = c->head_have > 3 ? c->head_have - 3 : 0;
+
+			kv_stream_copy(&c->rx, c->head_have, c->head + c->head_have,
+				       n - c->head_have);
+			c->head_have = n;
+			/* The blank line may straddle what came before. */
+			hl = obj_http_head_len(c->head + from, n - from);
+			hl = hl == 0 ? 0 : from + hl;
+		} else {
+			hl = 0;
+		}
 		if (hl == 0) {
 			if (n < sizeof(c->head))
 				return 0;
@@ -158,6 +172,7 @@ process(struct obj_conn *c)
 		obj_handle(&c->srv->svc, &req, time(NULL), &c->resp);
 		c->resp_pending = 1;
 		kv_stream_consume(&c->rx, hl, NULL, NULL);
+		c->head_have = 0;
 		c->body_left = req.length;
 		/* A client waiting for "100 Continue" sends no body: nothing
 		 * is stored yet, so it is told at once and the connection,

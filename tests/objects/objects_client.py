@@ -98,5 +98,22 @@ while True:
         break
     data += b
 check("not HTTP: 400 and closed", data.startswith(b"HTTP/1.1 400 "), data)
+# A head trickled a byte a segment, then a second request pipelined in the
+# same segment as the end of the first: both read and answered in order.
+s = socket.create_connection((host, int(port)), timeout=10)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+head = b"GET /bkt/k HTTP/1.1\r\nHost: h\r\n\r\n"
+for i in range(len(head) - 1):
+    s.sendall(head[i:i + 1])
+s.sendall(head[-1:] + b"HEAD /bkt HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+check("a trickled head and a pipelined one: two 403s, in order",
+      data.count(b"HTTP/1.1 403 ") == 2 and b"<Resource>/bkt/k</Resource>" in data
+      and data.rindex(b"HTTP/1.1 403 ") > data.index(b"</Error>"), data)
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
