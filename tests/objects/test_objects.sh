@@ -50,7 +50,7 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 		"$IP:9000" "$ID" "$SECRET" >"$TB_WORK/client.log" 2>&1
 	rc=$?
 	sed 's/^/    /' "$TB_WORK/client.log"
-	check_rc $rc "boto3 and urllib checks"
+	check_rc $rc "boto3 and urllib checks" || show_log "$KVS_LOG" 60
 	cat >"$TB_WORK/s3cfg" <<-CFG
 	[default]
 	access_key = $ID
