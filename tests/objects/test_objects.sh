@@ -1,7 +1,8 @@
 #!/bin/bash
 # Suite 'net': paste-objects on the testbed (in progress: doc/objects.md),
 # with stock S3 clients in the Linux namespace: boto3 (signed, unsigned, the
-# wrong secret, key or region, presigned URLs through urllib) and s3cmd.
+# wrong secret, key or region, presigned URLs through urllib), s3cmd,
+# awscli and rclone.
 # What it stores is nothing yet: ListBuckets is empty and every other
 # operation NotImplemented, after its signature is checked.
 # shellcheck source=tests/net/lib.sh
@@ -11,7 +12,8 @@
 OBJ="$BUILD_DIR/examples/paste-objects"
 [ -x "$OBJ" ] || die "$OBJ not built"
 /usr/bin/python3 -c "import boto3" 2>/dev/null || skip "python3-boto3 not installed (scripts/deps.sh)"
-kvs_testbed_up o s3cmd
+[ -x /usr/bin/aws ] || skip "awscli not installed (scripts/deps.sh)"
+kvs_testbed_up o s3cmd rclone
 IP=$TB_PASTE_IP
 ID=AKIAPASTETEST0001
 SECRET='paste/Secret+Key0123456789abcdefghijKLMN'
@@ -67,14 +69,41 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	rc=$?
 	[ $rc -ne 0 ] && printf '%s' "$out" | grep -q SignatureDoesNotMatch
 	check_rc $? "s3cmd with the wrong secret: SignatureDoesNotMatch (exit $rc)"
+	# awscli (Debian's v2) and rclone, configured by their environment.
+	aws=("${LX[@]}" env -u AWS_CA_BUNDLE AWS_ACCESS_KEY_ID="$ID" AWS_SECRET_ACCESS_KEY="$SECRET"
+		AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_MAX_ATTEMPTS=1
+		/usr/bin/aws --endpoint-url "http://$IP:9000")
+	out=$(run_bounded 60 "${aws[@]}" s3api list-buckets --output json 2>&1)
+	rc=$?
+	[ $rc -eq 0 ] && printf '%s' "$out" | grep -q '"ID": "'"$ID"'"'
+	check_rc $? "aws s3api list-buckets: the owner is the key (exit $rc)"
+	out=$(run_bounded 60 "${aws[@]}" s3 ls 2>&1)
+	check_rc $? "aws s3 ls: exit 0 (no buckets) $out"
+	printf 'hello\n' >"$TB_WORK/hello.txt"
+	out=$(run_bounded 60 "${aws[@]}" s3 cp "$TB_WORK/hello.txt" "s3://bkt/hello world.txt" 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] && printf '%s' "$out" | grep -q NotImplemented
+	check_rc $? "aws s3 cp: refused with NotImplemented (exit $rc)"
+	rcl=("${LX[@]}" env -u AWS_CA_BUNDLE RCLONE_CONFIG_PO_TYPE=s3 RCLONE_CONFIG_PO_PROVIDER=Other
+		RCLONE_CONFIG_PO_ACCESS_KEY_ID="$ID" RCLONE_CONFIG_PO_SECRET_ACCESS_KEY="$SECRET"
+		RCLONE_CONFIG_PO_ENDPOINT="http://$IP:9000" RCLONE_CONFIG_PO_REGION=us-east-1
+		RCLONE_CONFIG_PO_FORCE_PATH_STYLE=true
+		rclone --config /dev/null --retries 1 --low-level-retries 1)
+	out=$(run_bounded 60 "${rcl[@]}" lsd po: 2>&1)
+	check_rc $? "rclone lsd: exit 0 (no buckets) $out"
+	out=$(run_bounded 60 "${rcl[@]}" --s3-secret-access-key wrong lsd po: 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] && printf '%s' "$out" | grep -q SignatureDoesNotMatch
+	check_rc $? "rclone with the wrong secret: SignatureDoesNotMatch (exit $rc)"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
 	line=$(grep '^objects: ' "$KVS_LOG")
 	log "$line"
-	# 12 from boto3 and urllib, 2 from s3cmd; 10 of them refused.
+	# 12 from boto3 and urllib, 2 from s3cmd, at least 3 from awscli and
+	# 2 from rclone; 10 + 3 of them refused at least.
 	req=$(printf '%s' "$line" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
-	check_ge "${req:-0}" 14 "the server counted the requests"
+	check_ge "${req:-0}" 19 "the server counted the requests"
 	ref=$(printf '%s' "$line" | sed -n 's/.*refused=\([0-9]*\).*/\1/p')
-	check_ge "${ref:-0}" 10 "the server counted the refusals"
+	check_ge "${ref:-0}" 13 "the server counted the refusals"
 fi
 tb_finish
