@@ -106,4 +106,37 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	ref=$(printf '%s' "$line" | sed -n 's/.*refused=\([0-9]*\).*/\1/p')
 	check_ge "${ref:-0}" 13 "the server counted the refusals"
 fi
+
+# Timeouts: a client stopped mid-head, and one that says nothing, are
+# aborted (1 s and 2 s here, checked within 15 s); a healthy one is served.
+objects_cmd "pobjt$$" --keys-file "$TB_WORK/keys" --request-timeout 1 --timeout 2
+KVS_N=$((KVS_N + 1))
+KVS_LOG="$TB_WORK/objects-timeouts.log"
+if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+	out=$(run_bounded 40 "${LX[@]}" /usr/bin/python3 -c "
+import socket, time
+half = socket.create_connection(('$IP', 9000), timeout=20)
+half.sendall(b'GET / HTTP/1.1\r\nHost: h\r\n')
+quiet = socket.create_connection(('$IP', 9000), timeout=20)
+start = time.monotonic()
+closed = []
+for s in (half, quiet):
+    try:
+        closed.append(s.recv(100) == b'')
+    except ConnectionResetError:
+        closed.append(True)
+    except socket.timeout:
+        closed.append(False)
+late = time.monotonic() - start
+ok = socket.create_connection(('$IP', 9000), timeout=10)
+ok.sendall(b'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n')
+reply = ok.recv(100)
+print(closed[0], closed[1], late < 15, reply.startswith(b'HTTP/1.1 403 '))
+" 2>&1)
+	check_eq "$out" "True True True True" "timeouts: both idle clients aborted within 15 s, a new one served"
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "clean exit after the timeouts"
+	to=$(grep '^objects: ' "$KVS_LOG" | sed -n 's/.*timed_out=\([0-9]*\).*/\1/p')
+	check_eq "${to:-}" 2 "the server counted two timeouts"
+fi
 tb_finish
