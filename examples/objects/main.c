@@ -29,6 +29,7 @@ struct objects_opts {
 	uint64_t pool_bufs;
 	const char *pool_file, *keys_file, *access_key, *secret_key, *region;
 	enum pst_idle_mode idle;
+	double request_timeout, idle_timeout;
 };
 
 static void
@@ -49,6 +50,11 @@ usage(FILE *f)
 		"  --mbufs N                RX mbufs (default 4096)\n"
 		"  --max-conns N            connection limit (default 1024)\n"
 		"  --idle sleep|nap|poll    when idle (default sleep; doc/operations.md)\n"
+		"  --request-timeout S      abort a client whose request (head and body)\n"
+		"                           has not all arrived S seconds after it began\n"
+		"                           (default 60, 0: never)\n"
+		"  --timeout S              abort a client silent S seconds between\n"
+		"                           requests (default 0: never)\n"
 		"Stores nothing yet: ListBuckets is empty, other operations are\n"
 		"answered NotImplemented after their signature is checked.\n");
 }
@@ -69,6 +75,8 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		{ "mbufs", required_argument, NULL, 'm' },
 		{ "max-conns", required_argument, NULL, 'n' },
 		{ "idle", required_argument, NULL, 'W' },
+		{ "request-timeout", required_argument, NULL, 'R' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const idles[] = {
@@ -89,6 +97,8 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		case 'p': ret = ex_parse_u16(optarg, 0, UINT16_MAX, &o->port_id); break;
 		case 'm': ret = ex_parse_u32(optarg, 64, UINT32_MAX, &o->n_mbufs); break;
 		case 'n': ret = ex_parse_u32(optarg, 1, UINT32_MAX, &o->max_conns); break;
+		case 'R': ret = ex_parse_double(optarg, 0, 1e9, &o->request_timeout); break;
+		case 'T': ret = ex_parse_double(optarg, 0, 1e9, &o->idle_timeout); break;
 		case 'W':
 			i = ex_parse_choice(optarg, idles, sizeof(idles) / sizeof(idles[0]));
 			ret = i < 0;
@@ -153,7 +163,7 @@ main(int argc, char **argv)
 	struct objects_opts o = {
 		.http_port = 9000, .n_mbufs = 4096, .max_conns = 1024, .pool_bufs = 65536,
 		.pool_file = "/dev/shm/paste-objects.pool", .region = "us-east-1",
-		.idle = PST_IDLE_SLEEP,
+		.idle = PST_IDLE_SLEEP, .request_timeout = 60,
 	};
 	struct obj_keys keys = { NULL, 0 };
 	struct obj_server srv = { 0 };
@@ -200,18 +210,31 @@ main(int argc, char **argv)
 	srv.svc.keys = &keys;
 	srv.svc.region = o.region;
 	srv.max_conns = o.max_conns;
+	srv.request_timeout = o.request_timeout;
+	srv.idle_timeout = o.idle_timeout;
+	srv.now = ex_now_s();
 	if (obj_server_listen(&srv, o.http_port) != 0) {
 		fprintf(stderr, "paste-objects: listen: %s\n", pst_errormsg());
 		goto close_stack;
 	}
 	ex_catch_quit_signals();
 	printf("paste-objects: ready http=%u region=%s keys=%u\n", o.http_port, o.region, keys.n);
-	while (!ex_force_quit)
-		if (pst_stack_poll(srv.stack) < 0)
-			break;
+	{
+		unsigned int polls = 0;
+
+		while (!ex_force_quit) {
+			ret = pst_stack_poll(srv.stack);
+			if (ret < 0)
+				break;
+			/* The clock every 1024 polls, and after each empty
+			 * one (it may have slept): timeouts are coarse. */
+			if ((++polls & 1023) == 0 || ret == 0)
+				obj_server_tick(&srv, ex_now_s());
+		}
+	}
 	printf("objects: requests=%" PRIu64 " refused=%" PRIu64 " bad_heads=%" PRIu64
-	       " accepted=%" PRIu64 " conns=%u\n", srv.svc.requests, srv.svc.refused,
-	       srv.bad_heads, srv.accepted, srv.n_conns);
+	       " accepted=%" PRIu64 " timed_out=%" PRIu64 " conns=%u\n", srv.svc.requests,
+	       srv.svc.refused, srv.bad_heads, srv.accepted, srv.timed_out, srv.n_conns);
 	status = 0;
 close_stack:
 	pst_stack_close(srv.stack);

@@ -22,6 +22,7 @@ struct obj_conn {
 	char *out;                      /* reply bytes the stack did not take yet */
 	size_t out_len, out_cap;
 	int closing, dead;
+	double last_rx, req_start;      /* srv->now then */
 	/* The head of the request at the stream's front, copied as it
 	 * arrives: each byte once, however many pieces bring it. */
 	size_t head_have;
@@ -140,6 +141,7 @@ process(struct obj_conn *c)
 		if (c->resp_pending) {
 			if (send_response(c) != 0)
 				return -1;
+			c->req_start = c->srv->now;     /* what follows is the next */
 			continue;
 		}
 		if (c->rx.len == 0)
@@ -213,6 +215,9 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs, unsign
 		settle(c, process(c));
 		return;
 	}
+	c->last_rx = c->srv->now;
+	if (c->rx.len == 0 && c->body_left == 0)
+		c->req_start = c->srv->now;     /* a request begins */
 	for (i = 0; i < n; i++) {
 		if (pst_conn_hold(conn, &segs[i], &h) != 0)
 			goto fail;
@@ -277,6 +282,7 @@ on_accept(void *arg, struct pst_conn *conn)
 	}
 	c->srv = srv;
 	c->conn = conn;
+	c->last_rx = srv->now;
 	kv_stream_init(&c->rx);
 	c->holder.keep = NULL;          /* nothing is kept: bodies are not stored yet */
 	c->holder.unhold = span_unhold;
@@ -289,6 +295,27 @@ on_accept(void *arg, struct pst_conn *conn)
 	srv->n_conns++;
 	srv->accepted++;
 	pst_conn_set_callbacks(conn, &cb, c);
+}
+
+void
+obj_server_tick(struct obj_server *srv, double now)
+{
+	struct obj_conn *c, *next;
+
+	srv->now = now;
+	for (c = srv->conns; c != NULL; c = next) {
+		int in_request = c->rx.len > 0 || c->body_left > 0;
+
+		next = c->next;
+		if (c->dead || c->out_len > 0)
+			continue;       /* the stack's own timeouts cover sending */
+		if ((in_request && srv->request_timeout > 0 &&
+		     now - c->req_start > srv->request_timeout) ||
+		    (!in_request && srv->idle_timeout > 0 && now - c->last_rx > srv->idle_timeout)) {
+			srv->timed_out++;
+			settle(c, -1);
+		}
+	}
 }
 
 int
