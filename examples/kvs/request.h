@@ -26,6 +26,8 @@ enum kv_op {
 	KV_OP_SETRANGE,                                   /* exec_strings.c */
 	KV_OP_RENAME, KV_OP_RENAMENX, KV_OP_TYPE, KV_OP_UNLINK,
 	KV_OP_TOUCH,                                      /* exec_keys.c */
+	KV_OP_MULTI, KV_OP_EXEC, KV_OP_DISCARD, KV_OP_WATCH,
+	KV_OP_UNWATCH,                                    /* multi.c */
 	KV_OP_COUNT               /* not a command: how many there are, + 1 */
 };
 
