@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 
+#include "cluster.h"
 #include "exec.h"
 #include "kv_index.h"
 #include "kv_limits.h"
@@ -302,6 +303,73 @@ test_watch(void **state)
 	close_store(&st, &x, p);
 }
 
+/* Cluster mode: a queued command for another node's key is redirected
+ * and EXEC aborts; keys of several slots across the queue: -CROSSSLOT at
+ * EXEC, nothing run. */
+static void
+test_cluster(void **state)
+{
+	static struct kv_cluster cl;
+	struct kv_multi m = { 0 };
+	char err[256], mine[2][64], theirs[64], want[256];
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	unsigned int i, n = 0;
+	char key[8];
+
+	(void)state;
+	tu_assert_rc(kv_cluster_parse(&cl, "n0 198.18.0.1:6379 0-8191\n"
+				      "n1 198.18.0.2:6379 8192-16383\n", "n0", err, sizeof(err)), 0);
+	theirs[0] = '\0';
+	for (i = 0; i < 1000 && (n < 2 || theirs[0] == '\0'); i++) {
+		unsigned int slot;
+
+		snprintf(key, sizeof(key), "%c", 'a' + i % 26);
+		if (i >= 26)
+			snprintf(key, sizeof(key), "k%u", i);
+		slot = kv_cluster_key_slot(key, strlen(key));
+		if (slot < 8192 && n < 2 && (n == 0 || slot != kv_cluster_key_slot(mine[0], strlen(mine[0]))))
+			snprintf(mine[n++], sizeof(mine[0]), "%s", key);
+		else if (slot >= 8192 && theirs[0] == '\0')
+			snprintf(theirs, sizeof(theirs), "%s", key);
+	}
+	assert_int_equal(n, 2);
+	assert_true(theirs[0] != '\0');
+	p = open_store(&st, &x, 1, "cluster");
+	x.cluster = &cl;
+#define SET_S(k) "*3\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$1\r\nv\r\n", strlen(k), k
+	/* one slot, this node's */
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	snprintf(want, sizeof(want), SET_S(mine[0]));
+	run(&x, &m, want, "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, want, "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n", "*2\r\n+OK\r\n+OK\r\n", 0, NULL);
+	/* two slots of this node's */
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	snprintf(want, sizeof(want), SET_S(mine[1]));
+	run(&x, &m, want, "+QUEUED\r\n", 0, NULL);
+	snprintf(want, sizeof(want), SET_S(mine[0]));
+	run(&x, &m, want, "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n",
+	    "-CROSSSLOT Keys in request don't hash to the same slot\r\n", 0, NULL);
+	assert_int_equal(m.active, 0);
+	snprintf(want, sizeof(want), "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n", strlen(mine[1]),
+		 mine[1]);
+	run(&x, &m, want, "$-1\r\n", 0, NULL);
+	/* another node's key: redirected when queued, EXEC aborts */
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	snprintf(want, sizeof(want), SET_S(theirs));
+	snprintf(err, sizeof(err), "-MOVED %u 198.18.0.2:6379\r\n",
+		 kv_cluster_key_slot(theirs, strlen(theirs)));
+	run(&x, &m, want, err, 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n",
+	    "-EXECABORT Transaction discarded because of previous errors.\r\n", 0, NULL);
+#undef SET_S
+	kv_multi_end(&x, &m);
+	close_store(&st, &x, p);
+}
+
 static int
 group_setup(void **state)
 {
@@ -324,6 +392,7 @@ main(void)
 		cmocka_unit_test_teardown(test_queue_dram, tu_test_teardown),
 		cmocka_unit_test_teardown(test_bounds, tu_test_teardown),
 		cmocka_unit_test_teardown(test_watch, tu_test_teardown),
+		cmocka_unit_test_teardown(test_cluster, tu_test_teardown),
 	};
 
 	return cmocka_run_group_tests_name("kvs_multi", tests, group_setup, group_teardown);
