@@ -55,6 +55,7 @@ struct kv_watch_table {
 
 #define QUEUE_SPAN_MAX 65535u     /* a span's length fits a name */
 
+static const char queued_reply[] = "+QUEUED\r\n";
 static const char oom_error[] = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /* ---- watched keys ------------------------------------------------------ */
@@ -409,7 +410,8 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 queued:
 	m->n++;
 	m->bytes += q->len;
-	kv_call_simple(c, "QUEUED");
+	/* Not formatted: one per queued command. */
+	c->out->bytes(c->out->ctx, queued_reply, sizeof(queued_reply) - 1);
 	return 1;
 }
 
