@@ -403,7 +403,8 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 	q->argc = req->argc;
 	q->set_flags = req->set_flags;
 	q->expire_ms = req->expire_ms;
-	memcpy(&m->args[q->arg0], req->argv, req->argc * sizeof(req->argv[0]));
+	if (req->argc > 0)   /* m->args may still be NULL */
+		memcpy(&m->args[q->arg0], req->argv, req->argc * sizeof(req->argv[0]));
 	m->n_args += req->argc;
 	m->n_spans += q->n_spans;
 	m->denyoom |= denyoom;
@@ -521,7 +522,8 @@ exec_redirect(struct kv_call *c, struct kv_multi *m)
 		kv_request_clear(&req);
 		req.op = q->op;
 		req.argc = q->argc;
-		memcpy(req.argv, &m->args[q->arg0], q->argc * sizeof(req.argv[0]));
+		if (q->argc > 0)
+			memcpy(req.argv, &m->args[q->arg0], q->argc * sizeof(req.argv[0]));
 		kv_stream_init(&view);
 		view.spans = &m->spans[q->span0];
 		view.n = view.cap = q->n_spans;
@@ -562,7 +564,8 @@ exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 	req->set_flags = q->set_flags;
 	req->expire_ms = q->expire_ms;
 	req->consumed = q->len;
-	memcpy(req->argv, &m->args[q->arg0], q->argc * sizeof(req->argv[0]));
+	if (q->argc > 0)
+		memcpy(req->argv, &m->args[q->arg0], q->argc * sizeof(req->argv[0]));
 	kv_stream_init(&view);
 	view.spans = &m->spans[q->span0];
 	view.n = view.cap = q->n_spans;
