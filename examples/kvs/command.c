@@ -16,6 +16,7 @@
 #define RO_FAST (KVC_READONLY | KVC_FAST)
 #define CONN (KVC_LOADING | KVC_STALE)
 #define WRITE_FAST (KVC_WRITE | KVC_DENYOOM | KVC_FAST)
+#define TX_FAST (KVC_NOSCRIPT | CONN | KVC_FAST | KVC_ALLOW_BUSY)
 
 const struct kv_command kv_commands[KV_OP_COUNT] = {
 	/*  op                name        arity flags            keys     max kv handler */
@@ -65,11 +66,17 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 	ROW(KV_OP_UNLINK,     "unlink",   -2, KVC_WRITE | KVC_FAST,
 							     1, -1, 1, 0, 0, kv_cmd_del),
 	ROW(KV_OP_TOUCH,      "touch",    -2, RO_FAST,           1, -1, 1, 0, 0, kv_cmd_touch),
+	ROW(KV_OP_MULTI,      "multi",     1, TX_FAST,           0, 0, 0, 0, 0, kv_cmd_multi),
+	ROW(KV_OP_EXEC,       "exec",      1, KVC_NOSCRIPT | CONN | KVC_SKIP_SLOWLOG,
+							     0, 0, 0, 0, 0, kv_cmd_exec),
+	ROW(KV_OP_DISCARD,    "discard",   1, TX_FAST,           0, 0, 0, 0, 0, kv_cmd_discard),
+	ROW(KV_OP_WATCH,      "watch",    -2, TX_FAST,           1, -1, 1, 0, 0, kv_cmd_watch),
+	ROW(KV_OP_UNWATCH,    "unwatch",   1, TX_FAST,           0, 0, 0, 0, 0, kv_cmd_unwatch),
 };
 
 static const char *const flag_names[] = {
 	"write", "readonly", "denyoom", "admin", "noscript", "loading", "stale",
-	"fast", "no_auth", "allow_busy",
+	"fast", "no_auth", "allow_busy", "skip_slowlog",
 };
 
 const struct kv_command *

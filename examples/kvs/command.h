@@ -27,6 +27,9 @@ enum {
 	KVC_FAST = 1 << 7,        /* O(1) or O(log N) */
 	KVC_NO_AUTH = 1 << 8,
 	KVC_ALLOW_BUSY = 1 << 9,
+	/* Out of Redis's order (it lists it before "fast"): the only command
+	 * with it, EXEC, has none of the flags between. */
+	KVC_SKIP_SLOWLOG = 1 << 10,
 };
 
 /* One request being executed (exec.c): where its arguments and replies are. */
@@ -73,5 +76,7 @@ kv_command_fn kv_cmd_incrby, kv_cmd_decrby, kv_cmd_decr, kv_cmd_incrbyfloat,
 	kv_cmd_append, kv_cmd_strlen, kv_cmd_getrange, kv_cmd_setrange;
 /* exec_keys.c */
 kv_command_fn kv_cmd_rename, kv_cmd_renamenx, kv_cmd_type, kv_cmd_touch;
+/* multi.c */
+kv_command_fn kv_cmd_multi, kv_cmd_exec, kv_cmd_discard, kv_cmd_watch, kv_cmd_unwatch;
 
 #endif /* KVS_COMMAND_H */

@@ -21,6 +21,7 @@
 #include "exec_call.h"
 #include "expiry.h"
 #include "kv_limits.h"
+#include "multi.h"
 #include "proto.h"
 #include "reply.h"
 
@@ -295,7 +296,7 @@ do_set(struct kv_call *c, unsigned int k, unsigned int v)
 	if (req->argv[v].len > KV_VALUE_MAX)
 		return -E2BIG;
 	key = arg_key(c, k, buf, &klen);
-	if (srv->values_in_dram) {
+	if (srv->values_in_dram || c->dram) {
 		/* A sockets server: the bytes are in DRAM, copied into the pool. */
 		n = kv_store_set_copy(srv->store, key, klen, c->rx, req->argv[v].off,
 				      req->argv[v].len);
@@ -941,6 +942,9 @@ upload_check(struct kv_call *c, const struct kv_stream *rx, struct kv_upload *up
 	return upload_discard(x, rx, up, out);
 }
 
+/* EXEC's wrong arity, which Redis answers as an aborted transaction. */
+static const char exec_arity[] = "ERR wrong number of arguments for 'exec' command";
+
 long
 kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	     const struct kv_out *out)
@@ -995,19 +999,31 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 		/* Redis checks a command's other arguments after the client. */
 		x->bad_requests++;
 		refuse_unauthenticated(c);
-	} else if (r == KV_PARSE_BAD_REQUEST) {
+		kv_multi_flag(out->multi);
+	} else if (r == KV_PARSE_BAD_REQUEST &&
+		   (req.early_error || !kv_multi_open(out->multi))) {
 		x->bad_requests++;
 		if (http)
 			http_error(c, err[0] ? err : "400 Bad Request", !req.http_keepalive);
+		else if (strcmp(err, exec_arity) == 0)
+			kv_multi_exec_abort(c, err + 4); /* as Redis refuses EXEC */
 		else
 			resp_str(c, kv_resp_error, err[0] ? err : "ERR bad request");
+		kv_multi_flag(out->multi);
 	} else if (!kv_auth_allows(x->auth, out->auth, rx, &req)) {
 		/* Before a redirection, which would tell the key's slot. */
-		refuse_unauthenticated(c);
+		if (req.op == KV_OP_EXEC)
+			kv_multi_exec_abort(c, "NOAUTH Authentication required.");
+		else
+			refuse_unauthenticated(c);
+		kv_multi_flag(out->multi);
 	} else if (x->cluster != NULL &&
 		   kv_cluster_redirect(x->cluster, rx, &req, out->bytes, out->ctx)) {
 		if (req.http && !req.http_keepalive)
 			out->close(out->ctx);
+		kv_multi_flag(out->multi);
+	} else if (kv_multi_open(out->multi) && kv_multi_queue(c, r, err)) {
+		/* queued, or refused */
 	} else {
 		kv_commands[req.op].run(c);
 	}
@@ -1030,6 +1046,7 @@ kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram)
 void
 kv_exec_fini(struct kv_exec *x)
 {
+	kv_multi_fini(x);
 	kv_expiry_close(x->expiry);
 	x->expiry = NULL;
 }

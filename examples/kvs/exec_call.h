@@ -20,6 +20,8 @@ struct kv_call {
 	const struct kv_stream *rx;
 	const struct kv_out *out;
 	const struct kv_request *req;
+	int dram;                 /* @rx's bytes are in DRAM, not the pool's
+	                           * (a request queued by MULTI, multi.c) */
 };
 
 /* RESP replies. */

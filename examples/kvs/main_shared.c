@@ -91,6 +91,13 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 			return -1;
 		o->limits.max_bulk = (size_t)v;
 		return 0;
+	case 'M' + 256:
+		return ex_parse_u32(arg, 1, UINT32_MAX, &o->limits.multi_max_cmds);
+	case 'B' + 256:
+		if (ex_parse_u64(arg, 1, SIZE_MAX, &v) != 0)
+			return -1;
+		o->limits.multi_max_bytes = (size_t)v;
+		return 0;
 	case 'O':
 		return ex_parse_u64(arg, 0, UINT64_MAX, &o->output_limit);
 	case 'T':

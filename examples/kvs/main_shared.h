@@ -68,6 +68,11 @@ struct kv_main_opts {
 	"                           arrived S seconds after it began (default 60)\n" \
 	"  --send-timeout S         close clients that take none of their\n"  \
 	"                           replies for S seconds (default 60)\n"    \
+	"  --multi-max-commands N   commands a transaction may queue (default\n" \
+	"                           4096); past it the command is refused and\n" \
+	"                           EXEC aborts\n"                            \
+	"  --multi-max-bytes N      request bytes a transaction may queue, held\n" \
+	"                           until EXEC (default 16777216)\n"          \
 	"  --maxmemory N[kb|mb|gb]  pool bytes the store may keep (values and\n" \
 	"                           index, whole buffers); past it -OOM (default\n" \
 	"                           0: all of the pool but its last 1/16)\n"
@@ -101,6 +106,8 @@ struct kv_main_opts {
 	{ "request-timeout", required_argument, NULL, 'R' },            \
 	{ "send-timeout", required_argument, NULL, 'S' },                \
 	{ "maxmemory", required_argument, NULL, 'y' },                  \
+	{ "multi-max-commands", required_argument, NULL, 'M' + 256 },   \
+	{ "multi-max-bytes", required_argument, NULL, 'B' + 256 },      \
 	{ "requirepass-file", required_argument, NULL, 'w' },           \
 	{ "requirepass", required_argument, NULL, 'W' + 256 },          \
 	{ "user-file", required_argument, NULL, 'U' + 256 }

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "multi.h"
 #include "proto.h"
 #include "reply_inplace.h"
 #include "server.h"
@@ -54,6 +55,8 @@ struct kv_conn {
 	struct kv_parse_state parse; /* an incomplete request, read so far */
 	struct kv_upload upload;  /* its value's reservation, or a discard */
 	struct kv_auth_conn auth; /* AUTH passed, failures */
+	struct kv_multi multi;    /* MULTI's queue, WATCHed keys */
+	double multi_start;       /* clock (srv->now) of its MULTI */
 	/* Small reply bytes not yet given to the stack: the replies to a
 	 * burst of pipelined requests (+OK, a GET's "$N" line and its
 	 * trailer) go out in one send, not one each (pend_flush). */
@@ -100,6 +103,7 @@ conn_close(struct kv_conn *c)
 	unsigned int i;
 
 	kv_exec_upload_end(&c->srv->exec, &c->upload);
+	kv_multi_end(&c->srv->exec, &c->multi);
 	/* The holds ended with the TCP connection: only the references of
 	 * kept spans are left to drop. */
 	c->rx.holder = NULL;
@@ -365,10 +369,10 @@ process(struct kv_conn *c, int in_burst)
 		.bytes = out_bytes, .value = out_value, .bulk = out_bulk,
 		.close = out_close,
 		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
-		.upload = &c->upload, .auth = &c->auth,
+		.upload = &c->upload, .auth = &c->auth, .multi = &c->multi,
 	};
 	long used;
-	int done = 0;
+	int done = 0, in_multi = c->multi.active;
 
 	/* One request at a time, and none while replies wait for send buffer
 	 * space: a client that does not read cannot make the server queue. */
@@ -378,6 +382,9 @@ process(struct kv_conn *c, int in_burst)
 			break;
 		kv_stream_consume(&c->rx, (size_t)used, NULL, NULL);
 		done = 1;
+		if (c->multi.active && !in_multi)
+			c->multi_start = c->srv->now;
+		in_multi = c->multi.active;
 	}
 	if (in_burst && !c->closing && !c->overflow) {
 		if (c->pend_len > 0 && !c->pend_listed) {
@@ -539,6 +546,11 @@ conn_timed_out(const struct kv_conn *c, double now)
 		return srv->send_timeout > 0 && now - c->send_progress > srv->send_timeout;
 	if (c->rx.len > 0 && srv->request_timeout > 0 &&
 	    now - c->req_start > srv->request_timeout)
+		return 1;
+	/* A transaction is one request that has not all arrived until EXEC:
+	 * what it queued is held until then. */
+	if (kv_multi_open(&c->multi) && srv->request_timeout > 0 &&
+	    now - c->multi_start > srv->request_timeout)
 		return 1;
 	return srv->idle_timeout > 0 && now - c->last_rx > srv->idle_timeout;
 }

@@ -434,6 +434,8 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	st->sets++;
 	if (st->ops->count(st->idx) > keys)
 		count_slot(st, key, key_len, +1);
+	if (st->on_write != NULL)
+		st->on_write(st->on_write_arg, key, key_len);
 	return 0;
 }
 
@@ -623,6 +625,8 @@ kv_store_del(struct kv_store *st, const void *key, uint16_t key_len)
 	if (ret > 0) {
 		st->dels++;
 		count_slot(st, key, key_len, -1);
+		if (st->on_write != NULL)
+			st->on_write(st->on_write_arg, key, key_len);
 	}
 	return ret;
 }
@@ -657,6 +661,8 @@ kv_store_flushall(struct kv_store *st)
 	int ret;
 
 	kv_store_release_durable(st);
+	if (st->on_write != NULL)
+		st->on_write(st->on_write_arg, NULL, 0);
 	ret = st->ops->flushall(st->idx, on_old, st);
 	if (st->slot_keys != NULL && (ret == 0 || st->ops->count(st->idx) == 0))
 		memset(st->slot_keys, 0, KV_CLUSTER_SLOTS * sizeof(*st->slot_keys));

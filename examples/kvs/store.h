@@ -50,6 +50,12 @@ struct kv_store {
 	 * as keys come and go: 64 KiB of DRAM, a CRC16 of the key per new
 	 * or deleted key. NULL unless opened with KV_STORE_SLOT_COUNTS. */
 	uint32_t *slot_keys;
+	/* Told of every key written (after the write) or deleted, and of a
+	 * FLUSHALL before it empties the store (@key NULL): how WATCH learns
+	 * of writes whatever wrote them (multi.c). NULL: no one listens,
+	 * which is the case unless some client watches a key. */
+	void (*on_write)(void *arg, const void *key, uint16_t key_len);
+	void *on_write_arg;
 	/* --stage-cycles: TSC cycles of a SET's stages (kv_store_stages()),
 	 * measured only when @stages_on (a cycle-counter read costs a
 	 * visible share of a small SET). */

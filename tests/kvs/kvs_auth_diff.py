@@ -42,6 +42,14 @@ def cases(pw):
                          (cmd("GET", "k2"), 1), (cmd("DEL", "k2"), 1)],
         "inline auth": [(b"AUTH " + pw.encode() + b"\r\n", 1), (b"PING\r\n", 1)],
         "quit unauthenticated": [(cmd("QUIT"), 1)],
+        # Transactions: NOAUTH refuses MULTI and WATCH; EXEC's refusal is
+        # an aborted transaction's; a queued AUTH runs at EXEC.
+        "transaction unauthenticated": [(cmd("MULTI"), 1), (cmd("WATCH", "k"), 1),
+                                        (cmd("EXEC"), 1), (cmd("DISCARD"), 1),
+                                        (cmd("UNWATCH"), 1), (cmd("EXEC", "x"), 1)],
+        "transaction auth": [(cmd("AUTH", pw), 1), (cmd("MULTI"), 1), (cmd("SET", "t", "1"), 1),
+                             (cmd("AUTH", "wrong"), 1), (cmd("AUTH", pw), 1), (cmd("GET", "t"), 1),
+                             (cmd("EXEC"), 1), (cmd("DEL", "t"), 1)],
     }
 
 

@@ -210,6 +210,82 @@ CASES = {
                            (cmd("TOUCH"), 1)], False),
 }
 
+
+# Transactions (MULTI/EXEC/DISCARD/WATCH/UNWATCH): name -> steps, each
+# (connection, request, replies) on connections 0 and 1 of the case (both
+# fresh), or ("sleep", seconds). Connection 1 is the other client whose
+# writes WATCH must see.
+def on0(*words, n=1):
+    return (0, cmd(*words), n)
+
+
+def on1(*words, n=1):
+    return (1, cmd(*words), n)
+
+
+TX_CASES = {
+    "multi exec": [on0("MULTI"), on0("SET", "a", "1"), on0("INCR", "a"), on0("GET", "a"),
+                   on0("MGET", "a", "x"), on0("SET", "big", BIG), on0("GET", "big"),
+                   on0("EXEC"), on0("GET", "a"), on0("EXEC")],
+    "multi empty": [on0("MULTI"), on0("EXEC"), on0("MULTI"), on0("DISCARD")],
+    "queue errors": [on0("MULTI"), on0("MULTI"), on0("WATCH", "x"), on0("FOO", "bar"),
+                     on0("GET"), on0("SET", "a", "1"), on0("EXEC"), on0("GET", "a")],
+    "nested multi only": [on0("MULTI"), on0("SET", "a", "1"), on0("MULTI"),
+                          on0("WATCH", "a"), on0("EXEC"), on0("GET", "a")],
+    "without multi": [on0("EXEC"), on0("DISCARD"), on0("UNWATCH"), on0("EXEC", "x"),
+                      on0("MULTI", "x"), on0("DISCARD", "x"), on0("WATCH")],
+    "run-time errors": [on0("SET", "s", "abc"), on0("MULTI"), on0("INCR", "s"),
+                        on0("SET", "t", "1"), on0("INCR", "t"), on0("SET", "o", "1", "FOO"),
+                        on0("SET", "o", "1", "EX", "0"), on0("GETRANGE", "t", "x", "1"),
+                        on0("RENAME", "nokey", "z"), on0("EXEC"), on0("MGET", "s", "t", "o")],
+    "discard": [on0("SET", "a", "0"), on0("MULTI"), on0("SET", "a", "1"), on0("DEL", "a"),
+                on0("DISCARD"), on0("GET", "a"), on0("EXEC"), on0("DISCARD")],
+    "watch other client": [on0("SET", "w", "1"), on0("WATCH", "w"), on1("SET", "w", "2"),
+                           on0("MULTI"), on0("GET", "w"), on0("SET", "x", "1"),
+                           on0("EXEC"), on0("GET", "x")],
+    "watch same client": [on0("SET", "w", "1"), on0("WATCH", "w"), on0("SET", "w", "2"),
+                          on0("MULTI"), on0("GET", "w"), on0("EXEC")],
+    "watch untouched": [on0("SET", "w", "1"), on0("WATCH", "w", "v"), on1("SET", "u", "2"),
+                        on1("GET", "w"), on0("MULTI"), on0("SET", "w", "3"),
+                        on0("EXEC"), on0("GET", "w")],
+    "watch own queued write": [on0("WATCH", "w"), on0("MULTI"), on0("SET", "w", "1"),
+                               on0("EXEC"), on0("GET", "w")],
+    "watch del": [on0("SET", "w", "1"), on0("WATCH", "w"), on1("DEL", "w"),
+                  on0("MULTI"), on0("PING"), on0("EXEC"),
+                  on0("WATCH", "m"), on1("DEL", "m"), on0("MULTI"), on0("PING"), on0("EXEC")],
+    "watch rename": [on0("SET", "a", "1"), on0("WATCH", "b"), on1("RENAME", "a", "b"),
+                     on0("MULTI"), on0("PING"), on0("EXEC"),
+                     on0("WATCH", "b"), on1("RENAME", "b", "c"), on0("MULTI"), on0("PING"),
+                     on0("EXEC")],
+    "watch flushall": [on0("SET", "w", "1"), on0("WATCH", "w"), on1("FLUSHALL"),
+                       on0("MULTI"), on0("PING"), on0("EXEC"),
+                       on0("WATCH", "nokey"), on1("FLUSHALL"), on0("MULTI"), on0("PING"),
+                       on0("EXEC")],
+    "watch incr append": [on0("SET", "n", "1"), on0("WATCH", "n"), on1("INCR", "n"),
+                          on0("MULTI"), on0("GET", "n"), on0("EXEC"),
+                          on0("WATCH", "n"), on1("APPEND", "n", "x"), on0("MULTI"),
+                          on0("EXEC"), on0("WATCH", "n"), on1("GET", "n"), on0("MULTI"),
+                          on0("GET", "n"), on0("EXEC")],
+    "unwatch": [on0("SET", "w", "1"), on0("WATCH", "w"), on0("UNWATCH"), on1("SET", "w", "2"),
+                on0("MULTI"), on0("GET", "w"), on0("EXEC")],
+    "watch after exec": [on0("WATCH", "w"), on0("MULTI"), on0("EXEC"), on1("SET", "w", "2"),
+                         on0("MULTI"), on0("GET", "w"), on0("EXEC"),
+                         on0("WATCH", "w"), on0("MULTI"), on0("DISCARD"), on1("SET", "w", "3"),
+                         on0("MULTI"), on0("GET", "w"), on0("EXEC")],
+    "watch queued unwatch": [on0("SET", "w", "1"), on0("WATCH", "w"), on0("MULTI"),
+                             on0("UNWATCH"), on1("SET", "w", "2"), on0("GET", "w"),
+                             on0("EXEC")],
+    "watch expiry": [on0("SET", "e", "1", "PX", "150"), on0("WATCH", "e"), ("sleep", 0.4),
+                     on0("MULTI"), on0("PING"), on0("EXEC")],
+    "watch expired already": [on0("SET", "e", "1", "PX", "50"), ("sleep", 0.3),
+                              on0("WATCH", "e"), on0("MULTI"), on0("PING"), on0("EXEC")],
+    "watch expired then set": [on0("SET", "e", "1", "PX", "50"), ("sleep", 0.3),
+                               on0("WATCH", "e"), on1("SET", "e", "2"), on0("MULTI"),
+                               on0("PING"), on0("EXEC")],
+    "multi quit": [on0("MULTI"), on0("SET", "q", "1"), on0("QUIT"), on1("GET", "q")],
+    "inline multi": [(0, b"MULTI\r\nSET a 1\r\nGET a\r\nEXEC\r\n", 4)],
+}
+
 # Cases whose replies differ from Redis's on purpose, and why.
 DELIBERATE = {
     "select": "one database: SELECT of another answers -ERR DB index is out of range",
@@ -323,6 +399,23 @@ def run_case(server, requests, closes):
     return flushed, got, extra
 
 
+def run_tx_case(server, steps):
+    conns = [server.connect(), server.connect()]
+    conns[0].s.sendall(cmd("FLUSHALL"))
+    flushed = conns[0].replies(1, time.time() + 10)
+    got = []
+    for step in steps:
+        if step[0] == "sleep":
+            time.sleep(step[1])
+            continue
+        who, req, n = step
+        conns[who].s.sendall(req)
+        got += [b"%d: " % who + r for r in conns[who].replies(n, time.time() + 10)]
+    for c in conns:
+        c.close()
+    return flushed, got, b""
+
+
 def show(b):
     return repr(b if len(b) <= 120 else b[:100] + b"...(%d bytes)" % len(b))
 
@@ -334,8 +427,10 @@ def main():
     kvs = Server("paste-kvs", sys.argv[1], int(sys.argv[2]))
     redis = Server("redis", sys.argv[3], int(sys.argv[4]))
     failed, deliberate = [], []
-    for name, (requests, closes) in CASES.items():
-        results = [run_case(s, requests, closes) for s in (kvs, redis)]
+    cases = [(n, lambda s, r=r, c=c: run_case(s, r, c)) for n, (r, c) in CASES.items()]
+    cases += [(n, lambda s, t=t: run_tx_case(s, t)) for n, t in TX_CASES.items()]
+    for name, run in cases:
+        results = [run(s) for s in (kvs, redis)]
         for s, (flushed, _, _) in zip((kvs, redis), results):
             if flushed != [b"+OK\r\n"]:
                 print("%s: %s: FLUSHALL answered %r" % (name, s.name, flushed))
@@ -360,7 +455,7 @@ def main():
             print("  after the close: paste-kvs %s, redis %s" % (show(a[1]), show(b[1])))
         (deliberate if name in DELIBERATE else failed).append(name)
     print("%d cases: %d the same, %d deliberate differences, %d unexpected: %s"
-          % (len(CASES), len(CASES) - len(failed) - len(deliberate), len(deliberate),
+          % (len(cases), len(cases) - len(failed) - len(deliberate), len(deliberate),
              len(failed), ", ".join(failed) or "none"))
     return 1 if failed else 0
 

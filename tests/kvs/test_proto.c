@@ -1691,6 +1691,11 @@ static const struct {
 	{ "type", 2, { "readonly", "fast" }, 1, 1, 1 },
 	{ "unlink", -2, { "write", "fast" }, 1, -1, 1 },
 	{ "touch", -2, { "readonly", "fast" }, 1, -1, 1 },
+	{ "multi", 1, { "noscript", "loading", "stale", "fast", "allow_busy" }, 0, 0, 0 },
+	{ "exec", 1, { "noscript", "loading", "stale", "skip_slowlog" }, 0, 0, 0 },
+	{ "discard", 1, { "noscript", "loading", "stale", "fast", "allow_busy" }, 0, 0, 0 },
+	{ "watch", -2, { "noscript", "loading", "stale", "fast", "allow_busy" }, 1, -1, 1 },
+	{ "unwatch", 1, { "noscript", "loading", "stale", "fast", "allow_busy" }, 0, 0, 0 },
 };
 
 #define N_REDIS_COMMANDS (sizeof(redis_commands) / sizeof(redis_commands[0]))
