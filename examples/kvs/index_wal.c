@@ -1249,6 +1249,22 @@ fail:
 	return ret;
 }
 
+/* ---- keyspace walk (SCAN, KEYS, RANDOMKEY) -------------------------------- */
+
+/* Every used slot of the DRAM table: the keys are read in the log. */
+static int
+wal_keys(struct kv_index *w, kv_key_fn fn, void *arg)
+{
+	size_t i;
+
+	if (w == NULL)
+		return -EINVAL;
+	for (i = 0; i < w->cap; i++)
+		if (slot_used(&w->tab[i]))
+			fn(arg, slot_key(w, &w->tab[i]), w->tab[i].key_len);
+	return 0;
+}
+
 const struct kv_index_ops kv_index_wal = {
 	.name = "wal",
 	.root_slot = KV_ROOT_WAL,
@@ -1260,4 +1276,5 @@ const struct kv_index_ops kv_index_wal = {
 	.flushall = wal_flushall,
 	.own_bytes = wal_own_bytes,
 	.close = wal_close,
+	.keys = wal_keys,
 };

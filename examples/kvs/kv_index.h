@@ -78,6 +78,9 @@ typedef void (*kv_owned_fn)(void *arg, pst_name name);
 typedef int (*kv_check_fn)(void *arg, const void *key, uint16_t key_len,
 			   const struct kv_value *value);
 
+/* Called for each live key by keys(). */
+typedef void (*kv_key_fn)(void *arg, const void *key, uint16_t key_len);
+
 struct kv_index_report {
 	uint64_t entries;         /* live keys after recovery */
 	uint64_t torn;            /* entries dropped: bad CRC (undrained batch) */
@@ -119,6 +122,12 @@ struct kv_index_ops {
 	/* Bytes of pool the index structure itself uses. */
 	uint64_t (*own_bytes)(const struct kv_index *idx);
 	void (*close)(struct kv_index *idx);
+	/* Call @fn for every live key, in no defined order (SCAN's order is
+	 * the keyed hash's, keyspace.h, which callers impose). The key is
+	 * valid only during the call; @fn must not change the index. Cost:
+	 * one visit of every entry (wal: its DRAM table; btree: every leaf).
+	 * Returns 0 or a negative errno. */
+	int (*keys)(struct kv_index *idx, kv_key_fn fn, void *arg);
 };
 
 extern const struct kv_index_ops kv_index_wal;
