@@ -39,6 +39,7 @@
 
 #include "example_util.h"
 #include "auth.h"
+#include "client.h"
 #include "exec.h"
 #include "main_shared.h"
 #include "proto.h"
@@ -99,6 +100,7 @@ struct conn {
 	struct kv_parse_state parse; /* an incomplete request, read so far */
 	struct kv_upload upload;     /* its value's reservation, or a discard */
 	struct kv_auth_conn auth; /* AUTH passed, failures */
+	struct kv_client client;  /* CLIENT's id and name */
 };
 
 struct server {
@@ -348,6 +350,7 @@ conn_free(struct server *srv, struct conn *c)
 	unsigned int i;
 
 	kv_exec_upload_end(&srv->exec, &c->upload);
+	kv_client_end(&srv->exec, &c->client);
 	for (i = c->out_done; i < c->n_out; i++)
 		if (c->out[i].ref != PST_NAME_INVALID)
 			kv_unref(srv->store, c->out[i].ref);
@@ -377,7 +380,7 @@ conn_execute(struct server *srv, struct conn *c)
 	const struct kv_out out = {
 		.bytes = out_bytes_cb, .value = out_value_cb, .close = out_close_cb,
 		.ctx = &ctx, .continue_sent = &c->continue_sent, .parse = &c->parse,
-		.upload = &c->upload, .auth = &c->auth,
+		.upload = &c->upload, .auth = &c->auth, .client = &c->client,
 	};
 	long used;
 
@@ -506,10 +509,12 @@ accept_all(struct server *srv, struct listener *l)
 
 	for (i = 0; i < 64; i++) {
 		struct epoll_event ev;
+		struct sockaddr_in peer = { 0 };
+		socklen_t plen = sizeof(peer);
 		struct conn *c;
 		int fd, one = 1;
 
-		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
 		if (srv->n_conns >= srv->max_conns) {
@@ -558,6 +563,8 @@ accept_all(struct server *srv, struct listener *l)
 		srv->n_conns++;
 		srv->exec.n_conns++;
 		srv->accepted++;
+		kv_client_start(&srv->exec, &c->client, ntohl(peer.sin_addr.s_addr),
+				ntohs(peer.sin_port));
 	}
 }
 

@@ -73,5 +73,9 @@ kv_command_fn kv_cmd_incrby, kv_cmd_decrby, kv_cmd_decr, kv_cmd_incrbyfloat,
 	kv_cmd_append, kv_cmd_strlen, kv_cmd_getrange, kv_cmd_setrange;
 /* exec_keys.c */
 kv_command_fn kv_cmd_rename, kv_cmd_renamenx, kv_cmd_type, kv_cmd_touch;
+/* exec_keyspace.c */
+kv_command_fn kv_cmd_keys, kv_cmd_scan, kv_cmd_randomkey, kv_cmd_flushdb;
+/* exec_conn.c */
+kv_command_fn kv_cmd_hello, kv_cmd_client, kv_cmd_time, kv_cmd_wait;
 
 #endif /* KVS_COMMAND_H */

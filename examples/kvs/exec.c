@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "client.h"
 #include "cluster.h"
 #include "command.h"
 #include "exec.h"
@@ -353,6 +354,12 @@ void
 kv_call_bulk(struct kv_call *c, const void *data, size_t len)
 {
 	resp_bulk_bytes(c, data, len);
+}
+
+void
+kv_call_array(struct kv_call *c, long n)
+{
+	resp_array(c, n);
 }
 
 void
@@ -1009,6 +1016,10 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 		if (req.http && !req.http_keepalive)
 			out->close(out->ctx);
 	} else {
+		if (out->client != NULL) {   /* for CLIENT LIST's cmd and idle */
+			out->client->last_op = req.op;
+			out->client->last_ms = kv_expiry_now_ms();
+		}
 		kv_commands[req.op].run(c);
 	}
 	return (long)req.consumed;

@@ -42,12 +42,16 @@ struct kv_out {
 	/* Per connection, zeroed at its start: whether it authenticated
 	 * (auth.h). NULL: never, which matters only with a password. */
 	struct kv_auth_conn *auth;
+	/* Per connection, zeroed then kv_client_start()ed at its start: its
+	 * id and name (client.h). NULL: id 0, names not kept. */
+	struct kv_client *client;
 };
 
 struct kv_expiry;
 struct kv_parse_state;
 struct kv_cluster;
 struct kv_auth;
+struct kv_client;
 
 struct kv_exec {
 	struct kv_store *store;
@@ -67,6 +71,9 @@ struct kv_exec {
 	uint64_t output_overflows;  /* ... and by --client-output-limit */
 	uint64_t requests, bad_requests, bad_streams, expired;
 	uint64_t oom_refused;       /* values refused before they arrived */
+	/* The connections (client.h), for CLIENT LIST; ids given so far. */
+	struct kv_client *clients;
+	uint64_t client_ids;
 };
 
 int kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram);

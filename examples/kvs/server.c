@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "client.h"
 #include "proto.h"
 #include "reply_inplace.h"
 #include "server.h"
@@ -54,6 +55,7 @@ struct kv_conn {
 	struct kv_parse_state parse; /* an incomplete request, read so far */
 	struct kv_upload upload;  /* its value's reservation, or a discard */
 	struct kv_auth_conn auth; /* AUTH passed, failures */
+	struct kv_client client;  /* CLIENT's id and name */
 	/* Small reply bytes not yet given to the stack: the replies to a
 	 * burst of pipelined requests (+OK, a GET's "$N" line and its
 	 * trailer) go out in one send, not one each (pend_flush). */
@@ -100,6 +102,7 @@ conn_close(struct kv_conn *c)
 	unsigned int i;
 
 	kv_exec_upload_end(&c->srv->exec, &c->upload);
+	kv_client_end(&c->srv->exec, &c->client);
 	/* The holds ended with the TCP connection: only the references of
 	 * kept spans are left to drop. */
 	c->rx.holder = NULL;
@@ -365,7 +368,7 @@ process(struct kv_conn *c, int in_burst)
 		.bytes = out_bytes, .value = out_value, .bulk = out_bulk,
 		.close = out_close,
 		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
-		.upload = &c->upload, .auth = &c->auth,
+		.upload = &c->upload, .auth = &c->auth, .client = &c->client,
 	};
 	long used;
 	int done = 0;
@@ -478,6 +481,8 @@ accept_common(struct kv_server *srv, struct pst_conn *conn, int http)
 		.recv = on_recv, .sent = on_sent, .closed = on_closed,
 	};
 	struct kv_conn *c;
+	uint32_t peer_ip;
+	uint16_t peer_port;
 
 	if (srv->n_conns >= srv->max_conns) {
 		/* A clean refusal the client can read, like Redis's. */
@@ -514,6 +519,9 @@ accept_common(struct kv_server *srv, struct pst_conn *conn, int http)
 	srv->n_conns++;
 	srv->exec.n_conns++;
 	srv->accepted++;
+	if (pst_conn_peer(conn, &peer_ip, &peer_port) != 0)
+		peer_ip = peer_port = 0;
+	kv_client_start(&srv->exec, &c->client, peer_ip, peer_port);
 	pst_conn_set_callbacks(conn, &cb, c);
 }
 
