@@ -13,7 +13,23 @@
 uint64_t
 kv_keyspace_ord(const void *key, uint16_t len)
 {
-	return kv_key_hash(key, len);
+	uint64_t h = kv_key_hash(key, len);
+
+	/* Halves swapped: the top 32 bits are what the wal table keeps. */
+	return (h << 32) | (h >> 32);
+}
+
+/* The order values a key whose hash's low 32 bits are @h32 may have. */
+static inline uint64_t
+ord_lo(uint32_t h32)
+{
+	return (uint64_t)h32 << 32;
+}
+
+static inline uint64_t
+ord_hi(uint32_t h32)
+{
+	return ((uint64_t)h32 << 32) | UINT32_MAX;
 }
 
 void
@@ -109,6 +125,15 @@ heap_up(uint64_t *h, size_t i)
 	}
 }
 
+/* Could the key enter the heap? (Skipped by the wal table unread.) */
+static int
+bound_want(void *arg, uint32_t h32)
+{
+	const struct bound *bd = arg;
+
+	return ord_hi(h32) >= bd->from && (bd->n < bd->want || ord_lo(h32) <= bd->heap[0]);
+}
+
 static void
 bound_key(void *arg, const void *key, uint16_t len)
 {
@@ -132,6 +157,14 @@ struct collect {
 	struct kv_key_batch *b;
 	int err;
 };
+
+static int
+collect_want(void *arg, uint32_t h32)
+{
+	const struct collect *c = arg;
+
+	return ord_hi(h32) >= c->from && ord_lo(h32) <= c->last;
+}
 
 static void
 collect_key(void *arg, const void *key, uint16_t len)
@@ -180,12 +213,12 @@ kv_keyspace_scan(const struct kv_index_ops *ops, struct kv_index *idx,
 	}
 	bd.heap = b->heap;
 	bd.want = count;
-	ret = ops->keys(idx, bound_key, &bd);
+	ret = ops->keys(idx, bound_want, bound_key, &bd);
 	if (ret != 0 || bd.n == 0)
 		return ret;
 	/* Fewer than asked for: the range runs to the end of the order. */
 	c.last = all || bd.n < bd.want ? UINT64_MAX : bd.heap[0];
-	ret = ops->keys(idx, collect_key, &c);
+	ret = ops->keys(idx, collect_want, collect_key, &c);
 	if (ret == 0)
 		ret = c.err;
 	if (ret != 0) {
@@ -235,7 +268,7 @@ kv_keyspace_keys(const struct kv_index_ops *ops, struct kv_index *idx,
 	int ret;
 
 	kv_key_batch_clear(b);
-	ret = ops->keys(idx, match_key, &m);
+	ret = ops->keys(idx, NULL, match_key, &m);
 	if (ret == 0)
 		ret = m.err;
 	if (ret != 0)
@@ -251,7 +284,7 @@ kv_keyspace_nth(const struct kv_index_ops *ops, struct kv_index *idx, uint64_t n
 	int ret;
 
 	kv_key_batch_clear(b);
-	ret = ops->keys(idx, match_key, &m);
+	ret = ops->keys(idx, NULL, match_key, &m);
 	if (ret == 0)
 		ret = m.err;
 	if (ret != 0)

@@ -4,7 +4,7 @@
  * over either index (doc/kvs-index.md, "Keyspace iteration").
  *
  * SCAN's order: every key has an order value, its keyed hash (keyhash.h,
- * 64 bits), and a cursor c stands for "the keys whose order value is c or
+ * 64 bits, halves swapped: kv_keyspace_ord), and a cursor c stands for "the keys whose order value is c or
  * more". A call returns the keys of the smallest order values >= c (COUNT
  * of them, and every key sharing the last one's value), and the cursor
  * just past the last value, or 0 when none is left. The order is a
@@ -16,9 +16,10 @@
  * secret and so a new order). A key written or deleted meanwhile may or
  * may not be returned, as in Redis.
  *
- * Cost: the indexes keep no hash order, so a call visits every key (one
- * keyed hash each, twice over: once to find where the batch ends, once to
- * collect it). A call returns at least 1/KV_SCAN_CALLS of the keys, which
+ * Cost: the indexes keep no hash order, so a call visits every key, twice
+ * over: once to find where the batch ends, once to collect it (the btree
+ * reads and hashes every key both times; the wal index reads only the keys
+ * its DRAM table's 32-bit hashes cannot rule out). A call returns at least 1/KV_SCAN_CALLS of the keys, which
  * bounds a whole iteration at about KV_SCAN_CALLS visits of every key
  * whatever COUNT says (COUNT is a hint in Redis too, which returns more
  * than it for small sets).
@@ -49,7 +50,9 @@ struct kv_key_batch {
 	size_t heap_cap;
 };
 
-/* A key's order value: what SCAN's cursors count in. */
+/* A key's order value: what SCAN's cursors count in. Its keyed hash with
+ * the halves swapped, so that the wal index, which keeps each key's low
+ * 32 bits in DRAM, can skip keys outside a range without reading them. */
 uint64_t kv_keyspace_ord(const void *key, uint16_t len);
 
 /* The batch of SCAN @cursor asking for @count keys, in order (their

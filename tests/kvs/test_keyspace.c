@@ -11,6 +11,7 @@
 #include "../unit/pst_test_util.h"
 
 #include <stdio.h>
+#include <time.h>
 
 #include "glob.h"
 #include "keyhash.h"
@@ -276,6 +277,53 @@ keys_nth(const struct kv_index_ops *ops)
 	unlink(path);
 }
 
+/* KVS_KEYSPACE_BENCH=N: the time of SCAN calls over N keys, printed (a
+ * measurement for doc/kvs.md, never a pass/fail condition). */
+static void
+bench(const struct kv_index_ops *ops, unsigned int n)
+{
+	struct kv_key_batch b = { 0 };
+	char path[PATH_MAX];
+	struct kv_store st;
+	struct pst_pool *p;
+	struct timespec t0, t1;
+	uint64_t cursor = 0, next;
+	unsigned int i, calls = 0;
+
+	tu_path(path, sizeof(path), ops->name);
+	p = tu_must_create(path, 512, n + n / 2 + 4096, PST_PERSIST_FLUSH);
+	tu_assert_rc(kv_store_open(&st, p, ops, 0), 0);
+	cur_pool = p;
+	for (i = 0; i < n; i++)
+		put(&st, "key:bench", i);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		tu_assert_rc(kv_keyspace_scan(ops, st.idx, cursor, 10, &b, &next), 0);
+		cursor = next;
+		calls++;
+	} while (cursor != 0 && calls < 1000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("[%s] SCAN over %u keys: %u calls, %.1f ms a call\n", ops->name, n, calls,
+	       ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
+	       calls);
+	kv_key_batch_free(&b);
+	kv_store_close(&st);
+	tu_close(p);
+	unlink(path);
+}
+
+static void
+test_bench(void **s)
+{
+	const char *n = getenv("KVS_KEYSPACE_BENCH");
+
+	(void)s;
+	if (n == NULL)
+		return;   /* a measurement on request only */
+	bench(&kv_index_wal, (unsigned int)atoi(n));
+	bench(&kv_index_btree, (unsigned int)atoi(n));
+}
+
 static void test_whole_wal(void **s) { (void)s; whole(&kv_index_wal); }
 static void test_whole_btree(void **s) { (void)s; whole(&kv_index_btree); }
 static void test_churn_wal(void **s) { (void)s; churn(&kv_index_wal); }
@@ -307,6 +355,7 @@ main(void)
 		cmocka_unit_test_teardown(test_churn_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_keys_wal, tu_test_teardown),
 		cmocka_unit_test_teardown(test_keys_btree, tu_test_teardown),
+		cmocka_unit_test_teardown(test_bench, tu_test_teardown),
 	};
 
 	return cmocka_run_group_tests_name("kvs_keyspace", tests, group_setup,
