@@ -17,8 +17,7 @@ struct kv_exec;
 struct kv_client {
 	uint64_t id;              /* from 1, in connection order */
 	uint64_t created_ms;      /* kv_expiry_now_ms()'s clock */
-	uint64_t last_ms;         /* the last command's start */
-	unsigned int last_op;     /* its enum kv_op (KV_OP_NONE: none yet) */
+	unsigned int last_op;     /* the last command's enum kv_op */
 	char addr[24];            /* "a.b.c.d:port", or "" */
 	uint16_t name_len;        /* 0: no name */
 	char name[KV_CLIENT_NAME_MAX];

@@ -25,7 +25,7 @@ void
 kv_client_start(struct kv_exec *x, struct kv_client *cl, uint32_t ipv4, uint16_t port)
 {
 	cl->id = ++x->client_ids;
-	cl->created_ms = cl->last_ms = kv_expiry_now_ms();
+	cl->created_ms = kv_expiry_now_ms();
 	if (ipv4 != 0 || port != 0)
 		snprintf(cl->addr, sizeof(cl->addr), "%u.%u.%u.%u:%u", ipv4 >> 24,
 			 (ipv4 >> 16) & 0xff, (ipv4 >> 8) & 0xff, ipv4 & 0xff, port);
@@ -196,9 +196,9 @@ client_line(const struct kv_client *cl, uint64_t now, char *buf, size_t size)
 	unsigned int op = cl->last_op < KV_OP_COUNT ? cl->last_op : KV_OP_NONE;
 
 	return snprintf(buf, size, "id=%" PRIu64 " addr=%s name=%.*s age=%" PRIu64
-			" idle=%" PRIu64 " flags=N db=0 cmd=%s%s resp=2\n",
+			" flags=N db=0 cmd=%s%s resp=2\n",
 			cl->id, cl->addr, (int)cl->name_len, cl->name,
-			(now - cl->created_ms) / 1000, (now - cl->last_ms) / 1000,
+			(now - cl->created_ms) / 1000,
 			op != KV_OP_NONE ? kv_commands[op].name : "NULL",
 			op == KV_OP_CLIENT ? "|list" : "");
 }

@@ -305,7 +305,7 @@ DELIBERATE = {
     "key over 250 bytes": "keys are at most 250 bytes (KV_KEY_MAX: the indexes' entry "
                           "size); Redis takes up to 512 MB",
     "hello 3": "RESP3 is not served: HELLO 3 answers -NOPROTO as for any version but 2",
-    "client list": "CLIENT LIST and INFO give id, addr, name, age, idle, db, cmd and resp: "
+    "client list": "CLIENT LIST and INFO give id, addr, name, age, flags, db, cmd and resp: "
                    "paste-kvs has no fds, query buffers or output lists to report",
     "not served": "Redis 7.0 serves these; paste-kvs stores strings only and answers them as "
                   "unknown commands (issue 24), checked against Redis's wording below",
