@@ -40,6 +40,7 @@
 #include "example_util.h"
 #include "auth.h"
 #include "multi.h"
+#include "client.h"
 #include "exec.h"
 #include "main_shared.h"
 #include "proto.h"
@@ -102,6 +103,7 @@ struct conn {
 	struct kv_auth_conn auth; /* AUTH passed, failures */
 	struct kv_multi multi;    /* MULTI's queue, WATCHed keys */
 	double multi_start;       /* clock (srv->now) of its MULTI */
+	struct kv_client client;  /* CLIENT's id and name */
 };
 
 struct server {
@@ -352,6 +354,7 @@ conn_free(struct server *srv, struct conn *c)
 
 	kv_exec_upload_end(&srv->exec, &c->upload);
 	kv_multi_end(&srv->exec, &c->multi);
+	kv_client_end(&srv->exec, &c->client);
 	for (i = c->out_done; i < c->n_out; i++)
 		if (c->out[i].ref != PST_NAME_INVALID)
 			kv_unref(srv->store, c->out[i].ref);
@@ -382,6 +385,7 @@ conn_execute(struct server *srv, struct conn *c)
 		.bytes = out_bytes_cb, .value = out_value_cb, .close = out_close_cb,
 		.ctx = &ctx, .continue_sent = &c->continue_sent, .parse = &c->parse,
 		.upload = &c->upload, .auth = &c->auth, .multi = &c->multi,
+		.client = &c->client,
 	};
 	long used;
 	int in_multi = c->multi.active;
@@ -514,10 +518,12 @@ accept_all(struct server *srv, struct listener *l)
 
 	for (i = 0; i < 64; i++) {
 		struct epoll_event ev;
+		struct sockaddr_in peer = { 0 };
+		socklen_t plen = sizeof(peer);
 		struct conn *c;
 		int fd, one = 1;
 
-		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
 		if (srv->n_conns >= srv->max_conns) {
@@ -566,6 +572,8 @@ accept_all(struct server *srv, struct listener *l)
 		srv->n_conns++;
 		srv->exec.n_conns++;
 		srv->accepted++;
+		kv_client_start(&srv->exec, &c->client, ntohl(peer.sin_addr.s_addr),
+				ntohs(peer.sin_port));
 	}
 }
 

@@ -32,7 +32,7 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 	ROW(KV_OP_INCR,       "incr",      2, KVC_WRITE | KVC_DENYOOM | KVC_FAST,
 							     1, 1, 1, 0, 0, kv_cmd_incr),
 	ROW(KV_OP_DBSIZE,     "dbsize",    1, RO_FAST,           0, 0, 0, 0, 0, kv_cmd_dbsize),
-	ROW(KV_OP_FLUSHALL,   "flushall", -1, KVC_WRITE,         0, 0, 0, 1, 0, kv_cmd_flushall),
+	ROW(KV_OP_FLUSHALL,   "flushall", -1, KVC_WRITE,         0, 0, 0, 0, 0, kv_cmd_flushall),
 	ROW(KV_OP_INFO,       "info",     -1, CONN,              0, 0, 0, 0, 0, kv_cmd_info),
 	ROW(KV_OP_CONFIG_GET, "config",   -2, 0,                 0, 0, 0, 0, 0, kv_cmd_config_get),
 	ROW(KV_OP_COMMAND,    "command",  -1, CONN,              0, 0, 0, 0, 0, kv_cmd_command),
@@ -72,6 +72,17 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 	ROW(KV_OP_DISCARD,    "discard",   1, TX_FAST,           0, 0, 0, 0, 0, kv_cmd_discard),
 	ROW(KV_OP_WATCH,      "watch",    -2, TX_FAST,           1, -1, 1, 0, 0, kv_cmd_watch),
 	ROW(KV_OP_UNWATCH,    "unwatch",   1, TX_FAST,           0, 0, 0, 0, 0, kv_cmd_unwatch),
+	ROW(KV_OP_KEYS,       "keys",      2, KVC_READONLY,      0, 0, 0, 0, 0, kv_cmd_keys),
+	ROW(KV_OP_SCAN,       "scan",     -2, KVC_READONLY,      0, 0, 0, 0, 0, kv_cmd_scan),
+	ROW(KV_OP_RANDOMKEY,  "randomkey", 1, KVC_READONLY,      0, 0, 0, 0, 0, kv_cmd_randomkey),
+	/* FLUSHDB's and FLUSHALL's option: checked by the parser. */
+	ROW(KV_OP_FLUSHDB,    "flushdb",  -1, KVC_WRITE,         0, 0, 0, 0, 0, kv_cmd_flushdb),
+	ROW(KV_OP_HELLO,      "hello",    -1, KVC_NOSCRIPT | CONN | KVC_FAST | KVC_NO_AUTH |
+					  KVC_ALLOW_BUSY,    0, 0, 0, 0, 0, kv_cmd_hello),
+	/* CLIENT's subcommands and their arities: checked by the parser. */
+	ROW(KV_OP_CLIENT,     "client",   -2, 0,                 0, 0, 0, 0, 0, kv_cmd_client),
+	ROW(KV_OP_TIME,       "time",      1, CONN | KVC_FAST,   0, 0, 0, 0, 0, kv_cmd_time),
+	ROW(KV_OP_WAIT,       "wait",      3, KVC_NOSCRIPT,      0, 0, 0, 0, 0, kv_cmd_wait),
 };
 
 static const char *const flag_names[] = {

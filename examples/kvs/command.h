@@ -78,5 +78,9 @@ kv_command_fn kv_cmd_incrby, kv_cmd_decrby, kv_cmd_decr, kv_cmd_incrbyfloat,
 kv_command_fn kv_cmd_rename, kv_cmd_renamenx, kv_cmd_type, kv_cmd_touch;
 /* multi.c */
 kv_command_fn kv_cmd_multi, kv_cmd_exec, kv_cmd_discard, kv_cmd_watch, kv_cmd_unwatch;
+/* exec_keyspace.c */
+kv_command_fn kv_cmd_keys, kv_cmd_scan, kv_cmd_randomkey, kv_cmd_flushdb;
+/* exec_conn.c */
+kv_command_fn kv_cmd_hello, kv_cmd_client, kv_cmd_time, kv_cmd_wait;
 
 #endif /* KVS_COMMAND_H */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "client.h"
 #include "cluster.h"
 #include "command.h"
 #include "exec.h"
@@ -354,6 +355,12 @@ void
 kv_call_bulk(struct kv_call *c, const void *data, size_t len)
 {
 	resp_bulk_bytes(c, data, len);
+}
+
+void
+kv_call_array(struct kv_call *c, long n)
+{
+	resp_array(c, n);
 }
 
 void
@@ -1025,6 +1032,10 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	} else if (kv_multi_open(out->multi) && kv_multi_queue(c, r, err)) {
 		/* queued, or refused */
 	} else {
+		/* For CLIENT LIST's cmd: one store (no clock read per
+		 * request, so no idle time either). */
+		if (out->client != NULL)
+			out->client->last_op = req.op;
 		kv_commands[req.op].run(c);
 	}
 	return (long)req.consumed;

@@ -45,6 +45,9 @@ struct kv_out {
 	/* Per connection, zeroed at its start: its transaction (multi.h).
 	 * NULL: MULTI and WATCH are refused. */
 	struct kv_multi *multi;
+	/* Per connection, zeroed then kv_client_start()ed at its start: its
+	 * id and name (client.h). NULL: id 0, names not kept. */
+	struct kv_client *client;
 };
 
 struct kv_expiry;
@@ -53,6 +56,7 @@ struct kv_cluster;
 struct kv_auth;
 struct kv_multi;
 struct kv_watch_table;
+struct kv_client;
 
 struct kv_exec {
 	struct kv_store *store;
@@ -73,6 +77,9 @@ struct kv_exec {
 	uint64_t requests, bad_requests, bad_streams, expired;
 	uint64_t oom_refused;       /* values refused before they arrived */
 	struct kv_watch_table *watch; /* keys clients WATCH (multi.c) */
+	/* The connections (client.h), for CLIENT LIST; ids given so far. */
+	struct kv_client *clients;
+	uint64_t client_ids;
 };
 
 int kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram);

@@ -78,6 +78,12 @@ typedef void (*kv_owned_fn)(void *arg, pst_name name);
 typedef int (*kv_check_fn)(void *arg, const void *key, uint16_t key_len,
 			   const struct kv_value *value);
 
+/* Called for each live key by keys(). */
+typedef void (*kv_key_fn)(void *arg, const void *key, uint16_t key_len);
+/* keys()'s filter: nonzero if a key whose keyed hash's low 32 bits are
+ * @hash32 may be wanted. */
+typedef int (*kv_key_want_fn)(void *arg, uint32_t hash32);
+
 struct kv_index_report {
 	uint64_t entries;         /* live keys after recovery */
 	uint64_t torn;            /* entries dropped: bad CRC (undrained batch) */
@@ -119,6 +125,16 @@ struct kv_index_ops {
 	/* Bytes of pool the index structure itself uses. */
 	uint64_t (*own_bytes)(const struct kv_index *idx);
 	void (*close)(struct kv_index *idx);
+	/* Call @fn for every live key, in no defined order (SCAN's order is
+	 * the keyed hash's, keyspace.h, which callers impose). An index that
+	 * keeps each key's (uint32_t)kv_key_hash() (wal: its DRAM table) asks
+	 * @want (may be NULL: every key) first and skips the key when it says
+	 * 0, without reading the key: a walk that needs few keys then touches
+	 * few records. The key is valid only during the call; neither
+	 * function may change the index. Cost: one visit of every entry
+	 * (wal: its DRAM table; btree: every leaf). Returns 0 or a negative
+	 * errno. */
+	int (*keys)(struct kv_index *idx, kv_key_want_fn want, kv_key_fn fn, void *arg);
 };
 
 extern const struct kv_index_ops kv_index_wal;

@@ -19,6 +19,7 @@
 
 #include "auth.h"
 #include "multi.h"
+#include "client.h"
 #include "proto.h"
 #include "reply_inplace.h"
 #include "server.h"
@@ -57,6 +58,7 @@ struct kv_conn {
 	struct kv_auth_conn auth; /* AUTH passed, failures */
 	struct kv_multi multi;    /* MULTI's queue, WATCHed keys */
 	double multi_start;       /* clock (srv->now) of its MULTI */
+	struct kv_client client;  /* CLIENT's id and name */
 	/* Small reply bytes not yet given to the stack: the replies to a
 	 * burst of pipelined requests (+OK, a GET's "$N" line and its
 	 * trailer) go out in one send, not one each (pend_flush). */
@@ -104,6 +106,7 @@ conn_close(struct kv_conn *c)
 
 	kv_exec_upload_end(&c->srv->exec, &c->upload);
 	kv_multi_end(&c->srv->exec, &c->multi);
+	kv_client_end(&c->srv->exec, &c->client);
 	/* The holds ended with the TCP connection: only the references of
 	 * kept spans are left to drop. */
 	c->rx.holder = NULL;
@@ -370,6 +373,7 @@ process(struct kv_conn *c, int in_burst)
 		.close = out_close,
 		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
 		.upload = &c->upload, .auth = &c->auth, .multi = &c->multi,
+		.client = &c->client,
 	};
 	long used;
 	int done = 0, in_multi = c->multi.active;
@@ -485,6 +489,8 @@ accept_common(struct kv_server *srv, struct pst_conn *conn, int http)
 		.recv = on_recv, .sent = on_sent, .closed = on_closed,
 	};
 	struct kv_conn *c;
+	uint32_t peer_ip;
+	uint16_t peer_port;
 
 	if (srv->n_conns >= srv->max_conns) {
 		/* A clean refusal the client can read, like Redis's. */
@@ -521,6 +527,9 @@ accept_common(struct kv_server *srv, struct pst_conn *conn, int http)
 	srv->n_conns++;
 	srv->exec.n_conns++;
 	srv->accepted++;
+	if (pst_conn_peer(conn, &peer_ip, &peer_port) != 0)
+		peer_ip = peer_port = 0;
+	kv_client_start(&srv->exec, &c->client, peer_ip, peer_port);
 	pst_conn_set_callbacks(conn, &cb, c);
 }
 
