@@ -65,6 +65,8 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 	ROW(KV_OP_UNLINK,     "unlink",   -2, KVC_WRITE | KVC_FAST,
 							     1, -1, 1, 0, 0, kv_cmd_del),
 	ROW(KV_OP_TOUCH,      "touch",    -2, RO_FAST,           1, -1, 1, 0, 0, kv_cmd_touch),
+	ROW(KV_OP_MSETNX,     "msetnx",   -3, KVC_WRITE | KVC_DENYOOM,
+							     1, -1, 2, 0, 1, kv_cmd_msetnx),
 };
 
 static const char *const flag_names[] = {

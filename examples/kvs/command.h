@@ -73,5 +73,7 @@ kv_command_fn kv_cmd_incrby, kv_cmd_decrby, kv_cmd_decr, kv_cmd_incrbyfloat,
 	kv_cmd_append, kv_cmd_strlen, kv_cmd_getrange, kv_cmd_setrange;
 /* exec_keys.c */
 kv_command_fn kv_cmd_rename, kv_cmd_renamenx, kv_cmd_type, kv_cmd_touch;
+/* exec.c: units (issue 24) */
+kv_command_fn kv_cmd_msetnx;
 
 #endif /* KVS_COMMAND_H */

@@ -26,6 +26,7 @@ enum kv_op {
 	KV_OP_SETRANGE,                                   /* exec_strings.c */
 	KV_OP_RENAME, KV_OP_RENAMENX, KV_OP_TYPE, KV_OP_UNLINK,
 	KV_OP_TOUCH,                                      /* exec_keys.c */
+	KV_OP_MSETNX,                                     /* exec.c, a unit */
 	KV_OP_COUNT               /* not a command: how many there are, + 1 */
 };
 

@@ -1691,6 +1691,7 @@ static const struct {
 	{ "type", 2, { "readonly", "fast" }, 1, 1, 1 },
 	{ "unlink", -2, { "write", "fast" }, 1, -1, 1 },
 	{ "touch", -2, { "readonly", "fast" }, 1, -1, 1 },
+	{ "msetnx", -3, { "write", "denyoom" }, 1, -1, 2 },
 };
 
 #define N_REDIS_COMMANDS (sizeof(redis_commands) / sizeof(redis_commands[0]))
