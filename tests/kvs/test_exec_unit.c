@@ -3,7 +3,9 @@
  * Suite 'unit': MSET and MSETNX are units (issue 24). When the store's
  * limit cannot hold every value of an MSET, Redis applies none of it and
  * replies -OOM; paste-kvs must not leave the pairs before the one that
- * did not fit stored (in DRAM, or durable after a reopen).
+ * did not fit stored (in DRAM, or durable after a reopen). MSETNX: all
+ * or nothing too, 0 when a key exists. A pool that runs out inside a unit
+ * despite its check: the unit undone, its buffers back.
  */
 #include "../unit/pst_test_util.h"
 
@@ -170,6 +172,152 @@ test_mset_oom_btree(void **state)
 	mset_oom(&kv_index_btree);
 }
 
+
+/* MSETNX: 0 and nothing set when one key exists; 1 and all set when none
+ * does; -OOM with nothing set over the limit. */
+static void
+msetnx(const struct kv_index_ops *ops)
+{
+	struct pst_pool_levels lv;
+	struct captured cap = { .len = 0 };
+	char path[PATH_MAX], *m;
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	size_t len;
+
+	tu_path(path, sizeof(path), ops->name);
+	p = tu_must_create(path, BUF_SIZE, 1024, PST_PERSIST_FLUSH);
+	tu_assert_rc(kv_store_open(&st, p, ops, 0), 0);
+	tu_assert_rc(kv_exec_init(&x, &st, 1), 0);
+	m = mset_request("MSETNX", 3, &len);
+	run_str(&x, "*3\r\n$3\r\nSET\r\n$4\r\nkey2\r\n$1\r\nx\r\n", &cap);
+	assert_reply(&cap, "+OK\r\n");
+	run(&x, m, len, &cap);
+	assert_reply(&cap, ":0\r\n");
+	run_str(&x, "*1\r\n$6\r\nDBSIZE\r\n", &cap);
+	assert_reply(&cap, ":1\r\n");
+	run_str(&x, "*2\r\n$3\r\nDEL\r\n$4\r\nkey2\r\n", &cap);
+	assert_reply(&cap, ":1\r\n");
+	pst_pool_levels(p, &lv);
+	st.max_bufs = lv.kept + 7;
+	run(&x, m, len, &cap);
+	assert_reply(&cap, OOM_REPLY);
+	run_str(&x, "*1\r\n$6\r\nDBSIZE\r\n", &cap);
+	assert_reply(&cap, ":0\r\n");
+	st.max_bufs = 0;
+	run(&x, m, len, &cap);
+	assert_reply(&cap, ":1\r\n");
+	run_str(&x, "*2\r\n$6\r\nSTRLEN\r\n$4\r\nkey1\r\n", &cap);
+	assert_reply(&cap, ":4096\r\n");
+	run(&x, m, len, &cap);
+	assert_reply(&cap, ":0\r\n");
+	run_str(&x, "*2\r\n$6\r\nMSETNX\r\n$1\r\na\r\n", &cap);
+	assert_reply(&cap, "-ERR wrong number of arguments for 'msetnx' command\r\n");
+	kv_exec_fini(&x);
+	kv_store_close(&st);
+	tu_close(p);
+	free(m);
+	unlink(path);
+}
+
+static void
+test_msetnx_wal(void **state)
+{
+	(void)state;
+	msetnx(&kv_index_wal);
+}
+
+static void
+test_msetnx_btree(void **state)
+{
+	(void)state;
+	msetnx(&kv_index_btree);
+}
+
+/* The pool runs out inside a unit despite its check (here: the check is
+ * told the values need nothing): the write fails, kv_store_unit_end()
+ * undoes the unit (values, references, the pool's buffers) and nothing of
+ * it is recovered. */
+static void
+unit_fails(const struct kv_index_ops *ops)
+{
+	static char big[VAL_LEN];
+	struct pst_pool_levels before, after;
+	char path[PATH_MAX], key[16];
+	struct kv_store st;
+	struct pst_pool *p;
+	uint64_t kept_before;
+	int ret = 0, i;
+
+	memset(big, 'z', sizeof(big));
+	tu_path(path, sizeof(path), ops->name);
+	p = tu_must_create(path, BUF_SIZE, 256, PST_PERSIST_FLUSH);
+	tu_assert_rc(kv_store_open(&st, p, ops, 0), 0);
+	tu_assert_rc(kv_store_set_bytes(&st, "old", 3, "before", 6), 0);
+	tu_assert_rc(pst_pool_drain(p), 0);
+	kv_store_release_durable(&st);
+	pst_pool_levels(p, &before);
+	kept_before = before.kept;
+	tu_assert_rc(kv_store_unit_begin(&st, 0), 0);
+	assert_int_equal(kv_store_unit_begin(&st, 0), -EBUSY);
+	tu_assert_rc(kv_store_set_bytes(&st, "old", 3, "replaced", 8), 0);
+	for (i = 0; i < 1000 && ret == 0; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		ret = kv_store_set_bytes(&st, key, (uint16_t)strlen(key), big, sizeof(big));
+	}
+	assert_int_equal(ret, -ENOSPC);
+	/* The unit failed: its later writes are refused without writing. */
+	assert_int_equal(kv_store_set_bytes(&st, "late", 4, "x", 1), -ENOSPC);
+	assert_int_equal(kv_store_unit_end(&st), -ENOSPC);
+	assert_int_equal(kv_store_count(&st), 1);
+	assert_null(kv_store_get(&st, "k0", 2));
+	{
+		const struct kv_value *v = kv_store_get(&st, "old", 3);
+		char got[16];
+
+		assert_non_null(v);
+		assert_int_equal(kv_store_read(&st, v, 0, got, sizeof(got)), 6);
+		assert_memory_equal(got, "before", 6);
+	}
+	tu_assert_rc(pst_pool_drain(p), 0);
+	kv_store_release_durable(&st);
+	pst_pool_levels(p, &after);
+	/* Every buffer the unit took is back (the wal may keep a log buffer
+	 * the unit's records reached: not here, the log was rewound). */
+	assert_int_equal(after.kept, kept_before);
+	/* And the pool works: a unit that fits. */
+	tu_assert_rc(kv_store_unit_begin(&st, 3), 0);
+	tu_assert_rc(kv_store_set_bytes(&st, "new", 3, big, sizeof(big)), 0);
+	tu_assert_rc(kv_store_unit_end(&st), 0);
+	tu_assert_rc(pst_pool_drain(p), 0);
+	kv_store_close(&st);
+	tu_close(p);
+
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	tu_assert_rc(kv_store_open(&st, p, ops, 0), 0);
+	assert_int_equal(kv_store_count(&st), 2);
+	assert_null(kv_store_get(&st, "k0", 2));
+	assert_int_equal(st.torn_values, 0);
+	kv_store_close(&st);
+	tu_close(p);
+	unlink(path);
+}
+
+static void
+test_unit_fails_wal(void **state)
+{
+	(void)state;
+	unit_fails(&kv_index_wal);
+}
+
+static void
+test_unit_fails_btree(void **state)
+{
+	(void)state;
+	unit_fails(&kv_index_btree);
+}
+
 static int
 group_setup(void **state)
 {
@@ -190,6 +338,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_mset_oom_wal, tu_test_teardown),
 		cmocka_unit_test_teardown(test_mset_oom_btree, tu_test_teardown),
+		cmocka_unit_test_teardown(test_msetnx_wal, tu_test_teardown),
+		cmocka_unit_test_teardown(test_msetnx_btree, tu_test_teardown),
+		cmocka_unit_test_teardown(test_unit_fails_wal, tu_test_teardown),
+		cmocka_unit_test_teardown(test_unit_fails_btree, tu_test_teardown),
 	};
 
 	return cmocka_run_group_tests_name("kvs_exec_unit", tests, group_setup,
