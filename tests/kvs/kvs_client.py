@@ -244,7 +244,11 @@ def basic(host, rport, hport):
     expect(isinstance(info, bytes) and b"db0:keys=" in info, "INFO", f)
     expect(c.cmd("CONFIG", "GET", "save") == [b"save", b""], "CONFIG GET save", f)
     expect(isinstance(c.cmd("COMMAND", "DOCS"), list), "COMMAND DOCS", f)
-    expect(c.cmd("COMMAND", "COUNT") == 37, "COMMAND COUNT (20 and the string and keyspace commands)", f)
+    expect(c.cmd("COMMAND", "COUNT") == 38,
+           "COMMAND COUNT (20, the string and keyspace commands, MSETNX)", f)
+    expect(c.cmd("MSETNX", "nx1", "1", "nx2", big) == 1, "MSETNX of absent keys", f)
+    expect(c.cmd("MSETNX", "nx2", "x", "nx3", "y") == 0 and c.cmd("EXISTS", "nx3") == 0
+           and c.cmd("GET", "nx2") == big, "MSETNX with a key that exists: nothing set", f)
     expect(c.cmd("COMMAND", "INFO", "mset") ==
            [[b"mset", -3, [("+", "write"), ("+", "denyoom")], 1, -1, 2]],
            "COMMAND INFO mset: Redis's arity, flags and key positions", f)
