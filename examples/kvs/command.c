@@ -83,6 +83,8 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 	ROW(KV_OP_CLIENT,     "client",   -2, 0,                 0, 0, 0, 0, 0, kv_cmd_client),
 	ROW(KV_OP_TIME,       "time",      1, CONN | KVC_FAST,   0, 0, 0, 0, 0, kv_cmd_time),
 	ROW(KV_OP_WAIT,       "wait",      3, KVC_NOSCRIPT,      0, 0, 0, 0, 0, kv_cmd_wait),
+	ROW(KV_OP_MSETNX,     "msetnx",   -3, KVC_WRITE | KVC_DENYOOM,
+							     1, -1, 2, 0, 1, kv_cmd_msetnx),
 };
 
 static const char *const flag_names[] = {

@@ -82,5 +82,7 @@ kv_command_fn kv_cmd_multi, kv_cmd_exec, kv_cmd_discard, kv_cmd_watch, kv_cmd_un
 kv_command_fn kv_cmd_keys, kv_cmd_scan, kv_cmd_randomkey, kv_cmd_flushdb;
 /* exec_conn.c */
 kv_command_fn kv_cmd_hello, kv_cmd_client, kv_cmd_time, kv_cmd_wait;
+/* exec.c: units (issue 24) */
+kv_command_fn kv_cmd_msetnx;
 
 #endif /* KVS_COMMAND_H */

@@ -280,9 +280,11 @@ lookup_arg(struct kv_call *c, unsigned int i)
 	return c->req->argv[i].len > KV_KEY_MAX ? NULL : lookup(c, key, klen);
 }
 
-/* SET key value: the value's bytes stay in the stream's buffers. */
+/* SET key value: the value's bytes stay in the stream's buffers. With
+ * @deadline, the key's deadline follows (SET's EX/PX, or none); a unit
+ * sets deadlines once it is committed. */
 static int
-do_set(struct kv_call *c, unsigned int k, unsigned int v)
+set_arg(struct kv_call *c, unsigned int k, unsigned int v, int deadline)
 {
 	static pst_name names[KV_VALUE_NAMES_MAX];
 	const struct kv_request *req = c->req;
@@ -315,7 +317,7 @@ do_set(struct kv_call *c, unsigned int k, unsigned int v)
 			n = kv_store_set_copy(srv->store, key, klen, c->rx,
 					      req->argv[v].off, req->argv[v].len);
 	}
-	if (n == 0) {
+	if (n == 0 && deadline) {
 		if (req->expire_ms > 0)
 			kv_expiry_set(srv->expiry, key, klen,
 				      kv_expiry_now_ms() + (uint64_t)req->expire_ms);
@@ -323,6 +325,12 @@ do_set(struct kv_call *c, unsigned int k, unsigned int v)
 			kv_expiry_clear(srv->expiry, key, klen);
 	}
 	return n;
+}
+
+static inline int
+do_set(struct kv_call *c, unsigned int k, unsigned int v)
+{
+	return set_arg(c, k, v, 1);
 }
 
 /* ---- exec_call.h: the helpers for handlers in other files ------------- */
@@ -552,18 +560,91 @@ kv_cmd_getdel(struct kv_call *c)
 	resp_value(c, old);
 }
 
+/* The buffers kv_store_unit_begin() counts for value argument @v: what
+ * set_arg() will copy (the bytes in DRAM, --copy, or more received
+ * segments than a value has names). */
+static uint64_t
+value_arg_bufs(struct kv_call *c, unsigned int v)
+{
+	static pst_name names[KV_VALUE_NAMES_MAX];
+	const struct kv_arg *a = &c->req->argv[v];
+	struct kv_store *st = c->srv->store;
+	int copied = c->srv->values_in_dram ||
+		     kv_stream_names(c->rx, a->off, a->len, names, KV_VALUE_NAMES_MAX) < 0;
+
+	return kv_store_set_bufs(st, a->len, copied);
+}
+
+/* MSET's and MSETNX's pairs as one unit (store.h): every pair, or none
+ * (-ENOSPC decided before anything is written, or a write that failed and
+ * was undone). With @nx, *exists tells that a key exists: nothing set. */
+static int
+mset_unit(struct kv_call *c, int nx, int *exists)
+{
+	const struct kv_request *req = c->req;
+	struct kv_exec *srv = c->srv;
+	char buf[KV_KEY_MAX];
+	const char *key;
+	uint64_t bufs = 0;
+	unsigned int i;
+	uint16_t klen;
+	int ret = 0, end;
+
+	*exists = 0;
+	for (i = 0; i + 1 < req->argc; i += 2) {
+		if (req->argv[i].len > KV_KEY_MAX)
+			return -EINVAL;
+		if (req->argv[i + 1].len > KV_VALUE_MAX)
+			return -E2BIG;
+		bufs += value_arg_bufs(c, i + 1);
+	}
+	for (i = 0; nx && i + 1 < req->argc; i += 2)
+		if (lookup_arg(c, i) != NULL) {
+			*exists = 1;
+			return 0;
+		}
+	ret = kv_store_unit_begin(srv->store, bufs);
+	if (ret != 0)
+		return ret;
+	for (i = 0; i + 1 < req->argc && ret == 0; i += 2)
+		ret = set_arg(c, i, i + 1, 0);
+	if (ret != 0) {
+		(void)kv_store_unit_abort(srv->store);
+		return ret;
+	}
+	end = kv_store_unit_end(srv->store);
+	if (end != 0)
+		return end;
+	/* Committed: SET's rule, no deadline left on any of the keys. */
+	for (i = 0; srv->expiry->n > 0 && i + 1 < req->argc; i += 2) {
+		key = arg_key(c, i, buf, &klen);
+		kv_expiry_clear(srv->expiry, key, klen);
+	}
+	return 0;
+}
+
 void
 kv_cmd_mset(struct kv_call *c)
 {
-	unsigned int i;
-	int ret = 0;
+	int exists, ret = mset_unit(c, 0, &exists);
 
-	for (i = 0; i + 1 < c->req->argc && ret == 0; i += 2)
-		ret = do_set(c, i, i + 1);
 	if (ret == 0)
 		resp_str(c, kv_resp_simple, "OK");
 	else
 		resp_str(c, kv_resp_error, set_error(ret));
+}
+
+/* MSETNX: 1 when every key was absent and all are set, 0 (nothing set)
+ * when one exists. */
+void
+kv_cmd_msetnx(struct kv_call *c)
+{
+	int exists, ret = mset_unit(c, 1, &exists);
+
+	if (ret != 0)
+		resp_str(c, kv_resp_error, set_error(ret));
+	else
+		resp_int(c, !exists);
 }
 
 void

@@ -122,6 +122,25 @@ struct kv_index_ops {
 	uint64_t (*count)(const struct kv_index *idx);
 	/* Remove everything, reporting each value. */
 	int (*flushall)(struct kv_index *idx, kv_value_fn on_old, void *arg);
+	/* A unit (doc/kvs-index.md, "Units"): the puts and dels between
+	 * unit_begin() and unit_end() become durable together. After any
+	 * crash image open() finds all of them or none, and a value of the
+	 * unit that fails @check makes recovery fall back to before the
+	 * whole unit. Units do not nest (-EBUSY); flushall() inside one is
+	 * refused (-EBUSY). Nothing is written here. Returns 0 or -EBUSY. */
+	int (*unit_begin)(struct kv_index *idx);
+	/* Commit the unit (wal: its COMMIT record; btree: one root record),
+	 * flushed, never drained: durable with the caller's next drain.
+	 * Returns 0, or a negative errno after undoing the unit as
+	 * unit_abort() does (-ENOSPC: no room for the commit). */
+	int (*unit_end)(struct kv_index *idx);
+	/* Undo the open unit in DRAM and on media: no crash image recovers
+	 * any of it, and the values it replaced or removed are the current
+	 * ones again (the caller undoes what it did with their on_old
+	 * reports). May drain. Returns 0, or a negative errno when the media
+	 * could not be made to forget the unit: the index then refuses every
+	 * write (-EIO) and recovery at the next open decides. */
+	int (*unit_abort)(struct kv_index *idx);
 	/* Bytes of pool the index structure itself uses. */
 	uint64_t (*own_bytes)(const struct kv_index *idx);
 	void (*close)(struct kv_index *idx);

@@ -33,6 +33,7 @@ enum kv_op {
 	KV_OP_DISCARD, KV_OP_WATCH, KV_OP_UNWATCH,        /* multi.c */
 	KV_OP_KEYS, KV_OP_SCAN, KV_OP_RANDOMKEY, KV_OP_FLUSHDB, /* exec_keyspace.c */
 	KV_OP_HELLO, KV_OP_CLIENT, KV_OP_TIME, KV_OP_WAIT, /* exec_conn.c */
+	KV_OP_MSETNX,                                     /* exec.c, a unit */
 	KV_OP_COUNT               /* not a command: how many there are, + 1 */
 };
 

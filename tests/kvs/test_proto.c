@@ -1713,6 +1713,7 @@ static const struct {
 	{ "client", -2, { NULL }, 0, 0, 0 },
 	{ "time", 1, { "loading", "stale", "fast" }, 0, 0, 0 },
 	{ "wait", 3, { "noscript" }, 0, 0, 0 },
+	{ "msetnx", -3, { "write", "denyoom" }, 1, -1, 2 },
 };
 
 #define N_REDIS_COMMANDS (sizeof(redis_commands) / sizeof(redis_commands[0]))
