@@ -289,7 +289,8 @@ rx_rates() { sed -n 's/^ *Rx-pps: *\([0-9]*\).*/\1/p' "$1"; }
 
 # memif_point MODE SIZE: one measurement; writes $work/memif-MODE-SIZE.json.
 memif_point() {
-	local mode=$1 size=$2 out="$work/memif-$mode-$size" fpid rpid spid
+	local mode=$1 size=$2
+	local out="$work/memif-$mode-$size" fpid rpid spid
 	local sa="$P-$mode-$size-a.memif" sb="$P-$mode-$size-b.memif"
 	local n0 n1 c0 c1 w0 w1 t0 t1
 	case "$mode" in
