@@ -7,7 +7,8 @@
 
 #define KV_KEY_MAX 250            /* bytes; longer keys get an error reply */
 #define KV_VALUE_MAX (1u << 20)   /* bytes; larger values get an error reply */
-#define KV_VALUE_NAMES_MAX 1024   /* names per value (1 MiB / 1 KiB segments) */
+#define KV_VALUE_NAMES_MAX 1024   /* names per value (1 MiB / 1 KiB segments; a
+                                   * value in more is copied, exec.c) */
 
 /* Values whose length is declared before their bytes arrive are reserved
  * against the store from this size on (exec.c); smaller ones, which a
