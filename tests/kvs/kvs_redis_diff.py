@@ -313,6 +313,14 @@ TX_CASES = {
                    on0("MGET", "a", "x"), on0("SET", "big", BIG), on0("GET", "big"),
                    on0("EXEC"), on0("GET", "a"), on0("EXEC")],
     "multi empty": [on0("MULTI"), on0("EXEC"), on0("MULTI"), on0("DISCARD")],
+    # Commands that are units of their own (MSET, MSETNX) or empty the
+    # store (FLUSHALL, FLUSHDB) inside EXEC's unit.
+    "multi units and flushes": [on0("SET", "z", "0"), on0("MULTI"), on0("MSET", "a", "1", "b", BIG),
+                                on0("MSETNX", "c", "3", "a", "x"), on0("MSETNX", "d", "4"),
+                                on0("FLUSHALL"), on0("SET", "e", "5"), on0("MSET", "f", "6"),
+                                on0("FLUSHDB"), on0("MSET", "g", "7", "h", BIG), on0("EXEC"),
+                                on0("MGET", "z", "a", "b", "c", "d", "e", "f", "g", "h"),
+                                on0("DBSIZE")],
     "queue errors": [on0("MULTI"), on0("MULTI"), on0("WATCH", "x"), on0("FOO", "bar"),
                      on0("GET"), on0("SET", "a", "1"), on0("EXEC"), on0("GET", "a")],
     "nested multi only": [on0("MULTI"), on0("SET", "a", "1"), on0("MULTI"),
