@@ -293,6 +293,20 @@ CASES = {
     # against the text UNKNOWN builds, as Redis words it, below).
     "not served": ([(cmd(*w), 1) for w in UNSERVED], False),
     "waitaof": ([(cmd("WAITAOF", "0", "0", "0"), 1)], False),
+    "msetnx": ([(cmd("MSETNX", "a", "1", "b", "2"), 1), (cmd("MGET", "a", "b"), 1),
+                (cmd("MSETNX", "b", "3", "c", "4"), 1), (cmd("MGET", "a", "b", "c"), 1),
+                (cmd("EXISTS", "c"), 1), (cmd("MSETNX", "c", "5"), 1), (cmd("GET", "c"), 1),
+                (cmd("MSETNX", "d", "1", "d", "2"), 1), (cmd("GET", "d"), 1),
+                (cmd("MSETNX", "c", "6", "c", "7"), 1), (cmd("GET", "c"), 1),
+                (cmd("MSETNX", "big", BIG, "big2", BIG + b"x"), 1),
+                (cmd("STRLEN", "big2"), 1), (cmd("MSETNX", "e", "", "f", BIG), 1),
+                (cmd("EXISTS", "e", "f"), 1), (cmd("DBSIZE"), 1),
+                (cmd("MSETNX"), 1), (cmd("MSETNX", "a"), 1), (cmd("MSETNX", "x", "1", "y"), 1),
+                (cmd("EXISTS", "x", "y"), 1)], False),
+    "mset units": ([(cmd("SET", "t", "1", "EX", "100"), 1),
+                    (cmd("MSET", "t", "2", "u", BIG, "t", "3"), 1), (cmd("GET", "t"), 1),
+                    (cmd("STRLEN", "u"), 1), (cmd("MSET", "u", "", "v", "1"), 1),
+                    (cmd("MGET", "t", "u", "v"), 1), (cmd("DBSIZE"), 1)], False),
 }
 
 
@@ -377,20 +391,6 @@ TX_CASES = {
                                on0("PING"), on0("EXEC")],
     "multi quit": [on0("MULTI"), on0("SET", "q", "1"), on0("QUIT"), on1("GET", "q")],
     "inline multi": [(0, b"MULTI\r\nSET a 1\r\nGET a\r\nEXEC\r\n", 4)],
-    "msetnx": ([(cmd("MSETNX", "a", "1", "b", "2"), 1), (cmd("MGET", "a", "b"), 1),
-                (cmd("MSETNX", "b", "3", "c", "4"), 1), (cmd("MGET", "a", "b", "c"), 1),
-                (cmd("EXISTS", "c"), 1), (cmd("MSETNX", "c", "5"), 1), (cmd("GET", "c"), 1),
-                (cmd("MSETNX", "d", "1", "d", "2"), 1), (cmd("GET", "d"), 1),
-                (cmd("MSETNX", "c", "6", "c", "7"), 1), (cmd("GET", "c"), 1),
-                (cmd("MSETNX", "big", BIG, "big2", BIG + b"x"), 1),
-                (cmd("STRLEN", "big2"), 1), (cmd("MSETNX", "e", "", "f", BIG), 1),
-                (cmd("EXISTS", "e", "f"), 1), (cmd("DBSIZE"), 1),
-                (cmd("MSETNX"), 1), (cmd("MSETNX", "a"), 1), (cmd("MSETNX", "x", "1", "y"), 1),
-                (cmd("EXISTS", "x", "y"), 1)], False),
-    "mset units": ([(cmd("SET", "t", "1", "EX", "100"), 1),
-                    (cmd("MSET", "t", "2", "u", BIG, "t", "3"), 1), (cmd("GET", "t"), 1),
-                    (cmd("STRLEN", "u"), 1), (cmd("MSET", "u", "", "v", "1"), 1),
-                    (cmd("MGET", "t", "u", "v"), 1), (cmd("DBSIZE"), 1)], False),
 }
 
 # Cases whose replies differ from Redis's on purpose, and why.
