@@ -588,7 +588,7 @@ mset_unit(struct kv_call *c, int nx, int *exists)
 	uint64_t bufs = 0;
 	unsigned int i;
 	uint16_t klen;
-	int ret = 0, end;
+	int ret = 0, end, nested;
 
 	*exists = 0;
 	for (i = 0; i + 1 < req->argc; i += 2) {
@@ -603,16 +603,22 @@ mset_unit(struct kv_call *c, int nx, int *exists)
 			*exists = 1;
 			return 0;
 		}
-	ret = kv_store_unit_begin(srv->store, bufs);
-	if (ret != 0)
-		return ret;
+	/* Inside EXEC, EXEC's unit holds the pairs: units do not nest, and
+	 * a write that fails fails EXEC's whole unit (store.h). */
+	nested = srv->store->unit_open;
+	if (!nested) {
+		ret = kv_store_unit_begin(srv->store, bufs);
+		if (ret != 0)
+			return ret;
+	}
 	for (i = 0; i + 1 < req->argc && ret == 0; i += 2)
 		ret = set_arg(c, i, i + 1, 0);
 	if (ret != 0) {
-		(void)kv_store_unit_abort(srv->store);
+		if (!nested)
+			(void)kv_store_unit_abort(srv->store);
 		return ret;
 	}
-	end = kv_store_unit_end(srv->store);
+	end = nested ? 0 : kv_store_unit_end(srv->store);
 	if (end != 0)
 		return end;
 	/* Committed: SET's rule, no deadline left on any of the keys. */

@@ -573,6 +573,19 @@ exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 	kv_commands[q->op].run(&call);
 }
 
+/* End EXEC's unit; 0 when it failed: its writes were undone and are not
+ * durable, but replies saying otherwise may be queued, so the client must
+ * not take them for an answer and is closed. */
+static int
+unit_close(struct kv_call *c, struct kv_exec *x)
+{
+	if (kv_store_unit_end(x->store) == 0)
+		return 1;
+	fprintf(stderr, "paste-kvs: a transaction's unit failed; its client is closed\n");
+	c->out->close(c->out->ctx);
+	return 0;
+}
+
 void
 kv_cmd_exec(struct kv_call *c)
 {
@@ -627,15 +640,21 @@ kv_cmd_exec(struct kv_call *c)
 
 		c->out->bytes(c->out->ctx, hdr, (size_t)n);
 	}
-	for (i = 0; i < m->n; i++)
+	for (i = 0; i < m->n; i++) {
+		/* A flush empties the index whole and is no part of a unit
+		 * (store.h): the writes queued before it commit as one unit,
+		 * those after it as another. */
+		if (unit && (m->q[i].op == KV_OP_FLUSHALL || m->q[i].op == KV_OP_FLUSHDB)) {
+			if (!unit_close(c, x))
+				goto done;
+			exec_one(c, m, &m->q[i], &req);
+			unit = kv_store_unit_begin(x->store, bufs) == 0;
+			continue;
+		}
 		exec_one(c, m, &m->q[i], &req);
-done:
-	if (unit && kv_store_unit_end(x->store) != 0) {
-		/* Its writes were undone and are not durable, but replies
-		 * saying otherwise may be queued: the client must not take
-		 * them for an answer. */
-		fprintf(stderr, "paste-kvs: a transaction's unit failed; its client is closed\n");
-		c->out->close(c->out->ctx);
 	}
+done:
+	if (unit)
+		(void)unit_close(c, x);
 	discard(x, m);
 }
