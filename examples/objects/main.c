@@ -19,6 +19,7 @@
 
 #include "example_util.h"
 #include "keys.h"
+#include "ostore.h"
 #include "paste.h"
 #include "server.h"
 
@@ -169,6 +170,7 @@ main(int argc, char **argv)
 	struct obj_server srv = { 0 };
 	struct pst_pool_config pcfg = { 0 };
 	struct pst_pool *pool = NULL;
+	struct obj_store store;
 	int ret, status = 1;
 
 	if (ex_help_requested(argc, argv)) {
@@ -196,6 +198,21 @@ main(int argc, char **argv)
 		goto out;
 	}
 	{
+		double t0 = ex_now_s();
+
+		ret = obj_store_open(&store, pool);
+		if (ret != 0) {
+			fprintf(stderr, "paste-objects: store in %s: %s%s%s\n", o.pool_file,
+				pst_strerror(ret), ret == -PST_EOWNER ? ": " : "",
+				ret == -PST_EOWNER ? pst_errormsg() : "");
+			goto close_pool;
+		}
+		printf("paste-objects: recovered buckets=%u objects=%zu records=%" PRIu64
+		       " torn_bytes=%" PRIu64 " log_bufs=%zu released=%" PRIu64 " seconds=%.3f\n",
+		       store.n_buckets, store.n_objs, store.log.replayed, store.log.torn_bytes,
+		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0);
+	}
+	{
 		const struct pst_stack_config scfg = {
 			.port_id = o.port_id, .ipv4_addr = o.ip, .ipv4_netmask = o.netmask,
 			.pool = pool, .n_mbufs = o.n_mbufs, .idle = o.idle,
@@ -205,9 +222,10 @@ main(int argc, char **argv)
 	}
 	if (srv.stack == NULL) {
 		fprintf(stderr, "paste-objects: stack: %s\n", pst_errormsg());
-		goto close_pool;
+		goto close_store;
 	}
 	srv.svc.keys = &keys;
+	srv.svc.store = &store;
 	srv.svc.region = o.region;
 	srv.max_conns = o.max_conns;
 	srv.request_timeout = o.request_timeout;
@@ -238,6 +256,8 @@ main(int argc, char **argv)
 	status = 0;
 close_stack:
 	pst_stack_close(srv.stack);
+close_store:
+	obj_store_close(&store);
 close_pool:
 	pst_pool_close(pool);
 out:

@@ -116,7 +116,7 @@ obj_store_release_durable(struct obj_store *st)
 	struct pst_pool_levels lv;
 	size_t i;
 
-	if (st->n_deferred == 0)
+	if (st == NULL || st->n_deferred == 0)
 		return;
 	pst_pool_levels(st->pool, &lv);
 	if (lv.drains == st->deferred_drains)
