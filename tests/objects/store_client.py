@@ -238,7 +238,7 @@ def toolarge(n):
                                                   'x-amz-content-sha256': 'UNSIGNED-PAYLOAD'})
     botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(ID, SECRET), 's3',
                               'us-east-1').add_auth(req)
-    head = 'PUT /big/huge HTTP/1.1\r\n' + ''.join('%s: %s\r\n' % kv for kv in req.headers.items())
+    head = 'PUT /big/huge HTTP/1.1\r\nHost: %s\r\n' % ADDR + ''.join('%s: %s\r\n' % kv for kv in req.headers.items())
     s.sendall(head.encode() + b'\r\n' + b'x' * 100000)
     reply = b''
     while b'</Error>' not in reply and len(reply) < 8192:

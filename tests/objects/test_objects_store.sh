@@ -12,7 +12,7 @@
 OBJ="$BUILD_DIR/examples/paste-objects"
 [ -x "$OBJ" ] || die "$OBJ not built"
 /usr/bin/python3 -c "import boto3" 2>/dev/null || skip "python3-boto3 not installed (scripts/deps.sh)"
-kvs_testbed_up os
+kvs_testbed_up os s3cmd rclone
 IP=$TB_PASTE_IP
 ID=AKIAPASTETEST0002
 SECRET='paste/Secret+Key0123456789abcdefghijKLMN'
@@ -48,6 +48,34 @@ KVS_LOG="$TB_WORK/objects.log"
 if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	run_client basic 400 basic
 	run_client toolarge 60 toolarge $((POOL_BUFS * 2176 + 1))
+	# s3cmd: a bucket, a file put and got back, listed, deleted.
+	cat >"$TB_WORK/s3cfg" <<-CFG
+	[default]
+	access_key = $ID
+	secret_key = $SECRET
+	host_base = $IP:9000
+	host_bucket = $IP:9000
+	use_https = False
+	signature_v2 = False
+	bucket_location = us-east-1
+	CFG
+	s3c=("${LX[@]}" s3cmd -c "$TB_WORK/s3cfg")
+	head -c 3000000 /dev/urandom >"$TB_WORK/s3cmd.bin"
+	out=$(run_bounded 60 "${s3c[@]}" mb s3://s3cmd-bkt 2>&1)
+	check_rc $? "s3cmd mb $out"
+	out=$(run_bounded 60 "${s3c[@]}" put "$TB_WORK/s3cmd.bin" "s3://s3cmd-bkt/dir/a file.bin" 2>&1)
+	check_rc $? "s3cmd put 3 MB $out"
+	rm -f "$TB_WORK/s3cmd.back"
+	out=$(run_bounded 60 "${s3c[@]}" get "s3://s3cmd-bkt/dir/a file.bin" "$TB_WORK/s3cmd.back" 2>&1)
+	check_rc $? "s3cmd get $out"
+	check_eq "$(sha_of "$TB_WORK/s3cmd.back")" "$(sha_of "$TB_WORK/s3cmd.bin")" "s3cmd: the file back whole"
+	out=$(run_bounded 60 "${s3c[@]}" ls "s3://s3cmd-bkt/dir/" 2>&1)
+	printf '%s' "$out" | grep -q "3000000 *s3://s3cmd-bkt/dir/a file.bin"
+	check_rc $? "s3cmd ls lists it: $out"
+	out=$(run_bounded 60 "${s3c[@]}" del "s3://s3cmd-bkt/dir/a file.bin" 2>&1)
+	check_rc $? "s3cmd del $out"
+	out=$(run_bounded 60 "${s3c[@]}" rb s3://s3cmd-bkt 2>&1)
+	check_rc $? "s3cmd rb $out"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
 fi
