@@ -76,6 +76,22 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	check_rc $? "s3cmd del $out"
 	out=$(run_bounded 60 "${s3c[@]}" rb s3://s3cmd-bkt 2>&1)
 	check_rc $? "s3cmd rb $out"
+	# rclone copy and check of a small tree (it needs path style, and
+	# the sandbox's AWS_CA_BUNDLE unset).
+	mkdir -p "$TB_WORK/tree/sub dir"
+	head -c 2500000 /dev/urandom >"$TB_WORK/tree/big.bin"
+	head -c 1000 /dev/urandom >"$TB_WORK/tree/sub dir/small.bin"
+	: >"$TB_WORK/tree/empty"
+	printf 'caf\xc3\xa9\n' >"$TB_WORK/tree/sub dir/caf\xc3\xa9.txt"
+	rcl=("${LX[@]}" env -u AWS_CA_BUNDLE RCLONE_CONFIG_PO_TYPE=s3 RCLONE_CONFIG_PO_PROVIDER=Other
+		RCLONE_CONFIG_PO_ACCESS_KEY_ID="$ID" RCLONE_CONFIG_PO_SECRET_ACCESS_KEY="$SECRET"
+		RCLONE_CONFIG_PO_ENDPOINT="http://$IP:9000" RCLONE_CONFIG_PO_REGION=us-east-1
+		RCLONE_CONFIG_PO_FORCE_PATH_STYLE=true
+		rclone --config /dev/null --retries 1 --low-level-retries 1)
+	out=$(run_bounded 120 "${rcl[@]}" copy "$TB_WORK/tree" po:rclone-bkt/tree 2>&1)
+	check_rc $? "rclone copy of a small tree $out"
+	out=$(run_bounded 120 "${rcl[@]}" check "$TB_WORK/tree" po:rclone-bkt/tree 2>&1)
+	check_rc $? "rclone check: the tree matches (sizes and MD5s) $(printf '%s' "$out" | tail -n 3)"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
 fi
@@ -96,7 +112,7 @@ print(sorted(b['Name'] for b in s3.list_buckets()['Buckets']),
       s3.head_object(Bucket='bkt', Key='size/20000000')['ContentLength'],
       s3.get_object(Bucket='many', Key='d4/f0499')['Body'].read())
 " 2>&1)
-	check_eq "$out" "['big', 'bkt', 'many'] {'color': 'blue', 'owner-name': 'Ada'} 20000000 b'd4/f0499'" \
+	check_eq "$out" "['big', 'bkt', 'many', 'rclone-bkt'] {'color': 'blue', 'owner-name': 'Ada'} 20000000 b'd4/f0499'" \
 		"after a restart: buckets, metadata and objects back"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit after the restart"
