@@ -4,9 +4,10 @@
  * checked (sigv4.h), routed (route.h), and the reply's head and XML body
  * written. No network here, so the whole answer is unit-testable.
  *
- * What is served today: ListBuckets (no buckets: nothing is stored yet).
- * Every other operation is routed and authenticated, then answered with
- * 501 NotImplemented; every error with S3's XML Error document.
+ * With a store (obj_service.store), the operations on buckets and objects
+ * are answered from it (ops.h); without one (the unit tests), ListBuckets
+ * is empty. Operations not served are answered 501 NotImplemented; every
+ * error with S3's XML Error document.
  */
 #ifndef OBJ_HANDLER_H
 #define OBJ_HANDLER_H

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * paste-objects: an S3-compatible object store on paste's stack, in
- * progress (doc/objects.md). Today it authenticates (SigV4), routes and
- * answers: ListBuckets (empty), every other operation NotImplemented.
+ * progress (doc/objects.md): it authenticates (SigV4), routes, and stores
+ * buckets and objects zero copy in the pool (ops.h, ostore.h).
  *
  *   paste-objects [EAL args] -- --ip A.B.C.D[/len] --keys-file F [options]
  */
@@ -56,8 +56,8 @@ usage(FILE *f)
 		"                           (default 60, 0: never)\n"
 		"  --timeout S              abort a client silent S seconds between\n"
 		"                           requests (default 0: never)\n"
-		"Stores nothing yet: ListBuckets is empty, other operations are\n"
-		"answered NotImplemented after their signature is checked.\n");
+		"Stores buckets and objects in the pool (doc/objects.md); multipart\n"
+		"uploads, copies and aws-chunked bodies are answered NotImplemented.\n");
 }
 
 static int
@@ -251,8 +251,10 @@ main(int argc, char **argv)
 		}
 	}
 	printf("objects: requests=%" PRIu64 " refused=%" PRIu64 " bad_heads=%" PRIu64
-	       " accepted=%" PRIu64 " timed_out=%" PRIu64 " conns=%u\n", srv.svc.requests,
-	       srv.svc.refused, srv.bad_heads, srv.accepted, srv.timed_out, srv.n_conns);
+	       " accepted=%" PRIu64 " timed_out=%" PRIu64 " conns=%u puts=%" PRIu64
+	       " deletes=%" PRIu64 " objects=%zu buckets=%u log_bufs=%zu\n", srv.svc.requests,
+	       srv.svc.refused, srv.bad_heads, srv.accepted, srv.timed_out, srv.n_conns,
+	       store.puts, store.deletes, store.n_objs, store.n_buckets, store.log.n_bufs);
 	status = 0;
 close_stack:
 	pst_stack_close(srv.stack);
