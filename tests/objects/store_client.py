@@ -169,6 +169,16 @@ def basic():
         Bucket='many', Delimiter='/', PaginationConfig={'PageSize': 2}))
     pre = [p['Prefix'] for pg in pages for p in pg.get('CommonPrefixes', [])]
     check(pre == ['d%d/' % d for d in range(5)], 'delimiter across pages: %s' % pre)
+    r = s3.list_objects_v2(Bucket='many', MaxKeys=0)
+    check(r['KeyCount'] == 0 and not r['IsTruncated'], 'max-keys 0: nothing, not truncated')
+    # A Content-Type too long for the reply's head is refused when stored.
+    check(code_of(s3.put_object, Bucket='many', Key='ct', Body=b'x',
+                  ContentType='a/' + 'b' * 1100)[0] == 'InvalidArgument',
+          'a Content-Type of 1,102 bytes: InvalidArgument')
+    s3.put_object(Bucket='many', Key='ct', Body=b'x', ContentType='a/' + 'b' * 1000)
+    check(s3.head_object(Bucket='many', Key='ct')['ContentType'] == 'a/' + 'b' * 1000,
+          'a Content-Type of 1,002 bytes stored')
+    s3.delete_object(Bucket='many', Key='ct')
     # Still healthy at the end.
     check(len(s3.list_buckets()['Buckets']) == 2, 'two buckets left')
 
