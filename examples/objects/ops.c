@@ -181,6 +181,8 @@ list_objects(struct obj_store *st, const struct obj_route *rt, const struct obj_
 			n_obj++;
 		}
 	}
+	if (max == 0)
+		res.truncated = 0;      /* as S3: nothing asked, nothing more */
 	if (!res.truncated)
 		res.next.p = NULL, res.next.len = 0;
 	res.objects = objs;
@@ -369,6 +371,12 @@ put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj
 			     resource, id, now, 0);
 		return;
 	}
+	if (rt->content_type.p != NULL && rt->content_type.len > OBJ_CTYPE_MAX) {
+		/* The reply's head must hold it with 2 KiB of metadata. */
+		answer_error(out, 400, "InvalidArgument", "Content-Type is longer than 1024 bytes",
+			     resource, id, now, 0);
+		return;
+	}
 	if (!rt->has_content_length) {
 		answer_error(out, 411, "MissingContentLength",
 			     "You must provide the Content-Length HTTP header.", resource, id, now, 0);
@@ -449,6 +457,12 @@ obj_ops_put_done(struct obj_service *svc, struct obj_put *put, struct obj_versio
 	if (put->has_sha256 && memcmp(put->sha256, sha256, 32) != 0) {
 		answer_error(out, 400, "XAmzContentSHA256Mismatch",
 			     "The provided 'x-amz-content-sha256' header does not match what was computed.",
+			     put->resource, put->id, now, 0);
+		goto drop;
+	}
+	if (obj_store_bucket(st, put->bucket) == NULL) {
+		/* Deleted while the body arrived (it was empty then). */
+		answer_error(out, 404, "NoSuchBucket", "The specified bucket does not exist",
 			     put->resource, put->id, now, 0);
 		goto drop;
 	}

@@ -18,6 +18,8 @@
 #include "route.h"
 #include "sigv4.h"
 
+#define OBJ_CTYPE_MAX 1024             /* bytes of a stored Content-Type */
+
 /* A PutObject waiting for its body. */
 struct obj_put {
 	char bucket[OBJ_BUCKET_NAME_MAX + 1];

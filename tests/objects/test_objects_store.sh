@@ -92,6 +92,18 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	check_rc $? "rclone copy of a small tree $out"
 	out=$(run_bounded 120 "${rcl[@]}" check "$TB_WORK/tree" po:rclone-bkt/tree 2>&1)
 	check_rc $? "rclone check: the tree matches (sizes and MD5s) $(printf '%s' "$out" | tail -n 3)"
+	# awscli (Debian's v2): a file up and back.
+	aws=("${LX[@]}" env -u AWS_CA_BUNDLE AWS_ACCESS_KEY_ID="$ID" AWS_SECRET_ACCESS_KEY="$SECRET"
+		AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_MAX_ATTEMPTS=1
+		/usr/bin/aws --only-show-errors --endpoint-url "http://$IP:9000")
+	if [ -x /usr/bin/aws ]; then
+		out=$(run_bounded 60 "${aws[@]}" s3 cp "$TB_WORK/s3cmd.bin" "s3://rclone-bkt/aws/x y.bin" 2>&1)
+		check_rc $? "aws s3 cp up $out"
+		rm -f "$TB_WORK/aws.back"
+		out=$(run_bounded 60 "${aws[@]}" s3 cp "s3://rclone-bkt/aws/x y.bin" "$TB_WORK/aws.back" 2>&1)
+		check_rc $? "aws s3 cp down $out"
+		check_eq "$(sha_of "$TB_WORK/aws.back")" "$(sha_of "$TB_WORK/s3cmd.bin")" "awscli: the file back whole"
+	fi
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
 fi
