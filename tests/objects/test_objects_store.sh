@@ -47,6 +47,7 @@ KVS_N=$((KVS_N + 1))
 KVS_LOG="$TB_WORK/objects.log"
 if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	run_client basic 400 basic
+	run_client chunked 60 chunked
 	run_client toolarge 60 toolarge $((POOL_BUFS * 2176 + 1))
 	# s3cmd: a bucket, a file put and got back, listed, deleted.
 	cat >"$TB_WORK/s3cfg" <<-CFG
@@ -124,7 +125,7 @@ print(sorted(b['Name'] for b in s3.list_buckets()['Buckets']),
       s3.head_object(Bucket='bkt', Key='size/20000000')['ContentLength'],
       s3.get_object(Bucket='many', Key='d4/f0499')['Body'].read())
 " 2>&1)
-	check_eq "$out" "['big', 'bkt', 'many', 'rclone-bkt'] {'color': 'blue', 'owner-name': 'Ada'} 20000000 b'd4/f0499'" \
+	check_eq "$out" "['big', 'bkt', 'chunks', 'many', 'rclone-bkt'] {'color': 'blue', 'owner-name': 'Ada'} 20000000 b'd4/f0499'" \
 		"after a restart: buckets, metadata and objects back"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit after the restart"
