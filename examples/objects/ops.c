@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "etag.h"
 #include "ops.h"
@@ -355,11 +356,38 @@ hex_digest(const char *hex, uint8_t out[32])
 	return hex[64] == '\0' ? 0 : -1;
 }
 
+/* The value of header @name as a decimal number. @return 0 or -1. */
+static int
+header_u64(const struct obj_http_req *req, const char *name, uint64_t *v)
+{
+	unsigned int i;
+
+	for (i = 0; i < req->n_headers; i++) {
+		const struct obj_header *h = &req->headers[i];
+		char buf[24], *end;
+
+		if (h->name_len != strlen(name) || strncasecmp(h->name, name, h->name_len) != 0)
+			continue;
+		if (h->value_len == 0 || h->value_len >= sizeof(buf) || h->value[0] < '0' ||
+		    h->value[0] > '9')
+			return -1;
+		memcpy(buf, h->value, h->value_len);
+		buf[h->value_len] = '\0';
+		errno = 0;
+		*v = strtoull(buf, &end, 10);
+		return *end == '\0' && errno == 0 ? 0 : -1;
+	}
+	return -1;
+}
+
 static void
 put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj_sigv4_auth *auth,
-	   const char *resource, uint64_t id, time_t now, struct obj_response *out)
+	   const struct obj_http_req *req, const char *resource, uint64_t id, time_t now,
+	   struct obj_response *out)
 {
 	struct obj_store *st = svc->store;
+	uint64_t length = rt->content_length;
+	int chunked = 0;
 	struct obj_put *put;
 	char meta[OBJ_META_MAX + 2 * OBJ_META_COUNT_MAX];
 	size_t ml = 0;
@@ -382,9 +410,18 @@ put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj
 			     "You must provide the Content-Length HTTP header.", resource, id, now, 0);
 		return;
 	}
-	if (strncmp(auth->payload, "STREAMING-", 10) == 0) {
+	if (strcmp(auth->payload, OBJ_SIGV4_STREAMING) == 0) {
+		if (header_u64(req, "x-amz-decoded-content-length", &length) != 0 ||
+		    length > rt->content_length) {
+			answer_error(out, 411, "MissingContentLength",
+				     "You must provide a valid x-amz-decoded-content-length header.",
+				     resource, id, now, 0);
+			return;
+		}
+		chunked = 1;
+	} else if (strncmp(auth->payload, "STREAMING-", 10) == 0) {
 		answer_error(out, 501, "NotImplemented",
-			     "aws-chunked bodies are not stored yet (send a signed or unsigned payload)",
+			     "this aws-chunked form (checksum trailers) is not stored yet",
 			     resource, id, now, 0);
 		return;
 	}
@@ -393,7 +430,9 @@ put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj
 		answer_error(out, 500, "InternalError", "Out of memory", resource, id, now, 0);
 		return;
 	}
-	ret = obj_store_reserve(st, rt->content_length, &put->reserved);
+	put->chunked = chunked;
+	put->auth = *auth;
+	ret = obj_store_reserve(st, length, &put->reserved);
 	if (ret != 0) {
 		free(put);
 		/* Larger than the pool could ever hold: EntityTooLarge, a 400
@@ -424,7 +463,7 @@ put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj
 	put->ctype_len = (uint16_t)(rt->content_type.p ? rt->content_type.len : 0);
 	put->meta = dup_bytes(meta, ml);
 	put->meta_len = (uint16_t)ml;
-	put->length = rt->content_length;
+	put->length = length;
 	put->has_md5 = rt->has_content_md5;
 	memcpy(put->md5, rt->content_md5, 16);
 	put->has_sha256 = hex_digest(auth->payload, put->sha256) == 0;
@@ -440,7 +479,8 @@ put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj
 
 void
 obj_ops_put_done(struct obj_service *svc, struct obj_put *put, struct obj_version *v,
-		 const uint8_t sha256[32], time_t now, int close, struct obj_response *out)
+		 const uint8_t sha256[32], int body_err, time_t now, int close,
+		 struct obj_response *out)
 {
 	struct obj_store *st = svc->store;
 	char extra[96];
@@ -448,6 +488,23 @@ obj_ops_put_done(struct obj_service *svc, struct obj_put *put, struct obj_versio
 
 	memset(out, 0, sizeof(*out));
 	out->close = close;
+	if (body_err == -EACCES) {
+		answer_error(out, 403, "SignatureDoesNotMatch",
+			     "A chunk's signature does not match (aws-chunked)", put->resource,
+			     put->id, now, 0);
+		goto drop;
+	}
+	if (body_err != 0) {
+		answer_error(out, 400, "IncompleteBody", "The aws-chunked body is malformed or cut short",
+			     put->resource, put->id, now, 0);
+		goto drop;
+	}
+	if (v->size != put->length) {
+		answer_error(out, 400, "IncompleteBody",
+			     "You did not provide the number of bytes specified by the Content-Length HTTP header",
+			     put->resource, put->id, now, 0);
+		goto drop;
+	}
 	if (put->has_md5 && memcmp(put->md5, v->md5, 16) != 0) {
 		answer_error(out, 400, "BadDigest",
 			     "The Content-MD5 you specified did not match what we received.",
@@ -492,7 +549,6 @@ obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 	struct obj_store *st = svc->store;
 	int ret;
 
-	(void)req;
 	switch (rt->op) {
 	case OBJ_OP_LIST_BUCKETS:
 		list_buckets(st, auth, id, now, out);
@@ -541,7 +597,7 @@ obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 			list_objects(st, rt, auth, id, now, out);
 		return 1;
 	case OBJ_OP_PUT_OBJECT:
-		put_object(svc, rt, auth, resource, id, now, out);
+		put_object(svc, rt, auth, req, resource, id, now, out);
 		return 1;
 	case OBJ_OP_GET_OBJECT:
 	case OBJ_OP_HEAD_OBJECT:

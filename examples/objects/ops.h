@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "chunked.h"
 #include "handler.h"
 #include "ostore.h"
 #include "route.h"
@@ -29,6 +30,10 @@ struct obj_put {
 	int has_md5, has_sha256;
 	uint8_t md5[16], sha256[32];
 	uint64_t reserved;              /* buffers promised (obj_store_reserve) */
+	/* aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD): the body is
+	 * framed and each chunk signed; @length is the decoded length. */
+	int chunked;
+	struct obj_sigv4_auth auth;     /* the decoder's chain starts here */
 	uint64_t id;
 	char resource[512];
 };
@@ -42,10 +47,13 @@ int obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 
 /* The body of @put has arrived: @v holds its names (their buffer
  * references), size, and MD5; @sha256 the SHA-256 of the bytes when
- * put->has_sha256. Checked (BadDigest, XAmzContentSHA256Mismatch) and
+ * put->has_sha256; @body_err what the aws-chunked decoder said (0, or
+ * -EACCES: a chunk's signature, else IncompleteBody). Checked (BadDigest,
+ * XAmzContentSHA256Mismatch, SignatureDoesNotMatch, IncompleteBody) and
  * stored, or @v dropped; the reply in @out. @put is freed. */
 void obj_ops_put_done(struct obj_service *svc, struct obj_put *put, struct obj_version *v,
-		      const uint8_t sha256[32], time_t now, int close, struct obj_response *out);
+		      const uint8_t sha256[32], int body_err, time_t now, int close,
+		      struct obj_response *out);
 
 /* A PutObject abandoned (the connection went): its promise withdrawn. */
 void obj_ops_put_free(struct obj_service *svc, struct obj_put *put);

@@ -34,6 +34,10 @@ struct obj_conn {
 	uint32_t up_cap;
 	struct obj_md5 up_md5;
 	crypto_hash_sha256_state up_sha;
+	struct obj_chunked up_chunk;    /* aws-chunked bodies */
+	int up_done, up_err;
+	size_t up_base;                 /* the fed span's offset in the stream */
+	const uint8_t *up_data;         /* ... and its bytes */
 	int req_close;                  /* the request asked for a close */
 	int rx_ended;                   /* the peer sent its FIN */
 	/* A GetObject's bytes being sent by name. */
@@ -227,11 +231,11 @@ send_response(struct obj_conn *c)
 	return ret;
 }
 
-/* The first @n bytes of the stream are body of the upload: kept where
- * they are (their names appended), flushed, hashed in place. @return 0,
- * or -1 (out of memory or buffers: the connection goes). */
+/* Bytes [off, off + n) of the stream are object bytes: kept where they
+ * are (their names appended), flushed, hashed in place. @return 0, or -1
+ * (out of memory or buffers: the connection goes). */
 static int
-upload_take(struct obj_conn *c, size_t n)
+upload_names(struct obj_conn *c, size_t off, size_t n)
 {
 	struct obj_store *st = c->srv->svc.store;
 	struct obj_version *v = c->up_v;
@@ -248,7 +252,7 @@ upload_take(struct obj_conn *c, size_t n)
 		v->names = nn;
 		c->up_cap = cap;
 	}
-	k = kv_stream_names(&c->rx, 0, n, v->names + first, c->up_cap - first);
+	k = kv_stream_names(&c->rx, off, n, v->names + first, c->up_cap - first);
 	if (k < 0)
 		return -1;
 	for (i = first; i < first + (uint32_t)k; i++) {
@@ -268,6 +272,55 @@ upload_take(struct obj_conn *c, size_t n)
 	return 0;
 }
 
+/* The decoder's payload ranges lie in the span being fed. */
+static void
+chunk_data(void *arg, const char *p, size_t len, uint64_t body_off)
+{
+	struct obj_conn *c = arg;
+
+	(void)body_off;
+	if (c->up_err == 0 && len > 0 &&
+	    upload_names(c, c->up_base + (size_t)((const uint8_t *)p - c->up_data), len) != 0)
+		c->up_err = -ENOMEM;
+}
+
+/* The first @n bytes of the stream are the upload's body: its bytes
+ * stored where they are; aws-chunked framing decoded (and each chunk's
+ * signature checked) span by span, only the payload named. @return 0 or
+ * -1 (the connection goes). */
+static int
+upload_take(struct obj_conn *c, size_t n)
+{
+	size_t base = 0;
+	unsigned int j;
+
+	if (!c->put->chunked)
+		return upload_names(c, 0, n);
+	for (j = 0; j < c->rx.n && base < n && c->up_err == 0; j++) {
+		const struct kv_span *sp = &c->rx.spans[j];
+		size_t len = sp->len < n - base ? sp->len : n - base, used = 0;
+		int r;
+
+		c->up_base = base;
+		c->up_data = sp->data;
+		if (c->up_done) {
+			c->up_err = -EBADMSG;   /* bytes after the final chunk */
+			break;
+		}
+		r = obj_chunked_feed(&c->up_chunk, (const char *)sp->data, len, &used,
+				     chunk_data, c);
+		if (r < 0 && c->up_err == 0)
+			c->up_err = r;
+		if (r == OBJ_CHUNKED_DONE) {
+			c->up_done = 1;
+			if (used < len)
+				c->up_err = -EBADMSG;
+		}
+		base += len;
+	}
+	return c->up_err == -ENOMEM ? -1 : 0;
+}
+
 /* The upload's body is whole: stored (or refused) by ops.c. */
 static void
 upload_finish(struct obj_conn *c)
@@ -281,7 +334,9 @@ upload_finish(struct obj_conn *c)
 		crypto_hash_sha256_final(&c->up_sha, sha);
 	c->up_v = NULL;
 	c->put = NULL;
-	obj_ops_put_done(&c->srv->svc, put, v, sha, time(NULL), c->req_close, &c->resp);
+	obj_ops_put_done(&c->srv->svc, put, v, sha,
+			 put->chunked && c->up_err == 0 && !c->up_done ? -EBADMSG : c->up_err,
+			 time(NULL), c->req_close, &c->resp);
 	c->resp_pending = 1;
 }
 
@@ -302,6 +357,10 @@ upload_begin(struct obj_conn *c, const struct obj_http_req *req)
 	}
 	c->up_cap = 65;
 	crypto_hash_sha256_init(&c->up_sha);
+	c->up_done = 0;
+	c->up_err = 0;
+	if (put->chunked)
+		obj_chunked_init(&c->up_chunk, &put->auth, put->length);
 	c->put = put;
 	c->resp.put = NULL;
 	c->resp_pending = 0;
