@@ -57,7 +57,7 @@ usage(FILE *f)
 		"  --timeout S              abort a client silent S seconds between\n"
 		"                           requests (default 0: never)\n"
 		"Stores buckets and objects in the pool (doc/objects.md); multipart\n"
-		"uploads, copies and aws-chunked bodies are answered NotImplemented.\n");
+		"uploads, copies and checksum trailers are answered NotImplemented.\n");
 }
 
 static int
