@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "handler.h"
+#include "ops.h"
 #include "route.h"
 #include "s3err.h"
 #include "s3xml.h"
@@ -16,6 +17,14 @@ reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 304: return "Not Modified";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 416: return "Requested Range Not Satisfiable";
+	case 503: return "Service Unavailable";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
@@ -25,23 +34,33 @@ reason(int status)
 	}
 }
 
-/* The head of a reply of @body_len bytes of XML. */
-static void
-write_head(struct obj_response *r, uint64_t id, time_t now, int head_only)
+void
+obj_resp_head(struct obj_response *r, uint64_t id, time_t now, const char *ctype,
+	      uint64_t length, const char *extra)
 {
-	char date[40];
+	char date[40], len[48] = "";
 	struct tm tm;
 	int n;
 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (r->status != 304 && r->status != 204)   /* they have no content */
+		snprintf(len, sizeof(len), "Content-Length: %" PRIu64 "\r\n", length);
 	n = snprintf(r->head, sizeof(r->head),
 		     "HTTP/1.1 %d %s\r\nServer: paste-objects\r\nDate: %s\r\n"
 		     "x-amz-request-id: %016" PRIX64 "\r\n"
-		     "Content-Type: application/xml\r\nContent-Length: %zu\r\n%s\r\n",
-		     r->status, reason(r->status), date, id, head_only ? 0 : r->body_len,
-		     r->close ? "Connection: close\r\n" : "");
+		     "Content-Type: %s\r\n%s%s%s\r\n",
+		     r->status, reason(r->status), date, id,
+		     ctype != NULL ? ctype : "application/xml", len,
+		     extra != NULL ? extra : "", r->close ? "Connection: close\r\n" : "");
 	r->head_len = n > 0 && (size_t)n < sizeof(r->head) ? (size_t)n : 0;
+}
+
+/* The head of a reply of @body_len bytes of XML. */
+static void
+write_head(struct obj_response *r, uint64_t id, time_t now, int head_only)
+{
+	obj_resp_head(r, id, now, NULL, head_only ? 0 : r->body_len, NULL);
 }
 
 /* Take @x's document as the body. */
@@ -62,21 +81,30 @@ take_body(struct obj_response *r, struct obj_xml *x)
 	obj_xml_fini(x);
 }
 
-static void
-error_body(struct obj_response *r, int status, const char *code, const char *message,
-	   const struct obj_http_req *req, uint64_t id)
+void
+obj_resp_error(struct obj_response *r, int status, const char *code, const char *message,
+	       const char *resource, uint64_t id)
 {
-	char rid[20], resource[512];
-	const char *qm = memchr(req->target, '?', req->target_len);
-	size_t plen = qm != NULL ? (size_t)(qm - req->target) : req->target_len;
+	char rid[20];
 	struct obj_xml x;
 
 	snprintf(rid, sizeof(rid), "%016" PRIX64, id);
-	snprintf(resource, sizeof(resource), "%.*s", (int)(plen < 500 ? plen : 500), req->target);
 	r->status = status;
 	obj_xml_init(&x);
 	obj_s3xml_error(&x, code, message, resource, rid);
 	take_body(r, &x);
+}
+
+static void
+error_body(struct obj_response *r, int status, const char *code, const char *message,
+	   const struct obj_http_req *req, uint64_t id)
+{
+	char resource[512];
+	const char *qm = memchr(req->target, '?', req->target_len);
+	size_t plen = qm != NULL ? (size_t)(qm - req->target) : req->target_len;
+
+	snprintf(resource, sizeof(resource), "%.*s", (int)(plen < 500 ? plen : 500), req->target);
+	obj_resp_error(r, status, code, message, resource, id);
 }
 
 void
@@ -115,6 +143,17 @@ obj_handle(struct obj_service *svc, const struct obj_http_req *req, time_t now,
 		error_body(out, obj_err_status(re), obj_err_code(re), obj_err_message(re), req, id);
 		goto done;
 	}
+	if (svc->store != NULL) {
+		char resource[512];
+		size_t plen = sr.path_len < 500 ? sr.path_len : 500;
+
+		snprintf(resource, sizeof(resource), "%.*s", (int)plen, req->target);
+		if (obj_ops_handle(svc, &rt, &auth, req, resource, id, now, out)) {
+			if (out->status >= 300)
+				svc->refused++;
+			return;
+		}
+	}
 	if (rt.op == OBJ_OP_LIST_BUCKETS) {
 		struct obj_owner owner = { auth.key->id, auth.key->id };
 		struct obj_xml x;
@@ -128,7 +167,7 @@ obj_handle(struct obj_service *svc, const struct obj_http_req *req, time_t now,
 	error_body(out, 501, "NotImplemented", "paste-objects does not store buckets or objects yet",
 		   req, id);
 done:
-	if (out->status != 200)
+	if (out->status >= 300)
 		svc->refused++;
 	write_head(out, id, now, head_only);
 	if (head_only) {

@@ -4,9 +4,10 @@
  * checked (sigv4.h), routed (route.h), and the reply's head and XML body
  * written. No network here, so the whole answer is unit-testable.
  *
- * What is served today: ListBuckets (no buckets: nothing is stored yet).
- * Every other operation is routed and authenticated, then answered with
- * 501 NotImplemented; every error with S3's XML Error document.
+ * With a store (obj_service.store), the operations on buckets and objects
+ * are answered from it (ops.h); without one (the unit tests), ListBuckets
+ * is empty. Operations not served are answered 501 NotImplemented; every
+ * error with S3's XML Error document.
  */
 #ifndef OBJ_HANDLER_H
 #define OBJ_HANDLER_H
@@ -18,20 +19,42 @@
 #include "http.h"
 #include "keys.h"
 
+struct obj_store;
+struct obj_put;
+struct obj_version;
+
 struct obj_service {
 	const struct obj_keys *keys;
 	const char *region;
 	uint64_t requests, refused;     /* answered: all, and with an error */
+	/* Where buckets and objects are kept (ostore.h); NULL: nothing is
+	 * stored, every operation but ListBuckets is NotImplemented. */
+	struct obj_store *store;
 };
 
 struct obj_response {
 	int status;
-	char head[768];                 /* status line and headers, CRLF CRLF */
+	char head[4096];                /* status line and headers, CRLF CRLF */
 	size_t head_len;
 	char *body;                     /* malloc'd, or NULL */
 	size_t body_len;
 	int close;                      /* close the connection once sent */
+	/* GetObject: after the head, bytes [get_off, get_off + get_len) of
+	 * this version, sent by name (its reference is the response's). */
+	struct obj_version *get_v;
+	uint64_t get_off, get_len;
+	/* PutObject accepted from its head: the body is to be received,
+	 * then obj_ops_put_done() answers (ops.h). */
+	struct obj_put *put;
 };
+
+/* The pieces of a reply, for the operations (ops.c). */
+void obj_resp_error(struct obj_response *r, int status, const char *code, const char *message,
+		    const char *resource, uint64_t id);
+/* The head: @ctype NULL for XML; @length the body's bytes (sent or, for
+ * a HEAD, not); @extra more header lines ("Name: v\r\n"...) or NULL. */
+void obj_resp_head(struct obj_response *r, uint64_t id, time_t now, const char *ctype,
+		   uint64_t length, const char *extra);
 
 /* Answer @req at time @now into @out (obj_response_fini frees it). */
 void obj_handle(struct obj_service *svc, const struct obj_http_req *req, time_t now,

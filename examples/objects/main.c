@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * paste-objects: an S3-compatible object store on paste's stack, in
- * progress (doc/objects.md). Today it authenticates (SigV4), routes and
- * answers: ListBuckets (empty), every other operation NotImplemented.
+ * progress (doc/objects.md): it authenticates (SigV4), routes, and stores
+ * buckets and objects zero copy in the pool (ops.h, ostore.h).
  *
  *   paste-objects [EAL args] -- --ip A.B.C.D[/len] --keys-file F [options]
  */
@@ -19,6 +19,7 @@
 
 #include "example_util.h"
 #include "keys.h"
+#include "ostore.h"
 #include "paste.h"
 #include "server.h"
 
@@ -55,8 +56,8 @@ usage(FILE *f)
 		"                           (default 60, 0: never)\n"
 		"  --timeout S              abort a client silent S seconds between\n"
 		"                           requests (default 0: never)\n"
-		"Stores nothing yet: ListBuckets is empty, other operations are\n"
-		"answered NotImplemented after their signature is checked.\n");
+		"Stores buckets and objects in the pool (doc/objects.md); multipart\n"
+		"uploads, copies and checksum trailers are answered NotImplemented.\n");
 }
 
 static int
@@ -169,6 +170,7 @@ main(int argc, char **argv)
 	struct obj_server srv = { 0 };
 	struct pst_pool_config pcfg = { 0 };
 	struct pst_pool *pool = NULL;
+	struct obj_store store;
 	int ret, status = 1;
 
 	if (ex_help_requested(argc, argv)) {
@@ -196,6 +198,21 @@ main(int argc, char **argv)
 		goto out;
 	}
 	{
+		double t0 = ex_now_s();
+
+		ret = obj_store_open(&store, pool);
+		if (ret != 0) {
+			fprintf(stderr, "paste-objects: store in %s: %s%s%s\n", o.pool_file,
+				pst_strerror(ret), ret == -PST_EOWNER ? ": " : "",
+				ret == -PST_EOWNER ? pst_errormsg() : "");
+			goto close_pool;
+		}
+		printf("paste-objects: recovered buckets=%u objects=%zu records=%" PRIu64
+		       " torn_bytes=%" PRIu64 " log_bufs=%zu released=%" PRIu64 " seconds=%.3f\n",
+		       store.n_buckets, store.n_objs, store.log.replayed, store.log.torn_bytes,
+		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0);
+	}
+	{
 		const struct pst_stack_config scfg = {
 			.port_id = o.port_id, .ipv4_addr = o.ip, .ipv4_netmask = o.netmask,
 			.pool = pool, .n_mbufs = o.n_mbufs, .idle = o.idle,
@@ -205,9 +222,10 @@ main(int argc, char **argv)
 	}
 	if (srv.stack == NULL) {
 		fprintf(stderr, "paste-objects: stack: %s\n", pst_errormsg());
-		goto close_pool;
+		goto close_store;
 	}
 	srv.svc.keys = &keys;
+	srv.svc.store = &store;
 	srv.svc.region = o.region;
 	srv.max_conns = o.max_conns;
 	srv.request_timeout = o.request_timeout;
@@ -233,11 +251,15 @@ main(int argc, char **argv)
 		}
 	}
 	printf("objects: requests=%" PRIu64 " refused=%" PRIu64 " bad_heads=%" PRIu64
-	       " accepted=%" PRIu64 " timed_out=%" PRIu64 " conns=%u\n", srv.svc.requests,
-	       srv.svc.refused, srv.bad_heads, srv.accepted, srv.timed_out, srv.n_conns);
+	       " accepted=%" PRIu64 " timed_out=%" PRIu64 " conns=%u puts=%" PRIu64
+	       " deletes=%" PRIu64 " objects=%zu buckets=%u log_bufs=%zu\n", srv.svc.requests,
+	       srv.svc.refused, srv.bad_heads, srv.accepted, srv.timed_out, srv.n_conns,
+	       store.puts, store.deletes, store.n_objs, store.n_buckets, store.log.n_bufs);
 	status = 0;
 close_stack:
 	pst_stack_close(srv.stack);
+close_store:
+	obj_store_close(&store);
 close_pool:
 	pst_pool_close(pool);
 out:

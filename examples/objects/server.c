@@ -6,6 +6,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
+#include "etag.h"
+#include "ops.h"
+#include "ostore.h"
 #include "paste.h"
 #include "server.h"
 #include "stream.h"
@@ -22,12 +27,38 @@ struct obj_conn {
 	char *out;                      /* reply bytes the stack did not take yet */
 	size_t out_len, out_cap;
 	int closing, dead;
+	/* A PutObject's body being received: its names kept as they come,
+	 * hashed in place. */
+	struct obj_put *put;
+	struct obj_version *up_v;
+	uint32_t up_cap;
+	struct obj_md5 up_md5;
+	crypto_hash_sha256_state up_sha;
+	struct obj_chunked up_chunk;    /* aws-chunked bodies */
+	int up_done, up_err;
+	size_t up_base;                 /* the fed span's offset in the stream */
+	const uint8_t *up_data;         /* ... and its bytes */
+	int req_close;                  /* the request asked for a close */
+	int rx_ended;                   /* the peer sent its FIN */
+	/* A GetObject's bytes being sent by name. */
+	struct obj_version *get_v;
+	uint64_t get_skip, get_left;
+	uint32_t get_i;
 	double last_rx, req_start;      /* srv->now then */
 	/* The head of the request at the stream's front, copied as it
 	 * arrives: each byte once, however many pieces bring it. */
 	size_t head_have;
 	char head[OBJ_HTTP_HEAD_MAX];
 };
+
+static int
+span_keep(void *arg, uint32_t hold, pst_name name)
+{
+	struct obj_conn *c = arg;
+
+	(void)name;
+	return pst_conn_keep_held(c->conn, hold);
+}
 
 static void
 span_unhold(void *arg, uint32_t hold, pst_name name, int kept)
@@ -39,12 +70,43 @@ span_unhold(void *arg, uint32_t hold, pst_name name, int kept)
 	pst_conn_unhold(c->conn, hold);
 }
 
+/* An upload abandoned: its buffers released (no record names them). */
+static void
+upload_drop(struct obj_conn *c)
+{
+	struct obj_store *st = c->srv->svc.store;
+
+	if (c->up_v != NULL) {
+		obj_store_ref_names(st, c->up_v->names, c->up_v->n_names, -1);
+		c->up_v->n_names = 0;
+		obj_version_put(st, c->up_v);
+		obj_md5_fini(&c->up_md5);
+		c->up_v = NULL;
+	}
+	obj_ops_put_free(&c->srv->svc, c->put);
+	c->put = NULL;
+}
+
+static void
+resp_free(struct obj_conn *c)
+{
+	if (c->resp.get_v != NULL)
+		obj_version_put(c->srv->svc.store, c->resp.get_v);
+	c->resp.get_v = NULL;
+	obj_ops_put_free(&c->srv->svc, c->resp.put);
+	c->resp.put = NULL;
+	obj_response_fini(&c->resp);
+}
+
 static void
 conn_free(struct obj_conn *c)
 {
 	c->rx.holder = NULL;            /* the holds ended with the connection */
 	kv_stream_fini(&c->rx, NULL, NULL);
-	obj_response_fini(&c->resp);
+	upload_drop(c);
+	if (c->get_v != NULL)
+		obj_version_put(c->srv->svc.store, c->get_v);
+	resp_free(c);
 	free(c->out);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -90,6 +152,42 @@ send_bytes(struct obj_conn *c, const char *p, size_t len)
 	return 0;
 }
 
+/* Send an object's bytes by name, from where they arrived: the names
+ * covering [get_skip, get_skip + get_left), the first and last cut to the
+ * range. @return 1 when all are queued, 0 (wait for the peer), or -1. */
+static int
+pump_names(struct obj_conn *c)
+{
+	struct obj_version *v = c->get_v;
+
+	while (c->get_left > 0 && c->get_i < v->n_names) {
+		pst_name nm = v->names[c->get_i];
+		uint64_t nl = pst_name_length(nm), take;
+		long r;
+
+		if (c->get_skip >= nl) {
+			c->get_skip -= nl;
+			c->get_i++;
+			continue;
+		}
+		take = nl - c->get_skip;
+		if (take > c->get_left)
+			take = c->get_left;
+		r = pst_conn_send_name(c->conn, pst_name_make(pst_name_index(nm),
+			(uint16_t)(pst_name_offset(nm) + c->get_skip), (uint16_t)take));
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return -1;
+		c->get_left -= take;
+		c->get_skip = 0;
+		c->get_i++;
+	}
+	obj_version_put(c->srv->svc.store, v);
+	c->get_v = NULL;
+	return c->get_left == 0 ? 1 : -1;
+}
+
 /* Send what waits. @return 1 when nothing does, 0, or -1. */
 static int
 pump(struct obj_conn *c)
@@ -97,7 +195,7 @@ pump(struct obj_conn *c)
 	long n;
 
 	if (c->out_len == 0)
-		return 1;
+		return c->get_v != NULL ? pump_names(c) : 1;
 	n = pst_conn_send(c->conn, c->out, c->out_len);
 	if (n == -EAGAIN)
 		return 0;
@@ -105,6 +203,8 @@ pump(struct obj_conn *c)
 		return -1;
 	memmove(c->out, c->out + n, c->out_len - (size_t)n);
 	c->out_len -= (size_t)n;
+	if (c->out_len == 0 && c->get_v != NULL)
+		return pump_names(c);
 	return c->out_len == 0;
 }
 
@@ -117,27 +217,187 @@ send_response(struct obj_conn *c)
 		ret = send_bytes(c, c->resp.body, c->resp.body_len);
 	if (c->resp.close)
 		c->closing = 1;
-	obj_response_fini(&c->resp);
+	if (c->resp.get_v != NULL) {
+		c->get_v = c->resp.get_v;
+		c->get_skip = c->resp.get_off;
+		c->get_left = c->resp.get_len;
+		c->get_i = 0;
+		c->resp.get_v = NULL;
+		if (ret == 0 && c->out_len == 0)
+			ret = pump_names(c) < 0 ? -1 : 0;
+	}
+	resp_free(c);
 	c->resp_pending = 0;
 	return ret;
+}
+
+/* Bytes [off, off + n) of the stream are object bytes: kept where they
+ * are (their names appended), flushed, hashed in place. @return 0, or -1
+ * (out of memory or buffers: the connection goes). */
+static int
+upload_names(struct obj_conn *c, size_t off, size_t n)
+{
+	struct obj_store *st = c->srv->svc.store;
+	struct obj_version *v = c->up_v;
+	uint32_t first = v->n_names, i;
+	int k;
+
+	if (v->n_names + c->rx.n + 1 > c->up_cap) {
+		uint32_t cap = c->up_cap * 2 > v->n_names + c->rx.n + 1 ?
+			       c->up_cap * 2 : v->n_names + c->rx.n + 1;
+		pst_name *nn = realloc(v->names, (size_t)cap * sizeof(*nn));
+
+		if (nn == NULL)
+			return -1;
+		v->names = nn;
+		c->up_cap = cap;
+	}
+	k = kv_stream_names(&c->rx, off, n, v->names + first, c->up_cap - first);
+	if (k < 0)
+		return -1;
+	for (i = first; i < first + (uint32_t)k; i++) {
+		pst_name nm = v->names[i];
+		const uint8_t *p = pst_pool_name_to_addr(st->pool, nm);
+		uint32_t len = pst_name_length(nm);
+
+		obj_md5_update(&c->up_md5, p, len);
+		if (c->put->has_sha256)
+			crypto_hash_sha256_update(&c->up_sha, p, len);
+		pst_pool_flush(st->pool, p, len);
+		if (i == 0 || pst_name_index(nm) != pst_name_index(v->names[i - 1]))
+			obj_store_ref(st, nm);
+	}
+	v->n_names += (uint32_t)k;
+	v->size += n;
+	return 0;
+}
+
+/* The decoder's payload ranges lie in the span being fed. */
+static void
+chunk_data(void *arg, const char *p, size_t len, uint64_t body_off)
+{
+	struct obj_conn *c = arg;
+
+	(void)body_off;
+	if (c->up_err == 0 && len > 0 &&
+	    upload_names(c, c->up_base + (size_t)((const uint8_t *)p - c->up_data), len) != 0)
+		c->up_err = -ENOMEM;
+}
+
+/* The first @n bytes of the stream are the upload's body: its bytes
+ * stored where they are; aws-chunked framing decoded (and each chunk's
+ * signature checked) span by span, only the payload named. @return 0 or
+ * -1 (the connection goes). */
+static int
+upload_take(struct obj_conn *c, size_t n)
+{
+	size_t base = 0;
+	unsigned int j;
+
+	if (!c->put->chunked)
+		return upload_names(c, 0, n);
+	for (j = 0; j < c->rx.n && base < n && c->up_err == 0; j++) {
+		const struct kv_span *sp = &c->rx.spans[j];
+		size_t len = sp->len < n - base ? sp->len : n - base, used = 0;
+		int r;
+
+		c->up_base = base;
+		c->up_data = sp->data;
+		if (c->up_done) {
+			c->up_err = -EBADMSG;   /* bytes after the final chunk */
+			break;
+		}
+		r = obj_chunked_feed(&c->up_chunk, (const char *)sp->data, len, &used,
+				     chunk_data, c);
+		if (r < 0 && c->up_err == 0)
+			c->up_err = r;
+		if (r == OBJ_CHUNKED_DONE) {
+			c->up_done = 1;
+			if (used < len)
+				c->up_err = -EBADMSG;
+		}
+		base += len;
+	}
+	return c->up_err == -ENOMEM ? -1 : 0;
+}
+
+/* The upload's body is whole: stored (or refused) by ops.c. */
+static void
+upload_finish(struct obj_conn *c)
+{
+	uint8_t sha[32] = { 0 };
+	struct obj_version *v = c->up_v;
+	struct obj_put *put = c->put;
+
+	obj_md5_final(&c->up_md5, v->md5);
+	if (put->has_sha256)
+		crypto_hash_sha256_final(&c->up_sha, sha);
+	c->up_v = NULL;
+	c->put = NULL;
+	obj_ops_put_done(&c->srv->svc, put, v, sha,
+			 put->chunked && c->up_err == 0 && !c->up_done ? -EBADMSG : c->up_err,
+			 time(NULL), c->req_close, &c->resp);
+	c->resp_pending = 1;
+}
+
+/* Begin receiving the body of the PutObject in c->resp.put. */
+static int
+upload_begin(struct obj_conn *c, const struct obj_http_req *req)
+{
+	struct obj_put *put = c->resp.put;
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	c->up_v = obj_version_new(put->ctype, put->ctype_len, put->meta, put->meta_len, 64);
+	if (c->up_v == NULL)
+		return -1;
+	if (obj_md5_init(&c->up_md5) != 0) {
+		obj_version_put(c->srv->svc.store, c->up_v);
+		c->up_v = NULL;
+		return -1;
+	}
+	c->up_cap = 65;
+	crypto_hash_sha256_init(&c->up_sha);
+	c->up_done = 0;
+	c->up_err = 0;
+	if (put->chunked)
+		obj_chunked_init(&c->up_chunk, &put->auth, put->length);
+	c->put = put;
+	c->resp.put = NULL;
+	c->resp_pending = 0;
+	c->req_close = !req->keep_alive;
+	c->body_left = req->length;
+	if (req->expect_continue)
+		return send_bytes(c, cont, sizeof(cont) - 1);
+	return 0;
 }
 
 /* Answer the requests received so far. @return 0, or -1 (abort). */
 static int
 process(struct obj_conn *c)
 {
-	while (!c->closing && c->out_len == 0) {
+	obj_store_release_durable(c->srv->svc.store);
+	for (;;) {
 		struct obj_http_req req;
 		const char *status;
 		size_t n, hl;
 
+		if (c->out_len > 0 || c->get_v != NULL)
+			return 0;       /* the reply first (pump) */
 		if (c->body_left > 0) {
 			n = c->rx.len < c->body_left ? c->rx.len : (size_t)c->body_left;
+			if (c->put != NULL && n > 0 && upload_take(c, n) != 0)
+				return -1;
 			kv_stream_consume(&c->rx, n, NULL, NULL);
 			c->body_left -= n;
 			if (c->body_left > 0)
 				return 0;
+			if (c->put != NULL)
+				upload_finish(c);
+		} else if (c->put != NULL) {
+			upload_finish(c);       /* an empty object */
 		}
+		if (c->closing)
+			return 0;
 		if (c->resp_pending) {
 			if (send_response(c) != 0)
 				return -1;
@@ -175,16 +435,28 @@ process(struct obj_conn *c)
 		c->resp_pending = 1;
 		kv_stream_consume(&c->rx, hl, NULL, NULL);
 		c->head_have = 0;
+		if (c->resp.put != NULL) {
+			if (upload_begin(c, &req) != 0)
+				return -1;
+			continue;
+		}
 		c->body_left = req.length;
-		/* A client waiting for "100 Continue" sends no body: nothing
-		 * is stored yet, so it is told at once and the connection,
-		 * whose framing is then unknown, closes. */
+		/* A client waiting for "100 Continue" sends no body when
+		 * refused: it is told at once and the connection, whose
+		 * framing is then unknown, closes. */
 		if (req.expect_continue && c->body_left > 0) {
 			c->body_left = 0;
 			c->resp.close = 1;
+		} else if (c->body_left > 0 && strcmp(req.method, "PUT") == 0 &&
+			   c->resp.status >= 300) {
+			/* A body refused from its head (too large, no such
+			 * bucket): told now, its bytes dropped as they come,
+			 * then the connection closes. */
+			c->resp.close = 1;
+			if (send_response(c) != 0)
+				return -1;
 		}
 	}
-	return 0;
 }
 
 static void
@@ -196,7 +468,8 @@ settle(struct obj_conn *c, int ret)
 		c->dead = 1;
 		pst_conn_abort(c->conn);
 		conn_free(c);
-	} else if (c->closing && c->out_len == 0) {
+	} else if (c->closing && c->out_len == 0 && c->get_v == NULL &&
+		   (c->body_left == 0 || c->rx_ended)) {
 		c->dead = 1;
 		pst_conn_close(c->conn);
 		conn_free(c);
@@ -212,6 +485,10 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs, unsign
 
 	if (n == 0) {
 		c->closing = 1;
+		c->rx_ended = 1;
+		if (c->put != NULL)
+			upload_drop(c); /* cut short: nothing stored */
+		c->body_left = 0;
 		settle(c, process(c));
 		return;
 	}
@@ -284,7 +561,7 @@ on_accept(void *arg, struct pst_conn *conn)
 	c->conn = conn;
 	c->last_rx = srv->now;
 	kv_stream_init(&c->rx);
-	c->holder.keep = NULL;          /* nothing is kept: bodies are not stored yet */
+	c->holder.keep = span_keep;     /* an object's body stays where it arrived */
 	c->holder.unhold = span_unhold;
 	c->holder.arg = c;
 	c->rx.holder = &c->holder;
@@ -303,6 +580,7 @@ obj_server_tick(struct obj_server *srv, double now)
 	struct obj_conn *c, *next;
 
 	srv->now = now;
+	obj_store_release_durable(srv->svc.store);
 	for (c = srv->conns; c != NULL; c = next) {
 		int in_request = c->rx.len > 0 || c->body_left > 0;
 

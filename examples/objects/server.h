@@ -2,9 +2,11 @@
 /*
  * paste-objects connections on paste's stack: received segments held in a
  * receive stream (paste-kvs's, examples/kvs/stream.h), request heads read
- * across them, answered by handler.h, bodies consumed (not stored yet:
- * doc/objects.md), replies queued until the peer takes them. One request
- * at a time per connection, none while a reply waits.
+ * across them, answered by handler.h; a PutObject's body kept where it
+ * arrived (its spans' buffers kept, hashed in place, ops.h stores it),
+ * other bodies consumed; replies queued until the peer takes them, an
+ * object's bytes sent by name. One request at a time per connection, none
+ * while a reply waits.
  */
 #ifndef OBJ_SERVER_H
 #define OBJ_SERVER_H

@@ -43,7 +43,7 @@ static struct obj_keys keys;
 static void
 fuzz_request(const char *d, size_t n)
 {
-	struct obj_service svc = { &keys, "us-east-1", 0, 0 };
+	struct obj_service svc = { &keys, "us-east-1", 0, 0, NULL };
 	struct obj_http_req req;
 	struct obj_response r;
 	const char *status;

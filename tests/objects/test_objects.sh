@@ -3,8 +3,9 @@
 # with stock S3 clients in the Linux namespace: boto3 (signed, unsigned, the
 # wrong secret, key or region, presigned URLs through urllib), s3cmd,
 # awscli and rclone.
-# What it stores is nothing yet: ListBuckets is empty and every other
-# operation NotImplemented, after its signature is checked.
+# Nothing is stored here (test_objects_store.sh stores): ListBuckets is
+# empty, objects in no bucket NoSuchBucket, ACLs NotImplemented, after the
+# signature is checked.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
@@ -82,8 +83,8 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	printf 'hello\n' >"$TB_WORK/hello.txt"
 	out=$(run_bounded 60 "${aws[@]}" s3 cp "$TB_WORK/hello.txt" "s3://bkt/hello world.txt" 2>&1)
 	rc=$?
-	[ $rc -ne 0 ] && printf '%s' "$out" | grep -q NotImplemented
-	check_rc $? "aws s3 cp: refused with NotImplemented (exit $rc)"
+	[ $rc -ne 0 ] && printf '%s' "$out" | grep -q NoSuchBucket
+	check_rc $? "aws s3 cp into no bucket: refused with NoSuchBucket (exit $rc) $out"
 	rcl=("${LX[@]}" env -u AWS_CA_BUNDLE RCLONE_CONFIG_PO_TYPE=s3 RCLONE_CONFIG_PO_PROVIDER=Other
 		RCLONE_CONFIG_PO_ACCESS_KEY_ID="$ID" RCLONE_CONFIG_PO_SECRET_ACCESS_KEY="$SECRET"
 		RCLONE_CONFIG_PO_ENDPOINT="http://$IP:9000" RCLONE_CONFIG_PO_REGION=us-east-1

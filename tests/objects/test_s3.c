@@ -788,7 +788,7 @@ test_handler(void **state)
 		"x-amz-content-sha256;x-amz-date,Signature="
 		"f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41\r\n\r\n";
 	struct obj_keys keys = { NULL, 0 };
-	struct obj_service svc = { &keys, "us-east-1", 0, 0 };
+	struct obj_service svc = { &keys, "us-east-1", 0, 0, NULL };
 	struct obj_http_req req;
 	struct obj_response r;
 	const char *status;

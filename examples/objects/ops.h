@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-objects: the operations that read or change the store (ostore.h),
+ * answered from a request routed and authenticated by handler.c. A
+ * PutObject is answered in two steps: its head is checked and its body's
+ * buffers promised (obj_ops_handle leaves an obj_put in the response),
+ * then, once the server has received and kept the body, obj_ops_put_done
+ * stores it.
+ */
+#ifndef OBJ_OPS_H
+#define OBJ_OPS_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "chunked.h"
+#include "handler.h"
+#include "ostore.h"
+#include "route.h"
+#include "sigv4.h"
+
+#define OBJ_CTYPE_MAX 1024             /* bytes of a stored Content-Type */
+
+/* A PutObject waiting for its body. */
+struct obj_put {
+	char bucket[OBJ_BUCKET_NAME_MAX + 1];
+	char *key, *ctype, *meta;
+	uint16_t key_len, ctype_len, meta_len;
+	uint64_t length;
+	int has_md5, has_sha256;
+	uint8_t md5[16], sha256[32];
+	uint64_t reserved;              /* buffers promised (obj_store_reserve) */
+	/* aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD): the body is
+	 * framed and each chunk signed; @length is the decoded length. */
+	int chunked;
+	struct obj_sigv4_auth auth;     /* the decoder's chain starts here */
+	uint64_t id;
+	char resource[512];
+};
+
+/* Answer @rt from the store into @out. @return 1 when answered (or, for
+ * a PutObject accepted, out->put set), 0 when the operation is not served
+ * from the store (the caller answers it). */
+int obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
+		   const struct obj_sigv4_auth *auth, const struct obj_http_req *req,
+		   const char *resource, uint64_t id, time_t now, struct obj_response *out);
+
+/* The body of @put has arrived: @v holds its names (their buffer
+ * references), size, and MD5; @sha256 the SHA-256 of the bytes when
+ * put->has_sha256; @body_err what the aws-chunked decoder said (0, or
+ * -EACCES: a chunk's signature, else IncompleteBody). Checked (BadDigest,
+ * XAmzContentSHA256Mismatch, SignatureDoesNotMatch, IncompleteBody) and
+ * stored, or @v dropped; the reply in @out. @put is freed. */
+void obj_ops_put_done(struct obj_service *svc, struct obj_put *put, struct obj_version *v,
+		      const uint8_t sha256[32], int body_err, time_t now, int close,
+		      struct obj_response *out);
+
+/* A PutObject abandoned (the connection went): its promise withdrawn. */
+void obj_ops_put_free(struct obj_service *svc, struct obj_put *put);
+
+#endif /* OBJ_OPS_H */

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-objects: the store. The object log (olog.h) is the truth; a DRAM
+ * index (buckets, and objects sorted by bucket then key bytes, as S3
+ * lists them) is rebuilt from it at start. An object's bytes are the pool
+ * buffers they arrived in (its names); a DRAM reference count per buffer
+ * (object versions and uploads in flight) decides when a buffer is
+ * released, and a version replaced or deleted releases its buffers only
+ * after the drain that made its replacement durable.
+ */
+#ifndef OBJ_OSTORE_H
+#define OBJ_OSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "etag.h"
+#include "olog.h"
+#include "paste.h"
+
+#define OBJ_STORE_ROOT_SLOT 0u
+#define OBJ_STORE_OWNER "paste-objects"
+#define OBJ_STORE_KIND "log"
+#define OBJ_OBJECT_SIZE_MAX (5ull << 30)        /* S3's single PUT limit */
+
+/* One stored version of an object; GETs in flight hold it too. */
+struct obj_version {
+	uint32_t refs;
+	uint64_t size;
+	int64_t mtime;
+	uint8_t md5[16];
+	char etag[OBJ_ETAG_MAX];
+	char *ctype, *meta;             /* meta: "name\0value\0" pairs */
+	uint16_t ctype_len, meta_len;
+	pst_name *names;
+	uint32_t n_names;
+};
+
+struct obj_entry {
+	char *key;                      /* "bucket\0key": sorts as S3 lists */
+	uint32_t len;
+	uint16_t bucket_len;
+	struct obj_version *v;
+};
+
+struct obj_bucket {
+	char name[64];
+	int64_t created;
+	uint64_t n_objects;
+};
+
+struct obj_store {
+	struct pst_pool *pool;
+	struct obj_log log;
+	uint32_t buf_size;
+	uint64_t buf_count;
+	uint32_t *refs;                 /* per pool buffer */
+	struct obj_bucket *buckets;     /* sorted by name */
+	unsigned int n_buckets, cap_buckets;
+	struct obj_entry *objs;         /* sorted by key */
+	size_t n_objs, cap_objs;
+	/* Buffers of dropped versions, released after the next drain. */
+	pst_name *deferred;
+	size_t n_deferred, cap_deferred;
+	uint64_t deferred_drains;
+	/* Buffers promised to bodies still arriving (obj_store_reserve). */
+	uint64_t reserved;
+	/* Recovery. */
+	uint64_t recovered_objects, released_at_start;
+	uint64_t puts, deletes;
+};
+
+/* Claim the pool's root slot as paste-objects (refusing another
+ * program's pool), replay the log, rebuild the index and reconcile the
+ * pool. Before the stack exists (no buffer lent). @return 0 or a negative
+ * errno (-PST_EOWNER: another program's pool). */
+int obj_store_open(struct obj_store *st, struct pst_pool *pool);
+void obj_store_close(struct obj_store *st);
+
+/* Release the buffers of dropped versions once a drain has passed since
+ * they were dropped. Cheap: call it often. */
+void obj_store_release_durable(struct obj_store *st);
+
+/* A body of @len bytes: refused if it could never fit (-EFBIG: larger
+ * than S3's 5 GiB or than the pool's usable part), or not now (-ENOSPC);
+ * otherwise its buffers are promised (@bufs, for obj_store_unreserve). */
+int obj_store_reserve(struct obj_store *st, uint64_t len, uint64_t *bufs);
+void obj_store_unreserve(struct obj_store *st, uint64_t bufs);
+
+/* Buffer references (an upload's names as they are kept). */
+void obj_store_ref(struct obj_store *st, pst_name name);
+void obj_store_unref(struct obj_store *st, pst_name name);
+/* The distinct buffers of @names, in order, referenced or unreferenced. */
+void obj_store_ref_names(struct obj_store *st, const pst_name *names, uint32_t n, int delta);
+
+const struct obj_bucket *obj_store_bucket(const struct obj_store *st, const char *name);
+/* @return 0, -EEXIST, -ENOBUFS / -ENOMEM (log). */
+int obj_store_bucket_add(struct obj_store *st, const char *name, int64_t now);
+/* @return 0, -ENOENT, -ENOTEMPTY, or the log's error. */
+int obj_store_bucket_del(struct obj_store *st, const char *name);
+
+/* The object @key of @bucket, or NULL. */
+struct obj_version *obj_store_get(const struct obj_store *st, const char *bucket,
+				  const char *key, size_t key_len);
+/* Store a new version (its names' buffer references move to it): the
+ * record appended and flushed, the index updated, the version it replaces
+ * released after the next drain. @return 0, or the log's error (nothing
+ * changed, the references stay the caller's). */
+int obj_store_put(struct obj_store *st, const char *bucket, const char *key, size_t key_len,
+		  struct obj_version *v);
+/* @return 0 (deleted, or there was nothing), or the log's error. */
+int obj_store_del(struct obj_store *st, const char *bucket, const char *key, size_t key_len);
+
+/* A new version with copies of @ctype and @meta, and room for @n_names
+ * names (v->n_names = 0). NULL when out of memory. */
+struct obj_version *obj_version_new(const char *ctype, size_t ctype_len, const char *meta,
+				    size_t meta_len, uint32_t n_names);
+/* Drop a reference; at zero its buffers are released after the next drain. */
+void obj_version_put(struct obj_store *st, struct obj_version *v);
+
+/* The first object of @bucket whose key is >= @from (@from_len bytes):
+ * an index into st->objs, or st->n_objs. */
+size_t obj_store_seek(const struct obj_store *st, const char *bucket, const char *from,
+		      size_t from_len);
+/* Whether st->objs[i] is in @bucket. */
+int obj_store_in_bucket(const struct obj_store *st, size_t i, const char *bucket);
+
+#endif /* OBJ_OSTORE_H */

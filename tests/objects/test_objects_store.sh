@@ -1,0 +1,158 @@
+#!/bin/bash
+# Suite 'net': paste-objects storing buckets and objects (doc/objects.md),
+# checked with boto3 from the Linux namespace: buckets, PUT/GET/HEAD/DELETE,
+# ranges, conditions, metadata, odd keys, listings over 2,500 keys, objects
+# of 0 B to 20 MB by MD5; a PUT larger than the pool refused before its
+# body; kill -9 during parallel uploads, then every acknowledged object
+# reads back with its MD5 and no partial object is listed.
+# shellcheck source=tests/net/lib.sh
+. "$(dirname "$0")/../net/lib.sh"
+# shellcheck source=tests/kvs/kvs_lib.sh
+. "$(dirname "$0")/../kvs/kvs_lib.sh"
+OBJ="$BUILD_DIR/examples/paste-objects"
+[ -x "$OBJ" ] || die "$OBJ not built"
+/usr/bin/python3 -c "import boto3" 2>/dev/null || skip "python3-boto3 not installed (scripts/deps.sh)"
+kvs_testbed_up os s3cmd rclone
+IP=$TB_PASTE_IP
+ID=AKIAPASTETEST0002
+SECRET='paste/Secret+Key0123456789abcdefghijKLMN'
+printf '%s:%s\n' "$ID" "$SECRET" >"$TB_WORK/keys"
+chmod 600 "$TB_WORK/keys"
+CLIENT=("${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/objects/store_client.py" "$IP:9000" "$ID" "$SECRET")
+POOL_BUFS=32768
+
+objects_cmd() {
+	local prefix=$1
+	shift
+	TB_EAL_PREFIXES+=("$prefix")
+	OBJ_CMD=(nsenter --net="/run/netns/$NAME-paste" "$OBJ"
+		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
+		--file-prefix "$prefix" --log-level=lib.eal:error
+		"--vdev=net_af_packet0,iface=$NAME-p,qpairs=1"
+		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$TB_SHM/objects.pool"
+		--pool-bufs "$POOL_BUFS" --keys-file "$TB_WORK/keys" "$@")
+}
+
+run_client() {
+	local what=$1 limit=$2
+	shift 2
+	run_bounded "$limit" "${CLIENT[@]}" "$@" >"$TB_WORK/$what.log" 2>&1
+	local rc=$?
+	sed 's/^/    /' "$TB_WORK/$what.log"
+	check_rc $rc "$what" || show_log "$KVS_LOG" 40
+}
+
+objects_cmd "pos$$"
+KVS_N=$((KVS_N + 1))
+KVS_LOG="$TB_WORK/objects.log"
+if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+	run_client basic 400 basic
+	run_client chunked 60 chunked
+	run_client toolarge 60 toolarge $((POOL_BUFS * 2176 + 1))
+	# s3cmd: a bucket, a file put and got back, listed, deleted.
+	cat >"$TB_WORK/s3cfg" <<-CFG
+	[default]
+	access_key = $ID
+	secret_key = $SECRET
+	host_base = $IP:9000
+	host_bucket = $IP:9000
+	use_https = False
+	signature_v2 = False
+	bucket_location = us-east-1
+	CFG
+	s3c=("${LX[@]}" s3cmd -c "$TB_WORK/s3cfg")
+	head -c 3000000 /dev/urandom >"$TB_WORK/s3cmd.bin"
+	out=$(run_bounded 60 "${s3c[@]}" mb s3://s3cmd-bkt 2>&1)
+	check_rc $? "s3cmd mb $out"
+	out=$(run_bounded 60 "${s3c[@]}" put "$TB_WORK/s3cmd.bin" "s3://s3cmd-bkt/dir/a file.bin" 2>&1)
+	check_rc $? "s3cmd put 3 MB $out"
+	rm -f "$TB_WORK/s3cmd.back"
+	out=$(run_bounded 60 "${s3c[@]}" get "s3://s3cmd-bkt/dir/a file.bin" "$TB_WORK/s3cmd.back" 2>&1)
+	check_rc $? "s3cmd get $out"
+	check_eq "$(sha_of "$TB_WORK/s3cmd.back")" "$(sha_of "$TB_WORK/s3cmd.bin")" "s3cmd: the file back whole"
+	out=$(run_bounded 60 "${s3c[@]}" ls "s3://s3cmd-bkt/dir/" 2>&1)
+	printf '%s' "$out" | grep -q "3000000 *s3://s3cmd-bkt/dir/a file.bin"
+	check_rc $? "s3cmd ls lists it: $out"
+	out=$(run_bounded 60 "${s3c[@]}" del "s3://s3cmd-bkt/dir/a file.bin" 2>&1)
+	check_rc $? "s3cmd del $out"
+	out=$(run_bounded 60 "${s3c[@]}" rb s3://s3cmd-bkt 2>&1)
+	check_rc $? "s3cmd rb $out"
+	# rclone copy and check of a small tree (it needs path style, and
+	# the sandbox's AWS_CA_BUNDLE unset).
+	mkdir -p "$TB_WORK/tree/sub dir"
+	head -c 2500000 /dev/urandom >"$TB_WORK/tree/big.bin"
+	head -c 1000 /dev/urandom >"$TB_WORK/tree/sub dir/small.bin"
+	: >"$TB_WORK/tree/empty"
+	printf 'caf\xc3\xa9\n' >"$TB_WORK/tree/sub dir/caf\xc3\xa9.txt"
+	rcl=("${LX[@]}" env -u AWS_CA_BUNDLE RCLONE_CONFIG_PO_TYPE=s3 RCLONE_CONFIG_PO_PROVIDER=Other
+		RCLONE_CONFIG_PO_ACCESS_KEY_ID="$ID" RCLONE_CONFIG_PO_SECRET_ACCESS_KEY="$SECRET"
+		RCLONE_CONFIG_PO_ENDPOINT="http://$IP:9000" RCLONE_CONFIG_PO_REGION=us-east-1
+		RCLONE_CONFIG_PO_FORCE_PATH_STYLE=true
+		rclone --config /dev/null --retries 1 --low-level-retries 1)
+	out=$(run_bounded 120 "${rcl[@]}" copy "$TB_WORK/tree" po:rclone-bkt/tree 2>&1)
+	check_rc $? "rclone copy of a small tree $out"
+	out=$(run_bounded 120 "${rcl[@]}" check "$TB_WORK/tree" po:rclone-bkt/tree 2>&1)
+	check_rc $? "rclone check: the tree matches (sizes and MD5s) $(printf '%s' "$out" | tail -n 3)"
+	# awscli (Debian's v2): a file up and back.
+	aws=("${LX[@]}" env -u AWS_CA_BUNDLE AWS_ACCESS_KEY_ID="$ID" AWS_SECRET_ACCESS_KEY="$SECRET"
+		AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_MAX_ATTEMPTS=1
+		/usr/bin/aws --only-show-errors --endpoint-url "http://$IP:9000")
+	if [ -x /usr/bin/aws ]; then
+		out=$(run_bounded 60 "${aws[@]}" s3 cp "$TB_WORK/s3cmd.bin" "s3://rclone-bkt/aws/x y.bin" 2>&1)
+		check_rc $? "aws s3 cp up $out"
+		rm -f "$TB_WORK/aws.back"
+		out=$(run_bounded 60 "${aws[@]}" s3 cp "s3://rclone-bkt/aws/x y.bin" "$TB_WORK/aws.back" 2>&1)
+		check_rc $? "aws s3 cp down $out"
+		check_eq "$(sha_of "$TB_WORK/aws.back")" "$(sha_of "$TB_WORK/s3cmd.bin")" "awscli: the file back whole"
+	fi
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "clean exit"
+fi
+
+# The same pool after a clean restart: what was stored is there.
+objects_cmd "pos2$$"
+KVS_N=$((KVS_N + 1))
+KVS_LOG="$TB_WORK/objects-2.log"
+if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+	out=$(run_bounded 60 "${LX[@]}" /usr/bin/python3 -c "
+import boto3, hashlib
+from botocore.config import Config
+s3 = boto3.client('s3', endpoint_url='http://$IP:9000', aws_access_key_id='$ID',
+    aws_secret_access_key='$SECRET', region_name='us-east-1',
+    config=Config(signature_version='s3v4', s3={'addressing_style': 'path'}))
+print(sorted(b['Name'] for b in s3.list_buckets()['Buckets']),
+      s3.get_object(Bucket='bkt', Key='meta')['Metadata'],
+      s3.head_object(Bucket='bkt', Key='size/20000000')['ContentLength'],
+      s3.get_object(Bucket='many', Key='d4/f0499')['Body'].read())
+" 2>&1)
+	check_eq "$out" "['big', 'bkt', 'chunks', 'many', 'rclone-bkt'] {'color': 'blue', 'owner-name': 'Ada'} 20000000 b'd4/f0499'" \
+		"after a restart: buckets, metadata and objects back"
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "clean exit after the restart"
+fi
+
+# kill -9 during parallel uploads, then recovery.
+objects_cmd "pos3$$"
+KVS_N=$((KVS_N + 1))
+KVS_LOG="$TB_WORK/objects-3.log"
+: >"$TB_WORK/acked"
+if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+	run_bounded 90 "${CLIENT[@]}" upload "$TB_WORK" 4 >"$TB_WORK/upload.log" 2>&1 &
+	up=$!
+	TB_BG_PIDS+=("$up")
+	sleep 8
+	stop_kvs KILL
+	wait "$up" 2>/dev/null
+	bg_forget "$up"
+	log "$(wc -l <"$TB_WORK/acked") uploads acknowledged before the kill"
+	objects_cmd "pos4$$"
+	KVS_N=$((KVS_N + 1))
+	KVS_LOG="$TB_WORK/objects-4.log"
+	if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+		log "$(grep -m1 '^paste-objects: recovered' "$KVS_LOG")"
+		run_client verify 300 verify "$TB_WORK"
+		stop_kvs INT
+		check_eq "$KVS_RC" 0 "clean exit after recovery"
+	fi
+fi
+tb_finish
