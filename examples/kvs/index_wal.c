@@ -737,7 +737,8 @@ log_small(struct kv_index *w, uint8_t op, const void *body, size_t body_len)
 	r->salt = w->log.salt;
 	r->size = (uint16_t)sz;
 	r->op = op;
-	memcpy(r + 1, body, body_len);
+	if (body_len > 0)   /* BEGIN has none (body NULL) */
+		memcpy(r + 1, body, body_len);
 	rec_seal(w, r);
 	w->log.off += (uint32_t)sz;
 	w->log.used += sz;
