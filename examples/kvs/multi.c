@@ -216,7 +216,8 @@ queue_release(struct kv_exec *x, struct kv_multi *m)
 		if (q->op != KV_OP_NONE && !q->dram)
 			for (k = 0; k < q->n_spans; k++)
 				kv_unref(x->store, m->spans[q->span0 + k].name);
-		free(q->mem);
+		if (q->mem != NULL)   /* rarely: a copy or an error's text */
+			free(q->mem);
 	}
 	kv_store_unreserve(x->store, m->reserved);
 	m->reserved = 0;
