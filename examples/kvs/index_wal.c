@@ -955,10 +955,15 @@ wal_put(struct kv_index *w, const void *key, uint16_t key_len,
 	if (kvi_free_bufs(w->pool) < need + KVW_RESERVE)
 		return -ENOSPC;
 	if (w->unit.open) {
+		int begun = w->unit.begun;
+
 		ret = unit_touch(w);
 		if (ret != 0)
 			return ret;
-		need = plan_put(w, w->log.off, key_len, value->n);
+		/* Only the unit's first write appends its BEGIN, moving the
+		 * tail the plan was made for. */
+		if (!begun)
+			need = plan_put(w, w->log.off, key_len, value->n);
 	}
 	h = key_hash(key, key_len);
 	s = tab_find(w, key, key_len, h);

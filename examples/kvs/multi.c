@@ -216,7 +216,8 @@ queue_release(struct kv_exec *x, struct kv_multi *m)
 		if (q->op != KV_OP_NONE && !q->dram)
 			for (k = 0; k < q->n_spans; k++)
 				kv_unref(x->store, m->spans[q->span0 + k].name);
-		free(q->mem);
+		if (q->mem != NULL)   /* rarely: a copy or an error's text */
+			free(q->mem);
 	}
 	kv_store_unreserve(x->store, m->reserved);
 	m->reserved = 0;
@@ -255,11 +256,12 @@ kv_multi_end(struct kv_exec *x, struct kv_multi *m)
 static int
 grow(void **a, unsigned int *cap, unsigned int used, unsigned int n, size_t size)
 {
-	unsigned int c = *cap ? *cap : 16;
+	unsigned int c;
 	void *p;
 
-	if (used + n <= *cap)
+	if (used + n <= *cap)   /* first: the common case, once per command */
 		return 0;
+	c = *cap ? *cap : 16;
 	while (c < used + n)
 		c *= 2;
 	p = realloc(*a, (size_t)c * size);
@@ -284,6 +286,24 @@ queue_refuse(struct kv_call *c, const char *msg)
 	kv_call_error(c, msg);
 	kv_multi_flag(c->out->multi);
 	return 1;
+}
+
+/* Refuse the command being queued for going past a bound. Out of line:
+ * its message's buffer and formatting stay off the queue's common path. */
+static __attribute__((noinline)) int
+queue_refuse_bound(struct kv_call *c)
+{
+	const struct kv_multi *m = c->out->multi;
+	const struct kv_exec *x = c->srv;
+	char msg[128];
+
+	if (m->n >= x->limits.multi_max_cmds)
+		snprintf(msg, sizeof(msg), "ERR transaction too long: at most %u commands "
+			 "may be queued (--multi-max-commands)", x->limits.multi_max_cmds);
+	else
+		snprintf(msg, sizeof(msg), "ERR transaction too large: at most %zu bytes "
+			 "may be queued (--multi-max-bytes)", x->limits.multi_max_bytes);
+	return queue_refuse(c, msg);
 }
 
 /* The request's bytes copied into DRAM, as spans of at most a name's
@@ -342,7 +362,6 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 	struct kv_multi *m = c->out->multi;
 	struct kv_exec *x = c->srv;
 	struct kv_queued *q;
-	char msg[128];
 	int denyoom;
 
 	if (r == KV_PARSE_OK) {
@@ -354,16 +373,9 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 			break;
 		}
 	}
-	if (m->n >= x->limits.multi_max_cmds) {
-		snprintf(msg, sizeof(msg), "ERR transaction too long: at most %u commands "
-			 "may be queued (--multi-max-commands)", x->limits.multi_max_cmds);
-		return queue_refuse(c, msg);
-	}
-	if (req->consumed > x->limits.multi_max_bytes - m->bytes) {
-		snprintf(msg, sizeof(msg), "ERR transaction too large: at most %zu bytes "
-			 "may be queued (--multi-max-bytes)", x->limits.multi_max_bytes);
-		return queue_refuse(c, msg);
-	}
+	if (m->n >= x->limits.multi_max_cmds ||
+	    req->consumed > x->limits.multi_max_bytes - m->bytes)
+		return queue_refuse_bound(c);
 	if (grow((void **)&m->q, &m->cap, m->n, 1, sizeof(*m->q)) != 0 ||
 	    grow((void **)&m->args, &m->args_cap, m->n_args, req->argc, sizeof(*m->args)) != 0)
 		return queue_refuse(c, "ERR out of memory");

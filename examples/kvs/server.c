@@ -61,9 +61,11 @@ struct kv_conn {
 	struct kv_client client;  /* CLIENT's id and name */
 	/* Small reply bytes not yet given to the stack: the replies to a
 	 * burst of pipelined requests (+OK, a GET's "$N" line and its
-	 * trailer) go out in one send, not one each (pend_flush). */
+	 * trailer) go out in one send, not one each (pend_flush). About a
+	 * segment's payload: a transaction's +QUEUED replies and EXEC's
+	 * array of +OK fill 256 bytes every two rounds or so. */
 	uint32_t pend_len;
-	char pend[256];
+	char pend[1408];
 	/* On srv->pend_conns: pend is sent at the end of the receive burst,
 	 * once for all the segments the burst brought (burst_end). */
 	int pend_listed;
