@@ -8,6 +8,9 @@ MODE upload DIR N: N threads upload objects until the server dies; the
 keys and MD5s that got their 200 are written to DIR/acked (one a line).
 MODE verify DIR: every acked object reads back with its MD5; every listed
 object reads back whole with the MD5 its ETag says.
+MODE copy: CopyObject (COPY and REPLACE directives, to itself, missing
+sources) of a 20 MB object five times into a pool of 71 MB: the copies
+share the source's buffers; a copy outlives its deleted source.
 MODE toolarge N: a PUT of N bytes declared is refused before its body,
 nothing is stored, the server still answers.
 """
@@ -333,6 +336,60 @@ def toolarge(n):
           'the server still stores and serves')
 
 
+def copy():
+    s3 = client(timeout=60)
+    s3.create_bucket(Bucket='copies')
+    body = os.urandom(20 * 1000 * 1000)
+    et = s3.put_object(Bucket='copies', Key='src', Body=body, ContentType='text/plain',
+                       Metadata={'a': '1'})['ETag']
+    # Five copies of 20 MB would need 100 MB more of a 71 MB pool if the
+    # bytes were copied: the copies must share the source's buffers.
+    for i in range(5):
+        try:
+            r = s3.copy_object(Bucket='copies', Key='c%d' % i,
+                               CopySource={'Bucket': 'copies', 'Key': 'src'})
+            res = r.get('CopyObjectResult', {})
+            ok = res.get('ETag') == et and 'LastModified' in res
+        except Exception as e:
+            ok = False
+            res = e
+        check(ok, 'CopyObject %d of 20 MB: CopyObjectResult with the ETag (%r)' % (i, res))
+    g = s3.get_object(Bucket='copies', Key='c4')
+    check(md5(g['Body'].read()) == md5(body) and g['ETag'] == et,
+          'the copy reads back with the MD5 and ETag')
+    check(g['ContentType'] == 'text/plain' and g['Metadata'] == {'a': '1'},
+          'COPY: Content-Type and metadata copied (%r %r)' % (g['ContentType'], g['Metadata']))
+    s3.copy_object(Bucket='copies', Key='r', CopySource={'Bucket': 'copies', 'Key': 'src'},
+                   MetadataDirective='REPLACE', ContentType='application/x-y',
+                   Metadata={'b': '2'})
+    h = s3.head_object(Bucket='copies', Key='r')
+    check(h['ContentType'] == 'application/x-y' and h['Metadata'] == {'b': '2'} and
+          h['ContentLength'] == len(body),
+          'REPLACE: the request\'s Content-Type and metadata (%r %r)' % (h['ContentType'], h['Metadata']))
+    check(code_of(s3.copy_object, Bucket='copies', Key='src',
+                  CopySource={'Bucket': 'copies', 'Key': 'src'}) == ('InvalidRequest', 400),
+          'a copy to itself without REPLACE: 400 InvalidRequest')
+    s3.copy_object(Bucket='copies', Key='src', CopySource={'Bucket': 'copies', 'Key': 'src'},
+                   MetadataDirective='REPLACE', Metadata={'c': '3'})
+    check(s3.head_object(Bucket='copies', Key='src')['Metadata'] == {'c': '3'},
+          'a copy to itself with REPLACE changes its metadata')
+    check(code_of(s3.copy_object, Bucket='copies', Key='x',
+                  CopySource={'Bucket': 'copies', 'Key': 'nokey'}) == ('NoSuchKey', 404),
+          'a missing source key: 404 NoSuchKey')
+    check(code_of(s3.copy_object, Bucket='copies', Key='x',
+                  CopySource={'Bucket': 'nobucket', 'Key': 'src'}) == ('NoSuchBucket', 404),
+          'a missing source bucket: 404 NoSuchBucket')
+    check(code_of(s3.copy_object, Bucket='nobucket', Key='x',
+                  CopySource={'Bucket': 'copies', 'Key': 'src'}) == ('NoSuchBucket', 404),
+          'a missing destination bucket: 404 NoSuchBucket')
+    s3.delete_object(Bucket='copies', Key='src')
+    check(md5(s3.get_object(Bucket='copies', Key='c0')['Body'].read()) == md5(body),
+          'a copy reads back whole after its source is deleted')
+    for k in ['c0', 'c1', 'c2', 'c3', 'c4', 'r']:
+        s3.delete_object(Bucket='copies', Key=k)
+    s3.delete_bucket(Bucket='copies')
+
+
 if MODE == 'basic':
     basic()
 elif MODE == 'upload':
@@ -341,6 +398,8 @@ elif MODE == 'verify':
     verify(sys.argv[5])
 elif MODE == 'chunked':
     chunked()
+elif MODE == 'copy':
+    copy()
 elif MODE == 'toolarge':
     toolarge(int(sys.argv[5]))
 print('%d failed' % len(FAILS))
