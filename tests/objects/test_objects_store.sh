@@ -1,7 +1,8 @@
 #!/bin/bash
 # Suite 'net': paste-objects storing buckets and objects (doc/objects.md),
 # checked with boto3 from the Linux namespace: buckets, PUT/GET/HEAD/DELETE,
-# ranges, conditions, metadata, odd keys, CopyObject, listings over 2,500 keys, objects
+# ranges, conditions, metadata, odd keys, CopyObject,
+# DeleteObjects, listings over 2,500 keys, objects
 # of 0 B to 20 MB by MD5; a PUT larger than the pool refused before its
 # body; kill -9 during parallel uploads, then every acknowledged object
 # reads back with its MD5 and no partial object is listed.
@@ -49,6 +50,7 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	run_client basic 400 basic
 	run_client chunked 60 chunked
 	run_client copy 120 copy
+	run_client delete 120 delete
 	run_client toolarge 60 toolarge $((POOL_BUFS * 2176 + 1))
 	# s3cmd: a bucket, a file put and got back, listed, deleted.
 	cat >"$TB_WORK/s3cfg" <<-CFG
