@@ -127,9 +127,15 @@ print(sorted(b['Name'] for b in s3.list_buckets()['Buckets']),
       s3.get_object(Bucket='bkt', Key='meta')['Metadata'],
       s3.head_object(Bucket='bkt', Key='size/20000000')['ContentLength'],
       s3.get_object(Bucket='many', Key='d4/f0499')['Body'].read())
+src = hashlib.md5(s3.get_object(Bucket='bkt', Key='size/1048576')['Body'].read()).hexdigest()
+cp = hashlib.md5(s3.get_object(Bucket='bkt', Key='copy-of-1m')['Body'].read()).hexdigest()
+s3.delete_object(Bucket='bkt', Key='size/1048576')
+after = hashlib.md5(s3.get_object(Bucket='bkt', Key='copy-of-1m')['Body'].read()).hexdigest()
+print('copy', src == cp == after)
 " 2>&1)
-	check_eq "$out" "['big', 'bkt', 'chunks', 'many', 'rclone-bkt'] {'color': 'blue', 'owner-name': 'Ada'} 20000000 b'd4/f0499'" \
-		"after a restart: buckets, metadata and objects back"
+	check_eq "$out" "['big', 'bkt', 'chunks', 'many', 'rclone-bkt'] {'color': 'blue', 'owner-name': 'Ada'} 20000000 b'd4/f0499'
+copy True" \
+		"after a restart: buckets, metadata and objects back; a copy reads back, also once its source is deleted"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit after the restart"
 fi
