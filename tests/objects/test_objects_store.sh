@@ -76,7 +76,13 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	out=$(run_bounded 60 "${s3c[@]}" ls "s3://s3cmd-bkt/dir/" 2>&1)
 	printf '%s' "$out" | grep -q "3000000 *s3://s3cmd-bkt/dir/a file.bin"
 	check_rc $? "s3cmd ls lists it: $out"
-	out=$(run_bounded 60 "${s3c[@]}" del "s3://s3cmd-bkt/dir/a file.bin" 2>&1)
+	out=$(run_bounded 60 "${s3c[@]}" cp "s3://s3cmd-bkt/dir/a file.bin" "s3://s3cmd-bkt/dir/b.bin" 2>&1)
+	check_rc $? "s3cmd cp (CopyObject) $out"
+	rm -f "$TB_WORK/s3cmd.back"
+	out=$(run_bounded 60 "${s3c[@]}" get "s3://s3cmd-bkt/dir/b.bin" "$TB_WORK/s3cmd.back" 2>&1)
+	check_rc $? "s3cmd get of the copy $out"
+	check_eq "$(sha_of "$TB_WORK/s3cmd.back")" "$(sha_of "$TB_WORK/s3cmd.bin")" "s3cmd: the copy back whole"
+	out=$(run_bounded 60 "${s3c[@]}" del "s3://s3cmd-bkt/dir/a file.bin" "s3://s3cmd-bkt/dir/b.bin" 2>&1)
 	check_rc $? "s3cmd del $out"
 	out=$(run_bounded 60 "${s3c[@]}" rb s3://s3cmd-bkt 2>&1)
 	check_rc $? "s3cmd rb $out"
@@ -96,6 +102,13 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	check_rc $? "rclone copy of a small tree $out"
 	out=$(run_bounded 120 "${rcl[@]}" check "$TB_WORK/tree" po:rclone-bkt/tree 2>&1)
 	check_rc $? "rclone check: the tree matches (sizes and MD5s) $(printf '%s' "$out" | tail -n 3)"
+	# The same remote: rclone copies server side (CopyObject).
+	out=$(run_bounded 120 "${rcl[@]}" copy -v po:rclone-bkt/tree po:rclone-bkt/tree2 2>&1)
+	check_rc $? "rclone server-side copy $(printf '%s' "$out" | tail -n 3)"
+	printf '%s' "$out" | grep -q "Copied (server-side copy)"
+	check_rc $? "rclone used server-side copies"
+	out=$(run_bounded 120 "${rcl[@]}" check "$TB_WORK/tree" po:rclone-bkt/tree2 2>&1)
+	check_rc $? "rclone check of the server-side copy $(printf '%s' "$out" | tail -n 3)"
 	# awscli (Debian's v2): a file up and back.
 	aws=("${LX[@]}" env -u AWS_CA_BUNDLE AWS_ACCESS_KEY_ID="$ID" AWS_SECRET_ACCESS_KEY="$SECRET"
 		AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_MAX_ATTEMPTS=1
