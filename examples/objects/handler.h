@@ -21,6 +21,7 @@
 
 struct obj_store;
 struct obj_put;
+struct obj_body_req;
 struct obj_version;
 
 struct obj_service {
@@ -46,6 +47,9 @@ struct obj_response {
 	/* PutObject accepted from its head: the body is to be received,
 	 * then obj_ops_put_done() answers (ops.h). */
 	struct obj_put *put;
+	/* DeleteObjects accepted from its head: its body is to be read
+	 * whole, then obj_ops_body_done() answers (ops.h). */
+	struct obj_body_req *body_req;
 };
 
 /* The pieces of a reply, for the operations (ops.c). */

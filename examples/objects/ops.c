@@ -7,10 +7,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "etag.h"
 #include "ops.h"
 #include "s3xml.h"
 #include "xml.h"
+#include "xml_read.h"
 
 static void
 answer_error(struct obj_response *out, int status, const char *code, const char *msg,
@@ -380,6 +383,25 @@ header_u64(const struct obj_http_req *req, const char *name, uint64_t *v)
 	return -1;
 }
 
+/* Request metadata as "name\0value\0" pairs in @meta (room for
+ * OBJ_META_MAX + 2 * OBJ_META_COUNT_MAX bytes). @return its length. */
+static size_t
+route_meta(const struct obj_route *rt, char *meta)
+{
+	size_t ml = 0;
+	unsigned int i;
+
+	for (i = 0; i < rt->n_meta; i++) {
+		memcpy(meta + ml, rt->meta[i].name.p, rt->meta[i].name.len);
+		ml += rt->meta[i].name.len;
+		meta[ml++] = '\0';
+		memcpy(meta + ml, rt->meta[i].value.p, rt->meta[i].value.len);
+		ml += rt->meta[i].value.len;
+		meta[ml++] = '\0';
+	}
+	return ml;
+}
+
 static void
 put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj_sigv4_auth *auth,
 	   const struct obj_http_req *req, const char *resource, uint64_t id, time_t now,
@@ -391,8 +413,7 @@ put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj
 	struct obj_put *put;
 	char meta[OBJ_META_MAX + 2 * OBJ_META_COUNT_MAX];
 	size_t ml = 0;
-	unsigned int i;
-	int ret;
+		int ret;
 
 	if (obj_store_bucket(st, rt->bucket) == NULL) {
 		answer_error(out, 404, "NoSuchBucket", "The specified bucket does not exist",
@@ -448,14 +469,7 @@ put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj
 				     id, now, 0);
 		return;
 	}
-	for (i = 0; i < rt->n_meta; i++) {
-		memcpy(meta + ml, rt->meta[i].name.p, rt->meta[i].name.len);
-		ml += rt->meta[i].name.len;
-		meta[ml++] = '\0';
-		memcpy(meta + ml, rt->meta[i].value.p, rt->meta[i].value.len);
-		ml += rt->meta[i].value.len;
-		meta[ml++] = '\0';
-	}
+	ml = route_meta(rt, meta);
 	snprintf(put->bucket, sizeof(put->bucket), "%s", rt->bucket);
 	put->key = dup_bytes(rt->key.p, rt->key.len);
 	put->key_len = (uint16_t)rt->key.len;
@@ -475,6 +489,261 @@ put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj
 		return;
 	}
 	out->put = put;
+}
+
+/* CopyObject: the new version names the source's buffers (one more
+ * reference each), so no byte is copied and the pool does not grow by
+ * the object's size; only its record is written. */
+static void
+copy_object(struct obj_store *st, const struct obj_route *rt, const char *resource, uint64_t id,
+	    time_t now, struct obj_response *out)
+{
+	char meta[OBJ_META_MAX + 2 * OBJ_META_COUNT_MAX];
+	const char *ctype, *mp;
+	size_t ctype_len, ml;
+	struct obj_version *src, *v;
+	struct obj_xml x;
+	int ret;
+
+	if (obj_store_bucket(st, rt->bucket) == NULL ||
+	    obj_store_bucket(st, rt->copy_bucket) == NULL) {
+		answer_error(out, 404, "NoSuchBucket", "The specified bucket does not exist",
+			     resource, id, now, 0);
+		return;
+	}
+	src = obj_store_get(st, rt->copy_bucket, rt->copy_key.p, rt->copy_key.len);
+	if (src == NULL) {
+		answer_error(out, 404, "NoSuchKey", "The specified key does not exist.", resource,
+			     id, now, 0);
+		return;
+	}
+	if (!rt->metadata_replace && strcmp(rt->bucket, rt->copy_bucket) == 0 &&
+	    rt->key.len == rt->copy_key.len && memcmp(rt->key.p, rt->copy_key.p, rt->key.len) == 0) {
+		answer_error(out, 400, "InvalidRequest",
+			     "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+			     resource, id, now, 0);
+		return;
+	}
+	if (rt->metadata_replace) {
+		if (rt->content_type.p != NULL && rt->content_type.len > OBJ_CTYPE_MAX) {
+			answer_error(out, 400, "InvalidArgument",
+				     "Content-Type is longer than 1024 bytes", resource, id, now, 0);
+			return;
+		}
+		ctype = rt->content_type.p != NULL ? rt->content_type.p : "";
+		ctype_len = rt->content_type.p != NULL ? rt->content_type.len : 0;
+		ml = route_meta(rt, meta);
+		mp = meta;
+	} else {
+		ctype = src->ctype != NULL ? src->ctype : "";
+		ctype_len = src->ctype_len;
+		mp = src->meta != NULL ? src->meta : "";
+		ml = src->meta_len;
+	}
+	v = obj_version_new(ctype, ctype_len, mp, ml, src->n_names);
+	if (v == NULL) {
+		answer_error(out, 500, "InternalError", "Out of memory", resource, id, now, 0);
+		return;
+	}
+	if (src->n_names > 0)
+		memcpy(v->names, src->names, (size_t)src->n_names * sizeof(pst_name));
+	v->n_names = src->n_names;
+	v->size = src->size;
+	memcpy(v->md5, src->md5, 16);
+	v->mtime = now;
+	obj_store_ref_names(st, v->names, v->n_names, 1);
+	/* src is not touched after this: a copy onto itself replaces it. */
+	ret = obj_store_put(st, rt->bucket, rt->key.p, rt->key.len, v);
+	if (ret != 0) {
+		obj_store_ref_names(st, v->names, v->n_names, -1);
+		v->n_names = 0;
+		obj_version_put(st, v);
+		answer_store_error(out, ret, resource, id, now);
+		return;
+	}
+	obj_xml_init(&x);
+	obj_s3xml_copy_result(&x, v->etag, (time_t)v->mtime, 0);
+	answer_xml(out, &x, id, now);
+}
+
+void
+obj_ops_body_free(struct obj_body_req *b)
+{
+	if (b == NULL)
+		return;
+	free(b->buf);
+	free(b);
+}
+
+/* The value of header @name, or NULL. */
+static const struct obj_header *
+header_find(const struct obj_http_req *req, const char *name, size_t name_len)
+{
+	unsigned int i;
+
+	for (i = 0; i < req->n_headers; i++) {
+		const struct obj_header *h = &req->headers[i];
+
+		if (h->name_len >= name_len && strncasecmp(h->name, name, name_len) == 0)
+			return h;
+	}
+	return NULL;
+}
+
+/* DeleteObjects from its head: S3 wants the body's integrity stated
+ * (Content-MD5, or one of the x-amz-checksum-* headers newer SDKs send
+ * instead); the body is read whole (at most OBJ_XML_BODY_MAX). */
+static void
+delete_objects_begin(struct obj_store *st, const struct obj_route *rt,
+		     const struct obj_sigv4_auth *auth, const struct obj_http_req *req,
+		     const char *resource, uint64_t id, time_t now, struct obj_response *out)
+{
+	struct obj_body_req *b;
+
+	if (obj_store_bucket(st, rt->bucket) == NULL) {
+		answer_error(out, 404, "NoSuchBucket", "The specified bucket does not exist",
+			     resource, id, now, 0);
+		return;
+	}
+	if (!rt->has_content_md5 && header_find(req, "x-amz-checksum-", 15) == NULL) {
+		answer_error(out, 400, "InvalidRequest",
+			     "Missing required header for this request: Content-MD5", resource, id,
+			     now, 0);
+		return;
+	}
+	if (!req->has_length) {
+		answer_error(out, 411, "MissingContentLength",
+			     "You must provide the Content-Length HTTP header.", resource, id, now, 0);
+		return;
+	}
+	if (req->length == 0 || req->length > OBJ_XML_BODY_MAX) {
+		answer_error(out, 400, "MalformedXML",
+			     "The XML you provided was not well-formed or did not validate against our published schema",
+			     resource, id, now, 0);
+		return;
+	}
+	if (strncmp(auth->payload, "STREAMING-", 10) == 0) {
+		answer_error(out, 501, "NotImplemented", "aws-chunked DeleteObjects bodies",
+			     resource, id, now, 0);
+		return;
+	}
+	b = calloc(1, sizeof(*b));
+	if (b != NULL)
+		b->buf = malloc((size_t)req->length);
+	if (b == NULL || b->buf == NULL) {
+		obj_ops_body_free(b);
+		answer_error(out, 500, "InternalError", "Out of memory", resource, id, now, 0);
+		return;
+	}
+	b->op = rt->op;
+	snprintf(b->bucket, sizeof(b->bucket), "%s", rt->bucket);
+	b->has_md5 = rt->has_content_md5;
+	memcpy(b->md5, rt->content_md5, 16);
+	b->has_sha256 = hex_digest(auth->payload, b->sha256) == 0;
+	b->length = (size_t)req->length;
+	b->id = id;
+	snprintf(b->resource, sizeof(b->resource), "%s", resource);
+	out->body_req = b;
+}
+
+/* DeleteObjects: each key deleted (a missing one counts as deleted, as
+ * S3), its result reported unless Quiet and it went well. */
+static void
+delete_objects(struct obj_store *st, struct obj_body_req *b, time_t now,
+	       struct obj_response *out)
+{
+	const struct obj_str *keys;
+	struct obj_delete_entry *e;
+	struct obj_xml_doc *doc;
+	struct obj_xml x;
+	unsigned int n, i;
+	int quiet;
+	enum obj_err err;
+
+	err = obj_xml_read_delete(b->buf, b->length, &doc, &keys, &n, &quiet);
+	if (err != OBJ_OK) {
+		answer_error(out, obj_err_status(err), obj_err_code(err), obj_err_message(err),
+			     b->resource, b->id, now, 0);
+		return;
+	}
+	e = calloc(n, sizeof(*e));
+	if (e == NULL) {
+		obj_xml_doc_free(doc);
+		answer_error(out, 500, "InternalError", "Out of memory", b->resource, b->id, now, 0);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		int ret;
+
+		e[i].key = keys[i];
+		if (keys[i].len == 0 || keys[i].len > OBJ_OBJECT_KEY_MAX) {
+			e[i].code = "InvalidArgument";
+			e[i].message = "The key is empty or longer than 1024 bytes";
+			continue;
+		}
+		ret = obj_store_del(st, b->bucket, keys[i].p, keys[i].len);
+		if (ret == -ENOBUFS || ret == -ENOSPC) {
+			e[i].code = "SlowDown";
+			e[i].message = "The store is out of pool buffers";
+		} else if (ret != 0) {
+			e[i].code = "InternalError";
+			e[i].message = "The record could not be written";
+		}
+	}
+	obj_xml_init(&x);
+	obj_s3xml_delete_result(&x, e, n, quiet);
+	free(e);
+	obj_xml_doc_free(doc);
+	answer_xml(out, &x, b->id, now);
+}
+
+void
+obj_ops_body_done(struct obj_service *svc, struct obj_body_req *b, time_t now, int close,
+		  struct obj_response *out)
+{
+	struct obj_store *st = svc->store;
+
+	memset(out, 0, sizeof(*out));
+	out->close = close;
+	if (b->has_md5) {
+		struct obj_md5 m;
+		uint8_t md5[16];
+		int bad = obj_md5_init(&m) != 0;
+
+		if (!bad) {
+			obj_md5_update(&m, b->buf, b->length);
+			obj_md5_final(&m, md5);
+			bad = memcmp(md5, b->md5, 16) != 0;
+		}
+		if (bad) {
+			answer_error(out, 400, "BadDigest",
+				     "The Content-MD5 you specified did not match what we received.",
+				     b->resource, b->id, now, 0);
+			goto refused;
+		}
+	}
+	if (b->has_sha256) {
+		uint8_t sha[32];
+
+		crypto_hash_sha256(sha, (const unsigned char *)b->buf, b->length);
+		if (memcmp(sha, b->sha256, 32) != 0) {
+			answer_error(out, 400, "XAmzContentSHA256Mismatch",
+				     "The provided 'x-amz-content-sha256' header does not match what was computed.",
+				     b->resource, b->id, now, 0);
+			goto refused;
+		}
+	}
+	if (obj_store_bucket(st, b->bucket) == NULL) {
+		answer_error(out, 404, "NoSuchBucket", "The specified bucket does not exist",
+			     b->resource, b->id, now, 0);
+		goto refused;
+	}
+	delete_objects(st, b, now, out);
+	goto done;
+refused:
+	svc->refused++;
+done:
+	obj_ops_body_free(b);
 }
 
 void
@@ -598,6 +867,12 @@ obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 		return 1;
 	case OBJ_OP_PUT_OBJECT:
 		put_object(svc, rt, auth, req, resource, id, now, out);
+		return 1;
+	case OBJ_OP_DELETE_OBJECTS:
+		delete_objects_begin(st, rt, auth, req, resource, id, now, out);
+		return 1;
+	case OBJ_OP_COPY_OBJECT:
+		copy_object(st, rt, resource, id, now, out);
 		return 1;
 	case OBJ_OP_GET_OBJECT:
 	case OBJ_OP_HEAD_OBJECT:

@@ -38,8 +38,21 @@ struct obj_put {
 	char resource[512];
 };
 
+/* A request answered once its (small) body is whole: DeleteObjects. */
+struct obj_body_req {
+	enum obj_op op;
+	char bucket[OBJ_BUCKET_NAME_MAX + 1];
+	int has_md5, has_sha256;
+	uint8_t md5[16], sha256[32];
+	char *buf;                      /* length bytes, filled by the server */
+	size_t length, have;
+	uint64_t id;
+	char resource[512];
+};
+
 /* Answer @rt from the store into @out. @return 1 when answered (or, for
- * a PutObject accepted, out->put set), 0 when the operation is not served
+ * a PutObject accepted, out->put set, or for a request that needs its
+ * body, out->body_req), 0 when the operation is not served
  * from the store (the caller answers it). */
 int obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 		   const struct obj_sigv4_auth *auth, const struct obj_http_req *req,
@@ -54,6 +67,13 @@ int obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 void obj_ops_put_done(struct obj_service *svc, struct obj_put *put, struct obj_version *v,
 		      const uint8_t sha256[32], int body_err, time_t now, int close,
 		      struct obj_response *out);
+
+/* The body of @b is whole (b->have == b->length): checked (BadDigest,
+ * XAmzContentSHA256Mismatch) and the operation answered into @out. @b is
+ * freed. */
+void obj_ops_body_done(struct obj_service *svc, struct obj_body_req *b, time_t now, int close,
+		       struct obj_response *out);
+void obj_ops_body_free(struct obj_body_req *b);
 
 /* A PutObject abandoned (the connection went): its promise withdrawn. */
 void obj_ops_put_free(struct obj_service *svc, struct obj_put *put);

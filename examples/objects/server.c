@@ -38,6 +38,8 @@ struct obj_conn {
 	int up_done, up_err;
 	size_t up_base;                 /* the fed span's offset in the stream */
 	const uint8_t *up_data;         /* ... and its bytes */
+	/* A request answered once its small body is whole (DeleteObjects). */
+	struct obj_body_req *breq;
 	int req_close;                  /* the request asked for a close */
 	int rx_ended;                   /* the peer sent its FIN */
 	/* A GetObject's bytes being sent by name. */
@@ -85,6 +87,8 @@ upload_drop(struct obj_conn *c)
 	}
 	obj_ops_put_free(&c->srv->svc, c->put);
 	c->put = NULL;
+	obj_ops_body_free(c->breq);
+	c->breq = NULL;
 }
 
 static void
@@ -95,6 +99,8 @@ resp_free(struct obj_conn *c)
 	c->resp.get_v = NULL;
 	obj_ops_put_free(&c->srv->svc, c->resp.put);
 	c->resp.put = NULL;
+	obj_ops_body_free(c->resp.body_req);
+	c->resp.body_req = NULL;
 	obj_response_fini(&c->resp);
 }
 
@@ -340,6 +346,22 @@ upload_finish(struct obj_conn *c)
 	c->resp_pending = 1;
 }
 
+/* Begin reading the body of the request in c->resp.body_req. */
+static int
+body_begin(struct obj_conn *c, const struct obj_http_req *req)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	c->breq = c->resp.body_req;
+	c->resp.body_req = NULL;
+	c->resp_pending = 0;
+	c->req_close = !req->keep_alive;
+	c->body_left = req->length;
+	if (req->expect_continue)
+		return send_bytes(c, cont, sizeof(cont) - 1);
+	return 0;
+}
+
 /* Begin receiving the body of the PutObject in c->resp.put. */
 static int
 upload_begin(struct obj_conn *c, const struct obj_http_req *req)
@@ -387,12 +409,24 @@ process(struct obj_conn *c)
 			n = c->rx.len < c->body_left ? c->rx.len : (size_t)c->body_left;
 			if (c->put != NULL && n > 0 && upload_take(c, n) != 0)
 				return -1;
+			if (c->breq != NULL && n > 0) {
+				kv_stream_copy(&c->rx, 0, c->breq->buf + c->breq->have, n);
+				c->breq->have += n;
+			}
 			kv_stream_consume(&c->rx, n, NULL, NULL);
 			c->body_left -= n;
 			if (c->body_left > 0)
 				return 0;
 			if (c->put != NULL)
 				upload_finish(c);
+			if (c->breq != NULL) {
+				struct obj_body_req *b = c->breq;
+
+				c->breq = NULL;
+				obj_ops_body_done(&c->srv->svc, b, time(NULL), c->req_close,
+						  &c->resp);
+				c->resp_pending = 1;
+			}
 		} else if (c->put != NULL) {
 			upload_finish(c);       /* an empty object */
 		}
@@ -437,6 +471,11 @@ process(struct obj_conn *c)
 		c->head_have = 0;
 		if (c->resp.put != NULL) {
 			if (upload_begin(c, &req) != 0)
+				return -1;
+			continue;
+		}
+		if (c->resp.body_req != NULL) {
+			if (body_begin(c, &req) != 0)
 				return -1;
 			continue;
 		}
@@ -486,8 +525,7 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs, unsign
 	if (n == 0) {
 		c->closing = 1;
 		c->rx_ended = 1;
-		if (c->put != NULL)
-			upload_drop(c); /* cut short: nothing stored */
+		upload_drop(c);         /* cut short: nothing stored */
 		c->body_left = 0;
 		settle(c, process(c));
 		return;

@@ -8,6 +8,12 @@ MODE upload DIR N: N threads upload objects until the server dies; the
 keys and MD5s that got their 200 are written to DIR/acked (one a line).
 MODE verify DIR: every acked object reads back with its MD5; every listed
 object reads back whole with the MD5 its ETag says.
+MODE copy: CopyObject (COPY and REPLACE directives, to itself, missing
+sources) of an 8 MB object five times into a pool with room for two: the copies
+share the source's buffers; a copy outlives its deleted source.
+MODE delete: DeleteObjects of 200 keys (two missing), Quiet, a key too
+long refused, no Content-MD5, a wrong one, malformed XML, no such
+bucket.
 MODE toolarge N: a PUT of N bytes declared is refused before its body,
 nothing is stored, the server still answers.
 """
@@ -333,6 +339,134 @@ def toolarge(n):
           'the server still stores and serves')
 
 
+def copy():
+    s3 = client(timeout=60)
+    s3.create_bucket(Bucket='copies')
+    body = os.urandom(8 * 1000 * 1000)
+    et = s3.put_object(Bucket='copies', Key='src', Body=body, ContentType='text/plain',
+                       Metadata={'a': '1'})['ETag']
+    # The pool (32,768 buffers, one TCP segment each as received) holds
+    # about 15,000 free buffers here: five copies of 8 MB (5,500 buffers
+    # as received, 3,900 packed) do not fit if the bytes were copied, so
+    # the copies must share the source's buffers.
+    for i in range(5):
+        try:
+            r = s3.copy_object(Bucket='copies', Key='c%d' % i,
+                               CopySource={'Bucket': 'copies', 'Key': 'src'})
+            res = r.get('CopyObjectResult', {})
+            ok = res.get('ETag') == et and 'LastModified' in res
+        except Exception as e:
+            ok = False
+            res = e
+        check(ok, 'CopyObject %d of 8 MB: CopyObjectResult with the ETag (%r)' % (i, res))
+    g = s3.get_object(Bucket='copies', Key='c4')
+    check(md5(g['Body'].read()) == md5(body) and g['ETag'] == et,
+          'the copy reads back with the MD5 and ETag')
+    check(g['ContentType'] == 'text/plain' and g['Metadata'] == {'a': '1'},
+          'COPY: Content-Type and metadata copied (%r %r)' % (g['ContentType'], g['Metadata']))
+    s3.copy_object(Bucket='copies', Key='r', CopySource={'Bucket': 'copies', 'Key': 'src'},
+                   MetadataDirective='REPLACE', ContentType='application/x-y',
+                   Metadata={'b': '2'})
+    h = s3.head_object(Bucket='copies', Key='r')
+    check(h['ContentType'] == 'application/x-y' and h['Metadata'] == {'b': '2'} and
+          h['ContentLength'] == len(body),
+          'REPLACE: the request\'s Content-Type and metadata (%r %r)' % (h['ContentType'], h['Metadata']))
+    check(code_of(s3.copy_object, Bucket='copies', Key='src',
+                  CopySource={'Bucket': 'copies', 'Key': 'src'}) == ('InvalidRequest', 400),
+          'a copy to itself without REPLACE: 400 InvalidRequest')
+    s3.copy_object(Bucket='copies', Key='src', CopySource={'Bucket': 'copies', 'Key': 'src'},
+                   MetadataDirective='REPLACE', Metadata={'c': '3'})
+    check(s3.head_object(Bucket='copies', Key='src')['Metadata'] == {'c': '3'},
+          'a copy to itself with REPLACE changes its metadata')
+    check(code_of(s3.copy_object, Bucket='copies', Key='x',
+                  CopySource={'Bucket': 'copies', 'Key': 'nokey'}) == ('NoSuchKey', 404),
+          'a missing source key: 404 NoSuchKey')
+    check(code_of(s3.copy_object, Bucket='copies', Key='x',
+                  CopySource={'Bucket': 'nobucket', 'Key': 'src'}) == ('NoSuchBucket', 404),
+          'a missing source bucket: 404 NoSuchBucket')
+    check(code_of(s3.copy_object, Bucket='nobucket', Key='x',
+                  CopySource={'Bucket': 'copies', 'Key': 'src'}) == ('NoSuchBucket', 404),
+          'a missing destination bucket: 404 NoSuchBucket')
+    s3.delete_object(Bucket='copies', Key='src')
+    check(md5(s3.get_object(Bucket='copies', Key='c0')['Body'].read()) == md5(body),
+          'a copy reads back whole after its source is deleted')
+    # Kept for the restart check (test_objects_store.sh): the copy's
+    # buffers are referenced twice in the log, the source deleted after.
+    s3.copy_object(Bucket='bkt', Key='copy-of-1m', CopySource={'Bucket': 'bkt', 'Key': 'size/1048576'})
+    for k in ['c0', 'c1', 'c2', 'c3', 'c4', 'r']:
+        s3.delete_object(Bucket='copies', Key=k)
+    s3.delete_bucket(Bucket='copies')
+
+
+def raw(method, path, body, headers):
+    """A signed request sent as is: (status, reply body)."""
+    import base64
+    import http.client
+    req = botocore.awsrequest.AWSRequest(method=method, url='http://%s%s' % (ADDR, path),
+                                         data=body, headers=dict(headers))
+    req.headers['x-amz-content-sha256'] = hashlib.sha256(body).hexdigest()
+    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(ID, SECRET), 's3',
+                              'us-east-1').add_auth(req)
+    c = http.client.HTTPConnection(HOST, int(PORT), timeout=30)
+    c.request(method, path, body=body, headers=dict(req.headers.items()))
+    r = c.getresponse()
+    out = r.status, r.read()
+    c.close()
+    return out
+
+
+def delete():
+    import base64
+    s3 = client(timeout=60)
+    s3.create_bucket(Bucket='dels')
+    for i in range(250):
+        s3.put_object(Bucket='dels', Key='k/%04d' % i, Body=b'%d' % i)
+    objs = [{'Key': 'k/%04d' % i} for i in range(200)] + [{'Key': 'none/1'}, {'Key': 'none/2'}]
+    r = s3.delete_objects(Bucket='dels', Delete={'Objects': objs})
+    check(len(r.get('Deleted', [])) == 202 and not r.get('Errors') and
+          sorted(d['Key'] for d in r['Deleted']) == sorted(o['Key'] for o in objs),
+          'DeleteObjects of 202 keys (two missing): each reported deleted (%d, %r)' %
+          (len(r.get('Deleted', [])), r.get('Errors')))
+    left = [o['Key'] for o in s3.list_objects_v2(Bucket='dels').get('Contents', [])]
+    check(left == ['k/%04d' % i for i in range(200, 250)], '50 keys left (%d)' % len(left))
+    r = s3.delete_objects(Bucket='dels', Delete={'Objects': [{'Key': 'k/%04d' % i}
+                                                            for i in range(200, 240)],
+                                                'Quiet': True})
+    check(not r.get('Deleted') and not r.get('Errors'), 'Quiet: nothing reported (%r)' %
+          {k: v for k, v in r.items() if k != 'ResponseMetadata'})
+    left = [o['Key'] for o in s3.list_objects_v2(Bucket='dels').get('Contents', [])]
+    check(left == ['k/%04d' % i for i in range(240, 250)], 'Quiet: the keys deleted (%d left)' % len(left))
+    check(code_of(s3.delete_objects, Bucket='dels',
+                  Delete={'Objects': [{'Key': 'k/0240'}, {'Key': 'x' * 1025}]}) ==
+          ('MalformedXML', 400), 'a key over 1,024 bytes: 400 MalformedXML (the strict reader)')
+    check(code_of(s3.head_object, Bucket='dels', Key='k/0240')[1] == 200,
+          'nothing deleted by it')
+    s3.delete_objects(Bucket='dels', Delete={'Objects': [{'Key': 'k/0240'}]})
+    body = (b'<Delete><Object><Key>k/0241</Key></Object></Delete>')
+    st, rep = raw('POST', '/dels?delete', body, {})
+    check(st == 400 and b'<Code>InvalidRequest</Code>' in rep,
+          'no Content-MD5: 400 InvalidRequest (%d %r)' % (st, rep[:200]))
+    st, rep = raw('POST', '/dels?delete', body,
+                  {'Content-MD5': base64.b64encode(hashlib.md5(b'other').digest()).decode()})
+    check(st == 400 and b'<Code>BadDigest</Code>' in rep, 'a wrong Content-MD5: 400 BadDigest (%d)' % st)
+    bad = b'<Delete><Object><Key>k/0241</Key></Object>'
+    st, rep = raw('POST', '/dels?delete', bad,
+                  {'Content-MD5': base64.b64encode(hashlib.md5(bad).digest()).decode()})
+    check(st == 400 and b'<Code>MalformedXML</Code>' in rep, 'malformed XML: 400 MalformedXML (%d)' % st)
+    check(code_of(s3.head_object, Bucket='dels', Key='k/0241')[1] == 200,
+          'nothing deleted by the refused requests')
+    st, rep = raw('POST', '/dels?delete', body,
+                  {'Content-MD5': base64.b64encode(hashlib.md5(body).digest()).decode()})
+    check(st == 200 and b'<Deleted><Key>k/0241</Key></Deleted>' in rep,
+          'a hand-made request with Content-MD5: deleted (%d %r)' % (st, rep[-200:]))
+    check(code_of(s3.delete_objects, Bucket='nodels', Delete={'Objects': [{'Key': 'a'}]}) ==
+          ('NoSuchBucket', 404), 'no such bucket: 404 NoSuchBucket')
+    s3.delete_objects(Bucket='dels', Delete={'Objects': [{'Key': 'k/%04d' % i}
+                                                        for i in range(242, 250)]})
+    check(code_of(s3.delete_bucket, Bucket='dels') == (None, 200) and
+          code_of(s3.head_bucket, Bucket='dels')[1] == 404, 'the bucket empty, deleted')
+
+
 if MODE == 'basic':
     basic()
 elif MODE == 'upload':
@@ -341,6 +475,10 @@ elif MODE == 'verify':
     verify(sys.argv[5])
 elif MODE == 'chunked':
     chunked()
+elif MODE == 'copy':
+    copy()
+elif MODE == 'delete':
+    delete()
 elif MODE == 'toolarge':
     toolarge(int(sys.argv[5]))
 print('%d failed' % len(FAILS))

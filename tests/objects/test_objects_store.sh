@@ -1,7 +1,8 @@
 #!/bin/bash
 # Suite 'net': paste-objects storing buckets and objects (doc/objects.md),
 # checked with boto3 from the Linux namespace: buckets, PUT/GET/HEAD/DELETE,
-# ranges, conditions, metadata, odd keys, listings over 2,500 keys, objects
+# ranges, conditions, metadata, odd keys, CopyObject,
+# DeleteObjects, listings over 2,500 keys, objects
 # of 0 B to 20 MB by MD5; a PUT larger than the pool refused before its
 # body; kill -9 during parallel uploads, then every acknowledged object
 # reads back with its MD5 and no partial object is listed.
@@ -48,6 +49,8 @@ KVS_LOG="$TB_WORK/objects.log"
 if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	run_client basic 400 basic
 	run_client chunked 60 chunked
+	run_client copy 120 copy
+	run_client delete 120 delete
 	run_client toolarge 60 toolarge $((POOL_BUFS * 2176 + 1))
 	# s3cmd: a bucket, a file put and got back, listed, deleted.
 	cat >"$TB_WORK/s3cfg" <<-CFG
@@ -73,7 +76,13 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	out=$(run_bounded 60 "${s3c[@]}" ls "s3://s3cmd-bkt/dir/" 2>&1)
 	printf '%s' "$out" | grep -q "3000000 *s3://s3cmd-bkt/dir/a file.bin"
 	check_rc $? "s3cmd ls lists it: $out"
-	out=$(run_bounded 60 "${s3c[@]}" del "s3://s3cmd-bkt/dir/a file.bin" 2>&1)
+	out=$(run_bounded 60 "${s3c[@]}" cp "s3://s3cmd-bkt/dir/a file.bin" "s3://s3cmd-bkt/dir/b.bin" 2>&1)
+	check_rc $? "s3cmd cp (CopyObject) $out"
+	rm -f "$TB_WORK/s3cmd.back"
+	out=$(run_bounded 60 "${s3c[@]}" get "s3://s3cmd-bkt/dir/b.bin" "$TB_WORK/s3cmd.back" 2>&1)
+	check_rc $? "s3cmd get of the copy $out"
+	check_eq "$(sha_of "$TB_WORK/s3cmd.back")" "$(sha_of "$TB_WORK/s3cmd.bin")" "s3cmd: the copy back whole"
+	out=$(run_bounded 60 "${s3c[@]}" del "s3://s3cmd-bkt/dir/a file.bin" "s3://s3cmd-bkt/dir/b.bin" 2>&1)
 	check_rc $? "s3cmd del $out"
 	out=$(run_bounded 60 "${s3c[@]}" rb s3://s3cmd-bkt 2>&1)
 	check_rc $? "s3cmd rb $out"
@@ -93,6 +102,13 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	check_rc $? "rclone copy of a small tree $out"
 	out=$(run_bounded 120 "${rcl[@]}" check "$TB_WORK/tree" po:rclone-bkt/tree 2>&1)
 	check_rc $? "rclone check: the tree matches (sizes and MD5s) $(printf '%s' "$out" | tail -n 3)"
+	# The same remote: rclone copies server side (CopyObject).
+	out=$(run_bounded 120 "${rcl[@]}" copy -v po:rclone-bkt/tree po:rclone-bkt/tree2 2>&1)
+	check_rc $? "rclone server-side copy $(printf '%s' "$out" | tail -n 3)"
+	printf '%s' "$out" | grep -q "Copied (server-side copy)"
+	check_rc $? "rclone used server-side copies"
+	out=$(run_bounded 120 "${rcl[@]}" check "$TB_WORK/tree" po:rclone-bkt/tree2 2>&1)
+	check_rc $? "rclone check of the server-side copy $(printf '%s' "$out" | tail -n 3)"
 	# awscli (Debian's v2): a file up and back.
 	aws=("${LX[@]}" env -u AWS_CA_BUNDLE AWS_ACCESS_KEY_ID="$ID" AWS_SECRET_ACCESS_KEY="$SECRET"
 		AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_MAX_ATTEMPTS=1
@@ -124,9 +140,15 @@ print(sorted(b['Name'] for b in s3.list_buckets()['Buckets']),
       s3.get_object(Bucket='bkt', Key='meta')['Metadata'],
       s3.head_object(Bucket='bkt', Key='size/20000000')['ContentLength'],
       s3.get_object(Bucket='many', Key='d4/f0499')['Body'].read())
+src = hashlib.md5(s3.get_object(Bucket='bkt', Key='size/1048576')['Body'].read()).hexdigest()
+cp = hashlib.md5(s3.get_object(Bucket='bkt', Key='copy-of-1m')['Body'].read()).hexdigest()
+s3.delete_object(Bucket='bkt', Key='size/1048576')
+after = hashlib.md5(s3.get_object(Bucket='bkt', Key='copy-of-1m')['Body'].read()).hexdigest()
+print('copy', src == cp == after)
 " 2>&1)
-	check_eq "$out" "['big', 'bkt', 'chunks', 'many', 'rclone-bkt'] {'color': 'blue', 'owner-name': 'Ada'} 20000000 b'd4/f0499'" \
-		"after a restart: buckets, metadata and objects back"
+	check_eq "$out" "['big', 'bkt', 'chunks', 'many', 'rclone-bkt'] {'color': 'blue', 'owner-name': 'Ada'} 20000000 b'd4/f0499'
+copy True" \
+		"after a restart: buckets, metadata and objects back; a copy reads back, also once its source is deleted"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit after the restart"
 fi

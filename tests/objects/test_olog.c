@@ -313,6 +313,71 @@ test_store(void **state)
 	tu_close(p);
 }
 
+/* Two objects naming the same buffer, as CopyObject makes them: the
+ * references are rebuilt from both records at start, and the buffer is
+ * released only once the second object is gone. */
+static void
+test_store_shared(void **state)
+{
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct obj_store st;
+	struct obj_version *v;
+	struct pst_pool_stats ps;
+	uint32_t idx;
+	int i;
+
+	(void)state;
+	tu_path(path, sizeof(path), "shared");
+	p = tu_must_create(path, BUF, 256, PST_PERSIST_FLUSH);
+	assert_int_equal(obj_store_open(&st, p), 0);
+	assert_int_equal(obj_store_bucket_add(&st, "bkt", 5), 0);
+	assert_int_equal(pst_pool_take(p, &idx), 0);
+	assert_int_equal(pst_pool_keep(p, idx), 0);
+	memset(pst_pool_buf_addr(p, idx), 'x', 100);
+	for (i = 0; i < 2; i++) {
+		v = obj_version_new("", 0, "", 0, 1);
+		assert_non_null(v);
+		v->names[0] = pst_name_make(idx, 0, 100);
+		v->n_names = 1;
+		v->size = 100;
+		obj_store_ref_names(&st, v->names, 1, 1);
+		assert_int_equal(obj_store_put(&st, "bkt", i ? "copy" : "src", i ? 4 : 3, v), 0);
+	}
+	assert_int_equal(st.refs[idx], 2);
+	assert_int_equal(pst_pool_drain(p), 0);
+	obj_store_close(&st);
+	tu_close(p);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	assert_int_equal(obj_store_open(&st, p), 0);
+	assert_int_equal(st.n_objs, 2);
+	assert_int_equal(st.refs[idx], 2);
+	assert_int_equal(st.released_at_start, 0);
+	/* The source deleted: the copy still holds the buffer. */
+	assert_int_equal(obj_store_del(&st, "bkt", "src", 3), 0);
+	assert_int_equal(pst_pool_drain(p), 0);
+	obj_store_release_durable(&st);
+	assert_int_equal(pst_pool_drain(p), 0);
+	obj_store_release_durable(&st);
+	assert_int_equal(st.refs[idx], 1);
+	pst_pool_stats(p, &ps);
+	assert_int_equal(ps.kept, 1 + st.log.n_bufs);
+	v = obj_store_get(&st, "bkt", "copy", 4);
+	assert_non_null(v);
+	assert_memory_equal(pst_pool_buf_addr(p, idx), "xxxxxxxxxx", 10);
+	/* The copy deleted too: the buffer is released. */
+	assert_int_equal(obj_store_del(&st, "bkt", "copy", 4), 0);
+	assert_int_equal(pst_pool_drain(p), 0);
+	obj_store_release_durable(&st);
+	assert_int_equal(pst_pool_drain(p), 0);
+	obj_store_release_durable(&st);
+	assert_int_equal(st.refs[idx], 0);
+	pst_pool_stats(p, &ps);
+	assert_int_equal(ps.kept, st.log.n_bufs);
+	obj_store_close(&st);
+	tu_close(p);
+}
+
 static int
 group_setup(void **state)
 {
@@ -335,6 +400,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_torn_record, tu_test_setup, tu_test_teardown),
 		cmocka_unit_test_setup_teardown(test_spanning, tu_test_setup, tu_test_teardown),
 		cmocka_unit_test_setup_teardown(test_store, tu_test_setup, tu_test_teardown),
+		cmocka_unit_test_setup_teardown(test_store_shared, tu_test_setup, tu_test_teardown),
 	};
 
 	return cmocka_run_group_tests_name("objects_olog", tests, group_setup, group_teardown);
