@@ -65,6 +65,20 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 	ROW(KV_OP_UNLINK,     "unlink",   -2, KVC_WRITE | KVC_FAST,
 							     1, -1, 1, 0, 0, kv_cmd_del),
 	ROW(KV_OP_TOUCH,      "touch",    -2, RO_FAST,           1, -1, 1, 0, 0, kv_cmd_touch),
+	ROW(KV_OP_EXPIRE,     "expire",   -3, KVC_WRITE | KVC_FAST, 1, 1, 1, 0, 0, kv_cmd_expire),
+	ROW(KV_OP_PEXPIRE,    "pexpire",  -3, KVC_WRITE | KVC_FAST, 1, 1, 1, 0, 0, kv_cmd_pexpire),
+	ROW(KV_OP_EXPIREAT,   "expireat", -3, KVC_WRITE | KVC_FAST, 1, 1, 1, 0, 0, kv_cmd_expireat),
+	ROW(KV_OP_PEXPIREAT,  "pexpireat", -3, KVC_WRITE | KVC_FAST, 1, 1, 1, 0, 0,
+								    kv_cmd_pexpireat),
+	ROW(KV_OP_TTL,        "ttl",       2, RO_FAST,           1, 1, 1, 0, 0, kv_cmd_ttl),
+	ROW(KV_OP_PTTL,       "pttl",      2, RO_FAST,           1, 1, 1, 0, 0, kv_cmd_pttl),
+	ROW(KV_OP_EXPIRETIME, "expiretime", 2, RO_FAST,          1, 1, 1, 0, 0, kv_cmd_expiretime),
+	ROW(KV_OP_PEXPIRETIME, "pexpiretime", 2, RO_FAST,        1, 1, 1, 0, 0, kv_cmd_pexpiretime),
+	ROW(KV_OP_PERSIST,    "persist",   2, KVC_WRITE | KVC_FAST, 1, 1, 1, 0, 0, kv_cmd_persist),
+	ROW(KV_OP_GETEX,      "getex",    -2, KVC_WRITE | KVC_FAST, 1, 1, 1, 0, 0, kv_cmd_getex),
+	ROW(KV_OP_SETEX,      "setex",     4, KVC_WRITE | KVC_DENYOOM, 1, 1, 1, 0, 0, kv_cmd_setex),
+	ROW(KV_OP_PSETEX,     "psetex",    4, KVC_WRITE | KVC_DENYOOM, 1, 1, 1, 0, 0, kv_cmd_psetex),
+	ROW(KV_OP_COPY,       "copy",     -3, KVC_WRITE | KVC_DENYOOM, 1, 2, 1, 0, 0, kv_cmd_copy),
 };
 
 static const char *const flag_names[] = {

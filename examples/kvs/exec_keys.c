@@ -39,7 +39,6 @@ rename_key(struct kv_call *c, int nx)
 	char src[KV_KEY_MAX], dst[KV_KEY_MAX];
 	uint16_t slen = kv_call_key(c, 0, src), dlen = kv_call_key(c, 1, dst);
 	const struct kv_value *v = kv_call_lookup(c, src, slen);
-	uint64_t deadline;
 	int ret;
 
 	if (v == NULL) {
@@ -55,18 +54,19 @@ rename_key(struct kv_call *c, int nx)
 	memcpy(&moving.v, v, sizeof(*v) + v->n * sizeof(v->names[0]));
 	if (nx && kv_call_lookup(c, dst, dlen) != NULL)
 		return 0;
-	deadline = e->n > 0 ? kv_expiry_get(e, src, slen) : 0;
-	/* New name first: a crash between the two leaves both, never neither. */
-	ret = kv_store_set(srv->store, dst, dlen, moving.v.names, moving.v.n, moving.v.len);
+	/* New name first: a crash between the two leaves both, never neither.
+	 * The deadline goes with the value, in dst's record; dst's own, if
+	 * any, goes. */
+	ret = kv_store_set_at(srv->store, dst, dlen, moving.v.names, moving.v.n, moving.v.len,
+			      moving.v.deadline_ms);
 	if (ret != 0) {
 		kv_call_error(c, kv_call_set_error(ret));
 		return -1;
 	}
 	kv_store_del(srv->store, src, slen);
-	/* The deadline goes with the value; dst's own, if any, goes. */
-	if (deadline != 0) {
+	if (moving.v.deadline_ms != 0) {
 		kv_expiry_clear(e, src, slen);
-		kv_expiry_set(e, dst, dlen, deadline);
+		kv_expiry_set(e, dst, dlen, moving.v.deadline_ms);
 	} else if (e->n > 0) {
 		kv_expiry_clear(e, dst, dlen);
 	}
