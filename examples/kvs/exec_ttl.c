@@ -374,8 +374,13 @@ kv_cmd_copy(struct kv_call *c)
 		if (strcmp(word, "replace") == 0) {
 			replace = 1;
 		} else if (strcmp(word, "db") == 0 && i + 1 < req->argc) {
-			if (kv_call_int64(c, ++i, &db) != 0 || db < INT32_MIN || db > INT32_MAX) {
+			if (kv_call_int64(c, ++i, &db) != 0) {
 				kv_call_error(c, NOT_INTEGER);
+				return;
+			}
+			if (db < INT32_MIN || db > INT32_MAX) {
+				kv_call_error(c, "ERR value is out of range, value must between "
+					      "-2147483648 and 2147483647");
 				return;
 			}
 		} else {
