@@ -94,6 +94,22 @@ pat(uint32_t id, uint32_t i)
 	return (uint8_t)(x >> 56);
 }
 
+/* A value's deadline follows from its id: none, one far ahead, the
+ * largest there is, so that every put, get, split record, overflow chain,
+ * compaction and recovery carries all three kinds. */
+static uint64_t
+deadline_of(uint32_t id)
+{
+	switch (id % 4) {
+	case 0:
+		return 0;
+	case 1:
+		return UINT64_MAX - id;
+	default:
+		return 1765000000000ull + (uint64_t)id * 7919u;
+	}
+}
+
 /* Every value ever made, by id (= its crc field). */
 struct vdesc {
 	uint32_t len;
@@ -235,6 +251,7 @@ mkval(struct store *st, uint64_t *rs, enum vkind kind, uint32_t many,
 	id = vd_new();
 	v->n = (uint16_t)nn;
 	v->crc = id;
+	v->deadline_ms = deadline_of(id);
 	for (uint32_t i = 0; i < nn; i++) {
 		uint32_t len = fresh_each ? lens[i] : 1 + (id + i) % 8;
 		uint8_t *a;
@@ -287,6 +304,10 @@ check_desc(const struct kv_value *v, uint32_t id, const char *what)
 		fail_msg("%s: value %u: len %u n %u, expected len %u n %u (or "
 			 "other names)", what, id, v->len, v->n, vds[id].len,
 			 vds[id].n);
+	if (v->deadline_ms != deadline_of(id))
+		fail_msg("%s: value %u: deadline %llu, expected %llu", what, id,
+			 (unsigned long long)v->deadline_ms,
+			 (unsigned long long)deadline_of(id));
 }
 
 /* Bytes of a value are those of its id. Returns 1 if so. */
