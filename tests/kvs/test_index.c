@@ -1553,6 +1553,64 @@ test_power_loss(void **state)
 	alarm(0);
 }
 
+/* ---- a pool written before deadlines ------------------------------------------ */
+
+/* The whole file at @path (*len bytes), or fail. */
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	b = malloc((size_t)n);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
+/*
+ * tests/kvs/fixtures/pre-ttl-<index>.pool.xz, written by paste-kvs before
+ * deadlines were in the records (make_pre_ttl_pools.sh): open() refuses it
+ * with -EPROTO (KV_INDEX_OLD_FORMAT) and writes nothing, so the paste-kvs
+ * that wrote it can still read it.
+ */
+static void
+test_old_format(void **state)
+{
+	const struct kv_index_ops *ops = OPS(state);
+	const char *dir = getenv("KVS_FIXTURES");
+	char path[PATH_MAX], cmd[2 * PATH_MAX + 64];
+	struct kv_index *idx = NULL;
+	struct pst_pool *p;
+	uint8_t *before, *after;
+	size_t n_before, n_after;
+
+	if (dir == NULL)
+		fail_msg("KVS_FIXTURES (the fixtures' directory) is not set");
+	tu_path(path, sizeof(path), "pre-ttl.pool");
+	snprintf(cmd, sizeof(cmd), "xz -dc '%s/pre-ttl-%s.pool.xz' > '%s'", dir, ops->name,
+		 path);
+	assert_int_equal(system(cmd), 0);
+	before = slurp(path, &n_before);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	assert_int_equal(ops->open(&idx, p, NULL, NULL, NULL, NULL, NULL), -EPROTO);
+	assert_null(idx);
+	tu_close(p);
+	after = slurp(path, &n_after);
+	assert_int_equal(n_after, n_before);
+	assert_memory_equal(after, before, n_before);
+	free(before);
+	free(after);
+}
+
 int
 main(void)
 {
@@ -1575,6 +1633,8 @@ main(void)
 		T(test_full_pool, kv_index_btree),
 		T(test_power_loss, kv_index_wal),
 		T(test_power_loss, kv_index_btree),
+		T(test_old_format, kv_index_wal),
+		T(test_old_format, kv_index_btree),
 	};
 #undef T
 
