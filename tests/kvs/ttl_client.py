@@ -4,10 +4,14 @@
   set HOST PORT PREFIX   N keys PREFIX:short:i with PX 300, N keys
                          PREFIX:long:i with EX 3600, N keys PREFIX:none:i
                          without a deadline; exits 0 when all were +OK.
-  check HOST PORT PREFIX after the short deadlines passed: every short key
-                         gone (GET nil, EXISTS 0), every long key there with
-                         a TTL within [3600 - slack, 3600], every plain key
-                         there with TTL -1. Prints each failure.
+  check HOST PORT PREFIX DBSIZE
+                         after the short deadlines passed: first, before any
+                         key is read, DBSIZE must come down to DBSIZE within
+                         20 s (active expiry reclaims the recovered short
+                         keys by itself); then every short key gone (GET
+                         nil), every long key there with a TTL within
+                         [3600 - 120, 3600], every plain key there with
+                         TTL -1. Prints each failure.
 """
 import sys
 import time
@@ -19,7 +23,7 @@ N = 200
 
 def main():
     cmd, host, port, prefix = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    slack = int(sys.argv[5]) if len(sys.argv) > 5 else 120
+    slack = 120
     r = redis.Redis(host=host, port=port, socket_timeout=10)
     if cmd == "set":
         p = r.pipeline(transaction=False)
@@ -34,6 +38,15 @@ def main():
         print("usage: ttl_client.py set|check HOST PORT PREFIX [SLACK]")
         return 2
     failures = 0
+    want = int(sys.argv[5])
+    end = time.monotonic() + 20
+    n = r.dbsize()
+    while n != want and time.monotonic() < end:
+        time.sleep(0.1)
+        n = r.dbsize()
+    if n != want:
+        failures += 1
+        print(f"FAIL DBSIZE {n} after 20 s, want {want}: expired keys not reclaimed")
     for i in range(N):
         k = f"{prefix}:short:{i}"
         v = r.get(k)
