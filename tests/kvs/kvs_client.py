@@ -185,13 +185,22 @@ def basic(host, rport, hport):
     expect(c.cmd("SET", "ttl", "v", "PX", "100") == ("+", "OK"), "SET PX", f)
     time.sleep(0.3)
     expect(c.cmd("GET", "ttl") is None, "PX expiry", f)
+    expect(c.cmd("SETEX", "ttl2", "100", "v") == ("+", "OK") and
+           c.cmd("TTL", "ttl2") == 100 and c.cmd("PERSIST", "ttl2") == 1 and
+           c.cmd("TTL", "ttl2") == -1, "SETEX, TTL, PERSIST", f)
+    expect(c.cmd("PEXPIRE", "ttl2", "100") == 1 and c.cmd("COPY", "ttl2", "ttl3") == 1 and
+           0 < c.cmd("PTTL", "ttl3") <= 100, "PEXPIRE, COPY carries the deadline", f)
+    time.sleep(0.3)
+    expect(c.cmd("GET", "ttl2") is None and c.cmd("GET", "ttl3") is None,
+           "PEXPIRE expiry", f)
     n = c.cmd("DBSIZE")
     expect(isinstance(n, int) and n >= 5, "DBSIZE", f)
     info = c.cmd("INFO")
     expect(isinstance(info, bytes) and b"db0:keys=" in info, "INFO", f)
     expect(c.cmd("CONFIG", "GET", "save") == [b"save", b""], "CONFIG GET save", f)
     expect(isinstance(c.cmd("COMMAND", "DOCS"), list), "COMMAND DOCS", f)
-    expect(c.cmd("COMMAND", "COUNT") == 37, "COMMAND COUNT (20 and the string and keyspace commands)", f)
+    expect(c.cmd("COMMAND", "COUNT") == 50,
+           "COMMAND COUNT (20, the string, keyspace and deadline commands)", f)
     expect(c.cmd("COMMAND", "INFO", "mset") ==
            [[b"mset", -3, [("+", "write"), ("+", "denyoom")], 1, -1, 2]],
            "COMMAND INFO mset: Redis's arity, flags and key positions", f)
