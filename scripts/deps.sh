@@ -38,6 +38,8 @@ packages=(
 	nutcracker python3-redis                              # paste-kvs cluster: proxy, RedisCluster client
 	libpcap-dev tcpdump socat                             # paste-pcap; packet-log crash test, UDP peers
 	clang libfuzzer-14-dev libclang-rt-14-dev             # libFuzzer targets (scripts/fuzz.sh, tests/fuzz/)
+	python3-boto3 s3cmd awscli rclone                     # paste-objects: S3 clients (SigV4 cross-checks, tests)
+	libssl-dev                                            # libcrypto: paste-testpmd's SHA-256, paste-objects' MD5 ETags
 )
 
 # apt output goes to a log so that a normal run prints one line per step;

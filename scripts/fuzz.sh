@@ -2,7 +2,7 @@
 # Build and run paste's libFuzzer targets (tests/fuzz/; doc/testing.md).
 #
 #   scripts/fuzz.sh [TARGET|all] [SECONDS]  fuzz each target (pool, index,
-#                                           proto, frames; default all) for SECONDS
+#                                           proto, frames, objects; default all) for SECONDS
 #                                           (default 60), one at a time
 #   scripts/fuzz.sh --runs=N [TARGET|all]   a bounded run: N inputs per
 #                                           target, no time budget (test.sh)
@@ -23,7 +23,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 fb=${FUZZ_BUILD_DIR:-build-fuzz}
-all_targets=(pool index proto frames)
+all_targets=(pool index proto frames objects)
 
 mode=time runs=0
 case "${1:-}" in

@@ -98,6 +98,7 @@ def main_run(args):
                                            ("quick" if args.quick else "full"))
     ctx.seconds = args.seconds or {"full": 1.0, "quick": 0.4, "smoke": 0.2, "demo": 1.0}[ctx.mode]
     ctx.reps = args.reps or (1 if ctx.mode in ("smoke", "demo") else 3)
+    ctx.reps_given = bool(args.reps)  # the capacity phase's too, in any mode
     ctx.keyspace = args.keyspace or {"full": 10000, "quick": 1000, "smoke": 200,
                                      "demo": 1000}[ctx.mode]
     ctx.mem_keys = args.mem_keys or {"full": 1000000, "quick": 20000, "smoke": 2000,
@@ -310,6 +311,7 @@ def main_run(args):
     ctx.capacity = []
     ctx.capacity_matrix = []
     ctx.matrix_filter = args.matrix
+    ctx.matrix_buf_sizes = args.matrix_buf_sizes
     if not args.no_capacity and ctx.mode in ("full", "quick", "smoke"):
         try:
             ctx.capacity = capacity_run(ctx, checks)
@@ -317,6 +319,13 @@ def main_run(args):
             PROG.say("capacity: %s" % str(e)[:600])
             failures.append(dict(system="capacity", point=None, rep=0, error=str(e)[:2000]))
             checks.check(False, "capacity on one core (%s)" % str(e).splitlines()[0][:200])
+
+    # The packet logger on the NIC-like path (bench/log-bench.sh --memif):
+    # its quick variant in the smoke test, checks only (frames delivered
+    # in every mode, every frame logged); the figures come from a run of
+    # log-bench.sh itself (doc/benchmarks.md).
+    if not args.no_logbench and ctx.mode == "smoke":
+        logbench_smoke(ctx, checks, failures)
 
     ctx.profile = []
     if args.profile:
@@ -340,6 +349,27 @@ def main_run(args):
     return ctx, points, dpoints, results, memory, checks, systems, delay_systems
 
 
+def logbench_smoke(ctx, checks, failures):
+    out = os.path.join(ctx.work, "log-bench-quick.json")
+    cmd = ["bash", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                "log-bench.sh"), "--memif", "--quick", "--json", out]
+    PROG.line("packet logger: log-bench.sh --memif --quick")
+    try:
+        r = run(cmd, 300)
+    except BenchError as e:
+        failures.append(dict(system="log-bench", point=None, rep=0, error=str(e)[:2000]))
+        checks.check(False, "log-bench --memif --quick (%s)" % str(e)[:200])
+        return
+    text = (r.stdout + r.stderr).decode(errors="replace")
+    for line in text.splitlines():
+        if line.startswith(("memif ", "log-bench: FAIL")):
+            PROG.say(line)
+    if r.returncode != 0:
+        failures.append(dict(system="log-bench", point=None, rep=0, error=text[-2000:]))
+    checks.check(r.returncode == 0, "log-bench --memif --quick: the memif chain forwarded "
+                 "in every mode and log recorded every frame (exit status %d)" % r.returncode)
+
+
 def pool_pages(path):
     """Pool files in @path on a tmpfs of 2 MiB pages, where this kernel
     allows it: the NVMM emulation then maps the pool as a DAX file system or
@@ -357,6 +387,18 @@ def pool_pages(path):
             r.stdout.decode(errors="replace").strip()[:200])
     CLEAN.mounts.append(path)
     return "a tmpfs with huge=always (2 MiB pages, as DAX maps them)"
+
+
+def buf_sizes(arg):
+    """--matrix-buf-sizes: pool buffer sizes paste-kvs accepts (multiples of
+    64, 512 to 65472)."""
+    try:
+        out = [int(x) for x in arg.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("want sizes such as 2176,1664")
+    if not out or any(x < 512 or x > 65472 or x % 64 for x in out):
+        raise argparse.ArgumentTypeError("a size is a multiple of 64, 512 to 65472")
+    return out
 
 
 def main():
@@ -393,6 +435,11 @@ def main():
     ap.add_argument("--matrix", metavar="REGEX",
                     help="the capacity phase: only the zero-copy/copy matrix's points whose "
                     "name matches (e.g. 'POST'), without its target points")
+    ap.add_argument("--matrix-buf-sizes", metavar="N,N", type=buf_sizes,
+                    help="the zero-copy/copy matrix's pool buffer sizes, each size's servers "
+                    "in turn (default 1664; '2176,1664' compares DPDK's default with it)")
+    ap.add_argument("--no-logbench", action="store_true",
+                    help="smoke test: skip bench/log-bench.sh --memif --quick")
     ap.add_argument("--no-idle", action="store_true",
                     help="skip the idle-mode figures (paste-kvs --idle poll|nap|sleep)")
     ap.add_argument("--no-doc", action="store_true")

@@ -87,11 +87,73 @@ def wire_point(work, mode, size):
     return out
 
 
+def memif_point(work, mode, size):
+    base = os.path.join(work, "memif-%s-%d" % (mode, size))
+    w = load(base + ".json")
+    if not w:
+        return None
+    hz = w["hz"]
+    c0, c1 = busy(w["cpu0"]), busy(w["cpu1"])
+    wall = float(w["wall"])
+    rates = w["rates"]
+    fps = sum(rates) / len(rates) if rates else None
+    frames = fps * wall if fps else None
+    out = dict(part="memif", mode=mode, frame_bytes=size, window_s=wall,
+               rx_pps_blocks=rates, frames_per_s=fps,
+               core1_busy_s=(c1[1] - c0[1]) / hz, core0_busy_s=(c1[0] - c0[0]) / hz,
+               m_busy_s=w["m_ticks"] / hz,
+               path="S paste-testpmd txonly -memif- M -memif- R paste-testpmd rxonly, "
+                    "one namespace; S and R on core 0, M on core 1")
+    out["core1_ns_per_frame"] = out["core1_busy_s"] * 1e9 / frames if frames else None
+    out["m_ns_per_frame"] = out["m_busy_s"] * 1e9 / frames if frames else None
+    send, recv = load(base + ".send.json"), load(base + ".recv.json")
+    if send:
+        out["sent_total"] = send["forward"]["tx"]
+    if recv:
+        out["received_total"] = recv["forward"]["rx"]
+    fwd = load(base + ".fwd.json")
+    if fwd:
+        out["forwarded_total"] = fwd["forward"]["tx"]
+        out["m_received_total"] = fwd["forward"]["rx"]
+        if fwd.get("log"):
+            out["logged"] = fwd["log"].get("logged")
+            out["not_logged"] = fwd["log"].get("not_logged")
+            if mode == "log":
+                out["recorded_share"] = fwd["log"]["logged"] / max(fwd["forward"]["rx"], 1)
+    return out
+
+
+def check(path):
+    """--check OUT.json: the quick run's assertions (no timing): every
+    memif mode delivered frames, log recorded every frame it received."""
+    doc = load(path)
+    bad = []
+    pts = [p for p in (doc or {}).get("points", []) if p["part"] == "memif"]
+    if not pts:
+        bad.append("no memif point in %s" % path)
+    for p in pts:
+        what = "memif %d B %s" % (p["frame_bytes"], p["mode"])
+        if not p.get("received_total"):
+            bad.append("%s: R received no frame" % what)
+        if not p.get("frames_per_s"):
+            bad.append("%s: no receive rate inside the window" % what)
+        if p["mode"] == "log" and (not p.get("m_received_total")
+                                   or p.get("logged") != p.get("m_received_total")):
+            bad.append("%s: logged %s of %s frames received" % (
+                what, p.get("logged"), p.get("m_received_total")))
+    for b in bad:
+        print("log-bench: FAIL: " + b)
+    print("log-bench: %d memif points checked, %d failed" % (len(pts), len(bad)))
+    return 1 if bad else 0
+
+
 def fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
 def main():
+    if sys.argv[1] == "--check":
+        sys.exit(check(sys.argv[2]))
     work, secs, dest, commit = sys.argv[1:5]
     sizes = [int(s) for s in sys.argv[5:]]
     points = []
@@ -102,6 +164,10 @@ def main():
                 points.append(p)
         for mode in ("bridge", "tcpdump", "fwd", "log"):
             p = wire_point(work, mode, size)
+            if p:
+                points.append(p)
+        for mode in ("testpmd", "fwd", "log"):
+            p = memif_point(work, mode, size)
             if p:
                 points.append(p)
     for p in points:
@@ -123,6 +189,18 @@ def main():
                   "(x%s) recorded %s" % (
                       size, p["mode"], fmt(p["frames_per_s"], ",.0f"), fmt(rel, ".2f"),
                       fmt(p["core1_ns_per_frame"], ".0f"), fmt(p["core1_ns_vs_tcpdump"], ".2f"),
+                      fmt(p.get("recorded_share"), ".1%")))
+    for size in sizes:
+        mem = [p for p in points if p["part"] == "memif" and p["frame_bytes"] == size]
+        ref = next((p for p in mem if p["mode"] == "testpmd"), None)
+        for p in mem:
+            rel = (p["frames_per_s"] / ref["frames_per_s"]
+                   if ref and ref["frames_per_s"] and p["frames_per_s"] else None)
+            p["frames_per_s_vs_testpmd"] = rel
+            print("memif %4d B %-8s %12s frames/s (x%s vs testpmd io) M's CPU %6s ns/frame, "
+                  "core 1 %6s ns/frame, recorded %s" % (
+                      size, p["mode"], fmt(p["frames_per_s"], ",.0f"), fmt(rel, ".2f"),
+                      fmt(p["m_ns_per_frame"], ".0f"), fmt(p["core1_ns_per_frame"], ".0f"),
                       fmt(p.get("recorded_share"), ".1%")))
     doc = dict(benchmark="log-bench", time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                commit=commit, seconds=float(secs), machine=dict(

@@ -512,6 +512,8 @@ def write_markdown(path, doc):
         parts.append(blocks["capacity-matrix"].format(
             reps=m0["reps"], seconds=m0["seconds"], loadgen_bufs=fmt_num(LOADGEN_BUFS),
             server_bufs=fmt_num(matrix_server_bufs(ctx["mode"])),
+            buf_sizes=" and ".join(fmt_num(b) for b in sorted(
+                {r.get("buf_size", 2176) for r in doc["capacity_matrix"]})),
             matrix_table=md_table(MATRIX_HEADER, matrix_table_rows(doc["capacity_matrix"]))))
     if doc.get("callgrind"):
         tops = []
@@ -640,7 +642,11 @@ def report(doc, docpath=None, work=None):
     imgdir = os.path.join(os.path.dirname(os.path.abspath(docpath)), "img")
     os.makedirs(imgdir, exist_ok=True)
     plots = write_plots(pctx, agg, doc["systems"] + doc["delay_systems"], imgdir, "bench")
-    plots += write_matrix_plot(pctx, doc.get("capacity_matrix") or [], imgdir, "bench")
+    # The plot: the rows of the last buffer size run (the default's, alone
+    # unless --matrix-buf-sizes named more).
+    mrows = doc.get("capacity_matrix") or []
+    plots += write_matrix_plot(pctx, [r for r in mrows if r.get("buf_size") ==
+                                      mrows[-1].get("buf_size")], imgdir, "bench")
     doc["plots"] = plots
     write_markdown(docpath, doc)
     PROG.say("wrote %s and %d plot(s)" % (docpath, len(plots)))

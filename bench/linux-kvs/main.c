@@ -39,6 +39,8 @@
 
 #include "example_util.h"
 #include "auth.h"
+#include "multi.h"
+#include "client.h"
 #include "exec.h"
 #include "main_shared.h"
 #include "proto.h"
@@ -99,6 +101,9 @@ struct conn {
 	struct kv_parse_state parse; /* an incomplete request, read so far */
 	struct kv_upload upload;     /* its value's reservation, or a discard */
 	struct kv_auth_conn auth; /* AUTH passed, failures */
+	struct kv_multi multi;    /* MULTI's queue, WATCHed keys */
+	double multi_start;       /* clock (srv->now) of its MULTI */
+	struct kv_client client;  /* CLIENT's id and name */
 };
 
 struct server {
@@ -348,6 +353,8 @@ conn_free(struct server *srv, struct conn *c)
 	unsigned int i;
 
 	kv_exec_upload_end(&srv->exec, &c->upload);
+	kv_multi_end(&srv->exec, &c->multi);
+	kv_client_end(&srv->exec, &c->client);
 	for (i = c->out_done; i < c->n_out; i++)
 		if (c->out[i].ref != PST_NAME_INVALID)
 			kv_unref(srv->store, c->out[i].ref);
@@ -377,9 +384,11 @@ conn_execute(struct server *srv, struct conn *c)
 	const struct kv_out out = {
 		.bytes = out_bytes_cb, .value = out_value_cb, .close = out_close_cb,
 		.ctx = &ctx, .continue_sent = &c->continue_sent, .parse = &c->parse,
-		.upload = &c->upload, .auth = &c->auth,
+		.upload = &c->upload, .auth = &c->auth, .multi = &c->multi,
+		.client = &c->client,
 	};
 	long used;
+	int in_multi = c->multi.active;
 
 	while (!c->closing && c->rx.len > 0) {
 		if (c->out_bytes >= OUT_HIGH)
@@ -390,6 +399,9 @@ conn_execute(struct server *srv, struct conn *c)
 		srv->dirty = 1; /* a write may have flushed, even a failed one */
 		conn_consume(c, (size_t)used);
 		c->req_start = srv->now; /* what is left starts the next request */
+		if (c->multi.active && !in_multi)
+			c->multi_start = srv->now;
+		in_multi = c->multi.active;
 	}
 	if (c->eof)
 		c->closing = 1; /* the peer is done: what it sent is answered */
@@ -506,10 +518,12 @@ accept_all(struct server *srv, struct listener *l)
 
 	for (i = 0; i < 64; i++) {
 		struct epoll_event ev;
+		struct sockaddr_in peer = { 0 };
+		socklen_t plen = sizeof(peer);
 		struct conn *c;
 		int fd, one = 1;
 
-		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
 		if (srv->n_conns >= srv->max_conns) {
@@ -558,6 +572,8 @@ accept_all(struct server *srv, struct listener *l)
 		srv->n_conns++;
 		srv->exec.n_conns++;
 		srv->accepted++;
+		kv_client_start(&srv->exec, &c->client, ntohl(peer.sin_addr.s_addr),
+				ntohs(peer.sin_port));
 	}
 }
 
@@ -569,6 +585,9 @@ conn_timed_out(const struct server *srv, const struct conn *c)
 		return srv->send_timeout > 0 && srv->now - c->send_progress > srv->send_timeout;
 	if (c->rx.len > 0 && srv->request_timeout > 0 &&
 	    srv->now - c->req_start > srv->request_timeout)
+		return 1;
+	if (kv_multi_open(&c->multi) && srv->request_timeout > 0 &&
+	    srv->now - c->multi_start > srv->request_timeout)
 		return 1;
 	return srv->idle_timeout > 0 && srv->now - c->last_rx > srv->idle_timeout;
 }

@@ -428,6 +428,12 @@ request_slot(const struct kv_stream *rx, const struct kv_request *req)
 	return slot;
 }
 
+int
+kv_cluster_request_slot(const struct kv_stream *rx, const struct kv_request *req)
+{
+	return request_slot(rx, req);
+}
+
 /* An HTTP status without a body. */
 static void
 http_empty(int code, const char *text, const struct kv_request *req,

@@ -88,6 +88,10 @@ int kv_cluster_redirect(const struct kv_cluster *cl, const struct kv_stream *rx,
 			const struct kv_request *req, kv_cluster_emit_fn *emit,
 			void *ctx);
 
+/* The slot all of @req's keys are in: -1 when it has none, -2 when they
+ * are in several (a transaction's EXEC checks its queue so, multi.c). */
+int kv_cluster_request_slot(const struct kv_stream *rx, const struct kv_request *req);
+
 /* CLUSTER SLOTS | SHARDS | NODES | INFO | MYID | KEYSLOT key |
  * COUNTKEYSINSLOT slot | HELP: the reply to @req (op KV_OP_CLUSTER, argv[0]
  * the subcommand). @cl NULL: the error Redis gives without cluster mode.

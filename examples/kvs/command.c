@@ -16,6 +16,7 @@
 #define RO_FAST (KVC_READONLY | KVC_FAST)
 #define CONN (KVC_LOADING | KVC_STALE)
 #define WRITE_FAST (KVC_WRITE | KVC_DENYOOM | KVC_FAST)
+#define TX_FAST (KVC_NOSCRIPT | CONN | KVC_FAST | KVC_ALLOW_BUSY)
 
 const struct kv_command kv_commands[KV_OP_COUNT] = {
 	/*  op                name        arity flags            keys     max kv handler */
@@ -31,7 +32,7 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 	ROW(KV_OP_INCR,       "incr",      2, KVC_WRITE | KVC_DENYOOM | KVC_FAST,
 							     1, 1, 1, 0, 0, kv_cmd_incr),
 	ROW(KV_OP_DBSIZE,     "dbsize",    1, RO_FAST,           0, 0, 0, 0, 0, kv_cmd_dbsize),
-	ROW(KV_OP_FLUSHALL,   "flushall", -1, KVC_WRITE,         0, 0, 0, 1, 0, kv_cmd_flushall),
+	ROW(KV_OP_FLUSHALL,   "flushall", -1, KVC_WRITE,         0, 0, 0, 0, 0, kv_cmd_flushall),
 	ROW(KV_OP_INFO,       "info",     -1, CONN,              0, 0, 0, 0, 0, kv_cmd_info),
 	ROW(KV_OP_CONFIG_GET, "config",   -2, 0,                 0, 0, 0, 0, 0, kv_cmd_config_get),
 	ROW(KV_OP_COMMAND,    "command",  -1, CONN,              0, 0, 0, 0, 0, kv_cmd_command),
@@ -79,11 +80,30 @@ const struct kv_command kv_commands[KV_OP_COUNT] = {
 	ROW(KV_OP_SETEX,      "setex",     4, KVC_WRITE | KVC_DENYOOM, 1, 1, 1, 0, 0, kv_cmd_setex),
 	ROW(KV_OP_PSETEX,     "psetex",    4, KVC_WRITE | KVC_DENYOOM, 1, 1, 1, 0, 0, kv_cmd_psetex),
 	ROW(KV_OP_COPY,       "copy",     -3, KVC_WRITE | KVC_DENYOOM, 1, 2, 1, 0, 0, kv_cmd_copy),
+	ROW(KV_OP_MULTI,      "multi",     1, TX_FAST,           0, 0, 0, 0, 0, kv_cmd_multi),
+	ROW(KV_OP_EXEC,       "exec",      1, KVC_NOSCRIPT | CONN | KVC_SKIP_SLOWLOG,
+							     0, 0, 0, 0, 0, kv_cmd_exec),
+	ROW(KV_OP_DISCARD,    "discard",   1, TX_FAST,           0, 0, 0, 0, 0, kv_cmd_discard),
+	ROW(KV_OP_WATCH,      "watch",    -2, TX_FAST,           1, -1, 1, 0, 0, kv_cmd_watch),
+	ROW(KV_OP_UNWATCH,    "unwatch",   1, TX_FAST,           0, 0, 0, 0, 0, kv_cmd_unwatch),
+	ROW(KV_OP_KEYS,       "keys",      2, KVC_READONLY,      0, 0, 0, 0, 0, kv_cmd_keys),
+	ROW(KV_OP_SCAN,       "scan",     -2, KVC_READONLY,      0, 0, 0, 0, 0, kv_cmd_scan),
+	ROW(KV_OP_RANDOMKEY,  "randomkey", 1, KVC_READONLY,      0, 0, 0, 0, 0, kv_cmd_randomkey),
+	/* FLUSHDB's and FLUSHALL's option: checked by the parser. */
+	ROW(KV_OP_FLUSHDB,    "flushdb",  -1, KVC_WRITE,         0, 0, 0, 0, 0, kv_cmd_flushdb),
+	ROW(KV_OP_HELLO,      "hello",    -1, KVC_NOSCRIPT | CONN | KVC_FAST | KVC_NO_AUTH |
+					  KVC_ALLOW_BUSY,    0, 0, 0, 0, 0, kv_cmd_hello),
+	/* CLIENT's subcommands and their arities: checked by the parser. */
+	ROW(KV_OP_CLIENT,     "client",   -2, 0,                 0, 0, 0, 0, 0, kv_cmd_client),
+	ROW(KV_OP_TIME,       "time",      1, CONN | KVC_FAST,   0, 0, 0, 0, 0, kv_cmd_time),
+	ROW(KV_OP_WAIT,       "wait",      3, KVC_NOSCRIPT,      0, 0, 0, 0, 0, kv_cmd_wait),
+	ROW(KV_OP_MSETNX,     "msetnx",   -3, KVC_WRITE | KVC_DENYOOM,
+							     1, -1, 2, 0, 1, kv_cmd_msetnx),
 };
 
 static const char *const flag_names[] = {
 	"write", "readonly", "denyoom", "admin", "noscript", "loading", "stale",
-	"fast", "no_auth", "allow_busy",
+	"fast", "no_auth", "allow_busy", "skip_slowlog",
 };
 
 const struct kv_command *

@@ -27,6 +27,9 @@ enum {
 	KVC_FAST = 1 << 7,        /* O(1) or O(log N) */
 	KVC_NO_AUTH = 1 << 8,
 	KVC_ALLOW_BUSY = 1 << 9,
+	/* Out of Redis's order (it lists it before "fast"): the only command
+	 * with it, EXEC, has none of the flags between. */
+	KVC_SKIP_SLOWLOG = 1 << 10,
 };
 
 /* One request being executed (exec.c): where its arguments and replies are. */
@@ -77,5 +80,13 @@ kv_command_fn kv_cmd_rename, kv_cmd_renamenx, kv_cmd_type, kv_cmd_touch;
 kv_command_fn kv_cmd_expire, kv_cmd_pexpire, kv_cmd_expireat, kv_cmd_pexpireat,
 	kv_cmd_ttl, kv_cmd_pttl, kv_cmd_expiretime, kv_cmd_pexpiretime,
 	kv_cmd_persist, kv_cmd_getex, kv_cmd_setex, kv_cmd_psetex, kv_cmd_copy;
+/* multi.c */
+kv_command_fn kv_cmd_multi, kv_cmd_exec, kv_cmd_discard, kv_cmd_watch, kv_cmd_unwatch;
+/* exec_keyspace.c */
+kv_command_fn kv_cmd_keys, kv_cmd_scan, kv_cmd_randomkey, kv_cmd_flushdb;
+/* exec_conn.c */
+kv_command_fn kv_cmd_hello, kv_cmd_client, kv_cmd_time, kv_cmd_wait;
+/* exec.c: units (issue 24) */
+kv_command_fn kv_cmd_msetnx;
 
 #endif /* KVS_COMMAND_H */

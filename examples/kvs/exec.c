@@ -15,12 +15,14 @@
 #include <string.h>
 
 #include "auth.h"
+#include "client.h"
 #include "cluster.h"
 #include "command.h"
 #include "exec.h"
 #include "exec_call.h"
 #include "expiry.h"
 #include "kv_limits.h"
+#include "multi.h"
 #include "proto.h"
 #include "reply.h"
 
@@ -288,10 +290,11 @@ lookup_arg(struct kv_call *c, unsigned int i)
 	return c->req->argv[i].len > KV_KEY_MAX ? NULL : lookup(c, key, klen);
 }
 
-/* SET key value with deadline @deadline_ms (0: none): the value's bytes
- * stay in the stream's buffers. */
+/* SET key value with deadline @deadline_ms (0: none) in the value's
+ * record: the value's bytes stay in the stream's buffers. Inside a unit
+ * (MSET, EXEC), one of its writes. */
 static int
-do_set_at(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_ms)
+set_arg(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_ms)
 {
 	static pst_name names[KV_VALUE_NAMES_MAX];
 	const struct kv_request *req = c->req;
@@ -306,7 +309,7 @@ do_set_at(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_m
 	if (req->argv[v].len > KV_VALUE_MAX)
 		return -E2BIG;
 	key = arg_key(c, k, buf, &klen);
-	if (srv->values_in_dram) {
+	if (srv->values_in_dram || c->dram) {
 		/* A sockets server: the bytes are in DRAM, copied into the pool. */
 		n = kv_store_set_copy_at(srv->store, key, klen, c->rx, req->argv[v].off,
 					 req->argv[v].len, deadline_ms);
@@ -326,7 +329,8 @@ do_set_at(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_m
 						 deadline_ms);
 	}
 	/* The expiry table only finds keys for active expiry: the deadline
-	 * that counts is the one in the value's record. */
+	 * that counts is the one in the value's record (a unit undone may
+	 * leave the table stale; the sweep checks the record). */
 	if (n == 0) {
 		if (deadline_ms != 0)
 			kv_expiry_set(srv->expiry, key, klen, deadline_ms);
@@ -340,7 +344,7 @@ do_set_at(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_m
 static int
 do_set(struct kv_call *c, unsigned int k, unsigned int v)
 {
-	return do_set_at(c, k, v, 0);
+	return set_arg(c, k, v, 0);
 }
 
 /* ---- exec_call.h: the helpers for handlers in other files ------------- */
@@ -373,6 +377,12 @@ void
 kv_call_bulk(struct kv_call *c, const void *data, size_t len)
 {
 	resp_bulk_bytes(c, data, len);
+}
+
+void
+kv_call_array(struct kv_call *c, long n)
+{
+	resp_array(c, n);
 }
 
 void
@@ -413,7 +423,7 @@ kv_call_set_error(int err)
 int
 kv_call_set_at(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_ms)
 {
-	return do_set_at(c, k, v, deadline_ms);
+	return set_arg(c, k, v, deadline_ms);
 }
 
 void
@@ -529,7 +539,7 @@ kv_cmd_set(struct kv_call *c)
 			return;
 		}
 	}
-	ret = do_set_at(c, 0, 1, deadline);
+	ret = set_arg(c, 0, 1, deadline);
 	if (ret != 0)
 		reply_not_stored(c, ret, ret == -EINVAL ? "ERR key too long" : set_error(ret));
 	else if (req->set_flags & KV_SET_GET)
@@ -603,18 +613,88 @@ kv_cmd_getdel(struct kv_call *c)
 	resp_value(c, old);
 }
 
+/* The buffers kv_store_unit_begin() counts for value argument @v: what
+ * set_arg() will copy (the bytes in DRAM, --copy, or more received
+ * segments than a value has names). */
+static uint64_t
+value_arg_bufs(struct kv_call *c, unsigned int v)
+{
+	static pst_name names[KV_VALUE_NAMES_MAX];
+	const struct kv_arg *a = &c->req->argv[v];
+	struct kv_store *st = c->srv->store;
+	int copied = c->srv->values_in_dram ||
+		     kv_stream_names(c->rx, a->off, a->len, names, KV_VALUE_NAMES_MAX) < 0;
+
+	return kv_store_set_bufs(st, a->len, copied);
+}
+
+/* MSET's and MSETNX's pairs as one unit (store.h): every pair, or none
+ * (-ENOSPC decided before anything is written, or a write that failed and
+ * was undone). With @nx, *exists tells that a key exists: nothing set. */
+static int
+mset_unit(struct kv_call *c, int nx, int *exists)
+{
+	const struct kv_request *req = c->req;
+	struct kv_exec *srv = c->srv;
+	uint64_t bufs = 0;
+	unsigned int i;
+	int ret = 0, nested;
+
+	*exists = 0;
+	for (i = 0; i + 1 < req->argc; i += 2) {
+		if (req->argv[i].len > KV_KEY_MAX)
+			return -EINVAL;
+		if (req->argv[i + 1].len > KV_VALUE_MAX)
+			return -E2BIG;
+		bufs += value_arg_bufs(c, i + 1);
+	}
+	for (i = 0; nx && i + 1 < req->argc; i += 2)
+		if (lookup_arg(c, i) != NULL) {
+			*exists = 1;
+			return 0;
+		}
+	/* Inside EXEC, EXEC's unit holds the pairs: units do not nest, and
+	 * a write that fails fails EXEC's whole unit (store.h). */
+	nested = srv->store->unit_open;
+	if (!nested) {
+		ret = kv_store_unit_begin(srv->store, bufs);
+		if (ret != 0)
+			return ret;
+	}
+	for (i = 0; i + 1 < req->argc && ret == 0; i += 2)
+		ret = set_arg(c, i, i + 1, 0);
+	if (ret != 0) {
+		if (!nested)
+			(void)kv_store_unit_abort(srv->store);
+		return ret;
+	}
+	/* Each pair's record holds deadline 0 (SET's rule): nothing more to
+	 * clear once committed. */
+	return nested ? 0 : kv_store_unit_end(srv->store);
+}
+
 void
 kv_cmd_mset(struct kv_call *c)
 {
-	unsigned int i;
-	int ret = 0;
+	int exists, ret = mset_unit(c, 0, &exists);
 
-	for (i = 0; i + 1 < c->req->argc && ret == 0; i += 2)
-		ret = do_set(c, i, i + 1);
 	if (ret == 0)
 		resp_str(c, kv_resp_simple, "OK");
 	else
 		resp_str(c, kv_resp_error, set_error(ret));
+}
+
+/* MSETNX: 1 when every key was absent and all are set, 0 (nothing set)
+ * when one exists. */
+void
+kv_cmd_msetnx(struct kv_call *c)
+{
+	int exists, ret = mset_unit(c, 1, &exists);
+
+	if (ret != 0)
+		resp_str(c, kv_resp_error, set_error(ret));
+	else
+		resp_int(c, !exists);
 }
 
 void
@@ -1008,6 +1088,9 @@ upload_check(struct kv_call *c, const struct kv_stream *rx, struct kv_upload *up
 	return upload_discard(x, rx, up, out);
 }
 
+/* EXEC's wrong arity, which Redis answers as an aborted transaction. */
+static const char exec_arity[] = "ERR wrong number of arguments for 'exec' command";
+
 long
 kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	     const struct kv_out *out)
@@ -1062,20 +1145,36 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 		/* Redis checks a command's other arguments after the client. */
 		x->bad_requests++;
 		refuse_unauthenticated(c);
-	} else if (r == KV_PARSE_BAD_REQUEST) {
+		kv_multi_flag(out->multi);
+	} else if (r == KV_PARSE_BAD_REQUEST &&
+		   (req.early_error || !kv_multi_open(out->multi))) {
 		x->bad_requests++;
 		if (http)
 			http_error(c, err[0] ? err : "400 Bad Request", !req.http_keepalive);
+		else if (strcmp(err, exec_arity) == 0)
+			kv_multi_exec_abort(c, err + 4); /* as Redis refuses EXEC */
 		else
 			resp_str(c, kv_resp_error, err[0] ? err : "ERR bad request");
+		kv_multi_flag(out->multi);
 	} else if (!kv_auth_allows(x->auth, out->auth, rx, &req)) {
 		/* Before a redirection, which would tell the key's slot. */
-		refuse_unauthenticated(c);
+		if (req.op == KV_OP_EXEC)
+			kv_multi_exec_abort(c, "NOAUTH Authentication required.");
+		else
+			refuse_unauthenticated(c);
+		kv_multi_flag(out->multi);
 	} else if (x->cluster != NULL &&
 		   kv_cluster_redirect(x->cluster, rx, &req, out->bytes, out->ctx)) {
 		if (req.http && !req.http_keepalive)
 			out->close(out->ctx);
+		kv_multi_flag(out->multi);
+	} else if (kv_multi_open(out->multi) && kv_multi_queue(c, r, err)) {
+		/* queued, or refused */
 	} else {
+		/* For CLIENT LIST's cmd: one store (no clock read per
+		 * request, so no idle time either). */
+		if (out->client != NULL)
+			out->client->last_op = req.op;
 		kv_commands[req.op].run(c);
 	}
 	return (long)req.consumed;
@@ -1108,6 +1207,7 @@ kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram)
 void
 kv_exec_fini(struct kv_exec *x)
 {
+	kv_multi_fini(x);
 	kv_expiry_close(x->expiry);
 	x->expiry = NULL;
 }

@@ -42,12 +42,21 @@ struct kv_out {
 	/* Per connection, zeroed at its start: whether it authenticated
 	 * (auth.h). NULL: never, which matters only with a password. */
 	struct kv_auth_conn *auth;
+	/* Per connection, zeroed at its start: its transaction (multi.h).
+	 * NULL: MULTI and WATCH are refused. */
+	struct kv_multi *multi;
+	/* Per connection, zeroed then kv_client_start()ed at its start: its
+	 * id and name (client.h). NULL: id 0, names not kept. */
+	struct kv_client *client;
 };
 
 struct kv_expiry;
 struct kv_parse_state;
 struct kv_cluster;
 struct kv_auth;
+struct kv_multi;
+struct kv_watch_table;
+struct kv_client;
 
 struct kv_exec {
 	struct kv_store *store;
@@ -67,6 +76,10 @@ struct kv_exec {
 	uint64_t output_overflows;  /* ... and by --client-output-limit */
 	uint64_t requests, bad_requests, bad_streams, expired;
 	uint64_t oom_refused;       /* values refused before they arrived */
+	struct kv_watch_table *watch; /* keys clients WATCH (multi.c) */
+	/* The connections (client.h), for CLIENT LIST; ids given so far. */
+	struct kv_client *clients;
+	uint64_t client_ids;
 };
 
 int kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram);

@@ -20,7 +20,12 @@ struct kv_call {
 	const struct kv_stream *rx;
 	const struct kv_out *out;
 	const struct kv_request *req;
+	int dram;                 /* @rx's bytes are in DRAM, not the pool's
+	                           * (a request queued by MULTI, multi.c) */
 };
+
+/* The version HELLO and INFO give: the Redis paste-kvs answers as. */
+#define KV_REDIS_VERSION "7.0.0"
 
 /* RESP replies. */
 void kv_call_error(struct kv_call *c, const char *msg);   /* "-msg\r\n" */
@@ -28,6 +33,7 @@ void kv_call_simple(struct kv_call *c, const char *msg);  /* "+msg\r\n" */
 void kv_call_int(struct kv_call *c, int64_t v);
 void kv_call_null(struct kv_call *c);
 void kv_call_bulk(struct kv_call *c, const void *data, size_t len);
+void kv_call_array(struct kv_call *c, long n);  /* "*n\r\n": n elements follow */
 /* A stored value as a bulk string (by name where the server can), or nil. */
 void kv_call_value(struct kv_call *c, const struct kv_value *v);
 

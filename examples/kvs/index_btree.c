@@ -29,6 +29,11 @@
  * other one. Recovery takes the newest record whose whole tree verifies,
  * falling back to the durable one. Buffers the new trees superseded are
  * released only once a later drain makes the publication durable.
+ *
+ * A unit (MSET, EXEC) is one publication: its puts and dels copy paths as
+ * any update does, but only DRAM follows the new root until unit_end()
+ * writes one root record for all of them. Nodes the unit wrote and then
+ * superseded itself were never published: they go at once.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -178,7 +183,31 @@ struct kv_index {
 	struct kvi_vcache vc;
 	struct kvi_referenced referenced;
 	uint8_t *seen;            /* recovery: visited buffers */
+	/* The open unit: the tree before it (restored on abort), the
+	 * superseded buffers before it, and the buffers its updates wrote
+	 * (a bit per pool buffer: set while the unit's tree uses it). */
+	int unit_open, unit_dirty;
+	uint32_t unit_root, unit_root_crc, unit_height;
+	uint64_t unit_count;
+	size_t unit_pending;
+	struct kvi_vec unit_bufs;
+	uint64_t *unit_bits;
 };
+
+static inline int
+unit_bit(const struct kv_index *t, uint32_t index)
+{
+	return (t->unit_bits[index / 64] >> (index % 64)) & 1;
+}
+
+static inline void
+unit_bit_set(struct kv_index *t, uint32_t index, int on)
+{
+	if (on)
+		t->unit_bits[index / 64] |= 1ull << (index % 64);
+	else
+		t->unit_bits[index / 64] &= ~(1ull << (index % 64));
+}
 
 static inline uint8_t *
 bufp(const struct kv_index *t, uint32_t index)
@@ -304,6 +333,13 @@ fresh_abort(struct kv_index *t)
 static int
 supersede(struct kv_index *t, uint32_t index)
 {
+	if (t->unit_open && unit_bit(t, index)) {
+		/* Written and replaced within the open unit: never published. */
+		unit_bit_set(t, index, 0);
+		kvi_release(t->pool, &t->referenced, index);
+		t->owned--;
+		return 0;
+	}
 	return kvi_vec_push(&t->pending, index);
 }
 
@@ -332,6 +368,10 @@ sync_check(struct kv_index *t)
 {
 	size_t i;
 
+	/* In a unit, the published tree is the one before it: what it
+	 * superseded stays until the unit's own publication is durable. */
+	if (t->unit_open)
+		return;
 	if (t->window && (t->pending.n > KVB_PENDING_MAX ||
 			  t->pending.n > kvi_free_bufs(t->pool) / 2))
 		(void)pst_pool_drain(t->pool);
@@ -378,7 +418,24 @@ publish(struct kv_index *t, uint32_t root, uint32_t root_crc, uint64_t count,
 	uint32_t height)
 {
 	struct kvb_rootrec *r = rootrec(t, t->durable_rec ^ 1);
+	size_t i;
 
+	if (t->unit_open) {
+		/* The unit's tree, in DRAM until unit_end() publishes it. */
+		/* A buffer not listed (no memory) is superseded as any
+		 * published one is: released after a drain, or by the next
+		 * start's reconciliation if the unit is aborted. */
+		for (i = 0; i < t->fresh.n; i++)
+			if (kvi_vec_push(&t->unit_bufs, t->fresh.v[i]) == 0)
+				unit_bit_set(t, t->fresh.v[i], 1);
+		t->unit_dirty = 1;
+		t->root = root;
+		t->root_crc = root_crc;
+		t->count = count;
+		t->height = height;
+		t->fresh.n = 0;
+		return;
+	}
 	rootrec_fill(r, ++t->gen, root, root_crc, count, height);
 	pst_pool_flush(t->pool, r, sizeof(*r));
 	t->window = 1;
@@ -528,14 +585,15 @@ static int
 ovf_supersede(struct kv_index *t, const struct kvb_leaf_ent *e)
 {
 	const struct kvb_ref *ref = (const struct kvb_ref *)(e + 1);
-	uint32_t index = ref->index;
+	uint32_t index = ref->index, next;
 	uint64_t id = ((uint64_t)ref->index << 32) | ref->crc;
 	int ret = 0;
 
 	kvi_vcache_remove(&t->vc, id);
 	while (index != KVB_NONE && index < t->buf_count && ret == 0) {
-		ret = supersede(t, index);
-		index = ((const struct kvb_ovf *)bufp(t, index))->next;
+		next = ((const struct kvb_ovf *)bufp(t, index))->next;
+		ret = supersede(t, index); /* may release it at once (units) */
+		index = next;
 	}
 	return ret;
 }
@@ -1455,6 +1513,8 @@ bt_flushall(struct kv_index *t, kv_value_fn on_old, void *arg)
 
 	if (t == NULL)
 		return -EINVAL;
+	if (t->unit_open)
+		return -EBUSY; /* a unit's walk would see its unpublished nodes */
 	sync_check(t);
 	t->fresh.n = 0;
 	/* Every own buffer but the superblock goes: make room first, so the
@@ -1476,12 +1536,99 @@ bt_flushall(struct kv_index *t, kv_value_fn on_old, void *arg)
 	return 0;
 }
 
+/* ---- units ------------------------------------------------------------------- */
+
+static int
+bt_unit_begin(struct kv_index *t)
+{
+	if (t == NULL)
+		return -EINVAL;
+	if (t->unit_open)
+		return -EBUSY;
+	if (t->unit_bits == NULL) {
+		t->unit_bits = calloc((t->buf_count + 63) / 64, sizeof(*t->unit_bits));
+		if (t->unit_bits == NULL)
+			return -ENOMEM;
+	}
+	sync_check(t);
+	t->unit_root = t->root;
+	t->unit_root_crc = t->root_crc;
+	t->unit_height = t->height;
+	t->unit_count = t->count;
+	t->unit_pending = t->pending.n;
+	t->unit_bufs.n = 0;
+	t->unit_dirty = 0;
+	t->unit_open = 1;
+	return 0;
+}
+
+/* Forget which buffers the unit wrote. */
+static void
+unit_bits_clear(struct kv_index *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->unit_bufs.n; i++)
+		unit_bit_set(t, t->unit_bufs.v[i], 0);
+	t->unit_bufs.n = 0;
+}
+
+static int
+bt_unit_end(struct kv_index *t)
+{
+	if (t == NULL || !t->unit_open)
+		return -EINVAL;
+	t->unit_open = 0;
+	unit_bits_clear(t);
+	/* One root record for the whole unit. */
+	if (t->unit_dirty)
+		publish(t, t->root, t->root_crc, t->count, t->height);
+	t->unit_dirty = 0;
+	kvi_vcache_trim(&t->vc, KVB_VCACHE_MAX);
+	return 0;
+}
+
+/* Nothing of the unit was published: the tree before it is the current
+ * one again, the buffers it wrote are nobody's. */
+static int
+bt_unit_abort(struct kv_index *t)
+{
+	size_t i;
+
+	if (t == NULL || !t->unit_open)
+		return -EINVAL;
+	for (i = 0; i < t->unit_bufs.n; i++) {
+		uint32_t index = t->unit_bufs.v[i];
+
+		if (!unit_bit(t, index))
+			continue; /* superseded within the unit: released */
+		kvi_release(t->pool, &t->referenced, index);
+		t->owned--;
+	}
+	unit_bits_clear(t);
+	t->root = t->unit_root;
+	t->root_crc = t->unit_root_crc;
+	t->height = t->unit_height;
+	t->count = t->unit_count;
+	/* What the unit superseded of the tree before it is live again. */
+	t->pending.n = t->unit_pending;
+	t->fresh.n = 0;
+	t->unit_open = 0;
+	t->unit_dirty = 0;
+	kvi_vcache_clear(&t->vc);
+	return 0;
+}
+
 /* Also the failure path of bt_open(), where nothing is published yet. */
 static void
 bt_close(struct kv_index *t)
 {
 	if (t == NULL)
 		return;
+	if (t->unit_open)
+		(void)bt_unit_abort(t);
+	kvi_vec_fini(&t->unit_bufs);
+	free(t->unit_bits);
 	/* Make the last publication durable, then let go of what it
 	 * superseded (pst_pool_close() drains the releases). */
 	if (t->window && pst_pool_drain(t->pool) == 0)
@@ -1692,6 +1839,48 @@ fail:
 	return ret;
 }
 
+/* ---- keyspace walk (SCAN, KEYS, RANDOMKEY) -------------------------------- */
+
+/* The keys of the subtree at @index, @level levels above the leaves. The
+ * tree as published verified at open and every update since wrote it, so
+ * the walk trusts its structure as get() does; the depth is bounded all
+ * the same. */
+static void
+keys_node(const struct kv_index *t, uint32_t index, unsigned int level,
+	  kv_key_fn fn, void *arg)
+{
+	const struct kvb_node *nd = node(t, index);
+	unsigned int i;
+
+	if (nd->kind == KVB_LEAF) {
+		for (i = 0; i < nd->count; i++) {
+			const struct kvb_leaf_ent *e =
+				(const struct kvb_leaf_ent *)ent_at(nd, i);
+
+			fn(arg, leaf_ent_key(e), e->key_len);
+		}
+		return;
+	}
+	if (level == 0)
+		return;
+	for (i = 0; i < nd->count; i++)
+		keys_node(t, ((const struct kvb_inner_ent *)ent_at(nd, i))->child,
+			  level - 1, fn, arg);
+}
+
+/* The leaves keep no hash: every key is passed (@want is not asked). */
+static int
+bt_keys(struct kv_index *t, kv_key_want_fn want, kv_key_fn fn, void *arg)
+{
+	(void)want;
+	if (t == NULL)
+		return -EINVAL;
+	if (t->root != KVB_NONE && t->height > 0)
+		keys_node(t, t->root, t->height < KVB_MAX_HEIGHT ? t->height - 1
+								  : KVB_MAX_HEIGHT - 1, fn, arg);
+	return 0;
+}
+
 const struct kv_index_ops kv_index_btree = {
 	.name = "btree",
 	.root_slot = KV_ROOT_BTREE,
@@ -1701,6 +1890,10 @@ const struct kv_index_ops kv_index_btree = {
 	.del = bt_del,
 	.count = bt_count,
 	.flushall = bt_flushall,
+	.unit_begin = bt_unit_begin,
+	.unit_end = bt_unit_end,
+	.unit_abort = bt_unit_abort,
 	.own_bytes = bt_own_bytes,
 	.close = bt_close,
+	.keys = bt_keys,
 };

@@ -15,7 +15,10 @@
  *            CONT = more names of the PUT before it (values with more names
  *                   than a buffer holds);
  *            DEL  = key;
- *            END  = name and salt of the next buffer of the chain.
+ *            END  = name and salt of the next buffer of the chain;
+ *            BEGIN, COMMIT = around the PUT/CONT/DEL records of a unit
+ *                   (MSET, EXEC); COMMIT holds their count and a CRC32C
+ *                   of their CRCs: a unit without its COMMIT never happened.
  *
  * Recovery replays records in order and stops at the first one that does
  * not verify (CRC, salt, size, END target header): everything before it is
@@ -44,6 +47,11 @@
 #define KVW_OP_CONT 2
 #define KVW_OP_DEL 3
 #define KVW_OP_END 4
+#define KVW_OP_BEGIN 5
+#define KVW_OP_COMMIT 6
+
+#define KVW_BEGIN_SIZE KVW_REC
+#define KVW_COMMIT_SIZE 24u
 
 /* Compaction: not below this many log buffers, and only when the log holds
  * more than twice the bytes of the live entries. */
@@ -93,6 +101,12 @@ struct kvw_end {
 	uint32_t next_salt;       /* its header's salt */
 };
 
+/* COMMIT: after the record header. */
+struct kvw_commit {
+	uint32_t nrec;            /* PUT, CONT and DEL records since BEGIN */
+	uint32_t crcs;            /* unit_crc() over their CRCs, in order */
+};
+
 /* ---- DRAM state ----------------------------------------------------------- */
 
 struct kvw_log {
@@ -114,6 +128,28 @@ struct kvw_slot {
 	struct kv_value *dram;    /* split value assembled in DRAM, or NULL */
 };
 
+/* What a put/del inside a unit changed in the key table, to undo it. */
+struct kvw_undo {
+	const uint8_t *key;       /* in the unit's record (pool) */
+	uint32_t hash;
+	uint16_t key_len;
+	uint16_t had;             /* the key had an entry: @old */
+	struct kvw_slot old;      /* its slot, dram value owned here */
+};
+
+/* The open unit: where its BEGIN went (the log is rewound there on
+ * abort), and what to undo in DRAM. */
+struct kvw_unit {
+	int open;
+	int begun;                /* BEGIN written */
+	uint32_t tail, off, salt; /* log position before BEGIN */
+	uint64_t seq, used, live_bytes;
+	size_t nbufs;
+	uint32_t nrec, crcs;      /* the COMMIT's fields so far */
+	struct kvw_undo *undo;
+	size_t n, cap;
+};
+
 struct kv_index {
 	struct pst_pool *pool;
 	uint8_t *bufs;            /* buffer 0 in the current mapping */
@@ -127,6 +163,8 @@ struct kv_index {
 	size_t compact_retry_at;  /* log buffers before retrying a failed one */
 	uint64_t compactions;
 	struct kvi_referenced referenced;
+	struct kvw_unit unit;
+	int broken;               /* an aborted unit may be on media: no writes */
 };
 
 static inline uint8_t *
@@ -305,11 +343,24 @@ slot_replace(struct kv_index *w, struct kvw_slot *s, uint32_t buf, uint16_t off,
 
 /* ---- appending ------------------------------------------------------------ */
 
+/* The COMMIT's CRC of the unit's record CRCs, one record further. */
+static uint32_t
+unit_crc(uint32_t crcs, uint32_t rec_crc)
+{
+	uint32_t pair[2] = { crcs, rec_crc };
+
+	return pst_crc32c(pair, sizeof(pair));
+}
+
 static void
 rec_seal(struct kv_index *w, struct kvw_rec *r)
 {
 	r->crc = pst_crc32c((const uint8_t *)r + 4, r->size - 4u);
 	pst_pool_flush(w->pool, r, r->size);
+	if (w->unit.begun && r->op <= KVW_OP_DEL) {
+		w->unit.nrec++;
+		w->unit.crcs = unit_crc(w->unit.crcs, r->crc);
+	}
 }
 
 static void
@@ -650,6 +701,10 @@ maybe_compact(struct kv_index *w)
 
 	uint64_t est;
 
+	/* A rewrite drains and makes every live entry durable: never with
+	 * a unit's entries uncommitted. unit_end() calls again. */
+	if (w->unit.open)
+		return;
 	if (n < KVW_COMPACT_MIN_BUFS || n < w->compact_retry_at ||
 	    w->log.used <= 2 * w->live_bytes)
 		return;
@@ -662,6 +717,225 @@ maybe_compact(struct kv_index *w)
 		return;
 	}
 	w->compact_retry_at = 0;
+}
+
+/* ---- units ------------------------------------------------------------------ */
+
+/* Append a record of only a header and @body (BEGIN, COMMIT), linking a
+ * fresh buffer first when the tail has no room left. */
+static int
+log_small(struct kv_index *w, uint8_t op, const void *body, size_t body_len)
+{
+	size_t sz = KVW_REC + body_len;
+	struct kvw_rec *r;
+	uint32_t next;
+	int ret;
+
+	if (sz > room(w, w->log.off)) {
+		ret = reserve_bufs(&w->log, 1);
+		if (ret == 0)
+			ret = kvi_take(w->pool, &w->referenced, &next);
+		if (ret != 0)
+			return ret;
+		log_link(w, &w->log, next);
+	}
+	r = recp(w, w->log.tail, w->log.off);
+	memset(r, 0, sz);
+	r->salt = w->log.salt;
+	r->size = (uint16_t)sz;
+	r->op = op;
+	memcpy(r + 1, body, body_len);
+	rec_seal(w, r);
+	w->log.off += (uint32_t)sz;
+	w->log.used += sz;
+	return 0;
+}
+
+/* Before a put/del of the open unit writes: the unit's BEGIN (at its
+ * first write only: a unit that writes nothing leaves no record), and
+ * room to note what to undo. */
+static int
+unit_touch(struct kv_index *w)
+{
+	struct kvw_unit *u = &w->unit;
+	int ret;
+
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? 2 * u->cap : 16;
+		struct kvw_undo *v = realloc(u->undo, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		u->undo = v;
+		u->cap = cap;
+	}
+	if (u->begun)
+		return 0;
+	u->tail = w->log.tail;
+	u->off = w->log.off;
+	u->salt = w->log.salt;
+	u->seq = w->log.seq;
+	u->used = w->log.used;
+	u->nbufs = w->log.bufs.n;
+	ret = log_small(w, KVW_OP_BEGIN, NULL, 0);
+	if (ret != 0)
+		return ret;
+	u->begun = 1;
+	u->nrec = 0;
+	u->crcs = 0;
+	return 0;
+}
+
+/* A put/del of the open unit is about to change the key's slot @s (NULL:
+ * the key had none; its dram value moves here). @key lies in the unit's
+ * record. */
+static void
+unit_note(struct kv_index *w, const uint8_t *key, uint16_t key_len, uint32_t h,
+	  struct kvw_slot *s)
+{
+	struct kvw_undo *u;
+
+	if (!w->unit.open)
+		return;
+	u = &w->unit.undo[w->unit.n++]; /* room made by unit_touch() */
+	u->key = key;
+	u->hash = h;
+	u->key_len = key_len;
+	u->had = s != NULL;
+	if (s != NULL) {
+		u->old = *s;
+		s->dram = NULL;
+	}
+}
+
+static void
+unit_undo_one(struct kv_index *w, struct kvw_undo *u)
+{
+	struct kvw_slot *s = tab_find(w, u->key, u->key_len, u->hash);
+	const struct kv_value *v;
+	uint16_t k;
+
+	if (s != NULL) {
+		free(s->dram);
+		s->dram = NULL;
+		if (u->had) {
+			s->buf = u->old.buf;
+			s->off = u->old.off;
+			s->bytes = u->old.bytes;
+			s->dram = u->old.dram;
+		} else {
+			tab_remove(w, s);
+		}
+	} else if (u->had) {
+		/* Deleted by the unit: back in (the table held it before). */
+		tab_place(w->tab, w->cap, &u->old);
+		w->count++;
+	}
+	if (u->had) {
+		v = u->old.dram != NULL ? u->old.dram :
+					  put_value(recp(w, u->old.buf, u->old.off));
+		for (k = 0; k < v->n; k++)
+			kvi_referenced_add(&w->referenced, pst_name_index(v->names[k]));
+	}
+	u->had = 0;
+}
+
+/* Forget the unit's records on media: zero them from BEGIN on and drain
+ * before the log goes on there (as clear_tail() does after a crash: a
+ * stale record of the unit must never be read behind new ones), then
+ * release the buffers the unit linked. */
+static int
+unit_rewind(struct kv_index *w)
+{
+	struct kvw_unit *u = &w->unit;
+	uint8_t *b = bufp(w, u->tail);
+	size_t end = w->log.bufs.n == u->nbufs ? w->log.off : w->buf_size, i;
+	int ret;
+
+	memset(b + u->off, 0, end - u->off);
+	pst_pool_flush(w->pool, b + u->off, end - u->off);
+	ret = pst_pool_drain(w->pool);
+	if (ret != 0) {
+		w->broken = 1;
+		return ret;
+	}
+	for (i = u->nbufs; i < w->log.bufs.n; i++)
+		kvi_release(w->pool, &w->referenced, w->log.bufs.v[i]);
+	w->log.bufs.n = u->nbufs;
+	w->log.tail = u->tail;
+	w->log.off = u->off;
+	w->log.salt = u->salt;
+	w->log.seq = u->seq;
+	w->log.used = u->used;
+	return 0;
+}
+
+static int
+wal_unit_begin(struct kv_index *w)
+{
+	if (w == NULL)
+		return -EINVAL;
+	if (w->unit.open)
+		return -EBUSY;
+	if (w->broken)
+		return -EIO;
+	w->unit.open = 1;
+	w->unit.begun = 0;
+	w->unit.n = 0;
+	w->unit.live_bytes = w->live_bytes;
+	return 0;
+}
+
+static int
+wal_unit_abort(struct kv_index *w)
+{
+	struct kvw_unit *u;
+	size_t i;
+	int ret = 0;
+
+	if (w == NULL || !w->unit.open)
+		return -EINVAL;
+	u = &w->unit;
+	for (i = u->n; i-- > 0;)
+		unit_undo_one(w, &u->undo[i]);
+	w->live_bytes = u->live_bytes;
+	if (u->begun)
+		ret = unit_rewind(w);
+	u->open = 0;
+	u->begun = 0;
+	u->n = 0;
+	return ret;
+}
+
+static int
+wal_unit_end(struct kv_index *w)
+{
+	struct kvw_unit *u;
+	struct kvw_commit c;
+	size_t i;
+	int ret;
+
+	if (w == NULL || !w->unit.open)
+		return -EINVAL;
+	u = &w->unit;
+	if (u->begun) {
+		c.nrec = u->nrec;
+		c.crcs = u->crcs;
+		ret = log_small(w, KVW_OP_COMMIT, &c, sizeof(c));
+		if (ret != 0) {
+			(void)wal_unit_abort(w);
+			return ret;
+		}
+	}
+	/* Committed: the values the unit replaced are gone for good. */
+	for (i = 0; i < u->n; i++)
+		if (u->undo[i].had)
+			free(u->undo[i].old.dram);
+	u->open = 0;
+	u->begun = 0;
+	u->n = 0;
+	maybe_compact(w);
+	return 0;
 }
 
 /* ---- operations ---------------------------------------------------------- */
@@ -681,9 +955,17 @@ wal_put(struct kv_index *w, const void *key, uint16_t key_len,
 	if (w == NULL || kvi_check_key(key, key_len) != 0 ||
 	    kvi_check_value(w->pool, value) != 0)
 		return -EINVAL;
+	if (w->broken)
+		return -EIO;
 	need = plan_put(w, w->log.off, key_len, value->n);
 	if (kvi_free_bufs(w->pool) < need + KVW_RESERVE)
 		return -ENOSPC;
+	if (w->unit.open) {
+		ret = unit_touch(w);
+		if (ret != 0)
+			return ret;
+		need = plan_put(w, w->log.off, key_len, value->n);
+	}
 	h = key_hash(key, key_len);
 	s = tab_find(w, key, key_len, h);
 	if (s == NULL && tab_reserve(w, w->count + 1) != 0)
@@ -712,8 +994,10 @@ wal_put(struct kv_index *w, const void *key, uint16_t key_len,
 		if (on_old != NULL)
 			on_old(arg, key, key_len, old);
 		kvi_referenced_remove_value(&w->referenced, old);
+		unit_note(w, put_key(recp(w, at_buf, at_off)), key_len, h, s);
 		slot_replace(w, s, at_buf, at_off, bytes, dram);
 	} else {
+		unit_note(w, put_key(recp(w, at_buf, at_off)), key_len, h, NULL);
 		ns = (struct kvw_slot){ .hash = h, .buf = at_buf, .off = at_off,
 					.key_len = key_len, .bytes = bytes,
 					.dram = dram };
@@ -743,13 +1027,22 @@ wal_del(struct kv_index *w, const void *key, uint16_t key_len,
 	struct kvw_slot *s;
 	struct fresh fresh;
 	unsigned int need;
+	uint32_t h;
 	int ret;
 
 	if (w == NULL || kvi_check_key(key, key_len) != 0)
 		return -EINVAL;
-	s = tab_find(w, key, key_len, key_hash(key, key_len));
+	h = key_hash(key, key_len);
+	s = tab_find(w, key, key_len, h);
 	if (s == NULL)
 		return 0;
+	if (w->broken)
+		return -EIO;
+	if (w->unit.open) {
+		ret = unit_touch(w);
+		if (ret != 0)
+			return ret;
+	}
 	need = plan_del(w, w->log.off, key_len);
 	if (reserve_bufs(&w->log, need) != 0)
 		return -ENOMEM;
@@ -761,6 +1054,9 @@ wal_del(struct kv_index *w, const void *key, uint16_t key_len,
 	if (on_old != NULL)
 		on_old(arg, key, key_len, slot_value(w, s));
 	kvi_referenced_remove_value(&w->referenced, slot_value(w, s));
+	unit_note(w, (const uint8_t *)recp(w, w->log.tail,
+					   w->log.off - (uint32_t)del_size(key_len)) + KVW_REC,
+		  key_len, h, s);
 	free(s->dram);
 	w->live_bytes -= s->bytes;
 	tab_remove(w, s);
@@ -783,6 +1079,10 @@ wal_flushall(struct kv_index *w, kv_value_fn on_old, void *arg)
 
 	if (w == NULL)
 		return -EINVAL;
+	if (w->unit.open)
+		return -EBUSY; /* its new chain would be durable before the unit */
+	if (w->broken)
+		return -EIO;
 	/* The new, empty chain becomes the root first; the old records (and
 	 * the values they show) stay readable until it is released. */
 	old = w->log.bufs;
@@ -824,6 +1124,10 @@ wal_close(struct kv_index *w)
 		return;
 	for (i = 0; i < w->cap; i++)
 		free(w->tab[i].dram);
+	for (i = 0; i < w->unit.n; i++)
+		if (w->unit.undo[i].had)
+			free(w->unit.undo[i].old.dram);
+	free(w->unit.undo);
 	free(w->tab);
 	kvi_vec_fini(&w->log.bufs);
 	kvi_referenced_fini(&w->referenced);
@@ -884,6 +1188,14 @@ rec_valid(const struct kv_index *w, const struct kvw_log *log, uint32_t off)
 		break;
 	case KVW_OP_END:
 		if (r->size != KVW_END_SIZE)
+			return 0;
+		break;
+	case KVW_OP_BEGIN:
+		if (r->size != KVW_BEGIN_SIZE)
+			return 0;
+		break;
+	case KVW_OP_COMMIT:
+		if (r->size != KVW_COMMIT_SIZE)
 			return 0;
 		break;
 	default:
@@ -958,11 +1270,79 @@ struct kvw_pos {
 	uint32_t off;
 };
 
+static int
+pos_before(const struct kvw_pos *a, const struct kvw_pos *b)
+{
+	return a->pos < b->pos || (a->pos == b->pos && a->off < b->off);
+}
+
+/* The units a replay met: [BEGIN, COMMIT] positions of each committed
+ * one, in log order, and the one still open where the log ended. */
+struct kvw_units {
+	struct kvw_pos *v;        /* pairs: v[2i] BEGIN, v[2i+1] COMMIT */
+	size_t n, cap;            /* positions */
+	int open;
+	struct kvw_pos open_at;   /* the open unit's BEGIN */
+	uint32_t nrec, crcs;
+};
+
+/* A BEGIN or COMMIT at @at. Returns 0, 1 when it does not fit the units
+ * around it (the log is cut there), or -ENOMEM. */
+static int
+units_mark(struct kvw_units *us, const struct kvw_rec *r, struct kvw_pos at)
+{
+	const struct kvw_commit *c = (const struct kvw_commit *)(r + 1);
+
+	if (r->op == KVW_OP_BEGIN) {
+		if (us->open)
+			return 1;
+		us->open = 1;
+		us->open_at = at;
+		us->nrec = 0;
+		us->crcs = 0;
+		return 0;
+	}
+	if (!us->open || c->nrec != us->nrec || c->crcs != us->crcs)
+		return 1;
+	if (us->n + 2 > us->cap) {
+		size_t cap = us->cap ? 2 * us->cap : 64;
+		struct kvw_pos *v = realloc(us->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		us->v = v;
+		us->cap = cap;
+	}
+	us->v[us->n++] = us->open_at;
+	us->v[us->n++] = at;
+	us->open = 0;
+	return 0;
+}
+
+/* Move @at back to the BEGIN of the committed unit holding it, if any:
+ * a unit falls back whole. */
+static void
+units_cover(const struct kvw_units *us, struct kvw_pos *at)
+{
+	size_t lo = 0, hi = us->n / 2;
+
+	while (lo < hi) { /* the first unit whose COMMIT is not before @at */
+		size_t mid = (lo + hi) / 2;
+
+		if (pos_before(&us->v[2 * mid + 1], at))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < us->n / 2 && !pos_before(at, &us->v[2 * lo]))
+		*at = us->v[2 * lo];
+}
+
 /* Replay the chain starting at buffer @first, stopping before the record
  * at @stop (stop->pos == SIZE_MAX: no stop). */
 static int
 replay(struct kv_index *w, uint32_t first, const struct kvw_pos *stop,
-       uint64_t *torn)
+       uint64_t *torn, struct kvw_units *us)
 {
 	const struct kvw_bufhdr *h0;
 	struct kvw_log *log = &w->log;
@@ -974,6 +1354,8 @@ replay(struct kv_index *w, uint32_t first, const struct kvw_pos *stop,
 		return -EIO; /* the root is set only once its chain is durable */
 	h0 = (const struct kvw_bufhdr *)bufp(w, first);
 	memset(log, 0, sizeof(*log));
+	us->n = 0;
+	us->open = 0;
 	log->chain = h0->chain;
 	log->salt = h0->salt;
 	log->tail = first;
@@ -1006,6 +1388,27 @@ replay(struct kv_index *w, uint32_t first, const struct kvw_pos *stop,
 			log->salt = e->next_salt;
 			off = KVW_HDR;
 			continue;
+		}
+		if (r->op == KVW_OP_BEGIN || r->op == KVW_OP_COMMIT) {
+			struct kvw_pos at = { .pos = log->bufs.n - 1, .off = off };
+
+			if (r->op == KVW_OP_BEGIN)
+				pend_drop(&p, torn);
+			ret = p.active ? 1 : units_mark(us, r, at);
+			if (ret != 0) {
+				if (ret > 0) {
+					(*torn)++; /* cannot happen: CRC'd and in order */
+					ret = 0;
+				}
+				break;
+			}
+			log->used += r->size;
+			off += r->size;
+			continue;
+		}
+		if (us->open) {
+			us->nrec++;
+			us->crcs = unit_crc(us->crcs, r->crc);
 		}
 		log->used += r->size;
 		if (r->op == KVW_OP_CONT) {
@@ -1125,17 +1528,31 @@ recover(struct kv_index *w, uint32_t first, kv_check_fn check, void *arg,
 	uint64_t *torn, uint64_t *fallbacks)
 {
 	struct kvw_pos stop = { .pos = SIZE_MAX };
+	struct kvw_units us = { 0 };
+	uint64_t units_cut = 0;
 	int ret;
 
 	for (;;) {
 		*torn = 0;
-		ret = replay(w, first, &stop, torn);
-		if (ret != 0 || check == NULL ||
-		    !first_cut_value(w, check, arg, &stop))
-			return ret;
-		(*fallbacks)++;
+		ret = replay(w, first, &stop, torn, &us);
+		if (ret != 0)
+			break;
+		if (us.open) {
+			/* The log ends inside a unit: its COMMIT never made it,
+			 * so none of it happened. Cut the log at its BEGIN. */
+			stop = us.open_at;
+			units_cut++;
+		} else if (check != NULL && first_cut_value(w, check, arg, &stop)) {
+			units_cover(&us, &stop);
+			(*fallbacks)++;
+		} else {
+			break;
+		}
 		replay_reset(w);
 	}
+	*torn += units_cut;
+	free(us.v);
+	return ret;
 }
 
 /* Zero the tail buffer after the last whole record: what a crash left there
@@ -1263,6 +1680,29 @@ fail:
 	return ret;
 }
 
+/* ---- keyspace walk (SCAN, KEYS, RANDOMKEY) -------------------------------- */
+
+/* Every used slot of the DRAM table: the keys are read in the log, but
+ * for those @want declines by the hash the slot keeps (key_hash(): the
+ * keyed hash's low 32 bits). Reading a key is a miss in the pool per key
+ * (measured: a SCAN over 100,000 keys took 345 ms a call reading every
+ * one, against 46 ms for the btree's packed leaves). */
+static int
+wal_keys(struct kv_index *w, kv_key_want_fn want, kv_key_fn fn, void *arg)
+{
+	size_t i;
+
+	if (w == NULL)
+		return -EINVAL;
+	for (i = 0; i < w->cap; i++) {
+		const struct kvw_slot *s = &w->tab[i];
+
+		if (slot_used(s) && (want == NULL || want(arg, s->hash)))
+			fn(arg, slot_key(w, s), s->key_len);
+	}
+	return 0;
+}
+
 const struct kv_index_ops kv_index_wal = {
 	.name = "wal",
 	.root_slot = KV_ROOT_WAL,
@@ -1272,6 +1712,10 @@ const struct kv_index_ops kv_index_wal = {
 	.del = wal_del,
 	.count = wal_count,
 	.flushall = wal_flushall,
+	.unit_begin = wal_unit_begin,
+	.unit_end = wal_unit_end,
+	.unit_abort = wal_unit_abort,
 	.own_bytes = wal_own_bytes,
 	.close = wal_close,
+	.keys = wal_keys,
 };

@@ -90,6 +90,12 @@ typedef void (*kv_owned_fn)(void *arg, pst_name name);
 typedef int (*kv_check_fn)(void *arg, const void *key, uint16_t key_len,
 			   const struct kv_value *value);
 
+/* Called for each live key by keys(). */
+typedef void (*kv_key_fn)(void *arg, const void *key, uint16_t key_len);
+/* keys()'s filter: nonzero if a key whose keyed hash's low 32 bits are
+ * @hash32 may be wanted. */
+typedef int (*kv_key_want_fn)(void *arg, uint32_t hash32);
+
 struct kv_index_report {
 	uint64_t entries;         /* live keys after recovery */
 	uint64_t torn;            /* entries dropped: bad CRC (undrained batch) */
@@ -130,9 +136,38 @@ struct kv_index_ops {
 	uint64_t (*count)(const struct kv_index *idx);
 	/* Remove everything, reporting each value. */
 	int (*flushall)(struct kv_index *idx, kv_value_fn on_old, void *arg);
+	/* A unit (doc/kvs-index.md, "Units"): the puts and dels between
+	 * unit_begin() and unit_end() become durable together. After any
+	 * crash image open() finds all of them or none, and a value of the
+	 * unit that fails @check makes recovery fall back to before the
+	 * whole unit. Units do not nest (-EBUSY); flushall() inside one is
+	 * refused (-EBUSY). Nothing is written here. Returns 0 or -EBUSY. */
+	int (*unit_begin)(struct kv_index *idx);
+	/* Commit the unit (wal: its COMMIT record; btree: one root record),
+	 * flushed, never drained: durable with the caller's next drain.
+	 * Returns 0, or a negative errno after undoing the unit as
+	 * unit_abort() does (-ENOSPC: no room for the commit). */
+	int (*unit_end)(struct kv_index *idx);
+	/* Undo the open unit in DRAM and on media: no crash image recovers
+	 * any of it, and the values it replaced or removed are the current
+	 * ones again (the caller undoes what it did with their on_old
+	 * reports). May drain. Returns 0, or a negative errno when the media
+	 * could not be made to forget the unit: the index then refuses every
+	 * write (-EIO) and recovery at the next open decides. */
+	int (*unit_abort)(struct kv_index *idx);
 	/* Bytes of pool the index structure itself uses. */
 	uint64_t (*own_bytes)(const struct kv_index *idx);
 	void (*close)(struct kv_index *idx);
+	/* Call @fn for every live key, in no defined order (SCAN's order is
+	 * the keyed hash's, keyspace.h, which callers impose). An index that
+	 * keeps each key's (uint32_t)kv_key_hash() (wal: its DRAM table) asks
+	 * @want (may be NULL: every key) first and skips the key when it says
+	 * 0, without reading the key: a walk that needs few keys then touches
+	 * few records. The key is valid only during the call; neither
+	 * function may change the index. Cost: one visit of every entry
+	 * (wal: its DRAM table; btree: every leaf). Returns 0 or a negative
+	 * errno. */
+	int (*keys)(struct kv_index *idx, kv_key_want_fn want, kv_key_fn fn, void *arg);
 };
 
 extern const struct kv_index_ops kv_index_wal;

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "example_util.h"
+#include "index_common.h"
 #include "main_shared.h"
 
 static int
@@ -69,6 +70,18 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 	case 'b':
 		o->pool_bufs_given = 1;
 		return ex_parse_u64(arg, 0, UINT64_MAX, &o->pool_bufs);
+	case 'z' + 256: {
+		uint32_t size;
+
+		/* The pool and the indexes refuse other sizes too; refused
+		 * here, the mistake is reported before EAL and the port are
+		 * up. */
+		if (ex_parse_u32(arg, KVI_BUF_SIZE_MIN, PST_POOL_BUF_SIZE_MAX, &size) != 0 ||
+		    size % 64 != 0)
+			return -1;
+		o->pool_buf_size = size;
+		return 0;
+	}
 	case 'P':
 		return pst_persist_mode_parse(arg, &o->persist) == 0 ? 0 : -1;
 	case 'u':
@@ -91,6 +104,13 @@ kv_main_parse_opt(struct kv_main_opts *o, int opt, const char *arg)
 		if (ex_parse_u64(arg, 1, KV_VALUE_MAX, &v) != 0)
 			return -1;
 		o->limits.max_bulk = (size_t)v;
+		return 0;
+	case 'M' + 256:
+		return ex_parse_u32(arg, 1, UINT32_MAX, &o->limits.multi_max_cmds);
+	case 'B' + 256:
+		if (ex_parse_u64(arg, 1, SIZE_MAX, &v) != 0)
+			return -1;
+		o->limits.multi_max_bytes = (size_t)v;
 		return 0;
 	case 'O':
 		return ex_parse_u64(arg, 0, UINT64_MAX, &o->output_limit);
@@ -215,8 +235,10 @@ kv_main_open_store(struct kv_main_opts *o, const char *prog, unsigned int store_
 		/* Formatting refuses a device that holds a pool (EEXIST):
 		 * that one is opened. */
 		cfg.buf_count = o->pool_bufs_given ? o->pool_bufs : 0;
+		cfg.buf_size = o->pool_buf_size;
 		pool = pst_pool_format(&cfg);
 		cfg.buf_count = 0;
+		cfg.buf_size = 0;
 		if (pool == NULL && pst_errno != EEXIST) {
 			fprintf(stderr, "%s: --pool-format %s: %s\n", prog, o->pool_file,
 				pst_errormsg());
@@ -225,8 +247,15 @@ kv_main_open_store(struct kv_main_opts *o, const char *prog, unsigned int store_
 		if (pool != NULL)
 			printf("%s: formatted the Device DAX %s\n", prog, o->pool_file);
 	}
-	if (pool == NULL)
-		pool = ex_pool_open_or_create(&cfg, o->pool_bufs);
+	if (pool == NULL) {
+		/* An existing pool keeps the buffer size it was made with. */
+		pool = pst_pool_open(&cfg);
+		if (pool == NULL && pst_errno == ENOENT) {
+			cfg.buf_count = o->pool_bufs;
+			cfg.buf_size = o->pool_buf_size;
+			pool = pst_pool_create(&cfg);
+		}
+	}
 	if (pool == NULL) {
 		fprintf(stderr, "%s: pool %s: %s\n", prog, o->pool_file, pst_errormsg());
 		return NULL;

@@ -783,6 +783,37 @@ command_subcommand(const struct kv_stream *s, const struct resp_frame *f,
 	return -1;
 }
 
+/* CLIENT's subcommands served (exec_conn.c) and their words with the
+ * name, checked here, before authentication, as Redis checks them. */
+static int
+client_subcommand(const struct kv_stream *s, const struct resp_frame *f,
+		  char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		int arity;    /* words with "client" and the subcommand; -N: N or more */
+	} subs[] = {
+		{ "setname", 3 }, { "getname", 2 }, { "id", 2 }, { "info", 2 }, { "list", -2 },
+	};
+	char word[16], shown[64];
+	unsigned int i;
+	int words = (int)f->nargs + 1;
+
+	copy_word(s, &f->args[0], word, sizeof(word));
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(word, subs[i].name) != 0)
+			continue;
+		if (subs[i].arity > 0 ? words == subs[i].arity : words >= -subs[i].arity)
+			return 0;
+		set_err(err, errlen, "ERR wrong number of arguments for 'client|%s' command",
+			word);
+		return -1;
+	}
+	copy_printable(s, &f->args[0], shown, sizeof(shown), 0);
+	set_err(err, errlen, "ERR unknown subcommand '%s'. Try CLIENT HELP.", shown);
+	return -1;
+}
+
 /* Append at most @max bytes of @a to @dst (at *n), as C's "%.*s" would
  * (up to a NUL), CR and LF shown as blanks: they would end the reply line. */
 static void
@@ -876,9 +907,11 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 		req->argc = 2;
 		break;
 	case KV_OP_FLUSHALL:
-		if (nargs == 1) {
+	case KV_OP_FLUSHDB:
+		/* [ASYNC | SYNC]: more words are a syntax error too. */
+		if (nargs >= 1) {
 			copy_word(s, &f->args[0], word, sizeof(word));
-			if (strcmp(word, "async") != 0 && strcmp(word, "sync") != 0) {
+			if (nargs > 1 || (strcmp(word, "async") != 0 && strcmp(word, "sync") != 0)) {
 				set_err(err, errlen, "ERR syntax error");
 				return KV_PARSE_BAD_REQUEST;
 			}
@@ -902,6 +935,12 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 		req->early_error = 0;
 		req->argc = nargs - 1;
 		memmove(req->argv, req->argv + 1, req->argc * sizeof(req->argv[0]));
+		break;
+	case KV_OP_CLIENT:
+		if (client_subcommand(s, f, err, errlen) != 0) {
+			req->early_error = 1;
+			return KV_PARSE_BAD_REQUEST;
+		}
 		break;
 	case KV_OP_COMMAND:
 		if (command_subcommand(s, f, err, errlen) != 0) {

@@ -14,7 +14,11 @@
 
 enum kv_op {
 	KV_OP_NONE = 0,
-	KV_OP_PING, KV_OP_GET, KV_OP_SET, KV_OP_DEL, KV_OP_EXISTS,
+	/* The parser looks names up in this order: MULTI and EXEC, which
+	 * come with every transaction, early (callgrind: 280 instructions a
+	 * lookup at the end). */
+	KV_OP_PING, KV_OP_GET, KV_OP_SET, KV_OP_MULTI, KV_OP_EXEC,
+	KV_OP_DEL, KV_OP_EXISTS,
 	KV_OP_MSET, KV_OP_MGET, KV_OP_INCR, KV_OP_DBSIZE, KV_OP_FLUSHALL,
 	KV_OP_INFO, KV_OP_CONFIG_GET, KV_OP_COMMAND, KV_OP_QUIT, KV_OP_SELECT,
 	KV_OP_ECHO,
@@ -30,6 +34,10 @@ enum kv_op {
 	KV_OP_TTL, KV_OP_PTTL, KV_OP_EXPIRETIME, KV_OP_PEXPIRETIME,
 	KV_OP_PERSIST, KV_OP_GETEX, KV_OP_SETEX, KV_OP_PSETEX,
 	KV_OP_COPY,                                       /* exec_ttl.c */
+	KV_OP_DISCARD, KV_OP_WATCH, KV_OP_UNWATCH,        /* multi.c */
+	KV_OP_KEYS, KV_OP_SCAN, KV_OP_RANDOMKEY, KV_OP_FLUSHDB, /* exec_keyspace.c */
+	KV_OP_HELLO, KV_OP_CLIENT, KV_OP_TIME, KV_OP_WAIT, /* exec_conn.c */
+	KV_OP_MSETNX,                                     /* exec.c, a unit */
 	KV_OP_COUNT               /* not a command: how many there are, + 1 */
 };
 

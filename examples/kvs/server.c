@@ -18,6 +18,8 @@
 #include <time.h>
 
 #include "auth.h"
+#include "multi.h"
+#include "client.h"
 #include "proto.h"
 #include "reply_inplace.h"
 #include "server.h"
@@ -54,6 +56,9 @@ struct kv_conn {
 	struct kv_parse_state parse; /* an incomplete request, read so far */
 	struct kv_upload upload;  /* its value's reservation, or a discard */
 	struct kv_auth_conn auth; /* AUTH passed, failures */
+	struct kv_multi multi;    /* MULTI's queue, WATCHed keys */
+	double multi_start;       /* clock (srv->now) of its MULTI */
+	struct kv_client client;  /* CLIENT's id and name */
 	/* Small reply bytes not yet given to the stack: the replies to a
 	 * burst of pipelined requests (+OK, a GET's "$N" line and its
 	 * trailer) go out in one send, not one each (pend_flush). */
@@ -100,6 +105,8 @@ conn_close(struct kv_conn *c)
 	unsigned int i;
 
 	kv_exec_upload_end(&c->srv->exec, &c->upload);
+	kv_multi_end(&c->srv->exec, &c->multi);
+	kv_client_end(&c->srv->exec, &c->client);
 	/* The holds ended with the TCP connection: only the references of
 	 * kept spans are left to drop. */
 	c->rx.holder = NULL;
@@ -365,10 +372,11 @@ process(struct kv_conn *c, int in_burst)
 		.bytes = out_bytes, .value = out_value, .bulk = out_bulk,
 		.close = out_close,
 		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
-		.upload = &c->upload, .auth = &c->auth,
+		.upload = &c->upload, .auth = &c->auth, .multi = &c->multi,
+		.client = &c->client,
 	};
 	long used;
-	int done = 0;
+	int done = 0, in_multi = c->multi.active;
 
 	/* One request at a time, and none while replies wait for send buffer
 	 * space: a client that does not read cannot make the server queue. */
@@ -378,6 +386,9 @@ process(struct kv_conn *c, int in_burst)
 			break;
 		kv_stream_consume(&c->rx, (size_t)used, NULL, NULL);
 		done = 1;
+		if (c->multi.active && !in_multi)
+			c->multi_start = c->srv->now;
+		in_multi = c->multi.active;
 	}
 	if (in_burst && !c->closing && !c->overflow) {
 		if (c->pend_len > 0 && !c->pend_listed) {
@@ -478,6 +489,8 @@ accept_common(struct kv_server *srv, struct pst_conn *conn, int http)
 		.recv = on_recv, .sent = on_sent, .closed = on_closed,
 	};
 	struct kv_conn *c;
+	uint32_t peer_ip;
+	uint16_t peer_port;
 
 	if (srv->n_conns >= srv->max_conns) {
 		/* A clean refusal the client can read, like Redis's. */
@@ -514,6 +527,9 @@ accept_common(struct kv_server *srv, struct pst_conn *conn, int http)
 	srv->n_conns++;
 	srv->exec.n_conns++;
 	srv->accepted++;
+	if (pst_conn_peer(conn, &peer_ip, &peer_port) != 0)
+		peer_ip = peer_port = 0;
+	kv_client_start(&srv->exec, &c->client, peer_ip, peer_port);
 	pst_conn_set_callbacks(conn, &cb, c);
 }
 
@@ -539,6 +555,11 @@ conn_timed_out(const struct kv_conn *c, double now)
 		return srv->send_timeout > 0 && now - c->send_progress > srv->send_timeout;
 	if (c->rx.len > 0 && srv->request_timeout > 0 &&
 	    now - c->req_start > srv->request_timeout)
+		return 1;
+	/* A transaction is one request that has not all arrived until EXEC:
+	 * what it queued is held until then. */
+	if (kv_multi_open(&c->multi) && srv->request_timeout > 0 &&
+	    now - c->multi_start > srv->request_timeout)
 		return 1;
 	return srv->idle_timeout > 0 && now - c->last_rx > srv->idle_timeout;
 }

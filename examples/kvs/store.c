@@ -144,6 +144,13 @@ defer_push(struct kv_store *st, pst_name name)
 		size_t cap = d->cap ? d->cap * 2 : 1024;
 		pst_name *v = realloc(d->v, cap * sizeof(*v));
 
+		if (v == NULL && st->unit_open) {
+			/* A drain now would release a value the unit may
+			 * still give back: fail the unit (it keeps the
+			 * reference, undone or not). */
+			st->unit_err = -ENOMEM;
+			return;
+		}
 		if (v == NULL) {
 			/* No room to wait: make the change (written and
 			 * flushed before on_old) durable now. After a failed
@@ -369,6 +376,8 @@ fail:
 void
 kv_store_close(struct kv_store *st)
 {
+	if (st->unit_open)
+		(void)kv_store_unit_abort(st);
 	if (st->deferred.n > 0 && pst_pool_drain(st->pool) == 0)
 		deferred_release(st);
 	if (st->idx != NULL)
@@ -376,12 +385,99 @@ kv_store_close(struct kv_store *st)
 	st->idx = NULL;
 	free(st->deferred.v);
 	memset(&st->deferred, 0, sizeof(st->deferred));
+	free(st->unit_undo.refs);
+	free(st->unit_undo.slots);
+	memset(&st->unit_undo, 0, sizeof(st->unit_undo));
 	free(st->refs);
 	st->refs = NULL;
 	free(st->deadlines);
 	st->deadlines = NULL;
 	free(st->slot_keys);
 	st->slot_keys = NULL;
+}
+
+/* ---- units: what the store undoes ------------------------------------- */
+
+/* A write of the open unit failed: for want of room or memory (argument
+ * errors write nothing and leave the unit as it was). */
+static void
+unit_fail(struct kv_store *st, int err)
+{
+	if (st->unit_open && st->unit_err == 0 && err != -EINVAL && err != -E2BIG)
+		st->unit_err = err;
+}
+
+/* Room in the undo lists for a value of @n names and a slot change,
+ * before the write (a note that cannot be taken would leak). */
+static int
+unit_room(struct kv_store *st, unsigned int n)
+{
+	struct kv_unit_undo *u = &st->unit_undo;
+
+	if (st->unit_err != 0)
+		return st->unit_err;
+	while (u->n_refs + n > u->cap_refs) {
+		size_t cap = u->cap_refs ? 2 * u->cap_refs : 256;
+		pst_name *v = realloc(u->refs, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		u->refs = v;
+		u->cap_refs = cap;
+	}
+	if (st->slot_keys != NULL && u->n_slots == u->cap_slots) {
+		size_t cap = u->cap_slots ? 2 * u->cap_slots : 64;
+		uint32_t *v = realloc(u->slots, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		u->slots = v;
+		u->cap_slots = cap;
+	}
+	return 0;
+}
+
+/* The unit stored @v (referenced as value_refs() does) under @key. */
+static void
+unit_note(struct kv_store *st, const struct kv_value *v, const void *key,
+	  uint16_t key_len, int added)
+{
+	struct kv_unit_undo *u = &st->unit_undo;
+	unsigned int i;
+
+	for (i = 0; i < v->n; i++)
+		if (i == 0 || pst_name_index(v->names[i]) != pst_name_index(v->names[i - 1]))
+			u->refs[u->n_refs++] = v->names[i];
+	if (st->slot_keys != NULL && added)
+		u->slots[u->n_slots++] = kv_cluster_key_slot(key, key_len) << 1 | 1;
+}
+
+/* Undo the store's side of a unit the index has undone: the replaced
+ * values stay referenced (their deferred releases are dropped), the
+ * unit's values lose the references they took. */
+static void
+unit_undo(struct kv_store *st)
+{
+	struct kv_unit_undo *u = &st->unit_undo;
+	size_t i;
+
+	if (st->deferred.n > st->unit_deferred)
+		st->deferred.n = st->unit_deferred;
+	for (i = 0; i < u->n_refs; i++)
+		kv_unref(st, u->refs[i]);
+	for (i = 0; st->slot_keys != NULL && i < u->n_slots; i++)
+		st->slot_keys[u->slots[i] >> 1] += (u->slots[i] & 1) ? -1u : 1u;
+	st->value_bytes = st->unit_value_bytes;
+}
+
+static void
+unit_close(struct kv_store *st)
+{
+	st->unit_open = 0;
+	st->unit_err = 0;
+	st->unit_bufs = 0;
+	st->unit_undo.n_refs = 0;
+	st->unit_undo.n_slots = 0;
 }
 
 /* ---- operations ------------------------------------------------------- */
@@ -474,7 +570,13 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	unsigned int i;
 	int ret;
 
-	kv_store_release_durable(st);
+	if (st->unit_open) {
+		ret = unit_room(st, v->n);
+		if (ret != 0)
+			goto fail;
+	} else {
+		kv_store_release_durable(st);
+	}
 	t0 = kv_store_stage_clock(st);
 	if (!have_crc)
 		v->crc = value_crc(st, v->names, v->n);
@@ -482,20 +584,26 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	ret = st->ops->put(st->idx, key, key_len, v, on_old, st);
 	st->stages.crc += t1 - t0;
 	st->stages.index += kv_store_stage_clock(st) - t1;
-	if (ret != 0) {
-		if (copied)
-			for (i = 0; i < v->n; i++)
-				pst_pool_release(st->pool, pst_name_index(v->names[i]));
-		if (ret == -ENOSPC)
-			st->errors_nospace++;
-		return ret;
-	}
+	if (ret != 0)
+		goto fail;
 	value_refs(st, v->names, v->n, +1);
 	st->value_bytes += v->len;
 	st->sets++;
 	if (st->ops->count(st->idx) > keys)
 		count_slot(st, key, key_len, +1);
+	if (st->on_write != NULL)
+		st->on_write(st->on_write_arg, key, key_len);
+	if (st->unit_open)
+		unit_note(st, v, key, key_len, st->ops->count(st->idx) > keys);
 	return 0;
+fail:
+	if (copied)
+		for (i = 0; i < v->n; i++)
+			pst_pool_release(st->pool, pst_name_index(v->names[i]));
+	if (ret == -ENOSPC)
+		st->errors_nospace++;
+	unit_fail(st, ret);
+	return ret;
 }
 
 /* Values live in received buffers: a pool filled with values would leave
@@ -558,7 +666,9 @@ kv_store_set_at(struct kv_store *st, const void *key, uint16_t key_len,
 		return -EINVAL;
 	if (n > KV_VALUE_NAMES_MAX)
 		return -E2BIG;
-	if (!store_has_room(st, 0)) {
+	if (st->unit_err != 0)
+		return st->unit_err;
+	if (!st->unit_open && !store_has_room(st, 0)) {
 		st->errors_nospace++;
 		return -ENOSPC;
 	}
@@ -573,6 +683,7 @@ kv_store_set_at(struct kv_store *st, const void *key, uint16_t key_len,
 		}
 		if (copy_value(st, spans, n, 0, len, v->names, &k) != 0) {
 			st->errors_nospace++;
+			unit_fail(st, -ENOSPC);
 			return -ENOSPC;
 		}
 		v->n = (uint16_t)k;
@@ -612,13 +723,16 @@ kv_store_set_copy_at(struct kv_store *st, const void *key, uint16_t key_len,
 		return -EINVAL;
 	if (len > KV_VALUE_MAX || off > s->len || len > s->len - off)
 		return -E2BIG;
-	if (!store_has_room(st, len / st->buf_size + 1)) {
+	if (st->unit_err != 0)
+		return st->unit_err;
+	if (!st->unit_open && !store_has_room(st, len / st->buf_size + 1)) {
 		st->errors_nospace++;
 		return -ENOSPC;
 	}
 	t0 = kv_store_stage_clock(st);
 	if (copy_value(st, s->spans, s->n, off, len, v->names, &k) != 0) {
 		st->errors_nospace++;
+		unit_fail(st, -ENOSPC);
 		return -ENOSPC;
 	}
 	st->stages.value += kv_store_stage_clock(st) - t0;
@@ -647,13 +761,16 @@ kv_store_set_bytes_at(struct kv_store *st, const void *key, uint16_t key_len,
 		return -EINVAL;
 	if (len > KV_VALUE_MAX)
 		return -E2BIG;
-	if (!store_has_room(st, len / st->buf_size + 1)) {
+	if (st->unit_err != 0)
+		return st->unit_err;
+	if (!st->unit_open && !store_has_room(st, len / st->buf_size + 1)) {
 		st->errors_nospace++;
 		return -ENOSPC;
 	}
 	/* Buffers of the value's own, in either mode: its bytes are in DRAM. */
 	if (copy_value(st, &span, 1, 0, len, v->names, &k) != 0) {
 		st->errors_nospace++;
+		unit_fail(st, -ENOSPC);
 		return -ENOSPC;
 	}
 	v->n = (uint16_t)k;
@@ -733,37 +850,92 @@ kv_store_del(struct kv_store *st, const void *key, uint16_t key_len)
 
 	if (key_len > KV_KEY_MAX)
 		return 0;
-	kv_store_release_durable(st);
+	if (st->unit_open) {
+		ret = unit_room(st, 0);
+		if (ret != 0)
+			return ret;
+	} else {
+		kv_store_release_durable(st);
+	}
 	ret = st->ops->del(st->idx, key, key_len, on_old, st);
 	if (ret > 0) {
 		st->dels++;
 		count_slot(st, key, key_len, -1);
+		if (st->on_write != NULL)
+			st->on_write(st->on_write_arg, key, key_len);
+		if (st->unit_open && st->slot_keys != NULL)
+			st->unit_undo.slots[st->unit_undo.n_slots++] =
+				kv_cluster_key_slot(key, key_len) << 1;
 	}
+	if (ret < 0)
+		unit_fail(st, ret);
 	return ret;
+}
+
+uint64_t
+kv_store_set_bufs(const struct kv_store *st, uint64_t len, int copied)
+{
+	/* What kv_store_set_copy() checks for one value. */
+	return copied || st->copy_mode ? len / st->buf_size + 1 : 0;
 }
 
 int
 kv_store_unit_begin(struct kv_store *st, uint64_t bufs)
 {
+	int ret;
+
 	if (st->unit_open)
 		return -EBUSY;
 	if (!store_has_room(st, bufs)) {
 		st->errors_nospace++;
 		return -ENOSPC;
 	}
+	/* Releases due before the unit, not during it (unit_undo() cuts
+	 * the deferred list back to here). */
+	kv_store_release_durable(st);
+	ret = st->ops->unit_begin(st->idx);
+	if (ret != 0)
+		return ret;
 	st->unit_open = 1;
+	st->unit_err = 0;
 	st->unit_bufs = bufs;
+	st->unit_deferred = st->deferred.n;
+	st->unit_value_bytes = st->value_bytes;
+	st->unit_undo.n_refs = 0;
+	st->unit_undo.n_slots = 0;
 	return 0;
+}
+
+int
+kv_store_unit_abort(struct kv_store *st)
+{
+	int ret;
+
+	if (!st->unit_open)
+		return -EINVAL;
+	ret = st->ops->unit_abort(st->idx);
+	unit_undo(st);
+	unit_close(st);
+	return ret;
 }
 
 int
 kv_store_unit_end(struct kv_store *st)
 {
+	int ret;
+
 	if (!st->unit_open)
 		return -EINVAL;
-	st->unit_open = 0;
-	st->unit_bufs = 0;
-	return 0;
+	ret = st->unit_err;
+	if (ret != 0) {
+		(void)kv_store_unit_abort(st);
+		return ret;
+	}
+	ret = st->ops->unit_end(st->idx);
+	if (ret != 0)
+		unit_undo(st); /* the index undid its side */
+	unit_close(st);
+	return ret;
 }
 
 int
@@ -772,6 +944,8 @@ kv_store_flushall(struct kv_store *st)
 	int ret;
 
 	kv_store_release_durable(st);
+	if (st->on_write != NULL)
+		st->on_write(st->on_write_arg, NULL, 0);
 	ret = st->ops->flushall(st->idx, on_old, st);
 	if (st->slot_keys != NULL && (ret == 0 || st->ops->count(st->idx) == 0))
 		memset(st->slot_keys, 0, KV_CLUSTER_SLOTS * sizeof(*st->slot_keys));

@@ -47,13 +47,30 @@ struct kv_store {
 	/* Counters. */
 	uint64_t sets, gets, hits, dels, errors_nospace;
 	uint64_t value_bytes;      /* bytes of live values */
-	/* The open unit (kv_store_unit_begin) and the buffers it declared. */
+	/* The open unit (kv_store_unit_begin) and the buffers it declared;
+	 * what to undo if it fails: the deferred releases it added, the
+	 * references its values took, the slot counts it moved. */
 	int unit_open;
+	int unit_err;              /* a write of the unit failed */
 	uint64_t unit_bufs;
+	size_t unit_deferred;      /* deferred.n at its begin */
+	uint64_t unit_value_bytes;
+	struct kv_unit_undo {
+		pst_name *refs;    /* one per reference taken */
+		size_t n_refs, cap_refs;
+		uint32_t *slots;   /* slot << 1 | (1: a key added) */
+		size_t n_slots, cap_slots;
+	} unit_undo;
 	/* Keys per Redis Cluster hash slot (CLUSTER COUNTKEYSINSLOT), kept
 	 * as keys come and go: 64 KiB of DRAM, a CRC16 of the key per new
 	 * or deleted key. NULL unless opened with KV_STORE_SLOT_COUNTS. */
 	uint32_t *slot_keys;
+	/* Told of every key written (after the write) or deleted, and of a
+	 * FLUSHALL before it empties the store (@key NULL): how WATCH learns
+	 * of writes whatever wrote them (multi.c). NULL: no one listens,
+	 * which is the case unless some client watches a key. */
+	void (*on_write)(void *arg, const void *key, uint16_t key_len);
+	void *on_write_arg;
 	/* --stage-cycles: TSC cycles of a SET's stages (kv_store_stages()),
 	 * measured only when @stages_on (a cycle-counter read costs a
 	 * visible share of a small SET). */
@@ -156,18 +173,32 @@ int kv_store_del(struct kv_store *st, const void *key, uint16_t key_len);
 
 /* A unit (MSET, MSETNX, EXEC): the writes between kv_store_unit_begin()
  * and kv_store_unit_end(), all within one poll, become durable together:
- * after any crash image all of them are visible or none is. @bufs is what
- * the unit's values will take beyond what kv_store_reserve() already
- * holds for them: it is decided here, before anything is written, that
- * the unit fits. Returns 0, or -ENOSPC with nothing written (and no unit
- * open). Units do not nest: -EBUSY.
- * TODO(issue 24): today this only checks the room; the indexes do not
- * yet group the unit's entries under one commit. */
+ * after any crash image all of them are visible or none is (wal: one
+ * COMMIT record; btree: one root record; doc/kvs-index.md, "Units").
+ * Reads inside the unit see its writes. @bufs is what the unit's values
+ * will take beyond what kv_store_reserve() already holds for them
+ * (kv_store_set_bufs() per value): it is decided here, before anything is
+ * written, that the unit fits; the unit's writes then skip their own room
+ * checks. Returns 0, or -ENOSPC with nothing written (and no unit open).
+ * Units do not nest: -EBUSY. FLUSHALL inside a unit is refused (-EBUSY).
+ * A write of the unit that fails for want of room or memory (the index's
+ * own buffers, despite the check) marks the unit failed: later writes of
+ * it return the same error without writing, and kv_store_unit_end()
+ * undoes it. */
 int kv_store_unit_begin(struct kv_store *st, uint64_t bufs);
-/* Close the unit: its writes become durable with the poll's drain.
- * Returns 0 or a negative errno (the unit's writes are then undone in
- * DRAM and none of them is durable). */
+/* Close the unit: its writes become durable with the poll's drain (reply
+ * after it). Returns 0, or a negative errno when the unit failed (a write
+ * of it, or its commit): its writes are then undone in DRAM and none of
+ * them is durable. */
 int kv_store_unit_end(struct kv_store *st);
+/* Abandon the open unit: undone in DRAM and on media (may drain). Returns
+ * 0, or a negative errno when the media could not be made to forget it
+ * (the index then refuses writes with -EIO). */
+int kv_store_unit_abort(struct kv_store *st);
+/* The buffers kv_store_unit_begin() counts for a value of @len bytes that
+ * is copied into buffers of its own (--copy, DRAM bytes, a value of more
+ * received segments than names); 0 for one stored where it was received. */
+uint64_t kv_store_set_bufs(const struct kv_store *st, uint64_t len, int copied);
 int kv_store_flushall(struct kv_store *st);
 uint64_t kv_store_count(const struct kv_store *st);
 /* Keys whose hash slot (cluster.h) is @slot (< KV_CLUSTER_SLOTS). */

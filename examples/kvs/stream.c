@@ -166,6 +166,46 @@ kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 	return len == 0 ? (int)n : -1;
 }
 
+int
+kv_stream_spans(const struct kv_stream *s, size_t off, size_t len,
+		struct kv_span *out, unsigned int max)
+{
+	unsigned int i, n = 0;
+	uint32_t pos;
+	size_t chunk;
+
+	if (len == 0)
+		return 0;
+	if (off > s->len || len > s->len - off || stream_locate(s, off, &i, &pos) != 0)
+		return -1;
+	for (; i < s->n && len > 0; i++, pos = 0) {
+		chunk = s->spans[i].len - pos;
+		if (chunk == 0)
+			continue;
+		if (chunk > len)
+			chunk = len;
+		if (n == max)
+			return -1;
+		if (s->holder != NULL && s->holder->keep != NULL &&
+		    s->spans[i].hold != 0 && !s->spans[i].kept) {
+			if (s->holder->keep(s->holder->arg, s->spans[i].hold,
+					    s->spans[i].name) != 0)
+				return -1;
+			s->spans[i].kept = 1;
+		}
+		out[n].name = pst_name_make(pst_name_index(s->spans[i].name),
+					    (uint16_t)(pst_name_offset(s->spans[i].name) + pos),
+					    (uint16_t)chunk);
+		out[n].data = s->spans[i].data + pos;
+		out[n].len = (uint32_t)chunk;
+		out[n].hold = 0;
+		out[n].kept = 0;
+		n++;
+		len -= chunk;
+	}
+	return len == 0 ? (int)n : -1;
+}
+
 /* ---- the queue -------------------------------------------------------- */
 
 void

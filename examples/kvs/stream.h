@@ -79,6 +79,12 @@ uint8_t kv_stream_byte(const struct kv_stream *s, size_t off);
 int kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 		    pst_name *names, unsigned int max);
 
+/* The same as kv_stream_names, with each piece's bytes too: into
+ * @out[0..max) as (name, data, len), hold 0 (a queued request's bytes,
+ * multi.c). Returns how many, or -1. */
+int kv_stream_spans(const struct kv_stream *s, size_t off, size_t len,
+		    struct kv_span *out, unsigned int max);
+
 /* Called for each span a stream lets go of, with the span's name as it was
  * pushed (the whole segment, even when its front was consumed before). */
 typedef void (*kv_stream_drop_fn)(void *arg, pst_name span_name);

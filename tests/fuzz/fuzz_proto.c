@@ -37,6 +37,7 @@
 #include "exec.h"
 #include "fuzz_util.h"
 #include "kv_index.h"
+#include "multi.h"
 #include "paste_errno.h"
 #include "proto.h"
 #include "store.h"
@@ -338,10 +339,11 @@ run(struct run *r, int which, int flags, const uint8_t *data, const size_t *seg,
 	int continue_sent = 0;
 	struct kv_parse_state ps, xps;
 	struct kv_upload up;
+	struct kv_multi m;
 	struct kv_out out = { .bytes = out_bytes, .value = out_value,
 			      .close = out_close, .ctx = &o,
 			      .continue_sent = &continue_sent, .parse = &xps,
-			      .upload = &up };
+			      .upload = &up, .multi = &m };
 	struct kv_stream s;
 	struct kv_exec x;
 	void *mem[MAX_SEGS + 1] = { NULL };
@@ -354,6 +356,7 @@ run(struct run *r, int which, int flags, const uint8_t *data, const size_t *seg,
 	memset(&ps, 0, sizeof(ps));
 	memset(&xps, 0, sizeof(xps));
 	memset(&up, 0, sizeof(up));
+	memset(&m, 0, sizeof(m));
 	kv_stream_init(&s);
 	if (zero_copy)
 		s.holder = &holder;
@@ -380,6 +383,7 @@ run(struct run *r, int which, int flags, const uint8_t *data, const size_t *seg,
 	}
 	/* The connection ends: as server.c's conn_close. */
 	kv_exec_upload_end(&x, &up);
+	kv_multi_end(&x, &m);   /* a transaction left open: its queue goes */
 	kv_stream_fini(&s, NULL, NULL);
 	while (k-- > 0)
 		free(mem[k]);

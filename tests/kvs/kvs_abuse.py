@@ -57,6 +57,12 @@ CLASS is one of:
             acknowledge one more byte of the reply every 0.4 s with an
             open window (lwIP's retransmissions never give up on them);
             the server must reset all of them within S seconds.
+  multi     4 connections each open a transaction (MULTI) and queue 64
+            SETs of 64 KiB (4 MiB) against a server whose transactions may
+            queue 1 MiB (--multi-max-bytes): some must be +QUEUED, the rest
+            refused "-ERR transaction too large", none executed. Two then
+            leave without EXEC, two stall (the request timeout must cut
+            them off); none of the keys exists after.
   trickle   one connection sends a 3 KiB ECHO in 8-byte writes (TCP_NODELAY),
             2 ms apart; the reply must be the argument, whole. (One byte a
             segment is the stack's test: it gathers small segments.)
@@ -653,11 +659,55 @@ def slowack(host, port, ready_file, hold_s):
     return ok and len(conns) == 4 and n == 4
 
 
+def multi(host, port, ready_file, hold_s):
+    ok = True
+    value = b"q" * 65536
+    conns = [connect(host, port) for _ in range(4)]
+    for i, s in enumerate(conns):
+        s.sendall(b"*1\r\n$5\r\nMULTI\r\n")
+        line = read_line(s, time.time() + 5)
+        if line != b"+OK\r\n":
+            print("multi: MULTI answered %r" % line, file=sys.stderr)
+            return False
+        queued = refused = 0
+        for k in range(64):
+            key = b"multi%d_%d" % (i, k)
+            s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                      % (len(key), key, len(value), value))
+            line = read_line(s, time.time() + 5)
+            if line == b"+QUEUED\r\n":
+                queued += 1
+            elif line.startswith(b"-ERR transaction too large"):
+                refused += 1
+            else:
+                print("multi: queued SET answered %r" % line, file=sys.stderr)
+                ok = False
+                break
+        print("multi: connection %d: %d queued, %d refused" % (i, queued, refused))
+        if queued < 8 or queued > 16 or refused != 64 - queued:
+            ok = False
+    conns[0].close()
+    conns[1].close()
+    ready(ready_file)
+    n = hold(conns[2:], hold_s)
+    print("multi: %d of 2 open transactions closed by the server" % n)
+    s = connect(host, port)
+    keys = [b"multi%d_%d" % (i, k) for i in range(4) for k in range(2)]
+    s.sendall(b"*%d\r\n$6\r\nEXISTS\r\n" % (len(keys) + 1) +
+              b"".join(b"$%d\r\n%s\r\n" % (len(k), k) for k in keys))
+    line = read_line(s, time.time() + 5)
+    if line != b":0\r\n":
+        print("multi: EXISTS of the queued keys answered %r" % line, file=sys.stderr)
+        ok = False
+    s.close()
+    return ok and n == 2
+
+
 def main():
     classes = {"bigvalue": bigvalue, "unread": unread, "idle": idle, "oom": oom,
                "outlimit": outlimit, "trickle": trickle,
                "gather": gather, "budget": budget, "oos": oos,
-               "lwip": lwip, "slowack": slowack}
+               "lwip": lwip, "slowack": slowack, "multi": multi}
     args = sys.argv[1:]
     hold_s = 10.0
     if "--hold" in args:

@@ -6,8 +6,15 @@
       6 KiB so that they span segments and buffers); every key whose +OK came
       back is appended to LOG (one line, flushed) before the next request.
       Runs until K keys are written, S seconds pass or the server goes away.
+      With --mset M, every M-th request of a connection is an MSET of three
+      new keys whose values span several 2 KiB buffers: its keys are listed
+      on one line of LOG.units before it is sent, and in LOG once its +OK
+      came back.
   kvs_client.py verify HOST PORT LOG
       GETs every key listed in LOG; exits 1 on any missing or different value.
+  kvs_client.py verify-units HOST PORT LOG.units
+      Every MSET sent (acknowledged or not) holds all its keys with their
+      values or none of them (a unit: issue 24); exits 1 on one cut.
   kvs_client.py basic HOST RESP_PORT HTTP_PORT
       Every command the server supports, over RESP and HTTP, with answers.
   kvs_client.py fill HOST PORT
@@ -104,11 +111,18 @@ def http(host, port, method, path, body=None, timeout=20):
     return status, payload
 
 
-def load(host, port, log, conns=4, keys=5000, prefix="k", seconds=60):
+def unit_value(key: bytes) -> bytes:
+    """An MSET's value: 2500 bytes or more, several pool buffers."""
+    v = value_for(key)
+    return v * (2500 // len(v) + 1)
+
+
+def load(host, port, log, conns=4, keys=5000, prefix="k", seconds=60, mset=0):
     lock = threading.Lock()
     counter = [0]
     deadline = time.time() + seconds
     f = open(log, "a", buffering=1)
+    fu = open(log + ".units", "a", buffering=1) if mset else None
 
     def worker(w):
         try:
@@ -122,8 +136,17 @@ def load(host, port, log, conns=4, keys=5000, prefix="k", seconds=60):
                 i = counter[0]
                 counter[0] += 1
             key = b"%s-%d" % (prefix.encode(), i)
+            unit = [key + b"/%d" % j for j in range(3)] if mset and i % mset == 0 else []
             try:
-                r = c.cmd(b"SET", key, value_for(key))
+                if unit:
+                    with lock:
+                        fu.write(" ".join(k.decode() for k in unit) + "\n")
+                    args = [b"MSET"]
+                    for k in unit:
+                        args += [k, unit_value(k)]
+                    r = c.cmd(*args)
+                else:
+                    r = c.cmd(b"SET", key, value_for(key))
             except (OSError, ValueError, ConnectionError):
                 return
             if r != ("+", "OK"):
@@ -131,7 +154,8 @@ def load(host, port, log, conns=4, keys=5000, prefix="k", seconds=60):
                 return
             # Acknowledged: durable. Logged before the next request.
             with lock:
-                f.write(key.decode() + "\n")
+                for k in unit or [key]:
+                    f.write(k.decode() + "\n")
 
     ts = [threading.Thread(target=worker, args=(w,)) for w in range(conns)]
     for t in ts:
@@ -139,7 +163,13 @@ def load(host, port, log, conns=4, keys=5000, prefix="k", seconds=60):
     for t in ts:
         t.join()
     f.close()
+    if fu is not None:
+        fu.close()
     return 0
+
+
+def expected_value(k: bytes) -> bytes:
+    return unit_value(k) if b"/" in k else value_for(k)
 
 
 def verify(host, port, log):
@@ -148,13 +178,36 @@ def verify(host, port, log):
     bad = 0
     for k in keys:
         v = c.cmd(b"GET", k)
-        if v != value_for(k):
+        if v != expected_value(k):
             bad += 1
             if bad <= 5:
                 print("verify: %s: %s" % (k.decode(), "missing" if v is None else
                       "different (%d bytes)" % len(v)), file=sys.stderr)
     print("verify: %d acknowledged keys, %d bad" % (len(keys), bad))
     return 1 if bad else 0
+
+
+def verify_units(host, port, ulog):
+    units = [l.split() for l in open(ulog) if l.strip()]
+    c = Resp(host, port)
+    whole = none = cut = 0
+    for u in units:
+        got = [c.cmd(b"GET", k.encode()) for k in u]
+        present = sum(1 for k, v in zip(u, got) if v is not None)
+        right = all(v is None or v == unit_value(k.encode()) for k, v in zip(u, got))
+        if present == len(u) and right:
+            whole += 1
+        elif present == 0:
+            none += 1
+        else:
+            cut += 1
+            if cut <= 5:
+                print("verify-units: MSET %s: %d of %d keys present%s" %
+                      (" ".join(u), present, len(u), "" if right else ", values differ"),
+                      file=sys.stderr)
+    print("verify-units: %d MSETs sent: %d whole, %d none, %d cut" %
+          (len(units), whole, none, cut))
+    return 1 if cut or not units else 0
 
 
 def expect(cond, what, failures):
@@ -199,8 +252,12 @@ def basic(host, rport, hport):
     expect(isinstance(info, bytes) and b"db0:keys=" in info, "INFO", f)
     expect(c.cmd("CONFIG", "GET", "save") == [b"save", b""], "CONFIG GET save", f)
     expect(isinstance(c.cmd("COMMAND", "DOCS"), list), "COMMAND DOCS", f)
-    expect(c.cmd("COMMAND", "COUNT") == 50,
-           "COMMAND COUNT (20, the string, keyspace and deadline commands)", f)
+    expect(c.cmd("COMMAND", "COUNT") == 64,
+           "COMMAND COUNT (20, the string and keyspace commands, the deadline commands, MSETNX, "
+           "the transactions', KEYS, SCAN, RANDOMKEY, FLUSHDB, HELLO, CLIENT, TIME, WAIT)", f)
+    expect(c.cmd("MSETNX", "nx1", "1", "nx2", big) == 1, "MSETNX of absent keys", f)
+    expect(c.cmd("MSETNX", "nx2", "x", "nx3", "y") == 0 and c.cmd("EXISTS", "nx3") == 0
+           and c.cmd("GET", "nx2") == big, "MSETNX with a key that exists: nothing set", f)
     expect(c.cmd("COMMAND", "INFO", "mset") ==
            [[b"mset", -3, [("+", "write"), ("+", "denyoom")], 1, -1, 2]],
            "COMMAND INFO mset: Redis's arity, flags and key positions", f)
@@ -333,9 +390,12 @@ def main(argv):
         opts = dict(zip(argv[5::2], argv[6::2]))
         return load(host, int(argv[3]), argv[4], conns=int(opts.get("--conns", 4)),
                     keys=int(opts.get("--keys", 5000)), prefix=opts.get("--prefix", "k"),
-                    seconds=float(opts.get("--seconds", 60)))
+                    seconds=float(opts.get("--seconds", 60)),
+                    mset=int(opts.get("--mset", 0)))
     if mode == "verify":
         return verify(host, int(argv[3]), argv[4])
+    if mode == "verify-units":
+        return verify_units(host, int(argv[3]), argv[4])
     if mode == "basic":
         return basic(host, int(argv[3]), int(argv[4]))
     if mode == "fill":

@@ -4,28 +4,35 @@
   power_client.py run HOST PORT OPLOG --ops N --keys K --seed S [--depth D]
                                       [--seconds T]
       One connection sends N operations (SET of new values, overwrites, DEL,
-      MSET, PEXPIREAT, PERSIST; every value distinct, 1 B to 5 KiB) in
-      pipelined windows of D and writes OPLOG: one line per key-level
-      operation, in the order the server executes them, "i kind key id
-      t_send t_ack" (kind S, D or X; an MSET is one line per key; X is a
-      PEXPIREAT or PERSIST, its id field the new deadline, 0 for none;
-      CLOCK_MONOTONIC ns: t_send taken before the window is sent, t_ack
-      after its reply was read; -1: no reply). A SET's value id decides its
-      deadline (deadline_of(): none, or one far ahead sent as PXAT); MSET's
-      values have ids without one.
+      MSET of 2 to 4 keys whose values span several 2 KiB pool buffers,
+      PEXPIREAT, PERSIST; every value distinct, 1 B to 5 KiB) in pipelined
+      windows of D and writes OPLOG: one line per key-level operation, in
+      the order the server executes them, "i kind key id t_send t_ack unit"
+      (kind S, D or X; an MSET is one line per key, all of one unit: the
+      command's number; X is a PEXPIREAT or PERSIST, its id field the new
+      deadline, 0 for none; CLOCK_MONOTONIC ns: t_send taken before the
+      window is sent, t_ack after its reply was read; -1: no reply). A
+      SET's value id decides its deadline (deadline_of(): none, or one far
+      ahead sent as PXAT); MSET's values have ids without one.
   power_client.py check HOST PORT OPLOG T_HI --keys K
       Reads every key back and checks the recovered store against a power
       loss no later than T_HI (CLOCK_MONOTONIC ns, from kvs_trace_images):
       it must be the state after a prefix of OPLOG that holds every
-      operation acknowledged before T_HI and none sent after it; every value
-      byte-identical to one sent for its key, with the deadline (PEXPIRETIME)
-      that prefix gave it; DBSIZE equal to the keys found. Prints "check: ok prefix P of [LO, HI] keys K" or the first
+      operation acknowledged before T_HI and none sent after it, and that
+      ends between units (an MSET all or none); every value
+      byte-identical to one sent for its key, with the deadline
+      (PEXPIRETIME) that prefix gave it; DBSIZE equal to the keys
+      found. Prints "check: ok prefix P of [LO, HI] keys K" or the first
       difference, and exits 1 on a failure.
   power_client.py check-maps OPLOG MAPS
       The same check for every in-process recovery that kvs_trace_images
       recover printed to MAPS (a value is checked by its id, length,
-      FNV-1a 64 and deadline); prints "check-maps: N images, K keys checked, P past the
-      acknowledged state, F failures".
+      FNV-1a 64 and deadline); prints "check-maps: N images, K keys
+      checked, P past the acknowledged state, U cutting an MSET, F
+      failures": U counts the
+      images that keep part of their epoch's words (not none, not all)
+      while an MSET was in flight (sent before the cut, acknowledged after
+      it): a power loss between the unit's first and last stored line.
   power_client.py scribble HOST PORT N
       SETs N other keys of 2000 bytes each (taking free buffers, so that a
       buffer both free and named by the index would be overwritten), then
@@ -77,6 +84,10 @@ def value(k, vid):
     return bytes(out[:max(n, len(head))])
 
 
+# An MSET's values: at least this long (two and more 2 KiB buffers).
+MSET_MIN = 2500
+
+
 def value_id(k, v):
     """The id of v if it is exactly a value sent for key k, else None."""
     if not v.startswith(b"v") or b";" not in v[:12]:
@@ -102,15 +113,18 @@ def run(host, port, oplog, ops, keys, seed, depth=8, seconds=120):
             k = rng.randrange(keys)
             if r < 0.2:
                 window.append(("D", [(k, 0)]))
-            elif r < 0.3:
+            elif r < 0.45:
                 items = []
                 for j in range(2 + rng.randrange(3)):
                     vid += 1
-                    while deadline_of(vid) != 0:   # MSET sets none
+                    # ids whose values are long (a unit over many
+                    # buffers) and that carry no deadline (MSET sets none)
+                    while (deadline_of(vid) != 0
+                           or len(value((k + j) % keys, vid)) < MSET_MIN):
                         vid += 1
                     items.append(((k + j) % keys, vid))
                 window.append(("M", items))
-            elif r < 0.37:
+            elif r < 0.55:
                 # a new deadline for the value there (if any), or none
                 dl = 0 if rng.random() < 0.3 else T_FAR + 10**9 + rng.randrange(10**9)
                 window.append(("X", [(k, dl)]))
@@ -144,8 +158,8 @@ def run(host, port, oplog, ops, keys, seed, depth=8, seconds=120):
                 print("run: %s -> %r" % (kind, r), file=sys.stderr)
                 return 1
             for k, v in items:
-                lines.append("%s %d %d %d %d" % ("S" if kind == "M" else kind,
-                                                 k, v, t_send, t_ack))
+                lines.append("%s %d %d %d %d %d" % ("S" if kind == "M" else kind,
+                                                    k, v, t_send, t_ack, done))
             done += 1
     c.close()
     with open(oplog, "w") as f:
@@ -156,11 +170,19 @@ def run(host, port, oplog, ops, keys, seed, depth=8, seconds=120):
 
 
 def load_oplog(path):
+    """(kind, key, id, t_send, t_ack, unit) per line; a line without a
+    unit is one of its own."""
     ops = []
-    for line in open(path):
-        i, kind, k, v, ts, ta = line.split()
-        ops.append((kind, int(k), int(v), int(ts), int(ta)))
+    for n, line in enumerate(open(path)):
+        f = line.split()
+        unit = int(f[6]) if len(f) > 6 else -1 - n
+        ops.append((f[1], int(f[2]), int(f[3]), int(f[4]), int(f[5]), unit))
     return ops
+
+
+def unit_boundary(ops, p):
+    """A prefix of p operations ends between units."""
+    return p == 0 or p == len(ops) or ops[p - 1][5] != ops[p][5]
 
 
 def fnv1a64(data):
@@ -180,15 +202,22 @@ def check_state(ops, t_hi, got):
             lo = i + 1
     hi = sum(1 for o in ops if o[3] < t_hi)
     state = {}
-    for kind, k, v, _, _ in ops[:lo]:
+    for kind, k, v, _, _, _ in ops[:lo]:
         apply(state, kind, k, v)
     acked = dict(state)
+    cut = None
     for p in range(lo, hi + 1):
         if state == got:
-            return True, "ok prefix %d of [%d, %d] keys %d" % (p, lo, hi, len(got))
+            if unit_boundary(ops, p):
+                return True, "ok prefix %d of [%d, %d] keys %d" % (p, lo, hi, len(got))
+            cut = p
         if p < hi:
-            kind, k, v, _, _ = ops[p]
+            kind, k, v, _, _, _ = ops[p]
             apply(state, kind, k, v)
+    if cut is not None:
+        return False, ("FAIL the state after %d operations, inside the MSET "
+                       "(unit %d) of operations %d..: a unit cut"
+                       % (cut, ops[cut][5], cut - 1))
     for k in sorted(set(acked) | set(got)):
         if acked.get(k) != got.get(k):
             return False, ("FAIL key %s holds value %s, the acknowledged state "
@@ -229,13 +258,24 @@ def check_maps(oplog, maps):
     """The in-process recoveries of kvs_trace_images recover."""
     ops = load_oplog(oplog)
     expect = {}
-    n = bad = keys = past = 0
+    n = bad = keys = past = cuts = 0
+    # MSETs: (t_send, t_ack) of each unit of more than one key
+    sizes = {}
+    for o in ops:
+        sizes[o[5]] = sizes.get(o[5], 0) + 1
+    msets = sorted({(o[3], o[4] if o[4] >= 0 else 1 << 62)
+                    for o in ops if sizes[o[5]] > 1})
     for line in open(maps):
         if not line.startswith("map "):
             continue
         n += 1
         head, _, entries = line.partition(" keys:")
         f = head.split()
+        if "words" in f:
+            w = f.index("words")
+            taken, total, t_hi = int(f[w + 1]), int(f[w + 3]), int(f[3])
+            if 0 < taken < total and any(ts < t_hi <= ta for ts, ta in msets):
+                cuts += 1
         if "FAIL" in f or not entries and "fallbacks" not in f:
             print("check-maps: %s" % line.strip())
             bad += 1
@@ -261,7 +301,7 @@ def check_maps(oplog, maps):
             elif int(text.split()[2]) > int(text.split()[4].strip("[,")):
                 past += 1
     print("check-maps: %d images, %d keys checked, %d past the acknowledged "
-          "state, %d failures" % (n, keys, past, bad))
+          "state, %d cutting an MSET, %d failures" % (n, keys, past, cuts, bad))
     return 1 if bad or n == 0 else 0
 
 

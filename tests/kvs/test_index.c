@@ -21,7 +21,11 @@
  *    recovered (without a value check: tests/kvs/test_store_crash.c covers
  *    the fallback with the store's deferred release), checked against every
  *    prefix of the operations that were not yet drained, repaired (torn
- *    values deleted, then reconcile), used, closed and reopened.
+ *    values deleted, then reconcile), used, closed and reopened;
+ *  - units (issue 24): 1,230 crash images per index of units whose values
+ *    span several buffers, each recovered with the value check: all of the
+ *    unit or none, also when a value is cut; aborted units and a pool
+ *    that runs out inside a unit leave nothing of it.
  *
  * Values are made the way the server makes them: bytes in pool buffers the
  * test takes, fills, flushes and keeps, referenced by names; a reference
@@ -1611,6 +1615,387 @@ test_old_format(void **state)
 	free(after);
 }
 
+/* ---- units (issue 24) ------------------------------------------------------------- */
+
+/* Recovery's value check for the unit tests: the bytes are the value id's. */
+static int
+unit_check(void *arg, const void *key, uint16_t key_len, const struct kv_value *v)
+{
+	(void)key;
+	(void)key_len;
+	return bytes_ok(arg, v);
+}
+
+/* Write @len bytes of @data to a new file @path. Returns 0. */
+static int
+unit_write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+
+	if (fd < 0)
+		return -1;
+	for (size_t done = 0; done < len;) {
+		ssize_t wr = write(fd, (const char *)data + done, len - done);
+
+		if (wr <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)wr;
+	}
+	return close(fd);
+}
+
+#define UNIT_KEYS 6u               /* keys 0..5 change in each unit */
+#define UNIT_NKEYS 12u
+
+/* Values replaced (and written) since the last settle: which of them go
+ * depends on whether their unit commits. */
+static struct {
+	uint32_t old[64], new_[64];
+	unsigned int n;
+} unit_ids;
+
+/* Drop the references of value @id (the test's store). */
+static void
+unit_drop(struct wl *w, uint32_t id)
+{
+	if (id == 0)
+		return;
+	vbuf.v.n = vds[id].n;
+	memcpy(vbuf.v.names, vds[id].names, vds[id].n * sizeof(pst_name));
+	value_refs(&w->st, &vbuf.v, -1);
+}
+
+/* After a drain: the values replaced by what is now durable go (the old
+ * ones when @committed, else the unit's own). */
+static void
+unit_settle(struct wl *w, int committed)
+{
+	for (unsigned int i = 0; i < unit_ids.n; i++)
+		unit_drop(w, committed ? unit_ids.old[i] : unit_ids.new_[i]);
+	unit_ids.n = 0;
+}
+
+/* Put under @k a value of the unit (several buffers, or many names: wal
+ * CONT records, btree overflow blocks), with no on_old: the test keeps
+ * the replaced value's buffers until unit_settle() (a unit may give it
+ * back). */
+static void
+unit_put(struct wl *w, uint32_t k, int many)
+{
+	uint8_t kb[KV_KEY_MAX];
+	uint16_t kl = key_make(k, kb);
+	uint32_t id = many ? mkval(&w->st, &w->rs, V_MANY, 300, &vbuf.v)
+			   : mkval(&w->st, &w->rs, V_COPY,
+				   2 * BUF + 1 + rndu(&w->rs, 3 * BUF), &vbuf.v);
+
+	assert_true(id != 0);
+	tu_assert_rc(w->ops->put(w->idx, kb, kl, &vbuf.v, NULL, NULL), 0);
+	value_refs(&w->st, &vbuf.v, +1);
+	assert_true(unit_ids.n < 64);
+	unit_ids.old[unit_ids.n] = w->model[k];
+	unit_ids.new_[unit_ids.n++] = id;
+	w->model[k] = id;
+}
+
+/* Delete @k inside a unit (its value kept until unit_settle()). */
+static void
+unit_del(struct wl *w, uint32_t k)
+{
+	uint8_t kb[KV_KEY_MAX];
+	uint16_t kl = key_make(k, kb);
+
+	assert_int_equal(w->ops->del(w->idx, kb, kl, NULL, NULL), w->model[k] != 0);
+	assert_true(unit_ids.n < 64);
+	unit_ids.old[unit_ids.n] = w->model[k];
+	unit_ids.new_[unit_ids.n++] = 0;
+	w->model[k] = 0;
+}
+
+/* The unit's keys as recovered: 1 all new (@new_ids), 0 all old
+ * (@old_ids), fails on a mix. */
+static int
+unit_side(struct kv_index *idx, const struct kv_index_ops *ops,
+	  const uint32_t *old_ids, const uint32_t *new_ids, const char *what)
+{
+	int side = -1;
+
+	for (uint32_t k = 0; k < UNIT_KEYS; k++) {
+		uint8_t kb[KV_KEY_MAX];
+		uint16_t kl = key_make(k, kb);
+		const struct kv_value *v = ops->get(idx, kb, kl);
+		uint32_t got = v != NULL ? v->crc : 0;
+		int s = got == new_ids[k] ? 1 : got == old_ids[k] ? 0 : -1;
+
+		if (old_ids[k] == new_ids[k])
+			continue;
+		if (s < 0 || (side >= 0 && s != side))
+			fail_msg("%s: %s: key %u has value %u (old %u, new %u): the "
+				 "unit is cut", ops->name, what, k, got, old_ids[k],
+				 new_ids[k]);
+		side = s;
+	}
+	for (uint32_t k = UNIT_KEYS; k < UNIT_NKEYS; k++) {
+		uint8_t kb[KV_KEY_MAX];
+		uint16_t kl = key_make(k, kb);
+		const struct kv_value *v = ops->get(idx, kb, kl);
+
+		if ((v != NULL ? v->crc : 0) != old_ids[k])
+			fail_msg("%s: %s: key %u outside the unit changed", ops->name,
+				 what, k);
+	}
+	return side;
+}
+
+/* A baseline of UNIT_NKEYS keys, drained; then a unit that replaces keys
+ * 0..4 (values of several buffers, one of 300 names) and deletes key 5,
+ * not drained. Every crash image of it (the drained image plus a random
+ * subset of the lines flushed since, or of whole flushes) recovers all of
+ * the unit or none, a cut value included; then commit-less (aborted) and
+ * drained units. */
+static void
+test_unit_images(void **state)
+{
+	const struct kv_index_ops *ops = OPS(state);
+	uint32_t old_ids[UNIT_NKEYS], new_ids[UNIT_NKEYS];
+	uint64_t images = 0, cut = 0, all = 0, none = 0, fallbacks = 0;
+	char path[PATH_MAX], cpath[PATH_MAX];
+	void *img = NULL;
+	size_t img_len = 0;
+	struct pst_pool *p;
+	struct pl pl;
+	struct wl w;
+
+	alarm(240);
+	memset(&pl, 0, sizeof(pl));
+	pl.rs = 24;
+	pl.every = UINT32_MAX; /* never captures on its own */
+	tu_path(path, sizeof(path), "unit");
+	tu_path(cpath, sizeof(cpath), "unit-image");
+	p = tu_must_create(path, BUF, 1024, PST_PERSIST_FLUSH);
+	tu_close(p);
+	assert_int_equal(tu_read_file(path, &img, &img_len), 0);
+	pl.img = img;
+	pl.len = img_len;
+	pl.cap = malloc(img_len);
+	assert_non_null(pl.cap);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	pl.base = tu_info(p).base;
+	pl.hook = (struct pst_persist_hook){ .on_flush = pl_flush, .on_drain = pl_drain,
+					     .ctx = &pl };
+	pst_pool_set_persist_hook(p, &pl.hook);
+	wl_start(&w, ops, p, UNIT_NKEYS, 2424, NULL);
+
+	for (uint32_t round = 0; round < 30; round++) {
+		/* The baseline, durable. */
+		for (uint32_t k = 0; k < UNIT_NKEYS; k++)
+			if (w.model[k] == 0 || rndu(&w.rs, 2))
+				unit_put(&w, k, 0);
+		tu_assert_rc(pst_pool_drain(p), 0);
+		unit_settle(&w, 1);
+		memcpy(old_ids, w.model, sizeof(old_ids));
+
+		/* The unit. */
+		tu_assert_rc(ops->unit_begin(w.idx), 0);
+		assert_int_equal(ops->unit_begin(w.idx), -EBUSY);
+		for (uint32_t k = 0; k + 1 < UNIT_KEYS; k++)
+			unit_put(&w, k, k == 2);
+		unit_del(&w, UNIT_KEYS - 1);
+		assert_int_equal(ops->flushall(w.idx, NULL, NULL), -EBUSY);
+		tu_assert_rc(ops->unit_end(w.idx), 0);
+		memcpy(new_ids, w.model, sizeof(new_ids));
+		assert_int_equal(unit_side(w.idx, ops, old_ids, new_ids, "live"), 1);
+
+		/* Its crash images. */
+		for (uint32_t i = 0; i < 41; i++) {
+			/* Lines since the drain surviving: 10%, 50%, 90%, all,
+			 * or (3) whole flushes, half of them. */
+			uint32_t q = rndu(&pl.rs, 5),
+				 pct = q == 0 ? 10 : q == 1 ? 50 : q == 2 ? 90 : 100;
+			size_t lines = 0, kept = 0;
+			struct kv_index_report rep;
+			struct kv_index *idx = NULL;
+			struct pst_pool *cp;
+			int side;
+
+			/* Free buffers are poisoned under ASan: the image is
+			 * the hardware's view. */
+			tu_hw_begin(tu_info(p).bufs, BUF, 1024);
+			memcpy(pl.cap, pl.img, pl.len);
+			if (i == 40) {
+				/* Everything but one line of the bytes of one
+				 * value of the unit: its check fails, and the
+				 * whole unit falls back. */
+				const struct vdesc *vd = &vds[new_ids[rndu(&pl.rs, 2)]];
+				size_t at = (size_t)((const char *)pst_pool_name_to_addr(
+						     p, vd->names[vd->n - 1]) - pl.base) & ~(size_t)63;
+
+				memcpy(pl.cap, pl.base, pl.len);
+				memcpy(pl.cap + at, pl.img + at, 64);
+				assert_memory_not_equal(pl.cap + at, pl.base + at, 64);
+				q = 5;
+			}
+			for (size_t f = 0; q < 5 && f < pl.n_pend; f++) {
+				int whole = q == 3 ? (int)rndu(&pl.rs, 2) : -1;
+
+				for (size_t l = pl.pend[f][0]; l < pl.pend[f][1]; l += 64) {
+					if (memcmp(pl.cap + l, pl.base + l, 64) == 0)
+						continue;
+					lines++;
+					if (whole >= 0 ? whole : rndu(&pl.rs, 100) < pct) {
+						memcpy(pl.cap + l, pl.base + l, 64);
+						kept++;
+					}
+				}
+			}
+			tu_hw_end();
+			assert_int_equal(unit_write_file(cpath, pl.cap, pl.len), 0);
+			cp = tu_open(cpath, PST_PERSIST_FLUSH);
+			assert_non_null(cp);
+			tu_assert_rc(ops->open(&idx, cp, NULL, NULL, unit_check, cp, &rep), 0);
+			side = unit_side(idx, ops, old_ids, new_ids, "image");
+			if (q == 5) {
+				assert_int_equal(side, 0);
+				assert_true(rep.fallbacks > 0);
+				lines = 2;
+				kept = 1;
+			}
+			images++;
+			cut += kept > 0 && kept < lines;
+			all += side == 1;
+			none += side == 0;
+			fallbacks += rep.fallbacks > 0;
+			ops->close(idx);
+			tu_close(cp);
+			unlink(cpath);
+		}
+		tu_assert_rc(pst_pool_drain(p), 0);
+		unit_settle(&w, 1);
+
+		/* A unit given up: DRAM and media as before it. */
+		memcpy(old_ids, w.model, sizeof(old_ids));
+		tu_assert_rc(ops->unit_begin(w.idx), 0);
+		for (uint32_t k = 0; k + 1 < UNIT_KEYS; k++)
+			unit_put(&w, k, k == 3);
+		unit_del(&w, UNIT_KEYS - 1);
+		memcpy(new_ids, w.model, sizeof(new_ids));
+		tu_assert_rc(ops->unit_abort(w.idx), 0);
+		unit_settle(&w, 0);
+		assert_int_equal(unit_side(w.idx, ops, old_ids, new_ids, "aborted"), 0);
+		memcpy(w.model, old_ids, sizeof(old_ids));
+		/* The log goes on where the unit was: plain puts after it. */
+		unit_put(&w, UNIT_KEYS, 0);
+		unit_put(&w, UNIT_KEYS + 1, 1);
+		memcpy(old_ids, w.model, sizeof(old_ids));
+		tu_assert_rc(pst_pool_drain(p), 0);
+		unit_settle(&w, 1);
+		/* An empty unit writes nothing that matters. */
+		tu_assert_rc(ops->unit_begin(w.idx), 0);
+		tu_assert_rc(ops->unit_end(w.idx), 0);
+	}
+	/* What the medium holds now: the last state, units whole. */
+	tu_assert_rc(pst_pool_drain(p), 0);
+	tu_hw_begin(tu_info(p).bufs, BUF, 1024);
+	memcpy(pl.cap, pl.base, pl.len);
+	tu_hw_end();
+	assert_int_equal(unit_write_file(cpath, pl.cap, pl.len), 0);
+	{
+		struct kv_index_report rep;
+		struct kv_index *idx = NULL;
+		struct pst_pool *cp = tu_open(cpath, PST_PERSIST_FLUSH);
+
+		assert_non_null(cp);
+		tu_assert_rc(ops->open(&idx, cp, NULL, NULL, unit_check, cp, &rep), 0);
+		assert_int_equal(rep.torn, 0);
+		assert_int_equal(rep.fallbacks, 0);
+		assert_int_equal(unit_side(idx, ops, old_ids, old_ids, "final"), -1);
+		for (uint32_t k = 0; k < UNIT_NKEYS; k++) {
+			uint8_t kb[KV_KEY_MAX];
+			uint16_t kl = key_make(k, kb);
+			const struct kv_value *v = ops->get(idx, kb, kl);
+
+			assert_int_equal(v != NULL ? v->crc : 0, w.model[k]);
+		}
+		ops->close(idx);
+		tu_close(cp);
+		unlink(cpath);
+	}
+	print_message("%s: %llu crash images of units: %llu cut between their first "
+		      "and last line, %llu recovered all of the unit, %llu none "
+		      "(%llu of them by a value's check)\n", ops->name,
+		      (unsigned long long)images, (unsigned long long)cut,
+		      (unsigned long long)all, (unsigned long long)none,
+		      (unsigned long long)fallbacks);
+	assert_true(images >= 1200);
+	assert_true(cut >= 300);
+	assert_true(all > 0 && none > 0 && fallbacks > 0);
+	pst_pool_set_persist_hook(p, NULL);
+	ops->close(w.idx);
+	tu_close(p);
+	wl_fini(&w);
+	free(pl.img);
+	free(pl.cap);
+	free(pl.pend);
+	unlink(path);
+	alarm(0);
+}
+
+/* The pool runs out inside a unit: the write fails, the unit is undone
+ * (DRAM, and nothing of it recovered after a drain and a reopen). */
+static void
+test_unit_full(void **state)
+{
+	const struct kv_index_ops *ops = OPS(state);
+	uint32_t before[UNIT_NKEYS];
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct found f;
+	struct kv_index_report rep;
+	struct wl w;
+	int r = 0;
+
+	tu_path(path, sizeof(path), "unit-full");
+	p = tu_must_create(path, BUF, 256, PST_PERSIST_FLUSH);
+	wl_start(&w, ops, p, UNIT_NKEYS, 99, NULL);
+	for (uint32_t k = 0; k < UNIT_NKEYS; k++)
+		unit_put(&w, k, 0);
+	tu_assert_rc(pst_pool_drain(p), 0);
+	memcpy(before, w.model, sizeof(before));
+	tu_assert_rc(ops->unit_begin(w.idx), 0);
+	for (uint32_t i = 0; i < 1000 && r == 0; i++) {
+		uint8_t kb[KV_KEY_MAX];
+		uint16_t kl = key_make(i % UNIT_NKEYS, kb);
+		uint32_t id = mkval(&w.st, &w.rs, V_SMALL, 0, &vbuf.v);
+
+		if (id == 0) {
+			/* The test's own values took the last buffers: the
+			 * index's reserve is left; take it. */
+			id = mkval(&w.st, &w.rs, V_EMPTY, 0, &vbuf.v);
+		}
+		r = ops->put(w.idx, kb, kl, &vbuf.v, NULL, NULL);
+	}
+	assert_int_equal(r, -ENOSPC);
+	tu_assert_rc(ops->unit_abort(w.idx), 0);
+	for (uint32_t k = 0; k < UNIT_NKEYS; k++) {
+		uint8_t kb[KV_KEY_MAX];
+		uint16_t kl = key_make(k, kb);
+		const struct kv_value *v = ops->get(w.idx, kb, kl);
+
+		check_desc(v, before[k], "after the abort");
+	}
+	tu_assert_rc(pst_pool_drain(p), 0);
+	ops->close(w.idx);
+	w.idx = NULL;
+	found_init(&f, UNIT_NKEYS, NULL);
+	wl_open(&w, p, &f, &rep);
+	assert_int_equal(rep.torn, 0);
+	assert_memory_equal(f.val, before, sizeof(before));
+	found_fini(&f);
+	wl_close(&w);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -1635,6 +2020,10 @@ main(void)
 		T(test_power_loss, kv_index_btree),
 		T(test_old_format, kv_index_wal),
 		T(test_old_format, kv_index_btree),
+		T(test_unit_images, kv_index_wal),
+		T(test_unit_images, kv_index_btree),
+		T(test_unit_full, kv_index_wal),
+		T(test_unit_full, kv_index_btree),
 	};
 #undef T
 

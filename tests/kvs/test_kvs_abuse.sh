@@ -120,7 +120,7 @@ expiry_cases() {
 # timeout or for its output (timed_out + output_overflows: linux-kvs may
 # cut an unread client off by either) ...
 declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [oom]=0 [outlimit]=4 [trickle]=0
-	[gather]=1 [budget]=8 [oos]=0 [lwip]=20 [slowack]=4)
+	[gather]=1 [budget]=8 [oos]=0 [lwip]=20 [slowack]=4 [multi]=2)
 # ... and of those, the ones it must close for their output (checked for
 # these classes only).
 declare -A MUST_OVERFLOW=([outlimit]=4)
@@ -133,7 +133,7 @@ declare -A MAX_PINNED=([gather]=64 [budget]=640 [oos]=640)
 # class may take while it runs (paste-kvs): no few connections may take
 # lwIP's shared pools (65,535 each) from the others.
 declare -A MAX_LWIP=([lwip]=32768)
-CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather lwip}
+CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather lwip multi}
 # Classes against paste-kvs alone (its stack's budgets and timeouts; the
 # kernel's are linux-kvs's), on a server whose store may fill its pool
 # (no --maxmemory).
@@ -221,8 +221,10 @@ abuse_cases() {
 # 1 MiB uploads (965 buffers each) but not of six (the oom class).
 # Replies: 2 MiB queued (past lwIP's 4 MiB send buffer) for a client that
 # does not read; a 1 MiB GET read as it comes never queues that much.
+# Transactions: 1 MiB queued each (the multi class's four pin some 2,900
+# buffers: 64 KiB values arrive in segments of 1,448 bytes).
 LIMITS=(--max-conns 256 --stats-period 0.5 --request-timeout 4 --send-timeout 4
-	--maxmemory 12mb --client-output-limit 2097152)
+	--maxmemory 12mb --client-output-limit 2097152 --multi-max-bytes 1048576)
 IP=$TB_PASTE_IP
 if start_kvs "$NAME" "$TB_SHM/abuse.pool" --pool-bufs 65536 "${LIMITS[@]}"; then
 	abuse_cases paste-kvs "$CLASSES"

@@ -81,6 +81,7 @@ bg_start nsenter --net="/run/netns/$B-paste" "$KVS" -l 1 --file-prefix "kvs-othe
 	"--vdev=net_af_packet0,iface=$B-p,qpairs=1" -- --ip "$IP2/$TB_PREFIX_LEN" \
 	--pool-file "$TB_SHM/other.pool" --pool-bufs 65536 --mbufs 2048 \
 	--cluster-config "$MAP" --cluster-node other >"$OTHER_LOG" 2>&1
+OTHER_PID=$BG_PID
 for log in "$TB_SHM/shard0.log" "$TB_SHM/shard1.log" "$OTHER_LOG"; do
 	if ! wait_log "$log" '^paste-kvs: ready ' 60; then
 		show_log "$SUP_LOG" 20
@@ -203,4 +204,35 @@ check_rc $? "every acknowledged key reads back after shard1's restart"
 kill -TERM "$SUP_PID"
 bg_wait "$SUP_PID"
 check_eq "$(grep -c 'stopped$' "$SUP_LOG")" 2 "the supervisor stops both shards"
+
+# With a password, authentication comes before redirection, as in Redis: a
+# client that did not authenticate hears NOAUTH, not MOVED (which would
+# tell it the key's slot and owner). The node on machine B, restarted
+# with a password; "bar" (slot 5061) is shard0's.
+kill -INT "$OTHER_PID" 2>/dev/null
+bg_wait "$OTHER_PID" >/dev/null
+printf 'cluster-pw\n' >"$TB_WORK/password"
+OTHER_LOG="$TB_WORK/other-auth.log"
+# shellcheck disable=SC2086
+bg_start nsenter --net="/run/netns/$B-paste" "$KVS" -l 1 --file-prefix "kvs-other$$" $EAL \
+	"--vdev=net_af_packet0,iface=$B-p,qpairs=1" -- --ip "$IP2/$TB_PREFIX_LEN" \
+	--pool-file "$TB_SHM/other.pool" --pool-bufs 65536 --mbufs 2048 \
+	--cluster-config "$MAP" --cluster-node other \
+	--requirepass-file "$TB_WORK/password" >"$OTHER_LOG" 2>&1
+OTHER_PID=$BG_PID
+if wait_log "$OTHER_LOG" '^paste-kvs: ready ' 60; then
+	out=$("${R[@]}" -h $IP2 -p 6379 GET bar)
+	check_eq "$out" "NOAUTH Authentication required." "no password: NOAUTH before MOVED"
+	out=$("${R[@]}" -h $IP2 -p 6379 GET foo)
+	check_eq "$out" "NOAUTH Authentication required." "no password, a key of its own: NOAUTH"
+	out=$("${R[@]}" --no-auth-warning -a cluster-pw -h $IP2 -p 6379 GET bar)
+	check_eq "$out" "MOVED 5061 $IP0:6379" "authenticated: MOVED"
+	out=$(printf 'AUTH wrong\r\nGET bar\r\n' | run_bounded 10 "${LX[@]}" redis-cli -h $IP2 -p 6379 2>&1 | tr -d '\r' | grep -v '^$' | tr '\n' ' ')
+	check_eq "$out" "WRONGPASS invalid username-password pair or user is disabled. NOAUTH Authentication required. " "a wrong password: still NOAUTH"
+	kill -INT "$OTHER_PID" 2>/dev/null
+	bg_wait "$OTHER_PID" >/dev/null
+else
+	show_log "$OTHER_LOG" 20
+	fail "the node on machine B did not restart with a password"
+fi
 tb_finish

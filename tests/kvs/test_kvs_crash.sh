@@ -2,10 +2,12 @@
 # Suite 'crash': acknowledged writes survive kill -9.
 #
 # For each index mode and several kill points: clients write thousands of
-# distinct keys over several connections and log each key whose +OK came
-# back; paste-kvs is killed with SIGKILL in the middle of the load; it is
-# restarted on the same pool file (recovery, torn-entry checks, reconcile);
-# every acknowledged key must read back byte-identical.
+# distinct keys over several connections (one request in four an MSET of
+# three keys whose values span several buffers) and log each key whose +OK
+# came back; paste-kvs is killed with SIGKILL in the middle of the load; it
+# is restarted on the same pool file (recovery, torn-entry checks,
+# reconcile); every acknowledged key must read back byte-identical, and
+# every MSET sent, acknowledged or not, must hold all its keys or none.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
@@ -17,6 +19,7 @@ for index in wal btree; do
 	pool="$TB_SHM/crash-$index.pool"
 	keys="$TB_WORK/acked-$index"
 	: >"$keys"
+	: >"$keys.units"
 	round=0
 	for delay in 0.5 1.2 2.0; do
 		round=$((round + 1))
@@ -25,9 +28,12 @@ for index in wal btree; do
 		if [ "$round" -gt 1 ]; then
 			run_bounded 120 "${LX[@]}" "${KVS_CLIENT[@]}" verify "$IP" 6379 "$keys"
 			check_rc $? "$what keys acknowledged before the previous kill are intact"
+			out=$(run_bounded 120 "${LX[@]}" "${KVS_CLIENT[@]}" verify-units "$IP" 6379 \
+				"$keys.units")
+			check_rc $? "$what $out"
 		fi
 		bg_start "${LX[@]}" "${KVS_CLIENT[@]}" load "$IP" 6379 "$keys" \
-			--conns 6 --keys 1000000 --prefix "$index$round" --seconds 30
+			--conns 6 --keys 1000000 --prefix "$index$round" --seconds 30 --mset 4
 		LOADER=$BG_PID
 		sleep "$delay"
 		stop_kvs KILL
@@ -38,6 +44,8 @@ for index in wal btree; do
 	start_kvs "$NAME" "$pool" --index "$index" || continue
 	run_bounded 120 "${LX[@]}" "${KVS_CLIENT[@]}" verify "$IP" 6379 "$keys"
 	check_rc $? "[$index] all $(wc -l <"$keys") acknowledged keys read back after the last kill"
+	out=$(run_bounded 120 "${LX[@]}" "${KVS_CLIENT[@]}" verify-units "$IP" 6379 "$keys.units")
+	check_rc $? "[$index] after the last kill: $out"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "[$index] clean exit after recovery"
 done

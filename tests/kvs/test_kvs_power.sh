@@ -4,8 +4,10 @@
 # For each index: paste-kvs runs on a 16 MiB pool with its persistence
 # traced (PASTE_PERSIST_TRACE: every line that may reach the medium between
 # two drains, and when each drain completed) while one pipelined client
-# sends SET, overwrite, DEL and MSET and logs when each was sent and
-# acknowledged (CLOCK_MONOTONIC, like the trace); the server is then killed.
+# sends SET, overwrite, DEL and MSET (a quarter of the commands: 2 to 4
+# keys of values over 2500 bytes, several 2 KiB buffers each) and logs when
+# each was sent and acknowledged (CLOCK_MONOTONIC, like the trace); the
+# server is then killed.
 # kvs_trace_images builds crash images offline (the drained state plus a
 # random or adversarial subset of the words stored since, flushed or not).
 # It recovers 1,100 of them in-process with paste-kvs's own store, index
@@ -15,7 +17,9 @@
 # paste-kvs starts: it must recover (reconcile) and serve, and over the
 # testbed the store must be the state after a prefix of the operations
 # holding every one acknowledged before the cut and none sent after it,
-# each value byte-identical to one sent; then other keys are written and
+# ending between MSETs (a unit all or none: issue 24), each value
+# byte-identical to one sent; at least a fifth of the in-process images
+# must keep part of an epoch in which an MSET was in flight; then other keys are written and
 # deleted (a buffer both free and named would be overwritten) and the
 # store is checked again; every fourth image is started once more after
 # that clean stop and must hold the same state, with no fallback.
@@ -98,6 +102,9 @@ for index in wal btree; do
 	fi
 	out=$(/usr/bin/python3 "$NET_REPO/tests/kvs/power_client.py" check-maps "$OPLOG" "$maps")
 	check_rc $? "[$index] $(tail -n 1 <<<"$out")" || head -n 5 <<<"$out"
+	# Units (issue 24): many images must fall inside an MSET, not a few.
+	cuts=$(sed -n 's/.* \([0-9]*\) cutting an MSET.*/\1/p' <<<"$out" | tail -n 1)
+	check_ge "${cuts:-0}" $((N_INPROC / 5)) "[$index] images cutting an MSET in flight (all or none held)"
 	manifest="$TB_WORK/power-$index.images"
 	run_bounded 300 "$IMAGES_TOOL" write "$trace" "$imgdir" "$SEED" "$N_IMAGES" >"$manifest"
 	check_rc $? "[$index] $(head -n 1 "$manifest")" || continue

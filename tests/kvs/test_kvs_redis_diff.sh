@@ -1,8 +1,9 @@
 #!/bin/bash
 # Suite 'net': paste-kvs against redis-server, reply for reply
 # (tests/kvs/kvs_redis_diff.py): the same raw RESP to both, replies compared
-# byte for byte; the differences that are deliberate are listed in the
-# script with their reasons, any other fails. redis-server runs in the
+# byte for byte, the differences that are deliberate listed in the script
+# with their reasons, any other failing; and redis-py's transactions on
+# both (kvs_multi_client.py), with the same results. redis-server runs in the
 # linux namespace on its own port, with no persistence, and paste-kvs's
 # longest value (1 MiB) as its proto-max-bulk-len, so that APPEND and
 # SETRANGE past it are refused by both.
@@ -30,6 +31,9 @@ for index in wal btree; do
 	run_bounded 120 "${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/kvs/kvs_redis_diff.py" \
 		"$TB_PASTE_IP" 6379 "$TB_LINUX_IP" "$REDIS_PORT"
 	check_rc $? "[$index] replies as Redis's, but for the listed deliberate differences"
+	run_bounded 120 "${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/kvs/kvs_multi_client.py" \
+		"$TB_PASTE_IP" 6379 "$TB_LINUX_IP" "$REDIS_PORT"
+	check_rc $? "[$index] redis-py's transactions and WATCH as on Redis"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "[$index] clean exit"
 done

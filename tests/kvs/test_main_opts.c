@@ -36,11 +36,36 @@ test_drain_delay_bound(void **state)
 	assert_int_equal(o.drain_delay_us, 4294967);
 }
 
+/* --pool-buf-size: what the pool accepts (a multiple of 64 in the names'
+ * 16 bits, 512 at least for the indexes), refused on the command line
+ * otherwise; 2176 by default. */
+static void
+test_pool_buf_size(void **state)
+{
+	struct kv_main_opts o = KV_MAIN_OPTS_DEFAULT("unused");
+	const int opt = 'z' + 256;
+
+	(void)state;
+	assert_int_equal(o.pool_buf_size, 2176);
+	assert_int_equal(kv_main_parse_opt(&o, opt, "1664"), 0);
+	assert_int_equal(o.pool_buf_size, 1664);
+	assert_int_equal(kv_main_parse_opt(&o, opt, "512"), 0);
+	assert_int_equal(kv_main_parse_opt(&o, opt, "65472"), 0);
+	assert_int_equal(o.pool_buf_size, 65472);
+	assert_int_equal(kv_main_parse_opt(&o, opt, "65536"), -1);
+	assert_int_equal(kv_main_parse_opt(&o, opt, "448"), -1); /* the indexes' least */
+	assert_int_equal(kv_main_parse_opt(&o, opt, "1665"), -1);
+	assert_int_equal(kv_main_parse_opt(&o, opt, "0"), -1);
+	/* a refused value leaves the last good one */
+	assert_int_equal(o.pool_buf_size, 65472);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drain_delay_bound),
+		cmocka_unit_test(test_pool_buf_size),
 	};
 
 	return cmocka_run_group_tests_name("kvs_main_opts", tests, NULL, NULL);

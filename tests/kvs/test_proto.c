@@ -1139,8 +1139,17 @@ test_resp_errors(void **state)
 	resp_bad(ARGS("INCR"), "ERR wrong number of arguments for 'incr' command");
 	resp_bad(ARGS("INCR", "a", "b"), "ERR wrong number of arguments for 'incr' command");
 	resp_bad(ARGS("DBSIZE", "x"), "ERR wrong number of arguments for 'dbsize' command");
-	resp_bad(ARGS("FLUSHALL", "ASYNC", "x"),
-		 "ERR wrong number of arguments for 'flushall' command");
+	/* Redis 7.0 (getFlushCommandFlags): more than one option is a syntax
+	 * error, not an arity one. */
+	resp_bad(ARGS("FLUSHALL", "ASYNC", "x"), "ERR syntax error");
+	resp_bad(ARGS("FLUSHDB", "ASYNC", "x"), "ERR syntax error");
+	resp_bad(ARGS("FLUSHDB", "LATER"), "ERR syntax error");
+	resp_bad(ARGS("CLIENT"), "ERR wrong number of arguments for 'client' command");
+	resp_bad(ARGS("CLIENT", "FOO"), "ERR unknown subcommand 'FOO'. Try CLIENT HELP.");
+	resp_bad(ARGS("CLIENT", "SETNAME"),
+		 "ERR wrong number of arguments for 'client|setname' command");
+	resp_bad(ARGS("client", "GetName", "x"),
+		 "ERR wrong number of arguments for 'client|getname' command");
 	resp_bad(ARGS("FLUSHALL", "LATER"), "ERR syntax error");
 	resp_bad(ARGS("CONFIG"), "ERR wrong number of arguments for 'config' command");
 	resp_bad(ARGS("CONFIG", "GET"), "ERR wrong number of arguments for 'config|get' command");
@@ -1719,6 +1728,20 @@ static const struct {
 	{ "setex", 4, { "write", "denyoom" }, 1, 1, 1 },
 	{ "psetex", 4, { "write", "denyoom" }, 1, 1, 1 },
 	{ "copy", -3, { "write", "denyoom" }, 1, 2, 1 },
+	{ "multi", 1, { "noscript", "loading", "stale", "fast", "allow_busy" }, 0, 0, 0 },
+	{ "exec", 1, { "noscript", "loading", "stale", "skip_slowlog" }, 0, 0, 0 },
+	{ "discard", 1, { "noscript", "loading", "stale", "fast", "allow_busy" }, 0, 0, 0 },
+	{ "watch", -2, { "noscript", "loading", "stale", "fast", "allow_busy" }, 1, -1, 1 },
+	{ "unwatch", 1, { "noscript", "loading", "stale", "fast", "allow_busy" }, 0, 0, 0 },
+	{ "keys", 2, { "readonly" }, 0, 0, 0 },
+	{ "scan", -2, { "readonly" }, 0, 0, 0 },
+	{ "randomkey", 1, { "readonly" }, 0, 0, 0 },
+	{ "flushdb", -1, { "write" }, 0, 0, 0 },
+	{ "hello", -1, { "noscript", "loading", "stale", "fast", "no_auth", "allow_busy" }, 0, 0, 0 },
+	{ "client", -2, { NULL }, 0, 0, 0 },
+	{ "time", 1, { "loading", "stale", "fast" }, 0, 0, 0 },
+	{ "wait", 3, { "noscript" }, 0, 0, 0 },
+	{ "msetnx", -3, { "write", "denyoom" }, 1, -1, 2 },
 };
 
 #define N_REDIS_COMMANDS (sizeof(redis_commands) / sizeof(redis_commands[0]))

@@ -20,7 +20,7 @@
  *   image PATH record R drains D t_lo NS t_hi NS mode NAME words W of N
  * recover: each image recovered in-process with paste-kvs's own store,
  * index (wal or btree) and pool code (trace_recover.c), one line per image:
- *   map R t_hi NS mode NAME fallbacks F keys: K:ID:LEN:FNV:DL ...
+ *   map R t_hi NS mode NAME words W of N fallbacks F keys: K:ID:LEN:FNV:DL ...
  * for the client to check (power_client.py check-maps), then a summary.
  *
  * A power loss in (t_lo, t_hi]: every reply received before t_hi was sent
@@ -113,8 +113,8 @@ one_image(const struct opts *o, const struct trace *t, size_t r, size_t i,
 		       trace_rec_time(t, r), trace_mode_name(p.mode), p.taken, p.words);
 		return 0;
 	}
-	printf("map %zu t_hi %" PRIu64 " mode %s", r, trace_rec_time(t, r),
-	       trace_mode_name(p.mode));
+	printf("map %zu t_hi %" PRIu64 " mode %s words %" PRIu64 " of %" PRIu64, r,
+	       trace_rec_time(t, r), trace_mode_name(p.mode), p.taken, p.words);
 	/* A failure is printed and counted; the other images still run. */
 	(void)trace_recover_image(path, o->ops, o->keys, stdout, rc);
 	remove(path);

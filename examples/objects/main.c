@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * paste-objects: an S3-compatible object store on paste's stack, in
+ * progress (doc/objects.md). Today it authenticates (SigV4), routes and
+ * answers: ListBuckets (empty), every other operation NotImplemented.
+ *
+ *   paste-objects [EAL args] -- --ip A.B.C.D[/len] --keys-file F [options]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+
+#include "example_util.h"
+#include "keys.h"
+#include "paste.h"
+#include "server.h"
+
+struct objects_opts {
+	uint32_t ip, netmask;
+	uint16_t http_port, port_id;
+	unsigned int n_mbufs, max_conns;
+	uint64_t pool_bufs;
+	const char *pool_file, *keys_file, *access_key, *secret_key, *region;
+	enum pst_idle_mode idle;
+	double request_timeout, idle_timeout;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: paste-objects [EAL args] -- --ip A.B.C.D[/len] --keys-file F [options]\n"
+		"  --keys-file F            access keys, one ACCESS_KEY_ID:SECRET a line\n"
+		"                           ('#' lines and blank ones skipped; doc/objects.md)\n"
+		"  --access-key ID --secret-key S   one key given here: anyone on the\n"
+		"                           host sees it in ps; prefer the file\n"
+		"  --region R               the region requests are signed for\n"
+		"                           (default us-east-1)\n"
+		"  --http-port P            S3 port (default 9000)\n"
+		"  --pool-file F            pool file (default /dev/shm/paste-objects.pool)\n"
+		"  --pool-bufs N            buffers when creating the pool (default 65536)\n"
+		"  --port N                 DPDK port id (default 0)\n"
+		"  --mbufs N                RX mbufs (default 4096)\n"
+		"  --max-conns N            connection limit (default 1024)\n"
+		"  --idle sleep|nap|poll    when idle (default sleep; doc/operations.md)\n"
+		"  --request-timeout S      abort a client whose request (head and body)\n"
+		"                           has not all arrived S seconds after it began\n"
+		"                           (default 60, 0: never)\n"
+		"  --timeout S              abort a client silent S seconds between\n"
+		"                           requests (default 0: never)\n"
+		"Stores nothing yet: ListBuckets is empty, other operations are\n"
+		"answered NotImplemented after their signature is checked.\n");
+}
+
+static int
+parse_args(int argc, char **argv, struct objects_opts *o)
+{
+	static const struct option opts[] = {
+		{ "ip", required_argument, NULL, 'i' },
+		{ "keys-file", required_argument, NULL, 'k' },
+		{ "access-key", required_argument, NULL, 'a' },
+		{ "secret-key", required_argument, NULL, 's' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "http-port", required_argument, NULL, 'h' },
+		{ "pool-file", required_argument, NULL, 'f' },
+		{ "pool-bufs", required_argument, NULL, 'b' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "mbufs", required_argument, NULL, 'm' },
+		{ "max-conns", required_argument, NULL, 'n' },
+		{ "idle", required_argument, NULL, 'W' },
+		{ "request-timeout", required_argument, NULL, 'R' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const idles[] = {
+		[PST_IDLE_NAP] = "nap", [PST_IDLE_SLEEP] = "sleep", [PST_IDLE_POLL] = "poll",
+	};
+	int c, ret, li = 0, i;
+
+	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
+		switch (c) {
+		case 'i': ret = ex_parse_ipv4_prefix(optarg, &o->ip, &o->netmask); break;
+		case 'k': o->keys_file = optarg; ret = 0; break;
+		case 'a': o->access_key = optarg; ret = 0; break;
+		case 's': o->secret_key = optarg; ret = 0; break;
+		case 'r': o->region = optarg; ret = optarg[0] == '\0' || strlen(optarg) > 32; break;
+		case 'h': ret = ex_parse_u16(optarg, 1, UINT16_MAX, &o->http_port); break;
+		case 'f': o->pool_file = optarg; ret = 0; break;
+		case 'b': ret = ex_parse_u64(optarg, 64, UINT32_MAX, &o->pool_bufs); break;
+		case 'p': ret = ex_parse_u16(optarg, 0, UINT16_MAX, &o->port_id); break;
+		case 'm': ret = ex_parse_u32(optarg, 64, UINT32_MAX, &o->n_mbufs); break;
+		case 'n': ret = ex_parse_u32(optarg, 1, UINT32_MAX, &o->max_conns); break;
+		case 'R': ret = ex_parse_double(optarg, 0, 1e9, &o->request_timeout); break;
+		case 'T': ret = ex_parse_double(optarg, 0, 1e9, &o->idle_timeout); break;
+		case 'W':
+			i = ex_parse_choice(optarg, idles, sizeof(idles) / sizeof(idles[0]));
+			ret = i < 0;
+			if (i >= 0)
+				o->idle = (enum pst_idle_mode)i;
+			break;
+		default: ret = -1; break;
+		}
+		if (ret != 0) {
+			if (c != '?')
+				fprintf(stderr, "paste-objects: bad value '%s' for --%s\n",
+					optarg ? optarg : "", opts[li].name);
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc || o->ip == 0) {
+		fprintf(stderr, "paste-objects: %s\n", o->ip == 0 ? "--ip is required" :
+			"unexpected argument");
+		usage(stderr);
+		return -1;
+	}
+	if ((o->access_key == NULL) != (o->secret_key == NULL)) {
+		fprintf(stderr, "paste-objects: --access-key and --secret-key go together\n");
+		return -1;
+	}
+	if (o->keys_file == NULL && o->access_key == NULL) {
+		fprintf(stderr, "paste-objects: no access keys: give --keys-file (or "
+			"--access-key and --secret-key)\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_keys(const struct objects_opts *o, struct obj_keys *keys)
+{
+	char err[512];
+	int ret;
+
+	if (o->keys_file != NULL && obj_keys_load(keys, o->keys_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "paste-objects: keys: %s\n", err);
+		return -1;
+	}
+	if (o->access_key != NULL) {
+		fprintf(stderr, "paste-objects: warning: --secret-key is visible to anyone on "
+			"this host (ps); prefer --keys-file\n");
+		ret = obj_keys_add(keys, o->access_key, o->secret_key);
+		if (ret != 0) {
+			fprintf(stderr, "paste-objects: --access-key/--secret-key: %s\n",
+				ret == -EEXIST ? "that id is in the keys file too" :
+				"malformed id or secret (doc/objects.md)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct objects_opts o = {
+		.http_port = 9000, .n_mbufs = 4096, .max_conns = 1024, .pool_bufs = 65536,
+		.pool_file = "/dev/shm/paste-objects.pool", .region = "us-east-1",
+		.idle = PST_IDLE_SLEEP, .request_timeout = 60,
+	};
+	struct obj_keys keys = { NULL, 0 };
+	struct obj_server srv = { 0 };
+	struct pst_pool_config pcfg = { 0 };
+	struct pst_pool *pool = NULL;
+	int ret, status = 1;
+
+	if (ex_help_requested(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0) {
+		fprintf(stderr, "paste-objects: EAL: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	argc -= ret;
+	argv += ret;
+	if (parse_args(argc, argv, &o) != 0 || load_keys(&o, &keys) != 0)
+		goto out;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!rte_eth_dev_is_valid_port(o.port_id)) {
+		fprintf(stderr, "paste-objects: no DPDK port %u (give a --vdev or a NIC)\n", o.port_id);
+		goto out;
+	}
+	pcfg.path = o.pool_file;
+	pool = ex_pool_open_or_create(&pcfg, o.pool_bufs);
+	if (pool == NULL) {
+		fprintf(stderr, "paste-objects: pool %s: %s\n", o.pool_file, pst_errormsg());
+		goto out;
+	}
+	{
+		const struct pst_stack_config scfg = {
+			.port_id = o.port_id, .ipv4_addr = o.ip, .ipv4_netmask = o.netmask,
+			.pool = pool, .n_mbufs = o.n_mbufs, .idle = o.idle,
+		};
+
+		srv.stack = pst_stack_create(&scfg);
+	}
+	if (srv.stack == NULL) {
+		fprintf(stderr, "paste-objects: stack: %s\n", pst_errormsg());
+		goto close_pool;
+	}
+	srv.svc.keys = &keys;
+	srv.svc.region = o.region;
+	srv.max_conns = o.max_conns;
+	srv.request_timeout = o.request_timeout;
+	srv.idle_timeout = o.idle_timeout;
+	srv.now = ex_now_s();
+	if (obj_server_listen(&srv, o.http_port) != 0) {
+		fprintf(stderr, "paste-objects: listen: %s\n", pst_errormsg());
+		goto close_stack;
+	}
+	ex_catch_quit_signals();
+	printf("paste-objects: ready http=%u region=%s keys=%u\n", o.http_port, o.region, keys.n);
+	{
+		unsigned int polls = 0;
+
+		while (!ex_force_quit) {
+			ret = pst_stack_poll(srv.stack);
+			if (ret < 0)
+				break;
+			/* The clock every 1024 polls, and after each empty
+			 * one (it may have slept): timeouts are coarse. */
+			if ((++polls & 1023) == 0 || ret == 0)
+				obj_server_tick(&srv, ex_now_s());
+		}
+	}
+	printf("objects: requests=%" PRIu64 " refused=%" PRIu64 " bad_heads=%" PRIu64
+	       " accepted=%" PRIu64 " timed_out=%" PRIu64 " conns=%u\n", srv.svc.requests,
+	       srv.svc.refused, srv.bad_heads, srv.accepted, srv.timed_out, srv.n_conns);
+	status = 0;
+close_stack:
+	pst_stack_close(srv.stack);
+close_pool:
+	pst_pool_close(pool);
+out:
+	obj_keys_fini(&keys);
+	rte_eal_cleanup();
+	return status;
+}

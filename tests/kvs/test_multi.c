@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Suite 'unit': transactions (examples/kvs/multi.c) against a real store.
+ * A queued request's pool buffers stay referenced by the queue, not by the
+ * receive stream, until EXEC stores its value, DISCARD or the connection's
+ * end lets them go; DRAM-queued values are reserved against the store and
+ * unreserved; the bounds refuse past them and EXEC then aborts; WATCH's
+ * hook is set only while a key is watched and sees another client's
+ * writes and FLUSHALL of existing keys only.
+ */
+#include "../unit/pst_test_util.h"
+
+#include <stdlib.h>
+
+#include "cluster.h"
+#include "exec.h"
+#include "kv_index.h"
+#include "kv_limits.h"
+#include "multi.h"
+#include "store.h"
+
+#define BUF_SIZE 2048u
+
+struct captured {
+	char bytes[512];
+	size_t len;
+	struct pst_pool *pool;
+};
+
+static void
+capture_bytes(void *ctx, const void *data, size_t len)
+{
+	struct captured *c = ctx;
+
+	assert_true(c->len + len <= sizeof(c->bytes));
+	memcpy(c->bytes + c->len, data, len);
+	c->len += len;
+}
+
+static void
+capture_value(void *ctx, const struct kv_value *v)
+{
+	struct captured *c = ctx;
+
+	for (uint32_t i = 0; i < v->n; i++)
+		capture_bytes(ctx, pst_pool_name_to_addr(c->pool, v->names[i]),
+			      pst_name_length(v->names[i]));
+}
+
+static void
+capture_close(void *ctx)
+{
+	(void)ctx;
+	fail_msg("the connection was closed");
+}
+
+/* The server's holder, as server.c's: a kept span is referenced by the
+ * stream until consumed. */
+static struct kv_store *holder_store;
+
+static int
+hold_keep(void *arg, uint32_t hold, pst_name name)
+{
+	(void)arg;
+	(void)hold;
+	if (pst_pool_keep(holder_store->pool, pst_name_index(name)) != 0)
+		return -1;
+	kv_ref(holder_store, name);
+	return 0;
+}
+
+static void
+hold_unhold(void *arg, uint32_t hold, pst_name name, int kept)
+{
+	(void)arg;
+	(void)hold;
+	if (kept)
+		kv_unref(holder_store, name);
+	else
+		pst_pool_release(holder_store->pool, pst_name_index(name));
+}
+
+static const struct kv_stream_holder holder = { .keep = hold_keep, .unhold = hold_unhold };
+
+/* Execute RESP @msg for the connection of @m; its reply must be @want.
+ * @in_pool: the request's bytes arrive in a pool buffer (returned in
+ * *@buf), held as the server holds them; else in DRAM. */
+static void
+run(struct kv_exec *x, struct kv_multi *m, const char *msg, const char *want,
+    int in_pool, uint32_t *buf)
+{
+	struct captured cap = { .len = 0, .pool = x->store->pool };
+	int continue_sent = 0;
+	const struct kv_out out = { .bytes = capture_bytes, .value = capture_value,
+				    .close = capture_close, .ctx = &cap,
+				    .continue_sent = &continue_sent, .multi = m };
+	uint32_t len = (uint32_t)strlen(msg), idx;
+	struct kv_stream s;
+
+	kv_stream_init(&s);
+	if (in_pool) {
+		uint8_t *a;
+
+		tu_assert_rc(pst_pool_take(x->store->pool, &idx), 0);
+		a = pst_pool_buf_addr(x->store->pool, idx);
+		memcpy(a, msg, len);
+		s.holder = &holder;
+		tu_assert_rc(kv_stream_push_held(&s, pst_name_make(idx, 0, (uint16_t)len), a,
+						 len, 1), 0);
+		if (buf != NULL)
+			*buf = idx;
+	} else {
+		tu_assert_rc(kv_stream_push(&s, PST_NAME_INVALID, msg, len), 0);
+	}
+	assert_int_equal(kv_exec_next(x, &s, 0, &out), (long)len);
+	kv_stream_consume(&s, s.len, NULL, NULL);
+	kv_stream_fini(&s, NULL, NULL);
+	if (cap.len != strlen(want) || memcmp(cap.bytes, want, cap.len) != 0)
+		fail_msg("%s: '%.*s', want '%s'", msg, (int)cap.len, cap.bytes, want);
+}
+
+#define SET_K(k, v) "*3\r\n$3\r\nSET\r\n$1\r\n" k "\r\n$5\r\n" v "\r\n"
+#define GET_K(k) "*2\r\n$3\r\nGET\r\n$1\r\n" k "\r\n"
+
+static struct pst_pool *
+open_store(struct kv_store *st, struct kv_exec *x, int in_dram, const char *name)
+{
+	char path[PATH_MAX];
+	struct pst_pool *p;
+
+	tu_path(path, sizeof(path), name);
+	p = tu_must_create(path, BUF_SIZE, 1024, PST_PERSIST_FLUSH);
+	tu_assert_rc(kv_store_open(st, p, &kv_index_wal, 0), 0);
+	tu_assert_rc(kv_exec_init(x, st, in_dram), 0);
+	holder_store = st;
+	return p;
+}
+
+static void
+close_store(struct kv_store *st, struct kv_exec *x, struct pst_pool *p)
+{
+	kv_exec_fini(x);
+	kv_store_close(st);
+	tu_close(p);
+}
+
+static uint64_t
+kept(struct pst_pool *p)
+{
+	struct pst_pool_levels l;
+
+	pst_pool_levels(p, &l);
+	return l.kept;
+}
+
+/* Zero copy: the queue holds the request's buffer, EXEC hands it to the
+ * value, DISCARD and the connection's end release it. */
+static void
+test_queue_references(void **state)
+{
+	struct kv_multi m = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	uint32_t b1, b2, b3;
+	uint64_t before;
+
+	(void)state;
+	p = open_store(&st, &x, 0, "refs");
+	before = kept(p);
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, SET_K("k", "hello"), "+QUEUED\r\n", 1, &b1);
+	/* consumed from the stream, referenced by the queue alone */
+	assert_int_equal(st.refs[b1], 1);
+	assert_int_equal(kept(p), before + 1);
+	assert_int_equal(st.sets, 0);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n", "*1\r\n+OK\r\n", 0, NULL);
+	/* now the value's */
+	assert_int_equal(st.refs[b1], 1);
+	run(&x, &m, GET_K("k"), "$5\r\nhello\r\n", 0, NULL);
+
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, SET_K("d", "byeby"), "+QUEUED\r\n", 1, &b2);
+	assert_int_equal(st.refs[b2], 1);
+	run(&x, &m, "*1\r\n$7\r\nDISCARD\r\n", "+OK\r\n", 0, NULL);
+	assert_int_equal(st.refs[b2], 0);
+	run(&x, &m, GET_K("d"), "$-1\r\n", 0, NULL);
+
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, SET_K("e", "never"), "+QUEUED\r\n", 1, &b3);
+	assert_int_equal(st.refs[b3], 1);
+	kv_multi_end(&x, &m);     /* the connection goes */
+	assert_int_equal(st.refs[b3], 0);
+	tu_assert_rc(pst_pool_drain(p), 0);
+	kv_store_release_durable(&st);
+	assert_int_equal(kept(p), before + 1);   /* k's value alone */
+	assert_int_equal(st.reserved, 0);
+	close_store(&st, &x, p);
+}
+
+/* DRAM (linux-kvs): the queue copies, and reserves what EXEC's copies
+ * will take; EXEC and DISCARD give the reservation back. */
+static void
+test_queue_dram(void **state)
+{
+	struct kv_multi m = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+
+	(void)state;
+	p = open_store(&st, &x, 1, "dram");
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, SET_K("a", "11111"), "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, "*2\r\n$4\r\nINCR\r\n$1\r\na\r\n", "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, GET_K("a"), "+QUEUED\r\n", 0, NULL);
+	assert_true(st.reserved >= 2);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n", "*3\r\n+OK\r\n:11112\r\n$5\r\n11112\r\n", 0, NULL);
+	assert_int_equal(st.reserved, 0);
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, SET_K("a", "22222"), "+QUEUED\r\n", 0, NULL);
+	assert_true(st.reserved > 0);
+	run(&x, &m, "*1\r\n$7\r\nDISCARD\r\n", "+OK\r\n", 0, NULL);
+	assert_int_equal(st.reserved, 0);
+	run(&x, &m, GET_K("a"), "$5\r\n11112\r\n", 0, NULL);
+	kv_multi_end(&x, &m);
+	close_store(&st, &x, p);
+}
+
+/* Past either bound: refused with the reason, and EXEC aborts. */
+static void
+test_bounds(void **state)
+{
+	struct kv_multi m = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+
+	(void)state;
+	p = open_store(&st, &x, 1, "bounds");
+	x.limits.multi_max_cmds = 2;
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, SET_K("a", "11111"), "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, SET_K("b", "11111"), "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, SET_K("c", "11111"),
+	    "-ERR transaction too long: at most 2 commands may be queued "
+	    "(--multi-max-commands)\r\n", 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n",
+	    "-EXECABORT Transaction discarded because of previous errors.\r\n", 0, NULL);
+	run(&x, &m, GET_K("a"), "$-1\r\n", 0, NULL);
+	assert_int_equal(st.reserved, 0);
+
+	x.limits.multi_max_cmds = 100;
+	x.limits.multi_max_bytes = 60;  /* one SET_K is 33 bytes */
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, SET_K("a", "11111"), "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, SET_K("b", "11111"),
+	    "-ERR transaction too large: at most 60 bytes may be queued "
+	    "(--multi-max-bytes)\r\n", 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n",
+	    "-EXECABORT Transaction discarded because of previous errors.\r\n", 0, NULL);
+	assert_int_equal(m.active, 0);
+	assert_int_equal(st.reserved, 0);
+	kv_multi_end(&x, &m);
+	close_store(&st, &x, p);
+}
+
+/* WATCH: the store's hook is there only while a key is watched. */
+static void
+test_watch(void **state)
+{
+	struct kv_multi a = { 0 }, b = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+
+	(void)state;
+	p = open_store(&st, &x, 1, "watch");
+	assert_null(st.on_write);
+	run(&x, &a, SET_K("w", "11111"), "+OK\r\n", 0, NULL);
+	run(&x, &a, "*3\r\n$5\r\nWATCH\r\n$1\r\nw\r\n$1\r\nv\r\n", "+OK\r\n", 0, NULL);
+	assert_non_null(st.on_write);
+	run(&x, &b, SET_K("v", "22222"), "+OK\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$4\r\nEXEC\r\n", "*-1\r\n", 0, NULL);
+	assert_null(st.on_write);    /* EXEC unwatched */
+
+	/* FLUSHALL touches the watched keys that exist only */
+	run(&x, &a, "*2\r\n$5\r\nWATCH\r\n$1\r\nz\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &b, "*1\r\n$8\r\nFLUSHALL\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$4\r\nEXEC\r\n", "*0\r\n", 0, NULL);
+	run(&x, &b, SET_K("z", "33333"), "+OK\r\n", 0, NULL);
+	run(&x, &a, "*2\r\n$5\r\nWATCH\r\n$1\r\nz\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &b, "*2\r\n$5\r\nWATCH\r\n$1\r\nz\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &b, "*1\r\n$8\r\nFLUSHALL\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$4\r\nEXEC\r\n", "*-1\r\n", 0, NULL);
+	assert_non_null(st.on_write);   /* b still watches */
+	kv_multi_end(&x, &b);           /* b's connection goes */
+	assert_null(st.on_write);
+	kv_multi_end(&x, &a);
+	close_store(&st, &x, p);
+}
+
+/* Cluster mode: a queued command for another node's key is redirected
+ * and EXEC aborts; keys of several slots across the queue: -CROSSSLOT at
+ * EXEC, nothing run. */
+static void
+test_cluster(void **state)
+{
+	static struct kv_cluster cl;
+	struct kv_multi m = { 0 };
+	char err[256], mine[2][64], theirs[64], want[256];
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	unsigned int i, n = 0;
+	char key[8];
+
+	(void)state;
+	tu_assert_rc(kv_cluster_parse(&cl, "n0 198.18.0.1:6379 0-8191\n"
+				      "n1 198.18.0.2:6379 8192-16383\n", "n0", err, sizeof(err)), 0);
+	theirs[0] = '\0';
+	for (i = 0; i < 1000 && (n < 2 || theirs[0] == '\0'); i++) {
+		unsigned int slot;
+
+		snprintf(key, sizeof(key), "%c", 'a' + i % 26);
+		if (i >= 26)
+			snprintf(key, sizeof(key), "k%u", i);
+		slot = kv_cluster_key_slot(key, strlen(key));
+		if (slot < 8192 && n < 2 && (n == 0 || slot != kv_cluster_key_slot(mine[0], strlen(mine[0]))))
+			snprintf(mine[n++], sizeof(mine[0]), "%s", key);
+		else if (slot >= 8192 && theirs[0] == '\0')
+			snprintf(theirs, sizeof(theirs), "%s", key);
+	}
+	assert_int_equal(n, 2);
+	assert_true(theirs[0] != '\0');
+	p = open_store(&st, &x, 1, "cluster");
+	x.cluster = &cl;
+#define SET_S(k) "*3\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$1\r\nv\r\n", strlen(k), k
+	/* one slot, this node's */
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	snprintf(want, sizeof(want), SET_S(mine[0]));
+	run(&x, &m, want, "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, want, "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n", "*2\r\n+OK\r\n+OK\r\n", 0, NULL);
+	/* two slots of this node's */
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	snprintf(want, sizeof(want), SET_S(mine[1]));
+	run(&x, &m, want, "+QUEUED\r\n", 0, NULL);
+	snprintf(want, sizeof(want), SET_S(mine[0]));
+	run(&x, &m, want, "+QUEUED\r\n", 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n",
+	    "-CROSSSLOT Keys in request don't hash to the same slot\r\n", 0, NULL);
+	assert_int_equal(m.active, 0);
+	snprintf(want, sizeof(want), "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n", strlen(mine[1]),
+		 mine[1]);
+	run(&x, &m, want, "$-1\r\n", 0, NULL);
+	/* another node's key: redirected when queued, EXEC aborts */
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	snprintf(want, sizeof(want), SET_S(theirs));
+	snprintf(err, sizeof(err), "-MOVED %u 198.18.0.2:6379\r\n",
+		 kv_cluster_key_slot(theirs, strlen(theirs)));
+	run(&x, &m, want, err, 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n",
+	    "-EXECABORT Transaction discarded because of previous errors.\r\n", 0, NULL);
+#undef SET_S
+	kv_multi_end(&x, &m);
+	close_store(&st, &x, p);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return tu_group_setup_common("kvmulti");
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	return tu_group_teardown_common();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_queue_references, tu_test_teardown),
+		cmocka_unit_test_teardown(test_queue_dram, tu_test_teardown),
+		cmocka_unit_test_teardown(test_bounds, tu_test_teardown),
+		cmocka_unit_test_teardown(test_watch, tu_test_teardown),
+		cmocka_unit_test_teardown(test_cluster, tu_test_teardown),
+	};
+
+	return cmocka_run_group_tests_name("kvs_multi", tests, group_setup, group_teardown);
+}
