@@ -795,7 +795,11 @@ kv_store_expire(struct kv_store *st, const void *key, uint16_t key_len,
 		return -E2BIG;   /* a pool another program wrote */
 	if (old->deadline_ms == deadline_ms)
 		return 0;
-	if (!store_has_room(st, 0)) {
+	if (st->unit_err != 0)
+		return st->unit_err;
+	/* In a unit (EXPIRE inside EXEC), kv_store_unit_begin() checked the
+	 * room: a re-put takes no new buffers. */
+	if (!st->unit_open && !store_has_room(st, 0)) {
 		st->errors_nospace++;
 		return -ENOSPC;
 	}

@@ -160,7 +160,8 @@ int kv_store_set_bytes_at(struct kv_store *st, const void *key, uint16_t key_len
  * its names are put again with it, no byte copied; durable after the next
  * drain. Returns 0 (also when it had that deadline: nothing written),
  * -ENOENT (no such key), -ENOSPC, -E2BIG (a value with more names than
- * paste-kvs writes). */
+ * paste-kvs writes), or a failed unit's error. Inside a unit, one of its
+ * writes; like every put, it calls on_write (WATCH sees an EXPIRE). */
 int kv_store_expire(struct kv_store *st, const void *key, uint16_t key_len,
 		    uint64_t deadline_ms);
 /* Copy bytes [off, off + len) of @v into @dst; returns how many there
