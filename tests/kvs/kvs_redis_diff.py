@@ -524,6 +524,21 @@ TX_CASES = {
     "watch expired then set": [on0("SET", "e", "1", "PX", "50"), ("sleep", 0.3),
                                on0("WATCH", "e"), on1("SET", "e", "2"), on0("MULTI"),
                                on0("PING"), on0("EXEC")],
+    # Deadlines and transactions (the ttl and multi merge): WATCH sees an
+    # EXPIRE or PERSIST of another client; deadline writes and RENAME,
+    # COPY inside EXEC's unit.
+    "watch expire": [on0("SET", "w", "1"), on0("WATCH", "w"), on1("EXPIRE", "w", "100"),
+                     on0("MULTI"), on0("PING"), on0("EXEC"),
+                     on0("WATCH", "w"), on1("PERSIST", "w"), on0("MULTI"), on0("PING"),
+                     on0("EXEC"), on0("WATCH", "w"), on1("PERSIST", "w"), on0("MULTI"),
+                     on0("PING"), on0("EXEC")],
+    "multi deadlines": [on0("SET", "a", "1"), on0("MULTI"), on0("SET", "b", "2", "EX", "100"),
+                        on0("EXPIRE", "a", "200"), on0("SETEX", "c", "300", "3"),
+                        on0("RENAME", "b", "d"), on0("COPY", "c", "e"), on0("PERSIST", "a"),
+                        on0("GETEX", "e", "PX", "400000"), on0("MSET", "c", "4"),
+                        on0("EXEC"), on0("TTL", "a"), on0("TTL", "d"), on0("TTL", "c"),
+                        on0("TTL", "e"), on0("MGET", "a", "b", "c", "d", "e"),
+                        on0("DBSIZE")],
     "multi quit": [on0("MULTI"), on0("SET", "q", "1"), on0("QUIT"), on1("GET", "q")],
     "inline multi": [(0, b"MULTI\r\nSET a 1\r\nGET a\r\nEXEC\r\n", 4)],
 }
