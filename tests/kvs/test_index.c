@@ -1728,6 +1728,12 @@ unit_side(struct kv_index *idx, const struct kv_index_ops *ops,
 		uint32_t got = v != NULL ? v->crc : 0;
 		int s = got == new_ids[k] ? 1 : got == old_ids[k] ? 0 : -1;
 
+		/* The deadline comes back with its side of the unit. */
+		if (v != NULL && got < vd_n && v->deadline_ms != deadline_of(got))
+			fail_msg("%s: %s: key %u value %u has deadline %llu, expected "
+				 "%llu", ops->name, what, k, got,
+				 (unsigned long long)v->deadline_ms,
+				 (unsigned long long)deadline_of(got));
 		if (old_ids[k] == new_ids[k])
 			continue;
 		if (s < 0 || (side >= 0 && s != side))
