@@ -76,6 +76,10 @@ kv_command_fn kv_cmd_incrby, kv_cmd_decrby, kv_cmd_decr, kv_cmd_incrbyfloat,
 	kv_cmd_append, kv_cmd_strlen, kv_cmd_getrange, kv_cmd_setrange;
 /* exec_keys.c */
 kv_command_fn kv_cmd_rename, kv_cmd_renamenx, kv_cmd_type, kv_cmd_touch;
+/* exec_ttl.c */
+kv_command_fn kv_cmd_expire, kv_cmd_pexpire, kv_cmd_expireat, kv_cmd_pexpireat,
+	kv_cmd_ttl, kv_cmd_pttl, kv_cmd_expiretime, kv_cmd_pexpiretime,
+	kv_cmd_persist, kv_cmd_getex, kv_cmd_setex, kv_cmd_psetex, kv_cmd_copy;
 /* multi.c */
 kv_command_fn kv_cmd_multi, kv_cmd_exec, kv_cmd_discard, kv_cmd_watch, kv_cmd_unwatch;
 /* exec_keyspace.c */

@@ -251,21 +251,31 @@ arg_key(const struct kv_call *c, unsigned int i, char *buf, uint16_t *len)
 	return buf;
 }
 
-/* A key's value, unless its deadline passed (then it is deleted). */
+/* Delete @key, whose deadline passed: durable like a DEL, with the poll's
+ * drain. */
+static void
+expire_now(struct kv_exec *srv, const char *key, uint16_t len)
+{
+	kv_store_del(srv->store, key, len);
+	if (srv->expiry->n > 0)
+		kv_expiry_clear(srv->expiry, key, len);
+	srv->expired++;
+}
+
+/* A key's value, unless its deadline (in its record) passed: then it is
+ * deleted. */
 static const struct kv_value *
 lookup(struct kv_call *c, const char *key, uint16_t len)
 {
 	struct kv_exec *srv = c->srv;
-	uint64_t deadline;
+	const struct kv_value *v = kv_store_get(srv->store, key, len);
 
-	if (srv->expiry->n > 0 && (deadline = kv_expiry_get(srv->expiry, key, len)) != 0 &&
-	    deadline <= kv_expiry_now_ms()) {
-		kv_expiry_clear(srv->expiry, key, len);
-		kv_store_del(srv->store, key, len);
-		srv->expired++;
+	if (v != NULL && v->deadline_ms != 0 && v->deadline_ms <= kv_expiry_now_ms()) {
+		srv->store->hits--;   /* a miss, as Redis counts it */
+		expire_now(srv, key, len);
 		return NULL;
 	}
-	return kv_store_get(srv->store, key, len);
+	return v;
 }
 
 /* Argument @i as a key, and its value (NULL when absent or too long to be
@@ -280,11 +290,11 @@ lookup_arg(struct kv_call *c, unsigned int i)
 	return c->req->argv[i].len > KV_KEY_MAX ? NULL : lookup(c, key, klen);
 }
 
-/* SET key value: the value's bytes stay in the stream's buffers. With
- * @deadline, the key's deadline follows (SET's EX/PX, or none); a unit
- * sets deadlines once it is committed. */
+/* SET key value with deadline @deadline_ms (0: none) in the value's
+ * record: the value's bytes stay in the stream's buffers. Inside a unit
+ * (MSET, EXEC), one of its writes. */
 static int
-set_arg(struct kv_call *c, unsigned int k, unsigned int v, int deadline)
+set_arg(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_ms)
 {
 	static pst_name names[KV_VALUE_NAMES_MAX];
 	const struct kv_request *req = c->req;
@@ -301,36 +311,40 @@ set_arg(struct kv_call *c, unsigned int k, unsigned int v, int deadline)
 	key = arg_key(c, k, buf, &klen);
 	if (srv->values_in_dram || c->dram) {
 		/* A sockets server: the bytes are in DRAM, copied into the pool. */
-		n = kv_store_set_copy(srv->store, key, klen, c->rx, req->argv[v].off,
-				      req->argv[v].len);
+		n = kv_store_set_copy_at(srv->store, key, klen, c->rx, req->argv[v].off,
+					 req->argv[v].len, deadline_ms);
 	} else {
 		n = kv_stream_names(c->rx, req->argv[v].off, req->argv[v].len, names,
 				    KV_VALUE_NAMES_MAX);
 		if (n >= 0)
-			n = kv_store_set(srv->store, key, klen, names, (unsigned int)n,
-					 (uint32_t)req->argv[v].len);
+			n = kv_store_set_at(srv->store, key, klen, names, (unsigned int)n,
+					    (uint32_t)req->argv[v].len, deadline_ms);
 		else
 			/* More received segments than a value has names: a
 			 * peer under a small window sends small segments (the
 			 * full bench run refused 8 KiB SETs at 100 connections
 			 * so). Such a value is copied into fresh buffers. */
-			n = kv_store_set_copy(srv->store, key, klen, c->rx,
-					      req->argv[v].off, req->argv[v].len);
+			n = kv_store_set_copy_at(srv->store, key, klen, c->rx,
+						 req->argv[v].off, req->argv[v].len,
+						 deadline_ms);
 	}
-	if (n == 0 && deadline) {
-		if (req->expire_ms > 0)
-			kv_expiry_set(srv->expiry, key, klen,
-				      kv_expiry_now_ms() + (uint64_t)req->expire_ms);
+	/* The expiry table only finds keys for active expiry: the deadline
+	 * that counts is the one in the value's record (a unit undone may
+	 * leave the table stale; the sweep checks the record). */
+	if (n == 0) {
+		if (deadline_ms != 0)
+			kv_expiry_set(srv->expiry, key, klen, deadline_ms);
 		else if (srv->expiry->n > 0)
 			kv_expiry_clear(srv->expiry, key, klen);
 	}
 	return n;
 }
 
-static inline int
+/* SET key value, no deadline (SET without one clears the key's). */
+static int
 do_set(struct kv_call *c, unsigned int k, unsigned int v)
 {
-	return set_arg(c, k, v, 1);
+	return set_arg(c, k, v, 0);
 }
 
 /* ---- exec_call.h: the helpers for handlers in other files ------------- */
@@ -406,6 +420,36 @@ kv_call_set_error(int err)
 	return set_error(err);
 }
 
+int
+kv_call_set_at(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_ms)
+{
+	return set_arg(c, k, v, deadline_ms);
+}
+
+void
+kv_call_expired(struct kv_call *c, const char *key, uint16_t len)
+{
+	expire_now(c->srv, key, len);
+}
+
+int
+kv_call_deadline(uint64_t now, int64_t when, int unit_s, int relative, uint64_t *deadline)
+{
+	if (unit_s) {
+		if (when > INT64_MAX / 1000 || when < INT64_MIN / 1000)
+			return -1;
+		when *= 1000;
+	}
+	if (relative) {
+		if (when > INT64_MAX - (int64_t)now)
+			return -1;
+		when += (int64_t)now;
+	}
+	/* At or before the epoch: past already (0 would read "none"). */
+	*deadline = when > 0 ? (uint64_t)when : 1;
+	return 0;
+}
+
 /* ---- the handlers (command.c's table names them) ---------------------- */
 
 /* Argument 0 whole as a bulk string (up to max_bulk bytes: copied out
@@ -468,11 +512,20 @@ kv_cmd_set(struct kv_call *c)
 {
 	const struct kv_request *req = c->req;
 	const struct kv_value *old = NULL;
+	uint64_t deadline = 0;
 	int ret;
 
-	if ((req->set_flags & (KV_SET_NX | KV_SET_XX | KV_SET_GET)) != 0 &&
+	if (req->expire_ms > 0 &&
+	    kv_call_deadline(kv_expiry_now_ms(), req->expire_ms, 0,
+			     !(req->set_flags & KV_SET_EXPIRE_AT), &deadline) != 0) {
+		resp_str(c, kv_resp_error, "ERR invalid expire time in 'set' command");
+		return;
+	}
+	if ((req->set_flags & (KV_SET_NX | KV_SET_XX | KV_SET_GET | KV_SET_KEEPTTL)) != 0 &&
 	    req->argv[0].len <= KV_KEY_MAX) {
 		old = lookup_arg(c, 0);
+		if (old != NULL && (req->set_flags & KV_SET_KEEPTTL))
+			deadline = old->deadline_ms;
 		if (old != NULL && (req->set_flags & KV_SET_GET)) {
 			memcpy(&set_old.v, old, sizeof(*old) + old->n * sizeof(old->names[0]));
 			old = &set_old.v;
@@ -486,7 +539,7 @@ kv_cmd_set(struct kv_call *c)
 			return;
 		}
 	}
-	ret = do_set(c, 0, 1);
+	ret = set_arg(c, 0, 1, deadline);
 	if (ret != 0)
 		reply_not_stored(c, ret, ret == -EINVAL ? "ERR key too long" : set_error(ret));
 	else if (req->set_flags & KV_SET_GET)
@@ -583,12 +636,9 @@ mset_unit(struct kv_call *c, int nx, int *exists)
 {
 	const struct kv_request *req = c->req;
 	struct kv_exec *srv = c->srv;
-	char buf[KV_KEY_MAX];
-	const char *key;
 	uint64_t bufs = 0;
 	unsigned int i;
-	uint16_t klen;
-	int ret = 0, end, nested;
+	int ret = 0, nested;
 
 	*exists = 0;
 	for (i = 0; i + 1 < req->argc; i += 2) {
@@ -618,15 +668,9 @@ mset_unit(struct kv_call *c, int nx, int *exists)
 			(void)kv_store_unit_abort(srv->store);
 		return ret;
 	}
-	end = nested ? 0 : kv_store_unit_end(srv->store);
-	if (end != 0)
-		return end;
-	/* Committed: SET's rule, no deadline left on any of the keys. */
-	for (i = 0; srv->expiry->n > 0 && i + 1 < req->argc; i += 2) {
-		key = arg_key(c, i, buf, &klen);
-		kv_expiry_clear(srv->expiry, key, klen);
-	}
-	return 0;
+	/* Each pair's record holds deadline 0 (SET's rule): nothing more to
+	 * clear once committed. */
+	return nested ? 0 : kv_store_unit_end(srv->store);
 }
 
 void
@@ -698,9 +742,7 @@ kv_cmd_del(struct kv_call *c)
 void
 kv_cmd_dbsize(struct kv_call *c)
 {
-	/* Keys past their deadline are not counted: reclaim all of them
-	 * first (a walk of the keys with a deadline; DBSIZE is rare). */
-	kv_exec_expire(c->srv, SIZE_MAX);
+	/* O(1): keys past their deadline count until reclaimed, as in Redis. */
 	resp_int(c, (int64_t)kv_store_count(c->srv->store));
 }
 
@@ -936,11 +978,21 @@ refuse_unauthenticated(struct kv_call *c)
 
 /* ---- active expiry ------------------------------------------------------ */
 
+/* A key the expiry table says is past its deadline: deleted if the
+ * deadline in its record says so too (the table may be stale). */
 static void
 expired_key(void *arg, const char *key, uint16_t len)
 {
 	struct kv_exec *x = arg;
+	/* The index's get: not a client's read, not counted as one. */
+	const struct kv_value *v = x->store->ops->get(x->store->idx, key, len);
 
+	if (v == NULL || v->deadline_ms == 0)
+		return;
+	if (v->deadline_ms > kv_expiry_now_ms()) {
+		kv_expiry_set(x->expiry, key, len, v->deadline_ms);
+		return;
+	}
 	kv_store_del(x->store, key, len);
 	x->expired++;
 }
@@ -1128,6 +1180,12 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 	return (long)req.consumed;
 }
 
+static void
+recovered_deadline(void *arg, const void *key, uint16_t len, uint64_t deadline_ms)
+{
+	kv_expiry_set(arg, key, len, deadline_ms);
+}
+
 int
 kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram)
 {
@@ -1138,7 +1196,12 @@ kv_exec_init(struct kv_exec *x, struct kv_store *store, int values_in_dram)
 	x->store = store;
 	x->values_in_dram = values_in_dram;
 	x->expiry = kv_expiry_open();
-	return x->expiry == NULL ? -ENOMEM : 0;
+	if (x->expiry == NULL)
+		return -ENOMEM;
+	/* The keys recovered with a deadline, for active expiry. */
+	if (store != NULL)
+		kv_store_recovered_deadlines(store, recovered_deadline, x->expiry);
+	return 0;
 }
 
 void

@@ -60,7 +60,7 @@ struct kv_client;
 
 struct kv_exec {
 	struct kv_store *store;
-	struct kv_expiry *expiry;   /* SET EX/PX deadlines (expiry.h) */
+	struct kv_expiry *expiry;   /* keys with a deadline (expiry.h) */
 	int values_in_dram;         /* linux-kvs: stream bytes are in DRAM */
 	struct kv_limits limits;    /* for the parsers; defaults from init */
 	/* Cluster mode (cluster.h): the slot map, NULL when off. Set after

@@ -48,5 +48,16 @@ int kv_call_int64(const struct kv_call *c, unsigned int i, int64_t *v);
 const struct kv_value *kv_call_lookup(struct kv_call *c, const char *key, uint16_t len);
 /* Why the store refused a value (kv_store_set's errors), as a reply. */
 const char *kv_call_set_error(int err);
+/* SET key (argument @k) to argument @v with deadline @deadline_ms (0:
+ * none), as SET does. Returns kv_store_set's errors. */
+int kv_call_set_at(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_ms);
+/* Delete @key now, its deadline passed (an expiry: durable like a DEL). */
+void kv_call_expired(struct kv_call *c, const char *key, uint16_t len);
+/* The absolute deadline in ms of @when (seconds when @unit_s, added to
+ * @now when @relative), as Redis computes it: 0, or -1 when that
+ * overflows ("invalid expire time"). A time at or before the epoch gives
+ * 1: past, but not "none". */
+int kv_call_deadline(uint64_t now, int64_t when, int unit_s, int relative,
+		     uint64_t *deadline);
 
 #endif /* KVS_EXEC_CALL_H */

@@ -5,13 +5,11 @@
  * Redis 7.0's replies.
  *
  * RENAME's durability: the indexes change one key per operation, so a
- * rename is two, put under the new name (the same value buffers, by name:
- * no byte is copied) and then delete of the old, both before the drain
- * that precedes the reply. Recovery keeps a prefix of the operations since
- * the last drain (kv_index.h), so after a crash the value is under the old
- * name, under both, or under the new one: never under neither. "Both" is
- * the one state a client never saw; it clears when the client repeats the
- * RENAME, which overwrites the new name and deletes the old.
+ * rename is two, a put under the new name (the same value buffers, by
+ * name: no byte is copied) and a delete of the old, written as one unit
+ * (store.h): after a crash the value is under the old name or under the
+ * new one, never under both or neither. Inside EXEC, the two join EXEC's
+ * unit.
  */
 #include <string.h>
 
@@ -39,8 +37,7 @@ rename_key(struct kv_call *c, int nx)
 	char src[KV_KEY_MAX], dst[KV_KEY_MAX];
 	uint16_t slen = kv_call_key(c, 0, src), dlen = kv_call_key(c, 1, dst);
 	const struct kv_value *v = kv_call_lookup(c, src, slen);
-	uint64_t deadline;
-	int ret;
+	int ret, nested;
 
 	if (v == NULL) {
 		kv_call_error(c, "ERR no such key");
@@ -55,22 +52,39 @@ rename_key(struct kv_call *c, int nx)
 	memcpy(&moving.v, v, sizeof(*v) + v->n * sizeof(v->names[0]));
 	if (nx && kv_call_lookup(c, dst, dlen) != NULL)
 		return 0;
-	deadline = e->n > 0 ? kv_expiry_get(e, src, slen) : 0;
-	/* New name first: a crash between the two leaves both, never neither. */
-	ret = kv_store_set(srv->store, dst, dlen, moving.v.names, moving.v.n, moving.v.len);
-	if (ret != 0) {
-		kv_call_error(c, kv_call_set_error(ret));
-		return -1;
+	/* The deadline goes with the value, in dst's record; dst's own, if
+	 * any, goes. Inside EXEC, EXEC's unit holds both writes (units do
+	 * not nest). */
+	nested = srv->store->unit_open;
+	if (!nested) {
+		ret = kv_store_unit_begin(srv->store,
+					  kv_store_set_bufs(srv->store, moving.v.len, 0));
+		if (ret != 0)
+			goto fail;
 	}
-	kv_store_del(srv->store, src, slen);
-	/* The deadline goes with the value; dst's own, if any, goes. */
-	if (deadline != 0) {
+	ret = kv_store_set_at(srv->store, dst, dlen, moving.v.names, moving.v.n, moving.v.len,
+			      moving.v.deadline_ms);
+	if (ret == 0) {
+		ret = kv_store_del(srv->store, src, slen);
+		ret = ret < 0 ? ret : 0;
+	}
+	if (ret != 0) {
+		if (!nested)
+			(void)kv_store_unit_abort(srv->store);
+		goto fail;
+	}
+	if (!nested && (ret = kv_store_unit_end(srv->store)) != 0)
+		goto fail;
+	if (moving.v.deadline_ms != 0) {
 		kv_expiry_clear(e, src, slen);
-		kv_expiry_set(e, dst, dlen, deadline);
+		kv_expiry_set(e, dst, dlen, moving.v.deadline_ms);
 	} else if (e->n > 0) {
 		kv_expiry_clear(e, dst, dlen);
 	}
 	return 1;
+fail:
+	kv_call_error(c, kv_call_set_error(ret));
+	return -1;
 }
 
 void

@@ -170,25 +170,40 @@ kv_cmd_randomkey(struct kv_call *c)
 {
 	static uint64_t rng;
 	struct kv_store *st = c->srv->store;
+	const struct kv_value *v;
+	const char *key;
 	uint64_t total;
+	unsigned int tries;
 
 	kv_exec_expire(c->srv, SIZE_MAX);
-	total = kv_store_count(st);
-	if (total == 0) {
-		kv_call_null(c);
-		return;
-	}
 	if (rng == 0)
 		rng = kv_keyspace_ord("randomkey", 9) | 1;
-	/* xorshift64: a client cannot predict the secret-seeded draws. */
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	if (kv_keyspace_nth(st->ops, st->idx, rng % total, &batch) != 0 || batch.n == 0) {
-		kv_call_error(c, "ERR out of memory drawing a key");
-		return;
+	/* The deadline that counts is the record's: a key the expiry table
+	 * missed (a unit undone) is deleted when drawn, and another drawn. */
+	for (tries = 0; tries < 64; tries++) {
+		total = kv_store_count(st);
+		if (total == 0) {
+			kv_call_null(c);
+			return;
+		}
+		/* xorshift64: a client cannot predict the secret-seeded draws. */
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		if (kv_keyspace_nth(st->ops, st->idx, rng % total, &batch) != 0 ||
+		    batch.n == 0) {
+			kv_call_error(c, "ERR out of memory drawing a key");
+			return;
+		}
+		key = kv_key_batch_key(&batch, 0);
+		v = st->ops->get(st->idx, key, batch.v[0].len);
+		if (v == NULL || v->deadline_ms == 0 || v->deadline_ms > kv_expiry_now_ms()) {
+			kv_call_bulk(c, key, batch.v[0].len);
+			return;
+		}
+		kv_call_expired(c, key, batch.v[0].len);
 	}
-	kv_call_bulk(c, kv_key_batch_key(&batch, 0), batch.v[0].len);
+	kv_call_null(c);
 }
 
 /* FLUSHDB [ASYNC | SYNC] (the parser checked the option): db 0 is all. */

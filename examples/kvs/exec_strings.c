@@ -6,8 +6,8 @@
  * order. A new value is computed in DRAM and stored whole through the
  * store, as a SET is: the index entry names the new value's buffers, so a
  * crash shows the old value or the new one, and the reply leaves after the
- * drain like every write's. A key's deadline (expiry.h) stays as it was,
- * as in Redis.
+ * drain like every write's. A key's deadline stays as it was, as in Redis:
+ * the new value's record carries the old one's.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +21,7 @@
 #include "exec_call.h"
 #include "kv_limits.h"
 #include "proto.h"
+#include "store.h"
 #include "stream.h"
 
 #define NOT_INTEGER "ERR value is not an integer or out of range"
@@ -33,12 +34,22 @@
  * only as far as the largest value computed). */
 static char scratch[KV_VALUE_MAX];
 
-/* Store @len bytes of scratch under @key and reply @reply_len, or why not. */
-static void
-store_scratch(struct kv_call *c, const char *key, uint16_t klen, size_t len,
-	      int64_t reply_len)
+/* The deadline a new value computed from @old keeps: @old's (INCR, APPEND
+ * and SETRANGE keep a key's TTL, as in Redis). */
+static uint64_t
+kept_deadline(const struct kv_value *old)
 {
-	int ret = kv_store_set_bytes(c->srv->store, key, klen, scratch, (uint32_t)len);
+	return old != NULL ? old->deadline_ms : 0;
+}
+
+/* Store @len bytes of scratch under @key, replacing @old (NULL: none) with
+ * its deadline, and reply @reply_len, or why not. */
+static void
+store_scratch(struct kv_call *c, const char *key, uint16_t klen,
+	      const struct kv_value *old, size_t len, int64_t reply_len)
+{
+	int ret = kv_store_set_bytes_at(c->srv->store, key, klen, scratch, (uint32_t)len,
+					kept_deadline(old));
 
 	if (ret != 0)
 		kv_call_error(c, kv_call_set_error(ret));
@@ -72,7 +83,7 @@ incr_by(struct kv_call *c, int64_t incr)
 	}
 	n += incr;
 	len = snprintf(scratch, sizeof(scratch), "%" PRId64, n);
-	store_scratch(c, key, klen, (size_t)len, n);
+	store_scratch(c, key, klen, v, (size_t)len, n);
 }
 
 void
@@ -190,7 +201,8 @@ kv_cmd_incrbyfloat(struct kv_call *c)
 		return;
 	}
 	len = format_float(text, sizeof(text), value);
-	ret = kv_store_set_bytes(c->srv->store, key, klen, text, (uint32_t)len);
+	ret = kv_store_set_bytes_at(c->srv->store, key, klen, text, (uint32_t)len,
+				    kept_deadline(v));
 	if (ret != 0)
 		kv_call_error(c, kv_call_set_error(ret));
 	else
@@ -229,7 +241,7 @@ kv_cmd_append(struct kv_call *c)
 	if (v != NULL)
 		kv_store_read(c->srv->store, v, 0, scratch, old);
 	kv_stream_copy(c->rx, a->off, scratch + old, a->len);
-	store_scratch(c, key, klen, old + a->len, (int64_t)(old + a->len));
+	store_scratch(c, key, klen, v, old + a->len, (int64_t)(old + a->len));
 }
 
 /* GETRANGE key start end (and SUBSTR): Redis 7.0's clamping, where an end
@@ -308,5 +320,5 @@ kv_cmd_setrange(struct kv_call *c)
 	if ((size_t)offset > old)
 		memset(scratch + old, 0, (size_t)offset - old);
 	kv_stream_copy(c->rx, a->off, scratch + offset, a->len);
-	store_scratch(c, key, klen, len, (int64_t)len);
+	store_scratch(c, key, klen, v, len, (int64_t)len);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* paste-kvs: SET EX/PX deadlines, a chained hash table by key. */
+/* paste-kvs: the keys with a deadline (expiry.h), a chained hash table by key. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * paste-kvs: SET EX/PX deadlines by key, in DRAM only (after a restart a key
- * set with a TTL no longer expires). exec.c deletes a key whose deadline
- * passed when a command next looks it up.
+ * paste-kvs: the keys that have a deadline, for active expiry. The deadline
+ * that counts is the one in the value's index record (kv_value.deadline_ms,
+ * durable with the value); this DRAM table, rebuilt at start from what
+ * recovery reports (kv_store_recovered_deadlines()), only finds keys to
+ * reclaim a bounded step at a time, and exec.c checks the record before it
+ * deletes one, so a stale entry is harmless.
  */
 #ifndef KVS_EXPIRY_H
 #define KVS_EXPIRY_H

@@ -8,10 +8,11 @@
  *               root node's CRC, key count, height, CRC of the record.
  *   node:       header (magic, CRC, bytes used, kind, level, count), an
  *               array of entry offsets, then the entries in key order.
- *   leaf entry: the value (len, crc, n: the first 16 bytes double as a
- *               struct kv_value, so get() points into the pool), key length,
- *               flags, then n names, or the (index, CRC) of an overflow
- *               block chain holding them, then the key.
+ *   leaf entry: the value (len, crc, n, then key length and flags, then
+ *               the deadline: the first 24 bytes double as a struct
+ *               kv_value, so get() points into the pool), then n names, or
+ *               the (index, CRC) of an overflow block chain holding them,
+ *               then the key.
  *   inner entry: child buffer index, child CRC, separator key (none in the
  *               first entry).
  *   overflow:   blocks of names chained by (index, CRC).
@@ -41,9 +42,11 @@
 
 #include "index_common.h"
 
-#define KVB_MAGIC_NODE 0x4e42564bu   /* "KVBN" */
+#define KVB_MAGIC_NODE 0x4c42564bu   /* "KVBL": leaf entries of 24 bytes */
 #define KVB_MAGIC_OVF 0x4f42564bu    /* "KVBO" */
-#define KVB_MAGIC_ROOT 0x5242564bu   /* "KVBR" */
+#define KVB_MAGIC_ROOT 0x3242564bu   /* "KVB2" */
+/* The format before deadlines (16-byte leaf entries): refused, not misread. */
+#define KVB_MAGIC_ROOT_V1 0x5242564bu /* "KVBR" */
 
 #define KVB_NONE UINT32_MAX
 #define KVB_LEAF 1
@@ -94,11 +97,14 @@ struct kvb_leaf_ent {
 	uint16_t key_len;
 	uint16_t flags;           /* KVB_F_OVF */
 	uint16_t pad;
+	uint64_t deadline_ms;     /* a kv_value's too; 0: none */
 	/* n names, or struct kvb_ref; then the key; padded to 8 bytes */
 };
-_Static_assert(sizeof(struct kvb_leaf_ent) == 16, "btree leaf entry");
+_Static_assert(sizeof(struct kvb_leaf_ent) == 24, "btree leaf entry");
 _Static_assert(offsetof(struct kvb_leaf_ent, n) == offsetof(struct kv_value, n),
 	       "leaf entry is a kv_value");
+_Static_assert(offsetof(struct kvb_leaf_ent, deadline_ms) ==
+	       offsetof(struct kv_value, deadline_ms), "leaf entry is a kv_value");
 
 struct kvb_ref {
 	uint32_t index;
@@ -224,7 +230,8 @@ ent_at(const struct kvb_node *nd, unsigned int i)
 static inline size_t
 leaf_ent_size(uint16_t key_len, uint32_t n, int ovf)
 {
-	return 16 + (ovf ? 8 : 8 * (size_t)n) + kvi_align8(key_len);
+	return sizeof(struct kvb_leaf_ent) + (ovf ? 8 : 8 * (size_t)n) +
+	       kvi_align8(key_len);
 }
 
 static inline size_t
@@ -561,6 +568,7 @@ ovf_read(const struct kv_index *t, const struct kvb_leaf_ent *e,
 	v->len = e->len;
 	v->crc = e->crc;
 	v->n = e->n;
+	v->deadline_ms = e->deadline_ms;
 	while (index != KVB_NONE && index < t->buf_count && have < e->n) {
 		const struct kvb_ovf *o = (const struct kvb_ovf *)bufp(t, index);
 		uint32_t cnt = o->count;
@@ -1075,6 +1083,7 @@ bt_put(struct kv_index *t, const void *key, uint16_t key_len,
 	ne->crc = value->crc;
 	ne->n = value->n;
 	ne->key_len = key_len;
+	ne->deadline_ms = value->deadline_ms;
 	if (ovf) {
 		ne->flags = KVB_F_OVF;
 		ret = ovf_write(t, value->names, value->n,
@@ -1706,6 +1715,11 @@ bt_recover(struct kv_index *t, uint64_t root_name, kv_check_fn check, void *arg,
 		if (!valid[k] && !all_zero(&rec[k], sizeof(rec[k])))
 			(*torn)++; /* a publication cut by the crash */
 	}
+	/* Written before deadlines: refused with nothing changed. */
+	if (!valid[0] && !valid[1] &&
+	    ((rec[0].magic == KVB_MAGIC_ROOT_V1 && rec[0].crc == rootrec_crc(&rec[0])) ||
+	     (rec[1].magic == KVB_MAGIC_ROOT_V1 && rec[1].crc == rootrec_crc(&rec[1]))))
+		return -EPROTO; /* KV_INDEX_OLD_FORMAT */
 	order[0] = valid[1] && (!valid[0] || rec[1].gen > rec[0].gen) ? 1 : 0;
 	order[1] = order[0] ^ 1;
 	for (k = 0; k < 2; k++) {

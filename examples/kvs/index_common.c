@@ -236,6 +236,7 @@ kvi_value_new(uint32_t len, uint32_t crc, uint16_t n)
 	v->len = len;
 	v->crc = crc;
 	v->n = n;
+	v->deadline_ms = 0;
 	return v;
 }
 

@@ -24,10 +24,12 @@
 /* Smallest pool buffer the indexes accept (open() gives -EINVAL below). */
 #define KVI_BUF_SIZE_MIN 512u
 
-/* A kv_value's names start 16 bytes in: the on-media records that double as
- * struct kv_value (so that get() can point into the pool) rely on it. */
-_Static_assert(offsetof(struct kv_value, names) == 16, "kv_value layout");
-_Static_assert(sizeof(struct kv_value) == 16, "kv_value layout");
+/* A kv_value's deadline is 16 bytes in and its names start 24 bytes in: the
+ * on-media records that double as struct kv_value (so that get() can point
+ * into the pool) rely on it. */
+_Static_assert(offsetof(struct kv_value, deadline_ms) == 16, "kv_value layout");
+_Static_assert(offsetof(struct kv_value, names) == 24, "kv_value layout");
+_Static_assert(sizeof(struct kv_value) == 24, "kv_value layout");
 
 static inline size_t
 kvi_align8(size_t n)

@@ -8,7 +8,8 @@
  *            records, 8-byte aligned, never straddling buffers; the last
  *            24 bytes of a buffer are always left for an END record.
  *   record:  crc, salt, size, op, key length, names in this record;
- *            PUT  = record header + value header (len, crc, n) + k names +
+ *            PUT  = record header + value header (len, crc, n, deadline)
+ *                   + k names +
  *                   key (a whole PUT is laid out like a struct kv_value, so
  *                   get() returns a pointer into the pool);
  *            CONT = more names of the PUT before it (values with more names
@@ -34,11 +35,13 @@
 #include "index_common.h"
 #include "keyhash.h"
 
-#define KVW_MAGIC "PSTKVWL1"
+#define KVW_MAGIC "PSTKVWL2"
+/* The format before deadlines (KVW_PUT_FIXED 32): refused, not misread. */
+#define KVW_MAGIC_V1 "PSTKVWL1"
 #define KVW_HDR 32u               /* buffer header */
 #define KVW_REC 16u               /* record header */
 #define KVW_END_SIZE 24u          /* END record, reserved in every buffer */
-#define KVW_PUT_FIXED 32u         /* record header + value header */
+#define KVW_PUT_FIXED 40u         /* record header + value header */
 
 #define KVW_OP_PUT 1
 #define KVW_OP_CONT 2
@@ -85,10 +88,13 @@ struct kvw_val {
 	uint16_t n;               /* names of the whole value */
 	uint16_t pad0;
 	uint32_t pad1;
+	uint64_t deadline_ms;     /* 0: none */
 };
-_Static_assert(sizeof(struct kvw_val) == 16, "wal value");
+_Static_assert(sizeof(struct kvw_val) == 24, "wal value");
 _Static_assert(offsetof(struct kvw_val, n) == offsetof(struct kv_value, n),
 	       "wal value layout");
+_Static_assert(offsetof(struct kvw_val, deadline_ms) ==
+	       offsetof(struct kv_value, deadline_ms), "wal value layout");
 
 struct kvw_end {
 	uint32_t next;            /* buffer index of the next log buffer */
@@ -487,6 +493,7 @@ log_put(struct kv_index *w, struct kvw_log *log, const void *key,
 	val->len = v->len;
 	val->crc = v->crc;
 	val->n = v->n;
+	val->deadline_ms = v->deadline_ms;
 	memcpy(val + 1, v->names, 8 * (size_t)k);
 	memcpy((uint8_t *)r + KVW_PUT_FIXED + 8 * (size_t)k, key, key_len);
 	rec_seal(w, r);
@@ -976,6 +983,7 @@ wal_put(struct kv_index *w, const void *key, uint16_t key_len,
 		dram = kvi_value_new(value->len, value->crc, value->n);
 		if (dram == NULL)
 			return -ENOMEM;
+		dram->deadline_ms = value->deadline_ms;
 		memcpy(dram->names, value->names, 8 * (size_t)value->n);
 	}
 	ret = take_n(w, &fresh, need);
@@ -1445,6 +1453,7 @@ replay(struct kv_index *w, uint32_t first, const struct kvw_pos *stop,
 						ret = -ENOMEM;
 						break;
 					}
+					p.v->deadline_ms = v->deadline_ms;
 					memcpy(p.v->names, v->names,
 					       8 * (size_t)r->k);
 					p.active = 1;
@@ -1636,6 +1645,11 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		if (!pst_pool_name_valid(pool, root) ||
 		    pst_name_offset(root) != 0) {
 			ret = -EIO;
+			goto fail;
+		}
+		if (memcmp(bufp(w, pst_name_index(root)), KVW_MAGIC_V1,
+			   sizeof(KVW_MAGIC_V1) - 1) == 0) {
+			ret = -EPROTO; /* before deadlines: KV_INDEX_OLD_FORMAT */
 			goto fail;
 		}
 		ret = recover(w, pst_name_index(root), check, arg, &torn,

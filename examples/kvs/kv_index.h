@@ -40,6 +40,12 @@
 
 #include "paste_pool.h"
 
+/* Why open() refused a pool with -EPROTO, for the operator. */
+#define KV_INDEX_OLD_FORMAT \
+	"the pool holds this index in the format written before durable TTLs " \
+	"(records without a deadline); this paste-kvs cannot read it: read the " \
+	"keys out with the paste-kvs that wrote it and store them again"
+
 /* Root slot of the pool where each index starts. */
 #define KV_ROOT_WAL 0
 #define KV_ROOT_BTREE 1
@@ -50,11 +56,17 @@
  * the other is refused before anything is written. */
 #define KV_OWNER_APP "paste-kvs"
 
-/* A value: its length, CRC32C, and the names holding its bytes in order. */
+/* A value: its length, CRC32C, its deadline, and the names holding its
+ * bytes in order. The deadline is in the same record as the names (so a
+ * key is never durable without it); bytes 10..15 are not the value's: the
+ * on-media records that double as a kv_value keep fields of their own
+ * there. */
 struct kv_value {
 	uint32_t len;
 	uint32_t crc;
 	uint16_t n;
+	uint64_t deadline_ms;     /* absolute, wall-clock ms since the epoch
+				   * (CLOCK_REALTIME); 0: none */
 	pst_name names[]; /* n names; lengths add up to len */
 };
 
@@ -98,7 +110,9 @@ struct kv_index_ops {
 	const char *name;         /* "wal" or "btree": the owner kind too */
 	unsigned int root_slot;   /* KV_ROOT_WAL or KV_ROOT_BTREE */
 	/* Claim the root slot (-PST_EOWNER when the pool holds another
-	 * owner's structure, nothing written then), open (create when the
+	 * owner's structure, nothing written then; -EPROTO when it holds
+	 * this index in the format before deadlines, KV_INDEX_OLD_FORMAT,
+	 * nothing written either), open (create when the
 	 * root slot is empty) and recover. Calls
 	 * @on_value for each live entry and @on_owned for each own buffer;
 	 * @check (may be NULL: every value whole) vets values before that.

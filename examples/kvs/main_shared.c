@@ -274,6 +274,12 @@ kv_main_open_store(struct kv_main_opts *o, const char *prog, unsigned int store_
 		return NULL;
 	}
 	ret = kv_store_open(store, pool, o->index, store_flags);
+	if (ret == -EPROTO) {
+		fprintf(stderr, "%s: index %s: %s\n", prog, o->index->name,
+			KV_INDEX_OLD_FORMAT);
+		pst_pool_close(pool);
+		return NULL;
+	}
 	if (ret != 0) {
 		fprintf(stderr, "%s: index %s: %s (%s)\n", prog, o->index->name,
 			pst_strerror(ret), pst_errormsg());

@@ -74,14 +74,14 @@ key_stored(const struct kv_store *st, const void *key, uint16_t len)
 	return st->ops->get(st->idx, key, len) != NULL;
 }
 
-/* Whether @key's deadline has passed (it may still be stored). */
+/* Whether @key's deadline, in its record, has passed (it may still be
+ * stored), without counting a read. */
 static int
 key_expired(const struct kv_exec *x, const void *key, uint16_t len)
 {
-	uint64_t deadline;
+	const struct kv_value *v = x->store->ops->get(x->store->idx, key, len);
 
-	return x->expiry->n > 0 && (deadline = kv_expiry_get(x->expiry, key, len)) != 0 &&
-	       deadline <= kv_expiry_now_ms();
+	return v != NULL && v->deadline_ms != 0 && v->deadline_ms <= kv_expiry_now_ms();
 }
 
 /* The store's kv_store::on_write while some key is watched. */

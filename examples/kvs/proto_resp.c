@@ -699,46 +699,63 @@ check_keys(const struct kv_command *cmd, const struct resp_frame *f, char *err,
 	return 0;
 }
 
-/* SET key value [EX s | PX ms] [NX | XX] [GET] */
+/* SET key value [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL] [NX | XX]
+ * [GET], as Redis 7.0 reads it: one kind of deadline, which may repeat (the
+ * last one counts). A relative deadline's sum with the clock is checked as
+ * the command runs (exec.c). */
 static int
 set_options(const struct kv_stream *s, const struct resp_frame *f,
 	    struct kv_request *req, char *err, size_t errlen)
 {
-	char word[8];
+	char word[8], unit = 0;  /* the deadline given: 'e' EX, 'p' PX,
+				  * 'E' EXAT, 'P' PXAT, 'k' KEEPTTL */
 	unsigned int i;
 	int64_t v = 0;
-	int have_expire = 0, unit_ms = 0;
 	const struct kv_arg *num = NULL;
 
 	for (i = 2; i < f->nargs; i++) {
+		char u = 0;
+
 		copy_word(s, &f->args[i], word, sizeof(word));
+		if (strcmp(word, "ex") == 0)
+			u = 'e';
+		else if (strcmp(word, "px") == 0)
+			u = 'p';
+		else if (strcmp(word, "exat") == 0)
+			u = 'E';
+		else if (strcmp(word, "pxat") == 0)
+			u = 'P';
 		if (strcmp(word, "nx") == 0 && !(req->set_flags & KV_SET_XX)) {
 			req->set_flags |= KV_SET_NX;
 		} else if (strcmp(word, "xx") == 0 && !(req->set_flags & KV_SET_NX)) {
 			req->set_flags |= KV_SET_XX;
 		} else if (strcmp(word, "get") == 0) {
 			req->set_flags |= KV_SET_GET;
-		} else if ((strcmp(word, "ex") == 0 || strcmp(word, "px") == 0) &&
-			   !have_expire && i + 1 < f->nargs) {
-			have_expire = 1;
-			unit_ms = word[0] == 'p';
+		} else if (strcmp(word, "keepttl") == 0 && (unit == 0 || unit == 'k')) {
+			unit = 'k';
+		} else if (u != 0 && (unit == 0 || unit == u) && i + 1 < f->nargs) {
+			unit = u;
 			num = &f->args[++i];
 		} else {
 			set_err(err, errlen, "ERR syntax error");
 			return -1;
 		}
 	}
-	if (!have_expire)
+	if (unit == 'k')
+		req->set_flags |= KV_SET_KEEPTTL;
+	if (unit == 0 || unit == 'k')
 		return 0;
 	if (arg_to_int64(s, num, &v) != 0) {
 		set_err(err, errlen, "ERR value is not an integer or out of range");
 		return -1;
 	}
-	if (v <= 0 || (!unit_ms && v > INT64_MAX / 1000)) {
+	if (v <= 0 || ((unit == 'e' || unit == 'E') && v > INT64_MAX / 1000)) {
 		set_err(err, errlen, "ERR invalid expire time in 'set' command");
 		return -1;
 	}
-	req->expire_ms = unit_ms ? v : v * 1000;
+	req->expire_ms = unit == 'e' || unit == 'E' ? v * 1000 : v;
+	if (unit == 'E' || unit == 'P')
+		req->set_flags |= KV_SET_EXPIRE_AT;
 	return 0;
 }
 

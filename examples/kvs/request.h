@@ -30,6 +30,10 @@ enum kv_op {
 	KV_OP_SETRANGE,                                   /* exec_strings.c */
 	KV_OP_RENAME, KV_OP_RENAMENX, KV_OP_TYPE, KV_OP_UNLINK,
 	KV_OP_TOUCH,                                      /* exec_keys.c */
+	KV_OP_EXPIRE, KV_OP_PEXPIRE, KV_OP_EXPIREAT, KV_OP_PEXPIREAT,
+	KV_OP_TTL, KV_OP_PTTL, KV_OP_EXPIRETIME, KV_OP_PEXPIRETIME,
+	KV_OP_PERSIST, KV_OP_GETEX, KV_OP_SETEX, KV_OP_PSETEX,
+	KV_OP_COPY,                                       /* exec_ttl.c */
 	KV_OP_DISCARD, KV_OP_WATCH, KV_OP_UNWATCH,        /* multi.c */
 	KV_OP_KEYS, KV_OP_SCAN, KV_OP_RANDOMKEY, KV_OP_FLUSHDB, /* exec_keyspace.c */
 	KV_OP_HELLO, KV_OP_CLIENT, KV_OP_TIME, KV_OP_WAIT, /* exec_conn.c */
@@ -41,6 +45,9 @@ enum kv_op {
 #define KV_SET_NX 0x1             /* only if absent */
 #define KV_SET_XX 0x2             /* only if present */
 #define KV_SET_GET 0x4            /* reply with the value it replaces */
+#define KV_SET_KEEPTTL 0x8        /* keep the deadline of the value replaced */
+#define KV_SET_EXPIRE_AT 0x10     /* EXAT/PXAT: expire_ms is absolute (ms
+				   * since the epoch), not relative */
 
 /* A byte range of the stream. */
 struct kv_arg {
@@ -53,7 +60,8 @@ struct kv_request {
 	unsigned int argc;        /* arguments after the command name */
 	struct kv_arg argv[KV_MAX_ARGS];
 	uint32_t set_flags;       /* KV_SET_* */
-	int64_t expire_ms;        /* SET EX/PX: > 0 when given */
+	int64_t expire_ms;        /* SET EX/PX (relative) or EXAT/PXAT
+	                           * (KV_SET_EXPIRE_AT), in ms: > 0 when given */
 	size_t consumed;          /* bytes of the stream the request used */
 	int http;                 /* parsed from HTTP, reply in HTTP */
 	int http_keepalive;       /* HTTP: keep the connection open after */

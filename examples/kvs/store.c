@@ -212,6 +212,53 @@ live_push(struct recovery *r, pst_name name)
 	r->live[r->n_live++] = name;
 }
 
+/* A recovered key with a deadline, for kv_store_recovered_deadlines(): its
+ * deadline (8 bytes), length (2) and bytes, one after another. */
+static void
+deadline_push(struct recovery *r, const void *key, uint16_t key_len,
+	      uint64_t deadline_ms)
+{
+	struct kv_store *st = r->st;
+	size_t need = st->deadlines_len + 10 + key_len;
+
+	if (need > st->deadlines_cap) {
+		size_t cap = st->deadlines_cap ? st->deadlines_cap * 2 : 65536;
+		char *p;
+
+		while (cap < need)
+			cap *= 2;
+		p = realloc(st->deadlines, cap);
+		if (p == NULL) {
+			r->oom = 1;
+			return;
+		}
+		st->deadlines = p;
+		st->deadlines_cap = cap;
+	}
+	memcpy(st->deadlines + st->deadlines_len, &deadline_ms, 8);
+	memcpy(st->deadlines + st->deadlines_len + 8, &key_len, 2);
+	memcpy(st->deadlines + st->deadlines_len + 10, key, key_len);
+	st->deadlines_len = need;
+}
+
+void
+kv_store_recovered_deadlines(struct kv_store *st, kv_deadline_fn fn, void *arg)
+{
+	size_t off = 0;
+	uint64_t deadline;
+	uint16_t len;
+
+	while (off + 10 <= st->deadlines_len) {
+		memcpy(&deadline, st->deadlines + off, 8);
+		memcpy(&len, st->deadlines + off + 8, 2);
+		fn(arg, st->deadlines + off + 10, len, deadline);
+		off += 10 + (size_t)len;
+	}
+	free(st->deadlines);
+	st->deadlines = NULL;
+	st->deadlines_len = st->deadlines_cap = 0;
+}
+
 static void
 on_owned(void *arg, pst_name name)
 {
@@ -256,6 +303,8 @@ on_recovered(void *arg, const void *key, uint16_t key_len, const struct kv_value
 	st->value_bytes += v->len;
 	st->recovered++;
 	count_slot(st, key, key_len, +1);
+	if (v->deadline_ms != 0)
+		deadline_push(r, key, key_len, v->deadline_ms);
 }
 
 int
@@ -317,6 +366,8 @@ fail:
 	free(r.live);
 	free(st->refs);
 	st->refs = NULL;
+	free(st->deadlines);
+	st->deadlines = NULL;
 	free(st->slot_keys);
 	st->slot_keys = NULL;
 	return ret;
@@ -339,6 +390,8 @@ kv_store_close(struct kv_store *st)
 	memset(&st->unit_undo, 0, sizeof(st->unit_undo));
 	free(st->refs);
 	st->refs = NULL;
+	free(st->deadlines);
+	st->deadlines = NULL;
 	free(st->slot_keys);
 	st->slot_keys = NULL;
 }
@@ -494,17 +547,24 @@ fail:
 	return -ENOSPC;
 }
 
+static inline size_t
+value_size(uint16_t n)
+{
+	return sizeof(struct kv_value) + (size_t)n * sizeof(pst_name);
+}
+
 static union {
 	struct kv_value v;
 	char room[sizeof(struct kv_value) + KV_VALUE_NAMES_MAX * sizeof(pst_name)];
 } set_value;
 
-/* Put v (names, n and len set) under key: checksum, index entry (flushed),
+/* Put v (names, n, len and deadline set) under key: checksum (unless
+ * @have_crc: the names are a stored value's), index entry (flushed),
  * references. @copied: the names are buffers of the value's own, released
  * if the put fails. */
 static int
 store_put(struct kv_store *st, const void *key, uint16_t key_len,
-	  struct kv_value *v, int copied)
+	  struct kv_value *v, int copied, int have_crc)
 {
 	uint64_t keys = st->ops->count(st->idx), t0, t1;
 	unsigned int i;
@@ -518,7 +578,8 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 		kv_store_release_durable(st);
 	}
 	t0 = kv_store_stage_clock(st);
-	v->crc = value_crc(st, v->names, v->n);
+	if (!have_crc)
+		v->crc = value_crc(st, v->names, v->n);
 	t1 = kv_store_stage_clock(st);
 	ret = st->ops->put(st->idx, key, key_len, v, on_old, st);
 	st->stages.crc += t1 - t0;
@@ -588,6 +649,14 @@ int
 kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
 	     const pst_name *names, unsigned int n, uint32_t len)
 {
+	return kv_store_set_at(st, key, key_len, names, n, len, 0);
+}
+
+int
+kv_store_set_at(struct kv_store *st, const void *key, uint16_t key_len,
+		const pst_name *names, unsigned int n, uint32_t len,
+		uint64_t deadline_ms)
+{
 	static struct kv_span spans[KV_VALUE_NAMES_MAX];
 	struct kv_value *v = &set_value.v;
 	uint64_t t0;
@@ -630,12 +699,21 @@ kv_store_set(struct kv_store *st, const void *key, uint16_t key_len,
 	}
 	st->stages.value += kv_store_stage_clock(st) - t0;
 	v->len = len;
-	return store_put(st, key, key_len, v, st->copy_mode);
+	v->deadline_ms = deadline_ms;
+	return store_put(st, key, key_len, v, st->copy_mode, 0);
 }
 
 int
 kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
 		  const struct kv_stream *s, size_t off, size_t len)
+{
+	return kv_store_set_copy_at(st, key, key_len, s, off, len, 0);
+}
+
+int
+kv_store_set_copy_at(struct kv_store *st, const void *key, uint16_t key_len,
+		     const struct kv_stream *s, size_t off, size_t len,
+		     uint64_t deadline_ms)
 {
 	struct kv_value *v = &set_value.v;
 	unsigned int k;
@@ -660,12 +738,20 @@ kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
 	st->stages.value += kv_store_stage_clock(st) - t0;
 	v->n = (uint16_t)k;
 	v->len = (uint32_t)len;
-	return store_put(st, key, key_len, v, 1);
+	v->deadline_ms = deadline_ms;
+	return store_put(st, key, key_len, v, 1, 0);
 }
 
 int
 kv_store_set_bytes(struct kv_store *st, const void *key, uint16_t key_len,
 		   const void *data, uint32_t len)
+{
+	return kv_store_set_bytes_at(st, key, key_len, data, len, 0);
+}
+
+int
+kv_store_set_bytes_at(struct kv_store *st, const void *key, uint16_t key_len,
+		      const void *data, uint32_t len, uint64_t deadline_ms)
 {
 	struct kv_span span = { .name = PST_NAME_INVALID, .data = data, .len = len };
 	struct kv_value *v = &set_value.v;
@@ -689,7 +775,40 @@ kv_store_set_bytes(struct kv_store *st, const void *key, uint16_t key_len,
 	}
 	v->n = (uint16_t)k;
 	v->len = len;
-	return store_put(st, key, key_len, v, 1);
+	v->deadline_ms = deadline_ms;
+	return store_put(st, key, key_len, v, 1, 0);
+}
+
+int
+kv_store_expire(struct kv_store *st, const void *key, uint16_t key_len,
+		uint64_t deadline_ms)
+{
+	struct kv_value *v = &set_value.v;
+	const struct kv_value *old;
+
+	if (key_len > KV_KEY_MAX)
+		return -ENOENT;
+	old = st->ops->get(st->idx, key, key_len);
+	if (old == NULL)
+		return -ENOENT;
+	if (old->n > KV_VALUE_NAMES_MAX)
+		return -E2BIG;   /* a pool another program wrote */
+	if (old->deadline_ms == deadline_ms)
+		return 0;
+	if (st->unit_err != 0)
+		return st->unit_err;
+	/* In a unit (EXPIRE inside EXEC), kv_store_unit_begin() checked the
+	 * room: a re-put takes no new buffers. */
+	if (!st->unit_open && !store_has_room(st, 0)) {
+		st->errors_nospace++;
+		return -ENOSPC;
+	}
+	/* The same names again, with the new deadline: store_put references
+	 * them once more, and the old entry's references (on_old) go after
+	 * the drain that makes the new entry durable, so the buffers stay. */
+	memcpy(v, old, value_size(old->n));
+	v->deadline_ms = deadline_ms;
+	return store_put(st, key, key_len, v, 0, 1);
 }
 
 size_t

@@ -37,6 +37,10 @@ struct kv_store {
 	uint64_t reserved;
 	/* Recovery. */
 	struct kv_index_report report;
+	/* Recovered keys with a deadline, until
+	 * kv_store_recovered_deadlines() hands them over. */
+	char *deadlines;
+	size_t deadlines_len, deadlines_cap;
 	uint64_t recovered;
 	uint64_t torn_values;      /* values found cut: the index fell back */
 	double recovery_seconds;
@@ -95,6 +99,13 @@ int kv_store_open(struct kv_store *st, struct pst_pool *pool,
 		  const struct kv_index_ops *ops, unsigned int flags);
 void kv_store_close(struct kv_store *st);
 
+/* Called for each recovered key that has a deadline. */
+typedef void (*kv_deadline_fn)(void *arg, const void *key, uint16_t key_len,
+			       uint64_t deadline_ms);
+/* Hand the keys with a deadline kv_store_open() recovered to @fn (the
+ * server's expiry table), once: the list is freed after. */
+void kv_store_recovered_deadlines(struct kv_store *st, kv_deadline_fn fn, void *arg);
+
 /* Drop the references of values replaced or deleted before the pool's
  * last drain (their replacement is durable now). Call once per poll; the
  * store's own writes call it too. */
@@ -135,6 +146,24 @@ int kv_store_set_copy(struct kv_store *st, const void *key, uint16_t key_len,
  * KV_VALUE_MAX). */
 int kv_store_set_bytes(struct kv_store *st, const void *key, uint16_t key_len,
 		       const void *data, uint32_t len);
+/* The same three with a deadline written in the value's record
+ * (kv_value.deadline_ms: absolute wall-clock ms, 0 none). */
+int kv_store_set_at(struct kv_store *st, const void *key, uint16_t key_len,
+		    const pst_name *names, unsigned int n, uint32_t len,
+		    uint64_t deadline_ms);
+int kv_store_set_copy_at(struct kv_store *st, const void *key, uint16_t key_len,
+			 const struct kv_stream *s, size_t off, size_t len,
+			 uint64_t deadline_ms);
+int kv_store_set_bytes_at(struct kv_store *st, const void *key, uint16_t key_len,
+			  const void *data, uint32_t len, uint64_t deadline_ms);
+/* Give @key's stored value the deadline @deadline_ms (0: none, PERSIST):
+ * its names are put again with it, no byte copied; durable after the next
+ * drain. Returns 0 (also when it had that deadline: nothing written),
+ * -ENOENT (no such key), -ENOSPC, -E2BIG (a value with more names than
+ * paste-kvs writes), or a failed unit's error. Inside a unit, one of its
+ * writes; like every put, it calls on_write (WATCH sees an EXPIRE). */
+int kv_store_expire(struct kv_store *st, const void *key, uint16_t key_len,
+		    uint64_t deadline_ms);
 /* Copy bytes [off, off + len) of @v into @dst; returns how many there
  * were (fewer past its end). */
 size_t kv_store_read(const struct kv_store *st, const struct kv_value *v, size_t off,

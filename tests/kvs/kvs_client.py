@@ -238,13 +238,23 @@ def basic(host, rport, hport):
     expect(c.cmd("SET", "ttl", "v", "PX", "100") == ("+", "OK"), "SET PX", f)
     time.sleep(0.3)
     expect(c.cmd("GET", "ttl") is None, "PX expiry", f)
+    expect(c.cmd("SETEX", "ttl2", "100", "v") == ("+", "OK") and
+           c.cmd("TTL", "ttl2") == 100 and c.cmd("PERSIST", "ttl2") == 1 and
+           c.cmd("TTL", "ttl2") == -1, "SETEX, TTL, PERSIST", f)
+    expect(c.cmd("PEXPIRE", "ttl2", "100") == 1 and c.cmd("COPY", "ttl2", "ttl3") == 1 and
+           0 < c.cmd("PTTL", "ttl3") <= 100, "PEXPIRE, COPY carries the deadline", f)
+    time.sleep(0.3)
+    expect(c.cmd("GET", "ttl2") is None and c.cmd("GET", "ttl3") is None,
+           "PEXPIRE expiry", f)
     n = c.cmd("DBSIZE")
     expect(isinstance(n, int) and n >= 5, "DBSIZE", f)
     info = c.cmd("INFO")
     expect(isinstance(info, bytes) and b"db0:keys=" in info, "INFO", f)
     expect(c.cmd("CONFIG", "GET", "save") == [b"save", b""], "CONFIG GET save", f)
     expect(isinstance(c.cmd("COMMAND", "DOCS"), list), "COMMAND DOCS", f)
-    expect(c.cmd("COMMAND", "COUNT") == 51, "COMMAND COUNT (20, the string and keyspace commands, MSETNX, the transactions', KEYS, SCAN, RANDOMKEY, FLUSHDB, HELLO, CLIENT, TIME, WAIT)", f)
+    expect(c.cmd("COMMAND", "COUNT") == 64,
+           "COMMAND COUNT (20, the string and keyspace commands, the deadline commands, MSETNX, "
+           "the transactions', KEYS, SCAN, RANDOMKEY, FLUSHDB, HELLO, CLIENT, TIME, WAIT)", f)
     expect(c.cmd("MSETNX", "nx1", "1", "nx2", big) == 1, "MSETNX of absent keys", f)
     expect(c.cmd("MSETNX", "nx2", "x", "nx3", "y") == 0 and c.cmd("EXISTS", "nx3") == 0
            and c.cmd("GET", "nx2") == big, "MSETNX with a key that exists: nothing set", f)

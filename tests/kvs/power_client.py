@@ -4,27 +4,32 @@
   power_client.py run HOST PORT OPLOG --ops N --keys K --seed S [--depth D]
                                       [--seconds T]
       One connection sends N operations (SET of new values, overwrites, DEL,
-      MSET of 2 to 4 keys whose values span several 2 KiB pool buffers;
-      every value distinct, 1 B to 5 KiB) in pipelined windows of D and
-      writes OPLOG: one line per key-level operation, in the order the
-      server executes them, "i kind key id t_send t_ack unit" (kind S or D;
-      an MSET is one line per key, all of one unit: the command's number;
-      CLOCK_MONOTONIC ns: t_send taken before the window is sent, t_ack
-      after its reply was read; -1: no reply).
+      MSET of 2 to 4 keys whose values span several 2 KiB pool buffers,
+      PEXPIREAT, PERSIST; every value distinct, 1 B to 5 KiB) in pipelined
+      windows of D and writes OPLOG: one line per key-level operation, in
+      the order the server executes them, "i kind key id t_send t_ack unit"
+      (kind S, D or X; an MSET is one line per key, all of one unit: the
+      command's number; X is a PEXPIREAT or PERSIST, its id field the new
+      deadline, 0 for none; CLOCK_MONOTONIC ns: t_send taken before the
+      window is sent, t_ack after its reply was read; -1: no reply). A
+      SET's value id decides its deadline (deadline_of(): none, or one far
+      ahead sent as PXAT); MSET's values have ids without one.
   power_client.py check HOST PORT OPLOG T_HI --keys K
       Reads every key back and checks the recovered store against a power
       loss no later than T_HI (CLOCK_MONOTONIC ns, from kvs_trace_images):
       it must be the state after a prefix of OPLOG that holds every
       operation acknowledged before T_HI and none sent after it, and that
       ends between units (an MSET all or none); every value
-      byte-identical to one sent for its key; DBSIZE equal to the keys
+      byte-identical to one sent for its key, with the deadline
+      (PEXPIRETIME) that prefix gave it; DBSIZE equal to the keys
       found. Prints "check: ok prefix P of [LO, HI] keys K" or the first
       difference, and exits 1 on a failure.
   power_client.py check-maps OPLOG MAPS
       The same check for every in-process recovery that kvs_trace_images
-      recover printed to MAPS (a value is checked by its id, length and
-      FNV-1a 64); prints "check-maps: N images, K keys checked, P past the
-      acknowledged state, U cutting an MSET, F failures": U counts the
+      recover printed to MAPS (a value is checked by its id, length,
+      FNV-1a 64 and deadline); prints "check-maps: N images, K keys
+      checked, P past the acknowledged state, U cutting an MSET, F
+      failures": U counts the
       images that keep part of their epoch's words (not none, not all)
       while an MSET was in flight (sent before the cut, acknowledged after
       it): a power loss between the unit's first and last stored line.
@@ -45,6 +50,26 @@ from kvs_client import Resp  # noqa: E402
 
 def key_name(k):
     return b"pw:%04d" % k
+
+
+# Deadlines: far ahead (2100), so that none passes while a test runs; the
+# crash images check that each survives with its value, exactly.
+T_FAR = 4102444800000
+
+
+def deadline_of(vid):
+    """The deadline a SET of value vid gives its key (0: none)."""
+    return 0 if vid % 3 == 0 else T_FAR + vid
+
+
+def apply(state, kind, k, v):
+    """One key-level operation on a state: key -> (value id, deadline)."""
+    if kind == "S":
+        state[k] = (v, deadline_of(v))
+    elif kind == "D":
+        state.pop(k, None)
+    elif k in state:
+        state[k] = (state[k][0], v)
 
 
 def value(k, vid):
@@ -92,11 +117,17 @@ def run(host, port, oplog, ops, keys, seed, depth=8, seconds=120):
                 items = []
                 for j in range(2 + rng.randrange(3)):
                     vid += 1
-                    # ids whose values are long: a unit over many buffers
-                    while len(value((k + j) % keys, vid)) < MSET_MIN:
+                    # ids whose values are long (a unit over many
+                    # buffers) and that carry no deadline (MSET sets none)
+                    while (deadline_of(vid) != 0
+                           or len(value((k + j) % keys, vid)) < MSET_MIN):
                         vid += 1
                     items.append(((k + j) % keys, vid))
                 window.append(("M", items))
+            elif r < 0.55:
+                # a new deadline for the value there (if any), or none
+                dl = 0 if rng.random() < 0.3 else T_FAR + 10**9 + rng.randrange(10**9)
+                window.append(("X", [(k, dl)]))
             else:
                 vid += 1
                 window.append(("S", [(k, vid)]))
@@ -104,6 +135,14 @@ def run(host, port, oplog, ops, keys, seed, depth=8, seconds=120):
         for kind, items in window:
             if kind == "D":
                 c.send(b"DEL", key_name(items[0][0]))
+            elif kind == "X":
+                if items[0][1] == 0:
+                    c.send(b"PERSIST", key_name(items[0][0]))
+                else:
+                    c.send(b"PEXPIREAT", key_name(items[0][0]), b"%d" % items[0][1])
+            elif kind == "S" and deadline_of(items[0][1]) != 0:
+                c.send(b"SET", key_name(items[0][0]), value(*items[0]),
+                       b"PXAT", b"%d" % deadline_of(items[0][1]))
             elif kind == "S":
                 c.send(b"SET", key_name(items[0][0]), value(*items[0]))
             else:
@@ -114,12 +153,12 @@ def run(host, port, oplog, ops, keys, seed, depth=8, seconds=120):
         for kind, items in window:
             r = c.reply()
             t_ack = time.monotonic_ns()
-            ok = isinstance(r, int) if kind == "D" else r == ("+", "OK")
+            ok = isinstance(r, int) if kind in "DX" else r == ("+", "OK")
             if not ok:
                 print("run: %s -> %r" % (kind, r), file=sys.stderr)
                 return 1
             for k, v in items:
-                lines.append("%s %d %d %d %d %d" % ("D" if kind == "D" else "S",
+                lines.append("%s %d %d %d %d %d" % ("S" if kind == "M" else kind,
                                                     k, v, t_send, t_ack, done))
             done += 1
     c.close()
@@ -154,8 +193,9 @@ def fnv1a64(data):
 
 
 def check_state(ops, t_hi, got):
-    """got: key -> value id recovered. A prefix of ops holding every one
-    acknowledged before t_hi and none sent after it? Returns (ok, text)."""
+    """got: key -> (value id, deadline) recovered. A prefix of ops holding
+    every one acknowledged before t_hi and none sent after it? Returns (ok,
+    text)."""
     lo = 0
     for i, o in enumerate(ops):
         if 0 <= o[4] < t_hi:
@@ -163,10 +203,7 @@ def check_state(ops, t_hi, got):
     hi = sum(1 for o in ops if o[3] < t_hi)
     state = {}
     for kind, k, v, _, _, _ in ops[:lo]:
-        if kind == "S":
-            state[k] = v
-        else:
-            state.pop(k, None)
+        apply(state, kind, k, v)
     acked = dict(state)
     cut = None
     for p in range(lo, hi + 1):
@@ -176,10 +213,7 @@ def check_state(ops, t_hi, got):
             cut = p
         if p < hi:
             kind, k, v, _, _, _ = ops[p]
-            if kind == "S":
-                state[k] = v
-            else:
-                state.pop(k, None)
+            apply(state, kind, k, v)
     if cut is not None:
         return False, ("FAIL the state after %d operations, inside the MSET "
                        "(unit %d) of operations %d..: a unit cut"
@@ -197,9 +231,11 @@ def check(host, port, oplog, t_hi, keys):
     c = Resp(host, port, timeout=30)
     for k in range(keys):
         c.send(b"GET", key_name(k))
+        c.send(b"PEXPIRETIME", key_name(k))
     got = {}
     for k in range(keys):
         v = c.reply()
+        dl = c.reply()
         if v is None:
             continue
         vid = value_id(k, v)
@@ -207,7 +243,7 @@ def check(host, port, oplog, t_hi, keys):
             print("check: FAIL key %s holds %d bytes that were never sent for it"
                   % (key_name(k).decode(), len(v)))
             return 1
-        got[k] = vid
+        got[k] = (vid, dl if dl != -1 else 0)
     n = c.cmd(b"DBSIZE")
     c.close()
     if n != len(got):
@@ -246,7 +282,7 @@ def check_maps(oplog, maps):
             continue
         got = {}
         for e in entries.split():
-            k, vid, length, h = (int(x) for x in e.split(":"))
+            k, vid, length, h, dl = (int(x) for x in e.split(":"))
             if (k, vid) not in expect:
                 v = value(k, vid) if vid >= 0 else b""
                 expect[(k, vid)] = (len(v), fnv1a64(v))
@@ -255,7 +291,7 @@ def check_maps(oplog, maps):
                       "never sent for it" % (f[1], key_name(k).decode(), length))
                 bad += 1
                 break
-            got[k] = vid
+            got[k] = (vid, dl)
         else:
             ok, text = check_state(ops, int(f[3]), got)
             keys += len(got)

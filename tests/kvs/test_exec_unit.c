@@ -5,11 +5,15 @@
  * replies -OOM; paste-kvs must not leave the pairs before the one that
  * did not fit stored (in DRAM, or durable after a reopen). MSETNX: all
  * or nothing too, 0 when a key exists. A pool that runs out inside a unit
- * despite its check: the unit undone, its buffers back.
+ * despite its check: the unit undone, its buffers back. RENAME (a put and
+ * a delete) is a unit too: no crash image holds the value under both
+ * names, or under neither.
  */
 #include "../unit/pst_test_util.h"
 
 #include <stdlib.h>
+
+#include "persist.h"
 
 #include "exec.h"
 #include "kv_index.h"
@@ -318,6 +322,161 @@ test_unit_fails_btree(void **state)
 	unit_fails(&kv_index_btree);
 }
 
+/* ---- RENAME's crash images ------------------------------------------- */
+
+#define REN_BUFS 256u
+#define REN_DEADLINE 4102444800000ull   /* 2100-01-01, ms: far ahead */
+
+/* The pool mapping as the medium may hold it at each flush or drain of a
+ * RENAME: every store issued so far reached it (a cache may write back
+ * any line at any time), so each is a possible power-loss image. */
+struct ren_images {
+	const char *base;
+	size_t len;
+	const void *bufs;
+	char dir[PATH_MAX];
+	unsigned int n;
+};
+
+static void
+ren_capture(struct ren_images *r)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	assert_true(r->n < 1000);
+	snprintf(path, sizeof(path), "%s-%u", r->dir, r->n++);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	/* Free buffers are poisoned under ASan: the medium's view. */
+	tu_hw_begin(r->bufs, BUF_SIZE, REN_BUFS);
+	assert_int_equal(fwrite(r->base, 1, r->len, f), r->len);
+	tu_hw_end();
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+ren_flush(void *ctx, const void *addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+	ren_capture(ctx);
+}
+
+static void
+ren_drain(void *ctx)
+{
+	ren_capture(ctx);
+}
+
+/* Image @i recovered: the value under exactly one of src and dst, whole,
+ * with its deadline. Returns 1 (dst) or 0 (src). */
+static int
+ren_check(const struct kv_index_ops *ops, const struct ren_images *r, unsigned int i)
+{
+	char path[PATH_MAX + 32], got[VAL_LEN];
+	const struct kv_value *vs, *vd, *v;
+	struct kv_store st;
+	struct pst_pool *p;
+	int side;
+
+	snprintf(path, sizeof(path), "%s-%u", r->dir, i);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	tu_assert_rc(kv_store_open(&st, p, ops, 0), 0);
+	vs = kv_store_get(&st, "src", 3);
+	vd = kv_store_get(&st, "dst", 3);
+	if ((vs != NULL) == (vd != NULL))
+		fail_msg("%s: RENAME image %u of %u holds the value under %s", ops->name, i,
+			 r->n, vs != NULL ? "both names" : "neither name");
+	v = vd != NULL ? vd : vs;
+	side = vd != NULL;
+	assert_int_equal(v->len, VAL_LEN);
+	assert_int_equal(v->deadline_ms, REN_DEADLINE);
+	assert_int_equal(kv_store_read(&st, v, 0, got, sizeof(got)), VAL_LEN);
+	for (size_t j = 0; j < VAL_LEN; j++)
+		assert_int_equal(got[j], 'r');
+	kv_store_close(&st);
+	tu_close(p);
+	unlink(path);
+	return side;
+}
+
+/* SET src (4 KiB, a deadline), drained; RENAME src dst with every flush
+ * and drain of it captured as a crash image; each recovers the value
+ * under one name, with its deadline. */
+static void
+rename_images(const struct kv_index_ops *ops)
+{
+	static char msg[VAL_LEN + 128];
+	struct captured cap = { .len = 0 };
+	struct pst_persist_hook hook;
+	struct ren_images r;
+	char path[PATH_MAX];
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	unsigned int i, old = 0, moved = 0;
+	int off;
+
+	tu_path(path, sizeof(path), ops->name);
+	tu_path(r.dir, sizeof(r.dir), "rename-image");
+	p = tu_must_create(path, BUF_SIZE, REN_BUFS, PST_PERSIST_FLUSH);
+	tu_assert_rc(kv_store_open(&st, p, ops, 0), 0);
+	tu_assert_rc(kv_exec_init(&x, &st, 1), 0);
+	off = snprintf(msg, sizeof(msg), "*5\r\n$3\r\nSET\r\n$3\r\nsrc\r\n$%u\r\n", VAL_LEN);
+	memset(msg + off, 'r', VAL_LEN);
+	off += VAL_LEN;
+	off += snprintf(msg + off, sizeof(msg) - (size_t)off,
+			"\r\n$4\r\nPXAT\r\n$13\r\n%llu\r\n", (unsigned long long)REN_DEADLINE);
+	run(&x, msg, (size_t)off, &cap);
+	assert_reply(&cap, "+OK\r\n");
+	tu_assert_rc(pst_pool_drain(p), 0);
+	kv_store_release_durable(&st);
+
+	r.base = tu_info(p).base;
+	r.len = tu_info(p).file_size;
+	r.bufs = tu_info(p).bufs;
+	r.n = 0;
+	hook = (struct pst_persist_hook){ .on_flush = ren_flush, .on_drain = ren_drain,
+					  .ctx = &r };
+	ren_capture(&r);   /* before: src */
+	pst_pool_set_persist_hook(p, &hook);
+	run_str(&x, "*3\r\n$6\r\nRENAME\r\n$3\r\nsrc\r\n$3\r\ndst\r\n", &cap);
+	assert_reply(&cap, "+OK\r\n");
+	tu_assert_rc(pst_pool_drain(p), 0);
+	pst_pool_set_persist_hook(p, NULL);
+	ren_capture(&r);   /* after the drain: dst */
+	kv_exec_fini(&x);
+	kv_store_close(&st);
+	tu_close(p);
+
+	for (i = 0; i < r.n; i++) {
+		if (ren_check(ops, &r, i))
+			moved++;
+		else
+			old++;
+	}
+	print_message("%s: RENAME: %u crash images, %u with the old name, %u the new\n",
+		      ops->name, r.n, old, moved);
+	assert_true(r.n >= 4);
+	assert_true(old > 0 && moved > 0);
+	unlink(path);
+}
+
+static void
+test_rename_images_wal(void **state)
+{
+	(void)state;
+	rename_images(&kv_index_wal);
+}
+
+static void
+test_rename_images_btree(void **state)
+{
+	(void)state;
+	rename_images(&kv_index_btree);
+}
+
 static int
 group_setup(void **state)
 {
@@ -342,6 +501,8 @@ main(void)
 		cmocka_unit_test_teardown(test_msetnx_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_unit_fails_wal, tu_test_teardown),
 		cmocka_unit_test_teardown(test_unit_fails_btree, tu_test_teardown),
+		cmocka_unit_test_teardown(test_rename_images_wal, tu_test_teardown),
+		cmocka_unit_test_teardown(test_rename_images_btree, tu_test_teardown),
 	};
 
 	return cmocka_run_group_tests_name("kvs_exec_unit", tests, group_setup,

@@ -98,6 +98,22 @@ pat(uint32_t id, uint32_t i)
 	return (uint8_t)(x >> 56);
 }
 
+/* A value's deadline follows from its id: none, one far ahead, the
+ * largest there is, so that every put, get, split record, overflow chain,
+ * compaction and recovery carries all three kinds. */
+static uint64_t
+deadline_of(uint32_t id)
+{
+	switch (id % 4) {
+	case 0:
+		return 0;
+	case 1:
+		return UINT64_MAX - id;
+	default:
+		return 1765000000000ull + (uint64_t)id * 7919u;
+	}
+}
+
 /* Every value ever made, by id (= its crc field). */
 struct vdesc {
 	uint32_t len;
@@ -239,6 +255,7 @@ mkval(struct store *st, uint64_t *rs, enum vkind kind, uint32_t many,
 	id = vd_new();
 	v->n = (uint16_t)nn;
 	v->crc = id;
+	v->deadline_ms = deadline_of(id);
 	for (uint32_t i = 0; i < nn; i++) {
 		uint32_t len = fresh_each ? lens[i] : 1 + (id + i) % 8;
 		uint8_t *a;
@@ -291,6 +308,10 @@ check_desc(const struct kv_value *v, uint32_t id, const char *what)
 		fail_msg("%s: value %u: len %u n %u, expected len %u n %u (or "
 			 "other names)", what, id, v->len, v->n, vds[id].len,
 			 vds[id].n);
+	if (v->deadline_ms != deadline_of(id))
+		fail_msg("%s: value %u: deadline %llu, expected %llu", what, id,
+			 (unsigned long long)v->deadline_ms,
+			 (unsigned long long)deadline_of(id));
 }
 
 /* Bytes of a value are those of its id. Returns 1 if so. */
@@ -1536,6 +1557,64 @@ test_power_loss(void **state)
 	alarm(0);
 }
 
+/* ---- a pool written before deadlines ------------------------------------------ */
+
+/* The whole file at @path (*len bytes), or fail. */
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	b = malloc((size_t)n);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
+/*
+ * tests/kvs/fixtures/pre-ttl-<index>.pool.xz, written by paste-kvs before
+ * deadlines were in the records (make_pre_ttl_pools.sh): open() refuses it
+ * with -EPROTO (KV_INDEX_OLD_FORMAT) and writes nothing, so the paste-kvs
+ * that wrote it can still read it.
+ */
+static void
+test_old_format(void **state)
+{
+	const struct kv_index_ops *ops = OPS(state);
+	const char *dir = getenv("KVS_FIXTURES");
+	char path[PATH_MAX], cmd[2 * PATH_MAX + 64];
+	struct kv_index *idx = NULL;
+	struct pst_pool *p;
+	uint8_t *before, *after;
+	size_t n_before, n_after;
+
+	if (dir == NULL)
+		fail_msg("KVS_FIXTURES (the fixtures' directory) is not set");
+	tu_path(path, sizeof(path), "pre-ttl.pool");
+	snprintf(cmd, sizeof(cmd), "xz -dc '%s/pre-ttl-%s.pool.xz' > '%s'", dir, ops->name,
+		 path);
+	assert_int_equal(system(cmd), 0);
+	before = slurp(path, &n_before);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	assert_int_equal(ops->open(&idx, p, NULL, NULL, NULL, NULL, NULL), -EPROTO);
+	assert_null(idx);
+	tu_close(p);
+	after = slurp(path, &n_after);
+	assert_int_equal(n_after, n_before);
+	assert_memory_equal(after, before, n_before);
+	free(before);
+	free(after);
+}
+
 /* ---- units (issue 24) ------------------------------------------------------------- */
 
 /* Recovery's value check for the unit tests: the bytes are the value id's. */
@@ -1649,6 +1728,12 @@ unit_side(struct kv_index *idx, const struct kv_index_ops *ops,
 		uint32_t got = v != NULL ? v->crc : 0;
 		int s = got == new_ids[k] ? 1 : got == old_ids[k] ? 0 : -1;
 
+		/* The deadline comes back with its side of the unit. */
+		if (v != NULL && got < vd_n && v->deadline_ms != deadline_of(got))
+			fail_msg("%s: %s: key %u value %u has deadline %llu, expected "
+				 "%llu", ops->name, what, k, got,
+				 (unsigned long long)v->deadline_ms,
+				 (unsigned long long)deadline_of(got));
 		if (old_ids[k] == new_ids[k])
 			continue;
 		if (s < 0 || (side >= 0 && s != side))
@@ -1939,6 +2024,8 @@ main(void)
 		T(test_full_pool, kv_index_btree),
 		T(test_power_loss, kv_index_wal),
 		T(test_power_loss, kv_index_btree),
+		T(test_old_format, kv_index_wal),
+		T(test_old_format, kv_index_btree),
 		T(test_unit_images, kv_index_wal),
 		T(test_unit_images, kv_index_btree),
 		T(test_unit_full, kv_index_wal),

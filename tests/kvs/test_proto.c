@@ -1054,8 +1054,23 @@ test_resp_set_options(void **state)
 	resp_bad(ARGS("SET", "k", "v", "NX", "XX"), "ERR syntax error");
 	resp_bad(ARGS("SET", "k", "v", "XX", "NX"), "ERR syntax error");
 	resp_bad(ARGS("SET", "k", "v", "EX", "1", "PX", "1"), "ERR syntax error");
-	resp_bad(ARGS("SET", "k", "v", "EX", "1", "EX", "1"), "ERR syntax error");
-	resp_bad(ARGS("SET", "k", "v", "KEEPTTL"), "ERR syntax error");
+	/* one kind of deadline, which may repeat (the last counts), as in
+	 * Redis 7.0 */
+	resp_ok(ARGS("SET", "k", "v", "EX", "1", "EX", "2"), KV_OP_SET, ARGS("k", "v"), 0, 2000);
+	resp_bad(ARGS("SET", "k", "v", "EXAT", "1", "PXAT", "1"), "ERR syntax error");
+	resp_bad(ARGS("SET", "k", "v", "KEEPTTL", "EX", "1"), "ERR syntax error");
+	resp_bad(ARGS("SET", "k", "v", "PX", "1", "KEEPTTL"), "ERR syntax error");
+	resp_bad(ARGS("SET", "k", "v", "KEEPTTLX"), "ERR syntax error");
+	resp_ok(ARGS("SET", "k", "v", "KEEPTTL", "keepttl"), KV_OP_SET, ARGS("k", "v"),
+		KV_SET_KEEPTTL, 0);
+	resp_ok(ARGS("SET", "k", "v", "exat", "7"), KV_OP_SET, ARGS("k", "v"),
+		KV_SET_EXPIRE_AT, 7000);
+	resp_ok(ARGS("SET", "k", "v", "PXAT", "9223372036854775807", "GET"), KV_OP_SET,
+		ARGS("k", "v"), KV_SET_EXPIRE_AT | KV_SET_GET, INT64_MAX);
+	resp_bad(ARGS("SET", "k", "v", "EXAT", "9223372036854776"),
+		 "ERR invalid expire time in 'set' command");
+	resp_bad(ARGS("SET", "k", "v", "PXAT", "0"), "ERR invalid expire time in 'set' command");
+	resp_bad(ARGS("SET", "k", "v", "EXAT"), "ERR syntax error");
 	resp_ok(ARGS("SET", "k", "v", "GET"), KV_OP_SET, ARGS("k", "v"), KV_SET_GET, 0);
 	resp_ok(ARGS("SET", "k", "v", "nx", "get", "ex", "5"), KV_OP_SET, ARGS("k", "v"),
 		KV_SET_NX | KV_SET_GET, 5000);
@@ -1089,8 +1104,8 @@ test_resp_errors(void **state)
 	resp_bad(ARGS("foo", "bar", "baz"),
 		 "ERR unknown command 'foo', with args beginning with: 'bar' 'baz' ");
 	resp_bad(ARGS("GETX", "k"), "ERR unknown command 'GETX', with args beginning with: 'k' ");
-	resp_bad(ARGS("SETEX", "k", "10", "v"),
-		 "ERR unknown command 'SETEX', with args beginning with: 'k' '10' 'v' ");
+	resp_bad(ARGS("SETEXX", "k", "10", "v"),
+		 "ERR unknown command 'SETEXX', with args beginning with: 'k' '10' 'v' ");
 	resp_bad(ARGS("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_abcdefghij"),
 		 "ERR unknown command "
 		 "'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_abcdefghij'"
@@ -1700,6 +1715,19 @@ static const struct {
 	{ "type", 2, { "readonly", "fast" }, 1, 1, 1 },
 	{ "unlink", -2, { "write", "fast" }, 1, -1, 1 },
 	{ "touch", -2, { "readonly", "fast" }, 1, -1, 1 },
+	{ "expire", -3, { "write", "fast" }, 1, 1, 1 },
+	{ "pexpire", -3, { "write", "fast" }, 1, 1, 1 },
+	{ "expireat", -3, { "write", "fast" }, 1, 1, 1 },
+	{ "pexpireat", -3, { "write", "fast" }, 1, 1, 1 },
+	{ "ttl", 2, { "readonly", "fast" }, 1, 1, 1 },
+	{ "pttl", 2, { "readonly", "fast" }, 1, 1, 1 },
+	{ "expiretime", 2, { "readonly", "fast" }, 1, 1, 1 },
+	{ "pexpiretime", 2, { "readonly", "fast" }, 1, 1, 1 },
+	{ "persist", 2, { "write", "fast" }, 1, 1, 1 },
+	{ "getex", -2, { "write", "fast" }, 1, 1, 1 },
+	{ "setex", 4, { "write", "denyoom" }, 1, 1, 1 },
+	{ "psetex", 4, { "write", "denyoom" }, 1, 1, 1 },
+	{ "copy", -3, { "write", "denyoom" }, 1, 2, 1 },
 	{ "multi", 1, { "noscript", "loading", "stale", "fast", "allow_busy" }, 0, 0, 0 },
 	{ "exec", 1, { "noscript", "loading", "stale", "skip_slowlog" }, 0, 0, 0 },
 	{ "discard", 1, { "noscript", "loading", "stale", "fast", "allow_busy" }, 0, 0, 0 },

@@ -15,7 +15,8 @@
  *    SET k v2 (bytes and entry flushed, v1 dropped) not drained, an image
  *    with every new word but some of v2's bytes: k must read v1.
  *  - images: seeded random workloads (SET, overwrite, DEL, MSET, FLUSHALL,
- *    wal compaction; zero-copy and --copy values) with crash images taken
+ *    EXPIRE/PERSIST (a new deadline for the same value), wal compaction;
+ *    zero-copy and --copy values; two of three SETs carry a deadline) with crash images taken
  *    inside operations, between them and at drains, the subset chosen at
  *    random or adversarially (all new words but one buffer's or one word
  *    of it; only index buffers; only the pool's records; all but the
@@ -25,7 +26,8 @@
  *    between MSETs (each MSET a unit of values over one to three buffers,
  *    all or none: issue 24; at least a fifth of the images must keep part
  *    of a batch with an MSET undrained), each value
- *    byte-identical to one sent for that key; every free buffer is
+ *    byte-identical to one sent for that key, with the deadline that
+ *    prefix gave it; every free buffer is
  *    scribbled over and the values read again (no buffer both free and
  *    named); a second recovery finds the same map; and the power is cut
  *    once more during the first recovery (its own flushes and drains):
@@ -110,6 +112,23 @@ value_id(struct kv_store *st, const struct kv_value *v)
 	return off == v->len && v->len >= 8 ? id : 0;
 }
 
+/* Deadlines: far ahead, T_FAR + a 32-bit code (0: none). A key's state in
+ * the model is its value id with its deadline's code in the high half. */
+#define T_FAR 4102444800000ull
+
+/* The deadline code a SET of value @id writes: two of three have one. */
+static uint32_t
+set_dcode(uint32_t id)
+{
+	return id % 3 == 0 ? 0 : id;
+}
+
+static uint64_t
+dcode_ms(uint32_t code)
+{
+	return code != 0 ? T_FAR + code : 0;
+}
+
 static void
 key_of(char *k, uint32_t key)
 {
@@ -134,7 +153,7 @@ static const char *const mode_names[M_COUNT] = {
 	"pool-records-only", "no-pool-records", "no-values",
 };
 
-enum op_kind { OP_SET = 1, OP_DEL, OP_FLUSHALL };
+enum op_kind { OP_SET = 1, OP_DEL, OP_FLUSHALL, OP_EXPIRE /* id: deadline code */ };
 
 struct op {
 	uint8_t kind;
@@ -279,24 +298,27 @@ hook_drain(void *ctx)
 /* ---- the model ------------------------------------------------------------------ */
 
 static void
-state_after(const struct medium *m, uint32_t n_ops, uint32_t *s)
+state_after(const struct medium *m, uint32_t n_ops, uint64_t *s)
 {
 	memset(s, 0, NKEYS * sizeof(*s));
 	for (uint32_t i = 0; i < n_ops; i++) {
 		const struct op *o = &m->ops[i];
 
 		if (o->kind == OP_SET)
-			s[o->key] = o->id;
+			s[o->key] = o->id | (uint64_t)set_dcode(o->id) << 32;
 		else if (o->kind == OP_DEL)
 			s[o->key] = 0;
-		else
+		else if (o->kind == OP_EXPIRE && s[o->key] != 0)
+			s[o->key] = (s[o->key] & UINT32_MAX) | (uint64_t)o->id << 32;
+		else if (o->kind == OP_FLUSHALL)
 			memset(s, 0, NKEYS * sizeof(*s));
 	}
 }
 
-/* The recovered map, by key: value id (checked byte by byte), 0 absent. */
+/* The recovered map, by key: value id (checked byte by byte) and deadline
+ * code, 0 absent. */
 static void
-read_map(struct medium *m, struct kv_store *st, uint32_t *got)
+read_map(struct medium *m, struct kv_store *st, uint64_t *got)
 {
 	char k[16];
 
@@ -312,6 +334,11 @@ read_map(struct medium *m, struct kv_store *st, uint32_t *got)
 		if (got[key] == 0)
 			fail_msg("key %u: value of %u bytes is not one that was sent "
 				 "(image mode %s)", key, v->len, mode_names[m->cap_mode]);
+		if (v->deadline_ms != 0 &&
+		    (v->deadline_ms <= T_FAR || v->deadline_ms - T_FAR > UINT32_MAX))
+			fail_msg("key %u: deadline %" PRIu64 " was never set (image mode %s)",
+				 key, v->deadline_ms, mode_names[m->cap_mode]);
+		got[key] |= (v->deadline_ms != 0 ? v->deadline_ms - T_FAR : 0) << 32;
 		m->keys_checked++;
 	}
 }
@@ -364,9 +391,9 @@ unit_boundary(const struct medium *m, uint32_t n)
  * operations that holds every drained one, and ends between units (an
  * MSET all or none: issue 24). */
 static void
-check_prefix(struct medium *m, const uint32_t *got)
+check_prefix(struct medium *m, const uint64_t *got)
 {
-	static uint32_t want[NKEYS];
+	static uint64_t want[NKEYS];
 	int match = 0;
 	uint32_t n, cut = UINT32_MAX;
 
@@ -389,9 +416,11 @@ check_prefix(struct medium *m, const uint32_t *got)
 	state_after(m, m->cap_lo, want);
 	for (uint32_t k = 0; k < NKEYS; k++)
 		if (want[k] != got[k])
-			fail_msg("image (%s): key %u holds value %u, the drained "
-				 "state has %u; no prefix of ops %u..%u matches",
-				 mode_names[m->cap_mode], k, got[k], want[k],
+			fail_msg("image (%s): key %u holds value %u deadline code %u, "
+				 "the drained state has %u code %u; no prefix of ops "
+				 "%u..%u matches", mode_names[m->cap_mode], k,
+				 (uint32_t)got[k], (uint32_t)(got[k] >> 32),
+				 (uint32_t)want[k], (uint32_t)(want[k] >> 32),
 				 m->cap_lo, m->cap_hi);
 	fail_msg("image (%s): no prefix matches", mode_names[m->cap_mode]);
 }
@@ -405,7 +434,7 @@ recover_twice(struct medium *m, const char *path, const struct kv_index_ops *ops
 	      int copy_mode, struct kv_store *st)
 {
 	static struct medium r;
-	static uint32_t got[NKEYS];
+	static uint64_t got[NKEYS];
 	struct pst_persist_hook hook = { .on_flush = hook_flush,
 					 .on_drain = hook_drain, .ctx = &r };
 	struct pst_pool_info info;
@@ -455,7 +484,7 @@ recover_twice(struct medium *m, const char *path, const struct kv_index_ops *ops
 static void
 check_image(struct medium *m, const struct kv_index_ops *ops, int copy_mode)
 {
-	static uint32_t got[NKEYS], again[NKEYS];
+	static uint64_t got[NKEYS], again[NKEYS];
 	char path[PATH_MAX];
 	struct kv_store st;
 	struct pst_pool *p;
@@ -589,9 +618,26 @@ do_set(struct run *r, uint32_t key, uint32_t len)
 	}
 	op_begin(r, OP_SET, key, id);
 	r->m->ops[r->m->n_ops - 1].unit = r->m->unit_cur;
-	tu_assert_rc(kv_store_set(&r->st, k, (uint16_t)strlen(k), names, n, len), 0);
+	tu_assert_rc(kv_store_set_at(&r->st, k, (uint16_t)strlen(k), names, n, len,
+				     dcode_ms(set_dcode(id))), 0);
 	for (uint32_t i = 0; i < n; i++)
 		kv_unref(&r->st, names[i]);
+	op_end(r);
+}
+
+/* EXPIRE (@code != 0) or PERSIST: the key's value put again with a new
+ * deadline; no key, nothing written. */
+static void
+do_expire(struct run *r, uint32_t key, uint32_t code)
+{
+	char k[16];
+	int ret;
+
+	key_of(k, key);
+	op_begin(r, OP_EXPIRE, key, code);
+	ret = kv_store_expire(&r->st, k, (uint16_t)strlen(k), dcode_ms(code));
+	if (ret != 0 && ret != -ENOENT)
+		fail_msg("kv_store_expire: %d", ret);
 	op_end(r);
 }
 
@@ -733,7 +779,11 @@ run_workload(struct medium *m, const struct kv_index_ops *ops, int copy_mode,
 				do_flushall(&r);
 			} else if (c < 600) {
 				do_del(&r, key);
-			} else if (c < 1300) {
+			} else if (c < 800) {
+				/* a new deadline, or none */
+				do_expire(&r, key, rndu(&m->rs, 4) ? 1000000 + rndu(&m->rs, 1000000)
+								  : 0);
+			} else if (c < 1500) {
 				/* MSET: a few keys in a row, one unit */
 				do_mset(&r, key, 2 + rndu(&m->rs, 3));
 			} else {
@@ -830,7 +880,7 @@ scenario(const struct kv_index_ops *ops)
 	const uint64_t *live, *old;
 	uint64_t *img;
 	size_t v2_buf, w, dropped = 0;
-	uint32_t got[NKEYS];
+	uint64_t got[NKEYS];
 	struct kv_store st;
 	struct pst_pool *p;
 	char path[PATH_MAX];
@@ -872,13 +922,14 @@ scenario(const struct kv_index_ops *ops)
 	tu_assert_verify(p);
 	read_map(&m, &st, got);
 	/* The acknowledged v1 (value id 1), not nothing. */
-	if (got[7] != 1)
-		fail_msg("%s: key 7 holds value %u after the crash, expected the "
-			 "acknowledged value 1", ops->name, got[7]);
+	if ((uint32_t)got[7] != 1 || got[7] >> 32 != set_dcode(1))
+		fail_msg("%s: key 7 holds value %u (deadline code %u) after the crash, "
+			 "expected the acknowledged value 1", ops->name, (uint32_t)got[7],
+			 (uint32_t)(got[7] >> 32));
 	assert_true(st.report.fallbacks > 0);
 	scribble_free(&m, p);
 	read_map(&m, &st, got);
-	assert_int_equal(got[7], 1);
+	assert_int_equal((uint32_t)got[7], 1);
 	kv_store_close(&st);
 	tu_close(p);
 	unlink(path);

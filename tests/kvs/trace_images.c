@@ -20,7 +20,7 @@
  *   image PATH record R drains D t_lo NS t_hi NS mode NAME words W of N
  * recover: each image recovered in-process with paste-kvs's own store,
  * index (wal or btree) and pool code (trace_recover.c), one line per image:
- *   map R t_hi NS mode NAME words W of N fallbacks F keys: K:ID:LEN:FNV ...
+ *   map R t_hi NS mode NAME words W of N fallbacks F keys: K:ID:LEN:FNV:DL ...
  * for the client to check (power_client.py check-maps), then a summary.
  *
  * A power loss in (t_lo, t_hi]: every reply received before t_hi was sent

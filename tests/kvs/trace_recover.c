@@ -13,6 +13,7 @@ struct kmap {
 	int64_t id;
 	uint32_t len;
 	uint64_t fnv;
+	uint64_t deadline_ms;     /* in the value's record, 0: none */
 };
 
 /* power_client.py's key_name(). */
@@ -67,7 +68,8 @@ read_map(struct kv_store *st, uint32_t keys, struct kmap *m)
 		if (total != v->len)
 			return -1;
 		m[k] = (struct kmap){ 1, value_id(head, total < sizeof(head) ? total :
-						  (uint32_t)sizeof(head)), total, fnv };
+						  (uint32_t)sizeof(head)), total, fnv,
+				      v->deadline_ms };
 	}
 	return 0;
 }
@@ -167,7 +169,8 @@ trace_recover_image(const char *path, const struct kv_index_ops *ops, uint32_t k
 		if (!m1[k].present)
 			continue;
 		c->keys++;
-		fprintf(out, " %u:%" PRId64 ":%u:%" PRIu64, k, m1[k].id, m1[k].len, m1[k].fnv);
+		fprintf(out, " %u:%" PRId64 ":%u:%" PRIu64 ":%" PRIu64, k, m1[k].id, m1[k].len,
+			m1[k].fnv, m1[k].deadline_ms);
 	}
 	fputc('\n', out);
 	return 0;

@@ -26,9 +26,9 @@ struct trace_recover_counts {
  * pool verifies, reconciled), read keys 0 .. @keys-1, overwrite every free
  * buffer and read them again (no buffer both free and named: the same
  * bytes), then recover it a second time (the same map, no fallback).
- * Appends to @out " fallbacks F keys: K:ID:LEN:FNV ..." (ID -1 when the
+ * Appends to @out " fallbacks F keys: K:ID:LEN:FNV:DL ..." (ID -1 when the
  * value does not start as a power_client.py value; FNV-1a 64 of its
- * bytes) and a newline, or " FAIL what" and a newline.
+ * bytes; DL the deadline in its record, 0 for none) and a newline, or " FAIL what" and a newline.
  * Returns 0, or -1 on a failure (counted in @c).
  */
 int trace_recover_image(const char *path, const struct kv_index_ops *ops, uint32_t keys,
