@@ -84,7 +84,7 @@ def connect(host, port, tries=3):
     a fresh-machine run the idle class's 40th connect went unanswered for
     10 s right after the unread class, whose server-side connections the
     server had just closed; a SYN from a port Linux reused for one of
-    those can meet a closing lwIP PCB (noted in issue 23's note)."""
+    those can meet a closing lwIP PCB (see the session note)."""
     for i in range(tries):
         try:
             s = socket.create_connection((host, port), timeout=10)
