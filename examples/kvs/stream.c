@@ -131,6 +131,20 @@ kv_stream_byte(const struct kv_stream *s, size_t off)
 	return s->spans[i].data[pos];
 }
 
+/* Keep @sp's buffer for the stream's holder, once: what naming a span's
+ * bytes (kv_stream_names, kv_stream_spans) takes. 0, or the holder's
+ * refusal. */
+static inline int
+span_keep_once(const struct kv_stream *s, struct kv_span *sp)
+{
+	if (s->holder == NULL || s->holder->keep == NULL || sp->hold == 0 || sp->kept)
+		return 0;
+	if (s->holder->keep(s->holder->arg, sp->hold, sp->name) != 0)
+		return -1;
+	sp->kept = 1;
+	return 0;
+}
+
 int
 kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 		pst_name *names, unsigned int max)
@@ -151,13 +165,8 @@ kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 			chunk = len;
 		if (n == max)
 			return -1;
-		if (s->holder != NULL && s->holder->keep != NULL &&
-		    s->spans[i].hold != 0 && !s->spans[i].kept) {
-			if (s->holder->keep(s->holder->arg, s->spans[i].hold,
-					    s->spans[i].name) != 0)
-				return -1;
-			s->spans[i].kept = 1;
-		}
+		if (span_keep_once(s, &s->spans[i]) != 0)
+			return -1;
 		names[n++] = pst_name_make(pst_name_index(s->spans[i].name),
 					   (uint16_t)(pst_name_offset(s->spans[i].name) + pos),
 					   (uint16_t)chunk);
@@ -170,10 +179,6 @@ int
 kv_stream_spans(const struct kv_stream *s, size_t off, size_t len,
 		struct kv_span *out, unsigned int max)
 {
-	/* Loaded once: a queued request spans a few segments, each one
-	 * kept here. */
-	const struct kv_stream_holder *h = s->holder != NULL && s->holder->keep != NULL ?
-					   s->holder : NULL;
 	struct kv_span *sp;
 	unsigned int i, n = 0;
 	uint32_t pos;
@@ -192,11 +197,8 @@ kv_stream_spans(const struct kv_stream *s, size_t off, size_t len,
 			chunk = len;
 		if (n == max)
 			return -1;
-		if (h != NULL && sp->hold != 0 && !sp->kept) {
-			if (h->keep(h->arg, sp->hold, sp->name) != 0)
-				return -1;
-			sp->kept = 1;
-		}
+		if (span_keep_once(s, sp) != 0)
+			return -1;
 		out[n].name = pst_name_make(pst_name_index(sp->name),
 					    (uint16_t)(pst_name_offset(sp->name) + pos),
 					    (uint16_t)chunk);
