@@ -1,0 +1,385 @@
+#!/usr/bin/python3
+"""paste-objects's multipart uploads, checked with boto3 (path style,
+s3v4). Usage: mpu_client.py HOST:PORT ID SECRET MODE [ARGS]
+
+MODE basic: CreateMultipartUpload with a content type and metadata,
+UploadPart (ETag = MD5), a part uploaded again, ListParts (paginated),
+ListMultipartUploads, completions refused (InvalidPartOrder, InvalidPart
+for a missing part or a wrong ETag, EntityTooSmall, MalformedXML,
+NoSuchUpload), a completion (ETag = MD5 of the MD5s + "-N", bytes, type
+and metadata back, a range across parts), an overwrite, AbortMultipartUpload.
+MODE pending DIR: an upload left with two parts (ids and MD5s in DIR/pending).
+MODE pending_check DIR: after a kill -9 and restart, ListParts and
+ListMultipartUploads list that upload; a third part and the completion make
+an object that reads back with its MD5.
+MODE quota: with --mpu-max-uploads 3 --mpu-max-bytes 12000000
+--mpu-expiry 6: a fourth upload and a part past the bytes are refused,
+then the uploads expire and their room comes back.
+MODE upload DIR N: N threads of 11 MB multipart uploads (5 MiB parts) until
+the server dies; the keys and MD5s that got their 200 in DIR/acked.
+MODE verify DIR: every acked object reads back with its MD5; every listed
+object is whole (its parts' MD5s make its ETag).
+"""
+import hashlib
+import os
+import sys
+import threading
+import time
+
+import boto3
+import botocore
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+from botocore.config import Config
+
+ADDR, ID, SECRET, MODE = sys.argv[1:5]
+HOST, PORT = ADDR.split(':')
+FAILS = []
+MIB = 1 << 20
+
+
+def client(retries=1, timeout=60):
+    return boto3.client(
+        's3', endpoint_url='http://' + ADDR, aws_access_key_id=ID,
+        aws_secret_access_key=SECRET, region_name='us-east-1',
+        config=Config(signature_version='s3v4', s3={'addressing_style': 'path'},
+                      retries={'max_attempts': retries, 'mode': 'standard'},
+                      connect_timeout=10, read_timeout=timeout))
+
+
+def check(cond, what):
+    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
+    if not cond:
+        FAILS.append(what)
+
+
+def code_of(fn, *a, **kw):
+    try:
+        fn(*a, **kw)
+    except botocore.exceptions.ClientError as e:
+        return e.response['Error'].get('Code'), e.response['ResponseMetadata']['HTTPStatusCode']
+    return None, 200
+
+
+def md5(b):
+    return hashlib.md5(b).hexdigest()
+
+
+def mp_etag(parts):
+    return '"%s-%d"' % (hashlib.md5(b''.join(hashlib.md5(p).digest() for p in parts)).hexdigest(),
+                        len(parts))
+
+
+def raw(method, path, body, headers=None):
+    """A signed request sent as is: (status, reply body)."""
+    import http.client
+    req = botocore.awsrequest.AWSRequest(method=method, url='http://%s%s' % (ADDR, path),
+                                         data=body, headers=dict(headers or {}))
+    req.headers['x-amz-content-sha256'] = hashlib.sha256(body).hexdigest()
+    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(ID, SECRET), 's3',
+                              'us-east-1').add_auth(req)
+    c = http.client.HTTPConnection(HOST, int(PORT), timeout=30)
+    c.request(method, path, body=body, headers=dict(req.headers.items()))
+    r = c.getresponse()
+    out = r.status, r.read()
+    c.close()
+    return out
+
+
+def put_part(s3, key, uid, n, data, bucket='mp'):
+    r = s3.upload_part(Bucket=bucket, Key=key, UploadId=uid, PartNumber=n, Body=data)
+    return r['ETag']
+
+
+def basic():
+    s3 = client()
+    s3.create_bucket(Bucket='mp')
+    r = s3.create_multipart_upload(Bucket='mp', Key='dir/big file+é', ContentType='text/x-test',
+                                   Metadata={'md5chksum': 'q1w2e3==', 'color': 'blue'})
+    uid = r['UploadId']
+    check(r['Key'] == 'dir/big file+é' and r['Bucket'] == 'mp' and len(uid) > 8,
+          'CreateMultipartUpload: bucket, key and an upload id')
+    parts = [os.urandom(5 * MIB), os.urandom(5 * MIB + 17), os.urandom(1000)]
+    tags = [put_part(s3, 'dir/big file+é', uid, i + 1, p) for i, p in enumerate(parts)]
+    check(tags == ['"%s"' % md5(p) for p in parts], 'UploadPart: each ETag is the part\'s MD5')
+    parts[1] = os.urandom(6 * MIB)
+    tags[1] = put_part(s3, 'dir/big file+é', uid, 2, parts[1])
+    check(tags[1] == '"%s"' % md5(parts[1]), 'a part uploaded again: its new ETag')
+    lp = s3.list_parts(Bucket='mp', Key='dir/big file+é', UploadId=uid)
+    check([(p['PartNumber'], p['ETag'], p['Size']) for p in lp['Parts']] ==
+          [(i + 1, tags[i], len(parts[i])) for i in range(3)] and not lp['IsTruncated'],
+          'ListParts: numbers, ETags and sizes (the replaced part\'s new ones)')
+    lp = s3.list_parts(Bucket='mp', Key='dir/big file+é', UploadId=uid, MaxParts=2)
+    check([p['PartNumber'] for p in lp['Parts']] == [1, 2] and lp['IsTruncated'] and
+          lp['NextPartNumberMarker'] == 2, 'ListParts max-parts 2: truncated, next marker 2')
+    lp = s3.list_parts(Bucket='mp', Key='dir/big file+é', UploadId=uid, PartNumberMarker=2)
+    check([p['PartNumber'] for p in lp['Parts']] == [3] and not lp['IsTruncated'],
+          'ListParts from marker 2: part 3')
+    r2 = s3.create_multipart_upload(Bucket='mp', Key='a/other')
+    lu = s3.list_multipart_uploads(Bucket='mp')
+    got = [(u['Key'], u['UploadId']) for u in lu.get('Uploads', [])]
+    check(got == [('a/other', r2['UploadId']), ('dir/big file+é', uid)],
+          'ListMultipartUploads: both, in key order (%s)' % got)
+    lu = s3.list_multipart_uploads(Bucket='mp', Prefix='dir/')
+    check([u['Key'] for u in lu.get('Uploads', [])] == ['dir/big file+é'],
+          'ListMultipartUploads with a prefix')
+    lu = s3.list_multipart_uploads(Bucket='mp', MaxUploads=1)
+    check(len(lu.get('Uploads', [])) == 1 and lu['IsTruncated'] and
+          lu['NextKeyMarker'] == 'a/other', 'ListMultipartUploads max-uploads 1: truncated')
+    lu = s3.list_multipart_uploads(Bucket='mp', KeyMarker=lu['NextKeyMarker'],
+                                   UploadIdMarker=lu['NextUploadIdMarker'])
+    check([u['Key'] for u in lu.get('Uploads', [])] == ['dir/big file+é'],
+          'ListMultipartUploads: the next page')
+
+    def complete(plist, key='dir/big file+é', u=None):
+        return code_of(s3.complete_multipart_upload, Bucket='mp', Key=key, UploadId=u or uid,
+                       MultipartUpload={'Parts': plist})
+
+    P = [{'PartNumber': i + 1, 'ETag': tags[i]} for i in range(3)]
+    check(complete([P[1], P[0], P[2]]) == ('InvalidPartOrder', 400),
+          'completion with parts out of order: InvalidPartOrder')
+    check(complete([P[0], P[0], P[2]]) == ('InvalidPartOrder', 400),
+          'completion with a part twice: InvalidPartOrder')
+    check(complete([P[0], P[1], P[2], {'PartNumber': 4, 'ETag': tags[0]}]) == ('InvalidPart', 400),
+          'completion naming a missing part: InvalidPart')
+    check(complete([P[0], {'PartNumber': 2, 'ETag': tags[0]}, P[2]]) == ('InvalidPart', 400),
+          'completion with a wrong ETag: InvalidPart')
+    check(complete(P, u='0123456789abcdef0123456789abcdef') == ('NoSuchUpload', 404),
+          'completion of an unknown upload: NoSuchUpload')
+    check(complete(P, key='dir/another') == ('NoSuchUpload', 404),
+          'completion under another key: NoSuchUpload')
+    path = '/mp/dir/big%20file%2B%C3%A9?uploadId=' + uid
+    st, body = raw('POST', path, b'<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>')
+    check(st == 400 and b'<Code>MalformedXML</Code>' in body, 'a completion cut short: MalformedXML')
+    st, body = raw('POST', path, b'<Delete><Object><Key>x</Key></Object></Delete>')
+    check(st == 400 and b'<Code>MalformedXML</Code>' in body, 'a completion of the wrong schema: MalformedXML')
+    check(code_of(s3.upload_part, Bucket='mp', Key='dir/big file+é', UploadId='nope',
+                  PartNumber=1, Body=b'x') == ('NoSuchUpload', 404),
+          'UploadPart to an unknown upload: NoSuchUpload')
+    check(code_of(s3.list_parts, Bucket='mp', Key='x', UploadId=uid) == ('NoSuchUpload', 404),
+          'ListParts under another key: NoSuchUpload')
+    check(code_of(s3.head_object, Bucket='mp', Key='dir/big file+é') == ('404', 404),
+          'nothing visible before the completion')
+    # Small parts: EntityTooSmall, the upload left as it was.
+    r3 = s3.create_multipart_upload(Bucket='mp', Key='small')
+    t3 = [put_part(s3, 'small', r3['UploadId'], i + 1, b'%d' % i * 1000) for i in range(2)]
+    check(complete([{'PartNumber': i + 1, 'ETag': t3[i]} for i in range(2)], key='small',
+                   u=r3['UploadId']) == ('EntityTooSmall', 400),
+          'a part before the last under 5 MiB: EntityTooSmall')
+    r = s3.complete_multipart_upload(Bucket='mp', Key='small', UploadId=r3['UploadId'],
+                                     MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': t3[0]}]})
+    check(r['ETag'] == mp_etag([b'0' * 1000]) and
+          s3.get_object(Bucket='mp', Key='small')['Body'].read() == b'0' * 1000,
+          'one small part alone completes; part 2 dropped (%s)' % r['ETag'])
+    # The completion.
+    r = s3.complete_multipart_upload(Bucket='mp', Key='dir/big file+é', UploadId=uid,
+                                     MultipartUpload={'Parts': P})
+    whole = b''.join(parts)
+    check(r['ETag'] == mp_etag(parts), 'CompleteMultipartUpload: ETag %s' % r['ETag'])
+    g = s3.get_object(Bucket='mp', Key='dir/big file+é')
+    data = g['Body'].read()
+    check(md5(data) == md5(whole) and len(data) == len(whole), 'the object reads back by MD5')
+    check(g['ETag'] == mp_etag(parts) and g['ContentType'] == 'text/x-test' and
+          g['Metadata'] == {'md5chksum': 'q1w2e3==', 'color': 'blue'},
+          'ETag, Content-Type and metadata from the creation (%s)' % g['Metadata'])
+    a = 5 * MIB - 100
+    g = s3.get_object(Bucket='mp', Key='dir/big file+é', Range='bytes=%d-%d' % (a, a + 299))
+    check(g['Body'].read() == whole[a:a + 300], 'a range across two parts')
+    lo = s3.list_objects_v2(Bucket='mp')['Contents']
+    check([(o['Key'], o['Size'], o['ETag']) for o in lo] ==
+          [('dir/big file+é', len(whole), mp_etag(parts)), ('small', 1000, mp_etag([b'0' * 1000]))],
+          'listed with its size and ETag')
+    check(code_of(s3.list_parts, Bucket='mp', Key='dir/big file+é', UploadId=uid) ==
+          ('NoSuchUpload', 404), 'the completed upload is gone')
+    check(complete(P) == ('NoSuchUpload', 404), 'a second completion: NoSuchUpload')
+    # An overwrite by a new upload.
+    r4 = s3.create_multipart_upload(Bucket='mp', Key='dir/big file+é')
+    np = [os.urandom(5 * MIB), os.urandom(3)]
+    t4 = [put_part(s3, 'dir/big file+é', r4['UploadId'], i + 1, p) for i, p in enumerate(np)]
+    s3.complete_multipart_upload(Bucket='mp', Key='dir/big file+é', UploadId=r4['UploadId'],
+                                 MultipartUpload={'Parts': [{'PartNumber': i + 1, 'ETag': t4[i]}
+                                                            for i in range(2)]})
+    g = s3.get_object(Bucket='mp', Key='dir/big file+é')
+    check(g['Body'].read() == b''.join(np) and g['Metadata'] == {} and
+          g['ContentType'] == 'binary/octet-stream', 'an overwrite by a second upload')
+    # Abort.
+    put_part(s3, 'a/other', r2['UploadId'], 1, os.urandom(100000))
+    r = s3.abort_multipart_upload(Bucket='mp', Key='a/other', UploadId=r2['UploadId'])
+    check(r['ResponseMetadata']['HTTPStatusCode'] == 204, 'AbortMultipartUpload: 204')
+    check(code_of(s3.list_parts, Bucket='mp', Key='a/other', UploadId=r2['UploadId']) ==
+          ('NoSuchUpload', 404), 'an aborted upload is gone')
+    check(code_of(s3.abort_multipart_upload, Bucket='mp', Key='a/other',
+                  UploadId=r2['UploadId']) == ('NoSuchUpload', 404), 'abort twice: NoSuchUpload')
+    check(s3.list_multipart_uploads(Bucket='mp').get('Uploads', []) == [], 'no upload left')
+    check(code_of(s3.create_multipart_upload, Bucket='nobucket', Key='k') == ('NoSuchBucket', 404),
+          'CreateMultipartUpload in no bucket: NoSuchBucket')
+    # A bucket with an unfinished upload is not empty.
+    s3.create_bucket(Bucket='mp2')
+    r5 = s3.create_multipart_upload(Bucket='mp2', Key='k')
+    check(code_of(s3.delete_bucket, Bucket='mp2') == ('BucketNotEmpty', 409),
+          'DeleteBucket with an unfinished upload: BucketNotEmpty')
+    s3.abort_multipart_upload(Bucket='mp2', Key='k', UploadId=r5['UploadId'])
+    s3.delete_bucket(Bucket='mp2')
+    # boto3's own transfer manager (5 MiB parts, four threads).
+    from boto3.s3.transfer import TransferConfig
+    import io
+    blob = os.urandom(23 * MIB + 5)
+    s3.upload_fileobj(io.BytesIO(blob), 'mp', 'managed',
+                      Config=TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB,
+                                            max_concurrency=4))
+    h = s3.head_object(Bucket='mp', Key='managed')
+    check(h['ETag'].endswith('-5"') and
+          md5(s3.get_object(Bucket='mp', Key='managed')['Body'].read()) == md5(blob),
+          'boto3 upload_fileobj in 5 parts reads back by MD5 (%s)' % h['ETag'])
+
+
+def pending(d):
+    s3 = client()
+    s3.create_bucket(Bucket='pend')
+    uid = s3.create_multipart_upload(Bucket='pend', Key='left', ContentType='a/b',
+                                     Metadata={'md5chksum': 'xyz'})['UploadId']
+    parts = [os.urandom(5 * MIB), os.urandom(5 * MIB + 3)]
+    for i, p in enumerate(parts):
+        put_part(s3, 'left', uid, i + 1, p, bucket='pend')
+        open(os.path.join(d, 'pend.part%d' % (i + 1)), 'wb').write(p)
+    open(os.path.join(d, 'pending'), 'w').write(uid)
+    check(len(s3.list_parts(Bucket='pend', Key='left', UploadId=uid)['Parts']) == 2,
+          'an upload left with two parts')
+
+
+def pending_check(d):
+    s3 = client()
+    uid = open(os.path.join(d, 'pending')).read().strip()
+    parts = [open(os.path.join(d, 'pend.part%d' % i), 'rb').read() for i in (1, 2)]
+    lp = s3.list_parts(Bucket='pend', Key='left', UploadId=uid)
+    check([(p['PartNumber'], p['ETag'], p['Size']) for p in lp['Parts']] ==
+          [(i + 1, '"%s"' % md5(p), len(p)) for i, p in enumerate(parts)],
+          'after kill -9 and restart: ListParts lists both parts')
+    lu = s3.list_multipart_uploads(Bucket='pend')
+    check([(u['Key'], u['UploadId']) for u in lu.get('Uploads', [])] == [('left', uid)],
+          'after restart: ListMultipartUploads lists the upload')
+    parts.append(os.urandom(12345))
+    put_part(s3, 'left', uid, 3, parts[2], bucket='pend')
+    r = s3.complete_multipart_upload(
+        Bucket='pend', Key='left', UploadId=uid,
+        MultipartUpload={'Parts': [{'PartNumber': i + 1, 'ETag': '"%s"' % md5(p)}
+                                   for i, p in enumerate(parts)]})
+    g = s3.get_object(Bucket='pend', Key='left')
+    check(r['ETag'] == mp_etag(parts) and md5(g['Body'].read()) == md5(b''.join(parts)) and
+          g['Metadata'] == {'md5chksum': 'xyz'} and g['ContentType'] == 'a/b',
+          'completed after the restart: bytes, ETag, type and metadata')
+
+
+def quota():
+    s3 = client()
+    s3.create_bucket(Bucket='q')
+    u = [s3.create_multipart_upload(Bucket='q', Key='k%d' % i)['UploadId'] for i in range(3)]
+    c = code_of(s3.create_multipart_upload, Bucket='q', Key='k4')
+    check(c == ('TooManyUploads', 400), 'a fourth unfinished upload: refused (%s)' % (c,))
+    put_part(s3, 'k0', u[0], 1, os.urandom(5 * MIB), bucket='q')
+    put_part(s3, 'k1', u[1], 1, os.urandom(5 * MIB), bucket='q')
+    c = code_of(s3.upload_part, Bucket='q', Key='k2', UploadId=u[2], PartNumber=1,
+                Body=os.urandom(5 * MIB))
+    check(c == ('EntityTooLarge', 400), 'a part past the bytes quota: refused (%s)' % (c,))
+    check(len(s3.list_parts(Bucket='q', Key='k2', UploadId=u[2]).get('Parts', [])) == 0,
+          'the refused part is not listed')
+    deadline = time.monotonic() + 20
+    left = None
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        left = s3.list_multipart_uploads(Bucket='q').get('Uploads', [])
+        if not left:
+            break
+    check(left == [], 'the uploads expire (--mpu-expiry 6)')
+    check(code_of(s3.list_parts, Bucket='q', Key='k0', UploadId=u[0]) == ('NoSuchUpload', 404),
+          'an expired upload: NoSuchUpload')
+    v = s3.create_multipart_upload(Bucket='q', Key='again')['UploadId']
+    put_part(s3, 'again', v, 1, os.urandom(5 * MIB), bucket='q')
+    put_part(s3, 'again', v, 2, os.urandom(5 * MIB), bucket='q')
+    check(len(s3.list_parts(Bucket='q', Key='again', UploadId=v)['Parts']) == 2,
+          'after the expiry, the quota has room again')
+    s3.abort_multipart_upload(Bucket='q', Key='again', UploadId=v)
+
+
+def upload(d, n):
+    s3c = client(timeout=20)
+    s3c.create_bucket(Bucket='crash')
+    lock = threading.Lock()
+    acked = open(os.path.join(d, 'acked'), 'a')
+    stop = time.monotonic() + 60
+
+    def work(t):
+        s3 = client(timeout=20)
+        i = 0
+        while time.monotonic() < stop:
+            key = 't%d/o%03d' % (t, i)
+            i += 1
+            parts = [os.urandom(5 * MIB), os.urandom(5 * MIB), os.urandom(MIB + i)]
+            try:
+                uid = s3.create_multipart_upload(Bucket='crash', Key=key)['UploadId']
+                tags = [put_part(s3, key, uid, j + 1, p, bucket='crash')
+                        for j, p in enumerate(parts)]
+                r = s3.complete_multipart_upload(
+                    Bucket='crash', Key=key, UploadId=uid,
+                    MultipartUpload={'Parts': [{'PartNumber': j + 1, 'ETag': tg}
+                                               for j, tg in enumerate(tags)]})
+            except Exception:
+                return
+            if r['ETag'] == mp_etag(parts):
+                with lock:
+                    acked.write('%s %s\n' % (key, md5(b''.join(parts))))
+                    acked.flush()
+
+    ts = [threading.Thread(target=work, args=(t,)) for t in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+def verify(d):
+    s3 = client(timeout=30)
+    acked = [l.split() for l in open(os.path.join(d, 'acked'))]
+    check(len(acked) > 0, '%d multipart objects acknowledged before the kill' % len(acked))
+    bad = 0
+    for key, m in acked:
+        try:
+            if md5(s3.get_object(Bucket='crash', Key=key)['Body'].read()) != m:
+                bad += 1
+        except Exception:
+            bad += 1
+    check(bad == 0, 'every acknowledged object reads back with its MD5 (%d bad)' % bad)
+    listed = [o for pg in s3.get_paginator('list_objects_v2').paginate(Bucket='crash')
+              for o in pg.get('Contents', [])]
+    partial = 0
+    for o in listed:
+        data = s3.get_object(Bucket='crash', Key=o['Key'])['Body'].read()
+        chunks = [data[i:i + 5 * MIB] for i in range(0, len(data), 5 * MIB)]
+        if len(data) != o['Size'] or mp_etag(chunks) != o['ETag']:
+            partial += 1
+    check(partial == 0 and len(listed) >= len(acked),
+          '%d listed (>= acknowledged), none partial (%d)' % (len(listed), partial))
+    ups = s3.list_multipart_uploads(Bucket='crash').get('Uploads', [])
+    print('    %d unfinished uploads after the crash' % len(ups))
+    for u in ups:
+        s3.list_parts(Bucket='crash', Key=u['Key'], UploadId=u['UploadId'])
+        s3.abort_multipart_upload(Bucket='crash', Key=u['Key'], UploadId=u['UploadId'])
+    check(s3.list_multipart_uploads(Bucket='crash').get('Uploads', []) == [],
+          'the unfinished uploads listed, their parts listed, then aborted')
+
+
+if MODE == 'basic':
+    basic()
+elif MODE == 'pending':
+    pending(sys.argv[5])
+elif MODE == 'pending_check':
+    pending_check(sys.argv[5])
+elif MODE == 'quota':
+    quota()
+elif MODE == 'upload':
+    upload(sys.argv[5], int(sys.argv[6]))
+elif MODE == 'verify':
+    verify(sys.argv[5])
+print('%d failed' % len(FAILS))
+sys.exit(1 if FAILS else 0)

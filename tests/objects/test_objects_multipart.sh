@@ -1,0 +1,181 @@
+#!/bin/bash
+# Suite 'net': paste-objects's multipart uploads (doc/objects.md,
+# "Multipart uploads") with real clients from the Linux namespace: boto3
+# (every operation and its errors, tests/objects/mpu_client.py), s3cmd put
+# of 40 MB (15 MB parts), awscli `s3 cp` (8 MB parts) and `s3api`
+# create / upload-part / list-parts / complete, rclone with its MD5 in
+# x-amz-meta-md5chksum; an upload left unfinished listed after a kill -9
+# and restart, then completed; kill -9 during parallel multipart uploads
+# (acknowledged objects whole, nothing partial listed); the uploads quota
+# and expiry. Every object read back is compared by MD5 or SHA-256.
+# shellcheck source=tests/net/lib.sh
+. "$(dirname "$0")/../net/lib.sh"
+# shellcheck source=tests/kvs/kvs_lib.sh
+. "$(dirname "$0")/../kvs/kvs_lib.sh"
+OBJ="$BUILD_DIR/examples/paste-objects"
+[ -x "$OBJ" ] || die "$OBJ not built"
+/usr/bin/python3 -c "import boto3" 2>/dev/null || skip "python3-boto3 not installed (scripts/deps.sh)"
+kvs_testbed_up om s3cmd rclone
+IP=$TB_PASTE_IP
+ID=AKIAPASTETEST0003
+SECRET='paste/Multipart+Key0123456789abcdefghij'
+printf '%s:%s\n' "$ID" "$SECRET" >"$TB_WORK/keys"
+chmod 600 "$TB_WORK/keys"
+CLIENT=("${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/objects/mpu_client.py" "$IP:9000" "$ID" "$SECRET")
+POOL_BUFS=131072        # 285 MB: a 40 MB object and its parts fit twice
+
+objects_cmd() {
+	local prefix=$1 pool=$2
+	shift 2
+	TB_EAL_PREFIXES+=("$prefix")
+	OBJ_CMD=(nsenter --net="/run/netns/$NAME-paste" "$OBJ"
+		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
+		--file-prefix "$prefix" --log-level=lib.eal:error
+		"--vdev=net_af_packet0,iface=$NAME-p,qpairs=1"
+		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$TB_SHM/$pool"
+		--pool-bufs "$POOL_BUFS" --keys-file "$TB_WORK/keys" "$@")
+}
+
+run_client() {
+	local what=$1 limit=$2
+	shift 2
+	run_bounded "$limit" "${CLIENT[@]}" "$@" >"$TB_WORK/$what.log" 2>&1
+	local rc=$?
+	sed 's/^/    /' "$TB_WORK/$what.log"
+	check_rc $rc "$what" || show_log "$KVS_LOG" 40
+}
+
+aws=("${LX[@]}" env -u AWS_CA_BUNDLE AWS_ACCESS_KEY_ID="$ID" AWS_SECRET_ACCESS_KEY="$SECRET"
+	AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_MAX_ATTEMPTS=1
+	/usr/bin/aws --only-show-errors --endpoint-url "http://$IP:9000")
+
+objects_cmd "pom$$" objects.pool
+KVS_N=$((KVS_N + 1))
+KVS_LOG="$TB_WORK/objects.log"
+if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+	run_client basic 300 basic
+	# s3cmd: 40 MB in its default 15 MB parts.
+	cat >"$TB_WORK/s3cfg" <<-CFG
+	[default]
+	access_key = $ID
+	secret_key = $SECRET
+	host_base = $IP:9000
+	host_bucket = $IP:9000
+	use_https = False
+	signature_v2 = False
+	bucket_location = us-east-1
+	CFG
+	s3c=("${LX[@]}" s3cmd -c "$TB_WORK/s3cfg")
+	head -c 40000000 /dev/urandom >"$TB_WORK/big.bin"
+	out=$(run_bounded 60 "${s3c[@]}" mb s3://tools 2>&1)
+	check_rc $? "s3cmd mb $out"
+	out=$(run_bounded 180 "${s3c[@]}" put "$TB_WORK/big.bin" "s3://tools/s3cmd/big.bin" 2>&1)
+	check_rc $? "s3cmd put of 40 MB $(printf '%s' "$out" | tail -n 3)"
+	printf '%s' "$out" | grep -q "part 3 of 3"
+	check_rc $? "s3cmd uploaded it in 3 parts"
+	rm -f "$TB_WORK/back"
+	out=$(run_bounded 180 "${s3c[@]}" get "s3://tools/s3cmd/big.bin" "$TB_WORK/back" 2>&1)
+	check_rc $? "s3cmd get $(printf '%s' "$out" | tail -n 2)"
+	check_eq "$(sha_of "$TB_WORK/back")" "$(sha_of "$TB_WORK/big.bin")" "s3cmd: 40 MB back whole"
+	out=$(run_bounded 60 "${s3c[@]}" info "s3://tools/s3cmd/big.bin" 2>&1)
+	printf '%s' "$out" | grep -q -- "-3$"
+	check_rc $? "s3cmd info: a multipart ETag of 3 parts $(printf '%s' "$out" | grep -i md5)"
+	# awscli: s3 cp with its default 8 MB parts, then s3api by hand.
+	if [ -x /usr/bin/aws ]; then
+		out=$(run_bounded 180 "${aws[@]}" s3 cp "$TB_WORK/big.bin" "s3://tools/aws/big.bin" 2>&1)
+		check_rc $? "aws s3 cp up (multipart) $out"
+		etag=$(run_bounded 60 "${aws[@]}" s3api head-object --bucket tools --key aws/big.bin \
+			--query ETag --output text 2>&1)
+		check_eq "${etag##*-}" '5"' "aws s3 cp: 5 parts of 8 MB ($etag)"
+		rm -f "$TB_WORK/back"
+		out=$(run_bounded 180 "${aws[@]}" s3 cp "s3://tools/aws/big.bin" "$TB_WORK/back" 2>&1)
+		check_rc $? "aws s3 cp down $out"
+		check_eq "$(sha_of "$TB_WORK/back")" "$(sha_of "$TB_WORK/big.bin")" "awscli: 40 MB back whole"
+		head -c 6000000 "$TB_WORK/big.bin" >"$TB_WORK/p1"
+		tail -c +6000001 "$TB_WORK/big.bin" | head -c 3000000 >"$TB_WORK/p2"
+		uid=$(run_bounded 60 "${aws[@]}" s3api create-multipart-upload --bucket tools \
+			--key api/obj --content-type text/plain --metadata k=v --query UploadId --output text 2>&1)
+		check_rc $? "aws s3api create-multipart-upload $uid"
+		e1=$(run_bounded 60 "${aws[@]}" s3api upload-part --bucket tools --key api/obj \
+			--part-number 1 --upload-id "$uid" --body "$TB_WORK/p1" --query ETag --output text 2>&1)
+		e2=$(run_bounded 60 "${aws[@]}" s3api upload-part --bucket tools --key api/obj \
+			--part-number 2 --upload-id "$uid" --body "$TB_WORK/p2" --query ETag --output text 2>&1)
+		check_eq "$e1 $e2" "\"$(md5sum <"$TB_WORK/p1" | cut -c1-32)\" \"$(md5sum <"$TB_WORK/p2" | cut -c1-32)\"" \
+			"aws s3api upload-part: ETags are the parts' MD5s"
+		out=$(run_bounded 60 "${aws[@]}" s3api list-parts --bucket tools --key api/obj \
+			--upload-id "$uid" --query 'Parts[].[PartNumber,Size]' --output text 2>&1)
+		check_eq "$(printf '%s' "$out" | tr -s '\t\n' '  ')" "1 6000000 2 3000000" "aws s3api list-parts"
+		printf '{"Parts":[{"PartNumber":1,"ETag":%s},{"PartNumber":2,"ETag":%s}]}' \
+			"$(printf '%s' "$e1" | sed 's/"/\\"/g; s/.*/"&"/')" \
+			"$(printf '%s' "$e2" | sed 's/"/\\"/g; s/.*/"&"/')" >"$TB_WORK/parts.json"
+		out=$(run_bounded 60 "${aws[@]}" s3api complete-multipart-upload --bucket tools \
+			--key api/obj --upload-id "$uid" --multipart-upload "file://$TB_WORK/parts.json" 2>&1)
+		check_rc $? "aws s3api complete-multipart-upload $out"
+		rm -f "$TB_WORK/back"
+		out=$(run_bounded 60 "${aws[@]}" s3api get-object --bucket tools --key api/obj \
+			"$TB_WORK/back" --query '[ContentType,Metadata.k]' --output text 2>&1)
+		check_eq "$(printf '%s' "$out" | tr '\t' ' ')" "text/plain v" "aws s3api get-object: type and metadata"
+		check_eq "$(sha_of "$TB_WORK/back")" "$(head -c 9000000 "$TB_WORK/big.bin" | sha256sum | cut -d' ' -f1)" \
+			"aws s3api: the completed object back whole"
+	fi
+	# rclone, multipart from 5 MB: its MD5 kept in x-amz-meta-md5chksum.
+	rcl=("${LX[@]}" env -u AWS_CA_BUNDLE RCLONE_CONFIG_PO_TYPE=s3 RCLONE_CONFIG_PO_PROVIDER=Other
+		RCLONE_CONFIG_PO_ACCESS_KEY_ID="$ID" RCLONE_CONFIG_PO_SECRET_ACCESS_KEY="$SECRET"
+		RCLONE_CONFIG_PO_ENDPOINT="http://$IP:9000" RCLONE_CONFIG_PO_REGION=us-east-1
+		RCLONE_CONFIG_PO_FORCE_PATH_STYLE=true
+		rclone --config /dev/null --retries 1 --low-level-retries 1
+		--s3-upload-cutoff 5M --s3-chunk-size 5M)
+	out=$(run_bounded 180 "${rcl[@]}" copyto "$TB_WORK/big.bin" po:tools/rclone/big.bin 2>&1)
+	check_rc $? "rclone copyto (multipart) $(printf '%s' "$out" | tail -n 3)"
+	out=$(run_bounded 120 "${rcl[@]}" md5sum po:tools/rclone/big.bin 2>&1)
+	check_eq "${out%% *}" "$(md5sum <"$TB_WORK/big.bin" | cut -c1-32)" \
+		"rclone md5sum: its x-amz-meta-md5chksum kept from the creation"
+	out=$(run_bounded 180 "${rcl[@]}" check "$TB_WORK/big.bin" po:tools/rclone/ 2>&1)
+	check_rc $? "rclone check $(printf '%s' "$out" | tail -n 2)"
+	# An upload left unfinished, then kill -9.
+	run_client pending 120 pending "$TB_WORK"
+	stop_kvs KILL
+fi
+
+objects_cmd "pom2$$" objects.pool
+KVS_N=$((KVS_N + 1))
+KVS_LOG="$TB_WORK/objects-2.log"
+if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+	log "$(grep -m1 '^paste-objects: recovered' "$KVS_LOG")"
+	run_client pending_check 120 pending_check "$TB_WORK"
+	rm -f "$TB_WORK/back"
+	out=$(run_bounded 180 "${aws[@]}" s3 cp "s3://tools/aws/big.bin" "$TB_WORK/back" 2>&1)
+	check_eq "$(sha_of "$TB_WORK/back")" "$(sha_of "$TB_WORK/big.bin")" "after the kill: the multipart object back whole"
+	# kill -9 during 4 threads of multipart uploads.
+	: >"$TB_WORK/acked"
+	run_bounded 90 "${CLIENT[@]}" upload "$TB_WORK" 4 >"$TB_WORK/upload.log" 2>&1 &
+	up=$!
+	TB_BG_PIDS+=("$up")
+	sleep 10
+	stop_kvs KILL
+	wait "$up" 2>/dev/null
+	bg_forget "$up"
+	log "$(wc -l <"$TB_WORK/acked") multipart uploads acknowledged before the kill"
+	objects_cmd "pom3$$" objects.pool
+	KVS_N=$((KVS_N + 1))
+	KVS_LOG="$TB_WORK/objects-3.log"
+	if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+		log "$(grep -m1 '^paste-objects: recovered' "$KVS_LOG")"
+		run_client verify 300 verify "$TB_WORK"
+		stop_kvs INT
+		check_eq "$KVS_RC" 0 "clean exit after recovery"
+	fi
+fi
+
+# The quota and the expiry, on a pool of their own.
+objects_cmd "pom4$$" quota.pool --mpu-max-uploads 3 --mpu-max-bytes 12000000 --mpu-expiry 6
+KVS_N=$((KVS_N + 1))
+KVS_LOG="$TB_WORK/objects-4.log"
+if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+	run_client quota 120 quota
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "clean exit"
+	grep -q '^objects: .*mpu_expired=3' "$KVS_LOG"
+	check_rc $? "three uploads expired: $(grep '^objects: ' "$KVS_LOG")"
+fi
+tb_finish
