@@ -67,6 +67,14 @@ obj_etag_single(const uint8_t md5[16], char out[OBJ_ETAG_MAX])
 	out[34] = '\0';
 }
 
+void
+obj_etag_parts(const uint8_t md5[16], unsigned int n, char out[OBJ_ETAG_MAX])
+{
+	out[0] = '"';
+	hex16(md5, out + 1);
+	snprintf(out + 33, OBJ_ETAG_MAX - 33, "-%u\"", n);
+}
+
 int
 obj_etag_multipart(const uint8_t (*md5s)[16], unsigned int n, char out[OBJ_ETAG_MAX])
 {

@@ -29,6 +29,8 @@ void obj_md5_fini(struct obj_md5 *m);
 
 /* "\"<32 hex>\"" of @md5. */
 void obj_etag_single(const uint8_t md5[16], char out[OBJ_ETAG_MAX]);
+/* "\"<32 hex>-N\"" of @md5, the MD5 of the parts' MD5s already taken. */
+void obj_etag_parts(const uint8_t md5[16], unsigned int n, char out[OBJ_ETAG_MAX]);
 /* "\"<32 hex>-N\"" of the @n (1 to 10000) parts' MD5s. @return 0, -EINVAL
  * or -ENOMEM. */
 int obj_etag_multipart(const uint8_t (*md5s)[16], unsigned int n, char out[OBJ_ETAG_MAX]);

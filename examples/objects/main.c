@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -19,6 +20,7 @@
 
 #include "example_util.h"
 #include "keys.h"
+#include "mpstore.h"
 #include "ostore.h"
 #include "paste.h"
 #include "server.h"
@@ -31,6 +33,10 @@ struct objects_opts {
 	const char *pool_file, *keys_file, *access_key, *secret_key, *region;
 	enum pst_idle_mode idle;
 	double request_timeout, idle_timeout;
+	/* Multipart uploads (mpstore.h): 0 keeps the store's default. */
+	uint64_t mpu_max_uploads, mpu_max_bytes, mpu_min_part;
+	double mpu_expiry;
+	int mpu_expiry_set;
 };
 
 static void
@@ -56,8 +62,17 @@ usage(FILE *f)
 		"                           (default 60, 0: never)\n"
 		"  --timeout S              abort a client silent S seconds between\n"
 		"                           requests (default 0: never)\n"
-		"Stores buckets and objects in the pool (doc/objects.md); multipart\n"
-		"uploads, copies and checksum trailers are answered NotImplemented.\n");
+		"  --mpu-max-uploads N      unfinished multipart uploads at most\n"
+		"                           (default 1000; more: 400 TooManyUploads)\n"
+		"  --mpu-max-bytes N        bytes of their parts at most (default half\n"
+		"                           the pool; more: 400 EntityTooLarge)\n"
+		"  --mpu-expiry S           an unfinished upload is aborted S seconds\n"
+		"                           after it began (default 86400; 0: never)\n"
+		"  --mpu-min-part N         smallest part but the last (default and\n"
+		"                           most 5 MiB, as S3; less for tests)\n"
+		"Stores buckets and objects in the pool (doc/objects.md), multipart\n"
+		"uploads included; UploadPartCopy and checksum trailers are answered\n"
+		"NotImplemented.\n");
 }
 
 static int
@@ -78,6 +93,10 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		{ "idle", required_argument, NULL, 'W' },
 		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "mpu-max-uploads", required_argument, NULL, 'U' },
+		{ "mpu-max-bytes", required_argument, NULL, 'B' },
+		{ "mpu-expiry", required_argument, NULL, 'E' },
+		{ "mpu-min-part", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const idles[] = {
@@ -100,6 +119,13 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		case 'n': ret = ex_parse_u32(optarg, 1, UINT32_MAX, &o->max_conns); break;
 		case 'R': ret = ex_parse_double(optarg, 0, 1e9, &o->request_timeout); break;
 		case 'T': ret = ex_parse_double(optarg, 0, 1e9, &o->idle_timeout); break;
+		case 'U': ret = ex_parse_u64(optarg, 1, 1000000, &o->mpu_max_uploads); break;
+		case 'B': ret = ex_parse_u64(optarg, 1, UINT64_MAX, &o->mpu_max_bytes); break;
+		case 'P': ret = ex_parse_u64(optarg, 1, OBJ_MPU_MIN_PART, &o->mpu_min_part); break;
+		case 'E':
+			ret = ex_parse_double(optarg, 0, 1e9, &o->mpu_expiry);
+			o->mpu_expiry_set = 1;
+			break;
 		case 'W':
 			i = ex_parse_choice(optarg, idles, sizeof(idles) / sizeof(idles[0]));
 			ret = i < 0;
@@ -207,10 +233,24 @@ main(int argc, char **argv)
 				ret == -PST_EOWNER ? pst_errormsg() : "");
 			goto close_pool;
 		}
+		if (o.mpu_max_uploads)
+			store.mpu->max_uploads = o.mpu_max_uploads;
+		if (o.mpu_max_bytes)
+			store.mpu->max_bytes = o.mpu_max_bytes;
+		if (o.mpu_min_part)
+			store.mpu->min_part = o.mpu_min_part;
+		if (o.mpu_expiry_set)
+			store.mpu->expiry = (int64_t)o.mpu_expiry;
+		/* Uploads that expired while the server was down go now. */
+		obj_mpu_expire(&store, (int64_t)time(NULL));
 		printf("paste-objects: recovered buckets=%u objects=%zu records=%" PRIu64
 		       " torn_bytes=%" PRIu64 " log_bufs=%zu released=%" PRIu64 " seconds=%.3f\n",
 		       store.n_buckets, store.n_objs, store.log.replayed, store.log.torn_bytes,
 		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0);
+		printf("paste-objects: uploads unfinished=%zu parts_bytes=%" PRIu64
+		       " max_uploads=%" PRIu64 " max_bytes=%" PRIu64 " expiry=%" PRId64 "\n",
+		       store.mpu->n, store.mpu->bytes, store.mpu->max_uploads,
+		       store.mpu->max_bytes, store.mpu->expiry);
 	}
 	{
 		const struct pst_stack_config scfg = {
@@ -252,9 +292,13 @@ main(int argc, char **argv)
 	}
 	printf("objects: requests=%" PRIu64 " refused=%" PRIu64 " bad_heads=%" PRIu64
 	       " accepted=%" PRIu64 " timed_out=%" PRIu64 " conns=%u puts=%" PRIu64
-	       " deletes=%" PRIu64 " objects=%zu buckets=%u log_bufs=%zu\n", srv.svc.requests,
+	       " deletes=%" PRIu64 " objects=%zu buckets=%u log_bufs=%zu mpu_created=%" PRIu64
+	       " mpu_parts=%" PRIu64 " mpu_completed=%" PRIu64 " mpu_aborted=%" PRIu64
+	       " mpu_expired=%" PRIu64 " mpu_unfinished=%zu\n", srv.svc.requests,
 	       srv.svc.refused, srv.bad_heads, srv.accepted, srv.timed_out, srv.n_conns,
-	       store.puts, store.deletes, store.n_objs, store.n_buckets, store.log.n_bufs);
+	       store.puts, store.deletes, store.n_objs, store.n_buckets, store.log.n_bufs,
+	       store.mpu->created, store.mpu->parts, store.mpu->completed, store.mpu->aborted,
+	       store.mpu->expired, store.mpu->n);
 	status = 0;
 close_stack:
 	pst_stack_close(srv.stack);

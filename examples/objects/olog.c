@@ -66,7 +66,8 @@ bufs_push(struct obj_log *l, uint32_t idx)
 size_t
 obj_log_rec_size(const struct obj_rec *r)
 {
-	return sizeof(struct rec_hdr) + (size_t)r->bucket_len + r->key_len + r->ctype_len +
+	return sizeof(struct rec_hdr) + (r->type >= OBJ_REC_MPU_CREATE ? OBJ_LOG_MPU_EXTRA : 0) +
+	       (size_t)r->bucket_len + r->key_len + r->ctype_len +
 	       r->meta_len + (size_t)r->n_names * sizeof(pst_name);
 }
 
@@ -133,9 +134,14 @@ rec_parse(const uint8_t *p, size_t len, struct obj_rec *r)
 	r->meta_len = h.meta_len;
 	r->n_names = h.n_names;
 	want = obj_log_rec_size(r);
-	if (want != len || h.type < OBJ_REC_BUCKET_ADD || h.type > OBJ_REC_DEL)
+	if (want != len || h.type < OBJ_REC_BUCKET_ADD || h.type > OBJ_REC_MPU_ABORT)
 		return -1;
 	p += sizeof(h);
+	if (r->type >= OBJ_REC_MPU_CREATE) {
+		memcpy(&r->upload_id, p, 8);
+		memcpy(&r->part, p + 8, 4);
+		p += OBJ_LOG_MPU_EXTRA;
+	}
 	r->bucket = (const char *)p;
 	p += r->bucket_len;
 	r->key = (const char *)p;
@@ -302,7 +308,7 @@ obj_log_append(struct obj_log *l, const struct obj_rec *r)
 	uint8_t *rec;
 	int ret;
 
-	if (r->type < OBJ_REC_BUCKET_ADD || r->type > OBJ_REC_DEL)
+	if (r->type < OBJ_REC_BUCKET_ADD || r->type > OBJ_REC_MPU_ABORT)
 		return -EINVAL;
 	room = l->n_bufs == 0 ? 0 : l->buf_size - l->tail_off;
 	while (room < len) {
@@ -328,6 +334,12 @@ obj_log_append(struct obj_log *l, const struct obj_rec *r)
 	h.meta_len = r->meta_len;
 	memcpy(rec, &h, sizeof(h));
 	i = sizeof(h);
+	if (r->type >= OBJ_REC_MPU_CREATE) {
+		memset(rec + i, 0, OBJ_LOG_MPU_EXTRA);
+		memcpy(rec + i, &r->upload_id, 8);
+		memcpy(rec + i + 8, &r->part, 4);
+		i += OBJ_LOG_MPU_EXTRA;
+	}
 	memcpy(rec + i, r->bucket, r->bucket_len), i += r->bucket_len;
 	if (r->key_len)
 		memcpy(rec + i, r->key, r->key_len), i += r->key_len;

@@ -23,7 +23,18 @@ enum obj_rec_type {
 	OBJ_REC_BUCKET_DEL = 2,
 	OBJ_REC_PUT = 3,
 	OBJ_REC_DEL = 4,
+	/* Multipart uploads (multipart.h): each carries an upload id and a
+	 * part number (OBJ_LOG_MPU_EXTRA bytes after the header). */
+	OBJ_REC_MPU_CREATE = 5,         /* bucket, key, ctype, meta, time */
+	OBJ_REC_MPU_PART = 6,           /* + part, size, md5, names */
+	OBJ_REC_MPU_DONE = 7,           /* an object put from the upload's
+	                                 * parts (part: their count), which
+	                                 * ends the upload */
+	OBJ_REC_MPU_ABORT = 8,          /* aborted or expired */
 };
+
+/* Bytes after a multipart record's header: upload id (8), part (4), 0 (4). */
+#define OBJ_LOG_MPU_EXTRA 16u
 
 /* One record, as appended and as replayed (pointers into the caller's
  * memory on append, into the log's scratch during a replay callback). */
@@ -42,6 +53,8 @@ struct obj_rec {
 	uint16_t meta_len;
 	const pst_name *names;          /* PUT: the bytes, in order */
 	uint32_t n_names;
+	uint64_t upload_id;             /* OBJ_REC_MPU_* */
+	uint32_t part;                  /* MPU_PART: its number; MPU_DONE: parts */
 };
 
 struct obj_log {

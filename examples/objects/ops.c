@@ -10,6 +10,8 @@
 #include <sodium.h>
 
 #include "etag.h"
+#include "mpstore.h"
+#include "multipart.h"
 #include "ops.h"
 #include "s3xml.h"
 #include "xml.h"
@@ -572,6 +574,7 @@ obj_ops_body_free(struct obj_body_req *b)
 	if (b == NULL)
 		return;
 	free(b->buf);
+	free(b->key);
 	free(b);
 }
 
@@ -738,7 +741,10 @@ obj_ops_body_done(struct obj_service *svc, struct obj_body_req *b, time_t now, i
 			     b->resource, b->id, now, 0);
 		goto refused;
 	}
-	delete_objects(st, b, now, out);
+	if (b->op == OBJ_OP_COMPLETE_UPLOAD)
+		obj_mpu_complete_done(svc, b, now, out);
+	else
+		delete_objects(st, b, now, out);
 	goto done;
 refused:
 	svc->refused++;
@@ -792,6 +798,12 @@ obj_ops_put_done(struct obj_service *svc, struct obj_put *put, struct obj_versio
 			     put->resource, put->id, now, 0);
 		goto drop;
 	}
+	if (put->part != 0) {
+		/* UploadPart: v's names move to the part (v freed). */
+		if (obj_mpu_part_done(svc, put, v, now, out) != 0)
+			goto drop;
+		goto done;
+	}
 	v->mtime = now;
 	ret = obj_store_put(st, put->bucket, put->key, put->key_len, v);
 	if (ret != 0) {
@@ -818,6 +830,7 @@ obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 	struct obj_store *st = svc->store;
 	int ret;
 
+	obj_mpu_expire(st, (int64_t)now);
 	switch (rt->op) {
 	case OBJ_OP_LIST_BUCKETS:
 		list_buckets(st, auth, id, now, out);
@@ -868,6 +881,25 @@ obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 	case OBJ_OP_PUT_OBJECT:
 		put_object(svc, rt, auth, req, resource, id, now, out);
 		return 1;
+	case OBJ_OP_UPLOAD_PART:
+		/* The upload and the quota from the head; then the body as a
+		 * PutObject's, stored as a part by obj_mpu_part_done. */
+		if (obj_mpu_part_begin(svc, rt, resource, id, now, out))
+			return 1;
+		put_object(svc, rt, auth, req, resource, id, now, out);
+		if (out->put != NULL) {
+			out->put->part = rt->part_number;
+			snprintf(out->put->upload_id, sizeof(out->put->upload_id), "%.*s",
+				 (int)rt->upload_id.len, rt->upload_id.p);
+		}
+		return 1;
+	case OBJ_OP_CREATE_UPLOAD:
+	case OBJ_OP_COMPLETE_UPLOAD:
+	case OBJ_OP_ABORT_UPLOAD:
+	case OBJ_OP_LIST_PARTS:
+	case OBJ_OP_LIST_UPLOADS:
+		obj_mpu_handle(svc, rt, auth, req, resource, id, now, out);
+		return 1;
 	case OBJ_OP_DELETE_OBJECTS:
 		delete_objects_begin(st, rt, auth, req, resource, id, now, out);
 		return 1;
@@ -893,4 +925,31 @@ obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 	default:
 		return 0;
 	}
+}
+
+void
+obj_ops_answer_error(struct obj_response *out, int status, const char *code, const char *msg,
+		     const char *resource, uint64_t id, time_t now, int head_only)
+{
+	answer_error(out, status, code, msg, resource, id, now, head_only);
+}
+
+void
+obj_ops_answer_store_error(struct obj_response *out, int err, const char *resource, uint64_t id,
+			   time_t now)
+{
+	answer_store_error(out, err, resource, id, now);
+}
+
+void
+obj_ops_answer_xml(struct obj_response *out, struct obj_xml *x, uint64_t id, time_t now)
+{
+	answer_xml(out, x, id, now);
+}
+
+void
+obj_ops_answer_empty(struct obj_response *out, int status, uint64_t id, time_t now,
+		     const char *extra)
+{
+	answer_empty(out, status, id, now, extra);
 }

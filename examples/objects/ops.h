@@ -18,6 +18,7 @@
 #include "ostore.h"
 #include "route.h"
 #include "sigv4.h"
+#include "xml.h"
 
 #define OBJ_CTYPE_MAX 1024             /* bytes of a stored Content-Type */
 
@@ -36,9 +37,14 @@ struct obj_put {
 	struct obj_sigv4_auth auth;     /* the decoder's chain starts here */
 	uint64_t id;
 	char resource[512];
+	/* UploadPart (multipart.h): the part's number (0: a PutObject) and
+	 * its upload's id, looked up again when the body is whole. */
+	unsigned int part;
+	char upload_id[40];
 };
 
-/* A request answered once its (small) body is whole: DeleteObjects. */
+/* A request answered once its (small) body is whole: DeleteObjects,
+ * CompleteMultipartUpload. */
 struct obj_body_req {
 	enum obj_op op;
 	char bucket[OBJ_BUCKET_NAME_MAX + 1];
@@ -48,6 +54,10 @@ struct obj_body_req {
 	size_t length, have;
 	uint64_t id;
 	char resource[512];
+	/* CompleteMultipartUpload: the object's key and the upload's id. */
+	char *key;
+	uint16_t key_len;
+	char upload_id[40];
 };
 
 /* Answer @rt from the store into @out. @return 1 when answered (or, for
@@ -77,5 +87,18 @@ void obj_ops_body_free(struct obj_body_req *b);
 
 /* A PutObject abandoned (the connection went): its promise withdrawn. */
 void obj_ops_put_free(struct obj_service *svc, struct obj_put *put);
+
+/* Replies, for the operations in other files (multipart.c): an S3 Error
+ * document (@head_only: HEAD, no body); the store's -ENOBUFS/-ENOSPC as
+ * 503 SlowDown, else 500; an XML document @x (finished and freed here);
+ * an empty reply with @extra header lines. */
+void obj_ops_answer_error(struct obj_response *out, int status, const char *code,
+			  const char *msg, const char *resource, uint64_t id, time_t now,
+			  int head_only);
+void obj_ops_answer_store_error(struct obj_response *out, int err, const char *resource,
+				uint64_t id, time_t now);
+void obj_ops_answer_xml(struct obj_response *out, struct obj_xml *x, uint64_t id, time_t now);
+void obj_ops_answer_empty(struct obj_response *out, int status, uint64_t id, time_t now,
+			  const char *extra);
 
 #endif /* OBJ_OPS_H */

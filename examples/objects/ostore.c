@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpstore.h"
 #include "ostore.h"
 
 void
@@ -108,6 +109,19 @@ obj_version_put(struct obj_store *st, struct obj_version *v)
 	pst_pool_levels(st->pool, &lv);
 	st->deferred_drains = lv.drains;
 	version_free(v);
+}
+
+void
+obj_store_unref_later(struct obj_store *st, const pst_name *names, uint32_t n)
+{
+	struct pst_pool_levels lv;
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (i == 0 || pst_name_index(names[i]) != pst_name_index(names[i - 1]))
+			defer_push(st, names[i]);
+	pst_pool_levels(st->pool, &lv);
+	st->deferred_drains = lv.drains;
 }
 
 void
@@ -260,7 +274,7 @@ obj_store_bucket_del(struct obj_store *st, const char *name)
 
 	if (b == NULL)
 		return -ENOENT;
-	if (b->n_objects > 0)
+	if (b->n_objects > 0 || obj_mpu_in_bucket(st, name))
 		return -ENOTEMPTY;
 	ret = obj_log_append(&st->log, &r);
 	if (ret != 0)
@@ -443,6 +457,23 @@ obj_store_put(struct obj_store *st, const char *bucket, const char *key, size_t 
 }
 
 int
+obj_store_put_rec(struct obj_store *st, const struct obj_rec *r, const char *bucket,
+		  struct obj_version *v)
+{
+	struct obj_version *old;
+	int ret = obj_log_append(&st->log, r);
+
+	if (ret != 0)
+		return ret;
+	ret = index_set(st, bucket, r->key, r->key_len, v, &old);
+	if (ret != 0)
+		return ret;
+	obj_version_put(st, old);
+	st->puts++;
+	return 0;
+}
+
+int
 obj_store_del(struct obj_store *st, const char *bucket, const char *key, size_t key_len)
 {
 	struct obj_rec r = { .type = OBJ_REC_DEL, .bucket = bucket,
@@ -486,6 +517,15 @@ replay(void *arg, const struct obj_rec *r)
 		if (v != NULL)
 			version_free(v);
 		return 0;
+	case OBJ_REC_MPU_CREATE:
+	case OBJ_REC_MPU_PART:
+	case OBJ_REC_MPU_ABORT:
+		return obj_mpu_replay(st, r);
+	case OBJ_REC_MPU_DONE:
+		ret = obj_mpu_replay(st, r);
+		if (ret != 0)
+			return ret;
+		__attribute__((fallthrough));   /* the object itself */
 	case OBJ_REC_PUT:
 		v = obj_version_new(r->ctype, r->ctype_len, r->meta, r->meta_len, r->n_names);
 		if (v == NULL)
@@ -501,7 +541,12 @@ replay(void *arg, const struct obj_rec *r)
 		v->size = r->size;
 		v->mtime = r->time;
 		memcpy(v->md5, r->md5, 16);
-		obj_etag_single(v->md5, v->etag);
+		if (r->type == OBJ_REC_MPU_DONE) {
+			v->parts = r->part;
+			obj_etag_parts(v->md5, v->parts, v->etag);
+		} else {
+			obj_etag_single(v->md5, v->etag);
+		}
 		ret = index_set(st, bucket, r->key, r->key_len, v, &old);
 		if (ret != 0) {
 			version_free(v);
@@ -535,12 +580,15 @@ obj_store_open(struct obj_store *st, struct pst_pool *pool)
 	st->refs = calloc(info.buf_count, sizeof(*st->refs));
 	if (st->refs == NULL)
 		return -ENOMEM;
+	ret = obj_mpu_init(st);
+	if (ret != 0)
+		goto fail;
 	ret = obj_log_open(&st->log, pool, OBJ_STORE_ROOT_SLOT, replay, st);
 	if (ret != 0)
 		goto fail;
 	/* Every name the index holds, and the log's own buffers, reconcile
 	 * the pool: buffers kept by uploads a crash cut short are freed. */
-	cap = st->log.n_bufs + 16;
+	cap = st->log.n_bufs + 16 + obj_mpu_names_count(st);
 	for (i = 0; i < st->n_objs; i++)
 		cap += st->objs[i].v->n_names;
 	names = malloc(cap * sizeof(*names));
@@ -557,6 +605,7 @@ obj_store_open(struct obj_store *st, struct pst_pool *pool)
 			names[n++] = v->names[j];
 		obj_store_ref_names(st, v->names, v->n_names, 1);
 	}
+	n += obj_mpu_names_collect(st, names + n);
 	ret = pst_pool_reconcile(pool, names, n, &rep);
 	free(names);
 	if (ret != 0)
@@ -578,6 +627,7 @@ obj_store_close(struct obj_store *st)
 		version_free(st->objs[i].v);
 		free(st->objs[i].key);
 	}
+	obj_mpu_free(st);
 	free(st->objs);
 	free(st->buckets);
 	free(st->deferred);

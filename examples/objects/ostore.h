@@ -24,6 +24,8 @@
 #define OBJ_OBJECT_SIZE_MAX (5ull << 30)        /* S3's single PUT limit */
 
 /* One stored version of an object; GETs in flight hold it too. */
+struct obj_mpu_set;
+
 struct obj_version {
 	uint32_t refs;
 	uint64_t size;
@@ -34,6 +36,7 @@ struct obj_version {
 	uint16_t ctype_len, meta_len;
 	pst_name *names;
 	uint32_t n_names;
+	uint32_t parts;                 /* a multipart object's part count, else 0 */
 };
 
 struct obj_entry {
@@ -68,6 +71,8 @@ struct obj_store {
 	/* Recovery. */
 	uint64_t recovered_objects, released_at_start;
 	uint64_t puts, deletes;
+	/* Unfinished multipart uploads (mpstore.h). */
+	struct obj_mpu_set *mpu;
 };
 
 /* Claim the pool's root slot as paste-objects (refusing another
@@ -110,6 +115,16 @@ int obj_store_put(struct obj_store *st, const char *bucket, const char *key, siz
 		  struct obj_version *v);
 /* @return 0 (deleted, or there was nothing), or the log's error. */
 int obj_store_del(struct obj_store *st, const char *bucket, const char *key, size_t key_len);
+
+/* Store @v (its names' references move to it) under the key of @r, a
+ * record of type OBJ_REC_PUT or OBJ_REC_MPU_DONE for it: appended and
+ * flushed, the index updated, the version replaced released after the
+ * next drain. @v->etag is the caller's. @return 0, or the log's error. */
+int obj_store_put_rec(struct obj_store *st, const struct obj_rec *r, const char *bucket,
+		      struct obj_version *v);
+/* Drop one reference of each distinct buffer of @names after the next
+ * drain (buffers a record just stopped naming). */
+void obj_store_unref_later(struct obj_store *st, const pst_name *names, uint32_t n);
 
 /* A new version with copies of @ctype and @meta, and room for @n_names
  * names (v->n_names = 0). NULL when out of memory. */

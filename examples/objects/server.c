@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "etag.h"
+#include "mpstore.h"
 #include "ops.h"
 #include "ostore.h"
 #include "paste.h"
@@ -619,6 +620,7 @@ obj_server_tick(struct obj_server *srv, double now)
 
 	srv->now = now;
 	obj_store_release_durable(srv->svc.store);
+	obj_mpu_expire(srv->svc.store, (int64_t)time(NULL));
 	for (c = srv->conns; c != NULL; c = next) {
 		int in_request = c->rx.len > 0 || c->body_left > 0;
 

@@ -17,6 +17,7 @@ MODE quota: with --mpu-max-uploads 3 --mpu-max-bytes 12000000
 then the uploads expire and their room comes back.
 MODE upload DIR N: N threads of 11 MB multipart uploads (5 MiB parts) until
 the server dies; the keys and MD5s that got their 200 in DIR/acked.
+MODE etag BUCKET KEY: print the object's ETag.
 MODE verify DIR: every acked object reads back with its MD5; every listed
 object is whole (its parts' MD5s make its ETag).
 """
@@ -87,18 +88,18 @@ def raw(method, path, body, headers=None):
     return out
 
 
-def put_part(s3, key, uid, n, data, bucket='mp'):
+def put_part(s3, key, uid, n, data, bucket='mpu-test'):
     r = s3.upload_part(Bucket=bucket, Key=key, UploadId=uid, PartNumber=n, Body=data)
     return r['ETag']
 
 
 def basic():
     s3 = client()
-    s3.create_bucket(Bucket='mp')
-    r = s3.create_multipart_upload(Bucket='mp', Key='dir/big file+é', ContentType='text/x-test',
+    s3.create_bucket(Bucket='mpu-test')
+    r = s3.create_multipart_upload(Bucket='mpu-test', Key='dir/big file+é', ContentType='text/x-test',
                                    Metadata={'md5chksum': 'q1w2e3==', 'color': 'blue'})
     uid = r['UploadId']
-    check(r['Key'] == 'dir/big file+é' and r['Bucket'] == 'mp' and len(uid) > 8,
+    check(r['Key'] == 'dir/big file+é' and r['Bucket'] == 'mpu-test' and len(uid) > 8,
           'CreateMultipartUpload: bucket, key and an upload id')
     parts = [os.urandom(5 * MIB), os.urandom(5 * MIB + 17), os.urandom(1000)]
     tags = [put_part(s3, 'dir/big file+é', uid, i + 1, p) for i, p in enumerate(parts)]
@@ -106,34 +107,34 @@ def basic():
     parts[1] = os.urandom(6 * MIB)
     tags[1] = put_part(s3, 'dir/big file+é', uid, 2, parts[1])
     check(tags[1] == '"%s"' % md5(parts[1]), 'a part uploaded again: its new ETag')
-    lp = s3.list_parts(Bucket='mp', Key='dir/big file+é', UploadId=uid)
+    lp = s3.list_parts(Bucket='mpu-test', Key='dir/big file+é', UploadId=uid)
     check([(p['PartNumber'], p['ETag'], p['Size']) for p in lp['Parts']] ==
           [(i + 1, tags[i], len(parts[i])) for i in range(3)] and not lp['IsTruncated'],
           'ListParts: numbers, ETags and sizes (the replaced part\'s new ones)')
-    lp = s3.list_parts(Bucket='mp', Key='dir/big file+é', UploadId=uid, MaxParts=2)
+    lp = s3.list_parts(Bucket='mpu-test', Key='dir/big file+é', UploadId=uid, MaxParts=2)
     check([p['PartNumber'] for p in lp['Parts']] == [1, 2] and lp['IsTruncated'] and
           lp['NextPartNumberMarker'] == 2, 'ListParts max-parts 2: truncated, next marker 2')
-    lp = s3.list_parts(Bucket='mp', Key='dir/big file+é', UploadId=uid, PartNumberMarker=2)
+    lp = s3.list_parts(Bucket='mpu-test', Key='dir/big file+é', UploadId=uid, PartNumberMarker=2)
     check([p['PartNumber'] for p in lp['Parts']] == [3] and not lp['IsTruncated'],
           'ListParts from marker 2: part 3')
-    r2 = s3.create_multipart_upload(Bucket='mp', Key='a/other')
-    lu = s3.list_multipart_uploads(Bucket='mp')
+    r2 = s3.create_multipart_upload(Bucket='mpu-test', Key='a/other')
+    lu = s3.list_multipart_uploads(Bucket='mpu-test')
     got = [(u['Key'], u['UploadId']) for u in lu.get('Uploads', [])]
     check(got == [('a/other', r2['UploadId']), ('dir/big file+é', uid)],
           'ListMultipartUploads: both, in key order (%s)' % got)
-    lu = s3.list_multipart_uploads(Bucket='mp', Prefix='dir/')
+    lu = s3.list_multipart_uploads(Bucket='mpu-test', Prefix='dir/')
     check([u['Key'] for u in lu.get('Uploads', [])] == ['dir/big file+é'],
           'ListMultipartUploads with a prefix')
-    lu = s3.list_multipart_uploads(Bucket='mp', MaxUploads=1)
+    lu = s3.list_multipart_uploads(Bucket='mpu-test', MaxUploads=1)
     check(len(lu.get('Uploads', [])) == 1 and lu['IsTruncated'] and
           lu['NextKeyMarker'] == 'a/other', 'ListMultipartUploads max-uploads 1: truncated')
-    lu = s3.list_multipart_uploads(Bucket='mp', KeyMarker=lu['NextKeyMarker'],
+    lu = s3.list_multipart_uploads(Bucket='mpu-test', KeyMarker=lu['NextKeyMarker'],
                                    UploadIdMarker=lu['NextUploadIdMarker'])
     check([u['Key'] for u in lu.get('Uploads', [])] == ['dir/big file+é'],
           'ListMultipartUploads: the next page')
 
     def complete(plist, key='dir/big file+é', u=None):
-        return code_of(s3.complete_multipart_upload, Bucket='mp', Key=key, UploadId=u or uid,
+        return code_of(s3.complete_multipart_upload, Bucket='mpu-test', Key=key, UploadId=u or uid,
                        MultipartUpload={'Parts': plist})
 
     P = [{'PartNumber': i + 1, 'ETag': tags[i]} for i in range(3)]
@@ -149,89 +150,92 @@ def basic():
           'completion of an unknown upload: NoSuchUpload')
     check(complete(P, key='dir/another') == ('NoSuchUpload', 404),
           'completion under another key: NoSuchUpload')
-    path = '/mp/dir/big%20file%2B%C3%A9?uploadId=' + uid
+    path = '/mpu-test/dir/big%20file%2B%C3%A9?uploadId=' + uid
     st, body = raw('POST', path, b'<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>')
     check(st == 400 and b'<Code>MalformedXML</Code>' in body, 'a completion cut short: MalformedXML')
     st, body = raw('POST', path, b'<Delete><Object><Key>x</Key></Object></Delete>')
     check(st == 400 and b'<Code>MalformedXML</Code>' in body, 'a completion of the wrong schema: MalformedXML')
-    check(code_of(s3.upload_part, Bucket='mp', Key='dir/big file+é', UploadId='nope',
+    check(code_of(s3.upload_part, Bucket='mpu-test', Key='dir/big file+é', UploadId='nope',
                   PartNumber=1, Body=b'x') == ('NoSuchUpload', 404),
           'UploadPart to an unknown upload: NoSuchUpload')
-    check(code_of(s3.list_parts, Bucket='mp', Key='x', UploadId=uid) == ('NoSuchUpload', 404),
+    check(code_of(s3.list_parts, Bucket='mpu-test', Key='x', UploadId=uid) == ('NoSuchUpload', 404),
           'ListParts under another key: NoSuchUpload')
-    check(code_of(s3.head_object, Bucket='mp', Key='dir/big file+é') == ('404', 404),
+    check(code_of(s3.head_object, Bucket='mpu-test', Key='dir/big file+é') == ('404', 404),
           'nothing visible before the completion')
     # Small parts: EntityTooSmall, the upload left as it was.
-    r3 = s3.create_multipart_upload(Bucket='mp', Key='small')
+    r3 = s3.create_multipart_upload(Bucket='mpu-test', Key='small')
     t3 = [put_part(s3, 'small', r3['UploadId'], i + 1, b'%d' % i * 1000) for i in range(2)]
     check(complete([{'PartNumber': i + 1, 'ETag': t3[i]} for i in range(2)], key='small',
                    u=r3['UploadId']) == ('EntityTooSmall', 400),
           'a part before the last under 5 MiB: EntityTooSmall')
-    r = s3.complete_multipart_upload(Bucket='mp', Key='small', UploadId=r3['UploadId'],
+    r = s3.complete_multipart_upload(Bucket='mpu-test', Key='small', UploadId=r3['UploadId'],
                                      MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': t3[0]}]})
     check(r['ETag'] == mp_etag([b'0' * 1000]) and
-          s3.get_object(Bucket='mp', Key='small')['Body'].read() == b'0' * 1000,
+          s3.get_object(Bucket='mpu-test', Key='small')['Body'].read() == b'0' * 1000,
           'one small part alone completes; part 2 dropped (%s)' % r['ETag'])
     # The completion.
-    r = s3.complete_multipart_upload(Bucket='mp', Key='dir/big file+é', UploadId=uid,
+    r = s3.complete_multipart_upload(Bucket='mpu-test', Key='dir/big file+é', UploadId=uid,
                                      MultipartUpload={'Parts': P})
     whole = b''.join(parts)
     check(r['ETag'] == mp_etag(parts), 'CompleteMultipartUpload: ETag %s' % r['ETag'])
-    g = s3.get_object(Bucket='mp', Key='dir/big file+é')
+    g = s3.get_object(Bucket='mpu-test', Key='dir/big file+é')
     data = g['Body'].read()
     check(md5(data) == md5(whole) and len(data) == len(whole), 'the object reads back by MD5')
     check(g['ETag'] == mp_etag(parts) and g['ContentType'] == 'text/x-test' and
           g['Metadata'] == {'md5chksum': 'q1w2e3==', 'color': 'blue'},
           'ETag, Content-Type and metadata from the creation (%s)' % g['Metadata'])
     a = 5 * MIB - 100
-    g = s3.get_object(Bucket='mp', Key='dir/big file+é', Range='bytes=%d-%d' % (a, a + 299))
+    g = s3.get_object(Bucket='mpu-test', Key='dir/big file+é', Range='bytes=%d-%d' % (a, a + 299))
     check(g['Body'].read() == whole[a:a + 300], 'a range across two parts')
-    lo = s3.list_objects_v2(Bucket='mp')['Contents']
+    lo = s3.list_objects_v2(Bucket='mpu-test')['Contents']
     check([(o['Key'], o['Size'], o['ETag']) for o in lo] ==
           [('dir/big file+é', len(whole), mp_etag(parts)), ('small', 1000, mp_etag([b'0' * 1000]))],
           'listed with its size and ETag')
-    check(code_of(s3.list_parts, Bucket='mp', Key='dir/big file+é', UploadId=uid) ==
+    check(code_of(s3.list_parts, Bucket='mpu-test', Key='dir/big file+é', UploadId=uid) ==
           ('NoSuchUpload', 404), 'the completed upload is gone')
     check(complete(P) == ('NoSuchUpload', 404), 'a second completion: NoSuchUpload')
     # An overwrite by a new upload.
-    r4 = s3.create_multipart_upload(Bucket='mp', Key='dir/big file+é')
+    r4 = s3.create_multipart_upload(Bucket='mpu-test', Key='dir/big file+é')
     np = [os.urandom(5 * MIB), os.urandom(3)]
     t4 = [put_part(s3, 'dir/big file+é', r4['UploadId'], i + 1, p) for i, p in enumerate(np)]
-    s3.complete_multipart_upload(Bucket='mp', Key='dir/big file+é', UploadId=r4['UploadId'],
+    s3.complete_multipart_upload(Bucket='mpu-test', Key='dir/big file+é', UploadId=r4['UploadId'],
                                  MultipartUpload={'Parts': [{'PartNumber': i + 1, 'ETag': t4[i]}
                                                             for i in range(2)]})
-    g = s3.get_object(Bucket='mp', Key='dir/big file+é')
+    g = s3.get_object(Bucket='mpu-test', Key='dir/big file+é')
     check(g['Body'].read() == b''.join(np) and g['Metadata'] == {} and
           g['ContentType'] == 'binary/octet-stream', 'an overwrite by a second upload')
     # Abort.
     put_part(s3, 'a/other', r2['UploadId'], 1, os.urandom(100000))
-    r = s3.abort_multipart_upload(Bucket='mp', Key='a/other', UploadId=r2['UploadId'])
+    r = s3.abort_multipart_upload(Bucket='mpu-test', Key='a/other', UploadId=r2['UploadId'])
     check(r['ResponseMetadata']['HTTPStatusCode'] == 204, 'AbortMultipartUpload: 204')
-    check(code_of(s3.list_parts, Bucket='mp', Key='a/other', UploadId=r2['UploadId']) ==
+    check(code_of(s3.list_parts, Bucket='mpu-test', Key='a/other', UploadId=r2['UploadId']) ==
           ('NoSuchUpload', 404), 'an aborted upload is gone')
-    check(code_of(s3.abort_multipart_upload, Bucket='mp', Key='a/other',
+    check(code_of(s3.abort_multipart_upload, Bucket='mpu-test', Key='a/other',
                   UploadId=r2['UploadId']) == ('NoSuchUpload', 404), 'abort twice: NoSuchUpload')
-    check(s3.list_multipart_uploads(Bucket='mp').get('Uploads', []) == [], 'no upload left')
+    check(s3.list_multipart_uploads(Bucket='mpu-test').get('Uploads', []) == [], 'no upload left')
     check(code_of(s3.create_multipart_upload, Bucket='nobucket', Key='k') == ('NoSuchBucket', 404),
           'CreateMultipartUpload in no bucket: NoSuchBucket')
     # A bucket with an unfinished upload is not empty.
-    s3.create_bucket(Bucket='mp2')
-    r5 = s3.create_multipart_upload(Bucket='mp2', Key='k')
-    check(code_of(s3.delete_bucket, Bucket='mp2') == ('BucketNotEmpty', 409),
+    s3.create_bucket(Bucket='mpu-two')
+    r5 = s3.create_multipart_upload(Bucket='mpu-two', Key='k')
+    check(code_of(s3.delete_bucket, Bucket='mpu-two') == ('BucketNotEmpty', 409),
           'DeleteBucket with an unfinished upload: BucketNotEmpty')
-    s3.abort_multipart_upload(Bucket='mp2', Key='k', UploadId=r5['UploadId'])
-    s3.delete_bucket(Bucket='mp2')
+    s3.abort_multipart_upload(Bucket='mpu-two', Key='k', UploadId=r5['UploadId'])
+    s3.delete_bucket(Bucket='mpu-two')
     # boto3's own transfer manager (5 MiB parts, four threads).
     from boto3.s3.transfer import TransferConfig
     import io
     blob = os.urandom(23 * MIB + 5)
-    s3.upload_fileobj(io.BytesIO(blob), 'mp', 'managed',
+    s3.upload_fileobj(io.BytesIO(blob), 'mpu-test', 'managed',
                       Config=TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB,
                                             max_concurrency=4))
-    h = s3.head_object(Bucket='mp', Key='managed')
+    h = s3.head_object(Bucket='mpu-test', Key='managed')
     check(h['ETag'].endswith('-5"') and
-          md5(s3.get_object(Bucket='mp', Key='managed')['Body'].read()) == md5(blob),
+          md5(s3.get_object(Bucket='mpu-test', Key='managed')['Body'].read()) == md5(blob),
           'boto3 upload_fileobj in 5 parts reads back by MD5 (%s)' % h['ETag'])
+    for k in ['dir/big file+é', 'small', 'managed']:
+        s3.delete_object(Bucket='mpu-test', Key=k)
+    check(s3.list_objects_v2(Bucket='mpu-test').get('KeyCount') == 0, 'the objects deleted')
 
 
 def pending(d):
@@ -273,33 +277,33 @@ def pending_check(d):
 
 def quota():
     s3 = client()
-    s3.create_bucket(Bucket='q')
-    u = [s3.create_multipart_upload(Bucket='q', Key='k%d' % i)['UploadId'] for i in range(3)]
-    c = code_of(s3.create_multipart_upload, Bucket='q', Key='k4')
+    s3.create_bucket(Bucket='quota')
+    u = [s3.create_multipart_upload(Bucket='quota', Key='k%d' % i)['UploadId'] for i in range(3)]
+    c = code_of(s3.create_multipart_upload, Bucket='quota', Key='k4')
     check(c == ('TooManyUploads', 400), 'a fourth unfinished upload: refused (%s)' % (c,))
-    put_part(s3, 'k0', u[0], 1, os.urandom(5 * MIB), bucket='q')
-    put_part(s3, 'k1', u[1], 1, os.urandom(5 * MIB), bucket='q')
-    c = code_of(s3.upload_part, Bucket='q', Key='k2', UploadId=u[2], PartNumber=1,
+    put_part(s3, 'k0', u[0], 1, os.urandom(5 * MIB), bucket='quota')
+    put_part(s3, 'k1', u[1], 1, os.urandom(5 * MIB), bucket='quota')
+    c = code_of(s3.upload_part, Bucket='quota', Key='k2', UploadId=u[2], PartNumber=1,
                 Body=os.urandom(5 * MIB))
     check(c == ('EntityTooLarge', 400), 'a part past the bytes quota: refused (%s)' % (c,))
-    check(len(s3.list_parts(Bucket='q', Key='k2', UploadId=u[2]).get('Parts', [])) == 0,
+    check(len(s3.list_parts(Bucket='quota', Key='k2', UploadId=u[2]).get('Parts', [])) == 0,
           'the refused part is not listed')
     deadline = time.monotonic() + 20
     left = None
     while time.monotonic() < deadline:
         time.sleep(1)
-        left = s3.list_multipart_uploads(Bucket='q').get('Uploads', [])
+        left = s3.list_multipart_uploads(Bucket='quota').get('Uploads', [])
         if not left:
             break
     check(left == [], 'the uploads expire (--mpu-expiry 6)')
-    check(code_of(s3.list_parts, Bucket='q', Key='k0', UploadId=u[0]) == ('NoSuchUpload', 404),
+    check(code_of(s3.list_parts, Bucket='quota', Key='k0', UploadId=u[0]) == ('NoSuchUpload', 404),
           'an expired upload: NoSuchUpload')
-    v = s3.create_multipart_upload(Bucket='q', Key='again')['UploadId']
-    put_part(s3, 'again', v, 1, os.urandom(5 * MIB), bucket='q')
-    put_part(s3, 'again', v, 2, os.urandom(5 * MIB), bucket='q')
-    check(len(s3.list_parts(Bucket='q', Key='again', UploadId=v)['Parts']) == 2,
+    v = s3.create_multipart_upload(Bucket='quota', Key='again')['UploadId']
+    put_part(s3, 'again', v, 1, os.urandom(5 * MIB), bucket='quota')
+    put_part(s3, 'again', v, 2, os.urandom(5 * MIB), bucket='quota')
+    check(len(s3.list_parts(Bucket='quota', Key='again', UploadId=v)['Parts']) == 2,
           'after the expiry, the quota has room again')
-    s3.abort_multipart_upload(Bucket='q', Key='again', UploadId=v)
+    s3.abort_multipart_upload(Bucket='quota', Key='again', UploadId=v)
 
 
 def upload(d, n):
@@ -381,5 +385,8 @@ elif MODE == 'upload':
     upload(sys.argv[5], int(sys.argv[6]))
 elif MODE == 'verify':
     verify(sys.argv[5])
+elif MODE == 'etag':
+    print(client().head_object(Bucket=sys.argv[5], Key=sys.argv[6])['ETag'])
+    sys.exit(0)
 print('%d failed' % len(FAILS))
 sys.exit(1 if FAILS else 0)
