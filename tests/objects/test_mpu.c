@@ -22,7 +22,10 @@
 #include <string.h>
 
 #include "etag.h"
+#include "http.h"
 #include "mpstore.h"
+#include "ops.h"
+#include "route.h"
 #include "olog.h"
 #include "ostore.h"
 #include "paste.h"
@@ -339,6 +342,190 @@ test_crash_mid_part(void **state)
 	tu_close(p);
 }
 
+/* One request through the operations (no SigV4: the unit tests of
+ * sigv4.c cover it): its head parsed and routed, answered into @out;
+ * a body read whole (CompleteMultipartUpload) or received (UploadPart,
+ * @part_fill bytes of @part_len) answered too. @return the status. */
+static struct obj_route rt_;
+
+static int
+request(struct obj_service *svc, struct pst_pool *p, const char *method, const char *target,
+	const char *xmlbody, size_t part_len, int part_fill, struct obj_response *out)
+{
+	static struct obj_key key = { "AKIDTEST", "secret" };
+	struct obj_sigv4_auth auth = { .key = &key };
+	char head[2048];
+	struct obj_http_req req;
+	size_t blen = xmlbody != NULL ? strlen(xmlbody) : part_len;
+	const char *st_line = NULL;
+	int n;
+
+	snprintf(auth.payload, sizeof(auth.payload), "UNSIGNED-PAYLOAD");
+	n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: h\r\nContent-Length: %zu\r\n"
+		     "Content-Type: text/x\r\nx-amz-meta-md5chksum: abc\r\n\r\n", method, target,
+		     blen);
+	assert_int_equal(obj_http_parse(head, (size_t)n, &req, &st_line), 0);
+	assert_int_equal(obj_route_parse(req.method, req.target, req.target_len, req.headers,
+					 req.n_headers, &rt_), OBJ_OK);
+	memset(out, 0, sizeof(*out));
+	assert_int_equal(obj_ops_handle(svc, &rt_, &auth, &req, target, 1, 1000, out), 1);
+	if (out->body_req != NULL) {
+		struct obj_body_req *b = out->body_req;
+
+		out->body_req = NULL;
+		memcpy(b->buf, xmlbody, blen);
+		b->have = blen;
+		obj_response_fini(out);
+		obj_ops_body_done(svc, b, 1000, 0, out);
+	} else if (out->put != NULL) {
+		struct obj_put *put = out->put;
+		struct obj_version *v = body(svc->store, p, part_len, part_fill, NULL);
+		uint8_t sha[32] = { 0 };
+
+		out->put = NULL;
+		obj_response_fini(out);
+		obj_ops_put_done(svc, put, v, sha, 0, 1000, 0, out);
+	}
+	return out->status;
+}
+
+static int
+has(const struct obj_response *r, const char *s)
+{
+	return r->body != NULL && memmem(r->body, r->body_len, s, strlen(s)) != NULL;
+}
+
+/* The operations' answers: S3's documents and error codes. */
+static void
+test_ops(void **state)
+{
+	char path[PATH_MAX], target[256], xml[1024], id[OBJ_MPU_ID_LEN + 1], t1[OBJ_ETAG_MAX],
+	     t2[OBJ_ETAG_MAX], want[OBJ_ETAG_MAX];
+	uint8_t md5s[2][16];
+	struct pst_pool *p;
+	struct obj_store st;
+	struct obj_service svc = { .store = &st };
+	struct obj_response r;
+	struct obj_mpu *u;
+	struct obj_version *v;
+
+	(void)state;
+	tu_path(path, sizeof(path), "ops");
+	p = tu_must_create(path, BUF, 8192, PST_PERSIST_FLUSH);
+	assert_int_equal(obj_store_open(&st, p), 0);
+	st.mpu->min_part = 4000;
+	assert_int_equal(request(&svc, p, "POST", "/bkt/k?uploads", NULL, 0, 0, &r), 404);
+	assert_true(has(&r, "<Code>NoSuchBucket</Code>"));
+	obj_response_fini(&r);
+	assert_int_equal(obj_store_bucket_add(&st, "bkt", 5), 0);
+	assert_int_equal(request(&svc, p, "POST", "/bkt/k?uploads", NULL, 0, 0, &r), 200);
+	assert_true(has(&r, "<InitiateMultipartUploadResult"));
+	assert_true(has(&r, "<Key>k</Key>"));
+	obj_response_fini(&r);
+	assert_int_equal(st.mpu->n, 1);
+	u = st.mpu->u[0];
+	obj_mpu_id_str(u, id);
+	assert_int_equal(u->ctype_len, 6);
+	assert_memory_equal(u->meta, "md5chksum\0abc\0", 14);
+	/* Two parts; the ETag header is the part's MD5. */
+	snprintf(target, sizeof(target), "/bkt/k?partNumber=1&uploadId=%s", id);
+	assert_int_equal(request(&svc, p, "PUT", target, NULL, 5000, 'a', &r), 200);
+	obj_etag_single(u->parts[0].md5, t1);
+	memcpy(md5s[0], u->parts[0].md5, 16);
+	assert_non_null(strstr(r.head, t1));
+	obj_response_fini(&r);
+	snprintf(target, sizeof(target), "/bkt/k?partNumber=2&uploadId=%s", id);
+	assert_int_equal(request(&svc, p, "PUT", target, NULL, 10, 'b', &r), 200);
+	obj_etag_single(u->parts[1].md5, t2);
+	memcpy(md5s[1], u->parts[1].md5, 16);
+	obj_response_fini(&r);
+	assert_int_equal(request(&svc, p, "PUT", "/bkt/k?partNumber=1&uploadId=0000000000000001",
+				 NULL, 10, 'c', &r), 404);
+	assert_true(has(&r, "<Code>NoSuchUpload</Code>"));
+	obj_response_fini(&r);
+	/* ListParts, ListMultipartUploads. */
+	snprintf(target, sizeof(target), "/bkt/k?uploadId=%s&max-parts=1", id);
+	assert_int_equal(request(&svc, p, "GET", target, NULL, 0, 0, &r), 200);
+	assert_true(has(&r, "<ListPartsResult"));
+	assert_true(has(&r, "<PartNumber>1</PartNumber>"));
+	assert_false(has(&r, "<PartNumber>2</PartNumber>"));
+	assert_true(has(&r, "<IsTruncated>true</IsTruncated>"));
+	assert_true(has(&r, "<NextPartNumberMarker>1</NextPartNumberMarker>"));
+	assert_true(has(&r, "<Size>5000</Size>"));
+	obj_response_fini(&r);
+	assert_int_equal(request(&svc, p, "GET", "/bkt?uploads", NULL, 0, 0, &r), 200);
+	assert_true(has(&r, "<ListMultipartUploadsResult"));
+	assert_true(has(&r, id));
+	obj_response_fini(&r);
+	/* Completions refused, the upload left as it was. */
+	snprintf(target, sizeof(target), "/bkt/k?uploadId=%s", id);
+	snprintf(xml, sizeof(xml), "<CompleteMultipartUpload><Part><PartNumber>2</PartNumber>"
+		 "<ETag>%s</ETag></Part><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part>"
+		 "</CompleteMultipartUpload>", t2, t1);
+	assert_int_equal(request(&svc, p, "POST", target, xml, 0, 0, &r), 400);
+	assert_true(has(&r, "<Code>InvalidPartOrder</Code>"));
+	obj_response_fini(&r);
+	snprintf(xml, sizeof(xml), "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+		 "<ETag>%s</ETag></Part><Part><PartNumber>2</PartNumber><ETag>%s</ETag></Part>"
+		 "</CompleteMultipartUpload>", t1, t1);
+	assert_int_equal(request(&svc, p, "POST", target, xml, 0, 0, &r), 400);
+	assert_true(has(&r, "<Code>InvalidPart</Code>"));
+	obj_response_fini(&r);
+	assert_int_equal(request(&svc, p, "POST", target, "<CompleteMultipartUpload><Part>", 0, 0,
+				 &r), 400);
+	assert_true(has(&r, "<Code>MalformedXML</Code>"));
+	obj_response_fini(&r);
+	st.mpu->min_part = 5001;
+	snprintf(xml, sizeof(xml), "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+		 "<ETag>%.*s</ETag></Part><Part><PartNumber>2</PartNumber><ETag>%s</ETag></Part>"
+		 "</CompleteMultipartUpload>", 32, t1 + 1, t2);      /* unquoted: fine */
+	assert_int_equal(request(&svc, p, "POST", target, xml, 0, 0, &r), 400);
+	assert_true(has(&r, "<Code>EntityTooSmall</Code>"));
+	obj_response_fini(&r);
+	assert_null(obj_store_get(&st, "bkt", "k", 1));
+	st.mpu->min_part = 5000;
+	assert_int_equal(request(&svc, p, "POST", target, xml, 0, 0, &r), 200);
+	assert_int_equal(obj_etag_multipart((const uint8_t (*)[16])md5s, 2, want), 0);
+	assert_true(has(&r, "<CompleteMultipartUploadResult"));
+	assert_non_null(strstr(want, "-2\""));
+	{
+		char e[80];
+
+		snprintf(e, sizeof(e), "<ETag>&quot;%.*s&quot;</ETag>", 34, want + 1);
+		assert_true(has(&r, e));
+	}
+	obj_response_fini(&r);
+	v = obj_store_get(&st, "bkt", "k", 1);
+	assert_non_null(v);
+	assert_int_equal(v->size, 5010);
+	assert_string_equal(v->etag, want);
+	assert_int_equal(request(&svc, p, "GET", target, NULL, 0, 0, &r), 404);
+	assert_true(has(&r, "<Code>NoSuchUpload</Code>"));
+	obj_response_fini(&r);
+	/* Abort; the quota. */
+	st.mpu->max_uploads = 1;
+	assert_int_equal(request(&svc, p, "POST", "/bkt/k2?uploads", NULL, 0, 0, &r), 200);
+	obj_response_fini(&r);
+	assert_int_equal(request(&svc, p, "POST", "/bkt/k3?uploads", NULL, 0, 0, &r), 400);
+	assert_true(has(&r, "<Code>TooManyUploads</Code>"));
+	obj_response_fini(&r);
+	obj_mpu_id_str(st.mpu->u[0], id);
+	st.mpu->max_bytes = 100;
+	snprintf(target, sizeof(target), "/bkt/k2?partNumber=1&uploadId=%s", id);
+	assert_int_equal(request(&svc, p, "PUT", target, NULL, 101, 'x', &r), 400);
+	assert_true(has(&r, "<Code>EntityTooLarge</Code>"));
+	obj_response_fini(&r);
+	snprintf(target, sizeof(target), "/bkt/k2?uploadId=%s", id);
+	assert_int_equal(request(&svc, p, "DELETE", target, NULL, 0, 0, &r), 204);
+	obj_response_fini(&r);
+	assert_int_equal(st.mpu->n, 0);
+	assert_int_equal(request(&svc, p, "DELETE", target, NULL, 0, 0, &r), 404);
+	obj_response_fini(&r);
+	assert_int_equal(pst_pool_drain(p), 0);
+	obj_store_close(&st);
+	tu_close(p);
+}
+
 static int
 group_setup(void **state)
 {
@@ -361,6 +548,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_store, tu_test_setup, tu_test_teardown),
 		cmocka_unit_test_setup_teardown(test_crash_mid_part, tu_test_setup,
 						tu_test_teardown),
+		cmocka_unit_test_setup_teardown(test_ops, tu_test_setup, tu_test_teardown),
 	};
 
 	return cmocka_run_group_tests_name("objects_mpu", tests, group_setup, group_teardown);
