@@ -71,7 +71,7 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	check_rc $? "s3cmd mb $out"
 	out=$(run_bounded 180 "${s3c[@]}" put "$TB_WORK/big.bin" "s3://tools/s3cmd/big.bin" 2>&1)
 	check_rc $? "s3cmd put of 40 MB $(printf '%s' "$out" | tail -n 3)"
-	etag=$(run_bounded 60 "${CLIENT[@]}" etag tools s3cmd/big.bin 2>&1)
+	etag=$(run_bounded 120 "${CLIENT[@]}" etag tools s3cmd/big.bin 2>&1)
 	check_eq "${etag##*-}" '3"' "s3cmd uploaded it in 3 parts of 15 MiB ($etag)"
 	rm -f "$TB_WORK/back"
 	out=$(run_bounded 180 "${s3c[@]}" get "s3://tools/s3cmd/big.bin" "$TB_WORK/back" 2>&1)
@@ -81,7 +81,7 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	if [ -x /usr/bin/aws ]; then
 		out=$(run_bounded 180 "${aws[@]}" s3 cp --only-show-errors "$TB_WORK/big.bin" "s3://tools/aws/big.bin" 2>&1)
 		check_rc $? "aws s3 cp up (multipart) $out"
-		etag=$(run_bounded 60 "${aws[@]}" s3api head-object --bucket tools --key aws/big.bin \
+		etag=$(run_bounded 180 "${aws[@]}" s3api head-object --bucket tools --key aws/big.bin \
 			--query ETag --output text 2>&1)
 		check_eq "${etag##*-}" '5"' "aws s3 cp: 5 parts of 8 MB ($etag)"
 		rm -f "$TB_WORK/back"
@@ -90,26 +90,26 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 		check_eq "$(sha_of "$TB_WORK/back")" "$(sha_of "$TB_WORK/big.bin")" "awscli: 40 MB back whole"
 		head -c 6000000 "$TB_WORK/big.bin" >"$TB_WORK/p1"
 		tail -c +6000001 "$TB_WORK/big.bin" | head -c 3000000 >"$TB_WORK/p2"
-		uid=$(run_bounded 60 "${aws[@]}" s3api create-multipart-upload --bucket tools \
+		uid=$(run_bounded 180 "${aws[@]}" s3api create-multipart-upload --bucket tools \
 			--key api/obj --content-type text/plain --metadata k=v --query UploadId --output text 2>&1)
 		check_rc $? "aws s3api create-multipart-upload $uid"
-		e1=$(run_bounded 60 "${aws[@]}" s3api upload-part --bucket tools --key api/obj \
+		e1=$(run_bounded 180 "${aws[@]}" s3api upload-part --bucket tools --key api/obj \
 			--part-number 1 --upload-id "$uid" --body "$TB_WORK/p1" --query ETag --output text 2>&1)
-		e2=$(run_bounded 60 "${aws[@]}" s3api upload-part --bucket tools --key api/obj \
+		e2=$(run_bounded 180 "${aws[@]}" s3api upload-part --bucket tools --key api/obj \
 			--part-number 2 --upload-id "$uid" --body "$TB_WORK/p2" --query ETag --output text 2>&1)
 		check_eq "$e1 $e2" "\"$(md5sum <"$TB_WORK/p1" | cut -c1-32)\" \"$(md5sum <"$TB_WORK/p2" | cut -c1-32)\"" \
 			"aws s3api upload-part: ETags are the parts' MD5s"
-		out=$(run_bounded 60 "${aws[@]}" s3api list-parts --bucket tools --key api/obj \
+		out=$(run_bounded 180 "${aws[@]}" s3api list-parts --bucket tools --key api/obj \
 			--upload-id "$uid" --query 'Parts[].[PartNumber,Size]' --output text 2>&1)
 		check_eq "$(printf '%s' "$out" | tr -s '\t\n' '  ')" "1 6000000 2 3000000" "aws s3api list-parts"
 		printf '{"Parts":[{"PartNumber":1,"ETag":%s},{"PartNumber":2,"ETag":%s}]}' \
 			"$(printf '%s' "$e1" | sed 's/"/\\"/g; s/.*/"&"/')" \
 			"$(printf '%s' "$e2" | sed 's/"/\\"/g; s/.*/"&"/')" >"$TB_WORK/parts.json"
-		out=$(run_bounded 60 "${aws[@]}" s3api complete-multipart-upload --bucket tools \
+		out=$(run_bounded 180 "${aws[@]}" s3api complete-multipart-upload --bucket tools \
 			--key api/obj --upload-id "$uid" --multipart-upload "file://$TB_WORK/parts.json" 2>&1)
 		check_rc $? "aws s3api complete-multipart-upload $out"
 		rm -f "$TB_WORK/back"
-		out=$(run_bounded 60 "${aws[@]}" s3api get-object --bucket tools --key api/obj \
+		out=$(run_bounded 180 "${aws[@]}" s3api get-object --bucket tools --key api/obj \
 			"$TB_WORK/back" --query '[ContentType,Metadata.k]' --output text 2>&1)
 		check_eq "$(printf '%s' "$out" | tr '\t' ' ')" "text/plain v" "aws s3api get-object: type and metadata"
 		check_eq "$(sha_of "$TB_WORK/back")" "$(head -c 9000000 "$TB_WORK/big.bin" | sha256sum | cut -d' ' -f1)" \
@@ -144,7 +144,7 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	out=$(run_bounded 180 "${aws[@]}" s3 cp --only-show-errors "s3://tools/aws/big.bin" "$TB_WORK/back" 2>&1)
 	check_eq "$(sha_of "$TB_WORK/back")" "$(sha_of "$TB_WORK/big.bin")" "after the kill: the multipart object back whole"
 	# Room in the pool for the crash test: the tools' objects deleted.
-	out=$(run_bounded 60 "${aws[@]}" s3 rm --only-show-errors --recursive s3://tools 2>&1)
+	out=$(run_bounded 180 "${aws[@]}" s3 rm --only-show-errors --recursive s3://tools 2>&1)
 	check_rc $? "aws s3 rm --recursive $out"
 	# kill -9 during 4 threads of multipart uploads.
 	: >"$TB_WORK/acked"
