@@ -12,9 +12,11 @@ MODE pending DIR: an upload left with two parts (ids and MD5s in DIR/pending).
 MODE pending_check DIR: after a kill -9 and restart, ListParts and
 ListMultipartUploads list that upload; a third part and the completion make
 an object that reads back with its MD5.
-MODE quota: with --mpu-max-uploads 3 --mpu-max-bytes 12000000
---mpu-expiry 6: a fourth upload and a part past the bytes are refused,
-then the uploads expire and their room comes back.
+MODE quota DIR: with --mpu-max-uploads 3 --mpu-max-bytes 12000000: a
+fourth upload and a part past the bytes are refused (ids in DIR/quota.ids).
+MODE expired DIR: after a restart with --mpu-expiry 1, those uploads are
+gone, and a new one expires while the server runs.
+MODE room: after that, two parts of 5 MiB fit the bytes quota again.
 MODE upload DIR N: N threads of 11 MB multipart uploads (5 MiB parts) until
 the server dies; the keys and MD5s that got their 200 in DIR/acked.
 MODE etag BUCKET KEY: print the object's ETag.
@@ -288,21 +290,37 @@ def quota():
     check(c == ('EntityTooLarge', 400), 'a part past the bytes quota: refused (%s)' % (c,))
     check(len(s3.list_parts(Bucket='quota', Key='k2', UploadId=u[2]).get('Parts', [])) == 0,
           'the refused part is not listed')
-    deadline = time.monotonic() + 20
+    open(os.path.join(sys.argv[5], 'quota.ids'), 'w').write(' '.join(u))
+
+
+def expired(d):
+    """After a restart with --mpu-expiry 1, 2 s or more later: the uploads
+    left by quota() were aborted at start; an upload made now expires on
+    the running server too."""
+    s3 = client()
+    u = open(os.path.join(d, 'quota.ids')).read().split()
+    check(s3.list_multipart_uploads(Bucket='quota').get('Uploads', []) == [],
+          'the uploads expired at start (--mpu-expiry 1)')
+    check(code_of(s3.list_parts, Bucket='quota', Key='k0', UploadId=u[0]) == ('NoSuchUpload', 404),
+          'an expired upload: NoSuchUpload')
+    s3.create_multipart_upload(Bucket='quota', Key='live')
+    deadline = time.monotonic() + 60
     left = None
     while time.monotonic() < deadline:
-        time.sleep(1)
+        time.sleep(0.5)
         left = s3.list_multipart_uploads(Bucket='quota').get('Uploads', [])
         if not left:
             break
-    check(left == [], 'the uploads expire (--mpu-expiry 6)')
-    check(code_of(s3.list_parts, Bucket='quota', Key='k0', UploadId=u[0]) == ('NoSuchUpload', 404),
-          'an expired upload: NoSuchUpload')
+    check(left == [], 'an upload expires on the running server too')
+
+
+def room():
+    s3 = client()
     v = s3.create_multipart_upload(Bucket='quota', Key='again')['UploadId']
     put_part(s3, 'again', v, 1, os.urandom(5 * MIB), bucket='quota')
     put_part(s3, 'again', v, 2, os.urandom(5 * MIB), bucket='quota')
     check(len(s3.list_parts(Bucket='quota', Key='again', UploadId=v)['Parts']) == 2,
-          'after the expiry, the quota has room again')
+          'after the expiry, the bytes quota has room again')
     s3.abort_multipart_upload(Bucket='quota', Key='again', UploadId=v)
 
 
@@ -381,6 +399,10 @@ elif MODE == 'pending_check':
     pending_check(sys.argv[5])
 elif MODE == 'quota':
     quota()
+elif MODE == 'expired':
+    expired(sys.argv[5])
+elif MODE == 'room':
+    room()
 elif MODE == 'upload':
     upload(sys.argv[5], int(sys.argv[6]))
 elif MODE == 'verify':

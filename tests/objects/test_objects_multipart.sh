@@ -7,7 +7,8 @@
 # x-amz-meta-md5chksum; an upload left unfinished listed after a kill -9
 # and restart, then completed; kill -9 during parallel multipart uploads
 # (acknowledged objects whole, nothing partial listed); the uploads quota
-# and expiry. Every object read back is compared by MD5 or SHA-256.
+# and expiry (across a restart, then live). Every object read back is
+# compared by MD5 or SHA-256.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
@@ -132,6 +133,8 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	# An upload left unfinished, then kill -9.
 	run_client pending 120 pending "$TB_WORK"
 	stop_kvs KILL
+else
+	stop_kvs KILL
 fi
 
 objects_cmd "pom2$$" objects.pool
@@ -165,18 +168,50 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 		run_client verify 300 verify "$TB_WORK"
 		stop_kvs INT
 		check_eq "$KVS_RC" 0 "clean exit after recovery"
+	else
+		stop_kvs KILL
 	fi
+else
+	stop_kvs KILL
 fi
 
-# The quota and the expiry, on a pool of their own.
-objects_cmd "pom4$$" quota.pool --mpu-max-uploads 3 --mpu-max-bytes 12000000 --mpu-expiry 6
+# The quota and the expiry, on a pool of their own. The expiry is checked
+# across a restart (no race with a clock), then on the running server
+# (bounded wait).
+QOPTS=(--mpu-max-uploads 3 --mpu-max-bytes 12000000)
+objects_cmd "pom4$$" quota.pool "${QOPTS[@]}"
 KVS_N=$((KVS_N + 1))
 KVS_LOG="$TB_WORK/objects-4.log"
 if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
-	run_client quota 120 quota
+	run_client quota 120 quota "$TB_WORK"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
-	grep -q '^objects: .*mpu_expired=3' "$KVS_LOG"
-	check_rc $? "three uploads expired: $(grep '^objects: ' "$KVS_LOG")"
+else
+	stop_kvs KILL
+fi
+sleep 2
+objects_cmd "pom5$$" quota.pool "${QOPTS[@]}" --mpu-expiry 1
+KVS_N=$((KVS_N + 1))
+KVS_LOG="$TB_WORK/objects-5.log"
+if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+	grep -q '^paste-objects: uploads unfinished=0 ' "$KVS_LOG"
+	check_rc $? "the three uploads expired at start: $(grep -m1 '^paste-objects: uploads' "$KVS_LOG")"
+	run_client expired 120 expired "$TB_WORK"
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "clean exit"
+	grep -q '^objects: .*mpu_expired=4 ' "$KVS_LOG"
+	check_rc $? "four uploads expired: $(grep '^objects: ' "$KVS_LOG")"
+else
+	stop_kvs KILL
+fi
+objects_cmd "pom6$$" quota.pool "${QOPTS[@]}"
+KVS_N=$((KVS_N + 1))
+KVS_LOG="$TB_WORK/objects-6.log"
+if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+	run_client room 120 room
+	stop_kvs INT
+	check_eq "$KVS_RC" 0 "clean exit"
+else
+	stop_kvs KILL
 fi
 tb_finish
