@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_cycles.h>
 
 #include "example_util.h"
 #include "keys.h"
@@ -31,7 +33,27 @@ struct objects_opts {
 	const char *pool_file, *keys_file, *access_key, *secret_key, *region;
 	enum pst_idle_mode idle;
 	double request_timeout, idle_timeout;
+	int stage_cycles;
 };
+
+/* SIGUSR1: print the "stages:" line at the next poll (bench/lib/objbench.py). */
+static volatile sig_atomic_t stats_wanted;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	stats_wanted = 1;
+}
+
+static void
+print_stages(const struct obj_server *srv, const struct obj_store *store)
+{
+	struct pst_stack_stats ss;
+
+	pst_stack_stats(srv->stack, &ss);
+	obj_stages_print(store, ss.busy_cycles, ss.drain_cycles, rte_get_tsc_hz());
+}
 
 static void
 usage(FILE *f)
@@ -56,6 +78,9 @@ usage(FILE *f)
 		"                           (default 60, 0: never)\n"
 		"  --timeout S              abort a client silent S seconds between\n"
 		"                           requests (default 0: never)\n"
+		"  --stage-cycles           time the stages of an upload (hashing, flush,\n"
+		"                           keep, record) on the \"stages:\" line printed on\n"
+		"                           SIGUSR1 and at exit (doc/objects.md)\n"
 		"Stores buckets and objects in the pool (doc/objects.md); multipart\n"
 		"uploads, copies and checksum trailers are answered NotImplemented.\n");
 }
@@ -78,6 +103,7 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		{ "idle", required_argument, NULL, 'W' },
 		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "stage-cycles", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const idles[] = {
@@ -100,6 +126,7 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		case 'n': ret = ex_parse_u32(optarg, 1, UINT32_MAX, &o->max_conns); break;
 		case 'R': ret = ex_parse_double(optarg, 0, 1e9, &o->request_timeout); break;
 		case 'T': ret = ex_parse_double(optarg, 0, 1e9, &o->idle_timeout); break;
+		case 'S': o->stage_cycles = 1; ret = 0; break;
 		case 'W':
 			i = ex_parse_choice(optarg, idles, sizeof(idles) / sizeof(idles[0]));
 			ret = i < 0;
@@ -236,6 +263,8 @@ main(int argc, char **argv)
 		goto close_stack;
 	}
 	ex_catch_quit_signals();
+	signal(SIGUSR1, on_usr1);
+	store.stages.on = o.stage_cycles;
 	printf("paste-objects: ready http=%u region=%s keys=%u\n", o.http_port, o.region, keys.n);
 	{
 		unsigned int polls = 0;
@@ -248,6 +277,10 @@ main(int argc, char **argv)
 			 * one (it may have slept): timeouts are coarse. */
 			if ((++polls & 1023) == 0 || ret == 0)
 				obj_server_tick(&srv, ex_now_s());
+			if (stats_wanted) {
+				stats_wanted = 0;
+				print_stages(&srv, &store);
+			}
 		}
 	}
 	printf("objects: requests=%" PRIu64 " refused=%" PRIu64 " bad_heads=%" PRIu64
@@ -255,6 +288,7 @@ main(int argc, char **argv)
 	       " deletes=%" PRIu64 " objects=%zu buckets=%u log_bufs=%zu\n", srv.svc.requests,
 	       srv.svc.refused, srv.bad_heads, srv.accepted, srv.timed_out, srv.n_conns,
 	       store.puts, store.deletes, store.n_objs, store.n_buckets, store.log.n_bufs);
+	print_stages(&srv, &store);
 	status = 0;
 close_stack:
 	pst_stack_close(srv.stack);
