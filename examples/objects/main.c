@@ -34,6 +34,7 @@ struct objects_opts {
 	enum pst_idle_mode idle;
 	double request_timeout, idle_timeout;
 	int stage_cycles;
+	enum pst_persist_mode persist;
 };
 
 /* SIGUSR1: print the "stages:" line at the next poll (bench/lib/objbench.py). */
@@ -78,6 +79,8 @@ usage(FILE *f)
 		"                           (default 60, 0: never)\n"
 		"  --timeout S              abort a client silent S seconds between\n"
 		"                           requests (default 0: never)\n"
+		"  --persist MODE           auto|flush|fence|msync: how flushes reach the\n"
+		"                           pool's medium (default auto; paste_pool.h)\n"
 		"  --stage-cycles           time the stages of an upload (hashing, flush,\n"
 		"                           keep, record) on the \"stages:\" line printed on\n"
 		"                           SIGUSR1 and at exit (doc/objects.md)\n"
@@ -104,6 +107,7 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "stage-cycles", no_argument, NULL, 'S' },
+		{ "persist", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const idles[] = {
@@ -127,6 +131,7 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		case 'R': ret = ex_parse_double(optarg, 0, 1e9, &o->request_timeout); break;
 		case 'T': ret = ex_parse_double(optarg, 0, 1e9, &o->idle_timeout); break;
 		case 'S': o->stage_cycles = 1; ret = 0; break;
+		case 'P': ret = pst_persist_mode_parse(optarg, &o->persist); break;
 		case 'W':
 			i = ex_parse_choice(optarg, idles, sizeof(idles) / sizeof(idles[0]));
 			ret = i < 0;
@@ -219,6 +224,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	pcfg.path = o.pool_file;
+	pcfg.persist_mode = o.persist;
 	pool = ex_pool_open_or_create(&pcfg, o.pool_bufs);
 	if (pool == NULL) {
 		fprintf(stderr, "paste-objects: pool %s: %s\n", o.pool_file, pst_errormsg());
