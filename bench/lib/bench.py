@@ -210,7 +210,7 @@ def main_run(args):
     results = []
     all_systems = systems + delay_systems
     plan = []
-    for rep in range(ctx.reps):
+    for rep in range(ctx.reps if all_systems else 0):
         order = all_systems[rep % len(all_systems):] + all_systems[:rep % len(all_systems)]
         for s in order:
             plan.append((rep, s))

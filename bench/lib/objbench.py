@@ -36,6 +36,10 @@ PORT = 9000
 BUCKET = "bench"
 MIB = 1 << 20
 STAGES = ("md5", "sha256", "crc", "flush", "copy", "keep", "drain")
+# paste-objects only: its stack's stages (the driver's receive bursts, the
+# memif's copy of every frame; transmitting and timers). linux-objects's
+# kernel work is inside its system calls, in "rest".
+STACK = ("rx_burst", "tx_and_timers")
 
 # (name, size, conns, keys): keys are overwritten round robin.
 POINTS = {
@@ -62,7 +66,7 @@ class ObjectsMixin:
     def ready(self):
         if "%s: ready" % self.prog not in self.log_text():
             return False
-        r = run(self.client(self.load_cmd("mkbucket", 0, 1, 1)), 10)
+        r = run(self.client(self.load_cmd("mkbucket", 0, 1, 1, count=1)), 10)
         return r.returncode == 0
 
     def load_cmd(self, op, size, conns, keys, seconds=None, count=None):
@@ -90,7 +94,19 @@ class ObjectsMixin:
         self.fail("no stages line within %d s of SIGUSR1" % secs)
 
     def stage_lines(self):
-        return [kv_fields(l) for l in self.log_text().splitlines() if l.startswith("stages: ")]
+        """The "stages:" lines, each with the fields of the "stack:" line
+        before it (paste-objects prints one)."""
+        out, stack = [], {}
+        for line in self.log_text().splitlines():
+            if line.startswith("stack: "):
+                stack = kv_fields(line)
+            elif line.startswith("stages: "):
+                d = kv_fields(line)
+                for k in STACK:
+                    d[k] = stack.get(k, 0)
+                out.append(d)
+                stack = {}
+        return out
 
 
 class PasteObjectsNic(ObjectsMixin, PasteKvsNic):
@@ -146,7 +162,7 @@ def point(srv, op, name, size, conns, keys, seconds):
     if mib > 0:
         us = lambda c: c / hz * 1e6 / mib  # noqa: E731 (microseconds per MiB)
         out["busy_us_per_mib"] = us(d.get("busy", 0))
-        st = {k: us(d.get(k, 0)) for k in STAGES}
+        st = {k: us(d.get(k, 0)) for k in STAGES + STACK}
         # The record's CRC is counted apart; the rest of the record (its
         # copy into the log, its flush, the index) is in "rest".
         st["rest"] = out["busy_us_per_mib"] - sum(st.values())
@@ -222,7 +238,7 @@ def summarize(results):
                                                    for r in rs]),
                 busy_us_per_req=spread([r.get("busy_us_per_req") for r in rs]),
                 stages_us_per_mib={st: spread([r.get("stages_us_per_mib", {}).get(st)
-                                               for r in rs]) for st in STAGES + ("rest",)},
+                                               for r in rs]) for st in STAGES + STACK + ("rest",)},
                 pool_bytes_per_stored_byte=spread([r.get("pool_bytes_per_stored_byte")
                                                    for r in rs]),
                 errors=sum(r["errors"] for r in rs))
@@ -302,8 +318,10 @@ def print_objects(doc):
                      row["outside_hashing_ratio"] or 0,
                      "met" if row["target_met"] else "NOT met"))
     print("\nStages, us per MiB stored (PUT) or sent (GET), medians:")
-    print("%-10s %-18s " % ("point", "system") + " ".join("%8s" % s for s in STAGES + ("rest",)))
+    cols = STAGES + STACK + ("rest",)
+    print("%-10s %-18s " % ("point", "system") + " ".join("%8s" % s[:8] for s in cols))
     for row in doc["summary"]:
         for sysname, s in row["systems"].items():
             print("%-10s %-18s " % ("%s %s" % (row["op"].upper(), row["point"]), sysname) +
-                  " ".join("%8s" % fmt(s["stages_us_per_mib"][st]) for st in STAGES + ("rest",)))
+                  " ".join("%8s" % ("%.0f" % s["stages_us_per_mib"][st]["median"]
+                                     if s["stages_us_per_mib"][st] else "-") for st in cols))

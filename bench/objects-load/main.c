@@ -310,8 +310,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(l.host, sizeof(l.host), "%s", addr);   /* the Host header: IP:PORT */
-	if (l.op == OP_MKBUCKET)
-		l.conns = 1;
+	if (l.op == OP_MKBUCKET) {
+		l.conns = 1;    /* one request, whatever --seconds says */
+		l.count = 1;
+	}
 	if (l.op == OP_PUT) {
 		l.body = malloc(l.size ? l.size : 1);
 		if (l.body == NULL)

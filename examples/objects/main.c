@@ -53,6 +53,12 @@ print_stages(const struct obj_server *srv, const struct obj_store *store)
 	struct pst_stack_stats ss;
 
 	pst_stack_stats(srv->stack, &ss);
+	/* The stack's own stages first (paste_stack.h): the driver's receive
+	 * bursts, and the rest of busy polls after receiving and draining
+	 * (transmitting, timers). */
+	printf("stack: rx=%" PRIu64 " rx_burst=%" PRIu64 " tx_and_timers=%" PRIu64
+	       " busy_polls=%" PRIu64 " polls=%" PRIu64 "\n", ss.rx_cycles, ss.rx_burst_cycles,
+	       ss.busy_cycles - ss.rx_cycles - ss.drain_cycles, ss.busy_polls, ss.polls);
 	obj_stages_print(store, ss.busy_cycles, ss.drain_cycles, rte_get_tsc_hz());
 }
 
