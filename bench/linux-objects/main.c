@@ -95,7 +95,9 @@ struct conn {
 	uint32_t fill_index, fill_len;
 	struct obj_body_req *breq;      /* DeleteObjects: its body read whole */
 	int req_close;
-	double last_rx, req_start;
+	/* Clock (server.now) of: the last byte read, the start of the
+	 * request being read, the last output byte written (or queued). */
+	double last_rx, req_start, send_progress;
 };
 
 struct server {
@@ -124,10 +126,18 @@ on_usr1(int sig)
 /* ---- output ------------------------------------------------------------ */
 
 static int
+out_pending(const struct conn *c)
+{
+	return c->out_off < c->out_len || c->get_v != NULL;
+}
+
+static int
 out_add(struct conn *c, const void *p, size_t len)
 {
 	if (len == 0)
 		return 0;
+	if (!out_pending(c))
+		c->send_progress = c->srv->now;
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
 	if (c->out_len + len > c->out_cap) {
@@ -147,11 +157,6 @@ out_add(struct conn *c, const void *p, size_t len)
 	return 0;
 }
 
-static int
-out_pending(const struct conn *c)
-{
-	return c->out_off < c->out_len || c->get_v != NULL;
-}
 
 /* Write what waits: the DRAM bytes, then the object's bytes from its pool
  * buffers. @return 1 when all is out, 0 (the socket is full), -1. */
@@ -198,6 +203,8 @@ out_flush(struct server *srv, struct conn *c)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		}
 		srv->writes++;
+		if (n > 0)
+			c->send_progress = srv->now;
 		dram = c->out_len - c->out_off;
 		if ((size_t)n < dram) {
 			c->out_off += (size_t)n;
@@ -757,7 +764,8 @@ accept_all(struct server *srv)
 }
 
 /* paste-objects's timeouts: a request whose head and body have not all
- * arrived in time, a connection silent between requests. */
+ * arrived in time, a connection silent between requests; and a reply
+ * that made no progress for the request timeout. */
 static void
 sweep_timeouts(struct server *srv)
 {
@@ -767,8 +775,17 @@ sweep_timeouts(struct server *srv)
 		int in_request = c->head < c->tail || c->body_left > 0;
 
 		next = c->next;
-		if (out_pending(c))
+		if (out_pending(c)) {
+			/* A peer that stops reading: paste-objects's stack
+			 * aborts it after its retransmissions go unanswered;
+			 * here the request timeout applies to the reply. */
+			if (srv->request_timeout > 0 &&
+			    srv->now - c->send_progress > srv->request_timeout) {
+				srv->timed_out++;
+				conn_free(srv, c);
+			}
 			continue;
+		}
 		if ((in_request && srv->request_timeout > 0 &&
 		     srv->now - c->req_start > srv->request_timeout) ||
 		    (!in_request && srv->idle_timeout > 0 &&
