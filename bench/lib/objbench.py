@@ -45,9 +45,9 @@ STACK = ("rx_burst", "tx_and_timers")
 POINTS = {
     "full": [("4 KiB", 4096, 8, 1024), ("1 MiB", MIB, 4, 64), ("64 MiB", 64 * MIB, 2, 2)],
     "quick": [("4 KiB", 4096, 8, 512), ("1 MiB", MIB, 4, 32), ("64 MiB", 64 * MIB, 2, 2)],
-    "smoke": [("4 KiB", 4096, 4, 64), ("1 MiB", MIB, 2, 8), ("64 MiB", 64 * MIB, 1, 1)],
+    "smoke": [("4 KiB", 4096, 2, 16), ("1 MiB", MIB, 2, 4), ("64 MiB", 64 * MIB, 1, 1)],
 }
-SECONDS = {"full": 5.0, "quick": 2.0, "smoke": 0.5}
+SECONDS = {"full": 5.0, "quick": 2.0, "smoke": 0.3}
 REPS = {"full": 3, "quick": 2, "smoke": 1}
 POOL_BUFS = 524288      # 1.1 GiB: two 64 MiB uploads promised and four kept
 
