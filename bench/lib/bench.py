@@ -542,7 +542,8 @@ def main():
             else:
                 PROG.say("%s run: doc/benchmarks.md left alone (--doc FILE writes a report)"
                          % ctx.mode)
-        print_summary(doc)
+        if not args.objects_only:
+            print_summary(doc)
         if ctx.idle:
             print_idle(ctx.idle)
         if ctx.shards:
