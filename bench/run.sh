@@ -16,6 +16,11 @@
 #   (bench/loadgen, paste's own stack as the client) over a memif, with the
 #   generator's own ceiling against its responder first (full, quick and
 #   smoke runs; --no-capacity skips it).
+# Objects: paste-objects (nic testbed) against linux-objects, its
+#   Linux-sockets build: PUT/GET throughput of 4 KiB, 1 MiB and 64 MiB
+#   objects and server busy time per MiB by stage (bench/lib/objbench.py;
+#   full, quick and smoke runs; --no-objects skips it, --objects-only or
+#   bench/objects-bench.sh runs it alone).
 # Testbeds: paste-kvs runs on two, side by side in the report: afpacket
 #   (net_af_packet on the veth: the kernel is its NIC) and nic (systems
 #   NAME@nic: a net_memif bridged to the veth by dpdk-testpmd on the client

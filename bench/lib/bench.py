@@ -47,6 +47,7 @@ from idle import idle_run, print_idle
 from shards import print_shards, shards_run
 from profiles import callgrind_run, profile_run
 from capacity import capacity_run, capacity_status, print_capacity, print_matrix
+from objbench import objects_run, print_objects
 from report import aggregate, machine_info, print_summary, ratios_table, report, targets
 
 
@@ -143,8 +144,13 @@ def main_run(args):
     for s in systems:
         if s not in SYSTEMS:
             raise BenchError("unknown system %s (known: %s)" % (s, ", ".join(SYSTEMS)))
+    if args.objects_only:
+        systems = []
     systems = [s for s in systems if testbed_of(s) in testbeds + ["veth"]]
-    ctx.nic = any(testbed_of(s) == "nic" for s in systems)
+    # The objects phase runs paste-objects on the nic testbed.
+    ctx.objects_on = (not args.no_objects and ctx.mode in ("full", "quick", "smoke")
+                      and "nic" in testbeds)
+    ctx.nic = any(testbed_of(s) == "nic" for s in systems) or ctx.objects_on
     missing = []
     if any(issubclass(SYSTEMS[s][0], PasteKvs) for s in systems) and not os.access(ctx.paste_kvs, os.X_OK):
         missing.append(ctx.paste_kvs)
@@ -204,7 +210,7 @@ def main_run(args):
     results = []
     all_systems = systems + delay_systems
     plan = []
-    for rep in range(ctx.reps):
+    for rep in range(ctx.reps if all_systems else 0):
         order = all_systems[rep % len(all_systems):] + all_systems[:rep % len(all_systems)]
         for s in order:
             plan.append((rep, s))
@@ -327,6 +333,17 @@ def main_run(args):
     if not args.no_logbench and ctx.mode == "smoke":
         logbench_smoke(ctx, checks, failures)
 
+    # paste-objects against linux-objects (bench/lib/objbench.py): PUT and
+    # GET throughput, busy time per MiB by stage, pool bytes per byte.
+    ctx.objects = None
+    if ctx.objects_on:
+        try:
+            ctx.objects = objects_run(ctx, checks, ctx.mode)
+        except BenchError as e:
+            PROG.say("objects: %s" % str(e)[:600])
+            failures.append(dict(system="objects", point=None, rep=0, error=str(e)[:2000]))
+            checks.check(False, "objects phase (%s)" % str(e).splitlines()[0][:200])
+
     ctx.profile = []
     if args.profile:
         try:
@@ -442,6 +459,11 @@ def main():
                     help="smoke test: skip bench/log-bench.sh --memif --quick")
     ap.add_argument("--no-idle", action="store_true",
                     help="skip the idle-mode figures (paste-kvs --idle poll|nap|sleep)")
+    ap.add_argument("--no-objects", action="store_true",
+                    help="skip the objects phase (paste-objects against linux-objects)")
+    ap.add_argument("--objects-only", action="store_true",
+                    help="only the objects phase (bench/objects-bench.sh); its result in "
+                    "bench/results/objects-*.json")
     ap.add_argument("--no-doc", action="store_true")
     ap.add_argument("--skip-unbuilt", action="store_true")
     ap.add_argument("--out")
@@ -464,7 +486,11 @@ def main():
     if args.smoke:
         args.quick = True
     if args.demo:
-        args.no_memory = args.no_delay = args.no_doc = True
+        args.no_memory = args.no_delay = args.no_doc = args.no_objects = True
+    if args.objects_only:
+        args.no_memory = args.no_delay = args.no_capacity = args.no_logbench = True
+        args.no_idle = args.no_shards = args.no_points = True
+        args.no_doc = True
     if not os.path.isabs(args.build_dir):
         args.build_dir = os.path.abspath(args.build_dir)
 
@@ -491,7 +517,7 @@ def main():
                    memory=memory, callgrind=ctx.callgrind, idle=ctx.idle,
                    shards=ctx.shards, capacity=ctx.capacity,
                    capacity_matrix=ctx.capacity_matrix,
-                   profile=ctx.profile, failures=ctx.failures,
+                   profile=ctx.profile, objects=ctx.objects, failures=ctx.failures,
                    bridge=ctx.bridge.summary() if ctx.bridge else None,
                    checks=dict(passed=checks.passed, failed=checks.failed, lines=checks.lines))
         doc["ratios"] = ratios_table(agg, [p["id"] for p in points])
@@ -500,9 +526,10 @@ def main():
             outdir = args.out or os.path.join(REPO, "bench", "results")
             os.makedirs(outdir, exist_ok=True)
             stamp = date.replace(":", "").replace("-", "")
-            name = "kvs-%s%s.json" % (stamp, "-quick" if ctx.mode == "quick" else "")
+            name = "%s-%s%s.json" % ("objects" if args.objects_only else "kvs", stamp,
+                                     "-quick" if ctx.mode == "quick" else "")
             doc["json_name"] = name
-            for fn in (name, "latest.json"):
+            for fn in (name, "objects-latest.json" if args.objects_only else "latest.json"):
                 with open(os.path.join(outdir, fn), "w") as f:
                     json.dump(doc, f, indent=1)
             PROG.say("wrote %s" % os.path.join(outdir, name))
@@ -515,7 +542,8 @@ def main():
             else:
                 PROG.say("%s run: doc/benchmarks.md left alone (--doc FILE writes a report)"
                          % ctx.mode)
-        print_summary(doc)
+        if not args.objects_only:
+            print_summary(doc)
         if ctx.idle:
             print_idle(ctx.idle)
         if ctx.shards:
@@ -523,6 +551,7 @@ def main():
         if ctx.capacity:
             print_capacity(ctx.capacity)
         print_matrix(ctx.capacity_matrix)
+        print_objects(ctx.objects)
         for line in checks.lines:
             print(line)
         if checks.failed:

@@ -441,6 +441,33 @@ def points_rows(doc):
                 yield pt, s, a
 
 
+def objects_block(block, o):
+    """The objects phase's table (bench/lib/objbench.py's summary)."""
+    def cell(s, f="%.0f"):
+        if not s:
+            return "-"
+        if s["n"] > 1 and s["min"] != s["max"]:
+            return (f + " (" + f + "-" + f + ")") % (s["median"], s["min"], s["max"])
+        return f % s["median"]
+    rows, stages = [], []
+    for row in o["summary"]:
+        for sysname, s in row["systems"].items():
+            rows.append(("%s %s" % (row["op"].upper(), row["point"]), sysname,
+                         cell(s["rate"]) + (" req/s" if row["point"] == "4 KiB" else " MiB/s"),
+                         cell(s["busy_us_per_mib"]), cell(s["outside_hashing_us_per_mib"]),
+                         cell(s["pool_bytes_per_stored_byte"], "%.2f"), ""))
+            stages.append("%s %s, %s: %s" % (row["op"].upper(), row["point"], sysname, ", ".join(
+                "%s %.0f" % (k, v["median"]) for k, v in s["stages_us_per_mib"].items() if v)))
+        if row.get("rate_ratio") is not None:
+            rows.append(("", "paste / linux", "%.2f" % row["rate_ratio"],
+                         "%.2f" % (row["busy_ratio"] or 0),
+                         "%.2f" % (row["outside_hashing_ratio"] or 0), "",
+                         "target %s" % ("met" if row["target_met"] else "not met")))
+    return block.format(reps=o["reps"], seconds=o["seconds"], objects_table=md_table(
+        ("point", "system", "rate", "busy us/MiB", "outside hashing", "pool B / stored B",
+         "note"), rows), objects_stages="; ".join(stages) + ".")
+
+
 def write_markdown(path, doc):
     ctx = doc["config"]
     m = doc["machine"]
@@ -556,6 +583,8 @@ def write_markdown(path, doc):
             profile_table=md_table(("system", "op", "busy us/req", "server code", "libc",
                                     "DPDK libs", "kernel", "other", "idle share"), rows)))
         parts += tops
+    if doc.get("objects") and doc["objects"].get("summary"):
+        parts.append(objects_block(blocks["objects"], doc["objects"]))
     if doc.get("failures"):
         parts.append(blocks["failures"].format(failure_list="\n".join(
             "- %s, %s, repeat %d: %s" % (f["system"], f["point"] or "start/load", f["rep"] + 1,

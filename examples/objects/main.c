@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_cycles.h>
 
 #include "example_util.h"
 #include "keys.h"
@@ -37,7 +39,34 @@ struct objects_opts {
 	uint64_t mpu_max_uploads, mpu_max_bytes, mpu_min_part;
 	double mpu_expiry;
 	int mpu_expiry_set;
+	int stage_cycles;
+	enum pst_persist_mode persist;
 };
+
+/* SIGUSR1: print the "stages:" line at the next poll (bench/lib/objbench.py). */
+static volatile sig_atomic_t stats_wanted;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	stats_wanted = 1;
+}
+
+static void
+print_stages(const struct obj_server *srv, const struct obj_store *store)
+{
+	struct pst_stack_stats ss;
+
+	pst_stack_stats(srv->stack, &ss);
+	/* The stack's own stages first (paste_stack.h): the driver's receive
+	 * bursts, and the rest of busy polls after receiving and draining
+	 * (transmitting, timers). */
+	printf("stack: rx=%" PRIu64 " rx_burst=%" PRIu64 " tx_and_timers=%" PRIu64
+	       " busy_polls=%" PRIu64 " polls=%" PRIu64 "\n", ss.rx_cycles, ss.rx_burst_cycles,
+	       ss.busy_cycles - ss.rx_cycles - ss.drain_cycles, ss.busy_polls, ss.polls);
+	obj_stages_print(store, ss.busy_cycles, ss.drain_cycles, rte_get_tsc_hz());
+}
 
 static void
 usage(FILE *f)
@@ -70,6 +99,11 @@ usage(FILE *f)
 		"                           after it began (default 86400; 0: never)\n"
 		"  --mpu-min-part N         smallest part but the last (default and\n"
 		"                           most 5 MiB, as S3; less for tests)\n"
+		"  --persist MODE           auto|flush|fence|msync: how flushes reach the\n"
+		"                           pool's medium (default auto; paste_pool.h)\n"
+		"  --stage-cycles           time the stages of an upload (hashing, flush,\n"
+		"                           keep, record) on the \"stages:\" line printed on\n"
+		"                           SIGUSR1 and at exit (doc/objects.md)\n"
 		"Stores buckets and objects in the pool (doc/objects.md), multipart\n"
 		"uploads included; UploadPartCopy and checksum trailers are answered\n"
 		"NotImplemented.\n");
@@ -97,6 +131,8 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		{ "mpu-max-bytes", required_argument, NULL, 'B' },
 		{ "mpu-expiry", required_argument, NULL, 'E' },
 		{ "mpu-min-part", required_argument, NULL, 'P' },
+		{ "stage-cycles", no_argument, NULL, 'S' },
+		{ "persist", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const idles[] = {
@@ -126,6 +162,8 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 			ret = ex_parse_double(optarg, 0, 1e9, &o->mpu_expiry);
 			o->mpu_expiry_set = 1;
 			break;
+		case 'S': o->stage_cycles = 1; ret = 0; break;
+		case 'P': ret = pst_persist_mode_parse(optarg, &o->persist); break;
 		case 'W':
 			i = ex_parse_choice(optarg, idles, sizeof(idles) / sizeof(idles[0]));
 			ret = i < 0;
@@ -218,6 +256,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	pcfg.path = o.pool_file;
+	pcfg.persist_mode = o.persist;
 	pool = ex_pool_open_or_create(&pcfg, o.pool_bufs);
 	if (pool == NULL) {
 		fprintf(stderr, "paste-objects: pool %s: %s\n", o.pool_file, pst_errormsg());
@@ -276,6 +315,8 @@ main(int argc, char **argv)
 		goto close_stack;
 	}
 	ex_catch_quit_signals();
+	signal(SIGUSR1, on_usr1);
+	store.stages.on = o.stage_cycles;
 	printf("paste-objects: ready http=%u region=%s keys=%u\n", o.http_port, o.region, keys.n);
 	{
 		unsigned int polls = 0;
@@ -288,6 +329,10 @@ main(int argc, char **argv)
 			 * one (it may have slept): timeouts are coarse. */
 			if ((++polls & 1023) == 0 || ret == 0)
 				obj_server_tick(&srv, ex_now_s());
+			if (stats_wanted) {
+				stats_wanted = 0;
+				print_stages(&srv, &store);
+			}
 		}
 	}
 	printf("objects: requests=%" PRIu64 " refused=%" PRIu64 " bad_heads=%" PRIu64
@@ -299,6 +344,7 @@ main(int argc, char **argv)
 	       store.puts, store.deletes, store.n_objs, store.n_buckets, store.log.n_bufs,
 	       store.mpu->created, store.mpu->parts, store.mpu->completed, store.mpu->aborted,
 	       store.mpu->expired, store.mpu->n);
+	print_stages(&srv, &store);
 	status = 0;
 close_stack:
 	pst_stack_close(srv.stack);

@@ -303,6 +303,7 @@ int
 obj_log_append(struct obj_log *l, const struct obj_rec *r)
 {
 	size_t len = obj_log_rec_size(r), room, n_new = 0, i, have;
+	uint64_t t0;
 	uint32_t crc;
 	struct rec_hdr h;
 	uint8_t *rec;
@@ -349,7 +350,10 @@ obj_log_append(struct obj_log *l, const struct obj_rec *r)
 		memcpy(rec + i, r->meta, r->meta_len), i += r->meta_len;
 	if (r->n_names)
 		memcpy(rec + i, r->names, (size_t)r->n_names * sizeof(pst_name));
+	t0 = obj_stage_clock(l->stages);
 	crc = pst_crc32c(rec + 8, len - 8);
+	if (l->stages != NULL && l->stages->on)
+		l->stages->crc += obj_cycles() - t0;
 	memcpy(rec + 4, &crc, 4);
 	/* Every buffer it needs first, so that a refusal changes nothing. */
 	have = l->n_bufs;

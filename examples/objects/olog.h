@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "paste.h"
+#include "stages.h"
 
 enum obj_rec_type {
 	OBJ_REC_BUCKET_ADD = 1,
@@ -70,6 +71,9 @@ struct obj_log {
 	/* What recovery found. */
 	uint64_t replayed, torn_bytes;
 	uint64_t bytes;                 /* record bytes in the log */
+	/* --stage-cycles: the records' CRC counted here (stages.h); NULL:
+	 * not counted. */
+	struct obj_stages *stages;
 };
 
 /* Called per whole record at recovery. @return 0, or a negative errno to

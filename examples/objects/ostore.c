@@ -586,6 +586,7 @@ obj_store_open(struct obj_store *st, struct pst_pool *pool)
 	ret = obj_log_open(&st->log, pool, OBJ_STORE_ROOT_SLOT, replay, st);
 	if (ret != 0)
 		goto fail;
+	st->log.stages = &st->stages;
 	/* Every name the index holds, and the log's own buffers, reconcile
 	 * the pool: buffers kept by uploads a crash cut short are freed. */
 	cap = st->log.n_bufs + 16 + obj_mpu_names_count(st);

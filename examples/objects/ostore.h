@@ -17,6 +17,7 @@
 #include "etag.h"
 #include "olog.h"
 #include "paste.h"
+#include "stages.h"
 
 #define OBJ_STORE_ROOT_SLOT 0u
 #define OBJ_STORE_OWNER "paste-objects"
@@ -73,6 +74,9 @@ struct obj_store {
 	uint64_t puts, deletes;
 	/* Unfinished multipart uploads (mpstore.h). */
 	struct obj_mpu_set *mpu;
+	/* --stage-cycles: where the servers' cycles go (stages.h); the
+	 * log's CRC is counted here too. */
+	struct obj_stages stages;
 };
 
 /* Claim the pool's root slot as paste-objects (refusing another

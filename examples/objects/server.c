@@ -58,9 +58,15 @@ static int
 span_keep(void *arg, uint32_t hold, pst_name name)
 {
 	struct obj_conn *c = arg;
+	struct obj_stages *sg = &c->srv->svc.store->stages;
+	uint64_t t0 = obj_stage_clock(sg);
+	int ret;
 
 	(void)name;
-	return pst_conn_keep_held(c->conn, hold);
+	ret = pst_conn_keep_held(c->conn, hold);
+	if (sg->on)
+		sg->keep += obj_cycles() - t0;
+	return ret;
 }
 
 static void
@@ -225,6 +231,7 @@ send_response(struct obj_conn *c)
 	if (c->resp.close)
 		c->closing = 1;
 	if (c->resp.get_v != NULL) {
+		c->srv->svc.store->stages.bytes_sent += c->resp.get_len;
 		c->get_v = c->resp.get_v;
 		c->get_skip = c->resp.get_off;
 		c->get_left = c->resp.get_len;
@@ -266,14 +273,23 @@ upload_names(struct obj_conn *c, size_t off, size_t n)
 		pst_name nm = v->names[i];
 		const uint8_t *p = pst_pool_name_to_addr(st->pool, nm);
 		uint32_t len = pst_name_length(nm);
+		uint64_t t0 = obj_stage_clock(&st->stages), t1, t2;
 
 		obj_md5_update(&c->up_md5, p, len);
+		t1 = obj_stage_clock(&st->stages);
 		if (c->put->has_sha256)
 			crypto_hash_sha256_update(&c->up_sha, p, len);
+		t2 = obj_stage_clock(&st->stages);
 		pst_pool_flush(st->pool, p, len);
+		if (st->stages.on) {
+			st->stages.md5 += t1 - t0;
+			st->stages.sha256 += t2 - t1;
+			st->stages.flush += obj_cycles() - t2;
+		}
 		if (i == 0 || pst_name_index(nm) != pst_name_index(v->names[i - 1]))
 			obj_store_ref(st, nm);
 	}
+	st->stages.bytes_stored += n;
 	v->n_names += (uint32_t)k;
 	v->size += n;
 	return 0;
@@ -335,15 +351,21 @@ upload_finish(struct obj_conn *c)
 	uint8_t sha[32] = { 0 };
 	struct obj_version *v = c->up_v;
 	struct obj_put *put = c->put;
+	struct obj_stages *sg = &c->srv->svc.store->stages;
+	uint64_t t0 = obj_stage_clock(sg);
 
 	obj_md5_final(&c->up_md5, v->md5);
 	if (put->has_sha256)
 		crypto_hash_sha256_final(&c->up_sha, sha);
 	c->up_v = NULL;
 	c->put = NULL;
+	obj_stages_hashed(sg, t0, put->has_sha256);
+	t0 = obj_stage_clock(sg);
 	obj_ops_put_done(&c->srv->svc, put, v, sha,
 			 put->chunked && c->up_err == 0 && !c->up_done ? -EBADMSG : c->up_err,
 			 time(NULL), c->req_close, &c->resp);
+	if (sg->on)
+		sg->record += obj_cycles() - t0;
 	c->resp_pending = 1;
 }
 

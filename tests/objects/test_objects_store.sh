@@ -6,15 +6,30 @@
 # of 0 B to 20 MB by MD5; a PUT larger than the pool refused before its
 # body; kill -9 during parallel uploads, then every acknowledged object
 # reads back with its MD5 and no partial object is listed.
+#
+#   test_objects_store.sh [linux]: with "linux", the same scenarios against
+#   bench/linux-objects (paste-objects's Linux-sockets build), run in the
+#   Linux namespace on its own address: the same S3 answers, the same
+#   recovery after kill -9 (meson test objects_store_linux).
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/../kvs/kvs_lib.sh"
+SERVER=paste-objects
 OBJ="$BUILD_DIR/examples/paste-objects"
+if [ "${1:-}" = linux ]; then
+	SERVER=linux-objects
+	OBJ="$BUILD_DIR/bench/linux-objects"
+fi
 [ -x "$OBJ" ] || die "$OBJ not built"
 /usr/bin/python3 -c "import boto3" 2>/dev/null || skip "python3-boto3 not installed (scripts/deps.sh)"
-kvs_testbed_up os s3cmd rclone
+if [ "$SERVER" = linux-objects ]; then
+	kvs_testbed_up ol s3cmd rclone
+else
+	kvs_testbed_up os s3cmd rclone
+fi
 IP=$TB_PASTE_IP
+[ "$SERVER" = linux-objects ] && IP=$TB_LINUX_IP
 ID=AKIAPASTETEST0002
 SECRET='paste/Secret+Key0123456789abcdefghijKLMN'
 printf '%s:%s\n' "$ID" "$SECRET" >"$TB_WORK/keys"
@@ -25,6 +40,12 @@ POOL_BUFS=32768
 objects_cmd() {
 	local prefix=$1
 	shift
+	if [ "$SERVER" = linux-objects ]; then
+		OBJ_CMD=(nsenter --net="/run/netns/$NAME-linux" "$OBJ" --bind "$IP"
+			--pool-file "$TB_SHM/objects.pool" --pool-bufs "$POOL_BUFS"
+			--keys-file "$TB_WORK/keys" "$@")
+		return
+	fi
 	TB_EAL_PREFIXES+=("$prefix")
 	OBJ_CMD=(nsenter --net="/run/netns/$NAME-paste" "$OBJ"
 		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
@@ -46,7 +67,7 @@ run_client() {
 objects_cmd "pos$$"
 KVS_N=$((KVS_N + 1))
 KVS_LOG="$TB_WORK/objects.log"
-if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
 	run_client basic 400 basic
 	run_client chunked 60 chunked
 	run_client copy 120 copy
@@ -129,7 +150,7 @@ fi
 objects_cmd "pos2$$"
 KVS_N=$((KVS_N + 1))
 KVS_LOG="$TB_WORK/objects-2.log"
-if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
 	out=$(run_bounded 60 "${LX[@]}" /usr/bin/python3 -c "
 import boto3, hashlib
 from botocore.config import Config
@@ -158,7 +179,7 @@ objects_cmd "pos3$$"
 KVS_N=$((KVS_N + 1))
 KVS_LOG="$TB_WORK/objects-3.log"
 : >"$TB_WORK/acked"
-if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
 	run_bounded 90 "${CLIENT[@]}" upload "$TB_WORK" 4 >"$TB_WORK/upload.log" 2>&1 &
 	up=$!
 	TB_BG_PIDS+=("$up")
@@ -170,8 +191,8 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	objects_cmd "pos4$$"
 	KVS_N=$((KVS_N + 1))
 	KVS_LOG="$TB_WORK/objects-4.log"
-	if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
-		log "$(grep -m1 '^paste-objects: recovered' "$KVS_LOG")"
+	if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
+		log "$(grep -m1 "^$SERVER: recovered" "$KVS_LOG")"
 		run_client verify 300 verify "$TB_WORK"
 		stop_kvs INT
 		check_eq "$KVS_RC" 0 "clean exit after recovery"

@@ -1,0 +1,352 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The objects phase: paste-objects on the nic testbed (a memif bridged to
+the veth, as PasteKvsNic) against linux-objects (its Linux-sockets build,
+epoll on the veth), one after the other on the server core, under
+objects-load (bench/objects-load) on the client core.
+
+Points: PUT and GET of 1 MiB and 64 MiB objects (MiB/s) and of 4 KiB ones
+(req/s). Around each point both servers print their "stages:" line
+(SIGUSR1; --stage-cycles): the deltas give the server's busy cycles per
+MiB stored (PUT) or sent (GET), split into MD5, SHA-256, CRC, flush, copy,
+keep, drain and the rest; and after the PUTs, the pool's kept bytes per
+byte the store holds. Both servers hash every byte they store (MD5 for the
+ETag): the target (issue 25) is on the time outside hashing, paste-objects
+at most 2/3 of linux-objects per MiB.
+
+Busy cycles: paste-objects's are its polls that did work (the stack's
+busy_cycles), linux-objects's the time from each epoll_wait's return to
+the next call (system calls included; the kernel's receive softirqs that
+run while it waits are not, so linux-objects's figure is a lower bound).
+"""
+
+import json
+import os
+import signal
+import statistics
+import time
+
+from common import (
+    BenchError, CLIENT_CORE, PERSIST_MODE, PREFIX_LEN, PROG, SERVER_CORE, SERVER_IP,
+    kv_fields, now, ns_cmd, ns_enter, read_text, run)
+from servers import LinuxKvs, PasteKvsNic
+
+KEY_ID = "AKIAPASTEBENCH00001"
+SECRET = "paste/bench+Secret0123456789abcdefghijKL"
+PORT = 9000
+BUCKET = "bench"
+MIB = 1 << 20
+STAGES = ("md5", "sha256", "crc", "flush", "copy", "keep", "drain")
+# paste-objects only: its stack's stages (the driver's receive bursts, the
+# memif's copy of every frame; transmitting and timers). linux-objects's
+# kernel work is inside its system calls, in "rest".
+STACK = ("rx_burst", "tx_and_timers")
+
+# (name, size, conns, keys): keys are overwritten round robin.
+POINTS = {
+    "full": [("4 KiB", 4096, 8, 1024), ("1 MiB", MIB, 4, 64), ("64 MiB", 64 * MIB, 2, 2)],
+    "quick": [("4 KiB", 4096, 8, 512), ("1 MiB", MIB, 4, 32), ("64 MiB", 64 * MIB, 2, 2)],
+    "smoke": [("4 KiB", 4096, 2, 16), ("1 MiB", MIB, 2, 4), ("64 MiB", 64 * MIB, 1, 1)],
+}
+SECONDS = {"full": 5.0, "quick": 2.0, "smoke": 0.3}
+REPS = {"full": 3, "quick": 2, "smoke": 1}
+POOL_BUFS = 524288      # 1.1 GiB: two 64 MiB uploads promised and four kept
+
+
+class ObjectsMixin:
+    """What paste-objects and linux-objects share here: the keys file, the
+    readiness probe (a CreateBucket answered), the stages line."""
+
+    def keys_file(self):
+        path = os.path.join(self.ctx.work, "objects.keys")
+        with open(path, "w") as f:
+            f.write("%s:%s\n" % (KEY_ID, SECRET))
+        os.chmod(path, 0o600)
+        return path
+
+    def ready(self):
+        if "%s: ready" % self.prog not in self.log_text():
+            return False
+        r = run(self.client(self.load_cmd("mkbucket", 0, 1, 1, count=1)), 10)
+        return r.returncode == 0
+
+    def load_cmd(self, op, size, conns, keys, seconds=None, count=None):
+        cmd = [self.ctx.objects_load, "--addr", "%s:%d" % (SERVER_IP, PORT), "--id", KEY_ID,
+               "--secret", SECRET, "--bucket", BUCKET, "--op", op, "--size", str(size),
+               "--conns", str(conns), "--keys", str(keys), "--prefix", "s%d" % size]
+        if count is not None:
+            cmd += ["--count", str(count)]
+        else:
+            cmd += ["--seconds", str(seconds)]
+        return cmd
+
+    def stages(self, secs=5):
+        """The next "stages:" line, asked for with SIGUSR1."""
+        n0 = len(self.stage_lines())
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = now() + secs
+        while now() < deadline:
+            lines = self.stage_lines()
+            if len(lines) > n0:
+                return lines[-1]
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.fail("no stages line within %d s of SIGUSR1" % secs)
+
+    def stage_lines(self):
+        """The "stages:" lines, each with the fields of the "stack:" line
+        before it (paste-objects prints one)."""
+        out, stack = [], {}
+        for line in self.log_text().splitlines():
+            if line.startswith("stack: "):
+                stack = kv_fields(line)
+            elif line.startswith("stages: "):
+                d = kv_fields(line)
+                for k in STACK:
+                    d[k] = stack.get(k, 0)
+                out.append(d)
+                stack = {}
+        return out
+
+
+class PasteObjectsNic(ObjectsMixin, PasteKvsNic):
+    prog = "paste-objects"
+
+    def command(self, pool_bufs):
+        cmd = super().command(pool_bufs)
+        # paste-kvs's EAL part, paste-objects's options after "--".
+        cut = cmd.index("--")
+        cmd[cmd.index(self.ctx.paste_kvs)] = self.ctx.paste_objects
+        return cmd[:cut] + [
+            "--", "--ip", "%s/%d" % (SERVER_IP, PREFIX_LEN), "--pool-file", self.pool,
+            "--pool-bufs", str(pool_bufs), "--idle", "poll", "--persist", PERSIST_MODE,
+            "--keys-file", self.keys_file(), "--http-port", str(PORT), "--stage-cycles",
+            "--request-timeout", "120"]
+
+
+class LinuxObjects(ObjectsMixin, LinuxKvs):
+    prog = "linux-objects"
+
+    def command(self, pool_bufs):
+        self.pool = os.path.join(self.ctx.shm, "%s.%d.pool" % (self.name, self.n))
+        return ns_cmd(self.server_ns, SERVER_CORE, self.ctx.wrap + [
+            self.ctx.linux_objects, "--bind", SERVER_IP, "--http-port", str(PORT),
+            "--pool-file", self.pool, "--pool-bufs", str(pool_bufs), "--persist", PERSIST_MODE,
+            "--keys-file", self.keys_file(), "--stage-cycles", "--request-timeout", "120"])
+
+
+SYSTEMS = (("paste-objects@nic", PasteObjectsNic), ("linux-objects", LinuxObjects))
+
+
+def delta(a, b):
+    return {k: b[k] - a[k] for k in b if isinstance(b.get(k), (int, float))
+            and isinstance(a.get(k), (int, float))}
+
+
+def point(srv, op, name, size, conns, keys, seconds):
+    before = srv.stages()
+    r = run(srv.client(srv.load_cmd(op, size, conns, keys, seconds=seconds)), seconds + 120)
+    after = srv.stages()
+    try:
+        load = json.loads(r.stdout.decode().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise BenchError("%s %s %s: objects-load said: %s" % (
+            srv.name, op, name, (r.stdout + r.stderr).decode(errors="replace")[-400:]))
+    d = delta(before, after)
+    hz = after.get("hz") or 1
+    mib = (d.get("bytes_stored", 0) if op == "put" else d.get("bytes_sent", 0)) / MIB
+    out = dict(system=srv.name, op=op, point=name, size=size, conns=conns, keys=keys,
+               ops=load["ops"], errors=load["errors"], seconds=load["seconds"],
+               ops_per_s=load["ops_per_s"], mib_per_s=load["mib_per_s"],
+               error=load.get("error"), busy_s=d.get("busy", 0) / hz, mib=mib)
+    if mib > 0:
+        us = lambda c: c / hz * 1e6 / mib  # noqa: E731 (microseconds per MiB)
+        out["busy_us_per_mib"] = us(d.get("busy", 0))
+        st = {k: us(d.get(k, 0)) for k in STAGES + STACK}
+        # The record's CRC is counted apart; the rest of the record (its
+        # copy into the log, its flush, the index) is in "rest".
+        st["rest"] = out["busy_us_per_mib"] - sum(st.values())
+        out["stages_us_per_mib"] = st
+        out["outside_hashing_us_per_mib"] = out["busy_us_per_mib"] - st["md5"] - st["sha256"]
+    if load["ops"] > 0:
+        out["busy_us_per_req"] = d.get("busy", 0) / hz * 1e6 / load["ops"]
+    if op == "put" and after.get("object_bytes"):
+        out["pool_bytes_per_stored_byte"] = (after["pool_kept"] * after["buf_size"]
+                                             / after["object_bytes"])
+    return out
+
+
+def run_system(ctx, sysname, cls, rep, mode, checks):
+    srv = cls(ctx, sysname)
+    results = []
+    rc = None
+    try:
+        srv.start(POOL_BUFS)
+        for name, size, conns, keys in POINTS[mode]:
+            # Every key written once before the timed PUTs (the GETs read
+            # them): not measured.
+            r = run(srv.client(srv.load_cmd("put", size, conns, keys,
+                                            count=(keys + conns - 1) // conns)), 300)
+            if r.returncode != 0:
+                raise BenchError("%s: preloading %d objects of %s: %s" % (
+                    sysname, keys, name, r.stdout.decode(errors="replace")[-300:]))
+            for op in ("put", "get"):
+                PROG.line("objects rep %d %s %s %s" % (rep + 1, sysname, op.upper(), name))
+                res = point(srv, op, name, size, conns, keys, SECONDS[mode])
+                res["rep"] = rep
+                results.append(res)
+                if rep == 0:
+                    checks.check(res["errors"] == 0 and res["ops"] > 0,
+                                 "objects: %s %s %s answered (%d ok, %d errors%s)" % (
+                                     sysname, op.upper(), name, res["ops"], res["errors"],
+                                     ": " + res["error"] if res.get("error") else ""))
+    finally:
+        rc = srv.stop()
+    if rc not in (0, None):
+        checks.check(False, "objects: %s exited with status %s" % (sysname, rc))
+    return results
+
+
+def spread(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None
+    return dict(median=statistics.median(xs), min=min(xs), max=max(xs), n=len(xs))
+
+
+def summarize(results):
+    """Per point and system: medians and ranges over the repeats; per
+    point: paste/linux ratios and the target."""
+    rows = []
+    keys = []
+    for r in results:
+        k = (r["point"], r["op"])
+        if k not in keys:
+            keys.append(k)
+    for point_name, op in keys:
+        row = dict(point=point_name, op=op, systems={})
+        for sysname, _ in SYSTEMS:
+            rs = [r for r in results if r["system"] == sysname and r["point"] == point_name
+                  and r["op"] == op]
+            if not rs:
+                continue
+            s = dict(
+                rate=spread([r["ops_per_s"] if point_name == "4 KiB" else r["mib_per_s"]
+                             for r in rs]),
+                busy_us_per_mib=spread([r.get("busy_us_per_mib") for r in rs]),
+                outside_hashing_us_per_mib=spread([r.get("outside_hashing_us_per_mib")
+                                                   for r in rs]),
+                busy_us_per_req=spread([r.get("busy_us_per_req") for r in rs]),
+                stages_us_per_mib={st: spread([r.get("stages_us_per_mib", {}).get(st)
+                                               for r in rs]) for st in STAGES + STACK + ("rest",)},
+                pool_bytes_per_stored_byte=spread([r.get("pool_bytes_per_stored_byte")
+                                                   for r in rs]),
+                errors=sum(r["errors"] for r in rs))
+            row["systems"][sysname] = s
+        p, l = row["systems"].get("paste-objects@nic"), row["systems"].get("linux-objects")
+        if p and l:
+            def ratio(field):
+                a, b = p[field], l[field]
+                if a and b and b["median"]:
+                    return a["median"] / b["median"]
+                return None
+            row["rate_ratio"] = ratio("rate")
+            row["busy_ratio"] = ratio("busy_us_per_mib")
+            row["outside_hashing_ratio"] = ratio("outside_hashing_us_per_mib")
+            row["target_met"] = (row["outside_hashing_ratio"] is not None
+                                 and row["outside_hashing_ratio"] <= 2 / 3)
+            # The same MD5 code hashes the same bytes in both, but
+            # linux-objects's stage also absorbs the kernel's receive
+            # softirqs that interrupt it (RPS puts them on the server
+            # core): a common hashing cost, the smaller of the two, taken
+            # off both busy times, is the fairer "outside hashing".
+            def med(sys_s, field):
+                v = sys_s["stages_us_per_mib"].get(field)
+                return v["median"] if v else 0
+            hp = med(p, "md5") + med(p, "sha256")
+            hl = med(l, "md5") + med(l, "sha256")
+            if p["busy_us_per_mib"] and l["busy_us_per_mib"] and (hp or hl):
+                h = min(hp, hl)
+                pb, lb = p["busy_us_per_mib"]["median"], l["busy_us_per_mib"]["median"]
+                row["common_hashing_us_per_mib"] = h
+                row["outside_common_hashing_ratio"] = (pb - h) / (lb - h) if lb > h else None
+                # And without the memif's copy of every received frame
+                # (rx_burst), which a NIC's DMA does instead.
+                row["outside_common_hashing_and_rx_copy_ratio"] = (
+                    (pb - h - med(p, "rx_burst")) / (lb - h) if lb > h else None)
+        rows.append(row)
+    return rows
+
+
+def objects_run(ctx, checks, mode):
+    """The phase: each system in turn, rotated per repeat. @return the
+    document's "objects" part."""
+    for attr, rel in (("paste_objects", ("examples", "paste-objects")),
+                      ("linux_objects", ("bench", "linux-objects")),
+                      ("objects_load", ("bench", "objects-load"))):
+        path = os.path.join(ctx.build, *rel)
+        if not os.access(path, os.X_OK):
+            raise BenchError("not built: %s" % path)
+        setattr(ctx, attr, path)
+    results = []
+    t0 = now()
+    for rep in range(REPS[mode]):
+        order = SYSTEMS if rep % 2 == 0 else SYSTEMS[::-1]
+        for sysname, cls in order:
+            try:
+                results += run_system(ctx, sysname, cls, rep, mode, checks)
+            except BenchError as e:
+                PROG.say("objects, %s rep %d: %s" % (sysname, rep + 1, str(e)[:600]))
+                ctx.failures.append(dict(system=sysname, point="objects", rep=rep,
+                                         error=str(e)[:2000]))
+                checks.check(False, "objects: %s repeat %d ran (%s)" % (
+                    sysname, rep + 1, str(e).splitlines()[0][:200]))
+    rows = summarize(results)
+    return dict(mode=mode, seconds=SECONDS[mode], reps=REPS[mode], pool_bufs=POOL_BUFS,
+                points=[dict(point=n, size=s, conns=c, keys=k) for n, s, c, k in POINTS[mode]],
+                runs=results, summary=rows, elapsed_s=round(now() - t0, 1))
+
+
+def fmt(s, f="%.0f"):
+    if not s:
+        return "-"
+    if s["n"] > 1 and s["min"] != s["max"]:
+        return (f + " (" + f + "-" + f + ")") % (s["median"], s["min"], s["max"])
+    return f % s["median"]
+
+
+def print_objects(doc):
+    """The human table: rates, busy time per MiB and its stages, ratios."""
+    if not doc or not doc.get("summary"):
+        return
+    print("\nObjects: paste-objects (nic testbed) vs linux-objects, %d repeat(s) of %.1f s, "
+          "medians (min-max)" % (doc["reps"], doc["seconds"]))
+    print("%-10s %-18s %-22s %-22s %-22s %s" % ("point", "system", "rate", "busy us/MiB",
+                                                "outside hashing", "pool B/stored B"))
+    for row in doc["summary"]:
+        for sysname, s in row["systems"].items():
+            unit = "req/s" if row["point"] == "4 KiB" else "MiB/s"
+            print("%-10s %-18s %-22s %-22s %-22s %s" % (
+                "%s %s" % (row["op"].upper(), row["point"]), sysname,
+                fmt(s["rate"]) + " " + unit, fmt(s["busy_us_per_mib"]),
+                fmt(s["outside_hashing_us_per_mib"]),
+                fmt(s["pool_bytes_per_stored_byte"], "%.2f")))
+        if row.get("rate_ratio") is not None:
+            print("%-10s %-18s rate %.2f, busy/MiB %.2f, outside hashing %.2f: target (<= 0.67) %s"
+                  % ("", "paste/linux", row["rate_ratio"], row["busy_ratio"] or 0,
+                     row["outside_hashing_ratio"] or 0,
+                     "met" if row["target_met"] else "NOT met"))
+            if row.get("outside_common_hashing_ratio") is not None:
+                print("%-10s %-18s outside a common hashing cost (%.0f us/MiB) %.2f; "
+                      "without the memif's receive copy too %.2f" % (
+                          "", "", row["common_hashing_us_per_mib"],
+                          row["outside_common_hashing_ratio"],
+                          row["outside_common_hashing_and_rx_copy_ratio"]))
+    print("\nStages, us per MiB stored (PUT) or sent (GET), medians:")
+    cols = STAGES + STACK + ("rest",)
+    print("%-10s %-18s " % ("point", "system") + " ".join("%8s" % s[:8] for s in cols))
+    for row in doc["summary"]:
+        for sysname, s in row["systems"].items():
+            print("%-10s %-18s " % ("%s %s" % (row["op"].upper(), row["point"]), sysname) +
+                  " ".join("%8s" % ("%.0f" % s["stages_us_per_mib"][st]["median"]
+                                     if s["stages_us_per_mib"][st] else "-") for st in cols))
