@@ -648,6 +648,11 @@ mset_unit(struct kv_call *c, int nx, int *exists)
 			return -E2BIG;
 		bufs += value_arg_bufs(c, i + 1);
 	}
+	/* Redis refuses a DENYOOM command over its maxmemory before it
+	 * runs: a store over its limit answers -OOM before MSETNX looks at
+	 * its keys (inside EXEC, EXEC checked). */
+	if (nx && !srv->store->unit_open && kv_store_reserve(srv->store, 0) != 0)
+		return -ENOSPC;
 	for (i = 0; nx && i + 1 < req->argc; i += 2)
 		if (lookup_arg(c, i) != NULL) {
 			*exists = 1;

@@ -793,8 +793,13 @@ kv_store_expire(struct kv_store *st, const void *key, uint16_t key_len,
 		return -ENOENT;
 	if (old->n > KV_VALUE_NAMES_MAX)
 		return -E2BIG;   /* a pool another program wrote */
-	if (old->deadline_ms == deadline_ms)
+	if (old->deadline_ms == deadline_ms) {
+		/* Nothing to write, but Redis 7.0 signals the key all the
+		 * same: a write for WATCH. */
+		if (st->on_write != NULL)
+			st->on_write(st->on_write_arg, key, key_len);
 		return 0;
+	}
 	if (st->unit_err != 0)
 		return st->unit_err;
 	/* In a unit (EXPIRE inside EXEC), kv_store_unit_begin() checked the

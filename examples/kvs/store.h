@@ -158,10 +158,11 @@ int kv_store_set_bytes_at(struct kv_store *st, const void *key, uint16_t key_len
 			  const void *data, uint32_t len, uint64_t deadline_ms);
 /* Give @key's stored value the deadline @deadline_ms (0: none, PERSIST):
  * its names are put again with it, no byte copied; durable after the next
- * drain. Returns 0 (also when it had that deadline: nothing written),
- * -ENOENT (no such key), -ENOSPC, -E2BIG (a value with more names than
- * paste-kvs writes), or a failed unit's error. Inside a unit, one of its
- * writes; like every put, it calls on_write (WATCH sees an EXPIRE). */
+ * drain. Returns 0 (also when it had that deadline: nothing written, but
+ * on_write called, as Redis signals the key), -ENOENT (no such key),
+ * -ENOSPC, -E2BIG (a value with more names than paste-kvs writes), or a
+ * failed unit's error. Inside a unit, one of its writes; like every put,
+ * it calls on_write (WATCH sees an EXPIRE). */
 int kv_store_expire(struct kv_store *st, const void *key, uint16_t key_len,
 		    uint64_t deadline_ms);
 /* Copy bytes [off, off + len) of @v into @dst; returns how many there

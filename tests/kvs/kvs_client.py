@@ -9,12 +9,17 @@
       With --mset M, every M-th request of a connection is an MSET of three
       new keys whose values span several 2 KiB buffers: its keys are listed
       on one line of LOG.units before it is sent, and in LOG once its +OK
-      came back.
+      came back. With --multi X, every X-th request (the next one after an
+      MSET's turn) is a transaction: MULTI, four SETs of new keys (KEY/eN)
+      whose values span several buffers, EXEC, pipelined as redis-py's
+      pipeline(transaction=True) sends them; listed in LOG.units likewise,
+      its keys in LOG once EXEC's four +OK came back.
   kvs_client.py verify HOST PORT LOG
       GETs every key listed in LOG; exits 1 on any missing or different value.
   kvs_client.py verify-units HOST PORT LOG.units
-      Every MSET sent (acknowledged or not) holds all its keys with their
-      values or none of them (a unit: issue 24); exits 1 on one cut.
+      Every MSET and every EXEC sent (acknowledged or not) holds all its
+      keys with their values or none of them (a unit: issue 24); counts
+      each kind whole, absent and cut; exits 1 on one cut.
   kvs_client.py basic HOST RESP_PORT HTTP_PORT
       Every command the server supports, over RESP and HTTP, with answers.
   kvs_client.py fill HOST PORT
@@ -88,6 +93,16 @@ class Resp:
             return [self.reply() for _ in range(int(rest))]
         raise ValueError("bad reply line %r" % line)
 
+    def send_all(self, cmds):
+        """Several requests in one write (pipelined)."""
+        parts = []
+        for args in cmds:
+            parts.append(b"*%d\r\n" % len(args))
+            for a in args:
+                a = a if isinstance(a, bytes) else str(a).encode()
+                parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.s.sendall(b"".join(parts))
+
     def cmd(self, *args):
         self.send(*args)
         return self.reply()
@@ -117,12 +132,15 @@ def unit_value(key: bytes) -> bytes:
     return v * (2500 // len(v) + 1)
 
 
-def load(host, port, log, conns=4, keys=5000, prefix="k", seconds=60, mset=0):
+EXEC_OK = [("+", "OK")] + [("+", "QUEUED")] * 4 + [[("+", "OK")] * 4]
+
+
+def load(host, port, log, conns=4, keys=5000, prefix="k", seconds=60, mset=0, multi=0):
     lock = threading.Lock()
     counter = [0]
     deadline = time.time() + seconds
     f = open(log, "a", buffering=1)
-    fu = open(log + ".units", "a", buffering=1) if mset else None
+    fu = open(log + ".units", "a", buffering=1) if mset or multi else None
 
     def worker(w):
         try:
@@ -136,11 +154,21 @@ def load(host, port, log, conns=4, keys=5000, prefix="k", seconds=60, mset=0):
                 i = counter[0]
                 counter[0] += 1
             key = b"%s-%d" % (prefix.encode(), i)
-            unit = [key + b"/%d" % j for j in range(3)] if mset and i % mset == 0 else []
+            unit, tx = [], multi and i % multi == 1 % multi
+            if mset and i % mset == 0:
+                unit = [key + b"/%d" % j for j in range(3)]
+            elif tx:
+                unit = [key + b"/e%d" % j for j in range(4)]
             try:
                 if unit:
                     with lock:
                         fu.write(" ".join(k.decode() for k in unit) + "\n")
+                if tx:
+                    c.send_all([[b"MULTI"]] + [[b"SET", k, unit_value(k)] for k in unit] +
+                               [[b"EXEC"]])
+                    r = [c.reply() for _ in range(len(unit) + 2)]
+                    r = ("+", "OK") if r == EXEC_OK else r
+                elif unit:
                     args = [b"MSET"]
                     for k in unit:
                         args += [k, unit_value(k)]
@@ -190,23 +218,27 @@ def verify(host, port, log):
 def verify_units(host, port, ulog):
     units = [l.split() for l in open(ulog) if l.strip()]
     c = Resp(host, port)
-    whole = none = cut = 0
+    # per kind (MSET, EXEC: keys KEY/eN): [whole, none, cut]
+    counts = {"MSET": [0, 0, 0], "EXEC": [0, 0, 0]}
     for u in units:
+        kind = "EXEC" if "/e" in u[0] else "MSET"
         got = [c.cmd(b"GET", k.encode()) for k in u]
         present = sum(1 for k, v in zip(u, got) if v is not None)
         right = all(v is None or v == unit_value(k.encode()) for k, v in zip(u, got))
         if present == len(u) and right:
-            whole += 1
+            counts[kind][0] += 1
         elif present == 0:
-            none += 1
+            counts[kind][1] += 1
         else:
-            cut += 1
-            if cut <= 5:
-                print("verify-units: MSET %s: %d of %d keys present%s" %
-                      (" ".join(u), present, len(u), "" if right else ", values differ"),
+            counts[kind][2] += 1
+            if counts[kind][2] <= 5:
+                print("verify-units: %s %s: %d of %d keys present%s" %
+                      (kind, " ".join(u), present, len(u), "" if right else ", values differ"),
                       file=sys.stderr)
-    print("verify-units: %d MSETs sent: %d whole, %d none, %d cut" %
-          (len(units), whole, none, cut))
+    print("verify-units: " + "; ".join(
+        "%d %ss sent: %d whole, %d none, %d cut" % (sum(n), kind, n[0], n[1], n[2])
+        for kind, n in counts.items() if sum(n)))
+    cut = sum(n[2] for n in counts.values())
     return 1 if cut or not units else 0
 
 
@@ -391,7 +423,7 @@ def main(argv):
         return load(host, int(argv[3]), argv[4], conns=int(opts.get("--conns", 4)),
                     keys=int(opts.get("--keys", 5000)), prefix=opts.get("--prefix", "k"),
                     seconds=float(opts.get("--seconds", 60)),
-                    mset=int(opts.get("--mset", 0)))
+                    mset=int(opts.get("--mset", 0)), multi=int(opts.get("--multi", 0)))
     if mode == "verify":
         return verify(host, int(argv[3]), argv[4])
     if mode == "verify-units":

@@ -532,6 +532,15 @@ TX_CASES = {
                      on0("WATCH", "w"), on1("PERSIST", "w"), on0("MULTI"), on0("PING"),
                      on0("EXEC"), on0("WATCH", "w"), on1("PERSIST", "w"), on0("MULTI"),
                      on0("PING"), on0("EXEC")],
+    # An EXPIRE that sets the deadline a key has is a write for WATCH
+    # (answered 1); one GT turns down is not.
+    "watch same deadline": [on0("SET", "w", "1", "PXAT", "4102444800000"), on0("WATCH", "w"),
+                            on1("PEXPIREAT", "w", "4102444800000"), on0("MULTI"),
+                            on0("PING"), on0("EXEC"), on0("WATCH", "w"),
+                            on1("EXPIREAT", "w", "4102444800", "XX"), on0("MULTI"),
+                            on0("PING"), on0("EXEC"), on0("WATCH", "w"),
+                            on1("PEXPIREAT", "w", "4102444800000", "GT"), on0("MULTI"),
+                            on0("PING"), on0("EXEC")],
     "multi deadlines": [on0("SET", "a", "1"), on0("MULTI"), on0("SET", "b", "2", "EX", "100"),
                         on0("EXPIRE", "a", "200"), on0("SETEX", "c", "300", "3"),
                         on0("RENAME", "b", "d"), on0("COPY", "c", "e"), on0("PERSIST", "a"),

@@ -178,7 +178,9 @@ test_mset_oom_btree(void **state)
 
 
 /* MSETNX: 0 and nothing set when one key exists; 1 and all set when none
- * does; -OOM with nothing set over the limit. */
+ * does; -OOM with nothing set when the values do not fit, and when the
+ * store is over its limit already, a key existing or not (Redis refuses a
+ * DENYOOM command over its maxmemory before looking at the keys). */
 static void
 msetnx(const struct kv_index_ops *ops)
 {
@@ -201,6 +203,20 @@ msetnx(const struct kv_index_ops *ops)
 	assert_reply(&cap, ":0\r\n");
 	run_str(&x, "*1\r\n$6\r\nDBSIZE\r\n", &cap);
 	assert_reply(&cap, ":1\r\n");
+	/* Redis's order: under its limit, a key that exists answers 0
+	 * whether the values would fit or not (nothing is written)... */
+	pst_pool_levels(p, &lv);
+	st.max_bufs = lv.kept + 1;
+	run(&x, m, len, &cap);
+	assert_reply(&cap, ":0\r\n");
+	/* ... over it, the command is refused before it runs (a DENYOOM
+	 * command), a key existing or not, as MSET is. */
+	st.max_bufs = lv.kept - 1;
+	run(&x, m, len, &cap);
+	assert_reply(&cap, OOM_REPLY);
+	run_str(&x, "*1\r\n$6\r\nDBSIZE\r\n", &cap);
+	assert_reply(&cap, ":1\r\n");
+	st.max_bufs = 0;
 	run_str(&x, "*2\r\n$3\r\nDEL\r\n$4\r\nkey2\r\n", &cap);
 	assert_reply(&cap, ":1\r\n");
 	pst_pool_levels(p, &lv);

@@ -3,11 +3,13 @@
 #
 # For each index mode and several kill points: clients write thousands of
 # distinct keys over several connections (one request in four an MSET of
-# three keys whose values span several buffers) and log each key whose +OK
-# came back; paste-kvs is killed with SIGKILL in the middle of the load; it
-# is restarted on the same pool file (recovery, torn-entry checks,
-# reconcile); every acknowledged key must read back byte-identical, and
-# every MSET sent, acknowledged or not, must hold all its keys or none.
+# three keys whose values span several buffers, one in four a transaction:
+# MULTI, four SETs of such values, EXEC, pipelined) and log each key whose
+# +OK came back; paste-kvs is killed with SIGKILL in the middle of the
+# load; it is restarted on the same pool file (recovery, torn-entry
+# checks, reconcile); every acknowledged key must read back byte-identical
+# (an acknowledged EXEC whole), and every MSET and EXEC sent, acknowledged
+# or not, must hold all its keys or none (whole, absent and cut counted).
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
@@ -33,7 +35,7 @@ for index in wal btree; do
 			check_rc $? "$what $out"
 		fi
 		bg_start "${LX[@]}" "${KVS_CLIENT[@]}" load "$IP" 6379 "$keys" \
-			--conns 6 --keys 1000000 --prefix "$index$round" --seconds 30 --mset 4
+			--conns 6 --keys 1000000 --prefix "$index$round" --seconds 30 --mset 4 --multi 4
 		LOADER=$BG_PID
 		sleep "$delay"
 		stop_kvs KILL
@@ -46,6 +48,9 @@ for index in wal btree; do
 	check_rc $? "[$index] all $(wc -l <"$keys") acknowledged keys read back after the last kill"
 	out=$(run_bounded 120 "${LX[@]}" "${KVS_CLIENT[@]}" verify-units "$IP" 6379 "$keys.units")
 	check_rc $? "[$index] after the last kill: $out"
+	check_ge "$(sed -n 's/.* \([0-9]*\) EXECs sent: \([0-9]*\) whole.*/\2/p' <<<"$out")" 1 \
+		"[$index] transactions acknowledged and found whole"
+	check_ge "$(grep -c /e "$keys")" 4 "[$index] acknowledged keys written by EXEC"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "[$index] clean exit after recovery"
 done

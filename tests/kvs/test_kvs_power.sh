@@ -4,10 +4,14 @@
 # For each index: paste-kvs runs on a 16 MiB pool with its persistence
 # traced (PASTE_PERSIST_TRACE: every line that may reach the medium between
 # two drains, and when each drain completed) while one pipelined client
-# sends SET, overwrite, DEL and MSET (a quarter of the commands: 2 to 4
-# keys of values over 2500 bytes, several 2 KiB buffers each) and logs when
-# each was sent and acknowledged (CLOCK_MONOTONIC, like the trace); the
-# server is then killed.
+# sends SET, overwrite, DEL, PEXPIREAT, PERSIST, MSET (a fifth of the
+# commands: 2 to 4 keys of values over 2500 bytes, several 2 KiB buffers
+# each) and transactions (a fifth: MULTI, 2 to 4 of SET of such values,
+# DEL, PEXPIREAT, PERSIST and SET of a short-lived key, EXEC), and logs
+# when each was sent and acknowledged (CLOCK_MONOTONIC, like the trace);
+# the server is then killed. Eight of the keys are short-lived: only SET,
+# with a deadline 50 to 400 ms ahead, so that every one has passed when
+# the images are checked.
 # kvs_trace_images builds crash images offline (the drained state plus a
 # random or adversarial subset of the words stored since, flushed or not).
 # It recovers 1,100 of them in-process with paste-kvs's own store, index
@@ -17,15 +21,17 @@
 # paste-kvs starts: it must recover (reconcile) and serve, and over the
 # testbed the store must be the state after a prefix of the operations
 # holding every one acknowledged before the cut and none sent after it,
-# ending between MSETs (a unit all or none: issue 24), each value
-# byte-identical to one sent; at least a fifth of the in-process images
-# must keep part of an epoch in which an MSET was in flight; then other keys are written and
+# ending between units (an MSET or EXEC all or none: issue 24), each value
+# byte-identical to one sent with its deadline, no key past its deadline
+# returned (and DBSIZE down to the keys found: reclaimed); at least a
+# fifth of the in-process images must keep part of an epoch in which an
+# MSET was in flight, and a fifth one with an EXEC; then other keys are written and
 # deleted (a buffer both free and named would be overwritten) and the
 # store is checked again; every fourth image is started once more after
 # that clean stop and must hold the same state, with no fallback.
 #
 # KVS_POWER_SEED (default 20261129, printed), KVS_POWER_IMAGES (images
-# per index for the real server, default 20), KVS_CRASH_IMAGES (in-process
+# per index for the real server, default 16), KVS_CRASH_IMAGES (in-process
 # images per index, default 1100; scripts/test.sh --crash-images=N),
 # KVS_POWER_OPS (operations, default 3000, 10000 when KVS_CRASH_IMAGES
 # asks for more than 10,000 images),
@@ -39,7 +45,7 @@
 IMAGES_TOOL="$BUILD_DIR/tests/kvs_trace_images"
 [ -x "$IMAGES_TOOL" ] || die "$IMAGES_TOOL not built"
 SEED=${KVS_POWER_SEED:-20261129}
-N_IMAGES=${KVS_POWER_IMAGES:-20}
+N_IMAGES=${KVS_POWER_IMAGES:-16}
 N_INPROC=${KVS_CRASH_IMAGES:-1100}
 N_OPS=3000
 [ "$N_INPROC" -gt 10000 ] && N_OPS=10000
@@ -63,7 +69,8 @@ check_image() {
 		"$t_hi" --keys "$KEYS")
 	check_rc $? "$what: $out" || { stop_kvs KILL; return 1; }
 	CHECK_PREFIX=$(sed -n 's/^check: ok prefix \([0-9]*\) .*/\1/p' <<<"$out")
-	KEYS_CHECKED=$((KEYS_CHECKED + $(sed -n 's/.* keys \([0-9]*\)$/\1/p' <<<"$out")))
+	KEYS_CHECKED=$((KEYS_CHECKED + $(sed -n 's/.* keys \([0-9]*\) .*/\1/p' <<<"$out")))
+	EXPIRED=$((EXPIRED + $(sed -n 's/.* expired \([0-9]*\)$/\1/p' <<<"$out")))
 	run_bounded 60 "${LX[@]}" "${POWER_CLIENT[@]}" scribble "$IP" 6379 300 >/dev/null
 	check_rc $? "$what: 300 other keys written and deleted" || { stop_kvs KILL; return 1; }
 	out=$(run_bounded 60 "${LX[@]}" "${POWER_CLIENT[@]}" check "$IP" 6379 "$OPLOG" \
@@ -102,15 +109,20 @@ for index in wal btree; do
 	fi
 	out=$(/usr/bin/python3 "$NET_REPO/tests/kvs/power_client.py" check-maps "$OPLOG" "$maps")
 	check_rc $? "[$index] $(tail -n 1 <<<"$out")" || head -n 5 <<<"$out"
-	# Units (issue 24): many images must fall inside an MSET, not a few.
+	# Units (issue 24): many images must fall inside an MSET, and inside
+	# an EXEC, not a few.
 	cuts=$(sed -n 's/.* \([0-9]*\) cutting an MSET.*/\1/p' <<<"$out" | tail -n 1)
 	check_ge "${cuts:-0}" $((N_INPROC / 5)) "[$index] images cutting an MSET in flight (all or none held)"
+	cuts=$(sed -n 's/.* \([0-9]*\) cutting an EXEC.*/\1/p' <<<"$out" | tail -n 1)
+	check_ge "${cuts:-0}" $((N_INPROC / 5)) "[$index] images cutting an EXEC in flight (all or none held)"
+	expired=$(sed -n 's/.* \([0-9]*\) expired,.*/\1/p' <<<"$out" | tail -n 1)
+	check_ge "${expired:-0}" 1 "[$index] records past their deadline found in images, never returned"
 	manifest="$TB_WORK/power-$index.images"
 	run_bounded 300 "$IMAGES_TOOL" write "$trace" "$imgdir" "$SEED" "$N_IMAGES" >"$manifest"
 	check_rc $? "[$index] $(head -n 1 "$manifest")" || continue
 	log "[$index] $(grep -m1 'root slot moved' "$manifest")"
 	rm -f "$trace" "$maps"
-	KEYS_CHECKED=0 fallbacks=0 images=0 twice=0
+	KEYS_CHECKED=0 EXPIRED=0 fallbacks=0 images=0 twice=0
 	while read -r _ image _ rec _ drains _ _ _ t_hi _ mode _ words _ total; do
 		what="[$index image $images: record $rec drain $drains, $mode, $words of $total words]"
 		if check_image "$index" "$image" "$t_hi" "$what"; then
@@ -126,7 +138,8 @@ for index in wal btree; do
 		rm -f "$image"
 		images=$((images + 1))
 	done < <(grep '^image ' "$manifest")
-	log "[$index] seed $SEED: $images images, $twice restarted, $KEYS_CHECKED keys checked, $fallbacks fallbacks"
+	log "[$index] seed $SEED: $images images, $twice restarted, $KEYS_CHECKED keys checked, $EXPIRED expired keys not returned, $fallbacks fallbacks"
+	check_ge "$EXPIRED" 1 "[$index] keys past their deadline in the operations' state, gone after recovery"
 	check_eq "$images" "$N_IMAGES" "[$index] every image checked"
 done
 tb_finish

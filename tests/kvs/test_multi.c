@@ -303,6 +303,49 @@ test_watch(void **state)
 	close_store(&st, &x, p);
 }
 
+#define PEXPIREAT_W(opt) "*" opt "\r\n$9\r\nPEXPIREAT\r\n$1\r\nw\r\n$13\r\n4102444800000\r\n"
+
+/* An EXPIRE that sets the deadline the key already has is a write for
+ * WATCH, as in Redis 7.0 (it answers 1 and signals the key); one that GT,
+ * LT or NX turn down (0), or a PERSIST of a key without a deadline, is
+ * not. */
+static void
+test_watch_same_deadline(void **state)
+{
+	struct kv_multi a = { 0 }, b = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+
+	(void)state;
+	p = open_store(&st, &x, 1, "watch_deadline");
+	run(&x, &a, SET_K("w", "11111"), "+OK\r\n", 0, NULL);
+	run(&x, &a, PEXPIREAT_W("3"), ":1\r\n", 0, NULL);
+	run(&x, &a, "*2\r\n$5\r\nWATCH\r\n$1\r\nw\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &b, PEXPIREAT_W("3"), ":1\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$4\r\nEXEC\r\n", "*-1\r\n", 0, NULL);
+	/* XX with the same deadline: applied, a write */
+	run(&x, &a, "*2\r\n$5\r\nWATCH\r\n$1\r\nw\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &b, PEXPIREAT_W("4") "$2\r\nXX\r\n", ":1\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$4\r\nEXEC\r\n", "*-1\r\n", 0, NULL);
+	/* GT with the same deadline: turned down, no write */
+	run(&x, &a, "*2\r\n$5\r\nWATCH\r\n$1\r\nw\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &b, PEXPIREAT_W("4") "$2\r\nGT\r\n", ":0\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$4\r\nEXEC\r\n", "*0\r\n", 0, NULL);
+	/* PERSIST of a key without a deadline: 0, no write */
+	run(&x, &a, "*2\r\n$7\r\nPERSIST\r\n$1\r\nw\r\n", ":1\r\n", 0, NULL);
+	run(&x, &a, "*2\r\n$5\r\nWATCH\r\n$1\r\nw\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &b, "*2\r\n$7\r\nPERSIST\r\n$1\r\nw\r\n", ":0\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &a, "*1\r\n$4\r\nEXEC\r\n", "*0\r\n", 0, NULL);
+	kv_multi_end(&x, &b);
+	kv_multi_end(&x, &a);
+	close_store(&st, &x, p);
+}
+
 /* Cluster mode: a queued command for another node's key is redirected
  * and EXEC aborts; keys of several slots across the queue: -CROSSSLOT at
  * EXEC, nothing run. */
@@ -392,6 +435,7 @@ main(void)
 		cmocka_unit_test_teardown(test_queue_dram, tu_test_teardown),
 		cmocka_unit_test_teardown(test_bounds, tu_test_teardown),
 		cmocka_unit_test_teardown(test_watch, tu_test_teardown),
+		cmocka_unit_test_teardown(test_watch_same_deadline, tu_test_teardown),
 		cmocka_unit_test_teardown(test_cluster, tu_test_teardown),
 	};
 

@@ -14,8 +14,10 @@
  *  - scenario: issue 12's case for each index, by hand: SET k v1 drained,
  *    SET k v2 (bytes and entry flushed, v1 dropped) not drained, an image
  *    with every new word but some of v2's bytes: k must read v1.
- *  - images: seeded random workloads (SET, overwrite, DEL, MSET, FLUSHALL,
- *    EXPIRE/PERSIST (a new deadline for the same value), wal compaction;
+ *  - images: seeded random workloads (SET, overwrite, DEL, MSET, EXEC's
+ *    units (a SET then SETs, DELs and EXPIRE/PERSISTs of other keys, as
+ *    EXEC writes them: one unit), FLUSHALL, EXPIRE/PERSIST (a new
+ *    deadline for the same value), wal compaction;
  *    zero-copy and --copy values; two of three SETs carry a deadline) with crash images taken
  *    inside operations, between them and at drains, the subset chosen at
  *    random or adversarially (all new words but one buffer's or one word
@@ -23,9 +25,10 @@
  *    pool's records; all but values). Each image is recovered with the
  *    store and checked: the pool verifies; the map is the state after a
  *    prefix of the operations that holds every drained one and ends
- *    between MSETs (each MSET a unit of values over one to three buffers,
- *    all or none: issue 24; at least a fifth of the images must keep part
- *    of a batch with an MSET undrained), each value
+ *    between units (each MSET and EXEC a unit of values over one to three
+ *    buffers, all or none: issue 24; at least a fifth of the images must
+ *    keep part of a batch with an MSET undrained, and a fifth with an
+ *    EXEC undrained), each value
  *    byte-identical to one sent for that key, with the deadline that
  *    prefix gave it; every free buffer is
  *    scribbled over and the values read again (no buffer both free and
@@ -158,7 +161,8 @@ enum op_kind { OP_SET = 1, OP_DEL, OP_FLUSHALL, OP_EXPIRE /* id: deadline code *
 struct op {
 	uint8_t kind;
 	uint32_t key, id;
-	uint32_t unit;            /* MSET: its number, shared by its SETs; 0 */
+	uint32_t unit;            /* MSET, EXEC: its number, shared by its ops; 0 */
+	uint8_t exec;             /* of an EXEC's unit */
 };
 
 struct medium {
@@ -179,13 +183,15 @@ struct medium {
 	struct op ops[MAXOPS];
 	uint32_t n_ops, acked;
 	uint32_t in_flight;       /* op started, not finished */
-	uint32_t unit_cur;        /* the MSET (unit) open now, 0: none */
+	uint32_t unit_cur;        /* the MSET or EXEC (unit) open now, 0: none */
+	uint8_t unit_exec;        /* unit_cur is an EXEC's */
 	uint32_t cap_unit;        /* a unit undrained at the capture, 0: none */
 	int cap_partial;          /* the image took some changed words, not all */
 	/* counts */
 	uint64_t images, by_mode[M_COUNT], keys_checked, fallbacks, values_cut,
 		 prefix_gt_acked, scribbled, compactions, copy_images,
-		 recovery_images, unit_cuts, unit_all, unit_none;
+		 recovery_images, unit_cuts, unit_all, unit_none,
+		 exec_cuts, exec_all, exec_none;
 };
 
 static size_t
@@ -410,9 +416,9 @@ check_prefix(struct medium *m, const uint64_t *got)
 	if (match)
 		return;
 	if (cut != UINT32_MAX)
-		fail_msg("image (%s): the state after %u operations, inside MSET "
+		fail_msg("image (%s): the state after %u operations, inside %s "
 			 "unit %u: a unit cut", mode_names[m->cap_mode], cut,
-			 m->ops[cut - 1].unit);
+			 m->ops[cut - 1].exec ? "EXEC" : "MSET", m->ops[cut - 1].unit);
 	state_after(m, m->cap_lo, want);
 	for (uint32_t k = 0; k < NKEYS; k++)
 		if (want[k] != got[k])
@@ -501,14 +507,20 @@ check_image(struct medium *m, const struct kv_index_ops *ops, int copy_mode)
 		/* Did the recovered state take the unit? Its first SET's
 		 * value is there (or was replaced by a later op). */
 		uint32_t i = 0;
+		int all;
 
 		while (m->ops[i].unit != m->cap_unit)
 			i++;
-		if (got[m->ops[i].key] == m->ops[i].id)
-			m->unit_all++;
-		else
-			m->unit_none++;
-		m->unit_cuts += m->cap_partial;
+		all = (got[m->ops[i].key] & UINT32_MAX) == m->ops[i].id;
+		if (m->ops[i].exec) {
+			m->exec_all += all;
+			m->exec_none += !all;
+			m->exec_cuts += m->cap_partial;
+		} else {
+			m->unit_all += all;
+			m->unit_none += !all;
+			m->unit_cuts += m->cap_partial;
+		}
 	}
 	scribble_free(m, p);
 	read_map(m, &st, again);
@@ -541,7 +553,7 @@ struct run {
 	char path[PATH_MAX];
 	int copy_mode;
 	uint32_t next_id;
-	uint32_t units;           /* MSETs so far */
+	uint32_t units;           /* MSETs and EXECs so far */
 	uint64_t root;            /* wal: the chain's first buffer */
 };
 
@@ -567,7 +579,8 @@ static void
 op_begin(struct run *r, uint8_t kind, uint32_t key, uint32_t id)
 {
 	assert_true(r->m->n_ops < MAXOPS);
-	r->m->ops[r->m->n_ops++] = (struct op){ kind, key, id, 0 };
+	r->m->ops[r->m->n_ops++] = (struct op){ kind, key, id, r->m->unit_cur,
+						 r->m->unit_exec };
 	r->m->in_flight = 1;
 }
 
@@ -617,7 +630,6 @@ do_set(struct run *r, uint32_t key, uint32_t len)
 		off += chunk;
 	}
 	op_begin(r, OP_SET, key, id);
-	r->m->ops[r->m->n_ops - 1].unit = r->m->unit_cur;
 	tu_assert_rc(kv_store_set_at(&r->st, k, (uint16_t)strlen(k), names, n, len,
 				     dcode_ms(set_dcode(id))), 0);
 	for (uint32_t i = 0; i < n; i++)
@@ -641,6 +653,14 @@ do_expire(struct run *r, uint32_t key, uint32_t code)
 	op_end(r);
 }
 
+/* A value length for a unit's SET: one to three buffers mostly. */
+static uint32_t
+unit_len(struct run *r)
+{
+	return rndu(&r->m->rs, 3) ? BUF / 2 + rndu(&r->m->rs, 2 * BUF + 500)
+				  : 8 + rndu(&r->m->rs, 300);
+}
+
 /* MSET of @keys keys from @key on, as one unit (kv_store_unit_begin/end),
  * values of one to three buffers. */
 static void
@@ -651,8 +671,7 @@ do_mset(struct run *r, uint32_t key, uint32_t keys)
 
 	assert_true(keys <= 4);
 	for (uint32_t j = 0; j < keys; j++) {
-		lens[j] = rndu(&r->m->rs, 3) ? BUF / 2 + rndu(&r->m->rs, 2 * BUF + 500)
-					     : 8 + rndu(&r->m->rs, 300);
+		lens[j] = unit_len(r);
 		bufs += kv_store_set_bufs(&r->st, lens[j], 0);
 	}
 	tu_assert_rc(kv_store_unit_begin(&r->st, bufs), 0);
@@ -665,6 +684,47 @@ do_mset(struct run *r, uint32_t key, uint32_t keys)
 	tu_assert_rc(kv_store_unit_end(&r->st), 0);
 	r->m->in_flight = 0;
 	r->m->unit_cur = 0;
+	if (r->m->captured)
+		check_image(r->m, r->ops, r->copy_mode);
+}
+
+static void do_del(struct run *r, uint32_t key);
+
+/* EXEC's unit as the store sees it (exec.c: one kv_store_unit_begin/end
+ * around the queued commands): a SET of @key first (its value tells
+ * whether the unit was taken), then SETs, DELs and EXPIRE/PERSISTs of the
+ * next @n - 1 keys, each key once. */
+static void
+do_exec(struct run *r, uint32_t key, uint32_t n)
+{
+	uint32_t lens[4], kinds[4];
+	uint64_t bufs = 0;
+
+	assert_true(n <= 4);
+	for (uint32_t j = 0; j < n; j++) {
+		kinds[j] = j == 0 ? 0 : rndu(&r->m->rs, 4);  /* 0, 1: SET */
+		lens[j] = unit_len(r);
+		if (kinds[j] < 2)
+			bufs += kv_store_set_bufs(&r->st, lens[j], 0);
+	}
+	tu_assert_rc(kv_store_unit_begin(&r->st, bufs), 0);
+	r->m->unit_cur = ++r->units;
+	r->m->unit_exec = 1;
+	for (uint32_t j = 0; j < n; j++) {
+		uint32_t k = (key + j) % NKEYS;
+
+		if (kinds[j] < 2)
+			do_set(r, k, lens[j]);
+		else if (kinds[j] == 2)
+			do_del(r, k);
+		else
+			do_expire(r, k, rndu(&r->m->rs, 4) ? 1000000 + rndu(&r->m->rs, 1000000) : 0);
+	}
+	r->m->in_flight = 1;
+	tu_assert_rc(kv_store_unit_end(&r->st), 0);
+	r->m->in_flight = 0;
+	r->m->unit_cur = 0;
+	r->m->unit_exec = 0;
 	if (r->m->captured)
 		check_image(r->m, r->ops, r->copy_mode);
 }
@@ -783,9 +843,12 @@ run_workload(struct medium *m, const struct kv_index_ops *ops, int copy_mode,
 				/* a new deadline, or none */
 				do_expire(&r, key, rndu(&m->rs, 4) ? 1000000 + rndu(&m->rs, 1000000)
 								  : 0);
-			} else if (c < 1500) {
+			} else if (c < 1250) {
 				/* MSET: a few keys in a row, one unit */
 				do_mset(&r, key, 2 + rndu(&m->rs, 3));
+			} else if (c < 1800) {
+				/* EXEC: a few commands on keys in a row, one unit */
+				do_exec(&r, key, 2 + rndu(&m->rs, 3));
 			} else {
 				do_set(&r, key, len);
 			}
@@ -842,6 +905,10 @@ crash_images(const struct kv_index_ops *ops)
 	       "its first and last line); with an MSET undrained, %" PRIu64
 	       " recovered all of it, %" PRIu64 " none\n", ops->name, m.unit_cuts,
 	       m.unit_all, m.unit_none);
+	printf("[ crash images ] index %s: %" PRIu64 " images with an EXEC undrained "
+	       "keep part of the words stored since the drain; with an EXEC undrained, %"
+	       PRIu64 " recovered all of it, %" PRIu64 " none\n", ops->name, m.exec_cuts,
+	       m.exec_all, m.exec_none);
 	for (int i = 0; i < M_COUNT; i++)
 		printf("[ crash images ]   %-24s %" PRIu64 "\n", mode_names[i],
 		       m.by_mode[i]);
@@ -853,6 +920,8 @@ crash_images(const struct kv_index_ops *ops)
 	/* Units cut: hundreds, not a handful (issue 24). */
 	assert_true(m.unit_cuts >= want / 5);
 	assert_true(m.unit_all > 0 && m.unit_none > 0);
+	assert_true(m.exec_cuts >= want / 5);
+	assert_true(m.exec_all > 0 && m.exec_none > 0);
 	if (ops == &kv_index_wal)
 		assert_true(m.compactions > 0);
 }
