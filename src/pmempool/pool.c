@@ -316,6 +316,60 @@ pst_pool_keep(struct pst_pool *pool, uint32_t index)
 }
 
 int
+pst_pool_keep_many(struct pst_pool *pool, const uint32_t *index, unsigned int n)
+{
+	uintptr_t line, last = UINTPTR_MAX;
+	unsigned int i, kept = 0;
+	int ret;
+
+	if (pool == NULL || (index == NULL && n > 0))
+		return pst_fail(EINVAL, "pool keep many: NULL argument");
+	/* All checked before anything is written: a refusal keeps none. */
+	for (i = 0; i < n; i++) {
+		ret = check_lent(pool, index[i], "keep many");
+		if (ret != 0)
+			return ret;
+	}
+	/* The state bytes of buffers taken one after another share lines:
+	 * each line is flushed once for a run of its bytes, not once per
+	 * byte (a flush evicts the line, and the next byte's store would
+	 * fetch it again). */
+	for (i = 0; i < n; i++) {
+		pool->state[index[i]] = PST_BUF_STATE_KEPT;
+		line = (uintptr_t)&pool->state[index[i]] & ~(uintptr_t)63;
+		if (line == last)
+			continue;
+		if (last != UINTPTR_MAX) {
+			ret = pst_persist_flush(&pool->persist, (const void *)last, 64);
+			if (ret != 0)
+				goto fail;
+		}
+		last = line;
+	}
+	if (last != UINTPTR_MAX) {
+		ret = pst_persist_flush(&pool->persist, (const void *)last, 64);
+		if (ret != 0)
+			goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if (pool->dstate[index[i]] != PST_D_LENT)
+			continue; /* listed twice */
+		pool->dstate[index[i]] = PST_D_KEPT;
+		kept++;
+	}
+	pool->n_lent -= kept;
+	pool->n_kept += kept;
+	pool->keeps += kept;
+	return 0;
+fail:
+	/* Flushing failed (a range outside the mapping: not for state
+	 * bytes): nothing is kept, as the checks promised. */
+	for (i = 0; i < n; i++)
+		pool->state[index[i]] = PST_BUF_STATE_FREE;
+	return ret;
+}
+
+int
 pst_pool_release(struct pst_pool *pool, uint32_t index)
 {
 	int ret;
