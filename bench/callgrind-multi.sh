@@ -11,6 +11,8 @@
 # Every SET writes a new key. Prints instructions per round, without the
 # empty polls (their count times an idle poll's cost), as bench/run.sh.
 #   bench/callgrind-multi.sh [N] [paste-kvs options...]   (root; BUILD_DIR)
+# PHASES="set get" picks loads; VALUE_BYTES (default 1024) sizes the values;
+# CG_KEEP=DIR keeps each load's dump.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../tests/net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
@@ -34,9 +36,9 @@ wait_log "$KVS_LOG" "^paste-kvs: ready " 300 "$KVS_PID" || die "paste-kvs not re
 
 load() {
 	"${LX[@]}" /usr/bin/python3 - "$TB_PASTE_IP" "$1" "$N" <<'PY'
-import socket, sys, time
+import os, socket, sys, time
 host, what, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-V = b"v" * 1024
+V = b"v" * int(os.environ.get("VALUE_BYTES", "1024"))
 def cmd(*w):
     return b"*%d\r\n" % len(w) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in w)
 def sets(r):

@@ -43,10 +43,12 @@ done
 ns=pzcs$$
 work=$(mktemp -d "${TMPDIR:-/tmp}/paste-zc-stages.XXXXXX")
 SPID=""
+# Every step may find nothing to do: under set -e a failing one (pkill
+# matching no process) ended the trap before the namespace went.
 cleanup() {
-	[ -n "$SPID" ] && kill -KILL "$SPID" 2>/dev/null
-	pkill -KILL -f "file-prefix pzc[sc]$$" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
+	if [ -n "$SPID" ]; then kill -KILL "$SPID" 2>/dev/null || true; fi
+	pkill -KILL -f "file-prefix pzc[sc]$$" 2>/dev/null || true
+	ip netns del "$ns" 2>/dev/null || true
 	rm -f "$POOLDIR"/pzc$$.*.pool
 	rm -rf "$work"
 }

@@ -88,6 +88,22 @@ span_keep(void *arg, uint32_t hold, pst_name name)
 	return 0;
 }
 
+/* span_keep() of a value's spans, their buffers kept together. */
+static unsigned int
+span_keep_many(void *arg, const uint32_t *holds, const pst_name *names, unsigned int n)
+{
+	struct kv_conn *c = arg;
+	struct kv_store *st = c->srv->store;
+	uint64_t t0 = kv_store_stage_clock(st);
+	unsigned int kept, i;
+
+	(void)pst_conn_keep_held_many(c->conn, holds, n, &kept);
+	for (i = 0; i < kept; i++)
+		kv_ref(st, names[i]);
+	st->stages.keep += kv_store_stage_clock(st) - t0;
+	return kept;
+}
+
 static void
 span_unhold(void *arg, uint32_t hold, pst_name name, int kept)
 {
@@ -523,6 +539,7 @@ accept_common(struct kv_server *srv, struct pst_conn *conn, int http)
 	srv->conns = c;
 	kv_stream_init(&c->rx);
 	c->holder.keep = srv->store->copy_mode ? NULL : span_keep;
+	c->holder.keep_many = srv->store->copy_mode ? NULL : span_keep_many;
 	c->holder.unhold = span_unhold;
 	c->holder.arg = c;
 	c->rx.holder = &c->holder;

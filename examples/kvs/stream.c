@@ -145,11 +145,34 @@ span_keep_once(const struct kv_stream *s, struct kv_span *sp)
 	return 0;
 }
 
+/* Spans a value's naming keeps per holder->keep_many call. */
+#define KEEP_BATCH 64
+
+/* The holder's keep_many of the @n spans @sp (holds @holds): 0, or -1
+ * when not all became storage (those that did are marked). */
+static int
+spans_keep(const struct kv_stream *s, struct kv_span **sp, const uint32_t *holds,
+	   const pst_name *names, unsigned int n)
+{
+	unsigned int k, i;
+
+	if (n == 0)
+		return 0;
+	k = s->holder->keep_many(s->holder->arg, holds, names, n);
+	for (i = 0; i < k && i < n; i++)
+		sp[i]->kept = 1;
+	return k == n ? 0 : -1;
+}
+
 int
 kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 		pst_name *names, unsigned int max)
 {
-	unsigned int i, n = 0;
+	struct kv_span *batch[KEEP_BATCH];
+	uint32_t holds[KEEP_BATCH];
+	pst_name bnames[KEEP_BATCH];
+	unsigned int i, n = 0, nb = 0;
+	int many;
 	uint32_t pos;
 	size_t chunk;
 
@@ -157,22 +180,41 @@ kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 		return 0;
 	if (off > s->len || len > s->len - off || stream_locate(s, off, &i, &pos) != 0)
 		return -1;
+	/* The spans to keep go to the holder a batch at a time: a value's
+	 * buffers become storage together (one flush per line of their
+	 * ownership bytes, not one per buffer). */
+	many = s->holder != NULL && s->holder->keep != NULL && s->holder->keep_many != NULL;
 	for (; i < s->n && len > 0; i++, pos = 0) {
-		chunk = s->spans[i].len - pos;
+		struct kv_span *sp = &s->spans[i];
+
+		chunk = sp->len - pos;
 		if (chunk == 0)
 			continue;
 		if (chunk > len)
 			chunk = len;
 		if (n == max)
 			return -1;
-		if (span_keep_once(s, &s->spans[i]) != 0)
-			return -1;
-		names[n++] = pst_name_make(pst_name_index(s->spans[i].name),
-					   (uint16_t)(pst_name_offset(s->spans[i].name) + pos),
+		if (!many) {
+			if (span_keep_once(s, sp) != 0)
+				return -1;
+		} else if (sp->hold != 0 && !sp->kept) {
+			batch[nb] = sp;
+			holds[nb] = sp->hold;
+			bnames[nb++] = sp->name;
+			if (nb == KEEP_BATCH) {
+				if (spans_keep(s, batch, holds, bnames, nb) != 0)
+					return -1;
+				nb = 0;
+			}
+		}
+		names[n++] = pst_name_make(pst_name_index(sp->name),
+					   (uint16_t)(pst_name_offset(sp->name) + pos),
 					   (uint16_t)chunk);
 		len -= chunk;
 	}
-	return len == 0 ? (int)n : -1;
+	if (len != 0 || spans_keep(s, batch, holds, bnames, nb) != 0)
+		return -1;
+	return (int)n;
 }
 
 int

@@ -33,6 +33,11 @@ struct kv_stream_holder {
 	/* The buffer under @hold becomes (part of) a stored value: at most
 	 * once per span. NULL: values are copied, nothing is kept. */
 	int (*keep)(void *arg, uint32_t hold, pst_name name);
+	/* keep for @n spans at once (the spans of one value), in order:
+	 * returns how many, from the first, became storage. NULL: keep one
+	 * at a time. */
+	unsigned int (*keep_many)(void *arg, const uint32_t *holds, const pst_name *names,
+				  unsigned int n);
 	/* The span under @hold is consumed; @kept: keep was called for it. */
 	void (*unhold)(void *arg, uint32_t hold, pst_name name, int kept);
 	void *arg;

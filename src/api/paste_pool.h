@@ -320,6 +320,21 @@ int pst_pool_take(struct pst_pool *pool, uint32_t *index);
 int pst_pool_keep(struct pst_pool *pool, uint32_t index);
 
 /**
+ * Keep @p n lent buffers at once, as pst_pool_keep() of each: for the
+ * buffers of one received value. Their state bytes are flushed once per
+ * cache line rather than once per buffer, so buffers taken one after
+ * another (as a driver's receive takes them) cost a flush per 64 of them.
+ * Like pst_pool_keep(), durable after the next pst_pool_drain().
+ *
+ * @param index
+ *   The buffers; one listed twice is kept once.
+ * @return 0, or -EINVAL if @p pool is NULL, @p index is NULL with @p n
+ *   above 0, or any of the buffers is out of range or not lent: then none
+ *   is kept.
+ */
+int pst_pool_keep_many(struct pst_pool *pool, const uint32_t *index, unsigned int n);
+
+/**
  * Release a buffer the caller owns, lent or kept.
  *
  * A lent buffer returns to the free list at once. A kept buffer stops being

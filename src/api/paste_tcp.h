@@ -157,6 +157,19 @@ int pst_conn_unhold(struct pst_conn *conn, uint32_t id);
 int pst_conn_keep_held(struct pst_conn *conn, uint32_t id);
 
 /**
+ * pst_conn_keep_held() of @p n holds, in order, for the segments of one
+ * value: their buffers are kept with pst_pool_keep_many() (state bytes
+ * flushed once per cache line, not once per buffer), in batches of 64.
+ * @param[out] kept how many of the holds, from the first, are kept when
+ *   the call returns (all @p n on success).
+ * @return 0, -EINVAL (a NULL argument, no such hold, or bytes outside the
+ *   pool: then that hold and those after it are not kept), or the pool's
+ *   error.
+ */
+int pst_conn_keep_held_many(struct pst_conn *conn, const uint32_t *ids, unsigned int n,
+			    unsigned int *kept);
+
+/**
  * Queue a copy of @p len bytes for sending. The bytes leave after the drain
  * at the end of the current (or next) poll.
  * @return the number of bytes queued (may be less than len when the send

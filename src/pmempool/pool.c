@@ -13,26 +13,48 @@
 #include "pool_internal.h"
 
 /* A buffer on a bad block of the device is free but never lent: a driver
- * would write into poisoned lines, and what it kept could not be read. */
+ * would write into poisoned lines, and what it kept could not be read.
+ * @hot: freed while lent (the LIFO), else released or found free at open
+ * (the bitmap, taken in address order). */
 static void
-free_push_unpoisoned(struct pst_pool *pool, uint32_t index)
+free_push_unpoisoned(struct pst_pool *pool, uint32_t index, int hot)
 {
 	if (pool_buf_bad(pool, index)) {
 		pool->dstate[index] = PST_D_BAD;
 		return;
 	}
 	pool->dstate[index] = PST_D_FREE;
-	pool->free_stack[pool->n_free++] = index;
+	pool->n_free++;
+	if (hot)
+		pool->free_stack[pool->n_hot++] = index;
+	else
+		pool->free_bits[index / 64] |= (uint64_t)1 << (index % 64);
 }
 
 /* A buffer freed while the pool is open: nobody may read it any more, its
  * bytes belong to no frame or value. */
 static void
-free_push(struct pst_pool *pool, uint32_t index)
+free_push(struct pst_pool *pool, uint32_t index, int hot)
 {
-	free_push_unpoisoned(pool, index);
+	free_push_unpoisoned(pool, index, hot);
 	if (pool->dstate[index] == PST_D_FREE)
 		pst_poison(pool_buf_addr(pool, index), pool->buf_size);
+}
+
+/* The next free buffer of the bitmap from the cursor on, wrapping; one is
+ * set (n_free > n_hot). The store keeps a sixteenth of the pool free, so
+ * a sweep finds one in a few words. */
+static uint32_t
+free_bits_take(struct pst_pool *pool)
+{
+	uint32_t w = pool->cursor, words = (pool->buf_count + 63) / 64;
+	uint64_t b;
+
+	while ((b = pool->free_bits[w]) == 0)
+		w = w + 1 < words ? w + 1 : 0;
+	pool->free_bits[w] = b & (b - 1);
+	pool->cursor = w;
+	return w * 64 + (uint32_t)__builtin_ctzll(b);
 }
 
 /* Rebuild the DRAM view from the persistent state bytes. @poison_free:
@@ -43,10 +65,14 @@ state_rebuild(struct pst_pool *pool, int poison_free)
 	uint32_t i;
 
 	pool->n_free = 0;
+	pool->n_hot = 0;
+	pool->cursor = 0;
+	memset(pool->free_bits, 0, (pool->buf_count + 63) / 64 * sizeof(uint64_t));
 	pool->n_kept = 0;
 	pool->n_lent = 0;
 	pool->n_releasing = 0;
-	/* Pushed from the top so that take() hands out low indices first. */
+	/* From the top, as the LIFO once was; the bitmap's cursor starts at
+	 * 0, so take() hands out low indices first. */
 	for (i = pool->buf_count; i-- > 0;) {
 		/* Any non-zero byte counts as kept: losing data to a stray
 		 * value is worse than holding a buffer reconcile can free. */
@@ -58,9 +84,9 @@ state_rebuild(struct pst_pool *pool, int poison_free)
 			 * application's recovery may read a buffer its index
 			 * names whose state byte was lost with a crash. */
 			if (poison_free)
-				free_push(pool, i);
+				free_push(pool, i, 0);
 			else
-				free_push_unpoisoned(pool, i);
+				free_push_unpoisoned(pool, i, 0);
 		}
 	}
 }
@@ -72,9 +98,10 @@ pst_pool_state_init(struct pst_pool *pool)
 
 	pool->dstate = malloc(n);
 	pool->free_stack = malloc(n * sizeof(uint32_t));
+	pool->free_bits = calloc((n + 63) / 64, sizeof(uint64_t));
 	pool->releasing = malloc(n * sizeof(uint32_t));
 	pool->pins = calloc(n, sizeof(*pool->pins));
-	if (pool->dstate == NULL || pool->free_stack == NULL ||
+	if (pool->dstate == NULL || pool->free_stack == NULL || pool->free_bits == NULL ||
 	    pool->releasing == NULL || pool->pins == NULL) {
 		pst_pool_state_fini(pool);
 		return pst_fail(ENOMEM, "pool %s: out of memory for %zu buffer states",
@@ -89,10 +116,12 @@ pst_pool_state_fini(struct pst_pool *pool)
 {
 	free(pool->dstate);
 	free(pool->free_stack);
+	free(pool->free_bits);
 	free(pool->releasing);
 	free(pool->pins);
 	pool->dstate = NULL;
 	pool->free_stack = NULL;
+	pool->free_bits = NULL;
 	pool->releasing = NULL;
 	pool->pins = NULL;
 }
@@ -258,7 +287,8 @@ pst_pool_take(struct pst_pool *pool, uint32_t *index)
 				pool->path, (unsigned int)pool->n_kept,
 				(unsigned long long)pool->n_lent);
 	}
-	i = pool->free_stack[--pool->n_free];
+	i = pool->n_hot > 0 ? pool->free_stack[--pool->n_hot] : free_bits_take(pool);
+	pool->n_free--;
 	pst_unpoison(pool_buf_addr(pool, i), pool->buf_size);
 	pool->dstate[i] = PST_D_LENT;
 	pool->n_lent++;
@@ -281,7 +311,7 @@ static void
 release_lent(struct pst_pool *pool, uint32_t index)
 {
 	pool->n_lent--;
-	free_push(pool, index);
+	free_push(pool, index, 1);
 }
 
 int
@@ -313,6 +343,60 @@ pst_pool_keep(struct pst_pool *pool, uint32_t index)
 	pool->n_kept++;
 	pool->keeps++;
 	return 0;
+}
+
+int
+pst_pool_keep_many(struct pst_pool *pool, const uint32_t *index, unsigned int n)
+{
+	uintptr_t line, last = UINTPTR_MAX;
+	unsigned int i, kept = 0;
+	int ret;
+
+	if (pool == NULL || (index == NULL && n > 0))
+		return pst_fail(EINVAL, "pool keep many: NULL argument");
+	/* All checked before anything is written: a refusal keeps none. */
+	for (i = 0; i < n; i++) {
+		ret = check_lent(pool, index[i], "keep many");
+		if (ret != 0)
+			return ret;
+	}
+	/* The state bytes of buffers taken one after another share lines:
+	 * each line is flushed once for a run of its bytes, not once per
+	 * byte (a flush evicts the line, and the next byte's store would
+	 * fetch it again). */
+	for (i = 0; i < n; i++) {
+		pool->state[index[i]] = PST_BUF_STATE_KEPT;
+		line = (uintptr_t)&pool->state[index[i]] & ~(uintptr_t)63;
+		if (line == last)
+			continue;
+		if (last != UINTPTR_MAX) {
+			ret = pst_persist_flush(&pool->persist, (const void *)last, 64);
+			if (ret != 0)
+				goto fail;
+		}
+		last = line;
+	}
+	if (last != UINTPTR_MAX) {
+		ret = pst_persist_flush(&pool->persist, (const void *)last, 64);
+		if (ret != 0)
+			goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if (pool->dstate[index[i]] != PST_D_LENT)
+			continue; /* listed twice */
+		pool->dstate[index[i]] = PST_D_KEPT;
+		kept++;
+	}
+	pool->n_lent -= kept;
+	pool->n_kept += kept;
+	pool->keeps += kept;
+	return 0;
+fail:
+	/* Flushing failed (a range outside the mapping: not for state
+	 * bytes): nothing is kept, as the checks promised. */
+	for (i = 0; i < n; i++)
+		pool->state[index[i]] = PST_BUF_STATE_FREE;
+	return ret;
 }
 
 int
@@ -369,7 +453,7 @@ pst_pool_drain(struct pst_pool *pool)
 		uint32_t index = pool->releasing[i];
 
 		if (pool->pins[index] == 0)
-			free_push(pool, index);
+			free_push(pool, index, 0);
 		else
 			pool->releasing[kept++] = index;
 	}
@@ -509,12 +593,26 @@ pst_pool_verify(const struct pst_pool *pool)
 		else
 			counts[d]++;
 	}
-	for (i = 0; i < pool->n_free && ret == 0; i++) {
+	for (i = 0; i < pool->n_hot && ret == 0; i++) {
 		idx = pool->free_stack[i];
 		if (idx >= pool->buf_count || pool->dstate[idx] != PST_D_FREE || seen[idx]++)
 			ret = pst_fail(EFAULT, "verify: free list entry %u (buffer %u) is wrong",
 				       i, idx);
 	}
+	for (i = 0, idx = 0; i < pool->buf_count && ret == 0; i++) {
+		if (!(pool->free_bits[i / 64] & ((uint64_t)1 << (i % 64))))
+			continue;
+		idx++;
+		if (pool->dstate[i] != PST_D_FREE || seen[i]++)
+			ret = pst_fail(EFAULT, "verify: free bitmap's buffer %u is wrong", i);
+	}
+	if (ret == 0 && (pool->n_hot > pool->n_free || idx != pool->n_free - pool->n_hot))
+		ret = pst_fail(EFAULT, "verify: %u free buffers, %u on the LIFO and %u in the bitmap",
+			       pool->n_free, pool->n_hot, idx);
+	if (ret == 0 && (pool->buf_count % 64 != 0 &&
+			 pool->free_bits[pool->buf_count / 64] >> (pool->buf_count % 64) != 0))
+		ret = pst_fail(EFAULT, "verify: free bitmap has bits past buffer %u",
+			       pool->buf_count - 1);
 	for (i = 0; i < pool->n_releasing && ret == 0; i++) {
 		idx = pool->releasing[i];
 		if (idx >= pool->buf_count || pool->dstate[idx] != PST_D_RELEASING || seen[idx]++)

@@ -43,8 +43,20 @@ struct pst_pool {
 	struct pst_media media;    /* Device DAX facts, bad blocks; devdax.h */
 
 	uint8_t *dstate;        /* enum pst_buf_dstate per buffer */
-	uint32_t *free_stack;   /* LIFO: recently freed buffers are cache-warm */
-	uint32_t n_free;
+	/* Free buffers, in two sets, taken from the first while it has any.
+	 * Buffers freed while lent (a frame nobody kept) go on a LIFO: the
+	 * most recently freed are cache-warm. Released buffers (stored
+	 * values, free after a drain) are cold whatever their order, so they
+	 * are taken in address order instead: a bit each, and a cursor that
+	 * sweeps the bitmap. A value received into buffers taken one after
+	 * another then has its per-buffer records (state bytes, pins, the
+	 * application's references, the driver's per-buffer pbufs) in a few
+	 * adjacent lines, not one line per buffer anywhere in the pool. */
+	uint32_t *free_stack;   /* the LIFO: n_hot entries */
+	uint32_t n_hot;
+	uint64_t *free_bits;    /* the rest: bit i set when buffer i is free */
+	uint32_t cursor;        /* the word of free_bits the next take starts at */
+	uint32_t n_free;        /* n_hot + the bits set */
 	uint32_t *releasing;    /* released, reusable once drained and unheld */
 	uint32_t n_releasing;
 	/* Zero-copy sends in flight per buffer: 32 bits, because every

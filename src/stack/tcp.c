@@ -1208,32 +1208,24 @@ pst_conn_unhold(struct pst_conn *c, uint32_t id)
 	return 0;
 }
 
-int
-pst_conn_keep_held(struct pst_conn *c, uint32_t id)
+/* The buffer under hold @h. 0, or -EINVAL for bytes outside the pool. */
+static int
+held_index(struct pst_tcp *tcp, const struct hold *h, uint32_t *index)
 {
-	struct pst_tcp *tcp;
-	struct hold *h;
-	uint32_t index;
+	*index = h->p != NULL ? pst_pool_buf_index(tcp->pool, h->p->payload) : h->gather;
+	if (*index == UINT32_MAX)
+		return pst_fail(EINVAL, "keep held: the bytes are not in a pool buffer");
+	return 0;
+}
+
+/* Hold @h's buffer @index is kept: pin it, retire it as a gather target,
+ * and take its bytes out of the connection's budget. */
+static int
+held_kept(struct pst_conn *c, struct hold *h, uint32_t index)
+{
+	struct pst_tcp *tcp = c->tcp;
 	int ret;
 
-	if (c == NULL || (h = hold_get(c, id)) == NULL)
-		return pst_fail(EINVAL, "keep held: no such hold");
-	tcp = c->tcp;
-	if (h->p != NULL) {
-		pst_name name = pst_pool_addr_to_name(tcp->pool, h->p->payload, h->p->len);
-
-		if (name == PST_NAME_INVALID)
-			return pst_fail(EINVAL, "keep held: the bytes are not in a pool buffer");
-		index = pst_name_index(name);
-	} else {
-		index = h->gather;
-	}
-	/* A shared buffer may be kept already, through another of its holds. */
-	if (!pst_pool_buf_kept(tcp->pool, index)) {
-		ret = pst_pool_keep(tcp->pool, index);
-		if (ret != 0)
-			return ret;
-	}
 	/* Kept, the buffer's life is the application's: its holds (this one,
 	 * and in a shared buffer other connections' too) pin it, so that a
 	 * release of the stored value waits until they end. */
@@ -1262,6 +1254,76 @@ pst_conn_keep_held(struct pst_conn *c, uint32_t id)
 		tcp->held_bytes -= h->len;
 		c->stats.bytes_held -= h->len;
 		window_consumed(c, h->len);
+	}
+	return 0;
+}
+
+int
+pst_conn_keep_held(struct pst_conn *c, uint32_t id)
+{
+	struct pst_tcp *tcp;
+	struct hold *h;
+	uint32_t index;
+	int ret;
+
+	if (c == NULL || (h = hold_get(c, id)) == NULL)
+		return pst_fail(EINVAL, "keep held: no such hold");
+	tcp = c->tcp;
+	ret = held_index(tcp, h, &index);
+	if (ret != 0)
+		return ret;
+	/* A shared buffer may be kept already, through another of its holds. */
+	if (!pst_pool_buf_kept(tcp->pool, index)) {
+		ret = pst_pool_keep(tcp->pool, index);
+		if (ret != 0)
+			return ret;
+	}
+	return held_kept(c, h, index);
+}
+
+/* Holds kept per pst_pool_keep_many() call: a value's buffers go in a few
+ * calls without an allocation. */
+#define KEEP_BATCH 64
+
+int
+pst_conn_keep_held_many(struct pst_conn *c, const uint32_t *ids, unsigned int n,
+			unsigned int *kept)
+{
+	uint32_t index[KEEP_BATCH], fresh[KEEP_BATCH];
+	struct hold *h[KEEP_BATCH];
+	unsigned int done = 0, k, m, i;
+	struct pst_tcp *tcp;
+	int ret = 0;
+
+	if (kept != NULL)
+		*kept = 0;
+	if (c == NULL || kept == NULL || (ids == NULL && n > 0))
+		return pst_fail(EINVAL, "keep held many: NULL argument");
+	tcp = c->tcp;
+	while (done < n) {
+		k = n - done < KEEP_BATCH ? n - done : KEEP_BATCH;
+		for (i = 0, m = 0; i < k; i++) {
+			h[i] = hold_get(c, ids[done + i]);
+			if (h[i] == NULL)
+				return pst_fail(EINVAL, "keep held many: no such hold (#%u)",
+						done + i);
+			ret = held_index(tcp, h[i], &index[i]);
+			if (ret != 0)
+				return ret;
+			/* A shared buffer may be kept already (pst_pool_keep_many
+			 * keeps one listed twice once). */
+			if (!pst_pool_buf_kept(tcp->pool, index[i]))
+				fresh[m++] = index[i];
+		}
+		ret = pst_pool_keep_many(tcp->pool, fresh, m);
+		if (ret != 0)
+			return ret;
+		for (i = 0; i < k; i++) {
+			ret = held_kept(c, h[i], index[i]);
+			if (ret != 0)
+				return ret; /* kept, but neither pinned nor counted */
+			*kept = ++done;
+		}
 	}
 	return 0;
 }

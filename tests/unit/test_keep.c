@@ -741,6 +741,71 @@ test_many_pins(void **state)
 	unlink(path);
 }
 
+/* pst_pool_keep_many(): a value's buffers kept at once, their state bytes
+ * flushed per cache line; a refusal keeps none of them. */
+static void
+test_keep_many(void **state)
+{
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct pst_pool_stats s, s0;
+	uint32_t idx[131], other[2], bad[2], i;
+	const uint32_t n = 200, k = 130;
+
+	(void)state;
+	tu_path(path, sizeof(path), "many");
+	p = tu_must_create(path, BUF, n, PST_PERSIST_FLUSH);
+	for (i = 0; i < k; i++)
+		assert_int_equal(pst_pool_take(p, &idx[i]), 0);
+	idx[k] = idx[7]; /* listed twice: kept once */
+	assert_int_equal(pst_pool_take(p, &other[0]), 0);
+	assert_int_equal(pst_pool_take(p, &other[1]), 0);
+
+	/* Refused, all or nothing: a free buffer, one out of range, NULLs. */
+	s0 = check_consistent(p);
+	assert_int_equal(pst_pool_release(p, other[1]), 0);
+	bad[0] = other[0];
+	bad[1] = other[1];
+	pst_errno = 0;
+	expect_einval(pst_pool_keep_many(p, bad, 2), "keep_many(lent, free)");
+	bad[1] = n;
+	expect_einval(pst_pool_keep_many(p, bad, 2), "keep_many(lent, out of range)");
+	expect_einval(pst_pool_keep_many(NULL, bad, 1), "keep_many(NULL pool)");
+	expect_einval(pst_pool_keep_many(p, NULL, 1), "keep_many(NULL list)");
+	assert_int_equal(pst_pool_keep_many(p, NULL, 0), 0);
+	s = check_consistent(p);
+	assert_int_equal(s.kept, 0);
+	assert_int_equal(s.keeps, 0);
+	assert_int_equal(s.flushes, s0.flushes);
+	assert_int_equal(pst_pool_release(p, other[0]), 0);
+
+	/* 130 buffers taken one after another: their state bytes lie in at
+	 * most 4 lines, flushed once each (pst_pool_keep would flush 130). */
+	s0 = check_consistent(p);
+	assert_int_equal(pst_pool_keep_many(p, idx, k + 1), 0);
+	s = check_consistent(p);
+	assert_int_equal(s.kept, k);
+	assert_int_equal(s.keeps, k);
+	assert_int_equal(s.lent, 0);
+	assert_true(s.flushes - s0.flushes <= 4);
+	for (i = 0; i < k; i++)
+		assert_true(pst_pool_buf_kept(p, idx[i]));
+	/* Kept now: not again. */
+	expect_einval(pst_pool_keep_many(p, idx, 1), "keep_many(kept)");
+
+	/* Durable after the drain: a reopened pool has them kept. */
+	assert_int_equal(pst_pool_drain(p), 0);
+	tu_close(p);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	s = check_consistent(p);
+	assert_int_equal(s.kept, k);
+	assert_int_equal(s.free, n - k);
+	for (i = 0; i < k; i++)
+		assert_true(pst_pool_buf_kept(p, idx[i]));
+	tu_close(p);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -757,6 +822,7 @@ main(void)
 		T(test_large_pool),
 		T(test_root_slots),
 		T(test_many_pins),
+		T(test_keep_many),
 	};
 #undef T
 
