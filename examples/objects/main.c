@@ -132,7 +132,7 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		{ "mpu-expiry", required_argument, NULL, 'E' },
 		{ "mpu-min-part", required_argument, NULL, 'P' },
 		{ "stage-cycles", no_argument, NULL, 'S' },
-		{ "persist", required_argument, NULL, 'P' },
+		{ "persist", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const idles[] = {
@@ -163,7 +163,7 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 			o->mpu_expiry_set = 1;
 			break;
 		case 'S': o->stage_cycles = 1; ret = 0; break;
-		case 'P': ret = pst_persist_mode_parse(optarg, &o->persist); break;
+		case 'M': ret = pst_persist_mode_parse(optarg, &o->persist); break;
 		case 'W':
 			i = ex_parse_choice(optarg, idles, sizeof(idles) / sizeof(idles[0]));
 			ret = i < 0;
