@@ -467,6 +467,43 @@ def delete():
           code_of(s3.head_bucket, Bucket='dels')[1] == 404, 'the bucket empty, deleted')
 
 
+def multipart():
+    """A multipart upload of two 5 MiB parts and a tail, through the same
+    operations code in both servers: listed, completed, read back whole
+    with its metadata and its -3 ETag; an abort leaves nothing."""
+    s3 = client(timeout=60)
+    s3.create_bucket(Bucket='mpu')
+    u = s3.create_multipart_upload(Bucket='mpu', Key='big', ContentType='text/x-test',
+                                   Metadata={'md5chksum': 'given'})['UploadId']
+    sizes = [5 << 20, 5 << 20, 12345]
+    datas = [bytes([65 + i]) * n for i, n in enumerate(sizes)]
+    parts = []
+    for i, d in enumerate(datas, 1):
+        e = s3.upload_part(Bucket='mpu', Key='big', UploadId=u, PartNumber=i, Body=d)['ETag']
+        check(e.strip('"') == md5(d), 'part %d: its ETag is its MD5' % i)
+        parts.append({'PartNumber': i, 'ETag': e})
+    lp = s3.list_parts(Bucket='mpu', Key='big', UploadId=u)
+    check([p['Size'] for p in lp['Parts']] == sizes, 'ListParts: the three parts')
+    check(code_of(s3.head_object, Bucket='mpu', Key='big')[1] == 404,
+          'nothing visible before the completion')
+    r = s3.complete_multipart_upload(Bucket='mpu', Key='big', UploadId=u,
+                                     MultipartUpload={'Parts': parts})
+    want = hashlib.md5(b''.join(bytes.fromhex(md5(d)) for d in datas)).hexdigest() + '-3'
+    check(r['ETag'].strip('"') == want, 'completed: ETag %s' % r['ETag'])
+    g = s3.get_object(Bucket='mpu', Key='big')
+    body = g['Body'].read()
+    check(body == b''.join(datas) and g['ContentType'] == 'text/x-test' and
+          g['Metadata'] == {'md5chksum': 'given'}, 'read back whole, with its metadata')
+    u2 = s3.create_multipart_upload(Bucket='mpu', Key='gone')['UploadId']
+    s3.upload_part(Bucket='mpu', Key='gone', UploadId=u2, PartNumber=1, Body=b'z' * 100)
+    s3.abort_multipart_upload(Bucket='mpu', Key='gone', UploadId=u2)
+    check(code_of(s3.list_parts, Bucket='mpu', Key='gone', UploadId=u2)[0] == 'NoSuchUpload',
+          'aborted: NoSuchUpload')
+    check(not s3.list_multipart_uploads(Bucket='mpu').get('Uploads'), 'no upload left')
+    s3.delete_object(Bucket='mpu', Key='big')
+    s3.delete_bucket(Bucket='mpu')
+
+
 if MODE == 'basic':
     basic()
 elif MODE == 'upload':
@@ -479,6 +516,8 @@ elif MODE == 'copy':
     copy()
 elif MODE == 'delete':
     delete()
+elif MODE == 'multipart':
+    multipart()
 elif MODE == 'toolarge':
     toolarge(int(sys.argv[5]))
 print('%d failed' % len(FAILS))

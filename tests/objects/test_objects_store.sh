@@ -72,6 +72,7 @@ if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
 	run_client chunked 60 chunked
 	run_client copy 120 copy
 	run_client delete 120 delete
+	run_client multipart 120 multipart
 	run_client toolarge 60 toolarge $((POOL_BUFS * 2176 + 1))
 	# s3cmd: a bucket, a file put and got back, listed, deleted.
 	cat >"$TB_WORK/s3cfg" <<-CFG
