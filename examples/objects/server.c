@@ -498,6 +498,27 @@ process(struct obj_conn *c)
 	}
 }
 
+/* The peer ended its side inside a body: nothing is stored, and a peer
+ * that only half-closed is told, as S3 does (IncompleteBody). @return as
+ * process(). */
+static int
+body_cut(struct obj_conn *c)
+{
+	const char *resource = c->put != NULL ? c->put->resource : c->breq->resource;
+	uint64_t id = c->put != NULL ? c->put->id : c->breq->id;
+
+	resp_free(c);
+	obj_resp_error(&c->resp, 400, "IncompleteBody",
+		       "You did not provide the number of bytes specified by the Content-Length HTTP header",
+		       resource, id);
+	c->resp.close = 1;
+	obj_resp_head(&c->resp, id, time(NULL), NULL, c->resp.body_len, NULL);
+	upload_drop(c);                 /* nothing stored */
+	c->body_left = 0;
+	c->srv->svc.refused++;
+	return send_response(c);
+}
+
 static void
 settle(struct obj_conn *c, int ret)
 {
@@ -525,7 +546,11 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs, unsign
 	if (n == 0) {
 		c->closing = 1;
 		c->rx_ended = 1;
-		upload_drop(c);         /* cut short: nothing stored */
+		if (c->body_left > 0 && (c->put != NULL || c->breq != NULL)) {
+			settle(c, body_cut(c));
+			return;
+		}
+		upload_drop(c);
 		c->body_left = 0;
 		settle(c, process(c));
 		return;
