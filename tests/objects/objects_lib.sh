@@ -48,7 +48,7 @@ objects_testbed_up() {
 	AWS=("${LX[@]}" env -u AWS_CA_BUNDLE AWS_ACCESS_KEY_ID="$OBJ_ID"
 		AWS_SECRET_ACCESS_KEY="$OBJ_SECRET" AWS_CONFIG_FILE="$TB_WORK/awscfg"
 		AWS_SHARED_CREDENTIALS_FILE=/dev/null
-		/usr/bin/aws --only-show-errors --endpoint-url "http://$IP:9000")
+		/usr/bin/aws --endpoint-url "http://$IP:9000")
 	RCL_ENV=(env -u AWS_CA_BUNDLE RCLONE_CONFIG_PO_TYPE=s3 RCLONE_CONFIG_PO_PROVIDER=Other
 		RCLONE_CONFIG_PO_ACCESS_KEY_ID="$OBJ_ID" RCLONE_CONFIG_PO_SECRET_ACCESS_KEY="$OBJ_SECRET"
 		RCLONE_CONFIG_PO_ENDPOINT="http://$IP:9000" RCLONE_CONFIG_PO_REGION=us-east-1
