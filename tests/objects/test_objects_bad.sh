@@ -12,7 +12,7 @@
 . "$(dirname "$0")/objects_lib.sh"
 objects_testbed_up b
 # A short request timeout: a body cut short, then silence, is aborted
-# within the client's 25 s.
+# within the client's 50 s.
 if objects_start bad --request-timeout 5; then
 	objects_py "bad input" 180 bad
 	objects_healthy "after the bad input"
