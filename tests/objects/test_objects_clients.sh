@@ -30,16 +30,16 @@ s3cmd_checks() {
 	done
 	: >"$W/s3tree/e/empty"
 	head -c 3000000 /dev/urandom >"$W/s3tree/big.bin"
-	objects_run "s3cmd mb" 60 "${S3C[@]}" mb s3://s3cmd || return
-	objects_run "s3cmd put 3 MB (single PUT)" 60 "${S3C[@]}" put "$W/s3tree/big.bin" "s3://s3cmd/one/big file.bin"
+	objects_run "s3cmd mb" 120 "${S3C[@]}" mb s3://s3cmd || return
+	objects_run "s3cmd put 3 MB (single PUT)" 120 "${S3C[@]}" put "$W/s3tree/big.bin" "s3://s3cmd/one/big file.bin"
 	rm -f "$W/s3cmd.back"
-	objects_run "s3cmd get" 60 "${S3C[@]}" get "s3://s3cmd/one/big file.bin" "$W/s3cmd.back"
+	objects_run "s3cmd get" 120 "${S3C[@]}" get "s3://s3cmd/one/big file.bin" "$W/s3cmd.back"
 	check_eq "$(sha_of "$W/s3cmd.back")" "$(sha_of "$W/s3tree/big.bin")" "s3cmd get: the file back whole"
-	objects_run "s3cmd ls" 60 "${S3C[@]}" ls "s3://s3cmd/one/"
+	objects_run "s3cmd ls" 120 "${S3C[@]}" ls "s3://s3cmd/one/"
 	printf '%s' "$OUT" | grep -q "3000000 *s3://s3cmd/one/big file.bin"
 	check_rc $? "s3cmd ls: the object with its size"
 	objects_run "s3cmd sync up" 120 "${S3C[@]}" sync "$W/s3tree/" s3://s3cmd/tree/
-	objects_run "s3cmd ls -r" 60 "${S3C[@]}" ls -r s3://s3cmd/tree/
+	objects_run "s3cmd ls -r" 120 "${S3C[@]}" ls -r s3://s3cmd/tree/
 	check_eq "$(printf '%s\n' "$OUT" | grep -c 's3://s3cmd/tree/')" 22 "s3cmd ls -r: the 22 files of the tree"
 	# A second sync sends only what changed: one file changed, one removed
 	# (with its directory: S3 has no empty directories).
@@ -53,18 +53,18 @@ s3cmd_checks() {
 	objects_run "s3cmd sync down" 120 "${S3C[@]}" sync s3://s3cmd/tree/ "$W/s3back/"
 	diff -r "$W/s3tree" "$W/s3back" >"$W/s3diff" 2>&1
 	check_rc $? "s3cmd: the tree back equals the source (diff -r) $(head -n 3 "$W/s3diff")"
-	objects_run "s3cmd del" 60 "${S3C[@]}" del "s3://s3cmd/one/big file.bin"
-	objects_run "s3cmd ls after del" 60 "${S3C[@]}" ls "s3://s3cmd/one/"
+	objects_run "s3cmd del" 120 "${S3C[@]}" del "s3://s3cmd/one/big file.bin"
+	objects_run "s3cmd ls after del" 120 "${S3C[@]}" ls "s3://s3cmd/one/"
 	check_eq "$OUT" "" "s3cmd ls: nothing left under one/"
 }
 
 aws_checks() {
-	objects_run "aws s3 mb" 60 "${AWS[@]}" s3 mb s3://awscli || return
-	objects_run "aws s3 cp up (3 MB)" 60 "${AWS[@]}" s3 cp "$W/s3tree/big.bin" "s3://awscli/x y+z.bin"
+	objects_run "aws s3 mb" 120 "${AWS[@]}" s3 mb s3://awscli || return
+	objects_run "aws s3 cp up (3 MB)" 120 "${AWS[@]}" s3 cp "$W/s3tree/big.bin" "s3://awscli/x y+z.bin"
 	rm -f "$W/aws.back"
-	objects_run "aws s3 cp down" 60 "${AWS[@]}" s3 cp "s3://awscli/x y+z.bin" "$W/aws.back"
+	objects_run "aws s3 cp down" 120 "${AWS[@]}" s3 cp "s3://awscli/x y+z.bin" "$W/aws.back"
 	check_eq "$(sha_of "$W/aws.back")" "$(sha_of "$W/s3tree/big.bin")" "aws s3 cp: the file back whole"
-	objects_run "aws s3 ls" 60 "${AWS[@]}" s3 ls s3://awscli/
+	objects_run "aws s3 ls" 120 "${AWS[@]}" s3 ls s3://awscli/
 	printf '%s' "$OUT" | grep -q " 3000000 x y+z.bin"
 	check_rc $? "aws s3 ls: the object with its size ($OUT)"
 	objects_run "aws s3 sync up" 120 "${AWS[@]}" s3 sync "$W/s3tree" s3://awscli/tree
@@ -74,24 +74,24 @@ aws_checks() {
 	check_rc $? "aws s3 sync: the tree back equals the source (diff -r) $(head -n 3 "$W/awsdiff")"
 	rm "$W/s3tree/a b/c+d/f1.bin"
 	objects_run "aws s3 sync --delete" 120 "${AWS[@]}" s3 sync --delete "$W/s3tree" s3://awscli/tree
-	objects_run "aws s3 ls --recursive" 60 "${AWS[@]}" s3 ls --recursive s3://awscli/tree/
+	objects_run "aws s3 ls --recursive" 120 "${AWS[@]}" s3 ls --recursive s3://awscli/tree/
 	check_eq "$(printf '%s\n' "$OUT" | grep -c ' tree/')" 20 "aws s3 sync --delete: 20 files left"
 	printf '%s' "$OUT" | grep -q 'f1.bin'
 	check_rc $((!$?)) "aws s3 sync --delete: the removed file gone"
-	objects_run "aws s3 rm" 60 "${AWS[@]}" s3 rm "s3://awscli/x y+z.bin"
-	objects_run "aws s3 ls after rm" 60 "${AWS[@]}" s3 ls s3://awscli/
+	objects_run "aws s3 rm" 120 "${AWS[@]}" s3 rm "s3://awscli/x y+z.bin"
+	objects_run "aws s3 ls after rm" 120 "${AWS[@]}" s3 ls s3://awscli/
 	printf '%s' "$OUT" | grep -q 'x y+z.bin'
 	check_rc $((!$?)) "aws s3 rm: the object gone"
 	# s3api: put-object, get-object with ranges, list-objects-v2 by hand.
 	head -c 100000 /dev/urandom >"$W/api.bin"
-	objects_run "aws s3api put-object" 60 "${AWS[@]}" s3api put-object --bucket awscli \
+	objects_run "aws s3api put-object" 120 "${AWS[@]}" s3api put-object --bucket awscli \
 		--key "api/o bj" --body "$W/api.bin" --content-type text/x-test --metadata k=v --output json
 	printf '%s' "$OUT" | grep -q "\"ETag\": \"\\\\\"$(md5sum "$W/api.bin" | cut -c1-32)\\\\\"\""
 	check_rc $? "aws s3api put-object: the ETag is the MD5"
 	local rng want out rc
 	for rng in 0-99 99990-99999 50000- -10; do
 		rm -f "$W/api.part"
-		objects_run "aws s3api get-object --range bytes=$rng" 60 "${AWS[@]}" s3api get-object \
+		objects_run "aws s3api get-object --range bytes=$rng" 120 "${AWS[@]}" s3api get-object \
 			--bucket awscli --key "api/o bj" --range "bytes=$rng" --output json "$W/api.part"
 		case $rng in
 		-*) want=$(tail -c "${rng#-}" "$W/api.bin" | sha256sum | cut -d' ' -f1) ;;
@@ -103,12 +103,12 @@ aws_checks() {
 		printf '%s' "$OUT" | grep -q '"ContentRange": "bytes '
 		check_rc $? "aws s3api get-object --range bytes=$rng: a Content-Range"
 	done
-	out=$(run_bounded 60 "${AWS[@]}" s3api get-object --bucket awscli --key "api/o bj" \
+	out=$(run_bounded 120 "${AWS[@]}" s3api get-object --bucket awscli --key "api/o bj" \
 		--range "bytes=100000-" "$W/api.part" 2>&1)
 	rc=$?
 	[ $rc -ne 0 ] && printf '%s' "$out" | grep -q InvalidRange
 	check_rc $? "aws s3api get-object --range past the end: InvalidRange (exit $rc)"
-	objects_run "aws s3api head-object" 60 "${AWS[@]}" s3api head-object --bucket awscli --key "api/o bj" --output json
+	objects_run "aws s3api head-object" 120 "${AWS[@]}" s3api head-object --bucket awscli --key "api/o bj" --output json
 	printf '%s' "$OUT" | grep -q '"ContentType": "text/x-test"' && printf '%s' "$OUT" | grep -q '"k": "v"'
 	check_rc $? "aws s3api head-object: the content type and metadata"
 	# list-objects-v2 in pages of 7, following NextContinuationToken.
@@ -118,7 +118,7 @@ aws_checks() {
 		page=$((page + 1))
 		local args=(s3api list-objects-v2 --bucket awscli --prefix tree/ --max-keys 7 --no-paginate --output json)
 		[ -n "$token" ] && args+=(--continuation-token "$token")
-		objects_run "aws s3api list-objects-v2 page $page" 60 "${AWS[@]}" "${args[@]}" || break
+		objects_run "aws s3api list-objects-v2 page $page" 120 "${AWS[@]}" "${args[@]}" || break
 		printf '%s' "$OUT" | /usr/bin/python3 -c '
 import json, sys
 r = json.load(sys.stdin)
@@ -131,7 +131,7 @@ print(json.load(sys.stdin).get("NextContinuationToken", ""))')
 		[ -n "$token" ] || break
 	done
 	check_eq "$page" 3 "aws s3api list-objects-v2: 20 keys in pages of 7: 3 pages"
-	objects_run "aws s3api list-objects-v2 whole" 60 "${AWS[@]}" s3api list-objects-v2 --bucket awscli \
+	objects_run "aws s3api list-objects-v2 whole" 120 "${AWS[@]}" s3api list-objects-v2 --bucket awscli \
 		--prefix tree/ --query 'Contents[].Key' --output text
 	check_eq "$(tr '\n' ' ' <"$W/api.keys")" "$(printf '%s\n' "$OUT" | tr '\t' '\n' | LC_ALL=C sort | tr '\n' ' ')" \
 		"aws s3api list-objects-v2: the pages hold every key once, in byte order"
