@@ -4,6 +4,10 @@
 # stock S3 clients pointed at it, for the objects client, mount, crash and
 # bad-input tests. Source after tests/net/lib.sh and tests/kvs/kvs_lib.sh,
 # then call objects_testbed_up.
+# OBJ_SERVER=linux-objects (a test's "linux" argument, objects_server_arg):
+# the same checks against bench/linux-objects, the Linux-sockets build,
+# run in the Linux namespace on its own address.
+OBJ_SERVER=${OBJ_SERVER:-paste-objects}
 OBJ="$BUILD_DIR/examples/paste-objects"
 OBJ_POOL_BUFS=${OBJ_POOL_BUFS:-32768}
 OBJ_ID=AKIAPASTECLIENTS01
@@ -18,11 +22,16 @@ OBJ_SECRET='paste/Clients+Key0123456789abcdefghijKLMN'
 # own): s3cmd --disable-multipart, awscli's multipart_threshold raised to
 # 1 GB in its config file, rclone's --s3-upload-cutoff above every file.
 objects_testbed_up() {
+	if [ "$OBJ_SERVER" = linux-objects ]; then
+		OBJ="$BUILD_DIR/bench/linux-objects"
+		[ -x "$OBJ" ] || skip "$OBJ not built (the Linux-sockets build is not in this tree)"
+	fi
 	[ -x "$OBJ" ] || die "$OBJ not built"
 	/usr/bin/python3 -c "import boto3" 2>/dev/null || skip "python3-boto3 not installed (scripts/deps.sh)"
 	[ -x /usr/bin/aws ] || skip "awscli not installed (scripts/deps.sh)"
 	kvs_testbed_up "$@"
 	IP=$TB_PASTE_IP
+	[ "$OBJ_SERVER" = linux-objects ] && IP=$TB_LINUX_IP
 	printf '%s:%s\n' "$OBJ_ID" "$OBJ_SECRET" >"$TB_WORK/keys"
 	chmod 600 "$TB_WORK/keys"
 	cat >"$TB_WORK/s3cfg" <<-CFG
@@ -59,16 +68,25 @@ objects_testbed_up() {
 		"$IP:9000" "$OBJ_ID" "$OBJ_SECRET")
 }
 
-# objects_start TAG [OPTIONS...]: paste-objects in the paste namespace on
-# $TB_SHM/objects.pool with OBJ_POOL_BUFS buffers (KVS_PID, KVS_LOG as
-# kvs_launch sets them; stop it with stop_kvs).
+# objects_start TAG [OPTIONS...]: paste-objects in the paste namespace (or
+# linux-objects in the Linux one) on $TB_SHM/objects.pool with
+# OBJ_POOL_BUFS buffers (KVS_PID, KVS_LOG as kvs_launch sets them; stop it
+# with stop_kvs).
 objects_start() {
 	local tag=$1 prefix
 	shift
 	prefix="pob$tag$$"
-	TB_EAL_PREFIXES+=("$prefix")
 	KVS_N=$((KVS_N + 1))
 	KVS_LOG="$TB_WORK/objects-$tag.log"
+	if [ "$OBJ_SERVER" = linux-objects ]; then
+		local lcmd=(nsenter --net="/run/netns/$NAME-linux" "$OBJ" --bind "$IP"
+			--pool-file "$TB_SHM/objects.pool" --pool-bufs "$OBJ_POOL_BUFS"
+			--keys-file "$TB_WORK/keys" "$@")
+		log "start: ${lcmd[*]:2}"
+		kvs_launch linux-objects "${lcmd[@]}" || return 1
+		return 0
+	fi
+	TB_EAL_PREFIXES+=("$prefix")
 	local cmd=(nsenter --net="/run/netns/$NAME-paste" "$OBJ"
 		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
 		--file-prefix "$prefix" --log-level=lib.eal:error

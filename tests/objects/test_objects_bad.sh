@@ -8,9 +8,10 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/../kvs/kvs_lib.sh"
+[ "${1:-}" = linux ] && OBJ_SERVER=linux-objects
 # shellcheck source=tests/objects/objects_lib.sh
 . "$(dirname "$0")/objects_lib.sh"
-objects_testbed_up b
+objects_testbed_up "$([ "$OBJ_SERVER" = linux-objects ] && echo bl || echo b)"
 # A short request timeout: a body cut short, then silence, is aborted
 # within the client's 50 s.
 if objects_start bad --request-timeout 5; then

@@ -15,10 +15,11 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/../kvs/kvs_lib.sh"
+[ "${1:-}" = linux ] && OBJ_SERVER=linux-objects
 # shellcheck source=tests/objects/objects_lib.sh
 . "$(dirname "$0")/objects_lib.sh"
 OBJ_POOL_BUFS=131072    # 285 MB: the rclone tree (~60 MB) twice, with room
-objects_testbed_up c s3cmd rclone
+objects_testbed_up "$([ "$OBJ_SERVER" = linux-objects ] && echo cl || echo c)" s3cmd rclone
 W=$TB_WORK
 
 s3cmd_checks() {
