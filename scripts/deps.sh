@@ -39,6 +39,7 @@ packages=(
 	libpcap-dev tcpdump socat                             # paste-pcap; packet-log crash test, UDP peers
 	clang libfuzzer-14-dev libclang-rt-14-dev             # libFuzzer targets (scripts/fuzz.sh, tests/fuzz/)
 	python3-boto3 s3cmd awscli rclone                     # paste-objects: S3 clients (SigV4 cross-checks, tests)
+	fuse3                                                 # paste-objects: rclone mount (fusermount3)
 	libssl-dev                                            # libcrypto: paste-testpmd's SHA-256, paste-objects' MD5 ETags
 )
 

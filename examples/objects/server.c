@@ -521,6 +521,27 @@ process(struct obj_conn *c)
 	}
 }
 
+/* A body that stopped coming (c->put or c->breq set): nothing is stored,
+ * and the client is told with @code and @msg (S3's IncompleteBody when
+ * the peer's FIN cut it, which a peer that only half-closed reads;
+ * RequestTimeout when the request timeout ran out), then the connection
+ * closes. @return as process(). */
+static int
+body_cut(struct obj_conn *c, const char *code, const char *msg)
+{
+	const char *resource = c->put != NULL ? c->put->resource : c->breq->resource;
+	uint64_t id = c->put != NULL ? c->put->id : c->breq->id;
+
+	resp_free(c);
+	obj_resp_error(&c->resp, 400, code, msg, resource, id);
+	c->resp.close = 1;
+	obj_resp_head(&c->resp, id, time(NULL), NULL, c->resp.body_len, NULL);
+	upload_drop(c);                 /* nothing stored */
+	c->body_left = 0;
+	c->srv->svc.refused++;
+	return send_response(c);
+}
+
 static void
 settle(struct obj_conn *c, int ret)
 {
@@ -548,7 +569,12 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs, unsign
 	if (n == 0) {
 		c->closing = 1;
 		c->rx_ended = 1;
-		upload_drop(c);         /* cut short: nothing stored */
+		if (c->body_left > 0 && (c->put != NULL || c->breq != NULL)) {
+			settle(c, body_cut(c, "IncompleteBody",
+					   "You did not provide the number of bytes specified by the Content-Length HTTP header"));
+			return;
+		}
+		upload_drop(c);
 		c->body_left = 0;
 		settle(c, process(c));
 		return;
@@ -653,7 +679,14 @@ obj_server_tick(struct obj_server *srv, double now)
 		     now - c->req_start > srv->request_timeout) ||
 		    (!in_request && srv->idle_timeout > 0 && now - c->last_rx > srv->idle_timeout)) {
 			srv->timed_out++;
-			settle(c, -1);
+			if (in_request && c->body_left > 0 && (c->put != NULL || c->breq != NULL) &&
+			    !c->closing) {
+				c->closing = 1;
+				settle(c, body_cut(c, "RequestTimeout",
+						   "Your socket connection to the server was not read from or written to within the timeout period"));
+			} else {
+				settle(c, -1);
+			}
 		}
 	}
 }
