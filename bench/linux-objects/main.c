@@ -492,6 +492,28 @@ queue_response(struct conn *c)
 	return ret;
 }
 
+/* A body that stopped coming (c->put or c->breq set), as paste-objects's
+ * server.c: nothing is stored, and the client is told with @code and @msg
+ * (IncompleteBody when the peer's FIN cut it, which a peer that only
+ * half-closed reads; RequestTimeout when the request timeout ran out);
+ * the connection closes once the reply is written. @return as
+ * queue_response(). */
+static int
+body_cut(struct conn *c, const char *code, const char *msg)
+{
+	const char *resource = c->put != NULL ? c->put->resource : c->breq->resource;
+	uint64_t id = c->put != NULL ? c->put->id : c->breq->id;
+
+	resp_free(c);
+	obj_resp_error(&c->resp, 400, code, msg, resource, id);
+	c->resp.close = 1;
+	obj_resp_head(&c->resp, id, time(NULL), NULL, c->resp.body_len, NULL);
+	upload_drop(c);                 /* nothing stored */
+	c->body_left = 0;
+	c->srv->svc.refused++;
+	return queue_response(c);
+}
+
 /* Answer the requests received so far (server.c's process(), over a DRAM
  * buffer). @return 0 (wait for input), 1 (a reply waits to be written:
  * call again once it is), or -1 (abort). */
@@ -664,6 +686,14 @@ conn_run(struct server *srv, struct conn *c)
 		conn_free(srv, c);
 		return;
 	}
+	if (c->eof && !c->closing && c->body_left > 0 && (c->put != NULL || c->breq != NULL)) {
+		if (body_cut(c, "IncompleteBody",
+			     "You did not provide the number of bytes specified by the Content-Length HTTP header") != 0)
+			conn_free(srv, c);
+		else
+			conn_run(srv, c);       /* written, then closed */
+		return;
+	}
 	if (c->eof && !c->closing) {
 		/* The peer is done: a request cut short stores nothing. */
 		upload_drop(c);
@@ -791,7 +821,16 @@ sweep_timeouts(struct server *srv)
 		    (!in_request && srv->idle_timeout > 0 &&
 		     srv->now - c->last_rx > srv->idle_timeout)) {
 			srv->timed_out++;
-			conn_free(srv, c);
+			if (in_request && c->body_left > 0 && (c->put != NULL || c->breq != NULL) &&
+			    !c->closing) {
+				if (body_cut(c, "RequestTimeout",
+					     "Your socket connection to the server was not read from or written to within the timeout period") != 0)
+					conn_free(srv, c);
+				else
+					conn_run(srv, c);
+			} else {
+				conn_free(srv, c);
+			}
 		}
 	}
 }
