@@ -229,6 +229,47 @@ churn(const struct kv_index_ops *ops)
 	unlink(path);
 }
 
+/* A SCAN call costs O(COUNT), not a walk of every key: over 20,000 keys,
+ * COUNT 10 returns about 10 keys a call (more when the step ends inside
+ * a run of used slots), so an iteration takes over a thousand calls; a
+ * call that walked every key would return a large fraction of them. */
+static void
+cost(const struct kv_index_ops *ops)
+{
+	struct kv_key_batch b = { 0 };
+	char path[PATH_MAX];
+	struct kv_store st;
+	struct pst_pool *p;
+	uint64_t cursor = 0, next;
+	unsigned int i, calls = 0, n = 20000, most = 0;
+	size_t returned = 0;
+
+	tu_path(path, sizeof(path), ops->name);
+	p = tu_must_create(path, 512, n + n / 2 + 4096, PST_PERSIST_FLUSH);
+	tu_assert_rc(kv_store_open(&st, p, ops, 0), 0);
+	cur_pool = p;
+	for (i = 0; i < n; i++)
+		put(&st, "cost", i);
+	do {
+		tu_assert_rc(kv_keyspace_scan(ops, st.idx, cursor, 10, &b, &next), 0);
+		check_batch(&b, cursor, next);
+		returned += b.n;
+		if (b.n > most)
+			most = (unsigned int)b.n;
+		cursor = next;
+		assert_true(++calls <= n);
+	} while (cursor != 0);
+	printf("[%s] %u keys, COUNT 10: %u calls, %.1f keys a call, at most %u\n", ops->name,
+	       n, calls, (double)returned / calls, most);
+	assert_int_equal(returned, n);
+	assert_true(returned <= 3 * 10 * (size_t)calls);
+	assert_true(most <= 200);
+	kv_key_batch_free(&b);
+	kv_store_close(&st);
+	tu_close(p);
+	unlink(path);
+}
+
 /* KEYS: exactly the matches; RANDOMKEY's nth: each key once over n. */
 static void
 keys_nth(const struct kv_index_ops *ops)
@@ -328,6 +369,8 @@ static void test_whole_wal(void **s) { (void)s; whole(&kv_index_wal); }
 static void test_whole_btree(void **s) { (void)s; whole(&kv_index_btree); }
 static void test_churn_wal(void **s) { (void)s; churn(&kv_index_wal); }
 static void test_churn_btree(void **s) { (void)s; churn(&kv_index_btree); }
+static void test_cost_wal(void **s) { (void)s; cost(&kv_index_wal); }
+static void test_cost_btree(void **s) { (void)s; cost(&kv_index_btree); }
 static void test_keys_wal(void **s) { (void)s; keys_nth(&kv_index_wal); }
 static void test_keys_btree(void **s) { (void)s; keys_nth(&kv_index_btree); }
 
@@ -353,6 +396,8 @@ main(void)
 		cmocka_unit_test_teardown(test_whole_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_churn_wal, tu_test_teardown),
 		cmocka_unit_test_teardown(test_churn_btree, tu_test_teardown),
+		cmocka_unit_test_teardown(test_cost_wal, tu_test_teardown),
+		cmocka_unit_test_teardown(test_cost_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_keys_wal, tu_test_teardown),
 		cmocka_unit_test_teardown(test_keys_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_bench, tu_test_teardown),
