@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "index_common.h"
+#include "hashorder.h"
 #include "keyhash.h"
 
 #define KVW_MAGIC "PSTKVWL2"
@@ -159,6 +160,7 @@ struct kv_index {
 	struct kvw_log log;
 	struct kvw_slot *tab;
 	size_t cap, count;
+	unsigned int shift;       /* kv_hashorder_shift(cap) */
 	uint64_t live_bytes;      /* record bytes of live entries */
 	size_t compact_retry_at;  /* log buffers before retrying a failed one */
 	uint64_t compactions;
@@ -258,7 +260,7 @@ tab_find(const struct kv_index *w, const void *key, uint16_t key_len,
 {
 	size_t mask = w->cap - 1, i;
 
-	for (i = h & mask;; i = (i + 1) & mask) {
+	for (i = kv_hashorder_home(h, w->shift);; i = (i + 1) & mask) {
 		struct kvw_slot *s = &w->tab[i];
 
 		if (!slot_used(s))
@@ -270,27 +272,25 @@ tab_find(const struct kv_index *w, const void *key, uint16_t key_len,
 	}
 }
 
+/* The table is hash-ordered (hashorder.h): a key's home is its hash's top
+ * bits, so that SCAN walks it in hash order. */
 static void
 tab_place(struct kvw_slot *tab, size_t cap, const struct kvw_slot *s)
 {
 	size_t mask = cap - 1, i;
 
-	for (i = s->hash & mask; slot_used(&tab[i]); i = (i + 1) & mask)
+	for (i = kv_hashorder_home(s->hash, kv_hashorder_shift(cap)); slot_used(&tab[i]);
+	     i = (i + 1) & mask)
 		;
 	tab[i] = *s;
 }
 
 static int
-tab_reserve(struct kv_index *w, size_t n)
+tab_resize(struct kv_index *w, size_t cap)
 {
-	size_t cap = w->cap, i;
-	struct kvw_slot *t;
+	struct kvw_slot *t = calloc(cap, sizeof(*t));
+	size_t i;
 
-	while ((n + 1) * 4 > cap * 3)
-		cap *= 2;
-	if (cap == w->cap)
-		return 0;
-	t = calloc(cap, sizeof(*t));
 	if (t == NULL)
 		return -ENOMEM;
 	for (i = 0; i < w->cap; i++)
@@ -299,7 +299,35 @@ tab_reserve(struct kv_index *w, size_t n)
 	free(w->tab);
 	w->tab = t;
 	w->cap = cap;
+	w->shift = kv_hashorder_shift(cap);
 	return 0;
+}
+
+static int
+tab_reserve(struct kv_index *w, size_t n)
+{
+	size_t cap = w->cap;
+
+	while ((n + 1) * 4 > cap * 3)
+		cap *= 2;
+	return cap == w->cap ? 0 : tab_resize(w, cap);
+}
+
+/* After deletes: halve a table below 1/8 full (RANDOMKEY's random slots
+ * then find an entry in a few tries, and a SCAN walks few empty slots).
+ * Not inside a unit, whose undo must find room without allocating; a
+ * failed allocation leaves the table as it is. */
+static void
+tab_maybe_shrink(struct kv_index *w)
+{
+	size_t cap = w->cap;
+
+	if (w->unit.open)
+		return;
+	while (kv_hashorder_shrink(w->count, cap))
+		cap /= 2;
+	if (cap != w->cap)
+		(void)tab_resize(w, cap);
 }
 
 /* Remove a slot (backward-shift deletion keeps probe chains intact). */
@@ -315,7 +343,7 @@ tab_remove(struct kv_index *w, struct kvw_slot *s)
 		j = (j + 1) & mask;
 		if (!slot_used(&w->tab[j]))
 			break;
-		home = w->tab[j].hash & mask;
+		home = kv_hashorder_home(w->tab[j].hash, w->shift);
 		/* Move j back to i if its home is not in (i, j]. */
 		if ((j > i && (home <= i || home > j)) ||
 		    (j < i && (home <= i && home > j))) {
@@ -905,6 +933,7 @@ wal_unit_abort(struct kv_index *w)
 	u->open = 0;
 	u->begun = 0;
 	u->n = 0;
+	tab_maybe_shrink(w);
 	return ret;
 }
 
@@ -935,6 +964,7 @@ wal_unit_end(struct kv_index *w)
 	u->open = 0;
 	u->begun = 0;
 	u->n = 0;
+	tab_maybe_shrink(w);
 	maybe_compact(w);
 	return 0;
 }
@@ -1066,6 +1096,7 @@ wal_del(struct kv_index *w, const void *key, uint16_t key_len,
 	free(s->dram);
 	w->live_bytes -= s->bytes;
 	tab_remove(w, s);
+	tab_maybe_shrink(w);
 	maybe_compact(w);
 	return 1;
 }
@@ -1111,6 +1142,7 @@ wal_flushall(struct kv_index *w, kv_value_fn on_old, void *arg)
 	memset(w->tab, 0, w->cap * sizeof(*w->tab));
 	w->count = 0;
 	w->live_bytes = 0;
+	tab_maybe_shrink(w);
 	chain_release(w, &old);
 	return 0;
 }
@@ -1613,7 +1645,8 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	w->buf_size = info.buf_size;
 	w->buf_count = info.buf_count;
 	w->rng = kvi_seed();
-	w->cap = 1024;
+	w->cap = KV_HASHORDER_MIN_CAP;
+	w->shift = kv_hashorder_shift(w->cap);
 	w->tab = calloc(w->cap, sizeof(*w->tab));
 	if (w->tab == NULL || kvi_referenced_init(&w->referenced, info.buf_count) != 0) {
 		ret = -ENOMEM;
@@ -1678,6 +1711,7 @@ wal_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		if (on_value != NULL)
 			on_value(arg, slot_key(w, s), s->key_len, v);
 	}
+	tab_maybe_shrink(w);  /* the log's deletes left it sparse */
 	kvi_report_open(report, w->count, torn, fallbacks, wal_own_bytes(w), &t0);
 	*out = w;
 	return 0;
@@ -1709,6 +1743,57 @@ wal_keys(struct kv_index *w, kv_key_want_fn want, kv_key_fn fn, void *arg)
 	return 0;
 }
 
+static int
+wal_slot(const void *tab, size_t i, uint32_t *h32)
+{
+	const struct kvw_slot *s = (const struct kvw_slot *)tab + i;
+
+	*h32 = s->hash;
+	return slot_used(s);
+}
+
+struct wal_emit {
+	struct kv_index *w;
+	kv_key_fn fn;
+	void *arg;
+};
+
+static void
+wal_emit(void *arg, size_t i)
+{
+	struct wal_emit *e = arg;
+	const struct kvw_slot *s = &e->w->tab[i];
+
+	e->fn(e->arg, slot_key(e->w, s), s->key_len);
+}
+
+/* The table is hash-ordered: a SCAN step walks the slots of its range. */
+static int
+wal_scan(struct kv_index *w, uint64_t cursor, uint64_t count, kv_key_fn fn,
+	 void *arg, uint64_t *next)
+{
+	struct wal_emit e = { w, fn, arg };
+
+	if (w == NULL)
+		return -EINVAL;
+	kv_hashorder_scan(w->tab, w->cap, w->count, wal_slot, (uint32_t)(cursor >> 32), count,
+			  wal_emit, &e, next);
+	return 0;
+}
+
+static int
+wal_random_key(struct kv_index *w, uint64_t seed, kv_key_fn fn, void *arg)
+{
+	long i;
+
+	if (w == NULL)
+		return -EINVAL;
+	i = kv_hashorder_random(w->tab, w->cap, wal_slot, seed);
+	if (i >= 0)
+		fn(arg, slot_key(w, &w->tab[i]), w->tab[i].key_len);
+	return 0;
+}
+
 const struct kv_index_ops kv_index_wal = {
 	.name = "wal",
 	.root_slot = KV_ROOT_WAL,
@@ -1724,4 +1809,6 @@ const struct kv_index_ops kv_index_wal = {
 	.own_bytes = wal_own_bytes,
 	.close = wal_close,
 	.keys = wal_keys,
+	.scan = wal_scan,
+	.random_key = wal_random_key,
 };

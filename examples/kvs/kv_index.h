@@ -168,6 +168,21 @@ struct kv_index_ops {
 	 * (wal: its DRAM table; btree: every leaf). Returns 0 or a negative
 	 * errno. */
 	int (*keys)(struct kv_index *idx, kv_key_want_fn want, kv_key_fn fn, void *arg);
+	/* One SCAN step over the keys in the index's hash order
+	 * (hashorder.h): call @fn once for every key whose 32-bit keyed
+	 * hash ((uint32_t)kv_key_hash()) is in [@cursor >> 32, end), where
+	 * the index picks end after about @count keys; *next = end << 32,
+	 * or 0 when the range ran to the last hash. Each index keeps its
+	 * keys hash-ordered in DRAM (wal: its key table; btree: a key
+	 * order beside the tree), so a step costs O(@count) expected, not
+	 * a walk of every key. Same rules for @fn as keys(). Returns 0 or
+	 * a negative errno. */
+	int (*scan)(struct kv_index *idx, uint64_t cursor, uint64_t count, kv_key_fn fn,
+		    void *arg, uint64_t *next);
+	/* Call @fn with one key drawn from @seed (about uniformly), or not
+	 * at all when the index is empty. O(1) expected. Returns 0 or a
+	 * negative errno. */
+	int (*random_key)(struct kv_index *idx, uint64_t seed, kv_key_fn fn, void *arg);
 };
 
 extern const struct kv_index_ops kv_index_wal;
