@@ -35,11 +35,7 @@ typedef void (*kv_hashorder_emit_fn)(void *arg, size_t i);
 static inline unsigned int
 kv_hashorder_shift(size_t cap)
 {
-	unsigned int bits = 0;
-
-	while (((size_t)1 << bits) < cap)
-		bits++;
-	return 32 - bits;
+	return 32 - (unsigned int)__builtin_ctzll((unsigned long long)cap);
 }
 
 /* The home slot of @h32 in a table of shift @shift. */
