@@ -372,9 +372,16 @@ bench(const struct kv_index_ops *ops, unsigned int n)
 		calls++;
 	} while (cursor != 0 && calls < 1000);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("[%s] SCAN over %u keys: %u calls, %.1f ms a call\n", ops->name, n, calls,
+	printf("[%s] SCAN over %u keys: %u calls, %.4f ms a call\n", ops->name, n, calls,
 	       ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
 	       calls);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < 1000; i++)
+		tu_assert_rc(kv_keyspace_random(ops, st.idx, i + 1, &b), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("[%s] RANDOMKEY over %u keys: %.4f ms a draw\n", ops->name, n,
+	       ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
+	       1000);
 	kv_key_batch_free(&b);
 	kv_store_close(&st);
 	tu_close(p);
