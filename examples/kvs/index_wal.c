@@ -380,12 +380,19 @@ unit_crc(uint32_t crcs, uint32_t rec_crc)
 	return pst_crc32c(pair, sizeof(pair));
 }
 
+/* A record is flushed as it is sealed, but inside a unit: the unit's
+ * records lie one after another from its BEGIN on, and unit_flush() flushes
+ * them in one range per buffer once its COMMIT is written. Nothing is
+ * durable before the caller's drain either way, and the COMMIT's chain of
+ * record CRCs makes a unit whose records did not all persist fail
+ * recovery whole, whatever order their lines reached the medium in. */
 static void
 rec_seal(struct kv_index *w, struct kvw_rec *r)
 {
 	r->crc = pst_crc32c((const uint8_t *)r + 4, r->size - 4u);
-	pst_pool_flush(w->pool, r, r->size);
-	if (w->unit.begun && r->op <= KVW_OP_DEL) {
+	if (!w->unit.begun) {
+		pst_pool_flush(w->pool, r, r->size);
+	} else if (r->op <= KVW_OP_DEL) {
 		w->unit.nrec++;
 		w->unit.crcs = unit_crc(w->unit.crcs, r->crc);
 	}
@@ -937,6 +944,22 @@ wal_unit_abort(struct kv_index *w)
 	return ret;
 }
 
+/* Flush the open unit's records, its COMMIT written: from its BEGIN (or
+ * the END record that linked the buffer BEGIN went to) to the log's
+ * end, one range per buffer of the chain. */
+static void
+unit_flush(struct kv_index *w)
+{
+	const struct kvw_unit *u = &w->unit;
+	size_t i, from = u->off, end;
+
+	for (i = u->nbufs - 1; i < w->log.bufs.n; i++) {
+		end = i + 1 == w->log.bufs.n ? w->log.off : w->buf_size;
+		pst_pool_flush(w->pool, bufp(w, w->log.bufs.v[i]) + from, end - from);
+		from = KVW_HDR;
+	}
+}
+
 static int
 wal_unit_end(struct kv_index *w)
 {
@@ -956,6 +979,7 @@ wal_unit_end(struct kv_index *w)
 			(void)wal_unit_abort(w);
 			return ret;
 		}
+		unit_flush(w);
 	}
 	/* Committed: the values the unit replaced are gone for good. */
 	for (i = 0; i < u->n; i++)
