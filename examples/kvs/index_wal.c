@@ -32,6 +32,10 @@
 #include <string.h>
 #include <time.h>
 
+#if defined(__SSE4_2__) && defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
 #include "index_common.h"
 #include "hashorder.h"
 #include "keyhash.h"
@@ -371,13 +375,19 @@ slot_replace(struct kv_index *w, struct kvw_slot *s, uint32_t buf, uint16_t off,
 
 /* ---- appending ------------------------------------------------------------ */
 
-/* The COMMIT's CRC of the unit's record CRCs, one record further. */
-static uint32_t
+/* The COMMIT's CRC of the unit's record CRCs, one record further: the
+ * CRC32C of the pair { crcs, rec_crc }, as pst_crc32c() computes it, but
+ * inline with SSE4.2 (one instruction instead of a call per record). */
+static inline uint32_t
 unit_crc(uint32_t crcs, uint32_t rec_crc)
 {
+#if defined(__SSE4_2__) && defined(__x86_64__)
+	return ~(uint32_t)_mm_crc32_u64(0xffffffffu, (uint64_t)crcs | (uint64_t)rec_crc << 32);
+#else
 	uint32_t pair[2] = { crcs, rec_crc };
 
 	return pst_crc32c(pair, sizeof(pair));
+#endif
 }
 
 /* A record is flushed as it is sealed, but inside a unit: the unit's
