@@ -10,8 +10,8 @@
  *           leaves hold value names; updates are crash-consistent (copy on
  *           write up to the root, published by one root-slot store).
  *
- * Durability contract: put/del write and FLUSH everything they change but
- * never drain; the server drains once per poll, before replying. A power
+ * Durability contract: put/del write and FLUSH everything they change
+ * (inside a unit, by unit_end() at the latest) but never drain; the server drains once per poll, before replying. A power
  * loss keeps everything up to the last completed drain plus ANY subset of
  * the 8-byte words stored since, flushed or not (a line can be evicted at
  * any time). open() then recovers the state after a PREFIX of the
