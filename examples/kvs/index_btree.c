@@ -201,10 +201,11 @@ struct kv_index {
 	size_t order_undo_n, order_undo_cap;
 };
 
-/* A key the open unit inserted into the key order (@copy is the order's),
- * or removed from it (@copy is held here until the unit ends). */
+/* A key the open unit inserted into the key order (@copy: the bytes, or
+ * the order's heap copy), or removed from it (@copy held here until the
+ * unit ends). */
 struct order_undo {
-	uint8_t *copy;
+	struct kv_keyorder_key copy;
 	uint32_t h32;
 	uint16_t len;
 	uint8_t inserted;
@@ -259,7 +260,7 @@ static void
 order_insert(struct kv_index *t, const void *key, uint16_t key_len)
 {
 	uint32_t h32 = (uint32_t)kv_key_hash(key, key_len);
-	uint8_t *copy = kv_keyorder_insert(&t->order, key, key_len, h32, NULL);
+	struct kv_keyorder_key copy = kv_keyorder_insert(&t->order, key, key_len, h32, NULL);
 
 	if (t->unit_open)
 		t->order_undo[t->order_undo_n++] = (struct order_undo){
@@ -271,7 +272,7 @@ static void
 order_remove(struct kv_index *t, const void *key, uint16_t key_len)
 {
 	uint32_t h32 = (uint32_t)kv_key_hash(key, key_len);
-	uint8_t *copy = NULL;
+	struct kv_keyorder_key copy;
 
 	if (!t->unit_open) {
 		(void)kv_keyorder_remove(&t->order, key, key_len, h32, NULL);
@@ -290,7 +291,7 @@ order_unit_end(struct kv_index *t)
 
 	for (i = 0; i < t->order_undo_n; i++)
 		if (!t->order_undo[i].inserted)
-			free(t->order_undo[i].copy);
+			kv_keyorder_key_free(&t->order_undo[i].copy, t->order_undo[i].len);
 	t->order_undo_n = 0;
 	kv_keyorder_hold(&t->order, 0);
 }
@@ -306,9 +307,11 @@ order_unit_abort(struct kv_index *t)
 		struct order_undo *u = &t->order_undo[i];
 
 		if (u->inserted)
-			(void)kv_keyorder_remove(&t->order, u->copy, u->len, u->h32, NULL);
+			(void)kv_keyorder_remove(&t->order,
+						 kv_keyorder_key_bytes(&u->copy, u->len),
+						 u->len, u->h32, NULL);
 		else
-			kv_keyorder_insert(&t->order, NULL, u->len, u->h32, u->copy);
+			(void)kv_keyorder_insert(&t->order, NULL, u->len, u->h32, &u->copy);
 	}
 	t->order_undo_n = 0;
 	kv_keyorder_hold(&t->order, 0);
@@ -1900,8 +1903,8 @@ order_fill_key(void *arg, const void *key, uint16_t key_len)
 	if (f->err == 0)
 		f->err = kv_keyorder_prepare(&f->t->order, key_len);
 	if (f->err == 0)
-		kv_keyorder_insert(&f->t->order, key, key_len,
-				   (uint32_t)kv_key_hash(key, key_len), NULL);
+		(void)kv_keyorder_insert(&f->t->order, key, key_len,
+					 (uint32_t)kv_key_hash(key, key_len), NULL);
 }
 
 static int bt_keys(struct kv_index *t, kv_key_want_fn want, kv_key_fn fn, void *arg);

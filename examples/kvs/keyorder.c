@@ -65,7 +65,8 @@ kv_keyorder_clear(struct kv_keyorder *o)
 	size_t i;
 
 	for (i = 0; i < o->cap; i++)
-		free(o->tab[i].key);
+		if (o->tab[i].used)
+			kv_keyorder_key_free(&o->tab[i].key, o->tab[i].len);
 	memset(o->tab, 0, o->cap * sizeof(*o->tab));
 	o->count = 0;
 	o->key_bytes = 0;
@@ -79,7 +80,8 @@ kv_keyorder_fini(struct kv_keyorder *o)
 	size_t i;
 
 	for (i = 0; o->tab != NULL && i < o->cap; i++)
-		free(o->tab[i].key);
+		if (o->tab[i].used)
+			kv_keyorder_key_free(&o->tab[i].key, o->tab[i].len);
 	free(o->tab);
 	free(o->spare);
 	memset(o, 0, sizeof(*o));
@@ -107,7 +109,8 @@ find(const struct kv_keyorder *o, const void *key, uint16_t len, uint32_t h32)
 	for (i = kv_hashorder_home(h32, o->shift); o->tab[i].used; i = (i + 1) & mask) {
 		struct kv_keyorder_slot *s = &o->tab[i];
 
-		if (s->h32 == h32 && s->len == len && (len == 0 || memcmp(s->key, key, len) == 0))
+		if (s->h32 == h32 && s->len == len &&
+		    (len == 0 || memcmp(kv_keyorder_key_bytes(&s->key, len), key, len) == 0))
 			return s;
 	}
 	return NULL;
@@ -130,7 +133,7 @@ kv_keyorder_prepare(struct kv_keyorder *o, uint16_t len)
 		return -ENOMEM;
 	free(o->spare);
 	o->spare = NULL;
-	if (len > 0) {
+	if (len > KV_KEYORDER_INLINE) {
 		o->spare = malloc(len);
 		if (o->spare == NULL)
 			return -ENOMEM;
@@ -138,29 +141,39 @@ kv_keyorder_prepare(struct kv_keyorder *o, uint16_t len)
 	return 0;
 }
 
-uint8_t *
+struct kv_keyorder_key
 kv_keyorder_insert(struct kv_keyorder *o, const void *key, uint16_t len, uint32_t h32,
-		   uint8_t *copy)
+		   const struct kv_keyorder_key *copy)
 {
 	struct kv_keyorder_slot s = { .h32 = h32, .len = len, .used = 1 };
 
-	if (len > 0) {
-		if (copy == NULL) {
-			copy = o->spare;
-			o->spare = NULL;
-			memcpy(copy, key, len);
-		}
-		s.key = copy;
+	if (copy != NULL) {
+		s.key = *copy;
+	} else if (len <= KV_KEYORDER_INLINE) {
+		if (len > 0)
+			memcpy(s.key.inl, key, len);
+	} else {
+		s.key.heap = o->spare;
+		o->spare = NULL;
+		memcpy(s.key.heap, key, len);
 	}
 	place(o->tab, o->cap, &s);
 	o->count++;
-	o->key_bytes += len;
+	if (len > KV_KEYORDER_INLINE)
+		o->key_bytes += len;
 	return s.key;
+}
+
+void
+kv_keyorder_key_free(struct kv_keyorder_key *copy, uint16_t len)
+{
+	if (len > KV_KEYORDER_INLINE)
+		free(copy->heap);
 }
 
 int
 kv_keyorder_remove(struct kv_keyorder *o, const void *key, uint16_t len, uint32_t h32,
-		   uint8_t **copy)
+		   struct kv_keyorder_key *copy)
 {
 	struct kv_keyorder_slot *s = find(o, key, len, h32);
 	size_t mask = o->cap - 1, i, j, home;
@@ -170,7 +183,7 @@ kv_keyorder_remove(struct kv_keyorder *o, const void *key, uint16_t len, uint32_
 	if (copy != NULL)
 		*copy = s->key;
 	else
-		free(s->key);
+		kv_keyorder_key_free(&s->key, len);
 	/* Backward-shift deletion, as the wal table does. */
 	i = j = (size_t)(s - o->tab);
 	for (;;) {
@@ -185,7 +198,8 @@ kv_keyorder_remove(struct kv_keyorder *o, const void *key, uint16_t len, uint32_
 	}
 	memset(&o->tab[i], 0, sizeof(o->tab[i]));
 	o->count--;
-	o->key_bytes -= len;
+	if (len > KV_KEYORDER_INLINE)
+		o->key_bytes -= len;
 	if (!o->hold && kv_hashorder_shrink(o->count, o->cap))
 		(void)resize(o, o->cap / 2);
 	return 1;
@@ -202,7 +216,9 @@ emit(void *arg, size_t i)
 {
 	const struct emit *e = arg;
 
-	e->fn(e->arg, e->o->tab[i].key, e->o->tab[i].len);
+	const struct kv_keyorder_slot *s = &e->o->tab[i];
+
+	e->fn(e->arg, kv_keyorder_key_bytes(&s->key, s->len), s->len);
 }
 
 void
@@ -221,7 +237,7 @@ kv_keyorder_random(const struct kv_keyorder *o, uint64_t seed, kv_key_fn fn, voi
 	long i = kv_hashorder_random(o->tab, o->cap, slot_of, seed);
 
 	if (i >= 0)
-		fn(arg, o->tab[i].key, o->tab[i].len);
+		fn(arg, kv_keyorder_key_bytes(&o->tab[i].key, o->tab[i].len), o->tab[i].len);
 }
 
 uint64_t

@@ -283,6 +283,93 @@ cost(const struct kv_index_ops *ops)
 	unlink(path);
 }
 
+/* A whole SCAN: how many keys of @kind (numbered below @n) it returns,
+ * each at most once, and no other key. */
+static unsigned int
+scan_count(const struct kv_index_ops *ops, struct kv_index *idx, const char *kind,
+	   unsigned int n, unsigned char *seen)
+{
+	struct kv_key_batch b = { 0 };
+	uint64_t cursor = 0, next;
+	unsigned int got = 0, calls = 0;
+	size_t k;
+
+	memset(seen, 0, n);
+	do {
+		tu_assert_rc(kv_keyspace_scan(ops, idx, cursor, 10, &b, &next), 0);
+		for (k = 0; k < b.n; k++) {
+			long id = key_id(kind, kv_key_batch_key(&b, k), b.v[k].len);
+
+			assert_true(id >= 0 && id < (long)n);
+			assert_int_equal(seen[id], 0);
+			seen[id] = 1;
+			got++;
+		}
+		cursor = next;
+		assert_true(++calls <= 10 * n + 1);
+	} while (cursor != 0);
+	kv_key_batch_free(&b);
+	return got;
+}
+
+/* An aborted unit takes its inserts and deletes out of SCAN's order too
+ * (the btree's key order is undone beside the tree: short keys held in
+ * their slots, long ones on the heap), and a committed one keeps them. */
+static void
+unit_abort(const struct kv_index_ops *ops)
+{
+	static unsigned char seen[400];
+	char path[PATH_MAX], k[64];
+	struct kv_store st;
+	struct pst_pool *p = open_store(&st, ops, path, sizeof(path));
+	unsigned int i;
+
+	/* Keys 0-199 short ("u:7"), 200-399 longer than 16 bytes. */
+#define UKEY(i) snprintf(k, sizeof(k), (i) < 200 ? "u:%u" : "u:%u:a-longer-key-name", (i))
+	for (i = 0; i < 200; i++) {
+		int n = UKEY(i * 2 % 400);
+
+		tu_assert_rc(kv_store_set_bytes(&st, k, (uint16_t)n, "v", 1), 0);
+		written(&st);
+	}
+	assert_int_equal(scan_count(ops, st.idx, "u", 400, seen), 200);
+	tu_assert_rc(kv_store_unit_begin(&st, 0), 0);
+	for (i = 0; i < 400; i++) {
+		int n = UKEY(i);
+
+		if (i % 2 == 1) /* absent: inserted by the unit, some deleted again */
+			tu_assert_rc(kv_store_set_bytes(&st, k, (uint16_t)n, "w", 1), 0);
+		if (i % 4 == 0 || i % 6 == 1) /* present ones deleted, new ones too */
+			assert_int_equal(kv_store_del(&st, k, (uint16_t)n), 1);
+	}
+	assert_int_equal(scan_count(ops, st.idx, "u", 400, seen), (unsigned int)kv_store_count(&st));
+	tu_assert_rc(kv_store_unit_abort(&st), 0);
+	assert_int_equal(kv_store_count(&st), 200);
+	assert_int_equal(scan_count(ops, st.idx, "u", 400, seen), 200);
+	for (i = 0; i < 400; i++)
+		assert_int_equal(seen[i], i % 2 == 0);
+	/* The same unit committed. */
+	tu_assert_rc(kv_store_unit_begin(&st, 0), 0);
+	for (i = 0; i < 400; i++) {
+		int n = UKEY(i);
+
+		if (i % 2 == 1)
+			tu_assert_rc(kv_store_set_bytes(&st, k, (uint16_t)n, "w", 1), 0);
+		if (i % 4 == 0 || i % 6 == 1)
+			assert_int_equal(kv_store_del(&st, k, (uint16_t)n), 1);
+	}
+	tu_assert_rc(kv_store_unit_end(&st), 0);
+	tu_assert_rc(pst_pool_drain(p), 0);
+	kv_store_release_durable(&st);
+	assert_int_equal(scan_count(ops, st.idx, "u", 400, seen), (unsigned int)kv_store_count(&st));
+	for (i = 0; i < 400; i++)
+		assert_int_equal(seen[i], !(i % 4 == 0 || i % 6 == 1));
+#undef UKEY
+	kv_store_close(&st);
+	tu_close(p);
+	unlink(path);
+}
+
 /* KEYS: exactly the matches; RANDOMKEY's draws: a present key each time,
  * and every key drawn over 20 draws a key (a key missed has a chance of
  * about e^-20 per key: the seeds are fixed, so the test is deterministic). */
@@ -406,6 +493,8 @@ static void test_churn_wal(void **s) { (void)s; churn(&kv_index_wal); }
 static void test_churn_btree(void **s) { (void)s; churn(&kv_index_btree); }
 static void test_cost_wal(void **s) { (void)s; cost(&kv_index_wal); }
 static void test_cost_btree(void **s) { (void)s; cost(&kv_index_btree); }
+static void test_unit_abort_wal(void **s) { (void)s; unit_abort(&kv_index_wal); }
+static void test_unit_abort_btree(void **s) { (void)s; unit_abort(&kv_index_btree); }
 static void test_keys_wal(void **s) { (void)s; keys_nth(&kv_index_wal); }
 static void test_keys_btree(void **s) { (void)s; keys_nth(&kv_index_btree); }
 
@@ -433,6 +522,8 @@ main(void)
 		cmocka_unit_test_teardown(test_churn_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_cost_wal, tu_test_teardown),
 		cmocka_unit_test_teardown(test_cost_btree, tu_test_teardown),
+		cmocka_unit_test_teardown(test_unit_abort_wal, tu_test_teardown),
+		cmocka_unit_test_teardown(test_unit_abort_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_keys_wal, tu_test_teardown),
 		cmocka_unit_test_teardown(test_keys_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_bench, tu_test_teardown),
