@@ -158,8 +158,8 @@ struct kv_index_ops {
 	/* Bytes of pool the index structure itself uses. */
 	uint64_t (*own_bytes)(const struct kv_index *idx);
 	void (*close)(struct kv_index *idx);
-	/* Call @fn for every live key, in no defined order (SCAN's order is
-	 * the keyed hash's, keyspace.h, which callers impose). An index that
+	/* Call @fn for every live key, in no defined order (KEYS; SCAN and
+	 * RANDOMKEY use scan() and random_key() below). An index that
 	 * keeps each key's (uint32_t)kv_key_hash() (wal: its DRAM table) asks
 	 * @want (may be NULL: every key) first and skips the key when it says
 	 * 0, without reading the key: a walk that needs few keys then touches
