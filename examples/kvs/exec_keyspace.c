@@ -190,7 +190,7 @@ kv_cmd_randomkey(struct kv_call *c)
 		rng ^= rng << 13;
 		rng ^= rng >> 7;
 		rng ^= rng << 17;
-		if (kv_keyspace_nth(st->ops, st->idx, rng % total, &batch) != 0 ||
+		if (kv_keyspace_random(st->ops, st->idx, rng, &batch) != 0 ||
 		    batch.n == 0) {
 			kv_call_error(c, "ERR out of memory drawing a key");
 			return;

@@ -41,6 +41,8 @@
 #include <time.h>
 
 #include "index_common.h"
+#include "keyhash.h"
+#include "keyorder.h"
 
 #define KVB_MAGIC_NODE 0x4c42564bu   /* "KVBL": leaf entries of 24 bytes */
 #define KVB_MAGIC_OVF 0x4f42564bu    /* "KVBO" */
@@ -192,6 +194,21 @@ struct kv_index {
 	size_t unit_pending;
 	struct kvi_vec unit_bufs;
 	uint64_t *unit_bits;
+	/* The keys in hash order, for SCAN and RANDOMKEY (keyorder.h), and
+	 * what the open unit changed in it, to undo. */
+	struct kv_keyorder order;
+	struct order_undo *order_undo;
+	size_t order_undo_n, order_undo_cap;
+};
+
+/* A key the open unit inserted into the key order (@copy: the bytes, or
+ * the order's heap copy), or removed from it (@copy held here until the
+ * unit ends). */
+struct order_undo {
+	struct kv_keyorder_key copy;
+	uint32_t h32;
+	uint16_t len;
+	uint8_t inserted;
 };
 
 static inline int
@@ -207,6 +224,97 @@ unit_bit_set(struct kv_index *t, uint32_t index, int on)
 		t->unit_bits[index / 64] |= 1ull << (index % 64);
 	else
 		t->unit_bits[index / 64] &= ~(1ull << (index % 64));
+}
+
+/* ---- the key order ------------------------------------------------------- */
+
+/* Room for one more change of the key order inside a unit. */
+static int
+order_undo_reserve(struct kv_index *t)
+{
+	size_t cap;
+	struct order_undo *v;
+
+	if (!t->unit_open || t->order_undo_n < t->order_undo_cap)
+		return 0;
+	cap = t->order_undo_cap ? 2 * t->order_undo_cap : 16;
+	v = realloc(t->order_undo, cap * sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	t->order_undo = v;
+	t->order_undo_cap = cap;
+	return 0;
+}
+
+/* Before a put of a new key writes anything: room in the key order. */
+static int
+order_prepare(struct kv_index *t, uint16_t key_len)
+{
+	int ret = order_undo_reserve(t);
+
+	return ret != 0 ? ret : kv_keyorder_prepare(&t->order, key_len);
+}
+
+/* After the put of a new key: cannot fail (order_prepare()). */
+static void
+order_insert(struct kv_index *t, const void *key, uint16_t key_len)
+{
+	uint32_t h32 = (uint32_t)kv_key_hash(key, key_len);
+	struct kv_keyorder_key copy = kv_keyorder_insert(&t->order, key, key_len, h32, NULL);
+
+	if (t->unit_open)
+		t->order_undo[t->order_undo_n++] = (struct order_undo){
+			.copy = copy, .h32 = h32, .len = key_len, .inserted = 1 };
+}
+
+/* After a delete: cannot fail (order_undo_reserve() before it). */
+static void
+order_remove(struct kv_index *t, const void *key, uint16_t key_len)
+{
+	uint32_t h32 = (uint32_t)kv_key_hash(key, key_len);
+	struct kv_keyorder_key copy;
+
+	if (!t->unit_open) {
+		(void)kv_keyorder_remove(&t->order, key, key_len, h32, NULL);
+		return;
+	}
+	if (kv_keyorder_remove(&t->order, key, key_len, h32, &copy) == 1)
+		t->order_undo[t->order_undo_n++] = (struct order_undo){
+			.copy = copy, .h32 = h32, .len = key_len, .inserted = 0 };
+}
+
+/* The unit ended: the removed keys' copies go. */
+static void
+order_unit_end(struct kv_index *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->order_undo_n; i++)
+		if (!t->order_undo[i].inserted)
+			kv_keyorder_key_free(&t->order_undo[i].copy, t->order_undo[i].len);
+	t->order_undo_n = 0;
+	kv_keyorder_hold(&t->order, 0);
+}
+
+/* The unit was undone: its changes of the key order too, newest first
+ * (no allocation: the order did not shrink during the unit). */
+static void
+order_unit_abort(struct kv_index *t)
+{
+	size_t i;
+
+	for (i = t->order_undo_n; i-- > 0;) {
+		struct order_undo *u = &t->order_undo[i];
+
+		if (u->inserted)
+			(void)kv_keyorder_remove(&t->order,
+						 kv_keyorder_key_bytes(&u->copy, u->len),
+						 u->len, u->h32, NULL);
+		else
+			(void)kv_keyorder_insert(&t->order, NULL, u->len, u->h32, &u->copy);
+	}
+	t->order_undo_n = 0;
+	kv_keyorder_hold(&t->order, 0);
 }
 
 static inline uint8_t *
@@ -1119,6 +1227,11 @@ bt_put(struct kv_index *t, const void *key, uint16_t key_len,
 	} else {
 		ent_new(&t->ents[n++], ne, sz);
 	}
+	if (!found) {
+		ret = order_prepare(t, key_len);
+		if (ret != 0)
+			goto fail;
+	}
 	ret = level_write(t, 0, 0, n, &np);
 	if (ret != 0)
 		goto fail;
@@ -1128,6 +1241,8 @@ bt_put(struct kv_index *t, const void *key, uint16_t key_len,
 			  t->height > 0 ? t->height : 1);
 	if (ret != 0)
 		goto fail;
+	if (!found)
+		order_insert(t, key, key_len);
 
 	retire(t, &p, old, key, key_len, on_old, arg);
 	return 0;
@@ -1176,7 +1291,7 @@ bt_del(struct kv_index *t, const void *key, uint16_t key_len,
 	pos = leaf_search(leaf, key, key_len, &found);
 	if (!found)
 		return 0;
-	if (pending_reserve(t) != 0)
+	if (pending_reserve(t) != 0 || order_undo_reserve(t) != 0)
 		return -ENOMEM;
 	t->fresh.n = 0;
 	old = (const struct kvb_leaf_ent *)ent_at(leaf, pos);
@@ -1196,6 +1311,7 @@ bt_del(struct kv_index *t, const void *key, uint16_t key_len,
 			  t->height);
 	if (ret != 0)
 		goto fail;
+	order_remove(t, key, key_len);
 	retire(t, &p, old, key, key_len, on_old, arg);
 	return 1;
 fail:
@@ -1532,6 +1648,7 @@ bt_flushall(struct kv_index *t, kv_value_fn on_old, void *arg)
 	if (ret != 0)
 		return ret;
 	kvi_vcache_clear(&t->vc);
+	kv_keyorder_clear(&t->order);
 	publish(t, KVB_NONE, 0, 0, 0);
 	return 0;
 }
@@ -1559,6 +1676,8 @@ bt_unit_begin(struct kv_index *t)
 	t->unit_bufs.n = 0;
 	t->unit_dirty = 0;
 	t->unit_open = 1;
+	t->order_undo_n = 0;
+	kv_keyorder_hold(&t->order, 1);
 	return 0;
 }
 
@@ -1580,6 +1699,7 @@ bt_unit_end(struct kv_index *t)
 		return -EINVAL;
 	t->unit_open = 0;
 	unit_bits_clear(t);
+	order_unit_end(t);
 	/* One root record for the whole unit. */
 	if (t->unit_dirty)
 		publish(t, t->root, t->root_crc, t->count, t->height);
@@ -1615,6 +1735,7 @@ bt_unit_abort(struct kv_index *t)
 	t->fresh.n = 0;
 	t->unit_open = 0;
 	t->unit_dirty = 0;
+	order_unit_abort(t);
 	kvi_vcache_clear(&t->vc);
 	return 0;
 }
@@ -1645,6 +1766,8 @@ bt_close(struct kv_index *t)
 	free(t->seen);
 	kvi_vcache_clear(&t->vc);
 	kvi_referenced_fini(&t->referenced);
+	kv_keyorder_fini(&t->order);
+	free(t->order_undo);
 	free(t);
 }
 
@@ -1767,6 +1890,35 @@ bt_recover(struct kv_index *t, uint64_t root_name, kv_check_fn check, void *arg,
 	return 0;
 }
 
+struct order_fill {
+	struct kv_index *t;
+	int err;
+};
+
+static void
+order_fill_key(void *arg, const void *key, uint16_t key_len)
+{
+	struct order_fill *f = arg;
+
+	if (f->err == 0)
+		f->err = kv_keyorder_prepare(&f->t->order, key_len);
+	if (f->err == 0)
+		(void)kv_keyorder_insert(&f->t->order, key, key_len,
+					 (uint32_t)kv_key_hash(key, key_len), NULL);
+}
+
+static int bt_keys(struct kv_index *t, kv_key_want_fn want, kv_key_fn fn, void *arg);
+
+/* The recovered tree's keys into the key order. */
+static int
+order_fill(struct kv_index *t)
+{
+	struct order_fill f = { t, 0 };
+	int ret = bt_keys(t, NULL, order_fill_key, &f);
+
+	return ret != 0 ? ret : f.err;
+}
+
 static int
 bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	kv_owned_fn on_owned, kv_check_fn check, void *arg,
@@ -1799,7 +1951,11 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 	t->img = malloc(info.buf_size);
 	t->tmpv = malloc(kvi_value_size(KV_INDEX_NAMES_MAX));
 	t->tmpv_n = KV_INDEX_NAMES_MAX;
-	if (t->img == NULL || t->tmpv == NULL ||
+	if (kv_key_hash_init() != 0) {
+		ret = -EIO;
+		goto fail;
+	}
+	if (t->img == NULL || t->tmpv == NULL || kv_keyorder_init(&t->order) != 0 ||
 	    kvi_referenced_init(&t->referenced, info.buf_count) != 0 ||
 	    scratch_reserve(t, info.buf_size / 16 + 16) != 0) {
 		ret = -ENOMEM;
@@ -1823,6 +1979,9 @@ bt_open(struct kv_index **out, struct pst_pool *pool, kv_value_fn on_value,
 		if (ret != 0)
 			goto fail;
 		t->owned = 1 + wk.owned; /* superblock, nodes, overflow */
+		ret = order_fill(t);
+		if (ret != 0)
+			goto fail;
 	}
 	/* The superblock is an own buffer like the nodes, a new one too: the
 	 * server reconciles the pool against what open() reported right after
@@ -1881,6 +2040,26 @@ bt_keys(struct kv_index *t, kv_key_want_fn want, kv_key_fn fn, void *arg)
 	return 0;
 }
 
+/* SCAN and RANDOMKEY walk the key order, not the tree. */
+static int
+bt_scan(struct kv_index *t, uint64_t cursor, uint64_t count, kv_key_fn fn, void *arg,
+	uint64_t *next)
+{
+	if (t == NULL)
+		return -EINVAL;
+	kv_keyorder_scan(&t->order, cursor, count, fn, arg, next);
+	return 0;
+}
+
+static int
+bt_random_key(struct kv_index *t, uint64_t seed, kv_key_fn fn, void *arg)
+{
+	if (t == NULL)
+		return -EINVAL;
+	kv_keyorder_random(&t->order, seed, fn, arg);
+	return 0;
+}
+
 const struct kv_index_ops kv_index_btree = {
 	.name = "btree",
 	.root_slot = KV_ROOT_BTREE,
@@ -1896,4 +2075,6 @@ const struct kv_index_ops kv_index_btree = {
 	.own_bytes = bt_own_bytes,
 	.close = bt_close,
 	.keys = bt_keys,
+	.scan = bt_scan,
+	.random_key = bt_random_key,
 };

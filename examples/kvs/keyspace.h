@@ -5,9 +5,9 @@
  *
  * SCAN's order: every key has an order value, its keyed hash (keyhash.h,
  * 64 bits, halves swapped: kv_keyspace_ord), and a cursor c stands for "the keys whose order value is c or
- * more". A call returns the keys of the smallest order values >= c (COUNT
- * of them, and every key sharing the last one's value), and the cursor
- * just past the last value, or 0 when none is left. The order is a
+ * more". A call returns the keys of the order values in [c, e) for an end
+ * e the index picks (a multiple of 2^32: the step covers whole 32-bit
+ * hashes), and e as the next cursor, or 0 when the range ran to the end. The order is a
  * property of each key alone, not of where an index keeps it, so no
  * growth, shrink, backward-shift delete or B+tree split can move a key
  * behind a cursor: a key present for a whole iteration has an order value
@@ -16,13 +16,14 @@
  * secret and so a new order). A key written or deleted meanwhile may or
  * may not be returned, as in Redis.
  *
- * Cost: the indexes keep no hash order, so a call visits every key, twice
- * over: once to find where the batch ends, once to collect it (the btree
- * reads and hashes every key both times; the wal index reads only the keys
- * its DRAM table's 32-bit hashes cannot rule out). A call returns at least 1/KV_SCAN_CALLS of the keys, which
- * bounds a whole iteration at about KV_SCAN_CALLS visits of every key
- * whatever COUNT says (COUNT is a hint in Redis too, which returns more
- * than it for small sets).
+ * Cost: each index keeps its keys in hash order in DRAM (hashorder.h; wal:
+ * its key table, homed by the hash's top bits; btree: a key order beside
+ * the tree, keyorder.h), so a call walks the slots of its range only:
+ * O(COUNT) expected, whatever the number of keys. A call returns about
+ * COUNT keys (more when the range ends inside a run of used slots, fewer
+ * when it ends after 10 * COUNT slots of a sparse table), and RANDOMKEY
+ * draws random slots, O(1) expected: the tables stay between 1/8 and 3/4
+ * full.
  */
 #ifndef KVS_KEYSPACE_H
 #define KVS_KEYSPACE_H
@@ -31,9 +32,6 @@
 #include <stdint.h>
 
 #include "kv_index.h"
-
-/* A call returns at least this fraction of all keys (see above). */
-#define KV_SCAN_CALLS 64u
 
 /* Keys collected by a walk: their bytes in one arena. */
 struct kv_key_ref {
@@ -46,8 +44,6 @@ struct kv_key_batch {
 	size_t n, cap;
 	char *bytes;
 	size_t used, room;
-	uint64_t *heap;           /* scratch of kv_keyspace_scan */
-	size_t heap_cap;
 };
 
 /* A key's order value: what SCAN's cursors count in. Its keyed hash with
@@ -68,11 +64,10 @@ int kv_keyspace_scan(const struct kv_index_ops *ops, struct kv_index *idx,
 int kv_keyspace_keys(const struct kv_index_ops *ops, struct kv_index *idx,
 		     const char *pat, size_t plen, struct kv_key_batch *b);
 
-/* The @nth key (0 <= nth < the index's count) in the index's own order,
- * into @b (emptied first; n stays 0 past the last key). Returns 0 or
- * -ENOMEM. */
-int kv_keyspace_nth(const struct kv_index_ops *ops, struct kv_index *idx,
-		    uint64_t nth, struct kv_key_batch *b);
+/* One key drawn from @seed (about uniformly) into @b (emptied first; n
+ * stays 0 when the index is empty). Returns 0 or -ENOMEM. */
+int kv_keyspace_random(const struct kv_index_ops *ops, struct kv_index *idx,
+		       uint64_t seed, struct kv_key_batch *b);
 
 static inline const char *
 kv_key_batch_key(const struct kv_key_batch *b, size_t i)

@@ -10,8 +10,8 @@
  *           leaves hold value names; updates are crash-consistent (copy on
  *           write up to the root, published by one root-slot store).
  *
- * Durability contract: put/del write and FLUSH everything they change but
- * never drain; the server drains once per poll, before replying. A power
+ * Durability contract: put/del write and FLUSH everything they change
+ * (inside a unit, by unit_end() at the latest) but never drain; the server drains once per poll, before replying. A power
  * loss keeps everything up to the last completed drain plus ANY subset of
  * the 8-byte words stored since, flushed or not (a line can be evicted at
  * any time). open() then recovers the state after a PREFIX of the
@@ -158,8 +158,8 @@ struct kv_index_ops {
 	/* Bytes of pool the index structure itself uses. */
 	uint64_t (*own_bytes)(const struct kv_index *idx);
 	void (*close)(struct kv_index *idx);
-	/* Call @fn for every live key, in no defined order (SCAN's order is
-	 * the keyed hash's, keyspace.h, which callers impose). An index that
+	/* Call @fn for every live key, in no defined order (KEYS; SCAN and
+	 * RANDOMKEY use scan() and random_key() below). An index that
 	 * keeps each key's (uint32_t)kv_key_hash() (wal: its DRAM table) asks
 	 * @want (may be NULL: every key) first and skips the key when it says
 	 * 0, without reading the key: a walk that needs few keys then touches
@@ -168,6 +168,21 @@ struct kv_index_ops {
 	 * (wal: its DRAM table; btree: every leaf). Returns 0 or a negative
 	 * errno. */
 	int (*keys)(struct kv_index *idx, kv_key_want_fn want, kv_key_fn fn, void *arg);
+	/* One SCAN step over the keys in the index's hash order
+	 * (hashorder.h): call @fn once for every key whose 32-bit keyed
+	 * hash ((uint32_t)kv_key_hash()) is in [@cursor >> 32, end), where
+	 * the index picks end after about @count keys; *next = end << 32,
+	 * or 0 when the range ran to the last hash. Each index keeps its
+	 * keys hash-ordered in DRAM (wal: its key table; btree: a key
+	 * order beside the tree), so a step costs O(@count) expected, not
+	 * a walk of every key. Same rules for @fn as keys(). Returns 0 or
+	 * a negative errno. */
+	int (*scan)(struct kv_index *idx, uint64_t cursor, uint64_t count, kv_key_fn fn,
+		    void *arg, uint64_t *next);
+	/* Call @fn with one key drawn from @seed (about uniformly), or not
+	 * at all when the index is empty. O(1) expected. Returns 0 or a
+	 * negative errno. */
+	int (*random_key)(struct kv_index *idx, uint64_t seed, kv_key_fn fn, void *arg);
 };
 
 extern const struct kv_index_ops kv_index_wal;
