@@ -11,7 +11,12 @@ kv_hashorder_scan(const void *tab, size_t cap, size_t entries, kv_hashorder_slot
 {
 	unsigned int shift = kv_hashorder_shift(cap);
 	uint64_t got = 0, visits = 0;
-	uint64_t limit = count > UINT64_MAX / 10 ? UINT64_MAX : 10 * count;
+	/* Ten times the slots @count entries fill on average: a table
+	 * shrinks below an eighth full only at its smallest size, so this
+	 * stays O(count), and a small keyspace is walked in one call with
+	 * cursor 0, as Redis's SCAN does over its small dicts. */
+	uint64_t spread = entries == 0 ? 1 : (cap + entries - 1) / entries;
+	uint64_t limit = count > UINT64_MAX / 10 / spread ? UINT64_MAX : 10 * count * spread;
 	uint32_t h;
 	size_t p;
 

@@ -53,8 +53,9 @@ kv_hashorder_shrink(size_t count, size_t cap)
 }
 
 /* One SCAN step: @emit every entry whose h32 is in [from, end), where the
- * walk picks end: it stops after @count entries (or 10 * @count slots, so
- * that a sparse table costs no more) at the end of a run of used slots.
+ * walk picks end: it stops after @count entries (or 10 * @count times the
+ * table's slots per entry, so that a sparse table costs no more) at the
+ * end of a run of used slots.
  * *next is end as a SCAN cursor (end << 32), 0 when the walk reached the
  * table's end: then every entry from @from on was emitted (at once when
  * the table holds no @entries: an empty keyspace is one call). Each entry of
