@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "sigv4.h"
+#include "example_util.h"
 
 enum op { OP_MKBUCKET, OP_PUT, OP_GET };
 
@@ -41,7 +42,7 @@ struct load {
 	const char *id, *secret, *bucket, *prefix, *region;
 	enum op op;
 	uint64_t size, count;
-	unsigned int conns, keys;
+	uint32_t conns, keys;
 	double seconds;
 	uint8_t *body;                  /* PUT: SIZE bytes */
 };
@@ -276,22 +277,37 @@ main(int argc, char **argv)
 	unsigned int i;
 	int c;
 
+	if (ex_help_requested(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		const char *what = NULL;        /* a numeric option's name */
+		int ret = 0;
+
 		switch (c) {
 		case 'a': addr = optarg; break;
 		case 'i': l.id = optarg; break;
 		case 's': l.secret = optarg; break;
 		case 'b': l.bucket = optarg; break;
 		case 'o': op = optarg; break;
-		case 'z': l.size = strtoull(optarg, NULL, 10); break;
-		case 'c': l.conns = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'k': l.keys = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 't': l.seconds = strtod(optarg, NULL); break;
-		case 'n': l.count = strtoull(optarg, NULL, 10); break;
+		case 'z': what = "size"; ret = ex_parse_bytes(optarg, &l.size); break;
+		case 'c': what = "conns"; ret = ex_parse_u32(optarg, 1, 1024, &l.conns); break;
+		case 'k': what = "keys"; ret = ex_parse_u32(optarg, 1, UINT32_MAX, &l.keys); break;
+		case 't': what = "seconds"; ret = ex_parse_double(optarg, 0.001, 1e6, &l.seconds); break;
+		case 'n': what = "count"; ret = ex_parse_u64(optarg, 1, UINT64_MAX, &l.count); break;
 		case 'p': l.prefix = optarg; break;
 		case 'r': l.region = optarg; break;
 		default: usage(stderr); return 2;
 		}
+		if (ret != 0) {
+			fprintf(stderr, "objects-load: bad value for --%s: %s\n", what, optarg);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "objects-load: unexpected argument %s\n", argv[optind]);
+		return 2;
 	}
 	l.op = strcmp(op, "get") == 0 ? OP_GET : strcmp(op, "mkbucket") == 0 ? OP_MKBUCKET :
 	       OP_PUT;
