@@ -36,37 +36,10 @@ import botocore.awsrequest
 import botocore.credentials
 from botocore.config import Config
 
-ADDR, ID, SECRET, MODE = sys.argv[1:5]
+from s3test import ADDR, ID, SECRET, MODE, client, check, code_of, md5, finish
+
 HOST, PORT = ADDR.split(':')
-FAILS = []
 MIB = 1 << 20
-
-
-def client(retries=1, timeout=60):
-    return boto3.client(
-        's3', endpoint_url='http://' + ADDR, aws_access_key_id=ID,
-        aws_secret_access_key=SECRET, region_name='us-east-1',
-        config=Config(signature_version='s3v4', s3={'addressing_style': 'path'},
-                      retries={'max_attempts': retries, 'mode': 'standard'},
-                      connect_timeout=10, read_timeout=timeout))
-
-
-def check(cond, what):
-    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
-    if not cond:
-        FAILS.append(what)
-
-
-def code_of(fn, *a, **kw):
-    try:
-        fn(*a, **kw)
-    except botocore.exceptions.ClientError as e:
-        return e.response['Error'].get('Code'), e.response['ResponseMetadata']['HTTPStatusCode']
-    return None, 200
-
-
-def md5(b):
-    return hashlib.md5(b).hexdigest()
 
 
 def mp_etag(parts):
@@ -410,5 +383,4 @@ elif MODE == 'verify':
 elif MODE == 'etag':
     print(client().head_object(Bucket=sys.argv[5], Key=sys.argv[6])['ETag'])
     sys.exit(0)
-print('%d failed' % len(FAILS))
-sys.exit(1 if FAILS else 0)
+finish()

@@ -24,40 +24,11 @@ import sys
 import threading
 import time
 
-import boto3
 import botocore
-from botocore.config import Config
 
-ADDR, ID, SECRET, MODE = sys.argv[1:5]
+from s3test import ADDR, ID, SECRET, MODE, client, check, code_of, md5, finish
+
 HOST, PORT = ADDR.split(':')
-FAILS = []
-
-
-def client(retries=1, timeout=60):
-    return boto3.client(
-        's3', endpoint_url='http://' + ADDR, aws_access_key_id=ID,
-        aws_secret_access_key=SECRET, region_name='us-east-1',
-        config=Config(signature_version='s3v4', s3={'addressing_style': 'path'},
-                      retries={'max_attempts': retries, 'mode': 'standard'},
-                      connect_timeout=10, read_timeout=timeout))
-
-
-def check(cond, what):
-    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
-    if not cond:
-        FAILS.append(what)
-
-
-def code_of(fn, *a, **kw):
-    try:
-        fn(*a, **kw)
-    except botocore.exceptions.ClientError as e:
-        return e.response['Error'].get('Code'), e.response['ResponseMetadata']['HTTPStatusCode']
-    return None, 200
-
-
-def md5(b):
-    return hashlib.md5(b).hexdigest()
 
 
 def basic():
@@ -520,5 +491,4 @@ elif MODE == 'multipart':
     multipart()
 elif MODE == 'toolarge':
     toolarge(int(sys.argv[5]))
-print('%d failed' % len(FAILS))
-sys.exit(1 if FAILS else 0)
+finish()
