@@ -493,21 +493,17 @@ queue_response(struct conn *c)
 }
 
 /* A body that stopped coming (c->put or c->breq set), as paste-objects's
- * server.c: nothing is stored, and the client is told with @code and @msg
- * (IncompleteBody when the peer's FIN cut it, which a peer that only
- * half-closed reads; RequestTimeout when the request timeout ran out);
- * the connection closes once the reply is written. @return as
+ * server.c: nothing is stored, the client is told (obj_handle_body_cut),
+ * and the connection closes once the reply is written. @return as
  * queue_response(). */
 static int
-body_cut(struct conn *c, const char *code, const char *msg)
+body_cut(struct conn *c, int timed_out)
 {
 	const char *resource = c->put != NULL ? c->put->resource : c->breq->resource;
 	uint64_t id = c->put != NULL ? c->put->id : c->breq->id;
 
 	resp_free(c);
-	obj_resp_error(&c->resp, 400, code, msg, resource, id);
-	c->resp.close = 1;
-	obj_resp_head(&c->resp, id, time(NULL), NULL, c->resp.body_len, NULL);
+	obj_handle_body_cut(timed_out, resource, id, time(NULL), &c->resp);
 	upload_drop(c);                 /* nothing stored */
 	c->body_left = 0;
 	c->srv->svc.refused++;
@@ -594,16 +590,9 @@ process(struct conn *c)
 				return -1;
 			continue;
 		}
-		c->body_left = req.length;
-		if (req.expect_continue && c->body_left > 0) {
-			c->body_left = 0;
-			c->resp.close = 1;
-		} else if (c->body_left > 0 && strcmp(req.method, "PUT") == 0 &&
-			   c->resp.status >= 300) {
-			c->resp.close = 1;
-			if (queue_response(c) != 0)
-				return -1;
-		}
+		if (obj_handle_skip_body(&req, &c->resp, &c->body_left) &&
+		    queue_response(c) != 0)
+			return -1;
 	}
 }
 
@@ -687,8 +676,7 @@ conn_run(struct server *srv, struct conn *c)
 		return;
 	}
 	if (c->eof && !c->closing && c->body_left > 0 && (c->put != NULL || c->breq != NULL)) {
-		if (body_cut(c, "IncompleteBody",
-			     "You did not provide the number of bytes specified by the Content-Length HTTP header") != 0)
+		if (body_cut(c, 0) != 0)
 			conn_free(srv, c);
 		else
 			conn_run(srv, c);       /* written, then closed */
@@ -823,8 +811,7 @@ sweep_timeouts(struct server *srv)
 			srv->timed_out++;
 			if (in_request && c->body_left > 0 && (c->put != NULL || c->breq != NULL) &&
 			    !c->closing) {
-				if (body_cut(c, "RequestTimeout",
-					     "Your socket connection to the server was not read from or written to within the timeout period") != 0)
+				if (body_cut(c, 1) != 0)
 					conn_free(srv, c);
 				else
 					conn_run(srv, c);

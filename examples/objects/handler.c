@@ -191,6 +191,38 @@ obj_handle_bad_head(const char *status, struct obj_response *out)
 	out->head_len = n > 0 && (size_t)n < sizeof(out->head) ? (size_t)n : 0;
 }
 
+int
+obj_handle_skip_body(const struct obj_http_req *req, struct obj_response *resp, uint64_t *skip)
+{
+	*skip = req->length;
+	if (req->expect_continue && req->length > 0) {
+		*skip = 0;
+		resp->close = 1;
+		return 0;
+	}
+	if (req->length > 0 && strcmp(req->method, "PUT") == 0 && resp->status >= 300) {
+		resp->close = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void
+obj_handle_body_cut(int timed_out, const char *resource, uint64_t id, time_t now,
+		    struct obj_response *out)
+{
+	if (timed_out)
+		obj_resp_error(out, 400, "RequestTimeout",
+			       "Your socket connection to the server was not read from or written to within the timeout period",
+			       resource, id);
+	else
+		obj_resp_error(out, 400, "IncompleteBody",
+			       "You did not provide the number of bytes specified by the Content-Length HTTP header",
+			       resource, id);
+	out->close = 1;
+	obj_resp_head(out, id, now, NULL, out->body_len, NULL);
+}
+
 void
 obj_response_fini(struct obj_response *r)
 {

@@ -69,6 +69,27 @@ void obj_handle(struct obj_service *svc, const struct obj_http_req *req, time_t 
  * closes after it. */
 void obj_handle_bad_head(const char *status, struct obj_response *out);
 
+/* After obj_handle() answered @req's head into @resp and neither an
+ * upload (resp->put) nor a body to read (resp->body_req) was handed over:
+ * *skip is how many body bytes the connection drops as they come. A
+ * client waiting for "100 Continue" sends no body when refused, so the
+ * framing is unknown and the connection closes (resp->close). A PUT body
+ * refused from its head (too large, no such bucket) is dropped, then the
+ * connection closes.
+ * @return 1 when the reply goes now, before the body is dropped (that
+ * refused PUT); 0 when it goes after the body. */
+int obj_handle_skip_body(const struct obj_http_req *req, struct obj_response *resp,
+			 uint64_t *skip);
+
+/* The reply, into the emptied @out, to a request whose body stopped
+ * coming before its Content-Length: S3's IncompleteBody when the peer's
+ * FIN cut it (@timed_out 0: a peer that only half-closed reads it),
+ * RequestTimeout when the request timeout ran out (@timed_out 1). The
+ * connection closes after it; nothing of the body is stored (the
+ * caller drops it). */
+void obj_handle_body_cut(int timed_out, const char *resource, uint64_t id, time_t now,
+			 struct obj_response *out);
+
 void obj_response_fini(struct obj_response *r);
 
 #endif /* OBJ_HANDLER_H */

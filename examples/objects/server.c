@@ -502,40 +502,23 @@ process(struct obj_conn *c)
 				return -1;
 			continue;
 		}
-		c->body_left = req.length;
-		/* A client waiting for "100 Continue" sends no body when
-		 * refused: it is told at once and the connection, whose
-		 * framing is then unknown, closes. */
-		if (req.expect_continue && c->body_left > 0) {
-			c->body_left = 0;
-			c->resp.close = 1;
-		} else if (c->body_left > 0 && strcmp(req.method, "PUT") == 0 &&
-			   c->resp.status >= 300) {
-			/* A body refused from its head (too large, no such
-			 * bucket): told now, its bytes dropped as they come,
-			 * then the connection closes. */
-			c->resp.close = 1;
-			if (send_response(c) != 0)
-				return -1;
-		}
+		if (obj_handle_skip_body(&req, &c->resp, &c->body_left) &&
+		    send_response(c) != 0)
+			return -1;
 	}
 }
 
 /* A body that stopped coming (c->put or c->breq set): nothing is stored,
- * and the client is told with @code and @msg (S3's IncompleteBody when
- * the peer's FIN cut it, which a peer that only half-closed reads;
- * RequestTimeout when the request timeout ran out), then the connection
- * closes. @return as process(). */
+ * the client is told (obj_handle_body_cut), then the connection closes.
+ * @return as process(). */
 static int
-body_cut(struct obj_conn *c, const char *code, const char *msg)
+body_cut(struct obj_conn *c, int timed_out)
 {
 	const char *resource = c->put != NULL ? c->put->resource : c->breq->resource;
 	uint64_t id = c->put != NULL ? c->put->id : c->breq->id;
 
 	resp_free(c);
-	obj_resp_error(&c->resp, 400, code, msg, resource, id);
-	c->resp.close = 1;
-	obj_resp_head(&c->resp, id, time(NULL), NULL, c->resp.body_len, NULL);
+	obj_handle_body_cut(timed_out, resource, id, time(NULL), &c->resp);
 	upload_drop(c);                 /* nothing stored */
 	c->body_left = 0;
 	c->srv->svc.refused++;
@@ -570,8 +553,7 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs, unsign
 		c->closing = 1;
 		c->rx_ended = 1;
 		if (c->body_left > 0 && (c->put != NULL || c->breq != NULL)) {
-			settle(c, body_cut(c, "IncompleteBody",
-					   "You did not provide the number of bytes specified by the Content-Length HTTP header"));
+			settle(c, body_cut(c, 0));
 			return;
 		}
 		upload_drop(c);
@@ -682,8 +664,7 @@ obj_server_tick(struct obj_server *srv, double now)
 			if (in_request && c->body_left > 0 && (c->put != NULL || c->breq != NULL) &&
 			    !c->closing) {
 				c->closing = 1;
-				settle(c, body_cut(c, "RequestTimeout",
-						   "Your socket connection to the server was not read from or written to within the timeout period"));
+				settle(c, body_cut(c, 1));
 			} else {
 				settle(c, -1);
 			}
