@@ -135,7 +135,16 @@ for what in ${PHASES:-set get set10 set10ping2 multi10}; do
 	busy=$((total - empty * idle))
 	echo "$what: $((busy / N)) per round without empty polls ($((total / N)) with $empty of them; $N rounds)"
 	# CG_KEEP=DIR: keep the dumps for callgrind_annotate.
-	[ -z "${CG_KEEP:-}" ] || cp "$dump" "$CG_KEEP/callgrind.$what.out"
+	# A load named twice (PHASES="set set": new keys, then the same keys
+	# again) keeps its later dumps as callgrind.set.2.out and so on.
+	if [ -n "${CG_KEEP:-}" ]; then
+		keep="$CG_KEEP/callgrind.$what.out" k=1
+		while [ -e "$keep" ]; do
+			k=$((k + 1))
+			keep="$CG_KEEP/callgrind.$what.$k.out"
+		done
+		cp "$dump" "$keep"
+	fi
 done
 kill -INT "$KVS_PID"
 wait_pid "$KVS_PID" 60 || kill -KILL "$KVS_PID"
