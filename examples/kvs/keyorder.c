@@ -131,8 +131,10 @@ kv_keyorder_prepare(struct kv_keyorder *o, uint16_t len)
 		cap *= 2;
 	if (cap != o->cap && resize(o, cap) != 0)
 		return -ENOMEM;
-	free(o->spare);
-	o->spare = NULL;
+	if (o->spare != NULL) {   /* a prepare() no insert followed */
+		free(o->spare);
+		o->spare = NULL;
+	}
 	if (len > KV_KEYORDER_INLINE) {
 		o->spare = malloc(len);
 		if (o->spare == NULL)
