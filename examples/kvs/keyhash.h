@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * paste-kvs: the hash of a key for the DRAM tables (the wal index's key
- * table, the expiry table). Keys come from clients, so the hash is keyed
+ * table, the B+tree index's key order, the expiry and watch tables). Keys come from clients, so the hash is keyed
  * with a secret drawn at start: SipHash-1-3 (keyhash.c).
  * A CRC, seeded or not, is affine: keys that collide under one seed collide
  * under every seed, and a client could fill one chain.
