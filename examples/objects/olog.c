@@ -187,6 +187,13 @@ int
 obj_log_open(struct obj_log *l, struct pst_pool *pool, unsigned int slot,
 	     obj_log_replay_fn fn, void *arg)
 {
+	return obj_log_open_before(l, pool, slot, UINT64_MAX, fn, arg);
+}
+
+int
+obj_log_open_before(struct obj_log *l, struct pst_pool *pool, unsigned int slot,
+		    uint64_t stop_seq, obj_log_replay_fn fn, void *arg)
+{
 	struct pst_pool_info info;
 	size_t i = 0, keep;
 	uint32_t off = OBJ_LOG_BUF_HDR;
@@ -200,7 +207,7 @@ obj_log_open(struct obj_log *l, struct pst_pool *pool, unsigned int slot,
 	ret = chain_load(l);
 	if (ret != 0)
 		goto fail;
-	while (l->n_bufs > 0) {
+	while (l->n_bufs > 0 && l->seq < stop_seq) {
 		size_t ri = i;
 		uint32_t roff = off;
 		struct rec_hdr h;

@@ -626,7 +626,6 @@ do_copy(struct run *r, uint32_t from, uint32_t to)
 {
 	char kf[16], kt[16];
 	struct obj_version *src, *v;
-	uint32_t i;
 	struct state s;
 
 	key_of(kf, from);
@@ -636,23 +635,16 @@ do_copy(struct run *r, uint32_t from, uint32_t to)
 		return;
 	state_after(r->m, r->m->n_ops, &s);
 	op_begin(r, OP_COPY, to, s.key[from], 0, 0);
-	v = obj_version_new(src->ctype, src->ctype_len, src->meta, src->meta_len, src->n_names);
+	v = obj_store_copy_version(&r->st, src, src->ctype, src->ctype_len, src->meta,
+				   src->meta_len, 2000);
 	assert_non_null(v);
-	for (i = 0; i < src->n_names; i++)
-		v->names[i] = src->names[i];
-	v->n_names = src->n_names;
-	v->size = src->size;
-	v->parts = 0;
-	memcpy(v->md5, src->md5, 16);
-	v->mtime = 2000;
-	obj_store_ref_names(&r->st, v->names, v->n_names, 1);
-	/* A multipart source's copy is a single PUT's record: its MD5 field
-	 * holds the parts' digest still, so model it as its own version. */
+	/* A multipart source's copy is a single object with its bytes' MD5. */
 	if (src->parts != 0) {
 		uint32_t id = r->m->n_vers++;
 
 		assert_true(id < MAXVER);
 		r->m->vers[id] = r->m->vers[s.key[from]];
+		memcpy(r->m->vers[id].md5, r->m->vers[id].bytes_md5, 16);
 		r->m->vers[id].parts = 0;
 		ver_done(r->m, id);
 		r->m->ops[r->m->n_ops - 1].ver = id;
