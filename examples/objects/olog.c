@@ -169,8 +169,16 @@ chain_load(struct obj_log *l)
 	while (v != 0 && seq < info.buf_count) {
 		const struct buf_hdr *h;
 
-		if (v - 1 >= info.buf_count)
-			return -EIO;
+		/* A buffer's link is not under its header's CRC (it is stored
+		 * later, when the next buffer joins): a new buffer whose header
+		 * reached the medium but not its zeroed link shows what the
+		 * buffer held before. A link out of the pool is such a torn
+		 * one; the root slot's is not. */
+		if (v - 1 >= info.buf_count) {
+			if (seq == 0)
+				return -EIO;
+			break;
+		}
 		h = pst_pool_buf_addr(l->pool, (uint32_t)(v - 1));
 		if (h->magic != BUF_MAGIC || h->seq != seq || h->crc != buf_crc(h))
 			break;          /* linked, never whole: a torn tail */
