@@ -32,7 +32,8 @@
  *    acknowledged or a newer one whose record was in flight, never a
  *    partial one, never an older one; a part listed only if its record
  *    persisted, with its bytes;
- *  - a second recovery of the same file finds the same state.
+ *  - a second recovery of the same file finds the same state, with no
+ *    fallback and nothing to release.
  * Images with an object commit undrained (a PUT, copy or completion in the
  * cut batch) that keep part of the words stored since the drain, so that
  * the commit's data and record are cut between their first and last line,
@@ -136,7 +137,7 @@ struct medium {
 	uint64_t upl_id[NUPL];
 	/* counts */
 	uint64_t images, by_mode[M_COUNT], objects_checked, parts_checked, past_acked,
-		 at_acked, commit_cuts, commit_taken, commit_dropped, fallbacks_seen;
+		 at_acked, commit_cuts, commit_taken, commit_dropped, fallbacks;
 };
 
 static size_t
@@ -459,6 +460,7 @@ check_image(struct medium *m)
 	write_file(path, m->cap, m->len);
 	p = tu_must_open(path, PST_PERSIST_FLUSH);
 	tu_assert_rc(obj_store_open(&st, p), 0);
+	m->fallbacks += st.fallbacks;
 	read_state(m, &st, p, &got);
 	check_prefix(m, &got);
 	obj_store_close(&st);
@@ -466,6 +468,7 @@ check_image(struct medium *m)
 	p = tu_must_open(path, PST_PERSIST_FLUSH);
 	tu_assert_rc(obj_store_open(&st, p), 0);
 	assert_int_equal(st.released_at_start, 0);
+	assert_int_equal(st.fallbacks, 0);
 	read_state(m, &st, p, &again);
 	assert_memory_equal(&got, &again, sizeof(got));
 	obj_store_close(&st);
@@ -893,14 +896,17 @@ test_images(void **state)
 	       "%" PRIu64 " objects and %" PRIu64 " parts checked whole; %" PRIu64
 	       " at the acknowledged state, %" PRIu64 " past it\n", seed, m.images, run,
 	       m.objects_checked, m.parts_checked, m.at_acked, m.past_acked);
+	printf("[ object crash images ] %" PRIu64 " replays cut before a record whose bytes "
+	       "were cut (fallbacks)\n", m.fallbacks);
 	printf("[ object crash images ] %" PRIu64 " images cut an object's commit (a PUT, "
 	       "copy or completion undrained, part of the words stored since the drain "
-	       "kept): %" PRIu64 " recovered the whole batch, %" PRIu64 " fell back\n",
-	       m.commit_cuts, m.commit_taken, m.commit_dropped);
+	       "kept): %" PRIu64 " recovered every operation begun, %" PRIu64 " a shorter "
+	       "prefix\n", m.commit_cuts, m.commit_taken, m.commit_dropped);
 	for (int i = 0; i < M_COUNT; i++)
 		printf("[ object crash images ]   %-26s %" PRIu64 "\n", mode_names[i],
 		       m.by_mode[i]);
 	assert_true(m.past_acked > 0);
+	assert_true(m.fallbacks > 0);
 	assert_true(m.commit_cuts >= 200 && m.commit_cuts >= want / 5);
 	assert_true(m.commit_dropped > 0 && m.commit_taken > 0);
 }
