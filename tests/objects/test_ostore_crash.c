@@ -33,7 +33,10 @@
  *    partial one, never an older one; a part listed only if its record
  *    persisted, with its bytes;
  *  - a second recovery of the same file finds the same state, with no
- *    fallback and nothing to release.
+ *    fallback and nothing to release;
+ *  - the power cut once more at a random flush or drain of the first
+ *    recovery (the log's cut, a fallback's, the reconciliation): that
+ *    image too recovers whole to a prefix.
  * Images with an object commit undrained (a PUT, copy or completion in the
  * cut batch) that keep part of the words stored since the drain, so that
  * the commit's data and record are cut between their first and last line,
@@ -137,7 +140,8 @@ struct medium {
 	uint64_t upl_id[NUPL];
 	/* counts */
 	uint64_t images, by_mode[M_COUNT], objects_checked, parts_checked, past_acked,
-		 at_acked, commit_cuts, commit_taken, commit_dropped, fallbacks;
+		 at_acked, commit_cuts, commit_taken, commit_dropped, fallbacks,
+		 recovery_images;
 };
 
 static size_t
@@ -419,13 +423,15 @@ write_file(const char *path, const void *data, size_t len)
 }
 
 static void
-check_prefix(struct medium *m, const struct state *got)
+check_prefix(struct medium *m, const struct state *got, int count)
 {
 	static struct state want;
 
 	for (uint32_t n = m->cap_lo; n <= m->cap_hi; n++) {
 		state_after(m, n, &want);
 		if (memcmp(&want, got, sizeof(want)) == 0) {
+			if (!count)
+				return;
 			if (n > m->cap_lo)
 				m->past_acked++;
 			else
@@ -448,6 +454,123 @@ check_prefix(struct medium *m, const struct state *got)
 		 mode_names[m->cap_mode], m->cap_lo, m->cap_hi);
 }
 
+/* The medium under a recovery: its own flushes and drains (the log's cut,
+ * a fallback's cut, the reconciliation) may be cut by a second power loss
+ * at a random one of them. */
+struct rmedium {
+	uint8_t *base, *drained, *cap;
+	size_t len, bufs_off;
+	size_t (*pend)[2];
+	size_t n_pend, cap_pend;
+	uint32_t every;
+	int captured;
+	uint64_t rs;
+};
+
+static void
+rcapture(struct rmedium *r)
+{
+	const uint64_t *live = (const uint64_t *)r->base;
+	uint64_t *img = (uint64_t *)r->cap;
+	uint32_t p = rndu(&r->rs, 101);
+
+	if (r->captured)
+		return;
+	memcpy(r->cap, r->drained, r->len);
+	tu_hw_begin(r->base + r->bufs_off, BUF, NBUFS);
+	for (size_t w = 0; w < r->len / 8; w++)
+		if (live[w] != img[w] && rndu(&r->rs, 100) < p)
+			img[w] = live[w];
+	tu_hw_end();
+	r->captured = 1;
+}
+
+static void
+rhook_flush(void *ctx, const void *addr, size_t len)
+{
+	struct rmedium *r = ctx;
+	size_t lo = (size_t)((const uint8_t *)addr - r->base) & ~(size_t)63;
+	size_t hi = ((size_t)((const uint8_t *)addr - r->base) + len + 63) & ~(size_t)63;
+
+	if (r->n_pend == r->cap_pend) {
+		r->cap_pend = r->cap_pend ? r->cap_pend * 2 : 256;
+		r->pend = realloc(r->pend, r->cap_pend * sizeof(*r->pend));
+		assert_non_null(r->pend);
+	}
+	r->pend[r->n_pend][0] = lo;
+	r->pend[r->n_pend][1] = hi < r->len ? hi : r->len;
+	r->n_pend++;
+	if (rndu(&r->rs, r->every) == 0)
+		rcapture(r);
+}
+
+static void
+rhook_drain(void *ctx)
+{
+	struct rmedium *r = ctx;
+
+	if (rndu(&r->rs, r->every) == 0)
+		rcapture(r);
+	tu_hw_begin(r->base + r->bufs_off, BUF, NBUFS);
+	for (size_t i = 0; i < r->n_pend; i++)
+		memcpy(r->drained + r->pend[i][0], r->base + r->pend[i][0],
+		       r->pend[i][1] - r->pend[i][0]);
+	tu_hw_end();
+	r->n_pend = 0;
+}
+
+/* Recover @path (the image @m->cap) with the power cut once more at a
+ * random flush or drain of the recovery: that image must recover to a
+ * prefix as well. */
+static struct pst_pool *
+recover_cut(struct medium *m, const char *path, struct obj_store *st)
+{
+	static struct rmedium r;      /* its buffers kept for the next image */
+	static struct state got;
+	struct pst_persist_hook hook = { .on_flush = rhook_flush, .on_drain = rhook_drain,
+					 .ctx = &r };
+	struct pst_pool *p = tu_must_open(path, PST_PERSIST_FLUSH), *p2;
+	struct obj_store st2;
+	char path2[PATH_MAX];
+
+	/* One image in four: the hooked recovery costs copies of the mapping. */
+	if (rndu(&m->rs, 4) != 0) {
+		tu_assert_rc(obj_store_open(st, p), 0);
+		return p;
+	}
+	if (r.drained == NULL) {        /* the same geometry in every run */
+		r.drained = malloc(m->len);
+		r.cap = malloc(m->len);
+		assert_non_null(r.drained);
+		assert_non_null(r.cap);
+	}
+	assert_true(r.len == 0 || r.len == m->len);
+	r.base = tu_info(p).base;
+	r.len = m->len;
+	r.bufs_off = m->bufs_off;
+	r.n_pend = 0;
+	r.captured = 0;
+	memcpy(r.drained, m->cap, m->len);
+	r.rs = rnd(&m->rs);
+	r.every = 1 + rndu(&m->rs, 4);
+	pst_pool_set_persist_hook(p, &hook);
+	tu_assert_rc(obj_store_open(st, p), 0);
+	pst_pool_set_persist_hook(p, NULL);
+	if (r.captured) {
+		tu_path(path2, sizeof(path2), "ocrash-image-recovery");
+		write_file(path2, r.cap, r.len);
+		p2 = tu_must_open(path2, PST_PERSIST_FLUSH);
+		tu_assert_rc(obj_store_open(&st2, p2), 0);
+		read_state(m, &st2, p2, &got);
+		check_prefix(m, &got, 0);
+		obj_store_close(&st2);
+		tu_close(p2);
+		unlink(path2);
+		m->recovery_images++;
+	}
+	return p;
+}
+
 static void
 check_image(struct medium *m)
 {
@@ -458,11 +581,10 @@ check_image(struct medium *m)
 
 	tu_path(path, sizeof(path), "ocrash-image");
 	write_file(path, m->cap, m->len);
-	p = tu_must_open(path, PST_PERSIST_FLUSH);
-	tu_assert_rc(obj_store_open(&st, p), 0);
+	p = recover_cut(m, path, &st);
 	m->fallbacks += st.fallbacks;
 	read_state(m, &st, p, &got);
-	check_prefix(m, &got);
+	check_prefix(m, &got, 1);
 	obj_store_close(&st);
 	tu_close(p);
 	p = tu_must_open(path, PST_PERSIST_FLUSH);
@@ -897,7 +1019,8 @@ test_images(void **state)
 	       " at the acknowledged state, %" PRIu64 " past it\n", seed, m.images, run,
 	       m.objects_checked, m.parts_checked, m.at_acked, m.past_acked);
 	printf("[ object crash images ] %" PRIu64 " replays cut before a record whose bytes "
-	       "were cut (fallbacks)\n", m.fallbacks);
+	       "were cut (fallbacks); %" PRIu64 " more images cut during a recovery\n",
+	       m.fallbacks, m.recovery_images);
 	printf("[ object crash images ] %" PRIu64 " images cut an object's commit (a PUT, "
 	       "copy or completion undrained, part of the words stored since the drain "
 	       "kept): %" PRIu64 " recovered every operation begun, %" PRIu64 " a shorter "
@@ -907,6 +1030,7 @@ test_images(void **state)
 		       m.by_mode[i]);
 	assert_true(m.past_acked > 0);
 	assert_true(m.fallbacks > 0);
+	assert_true(m.recovery_images > 0);
 	assert_true(m.commit_cuts >= 200 && m.commit_cuts >= want / 5);
 	assert_true(m.commit_dropped > 0 && m.commit_taken > 0);
 }
