@@ -16,9 +16,10 @@
 #   scripts/test.sh --crash-images=N crash   the power-loss crash-image suite
 #                                   (kvs_crash_images, and kvs_power's
 #                                   in-process images of a traced server run)
-#                                   with N images per index instead of 1,100
-#                                   (100000 is the long run); no meson
-#                                   timeouts then
+#                                   with N images per index instead of 1,100,
+#                                   and objects_crash_images with N instead
+#                                   of 1,500 (100000 is the long run); no
+#                                   meson timeouts then
 # Environment: BUILD_DIR (default build; build-asan with --sanitize),
 # SAN_BUILD_DIR (the default run's sanitizer build, default build-asan),
 # PASTE_SKIP_DEPS=1 (see build.sh). doc/testing.md describes the stages.
@@ -47,6 +48,7 @@ for s in "$@"; do
 	case "$s" in
 	--crash-images=*)
 		export KVS_CRASH_IMAGES=${s#--crash-images=}
+		export OBJ_CRASH_IMAGES=${s#--crash-images=}
 		timeout_args=(--timeout-multiplier 0) ;;
 	--sanitize) sanitize=1 ;;
 	*) args+=("$s") ;;

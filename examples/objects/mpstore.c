@@ -279,6 +279,7 @@ obj_mpu_replay(struct obj_store *st, const struct obj_rec *r)
 				return -EIO;
 		memset(&p, 0, sizeof(p));
 		p.number = r->part;
+		p.seq = st->log.seq;
 		p.size = r->size;
 		p.mtime = r->time;
 		memcpy(p.md5, r->md5, 16);
@@ -302,6 +303,64 @@ obj_mpu_replay(struct obj_store *st, const struct obj_rec *r)
 	default:
 		return -EIO;
 	}
+}
+
+int
+obj_mpu_done_sums(const struct obj_store *st, const struct obj_rec *r, struct obj_version *v)
+{
+	char bucket[64];
+	struct obj_mpu *u;
+	uint32_t i, pos = 0, n = 0;
+
+	if (r->bucket_len >= sizeof(bucket))
+		return 0;
+	memcpy(bucket, r->bucket, r->bucket_len);
+	bucket[r->bucket_len] = '\0';
+	u = upload_get(st, bucket, r->key, r->key_len, r->upload_id);
+	if (u == NULL || u->n_parts == 0)
+		return 0;
+	v->sums = calloc(u->n_parts, sizeof(*v->sums));
+	if (v->sums == NULL)
+		return -ENOMEM;
+	/* The completion named some of the parts, in order, each whole: a
+	 * part is one of them when its names come next (an empty part's
+	 * bytes check alike either way). */
+	for (i = 0; i < u->n_parts; i++) {
+		const struct obj_mpu_part *p = &u->parts[i];
+
+		if (pos + p->n_names > r->n_names ||
+		    memcmp(v->names + pos, p->names, (size_t)p->n_names * sizeof(pst_name)) != 0)
+			continue;
+		memcpy(v->sums[n].md5, p->md5, 16);
+		v->sums[n].n_names = p->n_names;
+		pos += p->n_names;
+		n++;
+	}
+	if (pos != r->n_names) {
+		free(v->sums);
+		v->sums = NULL;
+		return 0;
+	}
+	v->n_sums = n;
+	return 0;
+}
+
+uint64_t
+obj_mpu_first_cut(const struct obj_store *st)
+{
+	uint64_t first = UINT64_MAX;
+	size_t i;
+	uint32_t j;
+
+	for (i = 0; i < st->mpu->n; i++)
+		for (j = 0; j < st->mpu->u[i]->n_parts; j++) {
+			const struct obj_mpu_part *p = &st->mpu->u[i]->parts[j];
+
+			if (p->seq < first &&
+			    !obj_store_names_whole(st, p->names, p->n_names, p->md5))
+				first = p->seq;
+		}
+	return first;
 }
 
 size_t

@@ -31,6 +31,7 @@ struct obj_mpu_part {
 	uint8_t md5[16];
 	pst_name *names;
 	uint32_t n_names;
+	uint64_t seq;                   /* recovery: its record's */
 };
 
 struct obj_mpu {
@@ -62,6 +63,17 @@ void obj_mpu_free(struct obj_store *st);
 /* Replay a multipart record (OBJ_REC_MPU_*; for MPU_DONE, only the end
  * of its upload: the object is the store's). @return 0, -ENOMEM or -EIO. */
 int obj_mpu_replay(struct obj_store *st, const struct obj_rec *r);
+
+/* At the replay of @r (OBJ_REC_MPU_DONE, before obj_mpu_replay ends its
+ * upload): the parts its names are made of, as @v->sums, for recovery's
+ * check of the bytes. Left NULL when they cannot be told. @return 0 or
+ * -ENOMEM. */
+int obj_mpu_done_sums(const struct obj_store *st, const struct obj_rec *r,
+		      struct obj_version *v);
+
+/* The earliest record (its sequence number) of a part of an upload whose
+ * bytes fail its MD5, or UINT64_MAX. */
+uint64_t obj_mpu_first_cut(const struct obj_store *st);
 
 /* Names the uploads hold, for the reconciliation at start: their count,
  * then each written to @out (room for the count) and referenced. */

@@ -169,8 +169,16 @@ chain_load(struct obj_log *l)
 	while (v != 0 && seq < info.buf_count) {
 		const struct buf_hdr *h;
 
-		if (v - 1 >= info.buf_count)
-			return -EIO;
+		/* A buffer's link is not under its header's CRC (it is stored
+		 * later, when the next buffer joins): a new buffer whose header
+		 * reached the medium but not its zeroed link shows what the
+		 * buffer held before. A link out of the pool is such a torn
+		 * one; the root slot's is not. */
+		if (v - 1 >= info.buf_count) {
+			if (seq == 0)
+				return -EIO;
+			break;
+		}
 		h = pst_pool_buf_addr(l->pool, (uint32_t)(v - 1));
 		if (h->magic != BUF_MAGIC || h->seq != seq || h->crc != buf_crc(h))
 			break;          /* linked, never whole: a torn tail */
@@ -187,6 +195,13 @@ int
 obj_log_open(struct obj_log *l, struct pst_pool *pool, unsigned int slot,
 	     obj_log_replay_fn fn, void *arg)
 {
+	return obj_log_open_before(l, pool, slot, UINT64_MAX, fn, arg);
+}
+
+int
+obj_log_open_before(struct obj_log *l, struct pst_pool *pool, unsigned int slot,
+		    uint64_t stop_seq, obj_log_replay_fn fn, void *arg)
+{
 	struct pst_pool_info info;
 	size_t i = 0, keep;
 	uint32_t off = OBJ_LOG_BUF_HDR;
@@ -200,7 +215,7 @@ obj_log_open(struct obj_log *l, struct pst_pool *pool, unsigned int slot,
 	ret = chain_load(l);
 	if (ret != 0)
 		goto fail;
-	while (l->n_bufs > 0) {
+	while (l->n_bufs > 0 && l->seq < stop_seq) {
 		size_t ri = i;
 		uint32_t roff = off;
 		struct rec_hdr h;

@@ -65,7 +65,8 @@ struct obj_log {
 	uint32_t *bufs;                 /* the chain's buffer indexes, in order */
 	size_t n_bufs, cap_bufs;
 	uint32_t tail_off;              /* next free byte of the last buffer */
-	uint64_t seq;                   /* of the next record */
+	uint64_t seq;                   /* of the next record (during a replay
+	                                 * callback: of the record replayed) */
 	uint8_t *scratch;               /* a record assembled for replay */
 	size_t scratch_cap;
 	/* What recovery found. */
@@ -88,6 +89,13 @@ typedef int (*obj_log_replay_fn)(void *arg, const struct obj_rec *r);
  * chain is not in the pool), or @fn's error. */
 int obj_log_open(struct obj_log *l, struct pst_pool *pool, unsigned int slot,
 		 obj_log_replay_fn fn, void *arg);
+
+/* obj_log_open, replaying only the records before sequence number
+ * @stop_seq (the first is 0) and cutting the log there: the record
+ * @stop_seq and what follows are gone, durably. Recovery's fallback when
+ * the bytes a record names turn out cut (ostore.c). */
+int obj_log_open_before(struct obj_log *l, struct pst_pool *pool, unsigned int slot,
+			uint64_t stop_seq, obj_log_replay_fn fn, void *arg);
 
 /* Append @r: written and flushed, durable after the next drain. A new log
  * buffer is taken and kept from the pool when the record does not fit.

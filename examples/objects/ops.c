@@ -542,18 +542,11 @@ copy_object(struct obj_store *st, const struct obj_route *rt, const char *resour
 		mp = src->meta != NULL ? src->meta : "";
 		ml = src->meta_len;
 	}
-	v = obj_version_new(ctype, ctype_len, mp, ml, src->n_names);
+	v = obj_store_copy_version(st, src, ctype, ctype_len, mp, ml, now);
 	if (v == NULL) {
 		answer_error(out, 500, "InternalError", "Out of memory", resource, id, now, 0);
 		return;
 	}
-	if (src->n_names > 0)
-		memcpy(v->names, src->names, (size_t)src->n_names * sizeof(pst_name));
-	v->n_names = src->n_names;
-	v->size = src->size;
-	memcpy(v->md5, src->md5, 16);
-	v->mtime = now;
-	obj_store_ref_names(st, v->names, v->n_names, 1);
 	/* src is not touched after this: a copy onto itself replaces it. */
 	ret = obj_store_put(st, rt->bucket, rt->key.p, rt->key.len, v);
 	if (ret != 0) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etag.h"
 #include "mpstore.h"
 #include "ostore.h"
 
@@ -68,6 +69,7 @@ obj_version_new(const char *ctype, size_t ctype_len, const char *meta, size_t me
 static void
 version_free(struct obj_version *v)
 {
+	free(v->sums);
 	free(v->ctype);
 	free(v->meta);
 	free(v->names);
@@ -522,10 +524,6 @@ replay(void *arg, const struct obj_rec *r)
 	case OBJ_REC_MPU_ABORT:
 		return obj_mpu_replay(st, r);
 	case OBJ_REC_MPU_DONE:
-		ret = obj_mpu_replay(st, r);
-		if (ret != 0)
-			return ret;
-		__attribute__((fallthrough));   /* the object itself */
 	case OBJ_REC_PUT:
 		v = obj_version_new(r->ctype, r->ctype_len, r->meta, r->meta_len, r->n_names);
 		if (v == NULL)
@@ -538,6 +536,17 @@ replay(void *arg, const struct obj_rec *r)
 				return -EIO;
 			}
 		}
+		if (r->type == OBJ_REC_MPU_DONE) {
+			/* Its parts' MD5s before the upload ends. */
+			ret = obj_mpu_done_sums(st, r, v);
+			if (ret == 0)
+				ret = obj_mpu_replay(st, r);
+			if (ret != 0) {
+				version_free(v);
+				return ret;
+			}
+		}
+		v->seq = st->log.seq;
 		v->size = r->size;
 		v->mtime = r->time;
 		memcpy(v->md5, r->md5, 16);
@@ -557,6 +566,141 @@ replay(void *arg, const struct obj_rec *r)
 		return 0;
 	}
 	return -EIO;
+}
+
+int
+obj_store_names_whole(const struct obj_store *st, const pst_name *names, uint32_t n,
+		      const uint8_t md5[16])
+{
+	struct obj_md5 m;
+	uint8_t got[16];
+	uint32_t i;
+
+	if (obj_md5_init(&m) != 0)
+		return 1;       /* cannot tell: not a reason to drop it */
+	for (i = 0; i < n; i++)
+		obj_md5_update(&m, pst_pool_name_to_addr(st->pool, names[i]),
+			       pst_name_length(names[i]));
+	obj_md5_final(&m, got);
+	return memcmp(got, md5, 16) == 0;
+}
+
+struct obj_version *
+obj_store_copy_version(struct obj_store *st, const struct obj_version *src, const char *ctype,
+		       size_t ctype_len, const char *meta, size_t meta_len, int64_t now)
+{
+	struct obj_version *v = obj_version_new(ctype, ctype_len, meta, meta_len, src->n_names);
+	uint32_t i;
+
+	if (v == NULL)
+		return NULL;
+	if (src->n_names > 0)
+		memcpy(v->names, src->names, (size_t)src->n_names * sizeof(pst_name));
+	v->n_names = src->n_names;
+	v->size = src->size;
+	v->mtime = now;
+	if (src->parts != 0) {
+		struct obj_md5 m;
+
+		if (obj_md5_init(&m) != 0) {
+			version_free(v);
+			return NULL;
+		}
+		for (i = 0; i < v->n_names; i++)
+			obj_md5_update(&m, pst_pool_name_to_addr(st->pool, v->names[i]),
+				       pst_name_length(v->names[i]));
+		obj_md5_final(&m, v->md5);
+	} else {
+		memcpy(v->md5, src->md5, 16);
+	}
+	obj_store_ref_names(st, v->names, v->n_names, 1);
+	return v;
+}
+
+/* Whether @v's bytes are the ones its record hashed. A copy of a
+ * multipart object is recorded with its bytes' MD5 (ops.c), so only
+ * completions are checked part by part. */
+static int
+version_whole(const struct obj_store *st, struct obj_version *v)
+{
+	uint32_t i, pos = 0;
+	int whole = 1;
+
+	if (v->parts == 0)
+		return obj_store_names_whole(st, v->names, v->n_names, v->md5);
+	for (i = 0; v->sums != NULL && i < v->n_sums && whole; i++) {
+		whole = obj_store_names_whole(st, v->names + pos, v->sums[i].n_names,
+					      v->sums[i].md5);
+		pos += v->sums[i].n_names;
+	}
+	return whole;
+}
+
+/* The earliest record (its sequence number) of a live object or part
+ * whose bytes are not whole, or UINT64_MAX. */
+static uint64_t
+first_cut(const struct obj_store *st)
+{
+	uint64_t first = obj_mpu_first_cut(st);
+	size_t i;
+
+	for (i = 0; i < st->n_objs; i++) {
+		struct obj_version *v = st->objs[i].v;
+
+		if (v->seq < first && !version_whole(st, v))
+			first = v->seq;
+	}
+	return first;
+}
+
+/* Forget what a replay built (the log's DRAM too), for another. */
+static void
+replay_reset(struct obj_store *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_objs; i++) {
+		version_free(st->objs[i].v);
+		free(st->objs[i].key);
+	}
+	st->n_objs = 0;
+	st->n_buckets = 0;
+	obj_mpu_free(st);
+	obj_log_close(&st->log);
+}
+
+/* Replay the log, then, while a live object or part has bytes that are
+ * not whole (written in the batch a power loss cut: every record from its
+ * own on was never acknowledged), replay again up to just before its
+ * record, which cuts the log there: the key is back at its previous
+ * version, whose buffers a replacement never drained did not release.
+ * Each round stops earlier, so this ends. */
+static int
+recover(struct obj_store *st, struct pst_pool *pool)
+{
+	uint64_t stop = UINT64_MAX, cut;
+	int ret;
+
+	for (;;) {
+		ret = obj_mpu_init(st);
+		if (ret != 0)
+			return ret;
+		ret = obj_log_open_before(&st->log, pool, OBJ_STORE_ROOT_SLOT, stop, replay, st);
+		if (ret != 0)
+			return ret;
+		cut = first_cut(st);
+		if (cut == UINT64_MAX)
+			break;
+		st->fallbacks++;
+		stop = cut;
+		replay_reset(st);
+	}
+	for (size_t i = 0; i < st->n_objs; i++) {
+		free(st->objs[i].v->sums);
+		st->objs[i].v->sums = NULL;
+		st->objs[i].v->n_sums = 0;
+	}
+	return 0;
 }
 
 int
@@ -580,10 +724,7 @@ obj_store_open(struct obj_store *st, struct pst_pool *pool)
 	st->refs = calloc(info.buf_count, sizeof(*st->refs));
 	if (st->refs == NULL)
 		return -ENOMEM;
-	ret = obj_mpu_init(st);
-	if (ret != 0)
-		goto fail;
-	ret = obj_log_open(&st->log, pool, OBJ_STORE_ROOT_SLOT, replay, st);
+	ret = recover(st, pool);
 	if (ret != 0)
 		goto fail;
 	st->log.stages = &st->stages;

@@ -27,6 +27,13 @@
 /* One stored version of an object; GETs in flight hold it too. */
 struct obj_mpu_set;
 
+/* A part of a multipart object as recovery checks it: its names' count
+ * and the MD5 of their bytes. */
+struct obj_part_sum {
+	uint8_t md5[16];
+	uint32_t n_names;
+};
+
 struct obj_version {
 	uint32_t refs;
 	uint64_t size;
@@ -38,6 +45,11 @@ struct obj_version {
 	pst_name *names;
 	uint32_t n_names;
 	uint32_t parts;                 /* a multipart object's part count, else 0 */
+	/* Recovery only: the log record that wrote it, and a multipart
+	 * object's parts (NULL once checked, or when not known). */
+	uint64_t seq;
+	struct obj_part_sum *sums;
+	uint32_t n_sums;
 };
 
 struct obj_entry {
@@ -71,6 +83,9 @@ struct obj_store {
 	uint64_t reserved;
 	/* Recovery. */
 	uint64_t recovered_objects, released_at_start;
+	/* Records whose bytes were cut (their batch never drained): the
+	 * log replayed again up to each (obj_store_open). */
+	uint64_t fallbacks;
 	uint64_t puts, deletes;
 	/* Unfinished multipart uploads (mpstore.h). */
 	struct obj_mpu_set *mpu;
@@ -80,8 +95,11 @@ struct obj_store {
 };
 
 /* Claim the pool's root slot as paste-objects (refusing another
- * program's pool), replay the log, rebuild the index and reconcile the
- * pool. Before the stack exists (no buffer lent). @return 0 or a negative
+ * program's pool), replay the log, rebuild the index, check that every
+ * live object's and part's bytes have the MD5 its record gives (one that
+ * does not was written in the batch a power loss cut: the log is replayed
+ * again, cut before its record, so that the key falls back to its
+ * previous version), and reconcile the pool. Before the stack exists (no buffer lent). @return 0 or a negative
  * errno (-PST_EOWNER: another program's pool). */
 int obj_store_open(struct obj_store *st, struct pst_pool *pool);
 void obj_store_close(struct obj_store *st);
@@ -134,8 +152,20 @@ void obj_store_unref_later(struct obj_store *st, const pst_name *names, uint32_t
  * names (v->n_names = 0). NULL when out of memory. */
 struct obj_version *obj_version_new(const char *ctype, size_t ctype_len, const char *meta,
 				    size_t meta_len, uint32_t n_names);
+/* CopyObject's new version: @src's names (one more reference each: no
+ * byte copied), size and MD5, with copies of @ctype and @meta, modified
+ * at @now. The copy is a single object: of a multipart @src, its bytes
+ * are hashed for its MD5 (its ETag, as S3 gives it, and what recovery
+ * checks them against). NULL when out of memory. */
+struct obj_version *obj_store_copy_version(struct obj_store *st, const struct obj_version *src,
+					   const char *ctype, size_t ctype_len, const char *meta,
+					   size_t meta_len, int64_t now);
 /* Drop a reference; at zero its buffers are released after the next drain. */
 void obj_version_put(struct obj_store *st, struct obj_version *v);
+
+/* Whether the bytes of @names hash to @md5 (MD5). */
+int obj_store_names_whole(const struct obj_store *st, const pst_name *names, uint32_t n,
+			  const uint8_t md5[16]);
 
 /* The first object of @bucket whose key is >= @from (@from_len bytes):
  * an index into st->objs, or st->n_objs. */
