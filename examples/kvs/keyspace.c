@@ -115,7 +115,8 @@ kv_keyspace_scan(const struct kv_index_ops *ops, struct kv_index *idx,
 		*next = 0;
 		return ret;
 	}
-	qsort(b->v, b->n, sizeof(b->v[0]), ref_cmp);
+	if (b->n > 1)            /* b->v is NULL while nothing was collected */
+		qsort(b->v, b->n, sizeof(b->v[0]), ref_cmp);
 	return 0;
 }
 

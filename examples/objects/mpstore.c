@@ -274,9 +274,6 @@ obj_mpu_replay(struct obj_store *st, const struct obj_rec *r)
 		return 0;       /* ended already: nothing to do */
 	switch (r->type) {
 	case OBJ_REC_MPU_PART:
-		for (i = 0; i < r->n_names; i++)
-			if (!pst_pool_name_valid(st->pool, r->names[i]))
-				return -EIO;
 		memset(&p, 0, sizeof(p));
 		p.number = r->part;
 		p.seq = st->log.seq;
@@ -287,7 +284,15 @@ obj_mpu_replay(struct obj_store *st, const struct obj_rec *r)
 		p.names = malloc(((size_t)r->n_names + 1) * sizeof(pst_name));
 		if (p.names == NULL)
 			return -ENOMEM;
+		/* Copied before they are read: in the record they are not
+		 * 8-byte aligned (olog.c). */
 		memcpy(p.names, r->names, (size_t)r->n_names * sizeof(pst_name));
+		for (i = 0; i < r->n_names; i++) {
+			if (!pst_pool_name_valid(st->pool, p.names[i])) {
+				free(p.names);
+				return -EIO;
+			}
+		}
 		ret = part_set(st, u, &p, &old);
 		if (ret != 0) {
 			free(p.names);
