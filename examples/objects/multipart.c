@@ -38,30 +38,12 @@ route_upload(struct obj_store *st, const struct obj_route *rt)
 			    rt->upload_id.p != NULL ? rt->upload_id.len : 0);
 }
 
-/* Request metadata as "name\0value\0" pairs (as ops.c stores them). */
-static size_t
-route_meta(const struct obj_route *rt, char *meta)
-{
-	size_t ml = 0;
-	unsigned int i;
-
-	for (i = 0; i < rt->n_meta; i++) {
-		memcpy(meta + ml, rt->meta[i].name.p, rt->meta[i].name.len);
-		ml += rt->meta[i].name.len;
-		meta[ml++] = '\0';
-		memcpy(meta + ml, rt->meta[i].value.p, rt->meta[i].value.len);
-		ml += rt->meta[i].value.len;
-		meta[ml++] = '\0';
-	}
-	return ml;
-}
-
 static void
 create_upload(struct obj_store *st, const struct obj_route *rt, const char *resource,
 	      uint64_t id, time_t now, struct obj_response *out)
 {
 	char meta[OBJ_META_MAX + 2 * OBJ_META_COUNT_MAX], uid[OBJ_MPU_ID_LEN + 1], msg[160];
-	size_t ml = route_meta(rt, meta);
+	size_t ml = obj_route_meta(rt, meta);
 	struct obj_mpu *u;
 	struct obj_xml x;
 	int ret;

@@ -385,25 +385,6 @@ header_u64(const struct obj_http_req *req, const char *name, uint64_t *v)
 	return -1;
 }
 
-/* Request metadata as "name\0value\0" pairs in @meta (room for
- * OBJ_META_MAX + 2 * OBJ_META_COUNT_MAX bytes). @return its length. */
-static size_t
-route_meta(const struct obj_route *rt, char *meta)
-{
-	size_t ml = 0;
-	unsigned int i;
-
-	for (i = 0; i < rt->n_meta; i++) {
-		memcpy(meta + ml, rt->meta[i].name.p, rt->meta[i].name.len);
-		ml += rt->meta[i].name.len;
-		meta[ml++] = '\0';
-		memcpy(meta + ml, rt->meta[i].value.p, rt->meta[i].value.len);
-		ml += rt->meta[i].value.len;
-		meta[ml++] = '\0';
-	}
-	return ml;
-}
-
 static void
 put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj_sigv4_auth *auth,
 	   const struct obj_http_req *req, const char *resource, uint64_t id, time_t now,
@@ -471,7 +452,7 @@ put_object(struct obj_service *svc, const struct obj_route *rt, const struct obj
 				     id, now, 0);
 		return;
 	}
-	ml = route_meta(rt, meta);
+	ml = obj_route_meta(rt, meta);
 	snprintf(put->bucket, sizeof(put->bucket), "%s", rt->bucket);
 	put->key = dup_bytes(rt->key.p, rt->key.len);
 	put->key_len = (uint16_t)rt->key.len;
@@ -534,7 +515,7 @@ copy_object(struct obj_store *st, const struct obj_route *rt, const char *resour
 		}
 		ctype = rt->content_type.p != NULL ? rt->content_type.p : "";
 		ctype_len = rt->content_type.p != NULL ? rt->content_type.len : 0;
-		ml = route_meta(rt, meta);
+		ml = obj_route_meta(rt, meta);
 		mp = meta;
 	} else {
 		ctype = src->ctype != NULL ? src->ctype : "";

@@ -605,3 +605,20 @@ obj_op_name(enum obj_op op)
 
 	return (unsigned int)op < OBJ_OP_COUNT ? names[op] : "None";
 }
+
+size_t
+obj_route_meta(const struct obj_route *rt, char *meta)
+{
+	size_t ml = 0;
+	unsigned int i;
+
+	for (i = 0; i < rt->n_meta; i++) {
+		memcpy(meta + ml, rt->meta[i].name.p, rt->meta[i].name.len);
+		ml += rt->meta[i].name.len;
+		meta[ml++] = '\0';
+		memcpy(meta + ml, rt->meta[i].value.p, rt->meta[i].value.len);
+		ml += rt->meta[i].value.len;
+		meta[ml++] = '\0';
+	}
+	return ml;
+}

@@ -124,4 +124,9 @@ int obj_bucket_name_valid(const char *name, size_t len);
 /* The operation's name ("PutObject"), for logs. */
 const char *obj_op_name(enum obj_op op);
 
+/* The request's x-amz-meta-* as "name\0value\0" pairs in @meta (room for
+ * OBJ_META_MAX + 2 * OBJ_META_COUNT_MAX bytes), as objects store them.
+ * @return its length. */
+size_t obj_route_meta(const struct obj_route *rt, char *meta);
+
 #endif /* OBJ_ROUTE_H */
