@@ -36,7 +36,7 @@ import botocore.awsrequest
 import botocore.credentials
 from botocore.config import Config
 
-from s3test import ADDR, ID, SECRET, MODE, client, check, code_of, md5, finish
+from s3test import ADDR, ID, SECRET, MODE, acked_read_back, list_all, client, check, code_of, md5, finish
 
 HOST, PORT = ADDR.split(':')
 MIB = 1 << 20
@@ -335,26 +335,16 @@ def upload(d, n):
 
 def verify(d):
     s3 = client(timeout=30)
-    acked = [l.split() for l in open(os.path.join(d, 'acked'))]
-    check(len(acked) > 0, '%d multipart objects acknowledged before the kill' % len(acked))
-    bad = 0
-    for key, m in acked:
-        try:
-            if md5(s3.get_object(Bucket='crash', Key=key)['Body'].read()) != m:
-                bad += 1
-        except Exception:
-            bad += 1
-    check(bad == 0, 'every acknowledged object reads back with its MD5 (%d bad)' % bad)
-    listed = [o for pg in s3.get_paginator('list_objects_v2').paginate(Bucket='crash')
-              for o in pg.get('Contents', [])]
+    acked = acked_read_back(s3, d, 'multipart objects')
+    objs = list_all(s3, 'crash')
     partial = 0
-    for o in listed:
+    for o in objs:
         data = s3.get_object(Bucket='crash', Key=o['Key'])['Body'].read()
         chunks = [data[i:i + 5 * MIB] for i in range(0, len(data), 5 * MIB)]
         if len(data) != o['Size'] or mp_etag(chunks) != o['ETag']:
             partial += 1
-    check(partial == 0 and len(listed) >= len(acked),
-          '%d listed (>= acknowledged), none partial (%d)' % (len(listed), partial))
+    check(partial == 0 and len(objs) >= len(acked),
+          '%d listed (>= acknowledged), none partial (%d)' % (len(objs), partial))
     ups = s3.list_multipart_uploads(Bucket='crash').get('Uploads', [])
     print('    %d unfinished uploads after the crash' % len(ups))
     for u in ups:

@@ -5,6 +5,7 @@ client, checks that print ok/FAIL lines and are counted, and the end.
 Each client is run as  CLIENT.py IP:PORT ACCESS_KEY SECRET MODE [ARGS...]
 """
 import hashlib
+import os
 import sys
 
 import boto3
@@ -44,6 +45,29 @@ def code_of(fn, *a, **kw):
 
 def md5(b):
     return hashlib.md5(b).hexdigest()
+
+
+def acked_read_back(s3, d, what):
+    """After a kill -9 and restart: the objects whose upload got its 200
+    (DIR/acked: "key md5" lines) read back from bucket 'crash' with their
+    MD5. @return the acked pairs."""
+    acked = [l.split() for l in open(os.path.join(d, 'acked'))]
+    check(len(acked) > 0, '%d %s acknowledged before the kill' % (len(acked), what))
+    bad = 0
+    for key, m in acked:
+        try:
+            if md5(s3.get_object(Bucket='crash', Key=key)['Body'].read()) != m:
+                bad += 1
+        except Exception:
+            bad += 1
+    check(bad == 0, 'every acknowledged object reads back with its MD5 (%d bad)' % bad)
+    return acked
+
+
+def list_all(s3, bucket):
+    """Every object ListObjectsV2 lists in @bucket, page by page."""
+    return [o for pg in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket)
+            for o in pg.get('Contents', [])]
 
 
 def finish():
