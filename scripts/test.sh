@@ -9,8 +9,12 @@
 #                                   the fuzz stage (each libFuzzer corpus
 #                                   replayed, then a short run of a bounded
 #                                   number of inputs; needs clang-14)
-#   scripts/test.sh unit dpdk       only these suites ("consumer" and "fuzz"
-#                                   are also accepted as names)
+#   scripts/test.sh --long          the default run plus suite 'long': the
+#                                   net tests again against the Linux-sockets
+#                                   twins (bench/linux-kvs, linux-objects),
+#                                   about 5 minutes more
+#   scripts/test.sh unit dpdk       only these suites ("consumer", "fuzz"
+#                                   and "long" are also accepted as names)
 #   scripts/test.sh --sanitize [SUITE...]  the named suites (default: unit,
 #                                   dpdk, net, crash) in the sanitizer build
 #   scripts/test.sh --crash-images=N crash   the power-loss crash-image suite
@@ -43,6 +47,7 @@ timeout_args=()
 run_consumer=1
 run_fuzz=0
 sanitize=0
+long=0
 args=()
 for s in "$@"; do
 	case "$s" in
@@ -51,6 +56,7 @@ for s in "$@"; do
 		export OBJ_CRASH_IMAGES=${s#--crash-images=}
 		timeout_args=(--timeout-multiplier 0) ;;
 	--sanitize) sanitize=1 ;;
+	--long) long=1 ;;
 	*) args+=("$s") ;;
 	esac
 done
@@ -66,8 +72,8 @@ if [ "$#" -gt 0 ] || [ "$sanitize" -eq 1 ]; then
 		case "$s" in
 		consumer) run_consumer=1 ;;
 		fuzz) run_fuzz=1 ;;
-		unit | dpdk | net | crash) suite_args+=(--suite "$s") ;;
-		*) echo "test.sh: unknown suite '$s' (unit, dpdk, net, crash, consumer, fuzz)" >&2; exit 2 ;;
+		unit | dpdk | net | crash | long) suite_args+=(--suite "$s") ;;
+		*) echo "test.sh: unknown suite '$s' (unit, dpdk, net, crash, long, consumer, fuzz)" >&2; exit 2 ;;
 		esac
 	done
 	if [ "$sanitize" -eq 1 ] && [ "$#" -eq 0 ]; then
@@ -141,6 +147,10 @@ meson_run() {
 }
 
 # --- meson test -----------------------------------------------------------
+# The default run leaves out suite 'long' unless --long is given.
+if [ "$default_run" -eq 1 ] && [ "$long" -eq 0 ]; then
+	suite_args=(--no-suite long)
+fi
 if [ "$default_run" -eq 1 ] || [ "${#suite_args[@]}" -gt 0 ]; then
 	meson_run "$build" ${timeout_args[@]+"${timeout_args[@]}"} \
 		${suite_args[@]+"${suite_args[@]}"}

@@ -20,8 +20,9 @@
 # ABUSE_CLASSES and ABUSE_FULL_CLASSES (words; " ": none) run some
 # classes only. The
 # server runs with short request and send timeouts so that the abusers the
-# server must cut off are cut off within the test. The same against
-# bench/linux-kvs (sockets, in the linux namespace).
+# server must cut off are cut off within the test. With the argument
+# "linux", the same classes against bench/linux-kvs (sockets, in the linux
+# namespace) instead: test kvs_abuse_linux, suite 'long'.
 # (One-byte segments at the stack level are the stack's test.)
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
@@ -225,6 +226,13 @@ abuse_cases() {
 # buffers: 64 KiB values arrive in segments of 1,448 bytes).
 LIMITS=(--max-conns 256 --stats-period 0.5 --request-timeout 4 --send-timeout 4
 	--maxmemory 12mb --client-output-limit 2097152 --multi-max-bytes 1048576)
+if [ "${1:-}" = linux ]; then
+	IP=$TB_LINUX_IP
+	if start_linux_kvs "$NAME" "$TB_SHM/abuse-linux.pool" --pool-bufs 65536 "${LIMITS[@]}"; then
+		abuse_cases linux-kvs "$CLASSES"
+	fi
+	tb_finish
+fi
 IP=$TB_PASTE_IP
 if start_kvs "$NAME" "$TB_SHM/abuse.pool" --pool-bufs 65536 "${LIMITS[@]}"; then
 	abuse_cases paste-kvs "$CLASSES"
@@ -236,9 +244,5 @@ if [ -n "$FULL_CLASSES" ] &&
 		--max-conns 256 --stats-period 0.5 --request-timeout 4 --send-timeout 4; then
 	abuse_cases paste-kvs "$FULL_CLASSES" noexpiry
 	check_eq "$(kvs_field lwip_asserts)" 0 "[paste-kvs, full store] lwip_asserts"
-fi
-IP=$TB_LINUX_IP
-if start_linux_kvs "$NAME" "$TB_SHM/abuse-linux.pool" --pool-bufs 65536 "${LIMITS[@]}"; then
-	abuse_cases linux-kvs "$CLASSES"
 fi
 tb_finish
