@@ -8,6 +8,10 @@
 #    and the client says farewell before it leaves:
 #    tcp-client sends a pattern to tcp-sink; the digests match and every
 #    received segment lay in the sink's pool file.
+#  - net_memif, raw modes: the logger's memif chain (txonly -memif- log
+#    -memif- rxonly), senders leaving one after another, then the logger
+#    leaving under its peers; the farewell (paste_port.h) keeps every end
+#    from faulting in DPDK's memif.
 #  - net_ring: raw io forwarding on a loopback ring; net_null: rxonly, every
 #    received frame's data lies in the pool file.
 # shellcheck source=tests/net/lib.sh
@@ -130,6 +134,102 @@ else
 	show_log "$SLOG"
 	stop_tp "$SINK_PID"
 fi
+
+# --- net_memif: raw modes, peers leaving --------------------------------------------
+# DPDK 22.11's memif unmaps its rings when the peer disconnects, while a
+# poller may be inside a burst on them; paste-testpmd's raw modes guard
+# their ports with the farewell (paste_port.h). The logger's chain S -memif-
+# M -memif- R (bench/log-bench.sh --memif): M forwards in log mode between
+# its two memifs, R receives (rxonly), senders S (txonly, unpaced) come and
+# leave LEAVES times; then M leaves under one more sender and R. Nobody
+# faults, and each end parked for each peer that left.
+LEAVES=8
+SOCKA="$TB_WORK/memif-raw-a.sock"
+SOCKB="$TB_WORK/memif-raw-b.sock"
+MEMIF_RAW=(--busy-poll --pool-bufs 8192 --nb-mbufs 4096)
+# memif registers a multi-process action when it probes two ports: no
+# --no-shconf here (bench/log-bench.sh does the same).
+EAL_SAVED=("${EAL[@]}")
+EAL=(--no-huge -m 512 --no-pci --no-telemetry --iova-mode=va --log-level=lib.eal:error)
+log "net_memif raw modes: $LEAVES senders leave the logger, then the logger leaves"
+# parks JSON: the parks counted in a paste-testpmd --json file.
+parks() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["peer_farewells"]["parks"])' \
+		"$1" 2>/dev/null || echo none
+}
+N=$((N + 1))
+MLOG="$TB_WORK/memif-raw-m.log"
+run_tp "$MLOG" "pnv$$_$N" -- "--vdev=net_memif0,role=server,socket=$SOCKA,socket-abstract=no" \
+	"--vdev=net_memif1,role=server,socket=$SOCKB,socket-abstract=no" -- \
+	--forward-mode=log --peer-port 1 --log-filter ethertype=0x88b5 --busy-poll \
+	--nb-mbufs 4096 --pool-file "$TB_SHM/memif-raw-m.pool" --pool-bufs 16384 --json "$TB_WORK/memif-raw-m.json"
+M_PID=$BG_PID
+N=$((N + 1))
+RLOG="$TB_WORK/memif-raw-r.log"
+run_tp "$RLOG" "pnv$$_$N" -- "--vdev=net_memif0,role=client,socket=$SOCKB,socket-abstract=no" -- \
+	--forward-mode=rxonly "${MEMIF_RAW[@]}" --pool-file "$TB_SHM/memif-raw-r.pool" \
+	--json "$TB_WORK/memif-raw-r.json"
+R_PID=$BG_PID
+if wait_log "$MLOG" '^paste-testpmd: ready ' 20 "$M_PID" &&
+	wait_log "$RLOG" '^paste-testpmd: ready ' 20 "$R_PID"; then
+	left=0
+	for ((i = 1; i <= LEAVES + 1; i++)); do
+		N=$((N + 1))
+		SLOG="$TB_WORK/memif-raw-s$i.log"
+		# The last sender stays: M leaves under it.
+		run_tp "$SLOG" "pnv$$_$N" -- "--vdev=net_memif0,role=client,socket=$SOCKA,socket-abstract=no" -- \
+			--forward-mode=txonly --txonly-len 64 "${MEMIF_RAW[@]}" \
+			--max-time $([ "$i" -le "$LEAVES" ] && echo 1 || echo 30) \
+			--pool-file "$TB_SHM/memif-raw-s.pool" --json "$TB_WORK/memif-raw-s$i.json"
+		S_PID=$BG_PID
+		[ "$i" -gt "$LEAVES" ] && break
+		if wait_pid "$S_PID" 30; then
+			bg_forget "$S_PID"
+			[ "$WAIT_RC" -eq 0 ] && left=$((left + 1)) ||
+				{ log "sender $i exited with $WAIT_RC"; show_log "$SLOG"; }
+		else
+			stop_tp "$S_PID"
+		fi
+		kill -0 "$M_PID" 2>/dev/null || break
+	done
+	check_eq "$left" "$LEAVES" "net_memif raw: every sender left cleanly"
+	if kill -0 "$M_PID" 2>/dev/null; then
+		pass "net_memif raw: the logger alive after $LEAVES senders left"
+	else
+		wait "$M_PID" 2>/dev/null
+		fail "net_memif raw: the logger died while senders left (status $?)"
+		show_log "$MLOG"
+	fi
+	wait_log "$SLOG" '^paste-testpmd: ready ' 20 "$S_PID" && sleep 1
+	stop_tp "$M_PID"
+	check_rc $? "net_memif raw: the logger leaves cleanly under a sender"
+	check_eq "$(parks "$TB_WORK/memif-raw-m.json")" "$LEAVES" \
+		"net_memif raw: the logger parked for each sender that left"
+	sleep 1
+	for end in "sender:$S_PID:$SLOG:$TB_WORK/memif-raw-s$i.json" "receiver:$R_PID:$RLOG:$TB_WORK/memif-raw-r.json"; do
+		IFS=: read -r what pid logf json <<<"$end"
+		if kill -0 "$pid" 2>/dev/null; then
+			pass "net_memif raw: the $what outlived the logger's leaving"
+		else
+			wait "$pid" 2>/dev/null
+			fail "net_memif raw: the $what died as the logger left (status $?)"
+			show_log "$logf"
+		fi
+		stop_tp "$pid"
+		check_rc $? "net_memif raw: the $what leaves cleanly"
+		check_eq "$(parks "$json")" 1 "net_memif raw: the $what parked for the logger"
+	done
+	line=$(grep -m1 '^rxonly: ' "$RLOG")
+	check_gt "$(field frames "$line")" 0 "net_memif raw: frames forwarded to the receiver"
+	check_eq "$(field outside_pool "$line")" 0 "net_memif raw: every frame in the receiver's pool file"
+else
+	fail "net_memif raw: logger or receiver not ready"
+	show_log "$MLOG"
+	show_log "$RLOG"
+	stop_tp "$R_PID"
+	stop_tp "$M_PID"
+fi
+EAL=("${EAL_SAVED[@]}")
 
 # --- net_ring and net_null: raw paths ------------------------------------------------
 N=$((N + 1))
