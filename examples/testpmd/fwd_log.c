@@ -161,12 +161,12 @@ log_burst(struct tp_ctx *ctx, uint16_t in, uint16_t out)
 {
 	const struct tp_opts *o = ctx->opt;
 	struct rte_mbuf *pkts[TP_MAX_BURST], *m;
-	uint16_t i, n, kept = 0, fwd = 0, off, len, sent;
+	uint16_t i, n, kept = 0, fwd = 0, off, len;
 	uint64_t ts;
 	pst_name name;
 	const void *data;
 
-	n = rte_eth_rx_burst(in, 0, pkts, o->burst);
+	n = tp_rx_burst(ctx, in, pkts, o->burst);
 	if (n == 0)
 		return 0;
 	lg.rx += n;
@@ -205,12 +205,7 @@ log_burst(struct tp_ctx *ctx, uint16_t in, uint16_t out)
 		return n;
 	}
 	lg.logged += kept;
-	sent = rte_eth_tx_burst(out, 0, pkts, fwd);
-	lg.tx += sent;
-	if (sent < fwd) {
-		lg.tx_dropped += fwd - sent;
-		rte_pktmbuf_free_bulk(pkts + sent, fwd - sent);
-	}
+	lg.tx += tp_tx_burst(ctx, out, pkts, fwd, &lg.tx_dropped);
 	return n;
 }
 
@@ -250,6 +245,7 @@ log_json(const struct tp_ctx *ctx, FILE *f)
 	pl_writer_stats(lg.log, &st);
 	fprintf(f, ",\n  \"forward\": {\"rx\": %" PRIu64 ", \"tx\": %" PRIu64
 		", \"tx_dropped\": %" PRIu64 "}", lg.rx, lg.tx, lg.tx_dropped);
+	tp_guard_json(ctx, f);
 	fprintf(f, ",\n  \"log\": {\"logged\": %" PRIu64 ", \"filtered\": %" PRIu64
 		", \"not_logged\": %" PRIu64 ", \"multiseg_dropped\": %" PRIu64
 		", \"drain_failed\": %" PRIu64 ", \"evicted_segments\": %" PRIu64
@@ -261,10 +257,8 @@ log_json(const struct tp_ctx *ctx, FILE *f)
 static void
 log_teardown(struct tp_ctx *ctx)
 {
-	if (lg.peer_started) {
-		rte_eth_dev_stop(ctx->opt->peer_port);
-		rte_eth_dev_close(ctx->opt->peer_port);
-	}
+	if (lg.peer_started)
+		tp_port_stop(ctx, ctx->opt->peer_port);
 	tp_raw_teardown(ctx);
 	pl_writer_free(lg.log);
 	lg.log = NULL;

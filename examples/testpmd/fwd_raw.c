@@ -43,6 +43,7 @@ tp_port_init(struct tp_ctx *ctx, uint16_t port, struct rte_ether_addr *mac)
 	struct rte_eth_conf port_conf;
 	struct rte_eth_dev_info dev_info;
 	struct rte_eth_txconf txconf;
+	struct pst_port_guard *g;
 	uint16_t nb_rxd = o->rxd, nb_txd = o->txd;
 	int socket = rte_eth_dev_socket_id(port);
 	int ret;
@@ -94,6 +95,18 @@ tp_port_init(struct tp_ctx *ctx, uint16_t port, struct rte_ether_addr *mac)
 	if (ret != 0 && ret != -ENOTSUP)
 		fprintf(stderr, "%s: port %u: promiscuous mode: %s\n", TP_PROG, port,
 			rte_strerror(-ret));
+	/* A memif peer that leaves while we poll makes us fault in DPDK
+	 * 22.11 unless it says farewell first (paste_port.h). */
+	g = pst_port_guard_create(port, 0, ctx->mp, o->farewell_key_len > 0 ? o->farewell_key : NULL,
+				  o->farewell_key_len);
+	if (g == NULL) {
+		fprintf(stderr, "%s: port %u: %s\n", TP_PROG, port, pst_errormsg());
+		return -1;
+	}
+	if (port == ctx->port)
+		ctx->guard = g;
+	else
+		ctx->peer_guard = g;
 	return 0;
 fail:
 	fprintf(stderr, "%s: port %u: setup failed: %s\n", TP_PROG, port, rte_strerror(-ret));
@@ -115,14 +128,70 @@ tp_raw_setup(struct tp_ctx *ctx)
 	return tp_port_init(ctx, ctx->port, &ctx->mac) == 0 ? 0 : -1;
 }
 
+static struct pst_port_guard **
+guard_of(struct tp_ctx *ctx, uint16_t port)
+{
+	return port == ctx->port ? &ctx->guard : &ctx->peer_guard;
+}
+
+uint16_t
+tp_rx_burst(struct tp_ctx *ctx, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct pst_port_guard *g = *guard_of(ctx, port);
+
+	if (pst_port_guard_parked(g))
+		return 0;
+	n = rte_eth_rx_burst(port, 0, pkts, n);
+	return n == 0 ? 0 : pst_port_guard_rx(g, pkts, n);
+}
+
+uint16_t
+tp_tx_burst(struct tp_ctx *ctx, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
+	    uint64_t *dropped)
+{
+	uint16_t sent = 0;
+
+	if (n > 0 && !pst_port_guard_parked(*guard_of(ctx, port)))
+		sent = rte_eth_tx_burst(port, 0, pkts, n);
+	if (sent < n) {
+		*dropped += n - sent;
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+	}
+	return sent;
+}
+
+void
+tp_port_stop(struct tp_ctx *ctx, uint16_t port)
+{
+	struct pst_port_guard **g = guard_of(ctx, port);
+
+	if (*g != NULL)
+		(void)pst_port_guard_leave(*g);
+	rte_eth_dev_stop(port);
+	rte_eth_dev_close(port);
+	pst_port_guard_destroy(*g);
+	*g = NULL;
+}
+
+void
+tp_guard_json(const struct tp_ctx *ctx, FILE *f)
+{
+	struct pst_port_guard_stats a, b;
+
+	pst_port_guard_stats(ctx->guard, &a);
+	pst_port_guard_stats(ctx->peer_guard, &b);
+	fprintf(f, ",\n  \"peer_farewells\": {\"parks\": %" PRIu64 ", \"park_timeouts\": %" PRIu64
+		", \"refused\": %" PRIu64 "}", a.parks + b.parks, a.park_timeouts + b.park_timeouts,
+		a.refused + b.refused);
+}
+
 void
 tp_raw_teardown(struct tp_ctx *ctx)
 {
 	if (ctx->mp == NULL)
 		return;
 	/* Stop and close before the pool frees the mempool under it. */
-	rte_eth_dev_stop(ctx->port);
-	rte_eth_dev_close(ctx->port);
+	tp_port_stop(ctx, ctx->port);
 	ctx->mp = NULL;
 }
 
@@ -131,13 +200,9 @@ tp_raw_teardown(struct tp_ctx *ctx)
 static uint16_t
 send_burst(struct tp_ctx *ctx, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t sent = rte_eth_tx_burst(ctx->port, 0, pkts, n);
+	uint16_t sent = tp_tx_burst(ctx, ctx->port, pkts, n, &raw.tx_dropped);
 
 	raw.tx += sent;
-	if (sent < n) {
-		raw.tx_dropped += n - sent;
-		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-	}
 	return sent;
 }
 
@@ -145,7 +210,7 @@ static int
 io_poll(struct tp_ctx *ctx)
 {
 	struct rte_mbuf *pkts[TP_MAX_BURST];
-	uint16_t n = rte_eth_rx_burst(ctx->port, 0, pkts, ctx->opt->burst);
+	uint16_t n = tp_rx_burst(ctx, ctx->port, pkts, ctx->opt->burst);
 
 	if (n == 0)
 		return 0;
@@ -160,7 +225,7 @@ macswap_poll(struct tp_ctx *ctx)
 	struct rte_mbuf *pkts[TP_MAX_BURST];
 	struct rte_ether_hdr *eth;
 	struct rte_ether_addr tmp;
-	uint16_t i, n = rte_eth_rx_burst(ctx->port, 0, pkts, ctx->opt->burst);
+	uint16_t i, n = tp_rx_burst(ctx, ctx->port, pkts, ctx->opt->burst);
 
 	if (n == 0)
 		return 0;
@@ -193,7 +258,7 @@ static int
 rxonly_poll(struct tp_ctx *ctx)
 {
 	struct rte_mbuf *pkts[TP_MAX_BURST];
-	uint16_t i, n = rte_eth_rx_burst(ctx->port, 0, pkts, ctx->opt->burst);
+	uint16_t i, n = tp_rx_burst(ctx, ctx->port, pkts, ctx->opt->burst);
 
 	if (n == 0)
 		return 0;
@@ -268,7 +333,7 @@ txonly_poll(struct tp_ctx *ctx)
 
 	/* Whatever comes back (a net_ring loops TX to RX) is dropped, so the
 	 * RX side never stalls the TX side. */
-	got = rte_eth_rx_burst(ctx->port, 0, pkts, n);
+	got = tp_rx_burst(ctx, ctx->port, pkts, n);
 	if (got > 0) {
 		raw.rx += got;
 		rte_pktmbuf_free_bulk(pkts, got);
@@ -288,6 +353,7 @@ raw_json(const struct tp_ctx *ctx, FILE *f)
 {
 	fprintf(f, ",\n  \"forward\": {\"rx\": %" PRIu64 ", \"tx\": %" PRIu64
 		", \"tx_dropped\": %" PRIu64 "}", raw.rx, raw.tx, raw.tx_dropped);
+	tp_guard_json(ctx, f);
 	if (ctx->opt->mode == TP_MODE_RXONLY)
 		fprintf(f, ",\n  \"rxonly\": {\"frames\": %" PRIu64 ", \"outside_pool\": %"
 			PRIu64 "}", raw.rx, raw.rx_outside);

@@ -96,6 +96,9 @@ struct tp_ctx {
 	struct pst_pool *pool;
 	struct rte_mempool *mp;         /* raw modes: the pool's mempool */
 	struct pst_stack *stack;        /* stack modes */
+	/* Raw modes: net_memif peers that leave (paste_port.h), for
+	 * ctx->port and --peer-port. */
+	struct pst_port_guard *guard, *peer_guard;
 	uint16_t port;
 	struct rte_ether_addr mac;
 	/* The pool's buffer area: data outside it was copied, not received
@@ -138,6 +141,16 @@ extern const struct tp_engine tp_engine_log;
 int tp_raw_setup(struct tp_ctx *ctx);
 int tp_port_init(struct tp_ctx *ctx, uint16_t port, struct rte_ether_addr *mac);
 void tp_raw_teardown(struct tp_ctx *ctx);
+/* A raw mode's bursts on a port of tp_port_init: none while its memif peer
+ * is leaving (0 received; what would be sent is dropped and counted in
+ * @dropped), and no farewell frame among those received. */
+uint16_t tp_rx_burst(struct tp_ctx *ctx, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
+uint16_t tp_tx_burst(struct tp_ctx *ctx, uint16_t port, struct rte_mbuf **pkts, uint16_t n,
+		     uint64_t *dropped);
+/* Say farewell on @port's guard and stop and close the port. */
+void tp_port_stop(struct tp_ctx *ctx, uint16_t port);
+/* The guards' counters as JSON members (each preceded by ",\n"). */
+void tp_guard_json(const struct tp_ctx *ctx, FILE *f);
 
 /* Counters kept between two statistics blocks. */
 struct tp_stats {

@@ -14,5 +14,6 @@
 #include "paste_stack.h"
 #include "paste_tcp.h"
 #include "paste_udp.h"
+#include "paste_port.h"
 
 #endif /* PASTE_H */

@@ -27,6 +27,8 @@
  * its need, yet what a forged farewell costs stays well under a client's
  * patience (2 s). */
 #define PARK_MAX_MS 1000
+/* How long a farewell frame waits for room in a full TX ring. */
+#define SEND_WAIT_MS 50
 #define BURST 32
 
 struct farewell_body {
@@ -227,15 +229,18 @@ send_frame(struct pst_farewell *fw, enum pst_farewell_type type, uint64_t nonce,
 	struct rte_mbuf *m = fw->key_len > 0 ?
 		pst_farewell_frame_keyed(fw, type, nonce, nonce2) :
 		pst_farewell_frame(fw->tx_mp, &fw->mac, type, nonce);
-	int tries;
+	uint64_t end = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * SEND_WAIT_MS;
 
 	if (m == NULL)
 		return -1;
-	for (tries = 0; tries < 1000; tries++) {
+	/* A ring the peer has not emptied (an unpaced sender leaving, a
+	 * peer descheduled on a busy core) frees a slot when the peer next
+	 * polls: wait for that rather than leave unannounced. */
+	do {
 		if (rte_eth_tx_burst(fw->port, fw->queue, &m, 1) == 1)
 			return 0;
 		rte_pause();
-	}
+	} while (rte_get_timer_cycles() < end);
 	rte_pktmbuf_free(m);
 	return -1;
 }
