@@ -4,7 +4,10 @@
  * net_ring port, which loops TX back to RX and whose link can be set down
  * and up: what one end sends is what the same end reads, so a stack that
  * leaves hears its own "leaving", answers it and reads its own answer.
- * The two-process case over a real net_memif is tests/net/test_loadgen.sh.
+ * The two-process case over a real net_memif is tests/net/test_loadgen.sh
+ * (stacks) and tests/net/test_vdevs.sh (raw pollers); here also the public
+ * guard of paste_port.h: its refusals, and a port of another driver that
+ * it leaves alone.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -24,6 +27,8 @@
 #include <rte_mbuf.h>
 
 #include "farewell.h"
+#include "paste_errno.h"
+#include "paste_port.h"
 
 static uint16_t port;
 static struct rte_mempool *mp;
@@ -406,6 +411,62 @@ test_leave_unanswered(void **state)
 	fw.parked = 0;
 }
 
+/* pst_port_guard_create refuses what it cannot guard, with pst_errno. */
+static void
+test_guard_refusals(void **state)
+{
+	static const uint8_t key[65];
+
+	(void)state;
+	assert_null(pst_port_guard_create(port, 0, NULL, NULL, 0));
+	assert_int_equal(pst_errno, EINVAL);
+	assert_null(pst_port_guard_create(RTE_MAX_ETHPORTS - 1, 0, mp, NULL, 0));
+	assert_int_equal(pst_errno, EINVAL);
+	assert_null(pst_port_guard_create(port, 0, mp, key, 15));
+	assert_int_equal(pst_errno, EINVAL);
+	assert_null(pst_port_guard_create(port, 0, mp, key, 65));
+	assert_int_equal(pst_errno, EINVAL);
+	assert_null(pst_port_guard_create(port, 0, mp, NULL, 16));
+	assert_int_equal(pst_errno, EINVAL);
+}
+
+/* On a port of another driver the guard passes every frame, farewells
+ * included, never parks and says no farewell; NULL guards are no-ops. */
+static void
+test_guard_other_driver(void **state)
+{
+	static const uint8_t key[16] = { 1 };
+	struct pst_port_guard *g;
+	struct pst_port_guard_stats st;
+	struct rte_mbuf *pkts[2];
+
+	(void)state;
+	drain_ring();
+	g = pst_port_guard_create(port, 0, mp, NULL, 0);
+	assert_non_null(g);
+	pkts[0] = pst_farewell_frame(mp, &mac, PST_FAREWELL_LEAVING, 7);
+	pkts[1] = pst_farewell_frame(mp, &mac, PST_FAREWELL_PARKED, 7);
+	assert_non_null(pkts[0]);
+	assert_non_null(pkts[1]);
+	assert_int_equal(pst_port_guard_rx(g, pkts, 2), 2);
+	assert_int_equal(pst_port_guard_parked(g), 0);
+	assert_int_equal(pst_port_guard_leave(g), 0);
+	assert_int_equal(rte_eth_rx_burst(port, 0, &(struct rte_mbuf *){ NULL }, 1), 0);
+	pst_port_guard_stats(g, &st);
+	assert_int_equal(st.parks + st.park_timeouts + st.refused, 0);
+	pst_port_guard_destroy(g);
+	assert_int_equal(pst_port_guard_rx(NULL, pkts, 2), 2);
+	assert_int_equal(pst_port_guard_parked(NULL), 0);
+	assert_int_equal(pst_port_guard_leave(NULL), 0);
+	pst_port_guard_stats(NULL, &st);
+	assert_int_equal(st.parks, 0);
+	pst_port_guard_destroy(NULL);
+	rte_pktmbuf_free_bulk(pkts, 2);
+	g = pst_port_guard_create(port, 0, mp, key, sizeof(key));
+	assert_non_null(g);
+	pst_port_guard_destroy(g);
+}
+
 static int
 eal_setup(void)
 {
@@ -453,6 +514,8 @@ main(void)
 		cmocka_unit_test(test_keyed_replay_refused),
 		cmocka_unit_test(test_leave_is_answered),
 		cmocka_unit_test(test_leave_unanswered),
+		cmocka_unit_test(test_guard_refusals),
+		cmocka_unit_test(test_guard_other_driver),
 	};
 	int ret;
 
