@@ -364,14 +364,21 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 	struct kv_queued *q;
 	int denyoom;
 
-	if (r == KV_PARSE_OK) {
-		switch (req->op) {
-		case KV_OP_MULTI: case KV_OP_EXEC: case KV_OP_DISCARD:
-		case KV_OP_WATCH: case KV_OP_QUIT:
+	switch (r == KV_PARSE_OK ? req->op : req->bad_op) {
+	case KV_OP_EXEC: case KV_OP_DISCARD: case KV_OP_QUIT:
+		if (r == KV_PARSE_OK)
 			return 0;   /* run now, as Redis does */
-		default:
-			break;
-		}
+		break;
+	default:
+		/* Redis 7.0 refuses every other command of an open
+		 * transaction over its maxmemory, whether it may grow the
+		 * data or not (queuing it would), its arguments right or
+		 * not: so does the store, over its limit. */
+		if (kv_store_reserve(x->store, 0) != 0)
+			return queue_refuse(c, oom_error);
+		if (r == KV_PARSE_OK && (req->op == KV_OP_MULTI || req->op == KV_OP_WATCH))
+			return 0;   /* run now: they answer their errors */
+		break;
 	}
 	if (m->n >= x->limits.multi_max_cmds ||
 	    req->consumed > x->limits.multi_max_bytes - m->bytes)
@@ -394,10 +401,6 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 		goto queued;
 	}
 	denyoom = (kv_commands[req->op].flags & KVC_DENYOOM) != 0;
-	/* Redis refuses a command that may grow its data when over its
-	 * maxmemory, queued or not: so does the store, when full. */
-	if (denyoom && kv_store_reserve(x->store, 0) != 0)
-		return queue_refuse(c, oom_error);
 	if (queue_ref(x, m, q, c->rx) != 0) {
 		uint64_t bufs = denyoom ? q->len / x->store->buf_size + 1 : 0;
 
