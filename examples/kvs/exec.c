@@ -1101,7 +1101,13 @@ static int
 refuse_denyoom(struct kv_call *c, enum kv_op op)
 {
 	struct kv_exec *x = c->srv;
+	const struct kv_request *req = c->req;
 
+	/* A plain SET parsed whole (no option; RESP, or an HTTP PUT): the check
+	 * is the first thing the store does with it (kv_store_set_at()), and
+	 * answers the same; one check per SET, not two. */
+	if (req->op == KV_OP_SET && req->set_flags == 0 && req->expire_ms == 0)
+		return 0;
 	if (!(kv_commands[op].flags & KVC_DENYOOM) || x->store == NULL ||
 	    kv_store_reserve(x->store, 0) == 0)
 		return 0;
