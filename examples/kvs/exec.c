@@ -1202,7 +1202,8 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 		 * request, so no idle time either). */
 		if (out->client != NULL)
 			out->client->last_op = req.op;
-		if (!refuse_denyoom(c, req.op))
+		/* The flag first, here: most commands have none to check. */
+		if (!(kv_commands[req.op].flags & KVC_DENYOOM) || !refuse_denyoom(c, req.op))
 			kv_commands[req.op].run(c);
 	}
 	return (long)req.consumed;

@@ -362,6 +362,7 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 	struct kv_multi *m = c->out->multi;
 	struct kv_exec *x = c->srv;
 	struct kv_queued *q;
+	unsigned int i;
 	int denyoom;
 
 	switch (r == KV_PARSE_OK ? req->op : req->bad_op) {
@@ -418,8 +419,10 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 	q->argc = req->argc;
 	q->set_flags = req->set_flags;
 	q->expire_ms = req->expire_ms;
-	if (req->argc > 0)   /* m->args may still be NULL */
-		memcpy(&m->args[q->arg0], req->argv, req->argc * sizeof(req->argv[0]));
+	/* A loop, not memcpy(): two or three arguments a command, most
+	 * often (m->args may still be NULL when there are none). */
+	for (i = 0; i < req->argc; i++)
+		m->args[q->arg0 + i] = req->argv[i];
 	m->n_args += req->argc;
 	m->n_spans += q->n_spans;
 	m->denyoom |= denyoom;
@@ -565,9 +568,13 @@ static void
 exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 	 struct kv_request *req)
 {
-	struct kv_stream view;
+	/* The queued bytes as a stream of their own (no holder: their
+	 * buffers are the queue's, kept already). */
+	struct kv_stream view = { .spans = &m->spans[q->span0], .n = q->n_spans,
+				  .cap = q->n_spans, .len = q->len };
 	struct kv_call call = { .srv = c->srv, .rx = &view, .out = c->out, .req = req,
 				.dram = q->dram };
+	unsigned int i;
 
 	if (q->op == KV_OP_NONE) {
 		kv_call_error(c, q->mem);
@@ -579,12 +586,8 @@ exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 	req->set_flags = q->set_flags;
 	req->expire_ms = q->expire_ms;
 	req->consumed = q->len;
-	if (q->argc > 0)
-		memcpy(req->argv, &m->args[q->arg0], q->argc * sizeof(req->argv[0]));
-	kv_stream_init(&view);
-	view.spans = &m->spans[q->span0];
-	view.n = view.cap = q->n_spans;
-	view.len = q->len;
+	for (i = 0; i < q->argc; i++)   /* as kv_multi_queue() copied them */
+		req->argv[i] = m->args[q->arg0 + i];
 	kv_commands[q->op].run(&call);
 }
 
