@@ -208,17 +208,18 @@ kv_multi_fini(struct kv_exec *x)
 static void
 queue_release(struct kv_exec *x, struct kv_multi *m)
 {
-	unsigned int i, k;
+	unsigned int i;
 
-	for (i = 0; i < m->n; i++) {
-		struct kv_queued *q = &m->q[i];
-
-		if (q->op != KV_OP_NONE && !q->dram)
-			for (k = 0; k < q->n_spans; k++)
-				kv_unref(x->store, m->spans[q->span0 + k].name);
-		if (q->mem != NULL)   /* rarely: a copy or an error's text */
-			free(q->mem);
-	}
+	/* The queue's spans in one pass: a DRAM copy's are not the pool's
+	 * (no name), a queued error has none. */
+	for (i = 0; i < m->n_spans; i++)
+		if (m->spans[i].name != PST_NAME_INVALID)
+			kv_unref(x->store, m->spans[i].name);
+	for (i = 0; m->n_mem > 0 && i < m->n; i++)
+		if (m->q[i].mem != NULL) {   /* rarely: a copy or an error's text */
+			free(m->q[i].mem);
+			m->n_mem--;
+		}
 	kv_store_unreserve(x->store, m->reserved);
 	m->reserved = 0;
 	m->n = m->n_spans = m->n_args = 0;
@@ -319,6 +320,7 @@ queue_copy(struct kv_multi *m, struct kv_queued *q, const struct kv_stream *rx)
 	q->mem = malloc(q->len ? q->len : 1);
 	if (q->mem == NULL)
 		return -ENOMEM;
+	m->n_mem++;
 	kv_stream_copy(rx, 0, q->mem, q->len);
 	for (off = 0; off < q->len; off += chunk) {
 		struct kv_span *sp = &m->spans[m->n_spans + q->n_spans++];
@@ -399,6 +401,7 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 		q->mem = strdup(err[0] ? err : "ERR bad request");
 		if (q->mem == NULL)
 			return queue_refuse(c, "ERR out of memory");
+		m->n_mem++;
 		goto queued;
 	}
 	denyoom = (kv_commands[req->op].flags & KVC_DENYOOM) != 0;
