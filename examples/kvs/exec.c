@@ -1090,6 +1090,19 @@ upload_check(struct kv_call *c, const struct kv_stream *rx, struct kv_upload *up
 	return upload_discard(x, rx, up, out);
 }
 
+/* The store over its limit: -OOM for @c's request. Returns 1 when it
+ * refused it. Out of line: its reply stays off a SET's path. */
+static __attribute__((noinline)) int
+refuse_over_limit(struct kv_call *c)
+{
+	struct kv_exec *x = c->srv;
+
+	if (x->store == NULL || kv_store_reserve(x->store, 0) == 0)
+		return 0;
+	reply_not_stored(c, -ENOSPC, set_error(-ENOSPC));
+	return 1;
+}
+
 /* Redis refuses a DENYOOM command over its maxmemory before it runs,
  * whatever the command would have answered (SETNX of a key that exists,
  * INCR of a non-integer, a syntax error found as it runs): so does
@@ -1097,22 +1110,20 @@ upload_check(struct kv_call *c, const struct kv_stream *rx, struct kv_upload *up
  * Inside EXEC, EXEC decided for the whole queue (multi.c). @op: the
  * request's command (its bad_op when the parser refused it). Returns 1
  * when it refused @c's request. */
-static int
+static inline int
 refuse_denyoom(struct kv_call *c, enum kv_op op)
 {
-	struct kv_exec *x = c->srv;
 	const struct kv_request *req = c->req;
 
-	/* A plain SET parsed whole (no option; RESP, or an HTTP PUT): the check
-	 * is the first thing the store does with it (kv_store_set_at()), and
-	 * answers the same; one check per SET, not two. */
+	if (!(kv_commands[op].flags & KVC_DENYOOM))
+		return 0;
+	/* A plain SET parsed whole (no option; RESP, or an HTTP PUT): the
+	 * check is the first thing the store does with it
+	 * (kv_store_set_at()), and answers the same; one check per SET, not
+	 * two. */
 	if (req->op == KV_OP_SET && req->set_flags == 0 && req->expire_ms == 0)
 		return 0;
-	if (!(kv_commands[op].flags & KVC_DENYOOM) || x->store == NULL ||
-	    kv_store_reserve(x->store, 0) == 0)
-		return 0;
-	reply_not_stored(c, -ENOSPC, set_error(-ENOSPC));
-	return 1;
+	return refuse_over_limit(c);
 }
 
 /* EXEC's wrong arity, which Redis answers as an aborted transaction. */
@@ -1202,8 +1213,7 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 		 * request, so no idle time either). */
 		if (out->client != NULL)
 			out->client->last_op = req.op;
-		/* The flag first, here: most commands have none to check. */
-		if (!(kv_commands[req.op].flags & KVC_DENYOOM) || !refuse_denyoom(c, req.op))
+		if (!refuse_denyoom(c, req.op))
 			kv_commands[req.op].run(c);
 	}
 	return (long)req.consumed;
