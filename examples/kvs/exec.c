@@ -648,11 +648,8 @@ mset_unit(struct kv_call *c, int nx, int *exists)
 			return -E2BIG;
 		bufs += value_arg_bufs(c, i + 1);
 	}
-	/* Redis refuses a DENYOOM command over its maxmemory before it
-	 * runs: a store over its limit answers -OOM before MSETNX looks at
-	 * its keys (inside EXEC, EXEC checked). */
-	if (nx && !srv->store->unit_open && kv_store_reserve(srv->store, 0) != 0)
-		return -ENOSPC;
+	/* Over the store's limit, kv_exec_next() refused MSETNX before it
+	 * looks at its keys (refuse_denyoom()). */
 	for (i = 0; nx && i + 1 < req->argc; i += 2)
 		if (lookup_arg(c, i) != NULL) {
 			*exists = 1;
@@ -1093,6 +1090,42 @@ upload_check(struct kv_call *c, const struct kv_stream *rx, struct kv_upload *up
 	return upload_discard(x, rx, up, out);
 }
 
+/* The store over its limit: -OOM for @c's request. Returns 1 when it
+ * refused it. Out of line: its reply stays off a SET's path. */
+static __attribute__((noinline)) int
+refuse_over_limit(struct kv_call *c)
+{
+	struct kv_exec *x = c->srv;
+
+	if (x->store == NULL || kv_store_reserve(x->store, 0) == 0)
+		return 0;
+	reply_not_stored(c, -ENOSPC, set_error(-ENOSPC));
+	return 1;
+}
+
+/* Redis refuses a DENYOOM command over its maxmemory before it runs,
+ * whatever the command would have answered (SETNX of a key that exists,
+ * INCR of a non-integer, a syntax error found as it runs): so does
+ * paste-kvs over the store's limit, once here for every such command.
+ * Inside EXEC, EXEC decided for the whole queue (multi.c). @op: the
+ * request's command (its bad_op when the parser refused it). Returns 1
+ * when it refused @c's request. */
+static inline int
+refuse_denyoom(struct kv_call *c, enum kv_op op)
+{
+	const struct kv_request *req = c->req;
+
+	if (!(kv_commands[op].flags & KVC_DENYOOM))
+		return 0;
+	/* A plain SET parsed whole (no option; RESP, or an HTTP PUT): the
+	 * check is the first thing the store does with it
+	 * (kv_store_set_at()), and answers the same; one check per SET, not
+	 * two. */
+	if (req->op == KV_OP_SET && req->set_flags == 0 && req->expire_ms == 0)
+		return 0;
+	return refuse_over_limit(c);
+}
+
 /* EXEC's wrong arity, which Redis answers as an aborted transaction. */
 static const char exec_arity[] = "ERR wrong number of arguments for 'exec' command";
 
@@ -1158,7 +1191,7 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 			http_error(c, err[0] ? err : "400 Bad Request", !req.http_keepalive);
 		else if (strcmp(err, exec_arity) == 0)
 			kv_multi_exec_abort(c, err + 4); /* as Redis refuses EXEC */
-		else
+		else if (req.early_error || !refuse_denyoom(c, req.bad_op))
 			resp_str(c, kv_resp_error, err[0] ? err : "ERR bad request");
 		kv_multi_flag(out->multi);
 	} else if (!kv_auth_allows(x->auth, out->auth, rx, &req)) {
@@ -1180,7 +1213,8 @@ kv_exec_next(struct kv_exec *x, const struct kv_stream *rx, int http,
 		 * request, so no idle time either). */
 		if (out->client != NULL)
 			out->client->last_op = req.op;
-		kv_commands[req.op].run(c);
+		if (!refuse_denyoom(c, req.op))
+			kv_commands[req.op].run(c);
 	}
 	return (long)req.consumed;
 }

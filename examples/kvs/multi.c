@@ -208,17 +208,18 @@ kv_multi_fini(struct kv_exec *x)
 static void
 queue_release(struct kv_exec *x, struct kv_multi *m)
 {
-	unsigned int i, k;
+	unsigned int i;
 
-	for (i = 0; i < m->n; i++) {
-		struct kv_queued *q = &m->q[i];
-
-		if (q->op != KV_OP_NONE && !q->dram)
-			for (k = 0; k < q->n_spans; k++)
-				kv_unref(x->store, m->spans[q->span0 + k].name);
-		if (q->mem != NULL)   /* rarely: a copy or an error's text */
-			free(q->mem);
-	}
+	/* The queue's spans in one pass: a DRAM copy's are not the pool's
+	 * (no name), a queued error has none. */
+	for (i = 0; i < m->n_spans; i++)
+		if (m->spans[i].name != PST_NAME_INVALID)
+			kv_unref(x->store, m->spans[i].name);
+	for (i = 0; m->n_mem > 0 && i < m->n; i++)
+		if (m->q[i].mem != NULL) {   /* rarely: a copy or an error's text */
+			free(m->q[i].mem);
+			m->n_mem--;
+		}
 	kv_store_unreserve(x->store, m->reserved);
 	m->reserved = 0;
 	m->n = m->n_spans = m->n_args = 0;
@@ -319,6 +320,7 @@ queue_copy(struct kv_multi *m, struct kv_queued *q, const struct kv_stream *rx)
 	q->mem = malloc(q->len ? q->len : 1);
 	if (q->mem == NULL)
 		return -ENOMEM;
+	m->n_mem++;
 	kv_stream_copy(rx, 0, q->mem, q->len);
 	for (off = 0; off < q->len; off += chunk) {
 		struct kv_span *sp = &m->spans[m->n_spans + q->n_spans++];
@@ -362,16 +364,24 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 	struct kv_multi *m = c->out->multi;
 	struct kv_exec *x = c->srv;
 	struct kv_queued *q;
+	unsigned int i;
 	int denyoom;
 
-	if (r == KV_PARSE_OK) {
-		switch (req->op) {
-		case KV_OP_MULTI: case KV_OP_EXEC: case KV_OP_DISCARD:
-		case KV_OP_WATCH: case KV_OP_QUIT:
+	switch (r == KV_PARSE_OK ? req->op : req->bad_op) {
+	case KV_OP_EXEC: case KV_OP_DISCARD: case KV_OP_QUIT:
+		if (r == KV_PARSE_OK)
 			return 0;   /* run now, as Redis does */
-		default:
-			break;
-		}
+		break;
+	default:
+		/* Redis 7.0 refuses every other command of an open
+		 * transaction over its maxmemory, whether it may grow the
+		 * data or not (queuing it would), its arguments right or
+		 * not: so does the store, over its limit. */
+		if (kv_store_reserve(x->store, 0) != 0)
+			return queue_refuse(c, oom_error);
+		if (r == KV_PARSE_OK && (req->op == KV_OP_MULTI || req->op == KV_OP_WATCH))
+			return 0;   /* run now: they answer their errors */
+		break;
 	}
 	if (m->n >= x->limits.multi_max_cmds ||
 	    req->consumed > x->limits.multi_max_bytes - m->bytes)
@@ -391,13 +401,10 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 		q->mem = strdup(err[0] ? err : "ERR bad request");
 		if (q->mem == NULL)
 			return queue_refuse(c, "ERR out of memory");
+		m->n_mem++;
 		goto queued;
 	}
 	denyoom = (kv_commands[req->op].flags & KVC_DENYOOM) != 0;
-	/* Redis refuses a command that may grow its data when over its
-	 * maxmemory, queued or not: so does the store, when full. */
-	if (denyoom && kv_store_reserve(x->store, 0) != 0)
-		return queue_refuse(c, oom_error);
 	if (queue_ref(x, m, q, c->rx) != 0) {
 		uint64_t bufs = denyoom ? q->len / x->store->buf_size + 1 : 0;
 
@@ -415,8 +422,10 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 	q->argc = req->argc;
 	q->set_flags = req->set_flags;
 	q->expire_ms = req->expire_ms;
-	if (req->argc > 0)   /* m->args may still be NULL */
-		memcpy(&m->args[q->arg0], req->argv, req->argc * sizeof(req->argv[0]));
+	/* A loop, not memcpy(): two or three arguments a command, most
+	 * often (m->args may still be NULL when there are none). */
+	for (i = 0; i < req->argc; i++)
+		m->args[q->arg0 + i] = req->argv[i];
 	m->n_args += req->argc;
 	m->n_spans += q->n_spans;
 	m->denyoom |= denyoom;
@@ -562,9 +571,13 @@ static void
 exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 	 struct kv_request *req)
 {
-	struct kv_stream view;
+	/* The queued bytes as a stream of their own (no holder: their
+	 * buffers are the queue's, kept already). */
+	struct kv_stream view = { .spans = &m->spans[q->span0], .n = q->n_spans,
+				  .cap = q->n_spans, .len = q->len };
 	struct kv_call call = { .srv = c->srv, .rx = &view, .out = c->out, .req = req,
 				.dram = q->dram };
+	unsigned int i;
 
 	if (q->op == KV_OP_NONE) {
 		kv_call_error(c, q->mem);
@@ -576,12 +589,8 @@ exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 	req->set_flags = q->set_flags;
 	req->expire_ms = q->expire_ms;
 	req->consumed = q->len;
-	if (q->argc > 0)
-		memcpy(req->argv, &m->args[q->arg0], q->argc * sizeof(req->argv[0]));
-	kv_stream_init(&view);
-	view.spans = &m->spans[q->span0];
-	view.n = view.cap = q->n_spans;
-	view.len = q->len;
+	for (i = 0; i < q->argc; i++)   /* as kv_multi_queue() copied them */
+		req->argv[i] = m->args[q->arg0 + i];
 	kv_commands[q->op].run(&call);
 }
 

@@ -43,6 +43,8 @@ struct kv_multi {
 	struct kv_arg *args;      /* their arguments, by request */
 	unsigned int n_args, args_cap;
 	size_t bytes;             /* request bytes queued */
+	unsigned int n_mem;       /* queued entries with a DRAM copy or an
+	                           * error's text to free */
 	uint64_t reserved;        /* store buffers reserved for the copies
 	                           * EXEC will make of DRAM-queued values */
 	int denyoom;              /* a queued command may grow the store */

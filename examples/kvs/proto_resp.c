@@ -880,6 +880,8 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 		unknown_command(s, f, err, errlen);
 		return KV_PARSE_BAD_REQUEST;
 	}
+	/* Known from here, errors or not (req->bad_op). */
+	req->op = (enum kv_op)(cmd - kv_commands);
 	if (nargs > KV_MAX_ARGS) {
 		set_err(err, errlen, "ERR too many arguments for '%s' command (at most %d)",
 			cmd->name, KV_MAX_ARGS);
@@ -894,7 +896,6 @@ resp_command(const struct kv_stream *s, const struct resp_frame *f,
 			cmd->name);
 		return KV_PARSE_BAD_REQUEST;
 	}
-	req->op = (enum kv_op)(cmd - kv_commands);
 	req->argc = nargs;    /* argv: framed there (f->args) */
 	req->early_error = 0;
 	if (check_keys(cmd, f, err, errlen) != 0)
@@ -1085,6 +1086,7 @@ kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 	req->consumed = f.end;
 	r = resp_command(s, &f, req, err, errlen);
 	if (r != KV_PARSE_OK) {
+		req->bad_op = req->op;
 		req->op = KV_OP_NONE;
 		req->argc = 0;
 		req->set_flags = 0;

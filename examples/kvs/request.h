@@ -79,6 +79,10 @@ struct kv_request {
 	                           * authenticated (an unknown command or
 	                           * subcommand, a wrong number of words);
 	                           * others are NOAUTH's until it did */
+	enum kv_op bad_op;        /* KV_PARSE_BAD_REQUEST of a known command
+	                           * (op is KV_OP_NONE then): which, so that a
+	                           * DENYOOM one is refused for the store's
+	                           * limit first, as Redis refuses it */
 	/* With KV_PARSE_MORE: a value to store (SET's or MSET's, a PUT's body)
 	 * of KV_RESERVE_MIN bytes or more whose length is declared and whose
 	 * bytes have not all arrived, so that the server can reserve room for
@@ -107,6 +111,7 @@ kv_request_clear(struct kv_request *r)
 	r->http_head = 0;
 	r->http_auth.len = 0;
 	r->early_error = 0;
+	r->bad_op = KV_OP_NONE;
 	r->pending_len = 0;
 }
 

@@ -228,8 +228,14 @@ kv_stream_spans(const struct kv_stream *s, size_t off, size_t len,
 
 	if (len == 0)
 		return 0;
-	if (off > s->len || len > s->len - off || stream_locate(s, off, &i, &pos) != 0)
+	if (off > s->len || len > s->len - off)
 		return -1;
+	if (off == 0) {           /* a queued request: the stream's front */
+		i = 0;
+		pos = 0;
+	} else if (stream_locate(s, off, &i, &pos) != 0) {
+		return -1;
+	}
 	for (; i < s->n && len > 0; i++, pos = 0) {
 		sp = &s->spans[i];
 		chunk = sp->len - pos;

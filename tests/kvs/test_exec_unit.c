@@ -255,6 +255,129 @@ test_msetnx_btree(void **state)
 	msetnx(&kv_index_btree);
 }
 
+/* @words (NULL-terminated) as one RESP request, run against @x. */
+static void
+run_words(struct kv_exec *x, struct captured *cap, const char *const *words)
+{
+	char msg[512];
+	size_t off, n = 0;
+
+	while (words[n] != NULL)
+		n++;
+	off = (size_t)snprintf(msg, sizeof(msg), "*%zu\r\n", n);
+	for (size_t i = 0; i < n; i++)
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off, "$%zu\r\n%s\r\n",
+					strlen(words[i]), words[i]);
+	assert_true(off < sizeof(msg));
+	run(x, msg, off, cap);
+}
+
+#define WORDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* Over the store's limit, every DENYOOM command is refused with -OOM
+ * before it runs, as redis-server 7.0 refuses it over its maxmemory
+ * (checked side by side: SETNX of an existing key is -OOM there, not 0),
+ * whatever it would have answered: a key that exists or not, a value that
+ * is no integer, an option that would write nothing. Commands without the
+ * flag run: GETEX, EXPIRE, DEL, GET. */
+static void
+denyoom_order(const struct kv_index_ops *ops)
+{
+	const char *const *const refused[] = {
+		WORDS("SETNX", "a", "2"),
+		WORDS("SET", "a", "2", "NX"),
+		WORDS("SET", "zz", "2", "XX"),
+		WORDS("SET", "a", "2", "GET"),
+		WORDS("SET", "s", "2", "GET"),
+		WORDS("SET", "a", "2"),
+		WORDS("GETSET", "a", "3"),
+		WORDS("INCR", "n"),
+		WORDS("INCR", "s"),
+		WORDS("INCRBY", "n", "2"),
+		WORDS("INCRBY", "n", "x"),
+		WORDS("DECR", "n"),
+		WORDS("DECRBY", "n", "2"),
+		WORDS("INCRBYFLOAT", "n", "1"),
+		WORDS("APPEND", "a", "x"),
+		WORDS("APPEND", "a", ""),
+		WORDS("SETRANGE", "a", "0", "x"),
+		WORDS("SETRANGE", "zz", "0", ""),
+		WORDS("SETRANGE", "a", "-1", "x"),
+		WORDS("SETEX", "a", "10", "v"),
+		WORDS("SETEX", "a", "0", "v"),
+		WORDS("PSETEX", "a", "10", "v"),
+		WORDS("COPY", "a", "b"),
+		WORDS("COPY", "a", "n"),
+		WORDS("MSET", "a", "1"),
+		WORDS("MSETNX", "a", "1"),
+	};
+	struct pst_pool_levels lv;
+	struct captured cap = { .len = 0 };
+	char path[PATH_MAX];
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	size_t i;
+	int wrong = 0;
+
+	tu_path(path, sizeof(path), ops->name);
+	p = tu_must_create(path, BUF_SIZE, 1024, PST_PERSIST_FLUSH);
+	tu_assert_rc(kv_store_open(&st, p, ops, 0), 0);
+	tu_assert_rc(kv_exec_init(&x, &st, 1), 0);
+	run_words(&x, &cap, WORDS("MSET", "a", "1", "n", "5", "s", "str"));
+	assert_reply(&cap, "+OK\r\n");
+	pst_pool_levels(p, &lv);
+	st.max_bufs = lv.kept - 1;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		run_words(&x, &cap, refused[i]);
+		if (cap.len != strlen(OOM_REPLY) || memcmp(cap.bytes, OOM_REPLY, cap.len) != 0) {
+			print_error("%s %s %s over the limit: \"%.*s\", want -OOM\n",
+				    refused[i][0], refused[i][1], refused[i][2] ? refused[i][2] : "",
+				    (int)strcspn(cap.bytes, "\r"), cap.bytes);
+			wrong++;
+		}
+	}
+	assert_int_equal(wrong, 0);
+	/* Nothing was written. */
+	run_words(&x, &cap, WORDS("MGET", "a", "n", "zz", "b"));
+	assert_reply(&cap, "*4\r\n$1\r\n<value 1>\r\n$1\r\n<value 1>\r\n$-1\r\n$-1\r\n");
+	/* Commands without DENYOOM run. */
+	run_words(&x, &cap, WORDS("GETEX", "a", "PERSIST"));
+	assert_reply(&cap, "$1\r\n<value 1>\r\n");
+	run_words(&x, &cap, WORDS("EXPIRE", "zz", "100"));
+	assert_reply(&cap, ":0\r\n");
+	run_words(&x, &cap, WORDS("DEL", "zz"));
+	assert_reply(&cap, ":0\r\n");
+	/* Under the limit again, the same commands answer as usual. */
+	st.max_bufs = 0;
+	run_words(&x, &cap, WORDS("SETNX", "a", "2"));
+	assert_reply(&cap, ":0\r\n");
+	run_words(&x, &cap, WORDS("SET", "zz", "2", "XX"));
+	assert_reply(&cap, "$-1\r\n");
+	run_words(&x, &cap, WORDS("INCR", "s"));
+	assert_reply(&cap, "-ERR value is not an integer or out of range\r\n");
+	run_words(&x, &cap, WORDS("INCR", "n"));
+	assert_reply(&cap, ":6\r\n");
+	kv_exec_fini(&x);
+	kv_store_close(&st);
+	tu_close(p);
+	unlink(path);
+}
+
+static void
+test_denyoom_order_wal(void **state)
+{
+	(void)state;
+	denyoom_order(&kv_index_wal);
+}
+
+static void
+test_denyoom_order_btree(void **state)
+{
+	(void)state;
+	denyoom_order(&kv_index_btree);
+}
+
 /* The pool runs out inside a unit despite its check (here: the check is
  * told the values need nothing): the write fails, kv_store_unit_end()
  * undoes the unit (values, references, the pool's buffers) and nothing of
@@ -515,6 +638,8 @@ main(void)
 		cmocka_unit_test_teardown(test_mset_oom_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_msetnx_wal, tu_test_teardown),
 		cmocka_unit_test_teardown(test_msetnx_btree, tu_test_teardown),
+		cmocka_unit_test_teardown(test_denyoom_order_wal, tu_test_teardown),
+		cmocka_unit_test_teardown(test_denyoom_order_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_unit_fails_wal, tu_test_teardown),
 		cmocka_unit_test_teardown(test_unit_fails_btree, tu_test_teardown),
 		cmocka_unit_test_teardown(test_rename_images_wal, tu_test_teardown),

@@ -265,6 +265,52 @@ test_bounds(void **state)
 	close_store(&st, &x, p);
 }
 
+#define OOM "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+
+/* Over the store's limit, Redis 7.0 refuses every command of an open
+ * transaction with -OOM, not only those that may grow the data (GET,
+ * WATCH, a nested MULTI, a SET whose options are wrong), and EXEC then
+ * aborts; EXEC, DISCARD and QUIT are never refused so. */
+static void
+test_queue_over_limit(void **state)
+{
+	struct kv_multi m = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+
+	(void)state;
+	p = open_store(&st, &x, 1, "overlimit");
+	run(&x, &m, SET_K("a", "11111"), "+OK\r\n", 0, NULL);
+	st.max_bufs = kept(p) - 1;
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, GET_K("a"), OOM, 0, NULL);
+	run(&x, &m, "*5\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nXX\r\n",
+	    OOM, 0, NULL);
+	run(&x, &m, "*2\r\n$5\r\nWATCH\r\n$1\r\na\r\n", OOM, 0, NULL);
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", OOM, 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n",
+	    "-EXECABORT Transaction discarded because of previous errors.\r\n", 0, NULL);
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nPING\r\n", OOM, 0, NULL);
+	run(&x, &m, "*1\r\n$7\r\nDISCARD\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+	run(&x, &m, "*1\r\n$4\r\nEXEC\r\n", "*0\r\n", 0, NULL);
+	/* Outside a transaction, a late error of a DENYOOM command is
+	 * refused for the store's limit first, as Redis checks maxmemory
+	 * before the command runs and finds it. */
+	run(&x, &m, "*5\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n$2\r\nNX\r\n$2\r\nXX\r\n",
+	    OOM, 0, NULL);
+	run(&x, &m, "*4\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n", OOM, 0, NULL);
+	run(&x, &m, GET_K("a"), "$5\r\n11111\r\n", 0, NULL);
+	st.max_bufs = 0;
+	run(&x, &m, "*4\r\n$4\r\nMSET\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n",
+	    "-ERR wrong number of arguments for 'mset' command\r\n", 0, NULL);
+	assert_int_equal(st.reserved, 0);
+	kv_multi_end(&x, &m);
+	close_store(&st, &x, p);
+}
+
 /* WATCH: the store's hook is there only while a key is watched. */
 static void
 test_watch(void **state)
@@ -434,6 +480,7 @@ main(void)
 		cmocka_unit_test_teardown(test_queue_references, tu_test_teardown),
 		cmocka_unit_test_teardown(test_queue_dram, tu_test_teardown),
 		cmocka_unit_test_teardown(test_bounds, tu_test_teardown),
+		cmocka_unit_test_teardown(test_queue_over_limit, tu_test_teardown),
 		cmocka_unit_test_teardown(test_watch, tu_test_teardown),
 		cmocka_unit_test_teardown(test_watch_same_deadline, tu_test_teardown),
 		cmocka_unit_test_teardown(test_cluster, tu_test_teardown),
