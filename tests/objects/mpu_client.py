@@ -8,6 +8,10 @@ ListMultipartUploads, completions refused (InvalidPartOrder, InvalidPart
 for a missing part or a wrong ETag, EntityTooSmall, MalformedXML,
 NoSuchUpload), a completion (ETag = MD5 of the MD5s + "-N", bytes, type
 and metadata back, a range across parts), an overwrite, AbortMultipartUpload.
+MODE listing: ListMultipartUploads with a delimiter (CommonPrefixes, a
+prefix's own level), and paged by max-uploads with key-marker and
+upload-id-marker (two uploads of one key split across pages), each upload
+and common prefix listed once, in order.
 MODE pending DIR: an upload left with two parts (ids and MD5s in DIR/pending).
 MODE pending_check DIR: after a kill -9 and restart, ListParts and
 ListMultipartUploads list that upload; a third part and the completion make
@@ -213,6 +217,65 @@ def basic():
     check(s3.list_objects_v2(Bucket='mpu-test').get('KeyCount') == 0, 'the objects deleted')
 
 
+def listing():
+    s3 = client()
+    s3.create_bucket(Bucket='mpu-list')
+    keys = ['a/1', 'a/2', 'b/x/1', 'b/y', 'c', 'd/1', 'd/1', 'e/z/']
+    ups = sorted((k, s3.create_multipart_upload(Bucket='mpu-list', Key=k)['UploadId'])
+                 for k in keys)
+    lu = s3.list_multipart_uploads(Bucket='mpu-list', Delimiter='/')
+    got = ([u['Key'] for u in lu.get('Uploads', [])],
+           [p['Prefix'] for p in lu.get('CommonPrefixes', [])])
+    check(got == (['c'], ['a/', 'b/', 'd/', 'e/']) and not lu['IsTruncated'] and
+          lu.get('Delimiter') == '/',
+          'ListMultipartUploads delimiter /: one upload, four CommonPrefixes (%s)' % (got,))
+    lu = s3.list_multipart_uploads(Bucket='mpu-list', Prefix='b/', Delimiter='/')
+    got = ([u['Key'] for u in lu.get('Uploads', [])],
+           [p['Prefix'] for p in lu.get('CommonPrefixes', [])])
+    check(got == (['b/y'], ['b/x/']),
+          'ListMultipartUploads prefix b/ delimiter /: b/y and b/x/ (%s)' % (got,))
+    lu = s3.list_multipart_uploads(Bucket='mpu-list', Prefix='e/', Delimiter='/')
+    got = ([u['Key'] for u in lu.get('Uploads', [])],
+           [p['Prefix'] for p in lu.get('CommonPrefixes', [])])
+    check(got == ([], ['e/z/']), 'a key ending in the delimiter is a CommonPrefix (%s)' % (got,))
+    # Paged by one: each entry once, the common prefixes not again on a
+    # later page (the next key marker is the prefix).
+    seen, pages, marker, umarker = [], 0, None, None
+    while pages < 20:
+        kw = {'Bucket': 'mpu-list', 'Delimiter': '/', 'MaxUploads': 1}
+        if marker is not None:
+            kw['KeyMarker'] = marker
+            if umarker:
+                kw['UploadIdMarker'] = umarker
+        lu = s3.list_multipart_uploads(**kw)
+        pages += 1
+        seen += [('U', u['Key']) for u in lu.get('Uploads', [])]
+        seen += [('P', p['Prefix']) for p in lu.get('CommonPrefixes', [])]
+        if not lu['IsTruncated']:
+            break
+        marker, umarker = lu['NextKeyMarker'], lu.get('NextUploadIdMarker')
+    check(seen == [('P', 'a/'), ('P', 'b/'), ('U', 'c'), ('P', 'd/'), ('P', 'e/')] and pages == 5,
+          'delimiter and max-uploads 1: five pages, each entry once (%s in %d)' % (seen, pages))
+    # Without a delimiter, two by two: d/1's two uploads split across
+    # pages by upload-id-marker; the paginator sees every upload once.
+    got = [(u['Key'], u['UploadId'])
+           for pg in s3.get_paginator('list_multipart_uploads').paginate(
+               Bucket='mpu-list', PaginationConfig={'PageSize': 3})
+           for u in pg.get('Uploads', [])]
+    check(got == ups, 'paginated by 3: every upload once, in key and id order (%d of %d)'
+          % (len(got), len(ups)))
+    lu = s3.list_multipart_uploads(Bucket='mpu-list', KeyMarker='d/1')
+    check([u['Key'] for u in lu.get('Uploads', [])] == ['e/z/'],
+          'key-marker alone skips that key\'s uploads')
+    lu = s3.list_multipart_uploads(Bucket='mpu-list', KeyMarker='d/1',
+                                   UploadIdMarker=ups[5][1])
+    check([(u['Key'], u['UploadId']) for u in lu.get('Uploads', [])] == ups[6:],
+          'key-marker with upload-id-marker: that key\'s later upload stays')
+    for k, u in ups:
+        s3.abort_multipart_upload(Bucket='mpu-list', Key=k, UploadId=u)
+    s3.delete_bucket(Bucket='mpu-list')
+
+
 def pending(d):
     s3 = client()
     s3.create_bucket(Bucket='pend')
@@ -356,6 +419,8 @@ def verify(d):
 
 if MODE == 'basic':
     basic()
+elif MODE == 'listing':
+    listing()
 elif MODE == 'pending':
     pending(sys.argv[5])
 elif MODE == 'pending_check':
