@@ -124,32 +124,55 @@ key_cmp(const char *a, size_t al, const char *b, size_t bl)
 	return c != 0 ? c : (al > bl) - (al < bl);
 }
 
+/* Where @k's common prefix ends (past the first @del after @pre), or 0. */
+static size_t
+common_prefix_len(const char *k, size_t kl, const struct obj_str *pre, const struct obj_str *del)
+{
+	size_t j;
+
+	if (del->p == NULL || del->len == 0)
+		return 0;
+	for (j = pre->p != NULL ? pre->len : 0; j + del->len <= kl; j++)
+		if (memcmp(k + j, del->p, del->len) == 0)
+			return j + del->len;
+	return 0;
+}
+
 /* ListMultipartUploads: the bucket's uploads in key order (one key's in
  * upload id order), after key-marker (and, for that key, upload-id-marker),
- * with a prefix. A delimiter is echoed but does not group (no
- * CommonPrefixes yet). */
+ * with a prefix; with a delimiter, the keys that hold it past the prefix
+ * grouped as one CommonPrefixes each. As ListObjects, a common prefix
+ * counts as one entry and is the next key marker when it ends a page,
+ * so that a later page (whose marker is that prefix or a key in it)
+ * never reports it again. */
 static void
 list_uploads(struct obj_store *st, const struct obj_route *rt, const struct obj_sigv4_auth *auth,
 	     uint64_t id, time_t now, struct obj_response *out)
 {
 	struct obj_owner owner = { auth->key->id, auth->key->id };
-	unsigned int max = rt->max_keys, n = 0;
+	unsigned int max = rt->max_keys, n = 0, n_pre = 0;
 	struct obj_upload_entry *e = calloc(max + 1, sizeof(*e));
 	char (*ids)[OBJ_MPU_ID_LEN + 1] = calloc(max + 1, OBJ_MPU_ID_LEN + 1);
-	const struct obj_str *km = &rt->key_marker, *pre = &rt->prefix;
+	struct obj_str *pres = calloc(max + 1, sizeof(*pres));
+	const struct obj_str *km = &rt->key_marker, *pre = &rt->prefix, *del = &rt->delimiter;
+	const struct obj_str *uim = &rt->upload_id_marker;
+	struct obj_str next = { NULL, 0 };
+	const char *next_id = NULL;
 	struct obj_xml x;
 	int truncated = 0;
 	size_t i;
 
-	if (e == NULL || ids == NULL) {
+	if (e == NULL || ids == NULL || pres == NULL) {
 		free(e);
 		free(ids);
+		free(pres);
 		obj_ops_answer_error(out, 500, "InternalError", "Out of memory", "", id, now, 0);
 		return;
 	}
 	for (i = 0; i < st->mpu->n; i++) {
 		const struct obj_mpu *u = st->mpu->u[i];
 		char uid[OBJ_MPU_ID_LEN + 1];
+		size_t cpl;
 
 		if (strcmp(u->bucket, rt->bucket) != 0)
 			continue;
@@ -163,27 +186,44 @@ list_uploads(struct obj_store *st, const struct obj_route *rt, const struct obj_
 				continue;
 			/* S3: without an upload-id-marker, the marker's key
 			 * is skipped whole; with one, its later uploads stay. */
-			if (c == 0 && (rt->upload_id_marker.p == NULL ||
-				       key_cmp(uid, OBJ_MPU_ID_LEN, rt->upload_id_marker.p,
-					       rt->upload_id_marker.len) <= 0))
+			if (c == 0 && (uim->p == NULL || uim->len == 0 ||
+				       key_cmp(uid, OBJ_MPU_ID_LEN, uim->p, uim->len) <= 0))
 				continue;
 		}
-		if (n == max) {
+		cpl = common_prefix_len(u->key, u->key_len, pre, del);
+		if (cpl > 0) {
+			if (n_pre > 0 && pres[n_pre - 1].len == cpl &&
+			    memcmp(pres[n_pre - 1].p, u->key, cpl) == 0)
+				continue;
+			if (km->p != NULL && key_cmp(u->key, cpl, km->p, km->len) <= 0)
+				continue;       /* reported on an earlier page */
+		}
+		if (n + n_pre == max) {
 			truncated = max > 0;
 			break;
+		}
+		if (cpl > 0) {
+			pres[n_pre].p = u->key;
+			pres[n_pre].len = cpl;
+			next = pres[n_pre++];
+			next_id = "";
+			continue;
 		}
 		memcpy(ids[n], uid, sizeof(uid));
 		e[n].key.p = u->key;
 		e[n].key.len = u->key_len;
 		e[n].upload_id = ids[n];
 		e[n].initiated = (time_t)u->initiated;
+		next = e[n].key;
+		next_id = ids[n];
 		n++;
 	}
 	obj_xml_init(&x);
-	obj_s3xml_list_uploads(&x, rt, &owner, e, n, truncated, n > 0 ? &e[n - 1].key : NULL,
-			       n > 0 ? ids[n - 1] : NULL);
+	obj_s3xml_list_uploads(&x, rt, &owner, e, n, pres, n_pre, truncated,
+			       next.p != NULL ? &next : NULL, next_id);
 	free(e);
 	free(ids);
+	free(pres);
 	obj_ops_answer_xml(out, &x, id, now);
 }
 

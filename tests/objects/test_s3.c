@@ -505,7 +505,7 @@ test_s3xml_results(void **state)
 
 	assert_int_equal(route("GET", "/bkt?uploads"), OBJ_OK);
 	obj_xml_init(&x);
-	obj_s3xml_list_uploads(&x, &rt, &owner, u, 1, 0, NULL, NULL);
+	obj_s3xml_list_uploads(&x, &rt, &owner, u, 1, NULL, 0, 0, NULL, NULL);
 	assert_doc(&x, DECL "<ListMultipartUploadsResult" NS "><Bucket>bkt</Bucket><KeyMarker>"
 		   "</KeyMarker><UploadIdMarker></UploadIdMarker><MaxUploads>1000</MaxUploads>"
 		   "<IsTruncated>false</IsTruncated><Upload><Key>big</Key><UploadId>UP1</UploadId>"
