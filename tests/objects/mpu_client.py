@@ -21,6 +21,10 @@ fourth upload and a part past the bytes are refused (ids in DIR/quota.ids).
 MODE expired DIR: after a restart with --mpu-expiry 1, those uploads are
 gone, and a new one expires while the server runs.
 MODE room: after that, two parts of 5 MiB fit the bytes quota again.
+MODE arriving: with --mpu-max-bytes 12000000, parts still arriving count
+toward the quota: a part of 6 MB while one of 7 MB arrives is refused
+(EntityTooLarge); the arriving part's reservation comes back when its
+connection is cut, and when it completes (counted once, as stored bytes).
 MODE upload DIR N: N threads of 11 MB multipart uploads (5 MiB parts) until
 the server dies; the keys and MD5s that got their 200 in DIR/acked.
 MODE etag BUCKET KEY: print the object's ETag.
@@ -360,6 +364,74 @@ def room():
     s3.abort_multipart_upload(Bucket='quota', Key='again', UploadId=v)
 
 
+def part_arriving(key, uid, n, length, first):
+    """An UploadPart of @length bytes whose head and @first bytes of body
+    are sent and taken by the server (the socket's send queue empty):
+    (connection, the rest to send)."""
+    import fcntl
+    import http.client
+    import socket
+    import struct
+    data = os.urandom(length)
+    path = '/quota/%s?partNumber=%d&uploadId=%s' % (key, n, uid)
+    req = botocore.awsrequest.AWSRequest(method='PUT', url='http://%s%s' % (ADDR, path),
+                                         data=data, headers={'Content-Length': str(length)})
+    req.headers['x-amz-content-sha256'] = hashlib.sha256(data).hexdigest()
+    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(ID, SECRET), 's3',
+                              'us-east-1').add_auth(req)
+    c = http.client.HTTPConnection(HOST, int(PORT), timeout=30)
+    c.putrequest('PUT', path, skip_accept_encoding=True)
+    for k, v in req.headers.items():
+        c.putheader(k, v)
+    c.endheaders()
+    c.send(data[:first])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if struct.unpack('i', fcntl.ioctl(c.sock, 0x5411, b'\0' * 4))[0] == 0:  # TIOCOUTQ
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    return c, data
+
+
+def arriving():
+    s3 = client()
+    code_of(s3.create_bucket, Bucket='quota')      # made by quota() in the suite
+    a = s3.create_multipart_upload(Bucket='quota', Key='ka')['UploadId']
+    b = s3.create_multipart_upload(Bucket='quota', Key='kb')['UploadId']
+    c, data = part_arriving('ka', a, 1, 7000000, 1 << 20)
+    r = code_of(s3.upload_part, Bucket='quota', Key='kb', UploadId=b, PartNumber=1,
+                Body=os.urandom(6000000))
+    check(r == ('EntityTooLarge', 400),
+          'a 6 MB part while 7 MB arrive, quota 12 MB: refused from its head (%s)' % (r,))
+    c.close()           # cut: its reservation comes back
+    r, tries = None, 0
+    while tries < 40:
+        tries += 1
+        r = code_of(s3.upload_part, Bucket='quota', Key='kb', UploadId=b, PartNumber=1,
+                    Body=os.urandom(6000000))
+        if r[0] != 'EntityTooLarge':
+            break
+        time.sleep(0.25)
+    check(r == (None, 200), 'the cut part\'s 7 MB came back: a 6 MB part fits (%s, try %d)'
+          % (r, tries))
+    c, data = part_arriving('ka', a, 1, 6000000, 1 << 20)
+    c.send(data[1 << 20:])
+    resp = c.getresponse()
+    body = resp.read()
+    c.close()
+    check(resp.status == 200 and resp.getheader('ETag') == '"%s"' % md5(data),
+          'the arriving part completes: 200 and its MD5 (%d %s)' % (resp.status, body[:200]))
+    check(len(s3.list_parts(Bucket='quota', Key='ka', UploadId=a).get('Parts', [])) == 1,
+          'it is listed')
+    s3.abort_multipart_upload(Bucket='quota', Key='ka', UploadId=a)
+    r = code_of(s3.upload_part, Bucket='quota', Key='kb', UploadId=b, PartNumber=2,
+                Body=os.urandom(6000000))
+    check(r == (None, 200), 'the completed part counted once, and gone with its upload: '
+          'a second 6 MB part of the other upload fits (%s)' % (r,))
+    s3.abort_multipart_upload(Bucket='quota', Key='kb', UploadId=b)
+
+
 def upload(d, n):
     s3c = client(timeout=20)
     s3c.create_bucket(Bucket='crash')
@@ -431,6 +503,8 @@ elif MODE == 'expired':
     expired(sys.argv[5])
 elif MODE == 'room':
     room()
+elif MODE == 'arriving':
+    arriving()
 elif MODE == 'upload':
     upload(sys.argv[5], int(sys.argv[6]))
 elif MODE == 'verify':

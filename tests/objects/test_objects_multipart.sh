@@ -8,7 +8,8 @@
 # x-amz-meta-md5chksum; an upload left unfinished listed after a kill -9
 # and restart, then completed; kill -9 during parallel multipart uploads
 # (acknowledged objects whole, nothing partial listed); the uploads quota
-# and expiry (across a restart, then live). Every object read back is
+# and expiry (across a restart, then live); parts still arriving counted
+# toward the bytes quota. Every object read back is
 # compared by MD5 or SHA-256.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
@@ -211,6 +212,7 @@ KVS_N=$((KVS_N + 1))
 KVS_LOG="$TB_WORK/objects-6.log"
 if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	run_client room 120 room
+	run_client arriving 120 arriving
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
 else
