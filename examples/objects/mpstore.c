@@ -486,7 +486,7 @@ obj_mpu_create(struct obj_store *st, const char *bucket, const char *key, size_t
 int
 obj_mpu_bytes_fit(const struct obj_store *st, uint64_t len)
 {
-	return st->mpu->bytes + len <= st->mpu->max_bytes;
+	return st->mpu->bytes + st->mpu->arriving + len <= st->mpu->max_bytes;
 }
 
 int

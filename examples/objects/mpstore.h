@@ -49,6 +49,7 @@ struct obj_mpu_set {
 	struct obj_mpu **u;             /* sorted by bucket, key, id */
 	size_t n, cap;
 	uint64_t bytes;                 /* of every upload's parts */
+	uint64_t arriving;              /* of the parts whose body arrives */
 	/* Limits (options; 0 max_bytes: half of what the pool can hold). */
 	uint64_t max_uploads, max_bytes, min_part;
 	int64_t expiry, last_sweep;
@@ -97,7 +98,8 @@ int obj_mpu_create(struct obj_store *st, const char *bucket, const char *key, si
 		   const char *ctype, size_t ctype_len, const char *meta, size_t meta_len,
 		   int64_t now, struct obj_mpu **out);
 
-/* Whether @len more bytes of parts fit the bytes quota. */
+/* Whether @len more bytes of parts fit the bytes quota, with the parts
+ * stored and those still arriving. */
 int obj_mpu_bytes_fit(const struct obj_store *st, uint64_t len);
 
 /* Part @number of @u from @v's names (their references move to the part;

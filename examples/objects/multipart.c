@@ -369,6 +369,25 @@ obj_mpu_part_begin(struct obj_service *svc, const struct obj_route *rt, const ch
 	return 0;
 }
 
+void
+obj_mpu_part_arriving(struct obj_service *svc, struct obj_put *put)
+{
+	put->mpu_reserved = put->length;
+	svc->store->mpu->arriving += put->length;
+}
+
+void
+obj_mpu_part_release(struct obj_service *svc, struct obj_put *put)
+{
+	struct obj_mpu_set *s;
+
+	if (svc->store == NULL || svc->store->mpu == NULL || put->mpu_reserved == 0)
+		return;
+	s = svc->store->mpu;
+	s->arriving -= put->mpu_reserved < s->arriving ? put->mpu_reserved : s->arriving;
+	put->mpu_reserved = 0;
+}
+
 int
 obj_mpu_part_done(struct obj_service *svc, struct obj_put *put, struct obj_version *v,
 		  time_t now, struct obj_response *out)
