@@ -72,9 +72,13 @@ int obj_mpu_replay(struct obj_store *st, const struct obj_rec *r);
 int obj_mpu_done_sums(const struct obj_store *st, const struct obj_rec *r,
 		      struct obj_version *v);
 
-/* The earliest record (its sequence number) of a part of an upload whose
- * bytes fail its MD5, or UINT64_MAX. */
-uint64_t obj_mpu_first_cut(const struct obj_store *st);
+/* The earliest record (its sequence number) of a part of an upload,
+ * recorded at @from or later, whose bytes fail its MD5, or UINT64_MAX;
+ * the bytes hashed added to *@hashed. */
+uint64_t obj_mpu_first_cut(const struct obj_store *st, uint64_t from, uint64_t *hashed);
+
+/* Flush the bytes of the parts recorded at @from or later. */
+void obj_mpu_flush_since(struct obj_store *st, uint64_t from);
 
 /* Names the uploads hold, for the reconciliation at start: their count,
  * then each written to @out (room for the count) and referenced. */
