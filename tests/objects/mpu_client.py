@@ -12,6 +12,11 @@ MODE listing: ListMultipartUploads with a delimiter (CommonPrefixes, a
 prefix's own level), and paged by max-uploads with key-marker and
 upload-id-marker (two uploads of one key split across pages), each upload
 and common prefix listed once, in order.
+MODE partcopy: UploadPartCopy: a part from a range of an object
+(x-amz-copy-source-range), a part from a whole object, a plain part, the
+completion read back whole; the source deleted, the object still whole;
+a range across two parts of a multipart source; a range past the source
+(InvalidArgument), a missing source (NoSuchKey).
 MODE pending DIR: an upload left with two parts (ids and MD5s in DIR/pending).
 MODE pending_check DIR: after a kill -9 and restart, ListParts and
 ListMultipartUploads list that upload; a third part and the completion make
@@ -280,6 +285,67 @@ def listing():
     s3.delete_bucket(Bucket='mpu-list')
 
 
+def copy_part(s3, key, uid, n, src, rng=None, bucket='mpu-copy'):
+    """(error code or None, ETag)."""
+    kw = {'Bucket': bucket, 'Key': key, 'UploadId': uid, 'PartNumber': n,
+          'CopySource': {'Bucket': bucket, 'Key': src}}
+    if rng is not None:
+        kw['CopySourceRange'] = rng
+    try:
+        return None, s3.upload_part_copy(**kw)['CopyPartResult']['ETag']
+    except botocore.exceptions.ClientError as e:
+        return e.response['Error'].get('Code'), None
+
+
+def partcopy():
+    s3 = client()
+    s3.create_bucket(Bucket='mpu-copy')
+    src = os.urandom(12 * MIB + 123)
+    s3.put_object(Bucket='mpu-copy', Key='src', Body=src)
+    uid = s3.create_multipart_upload(Bucket='mpu-copy', Key='dst')['UploadId']
+    a, b = 1000, 1000 + 6 * MIB - 1
+    c1 = copy_part(s3, 'dst', uid, 1, 'src', 'bytes=%d-%d' % (a, b))
+    check(c1 == (None, '"%s"' % md5(src[a:b + 1])),
+          'UploadPartCopy of a range: CopyPartResult ETag is the range\'s MD5 (%s)' % (c1,))
+    c2 = copy_part(s3, 'dst', uid, 2, 'src')
+    check(c2 == (None, '"%s"' % md5(src)), 'UploadPartCopy of a whole object (%s)' % (c2,))
+    tail = os.urandom(1000)
+    t3 = put_part(s3, 'dst', uid, 3, tail, bucket='mpu-copy')
+    lp = s3.list_parts(Bucket='mpu-copy', Key='dst', UploadId=uid).get('Parts', [])
+    check([(p['PartNumber'], p['Size']) for p in lp] == [(1, b - a + 1), (2, len(src)), (3, 1000)],
+          'ListParts: the copied parts\' sizes')
+    c = code_of(s3.complete_multipart_upload, Bucket='mpu-copy', Key='dst', UploadId=uid,
+                MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': c1[1]},
+                                           {'PartNumber': 2, 'ETag': c2[1]},
+                                           {'PartNumber': 3, 'ETag': t3}]})
+    check(c == (None, 200), 'completed from copied parts (%s)' % (c,))
+    want = src[a:b + 1] + src + tail
+    s3.delete_object(Bucket='mpu-copy', Key='src')
+    got = s3.get_object(Bucket='mpu-copy', Key='dst')['Body'].read()
+    check(md5(got) == md5(want), 'the object reads back whole, after its source was deleted')
+    # A range across the two first parts of that multipart object.
+    u2 = s3.create_multipart_upload(Bucket='mpu-copy', Key='dst2')['UploadId']
+    a, b = 6 * MIB - 10, 7 * MIB + 5
+    c1 = copy_part(s3, 'dst2', u2, 1, 'dst', 'bytes=%d-%d' % (a, b))
+    check(c1 == (None, '"%s"' % md5(want[a:b + 1])),
+          'UploadPartCopy of a range across a multipart source\'s parts (%s)' % (c1,))
+    c = copy_part(s3, 'dst2', u2, 2, 'dst', 'bytes=0-%d' % len(want))
+    check(c[0] == 'InvalidArgument', 'a range past the source: InvalidArgument (%s)' % (c,))
+    c = copy_part(s3, 'dst2', u2, 2, 'nothing')
+    check(c[0] == 'NoSuchKey', 'a missing source: NoSuchKey (%s)' % (c,))
+    c = code_of(s3.complete_multipart_upload, Bucket='mpu-copy', Key='dst2', UploadId=u2,
+                MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': c1[1] or '"x"'}]})
+    check(c == (None, 200), 'completed (%s)' % (c,))
+    if c == (None, 200):
+        got = s3.get_object(Bucket='mpu-copy', Key='dst2')['Body'].read()
+        check(got == want[a:b + 1], 'the range copied reads back')
+    for k in ('dst', 'dst2'):
+        s3.delete_object(Bucket='mpu-copy', Key=k)
+    for u in s3.list_multipart_uploads(Bucket='mpu-copy').get('Uploads', []):
+        s3.abort_multipart_upload(Bucket='mpu-copy', Key=u['Key'], UploadId=u['UploadId'])
+    s3.delete_bucket(Bucket='mpu-copy')
+
+
 def pending(d):
     s3 = client()
     s3.create_bucket(Bucket='pend')
@@ -493,6 +559,8 @@ if MODE == 'basic':
     basic()
 elif MODE == 'listing':
     listing()
+elif MODE == 'partcopy':
+    partcopy()
 elif MODE == 'pending':
     pending(sys.argv[5])
 elif MODE == 'pending_check':

@@ -2,7 +2,7 @@
 # Suite 'net': paste-objects's multipart uploads (doc/objects.md,
 # "Multipart uploads") with real clients from the Linux namespace: boto3
 # (every operation and its errors, ListMultipartUploads's CommonPrefixes and
-# paging, tests/objects/mpu_client.py), s3cmd put
+# paging, UploadPartCopy, tests/objects/mpu_client.py), s3cmd put
 # of 40 MB (15 MB parts), awscli `s3 cp` (8 MB parts) and `s3api`
 # create / upload-part / list-parts / complete, rclone with its MD5 in
 # x-amz-meta-md5chksum; an upload left unfinished listed after a kill -9
@@ -58,6 +58,7 @@ KVS_LOG="$TB_WORK/objects.log"
 if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	run_client basic 300 basic
 	run_client listing 120 listing
+	run_client partcopy 180 partcopy
 	# s3cmd: 40 MB in its default 15 MB parts.
 	cat >"$TB_WORK/s3cfg" <<-CFG
 	[default]
