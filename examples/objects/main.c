@@ -105,8 +105,7 @@ usage(FILE *f)
 		"                           keep, record) on the \"stages:\" line printed on\n"
 		"                           SIGUSR1 and at exit (doc/objects.md)\n"
 		"Stores buckets and objects in the pool (doc/objects.md), multipart\n"
-		"uploads included; UploadPartCopy and checksum trailers are answered\n"
-		"NotImplemented.\n");
+		"uploads included; checksum trailers are answered NotImplemented.\n");
 }
 
 static int

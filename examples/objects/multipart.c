@@ -369,6 +369,110 @@ obj_mpu_part_begin(struct obj_service *svc, const struct obj_route *rt, const ch
 	return 0;
 }
 
+/* The names of bytes [@first, @last] of @src into @v (room for all of
+ * src's), ends trimmed to sub-ranges of their buffers. */
+static void
+range_names(const struct obj_version *src, uint64_t first, uint64_t last, struct obj_version *v)
+{
+	uint64_t pos = 0;
+	uint32_t i;
+
+	for (i = 0; i < src->n_names && pos <= last; i++) {
+		pst_name n = src->names[i];
+		uint64_t len = pst_name_length(n), lo, hi;
+
+		if (pos + len <= first) {
+			pos += len;
+			continue;
+		}
+		lo = first > pos ? first - pos : 0;
+		hi = last - pos + 1 < len ? last - pos + 1 : len;
+		v->names[v->n_names++] = pst_name_make(pst_name_index(n),
+						       (uint16_t)(pst_name_offset(n) + lo),
+						       (uint16_t)(hi - lo));
+		pos += len;
+	}
+}
+
+void
+obj_mpu_part_copy(struct obj_service *svc, const struct obj_route *rt, const char *resource,
+		  uint64_t id, time_t now, struct obj_response *out)
+{
+	struct obj_store *st = svc->store;
+	const struct obj_version *src;
+	struct obj_version *v;
+	struct obj_mpu *u;
+	uint64_t first = 0, last;
+	struct obj_md5 m;
+	struct obj_xml x;
+	char msg[160];
+	uint32_t i;
+	int ret;
+
+	if (obj_store_bucket(st, rt->bucket) == NULL ||
+	    obj_store_bucket(st, rt->copy_bucket) == NULL) {
+		no_bucket(out, resource, id, now);
+		return;
+	}
+	u = route_upload(st, rt);
+	if (u == NULL) {
+		no_upload(out, resource, id, now);
+		return;
+	}
+	src = obj_store_get(st, rt->copy_bucket, rt->copy_key.p, rt->copy_key.len);
+	if (src == NULL) {
+		obj_ops_answer_error(out, 404, "NoSuchKey", "The specified key does not exist.",
+				     resource, id, now, 0);
+		return;
+	}
+	last = src->size > 0 ? src->size - 1 : 0;
+	if (rt->has_copy_range != 0) {
+		if (rt->has_copy_range < 0 || rt->copy_last >= src->size) {
+			snprintf(msg, sizeof(msg),
+				 "Range specified is not valid for source object of size: %" PRIu64,
+				 src->size);
+			obj_ops_answer_error(out, 400, "InvalidArgument", msg, resource, id, now, 0);
+			return;
+		}
+		first = rt->copy_first;
+		last = rt->copy_last;
+	}
+	if (!obj_mpu_bytes_fit(st, src->size > 0 ? last - first + 1 : 0)) {
+		snprintf(msg, sizeof(msg),
+			 "Unfinished multipart uploads would hold more than the server's quota of "
+			 "%" PRIu64 " bytes of parts (--mpu-max-bytes)", st->mpu->max_bytes);
+		obj_ops_answer_error(out, 400, "EntityTooLarge", msg, resource, id, now, 0);
+		return;
+	}
+	v = obj_version_new("", 0, "", 0, src->n_names);
+	if (v == NULL || obj_md5_init(&m) != 0) {
+		obj_version_put(st, v);
+		obj_ops_answer_error(out, 500, "InternalError", "Out of memory", resource, id, now, 0);
+		return;
+	}
+	if (src->size > 0)
+		range_names(src, first, last, v);
+	v->size = src->size > 0 ? last - first + 1 : 0;
+	/* The part's ETag is its bytes' MD5: hashed where they are. */
+	for (i = 0; i < v->n_names; i++)
+		obj_md5_update(&m, pst_pool_name_to_addr(st->pool, v->names[i]),
+			       pst_name_length(v->names[i]));
+	obj_md5_final(&m, v->md5);
+	obj_store_ref_names(st, v->names, v->n_names, 1);
+	ret = obj_mpu_part_put(st, u, rt->part_number, v, (int64_t)now);
+	if (ret != 0) {
+		obj_store_ref_names(st, v->names, v->n_names, -1);
+		v->n_names = 0;
+		obj_version_put(st, v);
+		obj_ops_answer_store_error(out, ret, resource, id, now);
+		return;
+	}
+	obj_xml_init(&x);
+	obj_s3xml_copy_result(&x, v->etag, now, 1);
+	obj_version_put(st, v);         /* its names are the part's now */
+	obj_ops_answer_xml(out, &x, id, now);
+}
+
 void
 obj_mpu_part_arriving(struct obj_service *svc, struct obj_put *put)
 {

@@ -34,6 +34,16 @@ void obj_mpu_handle(struct obj_service *svc, const struct obj_route *rt,
 int obj_mpu_part_begin(struct obj_service *svc, const struct obj_route *rt,
 		       const char *resource, uint64_t id, time_t now, struct obj_response *out);
 
+/* UploadPartCopy: part @rt->part_number of the upload made of the
+ * source object's bytes (x-amz-copy-source), all or the range
+ * x-amz-copy-source-range gives, by its names (sub-ranges of the ends'
+ * buffers; no byte copied), hashed in place for its MD5, recorded as an
+ * UploadPart's. Answered into @out: CopyPartResult, or NoSuchBucket,
+ * NoSuchUpload, NoSuchKey, InvalidArgument (a range malformed or past
+ * the source), EntityTooLarge (the bytes quota). */
+void obj_mpu_part_copy(struct obj_service *svc, const struct obj_route *rt,
+		       const char *resource, uint64_t id, time_t now, struct obj_response *out);
+
 /* UploadPart's body will arrive (@put accepted after
  * obj_mpu_part_begin, in the same turn): its length is held against the
  * bytes quota until obj_mpu_part_release. */

@@ -869,6 +869,9 @@ obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 			obj_mpu_part_arriving(svc, out->put);
 		}
 		return 1;
+	case OBJ_OP_UPLOAD_PART_COPY:
+		obj_mpu_part_copy(svc, rt, resource, id, now, out);
+		return 1;
 	case OBJ_OP_CREATE_UPLOAD:
 	case OBJ_OP_COMPLETE_UPLOAD:
 	case OBJ_OP_ABORT_UPLOAD:
