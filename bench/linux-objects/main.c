@@ -1052,9 +1052,11 @@ main(int argc, char **argv)
 			goto close_pool;
 		}
 		printf("linux-objects: recovered buckets=%u objects=%zu records=%" PRIu64
-		       " torn_bytes=%" PRIu64 " log_bufs=%zu released=%" PRIu64 " seconds=%.3f\n",
+		       " torn_bytes=%" PRIu64 " log_bufs=%zu released=%" PRIu64 " seconds=%.3f"
+		       " mark=%" PRIu64 " hashed_bytes=%" PRIu64 "\n",
 		       store.n_buckets, store.n_objs, store.log.replayed, store.log.torn_bytes,
-		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0);
+		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0,
+		       store.mark_at_open, store.hashed_at_open);
 	}
 	srv.svc.keys = &keys;
 	srv.svc.store = &store;

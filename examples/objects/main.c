@@ -105,8 +105,7 @@ usage(FILE *f)
 		"                           keep, record) on the \"stages:\" line printed on\n"
 		"                           SIGUSR1 and at exit (doc/objects.md)\n"
 		"Stores buckets and objects in the pool (doc/objects.md), multipart\n"
-		"uploads included; UploadPartCopy and checksum trailers are answered\n"
-		"NotImplemented.\n");
+		"uploads included; checksum trailers are answered NotImplemented.\n");
 }
 
 static int
@@ -283,9 +282,11 @@ main(int argc, char **argv)
 		/* Uploads that expired while the server was down go now. */
 		obj_mpu_expire(&store, (int64_t)time(NULL));
 		printf("paste-objects: recovered buckets=%u objects=%zu records=%" PRIu64
-		       " torn_bytes=%" PRIu64 " log_bufs=%zu released=%" PRIu64 " seconds=%.3f\n",
+		       " torn_bytes=%" PRIu64 " log_bufs=%zu released=%" PRIu64 " seconds=%.3f"
+		       " mark=%" PRIu64 " hashed_bytes=%" PRIu64 "\n",
 		       store.n_buckets, store.n_objs, store.log.replayed, store.log.torn_bytes,
-		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0);
+		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0,
+		       store.mark_at_open, store.hashed_at_open);
 		printf("paste-objects: uploads unfinished=%zu parts_bytes=%" PRIu64
 		       " max_uploads=%" PRIu64 " max_bytes=%" PRIu64 " expiry=%" PRId64 "\n",
 		       store.mpu->n, store.mpu->bytes, store.mpu->max_uploads,

@@ -351,7 +351,7 @@ obj_mpu_done_sums(const struct obj_store *st, const struct obj_rec *r, struct ob
 }
 
 uint64_t
-obj_mpu_first_cut(const struct obj_store *st)
+obj_mpu_first_cut(const struct obj_store *st, uint64_t from, uint64_t *hashed)
 {
 	uint64_t first = UINT64_MAX;
 	size_t i;
@@ -361,11 +361,29 @@ obj_mpu_first_cut(const struct obj_store *st)
 		for (j = 0; j < st->mpu->u[i]->n_parts; j++) {
 			const struct obj_mpu_part *p = &st->mpu->u[i]->parts[j];
 
-			if (p->seq < first &&
-			    !obj_store_names_whole(st, p->names, p->n_names, p->md5))
+			if (p->seq < from || p->seq >= first)
+				continue;
+			*hashed += p->size;
+			if (!obj_store_names_whole(st, p->names, p->n_names, p->md5))
 				first = p->seq;
 		}
 	return first;
+}
+
+void
+obj_mpu_flush_since(struct obj_store *st, uint64_t from)
+{
+	size_t i;
+	uint32_t j, k;
+
+	for (i = 0; i < st->mpu->n; i++)
+		for (j = 0; j < st->mpu->u[i]->n_parts; j++) {
+			const struct obj_mpu_part *p = &st->mpu->u[i]->parts[j];
+
+			for (k = 0; p->seq >= from && k < p->n_names; k++)
+				pst_pool_flush(st->pool, pst_pool_name_to_addr(st->pool, p->names[k]),
+					       pst_name_length(p->names[k]));
+		}
 }
 
 size_t
@@ -486,7 +504,7 @@ obj_mpu_create(struct obj_store *st, const char *bucket, const char *key, size_t
 int
 obj_mpu_bytes_fit(const struct obj_store *st, uint64_t len)
 {
-	return st->mpu->bytes + len <= st->mpu->max_bytes;
+	return st->mpu->bytes + st->mpu->arriving + len <= st->mpu->max_bytes;
 }
 
 int

@@ -49,6 +49,7 @@ struct obj_mpu_set {
 	struct obj_mpu **u;             /* sorted by bucket, key, id */
 	size_t n, cap;
 	uint64_t bytes;                 /* of every upload's parts */
+	uint64_t arriving;              /* of the parts whose body arrives */
 	/* Limits (options; 0 max_bytes: half of what the pool can hold). */
 	uint64_t max_uploads, max_bytes, min_part;
 	int64_t expiry, last_sweep;
@@ -71,9 +72,13 @@ int obj_mpu_replay(struct obj_store *st, const struct obj_rec *r);
 int obj_mpu_done_sums(const struct obj_store *st, const struct obj_rec *r,
 		      struct obj_version *v);
 
-/* The earliest record (its sequence number) of a part of an upload whose
- * bytes fail its MD5, or UINT64_MAX. */
-uint64_t obj_mpu_first_cut(const struct obj_store *st);
+/* The earliest record (its sequence number) of a part of an upload,
+ * recorded at @from or later, whose bytes fail its MD5, or UINT64_MAX;
+ * the bytes hashed added to *@hashed. */
+uint64_t obj_mpu_first_cut(const struct obj_store *st, uint64_t from, uint64_t *hashed);
+
+/* Flush the bytes of the parts recorded at @from or later. */
+void obj_mpu_flush_since(struct obj_store *st, uint64_t from);
 
 /* Names the uploads hold, for the reconciliation at start: their count,
  * then each written to @out (room for the count) and referenced. */
@@ -97,7 +102,8 @@ int obj_mpu_create(struct obj_store *st, const char *bucket, const char *key, si
 		   const char *ctype, size_t ctype_len, const char *meta, size_t meta_len,
 		   int64_t now, struct obj_mpu **out);
 
-/* Whether @len more bytes of parts fit the bytes quota. */
+/* Whether @len more bytes of parts fit the bytes quota, with the parts
+ * stored and those still arriving. */
 int obj_mpu_bytes_fit(const struct obj_store *st, uint64_t len);
 
 /* Part @number of @u from @v's names (their references move to the part;

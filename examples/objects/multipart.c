@@ -124,32 +124,55 @@ key_cmp(const char *a, size_t al, const char *b, size_t bl)
 	return c != 0 ? c : (al > bl) - (al < bl);
 }
 
+/* Where @k's common prefix ends (past the first @del after @pre), or 0. */
+static size_t
+common_prefix_len(const char *k, size_t kl, const struct obj_str *pre, const struct obj_str *del)
+{
+	size_t j;
+
+	if (del->p == NULL || del->len == 0)
+		return 0;
+	for (j = pre->p != NULL ? pre->len : 0; j + del->len <= kl; j++)
+		if (memcmp(k + j, del->p, del->len) == 0)
+			return j + del->len;
+	return 0;
+}
+
 /* ListMultipartUploads: the bucket's uploads in key order (one key's in
  * upload id order), after key-marker (and, for that key, upload-id-marker),
- * with a prefix. A delimiter is echoed but does not group (no
- * CommonPrefixes yet). */
+ * with a prefix; with a delimiter, the keys that hold it past the prefix
+ * grouped as one CommonPrefixes each. As ListObjects, a common prefix
+ * counts as one entry and is the next key marker when it ends a page,
+ * so that a later page (whose marker is that prefix or a key in it)
+ * never reports it again. */
 static void
 list_uploads(struct obj_store *st, const struct obj_route *rt, const struct obj_sigv4_auth *auth,
 	     uint64_t id, time_t now, struct obj_response *out)
 {
 	struct obj_owner owner = { auth->key->id, auth->key->id };
-	unsigned int max = rt->max_keys, n = 0;
+	unsigned int max = rt->max_keys, n = 0, n_pre = 0;
 	struct obj_upload_entry *e = calloc(max + 1, sizeof(*e));
 	char (*ids)[OBJ_MPU_ID_LEN + 1] = calloc(max + 1, OBJ_MPU_ID_LEN + 1);
-	const struct obj_str *km = &rt->key_marker, *pre = &rt->prefix;
+	struct obj_str *pres = calloc(max + 1, sizeof(*pres));
+	const struct obj_str *km = &rt->key_marker, *pre = &rt->prefix, *del = &rt->delimiter;
+	const struct obj_str *uim = &rt->upload_id_marker;
+	struct obj_str next = { NULL, 0 };
+	const char *next_id = NULL;
 	struct obj_xml x;
 	int truncated = 0;
 	size_t i;
 
-	if (e == NULL || ids == NULL) {
+	if (e == NULL || ids == NULL || pres == NULL) {
 		free(e);
 		free(ids);
+		free(pres);
 		obj_ops_answer_error(out, 500, "InternalError", "Out of memory", "", id, now, 0);
 		return;
 	}
 	for (i = 0; i < st->mpu->n; i++) {
 		const struct obj_mpu *u = st->mpu->u[i];
 		char uid[OBJ_MPU_ID_LEN + 1];
+		size_t cpl;
 
 		if (strcmp(u->bucket, rt->bucket) != 0)
 			continue;
@@ -163,27 +186,44 @@ list_uploads(struct obj_store *st, const struct obj_route *rt, const struct obj_
 				continue;
 			/* S3: without an upload-id-marker, the marker's key
 			 * is skipped whole; with one, its later uploads stay. */
-			if (c == 0 && (rt->upload_id_marker.p == NULL ||
-				       key_cmp(uid, OBJ_MPU_ID_LEN, rt->upload_id_marker.p,
-					       rt->upload_id_marker.len) <= 0))
+			if (c == 0 && (uim->p == NULL || uim->len == 0 ||
+				       key_cmp(uid, OBJ_MPU_ID_LEN, uim->p, uim->len) <= 0))
 				continue;
 		}
-		if (n == max) {
+		cpl = common_prefix_len(u->key, u->key_len, pre, del);
+		if (cpl > 0) {
+			if (n_pre > 0 && pres[n_pre - 1].len == cpl &&
+			    memcmp(pres[n_pre - 1].p, u->key, cpl) == 0)
+				continue;
+			if (km->p != NULL && key_cmp(u->key, cpl, km->p, km->len) <= 0)
+				continue;       /* reported on an earlier page */
+		}
+		if (n + n_pre == max) {
 			truncated = max > 0;
 			break;
+		}
+		if (cpl > 0) {
+			pres[n_pre].p = u->key;
+			pres[n_pre].len = cpl;
+			next = pres[n_pre++];
+			next_id = "";
+			continue;
 		}
 		memcpy(ids[n], uid, sizeof(uid));
 		e[n].key.p = u->key;
 		e[n].key.len = u->key_len;
 		e[n].upload_id = ids[n];
 		e[n].initiated = (time_t)u->initiated;
+		next = e[n].key;
+		next_id = ids[n];
 		n++;
 	}
 	obj_xml_init(&x);
-	obj_s3xml_list_uploads(&x, rt, &owner, e, n, truncated, n > 0 ? &e[n - 1].key : NULL,
-			       n > 0 ? ids[n - 1] : NULL);
+	obj_s3xml_list_uploads(&x, rt, &owner, e, n, pres, n_pre, truncated,
+			       next.p != NULL ? &next : NULL, next_id);
 	free(e);
 	free(ids);
+	free(pres);
 	obj_ops_answer_xml(out, &x, id, now);
 }
 
@@ -327,6 +367,129 @@ obj_mpu_part_begin(struct obj_service *svc, const struct obj_route *rt, const ch
 		return 1;
 	}
 	return 0;
+}
+
+/* The names of bytes [@first, @last] of @src into @v (room for all of
+ * src's), ends trimmed to sub-ranges of their buffers. */
+static void
+range_names(const struct obj_version *src, uint64_t first, uint64_t last, struct obj_version *v)
+{
+	uint64_t pos = 0;
+	uint32_t i;
+
+	for (i = 0; i < src->n_names && pos <= last; i++) {
+		pst_name n = src->names[i];
+		uint64_t len = pst_name_length(n), lo, hi;
+
+		if (pos + len <= first) {
+			pos += len;
+			continue;
+		}
+		lo = first > pos ? first - pos : 0;
+		hi = last - pos + 1 < len ? last - pos + 1 : len;
+		v->names[v->n_names++] = pst_name_make(pst_name_index(n),
+						       (uint16_t)(pst_name_offset(n) + lo),
+						       (uint16_t)(hi - lo));
+		pos += len;
+	}
+}
+
+void
+obj_mpu_part_copy(struct obj_service *svc, const struct obj_route *rt, const char *resource,
+		  uint64_t id, time_t now, struct obj_response *out)
+{
+	struct obj_store *st = svc->store;
+	const struct obj_version *src;
+	struct obj_version *v;
+	struct obj_mpu *u;
+	uint64_t first = 0, last;
+	struct obj_md5 m;
+	struct obj_xml x;
+	char msg[160];
+	uint32_t i;
+	int ret;
+
+	if (obj_store_bucket(st, rt->bucket) == NULL ||
+	    obj_store_bucket(st, rt->copy_bucket) == NULL) {
+		no_bucket(out, resource, id, now);
+		return;
+	}
+	u = route_upload(st, rt);
+	if (u == NULL) {
+		no_upload(out, resource, id, now);
+		return;
+	}
+	src = obj_store_get(st, rt->copy_bucket, rt->copy_key.p, rt->copy_key.len);
+	if (src == NULL) {
+		obj_ops_answer_error(out, 404, "NoSuchKey", "The specified key does not exist.",
+				     resource, id, now, 0);
+		return;
+	}
+	last = src->size > 0 ? src->size - 1 : 0;
+	if (rt->has_copy_range != 0) {
+		if (rt->has_copy_range < 0 || rt->copy_last >= src->size) {
+			snprintf(msg, sizeof(msg),
+				 "Range specified is not valid for source object of size: %" PRIu64,
+				 src->size);
+			obj_ops_answer_error(out, 400, "InvalidArgument", msg, resource, id, now, 0);
+			return;
+		}
+		first = rt->copy_first;
+		last = rt->copy_last;
+	}
+	if (!obj_mpu_bytes_fit(st, src->size > 0 ? last - first + 1 : 0)) {
+		snprintf(msg, sizeof(msg),
+			 "Unfinished multipart uploads would hold more than the server's quota of "
+			 "%" PRIu64 " bytes of parts (--mpu-max-bytes)", st->mpu->max_bytes);
+		obj_ops_answer_error(out, 400, "EntityTooLarge", msg, resource, id, now, 0);
+		return;
+	}
+	v = obj_version_new("", 0, "", 0, src->n_names);
+	if (v == NULL || obj_md5_init(&m) != 0) {
+		obj_version_put(st, v);
+		obj_ops_answer_error(out, 500, "InternalError", "Out of memory", resource, id, now, 0);
+		return;
+	}
+	if (src->size > 0)
+		range_names(src, first, last, v);
+	v->size = src->size > 0 ? last - first + 1 : 0;
+	/* The part's ETag is its bytes' MD5: hashed where they are. */
+	for (i = 0; i < v->n_names; i++)
+		obj_md5_update(&m, pst_pool_name_to_addr(st->pool, v->names[i]),
+			       pst_name_length(v->names[i]));
+	obj_md5_final(&m, v->md5);
+	obj_store_ref_names(st, v->names, v->n_names, 1);
+	ret = obj_mpu_part_put(st, u, rt->part_number, v, (int64_t)now);
+	if (ret != 0) {
+		obj_store_ref_names(st, v->names, v->n_names, -1);
+		v->n_names = 0;
+		obj_version_put(st, v);
+		obj_ops_answer_store_error(out, ret, resource, id, now);
+		return;
+	}
+	obj_xml_init(&x);
+	obj_s3xml_copy_result(&x, v->etag, now, 1);
+	obj_version_put(st, v);         /* its names are the part's now */
+	obj_ops_answer_xml(out, &x, id, now);
+}
+
+void
+obj_mpu_part_arriving(struct obj_service *svc, struct obj_put *put)
+{
+	put->mpu_reserved = put->length;
+	svc->store->mpu->arriving += put->length;
+}
+
+void
+obj_mpu_part_release(struct obj_service *svc, struct obj_put *put)
+{
+	struct obj_mpu_set *s;
+
+	if (svc->store == NULL || svc->store->mpu == NULL || put->mpu_reserved == 0)
+		return;
+	s = svc->store->mpu;
+	s->arriving -= put->mpu_reserved < s->arriving ? put->mpu_reserved : s->arriving;
+	put->mpu_reserved = 0;
 }
 
 int

@@ -34,6 +34,23 @@ void obj_mpu_handle(struct obj_service *svc, const struct obj_route *rt,
 int obj_mpu_part_begin(struct obj_service *svc, const struct obj_route *rt,
 		       const char *resource, uint64_t id, time_t now, struct obj_response *out);
 
+/* UploadPartCopy: part @rt->part_number of the upload made of the
+ * source object's bytes (x-amz-copy-source), all or the range
+ * x-amz-copy-source-range gives, by its names (sub-ranges of the ends'
+ * buffers; no byte copied), hashed in place for its MD5, recorded as an
+ * UploadPart's. Answered into @out: CopyPartResult, or NoSuchBucket,
+ * NoSuchUpload, NoSuchKey, InvalidArgument (a range malformed or past
+ * the source), EntityTooLarge (the bytes quota). */
+void obj_mpu_part_copy(struct obj_service *svc, const struct obj_route *rt,
+		       const char *resource, uint64_t id, time_t now, struct obj_response *out);
+
+/* UploadPart's body will arrive (@put accepted after
+ * obj_mpu_part_begin, in the same turn): its length is held against the
+ * bytes quota until obj_mpu_part_release. */
+void obj_mpu_part_arriving(struct obj_service *svc, struct obj_put *put);
+/* @put ends (stored, refused or cut): what it held is given back. */
+void obj_mpu_part_release(struct obj_service *svc, struct obj_put *put);
+
 /* UploadPart's body is whole and checked (@v: its names, size, MD5):
  * recorded as the part, the 200 with its ETag in @out, @v freed.
  * @return 0, or -1 with the error answered in @out and @v untouched. */

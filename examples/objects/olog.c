@@ -264,6 +264,34 @@ fail:
 	return ret;
 }
 
+void
+obj_log_flush_since(struct obj_log *l, uint64_t seq)
+{
+	size_t i = 0;
+	uint32_t off = OBJ_LOG_BUF_HDR, end;
+	uint64_t s;
+
+	if (l->n_bufs == 0)
+		return;
+	/* Where record @seq starts: the headers before it, read in turn. */
+	for (s = 0; s < seq; s++) {
+		size_t ri = i;
+		uint32_t roff = off;
+		struct rec_hdr h;
+
+		if (chain_read(l, &ri, &roff, &h, sizeof(h)) != 0 ||
+		    chain_read(l, &i, &off, NULL, h.len) != 0)
+			break;          /* not replayed: nothing to flush there */
+	}
+	/* Its buffer's header too: its link to the next buffer. */
+	pst_pool_flush(l->pool, buf_at(l, i), OBJ_LOG_BUF_HDR);
+	for (; i < l->n_bufs; i++, off = 0) {
+		end = i + 1 == l->n_bufs ? l->tail_off : l->buf_size;
+		if (end > off)
+			pst_pool_flush(l->pool, buf_at(l, i) + off, end - off);
+	}
+}
+
 /* Take, keep and initialise a log buffer as number @seq of the chain. */
 static int
 buf_new(struct obj_log *l, uint64_t seq, uint32_t *idx)

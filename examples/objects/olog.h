@@ -103,6 +103,11 @@ int obj_log_open_before(struct obj_log *l, struct pst_pool *pool, unsigned int s
  * log is unchanged), -ENOMEM. */
 int obj_log_append(struct obj_log *l, const struct obj_rec *r);
 
+/* Flush the records from sequence number @seq on (and the chain's links
+ * and buffer headers they need), for a drain to make them durable: what a
+ * recovery replayed, written by a process that may not have drained it. */
+void obj_log_flush_since(struct obj_log *l, uint64_t seq);
+
 /* Bytes @r takes in the log. */
 size_t obj_log_rec_size(const struct obj_rec *r);
 

@@ -340,6 +340,7 @@ obj_ops_put_free(struct obj_service *svc, struct obj_put *put)
 		return;
 	if (svc->store != NULL)
 		obj_store_unreserve(svc->store, put->reserved);
+	obj_mpu_part_release(svc, put);
 	free(put->key);
 	free(put->ctype);
 	free(put->meta);
@@ -865,7 +866,11 @@ obj_ops_handle(struct obj_service *svc, const struct obj_route *rt,
 			out->put->part = rt->part_number;
 			snprintf(out->put->upload_id, sizeof(out->put->upload_id), "%.*s",
 				 (int)rt->upload_id.len, rt->upload_id.p);
+			obj_mpu_part_arriving(svc, out->put);
 		}
+		return 1;
+	case OBJ_OP_UPLOAD_PART_COPY:
+		obj_mpu_part_copy(svc, rt, resource, id, now, out);
 		return 1;
 	case OBJ_OP_CREATE_UPLOAD:
 	case OBJ_OP_COMPLETE_UPLOAD:

@@ -41,6 +41,7 @@ struct obj_put {
 	 * its upload's id, looked up again when the body is whole. */
 	unsigned int part;
 	char upload_id[40];
+	uint64_t mpu_reserved;          /* bytes held against --mpu-max-bytes */
 };
 
 /* A request answered once its (small) body is whole: DeleteObjects,

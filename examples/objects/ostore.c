@@ -126,16 +126,45 @@ obj_store_unref_later(struct obj_store *st, const pst_name *names, uint32_t n)
 	st->deferred_drains = lv.drains;
 }
 
+/* Store the drained mark at @count records (their bytes and the records
+ * drained before this store: the caller's word). Flushed; durable after
+ * the next drain, and right either way: a crash keeps the old or the new
+ * 8-byte value. */
+static void
+mark_store(struct obj_store *st, uint64_t count)
+{
+	uint64_t v;
+
+	if (!st->mark_on || st->log.n_bufs == 0 || count <= st->mark || count > UINT32_MAX)
+		return;
+	v = ((uint64_t)st->log.bufs[0] + 1) << 32 | count;
+	if (pst_pool_root_set(st->pool, OBJ_STORE_MARK_SLOT, v) == 0)
+		st->mark = count;
+}
+
+/* The records appended before the last look (mark_next) were flushed,
+ * their bytes before them; a drain that completed since covers them all. */
+static void
+mark_advance(struct obj_store *st, const struct pst_pool_levels *lv)
+{
+	if (lv->drains == st->mark_drains)
+		return;
+	mark_store(st, st->mark_next);
+	st->mark_next = st->log.seq;
+	st->mark_drains = lv->drains;
+}
+
 void
 obj_store_release_durable(struct obj_store *st)
 {
 	struct pst_pool_levels lv;
 	size_t i;
 
-	if (st == NULL || st->n_deferred == 0)
+	if (st == NULL || st->pool == NULL)
 		return;
 	pst_pool_levels(st->pool, &lv);
-	if (lv.drains == st->deferred_drains)
+	mark_advance(st, &lv);
+	if (st->n_deferred == 0 || lv.drains == st->deferred_drains)
 		return;
 	for (i = 0; i < st->n_deferred; i++)
 		obj_store_unref(st, st->deferred[i]);
@@ -636,21 +665,76 @@ version_whole(const struct obj_store *st, struct obj_version *v)
 	return whole;
 }
 
-/* The earliest record (its sequence number) of a live object or part
- * whose bytes are not whole, or UINT64_MAX. */
+/* The earliest record (its sequence number) of a live object or part,
+ * recorded at @from or later, whose bytes are not whole, or UINT64_MAX.
+ * The bytes hashed are counted in hashed_at_open. */
 static uint64_t
-first_cut(const struct obj_store *st)
+first_cut(struct obj_store *st, uint64_t from)
 {
-	uint64_t first = obj_mpu_first_cut(st);
+	uint64_t first = obj_mpu_first_cut(st, from, &st->hashed_at_open);
 	size_t i;
 
 	for (i = 0; i < st->n_objs; i++) {
 		struct obj_version *v = st->objs[i].v;
 
-		if (v->seq < first && !version_whole(st, v))
+		if (v->seq < from || v->seq >= first)
+			continue;
+		st->hashed_at_open += v->size;
+		if (!version_whole(st, v))
 			first = v->seq;
 	}
 	return first;
+}
+
+/* The drained mark of this log as stored (records before it need no
+ * check), or 0: none, another log's (its first buffer), or past what was
+ * replayed (then nothing is taken on its word). */
+static uint64_t
+mark_found(const struct obj_store *st)
+{
+	uint64_t v;
+
+	if (st->log.n_bufs == 0 || pst_pool_root_get(st->pool, OBJ_STORE_MARK_SLOT, &v) != 0 ||
+	    v >> 32 != (uint64_t)st->log.bufs[0] + 1)
+		return 0;
+	v &= UINT32_MAX;
+	return v <= st->log.seq ? v : 0;
+}
+
+/* What recovery checked after the mark was written by a process that may
+ * not have drained it (a kill -9 leaves it in the page cache, where a
+ * later power loss could still cut it): flushed and drained by this one,
+ * and only then the mark moved to the log's end. @return 0 or the
+ * drain's error. */
+static int
+mark_settle(struct obj_store *st, uint64_t mark)
+{
+	uint64_t root;
+	size_t i;
+	uint32_t j;
+	int ret;
+
+	st->mark = mark;
+	st->mark_on = 1;
+	if (st->log.seq == mark)
+		return 0;
+	for (i = 0; i < st->n_objs; i++) {
+		const struct obj_version *v = st->objs[i].v;
+
+		for (j = 0; v->seq >= mark && j < v->n_names; j++)
+			pst_pool_flush(st->pool, pst_pool_name_to_addr(st->pool, v->names[j]),
+				       pst_name_length(v->names[j]));
+	}
+	obj_mpu_flush_since(st, mark);
+	obj_log_flush_since(&st->log, mark);
+	/* The chain's root too, when no drained record vouches for it. */
+	if (mark == 0 && pst_pool_root_get(st->pool, OBJ_STORE_ROOT_SLOT, &root) == 0 && root != 0)
+		pst_pool_root_set(st->pool, OBJ_STORE_ROOT_SLOT, root);
+	ret = pst_pool_drain(st->pool);
+	if (ret != 0)
+		return ret;
+	mark_store(st, st->log.seq);
+	return 0;
 }
 
 /* Forget what a replay built (the log's DRAM too), for another. */
@@ -678,7 +762,7 @@ replay_reset(struct obj_store *st)
 static int
 recover(struct obj_store *st, struct pst_pool *pool)
 {
-	uint64_t stop = UINT64_MAX, cut;
+	uint64_t stop = UINT64_MAX, cut, mark = 0;
 	int ret;
 
 	for (;;) {
@@ -688,7 +772,12 @@ recover(struct obj_store *st, struct pst_pool *pool)
 		ret = obj_log_open_before(&st->log, pool, OBJ_STORE_ROOT_SLOT, stop, replay, st);
 		if (ret != 0)
 			return ret;
-		cut = first_cut(st);
+		/* Records before the mark were drained with their bytes: only
+		 * those after it can have reached the medium without them. A
+		 * cut is never before it, so the first round's mark holds. */
+		if (stop == UINT64_MAX)
+			mark = mark_found(st);
+		cut = first_cut(st, mark);
 		if (cut == UINT64_MAX)
 			break;
 		st->fallbacks++;
@@ -700,7 +789,8 @@ recover(struct obj_store *st, struct pst_pool *pool)
 		st->objs[i].v->sums = NULL;
 		st->objs[i].v->n_sums = 0;
 	}
-	return 0;
+	st->mark_at_open = mark;
+	return mark_settle(st, mark);
 }
 
 int
@@ -719,6 +809,9 @@ obj_store_open(struct obj_store *st, struct pst_pool *pool)
 	st->buf_size = info.buf_size;
 	st->buf_count = info.buf_count;
 	ret = pst_pool_root_claim(pool, OBJ_STORE_ROOT_SLOT, OBJ_STORE_OWNER, OBJ_STORE_KIND);
+	if (ret != 0)
+		return ret;
+	ret = pst_pool_root_claim(pool, OBJ_STORE_MARK_SLOT, OBJ_STORE_OWNER, OBJ_STORE_KIND);
 	if (ret != 0)
 		return ret;
 	st->refs = calloc(info.buf_count, sizeof(*st->refs));
@@ -754,6 +847,13 @@ obj_store_open(struct obj_store *st, struct pst_pool *pool)
 		goto fail;
 	st->recovered_objects = st->n_objs;
 	st->released_at_start = rep.released;
+	{
+		struct pst_pool_levels lv;
+
+		pst_pool_levels(pool, &lv);
+		st->mark_next = st->log.seq;
+		st->mark_drains = lv.drains;
+	}
 	return 0;
 fail:
 	obj_store_close(st);
@@ -765,6 +865,13 @@ obj_store_close(struct obj_store *st)
 {
 	size_t i;
 
+	/* A clean stop: what was appended made durable, and the mark at the
+	 * log's end, so that the next start hashes nothing. */
+	if (st->mark_on && st->log.seq > st->mark && pst_pool_drain(st->pool) == 0) {
+		mark_store(st, st->log.seq);
+		(void)pst_pool_drain(st->pool);
+	}
+	st->mark_on = 0;
 	for (i = 0; i < st->n_objs; i++) {
 		version_free(st->objs[i].v);
 		free(st->objs[i].key);

@@ -20,6 +20,10 @@
 #include "stages.h"
 
 #define OBJ_STORE_ROOT_SLOT 0u
+/* The drained mark: (the log's first buffer + 1) << 32 | a record count:
+ * every record before it, and the bytes they name, were drained before
+ * the mark was stored, so recovery need not hash them. */
+#define OBJ_STORE_MARK_SLOT 1u
 #define OBJ_STORE_OWNER "paste-objects"
 #define OBJ_STORE_KIND "log"
 #define OBJ_OBJECT_SIZE_MAX (5ull << 30)        /* S3's single PUT limit */
@@ -86,6 +90,14 @@ struct obj_store {
 	/* Records whose bytes were cut (their batch never drained): the
 	 * log replayed again up to each (obj_store_open). */
 	uint64_t fallbacks;
+	/* The drained mark (OBJ_STORE_MARK_SLOT): as found at start (0: none
+	 * or not this log's), the bytes recovery hashed (those of live
+	 * objects and parts recorded after it), and, running, the mark
+	 * stored and the next one: the log's records when the drain count
+	 * was mark_drains; stored once a later drain passed. */
+	uint64_t mark_at_open, hashed_at_open;
+	uint64_t mark, mark_next, mark_drains;
+	int mark_on;                    /* open succeeded: marks may be stored */
 	uint64_t puts, deletes;
 	/* Unfinished multipart uploads (mpstore.h). */
 	struct obj_mpu_set *mpu;
@@ -94,18 +106,24 @@ struct obj_store {
 	struct obj_stages stages;
 };
 
-/* Claim the pool's root slot as paste-objects (refusing another
+/* Claim the pool's root slots as paste-objects (refusing another
  * program's pool), replay the log, rebuild the index, check that every
- * live object's and part's bytes have the MD5 its record gives (one that
- * does not was written in the batch a power loss cut: the log is replayed
- * again, cut before its record, so that the key falls back to its
- * previous version), and reconcile the pool. Before the stack exists (no buffer lent). @return 0 or a negative
+ * live object's and part's bytes recorded after the drained mark have the
+ * MD5 its record gives (one that does not was written in the batch a
+ * power loss cut: the log is replayed again, cut before its record, so
+ * that the key falls back to its previous version), make those bytes and
+ * the log durable and the mark the log's end, and reconcile the pool.
+ * Before the stack exists (no buffer lent). @return 0 or a negative
  * errno (-PST_EOWNER: another program's pool). */
 int obj_store_open(struct obj_store *st, struct pst_pool *pool);
+/* Free the store's DRAM; after a successful open, a drain first and the
+ * mark at the log's end, so that the next start hashes nothing. */
 void obj_store_close(struct obj_store *st);
 
 /* Release the buffers of dropped versions once a drain has passed since
- * they were dropped. Cheap: call it often. */
+ * they were dropped, and advance the drained mark (a drain since the
+ * records were appended: stored, flushed, durable after the next drain).
+ * Cheap: call it often, after drains. */
 void obj_store_release_durable(struct obj_store *st);
 
 /* A body of @len bytes: refused if it could never fit (-EFBIG: larger

@@ -210,6 +210,36 @@ parse_range(struct obj_route *rt, const char *v, size_t n)
 	rt->range_last = b;
 }
 
+/* x-amz-copy-source-range: "bytes=A-B", both given, A <= B (S3 takes no
+ * other form there). */
+static void
+parse_copy_range(struct obj_route *rt, const char *v, size_t n)
+{
+	uint64_t a = 0, b = 0;
+	size_t i = 6, d;
+
+	rt->has_copy_range = -1;
+	if (n < 9 || memcmp(v, "bytes=", 6) != 0)
+		return;
+	for (d = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++, d++) {
+		if (a > (UINT64_MAX - 9) / 10)
+			return;
+		a = a * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (d == 0 || i >= n || v[i++] != '-')
+		return;
+	for (d = 0; i < n && v[i] >= '0' && v[i] <= '9'; i++, d++) {
+		if (b > (UINT64_MAX - 9) / 10)
+			return;
+		b = b * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (d == 0 || i != n || b < a)
+		return;
+	rt->has_copy_range = 1;
+	rt->copy_first = a;
+	rt->copy_last = b;
+}
+
 /* An HTTP-date (IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"). @return
  * Unix seconds, or 0 when malformed (the header is then ignored). */
 static time_t
@@ -352,6 +382,8 @@ parse_headers(struct obj_route *rt, const struct obj_header *hs, unsigned int n)
 			rt->has_content_length = 1;
 		} else if (name_is(h, "x-amz-copy-source")) {
 			e = parse_copy_source(rt, h);
+		} else if (name_is(h, "x-amz-copy-source-range")) {
+			parse_copy_range(rt, h->value, h->value_len);
 		} else if (name_is(h, "x-amz-metadata-directive")) {
 			if (h->value_len == 7 && memcmp(h->value, "REPLACE", 7) == 0)
 				rt->metadata_replace = 1;

@@ -102,6 +102,10 @@ struct obj_route {
 	char copy_bucket[OBJ_BUCKET_NAME_MAX + 1];
 	struct obj_str copy_key;
 	int metadata_replace;           /* x-amz-metadata-directive: REPLACE */
+	/* x-amz-copy-source-range "bytes=first-last" (UploadPartCopy): 1
+	 * given and well formed, -1 malformed, 0 absent. */
+	int has_copy_range;
+	uint64_t copy_first, copy_last;
 
 	size_t arena_used;
 	char arena[OBJ_ROUTE_ARENA];

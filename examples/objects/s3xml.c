@@ -194,8 +194,8 @@ obj_s3xml_list_parts(struct obj_xml *x, const struct obj_route *rt,
 void
 obj_s3xml_list_uploads(struct obj_xml *x, const struct obj_route *rt,
 		       const struct obj_owner *o, const struct obj_upload_entry *u,
-		       unsigned int n, int truncated, const struct obj_str *next_key,
-		       const char *next_upload_id)
+		       unsigned int n, const struct obj_str *prefixes, unsigned int n_prefixes,
+		       int truncated, const struct obj_str *next_key, const char *next_upload_id)
 {
 	int enc = rt->encoding_url;
 	unsigned int i;
@@ -224,6 +224,11 @@ obj_s3xml_list_uploads(struct obj_xml *x, const struct obj_route *rt,
 		owner(x, "Owner", o);
 		obj_xml_str(x, "StorageClass", "STANDARD");
 		obj_xml_time(x, "Initiated", u[i].initiated);
+		obj_xml_close(x);
+	}
+	for (i = 0; i < n_prefixes; i++) {
+		obj_xml_open(x, "CommonPrefixes", NULL);
+		str_or_empty(x, "Prefix", &prefixes[i], enc);
 		obj_xml_close(x);
 	}
 	obj_xml_close(x);

@@ -83,9 +83,13 @@ struct obj_upload_entry {
 	const char *upload_id;
 	time_t initiated;
 };
+/* ListMultipartUploadsResult: @u[0..n) then the CommonPrefixes
+ * @prefixes[0..n_prefixes); the next markers only when @truncated
+ * (@next_upload_id "" after a common prefix). */
 void obj_s3xml_list_uploads(struct obj_xml *x, const struct obj_route *rt,
 			    const struct obj_owner *owner, const struct obj_upload_entry *u,
-			    unsigned int n, int truncated, const struct obj_str *next_key,
+			    unsigned int n, const struct obj_str *prefixes,
+			    unsigned int n_prefixes, int truncated, const struct obj_str *next_key,
 			    const char *next_upload_id);
 
 #endif /* OBJ_S3XML_H */

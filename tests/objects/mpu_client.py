@@ -8,6 +8,15 @@ ListMultipartUploads, completions refused (InvalidPartOrder, InvalidPart
 for a missing part or a wrong ETag, EntityTooSmall, MalformedXML,
 NoSuchUpload), a completion (ETag = MD5 of the MD5s + "-N", bytes, type
 and metadata back, a range across parts), an overwrite, AbortMultipartUpload.
+MODE listing: ListMultipartUploads with a delimiter (CommonPrefixes, a
+prefix's own level), and paged by max-uploads with key-marker and
+upload-id-marker (two uploads of one key split across pages), each upload
+and common prefix listed once, in order.
+MODE partcopy: UploadPartCopy: a part from a range of an object
+(x-amz-copy-source-range), a part from a whole object, a plain part, the
+completion read back whole; the source deleted, the object still whole;
+a range across two parts of a multipart source; a range past the source
+(InvalidArgument), a missing source (NoSuchKey).
 MODE pending DIR: an upload left with two parts (ids and MD5s in DIR/pending).
 MODE pending_check DIR: after a kill -9 and restart, ListParts and
 ListMultipartUploads list that upload; a third part and the completion make
@@ -17,6 +26,10 @@ fourth upload and a part past the bytes are refused (ids in DIR/quota.ids).
 MODE expired DIR: after a restart with --mpu-expiry 1, those uploads are
 gone, and a new one expires while the server runs.
 MODE room: after that, two parts of 5 MiB fit the bytes quota again.
+MODE arriving: with --mpu-max-bytes 12000000, parts still arriving count
+toward the quota: a part of 6 MB while one of 7 MB arrives is refused
+(EntityTooLarge); the arriving part's reservation comes back when its
+connection is cut, and when it completes (counted once, as stored bytes).
 MODE upload DIR N: N threads of 11 MB multipart uploads (5 MiB parts) until
 the server dies; the keys and MD5s that got their 200 in DIR/acked.
 MODE etag BUCKET KEY: print the object's ETag.
@@ -213,6 +226,126 @@ def basic():
     check(s3.list_objects_v2(Bucket='mpu-test').get('KeyCount') == 0, 'the objects deleted')
 
 
+def listing():
+    s3 = client()
+    s3.create_bucket(Bucket='mpu-list')
+    keys = ['a/1', 'a/2', 'b/x/1', 'b/y', 'c', 'd/1', 'd/1', 'e/z/']
+    ups = sorted((k, s3.create_multipart_upload(Bucket='mpu-list', Key=k)['UploadId'])
+                 for k in keys)
+    lu = s3.list_multipart_uploads(Bucket='mpu-list', Delimiter='/')
+    got = ([u['Key'] for u in lu.get('Uploads', [])],
+           [p['Prefix'] for p in lu.get('CommonPrefixes', [])])
+    check(got == (['c'], ['a/', 'b/', 'd/', 'e/']) and not lu['IsTruncated'] and
+          lu.get('Delimiter') == '/',
+          'ListMultipartUploads delimiter /: one upload, four CommonPrefixes (%s)' % (got,))
+    lu = s3.list_multipart_uploads(Bucket='mpu-list', Prefix='b/', Delimiter='/')
+    got = ([u['Key'] for u in lu.get('Uploads', [])],
+           [p['Prefix'] for p in lu.get('CommonPrefixes', [])])
+    check(got == (['b/y'], ['b/x/']),
+          'ListMultipartUploads prefix b/ delimiter /: b/y and b/x/ (%s)' % (got,))
+    lu = s3.list_multipart_uploads(Bucket='mpu-list', Prefix='e/', Delimiter='/')
+    got = ([u['Key'] for u in lu.get('Uploads', [])],
+           [p['Prefix'] for p in lu.get('CommonPrefixes', [])])
+    check(got == ([], ['e/z/']), 'a key ending in the delimiter is a CommonPrefix (%s)' % (got,))
+    # Paged by one: each entry once, the common prefixes not again on a
+    # later page (the next key marker is the prefix).
+    seen, pages, marker, umarker = [], 0, None, None
+    while pages < 20:
+        kw = {'Bucket': 'mpu-list', 'Delimiter': '/', 'MaxUploads': 1}
+        if marker is not None:
+            kw['KeyMarker'] = marker
+            if umarker:
+                kw['UploadIdMarker'] = umarker
+        lu = s3.list_multipart_uploads(**kw)
+        pages += 1
+        seen += [('U', u['Key']) for u in lu.get('Uploads', [])]
+        seen += [('P', p['Prefix']) for p in lu.get('CommonPrefixes', [])]
+        if not lu['IsTruncated']:
+            break
+        marker, umarker = lu['NextKeyMarker'], lu.get('NextUploadIdMarker')
+    check(seen == [('P', 'a/'), ('P', 'b/'), ('U', 'c'), ('P', 'd/'), ('P', 'e/')] and pages == 5,
+          'delimiter and max-uploads 1: five pages, each entry once (%s in %d)' % (seen, pages))
+    # Without a delimiter, two by two: d/1's two uploads split across
+    # pages by upload-id-marker; the paginator sees every upload once.
+    got = [(u['Key'], u['UploadId'])
+           for pg in s3.get_paginator('list_multipart_uploads').paginate(
+               Bucket='mpu-list', PaginationConfig={'PageSize': 3})
+           for u in pg.get('Uploads', [])]
+    check(got == ups, 'paginated by 3: every upload once, in key and id order (%d of %d)'
+          % (len(got), len(ups)))
+    lu = s3.list_multipart_uploads(Bucket='mpu-list', KeyMarker='d/1')
+    check([u['Key'] for u in lu.get('Uploads', [])] == ['e/z/'],
+          'key-marker alone skips that key\'s uploads')
+    lu = s3.list_multipart_uploads(Bucket='mpu-list', KeyMarker='d/1',
+                                   UploadIdMarker=ups[5][1])
+    check([(u['Key'], u['UploadId']) for u in lu.get('Uploads', [])] == ups[6:],
+          'key-marker with upload-id-marker: that key\'s later upload stays')
+    for k, u in ups:
+        s3.abort_multipart_upload(Bucket='mpu-list', Key=k, UploadId=u)
+    s3.delete_bucket(Bucket='mpu-list')
+
+
+def copy_part(s3, key, uid, n, src, rng=None, bucket='mpu-copy'):
+    """(error code or None, ETag)."""
+    kw = {'Bucket': bucket, 'Key': key, 'UploadId': uid, 'PartNumber': n,
+          'CopySource': {'Bucket': bucket, 'Key': src}}
+    if rng is not None:
+        kw['CopySourceRange'] = rng
+    try:
+        return None, s3.upload_part_copy(**kw)['CopyPartResult']['ETag']
+    except botocore.exceptions.ClientError as e:
+        return e.response['Error'].get('Code'), None
+
+
+def partcopy():
+    s3 = client()
+    s3.create_bucket(Bucket='mpu-copy')
+    src = os.urandom(12 * MIB + 123)
+    s3.put_object(Bucket='mpu-copy', Key='src', Body=src)
+    uid = s3.create_multipart_upload(Bucket='mpu-copy', Key='dst')['UploadId']
+    a, b = 1000, 1000 + 6 * MIB - 1
+    c1 = copy_part(s3, 'dst', uid, 1, 'src', 'bytes=%d-%d' % (a, b))
+    check(c1 == (None, '"%s"' % md5(src[a:b + 1])),
+          'UploadPartCopy of a range: CopyPartResult ETag is the range\'s MD5 (%s)' % (c1,))
+    c2 = copy_part(s3, 'dst', uid, 2, 'src')
+    check(c2 == (None, '"%s"' % md5(src)), 'UploadPartCopy of a whole object (%s)' % (c2,))
+    tail = os.urandom(1000)
+    t3 = put_part(s3, 'dst', uid, 3, tail, bucket='mpu-copy')
+    lp = s3.list_parts(Bucket='mpu-copy', Key='dst', UploadId=uid).get('Parts', [])
+    check([(p['PartNumber'], p['Size']) for p in lp] == [(1, b - a + 1), (2, len(src)), (3, 1000)],
+          'ListParts: the copied parts\' sizes')
+    c = code_of(s3.complete_multipart_upload, Bucket='mpu-copy', Key='dst', UploadId=uid,
+                MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': c1[1]},
+                                           {'PartNumber': 2, 'ETag': c2[1]},
+                                           {'PartNumber': 3, 'ETag': t3}]})
+    check(c == (None, 200), 'completed from copied parts (%s)' % (c,))
+    want = src[a:b + 1] + src + tail
+    s3.delete_object(Bucket='mpu-copy', Key='src')
+    got = s3.get_object(Bucket='mpu-copy', Key='dst')['Body'].read()
+    check(md5(got) == md5(want), 'the object reads back whole, after its source was deleted')
+    # A range across the two first parts of that multipart object.
+    u2 = s3.create_multipart_upload(Bucket='mpu-copy', Key='dst2')['UploadId']
+    a, b = 6 * MIB - 10, 7 * MIB + 5
+    c1 = copy_part(s3, 'dst2', u2, 1, 'dst', 'bytes=%d-%d' % (a, b))
+    check(c1 == (None, '"%s"' % md5(want[a:b + 1])),
+          'UploadPartCopy of a range across a multipart source\'s parts (%s)' % (c1,))
+    c = copy_part(s3, 'dst2', u2, 2, 'dst', 'bytes=0-%d' % len(want))
+    check(c[0] == 'InvalidArgument', 'a range past the source: InvalidArgument (%s)' % (c,))
+    c = copy_part(s3, 'dst2', u2, 2, 'nothing')
+    check(c[0] == 'NoSuchKey', 'a missing source: NoSuchKey (%s)' % (c,))
+    c = code_of(s3.complete_multipart_upload, Bucket='mpu-copy', Key='dst2', UploadId=u2,
+                MultipartUpload={'Parts': [{'PartNumber': 1, 'ETag': c1[1] or '"x"'}]})
+    check(c == (None, 200), 'completed (%s)' % (c,))
+    if c == (None, 200):
+        got = s3.get_object(Bucket='mpu-copy', Key='dst2')['Body'].read()
+        check(got == want[a:b + 1], 'the range copied reads back')
+    for k in ('dst', 'dst2'):
+        s3.delete_object(Bucket='mpu-copy', Key=k)
+    for u in s3.list_multipart_uploads(Bucket='mpu-copy').get('Uploads', []):
+        s3.abort_multipart_upload(Bucket='mpu-copy', Key=u['Key'], UploadId=u['UploadId'])
+    s3.delete_bucket(Bucket='mpu-copy')
+
+
 def pending(d):
     s3 = client()
     s3.create_bucket(Bucket='pend')
@@ -297,6 +430,74 @@ def room():
     s3.abort_multipart_upload(Bucket='quota', Key='again', UploadId=v)
 
 
+def part_arriving(key, uid, n, length, first):
+    """An UploadPart of @length bytes whose head and @first bytes of body
+    are sent and taken by the server (the socket's send queue empty):
+    (connection, the rest to send)."""
+    import fcntl
+    import http.client
+    import socket
+    import struct
+    data = os.urandom(length)
+    path = '/quota/%s?partNumber=%d&uploadId=%s' % (key, n, uid)
+    req = botocore.awsrequest.AWSRequest(method='PUT', url='http://%s%s' % (ADDR, path),
+                                         data=data, headers={'Content-Length': str(length)})
+    req.headers['x-amz-content-sha256'] = hashlib.sha256(data).hexdigest()
+    botocore.auth.S3SigV4Auth(botocore.credentials.Credentials(ID, SECRET), 's3',
+                              'us-east-1').add_auth(req)
+    c = http.client.HTTPConnection(HOST, int(PORT), timeout=30)
+    c.putrequest('PUT', path, skip_accept_encoding=True)
+    for k, v in req.headers.items():
+        c.putheader(k, v)
+    c.endheaders()
+    c.send(data[:first])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if struct.unpack('i', fcntl.ioctl(c.sock, 0x5411, b'\0' * 4))[0] == 0:  # TIOCOUTQ
+            break
+        time.sleep(0.05)
+    time.sleep(0.2)
+    return c, data
+
+
+def arriving():
+    s3 = client()
+    code_of(s3.create_bucket, Bucket='quota')      # made by quota() in the suite
+    a = s3.create_multipart_upload(Bucket='quota', Key='ka')['UploadId']
+    b = s3.create_multipart_upload(Bucket='quota', Key='kb')['UploadId']
+    c, data = part_arriving('ka', a, 1, 7000000, 1 << 20)
+    r = code_of(s3.upload_part, Bucket='quota', Key='kb', UploadId=b, PartNumber=1,
+                Body=os.urandom(6000000))
+    check(r == ('EntityTooLarge', 400),
+          'a 6 MB part while 7 MB arrive, quota 12 MB: refused from its head (%s)' % (r,))
+    c.close()           # cut: its reservation comes back
+    r, tries = None, 0
+    while tries < 40:
+        tries += 1
+        r = code_of(s3.upload_part, Bucket='quota', Key='kb', UploadId=b, PartNumber=1,
+                    Body=os.urandom(6000000))
+        if r[0] != 'EntityTooLarge':
+            break
+        time.sleep(0.25)
+    check(r == (None, 200), 'the cut part\'s 7 MB came back: a 6 MB part fits (%s, try %d)'
+          % (r, tries))
+    c, data = part_arriving('ka', a, 1, 6000000, 1 << 20)
+    c.send(data[1 << 20:])
+    resp = c.getresponse()
+    body = resp.read()
+    c.close()
+    check(resp.status == 200 and resp.getheader('ETag') == '"%s"' % md5(data),
+          'the arriving part completes: 200 and its MD5 (%d %s)' % (resp.status, body[:200]))
+    check(len(s3.list_parts(Bucket='quota', Key='ka', UploadId=a).get('Parts', [])) == 1,
+          'it is listed')
+    s3.abort_multipart_upload(Bucket='quota', Key='ka', UploadId=a)
+    r = code_of(s3.upload_part, Bucket='quota', Key='kb', UploadId=b, PartNumber=2,
+                Body=os.urandom(6000000))
+    check(r == (None, 200), 'the completed part counted once, and gone with its upload: '
+          'a second 6 MB part of the other upload fits (%s)' % (r,))
+    s3.abort_multipart_upload(Bucket='quota', Key='kb', UploadId=b)
+
+
 def upload(d, n):
     s3c = client(timeout=20)
     s3c.create_bucket(Bucket='crash')
@@ -356,6 +557,10 @@ def verify(d):
 
 if MODE == 'basic':
     basic()
+elif MODE == 'listing':
+    listing()
+elif MODE == 'partcopy':
+    partcopy()
 elif MODE == 'pending':
     pending(sys.argv[5])
 elif MODE == 'pending_check':
@@ -366,6 +571,8 @@ elif MODE == 'expired':
     expired(sys.argv[5])
 elif MODE == 'room':
     room()
+elif MODE == 'arriving':
+    arriving()
 elif MODE == 'upload':
     upload(sys.argv[5], int(sys.argv[6]))
 elif MODE == 'verify':

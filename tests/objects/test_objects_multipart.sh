@@ -1,13 +1,15 @@
 #!/bin/bash
 # Suite 'net': paste-objects's multipart uploads (doc/objects.md,
 # "Multipart uploads") with real clients from the Linux namespace: boto3
-# (every operation and its errors, tests/objects/mpu_client.py), s3cmd put
+# (every operation and its errors, ListMultipartUploads's CommonPrefixes and
+# paging, UploadPartCopy, tests/objects/mpu_client.py), s3cmd put
 # of 40 MB (15 MB parts), awscli `s3 cp` (8 MB parts) and `s3api`
 # create / upload-part / list-parts / complete, rclone with its MD5 in
 # x-amz-meta-md5chksum; an upload left unfinished listed after a kill -9
 # and restart, then completed; kill -9 during parallel multipart uploads
 # (acknowledged objects whole, nothing partial listed); the uploads quota
-# and expiry (across a restart, then live). Every object read back is
+# and expiry (across a restart, then live); parts still arriving counted
+# toward the bytes quota. Every object read back is
 # compared by MD5 or SHA-256.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
@@ -55,6 +57,8 @@ KVS_N=$((KVS_N + 1))
 KVS_LOG="$TB_WORK/objects.log"
 if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	run_client basic 300 basic
+	run_client listing 120 listing
+	run_client partcopy 180 partcopy
 	# s3cmd: 40 MB in its default 15 MB parts.
 	cat >"$TB_WORK/s3cfg" <<-CFG
 	[default]
@@ -209,6 +213,7 @@ KVS_N=$((KVS_N + 1))
 KVS_LOG="$TB_WORK/objects-6.log"
 if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	run_client room 120 room
+	run_client arriving 120 arriving
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
 else

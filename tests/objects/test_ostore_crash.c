@@ -37,6 +37,15 @@
  *  - the power cut once more at a random flush or drain of the first
  *    recovery (the log's cut, a fallback's, the reconciliation): that
  *    image too recovers whole to a prefix.
+ * The drained mark (the log position whose records and bytes recovery
+ * need not hash again): the store advances it after drains, and the power
+ * may fail at its store's flush or before the drain that follows, the
+ * image keeping the old mark or the new. Each recovery's mark must claim
+ * no record the last completed drain did not cover (the objects after it
+ * are then hashed and checked whole as above); images that cut a mark's
+ * store, and keep it or not, are counted and must both occur; the
+ * second recovery of an image (its first left the mark at the log's end)
+ * hashes nothing.
  * Images with an object commit undrained (a PUT, copy or completion in the
  * cut batch) that keep part of the words stored since the drain, so that
  * the commit's data and record are cut between their first and last line,
@@ -128,7 +137,11 @@ struct medium {
 	size_t n_pend, cap_pend;
 	uint8_t kind[NBUFS];    /* 1: data, 2: log */
 	const struct obj_log *log;
-	int captured, armed;
+	int captured, armed, in_mark;
+	struct pst_pool *pool;          /* the live one, for its mark */
+	uint64_t drained_seq;           /* the log's records at the last drain */
+	uint64_t mark_drained;          /* the mark slot then */
+	uint64_t cap_seq, cap_mark;     /* at the capture: drained_seq, the live mark */
 	enum mode cap_mode;
 	uint32_t cap_lo, cap_hi, every;
 	int cap_partial, cap_commit;
@@ -141,7 +154,8 @@ struct medium {
 	/* counts */
 	uint64_t images, by_mode[M_COUNT], objects_checked, parts_checked, past_acked,
 		 at_acked, commit_cuts, commit_taken, commit_dropped, fallbacks,
-		 recovery_images;
+		 recovery_images, marked_images, mark_cuts, mark_taken, mark_dropped,
+		 hashed_bytes, skipped_records;
 };
 
 static size_t
@@ -207,6 +221,10 @@ capture(struct medium *m)
 	}
 	tu_hw_end();
 	m->captured = 1;
+	m->cap_seq = m->drained_seq;
+	m->cap_mark = m->mark_drained;
+	if (m->pool != NULL)
+		assert_int_equal(pst_pool_root_get(m->pool, OBJ_STORE_MARK_SLOT, &m->cap_mark), 0);
 	m->cap_lo = m->acked;
 	m->cap_hi = m->n_ops;
 	m->cap_partial = taken > 0 && taken < changed;
@@ -231,7 +249,7 @@ hook_flush(void *ctx, const void *addr, size_t len)
 	m->pend[m->n_pend][0] = lo;
 	m->pend[m->n_pend][1] = hi;
 	m->n_pend++;
-	if (m->in_flight && rndu(&m->rs, m->every) == 0)
+	if ((m->in_flight && rndu(&m->rs, m->every) == 0) || (m->in_mark && rndu(&m->rs, 3) == 0))
 		capture(m);
 }
 
@@ -250,6 +268,11 @@ hook_drain(void *ctx)
 	tu_hw_end();
 	m->n_pend = 0;
 	m->acked = m->n_ops - m->in_flight;
+	if (m->log != NULL)
+		m->drained_seq = m->log->seq;
+	if (m->pool != NULL)
+		assert_int_equal(pst_pool_root_get(m->pool, OBJ_STORE_MARK_SLOT, &m->mark_drained),
+				 0);
 }
 
 /* ---- the model ------------------------------------------------------------ */
@@ -583,6 +606,26 @@ check_image(struct medium *m)
 	write_file(path, m->cap, m->len);
 	p = recover_cut(m, path, &st);
 	m->fallbacks += st.fallbacks;
+	/* The mark claims only records the last drain before the cut
+	 * covered (the objects after it were hashed: read_state checks them
+	 * all whole). */
+	if (st.mark_at_open > m->cap_seq)
+		fail_msg("image (%s): the mark claims %" PRIu64 " records, %" PRIu64 " were "
+			 "drained", mode_names[m->cap_mode], st.mark_at_open, m->cap_seq);
+	m->marked_images += st.mark_at_open > 0;
+	m->skipped_records += st.mark_at_open;
+	m->hashed_bytes += st.hashed_at_open;
+	if (m->cap_mark != m->mark_drained) {
+		/* A mark stored since the last drain: kept by the image or not. */
+		m->mark_cuts++;
+		if (st.mark_at_open == (m->cap_mark & UINT32_MAX))
+			m->mark_taken++;
+		else if (st.mark_at_open == (m->mark_drained & UINT32_MAX))
+			m->mark_dropped++;
+		else
+			fail_msg("image (%s): mark %" PRIu64 ", neither the drained one nor the "
+				 "one stored since", mode_names[m->cap_mode], st.mark_at_open);
+	}
 	read_state(m, &st, p, &got);
 	check_prefix(m, &got, 1);
 	obj_store_close(&st);
@@ -591,6 +634,7 @@ check_image(struct medium *m)
 	tu_assert_rc(obj_store_open(&st, p), 0);
 	assert_int_equal(st.released_at_start, 0);
 	assert_int_equal(st.fallbacks, 0);
+	assert_int_equal(st.hashed_at_open, 0);        /* the mark at the log's end */
 	read_state(m, &st, p, &again);
 	assert_memory_equal(&got, &again, sizeof(got));
 	obj_store_close(&st);
@@ -889,11 +933,15 @@ do_mpu_end(struct run *r, int abort)
 	op_end(r);
 }
 
+/* A drain, then what the server does after one: the release of dropped
+ * versions and the mark's advance (whose store the power may cut). */
 static void
 do_drain(struct run *r)
 {
 	tu_assert_rc(pst_pool_drain(r->p), 0);
+	r->m->in_mark = 1;
 	obj_store_release_durable(&r->st);
+	r->m->in_mark = 0;
 	if (r->m->captured)
 		check_image(r->m);
 }
@@ -930,6 +978,7 @@ run_start(struct run *r, struct medium *m, uint64_t seed)
 	pst_pool_set_persist_hook(r->p, &hook);
 	tu_assert_rc(obj_store_open(&r->st, r->p), 0);
 	m->log = &r->st.log;
+	m->pool = r->p;
 	r->st.mpu->min_part = 1;
 	tu_assert_rc(obj_store_bucket_add(&r->st, "bkt", 1), 0);
 	do_drain(r);
@@ -940,6 +989,8 @@ static void
 run_stop(struct run *r)
 {
 	r->m->armed = 0;
+	r->m->pool = NULL;
+	r->m->log = NULL;
 	pst_pool_set_persist_hook(r->p, NULL);
 	obj_store_close(&r->st);
 	tu_close(r->p);
@@ -966,6 +1017,9 @@ run_workload(struct medium *m, uint64_t seed, uint64_t images)
 		for (uint32_t i = 0; i < n; i++) {
 			uint32_t c = rndu(&m->rs, 100), key = rndu(&m->rs, NKEYS);
 
+			/* As the server's process() does before each request:
+			 * no drain since, so the mark must not move. */
+			obj_store_release_durable(&r.st);
 			if (c < 40)
 				do_put(&r, key);
 			else if (c < 52)
@@ -1025,6 +1079,11 @@ test_images(void **state)
 	       "copy or completion undrained, part of the words stored since the drain "
 	       "kept): %" PRIu64 " recovered every operation begun, %" PRIu64 " a shorter "
 	       "prefix\n", m.commit_cuts, m.commit_taken, m.commit_dropped);
+	printf("[ object crash images ] %" PRIu64 " recoveries found a drained mark "
+	       "(%" PRIu64 " records not hashed again, %" PRIu64 " bytes hashed in all); %"
+	       PRIu64 " images cut a mark's store: %" PRIu64 " kept it, %" PRIu64 " the one "
+	       "before\n", m.marked_images, m.skipped_records, m.hashed_bytes, m.mark_cuts,
+	       m.mark_taken, m.mark_dropped);
 	for (int i = 0; i < M_COUNT; i++)
 		printf("[ object crash images ]   %-26s %" PRIu64 "\n", mode_names[i],
 		       m.by_mode[i]);
@@ -1033,6 +1092,8 @@ test_images(void **state)
 	assert_true(m.recovery_images > 0);
 	assert_true(m.commit_cuts >= 200 && m.commit_cuts >= want / 5);
 	assert_true(m.commit_dropped > 0 && m.commit_taken > 0);
+	assert_true(m.marked_images > 0 && m.skipped_records > 0);
+	assert_true(m.mark_taken > 0 && m.mark_dropped > 0);
 }
 
 static int

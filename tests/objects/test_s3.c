@@ -102,6 +102,28 @@ test_route_ops(void **state)
 		assert_str(&rt.copy_key, "a b+c");
 		assert_int_equal(route_h("PUT", "/bkt/k?partNumber=2&uploadId=u", h, 1), OBJ_OK);
 		assert_int_equal(rt.op, OBJ_OP_UPLOAD_PART_COPY);
+		assert_int_equal(rt.has_copy_range, 0);
+		{
+			/* x-amz-copy-source-range: "bytes=A-B", both ends. */
+			static const struct { const char *v; int ok; uint64_t a, b; } rc[] = {
+				{ "bytes=0-0", 1, 0, 0 }, { "bytes=5-9", 1, 5, 9 },
+				{ "bytes=9-5", -1, 0, 0 }, { "bytes=5-", -1, 0, 0 },
+				{ "bytes=-5", -1, 0, 0 }, { "bytes=1-2,4-5", -1, 0, 0 },
+				{ "items=1-2", -1, 0, 0 },
+			};
+			struct obj_header h2[2];
+
+			h2[0] = h[0];
+			for (size_t j = 0; j < sizeof(rc) / sizeof(rc[0]); j++) {
+				h2[1] = hdr("x-amz-copy-source-range", rc[j].v);
+				assert_int_equal(route_h("PUT", "/bkt/k?partNumber=2&uploadId=u", h2, 2),
+						 OBJ_OK);
+				if (rt.has_copy_range != rc[j].ok)
+					fail_msg("%s: %d", rc[j].v, rt.has_copy_range);
+				if (rc[j].ok == 1)
+					assert_true(rt.copy_first == rc[j].a && rt.copy_last == rc[j].b);
+			}
+		}
 		h[0] = hdr("x-amz-copy-source", "src-bkt/k");
 		assert_int_equal(route_h("PUT", "/bkt/k", h, 1), OBJ_OK);
 		assert_str(&rt.copy_key, "k");
@@ -505,7 +527,7 @@ test_s3xml_results(void **state)
 
 	assert_int_equal(route("GET", "/bkt?uploads"), OBJ_OK);
 	obj_xml_init(&x);
-	obj_s3xml_list_uploads(&x, &rt, &owner, u, 1, 0, NULL, NULL);
+	obj_s3xml_list_uploads(&x, &rt, &owner, u, 1, NULL, 0, 0, NULL, NULL);
 	assert_doc(&x, DECL "<ListMultipartUploadsResult" NS "><Bucket>bkt</Bucket><KeyMarker>"
 		   "</KeyMarker><UploadIdMarker></UploadIdMarker><MaxUploads>1000</MaxUploads>"
 		   "<IsTruncated>false</IsTruncated><Upload><Key>big</Key><UploadId>UP1</UploadId>"

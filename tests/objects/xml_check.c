@@ -118,7 +118,7 @@ render(const char *target)
 	if (obj_route_parse("GET", "/bkt?uploads", 12, NULL, 0, &rt) != OBJ_OK)
 		return 2;
 	obj_xml_init(&x);
-	obj_s3xml_list_uploads(&x, &rt, &owner, u, n, 1, &o[0].key, "UP-1");
+	obj_s3xml_list_uploads(&x, &rt, &owner, u, n, NULL, 0, 1, &o[0].key, "UP-1");
 	emit(&x);
 	return 0;
 }
