@@ -32,18 +32,7 @@ objects_testbed_up() {
 	kvs_testbed_up "$@"
 	IP=$TB_PASTE_IP
 	[ "$OBJ_SERVER" = linux-objects ] && IP=$TB_LINUX_IP
-	printf '%s:%s\n' "$OBJ_ID" "$OBJ_SECRET" >"$TB_WORK/keys"
-	chmod 600 "$TB_WORK/keys"
-	cat >"$TB_WORK/s3cfg" <<-CFG
-	[default]
-	access_key = $OBJ_ID
-	secret_key = $OBJ_SECRET
-	host_base = $IP:9000
-	host_bucket = $IP:9000
-	use_https = False
-	signature_v2 = False
-	bucket_location = us-east-1
-	CFG
+	objects_keys "$OBJ_ID" "$OBJ_SECRET"
 	S3C=("${LX[@]}" s3cmd -c "$TB_WORK/s3cfg" --disable-multipart --no-progress)
 	cat >"$TB_WORK/awscfg" <<-CFG
 	[default]
@@ -68,34 +57,76 @@ objects_testbed_up() {
 		"$IP:9000" "$OBJ_ID" "$OBJ_SECRET")
 }
 
-# objects_start TAG [OPTIONS...]: paste-objects in the paste namespace (or
-# linux-objects in the Linux one) on $TB_SHM/objects.pool with
-# OBJ_POOL_BUFS buffers (KVS_PID, KVS_LOG as kvs_launch sets them; stop it
-# with stop_kvs).
-objects_start() {
-	local tag=$1 prefix
-	shift
-	prefix="pob$tag$$"
-	KVS_N=$((KVS_N + 1))
-	KVS_LOG="$TB_WORK/objects-$tag.log"
+# objects_keys ID SECRET: the server's keys file ($TB_WORK/keys) and an
+# s3cmd configuration for that key ($TB_WORK/s3cfg), path style, SigV4.
+objects_keys() {
+	printf '%s:%s\n' "$1" "$2" >"$TB_WORK/keys"
+	chmod 600 "$TB_WORK/keys"
+	cat >"$TB_WORK/s3cfg" <<-CFG
+	[default]
+	access_key = $1
+	secret_key = $2
+	host_base = $IP:9000
+	host_bucket = $IP:9000
+	use_https = False
+	signature_v2 = False
+	bucket_location = us-east-1
+	CFG
+}
+
+# objects_cmd PREFIX POOL [OPTIONS...]: in OBJ_CMD, the command that runs
+# $OBJ (OBJ_SERVER) on $TB_SHM/POOL with OBJ_POOL_BUFS buffers and the
+# keys file: paste-objects in the paste namespace (EAL file prefix
+# PREFIX), or linux-objects in the Linux one on its own address.
+objects_cmd() {
+	local prefix=$1 pool=$2
+	shift 2
 	if [ "$OBJ_SERVER" = linux-objects ]; then
-		local lcmd=(nsenter --net="/run/netns/$NAME-linux" "$OBJ" --bind "$IP"
-			--pool-file "$TB_SHM/objects.pool" --pool-bufs "$OBJ_POOL_BUFS"
+		OBJ_CMD=(nsenter --net="/run/netns/$NAME-linux" "$OBJ" --bind "$IP"
+			--pool-file "$TB_SHM/$pool" --pool-bufs "$OBJ_POOL_BUFS"
 			--keys-file "$TB_WORK/keys" "$@")
-		log "start: ${lcmd[*]:2}"
-		kvs_launch linux-objects "${lcmd[@]}" || return 1
-		return 0
+		return
 	fi
 	TB_EAL_PREFIXES+=("$prefix")
-	local cmd=(nsenter --net="/run/netns/$NAME-paste" "$OBJ"
+	OBJ_CMD=(nsenter --net="/run/netns/$NAME-paste" "$OBJ"
 		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
 		--file-prefix "$prefix" --log-level=lib.eal:error
 		"--vdev=net_af_packet0,iface=$NAME-p,qpairs=1"
-		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$TB_SHM/objects.pool"
+		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$TB_SHM/$pool"
 		--pool-bufs "$OBJ_POOL_BUFS" --keys-file "$TB_WORK/keys" "$@")
-	log "start: ${cmd[*]:4}"
-	kvs_launch paste-objects "${cmd[@]}" || return 1
-	log "$(grep -m1 '^paste-objects: recovered' "$KVS_LOG")"
+}
+
+# objects_launch LOGTAG PREFIX POOL [OPTIONS...]: objects_cmd, then the
+# server started with its log in $TB_WORK/LOGTAG.log (KVS_PID, KVS_LOG as
+# kvs_launch sets them; stop it with stop_kvs); its recovered line logged.
+objects_launch() {
+	local tag=$1
+	shift
+	objects_cmd "$@"
+	KVS_N=$((KVS_N + 1))
+	KVS_LOG="$TB_WORK/$tag.log"
+	log "start: ${OBJ_CMD[*]}"
+	kvs_launch "$OBJ_SERVER" "${OBJ_CMD[@]}" || return 1
+	log "$(grep -m1 "^$OBJ_SERVER: recovered" "$KVS_LOG")"
+}
+
+# objects_start TAG [OPTIONS...]: objects_launch on $TB_SHM/objects.pool,
+# its log in $TB_WORK/objects-TAG.log.
+objects_start() {
+	local tag=$1
+	shift
+	objects_launch "objects-$tag" "pob$tag$$" objects.pool "$@"
+}
+
+# objects_client WHAT LIMIT ARGS...: "${CLIENT[@]}" ARGS bounded to LIMIT
+# seconds, its checks printed indented; passes when it exits 0.
+objects_client() {
+	local what=$1 limit=$2 rc
+	shift 2
+	run_bounded "$limit" "${CLIENT[@]}" "$@" >"$TB_WORK/$what.log" 2>&1
+	rc=$?
+	sed 's/^/    /' "$TB_WORK/$what.log"
+	check_rc $rc "$what" || show_log "$KVS_LOG" 40
 }
 
 # objects_run WHAT LIMIT CMD...: CMD bounded to LIMIT seconds, its output

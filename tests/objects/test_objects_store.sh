@@ -15,76 +15,22 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/../kvs/kvs_lib.sh"
-SERVER=paste-objects
-OBJ="$BUILD_DIR/examples/paste-objects"
-if [ "${1:-}" = linux ]; then
-	SERVER=linux-objects
-	OBJ="$BUILD_DIR/bench/linux-objects"
-fi
-[ -x "$OBJ" ] || die "$OBJ not built"
-/usr/bin/python3 -c "import boto3" 2>/dev/null || skip "python3-boto3 not installed (scripts/deps.sh)"
-if [ "$SERVER" = linux-objects ]; then
-	kvs_testbed_up ol s3cmd rclone
-else
-	kvs_testbed_up os s3cmd rclone
-fi
-IP=$TB_PASTE_IP
-[ "$SERVER" = linux-objects ] && IP=$TB_LINUX_IP
-ID=AKIAPASTETEST0002
-SECRET='paste/Secret+Key0123456789abcdefghijKLMN'
-printf '%s:%s\n' "$ID" "$SECRET" >"$TB_WORK/keys"
-chmod 600 "$TB_WORK/keys"
+# shellcheck source=tests/objects/objects_lib.sh
+. "$(dirname "$0")/objects_lib.sh"
+[ "${1:-}" = linux ] && OBJ_SERVER=linux-objects
+objects_testbed_up "$([ "$OBJ_SERVER" = linux-objects ] && echo ol || echo os)" s3cmd rclone
+ID=$OBJ_ID
+SECRET=$OBJ_SECRET
 CLIENT=("${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/objects/store_client.py" "$IP:9000" "$ID" "$SECRET")
-POOL_BUFS=32768
 
-objects_cmd() {
-	local prefix=$1
-	shift
-	if [ "$SERVER" = linux-objects ]; then
-		OBJ_CMD=(nsenter --net="/run/netns/$NAME-linux" "$OBJ" --bind "$IP"
-			--pool-file "$TB_SHM/objects.pool" --pool-bufs "$POOL_BUFS"
-			--keys-file "$TB_WORK/keys" "$@")
-		return
-	fi
-	TB_EAL_PREFIXES+=("$prefix")
-	OBJ_CMD=(nsenter --net="/run/netns/$NAME-paste" "$OBJ"
-		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
-		--file-prefix "$prefix" --log-level=lib.eal:error
-		"--vdev=net_af_packet0,iface=$NAME-p,qpairs=1"
-		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$TB_SHM/objects.pool"
-		--pool-bufs "$POOL_BUFS" --keys-file "$TB_WORK/keys" "$@")
-}
-
-run_client() {
-	local what=$1 limit=$2
-	shift 2
-	run_bounded "$limit" "${CLIENT[@]}" "$@" >"$TB_WORK/$what.log" 2>&1
-	local rc=$?
-	sed 's/^/    /' "$TB_WORK/$what.log"
-	check_rc $rc "$what" || show_log "$KVS_LOG" 40
-}
-
-objects_cmd "pos$$"
-KVS_N=$((KVS_N + 1))
-KVS_LOG="$TB_WORK/objects.log"
-if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
-	run_client basic 400 basic
-	run_client chunked 60 chunked
-	run_client copy 120 copy
-	run_client delete 120 delete
-	run_client multipart 120 multipart
-	run_client toolarge 60 toolarge $((POOL_BUFS * 2176 + 1))
+if objects_launch objects "pos$$" objects.pool; then
+	objects_client basic 400 basic
+	objects_client chunked 60 chunked
+	objects_client copy 120 copy
+	objects_client delete 120 delete
+	objects_client multipart 120 multipart
+	objects_client toolarge 60 toolarge $((OBJ_POOL_BUFS * 2176 + 1))
 	# s3cmd: a bucket, a file put and got back, listed, deleted.
-	cat >"$TB_WORK/s3cfg" <<-CFG
-	[default]
-	access_key = $ID
-	secret_key = $SECRET
-	host_base = $IP:9000
-	host_bucket = $IP:9000
-	use_https = False
-	signature_v2 = False
-	bucket_location = us-east-1
-	CFG
 	s3c=("${LX[@]}" s3cmd -c "$TB_WORK/s3cfg")
 	head -c 3000000 /dev/urandom >"$TB_WORK/s3cmd.bin"
 	out=$(run_bounded 60 "${s3c[@]}" mb s3://s3cmd-bkt 2>&1)
@@ -148,10 +94,7 @@ if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
 fi
 
 # The same pool after a clean restart: what was stored is there.
-objects_cmd "pos2$$"
-KVS_N=$((KVS_N + 1))
-KVS_LOG="$TB_WORK/objects-2.log"
-if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
+if objects_launch objects-2 "pos2$$" objects.pool; then
 	out=$(run_bounded 60 "${LX[@]}" /usr/bin/python3 -c "
 import boto3, hashlib
 from botocore.config import Config
@@ -176,11 +119,8 @@ copy True" \
 fi
 
 # kill -9 during parallel uploads, then recovery.
-objects_cmd "pos3$$"
-KVS_N=$((KVS_N + 1))
-KVS_LOG="$TB_WORK/objects-3.log"
 : >"$TB_WORK/acked"
-if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
+if objects_launch objects-3 "pos3$$" objects.pool; then
 	run_bounded 90 "${CLIENT[@]}" upload "$TB_WORK" 4 >"$TB_WORK/upload.log" 2>&1 &
 	up=$!
 	TB_BG_PIDS+=("$up")
@@ -189,12 +129,8 @@ if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
 	wait "$up" 2>/dev/null
 	bg_forget "$up"
 	log "$(wc -l <"$TB_WORK/acked") uploads acknowledged before the kill"
-	objects_cmd "pos4$$"
-	KVS_N=$((KVS_N + 1))
-	KVS_LOG="$TB_WORK/objects-4.log"
-	if kvs_launch "$SERVER" "${OBJ_CMD[@]}"; then
-		log "$(grep -m1 "^$SERVER: recovered" "$KVS_LOG")"
-		run_client verify 300 verify "$TB_WORK"
+	if objects_launch objects-4 "pos4$$" objects.pool; then
+		objects_client verify 300 verify "$TB_WORK"
 		stop_kvs INT
 		check_eq "$KVS_RC" 0 "clean exit after recovery"
 	fi
