@@ -15,61 +15,23 @@
 . "$(dirname "$0")/../net/lib.sh"
 # shellcheck source=tests/kvs/kvs_lib.sh
 . "$(dirname "$0")/../kvs/kvs_lib.sh"
-OBJ="$BUILD_DIR/examples/paste-objects"
-[ -x "$OBJ" ] || die "$OBJ not built"
-/usr/bin/python3 -c "import boto3" 2>/dev/null || skip "python3-boto3 not installed (scripts/deps.sh)"
-kvs_testbed_up om s3cmd rclone
-IP=$TB_PASTE_IP
-ID=AKIAPASTETEST0003
-SECRET='paste/Multipart+Key0123456789abcdefghij'
-printf '%s:%s\n' "$ID" "$SECRET" >"$TB_WORK/keys"
-chmod 600 "$TB_WORK/keys"
+# shellcheck source=tests/objects/objects_lib.sh
+. "$(dirname "$0")/objects_lib.sh"
+OBJ_POOL_BUFS=131072    # 285 MB: a 40 MB object and its parts fit twice
+objects_testbed_up om s3cmd rclone
+ID=$OBJ_ID
+SECRET=$OBJ_SECRET
 CLIENT=("${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/objects/mpu_client.py" "$IP:9000" "$ID" "$SECRET")
-POOL_BUFS=131072        # 285 MB: a 40 MB object and its parts fit twice
-
-objects_cmd() {
-	local prefix=$1 pool=$2
-	shift 2
-	TB_EAL_PREFIXES+=("$prefix")
-	OBJ_CMD=(nsenter --net="/run/netns/$NAME-paste" "$OBJ"
-		--no-huge -m 512 --no-pci --no-shconf --no-telemetry --iova-mode=va
-		--file-prefix "$prefix" --log-level=lib.eal:error
-		"--vdev=net_af_packet0,iface=$NAME-p,qpairs=1"
-		-- --ip "$TB_PASTE_IP/$TB_PREFIX_LEN" --pool-file "$TB_SHM/$pool"
-		--pool-bufs "$POOL_BUFS" --keys-file "$TB_WORK/keys" "$@")
-}
-
-run_client() {
-	local what=$1 limit=$2
-	shift 2
-	run_bounded "$limit" "${CLIENT[@]}" "$@" >"$TB_WORK/$what.log" 2>&1
-	local rc=$?
-	sed 's/^/    /' "$TB_WORK/$what.log"
-	check_rc $rc "$what" || show_log "$KVS_LOG" 40
-}
 
 aws=("${LX[@]}" env -u AWS_CA_BUNDLE AWS_ACCESS_KEY_ID="$ID" AWS_SECRET_ACCESS_KEY="$SECRET"
 	AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_MAX_ATTEMPTS=1
 	/usr/bin/aws --endpoint-url "http://$IP:9000")
 
-objects_cmd "pom$$" objects.pool
-KVS_N=$((KVS_N + 1))
-KVS_LOG="$TB_WORK/objects.log"
-if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
-	run_client basic 300 basic
-	run_client listing 120 listing
-	run_client partcopy 180 partcopy
+if objects_launch objects "pom$$" objects.pool; then
+	objects_client basic 300 basic
+	objects_client listing 120 listing
+	objects_client partcopy 180 partcopy
 	# s3cmd: 40 MB in its default 15 MB parts.
-	cat >"$TB_WORK/s3cfg" <<-CFG
-	[default]
-	access_key = $ID
-	secret_key = $SECRET
-	host_base = $IP:9000
-	host_bucket = $IP:9000
-	use_https = False
-	signature_v2 = False
-	bucket_location = us-east-1
-	CFG
 	s3c=("${LX[@]}" s3cmd -c "$TB_WORK/s3cfg")
 	head -c 40000000 /dev/urandom >"$TB_WORK/big.bin"
 	out=$(run_bounded 60 "${s3c[@]}" mb s3://tools 2>&1)
@@ -135,18 +97,14 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	out=$(run_bounded 180 "${rcl[@]}" check "$TB_WORK/big.bin" po:tools/rclone/ 2>&1)
 	check_rc $? "rclone check $(printf '%s' "$out" | tail -n 2)"
 	# An upload left unfinished, then kill -9.
-	run_client pending 120 pending "$TB_WORK"
+	objects_client pending 120 pending "$TB_WORK"
 	stop_kvs KILL
 else
 	stop_kvs KILL
 fi
 
-objects_cmd "pom2$$" objects.pool
-KVS_N=$((KVS_N + 1))
-KVS_LOG="$TB_WORK/objects-2.log"
-if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
-	log "$(grep -m1 '^paste-objects: recovered' "$KVS_LOG")"
-	run_client pending_check 120 pending_check "$TB_WORK"
+if objects_launch objects-2 "pom2$$" objects.pool; then
+	objects_client pending_check 120 pending_check "$TB_WORK"
 	rm -f "$TB_WORK/back"
 	out=$(run_bounded 180 "${aws[@]}" s3 cp --only-show-errors "s3://tools/aws/big.bin" "$TB_WORK/back" 2>&1)
 	check_eq "$(sha_of "$TB_WORK/back")" "$(sha_of "$TB_WORK/big.bin")" "after the kill: the multipart object back whole"
@@ -164,12 +122,8 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 	bg_forget "$up"
 	tail -n 3 "$TB_WORK/upload.log" | sed 's/^/    /'
 	log "$(wc -l <"$TB_WORK/acked") multipart uploads acknowledged before the kill"
-	objects_cmd "pom3$$" objects.pool
-	KVS_N=$((KVS_N + 1))
-	KVS_LOG="$TB_WORK/objects-3.log"
-	if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
-		log "$(grep -m1 '^paste-objects: recovered' "$KVS_LOG")"
-		run_client verify 300 verify "$TB_WORK"
+	if objects_launch objects-3 "pom3$$" objects.pool; then
+		objects_client verify 300 verify "$TB_WORK"
 		stop_kvs INT
 		check_eq "$KVS_RC" 0 "clean exit after recovery"
 	else
@@ -183,24 +137,18 @@ fi
 # across a restart (no race with a clock), then on the running server
 # (bounded wait).
 QOPTS=(--mpu-max-uploads 3 --mpu-max-bytes 12000000)
-objects_cmd "pom4$$" quota.pool "${QOPTS[@]}"
-KVS_N=$((KVS_N + 1))
-KVS_LOG="$TB_WORK/objects-4.log"
-if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
-	run_client quota 120 quota "$TB_WORK"
+if objects_launch objects-4 "pom4$$" quota.pool "${QOPTS[@]}"; then
+	objects_client quota 120 quota "$TB_WORK"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
 else
 	stop_kvs KILL
 fi
 sleep 2
-objects_cmd "pom5$$" quota.pool "${QOPTS[@]}" --mpu-expiry 1
-KVS_N=$((KVS_N + 1))
-KVS_LOG="$TB_WORK/objects-5.log"
-if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
+if objects_launch objects-5 "pom5$$" quota.pool "${QOPTS[@]}" --mpu-expiry 1; then
 	grep -q '^paste-objects: uploads unfinished=0 ' "$KVS_LOG"
 	check_rc $? "the three uploads expired at start: $(grep -m1 '^paste-objects: uploads' "$KVS_LOG")"
-	run_client expired 120 expired "$TB_WORK"
+	objects_client expired 120 expired "$TB_WORK"
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
 	grep -q '^objects: .*mpu_expired=4 ' "$KVS_LOG"
@@ -208,12 +156,9 @@ if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
 else
 	stop_kvs KILL
 fi
-objects_cmd "pom6$$" quota.pool "${QOPTS[@]}"
-KVS_N=$((KVS_N + 1))
-KVS_LOG="$TB_WORK/objects-6.log"
-if kvs_launch paste-objects "${OBJ_CMD[@]}"; then
-	run_client room 120 room
-	run_client arriving 120 arriving
+if objects_launch objects-6 "pom6$$" quota.pool "${QOPTS[@]}"; then
+	objects_client room 120 room
+	objects_client arriving 120 arriving
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
 else
