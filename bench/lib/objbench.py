@@ -22,15 +22,18 @@ Both clocks also count the time another process took the core from the
 server while it was busy, and on a shared machine that is much: a polling
 server preempted in an empty poll finds frames when it runs again, so the
 whole preemption lands in a busy poll. Beside the busy figures, "CPU"
-figures per MiB from the kernel's own accounts (/proc/PID/schedstat):
-paste-objects's busy time less the time its polling thread waited to run
-(run_delay: preemption taken out, assuming it all fell in busy polls, so a
-lower bound), and linux-objects's thread CPU time (its system calls, and
-softirqs that interrupted it) plus the server core's softirq time from
-/proc/stat (the kernel's TCP receive work that RPS steers there, most of
-which runs while linux-objects waits; tick-sampled, and the ticks that
-fell in softirqs interrupting linux-objects are counted twice, so an
-upper bound).
+figures per MiB from the kernel's own accounts (/proc/PID/schedstat): the
+busy time and its stages scaled by the share of it the server had the
+core. paste-objects's share is its polling thread's run time over run
+time plus run_delay (the time it waited to run; a poller never sleeps):
+preemption spread evenly, which charges paste-objects more than its due,
+since a poller preempted in an empty poll finds frames when it runs
+again. linux-objects's share is its thread's CPU time (its system calls,
+and softirqs that interrupted it) over its busy time, and to that the
+server core's softirq time from /proc/stat is added (the kernel's TCP
+receive work, which RPS steers there and which mostly runs while
+linux-objects waits; tick-sampled, and ticks that fell in softirqs
+interrupting linux-objects are counted twice: an upper bound).
 """
 
 import json
@@ -175,14 +178,18 @@ def cpu_sample(srv):
     return dict(sched=thread_sched(srv.proc.pid), softirq=core_softirq_s(SERVER_CORE))
 
 
-def cpu_seconds(srv, before, after, busy_s):
-    """The "CPU" figure of one point (the module's docstring), seconds."""
+def cpu_fraction(srv, before, after, busy_s):
+    """The share of its busy time a server had the core (the module's
+    docstring), and its kernel's receive softirq seconds, or None."""
     a, b = before["sched"], after["sched"]
     if a is None or b is None:
         return None
+    run_s, delay_s = (b[0] - a[0]) / 1e9, (b[1] - a[1]) / 1e9
     if isinstance(srv, LinuxObjects):
-        return (b[0] - a[0]) / 1e9 + after["softirq"] - before["softirq"]
-    return max(busy_s - (b[1] - a[1]) / 1e9, 0.0)
+        return (min(run_s / busy_s, 1.0) if busy_s > 0 else 1.0,
+                after["softirq"] - before["softirq"])
+    # A polling thread is always running or waiting to run.
+    return (run_s / (run_s + delay_s) if run_s + delay_s > 0 else 1.0, 0.0)
 
 
 def delta(a, b):
@@ -217,12 +224,16 @@ def point(srv, op, name, size, conns, keys, seconds):
         st["rest"] = out["busy_us_per_mib"] - sum(st.values())
         out["stages_us_per_mib"] = st
         out["outside_hashing_us_per_mib"] = out["busy_us_per_mib"] - st["md5"] - st["sha256"]
-        cpu = cpu_seconds(srv, cpu0, cpu1, out["busy_s"])
-        if cpu is not None:
-            out["cpu_us_per_mib"] = cpu * 1e6 / mib
-            out["core_softirq_us_per_mib"] = (cpu1["softirq"] - cpu0["softirq"]) * 1e6 / mib
-            out["cpu_outside_hashing_us_per_mib"] = (out["cpu_us_per_mib"] - st["md5"]
-                                                     - st["sha256"])
+        cf = cpu_fraction(srv, cpu0, cpu1, out["busy_s"])
+        if cf is not None:
+            # Busy time and its stages scaled by the share of it the server
+            # had the core; the kernel's softirqs added (linux-objects).
+            f, softirq_s = cf
+            out["cpu_share"] = f
+            out["core_softirq_us_per_mib"] = softirq_s * 1e6 / mib
+            out["cpu_us_per_mib"] = out["busy_us_per_mib"] * f + out["core_softirq_us_per_mib"]
+            out["cpu_outside_hashing_us_per_mib"] = (out["cpu_us_per_mib"]
+                                                     - (st["md5"] + st["sha256"]) * f)
     if load["ops"] > 0:
         out["busy_us_per_req"] = d.get("busy", 0) / hz * 1e6 / load["ops"]
     if op == "put" and after.get("object_bytes"):
