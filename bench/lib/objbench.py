@@ -24,11 +24,12 @@ server preempted in an empty poll finds frames when it runs again, so the
 whole preemption lands in a busy poll. Beside the busy figures, "CPU"
 figures per MiB from the kernel's own accounts (/proc/PID/schedstat): the
 busy time and its stages scaled by the share of it the server had the
-core. paste-objects's share is its polling thread's run time over run
-time plus run_delay (the time it waited to run; a poller never sleeps):
-preemption spread evenly, which charges paste-objects more than its due,
-since a poller preempted in an empty poll finds frames when it runs
-again. linux-objects's share is its thread's CPU time (its system calls,
+core. paste-objects's share is its own count, its thread's CPU clock
+read once a poll and summed over busy polls (busy_cpu_ns, less the reads'
+cost); from a server without it, its polling thread's run time over run
+time plus run_delay (preemption spread evenly, which charges paste-objects
+more than its due, since a poller preempted in an empty poll finds frames
+when it runs again). linux-objects's share is its thread's CPU time (its system calls,
 and softirqs that interrupted it) over its busy time, and to that the
 server core's softirq time from /proc/stat is added (the kernel's TCP
 receive work, which RPS steers there and which mostly runs while
