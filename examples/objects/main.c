@@ -321,11 +321,29 @@ main(int argc, char **argv)
 	printf("paste-objects: ready http=%u region=%s keys=%u\n", o.http_port, o.region, keys.n);
 	{
 		unsigned int polls = 0;
+		uint64_t cpu_prev = 0;
 
+		if (store.stages.on) {
+			store.stages.cpu_clock_ns = obj_thread_cpu_cost_ns();
+			cpu_prev = obj_thread_cpu_ns();
+		}
 		while (!ex_force_quit) {
 			ret = pst_stack_poll(srv.stack);
 			if (ret < 0)
 				break;
+			/* The thread's CPU clock once a poll: a busy poll
+			 * counts from the last read (the tick before it
+			 * included), the time the core was taken from the
+			 * thread left out. */
+			if (store.stages.on) {
+				uint64_t cpu = obj_thread_cpu_ns();
+
+				if (ret > 0) {
+					store.stages.busy_cpu_ns += cpu - cpu_prev;
+					store.stages.busy_cpu_polls++;
+				}
+				cpu_prev = cpu;
+			}
 			/* The clock every 1024 polls, and after each empty
 			 * one (it may have slept): timeouts are coarse. */
 			if ((++polls & 1023) == 0 || ret == 0)

@@ -69,6 +69,24 @@ span_keep(void *arg, uint32_t hold, pst_name name)
 	return ret;
 }
 
+/* span_keep() of the spans of one body, together: their buffers' state
+ * bytes written and flushed once per cache line (pst_pool_keep_many()),
+ * not once per 1,448-byte segment. */
+static unsigned int
+span_keep_many(void *arg, const uint32_t *holds, const pst_name *names, unsigned int n)
+{
+	struct obj_conn *c = arg;
+	struct obj_stages *sg = &c->srv->svc.store->stages;
+	uint64_t t0 = obj_stage_clock(sg);
+	unsigned int kept;
+
+	(void)names;
+	(void)pst_conn_keep_held_many(c->conn, holds, n, &kept);
+	if (sg->on)
+		sg->keep += obj_cycles() - t0;
+	return kept;
+}
+
 static void
 span_unhold(void *arg, uint32_t hold, pst_name name, int kept)
 {
@@ -165,36 +183,63 @@ send_bytes(struct obj_conn *c, const char *p, size_t len)
 	return 0;
 }
 
+/* Names handed to the stack per pst_conn_send_names() call. */
+#define SEND_BATCH 64
+
 /* Send an object's bytes by name, from where they arrived: the names
  * covering [get_skip, get_skip + get_left), the first and last cut to the
- * range. @return 1 when all are queued, 0 (wait for the peer), or -1. */
+ * range, handed to the stack a run at a time. @return 1 when all are
+ * queued, 0 (wait for the peer), or -1. */
 static int
 pump_names(struct obj_conn *c)
 {
 	struct obj_version *v = c->get_v;
+	pst_name run[SEND_BATCH];
+	uint64_t len[SEND_BATCH];
 
 	while (c->get_left > 0 && c->get_i < v->n_names) {
-		pst_name nm = v->names[c->get_i];
-		uint64_t nl = pst_name_length(nm), take;
+		uint64_t skip = c->get_skip, left = c->get_left;
+		uint32_t i = c->get_i;
+		unsigned int n = 0, j;
 		long r;
 
-		if (c->get_skip >= nl) {
-			c->get_skip -= nl;
-			c->get_i++;
+		for (; i < v->n_names && left > 0 && n < SEND_BATCH; i++) {
+			pst_name nm = v->names[i];
+			uint64_t nl = pst_name_length(nm), take;
+
+			if (skip >= nl) {
+				skip -= nl;
+				continue;
+			}
+			take = nl - skip < left ? nl - skip : left;
+			run[n] = pst_name_make(pst_name_index(nm),
+					       (uint16_t)(pst_name_offset(nm) + skip), (uint16_t)take);
+			len[n++] = take;
+			left -= take;
+			skip = 0;
+		}
+		if (n == 0) {                   /* only skipped names */
+			c->get_skip = skip;
+			c->get_i = i;
 			continue;
 		}
-		take = nl - c->get_skip;
-		if (take > c->get_left)
-			take = c->get_left;
-		r = pst_conn_send_name(c->conn, pst_name_make(pst_name_index(nm),
-			(uint16_t)(pst_name_offset(nm) + c->get_skip), (uint16_t)take));
+		r = pst_conn_send_names(c->conn, run, n);
 		if (r == -EAGAIN)
 			return 0;
 		if (r < 0)
 			return -1;
-		c->get_left -= take;
-		c->get_skip = 0;
-		c->get_i++;
+		/* Step over the names sent: skipped ones before each count. */
+		for (j = 0; j < (unsigned int)r; j++) {
+			while (c->get_skip >= pst_name_length(v->names[c->get_i])) {
+				c->get_skip -= pst_name_length(v->names[c->get_i]);
+				c->get_i++;
+			}
+			c->get_left -= len[j];
+			c->get_skip = 0;
+			c->get_i++;
+		}
+		if ((unsigned int)r < n)
+			return 0;               /* the rest after the sent callback */
 	}
 	obj_version_put(c->srv->svc.store, v);
 	c->get_v = NULL;
@@ -254,6 +299,7 @@ upload_names(struct obj_conn *c, size_t off, size_t n)
 	struct obj_store *st = c->srv->svc.store;
 	struct obj_version *v = c->up_v;
 	uint32_t first = v->n_names, i;
+	uint64_t t0, t1, t2;
 	int k;
 
 	if (v->n_names + c->rx.n + 1 > c->up_cap) {
@@ -269,25 +315,31 @@ upload_names(struct obj_conn *c, size_t off, size_t n)
 	k = kv_stream_names(&c->rx, off, n, v->names + first, c->up_cap - first);
 	if (k < 0)
 		return -1;
+	/* Each stage over the whole run of names: one pair of clock reads
+	 * per stage and burst, not per segment. */
+	t0 = obj_stage_clock(&st->stages);
+	for (i = first; i < first + (uint32_t)k; i++)
+		obj_md5_update(&c->up_md5, pst_pool_name_to_addr(st->pool, v->names[i]),
+			       pst_name_length(v->names[i]));
+	t1 = obj_stage_clock(&st->stages);
+	if (c->put->has_sha256)
+		for (i = first; i < first + (uint32_t)k; i++)
+			crypto_hash_sha256_update(&c->up_sha,
+				pst_pool_name_to_addr(st->pool, v->names[i]),
+				pst_name_length(v->names[i]));
+	t2 = obj_stage_clock(&st->stages);
 	for (i = first; i < first + (uint32_t)k; i++) {
 		pst_name nm = v->names[i];
-		const uint8_t *p = pst_pool_name_to_addr(st->pool, nm);
-		uint32_t len = pst_name_length(nm);
-		uint64_t t0 = obj_stage_clock(&st->stages), t1, t2;
 
-		obj_md5_update(&c->up_md5, p, len);
-		t1 = obj_stage_clock(&st->stages);
-		if (c->put->has_sha256)
-			crypto_hash_sha256_update(&c->up_sha, p, len);
-		t2 = obj_stage_clock(&st->stages);
-		pst_pool_flush(st->pool, p, len);
-		if (st->stages.on) {
-			st->stages.md5 += t1 - t0;
-			st->stages.sha256 += t2 - t1;
-			st->stages.flush += obj_cycles() - t2;
-		}
+		pst_pool_flush(st->pool, pst_pool_name_to_addr(st->pool, nm),
+			       pst_name_length(nm));
 		if (i == 0 || pst_name_index(nm) != pst_name_index(v->names[i - 1]))
 			obj_store_ref(st, nm);
+	}
+	if (st->stages.on) {
+		st->stages.md5 += t1 - t0;
+		st->stages.sha256 += t2 - t1;
+		st->stages.flush += obj_cycles() - t2;
 	}
 	st->stages.bytes_stored += n;
 	v->n_names += (uint32_t)k;
@@ -631,6 +683,7 @@ on_accept(void *arg, struct pst_conn *conn)
 	c->last_rx = srv->now;
 	kv_stream_init(&c->rx);
 	c->holder.keep = span_keep;     /* an object's body stays where it arrived */
+	c->holder.keep_many = span_keep_many;
 	c->holder.unhold = span_unhold;
 	c->holder.arg = c;
 	c->rx.holder = &c->holder;

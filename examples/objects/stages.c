@@ -17,6 +17,32 @@ obj_cycles_ns(void)
 }
 
 uint64_t
+obj_thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+obj_thread_cpu_cost_ns(void)
+{
+	uint64_t best = UINT64_MAX, t0, t1;
+	int r, i;
+
+	for (r = 0; r < 5; r++) {
+		t0 = obj_thread_cpu_ns();
+		for (i = 0; i < 1000; i++)
+			(void)obj_thread_cpu_ns();
+		t1 = obj_thread_cpu_ns();
+		if ((t1 - t0) / 1001 < best)
+			best = (t1 - t0) / 1001;
+	}
+	return best;
+}
+
+uint64_t
 obj_cycles_hz(void)
 {
 	static uint64_t hz;
@@ -49,8 +75,8 @@ obj_stages_print(const struct obj_store *st, uint64_t busy, uint64_t drain, uint
 	       " sha256=%" PRIu64 " flush=%" PRIu64 " copy=%" PRIu64 " keep=%" PRIu64
 	       " record=%" PRIu64 " crc=%" PRIu64 " bytes_stored=%" PRIu64 " bytes_sent=%" PRIu64
 	       " pool_kept=%" PRIu64 " buf_size=%u objects=%zu object_bytes=%" PRIu64 " puts=%" PRIu64
-	       "\n", busy, hz, drain, s->md5, s->sha256, s->flush, s->copy, s->keep, s->record,
+	       " busy_cpu_ns=%" PRIu64 " busy_cpu_polls=%" PRIu64 " cpu_clock_ns=%" PRIu64 "\n", busy, hz, drain, s->md5, s->sha256, s->flush, s->copy, s->keep, s->record,
 	       s->crc, s->bytes_stored, s->bytes_sent, lv.kept, st->buf_size, st->n_objs,
-	       object_bytes, st->puts);
+	       object_bytes, st->puts, s->busy_cpu_ns, s->busy_cpu_polls, s->cpu_clock_ns);
 	fflush(stdout);
 }

@@ -24,7 +24,18 @@ struct obj_stages {
 	uint64_t md5, sha256, flush, copy, keep, record, crc;
 	uint64_t bytes_stored;          /* object bytes received and kept */
 	uint64_t bytes_sent;            /* object bytes queued to GETs */
+	/* paste-objects: the thread's CPU time in busy polls (the time the
+	 * core was taken from it left out, which the cycle counter counts),
+	 * the polls it was read in, and what one read costs. */
+	uint64_t busy_cpu_ns, busy_cpu_polls, cpu_clock_ns;
 };
+
+/* CLOCK_THREAD_CPUTIME_ID in nanoseconds. */
+uint64_t obj_thread_cpu_ns(void);
+
+/* What one obj_thread_cpu_ns() costs, in CPU nanoseconds (the least of a
+ * few rounds of 1,000 reads). */
+uint64_t obj_thread_cpu_cost_ns(void);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t obj_cycles_ns(void);

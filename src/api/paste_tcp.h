@@ -191,6 +191,20 @@ long pst_conn_send(struct pst_conn *conn, const void *data, size_t len);
  */
 long pst_conn_send_name(struct pst_conn *conn, pst_name name);
 
+/**
+ * pst_conn_send_name() of @p n names in order, in one call: an object's
+ * bytes spread over many buffers (one name per received segment) handed
+ * to the stack as a run, output once after the last name instead of after
+ * each. Each name is all or nothing, as with pst_conn_send_name(); the run
+ * stops at the first name that does not fit or fails.
+ * @return how many names, from the first, were queued (n when all were);
+ *   or, when not even the first was, that name's error: -EAGAIN (wait for
+ *   the sent callback), -EINVAL (a NULL argument, an invalid name, or its
+ *   buffer not kept), -ENOTCONN, -ENOMEM. A later name's error is not
+ *   returned: the next call, starting at that name, returns it.
+ */
+long pst_conn_send_names(struct pst_conn *conn, const pst_name *names, unsigned int n);
+
 /** Bytes that pst_conn_send() would accept now. */
 size_t pst_conn_sendbuf(const struct pst_conn *conn);
 

@@ -1464,6 +1464,30 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 	return len;
 }
 
+long
+pst_conn_send_names(struct pst_conn *c, const pst_name *names, unsigned int n)
+{
+	unsigned int i;
+	int in_cb;
+	long r = 0;
+
+	if (c == NULL || (names == NULL && n > 0))
+		return pst_fail(EINVAL, "send_names: NULL argument");
+	/* Inside the run, output waits as it does inside a callback: the
+	 * names' segments leave together, after the last one. */
+	in_cb = c->in_cb;
+	c->in_cb = 1;
+	for (i = 0; i < n; i++) {
+		r = pst_conn_send_name(c, names[i]);
+		if (r < 0)
+			break;
+	}
+	c->in_cb = in_cb;
+	if (i > 0 && c->pcb != NULL)
+		output(c);
+	return i > 0 || n == 0 ? (long)i : r;
+}
+
 int
 pst_conn_stats(const struct pst_conn *c, struct pst_conn_stats *stats)
 {

@@ -385,6 +385,89 @@ test_zero_copy_send_of_kept_value(void **state)
 	assert_int_equal(zc_exchange(6011), 0);
 }
 
+/* ---- a run of names sent in one call ------------------------------------ */
+
+#define SN_N 40u        /* kept buffers, sent as one run */
+#define SN_LEN 1400u
+
+static pst_name sn_names[SN_N + 1];     /* the last one is not kept */
+
+struct sn_result {
+	long null_arg, none, first_run, bad_first, rest;
+	int ok;
+};
+
+static void
+sn_accept(void *arg, struct pst_conn *conn)
+{
+	struct sn_result *r = arg;
+	pst_name run[SN_N / 2 + 1];
+	struct pst_conn_stats cs;
+	unsigned int i;
+
+	r->null_arg = pst_conn_send_names(conn, NULL, 1);
+	r->none = pst_conn_send_names(conn, sn_names, 0);
+	/* The first half, then the unkept name: the run stops before it. */
+	for (i = 0; i < SN_N / 2; i++)
+		run[i] = sn_names[i];
+	run[SN_N / 2] = sn_names[SN_N];
+	r->first_run = pst_conn_send_names(conn, run, SN_N / 2 + 1);
+	/* A run that starts with the failing name returns its error. */
+	r->bad_first = pst_conn_send_names(conn, &sn_names[SN_N], 1);
+	r->rest = pst_conn_send_names(conn, &sn_names[SN_N / 2], SN_N / 2);
+	r->ok = pst_conn_stats(conn, &cs) == 0 && cs.bytes_sent_zc == (uint64_t)SN_N * SN_LEN;
+	pst_conn_close(conn);
+}
+
+static void
+test_send_names_run(void **state)
+{
+	static uint8_t expect[SN_N * SN_LEN];
+	struct peer p = { .port = 6016, .expect_len = sizeof(expect), .expect = expect };
+	struct pst_pool_stats before, after;
+	struct sn_result r = { 0 };
+	uint32_t idx[SN_N + 1], i, j;
+	pid_t pid;
+
+	(void)state;
+	pst_pool_stats(pool, &before);
+	for (i = 0; i <= SN_N; i++) {
+		uint8_t *b;
+
+		assert_int_equal(pst_pool_take(pool, &idx[i]), 0);
+		b = pst_pool_buf_addr(pool, idx[i]);
+		for (j = 0; j < SN_LEN; j++) {
+			b[8 + j] = (uint8_t)(i * 31 + j * 7);
+			if (i < SN_N)
+				expect[i * SN_LEN + j] = b[8 + j];
+		}
+		sn_names[i] = pst_name_make(idx[i], 8, SN_LEN);
+		if (i == SN_N)
+			break;          /* lent, not kept: cannot go by name */
+		assert_int_equal(pst_pool_persist(pool, b + 8, SN_LEN), 0);
+		assert_int_equal(pst_pool_keep(pool, idx[i]), 0);
+	}
+	assert_non_null(pst_tcp_listen(stack, 6016, sn_accept, &r));
+	pid = tb_spawn_linux(&tb, peer_main, &p);
+	assert_int_equal(tb_poll_child(stack, pid, 30), 0); /* every byte, in order */
+	assert_int_equal(r.null_arg, -EINVAL);
+	assert_int_equal(r.none, 0);
+	assert_int_equal(r.first_run, SN_N / 2);
+	assert_int_equal(r.bad_first, -EINVAL);
+	assert_int_equal(r.rest, SN_N / 2);
+	assert_true(r.ok);
+	assert_int_equal(pst_pool_release(pool, idx[SN_N]), 0);
+	for (i = 0; i < SN_N; i++)
+		assert_int_equal(pst_pool_release(pool, idx[i]), 0);
+	poll_for(0.3);
+	pst_pool_drain(pool);
+	pst_pool_stats(pool, &after);
+	assert_int_equal(after.kept, before.kept);
+	assert_int_equal(after.free, before.free);
+	assert_int_equal(after.releasing, 0);
+	assert_int_equal(pst_pool_verify(pool), 0);
+}
+
 /* ---- a send refused for want of stack memory --------------------------- */
 
 /* lwIP's PBUF pool taken until it is empty: a send by name then fails with
@@ -1758,6 +1841,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_survive_reopen),
 		cmocka_unit_test(test_zero_copy_send_of_kept_value),
+		cmocka_unit_test(test_send_names_run),
 		cmocka_unit_test(test_send_resumes_after_stack_memory_ran_out),
 		cmocka_unit_test(test_backpressure_slow_reader),
 		cmocka_unit_test(test_reply_leaves_after_drain),
