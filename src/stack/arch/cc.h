@@ -17,6 +17,15 @@
 #define LWIP_NO_CTYPE_H 0
 
 
+/* Byte order: lwIP's own lwip_htons()/lwip_htonl() are functions in
+ * def.c, called some twenty times per frame sent or received (every
+ * header field it reads or writes); as compiler builtins they are one
+ * instruction where they are used. */
+#if BYTE_ORDER == LITTLE_ENDIAN
+#define lwip_htons(x) ((uint16_t)__builtin_bswap16((uint16_t)(x)))
+#define lwip_htonl(x) ((uint32_t)__builtin_bswap32((uint32_t)(x)))
+#endif
+
 /* Random numbers for initial sequence numbers and ports. */
 uint32_t pst_lwip_rand(void);
 #define LWIP_RAND() pst_lwip_rand()
