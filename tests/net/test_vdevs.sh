@@ -159,14 +159,18 @@ parks() {
 }
 N=$((N + 1))
 MLOG="$TB_WORK/memif-raw-m.log"
-run_tp "$MLOG" "pnv$$_$N" -- "--vdev=net_memif0,role=server,socket=$SOCKA,socket-abstract=no" \
+# M on core 1, the others on core 0, as bench/log-bench.sh places them:
+# three pollers on one core starve memif's connection handshake.
+run_tp "$MLOG" "pnv$$_$N" -- -l 1 "--vdev=net_memif0,role=server,socket=$SOCKA,socket-abstract=no" \
 	"--vdev=net_memif1,role=server,socket=$SOCKB,socket-abstract=no" -- \
 	--forward-mode=log --peer-port 1 --log-filter ethertype=0x88b5 --busy-poll \
 	--nb-mbufs 4096 --pool-file "$TB_SHM/memif-raw-m.pool" --pool-bufs 16384 --json "$TB_WORK/memif-raw-m.json"
 M_PID=$BG_PID
+# R connects once, at its start: M's sockets must be listening by then.
+wait_log "$MLOG" '^paste-testpmd: ready ' 20 "$M_PID"
 N=$((N + 1))
 RLOG="$TB_WORK/memif-raw-r.log"
-run_tp "$RLOG" "pnv$$_$N" -- "--vdev=net_memif0,role=client,socket=$SOCKB,socket-abstract=no" -- \
+run_tp "$RLOG" "pnv$$_$N" -- -l 0 "--vdev=net_memif0,role=client,socket=$SOCKB,socket-abstract=no" -- \
 	--forward-mode=rxonly "${MEMIF_RAW[@]}" --pool-file "$TB_SHM/memif-raw-r.pool" \
 	--json "$TB_WORK/memif-raw-r.json"
 R_PID=$BG_PID
@@ -177,7 +181,7 @@ if wait_log "$MLOG" '^paste-testpmd: ready ' 20 "$M_PID" &&
 		N=$((N + 1))
 		SLOG="$TB_WORK/memif-raw-s$i.log"
 		# The last sender stays: M leaves under it.
-		run_tp "$SLOG" "pnv$$_$N" -- "--vdev=net_memif0,role=client,socket=$SOCKA,socket-abstract=no" -- \
+		run_tp "$SLOG" "pnv$$_$N" -- -l 0 "--vdev=net_memif0,role=client,socket=$SOCKA,socket-abstract=no" -- \
 			--forward-mode=txonly --txonly-len 64 "${MEMIF_RAW[@]}" \
 			--max-time $([ "$i" -le "$LEAVES" ] && echo 1 || echo 30) \
 			--pool-file "$TB_SHM/memif-raw-s.pool" --json "$TB_WORK/memif-raw-s$i.json"
