@@ -438,6 +438,12 @@ burst_end(void *arg)
 	}
 }
 
+/* Values from this size on are checksummed and flushed as they arrive
+ * (rx_push). Measured (bench/notes.md, issue 23): at 1 MiB it cut the
+ * receive path's work by 5-7%, at 60 KiB it cost 5% (a value that size
+ * is still in cache when it is whole, and the per-segment calls cost). */
+#define CRC_ON_ARRIVAL_MIN (256u * 1024)
+
 /* A held segment onto the connection's stream. While a large value is
  * arriving (its room reserved: upload.reserved), zero copy checksums and
  * flushes the segment now, while the driver's write of it is in cache;
@@ -452,7 +458,8 @@ rx_push(struct kv_conn *c, const struct pst_held *h)
 	uint64_t t0;
 	uint32_t crc;
 
-	if (c->upload.reserved == 0 || st->copy_mode)
+	if (c->upload.reserved == 0 || st->copy_mode ||
+	    c->upload.reserved < kv_store_value_bufs(st, CRC_ON_ARRIVAL_MIN))
 		return kv_stream_push_held(&c->rx, h->name, h->data, h->len, h->id);
 	t0 = kv_store_stage_clock(st);
 	crc = pst_crc32c(h->data, h->len);
