@@ -567,8 +567,8 @@ static union {
 } set_value;
 
 /* Put v (names, n, len and deadline set) under key: checksum (unless
- * @have_crc: the names are a stored value's; @parts: see value_crc), index entry (flushed),
- * references. @copied: the names are buffers of the value's own, released
+ * @have_crc: the names are a stored value's; @parts: see value_crc),
+ * index entry (flushed), references. @copied: the names are buffers of the value's own, released
  * if the put fails. */
 static int
 store_put(struct kv_store *st, const void *key, uint16_t key_len,
