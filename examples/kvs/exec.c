@@ -297,6 +297,7 @@ static int
 set_arg(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_ms)
 {
 	static pst_name names[KV_VALUE_NAMES_MAX];
+	static struct kv_part parts[KV_VALUE_NAMES_MAX];
 	const struct kv_request *req = c->req;
 	struct kv_exec *srv = c->srv;
 	char buf[KV_KEY_MAX];
@@ -314,11 +315,12 @@ set_arg(struct kv_call *c, unsigned int k, unsigned int v, uint64_t deadline_ms)
 		n = kv_store_set_copy_at(srv->store, key, klen, c->rx, req->argv[v].off,
 					 req->argv[v].len, deadline_ms);
 	} else {
-		n = kv_stream_names(c->rx, req->argv[v].off, req->argv[v].len, names,
-				    KV_VALUE_NAMES_MAX);
+		n = kv_stream_names_parts(c->rx, req->argv[v].off, req->argv[v].len, names,
+					  parts, KV_VALUE_NAMES_MAX);
 		if (n >= 0)
-			n = kv_store_set_at(srv->store, key, klen, names, (unsigned int)n,
-					    (uint32_t)req->argv[v].len, deadline_ms);
+			n = kv_store_set_parts_at(srv->store, key, klen, names, parts,
+						  (unsigned int)n, (uint32_t)req->argv[v].len,
+						  deadline_ms);
 		else
 			/* More received segments than a value has names: a
 			 * peer under a small window sends small segments (the

@@ -292,11 +292,12 @@ print_stages(const struct kv_store *st, const struct pst_stack_stats *ss)
 	const struct kv_stage_cycles *c = &st->stages;
 	double n = st->sets > 0 ? (double)st->sets : 1;
 
-	printf("stages: sets=%" PRIu64 " busy=%.0f rx=%.0f rx_burst=%.0f keep=%.0f value=%.0f crc=%.0f"
+	printf("stages: sets=%" PRIu64 " busy=%.0f rx=%.0f rx_burst=%.0f keep=%.0f arrive=%.0f"
+	       " value=%.0f crc=%.0f"
 	       " index=%.0f drain=%.0f tx_and_timers=%.0f (TSC cycles per SET)\n",
 	       st->sets, (double)ss->busy_cycles / n, (double)ss->rx_cycles / n,
-	       (double)ss->rx_burst_cycles / n,
-	       (double)c->keep / n, (double)c->value / n, (double)c->crc / n,
+	       (double)ss->rx_burst_cycles / n, (double)c->keep / n, (double)c->arrive / n,
+	       (double)c->value / n, (double)c->crc / n,
 	       (double)c->index / n, (double)ss->drain_cycles / n,
 	       ((double)ss->busy_cycles - (double)ss->rx_cycles - (double)ss->drain_cycles) / n);
 }

@@ -65,8 +65,11 @@ value_refs(struct kv_store *st, const pst_name *names, unsigned int n, int delta
 	}
 }
 
+/* @parts (NULL: none) gives the checksums of whole spans taken as they
+ * arrived (kv_stream_names_parts); the others are computed here. */
 static uint32_t
-value_crc(struct kv_store *st, const pst_name *names, unsigned int n)
+value_crc(struct kv_store *st, const pst_name *names, const struct kv_part *parts,
+	  unsigned int n)
 {
 	uint32_t crc = 0;
 	unsigned int i;
@@ -75,10 +78,15 @@ value_crc(struct kv_store *st, const pst_name *names, unsigned int n)
 	 * checksum seeds the next through a small 12-byte record, which is
 	 * what recovery recomputes. */
 	for (i = 0; i < n; i++) {
-		const void *p = pst_pool_name_to_addr(st->pool, names[i]);
-		uint32_t rec[3] = { crc, p ? pst_crc32c(p, pst_name_length(names[i])) : 0,
-				    pst_name_length(names[i]) };
+		const void *p;
+		uint32_t rec[3] = { crc, 0, pst_name_length(names[i]) };
 
+		if (parts != NULL && (parts[i].flags & KV_SPAN_CRC)) {
+			rec[1] = parts[i].crc;
+		} else {
+			p = pst_pool_name_to_addr(st->pool, names[i]);
+			rec[1] = p ? pst_crc32c(p, pst_name_length(names[i])) : 0;
+		}
 		crc = pst_crc32c(rec, sizeof(rec));
 	}
 	return crc;
@@ -559,12 +567,12 @@ static union {
 } set_value;
 
 /* Put v (names, n, len and deadline set) under key: checksum (unless
- * @have_crc: the names are a stored value's), index entry (flushed),
- * references. @copied: the names are buffers of the value's own, released
+ * @have_crc: the names are a stored value's; @parts: see value_crc),
+ * index entry (flushed), references. @copied: the names are buffers of the value's own, released
  * if the put fails. */
 static int
 store_put(struct kv_store *st, const void *key, uint16_t key_len,
-	  struct kv_value *v, int copied, int have_crc)
+	  struct kv_value *v, const struct kv_part *parts, int copied, int have_crc)
 {
 	uint64_t keys = st->ops->count(st->idx), t0, t1;
 	unsigned int i;
@@ -579,7 +587,7 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	}
 	t0 = kv_store_stage_clock(st);
 	if (!have_crc)
-		v->crc = value_crc(st, v->names, v->n);
+		v->crc = value_crc(st, v->names, parts, v->n);
 	t1 = kv_store_stage_clock(st);
 	ret = st->ops->put(st->idx, key, key_len, v, on_old, st);
 	st->stages.crc += t1 - t0;
@@ -657,6 +665,14 @@ kv_store_set_at(struct kv_store *st, const void *key, uint16_t key_len,
 		const pst_name *names, unsigned int n, uint32_t len,
 		uint64_t deadline_ms)
 {
+	return kv_store_set_parts_at(st, key, key_len, names, NULL, n, len, deadline_ms);
+}
+
+int
+kv_store_set_parts_at(struct kv_store *st, const void *key, uint16_t key_len,
+		      const pst_name *names, const struct kv_part *parts,
+		      unsigned int n, uint32_t len, uint64_t deadline_ms)
+{
 	static struct kv_span spans[KV_VALUE_NAMES_MAX];
 	struct kv_value *v = &set_value.v;
 	uint64_t t0;
@@ -691,8 +707,10 @@ kv_store_set_at(struct kv_store *st, const void *key, uint16_t key_len,
 		/* Zero copy: the value stays where the NIC put it; make those
 		 * bytes durable and reference their buffers. */
 		for (i = 0; i < n; i++) {
-			pst_pool_flush(st->pool, pst_pool_name_to_addr(st->pool, names[i]),
-				       pst_name_length(names[i]));
+			if (parts == NULL || !(parts[i].flags & KV_SPAN_FLUSHED))
+				pst_pool_flush(st->pool,
+					       pst_pool_name_to_addr(st->pool, names[i]),
+					       pst_name_length(names[i]));
 			v->names[i] = names[i];
 		}
 		v->n = (uint16_t)n;
@@ -700,7 +718,8 @@ kv_store_set_at(struct kv_store *st, const void *key, uint16_t key_len,
 	st->stages.value += kv_store_stage_clock(st) - t0;
 	v->len = len;
 	v->deadline_ms = deadline_ms;
-	return store_put(st, key, key_len, v, st->copy_mode, 0);
+	return store_put(st, key, key_len, v, st->copy_mode ? NULL : parts,
+			 st->copy_mode, 0);
 }
 
 int
@@ -739,7 +758,7 @@ kv_store_set_copy_at(struct kv_store *st, const void *key, uint16_t key_len,
 	v->n = (uint16_t)k;
 	v->len = (uint32_t)len;
 	v->deadline_ms = deadline_ms;
-	return store_put(st, key, key_len, v, 1, 0);
+	return store_put(st, key, key_len, v, NULL, 1, 0);
 }
 
 int
@@ -776,7 +795,7 @@ kv_store_set_bytes_at(struct kv_store *st, const void *key, uint16_t key_len,
 	v->n = (uint16_t)k;
 	v->len = len;
 	v->deadline_ms = deadline_ms;
-	return store_put(st, key, key_len, v, 1, 0);
+	return store_put(st, key, key_len, v, NULL, 1, 0);
 }
 
 int
@@ -813,7 +832,7 @@ kv_store_expire(struct kv_store *st, const void *key, uint16_t key_len,
 	 * the drain that makes the new entry durable, so the buffers stay. */
 	memcpy(v, old, value_size(old->n));
 	v->deadline_ms = deadline_ms;
-	return store_put(st, key, key_len, v, 0, 1);
+	return store_put(st, key, key_len, v, NULL, 0, 1);
 }
 
 size_t

@@ -81,6 +81,8 @@ struct kv_store {
 		uint64_t crc;      /* the value's checksum */
 		uint64_t index;    /* the index entry, flushed */
 		uint64_t keep;     /* keeping received buffers (server.c) */
+		uint64_t arrive;   /* zero copy: a value's segments checksummed
+				    * and flushed as they arrive (server.c) */
 	} stages;
 };
 
@@ -154,6 +156,13 @@ int kv_store_set_at(struct kv_store *st, const void *key, uint16_t key_len,
 int kv_store_set_copy_at(struct kv_store *st, const void *key, uint16_t key_len,
 			 const struct kv_stream *s, size_t off, size_t len,
 			 uint64_t deadline_ms);
+/* kv_store_set_at with what was done to each name's bytes as they
+ * arrived (kv_stream_names_parts; NULL: nothing): zero copy neither
+ * flushes again bytes flushed then nor checksums again a whole span whose
+ * CRC32C it has. The value's CRC is the same either way. */
+int kv_store_set_parts_at(struct kv_store *st, const void *key, uint16_t key_len,
+			  const pst_name *names, const struct kv_part *parts,
+			  unsigned int n, uint32_t len, uint64_t deadline_ms);
 int kv_store_set_bytes_at(struct kv_store *st, const void *key, uint16_t key_len,
 			  const void *data, uint32_t len, uint64_t deadline_ms);
 /* Give @key's stored value the deadline @deadline_ms (0: none, PERSIST):

@@ -168,6 +168,13 @@ int
 kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 		pst_name *names, unsigned int max)
 {
+	return kv_stream_names_parts(s, off, len, names, NULL, max);
+}
+
+int
+kv_stream_names_parts(const struct kv_stream *s, size_t off, size_t len,
+		      pst_name *names, struct kv_part *parts, unsigned int max)
+{
 	struct kv_span *batch[KEEP_BATCH];
 	uint32_t holds[KEEP_BATCH];
 	pst_name bnames[KEEP_BATCH];
@@ -206,6 +213,12 @@ kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 					return -1;
 				nb = 0;
 			}
+		}
+		if (parts != NULL) {
+			parts[n].crc = sp->crc;
+			parts[n].flags = sp->flags & KV_SPAN_FLUSHED;
+			if (pos == 0 && chunk == sp->len)
+				parts[n].flags |= sp->flags & KV_SPAN_CRC;
 		}
 		names[n++] = pst_name_make(pst_name_index(sp->name),
 					   (uint16_t)(pst_name_offset(sp->name) + pos),
@@ -254,6 +267,10 @@ kv_stream_spans(const struct kv_stream *s, size_t off, size_t len,
 		out[n].len = (uint32_t)chunk;
 		out[n].hold = 0;
 		out[n].kept = 0;
+		out[n].crc = sp->crc;
+		out[n].flags = sp->flags & KV_SPAN_FLUSHED;
+		if (pos == 0 && chunk == sp->len)
+			out[n].flags |= sp->flags & KV_SPAN_CRC;
 		n++;
 		len -= chunk;
 	}
@@ -281,9 +298,9 @@ kv_stream_push(struct kv_stream *s, pst_name name, const void *data, uint32_t le
 	return kv_stream_push_held(s, name, data, len, 0);
 }
 
-int
-kv_stream_push_held(struct kv_stream *s, pst_name name, const void *data,
-		    uint32_t len, uint32_t hold)
+static int
+span_push(struct kv_stream *s, pst_name name, const void *data, uint32_t len,
+	  uint32_t hold, uint32_t crc, uint8_t flags)
 {
 	struct kv_span *sp;
 
@@ -313,8 +330,24 @@ kv_stream_push_held(struct kv_stream *s, pst_name name, const void *data,
 	sp->len = len;
 	sp->hold = hold;
 	sp->kept = 0;
+	sp->crc = crc;
+	sp->flags = flags;
 	s->len += len;
 	return 0;
+}
+
+int
+kv_stream_push_held(struct kv_stream *s, pst_name name, const void *data,
+		    uint32_t len, uint32_t hold)
+{
+	return span_push(s, name, data, len, hold, 0, 0);
+}
+
+int
+kv_stream_push_value(struct kv_stream *s, pst_name name, const void *data,
+		     uint32_t len, uint32_t hold, uint32_t crc)
+{
+	return span_push(s, name, data, len, hold, crc, KV_SPAN_CRC | KV_SPAN_FLUSHED);
 }
 
 void
@@ -356,6 +389,7 @@ kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *a
 	name = sp->name;
 	sp->data += n;
 	sp->len -= (uint32_t)n;
+	sp->flags &= (uint8_t)~KV_SPAN_CRC;  /* it was the whole span's */
 	sp->name = pst_name_make(pst_name_index(name),
 				 (uint16_t)(pst_name_offset(name) + n),
 				 (uint16_t)sp->len);

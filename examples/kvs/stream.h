@@ -24,7 +24,23 @@ struct kv_span {
 	const uint8_t *data;      /* where they are mapped now */
 	uint32_t len;
 	uint32_t hold;            /* the stack's hold on them (0: none) */
-	int kept;                 /* holder->keep done: part of a value */
+	uint32_t crc;             /* with KV_SPAN_CRC: CRC32C of the bytes */
+	uint8_t kept;             /* holder->keep done: part of a value */
+	uint8_t flags;            /* KV_SPAN_*: what was done at arrival */
+};
+
+/* kv_span::flags and kv_part::flags. A value's segments are checksummed
+ * and flushed as they arrive (kv_stream_push_value), while the driver's
+ * write of them is still in cache: by the time a 1 MiB value is whole,
+ * its first segments have left it, and the store would read them again. */
+#define KV_SPAN_CRC     1u  /* crc is the CRC32C of exactly these bytes */
+#define KV_SPAN_FLUSHED 2u  /* the bytes were flushed (pst_pool_flush) */
+
+/* What the stream knows of one name's bytes (kv_stream_names_parts). */
+struct kv_part {
+	uint32_t crc;             /* with KV_SPAN_CRC */
+	uint32_t flags;           /* KV_SPAN_CRC: a whole span's checksum;
+	                           * KV_SPAN_FLUSHED: flushed at arrival */
 };
 
 /* How the spans' bytes are retained: the stack's holds, on a connection.
@@ -84,6 +100,13 @@ uint8_t kv_stream_byte(const struct kv_stream *s, size_t off);
 int kv_stream_names(const struct kv_stream *s, size_t off, size_t len,
 		    pst_name *names, unsigned int max);
 
+/* kv_stream_names, with @parts[i] (NULL: not wanted) saying what was
+ * done to names[i]'s bytes at arrival: a name that is a whole span pushed
+ * by kv_stream_push_value has its CRC32C; any part of such a span was
+ * flushed. */
+int kv_stream_names_parts(const struct kv_stream *s, size_t off, size_t len,
+			  pst_name *names, struct kv_part *parts, unsigned int max);
+
 /* The same as kv_stream_names, with each piece's bytes too: into
  * @out[0..max) as (name, data, len), hold 0 (a queued request's bytes,
  * multi.c). Returns how many, or -1. */
@@ -106,10 +129,15 @@ int kv_stream_push(struct kv_stream *s, pst_name name, const void *data,
  * gets it back when the span is consumed. */
 int kv_stream_push_held(struct kv_stream *s, pst_name name, const void *data,
 			uint32_t len, uint32_t hold);
+/* kv_stream_push_held for the bytes of a value being received, already
+ * checksummed (@crc: their CRC32C) and flushed by the caller, which
+ * kv_stream_names_parts reports. */
+int kv_stream_push_value(struct kv_stream *s, pst_name name, const void *data,
+			 uint32_t len, uint32_t hold, uint32_t crc);
 /* Remove the first @n bytes (all of them if n > s->len). Each span that
  * becomes fully consumed is removed, unheld, and passed to drop(arg, its
  * pushed name) in stream order; a partially consumed first span is trimmed (its
- * data, len and name then describe the rest). @drop may be NULL. */
+ * data, len and name then describe the rest, and its CRC is forgotten). @drop may be NULL. */
 void kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop,
 		       void *arg);
 /* Drop every remaining span (as consume does) and free the span array;

@@ -815,6 +815,51 @@ test_stream_names(void **state)
 	kv_stream_fini(&s, NULL, NULL);
 }
 
+/* What kv_stream_names_parts says of bytes pushed as a value's (their
+ * CRC32C taken and flushed at arrival): a CRC only for a name that is a
+ * whole such span, flushed for any part of one, nothing for spans pushed
+ * plainly; a trimmed span's CRC is forgotten (it was the whole span's). */
+static void
+test_stream_names_parts(void **state)
+{
+	static const char a[] = "SET k 0123", b[] = "456789abcd", c[] = "ef\r\nGET";
+	struct kv_stream s;
+	struct kv_part parts[4];
+	pst_name out[4];
+	struct kv_span spans[4];
+
+	(void)state;
+	kv_stream_init(&s);
+	assert_int_equal(kv_stream_push(&s, pst_name_make(1, 10, 10), a, 10), 0);
+	assert_int_equal(kv_stream_push_value(&s, pst_name_make(2, 20, 10), b, 10, 0, 0x1234u), 0);
+	assert_int_equal(kv_stream_push_value(&s, pst_name_make(3, 30, 7), c, 7, 0, 0x5678u), 0);
+	/* "0123456789abcdef": part of span 1, span 2 whole, part of span 3. */
+	assert_int_equal(kv_stream_names_parts(&s, 6, 16, out, parts, 4), 3);
+	assert_true(out[0] == pst_name_make(1, 16, 4));
+	assert_int_equal(parts[0].flags, 0);
+	assert_true(out[1] == pst_name_make(2, 20, 10));
+	assert_int_equal(parts[1].flags, KV_SPAN_CRC | KV_SPAN_FLUSHED);
+	assert_int_equal(parts[1].crc, 0x1234u);
+	assert_true(out[2] == pst_name_make(3, 30, 2));
+	assert_int_equal(parts[2].flags, KV_SPAN_FLUSHED);
+	/* Span 3 whole: its CRC. */
+	assert_int_equal(kv_stream_names_parts(&s, 20, 7, out, parts, 4), 1);
+	assert_int_equal(parts[0].flags, KV_SPAN_CRC | KV_SPAN_FLUSHED);
+	assert_int_equal(parts[0].crc, 0x5678u);
+	/* The same through kv_stream_spans (a queued request's pieces). */
+	assert_int_equal(kv_stream_spans(&s, 6, 16, spans, 4), 3);
+	assert_int_equal(spans[0].flags, 0);
+	assert_int_equal(spans[1].flags, KV_SPAN_CRC | KV_SPAN_FLUSHED);
+	assert_int_equal(spans[1].crc, 0x1234u);
+	assert_int_equal(spans[2].flags, KV_SPAN_FLUSHED);
+	/* Span 2 trimmed by a consume: still flushed, no CRC. */
+	kv_stream_consume(&s, 12, NULL, NULL);
+	assert_int_equal(kv_stream_names_parts(&s, 0, 8, out, parts, 4), 1);
+	assert_true(out[0] == pst_name_make(2, 22, 8));
+	assert_int_equal(parts[0].flags, KV_SPAN_FLUSHED);
+	kv_stream_fini(&s, NULL, NULL);
+}
+
 static void
 test_stream_consume(void **state)
 {
@@ -2914,6 +2959,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_stream_copy_find_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_names_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_consume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_push, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_drop_order, setup, teardown),

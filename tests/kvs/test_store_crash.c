@@ -608,20 +608,34 @@ op_end(struct run *r)
 
 /* SET key = a new value of @len bytes, received into buffers of its own
  * (as the stack's receive path would: taken, written, kept, referenced by
- * the stream while the store takes its own references). */
+ * the stream while the store takes its own references). Every other one
+ * as paste-kvs stores a large value: each buffer checksummed and flushed
+ * as it arrives, the store given those (kv_store_set_parts_at), the last
+ * piece left for the store to checksum as a partial one would be. */
 static void
 do_set(struct run *r, uint32_t key, uint32_t len)
 {
 	pst_name names[8];
+	struct kv_part parts[8];
 	uint32_t id = r->next_id++, n = 0, off = 0, idx;
+	int arrival = id % 2;
 	char k[16];
 
 	key_of(k, key);
 	while (off < len) {
 		uint32_t chunk = len - off < BUF ? len - off : BUF;
+		void *buf;
 
 		tu_assert_rc(pst_pool_take(r->p, &idx), 0);
-		fill_value(pst_pool_buf_addr(r->p, idx), id, len, off, chunk);
+		buf = pst_pool_buf_addr(r->p, idx);
+		fill_value(buf, id, len, off, chunk);
+		parts[n].flags = 0;
+		if (arrival) {
+			parts[n].crc = pst_crc32c(buf, chunk);
+			parts[n].flags = KV_SPAN_FLUSHED |
+					 (off + chunk < len ? KV_SPAN_CRC : 0);
+			tu_assert_rc(pst_pool_flush(r->p, buf, chunk), 0);
+		}
 		tu_assert_rc(pst_pool_keep(r->p, idx), 0);
 		names[n] = pst_name_make(idx, 0, (uint16_t)chunk);
 		kv_ref(&r->st, names[n]);
@@ -630,8 +644,9 @@ do_set(struct run *r, uint32_t key, uint32_t len)
 		off += chunk;
 	}
 	op_begin(r, OP_SET, key, id);
-	tu_assert_rc(kv_store_set_at(&r->st, k, (uint16_t)strlen(k), names, n, len,
-				     dcode_ms(set_dcode(id))), 0);
+	tu_assert_rc(kv_store_set_parts_at(&r->st, k, (uint16_t)strlen(k), names,
+					   arrival ? parts : NULL, n, len,
+					   dcode_ms(set_dcode(id))), 0);
 	for (uint32_t i = 0; i < n; i++)
 		kv_unref(&r->st, names[i]);
 	op_end(r);
