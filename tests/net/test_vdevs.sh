@@ -152,6 +152,17 @@ MEMIF_RAW=(--busy-poll --pool-bufs 8192 --nb-mbufs 4096)
 EAL_SAVED=("${EAL[@]}")
 EAL=(--no-huge -m 512 --no-pci --no-telemetry --iova-mode=va --log-level=lib.eal:error)
 log "net_memif raw modes: $LEAVES senders leave the logger, then the logger leaves"
+# check_alive PID LOG WHAT: passes while PID runs; else its exit status
+# and the end of its LOG.
+check_alive() {
+	if kill -0 "$1" 2>/dev/null; then
+		pass "$3"
+	else
+		wait "$1" 2>/dev/null
+		fail "$3: it exited with status $?"
+		show_log "$2"
+	fi
+}
 # parks JSON: the parks counted in a paste-testpmd --json file.
 parks() {
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["peer_farewells"]["parks"])' \
@@ -197,13 +208,7 @@ if wait_log "$MLOG" '^paste-testpmd: ready ' 20 "$M_PID" &&
 		kill -0 "$M_PID" 2>/dev/null || break
 	done
 	check_eq "$left" "$LEAVES" "net_memif raw: every sender left cleanly"
-	if kill -0 "$M_PID" 2>/dev/null; then
-		pass "net_memif raw: the logger alive after $LEAVES senders left"
-	else
-		wait "$M_PID" 2>/dev/null
-		fail "net_memif raw: the logger died while senders left (status $?)"
-		show_log "$MLOG"
-	fi
+	check_alive "$M_PID" "$MLOG" "net_memif raw: the logger alive after $LEAVES senders left"
 	wait_log "$SLOG" '^paste-testpmd: ready ' 20 "$S_PID" && sleep 1
 	stop_tp "$M_PID"
 	check_rc $? "net_memif raw: the logger leaves cleanly under a sender"
@@ -212,13 +217,7 @@ if wait_log "$MLOG" '^paste-testpmd: ready ' 20 "$M_PID" &&
 	sleep 1
 	for end in "sender:$S_PID:$SLOG:$TB_WORK/memif-raw-s$i.json" "receiver:$R_PID:$RLOG:$TB_WORK/memif-raw-r.json"; do
 		IFS=: read -r what pid logf json <<<"$end"
-		if kill -0 "$pid" 2>/dev/null; then
-			pass "net_memif raw: the $what outlived the logger's leaving"
-		else
-			wait "$pid" 2>/dev/null
-			fail "net_memif raw: the $what died as the logger left (status $?)"
-			show_log "$logf"
-		fi
+		check_alive "$pid" "$logf" "net_memif raw: the $what outlived the logger's leaving"
 		stop_tp "$pid"
 		check_rc $? "net_memif raw: the $what leaves cleanly"
 		check_eq "$(parks "$json")" 1 "net_memif raw: the $what parked for the logger"

@@ -118,15 +118,23 @@ objects_start() {
 	objects_launch "objects-$tag" "pob$tag$$" objects.pool "$@"
 }
 
-# objects_client WHAT LIMIT ARGS...: "${CLIENT[@]}" ARGS bounded to LIMIT
-# seconds, its checks printed indented; passes when it exits 0.
-objects_client() {
+# objects_checks WHAT LIMIT CMD...: a Python checker bounded to LIMIT
+# seconds, its checks printed indented; passes when it exits 0 (the
+# server's log shown otherwise).
+objects_checks() {
 	local what=$1 limit=$2 rc
 	shift 2
-	run_bounded "$limit" "${CLIENT[@]}" "$@" >"$TB_WORK/$what.log" 2>&1
+	run_bounded "$limit" "$@" >"$TB_WORK/$what.log" 2>&1
 	rc=$?
 	sed 's/^/    /' "$TB_WORK/$what.log"
 	check_rc $rc "$what" || show_log "$KVS_LOG" 40
+}
+
+# objects_client WHAT LIMIT ARGS...: objects_checks of "${CLIENT[@]}" ARGS.
+objects_client() {
+	local what=$1 limit=$2
+	shift 2
+	objects_checks "$what" "$limit" "${CLIENT[@]}" "$@"
 }
 
 # objects_run WHAT LIMIT CMD...: CMD bounded to LIMIT seconds, its output
@@ -149,12 +157,9 @@ objects_run() {
 # objects_py WHAT LIMIT MODE [ARGS]: a clients_boto3.py mode, its checks
 # printed indented; passes when none failed.
 objects_py() {
-	local what=$1 limit=$2 rc
+	local what=$1 limit=$2
 	shift 2
-	run_bounded "$limit" "${BOTO[@]}" "$@" >"$TB_WORK/$what.log" 2>&1
-	rc=$?
-	sed 's/^/    /' "$TB_WORK/$what.log"
-	check_rc $rc "$what" || show_log "$KVS_LOG" 40
+	objects_checks "$what" "$limit" "${BOTO[@]}" "$@"
 }
 
 # objects_healthy WHAT: a fresh boto3 client stores, reads back and deletes
