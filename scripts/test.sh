@@ -12,7 +12,8 @@
 #   scripts/test.sh --long          the default run plus suite 'long': the
 #                                   net tests again against the Linux-sockets
 #                                   twins (bench/linux-kvs, linux-objects),
-#                                   about 5 minutes more
+#                                   paste-loadgen and the benchmark smoke
+#                                   test, about 9 minutes more
 #   scripts/test.sh unit dpdk       only these suites ("consumer", "fuzz"
 #                                   and "long" are also accepted as names)
 #   scripts/test.sh --sanitize [SUITE...]  the named suites (default: unit,
