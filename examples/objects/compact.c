@@ -143,6 +143,7 @@ obj_compact(struct obj_store *st)
 	if (ret != 0)
 		goto refused;
 	st->compacting = &nl;
+	st->compact_old = &st->log;
 	ret = each_live(st, append_fn, &nl);
 	if (ret != 0)
 		goto fail;
@@ -178,6 +179,7 @@ obj_compact(struct obj_store *st)
 	st->log = nl;
 	st->log.stages = old.stages;
 	st->compacting = &st->log;
+	st->compact_old = &old;
 	/* The old chain is released only once the switch is durable (and
 	 * reusable only after the drain that makes the release durable).
 	 * If this drain fails, the old chain stays kept: the next start's
@@ -189,7 +191,7 @@ obj_compact(struct obj_store *st)
 	pst_pool_levels(st->pool, &lv);
 	st->mark = st->mark_next = st->log.seq;
 	st->mark_drains = lv.drains;
-	st->compacting = NULL;
+	st->compacting = st->compact_old = NULL;
 	ns = now_ns() - t0;
 	st->compactions++;
 	st->compact_recs_before = recs_before;
@@ -202,7 +204,7 @@ obj_compact(struct obj_store *st)
 		st->compact_ns_max = ns;
 	return 0;
 fail:
-	st->compacting = NULL;
+	st->compacting = st->compact_old = NULL;
 	obj_log_release(&nl);
 refused:
 	st->compact_failures++;

@@ -105,8 +105,9 @@ struct obj_store {
 	unsigned int compact_pct;
 	size_t compact_min_bufs;
 	uint64_t compact_check_at;
-	/* The chain being written while one runs (the crash test looks). */
-	const struct obj_log *compacting;
+	/* While one runs (the crash test looks): the chain being written,
+	 * and the one it replaces. */
+	const struct obj_log *compacting, *compact_old;
 	uint64_t compactions, compact_failures;
 	uint64_t compact_recs_before, compact_recs_after;  /* the last one's */
 	uint64_t compact_bufs_before, compact_bufs_after;
