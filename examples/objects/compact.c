@@ -252,5 +252,11 @@ obj_compact_for_room(struct obj_store *st)
 	if (!st->mark_on || st->compacting != NULL ||
 	    bufs_for(st, obj_compact_live_bytes(st)) >= st->log.n_bufs)
 		return -ENOBUFS;        /* it would free nothing */
-	return obj_compact(st) == 0 ? 0 : -ENOBUFS;
+	/* Buffers released (the failed append's own) are free once their
+	 * release is durable: a drain first, and one after, for the old
+	 * chain's. */
+	if (pst_pool_drain(st->pool) != 0 || obj_compact(st) != 0 ||
+	    pst_pool_drain(st->pool) != 0)
+		return -ENOBUFS;
+	return 0;
 }

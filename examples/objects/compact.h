@@ -38,8 +38,9 @@ int obj_compact(struct obj_store *st);
 int obj_compact_maybe(struct obj_store *st);
 
 /* A record that did not fit (-ENOBUFS from obj_log_append): compact if
- * that frees log buffers, so that the caller can append again. @return 0
- * (compacted: try again) or -ENOBUFS. */
+ * that frees log buffers and the pool has room for the new chain, and
+ * drain once more so that the old chain's buffers are free, so that the
+ * caller can append again. @return 0 (compacted: try again) or -ENOBUFS. */
 int obj_compact_for_room(struct obj_store *st);
 
 #endif /* OBJ_COMPACT_H */

@@ -9,12 +9,16 @@
  * a bound set by what is live, not by the history; every object, the
  * upload's parts and the multipart object's ETag must read back, before
  * and after a restart, and the pool must keep exactly the log's buffers
- * and what the live records name.
+ * and what the live records name. Then a log that finds no free buffer
+ * for a record (the threshold off, the pool full of data) compacts to
+ * make room rather than refuse; and the pause of one compaction at
+ * 10,000 and 100,000 live objects, printed (not a pass/fail figure).
  */
 #include "../unit/pst_test_util.h"
 
 #include <inttypes.h>
 
+#include "compact.h"
 #include "etag.h"
 #include "mpstore.h"
 #include "olog.h"
@@ -64,6 +68,19 @@ body(struct obj_store *st, struct pst_pool *p, size_t len, uint32_t seed)
 	v->size = len;
 	obj_store_ref_names(st, v->names, v->n_names, 1);
 	return v;
+}
+
+/* @v's MD5 from its bytes. */
+static void
+version_md5(struct pst_pool *p, struct obj_version *v)
+{
+	struct obj_md5 m;
+
+	assert_int_equal(obj_md5_init(&m), 0);
+	for (uint32_t i = 0; i < v->n_names; i++)
+		obj_md5_update(&m, pst_pool_name_to_addr(p, v->names[i]),
+			       pst_name_length(v->names[i]));
+	obj_md5_final(&m, v->md5);
 }
 
 static void
@@ -214,8 +231,12 @@ test_overwrites_bounded(void **state)
 			max_bufs = st.log.n_bufs;
 	}
 	print_message("[ compact ] %u requests: the log at most %zu buffers, %zu at the end "
-		      "(%" PRIu64 " records)\n", ROUNDS * NKEYS, max_bufs, st.log.n_bufs,
-		      st.log.seq);
+		      "(%" PRIu64 " records); %" PRIu64 " compactions, the last %" PRIu64
+		      " records to %" PRIu64 " in %" PRIu64 " us\n", ROUNDS * NKEYS, max_bufs,
+		      st.log.n_bufs, st.log.seq, st.compactions, st.compact_recs_before,
+		      st.compact_recs_after, st.compact_ns_last / 1000);
+	assert_true(st.compactions >= 5);
+	assert_int_equal(st.compact_failures, 0);
 	check_all(&st, p, &mo, mp_md5, upload_id);
 	assert_true(max_bufs <= LOG_BUFS_MAX);
 	/* A restart: the same, from the log as it is now. */
@@ -232,6 +253,174 @@ test_overwrites_bounded(void **state)
 	obj_store_close(&st);
 	tu_close(p);
 	unlink(path);
+}
+
+/* The threshold off and the pool nearly full of data: a record that finds
+ * too few free buffers makes the log compact (its dead records give
+ * buffers back) rather than being refused; with no room even for the new
+ * chain, the refusal stays (-ENOBUFS, nothing changed). */
+static void
+test_full_pool(void **state)
+{
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct pst_pool_levels lv;
+	struct obj_store st;
+	struct obj_version *v, *big;
+	uint32_t i, idx, data;
+	size_t bufs;
+
+	(void)state;
+	tu_path(path, sizeof(path), "full");
+	p = tu_must_create(path, BUF, 256, PST_PERSIST_FLUSH);
+	assert_int_equal(obj_store_open(&st, p), 0);
+	st.compact_pct = 0;
+	assert_int_equal(obj_store_bucket_add(&st, "bkt", 5), 0);
+	/* One object holding all but 40 free buffers. */
+	pst_pool_levels(p, &lv);
+	big = body(&st, p, (size_t)(lv.free - 40) * 1448, 9);
+	assert_int_equal(obj_store_put(&st, "bkt", "big", 3, big), 0);
+	/* 600 empty PUTs of one key: records only, ~25 log buffers, dead
+	 * but the last. */
+	for (i = 0; i < 600; i++) {
+		v = obj_version_new("", 0, "", 0, 0);
+		assert_non_null(v);
+		assert_int_equal(obj_store_put(&st, "bkt", "k", 1, v), 0);
+		assert_int_equal(pst_pool_drain(p), 0);
+		obj_store_release_durable(&st);
+	}
+	bufs = st.log.n_bufs;
+	/* Other data (bodies arriving) leaves 6 buffers free. */
+	for (pst_pool_levels(p, &lv); lv.free > 6; pst_pool_levels(p, &lv)) {
+		assert_int_equal(pst_pool_take(p, &idx), 0);
+		assert_int_equal(pst_pool_keep(p, idx), 0);
+	}
+	/* An object of 3,000 one-byte names (in one buffer): a record of
+	 * ~24 KB, 12 log buffers. */
+	assert_int_equal(pst_pool_take(p, &data), 0);
+	assert_int_equal(pst_pool_keep(p, data), 0);
+	memset(pst_pool_buf_addr(p, data), 'x', 2000);
+	pst_pool_flush(p, pst_pool_buf_addr(p, data), 2000);
+	v = obj_version_new("", 0, "", 0, 3000);
+	assert_non_null(v);
+	for (i = 0; i < 3000; i++)
+		v->names[v->n_names++] = pst_name_make(data, (uint16_t)(i % 2000), 1);
+	v->size = 3000;
+	version_md5(p, v);
+	obj_store_ref_names(&st, v->names, v->n_names, 1);
+	assert_int_equal(obj_store_put(&st, "bkt", "many", 4, v), 0);
+	print_message("[ compact ] a record of 12 buffers with 5 free: %" PRIu64 " compaction "
+		      "for room, the log %zu buffers, was %zu\n", st.compactions, st.log.n_bufs,
+		      bufs);
+	assert_int_equal(st.compactions, 1);
+	assert_true(st.log.n_bufs < bufs);
+	/* No room left even for a new chain: refused, nothing changed. */
+	while (pst_pool_take(p, &idx) == 0)
+		assert_int_equal(pst_pool_keep(p, idx), 0);
+	for (i = 0; i < 200; i++) {
+		char k[16];
+		int ret;
+
+		snprintf(k, sizeof(k), "n%u", i);
+		v = obj_version_new("", 0, "", 0, 0);
+		assert_non_null(v);
+		ret = obj_store_put(&st, "bkt", k, strlen(k), v);
+		if (ret != 0) {
+			assert_int_equal(ret, -ENOBUFS);
+			obj_version_put(&st, v);
+			assert_null(obj_store_get(&st, "bkt", k, strlen(k)));
+			break;
+		}
+	}
+	assert_true(i < 200);
+	assert_int_equal(pst_pool_drain(p), 0);
+	obj_store_close(&st);
+	tu_close(p);
+	/* Restarted: the objects whole, the buffers kept by nothing freed. */
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	assert_int_equal(obj_store_open(&st, p), 0);
+	v = obj_store_get(&st, "bkt", "big", 3);
+	assert_non_null(v);
+	assert_true(obj_store_names_whole(&st, v->names, v->n_names, v->md5));
+	v = obj_store_get(&st, "bkt", "many", 4);
+	assert_non_null(v);
+	assert_int_equal(v->n_names, 3000);
+	assert_true(obj_store_names_whole(&st, v->names, v->n_names, v->md5));
+	assert_non_null(obj_store_get(&st, "bkt", "k", 1));
+	assert_true(st.released_at_start > 0);
+	obj_store_close(&st);
+	tu_close(p);
+	unlink(path);
+}
+
+/* One compaction's pause with @n live objects of one 100-byte name each
+ * (sharing buffers, as small segments do), three times; then a restart
+ * from the compacted log. */
+static void
+pause_at(uint32_t n)
+{
+	char path[PATH_MAX], k[32];
+	struct pst_pool *p;
+	struct obj_store st;
+	struct obj_version *v;
+	uint32_t i, idx = 0;
+	uint64_t ns[3];
+
+	tu_path(path, sizeof(path), "pause");
+	p = tu_must_create(path, BUF, n / 20 + n / 16 * 3 + 1024, PST_PERSIST_FLUSH);
+	assert_int_equal(obj_store_open(&st, p), 0);
+	st.compact_pct = 0;
+	assert_int_equal(obj_store_bucket_add(&st, "bkt", 5), 0);
+	for (i = 0; i < n; i++) {
+		if (i % 20 == 0) {
+			assert_int_equal(pst_pool_take(p, &idx), 0);
+			assert_int_equal(pst_pool_keep(p, idx), 0);
+			memset(pst_pool_buf_addr(p, idx), (int)i, 2000);
+			pst_pool_flush(p, pst_pool_buf_addr(p, idx), 2000);
+		}
+		v = obj_version_new("binary/octet-stream", 19, "", 0, 1);
+		assert_non_null(v);
+		v->names[0] = pst_name_make(idx, (uint16_t)(i % 20 * 100), 100);
+		v->n_names = 1;
+		v->size = 100;
+		v->mtime = i;
+		version_md5(p, v);
+		obj_store_ref_names(&st, v->names, 1, 1);
+		snprintf(k, sizeof(k), "photos/2026/%08u.jpg", i);
+		assert_int_equal(obj_store_put(&st, "bkt", k, strlen(k), v), 0);
+	}
+	assert_int_equal(pst_pool_drain(p), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(obj_compact(&st), 0);
+		ns[i] = st.compact_ns_last;
+		obj_store_release_durable(&st);
+	}
+	print_message("[ compact ] %u live objects: %" PRIu64 " records, %" PRIu64 " log buffers "
+		      "(%" PRIu64 " bytes): paused %.1f, %.1f, %.1f ms\n", n, st.compact_recs_after,
+		      st.compact_bufs_after, st.log.bytes, (double)ns[0] / 1e6, (double)ns[1] / 1e6,
+		      (double)ns[2] / 1e6);
+	assert_int_equal(st.compact_recs_after, (uint64_t)n + 1);
+	obj_store_close(&st);
+	tu_close(p);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	assert_int_equal(obj_store_open(&st, p), 0);
+	assert_int_equal(st.n_objs, n);
+	assert_int_equal(st.released_at_start, 0);
+	snprintf(k, sizeof(k), "photos/2026/%08u.jpg", n - 1);
+	v = obj_store_get(&st, "bkt", k, strlen(k));
+	assert_non_null(v);
+	assert_true(obj_store_names_whole(&st, v->names, v->n_names, v->md5));
+	obj_store_close(&st);
+	tu_close(p);
+	unlink(path);
+}
+
+static void
+test_pause(void **state)
+{
+	(void)state;
+	pause_at(10000);
+	pause_at(100000);
 }
 
 static int
@@ -254,6 +443,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_overwrites_bounded, tu_test_setup,
 						tu_test_teardown),
+		cmocka_unit_test_setup_teardown(test_full_pool, tu_test_setup, tu_test_teardown),
+		cmocka_unit_test_setup_teardown(test_pause, tu_test_setup, tu_test_teardown),
 	};
 
 	return cmocka_run_group_tests_name("objects_compact", tests, group_setup,
