@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Compaction of the object log (compact.h). */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -259,4 +261,19 @@ obj_compact_for_room(struct obj_store *st)
 	    pst_pool_drain(st->pool) != 0)
 		return -ENOBUFS;
 	return 0;
+}
+
+void
+obj_compact_print(const struct obj_store *st, const char *who)
+{
+	printf("%s: log records=%" PRIu64 " bytes=%" PRIu64 " bufs=%zu live_bytes=%" PRIu64
+	       " compact_pct=%u compact_min_bufs=%zu compactions=%" PRIu64 " failures=%" PRIu64
+	       " last_records=%" PRIu64 "->%" PRIu64 " last_bufs=%" PRIu64 "->%" PRIu64
+	       " pause_last_us=%" PRIu64 " pause_max_us=%" PRIu64 " pause_total_us=%" PRIu64 "\n",
+	       who, st->log.seq - st->log.base, st->log.bytes, st->log.n_bufs,
+	       obj_compact_live_bytes(st), st->compact_pct, st->compact_min_bufs,
+	       st->compactions, st->compact_failures, st->compact_recs_before,
+	       st->compact_recs_after, st->compact_bufs_before, st->compact_bufs_after,
+	       st->compact_ns_last / 1000, st->compact_ns_max / 1000,
+	       st->compact_ns_total / 1000);
 }

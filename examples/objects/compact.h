@@ -43,4 +43,9 @@ int obj_compact_maybe(struct obj_store *st);
  * caller can append again. @return 0 (compacted: try again) or -ENOBUFS. */
 int obj_compact_for_room(struct obj_store *st);
 
+/* The "@who: log ..." line: the log's records, bytes and buffers now,
+ * what is live, the threshold, and the compactions (count, refusals, the
+ * last one's records and buffers before and after, pauses). */
+void obj_compact_print(const struct obj_store *st, const char *who);
+
 #endif /* OBJ_COMPACT_H */
