@@ -1073,7 +1073,8 @@ main(int argc, char **argv)
 		       " mark=%" PRIu64 " hashed_bytes=%" PRIu64 "\n",
 		       store.n_buckets, store.n_objs, store.log.replayed, store.log.torn_bytes,
 		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0,
-		       store.mark_at_open, store.hashed_at_open);
+		       store.mark_at_open > store.log.base ? store.mark_at_open - store.log.base : 0,
+		       store.hashed_at_open);
 	}
 	srv.svc.keys = &keys;
 	srv.svc.store = &store;

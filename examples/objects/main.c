@@ -304,7 +304,8 @@ main(int argc, char **argv)
 		       " mark=%" PRIu64 " hashed_bytes=%" PRIu64 "\n",
 		       store.n_buckets, store.n_objs, store.log.replayed, store.log.torn_bytes,
 		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0,
-		       store.mark_at_open, store.hashed_at_open);
+		       store.mark_at_open > store.log.base ? store.mark_at_open - store.log.base : 0,
+		       store.hashed_at_open);
 		printf("paste-objects: uploads unfinished=%zu parts_bytes=%" PRIu64
 		       " max_uploads=%" PRIu64 " max_bytes=%" PRIu64 " expiry=%" PRId64 "\n",
 		       store.mpu->n, store.mpu->bytes, store.mpu->max_uploads,
