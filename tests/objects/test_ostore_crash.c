@@ -46,6 +46,13 @@
  * store, and keep it or not, are counted and must both occur; the
  * second recovery of an image (its first left the mark at the log's end)
  * hashes nothing.
+ * Compactions (examples/objects/compact.c) run every few dozen operations
+ * (2 log buffers at least, half dead), after drains and before
+ * operations as the server runs them; the power fails at their flushes
+ * (one in eight) and before their drains, and such an image must recover
+ * the old log or the new one, never a mix (whichever, the state checks
+ * above hold), the new one's mark claiming its records or ignored, a mark
+ * naming the other chain ignored; both outcomes must occur.
  * Images with an object commit undrained (a PUT, copy or completion in the
  * cut batch) that keep part of the words stored since the drain, so that
  * the commit's data and record are cut between their first and last line,
