@@ -40,6 +40,7 @@
 #include <sodium.h>
 
 #include "chunked.h"
+#include "compact.h"
 #include "etag.h"
 #include "example_util.h"
 #include "handler.h"
@@ -61,6 +62,7 @@ struct opts {
 	double request_timeout, idle_timeout;
 	enum pst_persist_mode persist;
 	int stage_cycles;
+	int64_t compact_pct, compact_min_bufs;  /* -1, 0: the store's default */
 };
 
 struct server;
@@ -843,6 +845,8 @@ usage(FILE *f)
 		"  --max-conns N            connection limit (default 1024)\n"
 		"  --request-timeout S      as paste-objects's (default 60, 0: never)\n"
 		"  --timeout S              as paste-objects's (default 0: never)\n"
+		"  --log-compact P          as paste-objects's (default 50; 0: never)\n"
+		"  --log-compact-min N      as paste-objects's (default 64)\n"
 		"  --stage-cycles           time an upload's stages (hashing, copy, flush,\n"
 		"                           keep, record) on the \"stages:\" line printed\n"
 		"                           on SIGUSR1 and at exit\n");
@@ -865,9 +869,12 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "request-timeout", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "stage-cycles", no_argument, NULL, 'S' },
+		{ "log-compact", required_argument, NULL, 'C' },
+		{ "log-compact-min", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, ret, li = 0;
+	uint64_t u = 0;
 
 	while ((c = getopt_long(argc, argv, "", lopts, &li)) != -1) {
 		switch (c) {
@@ -884,6 +891,11 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'R': ret = ex_parse_double(optarg, 0, 1e9, &o->request_timeout); break;
 		case 'T': ret = ex_parse_double(optarg, 0, 1e9, &o->idle_timeout); break;
 		case 'S': o->stage_cycles = 1; ret = 0; break;
+		case 'C': ret = ex_parse_u64(optarg, 0, 99, &u); o->compact_pct = (int64_t)u; break;
+		case 'c':
+			ret = ex_parse_u64(optarg, 1, UINT32_MAX, &u);
+			o->compact_min_bufs = (int64_t)u;
+			break;
 		default: ret = -1; break;
 		}
 		if (ret != 0) {
@@ -965,6 +977,7 @@ print_stats(const struct server *srv)
 	       srv->writes, srv->drains,
 	       (long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
 	       (long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
+	obj_compact_print(srv->store, "objects");
 	obj_stages_print(srv->store, srv->busy, srv->drain_cycles, obj_cycles_hz());
 }
 
@@ -1015,7 +1028,7 @@ main(int argc, char **argv)
 	struct opts o = {
 		.bind_addr = "0.0.0.0", .pool_file = "/dev/shm/linux-objects.pool",
 		.region = "us-east-1", .http_port = 9000, .pool_bufs = 65536, .max_conns = 1024,
-		.request_timeout = 60,
+		.request_timeout = 60, .compact_pct = -1,
 	};
 	struct obj_keys keys = { NULL, 0 };
 	struct pst_pool_config pcfg = { 0 };
@@ -1051,12 +1064,17 @@ main(int argc, char **argv)
 				pst_strerror(ret));
 			goto close_pool;
 		}
+		if (o.compact_pct >= 0)
+			store.compact_pct = (unsigned int)o.compact_pct;
+		if (o.compact_min_bufs > 0)
+			store.compact_min_bufs = (size_t)o.compact_min_bufs;
 		printf("linux-objects: recovered buckets=%u objects=%zu records=%" PRIu64
 		       " torn_bytes=%" PRIu64 " log_bufs=%zu released=%" PRIu64 " seconds=%.3f"
 		       " mark=%" PRIu64 " hashed_bytes=%" PRIu64 "\n",
 		       store.n_buckets, store.n_objs, store.log.replayed, store.log.torn_bytes,
 		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0,
-		       store.mark_at_open, store.hashed_at_open);
+		       store.mark_at_open > store.log.base ? store.mark_at_open - store.log.base : 0,
+		       store.hashed_at_open);
 	}
 	srv.svc.keys = &keys;
 	srv.svc.store = &store;

@@ -20,6 +20,7 @@
 #include <rte_ethdev.h>
 #include <rte_cycles.h>
 
+#include "compact.h"
 #include "example_util.h"
 #include "keys.h"
 #include "mpstore.h"
@@ -39,6 +40,8 @@ struct objects_opts {
 	uint64_t mpu_max_uploads, mpu_max_bytes, mpu_min_part;
 	double mpu_expiry;
 	int mpu_expiry_set;
+	/* Log compaction (compact.h): -1 keeps the store's default. */
+	int64_t compact_pct, compact_min_bufs;
 	int stage_cycles;
 	enum pst_persist_mode persist;
 };
@@ -99,6 +102,9 @@ usage(FILE *f)
 		"                           after it began (default 86400; 0: never)\n"
 		"  --mpu-min-part N         smallest part but the last (default and\n"
 		"                           most 5 MiB, as S3; less for tests)\n"
+		"  --log-compact P          compact the object log when P %% of its bytes\n"
+		"                           are dead records (default 50; 0: never)\n"
+		"  --log-compact-min N      not below N log buffers (default 64)\n"
 		"  --persist MODE           auto|flush|fence|msync: how flushes reach the\n"
 		"                           pool's medium (default auto; paste_pool.h)\n"
 		"  --stage-cycles           time the stages of an upload (hashing, flush,\n"
@@ -132,12 +138,15 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		{ "mpu-min-part", required_argument, NULL, 'P' },
 		{ "stage-cycles", no_argument, NULL, 'S' },
 		{ "persist", required_argument, NULL, 'M' },
+		{ "log-compact", required_argument, NULL, 'C' },
+		{ "log-compact-min", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const idles[] = {
 		[PST_IDLE_NAP] = "nap", [PST_IDLE_SLEEP] = "sleep", [PST_IDLE_POLL] = "poll",
 	};
 	int c, ret, li = 0, i;
+	uint64_t u = 0;
 
 	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
 		switch (c) {
@@ -163,6 +172,11 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 			break;
 		case 'S': o->stage_cycles = 1; ret = 0; break;
 		case 'M': ret = pst_persist_mode_parse(optarg, &o->persist); break;
+		case 'C': ret = ex_parse_u64(optarg, 0, 99, &u); o->compact_pct = (int64_t)u; break;
+		case 'c':
+			ret = ex_parse_u64(optarg, 1, UINT32_MAX, &u);
+			o->compact_min_bufs = (int64_t)u;
+			break;
 		case 'W':
 			i = ex_parse_choice(optarg, idles, sizeof(idles) / sizeof(idles[0]));
 			ret = i < 0;
@@ -227,7 +241,7 @@ main(int argc, char **argv)
 	struct objects_opts o = {
 		.http_port = 9000, .n_mbufs = 4096, .max_conns = 1024, .pool_bufs = 65536,
 		.pool_file = "/dev/shm/paste-objects.pool", .region = "us-east-1",
-		.idle = PST_IDLE_SLEEP, .request_timeout = 60,
+		.idle = PST_IDLE_SLEEP, .request_timeout = 60, .compact_pct = -1,
 	};
 	struct obj_keys keys = { NULL, 0 };
 	struct obj_server srv = { 0 };
@@ -279,6 +293,10 @@ main(int argc, char **argv)
 			store.mpu->min_part = o.mpu_min_part;
 		if (o.mpu_expiry_set)
 			store.mpu->expiry = (int64_t)o.mpu_expiry;
+		if (o.compact_pct >= 0)
+			store.compact_pct = (unsigned int)o.compact_pct;
+		if (o.compact_min_bufs > 0)
+			store.compact_min_bufs = (size_t)o.compact_min_bufs;
 		/* Uploads that expired while the server was down go now. */
 		obj_mpu_expire(&store, (int64_t)time(NULL));
 		printf("paste-objects: recovered buckets=%u objects=%zu records=%" PRIu64
@@ -286,7 +304,8 @@ main(int argc, char **argv)
 		       " mark=%" PRIu64 " hashed_bytes=%" PRIu64 "\n",
 		       store.n_buckets, store.n_objs, store.log.replayed, store.log.torn_bytes,
 		       store.log.n_bufs, store.released_at_start, ex_now_s() - t0,
-		       store.mark_at_open, store.hashed_at_open);
+		       store.mark_at_open > store.log.base ? store.mark_at_open - store.log.base : 0,
+		       store.hashed_at_open);
 		printf("paste-objects: uploads unfinished=%zu parts_bytes=%" PRIu64
 		       " max_uploads=%" PRIu64 " max_bytes=%" PRIu64 " expiry=%" PRId64 "\n",
 		       store.mpu->n, store.mpu->bytes, store.mpu->max_uploads,
@@ -350,6 +369,7 @@ main(int argc, char **argv)
 				obj_server_tick(&srv, ex_now_s());
 			if (stats_wanted) {
 				stats_wanted = 0;
+				obj_compact_print(&store, "objects");
 				print_stages(&srv, &store);
 			}
 		}
@@ -363,6 +383,7 @@ main(int argc, char **argv)
 	       store.puts, store.deletes, store.n_objs, store.n_buckets, store.log.n_bufs,
 	       store.mpu->created, store.mpu->parts, store.mpu->completed, store.mpu->aborted,
 	       store.mpu->expired, store.mpu->n);
+	obj_compact_print(&store, "objects");
 	print_stages(&srv, &store);
 	status = 0;
 close_stack:

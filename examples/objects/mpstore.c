@@ -490,6 +490,9 @@ obj_mpu_create(struct obj_store *st, const char *bucket, const char *key, size_t
 			    meta_len, now, r.upload_id, &u);
 	if (ret != 0)
 		return ret == -EEXIST ? -ENOMEM : ret;
+	/* Not obj_store_append: a compaction now would write this upload
+	 * (in DRAM already) into the new chain, and a failed append could
+	 * not take it back. */
 	ret = obj_log_append(&st->log, &r);
 	if (ret != 0) {
 		upload_remove(st, u);
@@ -532,7 +535,7 @@ obj_mpu_part_put(struct obj_store *st, struct obj_mpu *u, unsigned int number,
 		u->parts = a;
 		u->cap_parts = cap;
 	}
-	ret = obj_log_append(&st->log, &r);
+	ret = obj_store_append(st, &r);
 	if (ret != 0)
 		return ret;
 	p.number = number;
@@ -639,7 +642,7 @@ obj_mpu_abort(struct obj_store *st, struct obj_mpu *u, int expired)
 		.bucket = u->bucket, .bucket_len = (uint16_t)strlen(u->bucket),
 		.key = u->key, .key_len = u->key_len, .upload_id = u->id,
 	};
-	int ret = obj_log_append(&st->log, &r);
+	int ret = obj_store_append(st, &r);
 
 	if (ret != 0)
 		return ret;

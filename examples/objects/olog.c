@@ -16,6 +16,8 @@ struct buf_hdr {
 	uint64_t seq;                   /* its place in the chain, from 0 */
 	uint64_t next;                  /* the next buffer's index + 1, or 0:
 	                                 * one 8-byte store links it */
+	uint64_t base;                  /* the first buffer's: the sequence
+	                                 * number of its first record */
 };
 
 /* The fixed part of a record; then bucket, key, content type, metadata,
@@ -36,9 +38,12 @@ struct rec_hdr {
 static uint32_t
 buf_crc(const struct buf_hdr *h)
 {
-	uint32_t v[3] = { h->magic, (uint32_t)h->seq, (uint32_t)(h->seq >> 32) };
+	uint32_t v[5] = { h->magic, (uint32_t)h->seq, (uint32_t)(h->seq >> 32),
+			  (uint32_t)h->base, (uint32_t)(h->base >> 32) };
 
-	return pst_crc32c(v, sizeof(v));
+	/* A chain from before compaction existed has no base: its CRC covers
+	 * magic and seq only, and still reads. */
+	return pst_crc32c(v, h->base != 0 ? sizeof(v) : 3 * sizeof(v[0]));
 }
 
 static uint8_t *
@@ -185,6 +190,8 @@ chain_load(struct obj_log *l)
 		ret = bufs_push(l, (uint32_t)(v - 1));
 		if (ret != 0)
 			return ret;
+		if (seq == 0)
+			l->base = l->seq = h->base;
 		v = h->next;
 		seq++;
 	}
@@ -274,7 +281,7 @@ obj_log_flush_since(struct obj_log *l, uint64_t seq)
 	if (l->n_bufs == 0)
 		return;
 	/* Where record @seq starts: the headers before it, read in turn. */
-	for (s = 0; s < seq; s++) {
+	for (s = l->base; s < seq; s++) {
 		size_t ri = i;
 		uint32_t roff = off;
 		struct rec_hdr h;
@@ -310,6 +317,7 @@ buf_new(struct obj_log *l, uint64_t seq, uint32_t *idx)
 	memset(h, 0, OBJ_LOG_BUF_HDR);
 	h->magic = BUF_MAGIC;
 	h->seq = seq;
+	h->base = seq == 0 ? l->base : 0;
 	h->crc = buf_crc(h);
 	pst_pool_flush(l->pool, h, OBJ_LOG_BUF_HDR);
 	return 0;
@@ -431,6 +439,42 @@ obj_log_append(struct obj_log *l, const struct obj_rec *r)
 	l->seq++;
 	l->bytes += len;
 	return 0;
+}
+
+int
+obj_log_fresh(struct obj_log *l, struct pst_pool *pool, unsigned int slot, uint64_t base)
+{
+	struct pst_pool_info info;
+	uint32_t idx;
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	l->pool = pool;
+	l->slot = slot;
+	l->base = l->seq = base;
+	pst_pool_info(pool, &info);
+	l->buf_size = info.buf_size;
+	ret = buf_new(l, 0, &idx);
+	if (ret != 0)
+		return ret == -ENOMEM ? ret : -ENOBUFS;
+	ret = bufs_push(l, idx);
+	if (ret != 0) {
+		pst_pool_release(pool, idx);
+		return ret;
+	}
+	/* Appends see n_bufs > 0 and never touch the root slot. */
+	l->tail_off = OBJ_LOG_BUF_HDR;
+	return 0;
+}
+
+void
+obj_log_release(struct obj_log *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_bufs; i++)
+		pst_pool_release(l->pool, l->bufs[i]);
+	obj_log_close(l);
 }
 
 void

@@ -8,7 +8,8 @@
  * object of 64 MiB holds ~45,000 names: 360 KB of record) is whole or
  * absent after a crash; recovery replays the records in order and stops
  * at the first that is not whole (its batch never drained, so nothing
- * after it was acknowledged). No compaction yet: the log only grows.
+ * after it was acknowledged). Compaction (compact.h) writes the live
+ * records into a fresh chain (obj_log_fresh) and switches the root slot.
  */
 #ifndef OBJ_OLOG_H
 #define OBJ_OLOG_H
@@ -67,6 +68,7 @@ struct obj_log {
 	uint32_t tail_off;              /* next free byte of the last buffer */
 	uint64_t seq;                   /* of the next record (during a replay
 	                                 * callback: of the record replayed) */
+	uint64_t base;                  /* of the chain's first record */
 	uint8_t *scratch;               /* a record assembled for replay */
 	size_t scratch_cap;
 	/* What recovery found. */
@@ -91,8 +93,8 @@ int obj_log_open(struct obj_log *l, struct pst_pool *pool, unsigned int slot,
 		 obj_log_replay_fn fn, void *arg);
 
 /* obj_log_open, replaying only the records before sequence number
- * @stop_seq (the first is 0) and cutting the log there: the record
- * @stop_seq and what follows are gone, durably. Recovery's fallback when
+ * @stop_seq (the first is l->base: 0 until a compaction) and cutting the
+ * log there: the record @stop_seq and what follows are gone, durably. Recovery's fallback when
  * the bytes a record names turn out cut (ostore.c). */
 int obj_log_open_before(struct obj_log *l, struct pst_pool *pool, unsigned int slot,
 			uint64_t stop_seq, obj_log_replay_fn fn, void *arg);
@@ -102,6 +104,20 @@ int obj_log_open_before(struct obj_log *l, struct pst_pool *pool, unsigned int s
  * @return 0, -EINVAL (a field too long), -ENOBUFS (no free buffer: the
  * log is unchanged), -ENOMEM. */
 int obj_log_append(struct obj_log *l, const struct obj_rec *r);
+
+/* A fresh, empty chain on @pool for root slot @slot, detached: one buffer
+ * taken and kept, the slot left as it is (compaction writes into it, then
+ * switches the slot itself). Its records are numbered from @base (kept in
+ * its first buffer's header): give the old log's next sequence number, so
+ * that a record left in a buffer of an older chain, reused by this one,
+ * never has the number this one expects at that place. @return 0,
+ * -ENOBUFS, -ENOMEM. */
+int obj_log_fresh(struct obj_log *l, struct pst_pool *pool, unsigned int slot, uint64_t base);
+
+/* Release every buffer of @l's chain (kept: free after the next drain) and
+ * free its DRAM: a chain no root slot names any more, or a fresh one given
+ * up before its switch. */
+void obj_log_release(struct obj_log *l);
 
 /* Flush the records from sequence number @seq on (and the chain's links
  * and buffer headers they need), for a drain to make them durable: what a

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compact.h"
 #include "etag.h"
 #include "mpstore.h"
 #include "ostore.h"
@@ -135,9 +136,12 @@ mark_store(struct obj_store *st, uint64_t count)
 {
 	uint64_t v;
 
-	if (!st->mark_on || st->log.n_bufs == 0 || count <= st->mark || count > UINT32_MAX)
+	if (!st->mark_on || st->log.n_bufs == 0 || count <= st->mark ||
+	    count - st->log.base > UINT32_MAX)
 		return;
-	v = ((uint64_t)st->log.bufs[0] + 1) << 32 | count;
+	/* The count from the chain's first record: a compacted chain's are
+	 * numbered on from the log it replaced. */
+	v = ((uint64_t)st->log.bufs[0] + 1) << 32 | (count - st->log.base);
 	if (pst_pool_root_set(st->pool, OBJ_STORE_MARK_SLOT, v) == 0)
 		st->mark = count;
 }
@@ -164,11 +168,25 @@ obj_store_release_durable(struct obj_store *st)
 		return;
 	pst_pool_levels(st->pool, &lv);
 	mark_advance(st, &lv);
-	if (st->n_deferred == 0 || lv.drains == st->deferred_drains)
-		return;
-	for (i = 0; i < st->n_deferred; i++)
-		obj_store_unref(st, st->deferred[i]);
-	st->n_deferred = 0;
+	if (st->n_deferred != 0 && lv.drains != st->deferred_drains) {
+		for (i = 0; i < st->n_deferred; i++)
+			obj_store_unref(st, st->deferred[i]);
+		st->n_deferred = 0;
+	}
+	/* Between requests: the log rewritten when mostly dead (it drains;
+	 * the records of the requests before it then are durable early). */
+	(void)obj_compact_maybe(st);
+}
+
+int
+obj_store_append(struct obj_store *st, const struct obj_rec *r)
+{
+	int ret = obj_log_append(&st->log, r);
+
+	/* No buffer for the record: a log mostly dead gives some back. */
+	if (ret == -ENOBUFS && obj_compact_for_room(st) == 0)
+		ret = obj_log_append(&st->log, r);
+	return ret;
 }
 
 /* Buffers a body of @len bytes may take: a full segment's payload is
@@ -289,7 +307,7 @@ obj_store_bucket_add(struct obj_store *st, const char *name, int64_t now)
 
 	if (obj_store_bucket(st, name) != NULL)
 		return -EEXIST;
-	ret = obj_log_append(&st->log, &r);
+	ret = obj_store_append(st, &r);
 	if (ret != 0)
 		return ret;
 	return bucket_insert(st, name, r.bucket_len, now);
@@ -307,7 +325,7 @@ obj_store_bucket_del(struct obj_store *st, const char *name)
 		return -ENOENT;
 	if (b->n_objects > 0 || obj_mpu_in_bucket(st, name))
 		return -ENOTEMPTY;
-	ret = obj_log_append(&st->log, &r);
+	ret = obj_store_append(st, &r);
 	if (ret != 0)
 		return ret;
 	bucket_remove(st, name);
@@ -474,7 +492,7 @@ obj_store_put(struct obj_store *st, const char *bucket, const char *key, size_t 
 
 	memcpy(r.md5, v->md5, 16);
 	obj_etag_single(v->md5, v->etag);
-	ret = obj_log_append(&st->log, &r);
+	ret = obj_store_append(st, &r);
 	if (ret != 0)
 		return ret;
 	/* The record is written: from here the index must follow it (an
@@ -492,7 +510,7 @@ obj_store_put_rec(struct obj_store *st, const struct obj_rec *r, const char *buc
 		  struct obj_version *v)
 {
 	struct obj_version *old;
-	int ret = obj_log_append(&st->log, r);
+	int ret = obj_store_append(st, r);
 
 	if (ret != 0)
 		return ret;
@@ -514,7 +532,7 @@ obj_store_del(struct obj_store *st, const char *bucket, const char *key, size_t 
 
 	if (obj_store_get(st, bucket, key, key_len) == NULL)
 		return 0;
-	ret = obj_log_append(&st->log, &r);
+	ret = obj_store_append(st, &r);
 	if (ret != 0)
 		return ret;
 	obj_version_put(st, index_del(st, bucket, key, key_len));
@@ -697,7 +715,7 @@ mark_found(const struct obj_store *st)
 	if (st->log.n_bufs == 0 || pst_pool_root_get(st->pool, OBJ_STORE_MARK_SLOT, &v) != 0 ||
 	    v >> 32 != (uint64_t)st->log.bufs[0] + 1)
 		return 0;
-	v &= UINT32_MAX;
+	v = st->log.base + (v & UINT32_MAX);
 	return v <= st->log.seq ? v : 0;
 }
 
@@ -716,6 +734,14 @@ mark_settle(struct obj_store *st, uint64_t mark)
 
 	st->mark = mark;
 	st->mark_on = 1;
+	/* The root slots as found, stored again: a compaction killed between
+	 * its switch and the drain after it left them to a later drain, and
+	 * the reconciliation (which drains) is about to free the chain the
+	 * switch replaced. */
+	if (pst_pool_root_get(st->pool, OBJ_STORE_ROOT_SLOT, &root) == 0 && root != 0)
+		pst_pool_root_set(st->pool, OBJ_STORE_ROOT_SLOT, root);
+	if (mark != 0 && pst_pool_root_get(st->pool, OBJ_STORE_MARK_SLOT, &root) == 0)
+		pst_pool_root_set(st->pool, OBJ_STORE_MARK_SLOT, root);
 	if (st->log.seq == mark)
 		return 0;
 	for (i = 0; i < st->n_objs; i++) {
@@ -727,9 +753,6 @@ mark_settle(struct obj_store *st, uint64_t mark)
 	}
 	obj_mpu_flush_since(st, mark);
 	obj_log_flush_since(&st->log, mark);
-	/* The chain's root too, when no drained record vouches for it. */
-	if (mark == 0 && pst_pool_root_get(st->pool, OBJ_STORE_ROOT_SLOT, &root) == 0 && root != 0)
-		pst_pool_root_set(st->pool, OBJ_STORE_ROOT_SLOT, root);
 	ret = pst_pool_drain(st->pool);
 	if (ret != 0)
 		return ret;
@@ -814,6 +837,8 @@ obj_store_open(struct obj_store *st, struct pst_pool *pool)
 	ret = pst_pool_root_claim(pool, OBJ_STORE_MARK_SLOT, OBJ_STORE_OWNER, OBJ_STORE_KIND);
 	if (ret != 0)
 		return ret;
+	st->compact_pct = OBJ_COMPACT_PCT_DEFAULT;
+	st->compact_min_bufs = OBJ_COMPACT_MIN_BUFS;
 	st->refs = calloc(info.buf_count, sizeof(*st->refs));
 	if (st->refs == NULL)
 		return -ENOMEM;

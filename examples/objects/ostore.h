@@ -99,6 +99,19 @@ struct obj_store {
 	uint64_t mark, mark_next, mark_drains;
 	int mark_on;                    /* open succeeded: marks may be stored */
 	uint64_t puts, deletes;
+	/* Compaction of the log (compact.h): the dead share of its bytes
+	 * that starts one (percent; 0: never), the size below which none is
+	 * done, and when to weigh the log again (its bytes then). */
+	unsigned int compact_pct;
+	size_t compact_min_bufs;
+	uint64_t compact_check_at;
+	/* While one runs (the crash test looks): the chain being written,
+	 * and the one it replaces. */
+	const struct obj_log *compacting, *compact_old;
+	uint64_t compactions, compact_failures;
+	uint64_t compact_recs_before, compact_recs_after;  /* the last one's */
+	uint64_t compact_bufs_before, compact_bufs_after;
+	uint64_t compact_ns_last, compact_ns_max, compact_ns_total;
 	/* Unfinished multipart uploads (mpstore.h). */
 	struct obj_mpu_set *mpu;
 	/* --stage-cycles: where the servers' cycles go (stages.h); the
@@ -125,6 +138,13 @@ void obj_store_close(struct obj_store *st);
  * records were appended: stored, flushed, durable after the next drain).
  * Cheap: call it often, after drains. */
 void obj_store_release_durable(struct obj_store *st);
+/* ... and compacts the log when its dead share passes the threshold
+ * (compact.h), which drains: call it between requests, not inside one. */
+
+/* Append @r to the log (obj_log_append); when no buffer is free for it,
+ * the log is compacted if that gives buffers back, and @r appended again.
+ * @return 0 or obj_log_append's error. */
+int obj_store_append(struct obj_store *st, const struct obj_rec *r);
 
 /* A body of @len bytes: refused if it could never fit (-EFBIG: larger
  * than S3's 5 GiB or than the pool's usable part), or not now (-ENOSPC);

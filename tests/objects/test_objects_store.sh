@@ -5,7 +5,10 @@
 # DeleteObjects, listings over 2,500 keys, objects
 # of 0 B to 20 MB by MD5; a PUT larger than the pool refused before its
 # body; kill -9 during parallel uploads, then every acknowledged object
-# reads back with its MD5 and no partial object is listed.
+# reads back with its MD5 and no partial object is listed. The first
+# server compacts its log at a dead share of 10 % past 8 buffers, so that
+# the restart after it reads a compacted log (its "log" line at exit must
+# count compactions).
 #
 #   test_objects_store.sh [linux]: with "linux", the same scenarios against
 #   bench/linux-objects (paste-objects's Linux-sockets build), run in the
@@ -23,7 +26,7 @@ ID=$OBJ_ID
 SECRET=$OBJ_SECRET
 CLIENT=("${LX[@]}" /usr/bin/python3 "$NET_REPO/tests/objects/store_client.py" "$IP:9000" "$ID" "$SECRET")
 
-if objects_launch objects "pos$$" objects.pool; then
+if objects_launch objects "pos$$" objects.pool --log-compact 10 --log-compact-min 8; then
 	objects_client basic 400 basic
 	objects_client chunked 60 chunked
 	objects_client copy 120 copy
@@ -91,6 +94,10 @@ if objects_launch objects "pos$$" objects.pool; then
 	fi
 	stop_kvs INT
 	check_eq "$KVS_RC" 0 "clean exit"
+	line=$(grep -m1 '^objects: log ' "$KVS_LOG")
+	n=$(printf '%s' "$line" | sed -n 's/.* compactions=\([0-9]*\) .*/\1/p')
+	[ "${n:-0}" -gt 0 ]
+	check_rc $? "the log compacted while serving: $line"
 fi
 
 # The same pool after a clean restart: what was stored is there.

@@ -46,6 +46,13 @@
  * store, and keep it or not, are counted and must both occur; the
  * second recovery of an image (its first left the mark at the log's end)
  * hashes nothing.
+ * Compactions (examples/objects/compact.c) run every few dozen operations
+ * (2 log buffers at least, half dead), after drains and before
+ * operations as the server runs them; the power fails at their flushes
+ * (one in eight) and before their drains, and such an image must recover
+ * the old log or the new one, never a mix (whichever, the state checks
+ * above hold), the new one's mark claiming its records or ignored, a mark
+ * naming the other chain ignored; both outcomes must occur.
  * Images with an object commit undrained (a PUT, copy or completion in the
  * cut batch) that keep part of the words stored since the drain, so that
  * the commit's data and record are cut between their first and last line,
@@ -137,12 +144,20 @@ struct medium {
 	size_t n_pend, cap_pend;
 	uint8_t kind[NBUFS];    /* 1: data, 2: log */
 	const struct obj_log *log;
+	const struct obj_store *st;     /* the live one, for its compaction */
 	int captured, armed, in_mark;
 	struct pst_pool *pool;          /* the live one, for its mark */
 	uint64_t drained_seq;           /* the log's records at the last drain */
 	uint64_t mark_drained;          /* the mark slot then */
 	uint64_t cap_seq, cap_mark;     /* at the capture: drained_seq, the live mark */
+	uint64_t cap_mark_drained;      /* and mark_drained (a compaction may drain
+	                                 * again before the image is checked) */
 	enum mode cap_mode;
+	/* A compaction under way at the capture: the chains' first buffers,
+	 * and the new one's end (its records all drained before the switch). */
+	int cap_compact;
+	uint32_t cap_old_first, cap_new_first;
+	uint64_t cap_new_seq;
 	uint32_t cap_lo, cap_hi, every;
 	int cap_partial, cap_commit;
 	uint64_t rs;
@@ -155,7 +170,8 @@ struct medium {
 	uint64_t images, by_mode[M_COUNT], objects_checked, parts_checked, past_acked,
 		 at_acked, commit_cuts, commit_taken, commit_dropped, fallbacks,
 		 recovery_images, marked_images, mark_cuts, mark_taken, mark_dropped,
-		 hashed_bytes, skipped_records;
+		 hashed_bytes, skipped_records, compactions, compact_cuts, compact_old,
+		 compact_new, compact_mark_ignored;
 };
 
 static size_t
@@ -188,6 +204,17 @@ capture(struct medium *m)
 	m->cap_mode = (enum mode)rndu(&m->rs, M_COUNT);
 	for (w = 0; m->log != NULL && w < m->log->n_bufs; w++)
 		m->kind[m->log->bufs[w]] = 2;
+	m->cap_compact = m->st != NULL && m->st->compacting != NULL;
+	if (m->cap_compact) {
+		/* Both chains are the log to the adversarial modes. */
+		for (w = 0; w < m->st->compacting->n_bufs; w++)
+			m->kind[m->st->compacting->bufs[w]] = 2;
+		for (w = 0; w < m->st->compact_old->n_bufs; w++)
+			m->kind[m->st->compact_old->bufs[w]] = 2;
+		m->cap_new_first = m->st->compacting->bufs[0];
+		m->cap_old_first = m->st->compact_old->bufs[0];
+		m->cap_new_seq = m->st->compacting->seq;
+	}
 	memcpy(m->cap, m->drained, m->len);
 	for (w = 0; w < words; w++) {
 		size_t b = buf_of(m, w * 8);
@@ -222,7 +249,7 @@ capture(struct medium *m)
 	tu_hw_end();
 	m->captured = 1;
 	m->cap_seq = m->drained_seq;
-	m->cap_mark = m->mark_drained;
+	m->cap_mark = m->cap_mark_drained = m->mark_drained;
 	if (m->pool != NULL)
 		assert_int_equal(pst_pool_root_get(m->pool, OBJ_STORE_MARK_SLOT, &m->cap_mark), 0);
 	m->cap_lo = m->acked;
@@ -249,8 +276,14 @@ hook_flush(void *ctx, const void *addr, size_t len)
 	m->pend[m->n_pend][0] = lo;
 	m->pend[m->n_pend][1] = hi;
 	m->n_pend++;
-	if ((m->in_flight && rndu(&m->rs, m->every) == 0) || (m->in_mark && rndu(&m->rs, 3) == 0))
+	if (m->st != NULL && m->st->compacting != NULL) {
+		/* A compaction: the power may fail at any of its flushes. */
+		if (rndu(&m->rs, 8) == 0)
+			capture(m);
+	} else if ((m->in_flight && rndu(&m->rs, m->every) == 0) ||
+		   (m->in_mark && rndu(&m->rs, 3) == 0)) {
 		capture(m);
+	}
 }
 
 static void
@@ -594,6 +627,44 @@ recover_cut(struct medium *m, const char *path, struct obj_store *st)
 	return p;
 }
 
+/* Whether the recovered mark is @v, a value of the mark slot (0: none). */
+static int
+mark_is(const struct obj_store *st, uint64_t v)
+{
+	if (v == 0)
+		return st->mark_at_open == 0;
+	return v >> 32 == (uint64_t)st->log.bufs[0] + 1 &&
+	       st->mark_at_open == st->log.base + (v & UINT32_MAX);
+}
+
+/* An image cut during a compaction recovers the old log or the new one,
+ * never a mix (read_state and check_prefix then check the state: the same
+ * either way); the new one's mark, if taken, claims its records, all
+ * drained before the switch; a mark of the other chain is ignored. */
+static int
+check_compact(struct medium *m, const struct obj_store *st)
+{
+	uint32_t first = st->log.bufs[0];
+
+	if (!m->cap_compact)
+		return 0;
+	m->compact_cuts++;
+	if (first == m->cap_new_first) {
+		m->compact_new++;
+		if (st->mark_at_open != 0 && st->mark_at_open != m->cap_new_seq)
+			fail_msg("image (%s) cut a compaction: the new log's mark claims %" PRIu64
+				 " records, it has %" PRIu64, mode_names[m->cap_mode],
+				 st->mark_at_open, m->cap_new_seq);
+		m->compact_mark_ignored += st->mark_at_open == 0;
+		return 1;
+	}
+	if (first != m->cap_old_first)
+		fail_msg("image (%s) cut a compaction: the log recovered is neither chain",
+			 mode_names[m->cap_mode]);
+	m->compact_old++;
+	return 0;
+}
+
 static void
 check_image(struct medium *m)
 {
@@ -608,24 +679,33 @@ check_image(struct medium *m)
 	m->fallbacks += st.fallbacks;
 	/* The mark claims only records the last drain before the cut
 	 * covered (the objects after it were hashed: read_state checks them
-	 * all whole). */
+	 * all whole); a compaction's new log, checked on its own. */
+	if (check_compact(m, &st))
+		goto state;
 	if (st.mark_at_open > m->cap_seq)
 		fail_msg("image (%s): the mark claims %" PRIu64 " records, %" PRIu64 " were "
 			 "drained", mode_names[m->cap_mode], st.mark_at_open, m->cap_seq);
-	m->marked_images += st.mark_at_open > 0;
-	m->skipped_records += st.mark_at_open;
-	m->hashed_bytes += st.hashed_at_open;
-	if (m->cap_mark != m->mark_drained) {
-		/* A mark stored since the last drain: kept by the image or not. */
+	if (m->cap_mark != m->cap_mark_drained) {
+		/* A mark stored since the last drain: kept by the image or not
+		 * (a compaction's, naming the new chain: ignored by the old). */
 		m->mark_cuts++;
-		if (st.mark_at_open == (m->cap_mark & UINT32_MAX))
+		if (mark_is(&st, m->cap_mark))
 			m->mark_taken++;
-		else if (st.mark_at_open == (m->mark_drained & UINT32_MAX))
+		else if (mark_is(&st, m->cap_mark_drained))
 			m->mark_dropped++;
+		else if (m->cap_compact && st.mark_at_open == 0)
+			m->compact_mark_ignored++;
 		else
-			fail_msg("image (%s): mark %" PRIu64 ", neither the drained one nor the "
-				 "one stored since", mode_names[m->cap_mode], st.mark_at_open);
+			fail_msg("image (%s): mark %" PRIu64 ", neither the drained one (%#" PRIx64
+				 ") nor the one stored since (%#" PRIx64 "); log from %u, base %"
+				 PRIu64 "%s", mode_names[m->cap_mode], st.mark_at_open,
+				 m->cap_mark_drained, m->cap_mark, st.log.bufs[0], st.log.base,
+				 m->cap_compact ? ", a compaction cut" : "");
 	}
+state:
+	m->marked_images += st.mark_at_open > 0;
+	m->skipped_records += st.mark_at_open > st.log.base ? st.mark_at_open - st.log.base : 0;
+	m->hashed_bytes += st.hashed_at_open;
 	read_state(m, &st, p, &got);
 	check_prefix(m, &got, 1);
 	obj_store_close(&st);
@@ -979,7 +1059,10 @@ run_start(struct run *r, struct medium *m, uint64_t seed)
 	tu_assert_rc(obj_store_open(&r->st, r->p), 0);
 	m->log = &r->st.log;
 	m->pool = r->p;
+	m->st = &r->st;
 	r->st.mpu->min_part = 1;
+	/* Compactions every few dozen operations (at a dead share of 50 %). */
+	r->st.compact_min_bufs = 2;
 	tu_assert_rc(obj_store_bucket_add(&r->st, "bkt", 1), 0);
 	do_drain(r);
 	m->armed = 1;
@@ -991,6 +1074,8 @@ run_stop(struct run *r)
 	r->m->armed = 0;
 	r->m->pool = NULL;
 	r->m->log = NULL;
+	r->m->st = NULL;
+	r->m->compactions += r->st.compactions;
 	pst_pool_set_persist_hook(r->p, NULL);
 	obj_store_close(&r->st);
 	tu_close(r->p);
@@ -1084,6 +1169,10 @@ test_images(void **state)
 	       PRIu64 " images cut a mark's store: %" PRIu64 " kept it, %" PRIu64 " the one "
 	       "before\n", m.marked_images, m.skipped_records, m.hashed_bytes, m.mark_cuts,
 	       m.mark_taken, m.mark_dropped);
+	printf("[ object crash images ] %" PRIu64 " compactions; %" PRIu64 " images cut one: "
+	       "%" PRIu64 " recovered the old log, %" PRIu64 " the new one (%" PRIu64 " of them "
+	       "or of the old with a mark of the other chain, ignored)\n", m.compactions,
+	       m.compact_cuts, m.compact_old, m.compact_new, m.compact_mark_ignored);
 	for (int i = 0; i < M_COUNT; i++)
 		printf("[ object crash images ]   %-26s %" PRIu64 "\n", mode_names[i],
 		       m.by_mode[i]);
@@ -1094,6 +1183,8 @@ test_images(void **state)
 	assert_true(m.commit_dropped > 0 && m.commit_taken > 0);
 	assert_true(m.marked_images > 0 && m.skipped_records > 0);
 	assert_true(m.mark_taken > 0 && m.mark_dropped > 0);
+	assert_true(m.compact_old > 0 && m.compact_new > 0);
+	assert_true(m.compact_cuts >= want / 20);
 }
 
 static int
