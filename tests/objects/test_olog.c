@@ -148,6 +148,57 @@ test_round_trip(void **state)
 	tu_close(p);
 }
 
+/* A buffer the log takes holds what it held before: here the image of an
+ * older log whose second record follows one exactly like the new log's
+ * first. Recovery must find the one record appended, not the stale one
+ * that lies, whole and numbered next, right after it. */
+static void
+test_stale_buffer(void **state)
+{
+	char path[PATH_MAX], path2[PATH_MAX];
+	struct pst_pool *p = fresh("stale", 64, path), *p2;
+	struct obj_log l;
+	struct seen s = { 0 }, s2 = { 0 };
+	pst_name names[1] = { pst_name_make(5, 0, 100) };
+	struct obj_rec b = { .type = OBJ_REC_BUCKET_ADD, .time = 1, .bucket = "bkt",
+			     .bucket_len = 3 };
+	struct obj_rec r = put_rec("old key", names, 1, 100);
+	uint32_t idx[64];
+	unsigned int n = 0, i;
+	uint8_t *image = malloc(BUF);
+
+	(void)state;
+	assert_non_null(image);
+	assert_int_equal(obj_log_open(&l, p, 0, collect, &s), 0);
+	assert_int_equal(obj_log_append(&l, &b), 0);
+	assert_int_equal(obj_log_append(&l, &r), 0);
+	assert_int_equal(pst_pool_drain(p), 0);
+	memcpy(image, pst_pool_buf_addr(p, l.bufs[0]), BUF);
+	obj_log_close(&l);
+	tu_close(p);
+
+	/* Every free buffer of a new pool holds that image. */
+	p2 = fresh("stale2", 64, path2);
+	while (n < 64 && pst_pool_take(p2, &idx[n]) == 0)
+		memcpy(pst_pool_buf_addr(p2, idx[n++]), image, BUF);
+	assert_true(n > 1);
+	for (i = 0; i < n; i++)
+		assert_int_equal(pst_pool_release(p2, idx[i]), 0);
+	assert_int_equal(obj_log_open(&l, p2, 0, collect, &s2), 0);
+	assert_int_equal(s2.n, 0);
+	assert_int_equal(obj_log_append(&l, &b), 0);
+	assert_int_equal(pst_pool_drain(p2), 0);
+	obj_log_close(&l);
+	p2 = reopen(p2, path2);
+	assert_int_equal(obj_log_open(&l, p2, 0, collect, &s2), 0);
+	assert_int_equal(l.replayed, 1);
+	assert_int_equal(s2.n, 1);
+	assert_int_equal(s2.type[0], OBJ_REC_BUCKET_ADD);
+	obj_log_close(&l);
+	tu_close(p2);
+	free(image);
+}
+
 /* The second of three records torn: recovery keeps the first only, and
  * appends resume where it ended (the third, whole but after the tear, is
  * not replayed: it was never acknowledged). */
@@ -415,6 +466,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, tu_test_setup, tu_test_teardown),
 		cmocka_unit_test_setup_teardown(test_torn_record, tu_test_setup, tu_test_teardown),
+		cmocka_unit_test_setup_teardown(test_stale_buffer, tu_test_setup, tu_test_teardown),
 		cmocka_unit_test_setup_teardown(test_spanning, tu_test_setup, tu_test_teardown),
 		cmocka_unit_test_setup_teardown(test_store, tu_test_setup, tu_test_teardown),
 		cmocka_unit_test_setup_teardown(test_store_shared, tu_test_setup, tu_test_teardown),
