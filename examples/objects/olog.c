@@ -314,12 +314,17 @@ buf_new(struct obj_log *l, uint64_t seq, uint32_t *idx)
 		return ret;
 	}
 	h = pst_pool_buf_addr(l->pool, *idx);
-	memset(h, 0, OBJ_LOG_BUF_HDR);
+	/* The whole buffer, not just its header: replay reads on past the
+	 * last record until one does not check, and a reused buffer may
+	 * hold, right there, a whole record of an older log (or of a chain
+	 * cut at recovery) numbered as the next one would be. Zeros end
+	 * the replay at the tail. */
+	memset(h, 0, l->buf_size);
 	h->magic = BUF_MAGIC;
 	h->seq = seq;
 	h->base = seq == 0 ? l->base : 0;
 	h->crc = buf_crc(h);
-	pst_pool_flush(l->pool, h, OBJ_LOG_BUF_HDR);
+	pst_pool_flush(l->pool, h, l->buf_size);
 	return 0;
 }
 
