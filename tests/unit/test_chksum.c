@@ -112,6 +112,78 @@ test_receiver_check(void **state)
 	assert_int_not_equal(pst_inet_chksum(h, sizeof(h)), 0xffff);
 }
 
+
+/* A run cut into pieces at random points, pieces of odd length and at odd
+ * addresses among them: the same sum as the whole. */
+static void
+test_pieces_at_odd_offsets(void **state)
+{
+	enum { LEN = 3000, MAXP = 12 };
+	struct pst_chksum_piece p[MAXP];
+	uint8_t *buf = malloc(LEN + 16), *copy = malloc(LEN + 3 * MAXP);
+	unsigned int seed = 777, round, n, i;
+	size_t pos, len, cut;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(copy);
+	for (i = 0; i < LEN + 16; i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+	for (round = 0; round < 20000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 8) % LEN;
+		n = 1 + (seed >> 4) % MAXP;
+		/* The pieces lie apart (a frame's header and the buffers of a
+		 * value): each copied to its own place, three bytes after the
+		 * one before, so addresses and offsets differ in parity. */
+		for (i = 0, pos = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			cut = i + 1 == n ? len - pos : (seed >> 8) % (len - pos + 1);
+			memcpy(copy + pos + 3 * i, buf + pos, cut);
+			p[i].data = copy + pos + 3 * i;
+			p[i].len = (uint32_t)cut;
+			pos += cut;
+		}
+		assert_int_equal(ntohs(pst_inet_chksum_pieces(p, n)), ref_sum_be(buf, len));
+	}
+	assert_int_equal(pst_inet_chksum_pieces(p, 0), 0);
+	free(buf);
+	free(copy);
+}
+
+/* The pseudo-header sum: against the bytewise reference over the 12 bytes
+ * RFC 793 lays out, and a whole TCP segment checked as a receiver does. */
+static void
+test_pseudo_header(void **state)
+{
+	const uint8_t addrs[8] = { 10, 0, 0, 1, 192, 168, 200, 254 };
+	uint8_t pseudo[12], seg[64];
+	uint32_t sum;
+	uint16_t c;
+	size_t i;
+
+	(void)state;
+	memcpy(pseudo, addrs, 8);
+	pseudo[8] = 0;
+	pseudo[9] = 6;
+	pseudo[10] = 0x05;
+	pseudo[11] = 0xb4;
+	assert_int_equal(ntohs(pst_ipv4_pseudo_sum(addrs, 6, 0x05b4)),
+			 ref_sum_be(pseudo, sizeof(pseudo)));
+	for (i = 0; i < sizeof(seg); i++)
+		seg[i] = (uint8_t)(i * 13 + 1);
+	seg[16] = seg[17] = 0; /* the TCP checksum field */
+	sum = (uint32_t)pst_ipv4_pseudo_sum(addrs, 6, sizeof(seg)) + pst_inet_chksum(seg, sizeof(seg));
+	sum = (sum & 0xffff) + (sum >> 16);
+	c = (uint16_t)~sum;
+	memcpy(&seg[16], &c, sizeof(c));
+	sum = (uint32_t)pst_ipv4_pseudo_sum(addrs, 6, sizeof(seg)) + pst_inet_chksum(seg, sizeof(seg));
+	sum = (sum & 0xffff) + (sum >> 16);
+	assert_int_equal(sum, 0xffff);
+}
+
 int
 main(void)
 {
@@ -120,6 +192,8 @@ main(void)
 		cmocka_unit_test(test_every_length_and_alignment),
 		cmocka_unit_test(test_carries),
 		cmocka_unit_test(test_receiver_check),
+		cmocka_unit_test(test_pieces_at_odd_offsets),
+		cmocka_unit_test(test_pseudo_header),
 	};
 
 	return cmocka_run_group_tests_name("chksum", tests, NULL, NULL);
