@@ -22,7 +22,7 @@
 static uint16_t
 ref_sum_be(const uint8_t *p, size_t len)
 {
-	uint32_t sum = 0;
+	uint64_t sum = 0; /* no overflow for runs of megabytes */
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2)
@@ -113,6 +113,31 @@ test_receiver_check(void **state)
 }
 
 
+/* Runs longer than the vector code sums before widening its lanes (512
+ * KiB), all ones (every addition carries) and random. */
+static void
+test_long_runs(void **state)
+{
+	const size_t lens[] = { (1u << 19) - 16, 1u << 19, (1u << 19) + 144, (1u << 20) + 4099,
+				(3u << 20) + 77 };
+	size_t max = (3u << 20) + 77, i, k;
+	uint8_t *b = malloc(max);
+	unsigned int seed = 99;
+
+	(void)state;
+	assert_non_null(b);
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < max; i++) {
+			seed = seed * 1103515245u + 12345u;
+			b[i] = k == 0 ? 0xff : (uint8_t)(seed >> 16);
+		}
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+			assert_int_equal(ntohs(pst_inet_chksum(b + k, (int)(lens[i] - k))),
+					 ref_sum_be(b + k, lens[i] - k));
+	}
+	free(b);
+}
+
 /* A run cut into pieces at random points, pieces of odd length and at odd
  * addresses among them: the same sum as the whole. */
 static void
@@ -192,6 +217,7 @@ main(void)
 		cmocka_unit_test(test_every_length_and_alignment),
 		cmocka_unit_test(test_carries),
 		cmocka_unit_test(test_receiver_check),
+		cmocka_unit_test(test_long_runs),
 		cmocka_unit_test(test_pieces_at_odd_offsets),
 		cmocka_unit_test(test_pseudo_header),
 	};
