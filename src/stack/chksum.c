@@ -10,6 +10,7 @@
  * four vectors of four, each word zero-extended into its lane as it is
  * loaded (two instructions per 16 bytes instead of eight).
  */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -141,4 +142,51 @@ pst_inet_chksum(const void *data, int len)
 	}
 #endif
 	return pst_inet_chksum_generic(data, len);
+}
+
+uint16_t
+pst_inet_chksum_pieces(const struct pst_chksum_piece *pieces, unsigned int n)
+{
+	uint32_t sum = 0;
+	unsigned int i;
+	int odd = 0;
+
+	for (i = 0; i < n; i++) {
+		uint32_t part;
+
+		if (pieces[i].len == 0)
+			continue;
+		part = pst_inet_chksum(pieces[i].data, (int)pieces[i].len);
+		/* A piece starting at an odd offset has its words straddle
+		 * the 16-bit words of the whole: its sum, byte-swapped, is
+		 * what those bytes add there (RFC 1071, section 2 (B)). */
+		if (odd)
+			part = (uint32_t)__builtin_bswap16((uint16_t)part);
+		sum += part;
+		odd ^= (int)(pieces[i].len & 1);
+	}
+	sum = (sum & 0xffffu) + (sum >> 16);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+uint16_t
+pst_ipv4_pseudo_sum(const void *src_dst, uint8_t proto, uint16_t len)
+{
+	const uint8_t *a = src_dst;
+	uint32_t sum = 0;
+	uint16_t w;
+	int i;
+
+	for (i = 0; i < 8; i += 2) {
+		memcpy(&w, a + i, sizeof(w));
+		sum += w;
+	}
+	/* The zero byte and the protocol, then the length: big-endian
+	 * words, loaded in host order like the rest. */
+	sum += htons((uint16_t)proto);
+	sum += htons(len);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	return (uint16_t)sum;
 }

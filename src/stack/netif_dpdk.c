@@ -33,6 +33,7 @@
 #include "netif/ethernet.h"
 
 #include "asan_poison.h"
+#include "chksum.h"
 #include "cpu.h"
 #include "error.h"
 #include "farewell.h"
@@ -71,6 +72,7 @@ struct pst_netif_dpdk {
 					* (pst_netif_dpdk_drain_cycles()) */
 	uint64_t rx_burst_cycles;      /* ... in the driver's RX bursts that got frames */
 	int tx_attach;                 /* sends by name attached, not copied */
+	int tx_sw_tcp_cksum;           /* TCP checksums summed here, on the frame */
 	uint64_t rx_offloads;
 	int started;
 
@@ -489,6 +491,67 @@ fail:
 	return NULL;
 }
 
+/* Most mbuf segments a frame's checksum walks at once (a frame of kept
+ * pieces attached one per segment); longer chains are summed by parts. */
+#define CKSUM_PIECES 16
+
+/*
+ * The TCP checksum of an IPv4 frame, where the port does not compute it:
+ * summed over the frame once it is copied, in one run over its contiguous
+ * bytes (or a few, for attached pieces), not by lwIP pbuf by pbuf before
+ * (a header, the pieces of replies sent by name, each a call, ending
+ * anywhere). lwIP leaves the field zero on this netif (netif_init).
+ */
+static void
+tx_tcp_cksum(struct rte_mbuf *m)
+{
+	struct pst_chksum_piece pc[CKSUM_PIECES];
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *tcp;
+	const struct rte_mbuf *seg;
+	uint32_t l3, l4_len, off, left, sum;
+	unsigned int n = 0;
+	int odd = 0;
+
+	if (m->data_len < sizeof(*eth) + sizeof(*ip) ||
+	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+		return;
+	ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	l3 = rte_ipv4_hdr_len(ip);
+	if (ip->next_proto_id != IPPROTO_TCP ||
+	    m->data_len < sizeof(*eth) + l3 + sizeof(*tcp) ||
+	    rte_be_to_cpu_16(ip->total_length) < l3 + sizeof(*tcp))
+		return;
+	l4_len = rte_be_to_cpu_16(ip->total_length) - l3;
+	if (sizeof(*eth) + l3 + l4_len > m->pkt_len)
+		return;
+	tcp = (struct rte_tcp_hdr *)((char *)ip + l3);
+	tcp->cksum = 0;
+	sum = pst_ipv4_pseudo_sum(&ip->src_addr, IPPROTO_TCP, (uint16_t)l4_len);
+	off = (uint32_t)sizeof(*eth) + l3;
+	left = l4_len;
+	for (seg = m; seg != NULL && left > 0; seg = seg->next, off = 0) {
+		uint32_t len = RTE_MIN((uint32_t)seg->data_len - off, left);
+
+		pc[n].data = rte_pktmbuf_mtod_offset(seg, const char *, off);
+		pc[n].len = len;
+		left -= len;
+		if (++n == CKSUM_PIECES || seg->next == NULL || left == 0) {
+			uint32_t part = pst_inet_chksum_pieces(pc, n), i;
+
+			/* This batch after an odd count of bytes. */
+			sum += odd ? (uint32_t)__builtin_bswap16((uint16_t)part) : part;
+			for (i = 0; i < n; i++)
+				odd ^= (int)(pc[i].len & 1);
+			n = 0;
+		}
+	}
+	sum = (sum & 0xffffu) + (sum >> 16);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	tcp->cksum = (uint16_t)~sum;
+}
+
 static err_t
 linkoutput(struct netif *nif, struct pbuf *p)
 {
@@ -501,6 +564,8 @@ linkoutput(struct netif *nif, struct pbuf *p)
 		dev->tx_dropped++;
 		return ERR_MEM;
 	}
+	if (dev->tx_sw_tcp_cksum)
+		tx_tcp_cksum(m);
 	tx_offload_prepare(dev, m);
 	if (f->enabled) {
 		if (pst_fault_roll(f, f->cfg.tx_drop)) {
@@ -892,8 +957,10 @@ pst_netif_dpdk_netif_init(struct netif *nif)
 	/* Checksums the port computes or verifies are not done twice. */
 	if (dev->tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
 		csum &= (u16_t)~NETIF_CHECKSUM_GEN_IP;
-	if (dev->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
-		csum &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
+	/* Without the port's, TCP's is summed on the copied frame
+	 * (tx_tcp_cksum): lwIP leaves it zero. */
+	dev->tx_sw_tcp_cksum = !(dev->tx_offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM);
+	csum &= (u16_t)~NETIF_CHECKSUM_GEN_TCP;
 	if (dev->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
 		csum &= (u16_t)~NETIF_CHECKSUM_GEN_UDP;
 	if (dev->rx_offloads & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)

@@ -20,6 +20,7 @@
 #include "pool_stack.h"
 #include "stack_internal.h"
 #include "tcp.h"
+#include "tcp_zc.h"
 
 /* Received segments shorter than buf_size / GATHER_DIV are copied into a
  * shared buffer when the application holds them: a held byte then costs a
@@ -1445,8 +1446,11 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 		pst_pool_unpin(pool, index);
 		return pst_fail(ENOMEM, "send_name: out of memory");
 	}
-	/* No copy flag: lwIP references the bytes in place (PBUF_ROM). */
-	err = enqueue(c->pcb, data, len, 0);
+	/* Referenced in place (PBUF_ROM), with tcp_write's segments but not
+	 * its per-call work (tcp_zc.c). */
+	if (c->pcb->snd_wnd_max < 2)
+		c->pcb->snd_wnd_max = 2; /* as enqueue() */
+	err = pst_tcp_append_ref(c->pcb, data, len);
 	if (err != ERR_OK) {
 		c->zc_len--;
 		pst_pool_unpin(pool, index);

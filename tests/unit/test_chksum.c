@@ -22,7 +22,7 @@
 static uint16_t
 ref_sum_be(const uint8_t *p, size_t len)
 {
-	uint32_t sum = 0;
+	uint64_t sum = 0; /* no overflow for runs of megabytes */
 	size_t i;
 
 	for (i = 0; i + 1 < len; i += 2)
@@ -112,6 +112,103 @@ test_receiver_check(void **state)
 	assert_int_not_equal(pst_inet_chksum(h, sizeof(h)), 0xffff);
 }
 
+
+/* Runs longer than the vector code sums before widening its lanes (512
+ * KiB), all ones (every addition carries) and random. */
+static void
+test_long_runs(void **state)
+{
+	const size_t lens[] = { (1u << 19) - 16, 1u << 19, (1u << 19) + 144, (1u << 20) + 4099,
+				(3u << 20) + 77 };
+	size_t max = (3u << 20) + 77, i, k;
+	uint8_t *b = malloc(max);
+	unsigned int seed = 99;
+
+	(void)state;
+	assert_non_null(b);
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < max; i++) {
+			seed = seed * 1103515245u + 12345u;
+			b[i] = k == 0 ? 0xff : (uint8_t)(seed >> 16);
+		}
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+			assert_int_equal(ntohs(pst_inet_chksum(b + k, (int)(lens[i] - k))),
+					 ref_sum_be(b + k, lens[i] - k));
+	}
+	free(b);
+}
+
+/* A run cut into pieces at random points, pieces of odd length and at odd
+ * addresses among them: the same sum as the whole. */
+static void
+test_pieces_at_odd_offsets(void **state)
+{
+	enum { LEN = 3000, MAXP = 12 };
+	struct pst_chksum_piece p[MAXP];
+	uint8_t *buf = malloc(LEN + 16), *copy = malloc(LEN + 3 * MAXP);
+	unsigned int seed = 777, round, n, i;
+	size_t pos, len, cut;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(copy);
+	for (i = 0; i < LEN + 16; i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+	for (round = 0; round < 20000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 8) % LEN;
+		n = 1 + (seed >> 4) % MAXP;
+		/* The pieces lie apart (a frame's header and the buffers of a
+		 * value): each copied to its own place, three bytes after the
+		 * one before, so addresses and offsets differ in parity. */
+		for (i = 0, pos = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			cut = i + 1 == n ? len - pos : (seed >> 8) % (len - pos + 1);
+			memcpy(copy + pos + 3 * i, buf + pos, cut);
+			p[i].data = copy + pos + 3 * i;
+			p[i].len = (uint32_t)cut;
+			pos += cut;
+		}
+		assert_int_equal(ntohs(pst_inet_chksum_pieces(p, n)), ref_sum_be(buf, len));
+	}
+	assert_int_equal(pst_inet_chksum_pieces(p, 0), 0);
+	free(buf);
+	free(copy);
+}
+
+/* The pseudo-header sum: against the bytewise reference over the 12 bytes
+ * RFC 793 lays out, and a whole TCP segment checked as a receiver does. */
+static void
+test_pseudo_header(void **state)
+{
+	const uint8_t addrs[8] = { 10, 0, 0, 1, 192, 168, 200, 254 };
+	uint8_t pseudo[12], seg[64];
+	uint32_t sum;
+	uint16_t c;
+	size_t i;
+
+	(void)state;
+	memcpy(pseudo, addrs, 8);
+	pseudo[8] = 0;
+	pseudo[9] = 6;
+	pseudo[10] = 0x05;
+	pseudo[11] = 0xb4;
+	assert_int_equal(ntohs(pst_ipv4_pseudo_sum(addrs, 6, 0x05b4)),
+			 ref_sum_be(pseudo, sizeof(pseudo)));
+	for (i = 0; i < sizeof(seg); i++)
+		seg[i] = (uint8_t)(i * 13 + 1);
+	seg[16] = seg[17] = 0; /* the TCP checksum field */
+	sum = (uint32_t)pst_ipv4_pseudo_sum(addrs, 6, sizeof(seg)) + pst_inet_chksum(seg, sizeof(seg));
+	sum = (sum & 0xffff) + (sum >> 16);
+	c = (uint16_t)~sum;
+	memcpy(&seg[16], &c, sizeof(c));
+	sum = (uint32_t)pst_ipv4_pseudo_sum(addrs, 6, sizeof(seg)) + pst_inet_chksum(seg, sizeof(seg));
+	sum = (sum & 0xffff) + (sum >> 16);
+	assert_int_equal(sum, 0xffff);
+}
+
 int
 main(void)
 {
@@ -120,6 +217,9 @@ main(void)
 		cmocka_unit_test(test_every_length_and_alignment),
 		cmocka_unit_test(test_carries),
 		cmocka_unit_test(test_receiver_check),
+		cmocka_unit_test(test_long_runs),
+		cmocka_unit_test(test_pieces_at_odd_offsets),
+		cmocka_unit_test(test_pseudo_header),
 	};
 
 	return cmocka_run_group_tests_name("chksum", tests, NULL, NULL);

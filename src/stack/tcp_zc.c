@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Bytes sent by name (a kept pool buffer's, referenced in place) appended
+ * to lwIP's unsent queue without tcp_write().
+ *
+ * tcp_write() is general: copy or reference, oversized copies, checksum on
+ * copy, SYN states, three phases staged in locals. A reply of values sent
+ * by name calls it once per piece (about 545 instructions each, measured
+ * with callgrind: bench/notes.md). This builds the segments tcp_write would
+ * for a reference, from lwIP's own structures (tcp_priv.h, as tcp_batch.c
+ * does): each segment is a header pbuf (PBUF_RAM, room for the headers
+ * below TCP, then TCP's own and its options) followed by data pbufs, with
+ * seg->len its data bytes and its TCP header filled in but for ackno, wnd
+ * and checksum (tcp_output's). lwIP splits, retransmits and frees such
+ * segments as its own, since they are built as its own are.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "lwip/memp.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+
+#include "tcp_zc.h"
+
+/* Options in a data segment with these flags (tcp_out.c's
+ * LWIP_TCP_OPT_LENGTH_SEGMENT without a hook, which paste does not set). */
+#define SEG_OPTLEN(flags) ((u16_t)(LWIP_TCP_OPT_LENGTH(flags)))
+
+/* A reference pbuf for @len bytes at @data: what pbuf_alloc(PBUF_RAW,
+ * len, PBUF_ROM) returns (freed by pbuf_free as such), without its
+ * generality (about 50 instructions of 76 a call). */
+static struct pbuf *
+ref_pbuf(const void *data, u16_t len)
+{
+	struct pbuf *p = (struct pbuf *)memp_malloc(MEMP_PBUF);
+
+	if (p == NULL)
+		return NULL;
+	p->next = NULL;
+	p->payload = (void *)(uintptr_t)data;
+	p->tot_len = len;
+	p->len = len;
+	p->type_internal = (u8_t)PBUF_ROM;
+	p->flags = 0;
+	p->ref = 1;
+	p->if_idx = NETIF_NO_INDEX;
+	return p;
+}
+
+/*
+ * Header pbufs: a segment's first pbuf holds its TCP header and options
+ * and room for the headers below. lwIP's are PBUF_RAM, one malloc() and
+ * free() each (about 140 and 100 instructions); these are custom pbufs of
+ * the same type on a free list per thread, returned to it by pbuf_free().
+ * The free list is capped; the rest goes back to malloc, and a thread's
+ * list is freed when the thread ends.
+ */
+#define HDR_ROOM (LWIP_MEM_ALIGN_SIZE(PBUF_TRANSPORT) + 40)
+#define HDR_FREE_MAX 8192
+
+struct hdr_pbuf {
+	struct pbuf_custom pc;
+	struct hdr_pbuf *next;
+	LWIP_DECLARE_MEMORY_ALIGNED(mem, HDR_ROOM);
+};
+
+static _Thread_local struct hdr_pbuf *hdr_free;
+static _Thread_local unsigned int hdr_nfree;
+static _Thread_local int hdr_registered;
+static pthread_key_t hdr_key;
+static pthread_once_t hdr_once = PTHREAD_ONCE_INIT;
+
+/* At a thread's end (pthread key destructor): its free list. */
+static void
+hdr_list_free(void *unused)
+{
+	struct hdr_pbuf *h = hdr_free, *next;
+
+	(void)unused;
+	for (; h != NULL; h = next) {
+		next = h->next;
+		free(h);
+	}
+	hdr_free = NULL;
+	hdr_nfree = 0;
+}
+
+static void
+hdr_key_make(void)
+{
+	(void)pthread_key_create(&hdr_key, hdr_list_free);
+}
+
+static void
+hdr_release(struct pbuf *p)
+{
+	struct hdr_pbuf *h = (struct hdr_pbuf *)(void *)p;
+
+	if (hdr_nfree >= HDR_FREE_MAX) {
+		free(h);
+		return;
+	}
+	h->next = hdr_free;
+	hdr_free = h;
+	hdr_nfree++;
+}
+
+/* A header pbuf holding a TCP header and @optlen option bytes, its payload
+ * at the TCP header, as pbuf_alloc(PBUF_TRANSPORT, optlen, PBUF_RAM) then
+ * pbuf_add_header(TCP_HLEN) leave it. */
+static struct pbuf *
+hdr_pbuf(u16_t optlen)
+{
+	struct hdr_pbuf *h = hdr_free;
+	struct pbuf *p;
+
+	if (h != NULL) {
+		hdr_free = h->next;
+		hdr_nfree--;
+	} else {
+		if (!hdr_registered) {
+			/* Any value but NULL: the destructor runs. */
+			(void)pthread_once(&hdr_once, hdr_key_make);
+			(void)pthread_setspecific(hdr_key, &hdr_free);
+			hdr_registered = 1;
+		}
+		h = malloc(sizeof(*h));
+		if (h == NULL)
+			return NULL;
+	}
+	h->pc.custom_free_function = hdr_release;
+	p = &h->pc.pbuf;
+	p->next = NULL;
+	p->payload = LWIP_MEM_ALIGN(h->mem) + LWIP_MEM_ALIGN_SIZE(PBUF_TRANSPORT) - TCP_HLEN;
+	p->tot_len = (u16_t)(TCP_HLEN + optlen);
+	p->len = p->tot_len;
+	p->type_internal = (u8_t)PBUF_RAM;
+	p->flags = PBUF_FLAG_IS_CUSTOM;
+	p->ref = 1;
+	p->if_idx = NETIF_NO_INDEX;
+	return p;
+}
+
+/* A new segment of @len bytes at @data starting at sequence number @seqno,
+ * as tcp_write's third phase and tcp_create_segment() build it. */
+static struct tcp_seg *
+new_segment(const struct tcp_pcb *pcb, const void *data, u16_t len, u32_t seqno,
+	    u8_t optflags, u16_t optlen)
+{
+	struct pbuf *hdr, *ref;
+	struct tcp_seg *seg;
+
+	ref = ref_pbuf(data, len);
+	if (ref == NULL)
+		return NULL;
+	hdr = hdr_pbuf(optlen);
+	if (hdr == NULL) {
+		pbuf_free(ref);
+		return NULL;
+	}
+	hdr->next = ref;
+	hdr->tot_len = (u16_t)(hdr->tot_len + len);
+	seg = (struct tcp_seg *)memp_malloc(MEMP_TCP_SEG);
+	if (seg == NULL) {
+		pbuf_free(hdr);
+		return NULL;
+	}
+	seg->flags = optflags;
+	seg->next = NULL;
+	seg->p = hdr;
+	seg->len = len;
+	seg->tcphdr = (struct tcp_hdr *)hdr->payload;
+	seg->tcphdr->src = lwip_htons(pcb->local_port);
+	seg->tcphdr->dest = lwip_htons(pcb->remote_port);
+	seg->tcphdr->seqno = lwip_htonl(seqno);
+	TCPH_HDRLEN_FLAGS_SET(seg->tcphdr, (5 + optlen / 4), 0);
+	seg->tcphdr->urgp = 0;
+	return seg;
+}
+
+static void
+free_queue(struct tcp_seg *seg)
+{
+	struct tcp_seg *next;
+
+	for (; seg != NULL; seg = next) {
+		next = seg->next;
+		pbuf_free(seg->p);
+		memp_free(MEMP_TCP_SEG, seg);
+	}
+}
+
+err_t
+pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len)
+{
+	struct tcp_seg *last = NULL, *queue = NULL, *tail = NULL, *seg;
+	struct pbuf *concat = NULL, *q = NULL;
+	u16_t mss_local, optlen, pos = 0, extend = 0, seglen, queuelen;
+	u8_t optflags = 0;
+
+	if (pcb->state != ESTABLISHED && pcb->state != CLOSE_WAIT)
+		return ERR_CONN;
+	if (len == 0)
+		return ERR_OK;
+	if (len > pcb->snd_buf ||
+	    pcb->snd_queuelen >= LWIP_MIN(TCP_SND_QUEUELEN, TCP_SNDQUEUELEN_OVERFLOW + 1))
+		goto memerr;
+	queuelen = pcb->snd_queuelen;
+	/* Segments no bigger than half the largest window the peer offered
+	 * (tcp_write's rule; the caller keeps snd_wnd_max at 2 or more). */
+	mss_local = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
+	mss_local = mss_local ? mss_local : pcb->mss;
+	if (pcb->flags & TF_TIMESTAMP) {
+		optflags = TF_SEG_OPTS_TS;
+		mss_local = LWIP_MAX(mss_local, LWIP_TCP_OPT_LEN_TS + 1);
+	}
+	optlen = SEG_OPTLEN(optflags);
+
+	/* The room left in the last unsent segment, unless it carries no data
+	 * (a SYN or FIN alone). Its spare copied room, if any, is given up:
+	 * the bytes are referenced, never copied. */
+	if (pcb->unsent != NULL) {
+		u16_t used, space;
+
+		for (last = pcb->unsent; last->next != NULL; last = last->next)
+			;
+		used = (u16_t)(last->len + SEG_OPTLEN(last->flags));
+		space = mss_local > used ? (u16_t)(mss_local - used) : 0;
+		if (space > 0 && last->len > 0) {
+			seglen = LWIP_MIN(space, len);
+			for (q = last->p; q->next != NULL; q = q->next)
+				;
+			/* The bytes just after a reference: widen it. */
+			if ((q->type_internal & (PBUF_TYPE_FLAG_STRUCT_DATA_CONTIGUOUS |
+						 PBUF_TYPE_FLAG_DATA_VOLATILE)) == 0 &&
+			    (const u8_t *)q->payload + q->len == (const u8_t *)data) {
+				extend = seglen;
+			} else {
+				concat = ref_pbuf(data, seglen);
+				if (concat == NULL)
+					goto memerr;
+				queuelen++;
+			}
+			pos = seglen;
+		}
+	}
+
+	/* New segments for the rest, two pbufs each. */
+	while (pos < len) {
+		seglen = LWIP_MIN((u16_t)(len - pos), (u16_t)(mss_local - optlen));
+		queuelen = (u16_t)(queuelen + 2);
+		if (queuelen > LWIP_MIN(TCP_SND_QUEUELEN, TCP_SNDQUEUELEN_OVERFLOW))
+			goto fail;
+		seg = new_segment(pcb, (const u8_t *)data + pos, seglen,
+				  pcb->snd_lbb + pos, optflags, optlen);
+		if (seg == NULL)
+			goto fail;
+		if (queue == NULL)
+			queue = seg;
+		else
+			tail->next = seg;
+		tail = seg;
+		pos = (u16_t)(pos + seglen);
+	}
+
+	/* Commit: the last segment's chain grows by @grow bytes (a pbuf more,
+	 * or its last reference widened), in one walk, as pbuf_cat would. */
+	if (concat != NULL || extend > 0) {
+		u16_t grow = concat != NULL ? concat->tot_len : extend;
+
+		for (q = last->p; q->next != NULL; q = q->next)
+			q->tot_len = (u16_t)(q->tot_len + grow);
+		q->tot_len = (u16_t)(q->tot_len + grow);
+		if (concat != NULL)
+			q->next = concat;
+		else
+			q->len = (u16_t)(q->len + extend);
+		last->len = (u16_t)(last->len + grow);
+	}
+	if (last == NULL)
+		pcb->unsent = queue;
+	else
+		last->next = queue;
+#if TCP_OVERSIZE
+	/* tcp_write copies into the last pbuf of the last unsent segment
+	 * while this is non-zero: that pbuf is no longer the copied one. */
+	pcb->unsent_oversize = 0;
+#endif
+	pcb->snd_lbb += len;
+	pcb->snd_buf -= len;
+	pcb->snd_queuelen = queuelen;
+	seg = tail != NULL ? tail : last;
+	TCPH_SET_FLAG(seg->tcphdr, TCP_PSH);
+	return ERR_OK;
+fail:
+	free_queue(queue);
+	if (concat != NULL)
+		pbuf_free(concat);
+memerr:
+	tcp_set_flags(pcb, TF_NAGLEMEMERR);
+	return ERR_MEM;
+}

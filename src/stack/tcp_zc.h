@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Appending bytes sent by name to a connection's unsent queue (tcp_zc.c). */
+#ifndef PST_TCP_ZC_H
+#define PST_TCP_ZC_H
+
+#include "lwip/tcp.h"
+
+/*
+ * Queue @len bytes at @data on @pcb by reference, as tcp_write(pcb, data,
+ * len, 0) does (the bytes must stay until acknowledged), building the same
+ * segments: the tail of the last unsent segment first, then new segments
+ * of a header pbuf and a reference pbuf each, the last one pushed. Unlike
+ * tcp_write it never copies part of the bytes into the spare room of a
+ * copied pbuf (that room is given up), and it does without tcp_write's
+ * per-call generality (copy mode, SYN states, checksum on copy).
+ * The caller has checked that the connection is established.
+ * Returns ERR_OK, ERR_CONN (not in a state that sends data) or ERR_MEM
+ * (no room in the send buffer or queue, or no memory: nothing queued).
+ */
+err_t pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len);
+
+#endif /* PST_TCP_ZC_H */
