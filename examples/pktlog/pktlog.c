@@ -82,6 +82,8 @@ seg_reset(struct pst_pool *pool, uint32_t index, uint64_t first_seq)
 {
 	struct pl_seg_hdr *s = buf(pool, index);
 
+	if (s == NULL)  /* an index the pool refused; the directory's own */
+		return;
 	memset(s, 0, sizeof(*s));
 	s->magic = PL_SEG_MAGIC;
 	s->first_seq = first_seq;

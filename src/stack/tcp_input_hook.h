@@ -31,8 +31,20 @@ signed char pst_tcp_input_output(struct tcp_pcb *pcb);
 signed char pst_tcp_input_options(void *hdr, uint16_t optlen, uint16_t opt1len,
 				  uint8_t *opt2, int negotiating);
 
+/* The timestamps of an established connection's segment with Linux's
+ * layout (NOP, NOP, timestamps; no SYN, no RST, no refused data waiting),
+ * taken here as lwIP's tcp_parseopt() would take them later in
+ * tcp_process(): then 1, and the hook hides the options from lwIP, whose
+ * parser reads them a byte at a time through a call per byte (about 85
+ * instructions a segment). @seqno, @tcplen, @flags: tcp_in.c's own (the
+ * hook is expanded there). 0: lwIP parses them as before. */
+int pst_tcp_input_ts(struct tcp_pcb *pcb, const void *hdr, uint16_t optlen,
+		     uint16_t opt1len, uint32_t seqno, uint32_t tcplen, uint8_t flags);
+
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-	pst_tcp_input_options((hdr), (optlen), (opt1len), (opt2), \
-			      (pcb)->state == LISTEN || (pcb)->state == SYN_SENT)
+	((optlen) = pst_tcp_input_ts((pcb), (hdr), (optlen), (opt1len), seqno, \
+				     tcplen, flags) ? 0 : (optlen), \
+	 pst_tcp_input_options((hdr), (optlen), (opt1len), (opt2), \
+			       (pcb)->state == LISTEN || (pcb)->state == SYN_SENT))
 
 #endif /* PST_TCP_INPUT_HOOK_H */

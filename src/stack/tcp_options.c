@@ -29,6 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+
 #include "tcp_input_hook.h"
 
 #define TCP_HEADER_LEN 20
@@ -93,4 +96,29 @@ pst_tcp_input_options(void *hdr, uint16_t optlen, uint16_t opt1len, uint8_t *opt
 		i += len;
 	}
 	return 0; /* ERR_OK: process the segment */
+}
+
+int
+pst_tcp_input_ts(struct tcp_pcb *pcb, const void *hdr, uint16_t optlen,
+		 uint16_t opt1len, uint32_t seqno, uint32_t tcplen, uint8_t flags)
+{
+	const uint8_t *opt = (const uint8_t *)hdr + TCP_HEADER_LEN;
+	uint32_t tsval;
+
+	/* The state first: a listener's PCB is shorter. tcp_process() parses
+	 * options only past its RST and SYN checks, and tcp_input() drops a
+	 * segment before it while refused data waits: not here either. */
+	if (pcb->state != ESTABLISHED || (flags & (TCP_SYN | TCP_RST)) ||
+	    pcb->refused_data != NULL || optlen != 12 || opt1len < 12 ||
+	    opt[0] != OPT_NOP || opt[1] != OPT_NOP || opt[2] != OPT_TS || opt[3] != 10)
+		return 0;
+	/* tcp_parseopt()'s timestamps outside a SYN: the peer's value is
+	 * recent if the segment holds the last ACK we sent. */
+	if (TCP_SEQ_BETWEEN(pcb->ts_lastacksent, seqno, seqno + tcplen)) {
+		/* Assembled as lwIP assembles it, then its byte swap. */
+		tsval = (uint32_t)opt[4] | (uint32_t)opt[5] << 8 |
+			(uint32_t)opt[6] << 16 | (uint32_t)opt[7] << 24;
+		pcb->ts_recent = lwip_ntohl(tsval);
+	}
+	return 1;
 }
