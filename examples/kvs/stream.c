@@ -25,7 +25,8 @@ stream_head(const struct kv_stream *s)
 }
 
 /* stream_locate past the first span: from the hint when @off is past it
- * or nearer it than the front. */
+ * or nearer it than the front. @off counts from the first unconsumed byte
+ * (s->base included), as the hint does. */
 static int
 stream_locate_far(const struct kv_stream *s, size_t off, unsigned int *span,
 		  uint32_t *pos)
@@ -64,14 +65,16 @@ stream_locate_far(const struct kv_stream *s, size_t off, unsigned int *span,
 	return -1; /* s->len disagrees with the spans */
 }
 
-/* The span and the position in it of stream offset @off (< s->len). Most
- * lookups are in the first span (a request's start): inline, no hint. */
+/* The span and the position in it of stream offset @off (< s->len, past
+ * s->base). Most lookups are in the first span (a request's start):
+ * inline, no hint. */
 static inline int
 stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
 	      uint32_t *pos)
 {
 	if (off >= s->len)
 		return -1;
+	off += s->base;
 	if (off < s->spans[0].len) {
 		*span = 0;
 		*pos = (uint32_t)off;
@@ -109,7 +112,7 @@ kv_stream_find(const struct kv_stream *s, size_t off, int c)
 
 	if (stream_locate(s, off, &i, &pos) != 0)
 		return -1;
-	base = off - pos;
+	base = off - pos;   /* span i's start, less s->base */
 	for (; i < s->n; base += s->spans[i].len, i++, pos = 0) {
 		if (s->spans[i].len == pos)
 			continue;
@@ -243,7 +246,7 @@ kv_stream_spans(const struct kv_stream *s, size_t off, size_t len,
 		return 0;
 	if (off > s->len || len > s->len - off)
 		return -1;
-	if (off == 0) {           /* a queued request: the stream's front */
+	if (off == 0 && s->base == 0) {  /* a queued request: the front */
 		i = 0;
 		pos = 0;
 	} else if (stream_locate(s, off, &i, &pos) != 0) {
@@ -286,6 +289,7 @@ kv_stream_init(struct kv_stream *s)
 	s->n = 0;
 	s->cap = 0;
 	s->len = 0;
+	s->base = 0;
 	s->holder = NULL;
 	s->hint_i = 0;
 	s->hint_base = 0;
@@ -351,6 +355,26 @@ kv_stream_push_value(struct kv_stream *s, pst_name name, const void *data,
 }
 
 void
+kv_stream_skip(struct kv_stream *s, size_t n)
+{
+	if (n > s->len)
+		n = s->len;
+	s->base += n;
+	s->len -= n;
+}
+
+void
+kv_stream_seek(struct kv_stream *s, size_t pos)
+{
+	size_t total = s->base + s->len;
+
+	if (pos > total)
+		pos = total;
+	s->base = pos;
+	s->len = total - pos;
+}
+
+void
 kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *arg)
 {
 	struct kv_span *head, *sp;
@@ -363,6 +387,8 @@ kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *a
 	if (n > s->len)
 		n = s->len;
 	s->len -= n;
+	n += s->base;       /* what was skipped goes with them */
+	s->base = 0;
 	s->hint_i = 0;      /* offsets move: forget where lookups were */
 	s->hint_base = 0;
 	/* Whole spans: everything the n bytes reach the end of. */

@@ -60,11 +60,15 @@ struct kv_stream_holder {
 };
 
 /* Bytes received on one connection and not yet consumed, in order. Offsets
- * used by the parsers count from the first unconsumed byte. */
+ * used by the parsers count from the first byte past @base: an open
+ * transaction's requests are left unconsumed in front of them (multi.c),
+ * skipped by every lookup until EXEC runs them or they are consumed. */
 struct kv_stream {
 	struct kv_span *spans;
 	unsigned int n, cap;
-	size_t len;               /* bytes in the spans */
+	size_t len;               /* bytes in the spans past @base */
+	size_t base;              /* bytes in front, unconsumed but skipped
+	                           * (kv_stream_skip); 0 but in a transaction */
 	/* NULL: spans are not held (tests); set to NULL when the holds ended
 	 * with their connection. */
 	const struct kv_stream_holder *holder;
@@ -85,6 +89,7 @@ struct kv_stream {
 static inline const uint8_t *
 kv_stream_in_first_span(const struct kv_stream *s, size_t off, size_t len)
 {
+	off += s->base;
 	return s->n > 0 && off + len <= s->spans[0].len ? s->spans[0].data + off : NULL;
 }
 
@@ -134,7 +139,15 @@ int kv_stream_push_held(struct kv_stream *s, pst_name name, const void *data,
  * kv_stream_names_parts reports. */
 int kv_stream_push_value(struct kv_stream *s, pst_name name, const void *data,
 			 uint32_t len, uint32_t hold, uint32_t crc);
-/* Remove the first @n bytes (all of them if n > s->len). Each span that
+/* Leave the first @n bytes (at most s->len) unconsumed but out of sight:
+ * offsets count from past them (s->base grows by n). */
+void kv_stream_skip(struct kv_stream *s, size_t n);
+/* Look from @pos bytes past the first unconsumed one (pos at most
+ * s->base + s->len): s->base becomes @pos. What kv_stream_skip() left out
+ * of sight is seen again this way, and hidden again by seeking back. */
+void kv_stream_seek(struct kv_stream *s, size_t pos);
+/* Remove the first @n bytes past s->base, and the s->base bytes in front
+ * of them (all of them if n > s->len; s->base is 0 afterwards). Each span that
  * becomes fully consumed is removed, unheld, and passed to drop(arg, its
  * pushed name) in stream order; a partially consumed first span is trimmed (its
  * data, len and name then describe the rest, and its CRC is forgotten). @drop may be NULL. */
