@@ -34,13 +34,13 @@ stream_locate_far(const struct kv_stream *s, size_t off, unsigned int *span,
 	/* The hint is a cache: the streams lookups take as const are
 	 * never const objects. */
 	struct kv_stream *m = (struct kv_stream *)s;
-	unsigned int i = 0;
-	size_t base = 0;
+	unsigned int i = s->front_i;
+	size_t base = s->front_start;
 
 	if (s->hint_i < s->n && off >= s->hint_base) {
 		i = s->hint_i;
 		base = s->hint_base;
-	} else if (s->hint_i < s->n && s->hint_base - off < off) {
+	} else if (s->hint_i < s->n && s->hint_base - off < off - base) {
 		/* Nearer the hint than the front (a line a parser has just
 		 * found the end of): walk back from there. */
 		i = s->hint_i;
@@ -75,9 +75,9 @@ stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
 	if (off >= s->len)
 		return -1;
 	off += s->base;
-	if (off < s->spans[0].len) {
-		*span = 0;
-		*pos = (uint32_t)off;
+	if (off - s->front_start < s->spans[s->front_i].len) {
+		*span = s->front_i;
+		*pos = (uint32_t)(off - s->front_start);
 		return 0;
 	}
 	return stream_locate_far(s, off, span, pos);
@@ -290,6 +290,8 @@ kv_stream_init(struct kv_stream *s)
 	s->cap = 0;
 	s->len = 0;
 	s->base = 0;
+	s->front_i = 0;
+	s->front_start = 0;
 	s->holder = NULL;
 	s->hint_i = 0;
 	s->hint_base = 0;
@@ -300,6 +302,18 @@ int
 kv_stream_push(struct kv_stream *s, pst_name name, const void *data, uint32_t len)
 {
 	return kv_stream_push_held(s, name, data, len, 0);
+}
+
+/* front_i and front_start for s->base, walking on from where they are
+ * (a span that ends at s->base is passed when another follows). */
+static void
+front_advance(struct kv_stream *s)
+{
+	while (s->front_i + 1 < s->n &&
+	       s->base - s->front_start >= s->spans[s->front_i].len) {
+		s->front_start += s->spans[s->front_i].len;
+		s->front_i++;
+	}
 }
 
 static int
@@ -337,6 +351,8 @@ span_push(struct kv_stream *s, pst_name name, const void *data, uint32_t len,
 	sp->crc = crc;
 	sp->flags = flags;
 	s->len += len;
+	if (s->base > 0)   /* the front may have been a span's end */
+		front_advance(s);
 	return 0;
 }
 
@@ -361,6 +377,7 @@ kv_stream_skip(struct kv_stream *s, size_t n)
 		n = s->len;
 	s->base += n;
 	s->len -= n;
+	front_advance(s);
 }
 
 void
@@ -370,8 +387,13 @@ kv_stream_seek(struct kv_stream *s, size_t pos)
 
 	if (pos > total)
 		pos = total;
+	if (pos < s->front_start) {   /* back: from the first span */
+		s->front_i = 0;
+		s->front_start = 0;
+	}
 	s->base = pos;
 	s->len = total - pos;
+	front_advance(s);
 }
 
 void
@@ -389,6 +411,8 @@ kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *a
 	s->len -= n;
 	n += s->base;       /* what was skipped goes with them */
 	s->base = 0;
+	s->front_i = 0;
+	s->front_start = 0;
 	s->hint_i = 0;      /* offsets move: forget where lookups were */
 	s->hint_base = 0;
 	/* Whole spans: everything the n bytes reach the end of. */

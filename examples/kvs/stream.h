@@ -69,6 +69,11 @@ struct kv_stream {
 	size_t len;               /* bytes in the spans past @base */
 	size_t base;              /* bytes in front, unconsumed but skipped
 	                           * (kv_stream_skip); 0 but in a transaction */
+	/* The span offset 0 (past @base) lies in, and where that span starts
+	 * (counting @base): the parsers' fast paths look there first, as
+	 * they look in the first span when nothing is skipped. */
+	unsigned int front_i;
+	size_t front_start;
 	/* NULL: spans are not held (tests); set to NULL when the holds ended
 	 * with their connection. */
 	const struct kv_stream_holder *holder;
@@ -89,8 +94,13 @@ struct kv_stream {
 static inline const uint8_t *
 kv_stream_in_first_span(const struct kv_stream *s, size_t off, size_t len)
 {
-	off += s->base;
-	return s->n > 0 && off + len <= s->spans[0].len ? s->spans[0].data + off : NULL;
+	const struct kv_span *sp;
+
+	if (s->n == 0)
+		return NULL;
+	sp = &s->spans[s->front_i];
+	off += s->base - s->front_start;
+	return off + len <= sp->len ? sp->data + off : NULL;
 }
 
 /* Copy [off, off+len) to dst; returns bytes copied. */

@@ -30,10 +30,12 @@ void kv_cursor_init_far(struct kv_cursor *c, const struct kv_stream *s, size_t o
 static inline void
 kv_cursor_init(struct kv_cursor *c, const struct kv_stream *s, size_t off)
 {
-	if (off < s->len && s->base + off < s->spans[0].len) {
+	size_t at = s->base - s->front_start + off;
+
+	if (off < s->len && at < s->spans[s->front_i].len) {
 		c->s = s;
-		c->i = 0;
-		c->pos = (uint32_t)(s->base + off);
+		c->i = s->front_i;
+		c->pos = (uint32_t)at;
 		c->off = off;
 		return;
 	}
