@@ -732,6 +732,8 @@ exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 		view.n = view.cap = q->n_spans;
 		view.len = q->len;
 		view.base = 0;
+		view.front_i = 0;
+		view.front_start = 0;
 		view.holder = NULL;
 		view.hint_i = 0;
 		view.hint_base = 0;

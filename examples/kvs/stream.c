@@ -306,8 +306,8 @@ kv_stream_push(struct kv_stream *s, pst_name name, const void *data, uint32_t le
 
 /* front_i and front_start for s->base, walking on from where they are
  * (a span that ends at s->base is passed when another follows). */
-static void
-front_advance(struct kv_stream *s)
+void
+kv_stream_front_advance(struct kv_stream *s)
 {
 	while (s->front_i + 1 < s->n &&
 	       s->base - s->front_start >= s->spans[s->front_i].len) {
@@ -351,8 +351,9 @@ span_push(struct kv_stream *s, pst_name name, const void *data, uint32_t len,
 	sp->crc = crc;
 	sp->flags = flags;
 	s->len += len;
-	if (s->base > 0)   /* the front may have been a span's end */
-		front_advance(s);
+	/* The front may have been a span's end: it moves on to this one. */
+	if (s->base > 0 && s->base - s->front_start >= s->spans[s->front_i].len)
+		kv_stream_front_advance(s);
 	return 0;
 }
 
@@ -368,32 +369,6 @@ kv_stream_push_value(struct kv_stream *s, pst_name name, const void *data,
 		     uint32_t len, uint32_t hold, uint32_t crc)
 {
 	return span_push(s, name, data, len, hold, crc, KV_SPAN_CRC | KV_SPAN_FLUSHED);
-}
-
-void
-kv_stream_skip(struct kv_stream *s, size_t n)
-{
-	if (n > s->len)
-		n = s->len;
-	s->base += n;
-	s->len -= n;
-	front_advance(s);
-}
-
-void
-kv_stream_seek(struct kv_stream *s, size_t pos)
-{
-	size_t total = s->base + s->len;
-
-	if (pos > total)
-		pos = total;
-	if (pos < s->front_start) {   /* back: from the first span */
-		s->front_i = 0;
-		s->front_start = 0;
-	}
-	s->base = pos;
-	s->len = total - pos;
-	front_advance(s);
 }
 
 void

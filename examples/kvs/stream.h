@@ -149,13 +149,42 @@ int kv_stream_push_held(struct kv_stream *s, pst_name name, const void *data,
  * kv_stream_names_parts reports. */
 int kv_stream_push_value(struct kv_stream *s, pst_name name, const void *data,
 			 uint32_t len, uint32_t hold, uint32_t crc);
+/* front_i and front_start moved on to s->base (stream.c). */
+void kv_stream_front_advance(struct kv_stream *s);
+
 /* Leave the first @n bytes (at most s->len) unconsumed but out of sight:
- * offsets count from past them (s->base grows by n). */
-void kv_stream_skip(struct kv_stream *s, size_t n);
+ * offsets count from past them (s->base grows by n). Once per request of
+ * an open transaction: inline. */
+static inline void
+kv_stream_skip(struct kv_stream *s, size_t n)
+{
+	if (n > s->len)
+		n = s->len;
+	s->base += n;
+	s->len -= n;
+	if (s->n > 0 && s->base - s->front_start >= s->spans[s->front_i].len)
+		kv_stream_front_advance(s);
+}
+
 /* Look from @pos bytes past the first unconsumed one (pos at most
  * s->base + s->len): s->base becomes @pos. What kv_stream_skip() left out
  * of sight is seen again this way, and hidden again by seeking back. */
-void kv_stream_seek(struct kv_stream *s, size_t pos);
+static inline void
+kv_stream_seek(struct kv_stream *s, size_t pos)
+{
+	size_t total = s->base + s->len;
+
+	if (pos > total)
+		pos = total;
+	if (pos < s->front_start) {   /* back: from the first span */
+		s->front_i = 0;
+		s->front_start = 0;
+	}
+	s->base = pos;
+	s->len = total - pos;
+	if (s->n > 0 && s->base - s->front_start >= s->spans[s->front_i].len)
+		kv_stream_front_advance(s);
+}
 /* Remove the first @n bytes past s->base, and the s->base bytes in front
  * of them (all of them if n > s->len; s->base is 0 afterwards). Each span that
  * becomes fully consumed is removed, unheld, and passed to drop(arg, its
