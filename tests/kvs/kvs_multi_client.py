@@ -116,10 +116,17 @@ def large(r):
         for i in range(n):
             p.set("large%d" % i, bytes([65 + i % 26]) * size)
         got = p.execute()
-        vals = r.mget(["large%d" % i for i in range(n)])
+        # paste-kvs takes at most 64 arguments a command: GETs, pipelined
+        p = r.pipeline(transaction=False)
+        for i in range(n):
+            p.get("large%d" % i)
+        vals = p.execute()
         out.append([got == [True] * n,
                     all(v == bytes([65 + i % 26]) * size for i, v in enumerate(vals))])
-    r.delete(*["large%d" % i for i in range(80)])
+        p = r.pipeline(transaction=False)
+        for i in range(n):
+            p.delete("large%d" % i)
+        p.execute()
     return out
 
 
