@@ -29,9 +29,8 @@ struct kv_queued {
 	int64_t expire_ms;
 	unsigned int arg0;
 	unsigned int span0, n_spans;
-	size_t off;               /* in_stream: where it starts in the
-	                           * receive stream (from its first
-	                           * unconsumed byte) */
+	struct kv_stream_mark at; /* in_stream: where it starts in the
+	                           * receive stream */
 	size_t len;               /* bytes of the request */
 	int dram;                 /* the spans are @mem's, not the pool's */
 	char *mem;                /* the DRAM copy, or the error's text */
@@ -405,7 +404,7 @@ queue_in_stream(struct kv_call *c, struct kv_multi *m, struct kv_exec *x,
 	q->expire_ms = req->expire_ms;
 	q->arg0 = m->n_args;
 	q->span0 = q->n_spans = 0;
-	q->off = c->rx->base;
+	q->at = kv_stream_here(c->rx);
 	q->len = req->consumed;
 	q->dram = 0;
 	q->mem = NULL;
@@ -450,7 +449,7 @@ queue_keep(struct kv_exec *x, struct kv_multi *m, struct kv_queued *q,
 void
 kv_multi_unstream(struct kv_exec *x, struct kv_multi *m, struct kv_stream *rx)
 {
-	size_t here = rx->base;
+	struct kv_stream_mark here = kv_stream_here(rx);
 	unsigned int i;
 
 	if (!m->in_stream)
@@ -465,20 +464,20 @@ kv_multi_unstream(struct kv_exec *x, struct kv_multi *m, struct kv_stream *rx)
 
 		if (q->op == KV_OP_NONE)
 			continue;
-		kv_stream_seek(rx, q->off);
+		kv_stream_return(rx, q->at);
 		q->span0 = m->n_spans;
 		if (queue_keep(x, m, q, rx, (kv_commands[q->op].flags & KVC_DENYOOM) != 0) != NULL)
 			goto fail;
 		m->n_spans += q->n_spans;
 	}
-	kv_stream_seek(rx, here);
+	kv_stream_return(rx, here);
 	kv_stream_consume(rx, 0, NULL, NULL);
 	return;
 fail:
 	/* EXEC will abort: nothing queued is needed any more. */
 	fprintf(stderr, "paste-kvs: a transaction could not be moved out of its stream; "
 		"EXEC will abort\n");
-	kv_stream_seek(rx, here);
+	kv_stream_return(rx, here);
 	kv_stream_consume(rx, 0, NULL, NULL);
 	queue_release(x, m);
 	m->active = 1;
@@ -654,7 +653,7 @@ queued_stream(const struct kv_call *c, const struct kv_multi *m, const struct kv
 		 * takes as const only for the parsers. */
 		struct kv_stream *rx = (struct kv_stream *)c->rx;
 
-		kv_stream_seek(rx, q->off);
+		kv_stream_return(rx, q->at);
 		return rx;
 	}
 	/* No holder: the buffers are the queue's, kept already. */
@@ -723,7 +722,7 @@ exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 	if (m->in_stream) {
 		struct kv_stream *rx = (struct kv_stream *)c->rx;  /* as queued_stream() */
 
-		kv_stream_seek(rx, q->off);
+		kv_stream_return(rx, q->at);
 		call.rx = rx;
 	} else {
 		/* The queued bytes as a stream of their own (no holder:
@@ -770,7 +769,7 @@ kv_cmd_exec(struct kv_call *c)
 	struct kv_multi *m = c->out->multi;
 	struct kv_exec *x = c->srv;
 	struct kv_request req;
-	size_t here = c->rx->base;   /* EXEC's place, past the queue's */
+	struct kv_stream_mark here = kv_stream_here(c->rx);  /* EXEC's place */
 	uint64_t bufs;
 	unsigned int i;
 	int unit, ret;
@@ -783,7 +782,7 @@ kv_cmd_exec(struct kv_call *c)
 	 * a command failed to queue, then whether a watched key changed. */
 	ret = exec_redirect(c, m);
 	if (m->in_stream)
-		kv_stream_seek((struct kv_stream *)c->rx, here);
+		kv_stream_return((struct kv_stream *)c->rx, here);
 	if (ret) {
 		discard(x, m);
 		return;
@@ -839,6 +838,6 @@ done:
 	if (unit)
 		(void)unit_close(c, x);
 	if (m->in_stream)   /* back to EXEC, which its caller consumes */
-		kv_stream_seek((struct kv_stream *)c->rx, here);
+		kv_stream_return((struct kv_stream *)c->rx, here);
 	discard(x, m);
 }

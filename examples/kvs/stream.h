@@ -166,6 +166,32 @@ kv_stream_skip(struct kv_stream *s, size_t n)
 		kv_stream_front_advance(s);
 }
 
+/* Where the stream is seen from (s->base) and its front span there: a
+ * place to come back to with kv_stream_return(). */
+struct kv_stream_mark {
+	size_t base;
+	unsigned int front_i;
+	size_t front_start;
+};
+
+static inline struct kv_stream_mark
+kv_stream_here(const struct kv_stream *s)
+{
+	return (struct kv_stream_mark){ .base = s->base, .front_i = s->front_i,
+					.front_start = s->front_start };
+}
+
+/* kv_stream_seek() to a place kv_stream_here() took, with nothing
+ * consumed since: its front span is known, nothing is walked. */
+static inline void
+kv_stream_return(struct kv_stream *s, struct kv_stream_mark at)
+{
+	s->len = s->base + s->len - at.base;
+	s->base = at.base;
+	s->front_i = at.front_i;
+	s->front_start = at.front_start;
+}
+
 /* Look from @pos bytes past the first unconsumed one (pos at most
  * s->base + s->len): s->base becomes @pos. What kv_stream_skip() left out
  * of sight is seen again this way, and hidden again by seeking back. */
