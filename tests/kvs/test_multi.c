@@ -416,6 +416,40 @@ test_in_stream_moves(void **state)
 	close_store(&st, &x, p);
 }
 
+/* --copy (received bytes are not storage): in the stream as above; past
+ * stream_max the queue copies the requests into DRAM and reserves what
+ * EXEC's copies of their values take; EXEC applies all and gives the
+ * reservation back. */
+static void
+test_in_stream_moves_copy(void **state)
+{
+	static const struct kv_stream_holder copy_holder = { .unhold = hold_unhold };
+	struct kv_multi m = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	struct conn c;
+	uint32_t b1;
+
+	(void)state;
+	p = open_store(&st, &x, 0, "instream_copy");
+	st.copy_mode = 1;
+	conn_open(&c, &x, &m, 64);
+	c.s.holder = &copy_holder;
+	conn_feed(&c, MULTI SET_K("a", "aaaaa"), "+OK\r\n+QUEUED\r\n", &b1);
+	assert_true(kv_multi_in_stream(&m));
+	conn_feed(&c, SET_K("b", "bbbbb") SET_K("c", "ccccc"), "+QUEUED\r\n+QUEUED\r\n", NULL);
+	assert_false(kv_multi_in_stream(&m));
+	assert_int_equal(c.s.n, 0);
+	assert_int_equal(st.refs[b1], 0);   /* copied, not referenced */
+	assert_true(st.reserved > 0);       /* for EXEC's copies */
+	conn_feed(&c, EXEC GET_K("a") GET_K("b"),
+		  "*3\r\n+OK\r\n+OK\r\n+OK\r\n$5\r\naaaaa\r\n$5\r\nbbbbb\r\n", NULL);
+	assert_int_equal(st.reserved, 0);
+	conn_close(&c);
+	close_store(&st, &x, p);
+}
+
 /* Past either bound: refused with the reason, and EXEC aborts. */
 static void
 test_bounds(void **state)
@@ -671,6 +705,7 @@ main(void)
 		cmocka_unit_test_teardown(test_bounds, tu_test_teardown),
 		cmocka_unit_test_teardown(test_in_stream, tu_test_teardown),
 		cmocka_unit_test_teardown(test_in_stream_moves, tu_test_teardown),
+		cmocka_unit_test_teardown(test_in_stream_moves_copy, tu_test_teardown),
 		cmocka_unit_test_teardown(test_queue_over_limit, tu_test_teardown),
 		cmocka_unit_test_teardown(test_watch, tu_test_teardown),
 		cmocka_unit_test_teardown(test_watch_same_deadline, tu_test_teardown),
