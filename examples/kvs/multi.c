@@ -661,6 +661,7 @@ queued_stream(const struct kv_call *c, const struct kv_multi *m, const struct kv
 	view->spans = &m->spans[q->span0];
 	view->n = view->cap = q->n_spans;
 	view->len = q->len;
+	view->front = view->spans;
 	return view;
 }
 
@@ -733,6 +734,8 @@ exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 		view.base = 0;
 		view.front_i = 0;
 		view.front_start = 0;
+		view.front = view.spans;
+		view.front_skip = 0;
 		view.holder = NULL;
 		view.hint_i = 0;
 		view.hint_base = 0;

@@ -74,13 +74,12 @@ stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
 {
 	if (off >= s->len)
 		return -1;
-	off += s->base;
-	if (off - s->front_start < s->spans[s->front_i].len) {
+	if (off + s->front_skip < s->front->len) {
 		*span = s->front_i;
-		*pos = (uint32_t)(off - s->front_start);
+		*pos = (uint32_t)(off + s->front_skip);
 		return 0;
 	}
-	return stream_locate_far(s, off, span, pos);
+	return stream_locate_far(s, off + s->base, span, pos);
 }
 
 size_t
@@ -292,6 +291,8 @@ kv_stream_init(struct kv_stream *s)
 	s->base = 0;
 	s->front_i = 0;
 	s->front_start = 0;
+	s->front = NULL;
+	s->front_skip = 0;
 	s->holder = NULL;
 	s->hint_i = 0;
 	s->hint_base = 0;
@@ -314,6 +315,7 @@ kv_stream_front_advance(struct kv_stream *s)
 		s->front_start += s->spans[s->front_i].len;
 		s->front_i++;
 	}
+	kv_stream_front_set(s);
 }
 
 static int
@@ -351,8 +353,10 @@ span_push(struct kv_stream *s, pst_name name, const void *data, uint32_t len,
 	sp->crc = crc;
 	sp->flags = flags;
 	s->len += len;
-	/* The front may have been a span's end: it moves on to this one. */
-	if (s->base > 0 && s->base - s->front_start >= s->spans[s->front_i].len)
+	/* The spans may have moved; the front may have been a span's end:
+	 * it moves on to this one. */
+	kv_stream_front_set(s);
+	if (s->base > 0 && s->front_skip >= s->front->len)
 		kv_stream_front_advance(s);
 	return 0;
 }
@@ -388,6 +392,8 @@ kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *a
 	s->base = 0;
 	s->front_i = 0;
 	s->front_start = 0;
+	s->front = s->spans;
+	s->front_skip = 0;
 	s->hint_i = 0;      /* offsets move: forget where lookups were */
 	s->hint_base = 0;
 	/* Whole spans: everything the n bytes reach the end of. */

@@ -74,6 +74,10 @@ struct kv_stream {
 	 * they look in the first span when nothing is skipped. */
 	unsigned int front_i;
 	size_t front_start;
+	/* Cached for the fast paths: &spans[front_i] (when n > 0) and
+	 * base - front_start, set with them (kv_stream_front_set). */
+	const struct kv_span *front;
+	size_t front_skip;
 	/* NULL: spans are not held (tests); set to NULL when the holds ended
 	 * with their connection. */
 	const struct kv_stream_holder *holder;
@@ -98,8 +102,8 @@ kv_stream_in_first_span(const struct kv_stream *s, size_t off, size_t len)
 
 	if (s->n == 0)
 		return NULL;
-	sp = &s->spans[s->front_i];
-	off += s->base - s->front_start;
+	sp = s->front;
+	off += s->front_skip;
 	return off + len <= sp->len ? sp->data + off : NULL;
 }
 
@@ -152,6 +156,14 @@ int kv_stream_push_value(struct kv_stream *s, pst_name name, const void *data,
 /* front_i and front_start moved on to s->base (stream.c). */
 void kv_stream_front_advance(struct kv_stream *s);
 
+/* front and front_skip from spans, base, front_i and front_start. */
+static inline void
+kv_stream_front_set(struct kv_stream *s)
+{
+	s->front = s->spans + s->front_i;
+	s->front_skip = s->base - s->front_start;
+}
+
 /* Leave the first @n bytes (at most s->len) unconsumed but out of sight:
  * offsets count from past them (s->base grows by n). Once per request of
  * an open transaction: inline. */
@@ -162,7 +174,8 @@ kv_stream_skip(struct kv_stream *s, size_t n)
 		n = s->len;
 	s->base += n;
 	s->len -= n;
-	if (s->n > 0 && s->base - s->front_start >= s->spans[s->front_i].len)
+	s->front_skip += n;
+	if (s->n > 0 && s->front_skip >= s->front->len)
 		kv_stream_front_advance(s);
 }
 
@@ -190,6 +203,7 @@ kv_stream_return(struct kv_stream *s, struct kv_stream_mark at)
 	s->base = at.base;
 	s->front_i = at.front_i;
 	s->front_start = at.front_start;
+	kv_stream_front_set(s);
 }
 
 /* Look from @pos bytes past the first unconsumed one (pos at most
@@ -208,7 +222,8 @@ kv_stream_seek(struct kv_stream *s, size_t pos)
 	}
 	s->base = pos;
 	s->len = total - pos;
-	if (s->n > 0 && s->base - s->front_start >= s->spans[s->front_i].len)
+	kv_stream_front_set(s);
+	if (s->n > 0 && s->front_skip >= s->front->len)
 		kv_stream_front_advance(s);
 }
 /* Remove the first @n bytes past s->base, and the s->base bytes in front

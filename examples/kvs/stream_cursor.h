@@ -30,9 +30,9 @@ void kv_cursor_init_far(struct kv_cursor *c, const struct kv_stream *s, size_t o
 static inline void
 kv_cursor_init(struct kv_cursor *c, const struct kv_stream *s, size_t off)
 {
-	size_t at = s->base - s->front_start + off;
+	size_t at = s->front_skip + off;
 
-	if (off < s->len && at < s->spans[s->front_i].len) {
+	if (off < s->len && at < s->front->len) {
 		c->s = s;
 		c->i = s->front_i;
 		c->pos = (uint32_t)at;
