@@ -29,6 +29,8 @@ struct kv_queued {
 	int64_t expire_ms;
 	unsigned int arg0;
 	unsigned int span0, n_spans;
+	struct kv_stream_mark at; /* in_stream: where it starts in the
+	                           * receive stream */
 	size_t len;               /* bytes of the request */
 	int dram;                 /* the spans are @mem's, not the pool's */
 	char *mem;                /* the DRAM copy, or the error's text */
@@ -226,6 +228,7 @@ queue_release(struct kv_exec *x, struct kv_multi *m)
 	m->bytes = 0;
 	m->denyoom = 0;
 	m->active = 0;
+	m->in_stream = 0;
 	m->dirty_exec = 0;
 }
 
@@ -357,6 +360,130 @@ queue_ref(struct kv_exec *x, struct kv_multi *m, struct kv_queued *q,
 	return 0;
 }
 
+/* kv_multi_queue() of a request parsed whole while the transaction's
+ * requests stay in the receive stream: its parsed form and where it is,
+ * nothing of its bytes; a command that may grow the store reserves its
+ * value's buffers (a request in the stream is held, not the store's). */
+static int
+queue_in_stream(struct kv_call *c, struct kv_multi *m, struct kv_exec *x,
+		const struct kv_request *req)
+{
+	struct kv_queued *q;
+	uint64_t bufs = 0;
+	unsigned int i;
+	int denyoom;
+
+	switch (req->op) {
+	case KV_OP_EXEC: case KV_OP_DISCARD: case KV_OP_QUIT:
+		return 0;
+	case KV_OP_MULTI: case KV_OP_WATCH:
+		if (kv_store_reserve(x->store, 0) != 0)
+			return queue_refuse(c, oom_error);
+		return 0;
+	default:
+		break;
+	}
+	denyoom = (kv_commands[req->op].flags & KVC_DENYOOM) != 0;
+	if (denyoom)
+		bufs = kv_store_value_bufs(x->store, req->consumed);
+	/* Redis's rule over the limit, as the queue below: every command. */
+	if (kv_store_reserve(x->store, bufs) != 0)
+		return queue_refuse(c, oom_error);
+	if (m->n >= x->limits.multi_max_cmds ||
+	    req->consumed > x->limits.multi_max_bytes - m->bytes)
+		goto refuse_bound;
+	if (grow((void **)&m->q, &m->cap, m->n, 1, sizeof(*m->q)) != 0 ||
+	    grow((void **)&m->args, &m->args_cap, m->n_args, req->argc, sizeof(*m->args)) != 0) {
+		kv_store_unreserve(x->store, bufs);
+		return queue_refuse(c, "ERR out of memory");
+	}
+	q = &m->q[m->n++];
+	q->op = req->op;
+	q->argc = req->argc;
+	q->set_flags = req->set_flags;
+	q->expire_ms = req->expire_ms;
+	q->arg0 = m->n_args;
+	q->span0 = q->n_spans = 0;
+	q->at = kv_stream_here(c->rx);
+	q->len = req->consumed;
+	q->dram = 0;
+	q->mem = NULL;
+	for (i = 0; i < req->argc; i++)
+		m->args[q->arg0 + i] = req->argv[i];
+	m->n_args += req->argc;
+	m->bytes += q->len;
+	m->reserved += bufs;
+	m->denyoom |= denyoom;
+	c->out->bytes(c->out->ctx, queued_reply, sizeof(queued_reply) - 1);
+	return 1;
+refuse_bound:
+	kv_store_unreserve(x->store, bufs);
+	return queue_refuse_bound(c);
+}
+
+/* The request's bytes (@q->len at the front of @rx) kept for EXEC: by
+ * reference where they are, or copied into DRAM, with the buffers EXEC
+ * will copy their values into reserved. Returns NULL or the refusal. */
+static const char *
+queue_keep(struct kv_exec *x, struct kv_multi *m, struct kv_queued *q,
+	   const struct kv_stream *rx, int denyoom)
+{
+	uint64_t bufs;
+
+	if (queue_ref(x, m, q, rx) == 0)
+		return NULL;
+	/* EXEC will copy its values into buffers of their own. */
+	bufs = denyoom ? q->len / x->store->buf_size + 1 : 0;
+	if (bufs > 0 && kv_store_reserve(x->store, bufs) != 0)
+		return oom_error;
+	if (queue_copy(m, q, rx) != 0) {
+		kv_store_unreserve(x->store, bufs);
+		free(q->mem);
+		q->mem = NULL;
+		return "ERR out of memory";
+	}
+	m->reserved += bufs;
+	return NULL;
+}
+
+void
+kv_multi_unstream(struct kv_exec *x, struct kv_multi *m, struct kv_stream *rx)
+{
+	struct kv_stream_mark here = kv_stream_here(rx);
+	unsigned int i;
+
+	if (!m->in_stream)
+		return;
+	m->in_stream = 0;
+	/* What the queue reserved for its requests' values is taken again
+	 * as each is kept (counted as the store's then) or copied. */
+	kv_store_unreserve(x->store, m->reserved);
+	m->reserved = 0;
+	for (i = 0; i < m->n; i++) {
+		struct kv_queued *q = &m->q[i];
+
+		if (q->op == KV_OP_NONE)
+			continue;
+		kv_stream_return(rx, q->at);
+		q->span0 = m->n_spans;
+		if (queue_keep(x, m, q, rx, (kv_commands[q->op].flags & KVC_DENYOOM) != 0) != NULL)
+			goto fail;
+		m->n_spans += q->n_spans;
+	}
+	kv_stream_return(rx, here);
+	kv_stream_consume(rx, 0, NULL, NULL);
+	return;
+fail:
+	/* EXEC will abort: nothing queued is needed any more. */
+	fprintf(stderr, "paste-kvs: a transaction could not be moved out of its stream; "
+		"EXEC will abort\n");
+	kv_stream_return(rx, here);
+	kv_stream_consume(rx, 0, NULL, NULL);
+	queue_release(x, m);
+	m->active = 1;
+	m->dirty_exec = 1;
+}
+
 int
 kv_multi_queue(struct kv_call *c, int r, const char *err)
 {
@@ -364,9 +491,12 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 	struct kv_multi *m = c->out->multi;
 	struct kv_exec *x = c->srv;
 	struct kv_queued *q;
+	const char *why;
 	unsigned int i;
 	int denyoom;
 
+	if (m->in_stream && r == KV_PARSE_OK)
+		return queue_in_stream(c, m, x, req);
 	switch (r == KV_PARSE_OK ? req->op : req->bad_op) {
 	case KV_OP_EXEC: case KV_OP_DISCARD: case KV_OP_QUIT:
 		if (r == KV_PARSE_OK)
@@ -405,19 +535,9 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 		goto queued;
 	}
 	denyoom = (kv_commands[req->op].flags & KVC_DENYOOM) != 0;
-	if (queue_ref(x, m, q, c->rx) != 0) {
-		uint64_t bufs = denyoom ? q->len / x->store->buf_size + 1 : 0;
-
-		/* EXEC will copy its values into buffers of their own. */
-		if (bufs > 0 && kv_store_reserve(x->store, bufs) != 0)
-			return queue_refuse(c, oom_error);
-		if (queue_copy(m, q, c->rx) != 0) {
-			kv_store_unreserve(x->store, bufs);
-			free(q->mem);
-			return queue_refuse(c, "ERR out of memory");
-		}
-		m->reserved += bufs;
-	}
+	why = queue_keep(x, m, q, c->rx, denyoom);
+	if (why != NULL)
+		return queue_refuse(c, why);
 	q->op = req->op;
 	q->argc = req->argc;
 	q->set_flags = req->set_flags;
@@ -466,6 +586,7 @@ kv_cmd_multi(struct kv_call *c)
 		return;
 	}
 	m->active = 1;
+	m->in_stream = m->stream_max > 0;
 	kv_call_simple(c, "OK");
 }
 
@@ -520,6 +641,30 @@ kv_cmd_unwatch(struct kv_call *c)
 	kv_call_simple(c, "OK");
 }
 
+/* The stream queued request @q is read from: the connection's, seen from
+ * where it starts (the caller seeks back), or the queue's own copy of its
+ * bytes, in @view. */
+static const struct kv_stream *
+queued_stream(const struct kv_call *c, const struct kv_multi *m, const struct kv_queued *q,
+	      struct kv_stream *view)
+{
+	if (m->in_stream) {
+		/* The stream is the connection's own, which kv_exec_next()
+		 * takes as const only for the parsers. */
+		struct kv_stream *rx = (struct kv_stream *)c->rx;
+
+		kv_stream_return(rx, q->at);
+		return rx;
+	}
+	/* No holder: the buffers are the queue's, kept already. */
+	kv_stream_init(view);
+	view->spans = &m->spans[q->span0];
+	view->n = view->cap = q->n_spans;
+	view->len = q->len;
+	view->front = view->spans;
+	return view;
+}
+
 /* Cluster mode: the queue's keys must all be in one slot, this node's, as
  * Redis Cluster checks a transaction's keys at EXEC. Returns 1 when it
  * replied (-CROSSSLOT, -MOVED). */
@@ -545,11 +690,7 @@ exec_redirect(struct kv_call *c, struct kv_multi *m)
 		req.argc = q->argc;
 		if (q->argc > 0)
 			memcpy(req.argv, &m->args[q->arg0], q->argc * sizeof(req.argv[0]));
-		kv_stream_init(&view);
-		view.spans = &m->spans[q->span0];
-		view.n = view.cap = q->n_spans;
-		view.len = q->len;
-		s = kv_cluster_request_slot(&view, &req);
+		s = kv_cluster_request_slot(queued_stream(c, m, q, &view), &req);
 		if (s == -1)
 			continue;
 		if (s == -2 || (slot >= 0 && s != slot)) {
@@ -571,17 +712,35 @@ static void
 exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 	 struct kv_request *req)
 {
-	/* The queued bytes as a stream of their own (no holder: their
-	 * buffers are the queue's, kept already). */
-	struct kv_stream view = { .spans = &m->spans[q->span0], .n = q->n_spans,
-				  .cap = q->n_spans, .len = q->len };
-	struct kv_call call = { .srv = c->srv, .rx = &view, .out = c->out, .req = req,
-				.dram = q->dram };
+	struct kv_stream view;
+	struct kv_call call = { .srv = c->srv, .out = c->out, .req = req, .dram = q->dram };
 	unsigned int i;
 
 	if (q->op == KV_OP_NONE) {
 		kv_call_error(c, q->mem);
 		return;
+	}
+	if (m->in_stream) {
+		struct kv_stream *rx = (struct kv_stream *)c->rx;  /* as queued_stream() */
+
+		kv_stream_return(rx, q->at);
+		call.rx = rx;
+	} else {
+		/* The queued bytes as a stream of their own (no holder:
+		 * their buffers are the queue's, kept already). */
+		view.spans = &m->spans[q->span0];
+		view.n = view.cap = q->n_spans;
+		view.len = q->len;
+		view.base = 0;
+		view.front_i = 0;
+		view.front_start = 0;
+		view.front = view.spans;
+		view.front_skip = 0;
+		view.holder = NULL;
+		view.hint_i = 0;
+		view.hint_base = 0;
+		view.span_steps = 0;
+		call.rx = &view;
 	}
 	kv_request_clear(req);
 	req->op = q->op;
@@ -613,6 +772,7 @@ kv_cmd_exec(struct kv_call *c)
 	struct kv_multi *m = c->out->multi;
 	struct kv_exec *x = c->srv;
 	struct kv_request req;
+	struct kv_stream_mark here = kv_stream_here(c->rx);  /* EXEC's place */
 	uint64_t bufs;
 	unsigned int i;
 	int unit, ret;
@@ -623,7 +783,10 @@ kv_cmd_exec(struct kv_call *c)
 	}
 	/* In Redis's order: the cluster's check, maxmemory's, then whether
 	 * a command failed to queue, then whether a watched key changed. */
-	if (exec_redirect(c, m)) {
+	ret = exec_redirect(c, m);
+	if (m->in_stream)
+		kv_stream_return((struct kv_stream *)c->rx, here);
+	if (ret) {
 		discard(x, m);
 		return;
 	}
@@ -677,5 +840,7 @@ kv_cmd_exec(struct kv_call *c)
 done:
 	if (unit)
 		(void)unit_close(c, x);
+	if (m->in_stream)   /* back to EXEC, which its caller consumes */
+		kv_stream_return((struct kv_stream *)c->rx, here);
 	discard(x, m);
 }

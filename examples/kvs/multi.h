@@ -3,13 +3,21 @@
  * paste-kvs transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH, as Redis
  * 7.0 answers them (doc/kvs.md, "Transactions").
  *
- * Between MULTI and EXEC a connection's commands are queued, not run. A
- * queued request keeps its bytes where they arrived: the pool buffers
- * under them are kept and referenced (as a stored value's are), so the
- * request is consumed from the receive stream at once and the connection's
- * window reopens. linux-kvs, and paste-kvs with --copy, whose received
- * bytes are not storage, copy queued requests into DRAM instead. What a
- * transaction queues is bounded (kv_limits: commands and bytes) and is
+ * Between MULTI and EXEC a connection's commands are queued, not run.
+ * While the open transaction's requests are few (kv_multi::stream_max
+ * bytes, a quarter of the smallest TCP window a connection gets), they
+ * stay unconsumed in the receive stream, left out of the parsers' sight
+ * (kv_stream_skip), and EXEC runs them from there with the arguments
+ * parsed when they were queued: nothing is copied, kept or referenced per
+ * command, and the rest of the window leaves room for EXEC. Past that
+ * (kv_multi_unstream), and without a stream_max, a queued request keeps its
+ * bytes where they arrived: the pool buffers under them are kept and
+ * referenced (as a stored value's are), so the request is consumed from
+ * the receive stream and the connection's window reopens. linux-kvs, and
+ * paste-kvs with --copy, whose received bytes are not storage, copy those
+ * queued requests into DRAM instead. Either way a queued command that may
+ * grow the store is charged to the store's limit when it is queued. What
+ * a transaction queues is bounded (kv_limits: commands and bytes) and is
  * let go of by EXEC, DISCARD or the connection's end.
  *
  * EXEC runs the queue within one poll, its writes between
@@ -51,6 +59,14 @@ struct kv_multi {
 	uint32_t last_buf;        /* pool buffer the last queued span is in
 	                           * (+1; 0: none) */
 	struct kv_watched *watched; /* this connection's watched keys */
+	/* Set by the server: bytes of an open transaction that may stay in
+	 * its receive stream (0: none, every request is queued as above). */
+	size_t stream_max;
+	/* The open transaction's requests are in the stream, skipped: its
+	 * owner skips (kv_stream_skip) rather than consumes what
+	 * kv_exec_next() used, and calls kv_multi_unstream() past
+	 * stream_max. */
+	int in_stream;
 };
 
 struct kv_exec;
@@ -75,6 +91,22 @@ kv_multi_open(const struct kv_multi *m)
  * unknown command, a wrong arity, NOAUTH, a redirection: then
  * kv_multi_flag() it). */
 int kv_multi_queue(struct kv_call *c, int r, const char *err);
+
+/* Whether what kv_exec_next() used on @m's connection is to be skipped
+ * (kv_stream_skip), not consumed: it belongs to a transaction whose
+ * requests stay in the receive stream until EXEC or DISCARD. */
+static inline int
+kv_multi_in_stream(const struct kv_multi *m)
+{
+	return m->in_stream;
+}
+
+/* Move the open transaction of @m out of receive stream @rx (its requests
+ * are skipped there, before rx->base): each queued request is kept or
+ * copied as a transaction past stream_max is, and @rx's skipped bytes are
+ * consumed, reopening the window they held. On failure (out of memory, or
+ * the store's limit for copies) the queue is dropped and EXEC will abort. */
+void kv_multi_unstream(struct kv_exec *x, struct kv_multi *m, struct kv_stream *rx);
 
 /* A command refused before it could be queued (an unknown command, a
  * wrong arity, NOAUTH, a redirection): EXEC will abort. */

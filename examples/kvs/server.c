@@ -26,6 +26,11 @@
 
 #define STREAM_MAX (64u << 20) /* unparsed bytes per connection */
 #define OUT_MAX 65536          /* queued reply pieces per connection */
+/* An open transaction's requests stay unconsumed in the receive stream
+ * while they hold at most this many bytes (multi.h): a quarter of the
+ * smallest window a connection is granted (64 KiB, paste_stack.h's
+ * conn_rx_buffers), so EXEC always has room to arrive. */
+#define MULTI_STREAM_MAX (16u << 10)
 
 /* ---- connections ------------------------------------------------------ */
 
@@ -402,7 +407,15 @@ process(struct kv_conn *c, int in_burst)
 		used = kv_exec_next(&c->srv->exec, &c->rx, c->http, &out);
 		if (used < 0)
 			break;
-		kv_stream_consume(&c->rx, (size_t)used, NULL, NULL);
+		if (!kv_multi_in_stream(&c->multi)) {
+			/* With an in-stream transaction's requests, at its
+			 * EXEC or DISCARD. */
+			kv_stream_consume(&c->rx, (size_t)used, NULL, NULL);
+		} else {
+			kv_stream_skip(&c->rx, (size_t)used);
+			if (c->rx.base > c->multi.stream_max)
+				kv_multi_unstream(&c->srv->exec, &c->multi, &c->rx);
+		}
 		done = 1;
 		if (c->multi.active && !in_multi)
 			c->multi_start = c->srv->now;
@@ -496,7 +509,7 @@ on_recv(void *arg, struct pst_conn *conn, const struct pst_segment *segs,
 			goto fail;
 		}
 	}
-	if (c->rx.len > STREAM_MAX)
+	if (c->rx.base + c->rx.len > STREAM_MAX)
 		goto fail;
 	process(c, 1);
 	return;
@@ -573,6 +586,8 @@ accept_common(struct kv_server *srv, struct pst_conn *conn, int http)
 	c->holder.unhold = span_unhold;
 	c->holder.arg = c;
 	c->rx.holder = &c->holder;
+	if (!http)
+		c->multi.stream_max = MULTI_STREAM_MAX;
 	srv->n_conns++;
 	srv->exec.n_conns++;
 	srv->accepted++;

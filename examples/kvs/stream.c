@@ -25,7 +25,8 @@ stream_head(const struct kv_stream *s)
 }
 
 /* stream_locate past the first span: from the hint when @off is past it
- * or nearer it than the front. */
+ * or nearer it than the front. @off counts from the first unconsumed byte
+ * (s->base included), as the hint does. */
 static int
 stream_locate_far(const struct kv_stream *s, size_t off, unsigned int *span,
 		  uint32_t *pos)
@@ -33,13 +34,13 @@ stream_locate_far(const struct kv_stream *s, size_t off, unsigned int *span,
 	/* The hint is a cache: the streams lookups take as const are
 	 * never const objects. */
 	struct kv_stream *m = (struct kv_stream *)s;
-	unsigned int i = 0;
-	size_t base = 0;
+	unsigned int i = s->front_i;
+	size_t base = s->front_start;
 
 	if (s->hint_i < s->n && off >= s->hint_base) {
 		i = s->hint_i;
 		base = s->hint_base;
-	} else if (s->hint_i < s->n && s->hint_base - off < off) {
+	} else if (s->hint_i < s->n && s->hint_base - off < off - base) {
 		/* Nearer the hint than the front (a line a parser has just
 		 * found the end of): walk back from there. */
 		i = s->hint_i;
@@ -64,20 +65,21 @@ stream_locate_far(const struct kv_stream *s, size_t off, unsigned int *span,
 	return -1; /* s->len disagrees with the spans */
 }
 
-/* The span and the position in it of stream offset @off (< s->len). Most
- * lookups are in the first span (a request's start): inline, no hint. */
+/* The span and the position in it of stream offset @off (< s->len, past
+ * s->base). Most lookups are in the first span (a request's start):
+ * inline, no hint. */
 static inline int
 stream_locate(const struct kv_stream *s, size_t off, unsigned int *span,
 	      uint32_t *pos)
 {
 	if (off >= s->len)
 		return -1;
-	if (off < s->spans[0].len) {
-		*span = 0;
-		*pos = (uint32_t)off;
+	if (off + s->front_skip < s->front->len) {
+		*span = s->front_i;
+		*pos = (uint32_t)(off + s->front_skip);
 		return 0;
 	}
-	return stream_locate_far(s, off, span, pos);
+	return stream_locate_far(s, off + s->base, span, pos);
 }
 
 size_t
@@ -109,7 +111,7 @@ kv_stream_find(const struct kv_stream *s, size_t off, int c)
 
 	if (stream_locate(s, off, &i, &pos) != 0)
 		return -1;
-	base = off - pos;
+	base = off - pos;   /* span i's start, less s->base */
 	for (; i < s->n; base += s->spans[i].len, i++, pos = 0) {
 		if (s->spans[i].len == pos)
 			continue;
@@ -243,7 +245,7 @@ kv_stream_spans(const struct kv_stream *s, size_t off, size_t len,
 		return 0;
 	if (off > s->len || len > s->len - off)
 		return -1;
-	if (off == 0) {           /* a queued request: the stream's front */
+	if (off == 0 && s->base == 0) {  /* a queued request: the front */
 		i = 0;
 		pos = 0;
 	} else if (stream_locate(s, off, &i, &pos) != 0) {
@@ -286,6 +288,11 @@ kv_stream_init(struct kv_stream *s)
 	s->n = 0;
 	s->cap = 0;
 	s->len = 0;
+	s->base = 0;
+	s->front_i = 0;
+	s->front_start = 0;
+	s->front = NULL;
+	s->front_skip = 0;
 	s->holder = NULL;
 	s->hint_i = 0;
 	s->hint_base = 0;
@@ -296,6 +303,19 @@ int
 kv_stream_push(struct kv_stream *s, pst_name name, const void *data, uint32_t len)
 {
 	return kv_stream_push_held(s, name, data, len, 0);
+}
+
+/* front_i and front_start for s->base, walking on from where they are
+ * (a span that ends at s->base is passed when another follows). */
+void
+kv_stream_front_advance(struct kv_stream *s)
+{
+	while (s->front_i + 1 < s->n &&
+	       s->base - s->front_start >= s->spans[s->front_i].len) {
+		s->front_start += s->spans[s->front_i].len;
+		s->front_i++;
+	}
+	kv_stream_front_set(s);
 }
 
 static int
@@ -333,6 +353,11 @@ span_push(struct kv_stream *s, pst_name name, const void *data, uint32_t len,
 	sp->crc = crc;
 	sp->flags = flags;
 	s->len += len;
+	/* The spans may have moved; the front may have been a span's end:
+	 * it moves on to this one. */
+	kv_stream_front_set(s);
+	if (s->base > 0 && s->front_skip >= s->front->len)
+		kv_stream_front_advance(s);
 	return 0;
 }
 
@@ -363,6 +388,12 @@ kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *a
 	if (n > s->len)
 		n = s->len;
 	s->len -= n;
+	n += s->base;       /* what was skipped goes with them */
+	s->base = 0;
+	s->front_i = 0;
+	s->front_start = 0;
+	s->front = s->spans;
+	s->front_skip = 0;
 	s->hint_i = 0;      /* offsets move: forget where lookups were */
 	s->hint_base = 0;
 	/* Whole spans: everything the n bytes reach the end of. */

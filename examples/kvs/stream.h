@@ -60,11 +60,24 @@ struct kv_stream_holder {
 };
 
 /* Bytes received on one connection and not yet consumed, in order. Offsets
- * used by the parsers count from the first unconsumed byte. */
+ * used by the parsers count from the first byte past @base: an open
+ * transaction's requests are left unconsumed in front of them (multi.c),
+ * skipped by every lookup until EXEC runs them or they are consumed. */
 struct kv_stream {
 	struct kv_span *spans;
 	unsigned int n, cap;
-	size_t len;               /* bytes in the spans */
+	size_t len;               /* bytes in the spans past @base */
+	size_t base;              /* bytes in front, unconsumed but skipped
+	                           * (kv_stream_skip); 0 but in a transaction */
+	/* The span offset 0 (past @base) lies in, and where that span starts
+	 * (counting @base): the parsers' fast paths look there first, as
+	 * they look in the first span when nothing is skipped. */
+	unsigned int front_i;
+	size_t front_start;
+	/* Cached for the fast paths: &spans[front_i] (when n > 0) and
+	 * base - front_start, set with them (kv_stream_front_set). */
+	const struct kv_span *front;
+	size_t front_skip;
 	/* NULL: spans are not held (tests); set to NULL when the holds ended
 	 * with their connection. */
 	const struct kv_stream_holder *holder;
@@ -85,7 +98,13 @@ struct kv_stream {
 static inline const uint8_t *
 kv_stream_in_first_span(const struct kv_stream *s, size_t off, size_t len)
 {
-	return s->n > 0 && off + len <= s->spans[0].len ? s->spans[0].data + off : NULL;
+	const struct kv_span *sp;
+
+	if (s->n == 0)
+		return NULL;
+	sp = s->front;
+	off += s->front_skip;
+	return off + len <= sp->len ? sp->data + off : NULL;
 }
 
 /* Copy [off, off+len) to dst; returns bytes copied. */
@@ -134,7 +153,81 @@ int kv_stream_push_held(struct kv_stream *s, pst_name name, const void *data,
  * kv_stream_names_parts reports. */
 int kv_stream_push_value(struct kv_stream *s, pst_name name, const void *data,
 			 uint32_t len, uint32_t hold, uint32_t crc);
-/* Remove the first @n bytes (all of them if n > s->len). Each span that
+/* front_i and front_start moved on to s->base (stream.c). */
+void kv_stream_front_advance(struct kv_stream *s);
+
+/* front and front_skip from spans, base, front_i and front_start. */
+static inline void
+kv_stream_front_set(struct kv_stream *s)
+{
+	s->front = s->spans + s->front_i;
+	s->front_skip = s->base - s->front_start;
+}
+
+/* Leave the first @n bytes (at most s->len) unconsumed but out of sight:
+ * offsets count from past them (s->base grows by n). Once per request of
+ * an open transaction: inline. */
+static inline void
+kv_stream_skip(struct kv_stream *s, size_t n)
+{
+	if (n > s->len)
+		n = s->len;
+	s->base += n;
+	s->len -= n;
+	s->front_skip += n;
+	if (s->n > 0 && s->front_skip >= s->front->len)
+		kv_stream_front_advance(s);
+}
+
+/* Where the stream is seen from (s->base) and its front span there: a
+ * place to come back to with kv_stream_return(). */
+struct kv_stream_mark {
+	size_t base;
+	unsigned int front_i;
+	size_t front_start;
+};
+
+static inline struct kv_stream_mark
+kv_stream_here(const struct kv_stream *s)
+{
+	return (struct kv_stream_mark){ .base = s->base, .front_i = s->front_i,
+					.front_start = s->front_start };
+}
+
+/* kv_stream_seek() to a place kv_stream_here() took, with nothing
+ * consumed since: its front span is known, nothing is walked. */
+static inline void
+kv_stream_return(struct kv_stream *s, struct kv_stream_mark at)
+{
+	s->len = s->base + s->len - at.base;
+	s->base = at.base;
+	s->front_i = at.front_i;
+	s->front_start = at.front_start;
+	kv_stream_front_set(s);
+}
+
+/* Look from @pos bytes past the first unconsumed one (pos at most
+ * s->base + s->len): s->base becomes @pos. What kv_stream_skip() left out
+ * of sight is seen again this way, and hidden again by seeking back. */
+static inline void
+kv_stream_seek(struct kv_stream *s, size_t pos)
+{
+	size_t total = s->base + s->len;
+
+	if (pos > total)
+		pos = total;
+	if (pos < s->front_start) {   /* back: from the first span */
+		s->front_i = 0;
+		s->front_start = 0;
+	}
+	s->base = pos;
+	s->len = total - pos;
+	kv_stream_front_set(s);
+	if (s->n > 0 && s->front_skip >= s->front->len)
+		kv_stream_front_advance(s);
+}
+/* Remove the first @n bytes past s->base, and the s->base bytes in front
+ * of them (all of them if n > s->len; s->base is 0 afterwards). Each span that
  * becomes fully consumed is removed, unheld, and passed to drop(arg, its
  * pushed name) in stream order; a partially consumed first span is trimmed (its
  * data, len and name then describe the rest, and its CRC is forgotten). @drop may be NULL. */

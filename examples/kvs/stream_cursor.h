@@ -18,7 +18,8 @@ struct kv_cursor {
 	const struct kv_stream *s;
 	unsigned int i;           /* span */
 	uint32_t pos;             /* byte inside span i */
-	size_t off;               /* stream offset of the next byte */
+	size_t off;               /* stream offset of the next byte (past
+	                           * s->base, as every offset) */
 };
 
 /* kv_cursor_init past the first span. */
@@ -29,10 +30,12 @@ void kv_cursor_init_far(struct kv_cursor *c, const struct kv_stream *s, size_t o
 static inline void
 kv_cursor_init(struct kv_cursor *c, const struct kv_stream *s, size_t off)
 {
-	if (off < s->len && off < s->spans[0].len) {
+	size_t at = s->front_skip + off;
+
+	if (off < s->len && at < s->front->len) {
 		c->s = s;
-		c->i = 0;
-		c->pos = (uint32_t)off;
+		c->i = s->front_i;
+		c->pos = (uint32_t)at;
 		c->off = off;
 		return;
 	}

@@ -63,6 +63,11 @@ CLASS is one of:
             refused "-ERR transaction too large", none executed. Two then
             leave without EXEC, two stall (the request timeout must cut
             them off); none of the keys exists after.
+  multismall 4 connections each open a transaction and queue 10 SETs of
+            200 bytes (paste-kvs leaves them unconsumed in the receive
+            stream); two leave without EXEC, two stall with a request's
+            start sent (the request timeout must cut them off); none of
+            the keys exists after.
   trickle   one connection sends a 3 KiB ECHO in 8-byte writes (TCP_NODELAY),
             2 ms apart; the reply must be the argument, whole. (One byte a
             segment is the stack's test: it gathers small segments.)
@@ -717,11 +722,47 @@ def multi(host, port, ready_file, hold_s):
     return ok and n == 2
 
 
+def multismall(host, port, ready_file, hold_s):
+    ok = True
+    conns = [connect(host, port) for _ in range(4)]
+    for i, s in enumerate(conns):
+        s.sendall(b"*1\r\n$5\r\nMULTI\r\n" + b"".join(
+            b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$200\r\n%s\r\n"
+            % (len(b"small%d_%d" % (i, k)), b"small%d_%d" % (i, k), b"s" * 200)
+            for k in range(10)))
+        want = b"+OK\r\n" + b"+QUEUED\r\n" * 10
+        got = b""
+        deadline = time.time() + 5
+        while len(got) < len(want) and time.time() < deadline:
+            got += s.recv(4096)
+        if got != want:
+            print("multismall: connection %d answered %r" % (i, got), file=sys.stderr)
+            ok = False
+    conns[0].close()
+    conns[1].close()
+    for s in conns[2:]:
+        s.sendall(b"*3\r\n$3\r\nSET\r\n")   # a request begun, never ended
+    ready(ready_file)
+    n = hold(conns[2:], hold_s)
+    print("multismall: %d of 2 open transactions closed by the server" % n)
+    s = connect(host, port)
+    keys = [b"small%d_%d" % (i, k) for i in range(4) for k in range(10)]
+    s.sendall(b"*%d\r\n$6\r\nEXISTS\r\n" % (len(keys) + 1) +
+              b"".join(b"$%d\r\n%s\r\n" % (len(k), k) for k in keys))
+    line = read_line(s, time.time() + 5)
+    if line != b":0\r\n":
+        print("multismall: EXISTS of the queued keys answered %r" % line, file=sys.stderr)
+        ok = False
+    s.close()
+    return ok and n == 2
+
+
 def main():
     classes = {"bigvalue": bigvalue, "unread": unread, "idle": idle, "oom": oom,
                "outlimit": outlimit, "trickle": trickle,
                "gather": gather, "budget": budget, "oos": oos,
-               "lwip": lwip, "slowack": slowack, "multi": multi}
+               "lwip": lwip, "slowack": slowack, "multi": multi,
+               "multismall": multismall}
     args = sys.argv[1:]
     hold_s = 10.0
     if "--hold" in args:

@@ -8,9 +8,12 @@ On each server: pipeline(transaction=True) of writes and reads (a large
 value among them), a run-time error inside EXEC that rolls nothing back,
 optimistic locking (WATCH, GET, MULTI, SET, EXEC) with a conflicting
 writer on another connection every third round (redis-py's WatchError,
-retried), Redis.transaction() with its retry loop, and two threads
+retried), Redis.transaction() with its retry loop, two threads
 incrementing one counter through WATCH transactions at once (no update
-lost). The results of the deterministic parts must be the same on both
+lost), transactions whose queued values exceed a quarter of the smallest
+TCP window paste-kvs grants (16 KiB: it moves them out of the receive
+stream) and any window it grants (5 MiB), and raw segments that carry a
+whole transaction with the requests after its EXEC or DISCARD. The results of the deterministic parts must be the same on both
 servers and as expected; exit status 0 when they are, 1 otherwise.
 """
 import sys
@@ -104,6 +107,63 @@ def racing(host, port):
     return [int(clients[0].get("race")), errors, any(t.is_alive() for t in threads)]
 
 
+def large(r):
+    """Transactions past a quarter of the window (24 x 1 KiB) and past the
+    whole window (80 x 64 KiB): every value arrives and is applied."""
+    out = []
+    for n, size in ((24, 1024), (80, 65536)):
+        p = r.pipeline(transaction=True)
+        for i in range(n):
+            p.set("large%d" % i, bytes([65 + i % 26]) * size)
+        got = p.execute()
+        # paste-kvs takes at most 64 arguments a command: GETs, pipelined
+        p = r.pipeline(transaction=False)
+        for i in range(n):
+            p.get("large%d" % i)
+        vals = p.execute()
+        out.append([got == [True] * n,
+                    all(v == bytes([65 + i % 26]) * size for i, v in enumerate(vals))])
+        p = r.pipeline(transaction=False)
+        for i in range(n):
+            p.delete("large%d" % i)
+        p.execute()
+    return out
+
+
+def cmd(*w):
+    return b"*%d\r\n" % len(w) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in w)
+
+
+def raw(host, port):
+    """One send each: MULTI, SETs, EXEC and requests after it; MULTI, a
+    SET, DISCARD and a GET; replies compared byte for byte."""
+    import socket
+    import time
+    sends = [
+        cmd(b"MULTI") + cmd(b"SET", b"r1", b"x" * 300) + cmd(b"INCR", b"rn") +
+        cmd(b"GET", b"r1") + cmd(b"EXEC") + cmd(b"GET", b"rn") + cmd(b"PING"),
+        cmd(b"MULTI") + cmd(b"SET", b"r2", b"y") + cmd(b"DISCARD") + cmd(b"GET", b"r2") +
+        cmd(b"EXISTS", b"r1", b"r2"),
+        cmd(b"MULTI") + cmd(b"SET", b"r3", b"z") + cmd(b"NOSUCH") + cmd(b"EXEC") +
+        cmd(b"GET", b"r3") + cmd(b"DEL", b"r1", b"rn"),
+    ]
+    out = []
+    s = socket.create_connection((host, port), timeout=10)
+    for data in sends:
+        s.sendall(data)
+        buf = b""
+        deadline = time.time() + 10
+        # each send's replies end with a reply that ends the exchange
+        while time.time() < deadline:
+            buf += s.recv(65536)
+            if buf.endswith(b"+PONG\r\n") or buf.endswith(b":1\r\n") or \
+               buf.endswith(b":2\r\n"):
+                break
+        out.append(buf)
+    s.close()
+    return out
+
+
 def run(host, port):
     r = redis.Redis(host=host, port=port, socket_timeout=10)
     other = redis.Redis(host=host, port=port, socket_timeout=10)
@@ -115,6 +175,8 @@ def run(host, port):
         "transaction()": helper(r, other),
     }
     out["racing"] = racing(host, port)
+    out["large"] = large(r)
+    out["raw"] = raw(host, port)
     r.flushall()
     return out
 
@@ -132,6 +194,12 @@ def main():
         "optimistic": [17, 67],
         "transaction()": [2, 40],
         "racing": [200, [], False],
+        "large": [[True, True], [True, True]],
+        "raw": [b"+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n:1\r\n$300\r\n" +
+                b"x" * 300 + b"\r\n$1\r\n1\r\n+PONG\r\n",
+                b"+OK\r\n+QUEUED\r\n+OK\r\n$-1\r\n:1\r\n",
+                b"+OK\r\n+QUEUED\r\n-ERR unknown command 'NOSUCH', with args beginning with: \r\n"
+                b"-EXECABORT Transaction discarded because of previous errors.\r\n$-1\r\n:2\r\n"],
     }
     ok = True
     for name in want:

@@ -121,7 +121,8 @@ expiry_cases() {
 # timeout or for its output (timed_out + output_overflows: linux-kvs may
 # cut an unread client off by either) ...
 declare -A MUST_CLOSE=([bigvalue]=4 [unread]=4 [idle]=100 [oom]=0 [outlimit]=4 [trickle]=0
-	[gather]=1 [budget]=8 [oos]=0 [lwip]=20 [slowack]=4 [multi]=2)
+	[gather]=1 [budget]=8 [oos]=0 [lwip]=20 [slowack]=4 [multi]=2
+	[multismall]=2)
 # ... and of those, the ones it must close for their output (checked for
 # these classes only).
 declare -A MUST_OVERFLOW=([outlimit]=4)
@@ -134,7 +135,7 @@ declare -A MAX_PINNED=([gather]=64 [budget]=640 [oos]=640)
 # class may take while it runs (paste-kvs): no few connections may take
 # lwIP's shared pools (65,535 each) from the others.
 declare -A MAX_LWIP=([lwip]=32768)
-CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather lwip multi}
+CLASSES=${ABUSE_CLASSES:-bigvalue unread idle oom outlimit trickle gather lwip multi multismall}
 # Classes against paste-kvs alone (its stack's budgets and timeouts; the
 # kernel's are linux-kvs's), on a server whose store may fill its pool
 # (no --maxmemory).

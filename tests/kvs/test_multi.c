@@ -22,7 +22,7 @@
 #define BUF_SIZE 2048u
 
 struct captured {
-	char bytes[512];
+	char bytes[4096];
 	size_t len;
 	struct pst_pool *pool;
 };
@@ -224,6 +224,229 @@ test_queue_dram(void **state)
 	assert_int_equal(st.reserved, 0);
 	run(&x, &m, GET_K("a"), "$5\r\n11112\r\n", 0, NULL);
 	kv_multi_end(&x, &m);
+	close_store(&st, &x, p);
+}
+
+/* One connection's receive stream, fed a segment at a time and run as
+ * server.c's process() runs it: what kv_exec_next() used is skipped while
+ * the transaction's requests stay in the stream, consumed otherwise, and
+ * past stream_max the transaction moves out. */
+struct conn {
+	struct kv_exec *x;
+	struct kv_multi *m;
+	struct kv_stream s;
+	struct captured cap;
+	int continue_sent;
+};
+
+static void
+conn_open(struct conn *c, struct kv_exec *x, struct kv_multi *m, size_t stream_max)
+{
+	memset(c, 0, sizeof(*c));
+	c->x = x;
+	c->m = m;
+	m->stream_max = stream_max;
+	kv_stream_init(&c->s);
+	c->s.holder = &holder;
+	c->cap.pool = x->store->pool;
+}
+
+/* @msg arrives in a pool buffer of its own (returned in *@buf); the
+ * replies to what it completes must be @want. */
+static void
+conn_feed(struct conn *c, const char *msg, const char *want, uint32_t *buf)
+{
+	const struct kv_out out = { .bytes = capture_bytes, .value = capture_value,
+				    .close = capture_close, .ctx = &c->cap,
+				    .continue_sent = &c->continue_sent, .multi = c->m };
+	uint32_t len = (uint32_t)strlen(msg), idx;
+	unsigned int steps = 0;
+	uint8_t *a;
+	long used;
+
+	assert_true(len <= BUF_SIZE);
+	tu_assert_rc(pst_pool_take(c->x->store->pool, &idx), 0);
+	a = pst_pool_buf_addr(c->x->store->pool, idx);
+	memcpy(a, msg, len);
+	tu_assert_rc(kv_stream_push_held(&c->s, pst_name_make(idx, 0, (uint16_t)len), a,
+					 len, 1), 0);
+	if (buf != NULL)
+		*buf = idx;
+	c->cap.len = 0;
+	while (c->s.len > 0 && steps++ < 1000) {
+		used = kv_exec_next(c->x, &c->s, 0, &out);
+		if (used < 0)
+			break;
+		if (!kv_multi_in_stream(c->m)) {
+			kv_stream_consume(&c->s, (size_t)used, NULL, NULL);
+		} else {
+			kv_stream_skip(&c->s, (size_t)used);
+			if (c->s.base > c->m->stream_max)
+				kv_multi_unstream(c->x, c->m, &c->s);
+		}
+	}
+	if (c->cap.len != strlen(want) || memcmp(c->cap.bytes, want, c->cap.len) != 0)
+		fail_msg("%s: '%.*s', want '%s'", msg, (int)c->cap.len, c->cap.bytes, want);
+}
+
+static void
+conn_close(struct conn *c)
+{
+	kv_multi_end(c->x, c->m);
+	kv_stream_fini(&c->s, NULL, NULL);
+}
+
+#define MULTI "*1\r\n$5\r\nMULTI\r\n"
+#define EXEC "*1\r\n$4\r\nEXEC\r\n"
+#define DISCARD "*1\r\n$7\r\nDISCARD\r\n"
+
+/* A transaction's requests stay in the receive stream, held and not
+ * kept: nothing referenced by the queue, their values' buffers reserved
+ * against the store; EXEC runs them from there and the pipelined request
+ * after it in the same segment runs too; DISCARD and the connection's
+ * end let everything go. */
+static void
+test_in_stream(void **state)
+{
+	struct kv_multi m = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	struct conn c;
+	uint32_t b1, b2, b3;
+	uint64_t before;
+
+	(void)state;
+	p = open_store(&st, &x, 0, "instream");
+	before = kept(p);
+	conn_open(&c, &x, &m, 16384);
+	conn_feed(&c, MULTI SET_K("a", "aaaaa") "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n",
+		  "+OK\r\n+QUEUED\r\n+QUEUED\r\n", &b1);
+	assert_true(kv_multi_in_stream(&m));
+	assert_int_equal(c.s.len, 0);
+	assert_true(c.s.base > 0);          /* left unconsumed */
+	assert_int_equal(st.refs[b1], 0);   /* not the queue's */
+	assert_int_equal(kept(p), before);
+	assert_true(st.reserved > 0);       /* charged when queued */
+	conn_feed(&c, SET_K("b", "bbbbb") "*2\r\n$3\r\nFOO\r\n$1\r\nx\r\n",
+		  "+QUEUED\r\n-ERR unknown command 'FOO', with args beginning with: 'x' \r\n",
+		  &b2);
+	conn_feed(&c, EXEC GET_K("b") GET_K("a"),
+		  "-EXECABORT Transaction discarded because of previous errors.\r\n"
+		  "$-1\r\n$-1\r\n", NULL);
+	assert_int_equal(c.s.len, 0);
+	assert_int_equal(c.s.base, 0);
+	assert_int_equal(c.s.n, 0);
+	assert_int_equal(st.reserved, 0);
+
+	conn_feed(&c, MULTI SET_K("a", "aaaaa") "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n",
+		  "+OK\r\n+QUEUED\r\n+QUEUED\r\n", &b1);
+	conn_feed(&c, SET_K("b", "bbbbb"), "+QUEUED\r\n", &b2);
+	conn_feed(&c, EXEC GET_K("b") GET_K("a") GET_K("n"),
+		  "*3\r\n+OK\r\n:1\r\n+OK\r\n$5\r\nbbbbb\r\n$5\r\naaaaa\r\n$1\r\n1\r\n", NULL);
+	assert_int_equal(st.reserved, 0);
+	assert_int_equal(c.s.n, 0);
+	assert_int_equal(st.refs[b1], 1);   /* a's value */
+	assert_int_equal(st.refs[b2], 1);   /* b's value */
+
+	/* DISCARD: nothing applied, nothing kept, nothing reserved. */
+	conn_feed(&c, MULTI SET_K("d", "ddddd"), "+OK\r\n+QUEUED\r\n", &b3);
+	assert_true(st.reserved > 0);
+	conn_feed(&c, DISCARD GET_K("d"), "+OK\r\n$-1\r\n", NULL);
+	assert_int_equal(st.reserved, 0);
+	assert_int_equal(c.s.n, 0);
+	assert_int_equal(st.refs[b3], 0);
+
+	/* The connection's end with a transaction open in the stream. */
+	conn_feed(&c, MULTI SET_K("e", "eeeee"), "+OK\r\n+QUEUED\r\n", &b3);
+	conn_close(&c);
+	assert_int_equal(st.reserved, 0);
+	assert_int_equal(st.refs[b3], 0);
+	tu_assert_rc(pst_pool_drain(p), 0);
+	kv_store_release_durable(&st);
+	assert_int_equal(kept(p), before + 3);   /* a's, b's and n's values */
+	close_store(&st, &x, p);
+}
+
+/* Past stream_max the transaction leaves the stream: what it queued
+ * there is kept by the queue (referenced), the stream's skipped bytes are
+ * consumed, and EXEC applies every command, those queued before and after
+ * the move. */
+static void
+test_in_stream_moves(void **state)
+{
+	struct kv_multi m = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	struct conn c;
+	uint32_t b1, b2;
+	uint64_t before;
+
+	(void)state;
+	p = open_store(&st, &x, 0, "instream_moves");
+	before = kept(p);
+	conn_open(&c, &x, &m, 64);
+	conn_feed(&c, MULTI SET_K("a", "aaaaa"), "+OK\r\n+QUEUED\r\n", &b1);
+	assert_true(kv_multi_in_stream(&m));
+	assert_int_equal(st.refs[b1], 0);
+	conn_feed(&c, SET_K("b", "bbbbb") SET_K("c", "ccccc"), "+QUEUED\r\n+QUEUED\r\n", &b2);
+	/* moved: the stream holds nothing of it, the queue references
+	 * both buffers, the reservation is given back */
+	assert_false(kv_multi_in_stream(&m));
+	assert_true(kv_multi_open(&m));
+	assert_int_equal(c.s.n, 0);
+	assert_int_equal(c.s.base, 0);
+	assert_true(st.refs[b1] >= 1);
+	assert_true(st.refs[b2] >= 1);
+	assert_int_equal(st.reserved, 0);
+	conn_feed(&c, SET_K("d", "ddddd"), "+QUEUED\r\n", NULL);
+	conn_feed(&c, EXEC GET_K("a") GET_K("c") GET_K("d"),
+		  "*4\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n$5\r\naaaaa\r\n$5\r\nccccc\r\n"
+		  "$5\r\nddddd\r\n", NULL);
+	assert_int_equal(st.reserved, 0);
+	/* the next transaction starts in the stream again */
+	conn_feed(&c, MULTI, "+OK\r\n", NULL);
+	assert_true(kv_multi_in_stream(&m));
+	conn_feed(&c, DISCARD, "+OK\r\n", NULL);
+	conn_close(&c);
+	tu_assert_rc(pst_pool_drain(p), 0);
+	kv_store_release_durable(&st);
+	assert_int_equal(kept(p), before + 3);   /* a, b+c (one buffer), d */
+	close_store(&st, &x, p);
+}
+
+/* --copy (received bytes are not storage): in the stream as above; past
+ * stream_max the queue copies the requests into DRAM and reserves what
+ * EXEC's copies of their values take; EXEC applies all and gives the
+ * reservation back. */
+static void
+test_in_stream_moves_copy(void **state)
+{
+	static const struct kv_stream_holder copy_holder = { .unhold = hold_unhold };
+	struct kv_multi m = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	struct conn c;
+	uint32_t b1;
+
+	(void)state;
+	p = open_store(&st, &x, 0, "instream_copy");
+	st.copy_mode = 1;
+	conn_open(&c, &x, &m, 64);
+	c.s.holder = &copy_holder;
+	conn_feed(&c, MULTI SET_K("a", "aaaaa"), "+OK\r\n+QUEUED\r\n", &b1);
+	assert_true(kv_multi_in_stream(&m));
+	conn_feed(&c, SET_K("b", "bbbbb") SET_K("c", "ccccc"), "+QUEUED\r\n+QUEUED\r\n", NULL);
+	assert_false(kv_multi_in_stream(&m));
+	assert_int_equal(c.s.n, 0);
+	assert_int_equal(st.refs[b1], 0);   /* copied, not referenced */
+	assert_true(st.reserved > 0);       /* for EXEC's copies */
+	conn_feed(&c, EXEC GET_K("a") GET_K("b"),
+		  "*3\r\n+OK\r\n+OK\r\n+OK\r\n$5\r\naaaaa\r\n$5\r\nbbbbb\r\n", NULL);
+	assert_int_equal(st.reserved, 0);
+	conn_close(&c);
 	close_store(&st, &x, p);
 }
 
@@ -480,6 +703,9 @@ main(void)
 		cmocka_unit_test_teardown(test_queue_references, tu_test_teardown),
 		cmocka_unit_test_teardown(test_queue_dram, tu_test_teardown),
 		cmocka_unit_test_teardown(test_bounds, tu_test_teardown),
+		cmocka_unit_test_teardown(test_in_stream, tu_test_teardown),
+		cmocka_unit_test_teardown(test_in_stream_moves, tu_test_teardown),
+		cmocka_unit_test_teardown(test_in_stream_moves_copy, tu_test_teardown),
 		cmocka_unit_test_teardown(test_queue_over_limit, tu_test_teardown),
 		cmocka_unit_test_teardown(test_watch, tu_test_teardown),
 		cmocka_unit_test_teardown(test_watch_same_deadline, tu_test_teardown),

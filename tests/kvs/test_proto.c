@@ -860,6 +860,60 @@ test_stream_names_parts(void **state)
 	kv_stream_fini(&s, NULL, NULL);
 }
 
+/* Bytes skipped (an open transaction's requests, multi.c) are out of
+ * every lookup's sight until sought back; the front span follows the
+ * skips, a push after a skip that reached the end, and a consume drops
+ * the skipped bytes with the consumed ones. */
+static void
+test_stream_skip_seek(void **state)
+{
+	static const char a[] = "abc", b[] = "defg", c[] = "hi", d[] = "jk";
+	struct kv_stream s;
+	pst_name out[4];
+	char buf[8];
+
+	(void)state;
+	kv_stream_init(&s);
+	assert_int_equal(kv_stream_push(&s, pst_name_make(1, 0, 3), a, 3), 0);
+	assert_int_equal(kv_stream_push(&s, pst_name_make(2, 0, 4), b, 4), 0);
+	assert_int_equal(kv_stream_push(&s, pst_name_make(3, 0, 2), c, 2), 0);
+	kv_stream_skip(&s, 3);
+	assert_int_equal(s.len, 6);
+	assert_int_equal(s.base, 3);
+	assert_int_equal(s.front_i, 1);
+	assert_ptr_equal(kv_stream_in_first_span(&s, 1, 3), b + 1);
+	assert_null(kv_stream_in_first_span(&s, 3, 2));   /* across spans */
+	assert_int_equal(kv_stream_find(&s, 0, 'g'), 3);
+	assert_int_equal(kv_stream_find(&s, 0, 'a'), -1);
+	assert_int_equal(kv_stream_byte(&s, 4), 'h');
+	assert_int_equal(kv_stream_copy(&s, 2, buf, 4), 4);
+	assert_memory_equal(buf, "fghi", 4);
+	assert_int_equal(kv_stream_names(&s, 2, 3, out, 4), 2);
+	assert_true(out[0] == pst_name_make(2, 2, 2));
+	assert_true(out[1] == pst_name_make(3, 0, 1));
+	kv_stream_skip(&s, 4);
+	assert_int_equal(s.front_i, 2);
+	assert_int_equal(kv_stream_byte(&s, 0), 'h');
+	/* Back to a skipped request, and forth again. */
+	kv_stream_seek(&s, 1);
+	assert_int_equal(s.len, 8);
+	assert_int_equal(s.front_i, 0);
+	assert_int_equal(kv_stream_copy(&s, 0, buf, 5), 5);
+	assert_memory_equal(buf, "bcdef", 5);
+	kv_stream_seek(&s, 9);   /* everything skipped */
+	assert_int_equal(s.len, 0);
+	assert_int_equal(kv_stream_push(&s, pst_name_make(4, 0, 2), d, 2), 0);
+	assert_int_equal(s.front_i, 3);
+	assert_ptr_equal(kv_stream_in_first_span(&s, 0, 2), d);
+	/* Consuming one byte drops the nine skipped before it. */
+	kv_stream_consume(&s, 1, NULL, NULL);
+	assert_int_equal(s.base, 0);
+	assert_int_equal(s.len, 1);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(kv_stream_byte(&s, 0), 'k');
+	kv_stream_fini(&s, NULL, NULL);
+}
+
 static void
 test_stream_consume(void **state)
 {
@@ -2961,6 +3015,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stream_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_names_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_consume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_skip_seek, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_push, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_drop_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resp_commands, setup, teardown),
