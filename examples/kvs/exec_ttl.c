@@ -207,9 +207,10 @@ ttl_generic(struct kv_call *c, int ms, int absolute)
 		     : (int64_t)v->deadline_ms - (int64_t)kv_expiry_now_ms();
 	if (t < 0)
 		t = 0;
-	/* Rounded as Redis rounds, wrapping as its arithmetic does for a
-	 * deadline within 500 ms of INT64_MAX, but without signed overflow. */
-	kv_call_int(c, ms ? t : (int64_t)((uint64_t)t + 500) / 1000);
+	/* (t + 500) / 1000 as Redis replies it (its build gives the exact
+	 * quotient even for a deadline within 500 ms of INT64_MAX), without
+	 * the signed overflow: t is not negative here. */
+	kv_call_int(c, ms ? t : t / 1000 + (t % 1000 + 500) / 1000);
 }
 
 void
