@@ -30,6 +30,7 @@
 #include "ostore.h"
 #include "paste.h"
 #include "../unit/pst_test_util.h"
+#include "ostore_test_util.h"
 
 #define BUF 2176u
 
@@ -103,35 +104,19 @@ test_records(void **state)
 	tu_close(p);
 }
 
-/* A body of @len bytes of @fill as the server receives one: buffers
- * taken and kept, the bytes flushed, MD5 taken, the names referenced. */
+static uint8_t
+fill_byte(uint32_t piece, uint32_t at, uint32_t fill)
+{
+	(void)piece;
+	(void)at;
+	return (uint8_t)fill;
+}
+
+/* A body of @len bytes of @fill as the server receives one. */
 static struct obj_version *
 body(struct obj_store *st, struct pst_pool *p, size_t len, int fill, uint32_t *first_idx)
 {
-	uint32_t n = (uint32_t)((len + 1447) / 1448), i;
-	struct obj_version *v = obj_version_new("", 0, "", 0, n);
-	struct obj_md5 m;
-
-	assert_non_null(v);
-	assert_int_equal(obj_md5_init(&m), 0);
-	for (i = 0; i < n; i++) {
-		uint32_t idx, take = len - (size_t)i * 1448 < 1448 ? (uint32_t)(len - (size_t)i * 1448) : 1448;
-		uint8_t *a;
-
-		assert_int_equal(pst_pool_take(p, &idx), 0);
-		assert_int_equal(pst_pool_keep(p, idx), 0);
-		if (i == 0 && first_idx != NULL)
-			*first_idx = idx;
-		a = pst_pool_buf_addr(p, idx);
-		memset(a, fill, take);
-		pst_pool_flush(p, a, take);
-		obj_md5_update(&m, a, take);
-		v->names[v->n_names++] = pst_name_make(idx, 0, (uint16_t)take);
-	}
-	obj_md5_final(&m, v->md5);
-	v->size = len;
-	obj_store_ref_names(st, v->names, v->n_names, 1);
-	return v;
+	return ot_body(st, p, len, "", 0, "", 0, fill_byte, (uint32_t)fill, first_idx);
 }
 
 /* Kept buffers but the log's own. */

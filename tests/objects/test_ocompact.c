@@ -15,6 +15,7 @@
  * 10,000 and 100,000 live objects, printed (not a pass/fail figure).
  */
 #include "../unit/pst_test_util.h"
+#include "ostore_test_util.h"
 
 #include <inttypes.h>
 
@@ -39,48 +40,17 @@ struct model {
 	int live[NKEYS];
 };
 
-/* A body of @len bytes from @seed as the server receives one: buffers
- * taken and kept, the bytes flushed, MD5 taken, the names referenced. */
+static uint8_t
+seed_byte(uint32_t piece, uint32_t at, uint32_t seed)
+{
+	return (uint8_t)(seed * 131u + at * 7u + piece);
+}
+
+/* A body of @len bytes from @seed as the server receives one. */
 static struct obj_version *
 body(struct obj_store *st, struct pst_pool *p, size_t len, uint32_t seed)
 {
-	uint32_t n = (uint32_t)((len + 1447) / 1448), i, j;
-	struct obj_version *v = obj_version_new("text/x", 6, "m\0v\0", 4, n);
-	struct obj_md5 m;
-
-	assert_non_null(v);
-	assert_int_equal(obj_md5_init(&m), 0);
-	for (i = 0; i < n; i++) {
-		uint32_t idx, take = len - (size_t)i * 1448 < 1448 ? (uint32_t)(len - (size_t)i * 1448)
-								 : 1448;
-		uint8_t *a;
-
-		assert_int_equal(pst_pool_take(p, &idx), 0);
-		assert_int_equal(pst_pool_keep(p, idx), 0);
-		a = pst_pool_buf_addr(p, idx);
-		for (j = 0; j < take; j++)
-			a[j] = (uint8_t)(seed * 131u + j * 7u + i);
-		pst_pool_flush(p, a, take);
-		obj_md5_update(&m, a, take);
-		v->names[v->n_names++] = pst_name_make(idx, 0, (uint16_t)take);
-	}
-	obj_md5_final(&m, v->md5);
-	v->size = len;
-	obj_store_ref_names(st, v->names, v->n_names, 1);
-	return v;
-}
-
-/* @v's MD5 from its bytes. */
-static void
-version_md5(struct pst_pool *p, struct obj_version *v)
-{
-	struct obj_md5 m;
-
-	assert_int_equal(obj_md5_init(&m), 0);
-	for (uint32_t i = 0; i < v->n_names; i++)
-		obj_md5_update(&m, pst_pool_name_to_addr(p, v->names[i]),
-			       pst_name_length(v->names[i]));
-	obj_md5_final(&m, v->md5);
+	return ot_body(st, p, len, "text/x", 6, "m\0v\0", 4, seed_byte, seed, NULL);
 }
 
 static void
@@ -306,7 +276,7 @@ test_full_pool(void **state)
 	for (i = 0; i < 3000; i++)
 		v->names[v->n_names++] = pst_name_make(data, (uint16_t)(i % 2000), 1);
 	v->size = 3000;
-	version_md5(p, v);
+	ot_version_md5(p, v);
 	obj_store_ref_names(&st, v->names, v->n_names, 1);
 	assert_int_equal(obj_store_put(&st, "bkt", "many", 4, v), 0);
 	print_message("[ compact ] a record of 12 buffers with 5 free: %" PRIu64 " compaction "
@@ -384,7 +354,7 @@ pause_at(uint32_t n)
 		v->n_names = 1;
 		v->size = 100;
 		v->mtime = i;
-		version_md5(p, v);
+		ot_version_md5(p, v);
 		obj_store_ref_names(&st, v->names, 1, 1);
 		snprintf(k, sizeof(k), "photos/2026/%08u.jpg", i);
 		assert_int_equal(obj_store_put(&st, "bkt", k, strlen(k), v), 0);

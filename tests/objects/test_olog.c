@@ -26,6 +26,7 @@
 #include "olog.h"
 #include "ostore.h"
 #include "../unit/pst_test_util.h"
+#include "ostore_test_util.h"
 
 #define BUF 2176u
 
@@ -97,18 +98,6 @@ put_rec(const char *key, const pst_name *names, uint32_t n, uint64_t size)
 	return r;
 }
 
-/* @v's MD5 from its bytes, as the server takes it (recovery checks it). */
-static void
-set_md5(struct pst_pool *p, struct obj_version *v)
-{
-	struct obj_md5 m;
-
-	assert_int_equal(obj_md5_init(&m), 0);
-	for (uint32_t i = 0; i < v->n_names; i++)
-		obj_md5_update(&m, pst_pool_name_to_addr(p, v->names[i]),
-			       pst_name_length(v->names[i]));
-	obj_md5_final(&m, v->md5);
-}
 
 static void
 test_round_trip(void **state)
@@ -328,7 +317,7 @@ test_store(void **state)
 	v->names[1] = pst_name_make(idx[1], 0, 50);
 	v->n_names = 2;
 	v->size = 150;
-	set_md5(p, v);
+	ot_version_md5(p, v);
 	obj_store_ref_names(&st, v->names, 2, 1);
 	assert_int_equal(obj_store_put(&st, "bkt", "k", 1, v), 0);
 	assert_int_equal(obj_store_bucket_del(&st, "bkt"), -ENOTEMPTY);
@@ -336,7 +325,7 @@ test_store(void **state)
 	v->names[0] = pst_name_make(idx[2], 0, 100);
 	v->n_names = 1;
 	v->size = 100;
-	set_md5(p, v);
+	ot_version_md5(p, v);
 	obj_store_ref_names(&st, v->names, 1, 1);
 	assert_int_equal(obj_store_put(&st, "bkt", "k", 1, v), 0);
 	/* Not released before the drain that makes version two durable. */
@@ -408,7 +397,7 @@ test_store_shared(void **state)
 		v->names[0] = pst_name_make(idx, 0, 100);
 		v->n_names = 1;
 		v->size = 100;
-		set_md5(p, v);
+		ot_version_md5(p, v);
 	obj_store_ref_names(&st, v->names, 1, 1);
 		assert_int_equal(obj_store_put(&st, "bkt", i ? "copy" : "src", i ? 4 : 3, v), 0);
 	}
