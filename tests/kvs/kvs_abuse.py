@@ -678,6 +678,19 @@ def slowack(host, port, ready_file, hold_s):
     return ok and len(conns) == 4 and n == 4
 
 
+def none_stored(host, port, keys, tag):
+    """True when no key of a transaction that never ran exists."""
+    s = connect(host, port)
+    s.sendall(b"*%d\r\n$6\r\nEXISTS\r\n" % (len(keys) + 1) +
+              b"".join(b"$%d\r\n%s\r\n" % (len(k), k) for k in keys))
+    line = read_line(s, time.time() + 5)
+    s.close()
+    if line != b":0\r\n":
+        print("%s: EXISTS of the queued keys answered %r" % (tag, line), file=sys.stderr)
+        return False
+    return True
+
+
 def multi(host, port, ready_file, hold_s):
     ok = True
     value = b"q" * 65536
@@ -710,16 +723,8 @@ def multi(host, port, ready_file, hold_s):
     ready(ready_file)
     n = hold(conns[2:], hold_s)
     print("multi: %d of 2 open transactions closed by the server" % n)
-    s = connect(host, port)
     keys = [b"multi%d_%d" % (i, k) for i in range(4) for k in range(2)]
-    s.sendall(b"*%d\r\n$6\r\nEXISTS\r\n" % (len(keys) + 1) +
-              b"".join(b"$%d\r\n%s\r\n" % (len(k), k) for k in keys))
-    line = read_line(s, time.time() + 5)
-    if line != b":0\r\n":
-        print("multi: EXISTS of the queued keys answered %r" % line, file=sys.stderr)
-        ok = False
-    s.close()
-    return ok and n == 2
+    return none_stored(host, port, keys, "multi") and ok and n == 2
 
 
 def multismall(host, port, ready_file, hold_s):
@@ -745,16 +750,8 @@ def multismall(host, port, ready_file, hold_s):
     ready(ready_file)
     n = hold(conns[2:], hold_s)
     print("multismall: %d of 2 open transactions closed by the server" % n)
-    s = connect(host, port)
     keys = [b"small%d_%d" % (i, k) for i in range(4) for k in range(10)]
-    s.sendall(b"*%d\r\n$6\r\nEXISTS\r\n" % (len(keys) + 1) +
-              b"".join(b"$%d\r\n%s\r\n" % (len(k), k) for k in keys))
-    line = read_line(s, time.time() + 5)
-    if line != b":0\r\n":
-        print("multismall: EXISTS of the queued keys answered %r" % line, file=sys.stderr)
-        ok = False
-    s.close()
-    return ok and n == 2
+    return none_stored(host, port, keys, "multismall") and ok and n == 2
 
 
 def main():
