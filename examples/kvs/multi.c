@@ -360,6 +360,24 @@ queue_ref(struct kv_exec *x, struct kv_multi *m, struct kv_queued *q,
 	return 0;
 }
 
+/* What EXEC needs of a parsed request @req queued as @q (q->arg0 set):
+ * its command, options and arguments. */
+static inline void
+queue_parsed(struct kv_multi *m, struct kv_queued *q, const struct kv_request *req)
+{
+	unsigned int i;
+
+	q->op = req->op;
+	q->argc = req->argc;
+	q->set_flags = req->set_flags;
+	q->expire_ms = req->expire_ms;
+	/* A loop, not memcpy(): two or three arguments a command, most
+	 * often (m->args may still be NULL when there are none). */
+	for (i = 0; i < req->argc; i++)
+		m->args[q->arg0 + i] = req->argv[i];
+	m->n_args += req->argc;
+}
+
 /* kv_multi_queue() of a request parsed whole while the transaction's
  * requests stay in the receive stream: its parsed form and where it is,
  * nothing of its bytes; a command that may grow the store reserves its
@@ -370,7 +388,6 @@ queue_in_stream(struct kv_call *c, struct kv_multi *m, struct kv_exec *x,
 {
 	struct kv_queued *q;
 	uint64_t bufs = 0;
-	unsigned int i;
 	int denyoom;
 
 	switch (req->op) {
@@ -398,19 +415,13 @@ queue_in_stream(struct kv_call *c, struct kv_multi *m, struct kv_exec *x,
 		return queue_refuse(c, "ERR out of memory");
 	}
 	q = &m->q[m->n++];
-	q->op = req->op;
-	q->argc = req->argc;
-	q->set_flags = req->set_flags;
-	q->expire_ms = req->expire_ms;
 	q->arg0 = m->n_args;
 	q->span0 = q->n_spans = 0;
 	q->at = kv_stream_here(c->rx);
 	q->len = req->consumed;
 	q->dram = 0;
 	q->mem = NULL;
-	for (i = 0; i < req->argc; i++)
-		m->args[q->arg0 + i] = req->argv[i];
-	m->n_args += req->argc;
+	queue_parsed(m, q, req);
 	m->bytes += q->len;
 	m->reserved += bufs;
 	m->denyoom |= denyoom;
@@ -492,7 +503,6 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 	struct kv_exec *x = c->srv;
 	struct kv_queued *q;
 	const char *why;
-	unsigned int i;
 	int denyoom;
 
 	if (m->in_stream && r == KV_PARSE_OK)
@@ -538,15 +548,7 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 	why = queue_keep(x, m, q, c->rx, denyoom);
 	if (why != NULL)
 		return queue_refuse(c, why);
-	q->op = req->op;
-	q->argc = req->argc;
-	q->set_flags = req->set_flags;
-	q->expire_ms = req->expire_ms;
-	/* A loop, not memcpy(): two or three arguments a command, most
-	 * often (m->args may still be NULL when there are none). */
-	for (i = 0; i < req->argc; i++)
-		m->args[q->arg0 + i] = req->argv[i];
-	m->n_args += req->argc;
+	queue_parsed(m, q, req);
 	m->n_spans += q->n_spans;
 	m->denyoom |= denyoom;
 queued:
