@@ -498,6 +498,22 @@ def budget(host, port, ready_file, hold_s):
     return empty_store(s, keys, "budget") and n == len(conns)
 
 
+def raw_ports(count):
+    """A base for @count source ports of connections made by hand (scapy),
+    below the kernel's ephemeral range: a port inside it could be the one
+    the kernel picks for the healthy client's own connection to the same
+    server, whose SYN the server would take for the hand-made connection's
+    and whose reset our nftables rule would drop (a lost SYN, a 1 s retry,
+    a healthy check past its bound)."""
+    import os
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    slots = (low - 10000) // count
+    if slots < 1:
+        raise RuntimeError("ephemeral range starts at %d: no room for raw ports" % low)
+    return 10000 + os.getpid() % slots * count
+
+
 def oos(host, port, ready_file, hold_s):
     """8 connections opened by hand (scapy; the kernel's resets to the
     server's SYN-ACKs dropped by an nftables rule of our own), each then
@@ -515,7 +531,7 @@ def oos(host, port, ready_file, hold_s):
         return False
     s, keys = filled
     table = "kvsabuse%d" % os.getpid()
-    base = 42000 + os.getpid() % 1000 * 16
+    base = raw_ports(16)
     subprocess.run(["nft", "add table inet %s" % table], check=True)
     subprocess.run(["nft", "add chain inet %s out { type filter hook output priority 0; }"
                     % table], check=True)
@@ -618,7 +634,7 @@ def slowack(host, port, ready_file, hold_s):
         return False
     get = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key)
     table = "kvsslow%d" % os.getpid()
-    base = 52000 + os.getpid() % 1000 * 8
+    base = raw_ports(8)
     subprocess.run(["nft", "add table inet %s" % table], check=True)
     subprocess.run(["nft", "add chain inet %s out { type filter hook output priority 0; }"
                     % table], check=True)

@@ -29,13 +29,25 @@ kvs_testbed_up() {
 # from the Linux namespace (LX), each answered within 2 s, the GET with the
 # value just set: the liveness check of the abuse tests.
 kvs_healthy() {
-	local what=$1 out
-	out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 PING)
-	check_eq "$out" PONG "$what: PING answered within 2 s"
-	out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 SET healthy "value-$what")
-	check_eq "$out" OK "$what: SET answered within 2 s"
-	out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 GET healthy)
-	check_eq "$out" "value-$what" "$what: GET answered within 2 s"
+	local what=$1
+	healthy_cmd "$what" PONG PING
+	healthy_cmd "$what" OK SET healthy "value-$what"
+	healthy_cmd "$what" "value-$what" GET healthy
+}
+
+# healthy_cmd WHAT WANT COMMAND...: one redis-cli command answered WANT
+# within 2 s; on a miss, how it ended (124: the bound) and the client's
+# connection as the kernel saw it, so that a stall can be told from a
+# refusal or a lost handshake.
+healthy_cmd() {
+	local what=$1 want=$2 out rc
+	shift 2
+	out=$(run_bounded 2 "${LX[@]}" redis-cli -h "$IP" -p 6379 "$@")
+	rc=$?
+	check_eq "$out" "$want" "$what: $1 answered within 2 s"
+	[ "$out" = "$want" ] && return 0
+	log "$what: redis-cli $1 exit $rc; the kernel's connections to $IP:6379 now:"
+	log "$("${LX[@]}" ss -tnoi dst "$IP:6379" 2>&1 | head -n 20)"
 }
 
 # start_kvs NAME POOL_FILE [OPTIONS...]: paste-kvs in NAME's paste namespace,
