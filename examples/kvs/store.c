@@ -624,7 +624,10 @@ static int
 store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	  struct kv_value *v, const struct kv_part *parts, int copied, int have_crc)
 {
-	uint64_t keys = st->ops->count(st->idx), t;
+	/* Whether the put adds a key is asked of the index only where it is
+	 * used: cluster slots' key counts, a unit's undo. */
+	int ask = st->slot_keys != NULL || st->unit_open, added = 0;
+	uint64_t keys = ask ? st->ops->count(st->idx) : 0, t;
 	unsigned int i;
 	int ret;
 
@@ -647,12 +650,14 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	value_refs(st, v->names, v->n, +1);
 	st->value_bytes += v->len;
 	st->sets++;
-	if (st->ops->count(st->idx) > keys)
+	if (ask && st->ops->count(st->idx) > keys) {
+		added = 1;
 		count_slot(st, key, key_len, +1);
+	}
 	if (st->on_write != NULL)
 		st->on_write(st->on_write_arg, key, key_len);
 	if (st->unit_open)
-		unit_note(st, v, key, key_len, st->ops->count(st->idx) > keys);
+		unit_note(st, v, key, key_len, added);
 	return 0;
 fail:
 	if (copied)
