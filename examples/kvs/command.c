@@ -106,11 +106,35 @@ static const char *const flag_names[] = {
 	"fast", "no_auth", "allow_busy", "skip_slowlog",
 };
 
+/* SET and GET, most requests by far, by their three bytes instead of a walk
+ * of the table (about 70 instructions a request). @fold: 0x20 to fold
+ * case: or-ing 0x20 into a byte gives one of these lowercase letters only
+ * when the byte is that letter in either case. Returns NULL for any other
+ * name. */
+static inline const struct kv_command *
+find_set_get(const char *name, size_t len, uint32_t fold)
+{
+	uint32_t w;
+
+	if (len != 3)
+		return NULL;
+	w = ((uint32_t)(uint8_t)name[0] | (uint32_t)(uint8_t)name[1] << 8 |
+	     (uint32_t)(uint8_t)name[2] << 16) | fold * 0x010101u;
+	if (w == ('s' | 'e' << 8 | 't' << 16))
+		return &kv_commands[KV_OP_SET];
+	if (w == ('g' | 'e' << 8 | 't' << 16))
+		return &kv_commands[KV_OP_GET];
+	return NULL;
+}
+
 const struct kv_command *
 kv_command_find(const char *name, size_t len)
 {
+	const struct kv_command *fast = find_set_get(name, len, 0);
 	unsigned int op;
 
+	if (fast != NULL)
+		return fast;
 	for (op = 1; op < KV_OP_COUNT; op++)
 		if (kv_commands[op].name_len == len &&
 		    memcmp(kv_commands[op].name, name, len) == 0)
@@ -121,10 +145,12 @@ kv_command_find(const char *name, size_t len)
 const struct kv_command *
 kv_command_find_nocase(const char *name, size_t len)
 {
-	const struct kv_command *cmd;
+	const struct kv_command *cmd = find_set_get(name, len, 0x20);
 	size_t i;
 	char c;
 
+	if (cmd != NULL)
+		return cmd;
 	for (cmd = &kv_commands[1]; cmd < &kv_commands[KV_OP_COUNT]; cmd++) {
 		/* Unequal but for the case bit: they cannot match. */
 		if (cmd->name_len != len || len == 0 || ((name[0] ^ cmd->name[0]) & ~0x20))

@@ -276,6 +276,28 @@ tab_find(const struct kv_index *w, const void *key, uint16_t key_len,
 	}
 }
 
+/* tab_find() for a put: when the key has no slot, *@empty is the free slot
+ * its probe ended at, where tab_place() would put it while the table keeps
+ * its size: a new key's put walks its probe once, not twice. */
+static struct kvw_slot *
+tab_find_put(const struct kv_index *w, const void *key, uint16_t key_len,
+	     uint32_t h, struct kvw_slot **empty)
+{
+	size_t mask = w->cap - 1, i;
+
+	for (i = kv_hashorder_home(h, w->shift);; i = (i + 1) & mask) {
+		struct kvw_slot *s = &w->tab[i];
+
+		if (!slot_used(s)) {
+			*empty = s;
+			return NULL;
+		}
+		if (s->hash == h && s->key_len == key_len &&
+		    (key_len == 0 || memcmp(slot_key(w, s), key, key_len) == 0))
+			return s;
+	}
+}
+
 /* The table is hash-ordered (hashorder.h): a key's home is its hash's top
  * bits, so that SCAN walks it in hash order. */
 static void
@@ -528,7 +550,13 @@ log_put(struct kv_index *w, struct kvw_log *log, const void *key,
 		k = n;
 	sz = put_size(key_len, k);
 	r = recp(w, log->tail, log->off);
-	memset(r, 0, sz);
+	/* Every byte written, as a memset of the record first would leave
+	 * them, without the call: the fixed part zeroed (constant size,
+	 * inline), the names and key copied over the rest, and the word the
+	 * key's padding lies in zeroed before its bytes go in. */
+	memset(r, 0, KVW_PUT_FIXED);
+	if (key_len & 7)
+		memset((uint8_t *)r + sz - 8, 0, 8);
 	r->salt = log->salt;
 	r->size = (uint16_t)sz;
 	r->op = KVW_OP_PUT;
@@ -1011,10 +1039,11 @@ wal_put(struct kv_index *w, const void *key, uint16_t key_len,
 {
 	uint32_t at_buf, bytes, h;
 	struct kv_value *dram = NULL;
-	struct kvw_slot *s, ns;
-	struct fresh fresh;
+	struct kvw_slot *s, *empty = NULL, ns;
+	struct fresh fresh = { .v = fresh.small };
 	unsigned int need;
 	uint16_t at_off;
+	size_t cap;
 	int ret;
 
 	if (w == NULL || kvi_check_key(key, key_len) != 0 ||
@@ -1037,7 +1066,8 @@ wal_put(struct kv_index *w, const void *key, uint16_t key_len,
 			need = plan_put(w, w->log.off, key_len, value->n);
 	}
 	h = key_hash(key, key_len);
-	s = tab_find(w, key, key_len, h);
+	s = tab_find_put(w, key, key_len, h, &empty);
+	cap = w->cap;
 	if (s == NULL && tab_reserve(w, w->count + 1) != 0)
 		return -ENOMEM;
 	if (reserve_bufs(&w->log, need) != 0)
@@ -1050,7 +1080,8 @@ wal_put(struct kv_index *w, const void *key, uint16_t key_len,
 		dram->deadline_ms = value->deadline_ms;
 		memcpy(dram->names, value->names, 8 * (size_t)value->n);
 	}
-	ret = take_n(w, &fresh, need);
+	/* Most puts fit in the log's tail buffer: no call for no buffers. */
+	ret = need > 0 ? take_n(w, &fresh, need) : 0;
 	if (ret != 0) {
 		free(dram);
 		return ret;
@@ -1071,7 +1102,10 @@ wal_put(struct kv_index *w, const void *key, uint16_t key_len,
 		ns = (struct kvw_slot){ .hash = h, .buf = at_buf, .off = at_off,
 					.key_len = key_len, .bytes = bytes,
 					.dram = dram };
-		tab_place(w->tab, w->cap, &ns);
+		if (w->cap == cap)   /* the probe's end is still free */
+			*empty = ns;
+		else
+			tab_place(w->tab, w->cap, &ns);
 		w->count++;
 	}
 	w->live_bytes += bytes;

@@ -474,7 +474,11 @@ save_frame(struct kv_parse_state *st, const struct resp_frame *f, size_t start,
 	st->resume = at;
 	if (k > 0)
 		st->elem[0] = f->name;
-	if (k > 1)
+	/* A SET or GET waits at its value (k 2): one assignment, not a call
+	 * of memcpy. */
+	if (k == 2)
+		st->elem[1] = f->args[0];
+	else if (k > 2)
 		memcpy(st->elem + 1, f->args, (size_t)(k - 1) * sizeof(f->args[0]));
 }
 
@@ -496,7 +500,9 @@ frame_multibulk(const struct kv_stream *s, size_t start, size_t max_bulk,
 		k = st->k;
 		if (k > 0)
 			f->name = st->elem[0];
-		if (k > 1)
+		if (k == 2)   /* as save_frame() */
+			f->args[0] = st->elem[1];
+		else if (k > 2)
 			memcpy(f->args, st->elem + 1, (size_t)(k - 1) * sizeof(f->args[0]));
 		f->nargs = k > 0 ? (unsigned int)k - 1 : 0;
 		if (st->body == 0)   /* else the loop starts at the bytes */

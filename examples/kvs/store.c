@@ -53,6 +53,20 @@ kv_store_stage_clock(const struct kv_store *st)
 	return st->stages_on ? rte_rdtsc() : 0;
 }
 
+/* The time since *@t into @stage, and *@t now, when stages are timed:
+ * untimed, a test of one flag per stage, not a clock call and a sum. */
+static inline void
+stage_lap(const struct kv_store *st, uint64_t *stage, uint64_t *t)
+{
+	uint64_t now;
+
+	if (!st->stages_on)
+		return;
+	now = rte_rdtsc();
+	*stage += now - *t;
+	*t = now;
+}
+
 /* Distinct buffers of a value, each referenced once per value. */
 static void
 value_refs(struct kv_store *st, const pst_name *names, unsigned int n, int delta)
@@ -87,18 +101,19 @@ chain_crc(uint32_t crc, uint32_t part, uint32_t len)
 #endif
 }
 
-/* @parts (NULL: none) gives the checksums of whole spans taken as they
- * arrived (kv_stream_names_parts); the others are computed here. */
+/* The value's checksum: CRC32C of the concatenation, chained over the
+ * parts (each part's checksum seeds the next through a small 12-byte
+ * record, which is what recovery recomputes). @addrs (NULL: found here)
+ * gives where each part's bytes are, NULL for a name that is not valid;
+ * @parts (NULL: none) the checksums of whole spans taken as they arrived
+ * (kv_stream_names_parts); the others are computed here. */
 static uint32_t
-value_crc(struct kv_store *st, const pst_name *names, const struct kv_part *parts,
-	  unsigned int n)
+value_crc_of(struct kv_store *st, const void *const *addrs, const pst_name *names,
+	     const struct kv_part *parts, unsigned int n)
 {
 	uint32_t crc = 0;
 	unsigned int i;
 
-	/* CRC32C of the concatenation, chained over the parts: each part's
-	 * checksum seeds the next through a small 12-byte record, which is
-	 * what recovery recomputes. */
 	for (i = 0; i < n; i++) {
 		const void *p;
 		uint32_t len = pst_name_length(names[i]), part;
@@ -106,12 +121,27 @@ value_crc(struct kv_store *st, const pst_name *names, const struct kv_part *part
 		if (parts != NULL && (parts[i].flags & KV_SPAN_CRC)) {
 			part = parts[i].crc;
 		} else {
-			p = pst_pool_name_to_addr(st->pool, names[i]);
+			p = addrs != NULL ? addrs[i] : pst_pool_name_to_addr(st->pool, names[i]);
 			part = p ? pst_crc32c(p, len) : 0;
 		}
 		crc = chain_crc(crc, part, len);
 	}
 	return crc;
+}
+
+static uint32_t
+value_crc(struct kv_store *st, const pst_name *names, const struct kv_part *parts,
+	  unsigned int n)
+{
+	return value_crc_of(st, NULL, names, parts, n);
+}
+
+/* value_crc() of parts whose addresses were found already (@addrs). */
+static uint32_t
+value_crc_at(const void *const *addrs, const pst_name *names,
+	     const struct kv_part *parts, unsigned int n)
+{
+	return value_crc_of(NULL, addrs, names, parts, n);
 }
 
 /* value_crc() of a value in a pool just opened, whose lines may be
@@ -586,14 +616,18 @@ static union {
 } set_value;
 
 /* Put v (names, n, len and deadline set) under key: checksum (unless
- * @have_crc: the names are a stored value's; @parts: see value_crc),
+ * @have_crc: v->crc is set, the names being a stored value's or their
+ * checksum taken by the caller; @parts: see value_crc),
  * index entry (flushed), references. @copied: the names are buffers of the value's own, released
  * if the put fails. */
 static int
 store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	  struct kv_value *v, const struct kv_part *parts, int copied, int have_crc)
 {
-	uint64_t keys = st->ops->count(st->idx), t0, t1;
+	/* Whether the put adds a key is asked of the index only where it is
+	 * used: cluster slots' key counts, a unit's undo. */
+	int ask = st->slot_keys != NULL || st->unit_open, added = 0;
+	uint64_t keys = ask ? st->ops->count(st->idx) : 0, t;
 	unsigned int i;
 	int ret;
 
@@ -604,24 +638,26 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	} else {
 		kv_store_release_durable(st);
 	}
-	t0 = kv_store_stage_clock(st);
-	if (!have_crc)
+	t = kv_store_stage_clock(st);
+	if (!have_crc) {
 		v->crc = value_crc(st, v->names, parts, v->n);
-	t1 = kv_store_stage_clock(st);
+		stage_lap(st, &st->stages.crc, &t);
+	}
 	ret = st->ops->put(st->idx, key, key_len, v, on_old, st);
-	st->stages.crc += t1 - t0;
-	st->stages.index += kv_store_stage_clock(st) - t1;
+	stage_lap(st, &st->stages.index, &t);
 	if (ret != 0)
 		goto fail;
 	value_refs(st, v->names, v->n, +1);
 	st->value_bytes += v->len;
 	st->sets++;
-	if (st->ops->count(st->idx) > keys)
+	if (ask && st->ops->count(st->idx) > keys) {
+		added = 1;
 		count_slot(st, key, key_len, +1);
+	}
 	if (st->on_write != NULL)
 		st->on_write(st->on_write_arg, key, key_len);
 	if (st->unit_open)
-		unit_note(st, v, key, key_len, st->ops->count(st->idx) > keys);
+		unit_note(st, v, key, key_len, added);
 	return 0;
 fail:
 	if (copied)
@@ -693,6 +729,7 @@ kv_store_set_parts_at(struct kv_store *st, const void *key, uint16_t key_len,
 		      unsigned int n, uint32_t len, uint64_t deadline_ms)
 {
 	static struct kv_span spans[KV_VALUE_NAMES_MAX];
+	static const void *addrs[KV_VALUE_NAMES_MAX];
 	struct kv_value *v = &set_value.v;
 	uint64_t t0;
 	unsigned int i;
@@ -722,23 +759,29 @@ kv_store_set_parts_at(struct kv_store *st, const void *key, uint16_t key_len,
 			return -ENOSPC;
 		}
 		v->n = (uint16_t)k;
+		stage_lap(st, &st->stages.value, &t0);
 	} else {
 		/* Zero copy: the value stays where the NIC put it; make those
-		 * bytes durable and reference their buffers. */
+		 * bytes durable and reference their buffers. Each part's
+		 * address is found (and its name checked) once, for its flush
+		 * and its checksum both. */
 		for (i = 0; i < n; i++) {
+			addrs[i] = NULL;
+			if (parts == NULL || (parts[i].flags & (KV_SPAN_FLUSHED | KV_SPAN_CRC)) !=
+						     (KV_SPAN_FLUSHED | KV_SPAN_CRC))
+				addrs[i] = pst_pool_name_to_addr(st->pool, names[i]);
 			if (parts == NULL || !(parts[i].flags & KV_SPAN_FLUSHED))
-				pst_pool_flush(st->pool,
-					       pst_pool_name_to_addr(st->pool, names[i]),
-					       pst_name_length(names[i]));
+				pst_pool_flush(st->pool, addrs[i], pst_name_length(names[i]));
 			v->names[i] = names[i];
 		}
 		v->n = (uint16_t)n;
+		stage_lap(st, &st->stages.value, &t0);
+		v->crc = value_crc_at(addrs, names, parts, n);
+		stage_lap(st, &st->stages.crc, &t0);
 	}
-	st->stages.value += kv_store_stage_clock(st) - t0;
 	v->len = len;
 	v->deadline_ms = deadline_ms;
-	return store_put(st, key, key_len, v, st->copy_mode ? NULL : parts,
-			 st->copy_mode, 0);
+	return store_put(st, key, key_len, v, NULL, st->copy_mode, !st->copy_mode);
 }
 
 int

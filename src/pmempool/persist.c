@@ -46,6 +46,14 @@ pst_persist_mode_parse(const char *name, enum pst_persist_mode *mode)
 			name);
 }
 
+/* pst_persist_flush's inline case applies: flush mode, no hook, no trace. */
+static void
+plain_update(struct pst_persist *p)
+{
+	p->plain = p->mode == PST_PERSIST_FLUSH && p->trace == NULL &&
+		   p->hook.on_flush == NULL;
+}
+
 int
 pst_persist_init(struct pst_persist *p, enum pst_persist_mode mode,
 		 void *base, size_t len, int is_pmem)
@@ -70,6 +78,7 @@ pst_persist_init(struct pst_persist *p, enum pst_persist_mode mode,
 	p->mode = mode;
 	p->map_base = base;
 	p->map_len = len;
+	plain_update(p);
 	return 0;
 }
 
@@ -98,7 +107,7 @@ pst_persist_fs_volatile(int fd)
 }
 
 int
-pst_persist_flush(struct pst_persist *p, const void *addr, size_t len)
+pst_persist_flush_full(struct pst_persist *p, const void *addr, size_t len)
 {
 	const char *lo = addr;
 
@@ -205,6 +214,7 @@ pst_persist_trace_from_env(struct pst_persist *p)
 	if (path == NULL || *path == '\0')
 		return 0;
 	p->trace = pst_persist_trace_start(path, p->map_base, p->map_len);
+	plain_update(p);
 	return p->trace != NULL ? 0 : -pst_errno;
 }
 
@@ -213,6 +223,7 @@ pst_persist_fini(struct pst_persist *p)
 {
 	pst_persist_trace_stop(p->trace);
 	p->trace = NULL;
+	plain_update(p);
 }
 
 void
@@ -222,4 +233,5 @@ pst_persist_set_hook(struct pst_persist *p, const struct pst_persist_hook *hook)
 		memset(&p->hook, 0, sizeof(p->hook));
 	else
 		p->hook = *hook;
+	plain_update(p);
 }

@@ -1906,6 +1906,67 @@ test_command_table(void **state)
 	assert_null(kv_command_find("", 0));
 }
 
+/* The command table's walk, as both lookups did before SET and GET were
+ * read as one word: @nocase folds A-Z only. */
+static const struct kv_command *
+find_by_walk(const char *name, size_t len, int nocase)
+{
+	for (unsigned int op = 1; op < KV_OP_COUNT; op++) {
+		const struct kv_command *cmd = &kv_commands[op];
+		size_t i;
+
+		if (cmd->name_len != len)
+			continue;
+		for (i = 0; i < len; i++) {
+			char c = name[i];
+
+			if (nocase && c >= 'A' && c <= 'Z')
+				c = (char)(c - 'A' + 'a');
+			if (c != cmd->name[i])
+				break;
+		}
+		if (i == len)
+			return cmd;
+	}
+	return NULL;
+}
+
+/* Three-byte names: SET's and GET's in every case, and each with any byte
+ * in any one place, find what the walk finds (or-ing 0x20 must fold only
+ * letters: "s\x05t", "SE\x14" and the like are unknown). */
+static void
+test_command_find_three_bytes(void **state)
+{
+	static const char *const bases[] = { "set", "get", "del", "ttl" };
+	char name[3];
+
+	(void)state;
+	for (size_t b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
+		for (unsigned int cases = 0; cases < 8; cases++) {
+			for (unsigned int pos = 0; pos < 4; pos++) {
+				for (unsigned int byte = 0; byte < 256; byte++) {
+					for (unsigned int i = 0; i < 3; i++)
+						name[i] = (cases >> i) & 1 ?
+							  (char)(bases[b][i] - 'a' + 'A') :
+							  bases[b][i];
+					if (pos < 3)
+						name[pos] = (char)byte;
+					assert_ptr_equal(kv_command_find_nocase(name, 3),
+							 find_by_walk(name, 3, 1));
+					assert_ptr_equal(kv_command_find(name, 3),
+							 find_by_walk(name, 3, 0));
+				}
+			}
+		}
+	}
+	assert_ptr_equal(kv_command_find_nocase("SeT", 3), &kv_commands[KV_OP_SET]);
+	assert_ptr_equal(kv_command_find_nocase("gET", 3), &kv_commands[KV_OP_GET]);
+	assert_null(kv_command_find_nocase("s\x05t", 3));
+	assert_null(kv_command_find_nocase("SE\x14", 3));
+	assert_null(kv_command_find("SET", 3));
+	assert_null(kv_command_find_nocase("se", 2));
+}
+
 /* @words as a multibulk request, parsed in one span. */
 static void
 parse_words(const char *const *words, struct res *r)
@@ -3035,6 +3096,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pending_value, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_bulk_len, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_find_three_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_arity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_reply, setup, teardown),
