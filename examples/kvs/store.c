@@ -434,10 +434,9 @@ unit_fail(struct kv_store *st, int err)
 		st->unit_err = err;
 }
 
-/* Room in the undo lists for a value of @n names and a slot change,
- * before the write (a note that cannot be taken would leak). */
-static int
-unit_room(struct kv_store *st, unsigned int n)
+/* unit_room() past its common case: the unit failed, or a list grows. */
+static __attribute__((noinline)) int
+unit_room_grow(struct kv_store *st, unsigned int n)
 {
 	struct kv_unit_undo *u = &st->unit_undo;
 
@@ -462,6 +461,20 @@ unit_room(struct kv_store *st, unsigned int n)
 		u->cap_slots = cap;
 	}
 	return 0;
+}
+
+/* Room in the undo lists for a value of @n names and a slot change,
+ * before the write (a note that cannot be taken would leak). Inline: one
+ * test per write of a unit when there is room. */
+static inline int
+unit_room(struct kv_store *st, unsigned int n)
+{
+	const struct kv_unit_undo *u = &st->unit_undo;
+
+	if (st->unit_err == 0 && u->n_refs + n <= u->cap_refs &&
+	    (st->slot_keys == NULL || u->n_slots < u->cap_slots))
+		return 0;
+	return unit_room_grow(st, n);
 }
 
 /* The unit stored @v (referenced as value_refs() does) under @key. */
@@ -595,7 +608,7 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 {
 	uint64_t keys = st->ops->count(st->idx), t0, t1;
 	unsigned int i;
-	int ret;
+	int ret, added;
 
 	if (st->unit_open) {
 		ret = unit_room(st, v->n);
@@ -616,12 +629,13 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	value_refs(st, v->names, v->n, +1);
 	st->value_bytes += v->len;
 	st->sets++;
-	if (st->ops->count(st->idx) > keys)
+	added = st->ops->count(st->idx) > keys;
+	if (added)
 		count_slot(st, key, key_len, +1);
 	if (st->on_write != NULL)
 		st->on_write(st->on_write_arg, key, key_len);
 	if (st->unit_open)
-		unit_note(st, v, key, key_len, st->ops->count(st->idx) > keys);
+		unit_note(st, v, key, key_len, added);
 	return 0;
 fail:
 	if (copied)
