@@ -228,7 +228,6 @@ queue_release(struct kv_exec *x, struct kv_multi *m)
 	m->n = m->n_spans = m->n_args = 0;
 	m->bytes = 0;
 	m->denyoom = 0;
-	m->flushes = 0;
 	m->active = 0;
 	m->in_stream = 0;
 	m->dirty_exec = 0;
@@ -370,7 +369,6 @@ queue_parsed(struct kv_multi *m, struct kv_queued *q, const struct kv_request *r
 	unsigned int i;
 
 	q->op = req->op;
-	m->flushes |= req->op == KV_OP_FLUSHALL || req->op == KV_OP_FLUSHDB;
 	q->argc = req->argc;
 	q->set_flags = req->set_flags;
 	q->expire_ms = req->expire_ms;
@@ -827,11 +825,13 @@ kv_cmd_exec(struct kv_call *c)
 	/* The transaction's own writes do not touch its watched keys. */
 	if (m->watched != NULL)
 		unwatch_all(x, m);
-	if (m->n < 10) {
-		/* Most transactions: one digit, not formatted. */
-		char hdr[4] = { '*', (char)('0' + m->n), '\r', '\n' };
+	if (m->n < 100) {
+		/* Most transactions: one or two digits, not formatted. */
+		char hdr[5] = { '*', (char)('0' + m->n / 10), (char)('0' + m->n % 10), '\r', '\n' };
+		size_t one = m->n < 10;   /* no leading zero: "*7\r\n" */
 
-		c->out->bytes(c->out->ctx, hdr, sizeof(hdr));
+		hdr[one] = '*';
+		c->out->bytes(c->out->ctx, hdr + one, sizeof(hdr) - one);
 	} else {
 		char hdr[32];
 		int n = kv_resp_array_header(hdr, sizeof(hdr), m->n);
@@ -844,8 +844,7 @@ kv_cmd_exec(struct kv_call *c)
 		/* A flush empties the index whole and is no part of a unit
 		 * (store.h): the writes queued before it commit as one unit,
 		 * those after it as another. */
-		if (m->flushes && unit &&
-		    (m->q[i].op == KV_OP_FLUSHALL || m->q[i].op == KV_OP_FLUSHDB)) {
+		if (unit && (m->q[i].op == KV_OP_FLUSHALL || m->q[i].op == KV_OP_FLUSHDB)) {
 			if (!unit_close(c, x))
 				goto done;
 			exec_one(&call, c->rx, m, &m->q[i], &req);

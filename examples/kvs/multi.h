@@ -56,7 +56,6 @@ struct kv_multi {
 	uint64_t reserved;        /* store buffers reserved for the copies
 	                           * EXEC will make of DRAM-queued values */
 	int denyoom;              /* a queued command may grow the store */
-	int flushes;              /* a FLUSHALL or FLUSHDB is queued */
 	uint32_t last_buf;        /* pool buffer the last queued span is in
 	                           * (+1; 0: none) */
 	struct kv_watched *watched; /* this connection's watched keys */
