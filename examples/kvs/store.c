@@ -477,10 +477,12 @@ unit_room(struct kv_store *st, unsigned int n)
 	return unit_room_grow(st, n);
 }
 
-/* The unit stored @v (referenced as value_refs() does) under @key. */
+/* The unit stored @v (referenced as value_refs() does) under @key; the
+ * index held @keys keys before (a slot change is noted only in cluster
+ * mode: the count is asked for only then). */
 static void
 unit_note(struct kv_store *st, const struct kv_value *v, const void *key,
-	  uint16_t key_len, int added)
+	  uint16_t key_len, uint64_t keys)
 {
 	struct kv_unit_undo *u = &st->unit_undo;
 	unsigned int i;
@@ -488,7 +490,7 @@ unit_note(struct kv_store *st, const struct kv_value *v, const void *key,
 	for (i = 0; i < v->n; i++)
 		if (i == 0 || pst_name_index(v->names[i]) != pst_name_index(v->names[i - 1]))
 			u->refs[u->n_refs++] = v->names[i];
-	if (st->slot_keys != NULL && added)
+	if (st->slot_keys != NULL && st->ops->count(st->idx) > keys)
 		u->slots[u->n_slots++] = kv_cluster_key_slot(key, key_len) << 1 | 1;
 }
 
@@ -608,7 +610,7 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 {
 	uint64_t keys = st->ops->count(st->idx), t0, t1;
 	unsigned int i;
-	int ret, added;
+	int ret;
 
 	if (st->unit_open) {
 		ret = unit_room(st, v->n);
@@ -629,13 +631,12 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	value_refs(st, v->names, v->n, +1);
 	st->value_bytes += v->len;
 	st->sets++;
-	added = st->ops->count(st->idx) > keys;
-	if (added)
+	if (st->ops->count(st->idx) > keys)
 		count_slot(st, key, key_len, +1);
 	if (st->on_write != NULL)
 		st->on_write(st->on_write_arg, key, key_len);
 	if (st->unit_open)
-		unit_note(st, v, key, key_len, added);
+		unit_note(st, v, key, key_len, keys);
 	return 0;
 fail:
 	if (copied)
