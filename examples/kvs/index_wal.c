@@ -825,11 +825,10 @@ log_small(struct kv_index *w, uint8_t op, const void *body, size_t body_len)
 	return 0;
 }
 
-/* Before a put/del of the open unit writes: the unit's BEGIN (at its
- * first write only: a unit that writes nothing leaves no record), and
- * room to note what to undo. */
-static int
-unit_touch(struct kv_index *w)
+/* unit_touch() past its common case: the unit's first write, or the
+ * undo notes grow. */
+static __attribute__((noinline)) int
+unit_touch_slow(struct kv_index *w)
 {
 	struct kvw_unit *u = &w->unit;
 	int ret;
@@ -858,6 +857,17 @@ unit_touch(struct kv_index *w)
 	u->nrec = 0;
 	u->crcs = 0;
 	return 0;
+}
+
+/* Before a put/del of the open unit writes: the unit's BEGIN (at its
+ * first write only: a unit that writes nothing leaves no record), and
+ * room to note what to undo. */
+static inline int
+unit_touch(struct kv_index *w)
+{
+	if (w->unit.begun && w->unit.n < w->unit.cap)
+		return 0;
+	return unit_touch_slow(w);
 }
 
 /* A put/del of the open unit is about to change the key's slot @s (NULL:

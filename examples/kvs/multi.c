@@ -58,6 +58,7 @@ struct kv_watch_table {
 #define QUEUE_SPAN_MAX 65535u     /* a span's length fits a name */
 
 static const char queued_reply[] = "+QUEUED\r\n";
+static const char ok_reply[] = "+OK\r\n";
 static const char oom_error[] = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /* ---- watched keys ------------------------------------------------------ */
@@ -589,7 +590,8 @@ kv_cmd_multi(struct kv_call *c)
 	}
 	m->active = 1;
 	m->in_stream = m->stream_max > 0;
-	kv_call_simple(c, "OK");
+	/* Not formatted: once per transaction (kv_call_simple's bytes). */
+	c->out->bytes(c->out->ctx, ok_reply, sizeof(ok_reply) - 1);
 }
 
 void
@@ -709,24 +711,26 @@ exec_redirect(struct kv_call *c, struct kv_multi *m)
 	return 1;
 }
 
-/* Run queued request @q, its reply an element of EXEC's. */
-static void
-exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
-	 struct kv_request *req)
+/* Run queued request @q, its reply an element of EXEC's, through @call
+ * (srv and out set) and @req, which EXEC cleared once: commands take the
+ * request as const, so only what differs between queued requests is set
+ * here. @rx is the connection's receive stream. */
+static inline void
+exec_one(struct kv_call *call, const struct kv_stream *rx, struct kv_multi *m,
+	 const struct kv_queued *q, struct kv_request *req)
 {
 	struct kv_stream view;
-	struct kv_call call = { .srv = c->srv, .out = c->out, .req = req, .dram = q->dram };
 	unsigned int i;
 
 	if (q->op == KV_OP_NONE) {
-		kv_call_error(c, q->mem);
+		kv_call_error(call, q->mem);
 		return;
 	}
 	if (m->in_stream) {
-		struct kv_stream *rx = (struct kv_stream *)c->rx;  /* as queued_stream() */
-
-		kv_stream_return(rx, q->at);
-		call.rx = rx;
+		/* The connection's own stream, which kv_exec_next() takes as
+		 * const only for the parsers (as queued_stream()). */
+		kv_stream_return((struct kv_stream *)rx, q->at);
+		call->rx = rx;
 	} else {
 		/* The queued bytes as a stream of their own (no holder:
 		 * their buffers are the queue's, kept already). */
@@ -742,9 +746,9 @@ exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 		view.hint_i = 0;
 		view.hint_base = 0;
 		view.span_steps = 0;
-		call.rx = &view;
+		call->rx = &view;
 	}
-	kv_request_clear(req);
+	call->dram = q->dram;
 	req->op = q->op;
 	req->argc = q->argc;
 	req->set_flags = q->set_flags;
@@ -752,7 +756,7 @@ exec_one(struct kv_call *c, struct kv_multi *m, const struct kv_queued *q,
 	req->consumed = q->len;
 	for (i = 0; i < q->argc; i++)   /* as kv_multi_queue() copied them */
 		req->argv[i] = m->args[q->arg0 + i];
-	kv_commands[q->op].run(&call);
+	kv_commands[q->op].run(call);
 }
 
 /* End EXEC's unit; 0 when it failed: its writes were undone and are not
@@ -774,6 +778,7 @@ kv_cmd_exec(struct kv_call *c)
 	struct kv_multi *m = c->out->multi;
 	struct kv_exec *x = c->srv;
 	struct kv_request req;
+	struct kv_call call;
 	struct kv_stream_mark here = kv_stream_here(c->rx);  /* EXEC's place */
 	uint64_t bufs;
 	unsigned int i;
@@ -820,12 +825,21 @@ kv_cmd_exec(struct kv_call *c)
 	/* The transaction's own writes do not touch its watched keys. */
 	if (m->watched != NULL)
 		unwatch_all(x, m);
-	{
+	if (m->n < 100) {
+		/* Most transactions: one or two digits, not formatted. */
+		char hdr[5] = { '*', (char)('0' + m->n / 10), (char)('0' + m->n % 10), '\r', '\n' };
+		size_t one = m->n < 10;   /* no leading zero: "*7\r\n" */
+
+		hdr[one] = '*';
+		c->out->bytes(c->out->ctx, hdr + one, sizeof(hdr) - one);
+	} else {
 		char hdr[32];
 		int n = kv_resp_array_header(hdr, sizeof(hdr), m->n);
 
 		c->out->bytes(c->out->ctx, hdr, (size_t)n);
 	}
+	kv_request_clear(&req);
+	call = (struct kv_call){ .srv = x, .out = c->out, .req = &req };
 	for (i = 0; i < m->n; i++) {
 		/* A flush empties the index whole and is no part of a unit
 		 * (store.h): the writes queued before it commit as one unit,
@@ -833,11 +847,11 @@ kv_cmd_exec(struct kv_call *c)
 		if (unit && (m->q[i].op == KV_OP_FLUSHALL || m->q[i].op == KV_OP_FLUSHDB)) {
 			if (!unit_close(c, x))
 				goto done;
-			exec_one(c, m, &m->q[i], &req);
+			exec_one(&call, c->rx, m, &m->q[i], &req);
 			unit = kv_store_unit_begin(x->store, bufs) == 0;
 			continue;
 		}
-		exec_one(c, m, &m->q[i], &req);
+		exec_one(&call, c->rx, m, &m->q[i], &req);
 	}
 done:
 	if (unit)

@@ -464,10 +464,9 @@ unit_fail(struct kv_store *st, int err)
 		st->unit_err = err;
 }
 
-/* Room in the undo lists for a value of @n names and a slot change,
- * before the write (a note that cannot be taken would leak). */
-static int
-unit_room(struct kv_store *st, unsigned int n)
+/* unit_room() past its common case: the unit failed, or a list grows. */
+static __attribute__((noinline)) int
+unit_room_grow(struct kv_store *st, unsigned int n)
 {
 	struct kv_unit_undo *u = &st->unit_undo;
 
@@ -494,7 +493,23 @@ unit_room(struct kv_store *st, unsigned int n)
 	return 0;
 }
 
-/* The unit stored @v (referenced as value_refs() does) under @key. */
+/* Room in the undo lists for a value of @n names and a slot change,
+ * before the write (a note that cannot be taken would leak). Inline: one
+ * test per write of a unit when there is room. */
+static inline int
+unit_room(struct kv_store *st, unsigned int n)
+{
+	const struct kv_unit_undo *u = &st->unit_undo;
+
+	if (st->unit_err == 0 && u->n_refs + n <= u->cap_refs &&
+	    (st->slot_keys == NULL || u->n_slots < u->cap_slots))
+		return 0;
+	return unit_room_grow(st, n);
+}
+
+/* The unit stored @v (referenced as value_refs() does) under @key;
+ * @added: the key is new and counted in its cluster slot (never set
+ * outside cluster mode, where the index's count is not asked). */
 static void
 unit_note(struct kv_store *st, const struct kv_value *v, const void *key,
 	  uint16_t key_len, int added)
@@ -505,7 +520,7 @@ unit_note(struct kv_store *st, const struct kv_value *v, const void *key,
 	for (i = 0; i < v->n; i++)
 		if (i == 0 || pst_name_index(v->names[i]) != pst_name_index(v->names[i - 1]))
 			u->refs[u->n_refs++] = v->names[i];
-	if (st->slot_keys != NULL && added)
+	if (added)
 		u->slots[u->n_slots++] = kv_cluster_key_slot(key, key_len) << 1 | 1;
 }
 
@@ -625,8 +640,8 @@ store_put(struct kv_store *st, const void *key, uint16_t key_len,
 	  struct kv_value *v, const struct kv_part *parts, int copied, int have_crc)
 {
 	/* Whether the put adds a key is asked of the index only where it is
-	 * used: cluster slots' key counts, a unit's undo. */
-	int ask = st->slot_keys != NULL || st->unit_open, added = 0;
+	 * used: cluster slots' key counts (and a unit's undo of them). */
+	int ask = st->slot_keys != NULL, added = 0;
 	uint64_t keys = ask ? st->ops->count(st->idx) : 0, t;
 	unsigned int i;
 	int ret;

@@ -227,6 +227,35 @@ test_queue_dram(void **state)
 	close_store(&st, &x, p);
 }
 
+/* EXEC's array header for every count of digits it is written with
+ * (one and two digits are not formatted): *0 to *123, no leading zero. */
+static void
+test_exec_header(void **state)
+{
+	static const unsigned int counts[] = { 0, 1, 9, 10, 42, 99, 100, 123 };
+	struct kv_multi m = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	char want[1024];
+	unsigned int i, k;
+	int n;
+
+	(void)state;
+	p = open_store(&st, &x, 0, "header");
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		run(&x, &m, "*1\r\n$5\r\nMULTI\r\n", "+OK\r\n", 0, NULL);
+		for (k = 0; k < counts[i]; k++)
+			run(&x, &m, "*1\r\n$4\r\nPING\r\n", "+QUEUED\r\n", 0, NULL);
+		n = snprintf(want, sizeof(want), "*%u\r\n", counts[i]);
+		for (k = 0; k < counts[i]; k++)
+			n += snprintf(want + n, sizeof(want) - (size_t)n, "+PONG\r\n");
+		run(&x, &m, "*1\r\n$4\r\nEXEC\r\n", want, 0, NULL);
+	}
+	kv_multi_end(&x, &m);
+	close_store(&st, &x, p);
+}
+
 /* One connection's receive stream, fed a segment at a time and run as
  * server.c's process() runs it: what kv_exec_next() used is skipped while
  * the transaction's requests stay in the stream, consumed otherwise, and
@@ -703,6 +732,7 @@ main(void)
 		cmocka_unit_test_teardown(test_queue_references, tu_test_teardown),
 		cmocka_unit_test_teardown(test_queue_dram, tu_test_teardown),
 		cmocka_unit_test_teardown(test_bounds, tu_test_teardown),
+		cmocka_unit_test_teardown(test_exec_header, tu_test_teardown),
 		cmocka_unit_test_teardown(test_in_stream, tu_test_teardown),
 		cmocka_unit_test_teardown(test_in_stream_moves, tu_test_teardown),
 		cmocka_unit_test_teardown(test_in_stream_moves_copy, tu_test_teardown),
