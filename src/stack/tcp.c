@@ -5,6 +5,7 @@
  * buffer carries that buffer's durable name.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1349,7 +1350,7 @@ enqueue(struct tcp_pcb *pcb, const void *data, u16_t len, u8_t flags)
  * pbufs from a free list, without its per-call generality); tcp_write
  * where those do not apply (an MSS wider than their pbufs). */
 static err_t
-copy_in(struct tcp_pcb *pcb, const struct pst_tcp_piece *pc, unsigned int n, u16_t len)
+copy_in(struct tcp_pcb *pcb, const struct iovec *pc, unsigned int n, u16_t len)
 {
 	err_t err;
 
@@ -1358,7 +1359,7 @@ copy_in(struct tcp_pcb *pcb, const struct pst_tcp_piece *pc, unsigned int n, u16
 	err = pst_tcp_append_copy(pcb, pc, n, len);
 	if (err != ERR_VAL || n != 1)
 		return err;
-	return enqueue(pcb, pc[0].data, len, TCP_WRITE_FLAG_COPY);
+	return enqueue(pcb, pc[0].iov_base, len, TCP_WRITE_FLAG_COPY);
 }
 
 long
@@ -1382,7 +1383,7 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 		c->stats.send_eagain++;
 		return pst_fail(EAGAIN, "send: send buffer full");
 	}
-	err = copy_in(c->pcb, &(struct pst_tcp_piece){ data, (u16_t)len }, 1, (u16_t)len);
+	err = copy_in(c->pcb, &(struct iovec){ (void *)(uintptr_t)data, len }, 1, (u16_t)len);
 	if (err == ERR_MEM) {
 		c->stats.send_eagain++;
 		block(c);
@@ -1399,7 +1400,6 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 long
 pst_conn_sendv(struct pst_conn *c, const struct iovec *iov, unsigned int n)
 {
-	struct pst_tcp_piece pc[PST_SENDV_MAX];
 	size_t len = 0;
 	unsigned int i;
 	err_t err;
@@ -1409,21 +1409,19 @@ pst_conn_sendv(struct pst_conn *c, const struct iovec *iov, unsigned int n)
 	if (c->pcb == NULL || c->gone || !c->established)
 		return pst_fail(ENOTCONN, "sendv: connection is not open");
 	for (i = 0; i < n; i++) {
-		if (iov[i].iov_base == NULL && iov[i].iov_len > 0)
-			return pst_fail(EINVAL, "sendv: NULL piece");
+		if (iov[i].iov_len > UINT16_MAX || (iov[i].iov_base == NULL && iov[i].iov_len > 0))
+			return pst_fail(EINVAL, "sendv: NULL or long piece");
 		len += iov[i].iov_len;
-		if (len > UINT16_MAX)
-			return pst_fail(EINVAL, "sendv: over 65535 bytes");
-		pc[i].data = iov[i].iov_base;
-		pc[i].len = (u16_t)iov[i].iov_len;
 	}
+	if (len > UINT16_MAX)
+		return pst_fail(EINVAL, "sendv: over 65535 bytes");
 	if (len == 0)
 		return 0;
 	if (tcp_sndbuf(c->pcb) < len || queue_full(c)) {
 		c->stats.send_eagain++;
 		return pst_fail(EAGAIN, "sendv: send buffer full");
 	}
-	err = copy_in(c->pcb, pc, n, (u16_t)len);
+	err = copy_in(c->pcb, iov, n, (u16_t)len);
 	if (err == ERR_VAL) {
 		/* tcp_write's (an MSS wider than a copy pbuf; lwIP caps it at
 		 * TCP_MSS, so not expected): the pieces gathered first, so that
@@ -1434,8 +1432,8 @@ pst_conn_sendv(struct pst_conn *c, const struct iovec *iov, unsigned int n)
 		if (all == NULL)
 			return pst_fail(ENOMEM, "sendv: out of memory");
 		for (i = 0; i < n; i++) {
-			memcpy(all + at, pc[i].data, pc[i].len);
-			at += pc[i].len;
+			memcpy(all + at, iov[i].iov_base, iov[i].iov_len);
+			at += iov[i].iov_len;
 		}
 		err = enqueue(c->pcb, all, (u16_t)len, TCP_WRITE_FLAG_COPY);
 		free(all);

@@ -15,6 +15,7 @@
  * segments as its own, since they are built as its own are.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -382,26 +383,58 @@ memerr:
 
 /* Where the next byte to copy is in a list of pieces. */
 struct cursor {
-	const struct pst_tcp_piece *pc;
+	const struct iovec *pc;
 	unsigned int i;
-	u16_t off;
+	size_t off;
 };
 
+/* @k bytes, 16 or fewer (a reply's header or CRLF) in a few moves of
+ * their own rather than a call. */
+static inline void
+copy_small(u8_t *d, const u8_t *s, size_t k)
+{
+	if (k >= 8) {
+		uint64_t a, b;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + k - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + k - 8, &b, 8);
+	} else if (k >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + k - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + k - 4, &b, 4);
+	} else if (k > 0) {
+		d[0] = s[0];
+		d[k / 2] = s[k / 2];
+		d[k - 1] = s[k - 1];
+	}
+}
+
 static void
-cursor_copy(struct cursor *c, u8_t *dst, u16_t len)
+cursor_copy(struct cursor *c, u8_t *dst, size_t len)
 {
 	while (len > 0) {
-		const struct pst_tcp_piece *p = &c->pc[c->i];
-		u16_t k = (u16_t)LWIP_MIN(len, (u16_t)(p->len - c->off));
+		const struct iovec *p = &c->pc[c->i];
+		const u8_t *src = (const u8_t *)p->iov_base + c->off;
+		size_t k = p->iov_len - c->off;
 
-		memcpy(dst, (const u8_t *)p->data + c->off, k);
-		dst += k;
-		len = (u16_t)(len - k);
-		c->off = (u16_t)(c->off + k);
-		if (c->off == p->len) {
+		if (k > len) {
+			k = len;
+			c->off += k;
+		} else {
 			c->i++;
 			c->off = 0;
 		}
+		if (k <= 16)
+			copy_small(dst, src, k);
+		else
+			memcpy(dst, src, k);
+		dst += k;
+		len -= k;
 	}
 }
 
@@ -438,7 +471,7 @@ copy_segment(const struct tcp_pcb *pcb, struct cursor *cur, u16_t len, u32_t seq
 }
 
 err_t
-pst_tcp_append_copy(struct tcp_pcb *pcb, const struct pst_tcp_piece *pieces, unsigned int n,
+pst_tcp_append_copy(struct tcp_pcb *pcb, const struct iovec *pieces, unsigned int n,
 		    u16_t len)
 {
 	struct tcp_seg *last = NULL, *queue = NULL, *tail = NULL, *seg;

@@ -3,6 +3,8 @@
 #ifndef PST_TCP_ZC_H
 #define PST_TCP_ZC_H
 
+#include <sys/uio.h>
+
 #include "lwip/tcp.h"
 
 /*
@@ -19,14 +21,9 @@
  */
 err_t pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len);
 
-/* One piece of bytes to copy. */
-struct pst_tcp_piece {
-	const void *data;
-	u16_t len;
-};
-
 /*
- * Queue a copy of @n pieces, @len bytes in all, on @pcb, as
+ * Queue a copy of @n pieces (@len bytes in all: their lengths's sum, which
+ * the caller checked), on @pcb, as
  * tcp_write(pcb, data, len, TCP_WRITE_FLAG_COPY) does for their bytes
  * written at once, building the same segments: the spare room of the last
  * copied pbuf first, then a copied pbuf chained onto the last unsent
@@ -37,7 +34,7 @@ struct pst_tcp_piece {
  * MSS over TCP_MSS: use tcp_write) or ERR_MEM (no room in the send buffer
  * or queue, or no memory: nothing queued).
  */
-err_t pst_tcp_append_copy(struct tcp_pcb *pcb, const struct pst_tcp_piece *pieces,
+err_t pst_tcp_append_copy(struct tcp_pcb *pcb, const struct iovec *pieces,
 			  unsigned int n, u16_t len);
 
 #endif /* PST_TCP_ZC_H */

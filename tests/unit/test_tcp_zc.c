@@ -171,13 +171,13 @@ run(u16_t mss, u32_t wnd_max, int ts, unsigned int seed0)
 							   TCP_WRITE_FLAG_COPY), ERR_OK);
 			} else {
 				/* the same bytes as up to three pieces */
-				struct pst_tcp_piece pc[3];
+				struct iovec pc[3];
 				u16_t c1 = (u16_t)rnd(len + 1u), c2 = (u16_t)rnd(len - c1 + 1u);
 
-				pc[0] = (struct pst_tcp_piece){ copy_src + off, c1 };
-				pc[1] = (struct pst_tcp_piece){ copy_src + off + c1, c2 };
-				pc[2] = (struct pst_tcp_piece){ copy_src + off + c1 + c2,
-								(u16_t)(len - c1 - c2) };
+				pc[0] = (struct iovec){ copy_src + off, c1 };
+				pc[1] = (struct iovec){ copy_src + off + c1, c2 };
+				pc[2] = (struct iovec){ copy_src + off + c1 + c2,
+							(size_t)(len - c1 - c2) };
 				assert_int_equal(pst_tcp_append_copy(b, pc, 3, len), ERR_OK);
 			}
 		} else if (op < 12) {
@@ -286,7 +286,7 @@ static void
 test_copies(void **state)
 {
 	struct tcp_pcb *b = pcb_make(1460, 4 * 1024 * 1024, 1);
-	struct pst_tcp_piece pc[3] = {
+	struct iovec pc[3] = {
 		{ "$5\r\n", 4 }, { "hello", 5 }, { "\r\n", 2 },
 	};
 	uint8_t out[16];
