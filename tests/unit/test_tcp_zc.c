@@ -289,7 +289,7 @@ test_copies(void **state)
 	struct iovec pc[3] = {
 		{ "$5\r\n", 4 }, { "hello", 5 }, { "\r\n", 2 },
 	};
-	uint8_t out[16];
+	uint8_t out[32];
 	u32_t lbb;
 
 	(void)state;
