@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "paste_pool.h"
 #include "paste_stack.h"
@@ -177,6 +178,21 @@ int pst_conn_keep_held_many(struct pst_conn *conn, const uint32_t *ids, unsigned
  *   callback), -ENOTCONN on a closed connection, -EINVAL.
  */
 long pst_conn_send(struct pst_conn *conn, const void *data, size_t len);
+
+/** Most pieces one pst_conn_sendv() call takes. */
+#define PST_SENDV_MAX 16
+
+/**
+ * Queue a copy of the bytes of @p n pieces (at most PST_SENDV_MAX, 65,535
+ * bytes in all), in order, as one pst_conn_send() of them written end to
+ * end would: a reply gathered from several places (a header, a value's
+ * pieces in the pool, a trailer) copied once, into the stack's segments.
+ * All or nothing.
+ * @return the number of bytes queued (all of them), -EAGAIN when they do
+ *   not fit now (wait for the sent callback), -ENOTCONN, -EINVAL (a NULL
+ *   argument or piece, too many pieces or bytes), -ENOMEM.
+ */
+long pst_conn_sendv(struct pst_conn *conn, const struct iovec *iov, unsigned int n);
 
 /**
  * Zero-copy send of bytes already in the pool: the kept buffer range

@@ -5,6 +5,7 @@
  * buffer carries that buffer's durable name.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1345,6 +1346,22 @@ enqueue(struct tcp_pcb *pcb, const void *data, u16_t len, u8_t flags)
 	return tcp_write(pcb, data, len, flags);
 }
 
+/* Copies go into segments built by tcp_zc.c (tcp_write's segments, its
+ * pbufs from a free list, without its per-call generality); tcp_write
+ * where those do not apply (an MSS wider than their pbufs). */
+static err_t
+copy_in(struct tcp_pcb *pcb, const struct iovec *pc, unsigned int n, u16_t len)
+{
+	err_t err;
+
+	if (pcb->snd_wnd_max < 2)
+		pcb->snd_wnd_max = 2; /* as enqueue() */
+	err = pst_tcp_append_copy(pcb, pc, n, len);
+	if (err != ERR_VAL || n != 1)
+		return err;
+	return enqueue(pcb, pc[0].iov_base, len, TCP_WRITE_FLAG_COPY);
+}
+
 long
 pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 {
@@ -1366,7 +1383,7 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 		c->stats.send_eagain++;
 		return pst_fail(EAGAIN, "send: send buffer full");
 	}
-	err = enqueue(c->pcb, data, (u16_t)len, TCP_WRITE_FLAG_COPY);
+	err = copy_in(c->pcb, &(struct iovec){ (void *)(uintptr_t)data, len }, 1, (u16_t)len);
 	if (err == ERR_MEM) {
 		c->stats.send_eagain++;
 		block(c);
@@ -1374,6 +1391,60 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 	}
 	if (err != ERR_OK)
 		return pst_fail(-pst_lwip_errno(err), "send: %s",
+				pst_strerror(pst_lwip_errno(err)));
+	c->stats.bytes_sent += len;
+	output(c);
+	return (long)len;
+}
+
+long
+pst_conn_sendv(struct pst_conn *c, const struct iovec *iov, unsigned int n)
+{
+	size_t len = 0;
+	unsigned int i;
+	err_t err;
+
+	if (c == NULL || (iov == NULL && n > 0) || n > PST_SENDV_MAX)
+		return pst_fail(EINVAL, "sendv: NULL argument or too many pieces");
+	if (c->pcb == NULL || c->gone || !c->established)
+		return pst_fail(ENOTCONN, "sendv: connection is not open");
+	for (i = 0; i < n; i++) {
+		if (iov[i].iov_len > UINT16_MAX || (iov[i].iov_base == NULL && iov[i].iov_len > 0))
+			return pst_fail(EINVAL, "sendv: NULL or long piece");
+		len += iov[i].iov_len;
+	}
+	if (len > UINT16_MAX)
+		return pst_fail(EINVAL, "sendv: over 65535 bytes");
+	if (len == 0)
+		return 0;
+	if (tcp_sndbuf(c->pcb) < len || queue_full(c)) {
+		c->stats.send_eagain++;
+		return pst_fail(EAGAIN, "sendv: send buffer full");
+	}
+	err = copy_in(c->pcb, iov, n, (u16_t)len);
+	if (err == ERR_VAL) {
+		/* tcp_write's (an MSS wider than a copy pbuf; lwIP caps it at
+		 * TCP_MSS, so not expected): the pieces gathered first, so that
+		 * it is all or nothing. */
+		u8_t *all = malloc(len);
+		size_t at = 0;
+
+		if (all == NULL)
+			return pst_fail(ENOMEM, "sendv: out of memory");
+		for (i = 0; i < n; i++) {
+			memcpy(all + at, iov[i].iov_base, iov[i].iov_len);
+			at += iov[i].iov_len;
+		}
+		err = enqueue(c->pcb, all, (u16_t)len, TCP_WRITE_FLAG_COPY);
+		free(all);
+	}
+	if (err == ERR_MEM) {
+		c->stats.send_eagain++;
+		block(c);
+		return pst_fail(EAGAIN, "sendv: send queue full");
+	}
+	if (err != ERR_OK)
+		return pst_fail(-pst_lwip_errno(err), "sendv: %s",
 				pst_strerror(pst_lwip_errno(err)));
 	c->stats.bytes_sent += len;
 	output(c);

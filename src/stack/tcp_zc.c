@@ -15,7 +15,9 @@
  * segments as its own, since they are built as its own are.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lwip/memp.h"
 #include "lwip/pbuf.h"
@@ -68,6 +70,24 @@ struct hdr_pbuf {
 
 static _Thread_local struct hdr_pbuf *hdr_free;
 static _Thread_local unsigned int hdr_nfree;
+
+/*
+ * Copy pbufs: copied bytes go into a pbuf of their own with room for a
+ * whole segment, as tcp_write's copies do (one PBUF_RAM pbuf per segment:
+ * headers, options, data, spare room announced in unsent_oversize), from
+ * a free list per thread like the header pbufs.
+ */
+#define COPY_ROOM (LWIP_MEM_ALIGN_SIZE(PBUF_TRANSPORT) + TCP_MSS)
+#define COPY_FREE_MAX 4096
+
+struct copy_pbuf {
+	struct pbuf_custom pc;
+	struct copy_pbuf *next;
+	LWIP_DECLARE_MEMORY_ALIGNED(mem, COPY_ROOM);
+};
+
+static _Thread_local struct copy_pbuf *copy_free;
+static _Thread_local unsigned int copy_nfree;
 static _Thread_local int hdr_registered;
 static pthread_key_t hdr_key;
 static pthread_once_t hdr_once = PTHREAD_ONCE_INIT;
@@ -85,6 +105,12 @@ hdr_list_free(void *unused)
 	}
 	hdr_free = NULL;
 	hdr_nfree = 0;
+	for (struct copy_pbuf *c = copy_free, *cn; c != NULL; c = cn) {
+		cn = c->next;
+		free(c);
+	}
+	copy_free = NULL;
+	copy_nfree = 0;
 }
 
 static void
@@ -107,6 +133,63 @@ hdr_release(struct pbuf *p)
 	hdr_nfree++;
 }
 
+static void
+copy_release(struct pbuf *p)
+{
+	struct copy_pbuf *c = (struct copy_pbuf *)(void *)p;
+
+	if (copy_nfree >= COPY_FREE_MAX) {
+		free(c);
+		return;
+	}
+	c->next = copy_free;
+	copy_free = c;
+	copy_nfree++;
+}
+
+/* A thread's lists are freed when it ends (the key's destructor). */
+static void
+lists_register(void)
+{
+	if (!hdr_registered) {
+		/* Any value but NULL: the destructor runs. */
+		(void)pthread_once(&hdr_once, hdr_key_make);
+		(void)pthread_setspecific(hdr_key, &hdr_free);
+		hdr_registered = 1;
+	}
+}
+
+/* A copy pbuf of @len bytes whose payload lies @at bytes into its memory
+ * (0 for a pbuf chained after others, PBUF_RAW; the TCP header's place for
+ * a segment's first); its room runs to COPY_ROOM. */
+static struct pbuf *
+copy_pbuf(u16_t at, u16_t len)
+{
+	struct copy_pbuf *c = copy_free;
+	struct pbuf *p;
+
+	if (c != NULL) {
+		copy_free = c->next;
+		copy_nfree--;
+	} else {
+		lists_register();
+		c = malloc(sizeof(*c));
+		if (c == NULL)
+			return NULL;
+	}
+	c->pc.custom_free_function = copy_release;
+	p = &c->pc.pbuf;
+	p->next = NULL;
+	p->payload = LWIP_MEM_ALIGN(c->mem) + at;
+	p->tot_len = len;
+	p->len = len;
+	p->type_internal = (u8_t)PBUF_RAM;
+	p->flags = PBUF_FLAG_IS_CUSTOM;
+	p->ref = 1;
+	p->if_idx = NETIF_NO_INDEX;
+	return p;
+}
+
 /* A header pbuf holding a TCP header and @optlen option bytes, its payload
  * at the TCP header, as pbuf_alloc(PBUF_TRANSPORT, optlen, PBUF_RAM) then
  * pbuf_add_header(TCP_HLEN) leave it. */
@@ -120,12 +203,7 @@ hdr_pbuf(u16_t optlen)
 		hdr_free = h->next;
 		hdr_nfree--;
 	} else {
-		if (!hdr_registered) {
-			/* Any value but NULL: the destructor runs. */
-			(void)pthread_once(&hdr_once, hdr_key_make);
-			(void)pthread_setspecific(hdr_key, &hdr_free);
-			hdr_registered = 1;
-		}
+		lists_register();
 		h = malloc(sizeof(*h));
 		if (h == NULL)
 			return NULL;
@@ -287,6 +365,210 @@ pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len)
 	/* tcp_write copies into the last pbuf of the last unsent segment
 	 * while this is non-zero: that pbuf is no longer the copied one. */
 	pcb->unsent_oversize = 0;
+#endif
+	pcb->snd_lbb += len;
+	pcb->snd_buf -= len;
+	pcb->snd_queuelen = queuelen;
+	seg = tail != NULL ? tail : last;
+	TCPH_SET_FLAG(seg->tcphdr, TCP_PSH);
+	return ERR_OK;
+fail:
+	free_queue(queue);
+	if (concat != NULL)
+		pbuf_free(concat);
+memerr:
+	tcp_set_flags(pcb, TF_NAGLEMEMERR);
+	return ERR_MEM;
+}
+
+/* Where the next byte to copy is in a list of pieces. */
+struct cursor {
+	const struct iovec *pc;
+	unsigned int i;
+	size_t off;
+};
+
+/* @k bytes, 16 or fewer (a reply's header or CRLF) in a few moves of
+ * their own rather than a call. */
+static inline void
+copy_small(u8_t *d, const u8_t *s, size_t k)
+{
+	if (k >= 8) {
+		uint64_t a, b;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + k - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + k - 8, &b, 8);
+	} else if (k >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + k - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + k - 4, &b, 4);
+	} else if (k > 0) {
+		d[0] = s[0];
+		d[k / 2] = s[k / 2];
+		d[k - 1] = s[k - 1];
+	}
+}
+
+static void
+cursor_copy(struct cursor *c, u8_t *dst, size_t len)
+{
+	while (len > 0) {
+		const struct iovec *p = &c->pc[c->i];
+		const u8_t *src = (const u8_t *)p->iov_base + c->off;
+		size_t k = p->iov_len - c->off;
+
+		if (k > len) {
+			k = len;
+			c->off += k;
+		} else {
+			c->i++;
+			c->off = 0;
+		}
+		if (k <= 16)
+			copy_small(dst, src, k);
+		else
+			memcpy(dst, src, k);
+		dst += k;
+		len -= k;
+	}
+}
+
+/* A new segment of @len copied bytes at sequence number @seqno: one copy
+ * pbuf, as tcp_write's third phase with TCP_WRITE_FLAG_COPY builds it. */
+static struct tcp_seg *
+copy_segment(const struct tcp_pcb *pcb, struct cursor *cur, u16_t len, u32_t seqno,
+	     u8_t optflags, u16_t optlen)
+{
+	u16_t at = (u16_t)(LWIP_MEM_ALIGN_SIZE(PBUF_TRANSPORT) - TCP_HLEN);
+	struct tcp_seg *seg;
+	struct pbuf *p;
+
+	p = copy_pbuf(at, (u16_t)(TCP_HLEN + optlen + len));
+	if (p == NULL)
+		return NULL;
+	seg = (struct tcp_seg *)memp_malloc(MEMP_TCP_SEG);
+	if (seg == NULL) {
+		pbuf_free(p);
+		return NULL;
+	}
+	cursor_copy(cur, (u8_t *)p->payload + TCP_HLEN + optlen, len);
+	seg->flags = optflags;
+	seg->next = NULL;
+	seg->p = p;
+	seg->len = len;
+	seg->tcphdr = (struct tcp_hdr *)p->payload;
+	seg->tcphdr->src = lwip_htons(pcb->local_port);
+	seg->tcphdr->dest = lwip_htons(pcb->remote_port);
+	seg->tcphdr->seqno = lwip_htonl(seqno);
+	TCPH_HDRLEN_FLAGS_SET(seg->tcphdr, (5 + optlen / 4), 0);
+	seg->tcphdr->urgp = 0;
+	return seg;
+}
+
+err_t
+pst_tcp_append_copy(struct tcp_pcb *pcb, const struct iovec *pieces, unsigned int n,
+		    u16_t len)
+{
+	struct tcp_seg *last = NULL, *queue = NULL, *tail = NULL, *seg;
+	struct pbuf *concat = NULL, *q = NULL;
+	u16_t mss_local, optlen, pos = 0, seglen, queuelen, oversize = 0, used1 = 0;
+	struct cursor cur = { pieces, 0, 0 };
+	u8_t optflags = 0;
+
+	(void)n;
+	if (pcb->state != ESTABLISHED && pcb->state != CLOSE_WAIT)
+		return ERR_CONN;
+	if (len == 0)
+		return ERR_OK;
+	if (pcb->mss > TCP_MSS)
+		return ERR_VAL; /* wider than a copy pbuf: tcp_write's */
+	if (len > pcb->snd_buf ||
+	    pcb->snd_queuelen >= LWIP_MIN(TCP_SND_QUEUELEN, TCP_SNDQUEUELEN_OVERFLOW + 1))
+		goto memerr;
+	queuelen = pcb->snd_queuelen;
+	mss_local = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
+	mss_local = mss_local ? mss_local : pcb->mss;
+	if (pcb->flags & TF_TIMESTAMP) {
+		optflags = TF_SEG_OPTS_TS;
+		mss_local = LWIP_MAX(mss_local, LWIP_TCP_OPT_LEN_TS + 1);
+	}
+	optlen = SEG_OPTLEN(optflags);
+
+	if (pcb->unsent != NULL) {
+		u16_t used, space;
+
+		for (last = pcb->unsent; last->next != NULL; last = last->next)
+			;
+		used = (u16_t)(last->len + SEG_OPTLEN(last->flags));
+		space = mss_local > used ? (u16_t)(mss_local - used) : 0;
+		for (q = last->p; q->next != NULL; q = q->next)
+			;
+		/* Phase 1: the spare room of the last copied pbuf (lwIP's
+		 * invariant: unsent_oversize bytes free after its last pbuf's
+		 * bytes). Written now, counted at the commit. */
+		oversize = pcb->unsent_oversize;
+		if (oversize > 0) {
+			used1 = LWIP_MIN(space, LWIP_MIN(oversize, len));
+			cursor_copy(&cur, (u8_t *)q->payload + q->len, used1);
+			pos = used1;
+			oversize = (u16_t)(oversize - used1);
+			space = (u16_t)(space - used1);
+		}
+		/* Phase 2: a copy pbuf chained onto the last segment. */
+		if (pos < len && space > 0 && last->len > 0) {
+			seglen = LWIP_MIN(space, (u16_t)(len - pos));
+			concat = copy_pbuf(0, seglen);
+			if (concat == NULL)
+				goto memerr;
+			cursor_copy(&cur, (u8_t *)concat->payload, seglen);
+			queuelen++;
+			oversize = (u16_t)(space - seglen);
+			pos = (u16_t)(pos + seglen);
+		}
+	}
+
+	/* Phase 3: new segments of one copy pbuf each. */
+	while (pos < len) {
+		seglen = LWIP_MIN((u16_t)(len - pos), (u16_t)(mss_local - optlen));
+		queuelen++;
+		if (queuelen > LWIP_MIN(TCP_SND_QUEUELEN, TCP_SNDQUEUELEN_OVERFLOW))
+			goto fail;
+		seg = copy_segment(pcb, &cur, seglen, pcb->snd_lbb + pos, optflags, optlen);
+		if (seg == NULL)
+			goto fail;
+		if (queue == NULL)
+			queue = seg;
+		else
+			tail->next = seg;
+		tail = seg;
+		oversize = (u16_t)(mss_local - optlen - seglen);
+		pos = (u16_t)(pos + seglen);
+	}
+
+	/* Commit: the last segment's chain grows by what phases 1 and 2
+	 * put there. */
+	if (used1 > 0 || concat != NULL) {
+		u16_t grow = (u16_t)(used1 + (concat != NULL ? concat->len : 0));
+		struct pbuf *r;
+
+		for (r = last->p; r != q; r = r->next)
+			r->tot_len = (u16_t)(r->tot_len + grow);
+		q->tot_len = (u16_t)(q->tot_len + grow);
+		q->len = (u16_t)(q->len + used1);
+		q->next = concat != NULL ? concat : q->next;
+		last->len = (u16_t)(last->len + grow);
+	}
+	if (last == NULL)
+		pcb->unsent = queue;
+	else
+		last->next = queue;
+#if TCP_OVERSIZE
+	pcb->unsent_oversize = oversize;
 #endif
 	pcb->snd_lbb += len;
 	pcb->snd_buf -= len;

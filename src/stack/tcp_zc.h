@@ -3,6 +3,8 @@
 #ifndef PST_TCP_ZC_H
 #define PST_TCP_ZC_H
 
+#include <sys/uio.h>
+
 #include "lwip/tcp.h"
 
 /*
@@ -18,5 +20,21 @@
  * (no room in the send buffer or queue, or no memory: nothing queued).
  */
 err_t pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len);
+
+/*
+ * Queue a copy of @n pieces (@len bytes in all: their lengths's sum, which
+ * the caller checked), on @pcb, as
+ * tcp_write(pcb, data, len, TCP_WRITE_FLAG_COPY) does for their bytes
+ * written at once, building the same segments: the spare room of the last
+ * copied pbuf first, then a copied pbuf chained onto the last unsent
+ * segment, then new segments of one pbuf each (headers, then data, with
+ * room to the MSS left for the next copy: unsent_oversize). Its pbufs
+ * come from a free list per thread instead of lwIP's heap.
+ * Returns ERR_OK, ERR_CONN (not in a state that sends data), ERR_VAL (an
+ * MSS over TCP_MSS: use tcp_write) or ERR_MEM (no room in the send buffer
+ * or queue, or no memory: nothing queued).
+ */
+err_t pst_tcp_append_copy(struct tcp_pcb *pcb, const struct iovec *pieces,
+			  unsigned int n, u16_t len);
 
 #endif /* PST_TCP_ZC_H */

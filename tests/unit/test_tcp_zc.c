@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * pst_tcp_append_ref (tcp_zc.c) against lwIP's tcp_write: two connections
- * (lwIP PCBs, no network) take the same random writes, copies through
- * tcp_write on both and references through tcp_write on one and
- * pst_tcp_append_ref on the other, with lwIP's own segment splits and
+ * pst_tcp_append_ref and pst_tcp_append_copy (tcp_zc.c) against lwIP's
+ * tcp_write: two connections (lwIP PCBs, no network) take the same random
+ * writes, through tcp_write on one and, on the other, references through
+ * pst_tcp_append_ref and copies through pst_tcp_append_copy (in up to
+ * three pieces) or, now and then, tcp_write, with lwIP's own segment splits and
  * acknowledgements of the head segment in between. After every step both
  * unsent queues hold the same segments (lengths, sequence numbers, flags,
  * header lengths, bytes) and the one built here keeps lwIP's accounting
@@ -163,7 +164,22 @@ run(u16_t mss, u32_t wnd_max, int ts, unsigned int seed0)
 			len = (u16_t)(1 + rnd(op == 0 ? 3000 : 200));
 			off = rnd(sizeof(copy_src) - 3000);
 			assert_int_equal(tcp_write(a, copy_src + off, len, TCP_WRITE_FLAG_COPY), ERR_OK);
-			assert_int_equal(tcp_write(b, copy_src + off, len, TCP_WRITE_FLAG_COPY), ERR_OK);
+			if (op == 4) {
+				/* lwIP's own copy on the built queue too: it
+				 * fills the room the builder announced */
+				assert_int_equal(tcp_write(b, copy_src + off, len,
+							   TCP_WRITE_FLAG_COPY), ERR_OK);
+			} else {
+				/* the same bytes as up to three pieces */
+				struct iovec pc[3];
+				u16_t c1 = (u16_t)rnd(len + 1u), c2 = (u16_t)rnd(len - c1 + 1u);
+
+				pc[0] = (struct iovec){ copy_src + off, c1 };
+				pc[1] = (struct iovec){ copy_src + off + c1, c2 };
+				pc[2] = (struct iovec){ copy_src + off + c1 + c2,
+							(size_t)(len - c1 - c2) };
+				assert_int_equal(pst_tcp_append_copy(b, pc, 3, len), ERR_OK);
+			}
 		} else if (op < 12) {
 			len = (u16_t)(1 + rnd(op == 5 ? 9000 : 1500));
 			/* Often the bytes right after the last reference (a
@@ -264,6 +280,48 @@ test_refusals(void **state)
 	pcb_drop(b);
 }
 
+/* Copies: the pieces' bytes in order, lwIP's room after them announced;
+ * refused without a change as references are. */
+static void
+test_copies(void **state)
+{
+	struct tcp_pcb *b = pcb_make(1460, 4 * 1024 * 1024, 1);
+	struct iovec pc[3] = {
+		{ "$5\r\n", 4 }, { "hello", 5 }, { "\r\n", 2 },
+	};
+	uint8_t out[32];
+	u32_t lbb;
+
+	(void)state;
+	assert_int_equal(pst_tcp_append_copy(b, pc, 3, 11), ERR_OK);
+	assert_non_null(b->unsent);
+	assert_null(b->unsent->next);
+	assert_int_equal(b->unsent->len, 11);
+	assert_null(b->unsent->p->next);          /* one pbuf: headers and data */
+	assert_int_equal(b->snd_queuelen, 1);
+	assert_int_equal(b->unsent_oversize, 1460 - 12 - 11);
+	seg_bytes(b->unsent, out);
+	assert_memory_equal(out, "$5\r\nhello\r\n", 11);
+	assert_int_equal(TCPH_FLAGS(b->unsent->tcphdr) & TCP_PSH, TCP_PSH);
+	/* The next copy fills the room: still one pbuf. */
+	assert_int_equal(pst_tcp_append_copy(b, pc + 1, 2, 7), ERR_OK);
+	assert_int_equal(b->unsent->len, 18);
+	assert_null(b->unsent->p->next);
+	seg_bytes(b->unsent, out);
+	assert_memory_equal(out, "$5\r\nhello\r\nhello\r\n", 18);
+	lbb = b->snd_lbb;
+	b->snd_buf = 10;
+	assert_int_equal(pst_tcp_append_copy(b, pc, 3, 11), ERR_MEM);
+	assert_int_equal(b->snd_lbb, lbb);
+	assert_int_equal(b->unsent->len, 18);
+	b->snd_buf = TCP_SND_BUF;
+	b->state = FIN_WAIT_1;
+	assert_int_equal(pst_tcp_append_copy(b, pc, 3, 11), ERR_CONN);
+	b->state = ESTABLISHED;
+	assert_int_equal(pst_lwip_assert_count(), 0);
+	pcb_drop(b);
+}
+
 int
 main(void)
 {
@@ -271,6 +329,7 @@ main(void)
 		cmocka_unit_test(test_like_tcp_write),
 		cmocka_unit_test(test_references_in_place),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_copies),
 	};
 
 	return cmocka_run_group_tests(tests, setup_lwip, NULL);
