@@ -39,7 +39,10 @@ for mode in "wal" "btree" "wal --copy"; do
 import socket
 cs=[socket.create_connection(('$IP',6379),timeout=5) for _ in range(64)]
 s=socket.create_connection(('$IP',6379),timeout=5)
-print(s.recv(200).decode().strip())")
+try:
+    print(s.recv(200).decode().strip() or 'closed without a reply')
+except OSError as e:
+    print('no reply: %r' % e)" 2>&1)
 	check_eq "$out" "-ERR max number of clients reached" "$what connection limit refuses cleanly"
 	# A clean restart keeps everything.
 	run_bounded 60 "${LX[@]}" "${KVS_CLIENT[@]}" load "$IP" 6379 "$TB_WORK/keys.$index$copy" --conns 4 --keys 1500 --prefix "r$index"
