@@ -3,7 +3,8 @@
 # modes and in --copy mode: every command over RESP (redis-cli, and a client
 # of our own checking every answer), HTTP (curl), pipelining, a short
 # redis-benchmark; malformed requests get the right error while another
-# connection stays loaded; the connection limit refuses cleanly; a clean
+# connection stays loaded; the connection limit refuses cleanly; a port
+# the server closed first opens a new connection at once; a clean
 # restart recovers every key.
 # shellcheck source=tests/net/lib.sh
 . "$(dirname "$0")/../net/lib.sh"
@@ -44,6 +45,42 @@ try:
 except OSError as e:
     print('no reply: %r' % e)" 2>&1)
 	check_eq "$out" "-ERR max number of clients reached" "$what connection limit refuses cleanly"
+	# A port the server closed first (QUIT: the server's side waits in
+	# TIME_WAIT) taken again at once by a new connection, as a Linux
+	# client may: its SYN, with a higher sequence number, opens a new
+	# connection (RFC 1122 4.2.2.13) instead of being answered from the
+	# old one's TIME_WAIT for its two minutes.
+	out=$(run_bounded 30 "${LX[@]}" /usr/bin/python3 -c "
+import socket, time
+def conn(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('0.0.0.0', port))
+    s.settimeout(5)
+    s.connect(('$IP', 6379))
+    return s
+s = conn(0)
+port = s.getsockname()[1]
+s.sendall(b'QUIT\r\n')
+assert s.recv(100) == b'+OK\r\n'
+assert s.recv(100) == b''
+s.close()
+t = time.time()
+try:
+    # (until the kernel has let go of the old socket: our FIN acknowledged)
+    for i in range(40):
+        try:
+            s = conn(port)
+            break
+        except OSError as e:
+            if e.errno != 99 or i == 39:
+                raise
+            time.sleep(0.05)
+    s.sendall(b'PING\r\n')
+    print(s.recv(100).decode().strip(), 'in %.0f s' % (time.time() - t))
+except OSError as e:
+    print('no connection from the same port: %r' % e)" 2>&1)
+	check_eq "${out%% in *}" "+PONG" "$what a port the server closed first opens again at once ($out)"
 	# A clean restart keeps everything.
 	run_bounded 60 "${LX[@]}" "${KVS_CLIENT[@]}" load "$IP" 6379 "$TB_WORK/keys.$index$copy" --conns 4 --keys 1500 --prefix "r$index"
 	stop_kvs INT
