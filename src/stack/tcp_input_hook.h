@@ -41,10 +41,21 @@ signed char pst_tcp_input_options(void *hdr, uint16_t optlen, uint16_t opt1len,
 int pst_tcp_input_ts(struct tcp_pcb *pcb, const void *hdr, uint16_t optlen,
 		     uint16_t opt1len, uint32_t seqno, uint32_t tcplen, uint8_t flags);
 
+/* A SYN that may reopen the four-tuple of @pcb, in TIME_WAIT: by a newer
+ * timestamp or a larger sequence number. Then @pcb is freed and 1: the
+ * segment is dropped, and the client's retransmitted SYN finds the
+ * listener (tcp_timewait.c). 0: lwIP's TIME_WAIT processing. */
+int pst_tcp_timewait_syn(struct tcp_pcb *pcb, const void *hdr, uint16_t optlen,
+			 uint16_t opt1len, uint32_t seqno, uint8_t flags);
+
+/* (ERR_ABRT: lwIP drops the segment and touches the PCB no more.) */
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
-	((optlen) = pst_tcp_input_ts((pcb), (hdr), (optlen), (opt1len), seqno, \
-				     tcplen, flags) ? 0 : (optlen), \
-	 pst_tcp_input_options((hdr), (optlen), (opt1len), (opt2), \
-			       (pcb)->state == LISTEN || (pcb)->state == SYN_SENT))
+	((pcb)->state == TIME_WAIT && \
+	 pst_tcp_timewait_syn((pcb), (hdr), (optlen), (opt1len), seqno, flags) ? \
+	 ERR_ABRT : \
+	 ((optlen) = pst_tcp_input_ts((pcb), (hdr), (optlen), (opt1len), seqno, \
+				      tcplen, flags) ? 0 : (optlen), \
+	  pst_tcp_input_options((hdr), (optlen), (opt1len), (opt2), \
+				(pcb)->state == LISTEN || (pcb)->state == SYN_SENT)))
 
 #endif /* PST_TCP_INPUT_HOOK_H */
