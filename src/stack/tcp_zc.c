@@ -62,15 +62,6 @@ ref_pbuf(const void *data, u16_t len)
 #define HDR_ROOM (LWIP_MEM_ALIGN_SIZE(PBUF_TRANSPORT) + 40)
 #define HDR_FREE_MAX 8192
 
-struct hdr_pbuf {
-	struct pbuf_custom pc;
-	struct hdr_pbuf *next;
-	LWIP_DECLARE_MEMORY_ALIGNED(mem, HDR_ROOM);
-};
-
-static _Thread_local struct hdr_pbuf *hdr_free;
-static _Thread_local unsigned int hdr_nfree;
-
 /*
  * Copy pbufs: copied bytes go into a pbuf of their own with room for a
  * whole segment, as tcp_write's copies do (one PBUF_RAM pbuf per segment:
@@ -80,107 +71,112 @@ static _Thread_local unsigned int hdr_nfree;
 #define COPY_ROOM (LWIP_MEM_ALIGN_SIZE(PBUF_TRANSPORT) + TCP_MSS)
 #define COPY_FREE_MAX 4096
 
-struct copy_pbuf {
+/* A header or copy pbuf: its memory (HDR_ROOM or COPY_ROOM bytes, and
+ * room to align them) follows. */
+struct pooled {
 	struct pbuf_custom pc;
-	struct copy_pbuf *next;
-	LWIP_DECLARE_MEMORY_ALIGNED(mem, COPY_ROOM);
+	struct pooled *next;
+	u8_t mem[];
 };
 
-static _Thread_local struct copy_pbuf *copy_free;
-static _Thread_local unsigned int copy_nfree;
-static _Thread_local int hdr_registered;
-static pthread_key_t hdr_key;
-static pthread_once_t hdr_once = PTHREAD_ONCE_INIT;
+struct free_list {
+	struct pooled *head;
+	unsigned int n;
+};
 
-/* At a thread's end (pthread key destructor): its free list. */
+static _Thread_local struct free_list hdr_list, copy_list;
+static _Thread_local int lists_registered;
+static pthread_key_t lists_key;
+static pthread_once_t lists_once = PTHREAD_ONCE_INIT;
+
 static void
-hdr_list_free(void *unused)
+list_free(struct free_list *fl)
 {
-	struct hdr_pbuf *h = hdr_free, *next;
+	struct pooled *c, *next;
 
+	for (c = fl->head; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	fl->head = NULL;
+	fl->n = 0;
+}
+
+/* At a thread's end (pthread key destructor): its free lists. */
+static void
+lists_free(void *unused)
+{
 	(void)unused;
-	for (; h != NULL; h = next) {
-		next = h->next;
-		free(h);
-	}
-	hdr_free = NULL;
-	hdr_nfree = 0;
-	for (struct copy_pbuf *c = copy_free, *cn; c != NULL; c = cn) {
-		cn = c->next;
-		free(c);
-	}
-	copy_free = NULL;
-	copy_nfree = 0;
+	list_free(&hdr_list);
+	list_free(&copy_list);
 }
 
 static void
-hdr_key_make(void)
+lists_key_make(void)
 {
-	(void)pthread_key_create(&hdr_key, hdr_list_free);
-}
-
-static void
-hdr_release(struct pbuf *p)
-{
-	struct hdr_pbuf *h = (struct hdr_pbuf *)(void *)p;
-
-	if (hdr_nfree >= HDR_FREE_MAX) {
-		free(h);
-		return;
-	}
-	h->next = hdr_free;
-	hdr_free = h;
-	hdr_nfree++;
-}
-
-static void
-copy_release(struct pbuf *p)
-{
-	struct copy_pbuf *c = (struct copy_pbuf *)(void *)p;
-
-	if (copy_nfree >= COPY_FREE_MAX) {
-		free(c);
-		return;
-	}
-	c->next = copy_free;
-	copy_free = c;
-	copy_nfree++;
+	(void)pthread_key_create(&lists_key, lists_free);
 }
 
 /* A thread's lists are freed when it ends (the key's destructor). */
 static void
 lists_register(void)
 {
-	if (!hdr_registered) {
+	if (!lists_registered) {
 		/* Any value but NULL: the destructor runs. */
-		(void)pthread_once(&hdr_once, hdr_key_make);
-		(void)pthread_setspecific(hdr_key, &hdr_free);
-		hdr_registered = 1;
+		(void)pthread_once(&lists_once, lists_key_make);
+		(void)pthread_setspecific(lists_key, &hdr_list);
+		lists_registered = 1;
 	}
 }
 
-/* A copy pbuf of @len bytes whose payload lies @at bytes into its memory
- * (0 for a pbuf chained after others, PBUF_RAW; the TCP header's place for
- * a segment's first); its room runs to COPY_ROOM. */
-static struct pbuf *
-copy_pbuf(u16_t at, u16_t len)
+static void
+list_give(struct free_list *fl, unsigned int max, struct pbuf *p)
 {
-	struct copy_pbuf *c = copy_free;
+	struct pooled *c = (struct pooled *)(void *)p;
+
+	if (fl->n >= max) {
+		free(c);
+		return;
+	}
+	c->next = fl->head;
+	fl->head = c;
+	fl->n++;
+}
+
+static void
+hdr_release(struct pbuf *p)
+{
+	list_give(&hdr_list, HDR_FREE_MAX, p);
+}
+
+static void
+copy_release(struct pbuf *p)
+{
+	list_give(&copy_list, COPY_FREE_MAX, p);
+}
+
+/* A PBUF_RAM custom pbuf of @len bytes from @fl (or malloc: @room bytes
+ * of memory), its payload @at bytes into its aligned memory. */
+static struct pbuf *
+list_take(struct free_list *fl, size_t room, pbuf_free_custom_fn release, u16_t at,
+	  u16_t len)
+{
+	struct pooled *c = fl->head;
 	struct pbuf *p;
 
 	if (c != NULL) {
-		copy_free = c->next;
-		copy_nfree--;
+		fl->head = c->next;
+		fl->n--;
 	} else {
 		lists_register();
-		c = malloc(sizeof(*c));
+		c = malloc(sizeof(*c) + room + MEM_ALIGNMENT - 1);
 		if (c == NULL)
 			return NULL;
 	}
-	c->pc.custom_free_function = copy_release;
+	c->pc.custom_free_function = release;
 	p = &c->pc.pbuf;
 	p->next = NULL;
-	p->payload = LWIP_MEM_ALIGN(c->mem) + at;
+	p->payload = (u8_t *)LWIP_MEM_ALIGN(c->mem) + at;
 	p->tot_len = len;
 	p->len = len;
 	p->type_internal = (u8_t)PBUF_RAM;
@@ -190,35 +186,42 @@ copy_pbuf(u16_t at, u16_t len)
 	return p;
 }
 
+/* A copy pbuf of @len bytes whose payload lies @at bytes into its memory
+ * (0 for a pbuf chained after others, PBUF_RAW; the TCP header's place for
+ * a segment's first); its room runs to COPY_ROOM. */
+static struct pbuf *
+copy_pbuf(u16_t at, u16_t len)
+{
+	return list_take(&copy_list, COPY_ROOM, copy_release, at, len);
+}
+
 /* A header pbuf holding a TCP header and @optlen option bytes, its payload
  * at the TCP header, as pbuf_alloc(PBUF_TRANSPORT, optlen, PBUF_RAM) then
  * pbuf_add_header(TCP_HLEN) leave it. */
 static struct pbuf *
 hdr_pbuf(u16_t optlen)
 {
-	struct hdr_pbuf *h = hdr_free;
-	struct pbuf *p;
+	return list_take(&hdr_list, HDR_ROOM, hdr_release,
+			 LWIP_MEM_ALIGN_SIZE(PBUF_TRANSPORT) - TCP_HLEN,
+			 (u16_t)(TCP_HLEN + optlen));
+}
 
-	if (h != NULL) {
-		hdr_free = h->next;
-		hdr_nfree--;
-	} else {
-		lists_register();
-		h = malloc(sizeof(*h));
-		if (h == NULL)
-			return NULL;
-	}
-	h->pc.custom_free_function = hdr_release;
-	p = &h->pc.pbuf;
-	p->next = NULL;
-	p->payload = LWIP_MEM_ALIGN(h->mem) + LWIP_MEM_ALIGN_SIZE(PBUF_TRANSPORT) - TCP_HLEN;
-	p->tot_len = (u16_t)(TCP_HLEN + optlen);
-	p->len = p->tot_len;
-	p->type_internal = (u8_t)PBUF_RAM;
-	p->flags = PBUF_FLAG_IS_CUSTOM;
-	p->ref = 1;
-	p->if_idx = NETIF_NO_INDEX;
-	return p;
+/* @seg's fields and its TCP header as tcp_create_segment() sets them, over
+ * @p, whose payload starts at that header. */
+static void
+seg_init(struct tcp_seg *seg, const struct tcp_pcb *pcb, struct pbuf *p, u16_t len,
+	 u32_t seqno, u8_t optflags, u16_t optlen)
+{
+	seg->flags = optflags;
+	seg->next = NULL;
+	seg->p = p;
+	seg->len = len;
+	seg->tcphdr = (struct tcp_hdr *)p->payload;
+	seg->tcphdr->src = lwip_htons(pcb->local_port);
+	seg->tcphdr->dest = lwip_htons(pcb->remote_port);
+	seg->tcphdr->seqno = lwip_htonl(seqno);
+	TCPH_HDRLEN_FLAGS_SET(seg->tcphdr, (5 + optlen / 4), 0);
+	seg->tcphdr->urgp = 0;
 }
 
 /* A new segment of @len bytes at @data starting at sequence number @seqno,
@@ -245,17 +248,63 @@ new_segment(const struct tcp_pcb *pcb, const void *data, u16_t len, u32_t seqno,
 		pbuf_free(hdr);
 		return NULL;
 	}
-	seg->flags = optflags;
-	seg->next = NULL;
-	seg->p = hdr;
-	seg->len = len;
-	seg->tcphdr = (struct tcp_hdr *)hdr->payload;
-	seg->tcphdr->src = lwip_htons(pcb->local_port);
-	seg->tcphdr->dest = lwip_htons(pcb->remote_port);
-	seg->tcphdr->seqno = lwip_htonl(seqno);
-	TCPH_HDRLEN_FLAGS_SET(seg->tcphdr, (5 + optlen / 4), 0);
-	seg->tcphdr->urgp = 0;
+	seg_init(seg, pcb, hdr, len, seqno, optflags, optlen);
 	return seg;
+}
+
+/* What tcp_write() decides before building segments for @len more bytes:
+ * whether the send buffer and queue take them (ERR_MEM, the caller marks
+ * the PCB), the segment size, no bigger than half the largest window the
+ * peer offered (the caller keeps snd_wnd_max at 2 or more), the options
+ * of each segment, and the last unsent segment (NULL: none). */
+static err_t
+append_begin(const struct tcp_pcb *pcb, u16_t len, u16_t *mss_local, u8_t *optflags,
+	     struct tcp_seg **last)
+{
+	struct tcp_seg *seg;
+	u16_t mss;
+
+	if (len > pcb->snd_buf ||
+	    pcb->snd_queuelen >= LWIP_MIN(TCP_SND_QUEUELEN, TCP_SNDQUEUELEN_OVERFLOW + 1))
+		return ERR_MEM;
+	mss = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
+	mss = mss ? mss : pcb->mss;
+	*optflags = 0;
+	if (pcb->flags & TF_TIMESTAMP) {
+		*optflags = TF_SEG_OPTS_TS;
+		mss = LWIP_MAX(mss, LWIP_TCP_OPT_LEN_TS + 1);
+	}
+	*mss_local = mss;
+	for (seg = pcb->unsent; seg != NULL && seg->next != NULL; seg = seg->next)
+		;
+	*last = seg;
+	return ERR_OK;
+}
+
+/* @queue (new segments, @tail its last; NULL: the bytes all went into
+ * @last) after the unsent ones, and the @len bytes counted as tcp_write()
+ * counts them; the last segment pushed. @oversize: the spare room left in
+ * the last segment's last pbuf, copied bytes only. */
+static void
+append_commit(struct tcp_pcb *pcb, struct tcp_seg *last, struct tcp_seg *queue,
+	      struct tcp_seg *tail, u16_t len, u16_t queuelen, u16_t oversize)
+{
+	struct tcp_seg *seg;
+
+	if (last == NULL)
+		pcb->unsent = queue;
+	else
+		last->next = queue;
+#if TCP_OVERSIZE
+	pcb->unsent_oversize = oversize;
+#else
+	(void)oversize;
+#endif
+	pcb->snd_lbb += len;
+	pcb->snd_buf -= len;
+	pcb->snd_queuelen = queuelen;
+	seg = tail != NULL ? tail : last;
+	TCPH_SET_FLAG(seg->tcphdr, TCP_PSH);
 }
 
 static void
@@ -282,28 +331,17 @@ pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len)
 		return ERR_CONN;
 	if (len == 0)
 		return ERR_OK;
-	if (len > pcb->snd_buf ||
-	    pcb->snd_queuelen >= LWIP_MIN(TCP_SND_QUEUELEN, TCP_SNDQUEUELEN_OVERFLOW + 1))
+	if (append_begin(pcb, len, &mss_local, &optflags, &last) != ERR_OK)
 		goto memerr;
 	queuelen = pcb->snd_queuelen;
-	/* Segments no bigger than half the largest window the peer offered
-	 * (tcp_write's rule; the caller keeps snd_wnd_max at 2 or more). */
-	mss_local = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
-	mss_local = mss_local ? mss_local : pcb->mss;
-	if (pcb->flags & TF_TIMESTAMP) {
-		optflags = TF_SEG_OPTS_TS;
-		mss_local = LWIP_MAX(mss_local, LWIP_TCP_OPT_LEN_TS + 1);
-	}
 	optlen = SEG_OPTLEN(optflags);
 
 	/* The room left in the last unsent segment, unless it carries no data
 	 * (a SYN or FIN alone). Its spare copied room, if any, is given up:
 	 * the bytes are referenced, never copied. */
-	if (pcb->unsent != NULL) {
+	if (last != NULL) {
 		u16_t used, space;
 
-		for (last = pcb->unsent; last->next != NULL; last = last->next)
-			;
 		used = (u16_t)(last->len + SEG_OPTLEN(last->flags));
 		space = mss_local > used ? (u16_t)(mss_local - used) : 0;
 		if (space > 0 && last->len > 0) {
@@ -357,20 +395,10 @@ pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len)
 			q->len = (u16_t)(q->len + extend);
 		last->len = (u16_t)(last->len + grow);
 	}
-	if (last == NULL)
-		pcb->unsent = queue;
-	else
-		last->next = queue;
-#if TCP_OVERSIZE
-	/* tcp_write copies into the last pbuf of the last unsent segment
-	 * while this is non-zero: that pbuf is no longer the copied one. */
-	pcb->unsent_oversize = 0;
-#endif
-	pcb->snd_lbb += len;
-	pcb->snd_buf -= len;
-	pcb->snd_queuelen = queuelen;
-	seg = tail != NULL ? tail : last;
-	TCPH_SET_FLAG(seg->tcphdr, TCP_PSH);
+	/* (tcp_write copies into the last pbuf of the last unsent segment
+	 * while unsent_oversize is non-zero: that pbuf is no longer the
+	 * copied one.) */
+	append_commit(pcb, last, queue, tail, len, queuelen, 0);
 	return ERR_OK;
 fail:
 	free_queue(queue);
@@ -457,16 +485,7 @@ copy_segment(const struct tcp_pcb *pcb, struct cursor *cur, u16_t len, u32_t seq
 		return NULL;
 	}
 	cursor_copy(cur, (u8_t *)p->payload + TCP_HLEN + optlen, len);
-	seg->flags = optflags;
-	seg->next = NULL;
-	seg->p = p;
-	seg->len = len;
-	seg->tcphdr = (struct tcp_hdr *)p->payload;
-	seg->tcphdr->src = lwip_htons(pcb->local_port);
-	seg->tcphdr->dest = lwip_htons(pcb->remote_port);
-	seg->tcphdr->seqno = lwip_htonl(seqno);
-	TCPH_HDRLEN_FLAGS_SET(seg->tcphdr, (5 + optlen / 4), 0);
-	seg->tcphdr->urgp = 0;
+	seg_init(seg, pcb, p, len, seqno, optflags, optlen);
 	return seg;
 }
 
@@ -487,23 +506,14 @@ pst_tcp_append_copy(struct tcp_pcb *pcb, const struct iovec *pieces, unsigned in
 		return ERR_OK;
 	if (pcb->mss > TCP_MSS)
 		return ERR_VAL; /* wider than a copy pbuf: tcp_write's */
-	if (len > pcb->snd_buf ||
-	    pcb->snd_queuelen >= LWIP_MIN(TCP_SND_QUEUELEN, TCP_SNDQUEUELEN_OVERFLOW + 1))
+	if (append_begin(pcb, len, &mss_local, &optflags, &last) != ERR_OK)
 		goto memerr;
 	queuelen = pcb->snd_queuelen;
-	mss_local = LWIP_MIN(pcb->mss, TCPWND_MIN16(pcb->snd_wnd_max / 2));
-	mss_local = mss_local ? mss_local : pcb->mss;
-	if (pcb->flags & TF_TIMESTAMP) {
-		optflags = TF_SEG_OPTS_TS;
-		mss_local = LWIP_MAX(mss_local, LWIP_TCP_OPT_LEN_TS + 1);
-	}
 	optlen = SEG_OPTLEN(optflags);
 
-	if (pcb->unsent != NULL) {
+	if (last != NULL) {
 		u16_t used, space;
 
-		for (last = pcb->unsent; last->next != NULL; last = last->next)
-			;
 		used = (u16_t)(last->len + SEG_OPTLEN(last->flags));
 		space = mss_local > used ? (u16_t)(mss_local - used) : 0;
 		for (q = last->p; q->next != NULL; q = q->next)
@@ -563,18 +573,7 @@ pst_tcp_append_copy(struct tcp_pcb *pcb, const struct iovec *pieces, unsigned in
 		q->next = concat != NULL ? concat : q->next;
 		last->len = (u16_t)(last->len + grow);
 	}
-	if (last == NULL)
-		pcb->unsent = queue;
-	else
-		last->next = queue;
-#if TCP_OVERSIZE
-	pcb->unsent_oversize = oversize;
-#endif
-	pcb->snd_lbb += len;
-	pcb->snd_buf -= len;
-	pcb->snd_queuelen = queuelen;
-	seg = tail != NULL ? tail : last;
-	TCPH_SET_FLAG(seg->tcphdr, TCP_PSH);
+	append_commit(pcb, last, queue, tail, len, queuelen, oversize);
 	return ERR_OK;
 fail:
 	free_queue(queue);
