@@ -28,6 +28,10 @@
 
 /* Options in a data segment with these flags (tcp_out.c's
  * LWIP_TCP_OPT_LENGTH_SEGMENT without a hook, which paste does not set). */
+/* The shared steps of the two appends cost what their copies did: one
+ * body per call site, as before they were shared. */
+#define PST_ALWAYS_INLINE __attribute__((always_inline))
+
 #define SEG_OPTLEN(flags) ((u16_t)(LWIP_TCP_OPT_LENGTH(flags)))
 
 /* A reference pbuf for @len bytes at @data: what pbuf_alloc(PBUF_RAW,
@@ -129,7 +133,7 @@ lists_register(void)
 	}
 }
 
-static void
+static inline PST_ALWAYS_INLINE void
 list_give(struct free_list *fl, unsigned int max, struct pbuf *p)
 {
 	struct pooled *c = (struct pooled *)(void *)p;
@@ -157,7 +161,7 @@ copy_release(struct pbuf *p)
 
 /* A PBUF_RAM custom pbuf of @len bytes from @fl (or malloc: @room bytes
  * of memory), its payload @at bytes into its aligned memory. */
-static struct pbuf *
+static inline PST_ALWAYS_INLINE struct pbuf *
 list_take(struct free_list *fl, size_t room, pbuf_free_custom_fn release, u16_t at,
 	  u16_t len)
 {
@@ -208,7 +212,7 @@ hdr_pbuf(u16_t optlen)
 
 /* @seg's fields and its TCP header as tcp_create_segment() sets them, over
  * @p, whose payload starts at that header. */
-static void
+static inline PST_ALWAYS_INLINE void
 seg_init(struct tcp_seg *seg, const struct tcp_pcb *pcb, struct pbuf *p, u16_t len,
 	 u32_t seqno, u8_t optflags, u16_t optlen)
 {
@@ -257,7 +261,7 @@ new_segment(const struct tcp_pcb *pcb, const void *data, u16_t len, u32_t seqno,
  * the PCB), the segment size, no bigger than half the largest window the
  * peer offered (the caller keeps snd_wnd_max at 2 or more), the options
  * of each segment, and the last unsent segment (NULL: none). */
-static err_t
+static inline PST_ALWAYS_INLINE err_t
 append_begin(const struct tcp_pcb *pcb, u16_t len, u16_t *mss_local, u8_t *optflags,
 	     struct tcp_seg **last)
 {
@@ -285,7 +289,7 @@ append_begin(const struct tcp_pcb *pcb, u16_t len, u16_t *mss_local, u8_t *optfl
  * @last) after the unsent ones, and the @len bytes counted as tcp_write()
  * counts them; the last segment pushed. @oversize: the spare room left in
  * the last segment's last pbuf, copied bytes only. */
-static void
+static inline PST_ALWAYS_INLINE void
 append_commit(struct tcp_pcb *pcb, struct tcp_seg *last, struct tcp_seg *queue,
 	      struct tcp_seg *tail, u16_t len, u16_t queuelen, u16_t oversize)
 {
