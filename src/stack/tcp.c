@@ -1352,14 +1352,48 @@ enqueue(struct tcp_pcb *pcb, const void *data, u16_t len, u8_t flags)
 static err_t
 copy_in(struct tcp_pcb *pcb, const struct iovec *pc, unsigned int n, u16_t len)
 {
+	unsigned int i;
+	size_t at = 0;
+	u8_t *all;
 	err_t err;
 
 	if (pcb->snd_wnd_max < 2)
 		pcb->snd_wnd_max = 2; /* as enqueue() */
 	err = pst_tcp_append_copy(pcb, pc, n, len);
-	if (err != ERR_VAL || n != 1)
+	if (err != ERR_VAL)
 		return err;
-	return enqueue(pcb, pc[0].iov_base, len, TCP_WRITE_FLAG_COPY);
+	if (n == 1)
+		return enqueue(pcb, pc[0].iov_base, len, TCP_WRITE_FLAG_COPY);
+	/* (lwIP caps the MSS at TCP_MSS, so not expected.) Several pieces
+	 * gathered first, so that tcp_write takes them all or nothing. */
+	all = malloc(len);
+	if (all == NULL)
+		return ERR_MEM;
+	for (i = 0; i < n; i++) {
+		memcpy(all + at, pc[i].iov_base, pc[i].iov_len);
+		at += pc[i].iov_len;
+	}
+	err = enqueue(pcb, all, len, TCP_WRITE_FLAG_COPY);
+	free(all);
+	return err;
+}
+
+/* What copy_in()'s @err means for a send of @len bytes (@what: the
+ * caller's name in its errors). */
+static long
+copied(struct pst_conn *c, err_t err, size_t len, const char *what)
+{
+	if (err == ERR_MEM) {
+		c->stats.send_eagain++;
+		block(c);
+		return pst_fail(EAGAIN, "%s: send queue full", what);
+	}
+	if (err != ERR_OK)
+		return pst_fail(-pst_lwip_errno(err), "%s: %s", what,
+				pst_strerror(pst_lwip_errno(err)));
+	c->stats.bytes_sent += len;
+	output(c);
+	return (long)len;
 }
 
 long
@@ -1384,17 +1418,7 @@ pst_conn_send(struct pst_conn *c, const void *data, size_t len)
 		return pst_fail(EAGAIN, "send: send buffer full");
 	}
 	err = copy_in(c->pcb, &(struct iovec){ (void *)(uintptr_t)data, len }, 1, (u16_t)len);
-	if (err == ERR_MEM) {
-		c->stats.send_eagain++;
-		block(c);
-		return pst_fail(EAGAIN, "send: send queue full");
-	}
-	if (err != ERR_OK)
-		return pst_fail(-pst_lwip_errno(err), "send: %s",
-				pst_strerror(pst_lwip_errno(err)));
-	c->stats.bytes_sent += len;
-	output(c);
-	return (long)len;
+	return copied(c, err, len, "send");
 }
 
 long
@@ -1422,33 +1446,7 @@ pst_conn_sendv(struct pst_conn *c, const struct iovec *iov, unsigned int n)
 		return pst_fail(EAGAIN, "sendv: send buffer full");
 	}
 	err = copy_in(c->pcb, iov, n, (u16_t)len);
-	if (err == ERR_VAL) {
-		/* tcp_write's (an MSS wider than a copy pbuf; lwIP caps it at
-		 * TCP_MSS, so not expected): the pieces gathered first, so that
-		 * it is all or nothing. */
-		u8_t *all = malloc(len);
-		size_t at = 0;
-
-		if (all == NULL)
-			return pst_fail(ENOMEM, "sendv: out of memory");
-		for (i = 0; i < n; i++) {
-			memcpy(all + at, iov[i].iov_base, iov[i].iov_len);
-			at += iov[i].iov_len;
-		}
-		err = enqueue(c->pcb, all, (u16_t)len, TCP_WRITE_FLAG_COPY);
-		free(all);
-	}
-	if (err == ERR_MEM) {
-		c->stats.send_eagain++;
-		block(c);
-		return pst_fail(EAGAIN, "sendv: send queue full");
-	}
-	if (err != ERR_OK)
-		return pst_fail(-pst_lwip_errno(err), "sendv: %s",
-				pst_strerror(pst_lwip_errno(err)));
-	c->stats.bytes_sent += len;
-	output(c);
-	return (long)len;
+	return copied(c, err, len, "sendv");
 }
 
 /* Inside one of this connection's callbacks lwIP is processing its input
