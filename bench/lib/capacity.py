@@ -16,6 +16,7 @@ generator than about the server: the capacity is then also given as
 import json
 import os
 import re
+import subprocess
 import time
 
 from common import (
@@ -293,6 +294,7 @@ def capacity_run(ctx, checks):
     rows = [] if matrix else targets_run(ctx, checks, reps)
     ctx.capacity_matrix = matrix_run(ctx, checks, {"full": 3.0, "quick": 1.0, "smoke": 0.2}.get(
         ctx.mode, 1.0), reps, matrix)
+    add_memcpy(ctx, ctx.capacity_matrix)
     if ctx.capacity_retries and rows:
         rows[0]["connect_retries"] = ctx.capacity_retries
     return rows
@@ -508,7 +510,8 @@ def matrix_row(seen, p, bs, reps, secs, name):
                  p50_us=median(d["p50"]), p99_us=median(d["p99"]),
                  values_checked=d["values_checked"], shape=d["shape"],
                  rps_all=[round(x, 1) for x in d["rps"]],
-                 server_us_all=[None if x is None else round(x, 4) for x in d["srv_us"]])
+                 server_us_all=[None if x is None else round(x, 4) for x in d["srv_us"]],
+                 server_us_by_rep={k: v[1] for k, v in d["by_rep"].items()})
         m["rps_min"], m["rps_max"] = spread(d["rps"])
         m["server_us_min"], m["server_us_max"] = spread(
             [x for x in d["srv_us"] if x is not None])
@@ -533,6 +536,46 @@ def matrix_row(seen, p, bs, reps, secs, name):
 
 def ratio(a, b):
     return None if a is None or b is None or b == 0 else a / b
+
+
+def memcpy_times(ctx, sizes):
+    """{size: (warm us, cold us)}: one copy of a value of that size on this
+    machine (bench/memcpy-time: the least CPU time per copy over its
+    batches, in TCP-segment pieces; cold = into memory not touched
+    lately, as --copy's fresh pool buffers)."""
+    tool = os.path.join(ctx.build, "bench", "memcpy-time")
+    if not os.access(tool, os.X_OK):
+        raise BenchError("not built: %s" % tool)
+    out = subprocess.run([tool] + [str(d) for d in sorted(set(sizes))], check=True,
+                         capture_output=True, text=True, timeout=300).stdout
+    res = json.loads(out.strip().splitlines()[-1])
+    return {r["size"]: (r["warm_ns"] / 1000.0, r["cold_ns"] / 1000.0) for r in res["results"]}
+
+
+def add_memcpy(ctx, rows):
+    """Issue 23's "whole copy saved" on the SET rows: zero copy's busy time
+    per SET at most copy's less one copy of the value (memcpy_times), for
+    the medians and for each repeat's pair (a zero-copy run and the copy
+    run that followed it), against the cold copy (what --copy pays) and
+    the warm one (the copy's least cost)."""
+    sets = [r for r in rows if r["test"] == "set"]
+    if not sets or ctx.mode == "smoke":
+        return
+    PROG.line("memcpy-time: one copy of each value size on this machine")
+    times = memcpy_times(ctx, [r["d"] for r in sets])
+    for r in sets:
+        warm, cold = times[r["d"]]
+        r["memcpy_warm_us"], r["memcpy_cold_us"] = round(warm, 3), round(cold, 3)
+        z, c = r["zero-copy"], r["copy"]
+        zs, cs = z.get("server_us_by_rep") or {}, c.get("server_us_by_rep") or {}
+        pairs = [(zs[k], cs[k]) for k in sorted(set(zs) & set(cs))
+                 if zs[k] is not None and cs[k] is not None]
+        for name, t in (("cold", cold), ("warm", warm)):
+            if z["server_us_per_req"] is None or c["server_us_per_req"] is None:
+                r["copy_saved_" + name] = None
+            else:
+                r["copy_saved_" + name] = z["server_us_per_req"] <= c["server_us_per_req"] - t
+            r["copy_saved_%s_reps" % name] = [sum(1 for a, b in pairs if a <= b - t), len(pairs)]
 
 
 def fmt_k(v):
@@ -640,13 +683,26 @@ def matrix_table_rows(rows):
                     fmt_shape(c) else fmt_shape(z), rps(z), rps(c), rat("rps_ratio"), us(z),
                     us(c), rat("busy_ratio"),
                     space(z) if r["test"] == "set" else "", space(c) if r["test"] == "set" else "",
-                    "%d/%d, %d/%d" % (z["ok"], r["reps"], c["ok"], r["reps"])))
+                    copy_saved(r), "%d/%d, %d/%d" % (z["ok"], r["reps"], c["ok"], r["reps"])))
     return out
+
+
+def copy_saved(r):
+    """The "whole copy saved" cell of a SET row: one copy's us (warm /
+    cold), then whether zero copy's median busy time is at most copy's less
+    the cold copy, and in how many repeats' pairs."""
+    if r.get("memcpy_cold_us") is None:
+        return ""
+    yes = r.get("copy_saved_cold")
+    n, of = r.get("copy_saved_cold_reps", [0, 0])
+    return "%.3f / %.3f: %s (%d/%d)" % (r["memcpy_warm_us"], r["memcpy_cold_us"],
+                                        "-" if yes is None else "yes" if yes else "no", n, of)
 
 
 MATRIX_HEADER = ("point", "c/P/r", "zero copy req/s", "copy req/s", "req/s zc/copy",
                  "zero copy busy us/req", "copy busy us/req", "busy zc/copy",
                  "stored/pool byte, zero copy", "stored/pool byte, copy",
+                 "memcpy us (warm / cold): zc <= copy - cold? (repeats)",
                  "repeats ok (zc, copy)")
 
 
