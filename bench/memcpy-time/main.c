@@ -133,6 +133,12 @@ int main(int argc, char **argv)
 	unsigned char *src_mem = NULL, *src, *region = MAP_FAILED;
 	int c, rc = 1;
 
+	/* --help anywhere, also after "--", as every paste program. */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
