@@ -357,7 +357,8 @@ def main_run(args):
     if args.callgrind:
         try:
             ctx.callgrind = callgrind_run(ctx, [s for s in systems if s in (
-                "paste-wal", "paste-copy", "linux-kvs")], args.callgrind)
+                "paste-wal", "paste-copy", "linux-kvs")], args.callgrind,
+                args.callgrind_size)
         except BenchError as e:
             PROG.say("callgrind: %s" % str(e)[:600])
             failures.append(dict(system="callgrind", point=None, rep=0, error=str(e)[:2000]))
@@ -438,6 +439,9 @@ def main():
     ap.add_argument("--callgrind", type=int, default=0, metavar="N",
                     help="also count user-space instructions per request under callgrind "
                     "(N pipelined SETs and GETs per server)")
+    ap.add_argument("--callgrind-size", type=int, default=1024, metavar="BYTES",
+                    help="--callgrind's value size (default 1024; e.g. 1048576 to count "
+                    "a large GET's instructions, zero copy against --copy)")
     ap.add_argument("--points", metavar="REGEX",
                     help="only the points whose name matches, e.g. 'SET d=1024 P=16 c=50'")
     ap.add_argument("--profile", type=int, default=0, metavar="N",

@@ -98,10 +98,11 @@ EMPTY_POLL_FN = "pst_idle_empty_poll"
 POLL_FN = "pst_stack_poll"
 
 
-def callgrind_run(ctx, systems, n):
+def callgrind_run(ctx, systems, n, size=1024):
     """User-space instructions per request: each server under callgrind,
-    counters zeroed after start-up, then n pipelined 1 KiB SETs and n
-    pipelined GETs, each followed by a dump. Valgrind slows the server some
+    counters zeroed after start-up, then n pipelined SETs of size bytes
+    (1 KiB unless bench.py's --callgrind-size says otherwise) and n
+    pipelined GETs of them, each followed by a dump. Valgrind slows the server some
     fifty times, so it is busy throughout and idle polls hardly count.
     Kernel work (syscalls, the TCP stack for the kernel servers, the
     af_packet ring for paste) is not counted."""
@@ -122,7 +123,7 @@ def callgrind_run(ctx, systems, n):
         srv.start(262144)
         try:
             pid = srv.proc.pid
-            row = dict(system=s, requests=n)
+            row = dict(system=s, requests=n, value_size=size)
             if srv.family == "paste":
                 # What a poll that finds nothing costs (the server alone,
                 # no client): the loads' own empty polls are taken out of
@@ -137,9 +138,9 @@ def callgrind_run(ctx, systems, n):
                 keep_dump(dump, s, "idle")
             for op in ("set", "get"):
                 run([ctl, "-z", str(pid)], 60, check=True)
-                PROG.line("callgrind: %s, %d pipelined 1 KiB %ss" % (s, n, op.upper()))
+                PROG.line("callgrind: %s, %d pipelined %d-byte %ss" % (s, n, size, op.upper()))
                 if op == "set":
-                    pipe_load(srv, n, 1024, prefix="key:", fmt="%012d", timeout=600)
+                    pipe_load(srv, n, size, prefix="key:", fmt="%012d", timeout=600)
                 else:
                     r = run(srv.client(["redis-benchmark", "-h", SERVER_IP, "-p", str(RESP_PORT),
                                         "-t", "get", "-n", str(n), "-c", "10", "-P", "16",
