@@ -207,32 +207,75 @@ out_push(struct kv_conn *c, pst_name name, const void *bytes, uint32_t len)
 	return 0;
 }
 
+/* Names handed to the stack per pst_conn_send_names() call from the
+ * queue: the stack finds the end of its unsent queue once per call. A
+ * pump starts with a short run and doubles it while whole runs go: an
+ * acknowledgement often makes room for a name or two only, and gathering
+ * a long run for them would cost more than the walks it saves. */
+#define OUT_NAMES_RUN_FIRST 4
+#define OUT_NAMES_RUN_MAX 64
+
+/* Send a run of at most @max queued names from the queue's head; returns
+ * 1 when all of the run went, 0 when the stack took only part of it (or
+ * none). */
+static int
+out_pump_names(struct kv_conn *c, unsigned int max)
+{
+	pst_name run[OUT_NAMES_RUN_MAX];
+	unsigned int k = 0, sent, j;
+	long n;
+
+	while (k < max && k < c->out_len) {
+		const struct out_item *it = &c->out[(c->out_head + k) % c->out_cap];
+
+		if (it->name == PST_NAME_INVALID)
+			break;
+		run[k++] = it->name;
+	}
+	n = pst_conn_send_names(c->conn, run, k);
+	if (n == -EAGAIN)
+		return 0;
+	/* Another error: the head name is dropped, as the connection goes. */
+	sent = n < 0 ? 1 : (unsigned int)n;
+	for (j = 0; j < sent; j++) {
+		struct out_item *it = &c->out[c->out_head];
+
+		kv_unref(c->srv->store, it->name);
+		c->out_bytes -= it->len;
+		c->out_head = (c->out_head + 1) % c->out_cap;
+		c->out_len--;
+	}
+	c->send_progress = c->srv->now;
+	return n < 0 || sent == k;
+}
+
 /* Send queued pieces in order; returns 1 when the queue is empty. */
 static int
 out_pump(struct kv_conn *c)
 {
+	unsigned int run = OUT_NAMES_RUN_FIRST;
+
 	while (c->out_len > 0) {
 		struct out_item *it = &c->out[c->out_head];
 		long n;
 
 		if (it->name != PST_NAME_INVALID) {
-			n = pst_conn_send_name(c->conn, it->name);
-			if (n == -EAGAIN)
+			if (!out_pump_names(c, run))
 				return 0;
-			kv_unref(c->srv->store, it->name);
-		} else {
-			n = pst_conn_send(c->conn, it->bytes, it->len);
-			if (n == -EAGAIN)
-				return 0;
-			if (n > 0 && (uint32_t)n < it->len) {
-				memmove(it->bytes, it->bytes + n, it->len - (uint32_t)n);
-				it->len -= (uint32_t)n;
-				c->out_bytes -= (uint64_t)n;
-				c->send_progress = c->srv->now;
-				return 0;
-			}
-			free(it->bytes);
+			run = run * 2 < OUT_NAMES_RUN_MAX ? run * 2 : OUT_NAMES_RUN_MAX;
+			continue;
 		}
+		n = pst_conn_send(c->conn, it->bytes, it->len);
+		if (n == -EAGAIN)
+			return 0;
+		if (n > 0 && (uint32_t)n < it->len) {
+			memmove(it->bytes, it->bytes + n, it->len - (uint32_t)n);
+			it->len -= (uint32_t)n;
+			c->out_bytes -= (uint64_t)n;
+			c->send_progress = c->srv->now;
+			return 0;
+		}
+		free(it->bytes);
 		c->out_bytes -= it->len;
 		c->send_progress = c->srv->now;
 		c->out_head = (c->out_head + 1) % c->out_cap;
@@ -308,13 +351,36 @@ reply_name(struct kv_conn *c, pst_name name)
 		c->closing = 1;
 }
 
+/* @n names in one run (pst_conn_send_names: the stack finds the end of
+ * its unsent queue once, not per name), what it cannot take yet queued
+ * behind them. */
+static void
+reply_names(struct kv_conn *c, const pst_name *names, unsigned int n)
+{
+	unsigned int i = 0;
+	long r;
+
+	pend_flush(c);
+	if (c->out_len == 0 && n > 0) {
+		r = pst_conn_send_names(c->conn, names, n);
+		if (r >= 0) {
+			i = (unsigned int)r;
+		} else if (r != -EAGAIN) {
+			c->closing = 1;
+			return;
+		}
+	}
+	for (; i < n; i++)
+		if (out_push(c, names[i], NULL, pst_name_length(names[i])) != 0) {
+			c->closing = 1;
+			return;
+		}
+}
+
 static void
 reply_value(struct kv_conn *c, const struct kv_value *v)
 {
-	unsigned int i;
-
-	for (i = 0; i < v->n; i++)
-		reply_name(c, v->names[i]);
+	reply_names(c, v->names, v->n);
 }
 
 /* Replies up to this many bytes are copied into the stack's segments in
@@ -367,7 +433,6 @@ static void
 reply_bulk(struct kv_conn *c, const char *hdr, size_t hlen, const struct kv_value *v)
 {
 	struct kv_inplace in;
-	unsigned int i;
 
 	if (c->out_len == 0 && reply_bulk_copy(c, hdr, hlen, v))
 		return;
@@ -375,8 +440,8 @@ reply_bulk(struct kv_conn *c, const char *hdr, size_t hlen, const struct kv_valu
 	if (!in.hdr)
 		reply_bytes(c, hdr, hlen);
 	reply_name(c, in.first);
-	for (i = 1; i + 1 < v->n; i++)
-		reply_name(c, v->names[i]);
+	if (v->n > 2)
+		reply_names(c, v->names + 1, v->n - 2);
 	if (v->n > 1)
 		reply_name(c, in.last);
 	if (!in.trailer)

@@ -211,7 +211,8 @@ long pst_conn_send_name(struct pst_conn *conn, pst_name name);
  * pst_conn_send_name() of @p n names in order, in one call: an object's
  * bytes spread over many buffers (one name per received segment) handed
  * to the stack as a run, output once after the last name instead of after
- * each. Each name is all or nothing, as with pst_conn_send_name(); the run
+ * each, and the end of the connection's unsent queue found once for the
+ * run instead of once per name. Each name is all or nothing, as with pst_conn_send_name(); the run
  * stops at the first name that does not fit or fails.
  * @return how many names, from the first, were queued (n when all were);
  *   or, when not even the first was, that name's error: -EAGAIN (wait for

@@ -1481,8 +1481,10 @@ zc_push(struct pst_conn *c, uint64_t end, uint32_t index)
 	return 0;
 }
 
-long
-pst_conn_send_name(struct pst_conn *c, pst_name name)
+/* One name sent; @run_last: the unsent queue's last segment within a run
+ * of names (pst_tcp_append_ref_run), NULL-initialised by the caller. */
+static long
+send_name(struct pst_conn *c, pst_name name, struct tcp_seg **run_last)
 {
 	struct pst_pool *pool;
 	uint32_t index;
@@ -1519,7 +1521,7 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 	 * its per-call work (tcp_zc.c). */
 	if (c->pcb->snd_wnd_max < 2)
 		c->pcb->snd_wnd_max = 2; /* as enqueue() */
-	err = pst_tcp_append_ref(c->pcb, data, len);
+	err = pst_tcp_append_ref_run(c->pcb, data, len, run_last);
 	if (err != ERR_OK) {
 		c->zc_len--;
 		pst_pool_unpin(pool, index);
@@ -1538,20 +1540,31 @@ pst_conn_send_name(struct pst_conn *c, pst_name name)
 }
 
 long
+pst_conn_send_name(struct pst_conn *c, pst_name name)
+{
+	struct tcp_seg *last = NULL;
+
+	return send_name(c, name, &last);
+}
+
+long
 pst_conn_send_names(struct pst_conn *c, const pst_name *names, unsigned int n)
 {
 	unsigned int i;
 	int in_cb;
+	struct tcp_seg *last = NULL;
 	long r = 0;
 
 	if (c == NULL || (names == NULL && n > 0))
 		return pst_fail(EINVAL, "send_names: NULL argument");
 	/* Inside the run, output waits as it does inside a callback: the
-	 * names' segments leave together, after the last one. */
+	 * names' segments leave together, after the last one, and nothing
+	 * touches the unsent queue between them, so the queue's last segment
+	 * is found once for the run. */
 	in_cb = c->in_cb;
 	c->in_cb = 1;
 	for (i = 0; i < n; i++) {
-		r = pst_conn_send_name(c, names[i]);
+		r = send_name(c, names[i], &last);
 		if (r < 0)
 			break;
 	}

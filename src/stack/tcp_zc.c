@@ -263,7 +263,7 @@ new_segment(const struct tcp_pcb *pcb, const void *data, u16_t len, u32_t seqno,
  * of each segment, and the last unsent segment (NULL: none). */
 static inline PST_ALWAYS_INLINE err_t
 append_begin(const struct tcp_pcb *pcb, u16_t len, u16_t *mss_local, u8_t *optflags,
-	     struct tcp_seg **last)
+	     struct tcp_seg *known_last, struct tcp_seg **last)
 {
 	struct tcp_seg *seg;
 	u16_t mss;
@@ -279,6 +279,10 @@ append_begin(const struct tcp_pcb *pcb, u16_t len, u16_t *mss_local, u8_t *optfl
 		mss = LWIP_MAX(mss, LWIP_TCP_OPT_LEN_TS + 1);
 	}
 	*mss_local = mss;
+	if (known_last != NULL) {
+		*last = known_last;
+		return ERR_OK;
+	}
 	for (seg = pcb->unsent; seg != NULL && seg->next != NULL; seg = seg->next)
 		;
 	*last = seg;
@@ -323,8 +327,8 @@ free_queue(struct tcp_seg *seg)
 	}
 }
 
-err_t
-pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len)
+static inline PST_ALWAYS_INLINE err_t
+append_ref(struct tcp_pcb *pcb, const void *data, u16_t len, struct tcp_seg **run_last)
 {
 	struct tcp_seg *last = NULL, *queue = NULL, *tail = NULL, *seg;
 	struct pbuf *concat = NULL, *q = NULL;
@@ -335,7 +339,7 @@ pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len)
 		return ERR_CONN;
 	if (len == 0)
 		return ERR_OK;
-	if (append_begin(pcb, len, &mss_local, &optflags, &last) != ERR_OK)
+	if (append_begin(pcb, len, &mss_local, &optflags, *run_last, &last) != ERR_OK)
 		goto memerr;
 	queuelen = pcb->snd_queuelen;
 	optlen = SEG_OPTLEN(optflags);
@@ -403,6 +407,7 @@ pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len)
 	 * while unsent_oversize is non-zero: that pbuf is no longer the
 	 * copied one.) */
 	append_commit(pcb, last, queue, tail, len, queuelen, 0);
+	*run_last = tail != NULL ? tail : last;
 	return ERR_OK;
 fail:
 	free_queue(queue);
@@ -411,6 +416,21 @@ fail:
 memerr:
 	tcp_set_flags(pcb, TF_NAGLEMEMERR);
 	return ERR_MEM;
+}
+
+err_t
+pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len)
+{
+	struct tcp_seg *last = NULL;
+
+	return append_ref(pcb, data, len, &last);
+}
+
+err_t
+pst_tcp_append_ref_run(struct tcp_pcb *pcb, const void *data, u16_t len,
+		       struct tcp_seg **last)
+{
+	return append_ref(pcb, data, len, last);
 }
 
 /* Where the next byte to copy is in a list of pieces. */
@@ -510,7 +530,7 @@ pst_tcp_append_copy(struct tcp_pcb *pcb, const struct iovec *pieces, unsigned in
 		return ERR_OK;
 	if (pcb->mss > TCP_MSS)
 		return ERR_VAL; /* wider than a copy pbuf: tcp_write's */
-	if (append_begin(pcb, len, &mss_local, &optflags, &last) != ERR_OK)
+	if (append_begin(pcb, len, &mss_local, &optflags, NULL, &last) != ERR_OK)
 		goto memerr;
 	queuelen = pcb->snd_queuelen;
 	optlen = SEG_OPTLEN(optflags);

@@ -22,6 +22,19 @@
 err_t pst_tcp_append_ref(struct tcp_pcb *pcb, const void *data, u16_t len);
 
 /*
+ * pst_tcp_append_ref() as one of a run of appends to @pcb between which
+ * nothing else touches its unsent queue (no output, input or timer):
+ * @last is the queue's last segment as the run's previous append left it,
+ * NULL at the run's start (the queue is then walked, once), and is set to
+ * the new last segment on ERR_OK. A value sent as many names then costs
+ * one walk of the queue, not one per name (the queue holds up to
+ * TCP_SND_QUEUELEN pbufs). Same returns as pst_tcp_append_ref(); on an
+ * error @last is unchanged.
+ */
+err_t pst_tcp_append_ref_run(struct tcp_pcb *pcb, const void *data, u16_t len,
+			     struct tcp_seg **last);
+
+/*
  * Queue a copy of @n pieces (@len bytes in all: their lengths's sum, which
  * the caller checked), on @pcb, as
  * tcp_write(pcb, data, len, TCP_WRITE_FLAG_COPY) does for their bytes

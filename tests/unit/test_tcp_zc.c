@@ -10,6 +10,8 @@
  * header lengths, bytes) and the one built here keeps lwIP's accounting
  * (queue length in pbufs, send buffer, last byte queued) with no lwIP
  * assertion failed; referenced bytes are referenced, never copied.
+ * Runs of references go through pst_tcp_append_ref_run too, which must
+ * build the same queue and name its real last segment.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -145,6 +147,7 @@ static void
 run(u16_t mss, u32_t wnd_max, int ts, unsigned int seed0)
 {
 	struct tcp_pcb *a = pcb_make(mss, wnd_max, ts), *b = pcb_make(mss, wnd_max, ts);
+	struct tcp_seg *run_last = NULL, *last;
 	unsigned int step, next_ref = 0;
 
 	seed = seed0;
@@ -158,6 +161,7 @@ run(u16_t mss, u32_t wnd_max, int ts, unsigned int seed0)
 		while (b->snd_queuelen > 600) {
 			ack_head(a);
 			ack_head(b);
+			run_last = NULL; /* a run ends where anything else runs */
 		}
 
 		if (op < 5) {
@@ -187,8 +191,19 @@ run(u16_t mss, u32_t wnd_max, int ts, unsigned int seed0)
 			off = op < 8 && next_ref + len <= SRC_LEN ? next_ref
 								  : rnd(SRC_LEN - len);
 			assert_int_equal(tcp_write(a, src + off, len, 0), ERR_OK);
-			assert_int_equal(pst_tcp_append_ref(b, src + off, len), ERR_OK);
+			if (rnd(3) != 0) {
+				assert_int_equal(pst_tcp_append_ref_run(b, src + off, len,
+									&run_last), ERR_OK);
+				for (last = b->unsent; last->next != NULL; last = last->next)
+					;
+				assert_ptr_equal(run_last, last);
+			} else {
+				assert_int_equal(pst_tcp_append_ref(b, src + off, len), ERR_OK);
+				run_last = NULL;
+			}
 			next_ref = off + len;
+			compare(a, b);
+			continue;
 		} else if (op < 14) {
 			u16_t split;
 
@@ -203,6 +218,7 @@ run(u16_t mss, u32_t wnd_max, int ts, unsigned int seed0)
 			ack_head(a);
 			ack_head(b);
 		}
+		run_last = NULL;
 		compare(a, b);
 	}
 	pcb_drop(a);
@@ -258,6 +274,7 @@ static void
 test_refusals(void **state)
 {
 	struct tcp_pcb *b = pcb_make(1460, 4 * 1024 * 1024, 1);
+	struct tcp_seg *last;
 	u32_t lbb;
 
 	(void)state;
@@ -267,6 +284,10 @@ test_refusals(void **state)
 	assert_int_equal(pst_tcp_append_ref(b, src, 101), ERR_MEM);
 	assert_int_equal(b->snd_lbb, lbb);
 	assert_int_equal(b->snd_buf, 100);
+	last = b->unsent->next;
+	assert_int_equal(pst_tcp_append_ref_run(b, src, 101, &last), ERR_MEM);
+	assert_ptr_equal(last, b->unsent->next); /* a refusal leaves it */
+	assert_int_equal(b->snd_lbb, lbb);
 	b->snd_buf = TCP_SND_BUF;
 	b->snd_queuelen = TCP_SND_QUEUELEN;
 	assert_int_equal(pst_tcp_append_ref(b, src, 10), ERR_MEM);
