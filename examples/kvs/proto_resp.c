@@ -482,6 +482,46 @@ save_frame(struct kv_parse_state *st, const struct resp_frame *f, size_t start,
 		memcpy(st->elem + 1, f->args, (size_t)(k - 1) * sizeof(f->args[0]));
 }
 
+/* The first st->k elements save_frame() kept, back into @f. */
+static inline void
+restore_frame(const struct kv_parse_state *st, struct resp_frame *f)
+{
+	unsigned int k = st->k;
+
+	if (k > 0)
+		f->name = st->elem[0];
+	if (k == 2)   /* as save_frame() */
+		f->args[0] = st->elem[1];
+	else if (k > 2)
+		memcpy(f->args, st->elem + 1, (size_t)(k - 1) * sizeof(f->args[0]));
+	f->nargs = k > 0 ? k - 1 : 0;
+}
+
+/* A multibulk waiting at the bytes of its last element (its "$len" line
+ * read: st->body), all of which have arrived: framed whole when a CRLF
+ * follows them, without frame_multibulk()'s resumption (a 1 KiB SET
+ * straddling two segments waits so three times in four). Returns 0 with
+ * @f filled, or -1 for anything else (a CRLF missing included), which
+ * frame_multibulk() then reads and refuses as before. */
+static inline int
+frame_last_body(const struct kv_stream *s, struct kv_parse_state *st,
+		struct resp_frame *f)
+{
+	size_t end = st->body + st->body_len;
+	struct kv_cursor c;
+
+	if (st->k + 1 != st->count)
+		return -1;
+	kv_cursor_init(&c, s, end);
+	if (kv_cursor_next(&c) != '\r' || kv_cursor_next(&c) != '\n')
+		return -1;
+	restore_frame(st, f);
+	frame_add(f, st->k, st->body, st->body_len);
+	f->end = end + 2;
+	st->examined += st->body_len + 2;   /* as frame_multibulk() counts */
+	return 0;
+}
+
 /* "*N\r\n" then N times "$len\r\n<len bytes>\r\n", from @start, or from
  * where @st says the last call stopped. */
 static int
@@ -498,13 +538,7 @@ frame_multibulk(const struct kv_stream *s, size_t start, size_t max_bulk,
 		/* The count and the first k elements were read before. */
 		count = st->count;
 		k = st->k;
-		if (k > 0)
-			f->name = st->elem[0];
-		if (k == 2)   /* as save_frame() */
-			f->args[0] = st->elem[1];
-		else if (k > 2)
-			memcpy(f->args, st->elem + 1, (size_t)(k - 1) * sizeof(f->args[0]));
-		f->nargs = k > 0 ? (unsigned int)k - 1 : 0;
+		restore_frame(st, f);
 		if (st->body == 0)   /* else the loop starts at the bytes */
 			kv_cursor_init(&c, s, st->resume);
 	} else {
@@ -1099,7 +1133,10 @@ kv_resp_parse_resume(const struct kv_stream *s, const struct kv_limits *lim,
 		r = FRAME_MORE;
 	} else {
 		f.args = req->argv;
-		r = resp_frame(s, lim, st, &f, &bad, err, errlen);
+		if (st != NULL && st->body != 0 && frame_last_body(s, st, &f) == 0)
+			r = FRAME_OK;
+		else
+			r = resp_frame(s, lim, st, &f, &bad, err, errlen);
 	}
 	if (r == FRAME_MORE) {
 		if (st != NULL && st->body != 0 && st->body_len >= KV_RESERVE_MIN)
