@@ -3065,7 +3065,7 @@ test_reply_numbers(void **state)
 	int i, d;
 
 	(void)state;
-	for (i = 0; i < 19; i++, p *= 10) {
+	for (i = 0; i < 19; i++) {   /* p = 10^i, up to 10^18 */
 		for (d = -1; d <= 1; d++) {
 			v = p + d;
 			check_number_line(fmt_integer, ':', v);
@@ -3075,7 +3075,10 @@ test_reply_numbers(void **state)
 			if (v >= 0)
 				check_number_line(fmt_bulk, '$', v);
 		}
-		check_number_line(fmt_integer, ':', p * 9 + (p - 1)); /* all nines */
+		if (i < 18) {   /* past 10^18, int64_t overflows */
+			check_number_line(fmt_integer, ':', p * 10 - 1); /* all nines */
+			p *= 10;
+		}
 	}
 	check_number_line(fmt_integer, ':', INT64_MAX);
 	check_number_line(fmt_integer, ':', INT64_MIN);
