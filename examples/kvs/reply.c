@@ -86,8 +86,8 @@ kv_resp_error(char *buf, size_t size, const char *msg)
 }
 
 /* Decimal digits of @v into @num (at least 21 bytes), NUL-terminated. Not
- * snprintf(): every GET reply formats its length, and a format string
- * parsed per reply is a large share of a GET's own work. */
+ * snprintf(): a format string parsed per reply is a large share of a small
+ * request's own work. */
 static char *
 fmt_u64(char *num, uint64_t v)
 {
@@ -103,65 +103,82 @@ fmt_u64(char *num, uint64_t v)
 	return num;
 }
 
-static char *
-fmt_i64(char *num, int64_t v)
+/* How many decimal digits @v has. */
+static inline unsigned int
+decimal_len(uint64_t v)
 {
-	if (v >= 0)
-		return fmt_u64(num, (uint64_t)v);
-	num[0] = '-';
-	/* -(v + 1) + 1 avoids overflowing on INT64_MIN */
-	fmt_u64(num + 1, (uint64_t)(-(v + 1)) + 1);
-	return num;
+	unsigned int n = 1;
+
+	for (; v >= 10000; v /= 10000)
+		n += 4;
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
 }
 
-/* A number line ("$1024\r\n", ":-1\r\n"): digits hold no CR or LF, so the
- * line is written straight, without line()'s scan for them. Every GET
- * reply starts with one; through line() it cost a GET some 250
- * instructions. */
+/* A number line ("$1024\r\n", ":-1\r\n"): its digits written in place,
+ * two at a time from a table, with no scan for CR or LF (digits hold
+ * none). Every GET reply starts with one: through fmt_u64(), strlen and
+ * memcpy it cost a GET some 68 instructions, through line() some 250.
+ * @neg: a minus sign before the magnitude @v. */
 static int
-number_line(char *buf, size_t size, char type, const char *num)
+number_line(char *buf, size_t size, char type, int neg, uint64_t v)
 {
-	size_t n = strlen(num);
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+	unsigned int n = decimal_len(v), w = n + (neg != 0), r;
+	char *d;
 
-	if (buf == NULL || size < n + 3)
+	if (buf == NULL || size < (size_t)w + 3)
 		return -1;
 	buf[0] = type;
-	memcpy(buf + 1, num, n);
-	buf[n + 1] = '\r';
-	buf[n + 2] = '\n';
-	if (size > n + 3)
-		buf[n + 3] = '\0';
-	return (int)(n + 3);
+	buf[1] = '-';   /* overwritten by the first digit unless @neg */
+	for (d = buf + 1 + w; v >= 100; v /= 100) {
+		r = (unsigned int)(v % 100);
+		d -= 2;
+		d[0] = pairs[2 * r];
+		d[1] = pairs[2 * r + 1];
+	}
+	if (v >= 10) {
+		d[-2] = pairs[2 * v];
+		d[-1] = pairs[2 * v + 1];
+	} else {
+		d[-1] = (char)('0' + v);
+	}
+	buf[w + 1] = '\r';
+	buf[w + 2] = '\n';
+	if (size > (size_t)w + 3)
+		buf[w + 3] = '\0';
+	return (int)(w + 3);
+}
+
+/* |@v|, INT64_MIN's too. */
+static inline uint64_t
+magnitude(int64_t v)
+{
+	/* -(v + 1) + 1 avoids overflowing on INT64_MIN */
+	return v >= 0 ? (uint64_t)v : (uint64_t)(-(v + 1)) + 1;
 }
 
 int
 kv_resp_integer(char *buf, size_t size, int64_t n)
 {
-	char num[24];
-
-	return number_line(buf, size, ':', fmt_i64(num, n));
+	return number_line(buf, size, ':', n < 0, magnitude(n));
 }
 
 int
 kv_resp_bulk_header(char *buf, size_t size, size_t len)
 {
-	char num[24];
-
-	return number_line(buf, size, '$', fmt_u64(num, len));
+	return number_line(buf, size, '$', 0, len);
 }
 
 int
 kv_resp_null_bulk(char *buf, size_t size)
 {
-	return number_line(buf, size, '$', "-1");
+	return number_line(buf, size, '$', 1, 1);
 }
 
 int
 kv_resp_array_header(char *buf, size_t size, long n)
 {
-	char num[24];
-
-	return number_line(buf, size, '*', fmt_i64(num, n));
+	return number_line(buf, size, '*', n < 0, magnitude(n));
 }
 
 int

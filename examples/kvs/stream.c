@@ -408,7 +408,12 @@ kv_stream_consume(struct kv_stream *s, size_t n, kv_stream_drop_fn drop, void *a
 	}
 	if (k > 0) {
 		s->n -= k;
-		memmove(s->spans, s->spans + k, s->n * sizeof(*s->spans));
+		/* Most often one span is left (the next request's start):
+		 * an assignment, not a call of memmove. */
+		if (s->n == 1)
+			s->spans[0] = s->spans[k];
+		else
+			memmove(s->spans, s->spans + k, s->n * sizeof(*s->spans));
 		if (s->n > 0)
 			head->name = s->spans[0].name;
 		head->len = 0;

@@ -16,6 +16,7 @@
  * hands out back into bytes through their own span table.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -3020,6 +3021,76 @@ test_reply_resp(void **state)
 	assert_string_equal(buf, "+\r\n");
 }
 
+/* Number lines (reply.c writes their digits two at a time): every digit
+ * count, both sides of each power of ten, both signs and the extremes, as
+ * snprintf writes them, in a buffer that fits exactly (no NUL written
+ * past the line) and one byte short. */
+static void
+check_number_line(int (*fmt)(char *, size_t, int64_t), char type, int64_t v)
+{
+	char want[32], buf[32];
+	int n = snprintf(want, sizeof(want), "%c%" PRId64 "\r\n", type, v);
+
+	memset(buf, 'x', sizeof(buf));
+	assert_int_equal(fmt(buf, (size_t)n, v), n);
+	assert_memory_equal(buf, want, (size_t)n);
+	assert_int_equal(buf[n], 'x');
+	assert_int_equal(fmt(buf, sizeof(buf), v), n);
+	assert_string_equal(buf, want);
+	assert_int_equal(fmt(buf, (size_t)n - 1, v), -1);
+}
+
+static int
+fmt_integer(char *buf, size_t size, int64_t v)
+{
+	return kv_resp_integer(buf, size, v);
+}
+
+static int
+fmt_array(char *buf, size_t size, int64_t v)
+{
+	return kv_resp_array_header(buf, size, (long)v);
+}
+
+static int
+fmt_bulk(char *buf, size_t size, int64_t v)
+{
+	return kv_resp_bulk_header(buf, size, (size_t)v);
+}
+
+static void
+test_reply_numbers(void **state)
+{
+	int64_t p = 1, v;
+	int i, d;
+
+	(void)state;
+	for (i = 0; i < 19; i++) {   /* p = 10^i, up to 10^18 */
+		for (d = -1; d <= 1; d++) {
+			v = p + d;
+			check_number_line(fmt_integer, ':', v);
+			check_number_line(fmt_integer, ':', -v);
+			check_number_line(fmt_array, '*', v);
+			check_number_line(fmt_array, '*', -v);
+			if (v >= 0)
+				check_number_line(fmt_bulk, '$', v);
+		}
+		if (i < 18) {   /* past 10^18, int64_t overflows */
+			check_number_line(fmt_integer, ':', p * 10 - 1); /* all nines */
+			p *= 10;
+		}
+	}
+	check_number_line(fmt_integer, ':', INT64_MAX);
+	check_number_line(fmt_integer, ':', INT64_MIN);
+	check_number_line(fmt_array, '*', INT64_MIN);
+	check_number_line(fmt_bulk, '$', INT64_MAX);
+	/* every value below 10000 (each pair of the table) */
+	for (v = 0; v < 10000; v++) {
+		check_number_line(fmt_bulk, '$', v);
+		check_number_line(fmt_integer, ':', -v);
+	}
+}
+
 static void
 test_reply_http(void **state)
 {
@@ -3111,6 +3182,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_http_big_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fuzz, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_resp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_numbers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_error_texts, setup, teardown),
 	};
