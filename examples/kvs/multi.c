@@ -361,6 +361,17 @@ queue_ref(struct kv_exec *x, struct kv_multi *m, struct kv_queued *q,
 	return 0;
 }
 
+/* +QUEUED, one per queued command: not formatted, and through the
+ * server's fixed-reply path where it has one (kv_out::queued). */
+static inline void
+reply_queued(const struct kv_out *out)
+{
+	if (out->queued != NULL)
+		out->queued(out->ctx);
+	else
+		out->bytes(out->ctx, queued_reply, sizeof(queued_reply) - 1);
+}
+
 /* What EXEC needs of a parsed request @req queued as @q (q->arg0 set):
  * its command, options and arguments. */
 static inline void
@@ -426,7 +437,7 @@ queue_in_stream(struct kv_call *c, struct kv_multi *m, struct kv_exec *x,
 	m->bytes += q->len;
 	m->reserved += bufs;
 	m->denyoom |= denyoom;
-	c->out->bytes(c->out->ctx, queued_reply, sizeof(queued_reply) - 1);
+	reply_queued(c->out);
 	return 1;
 refuse_bound:
 	kv_store_unreserve(x->store, bufs);
@@ -555,8 +566,7 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 queued:
 	m->n++;
 	m->bytes += q->len;
-	/* Not formatted: one per queued command. */
-	c->out->bytes(c->out->ctx, queued_reply, sizeof(queued_reply) - 1);
+	reply_queued(c->out);
 	return 1;
 }
 
