@@ -31,6 +31,11 @@ struct kv_out {
 	void (*bulk)(void *ctx, const char *hdr, size_t hlen, const struct kv_value *v);
 	/* Close the connection once the replies queued so far are out. */
 	void (*close)(void *ctx);
+	/* Optional: "+QUEUED\r\n", a transaction's reply to each command it
+	 * queues, in order with every other reply, as bytes() would send it;
+	 * a fixed reply the server copies without a call per byte count.
+	 * NULL: bytes(). */
+	void (*queued)(void *ctx);
 	void *ctx;
 	int *continue_sent;         /* per connection: HTTP 100 sent already */
 	/* Per connection, zeroed at its start: how far an incomplete RESP

@@ -153,6 +153,8 @@ struct kvw_unit {
 	uint32_t nrec, crcs;      /* the COMMIT's fields so far */
 	struct kvw_undo *undo;
 	size_t n, cap;
+	size_t n_had;             /* notes of keys that had a value: a
+	                           * unit of new keys frees nothing at its end */
 };
 
 struct kv_index {
@@ -889,6 +891,7 @@ unit_note(struct kv_index *w, const uint8_t *key, uint16_t key_len, uint32_t h,
 	if (s != NULL) {
 		u->old = *s;
 		s->dram = NULL;
+		w->unit.n_had++;
 	}
 }
 
@@ -966,6 +969,7 @@ wal_unit_begin(struct kv_index *w)
 	w->unit.open = 1;
 	w->unit.begun = 0;
 	w->unit.n = 0;
+	w->unit.n_had = 0;
 	w->unit.live_bytes = w->live_bytes;
 	return 0;
 }
@@ -988,6 +992,7 @@ wal_unit_abort(struct kv_index *w)
 	u->open = 0;
 	u->begun = 0;
 	u->n = 0;
+	u->n_had = 0;
 	tab_maybe_shrink(w);
 	return ret;
 }
@@ -1030,12 +1035,13 @@ wal_unit_end(struct kv_index *w)
 		unit_flush(w);
 	}
 	/* Committed: the values the unit replaced are gone for good. */
-	for (i = 0; i < u->n; i++)
+	for (i = 0; u->n_had > 0 && i < u->n; i++)
 		if (u->undo[i].had)
 			free(u->undo[i].old.dram);
 	u->open = 0;
 	u->begun = 0;
 	u->n = 0;
+	u->n_had = 0;
 	tab_maybe_shrink(w);
 	maybe_compact(w);
 	return 0;

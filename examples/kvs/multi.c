@@ -57,6 +57,21 @@ struct kv_watch_table {
 
 #define QUEUE_SPAN_MAX 65535u     /* a span's length fits a name */
 
+/* What an open transaction does with a command other than queue it, by
+ * op: one load and test per command instead of a chain of comparisons
+ * (queue_in_stream(), kv_cmd_exec()). */
+enum {
+	OP_RUN = 1,               /* run now, as Redis does */
+	OP_RUN_ROOM = 2,          /* run now if the store is not over its limit */
+	OP_FLUSH = 4,             /* empties the index: no part of a unit */
+};
+
+static const uint8_t op_class[KV_OP_COUNT] = {
+	[KV_OP_EXEC] = OP_RUN, [KV_OP_DISCARD] = OP_RUN, [KV_OP_QUIT] = OP_RUN,
+	[KV_OP_MULTI] = OP_RUN_ROOM, [KV_OP_WATCH] = OP_RUN_ROOM,
+	[KV_OP_FLUSHALL] = OP_FLUSH, [KV_OP_FLUSHDB] = OP_FLUSH,
+};
+
 static const char queued_reply[] = "+QUEUED\r\n";
 static const char ok_reply[] = "+OK\r\n";
 static const char oom_error[] = "OOM command not allowed when used memory > 'maxmemory'.";
@@ -361,6 +376,17 @@ queue_ref(struct kv_exec *x, struct kv_multi *m, struct kv_queued *q,
 	return 0;
 }
 
+/* +QUEUED, one per queued command: not formatted, and through the
+ * server's fixed-reply path where it has one (kv_out::queued). */
+static inline void
+reply_queued(const struct kv_out *out)
+{
+	if (out->queued != NULL)
+		out->queued(out->ctx);
+	else
+		out->bytes(out->ctx, queued_reply, sizeof(queued_reply) - 1);
+}
+
 /* What EXEC needs of a parsed request @req queued as @q (q->arg0 set):
  * its command, options and arguments. */
 static inline void
@@ -391,15 +417,10 @@ queue_in_stream(struct kv_call *c, struct kv_multi *m, struct kv_exec *x,
 	uint64_t bufs = 0;
 	int denyoom;
 
-	switch (req->op) {
-	case KV_OP_EXEC: case KV_OP_DISCARD: case KV_OP_QUIT:
-		return 0;
-	case KV_OP_MULTI: case KV_OP_WATCH:
-		if (kv_store_reserve(x->store, 0) != 0)
+	if (op_class[req->op] & (OP_RUN | OP_RUN_ROOM)) {
+		if ((op_class[req->op] & OP_RUN_ROOM) && kv_store_reserve(x->store, 0) != 0)
 			return queue_refuse(c, oom_error);
 		return 0;
-	default:
-		break;
 	}
 	denyoom = (kv_commands[req->op].flags & KVC_DENYOOM) != 0;
 	if (denyoom)
@@ -426,7 +447,7 @@ queue_in_stream(struct kv_call *c, struct kv_multi *m, struct kv_exec *x,
 	m->bytes += q->len;
 	m->reserved += bufs;
 	m->denyoom |= denyoom;
-	c->out->bytes(c->out->ctx, queued_reply, sizeof(queued_reply) - 1);
+	reply_queued(c->out);
 	return 1;
 refuse_bound:
 	kv_store_unreserve(x->store, bufs);
@@ -555,8 +576,7 @@ kv_multi_queue(struct kv_call *c, int r, const char *err)
 queued:
 	m->n++;
 	m->bytes += q->len;
-	/* Not formatted: one per queued command. */
-	c->out->bytes(c->out->ctx, queued_reply, sizeof(queued_reply) - 1);
+	reply_queued(c->out);
 	return 1;
 }
 
@@ -844,7 +864,7 @@ kv_cmd_exec(struct kv_call *c)
 		/* A flush empties the index whole and is no part of a unit
 		 * (store.h): the writes queued before it commit as one unit,
 		 * those after it as another. */
-		if (unit && (m->q[i].op == KV_OP_FLUSHALL || m->q[i].op == KV_OP_FLUSHDB)) {
+		if (unit && (op_class[m->q[i].op] & OP_FLUSH)) {
 			if (!unit_close(c, x))
 				goto done;
 			exec_one(&call, c->rx, m, &m->q[i], &req);

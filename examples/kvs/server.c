@@ -468,6 +468,17 @@ out_bulk(void *ctx, const char *hdr, size_t hlen, const struct kv_value *v)
 	reply_bulk(ctx, hdr, hlen, v);
 }
 
+/* kv_out::queued: reply_bytes() of a constant, so its copy into the
+ * pending bytes is a few moves, not a memcpy() call (one a queued
+ * command). */
+static void
+out_queued(void *ctx)
+{
+	static const char queued[] = "+QUEUED\r\n";
+
+	reply_bytes(ctx, queued, sizeof(queued) - 1);
+}
+
 static void
 out_close(void *ctx)
 {
@@ -506,7 +517,7 @@ process(struct kv_conn *c, int in_burst)
 {
 	const struct kv_out out = {
 		.bytes = out_bytes, .value = out_value, .bulk = out_bulk,
-		.close = out_close,
+		.close = out_close, .queued = out_queued,
 		.ctx = c, .continue_sent = &c->continue_sent, .parse = &c->parse,
 		.upload = &c->upload, .auth = &c->auth, .multi = &c->multi,
 		.client = &c->client,

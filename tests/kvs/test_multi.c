@@ -266,7 +266,19 @@ struct conn {
 	struct kv_stream s;
 	struct captured cap;
 	int continue_sent;
+	int fixed_queued;         /* replies +QUEUED through kv_out::queued */
 };
+
+static unsigned int queued_calls;
+
+/* kv_out::queued, as the server's: the same bytes, in order with the
+ * others, counted. */
+static void
+capture_queued(void *ctx)
+{
+	capture_bytes(ctx, "+QUEUED\r\n", 9);
+	queued_calls++;
+}
 
 static void
 conn_open(struct conn *c, struct kv_exec *x, struct kv_multi *m, size_t stream_max)
@@ -286,7 +298,9 @@ static void
 conn_feed(struct conn *c, const char *msg, const char *want, uint32_t *buf)
 {
 	const struct kv_out out = { .bytes = capture_bytes, .value = capture_value,
-				    .close = capture_close, .ctx = &c->cap,
+				    .close = capture_close,
+				    .queued = c->fixed_queued ? capture_queued : NULL,
+				    .ctx = &c->cap,
 				    .continue_sent = &c->continue_sent, .multi = c->m };
 	uint32_t len = (uint32_t)strlen(msg), idx;
 	unsigned int steps = 0;
@@ -394,6 +408,47 @@ test_in_stream(void **state)
 	tu_assert_rc(pst_pool_drain(p), 0);
 	kv_store_release_durable(&st);
 	assert_int_equal(kept(p), before + 3);   /* a's, b's and n's values */
+	close_store(&st, &x, p);
+}
+
+/* A server with a fixed-reply path (kv_out::queued) gets every +QUEUED
+ * through it and nothing else, in order with the refusals and replies
+ * around them: in the stream and kept, and across the move between them. */
+static void
+test_queued_fixed(void **state)
+{
+	static const size_t modes[] = { 16384, 0, 40 };
+	struct kv_multi m = { 0 };
+	struct kv_store st;
+	struct kv_exec x;
+	struct pst_pool *p;
+	struct conn c;
+	unsigned int i;
+
+	(void)state;
+	p = open_store(&st, &x, 0, "queuedfixed");
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		conn_open(&c, &x, &m, modes[i]);
+		c.fixed_queued = 1;
+		queued_calls = 0;
+		conn_feed(&c, MULTI SET_K("a", "aaaaa") "*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n",
+			  "+OK\r\n+QUEUED\r\n+QUEUED\r\n", NULL);
+		assert_int_equal(queued_calls, 2);
+		conn_feed(&c, "*2\r\n$3\r\nFOO\r\n$1\r\nx\r\n" SET_K("b", "bbbbb") "*1\r\n$4\r\nPING\r\n",
+			  "-ERR unknown command 'FOO', with args beginning with: 'x' \r\n"
+			  "+QUEUED\r\n+QUEUED\r\n", NULL);
+		assert_int_equal(queued_calls, 4);
+		conn_feed(&c, EXEC GET_K("a"),
+			  "-EXECABORT Transaction discarded because of previous errors.\r\n"
+			  "$-1\r\n", NULL);
+		conn_feed(&c, MULTI SET_K("a", "aaaaa") "*1\r\n$4\r\nPING\r\n" EXEC GET_K("a"),
+			  "+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n+PONG\r\n$5\r\naaaaa\r\n",
+			  NULL);
+		assert_int_equal(queued_calls, 6);
+		conn_feed(&c, "*2\r\n$3\r\nDEL\r\n$1\r\na\r\n", ":1\r\n", NULL);
+		conn_close(&c);
+	}
+	assert_int_equal(st.reserved, 0);
 	close_store(&st, &x, p);
 }
 
@@ -734,6 +789,7 @@ main(void)
 		cmocka_unit_test_teardown(test_bounds, tu_test_teardown),
 		cmocka_unit_test_teardown(test_exec_header, tu_test_teardown),
 		cmocka_unit_test_teardown(test_in_stream, tu_test_teardown),
+		cmocka_unit_test_teardown(test_queued_fixed, tu_test_teardown),
 		cmocka_unit_test_teardown(test_in_stream_moves, tu_test_teardown),
 		cmocka_unit_test_teardown(test_in_stream_moves_copy, tu_test_teardown),
 		cmocka_unit_test_teardown(test_queue_over_limit, tu_test_teardown),
