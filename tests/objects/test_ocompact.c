@@ -547,6 +547,15 @@ test_slices(void **state)
 	unlink(path);
 }
 
+static uint64_t
+now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
 /* One compaction's pause with @n live objects of one 100-byte name each
  * (sharing buffers, as small segments do), three times; then a restart
  * from the compacted log. */
@@ -594,6 +603,37 @@ pause_at(uint32_t n)
 		      st.compact_bufs_after, st.log.bytes, (double)ns[0] / 1e6, (double)ns[1] / 1e6,
 		      (double)ns[2] / 1e6);
 	assert_int_equal(st.compact_recs_after, (uint64_t)n + 1);
+	/* The same spread over polls, slices of the default size: each
+	 * slice's pause (the last one's with the switch and its two drains),
+	 * and the weighing that starts one (the live bytes summed). */
+	for (i = 0; i < 3; i++) {
+		uint64_t t0 = now_ns(), weigh, steps = 0, longest = 0, t;
+		int ret;
+
+		(void)obj_compact_live_bytes(&st);
+		weigh = now_ns() - t0;
+		assert_int_equal(obj_compact_begin(&st), 0);
+		for (;;) {
+			t0 = now_ns();
+			ret = obj_compact_step(&st);
+			t = now_ns() - t0;
+			if (ret != 0 || ++steps >= 1000000)
+				break;
+			longest = t > longest ? t : longest;
+		}
+		assert_int_equal(ret, 1);
+		print_message("[ compact ] %u live objects in slices of %u records: %" PRIu64
+			      " slices, the longest %.2f ms (before the last: %.2f ms; the last, "
+			      "with the switch, %.2f ms), all %.1f ms; weighing %.2f ms\n", n,
+			      st.compact_slice, st.compact_slices_last,
+			      (double)st.compact_ns_last / 1e6, (double)longest / 1e6,
+			      (double)t / 1e6, (double)st.compact_work_ns_last / 1e6,
+			      (double)weigh / 1e6);
+		assert_int_equal(st.compact_recs_after, (uint64_t)n + 1);
+		assert_true(st.compact_slices_last >= (uint64_t)n / st.compact_slice);
+		assert_true(st.compact_slice_recs_max <= st.compact_slice);
+		obj_store_release_durable(&st);
+	}
 	obj_store_close(&st);
 	tu_close(p);
 	p = tu_must_open(path, PST_PERSIST_FLUSH);
