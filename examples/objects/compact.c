@@ -136,10 +136,12 @@ now_ns(void)
 
 /* The switch to @nl, whose records rebuild the store as it is now (all
  * flushed): drained, the mark and the root slot stored and drained, the
- * old chain released. @return 0, or a drain's or a root store's error
- * (the log is the old one; @nl is the caller's to release). */
+ * old chain released, or, with @keep_old, handed there for the caller to
+ * release (after that drain, named by no root slot any more). @return 0,
+ * or a drain's or a root store's error (the log is the old one; @nl is
+ * the caller's to release). */
 static int
-switch_to(struct obj_store *st, struct obj_log *nl)
+switch_to(struct obj_store *st, struct obj_log *nl, struct obj_log *keep_old)
 {
 	struct pst_pool_levels lv;
 	struct obj_log old;
@@ -187,10 +189,12 @@ switch_to(struct obj_store *st, struct obj_log *nl)
 	 * reusable only after the drain that makes the release durable).
 	 * If this drain fails, the old chain stays kept: the next start's
 	 * reconciliation frees whichever chain the root does not name. */
-	if (pst_pool_drain(st->pool) == 0)
-		obj_log_release(&old);
-	else
+	if (pst_pool_drain(st->pool) != 0)
 		obj_log_close(&old);
+	else if (keep_old != NULL)
+		*keep_old = old;
+	else
+		obj_log_release(&old);
 	pst_pool_levels(st->pool, &lv);
 	st->mark = st->mark_next = st->log.seq;
 	st->mark_drains = lv.drains;
@@ -244,7 +248,7 @@ obj_compact(struct obj_store *st)
 	ret = each_live(st, append_fn, &nl);
 	if (ret != 0)
 		goto fail;
-	ret = switch_to(st, &nl);
+	ret = switch_to(st, &nl, NULL);
 	if (ret != 0)
 		goto fail;
 	ns = now_ns() - t0;
@@ -268,7 +272,7 @@ refused:
  * item, the chain rebuilds the store as it is, and the switch is that of
  * a compaction at once. Until then the root names the old log, which
  * holds every acknowledged change. */
-enum { PH_BUCKETS, PH_OBJECTS, PH_UPLOADS, PH_WRITTEN };
+enum { PH_BUCKETS, PH_OBJECTS, PH_UPLOADS, PH_WRITTEN, PH_RELEASE };
 
 #define KEY_MAX (64 + 1 + 1100)
 
@@ -283,9 +287,18 @@ struct obj_compact_run {
 	char ukey[1100];
 	size_t ukey_len;
 	uint64_t uid;
+	/* After the switch: the old chain, released a slice at a time (its
+	 * buffers from @released on; 5,966 at 100,000 live objects). */
+	struct obj_log old;
+	size_t released;
 	uint64_t appended;              /* records appended since the last slice */
 	uint64_t reflected, slices, work_ns, longest_ns;
 	int failed;                     /* a reflection's error: never switched */
+	/* Before it: the live bytes summed the same way, a slice at a time
+	 * (requests between slices make the sum approximate by what they
+	 * append: enough to decide whether to compact). */
+	int weighing;
+	uint64_t weighed;
 };
 
 static int
@@ -465,19 +478,22 @@ upload_after(const struct obj_store *st, const struct obj_compact_run *c)
 static int
 slice(struct obj_store *st, struct obj_compact_run *c)
 {
-	uint64_t budget = (uint64_t)st->compact_slice + c->appended, recs = 0, b0 = c->nl.bytes;
+	uint64_t budget = (uint64_t)st->compact_slice + c->appended, recs = 0;
+	emit_fn fn = c->weighing ? count_fn : append_fn;
+	void *arg = c->weighing ? (void *)&c->weighed : (void *)&c->nl;
+	uint64_t *bytes = c->weighing ? &c->weighed : &c->nl.bytes, b0 = *bytes;
 	size_t i, n;
 	int ret = 0;
 
 	c->appended = 0;
 	while (c->phase != PH_WRITTEN && recs < budget &&
-	       c->nl.bytes - b0 < st->compact_slice_bytes) {
+	       *bytes - b0 < st->compact_slice_bytes) {
 		switch (c->phase) {
 		case PH_BUCKETS:
 			i = bucket_after(st, c);
 			if (i == st->n_buckets)
 				break;
-			ret = emit_bucket(st, i, append_fn, &c->nl);
+			ret = emit_bucket(st, i, fn, arg);
 			if (ret != 0)
 				return ret;
 			memcpy(c->bcur, st->buckets[i].name, sizeof(c->bcur));
@@ -488,7 +504,7 @@ slice(struct obj_store *st, struct obj_compact_run *c)
 			i = object_after(st, c);
 			if (i == st->n_objs)
 				break;
-			ret = emit_object(st, i, append_fn, &c->nl);
+			ret = emit_object(st, i, fn, arg);
 			if (ret != 0)
 				return ret;
 			c->ocur_len = st->objs[i].len < KEY_MAX ? st->objs[i].len : KEY_MAX;
@@ -503,7 +519,7 @@ slice(struct obj_store *st, struct obj_compact_run *c)
 			n = 1 + (size_t)st->mpu->u[i]->n_parts;
 			if (recs > 0 && recs + n > budget)
 				goto out;
-			ret = emit_upload(st, i, append_fn, &c->nl);
+			ret = emit_upload(st, i, fn, arg);
 			if (ret != 0)
 				return ret;
 			memcpy(c->ubucket, st->mpu->u[i]->bucket, sizeof(c->ubucket));
@@ -520,7 +536,7 @@ slice(struct obj_store *st, struct obj_compact_run *c)
 		c->have_cur = 0;
 	}
 out:
-	if (recs > st->compact_slice_recs_max)
+	if (!c->weighing && recs > st->compact_slice_recs_max)
 		st->compact_slice_recs_max = recs;
 	return 0;
 }
@@ -531,6 +547,15 @@ run_drop(struct obj_store *st)
 {
 	struct obj_compact_run *c = st->compact_run;
 
+	if (c->phase == PH_RELEASE) {
+		/* Switched already: the rest of the old chain released. */
+		while (c->released < c->old.n_bufs)
+			pst_pool_release(st->pool, c->old.bufs[c->released++]);
+		obj_log_close(&c->old);
+		st->compact_run = NULL;
+		free(c);
+		return;
+	}
 	st->log.tee = NULL;
 	st->log.tee_arg = NULL;
 	st->compact_run = NULL;
@@ -544,47 +569,94 @@ run_drop(struct obj_store *st)
 void
 obj_compact_abandon(struct obj_store *st)
 {
+	int switched;
+
 	if (st->compact_run == NULL)
 		return;
+	/* Counted only when it had begun its chain. */
+	switched = st->compact_run->phase == PH_RELEASE || st->compact_run->weighing;
 	run_drop(st);
-	st->compact_abandoned++;
+	st->compact_abandoned += !switched;
 }
 
-int
-obj_compact_begin(struct obj_store *st)
+/* Start writing run @c (fresh, or done weighing @live bytes): its chain
+ * taken, the cursor at the start, the tee on. @return 0, or -ENOBUFS (no
+ * room for a chain of @live bytes: it grows with the requests reflected,
+ * and one that finds no buffer is given up), -ENOMEM. */
+static int
+run_write(struct obj_store *st, struct obj_compact_run *c, uint64_t live)
 {
 	struct pst_pool_levels lv;
-	struct obj_compact_run *c;
 	int ret;
 
-	if (!st->mark_on || st->compacting != NULL || st->compact_run != NULL)
-		return -EINVAL;
 	pst_pool_levels(st->pool, &lv);
-	/* Room for the chain as big as it is now (it grows with the
-	 * requests reflected: a chain that finds no buffer is given up). */
-	if (lv.free < bufs_for(st, obj_compact_live_bytes(st))) {
-		ret = -ENOBUFS;
-		goto refused;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		ret = -ENOMEM;
-		goto refused;
-	}
+	if (lv.free < bufs_for(st, live))
+		return -ENOBUFS;
 	ret = obj_log_fresh(&c->nl, st->pool, OBJ_STORE_ROOT_SLOT, st->log.seq);
-	if (ret != 0) {
-		free(c);
-		goto refused;
-	}
-	st->compact_run = c;
+	if (ret != 0)
+		return ret;
+	c->weighing = 0;
+	c->phase = PH_BUCKETS;
+	c->have_cur = 0;
+	c->appended = 0;
 	/* Both chains are the log to a crash test from here on. */
 	st->compacting = &c->nl;
 	st->compact_old = &st->log;
 	st->log.tee = tee;
 	st->log.tee_arg = c;
 	return 0;
-refused:
-	st->compact_failures++;
+}
+
+/* A run, weighing first or not. @return 0, -EINVAL, -ENOMEM, or
+ * run_write's error. */
+static int
+run_new(struct obj_store *st, int weigh)
+{
+	struct obj_compact_run *c;
+	int ret;
+
+	if (!st->mark_on || st->compacting != NULL || st->compact_run != NULL)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->weighing = weigh;
+	ret = weigh ? 0 : run_write(st, c, obj_compact_live_bytes(st));
+	if (ret != 0) {
+		free(c);
+		return ret;
+	}
+	st->compact_run = c;
+	return 0;
+}
+
+int
+obj_compact_begin(struct obj_store *st)
+{
+	int ret = run_new(st, 0);
+
+	if (ret != 0 && ret != -EINVAL)
+		st->compact_failures++;
+	return ret;
+}
+
+static uint64_t next_look(const struct obj_store *st, uint64_t live);
+
+/* Run @c has weighed what is live: not enough dead (-ECANCELED: looked
+ * at again later), or its chain begun. @return 0 or run_write's error. */
+static int
+weighed(struct obj_store *st, struct obj_compact_run *c)
+{
+	uint64_t live = c->weighed, dead = st->log.bytes > live ? st->log.bytes - live : 0;
+	int ret;
+
+	if (dead * 100 < (uint64_t)st->compact_pct * st->log.bytes) {
+		st->compact_check_at = next_look(st, live);
+		return -ECANCELED;
+	}
+	ret = run_write(st, c, live);
+	if (ret != 0)
+		st->compact_check_at = st->log.bytes + st->log.bytes / 4 + 1;
 	return ret;
 }
 
@@ -597,21 +669,53 @@ obj_compact_step(struct obj_store *st)
 
 	if (c == NULL)
 		return 0;
+	if (c->phase == PH_RELEASE) {
+		/* As many buffers a call as a slice writes records. */
+		size_t end = c->released + (st->compact_slice ? st->compact_slice : 1);
+
+		while (c->released < c->old.n_bufs && c->released < end)
+			pst_pool_release(st->pool, c->old.bufs[c->released++]);
+		if (c->released == c->old.n_bufs)
+			run_drop(st);
+		ns = now_ns() - t0;
+		st->compact_work_ns_last += ns;
+		st->compact_ns_total += ns;
+		if (ns > st->compact_ns_last)
+			st->compact_ns_last = ns;
+		if (ns > st->compact_ns_max)
+			st->compact_ns_max = ns;
+		return 0;
+	}
+	if (c->weighing) {
+		ret = slice(st, c);
+		if (ret == 0 && c->phase == PH_WRITTEN)
+			ret = weighed(st, c);
+		ns = now_ns() - t0;
+		if (ns > st->compact_weigh_ns_max)
+			st->compact_weigh_ns_max = ns;
+		if (ret != 0) {
+			run_drop(st);
+			st->compact_failures += ret != -ECANCELED;
+			return ret == -ECANCELED ? 0 : ret;
+		}
+		return 0;
+	}
 	ret = c->failed;
 	if (ret == 0)
 		ret = slice(st, c);
 	c->slices++;
 	if (ret == 0 && c->phase == PH_WRITTEN) {
 		st->log.tee = NULL;
-		ret = switch_to(st, &c->nl);
+		ret = switch_to(st, &c->nl, &c->old);
 		if (ret == 0) {
 			ns = now_ns() - t0;
 			c->work_ns += ns;
 			if (ns > c->longest_ns)
 				c->longest_ns = ns;
 			note_pauses(st, c->longest_ns, c->work_ns, c->slices, c->reflected);
-			st->compact_run = NULL;
-			free(c);
+			c->phase = PH_RELEASE;
+			if (c->old.bufs == NULL)
+				run_drop(st);   /* the drain failed: kept for the next start */
 			return 1;
 		}
 	}
@@ -656,17 +760,22 @@ obj_compact_maybe(struct obj_store *st)
 	    st->compacting != NULL || st->log.n_bufs < st->compact_min_bufs ||
 	    st->log.bytes < st->compact_check_at)
 		return 0;
+	if (st->compact_slice != 0) {
+		/* What is live weighed a slice at a time too, then written:
+		 * the first slice now, the others at the next calls. */
+		if (run_new(st, 1) == 0)
+			return obj_compact_maybe(st);
+		st->compact_failures++;
+		st->compact_check_at = st->log.bytes + st->log.bytes / 4 + 1;
+		return 0;
+	}
 	live = obj_compact_live_bytes(st);
 	dead = st->log.bytes > live ? st->log.bytes - live : 0;
 	if (dead * 100 < (uint64_t)st->compact_pct * st->log.bytes) {
 		st->compact_check_at = next_look(st, live);
 		return 0;
 	}
-	if (st->compact_slice != 0) {
-		/* Its first slice now; the others at the next polls. */
-		if (obj_compact_begin(st) == 0)
-			return obj_compact_maybe(st);
-	} else if (obj_compact(st) == 0) {
+	if (obj_compact(st) == 0) {
 		st->compact_check_at = next_look(st, st->log.bytes);
 		return 1;
 	}
@@ -703,7 +812,7 @@ obj_compact_print(const struct obj_store *st, const char *who)
 	       " last_records=%" PRIu64 "->%" PRIu64 " last_bufs=%" PRIu64 "->%" PRIu64
 	       " last_slices=%" PRIu64 " last_reflected=%" PRIu64 " slice_records_max=%" PRIu64
 	       " pause_last_us=%" PRIu64 " pause_max_us=%" PRIu64 " work_last_us=%" PRIu64
-	       " pause_total_us=%" PRIu64 "\n",
+	       " pause_total_us=%" PRIu64 " weigh_max_us=%" PRIu64 "\n",
 	       who, st->log.seq - st->log.base, st->log.bytes, st->log.n_bufs,
 	       obj_compact_live_bytes(st), st->compact_pct, st->compact_min_bufs,
 	       st->compact_slice, st->compact_slice_bytes,
@@ -711,5 +820,6 @@ obj_compact_print(const struct obj_store *st, const char *who)
 	       st->compact_recs_before, st->compact_recs_after, st->compact_bufs_before,
 	       st->compact_bufs_after, st->compact_slices_last, st->compact_reflected_last,
 	       st->compact_slice_recs_max, st->compact_ns_last / 1000, st->compact_ns_max / 1000,
-	       st->compact_work_ns_last / 1000, st->compact_ns_total / 1000);
+	       st->compact_work_ns_last / 1000, st->compact_ns_total / 1000,
+	       st->compact_weigh_ns_max / 1000);
 }

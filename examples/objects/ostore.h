@@ -120,12 +120,14 @@ struct obj_store {
 	 * (NULL: none), and what the slices did: the last compaction's count
 	 * of slices and of records reflected into its chain by requests
 	 * between them, and the most records one slice wrote (a single
-	 * upload's creation and parts are never split). */
+	 * upload's creation and parts are never split). What is live is
+	 * weighed the same way before one starts. */
 	unsigned int compact_slice;
 	uint64_t compact_slice_bytes;
 	struct obj_compact_run *compact_run;
 	uint64_t compact_slices_last, compact_reflected_last, compact_abandoned;
 	uint64_t compact_slice_recs_max, compact_work_ns_last;
+	uint64_t compact_weigh_ns_max;  /* the longest slice of a weighing */
 	/* Unfinished multipart uploads (mpstore.h). */
 	struct obj_mpu_set *mpu;
 	/* --stage-cycles: where the servers' cycles go (stages.h); the

@@ -607,7 +607,7 @@ pause_at(uint32_t n)
 	 * slice's pause (the last one's with the switch and its two drains),
 	 * and the weighing that starts one (the live bytes summed). */
 	for (i = 0; i < 3; i++) {
-		uint64_t t0 = now_ns(), weigh, steps = 0, longest = 0, t;
+		uint64_t t0 = now_ns(), weigh, steps = 0, longest = 0, t, t_rel, rel_steps;
 		int ret;
 
 		(void)obj_compact_live_bytes(&st);
@@ -622,17 +622,47 @@ pause_at(uint32_t n)
 			longest = t > longest ? t : longest;
 		}
 		assert_int_equal(ret, 1);
+		/* Then the old chain released, a slice of buffers a call. */
+		for (t_rel = 0, rel_steps = 0; st.compact_run != NULL && rel_steps < 100000;
+		     rel_steps++) {
+			t0 = now_ns();
+			assert_int_equal(obj_compact_step(&st), 0);
+			t0 = now_ns() - t0;
+			t_rel = t0 > t_rel ? t0 : t_rel;
+		}
+		assert_null(st.compact_run);
 		print_message("[ compact ] %u live objects in slices of %u records: %" PRIu64
-			      " slices, the longest %.2f ms (before the last: %.2f ms; the last, "
-			      "with the switch, %.2f ms), all %.1f ms; weighing %.2f ms\n", n,
-			      st.compact_slice, st.compact_slices_last,
-			      (double)st.compact_ns_last / 1e6, (double)longest / 1e6,
-			      (double)t / 1e6, (double)st.compact_work_ns_last / 1e6,
-			      (double)weigh / 1e6);
+			      " slices, the longest %.2f ms (before the switch: %.2f ms; the switch "
+			      "%.2f ms; %" PRIu64 " releasing the old chain after it: %.2f ms), all "
+			      "%.1f ms; weighing %.2f ms\n", n, st.compact_slice,
+			      st.compact_slices_last, (double)st.compact_ns_last / 1e6,
+			      (double)longest / 1e6, (double)t / 1e6, rel_steps, (double)t_rel / 1e6,
+			      (double)st.compact_work_ns_last / 1e6, (double)weigh / 1e6);
 		assert_int_equal(st.compact_recs_after, (uint64_t)n + 1);
 		assert_true(st.compact_slices_last >= (uint64_t)n / st.compact_slice);
 		assert_true(st.compact_slice_recs_max <= st.compact_slice);
 		obj_store_release_durable(&st);
+	}
+	/* The look that would start one, a slice at a time as well: the
+	 * live bytes summed; nothing dead, so nothing compacted. */
+	{
+		uint64_t before = st.compactions, calls = 0, longest = 0, t0, t;
+
+		st.compact_pct = 50;
+		st.compact_min_bufs = 1;
+		st.compact_check_at = 0;
+		do {
+			t0 = now_ns();
+			assert_int_equal(obj_compact_maybe(&st), 0);
+			t = now_ns() - t0;
+			longest = t > longest ? t : longest;
+		} while (st.compact_run != NULL && ++calls < 1000000);
+		assert_null(st.compact_run);
+		assert_int_equal(st.compactions, before);
+		assert_true(calls >= (uint64_t)n / st.compact_slice);
+		print_message("[ compact ] %u live objects weighed in %" PRIu64 " calls, the longest "
+			      "%.2f ms\n", n, calls + 1, (double)longest / 1e6);
+		st.compact_pct = 0;
 	}
 	obj_store_close(&st);
 	tu_close(p);
