@@ -2,6 +2,7 @@
 /* Compaction of the object log (compact.h). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,7 +483,10 @@ slice(struct obj_store *st, struct obj_compact_run *c)
 	emit_fn fn = c->weighing ? count_fn : append_fn;
 	void *arg = c->weighing ? (void *)&c->weighed : (void *)&c->nl;
 	uint64_t *bytes = c->weighing ? &c->weighed : &c->nl.bytes, b0 = *bytes;
-	size_t i, n;
+	/* The item after the last one written, once this slice has written
+	 * one (nothing changes the index inside a slice): one search a
+	 * slice, not one an item. */
+	size_t i, n, next = SIZE_MAX;
 	int ret = 0;
 
 	c->appended = 0;
@@ -490,7 +494,7 @@ slice(struct obj_store *st, struct obj_compact_run *c)
 	       *bytes - b0 < st->compact_slice_bytes) {
 		switch (c->phase) {
 		case PH_BUCKETS:
-			i = bucket_after(st, c);
+			i = next != SIZE_MAX ? next : bucket_after(st, c);
 			if (i == st->n_buckets)
 				break;
 			ret = emit_bucket(st, i, fn, arg);
@@ -498,10 +502,11 @@ slice(struct obj_store *st, struct obj_compact_run *c)
 				return ret;
 			memcpy(c->bcur, st->buckets[i].name, sizeof(c->bcur));
 			c->have_cur = 1;
+			next = i + 1;
 			recs++;
 			continue;
 		case PH_OBJECTS:
-			i = object_after(st, c);
+			i = next != SIZE_MAX ? next : object_after(st, c);
 			if (i == st->n_objs)
 				break;
 			ret = emit_object(st, i, fn, arg);
@@ -510,10 +515,11 @@ slice(struct obj_store *st, struct obj_compact_run *c)
 			c->ocur_len = st->objs[i].len < KEY_MAX ? st->objs[i].len : KEY_MAX;
 			memcpy(c->ocur, st->objs[i].key, c->ocur_len);
 			c->have_cur = 1;
+			next = i + 1;
 			recs++;
 			continue;
 		case PH_UPLOADS:
-			i = upload_after(st, c);
+			i = next != SIZE_MAX ? next : upload_after(st, c);
 			if (st->mpu == NULL || i == st->mpu->n)
 				break;
 			n = 1 + (size_t)st->mpu->u[i]->n_parts;
@@ -528,12 +534,14 @@ slice(struct obj_store *st, struct obj_compact_run *c)
 			memcpy(c->ukey, st->mpu->u[i]->key, c->ukey_len);
 			c->uid = st->mpu->u[i]->id;
 			c->have_cur = 1;
+			next = i + 1;
 			recs += n;
 			continue;
 		}
 		/* The phase's last item written. */
 		c->phase++;
 		c->have_cur = 0;
+		next = SIZE_MAX;
 	}
 out:
 	if (!c->weighing && recs > st->compact_slice_recs_max)
