@@ -753,11 +753,20 @@ next_look(const struct obj_store *st, uint64_t live)
 int
 obj_compact_maybe(struct obj_store *st)
 {
+	struct pst_pool_levels lv;
 	uint64_t live, dead;
 	int ret;
 
 	if (st->compact_run != NULL) {
+		/* One slice a drain: the servers drain once a poll and call
+		 * this after it and before each connection's requests, so a
+		 * poll pauses for one slice, however many connections. */
+		pst_pool_levels(st->pool, &lv);
+		if (lv.drains == st->compact_slice_drains)
+			return 0;
 		ret = obj_compact_step(st);
+		pst_pool_levels(st->pool, &lv);
+		st->compact_slice_drains = lv.drains;
 		if (ret < 0)
 			st->compact_check_at = st->log.bytes + st->log.bytes / 4 + 1;
 		else if (ret == 1)
@@ -771,8 +780,10 @@ obj_compact_maybe(struct obj_store *st)
 	if (st->compact_slice != 0) {
 		/* What is live weighed a slice at a time too, then written:
 		 * the first slice now, the others at the next calls. */
-		if (run_new(st, 1) == 0)
+		if (run_new(st, 1) == 0) {
+			st->compact_slice_drains = UINT64_MAX;   /* now */
 			return obj_compact_maybe(st);
+		}
 		st->compact_failures++;
 		st->compact_check_at = st->log.bytes + st->log.bytes / 4 + 1;
 		return 0;

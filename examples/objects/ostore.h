@@ -128,6 +128,7 @@ struct obj_store {
 	uint64_t compact_slices_last, compact_reflected_last, compact_abandoned;
 	uint64_t compact_slice_recs_max, compact_work_ns_last;
 	uint64_t compact_weigh_ns_max;  /* the longest slice of a weighing */
+	uint64_t compact_slice_drains;  /* the pool's drains after the last slice */
 	/* Unfinished multipart uploads (mpstore.h). */
 	struct obj_mpu_set *mpu;
 	/* --stage-cycles: where the servers' cycles go (stages.h); the

@@ -480,7 +480,7 @@ test_slices(void **state)
 	struct pst_pool *p;
 	struct obj_store st;
 	uint64_t rs = 2512, polls, busy_polls = 0, busy_ops = 0, reflected = 0, slices = 0;
-	uint64_t done = 0;
+	uint64_t done = 0, total_done = 0;
 	uint32_t seed = 1, stops = 0;
 
 	(void)state;
@@ -494,8 +494,12 @@ test_slices(void **state)
 		uint32_t n = 1 + (uint32_t)(sl_rand(&rs) % SL_OPS_MAX);
 		int busy = st.compact_run != NULL;
 
-		for (uint32_t j = 0; j < n; j++)
+		for (uint32_t j = 0; j < n; j++) {
+			/* As process() before a connection's requests: no drain
+			 * since, so no slice (one a drain, i.e. a poll). */
+			obj_store_release_durable(&st);
 			sl_op(&st, p, &mo, &rs, &seed);
+		}
 		busy_ops += busy ? n : 0;
 		assert_int_equal(pst_pool_drain(p), 0);
 		obj_store_release_durable(&st);
@@ -503,6 +507,7 @@ test_slices(void **state)
 		if (st.compactions > done) {
 			/* A switch: everything reflected, read back now. */
 			done = st.compactions;
+			total_done++;
 			reflected += st.compact_reflected_last;
 			slices += st.compact_slices_last;
 			assert_true(st.compact_slices_last > 1);
@@ -533,6 +538,9 @@ test_slices(void **state)
 	assert_true(busy_ops > 0 && reflected > 0);
 	assert_int_equal(st.compact_failures, 0);
 	assert_true(st.compact_slice_recs_max <= SL_SLICE + SL_OPS_MAX);
+	/* One slice a poll: a compaction's slices run in the polls it was
+	 * under way after, and the one that switched it. */
+	assert_true(slices <= busy_polls + total_done);
 	sl_check(&st, p, &mo);
 	/* A restart from the compacted log. */
 	obj_store_close(&st);
@@ -652,6 +660,8 @@ pause_at(uint32_t n)
 		st.compact_min_bufs = 1;
 		st.compact_check_at = 0;
 		do {
+			/* A poll's drain: one slice a drain. */
+			assert_int_equal(pst_pool_drain(p), 0);
 			t0 = now_ns();
 			assert_int_equal(obj_compact_maybe(&st), 0);
 			t = now_ns() - t0;
