@@ -891,12 +891,14 @@ void
 obj_store_close(struct obj_store *st)
 {
 	size_t i;
+	int dropped = st->compact_run != NULL;
 
 	/* A compaction under way given up (its chain free after the drain
 	 * below). A clean stop: what was appended made durable, and the
 	 * mark at the log's end, so that the next start hashes nothing. */
 	obj_compact_abandon(st);
-	if (st->mark_on && st->log.seq > st->mark && pst_pool_drain(st->pool) == 0) {
+	if (st->mark_on && (st->log.seq > st->mark || dropped) &&
+	    pst_pool_drain(st->pool) == 0) {
 		mark_store(st, st->log.seq);
 		(void)pst_pool_drain(st->pool);
 	}
