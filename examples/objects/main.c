@@ -41,7 +41,7 @@ struct objects_opts {
 	double mpu_expiry;
 	int mpu_expiry_set;
 	/* Log compaction (compact.h): -1 keeps the store's default. */
-	int64_t compact_pct, compact_min_bufs;
+	int64_t compact_pct, compact_min_bufs, compact_slice, compact_slice_bytes;
 	int stage_cycles;
 	enum pst_persist_mode persist;
 };
@@ -105,6 +105,9 @@ usage(FILE *f)
 		"  --log-compact P          compact the object log when P %% of its bytes\n"
 		"                           are dead records (default 50; 0: never)\n"
 		"  --log-compact-min N      not below N log buffers (default 64)\n"
+		"  --log-compact-slice N    write a compaction's new log N records a\n"
+		"                           poll (default 256; 0: all at once)\n"
+		"  --log-compact-slice-bytes N  and about N bytes a poll (default 65536)\n"
 		"  --persist MODE           auto|flush|fence|msync: how flushes reach the\n"
 		"                           pool's medium (default auto; paste_pool.h)\n"
 		"  --stage-cycles           time the stages of an upload (hashing, flush,\n"
@@ -140,6 +143,8 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		{ "persist", required_argument, NULL, 'M' },
 		{ "log-compact", required_argument, NULL, 'C' },
 		{ "log-compact-min", required_argument, NULL, 'c' },
+		{ "log-compact-slice", required_argument, NULL, 'G' },
+		{ "log-compact-slice-bytes", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const idles[] = {
@@ -176,6 +181,14 @@ parse_args(int argc, char **argv, struct objects_opts *o)
 		case 'c':
 			ret = ex_parse_u64(optarg, 1, UINT32_MAX, &u);
 			o->compact_min_bufs = (int64_t)u;
+			break;
+		case 'G':
+			ret = ex_parse_u64(optarg, 0, UINT32_MAX, &u);
+			o->compact_slice = (int64_t)u;
+			break;
+		case 'g':
+			ret = ex_parse_u64(optarg, 1, 1ull << 40, &u);
+			o->compact_slice_bytes = (int64_t)u;
 			break;
 		case 'W':
 			i = ex_parse_choice(optarg, idles, sizeof(idles) / sizeof(idles[0]));
@@ -241,7 +254,7 @@ main(int argc, char **argv)
 	struct objects_opts o = {
 		.http_port = 9000, .n_mbufs = 4096, .max_conns = 1024, .pool_bufs = 65536,
 		.pool_file = "/dev/shm/paste-objects.pool", .region = "us-east-1",
-		.idle = PST_IDLE_SLEEP, .request_timeout = 60, .compact_pct = -1,
+		.idle = PST_IDLE_SLEEP, .request_timeout = 60, .compact_pct = -1, .compact_slice = -1,
 	};
 	struct obj_keys keys = { NULL, 0 };
 	struct obj_server srv = { 0 };
@@ -297,6 +310,10 @@ main(int argc, char **argv)
 			store.compact_pct = (unsigned int)o.compact_pct;
 		if (o.compact_min_bufs > 0)
 			store.compact_min_bufs = (size_t)o.compact_min_bufs;
+		if (o.compact_slice >= 0)
+			store.compact_slice = (unsigned int)o.compact_slice;
+		if (o.compact_slice_bytes > 0)
+			store.compact_slice_bytes = (uint64_t)o.compact_slice_bytes;
 		/* Uploads that expired while the server was down go now. */
 		obj_mpu_expire(&store, (int64_t)time(NULL));
 		printf("paste-objects: recovered buckets=%u objects=%zu records=%" PRIu64

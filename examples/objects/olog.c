@@ -443,6 +443,8 @@ obj_log_append(struct obj_log *l, const struct obj_rec *r)
 	free(rec);
 	l->seq++;
 	l->bytes += len;
+	if (l->tee != NULL)
+		l->tee(l->tee_arg, r);
 	return 0;
 }
 

@@ -77,6 +77,10 @@ struct obj_log {
 	/* --stage-cycles: the records' CRC counted here (stages.h); NULL:
 	 * not counted. */
 	struct obj_stages *stages;
+	/* Called after each record appended, with it (a compaction under
+	 * way reflects it into its new chain: compact.c); NULL: none. */
+	void (*tee)(void *arg, const struct obj_rec *r);
+	void *tee_arg;
 };
 
 /* Called per whole record at recovery. @return 0, or a negative errno to
@@ -101,6 +105,7 @@ int obj_log_open_before(struct obj_log *l, struct pst_pool *pool, unsigned int s
 
 /* Append @r: written and flushed, durable after the next drain. A new log
  * buffer is taken and kept from the pool when the record does not fit.
+ * Then l->tee, if set, is given @r.
  * @return 0, -EINVAL (a field too long), -ENOBUFS (no free buffer: the
  * log is unchanged), -ENOMEM. */
 int obj_log_append(struct obj_log *l, const struct obj_rec *r);

@@ -839,6 +839,8 @@ obj_store_open(struct obj_store *st, struct pst_pool *pool)
 		return ret;
 	st->compact_pct = OBJ_COMPACT_PCT_DEFAULT;
 	st->compact_min_bufs = OBJ_COMPACT_MIN_BUFS;
+	st->compact_slice = OBJ_COMPACT_SLICE_DEFAULT;
+	st->compact_slice_bytes = OBJ_COMPACT_SLICE_BYTES_DEFAULT;
 	st->refs = calloc(info.buf_count, sizeof(*st->refs));
 	if (st->refs == NULL)
 		return -ENOMEM;
@@ -889,10 +891,14 @@ void
 obj_store_close(struct obj_store *st)
 {
 	size_t i;
+	int dropped = st->compact_run != NULL;
 
-	/* A clean stop: what was appended made durable, and the mark at the
-	 * log's end, so that the next start hashes nothing. */
-	if (st->mark_on && st->log.seq > st->mark && pst_pool_drain(st->pool) == 0) {
+	/* A compaction under way given up (its chain free after the drain
+	 * below). A clean stop: what was appended made durable, and the
+	 * mark at the log's end, so that the next start hashes nothing. */
+	obj_compact_abandon(st);
+	if (st->mark_on && (st->log.seq > st->mark || dropped) &&
+	    pst_pool_drain(st->pool) == 0) {
 		mark_store(st, st->log.seq);
 		(void)pst_pool_drain(st->pool);
 	}

@@ -30,6 +30,7 @@
 
 /* One stored version of an object; GETs in flight hold it too. */
 struct obj_mpu_set;
+struct obj_compact_run;
 
 /* A part of a multipart object as recovery checks it: its names' count
  * and the MD5 of their bytes. */
@@ -112,6 +113,22 @@ struct obj_store {
 	uint64_t compact_recs_before, compact_recs_after;  /* the last one's */
 	uint64_t compact_bufs_before, compact_bufs_after;
 	uint64_t compact_ns_last, compact_ns_max, compact_ns_total;
+	/* Compaction spread over polls (compact.h): at most compact_slice
+	 * records (and about compact_slice_bytes) written into the new chain
+	 * per poll, plus as many as the requests since the last slice
+	 * appended; 0: the whole compaction at once. The one under way
+	 * (NULL: none), and what the slices did: the last compaction's count
+	 * of slices and of records reflected into its chain by requests
+	 * between them, and the most records one slice wrote (a single
+	 * upload's creation and parts are never split). What is live is
+	 * weighed the same way before one starts. */
+	unsigned int compact_slice;
+	uint64_t compact_slice_bytes;
+	struct obj_compact_run *compact_run;
+	uint64_t compact_slices_last, compact_reflected_last, compact_abandoned;
+	uint64_t compact_slice_recs_max, compact_work_ns_last;
+	uint64_t compact_weigh_ns_max;  /* the longest slice of a weighing */
+	uint64_t compact_slice_drains;  /* the pool's drains after the last slice */
 	/* Unfinished multipart uploads (mpstore.h). */
 	struct obj_mpu_set *mpu;
 	/* --stage-cycles: where the servers' cycles go (stages.h); the

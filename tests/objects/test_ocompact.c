@@ -323,6 +323,247 @@ test_full_pool(void **state)
 	unlink(path);
 }
 
+/* Compaction spread over polls (st.compact_slice records a slice): a
+ * store of up to 400 keys (one bucket, 1 to 3 buffers an object) under
+ * overwrites, deletes, a bucket created and deleted, multipart uploads
+ * created, given parts, completed and aborted, 1 to 8 requests between
+ * polls (a drain, then obj_store_release_durable, as the server). While a
+ * compaction is under way those requests land before and after its
+ * cursor; at its switch the new chain must hold them all: the store is
+ * checked against the model running, after a restart from the compacted
+ * log, and after a stop in the middle of a compaction (its chain given
+ * up, nothing left kept). The slice bound is structural: no slice wrote
+ * more than compact_slice records plus the requests since the last. */
+#define SL_KEYS 400u
+#define SL_UPL 4u
+#define SL_SLICE 16u
+#define SL_OPS_MAX 8u
+
+struct sl_model {
+	uint8_t md5[SL_KEYS][16];
+	uint64_t size[SL_KEYS];
+	int live[SL_KEYS];
+	uint8_t mp_md5[SL_UPL][16];
+	int mp_live[SL_UPL];
+	char up_id[SL_UPL][OBJ_MPU_ID_LEN + 1];
+	uint32_t up_parts[SL_UPL];
+	int up_live[SL_UPL];
+	int tmp;
+};
+
+static uint64_t
+sl_rand(uint64_t *rs)
+{
+	*rs = *rs * 6364136223846793005ull + 1442695040888963407ull;
+	return *rs >> 33;
+}
+
+static struct obj_mpu *
+sl_upload(struct obj_store *st, const struct sl_model *mo, uint32_t i)
+{
+	char k[16];
+
+	snprintf(k, sizeof(k), "up/%u", i);
+	return obj_mpu_find(st, "bkt", k, strlen(k), mo->up_id[i], OBJ_MPU_ID_LEN);
+}
+
+static void
+sl_check(struct obj_store *st, struct pst_pool *p, const struct sl_model *mo)
+{
+	struct obj_version *v;
+	struct obj_mpu *u;
+	char k[16];
+	uint32_t i;
+
+	tu_assert_verify(p);
+	for (i = 0; i < SL_KEYS; i++) {
+		snprintf(k, sizeof(k), "k/%03u", i);
+		v = obj_store_get(st, "bkt", k, strlen(k));
+		if (!mo->live[i]) {
+			assert_null(v);
+			continue;
+		}
+		assert_non_null(v);
+		assert_memory_equal(v->md5, mo->md5[i], 16);
+		assert_int_equal(v->size, mo->size[i]);
+		assert_true(obj_store_names_whole(st, v->names, v->n_names, v->md5));
+	}
+	for (i = 0; i < SL_UPL; i++) {
+		snprintf(k, sizeof(k), "up/%u", i);
+		v = obj_store_get(st, "bkt", k, strlen(k));
+		if (mo->mp_live[i]) {
+			assert_non_null(v);
+			assert_memory_equal(v->md5, mo->mp_md5[i], 16);
+			assert_true(v->parts > 0);
+		} else {
+			assert_null(v);
+		}
+		u = mo->up_live[i] ? sl_upload(st, mo, i) : NULL;
+		if (mo->up_live[i]) {
+			assert_non_null(u);
+			assert_int_equal(u->n_parts, mo->up_parts[i]);
+		}
+	}
+	assert_int_equal(obj_store_bucket(st, "tmp") != NULL, mo->tmp);
+	assert_non_null(obj_store_bucket(st, "bkt"));
+}
+
+/* One request at random against @st and the model. */
+static void
+sl_op(struct obj_store *st, struct pst_pool *p, struct sl_model *mo, uint64_t *rs,
+      uint32_t *seed)
+{
+	uint32_t what = (uint32_t)(sl_rand(rs) % 100), i = (uint32_t)(sl_rand(rs) % SL_KEYS);
+	struct obj_version *v;
+	struct obj_mpu *u;
+	char k[16], etag[OBJ_ETAG_MAX];
+
+	snprintf(k, sizeof(k), "k/%03u", i);
+	if (what < 70) {
+		v = body(st, p, 1 + (size_t)(sl_rand(rs) % 3000), (*seed)++);
+		memcpy(mo->md5[i], v->md5, 16);
+		mo->size[i] = v->size;
+		mo->live[i] = 1;
+		assert_int_equal(obj_store_put(st, "bkt", k, strlen(k), v), 0);
+	} else if (what < 85) {
+		assert_int_equal(obj_store_del(st, "bkt", k, strlen(k)), 0);
+		mo->live[i] = 0;
+	} else if (what < 88) {
+		if (mo->tmp)
+			assert_int_equal(obj_store_bucket_del(st, "tmp"), 0);
+		else
+			assert_int_equal(obj_store_bucket_add(st, "tmp", 3), 0);
+		mo->tmp = !mo->tmp;
+	} else {
+		i = (uint32_t)(sl_rand(rs) % SL_UPL);
+		snprintf(k, sizeof(k), "up/%u", i);
+		if (!mo->up_live[i]) {
+			assert_int_equal(obj_mpu_create(st, "bkt", k, strlen(k), "", 0, "", 0, 4, &u), 0);
+			obj_mpu_id_str(u, mo->up_id[i]);
+			mo->up_live[i] = 1;
+			mo->up_parts[i] = 0;
+			return;
+		}
+		u = sl_upload(st, mo, i);
+		assert_non_null(u);
+		if (mo->up_parts[i] < 3 && what < 97) {
+			v = body(st, p, 1 + (size_t)(sl_rand(rs) % 2500), (*seed)++);
+			assert_int_equal(obj_mpu_part_put(st, u, ++mo->up_parts[i], v, 5), 0);
+			obj_version_put(st, v);
+		} else if (mo->up_parts[i] > 0 && what < 99) {
+			uint32_t idx[3] = { 0, 1, 2 };
+
+			assert_int_equal(obj_mpu_complete(st, u, idx, mo->up_parts[i], 6, etag), 0);
+			memcpy(mo->mp_md5[i], obj_store_get(st, "bkt", k, strlen(k))->md5, 16);
+			mo->mp_live[i] = 1;
+			mo->up_live[i] = 0;
+		} else {
+			assert_int_equal(obj_mpu_abort(st, u, 0), 0);
+			mo->up_live[i] = 0;
+		}
+	}
+}
+
+static void
+sl_setup(struct obj_store *st)
+{
+	st->mpu->min_part = 1;
+	st->compact_slice = SL_SLICE;
+	st->compact_min_bufs = 8;
+}
+
+static void
+test_slices(void **state)
+{
+	static struct sl_model mo;
+	char path[PATH_MAX];
+	struct pst_pool *p;
+	struct obj_store st;
+	uint64_t rs = 2512, polls, busy_polls = 0, busy_ops = 0, reflected = 0, slices = 0;
+	uint64_t done = 0, total_done = 0;
+	uint32_t seed = 1, stops = 0;
+
+	(void)state;
+	memset(&mo, 0, sizeof(mo));
+	tu_path(path, sizeof(path), "slices");
+	p = tu_must_create(path, BUF, NBUFS, PST_PERSIST_FLUSH);
+	assert_int_equal(obj_store_open(&st, p), 0);
+	sl_setup(&st);
+	assert_int_equal(obj_store_bucket_add(&st, "bkt", 1), 0);
+	for (polls = 0; polls < 20000 && (done < 6 || stops < 2); polls++) {
+		uint32_t n = 1 + (uint32_t)(sl_rand(&rs) % SL_OPS_MAX);
+		int busy = st.compact_run != NULL;
+
+		for (uint32_t j = 0; j < n; j++) {
+			/* As process() before a connection's requests: no drain
+			 * since, so no slice (one a drain, i.e. a poll). */
+			obj_store_release_durable(&st);
+			sl_op(&st, p, &mo, &rs, &seed);
+		}
+		busy_ops += busy ? n : 0;
+		assert_int_equal(pst_pool_drain(p), 0);
+		obj_store_release_durable(&st);
+		busy_polls += st.compact_run != NULL;
+		if (st.compactions > done) {
+			/* A switch: everything reflected, read back now. */
+			done = st.compactions;
+			total_done++;
+			reflected += st.compact_reflected_last;
+			slices += st.compact_slices_last;
+			assert_true(st.compact_slices_last > 1);
+			sl_check(&st, p, &mo);
+		}
+		if (done >= 3 && st.compact_run != NULL && stops < 2 && polls % 5 == 0) {
+			/* Stopped in the middle of one: its chain given up. */
+			sl_check(&st, p, &mo);
+			obj_store_close(&st);
+			tu_close(p);
+			p = tu_must_open(path, PST_PERSIST_FLUSH);
+			assert_int_equal(obj_store_open(&st, p), 0);
+			sl_setup(&st);
+			assert_int_equal(st.released_at_start, 0);
+			assert_int_equal(st.fallbacks, 0);
+			sl_check(&st, p, &mo);
+			stops++;
+			done = st.compactions;
+		}
+	}
+	print_message("[ compact ] slices of %u records: %" PRIu64 " polls, %" PRIu64 " with a "
+		      "compaction under way (%" PRIu64 " requests then), %" PRIu64 " compactions "
+		      "after the first restart, %" PRIu64 " slices, %" PRIu64 " records reflected, "
+		      "at most %" PRIu64 " records a slice; log %zu buffers\n", SL_SLICE, polls,
+		      busy_polls, busy_ops, st.compactions, slices, reflected,
+		      st.compact_slice_recs_max, st.log.n_bufs);
+	assert_true(done >= 6 && stops == 2);
+	assert_true(busy_ops > 0 && reflected > 0);
+	assert_int_equal(st.compact_failures, 0);
+	assert_true(st.compact_slice_recs_max <= SL_SLICE + SL_OPS_MAX);
+	/* One slice a poll: a compaction's slices run in the polls it was
+	 * under way after, and the one that switched it. */
+	assert_true(slices <= busy_polls + total_done);
+	sl_check(&st, p, &mo);
+	/* A restart from the compacted log. */
+	obj_store_close(&st);
+	tu_close(p);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	assert_int_equal(obj_store_open(&st, p), 0);
+	assert_int_equal(st.released_at_start, 0);
+	assert_int_equal(st.fallbacks, 0);
+	sl_check(&st, p, &mo);
+	obj_store_close(&st);
+	tu_close(p);
+	unlink(path);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
 /* One compaction's pause with @n live objects of one 100-byte name each
  * (sharing buffers, as small segments do), three times; then a restart
  * from the compacted log. */
@@ -370,6 +611,69 @@ pause_at(uint32_t n)
 		      st.compact_bufs_after, st.log.bytes, (double)ns[0] / 1e6, (double)ns[1] / 1e6,
 		      (double)ns[2] / 1e6);
 	assert_int_equal(st.compact_recs_after, (uint64_t)n + 1);
+	/* The same spread over polls, slices of the default size: each
+	 * slice's pause (the last one's with the switch and its two drains),
+	 * and the weighing that starts one (the live bytes summed). */
+	for (i = 0; i < 3; i++) {
+		uint64_t t0 = now_ns(), weigh, steps = 0, longest = 0, t, t_rel, rel_steps;
+		int ret;
+
+		(void)obj_compact_live_bytes(&st);
+		weigh = now_ns() - t0;
+		assert_int_equal(obj_compact_begin(&st), 0);
+		for (;;) {
+			t0 = now_ns();
+			ret = obj_compact_step(&st);
+			t = now_ns() - t0;
+			if (ret != 0 || ++steps >= 1000000)
+				break;
+			longest = t > longest ? t : longest;
+		}
+		assert_int_equal(ret, 1);
+		/* Then the old chain released, a slice of buffers a call. */
+		for (t_rel = 0, rel_steps = 0; st.compact_run != NULL && rel_steps < 100000;
+		     rel_steps++) {
+			t0 = now_ns();
+			assert_int_equal(obj_compact_step(&st), 0);
+			t0 = now_ns() - t0;
+			t_rel = t0 > t_rel ? t0 : t_rel;
+		}
+		assert_null(st.compact_run);
+		print_message("[ compact ] %u live objects in slices of %u records: %" PRIu64
+			      " slices, the longest %.2f ms (before the switch: %.2f ms; the switch "
+			      "%.2f ms; %" PRIu64 " releasing the old chain after it: %.2f ms), all "
+			      "%.1f ms; weighing %.2f ms\n", n, st.compact_slice,
+			      st.compact_slices_last, (double)st.compact_ns_last / 1e6,
+			      (double)longest / 1e6, (double)t / 1e6, rel_steps, (double)t_rel / 1e6,
+			      (double)st.compact_work_ns_last / 1e6, (double)weigh / 1e6);
+		assert_int_equal(st.compact_recs_after, (uint64_t)n + 1);
+		assert_true(st.compact_slices_last >= (uint64_t)n / st.compact_slice);
+		assert_true(st.compact_slice_recs_max <= st.compact_slice);
+		obj_store_release_durable(&st);
+	}
+	/* The look that would start one, a slice at a time as well: the
+	 * live bytes summed; nothing dead, so nothing compacted. */
+	{
+		uint64_t before = st.compactions, calls = 0, longest = 0, t0, t;
+
+		st.compact_pct = 50;
+		st.compact_min_bufs = 1;
+		st.compact_check_at = 0;
+		do {
+			/* A poll's drain: one slice a drain. */
+			assert_int_equal(pst_pool_drain(p), 0);
+			t0 = now_ns();
+			assert_int_equal(obj_compact_maybe(&st), 0);
+			t = now_ns() - t0;
+			longest = t > longest ? t : longest;
+		} while (st.compact_run != NULL && ++calls < 1000000);
+		assert_null(st.compact_run);
+		assert_int_equal(st.compactions, before);
+		assert_true(calls >= (uint64_t)n / st.compact_slice);
+		print_message("[ compact ] %u live objects weighed in %" PRIu64 " calls, the longest "
+			      "%.2f ms\n", n, calls + 1, (double)longest / 1e6);
+		st.compact_pct = 0;
+	}
 	obj_store_close(&st);
 	tu_close(p);
 	p = tu_must_open(path, PST_PERSIST_FLUSH);
@@ -414,6 +718,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_overwrites_bounded, tu_test_setup,
 						tu_test_teardown),
 		cmocka_unit_test_setup_teardown(test_full_pool, tu_test_setup, tu_test_teardown),
+		cmocka_unit_test_setup_teardown(test_slices, tu_test_setup, tu_test_teardown),
 		cmocka_unit_test_setup_teardown(test_pause, tu_test_setup, tu_test_teardown),
 	};
 

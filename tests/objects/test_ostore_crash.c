@@ -67,6 +67,7 @@
 
 #include "persist.h"
 
+#include "compact.h"
 #include "etag.h"
 #include "mpstore.h"
 #include "olog.h"
@@ -172,6 +173,10 @@ struct medium {
 		 recovery_images, marked_images, mark_cuts, mark_taken, mark_dropped,
 		 hashed_bytes, skipped_records, compactions, compact_cuts, compact_old,
 		 compact_new, compact_mark_ignored;
+	/* Compactions spread over polls: those of more than one slice, the
+	 * records requests reflected into their chains, and the images cut
+	 * while one was under way between slices or in one. */
+	uint64_t sliced, reflected, slice_cuts, seen_compactions;
 };
 
 static size_t
@@ -205,6 +210,7 @@ capture(struct medium *m)
 	for (w = 0; m->log != NULL && w < m->log->n_bufs; w++)
 		m->kind[m->log->bufs[w]] = 2;
 	m->cap_compact = m->st != NULL && m->st->compacting != NULL;
+	m->slice_cuts += m->st != NULL && m->st->compact_run != NULL;
 	if (m->cap_compact) {
 		/* Both chains are the log to the adversarial modes. */
 		for (w = 0; w < m->st->compacting->n_bufs; w++)
@@ -1015,12 +1021,25 @@ do_mpu_end(struct run *r, int abort)
 
 /* A drain, then what the server does after one: the release of dropped
  * versions and the mark's advance (whose store the power may cut). */
+/* obj_store_release_durable, which may run a slice of a compaction (or
+ * all of one); the compactions of more than one slice counted. */
+static void
+release_durable(struct run *r)
+{
+	obj_store_release_durable(&r->st);
+	if (r->st.compactions != r->m->seen_compactions) {
+		r->m->seen_compactions = r->st.compactions;
+		r->m->sliced += r->st.compact_slices_last > 1;
+		r->m->reflected += r->st.compact_reflected_last;
+	}
+}
+
 static void
 do_drain(struct run *r)
 {
 	tu_assert_rc(pst_pool_drain(r->p), 0);
 	r->m->in_mark = 1;
-	obj_store_release_durable(&r->st);
+	release_durable(r);
 	r->m->in_mark = 0;
 	if (r->m->captured)
 		check_image(r->m);
@@ -1030,6 +1049,7 @@ static void
 run_start(struct run *r, struct medium *m, uint64_t seed)
 {
 	static struct pst_persist_hook hook;
+	static unsigned int runs;
 	struct pst_pool_info info;
 	void *img = NULL;
 	size_t len = 0;
@@ -1061,8 +1081,14 @@ run_start(struct run *r, struct medium *m, uint64_t seed)
 	m->pool = r->p;
 	m->st = &r->st;
 	r->st.mpu->min_part = 1;
-	/* Compactions every few dozen operations (at a dead share of 50 %). */
+	/* Compactions every few dozen operations (at a dead share of 50 %):
+	 * by turns spread over polls two records a slice (with requests
+	 * between its slices), at once, and in slices of the default size
+	 * (one here). */
 	r->st.compact_min_bufs = 2;
+	r->st.compact_slice = runs % 3 == 0 ? 2 : runs % 3 == 1 ? 0 : OBJ_COMPACT_SLICE_DEFAULT;
+	runs++;
+	m->seen_compactions = 0;
 	tu_assert_rc(obj_store_bucket_add(&r->st, "bkt", 1), 0);
 	do_drain(r);
 	m->armed = 1;
@@ -1104,7 +1130,7 @@ run_workload(struct medium *m, uint64_t seed, uint64_t images)
 
 			/* As the server's process() does before each request:
 			 * no drain since, so the mark must not move. */
-			obj_store_release_durable(&r.st);
+			release_durable(&r);
 			if (c < 40)
 				do_put(&r, key);
 			else if (c < 52)
@@ -1173,6 +1199,9 @@ test_images(void **state)
 	       "%" PRIu64 " recovered the old log, %" PRIu64 " the new one (%" PRIu64 " of them "
 	       "or of the old with a mark of the other chain, ignored)\n", m.compactions,
 	       m.compact_cuts, m.compact_old, m.compact_new, m.compact_mark_ignored);
+	printf("[ object crash images ] %" PRIu64 " compactions spread over polls (%" PRIu64
+	       " records reflected into their chains by requests between slices); %" PRIu64
+	       " images cut while one was under way\n", m.sliced, m.reflected, m.slice_cuts);
 	for (int i = 0; i < M_COUNT; i++)
 		printf("[ object crash images ]   %-26s %" PRIu64 "\n", mode_names[i],
 		       m.by_mode[i]);
@@ -1185,6 +1214,7 @@ test_images(void **state)
 	assert_true(m.mark_taken > 0 && m.mark_dropped > 0);
 	assert_true(m.compact_old > 0 && m.compact_new > 0);
 	assert_true(m.compact_cuts >= want / 20);
+	assert_true(m.sliced > 0 && m.reflected > 0 && m.slice_cuts >= want / 50);
 }
 
 static int
