@@ -127,6 +127,21 @@ check_all(struct obj_store *st, struct pst_pool *p, const struct model *mo,
 	assert_int_equal(ps.kept, want + st->log.n_bufs);
 }
 
+/* A restart: the store closed and opened again from the pool file; the
+ * pool @p replaced by the reopened one. Nothing was left to release or
+ * fall back on (a clean close). */
+static struct pst_pool *
+restart(struct obj_store *st, struct pst_pool *p, const char *path)
+{
+	obj_store_close(st);
+	tu_close(p);
+	p = tu_must_open(path, PST_PERSIST_FLUSH);
+	assert_int_equal(obj_store_open(st, p), 0);
+	assert_int_equal(st->released_at_start, 0);
+	assert_int_equal(st->fallbacks, 0);
+	return p;
+}
+
 static void
 test_overwrites_bounded(void **state)
 {
@@ -211,12 +226,7 @@ test_overwrites_bounded(void **state)
 	assert_true(max_bufs <= LOG_BUFS_MAX);
 	/* A restart: the same, from the log as it is now. */
 	obj_mpu_id_str(keep, id);
-	obj_store_close(&st);
-	tu_close(p);
-	p = tu_must_open(path, PST_PERSIST_FLUSH);
-	assert_int_equal(obj_store_open(&st, p), 0);
-	assert_int_equal(st.released_at_start, 0);
-	assert_int_equal(st.fallbacks, 0);
+	p = restart(&st, p, path);
 	check_all(&st, p, &mo, mp_md5, upload_id);
 	assert_non_null(obj_mpu_find(&st, "bkt", "open", 4, id, strlen(id)));
 	assert_true(st.log.n_bufs <= LOG_BUFS_MAX);
@@ -543,12 +553,7 @@ test_slices(void **state)
 	assert_true(slices <= busy_polls + total_done);
 	sl_check(&st, p, &mo);
 	/* A restart from the compacted log. */
-	obj_store_close(&st);
-	tu_close(p);
-	p = tu_must_open(path, PST_PERSIST_FLUSH);
-	assert_int_equal(obj_store_open(&st, p), 0);
-	assert_int_equal(st.released_at_start, 0);
-	assert_int_equal(st.fallbacks, 0);
+	p = restart(&st, p, path);
 	sl_check(&st, p, &mo);
 	obj_store_close(&st);
 	tu_close(p);
