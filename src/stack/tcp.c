@@ -232,10 +232,25 @@ block(struct pst_conn *c)
 
 /* ---- receive windows ---------------------------------------------------- */
 
-/* Give lwIP @n more window bytes; tcp_recved() takes 16 bits at a time. */
+/* Give lwIP @n more window bytes; tcp_recved() takes 16 bits at a time.
+ * Inside lwIP's input for @pcb (a receive callback: nearly every reopen)
+ * tcp_recved()'s window update is made here, without the call: its
+ * tcp_output() returns at once while tcp_input_pcb is @pcb (tcp_out.c), so
+ * all it would do is what is written below, down to the ACK flag that
+ * tcp_input()'s own output then acts on. */
 static void
 recved(struct tcp_pcb *pcb, uint64_t n)
 {
+	if (pcb == tcp_input_pcb && n <= UINT16_MAX) {
+		tcpwnd_size_t wnd = (tcpwnd_size_t)(pcb->rcv_wnd + n);
+
+		if (wnd > TCP_WND_MAX(pcb) || wnd < pcb->rcv_wnd)
+			wnd = TCP_WND_MAX(pcb);
+		pcb->rcv_wnd = wnd;
+		if (tcp_update_rcv_ann_wnd(pcb) >= TCP_WND_UPDATE_THRESHOLD)
+			tcp_ack_now(pcb);
+		return;
+	}
 	while (n > 0) {
 		u16_t chunk = n > UINT16_MAX ? UINT16_MAX : (u16_t)n;
 

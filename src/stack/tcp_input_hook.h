@@ -48,6 +48,36 @@ int pst_tcp_input_ts(struct tcp_pcb *pcb, const void *hdr, uint16_t optlen,
 int pst_tcp_timewait_syn(struct tcp_pcb *pcb, const void *hdr, uint16_t optlen,
 			 uint16_t opt1len, uint32_t seqno, uint8_t flags);
 
+struct tcp_hdr;
+struct pbuf;
+
+/* Header prediction (tcp_fast.c): 1 when @pcb is established and the
+ * segment is its next in-sequence data with nothing new acknowledged and
+ * nothing unusual on the PCB; 0: lwIP's own processing. Reads only. */
+int pst_tcp_fast_ok(const struct tcp_pcb *pcb, uint32_t seqno, uint32_t ackno,
+		    uint32_t tcplen, uint8_t flags);
+
+/* Such a segment processed as lwIP's tcp_process() and tcp_input() would
+ * (the PCB's window, ACK and timer fields, then the receive callback with
+ * its own reference to @p). ERR_ABRT: the callback aborted the PCB, which
+ * is gone. ERR_OK otherwise (refused data kept as lwIP keeps it). */
+signed char pst_tcp_fast_input(struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
+			       struct pbuf *p, uint32_t seqno, uint32_t ackno,
+			       uint32_t tcplen, uint8_t flags);
+
+/* 0 turns header prediction off (the unit test's lwIP-only runs). */
+extern int pst_tcp_fast_on;
+
+/* A predicted segment is done here, as tcp_input() ends one: a delayed
+ * close, else the (batched) output; then ERR_ABRT, so that tcp_input()
+ * frees its reference to the segment and touches the PCB no more. Uses
+ * tcp_in.c's own recv_flags and tcp_input_delayed_close(), visible where
+ * the hook is expanded. */
+#define PST_TCP_FAST(pcb, hdr, p) \
+	(recv_flags = 0, \
+	 pst_tcp_fast_input((pcb), (hdr), (p), seqno, ackno, tcplen, flags) == ERR_ABRT || \
+	 tcp_input_delayed_close(pcb) ? ERR_ABRT : (tcp_output(pcb), ERR_ABRT))
+
 /* (ERR_ABRT: lwIP drops the segment and touches the PCB no more.) */
 #define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
 	((pcb)->state == TIME_WAIT && \
@@ -55,6 +85,8 @@ int pst_tcp_timewait_syn(struct tcp_pcb *pcb, const void *hdr, uint16_t optlen,
 	 ERR_ABRT : \
 	 ((optlen) = pst_tcp_input_ts((pcb), (hdr), (optlen), (opt1len), seqno, \
 				      tcplen, flags) ? 0 : (optlen), \
+	  (optlen) == 0 && pst_tcp_fast_ok((pcb), seqno, ackno, tcplen, flags) ? \
+	  PST_TCP_FAST((pcb), (hdr), (p)) : \
 	  pst_tcp_input_options((hdr), (optlen), (opt1len), (opt2), \
 				(pcb)->state == LISTEN || (pcb)->state == SYN_SENT)))
 
