@@ -62,7 +62,8 @@ struct opts {
 	double request_timeout, idle_timeout;
 	enum pst_persist_mode persist;
 	int stage_cycles;
-	int64_t compact_pct, compact_min_bufs;  /* -1, 0: the store's default */
+	/* -1, 0: the store's default */
+	int64_t compact_pct, compact_min_bufs, compact_slice, compact_slice_bytes;
 };
 
 struct server;
@@ -847,6 +848,8 @@ usage(FILE *f)
 		"  --timeout S              as paste-objects's (default 0: never)\n"
 		"  --log-compact P          as paste-objects's (default 50; 0: never)\n"
 		"  --log-compact-min N      as paste-objects's (default 64)\n"
+		"  --log-compact-slice N    as paste-objects's (default 256; 0: all at once)\n"
+		"  --log-compact-slice-bytes N  as paste-objects's (default 65536)\n"
 		"  --stage-cycles           time an upload's stages (hashing, copy, flush,\n"
 		"                           keep, record) on the \"stages:\" line printed\n"
 		"                           on SIGUSR1 and at exit\n");
@@ -871,6 +874,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "stage-cycles", no_argument, NULL, 'S' },
 		{ "log-compact", required_argument, NULL, 'C' },
 		{ "log-compact-min", required_argument, NULL, 'c' },
+		{ "log-compact-slice", required_argument, NULL, 'G' },
+		{ "log-compact-slice-bytes", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, ret, li = 0;
@@ -895,6 +900,14 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'c':
 			ret = ex_parse_u64(optarg, 1, UINT32_MAX, &u);
 			o->compact_min_bufs = (int64_t)u;
+			break;
+		case 'G':
+			ret = ex_parse_u64(optarg, 0, UINT32_MAX, &u);
+			o->compact_slice = (int64_t)u;
+			break;
+		case 'g':
+			ret = ex_parse_u64(optarg, 1, 1ull << 40, &u);
+			o->compact_slice_bytes = (int64_t)u;
 			break;
 		default: ret = -1; break;
 		}
@@ -1028,7 +1041,7 @@ main(int argc, char **argv)
 	struct opts o = {
 		.bind_addr = "0.0.0.0", .pool_file = "/dev/shm/linux-objects.pool",
 		.region = "us-east-1", .http_port = 9000, .pool_bufs = 65536, .max_conns = 1024,
-		.request_timeout = 60, .compact_pct = -1,
+		.request_timeout = 60, .compact_pct = -1, .compact_slice = -1,
 	};
 	struct obj_keys keys = { NULL, 0 };
 	struct pst_pool_config pcfg = { 0 };
@@ -1068,6 +1081,10 @@ main(int argc, char **argv)
 			store.compact_pct = (unsigned int)o.compact_pct;
 		if (o.compact_min_bufs > 0)
 			store.compact_min_bufs = (size_t)o.compact_min_bufs;
+		if (o.compact_slice >= 0)
+			store.compact_slice = (unsigned int)o.compact_slice;
+		if (o.compact_slice_bytes > 0)
+			store.compact_slice_bytes = (uint64_t)o.compact_slice_bytes;
 		printf("linux-objects: recovered buckets=%u objects=%zu records=%" PRIu64
 		       " torn_bytes=%" PRIu64 " log_bufs=%zu released=%" PRIu64 " seconds=%.3f"
 		       " mark=%" PRIu64 " hashed_bytes=%" PRIu64 "\n",
